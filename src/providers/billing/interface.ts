@@ -1,0 +1,49 @@
+/**
+ * Billing (Stripe). Webhook events are normalised to the few kinds mailplane
+ * acts on; anything else is `other` and only recorded.
+ */
+export interface CheckoutInput {
+  priceId: string;
+  customerEmail: string;
+  /** mailplane's pending checkout id; comes back on the completed session. */
+  clientReferenceId: string;
+  /** Copied to the session and to subscription_data so later subscription events carry it. */
+  metadata: Record<string, string>;
+  successUrl: string;
+  cancelUrl: string;
+}
+
+export interface CheckoutSession {
+  id: string;
+  url: string;
+}
+
+export type SubscriptionStatus =
+  | 'incomplete' | 'incomplete_expired' | 'trialing' | 'active' | 'past_due' | 'canceled' | 'unpaid' | 'paused';
+
+export type BillingEvent =
+  | {
+      id: string;
+      type: 'checkout.session.completed';
+      sessionId: string;
+      clientReferenceId: string | null;
+      subscriptionId: string | null;
+      customerId: string | null;
+      metadata: Record<string, string>;
+    }
+  | {
+      id: string;
+      type: 'customer.subscription.updated' | 'customer.subscription.deleted';
+      subscriptionId: string;
+      status: SubscriptionStatus;
+      metadata: Record<string, string>;
+    }
+  | { id: string; type: 'other'; stripeType: string };
+
+export interface BillingProvider {
+  createCheckoutSession(input: CheckoutInput): Promise<CheckoutSession>;
+  /** Verifies the signature on the raw body; throws ValidationError when it does not match. */
+  parseWebhook(rawBody: string, signatureHeader: string | undefined): Promise<BillingEvent>;
+  /** Cancels now; cancelling an already cancelled subscription succeeds. */
+  cancelSubscription(subscriptionId: string): Promise<void>;
+}

@@ -1,0 +1,87 @@
+/**
+ * Compute: servers and routed flexible IPs (Scaleway Instance + IPAM).
+ * Every mutating call is safe to repeat: deleting something already gone
+ * succeeds, and find-by-tag lets a step that crashed after "create" but before
+ * saving the id find what it created instead of creating it again.
+ */
+export const ZONES = [
+  'fr-par-1', 'fr-par-2', 'fr-par-3',
+  'nl-ams-1', 'nl-ams-2', 'nl-ams-3',
+  'pl-waw-1', 'pl-waw-2', 'pl-waw-3',
+] as const;
+export type Zone = (typeof ZONES)[number];
+
+export type IpFamily = 'ipv4' | 'ipv6';
+
+export interface FlexibleIp {
+  id: string;
+  zone: Zone;
+  family: IpFamily;
+  /** IPv4 address, or for IPv6 the first usable address of the routed /64 (e.g. 2001:db8:1:2::1). */
+  address: string;
+  /** For IPv6: the routed prefix in CIDR form (2001:db8:1:2::/64). */
+  prefix: string | null;
+  serverId: string | null;
+  tags: string[];
+  /** IPv4 reverse (PTR) hostname, or null. */
+  reverse: string | null;
+}
+
+export type ServerState = 'stopped' | 'starting' | 'running' | 'stopping' | 'locked' | 'unknown';
+
+export interface ComputeServer {
+  id: string;
+  zone: Zone;
+  name: string;
+  state: ServerState;
+  commercialType: string;
+  tags: string[];
+  ipIds: string[];
+}
+
+export interface CreateServerInput {
+  zone: Zone;
+  name: string;
+  commercialType: string;
+  /** Image label or id, e.g. "debian_bookworm". */
+  image: string;
+  /** cloud-init user data; set before the first power-on. */
+  cloudInit: string;
+  tags: string[];
+  /** Flexible IPs (ids) to attach at creation. */
+  ipIds: string[];
+}
+
+export interface WaitOptions {
+  timeoutMs: number;
+  intervalMs: number;
+  signal?: AbortSignal;
+}
+
+export interface ComputeProvider {
+  createIp(zone: Zone, family: IpFamily, tags: string[]): Promise<FlexibleIp>;
+  getIp(zone: Zone, ipId: string): Promise<FlexibleIp | null>;
+  findIpsByTag(zone: Zone, tag: string): Promise<FlexibleIp[]>;
+  /** Deleting an IP that no longer exists succeeds. */
+  deleteIp(zone: Zone, ipId: string): Promise<void>;
+  attachIp(zone: Zone, ipId: string, serverId: string): Promise<void>;
+  detachIp(zone: Zone, ipId: string): Promise<void>;
+
+  /** Creates the server stopped, with user data set, then returns it. */
+  createServer(input: CreateServerInput): Promise<ComputeServer>;
+  getServer(zone: Zone, serverId: string): Promise<ComputeServer | null>;
+  findServersByTag(zone: Zone, tag: string): Promise<ComputeServer[]>;
+  powerOn(zone: Zone, serverId: string): Promise<void>;
+  /** Polls with its own loop and the injected clock until `state` or timeout (retryable ProviderError). */
+  waitForState(zone: Zone, serverId: string, state: ServerState, opts: WaitOptions): Promise<ComputeServer>;
+  /** Terminates the server and its local volumes; flexible IPs are detached, not deleted. Gone already = success. */
+  deleteServer(zone: Zone, serverId: string): Promise<void>;
+
+  /** IPv4 PTR through the Instance IP `reverse` field. */
+  setIpv4Reverse(zone: Zone, ipId: string, hostname: string): Promise<void>;
+  /** PTR for one address inside a routed IPv6 /64, through IPAM. */
+  setIpv6Reverse(zone: Zone, ipId: string, address: string, hostname: string): Promise<void>;
+
+  /** Everything carrying `tag` in every zone (reconciliation). */
+  listTagged(tag: string): Promise<{ servers: ComputeServer[]; ips: FlexibleIp[] }>;
+}

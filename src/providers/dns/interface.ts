@@ -1,0 +1,64 @@
+/**
+ * Authoritative DNS (Cloudflare). Record content is in presentation format
+ * without the provider's quirks: a TXT value is the logical string (the adapter
+ * splits it into 255-byte character-strings), TLSA is "3 1 1 <hex>", CAA is
+ * `0 issue "letsencrypt.org"`, SSHFP is "4 2 <hex>", MX content is the host
+ * with the preference in `priority`.
+ */
+export const DNS_RECORD_TYPES = ['A', 'AAAA', 'MX', 'TXT', 'CNAME', 'TLSA', 'CAA', 'SSHFP'] as const;
+export type DnsRecordType = (typeof DNS_RECORD_TYPES)[number];
+
+export interface DnsRecordInput {
+  type: DnsRecordType;
+  /** Fully qualified, no trailing dot. */
+  name: string;
+  content: string;
+  priority?: number;
+  /** Seconds; 1 means "automatic" at Cloudflare. */
+  ttl?: number;
+}
+
+export interface DnsRecord extends DnsRecordInput {
+  id: string;
+}
+
+export interface DnsZone {
+  id: string;
+  name: string;
+  nameServers: string[];
+  status: string;
+}
+
+export type DnssecState = 'active' | 'pending' | 'disabled' | 'pending-disabled' | 'error';
+
+export interface DnssecStatus {
+  state: DnssecState;
+  /** The DS record the registrar needs, once Cloudflare has produced it. */
+  ds: string | null;
+}
+
+export type UpsertAction = 'created' | 'updated' | 'unchanged';
+
+export interface DnsProvider {
+  findZone(domain: string): Promise<DnsZone | null>;
+  /** Finds the zone or creates it; idempotent. */
+  ensureZone(domain: string): Promise<DnsZone>;
+  /** Every record of the zone (all pages), optionally filtered. */
+  listRecords(zoneId: string, filter?: { type?: DnsRecordType; name?: string }): Promise<DnsRecord[]>;
+  createRecord(zoneId: string, record: DnsRecordInput): Promise<DnsRecord>;
+  updateRecord(zoneId: string, recordId: string, record: DnsRecordInput): Promise<DnsRecord>;
+  /** Deleting a record that is already gone succeeds. */
+  deleteRecord(zoneId: string, recordId: string): Promise<void>;
+  /**
+   * Ensures `record` exists exactly once. `sameSlot` says which existing record
+   * it replaces (default: same type, name and content, so nothing is replaced).
+   * The same call twice yields one record.
+   */
+  upsertRecord(
+    zoneId: string,
+    record: DnsRecordInput,
+    sameSlot?: (existing: DnsRecord) => boolean,
+  ): Promise<{ record: DnsRecord; action: UpsertAction }>;
+  enableDnssec(zoneId: string): Promise<DnssecStatus>;
+  getDnssec(zoneId: string): Promise<DnssecStatus>;
+}

@@ -1,0 +1,90 @@
+/**
+ * Remote host access over SSH with a pinned host key. There is no
+ * trust-on-first-use: the fingerprint comes from the key mailplane generated
+ * and injected through cloud-init, and anything else is refused.
+ */
+import { AppError } from '../../errors.ts';
+
+export interface SshTarget {
+  host: string;
+  port: number;
+  username: string;
+  /** OpenSSH or PEM private key of mailplane's per-server deploy key. */
+  privateKey: string;
+  /** Pinned host key fingerprint, "SHA256:<base64 without padding>". */
+  hostKeyFingerprint: string;
+  /** Connection timeout (ms). */
+  readyTimeoutMs?: number;
+}
+
+export interface ExecOptions {
+  stdin?: string;
+  /** Streamed output as it arrives (step logs). */
+  onOutput?: (chunk: string, stream: 'stdout' | 'stderr') => void;
+  timeoutMs?: number;
+  /** Reject on non-zero exit (default true). */
+  check?: boolean;
+}
+
+export interface ExecResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface UploadFile {
+  /** Absolute path on the remote host. */
+  path: string;
+  content: string | Buffer;
+  /** e.g. 0o600 */
+  mode: number;
+}
+
+export interface RemoteSession {
+  exec(command: string, opts?: ExecOptions): Promise<ExecResult>;
+  upload(files: UploadFile[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface RemoteHostProvider {
+  connect(target: SshTarget): Promise<RemoteSession>;
+}
+
+/** Host did not answer or the connection dropped: try again later. */
+export class SshUnreachableError extends AppError {
+  constructor(detail: string, cause?: unknown) {
+    super({ code: 'ssh_unreachable', status: 502, title: 'Host unreachable over SSH', detail, retryable: true, cause });
+  }
+}
+
+/** The host presented a key other than the pinned one. Never retried: it may be an attack. */
+export class SshHostKeyMismatchError extends AppError {
+  constructor(expected: string, got: string) {
+    super({
+      code: 'ssh_host_key_mismatch', status: 502, title: 'SSH host key mismatch',
+      detail: `expected ${expected}, host presented ${got}`, retryable: false,
+    });
+  }
+}
+
+/** Authentication was refused. */
+export class SshAuthRefusedError extends AppError {
+  constructor(detail: string, cause?: unknown) {
+    super({ code: 'ssh_auth_refused', status: 502, title: 'SSH authentication refused', detail, retryable: false, cause });
+  }
+}
+
+/** The command ran and exited non-zero. */
+export class RemoteCommandError extends AppError {
+  readonly exitCode: number;
+  readonly stderr: string;
+  constructor(command: string, exitCode: number, stderr: string) {
+    super({
+      code: 'remote_command_failed', status: 502, title: 'Remote command failed',
+      detail: `${command.split('\n')[0]!.slice(0, 120)} exited ${exitCode}: ${stderr.trim().slice(-500)}`,
+      retryable: false,
+    });
+    this.exitCode = exitCode;
+    this.stderr = stderr;
+  }
+}

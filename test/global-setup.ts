@@ -1,0 +1,2 @@
+// Replaced by the foundation work: starts one embedded PostgreSQL for the run.
+export default async function setup(): Promise<void> {}
