@@ -1,0 +1,70 @@
+/**
+ * The Hono application: middleware in order (request context, secure headers,
+ * body limit, rate limits, authentication), the route files, and the single
+ * error mapping to problem+json.
+ */
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
+import { secureHeaders } from 'hono/secure-headers';
+import type { ApiDeps } from './deps.ts';
+import type { App, AppEnv } from './env.ts';
+import { authenticate } from './middleware/authenticate.ts';
+import { rateLimit } from './middleware/rate-limit.ts';
+import { requestContext } from './middleware/request-context.ts';
+import { errorToProblem, problemResponse, zodProblem } from './problem.ts';
+import { registerApiKeyRoutes } from './routes/api-keys.ts';
+import { registerAuthRoutes } from './routes/auth.ts';
+import { registerDocsRoutes } from './routes/docs.ts';
+import { registerHealthRoutes } from './routes/health.ts';
+import { registerInvitationRoutes } from './routes/invitations.ts';
+import { registerMeRoutes } from './routes/me.ts';
+import { registerWorkspaceRoutes } from './routes/workspaces.ts';
+
+export type RouteRegistrar = (app: App) => void;
+
+export function createApp(deps: ApiDeps, extra: RouteRegistrar[] = []): App {
+  const app = new OpenAPIHono<AppEnv>({
+    // Validation failures of params, query and body all become one problem+json shape.
+    defaultHook: (result, c) => {
+      if (!result.success) return zodProblem(c, result.error, result.target);
+    },
+  });
+
+  app.use('*', requestContext({ log: deps.log, trustProxy: deps.config.http.trustProxy }));
+  app.use('*', secureHeaders({
+    contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+    strictTransportSecurity: 'max-age=63072000; includeSubDomains',
+    crossOriginResourcePolicy: 'same-origin',
+  }));
+  app.use('*', bodyLimit({
+    maxSize: deps.config.http.bodyLimitBytes,
+    onError: (c) => problemResponse(c, { code: 'payload_too_large', status: 413, title: 'Payload too large', detail: `Request bodies are limited to ${deps.config.http.bodyLimitBytes} bytes` }),
+  }));
+
+  app.use('/v1/auth/*', rateLimit(deps.limiters.auth, (c) => `ip:${c.get('clientIp') ?? 'unknown'}`));
+  app.use('/v1/invitations/*', rateLimit(deps.limiters.auth, (c) => `ip:${c.get('clientIp') ?? 'unknown'}`));
+  const auth = authenticate(deps);
+  for (const path of ['/v1/me', '/v1/me/*', '/v1/workspaces', '/v1/workspaces/*', '/v1/invitations/*', '/v1/admin/*']) {
+    app.use(path, auth);
+  }
+  const perCredential = rateLimit(deps.limiters.api, (c) => {
+    const p = c.get('principal');
+    return p.kind === 'api_key' ? `key:${p.keyId}` : `user:${p.userId}`;
+  });
+  for (const path of ['/v1/me', '/v1/me/*', '/v1/workspaces', '/v1/workspaces/*', '/v1/admin/*']) {
+    app.use(path, perCredential);
+  }
+
+  registerHealthRoutes(app, deps);
+  registerAuthRoutes(app, deps);
+  registerMeRoutes(app, deps);
+  registerWorkspaceRoutes(app, deps);
+  registerInvitationRoutes(app, deps);
+  registerApiKeyRoutes(app, deps);
+  for (const register of extra) register(app);
+  registerDocsRoutes(app, { version: '0.1.0' });
+
+  app.notFound((c) => problemResponse(c, { code: 'not_found', status: 404, title: 'Not found', detail: `No route for ${c.req.method} ${c.req.path}` }));
+  app.onError((err, c) => errorToProblem(err, c));
+  return app;
+}

@@ -1,0 +1,54 @@
+/**
+ * Resolves the caller from `Authorization: Bearer` (session JWT or API key) or
+ * the session cookie, and sets `principal` and `actor`. Routes that need a
+ * person (not a key) use `requireUser`.
+ */
+import type { Context, MiddlewareHandler } from 'hono';
+import { getCookie } from 'hono/cookie';
+import { API_KEY_PREFIX, authenticateApiKey } from '../../auth/api-keys.ts';
+import type { SessionService } from '../../auth/sessions.ts';
+import type { Db } from '../../db/client.ts';
+import { ForbiddenError, UnauthorizedError } from '../../errors.ts';
+import type { AppEnv, Principal } from '../env.ts';
+
+export const SESSION_COOKIE = 'mailplane_session';
+
+export function credentialOf(c: Context<AppEnv>): string | null {
+  const header = c.req.header('authorization');
+  if (header) {
+    const m = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!m) throw new UnauthorizedError('Authorization header must be "Bearer <token>"');
+    return m[1]!;
+  }
+  return getCookie(c, SESSION_COOKIE) ?? null;
+}
+
+export function authenticate(deps: { db: Db; sessions: SessionService }): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const credential = credentialOf(c);
+    if (!credential) throw new UnauthorizedError();
+    let principal: Principal;
+    if (credential.startsWith(API_KEY_PREFIX)) {
+      principal = { kind: 'api_key', ...(await authenticateApiKey(deps.db, credential)) };
+      c.set('actor', { id: principal.keyId, kind: 'api_key', ip: c.get('clientIp') });
+    } else {
+      principal = { kind: 'user', ...(await deps.sessions.authenticate(deps.db, credential)) };
+      c.set('actor', { id: principal.userId, kind: 'user', ip: c.get('clientIp') });
+    }
+    c.set('principal', principal);
+    await next();
+  };
+}
+
+export function requireUser(c: Context<AppEnv>): Extract<Principal, { kind: 'user' }> {
+  const p = c.get('principal');
+  if (p.kind !== 'user') throw new ForbiddenError('This operation needs a signed-in user, not an API key');
+  return p;
+}
+
+export function requireStaff(c: Context<AppEnv>, roles: ReadonlyArray<'support' | 'ops'>): Extract<Principal, { kind: 'user' }> {
+  const p = requireUser(c);
+  if (!p.staffRole || !roles.includes(p.staffRole)) throw new ForbiddenError('Staff only');
+  c.set('actor', { id: p.userId, kind: 'staff', ip: c.get('clientIp') });
+  return p;
+}

@@ -1,0 +1,48 @@
+/** Shared pieces of route definitions: documented error responses and bodies. */
+import { z } from '@hono/zod-openapi';
+
+export const ProblemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string().optional(),
+    instance: z.string().optional(),
+    code: z.string(),
+    requestId: z.string().optional(),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  })
+  .openapi('Problem');
+
+const DESCRIPTIONS: Record<number, string> = {
+  400: 'Invalid request (validation failed or malformed body)',
+  401: 'Not authenticated',
+  403: 'Authenticated but not allowed',
+  404: 'Not found (or not visible to the caller)',
+  409: 'Conflict with the current state',
+  413: 'Body too large',
+  429: 'Rate limited; see Retry-After',
+};
+
+export function problems(...statuses: number[]) {
+  return Object.fromEntries(
+    [...new Set([400, 429, ...statuses])].map((s) => [
+      s,
+      { description: DESCRIPTIONS[s] ?? 'Error', content: { 'application/problem+json': { schema: ProblemSchema } } },
+    ]),
+  );
+}
+
+export function jsonBody<T extends z.ZodType>(schema: T) {
+  return { required: true, content: { 'application/json': { schema } } } as const;
+}
+
+export function jsonResponse<T extends z.ZodType>(schema: T, description: string) {
+  return { description, content: { 'application/json': { schema } } } as const;
+}
+
+export const bearer = [{ bearerAuth: [] }];
+
+export const WorkspaceParam = z.object({ ws: z.string().openapi({ param: { name: 'ws', in: 'path' }, example: '6f1c…' }) });
+
+export const Email = z.string().trim().toLowerCase().pipe(z.email().max(254));

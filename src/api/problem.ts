@@ -1,0 +1,72 @@
+/**
+ * RFC 9457 problem details: the one error format of the API. Domain errors
+ * map through their own status/code; zod failures list the offending fields;
+ * anything unexpected is logged with its stack and answered 500 without detail.
+ */
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { ZodError } from 'zod';
+import { AppError } from '../errors.ts';
+import type { AppEnv } from './env.ts';
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  instance?: string;
+  code: string;
+  requestId?: string;
+  [extension: string]: unknown;
+}
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+export interface ProblemInput {
+  code: string;
+  status: number;
+  title: string;
+  detail?: string;
+  [extension: string]: unknown;
+}
+
+export function problemResponse(c: Context<AppEnv>, problem: ProblemInput, headers: Record<string, string> = {}): Response {
+  const body = {
+    type: `urn:mailplane:problem:${problem.code}`,
+    ...problem,
+    instance: c.req.path,
+    requestId: c.get('requestId'),
+  };
+  return new Response(JSON.stringify(body), {
+    status: problem.status,
+    headers: { 'content-type': PROBLEM_CONTENT_TYPE, 'cache-control': 'no-store', ...headers },
+  });
+}
+
+export function zodProblem(c: Context<AppEnv>, error: ZodError, where: string): Response {
+  const errors = error.issues.map((i) => ({ path: [where, ...i.path.map(String)].join('.'), message: i.message }));
+  return problemResponse(c, {
+    code: 'validation_failed',
+    status: 400,
+    title: 'Invalid request',
+    detail: errors.map((e) => `${e.path}: ${e.message}`).join('; '),
+    errors,
+  });
+}
+
+export function errorToProblem(err: unknown, c: Context<AppEnv>): Response {
+  if (err instanceof AppError) {
+    const headers: Record<string, string> = {};
+    if (err.status === 429 && err.retryAfterMs !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(err.retryAfterMs / 1000)));
+    if (err.status >= 500) c.get('log')?.error({ err, code: err.code }, 'request failed');
+    return problemResponse(c, { code: err.code, status: err.status, title: err.title, ...(err.detail ? { detail: err.detail } : {}), ...err.extensions }, headers);
+  }
+  if (err instanceof HTTPException) {
+    const status = err.status;
+    const code = status === 413 ? 'payload_too_large' : status === 400 ? 'malformed_request' : `http_${status}`;
+    const title = status === 413 ? 'Payload too large' : status === 400 ? 'Malformed request' : 'Request failed';
+    return problemResponse(c, { code, status, title, detail: err.message || title });
+  }
+  c.get('log')?.error({ err }, 'unhandled error');
+  return problemResponse(c, { code: 'internal_error', status: 500, title: 'Internal server error', detail: 'Something went wrong on our side; quote the requestId to support.' });
+}

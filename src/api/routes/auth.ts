@@ -1,0 +1,63 @@
+/** POST /v1/auth/signup, /login, /logout */
+import { createRoute, z } from '@hono/zod-openapi';
+import { setCookie, deleteCookie } from 'hono/cookie';
+import { logIn, logOut, signUp } from '../../accounts/accounts.ts';
+import { MAX_PASSWORD_LENGTH } from '../../auth/passwords.ts';
+import type { ApiDeps } from '../deps.ts';
+import type { App } from '../env.ts';
+import { authenticate, requireUser, SESSION_COOKIE } from '../middleware/authenticate.ts';
+import { bearer, Email, jsonBody, jsonResponse, problems } from '../openapi.ts';
+import { UserSchema } from './schemas.ts';
+
+const SignupBody = z.strictObject({
+  email: Email,
+  password: z.string().max(MAX_PASSWORD_LENGTH),
+  name: z.string().trim().min(1).max(120),
+}).openapi('SignupRequest');
+
+const LoginBody = z.strictObject({ email: Email, password: z.string().max(MAX_PASSWORD_LENGTH) }).openapi('LoginRequest');
+
+const TokenResponse = z.object({ token: z.string(), expiresAt: z.string() });
+
+const signup = createRoute({
+  method: 'post', path: '/v1/auth/signup', tags: ['auth'], summary: 'Create an account',
+  request: { body: jsonBody(SignupBody) },
+  responses: { 201: jsonResponse(z.object({ user: UserSchema, token: z.string(), expiresAt: z.string() }), 'Account created and signed in'), ...problems(409) },
+});
+const login = createRoute({
+  method: 'post', path: '/v1/auth/login', tags: ['auth'], summary: 'Sign in',
+  request: { body: jsonBody(LoginBody) },
+  responses: { 200: jsonResponse(TokenResponse, 'Signed in; the token is also set as an HttpOnly cookie'), ...problems(401) },
+});
+const logout = createRoute({
+  method: 'post', path: '/v1/auth/logout', tags: ['auth'], summary: 'Sign out (revokes the session)', security: bearer,
+  responses: { 204: { description: 'Signed out' }, ...problems(401) },
+});
+
+export function registerAuthRoutes(app: App, deps: ApiDeps): void {
+  const meta = (c: { get(k: 'clientIp'): string | null; req: { header(n: string): string | undefined } }) => ({ ip: c.get('clientIp'), userAgent: c.req.header('user-agent') ?? null });
+  // Always Secure: browsers accept Secure cookies from http://localhost and 127.0.0.1 (potentially trustworthy origins).
+  const cookie = (c: Parameters<typeof setCookie>[0], token: string, expiresAt: Date) =>
+    setCookie(c, SESSION_COOKIE, token, { httpOnly: true, secure: true, sameSite: 'Strict', path: '/', expires: expiresAt });
+
+  app.openapi(signup, async (c) => {
+    const body = c.req.valid('json');
+    const { user, token, expiresAt } = await signUp(deps, body, meta(c));
+    cookie(c, token, expiresAt);
+    return c.json({ user: { ...user, createdAt: user.createdAt.toISOString() }, token, expiresAt: expiresAt.toISOString() }, 201);
+  });
+
+  app.openapi(login, async (c) => {
+    const { token, expiresAt } = await logIn(deps, c.req.valid('json'), meta(c));
+    cookie(c, token, expiresAt);
+    return c.json({ token, expiresAt: expiresAt.toISOString() }, 200);
+  });
+
+  app.use('/v1/auth/logout', authenticate(deps));
+  app.openapi(logout, async (c) => {
+    const user = requireUser(c);
+    await logOut(deps, c.get('actor'), user.sessionId);
+    deleteCookie(c, SESSION_COOKIE, { path: '/' });
+    return c.body(null, 204);
+  });
+}

@@ -1,0 +1,61 @@
+/**
+ * The permission table: every workspace route names one action, and this table
+ * says which roles may do it and which API-key scope it needs. `scope: null`
+ * means API keys can never do it (managing people and credentials needs a person).
+ */
+import type { WorkspaceRole } from '../db/schema/accounts.ts';
+
+export type ApiScope = 'read' | 'write';
+
+interface Rule {
+  roles: readonly WorkspaceRole[];
+  scope: ApiScope | null;
+}
+
+const ALL = ['owner', 'admin', 'member'] as const;
+const MANAGERS = ['owner', 'admin'] as const;
+const OWNER = ['owner'] as const;
+
+export const PERMISSIONS = {
+  'workspace.read': { roles: ALL, scope: 'read' },
+  'workspace.update': { roles: MANAGERS, scope: null },
+  'workspace.delete': { roles: OWNER, scope: null },
+  'members.read': { roles: ALL, scope: 'read' },
+  'members.manage': { roles: MANAGERS, scope: null },
+  'invitations.read': { roles: MANAGERS, scope: null },
+  'invitations.manage': { roles: MANAGERS, scope: null },
+  'apikeys.read': { roles: MANAGERS, scope: null },
+  'apikeys.manage': { roles: MANAGERS, scope: null },
+  'audit.read': { roles: MANAGERS, scope: null },
+  'servers.read': { roles: ALL, scope: 'read' },
+  'servers.checkout': { roles: MANAGERS, scope: null },
+  'mailboxes.read': { roles: ALL, scope: 'read' },
+  'mailboxes.manage': { roles: MANAGERS, scope: 'write' },
+  'mailboxes.exportPassword': { roles: MANAGERS, scope: null },
+  'mailboxes.webmail': { roles: ALL, scope: null },
+} as const satisfies Record<string, Rule>;
+
+export type Action = keyof typeof PERMISSIONS;
+
+export function roleAllows(role: WorkspaceRole, action: Action): boolean {
+  return (PERMISSIONS[action].roles as readonly WorkspaceRole[]).includes(role);
+}
+
+export function scopesAllow(scopes: readonly string[], action: Action): boolean {
+  const needed = PERMISSIONS[action].scope as ApiScope | null;
+  if (needed === null) return false;
+  // write implies read
+  return scopes.includes(needed) || (needed === 'read' && scopes.includes('write'));
+}
+
+const RANK: Record<WorkspaceRole, number> = { owner: 3, admin: 2, member: 1 };
+
+/** An admin may grant admin or member; only an owner may grant owner. */
+export function canGrantRole(actor: WorkspaceRole, target: WorkspaceRole): boolean {
+  return RANK[actor] >= RANK[target] && (target !== 'owner' || actor === 'owner');
+}
+
+/** An admin may not change or remove an owner. */
+export function canManageMember(actor: WorkspaceRole, member: WorkspaceRole): boolean {
+  return actor === 'owner' || (actor === 'admin' && member !== 'owner');
+}

@@ -1,0 +1,194 @@
+/**
+ * The one place the environment is read. Parsed once with zod, grouped by
+ * concern; a bad value stops the process with a readable list of problems.
+ * Provider groups are `null` when their credentials are absent: the
+ * composition root then starts that provider's sandbox emulator instead.
+ */
+import { z } from 'zod';
+import { ZONES } from './providers/compute/interface.ts';
+
+const emptyToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+const optionalString = z.preprocess(emptyToUndefined, z.string().optional());
+const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
+  z.preprocess(emptyToUndefined, z.coerce.number().int().min(min).max(max).default(def));
+const bool = (def: boolean) =>
+  z.preprocess(emptyToUndefined, z.enum(['true', 'false', '1', '0']).default(def ? 'true' : 'false').transform((v) => v === 'true' || v === '1'));
+const list = (def: string[]) =>
+  z.preprocess(emptyToUndefined, z.string().optional()).transform((v) =>
+    v === undefined ? def : v.split(',').map((s) => s.trim()).filter(Boolean));
+
+export const planSchema = z.object({
+  id: z.string().regex(/^[a-z0-9-]{1,40}$/),
+  name: z.string().min(1),
+  stripePriceId: z.string().min(1),
+  commercialType: z.string().min(1),
+  mailboxes: z.number().int().positive(),
+  storageGb: z.number().int().positive(),
+  messagesPerHour: z.number().int().positive(),
+});
+export type Plan = z.infer<typeof planSchema>;
+
+const DEFAULT_PLANS: Plan[] = [
+  { id: 'starter', name: 'Starter', stripePriceId: 'price_mailplane_starter', commercialType: 'DEV1-S', mailboxes: 10, storageGb: 20, messagesPerHour: 200 },
+  { id: 'business', name: 'Business', stripePriceId: 'price_mailplane_business', commercialType: 'DEV1-M', mailboxes: 50, storageGb: 40, messagesPerHour: 1000 },
+];
+
+const envSchema = z.object({
+  NODE_ENV: z.preprocess(emptyToUndefined, z.enum(['development', 'production', 'test']).default('development')),
+  HOST: z.preprocess(emptyToUndefined, z.string().default('127.0.0.1')),
+  PORT: int(3000, 0, 65535),
+  PUBLIC_URL: z.preprocess(emptyToUndefined, z.url().optional()),
+  LOG_LEVEL: z.preprocess(emptyToUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
+  TRUST_PROXY: bool(false),
+
+  DATABASE_URL: optionalString,
+  MAILPLANE_DATA_DIR: z.preprocess(emptyToUndefined, z.string().default('.data')),
+
+  SESSION_SECRET: optionalString,
+  SESSION_TTL_MINUTES: int(60, 5, 24 * 60),
+  INVITATION_TTL_HOURS: int(24 * 7, 1, 24 * 30),
+  BODY_LIMIT_BYTES: int(64 * 1024, 1024, 10 * 1024 * 1024),
+  RATE_LIMIT_AUTH_PER_MINUTE: int(10, 1),
+  RATE_LIMIT_API_PER_MINUTE: int(600, 1),
+
+  SCW_ACCESS_KEY: optionalString,
+  SCW_SECRET_KEY: optionalString,
+  SCW_DEFAULT_PROJECT_ID: optionalString,
+  SCW_API_URL: optionalString,
+  SCW_IMAGE: z.preprocess(emptyToUndefined, z.string().default('debian_bookworm')),
+  CLOUDFLARE_API_TOKEN: optionalString,
+  CLOUDFLARE_ACCOUNT_ID: optionalString,
+  CLOUDFLARE_API_URL: optionalString,
+  STRIPE_SECRET_KEY: optionalString,
+  STRIPE_WEBHOOK_SECRET: optionalString,
+  STRIPE_API_URL: optionalString,
+  DNS_RESOLVERS: list([]),
+  DNSBL_ZONES: list([]),
+
+  OFFERED_ZONES: list([...ZONES]),
+  PLANS: optionalString,
+  DMARC_RUA: optionalString,
+  ACME_EMAIL: optionalString,
+
+  SANDBOX_LISTED_IPS: list([]),
+  SANDBOX_LIST_FIRST_IPS: int(0, 0, 10),
+});
+
+export interface Config {
+  env: 'development' | 'production' | 'test';
+  http: { host: string; port: number; publicUrl: string; trustProxy: boolean; bodyLimitBytes: number };
+  log: { level: string; pretty: boolean };
+  db: { url: string | null; dataDir: string };
+  auth: {
+    /** null until resolved by dev-secrets in development. */
+    sessionSecret: string | null;
+    sessionTtlSeconds: number;
+    invitationTtlSeconds: number;
+    rateLimitAuthPerMinute: number;
+    rateLimitApiPerMinute: number;
+  };
+  scaleway: { accessKey: string; secretKey: string; projectId: string; apiUrl: string | undefined } | null;
+  scalewayImage: string;
+  cloudflare: { apiToken: string; accountId: string; apiUrl: string | undefined } | null;
+  stripe: { secretKey: string; webhookSecret: string; apiUrl: string | undefined } | null;
+  dns: { resolvers: string[]; dnsblZones: string[] };
+  product: { zones: string[]; plans: Plan[]; dmarcRua: string | null; acmeEmail: string | null };
+  sandbox: { listedIps: string[]; listFirstIps: number };
+}
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.problems = problems;
+  }
+}
+
+/** All-or-nothing groups: half a set of credentials is a mistake, not sandbox mode. */
+function group<T>(problems: string[], name: string, fields: Record<string, string | undefined>, build: () => T): T | null {
+  const present = Object.entries(fields).filter(([, v]) => v !== undefined).map(([k]) => k);
+  if (present.length === 0) return null;
+  const missing = Object.keys(fields).filter((k) => fields[k] === undefined);
+  if (missing.length > 0) {
+    problems.push(`${name}: ${present.join(', ')} set but ${missing.join(', ')} missing (set all of them, or none for the sandbox)`);
+    return null;
+  }
+  return build();
+}
+
+export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  const production = e.NODE_ENV === 'production';
+
+  if (e.SESSION_SECRET !== undefined && Buffer.byteLength(e.SESSION_SECRET) < 32) {
+    problems.push('SESSION_SECRET: must be at least 32 characters (e.g. `openssl rand -base64 48`)');
+  }
+  if (production && e.SESSION_SECRET === undefined) problems.push('SESSION_SECRET: required when NODE_ENV=production');
+  if (production && e.DATABASE_URL === undefined) problems.push('DATABASE_URL: required when NODE_ENV=production');
+
+  const scaleway = group(problems, 'Scaleway', {
+    SCW_ACCESS_KEY: e.SCW_ACCESS_KEY, SCW_SECRET_KEY: e.SCW_SECRET_KEY, SCW_DEFAULT_PROJECT_ID: e.SCW_DEFAULT_PROJECT_ID,
+  }, () => ({ accessKey: e.SCW_ACCESS_KEY!, secretKey: e.SCW_SECRET_KEY!, projectId: e.SCW_DEFAULT_PROJECT_ID!, apiUrl: e.SCW_API_URL }));
+  const cloudflare = group(problems, 'Cloudflare', {
+    CLOUDFLARE_API_TOKEN: e.CLOUDFLARE_API_TOKEN, CLOUDFLARE_ACCOUNT_ID: e.CLOUDFLARE_ACCOUNT_ID,
+  }, () => ({ apiToken: e.CLOUDFLARE_API_TOKEN!, accountId: e.CLOUDFLARE_ACCOUNT_ID!, apiUrl: e.CLOUDFLARE_API_URL }));
+  const stripe = group(problems, 'Stripe', {
+    STRIPE_SECRET_KEY: e.STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET: e.STRIPE_WEBHOOK_SECRET,
+  }, () => ({ secretKey: e.STRIPE_SECRET_KEY!, webhookSecret: e.STRIPE_WEBHOOK_SECRET!, apiUrl: e.STRIPE_API_URL }));
+  if (production && (!scaleway || !cloudflare || !stripe)) {
+    problems.push('providers: NODE_ENV=production needs Scaleway, Cloudflare and Stripe credentials (sandbox is for development)');
+  }
+
+  const zones = e.OFFERED_ZONES.filter((z) => {
+    if ((ZONES as readonly string[]).includes(z)) return true;
+    problems.push(`OFFERED_ZONES: unknown zone "${z}" (known: ${ZONES.join(', ')})`);
+    return false;
+  });
+
+  let plans = DEFAULT_PLANS;
+  if (e.PLANS !== undefined) {
+    try {
+      const result = z.array(planSchema).min(1).safeParse(JSON.parse(e.PLANS));
+      if (result.success) plans = result.data;
+      else problems.push(...result.error.issues.map((i) => `PLANS[${i.path.join('.')}]: ${i.message}`));
+    } catch {
+      problems.push('PLANS: not valid JSON');
+    }
+  } else if (stripe) {
+    problems.push('PLANS: required with real Stripe credentials (the default plans carry sandbox price ids)');
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return {
+    env: e.NODE_ENV,
+    http: {
+      host: e.HOST,
+      port: e.PORT,
+      publicUrl: (e.PUBLIC_URL ?? `http://${e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST}:${e.PORT}`).replace(/\/$/, ''),
+      trustProxy: e.TRUST_PROXY,
+      bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    },
+    log: { level: e.LOG_LEVEL, pretty: !production },
+    db: { url: e.DATABASE_URL ?? null, dataDir: e.MAILPLANE_DATA_DIR },
+    auth: {
+      sessionSecret: e.SESSION_SECRET ?? null,
+      sessionTtlSeconds: e.SESSION_TTL_MINUTES * 60,
+      invitationTtlSeconds: e.INVITATION_TTL_HOURS * 3600,
+      rateLimitAuthPerMinute: e.RATE_LIMIT_AUTH_PER_MINUTE,
+      rateLimitApiPerMinute: e.RATE_LIMIT_API_PER_MINUTE,
+    },
+    scaleway,
+    scalewayImage: e.SCW_IMAGE,
+    cloudflare,
+    stripe,
+    dns: { resolvers: e.DNS_RESOLVERS, dnsblZones: e.DNSBL_ZONES },
+    product: { zones, plans, dmarcRua: e.DMARC_RUA ?? null, acmeEmail: e.ACME_EMAIL ?? null },
+    sandbox: { listedIps: e.SANDBOX_LISTED_IPS, listFirstIps: e.SANDBOX_LIST_FIRST_IPS },
+  };
+}

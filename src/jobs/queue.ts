@@ -1,0 +1,94 @@
+/**
+ * pg-boss behind a small typed facade. `send` can join the caller's
+ * transaction (pg-boss executes through the transaction's connection), so a
+ * state change and the job that acts on it commit together or not at all.
+ */
+import { PgBoss } from 'pg-boss';
+import type postgres from 'postgres';
+import type { Logger } from '../log.ts';
+import { JOB_CATALOG, type JobData, type JobName } from './catalog.ts';
+
+export interface SendOptions {
+  /** The postgres.js transaction to enqueue in. */
+  tx?: postgres.TransactionSql;
+  startAfterSeconds?: number;
+  singletonKey?: string;
+}
+
+export type JobHandler<N extends JobName> = (data: JobData<N>, job: { id: string; retryCount: number; signal: AbortSignal }) => Promise<void>;
+
+export interface QueueOptions {
+  url: string;
+  log: Logger;
+  /** Workers run maintenance (supervision, schedules); API-only processes do not. */
+  worker: boolean;
+  schema?: string;
+  /** How often dead workers' jobs are detected (seconds); tests lower it. */
+  superviseIntervalSeconds?: number;
+}
+
+export class JobQueue {
+  readonly boss: PgBoss;
+  private readonly log: Logger;
+
+  private constructor(boss: PgBoss, log: Logger) {
+    this.boss = boss;
+    this.log = log;
+  }
+
+  static async start(opts: QueueOptions): Promise<JobQueue> {
+    const boss = new PgBoss({
+      connectionString: opts.url,
+      schema: opts.schema ?? 'pgboss',
+      application_name: 'mailplane-jobs',
+      max: 10,
+      supervise: opts.worker,
+      schedule: opts.worker,
+      useListenNotify: true,
+      ...(opts.superviseIntervalSeconds ? { superviseIntervalSeconds: opts.superviseIntervalSeconds, monitorIntervalSeconds: opts.superviseIntervalSeconds } : {}),
+    });
+    boss.on('error', (err) => opts.log.error({ err }, 'job queue error'));
+    await boss.start();
+    for (const [name, def] of Object.entries(JOB_CATALOG)) {
+      const existing = await boss.getQueue(name);
+      if (existing) await boss.updateQueue(name, def.queue);
+      else await boss.createQueue(name, def.queue);
+    }
+    return new JobQueue(boss, opts.log);
+  }
+
+  async send<N extends JobName>(name: N, data: JobData<N>, opts: SendOptions = {}): Promise<string | null> {
+    const parsed = JOB_CATALOG[name].schema.parse(data);
+    const tx = opts.tx;
+    return this.boss.send(name, parsed as object, {
+      ...(opts.startAfterSeconds ? { startAfter: opts.startAfterSeconds } : {}),
+      ...(opts.singletonKey ? { singletonKey: opts.singletonKey } : {}),
+      ...(tx ? { db: { executeSql: async (text: string, values?: unknown[]) => ({ rows: await tx.unsafe(text, (values ?? []) as never[]) }) } } : {}),
+    });
+  }
+
+  async work<N extends JobName>(name: N, handler: JobHandler<N>): Promise<void> {
+    const def = JOB_CATALOG[name];
+    await this.boss.work(name, { localConcurrency: def.concurrency, batchSize: 1, pollingIntervalSeconds: 2 }, async ([job]) => {
+      if (!job) return;
+      const parsed = def.schema.safeParse(job.data);
+      if (!parsed.success) {
+        this.log.error({ job: job.id, queue: name, issues: parsed.error.issues }, 'invalid job payload');
+        throw new Error(`invalid payload for ${name}`);
+      }
+      await handler(parsed.data as JobData<N>, { id: job.id, retryCount: job.retryCount, signal: job.signal });
+    });
+  }
+
+  async schedule<N extends JobName>(name: N, cron: string, data: JobData<N>): Promise<void> {
+    await this.boss.schedule(name, cron, data as object);
+  }
+
+  async ping(): Promise<boolean> {
+    return (await this.boss.getQueue('maintenance.cleanup')) !== null;
+  }
+
+  async stop(): Promise<void> {
+    await this.boss.stop({ graceful: true, timeout: 10_000 });
+  }
+}

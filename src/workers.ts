@@ -1,0 +1,15 @@
+/** Registers every job handler on a worker process. */
+import { and, isNotNull, lt, or } from 'drizzle-orm';
+import type { AppContext } from './app-context.ts';
+import { invitations, sessions } from './db/schema/index.ts';
+
+export async function startWorkers(ctx: AppContext): Promise<void> {
+  const { db } = ctx.database;
+  await ctx.queue.work('maintenance.cleanup', async () => {
+    const dayAgo = new Date(Date.now() - 24 * 3600 * 1000);
+    await db.delete(sessions).where(or(lt(sessions.expiresAt, dayAgo), and(isNotNull(sessions.revokedAt), lt(sessions.revokedAt, dayAgo))));
+    const monthAgo = new Date(Date.now() - 30 * 24 * 3600 * 1000);
+    await db.delete(invitations).where(lt(invitations.expiresAt, monthAgo));
+  });
+  await ctx.queue.schedule('maintenance.cleanup', '17 * * * *', {});
+}

@@ -1,0 +1,39 @@
+/**
+ * Workspace scoping. Every workspace route starts here: a workspace the
+ * caller does not belong to (or that an API key is not bound to) is "not
+ * found" — never "forbidden" — so ids cannot be probed. Inside the workspace,
+ * the permission table decides.
+ */
+import { and, eq } from 'drizzle-orm';
+import type { Principal } from '../api/env.ts';
+import { roleAllows, scopesAllow, type Action } from '../auth/permissions.ts';
+import type { DbOrTx } from '../db/client.ts';
+import { memberships, workspaces, type WorkspaceRole } from '../db/schema/index.ts';
+import { ForbiddenError, NotFoundError } from '../errors.ts';
+
+export interface WorkspaceAccess {
+  workspaceId: string;
+  /** null for API keys */
+  role: WorkspaceRole | null;
+  principal: Principal;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export async function authorizeWorkspace(db: DbOrTx, principal: Principal, workspaceId: string, action: Action): Promise<WorkspaceAccess> {
+  if (!UUID.test(workspaceId)) throw new NotFoundError('Workspace');
+  if (principal.kind === 'api_key') {
+    if (principal.workspaceId !== workspaceId) throw new NotFoundError('Workspace');
+    if (!scopesAllow(principal.scopes, action)) throw new ForbiddenError(`API key scope does not allow ${action}`);
+    return { workspaceId, role: null, principal };
+  }
+  const [row] = await db
+    .select({ role: memberships.role })
+    .from(memberships)
+    .innerJoin(workspaces, eq(workspaces.id, memberships.workspaceId))
+    .where(and(eq(memberships.workspaceId, workspaceId), eq(memberships.userId, principal.userId)))
+    .limit(1);
+  if (!row) throw new NotFoundError('Workspace');
+  if (!roleAllows(row.role, action)) throw new ForbiddenError(`Your role (${row.role}) does not allow ${action}`);
+  return { workspaceId, role: row.role, principal };
+}

@@ -1,0 +1,83 @@
+/**
+ * Invitations: a signed, time-limited, single-use token shown once to the
+ * inviter. Accepting is one conditional UPDATE (used_at IS NULL), so two
+ * concurrent accepts of the same token cannot both succeed.
+ */
+import { and, desc, eq, gt, isNull } from 'drizzle-orm';
+import { audit, type Actor } from '../audit.ts';
+import { sha256Hex, signOpaqueToken, verifyOpaqueToken } from '../auth/keys.ts';
+import { canGrantRole } from '../auth/permissions.ts';
+import type { Db } from '../db/client.ts';
+import { invitations, memberships, workspaces, type WorkspaceRole } from '../db/schema/index.ts';
+import { AppError, ForbiddenError, NotFoundError } from '../errors.ts';
+import type { WorkspaceAccess } from './access.ts';
+
+const TOKEN_PREFIX = 'mpi';
+
+export interface InvitationDeps {
+  db: Db;
+  key: Buffer;
+  ttlSeconds: number;
+  now?: () => number;
+}
+
+class InvalidInvitationError extends AppError {
+  constructor(detail: string) {
+    super({ code: 'invitation_invalid', status: 400, title: 'Invitation cannot be used', detail });
+  }
+}
+
+export async function createInvitation(deps: InvitationDeps, actor: Actor, access: WorkspaceAccess, input: { email: string; role: WorkspaceRole }) {
+  if (!canGrantRole(access.role!, input.role)) throw new ForbiddenError(`A ${access.role} cannot invite an ${input.role}`);
+  const token = signOpaqueToken(deps.key, TOKEN_PREFIX);
+  const now = deps.now?.() ?? Date.now();
+  return deps.db.transaction(async (tx) => {
+    const [row] = await tx.insert(invitations).values({
+      workspaceId: access.workspaceId,
+      email: input.email,
+      role: input.role,
+      tokenHash: sha256Hex(token),
+      invitedBy: access.principal.kind === 'user' ? access.principal.userId : null,
+      expiresAt: new Date(now + deps.ttlSeconds * 1000),
+    }).returning();
+    await audit(tx, actor, { action: 'invitation.create', workspaceId: access.workspaceId, target: row!.id, details: { email: input.email, role: input.role } });
+    return { invitation: row!, token };
+  });
+}
+
+export async function listInvitations(db: Db, workspaceId: string) {
+  return db.select().from(invitations).where(eq(invitations.workspaceId, workspaceId)).orderBy(desc(invitations.createdAt));
+}
+
+export async function revokeInvitation(db: Db, actor: Actor, access: WorkspaceAccess, invitationId: string) {
+  await db.transaction(async (tx) => {
+    const [row] = await tx.update(invitations).set({ revokedAt: new Date() })
+      .where(and(eq(invitations.id, invitationId), eq(invitations.workspaceId, access.workspaceId), isNull(invitations.revokedAt), isNull(invitations.usedAt)))
+      .returning({ id: invitations.id });
+    if (!row) throw new NotFoundError('Pending invitation');
+    await audit(tx, actor, { action: 'invitation.revoke', workspaceId: access.workspaceId, target: invitationId });
+  });
+}
+
+export async function acceptInvitation(deps: InvitationDeps, actor: Actor, user: { userId: string; email: string }, token: string) {
+  if (!verifyOpaqueToken(deps.key, TOKEN_PREFIX, token)) throw new InvalidInvitationError('The invitation token is not valid');
+  const now = new Date(deps.now?.() ?? Date.now());
+  return deps.db.transaction(async (tx) => {
+    const [inv] = await tx.select().from(invitations).where(eq(invitations.tokenHash, sha256Hex(token))).limit(1).for('update');
+    if (!inv) throw new InvalidInvitationError('The invitation token is not valid');
+    if (inv.revokedAt) throw new InvalidInvitationError('The invitation was revoked');
+    if (inv.usedAt) throw new InvalidInvitationError('The invitation was already used');
+    if (inv.expiresAt <= now) throw new InvalidInvitationError('The invitation has expired');
+    if (inv.email !== user.email) throw new InvalidInvitationError('The invitation was sent to another email address');
+    const [used] = await tx.update(invitations).set({ usedAt: now, usedBy: user.userId })
+      .where(and(eq(invitations.id, inv.id), isNull(invitations.usedAt), gt(invitations.expiresAt, now))).returning({ id: invitations.id });
+    if (!used) throw new InvalidInvitationError('The invitation was already used');
+    const [existing] = await tx.select({ role: memberships.role }).from(memberships)
+      .where(and(eq(memberships.workspaceId, inv.workspaceId), eq(memberships.userId, user.userId))).limit(1);
+    // Accepting never lowers a role someone already has.
+    if (!existing) await tx.insert(memberships).values({ workspaceId: inv.workspaceId, userId: user.userId, role: inv.role });
+    await audit(tx, actor, { action: 'invitation.accept', workspaceId: inv.workspaceId, target: inv.id, details: { role: inv.role } });
+    const [ws] = await tx.select().from(workspaces).where(eq(workspaces.id, inv.workspaceId));
+    return { workspace: ws!, role: existing?.role ?? inv.role };
+  });
+}

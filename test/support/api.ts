@@ -1,0 +1,87 @@
+/**
+ * An API instance on its own database for one test file, driven through
+ * app.request() (no socket), with the log lines captured for assertions.
+ */
+import { createApp, type RouteRegistrar } from '../../src/api/app.ts';
+import type { ApiDeps } from '../../src/api/deps.ts';
+import type { App } from '../../src/api/env.ts';
+import { RateLimiter } from '../../src/api/middleware/rate-limit.ts';
+import { deriveKey } from '../../src/auth/keys.ts';
+import { createPasswordHasher } from '../../src/auth/passwords.ts';
+import { createSessionService } from '../../src/auth/sessions.ts';
+import { loadConfig, type Config } from '../../src/config.ts';
+import { createLogger } from '../../src/log.ts';
+import { createTestDatabase, type TestDatabase } from './db.ts';
+
+export const TEST_SECRET = 'test-session-secret-that-is-long-enough-1234567890';
+export const STRONG_PASSWORD = 'Plum-Harbour-Lantern-42';
+
+export interface CallResult<T = any> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+export interface TestApi {
+  app: App;
+  deps: ApiDeps;
+  database: TestDatabase;
+  config: Config;
+  logLines: string[];
+  call<T = any>(method: string, path: string, opts?: { token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> }): Promise<CallResult<T>>;
+  signup(email: string, name?: string): Promise<{ token: string; userId: string }>;
+  close(): Promise<void>;
+}
+
+export async function createTestApi(opts: { env?: Record<string, string>; extra?: (deps: ApiDeps) => RouteRegistrar[] } = {}): Promise<TestApi> {
+  const database = await createTestDatabase();
+  const config = loadConfig({ NODE_ENV: 'test', SESSION_SECRET: TEST_SECRET, LOG_LEVEL: 'info', DATABASE_URL: database.url, ...opts.env });
+  const logLines: string[] = [];
+  const log = createLogger({ level: 'info', pretty: false, destination: { write: (line: string) => void logLines.push(line) } });
+  const deps: ApiDeps = {
+    config,
+    log,
+    db: database.db,
+    // Lighter argon2 parameters keep the suite fast; the algorithm and code path are the production ones.
+    hasher: createPasswordHasher({ memoryCost: 4096, timeCost: 1 }),
+    sessions: createSessionService({ key: deriveKey(TEST_SECRET, 'session-jwt'), ttlSeconds: config.auth.sessionTtlSeconds }),
+    invitationKey: deriveKey(TEST_SECRET, 'invitation-token'),
+    limiters: {
+      auth: new RateLimiter({ limit: config.auth.rateLimitAuthPerMinute, windowMs: 60_000 }),
+      api: new RateLimiter({ limit: config.auth.rateLimitApiPerMinute, windowMs: 60_000 }),
+    },
+    readiness: { database: async () => (await database.sql`select 1 as ok`).length === 1 },
+  };
+  const app = createApp(deps, opts.extra?.(deps) ?? []);
+  let ipCounter = 0;
+
+  const call: TestApi['call'] = async (method, path, o = {}) => {
+    const headers: Record<string, string> = { ...o.headers };
+    if (o.token) headers['authorization'] = `Bearer ${o.token}`;
+    let body: string | undefined = o.rawBody;
+    if (o.body !== undefined) {
+      body = JSON.stringify(o.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    const res = await app.request(path, { method, headers, ...(body !== undefined ? { body } : {}) });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      parsed = text;
+    }
+    return { status: res.status, body: parsed as any, headers: res.headers };
+  };
+
+  return {
+    app, deps, database, config, logLines, call,
+    async signup(email, name = 'Test User') {
+      // Each sign-up comes from its own address so the per-IP auth limit is not what a test measures.
+      const res = await call('POST', '/v1/auth/signup', { body: { email, password: STRONG_PASSWORD, name }, headers: { 'x-forwarded-for': `10.0.${ipCounter >> 8}.${ipCounter++ & 255}` } });
+      if (res.status !== 201) throw new Error(`signup failed: ${res.status} ${JSON.stringify(res.body)}`);
+      return { token: res.body.token, userId: res.body.user.id };
+    },
+    close: () => database.close(),
+  };
+}
