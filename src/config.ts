@@ -45,6 +45,8 @@ const envSchema = z.object({
   MAILPLANE_DATA_DIR: z.preprocess(emptyToUndefined, z.string().default('.data')),
 
   SESSION_SECRET: optionalString,
+  VAULT_MASTER_KEYS: optionalString,
+  VAULT_MASTER_KEY_FILE: optionalString,
   SESSION_TTL_MINUTES: int(60, 5, 24 * 60),
   INVITATION_TTL_HOURS: int(24 * 7, 1, 24 * 30),
   BODY_LIMIT_BYTES: int(64 * 1024, 1024, 10 * 1024 * 1024),
@@ -87,6 +89,8 @@ export interface Config {
     rateLimitAuthPerMinute: number;
     rateLimitApiPerMinute: number;
   };
+  /** "id:base64,id:base64" (first active), or null until resolved (key file / dev secrets). */
+  vault: { masterKeys: string | null; keyFile: string | null };
   scaleway: { accessKey: string; secretKey: string; projectId: string; apiUrl: string | undefined } | null;
   scalewayImage: string;
   cloudflare: { apiToken: string; accountId: string; apiUrl: string | undefined } | null;
@@ -129,6 +133,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     problems.push('SESSION_SECRET: must be at least 32 characters (e.g. `openssl rand -base64 48`)');
   }
   if (production && e.SESSION_SECRET === undefined) problems.push('SESSION_SECRET: required when NODE_ENV=production');
+  if (production && e.VAULT_MASTER_KEYS === undefined && e.VAULT_MASTER_KEY_FILE === undefined) {
+    problems.push('VAULT_MASTER_KEYS or VAULT_MASTER_KEY_FILE: required when NODE_ENV=production');
+  }
   if (production && e.DATABASE_URL === undefined) problems.push('DATABASE_URL: required when NODE_ENV=production');
 
   const scaleway = group(problems, 'Scaleway', {
@@ -183,6 +190,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       rateLimitAuthPerMinute: e.RATE_LIMIT_AUTH_PER_MINUTE,
       rateLimitApiPerMinute: e.RATE_LIMIT_API_PER_MINUTE,
     },
+    vault: { masterKeys: e.VAULT_MASTER_KEYS ?? null, keyFile: e.VAULT_MASTER_KEY_FILE ?? null },
     scaleway,
     scalewayImage: e.SCW_IMAGE,
     cloudflare,

@@ -10,19 +10,33 @@ import type { Config } from './config.ts';
 import type { Logger } from './log.ts';
 
 export async function resolveDevSecrets(config: Config, log: Logger): Promise<Config> {
-  if (config.auth.sessionSecret) return config;
+  if (!config.vault.masterKeys && config.vault.keyFile) {
+    const fromFile = (await readFile(config.vault.keyFile, 'utf8')).trim();
+    config = { ...config, vault: { ...config.vault, masterKeys: fromFile } };
+  }
+  if (config.auth.sessionSecret && config.vault.masterKeys) return config;
   const file = join(config.db.dataDir, 'secrets.json');
-  let stored: { sessionSecret?: string } = {};
+  let stored: { sessionSecret?: string; vaultMasterKeys?: string } = {};
   try {
     stored = JSON.parse(await readFile(file, 'utf8')) as typeof stored;
   } catch {
     stored = {};
   }
-  if (!stored.sessionSecret) {
-    stored.sessionSecret = randomBytes(48).toString('base64url');
+  if (!stored.sessionSecret || !stored.vaultMasterKeys) {
+    stored.sessionSecret ??= randomBytes(48).toString('base64url');
+    stored.vaultMasterKeys ??= `dev1:${randomBytes(32).toString('base64')}`;
     await mkdir(config.db.dataDir, { recursive: true });
     await writeFile(file, JSON.stringify(stored, null, 2), { mode: 0o600 });
   }
-  log.warn(`SESSION_SECRET is not set: using a generated development secret from ${file}. Set SESSION_SECRET in production.`);
-  return { ...config, auth: { ...config.auth, sessionSecret: stored.sessionSecret } };
+  if (!config.auth.sessionSecret) {
+    log.warn(`SESSION_SECRET is not set: using a generated development secret from ${file}. Set SESSION_SECRET in production.`);
+  }
+  if (!config.vault.masterKeys) {
+    log.warn(`VAULT_MASTER_KEYS is not set: using a generated development master key from ${file}. Losing it loses every stored secret.`);
+  }
+  return {
+    ...config,
+    auth: { ...config.auth, sessionSecret: config.auth.sessionSecret ?? stored.sessionSecret },
+    vault: { ...config.vault, masterKeys: config.vault.masterKeys ?? stored.vaultMasterKeys },
+  };
 }

@@ -51,7 +51,7 @@ export interface PasswordHasher {
   verifyDummy(password: string): Promise<false>;
 }
 
-export function createPasswordHasher(params: Partial<typeof PARAMS> = {}): PasswordHasher {
+export function createPasswordHasher(params: { memoryCost?: number; timeCost?: number } = {}): PasswordHasher {
   const options = { ...PARAMS, ...params };
   let dummy: Promise<string> | null = null;
   return {

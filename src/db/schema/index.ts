@@ -1,2 +1,5 @@
 export * from './accounts.ts';
 export * from './audit.ts';
+export * from './billing.ts';
+export * from './servers.ts';
+export * from './ops.ts';

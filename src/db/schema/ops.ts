@@ -1,0 +1,48 @@
+/** Vault secrets, alerts and blacklist checks. */
+import { sql } from 'drizzle-orm';
+import { index, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+
+/**
+ * Envelope-encrypted secrets: `ciphertext`/`iv`/`tag` are the secret under its
+ * own data key; `wrappedKey` is that data key under master key `keyId`. `aad`
+ * binds the ciphertext to its owner row, so moving it elsewhere fails to decrypt.
+ */
+export const vaultSecrets = pgTable('vault_secrets', {
+  id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
+  workspaceId: uuid('workspace_id'),
+  ownerTable: text('owner_table').notNull(),
+  ownerId: text('owner_id').notNull(),
+  purpose: text('purpose').notNull(),
+  keyId: text('key_id').notNull(),
+  wrappedKey: text('wrapped_key').notNull(),
+  iv: text('iv').notNull(),
+  ciphertext: text('ciphertext').notNull(),
+  tag: text('tag').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  rotatedAt: timestamp('rotated_at', { withTimezone: true }),
+}, (t) => [uniqueIndex('vault_owner_purpose_key').on(t.ownerTable, t.ownerId, t.purpose), index('vault_key_idx').on(t.keyId)]);
+
+export const alerts = pgTable('alerts', {
+  id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
+  kind: text('kind').notNull(),
+  severity: text('severity', { enum: ['info', 'warning', 'critical'] }).notNull(),
+  serverId: uuid('server_id'),
+  dedupeKey: text('dedupe_key').notNull(),
+  message: text('message').notNull(),
+  details: jsonb('details').$type<Record<string, unknown>>().notNull().default({}),
+  openedAt: timestamp('opened_at', { withTimezone: true }).notNull().defaultNow(),
+  acknowledgedAt: timestamp('acknowledged_at', { withTimezone: true }),
+  acknowledgedBy: text('acknowledged_by'),
+  resolvedAt: timestamp('resolved_at', { withTimezone: true }),
+}, (t) => [uniqueIndex('alerts_open_dedupe_key').on(t.dedupeKey).where(sql`resolved_at is null`), index('alerts_server_idx').on(t.serverId)]);
+
+export const blacklistChecks = pgTable('blacklist_checks', {
+  id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
+  serverId: uuid('server_id'),
+  address: text('address').notNull(),
+  zone: text('zone').notNull(),
+  status: text('status', { enum: ['listed', 'clean', 'unknown'] }).notNull(),
+  codes: text('codes').array().notNull().default(sql`'{}'::text[]`),
+  error: text('error'),
+  checkedAt: timestamp('checked_at', { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [index('blacklist_checks_address_idx').on(t.address, t.checkedAt)]);

@@ -1,0 +1,125 @@
+/** Servers, their IP history, DNS records, DKIM keys and provisioning runs. */
+import { sql } from 'drizzle-orm';
+import { boolean, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { subscriptions } from './billing.ts';
+import { workspaces } from './accounts.ts';
+
+export const SERVER_STATUSES = ['provisioning', 'ready', 'failed', 'suspended', 'deprovisioning', 'deleted'] as const;
+export type ServerStatus = (typeof SERVER_STATUSES)[number];
+
+export interface ServerWarning {
+  code: string;
+  message: string;
+  at: string;
+}
+
+export const servers = pgTable('servers', {
+  id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
+  workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+  subscriptionId: uuid('subscription_id').references(() => subscriptions.id, { onDelete: 'set null' }),
+  planId: text('plan_id').notNull(),
+  zone: text('zone').notNull(),
+  domain: text('domain').notNull(),
+  hostname: text('hostname').notNull(),
+  status: text('status', { enum: SERVER_STATUSES }).notNull().default('provisioning'),
+  /** Why the server is suspended or failed, for the customer. */
+  statusReason: text('status_reason'),
+  providerServerId: text('provider_server_id'),
+  ipv4: text('ipv4'),
+  ipv6: text('ipv6'),
+  /** Pinned before first contact; never learned from the host. */
+  sshHostKeyFingerprint: text('ssh_host_key_fingerprint'),
+  sshHostPublicKey: text('ssh_host_public_key'),
+  sshHostPrivateKeySecretId: uuid('ssh_host_private_key_secret_id'),
+  deployPublicKey: text('deploy_public_key'),
+  deployPrivateKeySecretId: uuid('deploy_private_key_secret_id'),
+  webmailKeySecretId: uuid('webmail_key_secret_id'),
+  dnsZoneId: text('dns_zone_id'),
+  nameServers: text('name_servers').array(),
+  dnssecStatus: text('dnssec_status'),
+  dnssecDs: text('dnssec_ds'),
+  tlsSpkiSha256: text('tls_spki_sha256'),
+  warnings: jsonb('warnings').$type<ServerWarning[]>().notNull().default([]),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [
+  index('servers_workspace_idx').on(t.workspaceId),
+  index('servers_status_idx').on(t.status),
+  // A domain is served by at most one live server.
+  uniqueIndex('servers_live_domain_key').on(t.domain).where(sql`status <> 'deleted'`),
+  uniqueIndex('servers_subscription_key').on(t.subscriptionId),
+]);
+
+export const serverIps = pgTable('server_ips', {
+  id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
+  serverId: uuid('server_id').notNull().references(() => servers.id, { onDelete: 'cascade' }),
+  family: text('family', { enum: ['ipv4', 'ipv6'] }).notNull(),
+  providerIpId: text('provider_ip_id').notNull(),
+  address: text('address').notNull(),
+  prefix: text('prefix'),
+  /** reserved → clean | listed → (active | released); unknown means the last check was inconclusive. */
+  state: text('state', { enum: ['reserved', 'clean', 'listed', 'unknown', 'active', 'released'] }).notNull().default('reserved'),
+  listings: jsonb('listings').$type<Array<{ zone: string; codes: string[]; meaning: string[] }>>().notNull().default([]),
+  checkedAt: timestamp('checked_at', { withTimezone: true }),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  releasedAt: timestamp('released_at', { withTimezone: true }),
+}, (t) => [index('server_ips_server_idx').on(t.serverId), uniqueIndex('server_ips_provider_key').on(t.providerIpId)]);
+
+export const dkimKeys = pgTable('dkim_keys', {
+  id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
+  serverId: uuid('server_id').notNull().references(() => servers.id, { onDelete: 'cascade' }),
+  domain: text('domain').notNull(),
+  selector: text('selector').notNull(),
+  publicKey: text('public_key').notNull(),
+  privateKeySecretId: uuid('private_key_secret_id').notNull(),
+  state: text('state', { enum: ['active', 'next', 'retired'] }).notNull().default('active'),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [uniqueIndex('dkim_active_key').on(t.serverId, t.domain).where(sql`state = 'active'`)]);
+
+export const dnsRecords = pgTable('dns_records', {
+  id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
+  serverId: uuid('server_id').notNull().references(() => servers.id, { onDelete: 'cascade' }),
+  /** Stable role of the record (a_mail, mx, spf, dkim, …): one desired record per purpose. */
+  purpose: text('purpose').notNull(),
+  type: text('type').notNull(),
+  name: text('name').notNull(),
+  content: text('content').notNull(),
+  priority: integer('priority'),
+  providerRecordId: text('provider_record_id'),
+  state: text('state', { enum: ['published', 'deleted'] }).notNull().default('published'),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [uniqueIndex('dns_records_purpose_key').on(t.serverId, t.purpose)]);
+
+export const RUN_KINDS = ['provision', 'deprovision', 'rotate_ip'] as const;
+export const RUN_STATUSES = ['running', 'succeeded', 'failed', 'cancelled'] as const;
+export const STEP_STATUSES = ['pending', 'queued', 'running', 'retrying', 'succeeded', 'failed'] as const;
+export type StepStatus = (typeof STEP_STATUSES)[number];
+
+export const provisioningRuns = pgTable('provisioning_runs', {
+  id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
+  serverId: uuid('server_id').notNull().references(() => servers.id, { onDelete: 'cascade' }),
+  kind: text('kind', { enum: RUN_KINDS }).notNull(),
+  status: text('status', { enum: RUN_STATUSES }).notNull().default('running'),
+  error: text('error'),
+  params: jsonb('params').$type<Record<string, unknown>>().notNull().default({}),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  finishedAt: timestamp('finished_at', { withTimezone: true }),
+}, (t) => [index('runs_server_idx').on(t.serverId, t.createdAt)]);
+
+export const provisioningSteps = pgTable('provisioning_steps', {
+  id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
+  runId: uuid('run_id').notNull().references(() => provisioningRuns.id, { onDelete: 'cascade' }),
+  name: text('name').notNull(),
+  dependsOn: text('depends_on').array().notNull(),
+  status: text('status', { enum: STEP_STATUSES }).notNull().default('pending'),
+  attempt: integer('attempt').notNull().default(0),
+  startedAt: timestamp('started_at', { withTimezone: true }),
+  finishedAt: timestamp('finished_at', { withTimezone: true }),
+  nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }),
+  error: text('error'),
+  retryable: boolean('retryable'),
+  /** Bounded: the last LOG_LIMIT characters of the step's output. */
+  log: text('log').notNull().default(''),
+  output: jsonb('output').$type<Record<string, unknown>>().notNull().default({}),
+  durationMs: integer('duration_ms'),
+}, (t) => [uniqueIndex('steps_run_name_key').on(t.runId, t.name)]);
