@@ -26,6 +26,13 @@ export const JOB_CATALOG = {
     queue: { retryLimit: 1, expireInSeconds: 300 },
     concurrency: 1,
   }),
+  /** One attempt of one provisioning step (provisioning/engine.ts). */
+  'provisioning.step': define({
+    schema: z.object({ runId: z.uuid(), step: z.string().regex(/^[a-z_]{1,40}$/) }),
+    // retryLimit only covers dead workers (heartbeat lost); failures are retried by the engine.
+    queue: { retryLimit: 5, retryDelay: 1, expireInSeconds: 1800, heartbeatSeconds: 15, notify: true },
+    concurrency: 16,
+  }),
 } as const;
 
 export type JobName = keyof typeof JOB_CATALOG;

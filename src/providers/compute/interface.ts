@@ -72,6 +72,11 @@ export interface ComputeProvider {
   getServer(zone: Zone, serverId: string): Promise<ComputeServer | null>;
   findServersByTag(zone: Zone, tag: string): Promise<ComputeServer[]>;
   powerOn(zone: Zone, serverId: string): Promise<void>;
+  /**
+   * Deletes the server's `cloud-init` user data from the metadata API once the
+   * server has booted: it carried the SSH host private key. Already gone = success.
+   */
+  clearUserData(zone: Zone, serverId: string): Promise<void>;
   /** Polls with its own loop and the injected clock until `state` or timeout (retryable ProviderError). */
   waitForState(zone: Zone, serverId: string, state: ServerState, opts: WaitOptions): Promise<ComputeServer>;
   /** Terminates the server and its local volumes; flexible IPs are detached, not deleted. Gone already = success. */

@@ -1,0 +1,68 @@
+/** What a step receives: its dependencies, the server, the run, a log. */
+import type { Clock } from '../src/clock.ts';
+import type { Database } from '../src/db/client.ts';
+import type { provisioningRuns, servers } from '../src/db/schema/index.ts';
+import type { JobQueue } from '../src/jobs/queue.ts';
+import type { Logger } from '../src/log.ts';
+import type { ComputeProvider } from '../src/providers/compute/interface.ts';
+import type { DnsProvider } from '../src/providers/dns/interface.ts';
+import type { BlacklistChecker, DnsLookup } from '../src/providers/lookup/interface.ts';
+import type { RemoteHostProvider } from '../src/providers/ssh/interface.ts';
+import type { Vault } from '../src/vault/vault.ts';
+import type { AlertSink } from './alerts.ts';
+import type { StepName } from './plan.ts';
+
+export type ServerRow = typeof servers.$inferSelect;
+export type RunRow = typeof provisioningRuns.$inferSelect;
+
+export interface ProvisioningSettings {
+  image: string;
+  dmarcRua: string | null;
+  acmeEmail: string | null;
+  /** Commercial type per plan id. */
+  commercialTypeOf(planId: string): string;
+  /** Plan limits rendered into the mail stack. */
+  limitsOf(planId: string): { messagesPerHour: number; mailboxes: number; storageGb: number };
+  /** Where to reach a server's SSH (the sandbox maps documentation IPs to loopback ports). */
+  sshEndpoint(server: { id: string; ipv4: string | null }): Promise<{ host: string; port: number }>;
+  maxRotations: number;
+  retry: { baseMs: number; maxMs: number; maxAttempts: number };
+  /** wait_ssh and set_ptr poll; these bound how long. */
+  serverBootTimeoutMs: number;
+  pollIntervalMs: number;
+}
+
+export interface ProvisioningDeps {
+  database: Database;
+  queue: JobQueue;
+  compute: ComputeProvider;
+  dns: DnsProvider;
+  remote: RemoteHostProvider;
+  lookup: DnsLookup;
+  dnsbl: BlacklistChecker;
+  vault: Vault;
+  alerts: AlertSink;
+  clock: Clock;
+  log: Logger;
+  settings: ProvisioningSettings;
+  random?: () => number;
+}
+
+export interface StepContext {
+  deps: ProvisioningDeps;
+  run: RunRow;
+  /** Re-read at the start of every attempt. */
+  server: ServerRow;
+  attempt: number;
+  signal: AbortSignal;
+  log(line: string): void;
+  /** Re-reads the server row (steps update it as they learn things). */
+  reloadServer(): Promise<ServerRow>;
+}
+
+export interface StepDefinition {
+  name: StepName;
+  /** Attempts before a retryable failure becomes final (default from settings). */
+  maxAttempts?: number;
+  run(ctx: StepContext): Promise<Record<string, unknown> | void>;
+}

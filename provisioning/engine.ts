@@ -1,0 +1,214 @@
+/**
+ * The workflow engine: runs are DAGs of steps, each step one pg-boss job.
+ *
+ * Durability: every state change and the jobs it implies are written in one
+ * transaction (the run row is locked, so two steps finishing at once cannot
+ * both miss or both enqueue a dependent). A worker killed mid-step loses its
+ * heartbeat; pg-boss hands the job to another worker, which finds the step
+ * still `running` and runs it again — steps are idempotent by contract.
+ */
+import { and, asc, desc, eq, inArray } from 'drizzle-orm';
+import type { Actor } from '../src/audit.ts';
+import { audit } from '../src/audit.ts';
+import type { Db } from '../src/db/client.ts';
+import { provisioningRuns, provisioningSteps, servers } from '../src/db/schema/index.ts';
+import { inTransaction, type RawTx } from '../src/db/tx.ts';
+import { AppError, ConflictError, NotFoundError } from '../src/errors.ts';
+import type { JobQueue } from '../src/jobs/queue.ts';
+import { backoffMs } from './backoff.ts';
+import type { ProvisioningDeps, StepDefinition } from './context.ts';
+import { publishEvent } from './events.ts';
+import { PLANS, type RunKind, type StepName } from './plan.ts';
+
+export const LOG_LIMIT = 64 * 1024;
+
+type Steps = Record<StepName, StepDefinition>;
+
+async function enqueueStep(queue: JobQueue, raw: RawTx, runId: string, step: string, attempt: number, delayMs = 0): Promise<void> {
+  await queue.send('provisioning.step', { runId, step }, {
+    tx: raw,
+    // One job per step attempt even if two code paths race to enqueue it.
+    singletonKey: `${runId}:${step}:${attempt}`,
+    ...(delayMs > 0 ? { startAfterSeconds: delayMs / 1000 } : {}),
+  });
+}
+
+/** Creates a run with all its steps and enqueues the roots, inside the caller's transaction. */
+export async function startRun(queue: JobQueue, tx: Db, raw: RawTx, input: { serverId: string; kind: RunKind; params?: Record<string, unknown> }): Promise<string> {
+  const plan = PLANS[input.kind];
+  const [run] = await tx.insert(provisioningRuns).values({ serverId: input.serverId, kind: input.kind, params: input.params ?? {} }).returning({ id: provisioningRuns.id });
+  const runId = run!.id;
+  const names = Object.keys(plan);
+  await tx.insert(provisioningSteps).values(names.map((name) => ({
+    runId, name, dependsOn: [...plan[name]!], status: plan[name]!.length === 0 ? 'queued' as const : 'pending' as const,
+  })));
+  for (const name of names) if (plan[name]!.length === 0) await enqueueStep(queue, raw, runId, name, 1);
+  await publishEvent(tx, { serverId: input.serverId, runId, type: 'run.started' });
+  return runId;
+}
+
+class LogBuffer {
+  private text: string;
+  constructor(initial: string) {
+    this.text = initial;
+  }
+  add(line: string): void {
+    this.text += `${new Date().toISOString()} ${line.replace(/\s+$/, '')}\n`;
+    if (this.text.length > LOG_LIMIT) this.text = `…\n${this.text.slice(this.text.length - LOG_LIMIT + 2)}`;
+  }
+  toString(): string {
+    return this.text;
+  }
+}
+
+export interface Engine {
+  handleStepJob(data: { runId: string; step: string }, job: { signal: AbortSignal }): Promise<void>;
+  rerunStep(actor: Actor, serverId: string, step: string): Promise<{ runId: string }>;
+  resumeRun(actor: Actor, serverId: string): Promise<{ runId: string; requeued: string[] }>;
+}
+
+export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
+  const { database, queue, clock } = deps;
+  const db = database.db;
+
+  async function claim(runId: string, step: string) {
+    return inTransaction(database, async (tx) => {
+      const [run] = await tx.select().from(provisioningRuns).where(eq(provisioningRuns.id, runId)).for('update');
+      if (!run || run.status !== 'running') return null;
+      const [row] = await tx.select().from(provisioningSteps).where(and(eq(provisioningSteps.runId, runId), eq(provisioningSteps.name, step)));
+      // Already finished (a duplicate delivery), or not yet due: nothing to do.
+      if (!row || row.status === 'succeeded' || row.status === 'failed' || row.status === 'pending') return null;
+      const attempt = row.status === 'running' ? row.attempt : row.attempt + 1;
+      const [updated] = await tx.update(provisioningSteps)
+        .set({ status: 'running', attempt, startedAt: new Date(clock.now()), nextAttemptAt: null })
+        .where(eq(provisioningSteps.id, row.id)).returning();
+      await publishEvent(tx, { serverId: run.serverId, runId, type: 'step.started', step, attempt });
+      return { run, step: updated! };
+    });
+  }
+
+  async function succeed(runId: string, stepId: string, name: string, log: string, output: Record<string, unknown>, durationMs: number) {
+    await inTransaction(database, async (tx, raw) => {
+      const [run] = await tx.select().from(provisioningRuns).where(eq(provisioningRuns.id, runId)).for('update');
+      await tx.update(provisioningSteps).set({ status: 'succeeded', finishedAt: new Date(clock.now()), log, output, error: null, retryable: null, durationMs })
+        .where(eq(provisioningSteps.id, stepId));
+      await publishEvent(tx, { serverId: run!.serverId, runId, type: 'step.succeeded', step: name });
+      if (run!.status !== 'running') return;
+      const all = await tx.select().from(provisioningSteps).where(eq(provisioningSteps.runId, runId)).orderBy(asc(provisioningSteps.name));
+      const done = new Set(all.filter((s) => s.status === 'succeeded').map((s) => s.name));
+      for (const s of all) {
+        if (s.status === 'pending' && s.dependsOn.every((d) => done.has(d))) {
+          await tx.update(provisioningSteps).set({ status: 'queued' }).where(eq(provisioningSteps.id, s.id));
+          await enqueueStep(queue, raw, runId, s.name, s.attempt + 1);
+        }
+      }
+      if (done.size === all.length) {
+        await tx.update(provisioningRuns).set({ status: 'succeeded', finishedAt: new Date(clock.now()), error: null }).where(eq(provisioningRuns.id, runId));
+        const status = run!.kind === 'deprovision' ? 'deleted' as const : 'ready' as const;
+        await tx.update(servers).set({ status, statusReason: null, updatedAt: new Date(clock.now()) }).where(eq(servers.id, run!.serverId));
+        await publishEvent(tx, { serverId: run!.serverId, runId, type: 'run.succeeded' });
+      }
+    });
+  }
+
+  async function fail(runId: string, stepRow: { id: string; name: string; attempt: number }, err: unknown, log: string, maxAttempts: number) {
+    const appErr = err instanceof AppError ? err : null;
+    const message = err instanceof Error ? err.message : String(err);
+    const retry = (appErr?.retryable ?? false) && stepRow.attempt < maxAttempts;
+    await inTransaction(database, async (tx, raw) => {
+      const [run] = await tx.select().from(provisioningRuns).where(eq(provisioningRuns.id, runId)).for('update');
+      if (retry) {
+        const delay = backoffMs(stepRow.attempt, { ...deps.settings.retry, retryAfterMs: appErr?.retryAfterMs, ...(deps.random ? { random: deps.random } : {}) });
+        await tx.update(provisioningSteps).set({ status: 'retrying', error: message, retryable: true, log, nextAttemptAt: new Date(clock.now() + delay) })
+          .where(eq(provisioningSteps.id, stepRow.id));
+        await enqueueStep(queue, raw, runId, stepRow.name, stepRow.attempt + 1, delay);
+        await publishEvent(tx, { serverId: run!.serverId, runId, type: 'step.retrying', step: stepRow.name, attempt: stepRow.attempt, error: message });
+        return;
+      }
+      await tx.update(provisioningSteps).set({ status: 'failed', finishedAt: new Date(clock.now()), error: message, retryable: appErr?.retryable ?? false, log })
+        .where(eq(provisioningSteps.id, stepRow.id));
+      const reason = `${stepRow.name} failed after ${stepRow.attempt} attempt(s): ${message}`;
+      if (run!.status === 'running') {
+        await tx.update(provisioningRuns).set({ status: 'failed', error: reason, finishedAt: new Date(clock.now()) }).where(eq(provisioningRuns.id, runId));
+        await tx.update(servers).set({ status: 'failed', statusReason: reason, updatedAt: new Date(clock.now()) }).where(eq(servers.id, run!.serverId));
+      }
+      await publishEvent(tx, { serverId: run!.serverId, runId, type: 'step.failed', step: stepRow.name, attempt: stepRow.attempt, error: message });
+      await publishEvent(tx, { serverId: run!.serverId, runId, type: 'run.failed', error: reason });
+    });
+  }
+
+  async function latestRun(serverId: string) {
+    const [run] = await db.select().from(provisioningRuns).where(eq(provisioningRuns.serverId, serverId)).orderBy(desc(provisioningRuns.createdAt)).limit(1);
+    return run ?? null;
+  }
+
+  return {
+    async handleStepJob({ runId, step }, job) {
+      const claimed = await claim(runId, step);
+      if (!claimed) return;
+      const definition = steps[step as StepName];
+      const log = new LogBuffer(claimed.step.log);
+      log.add(`attempt ${claimed.step.attempt} started`);
+      const started = clock.now();
+      const maxAttempts = definition?.maxAttempts ?? deps.settings.retry.maxAttempts;
+      try {
+        if (!definition) throw new Error(`unknown step "${step}"`);
+        const [server] = await db.select().from(servers).where(eq(servers.id, claimed.run.serverId));
+        if (!server) throw new Error('server row is gone');
+        const output = (await definition.run({
+          deps, run: claimed.run, server, attempt: claimed.step.attempt, signal: job.signal,
+          log: (line) => log.add(line),
+          reloadServer: async () => (await db.select().from(servers).where(eq(servers.id, server.id)))[0]!,
+        })) ?? {};
+        log.add('succeeded');
+        await succeed(runId, claimed.step.id, step, log.toString(), output, clock.now() - started);
+      } catch (err) {
+        log.add(`failed: ${err instanceof Error ? err.message : String(err)}`);
+        deps.log.warn({ runId, step, attempt: claimed.step.attempt, err }, 'provisioning step failed');
+        await fail(runId, claimed.step, err, log.toString(), maxAttempts);
+      }
+    },
+
+    async rerunStep(actor, serverId, step) {
+      const run = await latestRun(serverId);
+      if (!run) throw new NotFoundError('Provisioning run');
+      if (!Object.hasOwn(PLANS[run.kind as RunKind], step)) throw new NotFoundError(`Step ${step}`);
+      return inTransaction(database, async (tx, raw) => {
+        const [locked] = await tx.select().from(provisioningRuns).where(eq(provisioningRuns.id, run.id)).for('update');
+        const [row] = await tx.select().from(provisioningSteps).where(and(eq(provisioningSteps.runId, run.id), eq(provisioningSteps.name, step)));
+        if (!row) throw new NotFoundError(`Step ${step}`);
+        if (row.status === 'running' || row.status === 'queued' || row.status === 'retrying') throw new ConflictError(`Step ${step} is already ${row.status}`, 'step_busy');
+        const done = await tx.select({ name: provisioningSteps.name, status: provisioningSteps.status }).from(provisioningSteps).where(eq(provisioningSteps.runId, run.id));
+        const succeeded = new Set(done.filter((s) => s.status === 'succeeded').map((s) => s.name));
+        const missing = row.dependsOn.filter((d) => !succeeded.has(d));
+        if (missing.length > 0) throw new ConflictError(`Step ${step} waits for ${missing.join(', ')}`, 'step_not_ready');
+        await tx.update(provisioningSteps).set({ status: 'queued', error: null, finishedAt: null }).where(eq(provisioningSteps.id, row.id));
+        if (locked!.status !== 'running') {
+          await tx.update(provisioningRuns).set({ status: 'running', error: null, finishedAt: null }).where(eq(provisioningRuns.id, run.id));
+          if (locked!.status === 'failed') await tx.update(servers).set({ status: run.kind === 'deprovision' ? 'deprovisioning' : 'provisioning', statusReason: null }).where(eq(servers.id, serverId));
+        }
+        await enqueueStep(queue, raw, run.id, step, row.attempt + 1);
+        await audit(tx, actor, { action: 'provisioning.rerun_step', target: serverId, details: { runId: run.id, step } });
+        return { runId: run.id };
+      });
+    },
+
+    async resumeRun(actor, serverId) {
+      const run = await latestRun(serverId);
+      if (!run) throw new NotFoundError('Provisioning run');
+      return inTransaction(database, async (tx, raw) => {
+        const [locked] = await tx.select().from(provisioningRuns).where(eq(provisioningRuns.id, run.id)).for('update');
+        if (locked!.status !== 'failed') throw new ConflictError(`The run is ${locked!.status}; only a failed run can be resumed`, 'run_not_failed');
+        const failed = await tx.select().from(provisioningSteps).where(and(eq(provisioningSteps.runId, run.id), inArray(provisioningSteps.status, ['failed'])));
+        for (const s of failed) {
+          await tx.update(provisioningSteps).set({ status: 'queued', error: null, finishedAt: null }).where(eq(provisioningSteps.id, s.id));
+          await enqueueStep(queue, raw, run.id, s.name, s.attempt + 1);
+        }
+        await tx.update(provisioningRuns).set({ status: 'running', error: null, finishedAt: null }).where(eq(provisioningRuns.id, run.id));
+        await tx.update(servers).set({ status: run.kind === 'deprovision' ? 'deprovisioning' : 'provisioning', statusReason: null }).where(eq(servers.id, serverId));
+        await audit(tx, actor, { action: 'provisioning.resume', target: serverId, details: { runId: run.id, steps: failed.map((s) => s.name) } });
+        return { runId: run.id, requeued: failed.map((s) => s.name) };
+      });
+    },
+  };
+}

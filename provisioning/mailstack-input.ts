@@ -1,0 +1,27 @@
+/** Everything the mail-stack templates need for one server, secrets read from the vault at the moment of use. */
+import { and, eq } from 'drizzle-orm';
+import { dkimKeys } from '../src/db/schema/index.ts';
+import type { ServerTemplateInput } from '../src/mailstack/render.ts';
+import type { ProvisioningDeps, ServerRow } from './context.ts';
+import { MTA_STS_MAX_AGE } from './dns-records.ts';
+import { readSecret } from './server-keys.ts';
+
+export async function mailstackInput(deps: ProvisioningDeps, server: ServerRow): Promise<ServerTemplateInput> {
+  const [dkim] = await deps.database.db.select().from(dkimKeys)
+    .where(and(eq(dkimKeys.serverId, server.id), eq(dkimKeys.domain, server.domain), eq(dkimKeys.state, 'active')));
+  if (!dkim) throw new Error('no active DKIM key (generate_dkim)');
+  if (!server.ipv4 || !server.ipv6) throw new Error('server has no addresses yet (create_server)');
+  const limits = deps.settings.limitsOf(server.planId);
+  return {
+    hostname: server.hostname,
+    domain: server.domain,
+    ipv4: server.ipv4,
+    ipv6: server.ipv6,
+    dkimSelector: dkim.selector,
+    dkimPrivateKeyPem: await deps.vault.get(deps.database.db, { table: 'dkim_keys', id: dkim.id, workspaceId: server.workspaceId, purpose: 'dkim_private_key' }),
+    webmailHmacKey: await readSecret(deps.vault, deps, server, 'webmail_hmac_key'),
+    adminEmail: deps.settings.acmeEmail ?? `postmaster@${server.domain}`,
+    limits: { messagesPerHourPerSender: limits.messagesPerHour, recipientsPerMessage: 100, quotaMb: Math.floor((limits.storageGb * 1024) / Math.max(1, limits.mailboxes)) },
+    mtaStsPolicy: { mode: 'enforce', mx: [server.hostname], maxAge: MTA_STS_MAX_AGE },
+  };
+}

@@ -1,0 +1,72 @@
+/**
+ * create_server: the Scaleway instance in the chosen zone with the clean IPs
+ * attached and cloud-init carrying the host key mailplane generated, so the
+ * key is pinned before first contact. The provider id is saved the moment it
+ * exists; a retry after a crash finds the instance by its tag.
+ */
+import { eq } from 'drizzle-orm';
+import { serverIps, servers } from '../../src/db/schema/index.ts';
+import { renderCloudInit } from '../../src/mailstack/cloud-init.ts';
+import type { Zone } from '../../src/providers/compute/interface.ts';
+import type { StepDefinition } from '../context.ts';
+import { currentIps } from '../ips.ts';
+import { DEPLOY_USER } from '../remote.ts';
+import { ensureServerKeys, readSecret } from '../server-keys.ts';
+import { MAILPLANE_TAG, serverTag } from '../tags.ts';
+
+export const createServer: StepDefinition = {
+  name: 'create_server',
+  async run(ctx) {
+    const { deps, log } = ctx;
+    const server = await ensureServerKeys(deps, ctx.server.id);
+    const zone = server.zone as Zone;
+    const ips = (await currentIps(deps, server.id)).filter((ip) => ip.state === 'clean' || ip.state === 'active');
+    if (ips.length < 2) throw new Error('create_server needs a clean IPv4 and IPv6 (check_blacklists)');
+
+    let providerId = server.providerServerId;
+    if (providerId && !(await deps.compute.getServer(zone, providerId))) providerId = null;
+    if (!providerId) {
+      const [found] = await deps.compute.findServersByTag(zone, serverTag(server.id));
+      const instance = found ?? (await deps.compute.createServer({
+        zone,
+        name: server.hostname,
+        commercialType: deps.settings.commercialTypeOf(server.planId),
+        image: deps.settings.image,
+        cloudInit: renderCloudInit({
+          hostname: server.hostname,
+          hostKeys: { ed25519Private: await readSecret(deps.vault, deps, server, 'ssh_host_key'), ed25519Public: server.sshHostPublicKey! },
+          deployPublicKey: server.deployPublicKey!,
+          deployUser: DEPLOY_USER,
+        }),
+        tags: [MAILPLANE_TAG, serverTag(server.id)],
+        ipIds: ips.map((ip) => ip.providerIpId),
+      }));
+      providerId = instance.id;
+      await deps.database.db.update(servers).set({ providerServerId: providerId, updatedAt: new Date() }).where(eq(servers.id, server.id));
+      log(`${found ? 'found' : 'created'} instance ${providerId} in ${zone}`);
+    }
+
+    let instance = (await deps.compute.getServer(zone, providerId))!;
+    for (const ip of ips) {
+      if (!instance.ipIds.includes(ip.providerIpId)) {
+        await deps.compute.attachIp(zone, ip.providerIpId, providerId);
+        log(`attached ${ip.address}`);
+      }
+    }
+    if (instance.state === 'stopped') await deps.compute.powerOn(zone, providerId);
+    if (instance.state !== 'running') {
+      log('waiting for the instance to run');
+      instance = await deps.compute.waitForState(zone, providerId, 'running', {
+        timeoutMs: deps.settings.serverBootTimeoutMs, intervalMs: deps.settings.pollIntervalMs, signal: ctx.signal,
+      });
+    }
+    const v4 = ips.find((ip) => ip.family === 'ipv4')!;
+    const v6 = ips.find((ip) => ip.family === 'ipv6')!;
+    await deps.database.db.transaction(async (tx) => {
+      await tx.update(servers).set({ ipv4: v4.address, ipv6: v6.address, updatedAt: new Date() }).where(eq(servers.id, server.id));
+      for (const ip of ips) await tx.update(serverIps).set({ state: 'active' }).where(eq(serverIps.id, ip.id));
+    });
+    log(`instance ${providerId} running with ${v4.address} and ${v6.address}`);
+    return { providerServerId: providerId, ipv4: v4.address, ipv6: v6.address };
+  },
+};

@@ -1,0 +1,34 @@
+/** Every step by name: the engine's registry. */
+import type { StepDefinition } from '../context.ts';
+import type { StepName } from '../plan.ts';
+import { allocateIps } from './allocate-ips.ts';
+import { checkBlacklists } from './check-blacklists.ts';
+import { createServer } from './create-server.ts';
+import { deleteDnsRecords, deleteServer, releaseIps } from './deprovision.ts';
+import { generateDkim } from './generate-dkim.ts';
+import { harden } from './harden.ts';
+import { installMailStack } from './install-mail-stack.ts';
+import { issueTls } from './issue-tls.ts';
+import { publishDns } from './publish-dns.ts';
+import { publishTlsa } from './publish-tlsa.ts';
+import { setPtr } from './set-ptr.ts';
+import { verify } from './verify.ts';
+import { waitSsh } from './wait-ssh.ts';
+
+export const STEPS: Record<StepName, StepDefinition> = {
+  allocate_ips: allocateIps,
+  check_blacklists: checkBlacklists,
+  create_server: createServer,
+  generate_dkim: generateDkim,
+  publish_dns: publishDns,
+  set_ptr: setPtr,
+  wait_ssh: waitSsh,
+  install_mail_stack: installMailStack,
+  harden,
+  issue_tls: issueTls,
+  publish_tlsa: publishTlsa,
+  verify,
+  delete_dns_records: deleteDnsRecords,
+  delete_server: deleteServer,
+  release_ips: releaseIps,
+};
