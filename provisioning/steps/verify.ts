@@ -7,7 +7,7 @@
 import { and, eq } from 'drizzle-orm';
 import { dnsRecords } from '../../src/db/schema/index.ts';
 import { ProviderError } from '../../src/errors.ts';
-import type { LookupType } from '../../src/providers/lookup/interface.ts';
+import { expectedAnswer } from '../../src/servers/dns-view.ts';
 import type { StepDefinition } from '../context.ts';
 import { runScript, withSession } from '../remote.ts';
 
@@ -21,10 +21,8 @@ export const verify: StepDefinition = {
     const problems: string[] = [];
     let checked = 0;
     for (const row of rows) {
-      // CNAMEs are checked through the address they lead to; node:dns has no SSHFP lookup.
-      if (row.type === 'SSHFP') continue;
-      const type: LookupType = row.type === 'CNAME' ? 'A' : (row.type as LookupType);
-      const expected = row.type === 'CNAME' ? server.ipv4 ?? '' : row.type === 'MX' ? `${row.priority ?? 10} ${row.content}` : row.content;
+      const { type, expected } = expectedAnswer(row, server);
+      if (!type) continue;
       const result = await deps.lookup.lookup(row.name, type);
       checked++;
       if (result.status !== 'ok') problems.push(`${row.type} ${row.name}: ${result.status}${result.status === 'error' ? ` (${result.error})` : ''}`);

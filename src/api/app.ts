@@ -12,12 +12,16 @@ import { authenticate } from './middleware/authenticate.ts';
 import { rateLimit } from './middleware/rate-limit.ts';
 import { requestContext } from './middleware/request-context.ts';
 import { errorToProblem, problemResponse, zodProblem } from './problem.ts';
+import { registerAdminServerRoutes } from './routes/admin-servers.ts';
 import { registerApiKeyRoutes } from './routes/api-keys.ts';
+import { registerBillingRoutes } from './routes/billing.ts';
+import { registerCatalogRoutes } from './routes/catalog.ts';
 import { registerAuthRoutes } from './routes/auth.ts';
 import { registerDocsRoutes } from './routes/docs.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerInvitationRoutes } from './routes/invitations.ts';
 import { registerMeRoutes } from './routes/me.ts';
+import { registerServerRoutes } from './routes/servers.ts';
 import { registerWorkspaceRoutes } from './routes/workspaces.ts';
 
 export type RouteRegistrar = (app: App) => void;
@@ -61,6 +65,12 @@ export function createApp(deps: ApiDeps, extra: RouteRegistrar[] = []): App {
   registerWorkspaceRoutes(app, deps);
   registerInvitationRoutes(app, deps);
   registerApiKeyRoutes(app, deps);
+  registerCatalogRoutes(app, deps);
+  if (deps.provisioning) {
+    registerBillingRoutes(app, deps, deps.provisioning);
+    registerServerRoutes(app, deps, deps.provisioning);
+    registerAdminServerRoutes(app, deps, deps.provisioning);
+  }
   for (const register of extra) register(app);
   registerDocsRoutes(app, { version: '0.1.0' });
 

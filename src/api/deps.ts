@@ -1,8 +1,13 @@
 /** What the HTTP layer is given by the composition root. */
 import type { PasswordHasher } from '../auth/passwords.ts';
 import type { SessionService } from '../auth/sessions.ts';
+import type { Engine } from '../../provisioning/engine.ts';
 import type { Config } from '../config.ts';
-import type { Db } from '../db/client.ts';
+import type { Database, Db } from '../db/client.ts';
+import type { JobQueue } from '../jobs/queue.ts';
+import type { BillingProvider } from '../providers/billing/interface.ts';
+import type { DnsLookup } from '../providers/lookup/interface.ts';
+import type { EventHub } from '../servers/event-hub.ts';
 import type { Logger } from '../log.ts';
 import type { RateLimiter } from './middleware/rate-limit.ts';
 
@@ -16,4 +21,15 @@ export interface ApiDeps {
   limiters: { auth: RateLimiter; api: RateLimiter };
   /** Each check resolves true when its dependency answers. */
   readiness: Record<string, () => Promise<boolean>>;
+  /** Billing, servers and support routes; absent in tests of the foundation alone. */
+  provisioning?: ProvisioningApiDeps;
+}
+
+export interface ProvisioningApiDeps {
+  database: Database;
+  queue: JobQueue;
+  billing: BillingProvider;
+  engine: Pick<Engine, 'rerunStep' | 'resumeRun'>;
+  lookup: DnsLookup;
+  events: EventHub;
 }

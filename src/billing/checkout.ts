@@ -1,0 +1,52 @@
+/**
+ * Checkout: everything is validated before Stripe is called (plan, zone,
+ * domain free), the pending checkout is stored, then Stripe's hosted page URL
+ * is returned. This is the one request that calls a provider synchronously:
+ * the customer is waiting for that URL.
+ */
+import { and, eq, ne } from 'drizzle-orm';
+import { audit, type Actor } from '../audit.ts';
+import type { Config } from '../config.ts';
+import type { Db } from '../db/client.ts';
+import { checkouts, servers, users } from '../db/schema/index.ts';
+import { ConflictError, ValidationError } from '../errors.ts';
+import type { BillingProvider } from '../providers/billing/interface.ts';
+import type { WorkspaceAccess } from '../workspaces/access.ts';
+
+export interface CheckoutDeps {
+  db: Db;
+  billing: BillingProvider;
+  config: Config;
+}
+
+export async function startCheckout(
+  deps: CheckoutDeps, actor: Actor, access: WorkspaceAccess, userId: string,
+  input: { plan: string; region: string; domain: string },
+): Promise<{ checkoutId: string; sessionId: string; checkoutUrl: string }> {
+  const plan = deps.config.product.plans.find((p) => p.id === input.plan);
+  if (!plan) throw new ValidationError(`Unknown plan "${input.plan}"`, { errors: [{ path: 'body.plan', message: 'unknown plan' }] });
+  if (!deps.config.product.zones.includes(input.region)) {
+    throw new ValidationError(`Region "${input.region}" is not offered`, { errors: [{ path: 'body.region', message: `one of ${deps.config.product.zones.join(', ')}` }] });
+  }
+  const [taken] = await deps.db.select({ id: servers.id }).from(servers).where(and(eq(servers.domain, input.domain), ne(servers.status, 'deleted'))).limit(1);
+  if (taken) throw new ConflictError(`${input.domain} is already served by a mail server`, 'domain_taken');
+  const [user] = await deps.db.select({ email: users.email }).from(users).where(eq(users.id, userId));
+
+  const [checkout] = await deps.db.insert(checkouts).values({
+    workspaceId: access.workspaceId, planId: plan.id, zone: input.region, domain: input.domain, createdBy: userId,
+  }).returning({ id: checkouts.id });
+  const base = deps.config.http.publicUrl;
+  const session = await deps.billing.createCheckoutSession({
+    priceId: plan.stripePriceId,
+    customerEmail: user!.email,
+    clientReferenceId: checkout!.id,
+    metadata: { checkoutId: checkout!.id, workspaceId: access.workspaceId, domain: input.domain, zone: input.region, plan: plan.id },
+    successUrl: `${base}/checkout/done?checkout=${checkout!.id}`,
+    cancelUrl: `${base}/checkout/cancelled?checkout=${checkout!.id}`,
+  });
+  await deps.db.transaction(async (tx) => {
+    await tx.update(checkouts).set({ stripeSessionId: session.id }).where(eq(checkouts.id, checkout!.id));
+    await audit(tx, actor, { action: 'checkout.start', workspaceId: access.workspaceId, target: checkout!.id, details: { plan: plan.id, zone: input.region, domain: input.domain } });
+  });
+  return { checkoutId: checkout!.id, sessionId: session.id, checkoutUrl: session.url };
+}
