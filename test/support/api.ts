@@ -33,7 +33,14 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
-export async function createTestApi(opts: { env?: Record<string, string>; extra?: (deps: ApiDeps) => RouteRegistrar[] } = {}): Promise<TestApi> {
+export interface TestApiOptions {
+  env?: Record<string, string>;
+  extra?: (deps: ApiDeps) => RouteRegistrar[];
+  /** The rate limiters' clock: a fixed time keeps a test inside one window whatever the wall clock does. */
+  limiterNow?: () => number;
+}
+
+export async function createTestApi(opts: TestApiOptions = {}): Promise<TestApi> {
   const database = await createTestDatabase();
   const config = loadConfig({ NODE_ENV: 'test', SESSION_SECRET: TEST_SECRET, LOG_LEVEL: 'info', DATABASE_URL: database.url, ...opts.env });
   const logLines: string[] = [];
@@ -47,8 +54,8 @@ export async function createTestApi(opts: { env?: Record<string, string>; extra?
     sessions: createSessionService({ key: deriveKey(TEST_SECRET, 'session-jwt'), ttlSeconds: config.auth.sessionTtlSeconds }),
     invitationKey: deriveKey(TEST_SECRET, 'invitation-token'),
     limiters: {
-      auth: new RateLimiter({ limit: config.auth.rateLimitAuthPerMinute, windowMs: 60_000 }),
-      api: new RateLimiter({ limit: config.auth.rateLimitApiPerMinute, windowMs: 60_000 }),
+      auth: new RateLimiter({ limit: config.auth.rateLimitAuthPerMinute, windowMs: 60_000, ...(opts.limiterNow ? { now: opts.limiterNow } : {}) }),
+      api: new RateLimiter({ limit: config.auth.rateLimitApiPerMinute, windowMs: 60_000, ...(opts.limiterNow ? { now: opts.limiterNow } : {}) }),
     },
     readiness: { database: async () => (await database.sql`select 1 as ok`).length === 1 },
   };
