@@ -1,0 +1,85 @@
+/**
+ * Every failure of a Scaleway call becomes a ProviderError here, in one place.
+ *
+ * The SDK's own errors (ScalewayError and subclasses) carry the status and the
+ * JSON body but drop the response headers, so a 429's Retry-After would be
+ * lost. We therefore hand the SDK an HTTP client that turns non-2xx responses
+ * and network failures into ProviderErrors itself; the SDK rethrows errors
+ * from its HTTP client unchanged.
+ */
+import { ProviderError, parseRetryAfter } from '../../errors.ts';
+
+export const PROVIDER = 'scaleway';
+
+/** Scaleway's error body: `{ message, type, resource?, resource_id?, help_message? }`. */
+function describeBody(body: unknown, fallback: string): string {
+  if (body && typeof body === 'object') {
+    const b = body as Record<string, unknown>;
+    const parts = [b['type'], b['message'], b['help_message']].filter((p): p is string => typeof p === 'string' && p !== '');
+    if (typeof b['resource'] === 'string') parts.push(`resource ${b['resource']}${typeof b['resource_id'] === 'string' ? ` ${b['resource_id']}` : ''}`);
+    if (parts.length > 0) return parts.join(': ');
+  }
+  if (typeof body === 'string' && body.trim() !== '') return body.trim().slice(0, 500);
+  return fallback;
+}
+
+export async function errorFromResponse(res: Response, now = Date.now()): Promise<ProviderError> {
+  const text = await res.text().catch(() => '');
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // Proxies in front of the API answer HTML or plain text; keep it as is.
+  }
+  const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'), now);
+  return ProviderError.fromHttpStatus(PROVIDER, res.status, describeBody(body, res.statusText || 'request failed'), retryAfterMs, body);
+}
+
+function isAbort(err: unknown): boolean {
+  return err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
+}
+
+/** Maps anything thrown by the SDK or the network to a ProviderError. */
+export function toProviderError(err: unknown): ProviderError {
+  if (err instanceof ProviderError) return err;
+  if (isAbort(err)) {
+    return new ProviderError({ provider: PROVIDER, detail: 'request timed out', retryable: true, code: 'provider_timeout', cause: err });
+  }
+  // SDK errors that did not come through our HTTP client (e.g. an unparsable 2xx body).
+  if (err instanceof Error && 'status' in err && typeof (err as { status: unknown }).status === 'number') {
+    const status = (err as unknown as { status: number }).status;
+    return ProviderError.fromHttpStatus(PROVIDER, status, err.message, undefined, err);
+  }
+  // fetch rejects with a TypeError on DNS, connection refused/reset, TLS failures.
+  if (err instanceof TypeError) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    const why = cause?.code ?? cause?.message ?? err.message;
+    return new ProviderError({ provider: PROVIDER, detail: `network error: ${why}`, retryable: true, code: 'provider_unreachable', cause: err });
+  }
+  const detail = err instanceof Error ? err.message : String(err);
+  return new ProviderError({ provider: PROVIDER, detail, retryable: false, cause: err });
+}
+
+export function isNotFound(err: unknown): boolean {
+  return err instanceof ProviderError && err.providerStatus === 404;
+}
+
+/**
+ * The HTTP client given to the SDK: adds a per-request timeout, and throws a
+ * ProviderError (with Retry-After) for any non-2xx answer or network failure.
+ */
+export function scalewayHttpClient(fetchImpl: typeof fetch | undefined, timeoutMs: number): typeof fetch {
+  const client = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    // Looked up per call so test interceptors installed later (msw) are honoured.
+    const doFetch = fetchImpl ?? globalThis.fetch;
+    let res: Response;
+    try {
+      res = await doFetch(input, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+    } catch (err) {
+      throw toProviderError(err);
+    }
+    if (!res.ok) throw await errorFromResponse(res);
+    return res;
+  };
+  return client as typeof fetch;
+}

@@ -1,0 +1,270 @@
+/**
+ * ComputeProvider on the official Scaleway SDK (Instance v1 + IPAM v1).
+ *
+ * Errors: every failure leaves as a ProviderError (see scaleway-errors.ts).
+ * Idempotence: reads answer null for 404, deletes treat 404 as done, so a
+ * provisioning step that crashed half-way can simply run again.
+ */
+import {
+  createAdvancedClient, withDefaultPageSize, withHTTPClient, withProfile, withUserAgentSuffix, type ClientConfig,
+} from '@scaleway/sdk-client';
+import { Instancev1 } from '@scaleway/sdk-instance';
+import { Ipamv1 } from '@scaleway/sdk-ipam';
+import type { Clock } from '../../clock.ts';
+import { ProviderError } from '../../errors.ts';
+import {
+  ZONES, type ComputeProvider, type ComputeServer, type CreateServerInput, type FlexibleIp, type IpFamily, type ServerState,
+  type WaitOptions, type Zone,
+} from './interface.ts';
+import { PROVIDER, isNotFound, scalewayHttpClient, toProviderError } from './scaleway-errors.ts';
+import { prefixContains, sameIpv6 } from './scaleway-ipv6.ts';
+import { regionOf, toComputeServer, toFlexibleIp } from './scaleway-mapping.ts';
+
+export interface ScalewayComputeOptions {
+  accessKey: string;
+  secretKey: string;
+  projectId: string;
+  /** Without trailing slash; defaults to https://api.scaleway.com. The sandbox points it at its emulator. */
+  apiUrl?: string;
+  clock: Clock;
+  fetch?: typeof fetch;
+  /** Page size for list calls (the API's default is 50, its maximum 100). */
+  pageSize?: number;
+  /** Per-request timeout; a timeout is a retryable ProviderError. */
+  requestTimeoutMs?: number;
+}
+
+const USER_DATA_KEY = 'cloud-init';
+
+/** Runs an SDK call and maps whatever it throws. */
+async function call<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw toProviderError(err);
+  }
+}
+
+/** Like `call`, but a 404 answers null. */
+async function orNull<T>(fn: () => Promise<T>): Promise<T | null> {
+  try {
+    return await call(fn);
+  } catch (err) {
+    if (isNotFound(err)) return null;
+    throw err;
+  }
+}
+
+/** Like `call`, but a 404 means "already gone", which is what we wanted. */
+async function ignoreNotFound(fn: () => Promise<unknown>): Promise<void> {
+  await orNull(fn);
+}
+
+function fail(detail: string, retryable = false, code?: string): ProviderError {
+  return new ProviderError({ provider: PROVIDER, detail, retryable, ...(code ? { code } : {}) });
+}
+
+export function createScalewayCompute(opts: ScalewayComputeOptions): ComputeProvider {
+  const configs: ClientConfig[] = [
+    withProfile({
+      accessKey: opts.accessKey,
+      secretKey: opts.secretKey,
+      defaultProjectId: opts.projectId,
+      ...(opts.apiUrl ? { apiURL: opts.apiUrl.replace(/\/+$/, '') } : {}),
+    }),
+    withHTTPClient(scalewayHttpClient(opts.fetch, opts.requestTimeoutMs ?? 30_000)),
+    withUserAgentSuffix('mailplane'),
+  ];
+  if (opts.pageSize) configs.push(withDefaultPageSize(opts.pageSize));
+  const client = createAdvancedClient(...configs);
+  const instance = new Instancev1.API(client);
+  const ipam = new Ipamv1.API(client);
+  const { clock } = opts;
+
+  async function getServer(zone: Zone, serverId: string): Promise<ComputeServer | null> {
+    const res = await orNull(() => instance.getServer({ zone, serverId }));
+    return res?.server ? toComputeServer(res.server, zone) : null;
+  }
+
+  async function getIp(zone: Zone, ipId: string): Promise<FlexibleIp | null> {
+    const res = await orNull(() => instance.getIp({ zone, ip: ipId }));
+    return res?.ip ? toFlexibleIp(res.ip, zone) : null;
+  }
+
+  async function serversTagged(zone: Zone, tag: string): Promise<ComputeServer[]> {
+    // `.all()` walks every page using the total count the API reports.
+    const servers = await call(() => instance.listServers({ zone, tags: [tag], project: opts.projectId }).all());
+    return servers.map((s) => toComputeServer(s, zone));
+  }
+
+  async function ipsTagged(zone: Zone, tag: string): Promise<FlexibleIp[]> {
+    const ips = await call(() => instance.listIps({ zone, tags: [tag], project: opts.projectId }).all());
+    return ips.map((ip) => toFlexibleIp(ip, zone));
+  }
+
+  /** The IPAM object behind a routed flexible IP (IPv6 reverses live there). */
+  async function ipamIpFor(zone: Zone, ipId: string, ipamId: string): Promise<Ipamv1.IP> {
+    const region = regionOf(zone);
+    if (ipamId) {
+      const found = await orNull(() => ipam.getIP({ region, ipId: ipamId }));
+      if (found) return found;
+    }
+    const listed = await call(() => ipam.listIPs({ region, resourceId: ipId, projectId: opts.projectId }).all());
+    const match = listed[0];
+    if (!match) throw fail(`no IPAM entry found for flexible IP ${ipId}`, true);
+    return match;
+  }
+
+  return {
+    async createIp(zone: Zone, family: IpFamily, tags: string[]): Promise<FlexibleIp> {
+      const type = family === 'ipv6' ? 'routed_ipv6' : 'routed_ipv4';
+      const res = await call(() => instance.createIp({ zone, type, tags, project: opts.projectId }));
+      if (!res.ip) throw fail('createIp answered without an ip', true);
+      return toFlexibleIp(res.ip, zone);
+    },
+
+    getIp,
+
+    findIpsByTag: ipsTagged,
+
+    async deleteIp(zone: Zone, ipId: string): Promise<void> {
+      await ignoreNotFound(() => instance.deleteIp({ zone, ip: ipId }));
+    },
+
+    async attachIp(zone: Zone, ipId: string, serverId: string): Promise<void> {
+      await call(() => instance.updateIp({ zone, ip: ipId, server: serverId }));
+    },
+
+    async detachIp(zone: Zone, ipId: string): Promise<void> {
+      // `server: null` is the API's way to detach; an IP already gone is detached enough.
+      await ignoreNotFound(() => instance.updateIp({ zone, ip: ipId, server: null }));
+    },
+
+    async createServer(input: CreateServerInput): Promise<ComputeServer> {
+      const { zone } = input;
+      const res = await call(() =>
+        instance.createServer({
+          zone,
+          name: input.name,
+          commercialType: input.commercialType,
+          image: input.image,
+          tags: input.tags,
+          // Only our routed flexible IPs: no dynamic IP we would not track.
+          dynamicIpRequired: false,
+          routedIpEnabled: true,
+          publicIps: input.ipIds,
+          project: opts.projectId,
+          protected: false,
+        }),
+      );
+      const server = res.server;
+      if (!server) throw fail('createServer answered without a server', true);
+      // Creation leaves the server stopped, so the user data (which pins the SSH
+      // host key) is in place before anything can power it on.
+      try {
+        await call(() => instance.setServerUserData({ zone, serverId: server.id, key: USER_DATA_KEY, content: input.cloudInit }));
+      } catch (err) {
+        // A server without its cloud-init must never boot: remove it so the
+        // retried step (which finds servers by tag) cannot pick it up.
+        await ignoreNotFound(() => instance.deleteServer({ zone, serverId: server.id })).catch(() => undefined);
+        throw err;
+      }
+      return toComputeServer(server, zone);
+    },
+
+    getServer,
+
+    findServersByTag: serversTagged,
+
+    async powerOn(zone: Zone, serverId: string): Promise<void> {
+      const current = await getServer(zone, serverId);
+      if (!current) throw fail(`server ${serverId} not found in ${zone}`);
+      // Repeating a power-on is fine: the API would reject a second one.
+      if (current.state === 'running' || current.state === 'starting') return;
+      await call(() => instance.serverAction({ zone, serverId, action: 'poweron' }));
+    },
+
+    async clearUserData(zone: Zone, serverId: string): Promise<void> {
+      await ignoreNotFound(() => instance.deleteServerUserData({ zone, serverId, key: USER_DATA_KEY }));
+    },
+
+    async waitForState(zone: Zone, serverId: string, state: ServerState, wait: WaitOptions): Promise<ComputeServer> {
+      const deadline = clock.now() + wait.timeoutMs;
+      let last: ServerState | 'error' = 'unknown';
+      for (;;) {
+        wait.signal?.throwIfAborted();
+        try {
+          const server = await getServer(zone, serverId);
+          if (!server) throw fail(`server ${serverId} disappeared while waiting for ${state}`);
+          if (server.state === state) return server;
+          last = server.state;
+        } catch (err) {
+          // A transient API error while polling is not a verdict on the server.
+          if (!(err instanceof ProviderError) || !err.retryable) throw err;
+          last = 'error';
+        }
+        if (clock.now() >= deadline) {
+          throw fail(`server ${serverId} not ${state} after ${wait.timeoutMs} ms (last seen: ${last})`, true, 'provider_timeout');
+        }
+        await clock.sleep(wait.intervalMs, wait.signal);
+      }
+    },
+
+    /**
+     * Scaleway has two ways to remove an Instance. `terminate` (allowed only on
+     * a running server) stops it and deletes it with its local volumes in one
+     * action; `DELETE /servers/{id}` is only allowed on a stopped server and
+     * keeps the volumes, which we then delete ourselves. Either way attached
+     * flexible IPs are detached, never released.
+     */
+    async deleteServer(zone: Zone, serverId: string): Promise<void> {
+      const res = await orNull(() => instance.getServer({ zone, serverId }));
+      const server = res?.server;
+      if (!server) return;
+      const state = toComputeServer(server, zone).state;
+      if (state === 'running') {
+        await ignoreNotFound(() => instance.serverAction({ zone, serverId, action: 'terminate' }));
+        return;
+      }
+      if (state !== 'stopped') {
+        throw fail(`server ${serverId} is ${server.state}; it can be deleted once running or stopped`, true, 'provider_transient_state');
+      }
+      await ignoreNotFound(() => instance.deleteServer({ zone, serverId }));
+      for (const volume of Object.values(server.volumes ?? {})) {
+        // Block (sbs) volumes belong to the Block API; we only create local ones.
+        if (volume.volumeType === 'l_ssd' || volume.volumeType === 'scratch') {
+          await ignoreNotFound(() => instance.deleteVolume({ zone, volumeId: volume.id }));
+        }
+      }
+    },
+
+    async setIpv4Reverse(zone: Zone, ipId: string, hostname: string): Promise<void> {
+      await call(() => instance.updateIp({ zone, ip: ipId, reverse: hostname }));
+    },
+
+    async setIpv6Reverse(zone: Zone, ipId: string, address: string, hostname: string): Promise<void> {
+      const res = await call(() => instance.getIp({ zone, ip: ipId }));
+      if (!res.ip) throw fail(`flexible IP ${ipId} not found`);
+      const flexible = toFlexibleIp(res.ip, zone);
+      if (flexible.family !== 'ipv6' || !flexible.prefix) throw fail(`flexible IP ${ipId} is not a routed IPv6 prefix`);
+      if (!prefixContains(flexible.prefix, address)) throw fail(`${address} is outside ${flexible.prefix}`);
+      const entry = await ipamIpFor(zone, ipId, res.ip.ipamId);
+      // IPAM replaces the whole list: keep the other addresses' PTRs.
+      const reverses = entry.reverses
+        .filter((r) => !(r.address && sameIpv6(r.address, address)))
+        .map((r) => ({ hostname: r.hostname, ...(r.address ? { address: r.address } : {}) }));
+      reverses.push({ hostname, address });
+      await call(() => ipam.updateIP({ region: regionOf(zone), ipId: entry.id, reverses }));
+    },
+
+    async listTagged(tag: string): Promise<{ servers: ComputeServer[]; ips: FlexibleIp[] }> {
+      const perZone = await Promise.all(
+        ZONES.map(async (zone) => {
+          const [servers, ips] = await Promise.all([serversTagged(zone, tag), ipsTagged(zone, tag)]);
+          return { servers, ips };
+        }),
+      );
+      return { servers: perZone.flatMap((z) => z.servers), ips: perZone.flatMap((z) => z.ips) };
+    },
+  };
+}
