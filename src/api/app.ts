@@ -48,14 +48,16 @@ export function createApp(deps: ApiDeps, extra: RouteRegistrar[] = []): App {
   app.use('/v1/auth/*', rateLimit(deps.limiters.auth, (c) => `ip:${c.get('clientIp') ?? 'unknown'}`));
   app.use('/v1/invitations/*', rateLimit(deps.limiters.auth, (c) => `ip:${c.get('clientIp') ?? 'unknown'}`));
   const auth = authenticate(deps);
-  for (const path of ['/v1/me', '/v1/me/*', '/v1/workspaces', '/v1/workspaces/*', '/v1/invitations/*', '/v1/admin/*']) {
+  // Hono's `/x/*` also matches `/x` itself: listing both would run each middleware twice there
+  // (two authentications, and every request counted twice against its rate limit).
+  for (const path of ['/v1/me/*', '/v1/workspaces/*', '/v1/invitations/*', '/v1/admin/*']) {
     app.use(path, auth);
   }
   const perCredential = rateLimit(deps.limiters.api, (c) => {
     const p = c.get('principal');
     return p.kind === 'api_key' ? `key:${p.keyId}` : `user:${p.userId}`;
   });
-  for (const path of ['/v1/me', '/v1/me/*', '/v1/workspaces', '/v1/workspaces/*', '/v1/admin/*']) {
+  for (const path of ['/v1/me/*', '/v1/workspaces/*', '/v1/admin/*']) {
     app.use(path, perCredential);
   }
 
