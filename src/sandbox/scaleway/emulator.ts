@@ -1,0 +1,159 @@
+/**
+ * Scaleway emulator: the Instance v1 and IPAM v1 endpoints mailplane uses,
+ * in the real wire format, so the official SDK runs unchanged against it
+ * (point the client's apiURL here). State lives in memory; tests and the
+ * sandbox inspect it in-process or through GET /__sandbox/state.
+ */
+import { Hono } from 'hono';
+import { sameIpv6 } from '../../providers/compute/scaleway-ipv6.ts';
+import { FaultInjector, type FaultProfile } from '../faults.ts';
+import { serveOnLoopback, type RunningServer } from '../serve.ts';
+import { registerInstanceRoutes } from './instance-routes.ts';
+import { registerIpamRoutes } from './ipam-routes.ts';
+import { ApiError, type EmuIp, type EmuServer } from './model.ts';
+import { ScalewayState } from './state.ts';
+import { errorResponse, ipJson, ipamJson, serverJson } from './wire.ts';
+
+export interface ScalewayEmulatorOptions {
+  faults?: FaultProfile;
+  /** How long starting → running (and stopping → stopped/gone) takes. Default 0: on the next tick. */
+  bootDelayMs?: number;
+  onIpCreated?: (ip: { id: string; address: string; family: 'ipv4' | 'ipv6' }) => void;
+}
+
+export interface EmulatedServer {
+  id: string;
+  zone: string;
+  name: string;
+  state: EmuServer['state'];
+  tags: string[];
+  ipIds: string[];
+  orphan: boolean;
+}
+
+export interface EmulatedIp {
+  id: string;
+  zone: string;
+  family: 'ipv4' | 'ipv6';
+  /** IPv4 address or IPv6 prefix (CIDR). */
+  address: string;
+  tags: string[];
+  serverId: string | null;
+  reverse: string | null;
+}
+
+const SANDBOX_PROJECT = '00000000-0000-4000-8000-000000000001';
+
+export class ScalewayEmulator {
+  readonly faults: FaultInjector;
+  private readonly state: ScalewayState;
+  private readonly app = new Hono();
+  private running: RunningServer | null = null;
+
+  constructor(opts: ScalewayEmulatorOptions = {}) {
+    this.faults = new FaultInjector(opts.faults);
+    this.state = new ScalewayState({ bootDelayMs: opts.bootDelayMs ?? 0, ...(opts.onIpCreated ? { onIpCreated: opts.onIpCreated } : {}) });
+    this.app.onError((err, c) => {
+      if (err instanceof ApiError) return errorResponse(c, err);
+      return c.json({ message: 'internal error', type: 'internal_error' }, 500);
+    });
+    this.app.get('/__sandbox/state', (c) =>
+      c.json({
+        servers: [...this.state.servers.values()].map((s) => ({ ...serverJson(s, this.state), user_data_keys: [...s.userData.keys()] })),
+        ips: [...this.state.ips.values()].map((ip) => ipJson(ip, this.state)),
+        ipam: [...this.state.ipam.values()].map(ipamJson),
+        faults: this.faults.current,
+      }),
+    );
+    this.app.use(
+      '*',
+      this.faults.middleware((c, status) =>
+        c.json(status === 429
+          ? { message: 'rate limit exceeded', type: 'too_many_requests', help_message: 'slow down' }
+          : { message: 'internal error', type: 'internal_error' }, status),
+      ),
+    );
+    // Like the real API: no X-Auth-Token, no entry.
+    this.app.use('*', async (c, next) => {
+      if (c.req.path.startsWith('/__sandbox')) return next();
+      if (!c.req.header('X-Auth-Token')) {
+        return c.json({ message: 'authentication is denied', method: 'api_key', reason: 'not_found', type: 'denied_authentication' }, 401);
+      }
+      return next();
+    });
+    registerInstanceRoutes(this.app, this.state);
+    registerIpamRoutes(this.app, this.state);
+    this.app.notFound((c) => c.json({ message: `no route for ${c.req.method} ${c.req.path}`, type: 'not_found' }, 404));
+  }
+
+  async start(): Promise<void> {
+    if (!this.running) this.running = await serveOnLoopback(this.app);
+  }
+
+  async stop(): Promise<void> {
+    this.state.dispose();
+    await this.running?.close();
+    this.running = null;
+  }
+
+  get url(): string {
+    if (!this.running) throw new Error('ScalewayEmulator is not started');
+    return this.running.url;
+  }
+
+  listServers(): EmulatedServer[] {
+    return [...this.state.servers.values()].map((s) => this.viewServer(s));
+  }
+
+  listIps(): EmulatedIp[] {
+    return [...this.state.ips.values()].map((ip) => this.viewIp(ip));
+  }
+
+  userData(serverId: string, key = 'cloud-init'): string | null {
+    return this.state.servers.get(serverId)?.userData.get(key) ?? null;
+  }
+
+  /** User data as it stood at the server's first power-on (null: never booted or key absent). */
+  userDataAtFirstBoot(serverId: string, key = 'cloud-init'): string | null {
+    return this.state.servers.get(serverId)?.userDataAtFirstBoot?.get(key) ?? null;
+  }
+
+  serverByIpv4(address: string): EmulatedServer | null {
+    const ip = [...this.state.ips.values()].find((i) => i.type === 'routed_ipv4' && i.address === address && i.serverId);
+    const server = ip?.serverId ? this.state.servers.get(ip.serverId) : undefined;
+    return server ? this.viewServer(server) : null;
+  }
+
+  /** PTR of an address: the Instance `reverse` for IPv4, the IPAM reverse for IPv6. */
+  reverseOf(address: string): string | null {
+    if (!address.includes(':')) {
+      return [...this.state.ips.values()].find((i) => i.type === 'routed_ipv4' && i.address === address)?.reverse ?? null;
+    }
+    for (const entry of this.state.ipam.values()) {
+      const hit = entry.reverses.find((r) => r.address !== null && sameIpv6(r.address, address));
+      if (hit) return hit.hostname;
+    }
+    return null;
+  }
+
+  /** A server created behind mailplane's back (reconciliation tests). */
+  createOrphanServer(zone: string, tags: string[]): EmulatedServer {
+    const server = this.state.createServer(zone, {
+      name: `orphan-${Math.random().toString(36).slice(2, 8)}`, project: SANDBOX_PROJECT, commercialType: 'DEV1-S',
+      image: 'debian_bookworm', tags, publicIps: [], orphan: true,
+    });
+    return this.viewServer(server);
+  }
+
+  private viewServer(s: EmuServer): EmulatedServer {
+    const ipIds = [...this.state.ips.values()].filter((ip) => ip.serverId === s.id).map((ip) => ip.id);
+    return { id: s.id, zone: s.zone, name: s.name, state: s.state, tags: [...s.tags], ipIds, orphan: s.orphan };
+  }
+
+  private viewIp(ip: EmuIp): EmulatedIp {
+    return {
+      id: ip.id, zone: ip.zone, family: ip.type === 'routed_ipv6' ? 'ipv6' : 'ipv4', address: ip.address,
+      tags: [...ip.tags], serverId: ip.serverId, reverse: ip.reverse,
+    };
+  }
+}

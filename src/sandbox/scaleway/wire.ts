@@ -1,0 +1,142 @@
+/**
+ * The emulator's records rendered in Scaleway's JSON (snake_case, the field
+ * set the SDK unmarshals), plus pagination the way each API does it:
+ * Instance v1 reports the total in an `X-Total-Count` header, IPAM v1 in a
+ * `total_count` body field.
+ */
+import type { Context } from 'hono';
+import { ApiError, type EmuIp, type EmuIpamIp, type EmuServer, type EmuVolume } from './model.ts';
+import type { ScalewayState } from './state.ts';
+
+const ORGANIZATION = '11111111-1111-4111-8111-111111111111';
+
+export function errorResponse(c: Context, err: ApiError): Response {
+  return c.json(err.body(), err.status as 400);
+}
+
+export function page<T>(items: T[], pageParam: string | undefined, sizeParam: string | undefined, defaultSize: number): { items: T[]; total: number } {
+  const pageNo = pageParam === undefined ? 1 : Number(pageParam);
+  const size = sizeParam === undefined ? defaultSize : Number(sizeParam);
+  if (!Number.isInteger(pageNo) || pageNo < 1) throw ApiError.invalidArgument('page', 'must be a positive integer');
+  if (!Number.isInteger(size) || size < 1 || size > 100) throw ApiError.invalidArgument('per_page', 'must be between 1 and 100');
+  return { items: items.slice((pageNo - 1) * size, pageNo * size), total: items.length };
+}
+
+/** Instance `tags` filter: comma-separated, every tag must be present. */
+export function hasAllTags(itemTags: string[], param: string | undefined): boolean {
+  if (!param) return true;
+  return param.split(',').filter(Boolean).every((t) => itemTags.includes(t));
+}
+
+export function ipJson(ip: EmuIp, state: ScalewayState): Record<string, unknown> {
+  const server = ip.serverId ? state.servers.get(ip.serverId) : undefined;
+  const v6 = ip.type === 'routed_ipv6';
+  return {
+    id: ip.id,
+    // A routed IPv6 is a whole prefix: both fields carry the CIDR.
+    address: ip.address,
+    prefix: v6 ? ip.address : `${ip.address}/32`,
+    reverse: ip.reverse,
+    server: server ? { id: server.id, name: server.name } : null,
+    organization: ORGANIZATION,
+    project: ip.project,
+    tags: ip.tags,
+    type: ip.type,
+    state: server ? 'attached' : 'detached',
+    ipam_id: ip.ipamId,
+    zone: ip.zone,
+  };
+}
+
+function serverIpJson(ip: EmuIp): Record<string, unknown> {
+  const v6 = ip.type === 'routed_ipv6';
+  const [address = ip.address] = ip.address.split('/');
+  return {
+    id: ip.id,
+    address,
+    gateway: v6 ? 'fe80::a268:cff:fe0a:b6ba' : '62.210.0.1',
+    netmask: v6 ? '64' : '32',
+    family: v6 ? 'inet6' : 'inet',
+    dynamic: false,
+    provisioning_mode: v6 ? 'slaac' : 'dhcp',
+    tags: ip.tags,
+    ipam_id: ip.ipamId,
+    state: 'attached',
+  };
+}
+
+const ALLOWED_ACTIONS: Record<EmuServer['state'], string[]> = {
+  stopped: ['poweron', 'backup'],
+  starting: [],
+  running: ['poweroff', 'terminate', 'reboot', 'stop_in_place', 'backup'],
+  stopping: [],
+};
+
+function volumeJson(v: EmuVolume, server: EmuServer | undefined): Record<string, unknown> {
+  return {
+    id: v.id, name: v.name, size: v.size, volume_type: v.volumeType, state: 'available', boot: false,
+    organization: ORGANIZATION, project: v.project, zone: v.zone, creation_date: v.createdAt, modification_date: v.createdAt,
+    server: server ? { id: server.id, name: server.name } : null, export_uri: null,
+  };
+}
+
+export function serverJson(s: EmuServer, state: ScalewayState): Record<string, unknown> {
+  const attached = [...state.ips.values()].filter((ip) => ip.serverId === s.id);
+  const volumes: Record<string, unknown> = {};
+  s.volumeIds.forEach((id, i) => {
+    const v = state.volumes.get(id);
+    if (v) volumes[String(i)] = volumeJson(v, s);
+  });
+  return {
+    id: s.id,
+    name: s.name,
+    organization: ORGANIZATION,
+    project: s.project,
+    allowed_actions: ALLOWED_ACTIONS[s.state],
+    tags: s.tags,
+    commercial_type: s.commercialType,
+    creation_date: s.createdAt,
+    modification_date: s.modifiedAt,
+    dynamic_ip_required: false,
+    routed_ip_enabled: true,
+    enable_ipv6: false,
+    hostname: s.name,
+    image: { id: s.image, name: s.image, arch: 'x86_64', public: true, state: 'available', zone: s.zone },
+    protected: false,
+    private_ip: null,
+    public_ip: attached[0] ? serverIpJson(attached[0]) : null,
+    public_ips: attached.map(serverIpJson),
+    mac_address: 'de:00:00:00:00:01',
+    state: s.state,
+    state_detail: s.stateDetail,
+    location: null,
+    ipv6: null,
+    boot_type: 'local',
+    volumes,
+    security_group: { id: '22222222-2222-4222-8222-222222222222', name: 'Default security group' },
+    maintenances: [],
+    arch: 'x86_64',
+    placement_group: null,
+    private_nics: [],
+    zone: s.zone,
+    filesystems: [],
+    end_of_service: false,
+  };
+}
+
+export function ipamJson(entry: EmuIpamIp): Record<string, unknown> {
+  return {
+    id: entry.id,
+    address: entry.address,
+    project_id: entry.projectId,
+    is_ipv6: entry.isIpv6,
+    created_at: entry.createdAt,
+    updated_at: entry.updatedAt,
+    source: { zonal: entry.zone },
+    resource: { type: 'instance_ip', id: entry.resourceId, mac_address: null, name: null },
+    tags: entry.tags,
+    reverses: entry.reverses.map((r) => ({ hostname: r.hostname, address: r.address })),
+    region: entry.region,
+    zone: entry.zone,
+  };
+}
