@@ -32,6 +32,9 @@ export function requestContext(opts: { log: Logger; trustProxy: boolean }): Midd
     const log = opts.log.child({ requestId });
     c.set('log', log);
     await next();
+    // Error and not-found answers are built as fresh Responses, which drop headers set with c.header()
+    // before next(); set the id on whatever response goes out so every problem can be traced.
+    c.res.headers.set('x-request-id', requestId);
     log.info({ method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started), ip }, 'request');
   };
 }
