@@ -102,6 +102,17 @@ export function createScalewayCompute(opts: ScalewayComputeOptions): ComputeProv
     return ips.map((ip) => toFlexibleIp(ip, zone));
   }
 
+  /** DELETE keeps the server's volumes: remove its local ones too. */
+  async function removeStoppedServer(zone: Zone, server: Instancev1.Server): Promise<void> {
+    await ignoreNotFound(() => instance.deleteServer({ zone, serverId: server.id }));
+    for (const volume of Object.values(server.volumes ?? {})) {
+      // Block (sbs) volumes belong to the Block API; the images we use boot from local ones.
+      if (volume.volumeType === 'l_ssd' || volume.volumeType === 'scratch') {
+        await ignoreNotFound(() => instance.deleteVolume({ zone, volumeId: volume.id }));
+      }
+    }
+  }
+
   /** The IPAM object behind a routed flexible IP (IPv6 reverses live there). */
   async function ipamIpFor(zone: Zone, ipId: string, ipamId: string): Promise<Ipamv1.IP> {
     const region = regionOf(zone);
@@ -166,7 +177,7 @@ export function createScalewayCompute(opts: ScalewayComputeOptions): ComputeProv
       } catch (err) {
         // A server without its cloud-init must never boot: remove it so the
         // retried step (which finds servers by tag) cannot pick it up.
-        await ignoreNotFound(() => instance.deleteServer({ zone, serverId: server.id })).catch(() => undefined);
+        await removeStoppedServer(zone, server).catch(() => undefined);
         throw err;
       }
       return toComputeServer(server, zone);
@@ -229,13 +240,7 @@ export function createScalewayCompute(opts: ScalewayComputeOptions): ComputeProv
       if (state !== 'stopped') {
         throw fail(`server ${serverId} is ${server.state}; it can be deleted once running or stopped`, true, 'provider_transient_state');
       }
-      await ignoreNotFound(() => instance.deleteServer({ zone, serverId }));
-      for (const volume of Object.values(server.volumes ?? {})) {
-        // Block (sbs) volumes belong to the Block API; we only create local ones.
-        if (volume.volumeType === 'l_ssd' || volume.volumeType === 'scratch') {
-          await ignoreNotFound(() => instance.deleteVolume({ zone, volumeId: volume.id }));
-        }
-      }
+      await removeStoppedServer(zone, server);
     },
 
     async setIpv4Reverse(zone: Zone, ipId: string, hostname: string): Promise<void> {

@@ -109,6 +109,11 @@ export class ScalewayEmulator {
     return [...this.state.ips.values()].map((ip) => this.viewIp(ip));
   }
 
+  /** Volumes (a stopped server's DELETE leaves them behind, as the real API does). */
+  listVolumes(): { id: string; zone: string; serverId: string | null }[] {
+    return [...this.state.volumes.values()].map((v) => ({ id: v.id, zone: v.zone, serverId: v.serverId }));
+  }
+
   userData(serverId: string, key = 'cloud-init'): string | null {
     return this.state.servers.get(serverId)?.userData.get(key) ?? null;
   }

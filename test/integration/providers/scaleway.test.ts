@@ -177,7 +177,10 @@ describe('scaleway compute adapter', () => {
   it('deletes a stopped server with its volume, keeps its IPs detached, and a second delete succeeds', async () => {
     const ip = await compute.createIp(ZONE, 'ipv4', []);
     const server = await newServer([uniqueTag('del')], [ip.id]);
+    const volumes = emulator.listVolumes().filter((v) => v.serverId === server.id).map((v) => v.id);
+    expect(volumes).toHaveLength(1);
     await compute.deleteServer(ZONE, server.id);
+    expect(emulator.listVolumes().filter((v) => volumes.includes(v.id))).toEqual([]);
     await compute.deleteServer(ZONE, server.id);
     expect(await compute.getServer(ZONE, server.id)).toBeNull();
     expect((await compute.getIp(ZONE, ip.id))?.serverId).toBeNull();
@@ -193,6 +196,26 @@ describe('scaleway compute adapter', () => {
     const clock = fastClock();
     while ((await compute.getServer(ZONE, server.id)) !== null) await clock.sleep(1);
     await compute.deleteServer(ZONE, server.id);
+  });
+
+  it('pages Instance lists with per_page and an X-Total-Count header, IPAM lists with total_count', async () => {
+    const tag = uniqueTag('wire');
+    await Promise.all(Array.from({ length: 3 }, () => compute.createIp(ZONE, 'ipv4', [tag])));
+    const headers = { 'X-Auth-Token': CREDENTIALS.secretKey };
+    const res = await fetch(`${emulator.url}/instance/v1/zones/${ZONE}/ips?tags=${encodeURIComponent(tag)}&per_page=2&page=2`, { headers });
+    expect(res.headers.get('content-type')).toBe('application/json');
+    expect(res.headers.get('x-total-count')).toBe('3');
+    expect(((await res.json()) as { ips: unknown[] }).ips).toHaveLength(1);
+    const ipam = await fetch(`${emulator.url}/ipam/v1/regions/fr-par/ips?page_size=1`, { headers });
+    const body = (await ipam.json()) as { total_count: number; ips: unknown[] };
+    expect(body.ips).toHaveLength(1);
+    expect(body.total_count).toBeGreaterThan(1);
+  });
+
+  it('answers an unknown server with Scaleway\'s not_found body', async () => {
+    const res = await fetch(`${emulator.url}/instance/v1/zones/${ZONE}/servers/nope`, { headers: { 'X-Auth-Token': 'x' } });
+    expect(res.status).toBe(404);
+    expect(await res.json()).toEqual({ message: 'resource is not found', type: 'not_found', resource: 'instance_server', resource_id: 'nope' });
   });
 
   it('rejects calls without an auth token like the real API', async () => {
