@@ -62,6 +62,7 @@ export class ScalewayEmulator {
         servers: [...this.state.servers.values()].map((s) => ({ ...serverJson(s, this.state), user_data_keys: [...s.userData.keys()] })),
         ips: [...this.state.ips.values()].map((ip) => ipJson(ip, this.state)),
         ipam: [...this.state.ipam.values()].map(ipamJson),
+        volumes: this.listVolumes(),
         faults: this.faults.current,
       }),
     );
