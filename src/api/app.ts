@@ -17,7 +17,7 @@ import { registerApiKeyRoutes } from './routes/api-keys.ts';
 import { registerBillingRoutes } from './routes/billing.ts';
 import { registerCatalogRoutes } from './routes/catalog.ts';
 import { registerAuthRoutes } from './routes/auth.ts';
-import { registerDocsRoutes } from './routes/docs.ts';
+import { DOCS_CSP_DIRECTIVES, isDocsPath, registerDocsRoutes } from './routes/docs.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerInvitationRoutes } from './routes/invitations.ts';
 import { registerMeRoutes } from './routes/me.ts';
@@ -35,11 +35,14 @@ export function createApp(deps: ApiDeps, extra: RouteRegistrar[] = []): App {
   });
 
   app.use('*', requestContext({ log: deps.log, trustProxy: deps.config.http.trustProxy }));
-  app.use('*', secureHeaders({
-    contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+  const headers = (contentSecurityPolicy: NonNullable<Parameters<typeof secureHeaders>[0]>['contentSecurityPolicy']) => secureHeaders({
+    contentSecurityPolicy,
     strictTransportSecurity: 'max-age=63072000; includeSubDomains',
     crossOriginResourcePolicy: 'same-origin',
-  }));
+  });
+  const apiHeaders = headers({ defaultSrc: ["'none'"], frameAncestors: ["'none'"] });
+  const docsHeaders = headers(DOCS_CSP_DIRECTIVES);
+  app.use('*', (c, next) => (isDocsPath(c.req.path) ? docsHeaders : apiHeaders)(c, next));
   app.use('*', bodyLimit({
     maxSize: deps.config.http.bodyLimitBytes,
     onError: (c) => problemResponse(c, { code: 'payload_too_large', status: 413, title: 'Payload too large', detail: `Request bodies are limited to ${deps.config.http.bodyLimitBytes} bytes` }),

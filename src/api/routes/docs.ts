@@ -21,7 +21,18 @@ const PAGE = `<!doctype html>
 
 const INIT = `window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#docs', deepLinking: true, persistAuthorization: false });`;
 
-const DOCS_CSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'";
+/**
+ * The reference page needs its own scripts, styles and the spec; the API's CSP
+ * (default-src 'none') would block them. app.ts applies this policy to /docs
+ * through its secure-headers middleware, which otherwise overwrites any CSP a
+ * route sets.
+ */
+export const DOCS_CSP_DIRECTIVES = {
+  defaultSrc: ["'none'"], scriptSrc: ["'self'"], styleSrc: ["'self'", "'unsafe-inline'"], imgSrc: ["'self'", 'data:'],
+  connectSrc: ["'self'"], frameAncestors: ["'none'"],
+};
+
+export const isDocsPath = (path: string) => path === '/docs' || path.startsWith('/docs/');
 
 export function registerDocsRoutes(app: App, opts: { version: string }): void {
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
@@ -35,11 +46,8 @@ export function registerDocsRoutes(app: App, opts: { version: string }): void {
   const cache = new Map<string, string>();
   // Resolve the package folder without loading its 1.5 MB bundle into this process.
   const dir = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
-  app.get('/docs', (c) => {
-    c.header('content-security-policy', DOCS_CSP);
-    return c.html(PAGE);
-  });
-  app.get('/docs/init.js', (c) => c.body(INIT, 200, { 'content-type': 'text/javascript; charset=utf-8', 'content-security-policy': DOCS_CSP }));
+  app.get('/docs', (c) => c.html(PAGE));
+  app.get('/docs/init.js', (c) => c.body(INIT, 200, { 'content-type': 'text/javascript; charset=utf-8' }));
   app.get('/docs/:asset', async (c) => {
     const asset = c.req.param('asset');
     const type = ASSETS[asset];
