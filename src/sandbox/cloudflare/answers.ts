@@ -1,0 +1,42 @@
+/**
+ * What an authoritative Cloudflare nameserver would answer, in presentation
+ * format, for the sandbox DNS emulator: null when no zone covers the name
+ * (not ours: REFUSED/NXDOMAIN upstream), [] when the zone has no data of that
+ * type, TXT as the joined logical string, MX as "10 host", and a CNAME
+ * followed (within the emulated zones) for every other type.
+ */
+import { fromTxtContent } from '../../providers/dns/txt.ts';
+import type { CloudflareState } from './state.ts';
+import type { CfRecord } from './wire.ts';
+
+const MAX_CNAME_CHAIN = 8;
+
+function present(record: CfRecord): string {
+  switch (record.type) {
+    case 'TXT':
+      return fromTxtContent(record.content);
+    case 'MX':
+      return `${record.priority ?? 0} ${record.content}`;
+    default:
+      return record.content;
+  }
+}
+
+export function answers(state: CloudflareState, name: string, type: string): string[] | null {
+  let current = name.toLowerCase().replace(/\.$/, '');
+  const wanted = type.toUpperCase();
+  if (!state.findZoneFor(current)) return null;
+  for (let hop = 0; hop <= MAX_CNAME_CHAIN; hop++) {
+    const zone = state.findZoneFor(current);
+    // A CNAME pointing outside the emulated zones: we know no more than the alias.
+    if (!zone) return [];
+    const atName = state.zoneRecords(zone.id).filter((r) => r.name === current);
+    if (wanted === 'NS' && current === zone.name && !atName.some((r) => r.type === 'NS')) return [...zone.name_servers];
+    const direct = atName.filter((r) => r.type === wanted);
+    if (direct.length > 0) return direct.map(present);
+    const alias = atName.find((r) => r.type === 'CNAME');
+    if (!alias || wanted === 'CNAME') return [];
+    current = alias.content;
+  }
+  return [];
+}

@@ -1,0 +1,123 @@
+/**
+ * Cloudflare emulator: the zones, DNS records and DNSSEC endpoints of the v4
+ * API in the real wire format, so the official SDK runs unchanged against it
+ * (give the adapter `apiUrl: emulator.url`; it appends `/client/v4`). State
+ * lives in memory; tests and the sandbox inspect it in-process, or through
+ * GET /__sandbox/state, and the DNS emulator answers from `answers()`.
+ */
+import { Hono } from 'hono';
+import { FaultInjector, type FaultProfile } from '../faults.ts';
+import { serveOnLoopback, type RunningServer } from '../serve.ts';
+import { answers } from './answers.ts';
+import { API_PREFIX, registerCloudflareRoutes } from './routes.ts';
+import { CloudflareState } from './state.ts';
+import { CfApiError, errorBody, fail, type CfDnssec, type CfDnssecStatus, type CfRecord, type CfZone } from './wire.ts';
+
+export interface CloudflareEmulatorOptions {
+  faults?: FaultProfile;
+  /** Whether enabling DNSSEC is active at once, or pending (as at Cloudflare until the registrar has the DS). Default pending. */
+  dnssecActivation?: 'immediate' | 'pending';
+  /** When set, only this Bearer token is accepted; otherwise any non-empty token is. */
+  apiToken?: string;
+}
+
+export type EmulatedZone = CfZone;
+export type EmulatedRecord = CfRecord;
+export type EmulatedDnssec = CfDnssec;
+
+export class CloudflareEmulator {
+  readonly faults: FaultInjector;
+  private readonly state = new CloudflareState();
+  private readonly app = new Hono();
+  private running: RunningServer | null = null;
+
+  constructor(opts: CloudflareEmulatorOptions = {}) {
+    this.faults = new FaultInjector(opts.faults);
+    this.app.onError((err, c) => {
+      if (err instanceof CfApiError) return fail(c, err.status, err.code, err.message);
+      return fail(c, 500, 10001, 'Internal server error');
+    });
+    this.app.notFound((c) => fail(c, 404, 7000, 'No route for that URI'));
+
+    this.app.get('/__sandbox/state', (c) =>
+      c.json({ zones: this.zones(), records: this.records(), dnssec: Object.fromEntries(this.state.dnssec), faults: this.faults.current }),
+    );
+    this.app.get('/__sandbox/faults', (c) => c.json(this.faults.current));
+    this.app.put('/__sandbox/faults', async (c) => {
+      this.faults.set((await c.req.json()) as FaultProfile);
+      return c.json(this.faults.current);
+    });
+
+    this.app.use(
+      '*',
+      this.faults.middleware((c, status) =>
+        c.json(
+          status === 429
+            ? errorBody([{ code: 971, message: 'Please wait and consider throttling your request speed' }])
+            : errorBody([{ code: 10001, message: 'Internal server error' }]),
+          status,
+        ),
+      ),
+    );
+    this.app.use(`${API_PREFIX}/*`, async (c, next) => {
+      const header = c.req.header('Authorization') ?? '';
+      const match = /^Bearer\s+(\S+)$/.exec(header);
+      if (!match) return fail(c, 401, 10000, 'Authentication error');
+      if (opts.apiToken !== undefined && match[1] !== opts.apiToken) return fail(c, 403, 9109, 'Invalid access token');
+      return next();
+    });
+    registerCloudflareRoutes(this.app, this.state, { dnssecActivation: opts.dnssecActivation ?? 'pending' });
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = await serveOnLoopback(this.app);
+  }
+
+  async stop(): Promise<void> {
+    await this.running?.close();
+    this.running = null;
+  }
+
+  /** Origin of the emulator (no path): what the adapter takes as `apiUrl`. */
+  get url(): string {
+    if (!this.running) throw new Error('Cloudflare emulator not started');
+    return this.running.url;
+  }
+
+  zones(): EmulatedZone[] {
+    return [...this.state.zones.values()].map((z) => structuredClone(z));
+  }
+
+  records(zoneId?: string): EmulatedRecord[] {
+    const all = zoneId === undefined ? [...this.state.records.values()] : this.state.zoneRecords(zoneId);
+    return all.map((r) => structuredClone(r));
+  }
+
+  dnssec(zoneId: string): EmulatedDnssec {
+    return structuredClone(this.state.getDnssec(zoneId));
+  }
+
+  /** The zone authoritative for `name` (longest suffix), or null. */
+  findZoneFor(name: string): EmulatedZone | null {
+    const zone = this.state.findZoneFor(name);
+    return zone ? structuredClone(zone) : null;
+  }
+
+  /** Presentation-format answers for the DNS emulator; null when no zone covers the name. */
+  answers(name: string, type: string): string[] | null {
+    return answers(this.state, name, type);
+  }
+
+  /** Moves a zone's DNSSEC along (e.g. pending → active once "the registrar" has the DS). */
+  setDnssec(zoneId: string, state: CfDnssecStatus): EmulatedDnssec {
+    return structuredClone(this.state.setDnssec(zoneId, state));
+  }
+
+  /** E.g. pending → active once "the registrar" points at our nameservers. */
+  setZoneStatus(zoneId: string, status: EmulatedZone['status']): void {
+    const zone = this.state.zone(zoneId);
+    zone.status = status;
+    zone.activated_on = status === 'active' ? new Date().toISOString() : zone.activated_on;
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * The emulator's in-memory account: zones, their DNS records and DNSSEC.
+ * Conflict rules follow Cloudflare: a zone name exists once per account
+ * (1061), an identical record is refused (81058), and a CNAME cannot share its
+ * name with any other record (81053).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { recordFields } from './record-rules.ts';
+import { CfApiError, type CfDnssec, type CfDnssecStatus, type CfRecord, type CfZone } from './wire.ts';
+
+const DOMAIN = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}$/;
+const NS_NAMES = ['ada', 'bob', 'cruz', 'dina', 'elle', 'fred', 'gina', 'hank', 'ines', 'jack', 'kate', 'liam'];
+export const SANDBOX_NS_SUFFIX = 'ns.cloudflare-sandbox.test';
+
+function newId(): string {
+  return randomBytes(16).toString('hex');
+}
+
+function now(): string {
+  return new Date().toISOString();
+}
+
+function disabledDnssec(): CfDnssec {
+  return {
+    status: 'disabled', algorithm: null, digest: null, digest_algorithm: null, digest_type: null, ds: null, flags: null,
+    key_tag: null, key_type: null, public_key: null, modified_on: null,
+    dnssec_multi_signer: false, dnssec_presigned: false, dnssec_use_nsec3: false,
+  };
+}
+
+/** Two distinct nameservers, stable per zone name (like Cloudflare's per-account pair). */
+function nameServersFor(zoneName: string): string[] {
+  const h = createHash('sha256').update(zoneName).digest();
+  const first = h[0]! % NS_NAMES.length;
+  const second = (first + 1 + (h[1]! % (NS_NAMES.length - 1))) % NS_NAMES.length;
+  return [`${NS_NAMES[first]}.${SANDBOX_NS_SUFFIX}`, `${NS_NAMES[second]}.${SANDBOX_NS_SUFFIX}`];
+}
+
+export class CloudflareState {
+  readonly zones = new Map<string, CfZone>();
+  readonly records = new Map<string, CfRecord>();
+  readonly dnssec = new Map<string, CfDnssec>();
+
+  zone(zoneId: string): CfZone {
+    const zone = this.zones.get(zoneId);
+    if (!zone) throw CfApiError.zoneNotFound(zoneId);
+    return zone;
+  }
+
+  createZone(body: unknown): CfZone {
+    const b = (body ?? {}) as { name?: unknown; account?: { id?: unknown }; type?: unknown };
+    const accountId = b.account?.id;
+    if (typeof accountId !== 'string' || accountId === '') throw CfApiError.invalid(1001, 'account.id is required');
+    const name = typeof b.name === 'string' ? b.name.trim().toLowerCase().replace(/\.$/, '') : '';
+    if (!DOMAIN.test(name)) throw CfApiError.invalid(1097, 'Invalid or missing zone name.');
+    if (b.type !== undefined && b.type !== 'full') throw CfApiError.invalid(1001, 'Only full zones are supported by the sandbox.');
+    if ([...this.zones.values()].some((z) => z.name === name)) throw CfApiError.invalid(1061, `${name} already exists`);
+    const at = now();
+    const zone: CfZone = {
+      id: newId(), name, status: 'pending', type: 'full', paused: false, development_mode: 0,
+      name_servers: nameServersFor(name), original_name_servers: null, original_registrar: null, original_dnshost: null,
+      account: { id: accountId, name: 'Sandbox account' },
+      owner: { id: null, type: 'user', email: null },
+      plan: { id: '0feeeeeeeeeeeeeeeeeeeeeeeeeeeeee', name: 'Free Website' },
+      meta: { step: 2, phishing_detected: false }, permissions: ['#dns_records:edit', '#dns_records:read', '#zone:read'],
+      created_on: at, modified_on: at, activated_on: null,
+    };
+    this.zones.set(zone.id, zone);
+    this.dnssec.set(zone.id, disabledDnssec());
+    return zone;
+  }
+
+  deleteZone(zoneId: string): void {
+    this.zone(zoneId);
+    this.zones.delete(zoneId);
+    this.dnssec.delete(zoneId);
+    for (const [id, r] of this.records) if (r.zone_id === zoneId) this.records.delete(id);
+  }
+
+  zoneRecords(zoneId: string): CfRecord[] {
+    return [...this.records.values()].filter((r) => r.zone_id === zoneId);
+  }
+
+  record(zoneId: string, recordId: string): CfRecord {
+    this.zone(zoneId);
+    const record = this.records.get(recordId);
+    if (!record || record.zone_id !== zoneId) throw new CfApiError(404, 81044, 'Record does not exist.');
+    return record;
+  }
+
+  private checkConflicts(zoneId: string, candidate: Pick<CfRecord, 'name' | 'type' | 'content'>, selfId?: string): void {
+    const others = this.zoneRecords(zoneId).filter((r) => r.id !== selfId && r.name === candidate.name);
+    if (others.some((r) => r.type === candidate.type && r.content === candidate.content)) {
+      throw CfApiError.invalid(81058, 'An identical record already exists.');
+    }
+    if (others.length > 0 && (candidate.type === 'CNAME' || others.some((r) => r.type === 'CNAME'))) {
+      throw CfApiError.invalid(81053, 'An A, AAAA, or CNAME record with that host already exists.');
+    }
+  }
+
+  createRecord(zoneId: string, body: unknown): CfRecord {
+    const zone = this.zone(zoneId);
+    const fields = recordFields(body, zone.name);
+    this.checkConflicts(zoneId, fields);
+    const at = now();
+    const record: CfRecord = { id: newId(), zone_id: zone.id, zone_name: zone.name, ...fields, settings: {}, meta: {}, created_on: at, modified_on: at };
+    this.records.set(record.id, record);
+    return record;
+  }
+
+  /** PUT replaces every field; PATCH (`merge`) keeps what the body leaves out. */
+  updateRecord(zoneId: string, recordId: string, body: unknown, merge = false): CfRecord {
+    const existing = this.record(zoneId, recordId);
+    const zone = this.zone(zoneId);
+    const input = merge ? { ...existing, ...(body as object) } : body;
+    const fields = recordFields(input, zone.name);
+    this.checkConflicts(zoneId, fields, recordId);
+    const { data: _d, priority: _p, ...rest } = existing;
+    const updated: CfRecord = { ...rest, ...fields, modified_on: now() };
+    this.records.set(recordId, updated);
+    return updated;
+  }
+
+  deleteRecord(zoneId: string, recordId: string): void {
+    this.record(zoneId, recordId);
+    this.records.delete(recordId);
+  }
+
+  getDnssec(zoneId: string): CfDnssec {
+    this.zone(zoneId);
+    return this.dnssec.get(zoneId) ?? disabledDnssec();
+  }
+
+  /** Sets the DNSSEC state; a signing state gets a key (and its DS) the first time. */
+  setDnssec(zoneId: string, status: CfDnssecStatus): CfDnssec {
+    const zone = this.zone(zoneId);
+    const current = this.getDnssec(zoneId);
+    let next: CfDnssec;
+    if (status === 'disabled') next = disabledDnssec();
+    else if (current.ds) next = { ...current, status };
+    else next = { ...current, ...newSigningKey(zone.name), status };
+    next.modified_on = now();
+    this.dnssec.set(zoneId, next);
+    return next;
+  }
+
+  /** Longest-suffix match: the zone that is authoritative for `name`. */
+  findZoneFor(name: string): CfZone | null {
+    const n = name.toLowerCase().replace(/\.$/, '');
+    let best: CfZone | null = null;
+    for (const zone of this.zones.values()) {
+      if ((n === zone.name || n.endsWith(`.${zone.name}`)) && (!best || zone.name.length > best.name.length)) best = zone;
+    }
+    return best;
+  }
+}
+
+/** An ECDSA P-256 (algorithm 13) KSK stand-in and its SHA-256 DS, in Cloudflare's field set. */
+function newSigningKey(zoneName: string): Partial<CfDnssec> {
+  const publicKey = randomBytes(64).toString('base64');
+  const keyTag = 1 + (randomBytes(2).readUInt16BE(0) % 65534);
+  const digest = createHash('sha256').update(zoneName).update(publicKey).digest('hex').toUpperCase();
+  return {
+    algorithm: '13', digest_algorithm: 'SHA256', digest_type: '2', digest, flags: 257, key_tag: keyTag,
+    key_type: 'ECDSAP256SHA256', public_key: publicKey,
+    ds: `${zoneName}. 3600 IN DS ${keyTag} 13 2 ${digest}`,
+  };
+}
