@@ -27,7 +27,7 @@ async function failure(promise: Promise<unknown>): Promise<ProviderError> {
   return err as ProviderError;
 }
 
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
+beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
 afterEach(() => server.resetHandlers());
 afterAll(() => server.close());
 
