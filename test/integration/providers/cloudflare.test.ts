@@ -147,6 +147,24 @@ describe('Cloudflare DNS adapter against the emulator', () => {
     expect((await dns.upsertRecord(zone.id, { type: 'AAAA', name: 'mail.mx.example', content: '2001:db8::25' })).action).toBe('unchanged');
   });
 
+  it('treats presentation-format variants of a record as the same record', async () => {
+    const zone = await dns.ensureZone('variants.example');
+    const hex = 'cd'.repeat(32);
+    await dns.upsertRecord(zone.id, { type: 'TLSA', name: '_25._tcp.variants.example', content: `3 1 1 ${hex}` });
+    await dns.upsertRecord(zone.id, { type: 'CNAME', name: 'www.variants.example', content: 'mail.variants.example' });
+    const tlsa = await dns.upsertRecord(zone.id, { type: 'TLSA', name: '_25._tcp.variants.example', content: `3  1 1 ${hex.toUpperCase()}` });
+    const cname = await dns.upsertRecord(zone.id, { type: 'CNAME', name: 'WWW.variants.example', content: 'mail.variants.example.' });
+    expect([tlsa.action, cname.action]).toEqual(['unchanged', 'unchanged']);
+    expect(emulator.records(zone.id)).toHaveLength(2);
+  });
+
+  it('changing only the TTL updates the record in place', async () => {
+    const zone = await dns.ensureZone('ttl.example');
+    const first = await dns.upsertRecord(zone.id, { type: 'A', name: 'ttl.example', content: '192.0.2.9', ttl: 300 });
+    const second = await dns.upsertRecord(zone.id, { type: 'A', name: 'ttl.example', content: '192.0.2.9', ttl: 3600 });
+    expect(second).toMatchObject({ action: 'updated', record: { id: first.record.id, ttl: 3600 } });
+  });
+
   it('deleting a record twice succeeds', async () => {
     const zone = await dns.ensureZone('delete.example');
     const record = await dns.createRecord(zone.id, { type: 'A', name: 'gone.delete.example', content: '192.0.2.1' });
@@ -230,6 +248,19 @@ describe('Cloudflare emulator', () => {
     expect(pending.ds).toContain('pending-dnssec.example. 3600 IN DS');
     emulator.setDnssec(zone.id, 'active');
     expect(await dns.getDnssec(zone.id)).toEqual({ state: 'active', ds: pending.ds });
+  });
+
+  it('changes its fault profile through the inspection API', async () => {
+    const res = await fetch(`${emulator.url}/__sandbox/faults`, { method: 'PUT', body: JSON.stringify({ errorRate: 1 }) });
+    expect(await res.json()).toEqual({ errorRate: 1 });
+    try {
+      const dns = createCloudflareDns({ apiToken: 't', accountId: 'a', apiUrl: emulator.url, maxRetries: 0 });
+      const err = await dns.findZone('x.example').catch((e: unknown) => e);
+      expect(err).toMatchObject({ provider: 'cloudflare', retryable: true });
+      expect([500, 503]).toContain((err as ProviderError).providerStatus);
+    } finally {
+      emulator.faults.set({});
+    }
   });
 
   it('injected 429s reach the caller as retryable with Retry-After', async () => {
