@@ -1,0 +1,134 @@
+/**
+ * The `mailplane` bin as a user runs it: a child process with its own
+ * environment, against an empty database on the test server.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+
+const BIN = fileURLToPath(new URL('../../../bin/mailplane.js', import.meta.url));
+
+let dataDir: string;
+let databaseUrl: string;
+let sql: postgres.Sql;
+let admin: postgres.Sql;
+let dbName: string;
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'mailplane-cli-'));
+  admin = postgres(inject('pgAdminUrl'), { max: 1, onnotice: () => {} });
+  dbName = `cli_${randomBytes(6).toString('hex')}`;
+  await admin.unsafe(`create database "${dbName}"`);
+  const url = new URL(inject('pgAdminUrl'));
+  url.pathname = `/${dbName}`;
+  databaseUrl = url.toString();
+  sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+});
+
+afterAll(async () => {
+  await sql?.end();
+  await admin?.unsafe(`drop database if exists "${dbName}" with (force)`);
+  await admin?.end();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+interface Run { code: number | null; stdout: string; stderr: string }
+
+function mailplane(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      // A clean environment: only what a user would set, so nothing of the test runner leaks in.
+      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? dataDir, MAILPLANE_DATA_DIR: dataDir, DATABASE_URL: databaseUrl, LOG_LEVEL: 'info', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const tables = async () => (await sql`select table_name from information_schema.tables where table_schema = 'public'`).map((r) => r['table_name'] as string);
+
+describe('mailplane CLI', () => {
+  it('migrate applies the migrations to an empty database, and is idempotent', async () => {
+    expect(await tables()).toEqual([]);
+    const run = await mailplane(['migrate']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/migrations applied/);
+    expect(await tables()).toEqual(expect.arrayContaining(['users', 'workspaces', 'memberships', 'sessions', 'api_keys', 'invitations', 'audit_log']));
+    const [applied] = await sql`select count(*)::int as n from drizzle.__drizzle_migrations`;
+    expect(applied!['n']).toBeGreaterThan(0);
+
+    const again = await mailplane(['migrate']);
+    expect(again.code, again.stderr).toBe(0);
+    const [still] = await sql`select count(*)::int as n from drizzle.__drizzle_migrations`;
+    expect(still!['n']).toBe(applied!['n']);
+  });
+
+  it('staff grant and revoke change the global staff role, and are audited', async () => {
+    await sql`insert into users (email, name, password_hash) values ('staffer@example.com', 'Staffer', 'x') on conflict do nothing`;
+    const grant = await mailplane(['staff', 'grant', 'Staffer@Example.com', '--role', 'support']);
+    expect(grant.code, grant.stderr).toBe(0);
+    expect(grant.stdout).toMatch(/staffer@example.com is now support/);
+    expect((await sql`select staff_role from users where email = 'staffer@example.com'`)[0]!['staff_role']).toBe('support');
+
+    const revoke = await mailplane(['staff', 'revoke', 'staffer@example.com']);
+    expect(revoke.code, revoke.stderr).toBe(0);
+    expect((await sql`select staff_role from users where email = 'staffer@example.com'`)[0]!['staff_role']).toBeNull();
+    const audit = await sql`select action from audit_log where action like 'staff.%' order by id`;
+    expect(audit.map((r) => r['action'])).toEqual(['staff.grant', 'staff.revoke']);
+  });
+
+  it('staff refuses an unknown account (exit 1) and an unknown role (exit 2)', async () => {
+    const unknown = await mailplane(['staff', 'grant', 'ghost@example.com', '--role', 'ops']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/No account with email ghost@example.com/);
+    const badRole = await mailplane(['staff', 'grant', 'staffer@example.com', '--role', 'god']);
+    expect(badRole.code).toBe(2);
+    expect(badRole.stderr).toMatch(/--role must be support or ops/);
+  });
+
+  it('prints help for the program and for every command without touching the database', async () => {
+    const top = await mailplane(['--help'], { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' });
+    expect(top.code).toBe(0);
+    for (const name of ['all', 'api', 'worker', 'migrate', 'staff']) expect(top.stdout).toMatch(new RegExp(`^\\s+${name}\\s`, 'm'));
+    const names = [...top.stdout.matchAll(/^ {2}(\S+)\s{2,}/gm)].map((m) => m[1]!);
+    expect(names.length).toBeGreaterThanOrEqual(5);
+    const runs = await Promise.all(names.map((name) => mailplane([name, '--help'], { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' })));
+    runs.forEach((run, i) => {
+      expect(run.code, names[i]).toBe(0);
+      expect(run.stdout, names[i]).toMatch(new RegExp(`mailplane ${names[i]}`));
+    });
+  });
+
+  it('answers an unknown command with exit 2 and the command list', async () => {
+    const run = await mailplane(['frobnicate']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/Unknown command "frobnicate"/);
+    expect(run.stderr).toMatch(/Commands:/);
+  });
+
+  it('exits 2 with a readable list of what is wrong in the configuration', async () => {
+    const run = await mailplane(['migrate'], { PORT: 'eighty', LOG_LEVEL: 'loud' });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/Invalid configuration:/);
+    expect(run.stderr).toMatch(/- PORT: /);
+    expect(run.stderr).toMatch(/- LOG_LEVEL: /);
+    expect(run.stderr).toMatch(/\.env\.example/);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('refuses to start in production without its secrets', async () => {
+    const run = await mailplane(['migrate'], { NODE_ENV: 'production' });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/SESSION_SECRET: required when NODE_ENV=production/);
+  });
+});
