@@ -88,3 +88,13 @@ export class RemoteCommandError extends AppError {
     this.stderr = stderr;
   }
 }
+
+/** The command outlived its timeout and was killed. Retryable: the scripts are idempotent. */
+export class RemoteCommandTimeoutError extends AppError {
+  constructor(command: string, timeoutMs: number) {
+    super({
+      code: 'remote_command_timeout', status: 504, title: 'Remote command timed out',
+      detail: `${command.split('\n')[0]!.slice(0, 120)} did not finish within ${timeoutMs} ms`, retryable: true,
+    });
+  }
+}
