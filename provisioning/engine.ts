@@ -36,6 +36,11 @@ async function enqueueStep(queue: JobQueue, raw: RawTx, runId: string, step: str
 /** Creates a run with all its steps and enqueues the roots, inside the caller's transaction. */
 export async function startRun(queue: JobQueue, tx: Db, raw: RawTx, input: { serverId: string; kind: RunKind; params?: Record<string, unknown> }): Promise<string> {
   const plan = PLANS[input.kind];
+  if (input.kind === 'deprovision') {
+    // Whatever was still being built stops here; the deprovision steps wait for in-flight steps (see deprovision.ts).
+    await tx.update(provisioningRuns).set({ status: 'cancelled', finishedAt: new Date(), error: 'superseded by deprovisioning' })
+      .where(and(eq(provisioningRuns.serverId, input.serverId), eq(provisioningRuns.status, 'running')));
+  }
   const [run] = await tx.insert(provisioningRuns).values({ serverId: input.serverId, kind: input.kind, params: input.params ?? {} }).returning({ id: provisioningRuns.id });
   const runId = run!.id;
   const names = Object.keys(plan);
@@ -74,8 +79,15 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
   async function claim(runId: string, step: string) {
     return inTransaction(database, async (tx) => {
       const [run] = await tx.select().from(provisioningRuns).where(eq(provisioningRuns.id, runId)).for('update');
-      if (!run || run.status !== 'running') return null;
+      if (!run) return null;
       const [row] = await tx.select().from(provisioningSteps).where(and(eq(provisioningSteps.runId, runId), eq(provisioningSteps.name, step)));
+      if (run.status !== 'running') {
+        // A cancelled run's step whose job comes back (a retry, or a dead worker's job) settles as cancelled.
+        if (run.status === 'cancelled' && row && ['queued', 'running', 'retrying'].includes(row.status)) {
+          await tx.update(provisioningSteps).set({ status: 'failed', error: 'run cancelled', finishedAt: new Date(clock.now()) }).where(eq(provisioningSteps.id, row.id));
+        }
+        return null;
+      }
       // Already finished (a duplicate delivery), or not yet due: nothing to do.
       if (!row || row.status === 'succeeded' || row.status === 'failed' || row.status === 'pending') return null;
       const attempt = row.status === 'running' ? row.attempt : row.attempt + 1;

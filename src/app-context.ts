@@ -1,7 +1,7 @@
 /**
  * The composition root: the one place that builds the database, the job
- * queue, the services and (later) picks real or sandbox providers. Everything
- * else receives what it needs from here.
+ * queue, the vault, the providers (real or sandbox) and the provisioning
+ * engine. Everything else receives what it needs from here.
  */
 import { RateLimiter } from './api/middleware/rate-limit.ts';
 import type { ApiDeps } from './api/deps.ts';
@@ -14,6 +14,15 @@ import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded.ts';
 import { runMigrations } from './db/migrate.ts';
 import { JobQueue } from './jobs/queue.ts';
 import type { Logger } from './log.ts';
+import { createAlertStore, type AlertSink } from '../provisioning/alerts.ts';
+import type { ProvisioningSettings } from '../provisioning/context.ts';
+import { createEngine, type Engine } from '../provisioning/engine.ts';
+import { STEPS } from '../provisioning/steps/index.ts';
+import { systemClock, type Clock } from './clock.ts';
+import { createProviders, type ProviderOptions, type ProviderSet } from './provider-set.ts';
+import { EventHub } from './servers/event-hub.ts';
+import { parseMasterKeys } from './vault/master-keys.ts';
+import { Vault } from './vault/vault.ts';
 
 export interface AppContext {
   config: Config;
@@ -23,6 +32,12 @@ export interface AppContext {
   hasher: PasswordHasher;
   sessions: SessionService;
   invitationKey: Buffer;
+  clock: Clock;
+  vault: Vault;
+  providers: ProviderSet;
+  alerts: AlertSink;
+  engine: Engine;
+  events: EventHub;
   close(): Promise<void>;
 }
 
@@ -31,6 +46,31 @@ export interface ContextOptions {
   /** Apply migrations before anything else (the default for `npm start`). */
   migrate?: boolean;
   superviseIntervalSeconds?: number;
+  providers?: ProviderOptions;
+  clock?: Clock;
+  /** Overrides for tests and benchmarks (fast retries and polls). */
+  settings?: Partial<ProvisioningSettings>;
+}
+
+export function provisioningSettings(config: Config, providers: ProviderSet, overrides: Partial<ProvisioningSettings> = {}): ProvisioningSettings {
+  const plan = (id: string) => {
+    const found = config.product.plans.find((p) => p.id === id);
+    if (!found) throw new Error(`unknown plan "${id}"`);
+    return found;
+  };
+  return {
+    image: config.scalewayImage,
+    dmarcRua: config.product.dmarcRua,
+    acmeEmail: config.product.acmeEmail,
+    commercialTypeOf: (id) => plan(id).commercialType,
+    limitsOf: (id) => plan(id),
+    sshEndpoint: (server) => providers.sshEndpoint(server),
+    maxRotations: 3,
+    retry: { baseMs: config.provisioning.retryBaseMs, maxMs: config.provisioning.retryMaxMs, maxAttempts: config.provisioning.maxAttempts },
+    serverBootTimeoutMs: 10 * 60_000,
+    pollIntervalMs: config.provisioning.pollMs,
+    ...overrides,
+  };
 }
 
 /** Connects to DATABASE_URL, or starts (or reuses) the embedded PostgreSQL. */
@@ -49,13 +89,36 @@ export async function createAppContext(config: Config, log: Logger, opts: Contex
     if (opts.migrate ?? true) await runMigrations(url);
     const database = openDatabase(url);
     cleanup.unshift(() => database.close());
-    const queue = await JobQueue.start({ url, log, worker: opts.worker, ...(opts.superviseIntervalSeconds ? { superviseIntervalSeconds: opts.superviseIntervalSeconds } : {}) });
+    const supervise = opts.superviseIntervalSeconds ?? config.jobs.superviseIntervalSeconds;
+    const queue = await JobQueue.start({ url, log, worker: opts.worker, ...(supervise ? { superviseIntervalSeconds: supervise } : {}) });
     cleanup.unshift(() => queue.stop());
+    const clock = opts.clock ?? systemClock;
+    const providers = await createProviders(config, log, clock, {
+      webhookUrl: `http://127.0.0.1:${config.http.port}/v1/webhooks/stripe`,
+      ...opts.providers,
+    });
+    cleanup.unshift(() => providers.close());
+    if (!config.vault.masterKeys) throw new Error('vault master keys unresolved');
+    const vault = new Vault(parseMasterKeys(config.vault.masterKeys));
+    const alerts = createAlertStore();
+    const engine = createEngine({
+      database, queue, clock, log, vault, alerts,
+      compute: providers.compute, dns: providers.dns, remote: providers.remote, lookup: providers.lookup, dnsbl: providers.dnsbl,
+      settings: provisioningSettings(config, providers, opts.settings),
+    }, STEPS);
+    const events = new EventHub(database.sql);
+    cleanup.unshift(() => events.close());
     return {
       config,
       log,
       database,
       queue,
+      clock,
+      vault,
+      providers,
+      alerts,
+      engine,
+      events,
       hasher: createPasswordHasher(),
       sessions: createSessionService({ key: deriveKey(config.auth.sessionSecret, 'session-jwt'), ttlSeconds: config.auth.sessionTtlSeconds }),
       invitationKey: deriveKey(config.auth.sessionSecret, 'invitation-token'),
@@ -81,6 +144,14 @@ export function apiDeps(ctx: AppContext): ApiDeps {
     limiters: {
       auth: new RateLimiter({ limit: ctx.config.auth.rateLimitAuthPerMinute, windowMs: minute }),
       api: new RateLimiter({ limit: ctx.config.auth.rateLimitApiPerMinute, windowMs: minute }),
+    },
+    provisioning: {
+      database: ctx.database,
+      queue: ctx.queue,
+      billing: ctx.providers.billing,
+      engine: ctx.engine,
+      lookup: ctx.providers.lookup,
+      events: ctx.events,
     },
     readiness: {
       database: async () => (await ctx.database.sql`select 1 as ok`).length === 1,

@@ -74,6 +74,12 @@ const envSchema = z.object({
 
   SANDBOX_LISTED_IPS: list([]),
   SANDBOX_LIST_FIRST_IPS: int(0, 0, 10),
+  SANDBOX_URL: optionalString,
+  PROVISIONING_RETRY_BASE_MS: int(2000, 1, 600_000),
+  PROVISIONING_RETRY_MAX_MS: int(300_000, 1, 3_600_000),
+  PROVISIONING_MAX_ATTEMPTS: int(8, 1, 100),
+  PROVISIONING_POLL_MS: int(5000, 1, 600_000),
+  JOBS_SUPERVISE_SECONDS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).max(3600).optional()),
 });
 
 export interface Config {
@@ -97,7 +103,12 @@ export interface Config {
   stripe: { secretKey: string; webhookSecret: string; apiUrl: string | undefined } | null;
   dns: { resolvers: string[]; dnsblZones: string[] };
   product: { zones: string[]; plans: Plan[]; dmarcRua: string | null; acmeEmail: string | null };
-  sandbox: { listedIps: string[]; listFirstIps: number };
+  /** `url`: the control API of a sandbox run by another process (`mailplane sandbox`). */
+  sandbox: { listedIps: string[]; listFirstIps: number; url: string | null };
+  /** How often a worker looks for jobs of dead workers (heartbeat lost); null = pg-boss default. */
+  jobs: { superviseIntervalSeconds: number | null };
+  /** Step retries (exponential backoff with jitter between base and max) and poll loops. */
+  provisioning: { retryBaseMs: number; retryMaxMs: number; maxAttempts: number; pollMs: number };
 }
 
 export class ConfigError extends Error {
@@ -197,6 +208,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     stripe,
     dns: { resolvers: e.DNS_RESOLVERS, dnsblZones: e.DNSBL_ZONES },
     product: { zones, plans, dmarcRua: e.DMARC_RUA ?? null, acmeEmail: e.ACME_EMAIL ?? null },
-    sandbox: { listedIps: e.SANDBOX_LISTED_IPS, listFirstIps: e.SANDBOX_LIST_FIRST_IPS },
+    sandbox: { listedIps: e.SANDBOX_LISTED_IPS, listFirstIps: e.SANDBOX_LIST_FIRST_IPS, url: e.SANDBOX_URL ?? null },
+    jobs: { superviseIntervalSeconds: e.JOBS_SUPERVISE_SECONDS ?? null },
+    provisioning: { retryBaseMs: e.PROVISIONING_RETRY_BASE_MS, retryMaxMs: e.PROVISIONING_RETRY_MAX_MS, maxAttempts: e.PROVISIONING_MAX_ATTEMPTS, pollMs: e.PROVISIONING_POLL_MS },
   };
 }

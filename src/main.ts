@@ -7,6 +7,8 @@ import type { Command } from './cli/command.ts';
 import { wantsHelp } from './cli/command.ts';
 import { migrateCommand } from './cli/migrate.ts';
 import { roleCommand } from './cli/serve.ts';
+import { sandboxCommand } from './cli/sandbox.ts';
+import { serversCommand } from './cli/servers.ts';
 import { staffCommand } from './cli/staff.ts';
 
 const commands: Command[] = [
@@ -15,6 +17,8 @@ const commands: Command[] = [
   roleCommand('worker', 'Run only the job workers'),
   migrateCommand,
   staffCommand,
+  serversCommand,
+  sandboxCommand,
 ];
 
 function help(): string {

@@ -12,4 +12,5 @@ export async function startWorkers(ctx: AppContext): Promise<void> {
     await db.delete(invitations).where(lt(invitations.expiresAt, monthAgo));
   });
   await ctx.queue.schedule('maintenance.cleanup', '17 * * * *', {});
+  await ctx.queue.work('provisioning.step', (data, job) => ctx.engine.handleStepJob(data, job));
 }

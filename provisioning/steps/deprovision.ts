@@ -3,16 +3,33 @@
  * and the customer's own records stay), the instance is terminated, and every
  * IP ever reserved for the server is released — found by id and by tag, so a
  * resource created just before a crash is not left behind.
+ *
+ * A provision run still in flight was cancelled when this run started, but a
+ * step of it may be mid-call; each step here first waits for those to settle,
+ * or it could delete a server that the in-flight step then recreates.
  */
-import { and, eq, isNull } from 'drizzle-orm';
-import { dnsRecords, serverIps, servers } from '../../src/db/schema/index.ts';
+import { and, eq, inArray, isNull, ne } from 'drizzle-orm';
+import { dnsRecords, provisioningRuns, provisioningSteps, serverIps, servers } from '../../src/db/schema/index.ts';
+import { ProviderError } from '../../src/errors.ts';
 import type { Zone } from '../../src/providers/compute/interface.ts';
-import type { StepDefinition } from '../context.ts';
+import type { StepContext, StepDefinition } from '../context.ts';
 import { serverTag } from '../tags.ts';
+
+async function waitForInFlightSteps({ deps, server, run }: StepContext): Promise<void> {
+  const busy = await deps.database.db.select({ name: provisioningSteps.name }).from(provisioningSteps)
+    .innerJoin(provisioningRuns, eq(provisioningRuns.id, provisioningSteps.runId))
+    .where(and(eq(provisioningRuns.serverId, server.id), ne(provisioningRuns.id, run.id), inArray(provisioningSteps.status, ['running', 'queued', 'retrying'])));
+  if (busy.length > 0) {
+    throw new ProviderError({ provider: 'mailplane', retryable: true, code: 'steps_in_flight', detail: `waiting for in-flight steps of the cancelled run: ${busy.map((b) => b.name).join(', ')}` });
+  }
+}
 
 export const deleteDnsRecords: StepDefinition = {
   name: 'delete_dns_records',
-  async run({ deps, server, log }) {
+  maxAttempts: 30,
+  async run(ctx) {
+    await waitForInFlightSteps(ctx);
+    const { deps, server, log } = ctx;
     const rows = await deps.database.db.select().from(dnsRecords).where(and(eq(dnsRecords.serverId, server.id), eq(dnsRecords.state, 'published')));
     if (!server.dnsZoneId) return { deleted: 0 };
     const live = await deps.dns.listRecords(server.dnsZoneId);
@@ -33,7 +50,10 @@ export const deleteDnsRecords: StepDefinition = {
 
 export const deleteServer: StepDefinition = {
   name: 'delete_server',
-  async run({ deps, server, log }) {
+  maxAttempts: 30,
+  async run(ctx) {
+    await waitForInFlightSteps(ctx);
+    const { deps, server, log } = ctx;
     const zone = server.zone as Zone;
     const ids = new Set((await deps.compute.findServersByTag(zone, serverTag(server.id))).map((s) => s.id));
     if (server.providerServerId) ids.add(server.providerServerId);
@@ -48,7 +68,10 @@ export const deleteServer: StepDefinition = {
 
 export const releaseIps: StepDefinition = {
   name: 'release_ips',
-  async run({ deps, server, log }) {
+  maxAttempts: 30,
+  async run(ctx) {
+    await waitForInFlightSteps(ctx);
+    const { deps, server, log } = ctx;
     const zone = server.zone as Zone;
     const rows = await deps.database.db.select().from(serverIps).where(and(eq(serverIps.serverId, server.id), isNull(serverIps.releasedAt)));
     const ids = new Set(rows.map((r) => r.providerIpId));

@@ -1,0 +1,62 @@
+/** `mailplane servers list|show|rerun-step|resume`: the support tools from a shell. */
+import { parseArgs } from 'node:util';
+import { createAppContext } from '../app-context.ts';
+import { SERVER_STATUSES } from '../db/schema/index.ts';
+import { findServer, listServers, serverDetail } from '../servers/views.ts';
+import { bootstrap } from './bootstrap.ts';
+import type { Command } from './command.ts';
+
+const USAGE = `mailplane servers list [--status provisioning|ready|failed|suspended|deprovisioning|deleted] [--json]
+mailplane servers show SERVER_ID [--json]
+mailplane servers rerun-step SERVER_ID STEP
+mailplane servers resume SERVER_ID
+
+list        every server (newest first), optionally by status
+show        a server with its IPs and every step of its latest run, with logs
+rerun-step  queue one step of the latest run again (steps are idempotent)
+resume      re-queue the failed steps of a failed run
+Re-runs and resumes are written to the audit log as done from the CLI.`;
+
+export const serversCommand: Command = {
+  name: 'servers',
+  summary: 'Support tools: list, show, rerun-step, resume',
+  usage: USAGE,
+  async run(args) {
+    const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { status: { type: 'string' }, json: { type: 'boolean' } } });
+    const [action, id, step] = positionals;
+    const valid = (action === 'list' && !id) || (action === 'show' && id) || (action === 'resume' && id) || (action === 'rerun-step' && id && step);
+    if (!valid || (values.status && !(SERVER_STATUSES as readonly string[]).includes(values.status))) {
+      process.stderr.write(`${USAGE}\n`);
+      return 2;
+    }
+    const { config, log } = await bootstrap();
+    const ctx = await createAppContext(config, log, { worker: false });
+    const out = (v: unknown) => process.stdout.write(`${typeof v === 'string' ? v : JSON.stringify(v, null, 2)}\n`);
+    const actor = { id: `cli:${process.env['USER'] ?? 'unknown'}`, kind: 'staff' as const, ip: null };
+    try {
+      const db = ctx.database.db;
+      if (action === 'list') {
+        const rows = await listServers(db, values.status ? { status: values.status } : {});
+        if (values.json) out(rows);
+        else for (const s of rows) out(`${s.id}  ${s.status.padEnd(14)} ${s.zone.padEnd(9)} ${s.hostname}${s.statusReason ? `  (${s.statusReason})` : ''}`);
+      } else if (action === 'show') {
+        const detail = await serverDetail(db, await findServer(db, id!), { withLogs: true });
+        if (values.json) out(detail);
+        else {
+          out(`${detail.hostname}  ${detail.status}  ${detail.zone}  ${detail.ipv4 ?? '-'}  ${detail.ipv6 ?? '-'}`);
+          for (const s of detail.steps) {
+            out(`\n== ${s.name}: ${s.status} (attempt ${s.attempt})${s.error ? ` — ${s.error}` : ''}`);
+            if ('log' in s && s.log) out(String(s.log).trimEnd());
+          }
+        }
+      } else if (action === 'rerun-step') {
+        out(await ctx.engine.rerunStep(actor, (await findServer(db, id!)).id, step!));
+      } else {
+        out(await ctx.engine.resumeRun(actor, (await findServer(db, id!)).id));
+      }
+      return 0;
+    } finally {
+      await ctx.close();
+    }
+  },
+};

@@ -1,0 +1,99 @@
+/**
+ * Picks a real adapter or the sandbox for each provider: credentials present →
+ * the real API (optionally at an overridden base URL); absent → an emulator
+ * started in this process, reached through the same real SDK adapter. Domain
+ * code only ever sees the interfaces.
+ */
+import type { Clock } from './clock.ts';
+import type { Config } from './config.ts';
+import type { Logger } from './log.ts';
+import type { BillingProvider } from './providers/billing/interface.ts';
+import { createStripeBilling } from './providers/billing/stripe.ts';
+import type { ComputeProvider } from './providers/compute/interface.ts';
+import { createScalewayCompute } from './providers/compute/scaleway.ts';
+import { createCloudflareDns } from './providers/dns/cloudflare.ts';
+import type { DnsProvider } from './providers/dns/interface.ts';
+import { createDnsblChecker } from './providers/lookup/dnsbl.ts';
+import { DEFAULT_DNSBL_ZONES } from './providers/lookup/dnsbl-zones.ts';
+import type { BlacklistChecker, DnsLookup } from './providers/lookup/interface.ts';
+import { createResolverLookup } from './providers/lookup/resolver.ts';
+import type { RemoteHostProvider } from './providers/ssh/interface.ts';
+import { createSshRemote } from './providers/ssh/node-ssh.ts';
+import { SshUnreachableError } from './providers/ssh/interface.ts';
+import { Sandbox } from './sandbox/sandbox.ts';
+
+export interface ProviderSet {
+  compute: ComputeProvider;
+  dns: DnsProvider;
+  billing: BillingProvider;
+  remote: RemoteHostProvider;
+  lookup: DnsLookup;
+  dnsbl: BlacklistChecker;
+  /** Where a server's SSH answers: its IPv4 on 22, or the sandbox's emulated host. */
+  sshEndpoint(server: { id: string; ipv4: string | null }): Promise<{ host: string; port: number }>;
+  sandbox: Sandbox | null;
+  close(): Promise<void>;
+}
+
+export interface ProviderOptions {
+  /** A sandbox already running in this process (tests); otherwise one is started when needed. */
+  sandbox?: Sandbox;
+  /** Where the Stripe emulator should deliver webhooks. */
+  webhookUrl?: string;
+}
+
+export async function createProviders(config: Config, log: Logger, clock: Clock, opts: ProviderOptions = {}): Promise<ProviderSet> {
+  const needSandbox = { compute: !config.scaleway, dns: !config.cloudflare, billing: !config.stripe };
+  const zones = config.dns.dnsblZones.length > 0 ? config.dns.dnsblZones : DEFAULT_DNSBL_ZONES;
+  let sandbox = opts.sandbox ?? null;
+  let owned = false;
+  if (!sandbox && (needSandbox.compute || needSandbox.dns || needSandbox.billing)) {
+    sandbox = new Sandbox({
+      ...needSandbox,
+      dataDir: config.db.dataDir,
+      dnsblZones: zones,
+      listedIps: config.sandbox.listedIps,
+      listFirstIps: config.sandbox.listFirstIps,
+      ...(opts.webhookUrl ? { webhookUrl: opts.webhookUrl } : {}),
+      log: (line) => log.info(line),
+    });
+    await sandbox.start();
+    owned = true;
+  }
+  const env = sandbox?.env() ?? {};
+  const scw = config.scaleway ?? { accessKey: env['SCW_ACCESS_KEY']!, secretKey: env['SCW_SECRET_KEY']!, projectId: env['SCW_DEFAULT_PROJECT_ID']!, apiUrl: env['SCW_API_URL'] };
+  const cf = config.cloudflare ?? { apiToken: env['CLOUDFLARE_API_TOKEN']!, accountId: env['CLOUDFLARE_ACCOUNT_ID']!, apiUrl: env['CLOUDFLARE_API_URL'] };
+  const stripe = config.stripe ?? { secretKey: env['STRIPE_SECRET_KEY']!, webhookSecret: env['STRIPE_WEBHOOK_SECRET']!, apiUrl: env['STRIPE_API_URL'] };
+  // The sandbox DNS answers for the sandbox zones; with real Cloudflare, the configured (or system) resolvers.
+  const resolvers = config.dns.resolvers.length > 0 ? config.dns.resolvers : env['DNS_RESOLVERS'] ? [env['DNS_RESOLVERS']] : [];
+
+  const remoteSandbox = sandbox?.ssh ? sandbox : null;
+  const sandboxUrl = config.sandbox.url;
+  return {
+    compute: createScalewayCompute({ accessKey: scw.accessKey, secretKey: scw.secretKey, projectId: scw.projectId, ...(scw.apiUrl ? { apiUrl: scw.apiUrl } : {}), clock }),
+    dns: createCloudflareDns({ apiToken: cf.apiToken, accountId: cf.accountId, ...(cf.apiUrl ? { apiUrl: cf.apiUrl } : {}) }),
+    billing: createStripeBilling({ secretKey: stripe.secretKey, webhookSecret: stripe.webhookSecret, ...(stripe.apiUrl ? { apiUrl: stripe.apiUrl } : {}) }),
+    remote: createSshRemote(),
+    lookup: createResolverLookup({ servers: resolvers }),
+    dnsbl: createDnsblChecker({ servers: resolvers, zones }),
+    async sshEndpoint(server) {
+      if (!server.ipv4) throw new SshUnreachableError(`server ${server.id} has no IPv4 yet`);
+      if (remoteSandbox) return remoteSandbox.sshEndpoint(server.ipv4);
+      if (sandboxUrl) return sandboxSshEndpoint(sandboxUrl, server.ipv4);
+      return { host: server.ipv4, port: 22 };
+    },
+    sandbox,
+    close: async () => {
+      if (owned) await sandbox?.stop();
+    },
+  };
+}
+
+/** A sandbox run by another process (`mailplane sandbox`): ask its control API. */
+async function sandboxSshEndpoint(baseUrl: string, address: string): Promise<{ host: string; port: number }> {
+  const res = await fetch(`${baseUrl}/ssh/endpoint?address=${encodeURIComponent(address)}`).catch((err: unknown) => {
+    throw new SshUnreachableError(`sandbox control API unreachable: ${String(err)}`);
+  });
+  if (!res.ok) throw new SshUnreachableError(`no emulated host answers at ${address} yet`);
+  return (await res.json()) as { host: string; port: number };
+}

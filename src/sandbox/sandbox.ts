@@ -1,0 +1,186 @@
+/**
+ * The sandbox: local emulators for every provider that has no credentials,
+ * wired to each other the way the real world is wired — the DNS emulator
+ * answers from the Cloudflare emulator's zones and the Scaleway emulator's
+ * reverse records, and the SSH emulator boots hosts from the cloud-init user
+ * data that mailplane gave the Scaleway emulator. Everything listens on
+ * 127.0.0.1 only.
+ *
+ * A small control API (`/ssh/endpoint`, `/env`) lets other processes (a worker
+ * started separately, a test's child process) use the same emulators.
+ */
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { Hono } from 'hono';
+import { CloudflareEmulator } from './cloudflare/emulator.ts';
+import { DnsEmulator } from './dns/emulator.ts';
+import { DnsblListings } from './dns/listings.ts';
+import { ScalewayEmulator } from './scaleway/emulator.ts';
+import { serveOnLoopback, type RunningServer } from './serve.ts';
+import { SshHostEmulator } from './ssh/emulator.ts';
+import { StripeEmulator } from './stripe/emulator.ts';
+
+export interface SandboxOptions {
+  compute: boolean;
+  dns: boolean;
+  billing: boolean;
+  dataDir: string;
+  dnsblZones: readonly string[];
+  /** Where the Stripe emulator delivers webhooks (settable later: the API port may not be known yet). */
+  webhookUrl?: string;
+  /** Used when set; otherwise generated and shared in-process. */
+  stripeWebhookSecret?: string;
+  listedIps?: string[];
+  /** List the first N IPs the Scaleway emulator allocates (demonstrates rotation). */
+  listFirstIps?: number;
+  log?: (line: string) => void;
+}
+
+export class Sandbox {
+  readonly scaleway: ScalewayEmulator | null;
+  readonly cloudflare: CloudflareEmulator | null;
+  readonly stripe: StripeEmulator | null;
+  readonly ssh: SshHostEmulator | null;
+  readonly dns: DnsEmulator | null;
+  readonly listings = new DnsblListings();
+  readonly stripeWebhookSecret: string;
+  /** Decides, for each IP the Scaleway emulator allocates, whether the DNSBL emulator lists it. */
+  listPolicy: ((ip: { address: string; family: 'ipv4' | 'ipv6' }, index: number) => boolean) | null = null;
+  private control: RunningServer | null = null;
+  private readonly opts: SandboxOptions;
+
+  constructor(opts: SandboxOptions) {
+    this.opts = opts;
+    for (const ip of opts.listedIps ?? []) this.listings.list(ip);
+    const first = opts.listFirstIps ?? 0;
+    if (first > 0) this.listPolicy = (_ip, index) => index < first;
+    let allocated = 0;
+    this.scaleway = opts.compute
+      ? new ScalewayEmulator({
+          onIpCreated: (ip) => {
+            // IPv6 comes as the ::1 of its routed /64: the address mailplane uses and the lists are asked about.
+            if (this.listPolicy?.(ip, allocated++)) this.listings.list(ip.address);
+          },
+        })
+      : null;
+    this.cloudflare = opts.dns ? new CloudflareEmulator({ dnssecActivation: 'immediate' }) : null;
+    this.stripeWebhookSecret = opts.stripeWebhookSecret ?? `whsec_${randomBytes(24).toString('base64url')}`;
+    this.stripe = opts.billing
+      ? new StripeEmulator({ webhookSecret: this.stripeWebhookSecret, ...(opts.webhookUrl ? { webhookUrl: opts.webhookUrl } : {}) })
+      : null;
+    const scaleway = this.scaleway;
+    this.ssh = scaleway
+      ? new SshHostEmulator({
+          rootDir: join(opts.dataDir, 'sandbox-hosts'),
+          resolveHost: (address) => {
+            const server = scaleway.serverByIpv4(address);
+            if (!server || server.state !== 'running') return null;
+            // The host booted from the user data it had at first power-on (harden deletes it later).
+            const cloudInit = scaleway.userDataAtFirstBoot(server.id);
+            return cloudInit ? { id: server.id, hostname: server.name, cloudInit } : null;
+          },
+        })
+      : null;
+    const cloudflare = this.cloudflare;
+    this.dns = cloudflare
+      ? new DnsEmulator({
+          answer: (name, type) => (type === 'PTR' ? this.ptr(name) : cloudflare.answers(name, type)),
+          dnsbl: { zones: opts.dnsblZones, listedCodes: (ip, zone) => this.listings.listedCodes(ip, zone) },
+        })
+      : null;
+  }
+
+  /** PTR answers come from the reverse records set in the Scaleway emulator. */
+  private ptr(name: string): string[] | null {
+    const address = reverseNameToAddress(name);
+    if (!address || !this.scaleway) return null;
+    const host = this.scaleway.reverseOf(address);
+    return host ? [host] : null;
+  }
+
+  async start(): Promise<void> {
+    const log = this.opts.log ?? (() => {});
+    if (this.scaleway) { await this.scaleway.start(); log(`sandbox: scaleway at ${this.scaleway.url}`); }
+    if (this.cloudflare) { await this.cloudflare.start(); log(`sandbox: cloudflare at ${this.cloudflare.url}`); }
+    if (this.stripe) { await this.stripe.start(); log(`sandbox: stripe at ${this.stripe.url}`); }
+    if (this.dns) { await this.dns.start(); log(`sandbox: dns at udp://${this.dns.address}`); }
+    if (this.ssh) log('sandbox: ssh hosts on 127.0.0.1 (one port per emulated server)');
+    this.control = await serveOnLoopback(this.controlApp());
+  }
+
+  get controlUrl(): string {
+    if (!this.control) throw new Error('sandbox not started');
+    return this.control.url;
+  }
+
+  /** Environment for another mailplane process that should use these emulators. */
+  env(): Record<string, string> {
+    const env: Record<string, string> = { SANDBOX_URL: this.controlUrl };
+    if (this.scaleway) Object.assign(env, { SCW_ACCESS_KEY: 'SCWSANDBOX0000000000', SCW_SECRET_KEY: '00000000-0000-4000-8000-000000000000', SCW_DEFAULT_PROJECT_ID: '00000000-0000-4000-8000-000000000001', SCW_API_URL: this.scaleway.url });
+    if (this.cloudflare) Object.assign(env, { CLOUDFLARE_API_TOKEN: 'sandbox-token', CLOUDFLARE_ACCOUNT_ID: 'sandbox-account', CLOUDFLARE_API_URL: this.cloudflare.url });
+    if (this.stripe) Object.assign(env, { STRIPE_SECRET_KEY: 'sk_test_sandbox', STRIPE_WEBHOOK_SECRET: this.stripeWebhookSecret, STRIPE_API_URL: this.stripe.url });
+    if (this.dns) env['DNS_RESOLVERS'] = this.dns.address;
+    return env;
+  }
+
+  async sshEndpoint(address: string): Promise<{ host: string; port: number }> {
+    if (!this.ssh) throw new Error('no SSH emulator: Scaleway is not sandboxed');
+    return this.ssh.endpointFor(address);
+  }
+
+  private controlApp(): Hono {
+    const app = new Hono();
+    app.get('/env', (c) => c.json(this.env()));
+    app.get('/ssh/endpoint', async (c) => {
+      const address = c.req.query('address') ?? '';
+      try {
+        return c.json(await this.sshEndpoint(address));
+      } catch (err) {
+        return c.json({ error: err instanceof Error ? err.message : String(err) }, 503);
+      }
+    });
+    return app;
+  }
+
+  async stop(): Promise<void> {
+    await this.control?.close();
+    await this.ssh?.stop();
+    await this.dns?.stop();
+    await this.stripe?.stop();
+    await this.cloudflare?.stop();
+    await this.scaleway?.stop();
+  }
+}
+
+/** "10.2.0.192.in-addr.arpa" → "192.0.2.10"; ip6.arpa nibbles → compressed IPv6. */
+export function reverseNameToAddress(name: string): string | null {
+  const lower = name.toLowerCase().replace(/\.$/, '');
+  if (lower.endsWith('.in-addr.arpa')) {
+    const parts = lower.slice(0, -'.in-addr.arpa'.length).split('.');
+    return parts.length === 4 ? parts.reverse().join('.') : null;
+  }
+  if (lower.endsWith('.ip6.arpa')) {
+    const nibbles = lower.slice(0, -'.ip6.arpa'.length).split('.').reverse();
+    if (nibbles.length !== 32) return null;
+    const groups: string[] = [];
+    for (let i = 0; i < 32; i += 4) groups.push(nibbles.slice(i, i + 4).join('').replace(/^0+(?=.)/, ''));
+    return compressIpv6(groups.join(':'));
+  }
+  return null;
+}
+
+function compressIpv6(full: string): string {
+  const groups = full.split(':');
+  let best = { start: -1, len: 0 };
+  for (let i = 0; i < groups.length;) {
+    if (groups[i] !== '0') { i++; continue; }
+    let j = i;
+    while (j < groups.length && groups[j] === '0') j++;
+    if (j - i > best.len && j - i > 1) best = { start: i, len: j - i };
+    i = j;
+  }
+  if (best.start < 0) return full;
+  const head = groups.slice(0, best.start).join(':');
+  const tail = groups.slice(best.start + best.len).join(':');
+  return `${head}::${tail}`;
+}

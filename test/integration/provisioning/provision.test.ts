@@ -1,0 +1,134 @@
+/**
+ * From a signed Stripe webhook to a ready server, on the sandbox: real SDKs
+ * over HTTP to the emulators, real DNS over UDP, real SSH.
+ */
+import { and, eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { alerts, auditLog, dkimKeys, dnsRecords, provisioningSteps, serverIps, servers } from '../../../src/db/schema/index.ts';
+import { startHarness, type Harness } from '../../support/provisioning.ts';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const recordsOf = (zoneName: string) => {
+  const zone = h.sandbox.cloudflare!.zones().find((z) => z.name === zoneName);
+  return zone ? h.sandbox.cloudflare!.records(zone.id) : [];
+};
+
+describe('provisioning on the sandbox', () => {
+  it('turns a paid checkout into a ready server with every record published and PTRs set', async () => {
+    const { token, workspaceId } = await h.customer('alice@example.org');
+    const { serverId, sessionId } = await h.subscribe(token, workspaceId, 'alice-mail.example');
+    const server = await h.waitForServer(serverId, ['ready', 'failed']);
+    expect(server.statusReason).toBeNull();
+    expect(server.status).toBe('ready');
+
+    const steps = await h.database.db.select().from(provisioningSteps);
+    expect(steps.every((s) => s.status === 'succeeded')).toBe(true);
+
+    const records = recordsOf('alice-mail.example');
+    const has = (type: string, name: string, pred: (content: string) => boolean = () => true) =>
+      records.some((r: { type: string; name: string; content: string }) => r.type === type && r.name === name && pred(r.content));
+    expect(has('A', 'mail.alice-mail.example', (c) => c === server.ipv4)).toBe(true);
+    expect(has('AAAA', 'mail.alice-mail.example', (c) => c === server.ipv6)).toBe(true);
+    expect(has('MX', 'alice-mail.example')).toBe(true);
+    expect(has('TXT', 'alice-mail.example', (c) => c.includes(`v=spf1 ip4:${server.ipv4} ip6:${server.ipv6} -all`))).toBe(true);
+    const [dkim] = await h.database.db.select().from(dkimKeys).where(eq(dkimKeys.serverId, serverId));
+    expect(has('TXT', `${dkim!.selector}._domainkey.alice-mail.example`, (c) => c.includes('v=DKIM1'))).toBe(true);
+    expect(has('TXT', '_dmarc.alice-mail.example', (c) => c.includes('p=quarantine'))).toBe(true);
+    expect(has('TXT', '_mta-sts.alice-mail.example')).toBe(true);
+    expect(has('TXT', '_smtp._tls.alice-mail.example')).toBe(true);
+    expect(has('CAA', 'alice-mail.example')).toBe(true);
+    expect(has('SSHFP', 'mail.alice-mail.example')).toBe(true);
+    expect(has('TLSA', '_25._tcp.mail.alice-mail.example', (c) => c === `3 1 1 ${server.tlsSpkiSha256}`)).toBe(true);
+
+    expect(h.sandbox.scaleway!.reverseOf(server.ipv4!)).toBe('mail.alice-mail.example');
+    expect(h.sandbox.scaleway!.reverseOf(server.ipv6!)).toBe('mail.alice-mail.example');
+    expect(h.sandbox.scaleway!.userData(server.providerServerId!)).toBeNull();
+
+    // The same webhook delivered ten more times: still one server.
+    const [delivery] = h.sandbox.stripe!.deliveries().filter((d: { sessionId?: string }) => d.sessionId === sessionId);
+    for (let i = 0; i < 10; i++) await h.sandbox.stripe!.resend(delivery!.eventId);
+    expect(await h.database.db.select().from(servers).where(eq(servers.domain, 'alice-mail.example'))).toHaveLength(1);
+    expect(h.sandbox.scaleway!.listServers()).toHaveLength(1);
+
+    // A support re-run of publish_dns changes nothing and is audited.
+    const staff = await h.staff('support@mailplane.test');
+    const before = JSON.stringify(recordsOf('alice-mail.example'));
+    const rerun = await h.call('POST', `/v1/admin/servers/${serverId}/steps/publish_dns/rerun`, { token: staff });
+    expect(rerun.status).toBe(202);
+    await h.waitForStep(serverId, 'publish_dns', 'succeeded');
+    expect(JSON.stringify(recordsOf('alice-mail.example'))).toBe(before);
+    const audits = await h.database.db.select().from(auditLog).where(and(eq(auditLog.action, 'provisioning.rerun_step'), eq(auditLog.target, serverId)));
+    expect(audits).toHaveLength(1);
+  });
+
+  it('rotates a listed first IP and ends ready on a clean one', async () => {
+    h.sandbox.listPolicy = (ip) => ip.family === 'ipv4' && !h.sandbox.listings.all().some((l: { ip: string }) => l.ip.includes('.'));
+    try {
+      const { token, workspaceId } = await h.customer('bob@example.org');
+      const { serverId } = await h.subscribe(token, workspaceId, 'bob-mail.example');
+      const server = await h.waitForServer(serverId, ['ready', 'failed']);
+      expect(server.status).toBe('ready');
+      const ips = await h.database.db.select().from(serverIps).where(and(eq(serverIps.serverId, serverId), eq(serverIps.family, 'ipv4')));
+      expect(ips).toHaveLength(2);
+      expect(ips.find((ip) => ip.address === server.ipv4)?.state).toBe('active');
+      expect(ips.find((ip) => ip.address !== server.ipv4)?.state).toBe('released');
+    } finally {
+      h.sandbox.listPolicy = null;
+    }
+  });
+
+  it('gives up after three rotations with a failed step, an ops alert and four IPs in history', async () => {
+    h.sandbox.listPolicy = (ip) => ip.family === 'ipv4';
+    try {
+      const { token, workspaceId } = await h.customer('carol@example.org');
+      const { serverId } = await h.subscribe(token, workspaceId, 'carol-mail.example');
+      const server = await h.waitForServer(serverId, ['ready', 'failed']);
+      expect(server.status).toBe('failed');
+      expect(server.statusReason).toMatch(/check_blacklists/);
+      const v4 = await h.database.db.select().from(serverIps).where(and(eq(serverIps.serverId, serverId), eq(serverIps.family, 'ipv4')));
+      expect(v4).toHaveLength(4);
+      const open = await h.database.db.select().from(alerts).where(eq(alerts.serverId, serverId));
+      expect(open.map((a) => a.kind)).toEqual(['ip_rotation_exhausted']);
+      expect(h.sandbox.scaleway!.listServers().filter((s: { tags: string[] }) => s.tags.some((t) => t.includes(serverId)))).toHaveLength(0);
+    } finally {
+      h.sandbox.listPolicy = null;
+    }
+  });
+
+  it('finishes with 20 % of provider calls failing with 5xx or 429', async () => {
+    for (const emulator of [h.sandbox.scaleway!, h.sandbox.cloudflare!]) emulator.faults.set({ errorRate: 0.1, rateLimitRate: 0.1, retryAfterSeconds: 0 });
+    try {
+      const { token, workspaceId } = await h.customer('dave@example.org');
+      const { serverId } = await h.subscribe(token, workspaceId, 'dave-mail.example');
+      const server = await h.waitForServer(serverId, ['ready', 'failed'], 120_000);
+      expect(server.statusReason).toBeNull();
+      expect(server.status).toBe('ready');
+      expect(h.sandbox.scaleway!.faults.injected.errors + h.sandbox.cloudflare!.faults.injected.errors).toBeGreaterThan(0);
+    } finally {
+      for (const emulator of [h.sandbox.scaleway!, h.sandbox.cloudflare!]) emulator.faults.set({});
+    }
+  });
+
+  it('removes every server, IP and record when the subscription is cancelled', async () => {
+    const { token, workspaceId } = await h.customer('erin@example.org');
+    const { serverId } = await h.subscribe(token, workspaceId, 'erin-mail.example');
+    const server = await h.waitForServer(serverId, ['ready', 'failed']);
+    expect(server.status).toBe('ready');
+    const [sub] = await h.database.db.select().from(servers).where(eq(servers.id, serverId));
+    await h.cancelSubscription(sub!.subscriptionId);
+    await h.waitForServer(serverId, ['deleted']);
+    expect(h.sandbox.scaleway!.listServers().filter((s: { id: string }) => s.id === server.providerServerId)).toHaveLength(0);
+    const addresses = (await h.database.db.select().from(serverIps).where(eq(serverIps.serverId, serverId))).map((ip) => ip.address);
+    expect(h.sandbox.scaleway!.listIps().filter((ip: { address: string }) => addresses.includes(ip.address))).toHaveLength(0);
+    const published = await h.database.db.select().from(dnsRecords).where(eq(dnsRecords.serverId, serverId));
+    const left = recordsOf('erin-mail.example').filter((r: { id: string }) => published.some((p) => p.providerRecordId === r.id));
+    expect(left).toHaveLength(0);
+  });
+});

@@ -1,0 +1,155 @@
+/**
+ * The whole product on the sandbox for one test file: its own database, the
+ * emulators in this process (so a test can look inside them), the API served
+ * on 127.0.0.1 (the Stripe emulator delivers webhooks to it), and the workers.
+ * Retries and polls are shortened; the code paths are the production ones.
+ */
+import { serve } from '@hono/node-server';
+import type { AddressInfo } from 'node:net';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { and, desc, eq } from 'drizzle-orm';
+import { createApp } from '../../src/api/app.ts';
+import { apiDeps, createAppContext, type AppContext } from '../../src/app-context.ts';
+import { loadConfig } from '../../src/config.ts';
+import { provisioningRuns, provisioningSteps, servers, subscriptions, users } from '../../src/db/schema/index.ts';
+import { createLogger } from '../../src/log.ts';
+import { DEFAULT_DNSBL_ZONES } from '../../src/providers/lookup/dnsbl-zones.ts';
+import { Sandbox } from '../../src/sandbox/sandbox.ts';
+import { startWorkers } from '../../src/workers.ts';
+import { STRONG_PASSWORD, TEST_SECRET, type CallResult } from './api.ts';
+import { createTestDatabase, type TestDatabase } from './db.ts';
+
+export const TEST_VAULT_KEYS = 'test1:' + Buffer.alloc(32, 7).toString('base64');
+export const FAST_SETTINGS = {
+  retry: { baseMs: 20, maxMs: 200, maxAttempts: 8 },
+  pollIntervalMs: 20,
+  serverBootTimeoutMs: 30_000,
+};
+
+export interface HarnessOptions {
+  listFirstIps?: number;
+  listedIps?: string[];
+  /** false: emulators only (a child process runs the workers). */
+  workers?: boolean;
+  env?: Record<string, string>;
+}
+
+export interface Harness {
+  sandbox: Sandbox;
+  ctx: AppContext;
+  database: TestDatabase;
+  baseUrl: string;
+  env: Record<string, string>;
+  call<T = any>(method: string, path: string, opts?: { token?: string; body?: unknown }): Promise<CallResult<T>>;
+  /** Signs up, creates a workspace, returns both. */
+  customer(email: string): Promise<{ token: string; workspaceId: string }>;
+  /** Checkout through the API and the Stripe emulator's "pay" → the server id. */
+  subscribe(token: string, workspaceId: string, domain: string, region?: string): Promise<{ serverId: string; sessionId: string }>;
+  waitForServer(serverId: string, statuses: string[], timeoutMs?: number): Promise<typeof servers.$inferSelect>;
+  /** Waits until the step of the server's latest run has `status`. */
+  waitForStep(serverId: string, step: string, status: string, timeoutMs?: number): Promise<void>;
+  /** A staff account (support or ops) → its token. */
+  staff(email: string, role?: 'support' | 'ops'): Promise<string>;
+  /** The customer cancels in Stripe (the emulator sends customer.subscription.deleted). */
+  cancelSubscription(subscriptionId: string | null): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
+  const database = await createTestDatabase();
+  const dataDir = await mkdtemp(join(tmpdir(), 'mailplane-test-'));
+  const sandbox = new Sandbox({
+    compute: true, dns: true, billing: true, dataDir, dnsblZones: DEFAULT_DNSBL_ZONES,
+    listedIps: opts.listedIps ?? [], listFirstIps: opts.listFirstIps ?? 0,
+  });
+  await sandbox.start();
+  const env = {
+    NODE_ENV: 'test', LOG_LEVEL: 'warn', SESSION_SECRET: TEST_SECRET, VAULT_MASTER_KEYS: TEST_VAULT_KEYS,
+    DATABASE_URL: database.url, MAILPLANE_DATA_DIR: dataDir, RATE_LIMIT_AUTH_PER_MINUTE: '1000', RATE_LIMIT_API_PER_MINUTE: '100000',
+    ...sandbox.env(), ...opts.env,
+  };
+  const config = loadConfig(env);
+  const log = createLogger({ level: 'warn', pretty: false, destination: { write: () => {} } });
+  const ctx = await createAppContext(config, log, { worker: opts.workers ?? true, migrate: false, settings: FAST_SETTINGS, providers: { sandbox } });
+  if (opts.workers ?? true) await startWorkers(ctx);
+  const app = createApp(apiDeps(ctx));
+  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+    const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s));
+  });
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  sandbox.stripe!.setWebhookUrl(`${baseUrl}/v1/webhooks/stripe`);
+
+  const call: Harness['call'] = async (method, path, o = {}) => {
+    const headers: Record<string, string> = {};
+    if (o.token) headers['authorization'] = `Bearer ${o.token}`;
+    if (o.body !== undefined) headers['content-type'] = 'application/json';
+    const res = await fetch(`${baseUrl}${path}`, { method, headers, ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : {}) });
+    const text = await res.text();
+    let body: any = text;
+    try { body = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
+    return { status: res.status, body, headers: res.headers };
+  };
+
+  const harness: Harness = {
+    sandbox, ctx, database, baseUrl, env, call,
+    async customer(email) {
+      const signup = await call('POST', '/v1/auth/signup', { body: { email, password: STRONG_PASSWORD, name: 'Customer' } });
+      if (signup.status !== 201) throw new Error(`signup: ${signup.status} ${JSON.stringify(signup.body)}`);
+      const ws = await call('POST', '/v1/workspaces', { token: signup.body.token, body: { name: `${email} mail` } });
+      if (ws.status !== 201) throw new Error(`workspace: ${ws.status} ${JSON.stringify(ws.body)}`);
+      return { token: signup.body.token, workspaceId: ws.body.id };
+    },
+    async subscribe(token, workspaceId, domain, region = 'fr-par-1') {
+      const checkout = await call('POST', `/v1/workspaces/${workspaceId}/checkout`, { token, body: { plan: 'starter', region, domain } });
+      if (checkout.status !== 201) throw new Error(`checkout: ${checkout.status} ${JSON.stringify(checkout.body)}`);
+      const delivery = await sandbox.stripe!.completeCheckout(checkout.body.sessionId);
+      if (delivery.status !== 200) throw new Error(`webhook answered ${delivery.status}`);
+      const [row] = await database.db.select().from(servers).where(eq(servers.domain, domain));
+      if (!row) throw new Error('no server row after the webhook');
+      return { serverId: row.id, sessionId: checkout.body.sessionId };
+    },
+    async waitForServer(serverId, statuses, timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const [row] = await database.db.select().from(servers).where(eq(servers.id, serverId));
+        if (row && statuses.includes(row.status)) return row;
+        if (Date.now() > deadline) {
+          const runs = await database.db.select().from(provisioningRuns).where(eq(provisioningRuns.serverId, serverId));
+          throw new Error(`server ${serverId} is ${row?.status} (wanted ${statuses.join('|')}); runs: ${JSON.stringify(runs.map((r) => [r.kind, r.status, r.error]))}`);
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    async waitForStep(serverId, step, status, timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const [run] = await database.db.select().from(provisioningRuns).where(eq(provisioningRuns.serverId, serverId)).orderBy(desc(provisioningRuns.createdAt)).limit(1);
+        const [row] = run ? await database.db.select().from(provisioningSteps).where(and(eq(provisioningSteps.runId, run.id), eq(provisioningSteps.name, step))) : [];
+        if (row?.status === status) return;
+        if (Date.now() > deadline) throw new Error(`step ${step} is ${row?.status} (wanted ${status})`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    async staff(email, role = 'support') {
+      const { token } = await harness.customer(email);
+      await database.db.update(users).set({ staffRole: role }).where(eq(users.email, email));
+      return token;
+    },
+    async cancelSubscription(subscriptionId) {
+      if (!subscriptionId) throw new Error('server has no subscription');
+      const [sub] = await database.db.select().from(subscriptions).where(eq(subscriptions.id, subscriptionId));
+      const delivery = await sandbox.stripe!.cancelSubscription(sub!.stripeSubscriptionId!);
+      if (delivery.status !== 200) throw new Error(`webhook answered ${delivery.status}`);
+    },
+    async close() {
+      await new Promise<void>((r) => server.close(() => r()));
+      await ctx.close();
+      await sandbox.stop();
+      await database.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+  return harness;
+}
