@@ -13,12 +13,16 @@ export const users = pgTable('users', {
   passwordHash: text('password_hash').notNull(),
   /** Global staff role, separate from workspace roles. */
   staffRole: text('staff_role', { enum: ['support', 'ops'] }),
+  /** Set by DELETE /v1/me: the account no longer signs in and is deleted once its workspaces are. */
+  erasureRequestedAt: timestamp('erasure_requested_at', { withTimezone: true }),
   createdAt: createdAt(),
 }, (t) => [uniqueIndex('users_email_key').on(t.email)]);
 
 export const workspaces = pgTable('workspaces', {
   id: id(),
   name: text('name').notNull(),
+  /** Erasure requested: servers are being deprovisioned; the rows go once they are gone. */
+  erasureRequestedAt: timestamp('erasure_requested_at', { withTimezone: true }),
   createdAt: createdAt(),
 });
 

@@ -3,3 +3,4 @@ export * from './audit.ts';
 export * from './billing.ts';
 export * from './servers.ts';
 export * from './ops.ts';
+export * from './mailboxes.ts';
