@@ -1,6 +1,6 @@
 /** Vault secrets, alerts and blacklist checks. */
 import { sql } from 'drizzle-orm';
-import { index, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
 /**
  * Envelope-encrypted secrets: `ciphertext`/`iv`/`tag` are the secret under its
@@ -45,4 +45,27 @@ export const blacklistChecks = pgTable('blacklist_checks', {
   codes: text('codes').array().notNull().default(sql`'{}'::text[]`),
   error: text('error'),
   checkedAt: timestamp('checked_at', { withTimezone: true }).notNull().defaultNow(),
-}, (t) => [index('blacklist_checks_address_idx').on(t.address, t.checkedAt)]);
+}, (t) => [
+  index('blacklist_checks_address_idx').on(t.address, t.checkedAt),
+  // Zone health: the last N verdicts of one zone, across servers (src/ops/zone-health.ts).
+  index('blacklist_checks_zone_idx').on(t.zone, t.checkedAt),
+]);
+
+/**
+ * One notification of one alert event on one channel. The unique key makes
+ * enqueueing idempotent (the monitor and the outbox sweep may both try); the
+ * row outlives every failed attempt, so a delivery that keeps failing is
+ * visible instead of lost.
+ */
+export const alertDeliveries = pgTable('alert_deliveries', {
+  id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
+  alertId: uuid('alert_id').notNull().references(() => alerts.id, { onDelete: 'cascade' }),
+  channel: text('channel', { enum: ['webhook', 'email'] }).notNull(),
+  event: text('event', { enum: ['opened', 'resolved'] }).notNull(),
+  status: text('status', { enum: ['pending', 'delivered', 'failed'] }).notNull().default('pending'),
+  attempts: integer('attempts').notNull().default(0),
+  lastError: text('last_error'),
+  nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  deliveredAt: timestamp('delivered_at', { withTimezone: true }),
+}, (t) => [uniqueIndex('alert_deliveries_event_key').on(t.alertId, t.channel, t.event), index('alert_deliveries_status_idx').on(t.status)]);
