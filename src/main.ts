@@ -10,6 +10,7 @@ import { roleCommand } from './cli/serve.ts';
 import { sandboxCommand } from './cli/sandbox.ts';
 import { serversCommand } from './cli/servers.ts';
 import { staffCommand } from './cli/staff.ts';
+import { vaultCommand } from './cli/vault.ts';
 
 const commands: Command[] = [
   roleCommand('all', 'Run the API and the workers in one process (the default)'),
@@ -19,6 +20,7 @@ const commands: Command[] = [
   staffCommand,
   serversCommand,
   sandboxCommand,
+  vaultCommand,
 ];
 
 function help(): string {

@@ -57,17 +57,25 @@ export class Vault {
     return this.ring.activeId;
   }
 
+  /** Ids of every configured master key (active first). */
+  get keyIds(): string[] {
+    return [...this.ring.keys.keys()];
+  }
+
+  async remove(db: DbOrTx, owner: SecretOwner): Promise<void> {
+    await db.delete(vaultSecrets)
+      .where(and(eq(vaultSecrets.ownerTable, owner.table), eq(vaultSecrets.ownerId, owner.id), eq(vaultSecrets.purpose, owner.purpose)));
+  }
+
   /** Encrypts and stores (or replaces) the owner's secret; returns its id. */
   async put(db: DbOrTx, owner: SecretOwner, plaintext: string | Buffer): Promise<string> {
     const aad = aadOf(owner);
     const dataKey = randomBytes(32);
     const body = seal(dataKey, Buffer.from(plaintext), aad);
-    const master = this.ring.keys.get(this.ring.activeId)!;
-    const wrapped = seal(master, dataKey, Buffer.concat([Buffer.from(`${this.ring.activeId}|`), aad]));
     const values = {
       workspaceId: owner.workspaceId, ownerTable: owner.table, ownerId: owner.id, purpose: owner.purpose,
       keyId: this.ring.activeId,
-      wrappedKey: b64(Buffer.concat([wrapped.iv, wrapped.tag, wrapped.ciphertext])),
+      wrappedKey: this.wrap(dataKey, aad),
       iv: b64(body.iv), ciphertext: b64(body.ciphertext), tag: b64(body.tag),
     };
     const [row] = await db.insert(vaultSecrets).values(values)
@@ -84,15 +92,49 @@ export class Vault {
   }
 
   decryptRow(row: typeof vaultSecrets.$inferSelect, owner: SecretOwner): Buffer {
-    const master = this.ring.keys.get(row.keyId);
-    if (!master) throw new VaultError(`master key "${row.keyId}" is not configured`);
     const aad = aadOf(owner);
     try {
-      const w = unb64(row.wrappedKey);
-      const dataKey = open(master, w.subarray(0, 12), w.subarray(28), w.subarray(12, 28), Buffer.concat([Buffer.from(`${row.keyId}|`), aad]));
+      const dataKey = this.unwrap(row, aad);
       return open(dataKey, unb64(row.iv), unb64(row.ciphertext), unb64(row.tag), aad);
-    } catch {
+    } catch (err) {
+      if (err instanceof VaultError) throw err;
       throw new VaultError(`secret ${row.id} failed authentication (tampered, moved, or wrong key)`);
     }
   }
+
+  /**
+   * The row's data key wrapped again under the active master key; the secret's
+   * own ciphertext is untouched (it never needs the master key). Returns null
+   * when the row already uses the active key.
+   */
+  rewrap(row: typeof vaultSecrets.$inferSelect): { keyId: string; wrappedKey: string } | null {
+    if (row.keyId === this.ring.activeId) return null;
+    const aad = aadOf(ownerOfRow(row));
+    let dataKey: Buffer;
+    try {
+      dataKey = this.unwrap(row, aad);
+    } catch (err) {
+      if (err instanceof VaultError) throw err;
+      throw new VaultError(`secret ${row.id}: data key failed authentication under "${row.keyId}"`);
+    }
+    return { keyId: this.ring.activeId, wrappedKey: this.wrap(dataKey, aad) };
+  }
+
+  private wrap(dataKey: Buffer, aad: Buffer): string {
+    const master = this.ring.keys.get(this.ring.activeId)!;
+    const w = seal(master, dataKey, Buffer.concat([Buffer.from(`${this.ring.activeId}|`), aad]));
+    return b64(Buffer.concat([w.iv, w.tag, w.ciphertext]));
+  }
+
+  private unwrap(row: typeof vaultSecrets.$inferSelect, aad: Buffer): Buffer {
+    const master = this.ring.keys.get(row.keyId);
+    if (!master) throw new VaultError(`master key "${row.keyId}" is not configured`);
+    const w = unb64(row.wrappedKey);
+    return open(master, w.subarray(0, 12), w.subarray(28), w.subarray(12, 28), Buffer.concat([Buffer.from(`${row.keyId}|`), aad]));
+  }
+}
+
+/** The owner a stored row claims; authentication fails if the row was moved. */
+export function ownerOfRow(row: typeof vaultSecrets.$inferSelect): SecretOwner {
+  return { table: row.ownerTable, id: row.ownerId, workspaceId: row.workspaceId, purpose: row.purpose };
 }
