@@ -80,6 +80,20 @@ const envSchema = z.object({
   PROVISIONING_MAX_ATTEMPTS: int(8, 1, 100),
   PROVISIONING_POLL_MS: int(5000, 1, 600_000),
   JOBS_SUPERVISE_SECONDS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).max(3600).optional()),
+
+  ALERT_WEBHOOK_URL: z.preprocess(emptyToUndefined, z.url().optional()),
+  ALERT_WEBHOOK_SECRET: optionalString,
+  ALERT_SMTP_URL: z.preprocess(emptyToUndefined, z.url().optional()),
+  ALERT_EMAIL_FROM: optionalString,
+  ALERT_EMAIL_TO: list([]),
+  ALERT_RETRY_BASE_MS: int(30_000, 1, 3_600_000),
+  ALERT_RETRY_MAX_MS: int(3_600_000, 1, 24 * 3_600_000),
+  ALERT_MAX_ATTEMPTS: int(12, 1, 100),
+  MONITOR_INTERVAL_MINUTES: int(60, 1, 24 * 60),
+  MONITOR_ZONE_ERROR_THRESHOLD: int(5, 1, 1000),
+  AUTO_ROTATE_LISTED: bool(false),
+  RECONCILE_CRON: z.preprocess(emptyToUndefined, z.string().regex(/^\S+( \S+){4,5}$/, 'a cron expression (5 or 6 fields)').default('41 * * * *')),
+  METRICS_TOKEN: optionalString,
 });
 
 export interface Config {
@@ -109,6 +123,18 @@ export interface Config {
   jobs: { superviseIntervalSeconds: number | null };
   /** Step retries (exponential backoff with jitter between base and max) and poll loops. */
   provisioning: { retryBaseMs: number; retryMaxMs: number; maxAttempts: number; pollMs: number };
+  /** Blacklist monitoring, alert delivery, reconciliation and metrics (src/ops). */
+  ops: {
+    webhook: { url: string; secret: string } | null;
+    email: { smtpUrl: string; from: string; to: string[] } | null;
+    delivery: { retryBaseMs: number; retryMaxMs: number; maxAttempts: number };
+    monitorIntervalMinutes: number;
+    zoneErrorThreshold: number;
+    autoRotateListed: boolean;
+    reconcileCron: string;
+    /** null: /metrics answers loopback clients only. */
+    metricsToken: string | null;
+  };
 }
 
 export class ConfigError extends Error {
@@ -162,6 +188,14 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     problems.push('providers: NODE_ENV=production needs Scaleway, Cloudflare and Stripe credentials (sandbox is for development)');
   }
 
+  const webhook = group(problems, 'Alert webhook', { ALERT_WEBHOOK_URL: e.ALERT_WEBHOOK_URL, ALERT_WEBHOOK_SECRET: e.ALERT_WEBHOOK_SECRET },
+    () => ({ url: e.ALERT_WEBHOOK_URL!, secret: e.ALERT_WEBHOOK_SECRET! }));
+  if (webhook && Buffer.byteLength(webhook.secret) < 16) problems.push('ALERT_WEBHOOK_SECRET: must be at least 16 characters');
+  const email = group(problems, 'Alert email', {
+    ALERT_SMTP_URL: e.ALERT_SMTP_URL, ALERT_EMAIL_FROM: e.ALERT_EMAIL_FROM, ALERT_EMAIL_TO: e.ALERT_EMAIL_TO.length > 0 ? e.ALERT_EMAIL_TO.join(',') : undefined,
+  }, () => ({ smtpUrl: e.ALERT_SMTP_URL!, from: e.ALERT_EMAIL_FROM!, to: e.ALERT_EMAIL_TO }));
+  if (e.METRICS_TOKEN !== undefined && Buffer.byteLength(e.METRICS_TOKEN) < 16) problems.push('METRICS_TOKEN: must be at least 16 characters');
+
   const zones = e.OFFERED_ZONES.filter((z) => {
     if ((ZONES as readonly string[]).includes(z)) return true;
     problems.push(`OFFERED_ZONES: unknown zone "${z}" (known: ${ZONES.join(', ')})`);
@@ -211,5 +245,15 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     sandbox: { listedIps: e.SANDBOX_LISTED_IPS, listFirstIps: e.SANDBOX_LIST_FIRST_IPS, url: e.SANDBOX_URL ?? null },
     jobs: { superviseIntervalSeconds: e.JOBS_SUPERVISE_SECONDS ?? null },
     provisioning: { retryBaseMs: e.PROVISIONING_RETRY_BASE_MS, retryMaxMs: e.PROVISIONING_RETRY_MAX_MS, maxAttempts: e.PROVISIONING_MAX_ATTEMPTS, pollMs: e.PROVISIONING_POLL_MS },
+    ops: {
+      webhook,
+      email,
+      delivery: { retryBaseMs: e.ALERT_RETRY_BASE_MS, retryMaxMs: e.ALERT_RETRY_MAX_MS, maxAttempts: e.ALERT_MAX_ATTEMPTS },
+      monitorIntervalMinutes: e.MONITOR_INTERVAL_MINUTES,
+      zoneErrorThreshold: e.MONITOR_ZONE_ERROR_THRESHOLD,
+      autoRotateListed: e.AUTO_ROTATE_LISTED,
+      reconcileCron: e.RECONCILE_CRON,
+      metricsToken: e.METRICS_TOKEN ?? null,
+    },
   };
 }
