@@ -7,11 +7,16 @@ export const PROVISION_STEPS = [
   'wait_ssh', 'install_mail_stack', 'harden', 'issue_tls', 'publish_tlsa', 'verify',
 ] as const;
 export const DEPROVISION_STEPS = ['delete_dns_records', 'delete_server', 'release_ips'] as const;
+/** Rotation of a live server's IP; install_mail_stack and harden are the provisioning steps, re-run with the new address. */
+export const ROTATE_IP_STEPS = [
+  'reserve_replacement_ip', 'check_replacement_ip', 'attach_replacement_ip', 'repoint_dns', 'repoint_ptr', 'release_old_ip',
+] as const;
 
 export type ProvisionStep = (typeof PROVISION_STEPS)[number];
 export type DeprovisionStep = (typeof DEPROVISION_STEPS)[number];
-export type StepName = ProvisionStep | DeprovisionStep;
-export type RunKind = 'provision' | 'deprovision';
+export type RotateIpStep = (typeof ROTATE_IP_STEPS)[number];
+export type StepName = ProvisionStep | DeprovisionStep | RotateIpStep;
+export type RunKind = 'provision' | 'deprovision' | 'rotate_ip';
 
 export const PLANS: Record<RunKind, Record<string, readonly StepName[]>> = {
   provision: {
@@ -37,6 +42,19 @@ export const PLANS: Record<RunKind, Record<string, readonly StepName[]>> = {
     delete_server: [],
     // Flexible IPs outlive their server; released once it is gone.
     release_ips: ['delete_server'],
+  },
+  // Same order of trust as provisioning: the new IP is checked while only reserved; the
+  // server serves it (config re-rendered) before DNS points at it; PTR follows the forward
+  // records; the old IP goes last, once nothing refers to it.
+  rotate_ip: {
+    reserve_replacement_ip: [],
+    check_replacement_ip: ['reserve_replacement_ip'],
+    attach_replacement_ip: ['check_replacement_ip'],
+    install_mail_stack: ['attach_replacement_ip'],
+    harden: ['install_mail_stack'],
+    repoint_dns: ['install_mail_stack'],
+    repoint_ptr: ['repoint_dns'],
+    release_old_ip: ['repoint_ptr', 'harden'],
   },
 };
 

@@ -11,6 +11,10 @@ import { installMailStack } from './install-mail-stack.ts';
 import { issueTls } from './issue-tls.ts';
 import { publishDns } from './publish-dns.ts';
 import { publishTlsa } from './publish-tlsa.ts';
+import { attachReplacementIp } from './rotate-attach.ts';
+import { releaseOldIp } from './rotate-release.ts';
+import { repointDns, repointPtr } from './rotate-repoint.ts';
+import { checkReplacementIp, reserveReplacementIp } from './rotate-reserve.ts';
 import { setPtr } from './set-ptr.ts';
 import { verify } from './verify.ts';
 import { waitSsh } from './wait-ssh.ts';
@@ -31,4 +35,10 @@ export const STEPS: Record<StepName, StepDefinition> = {
   delete_dns_records: deleteDnsRecords,
   delete_server: deleteServer,
   release_ips: releaseIps,
+  reserve_replacement_ip: reserveReplacementIp,
+  check_replacement_ip: checkReplacementIp,
+  attach_replacement_ip: attachReplacementIp,
+  repoint_dns: repointDns,
+  repoint_ptr: repointPtr,
+  release_old_ip: releaseOldIp,
 };

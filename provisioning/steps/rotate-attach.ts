@@ -1,0 +1,34 @@
+/**
+ * attach_replacement_ip: the checked replacement attached to the running
+ * instance next to the old address (both answer during the switch), then
+ * recorded as the server's address so the re-rendered mail stack, SSH and the
+ * DNS records use it from here on.
+ */
+import { eq } from 'drizzle-orm';
+import { serverIps, servers } from '../../src/db/schema/index.ts';
+import type { Zone } from '../../src/providers/compute/interface.ts';
+import type { StepDefinition } from '../context.ts';
+import { oldIpOf, replacementOf } from './rotate-common.ts';
+
+export const attachReplacementIp: StepDefinition = {
+  name: 'attach_replacement_ip',
+  async run(ctx) {
+    const { deps, server, log } = ctx;
+    const { old } = await oldIpOf(ctx);
+    const ip = await replacementOf(ctx, old);
+    if (!ip || (ip.state !== 'clean' && ip.state !== 'active')) throw new Error('no checked replacement IP (check_replacement_ip)');
+    if (!server.providerServerId) throw new Error('the server has no instance');
+    const zone = server.zone as Zone;
+    const instance = await deps.compute.getServer(zone, server.providerServerId);
+    if (!instance) throw new Error(`instance ${server.providerServerId} is gone`);
+    if (!instance.ipIds.includes(ip.providerIpId)) {
+      await deps.compute.attachIp(zone, ip.providerIpId, instance.id);
+      log(`attached ${ip.address} to ${instance.id}`);
+    }
+    await deps.database.db.transaction(async (tx) => {
+      await tx.update(serverIps).set({ state: 'active' }).where(eq(serverIps.id, ip.id));
+      await tx.update(servers).set({ [ip.family]: ip.address, updatedAt: new Date() }).where(eq(servers.id, server.id));
+    });
+    return { address: ip.address, replaces: old.address };
+  },
+};
