@@ -1,0 +1,97 @@
+/**
+ * BillingProvider on the official Stripe SDK. The same code runs against
+ * api.stripe.com and against the sandbox emulator (`apiUrl`).
+ */
+import Stripe from 'stripe';
+import { ProviderError, ValidationError } from '../../errors.ts';
+import type { BillingEvent, BillingProvider, CheckoutInput, CheckoutSession } from './interface.ts';
+import { normalizeStripeEvent } from './stripe-events.ts';
+import { PROVIDER, stripeCall, stripeCode } from './stripe-errors.ts';
+
+export interface StripeBillingOptions {
+  secretKey: string;
+  webhookSecret: string;
+  /** API origin, e.g. the emulator's http://127.0.0.1:1234; split into the SDK's host, port and protocol. */
+  apiUrl?: string;
+  fetch?: typeof fetch;
+  /**
+   * Retries inside the SDK for one call (it retries connection errors, 409 and
+   * 5xx). Kept low for the same reason as the Cloudflare adapter: the caller
+   * (the checkout request, the provisioning runner) decides about retrying
+   * with the retryable flag and Retry-After of our ProviderError.
+   */
+  maxRetries?: number;
+  /** Per-request timeout (SDK default is 80 s; the customer is waiting on checkout). */
+  timeoutMs?: number;
+}
+
+type Endpoint = { host: string; port: number; protocol: 'http' | 'https' };
+
+function endpoint(apiUrl: string): Endpoint {
+  const url = new URL(apiUrl);
+  const protocol = url.protocol === 'http:' ? 'http' : 'https';
+  const port = url.port ? Number(url.port) : protocol === 'http' ? 80 : 443;
+  return { host: url.hostname, port, protocol };
+}
+
+export function createStripeBilling(opts: StripeBillingOptions): BillingProvider {
+  const stripe = new Stripe(opts.secretKey, {
+    ...(opts.apiUrl ? endpoint(opts.apiUrl) : {}),
+    // Looked up per call so an interceptor installed after construction (msw in tests) is honoured.
+    httpClient: Stripe.createFetchHttpClient(opts.fetch ?? ((input, init) => globalThis.fetch(input, init))),
+    maxNetworkRetries: opts.maxRetries ?? 1,
+    ...(opts.timeoutMs !== undefined ? { timeout: opts.timeoutMs } : {}),
+    // No request-timing header sent back to Stripe about earlier calls.
+    telemetry: false,
+  });
+
+  async function createCheckoutSession(input: CheckoutInput): Promise<CheckoutSession> {
+    const session = await stripeCall(() =>
+      stripe.checkout.sessions.create(
+        {
+          mode: 'subscription',
+          line_items: [{ price: input.priceId, quantity: 1 }],
+          client_reference_id: input.clientReferenceId,
+          customer_email: input.customerEmail,
+          metadata: input.metadata,
+          // Session metadata stays on the session; subscription events only carry this copy.
+          subscription_data: { metadata: input.metadata },
+          success_url: input.successUrl,
+          cancel_url: input.cancelUrl,
+        },
+        // One pending checkout → one Stripe session, even when the request is retried.
+        { idempotencyKey: `mailplane-checkout-${input.clientReferenceId}` },
+      ),
+    );
+    if (!session.url) {
+      throw new ProviderError({ provider: PROVIDER, detail: `checkout session ${session.id} came back without a URL`, retryable: false });
+    }
+    return { id: session.id, url: session.url };
+  }
+
+  async function parseWebhook(rawBody: string, signatureHeader: string | undefined): Promise<BillingEvent> {
+    let event: unknown;
+    try {
+      event = await stripe.webhooks.constructEventAsync(rawBody, signatureHeader ?? '', opts.webhookSecret);
+    } catch (err) {
+      // Signature mismatch, stale timestamp, missing header or a body that is not JSON:
+      // all mean "not a webhook from Stripe we can trust", never a reason to retry.
+      const why = err instanceof Error ? err.message : String(err);
+      throw new ValidationError(`Stripe webhook rejected: ${why}`);
+    }
+    return normalizeStripeEvent(event);
+  }
+
+  async function cancelSubscription(subscriptionId: string): Promise<void> {
+    try {
+      await stripeCall(() => stripe.subscriptions.cancel(subscriptionId));
+    } catch (err) {
+      // Stripe answers 404 resource_missing both for an unknown id and for a
+      // subscription that is already cancelled: either way it no longer bills.
+      if (stripeCode(err) === 'resource_missing') return;
+      throw err;
+    }
+  }
+
+  return { createCheckoutSession, parseWebhook, cancelSubscription };
+}

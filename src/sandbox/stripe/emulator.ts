@@ -1,0 +1,160 @@
+/**
+ * Stripe emulator: the checkout-session and subscription endpoints of the v1
+ * API in the real wire format (form bodies, Stripe error JSON, Idempotency-Key),
+ * so the official SDK runs unchanged against it (give the adapter
+ * `apiUrl: emulator.url`), plus webhooks signed with the endpoint secret
+ * exactly as Stripe signs them. A hosted checkout page lets a person pay in a
+ * browser; tests drive the same actions in-process and get back the delivery
+ * once the receiver has answered.
+ */
+import { Hono } from 'hono';
+import { FaultInjector, type FaultProfile } from '../faults.ts';
+import { serveOnLoopback, type RunningServer } from '../serve.ts';
+import { registerHostedPages } from './hosted-pages.ts';
+import { IdempotencyStore } from './idempotency.ts';
+import type { SessionRequest, StripeCheckoutSession, StripeSubscription } from './objects.ts';
+import { registerStripeRoutes } from './routes.ts';
+import { StripeState, type StoredEvent } from './state.ts';
+import { WebhookSender, type Delivery } from './webhooks.ts';
+import { StripeApiError, errorBody, fail } from './wire.ts';
+
+export type { Delivery } from './webhooks.ts';
+export { stripeSignature } from './webhooks.ts';
+
+export interface StripeEmulatorOptions {
+  /** The endpoint secret (whsec_…) webhooks are signed with; mailplane verifies with the same one. */
+  webhookSecret: string;
+  /** Where webhooks go; settable later with setWebhookUrl (the API's port may not be known yet). */
+  webhookUrl?: string;
+  faults?: FaultProfile;
+}
+
+/** A session as the emulator saw it: Stripe's object plus what was asked for in line_items and subscription_data. */
+export type EmulatedSession = StripeCheckoutSession & {
+  line_items: SessionRequest['lineItems'];
+  subscription_data: SessionRequest['subscriptionData'];
+};
+export type EmulatedSubscription = StripeSubscription;
+
+/** Stripe's secret keys in test mode; anything else is refused as a live or malformed key. */
+const TEST_KEY = /^Bearer\s+(sk|rk)_test_\w+$/;
+
+export class StripeEmulator {
+  readonly faults: FaultInjector;
+  private readonly state = new StripeState((id) => `${this.url}/pay/${id}`);
+  private readonly webhooks: WebhookSender;
+  private readonly app = new Hono();
+  private running: RunningServer | null = null;
+
+  constructor(opts: StripeEmulatorOptions) {
+    this.faults = new FaultInjector(opts.faults);
+    this.webhooks = new WebhookSender(opts.webhookSecret, opts.webhookUrl);
+    this.app.onError((err, c) => {
+      if (err instanceof StripeApiError) return fail(c, err);
+      return c.json(errorBody('api_error', 'An unknown error occurred'), 500);
+    });
+    this.app.notFound((c) =>
+      c.json(errorBody('invalid_request_error', `Unrecognized request URL (${c.req.method}: ${c.req.path}).`), 404),
+    );
+
+    this.app.get('/__sandbox/state', (c) =>
+      c.json({ sessions: this.sessions(), subscriptions: this.subscriptions(), deliveries: this.deliveries(), faults: this.faults.current }),
+    );
+    this.app.get('/__sandbox/faults', (c) => c.json(this.faults.current));
+    this.app.put('/__sandbox/faults', async (c) => {
+      this.faults.set((await c.req.json()) as FaultProfile);
+      return c.json(this.faults.current);
+    });
+
+    // Faults and auth apply to the API only: the hosted pages are the person's
+    // browser talking to "Stripe", not mailplane's client.
+    this.app.use(
+      '/v1/*',
+      this.faults.middleware((c, status) =>
+        status === 429
+          ? c.json(errorBody('invalid_request_error', 'Too many requests made to the API too quickly', { code: 'rate_limit' }), 429)
+          : c.json(errorBody('api_error', 'Something went wrong on Stripe’s end.'), status),
+      ),
+    );
+    this.app.use('/v1/*', async (c, next) => {
+      const header = c.req.header('Authorization');
+      if (!header) {
+        return c.json(errorBody('invalid_request_error', "You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY')."), 401);
+      }
+      if (!TEST_KEY.test(header)) {
+        const shown = header.replace(/^Bearer\s+/, '').slice(0, 8);
+        return c.json(errorBody('invalid_request_error', `Invalid API Key provided: ${shown}***`, { code: 'api_key_invalid' }), 401);
+      }
+      return next();
+    });
+    this.app.use('/v1/*', new IdempotencyStore().middleware());
+    registerStripeRoutes(this.app, this.state, { deliverLater: (event) => void this.webhooks.send(event) });
+    registerHostedPages(this.app, this.state, this);
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = await serveOnLoopback(this.app);
+  }
+
+  async stop(): Promise<void> {
+    await this.webhooks.settled();
+    await this.running?.close();
+    this.running = null;
+  }
+
+  /** Origin of the emulator (no path): what the adapter takes as `apiUrl`. */
+  get url(): string {
+    if (!this.running) throw new Error('Stripe emulator not started');
+    return this.running.url;
+  }
+
+  setWebhookUrl(url: string): void {
+    this.webhooks.url = url;
+  }
+
+  /** The customer pays: customer + subscription created, checkout.session.completed delivered. */
+  completeCheckout(sessionId: string): Promise<Delivery> {
+    return this.deliver(() => this.state.completeSession(sessionId));
+  }
+
+  /** The customer cancels (portal or dashboard): status canceled, customer.subscription.deleted delivered. */
+  cancelSubscription(subscriptionId: string): Promise<Delivery> {
+    return this.deliver(() => this.state.cancelSubscription(subscriptionId));
+  }
+
+  /** A renewal charge fails: past_due, customer.subscription.updated delivered. */
+  failPayment(subscriptionId: string): Promise<Delivery> {
+    return this.deliver(() => this.state.failPayment(subscriptionId));
+  }
+
+  /** Redelivers an event: same id and body, fresh timestamp and signature. */
+  resend(eventId: string): Promise<Delivery> {
+    const stored = this.state.events.get(eventId);
+    if (!stored) return Promise.reject(new Error(`Stripe emulator: no event ${eventId}`));
+    return this.webhooks.send(stored);
+  }
+
+  deliveries(): Delivery[] {
+    return this.webhooks.deliveries();
+  }
+
+  sessions(): EmulatedSession[] {
+    return [...this.state.sessions.values()].map(({ session, request }) =>
+      structuredClone({ ...session, line_items: request.lineItems, subscription_data: request.subscriptionData }),
+    );
+  }
+
+  subscriptions(): EmulatedSubscription[] {
+    return [...this.state.subscriptions.values()].map((s) => structuredClone(s));
+  }
+
+  private deliver(change: () => StoredEvent): Promise<Delivery> {
+    // A refused change (unknown id, already paid…) rejects with Stripe's own error and sends nothing.
+    try {
+      return this.webhooks.send(change());
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * The emulator's stand-in for checkout.stripe.com and the customer portal, so a
+ * person running the sandbox can pay in a browser: GET /pay/:sessionId shows
+ * the order with a Pay button; a subscription page offers "payment fails" and
+ * "cancel subscription". Each button runs the same test-control action the
+ * tests use and shows what the webhook receiver answered. Plain HTML forms, no
+ * scripts; every interpolated value is escaped by hono/html.
+ */
+import type { Hono } from 'hono';
+import { html } from 'hono/html';
+import type { HtmlEscapedString } from 'hono/utils/html';
+import type { StripeState } from './state.ts';
+import type { Delivery } from './webhooks.ts';
+
+export interface PageActions {
+  completeCheckout(sessionId: string): Promise<Delivery>;
+  cancelSubscription(subscriptionId: string): Promise<Delivery>;
+  failPayment(subscriptionId: string): Promise<Delivery>;
+}
+
+type Html = HtmlEscapedString | Promise<HtmlEscapedString>;
+
+function page(title: string, body: Html): Html {
+  return html`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${title} · Stripe sandbox</title>
+<style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem}
+dt{font-weight:600}dd{margin:0 0 .6rem}button{font-size:1rem;padding:.5rem 1.2rem;margin:.2rem}
+.note{color:#666;font-size:.9rem}</style></head>
+<body><p class="note">mailplane sandbox — no real payment is taken.</p><h1>${title}</h1>${body}</body></html>`;
+}
+
+function deliveryNote(d: Delivery): Html {
+  const outcome = d.status === 0 ? 'was not delivered (receiver unreachable)' : `was answered with HTTP ${d.status}`;
+  return html`<p>Webhook <code>${d.type}</code> (<code>${d.eventId}</code>) ${outcome}.</p>`;
+}
+
+function metadataList(metadata: Record<string, string>): Html {
+  const items = Object.entries(metadata).map(([k, v]) => html`<dt>${k}</dt><dd>${v}</dd>`);
+  return html`<dl>${items}</dl>`;
+}
+
+export function registerHostedPages(app: Hono, state: StripeState, actions: PageActions): void {
+  app.get('/pay/:sessionId', (c) => {
+    const found = state.sessions.get(c.req.param('sessionId'));
+    if (!found) return c.html(page('Checkout not found', html`<p>No such checkout session.</p>`), 404);
+    const { session, request } = found;
+    if (session.status !== 'open') {
+      const manage = session.subscription ? html`<p><a href="/manage/subscriptions/${session.subscription}">Manage the subscription</a></p>` : '';
+      return c.html(page('Already paid', html`<p>This checkout session is ${session.status}.</p>${manage}`));
+    }
+    const prices = request.lineItems.map((i) => html`<li><code>${i.price}</code> × ${i.quantity}</li>`);
+    const cancel = session.cancel_url ? html`<a href="${session.cancel_url}">Cancel and go back</a>` : '';
+    return c.html(page('Subscribe', html`
+      <p>For <strong>${session.customer_email ?? 'unknown customer'}</strong></p><ul>${prices}</ul>
+      ${metadataList(session.metadata)}
+      <form method="post" action="/pay/${session.id}"><button type="submit">Pay</button></form>${cancel}`));
+  });
+
+  app.post('/pay/:sessionId', async (c) => {
+    const sessionId = c.req.param('sessionId');
+    const delivery = await actions.completeCheckout(sessionId);
+    const session = state.session(sessionId);
+    const next = session.success_url ? html`<p><a href="${session.success_url}">Continue to the merchant</a></p>` : '';
+    return c.html(page('Payment accepted', html`${deliveryNote(delivery)}${next}
+      <p><a href="/manage/subscriptions/${session.subscription ?? ''}">Manage the subscription</a></p>`));
+  });
+
+  app.get('/manage/subscriptions/:id', (c) => {
+    const sub = state.subscriptions.get(c.req.param('id'));
+    if (!sub) return c.html(page('Subscription not found', html`<p>No such subscription.</p>`), 404);
+    return c.html(subscriptionPage(sub.id, sub.status, sub.metadata));
+  });
+
+  app.post('/manage/subscriptions/:id/fail-payment', async (c) => {
+    const delivery = await actions.failPayment(c.req.param('id'));
+    const sub = state.subscription(c.req.param('id'));
+    return c.html(subscriptionPage(sub.id, sub.status, sub.metadata, delivery));
+  });
+
+  app.post('/manage/subscriptions/:id/cancel', async (c) => {
+    const delivery = await actions.cancelSubscription(c.req.param('id'));
+    const sub = state.subscription(c.req.param('id'));
+    return c.html(subscriptionPage(sub.id, sub.status, sub.metadata, delivery));
+  });
+}
+
+function subscriptionPage(id: string, status: string, metadata: Record<string, string>, delivery?: Delivery): Html {
+  const actions = status === 'canceled'
+    ? html`<p>This subscription has ended.</p>`
+    : html`<form method="post" action="/manage/subscriptions/${id}/fail-payment"><button type="submit">Payment fails</button></form>
+      <form method="post" action="/manage/subscriptions/${id}/cancel"><button type="submit">Cancel subscription</button></form>`;
+  return page('Subscription', html`${delivery ? deliveryNote(delivery) : ''}
+    <p><code>${id}</code> is <strong>${status}</strong></p>${metadataList(metadata)}${actions}`);
+}

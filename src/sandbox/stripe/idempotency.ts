@@ -1,0 +1,58 @@
+/**
+ * Stripe's idempotent requests: a POST carrying `Idempotency-Key` is executed
+ * once per (API key, idempotency key); a repeat gets the saved status and body
+ * back with `Idempotent-Replayed: true`. Reusing a key with other parameters is
+ * a 400 idempotency_error. As at Stripe, a request rejected before it ran
+ * (auth, validation) saves nothing, so fixing it and retrying with the same key works.
+ */
+import type { MiddlewareHandler } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { errorBody } from './wire.ts';
+
+interface Saved {
+  method: string;
+  path: string;
+  params: string;
+  status: number;
+  body: string;
+}
+
+function canonicalParams(body: string): string {
+  const params = new URLSearchParams(body);
+  params.sort();
+  return params.toString();
+}
+
+export class IdempotencyStore {
+  private readonly saved = new Map<string, Saved>();
+
+  middleware(): MiddlewareHandler {
+    return async (c, next) => {
+      const key = c.req.header('Idempotency-Key');
+      if (c.req.method !== 'POST' || !key) return next();
+      const scope = `${c.req.header('Authorization') ?? ''}\n${key}`;
+      const params = canonicalParams(await c.req.text());
+      const previous = this.saved.get(scope);
+      if (previous) {
+        if (previous.method !== c.req.method || previous.path !== c.req.path || previous.params !== params) {
+          return c.json(
+            errorBody(
+              'idempotency_error',
+              `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${key}' if you meant to execute a different request.`,
+            ),
+            400,
+          );
+        }
+        c.header('Idempotent-Replayed', 'true');
+        c.header('Idempotency-Key', key);
+        return c.body(previous.body, previous.status as ContentfulStatusCode, { 'Content-Type': 'application/json' });
+      }
+      await next();
+      c.res.headers.set('Idempotency-Key', key);
+      if (c.res.status >= 200 && c.res.status < 300) {
+        const body = await c.res.clone().text();
+        this.saved.set(scope, { method: c.req.method, path: c.req.path, params, status: c.res.status, body });
+      }
+    };
+  }
+}

@@ -1,0 +1,182 @@
+/**
+ * The emulator's memory: checkout sessions, the customers and subscriptions a
+ * paid session creates, and every event (with the exact JSON that was signed,
+ * so a redelivery sends the same bytes). State changes follow Stripe's rules:
+ * a session completes once, a cancelled subscription is gone for the API.
+ */
+import {
+  API_VERSION, type SessionRequest, type StripeCheckoutSession, type StripeCustomer, type StripeEvent, type StripeSubscription,
+} from './objects.ts';
+import { StripeApiError, stripeId, unixNow } from './wire.ts';
+
+const DAY = 24 * 60 * 60;
+const MONTH = 30 * DAY;
+
+export interface NewSession {
+  mode: StripeCheckoutSession['mode'];
+  clientReferenceId: string | null;
+  customerEmail: string | null;
+  metadata: Record<string, string>;
+  successUrl: string | null;
+  cancelUrl: string | null;
+  request: SessionRequest;
+}
+
+export interface StoredEvent {
+  event: StripeEvent;
+  /** The JSON exactly as first signed and sent. */
+  payload: string;
+  sessionId?: string;
+  subscriptionId?: string;
+}
+
+export class StripeState {
+  readonly sessions = new Map<string, { session: StripeCheckoutSession; request: SessionRequest }>();
+  readonly subscriptions = new Map<string, StripeSubscription>();
+  readonly customers = new Map<string, StripeCustomer>();
+  readonly events = new Map<string, StoredEvent>();
+
+  private readonly payUrl: (sessionId: string) => string;
+
+  constructor(payUrl: (sessionId: string) => string) {
+    this.payUrl = payUrl;
+  }
+
+  createSession(input: NewSession): StripeCheckoutSession {
+    const id = stripeId('cs_test', 58);
+    const created = unixNow();
+    const session: StripeCheckoutSession = {
+      id,
+      object: 'checkout.session',
+      mode: input.mode,
+      status: 'open',
+      payment_status: 'unpaid',
+      url: this.payUrl(id),
+      client_reference_id: input.clientReferenceId,
+      customer: null,
+      customer_email: input.customerEmail,
+      customer_details: null,
+      subscription: null,
+      metadata: input.metadata,
+      success_url: input.successUrl,
+      cancel_url: input.cancelUrl,
+      currency: 'eur',
+      created,
+      expires_at: created + DAY,
+      livemode: false,
+    };
+    this.sessions.set(id, { session, request: input.request });
+    return session;
+  }
+
+  session(id: string): StripeCheckoutSession {
+    const found = this.sessions.get(id);
+    if (!found) throw StripeApiError.missing('checkout.session', id);
+    return found.session;
+  }
+
+  /** The customer paid: a customer and an active subscription carrying subscription_data.metadata. */
+  completeSession(sessionId: string): StoredEvent {
+    const found = this.sessions.get(sessionId);
+    if (!found) throw StripeApiError.missing('checkout.session', sessionId);
+    const { session, request } = found;
+    if (session.status !== 'open') throw StripeApiError.invalid(`Checkout session ${sessionId} is ${session.status}, it cannot be paid`);
+    const now = unixNow();
+    const customer: StripeCustomer = { id: stripeId('cus', 14), object: 'customer', email: session.customer_email, created: now, livemode: false };
+    this.customers.set(customer.id, customer);
+    const subscriptionId = stripeId('sub');
+    const subscription: StripeSubscription = {
+      id: subscriptionId,
+      object: 'subscription',
+      customer: customer.id,
+      status: 'active',
+      metadata: { ...request.subscriptionData.metadata },
+      items: {
+        object: 'list',
+        data: request.lineItems.map((item) => ({
+          id: stripeId('si', 14),
+          object: 'subscription_item' as const,
+          price: { id: item.price, object: 'price' as const },
+          quantity: item.quantity,
+          subscription: subscriptionId,
+          current_period_start: now,
+          current_period_end: now + MONTH,
+        })),
+        has_more: false,
+        url: `/v1/subscription_items?subscription=${subscriptionId}`,
+      },
+      collection_method: 'charge_automatically',
+      cancel_at_period_end: false,
+      canceled_at: null,
+      ended_at: null,
+      cancellation_details: { reason: null, comment: null, feedback: null },
+      currency: session.currency,
+      start_date: now,
+      created: now,
+      livemode: false,
+    };
+    this.subscriptions.set(subscription.id, subscription);
+    Object.assign(session, {
+      status: 'complete',
+      payment_status: 'paid',
+      // Stripe drops the hosted page URL once the session is no longer open.
+      url: null,
+      customer: customer.id,
+      customer_details: { email: session.customer_email },
+      subscription: subscription.id,
+    } satisfies Partial<StripeCheckoutSession>);
+    return this.recordEvent('checkout.session.completed', session, { sessionId, subscriptionId: subscription.id });
+  }
+
+  subscription(id: string): StripeSubscription {
+    const found = this.subscriptions.get(id);
+    if (!found) throw StripeApiError.missing('subscription', id);
+    return found;
+  }
+
+  /**
+   * Cancels at once. Stripe treats a cancelled subscription as deleted for
+   * this endpoint: a second cancel answers 404 resource_missing (a GET still
+   * returns it, with status canceled).
+   */
+  cancelSubscription(id: string, reason: 'cancellation_requested' | 'payment_failed' = 'cancellation_requested'): StoredEvent {
+    const sub = this.subscription(id);
+    if (sub.status === 'canceled') throw StripeApiError.missing('subscription', id);
+    const now = unixNow();
+    Object.assign(sub, { status: 'canceled', canceled_at: now, ended_at: now } satisfies Partial<StripeSubscription>);
+    sub.cancellation_details = { reason, comment: null, feedback: null };
+    return this.recordEvent('customer.subscription.deleted', sub, { subscriptionId: id });
+  }
+
+  /** A renewal payment failed: the subscription goes past_due and Stripe tells us so. */
+  failPayment(id: string): StoredEvent {
+    const sub = this.subscription(id);
+    if (sub.status === 'canceled') throw StripeApiError.invalid(`Subscription ${id} is canceled`);
+    const previous = { status: sub.status };
+    sub.status = 'past_due';
+    return this.recordEvent('customer.subscription.updated', sub, { subscriptionId: id }, previous);
+  }
+
+  private recordEvent(
+    type: string,
+    object: StripeCheckoutSession | StripeSubscription,
+    refs: { sessionId?: string; subscriptionId?: string },
+    previous?: Record<string, unknown>,
+  ): StoredEvent {
+    const event: StripeEvent = {
+      id: stripeId('evt'),
+      object: 'event',
+      api_version: API_VERSION,
+      created: unixNow(),
+      type,
+      // A snapshot: later changes to the object must not rewrite what this event said.
+      data: { object: structuredClone(object), ...(previous ? { previous_attributes: previous } : {}) },
+      livemode: false,
+      pending_webhooks: 1,
+      request: { id: null, idempotency_key: null },
+    };
+    const stored: StoredEvent = { event, payload: JSON.stringify(event, null, 2), ...refs };
+    this.events.set(event.id, stored);
+    return stored;
+  }
+}
