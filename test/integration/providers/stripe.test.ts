@@ -1,0 +1,247 @@
+/**
+ * The Stripe adapter through the official SDK, over HTTP, against the emulator
+ * on 127.0.0.1; webhooks go to a small receiver and come back through the
+ * adapter's signature check, as they would from Stripe.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ProviderError, ValidationError } from '../../../src/errors.ts';
+import type { BillingProvider, CheckoutInput } from '../../../src/providers/billing/interface.ts';
+import { createStripeBilling } from '../../../src/providers/billing/stripe.ts';
+import { StripeEmulator, stripeSignature } from '../../../src/sandbox/stripe/emulator.ts';
+
+const SECRET = 'whsec_test_integration_secret';
+
+interface Received { body: string; signature: string | undefined }
+
+/** Records every webhook it receives; tests wait on arrivals instead of sleeping. */
+function webhookReceiver() {
+  const received: Received[] = [];
+  const waiters: { match: (r: Received) => boolean; resolve: (r: Received) => void }[] = [];
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const entry = { body: Buffer.concat(chunks).toString('utf8'), signature: req.headers['stripe-signature'] as string | undefined };
+      received.push(entry);
+      for (const w of waiters.splice(0)) (w.match(entry) ? w.resolve(entry) : waiters.push(w));
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"received":true}');
+    });
+  });
+  return {
+    received,
+    server,
+    /** The first webhook (already received or still to come) whose event has this type and object id. */
+    waitFor(type: string, objectId: string): Promise<Received> {
+      const match = (r: Received) => {
+        const event = JSON.parse(r.body) as { type: string; data: { object: { id: string } } };
+        return event.type === type && event.data.object.id === objectId;
+      };
+      const done = received.find(match);
+      return done ? Promise.resolve(done) : new Promise((resolve) => waiters.push({ match, resolve }));
+    },
+    last(eventId: string): Received {
+      const found = received.filter((r) => (JSON.parse(r.body) as { id: string }).id === eventId).at(-1);
+      if (!found) throw new Error(`no webhook received for ${eventId}`);
+      return found;
+    },
+  };
+}
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(() => null, (e: unknown) => e);
+}
+
+function checkoutInput(ref: string, overrides: Partial<CheckoutInput> = {}): CheckoutInput {
+  return {
+    priceId: 'price_mailplane_starter',
+    customerEmail: `${ref}@example.com`,
+    clientReferenceId: ref,
+    metadata: { checkoutId: ref, workspaceId: 'ws-1', domain: `${ref}.example`, zone: 'fr-par-1', plan: 'starter' },
+    successUrl: `https://mailplane.test/checkout/done?checkout=${ref}`,
+    cancelUrl: `https://mailplane.test/checkout/cancelled?checkout=${ref}`,
+    ...overrides,
+  };
+}
+
+describe('Stripe billing adapter against the emulator', () => {
+  const receiver = webhookReceiver();
+  const emulator = new StripeEmulator({ webhookSecret: SECRET });
+  let billing: BillingProvider;
+
+  /** Pays a fresh checkout and returns the ids Stripe assigned. */
+  async function paidSubscription(ref: string): Promise<{ sessionId: string; subscriptionId: string; eventId: string }> {
+    const session = await billing.createCheckoutSession(checkoutInput(ref));
+    const delivery = await emulator.completeCheckout(session.id);
+    return { sessionId: session.id, subscriptionId: delivery.subscriptionId!, eventId: delivery.eventId };
+  }
+
+  beforeAll(async () => {
+    await new Promise<void>((resolve) => receiver.server.listen(0, '127.0.0.1', resolve));
+    await emulator.start();
+    emulator.setWebhookUrl(`http://127.0.0.1:${(receiver.server.address() as AddressInfo).port}/v1/webhooks/stripe`);
+    billing = createStripeBilling({ secretKey: 'sk_test_integration', webhookSecret: SECRET, apiUrl: emulator.url, maxRetries: 0 });
+  });
+  afterAll(async () => {
+    await emulator.stop();
+    await new Promise((resolve) => receiver.server.close(resolve));
+  });
+
+  it('creates a subscription checkout session carrying every field mailplane sends', async () => {
+    const input = checkoutInput('ref-fields');
+    const session = await billing.createCheckoutSession(input);
+    expect(session.id).toMatch(/^cs_test_/);
+    expect(session.url).toBe(`${emulator.url}/pay/${session.id}`);
+
+    const seen = emulator.sessions().find((s) => s.id === session.id)!;
+    expect(seen).toMatchObject({
+      mode: 'subscription',
+      status: 'open',
+      client_reference_id: 'ref-fields',
+      customer_email: 'ref-fields@example.com',
+      metadata: input.metadata,
+      success_url: input.successUrl,
+      cancel_url: input.cancelUrl,
+      line_items: [{ price: 'price_mailplane_starter', quantity: 1 }],
+      subscription_data: { metadata: input.metadata },
+    });
+  });
+
+  it('returns the same session when the same checkout is retried', async () => {
+    const first = await billing.createCheckoutSession(checkoutInput('ref-retry'));
+    const second = await billing.createCheckoutSession(checkoutInput('ref-retry'));
+    expect(second).toEqual(first);
+    expect(emulator.sessions().filter((s) => s.client_reference_id === 'ref-retry')).toHaveLength(1);
+  });
+
+  it('refuses to reuse a checkout reference with other parameters (Stripe idempotency_error)', async () => {
+    await billing.createCheckoutSession(checkoutInput('ref-changed'));
+    const err = await rejection(billing.createCheckoutSession(checkoutInput('ref-changed', { priceId: 'price_other' })));
+    expect(err).toBeInstanceOf(ProviderError);
+    expect(err).toMatchObject({ provider: 'stripe', providerStatus: 400, retryable: false });
+  });
+
+  it('delivers checkout.session.completed, which the adapter verifies and normalises', async () => {
+    const input = checkoutInput('ref-paid');
+    const session = await billing.createCheckoutSession(input);
+    const delivery = await emulator.completeCheckout(session.id);
+    expect(delivery).toMatchObject({ type: 'checkout.session.completed', sessionId: session.id, status: 200 });
+
+    const webhook = receiver.last(delivery.eventId);
+    expect(webhook.signature).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
+    const event = await billing.parseWebhook(webhook.body, webhook.signature);
+    const subscription = emulator.subscriptions().find((s) => s.id === delivery.subscriptionId)!;
+    expect(event).toEqual({
+      id: delivery.eventId,
+      type: 'checkout.session.completed',
+      sessionId: session.id,
+      clientReferenceId: 'ref-paid',
+      subscriptionId: subscription.id,
+      customerId: subscription.customer,
+      metadata: input.metadata,
+    });
+    expect(subscription).toMatchObject({ status: 'active', metadata: input.metadata });
+    expect(subscription.customer).toMatch(/^cus_/);
+  });
+
+  it('rejects tampered, wrongly signed, unsigned, stale and unparsable webhooks with a ValidationError', async () => {
+    const { eventId } = await paidSubscription('ref-tamper');
+    const { body, signature } = receiver.last(eventId);
+    const now = Math.floor(Date.now() / 1000);
+    const other = createStripeBilling({ secretKey: 'sk_test_x', webhookSecret: 'whsec_someone_else', apiUrl: emulator.url });
+
+    const attempts: Promise<unknown>[] = [
+      billing.parseWebhook(body.replace('ref-tamper', 'ref-evil'), signature),
+      other.parseWebhook(body, signature),
+      billing.parseWebhook(body, undefined),
+      billing.parseWebhook(body, stripeSignature(SECRET, body, now - 3600)),
+      billing.parseWebhook('{not json', stripeSignature(SECRET, '{not json', now)),
+    ];
+    for (const attempt of attempts) expect(await rejection(attempt)).toBeInstanceOf(ValidationError);
+    // The untouched delivery still passes: the failures above are about what was changed.
+    await expect(billing.parseWebhook(body, signature)).resolves.toMatchObject({ id: eventId });
+  });
+
+  it('normalises subscription updates and cancellations with their metadata', async () => {
+    const { subscriptionId } = await paidSubscription('ref-lifecycle');
+    const metadata = checkoutInput('ref-lifecycle').metadata;
+
+    const failed = await emulator.failPayment(subscriptionId);
+    const updated = receiver.last(failed.eventId);
+    await expect(billing.parseWebhook(updated.body, updated.signature)).resolves.toEqual({
+      id: failed.eventId, type: 'customer.subscription.updated', subscriptionId, status: 'past_due', metadata,
+    });
+
+    const cancelled = await emulator.cancelSubscription(subscriptionId);
+    const deleted = receiver.last(cancelled.eventId);
+    await expect(billing.parseWebhook(deleted.body, deleted.signature)).resolves.toEqual({
+      id: cancelled.eventId, type: 'customer.subscription.deleted', subscriptionId, status: 'canceled', metadata,
+    });
+  });
+
+  it('cancels through the API, Stripe sends customer.subscription.deleted, and cancelling again succeeds', async () => {
+    const { subscriptionId } = await paidSubscription('ref-cancel');
+    await billing.cancelSubscription(subscriptionId);
+    expect(emulator.subscriptions().find((s) => s.id === subscriptionId)?.status).toBe('canceled');
+    const webhook = await receiver.waitFor('customer.subscription.deleted', subscriptionId);
+    await expect(billing.parseWebhook(webhook.body, webhook.signature)).resolves.toMatchObject({ status: 'canceled' });
+
+    // Stripe itself answers the second cancel with 404 resource_missing; the adapter treats that as done.
+    const raw = await fetch(`${emulator.url}/v1/subscriptions/${subscriptionId}`, { method: 'DELETE', headers: { authorization: 'Bearer sk_test_raw' } });
+    expect(raw.status).toBe(404);
+    expect(await raw.json()).toMatchObject({ error: { type: 'invalid_request_error', code: 'resource_missing' } });
+    await expect(billing.cancelSubscription(subscriptionId)).resolves.toBeUndefined();
+  });
+
+  it('treats cancelling an unknown subscription as done', async () => {
+    await expect(billing.cancelSubscription('sub_doesnotexist')).resolves.toBeUndefined();
+  });
+
+  it('resends an event with the same id and body, still accepted by the adapter', async () => {
+    const { eventId } = await paidSubscription('ref-resend');
+    const original = receiver.last(eventId);
+    const again = await emulator.resend(eventId);
+    expect(again).toMatchObject({ eventId, type: 'checkout.session.completed', status: 200, body: original.body });
+    expect(receiver.received.filter((r) => r.body === original.body)).toHaveLength(2);
+    const resent = receiver.last(eventId);
+    await expect(billing.parseWebhook(resent.body, resent.signature)).resolves.toMatchObject({ id: eventId });
+  });
+
+  it('records a delivery to an unreachable receiver with status 0', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const session = await billing.createCheckoutSession(checkoutInput('ref-unreachable'));
+    const working = `http://127.0.0.1:${(receiver.server.address() as AddressInfo).port}/v1/webhooks/stripe`;
+    emulator.setWebhookUrl(`http://127.0.0.1:${port}/v1/webhooks/stripe`);
+    try {
+      const delivery = await emulator.completeCheckout(session.id);
+      expect(delivery.status).toBe(0);
+      expect(emulator.deliveries().at(-1)).toMatchObject({ eventId: delivery.eventId, status: 0 });
+    } finally {
+      emulator.setWebhookUrl(working);
+    }
+  });
+
+  it('lets a person pay on the hosted checkout page', async () => {
+    const session = await billing.createCheckoutSession(checkoutInput('ref-browser'));
+    const page = await fetch(session.url);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain(`action="/pay/${session.id}"`);
+
+    const paid = await fetch(session.url, { method: 'POST' });
+    expect(paid.status).toBe(200);
+    expect(await paid.text()).toContain('answered with HTTP 200');
+    expect(emulator.sessions().find((s) => s.id === session.id)?.status).toBe('complete');
+    expect(emulator.deliveries().some((d) => d.sessionId === session.id && d.status === 200)).toBe(true);
+  });
+
+  it('maps a refused API key to a non-retryable ProviderError', async () => {
+    const wrongKey = createStripeBilling({ secretKey: 'sk_live_not_accepted', webhookSecret: SECRET, apiUrl: emulator.url, maxRetries: 0 });
+    const err = await rejection(wrongKey.createCheckoutSession(checkoutInput('ref-badkey')));
+    expect(err).toBeInstanceOf(ProviderError);
+    expect(err).toMatchObject({ provider: 'stripe', providerStatus: 401, retryable: false });
+  });
+});
