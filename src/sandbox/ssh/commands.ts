@@ -1,0 +1,59 @@
+/**
+ * The commands an emulated host understands, answered the way bash would:
+ *
+ *   hostname [-f]            the fqdn from cloud-init
+ *   cat                      echoes stdin (lets tests see stdin arrive)
+ *   bash <script path>       exit 127 "No such file or directory" unless the
+ *                            file was uploaded; /opt/mailplane/bin/<name> then
+ *                            runs SCRIPTS[name] (scripts.ts)
+ *   anything else            exit 127 "command not found"
+ *
+ * A script that exists but that the emulator has no behaviour for fails with
+ * exit 1 rather than pretend to succeed.
+ */
+import { posix } from 'node:path';
+import { SCRIPTS, type ScriptContext } from './scripts.ts';
+
+export const SCRIPT_DIR = '/opt/mailplane/bin';
+
+/** How a host misbehaves, set by tests: a script that fails, a delay before each command answers. */
+export interface HostBehaviour {
+  failScript?: string;
+  delayMs?: number;
+}
+
+async function runScriptFile(path: string, ctx: ScriptContext, behaviour: HostBehaviour): Promise<number> {
+  const remote = ctx.fs.remotePath(path);
+  if (!(await ctx.fs.exists(remote))) {
+    ctx.stderr(`bash: ${path}: No such file or directory\n`);
+    return 127;
+  }
+  const name = posix.basename(remote);
+  const handler = posix.dirname(remote) === SCRIPT_DIR ? SCRIPTS[name] : undefined;
+  if (behaviour.failScript === name) {
+    ctx.stderr(`${name}: failed (sandbox behaviour failScript)\n`);
+    return 1;
+  }
+  if (!handler) {
+    ctx.stderr(`${path}: the sandbox has no emulated behaviour for this script\n`);
+    return 1;
+  }
+  return handler(ctx);
+}
+
+/** Resolves to the exit code; output goes through ctx.stdout/ctx.stderr as it is produced. */
+export async function runCommand(command: string, ctx: ScriptContext, behaviour: HostBehaviour): Promise<number> {
+  const words = command.trim().split(/\s+/).filter(Boolean);
+  const [program, ...args] = words;
+  if (program === 'hostname' && (args.length === 0 || (args.length === 1 && args[0] === '-f'))) {
+    ctx.stdout(`${ctx.fqdn}\n`);
+    return 0;
+  }
+  if (program === 'cat' && args.length === 0) {
+    ctx.stdout(ctx.stdin);
+    return 0;
+  }
+  if (program === 'bash' && args.length === 1) return runScriptFile(args[0]!, ctx, behaviour);
+  ctx.stderr(`bash: ${program ?? ''}: command not found\n`);
+  return 127;
+}

@@ -1,0 +1,56 @@
+/**
+ * What the emulated scripts have done to a host (installed, hardened, …),
+ * kept in `<host dir>/state.json` next to its file system, so a host that is
+ * powered off and on again — or a sandbox restarted on the same data dir —
+ * still has its mail stack installed, as a real disk would.
+ */
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+
+export interface HostState {
+  installedAt?: string;
+  hardenedAt?: string;
+  tlsIssuedAt?: string;
+  mailboxesAppliedAt?: string;
+  mailboxCount?: number;
+}
+
+export class HostStateFile {
+  private readonly path: string;
+  private current: HostState;
+  private writes: Promise<void> = Promise.resolve();
+
+  private constructor(path: string, state: HostState) {
+    this.path = path;
+    this.current = state;
+  }
+
+  static async load(hostDir: string): Promise<HostStateFile> {
+    const path = join(hostDir, 'state.json');
+    try {
+      return new HostStateFile(path, JSON.parse(await readFile(path, 'utf8')) as HostState);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      return new HostStateFile(path, {});
+    }
+  }
+
+  get(): HostState {
+    return { ...this.current };
+  }
+
+  /** In-memory first (one process owns the host), then written by rename so a crash never leaves half a file. */
+  update(patch: HostState): Promise<void> {
+    this.current = { ...this.current, ...patch };
+    const snapshot = JSON.stringify(this.current, null, 2);
+    // Writes are chained: two scripts finishing together must not share the temp file.
+    const write = this.writes.then(async () => {
+      const tmp = `${this.path}.tmp`;
+      await mkdir(dirname(this.path), { recursive: true });
+      await writeFile(tmp, snapshot);
+      await rename(tmp, this.path);
+    });
+    this.writes = write.catch(() => {});
+    return write;
+  }
+}
