@@ -1,0 +1,113 @@
+/**
+ * How Stripe failures reach the callers: the real SDK against msw.
+ */
+import { delay, http, HttpResponse } from 'msw';
+import { setupServer } from 'msw/node';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ProviderError } from '../../../src/errors.ts';
+import type { CheckoutInput } from '../../../src/providers/billing/interface.ts';
+import { createStripeBilling } from '../../../src/providers/billing/stripe.ts';
+
+const ORIGIN = 'https://api.stripe.test';
+const SESSIONS = `${ORIGIN}/v1/checkout/sessions`;
+const server = setupServer();
+
+const input: CheckoutInput = {
+  priceId: 'price_1', customerEmail: 'a@example.com', clientReferenceId: 'ref-1', metadata: { plan: 'starter' },
+  successUrl: 'https://mailplane.test/ok', cancelUrl: 'https://mailplane.test/cancel',
+};
+
+function stripeError(type: string, message: string, code?: string) {
+  return { error: { type, message, ...(code ? { code } : {}) } };
+}
+
+function billing(extra: { maxRetries?: number; timeoutMs?: number } = {}) {
+  return createStripeBilling({ secretKey: 'sk_test_unit', webhookSecret: 'whsec_unit', apiUrl: ORIGIN, maxRetries: 0, ...extra });
+}
+
+async function failure(promise: Promise<unknown>): Promise<ProviderError> {
+  const err = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ProviderError);
+  return err as ProviderError;
+}
+
+beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
+afterEach(() => server.resetHandlers());
+afterAll(() => server.close());
+
+describe('Stripe error mapping', () => {
+  it('maps a 429 to a retryable error carrying Retry-After', async () => {
+    server.use(
+      http.post(SESSIONS, () =>
+        HttpResponse.json(stripeError('invalid_request_error', 'Too many requests', 'rate_limit'), { status: 429, headers: { 'Retry-After': '7' } }),
+      ),
+    );
+    const err = await failure(billing().createCheckoutSession(input));
+    expect(err).toMatchObject({ provider: 'stripe', providerStatus: 429, retryable: true, retryAfterMs: 7_000 });
+    expect(err.detail).toContain('rate_limit');
+  });
+
+  it.each([500, 503])('maps a %i to a retryable error', async (status) => {
+    server.use(http.post(SESSIONS, () => HttpResponse.json(stripeError('api_error', 'Something went wrong'), { status })));
+    const err = await failure(billing().createCheckoutSession(input));
+    expect(err).toMatchObject({ provider: 'stripe', providerStatus: status, retryable: true });
+  });
+
+  it.each([
+    [400, 'invalid_request_error', 'No such price: price_1', 'resource_missing'],
+    [402, 'card_error', 'Your card was declined.', 'card_declined'],
+    [403, 'invalid_request_error', 'The provided key does not have the required permissions', undefined],
+  ])('maps a %i to a non-retryable error with Stripe’s message', async (status, type, message, code) => {
+    server.use(http.post(SESSIONS, () => HttpResponse.json(stripeError(type, message, code), { status })));
+    const err = await failure(billing().createCheckoutSession(input));
+    expect(err).toMatchObject({ provider: 'stripe', providerStatus: status, retryable: false });
+    expect(err.detail).toContain(message);
+  });
+
+  it('maps a network failure to a retryable error', async () => {
+    server.use(http.post(SESSIONS, () => HttpResponse.error()));
+    const err = await failure(billing().createCheckoutSession(input));
+    expect(err).toMatchObject({ provider: 'stripe', retryable: true, code: 'provider_unreachable', providerStatus: undefined });
+  });
+
+  it('maps a request timeout to a retryable error', async () => {
+    server.use(
+      http.delete(`${ORIGIN}/v1/subscriptions/sub_slow`, async () => {
+        await delay('infinite');
+        return HttpResponse.json({});
+      }),
+    );
+    const err = await failure(billing({ timeoutMs: 50 }).cancelSubscription('sub_slow'));
+    expect(err).toMatchObject({ provider: 'stripe', retryable: true, code: 'provider_timeout' });
+  });
+
+  it('does not treat a 404 other than resource_missing as a finished cancel', async () => {
+    server.use(
+      http.delete(`${ORIGIN}/v1/subscriptions/sub_1`, () =>
+        HttpResponse.json(stripeError('invalid_request_error', 'Unrecognized request URL'), { status: 404 }),
+      ),
+    );
+    const err = await failure(billing().cancelSubscription('sub_1'));
+    expect(err).toMatchObject({ providerStatus: 404, retryable: false });
+  });
+
+  it('sends the checkout with an idempotency key derived from the checkout reference', async () => {
+    let key: string | null = null;
+    let body = '';
+    server.use(
+      http.post(SESSIONS, async ({ request }) => {
+        key = request.headers.get('idempotency-key');
+        body = await request.text();
+        return HttpResponse.json({ id: 'cs_test_1', object: 'checkout.session', url: 'https://checkout.stripe.test/c/cs_test_1' });
+      }),
+    );
+    await expect(billing().createCheckoutSession(input)).resolves.toEqual({ id: 'cs_test_1', url: 'https://checkout.stripe.test/c/cs_test_1' });
+    expect(key).toBe('mailplane-checkout-ref-1');
+    const params = new URLSearchParams(body);
+    expect(params.get('mode')).toBe('subscription');
+    expect(params.get('subscription_data[metadata][plan]')).toBe('starter');
+  });
+});
