@@ -38,8 +38,9 @@ async function query(resolver: Resolver, name: string, type: LookupType): Promis
     case 'A': return resolver.resolve4(name);
     case 'AAAA': return resolver.resolve6(name);
     case 'MX': return (await resolver.resolveMx(name)).map((mx) => `${mx.priority} ${mx.exchange}`);
-    // A TXT record is one logical string cut into ≤255-byte character-strings (DKIM keys are longer).
-    case 'TXT': return (await resolver.resolveTxt(name)).map((chunks) => chunks.join(''));
+    // A TXT record is one logical string cut into ≤255-byte character-strings (DKIM keys are
+    // longer). node hands each back as latin1 (one char per byte): join the bytes, then read UTF-8.
+    case 'TXT': return (await resolver.resolveTxt(name)).map((chunks) => Buffer.from(chunks.join(''), 'latin1').toString('utf8'));
     case 'TLSA': return (await resolver.resolveTlsa(name)).map((t) => `${t.certUsage} ${t.selector} ${t.match} ${Buffer.from(t.data).toString('hex')}`);
     // An address is accepted in place of its reverse name: callers think in addresses.
     case 'PTR': return resolver.resolvePtr(isIP(name) ? reverseName(name) : name);
