@@ -33,6 +33,37 @@ export const JOB_CATALOG = {
     queue: { retryLimit: 5, retryDelay: 1, expireInSeconds: 1800, heartbeatSeconds: 15, notify: true },
     concurrency: 16,
   }),
+  /** Every minute: enqueues the blacklist checks of the servers whose slot is this minute (src/ops/monitor.ts). */
+  'ops.monitor_sweep': define({
+    schema: z.object({}).passthrough(),
+    queue: { retryLimit: 0, expireInSeconds: 120 },
+    concurrency: 1,
+  }),
+  /** Every IP of one live server against every DNSBL zone (src/ops/monitor.ts). */
+  'ops.check_server': define({
+    schema: z.object({ serverId: z.uuid() }),
+    queue: { retryLimit: 2, retryDelay: 30, expireInSeconds: 300 },
+    concurrency: 4,
+  }),
+  /** One attempt of one alert delivery; the handler enqueues the next attempt with backoff (src/ops/alert-delivery.ts). */
+  'ops.alert_delivery': define({
+    schema: z.object({ deliveryId: z.uuid() }),
+    // retryLimit only covers dead workers; failed sends are retried by the handler with backoff.
+    queue: { retryLimit: 3, retryDelay: 5, expireInSeconds: 120 },
+    concurrency: 4,
+  }),
+  /** Every minute: deliveries for alerts that have none yet, whichever code path opened or resolved them. */
+  'ops.alert_outbox': define({
+    schema: z.object({}).passthrough(),
+    queue: { retryLimit: 0, expireInSeconds: 120 },
+    concurrency: 1,
+  }),
+  /** Provider resources tagged mailplane vs the database (src/ops/reconcile.ts); scheduled as a dry run. */
+  'ops.reconcile': define({
+    schema: z.object({ apply: z.boolean().optional() }).passthrough(),
+    queue: { retryLimit: 1, retryDelay: 60, expireInSeconds: 900 },
+    concurrency: 1,
+  }),
 } as const;
 
 export type JobName = keyof typeof JOB_CATALOG;

@@ -1,0 +1,111 @@
+/**
+ * Ongoing blacklist monitoring of live servers.
+ *
+ * Spreading: a per-minute sweep (`ops.monitor_sweep`) enqueues a check job for
+ * the servers whose slot is the current minute, the slot being a hash of the
+ * server id modulo MONITOR_INTERVAL_MINUTES. Every server is checked once per
+ * interval, always at the same minute, and the load is spread evenly without
+ * any stored schedule. A minute missed while no worker ran is not made up:
+ * those servers are checked at their next slot.
+ *
+ * Per verdict: listed → one open alert per server + IP + zone (opening again is
+ * a no-op while it is open); clean → that alert resolved; unknown → stored as a
+ * check error and counted towards the zone's health (zone-health.ts). Every
+ * verdict is recorded in blacklist_checks. Active IPs keep their `active` state
+ * (their current listings are in `listings`): re-running publish_dns must never
+ * drop a listed-but-live address from the DNS.
+ */
+import { createHash } from 'node:crypto';
+import { and, eq, inArray, isNull } from 'drizzle-orm';
+import { SYSTEM_ACTOR } from '../audit.ts';
+import { alerts, blacklistChecks, serverIps, servers } from '../db/schema/index.ts';
+import { inTransaction } from '../db/tx.ts';
+import { ConflictError } from '../errors.ts';
+import { enqueueDeliveries } from './alert-delivery.ts';
+import { listingKey } from './alert-keys.ts';
+import type { OpsDeps } from './deps.ts';
+import { startIpRotation } from './rotation.ts';
+import { updateZoneHealth } from './zone-health.ts';
+
+const LIVE = ['ready', 'suspended'] as const;
+
+/** The minute (0 … interval-1) of each interval at which a server is checked. */
+export function monitorSlot(serverId: string, intervalMinutes: number): number {
+  return createHash('sha256').update(serverId).digest().readUInt32BE(0) % intervalMinutes;
+}
+
+/** Enqueues the checks due this minute; the singleton key makes a doubled sweep harmless. */
+export async function sweepMonitor(deps: OpsDeps): Promise<string[]> {
+  const interval = deps.settings.monitorIntervalMinutes;
+  const minute = Math.floor(deps.clock.now() / 60_000);
+  const live = await deps.database.db.select({ id: servers.id }).from(servers).where(inArray(servers.status, [...LIVE]));
+  const due = live.filter((s) => monitorSlot(s.id, interval) === minute % interval).map((s) => s.id);
+  for (const serverId of due) await deps.queue.send('ops.check_server', { serverId }, { singletonKey: `${serverId}:${minute}` });
+  return due;
+}
+
+export interface CheckSummary {
+  checked: string[];
+  newListings: Array<{ address: string; zone: string; alertId: string }>;
+  delisted: Array<{ address: string; zone: string }>;
+  unknown: Array<{ address: string; zone: string }>;
+  rotation: { runId: string; address: string } | null;
+}
+
+export async function checkServer(deps: OpsDeps, serverId: string): Promise<CheckSummary> {
+  const summary: CheckSummary = { checked: [], newListings: [], delisted: [], unknown: [], rotation: null };
+  const [server] = await deps.database.db.select().from(servers).where(eq(servers.id, serverId));
+  if (!server || !(LIVE as readonly string[]).includes(server.status)) return summary;
+  const ips = await deps.database.db.select().from(serverIps).where(and(eq(serverIps.serverId, serverId), eq(serverIps.state, 'active')));
+  for (const ip of ips) {
+    const verdicts = await deps.dnsbl.check(ip.address);
+    summary.checked.push(ip.address);
+    const now = new Date(deps.clock.now());
+    await inTransaction(deps.database, async (tx, raw) => {
+      if (verdicts.length > 0) {
+        await tx.insert(blacklistChecks).values(verdicts.map((v) => ({
+          serverId, address: ip.address, zone: v.zone, status: v.status, checkedAt: now,
+          codes: v.status === 'listed' ? v.codes : [], error: v.status === 'unknown' ? v.error : null,
+        })));
+      }
+      const listings = verdicts.flatMap((v) => (v.status === 'listed' ? [{ zone: v.zone, codes: v.codes, meaning: v.meaning }] : []));
+      await tx.update(serverIps).set({ listings, checkedAt: now }).where(eq(serverIps.id, ip.id));
+      for (const v of verdicts) {
+        const key = listingKey(serverId, ip.address, v.zone);
+        if (v.status === 'listed') {
+          const opened = await deps.alerts.open(tx, {
+            kind: 'ip_listed', severity: 'critical', serverId, dedupeKey: key,
+            message: `${server.hostname}: ${ip.address} is listed on ${v.zone} (${v.codes.join(', ')})`,
+            details: { address: ip.address, family: ip.family, zone: v.zone, codes: v.codes, meaning: v.meaning },
+          });
+          if (opened.created) {
+            summary.newListings.push({ address: ip.address, zone: v.zone, alertId: opened.id });
+            await enqueueDeliveries(deps, tx, raw, opened.id, 'opened');
+          }
+        } else if (v.status === 'clean') {
+          const resolved = await tx.update(alerts).set({ resolvedAt: now })
+            .where(and(eq(alerts.dedupeKey, key), isNull(alerts.resolvedAt))).returning({ id: alerts.id });
+          for (const r of resolved) {
+            summary.delisted.push({ address: ip.address, zone: v.zone });
+            await enqueueDeliveries(deps, tx, raw, r.id, 'resolved');
+          }
+        } else {
+          summary.unknown.push({ address: ip.address, zone: v.zone });
+        }
+        await updateZoneHealth(deps, tx, raw, v.zone, v.status !== 'unknown');
+      }
+    });
+  }
+  if (deps.settings.autoRotateListed && server.status === 'ready' && summary.newListings.length > 0) {
+    const address = summary.newListings[0]!.address;
+    try {
+      summary.rotation = await startIpRotation(deps, SYSTEM_ACTOR, { serverId, address, reason: 'auto: listed by the blacklist monitor' });
+      deps.log.warn({ serverId, address, runId: summary.rotation.runId }, 'listed IP: rotation started (AUTO_ROTATE_LISTED)');
+    } catch (err) {
+      // A run already in progress (perhaps rotating this very IP) is fine: the next check sees the outcome.
+      if (!(err instanceof ConflictError)) throw err;
+      deps.log.warn({ serverId, address, reason: err.message }, 'listed IP: automatic rotation not started');
+    }
+  }
+  return summary;
+}
