@@ -238,6 +238,24 @@ describe('Stripe billing adapter against the emulator', () => {
     expect(emulator.deliveries().some((d) => d.sessionId === session.id && d.status === 200)).toBe(true);
   });
 
+  it('answers injected 429s in Stripe’s format, with Retry-After reaching the caller', async () => {
+    const put = await fetch(`${emulator.url}/__sandbox/faults`, {
+      method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rateLimitRate: 1, retryAfterSeconds: 3 }),
+    });
+    expect(put.status).toBe(200);
+    try {
+      const err = await rejection(billing.createCheckoutSession(checkoutInput('ref-throttled')));
+      expect(err).toBeInstanceOf(ProviderError);
+      expect(err).toMatchObject({ provider: 'stripe', providerStatus: 429, retryable: true, retryAfterMs: 3_000 });
+      // The inspection API is never faulted, so a test can always look inside.
+      const state = (await (await fetch(`${emulator.url}/__sandbox/state`)).json()) as { faults: unknown; sessions: { client_reference_id: string }[] };
+      expect(state.faults).toEqual({ rateLimitRate: 1, retryAfterSeconds: 3 });
+      expect(state.sessions.some((s) => s.client_reference_id === 'ref-throttled')).toBe(false);
+    } finally {
+      emulator.faults.set({});
+    }
+  });
+
   it('maps a refused API key to a non-retryable ProviderError', async () => {
     const wrongKey = createStripeBilling({ secretKey: 'sk_live_not_accepted', webhookSecret: SECRET, apiUrl: emulator.url, maxRetries: 0 });
     const err = await rejection(wrongKey.createCheckoutSession(checkoutInput('ref-badkey')));
