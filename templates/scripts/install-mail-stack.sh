@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# install-mail-stack.sh for {{hostname}}, rendered by mailplane.
+# Installs the mail stack on Debian 12 and (re)starts it on the configuration the
+# control plane uploaded just before. Safe to run again: every step checks the
+# current state first, and nothing is appended blindly.
+set -euo pipefail
+umask 022
+
+readonly MAIL_HOSTNAME='{{hostname}}'
+readonly DKIM_KEY='{{dkimKeyPath}}'
+readonly TLS_DIR=/etc/mailplane/tls
+readonly WEBMAIL_KEY=/etc/mailplane/webmail/hmac.key
+readonly MASTER_USER=webmail-autologin
+
+log() { printf 'install-mail-stack: %s\n' "$*"; }
+
+export DEBIAN_FRONTEND=noninteractive
+# Our files are already in place: keep them when a package ships the same conffile.
+export UCF_FORCE_CONFFOLD=1
+readonly APT_OPTS=(-y -q --no-install-recommends -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
+
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+
+install_packages() {
+  local missing=() p
+  for p in "$@"; do installed "$p" || missing+=("$p"); done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    log "installing ${missing[*]}"
+    apt-get update -q
+    apt-get install "${APT_OPTS[@]}" "${missing[@]}"
+  fi
+}
+
+# Postfix must not write a configuration of its own; Roundcube keeps its data in SQLite.
+debconf-set-selections <<'SEL'
+postfix postfix/main_mailer_type select No configuration
+roundcube-core roundcube/dbconfig-install boolean true
+roundcube-core roundcube/database-type select sqlite3
+SEL
+
+install_packages ca-certificates openssl postfix dovecot-core dovecot-imapd dovecot-lmtpd \
+  rspamd redis-server nginx certbot python3 nftables
+# php-fpm first, so Roundcube's PHP dependency is satisfied by FPM and not by Apache's module.
+install_packages php-fpm
+install_packages roundcube-core roundcube-sqlite3
+
+# Mail storage, owned by a dedicated unprivileged user.
+if ! id vmail >/dev/null 2>&1; then
+  useradd --system --user-group --home-dir /var/vmail --no-create-home --shell /usr/sbin/nologin vmail
+fi
+install -d -o vmail -g vmail -m 0750 /var/vmail
+
+# A placeholder certificate until issue-tls.sh has one from ACME: the services
+# need a certificate to start, and nginx must run to answer the HTTP-01 challenge.
+install -d -o root -g root -m 0755 /etc/mailplane
+install -d -o root -g root -m 0700 "$TLS_DIR"
+if [ ! -s "$TLS_DIR/privkey.pem" ] || [ ! -s "$TLS_DIR/fullchain.pem" ]; then
+  log 'creating a placeholder self-signed certificate'
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 \
+    -subj "/CN=$MAIL_HOSTNAME" -addext "subjectAltName=DNS:$MAIL_HOSTNAME" \
+    -keyout "$TLS_DIR/privkey.pem.new" -out "$TLS_DIR/fullchain.pem.new" 2>/dev/null
+  chmod 0600 "$TLS_DIR/privkey.pem.new"
+  mv -f "$TLS_DIR/privkey.pem.new" "$TLS_DIR/privkey.pem"
+  mv -f "$TLS_DIR/fullchain.pem.new" "$TLS_DIR/fullchain.pem"
+fi
+install -d -o root -g root -m 0755 /var/www/acme /var/www/mta-sts
+
+# DKIM private key: readable by Rspamd only.
+install -d -o _rspamd -g _rspamd -m 0700 "$(dirname "$DKIM_KEY")"
+chown _rspamd:_rspamd "$DKIM_KEY"
+chmod 0600 "$DKIM_KEY"
+
+# Mailbox files the control plane manages: created empty once, never overwritten here.
+for f in /etc/postfix/virtual_mailboxes /etc/postfix/sender_login_maps; do
+  [ -e "$f" ] || install -o root -g root -m 0644 /dev/null "$f"
+  postmap "hash:$f"
+done
+[ -e /etc/dovecot/users ] || install -o root -g dovecot -m 0640 /dev/null /etc/dovecot/users
+newaliases
+
+# Webmail auto-login: the verifier's user, its key, and the Dovecot master user
+# that opens the session. The master password is made here once and never leaves the server.
+if ! id mailplane-webmail >/dev/null 2>&1; then
+  useradd --system --user-group --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin mailplane-webmail
+fi
+install -d -o root -g mailplane-webmail -m 0750 "$(dirname "$WEBMAIL_KEY")"
+chown mailplane-webmail:mailplane-webmail "$WEBMAIL_KEY"
+chmod 0400 "$WEBMAIL_KEY"
+if [ ! -s /etc/dovecot/master-users ] || [ ! -s /etc/roundcube/mailplane-master.inc.php ]; then
+  log 'creating the webmail master credentials'
+  master_password="$(openssl rand -hex 32)"
+  master_hash="$(doveadm pw -s ARGON2ID -p "$master_password")"
+  install -o root -g dovecot -m 0640 /dev/null /etc/dovecot/master-users.new
+  printf '%s:%s::::::allow_nets=127.0.0.0/8,::1\n' "$MASTER_USER" "$master_hash" > /etc/dovecot/master-users.new
+  install -o root -g www-data -m 0640 /dev/null /etc/roundcube/mailplane-master.inc.php.new
+  printf "<?php\n\$config['mailplane_master_user'] = '%s';\n\$config['mailplane_master_password'] = '%s';\n" \
+    "$MASTER_USER" "$master_password" > /etc/roundcube/mailplane-master.inc.php.new
+  mv -f /etc/dovecot/master-users.new /etc/dovecot/master-users
+  mv -f /etc/roundcube/mailplane-master.inc.php.new /etc/roundcube/mailplane-master.inc.php
+  unset master_password master_hash
+fi
+chown root:www-data /etc/roundcube/mailplane.inc.php
+chmod 0640 /etc/roundcube/mailplane.inc.php
+# Debian's config.inc.php (database, des_key) includes ours last, once.
+readonly RC_INCLUDE="include '/etc/roundcube/mailplane.inc.php';"
+if ! grep -qxF "$RC_INCLUDE" /etc/roundcube/config.inc.php; then
+  printf '%s\n' "$RC_INCLUDE" >> /etc/roundcube/config.inc.php
+fi
+
+# Validate everything before any service sees it: a bad file stops here, the
+# running services keep their previous configuration.
+postfix check
+doveconf -n >/dev/null
+nginx -t -q
+rspamadm configtest -q
+
+systemctl daemon-reload
+for unit in redis-server rspamd dovecot postfix php8.2-fpm nginx mailplane-webmail-login; do
+  systemctl enable -q "$unit"
+  systemctl reload-or-restart "$unit"
+done
+log 'mail stack installed'

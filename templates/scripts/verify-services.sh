@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# verify-services.sh for {{hostname}}, rendered by mailplane: each service is
+# running and answers with TLS where a client expects it. Prints one line per
+# check and exits non-zero when any fails.
+set -euo pipefail
+
+readonly HOST='{{hostname}}'
+failures=0
+ok() { printf 'ok   %s\n' "$*"; }
+fail() { printf 'FAIL %s\n' "$*"; failures=$((failures + 1)); }
+
+for unit in postfix dovecot rspamd redis-server nginx php8.2-fpm mailplane-webmail-login nftables fail2ban; do
+  if systemctl is-active -q "$unit"; then ok "$unit active"; else fail "$unit not active"; fi
+done
+
+banner="$(timeout 15 bash -c 'exec 3<>/dev/tcp/127.0.0.1/25; head -n1 <&3' 2>/dev/null || true)"
+case "$banner" in
+  "220 $HOST "*) ok 'smtp 25 banner' ;;
+  *) fail "smtp 25 banner: ${banner:-no answer}" ;;
+esac
+
+# tls_check NAME -- s_client arguments: the handshake completes and names the host's certificate.
+tls_check() {
+  local name="$1" out
+  shift
+  out="$(timeout 15 openssl s_client -brief -verify_hostname "$HOST" "$@" </dev/null 2>&1 || true)"
+  if printf '%s' "$out" | grep -q 'Protocol version: TLSv1\.[23]'; then ok "$name"; else fail "$name: $(printf '%s' "$out" | tail -n1)"; fi
+}
+tls_check 'smtp 25 STARTTLS' -connect 127.0.0.1:25 -starttls smtp -servername "$HOST"
+tls_check 'submission 587 STARTTLS' -connect 127.0.0.1:587 -starttls smtp -servername "$HOST"
+tls_check 'submissions 465 TLS' -connect 127.0.0.1:465 -servername "$HOST"
+tls_check 'imaps 993 TLS' -connect 127.0.0.1:993 -servername "$HOST"
+tls_check 'https 443 TLS' -connect 127.0.0.1:443 -servername "$HOST"
+
+if [ "$failures" -gt 0 ]; then
+  echo "$failures check(s) failed"
+  exit 1
+fi
+echo 'all services answer'

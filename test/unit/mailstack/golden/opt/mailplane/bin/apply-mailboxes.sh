@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# apply-mailboxes.sh for mail.example.com, rendered by mailplane: after the control
+# plane uploaded /etc/dovecot/users, /etc/postfix/virtual_mailboxes and
+# /etc/postfix/sender_login_maps (src/mailstack/mailboxes.ts), check every line,
+# rebuild the Postfix lookup tables and reload. Safe to run again.
+set -euo pipefail
+
+readonly DOMAIN='example.com'
+readonly USERS=/etc/dovecot/users
+readonly MAILBOXES=/etc/postfix/virtual_mailboxes
+readonly SENDERS=/etc/postfix/sender_login_maps
+# Same shapes as renderMailboxFiles: lowercase local part @ this domain.
+readonly ADDRESS="[a-z0-9]([a-z0-9._+-]{0,62}[a-z0-9])?@${DOMAIN//./\\.}"
+readonly HASH='\{(ARGON2ID\}\$argon2id\$v=19\$m=[0-9]+,t=[0-9]+,p=[0-9]+\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+|SHA512-CRYPT\}\$6\$(rounds=[0-9]+\$)?[A-Za-z0-9./]{1,16}\$[A-Za-z0-9./]{86})'
+
+# check FILE REGEX: every line matches, or the script stops before anything changes.
+check() {
+  local file="$1" regex="$2" bad
+  [ -f "$file" ] || { echo "apply-mailboxes: $file is missing" >&2; exit 1; }
+  bad="$(grep -nvE "^${regex}\$" "$file" | head -n 3 | cut -d: -f1 | tr '\n' ' ' || true)"
+  if [ -n "$bad" ]; then
+    echo "apply-mailboxes: $file has malformed lines: $bad" >&2
+    exit 1
+  fi
+}
+check "$USERS" "${ADDRESS}:${HASH}::::::userdb_quota_rule=\\*:storage=[0-9]+M"
+check "$MAILBOXES" "${ADDRESS} OK"
+check "$SENDERS" "${ADDRESS} ${ADDRESS}"
+
+chown root:dovecot "$USERS"
+chmod 0640 "$USERS"
+chmod 0644 "$MAILBOXES" "$SENDERS"
+postmap "hash:$MAILBOXES"
+postmap "hash:$SENDERS"
+# Dovecot re-reads the passwd-file when it changes; flushing the auth cache makes
+# a removed mailbox or a new password take effect at once.
+doveadm auth cache flush >/dev/null 2>&1 || true
+systemctl reload dovecot postfix
+echo "apply-mailboxes: $(grep -c . "$USERS" || true) mailbox(es) applied"

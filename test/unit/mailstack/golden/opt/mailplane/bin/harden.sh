@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# harden.sh for mail.example.com, rendered by mailplane: sshd key-only, nftables,
+# fail2ban, unattended security upgrades, no root password, and the cloud-init
+# user data (it carried the SSH host private key) gone from the disk.
+# Safe to run again: each step checks before it changes anything.
+set -euo pipefail
+
+log() { printf 'harden: %s\n' "$*"; }
+
+export DEBIAN_FRONTEND=noninteractive
+readonly APT_OPTS=(-y -q --no-install-recommends -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+missing=()
+# python3-systemd: fail2ban reads the journal (Debian 12 has no auth.log).
+for p in nftables fail2ban python3-systemd unattended-upgrades openssh-server; do
+  installed "$p" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  log "installing ${missing[*]}"
+  apt-get update -q
+  apt-get install "${APT_OPTS[@]}" "${missing[@]}"
+fi
+
+# sshd: the uploaded configuration is checked before the running daemon reloads it,
+# so a mistake cannot lock the control plane out.
+install -d -m 0755 /run/sshd
+sshd -t -f /etc/ssh/sshd_config
+# Host keys other than the pinned ed25519 one are not offered; remove stray ones.
+for key in /etc/ssh/ssh_host_rsa_key /etc/ssh/ssh_host_ecdsa_key /etc/ssh/ssh_host_dsa_key; do
+  rm -f "$key" "$key.pub"
+done
+systemctl reload ssh
+
+# No password for root: only the deploy key logs in.
+if [ "$(passwd -S root | cut -d' ' -f2)" != L ]; then
+  passwd -l root >/dev/null
+  log 'root password locked'
+fi
+
+# Firewall: check the ruleset, then load it now and at every boot.
+nft -c -f /etc/nftables.conf
+systemctl enable -q nftables
+nft -f /etc/nftables.conf
+
+# fail2ban (its own nftables table; ours does not flush it).
+fail2ban-client -t >/dev/null
+systemctl enable -q fail2ban
+systemctl restart fail2ban
+
+# Unattended security upgrades (configured by 20auto-upgrades and 52mailplane-unattended-upgrades).
+systemctl enable -q unattended-upgrades apt-daily.timer apt-daily-upgrade.timer
+systemctl start unattended-upgrades
+
+# cloud-init kept a copy of the user data (with the host private key); it has
+# done its work and must not run again with a stale copy.
+if [ -d /var/lib/cloud ]; then
+  find /var/lib/cloud -name 'user-data.txt*' -type f -delete
+  find /var/lib/cloud -name 'cloud-config.txt' -type f -delete
+fi
+if [ -d /etc/cloud ] && [ ! -e /etc/cloud/cloud-init.disabled ]; then
+  touch /etc/cloud/cloud-init.disabled
+  log 'cloud-init disabled'
+fi
+log 'host hardened'
