@@ -77,6 +77,8 @@ export function createSshRemote(opts: SshRemoteOptions = {}): RemoteHostProvider
         throw mapConnectError(err, target);
       }
       const connection = ssh.connection!;
+      // ssh2 leaves Nagle on: every small SFTP request/exec exchange then stalls on a delayed ACK (~40 ms each).
+      connection.setNoDelay(true);
       log(`ssh: connected to ${target.username}@${target.host}:${target.port} (host key ${target.hostKeyFingerprint})`);
       return new NodeSshSession(ssh, connection, target, log);
     },

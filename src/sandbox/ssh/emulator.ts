@@ -157,6 +157,8 @@ export class SshHostEmulator {
     // Our own TCP listener feeding ssh2 (injectSocket): stop() can then drop connections still in the handshake.
     const tcp = createServer((socket) => {
       sockets.add(socket);
+      // SSH is chatty (channel open, exec, EOF, exit, close): with Nagle each exchange waits on a delayed ACK.
+      socket.setNoDelay(true);
       socket.once('close', () => sockets.delete(socket));
       ssh.injectSocket(socket);
     });
