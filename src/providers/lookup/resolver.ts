@@ -18,12 +18,19 @@ export interface ResolverLookupOptions {
 }
 
 export function createResolverLookup(opts: ResolverLookupOptions): DnsLookup {
-  const resolver = new Resolver({ timeout: opts.timeoutMs ?? 2000, tries: opts.tries ?? 2 });
-  if (opts.servers.length > 0) resolver.setServers(opts.servers);
+  // A fresh c-ares channel per lookup: a long-lived one learns the server's
+  // round-trip time and shrinks its timeout towards it (c-ares ≥ 1.22 server
+  // metrics), so after a run of fast cached answers a slower one (a DNSBL
+  // cache miss, a resolver under load) times out far below `timeoutMs`.
+  const newResolver = () => {
+    const resolver = new Resolver({ timeout: opts.timeoutMs ?? 2000, tries: opts.tries ?? 2 });
+    if (opts.servers.length > 0) resolver.setServers(opts.servers);
+    return resolver;
+  };
   return {
     async lookup(name: string, type: LookupType): Promise<LookupResult> {
       try {
-        const answers = await query(resolver, name, type);
+        const answers = await query(newResolver(), name, type);
         // c-ares reports "no records" as ENODATA, but guard against an empty success anyway.
         return answers.length > 0 ? { status: 'ok', answers } : { status: 'nodata' };
       } catch (err) {
