@@ -4,8 +4,11 @@
  * A host whose user data lacks a host key does not boot (as a real image
  * would come up with a key mailplane never pinned).
  */
-import { utils, type ParsedKey } from 'ssh2';
+// ssh2 is CommonJS and Node's ESM loader sees only some of its exports by name (not utils): go through the default export.
+import ssh2, { type ParsedKey } from 'ssh2';
 import { parse } from 'yaml';
+
+const { utils } = ssh2;
 
 export interface EmulatedHostSpec {
   id: string;

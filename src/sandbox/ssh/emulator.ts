@@ -22,7 +22,8 @@
 import { mkdir } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Server as TcpServer, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { Server, type AuthContext, type Connection, type ServerChannel, type Session } from 'ssh2';
+// ssh2 is CommonJS; Node's ESM loader does not see Server as a named export.
+import ssh2, { type AuthContext, type Connection, type ServerChannel, type Session } from 'ssh2';
 import { bootFromCloudInit, type BootedHost, type EmulatedHostSpec } from './boot.ts';
 import { runCommand, type HostBehaviour } from './commands.ts';
 import { HostFs } from './host-fs.ts';
@@ -152,7 +153,7 @@ export class SshHostEmulator {
     const fs = new HostFs(this.fsRoot(spec.id));
     await mkdir(fs.root, { recursive: true });
     const state = await HostStateFile.load(dir);
-    const ssh = new Server({ hostKeys: [{ key: booted.hostKey, passphrase: '' }] });
+    const ssh = new ssh2.Server({ hostKeys: [{ key: booted.hostKey, passphrase: '' }] });
     const sockets = new Set<Socket>();
     // Our own TCP listener feeding ssh2 (injectSocket): stop() can then drop connections still in the handshake.
     const tcp = createServer((socket) => {

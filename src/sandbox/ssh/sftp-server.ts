@@ -10,10 +10,11 @@
  */
 import { chmod, mkdir, open, rename, rmdir, stat, lstat, truncate, unlink, utimes, type FileHandle } from 'node:fs/promises';
 import type { Stats as FsStats } from 'node:fs';
-import { utils, type Attributes, type SFTPWrapper } from 'ssh2';
+// ssh2 is CommonJS; Node's ESM loader does not see utils as a named export.
+import ssh2, { type Attributes, type SFTPWrapper } from 'ssh2';
 import type { HostFs } from './host-fs.ts';
 
-const { STATUS_CODE, flagsToString } = utils.sftp;
+const { STATUS_CODE, flagsToString } = ssh2.utils.sftp;
 
 /** What a test can see of the SFTP traffic: the operation and the remote path(s). */
 export interface SftpRequest {
