@@ -1,0 +1,66 @@
+/**
+ * The numbers behind GET /metrics, computed from PostgreSQL at scrape time:
+ * every process (API or worker, any machine) answers the same, and nothing is
+ * lost on restart. Queue depths come from pg-boss's queue statistics, which
+ * its monitor refreshes periodically (not at every job).
+ */
+import { sql } from 'drizzle-orm';
+import type { Database } from '../db/client.ts';
+import { JOB_CATALOG } from '../jobs/catalog.ts';
+import type { JobQueue } from '../jobs/queue.ts';
+import { MetricsText } from './prometheus.ts';
+
+/** Step durations span seconds (DNS) to many minutes (boot, install). */
+export const STEP_DURATION_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1800] as const;
+
+type Row = Record<string, unknown>;
+const num = (v: unknown) => Number(v ?? 0);
+
+export async function collectMetrics(deps: { database: Database; queue: JobQueue }): Promise<string> {
+  const db = deps.database.db;
+  const out = new MetricsText();
+  const rows = async (query: ReturnType<typeof sql>) => [...(await db.execute<Row>(query))];
+
+  const runs = await rows(sql`select kind, status, count(*) as n from provisioning_runs group by kind, status order by kind, status`);
+  out.family('mailplane_provisioning_runs_total', 'counter', 'Provisioning runs by kind and outcome (running, succeeded, failed, cancelled).',
+    runs.map((r) => ({ labels: { kind: String(r['kind']), status: String(r['status']) }, value: num(r['n']) })));
+
+  // Bucket bounds are constants of this file, not input: safe to inline.
+  const bucketColumns = sql.raw(STEP_DURATION_BUCKETS.map((b, i) => `count(*) filter (where duration_ms <= ${b * 1000}) as b${i}`).join(', '));
+  const durations = await rows(sql`select name, ${bucketColumns}, sum(duration_ms) as sum_ms, count(*) as n
+    from provisioning_steps where duration_ms is not null group by name order by name`);
+  out.histogram('mailplane_provisioning_step_duration_seconds', 'Duration of the successful attempt of each provisioning step.',
+    durations.map((r) => ({
+      labels: { step: String(r['name']) },
+      buckets: STEP_DURATION_BUCKETS.map((b, i) => [b, num(r[`b${i}`])] as [number, number]),
+      sum: num(r['sum_ms']) / 1000,
+      count: num(r['n']),
+    })));
+
+  const retries = await rows(sql`select name, sum(greatest(attempt - 1, 0)) as n from provisioning_steps group by name order by name`);
+  out.family('mailplane_provisioning_step_retries_total', 'counter', 'Attempts beyond the first, per provisioning step.',
+    retries.map((r) => ({ labels: { step: String(r['name']) }, value: num(r['n']) })));
+
+  const queues = await deps.queue.boss.getQueues(Object.keys(JOB_CATALOG));
+  out.family('mailplane_job_queue_depth', 'gauge', 'Jobs per queue and state (from pg-boss queue statistics).',
+    queues.flatMap((q) => [
+      { labels: { queue: q.name, state: 'ready' }, value: q.readyCount ?? 0 },
+      { labels: { queue: q.name, state: 'deferred' }, value: q.deferredCount ?? 0 },
+      { labels: { queue: q.name, state: 'active' }, value: q.activeCount ?? 0 },
+    ]));
+
+  const listings = await rows(sql`select details->>'zone' as zone, count(*) as n from alerts
+    where kind = 'ip_listed' and resolved_at is null group by 1 order by 1`);
+  out.family('mailplane_blacklist_listings', 'gauge', 'Live server IPs currently listed, per DNSBL zone (open ip_listed alerts).',
+    listings.map((r) => ({ labels: { zone: String(r['zone']) }, value: num(r['n']) })));
+
+  const open = await rows(sql`select kind, severity, count(*) as n from alerts where resolved_at is null group by kind, severity order by kind, severity`);
+  out.family('mailplane_alerts_open', 'gauge', 'Alerts not resolved yet, by kind and severity.',
+    open.map((r) => ({ labels: { kind: String(r['kind']), severity: String(r['severity']) }, value: num(r['n']) })));
+
+  const deliveries = await rows(sql`select channel, status, count(*) as n from alert_deliveries group by channel, status order by channel, status`);
+  out.family('mailplane_alert_deliveries', 'gauge', 'Alert deliveries by channel and status (pending, delivered, failed).',
+    deliveries.map((r) => ({ labels: { channel: String(r['channel']), status: String(r['status']) }, value: num(r['n']) })));
+
+  return out.toString();
+}
