@@ -1,0 +1,187 @@
+/**
+ * The rendered tree of a sample server, checked by the programs that will read
+ * it on the server. Configs name /etc/... paths; each validator reads a copy
+ * rewritten to point at this test's temp dir (throwaway TLS certificate and SSH
+ * host key, log files), so nothing on this machine is read or written instead.
+ */
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderServerTree, type RenderedFile } from '../../../src/mailstack/render.ts';
+import { writeRenderedTree } from '../../../src/mailstack/write-tree.ts';
+import { sampleServer } from '../../unit/mailstack/sample-server.ts';
+import { requireProgram, requireRoot, run } from '../../support/real-tools.ts';
+
+let tmp: string;
+let tree: string;
+let files: RenderedFile[];
+
+beforeAll(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'mailplane-mailstack-'));
+  tree = join(tmp, 'tree');
+  files = renderServerTree(sampleServer());
+  await writeRenderedTree(files, tree);
+  mkdirSync(join(tmp, 'log'));
+});
+
+afterAll(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+const rendered = (path: string) => readFileSync(join(tree, path), 'utf8');
+
+/** A throwaway self-signed certificate where the configs expect /etc/mailplane/tls/. */
+function tlsDir(ctx: Parameters<typeof requireProgram>[0]): string {
+  const dir = join(tmp, 'tls');
+  if (!existsSync(join(dir, 'fullchain.pem'))) {
+    const openssl = requireProgram(ctx, 'openssl', 'openssl');
+    mkdirSync(dir, { recursive: true });
+    const res = run(openssl, ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
+      '-subj', '/CN=mail.example.com', '-keyout', join(dir, 'privkey.pem'), '-out', join(dir, 'fullchain.pem')]);
+    expect(res.status, res.stderr).toBe(0);
+  }
+  return dir;
+}
+
+/** Writes a copy of a rendered file with server paths replaced by local ones. */
+function localCopy(path: string, replacements: Record<string, string>): string {
+  let text = rendered(path);
+  for (const [from, to] of Object.entries(replacements)) text = text.replaceAll(from, to);
+  const target = join(tmp, 'local', path);
+  mkdirSync(join(target, '..'), { recursive: true });
+  writeFileSync(target, text);
+  return target;
+}
+
+describe('Postfix', () => {
+  it('postconf reads main.cf and master.cf without warnings (no unused parameter)', (ctx) => {
+    const postconf = requireProgram(ctx, 'postconf', 'postfix');
+    const res = run(postconf, ['-c', join(tree, 'etc/postfix'), '-n']);
+    expect(res.status, res.stderr).toBe(0);
+    expect(res.stderr).toBe('');
+    expect(res.stdout).toContain('smtp_tls_security_level = dane');
+    expect(res.stdout).toContain('smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination');
+    expect(run(postconf, ['-c', join(tree, 'etc/postfix'), '-M', 'submission/inet']).stdout).toContain('smtpd_tls_security_level=encrypt');
+  });
+
+  it('postconf does report an unused parameter (the check above can fail)', (ctx) => {
+    const postconf = requireProgram(ctx, 'postconf', 'postfix');
+    const dir = join(tmp, 'postfix-unused');
+    cpSync(join(tree, 'etc/postfix'), dir, { recursive: true });
+    writeFileSync(join(dir, 'main.cf'), `${rendered('etc/postfix/main.cf')}mua_typo_restrictions = reject\n`);
+    expect(run(postconf, ['-c', dir, '-n']).stderr).toMatch(/unused parameter: mua_typo_restrictions/);
+  });
+
+  it('postfix check accepts the configuration', (ctx) => {
+    const postfix = requireProgram(ctx, 'postfix', 'postfix');
+    requireRoot(ctx, 'postfix check inspects the system queue directory');
+    const res = run(postfix, ['-c', join(tree, 'etc/postfix'), 'check']);
+    expect(res.status, res.stderr).toBe(0);
+    expect(res.stderr).not.toMatch(/fatal|error/i);
+  });
+});
+
+describe('Dovecot', () => {
+  it('doveconf parses dovecot.conf: IMAPS only, TLS required', (ctx) => {
+    const doveconf = requireProgram(ctx, 'doveconf', 'dovecot-core');
+    const tls = tlsDir(ctx);
+    const conf = localCopy('etc/dovecot/dovecot.conf', { '/etc/mailplane/tls': tls });
+    const res = run(doveconf, ['-c', conf, '-n']);
+    expect(res.status, res.stderr).toBe(0);
+    expect(res.stderr).toBe('');
+    expect(res.stdout).toMatch(/^ssl = required$/m);
+    expect(res.stdout).toMatch(/inet_listener imap \{\n\s+port = 0\n/);
+    // disable_plaintext_auth = yes is Dovecot's default, so -n (non-defaults) must not show it overridden.
+    expect(res.stdout).not.toMatch(/^disable_plaintext_auth = no$/m);
+  });
+});
+
+describe('nginx', () => {
+  it('nginx -t accepts nginx.conf', (ctx) => {
+    const nginx = requireProgram(ctx, 'nginx', 'nginx');
+    const tls = tlsDir(ctx);
+    const conf = localCopy('etc/nginx/nginx.conf', { '/etc/mailplane/tls': tls, '/var/log/nginx': join(tmp, 'log'), '/run/nginx.pid': join(tmp, 'nginx.pid') });
+    const res = run(nginx, ['-t', '-q', '-e', join(tmp, 'log', 'nginx-error.log'), '-p', tmp, '-c', conf]);
+    expect(res.status, `${res.stderr}${readFileSync(join(tmp, 'log', 'nginx-error.log'), 'utf8')}`).toBe(0);
+  });
+});
+
+describe('OpenSSH', () => {
+  it('sshd -t accepts sshd_config', (ctx) => {
+    const sshd = requireProgram(ctx, 'sshd', 'openssh-server');
+    const keygen = requireProgram(ctx, 'ssh-keygen', 'openssh-client');
+    // sshd -t insists on its privilege-separation directory.
+    if (!existsSync('/run/sshd')) {
+      requireRoot(ctx, 'sshd -t needs /run/sshd');
+      mkdirSync('/run/sshd', { mode: 0o755 });
+    }
+    const hostKey = join(tmp, 'ssh_host_ed25519_key');
+    if (!existsSync(hostKey)) expect(run(keygen, ['-q', '-t', 'ed25519', '-N', '', '-f', hostKey]).status).toBe(0);
+    const conf = localCopy('etc/ssh/sshd_config', { '/etc/ssh/ssh_host_ed25519_key': hostKey });
+    const res = run(sshd, ['-t', '-f', conf]);
+    expect(res.status, res.stderr).toBe(0);
+    const effective = run(sshd, ['-T', '-f', conf, '-C', 'user=root,host=client.example,addr=198.51.100.7']);
+    expect(effective.stdout).toMatch(/^passwordauthentication no$/m);
+    expect(effective.stdout).toMatch(/^allowtcpforwarding no$/m);
+    expect(effective.stdout).toMatch(/^permitrootlogin without-password$/m);
+  });
+});
+
+describe('nftables', () => {
+  it('nft -c accepts the ruleset', (ctx) => {
+    const nft = requireProgram(ctx, 'nft', 'nftables');
+    const res = run(nft, ['-c', '-f', join(tree, 'etc/nftables.conf')]);
+    // nft -c still opens a netlink socket; without CAP_NET_ADMIN it cannot check anything.
+    if (res.status !== 0 && /Operation not permitted/.test(res.stderr)) ctx.skip('nft -c needs CAP_NET_ADMIN here');
+    expect(res.status, res.stderr).toBe(0);
+  });
+});
+
+describe('Rspamd', () => {
+  it('rspamadm configtest accepts the local.d overrides', (ctx) => {
+    const rspamadm = requireProgram(ctx, 'rspamadm', 'rspamd');
+    const res = run(rspamadm, [`--var=LOCAL_CONFDIR=${join(tree, 'etc/rspamd')}`, 'configtest', '-c', '/etc/rspamd/rspamd.conf']);
+    expect(res.status, res.stderr).toBe(0);
+    expect(res.stdout).toContain('syntax OK');
+  });
+});
+
+describe('fail2ban', () => {
+  it('fail2ban-client -t accepts the jails', (ctx) => {
+    const client = requireProgram(ctx, 'fail2ban-client', 'fail2ban');
+    const dir = join(tmp, 'fail2ban');
+    cpSync('/etc/fail2ban', dir, { recursive: true });
+    cpSync(join(tree, 'etc/fail2ban/jail.d/mailplane.local'), join(dir, 'jail.d/mailplane.local'));
+    const res = run(client, ['-c', dir, '-t']);
+    expect(res.status, res.stderr).toBe(0);
+    const dump = run(client, ['-c', dir, '-d']).stdout;
+    for (const jail of ['sshd', 'postfix-sasl', 'dovecot', 'nginx-limit-req']) expect(dump).toContain(`['add', '${jail}'`);
+  });
+});
+
+describe('scripts', () => {
+  const scripts = () => files.filter((f) => f.content.startsWith('#!/usr/bin/env bash')).map((f) => join(tree, f.path));
+
+  it('every script passes bash -n', (ctx) => {
+    const bash = requireProgram(ctx, 'bash', 'bash');
+    expect(scripts().length).toBeGreaterThanOrEqual(7);
+    for (const script of scripts()) {
+      const res = run(bash, ['-n', script]);
+      expect(res.status, `${script}: ${res.stderr}`).toBe(0);
+    }
+  });
+
+  it('every script is shellcheck clean', (ctx) => {
+    const shellcheck = requireProgram(ctx, 'shellcheck', 'shellcheck');
+    const res = run(shellcheck, ['--shell=bash', ...scripts()]);
+    expect(res.status, res.stdout).toBe(0);
+  });
+
+  it('the webmail verifier compiles with python3', (ctx) => {
+    const python = requireProgram(ctx, 'python3', 'python3');
+    const res = run(python, ['-c', 'import ast,sys; ast.parse(open(sys.argv[1]).read())', join(tree, 'opt/mailplane/libexec/webmail-login.py')]);
+    expect(res.status, res.stderr).toBe(0);
+  });
+});
