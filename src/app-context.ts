@@ -15,7 +15,9 @@ import { runMigrations } from './db/migrate.ts';
 import { JobQueue } from './jobs/queue.ts';
 import type { Logger } from './log.ts';
 import { createAlertStore, type AlertSink } from '../provisioning/alerts.ts';
-import type { ProvisioningSettings } from '../provisioning/context.ts';
+import type { ProvisioningDeps, ProvisioningSettings } from '../provisioning/context.ts';
+import type { ErasureDeps } from './gdpr/erase.ts';
+import type { MailboxDeps } from './mailboxes/service.ts';
 import { createEngine, type Engine } from '../provisioning/engine.ts';
 import { STEPS } from '../provisioning/steps/index.ts';
 import { systemClock, type Clock } from './clock.ts';
@@ -38,6 +40,10 @@ export interface AppContext {
   alerts: AlertSink;
   engine: Engine;
   events: EventHub;
+  /** What provisioning steps and SSH-based jobs (mailbox sync) are given. */
+  provisioning: ProvisioningDeps;
+  mailboxes: MailboxDeps;
+  erasure: ErasureDeps;
   close(): Promise<void>;
 }
 
@@ -101,11 +107,13 @@ export async function createAppContext(config: Config, log: Logger, opts: Contex
     if (!config.vault.masterKeys) throw new Error('vault master keys unresolved');
     const vault = new Vault(parseMasterKeys(config.vault.masterKeys));
     const alerts = createAlertStore();
-    const engine = createEngine({
+    const provisioning: ProvisioningDeps = {
       database, queue, clock, log, vault, alerts,
       compute: providers.compute, dns: providers.dns, remote: providers.remote, lookup: providers.lookup, dnsbl: providers.dnsbl,
       settings: provisioningSettings(config, providers, opts.settings),
-    }, STEPS);
+    };
+    const engine = createEngine(provisioning, STEPS);
+    const hasher = createPasswordHasher();
     const events = new EventHub(database.sql);
     cleanup.unshift(() => events.close());
     return {
@@ -119,7 +127,10 @@ export async function createAppContext(config: Config, log: Logger, opts: Contex
       alerts,
       engine,
       events,
-      hasher: createPasswordHasher(),
+      provisioning,
+      mailboxes: { database, queue, vault, clock, limitsOf: provisioning.settings.limitsOf },
+      erasure: { database, queue, billing: providers.billing, dns: providers.dns, hasher, engine, alerts, log, retry: provisioning.settings.retry },
+      hasher,
       sessions: createSessionService({ key: deriveKey(config.auth.sessionSecret, 'session-jwt'), ttlSeconds: config.auth.sessionTtlSeconds }),
       invitationKey: deriveKey(config.auth.sessionSecret, 'invitation-token'),
       close: async () => {
@@ -144,6 +155,7 @@ export function apiDeps(ctx: AppContext): ApiDeps {
     limiters: {
       auth: new RateLimiter({ limit: ctx.config.auth.rateLimitAuthPerMinute, windowMs: minute }),
       api: new RateLimiter({ limit: ctx.config.auth.rateLimitApiPerMinute, windowMs: minute }),
+      passwordExport: new RateLimiter({ limit: ctx.config.auth.passwordExportsPerHour, windowMs: 60 * minute }),
     },
     provisioning: {
       database: ctx.database,
@@ -152,6 +164,8 @@ export function apiDeps(ctx: AppContext): ApiDeps {
       engine: ctx.engine,
       lookup: ctx.providers.lookup,
       events: ctx.events,
+      mailboxes: ctx.mailboxes,
+      erasure: ctx.erasure,
     },
     readiness: {
       database: async () => (await ctx.database.sql`select 1 as ok`).length === 1,

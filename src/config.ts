@@ -52,6 +52,7 @@ const envSchema = z.object({
   BODY_LIMIT_BYTES: int(64 * 1024, 1024, 10 * 1024 * 1024),
   RATE_LIMIT_AUTH_PER_MINUTE: int(10, 1),
   RATE_LIMIT_API_PER_MINUTE: int(600, 1),
+  PASSWORD_EXPORTS_PER_HOUR: int(20, 1),
 
   SCW_ACCESS_KEY: optionalString,
   SCW_SECRET_KEY: optionalString,
@@ -108,6 +109,8 @@ export interface Config {
     invitationTtlSeconds: number;
     rateLimitAuthPerMinute: number;
     rateLimitApiPerMinute: number;
+    /** Mailbox password exports per person per hour. */
+    passwordExportsPerHour: number;
   };
   /** "id:base64,id:base64" (first active), or null until resolved (key file / dev secrets). */
   vault: { masterKeys: string | null; keyFile: string | null };
@@ -234,6 +237,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       invitationTtlSeconds: e.INVITATION_TTL_HOURS * 3600,
       rateLimitAuthPerMinute: e.RATE_LIMIT_AUTH_PER_MINUTE,
       rateLimitApiPerMinute: e.RATE_LIMIT_API_PER_MINUTE,
+      passwordExportsPerHour: e.PASSWORD_EXPORTS_PER_HOUR,
     },
     vault: { masterKeys: e.VAULT_MASTER_KEYS ?? null, keyFile: e.VAULT_MASTER_KEY_FILE ?? null },
     scaleway,

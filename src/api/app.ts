@@ -18,8 +18,10 @@ import { registerBillingRoutes } from './routes/billing.ts';
 import { registerCatalogRoutes } from './routes/catalog.ts';
 import { registerAuthRoutes } from './routes/auth.ts';
 import { DOCS_CSP_DIRECTIVES, isDocsPath, registerDocsRoutes } from './routes/docs.ts';
+import { registerGdprRoutes } from './routes/gdpr.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerInvitationRoutes } from './routes/invitations.ts';
+import { registerMailboxRoutes } from './routes/mailboxes.ts';
 import { registerMeRoutes } from './routes/me.ts';
 import { registerServerRoutes } from './routes/servers.ts';
 import { registerWorkspaceRoutes } from './routes/workspaces.ts';
@@ -75,6 +77,8 @@ export function createApp(deps: ApiDeps, extra: RouteRegistrar[] = []): App {
     registerBillingRoutes(app, deps, deps.provisioning);
     registerServerRoutes(app, deps, deps.provisioning);
     registerAdminServerRoutes(app, deps, deps.provisioning);
+    registerMailboxRoutes(app, deps, deps.provisioning);
+    registerGdprRoutes(app, deps, deps.provisioning);
   }
   for (const register of extra) register(app);
   registerDocsRoutes(app, { version: '0.1.0' });

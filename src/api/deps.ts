@@ -8,6 +8,8 @@ import type { JobQueue } from '../jobs/queue.ts';
 import type { BillingProvider } from '../providers/billing/interface.ts';
 import type { DnsLookup } from '../providers/lookup/interface.ts';
 import type { EventHub } from '../servers/event-hub.ts';
+import type { ErasureDeps } from '../gdpr/erase.ts';
+import type { MailboxDeps } from '../mailboxes/service.ts';
 import type { Logger } from '../log.ts';
 import type { RateLimiter } from './middleware/rate-limit.ts';
 
@@ -18,7 +20,7 @@ export interface ApiDeps {
   hasher: PasswordHasher;
   sessions: SessionService;
   invitationKey: Buffer;
-  limiters: { auth: RateLimiter; api: RateLimiter };
+  limiters: { auth: RateLimiter; api: RateLimiter; passwordExport: RateLimiter };
   /** Each check resolves true when its dependency answers. */
   readiness: Record<string, () => Promise<boolean>>;
   /** Billing, servers and support routes; absent in tests of the foundation alone. */
@@ -32,4 +34,6 @@ export interface ProvisioningApiDeps {
   engine: Pick<Engine, 'rerunStep' | 'resumeRun'>;
   lookup: DnsLookup;
   events: EventHub;
+  mailboxes: MailboxDeps;
+  erasure: ErasureDeps;
 }

@@ -8,6 +8,7 @@
 import { eq } from 'drizzle-orm';
 import { audit } from '../audit.ts';
 import type { Database } from '../db/client.ts';
+import { startDeprovision } from '../servers/lifecycle.ts';
 import { checkouts, servers, stripeEvents, subscriptions } from '../db/schema/index.ts';
 import { inTransaction } from '../db/tx.ts';
 import type { JobQueue } from '../jobs/queue.ts';
@@ -68,9 +69,7 @@ export async function handleStripeWebhook(deps: WebhookDeps, rawBody: string, si
           const [server] = await tx.select().from(servers).where(eq(servers.subscriptionId, sub.id)).for('update');
           if (!server || server.status === 'deleted' || server.status === 'deprovisioning') return `subscription ${status}`;
           if (status === 'canceled') {
-            await tx.update(servers).set({ status: 'deprovisioning', statusReason: 'Subscription cancelled', updatedAt: new Date() }).where(eq(servers.id, server.id));
-            const runId = await startRun(deps.queue, tx, raw, { serverId: server.id, kind: 'deprovision' });
-            await audit(tx, STRIPE_ACTOR, { action: 'server.deprovision', workspaceId: sub.workspaceId, target: server.id, details: { runId, eventId: e.id } });
+            await startDeprovision(deps.queue, tx, raw, server, STRIPE_ACTOR, 'Subscription cancelled', { eventId: e.id });
             return `deprovisioning server ${server.id}`;
           }
           if (status === 'past_due' || status === 'unpaid') {

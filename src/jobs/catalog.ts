@@ -8,11 +8,11 @@
  * that died mid-job (heartbeat lost), whose job must run again elsewhere.
  */
 import { z } from 'zod';
-import type { QueueOptions } from 'pg-boss';
+import type { Queue } from 'pg-boss';
 
 export interface JobDefinition<S extends z.ZodType> {
   schema: S;
-  queue: QueueOptions & { heartbeatSeconds?: number; notify?: boolean };
+  queue: Omit<Queue, 'name'>;
   /** Handler concurrency per worker process. */
   concurrency: number;
 }
@@ -32,6 +32,24 @@ export const JOB_CATALOG = {
     // retryLimit only covers dead workers (heartbeat lost); failures are retried by the engine.
     queue: { retryLimit: 5, retryDelay: 1, expireInSeconds: 1800, heartbeatSeconds: 15, notify: true },
     concurrency: 16,
+  }),
+  /** Push a server's mailbox set over SSH (src/mailboxes/sync.ts). One queued per server. */
+  'mailboxes.sync': define({
+    schema: z.object({ serverId: z.uuid(), attempt: z.number().int().min(1).optional() }),
+    queue: { policy: 'stately', retryLimit: 3, retryDelay: 5, expireInSeconds: 900, heartbeatSeconds: 30 },
+    concurrency: 8,
+  }),
+  /** Erase a workspace: cancel billing, deprovision, then delete its rows (src/gdpr/erase.ts). */
+  'gdpr.erase_workspace': define({
+    schema: z.object({ workspaceId: z.uuid(), attempt: z.number().int().min(1).optional() }),
+    queue: { policy: 'stately', retryLimit: 3, retryDelay: 10, expireInSeconds: 900 },
+    concurrency: 4,
+  }),
+  /** Erase an account once the workspaces it solely owned are gone (src/gdpr/erase.ts). */
+  'gdpr.erase_user': define({
+    schema: z.object({ userId: z.uuid(), attempt: z.number().int().min(1).optional() }),
+    queue: { policy: 'stately', retryLimit: 3, retryDelay: 10, expireInSeconds: 900 },
+    concurrency: 4,
   }),
   /** Every minute: enqueues the blacklist checks of the servers whose slot is this minute (src/ops/monitor.ts). */
   'ops.monitor_sweep': define({

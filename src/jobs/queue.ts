@@ -3,7 +3,7 @@
  * transaction (pg-boss executes through the transaction's connection), so a
  * state change and the job that acts on it commit together or not at all.
  */
-import { PgBoss } from 'pg-boss';
+import { PgBoss, type Queue } from 'pg-boss';
 import type postgres from 'postgres';
 import type { Logger } from '../log.ts';
 import { JOB_CATALOG, type JobData, type JobName } from './catalog.ts';
@@ -51,7 +51,11 @@ export class JobQueue {
     await boss.start();
     for (const [name, def] of Object.entries(JOB_CATALOG)) {
       const existing = await boss.getQueue(name);
-      if (existing) await boss.updateQueue(name, def.queue);
+      if (existing) {
+        // A queue's policy and partitioning are fixed at creation; the rest follows the catalog.
+        const { policy: _policy, partition: _partition, deadLetter: _deadLetter, retryDelayMax: _max, heartbeatSeconds: _hb, ...updatable } = def.queue as Omit<Queue, 'name'>;
+        await boss.updateQueue(name, updatable);
+      }
       else await boss.createQueue(name, def.queue);
     }
     return new JobQueue(boss, opts.log);

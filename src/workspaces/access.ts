@@ -4,7 +4,7 @@
  * found" — never "forbidden" — so ids cannot be probed. Inside the workspace,
  * the permission table decides.
  */
-import { and, eq } from 'drizzle-orm';
+import { and, eq, isNull } from 'drizzle-orm';
 import type { Principal } from '../api/env.ts';
 import { roleAllows, scopesAllow, type Action } from '../auth/permissions.ts';
 import type { DbOrTx } from '../db/client.ts';
@@ -31,7 +31,8 @@ export async function authorizeWorkspace(db: DbOrTx, principal: Principal, works
     .select({ role: memberships.role })
     .from(memberships)
     .innerJoin(workspaces, eq(workspaces.id, memberships.workspaceId))
-    .where(and(eq(memberships.workspaceId, workspaceId), eq(memberships.userId, principal.userId)))
+    // A workspace being erased is already gone for everyone.
+    .where(and(eq(memberships.workspaceId, workspaceId), eq(memberships.userId, principal.userId), isNull(workspaces.erasureRequestedAt)))
     .limit(1);
   if (!row) throw new NotFoundError('Workspace');
   if (!roleAllows(row.role, action)) throw new ForbiddenError(`Your role (${row.role}) does not allow ${action}`);

@@ -56,6 +56,7 @@ export async function createTestApi(opts: TestApiOptions = {}): Promise<TestApi>
     limiters: {
       auth: new RateLimiter({ limit: config.auth.rateLimitAuthPerMinute, windowMs: 60_000, ...(opts.limiterNow ? { now: opts.limiterNow } : {}) }),
       api: new RateLimiter({ limit: config.auth.rateLimitApiPerMinute, windowMs: 60_000, ...(opts.limiterNow ? { now: opts.limiterNow } : {}) }),
+      passwordExport: new RateLimiter({ limit: config.auth.passwordExportsPerHour, windowMs: 3_600_000, ...(opts.limiterNow ? { now: opts.limiterNow } : {}) }),
     },
     readiness: { database: async () => (await database.sql`select 1 as ok`).length === 1 },
   };

@@ -132,6 +132,15 @@ export function createCloudflareDns(opts: CloudflareDnsOptions): DnsProvider {
     }
   }
 
+  async function deleteZone(zoneId: string): Promise<void> {
+    try {
+      await cloudflareCall(() => client.zones.delete({ zone_id: zoneId }));
+    } catch (err) {
+      if (isNotFound(err)) return;
+      throw err;
+    }
+  }
+
   async function upsertRecord(
     zoneId: string,
     record: DnsRecordInput,
@@ -169,5 +178,5 @@ export function createCloudflareDns(opts: CloudflareDnsOptions): DnsProvider {
     return toDnssec(await cloudflareCall(() => client.dns.dnssec.edit({ zone_id: zoneId, status: 'active' })));
   }
 
-  return { findZone, ensureZone, listRecords, createRecord, updateRecord, deleteRecord, upsertRecord, enableDnssec, getDnssec };
+  return { findZone, ensureZone, deleteZone, listRecords, createRecord, updateRecord, deleteRecord, upsertRecord, enableDnssec, getDnssec };
 }

@@ -43,6 +43,8 @@ export interface DnsProvider {
   findZone(domain: string): Promise<DnsZone | null>;
   /** Finds the zone or creates it; idempotent. */
   ensureZone(domain: string): Promise<DnsZone>;
+  /** Removes the zone and every record in it (workspace erasure); an absent zone succeeds. */
+  deleteZone(zoneId: string): Promise<void>;
   /** Every record of the zone (all pages), optionally filtered. */
   listRecords(zoneId: string, filter?: { type?: DnsRecordType; name?: string }): Promise<DnsRecord[]>;
   createRecord(zoneId: string, record: DnsRecordInput): Promise<DnsRecord>;

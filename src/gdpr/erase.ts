@@ -1,0 +1,200 @@
+/**
+ * GDPR erasure. Asking is immediate and final: the account's personal data is
+ * scrubbed at once (email, name, sessions, IPs and mentions in the audit
+ * trail, invitations sent to it), memberships in workspaces with another
+ * owner end, and each workspace the caller solely owns is marked for erasure.
+ * Erasing a workspace is a job that cancels its Stripe subscriptions, runs the
+ * deprovision workflow for every server, waits until all are gone, then
+ * deletes its rows; the account row goes last. Audit entries stay, with the
+ * erased user's id as a pseudonym (no row maps it back to a person).
+ */
+import { and, eq, inArray, isNull, ne, sql } from 'drizzle-orm';
+import type { AlertSink } from '../../provisioning/alerts.ts';
+import { backoffMs } from '../../provisioning/backoff.ts';
+import type { Engine } from '../../provisioning/engine.ts';
+import { audit, SYSTEM_ACTOR, type Actor } from '../audit.ts';
+import type { PasswordHasher } from '../auth/passwords.ts';
+import type { Database, Db } from '../db/client.ts';
+import {
+  alerts, auditLog, blacklistChecks, invitations, memberships, provisioningRuns, servers, sessions, subscriptions, users, vaultSecrets, workspaces,
+} from '../db/schema/index.ts';
+import { inTransaction, type RawTx } from '../db/tx.ts';
+import { ForbiddenError, isRetryable, NotFoundError } from '../errors.ts';
+import type { JobQueue } from '../jobs/queue.ts';
+import type { Logger } from '../log.ts';
+import type { BillingProvider } from '../providers/billing/interface.ts';
+import type { DnsProvider } from '../providers/dns/interface.ts';
+import { startDeprovision } from '../servers/lifecycle.ts';
+
+export interface ErasureDeps {
+  database: Database;
+  queue: JobQueue;
+  billing: BillingProvider;
+  dns: DnsProvider;
+  hasher: PasswordHasher;
+  engine: Pick<Engine, 'resumeRun'>;
+  alerts: AlertSink;
+  log: Logger;
+  retry: { baseMs: number; maxMs: number };
+}
+
+/** After this many waits an ops alert says the erasure is stuck (it keeps trying). */
+const STUCK_AFTER_ATTEMPTS = 60;
+
+async function markWorkspace(deps: ErasureDeps, tx: Db, raw: RawTx, workspaceId: string): Promise<void> {
+  await tx.update(workspaces).set({ erasureRequestedAt: new Date() }).where(and(eq(workspaces.id, workspaceId), isNull(workspaces.erasureRequestedAt)));
+  await deps.queue.send('gdpr.erase_workspace', { workspaceId }, { tx: raw, singletonKey: workspaceId });
+}
+
+/** DELETE /v1/workspaces/{ws} (owner). */
+export async function requestWorkspaceErasure(deps: ErasureDeps, actor: Actor, workspaceId: string): Promise<void> {
+  await inTransaction(deps.database, async (tx, raw) => {
+    await markWorkspace(deps, tx, raw, workspaceId);
+    await audit(tx, actor, { action: 'workspace.erasure_requested', workspaceId, target: workspaceId });
+  });
+}
+
+/** DELETE /v1/me, confirmed with the password. Returns the workspaces being erased with the account. */
+export async function requestAccountErasure(deps: ErasureDeps, userId: string, password: string): Promise<{ workspaces: string[] }> {
+  const [user] = await deps.database.db.select().from(users).where(eq(users.id, userId));
+  if (!user || user.erasureRequestedAt) throw new NotFoundError('User');
+  if (!(await deps.hasher.verify(user.passwordHash, password))) throw new ForbiddenError('The password confirmation does not match');
+  return inTransaction(deps.database, async (tx, raw) => {
+    const mine = await tx.select().from(memberships).where(eq(memberships.userId, userId)).for('update');
+    const erasing: string[] = [];
+    for (const m of mine) {
+      const otherOwners = m.role === 'owner'
+        ? await tx.select({ userId: memberships.userId }).from(memberships)
+          .where(and(eq(memberships.workspaceId, m.workspaceId), eq(memberships.role, 'owner'), ne(memberships.userId, userId)))
+        : [{ userId: 'n/a' }];
+      if (otherOwners.length === 0) {
+        erasing.push(m.workspaceId);
+        await markWorkspace(deps, tx, raw, m.workspaceId);
+      } else {
+        await tx.delete(memberships).where(and(eq(memberships.workspaceId, m.workspaceId), eq(memberships.userId, userId)));
+      }
+    }
+    await scrubPerson(tx, user);
+    await audit(tx, { id: userId, kind: 'user', ip: null }, { action: 'user.erasure_requested', target: userId, details: { workspaces: erasing } });
+    await deps.queue.send('gdpr.erase_user', { userId }, { tx: raw, singletonKey: userId });
+    return { workspaces: erasing };
+  });
+}
+
+/** Removes the person from every place that names them; the row stays (as a shell) until its workspaces are gone. */
+async function scrubPerson(tx: Db, user: { id: string; email: string; name: string }): Promise<void> {
+  // Mentions inside audit details: the email anywhere, the name where it is a whole JSON string.
+  const quotedName = JSON.stringify(user.name);
+  await tx.update(auditLog).set({
+    details: sql`replace(replace(${auditLog.details}::text, ${user.email}, '[erased]'), ${quotedName}, '"[erased]"')::jsonb`,
+  }).where(sql`${auditLog.details}::text like ${`%${user.email}%`} or (length(${user.name}) > 0 and ${auditLog.details}::text like ${`%${quotedName}%`})`);
+  await tx.update(auditLog).set({ ip: null }).where(eq(auditLog.actorId, user.id));
+  await tx.delete(invitations).where(eq(invitations.email, user.email));
+  await tx.delete(sessions).where(eq(sessions.userId, user.id));
+  await tx.update(users).set({ email: `${user.id}@erased.invalid`, name: '', passwordHash: '!erased', staffRole: null, erasureRequestedAt: new Date() })
+    .where(eq(users.id, user.id));
+}
+
+async function reschedule(deps: ErasureDeps, name: 'gdpr.erase_workspace' | 'gdpr.erase_user', data: { workspaceId: string } | { userId: string }, attempt: number): Promise<void> {
+  const delay = backoffMs(attempt, { baseMs: deps.retry.baseMs, maxMs: Math.min(deps.retry.maxMs, 30_000) });
+  const key = 'workspaceId' in data ? data.workspaceId : data.userId;
+  await deps.queue.send(name, { ...data, attempt: attempt + 1 } as never, { singletonKey: key, startAfterSeconds: Math.max(1, Math.ceil(delay / 1000)) });
+}
+
+/** The `gdpr.erase_workspace` job. */
+export async function eraseWorkspace(deps: ErasureDeps, job: { workspaceId: string; attempt?: number | undefined }): Promise<'erased' | 'waiting' | 'gone'> {
+  const { db } = deps.database;
+  const attempt = job.attempt ?? 1;
+  const [ws] = await db.select().from(workspaces).where(eq(workspaces.id, job.workspaceId));
+  if (!ws) return 'gone';
+  const actor: Actor = { ...SYSTEM_ACTOR, id: 'gdpr-erasure' };
+
+  // 1. Billing stops first: no renewal may be charged for servers being removed.
+  const subs = await db.select().from(subscriptions).where(and(eq(subscriptions.workspaceId, ws.id), ne(subscriptions.status, 'canceled')));
+  for (const sub of subs) {
+    if (sub.stripeSubscriptionId) {
+      try {
+        await deps.billing.cancelSubscription(sub.stripeSubscriptionId);
+      } catch (err) {
+        if (!isRetryable(err)) deps.log.error({ err, subscriptionId: sub.id }, 'erasure: Stripe refused to cancel; ops must cancel it by hand');
+        await reschedule(deps, 'gdpr.erase_workspace', { workspaceId: ws.id }, attempt);
+        return 'waiting';
+      }
+    }
+    await db.update(subscriptions).set({ status: 'canceled', updatedAt: new Date() }).where(eq(subscriptions.id, sub.id));
+  }
+
+  // 2. Every server goes through the deprovision workflow (a failed one is resumed).
+  const live = await db.select().from(servers).where(and(eq(servers.workspaceId, ws.id), ne(servers.status, 'deleted')));
+  for (const server of live) {
+    const [run] = await db.select().from(provisioningRuns).where(eq(provisioningRuns.serverId, server.id)).orderBy(sql`${provisioningRuns.createdAt} desc`).limit(1);
+    if (run?.kind === 'deprovision' && run.status === 'running') continue;
+    if (run?.kind === 'deprovision' && run.status === 'failed') {
+      await deps.engine.resumeRun(actor, server.id).catch((err: unknown) => deps.log.warn({ err, serverId: server.id }, 'erasure: resume failed'));
+      continue;
+    }
+    if (run?.kind === 'deprovision' && run.status === 'succeeded') continue;
+    await inTransaction(deps.database, async (tx, raw) => {
+      const [locked] = await tx.select().from(servers).where(eq(servers.id, server.id)).for('update');
+      if (locked && locked.status !== 'deleted') await startDeprovision(deps.queue, tx, raw, locked, actor, 'Workspace erased (GDPR)');
+    });
+  }
+  if (live.length > 0) {
+    if (attempt === STUCK_AFTER_ATTEMPTS) {
+      await deps.alerts.open(db, {
+        kind: 'erasure_stuck', severity: 'warning', serverId: null, dedupeKey: `erasure:${ws.id}`,
+        message: `Erasure of workspace ${ws.id} still waits for ${live.length} server(s) to be deprovisioned`,
+        details: { servers: live.map((s) => ({ id: s.id, status: s.status })) },
+      });
+    }
+    await reschedule(deps, 'gdpr.erase_workspace', { workspaceId: ws.id }, attempt);
+    return 'waiting';
+  }
+
+  // 3. The DNS zones mailplane created for the workspace's domains (unless a live server elsewhere uses one).
+  const zoneIds = [...new Set((await db.select({ zoneId: servers.dnsZoneId }).from(servers).where(eq(servers.workspaceId, ws.id))).map((r) => r.zoneId).filter((z): z is string => !!z))];
+  for (const zoneId of zoneIds) {
+    const [inUse] = await db.select({ id: servers.id }).from(servers).where(and(eq(servers.dnsZoneId, zoneId), ne(servers.status, 'deleted'))).limit(1);
+    if (inUse) continue;
+    try {
+      await deps.dns.deleteZone(zoneId);
+    } catch (err) {
+      deps.log.warn({ err, zoneId }, 'erasure: zone deletion failed; retrying');
+      await reschedule(deps, 'gdpr.erase_workspace', { workspaceId: ws.id }, attempt);
+      return 'waiting';
+    }
+  }
+
+  // 4. Nothing left at the providers: the rows go.
+  await inTransaction(deps.database, async (tx) => {
+    const serverIds = (await tx.select({ id: servers.id }).from(servers).where(eq(servers.workspaceId, ws.id))).map((s) => s.id);
+    if (serverIds.length > 0) {
+      await tx.delete(alerts).where(inArray(alerts.serverId, serverIds));
+      await tx.delete(blacklistChecks).where(inArray(blacklistChecks.serverId, serverIds));
+    }
+    await tx.delete(vaultSecrets).where(eq(vaultSecrets.workspaceId, ws.id));
+    // The trail of what happened stays; what it said about the workspace's data does not.
+    await tx.update(auditLog).set({ details: { erased: true }, ip: null }).where(eq(auditLog.workspaceId, ws.id));
+    await tx.delete(workspaces).where(eq(workspaces.id, ws.id));
+    await deps.alerts.resolve(tx, `erasure:${ws.id}`);
+    await audit(tx, actor, { action: 'workspace.erased', workspaceId: ws.id, target: ws.id, details: { servers: serverIds.length } });
+  });
+  return 'erased';
+}
+
+/** The `gdpr.erase_user` job: the account row goes once the workspaces it solely owned are gone. */
+export async function eraseUser(deps: ErasureDeps, job: { userId: string; attempt?: number | undefined }): Promise<'erased' | 'waiting' | 'gone'> {
+  const { db } = deps.database;
+  const [user] = await db.select({ id: users.id }).from(users).where(eq(users.id, job.userId));
+  if (!user) return 'gone';
+  const pending = await db.select({ workspaceId: memberships.workspaceId }).from(memberships).where(eq(memberships.userId, user.id));
+  if (pending.length > 0) {
+    await reschedule(deps, 'gdpr.erase_user', { userId: user.id }, job.attempt ?? 1);
+    return 'waiting';
+  }
+  await db.transaction(async (tx) => {
+    await tx.delete(users).where(eq(users.id, user.id));
+    await audit(tx, { ...SYSTEM_ACTOR, id: 'gdpr-erasure' }, { action: 'user.erased', target: user.id });
+  });
+  return 'erased';
+}

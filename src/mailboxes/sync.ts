@@ -1,0 +1,63 @@
+/**
+ * The `mailboxes.sync` job: pushes a server's whole mailbox set (Dovecot
+ * passwd-file and Postfix maps, rendered by the mail-stack templates) over SSH
+ * and runs apply-mailboxes.sh, which validates, postmaps and reloads. Pushing
+ * the whole set makes the job idempotent and order-free: whichever sync runs
+ * last leaves the server matching the database. Rows are marked with the
+ * version that was pushed, so a change made during a push stays pending for
+ * the next sync (which that change enqueued).
+ */
+import { and, eq, inArray } from 'drizzle-orm';
+import { mailboxes, servers } from '../db/schema/index.ts';
+import { isRetryable } from '../errors.ts';
+import { renderMailboxFiles } from '../mailstack/mailboxes.ts';
+import type { ProvisioningDeps } from '../../provisioning/context.ts';
+import { backoffMs } from '../../provisioning/backoff.ts';
+import { runScript, withSession } from '../../provisioning/remote.ts';
+
+export const MAX_SYNC_ATTEMPTS = 6;
+
+export async function syncMailboxes(deps: ProvisioningDeps, job: { serverId: string; attempt?: number | undefined }): Promise<'applied' | 'failed' | 'skipped'> {
+  const { db } = deps.database;
+  const attempt = job.attempt ?? 1;
+  const [server] = await db.select().from(servers).where(eq(servers.id, job.serverId));
+  // Gone, or being torn down: the rows go with the server.
+  if (!server || !['ready', 'suspended'].includes(server.status)) return 'skipped';
+  const rows = await db.select().from(mailboxes).where(eq(mailboxes.serverId, server.id));
+  const active = rows.filter((r) => r.state === 'active');
+  const files = renderMailboxFiles(server.domain, active.map((r) => ({ localPart: r.localPart, passwordHash: r.passwordHash, quotaMb: r.quotaMb })));
+  const log = (line: string) => deps.log.info({ serverId: server.id, job: 'mailboxes.sync' }, line);
+  try {
+    await withSession(deps, server, async (session) => {
+      await session.upload(files.map((f) => ({ path: f.path, content: f.content, mode: f.mode })));
+      await runScript(session, 'apply-mailboxes.sh', log);
+    });
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    const willRetry = isRetryable(err) && attempt < MAX_SYNC_ATTEMPTS;
+    await db.update(mailboxes).set({ syncStatus: willRetry ? 'pending' : 'failed', syncError: message.slice(0, 1000), updatedAt: new Date() })
+      .where(and(eq(mailboxes.serverId, server.id), inArray(mailboxes.id, rows.map((r) => r.id))));
+    deps.log.warn({ serverId: server.id, attempt, err }, 'mailbox sync failed');
+    if (willRetry) {
+      const delay = backoffMs(attempt, deps.settings.retry);
+      await deps.queue.send('mailboxes.sync', { serverId: server.id, attempt: attempt + 1 }, { singletonKey: server.id, startAfterSeconds: Math.max(1, Math.ceil(delay / 1000)) });
+    }
+    return 'failed';
+  }
+  await db.transaction(async (tx) => {
+    for (const row of rows) {
+      const [now] = await tx.select({ version: mailboxes.version }).from(mailboxes).where(eq(mailboxes.id, row.id)).for('update');
+      if (!now) continue;
+      const current = now.version === row.version;
+      if (row.state === 'deleting' && current) {
+        await tx.delete(mailboxes).where(eq(mailboxes.id, row.id));
+        continue;
+      }
+      await tx.update(mailboxes).set({
+        appliedVersion: row.version, appliedAt: new Date(),
+        ...(current ? { syncStatus: 'applied' as const, syncError: null } : {}),
+      }).where(eq(mailboxes.id, row.id));
+    }
+  });
+  return 'applied';
+}

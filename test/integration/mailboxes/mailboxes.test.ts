@@ -1,0 +1,161 @@
+/**
+ * Mailboxes on a provisioned sandbox server: created with a generated password
+ * shown once, pushed to the server over SSH (the Dovecot passwd-file holds an
+ * argon2id hash of exactly that password), exported only by owners/admins with
+ * an audit entry and a rate limit, reset, deleted, and a failing push shows as
+ * failed. Bad input changes nothing.
+ */
+import { verify } from '@node-rs/argon2';
+import { and, eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auditLog, mailboxes, servers, vaultSecrets } from '../../../src/db/schema/index.ts';
+import { STRONG_PASSWORD } from '../../support/api.ts';
+import { startHarness, type Harness } from '../../support/provisioning.ts';
+
+let h: Harness;
+let owner: { token: string; workspaceId: string };
+let memberToken: string;
+let serverId: string;
+let hostId: string;
+let base: string;
+
+beforeAll(async () => {
+  h = await startHarness({ env: { PASSWORD_EXPORTS_PER_HOUR: '3' } });
+  owner = await h.customer('mb-owner@example.com');
+  const { serverId: id } = await h.subscribe(owner.token, owner.workspaceId, 'mailboxes.example');
+  serverId = id;
+  const server = await h.waitForServer(serverId, ['ready', 'failed'], 120_000);
+  expect(server.status).toBe('ready');
+  hostId = server.providerServerId!;
+  base = `/v1/workspaces/${owner.workspaceId}/servers/${serverId}/mailboxes`;
+  const member = await h.call('POST', '/v1/auth/signup', { body: { email: 'mb-member@example.com', password: STRONG_PASSWORD, name: 'Member' } });
+  memberToken = member.body.token;
+  await h.database.sql`insert into memberships (workspace_id, user_id, role) values (${owner.workspaceId}, ${member.body.user.id}, 'member')`;
+}, 180_000);
+
+afterAll(async () => {
+  await h?.close();
+});
+
+async function waitForSync(id: string, status: string) {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const list = await h.call('GET', base, { token: owner.token });
+    const mb = list.body.mailboxes.find((m: { id: string }) => m.id === id);
+    if (mb?.sync.status === status) return mb;
+    if (Date.now() > deadline) throw new Error(`mailbox ${id} sync is ${mb?.sync.status} (wanted ${status}): ${mb?.sync.error}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function usersFile(): Promise<string> {
+  return (await h.sandbox.ssh!.file(hostId, '/etc/dovecot/users'))?.content.toString('utf8') ?? '';
+}
+
+/** The hash the server holds for an address (Dovecot passwd-file: user:{SCHEME}hash:…). */
+async function serverHashOf(address: string): Promise<string | null> {
+  const line = (await usersFile()).split('\n').find((l) => l.startsWith(`${address}:`));
+  return line ? line.split(':')[1]!.replace(/^\{ARGON2ID\}/, '') : null;
+}
+
+describe('mailboxes', () => {
+  let aliceId: string;
+  let alicePassword: string;
+
+  it('creates a mailbox with a generated password shown once, and the server gets its hash', async () => {
+    const res = await h.call('POST', base, { token: owner.token, body: { localPart: 'Alice', displayName: 'Alice A.' } });
+    expect(res.status).toBe(201);
+    expect(res.body.mailbox).toMatchObject({ address: 'alice@mailboxes.example', localPart: 'alice', displayName: 'Alice A.', state: 'active' });
+    expect(res.body.password).toMatch(/^[A-Za-z2-9]{24}$/);
+    aliceId = res.body.mailbox.id;
+    alicePassword = res.body.password;
+
+    const applied = await waitForSync(aliceId, 'applied');
+    expect(applied.sync.appliedAt).not.toBeNull();
+    const hash = await serverHashOf('alice@mailboxes.example');
+    expect(hash).toMatch(/^\$argon2id\$/);
+    expect(await verify(hash!, alicePassword)).toBe(true);
+    expect(h.sandbox.ssh!.commands(hostId).some((c) => c.command.includes('apply-mailboxes.sh') && c.exitCode === 0)).toBe(true);
+    // The password is nowhere in the database in clear; the list never shows it.
+    const [row] = await h.database.db.select().from(mailboxes).where(eq(mailboxes.id, aliceId));
+    expect(JSON.stringify(row)).not.toContain(alicePassword);
+    const list = await h.call('GET', base, { token: memberToken });
+    expect(list.status).toBe(200);
+    expect(JSON.stringify(list.body)).not.toContain(alicePassword);
+  });
+
+  it('refuses bad input with problem+json and writes nothing', async () => {
+    const before = (await h.database.db.select().from(mailboxes)).length;
+    for (const localPart of ['a..b', '.alice', 'x:y', 'bob smith', 'root', 'é', '', 'a'.repeat(65), 'line\nbreak']) {
+      const res = await h.call('POST', base, { token: owner.token, body: { localPart } });
+      expect(res.status, localPart).toBe(400);
+      expect(res.headers.get('content-type')).toContain('application/problem+json');
+    }
+    expect((await h.call('POST', base, { token: owner.token, body: { localPart: 'ok', displayName: 'Evil\nBcc: x' } })).status).toBe(400);
+    expect((await h.call('POST', base, { token: owner.token, body: { localPart: 'ok', extra: 1 } })).status).toBe(400);
+    expect((await h.call('POST', base, { token: owner.token, body: { localPart: 'alice' } })).status).toBe(409);
+    expect((await h.database.db.select().from(mailboxes)).length).toBe(before);
+  });
+
+  it('lets members list but not create, export or reset; exports are audited and rate-limited', async () => {
+    expect((await h.call('POST', base, { token: memberToken, body: { localPart: 'sneaky' } })).status).toBe(403);
+    const exp = `${base}/${aliceId}/password/export`;
+    expect((await h.call('POST', exp, { token: memberToken, body: { reason: 'curious' } })).status).toBe(403);
+    expect((await h.call('POST', `${base}/${aliceId}/password/reset`, { token: memberToken })).status).toBe(403);
+
+    expect((await h.call('POST', exp, { token: owner.token, body: {} })).status).toBe(400);
+    const ok = await h.call('POST', exp, { token: owner.token, body: { reason: 'set up the phone' } });
+    expect(ok.status).toBe(200);
+    expect(ok.body).toEqual({ address: 'alice@mailboxes.example', password: alicePassword });
+    const entries = await h.database.db.select().from(auditLog).where(and(eq(auditLog.action, 'mailbox.password_export'), eq(auditLog.target, aliceId)));
+    expect(entries.at(-1)?.details).toMatchObject({ reason: 'set up the phone' });
+    // The limit is 3 per hour in this file: one used above (the 400 was refused before counting is fine either way).
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) statuses.push((await h.call('POST', exp, { token: owner.token, body: { reason: 'again' } })).status);
+    expect(statuses).toContain(429);
+  });
+
+  it('resets the password: the new one works on the server, the old one no longer does', async () => {
+    const res = await h.call('POST', `${base}/${aliceId}/password/reset`, { token: owner.token });
+    expect(res.status).toBe(200);
+    expect(res.body.password).not.toBe(alicePassword);
+    await waitForSync(aliceId, 'applied');
+    const hash = await serverHashOf('alice@mailboxes.example');
+    expect(await verify(hash!, res.body.password)).toBe(true);
+    expect(await verify(hash!, alicePassword)).toBe(false);
+  });
+
+  it('shows a failed push as failed, with the reason, and a later change applies', async () => {
+    h.sandbox.ssh!.setBehaviour(hostId, { failScript: 'apply-mailboxes.sh' });
+    const res = await h.call('POST', base, { token: owner.token, body: { localPart: 'bob' } });
+    expect(res.status).toBe(201);
+    const failed = await waitForSync(res.body.mailbox.id, 'failed');
+    expect(failed.sync.error).toMatch(/apply-mailboxes\.sh/);
+    h.sandbox.ssh!.setBehaviour(hostId, {});
+    await h.call('POST', `${base}/${res.body.mailbox.id}/password/reset`, { token: owner.token });
+    await waitForSync(res.body.mailbox.id, 'applied');
+    expect(await serverHashOf('bob@mailboxes.example')).not.toBeNull();
+  });
+
+  it('deletes a mailbox from the server, then from the database with its password', async () => {
+    const res = await h.call('DELETE', `${base}/${aliceId}`, { token: owner.token });
+    expect(res.status).toBe(202);
+    const deadline = Date.now() + 30_000;
+    while ((await h.database.db.select().from(mailboxes).where(eq(mailboxes.id, aliceId))).length > 0) {
+      if (Date.now() > deadline) throw new Error('mailbox row not removed');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(await serverHashOf('alice@mailboxes.example')).toBeNull();
+    expect(await h.database.db.select().from(vaultSecrets).where(eq(vaultSecrets.ownerId, aliceId))).toHaveLength(0);
+    expect((await h.call('DELETE', `${base}/${aliceId}`, { token: owner.token })).status).toBe(404);
+  });
+
+  it('refuses changes while the server is not ready', async () => {
+    await h.database.db.update(servers).set({ status: 'suspended' }).where(eq(servers.id, serverId));
+    try {
+      expect((await h.call('POST', base, { token: owner.token, body: { localPart: 'carol' } })).status).toBe(409);
+    } finally {
+      await h.database.db.update(servers).set({ status: 'ready' }).where(eq(servers.id, serverId));
+    }
+  });
+});
