@@ -64,6 +64,9 @@ export class DnsEmulator {
         if (attempt >= 5) throw err;
         continue;
       }
+      // A send to a client that went away must not take the sandbox down with it.
+      udp.on('error', () => {});
+      tcp.on('error', () => {});
       udp.on('message', (msg, rinfo) => this.handle(msg, 'udp', (res) => this.udp?.send(res, rinfo.port, rinfo.address)));
       this.udp = udp;
       this.tcp = tcp;
