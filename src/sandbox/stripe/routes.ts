@@ -4,8 +4,7 @@
  * → 400 parameter_missing) so a typo in the adapter fails here, not in production.
  */
 import type { Hono } from 'hono';
-import type { StripeState } from './state.ts';
-import type { StoredEvent } from './state.ts';
+import type { StoredEvent, StripeState } from './state.ts';
 import { StripeApiError, formBody, metadataParam, optionalString, type FormObject, type FormValue } from './wire.ts';
 
 const SESSION_PARAMS = new Set([
@@ -21,12 +20,12 @@ function rejectUnknown(form: FormObject, known: Set<string>): void {
 
 function lineItems(value: FormValue | undefined): { price: string; quantity: number }[] {
   if (!Array.isArray(value) || value.length === 0) {
-    throw StripeApiError.invalid('Missing required param: line_items.', 'line_items');
+    throw StripeApiError.missingParam('line_items');
   }
   return value.map((item, i) => {
     if (typeof item !== 'object' || Array.isArray(item)) throw StripeApiError.invalid(`Invalid object`, `line_items[${i}]`);
     const price = item['price'];
-    if (typeof price !== 'string' || price === '') throw StripeApiError.invalid(`Missing required param: line_items[${i}][price].`, `line_items[${i}][price]`);
+    if (typeof price !== 'string' || price === '') throw StripeApiError.missingParam(`line_items[${i}][price]`);
     const quantity = item['quantity'] === undefined ? 1 : Number(item['quantity']);
     if (!Number.isInteger(quantity) || quantity < 1) {
       throw new StripeApiError(400, 'invalid_request_error', `Invalid integer: ${String(item['quantity'])}`, { param: `line_items[${i}][quantity]` });
@@ -51,7 +50,7 @@ export function registerStripeRoutes(app: Hono, state: StripeState, hooks: Route
     const form = await formBody(c);
     rejectUnknown(form, SESSION_PARAMS);
     const mode = optionalString(form, 'mode');
-    if (!mode) throw StripeApiError.invalid('Missing required param: mode.', 'mode');
+    if (!mode) throw StripeApiError.missingParam('mode');
     if (mode !== 'subscription') {
       // Only the subscription flow is emulated; say so rather than return a half-made session.
       throw new StripeApiError(400, 'invalid_request_error', `The sandbox only emulates mode=subscription (got ${mode})`, { param: 'mode' });

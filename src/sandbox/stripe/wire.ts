@@ -26,7 +26,11 @@ export class StripeApiError extends Error {
   }
 
   static invalid(message: string, param?: string): StripeApiError {
-    return new StripeApiError(400, 'invalid_request_error', message, { code: param ? 'parameter_missing' : undefined, param });
+    return new StripeApiError(400, 'invalid_request_error', message, { param });
+  }
+
+  static missingParam(param: string): StripeApiError {
+    return new StripeApiError(400, 'invalid_request_error', `Missing required param: ${param}.`, { code: 'parameter_missing', param });
   }
 
   /** Stripe's answer for an unknown id, and for a subscription that was already cancelled. */
@@ -79,7 +83,7 @@ function arraysFromIndexes(value: FormValue): FormValue {
   if (typeof value === 'string' || Array.isArray(value)) return value;
   const keys = Object.keys(value);
   const entries = keys.map((k) => [k, arraysFromIndexes(value[k]!)] as const);
-  const indexed = keys.length > 0 && keys.every((k, i) => /^\d+$/.test(k)) && keys.map(Number).sort((a, b) => a - b).every((n, i) => n === i);
+  const indexed = keys.length > 0 && keys.every((k) => /^\d+$/.test(k)) && keys.map(Number).sort((a, b) => a - b).every((n, i) => n === i);
   if (indexed) return entries.sort((a, b) => Number(a[0]) - Number(b[0])).map(([, v]) => v);
   return Object.fromEntries(entries);
 }
