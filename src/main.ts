@@ -6,6 +6,7 @@
 import type { Command } from './cli/command.ts';
 import { wantsHelp } from './cli/command.ts';
 import { migrateCommand } from './cli/migrate.ts';
+import { ipsCommand, reconcileCommand } from './cli/ops.ts';
 import { roleCommand } from './cli/serve.ts';
 import { sandboxCommand } from './cli/sandbox.ts';
 import { serversCommand } from './cli/servers.ts';
@@ -19,6 +20,8 @@ const commands: Command[] = [
   migrateCommand,
   staffCommand,
   serversCommand,
+  reconcileCommand,
+  ipsCommand,
   sandboxCommand,
   vaultCommand,
 ];

@@ -2,6 +2,7 @@
 import { and, isNotNull, lt, or } from 'drizzle-orm';
 import type { AppContext } from './app-context.ts';
 import { invitations, sessions } from './db/schema/index.ts';
+import { registerOpsWorkers } from './ops/workers.ts';
 import { eraseUser, eraseWorkspace } from './gdpr/erase.ts';
 import { syncMailboxes } from './mailboxes/sync.ts';
 
@@ -15,6 +16,7 @@ export async function startWorkers(ctx: AppContext): Promise<void> {
   });
   await ctx.queue.schedule('maintenance.cleanup', '17 * * * *', {});
   await ctx.queue.work('provisioning.step', (data, job) => ctx.engine.handleStepJob(data, job));
+  await registerOpsWorkers(ctx);
   await ctx.queue.work('mailboxes.sync', async (data) => void (await syncMailboxes(ctx.provisioning, data)));
   await ctx.queue.work('gdpr.erase_workspace', async (data) => void (await eraseWorkspace(ctx.erasure, data)));
   await ctx.queue.work('gdpr.erase_user', async (data) => void (await eraseUser(ctx.erasure, data)));

@@ -12,6 +12,8 @@ import { authenticate } from './middleware/authenticate.ts';
 import { rateLimit } from './middleware/rate-limit.ts';
 import { requestContext } from './middleware/request-context.ts';
 import { errorToProblem, problemResponse, zodProblem } from './problem.ts';
+import { registerAdminAlertRoutes } from './routes/admin-alerts.ts';
+import { registerAdminIpRotationRoutes } from './routes/admin-ip-rotation.ts';
 import { registerAdminServerRoutes } from './routes/admin-servers.ts';
 import { registerApiKeyRoutes } from './routes/api-keys.ts';
 import { registerBillingRoutes } from './routes/billing.ts';
@@ -23,6 +25,7 @@ import { registerHealthRoutes } from './routes/health.ts';
 import { registerInvitationRoutes } from './routes/invitations.ts';
 import { registerMailboxRoutes } from './routes/mailboxes.ts';
 import { registerMeRoutes } from './routes/me.ts';
+import { registerMetricsRoutes } from './routes/metrics.ts';
 import { registerServerRoutes } from './routes/servers.ts';
 import { registerWorkspaceRoutes } from './routes/workspaces.ts';
 
@@ -77,6 +80,9 @@ export function createApp(deps: ApiDeps, extra: RouteRegistrar[] = []): App {
     registerBillingRoutes(app, deps, deps.provisioning);
     registerServerRoutes(app, deps, deps.provisioning);
     registerAdminServerRoutes(app, deps, deps.provisioning);
+    registerAdminIpRotationRoutes(app, deps, deps.provisioning);
+    registerAdminAlertRoutes(app, deps, deps.provisioning);
+    registerMetricsRoutes(app, deps, deps.provisioning);
     registerMailboxRoutes(app, deps, deps.provisioning);
     registerGdprRoutes(app, deps, deps.provisioning);
   }

@@ -9,7 +9,7 @@ export interface AlertPayload {
   alert: {
     id: string;
     kind: string;
-    severity: string;
+    severity: AlertRow['severity'];
     serverId: string | null;
     message: string;
     details: Record<string, unknown>;
