@@ -11,6 +11,7 @@ readonly MAILBOXES=/etc/postfix/virtual_mailboxes
 readonly SENDERS=/etc/postfix/sender_login_maps
 # Same shapes as renderMailboxFiles: lowercase local part @ this domain.
 readonly ADDRESS="[a-z0-9]([a-z0-9._+-]{0,62}[a-z0-9])?@${DOMAIN//./\\.}"
+# shellcheck disable=SC2016 # literal $ of the hash syntax, not expansions
 readonly HASH='\{(ARGON2ID\}\$argon2id\$v=19\$m=[0-9]+,t=[0-9]+,p=[0-9]+\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+|SHA512-CRYPT\}\$6\$(rounds=[0-9]+\$)?[A-Za-z0-9./]{1,16}\$[A-Za-z0-9./]{86})'
 
 # check FILE REGEX: every line matches, or the script stops before anything changes.

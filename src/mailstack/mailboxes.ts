@@ -1,0 +1,58 @@
+/**
+ * The mailbox files the control plane uploads to a server, defined once here
+ * (the mailbox feature renders them; apply-mailboxes.sh checks the same shapes):
+ *
+ *   /etc/dovecot/users                 user@domain:{SCHEME}hash::::::userdb_quota_rule=*:storage=<quotaMb>M
+ *   /etc/postfix/virtual_mailboxes     user@domain OK
+ *   /etc/postfix/sender_login_maps     user@domain user@domain   (a login may send only as itself)
+ *
+ * The Dovecot line is a passwd-file entry: user, password, then empty uid, gid,
+ * gecos, home and shell (Dovecot's default_fields fill them), then extra fields.
+ * Hashes are argon2id (PHC string, as @node-rs/argon2 writes it) or SHA512-CRYPT;
+ * either may come with or without Dovecot's {SCHEME} prefix.
+ */
+import type { RenderedFile } from './render.ts';
+import { assertDnsName, assertLocalPart, TemplateInputError } from './validate.ts';
+
+export interface MailboxEntry {
+  localPart: string;
+  passwordHash: string;
+  quotaMb: number;
+}
+
+export const DOVECOT_USERS_PATH = '/etc/dovecot/users';
+export const VIRTUAL_MAILBOXES_PATH = '/etc/postfix/virtual_mailboxes';
+export const SENDER_LOGIN_MAPS_PATH = '/etc/postfix/sender_login_maps';
+
+const ARGON2ID = /^\$argon2id\$v=19\$m=\d{1,10},t=\d{1,10},p=\d{1,3}\$[A-Za-z0-9+/]{8,}\$[A-Za-z0-9+/]{16,}$/;
+const SHA512_CRYPT = /^\$6\$(rounds=\d{1,9}\$)?[A-Za-z0-9./]{1,16}\$[A-Za-z0-9./]{86}$/;
+
+/** The hash with its Dovecot scheme prefix; anything else (including a plaintext password) is refused. */
+export function dovecotPasswordField(hash: string): string {
+  const bare = hash.replace(/^\{(ARGON2ID|SHA512-CRYPT)\}/, '');
+  const prefix = hash.startsWith('{') ? hash.slice(0, hash.indexOf('}') + 1) : '';
+  if (ARGON2ID.test(bare) && (prefix === '' || prefix === '{ARGON2ID}')) return `{ARGON2ID}${bare}`;
+  if (SHA512_CRYPT.test(bare) && (prefix === '' || prefix === '{SHA512-CRYPT}')) return `{SHA512-CRYPT}${bare}`;
+  throw new TemplateInputError('passwordHash', 'must be an argon2id or SHA512-CRYPT hash');
+}
+
+export function renderMailboxFiles(domain: string, mailboxes: readonly MailboxEntry[]): RenderedFile[] {
+  assertDnsName('domain', domain);
+  const seen = new Set<string>();
+  const users: string[] = [];
+  const addresses: string[] = [];
+  for (const mailbox of [...mailboxes].sort((a, b) => a.localPart.localeCompare(b.localPart))) {
+    const address = `${assertLocalPart('localPart', mailbox.localPart)}@${domain}`;
+    if (seen.has(address)) throw new TemplateInputError('localPart', `duplicate mailbox ${address}`);
+    seen.add(address);
+    if (!Number.isSafeInteger(mailbox.quotaMb) || mailbox.quotaMb < 1) throw new TemplateInputError('quotaMb', `must be a positive integer for ${address}`);
+    users.push(`${address}:${dovecotPasswordField(mailbox.passwordHash)}::::::userdb_quota_rule=*:storage=${mailbox.quotaMb}M`);
+    addresses.push(address);
+  }
+  const file = (lines: string[]) => lines.map((l) => `${l}\n`).join('');
+  return [
+    { path: DOVECOT_USERS_PATH, content: file(users), mode: 0o640 },
+    { path: VIRTUAL_MAILBOXES_PATH, content: file(addresses.map((a) => `${a} OK`)), mode: 0o644 },
+    { path: SENDER_LOGIN_MAPS_PATH, content: file(addresses.map((a) => `${a} ${a}`)), mode: 0o644 },
+  ];
+}
