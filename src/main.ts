@@ -23,6 +23,7 @@ const commands: Command[] = [
   reconcileCommand,
   ipsCommand,
   sandboxCommand,
+  (await import('./cli/templates.ts')).templatesCommand,
   vaultCommand,
 ];
 
