@@ -96,7 +96,7 @@ export async function createAppContext(config: Config, log: Logger, opts: Contex
     const database = openDatabase(url);
     cleanup.unshift(() => database.close());
     const supervise = opts.superviseIntervalSeconds ?? config.jobs.superviseIntervalSeconds;
-    const queue = await JobQueue.start({ url, log, worker: opts.worker, ...(supervise ? { superviseIntervalSeconds: supervise } : {}) });
+    const queue = await JobQueue.start({ url, log, worker: opts.worker, pollSeconds: config.jobs.pollSeconds, ...(supervise ? { superviseIntervalSeconds: supervise } : {}) });
     cleanup.unshift(() => queue.stop());
     const clock = opts.clock ?? systemClock;
     const providers = await createProviders(config, log, clock, {

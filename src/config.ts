@@ -81,6 +81,7 @@ const envSchema = z.object({
   PROVISIONING_MAX_ATTEMPTS: int(8, 1, 100),
   PROVISIONING_POLL_MS: int(5000, 1, 600_000),
   JOBS_SUPERVISE_SECONDS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).max(3600).optional()),
+  JOBS_POLL_SECONDS: z.preprocess(emptyToUndefined, z.coerce.number().min(0.5).max(60).default(1)),
 
   ALERT_WEBHOOK_URL: z.preprocess(emptyToUndefined, z.url().optional()),
   ALERT_WEBHOOK_SECRET: optionalString,
@@ -123,7 +124,8 @@ export interface Config {
   /** `url`: the control API of a sandbox run by another process (`mailplane sandbox`). */
   sandbox: { listedIps: string[]; listFirstIps: number; url: string | null };
   /** How often a worker looks for jobs of dead workers (heartbeat lost); null = pg-boss default. */
-  jobs: { superviseIntervalSeconds: number | null };
+  /** pollSeconds bounds how late a delayed job (a retry after backoff) starts. */
+  jobs: { superviseIntervalSeconds: number | null; pollSeconds: number };
   /** Step retries (exponential backoff with jitter between base and max) and poll loops. */
   provisioning: { retryBaseMs: number; retryMaxMs: number; maxAttempts: number; pollMs: number };
   /** Blacklist monitoring, alert delivery, reconciliation and metrics (src/ops). */
@@ -214,7 +216,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     } catch {
       problems.push('PLANS: not valid JSON');
     }
-  } else if (stripe) {
+  } else if (stripe && !/^http:\/\/127\.0\.0\.1[:/]/.test(stripe.apiUrl ?? '')) {
+    // The sandbox's Stripe emulator (on loopback) knows the default plans' price ids; real Stripe does not.
     problems.push('PLANS: required with real Stripe credentials (the default plans carry sandbox price ids)');
   }
 
@@ -247,7 +250,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     dns: { resolvers: e.DNS_RESOLVERS, dnsblZones: e.DNSBL_ZONES },
     product: { zones, plans, dmarcRua: e.DMARC_RUA ?? null, acmeEmail: e.ACME_EMAIL ?? null },
     sandbox: { listedIps: e.SANDBOX_LISTED_IPS, listFirstIps: e.SANDBOX_LIST_FIRST_IPS, url: e.SANDBOX_URL ?? null },
-    jobs: { superviseIntervalSeconds: e.JOBS_SUPERVISE_SECONDS ?? null },
+    jobs: { superviseIntervalSeconds: e.JOBS_SUPERVISE_SECONDS ?? null, pollSeconds: e.JOBS_POLL_SECONDS },
     provisioning: { retryBaseMs: e.PROVISIONING_RETRY_BASE_MS, retryMaxMs: e.PROVISIONING_RETRY_MAX_MS, maxAttempts: e.PROVISIONING_MAX_ATTEMPTS, pollMs: e.PROVISIONING_POLL_MS },
     ops: {
       webhook,

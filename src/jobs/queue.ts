@@ -25,15 +25,23 @@ export interface QueueOptions {
   schema?: string;
   /** How often dead workers' jobs are detected (seconds); tests lower it. */
   superviseIntervalSeconds?: number;
+  /**
+   * Fetch interval while idle. NOTIFY wakes workers for new jobs at once, but not
+   * for delayed ones (retries after backoff): those wait for the next fetch.
+   */
+  pollSeconds?: number;
 }
 
 export class JobQueue {
   readonly boss: PgBoss;
   private readonly log: Logger;
 
-  private constructor(boss: PgBoss, log: Logger) {
+  private readonly pollSeconds: number;
+
+  private constructor(boss: PgBoss, log: Logger, pollSeconds: number) {
     this.boss = boss;
     this.log = log;
+    this.pollSeconds = pollSeconds;
   }
 
   static async start(opts: QueueOptions): Promise<JobQueue> {
@@ -58,7 +66,7 @@ export class JobQueue {
       }
       else await boss.createQueue(name, def.queue);
     }
-    return new JobQueue(boss, opts.log);
+    return new JobQueue(boss, opts.log, opts.pollSeconds ?? 1);
   }
 
   async send<N extends JobName>(name: N, data: JobData<N>, opts: SendOptions = {}): Promise<string | null> {
@@ -73,7 +81,7 @@ export class JobQueue {
 
   async work<N extends JobName>(name: N, handler: JobHandler<N>): Promise<void> {
     const def = JOB_CATALOG[name];
-    await this.boss.work(name, { localConcurrency: def.concurrency, batchSize: 1, pollingIntervalSeconds: 2 }, async ([job]) => {
+    await this.boss.work(name, { localConcurrency: def.concurrency, batchSize: 1, pollingIntervalSeconds: this.pollSeconds, notifyPollingIntervalSeconds: this.pollSeconds }, async ([job]) => {
       if (!job) return;
       const parsed = def.schema.safeParse(job.data);
       if (!parsed.success) {

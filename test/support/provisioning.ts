@@ -67,11 +67,13 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   await sandbox.start();
   const env = {
     NODE_ENV: 'test', LOG_LEVEL: 'warn', SESSION_SECRET: TEST_SECRET, VAULT_MASTER_KEYS: TEST_VAULT_KEYS,
-    DATABASE_URL: database.url, MAILPLANE_DATA_DIR: dataDir, RATE_LIMIT_AUTH_PER_MINUTE: '1000', RATE_LIMIT_API_PER_MINUTE: '100000',
+    DATABASE_URL: database.url, MAILPLANE_DATA_DIR: dataDir, RATE_LIMIT_AUTH_PER_MINUTE: '1000', JOBS_POLL_SECONDS: '0.5', RATE_LIMIT_API_PER_MINUTE: '100000',
     ...sandbox.env(), ...opts.env,
   };
   const config = loadConfig(env);
-  const log = createLogger({ level: 'warn', pretty: false, destination: { write: () => {} } });
+  // HARNESS_LOG=debug (or info, warn) shows the product's log while debugging a test.
+  const level = process.env['HARNESS_LOG'];
+  const log = createLogger({ level: level ?? 'warn', pretty: false, destination: level ? process.stderr : { write: () => {} } });
   const ctx = await createAppContext(config, log, { worker: opts.workers ?? true, migrate: false, settings: FAST_SETTINGS, providers: { sandbox } });
   if (opts.workers ?? true) await startWorkers(ctx);
   const app = createApp(apiDeps(ctx));
@@ -117,7 +119,9 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
         if (row && statuses.includes(row.status)) return row;
         if (Date.now() > deadline) {
           const runs = await database.db.select().from(provisioningRuns).where(eq(provisioningRuns.serverId, serverId));
-          throw new Error(`server ${serverId} is ${row?.status} (wanted ${statuses.join('|')}); runs: ${JSON.stringify(runs.map((r) => [r.kind, r.status, r.error]))}`);
+          const steps = runs.length ? await database.db.select().from(provisioningSteps).where(eq(provisioningSteps.runId, runs.at(-1)!.id)) : [];
+          throw new Error(`server ${serverId} is ${row?.status} (wanted ${statuses.join('|')}); runs: ${JSON.stringify(runs.map((r) => [r.kind, r.status, r.error]))}; `
+            + `last run's steps: ${JSON.stringify(steps.map((st) => [st.name, st.status, st.attempt, st.error]))}`);
         }
         await new Promise((r) => setTimeout(r, 50));
       }

@@ -114,7 +114,7 @@ describe('provisioning on the sandbox', () => {
     } finally {
       for (const emulator of [h.sandbox.scaleway!, h.sandbox.cloudflare!]) emulator.faults.set({});
     }
-  });
+  }, 150_000);
 
   it('removes every server, IP and record when the subscription is cancelled', async () => {
     const { token, workspaceId } = await h.customer('erin@example.org');
@@ -123,7 +123,7 @@ describe('provisioning on the sandbox', () => {
     expect(server.status).toBe('ready');
     const [sub] = await h.database.db.select().from(servers).where(eq(servers.id, serverId));
     await h.cancelSubscription(sub!.subscriptionId);
-    await h.waitForServer(serverId, ['deleted']);
+    await h.waitForServer(serverId, ['deleted'], 20_000);
     expect(h.sandbox.scaleway!.listServers().filter((s: { id: string }) => s.id === server.providerServerId)).toHaveLength(0);
     const addresses = (await h.database.db.select().from(serverIps).where(eq(serverIps.serverId, serverId))).map((ip) => ip.address);
     expect(h.sandbox.scaleway!.listIps().filter((ip: { address: string }) => addresses.includes(ip.address))).toHaveLength(0);

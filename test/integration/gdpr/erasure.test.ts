@@ -1,0 +1,128 @@
+/**
+ * GDPR on the sandbox: the export holds everything about the caller and no
+ * secret; erasing the account erases the workspace it solely owns (Stripe
+ * subscription cancelled, server deprovisioned, zone deleted), leaves a
+ * workspace someone else owns, and afterwards no row in the database holds the
+ * person's email or name and no emulator holds the workspace's resources.
+ */
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { memberships, servers, users, vaultSecrets, workspaces } from '../../../src/db/schema/index.ts';
+import { STRONG_PASSWORD } from '../../support/api.ts';
+import { startHarness, type Harness } from '../../support/provisioning.ts';
+
+const EMAIL = 'zebulon.quuxworth@example.com';
+const NAME = 'Zebulon Quuxworth';
+let h: Harness;
+
+beforeAll(async () => {
+  h = await startHarness();
+}, 60_000);
+afterAll(async () => {
+  await h?.close();
+});
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 90_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Every text-like column of every table in the public schema that contains `needle`. */
+async function rowsMentioning(needle: string): Promise<string[]> {
+  const columns = await h.database.sql<{ table_name: string; column_name: string }[]>`
+    select table_name, column_name from information_schema.columns
+    where table_schema = 'public' and data_type in ('text', 'jsonb', 'character varying', 'inet', 'ARRAY')`;
+  const hits: string[] = [];
+  for (const { table_name, column_name } of columns) {
+    const found = await h.database.sql.unsafe(`select 1 from "${table_name}" where "${column_name}"::text ilike $1 limit 1`, [`%${needle}%`]);
+    if (found.length > 0) hits.push(`${table_name}.${column_name}`);
+  }
+  return hits;
+}
+
+describe('GDPR export and erasure', () => {
+  let token: string;
+  let userId: string;
+  let workspaceId: string;
+  let serverId: string;
+  let mailboxPassword: string;
+  let otherWorkspace: string;
+
+  it('exports everything about the caller as one document, secrets only as their existence', async () => {
+    const signup = await h.call('POST', '/v1/auth/signup', { body: { email: EMAIL, password: STRONG_PASSWORD, name: NAME } });
+    token = signup.body.token;
+    userId = signup.body.user.id;
+    workspaceId = (await h.call('POST', '/v1/workspaces', { token, body: { name: `${NAME}'s mail` } })).body.id;
+    ({ serverId } = await h.subscribe(token, workspaceId, 'quuxworth.example'));
+    expect((await h.waitForServer(serverId, ['ready', 'failed'], 120_000)).status).toBe('ready');
+    const mb = await h.call('POST', `/v1/workspaces/${workspaceId}/servers/${serverId}/mailboxes`, { token, body: { localPart: 'zeb' } });
+    expect(mb.status).toBe(201);
+    mailboxPassword = mb.body.password;
+    // Also a member of someone else's workspace, which must survive.
+    const other = await h.customer('other-owner@example.com');
+    otherWorkspace = other.workspaceId;
+    await h.database.sql`insert into memberships (workspace_id, user_id, role) values (${otherWorkspace}, ${userId}, 'admin')`;
+
+    const res = await h.call('GET', '/v1/me/export', { token });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-disposition')).toContain('attachment');
+    expect(res.body.account).toMatchObject({ id: userId, email: EMAIL, name: NAME });
+    expect(res.body.memberships.map((m: { workspaceId: string }) => m.workspaceId).sort()).toEqual([workspaceId, otherWorkspace].sort());
+    const ws = res.body.ownedWorkspaces.find((w: { id: string }) => w.id === workspaceId);
+    const server = ws.servers[0];
+    expect(server).toMatchObject({ id: serverId, domain: 'quuxworth.example' });
+    expect(server.dnsRecords.length).toBeGreaterThan(5);
+    expect(server.mailboxes[0]).toMatchObject({ address: 'zeb@quuxworth.example' });
+    expect(server.mailboxes[0].secrets[0]).toMatchObject({ purpose: 'mailbox_password' });
+    expect(server.secrets.map((s: { purpose: string }) => s.purpose)).toEqual(expect.arrayContaining(['deploy_key', 'ssh_host_key', 'webmail_hmac_key']));
+    expect(res.body.auditEntries.some((a: { action: string }) => a.action === 'user.signup')).toBe(true);
+    // No secret in any form.
+    const text = JSON.stringify(res.body);
+    expect(text).not.toContain(mailboxPassword);
+    expect(text).not.toContain('$argon2id$');
+    expect(text).not.toContain('PRIVATE KEY');
+    const [secret] = await h.database.db.select().from(vaultSecrets).where(eq(vaultSecrets.workspaceId, workspaceId)).limit(1);
+    expect(text).not.toContain(secret!.ciphertext);
+  });
+
+  it('refuses erasure without the right password, changing nothing', async () => {
+    expect((await h.call('DELETE', '/v1/me', { token, body: { password: 'not the password at all' } })).status).toBe(403);
+    expect((await h.call('DELETE', '/v1/me', { token, body: {} })).status).toBe(400);
+    expect((await h.call('GET', '/v1/me', { token })).status).toBe(200);
+    const [ws] = await h.database.db.select().from(workspaces).where(eq(workspaces.id, workspaceId));
+    expect(ws!.erasureRequestedAt).toBeNull();
+  });
+
+  it('erases the account and its sole-owned workspace; nothing about the person remains anywhere', async () => {
+    const [server] = await h.database.db.select().from(servers).where(eq(servers.id, serverId));
+    const res = await h.call('DELETE', '/v1/me', { token, body: { password: STRONG_PASSWORD } });
+    expect(res.status).toBe(202);
+    expect(res.body).toEqual({ status: 'erasing', workspaces: [workspaceId] });
+    // Signed out at once, and the email no longer signs in.
+    expect((await h.call('GET', '/v1/me', { token })).status).toBe(401);
+    expect((await h.call('POST', '/v1/auth/login', { body: { email: EMAIL, password: STRONG_PASSWORD } })).status).toBe(401);
+
+    await until('the account row to go', async () => (await h.database.db.select().from(users).where(eq(users.id, userId))).length === 0, 120_000);
+    expect(await h.database.db.select().from(workspaces).where(eq(workspaces.id, workspaceId))).toHaveLength(0);
+    expect(await h.database.db.select().from(servers).where(eq(servers.id, serverId))).toHaveLength(0);
+    // The other owner's workspace stays, without the erased member.
+    expect(await h.database.db.select().from(workspaces).where(eq(workspaces.id, otherWorkspace))).toHaveLength(1);
+    expect(await h.database.db.select().from(memberships).where(eq(memberships.userId, userId))).toHaveLength(0);
+
+    expect(await rowsMentioning(EMAIL)).toEqual([]);
+    expect(await rowsMentioning(NAME)).toEqual([]);
+    expect(await rowsMentioning('zeb@quuxworth.example')).toEqual([]);
+    expect(await h.database.db.select().from(vaultSecrets).where(eq(vaultSecrets.workspaceId, workspaceId))).toHaveLength(0);
+
+    // The providers hold nothing of the workspace: no instance, no IP, no zone, no live subscription.
+    expect(h.sandbox.scaleway!.listServers().filter((s) => s.tags.some((t) => t.includes(serverId)))).toEqual([]);
+    expect(h.sandbox.scaleway!.listIps().filter((ip) => ip.tags.some((t) => t.includes(serverId)))).toEqual([]);
+    expect(h.sandbox.cloudflare!.zones().filter((z) => z.name === 'quuxworth.example')).toEqual([]);
+    expect(server!.subscriptionId).not.toBeNull();
+    const subs = h.sandbox.stripe!.subscriptions().filter((s) => s.status !== 'canceled');
+    expect(subs.filter((s) => JSON.stringify(s).includes(workspaceId))).toEqual([]);
+  });
+});
