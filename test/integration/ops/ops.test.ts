@@ -13,7 +13,8 @@ import { createApp } from '../../../src/api/app.ts';
 import { SYSTEM_ACTOR } from '../../../src/audit.ts';
 import { alertDeliveries, alerts, auditLog, blacklistChecks, provisioningRuns, serverIps, servers } from '../../../src/db/schema/index.ts';
 import { opsDeps, type OpsDeps } from '../../../src/ops/deps.ts';
-import { checkServer } from '../../../src/ops/monitor.ts';
+import { sweepOutbox } from '../../../src/ops/alert-delivery.ts';
+import { checkServer, sweepMonitor } from '../../../src/ops/monitor.ts';
 import { reconcile } from '../../../src/ops/reconcile.ts';
 import { DEFAULT_DNSBL_ZONES } from '../../../src/providers/lookup/dnsbl-zones.ts';
 import { startHarness, type Harness } from '../../support/provisioning.ts';
@@ -48,7 +49,12 @@ const recordsOf = (zoneName: string) => {
 
 beforeAll(async () => {
   receiver = await startWebhookReceiver();
-  h = await startHarness({ env: { ALERT_WEBHOOK_URL: receiver.url, ALERT_WEBHOOK_SECRET: SECRET, ALERT_RETRY_BASE_MS: '50', ALERT_RETRY_MAX_MS: '200' } });
+  h = await startHarness({ env: {
+    ALERT_WEBHOOK_URL: receiver.url, ALERT_WEBHOOK_SECRET: SECRET, ALERT_RETRY_BASE_MS: '50', ALERT_RETRY_MAX_MS: '200',
+    // The scheduled sweep would check this server once in the interval; a day makes it (nearly) never
+    // coincide with a test, which calls checkServer itself to know exactly when a check happens.
+    MONITOR_INTERVAL_MINUTES: '1440',
+  } });
   deps = opsDeps(h.ctx);
   const { token, workspaceId } = await h.customer('owner@watched.example');
   const { serverId } = await h.subscribe(token, workspaceId, 'watched.example');
@@ -152,6 +158,15 @@ describe('blacklist monitoring', () => {
     const [after] = await h.database.db.select().from(alerts).where(eq(alerts.id, opened[0]!.id));
     expect(after!.resolvedAt).not.toBeNull();
   });
+
+  it('has the per-minute sweep queue a check of every server due this minute, which a worker runs', async () => {
+    const rows = async () => (await h.database.db.select().from(blacklistChecks).where(eq(blacklistChecks.serverId, server.id))).length;
+    const before = await rows();
+    // With a one-minute interval every live server is due every minute.
+    const due = await sweepMonitor({ ...deps, settings: { ...deps.settings, monitorIntervalMinutes: 1 } });
+    expect(due).toEqual([server.id]);
+    await until('the queued check to record both IPs', async () => (await rows()) >= before + 2 * DEFAULT_DNSBL_ZONES.length);
+  });
 });
 
 describe('ops routes are for ops staff', () => {
@@ -212,6 +227,29 @@ describe('IP rotation of a live server', () => {
     server = now;
   });
 
+  it('rotates a newly listed IPv6 on its own with AUTO_ROTATE_LISTED', async () => {
+    const old = server.ipv6!;
+    h.sandbox.listings.list(old, { zones: [ZONE] });
+    const summary = await checkServer({ ...deps, settings: { ...deps.settings, autoRotateListed: true } }, server.id);
+    expect(summary.rotation).toEqual({ runId: expect.any(String), address: old });
+    const run = await until('automatic rotation to finish', async () => {
+      const [r] = await h.database.db.select().from(provisioningRuns).where(eq(provisioningRuns.id, summary.rotation!.runId));
+      return r && r.status !== 'running' ? r : null;
+    }, 60_000);
+    expect([run.status, run.error]).toEqual(['succeeded', null]);
+    const now = await reload();
+    expect(now.ipv6).not.toBe(old);
+    const records = recordsOf('watched.example');
+    expect(records.filter((r) => r.type === 'AAAA' && r.name === now.hostname).map((r) => r.content)).toEqual([now.ipv6]);
+    // TXT content comes back in presentation form (quoted character-strings).
+    expect(records.find((r) => r.type === 'TXT' && r.content.includes('v=spf1'))!.content.replace(/"/g, '')).toBe(`v=spf1 ip4:${now.ipv4} ip6:${now.ipv6} -all`);
+    expect(h.sandbox.scaleway!.reverseOf(now.ipv6!)).toBe(now.hostname);
+    const audits = await h.database.db.select().from(auditLog).where(and(eq(auditLog.action, 'server.rotate_ip'), eq(auditLog.actorKind, 'system')));
+    expect(audits).toHaveLength(1);
+    h.sandbox.listings.delist(old);
+    server = now;
+  });
+
   it('refuses an address the server no longer uses', async () => {
     const released = (await h.database.db.select().from(serverIps).where(and(eq(serverIps.serverId, server.id), eq(serverIps.state, 'released'))))[0]!;
     const res = await h.call('POST', `/v1/admin/servers/${server.id}/ips/${released.address}/rotate`, { token: opsToken });
@@ -225,6 +263,10 @@ describe('alerts API', () => {
     const { id } = await h.ctx.alerts.open(h.database.db, {
       kind: 'ip_rotation_exhausted', severity: 'critical', serverId: server.id, dedupeKey: `test:${server.id}`, message: 'test alert',
     });
+    // Opened outside the ops code (as provisioning does): the outbox sweep delivers it.
+    await sweepOutbox(deps);
+    await receiver.waitFor((r) => r.some((x) => JSON.parse(x.body).alert.id === id));
+    expect(await deliveriesOf(id)).toHaveLength(1);
     const list = (q: string) => h.call('GET', `/v1/admin/alerts${q}`, { token: opsToken });
     const open = await list(`?status=open&server=${server.id}`);
     expect(open.status).toBe(200);
@@ -279,6 +321,18 @@ describe('reconciliation', () => {
     expect(after!.resolvedAt).not.toBeNull();
     expect((await reconcile(deps, { apply: false, actor: SYSTEM_ACTOR })).findings).toEqual([]);
   }, 60_000);
+
+  it('reports a live server IP that vanished at the provider as a ghost, and deletes nothing', async () => {
+    const [v6] = await h.database.db.select().from(serverIps).where(and(eq(serverIps.serverId, server.id), eq(serverIps.address, server.ipv6!)));
+    await h.ctx.providers.compute.deleteIp(server.zone as never, v6!.providerIpId);
+    const instancesBefore = h.sandbox.scaleway!.listServers().length;
+    const result = await reconcile(deps, { apply: true, actor: SYSTEM_ACTOR });
+    expect(result.findings.map((f) => [f.kind, f.resource, f.providerId, f.serverId])).toEqual([['ghost', 'ip', v6!.providerIpId, server.id]]);
+    expect(result.deleted).toEqual([]);
+    expect(h.sandbox.scaleway!.listServers()).toHaveLength(instancesBefore);
+    const ghosts = await h.database.db.select().from(alerts).where(and(eq(alerts.kind, 'ghost_resource'), isNull(alerts.resolvedAt)));
+    expect(ghosts.map((g) => g.serverId)).toEqual([server.id]);
+  });
 });
 
 describe('GET /metrics', () => {
@@ -303,7 +357,7 @@ describe('GET /metrics', () => {
     for (const family of ['mailplane_provisioning_runs_total', 'mailplane_provisioning_step_duration_seconds', 'mailplane_provisioning_step_retries_total',
       'mailplane_job_queue_depth', 'mailplane_blacklist_listings', 'mailplane_alerts_open']) expect(typed).toContain(family);
     expect(samples.get('mailplane_provisioning_runs_total{kind="provision",status="succeeded"}')).toBe(1);
-    expect(samples.get('mailplane_provisioning_runs_total{kind="rotate_ip",status="succeeded"}')).toBe(1);
+    expect(samples.get('mailplane_provisioning_runs_total{kind="rotate_ip",status="succeeded"}')).toBe(2); // by hand, then automatic
     expect(samples.get('mailplane_provisioning_step_duration_seconds_count{step="verify"}')).toBe(1);
     expect(samples.get('mailplane_provisioning_step_duration_seconds_bucket{step="verify",le="+Inf"}')).toBe(1);
     expect(samples.has('mailplane_provisioning_step_retries_total{step="set_ptr"}')).toBe(true);
