@@ -142,7 +142,15 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
       const reason = `${stepRow.name} failed after ${stepRow.attempt} attempt(s): ${message}`;
       if (run!.status === 'running') {
         await tx.update(provisioningRuns).set({ status: 'failed', error: reason, finishedAt: new Date(clock.now()) }).where(eq(provisioningRuns.id, runId));
-        await tx.update(servers).set({ status: 'failed', statusReason: reason, updatedAt: new Date(clock.now()) }).where(eq(servers.id, run!.serverId));
+        if (run!.kind === 'rotate_ip') {
+          // The server still serves on its old address: it stays ready (and monitored); ops are told instead.
+          await deps.alerts.open(tx, {
+            kind: 'ip_rotation_failed', severity: 'warning', serverId: run!.serverId, dedupeKey: `rotation:${runId}`,
+            message: `IP rotation of server ${run!.serverId} failed: ${reason}`, details: { runId, step: stepRow.name },
+          });
+        } else {
+          await tx.update(servers).set({ status: 'failed', statusReason: reason, updatedAt: new Date(clock.now()) }).where(eq(servers.id, run!.serverId));
+        }
       }
       await publishEvent(tx, { serverId: run!.serverId, runId, type: 'step.failed', step: stepRow.name, attempt: stepRow.attempt, error: message });
       await publishEvent(tx, { serverId: run!.serverId, runId, type: 'run.failed', error: reason });
@@ -197,7 +205,7 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
         await tx.update(provisioningSteps).set({ status: 'queued', error: null, finishedAt: null }).where(eq(provisioningSteps.id, row.id));
         if (locked!.status !== 'running') {
           await tx.update(provisioningRuns).set({ status: 'running', error: null, finishedAt: null }).where(eq(provisioningRuns.id, run.id));
-          if (locked!.status === 'failed') await tx.update(servers).set({ status: run.kind === 'deprovision' ? 'deprovisioning' : 'provisioning', statusReason: null }).where(eq(servers.id, serverId));
+          if (locked!.status === 'failed' && run.kind !== 'rotate_ip') await tx.update(servers).set({ status: activeStatusOf(run.kind), statusReason: null }).where(eq(servers.id, serverId));
         }
         await enqueueStep(queue, raw, run.id, step, row.attempt + 1);
         await audit(tx, actor, { action: 'provisioning.rerun_step', target: serverId, details: { runId: run.id, step } });
@@ -217,10 +225,15 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
           await enqueueStep(queue, raw, run.id, s.name, s.attempt + 1);
         }
         await tx.update(provisioningRuns).set({ status: 'running', error: null, finishedAt: null }).where(eq(provisioningRuns.id, run.id));
-        await tx.update(servers).set({ status: run.kind === 'deprovision' ? 'deprovisioning' : 'provisioning', statusReason: null }).where(eq(servers.id, serverId));
+        if (run.kind !== 'rotate_ip') await tx.update(servers).set({ status: activeStatusOf(run.kind), statusReason: null }).where(eq(servers.id, serverId));
         await audit(tx, actor, { action: 'provisioning.resume', target: serverId, details: { runId: run.id, steps: failed.map((s) => s.name) } });
         return { runId: run.id, requeued: failed.map((s) => s.name) };
       });
     },
   };
+}
+
+/** The server's status while a run of this kind is under way (a rotation leaves a ready server ready). */
+function activeStatusOf(kind: string): 'deprovisioning' | 'provisioning' {
+  return kind === 'deprovision' ? 'deprovisioning' : 'provisioning';
 }

@@ -5,26 +5,33 @@
  */
 import type { Command } from './cli/command.ts';
 import { wantsHelp } from './cli/command.ts';
-import { migrateCommand } from './cli/migrate.ts';
-import { ipsCommand, reconcileCommand } from './cli/ops.ts';
-import { roleCommand } from './cli/serve.ts';
-import { sandboxCommand } from './cli/sandbox.ts';
-import { serversCommand } from './cli/servers.ts';
-import { staffCommand } from './cli/staff.ts';
-import { vaultCommand } from './cli/vault.ts';
 
-const commands: Command[] = [
-  roleCommand('all', 'Run the API and the workers in one process (the default)'),
-  roleCommand('api', 'Run only the HTTP API'),
-  roleCommand('worker', 'Run only the job workers'),
-  migrateCommand,
-  staffCommand,
-  serversCommand,
-  reconcileCommand,
-  ipsCommand,
-  sandboxCommand,
-  (await import('./cli/templates.ts')).templatesCommand,
-  vaultCommand,
+/**
+ * Commands load their module only when used: the whole product is a lot of
+ * code to parse, and `mailplane --help` or a typo should answer at once.
+ */
+interface CommandEntry {
+  name: string;
+  summary: string;
+  load(): Promise<Command>;
+}
+
+const role = (name: 'all' | 'api' | 'worker', summary: string): CommandEntry => ({
+  name, summary, load: async () => (await import('./cli/serve.ts')).roleCommand(name, summary),
+});
+
+const commands: CommandEntry[] = [
+  role('all', 'Run the API and the workers in one process (the default)'),
+  role('api', 'Run only the HTTP API'),
+  role('worker', 'Run only the job workers'),
+  { name: 'migrate', summary: 'Apply the database migrations and exit', load: async () => (await import('./cli/migrate.ts')).migrateCommand },
+  { name: 'staff', summary: 'Grant or revoke the staff role (support, ops)', load: async () => (await import('./cli/staff.ts')).staffCommand },
+  { name: 'servers', summary: 'Support: list and inspect servers, re-run a step, resume a failed run', load: async () => (await import('./cli/servers.ts')).serversCommand },
+  { name: 'reconcile', summary: 'Compare provider resources with the database; --apply deletes orphans', load: async () => (await import('./cli/ops.ts')).reconcileCommand },
+  { name: 'ips', summary: 'Ops: rotate a live server\'s IP address', load: async () => (await import('./cli/ops.ts')).ipsCommand },
+  { name: 'sandbox', summary: 'Run the provider emulators alone (for a separate API or worker process)', load: async () => (await import('./cli/sandbox.ts')).sandboxCommand },
+  { name: 'templates', summary: 'Render the file tree a mail server gets, for review', load: async () => (await import('./cli/templates.ts')).templatesCommand },
+  { name: 'vault', summary: 'Vault status and master-key rotation', load: async () => (await import('./cli/vault.ts')).vaultCommand },
 ];
 
 function help(): string {
@@ -41,16 +48,17 @@ function help(): string {
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined) return roleCommand('all', '').run([]);
+  if (name === undefined) return (await commands[0]!.load()).run([]);
   if (name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(`${help()}\n`);
     return 0;
   }
-  const command = commands.find((c) => c.name === name);
-  if (!command) {
+  const entry = commands.find((c) => c.name === name);
+  if (!entry) {
     process.stderr.write(`Unknown command "${name}".\n\n${help()}\n`);
     return 2;
   }
+  const command = await entry.load();
   if (wantsHelp(rest)) {
     process.stdout.write(`${command.usage}\n`);
     return 0;

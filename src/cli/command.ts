@@ -1,7 +1,6 @@
-/** A CLI command: name, one-line summary, usage text, and what it runs. */
+/** A CLI command: name, usage text, and what it runs (its one-line summary lives in main.ts's list). */
 export interface Command {
   name: string;
-  summary: string;
   usage: string;
   /** Resolves with the exit code. */
   run(args: string[]): Promise<number>;

@@ -6,7 +6,6 @@ import type { Command } from './command.ts';
 
 export const migrateCommand: Command = {
   name: 'migrate',
-  summary: 'Apply database migrations and exit',
   usage: 'mailplane migrate\n\nApplies the committed SQL migrations in migrations/ to DATABASE_URL (or the embedded database).',
   async run() {
     const { config, log } = await bootstrap();

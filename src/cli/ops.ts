@@ -22,7 +22,6 @@ Dry run by default; --apply deletes the orphans (ghosts are only reported). Dele
 
 export const reconcileCommand: Command = {
   name: 'reconcile',
-  summary: 'Report orphaned and missing cloud resources; --apply deletes orphans',
   usage: RECONCILE_USAGE,
   async run(args) {
     let values: { apply?: boolean; json?: boolean };
@@ -60,7 +59,6 @@ Follow it with \`mailplane servers show SERVER_ID\`. Audited as done from the CL
 
 export const ipsCommand: Command = {
   name: 'ips',
-  summary: 'Rotate a live server IP (rotate)',
   usage: IPS_USAGE,
   async run(args) {
     const [action, serverId, address, ...rest] = args;

@@ -10,7 +10,6 @@ import type { Command } from './command.ts';
 
 export const sandboxCommand: Command = {
   name: 'sandbox',
-  summary: 'Run the provider emulators alone and print the environment to use them',
   usage: `mailplane sandbox
 
 Starts the Scaleway, Cloudflare, Stripe, SSH-host and DNS emulators on 127.0.0.1

@@ -50,7 +50,6 @@ export async function runRoles(role: Role): Promise<number> {
 export function roleCommand(role: Role, summary: string): Command {
   return {
     name: role,
-    summary,
     usage: `mailplane ${role}\n\n${summary}\nReads configuration from the environment (see .env.example).`,
     run: () => runRoles(role),
   };

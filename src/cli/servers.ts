@@ -19,7 +19,6 @@ Re-runs and resumes are written to the audit log as done from the CLI.`;
 
 export const serversCommand: Command = {
   name: 'servers',
-  summary: 'Support tools: list, show, rerun-step, resume',
   usage: USAGE,
   async run(args) {
     const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { status: { type: 'string' }, json: { type: 'boolean' } } });

@@ -17,7 +17,6 @@ Grants or revokes the global staff role of an existing account.
 
 export const staffCommand: Command = {
   name: 'staff',
-  summary: 'Grant or revoke the staff role (support, ops)',
   usage: USAGE,
   async run(args) {
     const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { role: { type: 'string' } } });

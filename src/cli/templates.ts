@@ -19,7 +19,6 @@ run only and are not a server's real keys.`;
 
 export const templatesCommand: Command = {
   name: 'templates',
-  summary: 'Render the mail-server file tree for inspection',
   usage: USAGE,
   async run(args) {
     const { positionals, values } = parseArgs({

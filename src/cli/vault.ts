@@ -20,7 +20,6 @@ rotate  re-wraps every data key still under an older master key with the active
 
 export const vaultCommand: Command = {
   name: 'vault',
-  summary: 'Vault status and master-key rotation',
   usage: USAGE,
   async run(args) {
     const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { batch: { type: 'string' } } });

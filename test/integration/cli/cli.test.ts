@@ -102,12 +102,16 @@ describe('mailplane CLI', () => {
     for (const name of ['all', 'api', 'worker', 'migrate', 'staff']) expect(top.stdout).toMatch(new RegExp(`^\\s+${name}\\s`, 'm'));
     const names = [...top.stdout.matchAll(/^ {2}(\S+)\s{2,}/gm)].map((m) => m[1]!);
     expect(names.length).toBeGreaterThanOrEqual(5);
-    const runs = await Promise.all(names.map((name) => mailplane([name, '--help'], { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' })));
+    // Two at a time: each process parses the command's part of the product, and the machine has two cores.
+    const runs: Awaited<ReturnType<typeof mailplane>>[] = [];
+    for (let i = 0; i < names.length; i += 2) {
+      runs.push(...await Promise.all(names.slice(i, i + 2).map((name) => mailplane([name, '--help'], { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' }))));
+    }
     runs.forEach((run, i) => {
       expect(run.code, names[i]).toBe(0);
       expect(run.stdout, names[i]).toMatch(new RegExp(`mailplane ${names[i]}`));
     });
-  });
+  }, 120_000);
 
   it('answers an unknown command with exit 2 and the command list', async () => {
     const run = await mailplane(['frobnicate']);
