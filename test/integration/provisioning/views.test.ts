@@ -1,0 +1,123 @@
+/**
+ * What customers and support see of provisioning: the plans and regions, the
+ * checkout's up-front validation, live step events over SSE, the server
+ * detail, the DNS view (expected records against what DNS answers, DNSSEC and
+ * the nameservers to set), and the staff-only admin views.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHarness, type Harness } from '../../support/provisioning.ts';
+
+let h: Harness;
+let customer: { token: string; workspaceId: string };
+
+beforeAll(async () => {
+  h = await startHarness();
+  customer = await h.customer('views@example.com');
+}, 60_000);
+afterAll(async () => {
+  await h?.close();
+});
+
+/** Reads SSE events until `stop` says enough (or the stream ends). */
+async function readEvents(url: string, token: string, stop: (events: { event: string; data: any }[]) => boolean, signal: AbortSignal) {
+  const res = await fetch(url, { headers: { authorization: `Bearer ${token}` }, signal });
+  expect(res.headers.get('content-type')).toContain('text/event-stream');
+  const events: { event: string; data: any }[] = [];
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += value;
+    let idx;
+    while ((idx = buffer.indexOf('\n\n')) >= 0) {
+      const block = buffer.slice(0, idx);
+      buffer = buffer.slice(idx + 2);
+      const event = /^event: (.*)$/m.exec(block)?.[1];
+      const data = /^data: (.*)$/m.exec(block)?.[1];
+      if (event && data) events.push({ event, data: JSON.parse(data) });
+    }
+    if (stop(events)) break;
+  }
+  await reader.cancel().catch(() => {});
+  return events;
+}
+
+describe('provisioning as customers and support see it', () => {
+  let serverId: string;
+
+  it('lists plans and EU regions, and validates a checkout before calling Stripe', async () => {
+    const plans = await h.call('GET', '/v1/plans');
+    expect(plans.status).toBe(200);
+    expect(plans.body.plans.length).toBeGreaterThan(0);
+    const regions = await h.call('GET', '/v1/regions');
+    expect(regions.body.regions.map((r: { zone: string }) => r.zone)).toEqual(expect.arrayContaining(['fr-par-1', 'nl-ams-1', 'pl-waw-1']));
+    const path = `/v1/workspaces/${customer.workspaceId}/checkout`;
+    const sessionsBefore = h.sandbox.stripe!.sessions().length;
+    for (const body of [
+      { plan: 'starter', region: 'us-east-1', domain: 'ok.example' },
+      { plan: 'nope', region: 'fr-par-1', domain: 'ok.example' },
+      { plan: 'starter', region: 'fr-par-1', domain: 'not a domain' },
+      { plan: 'starter', region: 'fr-par-1', domain: 'evil\n.example' },
+      { plan: 'starter', region: 'fr-par-1', domain: 'ev$il.example' },
+    ]) {
+      const res = await h.call('POST', path, { token: customer.token, body });
+      expect(res.status, JSON.stringify(body)).toBeGreaterThanOrEqual(400);
+      expect(res.status).toBeLessThan(500);
+      expect(res.headers.get('content-type')).toContain('application/problem+json');
+    }
+    expect(h.sandbox.stripe!.sessions().length).toBe(sessionsBefore);
+  });
+
+  it('streams step events over SSE from checkout to ready', async () => {
+    const abort = new AbortController();
+    ({ serverId } = await h.subscribe(customer.token, customer.workspaceId, 'views-mail.example'));
+    const url = `${h.baseUrl}/v1/workspaces/${customer.workspaceId}/servers/${serverId}/events`;
+    const events = await readEvents(url, customer.token, (ev) => ev.some((e) => e.data?.step === 'verify' && /succeeded/.test(e.event)), abort.signal);
+    abort.abort();
+    expect(events[0]!.event).toBe('snapshot');
+    const names = new Set(events.filter((e) => e.event !== 'snapshot').map((e) => e.data.step));
+    expect([...names]).toEqual(expect.arrayContaining(['create_server', 'publish_dns', 'verify']));
+    await h.waitForServer(serverId, ['ready']);
+  }, 90_000);
+
+  it('shows the server with its IPs and steps, and the DNS view with live answers', async () => {
+    const detail = await h.call('GET', `/v1/workspaces/${customer.workspaceId}/servers/${serverId}`, { token: customer.token });
+    expect(detail.status).toBe(200);
+    expect(detail.body).toMatchObject({ id: serverId, status: 'ready', domain: 'views-mail.example', hostname: 'mail.views-mail.example', zone: 'fr-par-1' });
+    expect(detail.body.ips.filter((ip: { state: string }) => ip.state === 'active')).toHaveLength(2);
+    expect(detail.body.steps.every((s: { status: string; durationMs: number | null }) => s.status === 'succeeded')).toBe(true);
+    expect(detail.body.steps[0]).not.toHaveProperty('log');
+
+    const dns = await h.call('GET', `/v1/workspaces/${customer.workspaceId}/servers/${serverId}/dns`, { token: customer.token });
+    expect(dns.status).toBe(200);
+    expect(dns.body.nameServers.length).toBeGreaterThan(0);
+    expect(dns.body.instructions).toContain(dns.body.nameServers[0]);
+    expect(dns.body.dnssec.ds).toBeTruthy();
+    const types = dns.body.records.map((r: { type: string }) => r.type);
+    expect(types).toEqual(expect.arrayContaining(['A', 'AAAA', 'MX', 'TXT', 'CAA', 'SSHFP', 'TLSA']));
+    const checked = dns.body.records.filter((r: { live: { matches: boolean | null } }) => r.live.matches !== null);
+    expect(checked.length).toBeGreaterThan(5);
+    expect(checked.every((r: { live: { matches: boolean } }) => r.live.matches)).toBe(true);
+  });
+
+  it('keeps other workspaces out and lets only staff use the admin views', async () => {
+    const outsider = await h.customer('outsider-views@example.com');
+    expect((await h.call('GET', `/v1/workspaces/${customer.workspaceId}/servers/${serverId}`, { token: outsider.token })).status).toBe(404);
+    expect((await h.call('GET', `/v1/workspaces/${outsider.workspaceId}/servers/${serverId}`, { token: outsider.token })).status).toBe(404);
+    expect((await h.call('GET', '/v1/admin/servers', { token: customer.token })).status).toBe(403);
+
+    const support = await h.staff('support-views@example.com', 'support');
+    const list = await h.call('GET', '/v1/admin/servers?status=ready', { token: support });
+    expect(list.status).toBe(200);
+    expect(list.body.servers.map((s: { id: string }) => s.id)).toContain(serverId);
+    const failed = await h.call('GET', '/v1/admin/servers?status=failed', { token: support });
+    expect(failed.body.servers.map((s: { id: string }) => s.id)).not.toContain(serverId);
+    const one = await h.call('GET', `/v1/admin/servers/${serverId}`, { token: support });
+    expect(one.status).toBe(200);
+    expect(one.body.steps.find((s: { name: string }) => s.name === 'install_mail_stack').log).toMatch(/uploaded \d+ files/);
+    // A run that did not fail cannot be resumed.
+    expect((await h.call('POST', `/v1/admin/servers/${serverId}/resume`, { token: support })).status).toBe(409);
+    expect((await h.call('POST', `/v1/admin/servers/${serverId}/steps/not_a_step/rerun`, { token: support })).status).toBeGreaterThanOrEqual(400);
+  });
+});
