@@ -5,10 +5,11 @@
  * an audit entry and a rate limit, reset, deleted, and a failing push shows as
  * failed. Bad input changes nothing.
  */
+import { createHash, createHmac } from 'node:crypto';
 import { verify } from '@node-rs/argon2';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditLog, mailboxes, servers, vaultSecrets } from '../../../src/db/schema/index.ts';
+import { auditLog, mailboxes, servers, vaultSecrets, webmailLogins } from '../../../src/db/schema/index.ts';
 import { STRONG_PASSWORD } from '../../support/api.ts';
 import { startHarness, type Harness } from '../../support/provisioning.ts';
 
@@ -135,6 +136,31 @@ describe('mailboxes', () => {
     await h.call('POST', `${base}/${res.body.mailbox.id}/password/reset`, { token: owner.token });
     await waitForSync(res.body.mailbox.id, 'applied');
     expect(await serverHashOf('bob@mailboxes.example')).not.toBeNull();
+  });
+
+  it('issues single-use webmail links signed with the key the server holds', async () => {
+    const res = await h.call('POST', `${base}/${aliceId}/webmail-login`, { token: memberToken });
+    expect(res.status).toBe(200);
+    const url = new URL(res.body.url);
+    expect(`${url.origin}${url.pathname}`).toBe('https://webmail.mailboxes.example/autologin');
+    const lifetime = Date.parse(res.body.expiresAt) - Date.now();
+    expect(lifetime).toBeGreaterThan(0);
+    expect(lifetime).toBeLessThanOrEqual(60_000);
+    const [payload, mac] = url.searchParams.get('token')!.split('.');
+    const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString('utf8'));
+    expect(claims).toMatchObject({ v: 1, mbx: 'alice@mailboxes.example' });
+    expect(claims.exp - claims.iat).toBeLessThanOrEqual(60);
+    // The server verifies with the key install_mail_stack put there: the same key must have signed.
+    const serverKey = (await h.sandbox.ssh!.file(hostId, '/etc/mailplane/webmail/hmac.key'))!.content.toString('utf8').trim();
+    expect(createHmac('sha256', Buffer.from(serverKey, 'base64')).update(payload!).digest('base64url')).toBe(mac);
+    // Only the nonce's hash is kept; two links never share a nonce.
+    const second = await h.call('POST', `${base}/${aliceId}/webmail-login`, { token: owner.token });
+    const nonce2 = JSON.parse(Buffer.from(new URL(second.body.url).searchParams.get('token')!.split('.')[0]!, 'base64url').toString()).nonce;
+    expect(nonce2).not.toBe(claims.nonce);
+    const rows = await h.database.db.select().from(webmailLogins).where(eq(webmailLogins.mailboxId, aliceId));
+    expect(rows).toHaveLength(2);
+    expect(JSON.stringify(rows)).not.toContain(claims.nonce);
+    expect(rows.map((r) => r.nonceHash)).toContain(createHash('sha256').update(claims.nonce).digest('hex'));
   });
 
   it('deletes a mailbox from the server, then from the database with its password', async () => {
