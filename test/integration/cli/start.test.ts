@@ -57,6 +57,11 @@ describe('mailplane api on a fresh data dir', () => {
     await chmod(dataDir, 0o755);
 
     const first = await start(dataDir);
+    // No provider credentials: every provider is an emulator, announced, and on loopback only.
+    for (const provider of ['scaleway', 'cloudflare', 'stripe']) expect(first.output()).toMatch(new RegExp(`sandbox: ${provider} at http://127\\.0\\.0\\.1:\\d+`));
+    expect(first.output()).toMatch(/sandbox: dns at udp:\/\/127\.0\.0\.1:\d+/);
+    const addresses = [...first.output().matchAll(/(?:https?|udp):\/\/([^/:\s]+)/g)].map((m) => m[1]);
+    expect(new Set(addresses)).toEqual(new Set(['127.0.0.1']));
     const ready = await fetch(`${first.url}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ status: 'ok' });
