@@ -125,4 +125,24 @@ describe('GDPR export and erasure', () => {
     const subs = h.sandbox.stripe!.subscriptions().filter((s) => s.status !== 'canceled');
     expect(subs.filter((s) => JSON.stringify(s).includes(workspaceId))).toEqual([]);
   });
+
+  it('erases one workspace on its owner\'s request: admins may not, the owner\'s account stays', async () => {
+    const owner = await h.customer('ws-erase-owner@example.com');
+    const admin = await h.call('POST', '/v1/auth/signup', { body: { email: 'ws-erase-admin@example.com', password: STRONG_PASSWORD, name: 'Admin' } });
+    await h.database.sql`insert into memberships (workspace_id, user_id, role) values (${owner.workspaceId}, ${admin.body.user.id}, 'admin')`;
+    const { serverId: id } = await h.subscribe(owner.token, owner.workspaceId, 'ws-erase.example');
+    expect((await h.waitForServer(id, ['ready', 'failed'], 120_000)).status).toBe('ready');
+    const [server] = await h.database.db.select().from(servers).where(eq(servers.id, id));
+
+    expect((await h.call('DELETE', `/v1/workspaces/${owner.workspaceId}`, { token: admin.body.token })).status).toBe(403);
+    const res = await h.call('DELETE', `/v1/workspaces/${owner.workspaceId}`, { token: owner.token });
+    expect(res.status).toBe(202);
+    // Gone for everyone at once, erased for good once the server is deprovisioned.
+    expect((await h.call('GET', `/v1/workspaces/${owner.workspaceId}/servers`, { token: owner.token })).status).toBe(404);
+    await until('the workspace rows to go', async () => (await h.database.db.select().from(workspaces).where(eq(workspaces.id, owner.workspaceId))).length === 0, 120_000);
+    expect(h.sandbox.scaleway!.listServers().filter((s) => s.id === server!.providerServerId)).toEqual([]);
+    expect(h.sandbox.cloudflare!.zones().filter((z) => z.name === 'ws-erase.example')).toEqual([]);
+    expect(await rowsMentioning('ws-erase.example')).toEqual([]);
+    expect((await h.call('GET', '/v1/me', { token: owner.token })).status).toBe(200);
+  }, 180_000);
 });
