@@ -15,9 +15,9 @@ import { Hono } from 'hono';
 import { CloudflareEmulator } from './cloudflare/emulator.ts';
 import { DnsEmulator } from './dns/emulator.ts';
 import { DnsblListings } from './dns/listings.ts';
-import { ScalewayEmulator } from './scaleway/emulator.ts';
+import { ScalewayEmulator, type ScalewayEmulatorOptions } from './scaleway/emulator.ts';
 import { serveOnLoopback, type RunningServer } from './serve.ts';
-import { SshHostEmulator } from './ssh/emulator.ts';
+import { SshHostEmulator, type HostBehaviour } from './ssh/emulator.ts';
 import { StripeEmulator } from './stripe/emulator.ts';
 
 export interface SandboxOptions {
@@ -33,6 +33,10 @@ export interface SandboxOptions {
   listedIps?: string[];
   /** List the first N IPs the Scaleway emulator allocates (demonstrates rotation). */
   listFirstIps?: number;
+  /** Scaleway emulator options (benchmarks: server boot time, API latency). */
+  scaleway?: Pick<ScalewayEmulatorOptions, 'bootDelayMs' | 'faults'>;
+  /** Behaviour of every emulated host without its own (benchmarks: script durations). */
+  sshBehaviour?: HostBehaviour;
   log?: (line: string) => void;
 }
 
@@ -57,6 +61,7 @@ export class Sandbox {
     let allocated = 0;
     this.scaleway = opts.compute
       ? new ScalewayEmulator({
+          ...opts.scaleway,
           onIpCreated: (ip) => {
             // IPv6 comes as the ::1 of its routed /64: the address mailplane uses and the lists are asked about.
             if (this.listPolicy?.(ip, allocated++)) this.listings.list(ip.address);
@@ -72,6 +77,7 @@ export class Sandbox {
     this.ssh = scaleway
       ? new SshHostEmulator({
           rootDir: join(opts.dataDir, 'sandbox-hosts'),
+          ...(opts.sshBehaviour ? { defaultBehaviour: opts.sshBehaviour } : {}),
           resolveHost: (address) => {
             const server = scaleway.serverByIpv4(address);
             if (!server || server.state !== 'running') return null;

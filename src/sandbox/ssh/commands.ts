@@ -20,6 +20,21 @@ export const SCRIPT_DIR = '/opt/mailplane/bin';
 export interface HostBehaviour {
   failScript?: string;
   delayMs?: number;
+  /**
+   * Extra delay per provisioning script (by file name, e.g. "install-mail-stack.sh"),
+   * added to delayMs: benchmarks give each script a realistic duration.
+   */
+  scriptDelayMs?: Readonly<Record<string, number>>;
+}
+
+/** How long the host waits before answering `command` under `behaviour`. */
+export function commandDelayMs(command: string, behaviour: HostBehaviour): number {
+  let delay = behaviour.delayMs ?? 0;
+  const words = command.trim().split(/\s+/);
+  if (behaviour.scriptDelayMs && words.length === 2 && words[0] === 'bash') {
+    delay += behaviour.scriptDelayMs[posix.basename(words[1]!)] ?? 0;
+  }
+  return Math.max(0, delay);
 }
 
 async function runScriptFile(path: string, ctx: ScriptContext, behaviour: HostBehaviour): Promise<number> {

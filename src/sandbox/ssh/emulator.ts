@@ -25,7 +25,7 @@ import { join } from 'node:path';
 // ssh2 is CommonJS; Node's ESM loader does not see Server as a named export.
 import ssh2, { type AuthContext, type Connection, type ServerChannel, type Session } from 'ssh2';
 import { bootFromCloudInit, type BootedHost, type EmulatedHostSpec } from './boot.ts';
-import { runCommand, type HostBehaviour } from './commands.ts';
+import { commandDelayMs, runCommand, type HostBehaviour } from './commands.ts';
 import { HostFs } from './host-fs.ts';
 import { HostStateFile, type HostState } from './host-state.ts';
 import type { ScriptContext } from './scripts.ts';
@@ -39,6 +39,8 @@ export interface SshHostEmulatorOptions {
   rootDir: string;
   /** The server behind an IP, or null when none is running there. */
   resolveHost(address: string): EmulatedHostSpec | null;
+  /** Behaviour of every host without its own (setBehaviour); benchmarks set script durations here. */
+  defaultBehaviour?: HostBehaviour;
 }
 
 export interface RecordedCommand {
@@ -80,10 +82,12 @@ export class SshHostEmulator {
   private readonly history = new Map<string, RecordedCommand[]>();
   private readonly sftpHistory = new Map<string, SftpRequest[]>();
   private readonly behaviours = new Map<string, HostBehaviour>();
+  private defaultBehaviour: HostBehaviour;
   private stopped = false;
 
   constructor(opts: SshHostEmulatorOptions) {
     this.opts = opts;
+    this.defaultBehaviour = { ...opts.defaultBehaviour };
   }
 
   /** Where to reach the server at `address`; boots it on first use. Throws when nothing runs there. */
@@ -122,6 +126,11 @@ export class SshHostEmulator {
   /** Replaces the host's behaviour; takes effect for the next command. */
   setBehaviour(hostId: string, behaviour: HostBehaviour): void {
     this.behaviours.set(hostId, { ...behaviour });
+  }
+
+  /** Replaces the behaviour of every host that has none of its own; takes effect for the next command. */
+  setDefaultBehaviour(behaviour: HostBehaviour): void {
+    this.defaultBehaviour = { ...behaviour };
   }
 
   async stop(): Promise<void> {
@@ -223,10 +232,11 @@ export class SshHostEmulator {
     });
     const stdin = Buffer.concat(chunks).toString('utf8');
 
-    const behaviour = this.behaviours.get(host.id) ?? {};
-    if (open && behaviour.delayMs && behaviour.delayMs > 0) {
+    const behaviour = this.behaviours.get(host.id) ?? this.defaultBehaviour;
+    const delayMs = commandDelayMs(command, behaviour);
+    if (open && delayMs > 0) {
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, behaviour.delayMs);
+        const timer = setTimeout(resolve, delayMs);
         ended.signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
       });
     }

@@ -1,0 +1,165 @@
+/**
+ * Control-plane overhead with every emulator answering at once (ZERO
+ * profile): what the engine adds around each step (timeline.ts defines
+ * overhead), first on provisions run one after another (nothing queues behind
+ * anything else), then for many provisions started at the same moment on
+ * this one worker process, where steps also wait for a free handler slot.
+ */
+import type { RouteRegistrar } from '../../src/api/app.ts';
+import { JOB_CATALOG } from '../../src/jobs/catalog.ts';
+import { median, percentile, round } from './stats.ts';
+import { ZERO } from './profile.ts';
+import { startProduct, type Product } from './product.ts';
+import { loadTimelines, type RunTimeline } from './timeline.ts';
+
+const SETTINGS = {
+  pollIntervalMs: 20,
+  retry: { baseMs: 50, maxMs: 1_000, maxAttempts: 8 },
+  serverBootTimeoutMs: 120_000,
+};
+
+export interface OverheadBreakdown {
+  steps: number;
+  medianMs: number;
+  p95Ms: number;
+  /** Medians of the parts: predecessor's commit + NOTIFY + pg-boss fetch; claim transaction; the rest. */
+  parts: { toHandlerMs: number | null; claimMs: number | null; successWriteMs: number | null };
+  /** Steps that needed more than one attempt (excluded from the figures above). */
+  retriedSteps: number;
+}
+
+export interface OverheadResult {
+  sequential: OverheadBreakdown & { provisions: number; medianRunWallMs: number; medianRunCriticalPathMs: number };
+  concurrent: {
+    requested: number;
+    succeeded: number;
+    /** Settled as failed, or still provisioning at the deadline. */
+    failed: number;
+    settledBeforeDeadline: boolean;
+    wallSeconds: number;
+    stepsPerSecond: number;
+    overhead: OverheadBreakdown;
+    medianRunWallMs: number;
+  };
+  handlerConcurrency: number;
+  /** Median and p95 of `select 1` on the product's pool, measured between the two parts. */
+  dbRoundTripMs: { median: number; p95: number };
+  settings: Record<string, unknown>;
+}
+
+/** When each step's job reached the engine, by `${runId}:${step}`. */
+function recordHandlerEntry(product: Product): Map<string, number> {
+  const entered = new Map<string, number>();
+  const engine = product.ctx.engine;
+  const handle = engine.handleStepJob.bind(engine);
+  // The worker looks the engine up on every job (src/workers.ts), so wrapping it here sees every pick-up.
+  product.ctx.engine = {
+    ...engine,
+    handleStepJob: (data, job) => {
+      entered.set(`${data.runId}:${data.step}`, Date.now());
+      return handle(data, job);
+    },
+  };
+  return entered;
+}
+
+function breakdown(timelines: RunTimeline[], entered: Map<string, number>): OverheadBreakdown {
+  const steps = timelines.flatMap((t) => t.steps.map((s) => ({ ...s, runId: t.runId })));
+  const clean = steps.filter((s) => s.attempt === 1 && Number.isFinite(s.overheadMs));
+  const parts = clean.flatMap((s) => {
+    const at = entered.get(`${s.runId}:${s.name}`);
+    if (at === undefined) return [];
+    const ready = s.startedAt - s.pickupMs;
+    return [{ toHandler: at - ready, claim: s.startedAt - at, rest: s.overheadMs - s.pickupMs }];
+  });
+  const medianOrNull = (values: number[]) => (values.length ? round(median(values), 1) : null);
+  return {
+    steps: clean.length,
+    medianMs: round(median(clean.map((s) => s.overheadMs)), 1),
+    p95Ms: round(percentile(clean.map((s) => s.overheadMs), 95), 1),
+    parts: {
+      toHandlerMs: medianOrNull(parts.map((p) => p.toHandler)),
+      claimMs: medianOrNull(parts.map((p) => p.claim)),
+      successWriteMs: medianOrNull(parts.map((p) => p.rest)),
+    },
+    retriedSteps: steps.length - clean.length,
+  };
+}
+
+async function dbRoundTrip(product: Product): Promise<{ median: number; p95: number }> {
+  const samples: number[] = [];
+  for (let i = 0; i < 200; i++) {
+    const t = performance.now();
+    await product.ctx.database.sql`select 1`;
+    samples.push(performance.now() - t);
+  }
+  return { median: round(median(samples), 2), p95: round(percentile(samples, 95), 2) };
+}
+
+export interface OverheadOptions<T> {
+  sequential: number;
+  concurrent: number;
+  /** The benchmark stays bounded: provisions not settled by then count as not succeeded. */
+  concurrentTimeoutMs: number;
+  routes?: RouteRegistrar[];
+  /** Runs on the same product once the provisions are done (the API benchmark). */
+  after?: (product: Product, customer: { token: string; workspaceId: string; serverId: string }) => Promise<T>;
+}
+
+export async function benchOverhead<T>(databaseUrl: string, opts: OverheadOptions<T>, log: (line: string) => void): Promise<OverheadResult & { after: T | null }> {
+  const product = await startProduct({ databaseUrl, profile: ZERO, settings: SETTINGS, ...(opts.routes ? { routes: opts.routes } : {}) });
+  try {
+    const entered = recordHandlerEntry(product);
+    const { token, workspaceId } = await product.customer('overhead@bench.example');
+
+    // One after another: the overhead of the engine itself.
+    const sequentialIds: string[] = [];
+    for (let i = 0; i < opts.sequential; i++) {
+      const domain = `seq-${i}.bench.example`;
+      const id = await product.pay(await product.checkout(token, workspaceId, domain), domain);
+      const status = (await product.waitForServers([id], 120_000)).statuses.get(id);
+      if (status !== 'ready') throw new Error(`sequential provision ${i}: server ${status} after 120 s`);
+      sequentialIds.push(id);
+    }
+    const sequential = (await loadTimelines(product.ctx.database.db, sequentialIds)).filter((t) => t.kind === 'provision');
+    log(`  ${opts.sequential} sequential provisions done`);
+    const roundTrip = await dbRoundTrip(product);
+
+    // All at once: checkouts first (not timed), then every payment together.
+    const domains = Array.from({ length: opts.concurrent }, (_, i) => `load-${i}.bench.example`);
+    const sessions: string[] = [];
+    for (const domain of domains) sessions.push(await product.checkout(token, workspaceId, domain));
+    log(`  ${opts.concurrent} checkouts ready; paying all at once`);
+    const started = Date.now();
+    const ids = await Promise.all(sessions.map((session, i) => product.pay(session, domains[i]!)));
+    const { settled, statuses } = await product.waitForServers(ids, opts.concurrentTimeoutMs, 250);
+    const concurrent = (await loadTimelines(product.ctx.database.db, ids)).filter((t) => t.kind === 'provision');
+    // Unsettled at the deadline: the wall time is the deadline, and succeeded says how far it got.
+    const lastFinished = settled ? Math.max(...concurrent.map((t) => t.finishedAt).filter(Number.isFinite)) : Date.now();
+    const wallSeconds = (lastFinished - started) / 1000;
+    const succeeded = [...statuses.values()].filter((s) => s === 'ready').length;
+    const stepCount = concurrent.reduce((n, t) => n + t.steps.length, 0);
+    log(`  ${succeeded}/${opts.concurrent} concurrent provisions ready in ${wallSeconds.toFixed(1)} s`);
+    const after = opts.after ? await opts.after(product, { token, workspaceId, serverId: sequentialIds[0]! }) : null;
+
+    return {
+      sequential: {
+        provisions: opts.sequential, ...breakdown(sequential, entered),
+        medianRunWallMs: median(sequential.map((t) => t.wallMs)),
+        medianRunCriticalPathMs: median(sequential.map((t) => t.criticalPathMs)),
+      },
+      concurrent: {
+        requested: opts.concurrent, succeeded, failed: opts.concurrent - succeeded, settledBeforeDeadline: settled, wallSeconds: round(wallSeconds, 2),
+        stepsPerSecond: round(stepCount / wallSeconds, 1),
+        overhead: breakdown(concurrent, entered),
+        medianRunWallMs: median(concurrent.map((t) => t.wallMs)),
+      },
+      handlerConcurrency: JOB_CATALOG['provisioning.step'].concurrency,
+      dbRoundTripMs: roundTrip,
+      settings: { ...SETTINGS },
+      after,
+    };
+  } finally {
+    await product.close();
+  }
+}
