@@ -176,6 +176,19 @@ describe('mailboxes', () => {
     expect((await h.call('DELETE', `${base}/${aliceId}`, { token: owner.token })).status).toBe(404);
   });
 
+  it('lets API keys act within their scope, but never export a password or open webmail', async () => {
+    const key = async (scopes: string[]) => (await h.call('POST', `/v1/workspaces/${owner.workspaceId}/api-keys`, { token: owner.token, body: { name: scopes.join('+'), scopes } })).body.key as string;
+    const read = await key(['read']);
+    const write = await key(['write']);
+    expect((await h.call('GET', base, { token: read })).status).toBe(200);
+    expect((await h.call('POST', base, { token: read, body: { localPart: 'by-read-key' } })).status).toBe(403);
+    const created = await h.call('POST', base, { token: write, body: { localPart: 'by-write-key' } });
+    expect(created.status).toBe(201);
+    const mb = created.body.mailbox.id;
+    expect((await h.call('POST', `${base}/${mb}/password/export`, { token: write, body: { reason: 'automation' } })).status).toBe(403);
+    expect((await h.call('POST', `${base}/${mb}/webmail-login`, { token: write })).status).toBe(403);
+  });
+
   it('refuses changes while the server is not ready', async () => {
     await h.database.db.update(servers).set({ status: 'suspended' }).where(eq(servers.id, serverId));
     try {
