@@ -9,7 +9,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { benchApi, helloRoute } from './bench/api.ts';
+import { benchApi, benchRoutes } from './bench/api.ts';
 import { benchCriticalPath } from './bench/critical-path.ts';
 import { startBenchDatabase } from './bench/database.ts';
 import { benchDnsbl } from './bench/dnsbl.ts';
@@ -47,10 +47,10 @@ async function main(): Promise<void> {
       sequential: 10,
       concurrent: provisions,
       concurrentTimeoutMs: 5 * 60_000,
-      routes: [helloRoute],
+      routes: (ctx) => benchRoutes(ctx.database.sql),
       after: async (product, customer) => {
         log(`api: autocannon, 10 connections × ${apiSeconds} s, 2 rounds per route`);
-        return benchApi({ baseUrl: product.baseUrl, ...customer }, { connections: 10, durationSeconds: apiSeconds, rounds: 2 });
+        return benchApi({ baseUrl: product.baseUrl, sql: product.ctx.database.sql, ...customer }, { connections: 10, durationSeconds: apiSeconds, rounds: 2 });
       },
     }, log);
 

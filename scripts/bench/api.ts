@@ -8,17 +8,31 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import type postgres from 'postgres';
 import type { RouteRegistrar } from '../../src/api/app.ts';
+import { profileWhile, type ProfileSummary } from './cpu-profile.ts';
 import { median, round } from './stats.ts';
 
 const run = promisify(execFile);
 
 export const HELLO_PATH = '/bench/hello';
+export const ROUND_TRIPS_PATH = '/bench/round-trips';
 
-/** The bare route: no authentication, no database, a constant body. */
-export const helloRoute: RouteRegistrar = (app) => {
-  app.get(HELLO_PATH, (c) => c.text('hello'));
-};
+/**
+ * The bare route (no authentication, no database, a constant body) and, for
+ * scale, the same route plus `n` sequential `select 1` on the product's pool:
+ * what the server route's round trips to PostgreSQL cost by themselves.
+ */
+export function benchRoutes(sql: postgres.Sql): RouteRegistrar[] {
+  return [(app) => {
+    app.get(HELLO_PATH, (c) => c.text('hello'));
+    app.get(ROUND_TRIPS_PATH, async (c) => {
+      const n = Math.min(50, Number(c.req.query('n') ?? '1') || 1);
+      for (let i = 0; i < n; i++) await sql`select 1`;
+      return c.text('hello');
+    });
+  }];
+}
 
 export interface LoadFigures { requestsPerSecond: number; p50Ms: number; p99Ms: number; non2xx: number; errors: number }
 
@@ -30,6 +44,29 @@ export interface ApiResult {
   hello: LoadFigures;
   /** Server route requests/s divided by the hello route's (median over rounds). */
   ratio: number;
+  /** SQL statements one server-route request sends through the product's pool. */
+  statementsPerRequest: number | null;
+  /** The bare route plus as many `select 1` as the server route sends statements (one round, after the others). */
+  roundTrips: LoadFigures & { statements: number } | null;
+  /** An extra, profiled round of the server route (not part of the figures above). */
+  profile: { requestsPerSecond: number; cpu: ProfileSummary };
+}
+
+/**
+ * Counts the statements sent while `work` runs. drizzle sends every query
+ * through the pool's `unsafe` (drizzle-orm/postgres-js session), looked up on
+ * each call, so wrapping it there sees them all.
+ */
+async function countStatements(sql: postgres.Sql, work: () => Promise<void>): Promise<number | null> {
+  const original = sql.unsafe;
+  let count = 0;
+  sql.unsafe = ((...args: Parameters<typeof original>) => { count++; return original.apply(sql, args); }) as typeof original;
+  try {
+    await work();
+  } finally {
+    sql.unsafe = original;
+  }
+  return count > 0 ? count : null;
 }
 
 async function load(url: string, connections: number, durationSeconds: number, headers: Record<string, string>) {
@@ -50,7 +87,7 @@ const combine = (rounds: LoadFigures[]): LoadFigures => ({
 });
 
 export async function benchApi(
-  target: { baseUrl: string; token: string; workspaceId: string; serverId: string },
+  target: { baseUrl: string; token: string; workspaceId: string; serverId: string; sql: postgres.Sql },
   opts: { connections: number; durationSeconds: number; rounds: number },
 ): Promise<ApiResult> {
   const serverUrl = `${target.baseUrl}/v1/workspaces/${target.workspaceId}/servers/${target.serverId}`;
@@ -69,5 +106,17 @@ export async function benchApi(
     server.push(s);
     ratios.push(s.requestsPerSecond / h.requestsPerSecond);
   }
-  return { ...opts, server: combine(server), hello: combine(hello), ratio: round(median(ratios), 3) };
+  const statementsPerRequest = await countStatements(target.sql, async () => {
+    const res = await fetch(serverUrl, { headers: auth });
+    if (res.status !== 200) throw new Error(`GET server answered ${res.status}`);
+    await res.text();
+  });
+  const roundTrips = statementsPerRequest
+    ? { statements: statementsPerRequest, ...(await load(`${target.baseUrl}${ROUND_TRIPS_PATH}?n=${statementsPerRequest}`, opts.connections, opts.durationSeconds, {})) }
+    : null;
+  const profiled = await profileWhile(() => load(serverUrl, opts.connections, opts.durationSeconds, auth));
+  return {
+    ...opts, server: combine(server), hello: combine(hello), ratio: round(median(ratios), 3), statementsPerRequest, roundTrips,
+    profile: { requestsPerSecond: round(profiled.result.requestsPerSecond, 0), cpu: profiled.profile },
+  };
 }

@@ -5,6 +5,7 @@
  * the same run's measured step durations (provisioning/plan.ts criticalPathMs).
  * 1.00 means independent steps fully overlap and the engine adds nothing.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { median, round } from './stats.ts';
 import { REALISTIC } from './profile.ts';
 import { startProduct } from './product.ts';
@@ -18,6 +19,8 @@ export interface CriticalPathResult {
   /** Median work and overhead per step over the runs (ms). */
   steps: { name: string; workMs: number; overheadMs: number }[];
   settings: Record<string, unknown>;
+  /** How late the product's event loop ran timers during the runs (a synchronous step blocks every other one). */
+  eventLoopDelayMs: { p50: number; p99: number; max: number };
 }
 
 export const CRITICAL_PATH_SETTINGS = {
@@ -34,6 +37,8 @@ export async function benchCriticalPath(databaseUrl: string, runs: number, log: 
   try {
     const { token, workspaceId } = await product.customer('critical-path@bench.example');
     const serverIds: string[] = [];
+    const loop = monitorEventLoopDelay({ resolution: 10 });
+    loop.enable();
     for (let i = 0; i < runs; i++) {
       const domain = `critical-${i}.bench.example`;
       const session = await product.checkout(token, workspaceId, domain);
@@ -43,6 +48,7 @@ export async function benchCriticalPath(databaseUrl: string, runs: number, log: 
       serverIds.push(id);
       log(`  run ${i + 1}/${runs} ready`);
     }
+    loop.disable();
     const timelines = (await loadTimelines(product.ctx.database.db, serverIds)).filter((t) => t.kind === 'provision');
     const perRun = timelines.map((t) => ({
       wallMs: t.wallMs, criticalPathMs: t.criticalPathMs, ratio: round(t.wallMs / t.criticalPathMs, 3),
@@ -56,6 +62,7 @@ export async function benchCriticalPath(databaseUrl: string, runs: number, log: 
     return {
       runs, ratio: round(median(perRun.map((r) => r.ratio)), 3), perRun, criticalSteps: criticalSteps(timelines[0]!), steps,
       settings: { ...CRITICAL_PATH_SETTINGS },
+      eventLoopDelayMs: { p50: round(loop.percentile(50) / 1e6, 1), p99: round(loop.percentile(99) / 1e6, 1), max: round(loop.max / 1e6, 1) },
     };
   } finally {
     await product.close();

@@ -6,6 +6,7 @@
  * this one worker process, where steps also wait for a free handler slot.
  */
 import type { RouteRegistrar } from '../../src/api/app.ts';
+import type { AppContext } from '../../src/app-context.ts';
 import { JOB_CATALOG } from '../../src/jobs/catalog.ts';
 import { median, percentile, round } from './stats.ts';
 import { ZERO } from './profile.ts';
@@ -101,7 +102,7 @@ export interface OverheadOptions<T> {
   concurrent: number;
   /** The benchmark stays bounded: provisions not settled by then count as not succeeded. */
   concurrentTimeoutMs: number;
-  routes?: RouteRegistrar[];
+  routes?: (ctx: AppContext) => RouteRegistrar[];
   /** Runs on the same product once the provisions are done (the API benchmark). */
   after?: (product: Product, customer: { token: string; workspaceId: string; serverId: string }) => Promise<T>;
 }
@@ -152,7 +153,7 @@ export async function benchOverhead<T>(databaseUrl: string, opts: OverheadOption
         requested: opts.concurrent, succeeded, failed: opts.concurrent - succeeded, settledBeforeDeadline: settled, wallSeconds: round(wallSeconds, 2),
         stepsPerSecond: round(stepCount / wallSeconds, 1),
         overhead: breakdown(concurrent, entered),
-        medianRunWallMs: median(concurrent.map((t) => t.wallMs)),
+        medianRunWallMs: median(concurrent.map((t) => t.wallMs).filter(Number.isFinite)),
       },
       handlerConcurrency: JOB_CATALOG['provisioning.step'].concurrency,
       dbRoundTripMs: roundTrip,

@@ -112,7 +112,9 @@ export function renderMarkdown(r: BenchResults): string {
   out.push('Per step (median over the runs); overhead as defined in section 2:', '');
   out.push(table(['step', 'work', 'overhead', 'on the critical path'],
     [...cp.steps].sort((x, y) => stepOrder(x.name) - stepOrder(y.name)).map((s) => [s.name, ms(s.workMs), ms(s.overheadMs), onPath.has(s.name) ? 'yes' : ''])), '');
-  out.push(`Critical path: ${cp.criticalSteps.join(' → ')}. The overhead of the ${cp.criticalSteps.length} steps on it adds up to ${ms(pathOverhead)} (median run: wall ${ms(medianRun.wallMs)} − critical path ${ms(medianRun.criticalPathMs)} = ${ms(medianRun.wallMs - medianRun.criticalPathMs)}): the whole gap is per-step overhead along the path, not steps waiting for one another.`, '');
+  out.push(`Critical path: ${cp.criticalSteps.join(' → ')}. The overhead of the ${cp.criticalSteps.length} steps on it adds up to ${ms(pathOverhead)} (median run: wall ${ms(medianRun.wallMs)} − critical path ${ms(medianRun.criticalPathMs)} = ${ms(medianRun.wallMs - medianRun.criticalPathMs)}): the gap is the engine's overhead around each step of the path; no step waited for one it does not depend on.`, '');
+  const root = cp.steps.find((s) => s.name === cp.criticalSteps[0]);
+  out.push(`The first step's overhead (${root ? ms(root.overheadMs) : '–'}) is the largest: it counts from the run's \`created_at\`, which PostgreSQL sets when the Stripe webhook's transaction *begins*, so it includes the rest of that transaction; and generate_dkim, the other root, starts at the same moment and creates its RSA-2048 key with \`generateKeyPairSync\`, which holds the worker's only event loop for the whole key generation (event loop delay during the runs: p99 ${ms(cp.eventLoopDelayMs.p99)}, max ${ms(cp.eventLoopDelayMs.max)}).`, '');
 
   out.push('## 2. Control-plane overhead', '');
   out.push('All emulators answer at once (zero latency). For each step *s* of a run:', '');
@@ -133,10 +135,15 @@ export function renderMarkdown(r: BenchResults): string {
 
   out.push('## 4. API', '');
   out.push(`autocannon in a child process, ${a.connections} connections × ${a.durationSeconds} s per round, ${a.rounds} rounds alternating the two routes after a warm-up; medians over the rounds. Both routes are served by the same app in the same process as the workers (idle by then), behind the same global middleware (request id and log context, secure headers, body limit). The server route adds authentication (session JWT + session row), the per-credential rate limit (raised with RATE_LIMIT_API_PER_MINUTE so it never answers 429), workspace authorisation and the server's detail (IPs, steps) from PostgreSQL, with ${con.requested + seq.provisions} servers in the database.`, '');
+  const rt = a.roundTrips;
   out.push(table(['route', 'requests/s', 'p50', 'p99', 'non-2xx', 'errors'], [
     ['`GET /v1/workspaces/{ws}/servers/{id}` (authenticated)', a.server.requestsPerSecond, `${a.server.p50Ms} ms`, `${a.server.p99Ms} ms`, a.server.non2xx, a.server.errors],
     ['`GET /bench/hello` (bare)', a.hello.requestsPerSecond, `${a.hello.p50Ms} ms`, `${a.hello.p99Ms} ms`, a.hello.non2xx, a.hello.errors],
+    ...(rt ? [[`\`GET /bench/round-trips?n=${rt.statements}\` (bare + ${rt.statements} × \`select 1\`, for scale)`, rt.requestsPerSecond, `${rt.p50Ms} ms`, `${rt.p99Ms} ms`, rt.non2xx, rt.errors]] : []),
   ]), '');
+  out.push(`One server-route request sends ${a.statementsPerRequest ?? '–'} SQL statements (counted on the product's pool). The last row is the bare route plus that many trivial round trips to PostgreSQL, measured once after the rounds: the cost of the round trips alone, without building queries or mapping rows.`, '');
+  const top = a.profile.cpu.origins.slice(0, 7).map((o) => `${o.origin} ${Math.round(o.share * 100)} %`).join(', ');
+  out.push(`CPU profile of the API process during one more server-route round (${a.profile.requestsPerSecond} requests/s while profiled; ${Math.round(a.profile.cpu.idleShare * 100)} % idle, waiting on PostgreSQL), self time by origin as a share of the busy time: ${top}.`, '');
 
   out.push('## Below target, and why', '');
   const notes = explain(r, ok, { oneSlot, manySlots });
@@ -169,7 +176,15 @@ function explain(r: BenchResults, ok: ReturnType<typeof statuses>, q: { oneSlot?
     notes.push(`**DNSBL (${r.dnsbl.ratio.toFixed(3)}).** Wall ${ms(r.dnsbl.medianWallMs)} against a slowest answer of ${ms(r.dnsbl.medianSlowestAnswerMs)}: the queries do not all leave at once.`);
   }
   if (!ok.apiRatio) {
-    notes.push(`**API (${r.api.ratio.toFixed(3)}).** The server route serves ${r.api.server.requestsPerSecond} requests/s against ${r.api.hello.requestsPerSecond} for the bare route; every request pays the JWT check, the session lookup, the workspace authorisation and the server detail queries.`);
+    const a = r.api;
+    const rt = a.roundTrips;
+    const share = (o: string) => Math.round((a.profile.cpu.origins.find((x) => x.origin === o)?.share ?? 0) * 100);
+    notes.push([
+      `**API (${a.ratio.toFixed(3)}).** The server route serves ${a.server.requestsPerSecond} requests/s against ${a.hello.requestsPerSecond} for the bare route.`,
+      rt ? `Its ${rt.statements} round trips to PostgreSQL alone bring the bare route down to ${rt.requestsPerSecond} requests/s (${Math.round((rt.requestsPerSecond / a.hello.requestsPerSecond) * 100)} % of it): on this machine a loopback round trip costs the API process more CPU than a whole hello-world request (the write system call is ${share('socket writes (system calls)')} % of the busy time in the profile), so no route that reads the database ${rt.statements} times can reach 40 % of one that reads nothing.` : '',
+      `The rest is building the queries and mapping the rows (drizzle-orm ${share('drizzle-orm')} %, postgres ${share('postgres')} %), the session JWT check (HMAC through WebCrypto, part of node internals ${share('node internals')} %) and the garbage collector (${share('garbage collector')} %).`,
+      'Fixes outside this benchmark\'s files: fewer statements per request (the session check, the workspace authorisation and the server lookup can be one query; the session row could be cached for a few seconds), and prepared drizzle queries (\`.prepare()\`) so the SQL is not rebuilt on every request.',
+    ].filter(Boolean).join(' '));
   }
   return notes;
 }
