@@ -27,6 +27,7 @@ export const TEMPLATE_MANIFEST: readonly TemplateEntry[] = [
   config('rspamd/actions.conf', '/etc/rspamd/local.d/actions.conf'),
   config('rspamd/milter_headers.conf', '/etc/rspamd/local.d/milter_headers.conf'),
   config('nginx/nginx.conf', '/etc/nginx/nginx.conf'),
+  config('unbound/mailplane.conf', '/etc/unbound/unbound.conf.d/mailplane.conf'),
   config('ssh/sshd_config', '/etc/ssh/sshd_config'),
   config('nftables/nftables.conf', '/etc/nftables.conf', 0o755),
   config('fail2ban/mailplane.local', '/etc/fail2ban/jail.d/mailplane.local'),

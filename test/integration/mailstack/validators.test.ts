@@ -129,6 +129,19 @@ describe('OpenSSH', () => {
   });
 });
 
+describe('unbound', () => {
+  it('unbound-checkconf accepts the validating resolver, which listens on the loopback only', (ctx) => {
+    const checkconf = requireProgram(ctx, 'unbound-checkconf', 'unbound');
+    const conf = join(tree, 'etc/unbound/unbound.conf.d/mailplane.conf');
+    const res = run(checkconf, [conf]);
+    expect(res.status, `${res.stdout}${res.stderr}`).toBe(0);
+    for (const option of ['interface', 'do-not-query-localhost', 'harden-dnssec-stripped']) {
+      expect(run(checkconf, ['-o', option, conf]).stdout.trim().length, option).toBeGreaterThan(0);
+    }
+    expect(run(checkconf, ['-o', 'interface', conf]).stdout.trim().split(/\s+/).sort()).toEqual(['127.0.0.1', '::1']);
+  });
+});
+
 describe('nftables', () => {
   it('nft -c accepts the ruleset', (ctx) => {
     const nft = requireProgram(ctx, 'nft', 'nftables');

@@ -38,8 +38,34 @@ roundcube-core roundcube/dbconfig-install boolean true
 roundcube-core roundcube/database-type select sqlite3
 SEL
 
-install_packages ca-certificates openssl postfix dovecot-core dovecot-imapd dovecot-lmtpd \
+install_packages ca-certificates openssl unbound postfix dovecot-core dovecot-imapd dovecot-lmtpd \
   rspamd redis-server nginx certbot python3 nftables
+
+# The host resolves through its own validating resolver (unbound on the loopback):
+# DANE needs validated answers and the DNS blacklists refuse public resolvers.
+# Switched only once unbound answers, so a broken resolver never cuts the host off.
+readonly RESOLV_CONF=$'# mailplane: the local DNSSEC-validating resolver (unbound)\nnameserver 127.0.0.1\nnameserver ::1\noptions trust-ad edns0'
+unbound-checkconf >/dev/null
+systemctl enable -q unbound
+systemctl reload-or-restart unbound
+if [ "$(cat /etc/resolv.conf 2>/dev/null)" != "$RESOLV_CONF" ]; then
+  for _ in 1 2 3 4 5 6 7 8 9 10; do
+    # Debian's unbound enables remote control on /run/unbound.ctl.
+    if unbound-control status >/dev/null 2>&1; then break; fi
+    sleep 1
+  done
+  if unbound-control status >/dev/null 2>&1; then
+    log 'resolving through the local validating resolver'
+    # DHCP must not put the provider's resolvers back.
+    if [ -d /etc/dhcp/dhclient-enter-hooks.d ]; then
+      printf 'make_resolv_conf() { :; }\n' > /etc/dhcp/dhclient-enter-hooks.d/mailplane-resolver
+    fi
+    rm -f /etc/resolv.conf
+    printf '%s\n' "$RESOLV_CONF" > /etc/resolv.conf
+  else
+    log 'unbound does not answer yet: keeping the current resolvers (DANE falls back to opportunistic TLS)'
+  fi
+fi
 # php-fpm first, so Roundcube's PHP dependency is satisfied by FPM and not by Apache's module.
 install_packages php-fpm
 install_packages roundcube-core roundcube-sqlite3
