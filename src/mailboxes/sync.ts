@@ -7,7 +7,7 @@
  * version that was pushed, so a change made during a push stays pending for
  * the next sync (which that change enqueued).
  */
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, asc, eq, inArray } from 'drizzle-orm';
 import { mailboxes, servers } from '../db/schema/index.ts';
 import { isRetryable } from '../errors.ts';
 import { renderMailboxFiles } from '../mailstack/mailboxes.ts';
@@ -23,7 +23,8 @@ export async function syncMailboxes(deps: ProvisioningDeps, job: { serverId: str
   const [server] = await db.select().from(servers).where(eq(servers.id, job.serverId));
   // Gone, or being torn down: the rows go with the server.
   if (!server || !['ready', 'suspended'].includes(server.status)) return 'skipped';
-  const rows = await db.select().from(mailboxes).where(eq(mailboxes.serverId, server.id));
+  // Oldest first: the first mailbox also receives postmaster@ and abuse@ (renderMailboxFiles).
+  const rows = await db.select().from(mailboxes).where(eq(mailboxes.serverId, server.id)).orderBy(asc(mailboxes.createdAt), asc(mailboxes.id));
   const active = rows.filter((r) => r.state === 'active');
   const files = renderMailboxFiles(server.domain, active.map((r) => ({ localPart: r.localPart, passwordHash: r.passwordHash, quotaMb: r.quotaMb })));
   const log = (line: string) => deps.log.info({ serverId: server.id, job: 'mailboxes.sync' }, line);

@@ -5,6 +5,11 @@
  *   /etc/dovecot/users                 user@domain:{SCHEME}hash::::::userdb_quota_rule=*:storage=<quotaMb>M
  *   /etc/postfix/virtual_mailboxes     user@domain OK
  *   /etc/postfix/sender_login_maps     user@domain user@domain   (a login may send only as itself)
+ *   /etc/postfix/virtual_aliases       postmaster@domain user@domain (role addresses, see below)
+ *
+ * RFC 5321 and RFC 2142 want postmaster@ (and abuse@) to reach a person, and the
+ * TLS-RPT/DMARC reports default to postmaster@: unless the customer made those
+ * mailboxes themselves, they are aliases of the first mailbox (the caller's order).
  *
  * The Dovecot line is a passwd-file entry: user, password, then empty uid, gid,
  * gecos, home and shell (Dovecot's default_fields fill them), then extra fields.
@@ -23,6 +28,8 @@ export interface MailboxEntry {
 export const DOVECOT_USERS_PATH = '/etc/dovecot/users';
 export const VIRTUAL_MAILBOXES_PATH = '/etc/postfix/virtual_mailboxes';
 export const SENDER_LOGIN_MAPS_PATH = '/etc/postfix/sender_login_maps';
+export const VIRTUAL_ALIASES_PATH = '/etc/postfix/virtual_aliases';
+export const ROLE_ADDRESSES = ['postmaster', 'abuse'] as const;
 
 const ARGON2ID = /^\$argon2id\$v=19\$m=\d{1,10},t=\d{1,10},p=\d{1,3}\$[A-Za-z0-9+/]{8,}\$[A-Za-z0-9+/]{16,}$/;
 const SHA512_CRYPT = /^\$6\$(rounds=\d{1,9}\$)?[A-Za-z0-9./]{1,16}\$[A-Za-z0-9./]{86}$/;
@@ -50,9 +57,12 @@ export function renderMailboxFiles(domain: string, mailboxes: readonly MailboxEn
     addresses.push(address);
   }
   const file = (lines: string[]) => lines.map((l) => `${l}\n`).join('');
+  const first = mailboxes[0] ? `${mailboxes[0].localPart}@${domain}` : null;
+  const aliases = first ? ROLE_ADDRESSES.map((role) => `${role}@${domain}`).filter((a) => !seen.has(a)).map((a) => `${a} ${first}`) : [];
   return [
     { path: DOVECOT_USERS_PATH, content: file(users), mode: 0o640 },
     { path: VIRTUAL_MAILBOXES_PATH, content: file(addresses.map((a) => `${a} OK`)), mode: 0o644 },
     { path: SENDER_LOGIN_MAPS_PATH, content: file(addresses.map((a) => `${a} ${a}`)), mode: 0o644 },
+    { path: VIRTUAL_ALIASES_PATH, content: file(aliases), mode: 0o644 },
   ];
 }

@@ -97,7 +97,7 @@ chown _rspamd:_rspamd "$DKIM_KEY"
 chmod 0600 "$DKIM_KEY"
 
 # Mailbox files the control plane manages: created empty once, never overwritten here.
-for f in /etc/postfix/virtual_mailboxes /etc/postfix/sender_login_maps; do
+for f in /etc/postfix/virtual_mailboxes /etc/postfix/sender_login_maps /etc/postfix/virtual_aliases; do
   [ -e "$f" ] || install -o root -g root -m 0644 /dev/null "$f"
   postmap "hash:$f"
 done

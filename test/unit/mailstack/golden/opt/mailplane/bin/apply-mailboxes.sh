@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # apply-mailboxes.sh for mail.example.com, rendered by mailplane: after the control
 # plane uploaded /etc/dovecot/users, /etc/postfix/virtual_mailboxes and
-# /etc/postfix/sender_login_maps (src/mailstack/mailboxes.ts), check every line,
+# /etc/postfix/sender_login_maps and /etc/postfix/virtual_aliases
+# (src/mailstack/mailboxes.ts), check every line,
 # rebuild the Postfix lookup tables and reload. Safe to run again.
 set -euo pipefail
 
@@ -9,6 +10,7 @@ readonly DOMAIN='example.com'
 readonly USERS=/etc/dovecot/users
 readonly MAILBOXES=/etc/postfix/virtual_mailboxes
 readonly SENDERS=/etc/postfix/sender_login_maps
+readonly ALIASES=/etc/postfix/virtual_aliases
 # Same shapes as renderMailboxFiles: lowercase local part @ this domain.
 readonly ADDRESS="[a-z0-9]([a-z0-9._+-]{0,62}[a-z0-9])?@${DOMAIN//./\\.}"
 # shellcheck disable=SC2016 # literal $ of the hash syntax, not expansions
@@ -27,12 +29,14 @@ check() {
 check "$USERS" "${ADDRESS}:${HASH}::::::userdb_quota_rule=\\*:storage=[0-9]+M"
 check "$MAILBOXES" "${ADDRESS} OK"
 check "$SENDERS" "${ADDRESS} ${ADDRESS}"
+check "$ALIASES" "(postmaster|abuse)@${DOMAIN//./\\.} ${ADDRESS}"
 
 chown root:dovecot "$USERS"
 chmod 0640 "$USERS"
-chmod 0644 "$MAILBOXES" "$SENDERS"
+chmod 0644 "$MAILBOXES" "$SENDERS" "$ALIASES"
 postmap "hash:$MAILBOXES"
 postmap "hash:$SENDERS"
+postmap "hash:$ALIASES"
 # Dovecot re-reads the passwd-file when it changes; flushing the auth cache makes
 # a removed mailbox or a new password take effect at once.
 doveadm auth cache flush >/dev/null 2>&1 || true
