@@ -192,6 +192,16 @@ describe('scripts', () => {
     expect(res.status, res.stdout).toBe(0);
   });
 
+  it('the Roundcube plugin and settings parse with php -l', (ctx) => {
+    const php = requireProgram(ctx, 'php', 'php-cli');
+    const sources = files.filter((f) => f.path.endsWith('.php')).map((f) => join(tree, f.path));
+    expect(sources.length).toBeGreaterThanOrEqual(2);
+    for (const source of sources) {
+      const res = run(php, ['-l', source]);
+      expect(res.status, `${source}: ${res.stdout}${res.stderr}`).toBe(0);
+    }
+  });
+
   it('the webmail verifier compiles with python3', (ctx) => {
     const python = requireProgram(ctx, 'python3', 'python3');
     const res = run(python, ['-c', 'import ast,sys; ast.parse(open(sys.argv[1]).read())', join(tree, 'opt/mailplane/libexec/webmail-login.py')]);
