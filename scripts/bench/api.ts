@@ -75,7 +75,7 @@ async function load(url: string, connections: number, durationSeconds: number, h
   const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
     requests: { average: number }; latency: { p50: number; p99: number }; non2xx: number; errors: number;
   };
-  return { requestsPerSecond: result.requests.average, p50Ms: result.latency.p50, p99Ms: result.latency.p99, non2xx: result.non2xx, errors: result.errors };
+  return { requestsPerSecond: Math.round(result.requests.average), p50Ms: result.latency.p50, p99Ms: result.latency.p99, non2xx: result.non2xx, errors: result.errors };
 }
 
 const combine = (rounds: LoadFigures[]): LoadFigures => ({

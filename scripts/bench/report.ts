@@ -139,7 +139,7 @@ export function renderMarkdown(r: BenchResults): string {
   out.push(table(['route', 'requests/s', 'p50', 'p99', 'non-2xx', 'errors'], [
     ['`GET /v1/workspaces/{ws}/servers/{id}` (authenticated)', a.server.requestsPerSecond, `${a.server.p50Ms} ms`, `${a.server.p99Ms} ms`, a.server.non2xx, a.server.errors],
     ['`GET /bench/hello` (bare)', a.hello.requestsPerSecond, `${a.hello.p50Ms} ms`, `${a.hello.p99Ms} ms`, a.hello.non2xx, a.hello.errors],
-    ...(rt ? [[`\`GET /bench/round-trips?n=${rt.statements}\` (bare + ${rt.statements} × \`select 1\`, for scale)`, rt.requestsPerSecond, `${rt.p50Ms} ms`, `${rt.p99Ms} ms`, rt.non2xx, rt.errors]] : []),
+    ...(rt ? [[`\`GET /bench/round-trips?n=${rt.statements}\` (bare + ${rt.statements} × \`select 1\`, for scale)`, Math.round(rt.requestsPerSecond), `${rt.p50Ms} ms`, `${rt.p99Ms} ms`, rt.non2xx, rt.errors]] : []),
   ]), '');
   out.push(`One server-route request sends ${a.statementsPerRequest ?? '–'} SQL statements (counted on the product's pool). The last row is the bare route plus that many trivial round trips to PostgreSQL, measured once after the rounds: the cost of the round trips alone, without building queries or mapping rows.`, '');
   const top = a.profile.cpu.origins.slice(0, 7).map((o) => `${o.origin} ${Math.round(o.share * 100)} %`).join(', ');
@@ -158,14 +158,18 @@ function explain(r: BenchResults, ok: ReturnType<typeof statuses>, q: { oneSlot?
   const seq = r.overhead.sequential;
   if (!ok.stepOverheadMedianMs || !ok.criticalPathRatio) {
     const parts = seq.parts;
+    const heading = [!ok.stepOverheadMedianMs ? `step overhead (${Math.round(seq.medianMs)} ms median)` : '', !ok.criticalPathRatio ? `critical-path efficiency (${r.criticalPath.ratio.toFixed(3)})` : '']
+      .filter(Boolean).join(' and ');
     notes.push([
-      `**Step overhead (${Math.round(seq.medianMs)} ms median) and, through it, critical-path efficiency (${r.criticalPath.ratio.toFixed(3)}).**`,
-      `The gap between wall time and critical path is per-step overhead summed along the ${r.criticalPath.criticalSteps.length} steps of the path; the steps themselves overlap as the DAG allows (section 1). The overhead splits into: ready → handler ${ms(parts.toHandlerMs)}, claim ${ms(parts.claimMs)}, success write ${ms(parts.successWriteMs)}.`,
+      `**${heading[0]!.toUpperCase()}${heading.slice(1)}.**`,
+      `The overhead splits into: ready → handler ${ms(parts.toHandlerMs)}, claim ${ms(parts.claimMs)}, success write ${ms(parts.successWriteMs)}.`,
       q.oneSlot && q.manySlots
-        ? `The queue alone accounts for ${q.manySlots.medianMs} ms of the first part: pg-boss with ${q.manySlots.slots} handler slots wakes every idle slot on each NOTIFY, and each one runs the locking fetch (with 1 slot: ${q.oneSlot.medianMs} ms).`
+        ? `The queue alone accounts for ${q.manySlots.medianMs} ms of the first part (pg-boss with ${q.manySlots.slots} handler slots wakes every idle slot on each NOTIFY and each one runs the locking fetch; with 1 slot: ${q.oneSlot.medianMs} ms).`
         : '',
-      'The rest is the engine\'s state writes: each step is two transactions on the run row (claim: lock the run, read the step, mark it running, publish step.started; success: lock the run, mark the step succeeded, publish step.succeeded, read every step of the run, mark and enqueue the dependents, commit) — about a dozen statements, each a loopback round trip to PostgreSQL from a single Node process that also runs the step code.',
-      `On this machine (load average ${r.machine.loadAverage.start} on ${r.machine.cpus} CPUs when the run started) every round trip costs more than it would on an idle one. Fixes outside this benchmark's files: fewer handler slots woken per job (or pg-boss's own fetch batching), and merging the success transaction with the dependents' claim (start the next step in the same transaction that finished the last one) would remove most of the ready → handler part.`,
+      'The rest is the engine\'s state writes, each awaited in turn: the claim is 6 round trips (BEGIN, lock the run, read the step, mark it running, pg_notify step.started, COMMIT), the step reads the server row (1), and the success is 6 more (BEGIN, lock the run, mark the step succeeded, pg_notify, read every step of the run, COMMIT) plus 2 per dependent it enqueues (mark queued, pg-boss insert) — about 13–17 round trips per step, on a single Node process that also runs the step code.',
+      `On this machine (load average ${r.machine.loadAverage.start} on ${r.machine.cpus} CPUs when the run started) each round trip costs the process more than \`select 1\`'s latency suggests (see the API section: the write system call dominates the profile).`,
+      'What would bring it down, outside this benchmark\'s files: fewer handler slots woken per job (or one fetcher handing jobs to the slots), and letting the worker that finishes a step claim a dependent it can run itself in the same transaction, which removes the queue hop (the larger part) from the critical path.',
+      ok.criticalPathRatio ? `Critical-path efficiency meets its target anyway (${r.criticalPath.ratio.toFixed(3)}): with steps of seconds, ${r.criticalPath.criticalSteps.length} × this overhead is a few per cent of the run.` : '',
     ].filter(Boolean).join(' '));
   }
   if (!ok.concurrentProvisions) {
@@ -179,11 +183,19 @@ function explain(r: BenchResults, ok: ReturnType<typeof statuses>, q: { oneSlot?
     const a = r.api;
     const rt = a.roundTrips;
     const share = (o: string) => Math.round((a.profile.cpu.origins.find((x) => x.origin === o)?.share ?? 0) * 100);
+    const perRequest = (rps: number) => 1000 / rps;
+    const hello = perRequest(a.hello.requestsPerSecond);
+    // At the target, a request may take 1 / 0.4 = 2.5 × the bare route's time: 1.5 × more.
+    const budget = hello * (1 / TARGETS.apiRatio.min - 1);
+    const perTrip = rt ? (perRequest(rt.requestsPerSecond) - hello) / rt.statements : null;
     notes.push([
-      `**API (${a.ratio.toFixed(3)}).** The server route serves ${a.server.requestsPerSecond} requests/s against ${a.hello.requestsPerSecond} for the bare route.`,
-      rt ? `Its ${rt.statements} round trips to PostgreSQL alone bring the bare route down to ${rt.requestsPerSecond} requests/s (${Math.round((rt.requestsPerSecond / a.hello.requestsPerSecond) * 100)} % of it): on this machine a loopback round trip costs the API process more CPU than a whole hello-world request (the write system call is ${share('socket writes (system calls)')} % of the busy time in the profile), so no route that reads the database ${rt.statements} times can reach 40 % of one that reads nothing.` : '',
-      `The rest is building the queries and mapping the rows (drizzle-orm ${share('drizzle-orm')} %, postgres ${share('postgres')} %), the session JWT check (HMAC through WebCrypto, part of node internals ${share('node internals')} %) and the garbage collector (${share('garbage collector')} %).`,
-      'Fixes outside this benchmark\'s files: fewer statements per request (the session check, the workspace authorisation and the server lookup can be one query; the session row could be cached for a few seconds), and prepared drizzle queries (\`.prepare()\`) so the SQL is not rebuilt on every request.',
+      `**API (${a.ratio.toFixed(3)}).** The server route serves ${a.server.requestsPerSecond} requests/s against ${a.hello.requestsPerSecond} for the bare route: ${perRequest(a.server.requestsPerSecond).toFixed(2)} ms per request against ${hello.toFixed(2)} ms (10 connections; time per request = 1 / throughput).`,
+      `At the target a request could spend ${budget.toFixed(2)} ms more than the bare route.`,
+      rt && perTrip !== null
+        ? `Each round trip to PostgreSQL adds ${perTrip.toFixed(2)} ms here (bare route + ${rt.statements} × \`select 1\`: ${rt.requestsPerSecond} requests/s), so the route's ${rt.statements} statements alone take ${(perTrip * rt.statements).toFixed(2)} ms, ${((perTrip * rt.statements) / budget).toFixed(1)} × the whole budget, before any query is built or row mapped; in the profile the write system call (sending queries and responses) is ${share('socket writes (system calls)')} % of the busy time.`
+        : '',
+      `The rest: building queries and mapping rows (drizzle-orm ${share('drizzle-orm')} %, postgres ${share('postgres')} %), Node's HTTP, streams and WebCrypto (the session JWT's HMAC) in node internals ${share('node internals')} %, the garbage collector ${share('garbage collector')} %.`,
+      'What would bring it closer, outside this benchmark\'s files: fewer statements per request (session, workspace authorisation and server lookup in one query, or the session row cached for a few seconds) and prepared drizzle queries (`.prepare()`), so the SQL is not rebuilt on every request.',
     ].filter(Boolean).join(' '));
   }
   return notes;
