@@ -23,8 +23,9 @@ const webhook = createRoute({
 
 export function registerBillingRoutes(app: App, deps: ApiDeps, p: ProvisioningApiDeps): void {
   app.openapi(checkout, async (c) => {
-    const user = requireUser(c);
+    // Workspace first: a stranger's credential learns nothing, not even that keys cannot do this.
     const access = await authorizeWorkspace(deps.db, c.get('principal'), c.req.valid('param').ws, 'servers.checkout');
+    const user = requireUser(c);
     const result = await startCheckout({ db: deps.db, billing: p.billing, config: deps.config }, c.get('actor'), access, user.userId, c.req.valid('json'));
     return c.json(result, 201);
   });
