@@ -5,6 +5,7 @@
  */
 import type { Command } from './cli/command.ts';
 import { wantsHelp } from './cli/command.ts';
+import { AppError } from './errors.ts';
 
 /**
  * Commands load their module only when used: the whole product is a lot of
@@ -69,7 +70,9 @@ export async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    process.stderr.write(`mailplane: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    // Expected refusals (not found, conflict, bad input) read as a sentence; anything else keeps its stack.
+    const expected = err instanceof AppError && err.status < 500;
+    process.stderr.write(`mailplane: ${expected ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(1);
   },
 );
