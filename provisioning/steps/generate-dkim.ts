@@ -1,5 +1,6 @@
 /** generate_dkim: a per-domain RSA-2048 key; the private part goes to the vault, the public part to DNS. */
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { generateKeyPair, randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
 import { and, eq } from 'drizzle-orm';
 import { dkimKeys } from '../../src/db/schema/index.ts';
 import type { StepDefinition } from '../context.ts';
@@ -19,7 +20,8 @@ export const generateDkim: StepDefinition = {
       return { selector: active.selector };
     }
     // RSA-2048: what every receiver verifies; ed25519 DKIM is still not universally supported.
-    const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    // Generated off the event loop: prime search takes tens of milliseconds and would stall every other step of this worker.
+    const { publicKey, privateKey } = await promisify(generateKeyPair)('rsa', { modulusLength: 2048 });
     const id = randomUUID();
     const selector = dkimSelector(new Date(deps.clock.now()));
     await db.transaction(async (tx) => {
