@@ -4,7 +4,7 @@ import type { AppContext } from './app-context.ts';
 import { invitations, sessions } from './db/schema/index.ts';
 import { registerOpsWorkers } from './ops/workers.ts';
 import { eraseUser, eraseWorkspace } from './gdpr/erase.ts';
-import { syncMailboxes } from './mailboxes/sync.ts';
+import { resyncStaleMailboxes, syncMailboxes } from './mailboxes/sync.ts';
 
 export async function startWorkers(ctx: AppContext): Promise<void> {
   const { db } = ctx.database;
@@ -18,6 +18,8 @@ export async function startWorkers(ctx: AppContext): Promise<void> {
   await ctx.queue.work('provisioning.step', (data, job) => ctx.engine.handleStepJob(data, job));
   await registerOpsWorkers(ctx);
   await ctx.queue.work('mailboxes.sync', async (data) => void (await syncMailboxes(ctx.provisioning, data)));
+  await ctx.queue.work('mailboxes.resync', async () => void (await resyncStaleMailboxes(ctx.provisioning, { olderThanMs: 5 * 60_000 })));
+  await ctx.queue.schedule('mailboxes.resync', '*/10 * * * *', {});
   await ctx.queue.work('gdpr.erase_workspace', async (data) => void (await eraseWorkspace(ctx.erasure, data)));
   await ctx.queue.work('gdpr.erase_user', async (data) => void (await eraseUser(ctx.erasure, data)));
 }

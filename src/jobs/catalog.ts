@@ -39,6 +39,12 @@ export const JOB_CATALOG = {
     queue: { policy: 'stately', retryLimit: 3, retryDelay: 5, expireInSeconds: 900, heartbeatSeconds: 30 },
     concurrency: 8,
   }),
+  /** Every 10 minutes: one more sync for servers whose mailboxes stayed pending or failed. */
+  'mailboxes.resync': define({
+    schema: z.object({}).passthrough(),
+    queue: { retryLimit: 1, expireInSeconds: 300 },
+    concurrency: 1,
+  }),
   /** Erase a workspace: cancel billing, deprovision, then delete its rows (src/gdpr/erase.ts). */
   'gdpr.erase_workspace': define({
     schema: z.object({ workspaceId: z.uuid(), attempt: z.number().int().min(1).optional() }),

@@ -7,7 +7,7 @@
  * version that was pushed, so a change made during a push stays pending for
  * the next sync (which that change enqueued).
  */
-import { and, asc, eq, inArray } from 'drizzle-orm';
+import { and, asc, eq, inArray, lt } from 'drizzle-orm';
 import { mailboxes, servers } from '../db/schema/index.ts';
 import { isRetryable } from '../errors.ts';
 import { renderMailboxFiles } from '../mailstack/mailboxes.ts';
@@ -61,4 +61,20 @@ export async function syncMailboxes(deps: ProvisioningDeps, job: { serverId: str
     }
   });
   return 'applied';
+}
+
+/**
+ * The `mailboxes.resync` sweep: a server that was unreachable for longer than
+ * the sync job's retries leaves mailboxes `failed` (or `pending`); each sweep
+ * queues one more sync for those servers, so they converge without anyone
+ * touching them again. Returns the servers queued.
+ */
+export async function resyncStaleMailboxes(deps: ProvisioningDeps, opts: { olderThanMs: number }): Promise<string[]> {
+  const { db } = deps.database;
+  const cutoff = new Date(deps.clock.now() - opts.olderThanMs);
+  const stale = await db.selectDistinct({ serverId: mailboxes.serverId }).from(mailboxes)
+    .innerJoin(servers, eq(servers.id, mailboxes.serverId))
+    .where(and(inArray(mailboxes.syncStatus, ['pending', 'failed']), lt(mailboxes.updatedAt, cutoff), eq(servers.status, 'ready')));
+  for (const { serverId } of stale) await deps.queue.send('mailboxes.sync', { serverId }, { singletonKey: serverId });
+  return stale.map((s) => s.serverId);
 }
