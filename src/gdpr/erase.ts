@@ -3,7 +3,8 @@
  * scrubbed at once (email, name, sessions, IPs and mentions in the audit
  * trail, invitations sent to it), memberships in workspaces with another
  * owner end, and each workspace the caller solely owns is marked for erasure.
- * Erasing a workspace is a job that cancels its Stripe subscriptions, runs the
+ * Erasing a workspace is a job that cancels its Stripe subscriptions (and
+ * deletes the Stripe customers, which hold the email), runs the
  * deprovision workflow for every server, waits until all are gone, then
  * deletes its rows; the account row goes last. Audit entries stay, with the
  * erased user's id as a pseudonym (no row maps it back to a person).
@@ -101,6 +102,15 @@ async function reschedule(deps: ErasureDeps, name: 'gdpr.erase_workspace' | 'gdp
   await deps.queue.send(name, { ...data, attempt: attempt + 1 } as never, { singletonKey: key, startAfterSeconds: Math.max(1, Math.ceil(delay / 1000)) });
 }
 
+/** Stripe said no for good: the erasure goes on, and ops finish this part by hand. */
+async function billingRefused(deps: ErasureDeps, what: string, err: unknown): Promise<void> {
+  deps.log.error({ err, what }, 'erasure: Stripe refused');
+  await deps.alerts.open(deps.database.db, {
+    kind: 'erasure_billing_refused', severity: 'warning', serverId: null, dedupeKey: `erasure-billing:${what}`,
+    message: `Erasure: Stripe refused to remove ${what} (${err instanceof Error ? err.message : String(err)}); remove it in the Stripe dashboard`,
+  });
+}
+
 /** The `gdpr.erase_workspace` job. */
 export async function eraseWorkspace(deps: ErasureDeps, job: { workspaceId: string; attempt?: number | undefined }): Promise<'erased' | 'waiting' | 'gone'> {
   const { db } = deps.database;
@@ -116,12 +126,28 @@ export async function eraseWorkspace(deps: ErasureDeps, job: { workspaceId: stri
       try {
         await deps.billing.cancelSubscription(sub.stripeSubscriptionId);
       } catch (err) {
-        if (!isRetryable(err)) deps.log.error({ err, subscriptionId: sub.id }, 'erasure: Stripe refused to cancel; ops must cancel it by hand');
-        await reschedule(deps, 'gdpr.erase_workspace', { workspaceId: ws.id }, attempt);
-        return 'waiting';
+        if (isRetryable(err)) {
+          await reschedule(deps, 'gdpr.erase_workspace', { workspaceId: ws.id }, attempt);
+          return 'waiting';
+        }
+        await billingRefused(deps, `subscription ${sub.stripeSubscriptionId}`, err);
       }
     }
     await db.update(subscriptions).set({ status: 'canceled', updatedAt: new Date() }).where(eq(subscriptions.id, sub.id));
+  }
+  // The Stripe customer carries the person's email: it goes too.
+  const customers = await db.selectDistinct({ id: subscriptions.stripeCustomerId }).from(subscriptions).where(eq(subscriptions.workspaceId, ws.id));
+  for (const { id } of customers) {
+    if (!id) continue;
+    try {
+      await deps.billing.deleteCustomer(id);
+    } catch (err) {
+      if (isRetryable(err)) {
+        await reschedule(deps, 'gdpr.erase_workspace', { workspaceId: ws.id }, attempt);
+        return 'waiting';
+      }
+      await billingRefused(deps, `customer ${id}`, err);
+    }
   }
 
   // 2. Every server goes through the deprovision workflow (a failed one is resumed).

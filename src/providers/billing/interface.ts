@@ -46,4 +46,6 @@ export interface BillingProvider {
   parseWebhook(rawBody: string, signatureHeader: string | undefined): Promise<BillingEvent>;
   /** Cancels now; cancelling an already cancelled subscription succeeds. */
   cancelSubscription(subscriptionId: string): Promise<void>;
+  /** Deletes the customer and what Stripe holds about them (erasure); an unknown or deleted customer succeeds. */
+  deleteCustomer(customerId: string): Promise<void>;
 }

@@ -93,5 +93,14 @@ export function createStripeBilling(opts: StripeBillingOptions): BillingProvider
     }
   }
 
-  return { createCheckoutSession, parseWebhook, cancelSubscription };
+  async function deleteCustomer(customerId: string): Promise<void> {
+    try {
+      await stripeCall(() => stripe.customers.del(customerId));
+    } catch (err) {
+      if (stripeCode(err) === 'resource_missing') return;
+      throw err;
+    }
+  }
+
+  return { createCheckoutSession, parseWebhook, cancelSubscription, deleteCustomer };
 }

@@ -145,6 +145,11 @@ export class StripeEmulator {
     );
   }
 
+  /** Customers Stripe still holds (deleted ones are gone). */
+  customers(): Array<{ id: string; email: string | null }> {
+    return [...this.state.customers.values()].map((c) => ({ id: c.id, email: c.email }));
+  }
+
   subscriptions(): EmulatedSubscription[] {
     return [...this.state.subscriptions.values()].map((s) => structuredClone(s));
   }

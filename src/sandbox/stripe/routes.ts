@@ -71,6 +71,12 @@ export function registerStripeRoutes(app: Hono, state: StripeState, hooks: Route
 
   app.get('/v1/subscriptions/:id', (c) => c.json(state.subscription(c.req.param('id'))));
 
+  app.delete('/v1/customers/:id', (c) => {
+    const { deleted, events } = state.deleteCustomer(c.req.param('id'));
+    for (const stored of events) hooks.deliverLater(stored);
+    return c.json(deleted);
+  });
+
   app.delete('/v1/subscriptions/:id', (c) => {
     const stored = state.cancelSubscription(c.req.param('id'));
     hooks.deliverLater(stored);

@@ -128,6 +128,20 @@ export class StripeState {
     return this.recordEvent('checkout.session.completed', session, { sessionId, subscriptionId: subscription.id });
   }
 
+  /**
+   * Deletes the customer, as Stripe does: its live subscriptions are cancelled
+   * at once (their events returned for delivery); an unknown or already deleted
+   * customer is 404 resource_missing.
+   */
+  deleteCustomer(id: string): { deleted: { id: string; object: 'customer'; deleted: true }; events: StoredEvent[] } {
+    if (!this.customers.has(id)) throw StripeApiError.missing('customer', id);
+    const events = [...this.subscriptions.values()]
+      .filter((s) => s.customer === id && s.status !== 'canceled')
+      .map((s) => this.cancelSubscription(s.id));
+    this.customers.delete(id);
+    return { deleted: { id, object: 'customer', deleted: true }, events };
+  }
+
   subscription(id: string): StripeSubscription {
     const found = this.subscriptions.get(id);
     if (!found) throw StripeApiError.missing('subscription', id);

@@ -98,6 +98,7 @@ describe('GDPR export and erasure', () => {
 
   it('erases the account and its sole-owned workspace; nothing about the person remains anywhere', async () => {
     const [server] = await h.database.db.select().from(servers).where(eq(servers.id, serverId));
+    expect(h.sandbox.stripe!.customers().some((c) => c.email === EMAIL)).toBe(true);
     const res = await h.call('DELETE', '/v1/me', { token, body: { password: STRONG_PASSWORD } });
     expect(res.status).toBe(202);
     expect(res.body).toEqual({ status: 'erasing', workspaces: [workspaceId] });
@@ -124,6 +125,8 @@ describe('GDPR export and erasure', () => {
     expect(server!.subscriptionId).not.toBeNull();
     const subs = h.sandbox.stripe!.subscriptions().filter((s) => s.status !== 'canceled');
     expect(subs.filter((s) => JSON.stringify(s).includes(workspaceId))).toEqual([]);
+    // Stripe's customer held the email: deleted too.
+    expect(h.sandbox.stripe!.customers().filter((c) => c.email === EMAIL)).toEqual([]);
   });
 
   it('erases one workspace on its owner\'s request: admins may not, the owner\'s account stays', async () => {

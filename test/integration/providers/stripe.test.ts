@@ -194,6 +194,18 @@ describe('Stripe billing adapter against the emulator', () => {
     await expect(billing.cancelSubscription(subscriptionId)).resolves.toBeUndefined();
   });
 
+  it('deletes a customer (its live subscription is cancelled with it), and deleting again succeeds', async () => {
+    const { subscriptionId } = await paidSubscription('ref-erase');
+    const customerId = emulator.subscriptions().find((s) => s.id === subscriptionId)!.customer as string;
+    expect(emulator.customers().map((c) => c.id)).toContain(customerId);
+    await billing.deleteCustomer(customerId);
+    expect(emulator.customers().map((c) => c.id)).not.toContain(customerId);
+    expect(emulator.subscriptions().find((s) => s.id === subscriptionId)?.status).toBe('canceled');
+    await receiver.waitFor('customer.subscription.deleted', subscriptionId);
+    await expect(billing.deleteCustomer(customerId)).resolves.toBeUndefined();
+    await expect(billing.deleteCustomer('cus_doesnotexist')).resolves.toBeUndefined();
+  });
+
   it('treats cancelling an unknown subscription as done', async () => {
     await expect(billing.cancelSubscription('sub_doesnotexist')).resolves.toBeUndefined();
   });
