@@ -2,16 +2,14 @@
  * The `mailplane` bin as a user runs it: a child process with its own
  * environment, against an empty database on the test server.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { runMailplane, type CliRun } from '../../support/cli.ts';
 
-const BIN = fileURLToPath(new URL('../../../bin/mailplane.js', import.meta.url));
 
 let dataDir: string;
 let databaseUrl: string;
@@ -37,22 +35,8 @@ afterAll(async () => {
   await rm(dataDir, { recursive: true, force: true });
 });
 
-interface Run { code: number | null; stdout: string; stderr: string }
-
-function mailplane(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      // A clean environment: only what a user would set, so nothing of the test runner leaks in.
-      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? dataDir, MAILPLANE_DATA_DIR: dataDir, DATABASE_URL: databaseUrl, LOG_LEVEL: 'info', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function mailplane(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  return runMailplane(args, { HOME: process.env['HOME'] ?? dataDir, MAILPLANE_DATA_DIR: dataDir, DATABASE_URL: databaseUrl, LOG_LEVEL: 'info', ...env });
 }
 
 const tables = async () => (await sql`select table_name from information_schema.tables where table_schema = 'public'`).map((r) => r['table_name'] as string);

@@ -3,31 +3,16 @@
  * list and show what support sees, re-run a step of a ready server (idempotent,
  * audited as done from the CLI), and refuse what makes no sense.
  */
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog } from '../../../src/db/schema/index.ts';
+import { runMailplane } from '../../support/cli.ts';
 import { startHarness, type Harness } from '../../support/provisioning.ts';
 
-const BIN = fileURLToPath(new URL('../../../bin/mailplane.js', import.meta.url));
 let h: Harness;
 let serverId: string;
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'servers', ...args], {
-      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', USER: 'support-person', ...h.env, LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[]) => runMailplane(['servers', ...args], { USER: 'support-person', ...h.env, LOG_LEVEL: 'warn' });
 
 beforeAll(async () => {
   h = await startHarness();

@@ -3,9 +3,7 @@
  * webhook, IP rotation of a live server, the alerts API, reconciliation and
  * metrics — one ready server provisioned through the real workflow.
  */
-import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { and, eq, isNull } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiDeps } from '../../../src/app-context.ts';
@@ -17,12 +15,12 @@ import { sweepOutbox } from '../../../src/ops/alert-delivery.ts';
 import { checkServer, sweepMonitor } from '../../../src/ops/monitor.ts';
 import { reconcile } from '../../../src/ops/reconcile.ts';
 import { DEFAULT_DNSBL_ZONES } from '../../../src/providers/lookup/dnsbl-zones.ts';
+import { runMailplane } from '../../support/cli.ts';
 import { startHarness, type Harness } from '../../support/provisioning.ts';
 import { startWebhookReceiver, type WebhookReceiver } from './webhook-receiver.ts';
 
 const SECRET = 'ops-test-webhook-secret-0123456789';
 const ZONE = DEFAULT_DNSBL_ZONES[0]!;
-const BIN = fileURLToPath(new URL('../../../bin/mailplane.js', import.meta.url));
 
 let h: Harness;
 let receiver: WebhookReceiver;
@@ -301,18 +299,7 @@ describe('reconciliation', () => {
     const [alert] = await h.database.db.select().from(alerts).where(and(eq(alerts.kind, 'orphan_resource'), isNull(alerts.resolvedAt)));
     expect(alert!.details).toMatchObject({ resource: 'server', providerId: orphan.id });
 
-    const cli = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, [BIN, 'reconcile', '--apply'], {
-        env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...h.env, LOG_LEVEL: 'warn' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.once('error', reject);
-      child.once('close', (code) => resolve({ code, stdout, stderr }));
-    });
+    const cli = await runMailplane(['reconcile', '--apply'], { ...h.env, LOG_LEVEL: 'warn' });
     expect(cli.code, cli.stderr).toBe(0);
     expect(cli.stdout).toContain(`deleted orphan server`);
     expect(cli.stdout).toContain(orphan.id);

@@ -1,0 +1,23 @@
+/** Runs the `mailplane` bin as a user would: a child process with only the environment given. */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const MAILPLANE_BIN = fileURLToPath(new URL('../../bin/mailplane.js', import.meta.url));
+
+export interface CliRun { code: number | null; stdout: string; stderr: string }
+
+/** `env` is the whole environment besides PATH and HOME: nothing of the test runner leaks in. */
+export function runMailplane(args: string[], env: Record<string, string>): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [MAILPLANE_BIN, ...args], {
+      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
