@@ -19,6 +19,8 @@ export interface ProvisioningSettings {
   image: string;
   dmarcRua: string | null;
   acmeEmail: string | null;
+  /** ACME directory for the servers' certificates; null: Let's Encrypt production. */
+  acmeDirectoryUrl: string | null;
   /** Commercial type per plan id. */
   commercialTypeOf(planId: string): string;
   /** Plan limits rendered into the mail stack. */

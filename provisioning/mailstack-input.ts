@@ -21,6 +21,7 @@ export async function mailstackInput(deps: ProvisioningDeps, server: ServerRow):
     dkimPrivateKeyPem: await deps.vault.get(deps.database.db, { table: 'dkim_keys', id: dkim.id, workspaceId: server.workspaceId, purpose: 'dkim_private_key' }),
     webmailHmacKey: await readSecret(deps.vault, deps, server, 'webmail_hmac_key'),
     adminEmail: deps.settings.acmeEmail ?? `postmaster@${server.domain}`,
+    acmeDirectoryUrl: deps.settings.acmeDirectoryUrl ?? undefined,
     limits: { messagesPerHourPerSender: limits.messagesPerHour, recipientsPerMessage: 100, quotaMb: Math.floor((limits.storageGb * 1024) / Math.max(1, limits.mailboxes)) },
     mtaStsPolicy: { mode: 'enforce', mx: [server.hostname], maxAge: MTA_STS_MAX_AGE },
   };

@@ -68,6 +68,7 @@ export function provisioningSettings(config: Config, providers: ProviderSet, ove
     image: config.scalewayImage,
     dmarcRua: config.product.dmarcRua,
     acmeEmail: config.product.acmeEmail,
+    acmeDirectoryUrl: config.product.acmeDirectoryUrl,
     commercialTypeOf: (id) => plan(id).commercialType,
     limitsOf: (id) => plan(id),
     sshEndpoint: (server) => providers.sshEndpoint(server),

@@ -72,6 +72,7 @@ const envSchema = z.object({
   PLANS: optionalString,
   DMARC_RUA: optionalString,
   ACME_EMAIL: optionalString,
+  ACME_DIRECTORY_URL: z.preprocess(emptyToUndefined, z.url({ protocol: /^https$/ }).optional()),
 
   SANDBOX_LISTED_IPS: list([]),
   SANDBOX_LIST_FIRST_IPS: int(0, 0, 10),
@@ -120,7 +121,7 @@ export interface Config {
   cloudflare: { apiToken: string; accountId: string; apiUrl: string | undefined } | null;
   stripe: { secretKey: string; webhookSecret: string; apiUrl: string | undefined } | null;
   dns: { resolvers: string[]; dnsblZones: string[] };
-  product: { zones: string[]; plans: Plan[]; dmarcRua: string | null; acmeEmail: string | null };
+  product: { zones: string[]; plans: Plan[]; dmarcRua: string | null; acmeEmail: string | null; acmeDirectoryUrl: string | null };
   /** `url`: the control API of a sandbox run by another process (`mailplane sandbox`). */
   sandbox: { listedIps: string[]; listFirstIps: number; url: string | null };
   /** How often a worker looks for jobs of dead workers (heartbeat lost); null = pg-boss default. */
@@ -248,7 +249,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     cloudflare,
     stripe,
     dns: { resolvers: e.DNS_RESOLVERS, dnsblZones: e.DNSBL_ZONES },
-    product: { zones, plans, dmarcRua: e.DMARC_RUA ?? null, acmeEmail: e.ACME_EMAIL ?? null },
+    product: { zones, plans, dmarcRua: e.DMARC_RUA ?? null, acmeEmail: e.ACME_EMAIL ?? null, acmeDirectoryUrl: e.ACME_DIRECTORY_URL ?? null },
     sandbox: { listedIps: e.SANDBOX_LISTED_IPS, listFirstIps: e.SANDBOX_LIST_FIRST_IPS, url: e.SANDBOX_URL ?? null },
     jobs: { superviseIntervalSeconds: e.JOBS_SUPERVISE_SECONDS ?? null, pollSeconds: e.JOBS_POLL_SECONDS },
     provisioning: { retryBaseMs: e.PROVISIONING_RETRY_BASE_MS, retryMaxMs: e.PROVISIONING_RETRY_MAX_MS, maxAttempts: e.PROVISIONING_MAX_ATTEMPTS, pollMs: e.PROVISIONING_POLL_MS },

@@ -21,6 +21,8 @@ export interface ServerTemplateInput {
   /** base64 of the per-server webmail auto-login HMAC key. */
   webmailHmacKey: string;
   adminEmail: string;
+  /** ACME directory; Let's Encrypt production when absent (staging is for trying things out). */
+  acmeDirectoryUrl?: string | undefined;
   limits: { messagesPerHourPerSender: number; recipientsPerMessage: number; quotaMb: number };
   mtaStsPolicy: { mode: 'enforce' | 'testing'; mx: string[]; maxAge: number };
 }
@@ -33,6 +35,7 @@ export interface RenderedFile {
 }
 
 export const TEMPLATES_DIR = new URL('../../templates/', import.meta.url);
+export const LETS_ENCRYPT_DIRECTORY = 'https://acme-v02.api.letsencrypt.org/directory';
 
 /** Secrets the install script chowns to their service user (upload leaves them root-owned 0600). */
 export const dkimKeyPath = (domain: string, selector: string) => `/var/lib/rspamd/dkim/${domain}.${selector}.key`;
@@ -61,6 +64,7 @@ export function renderServerTree(input: ServerTemplateInput): RenderedFile[] {
     ipv6: input.ipv6,
     dkimSelector: input.dkimSelector,
     adminEmail: input.adminEmail,
+    acmeDirectoryUrl: input.acmeDirectoryUrl ?? LETS_ENCRYPT_DIRECTORY,
     messagesPerHourPerSender: String(input.limits.messagesPerHourPerSender),
     recipientsPerMessage: String(input.limits.recipientsPerMessage),
     quotaMb: String(input.limits.quotaMb),

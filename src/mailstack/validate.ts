@@ -63,6 +63,10 @@ export function validateServerInput(input: ServerTemplateInput): ServerTemplateI
   if (typeof input.ipv6 !== 'string' || !isIPv6(input.ipv6) || input.ipv6.includes('%')) throw new TemplateInputError('ipv6', `not an IPv6 address: ${JSON.stringify(input.ipv6)}`);
   assertLabel('dkimSelector', input.dkimSelector);
   assertEmail('adminEmail', input.adminEmail);
+  // Goes into a single-quoted shell argument: only plain URL characters, and only https.
+  if (input.acmeDirectoryUrl !== undefined && !/^https:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[A-Za-z0-9._~\/-]*)?$/.test(input.acmeDirectoryUrl)) {
+    throw new TemplateInputError('acmeDirectoryUrl', 'must be an https URL of plain characters');
+  }
   try {
     const key = createPrivateKey(input.dkimPrivateKeyPem);
     if (key.asymmetricKeyType !== 'rsa') throw new Error(`${key.asymmetricKeyType} key`);

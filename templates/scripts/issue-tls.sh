@@ -6,6 +6,7 @@
 set -euo pipefail
 
 certbot certonly --non-interactive --agree-tos --no-eff-email \
+  --server '{{acmeDirectoryUrl}}' \
   --email '{{adminEmail}}' \
   --webroot --webroot-path /var/www/acme \
   --cert-name mailplane \

@@ -25,6 +25,15 @@ describe('hostile template input', () => {
     });
   }
 
+  it('takes only a plain https ACME directory, and renders it into issue-tls.sh', () => {
+    for (const url of ['http://acme.example/dir', "https://acme.example/dir'; rm -rf /", 'https://acme.example/$(id)', 'https://acme.example/a b', 'ftp://acme.example']) {
+      rejects({ acmeDirectoryUrl: url }, 'acmeDirectoryUrl');
+    }
+    const staging = 'https://acme-staging-v02.api.letsencrypt.org/directory';
+    const script = renderServerTree(sampleServer({ acmeDirectoryUrl: staging })).find((f) => f.path.endsWith('/issue-tls.sh'))!;
+    expect(script.content).toContain(`--server '${staging}'`);
+  });
+
   it('rejects a newline followed by a directive (config injection)', () => {
     rejects({ domain: 'example.com\nmynetworks = 0.0.0.0/0' }, 'domain');
     rejects({ hostname: 'mail.example.com\n  -o smtpd_relay_restrictions=permit' }, 'hostname');

@@ -6,6 +6,7 @@
 set -euo pipefail
 
 certbot certonly --non-interactive --agree-tos --no-eff-email \
+  --server 'https://acme-v02.api.letsencrypt.org/directory' \
   --email 'postmaster@example.com' \
   --webroot --webroot-path /var/www/acme \
   --cert-name mailplane \
