@@ -41,7 +41,8 @@ function mailplane(args: string[], env: Record<string, string> = {}): Promise<Cl
 
 const tables = async () => (await sql`select table_name from information_schema.tables where table_schema = 'public'`).map((r) => r['table_name'] as string);
 
-describe('mailplane CLI', () => {
+// Each case spawns whole mailplane processes (a few seconds each on two busy cores).
+describe('mailplane CLI', { timeout: 90_000 }, () => {
   it('migrate applies the migrations to an empty database, and is idempotent', async () => {
     expect(await tables()).toEqual([]);
     const run = await mailplane(['migrate']);

@@ -51,7 +51,8 @@ function stop(child: ChildProcessWithoutNullStreams): Promise<number | null> {
 const post = (url: string, body: unknown) =>
   fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
-describe('mailplane api on a fresh data dir', () => {
+// Two starts and stops of the product with its embedded PostgreSQL.
+describe('mailplane api on a fresh data dir', { timeout: 120_000 }, () => {
   it('serves /readyz with the embedded database, stops it on SIGTERM, and reuses the data on the next start', async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'mailplane-start-'));
     await chmod(dataDir, 0o755);
