@@ -10,11 +10,13 @@
  * started separately, a test's child process) use the same emulators.
  */
 import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { Hono } from 'hono';
 import { CloudflareEmulator } from './cloudflare/emulator.ts';
 import { DnsEmulator } from './dns/emulator.ts';
 import { DnsblListings } from './dns/listings.ts';
+import { addressFromDnsblName } from './dns/responder.ts';
 import { ScalewayEmulator, type ScalewayEmulatorOptions } from './scaleway/emulator.ts';
 import { serveOnLoopback, type RunningServer } from './serve.ts';
 import { SshHostEmulator, type HostBehaviour } from './ssh/emulator.ts';
@@ -161,32 +163,11 @@ export class Sandbox {
 /** "10.2.0.192.in-addr.arpa" → "192.0.2.10"; ip6.arpa nibbles → compressed IPv6. */
 export function reverseNameToAddress(name: string): string | null {
   const lower = name.toLowerCase().replace(/\.$/, '');
-  if (lower.endsWith('.in-addr.arpa')) {
-    const parts = lower.slice(0, -'.in-addr.arpa'.length).split('.');
-    return parts.length === 4 ? parts.reverse().join('.') : null;
-  }
-  if (lower.endsWith('.ip6.arpa')) {
-    const nibbles = lower.slice(0, -'.ip6.arpa'.length).split('.').reverse();
-    if (nibbles.length !== 32) return null;
-    const groups: string[] = [];
-    for (let i = 0; i < 32; i += 4) groups.push(nibbles.slice(i, i + 4).join('').replace(/^0+(?=.)/, ''));
-    return compressIpv6(groups.join(':'));
+  // The labels before the suffix are spelled like a DNSBL query name: reversed octets or nibbles.
+  for (const [suffix, family] of [['.in-addr.arpa', 4], ['.ip6.arpa', 6]] as const) {
+    if (!lower.endsWith(suffix)) continue;
+    const address = addressFromDnsblName(lower.slice(0, -suffix.length));
+    return address && isIP(address) === family ? address : null;
   }
   return null;
-}
-
-function compressIpv6(full: string): string {
-  const groups = full.split(':');
-  let best = { start: -1, len: 0 };
-  for (let i = 0; i < groups.length;) {
-    if (groups[i] !== '0') { i++; continue; }
-    let j = i;
-    while (j < groups.length && groups[j] === '0') j++;
-    if (j - i > best.len && j - i > 1) best = { start: i, len: j - i };
-    i = j;
-  }
-  if (best.start < 0) return full;
-  const head = groups.slice(0, best.start).join(':');
-  const tail = groups.slice(best.start + best.len).join(':');
-  return `${head}::${tail}`;
 }
