@@ -102,13 +102,23 @@ async function reschedule(deps: ErasureDeps, name: 'gdpr.erase_workspace' | 'gdp
   await deps.queue.send(name, { ...data, attempt: attempt + 1 } as never, { singletonKey: key, startAfterSeconds: Math.max(1, Math.ceil(delay / 1000)) });
 }
 
-/** Stripe said no for good: the erasure goes on, and ops finish this part by hand. */
-async function billingRefused(deps: ErasureDeps, what: string, err: unknown): Promise<void> {
-  deps.log.error({ err, what }, 'erasure: Stripe refused');
-  await deps.alerts.open(deps.database.db, {
-    kind: 'erasure_billing_refused', severity: 'warning', serverId: null, dedupeKey: `erasure-billing:${what}`,
-    message: `Erasure: Stripe refused to remove ${what} (${err instanceof Error ? err.message : String(err)}); remove it in the Stripe dashboard`,
-  });
+/**
+ * Removes something at Stripe. False: Stripe is unavailable for now, try again
+ * later. A refusal for good does not hold the erasure up: ops get an alert to
+ * finish that part by hand.
+ */
+async function removeAtStripe(deps: ErasureDeps, what: string, remove: () => Promise<void>): Promise<boolean> {
+  try {
+    await remove();
+  } catch (err) {
+    if (isRetryable(err)) return false;
+    deps.log.error({ err, what }, 'erasure: Stripe refused');
+    await deps.alerts.open(deps.database.db, {
+      kind: 'erasure_billing_refused', severity: 'warning', serverId: null, dedupeKey: `erasure-billing:${what}`,
+      message: `Erasure: Stripe refused to remove ${what} (${err instanceof Error ? err.message : String(err)}); remove it in the Stripe dashboard`,
+    });
+  }
+  return true;
 }
 
 /** The `gdpr.erase_workspace` job. */
@@ -122,31 +132,19 @@ export async function eraseWorkspace(deps: ErasureDeps, job: { workspaceId: stri
   // 1. Billing stops first: no renewal may be charged for servers being removed.
   const subs = await db.select().from(subscriptions).where(and(eq(subscriptions.workspaceId, ws.id), ne(subscriptions.status, 'canceled')));
   for (const sub of subs) {
-    if (sub.stripeSubscriptionId) {
-      try {
-        await deps.billing.cancelSubscription(sub.stripeSubscriptionId);
-      } catch (err) {
-        if (isRetryable(err)) {
-          await reschedule(deps, 'gdpr.erase_workspace', { workspaceId: ws.id }, attempt);
-          return 'waiting';
-        }
-        await billingRefused(deps, `subscription ${sub.stripeSubscriptionId}`, err);
-      }
+    const id = sub.stripeSubscriptionId;
+    if (id && !(await removeAtStripe(deps, `subscription ${id}`, () => deps.billing.cancelSubscription(id)))) {
+      await reschedule(deps, 'gdpr.erase_workspace', { workspaceId: ws.id }, attempt);
+      return 'waiting';
     }
     await db.update(subscriptions).set({ status: 'canceled', updatedAt: new Date() }).where(eq(subscriptions.id, sub.id));
   }
   // The Stripe customer carries the person's email: it goes too.
   const customers = await db.selectDistinct({ id: subscriptions.stripeCustomerId }).from(subscriptions).where(eq(subscriptions.workspaceId, ws.id));
   for (const { id } of customers) {
-    if (!id) continue;
-    try {
-      await deps.billing.deleteCustomer(id);
-    } catch (err) {
-      if (isRetryable(err)) {
-        await reschedule(deps, 'gdpr.erase_workspace', { workspaceId: ws.id }, attempt);
-        return 'waiting';
-      }
-      await billingRefused(deps, `customer ${id}`, err);
+    if (id && !(await removeAtStripe(deps, `customer ${id}`, () => deps.billing.deleteCustomer(id)))) {
+      await reschedule(deps, 'gdpr.erase_workspace', { workspaceId: ws.id }, attempt);
+      return 'waiting';
     }
   }
 

@@ -82,25 +82,18 @@ export function createStripeBilling(opts: StripeBillingOptions): BillingProvider
     return normalizeStripeEvent(event);
   }
 
-  async function cancelSubscription(subscriptionId: string): Promise<void> {
+  /** A removal Stripe answers 404 resource_missing is already done: the object is gone, or never was. */
+  async function remove(call: () => Promise<unknown>): Promise<void> {
     try {
-      await stripeCall(() => stripe.subscriptions.cancel(subscriptionId));
+      await stripeCall(call);
     } catch (err) {
-      // Stripe answers 404 resource_missing both for an unknown id and for a
-      // subscription that is already cancelled: either way it no longer bills.
-      if (stripeCode(err) === 'resource_missing') return;
-      throw err;
+      if (stripeCode(err) !== 'resource_missing') throw err;
     }
   }
 
-  async function deleteCustomer(customerId: string): Promise<void> {
-    try {
-      await stripeCall(() => stripe.customers.del(customerId));
-    } catch (err) {
-      if (stripeCode(err) === 'resource_missing') return;
-      throw err;
-    }
-  }
+  // Stripe answers resource_missing for an unknown subscription and for one already cancelled: either way it no longer bills.
+  const cancelSubscription = (subscriptionId: string) => remove(() => stripe.subscriptions.cancel(subscriptionId));
+  const deleteCustomer = (customerId: string) => remove(() => stripe.customers.del(customerId));
 
   return { createCheckoutSession, parseWebhook, cancelSubscription, deleteCustomer };
 }
