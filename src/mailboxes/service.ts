@@ -44,7 +44,8 @@ async function changeableServer(db: Db, access: WorkspaceAccess, serverId: strin
   return server;
 }
 
-async function findMailbox(db: Db, serverId: string, mailboxId: string): Promise<MailboxRow> {
+/** A mailbox of the server that is not being deleted; anything else (a foreign or malformed id) is not found. */
+export async function findMailbox(db: Db, serverId: string, mailboxId: string): Promise<MailboxRow> {
   const [row] = /^[0-9a-f-]{36}$/i.test(mailboxId)
     ? await db.select().from(mailboxes).where(and(eq(mailboxes.id, mailboxId), eq(mailboxes.serverId, serverId)))
     : [];

@@ -6,14 +6,13 @@
  * when) and issues no cookie of its own.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { and, eq } from 'drizzle-orm';
 import { audit, type Actor } from '../audit.ts';
-import { mailboxes, webmailLogins } from '../db/schema/index.ts';
-import { ConflictError, NotFoundError } from '../errors.ts';
+import { webmailLogins } from '../db/schema/index.ts';
+import { ConflictError } from '../errors.ts';
 import { signWebmailToken, webmailLoginUrl, WEBMAIL_TOKEN_MAX_TTL_SECONDS } from '../mailstack/webmail-token.ts';
 import { findServer } from '../servers/views.ts';
 import type { WorkspaceAccess } from '../workspaces/access.ts';
-import type { MailboxDeps } from './service.ts';
+import { findMailbox, type MailboxDeps } from './service.ts';
 
 export async function issueWebmailLogin(
   deps: MailboxDeps, actor: Actor, access: WorkspaceAccess, serverId: string, mailboxId: string,
@@ -21,10 +20,7 @@ export async function issueWebmailLogin(
   const { db } = deps.database;
   const server = await findServer(db, serverId, access.workspaceId);
   if (server.status !== 'ready') throw new ConflictError(`The server is ${server.status}; webmail opens once it is ready`);
-  const [mailbox] = /^[0-9a-f-]{36}$/i.test(mailboxId)
-    ? await db.select().from(mailboxes).where(and(eq(mailboxes.id, mailboxId), eq(mailboxes.serverId, server.id)))
-    : [];
-  if (!mailbox || mailbox.state !== 'active') throw new NotFoundError('Mailbox');
+  const mailbox = await findMailbox(db, server.id, mailboxId);
   // The server must know the mailbox, or the link would open a login that fails.
   if (mailbox.appliedVersion === 0) throw new ConflictError('The mailbox is not on the server yet; try again in a moment');
 
