@@ -20,7 +20,7 @@ import { createResolverLookup } from './providers/lookup/resolver.ts';
 import type { RemoteHostProvider } from './providers/ssh/interface.ts';
 import { createSshRemote } from './providers/ssh/node-ssh.ts';
 import { SshUnreachableError } from './providers/ssh/interface.ts';
-import { Sandbox } from './sandbox/sandbox.ts';
+import { Sandbox, type SandboxOptions } from './sandbox/sandbox.ts';
 
 export interface ProviderSet {
   compute: ComputeProvider;
@@ -42,21 +42,29 @@ export interface ProviderOptions {
   webhookUrl?: string;
 }
 
+/** The DNSBL zones to check: configured, or the default set. */
+export const dnsblZonesOf = (config: Config): readonly string[] => (config.dns.dnsblZones.length > 0 ? config.dns.dnsblZones : DEFAULT_DNSBL_ZONES);
+
+/** A sandbox configured from the environment (listings, data dir), for the providers in `emulate`. */
+export function sandboxFromConfig(config: Config, log: Logger, emulate: Pick<SandboxOptions, 'compute' | 'dns' | 'billing'>, extra: Partial<SandboxOptions> = {}): Sandbox {
+  return new Sandbox({
+    ...emulate,
+    dataDir: config.db.dataDir,
+    dnsblZones: dnsblZonesOf(config),
+    listedIps: config.sandbox.listedIps,
+    listFirstIps: config.sandbox.listFirstIps,
+    log: (line) => log.info(line),
+    ...extra,
+  });
+}
+
 export async function createProviders(config: Config, log: Logger, clock: Clock, opts: ProviderOptions = {}): Promise<ProviderSet> {
   const needSandbox = { compute: !config.scaleway, dns: !config.cloudflare, billing: !config.stripe };
-  const zones = config.dns.dnsblZones.length > 0 ? config.dns.dnsblZones : DEFAULT_DNSBL_ZONES;
+  const zones = dnsblZonesOf(config);
   let sandbox = opts.sandbox ?? null;
   let owned = false;
   if (!sandbox && (needSandbox.compute || needSandbox.dns || needSandbox.billing)) {
-    sandbox = new Sandbox({
-      ...needSandbox,
-      dataDir: config.db.dataDir,
-      dnsblZones: zones,
-      listedIps: config.sandbox.listedIps,
-      listFirstIps: config.sandbox.listFirstIps,
-      ...(opts.webhookUrl ? { webhookUrl: opts.webhookUrl } : {}),
-      log: (line) => log.info(line),
-    });
+    sandbox = sandboxFromConfig(config, log, needSandbox, opts.webhookUrl ? { webhookUrl: opts.webhookUrl } : {});
     await sandbox.start();
     owned = true;
   }

@@ -3,8 +3,7 @@
  * workers as separate processes against one shared sandbox. Prints the
  * environment those processes need.
  */
-import { DEFAULT_DNSBL_ZONES } from '../providers/lookup/dnsbl-zones.ts';
-import { Sandbox } from '../sandbox/sandbox.ts';
+import { sandboxFromConfig } from '../provider-set.ts';
 import { bootstrap } from './bootstrap.ts';
 import type { Command } from './command.ts';
 
@@ -18,15 +17,9 @@ with them to share one sandbox. Webhooks go to http://127.0.0.1:$PORT/v1/webhook
 SANDBOX_LISTED_IPS and SANDBOX_LIST_FIRST_IPS set what the DNSBL emulator lists.`,
   async run() {
     const { config, log } = await bootstrap();
-    const sandbox = new Sandbox({
-      compute: true, dns: true, billing: true,
-      dataDir: config.db.dataDir,
-      dnsblZones: config.dns.dnsblZones.length > 0 ? config.dns.dnsblZones : DEFAULT_DNSBL_ZONES,
-      listedIps: config.sandbox.listedIps,
-      listFirstIps: config.sandbox.listFirstIps,
+    const sandbox = sandboxFromConfig(config, log, { compute: true, dns: true, billing: true }, {
       webhookUrl: `http://127.0.0.1:${config.http.port}/v1/webhooks/stripe`,
       ...(config.stripe ? { stripeWebhookSecret: config.stripe.webhookSecret } : {}),
-      log: (line) => log.info(line),
     });
     await sandbox.start();
     for (const [name, value] of Object.entries(sandbox.env())) process.stdout.write(`export ${name}=${value}\n`);
