@@ -11,7 +11,7 @@ import { serveOnLoopback, type RunningServer } from '../serve.ts';
 import { registerInstanceRoutes } from './instance-routes.ts';
 import { registerIpamRoutes } from './ipam-routes.ts';
 import { ApiError, type EmuIp, type EmuServer } from './model.ts';
-import { ScalewayState } from './state.ts';
+import { ScalewayState, type HostLifecycle } from './state.ts';
 import { errorResponse, ipJson, ipamJson, serverJson } from './wire.ts';
 
 export interface ScalewayEmulatorOptions {
@@ -19,6 +19,9 @@ export interface ScalewayEmulatorOptions {
   /** How long starting → running (and stopping → stopped/gone) takes. Default 0: on the next tick. */
   bootDelayMs?: number;
   onIpCreated?: (ip: { id: string; address: string; family: 'ipv4' | 'ipv6' }) => void;
+  /** Real machines behind the instances (SANDBOX_HOSTS=container); default: none, states are timed. */
+  lifecycle?: HostLifecycle;
+  onLifecycleError?: (serverId: string, err: unknown) => void;
 }
 
 export interface EmulatedServer {
@@ -52,7 +55,12 @@ export class ScalewayEmulator {
 
   constructor(opts: ScalewayEmulatorOptions = {}) {
     this.faults = new FaultInjector(opts.faults);
-    this.state = new ScalewayState({ bootDelayMs: opts.bootDelayMs ?? 0, ...(opts.onIpCreated ? { onIpCreated: opts.onIpCreated } : {}) });
+    this.state = new ScalewayState({
+      bootDelayMs: opts.bootDelayMs ?? 0,
+      ...(opts.onIpCreated ? { onIpCreated: opts.onIpCreated } : {}),
+      ...(opts.lifecycle ? { lifecycle: opts.lifecycle } : {}),
+      ...(opts.onLifecycleError ? { onLifecycleError: opts.onLifecycleError } : {}),
+    });
     this.app.onError((err, c) => {
       if (err instanceof ApiError) return errorResponse(c, err);
       return c.json({ message: 'internal error', type: 'internal_error' }, 500);

@@ -11,9 +11,37 @@ import { firstAddressOf } from '../../providers/compute/scaleway-ipv6.ts';
 import { AddressPool } from './addresses.ts';
 import { ApiError, regionOfZone, type EmuIp, type EmuIpType, type EmuIpamIp, type EmuServer, type EmuVolume } from './model.ts';
 
+/** What a powered-on instance is given: its id, name, user data and the addresses the host holds. */
+export interface HostSpec {
+  id: string;
+  name: string;
+  userData: ReadonlyMap<string, string>;
+  ipv4: string[];
+  ipv6: string[];
+}
+
+/**
+ * A machine behind each emulated instance (the sandbox's real-host mode:
+ * containers). The emulator stays the source of truth for states; the
+ * lifecycle only makes a machine exist while the instance is powered on.
+ * Errors are logged by the caller and leave the instance stopped.
+ */
+export interface HostLifecycle {
+  /** Boot the machine (resolves once it is started, as Scaleway reports `running` before SSH is up). */
+  powerOn(host: HostSpec): Promise<void>;
+  /** Clean shutdown; the disk stays. */
+  powerOff(id: string): Promise<void>;
+  /** Restart in place (the `reboot` action). */
+  reboot(host: HostSpec): Promise<void>;
+  /** The instance and its disk are gone. */
+  remove(id: string): Promise<void>;
+}
+
 export interface StateOptions {
   bootDelayMs: number;
   onIpCreated?: (ip: { id: string; address: string; family: 'ipv4' | 'ipv6' }) => void;
+  lifecycle?: HostLifecycle;
+  onLifecycleError?: (serverId: string, err: unknown) => void;
 }
 
 export class ScalewayState {
@@ -41,6 +69,26 @@ export class ScalewayState {
       fn();
     }, this.opts.bootDelayMs);
     this.timers.add(timer);
+  }
+
+  /** The addresses a running instance answers on (what a real-host machine is configured with). */
+  hostSpec(server: EmuServer): HostSpec {
+    const attached = [...this.ips.values()].filter((ip) => ip.serverId === server.id);
+    return {
+      id: server.id, name: server.name, userData: server.userDataAtFirstBoot ?? server.userData,
+      ipv4: attached.filter((ip) => ip.type === 'routed_ipv4').map((ip) => ip.address),
+      ipv6: attached.filter((ip) => ip.type === 'routed_ipv6').map((ip) => firstAddressOf(ip.address)),
+    };
+  }
+
+  /** Runs a lifecycle call; a failure stops the instance, as a failed boot does on Scaleway. */
+  private machine(server: EmuServer, call: (l: HostLifecycle) => Promise<void>, then: () => void): void {
+    const lifecycle = this.opts.lifecycle;
+    if (!lifecycle) { this.later(then); return; }
+    call(lifecycle).then(then, (err: unknown) => {
+      this.opts.onLifecycleError?.(server.id, err);
+      if (this.servers.get(server.id) === server) this.setState(server, 'stopped');
+    });
   }
 
   server(zone: string, id: string): EmuServer {
@@ -136,18 +184,27 @@ export class ScalewayState {
         if (server.state !== 'stopped') throw ApiError.invalid('server should be stopped');
         if (!server.userDataAtFirstBoot) server.userDataAtFirstBoot = new Map(server.userData);
         this.setState(server, 'starting');
-        this.later(() => { if (this.servers.get(id) === server && server.state === 'starting') this.setState(server, 'running'); });
+        this.machine(server, (l) => l.powerOn(this.hostSpec(server)), () => {
+          if (this.servers.get(id) === server && server.state === 'starting') this.setState(server, 'running');
+        });
         return;
       case 'poweroff':
         if (server.state !== 'running') throw ApiError.invalid('server should be running');
         this.setState(server, 'stopping');
-        this.later(() => { if (this.servers.get(id) === server) this.setState(server, 'stopped'); });
+        this.machine(server, (l) => l.powerOff(server.id), () => { if (this.servers.get(id) === server) this.setState(server, 'stopped'); });
+        return;
+      case 'reboot':
+        if (server.state !== 'running') throw ApiError.invalid('server should be running');
+        this.setState(server, 'starting');
+        this.machine(server, (l) => l.reboot(this.hostSpec(server)), () => {
+          if (this.servers.get(id) === server && server.state === 'starting') this.setState(server, 'running');
+        });
         return;
       case 'terminate':
         // Real API: terminate is not in a stopped server's allowed_actions.
         if (server.state !== 'running') throw ApiError.invalid('server should be running');
         this.setState(server, 'stopping');
-        this.later(() => this.remove(server, true));
+        this.machine(server, async (l) => { await l.powerOff(server.id); await l.remove(server.id); }, () => this.remove(server, true));
         return;
       default:
         throw ApiError.invalid(`action ${action} is not supported by the emulator`);
@@ -159,6 +216,8 @@ export class ScalewayState {
     const server = this.server(zone, id);
     if (server.state !== 'stopped') throw ApiError.invalid('instance should be powered off');
     this.remove(server, false);
+    // The machine's disk goes with the instance (the emulator keeps no detached volumes' contents).
+    this.opts.lifecycle?.remove(server.id).catch((err: unknown) => this.opts.onLifecycleError?.(server.id, err));
   }
 
   private remove(server: EmuServer, withVolumes: boolean): void {
