@@ -15,6 +15,8 @@ export const users = pgTable('users', {
   staffRole: text('staff_role', { enum: ['support', 'ops'] }),
   /** Set by DELETE /v1/me: the account no longer signs in and is deleted once its workspaces are. */
   erasureRequestedAt: timestamp('erasure_requested_at', { withTimezone: true }),
+  /** Set when the owner of the address clicked the emailed verification link. */
+  emailVerifiedAt: timestamp('email_verified_at', { withTimezone: true }),
   createdAt: createdAt(),
 }, (t) => [uniqueIndex('users_email_key').on(t.email)]);
 

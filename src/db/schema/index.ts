@@ -4,3 +4,4 @@ export * from './billing.ts';
 export * from './servers.ts';
 export * from './ops.ts';
 export * from './mailboxes.ts';
+export * from './product-mail.ts';
