@@ -1,10 +1,12 @@
 /**
  * pino logger. Secrets are removed by path before a line is written, so a
  * careless `log.info({ body })` cannot leak a password or a token. JSON in
- * production; readable lines in development.
+ * production; readable lines in development. Errors go through
+ * serializeError, which keeps query parameters out of the log.
  */
 import { pino, type Logger, type DestinationStream } from 'pino';
 import pretty from 'pino-pretty';
+import { serializeError } from './log-errors.ts';
 
 export type { Logger };
 
@@ -37,6 +39,8 @@ export function createLogger(opts: LoggerOptions): Logger {
   const base = {
     level: opts.level,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    // Errors under any of these keys lose the bound values database errors carry (see log-errors.ts).
+    serializers: { err: serializeError, error: serializeError, cause: serializeError },
     base: { service: 'mailplane' },
   };
   if (opts.destination) return pino(base, opts.destination);

@@ -11,6 +11,7 @@ import type { App, AppEnv } from './env.ts';
 import { authenticate } from './middleware/authenticate.ts';
 import { rateLimit } from './middleware/rate-limit.ts';
 import { requestContext } from './middleware/request-context.ts';
+import { wellFormedInput } from './middleware/well-formed-input.ts';
 import { errorToProblem, problemResponse, zodProblem } from './problem.ts';
 import { registerAdminAlertRoutes } from './routes/admin-alerts.ts';
 import { registerAdminIpRotationRoutes } from './routes/admin-ip-rotation.ts';
@@ -52,6 +53,7 @@ export function createApp(deps: ApiDeps, extra: RouteRegistrar[] = []): App {
     maxSize: deps.config.http.bodyLimitBytes,
     onError: (c) => problemResponse(c, { code: 'payload_too_large', status: 413, title: 'Payload too large', detail: `Request bodies are limited to ${deps.config.http.bodyLimitBytes} bytes` }),
   }));
+  app.use('*', wellFormedInput());
 
   app.use('/v1/auth/*', rateLimit(deps.limiters.auth, (c) => `ip:${c.get('clientIp') ?? 'unknown'}`));
   app.use('/v1/invitations/*', rateLimit(deps.limiters.auth, (c) => `ip:${c.get('clientIp') ?? 'unknown'}`));
