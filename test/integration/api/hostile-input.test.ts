@@ -13,10 +13,10 @@ let workspaceId: string;
 beforeAll(async () => {
   api = await createTestApi({
     env: { TRUST_PROXY: 'true', RATE_LIMIT_AUTH_PER_MINUTE: '10000' },
-    extra: (deps) => [(app) => {
+    extra: () => [(app) => {
       // A query that fails inside PostgreSQL with secret-looking parameters, as a bug would.
       app.get('/test/failing-query', async () => {
-        await deps.db.$client`select ${'$argon2id$v=19$m=19456,t=2,p=1$c2VjcmV0$c2VjcmV0aGFzaA'}::int as n`;
+        await api.database.sql`select ${'$argon2id$v=19$m=19456,t=2,p=1$c2VjcmV0$c2VjcmV0aGFzaA'}::int as n`;
         return new Response('unreachable');
       });
     }],
