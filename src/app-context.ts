@@ -23,6 +23,9 @@ import { STEPS } from '../provisioning/steps/index.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { createProviders, type ProviderOptions, type ProviderSet } from './provider-set.ts';
 import { EventHub } from './servers/event-hub.ts';
+import { createMailer } from './mail/create-mailer.ts';
+import type { Mailer } from './mail/mailer.ts';
+import type { SandboxOutbox } from './mail/sandbox-outbox.ts';
 import { parseMasterKeys } from './vault/master-keys.ts';
 import { Vault } from './vault/vault.ts';
 
@@ -40,6 +43,12 @@ export interface AppContext {
   alerts: AlertSink;
   engine: Engine;
   events: EventHub;
+  /** Product mail (SMTP, or the sandbox outbox when MAIL_SMTP_URL is unset). */
+  mailer: Mailer;
+  /** The sandbox outbox behind /sandbox/mail; null when mail goes out over SMTP. */
+  outbox: SandboxOutbox | null;
+  /** Signs emailed single-use links (password reset, email verification). */
+  accountTokenKey: Buffer;
   /** What provisioning steps and SSH-based jobs (mailbox sync) are given. */
   provisioning: ProvisioningDeps;
   mailboxes: MailboxDeps;
@@ -68,7 +77,7 @@ export function provisioningSettings(config: Config, providers: ProviderSet, ove
     image: config.scalewayImage,
     dmarcRua: config.product.dmarcRua,
     acmeEmail: config.product.acmeEmail,
-    acmeDirectoryUrl: config.product.acmeDirectoryUrl,
+    acmeDirectoryUrl: config.product.acmeDirectoryUrl ?? providers.acmeDirectoryUrl,
     commercialTypeOf: (id) => plan(id).commercialType,
     limitsOf: (id) => plan(id),
     sshEndpoint: (server) => providers.sshEndpoint(server),
@@ -117,6 +126,8 @@ export async function createAppContext(config: Config, log: Logger, opts: Contex
     const hasher = createPasswordHasher();
     const events = new EventHub(database.sql);
     cleanup.unshift(() => events.close());
+    const { mailer, outbox, close: closeMailer } = createMailer(config, database.db);
+    cleanup.unshift(async () => closeMailer());
     return {
       config,
       log,
@@ -128,6 +139,9 @@ export async function createAppContext(config: Config, log: Logger, opts: Contex
       alerts,
       engine,
       events,
+      mailer,
+      outbox,
+      accountTokenKey: deriveKey(config.auth.sessionSecret, 'account-token'),
       provisioning,
       mailboxes: { database, queue, vault, clock, limitsOf: provisioning.settings.limitsOf },
       erasure: { database, queue, billing: providers.billing, dns: providers.dns, hasher, engine, alerts, log, retry: provisioning.settings.retry },

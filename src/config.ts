@@ -77,6 +77,10 @@ const envSchema = z.object({
   SANDBOX_LISTED_IPS: list([]),
   SANDBOX_LIST_FIRST_IPS: int(0, 0, 10),
   SANDBOX_URL: optionalString,
+  /** emulated: SSH hosts answer the scripts with simulated results; container: real Debian 12 machines (root). */
+  SANDBOX_HOSTS: z.enum(['emulated', 'container']).default('emulated'),
+  SANDBOX_HOSTS_CACHE_DIR: z.string().min(1).default('/var/cache/mailplane'),
+  SANDBOX_DEBIAN_MIRROR: z.url({ protocol: /^http$/ }).default('http://deb.debian.org/debian'),
   PROVISIONING_RETRY_BASE_MS: int(2000, 1, 600_000),
   PROVISIONING_RETRY_MAX_MS: int(300_000, 1, 3_600_000),
   PROVISIONING_MAX_ATTEMPTS: int(8, 1, 100),
@@ -97,6 +101,10 @@ const envSchema = z.object({
   AUTO_ROTATE_LISTED: bool(false),
   RECONCILE_CRON: z.preprocess(emptyToUndefined, z.string().regex(/^\S+( \S+){4,5}$/, 'a cron expression (5 or 6 fields)').default('41 * * * *')),
   METRICS_TOKEN: optionalString,
+
+  MAIL_SMTP_URL: z.preprocess(emptyToUndefined, z.url({ protocol: /^smtps?$/ }).optional()),
+  MAIL_FROM: z.preprocess(emptyToUndefined, z.string().default('mailplane <no-reply@mailplane.localhost>')),
+  HEALTH_CHECK_INTERVAL_MINUTES: int(15, 1, 24 * 60),
 });
 
 export interface Config {
@@ -123,7 +131,7 @@ export interface Config {
   dns: { resolvers: string[]; dnsblZones: string[] };
   product: { zones: string[]; plans: Plan[]; dmarcRua: string | null; acmeEmail: string | null; acmeDirectoryUrl: string | null };
   /** `url`: the control API of a sandbox run by another process (`mailplane sandbox`). */
-  sandbox: { listedIps: string[]; listFirstIps: number; url: string | null };
+  sandbox: { listedIps: string[]; listFirstIps: number; url: string | null; hosts: { mode: 'emulated' | 'container'; cacheDir: string; mirror: string } };
   /** How often a worker looks for jobs of dead workers (heartbeat lost); null = pg-boss default. */
   /** pollSeconds bounds how late a delayed job (a retry after backoff) starts. */
   jobs: { superviseIntervalSeconds: number | null; pollSeconds: number };
@@ -141,6 +149,10 @@ export interface Config {
     /** null: /metrics answers loopback clients only. */
     metricsToken: string | null;
   };
+  /** Product mail (src/mail): smtpUrl null = kept in the sandbox outbox (/sandbox/mail). */
+  mail: { smtpUrl: string | null; from: string };
+  /** Server health checks (src/health). */
+  health: { intervalMinutes: number };
 }
 
 export class ConfigError extends Error {
@@ -180,6 +192,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     problems.push('VAULT_MASTER_KEYS or VAULT_MASTER_KEY_FILE: required when NODE_ENV=production');
   }
   if (production && e.DATABASE_URL === undefined) problems.push('DATABASE_URL: required when NODE_ENV=production');
+  if (production && e.MAIL_SMTP_URL === undefined) problems.push('MAIL_SMTP_URL: required when NODE_ENV=production (password resets and invitations are emailed)');
 
   const scaleway = group(problems, 'Scaleway', {
     SCW_ACCESS_KEY: e.SCW_ACCESS_KEY, SCW_SECRET_KEY: e.SCW_SECRET_KEY, SCW_DEFAULT_PROJECT_ID: e.SCW_DEFAULT_PROJECT_ID,
@@ -250,7 +263,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     stripe,
     dns: { resolvers: e.DNS_RESOLVERS, dnsblZones: e.DNSBL_ZONES },
     product: { zones, plans, dmarcRua: e.DMARC_RUA ?? null, acmeEmail: e.ACME_EMAIL ?? null, acmeDirectoryUrl: e.ACME_DIRECTORY_URL ?? null },
-    sandbox: { listedIps: e.SANDBOX_LISTED_IPS, listFirstIps: e.SANDBOX_LIST_FIRST_IPS, url: e.SANDBOX_URL ?? null },
+    sandbox: { listedIps: e.SANDBOX_LISTED_IPS, listFirstIps: e.SANDBOX_LIST_FIRST_IPS, url: e.SANDBOX_URL ?? null, hosts: { mode: e.SANDBOX_HOSTS, cacheDir: e.SANDBOX_HOSTS_CACHE_DIR, mirror: e.SANDBOX_DEBIAN_MIRROR } },
     jobs: { superviseIntervalSeconds: e.JOBS_SUPERVISE_SECONDS ?? null, pollSeconds: e.JOBS_POLL_SECONDS },
     provisioning: { retryBaseMs: e.PROVISIONING_RETRY_BASE_MS, retryMaxMs: e.PROVISIONING_RETRY_MAX_MS, maxAttempts: e.PROVISIONING_MAX_ATTEMPTS, pollMs: e.PROVISIONING_POLL_MS },
     ops: {
@@ -263,5 +276,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       reconcileCron: e.RECONCILE_CRON,
       metricsToken: e.METRICS_TOKEN ?? null,
     },
+    mail: { smtpUrl: e.MAIL_SMTP_URL ?? null, from: e.MAIL_FROM },
+    health: { intervalMinutes: e.HEALTH_CHECK_INTERVAL_MINUTES },
   };
 }

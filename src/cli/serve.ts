@@ -3,6 +3,7 @@ import { serve } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../api/app.ts';
 import { apiDeps, createAppContext } from '../app-context.ts';
+import { productRegistrars } from '../web/registrars.ts';
 import { startWorkers } from '../workers.ts';
 import { bootstrap } from './bootstrap.ts';
 import type { Command } from './command.ts';
@@ -18,7 +19,8 @@ export async function runRoles(role: Role): Promise<number> {
 
   if (worker) await startWorkers(ctx);
   if (api) {
-    const app = createApp(apiDeps(ctx));
+    const deps = apiDeps(ctx);
+    const app = createApp(deps, productRegistrars(ctx, deps));
     server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
       const s = serve({ fetch: app.fetch, hostname: config.http.host, port: config.http.port }, (info: AddressInfo) => {
         const host = info.family === 'IPv6' ? `[${info.address}]` : info.address;

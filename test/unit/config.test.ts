@@ -15,6 +15,7 @@ const PRODUCTION = {
   SCW_ACCESS_KEY: 'SCWXXXXXXXXXXXXXXXXX', SCW_SECRET_KEY: '11111111-1111-4111-8111-111111111111', SCW_DEFAULT_PROJECT_ID: '22222222-2222-4222-8222-222222222222',
   CLOUDFLARE_API_TOKEN: 'cf-token', CLOUDFLARE_ACCOUNT_ID: 'cf-account',
   STRIPE_SECRET_KEY: 'sk_live_x', STRIPE_WEBHOOK_SECRET: 'whsec_x',
+  MAIL_SMTP_URL: 'smtps://mailer:secret@smtp.example.com:465',
   PLANS: JSON.stringify([{ id: 'starter', name: 'Starter', stripePriceId: 'price_1', commercialType: 'DEV1-S', mailboxes: 10, storageGb: 20, messagesPerHour: 200 }]),
 };
 
@@ -73,6 +74,7 @@ describe('loadConfig', () => {
     expect(text).toMatch(/SESSION_SECRET: required/);
     expect(text).toMatch(/VAULT_MASTER_KEYS or VAULT_MASTER_KEY_FILE: required/);
     expect(text).toMatch(/DATABASE_URL: required/);
+    expect(text).toMatch(/MAIL_SMTP_URL: required/);
     expect(text).toMatch(/providers: /);
   });
 

@@ -1,0 +1,73 @@
+/**
+ * The words of every message the product sends. Plain text on purpose: it
+ * reads the same in every client, and links are whole URLs on their own line
+ * so no client breaks them.
+ */
+import type { MailMessage } from './mailer.ts';
+
+const SIGNATURE = '\n-- \nmailplane: your dedicated mail server\n';
+
+export function passwordResetMessage(to: string, link: string, ttlMinutes: number): MailMessage {
+  return {
+    to: [to],
+    subject: 'Reset your mailplane password',
+    text: `Someone (hopefully you) asked to reset the password of your mailplane account.\n\nChoose a new password here (the link works once, for ${ttlMinutes} minutes):\n\n${link}\n\nIf it was not you, ignore this message: your password stays as it is.${SIGNATURE}`,
+  };
+}
+
+export function emailVerificationMessage(to: string, link: string): MailMessage {
+  return {
+    to: [to],
+    subject: 'Confirm your email address for mailplane',
+    text: `Please confirm that this address belongs to you, so we can reach you about your mail server:\n\n${link}\n\nIf you did not create a mailplane account, ignore this message.${SIGNATURE}`,
+  };
+}
+
+export function invitationMessage(to: string, o: { workspace: string; inviter: string; role: string; link: string; expiresAt: Date }): MailMessage {
+  return {
+    to: [to],
+    subject: `${o.inviter} invited you to ${o.workspace} on mailplane`,
+    text: `${o.inviter} invited you to join the workspace "${o.workspace}" as ${o.role}.\n\nAccept the invitation (sign up or sign in with this address first):\n\n${o.link}\n\nThe link works once and expires on ${o.expiresAt.toUTCString()}.${SIGNATURE}`,
+  };
+}
+
+export function serverReadyMessage(to: string[], o: { domain: string; hostname: string; link: string }): MailMessage {
+  return {
+    to,
+    subject: `Your mail server for ${o.domain} is ready`,
+    text: `${o.hostname} is installed, hardened and published in DNS.\n\nCreate your first mailbox and see the DNS records and health checks here:\n\n${o.link}${SIGNATURE}`,
+  };
+}
+
+export function actionNeededMessage(to: string[], o: { domain: string; what: string; link: string }): MailMessage {
+  return {
+    to,
+    subject: `Action needed for ${o.domain}`,
+    text: `Your mail server for ${o.domain} is waiting for you:\n\n${o.what}\n\nDetails and the exact values to set:\n\n${o.link}${SIGNATURE}`,
+  };
+}
+
+export interface CheckChange {
+  title: string;
+  from: string | null;
+  to: string;
+  summary: string;
+  action: string | null;
+}
+
+export function healthChangeMessage(to: string[], o: { domain: string; changes: CheckChange[]; link: string }): MailMessage {
+  const failing = o.changes.filter((c) => c.to === 'fail').length;
+  const subject = failing > 0
+    ? `${o.domain}: ${failing} health check${failing > 1 ? 's' : ''} failing`
+    : `${o.domain}: health checks changed`;
+  const lines = o.changes.map((c) => `- ${c.title}: ${c.from ?? 'new'} → ${c.to}. ${c.summary}${c.action && c.to !== 'pass' ? `\n  What to do: ${c.action}` : ''}`);
+  return { to, subject, text: `The health checks of your mail server for ${o.domain} changed:\n\n${lines.join('\n')}\n\nAll checks:\n\n${o.link}${SIGNATURE}` };
+}
+
+export function erasureDoneMessage(to: string, what: string): MailMessage {
+  return {
+    to: [to],
+    subject: 'Your mailplane data has been erased',
+    text: `${what} has been erased: its servers are deprovisioned, its subscription cancelled and its data deleted.\n\nThis is the last message we send to this address about it.${SIGNATURE}`,
+  };
+}
