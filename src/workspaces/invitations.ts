@@ -64,11 +64,12 @@ export async function acceptInvitation(deps: InvitationDeps, actor: Actor, user:
   const now = new Date(deps.now?.() ?? Date.now());
   return deps.db.transaction(async (tx) => {
     const [inv] = await tx.select().from(invitations).where(eq(invitations.tokenHash, sha256Hex(token))).limit(1).for('update');
-    if (!inv) throw new InvalidInvitationError('The invitation token is not valid');
+    // Anyone but the invitee gets the forged-token answer, whatever the invitation's state: a
+    // leaked token must not confirm it is real, still pending, used or revoked.
+    if (!inv || inv.email !== user.email) throw new InvalidInvitationError('The invitation token is not valid');
     if (inv.revokedAt) throw new InvalidInvitationError('The invitation was revoked');
     if (inv.usedAt) throw new InvalidInvitationError('The invitation was already used');
     if (inv.expiresAt <= now) throw new InvalidInvitationError('The invitation has expired');
-    if (inv.email !== user.email) throw new InvalidInvitationError('The invitation was sent to another email address');
     const [used] = await tx.update(invitations).set({ usedAt: now, usedBy: user.userId })
       .where(and(eq(invitations.id, inv.id), isNull(invitations.usedAt), gt(invitations.expiresAt, now))).returning({ id: invitations.id });
     if (!used) throw new InvalidInvitationError('The invitation was already used');

@@ -65,6 +65,20 @@ describe('invitations', () => {
     expect((await accept(invitee, inv.token)).status).toBe(200);
   });
 
+  it('answers someone else\'s valid, used or revoked invitation exactly as a forged one, so the token\'s state is not confirmed', async () => {
+    const w = await workspaceWithRoles(api, 'inv-oracle');
+    const invitee = await person(api, 'oracle');
+    const forged = await accept(w.outsider, `mpi_${'x'.repeat(32)}.${'A'.repeat(22)}`);
+    const strip = (b: any) => ({ ...b, requestId: undefined });
+    const live = await createInvitation(api, w.owner.token, w.workspaceId, invitee.email);
+    expect(strip((await accept(w.outsider, live.token)).body)).toEqual(strip(forged.body));
+    const revoked = await createInvitation(api, w.owner.token, w.workspaceId, invitee.email);
+    await api.call('DELETE', `/v1/workspaces/${w.workspaceId}/invitations/${revoked.id}`, { token: w.owner.token });
+    expect(strip((await accept(w.outsider, revoked.token)).body)).toEqual(strip(forged.body));
+    expect((await accept(invitee, live.token)).status).toBe(200);
+    expect(strip((await accept(w.outsider, live.token)).body)).toEqual(strip(forged.body));
+  });
+
   it('rejects a second use of the same token', async () => {
     const w = await workspaceWithRoles(api, 'inv-reuse');
     const invitee = await person(api, 'once');
