@@ -25,12 +25,15 @@ export const planSchema = z.object({
   mailboxes: z.number().int().positive(),
   storageGb: z.number().int().positive(),
   messagesPerHour: z.number().int().positive(),
+  /** The price shown on the subscribe page (Stripe's price object charges; keep them equal). */
+  monthlyPriceCents: z.number().int().nonnegative().optional(),
+  currency: z.string().regex(/^[a-z]{3}$/).default('eur'),
 });
 export type Plan = z.infer<typeof planSchema>;
 
 const DEFAULT_PLANS: Plan[] = [
-  { id: 'starter', name: 'Starter', stripePriceId: 'price_mailplane_starter', commercialType: 'DEV1-S', mailboxes: 10, storageGb: 20, messagesPerHour: 200 },
-  { id: 'business', name: 'Business', stripePriceId: 'price_mailplane_business', commercialType: 'DEV1-M', mailboxes: 50, storageGb: 40, messagesPerHour: 1000 },
+  { id: 'starter', name: 'Starter', stripePriceId: 'price_mailplane_starter', commercialType: 'DEV1-S', mailboxes: 10, storageGb: 20, messagesPerHour: 200, monthlyPriceCents: 1900, currency: 'eur' },
+  { id: 'business', name: 'Business', stripePriceId: 'price_mailplane_business', commercialType: 'DEV1-M', mailboxes: 50, storageGb: 40, messagesPerHour: 1000, monthlyPriceCents: 4900, currency: 'eur' },
 ];
 
 const envSchema = z.object({
