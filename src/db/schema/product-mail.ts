@@ -56,3 +56,13 @@ export const serverChecks = pgTable('server_checks', {
   changedAt: timestamp('changed_at', { withTimezone: true }).notNull().defaultNow(),
   notifiedStatus: text('notified_status', { enum: CHECK_STATUSES }),
 }, (t) => [primaryKey({ columns: [t.serverId, t.name] })]);
+
+/**
+ * Notices mailed about a server ("ready", "action needed: <code>"): the primary
+ * key makes each one go out once, whichever worker process sees it first.
+ */
+export const serverNotices = pgTable('server_notices', {
+  serverId: uuid('server_id').notNull().references(() => servers.id, { onDelete: 'cascade' }),
+  kind: text('kind').notNull(),
+  sentAt: timestamp('sent_at', { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [primaryKey({ columns: [t.serverId, t.kind] })]);
