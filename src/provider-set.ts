@@ -32,6 +32,8 @@ export interface ProviderSet {
   /** Where a server's SSH answers: its IPv4 on 22, or the sandbox's emulated host. */
   sshEndpoint(server: { id: string; ipv4: string | null }): Promise<{ host: string; port: number }>;
   sandbox: Sandbox | null;
+  /** The sandbox's ACME CA when it runs real hosts (used unless ACME_DIRECTORY_URL is set). */
+  acmeDirectoryUrl: string | null;
   close(): Promise<void>;
 }
 
@@ -53,6 +55,7 @@ export function sandboxFromConfig(config: Config, log: Logger, emulate: Pick<San
     dnsblZones: dnsblZonesOf(config),
     listedIps: config.sandbox.listedIps,
     listFirstIps: config.sandbox.listFirstIps,
+    ...(config.sandbox.hosts.mode === 'container' ? { realHosts: { cacheDir: config.sandbox.hosts.cacheDir, mirror: config.sandbox.hosts.mirror } } : {}),
     log: (line) => log.info(line),
     ...extra,
   });
@@ -91,6 +94,7 @@ export async function createProviders(config: Config, log: Logger, clock: Clock,
       return { host: server.ipv4, port: 22 };
     },
     sandbox,
+    acmeDirectoryUrl: sandbox?.acmeDirectoryUrl ?? env['ACME_DIRECTORY_URL'] ?? null,
     close: async () => {
       if (owned) await sandbox?.stop();
     },

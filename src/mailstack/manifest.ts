@@ -19,6 +19,7 @@ const script = (name: string): TemplateEntry => ({ template: `scripts/${name}`, 
 export const TEMPLATE_MANIFEST: readonly TemplateEntry[] = [
   config('postfix/main.cf', '/etc/postfix/main.cf'),
   config('postfix/master.cf', '/etc/postfix/master.cf'),
+  config('postfix/unauthenticated_senders', '/etc/postfix/unauthenticated_senders'),
   config('dovecot/dovecot.conf', '/etc/dovecot/dovecot.conf'),
   config('rspamd/worker-proxy.inc', '/etc/rspamd/local.d/worker-proxy.inc'),
   config('rspamd/dkim_signing.conf', '/etc/rspamd/local.d/dkim_signing.conf'),

@@ -16,6 +16,7 @@ import { Hono } from 'hono';
 import { CloudflareEmulator } from './cloudflare/emulator.ts';
 import { DnsEmulator } from './dns/emulator.ts';
 import { DnsblListings } from './dns/listings.ts';
+import { RealHosts, realHostsStateDir } from './hosts/real-hosts.ts';
 import { addressFromDnsblName } from './dns/responder.ts';
 import { ScalewayEmulator, type ScalewayEmulatorOptions } from './scaleway/emulator.ts';
 import { serveOnLoopback, type RunningServer } from './serve.ts';
@@ -39,6 +40,8 @@ export interface SandboxOptions {
   scaleway?: Pick<ScalewayEmulatorOptions, 'bootDelayMs' | 'faults'>;
   /** Behaviour of every emulated host without its own (benchmarks: script durations). */
   sshBehaviour?: HostBehaviour;
+  /** Real Debian machines behind the instances instead of emulated SSH hosts (SANDBOX_HOSTS=container). */
+  realHosts?: { cacheDir: string; mirror: string };
   log?: (line: string) => void;
 }
 
@@ -48,6 +51,8 @@ export class Sandbox {
   readonly stripe: StripeEmulator | null;
   readonly ssh: SshHostEmulator | null;
   readonly dns: DnsEmulator | null;
+  /** Real-host mode: containers, their network and the sandbox internet's services. */
+  readonly realHosts: RealHosts | null;
   readonly listings = new DnsblListings();
   readonly stripeWebhookSecret: string;
   /** Decides, for each IP the Scaleway emulator allocates, whether the DNSBL emulator lists it. */
@@ -61,9 +66,32 @@ export class Sandbox {
     const first = opts.listFirstIps ?? 0;
     if (first > 0) this.listPolicy = (_ip, index) => index < first;
     let allocated = 0;
+    const log = opts.log ?? (() => {});
+    this.realHosts = opts.compute && opts.realHosts
+      ? new RealHosts({
+          stateDir: realHostsStateDir(opts.dataDir), cacheDir: opts.realHosts.cacheDir, mirror: opts.realHosts.mirror,
+          // Known once the DNS emulator has started (start() starts it first).
+          get dnsServer() { return dnsAddress(); }, log,
+        })
+      : null;
+    const realHosts = this.realHosts;
+    const dnsAddress = () => {
+      if (!this.dns) throw new Error('real hosts need the DNS emulator (Cloudflare must be sandboxed too)');
+      return this.dns.address;
+    };
     this.scaleway = opts.compute
       ? new ScalewayEmulator({
           ...opts.scaleway,
+          ...(realHosts ? {
+            // Lazily: the containers exist once start() has built the image and the network.
+            lifecycle: {
+              powerOn: (h) => realHosts.lifecycle.powerOn(h),
+              powerOff: (id) => realHosts.lifecycle.powerOff(id),
+              reboot: (h) => realHosts.lifecycle.reboot(h),
+              remove: (id) => realHosts.lifecycle.remove(id),
+            },
+            onLifecycleError: (id: string, err: unknown) => log(`sandbox: host ${id} failed: ${err instanceof Error ? err.message : String(err)}`),
+          } : {}),
           onIpCreated: (ip) => {
             // IPv6 comes as the ::1 of its routed /64: the address mailplane uses and the lists are asked about.
             if (this.listPolicy?.(ip, allocated++)) this.listings.list(ip.address);
@@ -76,7 +104,7 @@ export class Sandbox {
       ? new StripeEmulator({ webhookSecret: this.stripeWebhookSecret, ...(opts.webhookUrl ? { webhookUrl: opts.webhookUrl } : {}) })
       : null;
     const scaleway = this.scaleway;
-    this.ssh = scaleway
+    this.ssh = scaleway && !realHosts
       ? new SshHostEmulator({
           rootDir: join(opts.dataDir, 'sandbox-hosts'),
           ...(opts.sshBehaviour ? { defaultBehaviour: opts.sshBehaviour } : {}),
@@ -113,6 +141,11 @@ export class Sandbox {
     if (this.stripe) { await this.stripe.start(); log(`sandbox: stripe at ${this.stripe.url}`); }
     if (this.dns) { await this.dns.start(); log(`sandbox: dns at udp://${this.dns.address}`); }
     if (this.ssh) log('sandbox: ssh hosts on 127.0.0.1 (one port per emulated server)');
+    if (this.realHosts && this.dns) {
+      await this.realHosts.start();
+      // The hosts' resolver (as DHCP would hand it out): the DNS emulator on the uplink.
+      await this.dns.listenAlso(this.realHosts.resolver.host, this.realHosts.resolver.port);
+    }
     this.control = await serveOnLoopback(this.controlApp());
   }
 
@@ -128,10 +161,18 @@ export class Sandbox {
     if (this.cloudflare) Object.assign(env, { CLOUDFLARE_API_TOKEN: 'sandbox-token', CLOUDFLARE_ACCOUNT_ID: 'sandbox-account', CLOUDFLARE_API_URL: this.cloudflare.url });
     if (this.stripe) Object.assign(env, { STRIPE_SECRET_KEY: 'sk_test_sandbox', STRIPE_WEBHOOK_SECRET: this.stripeWebhookSecret, STRIPE_API_URL: this.stripe.url });
     if (this.dns) env['DNS_RESOLVERS'] = this.dns.address;
+    if (this.realHosts) env['ACME_DIRECTORY_URL'] = this.realHosts.acmeDirectoryUrl;
     return env;
   }
 
+  /** The sandbox's ACME CA in real-host mode (pebble); null otherwise. */
+  get acmeDirectoryUrl(): string | null {
+    return this.realHosts?.acmeDirectoryUrl ?? null;
+  }
+
   async sshEndpoint(address: string): Promise<{ host: string; port: number }> {
+    // Real hosts answer on their own address, like a server on the internet.
+    if (this.realHosts) return { host: address, port: 22 };
     if (!this.ssh) throw new Error('no SSH emulator: Scaleway is not sandboxed');
     return this.ssh.endpointFor(address);
   }
@@ -152,6 +193,7 @@ export class Sandbox {
 
   async stop(): Promise<void> {
     await this.control?.close();
+    await this.realHosts?.stop();
     await this.ssh?.stop();
     await this.dns?.stop();
     await this.stripe?.stop();

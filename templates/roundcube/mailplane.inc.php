@@ -2,8 +2,13 @@
 // /etc/roundcube/mailplane.inc.php for {{hostname}}, rendered by mailplane and
 // included at the end of Debian's config.inc.php (install-mail-stack.sh), so the
 // package keeps its database settings and generated des_key.
-$config['imap_host'] = 'ssl://{{hostname}}:993';
-$config['smtp_host'] = 'ssl://{{hostname}}:465';
+// Over the loopback: the master user may only log in from the server itself, and the
+// certificate's name is not 127.0.0.1 (nor is it trusted before ACME has issued one).
+// Nothing on the loopback can intercept, so the peer is not verified there.
+$config['imap_host'] = 'ssl://127.0.0.1:993';
+$config['smtp_host'] = 'ssl://127.0.0.1:465';
+$config['imap_conn_options'] = ['ssl' => ['verify_peer' => false, 'verify_peer_name' => false]];
+$config['smtp_conn_options'] = ['ssl' => ['verify_peer' => false, 'verify_peer_name' => false]];
 $config['smtp_user'] = '%u';
 $config['smtp_pass'] = '%p';
 $config['username_domain'] = '{{domain}}';

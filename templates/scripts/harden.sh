@@ -8,7 +8,18 @@ set -euo pipefail
 log() { printf 'harden: %s\n' "$*"; }
 
 export DEBIAN_FRONTEND=noninteractive
-readonly APT_OPTS=(-y -q --no-install-recommends -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
+readonly APT_OPTS=(-y -q --no-install-recommends -o DPkg::Lock::Timeout=300 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
+readonly EX_TEMPFAIL=75
+# Transient apt failures are retried; past that, EX_TEMPFAIL tells the control plane to retry the step.
+apt_retry() {
+  local attempt
+  for attempt in 1 2 3 4 5; do
+    if apt-get "$@"; then return 0; fi
+    log "apt-get $1 failed (attempt $attempt), retrying"
+    sleep $((attempt * 5))
+  done
+  exit "$EX_TEMPFAIL"
+}
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 missing=()
 # python3-systemd: fail2ban reads the journal (Debian 12 has no auth.log).
@@ -17,8 +28,8 @@ for p in nftables fail2ban python3-systemd unattended-upgrades openssh-server; d
 done
 if [ "${#missing[@]}" -gt 0 ]; then
   log "installing ${missing[*]}"
-  apt-get update -q
-  apt-get install "${APT_OPTS[@]}" "${missing[@]}"
+  apt_retry update -q
+  apt_retry install "${APT_OPTS[@]}" "${missing[@]}"
 fi
 
 # sshd: the uploaded configuration is checked before the running daemon reloads it,
@@ -37,10 +48,11 @@ if [ "$(passwd -S root | cut -d' ' -f2)" != L ]; then
   log 'root password locked'
 fi
 
-# Firewall: check the ruleset, then load it now and at every boot.
+# Firewall: check the ruleset, then load it now and at every boot. Through the unit
+# (a oneshot that stays active), so systemctl and verify-services.sh see it loaded.
 nft -c -f /etc/nftables.conf
 systemctl enable -q nftables
-nft -f /etc/nftables.conf
+systemctl restart nftables
 
 # fail2ban (its own nftables table; ours does not flush it).
 fail2ban-client -t >/dev/null
@@ -56,6 +68,8 @@ systemctl start unattended-upgrades
 if [ -d /var/lib/cloud ]; then
   find /var/lib/cloud -name 'user-data.txt*' -type f -delete
   find /var/lib/cloud -name 'cloud-config.txt' -type f -delete
+  # A NoCloud seed (images that read user data from disk) holds the same key.
+  find /var/lib/cloud/seed -name 'user-data' -type f -delete 2>/dev/null || true
 fi
 if [ -d /etc/cloud ] && [ ! -e /etc/cloud/cloud-init.disabled ]; then
   touch /etc/cloud/cloud-init.disabled

@@ -74,15 +74,23 @@ export class SshAuthRefusedError extends AppError {
   }
 }
 
+/**
+ * A script's way of saying "a transient failure outlasted my own retries" (the package
+ * mirror, the dpkg lock, the network): sysexits' EX_TEMPFAIL. The step retries it;
+ * any other non-zero exit is a defect and fails the step.
+ */
+export const EXIT_TEMPFAIL = 75;
+
 /** The command ran and exited non-zero. */
 export class RemoteCommandError extends AppError {
   readonly exitCode: number;
   readonly stderr: string;
-  constructor(command: string, exitCode: number, stderr: string) {
+  constructor(command: string, exitCode: number, stderr: string, stdout = '') {
+    const tail = `${stdout.trim().split('\n').slice(-15).join('\n')}\n${stderr.trim()}`.trim().slice(-1500);
     super({
       code: 'remote_command_failed', status: 502, title: 'Remote command failed',
-      detail: `${command.split('\n')[0]!.slice(0, 120)} exited ${exitCode}: ${stderr.trim().slice(-500)}`,
-      retryable: false,
+      detail: `${command.split('\n')[0]!.slice(0, 120)} exited ${exitCode}: ${tail}`,
+      retryable: exitCode === EXIT_TEMPFAIL,
     });
     this.exitCode = exitCode;
     this.stderr = stderr;

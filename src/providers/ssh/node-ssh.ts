@@ -164,7 +164,7 @@ class NodeSshSession implements RemoteSession {
       // No exit status: killed by a signal or the channel was torn down.
       throw new SshUnreachableError(`${command.split('\n')[0]!.slice(0, 120)}: no exit status (signal ${result.signal ?? 'none'})`);
     }
-    if (result.code !== 0 && opts.check !== false) throw new RemoteCommandError(command, result.code, stderr);
+    if (result.code !== 0 && opts.check !== false) throw new RemoteCommandError(command, result.code, stderr, stdout);
     return { code: result.code, stdout, stderr };
   }
 

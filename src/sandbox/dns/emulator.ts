@@ -30,6 +30,8 @@ export class DnsEmulator {
   private readonly source: DnsAnswerSource;
   private udp: Socket | null = null;
   private tcp: Server | null = null;
+  /** Extra UDP+TCP listeners (real-host mode: the hosts' resolver address in the sandbox internet). */
+  private readonly extra: { udp: Socket; tcp: Server }[] = [];
   private readonly connections = new Set<TcpSocket>();
   private port = 0;
   private globalLatencyMs = 0;
@@ -75,11 +77,27 @@ export class DnsEmulator {
     }
   }
 
+  /** Also answers on host:port (UDP and TCP), e.g. where real-host containers send their questions. */
+  async listenAlso(host: string, port: number): Promise<void> {
+    const udp = createSocket(host.includes(':') ? 'udp6' : 'udp4');
+    await new Promise<void>((resolve, reject) => { udp.once('error', reject); udp.bind(port, host, resolve); });
+    const tcp = createServer((socket) => this.acceptTcp(socket));
+    await new Promise<void>((resolve, reject) => { tcp.once('error', reject); tcp.listen(port, host, resolve); });
+    udp.on('error', () => {});
+    tcp.on('error', () => {});
+    udp.on('message', (msg, rinfo) => this.handle(msg, 'udp', (res) => udp.send(res, rinfo.port, rinfo.address)));
+    this.extra.push({ udp, tcp });
+  }
+
   async stop(): Promise<void> {
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     this.parked = [];
     for (const socket of this.connections) socket.destroy();
+    for (const extra of this.extra.splice(0)) {
+      await new Promise<void>((resolve) => extra.udp.close(() => resolve()));
+      await new Promise<void>((resolve) => extra.tcp.close(() => resolve()));
+    }
     const udp = this.udp;
     const tcp = this.tcp;
     this.udp = null;

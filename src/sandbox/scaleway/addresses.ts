@@ -3,14 +3,23 @@
  * (RFC 5737 for IPv4, RFC 3849 for IPv6), handed out in order and never
  * reused, so a released IP can never come back to haunt a later test.
  */
-// 203.0.113.0/24 is left out: Debian's mirror resolves there on the CI machines, and real-host
-// mode routes the sandbox's addresses to its containers.
-const IPV4_RANGES = ['192.0.2', '198.51.100'] as const;
+// 203.0.113.0/24 is left out (Debian's mirror resolves there on the CI machines) and 198.51.100.0/24
+// comes first: real-host mode routes only that range to its containers (192.0.2.0/24 can be the
+// machine's own network).
+const IPV4_RANGES = ['198.51.100', '192.0.2'] as const;
 const HOSTS_PER_RANGE = 254;
 
 export class AddressPool {
   private nextV4 = 0;
   private nextV6 = 1;
+  private nextMac = 1;
+
+  /** Next MAC in Scaleway's locally administered de:00:… space (unique per server). */
+  mac(): string {
+    const n = this.nextMac++;
+    const hex = (v: number) => v.toString(16).padStart(2, '0');
+    return `de:00:01:${hex((n >> 16) & 0xff)}:${hex((n >> 8) & 0xff)}:${hex(n & 0xff)}`;
+  }
 
   /** Next IPv4 address (x.y.z.1 … x.y.z.254 in each range). */
   ipv4(): string {

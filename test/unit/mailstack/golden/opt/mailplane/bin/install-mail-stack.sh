@@ -17,19 +17,72 @@ log() { printf 'install-mail-stack: %s\n' "$*"; }
 export DEBIAN_FRONTEND=noninteractive
 # Our files are already in place: keep them when a package ships the same conffile.
 export UCF_FORCE_CONFFOLD=1
-readonly APT_OPTS=(-y -q --no-install-recommends -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
+readonly APT_OPTS=(-y -q --no-install-recommends -o DPkg::Lock::Timeout=300 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
+readonly EX_TEMPFAIL=75
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+
+# A transient failure (mirror, network, lock) is retried here; if it outlasts the
+# retries the script exits EX_TEMPFAIL so the control plane retries the step later.
+apt_retry() {
+  local attempt
+  for attempt in 1 2 3 4 5; do
+    if apt-get "$@"; then return 0; fi
+    log "apt-get $1 failed (attempt $attempt), retrying"
+    sleep $((attempt * 5))
+  done
+  log "apt-get $1 kept failing"
+  exit "$EX_TEMPFAIL"
+}
+
+# Packages install with their services held back (Debian's policy-rc.d): our
+# configuration is already in place and refers to users, keys and certificates
+# that exist only once this script has made them; services start at the end.
+hold_services() { printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod 0755 /usr/sbin/policy-rc.d; }
+release_services() { rm -f /usr/sbin/policy-rc.d; }
+trap release_services EXIT
 
 install_packages() {
   local missing=() p
   for p in "$@"; do installed "$p" || missing+=("$p"); done
   if [ "${#missing[@]}" -gt 0 ]; then
     log "installing ${missing[*]}"
-    apt-get update -q
-    apt-get install "${APT_OPTS[@]}" "${missing[@]}"
+    hold_services
+    apt_retry update -q
+    apt_retry install "${APT_OPTS[@]}" "${missing[@]}"
+    release_services
   fi
 }
+
+# A run cut short (the machine died mid-install) leaves dpkg half-done: finish it first.
+if [ -n "$(dpkg --audit 2>/dev/null)" ] || [ -n "$(ls -A /var/lib/dpkg/updates 2>/dev/null)" ]; then
+  log 'finishing an interrupted package installation'
+  hold_services
+  dpkg --configure -a || true
+  apt_retry install -f "${APT_OPTS[@]}"
+  release_services
+fi
+
+# What the packages' configuration refers to exists before they are installed:
+# the mail storage user (Dovecot), the certificate (Postfix, Dovecot, nginx).
+if ! id vmail >/dev/null 2>&1; then
+  useradd --system --user-group --home-dir /var/vmail --no-create-home --shell /usr/sbin/nologin vmail
+fi
+install -d -o vmail -g vmail -m 0750 /var/vmail
+# A placeholder certificate until issue-tls.sh has one from ACME: the services
+# need a certificate to start, and nginx must run to answer the HTTP-01 challenge.
+install -d -o root -g root -m 0755 /etc/mailplane
+install -d -o root -g root -m 0700 "$TLS_DIR"
+if [ ! -s "$TLS_DIR/privkey.pem" ] || [ ! -s "$TLS_DIR/fullchain.pem" ]; then
+  log 'creating a placeholder self-signed certificate'
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 \
+    -subj "/CN=$MAIL_HOSTNAME" -addext "subjectAltName=DNS:$MAIL_HOSTNAME" \
+    -keyout "$TLS_DIR/privkey.pem.new" -out "$TLS_DIR/fullchain.pem.new" 2>/dev/null
+  chmod 0600 "$TLS_DIR/privkey.pem.new"
+  mv -f "$TLS_DIR/privkey.pem.new" "$TLS_DIR/privkey.pem"
+  mv -f "$TLS_DIR/fullchain.pem.new" "$TLS_DIR/fullchain.pem"
+fi
+install -d -o root -g root -m 0755 /var/www/acme /var/www/mta-sts
 
 # Postfix must not write a configuration of its own; Roundcube keeps its data in SQLite.
 debconf-set-selections <<'SEL'
@@ -38,13 +91,16 @@ roundcube-core roundcube/dbconfig-install boolean true
 roundcube-core roundcube/database-type select sqlite3
 SEL
 
-install_packages ca-certificates openssl unbound postfix dovecot-core dovecot-imapd dovecot-lmtpd \
+# dns-root-data: unbound's root trust anchor (only a Recommends, and installs skip those).
+install_packages ca-certificates openssl unbound dns-root-data postfix dovecot-core dovecot-imapd dovecot-lmtpd \
   rspamd redis-server nginx certbot python3 nftables
 
 # The host resolves through its own validating resolver (unbound on the loopback):
 # DANE needs validated answers and the DNS blacklists refuse public resolvers.
 # Switched only once unbound answers, so a broken resolver never cuts the host off.
 readonly RESOLV_CONF=$'# mailplane: the local DNSSEC-validating resolver (unbound)\nnameserver 127.0.0.1\nnameserver ::1\noptions trust-ad edns0'
+# What unbound.service's ExecStartPre does: root.key from dns-root-data, so the check below finds it.
+/usr/libexec/unbound-helper root_trust_anchor_update >/dev/null 2>&1 || true
 unbound-checkconf >/dev/null
 systemctl enable -q unbound
 systemctl reload-or-restart unbound
@@ -66,30 +122,14 @@ if [ "$(cat /etc/resolv.conf 2>/dev/null)" != "$RESOLV_CONF" ]; then
     log 'unbound does not answer yet: keeping the current resolvers (DANE falls back to opportunistic TLS)'
   fi
 fi
+# Postfix's chroot keeps a copy of resolv.conf that only a restart refreshes (a reload does not).
+if [ -d /var/spool/postfix/etc ] && ! cmp -s /etc/resolv.conf /var/spool/postfix/etc/resolv.conf; then
+  install -m 0644 /etc/resolv.conf /var/spool/postfix/etc/resolv.conf
+fi
 # php-fpm first, so Roundcube's PHP dependency is satisfied by FPM and not by Apache's module.
 install_packages php-fpm
-install_packages roundcube-core roundcube-sqlite3
-
-# Mail storage, owned by a dedicated unprivileged user.
-if ! id vmail >/dev/null 2>&1; then
-  useradd --system --user-group --home-dir /var/vmail --no-create-home --shell /usr/sbin/nologin vmail
-fi
-install -d -o vmail -g vmail -m 0750 /var/vmail
-
-# A placeholder certificate until issue-tls.sh has one from ACME: the services
-# need a certificate to start, and nginx must run to answer the HTTP-01 challenge.
-install -d -o root -g root -m 0755 /etc/mailplane
-install -d -o root -g root -m 0700 "$TLS_DIR"
-if [ ! -s "$TLS_DIR/privkey.pem" ] || [ ! -s "$TLS_DIR/fullchain.pem" ]; then
-  log 'creating a placeholder self-signed certificate'
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 \
-    -subj "/CN=$MAIL_HOSTNAME" -addext "subjectAltName=DNS:$MAIL_HOSTNAME" \
-    -keyout "$TLS_DIR/privkey.pem.new" -out "$TLS_DIR/fullchain.pem.new" 2>/dev/null
-  chmod 0600 "$TLS_DIR/privkey.pem.new"
-  mv -f "$TLS_DIR/privkey.pem.new" "$TLS_DIR/privkey.pem"
-  mv -f "$TLS_DIR/fullchain.pem.new" "$TLS_DIR/fullchain.pem"
-fi
-install -d -o root -g root -m 0755 /var/www/acme /var/www/mta-sts
+# roundcube-plugins: archive and zipdownload (only a Suggests).
+install_packages roundcube-core roundcube-sqlite3 roundcube-plugins
 
 # DKIM private key: readable by Rspamd only.
 install -d -o _rspamd -g _rspamd -m 0700 "$(dirname "$DKIM_KEY")"
@@ -97,6 +137,7 @@ chown _rspamd:_rspamd "$DKIM_KEY"
 chmod 0600 "$DKIM_KEY"
 
 # Mailbox files the control plane manages: created empty once, never overwritten here.
+postmap hash:/etc/postfix/unauthenticated_senders
 for f in /etc/postfix/virtual_mailboxes /etc/postfix/sender_login_maps /etc/postfix/virtual_aliases; do
   [ -e "$f" ] || install -o root -g root -m 0644 /dev/null "$f"
   postmap "hash:$f"

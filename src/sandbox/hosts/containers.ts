@@ -1,0 +1,184 @@
+/**
+ * Real Debian 12 machines behind the Scaleway emulator's instances: each is a
+ * `systemd-nspawn --boot` container on an overlay of the host image (its own
+ * disk: the upper layer), in its own network namespace holding the instance's
+ * addresses, booting real cloud-init from mailplane's user data (a NoCloud
+ * seed written at every power-on, as the metadata API serves the current user
+ * data) and running real OpenSSH.
+ *
+ * Every machine is recorded under `stateDir/<id>/` (overlay layers, the
+ * nspawn pid, its console log), so a sandbox that crashed is cleaned up by the
+ * next one (`cleanupLeftovers`) instead of leaving containers running unseen.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, openSync } from 'node:fs';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { HostLifecycle, HostSpec } from '../scaleway/state.ts';
+import { run, tryRun } from './exec.ts';
+import type { HostImage } from './image.ts';
+import type { SandboxNetwork } from './network.ts';
+
+/** systemd-nspawn's exit code when the container asked to reboot. */
+const REBOOT_EXIT = 133;
+const STOP_TIMEOUT_MS = 60_000;
+
+export interface ContainerHostsOptions {
+  image: HostImage;
+  network: SandboxNetwork;
+  stateDir: string;
+  log?: (line: string) => void;
+}
+
+interface Machine {
+  spec: HostSpec;
+  child: ChildProcess | null;
+  /** Resolves when the current nspawn process has exited. */
+  exited: Promise<void>;
+  stopping: boolean;
+}
+
+export class ContainerHosts implements HostLifecycle {
+  private readonly machines = new Map<string, Machine>();
+  private readonly opts: ContainerHostsOptions;
+
+  constructor(opts: ContainerHostsOptions) {
+    this.opts = opts;
+  }
+
+  private log(line: string): void { this.opts.log?.(line); }
+  private dir(id: string): string { return join(this.opts.stateDir, id); }
+  private merged(id: string): string { return join(this.dir(id), 'root'); }
+
+  /** The machine's filesystem as seen from outside (tests read logs and files through it). */
+  rootOf(id: string): string { return this.merged(id); }
+  netnsOf(id: string): string { return this.opts.network.hostNetns(id); }
+  isRunning(id: string): boolean { return Boolean(this.machines.get(id)?.child); }
+
+  async powerOn(spec: HostSpec): Promise<void> {
+    if (this.machines.get(spec.id)?.child) throw new Error(`machine ${spec.id} is already running`);
+    const dir = this.dir(spec.id);
+    await mkdir(join(dir, 'upper'), { recursive: true });
+    await mkdir(join(dir, 'work'), { recursive: true });
+    await mkdir(this.merged(spec.id), { recursive: true });
+    await this.mount(spec.id);
+    await this.writeSeed(spec);
+    await this.opts.network.attachHost(spec.id, { ipv4: spec.ipv4, ipv6: spec.ipv6 });
+    this.start(spec);
+  }
+
+  async powerOff(id: string): Promise<void> {
+    const machine = this.machines.get(id);
+    if (machine?.child) {
+      machine.stopping = true;
+      // nspawn turns SIGTERM into SIGRTMIN+3 for the container's systemd: a clean poweroff.
+      machine.child.kill('SIGTERM');
+      const timer = setTimeout(() => machine.child?.kill('SIGKILL'), STOP_TIMEOUT_MS);
+      await machine.exited;
+      clearTimeout(timer);
+    }
+    this.machines.delete(id);
+    await this.unmount(id);
+    await this.opts.network.detachHost(id);
+  }
+
+  async reboot(spec: HostSpec): Promise<void> {
+    await this.powerOff(spec.id);
+    await this.powerOn(spec);
+  }
+
+  async remove(id: string): Promise<void> {
+    await this.powerOff(id);
+    await rm(this.dir(id), { recursive: true, force: true });
+  }
+
+  /** Pulls the plug (tests: a machine dying mid-step). The instance then needs a power-on. */
+  async kill(id: string): Promise<void> {
+    const machine = this.machines.get(id);
+    if (!machine?.child) return;
+    machine.stopping = true;
+    machine.child.kill('SIGKILL');
+    await machine.exited;
+  }
+
+  /** Stops every machine this object started (sandbox stop). Their disks stay until the instances are deleted. */
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.machines.keys()].map((id) => this.powerOff(id)));
+  }
+
+  /** Machines a crashed sandbox left behind: stopped, unmounted, unplugged and deleted. */
+  async cleanupLeftovers(): Promise<number> {
+    if (!existsSync(this.opts.stateDir)) return 0;
+    let cleaned = 0;
+    for (const id of await readdir(this.opts.stateDir)) {
+      const pidFile = join(this.dir(id), 'nspawn.pid');
+      const pid = existsSync(pidFile) ? Number((await readFile(pidFile, 'utf8')).trim()) : 0;
+      if (pid > 0) {
+        const comm = await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '');
+        if (comm.trim() === 'systemd-nspawn') {
+          try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+          for (let i = 0; i < 50 && existsSync(`/proc/${pid}`); i++) await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+      await this.unmount(id);
+      await this.opts.network.detachHost(id);
+      await rm(this.dir(id), { recursive: true, force: true });
+      cleaned++;
+    }
+    return cleaned;
+  }
+
+  private async mount(id: string): Promise<void> {
+    const merged = this.merged(id);
+    if (await isMountPoint(merged)) return;
+    const dir = this.dir(id);
+    await run('mount', ['-t', 'overlay', 'overlay', '-o',
+      `lowerdir=${this.opts.image.rootfs},upperdir=${join(dir, 'upper')},workdir=${join(dir, 'work')}`, merged]);
+  }
+
+  private async unmount(id: string): Promise<void> {
+    const merged = this.merged(id);
+    if (await isMountPoint(merged)) await tryRun('umount', ['-l', merged]);
+  }
+
+  /** NoCloud: what Scaleway's metadata API serves, here a seed on the machine's own disk. */
+  private async writeSeed(spec: HostSpec): Promise<void> {
+    const seed = join(this.merged(spec.id), 'var/lib/cloud/seed/nocloud');
+    await mkdir(seed, { recursive: true, mode: 0o700 });
+    await writeFile(join(seed, 'meta-data'), `instance-id: ${spec.id}\nlocal-hostname: ${spec.name}\n`, { mode: 0o600 });
+    await writeFile(join(seed, 'user-data'), spec.userData.get('cloud-init') ?? '', { mode: 0o600 });
+  }
+
+  private start(spec: HostSpec): void {
+    const dir = this.dir(spec.id);
+    const consoleLog = openSync(join(dir, 'console.log'), 'a');
+    const child = spawn('systemd-nspawn', [
+      '--boot', '--register=no', '--keep-unit', '--capability=CAP_NET_ADMIN', '--resolv-conf=off',
+      '--timezone=off', '--link-journal=no', '--console=read-only',
+      `--network-namespace-path=/run/netns/${this.opts.network.hostNetns(spec.id)}`,
+      `--directory=${this.merged(spec.id)}`, `--machine=${this.opts.network.hostNetns(spec.id)}`,
+    ], { detached: true, stdio: ['ignore', consoleLog, consoleLog] });
+    closeSync(consoleLog);
+    let done!: () => void;
+    const machine: Machine = { spec, child, exited: new Promise((r) => { done = r; }), stopping: false };
+    this.machines.set(spec.id, machine);
+    void writeFile(join(dir, 'nspawn.pid'), `${child.pid}\n`).catch(() => {});
+    child.on('exit', (code) => {
+      machine.child = null;
+      done();
+      // `reboot` inside the machine: start it again, as a VM's hypervisor does.
+      if (code === REBOOT_EXIT && !machine.stopping) {
+        this.log(`sandbox host ${spec.name}: rebooting`);
+        this.start(spec);
+      } else if (!machine.stopping) {
+        this.log(`sandbox host ${spec.name}: machine stopped (exit ${code ?? 'signal'})`);
+      }
+    });
+    this.log(`sandbox host ${spec.name}: booting (${[...spec.ipv4, ...spec.ipv6].join(', ')})`);
+  }
+}
+
+async function isMountPoint(path: string): Promise<boolean> {
+  const mounts = await readFile('/proc/self/mountinfo', 'utf8');
+  return mounts.split('\n').some((line) => line.split(' ')[4] === path);
+}

@@ -1,0 +1,75 @@
+/**
+ * Real-host mode of the sandbox (SANDBOX_HOSTS=container): the network, the
+ * host image, the sandbox internet's services and the containers, started and
+ * stopped together. Needs root and Debian's debootstrap, systemd-container,
+ * iproute2, apt-cacher-ng and pebble (README: "Real hosts").
+ */
+import { join } from 'node:path';
+import type { HostLifecycle } from '../scaleway/state.ts';
+import { ContainerHosts } from './containers.ts';
+import { DNS_PORT, ensureHostImage } from './image.ts';
+import { HOST_POOLS, SandboxNetwork, UPLINK } from './network.ts';
+import { InternetServices } from './services.ts';
+
+export interface RealHostsOptions {
+  /** Machines' disks and pids (the data dir's sandbox-hosts). */
+  stateDir: string;
+  /** Image, CA and package cache, kept across runs (outside the repository). */
+  cacheDir: string;
+  mirror: string;
+  /** Where the DNS emulator listens (loopback), for pebble. */
+  dnsServer: string;
+  log?: (line: string) => void;
+}
+
+export const REQUIRED_PROGRAMS = ['debootstrap', 'systemd-nspawn', 'ip', 'mount', 'apt-cacher-ng', 'pebble', 'openssl'] as const;
+
+export class RealHosts {
+  readonly network = new SandboxNetwork();
+  /** The DNS emulator's address as the hosts see it. */
+  readonly resolver = { host: UPLINK.root, port: DNS_PORT };
+  private containers: ContainerHosts | null = null;
+  private services: InternetServices | null = null;
+  private readonly opts: RealHostsOptions;
+
+  constructor(opts: RealHostsOptions) {
+    this.opts = opts;
+  }
+
+  get lifecycle(): HostLifecycle & ContainerHosts {
+    if (!this.containers) throw new Error('real hosts not started');
+    return this.containers;
+  }
+
+  get acmeDirectoryUrl(): string {
+    if (!this.services) throw new Error('real hosts not started');
+    return this.services.acmeDirectoryUrl;
+  }
+
+  /** Only the first IPv4 pool is routed to the containers. */
+  static routable(address: string): boolean {
+    return address.includes(':') ? address.toLowerCase().startsWith('2001:db8:') : address.startsWith(`${HOST_POOLS.ipv4.split('.0/')[0]}.`);
+  }
+
+  async start(): Promise<void> {
+    if (process.getuid?.() !== 0) throw new Error('SANDBOX_HOSTS=container needs root (network namespaces, mounts, systemd-nspawn)');
+    const log = this.opts.log ?? (() => {});
+    const image = await ensureHostImage({ cacheDir: this.opts.cacheDir, mirror: this.opts.mirror, log });
+    this.containers = new ContainerHosts({ image, network: this.network, stateDir: this.opts.stateDir, log });
+    const left = await this.containers.cleanupLeftovers();
+    if (left > 0) log(`sandbox: removed ${left} host(s) a previous sandbox left behind`);
+    await this.network.up();
+    this.services = new InternetServices({ cacheDir: this.opts.cacheDir, caDir: image.caDir, dnsServer: this.opts.dnsServer, log });
+    await this.services.start();
+    log(`sandbox: real hosts (systemd-nspawn) on ${HOST_POOLS.ipv4} and ${HOST_POOLS.ipv6}; ACME at ${this.services.acmeDirectoryUrl}; ` +
+      `judge from the sandbox internet with: ip netns exec ${this.network.inetNs} <command>`);
+  }
+
+  async stop(): Promise<void> {
+    await this.containers?.stopAll();
+    await this.services?.stop();
+    await this.network.down();
+  }
+}
+
+export const realHostsStateDir = (dataDir: string) => join(dataDir, 'sandbox-hosts', 'machines');
