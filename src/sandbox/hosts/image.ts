@@ -18,10 +18,10 @@ import { UPLINK } from './network.ts';
 import { ensureSandboxCa } from './sandbox-ca.ts';
 
 /** Bump when the recipe below changes: existing images are rebuilt. */
-const IMAGE_VERSION = '3';
+const IMAGE_VERSION = '4';
 /** debootstrap's own resolver cannot follow virtual packages (cloud-init's python3-cffi-backend-api-*): apt installs the rest. */
 const BASE = ['systemd', 'systemd-sysv', 'dbus', 'iproute2', 'ca-certificates'];
-const PACKAGES = ['openssh-server', 'cloud-init', 'curl', 'gnupg', 'procps', 'less', 'cron'];
+const PACKAGES = ['openssh-server', 'cloud-init', 'locales', 'curl', 'gnupg', 'procps', 'less', 'cron'];
 export const APT_PROXY_PORT = 3142;
 export const DNS_PORT = 53;
 
@@ -54,7 +54,7 @@ export async function ensureHostImage(opts: ImageOptions): Promise<HostImage> {
   await run('debootstrap', ['--variant=minbase', `--include=${BASE.join(',')}`, 'bookworm', building, opts.mirror], { timeoutMs: 20 * 60_000 });
   // No service may start inside the chroot while packages install.
   await writeFile(join(building, 'usr/sbin/policy-rc.d'), '#!/bin/sh\nexit 101\n', { mode: 0o755 });
-  await run('chroot', [building, 'apt-get', 'install', '-y', '-q', '--no-install-recommends', ...PACKAGES], { timeoutMs: 20 * 60_000 });
+  await run('env', ['DEBIAN_FRONTEND=noninteractive', 'chroot', building, 'apt-get', 'install', '-y', '-q', '--no-install-recommends', ...PACKAGES], { timeoutMs: 20 * 60_000 });
   await rm(join(building, 'usr/sbin/policy-rc.d'));
   await customise(building, ca.certPem, opts.mirror);
   await rm(rootfs, { recursive: true, force: true });

@@ -59,7 +59,7 @@ export class RealHosts {
     const left = await this.containers.cleanupLeftovers();
     if (left > 0) log(`sandbox: removed ${left} host(s) a previous sandbox left behind`);
     await this.network.up();
-    this.services = new InternetServices({ cacheDir: this.opts.cacheDir, caDir: image.caDir, dnsServer: this.opts.dnsServer, log });
+    this.services = new InternetServices({ cacheDir: this.opts.cacheDir, caDir: image.caDir, dnsServer: this.opts.dnsServer, mirror: this.opts.mirror, log });
     await this.services.start();
     log(`sandbox: real hosts (systemd-nspawn) on ${HOST_POOLS.ipv4} and ${HOST_POOLS.ipv6}; ACME at ${this.services.acmeDirectoryUrl}; ` +
       `judge from the sandbox internet with: ip netns exec ${this.network.inetNs} <command>`);

@@ -22,6 +22,8 @@ export interface InternetServicesOptions {
   caDir: string;
   /** The DNS emulator, as host:port, for pebble's lookups. */
   dnsServer: string;
+  /** Debian mirror the proxy fetches from. */
+  mirror: string;
   log?: (line: string) => void;
 }
 
@@ -57,8 +59,10 @@ export class InternetServices {
     this.launch('apt-cacher-ng', '/usr/sbin/apt-cacher-ng', [
       '-c', '/etc/apt-cacher-ng', 'ForeGround=1', `BindAddress=${UPLINK.root}`, `Port=${APT_PROXY_PORT}`,
       `CacheDir=${cache}`, `LogDir=${logs}`, `PidFile=${join(logs, 'pid')}`, `SocketPath=${join(logs, 'socket')}`,
-      // Debian's mirror only; nothing else is proxied.
+      // Debian's mirror only; nothing else is proxied. The package's default backend
+      // (ftp.debian.org) is replaced by the configured mirror.
       'PassThroughPattern=^$', 'ExThreshold=30',
+      `Remap-debrep=file:deb_mirror*.gz /debian ; ${this.opts.mirror.replace(/\/?$/, '/')}`,
     ]);
     await waitForPort(UPLINK.root, APT_PROXY_PORT, 'apt-cacher-ng');
   }
