@@ -17,7 +17,10 @@ export interface FlexibleIp {
   id: string;
   zone: Zone;
   family: IpFamily;
-  /** IPv4 address, or for IPv6 the first usable address of the routed /64 (e.g. 2001:db8:1:2::1). */
+  /**
+   * IPv4 address; for IPv6 the first address of the routed /64 (e.g. 2001:db8:1:2::1), only a stand-in
+   * until the IP is attached: the host then holds its SLAAC address, which ComputeServer.publicIps reports.
+   */
   address: string;
   /** For IPv6: the routed prefix in CIDR form (2001:db8:1:2::/64). */
   prefix: string | null;
@@ -27,7 +30,7 @@ export interface FlexibleIp {
   reverse: string | null;
 }
 
-export type ServerState = 'stopped' | 'starting' | 'running' | 'stopping' | 'locked' | 'unknown';
+export type ServerState = 'stopped' | 'stopped_in_place' | 'starting' | 'running' | 'stopping' | 'locked' | 'unknown';
 
 export interface ComputeServer {
   id: string;
@@ -37,6 +40,22 @@ export interface ComputeServer {
   commercialType: string;
   tags: string[];
   ipIds: string[];
+  /**
+   * The addresses the instance really holds, per attached flexible IP: for a routed IPv6 /64
+   * this is the SLAAC address (derived from the MAC), the one to publish and to set a PTR for.
+   */
+  publicIps: { id: string; family: IpFamily; address: string }[];
+  /** Volumes attached to it (the boot volume is Block Storage on current images). */
+  volumeIds: string[];
+}
+
+/** A Block Storage volume (the boot disk outlives its instance unless deleted). */
+export interface ComputeVolume {
+  id: string;
+  zone: Zone;
+  tags: string[];
+  /** The instance it is attached to, or null once detached. */
+  serverId: string | null;
 }
 
 export interface CreateServerInput {
@@ -79,8 +98,16 @@ export interface ComputeProvider {
   clearUserData(zone: Zone, serverId: string): Promise<void>;
   /** Polls with its own loop and the injected clock until `state` or timeout (retryable ProviderError). */
   waitForState(zone: Zone, serverId: string, state: ServerState, opts: WaitOptions): Promise<ComputeServer>;
-  /** Terminates the server and its local volumes; flexible IPs are detached, not deleted. Gone already = success. */
+  /**
+   * Removes the server and every volume it had (local and Block Storage); flexible IPs are detached,
+   * not deleted. Gone already = success, and volumes left by an earlier attempt are still removed
+   * (they carry the server's tags, see createServer).
+   */
   deleteServer(zone: Zone, serverId: string): Promise<void>;
+  /** Block Storage volumes carrying `tag` (createServer gives the boot volume the server's tags). */
+  findVolumesByTag(zone: Zone, tag: string): Promise<ComputeVolume[]>;
+  /** Deletes a detached Block Storage volume; already gone = success. */
+  deleteVolume(zone: Zone, volumeId: string): Promise<void>;
 
   /** IPv4 PTR through the Instance IP `reverse` field. */
   setIpv4Reverse(zone: Zone, ipId: string, hostname: string): Promise<void>;
@@ -88,5 +115,5 @@ export interface ComputeProvider {
   setIpv6Reverse(zone: Zone, ipId: string, address: string, hostname: string): Promise<void>;
 
   /** Everything carrying `tag` in every zone (reconciliation). */
-  listTagged(tag: string): Promise<{ servers: ComputeServer[]; ips: FlexibleIp[] }>;
+  listTagged(tag: string): Promise<{ servers: ComputeServer[]; ips: FlexibleIp[]; volumes: ComputeVolume[] }>;
 }

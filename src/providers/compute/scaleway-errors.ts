@@ -17,10 +17,33 @@ function describeBody(body: unknown, fallback: string): string {
     const b = body as Record<string, unknown>;
     const parts = [b['type'], b['message'], b['help_message']].filter((p): p is string => typeof p === 'string' && p !== '');
     if (typeof b['resource'] === 'string') parts.push(`resource ${b['resource']}${typeof b['resource_id'] === 'string' ? ` ${b['resource_id']}` : ''}`);
+    // invalid_arguments says what is wrong per argument in `details`.
+    if (Array.isArray(b['details'])) {
+      for (const d of b['details'] as unknown[]) {
+        const { argument_name: arg, help_message: help } = (d ?? {}) as { argument_name?: unknown; help_message?: unknown };
+        if (typeof arg === 'string' && typeof help === 'string') parts.push(`${arg}: ${help}`);
+      }
+    }
     if (parts.length > 0) return parts.join(': ');
   }
   if (typeof body === 'string' && body.trim() !== '') return body.trim().slice(0, 500);
   return fallback;
+}
+
+/**
+ * `400 invalid_arguments` on `reverse` with "Your reverse must resolve": Scaleway's
+ * resolver cannot see the forward A/AAAA yet. It is a wait (propagation, a zone not
+ * yet active), not a bad request: asking again later succeeds.
+ */
+export function isReverseNotResolving(body: unknown): boolean {
+  if (!body || typeof body !== 'object') return false;
+  const details = (body as { details?: unknown }).details;
+  if (!Array.isArray(details)) return false;
+  return details.some((d: unknown) => {
+    if (!d || typeof d !== 'object') return false;
+    const { argument_name: arg, help_message: help } = d as { argument_name?: unknown; help_message?: unknown };
+    return typeof arg === 'string' && arg.startsWith('reverse') && typeof help === 'string' && /must resolve/i.test(help);
+  });
 }
 
 export async function errorFromResponse(res: Response, now = Date.now()): Promise<ProviderError> {
@@ -32,7 +55,11 @@ export async function errorFromResponse(res: Response, now = Date.now()): Promis
     // Proxies in front of the API answer HTML or plain text; keep it as is.
   }
   const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'), now);
-  return ProviderError.fromHttpStatus(PROVIDER, res.status, describeBody(body, res.statusText || 'request failed'), retryAfterMs, body);
+  const detail = describeBody(body, res.statusText || 'request failed');
+  if (res.status === 400 && isReverseNotResolving(body)) {
+    return new ProviderError({ provider: PROVIDER, detail: `${res.status}: ${detail}`, providerStatus: res.status, retryable: true, code: 'reverse_not_resolving', cause: body });
+  }
+  return ProviderError.fromHttpStatus(PROVIDER, res.status, detail, retryAfterMs, body);
 }
 
 function isAbort(err: unknown): boolean {

@@ -1,8 +1,9 @@
 /**
  * Scaleway SDK shapes → the ComputeProvider's domain shapes.
  */
+import type { Blockv1 } from '@scaleway/sdk-block';
 import type { Instancev1 } from '@scaleway/sdk-instance';
-import type { ComputeServer, FlexibleIp, ServerState, Zone } from './interface.ts';
+import type { ComputeServer, ComputeVolume, FlexibleIp, ServerState, Zone } from './interface.ts';
 import { firstAddressOf } from './scaleway-ipv6.ts';
 
 type Ip = Instancev1.Ip;
@@ -13,9 +14,11 @@ export function regionOf(zone: Zone): string {
 }
 
 /**
- * A routed IPv6 flexible IP is a whole /64: the API reports it in `prefix`
- * (and, depending on the API version, also as `address` in CIDR form). The
- * domain wants the prefix and the first usable address inside it.
+ * A routed IPv6 flexible IP is a whole /64: the API reports `address: null`
+ * and the /64 in `prefix` (older answers put the CIDR in `address`). Until it
+ * is attached no host address exists, so the domain gets the prefix and its
+ * first address as a stand-in; the server's `public_ips` later say which
+ * address the host really holds (its SLAAC address).
  */
 export function toFlexibleIp(ip: Ip, zone: Zone): FlexibleIp {
   const raw = ip.address ?? '';
@@ -36,8 +39,8 @@ export function toFlexibleIp(ip: Ip, zone: Zone): FlexibleIp {
 const STATES: Record<string, ServerState> = {
   running: 'running',
   stopped: 'stopped',
-  // Stopped but still allocated on its hypervisor: for us, stopped.
-  'stopped in place': 'stopped',
+  // Powered off but still on its hypervisor: DELETE refuses it until it is powered on and off (or terminated).
+  'stopped in place': 'stopped_in_place',
   starting: 'starting',
   stopping: 'stopping',
   locked: 'locked',
@@ -52,5 +55,14 @@ export function toComputeServer(server: Server, zone: Zone): ComputeServer {
     commercialType: server.commercialType,
     tags: server.tags ?? [],
     ipIds: (server.publicIps ?? []).filter((ip) => !ip.dynamic).map((ip) => ip.id),
+    publicIps: (server.publicIps ?? []).filter((ip) => !ip.dynamic && ip.address).map((ip) => ({
+      id: ip.id, family: ip.family === 'inet6' ? 'ipv6' as const : 'ipv4' as const, address: ip.address,
+    })),
+    volumeIds: Object.values(server.volumes ?? {}).map((v) => v.id),
   };
+}
+
+export function toComputeVolume(volume: Blockv1.Volume, zone: Zone): ComputeVolume {
+  const attached = volume.references.find((r) => r.productResourceType === 'instance_server' && r.status !== 'detached');
+  return { id: volume.id, zone, tags: volume.tags ?? [], serverId: attached?.productResourceId ?? null };
 }

@@ -8,17 +8,18 @@
 import {
   createAdvancedClient, withDefaultPageSize, withHTTPClient, withProfile, withUserAgentSuffix, type ClientConfig,
 } from '@scaleway/sdk-client';
+import { Blockv1 } from '@scaleway/sdk-block';
 import { Instancev1 } from '@scaleway/sdk-instance';
 import { Ipamv1 } from '@scaleway/sdk-ipam';
 import type { Clock } from '../../clock.ts';
 import { ProviderError } from '../../errors.ts';
 import {
-  ZONES, type ComputeProvider, type ComputeServer, type CreateServerInput, type FlexibleIp, type IpFamily, type ServerState,
-  type WaitOptions, type Zone,
+  ZONES, type ComputeProvider, type ComputeServer, type ComputeVolume, type CreateServerInput, type FlexibleIp, type IpFamily,
+  type ServerState, type WaitOptions, type Zone,
 } from './interface.ts';
 import { PROVIDER, isNotFound, scalewayHttpClient, toProviderError } from './scaleway-errors.ts';
-import { prefixContains, sameIpv6 } from './scaleway-ipv6.ts';
-import { regionOf, toComputeServer, toFlexibleIp } from './scaleway-mapping.ts';
+import { prefixContains } from './scaleway-ipv6.ts';
+import { regionOf, toComputeServer, toComputeVolume, toFlexibleIp } from './scaleway-mapping.ts';
 
 export interface ScalewayComputeOptions {
   accessKey: string;
@@ -35,6 +36,8 @@ export interface ScalewayComputeOptions {
 }
 
 const USER_DATA_KEY = 'cloud-init';
+/** Put on an instance's Block Storage volumes so they can be found once the instance is gone. */
+const instanceTag = (serverId: string) => `scw-instance=${serverId}`;
 
 /** Runs an SDK call and maps whatever it throws. */
 async function call<T>(fn: () => Promise<T>): Promise<T> {
@@ -79,6 +82,7 @@ export function createScalewayCompute(opts: ScalewayComputeOptions): ComputeProv
   const client = createAdvancedClient(...configs);
   const instance = new Instancev1.API(client);
   const ipam = new Ipamv1.API(client);
+  const block = new Blockv1.API(client);
   const { clock } = opts;
 
   async function getServer(zone: Zone, serverId: string): Promise<ComputeServer | null> {
@@ -102,27 +106,74 @@ export function createScalewayCompute(opts: ScalewayComputeOptions): ComputeProv
     return ips.map((ip) => toFlexibleIp(ip, zone));
   }
 
-  /** DELETE keeps the server's volumes: remove its local ones too. */
-  async function removeStoppedServer(zone: Zone, server: Instancev1.Server): Promise<void> {
-    await ignoreNotFound(() => instance.deleteServer({ zone, serverId: server.id }));
-    for (const volume of Object.values(server.volumes ?? {})) {
-      // Block (sbs) volumes belong to the Block API; the images we use boot from local ones.
-      if (volume.volumeType === 'l_ssd' || volume.volumeType === 'scratch') {
-        await ignoreNotFound(() => instance.deleteVolume({ zone, volumeId: volume.id }));
+  async function waitForState(zone: Zone, serverId: string, state: ServerState, wait: WaitOptions): Promise<ComputeServer> {
+    const deadline = clock.now() + wait.timeoutMs;
+    let last: ServerState | 'error' = 'unknown';
+    for (;;) {
+      wait.signal?.throwIfAborted();
+      try {
+        const server = await getServer(zone, serverId);
+        if (!server) throw fail(`server ${serverId} disappeared while waiting for ${state}`);
+        if (server.state === state) return server;
+        last = server.state;
+      } catch (err) {
+        // A transient API error while polling is not a verdict on the server.
+        if (!(err instanceof ProviderError) || !err.retryable) throw err;
+        last = 'error';
       }
+      if (clock.now() >= deadline) {
+        throw fail(`server ${serverId} not ${state} after ${wait.timeoutMs} ms (last seen: ${last})`, true, 'provider_timeout');
+      }
+      await clock.sleep(wait.intervalMs, wait.signal);
     }
   }
 
-  /** The IPAM object behind a routed flexible IP (IPv6 reverses live there). */
-  async function ipamIpFor(zone: Zone, ipId: string, ipamId: string): Promise<Ipamv1.IP> {
+  async function volumesTagged(zone: Zone, tag: string): Promise<ComputeVolume[]> {
+    const volumes = await call(() => block.listVolumes({ zone, tags: [tag], projectId: opts.projectId, includeDeleted: false }).all());
+    // Block's tag filter matches any tag given; one tag here, but keep the contract exact.
+    return volumes.filter((v) => (v.tags ?? []).includes(tag)).map((v) => toComputeVolume(v, zone));
+  }
+
+  /** A volume of either kind: Block Storage through the Block API, a local one through the Instance API. */
+  async function deleteAnyVolume(zone: Zone, volumeId: string, type: string): Promise<void> {
+    if (type === 'sbs_volume') await ignoreNotFound(() => block.deleteVolume({ zone, volumeId }));
+    else if (type === 'l_ssd' || type === 'scratch') await ignoreNotFound(() => instance.deleteVolume({ zone, volumeId }));
+  }
+
+  /** DELETE /servers keeps every volume: remove them too. */
+  async function removeStoppedServer(zone: Zone, server: Instancev1.Server): Promise<void> {
+    await ignoreNotFound(() => instance.deleteServer({ zone, serverId: server.id }));
+    for (const volume of Object.values(server.volumes ?? {})) await deleteAnyVolume(zone, volume.id, volume.volumeType);
+  }
+
+  /** Polls until the instance is gone (terminate is asynchronous; its volumes are detached only then). */
+  async function waitUntilGone(zone: Zone, serverId: string): Promise<void> {
+    const deadline = clock.now() + 10 * 60_000;
+    for (;;) {
+      if (!(await orNull(() => instance.getServer({ zone, serverId })))) return;
+      if (clock.now() >= deadline) throw fail(`server ${serverId} still exists 10 minutes after terminate`, true, 'provider_timeout');
+      await clock.sleep(2_000);
+    }
+  }
+
+  /**
+   * The IPAM object behind a routed flexible IP (IPv6 reverses live there).
+   * Its id is the flexible IP's `ipam_id` (the same id today); failing that,
+   * an attached IP's IPAM resource is its server, not the flexible IP.
+   */
+  async function ipamIpFor(zone: Zone, ip: Instancev1.Ip, prefix: string): Promise<Ipamv1.IP> {
     const region = regionOf(zone);
-    if (ipamId) {
-      const found = await orNull(() => ipam.getIP({ region, ipId: ipamId }));
+    if (ip.ipamId) {
+      const found = await orNull(() => ipam.getIP({ region, ipId: ip.ipamId }));
       if (found) return found;
     }
-    const listed = await call(() => ipam.listIPs({ region, resourceId: ipId, projectId: opts.projectId }).all());
-    const match = listed[0];
-    if (!match) throw fail(`no IPAM entry found for flexible IP ${ipId}`, true);
+    const serverId = ip.server?.id;
+    if (!serverId) throw fail(`flexible IP ${ip.id} has no IPAM entry and no server`, true);
+    const listed = await call(() => ipam.listIPs({
+      region, resourceId: serverId, resourceType: 'instance_server', isIpv6: true, projectId: opts.projectId,
+    }).all());
+    const match = listed.find((entry) => entry.address === prefix || entry.address.split('/')[0] === prefix.split('/')[0]);
+    if (!match) throw fail(`no IPAM entry found for flexible IP ${ip.id} (${prefix})`, true);
     return match;
   }
 
@@ -174,6 +225,13 @@ export function createScalewayCompute(opts: ScalewayComputeOptions): ComputeProv
       // host key) is in place before anything can power it on.
       try {
         await call(() => instance.setServerUserData({ zone, serverId: server.id, key: USER_DATA_KEY, content: input.cloudInit }));
+        // The boot disk is a Block Storage volume that outlives the instance: give it the server's
+        // tags so a teardown that lost the instance id (or crashed half-way) still finds it.
+        for (const volume of Object.values(server.volumes ?? {})) {
+          if (volume.volumeType === 'sbs_volume') {
+            await call(() => block.updateVolume({ zone, volumeId: volume.id, tags: [...input.tags, instanceTag(server.id)] }));
+          }
+        }
       } catch (err) {
         // A server without its cloud-init must never boot: remove it so the
         // retried step (which finds servers by tag) cannot pick it up.
@@ -199,48 +257,47 @@ export function createScalewayCompute(opts: ScalewayComputeOptions): ComputeProv
       await ignoreNotFound(() => instance.deleteServerUserData({ zone, serverId, key: USER_DATA_KEY }));
     },
 
-    async waitForState(zone: Zone, serverId: string, state: ServerState, wait: WaitOptions): Promise<ComputeServer> {
-      const deadline = clock.now() + wait.timeoutMs;
-      let last: ServerState | 'error' = 'unknown';
-      for (;;) {
-        wait.signal?.throwIfAborted();
-        try {
-          const server = await getServer(zone, serverId);
-          if (!server) throw fail(`server ${serverId} disappeared while waiting for ${state}`);
-          if (server.state === state) return server;
-          last = server.state;
-        } catch (err) {
-          // A transient API error while polling is not a verdict on the server.
-          if (!(err instanceof ProviderError) || !err.retryable) throw err;
-          last = 'error';
-        }
-        if (clock.now() >= deadline) {
-          throw fail(`server ${serverId} not ${state} after ${wait.timeoutMs} ms (last seen: ${last})`, true, 'provider_timeout');
-        }
-        await clock.sleep(wait.intervalMs, wait.signal);
-      }
-    },
+    waitForState,
 
     /**
      * Scaleway has two ways to remove an Instance. `terminate` (allowed only on
-     * a running server) stops it and deletes it with its local volumes in one
-     * action; `DELETE /servers/{id}` is only allowed on a stopped server and
-     * keeps the volumes, which we then delete ourselves. Either way attached
-     * flexible IPs are detached, never released.
+     * a running server) stops and deletes it with its local volumes; `DELETE
+     * /servers/{id}` is only allowed on a `stopped` server and keeps every
+     * volume. Neither removes a Block Storage (sbs) volume, which current
+     * images boot from: those are deleted through the Block API once detached,
+     * as Scaleway's terraform provider does. `stopped in place` accepts neither:
+     * it is powered on first, then terminated. Attached flexible IPs are
+     * detached, never released.
      */
     async deleteServer(zone: Zone, serverId: string): Promise<void> {
       const res = await orNull(() => instance.getServer({ zone, serverId }));
       const server = res?.server;
-      if (!server) return;
-      const state = toComputeServer(server, zone).state;
-      if (state === 'running') {
-        await ignoreNotFound(() => instance.serverAction({ zone, serverId, action: 'terminate' }));
-        return;
+      if (server) {
+        const state = toComputeServer(server, zone).state;
+        if (state === 'stopped') {
+          await removeStoppedServer(zone, server);
+        } else if (state === 'running' || state === 'stopped_in_place') {
+          if (state === 'stopped_in_place') {
+            await call(() => instance.serverAction({ zone, serverId, action: 'poweron' }));
+            await waitForState(zone, serverId, 'running', { timeoutMs: 10 * 60_000, intervalMs: 2_000 });
+          }
+          await ignoreNotFound(() => instance.serverAction({ zone, serverId, action: 'terminate' }));
+          await waitUntilGone(zone, serverId);
+          for (const volume of Object.values(server.volumes ?? {})) await deleteAnyVolume(zone, volume.id, volume.volumeType);
+        } else {
+          throw fail(`server ${serverId} is ${server.state}; it can be deleted once running or stopped`, true, 'provider_transient_state');
+        }
       }
-      if (state !== 'stopped') {
-        throw fail(`server ${serverId} is ${server.state}; it can be deleted once running or stopped`, true, 'provider_transient_state');
+      // A retry after a failed volume delete finds the server gone: the boot volume is tagged with its id.
+      for (const volume of await volumesTagged(zone, instanceTag(serverId))) {
+        if (!volume.serverId) await ignoreNotFound(() => block.deleteVolume({ zone, volumeId: volume.id }));
       }
-      await removeStoppedServer(zone, server);
+    },
+
+    findVolumesByTag: volumesTagged,
+
+    async deleteVolume(zone: Zone, volumeId: string): Promise<void> {
+      await ignoreNotFound(() => block.deleteVolume({ zone, volumeId }));
     },
 
     async setIpv4Reverse(zone: Zone, ipId: string, hostname: string): Promise<void> {
@@ -253,23 +310,20 @@ export function createScalewayCompute(opts: ScalewayComputeOptions): ComputeProv
       const flexible = toFlexibleIp(res.ip, zone);
       if (flexible.family !== 'ipv6' || !flexible.prefix) throw fail(`flexible IP ${ipId} is not a routed IPv6 prefix`);
       if (!prefixContains(flexible.prefix, address)) throw fail(`${address} is outside ${flexible.prefix}`);
-      const entry = await ipamIpFor(zone, ipId, res.ip.ipamId);
-      // IPAM replaces the whole list: keep the other addresses' PTRs.
-      const reverses = entry.reverses
-        .filter((r) => !(r.address && sameIpv6(r.address, address)))
-        .map((r) => ({ hostname: r.hostname, ...(r.address ? { address: r.address } : {}) }));
-      reverses.push({ hostname, address });
-      await call(() => ipam.updateIP({ region: regionOf(zone), ipId: entry.id, reverses }));
+      const entry = await ipamIpFor(zone, res.ip, flexible.prefix);
+      // IPAM replaces the whole list, which starts with Scaleway's own defaults (*.rev.scw.cloud,
+      // *.instances.scw.cloud): send only ours, so no other name claims the server's address.
+      await call(() => ipam.updateIP({ region: regionOf(zone), ipId: entry.id, reverses: [{ hostname, address }] }));
     },
 
-    async listTagged(tag: string): Promise<{ servers: ComputeServer[]; ips: FlexibleIp[] }> {
+    async listTagged(tag: string): Promise<{ servers: ComputeServer[]; ips: FlexibleIp[]; volumes: ComputeVolume[] }> {
       const perZone = await Promise.all(
         ZONES.map(async (zone) => {
-          const [servers, ips] = await Promise.all([serversTagged(zone, tag), ipsTagged(zone, tag)]);
-          return { servers, ips };
+          const [servers, ips, volumes] = await Promise.all([serversTagged(zone, tag), ipsTagged(zone, tag), volumesTagged(zone, tag)]);
+          return { servers, ips, volumes };
         }),
       );
-      return { servers: perZone.flatMap((z) => z.servers), ips: perZone.flatMap((z) => z.ips) };
+      return { servers: perZone.flatMap((z) => z.servers), ips: perZone.flatMap((z) => z.ips), volumes: perZone.flatMap((z) => z.volumes) };
     },
   };
 }

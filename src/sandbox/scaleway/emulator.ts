@@ -8,10 +8,11 @@ import { Hono } from 'hono';
 import { sameIpv6 } from '../../providers/compute/scaleway-ipv6.ts';
 import { FaultInjector, type FaultProfile } from '../faults.ts';
 import { serveOnLoopback, type RunningServer } from '../serve.ts';
+import { registerBlockRoutes } from './block-routes.ts';
 import { registerInstanceRoutes } from './instance-routes.ts';
 import { registerIpamRoutes } from './ipam-routes.ts';
 import { ApiError, type EmuIp, type EmuServer } from './model.ts';
-import { ScalewayState, type HostLifecycle } from './state.ts';
+import { ScalewayState, type ForwardCheck, type HostLifecycle } from './state.ts';
 import { errorResponse, ipJson, ipamJson, serverJson } from './wire.ts';
 
 export interface ScalewayEmulatorOptions {
@@ -22,6 +23,8 @@ export interface ScalewayEmulatorOptions {
   /** Real machines behind the instances (SANDBOX_HOSTS=container); default: none, states are timed. */
   lifecycle?: HostLifecycle;
   onLifecycleError?: (serverId: string, err: unknown) => void;
+  /** Refuse reverses whose forward record does not resolve yet (the sandbox asks its DNS). Default: accept. */
+  forwardCheck?: ForwardCheck;
 }
 
 export interface EmulatedServer {
@@ -60,6 +63,7 @@ export class ScalewayEmulator {
       ...(opts.onIpCreated ? { onIpCreated: opts.onIpCreated } : {}),
       ...(opts.lifecycle ? { lifecycle: opts.lifecycle } : {}),
       ...(opts.onLifecycleError ? { onLifecycleError: opts.onLifecycleError } : {}),
+      ...(opts.forwardCheck ? { forwardCheck: opts.forwardCheck } : {}),
     });
     this.app.onError((err, c) => {
       if (err instanceof ApiError) return errorResponse(c, err);
@@ -69,7 +73,7 @@ export class ScalewayEmulator {
       c.json({
         servers: [...this.state.servers.values()].map((s) => ({ ...serverJson(s, this.state), user_data_keys: [...s.userData.keys()] })),
         ips: [...this.state.ips.values()].map((ip) => ipJson(ip, this.state)),
-        ipam: [...this.state.ipam.values()].map(ipamJson),
+        ipam: [...this.state.ipam.values()].map((e) => ipamJson(e, this.state)),
         volumes: this.listVolumes(),
         faults: this.faults.current,
       }),
@@ -92,6 +96,7 @@ export class ScalewayEmulator {
     });
     registerInstanceRoutes(this.app, this.state);
     registerIpamRoutes(this.app, this.state);
+    registerBlockRoutes(this.app, this.state);
     this.app.notFound((c) => c.json({ message: `no route for ${c.req.method} ${c.req.path}`, type: 'not_found' }, 404));
   }
 
@@ -118,9 +123,27 @@ export class ScalewayEmulator {
     return [...this.state.ips.values()].map((ip) => this.viewIp(ip));
   }
 
-  /** Volumes (a stopped server's DELETE leaves them behind, as the real API does). */
-  listVolumes(): { id: string; zone: string; serverId: string | null }[] {
-    return [...this.state.volumes.values()].map((v) => ({ id: v.id, zone: v.zone, serverId: v.serverId }));
+  /** Volumes (Block Storage ones survive their server, as on the real API). */
+  listVolumes(): { id: string; zone: string; serverId: string | null; type: 'l_ssd' | 'sbs_volume'; tags: string[] }[] {
+    return [...this.state.volumes.values()].map((v) => ({ id: v.id, zone: v.zone, serverId: v.serverId, type: v.volumeType, tags: [...v.tags] }));
+  }
+
+  /** Who answers whether a reverse's forward record resolves (the sandbox wires its DNS in). */
+  setForwardCheck(check: ForwardCheck | undefined): void {
+    this.state.forwardCheck = check;
+  }
+
+  /** A person (or Scaleway maintenance) stopped the instance in place: powered off, still on its hypervisor. */
+  stopInPlace(serverId: string): void {
+    const server = this.state.servers.get(serverId);
+    if (!server) throw new Error(`no server ${serverId}`);
+    this.state.action(server.zone, serverId, 'stop_in_place');
+  }
+
+  /** The IPv6 address the instance holds (SLAAC in its routed /64), as its public_ips report it. */
+  hostIpv6(serverId: string): string | null {
+    const server = this.state.servers.get(serverId);
+    return server ? (this.state.hostSpec(server).ipv6[0] ?? null) : null;
   }
 
   userData(serverId: string, key = 'cloud-init'): string | null {

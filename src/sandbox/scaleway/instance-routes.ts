@@ -154,6 +154,8 @@ export function registerInstanceRoutes(app: Hono, state: ScalewayState): void {
     if ('reverse' in body) patch.reverse = body['reverse'] === null ? null : str(body, 'reverse')!;
     if ('server' in body) patch.server = body['server'] === null ? null : str(body, 'server')!;
     if ('tags' in body) patch.tags = strings(body, 'tags');
+    const current = state.ip(zone, c.req.param('ip'));
+    if (patch.reverse && current.type === 'routed_ipv4') await state.checkReverse(patch.reverse, current.address);
     return c.json({ ip: ipJson(state.updateIp(zone, c.req.param('ip'), patch), state) });
   });
 

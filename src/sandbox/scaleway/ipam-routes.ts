@@ -7,7 +7,7 @@ import { ZONES } from '../../providers/compute/interface.ts';
 import { prefixContains } from '../../providers/compute/scaleway-ipv6.ts';
 import { ApiError, regionOfZone } from './model.ts';
 import type { ScalewayState } from './state.ts';
-import { ipamJson, page } from './wire.ts';
+import { ipamJson, ipamResource, page } from './wire.ts';
 
 const REGIONS = new Set(ZONES.map(regionOfZone));
 const DEFAULT_PAGE_SIZE = 50;
@@ -29,7 +29,8 @@ export function registerIpamRoutes(app: Hono, state: ScalewayState): void {
     const tags = c.req.queries('tags') ?? [];
     const entries = [...state.ipam.values()].filter((e) =>
       e.region === region &&
-      (!q('resource_id') || e.resourceId === q('resource_id')) &&
+      (!q('resource_id') || ipamResource(e, state).id === q('resource_id')) &&
+      (!q('resource_type') || ipamResource(e, state).type === q('resource_type')) &&
       (!q('project_id') || e.projectId === q('project_id')) &&
       (!q('zonal') || e.zone === q('zonal')) &&
       (q('is_ipv6') === undefined || String(e.isIpv6) === q('is_ipv6')) &&
@@ -38,10 +39,10 @@ export function registerIpamRoutes(app: Hono, state: ScalewayState): void {
       (tags.length === 0 || tags.some((t) => e.tags.includes(t))),
     );
     const { items, total } = page(entries, q('page'), q('page_size'), DEFAULT_PAGE_SIZE);
-    return c.json({ total_count: total, ips: items.map(ipamJson) });
+    return c.json({ total_count: total, ips: items.map((e) => ipamJson(e, state)) });
   });
 
-  app.get(`${base}/ips/:id`, (c) => c.json(ipamJson(state.ipamIp(regionOf(c), c.req.param('id')))));
+  app.get(`${base}/ips/:id`, (c) => c.json(ipamJson(state.ipamIp(regionOf(c), c.req.param('id')), state)));
 
   app.patch(`${base}/ips/:id`, async (c) => {
     const entry = state.ipamIp(regionOf(c), c.req.param('id'));
@@ -68,6 +69,7 @@ export function registerIpamRoutes(app: Hono, state: ScalewayState): void {
         }
         return { hostname, address };
       });
+      for (const r of reverses) if (typeof r.address === 'string') await state.checkReverse(r.hostname, r.address);
       entry.reverses = reverses;
     }
     if (body['tags'] !== undefined) {
@@ -75,7 +77,7 @@ export function registerIpamRoutes(app: Hono, state: ScalewayState): void {
       entry.tags = (body['tags'] as unknown[]).map(String);
     }
     entry.updatedAt = new Date().toISOString();
-    return c.json(ipamJson(entry));
+    return c.json(ipamJson(entry, state));
   });
 }
 

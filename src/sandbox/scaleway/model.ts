@@ -3,7 +3,8 @@
  * the emulator's own shape; wire.ts turns them into the API's JSON.
  */
 
-export type EmuServerState = 'stopped' | 'starting' | 'running' | 'stopping';
+/** `stopped in place`: powered off but still allocated on its hypervisor (the `stop_in_place` action). */
+export type EmuServerState = 'stopped' | 'stopped in place' | 'starting' | 'running' | 'stopping';
 export type EmuIpType = 'routed_ipv4' | 'routed_ipv6';
 
 export interface EmuServer {
@@ -22,6 +23,8 @@ export interface EmuServer {
   /** User data as it was when the server was first powered on (null: never booted). */
   userDataAtFirstBoot: Map<string, string> | null;
   volumeIds: string[];
+  /** Per server, like Scaleway's `de:00:…`: the host's SLAAC IPv6 address is derived from it. */
+  macAddress: string;
   /** Created outside mailplane (reconciliation tests). */
   orphan: boolean;
 }
@@ -47,23 +50,30 @@ export interface EmuIpamIp {
   address: string;
   isIpv6: boolean;
   projectId: string;
-  /** The flexible IP this IPAM entry backs. */
-  resourceId: string;
   tags: string[];
   reverses: { hostname: string; address: string | null }[];
   createdAt: string;
   updatedAt: string;
 }
 
+/**
+ * A volume. Current images boot from Block Storage (`sbs_volume`): the Instance
+ * API only shows it inside its server; the volume itself lives in the Block API,
+ * which is the only way to tag, list or delete it, and it outlives its server
+ * (neither `terminate` nor `DELETE /servers` removes it). `l_ssd` is the older
+ * local volume, deleted by `terminate` and through the Instance API.
+ */
 export interface EmuVolume {
   id: string;
   zone: string;
   name: string;
   size: number;
-  volumeType: 'l_ssd';
+  volumeType: 'l_ssd' | 'sbs_volume';
   project: string;
   serverId: string | null;
+  tags: string[];
   createdAt: string;
+  updatedAt: string;
 }
 
 /**
@@ -88,6 +98,20 @@ export class ApiError extends Error {
 
   static invalid(message: string): ApiError {
     return new ApiError(400, 'invalid_request_error', message);
+  }
+
+  /** The real answer while Scaleway's resolver cannot see the forward record yet (recorded by terraform-provider-scaleway). */
+  static reverseMustResolve(hostname: string, address: string): ApiError {
+    return new ApiError(400, 'invalid_arguments', 'invalid argument(s)', {
+      details: [{
+        argument_name: 'reverse', reason: 'constraint',
+        help_message: `Your reverse must resolve. Ensure the command 'dig +short ${hostname}' matches your IP address '${address}'. If it does, please contact our support.`,
+      }],
+    });
+  }
+
+  static preconditionFailed(precondition: string, message: string): ApiError {
+    return new ApiError(412, 'precondition_failed', message, { precondition });
   }
 
   static invalidArgument(field: string, reason: string): ApiError {

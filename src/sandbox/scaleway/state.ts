@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { firstAddressOf } from '../../providers/compute/scaleway-ipv6.ts';
 import { AddressPool } from './addresses.ts';
 import { ApiError, regionOfZone, type EmuIp, type EmuIpType, type EmuIpamIp, type EmuServer, type EmuVolume } from './model.ts';
+import { defaultIpv6Reverses, slaacAddress } from './slaac.ts';
 
 /** What a powered-on instance is given: its id, name, user data and the addresses the host holds. */
 export interface HostSpec {
@@ -37,8 +38,15 @@ export interface HostLifecycle {
   remove(id: string): Promise<void>;
 }
 
+/**
+ * Whether Scaleway's resolver sees `hostname` resolve to `address` (forward
+ * A/AAAA). Scaleway refuses a reverse until it does. Absent: always.
+ */
+export type ForwardCheck = (hostname: string, address: string) => boolean | Promise<boolean>;
+
 export interface StateOptions {
   bootDelayMs: number;
+  forwardCheck?: ForwardCheck;
   onIpCreated?: (ip: { id: string; address: string; family: 'ipv4' | 'ipv6' }) => void;
   lifecycle?: HostLifecycle;
   onLifecycleError?: (serverId: string, err: unknown) => void;
@@ -75,9 +83,11 @@ export class ScalewayState {
   hostSpec(server: EmuServer): HostSpec {
     const attached = [...this.ips.values()].filter((ip) => ip.serverId === server.id);
     return {
-      id: server.id, name: server.name, userData: server.userDataAtFirstBoot ?? server.userData,
+      // What the metadata API serves now: mailplane clears it after harden.
+      id: server.id, name: server.name, userData: server.userData,
       ipv4: attached.filter((ip) => ip.type === 'routed_ipv4').map((ip) => ip.address),
-      ipv6: attached.filter((ip) => ip.type === 'routed_ipv6').map((ip) => firstAddressOf(ip.address)),
+      // The SLAAC address: the only one an instance configures in its routed /64 (what public_ips reports).
+      ipv6: attached.filter((ip) => ip.type === 'routed_ipv6').map((ip) => slaacAddress(ip.address, server.macAddress)),
     };
   }
 
@@ -109,17 +119,19 @@ export class ScalewayState {
     const v6 = input.type === 'routed_ipv6';
     const address = v6 ? this.pool.ipv6Prefix() : this.pool.ipv4();
     const now = new Date().toISOString();
+    // A routed flexible IP and its IPAM entry share one id (recorded: `ipam_id` equals `id`).
+    const id = randomUUID();
     const ipamEntry: EmuIpamIp = {
-      id: randomUUID(), region: regionOfZone(zone), zone, address: v6 ? address : `${address}/32`, isIpv6: v6,
-      projectId: input.project, resourceId: '', tags: [], reverses: [], createdAt: now, updatedAt: now,
+      id, region: regionOfZone(zone), zone, address: v6 ? address : `${address}/32`, isIpv6: v6,
+      projectId: input.project, tags: [], reverses: [], createdAt: now, updatedAt: now,
     };
     const ip: EmuIp = {
-      id: randomUUID(), zone, type: input.type, address, project: input.project, tags: [...input.tags],
-      reverse: null, serverId: input.server ?? null, ipamId: ipamEntry.id,
+      id, zone, type: input.type, address, project: input.project, tags: [...input.tags],
+      reverse: null, serverId: null, ipamId: id,
     };
-    ipamEntry.resourceId = ip.id;
     this.ips.set(ip.id, ip);
     this.ipam.set(ipamEntry.id, ipamEntry);
+    if (input.server) this.attach(ip, this.server(zone, input.server));
     // Listeners (the DNSBL emulator) care about the address mailplane will use: ::1 of the prefix.
     this.opts.onIpCreated?.({ id: ip.id, address: v6 ? firstAddressOf(address) : address, family: v6 ? 'ipv6' : 'ipv4' });
     return ip;
@@ -128,8 +140,8 @@ export class ScalewayState {
   updateIp(zone: string, id: string, patch: { reverse?: string | null; server?: string | null; tags?: string[] }): EmuIp {
     const ip = this.ip(zone, id);
     if (patch.server !== undefined) {
-      if (patch.server !== null) this.server(zone, patch.server);
-      ip.serverId = patch.server;
+      if (patch.server !== null) this.attach(ip, this.server(zone, patch.server));
+      else ip.serverId = null;
     }
     if (patch.reverse !== undefined) {
       if (ip.type === 'routed_ipv6' && patch.reverse) {
@@ -141,6 +153,33 @@ export class ScalewayState {
     return ip;
   }
 
+  /** The address a server holds from this IP: the IPv4 itself, or its SLAAC address in the /64. */
+  hostAddress(ip: EmuIp): string | null {
+    const server = ip.serverId ? this.servers.get(ip.serverId) : undefined;
+    if (ip.type === 'routed_ipv4') return ip.address;
+    return server ? slaacAddress(ip.address, server.macAddress) : null;
+  }
+
+  /** Attaching a routed IPv6 gives its IPAM entry Scaleway's default reverses (prefix and SLAAC address). */
+  private attach(ip: EmuIp, server: EmuServer): void {
+    ip.serverId = server.id;
+    const entry = this.ipam.get(ip.ipamId);
+    if (entry && ip.type === 'routed_ipv6' && entry.reverses.length === 0) {
+      entry.reverses = defaultIpv6Reverses(ip.address, slaacAddress(ip.address, server.macAddress));
+    }
+  }
+
+  /** Refuses a reverse whose forward record Scaleway's resolver cannot see (400 invalid_arguments). */
+  async checkReverse(hostname: string, address: string): Promise<void> {
+    const check = this.opts.forwardCheck;
+    if (check && !(await check(hostname.replace(/\.$/, ''), address))) throw ApiError.reverseMustResolve(hostname, address);
+  }
+
+  set forwardCheck(check: ForwardCheck | undefined) {
+    if (check) this.opts.forwardCheck = check;
+    else delete this.opts.forwardCheck;
+  }
+
   deleteIp(zone: string, id: string): void {
     const ip = this.ip(zone, id);
     this.ips.delete(ip.id);
@@ -149,6 +188,7 @@ export class ScalewayState {
 
   createServer(zone: string, input: {
     name: string; project: string; commercialType: string; image: string; tags: string[]; publicIps: string[]; orphan?: boolean;
+    rootVolumeType?: EmuVolume['volumeType'];
   }): EmuServer {
     const ips = input.publicIps.map((id) => this.ip(zone, id));
     for (const ip of ips) {
@@ -158,16 +198,17 @@ export class ScalewayState {
     const server: EmuServer = {
       id: randomUUID(), zone, name: input.name, project: input.project, commercialType: input.commercialType,
       image: input.image, tags: [...input.tags], state: 'stopped', stateDetail: '', createdAt: now, modifiedAt: now,
-      userData: new Map(), userDataAtFirstBoot: null, volumeIds: [], orphan: input.orphan ?? false,
+      userData: new Map(), userDataAtFirstBoot: null, volumeIds: [], macAddress: this.pool.mac(), orphan: input.orphan ?? false,
     };
+    // Current Debian images boot from a Block Storage volume made from the image's snapshot.
     const volume: EmuVolume = {
-      id: randomUUID(), zone, name: `${input.name}-root`, size: 20_000_000_000, volumeType: 'l_ssd',
-      project: input.project, serverId: server.id, createdAt: now,
+      id: randomUUID(), zone, name: `${input.image}_sbs_volume_0`, size: 10_000_000_000, volumeType: input.rootVolumeType ?? 'sbs_volume',
+      project: input.project, serverId: server.id, tags: [], createdAt: now, updatedAt: now,
     };
     server.volumeIds.push(volume.id);
     this.volumes.set(volume.id, volume);
     this.servers.set(server.id, server);
-    for (const ip of ips) ip.serverId = server.id;
+    for (const ip of ips) this.attach(ip, server);
     return server;
   }
 
@@ -181,7 +222,7 @@ export class ScalewayState {
     const server = this.server(zone, id);
     switch (action) {
       case 'poweron':
-        if (server.state !== 'stopped') throw ApiError.invalid('server should be stopped');
+        if (server.state !== 'stopped' && server.state !== 'stopped in place') throw ApiError.invalid('server should be stopped');
         if (!server.userDataAtFirstBoot) server.userDataAtFirstBoot = new Map(server.userData);
         this.setState(server, 'starting');
         this.machine(server, (l) => l.powerOn(this.hostSpec(server)), () => {
@@ -200,6 +241,12 @@ export class ScalewayState {
           if (this.servers.get(id) === server && server.state === 'starting') this.setState(server, 'running');
         });
         return;
+      case 'stop_in_place':
+        // Powered off but kept on its hypervisor; only `poweron` leaves this state.
+        if (server.state !== 'running') throw ApiError.invalid('server should be running');
+        this.setState(server, 'stopping');
+        this.machine(server, (l) => l.powerOff(server.id), () => { if (this.servers.get(id) === server) this.setState(server, 'stopped in place'); });
+        return;
       case 'terminate':
         // Real API: terminate is not in a stopped server's allowed_actions.
         if (server.state !== 'running') throw ApiError.invalid('server should be running');
@@ -211,7 +258,7 @@ export class ScalewayState {
     }
   }
 
-  /** DELETE /servers/{id}: only when stopped; local volumes stay behind. */
+  /** DELETE /servers/{id}: only when stopped (not `stopped in place`); volumes stay behind. */
   deleteServer(zone: string, id: string): void {
     const server = this.server(zone, id);
     if (server.state !== 'stopped') throw ApiError.invalid('instance should be powered off');
@@ -225,15 +272,32 @@ export class ScalewayState {
     this.servers.delete(server.id);
     for (const ip of this.ips.values()) if (ip.serverId === server.id) ip.serverId = null;
     for (const volumeId of server.volumeIds) {
-      if (withVolumes) this.volumes.delete(volumeId);
-      else { const v = this.volumes.get(volumeId); if (v) v.serverId = null; }
+      const v = this.volumes.get(volumeId);
+      if (!v) continue;
+      // terminate deletes local volumes only; Block Storage volumes are detached and stay (billed).
+      if (withVolumes && v.volumeType === 'l_ssd') this.volumes.delete(volumeId);
+      else { v.serverId = null; v.updatedAt = new Date().toISOString(); }
     }
   }
 
+  /** Instance API: local volumes only; a Block Storage volume is not an instance_volume. */
   deleteVolume(zone: string, id: string): void {
     const volume = this.volumes.get(id);
-    if (!volume || volume.zone !== zone) throw ApiError.notFound('instance_volume', id);
+    if (!volume || volume.zone !== zone || volume.volumeType !== 'l_ssd') throw ApiError.notFound('instance_volume', id);
     if (volume.serverId) throw ApiError.invalid('volume is attached to a server');
+    this.volumes.delete(id);
+  }
+
+  /** Block API view of a Block Storage volume. */
+  blockVolume(zone: string, id: string): EmuVolume {
+    const volume = this.volumes.get(id);
+    if (!volume || volume.zone !== zone || volume.volumeType !== 'sbs_volume') throw ApiError.notFound('volume', id);
+    return volume;
+  }
+
+  deleteBlockVolume(zone: string, id: string): void {
+    const volume = this.blockVolume(zone, id);
+    if (volume.serverId) throw ApiError.preconditionFailed('resource_still_in_use', 'volume is still attached to a server');
     this.volumes.delete(id);
   }
 

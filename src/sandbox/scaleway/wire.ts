@@ -33,9 +33,9 @@ export function ipJson(ip: EmuIp, state: ScalewayState): Record<string, unknown>
   const v6 = ip.type === 'routed_ipv6';
   return {
     id: ip.id,
-    // A routed IPv6 is a whole prefix: both fields carry the CIDR.
-    address: ip.address,
-    prefix: v6 ? ip.address : `${ip.address}/32`,
+    // Recorded shapes: a routed IPv6 has `address: null` and its /64 in `prefix`; an IPv4 has `prefix: null`.
+    address: v6 ? null : ip.address,
+    prefix: v6 ? ip.address : null,
     reverse: ip.reverse,
     server: server ? { id: server.id, name: server.name } : null,
     organization: ORGANIZATION,
@@ -48,13 +48,13 @@ export function ipJson(ip: EmuIp, state: ScalewayState): Record<string, unknown>
   };
 }
 
-function serverIpJson(ip: EmuIp): Record<string, unknown> {
+function serverIpJson(ip: EmuIp, state: ScalewayState): Record<string, unknown> {
   const v6 = ip.type === 'routed_ipv6';
-  const [address = ip.address] = ip.address.split('/');
   return {
     id: ip.id,
-    address,
-    gateway: v6 ? 'fe80::a268:cff:fe0a:b6ba' : '62.210.0.1',
+    // For IPv6, the SLAAC address the instance configures (not the prefix, not ::1).
+    address: state.hostAddress(ip),
+    gateway: v6 ? 'fe80::dc00:1ff:fe27:16ca' : '62.210.0.1',
     netmask: v6 ? '64' : '32',
     family: v6 ? 'inet6' : 'inet',
     dynamic: false,
@@ -67,12 +67,15 @@ function serverIpJson(ip: EmuIp): Record<string, unknown> {
 
 const ALLOWED_ACTIONS: Record<EmuServer['state'], string[]> = {
   stopped: ['poweron', 'backup'],
+  'stopped in place': ['poweron', 'backup'],
   starting: [],
   running: ['poweroff', 'terminate', 'reboot', 'stop_in_place', 'backup'],
   stopping: [],
 };
 
 function volumeJson(v: EmuVolume, server: EmuServer | undefined): Record<string, unknown> {
+  // Inside a server, a Block Storage volume is only a reference (recorded shape).
+  if (v.volumeType === 'sbs_volume') return { boot: false, volume_type: 'sbs_volume', id: v.id, state: 'available', zone: v.zone };
   return {
     id: v.id, name: v.name, size: v.size, volume_type: v.volumeType, state: 'available', boot: false,
     organization: ORGANIZATION, project: v.project, zone: v.zone, creation_date: v.createdAt, modification_date: v.createdAt,
@@ -104,9 +107,9 @@ export function serverJson(s: EmuServer, state: ScalewayState): Record<string, u
     image: { id: s.image, name: s.image, arch: 'x86_64', public: true, state: 'available', zone: s.zone },
     protected: false,
     private_ip: null,
-    public_ip: attached[0] ? serverIpJson(attached[0]) : null,
-    public_ips: attached.map(serverIpJson),
-    mac_address: 'de:00:00:00:00:01',
+    public_ip: attached[0] ? serverIpJson(attached[0], state) : null,
+    public_ips: attached.map((ip) => serverIpJson(ip, state)),
+    mac_address: s.macAddress,
     state: s.state,
     state_detail: s.stateDetail,
     location: null,
@@ -124,7 +127,29 @@ export function serverJson(s: EmuServer, state: ScalewayState): Record<string, u
   };
 }
 
-export function ipamJson(entry: EmuIpamIp): Record<string, unknown> {
+/** Block API v1 volume (recorded shape); `references` names the server while attached. */
+export function blockVolumeJson(v: EmuVolume): Record<string, unknown> {
+  return {
+    id: v.id, name: v.name, type: 'sbs_5k', size: v.size, project_id: v.project, created_at: v.createdAt, updated_at: v.updatedAt,
+    references: v.serverId
+      ? [{ id: v.id, product_resource_type: 'instance_server', product_resource_id: v.serverId, created_at: v.createdAt, type: 'exclusive', status: 'attached' }]
+      : [],
+    parent_snapshot_id: null, status: v.serverId ? 'in_use' : 'available', tags: v.tags, specs: { perf_iops: 5000, class: 'sbs' },
+    last_detached_at: null, zone: v.zone,
+  };
+}
+
+/**
+ * An attached routed IP's IPAM resource is its server (recorded:
+ * `{type: instance_server, id: <server id>}`), not the flexible IP.
+ */
+export function ipamResource(entry: EmuIpamIp, state: ScalewayState): { type: string; id: string } {
+  const ip = state.ips.get(entry.id);
+  if (ip?.serverId) return { type: 'instance_server', id: ip.serverId };
+  return { type: 'instance_ip', id: entry.id };
+}
+
+export function ipamJson(entry: EmuIpamIp, state: ScalewayState): Record<string, unknown> {
   return {
     id: entry.id,
     address: entry.address,
@@ -133,7 +158,7 @@ export function ipamJson(entry: EmuIpamIp): Record<string, unknown> {
     created_at: entry.createdAt,
     updated_at: entry.updatedAt,
     source: { zonal: entry.zone },
-    resource: { type: 'instance_ip', id: entry.resourceId, mac_address: null, name: null },
+    resource: { ...ipamResource(entry, state), mac_address: null, name: null },
     tags: entry.tags,
     reverses: entry.reverses.map((r) => ({ hostname: r.hostname, address: r.address })),
     region: entry.region,

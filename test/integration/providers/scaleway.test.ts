@@ -40,6 +40,11 @@ afterAll(async () => {
   await emulator.stop();
 });
 
+async function rawJson(path: string): Promise<Record<string, unknown>> {
+  const res = await fetch(`${emulator.url}${path}`, { headers: { 'X-Auth-Token': 'x' } });
+  return (await res.json()) as Record<string, unknown>;
+}
+
 async function newServer(tags: string[], ipIds: string[] = []) {
   return compute.createServer({
     zone: ZONE, name: `mx-${tagSeq}`, commercialType: 'DEV1-S', image: 'debian_bookworm',
@@ -127,14 +132,60 @@ describe('scaleway compute adapter', () => {
     expect(emulator.reverseOf(ip.address)).toBe('mail.example.com');
   });
 
-  it('sets IPv6 reverses through IPAM, keeping the other addresses of the prefix', async () => {
+  it('sets only our IPv6 reverse through IPAM: Scaleway\'s default reverses are replaced, not sent back', async () => {
     const ip = await compute.createIp(ZONE, 'ipv6', []);
-    const other = ip.address.replace(/::1$/, '::2');
-    await compute.setIpv6Reverse(ZONE, ip.id, other, 'other.example.com');
-    await compute.setIpv6Reverse(ZONE, ip.id, ip.address, 'mail.example.com');
-    await compute.setIpv6Reverse(ZONE, ip.id, ip.address, 'mx.example.com');
-    expect(emulator.reverseOf(ip.address)).toBe('mx.example.com');
-    expect(emulator.reverseOf(other)).toBe('other.example.com');
+    const server = await newServer([uniqueTag('ptr6')], [ip.id]);
+    const slaac = server.publicIps.find((p) => p.family === 'ipv6')!.address;
+    const before = await rawJson(`/ipam/v1/regions/fr-par/ips/${ip.id}`);
+    // Attaching gave the entry Scaleway's own names (recorded: *.rev.scw.cloud and *.instances.scw.cloud).
+    expect((before['reverses'] as { hostname: string }[]).map((r) => r.hostname).every((h) => h.endsWith('.scw.cloud.'))).toBe(true);
+    await compute.setIpv6Reverse(ZONE, ip.id, slaac, 'mail.example.com');
+    await compute.setIpv6Reverse(ZONE, ip.id, slaac, 'mx.example.com');
+    const after = await rawJson(`/ipam/v1/regions/fr-par/ips/${ip.id}`);
+    expect(after['reverses']).toEqual([{ hostname: 'mx.example.com', address: slaac }]);
+    expect(emulator.reverseOf(slaac)).toBe('mx.example.com');
+  });
+
+  it('answers a reverse whose forward record does not resolve yet with a retryable error, then accepts it', async () => {
+    let visible = false;
+    emulator.setForwardCheck(() => visible);
+    try {
+      const v4 = await compute.createIp(ZONE, 'ipv4', []);
+      const v6 = await compute.createIp(ZONE, 'ipv6', []);
+      const server = await newServer([uniqueTag('fcrdns')], [v4.id, v6.id]);
+      const slaac = server.publicIps.find((p) => p.family === 'ipv6')!.address;
+      for (const attempt of [compute.setIpv4Reverse(ZONE, v4.id, 'mail.pending.example'), compute.setIpv6Reverse(ZONE, v6.id, slaac, 'mail.pending.example')]) {
+        const err = await attempt.catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(ProviderError);
+        expect((err as ProviderError).retryable).toBe(true);
+        expect((err as ProviderError).code).toBe('reverse_not_resolving');
+        expect((err as ProviderError).detail).toContain('Your reverse must resolve');
+      }
+      visible = true;
+      await compute.setIpv4Reverse(ZONE, v4.id, 'mail.pending.example');
+      await compute.setIpv6Reverse(ZONE, v6.id, slaac, 'mail.pending.example');
+      expect(emulator.reverseOf(v4.address)).toBe('mail.pending.example');
+      expect(emulator.reverseOf(slaac)).toBe('mail.pending.example');
+    } finally {
+      emulator.setForwardCheck(undefined);
+    }
+  });
+
+  it('reports the SLAAC address an instance holds in its routed /64, not prefix::1 (recorded shapes)', async () => {
+    const v4 = await compute.createIp(ZONE, 'ipv4', []);
+    const v6 = await compute.createIp(ZONE, 'ipv6', []);
+    // Recorded: a routed IPv6 has address null and a prefix; an IPv4 has prefix null; ipam_id is the IP's id.
+    const raw6 = (await rawJson(`/instance/v1/zones/${ZONE}/ips/${v6.id}`))['ip'] as Record<string, unknown>;
+    const raw4 = (await rawJson(`/instance/v1/zones/${ZONE}/ips/${v4.id}`))['ip'] as Record<string, unknown>;
+    expect(raw6).toMatchObject({ address: null, prefix: v6.prefix, ipam_id: v6.id });
+    expect(raw4).toMatchObject({ address: v4.address, prefix: null, ipam_id: v4.id });
+    const server = await newServer([uniqueTag('slaac')], [v4.id, v6.id]);
+    const held = server.publicIps.find((p) => p.family === 'ipv6')!.address;
+    expect(held).not.toBe(v6.address);
+    expect(held).toMatch(/^2001:db8:[0-9a-f:]+:fe[0-9a-f]{2}:[0-9a-f]+$/); // modified EUI-64: ff:fe in the middle
+    expect(held.startsWith(v6.prefix!.replace('::/64', ':'))).toBe(true);
+    expect(emulator.hostIpv6(server.id)).toBe(held);
+    expect(server.publicIps.find((p) => p.family === 'ipv4')?.address).toBe(v4.address);
   });
 
   it('refuses an IPv6 reverse for an address outside the prefix, not retryable', async () => {
@@ -174,13 +225,14 @@ describe('scaleway compute adapter', () => {
     expect(await compute.getIp(ZONE, ip.id)).toBeNull();
   });
 
-  it('deletes a stopped server with its volume, keeps its IPs detached, and a second delete succeeds', async () => {
+  it('deletes a stopped server with its Block Storage boot volume, keeps its IPs detached, and a second delete succeeds', async () => {
     const ip = await compute.createIp(ZONE, 'ipv4', []);
     const server = await newServer([uniqueTag('del')], [ip.id]);
-    const volumes = emulator.listVolumes().filter((v) => v.serverId === server.id).map((v) => v.id);
-    expect(volumes).toHaveLength(1);
+    const volumes = emulator.listVolumes().filter((v) => v.serverId === server.id);
+    expect(volumes.map((v) => v.type)).toEqual(['sbs_volume']);
+    expect(server.volumeIds).toEqual(volumes.map((v) => v.id));
     await compute.deleteServer(ZONE, server.id);
-    expect(emulator.listVolumes().filter((v) => volumes.includes(v.id))).toEqual([]);
+    expect(emulator.listVolumes().filter((v) => v.id === volumes[0]!.id)).toEqual([]);
     await compute.deleteServer(ZONE, server.id);
     expect(await compute.getServer(ZONE, server.id)).toBeNull();
     expect((await compute.getIp(ZONE, ip.id))?.serverId).toBeNull();
@@ -188,14 +240,56 @@ describe('scaleway compute adapter', () => {
     expect(state.servers.some((s) => s.id === server.id)).toBe(false);
   });
 
-  it('terminates a running server', async () => {
-    const server = await newServer([uniqueTag('term')]);
+  it('terminates a running server and deletes the Block Storage volume terminate leaves behind', async () => {
+    const tag = uniqueTag('term');
+    const server = await newServer([tag]);
     await compute.powerOn(ZONE, server.id);
     await compute.waitForState(ZONE, server.id, 'running', { timeoutMs: 60_000, intervalMs: 1_000 });
+    const [volume] = emulator.listVolumes().filter((v) => v.serverId === server.id);
+    expect(volume?.tags).toContain(tag);
     await compute.deleteServer(ZONE, server.id);
-    const clock = fastClock();
-    while ((await compute.getServer(ZONE, server.id)) !== null) await clock.sleep(1);
+    expect(await compute.getServer(ZONE, server.id)).toBeNull();
+    expect(emulator.listVolumes().some((v) => v.id === volume!.id)).toBe(false);
     await compute.deleteServer(ZONE, server.id);
+  });
+
+  it('removes the boot volume on a retry, after the instance is already gone', async () => {
+    const tag = uniqueTag('retry');
+    const server = await newServer([tag]);
+    const [volume] = emulator.listVolumes().filter((v) => v.serverId === server.id);
+    // The first Block API DELETE meets a 503 (as a real outage would), after the instance is gone.
+    let failed = false;
+    const flaky: typeof fetch = async (input, init) => {
+      // The SDK hands its HTTP client a Request (from its own realm: duck-typed here).
+      const req = typeof input === 'object' && 'method' in input ? input : null;
+      const method = init?.method ?? req?.method ?? 'GET';
+      if (!failed && method === 'DELETE' && (req?.url ?? String(input)).includes('/block/v1/')) {
+        failed = true;
+        return new Response(JSON.stringify({ message: 'internal error', type: 'internal_error' }), { status: 503 });
+      }
+      return fetch(input, init);
+    };
+    const flakyCompute = createScalewayCompute({ ...CREDENTIALS, apiUrl: emulator.url, clock: fastClock(), fetch: flaky });
+    await expect(flakyCompute.deleteServer(ZONE, server.id)).rejects.toBeInstanceOf(ProviderError);
+    expect(await compute.getServer(ZONE, server.id)).toBeNull();
+    expect(emulator.listVolumes().some((v) => v.id === volume!.id)).toBe(true);
+    await compute.deleteServer(ZONE, server.id);
+    expect(emulator.listVolumes().some((v) => v.id === volume!.id)).toBe(false);
+    expect((await compute.listTagged(tag)).volumes).toEqual([]);
+  });
+
+  it('deletes a server stopped in place by powering it on and terminating it', async () => {
+    const server = await newServer([uniqueTag('sip')]);
+    await compute.powerOn(ZONE, server.id);
+    await compute.waitForState(ZONE, server.id, 'running', { timeoutMs: 60_000, intervalMs: 1_000 });
+    emulator.stopInPlace(server.id);
+    expect((await compute.waitForState(ZONE, server.id, 'stopped_in_place', { timeoutMs: 60_000, intervalMs: 1_000 })).state).toBe('stopped_in_place');
+    // The API refuses DELETE in this state, as the real one does.
+    const refused = await fetch(`${emulator.url}/instance/v1/zones/${ZONE}/servers/${server.id}`, { method: 'DELETE', headers: { 'X-Auth-Token': 'x' } });
+    expect(refused.status).toBe(400);
+    await compute.deleteServer(ZONE, server.id);
+    expect(await compute.getServer(ZONE, server.id)).toBeNull();
+    expect(emulator.listVolumes().some((v) => v.serverId === server.id)).toBe(false);
   });
 
   it('pages Instance lists with per_page and an X-Total-Count header, IPAM lists with total_count', async () => {
