@@ -12,6 +12,7 @@ import { createScalewayCompute } from '../../../src/providers/compute/scaleway.t
 const API = 'https://scaleway.test';
 const SERVER_URL = `${API}/instance/v1/zones/fr-par-1/servers/:id`;
 const SERVER_ID = '6a0c3d4e-0000-4000-8000-000000000000';
+const IP_ID = '5d084e46-ffbe-45c9-abaa-213ed9bad8ad';
 
 const mock = setupServer();
 beforeAll(() => mock.listen({ onUnhandledFrame: 'error' }));
@@ -94,5 +95,51 @@ describe('scaleway error mapping', () => {
     mock.use(http.delete(`${API}/instance/v1/zones/fr-par-1/ips/:id`, () =>
       HttpResponse.json({ message: 'resource is not found', type: 'not_found', resource: 'instance_ip', resource_id: 'x' }, { status: 404 })));
     await expect(adapter().deleteIp('fr-par-1', 'x')).resolves.toBeUndefined();
+  });
+
+  it('makes "Your reverse must resolve" (400 invalid_arguments on reverse) retryable: the forward record is not visible yet', async () => {
+    // Body as recorded by terraform-provider-scaleway (ip-reverse-dns-basic cassette).
+    mock.use(http.patch(`${API}/instance/v1/zones/fr-par-1/ips/:id`, () => HttpResponse.json({
+      type: 'invalid_arguments', message: 'invalid argument(s)',
+      details: [{ argument_name: 'reverse', reason: 'constraint', help_message: "Your reverse must resolve. Ensure the command 'dig +short mail.example.com' matches your IP address '163.172.160.190'. If it does, please contact our support." }],
+    }, { status: 400 })));
+    const err = await failureOf(adapter().setIpv4Reverse('fr-par-1', IP_ID, 'mail.example.com'));
+    expect(err.providerStatus).toBe(400);
+    expect(err.retryable).toBe(true);
+    expect(err.code).toBe('reverse_not_resolving');
+    expect(err.detail).toContain('dig +short mail.example.com');
+  });
+
+  it('finds the IPAM entry of an attached routed IPv6 through its server when the ipam_id lookup misses', async () => {
+    const prefix = '2001:bc8:711:4b81::/64';
+    const seen: URLSearchParams[] = [];
+    let sent: unknown = null;
+    mock.use(
+      http.get(`${API}/instance/v1/zones/fr-par-1/ips/:id`, () => HttpResponse.json({ ip: {
+        id: IP_ID, address: null, prefix, reverse: null, server: { id: SERVER_ID, name: 'mail' }, type: 'routed_ipv6',
+        state: 'attached', tags: [], ipam_id: IP_ID, zone: 'fr-par-1', project: 'p', organization: 'o',
+      } })),
+      http.get(`${API}/ipam/v1/regions/fr-par/ips/:id`, () =>
+        HttpResponse.json({ type: 'not_found', message: 'resource is not found', resource: 'ipam_ip', resource_id: IP_ID }, { status: 404 })),
+      http.get(`${API}/ipam/v1/regions/fr-par/ips`, ({ request }) => {
+        const q = new URL(request.url).searchParams;
+        seen.push(q);
+        // The real API: an attached routed IP's resource is the server, not the flexible IP.
+        const hit = q.get('resource_id') === SERVER_ID && (q.get('resource_type') ?? 'instance_server') === 'instance_server';
+        return HttpResponse.json({ total_count: hit ? 1 : 0, ips: hit ? [{
+          id: 'ipam-1', address: prefix, is_ipv6: true, project_id: 'p', region: 'fr-par', source: { zonal: 'fr-par-1' }, tags: [],
+          resource: { type: 'instance_server', id: SERVER_ID, mac_address: null, name: null },
+          reverses: [{ address: null, hostname: '2001-bc8-711-4b81-0-0-0-0.rev.scw.cloud.' }],
+          created_at: '2026-07-30T12:55:13Z', updated_at: '2026-07-30T12:55:13Z', zone: 'fr-par-1',
+        }] : [] });
+      }),
+      http.patch(`${API}/ipam/v1/regions/fr-par/ips/ipam-1`, async ({ request }) => {
+        sent = await request.json();
+        return HttpResponse.json({ id: 'ipam-1', address: prefix, is_ipv6: true, project_id: 'p', region: 'fr-par', source: { zonal: 'fr-par-1' }, tags: [], resource: { type: 'instance_server', id: SERVER_ID }, reverses: [], zone: 'fr-par-1' });
+      }),
+    );
+    await adapter().setIpv6Reverse('fr-par-1', IP_ID, '2001:bc8:711:4b81:dc00:1ff:fe27:167d', 'mail.example.com');
+    expect(seen.some((q) => q.get('resource_id') === SERVER_ID)).toBe(true);
+    expect(sent).toEqual({ reverses: [{ hostname: 'mail.example.com', address: '2001:bc8:711:4b81:dc00:1ff:fe27:167d' }] });
   });
 });
