@@ -9,6 +9,7 @@ import { serverIps, servers } from '../../src/db/schema/index.ts';
 import { renderCloudInit } from '../../src/mailstack/cloud-init.ts';
 import type { Zone } from '../../src/providers/compute/interface.ts';
 import type { StepDefinition } from '../context.ts';
+import { adoptHostAddresses } from '../host-addresses.ts';
 import { currentIps } from '../ips.ts';
 import { DEPLOY_USER } from '../remote.ts';
 import { ensureServerKeys, readSecret } from '../server-keys.ts';
@@ -20,7 +21,7 @@ export const createServer: StepDefinition = {
     const { deps, log } = ctx;
     const server = await ensureServerKeys(deps, ctx.server.id);
     const zone = server.zone as Zone;
-    const ips = (await currentIps(deps, server.id)).filter((ip) => ip.state === 'clean' || ip.state === 'active');
+    let ips = (await currentIps(deps, server.id)).filter((ip) => ip.state === 'clean' || ip.state === 'active');
     if (ips.length < 2) throw new Error('create_server needs a clean IPv4 and IPv6 (check_blacklists)');
 
     let providerId = server.providerServerId;
@@ -60,6 +61,8 @@ export const createServer: StepDefinition = {
         timeoutMs: deps.settings.serverBootTimeoutMs, intervalMs: deps.settings.pollIntervalMs, signal: ctx.signal,
       });
     }
+    // From here on the IPv6 is the SLAAC address the host holds, not the prefix's ::1.
+    ips = await adoptHostAddresses(deps, instance, ips, log);
     const v4 = ips.find((ip) => ip.family === 'ipv4')!;
     const v6 = ips.find((ip) => ip.family === 'ipv6')!;
     await deps.database.db.transaction(async (tx) => {

@@ -61,8 +61,14 @@ export const deleteServer: StepDefinition = {
       await deps.compute.deleteServer(zone, id);
       log(`terminated instance ${id}`);
     }
+    // The boot disk is Block Storage, which outlives its instance: anything still carrying our tag goes.
+    const volumes = (await deps.compute.findVolumesByTag(zone, serverTag(server.id))).filter((v) => !v.serverId);
+    for (const volume of volumes) {
+      await deps.compute.deleteVolume(zone, volume.id);
+      log(`deleted volume ${volume.id}`);
+    }
     await deps.database.db.update(servers).set({ providerServerId: null, updatedAt: new Date() }).where(eq(servers.id, server.id));
-    return { deleted: [...ids] };
+    return { deleted: [...ids], volumes: volumes.map((v) => v.id) };
   },
 };
 

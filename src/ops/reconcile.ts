@@ -2,7 +2,7 @@
  * Reconciliation: what the provider holds under the `mailplane` tag vs what
  * the database says.
  *
- * - orphan: a tagged server or IP that no live row accounts for (its owner is
+ * - orphan: a tagged server, IP or detached volume that no live row accounts for (its owner is
  *   unknown or deleted, or a settled server uses another resource). It costs
  *   money and may be reachable; `apply` deletes it.
  * - ghost: a settled server's row whose instance or IP is gone at the provider.
@@ -28,7 +28,7 @@ import type { OpsDeps } from './deps.ts';
 
 export interface Finding {
   kind: 'orphan' | 'ghost';
-  resource: 'server' | 'ip';
+  resource: 'server' | 'ip' | 'volume';
   /** Provider id of the resource (for a ghost: the id the row refers to). */
   providerId: string | null;
   zone: string;
@@ -74,6 +74,18 @@ export async function findDiscrepancies(deps: Pick<OpsDeps, 'database' | 'comput
     });
   }
 
+  // A Block Storage volume outlives its instance; detached and tagged as ours, nothing uses it.
+  for (const volume of tagged.volumes) {
+    if (volume.serverId) continue;
+    const owner = ownerOf(volume.tags);
+    const row = owner ? rows.get(owner) : undefined;
+    if (row && skip(row)) continue;
+    findings.push({
+      kind: 'orphan', resource: 'volume', providerId: volume.id, zone: volume.zone, serverId: row?.id ?? null, dedupeKey: orphanKey('volume', volume.id),
+      description: `volume ${volume.id} in ${volume.zone} is detached and ${row ? `left over from server ${row.id} (${row.status})` : 'belongs to no server'}`,
+    });
+  }
+
   const liveInstances = new Set(tagged.servers.map((s) => s.id));
   const liveIps = new Set(tagged.ips.map((i) => i.id));
   for (const row of rows.values()) {
@@ -108,6 +120,7 @@ export async function reconcile(deps: OpsDeps, opts: { apply: boolean; actor: Ac
   if (opts.apply) {
     for (const f of findings.filter((x) => x.kind === 'orphan' && x.providerId)) {
       if (f.resource === 'server') await deps.compute.deleteServer(f.zone as Zone, f.providerId!);
+      else if (f.resource === 'volume') await deps.compute.deleteVolume(f.zone as Zone, f.providerId!);
       else await deps.compute.deleteIp(f.zone as Zone, f.providerId!);
       deleted.push(f);
       await audit(deps.database.db, opts.actor, { action: 'reconcile.delete_orphan', target: f.providerId, details: { resource: f.resource, zone: f.zone, description: f.description } });

@@ -182,6 +182,17 @@ export class ScalewayEmulator {
     return this.viewServer(server);
   }
 
+  /** A detached Block Storage volume, as a terminated instance leaves behind (reconciliation tests). */
+  createOrphanVolume(zone: string, tags: string[]): { id: string } {
+    const now = new Date().toISOString();
+    const id = crypto.randomUUID();
+    this.state.volumes.set(id, {
+      id, zone, name: 'debian_bookworm_sbs_volume_0', size: 10_000_000_000, volumeType: 'sbs_volume', project: SANDBOX_PROJECT,
+      serverId: null, tags: [...tags], createdAt: now, updatedAt: now,
+    });
+    return { id };
+  }
+
   private viewServer(s: EmuServer): EmulatedServer {
     const ipIds = [...this.state.ips.values()].filter((ip) => ip.serverId === s.id).map((ip) => ip.id);
     return { id: s.id, zone: s.zone, name: s.name, state: s.state, tags: [...s.tags], ipIds, orphan: s.orphan };

@@ -309,6 +309,15 @@ describe('reconciliation', () => {
     expect((await reconcile(deps, { apply: false, actor: SYSTEM_ACTOR })).findings).toEqual([]);
   }, 60_000);
 
+  it('reports a Block Storage volume left behind by a terminated instance, and --apply deletes it', async () => {
+    const volume = h.sandbox.scaleway!.createOrphanVolume('fr-par-1', ['mailplane', 'mailplane-server=00000000-0000-4000-8000-00000000dead']);
+    const dry = await reconcile(deps, { apply: false, actor: SYSTEM_ACTOR });
+    expect(dry.findings.map((f) => [f.kind, f.resource, f.providerId])).toEqual([['orphan', 'volume', volume.id]]);
+    const applied = await reconcile(deps, { apply: true, actor: SYSTEM_ACTOR });
+    expect(applied.deleted.map((f) => f.providerId)).toEqual([volume.id]);
+    expect(h.sandbox.scaleway!.listVolumes().some((v) => v.id === volume.id)).toBe(false);
+  });
+
   it('reports a live server IP that vanished at the provider as a ghost, and deletes nothing', async () => {
     const [v6] = await h.database.db.select().from(serverIps).where(and(eq(serverIps.serverId, server.id), eq(serverIps.address, server.ipv6!)));
     await h.ctx.providers.compute.deleteIp(server.zone as never, v6!.providerIpId);

@@ -34,6 +34,9 @@ describe('provisioning on the sandbox', () => {
     const records = recordsOf('alice-mail.example');
     const has = (type: string, name: string, pred: (content: string) => boolean = () => true) =>
       records.some((r: { type: string; name: string; content: string }) => r.type === type && r.name === name && pred(r.content));
+    // The IPv6 published is the one the instance holds in its /64 (SLAAC), not prefix::1.
+    expect(server.ipv6).toBe(h.sandbox.scaleway!.hostIpv6(server.providerServerId!));
+    expect(server.ipv6).not.toMatch(/::1$/);
     expect(has('A', 'mail.alice-mail.example', (c) => c === server.ipv4)).toBe(true);
     expect(has('AAAA', 'mail.alice-mail.example', (c) => c === server.ipv6)).toBe(true);
     expect(has('MX', 'alice-mail.example')).toBe(true);
@@ -130,5 +133,7 @@ describe('provisioning on the sandbox', () => {
     const published = await h.database.db.select().from(dnsRecords).where(eq(dnsRecords.serverId, serverId));
     const left = recordsOf('erin-mail.example').filter((r: { id: string }) => published.some((p) => p.providerRecordId === r.id));
     expect(left).toHaveLength(0);
+    // The Block Storage boot volume outlives terminate on Scaleway: it must be gone too.
+    expect(h.sandbox.scaleway!.listVolumes().filter((v) => v.tags.includes(`mailplane-server=${serverId}`))).toEqual([]);
   });
 });
