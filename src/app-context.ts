@@ -26,6 +26,9 @@ import { EventHub } from './servers/event-hub.ts';
 import { createMailer } from './mail/create-mailer.ts';
 import type { Mailer } from './mail/mailer.ts';
 import type { SandboxOutbox } from './mail/sandbox-outbox.ts';
+import type { HealthDeps } from './health/deps.ts';
+import { NetProbe } from './health/probe.ts';
+import { SandboxProbe } from './health/sandbox-probe.ts';
 import { parseMasterKeys } from './vault/master-keys.ts';
 import { Vault } from './vault/vault.ts';
 
@@ -49,6 +52,8 @@ export interface AppContext {
   outbox: SandboxOutbox | null;
   /** Signs emailed single-use links (password reset, email verification). */
   accountTokenKey: Buffer;
+  /** Server health checks (src/health). */
+  health: HealthDeps;
   /** What provisioning steps and SSH-based jobs (mailbox sync) are given. */
   provisioning: ProvisioningDeps;
   mailboxes: MailboxDeps;
@@ -142,6 +147,12 @@ export async function createAppContext(config: Config, log: Logger, opts: Contex
       mailer,
       outbox,
       accountTokenKey: deriveKey(config.auth.sessionSecret, 'account-token'),
+      health: {
+        db: database.db, lookup: providers.lookup, dnsbl: providers.dnsbl, mailer, log, publicUrl: config.http.publicUrl,
+        intervalMinutes: config.health.intervalMinutes,
+        // Emulated sandbox hosts listen on no mail ports: answer from what provisioning recorded.
+        probe: config.scaleway ? new NetProbe() : new SandboxProbe({ db: database.db }),
+      },
       provisioning,
       mailboxes: { database, queue, vault, clock, limitsOf: provisioning.settings.limitsOf },
       erasure: { database, queue, billing: providers.billing, dns: providers.dns, hasher, engine, alerts, log, retry: provisioning.settings.retry },

@@ -3,6 +3,7 @@ import { and, isNotNull, lt, or } from 'drizzle-orm';
 import type { AppContext } from './app-context.ts';
 import { invitations, sessions } from './db/schema/index.ts';
 import { registerOpsWorkers } from './ops/workers.ts';
+import { registerHealthWorkers } from './health/workers.ts';
 import { eraseUser, eraseWorkspace } from './gdpr/erase.ts';
 import { resyncStaleMailboxes, syncMailboxes } from './mailboxes/sync.ts';
 
@@ -21,5 +22,6 @@ export async function startWorkers(ctx: AppContext): Promise<void> {
   await ctx.queue.work('mailboxes.resync', async () => void (await resyncStaleMailboxes(ctx.provisioning, { olderThanMs: 5 * 60_000 })));
   await ctx.queue.schedule('mailboxes.resync', '*/10 * * * *', {});
   await ctx.queue.work('gdpr.erase_workspace', async (data) => void (await eraseWorkspace(ctx.erasure, data)));
+  await registerHealthWorkers(ctx.health, ctx.queue);
   await ctx.queue.work('gdpr.erase_user', async (data) => void (await eraseUser(ctx.erasure, data)));
 }

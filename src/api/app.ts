@@ -21,6 +21,7 @@ import { registerBillingRoutes } from './routes/billing.ts';
 import { registerCatalogRoutes } from './routes/catalog.ts';
 import { registerAuthRoutes } from './routes/auth.ts';
 import { DOCS_CSP_DIRECTIVES, isDocsPath, registerDocsRoutes } from './routes/docs.ts';
+import { isWebPath, WEB_CSP_DIRECTIVES } from '../web/csp.ts';
 import { registerGdprRoutes } from './routes/gdpr.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerInvitationRoutes } from './routes/invitations.ts';
@@ -48,7 +49,9 @@ export function createApp(deps: ApiDeps, extra: RouteRegistrar[] = []): App {
   });
   const apiHeaders = headers({ defaultSrc: ["'none'"], frameAncestors: ["'none'"] });
   const docsHeaders = headers(DOCS_CSP_DIRECTIVES);
-  app.use('*', (c, next) => (isDocsPath(c.req.path) ? docsHeaders : apiHeaders)(c, next));
+  // Dashboard pages (src/web) load their own script and stylesheet; the API keeps default-src 'none'.
+  const webHeaders = headers(WEB_CSP_DIRECTIVES);
+  app.use('*', (c, next) => (isDocsPath(c.req.path) ? docsHeaders : isWebPath(c.req.path) ? webHeaders : apiHeaders)(c, next));
   app.use('*', bodyLimit({
     maxSize: deps.config.http.bodyLimitBytes,
     onError: (c) => problemResponse(c, { code: 'payload_too_large', status: 413, title: 'Payload too large', detail: `Request bodies are limited to ${deps.config.http.bodyLimitBytes} bytes` }),

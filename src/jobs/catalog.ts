@@ -88,6 +88,18 @@ export const JOB_CATALOG = {
     queue: { retryLimit: 1, retryDelay: 60, expireInSeconds: 900 },
     concurrency: 1,
   }),
+  /** Every minute: health runs for ready servers that are due, and the "ready" / "action needed" mails (src/health/sweep.ts). */
+  'health.sweep': define({
+    schema: z.object({}).passthrough(),
+    queue: { retryLimit: 0, expireInSeconds: 120 },
+    concurrency: 1,
+  }),
+  /** Every health check of one server, stored, with owners mailed about changes (src/health/run-checks.ts). */
+  'health.check_server': define({
+    schema: z.object({ serverId: z.uuid() }),
+    queue: { policy: 'stately', retryLimit: 1, retryDelay: 60, expireInSeconds: 300 },
+    concurrency: 4,
+  }),
 } as const;
 
 export type JobName = keyof typeof JOB_CATALOG;

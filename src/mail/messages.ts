@@ -64,10 +64,15 @@ export function healthChangeMessage(to: string[], o: { domain: string; changes: 
   return { to, subject, text: `The health checks of your mail server for ${o.domain} changed:\n\n${lines.join('\n')}\n\nAll checks:\n\n${o.link}${SIGNATURE}` };
 }
 
-export function erasureDoneMessage(to: string, what: string): MailMessage {
+/**
+ * Sent when erasure starts, not when it ends: erasure removes the address
+ * itself, and keeping it only to announce its own deletion would defeat it.
+ */
+export function erasureStartedMessage(to: string, workspaces: string[]): MailMessage {
+  const what = workspaces.length ? `, with ${workspaces.length === 1 ? 'the workspace' : 'the workspaces'} ${workspaces.join(', ')} (servers deprovisioned, subscriptions cancelled)` : '';
   return {
     to: [to],
-    subject: 'Your mailplane data has been erased',
-    text: `${what} has been erased: its servers are deprovisioned, its subscription cancelled and its data deleted.\n\nThis is the last message we send to this address about it.${SIGNATURE}`,
+    subject: 'Your mailplane account is being erased',
+    text: `As you asked, your mailplane account is being erased${what}. It completes by itself within minutes.\n\nThis is the last message we send to this address: we have already removed it from our records.${SIGNATURE}`,
   };
 }

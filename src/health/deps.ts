@@ -1,0 +1,19 @@
+/** What the health checks are given by the composition root. */
+import type { Db } from '../db/client.ts';
+import type { Logger } from '../log.ts';
+import type { Mailer } from '../mail/mailer.ts';
+import type { BlacklistChecker, DnsLookup } from '../providers/lookup/interface.ts';
+import type { ServiceProbe } from './probe.ts';
+
+export interface HealthDeps {
+  db: Db;
+  lookup: DnsLookup;
+  dnsbl: BlacklistChecker;
+  probe: ServiceProbe;
+  mailer: Mailer;
+  log: Logger;
+  /** Links in the change notices point at the dashboard. */
+  publicUrl: string;
+  intervalMinutes: number;
+  now?: () => Date;
+}

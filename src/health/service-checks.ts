@@ -1,0 +1,50 @@
+/**
+ * The server side of its health: its IPs against the DNSBL zones, the
+ * certificate's remaining validity, and the mail ports answering.
+ */
+import type { BlacklistChecker } from '../providers/lookup/interface.ts';
+import { result, type CheckResult } from './check-types.ts';
+import type { DnsFacts } from './dns-checks.ts';
+import type { ServiceProbe } from './probe.ts';
+
+export const MAIL_PORTS = [25, 465, 587, 993, 443] as const;
+const MIN_CERT_DAYS = 14;
+
+export async function blacklistCheck(dnsbl: BlacklistChecker, f: DnsFacts): Promise<CheckResult> {
+  if (f.ips.length === 0) return result('blacklists', 'unknown', 'The server has no IP address yet.', 'Wait for provisioning to allocate addresses.');
+  const verdicts = (await Promise.all(f.ips.map(async (ip) => (await dnsbl.check(ip.address)).map((v) => ({ ip: ip.address, ...v }))))).flat();
+  const listed = verdicts.filter((v) => v.status === 'listed');
+  // A zone's own error codes (127.255.255.x), timeouts and refusals are "could not check", never "listed".
+  const unknown = verdicts.filter((v) => v.status === 'unknown');
+  const details = { listed: listed.map((v) => ({ ip: v.ip, zone: v.zone })), couldNotCheck: unknown.map((v) => ({ ip: v.ip, zone: v.zone, error: 'error' in v ? v.error : '' })) };
+  if (listed.length > 0) {
+    return result('blacklists', 'fail', `Listed: ${listed.map((v) => `${v.ip} on ${v.zone}`).join(', ')}.`,
+      'Our operations team is alerted and will rotate the address; nothing to do on your side unless you sent bulk mail recently.', details);
+  }
+  if (unknown.length > 0) {
+    return result('blacklists', 'unknown', `Not listed anywhere we could ask; could not check ${[...new Set(unknown.map((v) => v.zone))].join(', ')}.`,
+      'Nothing to do: those zones refused or failed to answer, and the next check asks again.', details);
+  }
+  return result('blacklists', 'pass', `${f.ips.length} address${f.ips.length > 1 ? 'es' : ''} absent from all ${dnsbl.zones.length} zones.`, null, details);
+}
+
+export async function certificateCheck(probe: ServiceProbe, f: DnsFacts, now: Date): Promise<CheckResult> {
+  const host = f.server.ipv4;
+  const cert = host ? await probe.certificate(host, 465, f.server.hostname) : null;
+  if (!cert) return result('certificate', 'fail', 'No certificate could be read on port 465.', 'Ask support to re-run the issue_tls step.');
+  const days = Math.floor((cert.validTo.getTime() - now.getTime()) / 86_400_000);
+  const covers = cert.names.map((n) => n.toLowerCase()).includes(f.server.hostname.toLowerCase());
+  if (!covers) return result('certificate', 'fail', `The certificate does not name ${f.server.hostname}.`, 'Ask support to re-run the issue_tls step.', { names: cert.names });
+  return result('certificate', days > MIN_CERT_DAYS ? 'pass' : 'fail', `Valid for ${days} more days (until ${cert.validTo.toISOString().slice(0, 10)}).`,
+    'Renewal should have happened by now: ask support to re-run the issue_tls step.', { validTo: cert.validTo.toISOString(), days });
+}
+
+export async function portsCheck(probe: ServiceProbe, f: DnsFacts): Promise<CheckResult> {
+  const host = f.server.ipv4;
+  if (!host) return result('ports', 'unknown', 'The server has no IPv4 address yet.', 'Wait for provisioning to allocate addresses.');
+  const open = await Promise.all(MAIL_PORTS.map(async (port) => ({ port, open: await probe.portOpen(host, port) })));
+  const closed = open.filter((p) => !p.open).map((p) => p.port);
+  return result('ports', closed.length === 0 ? 'pass' : 'fail',
+    closed.length === 0 ? `Ports ${MAIL_PORTS.join(', ')} answer.` : `Port${closed.length > 1 ? 's' : ''} ${closed.join(', ')} do${closed.length > 1 ? '' : 'es'} not answer.`,
+    'Contact support: a mail service on the server is down or the firewall blocks it.', { closed });
+}

@@ -1,0 +1,26 @@
+/**
+ * The dashboard's stylesheet and script, read from this package (no CDN, no
+ * build step), cached in memory and served with a content hash in the ETag.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import type { WebApp } from './web-env.ts';
+
+const TYPES: Record<string, string> = { 'app.css': 'text/css; charset=utf-8', 'app.js': 'text/javascript; charset=utf-8' };
+
+export function registerAssets(web: WebApp): void {
+  const cache = new Map<string, { body: string; etag: string }>();
+  web.get('/assets/:name', async (c) => {
+    const name = c.req.param('name');
+    const type = TYPES[name];
+    if (!type) return c.notFound();
+    let entry = cache.get(name);
+    if (!entry) {
+      const body = await readFile(new URL(`./assets/${name}`, import.meta.url), 'utf8');
+      entry = { body, etag: `"${createHash('sha256').update(body).digest('hex').slice(0, 16)}"` };
+      cache.set(name, entry);
+    }
+    if (c.req.header('if-none-match') === entry.etag) return c.body(null, 304);
+    return c.body(entry.body, 200, { 'content-type': type, etag: entry.etag, 'cache-control': 'no-cache' });
+  });
+}

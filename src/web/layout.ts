@@ -1,0 +1,92 @@
+/**
+ * The page shell: landmarks (header, nav, main), a skip link, the notice
+ * area, one stylesheet and one deferred script. Every interpolation goes
+ * through hono/html, which escapes it; `raw` is used only for markup we build.
+ */
+import type { Context } from 'hono';
+import { html } from 'hono/html';
+import type { HtmlEscapedString } from 'hono/utils/html';
+import type { WebEnv, WebUser } from './web-env.ts';
+
+export type Html = HtmlEscapedString | Promise<HtmlEscapedString>;
+
+export interface PageOptions {
+  title: string;
+  body: Html;
+  user?: WebUser | null;
+  /** The workspace the page belongs to, for the navigation. */
+  workspace?: { id: string; name: string; role: string | null } | null;
+  notice?: string | null;
+  error?: string | null;
+  sandboxMail?: boolean;
+  status?: 200 | 400 | 403 | 404 | 409 | 429 | 500;
+}
+
+function nav(o: PageOptions): Html {
+  const u = o.user;
+  if (!u) {
+    return html`<nav aria-label="Main"><ul><li><a href="/login">Sign in</a></li><li><a href="/signup">Create an account</a></li>${o.sandboxMail ? html`<li><a href="/sandbox/mail">Sandbox mailbox</a></li>` : ''}</ul></nav>`;
+  }
+  const ws = o.workspace;
+  return html`<nav aria-label="Main"><ul>
+    <li><a href="/workspaces">Workspaces</a></li>
+    ${ws ? html`<li><a href="/w/${ws.id}">Servers</a></li><li><a href="/w/${ws.id}/team">Team</a></li>${ws.role === 'owner' || ws.role === 'admin' ? html`<li><a href="/w/${ws.id}/api-keys">API keys</a></li>` : ''}` : ''}
+    ${u.staffRole ? html`<li><a href="/support/servers">Support</a></li>` : ''}
+    ${u.staffRole === 'ops' ? html`<li><a href="/ops/alerts">Ops</a></li>` : ''}
+    ${o.sandboxMail ? html`<li><a href="/sandbox/mail">Sandbox mailbox</a></li>` : ''}
+    <li><a href="/account">Account</a></li>
+    <li><form method="post" action="/logout" class="inline"><button type="submit" class="link">Sign out</button></form></li>
+  </ul></nav>`;
+}
+
+export function renderPage(c: Context<WebEnv>, o: PageOptions): Response | Promise<Response> {
+  const verifyBanner = o.user && !o.user.emailVerified
+    ? html`<div class="banner" role="note">Please confirm your email address (${o.user.email}).
+        <form method="post" action="/account/verification" class="inline"><button type="submit" class="link">Send the link again</button></form></div>`
+    : '';
+  c.header('cache-control', 'no-store');
+  return c.html(html`<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${o.title} · mailplane</title>
+<link rel="stylesheet" href="/assets/app.css">
+<script src="/assets/app.js" defer></script>
+</head><body>
+<a class="skip" href="#main">Skip to content</a>
+<header class="top"><a class="brand" href="/">mailplane</a>${o.workspace ? html`<span class="ws">${o.workspace.name}</span>` : ''}${nav(o)}</header>
+${verifyBanner}
+<main id="main">
+<h1>${o.title}</h1>
+${o.notice ? html`<p class="notice" role="status">${o.notice}</p>` : ''}
+${o.error ? html`<p class="error" role="alert">${o.error}</p>` : ''}
+${o.body}
+</main>
+<footer><a href="/docs">API reference</a></footer>
+</body></html>`, o.status ?? 200);
+}
+
+/** Notices after a redirect are codes, never free text from the URL (no injected messages). */
+export const NOTICES: Record<string, string> = {
+  signed_out: 'You are signed out.',
+  reset_sent: 'If an account uses that address, a link to reset the password is on its way. It works once, for 30 minutes.',
+  password_changed: 'Your password is changed and every session is signed out. Sign in with the new password.',
+  verified: 'Thank you: your email address is confirmed.',
+  verification_sent: 'A new confirmation link is on its way.',
+  already_verified: 'Your email address is already confirmed.',
+  renamed: 'Workspace renamed.',
+  invited: 'Invitation sent by email.',
+  invitation_revoked: 'Invitation revoked.',
+  member_changed: 'Member updated.',
+  member_removed: 'Member removed.',
+  key_revoked: 'API key revoked.',
+  mailbox_deleted: 'The mailbox is being removed from the server.',
+  checkout_cancelled: 'Checkout cancelled: nothing was charged.',
+  rerun: 'Step queued again.',
+  resumed: 'Run resumed: its failed steps are queued again.',
+  acknowledged: 'Alert acknowledged.',
+  resolved: 'Alert resolved.',
+  rotation_started: 'IP rotation started.',
+  joined: 'You joined the workspace.',
+};
+
+export const noticeOf = (c: Context): string | null => NOTICES[c.req.query('notice') ?? ''] ?? null;

@@ -1,0 +1,93 @@
+/**
+ * Subscribe: plan (with its price), EU region (with where it is), domain; then
+ * Stripe's hosted checkout, and back at /checkout/done or /checkout/cancelled.
+ * The done page waits for Stripe's webhook (which creates the server) and
+ * then sends the customer to the server's live checklist.
+ */
+import { eq } from 'drizzle-orm';
+import { html } from 'hono/html';
+import { startCheckout } from '../../billing/checkout.ts';
+import { DomainSchema } from '../../billing/domain-name.ts';
+import { checkouts, servers, subscriptions } from '../../db/schema/index.ts';
+import { NotFoundError } from '../../errors.ts';
+import { authorizeWorkspace } from '../../workspaces/access.ts';
+import { field, formOf, refusal } from '../forms.ts';
+import { renderPage } from '../layout.ts';
+import type { WebApp, WebContext, WebDeps } from '../web-env.ts';
+import { inWorkspace } from '../workspace-context.ts';
+
+
+export const REGION_PLACES: Record<string, string> = {
+  'fr-par': 'Paris, France', 'nl-ams': 'Amsterdam, the Netherlands', 'pl-waw': 'Warsaw, Poland',
+};
+export const placeOf = (zone: string) => `${REGION_PLACES[zone.slice(0, 6)] ?? zone} (${zone})`;
+const price = (cents: number | undefined, currency: string) => cents === undefined ? 'see Stripe checkout'
+  : `${new Intl.NumberFormat('en-IE', { style: 'currency', currency: currency.toUpperCase() }).format(cents / 100)} per month`;
+
+export function registerBillingPages(web: WebApp, deps: WebDeps): void {
+  const sandboxMail = deps.outbox !== null;
+  const { plans, zones } = deps.api.config.product;
+
+  const subscribePage = async (c: WebContext, error: string | null = null, v: Record<string, string> = {}) => {
+    const page = await inWorkspace(deps, c, 'servers.checkout');
+    const chosenPlan = v['plan'] ?? plans[0]?.id;
+    const chosenZone = v['region'] ?? zones[0];
+    return renderPage(c, {
+      title: 'Subscribe to a mail server', user: c.get('user'), workspace: page.workspace, sandboxMail, error, status: error ? 400 : 200,
+      body: html`<form method="post" action="/w/${page.workspace.id}/subscribe" class="stack card">
+        <fieldset><legend>Plan</legend>${plans.map((p) => html`<div><input type="radio" id="plan-${p.id}" name="plan" value="${p.id}" ${p.id === chosenPlan ? 'checked' : ''}>
+          <label for="plan-${p.id}" class="inline"><strong>${p.name}</strong>: ${price(p.monthlyPriceCents, p.currency)}; ${p.mailboxes} mailboxes, ${p.storageGb} GB, ${p.messagesPerHour} messages per hour</label></div>`)}</fieldset>
+        <fieldset><legend>Region (your server and your mail stay there)</legend>${zones.map((z) => html`<div><input type="radio" id="zone-${z}" name="region" value="${z}" ${z === chosenZone ? 'checked' : ''}>
+          <label for="zone-${z}" class="inline">${placeOf(z)}</label></div>`)}</fieldset>
+        ${field({ name: 'domain', label: 'Your domain', value: v['domain'] ?? '', hint: 'e.g. example.com; mail will be served by mail.<domain>. You will move its nameservers to us.' })}
+        <div><button type="submit">Continue to payment</button></div>
+      </form>`,
+    });
+  };
+
+  web.get('/w/:ws/subscribe', (c) => subscribePage(c));
+  web.post('/w/:ws/subscribe', async (c) => {
+    const page = await inWorkspace(deps, c, 'servers.checkout');
+    const form = await formOf(c);
+    const domain = DomainSchema.safeParse(form['domain'] ?? '');
+    if (!domain.success) return subscribePage(c, 'Enter a domain name you own, like example.com.', form);
+    try {
+      const { checkoutUrl } = await startCheckout({ db: deps.api.db, billing: deps.p.billing, config: deps.api.config }, c.get('actor'), page.access, c.get('user').id,
+        { plan: form['plan'] ?? '', region: form['region'] ?? '', domain: domain.data });
+      return c.redirect(checkoutUrl, 303);
+    } catch (err) {
+      return subscribePage(c, refusal(err), form);
+    }
+  });
+
+  const loadCheckout = async (c: WebContext) => {
+    const id = c.req.query('checkout') ?? '';
+    const [row] = /^[0-9a-f-]{36}$/i.test(id) ? await deps.api.db.select().from(checkouts).where(eq(checkouts.id, id)) : [];
+    if (!row) throw new NotFoundError('Checkout');
+    // The API's rule: a checkout of a workspace you are not in does not exist for you.
+    await authorizeWorkspace(deps.api.db, c.get('principal'), row.workspaceId, 'servers.read');
+    return row;
+  };
+
+  web.get('/checkout/done', async (c) => {
+    const checkout = await loadCheckout(c);
+    const [server] = await deps.api.db.select({ id: servers.id }).from(servers)
+      .innerJoin(subscriptions, eq(subscriptions.id, servers.subscriptionId)).where(eq(subscriptions.checkoutId, checkout.id));
+    if (server) return c.redirect(`/w/${checkout.workspaceId}/servers/${server.id}`, 303);
+    return renderPage(c, {
+      title: 'Payment received', user: c.get('user'), sandboxMail,
+      body: html`<div class="card" data-refresh="2"><p>Thank you. We are waiting for Stripe to confirm the payment for <strong>${checkout.domain}</strong>;
+        this page moves on to your server's installation checklist by itself.</p>
+        <p><a href="/checkout/done?checkout=${checkout.id}">Check again</a> · <a href="/w/${checkout.workspaceId}">Back to the workspace</a></p></div>`,
+    });
+  });
+
+  web.get('/checkout/cancelled', async (c) => {
+    const checkout = await loadCheckout(c);
+    return renderPage(c, {
+      title: 'Checkout cancelled', user: c.get('user'), sandboxMail,
+      body: html`<div class="card"><p>Nothing was charged and no server was created for <strong>${checkout.domain}</strong>.</p>
+        <p><a class="button" href="/w/${checkout.workspaceId}/subscribe">Try again</a> <a href="/w/${checkout.workspaceId}">Back to the workspace</a></p></div>`,
+    });
+  });
+}

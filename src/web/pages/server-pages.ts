@@ -1,0 +1,64 @@
+/**
+ * A customer's server: status, the live provisioning checklist (server-
+ * rendered, then followed over the API's SSE stream by app.js, so a reload
+ * resumes from the snapshot), IPs with their DNSBL state and rotation history,
+ * and links to DNS, mailboxes, health and mail client settings.
+ */
+import { html } from 'hono/html';
+import { findServer, serverDetail } from '../../servers/views.ts';
+import { renderPage } from '../layout.ts';
+import { formatDuration, MARK, stepLabel } from '../step-labels.ts';
+import type { WebApp, WebDeps } from '../web-env.ts';
+import { inWorkspace } from '../workspace-context.ts';
+import { placeOf } from './billing-pages.ts';
+
+type Detail = Awaited<ReturnType<typeof serverDetail>>;
+
+export const serverTabs = (ws: string, id: string, current: string) => {
+  const tab = (path: string, label: string) => html`<li><a href="/w/${ws}/servers/${id}${path}" ${current === path ? html`aria-current="page"` : ''}>${label}</a></li>`;
+  return html`<nav aria-label="Server" class="card"><ul class="row">${tab('', 'Overview')}${tab('/dns', 'DNS')}${tab('/mailboxes', 'Mailboxes')}${tab('/health', 'Health')}${tab('/settings', 'Mail client settings')}</ul></nav>`;
+};
+
+export function checklist(d: Detail, eventsUrl: string | null) {
+  return html`<ol class="checklist" id="checklist" ${eventsUrl ? html`data-events="${eventsUrl}"` : ''} aria-live="off">
+    ${d.steps.map((s) => html`<li data-step="${s.name}"><span class="mark ${s.status}" aria-hidden="true">${s.status === 'running' || s.status === 'retrying' ? html`<span class="spinner"></span>` : MARK[s.status] ?? '○'}</span>
+      <strong class="label">${stepLabel(s.name)}</strong> <span class="state pill ${s.status}">${s.status}</span>
+      <span class="meta hint">${[s.attempt ? `attempt ${s.attempt}` : '', formatDuration(s.durationMs)].filter(Boolean).join(' · ')}</span>
+      <div class="err bad">${s.error ?? ''}</div></li>`)}
+  </ol>`;
+}
+
+export function ipTable(d: Detail) {
+  return html`<div class="table-wrap"><table class="responsive"><thead><tr><th>Address</th><th>State</th><th>Blacklists</th><th>History</th></tr></thead><tbody>
+    ${d.ips.map((ip) => html`<tr><td data-label="Address"><code>${ip.address}</code> <span class="hint">${ip.family}</span></td>
+      <td data-label="State"><span class="pill ${ip.state}">${ip.state}</span></td>
+      <td data-label="Blacklists">${ip.listings.length ? html`<span class="bad">listed on ${ip.listings.map((l) => l.zone).join(', ')}</span>` : ip.checkedAt ? html`<span class="ok">clean</span> <span class="hint">checked ${ip.checkedAt.slice(0, 16).replace('T', ' ')} UTC</span>` : 'not checked yet'}</td>
+      <td data-label="History">reserved ${ip.createdAt.slice(0, 10)}${ip.releasedAt ? `, released ${ip.releasedAt.slice(0, 10)}` : ''}</td></tr>`)}
+  </tbody></table></div>`;
+}
+
+export function registerServerPages(web: WebApp, deps: WebDeps): void {
+  const sandboxMail = deps.outbox !== null;
+
+  web.get('/w/:ws/servers/:id', async (c) => {
+    const page = await inWorkspace(deps, c, 'servers.read');
+    const server = await findServer(deps.api.db, c.req.param('id'), page.workspace.id);
+    const d = await serverDetail(deps.api.db, server, { withLogs: false });
+    const ws = page.workspace.id;
+    const live = d.status === 'provisioning' || d.run?.status === 'running';
+    return renderPage(c, {
+      title: d.domain, user: c.get('user'), workspace: page.workspace, sandboxMail,
+      body: html`${serverTabs(ws, d.id, '')}
+      <div class="grid"><section class="card" aria-labelledby="facts-h"><h2 id="facts-h">Server</h2><dl class="facts">
+        <dt>Status</dt><dd><span id="server-status" class="pill ${d.status}">${d.status}</span>${d.statusReason ? html`<div>${d.statusReason}</div>` : ''}</dd>
+        <dt>Hostname</dt><dd><code>${d.hostname}</code></dd><dt>Region</dt><dd>${placeOf(d.zone)}</dd><dt>Plan</dt><dd>${d.plan}</dd>
+        <dt>Created</dt><dd>${d.createdAt.slice(0, 16).replace('T', ' ')} UTC</dd></dl></section>
+      ${d.warnings.length ? html`<section class="card" aria-labelledby="warn-h"><h2 id="warn-h">Waiting for you</h2><ul>${d.warnings.map((w) => html`<li class="warn">${w.message}</li>`)}</ul>
+        <p><a href="/w/${ws}/servers/${d.id}/dns">See the DNS values to set</a></p></section>` : ''}</div>
+      <section class="card" aria-labelledby="run-h"><h2 id="run-h">${d.run?.kind === 'rotate_ip' ? 'IP rotation' : d.run?.kind === 'deprovision' ? 'Removal' : 'Installation'} checklist</h2>
+        ${d.run ? html`<p class="hint">Run ${d.run.status}${d.run.finishedAt ? `, finished ${d.run.finishedAt.slice(0, 16).replace('T', ' ')} UTC` : ''}.${live ? ' This list updates live.' : ''}</p>${d.run.error ? html`<p class="error">${d.run.error}</p>` : ''}` : html`<p>No run yet.</p>`}
+        ${checklist(d, live ? `/v1/workspaces/${ws}/servers/${d.id}/events` : null)}</section>
+      <section aria-labelledby="ip-h"><h2 id="ip-h">IP addresses</h2>${d.ips.length ? ipTable(d) : html`<p>None yet.</p>`}</section>`,
+    });
+  });
+}

@@ -1,0 +1,65 @@
+/** Home, the workspace list (create, switch) and a workspace's overview (its servers, rename). */
+import { html } from 'hono/html';
+import { listServers } from '../../servers/views.ts';
+import { createWorkspace, listWorkspacesOfUser, renameWorkspace } from '../../workspaces/workspaces.ts';
+import { field, formOf, refusal } from '../forms.ts';
+import { noticeOf, renderPage } from '../layout.ts';
+import type { WebApp, WebContext, WebDeps } from '../web-env.ts';
+import { inWorkspace } from '../workspace-context.ts';
+
+export const statusPill = (status: string) => html`<span class="pill ${status}">${status.replaceAll('_', ' ')}</span>`;
+
+export function registerWorkspacePages(web: WebApp, deps: WebDeps): void {
+  const sandboxMail = deps.outbox !== null;
+
+  web.get('/', async (c) => {
+    const mine = await listWorkspacesOfUser(deps.api.db, c.get('user').id);
+    return c.redirect(mine.length === 1 ? `/w/${mine[0]!.id}` : '/workspaces', 303);
+  });
+
+  const listPage = async (c: WebContext, error: string | null = null) => {
+    const user = c.get('user');
+    const mine = await listWorkspacesOfUser(deps.api.db, user.id);
+    return renderPage(c, {
+      title: 'Your workspaces', user, sandboxMail, error, notice: noticeOf(c), status: error ? 400 : 200,
+      body: html`${mine.length === 0 ? html`<p>A workspace holds your servers, your team and your API keys. Create one to start.</p>` : html`
+        <ul class="card">${mine.map((w) => html`<li><a href="/w/${w.id}">${w.name}</a> <span class="hint">(${w.role})</span></li>`)}</ul>`}
+        <h2>New workspace</h2>
+        <form method="post" action="/workspaces" class="stack card">${field({ name: 'name', label: 'Workspace name', hint: 'Your company or project.' })}<div><button type="submit">Create workspace</button></div></form>`,
+    });
+  };
+  web.get('/workspaces', (c) => listPage(c));
+  web.post('/workspaces', async (c) => {
+    const name = ((await formOf(c))['name'] ?? '').trim();
+    if (!name || name.length > 100) return listPage(c, 'Give the workspace a name (up to 100 characters).');
+    const ws = await createWorkspace(deps.api.db, c.get('actor'), c.get('user').id, name);
+    return c.redirect(`/w/${ws.id}`, 303);
+  });
+
+  const overview = async (c: WebContext, error: string | null = null) => {
+    const page = await inWorkspace(deps, c, 'servers.read');
+    const servers = await listServers(deps.api.db, { workspaceId: page.workspace.id });
+    const ws = page.workspace.id;
+    return renderPage(c, {
+      title: page.workspace.name, user: c.get('user'), workspace: page.workspace, sandboxMail, error, notice: noticeOf(c), status: error ? 400 : 200,
+      body: html`<h2>Mail servers</h2>
+      ${servers.length === 0 ? html`<p>No mail server yet.</p>` : html`<div class="table-wrap"><table class="responsive"><thead><tr><th>Domain</th><th>Status</th><th>Region</th><th>Plan</th></tr></thead><tbody>
+        ${servers.map((s) => html`<tr><td data-label="Domain"><a href="/w/${ws}/servers/${s.id}">${s.domain}</a><div class="hint">${s.hostname}</div></td><td data-label="Status">${statusPill(s.status)}${s.statusReason ? html`<div class="hint">${s.statusReason}</div>` : ''}</td><td data-label="Region">${s.zone}</td><td data-label="Plan">${s.plan}</td></tr>`)}
+      </tbody></table></div>`}
+      ${page.can('servers.checkout') ? html`<p><a class="button" href="/w/${ws}/subscribe">Subscribe to a new mail server</a></p>` : ''}
+      ${page.can('workspace.update') ? html`<h2>Rename</h2><form method="post" action="/w/${ws}/rename" class="stack card">${field({ name: 'name', label: 'Workspace name', value: page.workspace.name })}<div><button type="submit" class="secondary">Rename</button></div></form>` : ''}`,
+    });
+  };
+  web.get('/w/:ws', (c) => overview(c));
+  web.post('/w/:ws/rename', async (c) => {
+    const page = await inWorkspace(deps, c, 'workspace.update');
+    const name = ((await formOf(c))['name'] ?? '').trim();
+    if (!name || name.length > 100) return overview(c, 'Give the workspace a name (up to 100 characters).');
+    try {
+      await renameWorkspace(deps.api.db, c.get('actor'), page.access, name);
+    } catch (err) {
+      return overview(c, refusal(err));
+    }
+    return c.redirect(`/w/${page.workspace.id}?notice=renamed`, 303);
+  });
+}

@@ -1,0 +1,30 @@
+/** What each provisioning step does, in the customer's words (names match the design's plan table). */
+export const STEP_LABELS: Record<string, string> = {
+  allocate_ips: 'Reserve IPv4 and IPv6 addresses',
+  check_blacklists: 'Check the addresses against blacklists',
+  create_server: 'Create the server',
+  generate_dkim: 'Generate the DKIM signing key',
+  publish_dns: 'Publish the DNS records',
+  set_ptr: 'Set reverse DNS',
+  wait_ssh: 'Wait for the server to boot',
+  install_mail_stack: 'Install Postfix, Dovecot, Rspamd and webmail',
+  harden: 'Harden the server',
+  issue_tls: 'Issue the TLS certificate',
+  publish_tlsa: 'Publish the DANE TLSA record',
+  verify: 'Verify DNS and mail services end to end',
+  reserve_replacement_ip: 'Reserve a replacement address',
+  check_replacement_ip: 'Check the replacement against blacklists',
+  attach_replacement_ip: 'Attach the replacement address',
+  repoint_dns: 'Point DNS at the new address',
+  repoint_ptr: 'Set reverse DNS of the new address',
+  release_old_ip: 'Release the old address',
+};
+
+export const stepLabel = (name: string) => STEP_LABELS[name] ?? name.replaceAll('_', ' ');
+
+export const MARK: Record<string, string> = { succeeded: '✓', failed: '✗', pending: '○', queued: '○' };
+
+export function formatDuration(ms: number | null | undefined): string {
+  if (ms == null) return '';
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
