@@ -17,6 +17,7 @@ import { provisioningRuns, provisioningSteps, servers, subscriptions, users } fr
 import { createLogger } from '../../src/log.ts';
 import { DEFAULT_DNSBL_ZONES } from '../../src/providers/lookup/dnsbl-zones.ts';
 import { Sandbox } from '../../src/sandbox/sandbox.ts';
+import { productRegistrars } from '../../src/web/registrars.ts';
 import { startWorkers } from '../../src/workers.ts';
 import { STRONG_PASSWORD, TEST_SECRET, type CallResult } from './api.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
@@ -34,6 +35,8 @@ export interface HarnessOptions {
   /** false: emulators only (a child process runs the workers). */
   workers?: boolean;
   env?: Record<string, string>;
+  /** Listen on this port instead of any free one (browser tests set PUBLIC_URL to it). */
+  port?: number;
 }
 
 export interface Harness {
@@ -76,9 +79,11 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const log = createLogger({ level: level ?? 'warn', pretty: false, destination: level ? process.stderr : { write: () => {} } });
   const ctx = await createAppContext(config, log, { worker: opts.workers ?? true, migrate: false, settings: FAST_SETTINGS, providers: { sandbox } });
   if (opts.workers ?? true) await startWorkers(ctx);
-  const app = createApp(apiDeps(ctx));
+  // The same app as `mailplane api`: the /v1 resources plus the product routes and the dashboard.
+  const deps = apiDeps(ctx);
+  const app = createApp(deps, productRegistrars(ctx, deps));
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
-    const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s));
+    const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: opts.port ?? 0 }, () => resolve(s));
   });
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   sandbox.stripe!.setWebhookUrl(`${baseUrl}/v1/webhooks/stripe`);
