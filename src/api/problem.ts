@@ -30,13 +30,13 @@ export interface ProblemInput {
   [extension: string]: unknown;
 }
 
+/** The one problem body; also written by the HTTP server for errors raised before Hono runs. */
+export function problemBody(problem: ProblemInput, where: { instance?: string; requestId?: string }): Problem {
+  return { type: `urn:mailplane:problem:${problem.code}`, ...problem, ...where };
+}
+
 export function problemResponse(c: Context<AppEnv>, problem: ProblemInput, headers: Record<string, string> = {}): Response {
-  const body = {
-    type: `urn:mailplane:problem:${problem.code}`,
-    ...problem,
-    instance: c.req.path,
-    requestId: c.get('requestId'),
-  };
+  const body = problemBody(problem, { instance: c.req.path, requestId: c.get('requestId') });
   return new Response(JSON.stringify(body), {
     status: problem.status,
     headers: { 'content-type': PROBLEM_CONTENT_TYPE, 'cache-control': 'no-store', ...headers },

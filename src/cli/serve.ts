@@ -1,9 +1,9 @@
 /** `mailplane [all|api|worker]`: run the API, the workers, or both in one process. */
-import { serve } from '@hono/node-server';
-import type { AddressInfo } from 'node:net';
 import { createApp } from '../api/app.ts';
+import { listenHttp, type HttpListener } from '../api/http-server.ts';
 import { apiDeps, createAppContext } from '../app-context.ts';
 import { productRegistrars } from '../web/registrars.ts';
+import type { Logger } from '../log.ts';
 import { startWorkers } from '../workers.ts';
 import { bootstrap } from './bootstrap.ts';
 import type { Command } from './command.ts';
@@ -14,39 +14,53 @@ export async function runRoles(role: Role): Promise<number> {
   const { config, log } = await bootstrap();
   const api = role === 'all' || role === 'api';
   const worker = role === 'all' || role === 'worker';
+  // Listen for signals from the start: a SIGTERM while the database starts must still stop it.
+  const stopped = stopSignal(log);
   const ctx = await createAppContext(config, log, { worker });
-  let server: ReturnType<typeof serve> | null = null;
-
-  if (worker) await startWorkers(ctx);
-  if (api) {
-    const deps = apiDeps(ctx);
-    const app = createApp(deps, productRegistrars(ctx, deps));
-    server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-      const s = serve({ fetch: app.fetch, hostname: config.http.host, port: config.http.port }, (info: AddressInfo) => {
-        const host = info.family === 'IPv6' ? `[${info.address}]` : info.address;
-        log.info(`mailplane listening on http://${host}:${info.port} (API docs at /docs)`);
-        resolve(s);
-      });
-      s.once('error', reject);
-    });
+  let http: HttpListener | null = null;
+  try {
+    if (worker) await startWorkers(ctx);
+    if (api) {
+      const deps = apiDeps(ctx);
+      http = await listenHttp(createApp(deps, productRegistrars(ctx, deps)), { host: config.http.host, port: config.http.port, log });
+      log.info(`mailplane listening on ${http.url} (API docs at /docs)`);
+    }
+    log.info({ role }, 'mailplane started');
+    await stopped;
+  } finally {
+    // HTTP first (no new work), then jobs, providers and the embedded database (ctx.close).
+    if (http) await http.close();
+    await ctx.close();
+    log.info('stopped');
   }
-  log.info({ role }, 'mailplane started');
+  return 0;
+}
 
-  await new Promise<void>((resolve) => {
+/**
+ * Resolves on SIGINT or SIGTERM, or when the process that started us under npm is gone.
+ * `npm start` runs `exec node src/main.ts`, so npm's forwarded signal reaches this process;
+ * if npm itself is killed outright (SIGKILL) nothing is forwarded, and a server left behind
+ * would hold the port and the embedded database, so a reparented npm child stops itself.
+ */
+function stopSignal(log: Logger): Promise<void> {
+  return new Promise<void>((resolve) => {
     let stopping = false;
-    const stop = (signal: string) => {
+    const stop = (reason: string) => {
       if (stopping) return;
       stopping = true;
-      log.info({ signal }, 'shutting down');
+      clearInterval(watch);
+      log.info({ signal: reason }, 'shutting down');
       resolve();
     };
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
+    const parent = process.ppid;
+    const underNpm = process.env['npm_lifecycle_event'] !== undefined;
+    const watch = setInterval(() => {
+      if (underNpm && process.ppid !== parent) stop('parent npm exited');
+    }, 1_000);
+    watch.unref();
   });
-  if (server) await new Promise<void>((r) => server!.close(() => r()));
-  await ctx.close();
-  log.info('stopped');
-  return 0;
 }
 
 export function roleCommand(role: Role, summary: string): Command {
