@@ -78,3 +78,16 @@ export const invitations = pgTable('invitations', {
   usedBy: uuid('used_by').references(() => users.id, { onDelete: 'set null' }),
   revokedAt: timestamp('revoked_at', { withTimezone: true }),
 }, (t) => [uniqueIndex('invitations_token_key').on(t.tokenHash), index('invitations_workspace_idx').on(t.workspaceId)]);
+
+/**
+ * Recent sign-in attempts, for throttling password guessing per account and per
+ * client IP across every API process. A row is written before the password is
+ * checked (so concurrent guesses count at once) and removed when the password
+ * was right. `key` is `account:<HMAC of the email>` or `ip:<address>`; rows older
+ * than the throttle window are pruned.
+ */
+export const loginAttempts = pgTable('login_attempts', {
+  id: id(),
+  key: text('key').notNull(),
+  at: timestamp('at', { withTimezone: true }).notNull(),
+}, (t) => [index('login_attempts_key_at_idx').on(t.key, t.at)]);

@@ -1,7 +1,7 @@
 /** Mailboxes on a customer's server and the single-use webmail logins issued for them. */
 import { sql } from 'drizzle-orm';
 import { index, integer, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
-import { workspaces } from './accounts.ts';
+import { users, workspaces } from './accounts.ts';
 import { servers } from './servers.ts';
 
 export const MAILBOX_SYNC_STATUSES = ['pending', 'applied', 'failed'] as const;
@@ -19,6 +19,8 @@ export const mailboxes = pgTable('mailboxes', {
   localPart: text('local_part').notNull(),
   address: text('address').notNull(),
   displayName: text('display_name'),
+  /** The member this mailbox belongs to: besides owners and admins, only they may open its webmail. */
+  assigneeUserId: uuid('assignee_user_id').references(() => users.id, { onDelete: 'set null' }),
   quotaMb: integer('quota_mb').notNull(),
   /** Dovecot password scheme string ({ARGON2ID}$argon2id$…); the password itself is in the vault. */
   passwordHash: text('password_hash').notNull(),
