@@ -39,26 +39,34 @@ export async function handleStripeWebhook(deps: WebhookDeps, rawBody: string, si
 
     async function apply(e: BillingEvent): Promise<string> {
       switch (e.type) {
-        case 'checkout.session.completed': {
+        case 'checkout.session.completed':
+        case 'checkout.session.async_payment_succeeded':
+        case 'checkout.session.async_payment_failed': {
           const ref = e.clientReferenceId && UUID.test(e.clientReferenceId) ? e.clientReferenceId : null;
           const [checkout] = ref
             ? await tx.select().from(checkouts).where(eq(checkouts.id, ref)).for('update')
             : await tx.select().from(checkouts).where(eq(checkouts.stripeSessionId, e.sessionId)).for('update');
           if (!checkout) return 'ignored: unknown checkout';
-          if (checkout.status !== 'pending') return 'ignored: checkout already completed';
-          await tx.update(checkouts).set({ status: 'completed', stripeSessionId: e.sessionId }).where(eq(checkouts.id, checkout.id));
-          const [sub] = await tx.insert(subscriptions).values({
-            workspaceId: checkout.workspaceId, checkoutId: checkout.id, planId: checkout.planId, status: 'active',
-            stripeSubscriptionId: e.subscriptionId, stripeCustomerId: e.customerId,
-          }).returning({ id: subscriptions.id });
-          const [server] = await tx.insert(servers).values({
-            workspaceId: checkout.workspaceId, subscriptionId: sub!.id, planId: checkout.planId, zone: checkout.zone,
-            domain: checkout.domain, hostname: `mail.${checkout.domain}`,
-          }).onConflictDoNothing().returning({ id: servers.id });
-          if (!server) return 'rejected: domain already served';
-          const runId = await startRun(deps.queue, tx, raw, { serverId: server.id, kind: 'provision' });
-          await audit(tx, STRIPE_ACTOR, { action: 'server.provision', workspaceId: checkout.workspaceId, target: server.id, details: { runId, eventId: e.id } });
-          return `provisioning server ${server.id}`;
+          if (e.type === 'checkout.session.completed') {
+            if (checkout.status !== 'pending') return 'ignored: checkout already completed';
+            // A delayed method (SEPA debit…) completes the session before any money moved:
+            // nothing is provisioned until Stripe says the payment settled.
+            if (e.paymentStatus === 'unpaid') {
+              await tx.update(checkouts).set({ status: 'awaiting_payment', stripeSessionId: e.sessionId }).where(eq(checkouts.id, checkout.id));
+              await recordSubscription(checkout, e, 'incomplete');
+              await audit(tx, STRIPE_ACTOR, { action: 'checkout.awaiting_payment', workspaceId: checkout.workspaceId, target: checkout.id, details: { eventId: e.id } });
+              return 'awaiting payment: the session completed unpaid (delayed payment method)';
+            }
+            return fulfil(checkout, e);
+          }
+          if (checkout.status !== 'awaiting_payment') return `ignored: checkout is ${checkout.status}`;
+          if (e.type === 'checkout.session.async_payment_failed') {
+            await tx.update(checkouts).set({ status: 'payment_failed' }).where(eq(checkouts.id, checkout.id));
+            await recordSubscription(checkout, e, 'incomplete_expired');
+            await audit(tx, STRIPE_ACTOR, { action: 'checkout.payment_failed', workspaceId: checkout.workspaceId, target: checkout.id, details: { eventId: e.id } });
+            return 'payment failed: nothing provisioned';
+          }
+          return fulfil(checkout, e);
         }
         case 'customer.subscription.updated':
         case 'customer.subscription.deleted': {
@@ -90,6 +98,34 @@ export async function handleStripeWebhook(deps: WebhookDeps, rawBody: string, si
         default:
           return 'ignored: not handled';
       }
+    }
+
+    type Checkout = typeof checkouts.$inferSelect;
+    type SessionEvent = Extract<BillingEvent, { sessionId: string }>;
+
+    async function recordSubscription(checkout: Checkout, e: SessionEvent, status: 'active' | 'incomplete' | 'incomplete_expired'): Promise<string> {
+      const values = {
+        workspaceId: checkout.workspaceId, checkoutId: checkout.id, planId: checkout.planId, status,
+        stripeSubscriptionId: e.subscriptionId, stripeCustomerId: e.customerId,
+      };
+      const [sub] = await tx.insert(subscriptions).values(values)
+        .onConflictDoUpdate({ target: subscriptions.checkoutId, set: { status, updatedAt: new Date() } })
+        .returning({ id: subscriptions.id });
+      return sub!.id;
+    }
+
+    /** The money is there (paid, settled, or none needed): subscription + server + provisioning run. */
+    async function fulfil(checkout: Checkout, e: SessionEvent): Promise<string> {
+      await tx.update(checkouts).set({ status: 'completed', stripeSessionId: e.sessionId }).where(eq(checkouts.id, checkout.id));
+      const subscriptionId = await recordSubscription(checkout, e, 'active');
+      const [server] = await tx.insert(servers).values({
+        workspaceId: checkout.workspaceId, subscriptionId, planId: checkout.planId, zone: checkout.zone,
+        domain: checkout.domain, hostname: `mail.${checkout.domain}`,
+      }).onConflictDoNothing().returning({ id: servers.id });
+      if (!server) return 'rejected: domain already served';
+      const runId = await startRun(deps.queue, tx, raw, { serverId: server.id, kind: 'provision' });
+      await audit(tx, STRIPE_ACTOR, { action: 'server.provision', workspaceId: checkout.workspaceId, target: server.id, details: { runId, eventId: e.id } });
+      return `provisioning server ${server.id}`;
     }
   });
 }

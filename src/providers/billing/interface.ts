@@ -24,11 +24,16 @@ export type SubscriptionStatus =
 export type BillingEvent =
   | {
       id: string;
-      type: 'checkout.session.completed';
+      /**
+       * `completed` with `paymentStatus: unpaid` means a delayed method (SEPA debit…) is still
+       * settling: only `async_payment_succeeded` (or `paid` / `no_payment_required`) is money.
+       */
+      type: 'checkout.session.completed' | 'checkout.session.async_payment_succeeded' | 'checkout.session.async_payment_failed';
       sessionId: string;
       clientReferenceId: string | null;
       subscriptionId: string | null;
       customerId: string | null;
+      paymentStatus: 'paid' | 'unpaid' | 'no_payment_required';
       metadata: Record<string, string>;
     }
   | {

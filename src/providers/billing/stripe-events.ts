@@ -46,12 +46,19 @@ export function normalizeStripeEvent(event: unknown): BillingEvent {
   const object = isObject(data) && isObject(data['object']) ? data['object'] : null;
 
   switch (type) {
-    case 'checkout.session.completed': {
+    case 'checkout.session.completed':
+    case 'checkout.session.async_payment_succeeded':
+    case 'checkout.session.async_payment_failed': {
       if (!object) throw new ValidationError(`Stripe event ${id}: data.object missing`);
       const ref = object['client_reference_id'];
+      const paymentStatus = object['payment_status'];
+      if (paymentStatus !== 'paid' && paymentStatus !== 'unpaid' && paymentStatus !== 'no_payment_required') {
+        throw new ValidationError(`Stripe event ${id}: unknown payment_status ${JSON.stringify(paymentStatus)}`);
+      }
       return {
         id,
         type,
+        paymentStatus,
         sessionId: requireString(object, 'id', 'checkout session'),
         clientReferenceId: typeof ref === 'string' ? ref : null,
         subscriptionId: idOf(object['subscription']),

@@ -113,9 +113,17 @@ export class StripeEmulator {
     this.webhooks.url = url;
   }
 
-  /** The customer pays: customer + subscription created, checkout.session.completed delivered. */
-  completeCheckout(sessionId: string): Promise<Delivery> {
-    return this.deliver(() => this.state.completeSession(sessionId));
+  /**
+   * The customer pays: customer + subscription created, checkout.session.completed delivered.
+   * `sepa_debit` completes the session unpaid; settle it later with settlePayment.
+   */
+  completeCheckout(sessionId: string, method: 'card' | 'sepa_debit' = 'card'): Promise<Delivery> {
+    return this.deliver(() => this.state.completeSession(sessionId, method));
+  }
+
+  /** The SEPA debit of a session settles (async_payment_succeeded) or bounces (async_payment_failed). */
+  settlePayment(sessionId: string, outcome: 'succeeded' | 'failed'): Promise<Delivery> {
+    return this.deliver(() => this.state.settleDelayedPayment(sessionId, outcome));
   }
 
   /** The customer cancels (portal or dashboard): status canceled, customer.subscription.deleted delivered. */

@@ -13,7 +13,8 @@ import type { StripeState } from './state.ts';
 import type { Delivery } from './webhooks.ts';
 
 export interface PageActions {
-  completeCheckout(sessionId: string): Promise<Delivery>;
+  completeCheckout(sessionId: string, method?: 'card' | 'sepa_debit'): Promise<Delivery>;
+  settlePayment(sessionId: string, outcome: 'succeeded' | 'failed'): Promise<Delivery>;
   cancelSubscription(subscriptionId: string): Promise<Delivery>;
   failPayment(subscriptionId: string): Promise<Delivery>;
 }
@@ -53,22 +54,36 @@ export function registerHostedPages(app: Hono, state: StripeState, actions: Page
     return c.html(page('Subscribe', html`
       <p>For <strong>${session.customer_email ?? 'unknown customer'}</strong></p><ul>${prices}</ul>
       ${metadataList(session.metadata)}
-      <form method="post" action="/pay/${session.id}"><button type="submit">Pay</button></form>${cancel}`));
+      <form method="post" action="/pay/${session.id}"><button type="submit" name="method" value="card">Pay by card</button>
+      <button type="submit" name="method" value="sepa_debit">Pay by SEPA Direct Debit</button></form>
+      <p class="note">A SEPA debit settles days later: the subscription page then offers "payment succeeds" or "payment fails".</p>${cancel}`));
   });
 
   app.post('/pay/:sessionId', async (c) => {
     const sessionId = c.req.param('sessionId');
-    const delivery = await actions.completeCheckout(sessionId);
+    const form = await c.req.parseBody();
+    const method = form['method'] === 'sepa_debit' ? 'sepa_debit' : 'card';
+    const delivery = await actions.completeCheckout(sessionId, method);
     const session = state.session(sessionId);
     const next = session.success_url ? html`<p><a href="${session.success_url}">Continue to the merchant</a></p>` : '';
-    return c.html(page('Payment accepted', html`${deliveryNote(delivery)}${next}
+    const title = method === 'sepa_debit' ? 'Debit authorised, payment pending' : 'Payment accepted';
+    return c.html(page(title, html`${deliveryNote(delivery)}${next}
       <p><a href="/manage/subscriptions/${session.subscription ?? ''}">Manage the subscription</a></p>`));
   });
 
   app.get('/manage/subscriptions/:id', (c) => {
     const sub = state.subscriptions.get(c.req.param('id'));
     if (!sub) return c.html(page('Subscription not found', html`<p>No such subscription.</p>`), 404);
-    return c.html(subscriptionPage(sub.id, sub.status, sub.metadata));
+    return c.html(subscriptionPage(sub.id, sub.status, sub.metadata, undefined, state.unsettledSessionOf(sub.id)));
+  });
+
+  app.post('/manage/subscriptions/:id/settle/:outcome', async (c) => {
+    const sub = state.subscription(c.req.param('id'));
+    const sessionId = state.unsettledSessionOf(sub.id);
+    const outcome = c.req.param('outcome') === 'fails' ? 'failed' : 'succeeded';
+    if (!sessionId) return c.html(subscriptionPage(sub.id, sub.status, sub.metadata), 409);
+    const delivery = await actions.settlePayment(sessionId, outcome);
+    return c.html(subscriptionPage(sub.id, sub.status, sub.metadata, delivery));
   });
 
   app.post('/manage/subscriptions/:id/fail-payment', async (c) => {
@@ -84,9 +99,13 @@ export function registerHostedPages(app: Hono, state: StripeState, actions: Page
   });
 }
 
-function subscriptionPage(id: string, status: string, metadata: Record<string, string>, delivery?: Delivery): Html {
+function subscriptionPage(id: string, status: string, metadata: Record<string, string>, delivery?: Delivery, unsettled: string | null = null): Html {
   const actions = status === 'canceled'
     ? html`<p>This subscription has ended.</p>`
+    : unsettled
+    ? html`<p>The first payment (SEPA Direct Debit) has not settled yet.</p>
+      <form method="post" action="/manage/subscriptions/${id}/settle/succeeds"><button type="submit">Payment succeeds</button></form>
+      <form method="post" action="/manage/subscriptions/${id}/settle/fails"><button type="submit">Payment fails</button></form>`
     : html`<form method="post" action="/manage/subscriptions/${id}/fail-payment"><button type="submit">Payment fails</button></form>
       <form method="post" action="/manage/subscriptions/${id}/cancel"><button type="submit">Cancel subscription</button></form>`;
   return page('Subscription', html`${delivery ? deliveryNote(delivery) : ''}

@@ -35,6 +35,8 @@ export class StripeState {
   readonly subscriptions = new Map<string, StripeSubscription>();
   readonly customers = new Map<string, StripeCustomer>();
   readonly events = new Map<string, StoredEvent>();
+  /** Sessions paid by a delayed method whose payment has not settled yet. */
+  readonly unsettled = new Set<string>();
 
   private readonly payUrl: (sessionId: string) => string;
 
@@ -75,8 +77,13 @@ export class StripeState {
     return found.session;
   }
 
-  /** The customer paid: a customer and an active subscription carrying subscription_data.metadata. */
-  completeSession(sessionId: string): StoredEvent {
+  /**
+   * The customer paid: a customer and an active subscription carrying subscription_data.metadata.
+   * By card the money is there (`payment_status: paid`). By SEPA Direct Debit (a delayed
+   * notification method) the session completes `unpaid`: the debit settles days later, and
+   * Stripe then sends `checkout.session.async_payment_succeeded` or `_failed` (settleDelayedPayment).
+   */
+  completeSession(sessionId: string, method: 'card' | 'sepa_debit' = 'card'): StoredEvent {
     const found = this.sessions.get(sessionId);
     if (!found) throw StripeApiError.missing('checkout.session', sessionId);
     const { session, request } = found;
@@ -116,9 +123,10 @@ export class StripeState {
       livemode: false,
     };
     this.subscriptions.set(subscription.id, subscription);
+    if (method === 'sepa_debit') this.unsettled.add(sessionId);
     Object.assign(session, {
       status: 'complete',
-      payment_status: 'paid',
+      payment_status: method === 'sepa_debit' ? 'unpaid' : 'paid',
       // Stripe drops the hosted page URL once the session is no longer open.
       url: null,
       customer: customer.id,
@@ -160,6 +168,22 @@ export class StripeState {
     Object.assign(sub, { status: 'canceled', canceled_at: now, ended_at: now } satisfies Partial<StripeSubscription>);
     sub.cancellation_details = { reason, comment: null, feedback: null };
     return this.recordEvent('customer.subscription.deleted', sub, { subscriptionId: id });
+  }
+
+  /** The unsettled session of a subscription, if its first payment is still on its way. */
+  unsettledSessionOf(subscriptionId: string): string | null {
+    for (const id of this.unsettled) if (this.sessions.get(id)?.session.subscription === subscriptionId) return id;
+    return null;
+  }
+
+  /** A delayed payment settles: succeeded → the session is paid; failed → it stays unpaid and the subscription past_due. */
+  settleDelayedPayment(sessionId: string, outcome: 'succeeded' | 'failed'): StoredEvent {
+    const session = this.session(sessionId);
+    if (!this.unsettled.has(sessionId)) throw StripeApiError.invalid(`Checkout session ${sessionId} has no payment waiting to settle`);
+    this.unsettled.delete(sessionId);
+    if (outcome === 'succeeded') session.payment_status = 'paid';
+    else if (session.subscription) this.subscription(session.subscription).status = 'past_due';
+    return this.recordEvent(`checkout.session.async_payment_${outcome}`, session, { sessionId, ...(session.subscription ? { subscriptionId: session.subscription } : {}) });
   }
 
   /** A renewal payment failed: the subscription goes past_due and Stripe tells us so. */

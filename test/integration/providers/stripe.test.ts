@@ -139,10 +139,27 @@ describe('Stripe billing adapter against the emulator', () => {
       clientReferenceId: 'ref-paid',
       subscriptionId: subscription.id,
       customerId: subscription.customer,
+      paymentStatus: 'paid',
       metadata: input.metadata,
     });
     expect(subscription).toMatchObject({ status: 'active', metadata: input.metadata });
     expect(subscription.customer).toMatch(/^cus_/);
+  });
+
+  it('completes a SEPA Direct Debit checkout unpaid, then sends async_payment_succeeded or _failed when it settles', async () => {
+    for (const outcome of ['succeeded', 'failed'] as const) {
+      const session = await billing.createCheckoutSession(checkoutInput(`ref-sepa-${outcome}`));
+      const completed = await emulator.completeCheckout(session.id, 'sepa_debit');
+      const first = await billing.parseWebhook(receiver.last(completed.eventId).body, receiver.last(completed.eventId).signature);
+      expect(first).toMatchObject({ type: 'checkout.session.completed', paymentStatus: 'unpaid' });
+      const settled = await emulator.settlePayment(session.id, outcome);
+      const second = await billing.parseWebhook(receiver.last(settled.eventId).body, receiver.last(settled.eventId).signature);
+      expect(second).toMatchObject({
+        type: `checkout.session.async_payment_${outcome}`, sessionId: session.id, paymentStatus: outcome === 'succeeded' ? 'paid' : 'unpaid',
+      });
+      // Settling twice is refused, as there is nothing left to settle.
+      await expect(emulator.settlePayment(session.id, outcome)).rejects.toBeTruthy();
+    }
   });
 
   it('rejects tampered, wrongly signed, unsigned, stale and unparsable webhooks with a ValidationError', async () => {
