@@ -4,7 +4,8 @@ import { boolean, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, 
 import { subscriptions } from './billing.ts';
 import { workspaces } from './accounts.ts';
 
-export const SERVER_STATUSES = ['provisioning', 'ready', 'failed', 'suspended', 'deprovisioning', 'deleted'] as const;
+/** waiting: provisioning is held by something only a person can do (see the steps' waitingFor). */
+export const SERVER_STATUSES = ['provisioning', 'waiting', 'ready', 'failed', 'suspended', 'deprovisioning', 'deleted'] as const;
 export type ServerStatus = (typeof SERVER_STATUSES)[number];
 
 export interface ServerWarning {
@@ -92,8 +93,27 @@ export const dnsRecords = pgTable('dns_records', {
 
 export const RUN_KINDS = ['provision', 'deprovision', 'rotate_ip'] as const;
 export const RUN_STATUSES = ['running', 'succeeded', 'failed', 'cancelled'] as const;
-export const STEP_STATUSES = ['pending', 'queued', 'running', 'retrying', 'succeeded', 'failed'] as const;
+/** waiting: re-checked periodically without spending attempts (a person must act; see waitingFor). */
+export const STEP_STATUSES = ['pending', 'queued', 'running', 'retrying', 'waiting', 'succeeded', 'failed'] as const;
 export type StepStatus = (typeof STEP_STATUSES)[number];
+
+/** What a waiting step waits for, shown to the customer, support and ops. */
+export interface StepWait {
+  /** Stable reason: zone_pending, outbound_smtp_blocked, … */
+  code: string;
+  /** Whose move it is. */
+  party: 'customer' | 'ops';
+  message: string;
+  /** What to do, in a sentence. */
+  action: string;
+  since: string;
+  checkedAt: string;
+  nextCheckAt: string;
+  checks: number;
+  /** Open ops alert while waiting (resolved when the wait is over). */
+  alertKey?: string;
+  details?: Record<string, unknown>;
+}
 
 export const provisioningRuns = pgTable('provisioning_runs', {
   id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
@@ -122,4 +142,5 @@ export const provisioningSteps = pgTable('provisioning_steps', {
   log: text('log').notNull().default(''),
   output: jsonb('output').$type<Record<string, unknown>>().notNull().default({}),
   durationMs: integer('duration_ms'),
+  waitingFor: jsonb('waiting_for').$type<StepWait>(),
 }, (t) => [uniqueIndex('steps_run_name_key').on(t.runId, t.name)]);

@@ -1,0 +1,1 @@
+ALTER TABLE "provisioning_steps" ADD COLUMN "waiting_for" jsonb;
