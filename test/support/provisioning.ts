@@ -35,6 +35,10 @@ export interface HarnessOptions {
   /** false: emulators only (a child process runs the workers). */
   workers?: boolean;
   env?: Record<string, string>;
+  /** Real Debian machines behind the instances (test/e2e/real-hosts). */
+  realHosts?: { cacheDir: string; mirror: string };
+  /** Provisioning settings instead of FAST_SETTINGS' (real hosts take real time). */
+  settings?: Partial<typeof FAST_SETTINGS>;
   /** Listen on this port instead of any free one (browser tests set PUBLIC_URL to it). */
   port?: number;
 }
@@ -66,6 +70,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const sandbox = new Sandbox({
     compute: true, dns: true, billing: true, dataDir, dnsblZones: DEFAULT_DNSBL_ZONES,
     listedIps: opts.listedIps ?? [], listFirstIps: opts.listFirstIps ?? 0,
+    ...(opts.realHosts ? { realHosts: opts.realHosts } : {}),
+    ...(process.env['HARNESS_LOG'] ? { log: (line: string) => process.stderr.write(`${line}\n`) } : {}),
   });
   await sandbox.start();
   const env = {
@@ -77,7 +83,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   // HARNESS_LOG=debug (or info, warn) shows the product's log while debugging a test.
   const level = process.env['HARNESS_LOG'];
   const log = createLogger({ level: level ?? 'warn', pretty: false, destination: level ? process.stderr : { write: () => {} } });
-  const ctx = await createAppContext(config, log, { worker: opts.workers ?? true, migrate: false, settings: FAST_SETTINGS, providers: { sandbox } });
+  const ctx = await createAppContext(config, log, { worker: opts.workers ?? true, migrate: false, settings: { ...FAST_SETTINGS, ...opts.settings }, providers: { sandbox } });
   if (opts.workers ?? true) await startWorkers(ctx);
   // The same app as `mailplane api`: the /v1 resources plus the product routes and the dashboard.
   const deps = apiDeps(ctx);

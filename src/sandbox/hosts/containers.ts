@@ -6,18 +6,20 @@
  * seed written at every power-on, as the metadata API serves the current user
  * data) and running real OpenSSH.
  *
- * Every machine is recorded under `stateDir/<id>/` (overlay layers, the
- * nspawn pid, its console log), so a sandbox that crashed is cleaned up by the
- * next one (`cleanupLeftovers`) instead of leaving containers running unseen.
+ * A machine's disk and console log live under `stateDir/<id>/`; every running
+ * machine is also recorded machine-wide (`registryDir`), so a sandbox that
+ * crashed is cleaned up by the next one (`cleanupLeftovers`) instead of
+ * leaving containers running unseen.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { HostLifecycle, HostSpec } from '../scaleway/state.ts';
 import { run, tryRun } from './exec.ts';
 import type { HostImage } from './image.ts';
 import type { SandboxNetwork } from './network.ts';
+import { providerFiles } from './provider-files.ts';
 
 /** systemd-nspawn's exit code when the container asked to reboot. */
 const REBOOT_EXIT = 133;
@@ -27,6 +29,8 @@ export interface ContainerHostsOptions {
   image: HostImage;
   network: SandboxNetwork;
   stateDir: string;
+  /** Machine-wide record of running machines (any sandbox's), so a crashed one's are found. */
+  registryDir: string;
   log?: (line: string) => void;
 }
 
@@ -58,10 +62,19 @@ export class ContainerHosts implements HostLifecycle {
   async powerOn(spec: HostSpec): Promise<void> {
     if (this.machines.get(spec.id)?.child) throw new Error(`machine ${spec.id} is already running`);
     const dir = this.dir(spec.id);
+    const firstBoot = !existsSync(join(dir, 'upper'));
     await mkdir(join(dir, 'upper'), { recursive: true });
     await mkdir(join(dir, 'work'), { recursive: true });
     await mkdir(this.merged(spec.id), { recursive: true });
     await this.mount(spec.id);
+    if (firstBoot) {
+      for (const file of providerFiles()) {
+        const path = join(this.merged(spec.id), file.path);
+        await mkdir(dirname(path), { recursive: true });
+        await rm(path, { force: true });
+        await writeFile(path, file.content, { mode: file.mode });
+      }
+    }
     await this.writeSeed(spec);
     await this.opts.network.attachHost(spec.id, { ipv4: spec.ipv4, ipv6: spec.ipv6 });
     this.start(spec);
@@ -80,6 +93,7 @@ export class ContainerHosts implements HostLifecycle {
     this.machines.delete(id);
     await this.unmount(id);
     await this.opts.network.detachHost(id);
+    await rm(join(this.opts.registryDir, id), { force: true });
   }
 
   async reboot(spec: HostSpec): Promise<void> {
@@ -92,13 +106,18 @@ export class ContainerHosts implements HostLifecycle {
     await rm(this.dir(id), { recursive: true, force: true });
   }
 
-  /** Pulls the plug (tests: a machine dying mid-step). The instance then needs a power-on. */
-  async kill(id: string): Promise<void> {
+  /**
+   * Pulls the plug and powers the machine on again, as a hypervisor restarts a
+   * crashed VM (tests: a machine dying mid-step). Its disk keeps whatever was half-written.
+   */
+  async crashAndRestart(id: string): Promise<void> {
     const machine = this.machines.get(id);
-    if (!machine?.child) return;
+    if (!machine?.child) throw new Error(`machine ${id} is not running`);
     machine.stopping = true;
     machine.child.kill('SIGKILL');
     await machine.exited;
+    this.machines.delete(id);
+    await this.powerOn(machine.spec);
   }
 
   /** Stops every machine this object started (sandbox stop). Their disks stay until the instances are deleted. */
@@ -106,24 +125,30 @@ export class ContainerHosts implements HostLifecycle {
     await Promise.all([...this.machines.keys()].map((id) => this.powerOff(id)));
   }
 
-  /** Machines a crashed sandbox left behind: stopped, unmounted, unplugged and deleted. */
+  /**
+   * Machines a crashed sandbox (this data dir's or another's) left running: killed,
+   * unmounted and unplugged; this data dir's disks are deleted, since the instances
+   * they belonged to died with the emulator.
+   */
   async cleanupLeftovers(): Promise<number> {
-    if (!existsSync(this.opts.stateDir)) return 0;
     let cleaned = 0;
-    for (const id of await readdir(this.opts.stateDir)) {
-      const pidFile = join(this.dir(id), 'nspawn.pid');
-      const pid = existsSync(pidFile) ? Number((await readFile(pidFile, 'utf8')).trim()) : 0;
-      if (pid > 0) {
-        const comm = await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '');
-        if (comm.trim() === 'systemd-nspawn') {
-          try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
-          for (let i = 0; i < 50 && existsSync(`/proc/${pid}`); i++) await new Promise((r) => setTimeout(r, 100));
-        }
+    await mkdir(this.opts.registryDir, { recursive: true });
+    for (const id of await readdir(this.opts.registryDir)) {
+      const entry = JSON.parse(await readFile(join(this.opts.registryDir, id), 'utf8').catch(() => '{}')) as { pid?: number; merged?: string };
+      if (entry.pid && (await readFile(`/proc/${entry.pid}/comm`, 'utf8').catch(() => '')).trim() === 'systemd-nspawn') {
+        try { process.kill(entry.pid, 'SIGKILL'); } catch { /* already gone */ }
+        for (let i = 0; i < 50 && existsSync(`/proc/${entry.pid}`); i++) await new Promise((r) => setTimeout(r, 100));
       }
-      await this.unmount(id);
+      if (entry.merged && (await isMountPoint(entry.merged))) await tryRun('umount', ['-l', entry.merged]);
       await this.opts.network.detachHost(id);
-      await rm(this.dir(id), { recursive: true, force: true });
+      await rm(join(this.opts.registryDir, id), { force: true });
       cleaned++;
+    }
+    if (existsSync(this.opts.stateDir)) {
+      for (const id of await readdir(this.opts.stateDir)) {
+        await this.unmount(id);
+        await rm(this.dir(id), { recursive: true, force: true });
+      }
     }
     return cleaned;
   }
@@ -162,7 +187,9 @@ export class ContainerHosts implements HostLifecycle {
     let done!: () => void;
     const machine: Machine = { spec, child, exited: new Promise((r) => { done = r; }), stopping: false };
     this.machines.set(spec.id, machine);
-    void writeFile(join(dir, 'nspawn.pid'), `${child.pid}\n`).catch(() => {});
+    void mkdir(this.opts.registryDir, { recursive: true })
+      .then(() => writeFile(join(this.opts.registryDir, spec.id), JSON.stringify({ pid: child.pid, merged: this.merged(spec.id) })))
+      .catch(() => {});
     child.on('exit', (code) => {
       machine.child = null;
       done();

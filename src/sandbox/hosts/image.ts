@@ -1,11 +1,10 @@
 /**
  * The Debian 12 image every real-host instance boots: what a provider's
- * "debian_bookworm" image is (systemd, OpenSSH, cloud-init, no host keys, no
- * machine id), plus what the sandbox's small internet tells a machine through
- * DHCP and its image on a real cloud: the resolver (the DNS emulator), the
- * package mirror (through the sandbox's caching proxy), and the CA that signs
- * the ACME server's own HTTPS certificate (Let's Encrypt's API is publicly
- * trusted; the sandbox's ACME server is trusted this way).
+ * "debian_bookworm" image is (systemd, OpenSSH, cloud-init, locales, no host
+ * keys, no machine id), trusting the CA that signs the sandbox ACME server's
+ * own HTTPS certificate (Let's Encrypt's API is publicly trusted; the
+ * sandbox's is trusted this way). What the provider's network tells a machine
+ * (resolver, mirror) is written per machine: provider-files.ts.
  *
  * Built once per machine with debootstrap (~2.5 min) and kept outside the
  * repository; a version stamp rebuilds it when this recipe changes.
@@ -14,11 +13,10 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from './exec.ts';
-import { UPLINK } from './network.ts';
 import { ensureSandboxCa } from './sandbox-ca.ts';
 
 /** Bump when the recipe below changes: existing images are rebuilt. */
-const IMAGE_VERSION = '4';
+const IMAGE_VERSION = '5';
 /** debootstrap's own resolver cannot follow virtual packages (cloud-init's python3-cffi-backend-api-*): apt installs the rest. */
 const BASE = ['systemd', 'systemd-sysv', 'dbus', 'iproute2', 'ca-certificates'];
 const PACKAGES = ['openssh-server', 'cloud-init', 'locales', 'curl', 'gnupg', 'procps', 'less', 'cron'];
@@ -75,21 +73,6 @@ async function customise(root: string, caPem: string, mirror: string): Promise<v
     `deb ${mirror} bookworm-updates main`,
     `deb ${security} bookworm-security main`, '',
   ].join('\n'));
-  await put('etc/apt/apt.conf.d/01sandbox-proxy', `Acquire::http::Proxy "http://${UPLINK.root}:${APT_PROXY_PORT}";\n`);
-  // The provider's resolver, as DHCP would give it (the DNS emulator).
-  await rm(join(root, 'etc/resolv.conf'), { force: true });
-  await put('etc/resolv.conf', `nameserver ${UPLINK.root}\n`);
-  // Where the server's own validating resolver (unbound) sends its questions: the
-  // sandbox has no root servers and its zones are unsigned, so it forwards to the
-  // DNS emulator and validates nothing. Production recurses from the root, validating.
-  await put('etc/unbound/unbound.conf.d/zz-sandbox-upstream.conf', [
-    '# Sandbox only (written into the image by the sandbox, not by mailplane):',
-    '# forward to the DNS emulator; its zones are unsigned.',
-    'server:', '    domain-insecure: "."', '    do-not-query-localhost: no',
-    'forward-zone:', '    name: "."', `    forward-addr: ${UPLINK.root}@${DNS_PORT}`, '',
-  ].join('\n'));
-  // cloud-init reads mailplane's user data from a NoCloud seed; the provider's network gives the addresses.
-  await put('etc/cloud/cloud.cfg.d/90-sandbox.cfg', 'datasource_list: [ NoCloud, None ]\nnetwork: {config: disabled}\n');
   await put('usr/local/share/ca-certificates/mailplane-sandbox-ca.crt', caPem);
   await run('chroot', [root, 'update-ca-certificates'], { timeoutMs: 120_000 });
   // Like a cloud image: no host keys and no machine id until first boot (cloud-init writes the pinned key).

@@ -55,7 +55,7 @@ export class RealHosts {
     if (process.getuid?.() !== 0) throw new Error('SANDBOX_HOSTS=container needs root (network namespaces, mounts, systemd-nspawn)');
     const log = this.opts.log ?? (() => {});
     const image = await ensureHostImage({ cacheDir: this.opts.cacheDir, mirror: this.opts.mirror, log });
-    this.containers = new ContainerHosts({ image, network: this.network, stateDir: this.opts.stateDir, log });
+    this.containers = new ContainerHosts({ image, network: this.network, stateDir: this.opts.stateDir, registryDir: join(this.opts.cacheDir, 'running'), log });
     const left = await this.containers.cleanupLeftovers();
     if (left > 0) log(`sandbox: removed ${left} host(s) a previous sandbox left behind`);
     await this.network.up();

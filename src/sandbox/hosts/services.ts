@@ -8,7 +8,7 @@
  *   Encrypt does. Its directory URL is what ACME_DIRECTORY_URL points at.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { APT_PROXY_PORT } from './image.ts';
@@ -39,8 +39,24 @@ export class InternetServices {
   get aptProxyUrl(): string { return `http://${UPLINK.root}:${APT_PROXY_PORT}`; }
 
   async start(): Promise<void> {
+    await this.killLeftovers();
     await this.startAptCacher();
     await this.startPebble();
+  }
+
+  private get pidDir(): string { return join(this.opts.cacheDir, 'running-services'); }
+
+  /** A crashed sandbox's services would still hold their ports on the uplink address. */
+  private async killLeftovers(): Promise<void> {
+    await mkdir(this.pidDir, { recursive: true });
+    for (const name of await readdir(this.pidDir)) {
+      const pid = Number((await readFile(join(this.pidDir, name), 'utf8').catch(() => '')).trim());
+      const comm = pid > 0 ? (await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '')).trim() : '';
+      if (comm && name.startsWith(comm)) {
+        try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+      }
+      await rm(join(this.pidDir, name), { force: true });
+    }
   }
 
   async stop(): Promise<void> {
@@ -102,6 +118,7 @@ export class InternetServices {
       if (signal !== 'SIGTERM') this.opts.log?.(`sandbox: ${name} exited (${code ?? signal}): ${tail.join('').trim().slice(-500)}`);
     });
     this.children.push(child);
+    void writeFile(join(this.pidDir, name), `${child.pid}\n`).catch(() => {});
   }
 }
 

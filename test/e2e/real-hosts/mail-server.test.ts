@@ -1,0 +1,315 @@
+/**
+ * Two subscriptions, two real Debian 12 servers, provisioned through the
+ * product and judged from the sandbox internet by programs nobody here wrote:
+ * swaks, openssl, curl's IMAP client, testssl.sh, Chromium, and mailauth for
+ * DKIM and SPF. Each describe block is one promise the product makes.
+ */
+import { createHash, X509Certificate } from 'node:crypto';
+import { Resolver } from 'node:dns/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { authenticate } from 'mailauth';
+import type { Browser } from 'playwright-core';
+import { and, eq } from 'drizzle-orm';
+import { dnsRecords, provisioningRuns, provisioningSteps, servers } from '../../../src/db/schema/index.ts';
+import type { Harness } from '../../support/provisioning.ts';
+import { extraClientAddress, inInternet, replies, swaks } from './support/internet.ts';
+import { launchChromium, mailbox, missingForRealHosts, startRealHostProduct, subscribeAndPay, type Mailbox } from './support/product.ts';
+
+const missing = missingForRealHosts();
+const required = process.env['MAILPLANE_REQUIRE_TOOLS'] === '1';
+if (missing.length > 0 && required) throw new Error(`real-host e2e needs: ${missing.join(', ')}`);
+if (missing.length > 0) console.warn(`real-host e2e skipped, missing: ${missing.join(', ')} (.ci/run installs them)`);
+
+interface Site { domain: string; token: string; workspaceId: string; serverId: string; ipv4: string; ipv6: string; hostname: string; mailbox: Mailbox; providerId: string }
+
+describe.skipIf(missing.length > 0)('a paid subscription becomes a working mail server on a real Debian 12 host', () => {
+  let h: Harness;
+  let browser: Browser;
+  const sites: Record<'a' | 'b', Site> = {} as never;
+  let resolver: Resolver;
+  let crashed = false;
+
+  beforeAll(async () => {
+    h = await startRealHostProduct();
+    browser = await launchChromium();
+    resolver = new Resolver();
+    resolver.setServers([h.sandbox.dns!.address]);
+    const order = [['a', 'alpha-mail.test'], ['b', 'beta-mail.test']] as const;
+    const started = await Promise.all(order.map(async ([key, domain]) => {
+      const { token, workspaceId } = await h.customer(`owner@${domain}`);
+      const serverId = await subscribeAndPay(h, browser, token, workspaceId, domain);
+      return { key, domain, token, workspaceId, serverId };
+    }));
+    // Fault: B's machine dies in the middle of its package installation and comes back.
+    const crash = crashMidInstall(h, started.find((s) => s.key === 'b')!.serverId);
+    await Promise.all(started.map(async (s) => {
+      const row = await h.waitForServer(s.serverId, ['ready'], 25 * 60_000);
+      const mb = await mailbox(h, s.token, s.workspaceId, s.serverId, s.key === 'a' ? 'alice' : 'bob');
+      sites[s.key] = { domain: s.domain, token: s.token, workspaceId: s.workspaceId, serverId: s.serverId, ipv4: row.ipv4!, ipv6: row.ipv6!, hostname: row.hostname, mailbox: mb, providerId: row.providerServerId! };
+    }));
+    crashed = await crash;
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await h?.close();
+  });
+
+  it('reaches ready with no manual step, each step logging the real script output', async () => {
+    for (const site of Object.values(sites)) {
+      const [run] = await h.database.db.select().from(provisioningRuns).where(and(eq(provisioningRuns.serverId, site.serverId), eq(provisioningRuns.kind, 'provision')));
+      expect(run?.status).toBe('succeeded');
+      const steps = await h.database.db.select().from(provisioningSteps).where(eq(provisioningSteps.runId, run!.id));
+      const log = (name: string) => JSON.stringify(steps.find((s) => s.name === name)?.log ?? '');
+      // Lines only the real programs print: dpkg unpacking Postfix, certbot's success, cloud-init's host.
+      expect(log('install_mail_stack')).toMatch(/Setting up postfix/);
+      expect(log('install_mail_stack')).toMatch(/install-mail-stack: mail stack installed/);
+      expect(log('harden')).toMatch(/harden: host hardened/);
+      expect(log('issue_tls')).toMatch(/Successfully received certificate/);
+      expect(log('verify')).toMatch(/all services answer/);
+      expect(log('wait_ssh')).toContain(site.hostname.split('.')[0]);
+    }
+  });
+
+  describe('port 25', () => {
+    it('greets with its name and offers STARTTLS with the certificate the TLSA record pins', async () => {
+      const { ipv4, hostname, domain } = sites.a;
+      const ehlo = await swaks({ server: ipv4, quitAfter: 'EHLO' });
+      expect(replies(ehlo.output)[0]).toMatch(new RegExp(`^220 ${hostname.replace(/\./g, '\\.')} ESMTP`));
+      expect(ehlo.output).toMatch(/250[- ]STARTTLS/);
+      expect(ehlo.output).not.toMatch(/250[- ]AUTH/);
+      const s = await inInternet(['sh', '-c', `openssl s_client -connect ${ipv4}:25 -starttls smtp -servername ${hostname} </dev/null 2>/dev/null | openssl x509`]);
+      const spki = createHash('sha256').update(new X509Certificate(s.stdout).publicKey.export({ type: 'spki', format: 'der' })).digest('hex');
+      const tlsa = await resolver.resolveTlsa?.(`_25._tcp.${hostname}`).catch(() => null)
+        ?? (await h.database.db.select().from(dnsRecords).where(and(eq(dnsRecords.serverId, sites.a.serverId), eq(dnsRecords.type, 'TLSA'))));
+      const published = JSON.stringify(tlsa).toLowerCase();
+      expect(published).toContain(spki);
+      expect(domain).toBe('alpha-mail.test');
+    });
+
+    it('is no open relay, refuses hosted senders without login and unknown recipients', async () => {
+      const { ipv4, domain } = sites.a;
+      const relay = await swaks({ server: ipv4, from: 'someone@example.org', to: 'victim@example.net', quitAfter: 'RCPT' });
+      expect(replies(relay.output).at(-1)).toMatch(/^554 5\.7\.1 .*Relay access denied/);
+      const forged = await swaks({ server: ipv4, from: `alice@${domain}`, to: `alice@${domain}`, quitAfter: 'RCPT' });
+      expect(replies(forged.output).join('\n')).toMatch(/^5\d\d 5\.7\.1 .*hosted domain/m);
+      const unknown = await swaks({ server: ipv4, from: 'someone@example.org', to: `nobody-here@${domain}`, quitAfter: 'RCPT' });
+      expect(replies(unknown.output).at(-1)).toMatch(/^550 5\.1\.1 /);
+    });
+  });
+
+  describe('submission', () => {
+    it('offers AUTH only after TLS, refuses a wrong password, sends with the vault password, refuses a foreign sender', async () => {
+      const { ipv4, mailbox: mb } = sites.a;
+      const plain = await swaks({ server: ipv4, port: 587, quitAfter: 'EHLO' });
+      expect(plain.output).toMatch(/250[- ]STARTTLS/);
+      expect(plain.output).not.toMatch(/250[- ]AUTH/);
+      const wrong = await swaks({ server: ipv4, port: 587, tls: 'starttls', auth: { user: mb.address, password: 'not-the-password' }, quitAfter: 'AUTH' });
+      expect(replies(wrong.output).at(-1)).toMatch(/^535 /);
+      for (const [port, tls] of [[587, 'starttls'], [465, 'wrapper']] as const) {
+        const ok = await swaks({ server: ipv4, port, tls, auth: { user: mb.address, password: mb.password }, from: mb.address, to: mb.address, header: { Subject: `self test ${port}` } });
+        expect(ok.code, ok.output).toBe(0);
+        const foreign = await swaks({ server: ipv4, port, tls, auth: { user: mb.address, password: mb.password }, from: `ceo@${sites.b.domain}`, to: mb.address, quitAfter: 'RCPT' });
+        expect(replies(foreign.output).join('\n')).toMatch(/^553 5\.7\.1 .*not owned by user/m);
+      }
+    });
+  });
+
+  describe('mail between two servers', () => {
+    it('arrives within 2 minutes, reads back over IMAPS, and its DKIM signature and SPF pass by mailauth', async () => {
+      const a = sites.a;
+      const b = sites.b;
+      const subject = `e2e ${Date.now()}`;
+      const sent = await swaks({ server: a.ipv4, port: 587, tls: 'starttls', auth: { user: a.mailbox.address, password: a.mailbox.password }, from: a.mailbox.address, to: b.mailbox.address, header: { Subject: subject }, body: 'Hello from alpha to beta.' });
+      expect(sent.code, sent.output).toBe(0);
+      const sentAt = Date.now();
+      let message = '';
+      const imap = (cmd: string[]) => inInternet(['curl', '-sS', '--insecure', '--user', `${b.mailbox.address}:${b.mailbox.password}`, ...cmd], { timeoutMs: 30_000 });
+      while (Date.now() - sentAt < 120_000) {
+        const search = await imap([`imaps://${b.ipv4}/INBOX`, '-X', `SEARCH SUBJECT "${subject}"`]);
+        const uid = /SEARCH ([0-9 ]+)/.exec(search.stdout)?.[1]?.trim().split(' ')[0];
+        if (uid) { message = (await imap([`imaps://${b.ipv4}/INBOX;MAILINDEX=${uid}`])).stdout; break; }
+        await new Promise((r) => setTimeout(r, 2_000));
+      }
+      expect(message, 'message did not arrive within 2 minutes').toContain(subject);
+      const result = await authenticate(Buffer.from(message.replace(/\r?\n/g, '\r\n')), {
+        ip: a.ipv4, helo: a.hostname, sender: a.mailbox.address, mta: b.hostname,
+        resolver: (name: string, type: string) => resolver.resolve(name, type as 'TXT') as Promise<never>,
+      });
+      expect(result.dkim.results.map((r: { status: { result: string }; signingDomain: string }) => [r.signingDomain, r.status.result])).toContainEqual([a.domain, 'pass']);
+      expect(result.spf && result.spf.status.result).toBe('pass');
+    });
+  });
+
+  describe('brute force', () => {
+    it('bans a client after repeated failed SMTP AUTH and IMAP logins (fail2ban matches on Debian 12)', async () => {
+      const { ipv4, mailbox: mb } = sites.b;
+      const smtpGuesser = await extraClientAddress('198.18.0.66');
+      for (let i = 0; i < 7; i++) {
+        await swaks({ server: ipv4, port: 587, tls: 'starttls', auth: { user: mb.address, password: `guess-${i}` }, quitAfter: 'AUTH', localAddress: smtpGuesser });
+      }
+      await expectBanned(() => swaks({ server: ipv4, port: 587, quitAfter: 'CONNECT', localAddress: smtpGuesser }));
+      const imapGuesser = await extraClientAddress('198.18.0.67');
+      for (let i = 0; i < 7; i++) {
+        await inInternet(['curl', '-sS', '--insecure', '--interface', imapGuesser, '--user', `${mb.address}:guess-${i}`, `imaps://${ipv4}/INBOX`], { timeoutMs: 30_000 });
+      }
+      await expectBanned(() => inInternet(['curl', '-sS', '--insecure', '--connect-timeout', '5', '--interface', imapGuesser, `imaps://${ipv4}/`], { timeoutMs: 30_000 }));
+      // Everyone else is still served.
+      expect((await swaks({ server: ipv4, port: 587, quitAfter: 'CONNECT' })).code).toBe(0);
+    });
+  });
+
+  describe('faults and idempotence', () => {
+    it('finished the run although its machine died mid-install', () => {
+      expect(crashed).toBe(true);
+    });
+
+    it('runs install and harden again on a provisioned host without changing it', async () => {
+      const a = sites.a;
+      const root = h.sandbox.realHosts!.lifecycle.rootOf(a.providerId);
+      const before = await treeDigest(root);
+      const support = await h.staff('support@mailplane.test');
+      for (const step of ['install_mail_stack', 'harden']) {
+        const rerun = await h.call('POST', `/v1/admin/servers/${a.serverId}/steps/${step}/rerun`, { token: support });
+        expect(rerun.status, JSON.stringify(rerun.body)).toBeLessThan(300);
+        await waitForRerun(h, a.serverId, step);
+      }
+      const after = await treeDigest(root);
+      const changed = [...new Set([...before.keys(), ...after.keys()])].filter((f) => before.get(f) !== after.get(f));
+      expect(changed).toEqual([]);
+    });
+
+    it('comes back from a reboot with every service active', async () => {
+      const b = sites.b;
+      const url = `${h.sandbox.scaleway!.url}/instance/v1/zones/fr-par-1/servers/${b.providerId}/action`;
+      const res = await fetch(url, { method: 'POST', headers: { 'x-auth-token': h.env['SCW_SECRET_KEY']!, 'content-type': 'application/json' }, body: JSON.stringify({ action: 'reboot' }) });
+      expect(res.status).toBeLessThan(300);
+      const deadline = Date.now() + 120_000;
+      let banner = '';
+      while (Date.now() < deadline) {
+        banner = (await swaks({ server: b.ipv4, quitAfter: 'CONNECT' })).output;
+        if (/220 /.test(banner)) break;
+        await new Promise((r) => setTimeout(r, 2_000));
+      }
+      expect(banner).toMatch(/220 /);
+      const support = await h.staff('support-reboot@mailplane.test');
+      const rerun = await h.call('POST', `/v1/admin/servers/${b.serverId}/steps/verify/rerun`, { token: support });
+      expect(rerun.status).toBeLessThan(300);
+      await waitForRerun(h, b.serverId, 'verify');
+    });
+  });
+
+  describe('TLS, judged by testssl.sh', () => {
+    const targets = [['25', ['-t', 'smtp']], ['587', ['-t', 'smtp']], ['465', []], ['993', []], ['443', []]] as const;
+    it.each(targets)('port %s: no NULL, aNULL, EXPORT, RC4 or 3DES; AEAD only where TLS is required; no known vulnerability', async (port, starttls) => {
+      const { ipv4, hostname } = sites.a;
+      const out = `/tmp/testssl-${process.pid}-${port}.json`;
+      await inInternet(['testssl', '--quiet', '--color', '0', '--warnings', 'off', '--fast', '--sneaky', '--ip', ipv4, '--jsonfile', out,
+        '-s', '-P', '-U', ...starttls, `${hostname}:${port}`], { timeoutMs: 10 * 60_000 });
+      const findings = JSON.parse(await readFile(out, 'utf8')) as { id: string; severity: string; finding: string }[];
+      await rm(out, { force: true });
+      const by = (id: string) => findings.find((f) => f.id === id)?.finding ?? 'missing';
+      for (const id of ['cipherlist_NULL', 'cipherlist_aNULL', 'cipherlist_EXPORT', 'cipherlist_LOW', 'cipherlist_3DES_IDEA']) {
+        expect(by(id), id).toMatch(/^not offered/);
+      }
+      if (port !== '25') expect(by('cipherlist_OBSOLETED'), 'CBC suites').toMatch(/^not offered/);
+      const vulnerable = findings.filter((f) => ['MEDIUM', 'HIGH', 'CRITICAL'].includes(f.severity));
+      expect(vulnerable.map((f) => `${f.id}: ${f.finding}`)).toEqual([]);
+    });
+  });
+
+  describe('webmail', () => {
+    it('a link from the API opens the Roundcube inbox with no login form, once', async () => {
+      const a = sites.a;
+      const link = await h.call('POST', `/v1/workspaces/${a.workspaceId}/servers/${a.serverId}/mailboxes/${a.mailbox.id}/webmail-login`, { token: a.token });
+      expect(link.status).toBe(200);
+      const url = new URL(link.body.url);
+      // The browser stands outside; the webmail name resolves to the server as public DNS would say.
+      const outside = await launchChromium([`--host-resolver-rules=MAP ${url.hostname} ${a.ipv4}`]);
+      try {
+        const open = async () => {
+          // A fresh profile each time: the second visit must not ride on the first one's session.
+          const context = await outside.newContext({ ignoreHTTPSErrors: true });
+          const page = await context.newPage();
+          await page.goto(url.toString(), { waitUntil: 'load' });
+          await page.waitForLoadState('networkidle').catch(() => {});
+          const state = { inbox: await page.locator('#messagelist').count(), loginForm: await page.locator('#rcmloginuser').count(), url: page.url() };
+          await context.close();
+          return state;
+        };
+        const first = await open();
+        expect(first, JSON.stringify(first)).toMatchObject({ loginForm: 0 });
+        expect(first.inbox).toBeGreaterThan(0);
+        const second = await open();
+        expect(second.inbox, JSON.stringify(second)).toBe(0);
+      } finally {
+        await outside.close();
+      }
+    });
+  });
+});
+
+/**
+ * Waits until the server's install_mail_stack step is running and dpkg is at work on
+ * the machine, then pulls the plug and powers it on again. Resolves true once done.
+ */
+async function crashMidInstall(h: Harness, serverId: string): Promise<boolean> {
+  const hosts = h.sandbox.realHosts!.lifecycle;
+  const deadline = Date.now() + 20 * 60_000;
+  while (Date.now() < deadline) {
+    const [server] = await h.database.db.select().from(servers).where(eq(servers.id, serverId));
+    const [step] = await h.database.db.select({ status: provisioningSteps.status, log: provisioningSteps.log }).from(provisioningSteps)
+      .innerJoin(provisioningRuns, eq(provisioningRuns.id, provisioningSteps.runId))
+      .where(and(eq(provisioningRuns.serverId, serverId), eq(provisioningSteps.name, 'install_mail_stack')));
+    if (server?.providerServerId && step?.status === 'running' && /Unpacking /.test(JSON.stringify(step.log ?? ''))) {
+      await hosts.crashAndRestart(server.providerServerId);
+      return true;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return false;
+}
+
+/** Waits for the re-run of one step (its attempt counter moves and it succeeds). */
+async function waitForRerun(h: Harness, serverId: string, name: string): Promise<void> {
+  const deadline = Date.now() + 10 * 60_000;
+  await new Promise((r) => setTimeout(r, 1_000));
+  for (;;) {
+    const rows = await h.database.db.select({ status: provisioningSteps.status, error: provisioningSteps.error }).from(provisioningSteps)
+      .innerJoin(provisioningRuns, eq(provisioningRuns.id, provisioningSteps.runId))
+      .where(and(eq(provisioningRuns.serverId, serverId), eq(provisioningSteps.name, name)));
+    const row = rows.at(-1);
+    if (row?.status === 'succeeded') return;
+    if (row?.status === 'failed') throw new Error(`${name} re-run failed: ${row.error}`);
+    if (Date.now() > deadline) throw new Error(`${name} re-run still ${row?.status}`);
+    await new Promise((r) => setTimeout(r, 1_000));
+  }
+}
+
+/** sha256 of every regular file under the machine's /etc and its package database (postmap's .db files are rebuilt byte-wise differently). */
+async function treeDigest(root: string): Promise<Map<string, string>> {
+  const digests = new Map<string, string>();
+  const walk = async (dir: string): Promise<void> => {
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) await walk(path);
+      else if (entry.isFile() && !path.endsWith('.db')) digests.set(path.slice(root.length), createHash('sha256').update(await readFile(path)).digest('hex'));
+    }
+  };
+  await walk(join(root, 'etc'));
+  digests.set('/var/lib/dpkg/status', createHash('sha256').update(await readFile(join(root, 'var/lib/dpkg/status'))).digest('hex'));
+  return digests;
+}
+
+/** fail2ban acts within seconds of the last failure: the client's connections stop being answered. */
+async function expectBanned(attempt: () => Promise<{ code: number; output: string }>): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const outcome = await attempt();
+    if (outcome.code !== 0) return;
+    if (Date.now() > deadline) throw new Error(`still answered after the failed logins: ${outcome.output.slice(-400)}`);
+    await new Promise((r) => setTimeout(r, 2_000));
+  }
+}
