@@ -5,7 +5,9 @@
  */
 import { RateLimiter } from './api/middleware/rate-limit.ts';
 import type { ApiDeps } from './api/deps.ts';
+import { loggingAccountNotifier, type AccountNotifier } from './accounts/notifier.ts';
 import { deriveKey } from './auth/keys.ts';
+import { createLoginThrottle } from './auth/login-throttle.ts';
 import { createPasswordHasher, type PasswordHasher } from './auth/passwords.ts';
 import { createSessionService, type SessionService } from './auth/sessions.ts';
 import type { Config } from './config.ts';
@@ -169,7 +171,8 @@ export async function createAppContext(config: Config, log: Logger, opts: Contex
   }
 }
 
-export function apiDeps(ctx: AppContext): ApiDeps {
+/** `accountNotifier`: how account owners hear about their account's security (default: the log). */
+export function apiDeps(ctx: AppContext, accountNotifier?: AccountNotifier): ApiDeps {
   const minute = 60_000;
   return {
     config: ctx.config,
@@ -183,6 +186,8 @@ export function apiDeps(ctx: AppContext): ApiDeps {
       api: new RateLimiter({ limit: ctx.config.auth.rateLimitApiPerMinute, windowMs: minute }),
       passwordExport: new RateLimiter({ limit: ctx.config.auth.passwordExportsPerHour, windowMs: 60 * minute }),
     },
+    loginThrottle: createLoginThrottle({ db: ctx.database.db, key: deriveKey(ctx.config.auth.sessionSecret!, 'login-throttle') }),
+    accountNotifier: accountNotifier ?? loggingAccountNotifier(ctx.log),
     provisioning: {
       database: ctx.database,
       queue: ctx.queue,

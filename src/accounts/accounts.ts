@@ -2,16 +2,25 @@
 import { eq } from 'drizzle-orm';
 import type { Actor } from '../audit.ts';
 import { audit } from '../audit.ts';
+import type { LoginThrottle } from '../auth/login-throttle.ts';
 import { assertStrongPassword, type PasswordHasher } from '../auth/passwords.ts';
 import type { SessionService } from '../auth/sessions.ts';
 import type { Db } from '../db/client.ts';
 import { users } from '../db/schema/index.ts';
 import { ConflictError, UnauthorizedError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { AccountNotifier } from './notifier.ts';
 
 export interface AccountDeps {
   db: Db;
   hasher: PasswordHasher;
   sessions: SessionService;
+}
+
+export interface LoginDeps extends AccountDeps {
+  log: Logger;
+  loginThrottle: LoginThrottle;
+  accountNotifier: AccountNotifier;
 }
 
 export interface PublicUser {
@@ -41,17 +50,27 @@ export async function signUp(
 }
 
 export async function logIn(
-  deps: AccountDeps,
+  deps: LoginDeps,
   input: { email: string; password: string },
   meta: { ip: string | null; userAgent: string | null },
 ): Promise<{ token: string; expiresAt: Date; userId: string }> {
-  const [user] = await deps.db.select({ id: users.id, passwordHash: users.passwordHash }).from(users).where(eq(users.email, input.email)).limit(1);
+  // Throttled before anything is looked up: a waiting guess learns nothing, right password or not.
+  const attempt = await deps.loginThrottle.begin(input.email, meta.ip);
+  const [user] = await deps.db.select({ id: users.id, email: users.email, passwordHash: users.passwordHash }).from(users).where(eq(users.email, input.email)).limit(1);
   // Same work and same answer whether or not the account exists.
   const ok = user ? await deps.hasher.verify(user.passwordHash, input.password) : await deps.hasher.verifyDummy(input.password);
   if (!user || !ok) {
     await audit(deps.db, { id: user?.id ?? 'anonymous', kind: 'user', ip: meta.ip }, { action: 'user.login_failed', details: { reason: 'bad_credentials' } });
+    const failures = attempt.accountAttemptsBefore + 1;
+    // Once per window: the count passes the free allowance exactly once until the window empties.
+    if (user && failures === deps.loginThrottle.policy.accountFree) {
+      await audit(deps.db, { id: 'system', kind: 'system', ip: meta.ip }, { action: 'user.login_throttled', target: user.id, details: { failures } });
+      await deps.accountNotifier.notify({ kind: 'login_throttled', userId: user.id, email: user.email, failures, ip: meta.ip, at: new Date() })
+        .catch((err: unknown) => deps.log.error({ err }, 'account notice failed'));
+    }
     throw new UnauthorizedError('Email or password is incorrect');
   }
+  await attempt.succeeded();
   return deps.db.transaction(async (tx) => {
     const session = await deps.sessions.issue(tx, user.id, meta);
     await audit(tx, { id: user.id, kind: 'user', ip: meta.ip }, { action: 'user.login', target: user.id });

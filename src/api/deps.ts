@@ -1,4 +1,6 @@
 /** What the HTTP layer is given by the composition root. */
+import type { AccountNotifier } from '../accounts/notifier.ts';
+import type { LoginThrottle } from '../auth/login-throttle.ts';
 import type { PasswordHasher } from '../auth/passwords.ts';
 import type { SessionService } from '../auth/sessions.ts';
 import type { Engine } from '../../provisioning/engine.ts';
@@ -21,6 +23,10 @@ export interface ApiDeps {
   sessions: SessionService;
   invitationKey: Buffer;
   limiters: { auth: RateLimiter; api: RateLimiter; passwordExport: RateLimiter };
+  /** Password guessing, per account and per IP, shared by every process (PostgreSQL). */
+  loginThrottle: LoginThrottle;
+  /** Tells an account's owner about their account's security; email plugs in here. */
+  accountNotifier: AccountNotifier;
   /** Each check resolves true when its dependency answers. */
   readiness: Record<string, () => Promise<boolean>>;
   /** Billing, servers and support routes; absent in tests of the foundation alone. */

@@ -4,7 +4,7 @@
  */
 import { createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 
-export type KeyPurpose = 'session-jwt' | 'invitation-token' | 'webmail-token' | 'account-token';
+export type KeyPurpose = 'session-jwt' | 'invitation-token' | 'webmail-token' | 'account-token' | 'login-throttle';
 
 export function deriveKey(secret: string, purpose: KeyPurpose): Buffer {
   return Buffer.from(hkdfSync('sha256', Buffer.from(secret), Buffer.from('mailplane'), Buffer.from(purpose), 32));

@@ -6,6 +6,8 @@ import { createApp, type RouteRegistrar } from '../../src/api/app.ts';
 import type { ApiDeps } from '../../src/api/deps.ts';
 import type { App } from '../../src/api/env.ts';
 import { RateLimiter } from '../../src/api/middleware/rate-limit.ts';
+import type { AccountNotice } from '../../src/accounts/notifier.ts';
+import { createLoginThrottle, type LoginThrottlePolicy } from '../../src/auth/login-throttle.ts';
 import { deriveKey } from '../../src/auth/keys.ts';
 import { createPasswordHasher } from '../../src/auth/passwords.ts';
 import { createSessionService } from '../../src/auth/sessions.ts';
@@ -28,6 +30,8 @@ export interface TestApi {
   database: TestDatabase;
   config: Config;
   logLines: string[];
+  /** What the account notifier was asked to tell account owners. */
+  notices: AccountNotice[];
   call<T = any>(method: string, path: string, opts?: { token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> }): Promise<CallResult<T>>;
   signup(email: string, name?: string): Promise<{ token: string; userId: string }>;
   close(): Promise<void>;
@@ -38,12 +42,15 @@ export interface TestApiOptions {
   extra?: (deps: ApiDeps) => RouteRegistrar[];
   /** The rate limiters' clock: a fixed time keeps a test inside one window whatever the wall clock does. */
   limiterNow?: () => number;
+  /** The sign-in throttle's clock and policy. */
+  loginThrottle?: { now?: () => number; policy?: Partial<LoginThrottlePolicy> };
 }
 
 export async function createTestApi(opts: TestApiOptions = {}): Promise<TestApi> {
   const database = await createTestDatabase();
   const config = loadConfig({ NODE_ENV: 'test', SESSION_SECRET: TEST_SECRET, LOG_LEVEL: 'info', DATABASE_URL: database.url, ...opts.env });
   const logLines: string[] = [];
+  const notices: AccountNotice[] = [];
   const log = createLogger({ level: 'info', pretty: false, destination: { write: (line: string) => void logLines.push(line) } });
   const deps: ApiDeps = {
     config,
@@ -58,6 +65,8 @@ export async function createTestApi(opts: TestApiOptions = {}): Promise<TestApi>
       api: new RateLimiter({ limit: config.auth.rateLimitApiPerMinute, windowMs: 60_000, ...(opts.limiterNow ? { now: opts.limiterNow } : {}) }),
       passwordExport: new RateLimiter({ limit: config.auth.passwordExportsPerHour, windowMs: 3_600_000, ...(opts.limiterNow ? { now: opts.limiterNow } : {}) }),
     },
+    loginThrottle: createLoginThrottle({ db: database.db, key: deriveKey(TEST_SECRET, 'login-throttle'), ...opts.loginThrottle }),
+    accountNotifier: { notify: async (notice) => void notices.push(notice) },
     readiness: { database: async () => (await database.sql`select 1 as ok`).length === 1 },
   };
   const app = createApp(deps, opts.extra?.(deps) ?? []);
@@ -83,7 +92,7 @@ export async function createTestApi(opts: TestApiOptions = {}): Promise<TestApi>
   };
 
   return {
-    app, deps, database, config, logLines, call,
+    app, deps, database, config, logLines, notices, call,
     async signup(email, name = 'Test User') {
       // Each sign-up comes from its own address so the per-IP auth limit is not what a test measures.
       const res = await call('POST', '/v1/auth/signup', { body: { email, password: STRONG_PASSWORD, name }, headers: { 'x-forwarded-for': `10.0.${ipCounter >> 8}.${ipCounter++ & 255}` } });

@@ -6,6 +6,7 @@
 import type { MiddlewareHandler } from 'hono';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { randomUUID } from 'node:crypto';
+import { isIP } from 'node:net';
 import type { Logger } from '../../log.ts';
 import type { AppEnv } from '../env.ts';
 
@@ -19,7 +20,9 @@ export function requestContext(opts: { log: Logger; trustProxy: boolean }): Midd
     c.set('requestId', requestId);
     c.header('x-request-id', requestId);
     let ip: string | null = null;
+    // A forwarded value that is not an address is ignored, not stored (it reaches inet columns).
     if (opts.trustProxy) ip = c.req.header('x-forwarded-for')?.split(',')[0]?.trim() || null;
+    if (ip !== null && isIP(ip) === 0) ip = null;
     if (!ip) {
       try {
         ip = getConnInfo(c).remote.address ?? null;

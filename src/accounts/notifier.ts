@@ -1,0 +1,33 @@
+/**
+ * Notices to an account's owner about their own account's security (someone
+ * is guessing its password). The product's email module plugs in a notifier
+ * that mails them; the default records the notice in the log, so a notice is
+ * never silently lost when no mail transport is wired.
+ */
+import type { Logger } from '../log.ts';
+
+export interface LoginThrottledNotice {
+  kind: 'login_throttled';
+  userId: string;
+  email: string;
+  /** Failed attempts in the throttle window so far. */
+  failures: number;
+  /** Where the latest attempt came from (null when unknown). */
+  ip: string | null;
+  at: Date;
+}
+
+export type AccountNotice = LoginThrottledNotice;
+
+export interface AccountNotifier {
+  notify(notice: AccountNotice): Promise<void>;
+}
+
+export function loggingAccountNotifier(log: Logger): AccountNotifier {
+  return {
+    async notify(notice) {
+      // The user id, not the email: log lines carry no personal data beyond ids.
+      log.warn({ notice: { kind: notice.kind, userId: notice.userId, failures: notice.failures, ip: notice.ip } }, 'account notice');
+    },
+  };
+}
