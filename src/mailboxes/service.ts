@@ -8,9 +8,9 @@
 import { and, asc, count, eq } from 'drizzle-orm';
 import { audit, type Actor } from '../audit.ts';
 import type { Database, Db } from '../db/client.ts';
-import { mailboxes, servers } from '../db/schema/index.ts';
+import { mailboxes, memberships, servers } from '../db/schema/index.ts';
 import { inTransaction, type RawTx } from '../db/tx.ts';
-import { ConflictError, NotFoundError } from '../errors.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import type { JobQueue } from '../jobs/queue.ts';
 import { findServer, type ServerRow } from '../servers/views.ts';
 import type { Clock } from '../clock.ts';
@@ -31,7 +31,7 @@ export type MailboxRow = typeof mailboxes.$inferSelect;
 
 export function presentMailbox(m: MailboxRow) {
   return {
-    id: m.id, serverId: m.serverId, address: m.address, localPart: m.localPart, displayName: m.displayName, quotaMb: m.quotaMb,
+    id: m.id, serverId: m.serverId, address: m.address, localPart: m.localPart, displayName: m.displayName, assigneeUserId: m.assigneeUserId, quotaMb: m.quotaMb,
     state: m.state, sync: { status: m.syncStatus, error: m.syncError, appliedAt: m.appliedAt?.toISOString() ?? null },
     createdAt: m.createdAt.toISOString(),
   };
@@ -64,9 +64,11 @@ export async function listMailboxes(db: Db, access: WorkspaceAccess, serverId: s
 }
 
 export async function createMailbox(
-  deps: MailboxDeps, actor: Actor, access: WorkspaceAccess, serverId: string, input: { localPart: string; displayName?: string | undefined },
+  deps: MailboxDeps, actor: Actor, access: WorkspaceAccess, serverId: string,
+  input: { localPart: string; displayName?: string | undefined; assigneeUserId?: string | null | undefined },
 ): Promise<{ mailbox: MailboxRow; password: string }> {
   const server = await changeableServer(deps.database.db, access, serverId);
+  if (input.assigneeUserId) await assertMember(deps.database.db, server.workspaceId, input.assigneeUserId);
   const password = generateMailboxPassword();
   const passwordHash = await dovecotPasswordHash(password);
   const limits = deps.limitsOf(server.planId);
@@ -80,12 +82,35 @@ export async function createMailbox(
     if (taken) throw new ConflictError(taken.state === 'deleting' ? `${input.localPart}@${server.domain} is still being deleted` : `${input.localPart}@${server.domain} already exists`);
     const [mailbox] = await tx.insert(mailboxes).values({
       workspaceId: server.workspaceId, serverId: server.id, localPart: input.localPart, address: `${input.localPart}@${server.domain}`,
-      displayName: input.displayName ?? null, quotaMb: Math.floor((limits.storageGb * 1024) / Math.max(1, limits.mailboxes)), passwordHash,
+      displayName: input.displayName ?? null, assigneeUserId: input.assigneeUserId ?? null, quotaMb: Math.floor((limits.storageGb * 1024) / Math.max(1, limits.mailboxes)), passwordHash,
     }).returning();
     await deps.vault.put(tx, passwordOwner(mailbox!), password);
     await audit(tx, actor, { action: 'mailbox.create', workspaceId: server.workspaceId, target: mailbox!.id, details: { address: mailbox!.address } });
     await enqueueSync(deps.queue, raw, server.id);
     return { mailbox: mailbox!, password };
+  });
+}
+
+/** A mailbox can only be assigned to a member of its own workspace. */
+async function assertMember(db: Db, workspaceId: string, userId: string): Promise<void> {
+  const [row] = /^[0-9a-f-]{36}$/i.test(userId)
+    ? await db.select({ userId: memberships.userId }).from(memberships).where(and(eq(memberships.workspaceId, workspaceId), eq(memberships.userId, userId)))
+    : [];
+  if (!row) throw new ValidationError('assigneeUserId is not a member of this workspace', { errors: [{ path: 'json.assigneeUserId', message: 'is not a member of this workspace' }] });
+}
+
+/** Assigns the mailbox to a member (who may then open its webmail), or to nobody. */
+export async function assignMailbox(
+  deps: MailboxDeps, actor: Actor, access: WorkspaceAccess, serverId: string, mailboxId: string, assigneeUserId: string | null,
+): Promise<MailboxRow> {
+  const { db } = deps.database;
+  const server = await findServer(db, serverId, access.workspaceId);
+  await findMailbox(db, server.id, mailboxId);
+  if (assigneeUserId) await assertMember(db, server.workspaceId, assigneeUserId);
+  return db.transaction(async (tx) => {
+    const [updated] = await tx.update(mailboxes).set({ assigneeUserId, updatedAt: new Date() }).where(eq(mailboxes.id, mailboxId)).returning();
+    await audit(tx, actor, { action: 'mailbox.assign', workspaceId: server.workspaceId, target: mailboxId, details: { assigneeUserId } });
+    return updated!;
   });
 }
 

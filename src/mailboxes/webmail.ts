@@ -8,7 +8,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { audit, type Actor } from '../audit.ts';
 import { webmailLogins } from '../db/schema/index.ts';
-import { ConflictError } from '../errors.ts';
+import { ConflictError, ForbiddenError } from '../errors.ts';
 import { signWebmailToken, webmailLoginUrl, WEBMAIL_TOKEN_MAX_TTL_SECONDS } from '../mailstack/webmail-token.ts';
 import { findServer } from '../servers/views.ts';
 import type { WorkspaceAccess } from '../workspaces/access.ts';
@@ -21,6 +21,12 @@ export async function issueWebmailLogin(
   const server = await findServer(db, serverId, access.workspaceId);
   if (server.status !== 'ready') throw new ConflictError(`The server is ${server.status}; webmail opens once it is ready`);
   const mailbox = await findMailbox(db, server.id, mailboxId);
+  // Webmail is the mailbox itself: owners and admins (who may export its password anyway) or
+  // the member it is assigned to. Anyone else in the workspace sees it listed, nothing more.
+  const principal = access.principal;
+  if (access.role === 'member' && !(principal.kind === 'user' && mailbox.assigneeUserId === principal.userId)) {
+    throw new ForbiddenError('Members can open the webmail of the mailboxes assigned to them only');
+  }
   // The server must know the mailbox, or the link would open a login that fails.
   if (mailbox.appliedVersion === 0) throw new ConflictError('The mailbox is not on the server yet; try again in a moment');
 

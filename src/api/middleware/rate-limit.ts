@@ -35,6 +35,13 @@ export class RateLimiter {
     return w.count > this.limit ? start + this.windowMs - now : 0;
   }
 
+  /** Takes back one hit of the current window: for limits that count only what succeeded. */
+  refund(key: string): void {
+    const now = this.now();
+    const w = this.windows.get(key);
+    if (w && w.start === now - (now % this.windowMs) && w.count > 0) w.count--;
+  }
+
   private sweep(now: number): void {
     this.lastSweep = now;
     for (const [k, w] of this.windows) if (w.start + this.windowMs <= now) this.windows.delete(k);

@@ -99,6 +99,23 @@ describe('mailboxes', () => {
     expect((await h.database.db.select().from(mailboxes)).length).toBe(before);
   });
 
+  it('counts only real exports against the export limit, not refused requests', async () => {
+    const admin = await h.call('POST', '/v1/auth/signup', { body: { email: 'mb-quota-admin@example.com', password: STRONG_PASSWORD, name: 'Quota Admin' } });
+    await h.database.sql`insert into memberships (workspace_id, user_id, role) values (${owner.workspaceId}, ${admin.body.user.id}, 'admin')`;
+    const token = admin.body.token as string;
+    const exp = `${base}/${aliceId}/password/export`;
+    // Typos: no reason, a reason too short, an unknown field, a mailbox that does not exist.
+    for (let i = 0; i < 5; i++) {
+      expect((await h.call('POST', exp, { token, body: {} })).status).toBe(400);
+      expect((await h.call('POST', exp, { token, body: { reason: 'x' } })).status).toBe(400);
+      expect((await h.call('POST', exp, { token, body: { reason: 'phone', extra: 1 } })).status).toBe(400);
+      expect((await h.call('POST', `${base}/00000000-0000-4000-8000-000000000000/password/export`, { token, body: { reason: 'phone' } })).status).toBe(404);
+    }
+    // The limit is 3 per hour in this file: all three real exports pass, the fourth waits.
+    for (let i = 0; i < 3; i++) expect((await h.call('POST', exp, { token, body: { reason: 'set up the phone' } })).status).toBe(200);
+    expect((await h.call('POST', exp, { token, body: { reason: 'set up the phone' } })).status).toBe(429);
+  });
+
   it('lets members list but not create, export or reset; exports are audited and rate-limited', async () => {
     expect((await h.call('POST', base, { token: memberToken, body: { localPart: 'sneaky' } })).status).toBe(403);
     const exp = `${base}/${aliceId}/password/export`;
@@ -141,8 +158,31 @@ describe('mailboxes', () => {
     expect(await resyncStaleMailboxes(h.ctx.provisioning, { olderThanMs: 0 })).toEqual([]);
   });
 
+  it('opens webmail for owners and admins, and for a member only on the mailbox assigned to them', async () => {
+    const [{ id: memberId }] = (await h.database.sql`select id from users where email = 'mb-member@example.com'`) as unknown as [{ id: string }];
+    const login = (token: string) => h.call('POST', `${base}/${aliceId}/webmail-login`, { token });
+    const refused = await login(memberToken);
+    expect(refused.status).toBe(403);
+    expect(refused.headers.get('content-type')).toBe('application/problem+json');
+    // Only managers assign, and only to members of the workspace.
+    expect((await h.call('PATCH', `${base}/${aliceId}`, { token: memberToken, body: { assigneeUserId: memberId } })).status).toBe(403);
+    const stranger = await h.customer('mb-stranger@example.com');
+    const [{ id: strangerId }] = (await h.database.sql`select id from users where email = 'mb-stranger@example.com'`) as unknown as [{ id: string }];
+    expect((await h.call('PATCH', `${base}/${aliceId}`, { token: owner.token, body: { assigneeUserId: strangerId } })).status).toBe(400);
+    expect((await login(stranger.token)).status).toBe(404);
+    const assigned = await h.call('PATCH', `${base}/${aliceId}`, { token: owner.token, body: { assigneeUserId: memberId } });
+    expect(assigned.status).toBe(200);
+    expect(assigned.body.mailbox.assigneeUserId).toBe(memberId);
+    expect((await login(memberToken)).status).toBe(200);
+    expect((await login(owner.token)).status).toBe(200);
+    // Unassigned again: the member is out.
+    expect((await h.call('PATCH', `${base}/${aliceId}`, { token: owner.token, body: { assigneeUserId: null } })).status).toBe(200);
+    expect((await login(memberToken)).status).toBe(403);
+    await h.database.sql`delete from webmail_logins where mailbox_id = ${aliceId}`;
+  });
+
   it('issues single-use webmail links signed with the key the server holds', async () => {
-    const res = await h.call('POST', `${base}/${aliceId}/webmail-login`, { token: memberToken });
+    const res = await h.call('POST', `${base}/${aliceId}/webmail-login`, { token: owner.token });
     expect(res.status).toBe(200);
     const url = new URL(res.body.url);
     expect(`${url.origin}${url.pathname}`).toBe('https://webmail.mailboxes.example/autologin');
