@@ -96,6 +96,12 @@ export function provisioningSettings(config: Config, providers: ProviderSet, ove
   };
 }
 
+/** Servers are the sandbox's emulated SSH hosts (not real machines, not a real cloud). */
+function emulatedHosts(config: Config, providers: ProviderSet): boolean {
+  if (providers.sandbox) return providers.sandbox.scaleway !== null && providers.sandbox.realHosts === null;
+  return config.sandbox.url !== null && config.sandbox.hosts.mode === 'emulated';
+}
+
 /** Connects to DATABASE_URL, or starts (or reuses) the embedded PostgreSQL. */
 export async function connectDatabaseUrl(config: Config, log: Logger): Promise<{ url: string; embedded: EmbeddedPostgres | null }> {
   if (config.db.url) return { url: config.db.url, embedded: null };
@@ -153,7 +159,8 @@ export async function createAppContext(config: Config, log: Logger, opts: Contex
         db: database.db, lookup: providers.lookup, dnsbl: providers.dnsbl, mailer, log, publicUrl: config.http.publicUrl,
         intervalMinutes: config.health.intervalMinutes,
         // Emulated sandbox hosts listen on no mail ports: answer from what provisioning recorded.
-        probe: config.scaleway ? new NetProbe() : new SandboxProbe({ db: database.db }),
+        // (Their documentation-range addresses may even be routed to other machines on a shared host.)
+        probe: emulatedHosts(config, providers) ? new SandboxProbe({ db: database.db }) : new NetProbe(),
       },
       provisioning,
       mailboxes: { database, queue, vault, clock, limitsOf: provisioning.settings.limitsOf },

@@ -29,7 +29,8 @@ export function hitLimit(limiter: RateLimiter, c: WebContext): void {
 
 export const field = (o: { name: string; label: string; type?: string; value?: string; autocomplete?: string; hint?: string; required?: boolean; extra?: Record<string, string> }) => {
   const id = `f-${o.name}`;
-  return html`<div><label for="${id}">${o.label}${o.hint ? html` <span class="hint" id="${id}-hint">${o.hint}</span>` : ''}</label>
+  // The hint sits outside the label (announced through aria-describedby), so the field's name is just its label.
+  return html`<div><label for="${id}">${o.label}</label>${o.hint ? html`<span class="hint" id="${id}-hint">${o.hint}</span>` : ''}
 <input id="${id}" name="${o.name}" type="${o.type ?? 'text'}" value="${o.value ?? ''}" ${o.autocomplete ? html`autocomplete="${o.autocomplete}"` : ''} ${o.hint ? html`aria-describedby="${id}-hint"` : ''} ${o.required === false ? '' : 'required'}></div>`;
 };
 

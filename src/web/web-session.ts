@@ -73,7 +73,8 @@ export function requireStaffPage(roles: ReadonlyArray<'support' | 'ops'>): Middl
 
 function sameOrigin(c: Context, publicUrl: string): boolean {
   const origin = c.req.header('origin');
-  if (origin) {
+  // Under our Referrer-Policy (no-referrer) browsers send "Origin: null" on form posts: Sec-Fetch-Site decides then.
+  if (origin && origin !== 'null') {
     const host = c.req.header('host');
     return origin === new URL(publicUrl).origin || (host !== undefined && (origin === `http://${host}` || origin === `https://${host}`));
   }

@@ -28,7 +28,7 @@ export function registerAuthPages(web: WebApp, deps: WebDeps): void {
       ${field({ name: 'email', label: 'Email', type: 'email', value: email, autocomplete: 'username' })}
       ${field({ name: 'password', label: 'Password', type: 'password', autocomplete: 'current-password' })}
       <div class="row"><button type="submit">Sign in</button> <a href="/forgot-password">Forgot your password?</a></div>
-    </form><p>New here? <a href="/signup">Create an account</a>.</p>`,
+    </form><p>New here? <a href="/signup?next=${encodeURIComponent(safeNext(c.req.query('next')))}">Create an account</a>.</p>`,
     status: error ? 400 : 200,
   });
 
@@ -49,12 +49,12 @@ export function registerAuthPages(web: WebApp, deps: WebDeps): void {
 
   const signupPage = (c: WebContext, error: string | null = null, v: Record<string, string> = {}) => renderPage(c, {
     title: 'Create your account', sandboxMail, error, status: error ? 400 : 200,
-    body: html`<form method="post" action="/signup" class="stack card">
+    body: html`<form method="post" action="/signup?next=${encodeURIComponent(safeNext(c.req.query('next')))}" class="stack card">
       ${field({ name: 'name', label: 'Your name', value: v['name'] ?? '', autocomplete: 'name' })}
       ${field({ name: 'email', label: 'Email', type: 'email', value: v['email'] ?? '', autocomplete: 'email' })}
       ${field({ name: 'password', label: 'Password', type: 'password', autocomplete: 'new-password', hint: 'At least 12 characters; not your name or email.' })}
       <div><button type="submit">Create account</button></div>
-    </form><p>Already have an account? <a href="/login">Sign in</a>.</p>`,
+    </form><p>Already have an account? <a href="/login?next=${encodeURIComponent(safeNext(c.req.query('next')))}">Sign in</a>.</p>`,
   });
 
   web.get('/signup', (c) => signupPage(c));
@@ -69,7 +69,8 @@ export function registerAuthPages(web: WebApp, deps: WebDeps): void {
       const { user, token, expiresAt } = await signUp(deps.api, { email, name, password: form['password'] ?? '' }, meta(c));
       setSessionCookie(c, token, expiresAt);
       await sendEmailVerification(deps.recovery, user.id);
-      return c.redirect('/workspaces?welcome=1', 303);
+      const next = safeNext(c.req.query('next'));
+      return c.redirect(next === '/' ? '/workspaces' : next, 303);
     } catch (err) {
       return signupPage(c, refusal(err), { ...form, password: '' });
     }

@@ -7,7 +7,7 @@
 import { html } from 'hono/html';
 import { findServer, serverDetail } from '../../servers/views.ts';
 import { renderPage } from '../layout.ts';
-import { formatDuration, MARK, stepLabel } from '../step-labels.ts';
+import { formatDuration, MARK, STEP_LABELS, stepLabel } from '../step-labels.ts';
 import type { WebApp, WebDeps } from '../web-env.ts';
 import { inWorkspace } from '../workspace-context.ts';
 import { placeOf } from './billing-pages.ts';
@@ -19,9 +19,14 @@ export const serverTabs = (ws: string, id: string, current: string) => {
   return html`<nav aria-label="Server" class="card"><ul class="row">${tab('', 'Overview')}${tab('/dns', 'DNS')}${tab('/mailboxes', 'Mailboxes')}${tab('/health', 'Health')}${tab('/settings', 'Mail client settings')}</ul></nav>`;
 };
 
+const ORDER = Object.keys(STEP_LABELS);
+/** The plan's order (the table in DESIGN.md), not the database's alphabetical one. */
+export const inPlanOrder = <T extends { name: string }>(steps: T[]): T[] =>
+  [...steps].sort((a, b) => (ORDER.indexOf(a.name) + 1 || 99) - (ORDER.indexOf(b.name) + 1 || 99));
+
 export function checklist(d: Detail, eventsUrl: string | null) {
   return html`<ol class="checklist" id="checklist" ${eventsUrl ? html`data-events="${eventsUrl}"` : ''} aria-live="off">
-    ${d.steps.map((s) => html`<li data-step="${s.name}"><span class="mark ${s.status}" aria-hidden="true">${s.status === 'running' || s.status === 'retrying' ? html`<span class="spinner"></span>` : MARK[s.status] ?? '○'}</span>
+    ${inPlanOrder(d.steps).map((s) => html`<li data-step="${s.name}"><span class="mark ${s.status}" aria-hidden="true">${s.status === 'running' || s.status === 'retrying' ? html`<span class="spinner"></span>` : MARK[s.status] ?? '○'}</span>
       <strong class="label">${stepLabel(s.name)}</strong> <span class="state pill ${s.status}">${s.status}</span>
       <span class="meta hint">${[s.attempt ? `attempt ${s.attempt}` : '', formatDuration(s.durationMs)].filter(Boolean).join(' · ')}</span>
       <div class="err bad">${s.error ?? ''}</div></li>`)}

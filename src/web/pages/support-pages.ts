@@ -13,7 +13,7 @@ import { noticeOf, renderPage } from '../layout.ts';
 import { stepLabel } from '../step-labels.ts';
 import type { WebApp, WebContext, WebDeps } from '../web-env.ts';
 import { requireStaffPage } from '../web-session.ts';
-import { ipTable } from './server-pages.ts';
+import { inPlanOrder, ipTable } from './server-pages.ts';
 import { statusPill } from './workspace-pages.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -56,7 +56,7 @@ export function registerSupportPages(web: WebApp, deps: WebDeps): void {
       <section class="card" aria-labelledby="run-h" ${running ? html`data-refresh="5"` : ''}><h2 id="run-h">Latest run: ${d.run ? `${d.run.kind}, ${d.run.status}` : 'none'}</h2>
         ${d.run?.error ? html`<p class="error">${d.run.error}</p>` : ''}
         ${d.run?.status === 'failed' ? html`<p><a class="button" href="${base}/resume">Resume this run…</a></p>` : ''}
-        <ol class="checklist">${d.steps.map((s) => html`<li><span class="pill ${s.status}">${s.status}</span> <strong>${s.name}</strong> <span class="hint">${stepLabel(s.name)}; attempt ${s.attempt}${s.durationMs != null ? `; ${s.durationMs} ms` : ''}${s.nextAttemptAt ? `; next attempt ${s.nextAttemptAt.slice(11, 19)} UTC` : ''}</span>
+        <ol class="checklist">${inPlanOrder(d.steps).map((s) => html`<li><span class="pill ${s.status}">${s.status}</span> <strong>${s.name}</strong> <span class="hint">${stepLabel(s.name)}; attempt ${s.attempt}${s.durationMs != null ? `; ${s.durationMs} ms` : ''}${s.nextAttemptAt ? `; next attempt ${s.nextAttemptAt.slice(11, 19)} UTC` : ''}</span>
           ${s.error ? html`<div class="bad">${s.error}</div>` : ''}
           ${s.log ? html`<details><summary>Log of ${s.name}</summary><pre>${s.log}</pre></details>` : ''}
           <form method="post" action="${base}/steps/${s.name}/rerun" data-confirm="Run ${s.name} again? Steps are idempotent: it redoes only what is missing."><button type="submit" class="secondary">Re-run ${s.name}</button></form></li>`)}</ol></section>

@@ -1,0 +1,231 @@
+/**
+ * The dashboard in a real browser (Debian's chromium), through the real
+ * server: the product, its workers and the sandbox emulators on 127.0.0.1.
+ * One harness for the file; the journeys run in order and build on each
+ * other (the invitee joins the first customer's workspace, support and ops
+ * work on the server the customer bought). Every main page is checked with
+ * axe-core, at phone width, and saved under docs/screenshots/.
+ */
+import { createServer } from 'node:net';
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { servers, serverIps } from '../../../src/db/schema/index.ts';
+import { checkServer } from '../../../src/ops/monitor.ts';
+import { opsDeps } from '../../../src/ops/deps.ts';
+import { STRONG_PASSWORD } from '../../support/api.ts';
+import { startHarness, type Harness } from '../../support/provisioning.ts';
+import { browserMissing, checkPage, openBrowser, openMailedLink, type BrowserSession } from './browser.ts';
+
+const missing = browserMissing();
+if (missing) console.warn(`dashboard browser tests skipped: ${missing}`);
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+    s.once('error', reject);
+  });
+}
+
+describe.skipIf(missing !== null)('dashboard journeys in chromium', { timeout: 240_000 }, () => {
+  let h: Harness;
+  let base: string;
+  let owner: BrowserSession;
+  const state: { workspace?: string; server?: string; domain: string } = { domain: 'harbour-mail.example' };
+
+  beforeAll(async () => {
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    h = await startHarness({ port, env: { PUBLIC_URL: base, HEALTH_CHECK_INTERVAL_MINUTES: '1' } });
+    owner = await openBrowser();
+    // Dangerous actions ask first (data-confirm); the person in these journeys says yes.
+    owner.page.on('dialog', (d) => void d.accept());
+  }, 120_000);
+  afterAll(async () => {
+    await owner?.close();
+    await h?.close();
+  });
+
+  it('a new customer signs up, verifies, subscribes, pays, watches the checklist, sees DNS and health, creates a mailbox and opens webmail', async () => {
+    const { page } = owner;
+    await page.goto(`${base}/`);
+    await expect.poll(() => page.url()).toContain('/login');
+    await checkPage(page, 'sign-in');
+    await page.getByRole('link', { name: 'Create an account' }).first().click();
+    await checkPage(page, 'sign-up');
+    await page.getByLabel('Your name', { exact: true }).fill('Ada Lovelace');
+    await page.getByLabel('Email', { exact: true }).fill('ada@harbour-mail.example');
+    await page.getByLabel('Password', { exact: true }).fill(STRONG_PASSWORD);
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await page.waitForURL(/\/workspaces/);
+
+    await openMailedLink(page, base, 'ada@harbour-mail.example', /Confirm your email/, '/verify-email');
+    await page.getByRole('button', { name: 'Confirm my email address' }).click();
+    await expect.poll(() => page.locator('.notice').textContent()).toContain('confirmed');
+    await page.goto(`${base}/sandbox/mail`);
+    await checkPage(page, 'sandbox-mailbox');
+
+    await page.goto(`${base}/workspaces`);
+    await checkPage(page, 'workspaces');
+    await page.getByLabel('Workspace name').fill('Harbour Co');
+    await page.getByRole('button', { name: 'Create workspace' }).click();
+    await page.waitForURL(/\/w\/[0-9a-f-]{36}$/);
+    state.workspace = page.url().split('/w/')[1]!;
+
+    await page.getByRole('link', { name: 'Subscribe to a new mail server' }).click();
+    await expect(await page.getByText('€19.00 per month').count()).toBeGreaterThan(0);
+    await checkPage(page, 'subscribe', { phoneShot: true });
+    await page.getByLabel(/Amsterdam/).first().check();
+    await page.getByLabel('Your domain').fill(state.domain);
+    await page.getByRole('button', { name: 'Continue to payment' }).click();
+    await page.getByRole('button', { name: /^Pay( by card)?$/ }).first().click();
+    await page.getByRole('link', { name: 'Continue to the merchant' }).click();
+    await page.waitForURL(/\/servers\/[0-9a-f-]{36}$/);
+    state.server = page.url().split('/servers/')[1]!;
+
+    // The checklist follows the event stream: it reaches ready without the test reloading.
+    await expect(page.locator('#checklist li').first()).toBeDefined();
+    await checkPage(page, 'server-provisioning');
+    await page.locator('#server-status.ready').waitFor({ timeout: 120_000 });
+    await expect(await page.locator('#checklist .mark.failed').count()).toBe(0);
+    expect(await page.locator('#checklist li').count()).toBeGreaterThanOrEqual(12);
+    await checkPage(page, 'server', { phoneShot: true });
+
+    await page.getByRole('link', { name: 'DNS', exact: true }).click();
+    expect(await page.getByText('✓ matches').count()).toBeGreaterThan(8);
+    expect(await page.getByText('forward-confirmed').count()).toBe(2);
+    await checkPage(page, 'dns', { phoneShot: true });
+
+    await page.getByRole('link', { name: 'Health' }).click();
+    await page.getByRole('button', { name: 'Run the checks now' }).click();
+    await expect.poll(async () => {
+      await page.reload();
+      return (await page.locator('main').textContent())?.replace(/\s+/g, ' ');
+    }, { timeout: 60_000, interval: 2000 }).toContain('Nothing is failing.');
+    expect(await page.locator('.checklist li').count()).toBe(13);
+    await checkPage(page, 'health', { phoneShot: true });
+
+    await page.getByRole('link', { name: 'Mailboxes' }).click();
+    await page.getByLabel(/Address \(before @/).fill('alice');
+    await page.getByLabel('Display name').fill('Alice');
+    await page.getByRole('button', { name: 'Create mailbox' }).click();
+    const password = (await page.locator('#mailbox-password').textContent())?.trim() ?? '';
+    expect(password.length).toBeGreaterThanOrEqual(16);
+    await checkPage(page, 'mailbox-created');
+    await expect.poll(async () => {
+      await page.goto(`${base}/w/${state.workspace}/servers/${state.server}/mailboxes`);
+      return page.locator('.pill.applied').count();
+    }, { timeout: 60_000, interval: 1000 }).toBe(1);
+    await checkPage(page, 'mailboxes', { phoneShot: true });
+
+    // Webmail lives on the customer's own server; the browser is sent there with a single-use link.
+    await owner.context.route(/^https:\/\/webmail\./, (route) => route.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><title>Roundcube</title><h1>Webmail</h1>' }));
+    await page.getByRole('button', { name: 'Open webmail for alice' }).click();
+    await page.waitForURL(/^https:\/\/webmail\.harbour-mail\.example\/autologin\?token=/);
+    await page.goBack();
+
+    await page.goto(`${base}/w/${state.workspace}/servers/${state.server}/settings`);
+    await checkPage(page, 'mail-client-settings');
+    await page.goto(`${base}/account`);
+    await checkPage(page, 'account');
+  });
+
+  it('an invitee accepts from the emailed link and, as a member, sees no owner-only action', async () => {
+    const { page } = owner;
+    await page.goto(`${base}/w/${state.workspace}/team`);
+    await page.getByLabel('Email', { exact: true }).fill('bob@harbour-mail.example');
+    await page.getByRole('combobox', { name: 'Role' }).selectOption('member');
+    await page.getByRole('button', { name: 'Send invitation' }).click();
+    await expect.poll(() => page.locator('.notice').textContent()).toContain('Invitation sent');
+    await checkPage(page, 'team');
+    await page.goto(`${base}/w/${state.workspace}/api-keys`);
+    await page.getByLabel('Name').fill('CI');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    expect((await page.locator('#new-key').textContent())?.trim()).toMatch(/^mpk_/);
+    await checkPage(page, 'api-keys');
+
+    const bob = await openBrowser();
+    try {
+      const p = bob.page;
+      await openMailedLink(p, base, 'bob@harbour-mail.example', /invited you/, '/invitations/accept');
+      await p.waitForURL(/\/login\?next=/);
+      await p.getByRole('link', { name: 'Create an account' }).first().click();
+      await p.getByLabel('Your name', { exact: true }).fill('Bob Member');
+      await p.getByLabel('Email', { exact: true }).fill('bob@harbour-mail.example');
+      await p.getByLabel('Password', { exact: true }).fill(STRONG_PASSWORD);
+      await p.getByRole('button', { name: 'Create account' }).click();
+      await p.waitForURL(/\/invitations\/accept\?token=/);
+      await p.getByRole('button', { name: 'Accept the invitation' }).click();
+      await p.waitForURL(new RegExp(`/w/${state.workspace}\\?notice=joined`));
+
+      expect(await p.getByRole('link', { name: 'Subscribe to a new mail server' }).count()).toBe(0);
+      expect(await p.getByRole('link', { name: 'API keys' }).count()).toBe(0);
+      expect(await p.getByRole('button', { name: 'Rename' }).count()).toBe(0);
+      await p.goto(`${base}/w/${state.workspace}/team`);
+      expect(await p.getByRole('button', { name: 'Send invitation' }).count()).toBe(0);
+      expect(await p.getByRole('button', { name: /^Remove / }).count()).toBe(0);
+      await p.goto(`${base}/w/${state.workspace}/servers/${state.server}/mailboxes`);
+      expect(await p.getByRole('button', { name: 'Open webmail for alice' }).count()).toBe(1);
+      for (const owners of [/^Reset password/, /^Delete /, /^Create mailbox/]) expect(await p.getByRole('button', { name: owners }).count()).toBe(0);
+      expect(await p.getByText(/Show password of/).count()).toBe(0);
+      await checkPage(p, 'mailboxes-as-member');
+      // What the page hides, the server refuses: the same permission table as the API.
+      const res = await p.goto(`${base}/w/${state.workspace}/api-keys`);
+      expect(res?.status()).toBe(403);
+    } finally {
+      await bob.close();
+    }
+  });
+
+  it('support re-runs a step of a server and sees it audited', async () => {
+    await h.staff('sam@mailplane.example', 'support');
+    const s = await openBrowser();
+    s.page.on('dialog', (d) => void d.accept());
+    try {
+      const p = s.page;
+      await p.goto(`${base}/login`);
+      await p.getByLabel('Email', { exact: true }).fill('sam@mailplane.example');
+      await p.getByLabel('Password', { exact: true }).fill(STRONG_PASSWORD);
+      await p.getByRole('button', { name: 'Sign in' }).click();
+      await p.goto(`${base}/support/servers?status=ready`);
+      await checkPage(p, 'support-servers');
+      await p.getByRole('link', { name: state.domain }).click();
+      await p.getByRole('button', { name: 'Re-run verify' }).click();
+      await expect.poll(() => p.locator('.notice').textContent()).toContain('Step queued again');
+      expect(await p.getByRole('cell', { name: 'step.rerun' }).count() + await p.getByText(/rerun/).count()).toBeGreaterThan(0);
+      await h.waitForStep(state.server!, 'verify', 'succeeded');
+      await p.reload();
+      await checkPage(p, 'support-server');
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('ops acknowledges the alert opened by a listed IP', async () => {
+    const [ip] = await h.database.db.select().from(serverIps).where(eq(serverIps.serverId, state.server!));
+    h.sandbox.listings.list(ip!.address);
+    await checkServer(opsDeps(h.ctx), state.server!);
+    await h.staff('olga@mailplane.example', 'ops');
+    const s = await openBrowser();
+    try {
+      const p = s.page;
+      await p.goto(`${base}/login`);
+      await p.getByLabel('Email', { exact: true }).fill('olga@mailplane.example');
+      await p.getByLabel('Password', { exact: true }).fill(STRONG_PASSWORD);
+      await p.getByRole('button', { name: 'Sign in' }).click();
+      await p.goto(`${base}/ops/alerts`);
+      expect(await p.getByText(ip!.address).count()).toBeGreaterThan(0);
+      await checkPage(p, 'ops-alerts', { phoneShot: true });
+      await p.getByRole('button', { name: 'Acknowledge ip_listed' }).first().click();
+      await expect.poll(() => p.locator('.notice').textContent()).toContain('Alert acknowledged');
+      await p.goto(`${base}/ops/reconcile`);
+      await checkPage(p, 'ops-reconcile');
+    } finally {
+      await s.close();
+    }
+    const [server] = await h.database.db.select().from(servers).where(eq(servers.id, state.server!));
+    expect(server!.status).toBe('ready');
+  });
+});
