@@ -1,15 +1,25 @@
 #!/usr/bin/env bash
 # verify-services.sh for mail.example.com, rendered by mailplane: each service is
 # running and answers with TLS where a client expects it. Prints one line per
-# check and exits non-zero when any fails.
+# check; exits 75 (EX_TEMPFAIL: the control plane checks again later) when any fails,
+# since a service that was just (re)started may still be on its way up.
 set -euo pipefail
 
 readonly HOST='mail.example.com'
+readonly EX_TEMPFAIL=75
 failures=0
+
+# Rspamd reports "active" before its workers listen (it compiles its rules first, which
+# takes minutes on a small machine); until the milter answers, Postfix tempfails every
+# connection. Give it that time before judging anything.
+for _ in $(seq 1 180); do
+  if timeout 2 bash -c 'exec 3<>/dev/tcp/127.0.0.1/11332' 2>/dev/null; then break; fi
+  sleep 1
+done
 ok() { printf 'ok   %s\n' "$*"; }
 fail() { printf 'FAIL %s\n' "$*"; failures=$((failures + 1)); }
 
-for unit in postfix dovecot rspamd redis-server nginx php8.2-fpm mailplane-webmail-login nftables fail2ban; do
+for unit in postfix dovecot rspamd redis-server unbound nginx php8.2-fpm mailplane-webmail-login nftables fail2ban; do
   if systemctl is-active -q "$unit"; then ok "$unit active"; else fail "$unit not active"; fi
 done
 
@@ -34,6 +44,6 @@ tls_check 'https 443 TLS' -connect 127.0.0.1:443 -servername "$HOST"
 
 if [ "$failures" -gt 0 ]; then
   echo "$failures check(s) failed"
-  exit 1
+  exit "$EX_TEMPFAIL"
 fi
 echo 'all services answer'
