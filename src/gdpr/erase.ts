@@ -176,12 +176,13 @@ export async function eraseWorkspace(deps: ErasureDeps, job: { workspaceId: stri
   }
 
   // 3. The DNS zones mailplane created for the workspace's domains (unless a live server elsewhere uses one).
-  const zoneIds = [...new Set((await db.select({ zoneId: servers.dnsZoneId }).from(servers).where(eq(servers.workspaceId, ws.id))).map((r) => r.zoneId).filter((z): z is string => !!z))];
-  for (const zoneId of zoneIds) {
+  const zoneRows = await db.select({ zoneId: servers.dnsZoneId, domain: servers.domain }).from(servers).where(eq(servers.workspaceId, ws.id));
+  const zones = new Map(zoneRows.filter((r): r is { zoneId: string; domain: string } => !!r.zoneId).map((r) => [r.zoneId, r.domain]));
+  for (const [zoneId, domain] of zones) {
     const [inUse] = await db.select({ id: servers.id }).from(servers).where(and(eq(servers.dnsZoneId, zoneId), ne(servers.status, 'deleted'))).limit(1);
     if (inUse) continue;
     try {
-      await deps.dns.deleteZone(zoneId);
+      await deps.dns.deleteZone(zoneId, domain);
     } catch (err) {
       deps.log.warn({ err, zoneId }, 'erasure: zone deletion failed; retrying');
       await reschedule(deps, 'gdpr.erase_workspace', { workspaceId: ws.id }, attempt);

@@ -6,6 +6,7 @@ import Cloudflare from 'cloudflare';
 import type { RecordCreateParams, RecordListParams, RecordUpdateParams } from 'cloudflare/resources/dns/records';
 import type { Zone } from 'cloudflare/resources/zones/zones';
 import type { DNSSEC } from 'cloudflare/resources/dns/dnssec';
+import { ProviderError } from '../../errors.ts';
 import { CF_CODES, cloudflareCall, hasCloudflareCode, isNotFound } from './cloudflare-errors.ts';
 import { fromCloudflare, isSameRecord, sameRecordData, toCloudflareBody } from './cloudflare-records.ts';
 import type { DnsProvider, DnsRecord, DnsRecordInput, DnsRecordType, DnssecState, DnssecStatus, DnsZone } from './interface.ts';
@@ -37,7 +38,10 @@ function baseUrl(apiUrl: string | undefined): string {
 }
 
 function toZone(zone: Zone): DnsZone {
-  return { id: zone.id, name: zone.name, nameServers: [...(zone.name_servers ?? [])], status: zone.status ?? 'pending' };
+  return {
+    id: zone.id, name: zone.name, nameServers: [...(zone.name_servers ?? [])], status: zone.status ?? 'pending',
+    createdAt: zone.created_on ?? null,
+  };
 }
 
 function toDnssec(raw: DNSSEC): DnssecStatus {
@@ -132,11 +136,33 @@ export function createCloudflareDns(opts: CloudflareDnsOptions): DnsProvider {
     }
   }
 
-  async function deleteZone(zoneId: string): Promise<void> {
+  async function deleteZone(zoneId: string, domain?: string): Promise<void> {
     try {
       await cloudflareCall(() => client.zones.delete({ zone_id: zoneId }));
     } catch (err) {
       if (isNotFound(err)) return;
+      // A zone deleted already answers 403 9109 for a well-formed id: the same answer as a token
+      // lacking permission, so it only counts as "gone" once the account holds no zone of that name.
+      if (domain && err instanceof ProviderError && err.providerStatus === 403) {
+        const zone = await findZone(domain);
+        if (!zone || zone.id !== zoneId) return;
+      }
+      throw err;
+    }
+  }
+
+  async function checkActivation(zoneId: string): Promise<DnsZone | null> {
+    try {
+      // Cloudflare allows this about once an hour per zone (more often answers 429): callers space it out.
+      await cloudflareCall(() => client.zones.activationCheck.trigger({ zone_id: zoneId }));
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      if (!(err instanceof ProviderError) || !err.retryable) throw err;
+    }
+    try {
+      return toZone(await cloudflareCall(() => client.zones.get({ zone_id: zoneId })));
+    } catch (err) {
+      if (isNotFound(err)) return null;
       throw err;
     }
   }
@@ -178,5 +204,5 @@ export function createCloudflareDns(opts: CloudflareDnsOptions): DnsProvider {
     return toDnssec(await cloudflareCall(() => client.dns.dnssec.edit({ zone_id: zoneId, status: 'active' })));
   }
 
-  return { findZone, ensureZone, deleteZone, listRecords, createRecord, updateRecord, deleteRecord, upsertRecord, enableDnssec, getDnssec };
+  return { findZone, ensureZone, deleteZone, checkActivation, listRecords, createRecord, updateRecord, deleteRecord, upsertRecord, enableDnssec, getDnssec };
 }

@@ -26,7 +26,10 @@ export interface DnsZone {
   id: string;
   name: string;
   nameServers: string[];
+  /** `pending` until the domain's nameservers point at the provider; only `active` zones are answered publicly. */
   status: string;
+  /** When the zone was created (a Free-plan zone still pending 28 days later is deleted by Cloudflare). */
+  createdAt: string | null;
 }
 
 export type DnssecState = 'active' | 'pending' | 'disabled' | 'pending-disabled' | 'error';
@@ -43,8 +46,17 @@ export interface DnsProvider {
   findZone(domain: string): Promise<DnsZone | null>;
   /** Finds the zone or creates it; idempotent. */
   ensureZone(domain: string): Promise<DnsZone>;
-  /** Removes the zone and every record in it (workspace erasure); an absent zone succeeds. */
-  deleteZone(zoneId: string): Promise<void>;
+  /**
+   * Removes the zone and every record in it (workspace erasure); an absent zone succeeds. For a zone
+   * deleted already, Cloudflare refuses a well-formed id (403 9109) instead of a 404: with `domain`,
+   * the adapter confirms by name that no such zone is left and treats that as done.
+   */
+  deleteZone(zoneId: string, domain?: string): Promise<void>;
+  /**
+   * Asks the provider to look at the domain's delegation again (Cloudflare's activation check) and
+   * returns the zone as it now stands; null when the zone no longer exists.
+   */
+  checkActivation(zoneId: string): Promise<DnsZone | null>;
   /** Every record of the zone (all pages), optionally filtered. */
   listRecords(zoneId: string, filter?: { type?: DnsRecordType; name?: string }): Promise<DnsRecord[]>;
   createRecord(zoneId: string, record: DnsRecordInput): Promise<DnsRecord>;

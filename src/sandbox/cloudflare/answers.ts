@@ -25,11 +25,13 @@ function present(record: CfRecord): string {
 export function answers(state: CloudflareState, name: string, type: string): string[] | null {
   let current = name.toLowerCase().replace(/\.$/, '');
   const wanted = type.toUpperCase();
-  if (!state.findZoneFor(current)) return null;
+  const authoritative = state.findZoneFor(current);
+  // A pending zone is not delegated to Cloudflare yet: public resolvers never reach its records.
+  if (!authoritative || authoritative.status !== 'active') return null;
   for (let hop = 0; hop <= MAX_CNAME_CHAIN; hop++) {
     const zone = state.findZoneFor(current);
-    // A CNAME pointing outside the emulated zones: we know no more than the alias.
-    if (!zone) return [];
+    // A CNAME pointing outside the emulated (active) zones: we know no more than the alias.
+    if (!zone || zone.status !== 'active') return [];
     const atName = state.zoneRecords(zone.id).filter((r) => r.name === current);
     if (wanted === 'NS' && current === zone.name && !atName.some((r) => r.type === 'NS')) return [...zone.name_servers];
     const direct = atName.filter((r) => r.type === wanted);

@@ -19,6 +19,8 @@ export interface CloudflareEmulatorOptions {
   dnssecActivation?: 'immediate' | 'pending';
   /** When set, only this Bearer token is accepted; otherwise any non-empty token is. */
   apiToken?: string;
+  /** `manual`: zones stay pending until activateZone (the customer moved the nameservers). Default immediate. */
+  zoneActivation?: 'immediate' | 'manual';
 }
 
 export type EmulatedZone = CfZone;
@@ -33,6 +35,11 @@ export class CloudflareEmulator {
 
   constructor(opts: CloudflareEmulatorOptions = {}) {
     this.faults = new FaultInjector(opts.faults);
+    this.state.zoneActivation = opts.zoneActivation ?? 'immediate';
+    this.app.post('/__sandbox/zones/:name/activate', (c) => {
+      const zone = this.activateZone(c.req.param('name'));
+      return zone ? c.json({ zone: zone.name, status: zone.status }) : c.json({ error: `no zone ${c.req.param('name')}` }, 404);
+    });
     this.app.onError((err, c) => {
       if (err instanceof CfApiError) return fail(c, err.status, err.code, err.message);
       return fail(c, 500, 10001, 'Internal server error');
@@ -112,6 +119,30 @@ export class CloudflareEmulator {
   /** Moves a zone's DNSSEC along (e.g. pending → active once "the registrar" has the DS). */
   setDnssec(zoneId: string, state: CfDnssecStatus): EmulatedDnssec {
     return structuredClone(this.state.setDnssec(zoneId, state));
+  }
+
+  setZoneActivation(mode: 'immediate' | 'manual'): void {
+    this.state.zoneActivation = mode;
+  }
+
+  get zoneActivation(): 'immediate' | 'manual' {
+    return this.state.zoneActivation;
+  }
+
+  /** The customer moved the nameservers at their registrar: the zone (by name) becomes active. */
+  activateZone(name: string): EmulatedZone | null {
+    const zone = [...this.state.zones.values()].find((z) => z.name === name.toLowerCase().replace(/\.$/, ''));
+    if (!zone) return null;
+    this.setZoneStatus(zone.id, 'active');
+    return structuredClone(zone);
+  }
+
+  /** What Cloudflare does to a Free-plan zone still pending 28 days after creation: it deletes it. */
+  expirePendingZone(name: string): boolean {
+    const zone = [...this.state.zones.values()].find((z) => z.name === name && z.status === 'pending');
+    if (!zone) return false;
+    this.state.deleteZone(zone.id);
+    return true;
   }
 
   /** E.g. pending → active once "the registrar" points at our nameservers. */

@@ -37,6 +37,15 @@ export function registerCloudflareRoutes(app: Hono, state: CloudflareState, opts
   });
   app.post(`${p}/zones`, async (c) => ok(c, state.createZone(await jsonBody(c))));
   app.get(`${p}/zones/:zoneId`, (c) => ok(c, state.zone(c.req.param('zoneId'))));
+  // "Re-check now": Cloudflare looks at the delegation again; in manual mode only a person moves it.
+  app.put(`${p}/zones/:zoneId/activation_check`, (c) => {
+    const zone = state.zone(c.req.param('zoneId'));
+    if (zone.status === 'pending' && state.zoneActivation === 'immediate') {
+      zone.status = 'active';
+      zone.activated_on = new Date().toISOString();
+    }
+    return ok(c, { id: zone.id });
+  });
   app.delete(`${p}/zones/:zoneId`, (c) => {
     const id = c.req.param('zoneId');
     state.deleteZone(id);

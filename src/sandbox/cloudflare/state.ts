@@ -28,15 +28,29 @@ function disabledDnssec(): CfDnssec {
   };
 }
 
-/** Two distinct nameservers, stable per zone name (like Cloudflare's per-account pair). */
-function nameServersFor(zoneName: string): string[] {
-  const h = createHash('sha256').update(zoneName).digest();
+/**
+ * Two distinct nameservers, drawn afresh for every zone created: a domain added
+ * again after its deletion gets a new pair at Cloudflare, so the customer must
+ * move their nameservers again.
+ */
+function newNameServers(): string[] {
+  const h = randomBytes(2);
   const first = h[0]! % NS_NAMES.length;
   const second = (first + 1 + (h[1]! % (NS_NAMES.length - 1))) % NS_NAMES.length;
   return [`${NS_NAMES[first]}.${SANDBOX_NS_SUFFIX}`, `${NS_NAMES[second]}.${SANDBOX_NS_SUFFIX}`];
 }
 
+/** Cloudflare deletes a Free-plan zone still pending this long after creation. */
+export const PENDING_ZONE_LIFETIME_DAYS = 28;
+
 export class CloudflareState {
+  /**
+   * `immediate`: a new zone is active at once (as if its nameservers already pointed at us).
+   * `manual`: it stays `pending` until activateZone (the customer moved the nameservers).
+   */
+  zoneActivation: 'immediate' | 'manual' = 'immediate';
+  /** Previous pair of each deleted zone name (so a re-added zone never gets the same one). */
+  private readonly previousNameServers = new Map<string, string>();
   readonly zones = new Map<string, CfZone>();
   readonly records = new Map<string, CfRecord>();
   readonly dnssec = new Map<string, CfDnssec>();
@@ -56,14 +70,17 @@ export class CloudflareState {
     if (b.type !== undefined && b.type !== 'full') throw CfApiError.invalid(1001, 'Only full zones are supported by the sandbox.');
     if ([...this.zones.values()].some((z) => z.name === name)) throw CfApiError.invalid(1061, `${name} already exists`);
     const at = now();
+    let nameServers = newNameServers();
+    while (nameServers.join(',') === this.previousNameServers.get(name)) nameServers = newNameServers();
+    const active = this.zoneActivation === 'immediate';
     const zone: CfZone = {
-      id: newId(), name, status: 'pending', type: 'full', paused: false, development_mode: 0,
-      name_servers: nameServersFor(name), original_name_servers: null, original_registrar: null, original_dnshost: null,
+      id: newId(), name, status: active ? 'active' : 'pending', type: 'full', paused: false, development_mode: 0,
+      name_servers: nameServers, original_name_servers: null, original_registrar: null, original_dnshost: null,
       account: { id: accountId, name: 'Sandbox account' },
       owner: { id: null, type: 'user', email: null },
       plan: { id: '0feeeeeeeeeeeeeeeeeeeeeeeeeeeeee', name: 'Free Website' },
       meta: { step: 2, phishing_detected: false }, permissions: ['#dns_records:edit', '#dns_records:read', '#zone:read'],
-      created_on: at, modified_on: at, activated_on: null,
+      created_on: at, modified_on: at, activated_on: active ? at : null,
     };
     this.zones.set(zone.id, zone);
     this.dnssec.set(zone.id, disabledDnssec());
@@ -71,7 +88,12 @@ export class CloudflareState {
   }
 
   deleteZone(zoneId: string): void {
-    this.zone(zoneId);
+    const zone = this.zones.get(zoneId);
+    // A well-formed id the account does not hold (a zone deleted already): the API token is
+    // not allowed to see it, so Cloudflare answers 403 9109 rather than a 404.
+    if (!zone && /^[0-9a-f]{32}$/.test(zoneId)) throw new CfApiError(403, 9109, 'Unauthorized to access requested resource');
+    if (!zone) throw CfApiError.zoneNotFound(zoneId);
+    this.previousNameServers.set(zone.name, zone.name_servers.join(','));
     this.zones.delete(zoneId);
     this.dnssec.delete(zoneId);
     for (const [id, r] of this.records) if (r.zone_id === zoneId) this.records.delete(id);

@@ -37,7 +37,8 @@ describe('Cloudflare DNS adapter against the emulator', () => {
     const first = await dns.ensureZone('idempotent.example');
     const second = await dns.ensureZone('Idempotent.Example.');
     expect(second.id).toBe(first.id);
-    expect(first.status).toBe('pending');
+    // The emulator's default: nameservers already delegated (the sandbox's `npm start`).
+    expect(first.status).toBe('active');
     expect(first.nameServers).toHaveLength(2);
     expect(first.nameServers[0]).not.toBe(first.nameServers[1]);
     expect(emulator.zones().filter((z) => z.name === 'idempotent.example')).toHaveLength(1);
@@ -238,6 +239,57 @@ describe('Cloudflare emulator', () => {
     expect(emulator.answers('answers.example', 'NS')).toEqual(zone.nameServers);
     expect(emulator.answers('elsewhere.example', 'A')).toBeNull();
     expect(emulator.findZoneFor('deep.mail.answers.example')?.id).toBe(zone.id);
+  });
+
+  it('keeps a zone pending (and publicly unanswered) until the nameservers move; the activation check then sees it', async () => {
+    const dns = createCloudflareDns({ apiToken: 't', accountId: 'a', apiUrl: emulator.url, maxRetries: 0 });
+    emulator.setZoneActivation('manual');
+    try {
+      const zone = await dns.ensureZone('pending-ns.example');
+      expect(zone.status).toBe('pending');
+      await dns.createRecord(zone.id, { type: 'A', name: 'mail.pending-ns.example', content: '192.0.2.81' });
+      // Public resolvers never reach a zone that is not delegated yet.
+      expect(emulator.answers('mail.pending-ns.example', 'A')).toBeNull();
+      expect((await dns.checkActivation(zone.id))?.status).toBe('pending');
+      emulator.activateZone('pending-ns.example');
+      expect((await dns.checkActivation(zone.id))?.status).toBe('active');
+      expect(emulator.answers('mail.pending-ns.example', 'A')).toEqual(['192.0.2.81']);
+    } finally {
+      emulator.setZoneActivation('immediate');
+    }
+  });
+
+  it('forgets a Free-plan zone still pending after 28 days: the activation check answers null', async () => {
+    const dns = createCloudflareDns({ apiToken: 't', accountId: 'a', apiUrl: emulator.url, maxRetries: 0 });
+    emulator.setZoneActivation('manual');
+    try {
+      const zone = await dns.ensureZone('expired-ns.example');
+      expect(emulator.expirePendingZone('expired-ns.example')).toBe(true);
+      expect(await dns.checkActivation(zone.id)).toBeNull();
+    } finally {
+      emulator.setZoneActivation('immediate');
+    }
+  });
+
+  it('gives a domain added again after deletion a new nameserver pair', async () => {
+    const dns = createCloudflareDns({ apiToken: 't', accountId: 'a', apiUrl: emulator.url, maxRetries: 0 });
+    const first = await dns.ensureZone('readded.example');
+    await dns.deleteZone(first.id);
+    const second = await dns.ensureZone('readded.example');
+    expect(second.id).not.toBe(first.id);
+    expect(second.nameServers).not.toEqual(first.nameServers);
+  });
+
+  it('deleting a zone that is already gone succeeds once no zone of that name is left (Cloudflare answers 403 9109)', async () => {
+    const dns = createCloudflareDns({ apiToken: 't', accountId: 'a', apiUrl: emulator.url, maxRetries: 0 });
+    const zone = await dns.ensureZone('twice-deleted.example');
+    await dns.deleteZone(zone.id, 'twice-deleted.example');
+    const raw = await fetch(`${emulator.url}/client/v4/zones/${zone.id}`, { method: 'DELETE', headers: { Authorization: 'Bearer t' } });
+    expect(raw.status).toBe(403);
+    expect(((await raw.json()) as { errors: { code: number }[] }).errors[0]?.code).toBe(9109);
+    await expect(dns.deleteZone(zone.id, 'twice-deleted.example')).resolves.toBeUndefined();
+    // Without the name to confirm it, a 403 stays a refusal: it may be a token without the right permission.
+    await expect(dns.deleteZone(zone.id)).rejects.toBeInstanceOf(ProviderError);
   });
 
   it('keeps DNSSEC pending with a DS until the sandbox activates it', async () => {
