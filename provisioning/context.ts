@@ -32,6 +32,8 @@ export interface ProvisioningSettings {
   /** wait_ssh and set_ptr poll; these bound how long. */
   serverBootTimeoutMs: number;
   pollIntervalMs: number;
+  /** How often a step waiting on a person (nameservers, outbound SMTP) is checked again. */
+  waitRecheckMs: number;
 }
 
 export interface ProvisioningDeps {

@@ -9,7 +9,7 @@
  */
 import { and, asc, desc, eq, inArray } from 'drizzle-orm';
 import type { Actor } from '../src/audit.ts';
-import { audit } from '../src/audit.ts';
+import { audit, SYSTEM_ACTOR } from '../src/audit.ts';
 import type { Db } from '../src/db/client.ts';
 import { provisioningRuns, provisioningSteps, servers } from '../src/db/schema/index.ts';
 import { inTransaction, type RawTx } from '../src/db/tx.ts';
@@ -19,16 +19,18 @@ import { backoffMs } from './backoff.ts';
 import type { ProvisioningDeps, StepDefinition } from './context.ts';
 import { publishEvent } from './events.ts';
 import { PLANS, type RunKind, type StepName } from './plan.ts';
+import { WaitingError } from './waiting.ts';
+import type { StepWait } from '../src/db/schema/servers.ts';
 
 export const LOG_LIMIT = 64 * 1024;
 
 type Steps = Record<StepName, StepDefinition>;
 
-async function enqueueStep(queue: JobQueue, raw: RawTx, runId: string, step: string, attempt: number, delayMs = 0): Promise<void> {
+async function enqueueStep(queue: JobQueue, raw: RawTx, runId: string, step: string, attempt: number, delayMs = 0, check?: number): Promise<void> {
   await queue.send('provisioning.step', { runId, step }, {
     tx: raw,
-    // One job per step attempt even if two code paths race to enqueue it.
-    singletonKey: `${runId}:${step}:${attempt}`,
+    // One job per step attempt (and per re-check of a waiting step) even if two code paths race to enqueue it.
+    singletonKey: `${runId}:${step}:${attempt}${check === undefined ? '' : `:check${check}`}`,
     ...(delayMs > 0 ? { startAfterSeconds: delayMs / 1000 } : {}),
   });
 }
@@ -83,8 +85,10 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
       const [row] = await tx.select().from(provisioningSteps).where(and(eq(provisioningSteps.runId, runId), eq(provisioningSteps.name, step)));
       if (run.status !== 'running') {
         // A cancelled run's step whose job comes back (a retry, or a dead worker's job) settles as cancelled.
-        if (run.status === 'cancelled' && row && ['queued', 'running', 'retrying'].includes(row.status)) {
+        if (run.status === 'cancelled' && row && ['queued', 'running', 'retrying', 'waiting'].includes(row.status)) {
           await tx.update(provisioningSteps).set({ status: 'failed', error: 'run cancelled', finishedAt: new Date(clock.now()) }).where(eq(provisioningSteps.id, row.id));
+          // Nobody needs to act for a server that is going away.
+          if (row.waitingFor?.alertKey) await deps.alerts.resolve(tx, row.waitingFor.alertKey);
         }
         return null;
       }
@@ -102,11 +106,13 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
   async function succeed(runId: string, stepId: string, name: string, log: string, output: Record<string, unknown>, durationMs: number) {
     await inTransaction(database, async (tx, raw) => {
       const [run] = await tx.select().from(provisioningRuns).where(eq(provisioningRuns.id, runId)).for('update');
-      await tx.update(provisioningSteps).set({ status: 'succeeded', finishedAt: new Date(clock.now()), log, output, error: null, retryable: null, durationMs })
+      const [before] = await tx.select({ waitingFor: provisioningSteps.waitingFor }).from(provisioningSteps).where(eq(provisioningSteps.id, stepId));
+      await tx.update(provisioningSteps).set({ status: 'succeeded', finishedAt: new Date(clock.now()), log, output, error: null, retryable: null, durationMs, waitingFor: null })
         .where(eq(provisioningSteps.id, stepId));
       await publishEvent(tx, { serverId: run!.serverId, runId, type: 'step.succeeded', step: name });
-      if (run!.status !== 'running') return;
       const all = await tx.select().from(provisioningSteps).where(eq(provisioningSteps.runId, runId)).orderBy(asc(provisioningSteps.name));
+      if (before?.waitingFor) await endWait(tx, run!.serverId, runId, name, before.waitingFor, all);
+      if (run!.status !== 'running') return;
       const done = new Set(all.filter((s) => s.status === 'succeeded').map((s) => s.name));
       for (const s of all) {
         if (s.status === 'pending' && s.dependsOn.every((d) => done.has(d))) {
@@ -157,6 +163,54 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
     });
   }
 
+  /** The step waits on a person: parked, re-checked later, the attempt given back. */
+  async function park(runId: string, stepRow: { id: string; name: string; attempt: number; waitingFor: StepWait | null }, err: WaitingError, log: string) {
+    const now = clock.now();
+    const previous = stepRow.waitingFor?.code === err.wait.code ? stepRow.waitingFor : null;
+    const checks = (stepRow.waitingFor?.checks ?? 0) + 1;
+    const waitingFor: StepWait = {
+      code: err.wait.code, party: err.wait.party, message: err.wait.message, action: err.wait.action,
+      since: previous?.since ?? new Date(now).toISOString(), checkedAt: new Date(now).toISOString(),
+      nextCheckAt: new Date(now + err.wait.recheckMs).toISOString(), checks,
+      ...(err.wait.alert ? { alertKey: err.wait.alert.dedupeKey } : {}),
+      ...(err.wait.details ? { details: err.wait.details } : {}),
+    };
+    await inTransaction(database, async (tx, raw) => {
+      const [run] = await tx.select().from(provisioningRuns).where(eq(provisioningRuns.id, runId)).for('update');
+      if (!run || run.status !== 'running') return;
+      // attempt - 1: the claim counted this check as an attempt; a wait is not one.
+      await tx.update(provisioningSteps).set({
+        status: 'waiting', attempt: Math.max(0, stepRow.attempt - 1), error: err.wait.message, retryable: true, log,
+        nextAttemptAt: new Date(now + err.wait.recheckMs), waitingFor,
+      }).where(eq(provisioningSteps.id, stepRow.id));
+      await enqueueStep(queue, raw, runId, stepRow.name, stepRow.attempt, err.wait.recheckMs, checks);
+      if (run.kind !== 'rotate_ip') {
+        await tx.update(servers).set({ status: 'waiting', statusReason: `${err.wait.message} ${err.wait.action}`, updatedAt: new Date(now) })
+          .where(and(eq(servers.id, run.serverId), inArray(servers.status, ['provisioning', 'waiting'])));
+      }
+      if (err.wait.alert) await deps.alerts.open(tx, { ...err.wait.alert, serverId: run.serverId });
+      if (!previous) {
+        await audit(tx, SYSTEM_ACTOR, {
+          action: 'provisioning.waiting', target: run.serverId, details: { runId, step: stepRow.name, code: err.wait.code, party: err.wait.party },
+        });
+      }
+      await publishEvent(tx, { serverId: run.serverId, runId, type: 'step.waiting', step: stepRow.name, error: err.wait.message });
+    });
+  }
+
+  /** A wait is over: its alert resolved, the customer told (event + audit), the server back to provisioning when nothing else waits. */
+  async function endWait(tx: Db, serverId: string, runId: string, step: string, wait: StepWait, all: { status: string }[]) {
+    if (wait.alertKey) await deps.alerts.resolve(tx, wait.alertKey);
+    await audit(tx, SYSTEM_ACTOR, {
+      action: 'provisioning.wait_over', target: serverId, details: { runId, step, code: wait.code, since: wait.since },
+    });
+    await publishEvent(tx, { serverId, runId, type: 'step.wait_over', step, error: wait.code });
+    if (!all.some((s) => s.status === 'waiting')) {
+      await tx.update(servers).set({ status: 'provisioning', statusReason: null, updatedAt: new Date(clock.now()) })
+        .where(and(eq(servers.id, serverId), eq(servers.status, 'waiting')));
+    }
+  }
+
   async function latestRun(serverId: string) {
     const [run] = await db.select().from(provisioningRuns).where(eq(provisioningRuns.serverId, serverId)).orderBy(desc(provisioningRuns.createdAt)).limit(1);
     return run ?? null;
@@ -183,6 +237,11 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
         log.add('succeeded');
         await succeed(runId, claimed.step.id, step, log.toString(), output, clock.now() - started);
       } catch (err) {
+        if (err instanceof WaitingError) {
+          log.add(`waiting (${err.wait.party}): ${err.wait.message}`);
+          await park(runId, claimed.step, err, log.toString());
+          return;
+        }
         log.add(`failed: ${err instanceof Error ? err.message : String(err)}`);
         deps.log.warn({ runId, step, attempt: claimed.step.attempt, err }, 'provisioning step failed');
         await fail(runId, claimed.step, err, log.toString(), maxAttempts);
@@ -198,6 +257,7 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
         const [row] = await tx.select().from(provisioningSteps).where(and(eq(provisioningSteps.runId, run.id), eq(provisioningSteps.name, step)));
         if (!row) throw new NotFoundError(`Step ${step}`);
         if (row.status === 'running' || row.status === 'queued' || row.status === 'retrying') throw new ConflictError(`Step ${step} is already ${row.status}`, 'step_busy');
+        // A waiting step re-run by support is simply checked again now.
         const done = await tx.select({ name: provisioningSteps.name, status: provisioningSteps.status }).from(provisioningSteps).where(eq(provisioningSteps.runId, run.id));
         const succeeded = new Set(done.filter((s) => s.status === 'succeeded').map((s) => s.name));
         const missing = row.dependsOn.filter((d) => !succeeded.has(d));

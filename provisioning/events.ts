@@ -11,7 +11,7 @@ export const EVENTS_CHANNEL = 'mailplane_provisioning';
 export interface ProvisioningEvent {
   serverId: string;
   runId: string;
-  type: 'step.started' | 'step.succeeded' | 'step.retrying' | 'step.failed' | 'run.succeeded' | 'run.failed' | 'run.started';
+  type: 'step.started' | 'step.succeeded' | 'step.retrying' | 'step.waiting' | 'step.wait_over' | 'step.failed' | 'run.succeeded' | 'run.failed' | 'run.started';
   step?: string;
   attempt?: number;
   error?: string;

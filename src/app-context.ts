@@ -92,6 +92,7 @@ export function provisioningSettings(config: Config, providers: ProviderSet, ove
     retry: { baseMs: config.provisioning.retryBaseMs, maxMs: config.provisioning.retryMaxMs, maxAttempts: config.provisioning.maxAttempts },
     serverBootTimeoutMs: 10 * 60_000,
     pollIntervalMs: config.provisioning.pollMs,
+    waitRecheckMs: config.provisioning.waitRecheckMs,
     ...overrides,
   };
 }

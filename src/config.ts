@@ -80,6 +80,10 @@ const envSchema = z.object({
   SANDBOX_LISTED_IPS: list([]),
   SANDBOX_LIST_FIRST_IPS: int(0, 0, 10),
   SANDBOX_URL: optionalString,
+  /** Outbound SMTP closed on every sandbox server (Scaleway's default) until `mailplane sandbox smtp-open`. */
+  SANDBOX_SMTP_BLOCKED: bool(false),
+  /** manual: sandbox zones stay pending until `mailplane sandbox activate-zone DOMAIN` (the customer moved the nameservers). */
+  SANDBOX_ZONE_ACTIVATION: z.preprocess(emptyToUndefined, z.enum(['immediate', 'manual']).default('immediate')),
   /** emulated: SSH hosts answer the scripts with simulated results; container: real Debian 12 machines (root). */
   SANDBOX_HOSTS: z.enum(['emulated', 'container']).default('emulated'),
   SANDBOX_HOSTS_CACHE_DIR: z.string().min(1).default('/var/cache/mailplane'),
@@ -88,6 +92,8 @@ const envSchema = z.object({
   PROVISIONING_RETRY_MAX_MS: int(300_000, 1, 3_600_000),
   PROVISIONING_MAX_ATTEMPTS: int(8, 1, 100),
   PROVISIONING_POLL_MS: int(5000, 1, 600_000),
+  /** How often a step waiting on a person (nameservers, outbound SMTP) looks again. */
+  PROVISIONING_WAIT_RECHECK_SECONDS: int(900, 1, 24 * 3600),
   JOBS_SUPERVISE_SECONDS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).max(3600).optional()),
   JOBS_POLL_SECONDS: z.preprocess(emptyToUndefined, z.coerce.number().min(0.5).max(60).default(1)),
 
@@ -134,12 +140,15 @@ export interface Config {
   dns: { resolvers: string[]; dnsblZones: string[] };
   product: { zones: string[]; plans: Plan[]; dmarcRua: string | null; acmeEmail: string | null; acmeDirectoryUrl: string | null };
   /** `url`: the control API of a sandbox run by another process (`mailplane sandbox`). */
-  sandbox: { listedIps: string[]; listFirstIps: number; url: string | null; hosts: { mode: 'emulated' | 'container'; cacheDir: string; mirror: string } };
+  sandbox: {
+    listedIps: string[]; listFirstIps: number; url: string | null; hosts: { mode: 'emulated' | 'container'; cacheDir: string; mirror: string };
+    smtpBlocked: boolean; zoneActivation: 'immediate' | 'manual';
+  };
   /** How often a worker looks for jobs of dead workers (heartbeat lost); null = pg-boss default. */
   /** pollSeconds bounds how late a delayed job (a retry after backoff) starts. */
   jobs: { superviseIntervalSeconds: number | null; pollSeconds: number };
   /** Step retries (exponential backoff with jitter between base and max) and poll loops. */
-  provisioning: { retryBaseMs: number; retryMaxMs: number; maxAttempts: number; pollMs: number };
+  provisioning: { retryBaseMs: number; retryMaxMs: number; maxAttempts: number; pollMs: number; waitRecheckMs: number };
   /** Blacklist monitoring, alert delivery, reconciliation and metrics (src/ops). */
   ops: {
     webhook: { url: string; secret: string } | null;
@@ -266,9 +275,10 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     stripe,
     dns: { resolvers: e.DNS_RESOLVERS, dnsblZones: e.DNSBL_ZONES },
     product: { zones, plans, dmarcRua: e.DMARC_RUA ?? null, acmeEmail: e.ACME_EMAIL ?? null, acmeDirectoryUrl: e.ACME_DIRECTORY_URL ?? null },
-    sandbox: { listedIps: e.SANDBOX_LISTED_IPS, listFirstIps: e.SANDBOX_LIST_FIRST_IPS, url: e.SANDBOX_URL ?? null, hosts: { mode: e.SANDBOX_HOSTS, cacheDir: e.SANDBOX_HOSTS_CACHE_DIR, mirror: e.SANDBOX_DEBIAN_MIRROR } },
+    sandbox: { listedIps: e.SANDBOX_LISTED_IPS, listFirstIps: e.SANDBOX_LIST_FIRST_IPS, url: e.SANDBOX_URL ?? null, hosts: { mode: e.SANDBOX_HOSTS, cacheDir: e.SANDBOX_HOSTS_CACHE_DIR, mirror: e.SANDBOX_DEBIAN_MIRROR },
+      smtpBlocked: e.SANDBOX_SMTP_BLOCKED, zoneActivation: e.SANDBOX_ZONE_ACTIVATION },
     jobs: { superviseIntervalSeconds: e.JOBS_SUPERVISE_SECONDS ?? null, pollSeconds: e.JOBS_POLL_SECONDS },
-    provisioning: { retryBaseMs: e.PROVISIONING_RETRY_BASE_MS, retryMaxMs: e.PROVISIONING_RETRY_MAX_MS, maxAttempts: e.PROVISIONING_MAX_ATTEMPTS, pollMs: e.PROVISIONING_POLL_MS },
+    provisioning: { retryBaseMs: e.PROVISIONING_RETRY_BASE_MS, retryMaxMs: e.PROVISIONING_RETRY_MAX_MS, maxAttempts: e.PROVISIONING_MAX_ATTEMPTS, pollMs: e.PROVISIONING_POLL_MS, waitRecheckMs: e.PROVISIONING_WAIT_RECHECK_SECONDS * 1000 },
     ops: {
       webhook,
       email,
