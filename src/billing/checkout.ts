@@ -4,13 +4,14 @@
  * is returned. This is the one request that calls a provider synchronously:
  * the customer is waiting for that URL.
  */
-import { and, eq, ne } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { audit, type Actor } from '../audit.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/client.ts';
-import { checkouts, servers, users } from '../db/schema/index.ts';
-import { ConflictError, ValidationError } from '../errors.ts';
+import { checkouts, users } from '../db/schema/index.ts';
+import { ValidationError } from '../errors.ts';
 import type { BillingProvider } from '../providers/billing/interface.ts';
+import { assertDomainClaimable } from '../servers/domain-claims.ts';
 import type { WorkspaceAccess } from '../workspaces/access.ts';
 
 export interface CheckoutDeps {
@@ -28,8 +29,7 @@ export async function startCheckout(
   if (!deps.config.product.zones.includes(input.region)) {
     throw new ValidationError(`Region "${input.region}" is not offered`, { errors: [{ path: 'body.region', message: `one of ${deps.config.product.zones.join(', ')}` }] });
   }
-  const [taken] = await deps.db.select({ id: servers.id }).from(servers).where(and(eq(servers.domain, input.domain), ne(servers.status, 'deleted'))).limit(1);
-  if (taken) throw new ConflictError(`${input.domain} is already served by a mail server`, 'domain_taken');
+  await assertDomainClaimable(deps.db, deps.config, input.domain);
   const [user] = await deps.db.select({ email: users.email }).from(users).where(eq(users.id, userId));
 
   const [checkout] = await deps.db.insert(checkouts).values({

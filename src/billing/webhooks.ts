@@ -6,6 +6,7 @@
  * provisioning run, or none of them.
  */
 import { eq } from 'drizzle-orm';
+import { domainOverlapsLiveServer } from '../servers/domain-claims.ts';
 import { audit } from '../audit.ts';
 import type { Database } from '../db/client.ts';
 import { startDeprovision } from '../servers/lifecycle.ts';
@@ -118,6 +119,8 @@ export async function handleStripeWebhook(deps: WebhookDeps, rawBody: string, si
     async function fulfil(checkout: Checkout, e: SessionEvent): Promise<string> {
       await tx.update(checkouts).set({ status: 'completed', stripeSessionId: e.sessionId }).where(eq(checkouts.id, checkout.id));
       const subscriptionId = await recordSubscription(checkout, e, 'active');
+      // Checked again here: another checkout for an overlapping domain may have been paid meanwhile.
+      if (await domainOverlapsLiveServer(tx, checkout.domain)) return 'rejected: domain already served';
       const [server] = await tx.insert(servers).values({
         workspaceId: checkout.workspaceId, subscriptionId, planId: checkout.planId, zone: checkout.zone,
         domain: checkout.domain, hostname: `mail.${checkout.domain}`,
