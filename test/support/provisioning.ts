@@ -41,6 +41,8 @@ export interface HarnessOptions {
   settings?: Partial<typeof FAST_SETTINGS>;
   /** Listen on this port instead of any free one (browser tests set PUBLIC_URL to it). */
   port?: number;
+  /** Captures every log line of the product (level info) here, for log checks. */
+  logLines?: string[];
 }
 
 export interface Harness {
@@ -82,7 +84,10 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const config = loadConfig(env);
   // HARNESS_LOG=debug (or info, warn) shows the product's log while debugging a test.
   const level = process.env['HARNESS_LOG'];
-  const log = createLogger({ level: level ?? 'warn', pretty: false, destination: level ? process.stderr : { write: () => {} } });
+  const capture = opts.logLines;
+  const log = capture
+    ? createLogger({ level: 'info', pretty: false, destination: { write: (line: string) => void capture.push(line) } })
+    : createLogger({ level: level ?? 'warn', pretty: false, destination: level ? process.stderr : { write: () => {} } });
   const ctx = await createAppContext(config, log, { worker: opts.workers ?? true, migrate: false, settings: { ...FAST_SETTINGS, ...opts.settings }, providers: { sandbox } });
   if (opts.workers ?? true) await startWorkers(ctx);
   // The same app as `mailplane api`: the /v1 resources plus the product routes and the dashboard.
