@@ -62,6 +62,11 @@ export function createSshRemote(opts: SshRemoteOptions = {}): RemoteHostProvider
           username: target.username,
           privateKey: target.privateKey,
           readyTimeout: target.readyTimeoutMs ?? 20_000,
+          // A server that dies mid-command sends no FIN or RST: without keepalives the exec
+          // would wait for its 30-minute timeout. Three unanswered probes 10 s apart end it,
+          // as a retryable "no exit status".
+          keepaliveInterval: 10_000,
+          keepaliveCountMax: 3,
           // No agent, no password, no keyboard-interactive: the deploy key or nothing.
           tryKeyboard: false,
           hostVerifier: (key: Buffer) => {
