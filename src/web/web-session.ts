@@ -52,7 +52,9 @@ export async function currentUser(deps: WebDeps, c: Context<WebEnv>): Promise<We
 export function requireSignIn(deps: WebDeps): MiddlewareHandler<WebEnv> {
   return async (c, next) => {
     if (!(await currentUser(deps, c))) {
-      const back = c.req.method === 'GET' ? c.req.path : '/';
+      // The query string comes along: an emailed link's token is in it.
+      const url = new URL(c.req.url);
+      const back = c.req.method === 'GET' ? `${url.pathname}${url.search}` : '/';
       return c.redirect(`/login?next=${encodeURIComponent(back)}`, 303);
     }
     await next();

@@ -151,7 +151,7 @@ describe.skipIf(missing !== null)('dashboard journeys in chromium', { timeout: 2
       const p = bob.page;
       await openMailedLink(p, base, 'bob@harbour-mail.example', /invited you/, '/invitations/accept');
       await p.waitForURL(/\/login\?next=/);
-      await p.getByRole('link', { name: 'Create an account' }).first().click();
+      await p.locator('main').getByRole('link', { name: 'Create an account' }).click();
       await p.getByLabel('Your name', { exact: true }).fill('Bob Member');
       await p.getByLabel('Email', { exact: true }).fill('bob@harbour-mail.example');
       await p.getByLabel('Password', { exact: true }).fill(STRONG_PASSWORD);
@@ -218,8 +218,9 @@ describe.skipIf(missing !== null)('dashboard journeys in chromium', { timeout: 2
       await p.goto(`${base}/ops/alerts`);
       expect(await p.getByText(ip!.address).count()).toBeGreaterThan(0);
       await checkPage(p, 'ops-alerts', { phoneShot: true });
-      await p.getByRole('button', { name: 'Acknowledge ip_listed' }).first().click();
-      await expect.poll(() => p.locator('.notice').textContent()).toContain('Alert acknowledged');
+      await Promise.all([p.waitForURL(/notice=acknowledged/, { timeout: 30_000 }), p.getByRole('button', { name: 'Acknowledge ip_listed' }).first().click()])
+        .catch(async (err) => { throw new Error(`${err}; page: ${(await p.locator('main').textContent())?.replace(/\s+/g, ' ').slice(0, 800)}`); });
+      expect(await p.locator('.notice').textContent()).toContain('Alert acknowledged');
       await p.goto(`${base}/ops/reconcile`);
       await checkPage(p, 'ops-reconcile');
     } finally {
