@@ -5,6 +5,7 @@ export const STEP_LABELS: Record<string, string> = {
   create_server: 'Create the server',
   generate_dkim: 'Generate the DKIM signing key',
   publish_dns: 'Publish the DNS records',
+  activate_zone: 'Wait for the nameservers to point to us',
   set_ptr: 'Set reverse DNS',
   wait_ssh: 'Wait for the server to boot',
   install_mail_stack: 'Install Postfix, Dovecot, Rspamd and webmail',
