@@ -1,0 +1,88 @@
+/**
+ * Health checks of a ready server on the sandbox: stored with the time they
+ * last changed, mailed to the owners once per change, a DNSBL zone's error
+ * codes reported as "could not check", and the API's checks route.
+ */
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sandboxMail, serverIps } from '../../../src/db/schema/index.ts';
+import { runServerChecks } from '../../../src/health/run-checks.ts';
+import { DEFAULT_DNSBL_ZONES } from '../../../src/providers/lookup/dnsbl-zones.ts';
+import { startHarness, type Harness } from '../../support/provisioning.ts';
+
+let h: Harness;
+let ws: string;
+let token: string;
+let serverId: string;
+
+beforeAll(async () => {
+  h = await startHarness();
+  ({ token, workspaceId: ws } = await h.customer('owner@checks.example'));
+  ({ serverId } = await h.subscribe(token, ws, 'checks.example'));
+  await h.waitForServer(serverId, ['ready'], 90_000);
+}, 120_000);
+afterAll(() => h?.close());
+
+const healthMails = async () => (await h.database.db.select().from(sandboxMail)).filter((m) => /health checks|failing/.test(m.subject));
+
+describe('health checks', () => {
+  it('passes every check on a freshly provisioned server and mails nobody', async () => {
+    const { results, notified } = await runServerChecks(h.ctx.health, serverId);
+    expect(results.filter((r) => r.status !== 'pass').map((r) => `${r.name}: ${r.summary}`)).toEqual([]);
+    expect(results).toHaveLength(13);
+    expect(notified).toEqual([]);
+    expect(await healthMails()).toHaveLength(0);
+  });
+
+  it('reports a listed IP as failing with what to do, mails the owners once, and once more when it clears', async () => {
+    const [ip] = await h.database.db.select().from(serverIps).where(eq(serverIps.serverId, serverId));
+    h.sandbox.listings.list(ip!.address);
+    const first = await runServerChecks(h.ctx.health, serverId);
+    const check = first.results.find((r) => r.name === 'blacklists')!;
+    expect(check.status).toBe('fail');
+    expect(check.summary).toContain(ip!.address);
+    expect(check.action).toMatch(/\./);
+    expect(first.notified.map((c) => c.to)).toEqual(['fail']);
+
+    const second = await runServerChecks(h.ctx.health, serverId);
+    expect(second.notified).toEqual([]);
+    const mails = await healthMails();
+    expect(mails).toHaveLength(1);
+    expect(mails[0]!.to).toEqual(['owner@checks.example']);
+    expect(mails[0]!.text).toContain('What to do:');
+
+    const [row] = await h.database.sql`select changed_at, checked_at from server_checks where server_id = ${serverId} and name = 'blacklists'`;
+    expect(new Date(row!['changed_at']).getTime()).toBeLessThan(new Date(row!['checked_at']).getTime());
+
+    h.sandbox.listings.delist(ip!.address);
+    const cleared = await runServerChecks(h.ctx.health, serverId);
+    expect(cleared.notified.map((c) => `${c.from}→${c.to}`)).toEqual(['fail→pass']);
+    expect(await healthMails()).toHaveLength(2);
+  });
+
+  it('reports a zone answering with its own error code as "could not check", never listed, and mails nothing', async () => {
+    const [ip] = await h.database.db.select().from(serverIps).where(eq(serverIps.serverId, serverId));
+    h.sandbox.listings.list(ip!.address, { zones: [DEFAULT_DNSBL_ZONES[0]!], codes: ['127.255.255.254'] });
+    const before = (await healthMails()).length;
+    const { results, notified } = await runServerChecks(h.ctx.health, serverId);
+    const check = results.find((r) => r.name === 'blacklists')!;
+    expect(check.status).toBe('unknown');
+    expect(check.summary).toMatch(/could not check/);
+    expect(notified).toEqual([]);
+    expect((await healthMails()).length).toBe(before);
+    h.sandbox.listings.delist(ip!.address);
+  });
+
+  it('serves the stored checks to members and 404 to strangers, documented in /openapi.json', async () => {
+    const res = await h.call('GET', `/v1/workspaces/${ws}/servers/${serverId}/checks`, { token });
+    expect(res.status).toBe(200);
+    expect(res.body.checks.map((c: { name: string }) => c.name)).toContain('spf');
+    expect(res.body.checks[0]).toMatchObject({ name: 'nameservers', status: 'pass', action: null });
+    expect(typeof res.body.checks[0].changedAt).toBe('string');
+    const stranger = await h.customer('stranger@checks.example');
+    expect((await h.call('GET', `/v1/workspaces/${ws}/servers/${serverId}/checks`, { token: stranger.token })).status).toBe(404);
+    const doc = (await h.call('GET', '/openapi.json')).body;
+    expect(doc.paths['/v1/workspaces/{ws}/servers/{id}/checks'].get).toBeDefined();
+    expect(doc.components.schemas.HealthCheck).toBeDefined();
+  });
+});
