@@ -69,6 +69,25 @@ export interface CreateServerInput {
   tags: string[];
   /** Flexible IPs (ids) to attach at creation. */
   ipIds: string[];
+  /** The server's own security group (ensureSecurityGroup); absent: the project's default group. */
+  securityGroupId?: string;
+}
+
+/** Inbound firewall in front of a server, kept by the provider (Scaleway security group). */
+export interface SecurityGroupInput {
+  name: string;
+  tags: string[];
+  /** The only TCP ports open inbound, IPv4 and IPv6; everything else inbound is dropped (ICMP stays). */
+  inboundTcpPorts: number[];
+}
+
+export interface ComputeSecurityGroup {
+  id: string;
+  zone: Zone;
+  tags: string[];
+  /** Scaleway blocks outbound SMTP while this is true; read-only until the account is allowed to send mail. */
+  smtpBlockedByProvider: boolean;
+  serverIds: string[];
 }
 
 export interface WaitOptions {
@@ -104,6 +123,11 @@ export interface ComputeProvider {
    * (they carry the server's tags, see createServer).
    */
   deleteServer(zone: Zone, serverId: string): Promise<void>;
+  /** Finds the group by its tags or creates it, then sets exactly its inbound rules. Idempotent. */
+  ensureSecurityGroup(zone: Zone, input: SecurityGroupInput): Promise<ComputeSecurityGroup>;
+  findSecurityGroupsByTag(zone: Zone, tag: string): Promise<ComputeSecurityGroup[]>;
+  /** Deleting a group already gone succeeds; a group still used by a server is refused (retryable). */
+  deleteSecurityGroup(zone: Zone, groupId: string): Promise<void>;
   /** Block Storage volumes carrying `tag` (createServer gives the boot volume the server's tags). */
   findVolumesByTag(zone: Zone, tag: string): Promise<ComputeVolume[]>;
   /** Deletes a detached Block Storage volume; already gone = success. */
@@ -115,5 +139,5 @@ export interface ComputeProvider {
   setIpv6Reverse(zone: Zone, ipId: string, address: string, hostname: string): Promise<void>;
 
   /** Everything carrying `tag` in every zone (reconciliation). */
-  listTagged(tag: string): Promise<{ servers: ComputeServer[]; ips: FlexibleIp[]; volumes: ComputeVolume[] }>;
+  listTagged(tag: string): Promise<{ servers: ComputeServer[]; ips: FlexibleIp[]; volumes: ComputeVolume[]; securityGroups: ComputeSecurityGroup[] }>;
 }

@@ -14,8 +14,8 @@ import { Ipamv1 } from '@scaleway/sdk-ipam';
 import type { Clock } from '../../clock.ts';
 import { ProviderError } from '../../errors.ts';
 import {
-  ZONES, type ComputeProvider, type ComputeServer, type ComputeVolume, type CreateServerInput, type FlexibleIp, type IpFamily,
-  type ServerState, type WaitOptions, type Zone,
+  ZONES, type ComputeProvider, type ComputeSecurityGroup, type ComputeServer, type ComputeVolume, type CreateServerInput,
+  type FlexibleIp, type IpFamily, type SecurityGroupInput, type ServerState, type WaitOptions, type Zone,
 } from './interface.ts';
 import { PROVIDER, isNotFound, scalewayHttpClient, toProviderError } from './scaleway-errors.ts';
 import { prefixContains } from './scaleway-ipv6.ts';
@@ -128,6 +128,42 @@ export function createScalewayCompute(opts: ScalewayComputeOptions): ComputeProv
     }
   }
 
+  function toGroup(g: Instancev1.SecurityGroup, zone: Zone): ComputeSecurityGroup {
+    return { id: g.id, zone, tags: g.tags ?? [], smtpBlockedByProvider: g.enableDefaultSecurity, serverIds: (g.servers ?? []).map((s) => s.id) };
+  }
+
+  async function groupsTagged(zone: Zone, tag: string): Promise<ComputeSecurityGroup[]> {
+    const groups = await call(() => instance.listSecurityGroups({ zone, tags: [tag], project: opts.projectId }).all());
+    return groups.map((g) => toGroup(g, zone));
+  }
+
+  async function ensureSecurityGroup(zone: Zone, input: SecurityGroupInput): Promise<ComputeSecurityGroup> {
+    // Found again by all its tags (the Instance API's tag filter requires every tag), so a retry adopts it.
+    const listed = await call(() => instance.listSecurityGroups({ zone, tags: input.tags, project: opts.projectId }).all());
+    let group = listed.map((g) => toGroup(g, zone)).find((g) => input.tags.every((t) => g.tags.includes(t)));
+    if (!group) {
+      const res = await call(() => instance.createSecurityGroup({
+        zone, name: input.name, description: 'mailplane: the ports this mail server serves', project: opts.projectId, tags: input.tags,
+        // Stateful: replies to outbound traffic come back; inbound only what is listed.
+        stateful: true, inboundDefaultPolicy: 'drop', outboundDefaultPolicy: 'accept',
+        // Asking is all we can do: Scaleway keeps SMTP blocked (true) until the account may send mail.
+        enableDefaultSecurity: false,
+      }));
+      if (!res.securityGroup) throw fail('createSecurityGroup answered without a group', true);
+      group = toGroup(res.securityGroup, zone);
+    }
+    const rules: Instancev1.SetSecurityGroupRulesRequestRule[] = [];
+    for (const range of ['0.0.0.0/0', '::/0']) {
+      rules.push({ action: 'accept', protocol: 'ICMP', direction: 'inbound', ipRange: range, position: rules.length + 1 });
+      for (const port of input.inboundTcpPorts) {
+        rules.push({ action: 'accept', protocol: 'TCP', direction: 'inbound', ipRange: range, destPortFrom: port, position: rules.length + 1 });
+      }
+    }
+    const id = group.id;
+    await call(() => instance.setSecurityGroupRules({ zone, securityGroupId: id, rules }));
+    return group;
+  }
+
   async function volumesTagged(zone: Zone, tag: string): Promise<ComputeVolume[]> {
     const volumes = await call(() => block.listVolumes({ zone, tags: [tag], projectId: opts.projectId, includeDeleted: false }).all());
     // Block's tag filter matches any tag given; one tag here, but keep the contract exact.
@@ -217,6 +253,7 @@ export function createScalewayCompute(opts: ScalewayComputeOptions): ComputeProv
           publicIps: input.ipIds,
           project: opts.projectId,
           protected: false,
+          ...(input.securityGroupId ? { securityGroup: input.securityGroupId } : {}),
         }),
       );
       const server = res.server;
@@ -294,6 +331,20 @@ export function createScalewayCompute(opts: ScalewayComputeOptions): ComputeProv
       }
     },
 
+    ensureSecurityGroup,
+
+    findSecurityGroupsByTag: groupsTagged,
+
+    async deleteSecurityGroup(zone: Zone, groupId: string): Promise<void> {
+      try {
+        await ignoreNotFound(() => instance.deleteSecurityGroup({ zone, securityGroupId: groupId }));
+      } catch (err) {
+        // Still in use by a server that is being removed: asking again later succeeds.
+        if (err instanceof ProviderError && err.providerStatus === 400) throw fail(`security group ${groupId} is still in use: ${err.detail}`, true, 'provider_in_use');
+        throw err;
+      }
+    },
+
     findVolumesByTag: volumesTagged,
 
     async deleteVolume(zone: Zone, volumeId: string): Promise<void> {
@@ -316,14 +367,19 @@ export function createScalewayCompute(opts: ScalewayComputeOptions): ComputeProv
       await call(() => ipam.updateIP({ region: regionOf(zone), ipId: entry.id, reverses: [{ hostname, address }] }));
     },
 
-    async listTagged(tag: string): Promise<{ servers: ComputeServer[]; ips: FlexibleIp[]; volumes: ComputeVolume[] }> {
+    async listTagged(tag: string) {
       const perZone = await Promise.all(
         ZONES.map(async (zone) => {
-          const [servers, ips, volumes] = await Promise.all([serversTagged(zone, tag), ipsTagged(zone, tag), volumesTagged(zone, tag)]);
-          return { servers, ips, volumes };
+          const [servers, ips, volumes, securityGroups] = await Promise.all([
+            serversTagged(zone, tag), ipsTagged(zone, tag), volumesTagged(zone, tag), groupsTagged(zone, tag),
+          ]);
+          return { servers, ips, volumes, securityGroups };
         }),
       );
-      return { servers: perZone.flatMap((z) => z.servers), ips: perZone.flatMap((z) => z.ips), volumes: perZone.flatMap((z) => z.volumes) };
+      return {
+        servers: perZone.flatMap((z) => z.servers), ips: perZone.flatMap((z) => z.ips),
+        volumes: perZone.flatMap((z) => z.volumes), securityGroups: perZone.flatMap((z) => z.securityGroups),
+      };
     },
   };
 }

@@ -11,6 +11,7 @@ import { serveOnLoopback, type RunningServer } from '../serve.ts';
 import { registerBlockRoutes } from './block-routes.ts';
 import { registerInstanceRoutes } from './instance-routes.ts';
 import { registerIpamRoutes } from './ipam-routes.ts';
+import { SecurityGroups, registerSecurityGroupRoutes } from './security-groups.ts';
 import { ApiError, type EmuIp, type EmuServer } from './model.ts';
 import { ScalewayState, type ForwardCheck, type HostLifecycle } from './state.ts';
 import { errorResponse, ipJson, ipamJson, serverJson } from './wire.ts';
@@ -25,6 +26,8 @@ export interface ScalewayEmulatorOptions {
   onLifecycleError?: (serverId: string, err: unknown) => void;
   /** Refuse reverses whose forward record does not resolve yet (the sandbox asks its DNS). Default: accept. */
   forwardCheck?: ForwardCheck;
+  /** Outbound SMTP blocked account-wide (a new Scaleway account's default). Default: open. */
+  smtpBlocked?: boolean;
 }
 
 export interface EmulatedServer {
@@ -53,6 +56,7 @@ const SANDBOX_PROJECT = '00000000-0000-4000-8000-000000000001';
 export class ScalewayEmulator {
   readonly faults: FaultInjector;
   private readonly state: ScalewayState;
+  private readonly groups = new SecurityGroups();
   private readonly app = new Hono();
   private running: RunningServer | null = null;
 
@@ -94,7 +98,13 @@ export class ScalewayEmulator {
       }
       return next();
     });
-    registerInstanceRoutes(this.app, this.state);
+    this.groups.smtpBlocked = opts.smtpBlocked ?? false;
+    this.app.post('/__sandbox/smtp/open', (c) => {
+      this.setSmtpBlocked(false);
+      return c.json({ smtpBlocked: false });
+    });
+    registerInstanceRoutes(this.app, this.state, this.groups);
+    registerSecurityGroupRoutes(this.app, this.state, this.groups);
     registerIpamRoutes(this.app, this.state);
     registerBlockRoutes(this.app, this.state);
     this.app.notFound((c) => c.json({ message: `no route for ${c.req.method} ${c.req.path}`, type: 'not_found' }, 404));
@@ -126,6 +136,30 @@ export class ScalewayEmulator {
   /** Volumes (Block Storage ones survive their server, as on the real API). */
   listVolumes(): { id: string; zone: string; serverId: string | null; type: 'l_ssd' | 'sbs_volume'; tags: string[] }[] {
     return [...this.state.volumes.values()].map((v) => ({ id: v.id, zone: v.zone, serverId: v.serverId, type: v.volumeType, tags: [...v.tags] }));
+  }
+
+  /** The account's outbound SMTP block: true as on a new Scaleway account, false once support lifted it. */
+  setSmtpBlocked(blocked: boolean): void {
+    this.groups.smtpBlocked = blocked;
+  }
+
+  get smtpBlocked(): boolean {
+    return this.groups.smtpBlocked;
+  }
+
+  /** Whether this server can connect out to port 25 (what the emulated host's probe finds). */
+  outboundSmtpOpen(serverId: string): boolean {
+    const server = this.state.servers.get(serverId);
+    return server ? this.groups.outboundSmtpOpen(server.securityGroupId) : false;
+  }
+
+  /** Security groups (id, tags, servers using it), for tests. */
+  listSecurityGroups(): { id: string; zone: string; tags: string[]; inboundPorts: number[]; servers: string[] }[] {
+    return [...this.groups.groups.values()].map((g) => ({
+      id: g.id, zone: g.zone, tags: [...g.tags],
+      inboundPorts: g.rules.filter((r) => r.direction === 'inbound' && r.action === 'accept' && r.dest_port_from !== null).map((r) => r.dest_port_from!),
+      servers: [...this.state.servers.values()].filter((s) => s.securityGroupId === g.id).map((s) => s.id),
+    }));
   }
 
   /** Who answers whether a reverse's forward record resolves (the sandbox wires its DNS in). */

@@ -7,6 +7,7 @@ import type { Context, Hono } from 'hono';
 import { ZONES } from '../../providers/compute/interface.ts';
 import { ApiError } from './model.ts';
 import type { ScalewayState } from './state.ts';
+import type { SecurityGroups } from './security-groups.ts';
 import { hasAllTags, ipJson, page, serverJson } from './wire.ts';
 
 const DEFAULT_PER_PAGE = 50;
@@ -50,7 +51,7 @@ function listed(c: Context, items: Record<string, unknown>[], key: string): Resp
   return c.json({ [key]: slice });
 }
 
-export function registerInstanceRoutes(app: Hono, state: ScalewayState): void {
+export function registerInstanceRoutes(app: Hono, state: ScalewayState, groups: SecurityGroups): void {
   const base = '/instance/v1/zones/:zone';
 
   app.post(`${base}/servers`, async (c) => {
@@ -58,7 +59,10 @@ export function registerInstanceRoutes(app: Hono, state: ScalewayState): void {
     const body = await jsonBody(c);
     // Dynamic (non-flexible) IPs are not emulated; mailplane never asks for one.
     if (body['dynamic_ip_required'] !== false) throw ApiError.invalidArgument('dynamic_ip_required', 'the emulator only supports false');
+    const securityGroupId = str(body, 'security_group') ?? null;
+    if (securityGroupId) groups.get(zone, securityGroupId);
     const server = state.createServer(zone, {
+      securityGroupId,
       name: str(body, 'name', true)!,
       project: str(body, 'project', true)!,
       commercialType: str(body, 'commercial_type', true)!,

@@ -25,6 +25,8 @@ export interface EmuServer {
   volumeIds: string[];
   /** Per server, like Scaleway's `de:00:…`: the host's SLAAC IPv6 address is derived from it. */
   macAddress: string;
+  /** Its security group (null: the project's default group). */
+  securityGroupId: string | null;
   /** Created outside mailplane (reconciliation tests). */
   orphan: boolean;
 }

@@ -188,7 +188,7 @@ export class ScalewayState {
 
   createServer(zone: string, input: {
     name: string; project: string; commercialType: string; image: string; tags: string[]; publicIps: string[]; orphan?: boolean;
-    rootVolumeType?: EmuVolume['volumeType'];
+    rootVolumeType?: EmuVolume['volumeType']; securityGroupId?: string | null;
   }): EmuServer {
     const ips = input.publicIps.map((id) => this.ip(zone, id));
     for (const ip of ips) {
@@ -199,6 +199,7 @@ export class ScalewayState {
       id: randomUUID(), zone, name: input.name, project: input.project, commercialType: input.commercialType,
       image: input.image, tags: [...input.tags], state: 'stopped', stateDetail: '', createdAt: now, modifiedAt: now,
       userData: new Map(), userDataAtFirstBoot: null, volumeIds: [], macAddress: this.pool.mac(), orphan: input.orphan ?? false,
+      securityGroupId: input.securityGroupId ?? null,
     };
     // Current Debian images boot from a Block Storage volume made from the image's snapshot.
     const volume: EmuVolume = {

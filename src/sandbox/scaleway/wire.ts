@@ -116,7 +116,7 @@ export function serverJson(s: EmuServer, state: ScalewayState): Record<string, u
     ipv6: null,
     boot_type: 'local',
     volumes,
-    security_group: { id: '22222222-2222-4222-8222-222222222222', name: 'Default security group' },
+    security_group: s.securityGroupId ? { id: s.securityGroupId, name: s.securityGroupId } : { id: '22222222-2222-4222-8222-222222222222', name: 'Default security group' },
     maintenances: [],
     arch: 'x86_64',
     placement_group: null,

@@ -292,6 +292,35 @@ describe('scaleway compute adapter', () => {
     expect(emulator.listVolumes().some((v) => v.serverId === server.id)).toBe(false);
   });
 
+  it('gives a server its own security group with exactly the inbound ports it serves; SMTP stays blocked until the account is allowed', async () => {
+    const tag = uniqueTag('sg');
+    emulator.setSmtpBlocked(true);
+    try {
+      const group = await compute.ensureSecurityGroup(ZONE, { name: 'mx-sg', tags: ['mailplane', tag], inboundTcpPorts: [22, 25, 443] });
+      // enable_default_security is read-only: asking for false changes nothing while the account is blocked.
+      expect(group.smtpBlockedByProvider).toBe(true);
+      const again = await compute.ensureSecurityGroup(ZONE, { name: 'mx-sg', tags: ['mailplane', tag], inboundTcpPorts: [22, 25, 443] });
+      expect(again.id).toBe(group.id);
+      const server = await compute.createServer({
+        zone: ZONE, name: 'mx-sg', commercialType: 'DEV1-S', image: 'debian_bookworm', cloudInit: '#cloud-config\n', tags: [tag], ipIds: [], securityGroupId: group.id,
+      });
+      const seen = emulator.listSecurityGroups().find((g) => g.id === group.id)!;
+      expect(seen.servers).toEqual([server.id]);
+      expect([...new Set(seen.inboundPorts)].sort((a, b) => a - b)).toEqual([22, 25, 443]);
+      expect(emulator.outboundSmtpOpen(server.id)).toBe(false);
+      await expect(compute.deleteSecurityGroup(ZONE, group.id)).rejects.toMatchObject({ retryable: true });
+      emulator.setSmtpBlocked(false);
+      expect(emulator.outboundSmtpOpen(server.id)).toBe(true);
+      expect((await compute.findSecurityGroupsByTag(ZONE, tag))[0]?.smtpBlockedByProvider).toBe(false);
+      await compute.deleteServer(ZONE, server.id);
+      await compute.deleteSecurityGroup(ZONE, group.id);
+      await compute.deleteSecurityGroup(ZONE, group.id);
+      expect(await compute.findSecurityGroupsByTag(ZONE, tag)).toEqual([]);
+    } finally {
+      emulator.setSmtpBlocked(false);
+    }
+  });
+
   it('pages Instance lists with per_page and an X-Total-Count header, IPAM lists with total_count', async () => {
     const tag = uniqueTag('wire');
     await Promise.all(Array.from({ length: 3 }, () => compute.createIp(ZONE, 'ipv4', [tag])));
