@@ -1,0 +1,96 @@
+/**
+ * The dashboard's guards, over plain HTTP: posts from another origin are
+ * refused, pages need a session, a workspace you are not in is not found,
+ * a member is refused what the API refuses, and sign-in cannot be turned
+ * into an open redirect. (The journeys themselves run in chromium: test/e2e/dashboard.)
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { linkify } from '../../../src/web/pages/sandbox-mail-pages.ts';
+import { STRONG_PASSWORD } from '../../support/api.ts';
+import { startHarness, type Harness } from '../../support/provisioning.ts';
+
+let h: Harness;
+let owner: { token: string; workspaceId: string };
+let member: { token: string; workspaceId: string };
+let outsider: { token: string; workspaceId: string };
+
+beforeAll(async () => {
+  h = await startHarness({ workers: false });
+  owner = await h.customer('owner@web.example');
+  member = await h.customer('member@web.example');
+  outsider = await h.customer('outsider@web.example');
+  const [row] = await h.database.sql`select id from users where email = 'member@web.example'`;
+  await h.database.sql`insert into memberships (workspace_id, user_id, role) values (${owner.workspaceId}, ${row!['id']}, 'member')`;
+}, 60_000);
+afterAll(() => h?.close());
+
+const page = (path: string, o: { token?: string; method?: string; form?: Record<string, string>; headers?: Record<string, string> } = {}) => fetch(`${h.baseUrl}${path}`, {
+  method: o.method ?? (o.form ? 'POST' : 'GET'),
+  redirect: 'manual',
+  headers: {
+    ...(o.token ? { cookie: `mailplane_session=${o.token}` } : {}),
+    ...(o.form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+    ...o.headers,
+  },
+  ...(o.form ? { body: new URLSearchParams(o.form).toString() } : {}),
+});
+
+describe('dashboard guards', () => {
+  it('refuses a form post from another origin, or with no origin at all, and changes nothing', async () => {
+    const before = await h.database.sql`select count(*)::int as n from workspaces`;
+    const evil = await page('/workspaces', { token: owner.token, form: { name: 'Evil' }, headers: { origin: 'http://evil.test' } });
+    expect(evil.status).toBe(403);
+    expect(evil.headers.get('content-type')).toMatch(/text\/html/);
+    expect(await evil.text()).toContain('not sent from the mailplane dashboard');
+    expect((await page('/workspaces', { token: owner.token, form: { name: 'Blind' } })).status).toBe(403);
+    // A sandboxed or no-referrer page sends "Origin: null": only Sec-Fetch-Site: same-origin makes it ours.
+    expect((await page('/workspaces', { token: owner.token, form: { name: 'Null' }, headers: { origin: 'null', 'sec-fetch-site': 'cross-site' } })).status).toBe(403);
+    const after = await h.database.sql`select count(*)::int as n from workspaces`;
+    expect(after[0]!['n']).toBe(before[0]!['n']);
+    const ok = await page('/workspaces', { token: owner.token, form: { name: 'Ours' }, headers: { origin: h.baseUrl } });
+    expect(ok.status).toBe(303);
+  });
+
+  it('sends a visitor without a session to sign in, keeping where they were going', async () => {
+    const res = await page(`/w/${owner.workspaceId}/team?tab=1`);
+    expect(res.status).toBe(303);
+    expect(res.headers.get('location')).toBe(`/login?next=${encodeURIComponent(`/w/${owner.workspaceId}/team?tab=1`)}`);
+  });
+
+  it('answers a workspace you are not in with a not-found page, and a member with a refusal where the API refuses', async () => {
+    const stranger = await page(`/w/${owner.workspaceId}`, { token: outsider.token });
+    expect(stranger.status).toBe(404);
+    expect(await stranger.text()).not.toContain('owner@web.example');
+    expect((await page(`/w/${owner.workspaceId}/api-keys`, { token: member.token })).status).toBe(403);
+    expect((await page(`/w/${owner.workspaceId}/subscribe`, { token: member.token })).status).toBe(403);
+    const team = await (await page(`/w/${owner.workspaceId}/team`, { token: member.token })).text();
+    expect(team).not.toContain('Send invitation');
+    expect(team).toContain('owner@web.example');
+  });
+
+  it('signs in with the form, answers a wrong password and an unknown email alike, and never redirects off-site', async () => {
+    const wrong = await (await page('/login', { form: { email: 'owner@web.example', password: 'not-the-password-at-all' }, headers: { origin: h.baseUrl } })).text();
+    const unknown = await (await page('/login', { form: { email: 'nobody@web.example', password: 'not-the-password-at-all' }, headers: { origin: h.baseUrl } })).text();
+    const message = (html: string) => /role="alert">([^<]*)</.exec(html)?.[1];
+    expect(message(wrong)).toBe('Email or password is incorrect');
+    expect(message(unknown)).toBe(message(wrong));
+    const ok = await page('/login?next=//evil.test/x', { form: { email: 'owner@web.example', password: STRONG_PASSWORD }, headers: { origin: h.baseUrl } });
+    expect(ok.status).toBe(303);
+    expect(ok.headers.get('location')).toBe('/');
+    expect(ok.headers.get('set-cookie')).toMatch(/mailplane_session=.*HttpOnly.*SameSite=Strict/i);
+  });
+
+  it('serves pages under a script-src self policy while the API keeps default-src none', async () => {
+    const login = await page('/login');
+    expect(login.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(login.headers.get('content-security-policy')).not.toContain('unsafe-inline');
+    const api = await fetch(`${h.baseUrl}/v1/plans`);
+    expect(api.headers.get('content-security-policy')).toBe("default-src 'none'; frame-ancestors 'none'");
+    expect((await page('/assets/app.js')).headers.get('content-type')).toMatch(/javascript/);
+  });
+
+  it('shows stored mail with its links clickable and everything else escaped', () => {
+    expect(linkify('Hi <b>"you"</b>: http://127.0.0.1:3000/verify-email?token=a.b&x=1 ok'))
+      .toBe('Hi &lt;b&gt;&quot;you&quot;&lt;/b&gt;: <a href="http://127.0.0.1:3000/verify-email?token=a.b&amp;x=1">http://127.0.0.1:3000/verify-email?token=a.b&amp;x=1</a> ok');
+  });
+});
