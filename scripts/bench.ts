@@ -5,7 +5,7 @@
  *
  * Knobs (environment): BENCH_PROVISIONS (concurrent provisions, default 200),
  * BENCH_API_SECONDS (per load round, default 5), BENCH_LOG=1 (the product's
- * warnings on stderr).
+ * warnings on stderr), BENCH_REAL_HOST=0 (skip the real-host figure).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +16,7 @@ import { benchDnsbl } from './bench/dnsbl.ts';
 import { currentLoad, describeMachine } from './bench/machine.ts';
 import { benchOverhead } from './bench/overhead.ts';
 import { benchQueuePickup } from './bench/queue-pickup.ts';
+import { benchRealHost, renderRealHost } from './bench/real-host.ts';
 import { renderMarkdown, summarise, type BenchResults } from './bench/report.ts';
 
 const intEnv = (name: string, fallback: number) => {
@@ -54,6 +55,9 @@ async function main(): Promise<void> {
       },
     }, log);
 
+    log('real host: one provisioning on a Debian 12 container (root and the real-host packages; BENCH_REAL_HOST=0 skips)');
+    const realHost = await benchRealHost(await postgres.database('bench_real_host'), log);
+
     machine.loadAverage.end = currentLoad();
     const results: BenchResults = {
       machine, startedAt: new Date(started).toISOString(), durationSeconds: Math.round((Date.now() - started) / 1000),
@@ -61,8 +65,8 @@ async function main(): Promise<void> {
     };
     const dir = fileURLToPath(new URL('../bench/', import.meta.url));
     await mkdir(dir, { recursive: true });
-    await writeFile(`${dir}report.json`, `${JSON.stringify(summarise(results), null, 2)}\n`);
-    await writeFile(`${dir}report.md`, renderMarkdown(results));
+    await writeFile(`${dir}report.json`, `${JSON.stringify({ ...summarise(results), realHost }, null, 2)}\n`);
+    await writeFile(`${dir}report.md`, `${renderMarkdown(results)}\n${renderRealHost(realHost)}`);
     log(`bench: done in ${results.durationSeconds} s → bench/report.md, bench/report.json`);
   } finally {
     await postgres.stop();

@@ -31,6 +31,8 @@ export interface ProductOptions {
   env?: Record<string, string>;
   /** Extra routes on the product's app (benchmarks' reference routes), given the built context. */
   routes?: (ctx: AppContext) => RouteRegistrar[];
+  /** Real Debian machines behind the instances (the real-host figure). */
+  realHosts?: { cacheDir: string; mirror: string };
 }
 
 export interface Product {
@@ -54,7 +56,7 @@ export interface Product {
 export async function startProduct(opts: ProductOptions): Promise<Product> {
   const dataDir = await mkdtemp(join(tmpdir(), 'mailplane-bench-'));
   await chmod(dataDir, 0o755);
-  const sandbox = await startRemoteSandbox(opts.profile);
+  const sandbox = await startRemoteSandbox(opts.profile, opts.realHosts);
   const env: Record<string, string> = {
     NODE_ENV: 'production', LOG_LEVEL: 'warn',
     SESSION_SECRET: 'bench-session-secret-that-is-long-enough-1234567890',

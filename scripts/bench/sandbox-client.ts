@@ -14,8 +14,8 @@ export interface RemoteSandbox {
 
 interface Reply { id?: number; type?: string; ok?: boolean; error?: string; status?: number; env?: Record<string, string> }
 
-export async function startRemoteSandbox(profile: LatencyProfile): Promise<RemoteSandbox> {
-  const child: ChildProcess = fork(fileURLToPath(new URL('./sandbox-process.ts', import.meta.url)), [JSON.stringify({ profile })], {
+export async function startRemoteSandbox(profile: LatencyProfile, realHosts?: { cacheDir: string; mirror: string }): Promise<RemoteSandbox> {
+  const child: ChildProcess = fork(fileURLToPath(new URL('./sandbox-process.ts', import.meta.url)), [JSON.stringify({ profile, realHosts })], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();

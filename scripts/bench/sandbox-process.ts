@@ -4,7 +4,7 @@
  * measured worker's event loop nor get delayed by it, as real providers
  * would not. Driven by the parent over IPC (sandbox-client.ts).
  *
- *   argv[2]: JSON { profile: LatencyProfile }
+ *   argv[2]: JSON { profile: LatencyProfile, realHosts?: { cacheDir, mirror } } (real Debian machines)
  *   → { type: 'ready', env }            once the emulators listen
  *   ← { id, op: 'setWebhookUrl', url }  → { id, ok: true }
  *   ← { id, op: 'completeCheckout', sessionId } → { id, ok: true, status }
@@ -21,13 +21,14 @@ interface Request { id: number; op: string; url?: string; sessionId?: string }
 
 const send = (message: unknown) => process.send!(message);
 
-const { profile } = JSON.parse(process.argv[2] ?? '{}') as { profile: LatencyProfile };
+const { profile, realHosts } = JSON.parse(process.argv[2] ?? '{}') as { profile: LatencyProfile; realHosts?: { cacheDir: string; mirror: string } };
 const dataDir = await mkdtemp(join(tmpdir(), 'mailplane-bench-sandbox-'));
 await chmod(dataDir, 0o755);
 const sandbox = new Sandbox({
   compute: true, dns: true, billing: true, dataDir, dnsblZones: DEFAULT_DNSBL_ZONES,
   scaleway: { bootDelayMs: profile.bootDelayMs, faults: { latencyMs: profile.scalewayApiMs } },
   sshBehaviour: { delayMs: profile.sshCommandMs, scriptDelayMs: profile.scriptMs },
+  ...(realHosts ? { realHosts } : {}),
 });
 await sandbox.start();
 sandbox.cloudflare!.faults.set({ latencyMs: profile.cloudflareApiMs });
