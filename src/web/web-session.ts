@@ -86,6 +86,9 @@ function sameOrigin(c: Context, publicUrl: string): boolean {
 
 export function sameOriginPosts(publicUrl: string): MiddlewareHandler<WebEnv> {
   return async (c, next) => {
+    // The dashboard is mounted at '/', so its middleware also sees API paths no API route matched;
+    // those must reach the API's problem+json 404, not an HTML refusal.
+    if (c.req.path.startsWith('/v1/')) return next();
     if (c.req.method !== 'GET' && c.req.method !== 'HEAD' && !sameOrigin(c, publicUrl)) throw new CrossSiteRequestError();
     await next();
   };

@@ -4,13 +4,12 @@
  * on 127.0.0.1 (the Stripe emulator delivers webhooks to it), and the workers.
  * Retries and polls are shortened; the code paths are the production ones.
  */
-import { serve } from '@hono/node-server';
-import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { and, desc, eq } from 'drizzle-orm';
 import { createApp } from '../../src/api/app.ts';
+import { listenHttp } from '../../src/api/http-server.ts';
 import { apiDeps, createAppContext, type AppContext } from '../../src/app-context.ts';
 import { loadConfig } from '../../src/config.ts';
 import { provisioningRuns, provisioningSteps, servers, subscriptions, users } from '../../src/db/schema/index.ts';
@@ -93,10 +92,9 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   // The same app as `mailplane api`: the /v1 resources plus the product routes and the dashboard.
   const deps = apiDeps(ctx);
   const app = createApp(deps, productRegistrars(ctx, deps));
-  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
-    const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: opts.port ?? 0 }, () => resolve(s));
-  });
-  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  // The same HTTP server too: parser refusals as problem+json, keep-alive after refused bodies.
+  const http = await listenHttp(app, { host: '127.0.0.1', port: opts.port ?? 0, log });
+  const baseUrl = http.url;
   sandbox.stripe!.setWebhookUrl(`${baseUrl}/v1/webhooks/stripe`);
 
   const call: Harness['call'] = async (method, path, o = {}) => {
@@ -164,7 +162,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       if (delivery.status !== 200) throw new Error(`webhook answered ${delivery.status}`);
     },
     async close() {
-      await new Promise<void>((r) => server.close(() => r()));
+      await http.close(1_000);
       await ctx.close();
       await sandbox.stop();
       await database.close();
