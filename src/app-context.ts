@@ -189,6 +189,7 @@ export function apiDeps(ctx: AppContext, accountNotifier?: AccountNotifier): Api
     hasher: ctx.hasher,
     sessions: ctx.sessions,
     invitationKey: ctx.invitationKey,
+    mailer: ctx.mailer,
     limiters: {
       auth: new RateLimiter({ limit: ctx.config.auth.rateLimitAuthPerMinute, windowMs: minute }),
       api: new RateLimiter({ limit: ctx.config.auth.rateLimitApiPerMinute, windowMs: minute }),

@@ -13,6 +13,7 @@ import type { EventHub } from '../servers/event-hub.ts';
 import type { ErasureDeps } from '../gdpr/erase.ts';
 import type { MailboxDeps } from '../mailboxes/service.ts';
 import type { Logger } from '../log.ts';
+import type { Mailer } from '../mail/mailer.ts';
 import type { RateLimiter } from './middleware/rate-limit.ts';
 
 export interface ApiDeps {
@@ -29,6 +30,8 @@ export interface ApiDeps {
   accountNotifier: AccountNotifier;
   /** Each check resolves true when its dependency answers. */
   readiness: Record<string, () => Promise<boolean>>;
+  /** Product mail (invitations); absent in tests of the foundation alone. */
+  mailer?: Mailer;
   /** Billing, servers and support routes; absent in tests of the foundation alone. */
   provisioning?: ProvisioningApiDeps;
 }

@@ -2,6 +2,7 @@
 import { createApp } from '../api/app.ts';
 import { listenHttp, type HttpListener } from '../api/http-server.ts';
 import { apiDeps, createAppContext } from '../app-context.ts';
+import { mailAccountNotifier } from '../mail/account-notifier.ts';
 import { productRegistrars } from '../web/registrars.ts';
 import type { Logger } from '../log.ts';
 import { startWorkers } from '../workers.ts';
@@ -21,7 +22,7 @@ export async function runRoles(role: Role): Promise<number> {
   try {
     if (worker) await startWorkers(ctx);
     if (api) {
-      const deps = apiDeps(ctx);
+      const deps = apiDeps(ctx, mailAccountNotifier({ mailer: ctx.mailer, log, publicUrl: config.http.publicUrl }));
       http = await listenHttp(createApp(deps, productRegistrars(ctx, deps)), { host: config.http.host, port: config.http.port, log });
       log.info(`mailplane listening on ${http.url} (API docs at /docs)`);
     }

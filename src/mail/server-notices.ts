@@ -7,6 +7,7 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { memberships, serverNotices, servers, users } from '../db/schema/index.ts';
+import { currentWaits } from '../servers/waits.ts';
 import type { Logger } from '../log.ts';
 import { sendBestEffort, type Mailer } from './mailer.ts';
 import { actionNeededMessage, serverReadyMessage } from './messages.ts';
@@ -37,6 +38,15 @@ export async function sendServerNotices(deps: NoticeDeps): Promise<number> {
     if (!(await claim(deps.db, s.id, 'ready'))) continue;
     const to = await managers(deps.db, s.workspaceId);
     if (to.length && await sendBestEffort(deps.mailer, deps.log, serverReadyMessage(to, { domain: s.domain, hostname: s.hostname, link: `${deps.publicUrl}/w/${s.workspaceId}/servers/${s.id}` }))) sent++;
+  }
+  // Provisioning parked on the customer's move (nameservers, …): one mail per wait reason.
+  const waiting = await deps.db.select().from(servers).where(eq(servers.status, 'waiting')).limit(200);
+  for (const s of waiting) {
+    for (const w of (await currentWaits(deps.db, s.id)).filter((x) => x.party === 'customer')) {
+      if (!(await claim(deps.db, s.id, `wait:${w.code}`))) continue;
+      const to = await managers(deps.db, s.workspaceId);
+      if (to.length && await sendBestEffort(deps.mailer, deps.log, actionNeededMessage(to, { domain: s.domain, what: `${w.message} ${w.action}`, link: `${deps.publicUrl}/w/${s.workspaceId}/servers/${s.id}` }))) sent++;
+    }
   }
   const warned = await deps.db.select().from(servers)
     .where(and(inArray(servers.status, ['provisioning', 'ready', 'failed']), sql`jsonb_array_length(${servers.warnings}) > 0`)).limit(200);

@@ -23,7 +23,7 @@ export const STEP_LABELS: Record<string, string> = {
 
 export const stepLabel = (name: string) => STEP_LABELS[name] ?? name.replaceAll('_', ' ');
 
-export const MARK: Record<string, string> = { succeeded: '✓', failed: '✗', pending: '○', queued: '○' };
+export const MARK: Record<string, string> = { succeeded: '✓', failed: '✗', pending: '○', queued: '○', waiting: '⏸' };
 
 export function formatDuration(ms: number | null | undefined): string {
   if (ms == null) return '';

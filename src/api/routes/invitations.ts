@@ -1,6 +1,7 @@
 /** Invitations: create/list/revoke in a workspace; accept as the invited user. */
 import { createRoute, z } from '@hono/zod-openapi';
 import { authorizeWorkspace } from '../../workspaces/access.ts';
+import { mailInvitation } from '../../workspaces/invitation-mail.ts';
 import { acceptInvitation, createInvitation, listInvitations, revokeInvitation, type InvitationDeps } from '../../workspaces/invitations.ts';
 import type { ApiDeps } from '../deps.ts';
 import type { App } from '../env.ts';
@@ -16,7 +17,7 @@ const InvitationSchema = z.object({
 
 const tag = ['invitations'];
 const routes = {
-  create: createRoute({ method: 'post', path: '/v1/workspaces/{ws}/invitations', tags: tag, summary: 'Invite someone (token shown once)', security: bearer,
+  create: createRoute({ method: 'post', path: '/v1/workspaces/{ws}/invitations', tags: tag, summary: 'Invite someone: the link is emailed to them (the token is also shown once here)', security: bearer,
     request: { params: WorkspaceParam, body: jsonBody(z.strictObject({ email: Email, role: RoleSchema })) },
     responses: { 201: jsonResponse(z.object({ invitation: InvitationSchema, token: z.string() }), 'Created; give the token to the invitee'), ...problems(401, 403, 404) } }),
   list: createRoute({ method: 'get', path: '/v1/workspaces/{ws}/invitations', tags: tag, summary: 'Invitations of a workspace', security: bearer,
@@ -44,6 +45,7 @@ export function registerInvitationRoutes(app: App, deps: ApiDeps & { now?: () =>
   app.openapi(routes.create, async (c) => {
     const access = await authorizeWorkspace(deps.db, c.get('principal'), c.req.valid('param').ws, 'invitations.manage');
     const { invitation, token } = await createInvitation(inv, c.get('actor'), access, c.req.valid('json'));
+    if (deps.mailer) await mailInvitation({ db: deps.db, mailer: deps.mailer, log: deps.log, publicUrl: deps.config.http.publicUrl }, invitation, token);
     return c.json({ invitation: present(invitation), token }, 201);
   });
 

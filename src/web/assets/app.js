@@ -37,7 +37,7 @@ for (const el of document.querySelectorAll('[data-refresh]')) {
   setTimeout(() => window.location.reload(), Number(el.dataset.refresh) * 1000);
 }
 
-const MARKS = { succeeded: '✓', failed: '✗', pending: '○', queued: '○' };
+const MARKS = { succeeded: '✓', failed: '✗', pending: '○', queued: '○', waiting: '⏸' };
 
 function formatDuration(ms) {
   if (ms == null) return '';
@@ -84,7 +84,7 @@ function followChecklist(list) {
     const server = JSON.parse(e.data);
     for (const step of server.steps) update(step.name, step);
     if (status) { status.textContent = server.status; status.className = `pill ${server.status}`; }
-    list.setAttribute('aria-busy', server.status === 'provisioning' ? 'true' : 'false');
+    list.setAttribute('aria-busy', server.status === 'provisioning' || server.status === 'waiting' ? 'true' : 'false');
   });
   const onStep = (status) => (e) => {
     const ev = JSON.parse(e.data);
@@ -100,6 +100,9 @@ function followChecklist(list) {
   source.addEventListener('step.retrying', onStep('retrying'));
   source.addEventListener('step.succeeded', onStep('succeeded'));
   source.addEventListener('step.failed', onStep('failed'));
+  // A step waiting on a person: the page's "Waiting for you" card says what to do; reload to show it.
+  source.addEventListener('step.waiting', (e) => { onStep('waiting')(e); if (!document.getElementById('warn-h')) setTimeout(() => window.location.reload(), 800); });
+  source.addEventListener('step.wait_over', onStep('running'));
   // A finished run changes what the page offers (mailboxes, DNS, health): reload it once.
   for (const type of ['run.succeeded', 'run.failed']) {
     source.addEventListener(type, () => { source.close(); setTimeout(() => window.location.reload(), 800); });

@@ -6,6 +6,7 @@
  */
 import { html } from 'hono/html';
 import { findServer, serverDetail } from '../../servers/views.ts';
+import { currentWaits } from '../../servers/waits.ts';
 import { renderPage } from '../layout.ts';
 import { formatDuration, MARK, STEP_LABELS, stepLabel } from '../step-labels.ts';
 import type { WebApp, WebDeps } from '../web-env.ts';
@@ -48,9 +49,9 @@ export function registerServerPages(web: WebApp, deps: WebDeps): void {
   web.get('/w/:ws/servers/:id', async (c) => {
     const page = await inWorkspace(deps, c, 'servers.read');
     const server = await findServer(deps.api.db, c.req.param('id'), page.workspace.id);
-    const d = await serverDetail(deps.api.db, server, { withLogs: false });
+    const [d, waits] = await Promise.all([serverDetail(deps.api.db, server, { withLogs: false }), currentWaits(deps.api.db, server.id)]);
     const ws = page.workspace.id;
-    const live = d.status === 'provisioning' || d.run?.status === 'running';
+    const live = d.status === 'provisioning' || d.status === 'waiting' || d.run?.status === 'running';
     return renderPage(c, {
       title: d.domain, user: c.get('user'), workspace: page.workspace, sandboxMail,
       body: html`${serverTabs(ws, d.id, '')}
@@ -58,7 +59,9 @@ export function registerServerPages(web: WebApp, deps: WebDeps): void {
         <dt>Status</dt><dd><span id="server-status" class="pill ${d.status}">${d.status}</span>${d.statusReason ? html`<div>${d.statusReason}</div>` : ''}</dd>
         <dt>Hostname</dt><dd><code>${d.hostname}</code></dd><dt>Region</dt><dd>${placeOf(d.zone)}</dd><dt>Plan</dt><dd>${d.plan}</dd>
         <dt>Created</dt><dd>${d.createdAt.slice(0, 16).replace('T', ' ')} UTC</dd></dl></section>
-      ${d.warnings.length ? html`<section class="card" aria-labelledby="warn-h"><h2 id="warn-h">Waiting for you</h2><ul>${d.warnings.map((w) => html`<li class="warn">${w.message}</li>`)}</ul>
+      ${d.warnings.length || waits.length ? html`<section class="card" aria-labelledby="warn-h"><h2 id="warn-h">${waits.some((w) => w.party === 'customer') ? 'Waiting for you' : 'Needs attention'}</h2><ul>
+        ${waits.map((w) => html`<li class="warn"><strong>${w.message}</strong> ${w.action} <span class="hint">${w.party === 'customer' ? 'Your move' : 'Our operations team is on it'}; waiting since ${w.since.slice(0, 16).replace('T', ' ')} UTC, next check ${w.nextCheckAt.slice(11, 16)} UTC.</span></li>`)}
+        ${d.warnings.map((w) => html`<li class="warn">${w.message}</li>`)}</ul>
         <p><a href="/w/${ws}/servers/${d.id}/dns">See the DNS values to set</a></p></section>` : ''}</div>
       <section class="card" aria-labelledby="run-h"><h2 id="run-h">${d.run?.kind === 'rotate_ip' ? 'IP rotation' : d.run?.kind === 'deprovision' ? 'Removal' : 'Installation'} checklist</h2>
         ${d.run ? html`<p class="hint">Run ${d.run.status}${d.run.finishedAt ? `, finished ${d.run.finishedAt.slice(0, 16).replace('T', ' ')} UTC` : ''}.${live ? ' This list updates live.' : ''}</p>${d.run.error ? html`<p class="error">${d.run.error}</p>` : ''}` : html`<p>No run yet.</p>`}

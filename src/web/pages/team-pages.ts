@@ -6,8 +6,7 @@
 import { html } from 'hono/html';
 import { canGrantRole, canManageMember } from '../../auth/permissions.ts';
 import { WORKSPACE_ROLES, type WorkspaceRole } from '../../db/schema/index.ts';
-import { sendBestEffort } from '../../mail/mailer.ts';
-import { invitationMessage } from '../../mail/messages.ts';
+import { mailInvitation } from '../../workspaces/invitation-mail.ts';
 import { Email } from '../../api/openapi.ts';
 import { acceptInvitation, createInvitation, listInvitations, revokeInvitation } from '../../workspaces/invitations.ts';
 import { changeMemberRole, listMembers, removeMember } from '../../workspaces/workspaces.ts';
@@ -65,11 +64,7 @@ export function registerTeamPages(web: WebApp, deps: WebDeps): void {
     if (!isRole(form['role'])) return teamPage(c, 'Choose a role.');
     try {
       const { invitation, token } = await createInvitation(deps.invitations, c.get('actor'), page.access, { email: email.data, role: form['role'] });
-      const user = c.get('user');
-      await sendBestEffort(deps.mailer, deps.api.log, invitationMessage(email.data, {
-        workspace: page.workspace.name, inviter: user.name, role: invitation.role, expiresAt: invitation.expiresAt,
-        link: `${deps.api.config.http.publicUrl}/invitations/accept?token=${encodeURIComponent(token)}`,
-      }));
+      await mailInvitation({ db: deps.api.db, mailer: deps.mailer, log: deps.api.log, publicUrl: deps.api.config.http.publicUrl }, invitation, token);
     } catch (err) {
       return teamPage(c, refusal(err));
     }
