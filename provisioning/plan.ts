@@ -3,8 +3,8 @@
  * plan table everywhere (database, API, logs, CLI).
  */
 export const PROVISION_STEPS = [
-  'allocate_ips', 'check_blacklists', 'create_server', 'generate_dkim', 'publish_dns', 'set_ptr',
-  'wait_ssh', 'install_mail_stack', 'harden', 'issue_tls', 'publish_tlsa', 'verify',
+  'allocate_ips', 'check_blacklists', 'create_server', 'generate_dkim', 'publish_dns', 'activate_zone', 'set_ptr',
+  'wait_ssh', 'install_mail_stack', 'harden', 'check_network', 'issue_tls', 'publish_tlsa', 'verify',
 ] as const;
 export const DEPROVISION_STEPS = ['delete_dns_records', 'delete_server', 'release_ips'] as const;
 /** Rotation of a live server's IP; install_mail_stack and harden are the provisioning steps, re-run with the new address. */
@@ -29,13 +29,18 @@ export const PLANS: Record<RunKind, Record<string, readonly StepName[]>> = {
     // AAAA and SPF ip6: name the address the host holds, which for a routed IPv6 /64
     // is the SLAAC address Scaleway reports once the IP is attached (create_server).
     publish_dns: ['check_blacklists', 'generate_dkim', 'create_server'],
-    set_ptr: ['publish_dns', 'create_server'],
+    // Until the customer's nameservers point at the zone, nothing public sees its records:
+    // activate_zone waits (without spending retries) for the steps that need them.
+    activate_zone: ['publish_dns'],
+    set_ptr: ['activate_zone', 'create_server'],
     wait_ssh: ['create_server'],
     install_mail_stack: ['wait_ssh', 'generate_dkim'],
     harden: ['install_mail_stack'],
-    issue_tls: ['publish_dns', 'install_mail_stack'],
+    issue_tls: ['activate_zone', 'install_mail_stack'],
     publish_tlsa: ['issue_tls'],
-    verify: ['set_ptr', 'harden', 'publish_tlsa'],
+    // The host holds its published addresses and can send mail (waits for the provider's SMTP block to go).
+    check_network: ['harden'],
+    verify: ['set_ptr', 'check_network', 'publish_tlsa'],
   },
   deprovision: {
     delete_dns_records: [],

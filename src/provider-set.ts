@@ -20,6 +20,7 @@ import { createResolverLookup } from './providers/lookup/resolver.ts';
 import type { RemoteHostProvider } from './providers/ssh/interface.ts';
 import { createSshRemote } from './providers/ssh/node-ssh.ts';
 import { SshUnreachableError } from './providers/ssh/interface.ts';
+import { applySandboxSettings, recordEmulatorUrls } from './sandbox/person-settings.ts';
 import { Sandbox, type SandboxOptions } from './sandbox/sandbox.ts';
 
 export interface ProviderSet {
@@ -49,7 +50,7 @@ export const dnsblZonesOf = (config: Config): readonly string[] => (config.dns.d
 
 /** A sandbox configured from the environment (listings, data dir), for the providers in `emulate`. */
 export function sandboxFromConfig(config: Config, log: Logger, emulate: Pick<SandboxOptions, 'compute' | 'dns' | 'billing'>, extra: Partial<SandboxOptions> = {}): Sandbox {
-  return new Sandbox({
+  const sandbox = new Sandbox({
     ...emulate,
     dataDir: config.db.dataDir,
     dnsblZones: dnsblZonesOf(config),
@@ -59,6 +60,8 @@ export function sandboxFromConfig(config: Config, log: Logger, emulate: Pick<San
     log: (line) => log.info(line),
     ...extra,
   });
+  applySandboxSettings(sandbox, config.sandbox);
+  return sandbox;
 }
 
 export async function createProviders(config: Config, log: Logger, clock: Clock, opts: ProviderOptions = {}): Promise<ProviderSet> {
@@ -70,6 +73,10 @@ export async function createProviders(config: Config, log: Logger, clock: Clock,
     sandbox = sandboxFromConfig(config, log, needSandbox, opts.webhookUrl ? { webhookUrl: opts.webhookUrl } : {});
     await sandbox.start();
     owned = true;
+    await recordEmulatorUrls(sandbox, config.db.dataDir).catch((err: unknown) => log.warn({ err }, 'sandbox: could not record the emulator URLs'));
+  } else if (sandbox) {
+    // A sandbox built by the caller (tests): the same wiring and settings as one built here.
+    applySandboxSettings(sandbox, config.sandbox);
   }
   const env = sandbox?.env() ?? {};
   const scw = config.scaleway ?? { accessKey: env['SCW_ACCESS_KEY']!, secretKey: env['SCW_SECRET_KEY']!, projectId: env['SCW_DEFAULT_PROJECT_ID']!, apiUrl: env['SCW_API_URL'] };

@@ -15,6 +15,9 @@ import { DEPLOY_USER } from '../remote.ts';
 import { ensureServerKeys, readSecret } from '../server-keys.ts';
 import { MAILPLANE_TAG, serverTag } from '../tags.ts';
 
+/** SSH, SMTP (25, submissions 465, submission 587), IMAPS, HTTP (ACME, MTA-STS) and HTTPS (webmail): what nftables opens too. */
+export const MAIL_SERVER_PORTS = [22, 25, 80, 443, 465, 587, 993];
+
 export const createServer: StepDefinition = {
   name: 'create_server',
   async run(ctx) {
@@ -27,6 +30,11 @@ export const createServer: StepDefinition = {
     let providerId = server.providerServerId;
     if (providerId && !(await deps.compute.getServer(zone, providerId))) providerId = null;
     if (!providerId) {
+      // Its own firewall: only the ports the mail server serves are open inbound.
+      const group = await deps.compute.ensureSecurityGroup(zone, {
+        name: `mailplane-${server.hostname}`, tags: [MAILPLANE_TAG, serverTag(server.id)], inboundTcpPorts: MAIL_SERVER_PORTS,
+      });
+      if (group.smtpBlockedByProvider) log(`security group ${group.id}: the provider still blocks outbound SMTP on this account (check_network waits for it)`);
       const [found] = await deps.compute.findServersByTag(zone, serverTag(server.id));
       const instance = found ?? (await deps.compute.createServer({
         zone,
@@ -41,6 +49,7 @@ export const createServer: StepDefinition = {
         }),
         tags: [MAILPLANE_TAG, serverTag(server.id)],
         ipIds: ips.map((ip) => ip.providerIpId),
+        securityGroupId: group.id,
       }));
       providerId = instance.id;
       await deps.database.db.update(servers).set({ providerServerId: providerId, updatedAt: new Date() }).where(eq(servers.id, server.id));

@@ -67,8 +67,14 @@ export const deleteServer: StepDefinition = {
       await deps.compute.deleteVolume(zone, volume.id);
       log(`deleted volume ${volume.id}`);
     }
+    // Its security group goes once no instance uses it.
+    const groups = await deps.compute.findSecurityGroupsByTag(zone, serverTag(server.id));
+    for (const group of groups) {
+      await deps.compute.deleteSecurityGroup(zone, group.id);
+      log(`deleted security group ${group.id}`);
+    }
     await deps.database.db.update(servers).set({ providerServerId: null, updatedAt: new Date() }).where(eq(servers.id, server.id));
-    return { deleted: [...ids], volumes: volumes.map((v) => v.id) };
+    return { deleted: [...ids], volumes: volumes.map((v) => v.id), securityGroups: groups.map((g) => g.id) };
   },
 };
 

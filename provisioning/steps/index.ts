@@ -1,8 +1,10 @@
 /** Every step by name: the engine's registry. */
 import type { StepDefinition } from '../context.ts';
 import type { StepName } from '../plan.ts';
+import { activateZone } from './activate-zone.ts';
 import { allocateIps } from './allocate-ips.ts';
 import { checkBlacklists } from './check-blacklists.ts';
+import { checkNetwork } from './check-network.ts';
 import { createServer } from './create-server.ts';
 import { deleteDnsRecords, deleteServer, releaseIps } from './deprovision.ts';
 import { generateDkim } from './generate-dkim.ts';
@@ -25,10 +27,12 @@ export const STEPS: Record<StepName, StepDefinition> = {
   create_server: createServer,
   generate_dkim: generateDkim,
   publish_dns: publishDns,
+  activate_zone: activateZone,
   set_ptr: setPtr,
   wait_ssh: waitSsh,
   install_mail_stack: installMailStack,
   harden,
+  check_network: checkNetwork,
   issue_tls: issueTls,
   publish_tlsa: publishTlsa,
   verify,

@@ -4,24 +4,74 @@
  * environment those processes need.
  */
 import { sandboxFromConfig } from '../provider-set.ts';
+import { readEmulatorUrls, recordEmulatorUrls } from '../sandbox/person-settings.ts';
 import { bootstrap } from './bootstrap.ts';
 import type { Command } from './command.ts';
+
+/** The running sandbox's emulators: the separate `mailplane sandbox` (SANDBOX_URL) or the one `npm start` runs. */
+async function emulatorUrls(config: { sandbox: { url: string | null }; db: { dataDir: string } }): Promise<{ scaleway: string | null; cloudflare: string | null }> {
+  if (config.sandbox.url) {
+    const env = (await (await fetch(`${config.sandbox.url}/env`)).json()) as Record<string, string>;
+    return { scaleway: env['SCW_API_URL'] ?? null, cloudflare: env['CLOUDFLARE_API_URL'] ?? null };
+  }
+  const urls = await readEmulatorUrls(config.db.dataDir);
+  if (!urls) throw new Error(`no running sandbox found (start mailplane with no provider credentials, or set SANDBOX_URL)`);
+  return urls;
+}
+
+/** A person's action in the sandbox: the customer moved their nameservers, or Scaleway lifted the SMTP block. */
+async function personAction(action: string, args: string[]): Promise<number> {
+  const { config } = await bootstrap();
+  const urls = await emulatorUrls(config);
+  let target: string | null;
+  if (action === 'smtp-open') {
+    target = urls.scaleway && `${urls.scaleway}/__sandbox/smtp/open`;
+  } else {
+    const domain = args[0];
+    if (!domain) {
+      process.stderr.write('usage: mailplane sandbox activate-zone DOMAIN\n');
+      return 2;
+    }
+    target = urls.cloudflare && `${urls.cloudflare}/__sandbox/zones/${encodeURIComponent(domain.toLowerCase())}/activate`;
+  }
+  if (!target) {
+    process.stderr.write(`this provider is not sandboxed\n`);
+    return 1;
+  }
+  const res = await fetch(target, { method: 'POST' }).catch((err: unknown) => {
+    throw new Error(`the sandbox does not answer (${String(err)}): is mailplane still running?`);
+  });
+  const body = await res.text();
+  if (!res.ok) {
+    process.stderr.write(`${action}: ${body}\n`);
+    return 1;
+  }
+  process.stdout.write(action === 'smtp-open'
+    ? 'Outbound SMTP is open on the sandbox account; waiting servers continue at their next check.\n'
+    : `${args[0]} now uses the sandbox nameservers; its server continues at its next check.\n`);
+  return 0;
+}
 
 export const sandboxCommand: Command = {
   name: 'sandbox',
   usage: `mailplane sandbox
+mailplane sandbox smtp-open              # Scaleway lifts the outbound SMTP block (SANDBOX_SMTP_BLOCKED=1)
+mailplane sandbox activate-zone DOMAIN   # the customer moved DOMAIN's nameservers (SANDBOX_ZONE_ACTIVATION=manual)
 
 Starts the Scaleway, Cloudflare, Stripe, SSH-host and DNS emulators on 127.0.0.1
 and prints "export NAME=value" lines; run \`mailplane api\` and \`mailplane worker\`
 with them to share one sandbox. Webhooks go to http://127.0.0.1:$PORT/v1/webhooks/stripe.
 SANDBOX_LISTED_IPS and SANDBOX_LIST_FIRST_IPS set what the DNSBL emulator lists.`,
-  async run() {
+  async run(args) {
+    const [action, ...rest] = args;
+    if (action === 'smtp-open' || action === 'activate-zone') return personAction(action, rest);
     const { config, log } = await bootstrap();
     const sandbox = sandboxFromConfig(config, log, { compute: true, dns: true, billing: true }, {
       webhookUrl: `http://127.0.0.1:${config.http.port}/v1/webhooks/stripe`,
       ...(config.stripe ? { stripeWebhookSecret: config.stripe.webhookSecret } : {}),
     });
     await sandbox.start();
+    await recordEmulatorUrls(sandbox, config.db.dataDir);
     for (const [name, value] of Object.entries(sandbox.env())) process.stdout.write(`export ${name}=${value}\n`);
     await new Promise<void>((resolve) => {
       process.once('SIGINT', () => resolve());

@@ -53,10 +53,13 @@ export async function serverDetail(db: Db, server: ServerRow, opts: { withLogs: 
       address: ip.address, family: ip.family, state: ip.state, listings: ip.listings,
       checkedAt: iso(ip.checkedAt), createdAt: ip.createdAt.toISOString(), releasedAt: iso(ip.releasedAt),
     })),
+    // What provisioning waits for and on whom (nameservers to set, outbound SMTP to open), with what to do.
+    waitingFor: steps.filter((s) => s.status === 'waiting' && s.waitingFor).map((s) => ({ step: s.name, ...s.waitingFor! })),
     run: run ? { id: run.id, kind: run.kind, status: run.status, error: run.error, createdAt: run.createdAt.toISOString(), finishedAt: iso(run.finishedAt) } : null,
     steps: steps.map((s) => ({
       name: s.name, status: s.status, attempt: s.attempt, dependsOn: s.dependsOn, error: s.error,
       startedAt: iso(s.startedAt), finishedAt: iso(s.finishedAt), nextAttemptAt: iso(s.nextAttemptAt), durationMs: s.durationMs,
+      waitingFor: s.waitingFor ?? null,
       ...(opts.withLogs ? { log: s.log, output: s.output } : {}),
     })),
   };

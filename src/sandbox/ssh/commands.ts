@@ -3,6 +3,9 @@
  *
  *   hostname [-f]            the fqdn from cloud-init
  *   cat                      echoes stdin (lets tests see stdin arrive)
+ *   ip -o addr show scope global   the host's addresses (from the Scaleway emulator)
+ *   timeout N bash -c 'exec 3<>/dev/tcp/HOST/25 …'   the outbound SMTP probe: "220 …" when
+ *                            the account's SMTP is open, exit 124 (timed out) while Scaleway blocks it
  *   bash <script path>       exit 127 "No such file or directory" unless the
  *                            file was uploaded; /opt/mailplane/bin/<name> then
  *                            runs SCRIPTS[name] (scripts.ts)
@@ -69,6 +72,19 @@ export async function runCommand(command: string, ctx: ScriptContext, behaviour:
     return 0;
   }
   if (program === 'bash' && args.length === 1) return runScriptFile(args[0]!, ctx, behaviour);
+  if (ctx.network && command.trim() === 'ip -o addr show scope global') {
+    for (const address of ctx.network.addresses) {
+      const v6 = address.includes(':');
+      ctx.stdout(`2: ens2    ${v6 ? 'inet6' : 'inet'} ${address}/${v6 ? 64 : 32} scope global ${v6 ? 'dynamic mngtmpaddr' : 'dynamic'} ens2\\       valid_lft forever preferred_lft forever\n`);
+    }
+    return 0;
+  }
+  const probe = /^timeout (\d+) bash -c 'exec 3<>\/dev\/tcp\/([a-z0-9.-]+)\/25\b/.exec(command.trim());
+  if (ctx.network && probe) {
+    if (!ctx.network.outboundSmtpOpen) return 124;
+    ctx.stdout(`220 ${probe[2]} ESMTP ready\r\n`);
+    return 0;
+  }
   ctx.stderr(`bash: ${program ?? ''}: command not found\n`);
   return 127;
 }

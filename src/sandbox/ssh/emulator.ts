@@ -84,6 +84,11 @@ export class SshHostEmulator {
   private readonly behaviours = new Map<string, HostBehaviour>();
   private defaultBehaviour: HostBehaviour;
   private stopped = false;
+  /**
+   * The network each host sits on (addresses, outbound SMTP), set by whoever composes the
+   * sandbox from the Scaleway emulator; null: hosts answer network probes as unknown commands.
+   */
+  network: ((hostId: string) => { addresses: string[]; outboundSmtpOpen: boolean }) | null = null;
 
   constructor(opts: SshHostEmulatorOptions) {
     this.opts = opts;
@@ -244,6 +249,7 @@ export class SshHostEmulator {
 
     const ctx: ScriptContext = {
       fqdn: host.booted.fqdn, fs: host.fs, hostDir: host.dir, state: host.state, stdin,
+      ...(this.network ? { network: this.network(host.id) } : {}),
       stdout: (text) => { if (open && text) channel.write(text); },
       stderr: (text) => { if (open && text) channel.stderr.write(text); },
     };

@@ -1,0 +1,71 @@
+/**
+ * Waits that belong to people, on the sandbox as a person would see them:
+ * SANDBOX_ZONE_ACTIVATION=manual (the customer has not moved the nameservers)
+ * and SANDBOX_SMTP_BLOCKED=1 (Scaleway blocks outbound SMTP on the account).
+ * The server shows `waiting` with what to do, is re-checked without spending
+ * attempts, and continues by itself once the person acted.
+ */
+import { and, eq, isNull } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { alerts, provisioningSteps } from '../../../src/db/schema/index.ts';
+import { startHarness, type Harness } from '../../support/provisioning.ts';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness({ env: { SANDBOX_ZONE_ACTIVATION: 'manual', SANDBOX_SMTP_BLOCKED: '1', PROVISIONING_WAIT_RECHECK_SECONDS: '1' } });
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('waits that belong to people', () => {
+  it('waits for the nameservers, then for outbound SMTP, spending no attempts, and ends ready by itself', async () => {
+    const { token, workspaceId } = await h.customer('waiter@example.org');
+    const { serverId } = await h.subscribe(token, workspaceId, 'waiter-mail.example');
+    const view = () => h.call('GET', `/v1/workspaces/${workspaceId}/servers/${serverId}`, { token });
+
+    // 1. The zone is pending: the customer is shown the nameservers to set.
+    const pending = await until('zone_pending', async () => {
+      const res = await view();
+      return res.body.status === 'waiting' && res.body.waitingFor.find((w: { code: string }) => w.code === 'zone_pending') && res.body;
+    });
+    const wait = pending.waitingFor.find((w: { code: string }) => w.code === 'zone_pending');
+    const zone = h.sandbox.cloudflare!.zones().find((z) => z.name === 'waiter-mail.example')!;
+    expect(wait).toMatchObject({ step: 'activate_zone', party: 'customer', details: { nameServers: zone.name_servers } });
+    expect(wait.action).toContain(zone.name_servers[0]);
+    expect(wait.action).toContain('28 days');
+    // Several checks later, still one attempt: waiting spends no retry budget.
+    await until('three checks', async () => (await view()).body.waitingFor.find((w: { code: string; checks: number }) => w.code === 'zone_pending' && w.checks >= 3));
+    const [activation] = await h.database.db.select().from(provisioningSteps).where(and(eq(provisioningSteps.name, 'activate_zone'), eq(provisioningSteps.status, 'waiting')));
+    expect(activation!.attempt).toBeLessThanOrEqual(1);
+
+    // 2. The customer moves the nameservers; the next wait is Scaleway's SMTP block, with an ops alert.
+    h.sandbox.cloudflare!.activateZone('waiter-mail.example');
+    const smtp = await until('outbound_smtp_blocked', async () => {
+      const res = await view();
+      return res.body.waitingFor.find((w: { code: string }) => w.code === 'outbound_smtp_blocked');
+    }, 90_000);
+    expect(smtp).toMatchObject({ step: 'check_network', party: 'ops' });
+    const [alert] = await h.database.db.select().from(alerts).where(and(eq(alerts.kind, 'outbound_smtp_blocked'), isNull(alerts.resolvedAt)));
+    expect(alert?.serverId).toBe(serverId);
+    expect(alert?.message).toContain('enable SMTP');
+
+    // 3. Scaleway lifts the block: ready by itself, the alert resolved.
+    h.sandbox.scaleway!.setSmtpBlocked(false);
+    const ready = await h.waitForServer(serverId, ['ready', 'failed'], 90_000);
+    expect(ready.status).toBe('ready');
+    const [after] = await h.database.db.select().from(alerts).where(eq(alerts.id, alert!.id));
+    expect(after!.resolvedAt).not.toBeNull();
+    expect((await view()).body.waitingFor).toEqual([]);
+  }, 240_000);
+});
