@@ -40,7 +40,7 @@ export function passwordProblems(password: string, context: { email?: string; na
 export function assertStrongPassword(password: string, context: { email?: string; name?: string } = {}): void {
   const problems = passwordProblems(password, context);
   if (problems.length > 0) {
-    throw new ValidationError(`Password ${problems.join('; ')}`, { errors: problems.map((message) => ({ path: 'password', message })) });
+    throw new ValidationError(`Password ${problems.join('; ')}`, { errors: problems.map((message) => ({ path: 'json.password', message })) });
   }
 }
 

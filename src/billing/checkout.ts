@@ -25,9 +25,9 @@ export async function startCheckout(
   input: { plan: string; region: string; domain: string },
 ): Promise<{ checkoutId: string; sessionId: string; checkoutUrl: string }> {
   const plan = deps.config.product.plans.find((p) => p.id === input.plan);
-  if (!plan) throw new ValidationError(`Unknown plan "${input.plan}"`, { errors: [{ path: 'body.plan', message: 'unknown plan' }] });
+  if (!plan) throw new ValidationError(`Unknown plan "${input.plan}"`, { errors: [{ path: 'json.plan', message: 'unknown plan' }] });
   if (!deps.config.product.zones.includes(input.region)) {
-    throw new ValidationError(`Region "${input.region}" is not offered`, { errors: [{ path: 'body.region', message: `one of ${deps.config.product.zones.join(', ')}` }] });
+    throw new ValidationError(`Region "${input.region}" is not offered`, { errors: [{ path: 'json.region', message: `one of ${deps.config.product.zones.join(', ')}` }] });
   }
   await assertDomainClaimable(deps.db, deps.config, input.domain);
   const [user] = await deps.db.select({ email: users.email }).from(users).where(eq(users.id, userId));

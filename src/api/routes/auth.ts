@@ -1,8 +1,9 @@
 /** POST /v1/auth/signup, /login, /logout */
 import { createRoute, z } from '@hono/zod-openapi';
 import { setCookie, deleteCookie } from 'hono/cookie';
-import { logIn, logOut, signUp } from '../../accounts/accounts.ts';
-import { MAX_PASSWORD_LENGTH } from '../../auth/passwords.ts';
+import { getUser, logIn, logOut, signUp } from '../../accounts/accounts.ts';
+import { UnauthorizedError } from '../../errors.ts';
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../auth/passwords.ts';
 import type { ApiDeps } from '../deps.ts';
 import type { App } from '../env.ts';
 import { authenticate, requireUser, SESSION_COOKIE } from '../middleware/authenticate.ts';
@@ -11,23 +12,25 @@ import { UserSchema } from './schemas.ts';
 
 const SignupBody = z.strictObject({
   email: Email,
-  password: z.string().max(MAX_PASSWORD_LENGTH),
+  password: z.string().min(MIN_PASSWORD_LENGTH).max(MAX_PASSWORD_LENGTH)
+    .openapi({ description: `At least ${MIN_PASSWORD_LENGTH} characters, not a common password, not containing your email or name` }),
   name: z.string().trim().min(1).max(120),
 }).openapi('SignupRequest');
 
 const LoginBody = z.strictObject({ email: Email, password: z.string().max(MAX_PASSWORD_LENGTH) }).openapi('LoginRequest');
 
-const TokenResponse = z.object({ token: z.string(), expiresAt: z.string() });
+// Sign-up and sign-in answer the same: who is signed in, and the session.
+const SessionResponse = z.object({ user: UserSchema, token: z.string(), expiresAt: z.string() }).openapi('SessionResponse');
 
 const signup = createRoute({
   method: 'post', path: '/v1/auth/signup', tags: ['auth'], summary: 'Create an account',
   request: { body: jsonBody(SignupBody) },
-  responses: { 201: jsonResponse(z.object({ user: UserSchema, token: z.string(), expiresAt: z.string() }), 'Account created and signed in'), ...problems(409) },
+  responses: { 201: jsonResponse(SessionResponse, 'Account created and signed in'), ...problems(409) },
 });
 const login = createRoute({
   method: 'post', path: '/v1/auth/login', tags: ['auth'], summary: 'Sign in',
   request: { body: jsonBody(LoginBody) },
-  responses: { 200: jsonResponse(TokenResponse, 'Signed in; the token is also set as an HttpOnly cookie'), ...problems(401) },
+  responses: { 200: jsonResponse(SessionResponse, 'Signed in; the token is also set as an HttpOnly cookie'), ...problems(401) },
 });
 const logout = createRoute({
   method: 'post', path: '/v1/auth/logout', tags: ['auth'], summary: 'Sign out (revokes the session)', security: bearer,
@@ -48,9 +51,11 @@ export function registerAuthRoutes(app: App, deps: ApiDeps): void {
   });
 
   app.openapi(login, async (c) => {
-    const { token, expiresAt } = await logIn(deps, c.req.valid('json'), meta(c));
+    const { token, expiresAt, userId } = await logIn(deps, c.req.valid('json'), meta(c));
     cookie(c, token, expiresAt);
-    return c.json({ token, expiresAt: expiresAt.toISOString() }, 200);
+    const user = await getUser(deps.db, userId);
+    if (!user) throw new UnauthorizedError('Email or password is incorrect');
+    return c.json({ user: { ...user, createdAt: user.createdAt.toISOString() }, token, expiresAt: expiresAt.toISOString() }, 200);
   });
 
   app.use('/v1/auth/logout', authenticate(deps));

@@ -95,3 +95,33 @@ describe('/docs', () => {
     }
   });
 });
+
+describe('the document describes what the API enforces', () => {
+  const schemaOf = (ref: any): any => (ref?.$ref ? doc.components.schemas[ref.$ref.split('/').at(-1)] : ref);
+
+  it('states the sign-up password length the API requires', async () => {
+    const signup = schemaOf(doc.paths['/v1/auth/signup'].post.requestBody.content['application/json'].schema);
+    expect(signup.properties.password).toMatchObject({ minLength: 12, maxLength: 256 });
+    const short = await api.call('POST', '/v1/auth/signup', { body: { email: 'short-pw@example.com', password: 'elevenchars', name: 'Short' } });
+    expect(short.status).toBe(400);
+    expect(short.body.errors.map((e: any) => e.path)).toEqual(['json.password']);
+  });
+
+  it('answers sign-in with what sign-up answers (user, token, expiry), as documented', async () => {
+    const up = await api.call('POST', '/v1/auth/signup', { body: { email: 'same-shape@example.com', password: 'Plum-Harbour-Lantern-42', name: 'Same Shape' } });
+    const login = await api.call('POST', '/v1/auth/login', { body: { email: 'same-shape@example.com', password: 'Plum-Harbour-Lantern-42' } });
+    expect(login.status).toBe(200);
+    expect(Object.keys(login.body).sort()).toEqual(Object.keys(up.body).sort());
+    expect(login.body.user).toEqual(up.body.user);
+    const documented = schemaOf(doc.paths['/v1/auth/login'].post.responses['200'].content['application/json'].schema);
+    expect(Object.keys(documented.properties).sort()).toEqual(['expiresAt', 'token', 'user']);
+  });
+
+  it('names every invalid field the same way, json.<field>, whichever layer refused it', async () => {
+    const weak = await api.call('POST', '/v1/auth/signup', { body: { email: 'weak-pw@example.com', password: 'password1234', name: 'Weak' } });
+    expect(weak.status).toBe(400);
+    expect(weak.body.errors.every((e: any) => e.path === 'json.password')).toBe(true);
+    const typed = await api.call('POST', '/v1/auth/signup', { body: { email: 'x@example.com', password: 42, name: 'X' } });
+    expect(typed.body.errors.map((e: any) => e.path)).toEqual(['json.password']);
+  });
+});
