@@ -89,6 +89,22 @@ describe('dashboard guards', () => {
     expect((await page('/assets/app.js')).headers.get('content-type')).toMatch(/javascript/);
   });
 
+  it('erases an account only with its password, mails the owner once, signs out and shows the progress', async () => {
+    const leaving = await h.customer('leaving@web.example');
+    const wrong = await page('/account/erase', { token: leaving.token, form: { password: 'not-my-password-at-all' }, headers: { origin: h.baseUrl } });
+    expect(wrong.status).toBe(400);
+    expect(await wrong.text()).toContain('The password confirmation does not match');
+    const res = await page('/account/erase', { token: leaving.token, form: { password: STRONG_PASSWORD }, headers: { origin: h.baseUrl } });
+    expect(res.status).toBe(303);
+    expect(res.headers.get('location')).toMatch(/^\/goodbye\?u=[0-9a-f-]{36}$/);
+    expect(res.headers.get('set-cookie')).toMatch(/mailplane_session=;/);
+    const progress = await (await page(res.headers.get('location')!)).text();
+    expect(progress).toContain('Erasure under way');
+    const mails = await h.database.sql`select subject from sandbox_mail where 'leaving@web.example' = any("to")`;
+    expect(mails.map((m) => m['subject'])).toContain('Your mailplane account is being erased');
+    expect((await page('/account', { token: leaving.token })).status).toBe(303);
+  });
+
   it('shows stored mail with its links clickable and everything else escaped', () => {
     expect(linkify('Hi <b>"you"</b>: http://127.0.0.1:3000/verify-email?token=a.b&x=1 ok'))
       .toBe('Hi &lt;b&gt;&quot;you&quot;&lt;/b&gt;: <a href="http://127.0.0.1:3000/verify-email?token=a.b&amp;x=1">http://127.0.0.1:3000/verify-email?token=a.b&amp;x=1</a> ok');
