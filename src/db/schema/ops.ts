@@ -1,6 +1,6 @@
 /** Vault secrets, alerts and blacklist checks. */
 import { sql } from 'drizzle-orm';
-import { index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
 /**
  * Envelope-encrypted secrets: `ciphertext`/`iv`/`tag` are the secret under its
@@ -69,3 +69,16 @@ export const alertDeliveries = pgTable('alert_deliveries', {
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   deliveredAt: timestamp('delivered_at', { withTimezone: true }),
 }, (t) => [uniqueIndex('alert_deliveries_event_key').on(t.alertId, t.channel, t.event), index('alert_deliveries_status_idx').on(t.status)]);
+
+/**
+ * What erased rows had contributed to the Prometheus counters of GET /metrics.
+ * The counters are computed from rows at scrape time; erasure deletes rows, and
+ * a counter must never go down, so the erased part is kept here as numbers with
+ * no reference to whom they came from. `labels` is the canonical JSON of the
+ * sample's labels (keys sorted).
+ */
+export const metricOffsets = pgTable('metric_offsets', {
+  metric: text('metric').notNull(),
+  labels: text('labels').notNull(),
+  value: doublePrecision('value').notNull().default(0),
+}, (t) => [primaryKey({ columns: [t.metric, t.labels] })]);
