@@ -16,7 +16,15 @@ export function linkify(text: string): string {
   return escape(text).replace(/https?:\/\/[^\s<]+/g, (url) => `<a href="${url}">${url}</a>`);
 }
 
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1)$/;
+
 export function registerSandboxMailPages(web: WebApp, deps: WebDeps, outbox: SandboxOutbox): void {
+  // The outbox holds every reset and invitation link: like Mailpit, it is for the person at this
+  // machine only (the TRUST_PROXY client address decides), never for whoever reaches the port.
+  web.use('/sandbox/mail/*', async (c, next) => {
+    if (!LOOPBACK.test(c.get('clientIp') ?? '')) return c.notFound();
+    await next();
+  });
   web.get('/sandbox/mail', async (c) => {
     const mails = await outbox.list();
     return renderPage(c, {
