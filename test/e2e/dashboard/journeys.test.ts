@@ -203,7 +203,7 @@ describe.skipIf(missing !== null)('dashboard journeys in chromium', { timeout: 2
     }
   });
 
-  it('ops acknowledges the alert opened by a listed IP', async () => {
+  it('ops acknowledges the alert opened by a listed IP, then rotates the IP and follows the run', async () => {
     const [ip] = await h.database.db.select().from(serverIps).where(eq(serverIps.serverId, state.server!));
     h.sandbox.listings.list(ip!.address);
     await checkServer(opsDeps(h.ctx), state.server!);
@@ -223,6 +223,19 @@ describe.skipIf(missing !== null)('dashboard journeys in chromium', { timeout: 2
       expect(await p.locator('.notice').textContent()).toContain('Alert acknowledged');
       await p.goto(`${base}/ops/reconcile`);
       await checkPage(p, 'ops-reconcile');
+
+      h.sandbox.listings.delist(ip!.address);
+      p.on('dialog', (d) => void d.accept());
+      await p.goto(`${base}/support/servers/${state.server}`);
+      await p.getByLabel(`Reason for rotating ${ip!.address}`).fill('listed on a DNSBL');
+      await p.getByRole('button', { name: `Rotate ${ip!.address}` }).click();
+      await p.waitForURL(/notice=rotation_started/);
+      expect(await p.getByRole('heading', { name: /Latest run: rotate_ip/ }).count()).toBe(1);
+      await expect.poll(async () => {
+        await p.reload();
+        return p.getByRole('heading', { name: /Latest run: rotate_ip/ }).textContent();
+      }, { timeout: 90_000, interval: 1500 }).toContain('succeeded');
+      await checkPage(p, 'ops-rotation');
     } finally {
       await s.close();
     }
