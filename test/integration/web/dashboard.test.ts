@@ -4,6 +4,7 @@
  * a member is refused what the API refuses, and sign-in cannot be turned
  * into an open redirect. (The journeys themselves run in chromium: test/e2e/dashboard.)
  */
+import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkify } from '../../../src/web/pages/sandbox-mail-pages.ts';
 import { STRONG_PASSWORD } from '../../support/api.ts';
@@ -103,6 +104,17 @@ describe('dashboard guards', () => {
     const mails = await h.database.sql`select subject from sandbox_mail where 'leaving@web.example' = any("to")`;
     expect(mails.map((m) => m['subject'])).toContain('Your mailplane account is being erased');
     expect((await page('/account', { token: leaving.token })).status).toBe(303);
+  });
+
+  it('keeps /openapi.json a valid OpenAPI 3.1 document with the product routes in it', async () => {
+    const doc = await (await fetch(`${h.baseUrl}/openapi.json`)).json();
+    const result = await new Validator().validate(structuredClone(doc));
+    expect(result.errors ?? []).toEqual([]);
+    for (const path of ['/v1/auth/password/forgot', '/v1/auth/password/reset', '/v1/auth/email/verify', '/v1/me/email/verification', '/v1/workspaces/{ws}/servers/{id}/checks']) {
+      expect(doc.paths[path], path).toBeDefined();
+    }
+    // Pages are not API operations.
+    expect(Object.keys(doc.paths).filter((p) => !p.startsWith('/v1/') && !['/healthz', '/readyz', '/metrics'].includes(p))).toEqual([]);
   });
 
   it('shows stored mail with its links clickable and everything else escaped', () => {
