@@ -13,6 +13,7 @@ import { and, eq, inArray, isNull, ne, sql } from 'drizzle-orm';
 import type { AlertSink } from '../../provisioning/alerts.ts';
 import { backoffMs } from '../../provisioning/backoff.ts';
 import type { Engine } from '../../provisioning/engine.ts';
+import { recordErasedServerMetrics } from '../ops/metric-offsets.ts';
 import { audit, SYSTEM_ACTOR, type Actor } from '../audit.ts';
 import type { PasswordHasher } from '../auth/passwords.ts';
 import type { Database, Db } from '../db/client.ts';
@@ -193,6 +194,8 @@ export async function eraseWorkspace(deps: ErasureDeps, job: { workspaceId: stri
   // 4. Nothing left at the providers: the rows go.
   await inTransaction(deps.database, async (tx) => {
     const serverIds = (await tx.select({ id: servers.id }).from(servers).where(eq(servers.workspaceId, ws.id))).map((s) => s.id);
+    // Deleting the servers deletes their runs and steps: keep what they added to the /metrics counters.
+    await recordErasedServerMetrics(tx, serverIds);
     if (serverIds.length > 0) {
       await tx.delete(alerts).where(inArray(alerts.serverId, serverIds));
       await tx.delete(blacklistChecks).where(inArray(blacklistChecks.serverId, serverIds));

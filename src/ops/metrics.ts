@@ -8,10 +8,10 @@ import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client.ts';
 import { JOB_CATALOG } from '../jobs/catalog.ts';
 import type { JobQueue } from '../jobs/queue.ts';
+import { labelKey, loadMetricOffsets, STEP_DURATION_BUCKETS } from './metric-offsets.ts';
 import { MetricsText } from './prometheus.ts';
 
-/** Step durations span seconds (DNS) to many minutes (boot, install). */
-export const STEP_DURATION_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1800] as const;
+export { STEP_DURATION_BUCKETS } from './metric-offsets.ts';
 
 type Row = Record<string, unknown>;
 const num = (v: unknown) => Number(v ?? 0);
@@ -21,25 +21,45 @@ export async function collectMetrics(deps: { database: Database; queue: JobQueue
   const out = new MetricsText();
   const rows = async (query: ReturnType<typeof sql>) => [...(await db.execute<Row>(query))];
 
+  // Counters are rows plus what erased rows had contributed (metric-offsets.ts): never lower than before.
+  const offsets = await loadMetricOffsets(db);
+  const counter = (metric: string, samples: Array<{ labels: Record<string, string>; value: number }>) => {
+    const extra = new Map(offsets.get(metric) ?? []);
+    const merged = samples.map((sample) => {
+      const key = labelKey(sample.labels);
+      const value = sample.value + (extra.get(key) ?? 0);
+      extra.delete(key);
+      return { labels: sample.labels, value };
+    });
+    for (const [key, value] of extra) merged.push({ labels: JSON.parse(key) as Record<string, string>, value });
+    return merged;
+  };
+
   const runs = await rows(sql`select kind, status, count(*) as n from provisioning_runs group by kind, status order by kind, status`);
   out.family('mailplane_provisioning_runs_total', 'counter', 'Provisioning runs by kind and outcome (running, succeeded, failed, cancelled).',
-    runs.map((r) => ({ labels: { kind: String(r['kind']), status: String(r['status']) }, value: num(r['n']) })));
+    counter('mailplane_provisioning_runs_total', runs.map((r) => ({ labels: { kind: String(r['kind']), status: String(r['status']) }, value: num(r['n']) }))));
 
   // Bucket bounds are constants of this file, not input: safe to inline.
   const bucketColumns = sql.raw(STEP_DURATION_BUCKETS.map((b, i) => `count(*) filter (where duration_ms <= ${b * 1000}) as b${i}`).join(', '));
   const durations = await rows(sql`select name, ${bucketColumns}, sum(duration_ms) as sum_ms, count(*) as n
     from provisioning_steps where duration_ms is not null group by name order by name`);
+  const histogramOffset = (part: string, labels: Record<string, string>) => offsets.get(`mailplane_provisioning_step_duration_seconds_${part}`)?.get(labelKey(labels)) ?? 0;
+  const steps = new Set([...durations.map((r) => String(r['name'])), ...[...(offsets.get('mailplane_provisioning_step_duration_seconds_count')?.keys() ?? [])].map((k) => (JSON.parse(k) as { step: string }).step)]);
+  const byStep = new Map(durations.map((r) => [String(r['name']), r]));
   out.histogram('mailplane_provisioning_step_duration_seconds', 'Duration of the successful attempt of each provisioning step.',
-    durations.map((r) => ({
-      labels: { step: String(r['name']) },
-      buckets: STEP_DURATION_BUCKETS.map((b, i) => [b, num(r[`b${i}`])] as [number, number]),
-      sum: num(r['sum_ms']) / 1000,
-      count: num(r['n']),
-    })));
+    [...steps].sort().map((step) => {
+      const r = byStep.get(step) ?? {};
+      return {
+        labels: { step },
+        buckets: STEP_DURATION_BUCKETS.map((b, i) => [b, num(r[`b${i}`]) + histogramOffset('bucket', { le: String(b), step })] as [number, number]),
+        sum: num(r['sum_ms']) / 1000 + histogramOffset('sum', { step }),
+        count: num(r['n']) + histogramOffset('count', { step }),
+      };
+    }));
 
   const retries = await rows(sql`select name, sum(greatest(attempt - 1, 0)) as n from provisioning_steps group by name order by name`);
   out.family('mailplane_provisioning_step_retries_total', 'counter', 'Attempts beyond the first, per provisioning step.',
-    retries.map((r) => ({ labels: { step: String(r['name']) }, value: num(r['n']) })));
+    counter('mailplane_provisioning_step_retries_total', retries.map((r) => ({ labels: { step: String(r['name']) }, value: num(r['n']) }))));
 
   const queues = await deps.queue.boss.getQueues(Object.keys(JOB_CATALOG));
   out.family('mailplane_job_queue_depth', 'gauge', 'Jobs per queue and state (from pg-boss queue statistics).',

@@ -129,6 +129,30 @@ describe('GDPR export and erasure', () => {
     expect(h.sandbox.stripe!.customers().filter((c) => c.email === EMAIL)).toEqual([]);
   });
 
+  it('never lowers a /metrics counter by erasing the rows it counted', async () => {
+    const owner = await h.customer('metrics-erase-owner@example.com');
+    const { serverId: id } = await h.subscribe(owner.token, owner.workspaceId, 'metrics-erase.example');
+    await h.waitForServer(id, ['ready', 'failed'], 120_000);
+    const counters = async () => {
+      const text = await (await fetch(`${h.baseUrl}/metrics`)).text();
+      const types = new Map([...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => [m[1]!, m[2]!]));
+      const samples = new Map<string, number>();
+      for (const m of text.matchAll(/^(mailplane_[a-z_]+)(\{[^}]*\})? (\S+)$/gm)) {
+        const family = m[1]!.replace(/_(bucket|sum|count)$/, '');
+        if (types.get(m[1]!) === 'counter' || types.get(family) === 'histogram') samples.set(`${m[1]}${m[2] ?? ''}`, Number(m[3]));
+      }
+      return samples;
+    };
+    const before = await counters();
+    expect(before.get('mailplane_provisioning_runs_total{kind="provision",status="succeeded"}')).toBeGreaterThan(0);
+    expect((await h.call('DELETE', `/v1/workspaces/${owner.workspaceId}`, { token: owner.token })).status).toBe(202);
+    await until('the workspace to go', async () => (await h.database.db.select().from(workspaces).where(eq(workspaces.id, owner.workspaceId))).length === 0, 120_000);
+    const after = await counters();
+    const lowered = [...before].filter(([sample, value]) => (after.get(sample) ?? 0) < value);
+    expect(lowered.slice(0, 10)).toEqual([]);
+    expect(await rowsMentioning('metrics-erase.example')).toEqual([]);
+  });
+
   it('erases one workspace on its owner\'s request: admins may not, the owner\'s account stays', async () => {
     const owner = await h.customer('ws-erase-owner@example.com');
     const admin = await h.call('POST', '/v1/auth/signup', { body: { email: 'ws-erase-admin@example.com', password: STRONG_PASSWORD, name: 'Admin' } });
