@@ -87,6 +87,7 @@ export const NOTICES: Record<string, string> = {
   resolved: 'Alert resolved.',
   rotation_started: 'IP rotation started.',
   joined: 'You joined the workspace.',
+  workspace_erasing: 'The workspace is being erased: its servers are deprovisioned and its subscriptions cancelled.',
 };
 
 export const noticeOf = (c: Context): string | null => NOTICES[c.req.query('notice') ?? ''] ?? null;

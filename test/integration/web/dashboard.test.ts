@@ -106,6 +106,17 @@ describe('dashboard guards', () => {
     expect((await page('/account', { token: leaving.token })).status).toBe(303);
   });
 
+  it('erases a workspace only for its owner and only when its name is typed back', async () => {
+    const ws = await h.call('POST', '/v1/workspaces', { token: owner.token, body: { name: 'Short Lived' } });
+    const id = ws.body.id as string;
+    expect((await page(`/w/${id}/erase`, { token: member.token, form: { confirm: 'Short Lived' }, headers: { origin: h.baseUrl } })).status).toBe(404);
+    const mistyped = await page(`/w/${id}/erase`, { token: owner.token, form: { confirm: 'short lived' }, headers: { origin: h.baseUrl } });
+    expect(mistyped.status).toBe(400);
+    const res = await page(`/w/${id}/erase`, { token: owner.token, form: { confirm: 'Short Lived' }, headers: { origin: h.baseUrl } });
+    expect(res.headers.get('location')).toBe('/workspaces?notice=workspace_erasing');
+    expect((await page(`/w/${id}`, { token: owner.token })).status).toBe(404);
+  });
+
   it('keeps /openapi.json a valid OpenAPI 3.1 document with the product routes in it', async () => {
     const doc = await (await fetch(`${h.baseUrl}/openapi.json`)).json();
     const result = await new Validator().validate(structuredClone(doc));
