@@ -4,12 +4,12 @@
  * is returned. This is the one request that calls a provider synchronously:
  * the customer is waiting for that URL.
  */
-import { eq } from 'drizzle-orm';
+import { and, eq, gt, inArray, or } from 'drizzle-orm';
 import { audit, type Actor } from '../audit.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/client.ts';
 import { checkouts, users } from '../db/schema/index.ts';
-import { ValidationError } from '../errors.ts';
+import { ConflictError, ValidationError } from '../errors.ts';
 import type { BillingProvider } from '../providers/billing/interface.ts';
 import { assertDomainClaimable } from '../servers/domain-claims.ts';
 import type { WorkspaceAccess } from '../workspaces/access.ts';
@@ -18,6 +18,30 @@ export interface CheckoutDeps {
   db: Db;
   billing: BillingProvider;
   config: Config;
+}
+
+/** A Stripe Checkout Session can be paid for 24 hours. */
+const SESSION_LIFETIME_MS = 24 * 3600_000;
+
+/**
+ * One paid subscription per domain: a checkout still payable for the same domain
+ * (pending within Stripe's 24 hours, or paid by a debit still settling) blocks a
+ * new one, so nobody pays twice for a server that can exist once. The same
+ * workspace starting over replaces its own open checkout: that session is
+ * expired at Stripe first, so it can no longer be paid.
+ */
+async function settleEarlierCheckouts(deps: CheckoutDeps, workspaceId: string, domain: string): Promise<void> {
+  const live = await deps.db.select().from(checkouts).where(and(
+    eq(checkouts.domain, domain),
+    or(eq(checkouts.status, 'awaiting_payment'), and(eq(checkouts.status, 'pending'), gt(checkouts.createdAt, new Date(Date.now() - SESSION_LIFETIME_MS)))),
+  ));
+  for (const earlier of live) {
+    if (earlier.workspaceId !== workspaceId) throw new ConflictError(`A checkout for ${domain} is already in progress`, 'domain_taken');
+    if (earlier.status === 'awaiting_payment') throw new ConflictError(`A payment for ${domain} is on its way (bank debit); wait for it to settle`, 'payment_pending');
+  }
+  const mine = live.filter((c) => c.status === 'pending');
+  for (const earlier of mine) if (earlier.stripeSessionId) await deps.billing.expireCheckoutSession(earlier.stripeSessionId);
+  if (mine.length > 0) await deps.db.update(checkouts).set({ status: 'expired' }).where(inArray(checkouts.id, mine.map((c) => c.id)));
 }
 
 export async function startCheckout(
@@ -30,6 +54,7 @@ export async function startCheckout(
     throw new ValidationError(`Region "${input.region}" is not offered`, { errors: [{ path: 'json.region', message: `one of ${deps.config.product.zones.join(', ')}` }] });
   }
   await assertDomainClaimable(deps.db, deps.config, input.domain);
+  await settleEarlierCheckouts(deps, access.workspaceId, input.domain);
   const [user] = await deps.db.select({ email: users.email }).from(users).where(eq(users.id, userId));
 
   const [checkout] = await deps.db.insert(checkouts).values({

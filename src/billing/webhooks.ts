@@ -15,6 +15,7 @@ import { inTransaction } from '../db/tx.ts';
 import type { JobQueue } from '../jobs/queue.ts';
 import type { Logger } from '../log.ts';
 import type { BillingEvent, BillingProvider } from '../providers/billing/interface.ts';
+import type { AlertSink } from '../../provisioning/alerts.ts';
 import { startRun } from '../../provisioning/engine.ts';
 
 export interface WebhookDeps {
@@ -22,6 +23,8 @@ export interface WebhookDeps {
   billing: BillingProvider;
   queue: JobQueue;
   log: Logger;
+  /** Ops alerts (a payment that cannot be served needs a refund); absent in callers that raise none. */
+  alerts?: AlertSink;
 }
 
 const STRIPE_ACTOR = { id: 'stripe', kind: 'stripe' as const, ip: null };
@@ -49,6 +52,7 @@ export async function handleStripeWebhook(deps: WebhookDeps, rawBody: string, si
             : await tx.select().from(checkouts).where(eq(checkouts.stripeSessionId, e.sessionId)).for('update');
           if (!checkout) return 'ignored: unknown checkout';
           if (e.type === 'checkout.session.completed') {
+            if (checkout.status === 'expired') return refuse(checkout, e, 'the checkout was replaced or had expired');
             if (checkout.status !== 'pending') return 'ignored: checkout already completed';
             // A delayed method (SEPA debit…) completes the session before any money moved:
             // nothing is provisioned until Stripe says the payment settled.
@@ -102,6 +106,22 @@ export async function handleStripeWebhook(deps: WebhookDeps, rawBody: string, si
     }
 
     type Checkout = typeof checkouts.$inferSelect;
+
+    /**
+     * Money arrived for a server that cannot exist (the domain is served, the checkout was
+     * replaced): nothing is provisioned, the checkout says why, and ops get an alert to cancel
+     * the subscription and refund the payment at Stripe and tell the customer.
+     */
+    async function refuse(checkout: Checkout, e: SessionEvent, why: string): Promise<string> {
+      await tx.update(checkouts).set({ status: 'refused', stripeSessionId: e.sessionId }).where(eq(checkouts.id, checkout.id));
+      await audit(tx, STRIPE_ACTOR, { action: 'checkout.refused', workspaceId: checkout.workspaceId, target: checkout.id, details: { eventId: e.id, why } });
+      await deps.alerts?.open(tx, {
+        kind: 'duplicate_payment', severity: 'warning', serverId: null, dedupeKey: `duplicate_payment:${checkout.id}`,
+        message: `A payment arrived for ${checkout.domain} but ${why}: cancel Stripe subscription ${e.subscriptionId ?? '(none)'} with a refund and tell the customer.`,
+        details: { checkoutId: checkout.id, workspaceId: checkout.workspaceId, stripeSubscriptionId: e.subscriptionId, stripeCustomerId: e.customerId, sessionId: e.sessionId },
+      });
+      return `refused: ${why}`;
+    }
     type SessionEvent = Extract<BillingEvent, { sessionId: string }>;
 
     async function recordSubscription(checkout: Checkout, e: SessionEvent, status: 'active' | 'incomplete' | 'incomplete_expired'): Promise<string> {
@@ -120,12 +140,12 @@ export async function handleStripeWebhook(deps: WebhookDeps, rawBody: string, si
       await tx.update(checkouts).set({ status: 'completed', stripeSessionId: e.sessionId }).where(eq(checkouts.id, checkout.id));
       const subscriptionId = await recordSubscription(checkout, e, 'active');
       // Checked again here: another checkout for an overlapping domain may have been paid meanwhile.
-      if (await domainOverlapsLiveServer(tx, checkout.domain)) return 'rejected: domain already served';
+      if (await domainOverlapsLiveServer(tx, checkout.domain)) return refuse(checkout, e, `${checkout.domain} is already served by another server`);
       const [server] = await tx.insert(servers).values({
         workspaceId: checkout.workspaceId, subscriptionId, planId: checkout.planId, zone: checkout.zone,
         domain: checkout.domain, hostname: `mail.${checkout.domain}`,
       }).onConflictDoNothing().returning({ id: servers.id });
-      if (!server) return 'rejected: domain already served';
+      if (!server) return refuse(checkout, e, `${checkout.domain} is already served by another server`);
       const runId = await startRun(deps.queue, tx, raw, { serverId: server.id, kind: 'provision' });
       await audit(tx, STRIPE_ACTOR, { action: 'server.provision', workspaceId: checkout.workspaceId, target: server.id, details: { runId, eventId: e.id } });
       return `provisioning server ${server.id}`;

@@ -49,6 +49,8 @@ export interface BillingProvider {
   createCheckoutSession(input: CheckoutInput): Promise<CheckoutSession>;
   /** Verifies the signature on the raw body; throws ValidationError when it does not match. */
   parseWebhook(rawBody: string, signatureHeader: string | undefined): Promise<BillingEvent>;
+  /** Makes an open checkout session unpayable (a newer checkout replaced it); a paid or expired one is left alone. */
+  expireCheckoutSession(sessionId: string): Promise<void>;
   /** Cancels now; cancelling an already cancelled subscription succeeds. */
   cancelSubscription(subscriptionId: string): Promise<void>;
   /** Deletes the customer and what Stripe holds about them (erasure); an unknown or deleted customer succeeds. */

@@ -95,5 +95,16 @@ export function createStripeBilling(opts: StripeBillingOptions): BillingProvider
   const cancelSubscription = (subscriptionId: string) => remove(() => stripe.subscriptions.cancel(subscriptionId));
   const deleteCustomer = (customerId: string) => remove(() => stripe.customers.del(customerId));
 
-  return { createCheckoutSession, parseWebhook, cancelSubscription, deleteCustomer };
+  /** An expired session can no longer be paid; one already completed or expired is left as it is. */
+  async function expireCheckoutSession(sessionId: string): Promise<void> {
+    try {
+      await stripeCall(() => stripe.checkout.sessions.expire(sessionId));
+    } catch (err) {
+      const code = stripeCode(err);
+      if (code === 'resource_missing' || (err instanceof ProviderError && err.providerStatus === 400)) return;
+      throw err;
+    }
+  }
+
+  return { createCheckoutSession, parseWebhook, cancelSubscription, deleteCustomer, expireCheckoutSession };
 }

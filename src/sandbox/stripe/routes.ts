@@ -69,6 +69,14 @@ export function registerStripeRoutes(app: Hono, state: StripeState, hooks: Route
 
   app.get('/v1/checkout/sessions/:id', (c) => c.json(state.session(c.req.param('id'))));
 
+  // Stripe: only an open session can be expired; its hosted page then refuses to take payment.
+  app.post('/v1/checkout/sessions/:id/expire', (c) => {
+    const session = state.session(c.req.param('id'));
+    if (session.status !== 'open') throw StripeApiError.invalid('Only Checkout Sessions with a status in ["open"] can be expired.');
+    Object.assign(session, { status: 'expired', url: null });
+    return c.json(session);
+  });
+
   app.get('/v1/subscriptions/:id', (c) => c.json(state.subscription(c.req.param('id'))));
 
   app.delete('/v1/customers/:id', (c) => {
