@@ -1,6 +1,8 @@
 /** A workspace's servers: list, detail, DNS view, live events (SSE). */
 import { createRoute, z } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
+import type { ProvisioningEvent } from '../../../provisioning/events.ts';
+import { eventId, eventsSince, nothingMoreToCome, parseLastEventId } from '../../servers/event-replay.ts';
 import { expectedAnswer } from '../../servers/dns-view.ts';
 import { findServer, listServers, publishedRecords, serverDetail } from '../../servers/views.ts';
 import { authorizeWorkspace } from '../../workspaces/access.ts';
@@ -19,7 +21,7 @@ const routes = {
     request: { params: ServerParams }, responses: { 200: jsonResponse(Any, 'The server'), ...problems(401, 404) } }),
   dns: createRoute({ method: 'get', path: '/v1/workspaces/{ws}/servers/{id}/dns', tags: tag, summary: 'Expected DNS records, what DNS answers now, DNSSEC and nameservers', security: bearer,
     request: { params: ServerParams }, responses: { 200: jsonResponse(Any, 'DNS view'), ...problems(401, 404) } }),
-  events: createRoute({ method: 'get', path: '/v1/workspaces/{ws}/servers/{id}/events', tags: tag, summary: 'Server-Sent Events: step started/succeeded/failed as they happen', security: bearer,
+  events: createRoute({ method: 'get', path: '/v1/workspaces/{ws}/servers/{id}/events', tags: tag, summary: 'Server-Sent Events: step started/succeeded/failed as they happen. Each event has an id; reconnecting with Last-Event-ID replays what was missed. The stream ends with an `end` event when no run is in progress', security: bearer,
     request: { params: ServerParams }, responses: { 200: { description: 'text/event-stream' }, ...problems(401, 404) } }),
 };
 
@@ -65,24 +67,50 @@ export function registerServerRoutes(app: App, deps: ApiDeps, p: ProvisioningApi
   app.openapi(routes.events, async (c) => {
     const { ws, id } = c.req.valid('param');
     const server = await load(c.get('principal'), ws, id);
+    const resumeFrom = parseLastEventId(c.req.header('last-event-id'));
     return streamSSE(c, async (stream) => {
-      const queue: string[] = [];
+      const queue: ProvisioningEvent[] = [];
       let wake: (() => void) | null = null;
+      // Subscribed before reading the database, so nothing falls between the read and the live feed.
       const unsubscribe = await p.events.subscribe(server.id, (event) => {
-        queue.push(JSON.stringify(event));
+        queue.push(event);
         wake?.();
       });
       stream.onAbort(() => {
         unsubscribe();
         wake?.();
       });
-      const snapshot = await serverDetail(db, await findServer(db, server.id), { withLogs: false });
-      await stream.writeSSE({ event: 'snapshot', data: JSON.stringify(snapshot) });
+      let lastSent = Date.now();
+      // Nothing is dropped as "already seen": an event committed just after the snapshot was read
+      // may carry an earlier time, and a duplicate costs a client less than a gap.
+      const send = async (event: ProvisioningEvent) => {
+        lastSent = Date.parse(event.at);
+        await stream.writeSSE({ id: eventId(event.at), event: event.type, data: JSON.stringify(event) });
+      };
+      // A finished server's stream ends with a last message saying so, instead of keep-alives forever.
+      const endIfIdle = async () => {
+        if (queue.length > 0 || !(await nothingMoreToCome(db, server.id))) return false;
+        await stream.writeSSE({ id: String(lastSent), event: 'end', data: JSON.stringify({ reason: 'no run in progress; reconnect after starting one' }) });
+        return true;
+      };
+
+      if (resumeFrom) {
+        for (const event of await eventsSince(db, server.id, resumeFrom)) await send(event);
+      } else {
+        const readAt = new Date();
+        const snapshot = await serverDetail(db, await findServer(db, server.id), { withLogs: false });
+        lastSent = readAt.getTime();
+        await stream.writeSSE({ id: eventId(readAt), event: 'snapshot', data: JSON.stringify(snapshot) });
+      }
+      if (!stream.aborted && await endIfIdle()) {
+        unsubscribe();
+        return;
+      }
       while (!stream.aborted) {
         const next = queue.shift();
         if (next) {
-          const type = (JSON.parse(next) as { type: string }).type;
-          await stream.writeSSE({ event: type, data: next });
+          await send(next);
+          if ((next.type === 'run.succeeded' || next.type === 'run.failed') && await endIfIdle()) break;
           continue;
         }
         // Wait for an event, with a comment line every 15 s so proxies keep the stream open.

@@ -19,10 +19,10 @@ afterAll(async () => {
 });
 
 /** Reads SSE events until `stop` says enough (or the stream ends). */
-async function readEvents(url: string, token: string, stop: (events: { event: string; data: any }[]) => boolean, signal: AbortSignal) {
-  const res = await fetch(url, { headers: { authorization: `Bearer ${token}` }, signal });
+async function readEvents(url: string, token: string, stop: (events: { event: string; data: any; id?: string }[]) => boolean, signal: AbortSignal, lastEventId?: string) {
+  const res = await fetch(url, { headers: { authorization: `Bearer ${token}`, ...(lastEventId ? { 'last-event-id': lastEventId } : {}) }, signal });
   expect(res.headers.get('content-type')).toContain('text/event-stream');
-  const events: { event: string; data: any }[] = [];
+  const events: { event: string; data: any; id?: string }[] = [];
   const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = '';
   for (;;) {
@@ -35,7 +35,8 @@ async function readEvents(url: string, token: string, stop: (events: { event: st
       buffer = buffer.slice(idx + 2);
       const event = /^event: (.*)$/m.exec(block)?.[1];
       const data = /^data: (.*)$/m.exec(block)?.[1];
-      if (event && data) events.push({ event, data: JSON.parse(data) });
+      const id = /^id: (.*)$/m.exec(block)?.[1];
+      if (event && data) events.push({ event, data: JSON.parse(data), ...(id !== undefined ? { id } : {}) });
     }
     if (stop(events)) break;
   }
@@ -80,6 +81,24 @@ describe('provisioning as customers and support see it', () => {
     expect([...names]).toEqual(expect.arrayContaining(['create_server', 'publish_dns', 'verify']));
     await h.waitForServer(serverId, ['ready']);
   }, 90_000);
+
+  it('gives every event an id, replays what a client missed from Last-Event-ID, and ends a finished server\'s stream', async () => {
+    const url = `${h.baseUrl}/v1/workspaces/${customer.workspaceId}/servers/${serverId}/events`;
+    // The run is over: the stream says so and closes by itself (readEvents returns at its end).
+    const finished = await readEvents(url, customer.token, () => false, AbortSignal.timeout(10_000));
+    expect(finished.map((e) => e.event)).toEqual(['snapshot', 'end']);
+    expect(finished.every((e) => /^\d+$/.test(e.id ?? ''))).toBe(true);
+    // A client that saw the run up to create_server's start reconnects with that event's id.
+    const [started] = await h.database.sql`select s.started_at from provisioning_steps s join provisioning_runs r on r.id = s.run_id where r.server_id = ${serverId} and s.name = 'create_server'`;
+    const lastEventId = String(new Date(started!['started_at'] as string).getTime());
+    const replay = await readEvents(url, customer.token, () => false, AbortSignal.timeout(10_000), lastEventId);
+    expect(replay[0]).toMatchObject({ event: 'step.started', data: { step: 'create_server' } });
+    expect(replay.map((e) => `${e.event}:${e.data.step ?? ''}`)).toEqual(expect.arrayContaining(['step.succeeded:create_server', 'step.succeeded:verify', 'run.succeeded:']));
+    expect(replay.some((e) => e.data.step === 'allocate_ips' && e.event === 'step.started')).toBe(false);
+    expect(replay.at(-1)!.event).toBe('end');
+    const ids = replay.map((e) => Number(e.id));
+    expect(ids).toEqual([...ids].sort((a, b) => a - b));
+  }, 30_000);
 
   it('shows the server with its IPs and steps, and the DNS view with live answers', async () => {
     const detail = await h.call('GET', `/v1/workspaces/${customer.workspaceId}/servers/${serverId}`, { token: customer.token });
