@@ -12,7 +12,9 @@ import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { eq } from 'drizzle-orm';
 import { SESSION_COOKIE } from '../api/middleware/authenticate.ts';
 import { users } from '../db/schema/index.ts';
+import { html } from 'hono/html';
 import { AppError } from '../errors.ts';
+import { renderPage } from './layout.ts';
 import type { WebDeps, WebEnv, WebUser } from './web-env.ts';
 
 export class CrossSiteRequestError extends AppError {
@@ -48,10 +50,23 @@ export async function currentUser(deps: WebDeps, c: Context<WebEnv>): Promise<We
   }
 }
 
-/** Pages behind sign-in: an expired or missing session goes to /login and comes back. */
+/**
+ * Pages behind sign-in: an expired or missing session goes to /login and comes back.
+ *
+ * One exception: browsers do not send a SameSite=Strict cookie on a navigation
+ * that starts on another site (back from Stripe's checkout, a link in a mail
+ * client), so a signed-in customer looks signed out there. Such an arrival
+ * gets a page that continues to the same address from our own site, which
+ * carries the cookie; a visitor truly signed out then reaches /login.
+ */
 export function requireSignIn(deps: WebDeps): MiddlewareHandler<WebEnv> {
   return async (c, next) => {
     if (!(await currentUser(deps, c))) {
+      if (c.req.method === 'GET' && c.req.header('sec-fetch-site') === 'cross-site') {
+        const url = new URL(c.req.url);
+        const here = `${url.pathname}${url.search}`;
+        return renderPage(c, { title: 'Continuing…', body: html`<p data-refresh="0" data-href="${here}"><a href="${here}">Continue to mailplane</a></p>` });
+      }
       // The query string comes along: an emailed link's token is in it.
       const url = new URL(c.req.url);
       const back = c.req.method === 'GET' ? `${url.pathname}${url.search}` : '/';

@@ -33,8 +33,10 @@ document.addEventListener('submit', (event) => {
   if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) event.preventDefault();
 });
 
+// data-href: a new navigation started by this page (same-site, so the Strict session cookie goes along);
+// a reload would keep the cross-site context of the arrival.
 for (const el of document.querySelectorAll('[data-refresh]')) {
-  setTimeout(() => window.location.reload(), Number(el.dataset.refresh) * 1000);
+  setTimeout(() => (el.dataset.href ? window.location.assign(el.dataset.href) : window.location.reload()), Number(el.dataset.refresh) * 1000);
 }
 
 const MARKS = { succeeded: '✓', failed: '✗', pending: '○', queued: '○', waiting: '⏸' };

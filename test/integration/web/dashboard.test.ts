@@ -58,6 +58,16 @@ describe('dashboard guards', () => {
     expect(res.headers.get('location')).toBe(`/login?next=${encodeURIComponent(`/w/${owner.workspaceId}/team?tab=1`)}`);
   });
 
+  it('lets a cross-site arrival (back from Stripe, a mail link) continue from our own site, where the Strict cookie is sent', async () => {
+    const res = await page('/checkout/done?checkout=00000000-0000-4000-8000-000000000000', { headers: { 'sec-fetch-site': 'cross-site' } });
+    expect(res.status).toBe(200);
+    const body = await res.text();
+    expect(body).toContain('data-refresh="0"');
+    expect(body).toContain('href="/checkout/done?checkout=00000000-0000-4000-8000-000000000000"');
+    const same = await page('/checkout/done?checkout=00000000-0000-4000-8000-000000000000', { headers: { 'sec-fetch-site': 'same-origin' } });
+    expect(same.status).toBe(303);
+  });
+
   it('answers a workspace you are not in with a not-found page, and a member with a refusal where the API refuses', async () => {
     const stranger = await page(`/w/${owner.workspaceId}`, { token: outsider.token });
     expect(stranger.status).toBe(404);
