@@ -27,7 +27,11 @@ export interface StripeEmulatorOptions {
   /** Where webhooks go; settable later with setWebhookUrl (the API's port may not be known yet). */
   webhookUrl?: string;
   faults?: FaultProfile;
+  /** Price ids the account has (Stripe refuses others); default: the sandbox plans' prices. */
+  prices?: string[];
 }
+
+export const SANDBOX_PRICES = ['price_mailplane_starter', 'price_mailplane_business'];
 
 /** A session as the emulator saw it: Stripe's object plus what was asked for in line_items and subscription_data. */
 export type EmulatedSession = StripeCheckoutSession & {
@@ -45,6 +49,8 @@ export class StripeEmulator {
   private readonly webhooks: WebhookSender;
   private readonly app = new Hono();
   private running: RunningServer | null = null;
+  /** Added to the wall clock (tests: "a day later"). */
+  private clockOffsetMs = 0;
 
   constructor(opts: StripeEmulatorOptions) {
     this.faults = new FaultInjector(opts.faults);
@@ -87,8 +93,8 @@ export class StripeEmulator {
       }
       return next();
     });
-    this.app.use('/v1/*', new IdempotencyStore().middleware());
-    registerStripeRoutes(this.app, this.state, { deliverLater: (event) => void this.webhooks.send(event) });
+    this.app.use('/v1/*', new IdempotencyStore(() => Date.now() + this.clockOffsetMs).middleware());
+    registerStripeRoutes(this.app, this.state, { deliverLater: (event) => void this.webhooks.send(event), prices: new Set(opts.prices ?? SANDBOX_PRICES) });
     registerHostedPages(this.app, this.state, this);
   }
 
@@ -107,6 +113,11 @@ export class StripeEmulator {
   get url(): string {
     if (!this.running) throw new Error('Stripe emulator not started');
     return this.running.url;
+  }
+
+  /** Moves the emulator's clock forward (idempotency keys expire after 24 hours). */
+  advanceTime(ms: number): void {
+    this.clockOffsetMs += ms;
   }
 
   setWebhookUrl(url: string): void {

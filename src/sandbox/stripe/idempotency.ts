@@ -4,6 +4,7 @@
  * back with `Idempotent-Replayed: true`. Reusing a key with other parameters is
  * a 400 idempotency_error. As at Stripe, a request rejected before it ran
  * (auth, validation) saves nothing, so fixing it and retrying with the same key works.
+ * Stripe prunes keys after 24 hours: the same key then runs the request again.
  */
 import type { MiddlewareHandler } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
@@ -15,7 +16,10 @@ interface Saved {
   params: string;
   status: number;
   body: string;
+  savedAt: number;
 }
+
+const KEY_LIFETIME_MS = 24 * 3600_000;
 
 function canonicalParams(body: string): string {
   const params = new URLSearchParams(body);
@@ -25,6 +29,11 @@ function canonicalParams(body: string): string {
 
 export class IdempotencyStore {
   private readonly saved = new Map<string, Saved>();
+  private readonly now: () => number;
+
+  constructor(now: () => number = Date.now) {
+    this.now = now;
+  }
 
   middleware(): MiddlewareHandler {
     return async (c, next) => {
@@ -32,7 +41,11 @@ export class IdempotencyStore {
       if (c.req.method !== 'POST' || !key) return next();
       const scope = `${c.req.header('Authorization') ?? ''}\n${key}`;
       const params = canonicalParams(await c.req.text());
-      const previous = this.saved.get(scope);
+      let previous = this.saved.get(scope);
+      if (previous && this.now() - previous.savedAt >= KEY_LIFETIME_MS) {
+        this.saved.delete(scope);
+        previous = undefined;
+      }
       if (previous) {
         if (previous.method !== c.req.method || previous.path !== c.req.path || previous.params !== params) {
           return c.json(
@@ -51,7 +64,7 @@ export class IdempotencyStore {
       c.res.headers.set('Idempotency-Key', key);
       if (c.res.status >= 200 && c.res.status < 300) {
         const body = await c.res.clone().text();
-        this.saved.set(scope, { method: c.req.method, path: c.req.path, params, status: c.res.status, body });
+        this.saved.set(scope, { method: c.req.method, path: c.req.path, params, status: c.res.status, body, savedAt: this.now() });
       }
     };
   }

@@ -43,6 +43,8 @@ function subscriptionData(value: FormValue | undefined): { metadata: Record<stri
 export interface RouteHooks {
   /** Delivers an event's webhook; the API answers before it arrives, as Stripe's does. */
   deliverLater(event: StoredEvent): void;
+  /** The account's prices: a session naming another is refused, as Stripe does. */
+  prices: ReadonlySet<string>;
 }
 
 export function registerStripeRoutes(app: Hono, state: StripeState, hooks: RouteHooks): void {
@@ -55,6 +57,12 @@ export function registerStripeRoutes(app: Hono, state: StripeState, hooks: Route
       // Only the subscription flow is emulated; say so rather than return a half-made session.
       throw new StripeApiError(400, 'invalid_request_error', `The sandbox only emulates mode=subscription (got ${mode})`, { param: 'mode' });
     }
+    const items = lineItems(form['line_items']);
+    items.forEach((item, i) => {
+      if (!hooks.prices.has(item.price)) {
+        throw new StripeApiError(400, 'invalid_request_error', `No such price: '${item.price}'`, { code: 'resource_missing', param: `line_items[${i}][price]` });
+      }
+    });
     const session = state.createSession({
       mode,
       clientReferenceId: optionalString(form, 'client_reference_id'),
@@ -62,7 +70,7 @@ export function registerStripeRoutes(app: Hono, state: StripeState, hooks: Route
       metadata: metadataParam(form['metadata'], 'metadata'),
       successUrl: optionalString(form, 'success_url'),
       cancelUrl: optionalString(form, 'cancel_url'),
-      request: { lineItems: lineItems(form['line_items']), subscriptionData: subscriptionData(form['subscription_data']) },
+      request: { lineItems: items, subscriptionData: subscriptionData(form['subscription_data']) },
     });
     return c.json(session);
   });

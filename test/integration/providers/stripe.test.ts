@@ -122,6 +122,20 @@ describe('Stripe billing adapter against the emulator', () => {
     expect(err).toMatchObject({ provider: 'stripe', providerStatus: 400, retryable: false });
   });
 
+  it('forgets an idempotency key after 24 hours, as Stripe does: the same key then creates a new session', async () => {
+    const first = await billing.createCheckoutSession(checkoutInput('ref-day-old'));
+    emulator.advanceTime(24 * 3600_000 + 1000);
+    const second = await billing.createCheckoutSession(checkoutInput('ref-day-old'));
+    expect(second.id).not.toBe(first.id);
+  });
+
+  it('refuses a checkout for a price the account does not have (400 resource_missing, not retryable)', async () => {
+    const err = await rejection(billing.createCheckoutSession(checkoutInput('ref-no-price', { priceId: 'price_nobody_made' })));
+    expect(err).toBeInstanceOf(ProviderError);
+    expect(err).toMatchObject({ provider: 'stripe', providerStatus: 400, retryable: false });
+    expect(String((err as ProviderError).detail)).toContain('No such price');
+  });
+
   it('delivers checkout.session.completed, which the adapter verifies and normalises', async () => {
     const input = checkoutInput('ref-paid');
     const session = await billing.createCheckoutSession(input);
