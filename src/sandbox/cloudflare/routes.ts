@@ -85,7 +85,9 @@ export function registerCloudflareRoutes(app: Hono, state: CloudflareState, opts
     if (body.status === undefined) return ok(c, current);
     if (body.status !== 'active' && body.status !== 'disabled') throw CfApiError.invalid(1004, 'status must be "active" or "disabled"');
     let next: CfDnssecStatus;
-    if (body.status === 'disabled') next = 'disabled';
+    // Switching off a signing zone is not immediate: Cloudflare keeps signing (pending-disabled)
+    // until the DS is gone from the parent, or resolvers would see a bogus zone.
+    if (body.status === 'disabled') next = current.status === 'active' ? 'pending-disabled' : 'disabled';
     else if (current.status === 'active' || current.status === 'pending') next = current.status;
     else next = opts.dnssecActivation === 'immediate' ? 'active' : 'pending';
     return ok(c, state.setDnssec(zoneId, next));

@@ -292,6 +292,20 @@ describe('Cloudflare emulator', () => {
     await expect(dns.deleteZone(zone.id)).rejects.toBeInstanceOf(ProviderError);
   });
 
+  it('disables an active DNSSEC through pending-disabled (still signing, DS kept), and re-enabling keeps the key', async () => {
+    const dns = createCloudflareDns({ apiToken: 't', accountId: 'a', apiUrl: emulator.url, maxRetries: 0 });
+    const zone = await dns.ensureZone('dnssec-off.example');
+    emulator.setDnssec(zone.id, 'active');
+    const active = await dns.getDnssec(zone.id);
+    const res = await fetch(`${emulator.url}/client/v4/zones/${zone.id}/dnssec`, {
+      method: 'PATCH', headers: { Authorization: 'Bearer t', 'content-type': 'application/json' }, body: JSON.stringify({ status: 'disabled' }),
+    });
+    expect(((await res.json()) as { result: { status: string } }).result.status).toBe('pending-disabled');
+    expect(await dns.getDnssec(zone.id)).toEqual({ state: 'pending-disabled', ds: active.ds });
+    const again = await dns.enableDnssec(zone.id);
+    expect(again.ds).toBe(active.ds);
+  });
+
   it('keeps DNSSEC pending with a DS until the sandbox activates it', async () => {
     const dns = createCloudflareDns({ apiToken: 't', accountId: 'a', apiUrl: emulator.url, maxRetries: 0 });
     const zone = await dns.ensureZone('pending-dnssec.example');
