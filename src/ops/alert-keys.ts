@@ -3,5 +3,5 @@ export const ALERT_KINDS = ['ip_listed', 'dnsbl_zone_failing', 'ip_rotation_exha
 
 export const listingKey = (serverId: string, address: string, zone: string) => `ip_listed:${serverId}:${address}:${zone}`;
 export const zoneFailingKey = (zone: string) => `dnsbl_zone_failing:${zone}`;
-export const orphanKey = (resource: 'server' | 'ip' | 'volume', providerId: string) => `orphan_resource:${resource}:${providerId}`;
+export const orphanKey = (resource: 'server' | 'ip' | 'volume' | 'security_group', providerId: string) => `orphan_resource:${resource}:${providerId}`;
 export const ghostKey = (resource: 'server' | 'ip', rowId: string) => `ghost_resource:${resource}:${rowId}`;

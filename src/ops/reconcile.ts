@@ -28,7 +28,7 @@ import type { OpsDeps } from './deps.ts';
 
 export interface Finding {
   kind: 'orphan' | 'ghost';
-  resource: 'server' | 'ip' | 'volume';
+  resource: 'server' | 'ip' | 'volume' | 'security_group';
   /** Provider id of the resource (for a ghost: the id the row refers to). */
   providerId: string | null;
   zone: string;
@@ -86,6 +86,18 @@ export async function findDiscrepancies(deps: Pick<OpsDeps, 'database' | 'comput
     });
   }
 
+  // A security group no instance uses, whose server is not live, only clutters the project (a quota).
+  for (const group of tagged.securityGroups) {
+    if (group.serverIds.length > 0) continue;
+    const owner = ownerOf(group.tags);
+    const row = owner ? rows.get(owner) : undefined;
+    if (row && (skip(row) || row.status !== 'deleted')) continue;
+    findings.push({
+      kind: 'orphan', resource: 'security_group', providerId: group.id, zone: group.zone, serverId: row?.id ?? null, dedupeKey: orphanKey('security_group', group.id),
+      description: `security group ${group.id} in ${group.zone} is unused and ${row ? `left over from server ${row.id} (deleted)` : 'belongs to no server'}`,
+    });
+  }
+
   const liveInstances = new Set(tagged.servers.map((s) => s.id));
   const liveIps = new Set(tagged.ips.map((i) => i.id));
   for (const row of rows.values()) {
@@ -121,6 +133,7 @@ export async function reconcile(deps: OpsDeps, opts: { apply: boolean; actor: Ac
     for (const f of findings.filter((x) => x.kind === 'orphan' && x.providerId)) {
       if (f.resource === 'server') await deps.compute.deleteServer(f.zone as Zone, f.providerId!);
       else if (f.resource === 'volume') await deps.compute.deleteVolume(f.zone as Zone, f.providerId!);
+      else if (f.resource === 'security_group') await deps.compute.deleteSecurityGroup(f.zone as Zone, f.providerId!);
       else await deps.compute.deleteIp(f.zone as Zone, f.providerId!);
       deleted.push(f);
       await audit(deps.database.db, opts.actor, { action: 'reconcile.delete_orphan', target: f.providerId, details: { resource: f.resource, zone: f.zone, description: f.description } });

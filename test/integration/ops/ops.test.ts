@@ -318,6 +318,16 @@ describe('reconciliation', () => {
     expect(h.sandbox.scaleway!.listVolumes().some((v) => v.id === volume.id)).toBe(false);
   });
 
+  it('reports an unused security group of a server that no longer exists, and --apply deletes it', async () => {
+    const group = await h.ctx.providers.compute.ensureSecurityGroup('fr-par-1', {
+      name: 'left-behind', tags: ['mailplane', 'mailplane-server=00000000-0000-4000-8000-00000000beef'], inboundTcpPorts: [25],
+    });
+    const dry = await reconcile(deps, { apply: false, actor: SYSTEM_ACTOR });
+    expect(dry.findings.map((f) => [f.kind, f.resource, f.providerId])).toEqual([['orphan', 'security_group', group.id]]);
+    await reconcile(deps, { apply: true, actor: SYSTEM_ACTOR });
+    expect(h.sandbox.scaleway!.listSecurityGroups().some((g) => g.id === group.id)).toBe(false);
+  });
+
   it('reports a live server IP that vanished at the provider as a ghost, and deletes nothing', async () => {
     const [v6] = await h.database.db.select().from(serverIps).where(and(eq(serverIps.serverId, server.id), eq(serverIps.address, server.ipv6!)));
     await h.ctx.providers.compute.deleteIp(server.zone as never, v6!.providerIpId);
