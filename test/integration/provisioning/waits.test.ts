@@ -8,6 +8,7 @@
 import { and, eq, isNull } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alerts, provisioningSteps } from '../../../src/db/schema/index.ts';
+import { runMailplane } from '../../support/cli.ts';
 import { startHarness, type Harness } from '../../support/provisioning.ts';
 
 let h: Harness;
@@ -49,8 +50,10 @@ describe('waits that belong to people', () => {
     const [activation] = await h.database.db.select().from(provisioningSteps).where(and(eq(provisioningSteps.name, 'activate_zone'), eq(provisioningSteps.status, 'waiting')));
     expect(activation!.attempt).toBeLessThanOrEqual(1);
 
-    // 2. The customer moves the nameservers; the next wait is Scaleway's SMTP block, with an ops alert.
-    h.sandbox.cloudflare!.activateZone('waiter-mail.example');
+    // 2. The customer moves the nameservers (as a person does it: the CLI); the next wait is Scaleway's SMTP block, with an ops alert.
+    const activated = await runMailplane(['sandbox', 'activate-zone', 'waiter-mail.example'], { ...h.env, LOG_LEVEL: 'warn' });
+    expect(activated.code, activated.stderr).toBe(0);
+    expect(h.sandbox.cloudflare!.zones().find((z) => z.name === 'waiter-mail.example')?.status).toBe('active');
     const smtp = await until('outbound_smtp_blocked', async () => {
       const res = await view();
       return res.body.waitingFor.find((w: { code: string }) => w.code === 'outbound_smtp_blocked');
@@ -60,12 +63,34 @@ describe('waits that belong to people', () => {
     expect(alert?.serverId).toBe(serverId);
     expect(alert?.message).toContain('enable SMTP');
 
-    // 3. Scaleway lifts the block: ready by itself, the alert resolved.
-    h.sandbox.scaleway!.setSmtpBlocked(false);
+    // 3. Scaleway lifts the block (`mailplane sandbox smtp-open`): ready by itself, the alert resolved.
+    const opened = await runMailplane(['sandbox', 'smtp-open'], { ...h.env, LOG_LEVEL: 'warn' });
+    expect(opened.code, opened.stderr).toBe(0);
+    expect(h.sandbox.scaleway!.smtpBlocked).toBe(false);
     const ready = await h.waitForServer(serverId, ['ready', 'failed'], 90_000);
     expect(ready.status).toBe('ready');
     const [after] = await h.database.db.select().from(alerts).where(eq(alerts.id, alert!.id));
     expect(after!.resolvedAt).not.toBeNull();
     expect((await view()).body.waitingFor).toEqual([]);
+  }, 240_000);
+
+  it('publishes again into a new zone when Cloudflare deleted the one left pending 28 days, and shows the new nameservers', async () => {
+    const { token, workspaceId } = await h.customer('slow@example.org');
+    const { serverId } = await h.subscribe(token, workspaceId, 'slow-mail.example');
+    const view = () => h.call('GET', `/v1/workspaces/${workspaceId}/servers/${serverId}`, { token });
+    const nsOf = async () => (await view()).body.waitingFor.find((w: { code: string }) => w.code === 'zone_pending')?.details.nameServers as string[] | undefined;
+    const first = await until('zone_pending', nsOf);
+    const oldZone = h.sandbox.cloudflare!.zones().find((z) => z.name === 'slow-mail.example')!;
+    expect(h.sandbox.cloudflare!.expirePendingZone('slow-mail.example')).toBe(true);
+    const second = await until('new nameservers', async () => {
+      const ns = await nsOf();
+      return ns && ns.join() !== first.join() && ns;
+    });
+    const newZone = h.sandbox.cloudflare!.zones().find((z) => z.name === 'slow-mail.example')!;
+    expect(newZone.id).not.toBe(oldZone.id);
+    expect(second).toEqual(newZone.name_servers);
+    expect(h.sandbox.cloudflare!.records(newZone.id).some((r) => r.type === 'MX')).toBe(true);
+    h.sandbox.cloudflare!.activateZone('slow-mail.example');
+    expect((await h.waitForServer(serverId, ['ready', 'failed'], 90_000)).status).toBe('ready');
   }, 240_000);
 });
