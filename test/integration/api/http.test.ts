@@ -106,6 +106,13 @@ describe('problem+json errors', () => {
     expect(replaced.body.requestId).toMatch(/^[0-9a-f-]{36}$/);
   });
 
+  it('ignores a forwarded client address that is not an IP address instead of failing on it', async () => {
+    const res = await api.call('POST', '/v1/auth/signup', { body: { email: 'forwarded@example.com', password: STRONG_PASSWORD, name: 'Forwarded' }, headers: { 'x-forwarded-for': 'not-an-ip, 10.0.0.1' } });
+    expect(res.status).toBe(201);
+    const [row] = await api.database.sql`select ip from audit_log where action = 'user.signup' and actor_id = ${res.body.user.id}`;
+    expect(row!['ip']).toBeNull();
+  });
+
   it('writes one request log line per request with method, path and status', async () => {
     const res = await api.call('GET', '/healthz', { headers: { 'x-request-id': 'log-line-test-0001' } });
     expect(res.status).toBe(200);
