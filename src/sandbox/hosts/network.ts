@@ -15,6 +15,8 @@
  * the machine's own network or with the instances' documentation-range addresses.
  */
 import { existsSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { run, tryRun } from './exec.ts';
 
 export const UPLINK = { root: '198.18.255.1', inet: '198.18.255.2', root6: '2001:db8:ffff:ffff::1', inet6: '2001:db8:ffff:ffff::2' } as const;
@@ -67,13 +69,21 @@ export class SandboxNetwork {
     await run('ip', ['-n', ns, '-6', 'route', 'add', 'default', 'via', UPLINK.root6]);
     await run('ip', ['route', 'replace', HOST_POOLS.ipv4, 'via', UPLINK.inet]);
     await run('ip', ['-6', 'route', 'replace', HOST_POOLS.ipv6, 'via', UPLINK.inet6]);
+    // `ip netns exec` puts /etc/netns/<ns>/resolv.conf in place of /etc/resolv.conf: programs
+    // run in the sandbox internet resolve through the DNS emulator, not the machine's resolver
+    // (unreachable from there: every lookup would time out).
+    await mkdir(this.etcDir, { recursive: true });
+    await writeFile(join(this.etcDir, 'resolv.conf'), `nameserver ${UPLINK.root}\n`);
   }
+
+  private get etcDir(): string { return `/etc/netns/${this.inetNs}`; }
 
   async down(): Promise<void> {
     await tryRun('ip', ['route', 'del', HOST_POOLS.ipv4, 'via', UPLINK.inet]);
     await tryRun('ip', ['-6', 'route', 'del', HOST_POOLS.ipv6, 'via', UPLINK.inet6]);
     await tryRun('ip', ['link', 'del', this.uplinkRoot]);
     if (existsSync(`/run/netns/${this.inetNs}`)) await tryRun('ip', ['netns', 'del', this.inetNs]);
+    await rm(this.etcDir, { recursive: true, force: true });
   }
 
   /** A namespace for one instance, plugged into the router, holding the instance's addresses. */
