@@ -74,7 +74,8 @@ export async function expectAccessible(page: Page, label: string): Promise<void>
 export async function expectFitsPhone(page: Page, label: string): Promise<void> {
   const before = page.viewportSize() ?? DESKTOP;
   await page.setViewportSize(PHONE);
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  // A string, evaluated in the page: this file is compiled without the DOM's types.
+  const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
   expect(overflow, `${label} overflows a 390 px screen by ${overflow} px`).toBeLessThanOrEqual(0);
   await page.setViewportSize(before);
 }

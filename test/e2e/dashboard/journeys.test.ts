@@ -62,8 +62,8 @@ describe.skipIf(missing !== null)('dashboard journeys in chromium', { timeout: 2
     await page.waitForURL(/\/workspaces/);
 
     await openMailedLink(page, base, 'ada@harbour-mail.example', /Confirm your email/, '/verify-email');
-    await page.getByRole('button', { name: 'Confirm my email address' }).click();
-    await expect.poll(() => page.locator('.notice').textContent()).toContain('confirmed');
+    await Promise.all([page.waitForURL(/notice=verified/, { timeout: 30_000 }), page.getByRole('button', { name: 'Confirm my email address' }).click()]);
+    expect(await page.locator('.notice').textContent()).toContain('confirmed');
     await page.goto(`${base}/sandbox/mail`);
     await checkPage(page, 'sandbox-mailbox');
 
@@ -137,8 +137,8 @@ describe.skipIf(missing !== null)('dashboard journeys in chromium', { timeout: 2
     await page.goto(`${base}/w/${state.workspace}/team`);
     await page.getByLabel('Email', { exact: true }).fill('bob@harbour-mail.example');
     await page.getByRole('combobox', { name: 'Role' }).selectOption('member');
-    await page.getByRole('button', { name: 'Send invitation' }).click();
-    await expect.poll(() => page.locator('.notice').textContent()).toContain('Invitation sent');
+    await Promise.all([page.waitForURL(/notice=invited/, { timeout: 30_000 }), page.getByRole('button', { name: 'Send invitation' }).click()]);
+    expect(await page.locator('.notice').textContent()).toContain('Invitation sent');
     await checkPage(page, 'team');
     await page.goto(`${base}/w/${state.workspace}/api-keys`);
     await page.getByLabel('Name').fill('CI');
@@ -192,8 +192,8 @@ describe.skipIf(missing !== null)('dashboard journeys in chromium', { timeout: 2
       await p.goto(`${base}/support/servers?status=ready`);
       await checkPage(p, 'support-servers');
       await p.getByRole('link', { name: state.domain }).click();
-      await p.getByRole('button', { name: 'Re-run verify' }).click();
-      await expect.poll(() => p.locator('.notice').textContent()).toContain('Step queued again');
+      await Promise.all([p.waitForURL(/notice=rerun/, { timeout: 30_000 }), p.getByRole('button', { name: 'Re-run verify' }).click()]);
+      expect(await p.locator('.notice').textContent()).toContain('Step queued again');
       expect(await p.getByRole('cell', { name: 'step.rerun' }).count() + await p.getByText(/rerun/).count()).toBeGreaterThan(0);
       await h.waitForStep(state.server!, 'verify', 'succeeded');
       await p.reload();
