@@ -120,7 +120,7 @@ export class Sandbox {
     const cloudflare = this.cloudflare;
     this.dns = cloudflare
       ? new DnsEmulator({
-          answer: (name, type) => (type === 'PTR' ? this.ptr(name) : cloudflare.answers(name, type)),
+          answer: (name, type) => this.realHosts?.mx.answer(name, type) ?? (type === 'PTR' ? this.ptr(name) : cloudflare.answers(name, type)),
           dnsbl: { zones: opts.dnsblZones, listedCodes: (ip, zone) => this.listings.listedCodes(ip, zone) },
         })
       : null;
@@ -145,6 +145,10 @@ export class Sandbox {
       await this.realHosts.start();
       // The hosts' resolver (as DHCP would hand it out): the DNS emulator on the uplink.
       await this.dns.listenAlso(this.realHosts.resolver.host, this.realHosts.resolver.port);
+      await this.applySmtpBlock();
+      this.scaleway?.onSmtpBlockChange(() => {
+        this.applySmtpBlock().catch((err: unknown) => log(`sandbox: applying the SMTP block failed: ${err instanceof Error ? err.message : String(err)}`));
+      });
     }
     this.control = await serveOnLoopback(this.controlApp());
   }
@@ -163,6 +167,11 @@ export class Sandbox {
     if (this.dns) env['DNS_RESOLVERS'] = this.dns.address;
     if (this.realHosts) env['ACME_DIRECTORY_URL'] = this.realHosts.acmeDirectoryUrl;
     return env;
+  }
+
+  /** Real hosts feel the provider's outbound SMTP block in their network (the router refuses ports 25/465/587), as on Scaleway. */
+  async applySmtpBlock(): Promise<void> {
+    if (this.realHosts && this.scaleway) await this.realHosts.network.setOutboundSmtp(!this.scaleway.smtpBlocked);
   }
 
   /** The sandbox's ACME CA in real-host mode (pebble); null otherwise. */

@@ -122,6 +122,25 @@ export class SandboxNetwork {
     await tryRun('ip', ['-n', this.inetNs, 'link', 'del', `${this.prefix}p${short(id)}`]);
   }
 
+  /**
+   * The provider's outbound SMTP block, enforced where a cloud enforces it: on the way
+   * out of the hosts' network. Blocked, the router refuses every host's connections to
+   * ports 25, 465 and 587 anywhere; open, it forwards them.
+   */
+  async setOutboundSmtp(open: boolean): Promise<void> {
+    await tryRun('ip', ['netns', 'exec', this.inetNs, 'nft', 'delete', 'table', 'inet', 'provider_smtp_block']);
+    if (open) return;
+    const rules = [
+      'table inet provider_smtp_block {',
+      '  chain forward {',
+      '    type filter hook forward priority 0; policy accept;',
+      `    iifname "${this.bridge}" tcp dport { 25, 465, 587 } reject with tcp reset`,
+      '  }',
+      '}', '',
+    ].join('\n');
+    await run('ip', ['netns', 'exec', this.inetNs, 'nft', '-f', '-'], { input: rules });
+  }
+
   /** Every namespace of this prefix that exists (left behind by a crashed sandbox). */
   async leftovers(): Promise<string[]> {
     const { stdout } = await run('ip', ['netns', 'list']);

@@ -9,6 +9,7 @@ import type { HostLifecycle } from '../scaleway/state.ts';
 import { ContainerHosts } from './containers.ts';
 import { DNS_PORT, ensureHostImage } from './image.ts';
 import { HOST_POOLS, SandboxNetwork, UPLINK } from './network.ts';
+import { InternetMx } from './internet-mx.ts';
 import { InternetServices } from './services.ts';
 
 export interface RealHostsOptions {
@@ -30,6 +31,7 @@ export class RealHosts {
   readonly resolver = { host: UPLINK.root, port: DNS_PORT };
   private containers: ContainerHosts | null = null;
   private services: InternetServices | null = null;
+  readonly mx = new InternetMx();
   private readonly opts: RealHostsOptions;
 
   constructor(opts: RealHostsOptions) {
@@ -61,12 +63,14 @@ export class RealHosts {
     await this.network.up();
     this.services = new InternetServices({ cacheDir: this.opts.cacheDir, caDir: image.caDir, dnsServer: this.opts.dnsServer, mirror: this.opts.mirror, log });
     await this.services.start();
+    await this.mx.start();
     log(`sandbox: real hosts (systemd-nspawn) on ${HOST_POOLS.ipv4} and ${HOST_POOLS.ipv6}; ACME at ${this.services.acmeDirectoryUrl}; ` +
       `judge from the sandbox internet with: ip netns exec ${this.network.inetNs} <command>`);
   }
 
   async stop(): Promise<void> {
     await this.containers?.stopAll();
+    await this.mx.stop();
     await this.services?.stop();
     await this.network.down();
   }

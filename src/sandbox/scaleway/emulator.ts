@@ -141,7 +141,15 @@ export class ScalewayEmulator {
   /** The account's outbound SMTP block: true as on a new Scaleway account, false once support lifted it. */
   setSmtpBlocked(blocked: boolean): void {
     this.groups.smtpBlocked = blocked;
+    for (const listener of this.smtpListeners) listener(blocked);
   }
+
+  /** Called whenever the block changes (real-host mode enforces it in the hosts' network). */
+  onSmtpBlockChange(listener: (blocked: boolean) => void): void {
+    this.smtpListeners.add(listener);
+  }
+
+  private readonly smtpListeners = new Set<(blocked: boolean) => void>();
 
   get smtpBlocked(): boolean {
     return this.groups.smtpBlocked;
