@@ -106,7 +106,8 @@ function followChecklist(list) {
   source.addEventListener('step.waiting', (e) => { onStep('waiting')(e); if (!document.getElementById('warn-h')) setTimeout(() => window.location.reload(), 800); });
   source.addEventListener('step.wait_over', onStep('running'));
   // A finished run changes what the page offers (mailboxes, DNS, health): reload it once.
-  for (const type of ['run.succeeded', 'run.failed']) {
+  // 'end': the server has no run in progress any more; EventSource would otherwise reconnect forever.
+  for (const type of ['run.succeeded', 'run.failed', 'end']) {
     source.addEventListener(type, () => { source.close(); setTimeout(() => window.location.reload(), 800); });
   }
 }
