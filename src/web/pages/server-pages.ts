@@ -51,7 +51,8 @@ export function registerServerPages(web: WebApp, deps: WebDeps): void {
     const server = await findServer(deps.api.db, c.req.param('id'), page.workspace.id);
     const [d, waits] = await Promise.all([serverDetail(deps.api.db, server, { withLogs: false }), currentWaits(deps.api.db, server.id)]);
     const ws = page.workspace.id;
-    const live = d.status === 'provisioning' || d.status === 'waiting' || d.run?.status === 'running';
+    // Only a running run streams: the stream ends at once otherwise, and the page would reload in a loop.
+    const live = d.run?.status === 'running';
     return renderPage(c, {
       title: d.domain, user: c.get('user'), workspace: page.workspace, sandboxMail,
       body: html`${serverTabs(ws, d.id, '')}
