@@ -92,6 +92,10 @@ export class Sandbox {
             },
             onLifecycleError: (id: string, err: unknown) => log(`sandbox: host ${id} failed: ${err instanceof Error ? err.message : String(err)}`),
           } : {}),
+          // Emulated hosts: the host's files go with its instance (real hosts: lifecycle.remove).
+          onServerRemoved: (id) => {
+            this.ssh?.removeHost(id).catch((err: unknown) => log(`sandbox: removing host ${id}'s files failed: ${err instanceof Error ? err.message : String(err)}`));
+          },
           onIpCreated: (ip) => {
             // IPv6 comes as the ::1 of its routed /64: the address mailplane uses and the lists are asked about.
             if (this.listPolicy?.(ip, allocated++)) this.listings.list(ip.address);

@@ -24,6 +24,8 @@ export interface ScalewayEmulatorOptions {
   /** Real machines behind the instances (SANDBOX_HOSTS=container); default: none, states are timed. */
   lifecycle?: HostLifecycle;
   onLifecycleError?: (serverId: string, err: unknown) => void;
+  /** Called when an instance is terminated or deleted (the SSH emulator drops the host's files). */
+  onServerRemoved?: (serverId: string) => void;
   /** Refuse reverses whose forward record does not resolve yet (the sandbox asks its DNS). Default: accept. */
   forwardCheck?: ForwardCheck;
   /** Outbound SMTP blocked account-wide (a new Scaleway account's default). Default: open. */
@@ -67,6 +69,7 @@ export class ScalewayEmulator {
       ...(opts.onIpCreated ? { onIpCreated: opts.onIpCreated } : {}),
       ...(opts.lifecycle ? { lifecycle: opts.lifecycle } : {}),
       ...(opts.onLifecycleError ? { onLifecycleError: opts.onLifecycleError } : {}),
+      ...(opts.onServerRemoved ? { onServerRemoved: opts.onServerRemoved } : {}),
       ...(opts.forwardCheck ? { forwardCheck: opts.forwardCheck } : {}),
     });
     this.app.onError((err, c) => {

@@ -50,6 +50,8 @@ export interface StateOptions {
   onIpCreated?: (ip: { id: string; address: string; family: 'ipv4' | 'ipv6' }) => void;
   lifecycle?: HostLifecycle;
   onLifecycleError?: (serverId: string, err: unknown) => void;
+  /** An instance is gone (terminated or deleted): whatever stands in for its disk goes too. */
+  onServerRemoved?: (serverId: string) => void;
 }
 
 export class ScalewayState {
@@ -271,6 +273,7 @@ export class ScalewayState {
   private remove(server: EmuServer, withVolumes: boolean): void {
     if (this.servers.get(server.id) !== server) return;
     this.servers.delete(server.id);
+    this.opts.onServerRemoved?.(server.id);
     for (const ip of this.ips.values()) if (ip.serverId === server.id) ip.serverId = null;
     for (const volumeId of server.volumeIds) {
       const v = this.volumes.get(volumeId);

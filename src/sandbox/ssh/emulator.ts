@@ -19,7 +19,7 @@
  * A host whose address stops resolving (stopped, deleted) is refused by
  * endpointFor(); its listener stays until stop().
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Server as TcpServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 // ssh2 is CommonJS; Node's ESM loader does not see Server as a named export.
@@ -136,6 +136,23 @@ export class SshHostEmulator {
   /** Replaces the behaviour of every host that has none of its own; takes effect for the next command. */
   setDefaultBehaviour(behaviour: HostBehaviour): void {
     this.defaultBehaviour = { ...behaviour };
+  }
+
+  /**
+   * The instance is gone, and its disk with it: the listener closes and the host's files
+   * (uploaded configs with the DKIM and TLS private keys, mailbox names, state) are deleted.
+   */
+  async removeHost(hostId: string): Promise<void> {
+    const running = this.hosts.get(hostId);
+    this.hosts.delete(hostId);
+    this.behaviours.delete(hostId);
+    const host = await running?.catch(() => null);
+    if (host) {
+      const closed = new Promise<void>((resolve) => host.tcp.close(() => resolve()));
+      for (const socket of host.sockets) socket.destroy();
+      await closed;
+    }
+    await rm(this.hostDir(hostId), { recursive: true, force: true });
   }
 
   async stop(): Promise<void> {

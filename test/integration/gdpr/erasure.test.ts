@@ -6,6 +6,8 @@
  * person's email or name and no emulator holds the workspace's resources.
  */
 import { eq } from 'drizzle-orm';
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memberships, servers, users, vaultSecrets, workspaces } from '../../../src/db/schema/index.ts';
 import { STRONG_PASSWORD } from '../../support/api.ts';
@@ -160,6 +162,10 @@ describe('GDPR export and erasure', () => {
     const { serverId: id } = await h.subscribe(owner.token, owner.workspaceId, 'ws-erase.example');
     expect((await h.waitForServer(id, ['ready', 'failed'], 120_000)).status).toBe('ready');
     const [server] = await h.database.db.select().from(servers).where(eq(servers.id, id));
+    // The emulated host's disk: the uploaded mail stack, with its DKIM and TLS private keys.
+    const hostDir = join(h.env['MAILPLANE_DATA_DIR']!, 'sandbox-hosts', server!.providerServerId!);
+    expect((await stat(hostDir)).isDirectory()).toBe(true);
+    expect((await readdir(hostDir, { recursive: true })).some((f) => /dkim/i.test(String(f)))).toBe(true);
 
     expect((await h.call('DELETE', `/v1/workspaces/${owner.workspaceId}`, { token: admin.body.token })).status).toBe(403);
     const res = await h.call('DELETE', `/v1/workspaces/${owner.workspaceId}`, { token: owner.token });
@@ -168,6 +174,8 @@ describe('GDPR export and erasure', () => {
     expect((await h.call('GET', `/v1/workspaces/${owner.workspaceId}/servers`, { token: owner.token })).status).toBe(404);
     await until('the workspace rows to go', async () => (await h.database.db.select().from(workspaces).where(eq(workspaces.id, owner.workspaceId))).length === 0, 120_000);
     expect(h.sandbox.scaleway!.listServers().filter((s) => s.id === server!.providerServerId)).toEqual([]);
+    // Its disk went with the instance: no key or mailbox name of the customer is left under the data dir.
+    await until('the emulated host\'s files to go', async () => !(await stat(hostDir).then(() => true, () => false)), 10_000);
     expect(h.sandbox.cloudflare!.zones().filter((z) => z.name === 'ws-erase.example')).toEqual([]);
     expect(await rowsMentioning('ws-erase.example')).toEqual([]);
     expect((await h.call('GET', '/v1/me', { token: owner.token })).status).toBe(200);
