@@ -20,7 +20,7 @@ import { createResolverLookup } from './providers/lookup/resolver.ts';
 import type { RemoteHostProvider } from './providers/ssh/interface.ts';
 import { createSshRemote } from './providers/ssh/node-ssh.ts';
 import { SshUnreachableError } from './providers/ssh/interface.ts';
-import { applySandboxSettings, recordEmulatorUrls } from './sandbox/person-settings.ts';
+import { applySandboxSettings, forgetEmulatorUrls, recordEmulatorUrls } from './sandbox/person-settings.ts';
 import { Sandbox, type SandboxOptions } from './sandbox/sandbox.ts';
 
 export interface ProviderSet {
@@ -43,6 +43,11 @@ export interface ProviderOptions {
   sandbox?: Sandbox;
   /** Where the Stripe emulator should deliver webhooks. */
   webhookUrl?: string;
+  /**
+   * Start no sandbox (CLI commands with no running one): providers without credentials refuse
+   * every call with this reason. Emulators of our own would be an empty, made-up world.
+   */
+  unavailable?: string;
 }
 
 /** The DNSBL zones to check: configured, or the default set. */
@@ -69,6 +74,9 @@ export async function createProviders(config: Config, log: Logger, clock: Clock,
   const zones = dnsblZonesOf(config);
   let sandbox = opts.sandbox ?? null;
   let owned = false;
+  if (!sandbox && opts.unavailable !== undefined) {
+    return unavailableProviders(config, clock, opts.unavailable);
+  }
   if (!sandbox && (needSandbox.compute || needSandbox.dns || needSandbox.billing)) {
     sandbox = sandboxFromConfig(config, log, needSandbox, opts.webhookUrl ? { webhookUrl: opts.webhookUrl } : {});
     await sandbox.start();
@@ -103,8 +111,41 @@ export async function createProviders(config: Config, log: Logger, clock: Clock,
     sandbox,
     acmeDirectoryUrl: sandbox?.acmeDirectoryUrl ?? env['ACME_DIRECTORY_URL'] ?? null,
     close: async () => {
-      if (owned) await sandbox?.stop();
+      if (!owned || !sandbox) return;
+      await forgetEmulatorUrls(sandbox, config.db.dataDir).catch(() => {});
+      await sandbox.stop();
     },
+  };
+}
+
+/** A provider whose every call fails with `reason` (a method call on it throws). */
+function refusing<T extends object>(provider: string, reason: string): T {
+  return new Proxy({} as T, {
+    get: (_target, prop) => (prop === 'then' || typeof prop === 'symbol' ? undefined : () => {
+      throw new Error(`${provider}: ${reason}`);
+    }),
+  });
+}
+
+/** Real adapters for the providers with credentials; the others refuse (no sandbox is started). */
+async function unavailableProviders(config: Config, clock: Clock, reason: string): Promise<ProviderSet> {
+  const resolvers = config.dns.resolvers;
+  const scw = config.scaleway;
+  const cf = config.cloudflare;
+  const stripe = config.stripe;
+  return {
+    compute: scw ? createScalewayCompute({ accessKey: scw.accessKey, secretKey: scw.secretKey, projectId: scw.projectId, ...(scw.apiUrl ? { apiUrl: scw.apiUrl } : {}), clock }) : refusing<ComputeProvider>('scaleway', reason),
+    dns: cf ? createCloudflareDns({ apiToken: cf.apiToken, accountId: cf.accountId, ...(cf.apiUrl ? { apiUrl: cf.apiUrl } : {}) }) : refusing<DnsProvider>('cloudflare', reason),
+    billing: stripe ? createStripeBilling({ secretKey: stripe.secretKey, webhookSecret: stripe.webhookSecret, ...(stripe.apiUrl ? { apiUrl: stripe.apiUrl } : {}) }) : refusing<BillingProvider>('stripe', reason),
+    remote: createSshRemote(),
+    lookup: createResolverLookup({ servers: resolvers }),
+    dnsbl: createDnsblChecker({ servers: resolvers, zones: dnsblZonesOf(config) }),
+    sshEndpoint: async () => {
+      throw new SshUnreachableError(reason);
+    },
+    sandbox: null,
+    acmeDirectoryUrl: null,
+    close: async () => {},
   };
 }
 

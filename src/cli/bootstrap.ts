@@ -3,10 +3,10 @@ import { ConfigError, loadConfig, type Config } from '../config.ts';
 import { resolveDevSecrets } from '../dev-secrets.ts';
 import { createLogger, type Logger } from '../log.ts';
 
-export async function bootstrap(): Promise<{ config: Config; log: Logger }> {
+export async function bootstrap(env: Record<string, string | undefined> = process.env): Promise<{ config: Config; log: Logger }> {
   let config: Config;
   try {
-    config = loadConfig();
+    config = loadConfig(env);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n\nSee .env.example for every variable.\n`);

@@ -1,12 +1,11 @@
 /** `mailplane reconcile` and `mailplane ips rotate`: the ops tools from a shell. */
 import { parseArgs } from 'node:util';
-import { createAppContext } from '../app-context.ts';
 import { opsDeps } from '../ops/deps.ts';
 import { reconcile } from '../ops/reconcile.ts';
 import { startIpRotation } from '../ops/rotation.ts';
 import { findServer } from '../servers/views.ts';
-import { bootstrap } from './bootstrap.ts';
 import type { Command } from './command.ts';
+import { cliContext } from './running-sandbox.ts';
 
 const out = (v: unknown) => process.stdout.write(`${typeof v === 'string' ? v : JSON.stringify(v, null, 2)}\n`);
 const cliActor = () => ({ id: `cli:${process.env['USER'] ?? 'unknown'}`, kind: 'staff' as const, ip: null });
@@ -31,8 +30,9 @@ export const reconcileCommand: Command = {
       process.stderr.write(`${RECONCILE_USAGE}\n`);
       return 2;
     }
-    const { config, log } = await bootstrap();
-    const ctx = await createAppContext(config, log, { worker: false });
+    // Compared with an emulator's view of the world, every server would be a ghost: the running one or none.
+    const ctx = await cliContext({ needsProviders: true });
+    if (typeof ctx === 'number') return ctx;
     try {
       const result = await reconcile(opsDeps(ctx), { apply: values.apply ?? false, actor: cliActor() });
       if (values.json) {
@@ -66,8 +66,9 @@ export const ipsCommand: Command = {
       process.stderr.write(`${IPS_USAGE}\n`);
       return 2;
     }
-    const { config, log } = await bootstrap();
-    const ctx = await createAppContext(config, log, { worker: false });
+    // The running product's workers rotate on its providers; with none running, nothing would.
+    const ctx = await cliContext({ needsProviders: true });
+    if (typeof ctx === 'number') return ctx;
     try {
       const server = await findServer(ctx.database.db, serverId);
       const started = await startIpRotation(ctx, cliActor(), { serverId: server.id, address, reason: 'requested from the CLI' });

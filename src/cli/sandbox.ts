@@ -4,7 +4,7 @@
  * environment those processes need.
  */
 import { sandboxFromConfig } from '../provider-set.ts';
-import { readEmulatorUrls, recordEmulatorUrls } from '../sandbox/person-settings.ts';
+import { forgetEmulatorUrls, readEmulatorUrls, recordEmulatorUrls } from '../sandbox/person-settings.ts';
 import { bootstrap } from './bootstrap.ts';
 import type { Command } from './command.ts';
 
@@ -77,6 +77,7 @@ SANDBOX_LISTED_IPS and SANDBOX_LIST_FIRST_IPS set what the DNSBL emulator lists.
       process.once('SIGINT', () => resolve());
       process.once('SIGTERM', () => resolve());
     });
+    await forgetEmulatorUrls(sandbox, config.db.dataDir).catch(() => {});
     await sandbox.stop();
     return 0;
   },

@@ -1,10 +1,9 @@
 /** `mailplane servers list|show|rerun-step|resume`: the support tools from a shell. */
 import { parseArgs } from 'node:util';
-import { createAppContext } from '../app-context.ts';
 import { SERVER_STATUSES } from '../db/schema/index.ts';
 import { findServer, listServers, serverDetail } from '../servers/views.ts';
-import { bootstrap } from './bootstrap.ts';
 import type { Command } from './command.ts';
+import { cliContext } from './running-sandbox.ts';
 
 const USAGE = `mailplane servers list [--status provisioning|ready|failed|suspended|deprovisioning|deleted] [--json]
 mailplane servers show SERVER_ID [--json]
@@ -28,8 +27,9 @@ export const serversCommand: Command = {
       process.stderr.write(`${USAGE}\n`);
       return 2;
     }
-    const { config, log } = await bootstrap();
-    const ctx = await createAppContext(config, log, { worker: false });
+    // list and show read the database only; re-runs and resumes act on the running product's providers.
+    const ctx = await cliContext({ needsProviders: action === 'rerun-step' || action === 'resume' });
+    if (typeof ctx === 'number') return ctx;
     const out = (v: unknown) => process.stdout.write(`${typeof v === 'string' ? v : JSON.stringify(v, null, 2)}\n`);
     const actor = { id: `cli:${process.env['USER'] ?? 'unknown'}`, kind: 'staff' as const, ip: null };
     try {

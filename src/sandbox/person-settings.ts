@@ -13,7 +13,7 @@
  * (its addresses, whether SMTP gets out) comes from the Scaleway emulator.
  * The emulators' URLs are written to the data dir so the CLI can find them.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sameIpv6 } from '../providers/compute/scaleway-ipv6.ts';
 import type { Sandbox } from './sandbox.ts';
@@ -46,6 +46,8 @@ export function applySandboxSettings(sandbox: Sandbox, settings: PersonSettings)
 const URLS_FILE = 'sandbox-emulators.json';
 
 export interface EmulatorUrls {
+  /** The sandbox's control API (`GET /env`: everything a process needs to use these emulators). */
+  control?: string;
   scaleway: string | null;
   cloudflare: string | null;
   stripe: string | null;
@@ -53,7 +55,7 @@ export interface EmulatorUrls {
 
 /** Where the running sandbox's emulators listen, for `mailplane sandbox smtp-open|activate-zone`. */
 export async function recordEmulatorUrls(sandbox: Sandbox, dataDir: string): Promise<void> {
-  const urls: EmulatorUrls = { scaleway: sandbox.scaleway?.url ?? null, cloudflare: sandbox.cloudflare?.url ?? null, stripe: sandbox.stripe?.url ?? null };
+  const urls: EmulatorUrls = { control: sandbox.controlUrl, scaleway: sandbox.scaleway?.url ?? null, cloudflare: sandbox.cloudflare?.url ?? null, stripe: sandbox.stripe?.url ?? null };
   await mkdir(dataDir, { recursive: true });
   await writeFile(join(dataDir, URLS_FILE), `${JSON.stringify(urls, null, 2)}\n`, { mode: 0o600 });
 }
@@ -64,4 +66,10 @@ export async function readEmulatorUrls(dataDir: string): Promise<EmulatorUrls | 
   } catch {
     return null;
   }
+}
+
+/** On stop: the record goes if it still names this sandbox (another one may have started since). */
+export async function forgetEmulatorUrls(sandbox: Sandbox, dataDir: string): Promise<void> {
+  const urls = await readEmulatorUrls(dataDir);
+  if (urls?.control === sandbox.controlUrl) await rm(join(dataDir, URLS_FILE), { force: true });
 }
