@@ -61,6 +61,8 @@ export function sandboxFromConfig(config: Config, log: Logger, emulate: Pick<San
     dnsblZones: dnsblZonesOf(config),
     listedIps: config.sandbox.listedIps,
     listFirstIps: config.sandbox.listFirstIps,
+    // The database outlives the process; so must the provider accounts it refers to (real hosts keep their own state).
+    persistState: config.sandbox.hosts.mode !== 'container',
     ...(config.sandbox.hosts.mode === 'container' ? { realHosts: { cacheDir: config.sandbox.hosts.cacheDir, mirror: config.sandbox.hosts.mirror } } : {}),
     log: (line) => log.info(line),
     ...extra,

@@ -19,6 +19,7 @@ import { DnsblListings } from './dns/listings.ts';
 import { RealHosts, realHostsStateDir } from './hosts/real-hosts.ts';
 import { addressFromDnsblName } from './dns/responder.ts';
 import { ScalewayEmulator, type ScalewayEmulatorOptions } from './scaleway/emulator.ts';
+import { SandboxStatePersistence } from './persistence.ts';
 import { serveOnLoopback, type RunningServer } from './serve.ts';
 import { SshHostEmulator, type HostBehaviour } from './ssh/emulator.ts';
 import { StripeEmulator } from './stripe/emulator.ts';
@@ -40,6 +41,8 @@ export interface SandboxOptions {
   scaleway?: Pick<ScalewayEmulatorOptions, 'bootDelayMs' | 'faults'>;
   /** Behaviour of every emulated host without its own (benchmarks: script durations). */
   sshBehaviour?: HostBehaviour;
+  /** Keep the emulators' accounts across restarts under <dataDir>/sandbox-state/ (persistence.ts). Default: off. */
+  persistState?: boolean;
   /** Real Debian machines behind the instances instead of emulated SSH hosts (SANDBOX_HOSTS=container). */
   realHosts?: { cacheDir: string; mirror: string };
   log?: (line: string) => void;
@@ -59,6 +62,7 @@ export class Sandbox {
   listPolicy: ((ip: { address: string; family: 'ipv4' | 'ipv6' }, index: number) => boolean) | null = null;
   private control: RunningServer | null = null;
   private readonly opts: SandboxOptions;
+  private persistence: SandboxStatePersistence | null = null;
 
   constructor(opts: SandboxOptions) {
     this.opts = opts;
@@ -140,6 +144,11 @@ export class Sandbox {
 
   async start(): Promise<void> {
     const log = this.opts.log ?? (() => {});
+    // Persistence hook: the accounts as they were at the last stop, before anything is served.
+    if (this.opts.persistState) {
+      this.persistence = new SandboxStatePersistence({ dataDir: this.opts.dataDir, emulators: this, log });
+      await this.persistence.load();
+    }
     if (this.scaleway) { await this.scaleway.start(); log(`sandbox: scaleway at ${this.scaleway.url}`); }
     if (this.cloudflare) { await this.cloudflare.start(); log(`sandbox: cloudflare at ${this.cloudflare.url}`); }
     if (this.stripe) { await this.stripe.start(); log(`sandbox: stripe at ${this.stripe.url}`); }
@@ -155,6 +164,7 @@ export class Sandbox {
       });
     }
     this.control = await serveOnLoopback(this.controlApp());
+    this.persistence?.watch();
   }
 
   get controlUrl(): string {
@@ -205,6 +215,7 @@ export class Sandbox {
   }
 
   async stop(): Promise<void> {
+    await this.persistence?.stop();
     await this.control?.close();
     await this.realHosts?.stop();
     await this.ssh?.stop();

@@ -10,7 +10,7 @@ import { FaultInjector, type FaultProfile } from '../faults.ts';
 import { serveOnLoopback, type RunningServer } from '../serve.ts';
 import { answers } from './answers.ts';
 import { API_PREFIX, registerCloudflareRoutes } from './routes.ts';
-import { CloudflareState } from './state.ts';
+import { CloudflareState, type CloudflareSnapshot } from './state.ts';
 import { CfApiError, errorBody, fail, type CfDnssec, type CfDnssecStatus, type CfRecord, type CfZone } from './wire.ts';
 
 export interface CloudflareEmulatorOptions {
@@ -32,6 +32,15 @@ export class CloudflareEmulator {
   private readonly state = new CloudflareState();
   private readonly app = new Hono();
   private running: RunningServer | null = null;
+
+  /** Zones, records and DNSSEC as JSON (the sandbox persists them across restarts). */
+  snapshot(): CloudflareSnapshot {
+    return this.state.snapshot();
+  }
+
+  restore(snap: CloudflareSnapshot): void {
+    this.state.restore(snap);
+  }
 
   constructor(opts: CloudflareEmulatorOptions = {}) {
     this.faults = new FaultInjector(opts.faults);

@@ -40,6 +40,13 @@ function newNameServers(): string[] {
   return [`${NS_NAMES[first]}.${SANDBOX_NS_SUFFIX}`, `${NS_NAMES[second]}.${SANDBOX_NS_SUFFIX}`];
 }
 
+export interface CloudflareSnapshot {
+  zones: CfZone[];
+  records: CfRecord[];
+  dnssec: [string, CfDnssec][];
+  previousNameServers: [string, string][];
+}
+
 /** Cloudflare deletes a Free-plan zone still pending this long after creation. */
 export const PENDING_ZONE_LIFETIME_DAYS = 28;
 
@@ -54,6 +61,21 @@ export class CloudflareState {
   readonly zones = new Map<string, CfZone>();
   readonly records = new Map<string, CfRecord>();
   readonly dnssec = new Map<string, CfDnssec>();
+
+  /** The account as JSON (the sandbox persists it across restarts). */
+  snapshot(): CloudflareSnapshot {
+    return {
+      zones: [...this.zones.values()], records: [...this.records.values()], dnssec: [...this.dnssec],
+      previousNameServers: [...this.previousNameServers],
+    };
+  }
+
+  restore(snap: CloudflareSnapshot): void {
+    for (const z of snap.zones) this.zones.set(z.id, z);
+    for (const r of snap.records) this.records.set(r.id, r);
+    for (const [id, d] of snap.dnssec) this.dnssec.set(id, d);
+    for (const [name, ns] of snap.previousNameServers) this.previousNameServers.set(name, ns);
+  }
 
   zone(zoneId: string): CfZone {
     const zone = this.zones.get(zoneId);

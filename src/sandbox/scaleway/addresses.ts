@@ -14,6 +14,18 @@ export class AddressPool {
   private nextV6 = 1;
   private nextMac = 1;
 
+  /** Where allocation stands (persisted with the sandbox's state: no address is handed out twice). */
+  get counters(): { nextV4: number; nextV6: number; nextMac: number } {
+    return { nextV4: this.nextV4, nextV6: this.nextV6, nextMac: this.nextMac };
+  }
+
+  set counters(c: { nextV4: number; nextV6: number; nextMac: number }) {
+    // Never backwards: an older snapshot must not make a live address come round again.
+    this.nextV4 = Math.max(this.nextV4, c.nextV4);
+    this.nextV6 = Math.max(this.nextV6, c.nextV6);
+    this.nextMac = Math.max(this.nextMac, c.nextMac);
+  }
+
   /** Next MAC in Scaleway's locally administered de:00:… space (unique per server). */
   mac(): string {
     const n = this.nextMac++;

@@ -11,8 +11,8 @@ import { serveOnLoopback, type RunningServer } from '../serve.ts';
 import { registerBlockRoutes } from './block-routes.ts';
 import { registerInstanceRoutes } from './instance-routes.ts';
 import { registerIpamRoutes } from './ipam-routes.ts';
-import { SecurityGroups, registerSecurityGroupRoutes } from './security-groups.ts';
-import { ApiError, type EmuIp, type EmuServer } from './model.ts';
+import { SecurityGroups, registerSecurityGroupRoutes, type EmuSecurityGroup } from './security-groups.ts';
+import { ApiError, type EmuIp, type EmuIpamIp, type EmuServer, type EmuVolume } from './model.ts';
 import { ScalewayState, type ForwardCheck, type HostLifecycle } from './state.ts';
 import { errorResponse, ipJson, ipamJson, serverJson } from './wire.ts';
 
@@ -51,6 +51,15 @@ export interface EmulatedIp {
   tags: string[];
   serverId: string | null;
   reverse: string | null;
+}
+
+export interface ScalewaySnapshot {
+  servers: (Omit<EmuServer, 'userData' | 'userDataAtFirstBoot'> & { userData: [string, string][]; userDataAtFirstBoot: [string, string][] | null })[];
+  ips: EmuIp[];
+  ipam: EmuIpamIp[];
+  volumes: EmuVolume[];
+  securityGroups: EmuSecurityGroup[];
+  pool: { nextV4: number; nextV6: number; nextMac: number };
 }
 
 const SANDBOX_PROJECT = '00000000-0000-4000-8000-000000000001';
@@ -216,6 +225,38 @@ export class ScalewayEmulator {
       if (hit) return hit.hostname;
     }
     return null;
+  }
+
+  /** Everything the account holds, as JSON (the sandbox persists it across restarts). */
+  snapshot(): ScalewaySnapshot {
+    return {
+      servers: [...this.state.servers.values()].map((s) => ({
+        ...s, userData: [...s.userData], userDataAtFirstBoot: s.userDataAtFirstBoot ? [...s.userDataAtFirstBoot] : null,
+      })),
+      ips: [...this.state.ips.values()],
+      ipam: [...this.state.ipam.values()],
+      volumes: [...this.state.volumes.values()],
+      securityGroups: [...this.groups.groups.values()],
+      pool: this.state.pool.counters,
+    };
+  }
+
+  /**
+   * Takes back a snapshot (before start). A state change in flight when the sandbox stopped
+   * has finished meanwhile: starting → running, stopping → stopped.
+   */
+  restore(snap: ScalewaySnapshot): void {
+    for (const s of snap.servers) {
+      const state = s.state === 'starting' ? 'running' : s.state === 'stopping' ? 'stopped' : s.state;
+      this.state.servers.set(s.id, {
+        ...s, state, userData: new Map(s.userData), userDataAtFirstBoot: s.userDataAtFirstBoot ? new Map(s.userDataAtFirstBoot) : null,
+      });
+    }
+    for (const ip of snap.ips) this.state.ips.set(ip.id, ip);
+    for (const e of snap.ipam) this.state.ipam.set(e.id, e);
+    for (const v of snap.volumes) this.state.volumes.set(v.id, v);
+    for (const g of snap.securityGroups) this.groups.groups.set(g.id, g);
+    this.state.pool.counters = snap.pool;
   }
 
   /** A server created behind mailplane's back (reconciliation tests). */

@@ -59,7 +59,7 @@ export class ScalewayState {
   readonly ips = new Map<string, EmuIp>();
   readonly ipam = new Map<string, EmuIpamIp>();
   readonly volumes = new Map<string, EmuVolume>();
-  private readonly pool = new AddressPool();
+  readonly pool = new AddressPool();
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private readonly opts: StateOptions;
 

@@ -14,7 +14,7 @@ import { registerHostedPages } from './hosted-pages.ts';
 import { IdempotencyStore } from './idempotency.ts';
 import type { SessionRequest, StripeCheckoutSession, StripeSubscription } from './objects.ts';
 import { registerStripeRoutes } from './routes.ts';
-import { StripeState, type StoredEvent } from './state.ts';
+import { StripeState, type StoredEvent, type StripeSnapshot } from './state.ts';
 import { WebhookSender, type Delivery } from './webhooks.ts';
 import { StripeApiError, errorBody, fail } from './wire.ts';
 
@@ -51,6 +51,15 @@ export class StripeEmulator {
   private running: RunningServer | null = null;
   /** Added to the wall clock (tests: "a day later"). */
   private clockOffsetMs = 0;
+
+  /** Sessions, customers, subscriptions and events as JSON (the sandbox persists them across restarts). */
+  snapshot(): StripeSnapshot {
+    return this.state.snapshot();
+  }
+
+  restore(snap: StripeSnapshot): void {
+    this.state.restore(snap);
+  }
 
   constructor(opts: StripeEmulatorOptions) {
     this.faults = new FaultInjector(opts.faults);

@@ -30,6 +30,14 @@ export interface StoredEvent {
   subscriptionId?: string;
 }
 
+export interface StripeSnapshot {
+  sessions: { session: StripeCheckoutSession; request: SessionRequest }[];
+  subscriptions: StripeSubscription[];
+  customers: StripeCustomer[];
+  events: StoredEvent[];
+  unsettled: string[];
+}
+
 export class StripeState {
   readonly sessions = new Map<string, { session: StripeCheckoutSession; request: SessionRequest }>();
   readonly subscriptions = new Map<string, StripeSubscription>();
@@ -42,6 +50,22 @@ export class StripeState {
 
   constructor(payUrl: (sessionId: string) => string) {
     this.payUrl = payUrl;
+  }
+
+  /** The account as JSON (the sandbox persists it across restarts). */
+  snapshot(): StripeSnapshot {
+    return {
+      sessions: [...this.sessions.values()], subscriptions: [...this.subscriptions.values()],
+      customers: [...this.customers.values()], events: [...this.events.values()], unsettled: [...this.unsettled],
+    };
+  }
+
+  restore(snap: StripeSnapshot): void {
+    for (const s of snap.sessions) this.sessions.set(s.session.id, s);
+    for (const s of snap.subscriptions) this.subscriptions.set(s.id, s);
+    for (const c of snap.customers) this.customers.set(c.id, c);
+    for (const e of snap.events) this.events.set(e.event.id, e);
+    for (const id of snap.unsettled) this.unsettled.add(id);
   }
 
   createSession(input: NewSession): StripeCheckoutSession {
