@@ -16,6 +16,7 @@ Compares the provider resources tagged "mailplane" (servers and flexible IPs, ev
 with the database and reports:
   orphan  a resource no live server accounts for (costs money, may be reachable)
   ghost   a ready/suspended server whose instance or IP is gone at the provider
+          (a ready server whose instance is gone is marked failed, with the reason)
 Each finding is kept as an ops alert. Servers with a run in progress are skipped.
 Dry run by default; --apply deletes the orphans (ghosts are only reported). Deletions are audited.`;
 

@@ -14,7 +14,9 @@
  * servers are skipped too: resuming adopts what their steps left behind.
  *
  * Each finding is an alert (deduped by resource); findings that disappeared
- * since the last pass have their alert resolved.
+ * since the last pass have their alert resolved. A ready server whose instance
+ * is gone is marked failed with the reason (it serves nothing, so it must not
+ * look ready); it stays a ghost on later passes until someone provisions it again.
  */
 import { and, eq, inArray, isNull, like, or } from 'drizzle-orm';
 import { MAILPLANE_TAG } from '../../provisioning/tags.ts';
@@ -101,7 +103,9 @@ export async function findDiscrepancies(deps: Pick<OpsDeps, 'database' | 'comput
   const liveInstances = new Set(tagged.servers.map((s) => s.id));
   const liveIps = new Set(tagged.ips.map((i) => i.id));
   for (const row of rows.values()) {
-    if (!settled(row) || skip(row)) continue;
+    // A failed server whose recorded instance is gone: still a ghost (reconciliation may have failed it for that).
+    const failedGhost = row.status === 'failed' && !busy.has(row.id) && row.providerServerId !== null && !liveInstances.has(row.providerServerId);
+    if (!failedGhost && (!settled(row) || skip(row))) continue;
     if (!row.providerServerId || !liveInstances.has(row.providerServerId)) {
       findings.push({
         kind: 'ghost', resource: 'server', providerId: row.providerServerId, zone: row.zone, serverId: row.id, dedupeKey: ghostKey('server', row.id),
@@ -143,6 +147,14 @@ export async function reconcile(deps: OpsDeps, opts: { apply: boolean; actor: Ac
   const gone = new Set(deleted.map((d) => d.dedupeKey));
   const current = findings.filter((f) => !gone.has(f.dedupeKey));
   const resolvedAlerts = await inTransaction(deps.database, async (tx, raw) => {
+    for (const f of current.filter((x) => x.kind === 'ghost' && x.resource === 'server' && x.serverId)) {
+      const reason = `Its instance ${f.providerId ?? '(none)'} is gone at the provider (found by reconciliation): the server must be provisioned again`;
+      const [failed] = await tx.update(servers).set({ status: 'failed', statusReason: reason, updatedAt: new Date(deps.clock.now()) })
+        .where(and(eq(servers.id, f.serverId!), eq(servers.status, 'ready'))).returning({ id: servers.id, workspaceId: servers.workspaceId });
+      if (!failed) continue;
+      await audit(tx, opts.actor, { action: 'server.instance_gone', workspaceId: failed.workspaceId, target: failed.id, details: { providerServerId: f.providerId, zone: f.zone } });
+      deps.log.warn({ serverId: failed.id, providerServerId: f.providerId }, 'reconcile: instance gone, server marked failed');
+    }
     for (const f of current) {
       const opened = await deps.alerts.open(tx, {
         kind: f.kind === 'orphan' ? 'orphan_resource' : 'ghost_resource', severity: 'warning', serverId: f.serverId, dedupeKey: f.dedupeKey,
