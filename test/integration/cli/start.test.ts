@@ -4,7 +4,7 @@
  * next start finds the same data.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { chmod, mkdtemp, rm, stat } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -68,7 +68,13 @@ describe('mailplane api on a fresh data dir', { timeout: 120_000 }, () => {
     expect(await ready.json()).toMatchObject({ status: 'ok' });
     const signup = await post(`${first.url}/v1/auth/signup`, { email: 'first-run@example.com', password: STRONG_PASSWORD, name: 'First Run' });
     expect(signup.status).toBe(201);
+    // Where the CLI finds the running sandbox: its control API answers with the emulators' environment.
+    const recorded = JSON.parse(await readFile(join(dataDir, 'sandbox-emulators.json'), 'utf8')) as { control: string };
+    expect(await (await fetch(`${recorded.control}/env`)).json()).toMatchObject({ SCW_API_URL: expect.stringMatching(/^http:\/\/127\.0\.0\.1:/) });
     expect(await stop(first.child)).toBe(0);
+    // Stopped: no record names emulators that are gone, and the emulators' accounts were kept.
+    await expect(stat(join(dataDir, 'sandbox-emulators.json'))).rejects.toThrow();
+    expect((await stat(join(dataDir, 'sandbox-state', 'emulators.json'))).isFile()).toBe(true);
     // pg_ctl removes postmaster.pid when the server has shut down.
     await expect(stat(join(dataDir, 'postgres', 'data', 'postmaster.pid'))).rejects.toThrow();
 
