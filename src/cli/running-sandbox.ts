@@ -8,8 +8,7 @@
  * running product's record.
  */
 import { createAppContext, type AppContext } from '../app-context.ts';
-import type { Config } from '../config.ts';
-import type { Logger } from '../log.ts';
+import { loadConfig, type Config } from '../config.ts';
 import { readEmulatorUrls } from '../sandbox/person-settings.ts';
 import { bootstrap } from './bootstrap.ts';
 
@@ -39,19 +38,20 @@ export async function runningSandboxEnv(config: Config): Promise<Found> {
  * the providers refuse every call instead of being emulated.
  */
 export async function cliContext(opts: { needsProviders: boolean }): Promise<AppContext | number> {
-  let { config, log }: { config: Config; log: Logger } = await bootstrap();
-  const found = await runningSandboxEnv(config);
-  if ('missing' in found) {
-    if (opts.needsProviders) {
-      process.stderr.write(`${found.missing}\n`);
-      return 1;
-    }
-    return createAppContext(config, log, { worker: false, providers: { unavailable: found.missing } });
+  // Where to look (data dir, SANDBOX_URL); a bad configuration is reported by bootstrap below.
+  let probe: Config | null = null;
+  try {
+    probe = loadConfig();
+  } catch {
+    probe = null;
   }
-  if (Object.keys(found.env).length > 0) {
-    // What the shell sets wins; the sandbox fills in the providers that have no credentials.
-    const fromShell = Object.fromEntries(Object.entries(process.env).filter(([, v]) => v !== undefined && v !== ''));
-    ({ config, log } = await bootstrap({ ...found.env, ...fromShell }));
+  const found = probe ? await runningSandboxEnv(probe) : { env: {} };
+  if ('missing' in found && opts.needsProviders) {
+    process.stderr.write(`${found.missing}\n`);
+    return 1;
   }
-  return createAppContext(config, log, { worker: false });
+  // What the shell sets wins; the sandbox fills in the providers that have no credentials.
+  const fromShell = Object.fromEntries(Object.entries(process.env).filter(([, v]) => v !== undefined && v !== ''));
+  const { config, log } = await bootstrap('env' in found ? { ...found.env, ...fromShell } : process.env);
+  return createAppContext(config, log, { worker: false, ...('missing' in found ? { providers: { unavailable: found.missing } } : {}) });
 }

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { STRONG_PASSWORD } from '../../support/api.ts';
+import { runMailplane } from '../../support/cli.ts';
 
 const BIN = fileURLToPath(new URL('../../../bin/mailplane.js', import.meta.url));
 const children: ChildProcessWithoutNullStreams[] = [];
@@ -51,8 +52,8 @@ function stop(child: ChildProcessWithoutNullStreams): Promise<number | null> {
 const post = (url: string, body: unknown) =>
   fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
-// Two starts and stops of the product with its embedded PostgreSQL.
-describe('mailplane api on a fresh data dir', { timeout: 120_000 }, () => {
+// Two starts and stops of the product with its embedded PostgreSQL, and two CLI runs.
+describe('mailplane api on a fresh data dir', { timeout: 240_000 }, () => {
   it('serves /readyz with the embedded database, stops it on SIGTERM, and reuses the data on the next start', async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'mailplane-start-'));
     await chmod(dataDir, 0o755);
@@ -71,7 +72,16 @@ describe('mailplane api on a fresh data dir', { timeout: 120_000 }, () => {
     // Where the CLI finds the running sandbox: its control API answers with the emulators' environment.
     const recorded = JSON.parse(await readFile(join(dataDir, 'sandbox-emulators.json'), 'utf8')) as { control: string };
     expect(await (await fetch(`${recorded.control}/env`)).json()).toMatchObject({ SCW_API_URL: expect.stringMatching(/^http:\/\/127\.0\.0\.1:/) });
+    // The ops CLI from another shell uses that sandbox (and the running embedded database): nothing is a ghost.
+    const shell = { HOME: process.env['HOME'] ?? dataDir, MAILPLANE_DATA_DIR: dataDir, LOG_LEVEL: 'warn' };
+    const reconcile = await runMailplane(['reconcile', '--json'], shell);
+    expect(reconcile.code, reconcile.stderr).toBe(0);
+    // (The development-secret warnings are logged to stdout before the JSON.)
+    expect(JSON.parse(reconcile.stdout.slice(reconcile.stdout.search(/^\{/m)))).toMatchObject({ findings: [] });
     expect(await stop(first.child)).toBe(0);
+    const afterStop = await runMailplane(['reconcile'], shell);
+    expect(afterStop.code).toBe(1);
+    expect(afterStop.stderr).toMatch(/no running sandbox/);
     // Stopped: no record names emulators that are gone, and the emulators' accounts were kept.
     await expect(stat(join(dataDir, 'sandbox-emulators.json'))).rejects.toThrow();
     expect((await stat(join(dataDir, 'sandbox-state', 'emulators.json'))).isFile()).toBe(true);
