@@ -54,6 +54,15 @@ export class ContainerHosts implements HostLifecycle {
   private dir(id: string): string { return join(this.opts.stateDir, id); }
   private merged(id: string): string { return join(this.dir(id), 'root'); }
 
+  /** Runs a command inside a running machine (all its namespaces), as its console would; for diagnostics. */
+  async inMachine(id: string, argv: string[]): Promise<string> {
+    const pid = this.machines.get(id)?.child?.pid;
+    if (!pid) throw new Error(`machine ${id} is not running`);
+    const leader = (await run('pgrep', ['-P', String(pid)])).stdout.trim().split('\n')[0];
+    const { stdout, stderr } = await run('nsenter', ['-t', leader!, '-a', '--', ...argv], { timeoutMs: 60_000 });
+    return `${stdout}${stderr}`;
+  }
+
   /** The machine's filesystem as seen from outside (tests read logs and files through it). */
   rootOf(id: string): string { return this.merged(id); }
   netnsOf(id: string): string { return this.opts.network.hostNetns(id); }
