@@ -22,7 +22,8 @@ export function providerFiles(): ProviderFile[] {
       path: 'etc/unbound/unbound.conf.d/zz-sandbox-upstream.conf', mode: 0o644,
       content: [
         '# Sandbox only: written by the sandbox onto the machine, not by mailplane.',
-        'server:', '    module-config: "iterator"', '    do-not-query-localhost: no',
+        // The sandbox's domains are under .test, which unbound answers NXDOMAIN by default (RFC 6761).
+        'server:', '    module-config: "iterator"', '    do-not-query-localhost: no', '    local-zone: "test." nodefault',
         'forward-zone:', '    name: "."', `    forward-addr: ${UPLINK.root}@${DNS_PORT}`, '',
       ].join('\n'),
     },

@@ -40,11 +40,13 @@ export interface SwaksOptions {
   localAddress?: string;
   header?: Record<string, string>;
   body?: string;
+  /** Seconds swaks waits for each reply (Dovecot delays failed logins more with every failure). */
+  timeoutSeconds?: number;
 }
 
 /** swaks, the SMTP swiss army knife: exit 0 when the transaction went as far as asked. */
 export function swaks(o: SwaksOptions): Promise<Outcome> {
-  const argv = ['swaks', '--server', o.server, '--port', String(o.port ?? 25), '--helo', o.helo ?? 'judge.example.net', '--timeout', '30'];
+  const argv = ['swaks', '--server', o.server, '--port', String(o.port ?? 25), '--helo', o.helo ?? 'judge.example.net', '--timeout', String(o.timeoutSeconds ?? 30)];
   if (o.from) argv.push('--from', o.from);
   if (o.to) argv.push('--to', o.to);
   if (o.tls === 'starttls') argv.push('--tls');
@@ -54,7 +56,7 @@ export function swaks(o: SwaksOptions): Promise<Outcome> {
   if (o.localAddress) argv.push('--local-interface', o.localAddress);
   for (const [k, v] of Object.entries(o.header ?? {})) argv.push('--header', `${k}: ${v}`);
   if (o.body) argv.push('--body', o.body);
-  return inInternet(argv, { timeoutMs: 90_000 });
+  return inInternet(argv, { timeoutMs: ((o.timeoutSeconds ?? 30) * 3 + 30) * 1000 });
 }
 
 /** The server's reply codes in a swaks transcript ("<~ 554 5.7.1 …" lines), in order. */
