@@ -121,9 +121,9 @@ export class ContainerHosts implements HostLifecycle {
    */
   async crashAndRestart(id: string): Promise<void> {
     const machine = this.machines.get(id);
-    if (!machine?.child) throw new Error(`machine ${id} is not running`);
+    if (!machine?.child?.pid) throw new Error(`machine ${id} is not running`);
     machine.stopping = true;
-    machine.child.kill('SIGKILL');
+    await killContainer(machine.child.pid);
     await machine.exited;
     this.machines.delete(id);
     await this.powerOn(machine.spec);
@@ -145,8 +145,7 @@ export class ContainerHosts implements HostLifecycle {
     for (const id of await readdir(this.opts.registryDir)) {
       const entry = JSON.parse(await readFile(join(this.opts.registryDir, id), 'utf8').catch(() => '{}')) as { pid?: number; merged?: string };
       if (entry.pid && (await readFile(`/proc/${entry.pid}/comm`, 'utf8').catch(() => '')).trim() === 'systemd-nspawn') {
-        try { process.kill(entry.pid, 'SIGKILL'); } catch { /* already gone */ }
-        for (let i = 0; i < 50 && existsSync(`/proc/${entry.pid}`); i++) await new Promise((r) => setTimeout(r, 100));
+        await killContainer(entry.pid);
       }
       if (entry.merged && (await isMountPoint(entry.merged))) await tryRun('umount', ['-l', entry.merged]);
       await this.opts.network.detachHost(id);
@@ -212,6 +211,20 @@ export class ContainerHosts implements HostLifecycle {
     });
     this.log(`sandbox host ${spec.name}: booting (${[...spec.ipv4, ...spec.ipv6].join(', ')})`);
   }
+}
+
+/**
+ * Kills a container outright: SIGKILL to its init (the nspawn process's child) ends every
+ * process of its PID namespace; killing only systemd-nspawn would leave the machine
+ * running, orphaned, with nothing left that knows about it.
+ */
+async function killContainer(nspawnPid: number): Promise<void> {
+  const children = await run('pgrep', ['-P', String(nspawnPid)]).then((r) => r.stdout.trim().split('\n').filter(Boolean)).catch(() => [] as string[]);
+  for (const child of children) {
+    try { process.kill(Number(child), 'SIGKILL'); } catch { /* already gone */ }
+  }
+  try { process.kill(nspawnPid, 'SIGKILL'); } catch { /* already gone */ }
+  for (let i = 0; i < 100 && existsSync(`/proc/${nspawnPid}`); i++) await new Promise((r) => setTimeout(r, 100));
 }
 
 async function isMountPoint(path: string): Promise<boolean> {

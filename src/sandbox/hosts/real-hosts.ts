@@ -6,6 +6,7 @@
  */
 import { join } from 'node:path';
 import type { HostLifecycle } from '../scaleway/state.ts';
+import { run } from './exec.ts';
 import { ContainerHosts } from './containers.ts';
 import { DNS_PORT, ensureHostImage } from './image.ts';
 import { HOST_POOLS, SandboxNetwork, UPLINK } from './network.ts';
@@ -56,6 +57,9 @@ export class RealHosts {
   async start(): Promise<void> {
     if (process.getuid?.() !== 0) throw new Error('SANDBOX_HOSTS=container needs root (network namespaces, mounts, systemd-nspawn)');
     const log = this.opts.log ?? (() => {});
+    // Every machine's systemd, journald, logind, dbus and Rspamd each hold inotify instances;
+    // the kernel's default of 128 per user runs out after a few machines ("Too many open files").
+    await run('sysctl', ['-q', '-w', 'fs.inotify.max_user_instances=1024']);
     const image = await ensureHostImage({ cacheDir: this.opts.cacheDir, mirror: this.opts.mirror, log });
     this.containers = new ContainerHosts({ image, network: this.network, stateDir: this.opts.stateDir, registryDir: join(this.opts.cacheDir, 'running'), log });
     const left = await this.containers.cleanupLeftovers();
