@@ -95,7 +95,7 @@ export class ContainerHosts implements HostLifecycle {
       machine.stopping = true;
       // nspawn turns SIGTERM into SIGRTMIN+3 for the container's systemd: a clean poweroff.
       machine.child.kill('SIGTERM');
-      const timer = setTimeout(() => machine.child?.kill('SIGKILL'), STOP_TIMEOUT_MS);
+      const timer = setTimeout(() => { if (machine.child?.pid) void killContainer(machine.child.pid); }, STOP_TIMEOUT_MS);
       await machine.exited;
       clearTimeout(timer);
     }
