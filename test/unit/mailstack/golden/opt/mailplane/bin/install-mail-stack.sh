@@ -59,6 +59,14 @@ if [ -n "$(dpkg --audit 2>/dev/null)" ] || [ -n "$(ls -A /var/lib/dpkg/updates 2
   log 'finishing an interrupted package installation'
   hold_services
   dpkg --configure -a || true
+  # A package cut off while unpacking is half-installed or marked reinstall-required
+  # ("very bad inconsistent state"): configuring cannot finish it, reinstalling does.
+  mapfile -t reinstall < <(dpkg-query -W -f='${db:Status-Abbrev} ${binary:Package}\n' 2>/dev/null \
+    | awk 'substr($1, 2, 1) == "H" || substr($1, 3, 1) == "R" { print $2 }')
+  if [ "${#reinstall[@]}" -gt 0 ]; then
+    log "reinstalling ${reinstall[*]}"
+    apt_retry install --reinstall "${APT_OPTS[@]}" "${reinstall[@]}"
+  fi
   apt_retry install -f "${APT_OPTS[@]}"
   release_services
 fi
