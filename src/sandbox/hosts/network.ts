@@ -140,17 +140,6 @@ export class SandboxNetwork {
     ].join('\n');
     await run('ip', ['netns', 'exec', this.inetNs, 'nft', '-f', '-'], { input: rules });
   }
-
-  /** Every namespace of this prefix that exists (left behind by a crashed sandbox). */
-  async leftovers(): Promise<string[]> {
-    const { stdout } = await run('ip', ['netns', 'list']);
-    return stdout.split('\n').map((l) => l.split(' ')[0] ?? '').filter((n) => n.startsWith(`${this.prefix}-h-`));
-  }
-
-  /** argv that runs a command inside the sandbox internet (where the e2e judges stand). */
-  inInternet(argv: string[]): string[] {
-    return ['ip', 'netns', 'exec', this.inetNs, ...argv];
-  }
 }
 
 /** Interface names are at most 15 bytes: 8 hex digits of the id identify a host well enough. */

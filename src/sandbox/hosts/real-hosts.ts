@@ -24,8 +24,6 @@ export interface RealHostsOptions {
   log?: (line: string) => void;
 }
 
-export const REQUIRED_PROGRAMS = ['debootstrap', 'systemd-nspawn', 'ip', 'mount', 'apt-cacher-ng', 'pebble', 'openssl'] as const;
-
 export class RealHosts {
   readonly network = new SandboxNetwork();
   /** The DNS emulator's address as the hosts see it. */
@@ -47,11 +45,6 @@ export class RealHosts {
   get acmeDirectoryUrl(): string {
     if (!this.services) throw new Error('real hosts not started');
     return this.services.acmeDirectoryUrl;
-  }
-
-  /** Only the first IPv4 pool is routed to the containers. */
-  static routable(address: string): boolean {
-    return address.includes(':') ? address.toLowerCase().startsWith('2001:db8:') : address.startsWith(`${HOST_POOLS.ipv4.split('.0/')[0]}.`);
   }
 
   async start(): Promise<void> {
