@@ -65,8 +65,6 @@ export class ContainerHosts implements HostLifecycle {
 
   /** The machine's filesystem as seen from outside (tests read logs and files through it). */
   rootOf(id: string): string { return this.merged(id); }
-  netnsOf(id: string): string { return this.opts.network.hostNetns(id); }
-  isRunning(id: string): boolean { return Boolean(this.machines.get(id)?.child); }
 
   async powerOn(spec: HostSpec): Promise<void> {
     if (this.machines.get(spec.id)?.child) throw new Error(`machine ${spec.id} is already running`);
