@@ -8,19 +8,8 @@ set -euo pipefail
 log() { printf 'harden: %s\n' "$*"; }
 
 export DEBIAN_FRONTEND=noninteractive
-readonly APT_OPTS=(-y -q --no-install-recommends -o DPkg::Lock::Timeout=300 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
-readonly EX_TEMPFAIL=75
-# Transient apt failures are retried; past that, EX_TEMPFAIL tells the control plane to retry the step.
-apt_retry() {
-  local attempt
-  for attempt in 1 2 3 4 5; do
-    if apt-get "$@"; then return 0; fi
-    log "apt-get $1 failed (attempt $attempt), retrying"
-    sleep $((attempt * 5))
-  done
-  exit "$EX_TEMPFAIL"
-}
-installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+# shellcheck source=/dev/null # uploaded beside this script (APT_OPTS, installed, apt_retry)
+source /opt/mailplane/bin/apt-lib.sh
 missing=()
 # python3-systemd: fail2ban reads the journal (Debian 12 has no auth.log).
 for p in nftables fail2ban python3-systemd unattended-upgrades openssh-server; do

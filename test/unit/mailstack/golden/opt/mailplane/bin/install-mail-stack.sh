@@ -17,23 +17,8 @@ log() { printf 'install-mail-stack: %s\n' "$*"; }
 export DEBIAN_FRONTEND=noninteractive
 # Our files are already in place: keep them when a package ships the same conffile.
 export UCF_FORCE_CONFFOLD=1
-readonly APT_OPTS=(-y -q --no-install-recommends -o DPkg::Lock::Timeout=300 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
-readonly EX_TEMPFAIL=75
-
-installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-
-# A transient failure (mirror, network, lock) is retried here; if it outlasts the
-# retries the script exits EX_TEMPFAIL so the control plane retries the step later.
-apt_retry() {
-  local attempt
-  for attempt in 1 2 3 4 5; do
-    if apt-get "$@"; then return 0; fi
-    log "apt-get $1 failed (attempt $attempt), retrying"
-    sleep $((attempt * 5))
-  done
-  log "apt-get $1 kept failing"
-  exit "$EX_TEMPFAIL"
-}
+# shellcheck source=/dev/null # uploaded beside this script
+source /opt/mailplane/bin/apt-lib.sh
 
 # Packages install with their services held back (Debian's policy-rc.d): our
 # configuration is already in place and refers to users, keys and certificates
