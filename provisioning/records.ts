@@ -2,13 +2,17 @@
 import { createHash } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
 import { dkimKeys, dnsRecords } from '../src/db/schema/index.ts';
+import type { DnsRecord } from '../src/providers/dns/interface.ts';
 import type { ProvisioningDeps, ServerRow } from './context.ts';
 import type { DesiredRecord, RecordFacts } from './dns-records.ts';
 import type { IpRow } from './ips.ts';
 
-export async function publishRecord(deps: ProvisioningDeps, server: ServerRow, zoneId: string, desired: DesiredRecord): Promise<string> {
+/** `zoneRecords`: the zone as listed once before publishing several records (one lookup instead of one per record). */
+export async function publishRecord(
+  deps: ProvisioningDeps, server: ServerRow, zoneId: string, desired: DesiredRecord, zoneRecords?: DnsRecord[],
+): Promise<string> {
   const { purpose, sameSlot, ...record } = desired;
-  const { record: published, action } = await deps.dns.upsertRecord(zoneId, record, sameSlot);
+  const { record: published, action } = await deps.dns.upsertRecord(zoneId, record, sameSlot, zoneRecords);
   const values = {
     serverId: server.id, purpose, type: record.type, name: record.name, content: record.content,
     priority: record.priority ?? null, providerRecordId: published.id, state: 'published' as const, updatedAt: new Date(),

@@ -36,17 +36,21 @@ export const createServer: StepDefinition = {
       });
       if (group.smtpBlockedByProvider) log(`security group ${group.id}: the provider still blocks outbound SMTP on this account (check_network waits for it)`);
       const [found] = await deps.compute.findServersByTag(zone, serverTag(server.id));
+      const cloudInit = renderCloudInit({
+        hostname: server.hostname,
+        hostKeys: { ed25519Private: await readSecret(deps.vault, deps, server, 'ssh_host_key'), ed25519Public: server.sshHostPublicKey! },
+        deployPublicKey: server.deployPublicKey!,
+        deployUser: DEPLOY_USER,
+      });
+      // A found instance that never ran may lack its user data (a create that failed half-way
+      // and could not be removed): set it again, or it would boot without the pinned host key.
+      if (found?.state === 'stopped') await deps.compute.setUserData(zone, found.id, cloudInit);
       const instance = found ?? (await deps.compute.createServer({
         zone,
         name: server.hostname,
         commercialType: deps.settings.commercialTypeOf(server.planId),
         image: deps.settings.image,
-        cloudInit: renderCloudInit({
-          hostname: server.hostname,
-          hostKeys: { ed25519Private: await readSecret(deps.vault, deps, server, 'ssh_host_key'), ed25519Public: server.sshHostPublicKey! },
-          deployPublicKey: server.deployPublicKey!,
-          deployUser: DEPLOY_USER,
-        }),
+        cloudInit,
         tags: [MAILPLANE_TAG, serverTag(server.id)],
         ipIds: ips.map((ip) => ip.providerIpId),
         securityGroupId: group.id,

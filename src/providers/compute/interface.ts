@@ -110,6 +110,8 @@ export interface ComputeProvider {
   getServer(zone: Zone, serverId: string): Promise<ComputeServer | null>;
   findServersByTag(zone: Zone, tag: string): Promise<ComputeServer[]>;
   powerOn(zone: Zone, serverId: string): Promise<void>;
+  /** Sets (replaces) the server's `cloud-init` user data; read by cloud-init at the next boot. */
+  setUserData(zone: Zone, serverId: string, cloudInit: string): Promise<void>;
   /**
    * Deletes the server's `cloud-init` user data from the metadata API once the
    * server has booted: it carried the SSH host private key. Already gone = success.

@@ -91,22 +91,53 @@ export function isNotFound(err: unknown): boolean {
   return err instanceof ProviderError && err.providerStatus === 404;
 }
 
+/** Longest Retry-After the HTTP client waits out itself; longer ones go back to the step runner. */
+const QUICK_RETRY_MAX_MS = 1_000;
+/** Methods whose repetition cannot create a second resource or repeat an action (Scaleway's POSTs do both). */
+const REPEATABLE = new Set(['GET', 'HEAD', 'PUT', 'PATCH', 'DELETE']);
+
+/** A 5xx, a short 429 or a dropped connection; not a timeout (it already waited) nor a retryable 4xx (those are waits). */
+function worthAQuickRetry(err: ProviderError): boolean {
+  const status = err.providerStatus;
+  const transient = status === undefined ? err.code === 'provider_unreachable' : status >= 500 || status === 429;
+  return transient && (err.retryAfterMs ?? 0) <= QUICK_RETRY_MAX_MS;
+}
+
 /**
  * The HTTP client given to the SDK: adds a per-request timeout, and throws a
  * ProviderError (with Retry-After) for any non-2xx answer or network failure.
+ *
+ * A repeatable request that fails transiently is sent once more after a short
+ * pause, as the Cloudflare SDK does (maxRetries 1): a provisioning step makes a
+ * dozen calls, and one dropped answer should not cost the whole step a backoff.
+ * More than one retry, long Retry-Afters and POSTs stay with the step runner.
  */
 export function scalewayHttpClient(fetchImpl: typeof fetch | undefined, timeoutMs: number): typeof fetch {
   const client = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     // Looked up per call so test interceptors installed later (msw) are honoured.
     const doFetch = fetchImpl ?? globalThis.fetch;
-    let res: Response;
+    // A Request can be sent once: keep its parts (the body read into memory) to build a fresh one per try.
+    const request = new Request(input, init);
+    const body = request.body ? await request.arrayBuffer() : null;
+    const once = async (): Promise<Response> => {
+      let res: Response;
+      try {
+        res = await doFetch(new Request(request.url, {
+          method: request.method, headers: request.headers, body, signal: AbortSignal.timeout(timeoutMs),
+        }));
+      } catch (err) {
+        throw toProviderError(err);
+      }
+      if (!res.ok) throw await errorFromResponse(res);
+      return res;
+    };
     try {
-      res = await doFetch(input, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+      return await once();
     } catch (err) {
-      throw toProviderError(err);
+      if (!(err instanceof ProviderError) || !REPEATABLE.has(request.method) || !worthAQuickRetry(err)) throw err;
+      await new Promise((resolve) => setTimeout(resolve, Math.max(250, err.retryAfterMs ?? 0)));
+      return once();
     }
-    if (!res.ok) throw await errorFromResponse(res);
-    return res;
   };
   return client as typeof fetch;
 }

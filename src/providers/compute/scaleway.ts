@@ -106,6 +106,10 @@ export function createScalewayCompute(opts: ScalewayComputeOptions): ComputeProv
     return ips.map((ip) => toFlexibleIp(ip, zone));
   }
 
+  async function setUserData(zone: Zone, serverId: string, cloudInit: string): Promise<void> {
+    await call(() => instance.setServerUserData({ zone, serverId, key: USER_DATA_KEY, content: cloudInit }));
+  }
+
   async function waitForState(zone: Zone, serverId: string, state: ServerState, wait: WaitOptions): Promise<ComputeServer> {
     const deadline = clock.now() + wait.timeoutMs;
     let last: ServerState | 'error' = 'unknown';
@@ -261,7 +265,7 @@ export function createScalewayCompute(opts: ScalewayComputeOptions): ComputeProv
       // Creation leaves the server stopped, so the user data (which pins the SSH
       // host key) is in place before anything can power it on.
       try {
-        await call(() => instance.setServerUserData({ zone, serverId: server.id, key: USER_DATA_KEY, content: input.cloudInit }));
+        await setUserData(zone, server.id, input.cloudInit);
         // The boot disk is a Block Storage volume that outlives the instance: give it the server's
         // tags so a teardown that lost the instance id (or crashed half-way) still finds it.
         for (const volume of Object.values(server.volumes ?? {})) {
@@ -289,6 +293,8 @@ export function createScalewayCompute(opts: ScalewayComputeOptions): ComputeProv
       if (current.state === 'running' || current.state === 'starting') return;
       await call(() => instance.serverAction({ zone, serverId, action: 'poweron' }));
     },
+
+    setUserData,
 
     async clearUserData(zone: Zone, serverId: string): Promise<void> {
       await ignoreNotFound(() => instance.deleteServerUserData({ zone, serverId, key: USER_DATA_KEY }));

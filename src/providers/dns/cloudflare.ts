@@ -171,8 +171,12 @@ export function createCloudflareDns(opts: CloudflareDnsOptions): DnsProvider {
     zoneId: string,
     record: DnsRecordInput,
     sameSlot: (existing: DnsRecord) => boolean = (existing) => sameRecordData(existing, record),
+    zoneRecords?: DnsRecord[],
   ) {
-    const existing = await listRecords(zoneId, { type: record.type, name: record.name });
+    const name = normalizeDomain(record.name);
+    const existing = zoneRecords
+      ? zoneRecords.filter((r) => r.type === record.type && normalizeDomain(r.name) === name)
+      : await listRecords(zoneId, { type: record.type, name: record.name });
     const slot = existing.filter((r) => isSameRecord(r, record) || sameSlot(r));
     const keep = slot.find((r) => isSameRecord(r, record)) ?? slot[0];
     // Extra records in the slot (e.g. a second SPF TXT) would make the answer ambiguous.

@@ -66,12 +66,14 @@ export interface DnsProvider {
   /**
    * Ensures `record` exists exactly once. `sameSlot` says which existing record
    * it replaces (default: same type, name and content, so nothing is replaced).
-   * The same call twice yields one record.
+   * The same call twice yields one record. `zoneRecords`, the zone's records as
+   * just listed, spares a lookup per record when many are published at once.
    */
   upsertRecord(
     zoneId: string,
     record: DnsRecordInput,
     sameSlot?: (existing: DnsRecord) => boolean,
+    zoneRecords?: DnsRecord[],
   ): Promise<{ record: DnsRecord; action: UpsertAction }>;
   enableDnssec(zoneId: string): Promise<DnssecStatus>;
   getDnssec(zoneId: string): Promise<DnssecStatus>;

@@ -257,14 +257,15 @@ describe('scaleway compute adapter', () => {
     const tag = uniqueTag('retry');
     const server = await newServer([tag]);
     const [volume] = emulator.listVolumes().filter((v) => v.serverId === server.id);
-    // The first Block API DELETE meets a 503 (as a real outage would), after the instance is gone.
-    let failed = false;
+    // The Block API DELETE meets 503s (as a real outage would) after the instance is gone, on
+    // the first try and on the adapter's one quick retry.
+    let failures = 0;
     const flaky: typeof fetch = async (input, init) => {
       // The SDK hands its HTTP client a Request (from its own realm: duck-typed here).
       const req = typeof input === 'object' && 'method' in input ? input : null;
       const method = init?.method ?? req?.method ?? 'GET';
-      if (!failed && method === 'DELETE' && (req?.url ?? String(input)).includes('/block/v1/')) {
-        failed = true;
+      if (failures < 2 && method === 'DELETE' && (req?.url ?? String(input)).includes('/block/v1/')) {
+        failures += 1;
         return new Response(JSON.stringify({ message: 'internal error', type: 'internal_error' }), { status: 503 });
       }
       return fetch(input, init);

@@ -54,6 +54,40 @@ describe('scaleway error mapping', () => {
     expect(err.retryable).toBe(true);
   });
 
+  it('sends a read that failed with a 5xx once more, and succeeds if the second answer does', async () => {
+    let calls = 0;
+    mock.use(http.get(SERVER_URL, () => {
+      calls += 1;
+      return calls === 1
+        ? HttpResponse.json({ message: 'internal error', type: 'internal_error' }, { status: 500 })
+        : HttpResponse.json({ message: 'resource is not found', type: 'not_found' }, { status: 404 });
+    }));
+    await expect(adapter().getServer('fr-par-1', SERVER_ID)).resolves.toBeNull();
+    expect(calls).toBe(2);
+  });
+
+  it('never repeats a POST: a second create could make a second resource', async () => {
+    let calls = 0;
+    mock.use(http.post(`${API}/instance/v1/zones/fr-par-1/ips`, () => {
+      calls += 1;
+      return HttpResponse.json({ message: 'internal error', type: 'internal_error' }, { status: 500 });
+    }));
+    const err = await failureOf(adapter().createIp('fr-par-1', 'ipv4', []));
+    expect(err.retryable).toBe(true);
+    expect(calls).toBe(1);
+  });
+
+  it('leaves a long Retry-After to the step runner instead of sleeping in the request', async () => {
+    let calls = 0;
+    mock.use(http.get(SERVER_URL, () => {
+      calls += 1;
+      return HttpResponse.json({ message: 'rate limit exceeded', type: 'too_many_requests' }, { status: 429, headers: { 'Retry-After': '30' } });
+    }));
+    const err = await failureOf(adapter().getServer('fr-par-1', SERVER_ID));
+    expect(err.retryAfterMs).toBe(30_000);
+    expect(calls).toBe(1);
+  });
+
   it('makes a 403 final, with the API message in the detail', async () => {
     answer(403, { message: 'insufficient permissions', type: 'permissions_denied' });
     const err = await failureOf(adapter().getServer('fr-par-1', SERVER_ID));
