@@ -141,9 +141,11 @@ export function createCloudflareDns(opts: CloudflareDnsOptions): DnsProvider {
       await cloudflareCall(() => client.zones.delete({ zone_id: zoneId }));
     } catch (err) {
       if (isNotFound(err)) return;
-      // A zone deleted already answers 403 9109 for a well-formed id: the same answer as a token
-      // lacking permission, so it only counts as "gone" once the account holds no zone of that name.
-      if (domain && err instanceof ProviderError && err.providerStatus === 403) {
+      // What Cloudflare answers for a zone id deleted already is not documented (the sandbox says
+      // 403 9109, like a token lacking permission; 400 7003 / 1001 are seen for unknown ids). So no
+      // code is trusted: any refusal counts as "gone" only once the account holds no zone of that name.
+      const status = err instanceof ProviderError ? err.providerStatus : undefined;
+      if (domain && status !== undefined && status >= 400 && status < 500 && status !== 429) {
         const zone = await findZone(domain);
         if (!zone || zone.id !== zoneId) return;
       }

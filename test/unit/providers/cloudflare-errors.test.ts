@@ -104,4 +104,21 @@ describe('Cloudflare error mapping', () => {
     // No created_on in this answer: the adapter says so rather than inventing a date.
     await expect(dns().ensureZone('race.example')).resolves.toEqual({ id: 'z9', name: 'race.example', nameServers: ['a.ns', 'b.ns'], status: 'pending', createdAt: null });
   });
+
+  it.each([
+    [403, 9109, 'Unauthorized to access requested resource'],
+    [400, 7003, 'Could not route to /zones/z1, perhaps your object identifier is invalid?'],
+  ])('counts a zone delete answered %i (code %i) as done only when no zone of that name is left', async (status, code, message) => {
+    const zones: { id: string; name: string; status: string; name_servers: string[] }[] = [];
+    server.use(
+      http.delete(`${API}/zones/z1`, () => HttpResponse.json(envelopeError(code, message), { status })),
+      http.get(`${API}/zones`, () => HttpResponse.json({
+        success: true, errors: [], messages: [], result: zones, result_info: { page: 1, per_page: 20, count: zones.length, total_count: zones.length, total_pages: 1 },
+      })),
+    );
+    await expect(dns().deleteZone('z1', 'gone.example')).resolves.toBeUndefined();
+    // The same answer while the zone is still listed is a real refusal (a token without permission).
+    zones.push({ id: 'z1', name: 'gone.example', status: 'active', name_servers: ['a.ns', 'b.ns'] });
+    expect((await failure(dns().deleteZone('z1', 'gone.example'))).providerStatus).toBe(status);
+  });
 });
