@@ -1,6 +1,6 @@
 /**
- * Stripe emulator: the checkout-session and subscription endpoints of the v1
- * API in the real wire format (form bodies, Stripe error JSON, Idempotency-Key),
+ * Stripe emulator: the checkout-session, subscription, invoice and refund
+ * endpoints of the v1 API in the real wire format (form bodies, Stripe error JSON, Idempotency-Key),
  * so the official SDK runs unchanged against it (give the adapter
  * `apiUrl: emulator.url`), plus webhooks signed with the endpoint secret
  * exactly as Stripe signs them. A hosted checkout page lets a person pay in a
@@ -12,7 +12,8 @@ import { FaultInjector, type FaultProfile } from '../faults.ts';
 import { serveOnLoopback, type RunningServer } from '../serve.ts';
 import { registerHostedPages } from './hosted-pages.ts';
 import { IdempotencyStore } from './idempotency.ts';
-import type { SessionRequest, StripeCheckoutSession, StripeSubscription } from './objects.ts';
+import type { SessionRequest, StripeCharge, StripeCheckoutSession, StripeInvoice, StripeRefund, StripeSubscription } from './objects.ts';
+import type { PaymentMethod } from './payments.ts';
 import { registerStripeRoutes } from './routes.ts';
 import { StripeState, type StoredEvent, type StripeSnapshot } from './state.ts';
 import { WebhookSender, type Delivery } from './webhooks.ts';
@@ -27,11 +28,12 @@ export interface StripeEmulatorOptions {
   /** Where webhooks go; settable later with setWebhookUrl (the API's port may not be known yet). */
   webhookUrl?: string;
   faults?: FaultProfile;
-  /** Price ids the account has (Stripe refuses others); default: the sandbox plans' prices. */
-  prices?: string[];
+  /** Price ids the account has with their unit amounts in cents (Stripe refuses others); default: the sandbox plans' prices. */
+  prices?: Record<string, number>;
 }
 
-export const SANDBOX_PRICES = ['price_mailplane_starter', 'price_mailplane_business'];
+/** The default plans' prices (src/config.ts shows the same amounts on the subscribe page). */
+export const SANDBOX_PRICES: Record<string, number> = { price_mailplane_starter: 1900, price_mailplane_business: 4900 };
 
 /** A session as the emulator saw it: Stripe's object plus what was asked for in line_items and subscription_data. */
 export type EmulatedSession = StripeCheckoutSession & {
@@ -103,7 +105,7 @@ export class StripeEmulator {
       return next();
     });
     this.app.use('/v1/*', new IdempotencyStore(() => Date.now() + this.clockOffsetMs).middleware());
-    registerStripeRoutes(this.app, this.state, { deliverLater: (event) => void this.webhooks.send(event), prices: new Set(opts.prices ?? SANDBOX_PRICES) });
+    registerStripeRoutes(this.app, this.state, { deliverLater: (event) => void this.webhooks.send(event), prices: new Map(Object.entries(opts.prices ?? SANDBOX_PRICES)) });
     registerHostedPages(this.app, this.state, this);
   }
 
@@ -135,9 +137,10 @@ export class StripeEmulator {
 
   /**
    * The customer pays: customer + subscription created, checkout.session.completed delivered.
-   * `sepa_debit` completes the session unpaid; settle it later with settlePayment.
+   * `sepa_debit` completes the session unpaid; settle it later with settlePayment. `none`: nothing
+   * to pay (a 100 % promotion code), the session is no_payment_required and no charge exists.
    */
-  completeCheckout(sessionId: string, method: 'card' | 'sepa_debit' = 'card'): Promise<Delivery> {
+  completeCheckout(sessionId: string, method: PaymentMethod = 'card'): Promise<Delivery> {
     return this.deliver(() => this.state.completeSession(sessionId, method));
   }
 
@@ -180,6 +183,19 @@ export class StripeEmulator {
 
   subscriptions(): EmulatedSubscription[] {
     return [...this.state.subscriptions.values()].map((s) => structuredClone(s));
+  }
+
+  /** Invoices with their payments, as `expand[]=payments` shows them. */
+  invoices(): StripeInvoice[] {
+    return [...this.state.payments.invoices.keys()].map((id) => structuredClone(this.state.payments.invoice(id, true)));
+  }
+
+  charges(): StripeCharge[] {
+    return [...this.state.payments.charges.values()].map((c) => structuredClone(c));
+  }
+
+  refunds(): StripeRefund[] {
+    return [...this.state.payments.refunds.values()].map((r) => structuredClone(r));
   }
 
   private deliver(change: () => StoredEvent): Promise<Delivery> {

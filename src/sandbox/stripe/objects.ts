@@ -24,6 +24,8 @@ export interface StripeCheckoutSession {
   success_url: string | null;
   cancel_url: string | null;
   currency: string;
+  /** What the customer pays (the prices' unit amounts × quantities), in the currency's minor unit. */
+  amount_total: number;
   created: number;
   expires_at: number;
   livemode: false;
@@ -51,6 +53,8 @@ export interface StripeSubscription {
   canceled_at: number | null;
   ended_at: number | null;
   cancellation_details: { reason: string | null; comment: string | null; feedback: string | null };
+  /** The invoice of the first payment (later renewals are not emulated). */
+  latest_invoice: string | null;
   currency: string;
   start_date: number;
   created: number;
@@ -65,13 +69,99 @@ export interface StripeCustomer {
   livemode: false;
 }
 
+/**
+ * Since API version 2025-03-31.basil an invoice no longer names its payment_intent or charge:
+ * they are listed in `payments` (an includable field, sent only when expanded).
+ */
+export interface StripeInvoice {
+  id: string;
+  object: 'invoice';
+  customer: string;
+  status: 'open' | 'paid';
+  billing_reason: 'subscription_create';
+  collection_method: 'charge_automatically';
+  amount_due: number;
+  amount_paid: number;
+  amount_remaining: number;
+  currency: string;
+  parent: { type: 'subscription_details'; subscription_details: { subscription: string; metadata: Record<string, string> }; quote_details: null };
+  payments?: { object: 'list'; data: StripeInvoicePayment[]; has_more: false; url: string };
+  created: number;
+  livemode: false;
+}
+
+export interface StripeInvoicePayment {
+  id: string;
+  object: 'invoice_payment';
+  /** Null until the payment succeeded. */
+  amount_paid: number | null;
+  amount_requested: number;
+  currency: string;
+  invoice: string;
+  is_default: boolean;
+  payment: { type: 'payment_intent'; payment_intent: string };
+  status: 'open' | 'paid' | 'canceled';
+  status_transitions: { canceled_at: number | null; paid_at: number | null };
+  created: number;
+  livemode: false;
+}
+
+export interface StripePaymentIntent {
+  id: string;
+  object: 'payment_intent';
+  amount: number;
+  amount_received: number;
+  currency: string;
+  customer: string;
+  status: 'processing' | 'succeeded' | 'requires_payment_method';
+  latest_charge: string | null;
+  payment_method_types: string[];
+  created: number;
+  livemode: false;
+}
+
+export interface StripeCharge {
+  id: string;
+  object: 'charge';
+  amount: number;
+  amount_captured: number;
+  amount_refunded: number;
+  captured: boolean;
+  currency: string;
+  customer: string;
+  paid: boolean;
+  payment_intent: string;
+  /** True once the whole amount is refunded; Stripe then refuses another refund (charge_already_refunded). */
+  refunded: boolean;
+  status: 'pending' | 'succeeded' | 'failed';
+  created: number;
+  livemode: false;
+}
+
+export interface StripeRefund {
+  id: string;
+  object: 'refund';
+  amount: number;
+  charge: string;
+  payment_intent: string;
+  currency: string;
+  metadata: Record<string, string>;
+  reason: 'duplicate' | 'fraudulent' | 'requested_by_customer' | null;
+  /** Card refunds succeed at once in test mode; bank debits stay pending for days. */
+  status: 'pending' | 'succeeded';
+  balance_transaction: null;
+  receipt_number: null;
+  created: number;
+  livemode: false;
+}
+
 export interface StripeEvent {
   id: string;
   object: 'event';
   api_version: string;
   created: number;
   type: string;
-  data: { object: StripeCheckoutSession | StripeSubscription; previous_attributes?: Record<string, unknown> };
+  data: { object: StripeCheckoutSession | StripeSubscription | StripeCharge | StripeRefund; previous_attributes?: Record<string, unknown> };
   livemode: false;
   pending_webhooks: number;
   request: { id: string | null; idempotency_key: string | null };

@@ -3,14 +3,37 @@
  * way Stripe checks them (unknown parameter → 400 naming it, missing required
  * → 400 parameter_missing) so a typo in the adapter fails here, not in production.
  */
-import type { Hono } from 'hono';
+import type { Context, Hono } from 'hono';
+import type { StripeRefund } from './objects.ts';
 import type { StoredEvent, StripeState } from './state.ts';
-import { StripeApiError, formBody, metadataParam, optionalString, type FormObject, type FormValue } from './wire.ts';
+import { StripeApiError, decodeForm, formBody, metadataParam, optionalString, type FormObject, type FormValue } from './wire.ts';
 
 const SESSION_PARAMS = new Set([
   'mode', 'line_items', 'client_reference_id', 'customer_email', 'customer', 'metadata', 'subscription_data',
   'success_url', 'cancel_url', 'expand', 'payment_method_types', 'allow_promotion_codes', 'locale', 'billing_address_collection',
 ]);
+
+const REFUND_PARAMS = new Set([
+  'payment_intent', 'charge', 'amount', 'reason', 'metadata', 'expand', 'instructions_email', 'refund_application_fee', 'reverse_transfer',
+]);
+const REFUND_REASONS = ['duplicate', 'fraudulent', 'requested_by_customer'];
+
+/** `expand[]` of a GET (the SDK sends it in the query string); Stripe refuses a path it cannot expand. */
+function expansions(c: Context, allowed: string[]): Set<string> {
+  const raw = decodeForm(new URL(c.req.url).search.slice(1))['expand'];
+  const asked = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
+  for (const path of asked) {
+    if (typeof path !== 'string' || !allowed.includes(path)) throw StripeApiError.invalid(`This property cannot be expanded (${String(path)}).`, 'expand');
+  }
+  return new Set(asked as string[]);
+}
+
+function positiveInteger(form: FormObject, key: string): number | null {
+  const value = optionalString(form, key);
+  if (value === null) return null;
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new StripeApiError(400, 'invalid_request_error', 'Invalid positive integer', { code: 'parameter_invalid_integer', param: key });
+  return Number(value);
+}
 
 function rejectUnknown(form: FormObject, known: Set<string>): void {
   for (const key of Object.keys(form)) {
@@ -43,8 +66,8 @@ function subscriptionData(value: FormValue | undefined): { metadata: Record<stri
 export interface RouteHooks {
   /** Delivers an event's webhook; the API answers before it arrives, as Stripe's does. */
   deliverLater(event: StoredEvent): void;
-  /** The account's prices: a session naming another is refused, as Stripe does. */
-  prices: ReadonlySet<string>;
+  /** The account's prices and their unit amounts (cents): a session naming another is refused, as Stripe does. */
+  prices: ReadonlyMap<string, number>;
 }
 
 export function registerStripeRoutes(app: Hono, state: StripeState, hooks: RouteHooks): void {
@@ -70,6 +93,7 @@ export function registerStripeRoutes(app: Hono, state: StripeState, hooks: Route
       metadata: metadataParam(form['metadata'], 'metadata'),
       successUrl: optionalString(form, 'success_url'),
       cancelUrl: optionalString(form, 'cancel_url'),
+      amountTotal: items.reduce((sum, item) => sum + hooks.prices.get(item.price)! * item.quantity, 0),
       request: { lineItems: items, subscriptionData: subscriptionData(form['subscription_data']) },
     });
     return c.json(session);
@@ -85,7 +109,32 @@ export function registerStripeRoutes(app: Hono, state: StripeState, hooks: Route
     return c.json(session);
   });
 
-  app.get('/v1/subscriptions/:id', (c) => c.json(state.subscription(c.req.param('id'))));
+  app.get('/v1/subscriptions/:id', (c) => {
+    const expand = expansions(c, ['latest_invoice', 'latest_invoice.payments']);
+    const sub = state.subscription(c.req.param('id'));
+    if (!sub.latest_invoice || expand.size === 0) return c.json(sub);
+    return c.json({ ...sub, latest_invoice: state.payments.invoice(sub.latest_invoice, expand.has('latest_invoice.payments')) });
+  });
+
+  app.get('/v1/invoices/:id', (c) => c.json(state.payments.invoice(c.req.param('id'), expansions(c, ['payments']).has('payments'))));
+
+  // A refund names the PaymentIntent or the charge; without an amount it returns whatever is left on the charge.
+  app.post('/v1/refunds', async (c) => {
+    const form = await formBody(c);
+    rejectUnknown(form, REFUND_PARAMS);
+    const paymentIntent = optionalString(form, 'payment_intent');
+    const charge = optionalString(form, 'charge');
+    if (!paymentIntent && !charge) throw StripeApiError.invalid('One of the following params should be provided for this request: payment_intent or charge.');
+    const reason = optionalString(form, 'reason');
+    if (reason !== null && !REFUND_REASONS.includes(reason)) {
+      throw StripeApiError.invalid(`Invalid reason: must be one of ${REFUND_REASONS.join(', ')}`, 'reason');
+    }
+    const { refund, events } = state.refund({
+      paymentIntent, charge, amount: positiveInteger(form, 'amount'), reason: reason as StripeRefund['reason'], metadata: metadataParam(form['metadata'], 'metadata'),
+    });
+    for (const stored of events) hooks.deliverLater(stored);
+    return c.json(refund);
+  });
 
   app.delete('/v1/customers/:id', (c) => {
     const { deleted, events } = state.deleteCustomer(c.req.param('id'));

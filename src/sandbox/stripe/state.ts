@@ -5,8 +5,10 @@
  * a session completes once, a cancelled subscription is gone for the API.
  */
 import {
-  API_VERSION, type SessionRequest, type StripeCheckoutSession, type StripeCustomer, type StripeEvent, type StripeSubscription,
+  API_VERSION, type SessionRequest, type StripeCharge, type StripeCheckoutSession, type StripeCustomer, type StripeEvent, type StripeRefund,
+  type StripeSubscription,
 } from './objects.ts';
+import { StripePayments, type PaymentMethod, type PaymentsSnapshot, type RefundRequest } from './payments.ts';
 import { StripeApiError, stripeId, unixNow } from './wire.ts';
 
 const DAY = 24 * 60 * 60;
@@ -19,6 +21,7 @@ export interface NewSession {
   metadata: Record<string, string>;
   successUrl: string | null;
   cancelUrl: string | null;
+  amountTotal: number;
   request: SessionRequest;
 }
 
@@ -36,6 +39,8 @@ export interface StripeSnapshot {
   customers: StripeCustomer[];
   events: StoredEvent[];
   unsettled: string[];
+  /** Absent in snapshots written before payments were emulated. */
+  payments?: PaymentsSnapshot;
 }
 
 export class StripeState {
@@ -45,6 +50,7 @@ export class StripeState {
   readonly events = new Map<string, StoredEvent>();
   /** Sessions paid by a delayed method whose payment has not settled yet. */
   readonly unsettled = new Set<string>();
+  readonly payments = new StripePayments();
 
   private readonly payUrl: (sessionId: string) => string;
 
@@ -57,6 +63,7 @@ export class StripeState {
     return {
       sessions: [...this.sessions.values()], subscriptions: [...this.subscriptions.values()],
       customers: [...this.customers.values()], events: [...this.events.values()], unsettled: [...this.unsettled],
+      payments: this.payments.snapshot(),
     };
   }
 
@@ -66,6 +73,7 @@ export class StripeState {
     for (const c of snap.customers) this.customers.set(c.id, c);
     for (const e of snap.events) this.events.set(e.event.id, e);
     for (const id of snap.unsettled) this.unsettled.add(id);
+    if (snap.payments) this.payments.restore(snap.payments);
   }
 
   createSession(input: NewSession): StripeCheckoutSession {
@@ -87,6 +95,7 @@ export class StripeState {
       success_url: input.successUrl,
       cancel_url: input.cancelUrl,
       currency: 'eur',
+      amount_total: input.amountTotal,
       created,
       expires_at: created + DAY,
       livemode: false,
@@ -106,8 +115,9 @@ export class StripeState {
    * By card the money is there (`payment_status: paid`). By SEPA Direct Debit (a delayed
    * notification method) the session completes `unpaid`: the debit settles days later, and
    * Stripe then sends `checkout.session.async_payment_succeeded` or `_failed` (settleDelayedPayment).
+   * With nothing to pay (`none`: a 100 % promotion code) the session is `no_payment_required`.
    */
-  completeSession(sessionId: string, method: 'card' | 'sepa_debit' = 'card'): StoredEvent {
+  completeSession(sessionId: string, method: PaymentMethod = 'card'): StoredEvent {
     const found = this.sessions.get(sessionId);
     if (!found) throw StripeApiError.missing('checkout.session', sessionId);
     const { session, request } = found;
@@ -116,6 +126,10 @@ export class StripeState {
     const customer: StripeCustomer = { id: stripeId('cus', 14), object: 'customer', email: session.customer_email, created: now, livemode: false };
     this.customers.set(customer.id, customer);
     const subscriptionId = stripeId('sub');
+    const amount = method === 'none' ? 0 : session.amount_total ?? 0;
+    const invoiceId = this.payments.createFirstInvoice({
+      customer: customer.id, subscription: subscriptionId, metadata: request.subscriptionData.metadata, amount, currency: session.currency, method,
+    });
     const subscription: StripeSubscription = {
       id: subscriptionId,
       object: 'subscription',
@@ -141,6 +155,7 @@ export class StripeState {
       canceled_at: null,
       ended_at: null,
       cancellation_details: { reason: null, comment: null, feedback: null },
+      latest_invoice: invoiceId,
       currency: session.currency,
       start_date: now,
       created: now,
@@ -150,7 +165,7 @@ export class StripeState {
     if (method === 'sepa_debit') this.unsettled.add(sessionId);
     Object.assign(session, {
       status: 'complete',
-      payment_status: method === 'sepa_debit' ? 'unpaid' : 'paid',
+      payment_status: method === 'sepa_debit' ? 'unpaid' : amount === 0 ? 'no_payment_required' : 'paid',
       // Stripe drops the hosted page URL once the session is no longer open.
       url: null,
       customer: customer.id,
@@ -205,6 +220,8 @@ export class StripeState {
     const session = this.session(sessionId);
     if (!this.unsettled.has(sessionId)) throw StripeApiError.invalid(`Checkout session ${sessionId} has no payment waiting to settle`);
     this.unsettled.delete(sessionId);
+    const invoiceId = session.subscription ? this.subscriptions.get(session.subscription)?.latest_invoice : null;
+    if (invoiceId) this.payments.settle(invoiceId, outcome);
     if (outcome === 'succeeded') session.payment_status = 'paid';
     else if (session.subscription) this.subscription(session.subscription).status = 'past_due';
     return this.recordEvent(`checkout.session.async_payment_${outcome}`, session, { sessionId, ...(session.subscription ? { subscriptionId: session.subscription } : {}) });
@@ -219,9 +236,15 @@ export class StripeState {
     return this.recordEvent('customer.subscription.updated', sub, { subscriptionId: id }, previous);
   }
 
+  /** A refund of a charge: refund.created and charge.refunded are sent, as Stripe does. */
+  refund(req: RefundRequest): { refund: StripeRefund; events: StoredEvent[] } {
+    const { refund, charge } = this.payments.refund(req);
+    return { refund, events: [this.recordEvent('refund.created', refund, {}), this.recordEvent('charge.refunded', charge, {})] };
+  }
+
   private recordEvent(
     type: string,
-    object: StripeCheckoutSession | StripeSubscription,
+    object: StripeCheckoutSession | StripeSubscription | StripeCharge | StripeRefund,
     refs: { sessionId?: string; subscriptionId?: string },
     previous?: Record<string, unknown>,
   ): StoredEvent {
