@@ -2,6 +2,7 @@
 import { and, isNotNull, lt, or } from 'drizzle-orm';
 import type { AppContext } from './app-context.ts';
 import { invitations, sessions } from './db/schema/index.ts';
+import { registerBillingWorkers } from './billing/workers.ts';
 import { registerOpsWorkers } from './ops/workers.ts';
 import { registerHealthWorkers } from './health/workers.ts';
 import { eraseUser, eraseWorkspace } from './gdpr/erase.ts';
@@ -18,6 +19,7 @@ export async function startWorkers(ctx: AppContext): Promise<void> {
   await ctx.queue.schedule('maintenance.cleanup', '17 * * * *', {});
   await ctx.queue.work('provisioning.step', (data, job) => ctx.engine.handleStepJob(data, job));
   await registerOpsWorkers(ctx);
+  await registerBillingWorkers(ctx);
   await ctx.queue.work('mailboxes.sync', async (data) => void (await syncMailboxes(ctx.provisioning, data)));
   await ctx.queue.work('mailboxes.resync', async () => void (await resyncStaleMailboxes(ctx.provisioning, { olderThanMs: 5 * 60_000 })));
   await ctx.queue.schedule('mailboxes.resync', '*/10 * * * *', {});

@@ -8,6 +8,7 @@
 import { eq } from 'drizzle-orm';
 import { domainOverlapsLiveServer } from '../servers/domain-claims.ts';
 import { audit } from '../audit.ts';
+import { duplicatePaymentAlertKey } from './refund-refused-payment.ts';
 import type { Database } from '../db/client.ts';
 import { startDeprovision } from '../servers/lifecycle.ts';
 import { checkouts, servers, stripeEvents, subscriptions } from '../db/schema/index.ts';
@@ -109,15 +110,19 @@ export async function handleStripeWebhook(deps: WebhookDeps, rawBody: string, si
 
     /**
      * Money arrived for a server that cannot exist (the domain is served, the checkout was
-     * replaced): nothing is provisioned, the checkout says why, and ops get an alert to cancel
-     * the subscription and refund the payment at Stripe and tell the customer.
+     * replaced): nothing is provisioned, the checkout says why, and a job (enqueued with this
+     * transaction) cancels the subscription, refunds it and tells the customer. The ops alert
+     * is resolved by that job once done; while it stays open, the job has not finished.
      */
     async function refuse(checkout: Checkout, e: SessionEvent, why: string): Promise<string> {
       await tx.update(checkouts).set({ status: 'refused', stripeSessionId: e.sessionId }).where(eq(checkouts.id, checkout.id));
       await audit(tx, STRIPE_ACTOR, { action: 'checkout.refused', workspaceId: checkout.workspaceId, target: checkout.id, details: { eventId: e.id, why } });
+      if (e.subscriptionId) {
+        await deps.queue.send('billing.refund_refused_payment', { checkoutId: checkout.id, stripeSubscriptionId: e.subscriptionId, why }, { tx: raw, singletonKey: checkout.id });
+      }
       await deps.alerts?.open(tx, {
-        kind: 'duplicate_payment', severity: 'warning', serverId: null, dedupeKey: `duplicate_payment:${checkout.id}`,
-        message: `A payment arrived for ${checkout.domain} but ${why}: cancel Stripe subscription ${e.subscriptionId ?? '(none)'} with a refund and tell the customer.`,
+        kind: 'duplicate_payment', severity: 'warning', serverId: null, dedupeKey: duplicatePaymentAlertKey(checkout.id),
+        message: `A payment arrived for ${checkout.domain} but ${why}: mailplane is cancelling Stripe subscription ${e.subscriptionId ?? '(none)'} with a refund and mailing the customer; if this stays open, do it by hand.`,
         details: { checkoutId: checkout.id, workspaceId: checkout.workspaceId, stripeSubscriptionId: e.subscriptionId, stripeCustomerId: e.customerId, sessionId: e.sessionId },
       });
       return `refused: ${why}`;

@@ -5,7 +5,8 @@
  *
  * Retries: domain handlers decide retry/backoff themselves (they know whether an
  * error is retryable). pg-boss's own retries exist for one case only: a worker
- * that died mid-job (heartbeat lost), whose job must run again elsewhere.
+ * that died mid-job (heartbeat lost), whose job must run again elsewhere
+ * (billing.refund_refused_payment excepted: see there).
  */
 import { z } from 'zod';
 import type { Queue } from 'pg-boss';
@@ -56,6 +57,16 @@ export const JOB_CATALOG = {
     schema: z.object({ userId: z.uuid(), attempt: z.number().int().min(1).optional() }),
     queue: { policy: 'stately', retryLimit: 3, retryDelay: 10, expireInSeconds: 900 },
     concurrency: 4,
+  }),
+  /**
+   * Cancel and refund a subscription paid for a server that cannot exist, then tell the customer
+   * (src/billing/refund-refused-payment.ts). Unlike the other queues, pg-boss retries a failed
+   * attempt itself, with backoff: every attempt redoes the whole idempotent sequence.
+   */
+  'billing.refund_refused_payment': define({
+    schema: z.object({ checkoutId: z.uuid(), stripeSubscriptionId: z.string().min(1), why: z.string() }),
+    queue: { retryLimit: 12, retryDelay: 30, retryBackoff: true, retryDelayMax: 3600, expireInSeconds: 300 },
+    concurrency: 2,
   }),
   /** Every minute: enqueues the blacklist checks of the servers whose slot is this minute (src/ops/monitor.ts). */
   'ops.monitor_sweep': define({

@@ -76,3 +76,15 @@ export function erasureStartedMessage(to: string, workspaces: string[]): MailMes
     text: `As you asked, your mailplane account is being erased${what}. It completes by itself within minutes.\n\nThis is the last message we send to this address: we have already removed it from our records.${SIGNATURE}`,
   };
 }
+
+/** `amount` in the currency's minor unit; 0 when nothing had been charged. */
+export function refusedPaymentMessage(to: string[], o: { domain: string; why: string; amount: number; currency: string | null; link: string }): MailMessage {
+  const money = o.amount > 0 && o.currency
+    ? `We have refunded your payment of ${new Intl.NumberFormat('en', { style: 'currency', currency: o.currency.toUpperCase() }).format(o.amount / 100)} in full; depending on your bank it shows on your statement within 5 to 10 days.`
+    : 'You were not charged.';
+  return {
+    to,
+    subject: `Your subscription for ${o.domain} was cancelled and refunded`,
+    text: `A payment for a mail server for ${o.domain} reached us, but we could not set that server up: ${o.why}.\n\nWe cancelled that subscription at once. ${money}\n\nYour servers and subscriptions:\n\n${o.link}${SIGNATURE}`,
+  };
+}

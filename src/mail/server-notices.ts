@@ -24,7 +24,8 @@ async function claim(db: Db, serverId: string, kind: string): Promise<boolean> {
   return rows.length > 0;
 }
 
-async function managers(db: Db, workspaceId: string): Promise<string[]> {
+/** The addresses of the workspace's owners and admins: who hears about its servers and billing. */
+export async function managers(db: Db, workspaceId: string): Promise<string[]> {
   const rows = await db.select({ email: users.email }).from(memberships).innerJoin(users, eq(users.id, memberships.userId))
     .where(and(eq(memberships.workspaceId, workspaceId), inArray(memberships.role, ['owner', 'admin'])));
   return rows.map((r) => r.email);

@@ -10,8 +10,11 @@ export const checkouts = pgTable('checkouts', {
   zone: text('zone').notNull(),
   domain: text('domain').notNull(),
   stripeSessionId: text('stripe_session_id'),
-  /** awaiting_payment: completed at Stripe by a delayed method (SEPA) whose money has not settled. */
-  status: text('status', { enum: ['pending', 'awaiting_payment', 'completed', 'payment_failed', 'expired', 'refused'] }).notNull().default('pending'),
+  /**
+   * awaiting_payment: completed at Stripe by a delayed method (SEPA) whose money has not settled.
+   * refused: paid for a server that cannot exist; refunded: that subscription cancelled, the money returned, the customer told.
+   */
+  status: text('status', { enum: ['pending', 'awaiting_payment', 'completed', 'payment_failed', 'expired', 'refused', 'refunded'] }).notNull().default('pending'),
   createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 }, (t) => [uniqueIndex('checkouts_session_key').on(t.stripeSessionId), index('checkouts_workspace_idx').on(t.workspaceId)]);

@@ -45,6 +45,15 @@ export type BillingEvent =
     }
   | { id: string; type: 'other'; stripeType: string };
 
+export interface RefundOutcome {
+  /** What was paid and is now refunded, in the currency's minor unit (0: nothing had been paid). */
+  amountRefunded: number;
+  currency: string | null;
+  refundIds: string[];
+  /** A payment still on its way (a bank debit not settled yet) cannot be refunded now. */
+  paymentSettling: boolean;
+}
+
 export interface BillingProvider {
   createCheckoutSession(input: CheckoutInput): Promise<CheckoutSession>;
   /** Verifies the signature on the raw body; throws ValidationError when it does not match. */
@@ -53,6 +62,11 @@ export interface BillingProvider {
   expireCheckoutSession(sessionId: string): Promise<void>;
   /** Cancels now; cancelling an already cancelled subscription succeeds. */
   cancelSubscription(subscriptionId: string): Promise<void>;
+  /**
+   * Refunds in full every settled payment of the subscription's latest invoice (its first
+   * one, for a new subscription). Safe to repeat: a payment already refunded counts as refunded.
+   */
+  refundLatestInvoice(subscriptionId: string, metadata: Record<string, string>): Promise<RefundOutcome>;
   /** Deletes the customer and what Stripe holds about them (erasure); an unknown or deleted customer succeeds. */
   deleteCustomer(customerId: string): Promise<void>;
 }

@@ -4,7 +4,7 @@
  */
 import Stripe from 'stripe';
 import { ProviderError, ValidationError } from '../../errors.ts';
-import type { BillingEvent, BillingProvider, CheckoutInput, CheckoutSession } from './interface.ts';
+import type { BillingEvent, BillingProvider, CheckoutInput, CheckoutSession, RefundOutcome } from './interface.ts';
 import { normalizeStripeEvent } from './stripe-events.ts';
 import { PROVIDER, stripeCall, stripeCode } from './stripe-errors.ts';
 
@@ -33,6 +33,8 @@ function endpoint(apiUrl: string): Endpoint {
   const port = url.port ? Number(url.port) : protocol === 'http' ? 80 : 443;
   return { host: url.hostname, port, protocol };
 }
+
+const idOf = (value: string | { id: string }): string => (typeof value === 'string' ? value : value.id);
 
 export function createStripeBilling(opts: StripeBillingOptions): BillingProvider {
   const stripe = new Stripe(opts.secretKey, {
@@ -106,5 +108,36 @@ export function createStripeBilling(opts: StripeBillingOptions): BillingProvider
     }
   }
 
-  return { createCheckoutSession, parseWebhook, cancelSubscription, deleteCustomer, expireCheckoutSession };
+  /**
+   * Since API version 2025-03-31.basil the invoice lists its payments (`payments`, sent only
+   * when expanded) instead of naming a payment_intent or charge. Each settled one is refunded
+   * under an idempotency key of its own, so a retry within Stripe's 24 hours gets the same
+   * refund back; after that Stripe answers charge_already_refunded, which is the same outcome.
+   */
+  async function refundLatestInvoice(subscriptionId: string, metadata: Record<string, string>): Promise<RefundOutcome> {
+    const sub = await stripeCall(() => stripe.subscriptions.retrieve(subscriptionId, { expand: ['latest_invoice.payments'] }));
+    const invoice = typeof sub.latest_invoice === 'object' ? sub.latest_invoice : null;
+    const outcome: RefundOutcome = { amountRefunded: 0, currency: invoice?.currency ?? null, refundIds: [], paymentSettling: false };
+    for (const paid of invoice?.payments?.data ?? []) {
+      if (paid.status === 'open') outcome.paymentSettling = true;
+      if (paid.status !== 'paid') continue;
+      const target = paid.payment.payment_intent ? { payment_intent: idOf(paid.payment.payment_intent) } : paid.payment.charge ? { charge: idOf(paid.payment.charge) } : null;
+      // A payment_record is money received outside Stripe: there is nothing to refund through the API.
+      if (!target) continue;
+      try {
+        const refund = await stripeCall(() => stripe.refunds.create(
+          { ...target, reason: 'duplicate', metadata },
+          { idempotencyKey: `mailplane-refund-${target.payment_intent ?? target.charge}` },
+        ));
+        outcome.amountRefunded += refund.amount;
+        outcome.refundIds.push(refund.id);
+      } catch (err) {
+        if (stripeCode(err) !== 'charge_already_refunded') throw err;
+        outcome.amountRefunded += paid.amount_paid ?? 0;
+      }
+    }
+    return outcome;
+  }
+
+  return { createCheckoutSession, parseWebhook, cancelSubscription, deleteCustomer, expireCheckoutSession, refundLatestInvoice };
 }

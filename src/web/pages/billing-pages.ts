@@ -74,6 +74,15 @@ export function registerBillingPages(web: WebApp, deps: WebDeps): void {
     const [server] = await deps.api.db.select({ id: servers.id }).from(servers)
       .innerJoin(subscriptions, eq(subscriptions.id, servers.subscriptionId)).where(eq(subscriptions.checkoutId, checkout.id));
     if (server) return c.redirect(`/w/${checkout.workspaceId}/servers/${server.id}`, 303);
+    // Paid for a server that cannot exist (the domain was taken meanwhile): say so instead of waiting forever.
+    if (checkout.status === 'refused' || checkout.status === 'refunded') {
+      return renderPage(c, {
+        title: 'Payment refunded', user: c.get('user'), sandboxMail,
+        body: html`<div class="card"><p>This payment cannot start a server for <strong>${checkout.domain}</strong>: another server already serves it, or this checkout had been replaced by a newer one.
+          ${checkout.status === 'refunded' ? 'The subscription is cancelled and your payment refunded; we sent you a mail about it.' : 'We are cancelling the subscription and refunding your payment; you will get a mail when it is done.'}</p>
+          <p><a href="/w/${checkout.workspaceId}">Back to the workspace</a></p></div>`,
+      });
+    }
     return renderPage(c, {
       title: 'Payment received', user: c.get('user'), sandboxMail,
       body: html`<div class="card" data-refresh="2"><p>Thank you. We are waiting for Stripe to confirm the payment for <strong>${checkout.domain}</strong>;

@@ -2,12 +2,16 @@
  * Paying twice for one domain: refused before payment while another checkout
  * for it can still be paid (any workspace); the same workspace starting over
  * expires its own earlier session at Stripe; and a payment that still arrives
- * for a server that cannot exist provisions nothing, marks the checkout
- * refused and alerts ops to refund it.
+ * for a server that cannot exist provisions nothing: the subscription is
+ * cancelled at Stripe, the payment refunded and the customer mailed, once,
+ * whatever is replayed or retried.
  */
 import { and, eq, isNull } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { alerts, checkouts, servers } from '../../../src/db/schema/index.ts';
+import { refundRefusedPayment, type RefundDeps } from '../../../src/billing/refund-refused-payment.ts';
+import { registerBillingWorkers } from '../../../src/billing/workers.ts';
+import { alerts, auditLog, checkouts, servers, subscriptions } from '../../../src/db/schema/index.ts';
+import { isRetryable } from '../../../src/errors.ts';
 import { startHarness, type Harness } from '../../support/provisioning.ts';
 
 let h: Harness;
@@ -20,6 +24,38 @@ afterAll(async () => {
 
 const startCheckout = (token: string, workspaceId: string, domain: string) =>
   h.call('POST', `/v1/workspaces/${workspaceId}/checkout`, { token, body: { plan: 'starter', region: 'fr-par-1', domain } });
+
+/** Workspace A pays for `domain`; then B's checkout, started before A's existed, is paid too (`method`) → B's checkout and that delivery. */
+async function payTwice(domain: string, method: 'card' | 'none' = 'card') {
+  const a = await h.customer(`first@${domain}`);
+  const b = await h.customer(`second@${domain}`);
+  const first = await startCheckout(a.token, a.workspaceId, domain);
+  // The second checkout started before the first existed (a race the API cannot see): inserted directly.
+  const [late] = await h.database.db.insert(checkouts).values({ workspaceId: b.workspaceId, planId: 'starter', zone: 'fr-par-1', domain }).returning();
+  expect((await h.sandbox.stripe!.completeCheckout(first.body.sessionId)).status).toBe(200);
+  const session = await h.ctx.providers.billing.createCheckoutSession({
+    priceId: 'price_mailplane_starter', customerEmail: `second@${domain}`, clientReferenceId: late!.id,
+    metadata: {}, successUrl: 'https://x.test/ok', cancelUrl: 'https://x.test/no',
+  });
+  const delivery = await h.sandbox.stripe!.completeCheckout(session.id, method);
+  expect(delivery.status).toBe(200);
+  return { checkout: late!, delivery, email: `second@${domain}` };
+}
+
+async function checkoutStatus(id: string): Promise<string | undefined> {
+  return (await h.database.db.select().from(checkouts).where(eq(checkouts.id, id)))[0]?.status;
+}
+
+const mailsTo = async (email: string) => (await h.ctx.outbox!.list()).filter((m) => m.to.includes(email));
+
+/** Polls until the customer's mail is there: the refund job's last effect (the worker runs it). */
+async function waitForMail(email: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await mailsTo(email)).length === 0) {
+    if (Date.now() > deadline) throw new Error(`no mail to ${email} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 describe('one paid subscription per domain', () => {
   it('refuses a second checkout for a domain another workspace is paying for, before any payment', async () => {
@@ -42,24 +78,108 @@ describe('one paid subscription per domain', () => {
     expect(row?.status).toBe('expired');
   });
 
-  it('provisions nothing for a payment that still arrives for a served domain: refused, and ops are told to refund', async () => {
-    const a = await h.customer('race-a@example.org');
-    const b = await h.customer('race-b@example.org');
-    const first = await startCheckout(a.token, a.workspaceId, 'race.example');
-    // The second checkout started before the first existed (a race the API cannot see): inserted directly.
-    const [late] = await h.database.db.insert(checkouts).values({ workspaceId: b.workspaceId, planId: 'starter', zone: 'fr-par-1', domain: 'race.example' }).returning();
-    expect((await h.sandbox.stripe!.completeCheckout(first.body.sessionId)).status).toBe(200);
-    const session = await h.ctx.providers.billing.createCheckoutSession({
-      priceId: 'price_mailplane_starter', customerEmail: 'race-b@example.org', clientReferenceId: late!.id,
-      metadata: {}, successUrl: 'https://x.test/ok', cancelUrl: 'https://x.test/no',
+  describe('a payment that still arrives for a served domain', () => {
+    let deps: RefundDeps;
+    beforeAll(() => {
+      deps = { database: h.database, billing: h.ctx.providers.billing, alerts: h.ctx.alerts, mailer: h.ctx.mailer, log: h.ctx.log, publicUrl: h.ctx.config.http.publicUrl };
     });
-    const delivery = await h.sandbox.stripe!.completeCheckout(session.id);
-    expect(delivery.status).toBe(200);
-    expect(await h.database.db.select().from(servers).where(eq(servers.domain, 'race.example'))).toHaveLength(1);
-    const [row] = await h.database.db.select().from(checkouts).where(eq(checkouts.id, late!.id));
-    expect(row?.status).toBe('refused');
-    const [alert] = await h.database.db.select().from(alerts).where(and(eq(alerts.kind, 'duplicate_payment'), isNull(alerts.resolvedAt)));
-    expect(alert?.message).toContain('refund');
-    expect(alert?.details).toMatchObject({ checkoutId: late!.id, stripeSubscriptionId: delivery.subscriptionId });
+
+    it('provisions nothing, cancels the subscription at Stripe, refunds it in full and mails the customer, once', async () => {
+      await registerBillingWorkers(h.ctx);
+      const { checkout, delivery, email } = await payTwice('race.example');
+      expect(await h.database.db.select().from(servers).where(eq(servers.domain, 'race.example'))).toHaveLength(1);
+      const [alert] = await h.database.db.select().from(alerts).where(eq(alerts.dedupeKey, `duplicate_payment:${checkout.id}`));
+      expect(alert?.details).toMatchObject({ checkoutId: checkout.id, stripeSubscriptionId: delivery.subscriptionId });
+
+      await waitForMail(email);
+      expect(await checkoutStatus(checkout.id)).toBe('refunded');
+      const stripe = h.sandbox.stripe!;
+      expect(stripe.subscriptions().find((s) => s.id === delivery.subscriptionId)?.status).toBe('canceled');
+      const invoice = stripe.invoices().find((i) => i.parent.subscription_details.subscription === delivery.subscriptionId)!;
+      const intent = invoice.payments!.data[0]!.payment.payment_intent;
+      const refunds = stripe.refunds().filter((r) => r.payment_intent === intent);
+      expect(refunds).toHaveLength(1);
+      expect(refunds[0]).toMatchObject({ amount: 1900, currency: 'eur', status: 'succeeded', reason: 'duplicate' });
+      expect(stripe.charges().find((c) => c.payment_intent === intent)).toMatchObject({ refunded: true, amount_refunded: 1900 });
+      const mails = await mailsTo(email);
+      expect(mails).toHaveLength(1);
+      expect(mails[0]!.text).toContain('refunded your payment of €19.00');
+      const [sub] = await h.database.db.select().from(subscriptions).where(eq(subscriptions.checkoutId, checkout.id));
+      expect(sub?.status).toBe('canceled');
+      const [done] = await h.database.db.select().from(alerts).where(eq(alerts.dedupeKey, `duplicate_payment:${checkout.id}`));
+      expect(done?.resolvedAt).not.toBeNull();
+      expect(done?.message).toContain('19.00 EUR refunded');
+      expect(await h.database.db.select().from(auditLog).where(and(eq(auditLog.action, 'checkout.refunded'), eq(auditLog.target, checkout.id)))).toHaveLength(1);
+
+      // Stripe redelivers the event, pg-boss runs the job again, the adapter refunds again: nothing more happens.
+      expect((await stripe.resend(delivery.eventId)).status).toBe(200);
+      expect(await refundRefusedPayment(deps, { checkoutId: checkout.id, stripeSubscriptionId: delivery.subscriptionId!, why: 'again' })).toBe('already done');
+      expect(await h.ctx.providers.billing.refundLatestInvoice(delivery.subscriptionId!, { checkoutId: checkout.id, why: 'duplicate_domain' }))
+        .toMatchObject({ amountRefunded: 1900, paymentSettling: false });
+      expect(stripe.refunds().filter((r) => r.payment_intent === intent)).toHaveLength(1);
+      expect(await mailsTo(email)).toHaveLength(1);
+      expect(await checkoutStatus(checkout.id)).toBe('refunded');
+      await h.ctx.queue.boss.offWork('billing.refund_refused_payment');
+    });
+
+    it('leaves a retryable state when Stripe fails after the cancel: nothing refunded, nobody mailed, the next attempt finishes', async () => {
+      const { checkout, delivery, email } = await payTwice('flaky.example');
+      const stripe = h.sandbox.stripe!;
+      const job = { checkoutId: checkout.id, stripeSubscriptionId: delivery.subscriptionId!, why: 'flaky.example is already served by another server' };
+      const flaky: RefundDeps = {
+        ...deps,
+        billing: {
+          ...deps.billing,
+          // Stripe starts answering 5xx between the cancel and the refund.
+          refundLatestInvoice: async (...args) => {
+            stripe.faults.set({ errorRate: 1 });
+            try {
+              return await deps.billing.refundLatestInvoice(...args);
+            } finally {
+              stripe.faults.set({});
+            }
+          },
+        },
+      };
+      const err = await refundRefusedPayment(flaky, job).catch((e: unknown) => e);
+      expect(isRetryable(err)).toBe(true);
+      expect(stripe.subscriptions().find((s) => s.id === delivery.subscriptionId)?.status).toBe('canceled');
+      expect(stripe.refunds().filter((r) => r.metadata['checkoutId'] === checkout.id)).toHaveLength(0);
+      expect(await checkoutStatus(checkout.id)).toBe('refused');
+      expect(await mailsTo(email)).toHaveLength(0);
+
+      expect(await refundRefusedPayment(deps, job)).toBe('refunded');
+      expect(stripe.refunds().filter((r) => r.metadata['checkoutId'] === checkout.id)).toHaveLength(1);
+      expect(await mailsTo(email)).toHaveLength(1);
+    });
+
+    it('only cancels a subscription that cost nothing (no_payment_required), and says so', async () => {
+      const { checkout, delivery, email } = await payTwice('free.example', 'none');
+      expect(await checkoutStatus(checkout.id)).toBe('refused');
+      const job = { checkoutId: checkout.id, stripeSubscriptionId: delivery.subscriptionId!, why: 'free.example is already served by another server' };
+      expect(await refundRefusedPayment(deps, job)).toBe('refunded');
+      expect(h.sandbox.stripe!.subscriptions().find((s) => s.id === delivery.subscriptionId)?.status).toBe('canceled');
+      expect(h.sandbox.stripe!.refunds().filter((r) => r.metadata['checkoutId'] === checkout.id)).toHaveLength(0);
+      const mails = await mailsTo(email);
+      expect(mails).toHaveLength(1);
+      expect(mails[0]!.text).toContain('You were not charged');
+    });
+  });
+
+  it('refuses, at the emulator, to refund a charge twice (charge_already_refunded), as Stripe does', async () => {
+    const { delivery } = await payTwice('twice.example');
+    const stripe = h.sandbox.stripe!;
+    const invoice = stripe.invoices().find((i) => i.parent.subscription_details.subscription === delivery.subscriptionId)!;
+    const intent = invoice.payments!.data[0]!.payment.payment_intent;
+    const refund = (body: string) => fetch(`${stripe.url}/v1/refunds`, {
+      method: 'POST', body, headers: { authorization: 'Bearer sk_test_emulator', 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expect((await refund(`payment_intent=${intent}&amount=500`)).status).toBe(200);
+    const tooMuch = await refund(`payment_intent=${intent}&amount=1500`);
+    expect(tooMuch.status).toBe(400);
+    expect((await refund(`payment_intent=${intent}`)).status).toBe(200);
+    const again = await refund(`payment_intent=${intent}`);
+    expect(again.status).toBe(400);
+    expect(((await again.json()) as { error: { code: string } }).error.code).toBe('charge_already_refunded');
   });
 });

@@ -111,3 +111,57 @@ describe('Stripe error mapping', () => {
     expect(params.get('subscription_data[metadata][plan]')).toBe('starter');
   });
 });
+
+describe('refunding the latest invoice', () => {
+  const SUBSCRIPTION = `${ORIGIN}/v1/subscriptions/sub_1`;
+  const REFUNDS = `${ORIGIN}/v1/refunds`;
+
+  /** The subscription with its latest invoice and that invoice's payments expanded; `seen` gets each request's URL. */
+  function subscriptionWith(payments: Array<{ status: string; amount_paid: number | null; payment_intent: string }>, seen?: (url: string) => void) {
+    return http.get(SUBSCRIPTION, ({ request }) => (seen?.(request.url), HttpResponse.json({
+      id: 'sub_1', object: 'subscription', status: 'canceled',
+      latest_invoice: {
+        id: 'in_1', object: 'invoice', currency: 'eur',
+        payments: { object: 'list', has_more: false, data: payments.map((p) => ({ object: 'invoice_payment', status: p.status, amount_paid: p.amount_paid, payment: { type: 'payment_intent', payment_intent: p.payment_intent } })) },
+      },
+    })));
+  }
+
+  it('asks for the invoice payments and refunds each under a key of its own', async () => {
+    let query = '';
+    let key: string | null = null;
+    let body = '';
+    server.use(
+      subscriptionWith([{ status: 'paid', amount_paid: 1900, payment_intent: 'pi_1' }], (url) => (query = decodeURIComponent(new URL(url).search))),
+      http.post(REFUNDS, async ({ request }) => {
+        key = request.headers.get('idempotency-key');
+        body = await request.text();
+        return HttpResponse.json({ id: 're_1', object: 'refund', amount: 1900, currency: 'eur', payment_intent: 'pi_1', status: 'succeeded' });
+      }),
+    );
+    await expect(billing().refundLatestInvoice('sub_1', { checkoutId: 'c1' })).resolves.toEqual({ amountRefunded: 1900, currency: 'eur', refundIds: ['re_1'], paymentSettling: false });
+    expect(query).toContain('expand[0]=latest_invoice.payments');
+    expect(key).toBe('mailplane-refund-pi_1');
+    expect(Object.fromEntries(new URLSearchParams(body))).toMatchObject({ payment_intent: 'pi_1', reason: 'duplicate', 'metadata[checkoutId]': 'c1' });
+  });
+
+  it('counts a charge Stripe says is already refunded as refunded', async () => {
+    server.use(
+      subscriptionWith([{ status: 'paid', amount_paid: 1900, payment_intent: 'pi_1' }]),
+      http.post(REFUNDS, () => HttpResponse.json(stripeError('invalid_request_error', 'Charge ch_1 has already been refunded.', 'charge_already_refunded'), { status: 400 })),
+    );
+    await expect(billing().refundLatestInvoice('sub_1', {})).resolves.toMatchObject({ amountRefunded: 1900, refundIds: [] });
+  });
+
+  it('fails retryably when Stripe answers 5xx, and for good on another refusal', async () => {
+    server.use(subscriptionWith([{ status: 'paid', amount_paid: 1900, payment_intent: 'pi_1' }]), http.post(REFUNDS, () => HttpResponse.json(stripeError('api_error', 'Something went wrong'), { status: 500 })));
+    expect(await failure(billing().refundLatestInvoice('sub_1', {}))).toMatchObject({ providerStatus: 500, retryable: true });
+    server.use(http.post(REFUNDS, () => HttpResponse.json(stripeError('invalid_request_error', 'Refund amount is greater than unrefunded amount on charge'), { status: 400 })));
+    expect(await failure(billing().refundLatestInvoice('sub_1', {}))).toMatchObject({ providerStatus: 400, retryable: false });
+  });
+
+  it('refunds nothing while a payment is still settling, and says so', async () => {
+    server.use(subscriptionWith([{ status: 'open', amount_paid: null, payment_intent: 'pi_1' }]));
+    await expect(billing().refundLatestInvoice('sub_1', {})).resolves.toEqual({ amountRefunded: 0, currency: 'eur', refundIds: [], paymentSettling: true });
+  });
+});

@@ -1,0 +1,94 @@
+/**
+ * A payment that arrived for a server that cannot exist (the webhook refused
+ * the checkout): the subscription is cancelled at Stripe, what was paid is
+ * refunded, and the customer is told. Runs as the `billing.refund_refused_payment`
+ * job; every attempt redoes the whole sequence, each part safe to repeat
+ * (cancelling a cancelled subscription succeeds, refunds carry idempotency
+ * keys), and only the last step — checkout `refused` → `refunded`, under a row
+ * lock — claims the customer mail, so replays and retries send it once.
+ */
+import { and, eq, isNull } from 'drizzle-orm';
+import type { AlertSink } from '../../provisioning/alerts.ts';
+import { audit, SYSTEM_ACTOR } from '../audit.ts';
+import type { Database } from '../db/client.ts';
+import { alerts, checkouts, subscriptions, users } from '../db/schema/index.ts';
+import { inTransaction } from '../db/tx.ts';
+import { isRetryable } from '../errors.ts';
+import type { JobData } from '../jobs/catalog.ts';
+import type { Logger } from '../log.ts';
+import { sendBestEffort, type Mailer } from '../mail/mailer.ts';
+import { refusedPaymentMessage } from '../mail/messages.ts';
+import { managers } from '../mail/server-notices.ts';
+import type { BillingProvider, RefundOutcome } from '../providers/billing/interface.ts';
+
+export interface RefundDeps {
+  database: Database;
+  billing: BillingProvider;
+  alerts: AlertSink;
+  mailer: Mailer;
+  log: Logger;
+  publicUrl: string;
+}
+
+type Job = JobData<'billing.refund_refused_payment'>;
+
+const ACTOR = { ...SYSTEM_ACTOR, id: 'refund-refused-payment' };
+export const duplicatePaymentAlertKey = (checkoutId: string) => `duplicate_payment:${checkoutId}`;
+
+/** The job. Throws on a retryable Stripe failure (pg-boss tries again later); a refusal for good is left to ops. */
+export async function refundRefusedPayment(deps: RefundDeps, job: Job): Promise<'refunded' | 'already done' | 'left to ops'> {
+  const { db } = deps.database;
+  const [checkout] = await db.select().from(checkouts).where(eq(checkouts.id, job.checkoutId));
+  if (checkout?.status !== 'refused') return 'already done';
+  let outcome: RefundOutcome;
+  try {
+    // Cancelled first: no renewal may be charged while the refund is on its way.
+    await deps.billing.cancelSubscription(job.stripeSubscriptionId);
+    outcome = await deps.billing.refundLatestInvoice(job.stripeSubscriptionId, { checkoutId: checkout.id, why: 'duplicate_domain' });
+  } catch (err) {
+    if (isRetryable(err)) throw err;
+    await noteOnAlert(deps, checkout, `the automatic cancel and refund was refused by Stripe (${err instanceof Error ? err.message : String(err)}): do both by hand`);
+    return 'left to ops';
+  }
+  if (outcome.paymentSettling) {
+    // A bank debit still settling cannot be refunded yet; when it lands, someone has to.
+    await noteOnAlert(deps, checkout, 'the subscription is cancelled, but its payment is still settling (bank debit): refund it once it has settled, then tell the customer');
+    return 'left to ops';
+  }
+
+  const claimed = await inTransaction(deps.database, async (tx) => {
+    const [locked] = await tx.select().from(checkouts).where(eq(checkouts.id, checkout.id)).for('update');
+    if (locked?.status !== 'refused') return false;
+    await tx.update(checkouts).set({ status: 'refunded' }).where(eq(checkouts.id, checkout.id));
+    await tx.update(subscriptions).set({ status: 'canceled', updatedAt: new Date() }).where(eq(subscriptions.stripeSubscriptionId, job.stripeSubscriptionId));
+    const done = { stripeSubscriptionId: job.stripeSubscriptionId, amountRefunded: outcome.amountRefunded, currency: outcome.currency, refundIds: outcome.refundIds };
+    await audit(tx, ACTOR, { action: 'checkout.refunded', workspaceId: checkout.workspaceId, target: checkout.id, details: done });
+    // The alert keeps the record of what was done; resolved, since nothing is left for ops.
+    await tx.update(alerts).set({ message: `A payment arrived for ${checkout.domain} but ${job.why}: subscription ${job.stripeSubscriptionId} cancelled, ${outcome.amountRefunded > 0 ? `${(outcome.amountRefunded / 100).toFixed(2)} ${outcome.currency?.toUpperCase()} refunded` : 'nothing had been charged'}, customer mailed.` })
+      .where(and(eq(alerts.dedupeKey, duplicatePaymentAlertKey(checkout.id)), isNull(alerts.resolvedAt)));
+    await deps.alerts.resolve(tx, duplicatePaymentAlertKey(checkout.id));
+    return true;
+  });
+  if (!claimed) return 'already done';
+
+  const [creator] = checkout.createdBy ? await db.select({ email: users.email }).from(users).where(eq(users.id, checkout.createdBy)) : [];
+  const to = creator ? [creator.email] : await managers(db, checkout.workspaceId);
+  const message = refusedPaymentMessage(to, {
+    domain: checkout.domain, why: job.why, amount: outcome.amountRefunded, currency: outcome.currency, link: `${deps.publicUrl}/w/${checkout.workspaceId}`,
+  });
+  if (to.length === 0 || !(await sendBestEffort(deps.mailer, deps.log, message))) {
+    await deps.alerts.open(db, {
+      kind: 'refund_notice_unsent', severity: 'info', serverId: null, dedupeKey: `refund_notice:${checkout.id}`,
+      message: `The payment for ${checkout.domain} was refunded, but the mail telling the customer could not be sent: tell them by hand.`,
+      details: { checkoutId: checkout.id, workspaceId: checkout.workspaceId },
+    });
+  }
+  return 'refunded';
+}
+
+/** Says on the open duplicate_payment alert what is left for ops to do by hand. */
+async function noteOnAlert(deps: RefundDeps, checkout: { id: string; domain: string }, note: string): Promise<void> {
+  deps.log.warn({ checkoutId: checkout.id, note }, 'refused payment: left to ops');
+  await deps.database.db.update(alerts).set({ message: `A payment arrived for ${checkout.domain} that cannot be served: ${note}.` })
+    .where(and(eq(alerts.dedupeKey, duplicatePaymentAlertKey(checkout.id)), isNull(alerts.resolvedAt)));
+}
