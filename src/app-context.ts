@@ -33,6 +33,8 @@ import { NetProbe } from './health/probe.ts';
 import { SandboxProbe } from './health/sandbox-probe.ts';
 import { parseMasterKeys } from './vault/master-keys.ts';
 import { Vault } from './vault/vault.ts';
+import { sendEmailVerification } from './accounts/recovery.ts';
+import { recoveryDeps } from './web/registrars.ts';
 
 export interface AppContext {
   config: Config;
@@ -190,6 +192,7 @@ export function apiDeps(ctx: AppContext, accountNotifier?: AccountNotifier): Api
     sessions: ctx.sessions,
     invitationKey: ctx.invitationKey,
     mailer: ctx.mailer,
+    sendEmailVerification: (userId) => sendEmailVerification(recoveryDeps(ctx), userId),
     limiters: {
       auth: new RateLimiter({ limit: ctx.config.auth.rateLimitAuthPerMinute, windowMs: minute }),
       api: new RateLimiter({ limit: ctx.config.auth.rateLimitApiPerMinute, windowMs: minute }),

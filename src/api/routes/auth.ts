@@ -46,6 +46,8 @@ export function registerAuthRoutes(app: App, deps: ApiDeps): void {
   app.openapi(signup, async (c) => {
     const body = c.req.valid('json');
     const { user, token, expiresAt } = await signUp(deps, body, meta(c));
+    // As the dashboard's sign-up does: the account exists, so the link is sent (best effort).
+    await deps.sendEmailVerification?.(user.id);
     cookie(c, token, expiresAt);
     return c.json({ user: { ...user, createdAt: user.createdAt.toISOString() }, token, expiresAt: expiresAt.toISOString() }, 201);
   });

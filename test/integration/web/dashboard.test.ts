@@ -143,3 +143,16 @@ describe('dashboard guards', () => {
       .toBe('Hi &lt;b&gt;&quot;you&quot;&lt;/b&gt;: <a href="http://127.0.0.1:3000/verify-email?token=a.b&amp;x=1">http://127.0.0.1:3000/verify-email?token=a.b&amp;x=1</a> ok');
   });
 });
+
+describe('signing up through the API', () => {
+  it('mails the new account its verification link, as the sign-up page does', async () => {
+    const email = 'api-signup@web.example';
+    await h.customer(email);
+    const mail = (await h.ctx.outbox!.list()).find((m) => m.to.includes(email) && m.text.includes('/verify-email?token='));
+    expect(mail, 'no verification mail').toBeDefined();
+    const token = new URL(/https?:\/\/\S+verify-email\S+/.exec(mail!.text)![0]).searchParams.get('token')!;
+    expect((await h.call('POST', '/v1/auth/email/verify', { body: { token } })).status).toBe(200);
+    const [row] = await h.database.sql`select email_verified_at from users where email = ${email}`;
+    expect(row!['email_verified_at']).not.toBeNull();
+  });
+});
