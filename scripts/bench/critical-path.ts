@@ -6,6 +6,8 @@
  * 1.00 means independent steps fully overlap and the engine adds nothing.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { eq } from 'drizzle-orm';
+import { servers } from '../../src/db/schema/index.ts';
 import { median, round } from './stats.ts';
 import { REALISTIC } from './profile.ts';
 import { startProduct } from './product.ts';
@@ -44,7 +46,10 @@ export async function benchCriticalPath(databaseUrl: string, runs: number, log: 
       const session = await product.checkout(token, workspaceId, domain);
       const id = await product.pay(session, domain);
       const { statuses } = await product.waitForServers([id], 120_000);
-      if (statuses.get(id) !== 'ready') throw new Error(`critical path run ${i}: server ${statuses.get(id)} after 120 s`);
+      if (statuses.get(id) !== 'ready') {
+        const [row] = await product.ctx.database.db.select({ reason: servers.statusReason }).from(servers).where(eq(servers.id, id));
+        throw new Error(`critical path run ${i}: server ${statuses.get(id)} after 120 s: ${row?.reason ?? 'no reason recorded'}`);
+      }
       serverIds.push(id);
       log(`  run ${i + 1}/${runs} ready`);
     }

@@ -21,6 +21,7 @@ import { startWorkers } from '../../src/workers.ts';
 import type { ProvisioningSettings } from '../../provisioning/context.ts';
 import type { LatencyProfile } from './profile.ts';
 import { startRemoteSandbox, type RemoteSandbox } from './sandbox-client.ts';
+import { startSmtpSink } from './smtp-sink.ts';
 
 export const BENCH_PASSWORD = 'Plum-Harbour-Lantern-42';
 
@@ -57,11 +58,12 @@ export async function startProduct(opts: ProductOptions): Promise<Product> {
   const dataDir = await mkdtemp(join(tmpdir(), 'mailplane-bench-'));
   await chmod(dataDir, 0o755);
   const sandbox = await startRemoteSandbox(opts.profile, opts.realHosts);
+  const smtp = await startSmtpSink();
   const env: Record<string, string> = {
     NODE_ENV: 'production', LOG_LEVEL: 'warn',
     SESSION_SECRET: 'bench-session-secret-that-is-long-enough-1234567890',
     VAULT_MASTER_KEYS: 'bench1:' + Buffer.alloc(32, 7).toString('base64'),
-    DATABASE_URL: opts.databaseUrl, MAILPLANE_DATA_DIR: dataDir,
+    DATABASE_URL: opts.databaseUrl, MAILPLANE_DATA_DIR: dataDir, MAIL_SMTP_URL: smtp.url,
     // Raised so the API benchmark measures the request path, not 429s.
     RATE_LIMIT_AUTH_PER_MINUTE: '100000', RATE_LIMIT_API_PER_MINUTE: '1000000000',
     ...sandbox.env, ...opts.env,
@@ -129,6 +131,7 @@ export async function startProduct(opts: ProductOptions): Promise<Product> {
       await new Promise<void>((r) => server.close(() => r()));
       await ctx.close();
       await sandbox.stop();
+      await smtp.close();
       await rm(dataDir, { recursive: true, force: true });
     },
   };

@@ -14,6 +14,7 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_DNSBL_ZONES } from '../../src/providers/lookup/dnsbl-zones.ts';
+import { applySandboxSettings } from '../../src/sandbox/person-settings.ts';
 import { Sandbox } from '../../src/sandbox/sandbox.ts';
 import type { LatencyProfile } from './profile.ts';
 
@@ -31,6 +32,8 @@ const sandbox = new Sandbox({
   ...(realHosts ? { realHosts } : {}),
 });
 await sandbox.start();
+// Connected as the product connects its sandbox (hosts' addresses, reverse checks), with the defaults.
+applySandboxSettings(sandbox, { smtpBlocked: false, zoneActivation: 'immediate' });
 sandbox.cloudflare!.faults.set({ latencyMs: profile.cloudflareApiMs });
 sandbox.dns!.setLatency(profile.dnsMs);
 for (const [zone, ms] of Object.entries(profile.dnsblZoneMs)) sandbox.dns!.setLatency(ms, zone);
