@@ -36,7 +36,8 @@ afterAll(async () => {
 });
 
 function mailplane(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
-  return runMailplane(args, { HOME: process.env['HOME'] ?? dataDir, MAILPLANE_DATA_DIR: dataDir, DATABASE_URL: databaseUrl, LOG_LEVEL: 'info', ...env });
+  // 40 s: a run takes a few seconds even on busy cores; two runs must fit in one test's 90 s.
+  return runMailplane(args, { HOME: process.env['HOME'] ?? dataDir, MAILPLANE_DATA_DIR: dataDir, DATABASE_URL: databaseUrl, LOG_LEVEL: 'info', ...env }, 40_000);
 }
 
 const tables = async () => (await sql`select table_name from information_schema.tables where table_schema = 'public'`).map((r) => r['table_name'] as string);
