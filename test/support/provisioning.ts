@@ -56,6 +56,8 @@ export interface Harness {
   /** Checkout through the API and the Stripe emulator's "pay" → the server id. */
   subscribe(token: string, workspaceId: string, domain: string, region?: string): Promise<{ serverId: string; sessionId: string }>;
   waitForServer(serverId: string, statuses: string[], timeoutMs?: number): Promise<typeof servers.$inferSelect>;
+  /** Subscribes and waits (up to 2 minutes) for the server to be ready; failing on the way fails the caller. */
+  readyServer(token: string, workspaceId: string, domain: string): Promise<{ serverId: string }>;
   /** Waits until the step of the server's latest run has `status`. */
   waitForStep(serverId: string, step: string, status: string, timeoutMs?: number): Promise<void>;
   /** A staff account (support or ops) → its token. */
@@ -139,6 +141,12 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
         }
         await new Promise((r) => setTimeout(r, 50));
       }
+    },
+    async readyServer(token, workspaceId, domain) {
+      const { serverId } = await harness.subscribe(token, workspaceId, domain);
+      const row = await harness.waitForServer(serverId, ['ready', 'failed'], 120_000);
+      if (row.status !== 'ready') throw new Error(`server for ${domain} is ${row.status}: ${row.statusReason}`);
+      return { serverId };
     },
     async waitForStep(serverId, step, status, timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs;

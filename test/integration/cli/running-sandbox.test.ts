@@ -32,8 +32,7 @@ beforeAll(async () => {
   await recordEmulatorUrls(h.sandbox, h.env['MAILPLANE_DATA_DIR']!);
   emptyDir = await mkdtemp(join(tmpdir(), 'mailplane-cli-nosandbox-'));
   const { token, workspaceId } = await h.customer('cli-running@example.com');
-  ({ serverId } = await h.subscribe(token, workspaceId, 'cli-running.example'));
-  expect((await h.waitForServer(serverId, ['ready', 'failed'], 120_000)).status).toBe('ready');
+  ({ serverId } = await h.readyServer(token, workspaceId, 'cli-running.example'));
 }, 180_000);
 afterAll(async () => {
   await h?.close();

@@ -17,8 +17,7 @@ const cli = (args: string[]) => runMailplane(['servers', ...args], { USER: 'supp
 beforeAll(async () => {
   h = await startHarness();
   const { token, workspaceId } = await h.customer('cli-servers@example.com');
-  ({ serverId } = await h.subscribe(token, workspaceId, 'cli-servers.example'));
-  expect((await h.waitForServer(serverId, ['ready', 'failed'], 120_000)).status).toBe('ready');
+  ({ serverId } = await h.readyServer(token, workspaceId, 'cli-servers.example'));
 }, 180_000);
 afterAll(async () => {
   await h?.close();

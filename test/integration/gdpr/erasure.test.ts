@@ -58,8 +58,7 @@ describe('GDPR export and erasure', () => {
     token = signup.body.token;
     userId = signup.body.user.id;
     workspaceId = (await h.call('POST', '/v1/workspaces', { token, body: { name: `${NAME}'s mail` } })).body.id;
-    ({ serverId } = await h.subscribe(token, workspaceId, 'quuxworth.example'));
-    expect((await h.waitForServer(serverId, ['ready', 'failed'], 120_000)).status).toBe('ready');
+    ({ serverId } = await h.readyServer(token, workspaceId, 'quuxworth.example'));
     const mb = await h.call('POST', `/v1/workspaces/${workspaceId}/servers/${serverId}/mailboxes`, { token, body: { localPart: 'zeb' } });
     expect(mb.status).toBe(201);
     mailboxPassword = mb.body.password;

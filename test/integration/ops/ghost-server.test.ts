@@ -18,8 +18,7 @@ let serverId: string;
 beforeAll(async () => {
   h = await startHarness();
   const { token, workspaceId } = await h.customer('ghost-server@example.com');
-  ({ serverId } = await h.subscribe(token, workspaceId, 'ghost-server.example'));
-  expect((await h.waitForServer(serverId, ['ready', 'failed'], 120_000)).status).toBe('ready');
+  ({ serverId } = await h.readyServer(token, workspaceId, 'ghost-server.example'));
 }, 180_000);
 afterAll(async () => {
   await h?.close();

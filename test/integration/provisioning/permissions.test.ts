@@ -62,8 +62,7 @@ beforeAll(async () => {
   const owner = await h.customer('perm-owner@example.com');
   ws = owner.workspaceId;
   tokens.owner = owner.token;
-  ({ serverId } = await h.subscribe(owner.token, ws, 'perm-table.example'));
-  expect((await h.waitForServer(serverId, ['ready', 'failed'], 120_000)).status).toBe('ready');
+  ({ serverId } = await h.readyServer(owner.token, ws, 'perm-table.example'));
   for (const role of ['admin', 'member'] as const) {
     const res = await h.call('POST', '/v1/auth/signup', { body: { email: `perm-${role}@example.com`, password: STRONG_PASSWORD, name: role } });
     tokens[role] = res.body.token;
