@@ -3,6 +3,8 @@
  * queue, the vault, the providers (real or sandbox) and the provisioning
  * engine. Everything else receives what it needs from here.
  */
+import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { RateLimiter } from './api/middleware/rate-limit.ts';
 import type { ApiDeps } from './api/deps.ts';
 import { loggingAccountNotifier, type AccountNotifier } from './accounts/notifier.ts';
@@ -100,6 +102,23 @@ export function provisioningSettings(config: Config, providers: ProviderSet, ove
 }
 
 /** Servers are the sandbox's emulated SSH hosts (not real machines, not a real cloud). */
+/** Probes real hosts through the product's resolvers, trusting Node's roots plus HEALTH_TRUSTED_CA_FILE (or the sandbox's ACME CA). */
+async function netProbe(config: Config, providers: ProviderSet): Promise<NetProbe> {
+  const file = config.health.trustedCaFile ?? providers.sandbox?.trustedCaFile ?? null;
+  let extraCa: string[] = [];
+  if (file) {
+    try {
+      extraCa = [await readFile(file, 'utf8')];
+    } catch (err) {
+      throw new Error(`HEALTH_TRUSTED_CA_FILE ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
+  }
+  const host = new URL(config.http.publicUrl).hostname;
+  // EHLO wants a domain name (an address literal needs brackets): a public URL's host, else "localhost".
+  const heloName = isIP(host) === 0 && host.includes('.') ? host : 'localhost';
+  return new NetProbe({ lookup: providers.lookup, extraCa, heloName });
+}
+
 function emulatedHosts(config: Config, providers: ProviderSet): boolean {
   if (providers.sandbox) return providers.sandbox.scaleway !== null && providers.sandbox.realHosts === null;
   return config.sandbox.url !== null && config.sandbox.hosts.mode === 'emulated';
@@ -163,7 +182,7 @@ export async function createAppContext(config: Config, log: Logger, opts: Contex
         intervalMinutes: config.health.intervalMinutes,
         // Emulated sandbox hosts listen on no mail ports: answer from what provisioning recorded.
         // (Their documentation-range addresses may even be routed to other machines on a shared host.)
-        probe: emulatedHosts(config, providers) ? new SandboxProbe({ db: database.db }) : new NetProbe(),
+        probe: emulatedHosts(config, providers) ? new SandboxProbe({ db: database.db }) : await netProbe(config, providers),
       },
       provisioning,
       mailboxes: { database, queue, vault, clock, limitsOf: provisioning.settings.limitsOf },

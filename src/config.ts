@@ -114,6 +114,7 @@ const envSchema = z.object({
   MAIL_SMTP_URL: z.preprocess(emptyToUndefined, z.url({ protocol: /^smtps?$/ }).optional()),
   MAIL_FROM: z.preprocess(emptyToUndefined, z.string().default('mailplane <no-reply@mailplane.localhost>')),
   HEALTH_CHECK_INTERVAL_MINUTES: int(15, 1, 24 * 60),
+  HEALTH_TRUSTED_CA_FILE: optionalString,
 });
 
 export interface Config {
@@ -164,7 +165,8 @@ export interface Config {
   /** Product mail (src/mail): smtpUrl null = kept in the sandbox outbox (/sandbox/mail). */
   mail: { smtpUrl: string | null; from: string };
   /** Server health checks (src/health). */
-  health: { intervalMinutes: number };
+  /** trustedCaFile: PEM roots the health checks trust besides Node's (a staging or sandbox ACME CA). */
+  health: { intervalMinutes: number; trustedCaFile: string | null };
 }
 
 export class ConfigError extends Error {
@@ -290,6 +292,6 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       metricsToken: e.METRICS_TOKEN ?? null,
     },
     mail: { smtpUrl: e.MAIL_SMTP_URL ?? null, from: e.MAIL_FROM },
-    health: { intervalMinutes: e.HEALTH_CHECK_INTERVAL_MINUTES },
+    health: { intervalMinutes: e.HEALTH_CHECK_INTERVAL_MINUTES, trustedCaFile: e.HEALTH_TRUSTED_CA_FILE ?? null },
   };
 }

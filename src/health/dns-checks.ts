@@ -108,7 +108,8 @@ export function dnssecCheck(f: DnsFacts): CheckResult {
 export async function tlsaCheck(lookup: DnsLookup, probe: ServiceProbe, f: DnsFacts): Promise<CheckResult> {
   const name = `_25._tcp.${f.server.hostname}`;
   if (f.server.dnssecStatus !== 'active') return result('tlsa', 'warn', 'DANE needs DNSSEC, which is not active yet.', 'Add the DS record shown on the DNS page at your registrar; TLSA is published once DNSSEC is active.');
-  const cert = f.server.ipv4 ? await probe.certificate(f.server.ipv4, 465, f.server.hostname) : null;
+  // Port 25 after STARTTLS: the certificate DANE senders compare with this record.
+  const cert = f.server.ipv4 ? await probe.certificate(f.server.ipv4, 25, f.server.hostname, 'starttls') : null;
   const r = await lookup.lookup(name, 'TLSA');
   const answers = r.status === 'ok' ? r.answers.map(normAnswer) : [];
   const pin = cert ? `3 1 1 ${cert.spkiSha256}` : f.server.tlsSpkiSha256 ? `3 1 1 ${f.server.tlsSpkiSha256}` : null;

@@ -1,36 +1,55 @@
 /**
- * Probing a mail server from outside: does a TCP port answer, and what
- * certificate does it present. The real probe uses node:net and node:tls; the
- * sandbox's emulated hosts have no listening mail stack, so the composition
- * root gives them SandboxProbe instead (src/health/sandbox-probe.ts).
+ * Probing a mail server from outside: does a TCP port answer, what
+ * certificate does it present (and would a client trust it), and which
+ * MTA-STS policy does it serve. The real probe uses node:net and node:tls and
+ * resolves names through the product's own resolvers, as every other check
+ * does; the sandbox's emulated hosts have no listening mail stack, so the
+ * composition root gives them SandboxProbe instead (src/health/sandbox-probe.ts).
  */
 import { createHash, X509Certificate } from 'node:crypto';
-import { connect as netConnect } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import { get as httpsGet } from 'node:https';
+import { isIP, connect as netConnect, type Socket } from 'node:net';
+import { rootCertificates, connect as tlsConnect, type TLSSocket } from 'node:tls';
+import type { DnsLookup } from '../providers/lookup/interface.ts';
+import { smtpStartTls } from './starttls.ts';
 
 export interface CertificateInfo {
   validTo: Date;
   /** SHA-256 of the SubjectPublicKeyInfo, hex: what a TLSA 3 1 1 record pins. */
   spkiSha256: string;
   names: string[];
+  /** Why a client would refuse it for the name asked (chain, expiry or name); null when it would accept it. */
+  untrusted: string | null;
 }
 
 export interface ServiceProbe {
   /** True when a TCP connection to host:port opens within the timeout. */
   portOpen(host: string, port: number): Promise<boolean>;
-  /** The certificate served with SNI `servername` on an implicit-TLS port; null when none could be read. */
-  certificate(host: string, port: number, servername: string): Promise<CertificateInfo | null>;
-  /** The MTA-STS policy text served at https://mta-sts.<domain>/.well-known/mta-sts.txt; null when not served. */
+  /**
+   * The certificate served with SNI `servername`, on connect ('implicit') or after SMTP
+   * STARTTLS ('starttls': port 25, what DANE senders see). Null when none could be read.
+   */
+  certificate(host: string, port: number, servername: string, tls?: 'implicit' | 'starttls'): Promise<CertificateInfo | null>;
+  /** The MTA-STS policy text served at https://mta-sts.<domain>/.well-known/mta-sts.txt (RFC 8461: valid certificate, no redirect); null when not served. */
   mtaStsPolicy(domain: string): Promise<string | null>;
   /** Probe results are simulated (sandbox): the health page says so. */
   readonly simulated: boolean;
 }
 
+const MAX_POLICY_BYTES = 64 * 1024;
+
 export class NetProbe implements ServiceProbe {
   readonly simulated = false;
   private readonly timeoutMs: number;
+  private readonly lookup: DnsLookup;
+  private readonly ca: string[];
+  private readonly heloName: string;
 
-  constructor(opts: { timeoutMs?: number } = {}) {
+  /** `extraCa`: PEM roots trusted besides Node's (a staging or sandbox ACME CA). `heloName`: how the probe introduces itself over SMTP. */
+  constructor(opts: { lookup: DnsLookup; extraCa?: string[]; heloName: string; timeoutMs?: number }) {
+    this.lookup = opts.lookup;
+    this.ca = [...rootCertificates, ...(opts.extraCa ?? [])];
+    this.heloName = opts.heloName;
     this.timeoutMs = opts.timeoutMs ?? 5000;
   }
 
@@ -44,15 +63,24 @@ export class NetProbe implements ServiceProbe {
     });
   }
 
-  certificate(host: string, port: number, servername: string): Promise<CertificateInfo | null> {
+  async certificate(host: string, port: number, servername: string, tls: 'implicit' | 'starttls' = 'implicit'): Promise<CertificateInfo | null> {
+    let plain: Socket | undefined;
+    if (tls === 'starttls') {
+      try {
+        plain = await smtpStartTls(host, port, this.timeoutMs, this.heloName);
+      } catch {
+        return null;
+      }
+    }
     return new Promise((resolve) => {
-      // rejectUnauthorized false: we want to read an expired or mismatched certificate to report it.
-      const socket = tlsConnect({ host, port, servername, rejectUnauthorized: false, timeout: this.timeoutMs });
-      const done = (v: CertificateInfo | null) => { socket.destroy(); resolve(v); };
+      // rejectUnauthorized false: an expired, mismatched or untrusted certificate is read and reported, not just refused.
+      const socket: TLSSocket = tlsConnect({ ...(plain ? { socket: plain } : { host, port }), servername, ca: this.ca, rejectUnauthorized: false, timeout: this.timeoutMs });
+      const done = (v: CertificateInfo | null) => { socket.destroy(); plain?.destroy(); resolve(v); };
       socket.once('secureConnect', () => {
         const raw = socket.getPeerX509Certificate();
         if (!raw) return done(null);
-        done(certificateInfo(raw));
+        // authorizationError is OpenSSL's or Node's code: CERT_HAS_EXPIRED, UNABLE_TO_GET_ISSUER_CERT_LOCALLY, ERR_TLS_CERT_ALTNAME_INVALID…
+        done({ ...certificateInfo(raw), untrusted: socket.authorized ? null : String(socket.authorizationError ?? 'not trusted') });
       });
       socket.once('timeout', () => done(null));
       socket.once('error', () => done(null));
@@ -60,17 +88,38 @@ export class NetProbe implements ServiceProbe {
   }
 
   async mtaStsPolicy(domain: string): Promise<string | null> {
-    try {
-      const res = await fetch(`https://mta-sts.${domain}/.well-known/mta-sts.txt`, { redirect: 'error', signal: AbortSignal.timeout(this.timeoutMs) });
-      return res.ok ? (await res.text()).slice(0, 10_000) : null;
-    } catch {
-      return null;
+    const name = `mta-sts.${domain}`;
+    const address = await this.address(name);
+    if (!address) return null;
+    return new Promise((resolve) => {
+      // Connect to the address our resolvers gave, but verify the certificate for the name (servername), as a sending MTA does.
+      const req = httpsGet({ host: address, servername: name, path: '/.well-known/mta-sts.txt', headers: { host: name }, ca: this.ca, timeout: this.timeoutMs }, (res) => {
+        // RFC 8461 3.3: a redirect is not followed, and only a 200 is a policy.
+        if (res.statusCode !== 200) { res.resume(); return resolve(null); }
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => { body += chunk; if (body.length > MAX_POLICY_BYTES) { req.destroy(); resolve(null); } });
+        res.on('end', () => resolve(body));
+        res.on('error', () => resolve(null));
+      });
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.on('error', () => resolve(null));
+    });
+  }
+
+  private async address(name: string): Promise<string | null> {
+    for (const type of ['A', 'AAAA'] as const) {
+      const r = await this.lookup.lookup(name, type);
+      const found = r.status === 'ok' ? r.answers.find((a) => isIP(a) !== 0) : undefined;
+      if (found) return found;
     }
+    return null;
   }
 }
 
+/** The certificate's facts; `untrusted` is null here, for the caller to fill in from the chain it saw. */
 export function certificateInfo(cert: X509Certificate): CertificateInfo {
   const spki = cert.publicKey.export({ type: 'spki', format: 'der' });
   const names = (cert.subjectAltName ?? '').split(',').map((s) => s.trim().replace(/^DNS:/, '')).filter(Boolean);
-  return { validTo: new Date(cert.validTo), spkiSha256: createHash('sha256').update(spki).digest('hex'), names };
+  return { validTo: new Date(cert.validTo), spkiSha256: createHash('sha256').update(spki).digest('hex'), names, untrusted: null };
 }

@@ -50,7 +50,7 @@ export class SandboxProbe implements ServiceProbe {
     if (!server?.tlsSpkiSha256) return null;
     const issued = await this.stepFinishedAt(server.id, 'issue_tls');
     if (!issued) return null;
-    return { validTo: new Date(issued.getTime() + CERT_LIFETIME_MS), spkiSha256: server.tlsSpkiSha256, names: [server.hostname, `mta-sts.${server.domain}`] };
+    return { validTo: new Date(issued.getTime() + CERT_LIFETIME_MS), spkiSha256: server.tlsSpkiSha256, names: [server.hostname, `mta-sts.${server.domain}`], untrusted: null };
   }
 
   async mtaStsPolicy(domain: string): Promise<string | null> {

@@ -35,6 +35,10 @@ export async function certificateCheck(probe: ServiceProbe, f: DnsFacts, now: Da
   const days = Math.floor((cert.validTo.getTime() - now.getTime()) / 86_400_000);
   const covers = cert.names.map((n) => n.toLowerCase()).includes(f.server.hostname.toLowerCase());
   if (!covers) return result('certificate', 'fail', `The certificate does not name ${f.server.hostname}.`, 'Ask support to re-run the issue_tls step.', { names: cert.names });
+  // Mail clients check the chain as browsers do: a self-signed or staging certificate fails them whatever its dates.
+  if (cert.untrusted) {
+    return result('certificate', 'fail', `Mail clients would refuse the certificate on port 465 (${cert.untrusted}).`, 'Ask support to re-run the issue_tls step.', { untrusted: cert.untrusted, names: cert.names });
+  }
   return result('certificate', days > MIN_CERT_DAYS ? 'pass' : 'fail', `Valid for ${days} more days (until ${cert.validTo.toISOString().slice(0, 10)}).`,
     'Renewal should have happened by now: ask support to re-run the issue_tls step.', { validTo: cert.validTo.toISOString(), days });
 }

@@ -179,13 +179,18 @@ export class Sandbox {
     if (this.cloudflare) Object.assign(env, { CLOUDFLARE_API_TOKEN: 'sandbox-token', CLOUDFLARE_ACCOUNT_ID: 'sandbox-account', CLOUDFLARE_API_URL: this.cloudflare.url });
     if (this.stripe) Object.assign(env, { STRIPE_SECRET_KEY: 'sk_test_sandbox', STRIPE_WEBHOOK_SECRET: this.stripeWebhookSecret, STRIPE_API_URL: this.stripe.url });
     if (this.dns) env['DNS_RESOLVERS'] = this.dns.address;
-    if (this.realHosts) env['ACME_DIRECTORY_URL'] = this.realHosts.acmeDirectoryUrl;
+    if (this.realHosts) Object.assign(env, { ACME_DIRECTORY_URL: this.realHosts.acmeDirectoryUrl, HEALTH_TRUSTED_CA_FILE: this.realHosts.acmeRootFile });
     return env;
   }
 
   /** Real hosts feel the provider's outbound SMTP block in their network (the router refuses ports 25/465/587), as on Scaleway. */
   async applySmtpBlock(): Promise<void> {
     if (this.realHosts && this.scaleway) await this.realHosts.network.setOutboundSmtp(!this.scaleway.smtpBlocked);
+  }
+
+  /** Pebble's root (PEM file) in real-host mode, which the health checks trust as production trusts Let's Encrypt's; null otherwise. */
+  get trustedCaFile(): string | null {
+    return this.realHosts?.acmeRootFile ?? null;
   }
 
   /** The sandbox's ACME CA in real-host mode (pebble); null otherwise. */

@@ -47,6 +47,12 @@ export class RealHosts {
     return this.services.acmeDirectoryUrl;
   }
 
+  /** Pebble's root of this run (PEM file): certificates the hosts get chain to it. */
+  get acmeRootFile(): string {
+    if (!this.services) throw new Error('real hosts not started');
+    return this.services.acmeRootFile;
+  }
+
   async start(): Promise<void> {
     if (process.getuid?.() !== 0) throw new Error('SANDBOX_HOSTS=container needs root (network namespaces, mounts, systemd-nspawn)');
     const log = this.opts.log ?? (() => {});

@@ -9,7 +9,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { get as httpsGet } from 'node:https';
 import { connect } from 'node:net';
+import { checkServerIdentity } from 'node:tls';
 import { join } from 'node:path';
 import { APT_PROXY_PORT } from './image.ts';
 import { UPLINK } from './network.ts';
@@ -106,6 +108,32 @@ export class InternetServices {
       PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0',
     });
     await waitForPort(UPLINK.root, ACME_PORT, 'pebble');
+    await this.savePebbleRoot(dir);
+  }
+
+  /** Where pebble's root of this run is saved: what a client trusting "the sandbox's Let's Encrypt" trusts. */
+  get acmeRootFile(): string { return join(this.opts.cacheDir, 'pebble', 'root.pem'); }
+
+  /**
+   * Pebble makes a new root at every start and serves it on its management API
+   * (loopback, with the certificate we gave it for the uplink address).
+   */
+  private async savePebbleRoot(dir: string): Promise<void> {
+    const caPem = await readFile(join(this.opts.caDir, 'ca.crt'), 'utf8');
+    const pem = await new Promise<string>((resolve, reject) => {
+      const req = httpsGet({
+        host: '127.0.0.1', port: ACME_PORT + 1, path: '/roots/0', ca: caPem, timeout: 10_000,
+        checkServerIdentity: (_host, cert) => checkServerIdentity(UPLINK.root, cert),
+      }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => { body += c; });
+        res.on('end', () => (res.statusCode === 200 && body.includes('BEGIN CERTIFICATE') ? resolve(body) : reject(new Error(`pebble /roots/0: ${res.statusCode}`))));
+      });
+      req.on('timeout', () => req.destroy(new Error('pebble /roots/0: timeout')));
+      req.on('error', reject);
+    });
+    await writeFile(join(dir, 'root.pem'), pem);
   }
 
   private launch(name: string, file: string, args: string[], env: Record<string, string> = {}): void {

@@ -13,6 +13,7 @@ import { authenticate } from 'mailauth';
 import type { Browser } from 'playwright-core';
 import { and, eq } from 'drizzle-orm';
 import { dnsRecords, provisioningRuns, provisioningSteps, servers } from '../../../src/db/schema/index.ts';
+import { runServerChecks } from '../../../src/health/run-checks.ts';
 import type { Harness } from '../../support/provisioning.ts';
 import { extraClientAddress, inInternet, replies, swaks } from './support/internet.ts';
 import { launchChromium, mailbox, missingForRealHosts, startRealHostProduct, subscribeAndPay, type Mailbox } from './support/product.ts';
@@ -228,6 +229,45 @@ describe.skipIf(missing.length > 0)('a paid subscription becomes a working mail 
       expect(by('cipherlist_STRONG')).toMatch(/^offered/);
       const vulnerable = findings.filter((f) => ['MEDIUM', 'HIGH', 'CRITICAL'].includes(f.severity));
       expect(vulnerable.map((f) => `${f.id}: ${f.finding}`)).toEqual([]);
+    });
+  });
+
+  describe('health checks', () => {
+    it('pass against the real host: its ports, the certificate (chain, name, dates), TLSA against port 25 after STARTTLS, the served MTA-STS policy', async () => {
+      for (const s of [sites.a, sites.b]) {
+        const path = `/v1/workspaces/${s.workspaceId}/servers/${s.serverId}/checks`;
+        const before = (await h.call('GET', path, { token: s.token })).body.checkedAt as string | null;
+        expect((await h.call('POST', `${path}/run`, { token: s.token })).status).toBe(202);
+        let body: { checks: { name: string; status: string; summary: string; details: Record<string, unknown> }[]; checkedAt: string | null; simulated: boolean } | undefined;
+        for (let i = 0; i < 240; i++) {
+          body = (await h.call('GET', path, { token: s.token })).body;
+          if (body?.checkedAt && body.checkedAt !== before) break;
+          await new Promise((r) => setTimeout(r, 250));
+        }
+        expect(body?.checkedAt, 'a run finished').not.toBe(before);
+        expect(body!.simulated).toBe(false);
+        expect(body!.checks.filter((c) => c.status !== 'pass').map((c) => `${s.domain} ${c.name}: ${c.summary}`)).toEqual([]);
+        expect(body!.checks).toHaveLength(13);
+        // The pin the TLSA check compared is the key openssl reads on port 25 (the first describe's judge).
+        const tlsa = body!.checks.find((c) => c.name === 'tlsa')!;
+        expect(tlsa.details['seen']).toContain(tlsa.details['expected']);
+      }
+    });
+
+    it('fail with what to do when the host stops serving: a stopped nginx takes the MTA-STS policy and port 443 with it', async () => {
+      const b = sites.b;
+      await h.sandbox.realHosts!.lifecycle.inMachine(b.providerId, ['systemctl', 'stop', 'nginx']);
+      try {
+        const { results } = await runServerChecks(h.ctx.health, b.serverId);
+        const failing = Object.fromEntries(results.filter((r) => r.status !== 'pass').map((r) => [r.name, r]));
+        expect(Object.keys(failing).sort()).toEqual(['mta_sts', 'ports']);
+        expect(failing['ports']!.details['closed']).toEqual([443]);
+        expect(failing['mta_sts']!.action).toMatch(/\.$/);
+      } finally {
+        await h.sandbox.realHosts!.lifecycle.inMachine(b.providerId, ['systemctl', 'start', 'nginx']);
+      }
+      const again = await runServerChecks(h.ctx.health, b.serverId);
+      expect(again.results.filter((r) => r.status !== 'pass').map((r) => r.name)).toEqual([]);
     });
   });
 

@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import type { DnsFacts } from '../../../src/health/dns-checks.ts';
+import type { CertificateInfo, ServiceProbe } from '../../../src/health/probe.ts';
+import { certificateCheck } from '../../../src/health/service-checks.ts';
+
+const now = new Date('2026-12-02T00:00:00Z');
+const facts = { server: { ipv4: '192.0.2.10', hostname: 'mx1.example.com' }, records: [], dkim: null, ips: [] } as unknown as DnsFacts;
+const probeServing = (cert: Partial<CertificateInfo> | null): ServiceProbe => ({
+  simulated: false,
+  portOpen: async () => true,
+  certificate: async () => (cert ? { validTo: new Date('2027-02-01T00:00:00Z'), spkiSha256: 'ab', names: ['mx1.example.com'], untrusted: null, ...cert } : null),
+  mtaStsPolicy: async () => null,
+});
+
+describe('the certificate check', () => {
+  it('passes a trusted certificate naming the server with more than 14 days left', async () => {
+    expect((await certificateCheck(probeServing({}), facts, now)).status).toBe('pass');
+  });
+
+  it('fails a certificate mail clients would refuse, naming the reason, whatever its dates', async () => {
+    const r = await certificateCheck(probeServing({ untrusted: 'SELF_SIGNED_CERT_IN_CHAIN' }), facts, now);
+    expect(r).toMatchObject({ status: 'fail', details: { untrusted: 'SELF_SIGNED_CERT_IN_CHAIN' } });
+    expect(r.summary).toContain('SELF_SIGNED_CERT_IN_CHAIN');
+    expect(r.action).toMatch(/issue_tls/);
+  });
+
+  it('fails one that expires within 14 days, one for another name, and none at all', async () => {
+    expect((await certificateCheck(probeServing({ validTo: new Date('2026-12-10T00:00:00Z') }), facts, now)).status).toBe('fail');
+    expect((await certificateCheck(probeServing({ names: ['other.example.com'] }), facts, now)).status).toBe('fail');
+    expect((await certificateCheck(probeServing(null), facts, now)).status).toBe('fail');
+  });
+});
