@@ -186,7 +186,7 @@ export async function createAppContext(config: Config, log: Logger, opts: Contex
       },
       provisioning,
       mailboxes: { database, queue, vault, clock, limitsOf: provisioning.settings.limitsOf },
-      erasure: { database, queue, billing: providers.billing, dns: providers.dns, hasher, engine, alerts, log, retry: provisioning.settings.retry },
+      erasure: { database, queue, billing: providers.billing, dns: providers.dns, hasher, engine, alerts, log, mailer, retry: provisioning.settings.retry },
       hasher,
       sessions: createSessionService({ key: deriveKey(config.auth.sessionSecret, 'session-jwt'), ttlSeconds: config.auth.sessionTtlSeconds }),
       invitationKey: deriveKey(config.auth.sessionSecret, 'invitation-token'),

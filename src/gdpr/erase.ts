@@ -24,6 +24,8 @@ import { inTransaction, type RawTx } from '../db/tx.ts';
 import { ForbiddenError, isRetryable, NotFoundError } from '../errors.ts';
 import type { JobQueue } from '../jobs/queue.ts';
 import type { Logger } from '../log.ts';
+import { sendBestEffort, type Mailer } from '../mail/mailer.ts';
+import { erasureStartedMessage } from '../mail/messages.ts';
 import type { BillingProvider } from '../providers/billing/interface.ts';
 import type { DnsProvider } from '../providers/dns/interface.ts';
 import { startDeprovision } from '../servers/lifecycle.ts';
@@ -37,6 +39,8 @@ export interface ErasureDeps {
   engine: Pick<Engine, 'resumeRun'>;
   alerts: AlertSink;
   log: Logger;
+  /** The goodbye message to the person whose account is erased. */
+  mailer: Mailer;
   retry: { baseMs: number; maxMs: number };
 }
 
@@ -61,7 +65,7 @@ export async function requestAccountErasure(deps: ErasureDeps, userId: string, p
   const [user] = await deps.database.db.select().from(users).where(eq(users.id, userId));
   if (!user || user.erasureRequestedAt) throw new NotFoundError('User');
   if (!(await deps.hasher.verify(user.passwordHash, password))) throw new ForbiddenError('The password confirmation does not match');
-  return inTransaction(deps.database, async (tx, raw) => {
+  const erasing = await inTransaction(deps.database, async (tx, raw) => {
     const mine = await tx.select().from(memberships).where(eq(memberships.userId, userId)).for('update');
     const erasing: string[] = [];
     for (const m of mine) {
@@ -79,8 +83,11 @@ export async function requestAccountErasure(deps: ErasureDeps, userId: string, p
     await scrubPerson(tx, user);
     await audit(tx, { id: userId, kind: 'user', ip: null }, { action: 'user.erasure_requested', target: userId, details: { workspaces: erasing } });
     await deps.queue.send('gdpr.erase_user', { userId }, { tx: raw, singletonKey: userId });
-    return { workspaces: erasing };
+    return erasing;
   });
+  // After the commit, so nobody is told of an erasure that did not happen; the address is already gone from our records.
+  await sendBestEffort(deps.mailer, deps.log, erasureStartedMessage(user.email, erasing.length));
+  return { workspaces: erasing };
 }
 
 /** Removes the person from every place that names them; the row stays (as a shell) until its workspaces are gone. */

@@ -10,6 +10,11 @@ export interface MailMessage {
   /** Always present: every message must read well as plain text. */
   text: string;
   html?: string;
+  /**
+   * The recipient is being erased (the last message to them): a copy kept by
+   * mailplane (the sandbox outbox) keeps the message but not the address.
+   */
+  recipientErased?: boolean;
 }
 
 export interface Mailer {

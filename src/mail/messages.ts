@@ -68,10 +68,12 @@ export function healthChangeMessage(to: string[], o: { domain: string; changes: 
  * Sent when erasure starts, not when it ends: erasure removes the address
  * itself, and keeping it only to announce its own deletion would defeat it.
  */
-export function erasureStartedMessage(to: string, workspaces: string[]): MailMessage {
-  const what = workspaces.length ? `, with ${workspaces.length === 1 ? 'the workspace' : 'the workspaces'} ${workspaces.join(', ')} (servers deprovisioned, subscriptions cancelled)` : '';
+export function erasureStartedMessage(to: string, workspaceCount: number): MailMessage {
+  // A count, not the names: a workspace name can be the person's own, and this message may be kept (sandbox outbox).
+  const what = workspaceCount > 0 ? `, with the ${workspaceCount === 1 ? 'workspace' : `${workspaceCount} workspaces`} you owned alone (servers deprovisioned, subscriptions cancelled)` : '';
   return {
     to: [to],
+    recipientErased: true,
     subject: 'Your mailplane account is being erased',
     text: `As you asked, your mailplane account is being erased${what}. It completes by itself within minutes.\n\nThis is the last message we send to this address: we have already removed it from our records.${SIGNATURE}`,
   };

@@ -21,7 +21,8 @@ export class SandboxOutbox implements Mailer {
   }
 
   async send(message: MailMessage): Promise<void> {
-    await this.db.insert(sandboxMail).values({ from: this.from, to: message.to, subject: message.subject, text: message.text, html: message.html ?? null });
+    const to = message.recipientErased ? message.to.map(() => '[erased]') : message.to;
+    await this.db.insert(sandboxMail).values({ from: this.from, to, subject: message.subject, text: message.text, html: message.html ?? null });
   }
 
   async list(limit = 200): Promise<StoredMail[]> {

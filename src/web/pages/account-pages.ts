@@ -3,13 +3,11 @@
  * export document, downloaded) and erasure (password-confirmed), then a
  * progress page that follows the erasure until the account row is gone.
  */
-import { eq, inArray } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { html } from 'hono/html';
-import { users, workspaces } from '../../db/schema/index.ts';
+import { users } from '../../db/schema/index.ts';
 import { requestAccountErasure } from '../../gdpr/erase.ts';
 import { exportUserData } from '../../gdpr/export.ts';
-import { sendBestEffort } from '../../mail/mailer.ts';
-import { erasureStartedMessage } from '../../mail/messages.ts';
 import { listWorkspacesOfUser } from '../../workspaces/workspaces.ts';
 import { formOf, refusal } from '../forms.ts';
 import { noticeOf, renderPage } from '../layout.ts';
@@ -53,9 +51,7 @@ export function registerAccountPages(web: WebApp, deps: WebDeps): void {
   web.post('/account/erase', signedIn, async (c) => {
     const user = c.get('user');
     try {
-      const { workspaces: erasing } = await requestAccountErasure(deps.p.erasure, user.id, (await formOf(c))['password'] ?? '');
-      const names = erasing.length ? (await deps.api.db.select({ name: workspaces.name }).from(workspaces).where(inArray(workspaces.id, erasing))).map((w) => w.name) : [];
-      await sendBestEffort(deps.mailer, deps.api.log, erasureStartedMessage(user.email, names));
+      await requestAccountErasure(deps.p.erasure, user.id, (await formOf(c))['password'] ?? '');
       clearSessionCookie(c);
       return c.redirect(`/goodbye?u=${user.id}`, 303);
     } catch (err) {

@@ -9,7 +9,7 @@ import { eq } from 'drizzle-orm';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { memberships, servers, users, vaultSecrets, workspaces } from '../../../src/db/schema/index.ts';
+import { memberships, sandboxMail, servers, users, vaultSecrets, workspaces } from '../../../src/db/schema/index.ts';
 import { STRONG_PASSWORD } from '../../support/api.ts';
 import { startHarness, type Harness } from '../../support/provisioning.ts';
 
@@ -114,6 +114,10 @@ describe('GDPR export and erasure', () => {
     expect(await h.database.db.select().from(workspaces).where(eq(workspaces.id, otherWorkspace))).toHaveLength(1);
     expect(await h.database.db.select().from(memberships).where(eq(memberships.userId, userId))).toHaveLength(0);
 
+    // Told at once by mail (the same goodbye as the dashboard's), kept in the outbox without the address.
+    const goodbye = await h.database.db.select().from(sandboxMail).where(eq(sandboxMail.subject, 'Your mailplane account is being erased'));
+    expect(goodbye.map((m) => m.to)).toEqual([['[erased]']]);
+    expect(goodbye[0]!.text).toContain('with the workspace you owned alone');
     expect(await rowsMentioning(EMAIL)).toEqual([]);
     expect(await rowsMentioning(NAME)).toEqual([]);
     expect(await rowsMentioning('zeb@quuxworth.example')).toEqual([]);
