@@ -6,7 +6,7 @@
  * one `issue_tls` pinned, and the MTA-STS policy is the one mailplane rendered.
  * Results are flagged `simulated`, and the health page says so.
  */
-import { and, desc, eq } from 'drizzle-orm';
+import { and, desc, eq, or } from 'drizzle-orm';
 import { mtaStsPolicy } from '../../provisioning/dns-records.ts';
 import type { Db } from '../db/client.ts';
 import { provisioningRuns, provisioningSteps, servers } from '../db/schema/index.ts';
@@ -24,7 +24,7 @@ export class SandboxProbe implements ServiceProbe {
 
   private async serverOf(host: string) {
     const bare = host.replace(/^mta-sts\./, '');
-    const [byIp] = await this.db.select().from(servers).where(eq(servers.ipv4, host)).limit(1);
+    const [byIp] = await this.db.select().from(servers).where(or(eq(servers.ipv4, host), eq(servers.ipv6, host))).limit(1);
     if (byIp) return byIp;
     const [byName] = await this.db.select().from(servers).where(eq(servers.hostname, host)).limit(1);
     if (byName) return byName;

@@ -44,11 +44,17 @@ export async function certificateCheck(probe: ServiceProbe, f: DnsFacts, now: Da
 }
 
 export async function portsCheck(probe: ServiceProbe, f: DnsFacts): Promise<CheckResult> {
-  const host = f.server.ipv4;
-  if (!host) return result('ports', 'unknown', 'The server has no IPv4 address yet.', 'Wait for provisioning to allocate addresses.');
-  const open = await Promise.all(MAIL_PORTS.map(async (port) => ({ port, open: await probe.portOpen(host, port) })));
-  const closed = open.filter((p) => !p.open).map((p) => p.port);
+  // Both families: the MX name has an AAAA too, and a firewall can block one family only.
+  const hosts = [f.server.ipv4, f.server.ipv6].filter((h): h is string => Boolean(h));
+  if (hosts.length === 0) return result('ports', 'unknown', 'The server has no IP address yet.', 'Wait for provisioning to allocate addresses.');
+  const tried = await Promise.all(hosts.flatMap((host) => MAIL_PORTS.map(async (port) => ({ host, port, open: await probe.portOpen(host, port) }))));
+  const shut = tried.filter((t) => !t.open);
+  const closed = [...new Set(shut.map((t) => t.port))];
+  const where = (port: number) => {
+    const on = shut.filter((t) => t.port === port).map((t) => t.host);
+    return on.length === hosts.length ? `${port}` : `${port} (on ${on.join(', ')})`;
+  };
   return result('ports', closed.length === 0 ? 'pass' : 'fail',
-    closed.length === 0 ? `Ports ${MAIL_PORTS.join(', ')} answer.` : `Port${closed.length > 1 ? 's' : ''} ${closed.join(', ')} do${closed.length > 1 ? '' : 'es'} not answer.`,
-    'Contact support: a mail service on the server is down or the firewall blocks it.', { closed });
+    closed.length === 0 ? `Ports ${MAIL_PORTS.join(', ')} answer on ${hosts.join(' and ')}.` : `Port${closed.length > 1 ? 's' : ''} ${closed.map(where).join(', ')} do${closed.length > 1 ? '' : 'es'} not answer.`,
+    'Contact support: a mail service on the server is down or the firewall blocks it.', { closed, closedOn: shut.map((t) => `${t.host.includes(':') ? `[${t.host}]` : t.host}:${t.port}`) });
 }

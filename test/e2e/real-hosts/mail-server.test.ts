@@ -262,6 +262,7 @@ describe.skipIf(missing.length > 0)('a paid subscription becomes a working mail 
         const failing = Object.fromEntries(results.filter((r) => r.status !== 'pass').map((r) => [r.name, r]));
         expect(Object.keys(failing).sort()).toEqual(['mta_sts', 'ports']);
         expect(failing['ports']!.details['closed']).toEqual([443]);
+        expect(failing['ports']!.details['closedOn']).toEqual([`${b.ipv4}:443`, `[${b.ipv6}]:443`]);
         expect(failing['mta_sts']!.action).toMatch(/\.$/);
       } finally {
         await h.sandbox.realHosts!.lifecycle.inMachine(b.providerId, ['systemctl', 'start', 'nginx']);

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { DnsFacts } from '../../../src/health/dns-checks.ts';
 import type { CertificateInfo, ServiceProbe } from '../../../src/health/probe.ts';
-import { certificateCheck } from '../../../src/health/service-checks.ts';
+import { certificateCheck, portsCheck } from '../../../src/health/service-checks.ts';
 
 const now = new Date('2026-12-02T00:00:00Z');
-const facts = { server: { ipv4: '192.0.2.10', hostname: 'mx1.example.com' }, records: [], dkim: null, ips: [] } as unknown as DnsFacts;
+const facts = { server: { ipv4: '192.0.2.10', ipv6: '2001:db8::10', hostname: 'mx1.example.com' }, records: [], dkim: null, ips: [] } as unknown as DnsFacts;
 const probeServing = (cert: Partial<CertificateInfo> | null): ServiceProbe => ({
   simulated: false,
   portOpen: async () => true,
@@ -28,5 +28,27 @@ describe('the certificate check', () => {
     expect((await certificateCheck(probeServing({ validTo: new Date('2026-12-10T00:00:00Z') }), facts, now)).status).toBe('fail');
     expect((await certificateCheck(probeServing({ names: ['other.example.com'] }), facts, now)).status).toBe('fail');
     expect((await certificateCheck(probeServing(null), facts, now)).status).toBe('fail');
+  });
+});
+
+describe('the ports check', () => {
+  const probeWith = (shut: string[]): ServiceProbe => ({ ...probeServing({}), portOpen: async (host, port) => !shut.includes(`${host} ${port}`) });
+
+  it('asks every mail port on both addresses', async () => {
+    const asked: string[] = [];
+    const r = await portsCheck({ ...probeServing({}), portOpen: async (host, port) => { asked.push(`${host} ${port}`); return true; } }, facts);
+    expect(r.status).toBe('pass');
+    expect(asked.sort()).toEqual(['192.0.2.10', '2001:db8::10'].flatMap((h) => [25, 465, 587, 993, 443].map((p) => `${h} ${p}`)).sort());
+  });
+
+  it('fails a port closed on one family only, naming the address', async () => {
+    const r = await portsCheck(probeWith(['2001:db8::10 25']), facts);
+    expect(r).toMatchObject({ status: 'fail', details: { closed: [25], closedOn: ['[2001:db8::10]:25'] } });
+    expect(r.summary).toBe('Port 25 (on 2001:db8::10) does not answer.');
+  });
+
+  it('names a port closed everywhere once', async () => {
+    const r = await portsCheck(probeWith(['192.0.2.10 443', '2001:db8::10 443']), facts);
+    expect(r.summary).toBe('Port 443 does not answer.');
   });
 });
