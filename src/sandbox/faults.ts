@@ -18,9 +18,18 @@ export interface FaultProfile {
 
 export type ErrorBody = (c: Context, status: 429 | 500 | 503) => Response;
 
+/** A targeted fault: the next `times` requests matching method and path answer `status`. */
+export interface FailNext {
+  method: string;
+  path: RegExp;
+  times: number;
+  status?: 500 | 503;
+}
+
 export class FaultInjector {
   private profile: FaultProfile;
   private readonly random: () => number;
+  private targeted: FailNext[] = [];
   injected = { errors: 0, rateLimited: 0 };
 
   constructor(profile: FaultProfile = {}, random: () => number = Math.random) {
@@ -36,10 +45,21 @@ export class FaultInjector {
     return { ...this.profile };
   }
 
+  /** Tests stage a failure at one exact call (a create that fails half-way), not at random. */
+  failNext(rule: FailNext): void {
+    this.targeted.push({ ...rule });
+  }
+
   /** Paths starting with `exempt` (the inspection API) are never faulted. */
   middleware(errorBody: ErrorBody, exempt = '/__sandbox'): MiddlewareHandler {
     return async (c, next) => {
       if (c.req.path.startsWith(exempt)) return next();
+      const rule = this.targeted.find((r) => r.times > 0 && r.method === c.req.method && r.path.test(c.req.path));
+      if (rule) {
+        rule.times--;
+        this.injected.errors++;
+        return errorBody(c, rule.status ?? 500);
+      }
       const { latencyMs = 0, errorRate = 0, rateLimitRate = 0, retryAfterSeconds = 0 } = this.profile;
       if (latencyMs > 0) await new Promise((r) => setTimeout(r, latencyMs));
       const roll = this.random();
