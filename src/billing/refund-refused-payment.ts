@@ -15,6 +15,7 @@ import { alerts, checkouts, subscriptions, users } from '../db/schema/index.ts';
 import { inTransaction } from '../db/tx.ts';
 import { isRetryable } from '../errors.ts';
 import type { JobData } from '../jobs/catalog.ts';
+import type { JobQueue } from '../jobs/queue.ts';
 import type { Logger } from '../log.ts';
 import { sendBestEffort, type Mailer } from '../mail/mailer.ts';
 import { refusedPaymentMessage } from '../mail/messages.ts';
@@ -23,6 +24,9 @@ import type { BillingProvider, RefundOutcome } from '../providers/billing/interf
 
 export interface RefundDeps {
   database: Database;
+  queue: Pick<JobQueue, 'send'>;
+  /** How long to wait before looking again at a bank debit still settling. */
+  settlingRecheckSeconds: number;
   billing: BillingProvider;
   alerts: AlertSink;
   mailer: Mailer;
@@ -33,10 +37,13 @@ export interface RefundDeps {
 type Job = JobData<'billing.refund_refused_payment'>;
 
 const ACTOR = { ...SYSTEM_ACTOR, id: 'refund-refused-payment' };
+/** A SEPA debit settles within 14 business days; past 20 days at 6-hourly checks, a person looks. */
+export const SETTLING_RECHECK_SECONDS = 6 * 3600;
+const MAX_SETTLING_CHECKS = 80;
 export const duplicatePaymentAlertKey = (checkoutId: string) => `duplicate_payment:${checkoutId}`;
 
 /** The job. Throws on a retryable Stripe failure (pg-boss tries again later); a refusal for good is left to ops. */
-export async function refundRefusedPayment(deps: RefundDeps, job: Job): Promise<'refunded' | 'already done' | 'left to ops'> {
+export async function refundRefusedPayment(deps: RefundDeps, job: Job): Promise<'refunded' | 'already done' | 'waiting for the debit' | 'left to ops'> {
   const { db } = deps.database;
   const [checkout] = await db.select().from(checkouts).where(eq(checkouts.id, job.checkoutId));
   if (checkout?.status !== 'refused') return 'already done';
@@ -51,9 +58,17 @@ export async function refundRefusedPayment(deps: RefundDeps, job: Job): Promise<
     return 'left to ops';
   }
   if (outcome.paymentSettling) {
-    // A bank debit still settling cannot be refunded yet; when it lands, someone has to.
-    await noteOnAlert(deps, checkout, 'the subscription is cancelled, but its payment is still settling (bank debit): refund it once it has settled, then tell the customer');
-    return 'left to ops';
+    // A bank debit still settling can be neither cancelled nor refunded: look again later, and
+    // refund it once it has settled (or tell the customer nothing was charged if it bounced).
+    const checks = (job.settlingChecks ?? 0) + 1;
+    if (checks >= MAX_SETTLING_CHECKS) {
+      await noteOnAlert(deps, checkout, `the subscription is cancelled, but its bank debit is still settling after ${checks} checks: refund it by hand once it has settled, then tell the customer`);
+      return 'left to ops';
+    }
+    await deps.queue.send('billing.refund_refused_payment', { ...job, settlingChecks: checks },
+      { startAfterSeconds: deps.settlingRecheckSeconds, singletonKey: `${checkout.id}:settling:${checks}` });
+    await noteOnAlert(deps, checkout, `the subscription is cancelled and its bank debit is still settling: mailplane looks again every ${Math.round(deps.settlingRecheckSeconds / 3600) || '<1'} h and refunds it once it has settled`);
+    return 'waiting for the debit';
   }
 
   const claimed = await inTransaction(deps.database, async (tx) => {

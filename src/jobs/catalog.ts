@@ -64,7 +64,8 @@ export const JOB_CATALOG = {
    * attempt itself, with backoff: every attempt redoes the whole idempotent sequence.
    */
   'billing.refund_refused_payment': define({
-    schema: z.object({ checkoutId: z.uuid(), stripeSubscriptionId: z.string().min(1), why: z.string() }),
+    // settlingChecks: how many times a bank debit was found still settling (the job then comes back later).
+    schema: z.object({ checkoutId: z.uuid(), stripeSubscriptionId: z.string().min(1), why: z.string(), settlingChecks: z.number().int().min(0).optional() }),
     queue: { retryLimit: 12, retryDelay: 30, retryBackoff: true, retryDelayMax: 3600, expireInSeconds: 300 },
     concurrency: 2,
   }),

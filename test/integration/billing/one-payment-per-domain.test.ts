@@ -26,12 +26,12 @@ const startCheckout = (token: string, workspaceId: string, domain: string) =>
   h.call('POST', `/v1/workspaces/${workspaceId}/checkout`, { token, body: { plan: 'starter', region: 'fr-par-1', domain } });
 
 /** Workspace A pays for `domain`; then B's checkout, started before A's existed, is paid too (`method`) → B's checkout and that delivery. */
-async function payTwice(domain: string, method: 'card' | 'none' = 'card') {
+async function payTwice(domain: string, method: 'card' | 'none' | 'sepa_debit' = 'card', opts: { expired?: boolean } = {}) {
   const a = await h.customer(`first@${domain}`);
   const b = await h.customer(`second@${domain}`);
   const first = await startCheckout(a.token, a.workspaceId, domain);
   // The second checkout started before the first existed (a race the API cannot see): inserted directly.
-  const [late] = await h.database.db.insert(checkouts).values({ workspaceId: b.workspaceId, planId: 'starter', zone: 'fr-par-1', domain }).returning();
+  const [late] = await h.database.db.insert(checkouts).values({ workspaceId: b.workspaceId, planId: 'starter', zone: 'fr-par-1', domain, ...(opts.expired ? { status: 'expired' as const } : {}) }).returning();
   expect((await h.sandbox.stripe!.completeCheckout(first.body.sessionId)).status).toBe(200);
   const session = await h.ctx.providers.billing.createCheckoutSession({
     priceId: 'price_mailplane_starter', customerEmail: `second@${domain}`, clientReferenceId: late!.id,
@@ -39,7 +39,7 @@ async function payTwice(domain: string, method: 'card' | 'none' = 'card') {
   });
   const delivery = await h.sandbox.stripe!.completeCheckout(session.id, method);
   expect(delivery.status).toBe(200);
-  return { checkout: late!, delivery, email: `second@${domain}` };
+  return { checkout: late!, delivery, email: `second@${domain}`, sessionId: session.id };
 }
 
 async function checkoutStatus(id: string): Promise<string | undefined> {
@@ -82,7 +82,10 @@ describe('one paid subscription per domain', () => {
   describe('a payment that still arrives for a served domain', () => {
     let deps: RefundDeps;
     beforeAll(() => {
-      deps = { database: h.database, billing: h.ctx.providers.billing, alerts: h.ctx.alerts, mailer: h.ctx.mailer, log: h.ctx.log, publicUrl: h.ctx.config.http.publicUrl };
+      deps = {
+        database: h.database, queue: h.ctx.queue, settlingRecheckSeconds: 3600,
+        billing: h.ctx.providers.billing, alerts: h.ctx.alerts, mailer: h.ctx.mailer, log: h.ctx.log, publicUrl: h.ctx.config.http.publicUrl,
+      };
     });
 
     it('provisions nothing, cancels the subscription at Stripe, refunds it in full and mails the customer, once', async () => {
@@ -156,6 +159,43 @@ describe('one paid subscription per domain', () => {
       expect(await refundRefusedPayment(deps, job)).toBe('refunded');
       expect(stripe.refunds().filter((r) => r.metadata['checkoutId'] === checkout.id)).toHaveLength(1);
       expect(await mailsTo(email)).toHaveLength(1);
+    });
+
+    it('waits for a bank debit still settling (it can be neither cancelled nor refunded), then refunds it once it has settled', async () => {
+      // An expired checkout paid by SEPA debit: refused at once, while the money is still on its way.
+      const { checkout, delivery, email, sessionId } = await payTwice('debit.example', 'sepa_debit', { expired: true });
+      expect(await checkoutStatus(checkout.id)).toBe('refused');
+      const stripe = h.sandbox.stripe!;
+      const job = { checkoutId: checkout.id, stripeSubscriptionId: delivery.subscriptionId!, why: 'the checkout was replaced or had expired' };
+      expect(await refundRefusedPayment(deps, job)).toBe('waiting for the debit');
+      expect(stripe.subscriptions().find((s) => s.id === delivery.subscriptionId)?.status).toBe('canceled');
+      expect(stripe.refunds().filter((r) => r.metadata['checkoutId'] === checkout.id)).toHaveLength(0);
+      expect(await mailsTo(email)).toHaveLength(0);
+      expect(await checkoutStatus(checkout.id)).toBe('refused');
+      const [alert] = await h.database.db.select().from(alerts).where(eq(alerts.dedupeKey, `duplicate_payment:${checkout.id}`));
+      expect(alert).toMatchObject({ resolvedAt: null });
+      expect(alert!.message).toContain('still settling: mailplane looks again every 1 h');
+      const queued = await h.database.sql`select data, start_after > now() + interval '50 minutes' as later from pgboss.job
+        where name = 'billing.refund_refused_payment' and data->>'checkoutId' = ${checkout.id} and data ? 'settlingChecks'`;
+      expect(queued.map((j) => [j['data']['settlingChecks'], j['later']])).toEqual([[1, true]]);
+
+      // Days later the debit settles (Stripe's event for a refused checkout changes nothing); the next look refunds it.
+      expect((await stripe.settlePayment(sessionId, 'succeeded')).status).toBe(200);
+      expect(await refundRefusedPayment(deps, { ...job, settlingChecks: 1 })).toBe('refunded');
+      expect(stripe.refunds().filter((r) => r.metadata['checkoutId'] === checkout.id).map((r) => r.amount)).toEqual([1900]);
+      const mails = await mailsTo(email);
+      expect(mails).toHaveLength(1);
+      expect(mails[0]!.text).toContain('refunded your payment of €19.00');
+    });
+
+    it('leaves a debit that never settles to ops after the last look', async () => {
+      const { checkout, delivery } = await payTwice('slow-debit.example', 'sepa_debit', { expired: true });
+      const job = { checkoutId: checkout.id, stripeSubscriptionId: delivery.subscriptionId!, why: 'the checkout was replaced or had expired', settlingChecks: 79 };
+      expect(await refundRefusedPayment(deps, job)).toBe('left to ops');
+      const [alert] = await h.database.db.select().from(alerts).where(eq(alerts.dedupeKey, `duplicate_payment:${checkout.id}`));
+      expect(alert!.message).toContain('refund it by hand once it has settled');
+      // Only the webhook's own job (not run here) is queued: no further look.
+      expect(await h.database.sql`select 1 from pgboss.job where name = 'billing.refund_refused_payment' and data->>'checkoutId' = ${checkout.id} and data ? 'settlingChecks'`).toHaveLength(0);
     });
 
     it('only cancels a subscription that cost nothing (no_payment_required), and says so', async () => {
