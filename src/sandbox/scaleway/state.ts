@@ -19,6 +19,8 @@ export interface HostSpec {
   userData: ReadonlyMap<string, string>;
   ipv4: string[];
   ipv6: string[];
+  /** The instance's NIC address (its SLAAC IPv6 derives from it): the same at every boot. */
+  macAddress: string;
 }
 
 /**
@@ -86,7 +88,7 @@ export class ScalewayState {
     const attached = [...this.ips.values()].filter((ip) => ip.serverId === server.id);
     return {
       // What the metadata API serves now: mailplane clears it after harden.
-      id: server.id, name: server.name, userData: server.userData,
+      id: server.id, name: server.name, userData: server.userData, macAddress: server.macAddress,
       ipv4: attached.filter((ip) => ip.type === 'routed_ipv4').map((ip) => ip.address),
       // The SLAAC address: the only one an instance configures in its routed /64 (what public_ips reports).
       ipv6: attached.filter((ip) => ip.type === 'routed_ipv6').map((ip) => slaacAddress(ip.address, server.macAddress)),
