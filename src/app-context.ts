@@ -101,7 +101,6 @@ export function provisioningSettings(config: Config, providers: ProviderSet, ove
   };
 }
 
-/** Servers are the sandbox's emulated SSH hosts (not real machines, not a real cloud). */
 /** Probes real hosts through the product's resolvers, trusting Node's roots plus HEALTH_TRUSTED_CA_FILE (or the sandbox's ACME CA). */
 async function netProbe(config: Config, providers: ProviderSet): Promise<NetProbe> {
   const file = config.health.trustedCaFile ?? providers.sandbox?.trustedCaFile ?? null;
@@ -119,6 +118,7 @@ async function netProbe(config: Config, providers: ProviderSet): Promise<NetProb
   return new NetProbe({ lookup: providers.lookup, extraCa, heloName });
 }
 
+/** Servers are the sandbox's emulated SSH hosts (not real machines, not a real cloud). */
 function emulatedHosts(config: Config, providers: ProviderSet): boolean {
   if (providers.sandbox) return providers.sandbox.scaleway !== null && providers.sandbox.realHosts === null;
   return config.sandbox.url !== null && config.sandbox.hosts.mode === 'emulated';

@@ -93,7 +93,8 @@ export class NetProbe implements ServiceProbe {
     if (!address) return null;
     return new Promise((resolve) => {
       // Connect to the address our resolvers gave, but verify the certificate for the name (servername), as a sending MTA does.
-      const req = httpsGet({ host: address, servername: name, path: '/.well-known/mta-sts.txt', headers: { host: name }, ca: this.ca, timeout: this.timeoutMs }, (res) => {
+      // agent false: no pooled keep-alive socket left open between two health runs.
+      const req = httpsGet({ host: address, servername: name, path: '/.well-known/mta-sts.txt', headers: { host: name }, ca: this.ca, agent: false, timeout: this.timeoutMs }, (res) => {
         // RFC 8461 3.3: a redirect is not followed, and only a 200 is a policy.
         if (res.statusCode !== 200) { res.resume(); return resolve(null); }
         let body = '';
