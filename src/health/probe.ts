@@ -23,8 +23,12 @@ export interface CertificateInfo {
 }
 
 export interface ServiceProbe {
-  /** True when a TCP connection to host:port opens within the timeout. */
-  portOpen(host: string, port: number): Promise<boolean>;
+  /**
+   * 'open' when a TCP connection to host:port opens within the timeout; 'no-route' when this
+   * machine has no route to the address's network at all (an IPv4-only control plane asking an
+   * IPv6 address): that says nothing about the server.
+   */
+  portState(host: string, port: number): Promise<PortState>;
   /**
    * The certificate served with SNI `servername`, on connect ('implicit') or after SMTP
    * STARTTLS ('starttls': port 25, what DANE senders see). Null when none could be read.
@@ -36,7 +40,11 @@ export interface ServiceProbe {
   readonly simulated: boolean;
 }
 
+export type PortState = 'open' | 'closed' | 'no-route';
+
 const MAX_POLICY_BYTES = 64 * 1024;
+/** Answers from our own network stack that the address cannot be reached from here at all. */
+const NO_ROUTE = new Set(['ENETUNREACH', 'EADDRNOTAVAIL', 'EAFNOSUPPORT']);
 
 export class NetProbe implements ServiceProbe {
   readonly simulated = false;
@@ -53,13 +61,13 @@ export class NetProbe implements ServiceProbe {
     this.timeoutMs = opts.timeoutMs ?? 5000;
   }
 
-  portOpen(host: string, port: number): Promise<boolean> {
+  portState(host: string, port: number): Promise<PortState> {
     return new Promise((resolve) => {
       const socket = netConnect({ host, port, timeout: this.timeoutMs });
-      const done = (ok: boolean) => { socket.destroy(); resolve(ok); };
-      socket.once('connect', () => done(true));
-      socket.once('timeout', () => done(false));
-      socket.once('error', () => done(false));
+      const done = (state: PortState) => { socket.destroy(); resolve(state); };
+      socket.once('connect', () => done('open'));
+      socket.once('timeout', () => done('closed'));
+      socket.once('error', (err: NodeJS.ErrnoException) => done(NO_ROUTE.has(err.code ?? '') ? 'no-route' : 'closed'));
     });
   }
 

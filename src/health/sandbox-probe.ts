@@ -10,7 +10,7 @@ import { and, desc, eq, or } from 'drizzle-orm';
 import { mtaStsPolicy } from '../../provisioning/dns-records.ts';
 import type { Db } from '../db/client.ts';
 import { provisioningRuns, provisioningSteps, servers } from '../db/schema/index.ts';
-import type { CertificateInfo, ServiceProbe } from './probe.ts';
+import type { CertificateInfo, PortState, ServiceProbe } from './probe.ts';
 
 const CERT_LIFETIME_MS = 90 * 24 * 3600 * 1000;
 
@@ -40,9 +40,9 @@ export class SandboxProbe implements ServiceProbe {
     return row?.finishedAt ?? null;
   }
 
-  async portOpen(host: string): Promise<boolean> {
+  async portState(host: string): Promise<PortState> {
     const server = await this.serverOf(host);
-    return server !== null && server.status === 'ready' && (await this.stepFinishedAt(server.id, 'verify')) !== null;
+    return server !== null && server.status === 'ready' && (await this.stepFinishedAt(server.id, 'verify')) !== null ? 'open' : 'closed';
   }
 
   async certificate(host: string): Promise<CertificateInfo | null> {

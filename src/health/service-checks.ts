@@ -47,14 +47,24 @@ export async function portsCheck(probe: ServiceProbe, f: DnsFacts): Promise<Chec
   // Both families: the MX name has an AAAA too, and a firewall can block one family only.
   const hosts = [f.server.ipv4, f.server.ipv6].filter((h): h is string => Boolean(h));
   if (hosts.length === 0) return result('ports', 'unknown', 'The server has no IP address yet.', 'Wait for provisioning to allocate addresses.');
-  const tried = await Promise.all(hosts.flatMap((host) => MAIL_PORTS.map(async (port) => ({ host, port, open: await probe.portOpen(host, port) }))));
-  const shut = tried.filter((t) => !t.open);
+  const tried = await Promise.all(hosts.flatMap((host) => MAIL_PORTS.map(async (port) => ({ host, port, state: await probe.portState(host, port) }))));
+  const shut = tried.filter((t) => t.state === 'closed');
+  const unasked = [...new Set(tried.filter((t) => t.state === 'no-route').map((t) => t.host))];
   const closed = [...new Set(shut.map((t) => t.port))];
   const where = (port: number) => {
     const on = shut.filter((t) => t.port === port).map((t) => t.host);
     return on.length === hosts.length ? `${port}` : `${port} (on ${on.join(', ')})`;
   };
-  return result('ports', closed.length === 0 ? 'pass' : 'fail',
-    closed.length === 0 ? `Ports ${MAIL_PORTS.join(', ')} answer on ${hosts.join(' and ')}.` : `Port${closed.length > 1 ? 's' : ''} ${closed.map(where).join(', ')} do${closed.length > 1 ? '' : 'es'} not answer.`,
-    'Contact support: a mail service on the server is down or the firewall blocks it.', { closed, closedOn: shut.map((t) => `${t.host.includes(':') ? `[${t.host}]` : t.host}:${t.port}`) });
+  const details = { closed, closedOn: shut.map((t) => `${t.host.includes(':') ? `[${t.host}]` : t.host}:${t.port}`), notChecked: unasked };
+  if (closed.length > 0) {
+    return result('ports', 'fail', `Port${closed.length > 1 ? 's' : ''} ${closed.map(where).join(', ')} do${closed.length > 1 ? '' : 'es'} not answer.`,
+      'Contact support: a mail service on the server is down or the firewall blocks it.', details);
+  }
+  const answered = hosts.filter((h) => !unasked.includes(h));
+  // No route from the control plane (an IPv4-only host asking IPv6) is our blind spot, not the server's fault: never a failure, never mailed.
+  if (unasked.length > 0) {
+    return result('ports', 'unknown', `Ports ${MAIL_PORTS.join(', ')} answer on ${answered.join(' and ') || 'no address we can reach'}; ${unasked.join(' and ')} could not be asked (no route from mailplane).`,
+      'Nothing to do on your side: mailplane\'s own network cannot reach that address family.', details);
+  }
+  return result('ports', 'pass', `Ports ${MAIL_PORTS.join(', ')} answer on ${hosts.join(' and ')}.`, null, details);
 }

@@ -7,10 +7,11 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash, X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createNetServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createServer as createTlsServer, TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NetProbe } from '../../../src/health/probe.ts';
@@ -108,10 +109,23 @@ describe('NetProbe', () => {
     const closed = await listen(createNetServer());
     await new Promise((r) => servers.pop()!.close(r));
     expect(await probe.certificate('127.0.0.1', closed, 'mx.probe.test', 'starttls')).toBeNull();
-    expect(await probe.portOpen('127.0.0.1', closed)).toBe(false);
+    expect(await probe.portState('127.0.0.1', closed)).toBe('closed');
   });
 
   it('finds no MTA-STS policy for a name the resolvers do not know', async () => {
     expect(await new NetProbe({ lookup: noLookup, heloName: 'probe.test' }).mtaStsPolicy('probe.test')).toBeNull();
+  });
+
+  it('tells "no route from here" from a closed port, as the kernel answers in a network namespace with no route', (ctx) => {
+    // unshare -n: a new network namespace with no address and no route (nothing can leave it).
+    if (process.getuid?.() !== 0 || !existsSync('/usr/bin/unshare')) {
+      if (process.env['MAILPLANE_REQUIRE_TOOLS'] === '1') throw new Error('needs root and /usr/bin/unshare (util-linux)');
+      return ctx.skip();
+    }
+    const script = `import { NetProbe } from ${JSON.stringify(fileURLToPath(new URL('../../../src/health/probe.ts', import.meta.url)))};
+      const p = new NetProbe({ lookup: { lookup: async () => ({ status: 'nxdomain' }) }, heloName: 'probe.test', timeoutMs: 2000 });
+      console.log(JSON.stringify([await p.portState('2001:db8::1', 25), await p.portState('192.0.2.1', 25)]));`;
+    const out = execFileSync('/usr/bin/unshare', ['-n', '--', process.execPath, '--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(JSON.parse(out)).toEqual(['no-route', 'no-route']);
   });
 });

@@ -7,7 +7,7 @@ const now = new Date('2026-12-02T00:00:00Z');
 const facts = { server: { ipv4: '192.0.2.10', ipv6: '2001:db8::10', hostname: 'mx1.example.com' }, records: [], dkim: null, ips: [] } as unknown as DnsFacts;
 const probeServing = (cert: Partial<CertificateInfo> | null): ServiceProbe => ({
   simulated: false,
-  portOpen: async () => true,
+  portState: async () => 'open',
   certificate: async () => (cert ? { validTo: new Date('2027-02-01T00:00:00Z'), spkiSha256: 'ab', names: ['mx1.example.com'], untrusted: null, ...cert } : null),
   mtaStsPolicy: async () => null,
 });
@@ -32,11 +32,14 @@ describe('the certificate check', () => {
 });
 
 describe('the ports check', () => {
-  const probeWith = (shut: string[]): ServiceProbe => ({ ...probeServing({}), portOpen: async (host, port) => !shut.includes(`${host} ${port}`) });
+  const probeWith = (shut: string[], noRoute: string[] = []): ServiceProbe => ({
+    ...probeServing({}),
+    portState: async (host, port) => (noRoute.includes(host) ? 'no-route' : shut.includes(`${host} ${port}`) ? 'closed' : 'open'),
+  });
 
   it('asks every mail port on both addresses', async () => {
     const asked: string[] = [];
-    const r = await portsCheck({ ...probeServing({}), portOpen: async (host, port) => { asked.push(`${host} ${port}`); return true; } }, facts);
+    const r = await portsCheck({ ...probeServing({}), portState: async (host, port) => { asked.push(`${host} ${port}`); return 'open'; } }, facts);
     expect(r.status).toBe('pass');
     expect(asked.sort()).toEqual(['192.0.2.10', '2001:db8::10'].flatMap((h) => [25, 465, 587, 993, 443].map((p) => `${h} ${p}`)).sort());
   });
@@ -50,5 +53,12 @@ describe('the ports check', () => {
   it('names a port closed everywhere once', async () => {
     const r = await portsCheck(probeWith(['192.0.2.10 443', '2001:db8::10 443']), facts);
     expect(r.summary).toBe('Port 443 does not answer.');
+  });
+
+  it('calls an address family mailplane cannot reach "could not check", never a failure, unless a port is shut', async () => {
+    const blind = await portsCheck(probeWith([], ['2001:db8::10']), facts);
+    expect(blind).toMatchObject({ status: 'unknown', details: { notChecked: ['2001:db8::10'], closed: [] } });
+    expect(blind.summary).toContain('answer on 192.0.2.10');
+    expect((await portsCheck(probeWith(['192.0.2.10 25'], ['2001:db8::10']), facts)).status).toBe('fail');
   });
 });
