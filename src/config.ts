@@ -164,8 +164,7 @@ export interface Config {
   };
   /** Product mail (src/mail): smtpUrl null = kept in the sandbox outbox (/sandbox/mail). */
   mail: { smtpUrl: string | null; from: string };
-  /** Server health checks (src/health). */
-  /** trustedCaFile: PEM roots the health checks trust besides Node's (a staging or sandbox ACME CA). */
+  /** Server health checks (src/health); trustedCaFile: PEM roots they trust besides Node's (a staging or sandbox ACME CA). */
   health: { intervalMinutes: number; trustedCaFile: string | null };
 }
 

@@ -86,13 +86,13 @@ export class SandboxNetwork {
     await rm(this.etcDir, { recursive: true, force: true });
   }
 
-  /** A namespace for one instance, plugged into the router, holding the instance's addresses. */
   /**
+   * A namespace for one instance, plugged into the router, holding the instance's addresses.
    * `mac`: the instance's NIC address, kept across reboots as a real instance's is. A new one at
    * every boot left the router's neighbour entry pointing at the old NIC for a while after a
    * reboot, so the host was unreachable on an address nothing had spoken to since.
    */
-  async attachHost(id: string, addresses: { ipv4: string[]; ipv6: string[] }, mac?: string): Promise<HostLink> {
+  async attachHost(id: string, addresses: { ipv4: string[]; ipv6: string[] }, mac: string): Promise<HostLink> {
     const netns = this.hostNetns(id);
     await this.detachHost(id);
     const port = `${this.prefix}p${short(id)}`;
@@ -100,7 +100,7 @@ export class SandboxNetwork {
     await run('ip', ['netns', 'add', netns]);
     await nsSysctl(netns, ['net.ipv6.conf.all.accept_ra=0', 'net.ipv6.conf.default.accept_ra=0']);
     await run('ip', ['-n', netns, 'link', 'set', 'lo', 'up']);
-    await run('ip', ['link', 'add', port, 'type', 'veth', 'peer', 'name', inside, ...(mac ? ['address', mac] : [])]);
+    await run('ip', ['link', 'add', port, 'type', 'veth', 'peer', 'name', inside, 'address', mac]);
     await run('ip', ['link', 'set', port, 'netns', this.inetNs]);
     await run('ip', ['-n', this.inetNs, 'link', 'set', port, 'master', this.bridge, 'up']);
     await run('ip', ['link', 'set', inside, 'netns', netns]);

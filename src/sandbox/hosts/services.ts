@@ -108,7 +108,7 @@ export class InternetServices {
       PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0',
     });
     await waitForPort(UPLINK.root, ACME_PORT, 'pebble');
-    await this.savePebbleRoot(dir);
+    await this.savePebbleRoot();
   }
 
   /** Where pebble's root of this run is saved: what a client trusting "the sandbox's Let's Encrypt" trusts. */
@@ -118,7 +118,7 @@ export class InternetServices {
    * Pebble makes a new root at every start and serves it on its management API
    * (loopback, with the certificate we gave it for the uplink address).
    */
-  private async savePebbleRoot(dir: string): Promise<void> {
+  private async savePebbleRoot(): Promise<void> {
     const caPem = await readFile(join(this.opts.caDir, 'ca.crt'), 'utf8');
     const pem = await new Promise<string>((resolve, reject) => {
       const req = httpsGet({
@@ -133,7 +133,7 @@ export class InternetServices {
       req.on('timeout', () => req.destroy(new Error('pebble /roots/0: timeout')));
       req.on('error', reject);
     });
-    await writeFile(join(dir, 'root.pem'), pem);
+    await writeFile(this.acmeRootFile, pem);
   }
 
   private launch(name: string, file: string, args: string[], env: Record<string, string> = {}): void {

@@ -223,7 +223,11 @@ export class StripeState {
     const invoiceId = session.subscription ? this.subscriptions.get(session.subscription)?.latest_invoice : null;
     if (invoiceId) this.payments.settle(invoiceId, outcome);
     if (outcome === 'succeeded') session.payment_status = 'paid';
-    else if (session.subscription && this.subscription(session.subscription).status !== 'canceled') this.subscription(session.subscription).status = 'past_due';
+    else if (session.subscription) {
+      // A bounced debit makes a live subscription past_due; a cancelled one stays cancelled.
+      const sub = this.subscription(session.subscription);
+      if (sub.status !== 'canceled') sub.status = 'past_due';
+    }
     return this.recordEvent(`checkout.session.async_payment_${outcome}`, session, { sessionId, ...(session.subscription ? { subscriptionId: session.subscription } : {}) });
   }
 
