@@ -35,6 +35,7 @@ import { NetProbe } from './health/probe.ts';
 import { SandboxProbe } from './health/sandbox-probe.ts';
 import { parseMasterKeys } from './vault/master-keys.ts';
 import { Vault } from './vault/vault.ts';
+import { Shutdown } from './shutdown.ts';
 import { sendEmailVerification } from './accounts/recovery.ts';
 import { recoveryDeps } from './web/registrars.ts';
 
@@ -64,7 +65,8 @@ export interface AppContext {
   provisioning: ProvisioningDeps;
   mailboxes: MailboxDeps;
   erasure: ErasureDeps;
-  close(): Promise<void>;
+  /** Stops what the context started, last started first; each part bounded by `shutdown` (default: a fresh one). */
+  close(shutdown?: Shutdown): Promise<void>;
 }
 
 export interface ContextOptions {
@@ -134,21 +136,27 @@ export async function connectDatabaseUrl(config: Config, log: Logger): Promise<{
 export async function createAppContext(config: Config, log: Logger, opts: ContextOptions): Promise<AppContext> {
   if (!config.auth.sessionSecret) throw new Error('session secret unresolved');
   const { url, embedded } = await connectDatabaseUrl(config, log);
-  const cleanup: Array<() => Promise<void>> = [];
-  if (embedded) cleanup.push(() => embedded.stop());
+  // Last started, first stopped; each part named for the log line that says what a stop waits for.
+  const cleanup: Array<{ name: string; boundMs: number; outsideBudget?: boolean; stop: (part: { signal: AbortSignal; timeoutMs: number }) => Promise<void> }> = [];
+  // Always waited for, whatever is left of the budget: a database left running would outlive us.
+  if (embedded) cleanup.push({ name: 'the embedded PostgreSQL to stop', boundMs: 8_000, outsideBudget: true, stop: (part) => embedded.stop(part) });
   try {
     if (opts.migrate ?? true) await runMigrations(url);
     const database = openDatabase(url);
-    cleanup.unshift(() => database.close());
+    cleanup.unshift({ name: 'database connections to close', boundMs: 1_000, stop: () => database.close() });
     const supervise = opts.superviseIntervalSeconds ?? config.jobs.superviseIntervalSeconds;
     const queue = await JobQueue.start({ url, log, worker: opts.worker, pollSeconds: config.jobs.pollSeconds, ...(supervise ? { superviseIntervalSeconds: supervise } : {}) });
-    cleanup.unshift(() => queue.stop());
+    // In-flight jobs get a short grace; past it pg-boss fails them back to the queue, to be picked up again (steps are idempotent).
+    cleanup.unshift({ name: 'job handlers in flight', boundMs: 5_000, stop: ({ signal, timeoutMs }) => queue.stop({ graceful: !signal.aborted, timeoutMs: timeoutMs - 500 }) });
     const clock = opts.clock ?? systemClock;
     const providers = await createProviders(config, log, clock, {
       webhookUrl: `http://127.0.0.1:${config.http.port}/v1/webhooks/stripe`,
       ...opts.providers,
     });
-    cleanup.unshift(() => providers.close());
+    // Real-host machines (SANDBOX_HOSTS=container, development only) power off within their own minute, killed past it:
+    // waited for beyond the stop budget, since a machine left running would outlive us.
+    const realHosts = providers.sandbox?.realHosts != null;
+    cleanup.unshift({ name: realHosts ? 'the sandbox and its real-host machines to stop' : 'the sandbox emulators to stop', boundMs: realHosts ? 75_000 : 3_000, outsideBudget: realHosts, stop: () => providers.close() });
     if (!config.vault.masterKeys) throw new Error('vault master keys unresolved');
     const vault = new Vault(parseMasterKeys(config.vault.masterKeys));
     const alerts = createAlertStore();
@@ -160,9 +168,9 @@ export async function createAppContext(config: Config, log: Logger, opts: Contex
     const engine = createEngine(provisioning, STEPS);
     const hasher = createPasswordHasher();
     const events = new EventHub(database.sql);
-    cleanup.unshift(() => events.close());
+    cleanup.unshift({ name: 'the event listener to close', boundMs: 1_000, stop: () => events.close() });
     const { mailer, outbox, close: closeMailer } = createMailer(config, database.db);
-    cleanup.unshift(async () => closeMailer());
+    cleanup.unshift({ name: 'the mailer to close', boundMs: 1_000, stop: async () => closeMailer() });
     return {
       config,
       log,
@@ -190,12 +198,13 @@ export async function createAppContext(config: Config, log: Logger, opts: Contex
       hasher,
       sessions: createSessionService({ key: deriveKey(config.auth.sessionSecret, 'session-jwt'), ttlSeconds: config.auth.sessionTtlSeconds }),
       invitationKey: deriveKey(config.auth.sessionSecret, 'invitation-token'),
-      close: async () => {
-        for (const step of cleanup) await step().catch((err) => log.error({ err }, 'shutdown step failed'));
+      close: async (shutdown = new Shutdown({ log })) => {
+        for (const part of cleanup) await shutdown.step(part.name, part.boundMs, part.stop, { outsideBudget: part.outsideBudget ?? false });
       },
     };
   } catch (err) {
-    for (const step of cleanup) await step().catch(() => {});
+    const shutdown = new Shutdown({ log });
+    for (const part of cleanup) await shutdown.step(part.name, part.boundMs, part.stop, { outsideBudget: part.outsideBudget ?? false });
     throw err;
   }
 }

@@ -7,10 +7,15 @@
  * pg_ctl-started server outlives a crashed process, so the next start (or the
  * CLI, while `npm start` runs) finds it through postmaster.pid and reuses it
  * instead of starting a second cluster on the same data.
+ *
+ * Who stops it: the process that started it, recorded in `owner.json` beside the data.
+ * A process that died without stopping it (SIGKILL, a crash) leaves a server whose owner
+ * is gone: the next start takes it over and stops it when it stops, so no server is
+ * orphaned for longer than until the next run. A live owner's server is only borrowed.
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chown, mkdir, readFile, stat, writeFile, appendFile } from 'node:fs/promises';
+import { chown, mkdir, readFile, rm, stat, writeFile, appendFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { arch, platform, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -21,9 +26,34 @@ const run = promisify(execFile);
 
 export interface EmbeddedPostgres {
   url: string;
-  /** True when this process started the server (and so stops it). */
+  /** True when this process started the server, or took it over from a dead owner (and so stops it). */
   owned: boolean;
-  stop(): Promise<void>;
+  /** Stops an owned server: a fast stop (sessions closed, checkpoint), immediate once `signal` aborts or `timeoutMs` passes. */
+  stop(opts?: { signal?: AbortSignal; timeoutMs?: number }): Promise<void>;
+}
+
+interface Owner { pid: number; startTime: string }
+
+/** A process's start time (field 22 of /proc/<pid>/stat): tells a live owner from a reused pid. */
+async function startTimeOf(pid: number): Promise<string | null> {
+  const text = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
+  return text ? (text.slice(text.lastIndexOf(')') + 2).split(' ')[19] ?? null) : null;
+}
+
+async function readOwner(file: string): Promise<Owner | null> {
+  const text = await readFile(file, 'utf8').catch(() => null);
+  if (!text) return null;
+  try {
+    const o = JSON.parse(text) as Partial<Owner>;
+    return typeof o.pid === 'number' && typeof o.startTime === 'string' ? { pid: o.pid, startTime: o.startTime } : null;
+  } catch {
+    return null;
+  }
+}
+
+async function ownerAlive(owner: Owner | null): Promise<boolean> {
+  if (!owner || owner.pid === process.pid) return false;
+  return (await startTimeOf(owner.pid)) === owner.startTime;
 }
 
 interface Binaries { pg_ctl: string; initdb: string; postgres: string }
@@ -116,12 +146,23 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     throw new Error(`embedded PostgreSQL: ${pgData} exists but ${passwordFile} is missing`);
   }
 
+  const ownerFile = join(root, 'owner.json');
+  const claim = async () => writeFile(ownerFile, JSON.stringify({ pid: process.pid, startTime: await startTimeOf(process.pid) }), { mode: 0o600 });
   let port = await runningPort(pgData);
   let owned = false;
   if (port) {
-    log(`embedded PostgreSQL: reusing the server already running on 127.0.0.1:${port}`);
+    const owner = await readOwner(ownerFile);
+    if (await ownerAlive(owner)) {
+      log(`embedded PostgreSQL: using the server process ${owner!.pid} started on 127.0.0.1:${port}`);
+    } else {
+      // Its starter died without stopping it: ours to stop now.
+      await claim();
+      owned = true;
+      log(`embedded PostgreSQL: taking over the server left running on 127.0.0.1:${port}${owner ? ` by process ${owner.pid}, which is gone` : ''}; it stops when this process stops`);
+    }
   } else {
     port = await freePort();
+    await claim();
     await run(bin.pg_ctl, ['start', '-w', '-t', '60', '-D', pgData, '-l', join(root, 'server.log'), '-o', `-p ${port}`], spawnOpts);
     owned = true;
     log(`embedded PostgreSQL: started on 127.0.0.1:${port} (data in ${pgData})`);
@@ -135,13 +176,30 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     await admin.end();
   }
 
+  // A process that exits without its orderly stop (an uncaught error, process.exit) still stops what it owns.
+  const onExit = () => {
+    if (!owned) return;
+    try {
+      execFileSync(bin.pg_ctl, ['stop', '-w', '-t', '5', '-m', 'immediate', '-D', pgData], { ...spawnOpts, stdio: 'ignore' });
+    } catch { /* nothing more can be done while exiting */ }
+  };
+  if (owned) process.once('exit', onExit);
+
   return {
     url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`,
-    owned,
-    stop: async () => {
+    get owned() { return owned; },
+    stop: async ({ signal, timeoutMs = 8_000 } = {}) => {
       if (!owned) return;
+      // Fast first (a clean shutdown, no recovery at the next start); immediate when told to hurry or when fast is slow.
+      const fastSeconds = Math.max(1, Math.floor(Math.min(5_000, timeoutMs / 2) / 1000));
+      const fast = signal?.aborted ? false : await run(bin.pg_ctl, ['stop', '-w', '-t', String(fastSeconds), '-m', 'fast', '-D', pgData], spawnOpts).then(() => true, () => false);
+      if (!fast && (await runningPort(pgData)) !== null) {
+        log('embedded PostgreSQL: fast stop did not finish, stopping it immediately');
+        await run(bin.pg_ctl, ['stop', '-w', '-t', '5', '-m', 'immediate', '-D', pgData], spawnOpts).catch(() => {});
+      }
       owned = false;
-      await run(bin.pg_ctl, ['stop', '-w', '-m', 'fast', '-D', pgData], spawnOpts).catch(() => {});
+      process.removeListener('exit', onExit);
+      await rm(ownerFile, { force: true });
       log('embedded PostgreSQL: stopped');
     },
   };

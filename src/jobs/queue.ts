@@ -100,7 +100,8 @@ export class JobQueue {
     return (await this.boss.getQueue('maintenance.cleanup')) !== null;
   }
 
-  async stop(): Promise<void> {
-    await this.boss.stop({ graceful: true, timeout: 10_000 });
+  /** Graceful: handlers in flight get `timeoutMs` to finish; then (or at once, not graceful) pg-boss fails them back to the queue. */
+  async stop(opts: { graceful?: boolean; timeoutMs?: number } = {}): Promise<void> {
+    await this.boss.stop({ graceful: opts.graceful ?? true, timeout: opts.timeoutMs ?? 10_000 });
   }
 }

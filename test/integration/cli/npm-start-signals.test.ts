@@ -60,14 +60,21 @@ async function waitFor(what: string, check: () => Promise<boolean> | boolean, ti
   }
 }
 
-async function npmStart(): Promise<{ npm: ChildProcess; url: string; dataDir: string; output: () => string }> {
+async function newDataDir(): Promise<string> {
   const dataDir = await mkdtemp(join(tmpdir(), 'mailplane-npm-start-'));
   await chmod(dataDir, 0o755);
   dirs.push(dataDir);
+  return dataDir;
+}
+
+/** `detached`: npm leads a process group of its own, as a terminal's foreground job does. */
+async function npmStart(opts: { dataDir?: string; detached?: boolean } = {}): Promise<{ npm: ChildProcess; url: string; dataDir: string; output: () => string }> {
+  const dataDir = opts.dataDir ?? await newDataDir();
   const npm = spawn('npm', ['start'], {
     cwd: ROOT,
     env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? dataDir, MAILPLANE_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: opts.detached ?? false,
   });
   started.push(npm);
   let out = '';
@@ -107,5 +114,71 @@ describe('npm start stops everything it started', { timeout: 180_000 }, () => {
     await expect(fetch(`${url}/healthz`)).rejects.toThrow();
     expect(output()).toMatch(/shutting down/);
     expect(output()).toMatch(/stopped/);
+  });
+});
+
+/** The node process npm runs (`exec node src/main.ts`): npm's child. */
+async function nodeOf(npm: ChildProcess): Promise<number> {
+  let pid = 0;
+  await waitFor('npm\'s node child', async () => {
+    for (const child of await descendants(npm.pid!)) {
+      if ((await readFile(`/proc/${child}/cmdline`, 'utf8').catch(() => '')).includes('src/main.ts')) pid = child;
+    }
+    return pid > 0;
+  });
+  return pid;
+}
+
+/** A stop is bounded (a supervisor kills what it waits for too long): every process gone within this. */
+const STOP_WITHIN_MS = 15_000;
+
+describe('a second signal hurries the stop and never abandons the database', { timeout: 180_000 }, () => {
+  it('Ctrl-C in a terminal: SIGINT to the whole process group (node hears it twice)', async () => {
+    const { npm, url, dataDir, output } = await npmStart({ detached: true });
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    const tree = await descendants(npm.pid!);
+    const pg = await postgresPid(dataDir);
+    pidsToReap.push(...tree, pg);
+
+    process.kill(-npm.pid!, 'SIGINT');
+    await waitFor('every process of the group to exit', () => !alive(npm.pid!) && tree.every((pid) => !alive(pid)), STOP_WITHIN_MS);
+    await waitFor('the embedded PostgreSQL to stop', () => !alive(pg), STOP_WITHIN_MS);
+    expect(output()).toMatch(/stopping: waiting for the embedded PostgreSQL to stop/);
+    expect(output()).toMatch(/embedded PostgreSQL: stopped/);
+  });
+
+  it('two SIGTERMs in a row: the second hurries, the database is still stopped', async () => {
+    const { npm, url, dataDir, output } = await npmStart();
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    const node = await nodeOf(npm);
+    const pg = await postgresPid(dataDir);
+    pidsToReap.push(node, pg);
+
+    process.kill(node, 'SIGTERM');
+    await waitFor('the stop to begin', () => /shutting down/.test(output()));
+    await new Promise((r) => setTimeout(r, 300)); // past the window in which two signals count as one Ctrl-C
+    if (alive(node)) process.kill(node, 'SIGTERM');
+    await waitFor('node to exit', () => !alive(node), STOP_WITHIN_MS);
+    await waitFor('the embedded PostgreSQL to stop', () => !alive(pg), STOP_WITHIN_MS);
+    expect(output()).toMatch(/embedded PostgreSQL: stopped/);
+  });
+
+  it('a server left running by a killed mailplane is taken over by the next start and stopped with it', async () => {
+    const dataDir = await newDataDir();
+    const first = await npmStart({ dataDir });
+    const node = await nodeOf(first.npm);
+    const pg = await postgresPid(dataDir);
+    pidsToReap.push(node, pg);
+    process.kill(node, 'SIGKILL'); // no handler runs: the database is orphaned
+    await waitFor('npm to exit', () => first.npm.exitCode !== null || first.npm.signalCode !== null);
+    expect(alive(pg)).toBe(true);
+
+    const second = await npmStart({ dataDir });
+    expect(await postgresPid(dataDir)).toBe(pg);
+    expect(second.output()).toMatch(/taking over the server left running/);
+    const exited = new Promise<void>((resolve) => second.npm.once('exit', () => resolve()));
+    second.npm.kill('SIGTERM');
+    await exited;
+    await waitFor('the orphaned PostgreSQL to stop', () => !alive(pg), STOP_WITHIN_MS);
   });
 });
