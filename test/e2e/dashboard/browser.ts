@@ -14,7 +14,11 @@ import { expect } from 'vitest';
 import { toolsRequired } from '../../support/real-tools.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
-export const SCREENSHOTS = join(import.meta.dirname, '../../../docs/screenshots');
+/**
+ * Where the journeys save their pictures: an ignored folder, so running the tests never changes a
+ * tracked file. `npm run screenshots` runs the journeys and copies these over docs/screenshots/.
+ */
+export const SCREENSHOTS = process.env['MAILPLANE_SCREENSHOTS_DIR'] ?? join(import.meta.dirname, '../../../.screenshots');
 export const PHONE = { width: 390, height: 844 };
 export const DESKTOP = { width: 1280, height: 860 };
 

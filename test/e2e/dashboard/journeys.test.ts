@@ -4,7 +4,7 @@
  * One harness for the file; the journeys run in order and build on each
  * other (the invitee joins the first customer's workspace, support and ops
  * work on the server the customer bought). Every main page is checked with
- * axe-core, at phone width, and saved under docs/screenshots/.
+ * axe-core, at phone width, and saved under .screenshots/ (`npm run screenshots` refreshes docs/screenshots/).
  */
 import { createServer } from 'node:net';
 import { eq } from 'drizzle-orm';
