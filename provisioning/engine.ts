@@ -26,7 +26,7 @@ export const LOG_LIMIT = 64 * 1024;
 
 type Steps = Record<StepName, StepDefinition>;
 
-async function enqueueStep(queue: JobQueue, raw: RawTx, runId: string, step: string, attempt: number, delayMs = 0, check?: number): Promise<void> {
+async function enqueueStep(queue: JobQueue, raw: RawTx, runId: string, step: string, attempt: number, delayMs = 0, check?: number | string): Promise<void> {
   await queue.send('provisioning.step', { runId, step }, {
     tx: raw,
     // One job per step attempt (and per re-check of a waiting step) even if two code paths race to enqueue it.
@@ -72,6 +72,11 @@ export interface Engine {
   handleStepJob(data: { runId: string; step: string }, job: { signal: AbortSignal }): Promise<void>;
   rerunStep(actor: Actor, serverId: string, step: string): Promise<{ runId: string }>;
   resumeRun(actor: Actor, serverId: string): Promise<{ runId: string; requeued: string[] }>;
+  /**
+   * A person says they did what a waiting step waits for (moved the nameservers, got SMTP opened):
+   * every waiting step of the latest run is checked now instead of at its next scheduled check.
+   */
+  recheckWaiting(actor: Actor, serverId: string): Promise<{ runId: string; steps: string[] }>;
 }
 
 export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
@@ -270,6 +275,24 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
         await enqueueStep(queue, raw, run.id, step, row.attempt + 1);
         await audit(tx, actor, { action: 'provisioning.rerun_step', target: serverId, details: { runId: run.id, step } });
         return { runId: run.id };
+      });
+    },
+
+    async recheckWaiting(actor, serverId) {
+      const run = await latestRun(serverId);
+      const nothing = () => new ConflictError('Nothing is waiting on this server: there is nothing to check now', 'nothing_waiting');
+      if (!run || run.status !== 'running') throw nothing();
+      return inTransaction(database, async (tx, raw) => {
+        const [locked] = await tx.select({ status: provisioningRuns.status }).from(provisioningRuns).where(eq(provisioningRuns.id, run.id)).for('update');
+        if (locked?.status !== 'running') throw nothing();
+        const waiting = await tx.select({ name: provisioningSteps.name, attempt: provisioningSteps.attempt, waitingFor: provisioningSteps.waitingFor })
+          .from(provisioningSteps).where(and(eq(provisioningSteps.runId, run.id), eq(provisioningSteps.status, 'waiting')));
+        if (waiting.length === 0) throw nothing();
+        // The scheduled check stays queued (it finds the step done, or checks once more); this one runs now.
+        // Its key names the check it brings forward, so asking twice before it runs queues it once.
+        for (const s of waiting) await enqueueStep(queue, raw, run.id, s.name, s.attempt + 1, 0, `${(s.waitingFor?.checks ?? 0) + 1}:now`);
+        await audit(tx, actor, { action: 'provisioning.recheck_now', target: serverId, details: { runId: run.id, steps: waiting.map((s) => s.name) } });
+        return { runId: run.id, steps: waiting.map((s) => s.name) };
       });
     },
 

@@ -42,7 +42,7 @@ export interface ProvisioningApiDeps {
   database: Database;
   queue: JobQueue;
   billing: BillingProvider;
-  engine: Pick<Engine, 'rerunStep' | 'resumeRun'>;
+  engine: Pick<Engine, 'rerunStep' | 'resumeRun' | 'recheckWaiting'>;
   lookup: DnsLookup;
   events: EventHub;
   mailboxes: MailboxDeps;

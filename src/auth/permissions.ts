@@ -29,6 +29,7 @@ export const PERMISSIONS = {
   'audit.read': { roles: MANAGERS, scope: null },
   'servers.read': { roles: ALL, scope: 'read' },
   'servers.checkout': { roles: MANAGERS, scope: null },
+  'servers.recheck': { roles: MANAGERS, scope: 'write' },
   'mailboxes.read': { roles: ALL, scope: 'read' },
   'mailboxes.manage': { roles: MANAGERS, scope: 'write' },
   'mailboxes.exportPassword': { roles: MANAGERS, scope: null },

@@ -3,10 +3,34 @@
  * workers as separate processes against one shared sandbox. Prints the
  * environment those processes need.
  */
+import { and, eq, type SQL } from 'drizzle-orm';
+import { servers } from '../db/schema/index.ts';
 import { sandboxFromConfig } from '../provider-set.ts';
 import { forgetEmulatorUrls, readEmulatorUrls, recordEmulatorUrls } from '../sandbox/person-settings.ts';
 import { bootstrap } from './bootstrap.ts';
 import type { Command } from './command.ts';
+import { cliContext } from './running-sandbox.ts';
+
+/**
+ * The person acted: the servers waiting on it are checked now rather than at their next scheduled
+ * check (which may be PROVISIONING_WAIT_RECHECK_SECONDS away), as a customer's "check now" does.
+ */
+async function wakeWaitingServers(which: SQL | undefined): Promise<number> {
+  const ctx = await cliContext({ needsProviders: false });
+  if (typeof ctx === 'number') return 0;
+  try {
+    const waiting = await ctx.database.db.select({ id: servers.id }).from(servers).where(and(eq(servers.status, 'waiting'), which));
+    let woken = 0;
+    const actor = { id: `cli:${process.env['USER'] ?? 'unknown'}`, kind: 'staff' as const, ip: null };
+    for (const server of waiting) {
+      // A server whose wait is already over (or whose run ended meanwhile) has nothing to check.
+      woken += await ctx.engine.recheckWaiting(actor, server.id).then(() => 1, () => 0);
+    }
+    return woken;
+  } finally {
+    await ctx.close();
+  }
+}
 
 /** The running sandbox's emulators: the separate `mailplane sandbox` (SANDBOX_URL) or the one `npm start` runs. */
 async function emulatorUrls(config: { sandbox: { url: string | null }; db: { dataDir: string } }): Promise<{ scaleway: string | null; cloudflare: string | null }> {
@@ -46,9 +70,10 @@ async function personAction(action: string, args: string[]): Promise<number> {
     process.stderr.write(`${action}: ${body}\n`);
     return 1;
   }
+  const woken = await wakeWaitingServers(action === 'smtp-open' ? undefined : eq(servers.domain, args[0]!.toLowerCase()));
   process.stdout.write(action === 'smtp-open'
-    ? 'Outbound SMTP is open on the sandbox account; waiting servers continue at their next check.\n'
-    : `${args[0]} now uses the sandbox nameservers; its server continues at its next check.\n`);
+    ? `Outbound SMTP is open on the sandbox account; ${woken} waiting server(s) checked now.\n`
+    : `${args[0]} now uses the sandbox nameservers; ${woken ? 'its server is checked now' : 'no server of it was waiting'}.\n`);
   return 0;
 }
 

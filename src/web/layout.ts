@@ -86,6 +86,8 @@ export const NOTICES: Record<string, string> = {
   acknowledged: 'Alert acknowledged.',
   resolved: 'Alert resolved.',
   rotation_started: 'IP rotation started.',
+  rechecking: 'Checking now: this page shows the result in a moment.',
+  nothing_waiting: 'Nothing is waiting any more: there was nothing to check.',
   joined: 'You joined the workspace.',
   workspace_erasing: 'The workspace is being erased: its servers are deprovisioned and its subscriptions cancelled.',
 };

@@ -7,7 +7,8 @@
 import { html } from 'hono/html';
 import { findServer, serverDetail } from '../../servers/views.ts';
 import { currentWaits } from '../../servers/waits.ts';
-import { renderPage } from '../layout.ts';
+import { noticeOf, renderPage } from '../layout.ts';
+import { ConflictError } from '../../errors.ts';
 import { formatDuration, MARK, STEP_LABELS, stepLabel } from '../step-labels.ts';
 import type { WebApp, WebDeps } from '../web-env.ts';
 import { inWorkspace } from '../workspace-context.ts';
@@ -53,8 +54,9 @@ export function registerServerPages(web: WebApp, deps: WebDeps): void {
     const ws = page.workspace.id;
     // Only a running run streams: the stream ends at once otherwise, and the page would reload in a loop.
     const live = d.run?.status === 'running';
+    const canRecheck = page.can('servers.recheck');
     return renderPage(c, {
-      title: d.domain, user: c.get('user'), workspace: page.workspace, sandboxMail,
+      title: d.domain, user: c.get('user'), workspace: page.workspace, sandboxMail, notice: noticeOf(c),
       body: html`${serverTabs(ws, d.id, '')}
       <div class="grid"><section class="card" aria-labelledby="facts-h"><h2 id="facts-h">Server</h2><dl class="facts">
         <dt>Status</dt><dd><span id="server-status" class="pill ${d.status}">${d.status}</span>${d.statusReason ? html`<div>${d.statusReason}</div>` : ''}</dd>
@@ -63,11 +65,26 @@ export function registerServerPages(web: WebApp, deps: WebDeps): void {
       ${d.warnings.length || waits.length ? html`<section class="card" aria-labelledby="warn-h"><h2 id="warn-h">${waits.some((w) => w.party === 'customer') ? 'Waiting for you' : 'Needs attention'}</h2><ul>
         ${waits.map((w) => html`<li class="warn"><strong>${w.message}</strong> ${w.action} <span class="hint">${w.party === 'customer' ? 'Your move' : 'Our operations team is on it'}; waiting since ${w.since.slice(0, 16).replace('T', ' ')} UTC, next check ${w.nextCheckAt.slice(11, 16)} UTC.</span></li>`)}
         ${d.warnings.map((w) => html`<li class="warn">${w.message}</li>`)}</ul>
-        <p><a href="/w/${ws}/servers/${d.id}/dns">See the DNS values to set</a></p></section>` : ''}</div>
+        <p><a href="/w/${ws}/servers/${d.id}/dns">See the DNS values to set</a></p>
+        ${waits.length && canRecheck ? html`<form method="post" action="/w/${ws}/servers/${d.id}/recheck"><button type="submit">I have done it: check now</button></form>` : ''}</section>` : ''}</div>
       <section class="card" aria-labelledby="run-h"><h2 id="run-h">${d.run?.kind === 'rotate_ip' ? 'IP rotation' : d.run?.kind === 'deprovision' ? 'Removal' : 'Installation'} checklist</h2>
         ${d.run ? html`<p class="hint">Run ${d.run.status}${d.run.finishedAt ? `, finished ${d.run.finishedAt.slice(0, 16).replace('T', ' ')} UTC` : ''}.${live ? ' This list updates live.' : ''}</p>${d.run.error ? html`<p class="error">${d.run.error}</p>` : ''}` : html`<p>No run yet.</p>`}
         ${checklist(d, live ? `/v1/workspaces/${ws}/servers/${d.id}/events` : null)}</section>
       <section aria-labelledby="ip-h"><h2 id="ip-h">IP addresses</h2>${d.ips.length ? ipTable(d) : html`<p>None yet.</p>`}</section>`,
     });
+  });
+
+  web.post('/w/:ws/servers/:id/recheck', async (c) => {
+    const page = await inWorkspace(deps, c, 'servers.recheck');
+    const server = await findServer(deps.api.db, c.req.param('id'), page.workspace.id);
+    let notice = 'rechecking';
+    try {
+      await deps.p.engine.recheckWaiting(c.get('actor'), server.id);
+    } catch (err) {
+      // The wait ended between the page and the click: say so; anything else is an error.
+      if (!(err instanceof ConflictError)) throw err;
+      notice = 'nothing_waiting';
+    }
+    return c.redirect(`/w/${page.workspace.id}/servers/${server.id}?notice=${notice}`, 303);
   });
 }

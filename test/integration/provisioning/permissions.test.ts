@@ -37,6 +37,8 @@ const ROUTES: RouteCase[] = [
   { route: 'GET servers', allowed: READERS, ok: 200, request: async () => ({ method: 'GET', path: `/v1/workspaces/${ws}/servers` }) },
   { route: 'GET server', allowed: READERS, ok: 200, request: async () => ({ method: 'GET', path: base() }) },
   { route: 'GET server dns', allowed: READERS, ok: 200, request: async () => ({ method: 'GET', path: `${base()}/dns` }) },
+  // A ready server waits on nobody: allowed callers are told so (409), the others never get that far.
+  { route: 'POST server recheck', allowed: MAILBOX_WRITERS, ok: 409, request: async () => ({ method: 'POST', path: `${base()}/recheck` }) },
   { route: 'POST checkout', allowed: MANAGERS, ok: 201,
     request: async () => ({ method: 'POST', path: `/v1/workspaces/${ws}/checkout`, body: { plan: 'starter', region: 'pl-waw-1', domain: `perm${++counter}.example` } }) },
   { route: 'GET mailboxes', allowed: READERS, ok: 200, request: async () => ({ method: 'GET', path: `${base()}/mailboxes` }) },
@@ -196,7 +198,7 @@ describe('every other route by every kind of caller', () => {
   it('lists every operation of /openapi.json in one of the tables', async () => {
     const doc = (await h.call('GET', '/openapi.json')).body as { paths: Record<string, Record<string, unknown>> };
     const tabled = new Set([...OTHER_ROUTES.map((r) => r.route), ...ROUTES.map((r) => r.route)]);
-    const coveredByFirstTable = ['/v1/workspaces/{ws}/servers', '/v1/workspaces/{ws}/servers/{id}', '/v1/workspaces/{ws}/servers/{id}/dns', '/v1/workspaces/{ws}/servers/{id}/events',
+    const coveredByFirstTable = ['/v1/workspaces/{ws}/servers', '/v1/workspaces/{ws}/servers/{id}', '/v1/workspaces/{ws}/servers/{id}/dns', '/v1/workspaces/{ws}/servers/{id}/events', '/v1/workspaces/{ws}/servers/{id}/recheck',
       '/v1/workspaces/{ws}/checkout', '/v1/workspaces/{ws}/servers/{id}/mailboxes', '/v1/workspaces/{ws}/servers/{id}/mailboxes/{mb}',
       '/v1/workspaces/{ws}/servers/{id}/mailboxes/{mb}/password/reset', '/v1/workspaces/{ws}/servers/{id}/mailboxes/{mb}/password/export',
       '/v1/workspaces/{ws}/servers/{id}/mailboxes/{mb}/webmail-login'];
