@@ -129,6 +129,8 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
         await tx.update(provisioningRuns).set({ status: 'succeeded', finishedAt: new Date(clock.now()), error: null }).where(eq(provisioningRuns.id, runId));
         const status = run!.kind === 'deprovision' ? 'deleted' as const : 'ready' as const;
         await tx.update(servers).set({ status, statusReason: null, updatedAt: new Date(clock.now()) }).where(eq(servers.id, run!.serverId));
+        // The first health run comes with `ready` (committed together), not a sweep later.
+        if (status === 'ready') await queue.send('health.check_server', { serverId: run!.serverId }, { tx: raw, singletonKey: run!.serverId });
         await publishEvent(tx, { serverId: run!.serverId, runId, type: 'run.succeeded' });
       }
     });
