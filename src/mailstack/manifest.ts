@@ -45,6 +45,7 @@ export const TEMPLATE_MANIFEST: readonly TemplateEntry[] = [
   script('issue-tls.sh'),
   script('tls-deploy.sh'),
   script('tls-spki.sh'),
+  script('tls-lineage.sh'),
   script('verify-services.sh'),
   script('apply-mailboxes.sh'),
 ];

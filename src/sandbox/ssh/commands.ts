@@ -71,7 +71,7 @@ export async function runCommand(command: string, ctx: ScriptContext, behaviour:
     ctx.stdout(ctx.stdin);
     return 0;
   }
-  if (program === 'bash' && args.length === 1) return runScriptFile(args[0]!, ctx, behaviour);
+  if (program === 'bash' && args.length >= 1) return runScriptFile(args[0]!, { ...ctx, args: args.slice(1) }, behaviour);
   if (ctx.network && command.trim() === 'ip -o addr show scope global') {
     for (const address of ctx.network.addresses) {
       const v6 = address.includes(':');

@@ -5,7 +5,8 @@
  * would trip over (the uploaded tree, an earlier install). Adding a script is
  * one entry in SCRIPTS.
  */
-import { join } from 'node:path';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { HostFs } from './host-fs.ts';
 import type { HostStateFile } from './host-state.ts';
 import { ensureTlsKey, publicPemOf, readTlsKey, spkiSha256 } from './tls-key.ts';
@@ -19,6 +20,8 @@ export interface ScriptContext {
   /** What the cloud gives this host: its addresses, and whether outbound SMTP gets through. */
   network?: { addresses: string[]; outboundSmtpOpen: boolean };
   stdin: string;
+  /** The script's arguments (`bash script.sh ARG…`). */
+  args?: string[];
   /** Each call is sent at once, as a separate chunk, like a script's progress lines. */
   stdout(text: string): void;
   stderr(text: string): void;
@@ -84,6 +87,34 @@ export const SCRIPTS: Readonly<Record<string, ScriptHandler>> = {
       return 1;
     }
     ctx.stdout(`${spkiSha256(publicPemOf(key))}\n`);
+    return 0;
+  },
+
+  // The lineage as the control plane keeps it: here, the emulated host's TLS key (base64 of its PEM).
+  'tls-lineage.sh': async (ctx) => {
+    const key = await readTlsKey(tlsKeyPath(ctx));
+    const action = ctx.args?.[0];
+    if (action !== 'export' && action !== 'import') {
+      ctx.stderr('usage: tls-lineage.sh export|import\n');
+      return 2;
+    }
+    if (action === 'export') {
+      if (!key) {
+        ctx.stderr('tls-lineage: no ACME certificate yet (run issue-tls.sh)\n');
+        return 1;
+      }
+      ctx.stdout(`${Buffer.from(key).toString('base64')}\n`);
+      return 0;
+    }
+    const pem = Buffer.from(ctx.stdin.trim(), 'base64').toString('utf8');
+    if (!pem.includes('PRIVATE KEY')) {
+      ctx.stderr('tls-lineage: the archive is not a lineage; nothing installed\n');
+      return 1;
+    }
+    await mkdir(dirname(tlsKeyPath(ctx)), { recursive: true });
+    await writeFile(tlsKeyPath(ctx), pem, { mode: 0o600 });
+    await ctx.state.update({ tlsIssuedAt: new Date().toISOString() });
+    ctx.stdout('tls-lineage: lineage installed\n');
     return 0;
   },
 
