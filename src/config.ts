@@ -115,6 +115,13 @@ const envSchema = z.object({
   MAIL_FROM: z.preprocess(emptyToUndefined, z.string().default('mailplane <no-reply@mailplane.localhost>')),
   HEALTH_CHECK_INTERVAL_MINUTES: int(15, 1, 24 * 60),
   HEALTH_TRUSTED_CA_FILE: optionalString,
+  BACKUP_KEEP_DAILY: int(7, 1, 365),
+  BACKUP_KEEP_WEEKLY: int(4, 0, 520),
+  BACKUP_KEEP_MONTHLY: int(6, 0, 240),
+  BACKUP_GRACE_DAYS: int(30, 0, 3650),
+  BACKUP_NONCURRENT_RETENTION_DAYS: int(2, 1, 365),
+  BACKUP_FRESH_MINUTES: int(30, 0, 24 * 60),
+  BACKUP_RESTIC_BINARY: z.preprocess(emptyToUndefined, z.string().default('restic')),
 });
 
 export interface Config {
@@ -166,6 +173,18 @@ export interface Config {
   mail: { smtpUrl: string | null; from: string };
   /** Server health checks (src/health); trustedCaFile: PEM roots they trust besides Node's (a staging or sandbox ACME CA). */
   health: { intervalMinutes: number; trustedCaFile: string | null };
+  /** Server backups (src/backups). */
+  backups: {
+    /** `restic forget --prune` keeps this many daily, weekly and monthly snapshots. */
+    retention: { daily: number; weekly: number; monthly: number };
+    /** A deprovisioned server's final backup is kept this many days, then deleted. */
+    graceDays: number;
+    /** Overwritten objects stay this long as noncurrent versions (the storage's lifecycle rule). */
+    noncurrentRetentionDays: number;
+    /** A backup before a change is skipped when a successful one is younger than this. */
+    freshMinutes: number;
+    resticBinary: string;
+  };
 }
 
 export class ConfigError extends Error {
@@ -292,5 +311,12 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     },
     mail: { smtpUrl: e.MAIL_SMTP_URL ?? null, from: e.MAIL_FROM },
     health: { intervalMinutes: e.HEALTH_CHECK_INTERVAL_MINUTES, trustedCaFile: e.HEALTH_TRUSTED_CA_FILE ?? null },
+    backups: {
+      retention: { daily: e.BACKUP_KEEP_DAILY, weekly: e.BACKUP_KEEP_WEEKLY, monthly: e.BACKUP_KEEP_MONTHLY },
+      graceDays: e.BACKUP_GRACE_DAYS,
+      noncurrentRetentionDays: e.BACKUP_NONCURRENT_RETENTION_DAYS,
+      freshMinutes: e.BACKUP_FRESH_MINUTES,
+      resticBinary: e.BACKUP_RESTIC_BINARY,
+    },
   };
 }

@@ -70,8 +70,13 @@ export interface RetentionPolicy {
 export const forgetAndPrune = (target: ResticTarget, keep: RetentionPolicy, opts?: ResticOptions) =>
   restic(target, ['forget', '--prune', '--keep-daily', String(keep.daily), '--keep-weekly', String(keep.weekly), '--keep-monthly', String(keep.monthly)], opts);
 
-/** `check --read-data`: reads every pack, so a damaged one is found (plain `check` only reads the index). */
-export const checkRepository = (target: ResticTarget, opts?: ResticOptions) => restic(target, ['check', '--read-data'], opts);
+/**
+ * `check` verifies the structure; `subset` ("n/7") also reads and verifies that part of
+ * the packs (plain `check` reads only the index and would miss a damaged pack). Run
+ * daily with the day's seventh, every pack is read once a week; absent, every pack.
+ */
+export const checkRepository = (target: ResticTarget, opts: ResticOptions & { subset?: string } = {}) =>
+  restic(target, ['check', ...(opts.subset ? ['--read-data-subset', opts.subset] : ['--read-data'])], opts);
 
 export const restoreSnapshot = (target: ResticTarget, snapshotId: string, into: string, include: string[], opts?: ResticOptions) =>
   restic(target, ['restore', snapshotId, '--target', into, ...include.flatMap((p) => ['--include', p])], opts);

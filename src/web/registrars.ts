@@ -6,6 +6,7 @@
 import type { RouteRegistrar } from '../api/app.ts';
 import type { ApiDeps } from '../api/deps.ts';
 import { registerAccountRecoveryRoutes } from '../api/routes/account-recovery.ts';
+import { registerServerBackupRoutes } from '../api/routes/server-backups.ts';
 import { registerServerCheckRoutes } from '../api/routes/server-checks.ts';
 import type { RecoveryDeps } from '../accounts/recovery.ts';
 import type { AppContext } from '../app-context.ts';
@@ -28,10 +29,15 @@ export function webDeps(ctx: AppContext, api: ApiDeps): WebDeps {
   };
 }
 
+export function backupApiDeps(ctx: AppContext) {
+  return { database: ctx.database, queue: ctx.queue, storageConfigured: ctx.backups.storage !== null, simulated: ctx.backups.simulatedHosts };
+}
+
 export function productRegistrars(ctx: AppContext, api: ApiDeps): RouteRegistrar[] {
   return [
     (app) => registerAccountRecoveryRoutes(app, recoveryDeps(ctx)),
     (app) => registerServerCheckRoutes(app, { db: ctx.database.db, queue: ctx.queue, simulated: ctx.health.probe.simulated }),
+    (app) => registerServerBackupRoutes(app, backupApiDeps(ctx)),
     (app) => void app.route('/', createDashboard(webDeps(ctx, api))),
   ];
 }
