@@ -35,6 +35,7 @@ export const PERMISSIONS = {
   'mailboxes.webmail': { roles: ALL, scope: null },
   'backups.read': { roles: ALL, scope: 'read' },
   'backups.run': { roles: MANAGERS, scope: 'write' },
+  'backups.restore': { roles: MANAGERS, scope: 'write' },
 } as const satisfies Record<string, Rule>;
 
 export type Action = keyof typeof PERMISSIONS;

@@ -33,11 +33,12 @@ const outputSchema = z.object({
   vanished: z.number().int().optional(),
 });
 
-/** The two files backup.sh needs beside it, rendered for this server. */
-function backupFiles(hostname: string) {
+/** The scripts backups and restores run, rendered for this server (a server installed before backups existed gets them too). */
+export function backupFiles(hostname: string) {
   const render = (template: string) => renderTemplate(readFileSync(new URL(template, TEMPLATES_DIR), 'utf8'), { hostname }, template);
   return [
     { path: `${SCRIPT_DIR}/backup.sh`, content: render('scripts/backup.sh'), mode: 0o755 },
+    { path: `${SCRIPT_DIR}/restore-mailbox.sh`, content: render('scripts/restore-mailbox.sh'), mode: 0o755 },
     { path: '/opt/mailplane/libexec/backup-manifest.py', content: render('backup/backup-manifest.py'), mode: 0o755 },
   ];
 }

@@ -7,7 +7,7 @@
 import { and, desc, eq } from 'drizzle-orm';
 import { audit, type Actor } from '../audit.ts';
 import type { Database, Db } from '../db/client.ts';
-import { backupDrills, backupRepositories, backupRuns } from '../db/schema/index.ts';
+import { backupDrills, backupRepositories, backupRestores, backupRuns } from '../db/schema/index.ts';
 import { inTransaction } from '../db/tx.ts';
 import { ConflictError } from '../errors.ts';
 import type { JobQueue } from '../jobs/queue.ts';
@@ -42,6 +42,13 @@ function drillView(d: typeof backupDrills.$inferSelect) {
   };
 }
 
+export function restoreView(r: typeof backupRestores.$inferSelect) {
+  return {
+    id: r.id, mailboxId: r.mailboxId, address: r.address, backupId: r.backupRunId, snapshotId: r.resticSnapshotId, folder: r.folder, targetFolder: r.targetFolder,
+    status: r.status, restoredMessages: r.restoredMessages, simulated: r.simulated, error: r.error, requestedAt: r.requestedAt.toISOString(), finishedAt: iso(r.finishedAt),
+  };
+}
+
 export async function backupOverview(deps: BackupViewDeps, server: ServerRow) {
   const now = deps.now?.() ?? Date.now();
   const [repo] = await deps.db.select().from(backupRepositories).where(eq(backupRepositories.serverId, server.id));
@@ -49,6 +56,7 @@ export async function backupOverview(deps: BackupViewDeps, server: ServerRow) {
   const [lastOk] = await deps.db.select().from(backupRuns).where(and(eq(backupRuns.serverId, server.id), eq(backupRuns.status, 'succeeded')))
     .orderBy(desc(backupRuns.finishedAt)).limit(1);
   const [drill] = await deps.db.select().from(backupDrills).where(eq(backupDrills.serverId, server.id)).orderBy(desc(backupDrills.startedAt)).limit(1);
+  const restores = await deps.db.select().from(backupRestores).where(eq(backupRestores.serverId, server.id)).orderBy(desc(backupRestores.requestedAt)).limit(10);
   const scheduled = deps.storageConfigured && (BACKED_UP_STATUSES as readonly string[]).includes(server.status) && !repo?.deletedAt;
   return {
     configured: deps.storageConfigured,
@@ -58,6 +66,7 @@ export async function backupOverview(deps: BackupViewDeps, server: ServerRow) {
     nextScheduledAt: scheduled ? nextScheduledBackup(server.id, now).toISOString() : null,
     runs: runs.map(runView),
     lastDrill: drill ? drillView(drill) : null,
+    restores: restores.map(restoreView),
     repository: repo ? {
       region: repo.region, bucket: repo.bucket, createdAt: repo.createdAt.toISOString(),
       lastCheck: repo.lastCheckStatus ? { status: repo.lastCheckStatus, at: iso(repo.lastMaintenanceAt) } : null,

@@ -3,6 +3,7 @@ import { JOB_CATALOG } from '../jobs/catalog.ts';
 import type { BackupDeps } from './deps.ts';
 import { runDrill } from './drill.ts';
 import { maintainRepository } from './maintenance.ts';
+import { runMailboxRestore } from './restore-mailbox.ts';
 import { deleteBackups } from './retire.ts';
 import { alertBackupFailed, runBackup } from './run-backup.ts';
 import { sweepBackups } from './schedule.ts';
@@ -29,6 +30,9 @@ export async function registerBackupWorkers(deps: BackupDeps): Promise<void> {
   });
   await queue.work('backups.expire', async ({ serverId }) => {
     await deleteBackups(deps, serverId);
+  });
+  await queue.work('backups.restore_mailbox', async ({ restoreId }) => {
+    await runMailboxRestore(deps, restoreId);
   });
   await queue.schedule('backups.sweep', '* * * * *', {});
 }

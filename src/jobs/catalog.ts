@@ -146,6 +146,12 @@ export const JOB_CATALOG = {
     queue: { policy: 'stately', retryLimit: 10, retryDelay: 60, retryBackoff: true, retryDelayMax: 3600, expireInSeconds: 900 },
     concurrency: 2,
   }),
+  /** One mailbox restore into "Restored <date>" (src/backups/restore-mailbox.ts); pg-boss retries it (the script is idempotent). */
+  'backups.restore_mailbox': define({
+    schema: z.object({ restoreId: z.uuid() }),
+    queue: { policy: 'stately', retryLimit: 2, retryDelay: 60, retryBackoff: true, expireInSeconds: 3600 },
+    concurrency: 2,
+  }),
 } as const;
 
 export type JobName = keyof typeof JOB_CATALOG;

@@ -49,4 +49,5 @@ export const TEMPLATE_MANIFEST: readonly TemplateEntry[] = [
   script('verify-services.sh'),
   script('apply-mailboxes.sh'),
   script('backup.sh'),
+  script('restore-mailbox.sh'),
 ];

@@ -76,3 +76,23 @@ export const backupDrills = pgTable('backup_drills', {
   details: jsonb('details').$type<Record<string, unknown>>().notNull().default({}),
   error: text('error'),
 }, (t) => [index('backup_drills_server_idx').on(t.serverId, t.startedAt)]);
+
+/** A one-mailbox (or one-folder) restore into a "Restored <date>" folder beside the current mail. */
+export const backupRestores = pgTable('backup_restores', {
+  id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
+  serverId: uuid('server_id').notNull().references(() => servers.id, { onDelete: 'cascade' }),
+  mailboxId: uuid('mailbox_id'),
+  address: text('address').notNull(),
+  backupRunId: uuid('backup_run_id').references(() => backupRuns.id, { onDelete: 'set null' }),
+  resticSnapshotId: text('restic_snapshot_id').notNull(),
+  /** null: every folder. */
+  folder: text('folder'),
+  targetFolder: text('target_folder').notNull(),
+  status: text('status', { enum: ['queued', 'running', 'succeeded', 'failed'] }).notNull().default('queued'),
+  restoredMessages: integer('restored_messages'),
+  simulated: boolean('simulated').notNull().default(false),
+  error: text('error'),
+  requestedBy: text('requested_by').notNull(),
+  requestedAt: timestamp('requested_at', { withTimezone: true }).notNull().defaultNow(),
+  finishedAt: timestamp('finished_at', { withTimezone: true }),
+}, (t) => [index('backup_restores_server_idx').on(t.serverId, t.requestedAt)]);

@@ -132,4 +132,19 @@ export const SCRIPTS: Readonly<Record<string, ScriptHandler>> = {
     await ctx.state.update({ lastBackupAt: new Date().toISOString() });
     return 0;
   }),
+
+  /** Simulated like backup.sh: an emulated host holds no mail, so nothing is restored, and the answer says so. */
+  'restore-mailbox.sh': needsInstalled('restore-mailbox.sh', async (ctx) => {
+    if (!(await ctx.fs.read('/etc/mailplane/backup.env'))) {
+      ctx.stderr('restore-mailbox: /etc/mailplane/backup.env is missing (the control plane writes it)\n');
+      return 1;
+    }
+    const [snapshot, address, date] = ctx.stdin.trim().split(/\s+/);
+    if (!snapshot || !/^[0-9a-f]{8,64}$/.test(snapshot) || !address?.includes('@') || !date || !/^\d{4}-\d{2}-\d{2}$/.test(date)) {
+      ctx.stderr('restore-mailbox: bad request\n');
+      return 1;
+    }
+    ctx.stdout(`${JSON.stringify({ restored: 0, skipped: 0, folder: `Restored ${date}`, simulated: true })}\n`);
+    return 0;
+  }),
 };

@@ -17,6 +17,8 @@ import { requireProgram, requireRoot, run } from '../../support/real-tools.ts';
 
 let tmp: string;
 let script: string;
+let restoreScript: string;
+let firstSnapshot: string;
 let target: ResticTarget;
 const paths = () => ({
   env: join(tmp, 'backup.env'), mail: join(tmp, 'vmail'), state: join(tmp, 'state'),
@@ -41,6 +43,15 @@ beforeAll(async () => {
     .replace('readonly MANIFEST_TOOL=/opt/mailplane/libexec/backup-manifest.py', `readonly MANIFEST_TOOL=${p.tool}`)
     .replace('readonly ROUNDCUBE_DB=/var/lib/dbconfig-common/sqlite3/roundcube/roundcube', `readonly ROUNDCUBE_DB=${p.roundcube}`));
   writeFileSync(p.tool, file('/opt/mailplane/libexec/backup-manifest.py'));
+  // The restore runs as on a server but owns files as root (this machine has no vmail user), and
+  // a stand-in doveadm records what Dovecot would be asked (real Dovecot: test/e2e/real-hosts/backups.test.ts).
+  restoreScript = join(tmp, 'restore-mailbox.sh');
+  writeFileSync(restoreScript, file('/opt/mailplane/bin/restore-mailbox.sh')
+    .replace('readonly ENV_FILE=/etc/mailplane/backup.env', `readonly ENV_FILE=${p.env}`)
+    .replace('readonly MAIL_ROOT=/var/vmail', `readonly MAIL_ROOT=${p.mail}`)
+    .replaceAll('-o vmail -g vmail', '-o root -g root').replace('chown vmail:vmail', 'chown root:root'));
+  mkdirSync(join(tmp, 'bin'));
+  writeFileSync(join(tmp, 'bin', 'doveadm'), `#!/bin/sh\necho "$@" >> ${join(tmp, 'doveadm.log')}\n`, { mode: 0o755 });
   target = { repository: join(tmp, 'repo'), password: 'correct horse battery staple' };
   writeFileSync(p.env, `RESTIC_REPOSITORY='${target.repository}'\nRESTIC_PASSWORD='${target.password}'\n`, { mode: 0o600 });
   const inbox = join(p.mail, 'example.com', 'alice', 'Maildir');
@@ -82,6 +93,7 @@ describe('backup.sh', () => {
     // The flags are not part of the key: a message read after the backup is still the same message.
     expect(Object.keys(out.manifest.mailboxes['alice@example.com']!['INBOX']!.messages)).toEqual(['1733570000.M1P1.mail,S=60,W=62', '1733570001.M2P1.mail,S=60,W=62']);
 
+    firstSnapshot = out.snapshotId;
     const scratch = join(tmp, 'restore-1');
     await restoreSnapshot(target, out.snapshotId, scratch, []);
     const restored = await scanMailRoot(join(scratch, paths().mail));
@@ -113,5 +125,29 @@ describe('backup.sh', () => {
       expect.objectContaining({ mailbox: 'bob@example.com', folder: 'INBOX', differing: ['1733570003.M4P1.mail,S=60,W=62'] }),
       expect.objectContaining({ mailbox: 'alice@example.com', folder: 'Sent', missing: ['1733570002.M3P1.mail,S=60,W=62'] }),
     ]));
+  });
+
+  it('restores a deleted message into "Restored <date>" beside the current mail, once however often it runs', (ctx) => {
+    const bash = requireProgram(ctx, 'bash', 'bash');
+    const inbox = join(paths().mail, 'example.com', 'alice', 'Maildir');
+    rmSync(join(inbox, 'cur', '1733570000.M1P1.mail,S=60,W=62:2,S'));
+    const env = { ...process.env, PATH: `${join(tmp, 'bin')}:${process.env['PATH']}` };
+    const first = run(bash, [restoreScript], { input: `${firstSnapshot} alice@example.com 2026-12-07\n`, env });
+    expect(first.status, first.stderr).toBe(0);
+    expect(JSON.parse(first.stdout)).toEqual({ restored: 3, skipped: 0, folder: 'Restored 2026-12-07' });
+    const restored = join(inbox, '.Restored 2026-12-07');
+    expect(readFileSync(join(restored, 'cur', '1733570000.M1P1.mail,S=60,W=62:2,S'), 'utf8')).toContain('read message');
+    expect(readFileSync(join(inbox, '.Restored 2026-12-07.Sent', 'cur', '1733570002.M3P1.mail,S=60,W=62:2,S'), 'utf8')).toContain('sent message');
+    // The current mail is untouched: the deleted message stays deleted there, the new arrival stays.
+    expect(() => readFileSync(join(inbox, 'cur', '1733570000.M1P1.mail,S=60,W=62:2,S'))).toThrow();
+    expect(readFileSync(join(inbox, 'cur', '1733570009.M9P1.mail,S=60,W=62:2,'), 'utf8')).toContain('new arrival');
+    expect(readFileSync(join(tmp, 'doveadm.log'), 'utf8')).toContain('force-resync -u alice@example.com Restored 2026-12-07*');
+
+    const again = run(bash, [restoreScript], { input: `${firstSnapshot} alice@example.com 2026-12-07\n`, env });
+    expect(JSON.parse(again.stdout)).toEqual({ restored: 0, skipped: 3, folder: 'Restored 2026-12-07' });
+
+    const refused = run(bash, [restoreScript], { input: `${firstSnapshot} ../../etc@example.com 2026-12-07\n`, env });
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain('bad address');
   });
 });
