@@ -62,6 +62,9 @@ const envSchema = z.object({
   SCW_DEFAULT_PROJECT_ID: optionalString,
   SCW_API_URL: optionalString,
   SCW_IMAGE: z.preprocess(emptyToUndefined, z.string().default('debian_bookworm')),
+  SCW_S3_ENDPOINT: z.preprocess(emptyToUndefined, z.string().regex(/^https?:\/\/[^\s/]+$/, 'an http(s) base URL with no path, `{region}` allowed (https://s3.{region}.scw.cloud)').optional()),
+  SCW_S3_SERVER_ENDPOINT: z.preprocess(emptyToUndefined, z.string().regex(/^https?:\/\/[^\s/]+$/, 'an http(s) base URL with no path, `{region}` allowed').optional()),
+  BACKUP_BUCKET_PREFIX: z.preprocess(emptyToUndefined, z.string().regex(/^[a-z0-9][a-z0-9-]{0,11}$/, 'lower-case letters, digits and hyphens, at most 12').default('mp-backup-')),
   CLOUDFLARE_API_TOKEN: optionalString,
   CLOUDFLARE_ACCOUNT_ID: optionalString,
   CLOUDFLARE_API_URL: optionalString,
@@ -143,6 +146,11 @@ export interface Config {
   vault: { masterKeys: string | null; keyFile: string | null };
   scaleway: { accessKey: string; secretKey: string; projectId: string; apiUrl: string | undefined } | null;
   scalewayImage: string;
+  /**
+   * Backup storage (Scaleway Object Storage, same credentials as Scaleway). Endpoints may hold `{region}`;
+   * null: https://s3.{region}.scw.cloud, or the sandbox's emulator. serverEndpoint: what servers use, default endpoint.
+   */
+  objectStorage: { endpoint: string | null; serverEndpoint: string | null; bucketPrefix: string };
   cloudflare: { apiToken: string; accountId: string; apiUrl: string | undefined } | null;
   stripe: { secretKey: string; webhookSecret: string; apiUrl: string | undefined } | null;
   dns: { resolvers: string[]; dnsblZones: string[] };
@@ -291,6 +299,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     vault: { masterKeys: e.VAULT_MASTER_KEYS ?? null, keyFile: e.VAULT_MASTER_KEY_FILE ?? null },
     scaleway,
     scalewayImage: e.SCW_IMAGE,
+    objectStorage: { endpoint: e.SCW_S3_ENDPOINT ?? null, serverEndpoint: e.SCW_S3_SERVER_ENDPOINT ?? null, bucketPrefix: e.BACKUP_BUCKET_PREFIX },
     cloudflare,
     stripe,
     dns: { resolvers: e.DNS_RESOLVERS, dnsblZones: e.DNSBL_ZONES },
