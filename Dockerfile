@@ -9,6 +9,8 @@ RUN npm ci --omit=dev --no-audit --no-fund
 FROM node:24-bookworm-slim
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000 MAILPLANE_DATA_DIR=/var/lib/mailplane
 WORKDIR /app
+# restic: retention, `restic check` and restore drills run here, with the admin key no server holds.
+RUN apt-get update && apt-get install -y --no-install-recommends restic ca-certificates && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system mailplane && useradd --system --gid mailplane --home /var/lib/mailplane mailplane \
   && mkdir -p /var/lib/mailplane && chown mailplane:mailplane /var/lib/mailplane
 COPY --from=deps /app/node_modules ./node_modules

@@ -8,6 +8,7 @@ import type { ComputeProvider } from '../src/providers/compute/interface.ts';
 import type { DnsProvider } from '../src/providers/dns/interface.ts';
 import type { BlacklistChecker, DnsLookup } from '../src/providers/lookup/interface.ts';
 import type { RemoteHostProvider } from '../src/providers/ssh/interface.ts';
+import type { BackupDeps } from '../src/backups/deps.ts';
 import type { Vault } from '../src/vault/vault.ts';
 import type { AlertSink } from './alerts.ts';
 import type { StepName } from './plan.ts';
@@ -50,6 +51,8 @@ export interface ProvisioningDeps {
   log: Logger;
   settings: ProvisioningSettings;
   random?: () => number;
+  /** Backups (src/backups): a backup before a step changes a running server, the final one before deletion. */
+  backups?: BackupDeps;
 }
 
 export interface StepContext {

@@ -20,6 +20,7 @@ import { JobQueue } from './jobs/queue.ts';
 import type { Logger } from './log.ts';
 import { createAlertStore, type AlertSink } from '../provisioning/alerts.ts';
 import type { ProvisioningDeps, ProvisioningSettings } from '../provisioning/context.ts';
+import type { BackupDeps } from './backups/deps.ts';
 import type { ErasureDeps } from './gdpr/erase.ts';
 import type { MailboxDeps } from './mailboxes/service.ts';
 import { createEngine, type Engine } from '../provisioning/engine.ts';
@@ -33,6 +34,7 @@ import type { SandboxOutbox } from './mail/sandbox-outbox.ts';
 import type { HealthDeps } from './health/deps.ts';
 import { NetProbe } from './health/probe.ts';
 import { SandboxProbe } from './health/sandbox-probe.ts';
+import type { BackupStorage } from './providers/storage/interface.ts';
 import { parseMasterKeys } from './vault/master-keys.ts';
 import { Vault } from './vault/vault.ts';
 import { Shutdown } from './shutdown.ts';
@@ -65,6 +67,8 @@ export interface AppContext {
   provisioning: ProvisioningDeps;
   mailboxes: MailboxDeps;
   erasure: ErasureDeps;
+  /** Server backups (src/backups). */
+  backups: BackupDeps;
   /** Stops what the context started, last started first; each part bounded by `shutdown` (default: a fresh one). */
   close(shutdown?: Shutdown): Promise<void>;
 }
@@ -78,6 +82,8 @@ export interface ContextOptions {
   clock?: Clock;
   /** Overrides for tests and benchmarks (fast retries and polls). */
   settings?: Partial<ProvisioningSettings>;
+  /** Object storage for the backups; none: backups are off (the API and the page say so). */
+  backupStorage?: BackupStorage | null;
 }
 
 export function provisioningSettings(config: Config, providers: ProviderSet, overrides: Partial<ProvisioningSettings> = {}): ProvisioningSettings {
@@ -165,6 +171,13 @@ export async function createAppContext(config: Config, log: Logger, opts: Contex
       compute: providers.compute, dns: providers.dns, remote: providers.remote, lookup: providers.lookup, dnsbl: providers.dnsbl,
       settings: provisioningSettings(config, providers, opts.settings),
     };
+    const backups: BackupDeps = {
+      database, queue, vault, alerts, clock, log, provisioning,
+      storage: opts.backupStorage ?? null,
+      settings: config.backups,
+      simulatedHosts: emulatedHosts(config, providers),
+    };
+    provisioning.backups = backups;
     const engine = createEngine(provisioning, STEPS);
     const hasher = createPasswordHasher();
     const events = new EventHub(database.sql);
@@ -194,7 +207,8 @@ export async function createAppContext(config: Config, log: Logger, opts: Contex
       },
       provisioning,
       mailboxes: { database, queue, vault, clock, limitsOf: provisioning.settings.limitsOf },
-      erasure: { database, queue, billing: providers.billing, dns: providers.dns, hasher, engine, alerts, log, mailer, retry: provisioning.settings.retry },
+      erasure: { database, queue, billing: providers.billing, dns: providers.dns, hasher, engine, alerts, log, mailer, retry: provisioning.settings.retry, backups },
+      backups,
       hasher,
       sessions: createSessionService({ key: deriveKey(config.auth.sessionSecret, 'session-jwt'), ttlSeconds: config.auth.sessionTtlSeconds }),
       invitationKey: deriveKey(config.auth.sessionSecret, 'invitation-token'),

@@ -62,6 +62,9 @@ const envSchema = z.object({
   SCW_DEFAULT_PROJECT_ID: optionalString,
   SCW_API_URL: optionalString,
   SCW_IMAGE: z.preprocess(emptyToUndefined, z.string().default('debian_bookworm')),
+  SCW_S3_ENDPOINT: z.preprocess(emptyToUndefined, z.string().regex(/^https?:\/\/[^\s/]+$/, 'an http(s) base URL with no path, `{region}` allowed (https://s3.{region}.scw.cloud)').optional()),
+  SCW_S3_SERVER_ENDPOINT: z.preprocess(emptyToUndefined, z.string().regex(/^https?:\/\/[^\s/]+$/, 'an http(s) base URL with no path, `{region}` allowed').optional()),
+  BACKUP_BUCKET_PREFIX: z.preprocess(emptyToUndefined, z.string().regex(/^[a-z0-9][a-z0-9-]{0,11}$/, 'lower-case letters, digits and hyphens, at most 12').default('mp-backup-')),
   CLOUDFLARE_API_TOKEN: optionalString,
   CLOUDFLARE_ACCOUNT_ID: optionalString,
   CLOUDFLARE_API_URL: optionalString,
@@ -115,6 +118,13 @@ const envSchema = z.object({
   MAIL_FROM: z.preprocess(emptyToUndefined, z.string().default('mailplane <no-reply@mailplane.localhost>')),
   HEALTH_CHECK_INTERVAL_MINUTES: int(15, 1, 24 * 60),
   HEALTH_TRUSTED_CA_FILE: optionalString,
+  BACKUP_KEEP_DAILY: int(7, 1, 365),
+  BACKUP_KEEP_WEEKLY: int(4, 0, 520),
+  BACKUP_KEEP_MONTHLY: int(6, 0, 240),
+  BACKUP_GRACE_DAYS: int(30, 0, 3650),
+  BACKUP_NONCURRENT_RETENTION_DAYS: int(2, 1, 365),
+  BACKUP_FRESH_MINUTES: int(30, 0, 24 * 60),
+  BACKUP_RESTIC_BINARY: z.preprocess(emptyToUndefined, z.string().default('restic')),
 });
 
 export interface Config {
@@ -136,6 +146,11 @@ export interface Config {
   vault: { masterKeys: string | null; keyFile: string | null };
   scaleway: { accessKey: string; secretKey: string; projectId: string; apiUrl: string | undefined } | null;
   scalewayImage: string;
+  /**
+   * Backup storage (Scaleway Object Storage, same credentials as Scaleway). Endpoints may hold `{region}`;
+   * null: https://s3.{region}.scw.cloud, or the sandbox's emulator. serverEndpoint: what servers use, default endpoint.
+   */
+  objectStorage: { endpoint: string | null; serverEndpoint: string | null; bucketPrefix: string };
   cloudflare: { apiToken: string; accountId: string; apiUrl: string | undefined } | null;
   stripe: { secretKey: string; webhookSecret: string; apiUrl: string | undefined } | null;
   dns: { resolvers: string[]; dnsblZones: string[] };
@@ -166,6 +181,18 @@ export interface Config {
   mail: { smtpUrl: string | null; from: string };
   /** Server health checks (src/health); trustedCaFile: PEM roots they trust besides Node's (a staging or sandbox ACME CA). */
   health: { intervalMinutes: number; trustedCaFile: string | null };
+  /** Server backups (src/backups). */
+  backups: {
+    /** `restic forget --prune` keeps this many daily, weekly and monthly snapshots. */
+    retention: { daily: number; weekly: number; monthly: number };
+    /** A deprovisioned server's final backup is kept this many days, then deleted. */
+    graceDays: number;
+    /** Overwritten objects stay this long as noncurrent versions (the storage's lifecycle rule). */
+    noncurrentRetentionDays: number;
+    /** A backup before a change is skipped when a successful one is younger than this. */
+    freshMinutes: number;
+    resticBinary: string;
+  };
 }
 
 export class ConfigError extends Error {
@@ -272,6 +299,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     vault: { masterKeys: e.VAULT_MASTER_KEYS ?? null, keyFile: e.VAULT_MASTER_KEY_FILE ?? null },
     scaleway,
     scalewayImage: e.SCW_IMAGE,
+    objectStorage: { endpoint: e.SCW_S3_ENDPOINT ?? null, serverEndpoint: e.SCW_S3_SERVER_ENDPOINT ?? null, bucketPrefix: e.BACKUP_BUCKET_PREFIX },
     cloudflare,
     stripe,
     dns: { resolvers: e.DNS_RESOLVERS, dnsblZones: e.DNSBL_ZONES },
@@ -292,5 +320,12 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     },
     mail: { smtpUrl: e.MAIL_SMTP_URL ?? null, from: e.MAIL_FROM },
     health: { intervalMinutes: e.HEALTH_CHECK_INTERVAL_MINUTES, trustedCaFile: e.HEALTH_TRUSTED_CA_FILE ?? null },
+    backups: {
+      retention: { daily: e.BACKUP_KEEP_DAILY, weekly: e.BACKUP_KEEP_WEEKLY, monthly: e.BACKUP_KEEP_MONTHLY },
+      graceDays: e.BACKUP_GRACE_DAYS,
+      noncurrentRetentionDays: e.BACKUP_NONCURRENT_RETENTION_DAYS,
+      freshMinutes: e.BACKUP_FRESH_MINUTES,
+      resticBinary: e.BACKUP_RESTIC_BINARY,
+    },
   };
 }

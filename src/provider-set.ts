@@ -18,6 +18,8 @@ import { DEFAULT_DNSBL_ZONES } from './providers/lookup/dnsbl-zones.ts';
 import type { BlacklistChecker, DnsLookup } from './providers/lookup/interface.ts';
 import { createResolverLookup } from './providers/lookup/resolver.ts';
 import type { RemoteHostProvider } from './providers/ssh/interface.ts';
+import type { BackupStorage } from './providers/storage/interface.ts';
+import { createScalewayObjectStorage } from './providers/storage/scaleway-object-storage.ts';
 import { createSshRemote } from './providers/ssh/node-ssh.ts';
 import { SshUnreachableError } from './providers/ssh/interface.ts';
 import { applySandboxSettings, forgetEmulatorUrls, recordEmulatorUrls } from './sandbox/person-settings.ts';
@@ -30,6 +32,8 @@ export interface ProviderSet {
   remote: RemoteHostProvider;
   lookup: DnsLookup;
   dnsbl: BlacklistChecker;
+  /** Backup repositories: Scaleway Object Storage with the Scaleway credentials (the sandbox's emulator without them). */
+  storage: BackupStorage;
   /** Where a server's SSH answers: its IPv4 on 22, or the sandbox's emulated host. */
   sshEndpoint(server: { id: string; ipv4: string | null }): Promise<{ host: string; port: number }>;
   sandbox: Sandbox | null;
@@ -104,6 +108,7 @@ export async function createProviders(config: Config, log: Logger, clock: Clock,
     remote: createSshRemote(),
     lookup: createResolverLookup({ servers: resolvers }),
     dnsbl: createDnsblChecker({ servers: resolvers, zones }),
+    storage: createScalewayObjectStorage(storageOptions(config, scw, env)),
     async sshEndpoint(server) {
       if (!server.ipv4) throw new SshUnreachableError(`server ${server.id} has no IPv4 yet`);
       if (remoteSandbox) return remoteSandbox.sshEndpoint(server.ipv4);
@@ -117,6 +122,16 @@ export async function createProviders(config: Config, log: Logger, clock: Clock,
       await forgetEmulatorUrls(sandbox, config.db.dataDir).catch(() => {});
       await sandbox.stop();
     },
+  };
+}
+
+/** Backup storage on the Scaleway credentials; endpoints from the config, else the sandbox's emulator, else Scaleway's. */
+function storageOptions(config: Config, scw: { accessKey: string; secretKey: string; projectId: string; apiUrl?: string | undefined }, env: Record<string, string>) {
+  const endpoint = config.objectStorage.endpoint ?? env['SCW_S3_ENDPOINT'];
+  const serverEndpoint = config.objectStorage.serverEndpoint ?? env['SCW_S3_SERVER_ENDPOINT'];
+  return {
+    accessKey: scw.accessKey, secretKey: scw.secretKey, projectId: scw.projectId, bucketPrefix: config.objectStorage.bucketPrefix,
+    ...(scw.apiUrl ? { apiUrl: scw.apiUrl } : {}), ...(endpoint ? { endpointTemplate: endpoint } : {}), ...(serverEndpoint ? { serverEndpointTemplate: serverEndpoint } : {}),
   };
 }
 
@@ -142,6 +157,7 @@ async function unavailableProviders(config: Config, clock: Clock, reason: string
     remote: createSshRemote(),
     lookup: createResolverLookup({ servers: resolvers }),
     dnsbl: createDnsblChecker({ servers: resolvers, zones: dnsblZonesOf(config) }),
+    storage: scw ? createScalewayObjectStorage(storageOptions(config, scw, {})) : refusing<BackupStorage>('scaleway object storage', reason),
     sshEndpoint: async () => {
       throw new SshUnreachableError(reason);
     },

@@ -5,6 +5,7 @@ import { invitations, sessions } from './db/schema/index.ts';
 import { registerBillingWorkers } from './billing/workers.ts';
 import { registerOpsWorkers } from './ops/workers.ts';
 import { registerHealthWorkers } from './health/workers.ts';
+import { registerBackupWorkers } from './backups/workers.ts';
 import { eraseUser, eraseWorkspace } from './gdpr/erase.ts';
 import { resyncStaleMailboxes, syncMailboxes } from './mailboxes/sync.ts';
 
@@ -25,5 +26,6 @@ export async function startWorkers(ctx: AppContext): Promise<void> {
   await ctx.queue.schedule('mailboxes.resync', '*/10 * * * *', {});
   await ctx.queue.work('gdpr.erase_workspace', async (data) => void (await eraseWorkspace(ctx.erasure, data)));
   await registerHealthWorkers(ctx.health, ctx.queue);
+  await registerBackupWorkers(ctx.backups);
   await ctx.queue.work('gdpr.erase_user', async (data) => void (await eraseUser(ctx.erasure, data)));
 }

@@ -6,10 +6,13 @@
 import type { Zone } from '../../src/providers/compute/interface.ts';
 import type { StepDefinition } from '../context.ts';
 import { runScript, withSession } from '../remote.ts';
+import { backupIfRunning } from './backup-steps.ts';
 
 export const harden: StepDefinition = {
   name: 'harden',
-  async run({ deps, server, log }) {
+  async run(ctx) {
+    const { deps, server, log } = ctx;
+    await backupIfRunning(ctx, 'harden');
     await withSession(deps, server, (session) => runScript(session, 'harden.sh', log));
     if (server.providerServerId) {
       await deps.compute.clearUserData(server.zone as Zone, server.providerServerId);

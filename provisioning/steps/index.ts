@@ -4,6 +4,7 @@ import type { StepName } from '../plan.ts';
 import { activateZone } from './activate-zone.ts';
 import { allocateIps } from './allocate-ips.ts';
 import { checkBlacklists } from './check-blacklists.ts';
+import { finalBackup } from './backup-steps.ts';
 import { checkNetwork } from './check-network.ts';
 import { createServer } from './create-server.ts';
 import { deleteDnsRecords, deleteServer, releaseIps } from './deprovision.ts';
@@ -36,6 +37,7 @@ export const STEPS: Record<StepName, StepDefinition> = {
   issue_tls: issueTls,
   publish_tlsa: publishTlsa,
   verify,
+  final_backup: finalBackup,
   delete_dns_records: deleteDnsRecords,
   delete_server: deleteServer,
   release_ips: releaseIps,

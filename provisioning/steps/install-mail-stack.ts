@@ -3,10 +3,14 @@ import { renderServerTree } from '../../src/mailstack/render.ts';
 import type { StepDefinition } from '../context.ts';
 import { mailstackInput } from '../mailstack-input.ts';
 import { runScript, withSession } from '../remote.ts';
+import { backupIfRunning } from './backup-steps.ts';
 
 export const installMailStack: StepDefinition = {
   name: 'install_mail_stack',
-  async run({ deps, server, log }) {
+  async run(ctx) {
+    const { deps, server, log } = ctx;
+    // Re-installing a live server changes it: its mail gets a fresh backup first.
+    await backupIfRunning(ctx, 'install_mail_stack');
     const files = renderServerTree(await mailstackInput(deps, server));
     await withSession(deps, server, async (session) => {
       await session.upload(files.map((f) => ({ path: f.path, content: f.content, mode: f.mode })));

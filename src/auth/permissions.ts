@@ -34,6 +34,9 @@ export const PERMISSIONS = {
   'mailboxes.manage': { roles: MANAGERS, scope: 'write' },
   'mailboxes.exportPassword': { roles: MANAGERS, scope: null },
   'mailboxes.webmail': { roles: ALL, scope: null },
+  'backups.read': { roles: ALL, scope: 'read' },
+  'backups.run': { roles: MANAGERS, scope: 'write' },
+  'backups.restore': { roles: MANAGERS, scope: 'write' },
 } as const satisfies Record<string, Rule>;
 
 export type Action = keyof typeof PERMISSIONS;

@@ -5,8 +5,10 @@
  * owner end, and each workspace the caller solely owns is marked for erasure.
  * Erasing a workspace is a job that cancels its Stripe subscriptions (and
  * deletes the Stripe customers, which hold the email), runs the
- * deprovision workflow for every server, waits until all are gone, then
- * deletes its rows; the account row goes last. Audit entries stay, with the
+ * deprovision workflow for every server, waits until all are gone, deletes
+ * every server's backups (the time the storage held nothing more is recorded in
+ * the audit trail: when the last copy was gone), then deletes its rows; the
+ * account row goes last. Audit entries stay, with the
  * erased user's id as a pseudonym (no row maps it back to a person).
  */
 import { and, eq, inArray, isNull, ne, sql } from 'drizzle-orm';
@@ -29,6 +31,8 @@ import { erasureStartedMessage } from '../mail/messages.ts';
 import type { BillingProvider } from '../providers/billing/interface.ts';
 import type { DnsProvider } from '../providers/dns/interface.ts';
 import { startDeprovision } from '../servers/lifecycle.ts';
+import type { BackupDeps } from '../backups/deps.ts';
+import { deleteBackups } from '../backups/retire.ts';
 
 export interface ErasureDeps {
   database: Database;
@@ -42,6 +46,8 @@ export interface ErasureDeps {
   /** The goodbye message to the person whose account is erased. */
   mailer: Mailer;
   retry: { baseMs: number; maxMs: number };
+  /** The servers' backups are deleted with the workspace (absent: no backup storage). */
+  backups?: BackupDeps;
 }
 
 /** After this many waits an ops alert says the erasure is stuck (it keeps trying). */
@@ -200,7 +206,24 @@ export async function eraseWorkspace(deps: ErasureDeps, job: { workspaceId: stri
     }
   }
 
-  // 4. Nothing left at the providers: the rows go.
+  // 4. The backups: every object version of every server's repository, then the buckets. The
+  // moment the storage counts nothing left is when the last copy of the mail ceased to exist.
+  let backupsGoneAt: string | null = null;
+  if (deps.backups?.storage) {
+    const serverIds = (await db.select({ id: servers.id }).from(servers).where(eq(servers.workspaceId, ws.id))).map((s) => s.id);
+    for (const serverId of serverIds) {
+      try {
+        const gone = await deleteBackups(deps.backups, serverId);
+        if (gone && (!backupsGoneAt || gone.toISOString() > backupsGoneAt)) backupsGoneAt = gone.toISOString();
+      } catch (err) {
+        deps.log.warn({ err, serverId }, 'erasure: backups not deleted yet; retrying');
+        await reschedule(deps, 'gdpr.erase_workspace', { workspaceId: ws.id }, attempt);
+        return 'waiting';
+      }
+    }
+  }
+
+  // 5. Nothing left at the providers: the rows go.
   await inTransaction(deps.database, async (tx) => {
     const serverIds = (await tx.select({ id: servers.id }).from(servers).where(eq(servers.workspaceId, ws.id))).map((s) => s.id);
     // Deleting the servers deletes their runs and steps: keep what they added to the /metrics counters.
@@ -214,7 +237,7 @@ export async function eraseWorkspace(deps: ErasureDeps, job: { workspaceId: stri
     await tx.update(auditLog).set({ details: { erased: true }, ip: null }).where(eq(auditLog.workspaceId, ws.id));
     await tx.delete(workspaces).where(eq(workspaces.id, ws.id));
     await deps.alerts.resolve(tx, `erasure:${ws.id}`);
-    await audit(tx, actor, { action: 'workspace.erased', workspaceId: ws.id, target: ws.id, details: { servers: serverIds.length } });
+    await audit(tx, actor, { action: 'workspace.erased', workspaceId: ws.id, target: ws.id, details: { servers: serverIds.length, backupsGoneAt } });
   });
   return 'erased';
 }

@@ -9,6 +9,7 @@ import { dkimKeys, dnsRecords, memberships, serverChecks, serverIps, users } fro
 import { sendBestEffort } from '../mail/mailer.ts';
 import { healthChangeMessage, type CheckChange } from '../mail/messages.ts';
 import { findServer } from '../servers/views.ts';
+import { backupCheck } from './backup-check.ts';
 import { CHECK_TITLES, type CheckResult } from './check-types.ts';
 import type { HealthDeps } from './deps.ts';
 import { dkimCheck, dmarcCheck, dnssecCheck, mtaStsCheck, nameserversCheck, ptrCheck, recordsCheck, spfCheck, tlsaCheck, type DnsFacts } from './dns-checks.ts';
@@ -32,7 +33,7 @@ export async function computeChecks(deps: HealthDeps, facts: DnsFacts): Promise<
     nameserversCheck(lookup, facts), recordsCheck(lookup, facts), spfCheck(lookup, facts), dkimCheck(lookup, facts),
     dmarcCheck(lookup, facts), mtaStsCheck(lookup, probe, facts), Promise.resolve(dnssecCheck(facts)), tlsaCheck(lookup, probe, facts),
     ptrCheck(lookup, facts, 'ipv4'), ptrCheck(lookup, facts, 'ipv6'), blacklistCheck(deps.dnsbl, facts),
-    certificateCheck(probe, facts, now), portsCheck(probe, facts),
+    certificateCheck(probe, facts, now), portsCheck(probe, facts), backupCheck(deps.db, facts, now),
   ]);
 }
 

@@ -6,7 +6,7 @@
  * Retries: domain handlers decide retry/backoff themselves (they know whether an
  * error is retryable). pg-boss's own retries exist for one case only: a worker
  * that died mid-job (heartbeat lost), whose job must run again elsewhere
- * (billing.refund_refused_payment excepted: see there).
+ * (billing.refund_refused_payment and the backups.* jobs excepted: see there).
  */
 import { z } from 'zod';
 import type { Queue } from 'pg-boss';
@@ -111,6 +111,46 @@ export const JOB_CATALOG = {
     schema: z.object({ serverId: z.uuid() }),
     queue: { policy: 'stately', retryLimit: 1, retryDelay: 60, expireInSeconds: 300 },
     concurrency: 4,
+  }),
+  /** Every minute: the backups, retention/check runs, drills and expiries due now (src/backups/schedule.ts). */
+  'backups.sweep': define({
+    schema: z.object({}).passthrough(),
+    queue: { retryLimit: 0, expireInSeconds: 120 },
+    concurrency: 1,
+  }),
+  /**
+   * One backup of one server (src/backups/run-backup.ts). pg-boss retries a failed attempt itself,
+   * with backoff (a storage or SSH outage passes); the last attempt opens a backup_failed alert.
+   * Stately: one queued and one running per singleton key (server and day, or server and "manual").
+   */
+  'backups.run': define({
+    schema: z.object({ serverId: z.uuid(), reason: z.string().regex(/^[a-z_:]{1,60}$/) }),
+    queue: { policy: 'stately', retryLimit: 3, retryDelay: 300, retryBackoff: true, retryDelayMax: 3600, expireInSeconds: 3600 },
+    concurrency: 4,
+  }),
+  /** `restic forget --prune` and `restic check` with the admin key (src/backups/maintenance.ts); retried by pg-boss. */
+  'backups.maintain': define({
+    schema: z.object({ serverId: z.uuid() }),
+    queue: { policy: 'stately', retryLimit: 2, retryDelay: 600, retryBackoff: true, retryDelayMax: 3600, expireInSeconds: 6 * 3600 },
+    concurrency: 1,
+  }),
+  /** A restore drill of the latest snapshot (src/backups/drill.ts); a failed drill is a result, not a retry. */
+  'backups.drill': define({
+    schema: z.object({ serverId: z.uuid() }),
+    queue: { policy: 'stately', retryLimit: 1, retryDelay: 1800, expireInSeconds: 6 * 3600 },
+    concurrency: 1,
+  }),
+  /** Deletes a repository whose grace period is over (src/backups/retire.ts); retried by pg-boss until nothing is left. */
+  'backups.expire': define({
+    schema: z.object({ serverId: z.uuid() }),
+    queue: { policy: 'stately', retryLimit: 10, retryDelay: 60, retryBackoff: true, retryDelayMax: 3600, expireInSeconds: 900 },
+    concurrency: 2,
+  }),
+  /** One mailbox restore into "Restored <date>" (src/backups/restore-mailbox.ts); pg-boss retries it (the script is idempotent). */
+  'backups.restore_mailbox': define({
+    schema: z.object({ restoreId: z.uuid() }),
+    queue: { policy: 'stately', retryLimit: 2, retryDelay: 60, retryBackoff: true, expireInSeconds: 3600 },
+    concurrency: 2,
   }),
 } as const;
 

@@ -39,6 +39,7 @@ export const TEMPLATE_MANIFEST: readonly TemplateEntry[] = [
   config('systemd/mailplane-webmail-login.service', '/etc/systemd/system/mailplane-webmail-login.service'),
   config('webmail/webmail-login.py', '/opt/mailplane/libexec/webmail-login.py', 0o755),
   config('letsencrypt/deploy-hook.sh', '/etc/letsencrypt/renewal-hooks/deploy/mailplane.sh', 0o755),
+  config('backup/backup-manifest.py', '/opt/mailplane/libexec/backup-manifest.py', 0o755),
   script('apt-lib.sh'),
   script('install-mail-stack.sh'),
   script('harden.sh'),
@@ -48,4 +49,6 @@ export const TEMPLATE_MANIFEST: readonly TemplateEntry[] = [
   script('tls-lineage.sh'),
   script('verify-services.sh'),
   script('apply-mailboxes.sh'),
+  script('backup.sh'),
+  script('restore-mailbox.sh'),
 ];

@@ -1,7 +1,10 @@
 /** Alert kinds raised by ops code and their dedupe keys (one open alert per key). */
-export const ALERT_KINDS = ['ip_listed', 'dnsbl_zone_failing', 'ip_rotation_exhausted', 'orphan_resource', 'ghost_resource'] as const;
+export const ALERT_KINDS = ['ip_listed', 'dnsbl_zone_failing', 'ip_rotation_exhausted', 'orphan_resource', 'ghost_resource',
+  'backup_failed', 'backup_check_failed', 'backup_drill_failed'] as const;
 
 export const listingKey = (serverId: string, address: string, zone: string) => `ip_listed:${serverId}:${address}:${zone}`;
 export const zoneFailingKey = (zone: string) => `dnsbl_zone_failing:${zone}`;
 export const orphanKey = (resource: 'server' | 'ip' | 'volume' | 'security_group', providerId: string) => `orphan_resource:${resource}:${providerId}`;
 export const ghostKey = (resource: 'server' | 'ip', rowId: string) => `ghost_resource:${resource}:${rowId}`;
+/** Backups (src/backups): one open alert per server and kind; the next success resolves it. */
+export const backupAlertKey = (kind: 'backup_failed' | 'backup_check_failed' | 'backup_drill_failed', serverId: string) => `${kind}:${serverId}`;

@@ -82,5 +82,17 @@ export async function collectMetrics(deps: { database: Database; queue: JobQueue
   out.family('mailplane_alert_deliveries', 'gauge', 'Alert deliveries by channel and status (pending, delivered, failed).',
     deliveries.map((r) => ({ labels: { channel: String(r['channel']), status: String(r['status']) }, value: num(r['n']) })));
 
+  // Per live server, its latest successful backup (src/backups). Gauges: they follow the servers, erasure included.
+  const backups = await rows(sql`select distinct on (r.server_id) r.server_id, r.duration_ms, r.size_bytes,
+      extract(epoch from (now() - r.finished_at)) as age
+    from backup_runs r join servers s on s.id = r.server_id
+    where r.status = 'succeeded' and s.status <> 'deleted' order by r.server_id, r.finished_at desc`);
+  out.family('mailplane_backup_last_success_age_seconds', 'gauge', 'Seconds since the latest successful backup, per server.',
+    backups.map((r) => ({ labels: { server: String(r['server_id']) }, value: Math.max(0, Math.round(num(r['age']))) })));
+  out.family('mailplane_backup_duration_seconds', 'gauge', 'Duration of the latest successful backup, per server.',
+    backups.map((r) => ({ labels: { server: String(r['server_id']) }, value: num(r['duration_ms']) / 1000 })));
+  out.family('mailplane_backup_size_bytes', 'gauge', 'Bytes in the latest successful backup snapshot, per server.',
+    backups.map((r) => ({ labels: { server: String(r['server_id']) }, value: num(r['size_bytes']) })));
+
   return out.toString();
 }

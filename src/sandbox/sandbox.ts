@@ -4,18 +4,24 @@
  * answers from the Cloudflare emulator's zones and the Scaleway emulator's
  * reverse records, and the SSH emulator boots hosts from the cloud-init user
  * data that mailplane gave the Scaleway emulator. Everything listens on
- * 127.0.0.1 only.
+ * 127.0.0.1 only, except what real hosts must reach: in real-host mode the DNS
+ * emulator and Object Storage (HTTPS from the sandbox CA) also listen on the
+ * sandbox uplink address.
  *
  * A small control API (`/ssh/endpoint`, `/env`) lets other processes (a worker
  * started separately, a test's child process) use the same emulators.
  */
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { Hono } from 'hono';
 import { CloudflareEmulator } from './cloudflare/emulator.ts';
 import { DnsEmulator } from './dns/emulator.ts';
 import { DnsblListings } from './dns/listings.ts';
+import { UPLINK } from './hosts/network.ts';
+import { issueIpCertificate } from './hosts/sandbox-ca.ts';
+import { ObjectStorageEmulator } from './object-storage/emulator.ts';
 import { RealHosts, realHostsStateDir } from './hosts/real-hosts.ts';
 import { addressFromDnsblName } from './dns/responder.ts';
 import { ScalewayEmulator, type ScalewayEmulatorOptions } from './scaleway/emulator.ts';
@@ -23,6 +29,11 @@ import { SandboxStatePersistence } from './persistence.ts';
 import { serveOnLoopback, type RunningServer } from './serve.ts';
 import { SshHostEmulator, type HostBehaviour } from './ssh/emulator.ts';
 import { StripeEmulator } from './stripe/emulator.ts';
+
+/** The sandbox account's Scaleway key: what SCW_ACCESS_KEY/SCW_SECRET_KEY hold for a process on the sandbox. */
+export const SANDBOX_SCW_ACCOUNT = { accessKey: 'SCWSANDBOX0000000000', secretKey: '00000000-0000-4000-8000-000000000000', projectId: '00000000-0000-4000-8000-000000000001' } as const;
+/** Where real hosts reach Object Storage on the uplink (HTTPS). One sandbox at a time owns the uplink. */
+export const OBJECT_STORAGE_UPLINK_PORT = 9000;
 
 export interface SandboxOptions {
   compute: boolean;
@@ -50,6 +61,10 @@ export interface SandboxOptions {
 
 export class Sandbox {
   readonly scaleway: ScalewayEmulator | null;
+  /** Scaleway Object Storage (and the IAM keys for it, served by the Scaleway emulator); with compute. */
+  readonly objectStorage: ObjectStorageEmulator | null;
+  /** The HTTPS URL real hosts use for Object Storage (real-host mode), null otherwise. */
+  private objectStorageUplinkUrl: string | null = null;
   readonly cloudflare: CloudflareEmulator | null;
   readonly stripe: StripeEmulator | null;
   readonly ssh: SshHostEmulator | null;
@@ -83,9 +98,14 @@ export class Sandbox {
       if (!this.dns) throw new Error('real hosts need the DNS emulator (Cloudflare must be sandboxed too)');
       return this.dns.address;
     };
+    const objectStorage = opts.compute
+      ? new ObjectStorageEmulator({ dataDir: opts.dataDir, account: SANDBOX_SCW_ACCOUNT, log })
+      : null;
+    this.objectStorage = objectStorage;
     this.scaleway = opts.compute
       ? new ScalewayEmulator({
           ...opts.scaleway,
+          ...(objectStorage ? { extraRoutes: (app) => objectStorage.registerIamRoutes(app) } : {}),
           ...(realHosts ? {
             // Lazily: the containers exist once start() has built the image and the network.
             lifecycle: {
@@ -150,6 +170,7 @@ export class Sandbox {
       await this.persistence.load();
     }
     if (this.scaleway) { await this.scaleway.start(); log(`sandbox: scaleway at ${this.scaleway.url}`); }
+    if (this.objectStorage) { await this.objectStorage.start(); log(`sandbox: object storage (S3) at ${this.objectStorage.url}`); }
     if (this.cloudflare) { await this.cloudflare.start(); log(`sandbox: cloudflare at ${this.cloudflare.url}`); }
     if (this.stripe) { await this.stripe.start(); log(`sandbox: stripe at ${this.stripe.url}`); }
     if (this.dns) { await this.dns.start(); log(`sandbox: dns at udp://${this.dns.address}`); }
@@ -158,6 +179,14 @@ export class Sandbox {
       await this.realHosts.start();
       // The hosts' resolver (as DHCP would hand it out): the DNS emulator on the uplink.
       await this.dns.listenAlso(this.realHosts.resolver.host, this.realHosts.resolver.port);
+      if (this.objectStorage) {
+        // The hosts' restic reaches S3 over HTTPS as it would s3.<region>.scw.cloud, trusting the sandbox CA as the image does.
+        const tls = await issueIpCertificate({ dir: this.realHosts.sandboxCaDir }, 'object-storage', UPLINK.root);
+        this.objectStorageUplinkUrl = await this.objectStorage.listenAlso(UPLINK.root, OBJECT_STORAGE_UPLINK_PORT, {
+          cert: await readFile(tls.certPath), key: await readFile(tls.keyPath),
+        });
+        log(`sandbox: object storage for real hosts at ${this.objectStorageUplinkUrl}`);
+      }
       await this.applySmtpBlock();
       this.scaleway?.onSmtpBlockChange(() => {
         this.applySmtpBlock().catch((err: unknown) => log(`sandbox: applying the SMTP block failed: ${err instanceof Error ? err.message : String(err)}`));
@@ -175,7 +204,11 @@ export class Sandbox {
   /** Environment for another mailplane process that should use these emulators. */
   env(): Record<string, string> {
     const env: Record<string, string> = { SANDBOX_URL: this.controlUrl };
-    if (this.scaleway) Object.assign(env, { SCW_ACCESS_KEY: 'SCWSANDBOX0000000000', SCW_SECRET_KEY: '00000000-0000-4000-8000-000000000000', SCW_DEFAULT_PROJECT_ID: '00000000-0000-4000-8000-000000000001', SCW_API_URL: this.scaleway.url });
+    if (this.scaleway) Object.assign(env, { SCW_ACCESS_KEY: SANDBOX_SCW_ACCOUNT.accessKey, SCW_SECRET_KEY: SANDBOX_SCW_ACCOUNT.secretKey, SCW_DEFAULT_PROJECT_ID: SANDBOX_SCW_ACCOUNT.projectId, SCW_API_URL: this.scaleway.url });
+    if (this.objectStorage) {
+      // One listener for every region (the signature names the region); servers use the uplink in real-host mode.
+      Object.assign(env, { SCW_S3_ENDPOINT: this.objectStorage.url, SCW_S3_SERVER_ENDPOINT: this.objectStorageUplinkUrl ?? this.objectStorage.url });
+    }
     if (this.cloudflare) Object.assign(env, { CLOUDFLARE_API_TOKEN: 'sandbox-token', CLOUDFLARE_ACCOUNT_ID: 'sandbox-account', CLOUDFLARE_API_URL: this.cloudflare.url });
     if (this.stripe) Object.assign(env, { STRIPE_SECRET_KEY: 'sk_test_sandbox', STRIPE_WEBHOOK_SECRET: this.stripeWebhookSecret, STRIPE_API_URL: this.stripe.url });
     if (this.dns) env['DNS_RESOLVERS'] = this.dns.address;
@@ -228,6 +261,7 @@ export class Sandbox {
     await this.stripe?.stop();
     await this.cloudflare?.stop();
     await this.scaleway?.stop();
+    await this.objectStorage?.stop();
   }
 }
 

@@ -10,6 +10,7 @@ import { renderError } from './error-page.ts';
 import { registerAccountPages } from './pages/account-pages.ts';
 import { registerApiKeyPages } from './pages/api-key-pages.ts';
 import { registerAuthPages } from './pages/auth-pages.ts';
+import { registerBackupPages } from './pages/backup-pages.ts';
 import { registerBillingPages } from './pages/billing-pages.ts';
 import { registerDnsPages } from './pages/dns-pages.ts';
 import { registerHealthPages } from './pages/health-pages.ts';
@@ -44,6 +45,7 @@ export function createDashboard(deps: WebDeps): WebApp {
   registerDnsPages(web, deps);
   registerMailboxPages(web, deps);
   registerHealthPages(web, deps);
+  registerBackupPages(web, deps);
   registerSettingsPages(web, deps);
   registerSupportPages(web, deps);
   registerOpsPages(web, deps);

@@ -6,6 +6,7 @@
 import type { RouteRegistrar } from '../api/app.ts';
 import type { ApiDeps } from '../api/deps.ts';
 import { registerAccountRecoveryRoutes } from '../api/routes/account-recovery.ts';
+import { registerServerBackupRoutes } from '../api/routes/server-backups.ts';
 import { registerServerCheckRoutes } from '../api/routes/server-checks.ts';
 import type { RecoveryDeps } from '../accounts/recovery.ts';
 import type { AppContext } from '../app-context.ts';
@@ -24,14 +25,20 @@ export function webDeps(ctx: AppContext, api: ApiDeps): WebDeps {
   if (!api.provisioning) throw new Error('the dashboard needs the provisioning API deps');
   return {
     api, p: api.provisioning, recovery: recoveryDeps(ctx), mailer: ctx.mailer, outbox: ctx.outbox, ops: opsDeps(ctx), health: ctx.health,
+    backups: { storageConfigured: ctx.backups.storage !== null, simulated: ctx.backups.simulatedHosts },
     invitations: { db: ctx.database.db, key: ctx.invitationKey, ttlSeconds: ctx.config.auth.invitationTtlSeconds },
   };
+}
+
+export function backupApiDeps(ctx: AppContext) {
+  return { database: ctx.database, queue: ctx.queue, storageConfigured: ctx.backups.storage !== null, simulated: ctx.backups.simulatedHosts };
 }
 
 export function productRegistrars(ctx: AppContext, api: ApiDeps): RouteRegistrar[] {
   return [
     (app) => registerAccountRecoveryRoutes(app, recoveryDeps(ctx)),
     (app) => registerServerCheckRoutes(app, { db: ctx.database.db, queue: ctx.queue, simulated: ctx.health.probe.simulated }),
+    (app) => registerServerBackupRoutes(app, backupApiDeps(ctx)),
     (app) => void app.route('/', createDashboard(webDeps(ctx, api))),
   ];
 }

@@ -19,6 +19,10 @@ export const STEP_LABELS: Record<string, string> = {
   repoint_dns: 'Point DNS at the new address',
   repoint_ptr: 'Set reverse DNS of the new address',
   release_old_ip: 'Release the old address',
+  final_backup: 'Take a final backup (kept for the grace period)',
+  delete_dns_records: 'Delete the DNS records',
+  delete_server: 'Delete the server',
+  release_ips: 'Release the addresses',
 };
 
 export const stepLabel = (name: string) => STEP_LABELS[name] ?? name.replaceAll('_', ' ');

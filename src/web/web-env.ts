@@ -38,6 +38,8 @@ export interface WebDeps {
   outbox: SandboxOutbox | null;
   ops: OpsDeps;
   health: HealthDeps;
+  /** Backups: whether storage is configured, and whether the hosts only simulate them. */
+  backups: { storageConfigured: boolean; simulated: boolean };
 }
 
 export const newWebApp = (): WebApp => new Hono<WebEnv>();

@@ -5,3 +5,4 @@ export * from './servers.ts';
 export * from './ops.ts';
 export * from './mailboxes.ts';
 export * from './product-mail.ts';
+export * from './backups.ts';

@@ -30,6 +30,7 @@ export class RealHosts {
   readonly resolver = { host: UPLINK.root, port: DNS_PORT };
   private containers: ContainerHosts | null = null;
   private services: InternetServices | null = null;
+  private caDir: string | null = null;
   readonly mx = new InternetMx();
   private readonly opts: RealHostsOptions;
 
@@ -53,6 +54,12 @@ export class RealHosts {
     return this.services.acmeRootFile;
   }
 
+  /** The sandbox CA's directory (the hosts trust it), for services that serve HTTPS on the uplink. */
+  get sandboxCaDir(): string {
+    if (!this.caDir) throw new Error('real hosts not started');
+    return this.caDir;
+  }
+
   async start(): Promise<void> {
     if (process.getuid?.() !== 0) throw new Error('SANDBOX_HOSTS=container needs root (network namespaces, mounts, systemd-nspawn)');
     const log = this.opts.log ?? (() => {});
@@ -60,6 +67,7 @@ export class RealHosts {
     // the kernel's default of 128 per user runs out after a few machines ("Too many open files").
     await run('sysctl', ['-q', '-w', 'fs.inotify.max_user_instances=1024']);
     const image = await ensureHostImage({ cacheDir: this.opts.cacheDir, mirror: this.opts.mirror, log });
+    this.caDir = image.caDir;
     this.containers = new ContainerHosts({ image, network: this.network, stateDir: this.opts.stateDir, registryDir: join(this.opts.cacheDir, 'running'), log });
     const left = await this.containers.cleanupLeftovers();
     if (left > 0) log(`sandbox: removed ${left} host(s) a previous sandbox left behind`);

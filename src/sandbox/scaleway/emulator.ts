@@ -30,6 +30,8 @@ export interface ScalewayEmulatorOptions {
   forwardCheck?: ForwardCheck;
   /** Outbound SMTP blocked account-wide (a new Scaleway account's default). Default: open. */
   smtpBlocked?: boolean;
+  /** Other Scaleway APIs served at the same base URL (the sandbox adds IAM, for Object Storage keys). */
+  extraRoutes?: (app: Hono) => void;
 }
 
 export interface EmulatedServer {
@@ -119,6 +121,7 @@ export class ScalewayEmulator {
     registerSecurityGroupRoutes(this.app, this.state, this.groups);
     registerIpamRoutes(this.app, this.state);
     registerBlockRoutes(this.app, this.state);
+    opts.extraRoutes?.(this.app);
     this.app.notFound((c) => c.json({ message: `no route for ${c.req.method} ${c.req.path}`, type: 'not_found' }, 404));
   }
 

@@ -13,6 +13,7 @@ export interface HostState {
   tlsIssuedAt?: string;
   mailboxesAppliedAt?: string;
   mailboxCount?: number;
+  lastBackupAt?: string;
 }
 
 export class HostStateFile {

@@ -5,6 +5,7 @@
  * would trip over (the uploaded tree, an earlier install). Adding a script is
  * one entry in SCRIPTS.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { HostFs } from './host-fs.ts';
@@ -134,6 +135,47 @@ export const SCRIPTS: Readonly<Record<string, ScriptHandler>> = {
     const count = users.content.toString('utf8').split('\n').filter((l) => l.trim() && !l.trim().startsWith('#')).length;
     ctx.stdout(`${count} mailbox(es) applied\n`);
     await ctx.state.update({ mailboxesAppliedAt: new Date().toISOString(), mailboxCount: count });
+    return 0;
+  }),
+
+  /**
+   * No restic runs and nothing is stored: the answer has the real script's shape, every
+   * mailbox of /etc/dovecot/users with no message (an emulated host receives no mail),
+   * and says `simulated` so that nobody reads it as a backup. The control plane records
+   * it as simulated and never drills it.
+   */
+  'backup.sh': needsInstalled('backup.sh', async (ctx) => {
+    const env = await ctx.fs.read('/etc/mailplane/backup.env');
+    if (!env) {
+      ctx.stderr('backup: /etc/mailplane/backup.env is missing (the control plane writes it)\n');
+      return 1;
+    }
+    const users = (await ctx.fs.read('/etc/dovecot/users'))?.content.toString('utf8') ?? '';
+    const mailboxes = Object.fromEntries(users.split('\n').map((l) => l.split(':')[0]!.trim()).filter((a) => a.includes('@'))
+      .map((address) => [address, { INBOX: { count: 0, messages: {} } }]));
+    const snapshotId = randomBytes(4).toString('hex');
+    ctx.stderr(`backup: pass 1: snapshot ${snapshotId} (simulated: no restic on an emulated host)\n`);
+    ctx.stdout(`${JSON.stringify({
+      simulated: true, snapshotId, passes: 1, vanished: 0,
+      summary: { snapshot_id: snapshotId, total_files_processed: 0, total_bytes_processed: 0, data_added: 0 },
+      manifest: { version: 1, createdAt: new Date().toISOString(), mailboxes },
+    })}\n`);
+    await ctx.state.update({ lastBackupAt: new Date().toISOString() });
+    return 0;
+  }),
+
+  /** Simulated like backup.sh: an emulated host holds no mail, so nothing is restored, and the answer says so. */
+  'restore-mailbox.sh': needsInstalled('restore-mailbox.sh', async (ctx) => {
+    if (!(await ctx.fs.read('/etc/mailplane/backup.env'))) {
+      ctx.stderr('restore-mailbox: /etc/mailplane/backup.env is missing (the control plane writes it)\n');
+      return 1;
+    }
+    const [snapshot, address, date] = ctx.stdin.trim().split(/\s+/);
+    if (!snapshot || !/^[0-9a-f]{8,64}$/.test(snapshot) || !address?.includes('@') || !date || !/^\d{4}-\d{2}-\d{2}$/.test(date)) {
+      ctx.stderr('restore-mailbox: bad request\n');
+      return 1;
+    }
+    ctx.stdout(`${JSON.stringify({ restored: 0, skipped: 0, folder: `Restored ${date}`, simulated: true })}\n`);
     return 0;
   }),
 };

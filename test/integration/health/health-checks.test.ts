@@ -35,7 +35,7 @@ describe('health checks', () => {
   it('passes every check on a freshly provisioned server and mails nobody', async () => {
     const { results, notified } = await runServerChecks(h.ctx.health, serverId);
     expect(results.filter((r) => r.status !== 'pass').map((r) => `${r.name}: ${r.summary}`)).toEqual([]);
-    expect(results).toHaveLength(13);
+    expect(results).toHaveLength(14);
     expect(notified).toEqual([]);
     expect(await healthMails()).toHaveLength(0);
   });

@@ -86,7 +86,7 @@ SEL
 
 # dns-root-data: unbound's root trust anchor (only a Recommends, and installs skip those).
 install_packages ca-certificates openssl unbound dns-root-data postfix dovecot-core dovecot-imapd dovecot-lmtpd \
-  rspamd redis-server nginx certbot python3 nftables
+  rspamd redis-server nginx certbot python3 nftables restic
 
 # The host resolves through its own validating resolver (unbound on the loopback):
 # DANE needs validated answers and the DNS blacklists refuse public resolvers.
