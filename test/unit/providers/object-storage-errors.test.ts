@@ -4,7 +4,7 @@
  * retried once by the client and then surfaces as a retryable ProviderError;
  * a refusal (AccessDenied) is neither retried nor retryable.
  */
-import { HttpResponse, http } from 'msw';
+import { HttpResponse, delay, http } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ProviderError } from '../../../src/errors.ts';
@@ -71,6 +71,15 @@ describe('object storage error mapping', () => {
     mock.use(http.get(BUCKET_URL, () => HttpResponse.error()));
     const err = await failureOf(storage.countObjectVersions(where));
     expect(err.code).toBe('provider_unreachable');
+    expect(err.retryable).toBe(true);
+  });
+
+  it('gives up on a silent endpoint after the request timeout, retryable', async () => {
+    mock.use(http.get(BUCKET_URL, async () => { await delay('infinite'); return new HttpResponse(null); }));
+    const impatient = createScalewayObjectStorage({
+      accessKey: 'SCWSANDBOX0000000000', secretKey: '00000000-0000-4000-8000-000000000000', projectId: '00000000-0000-4000-8000-000000000001', apiUrl: API, requestTimeoutMs: 200,
+    });
+    const err = await failureOf(impatient.countObjectVersions(where));
     expect(err.retryable).toBe(true);
   });
 
