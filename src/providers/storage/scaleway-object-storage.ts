@@ -61,6 +61,8 @@ export function createScalewayObjectStorage(opts: ScalewayObjectStorageOptions):
         requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED',
         // One quick retry of a transient failure, as the other Scaleway adapters do; the step runner owns longer backoff.
         maxAttempts: 2,
+        // A silent endpoint must fail the call (retryable), not hang the step that made it.
+        requestHandler: { connectionTimeout: 10_000, requestTimeout: opts.requestTimeoutMs ?? 30_000 },
       });
       clients.set(region, s3);
     }
