@@ -82,7 +82,7 @@ export interface ContextOptions {
   clock?: Clock;
   /** Overrides for tests and benchmarks (fast retries and polls). */
   settings?: Partial<ProvisioningSettings>;
-  /** Object storage for the backups; none: backups are off (the API and the page say so). */
+  /** Object storage for the backups instead of the provider set's; null: backups are off (the API and the page say so). */
   backupStorage?: BackupStorage | null;
 }
 
@@ -173,7 +173,7 @@ export async function createAppContext(config: Config, log: Logger, opts: Contex
     };
     const backups: BackupDeps = {
       database, queue, vault, alerts, clock, log, provisioning,
-      storage: opts.backupStorage ?? null,
+      storage: opts.backupStorage !== undefined ? opts.backupStorage : providers.storage,
       settings: config.backups,
       simulatedHosts: emulatedHosts(config, providers),
     };

@@ -153,7 +153,20 @@ const OTHER_ROUTES: AnyRouteCase[] = [
   { route: 'GET admin servers', allowed: ['support', 'ops'], ok: 200, workspaceScoped: false, request: async () => ({ method: 'GET', path: '/v1/admin/servers' }) },
   { route: 'GET admin server', allowed: ['support', 'ops'], ok: 200, workspaceScoped: false, request: async () => ({ method: 'GET', path: `/v1/admin/servers/${serverId}` }) },
   { route: 'GET admin alerts', allowed: ['ops'], ok: 200, workspaceScoped: false, request: async () => ({ method: 'GET', path: '/v1/admin/alerts' }) },
+  { route: 'GET server backups', allowed: WS_ALL, ok: 200, workspaceScoped: true, request: async () => ({ method: 'GET', path: `${base()}/backups` }) },
+  { route: 'POST server backup', allowed: ['owner', 'admin', 'writeKey'], ok: 202, workspaceScoped: true, request: async () => ({ method: 'POST', path: `${base()}/backups` }) },
+  { route: 'POST mailbox restore', allowed: ['owner', 'admin', 'writeKey'], ok: 202, workspaceScoped: true,
+    request: async () => ({ method: 'POST', path: `${base()}/mailboxes/${appliedMailbox}/restore`, body: { backupId: await backupRun() } }) },
+  { route: 'POST admin server backup', allowed: ['support', 'ops'], ok: 202, workspaceScoped: false, request: async () => ({ method: 'POST', path: `/v1/admin/servers/${serverId}/backups` }) },
 ];
+
+/** A finished backup of the server to restore from (recorded as the emulated host's simulated one would be). */
+let backupRunId: string | null = null;
+const backupRun = async () => {
+  backupRunId ??= (await h.database.sql<{ id: string }[]>`insert into backup_runs (server_id, reason, status, finished_at, restic_snapshot_id, simulated)
+    values (${serverId}, 'manual', 'succeeded', now(), 'abcdef12', true) returning id`)[0]!.id;
+  return backupRunId;
+};
 
 /** Covered elsewhere: what they do to the caller cannot be repeated row after row. */
 const EXEMPT: Record<string, string> = {
@@ -212,6 +225,8 @@ describe('every other route by every kind of caller', () => {
       'post /v1/workspaces/{ws}/api-keys': 'POST api-key', 'delete /v1/workspaces/{ws}/api-keys/{keyId}': 'DELETE api-key',
       'post /v1/workspaces/{ws}/api-keys/{keyId}/rotate': 'POST api-key rotate', 'get /v1/workspaces/{ws}/servers/{id}/checks': 'GET server checks',
       'get /v1/admin/servers': 'GET admin servers', 'get /v1/admin/servers/{id}': 'GET admin server', 'get /v1/admin/alerts': 'GET admin alerts',
+      'get /v1/workspaces/{ws}/servers/{id}/backups': 'GET server backups', 'post /v1/workspaces/{ws}/servers/{id}/backups': 'POST server backup',
+      'post /v1/workspaces/{ws}/servers/{id}/mailboxes/{mb}/restore': 'POST mailbox restore', 'post /v1/admin/servers/{id}/backups': 'POST admin server backup',
     };
     const missing: string[] = [];
     for (const [path, item] of Object.entries(doc.paths)) {
