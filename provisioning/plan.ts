@@ -12,11 +12,18 @@ export const ROTATE_IP_STEPS = [
   'reserve_replacement_ip', 'check_replacement_ip', 'attach_replacement_ip', 'repoint_dns', 'repoint_ptr', 'release_old_ip',
 ] as const;
 
+/**
+ * Rebuild of a server onto a new instance (lost, broken, or a bigger plan); the provisioning
+ * steps create_server … verify are re-used, with the same IPs and the same keys from the vault.
+ */
+export const REBUILD_STEPS = ['backup_before_rebuild', 'retire_instance', 'repoint_addresses', 'restore_tls', 'restore_mailboxes', 'restore_mail'] as const;
+
 export type ProvisionStep = (typeof PROVISION_STEPS)[number];
 export type DeprovisionStep = (typeof DEPROVISION_STEPS)[number];
 export type RotateIpStep = (typeof ROTATE_IP_STEPS)[number];
-export type StepName = ProvisionStep | DeprovisionStep | RotateIpStep;
-export type RunKind = 'provision' | 'deprovision' | 'rotate_ip';
+export type RebuildStep = (typeof REBUILD_STEPS)[number];
+export type StepName = ProvisionStep | DeprovisionStep | RotateIpStep | RebuildStep;
+export type RunKind = 'provision' | 'deprovision' | 'rotate_ip' | 'rebuild';
 
 export const PLANS: Record<RunKind, Record<string, readonly StepName[]>> = {
   provision: {
@@ -62,6 +69,28 @@ export const PLANS: Record<RunKind, Record<string, readonly StepName[]>> = {
     repoint_dns: ['install_mail_stack'],
     repoint_ptr: ['repoint_dns'],
     release_old_ip: ['repoint_ptr', 'harden'],
+  },
+  // The old instance is backed up if it still answers, then deleted, which frees its IPs; the new
+  // one gets the same IPs (the IPv4 and every other record unchanged: only the IPv6 the host
+  // derives from its new MAC is re-pointed, repoint_addresses), the same SSH host key
+  // (cloud-init), DKIM key (install) and TLS key (restore_tls, then issue_tls keeps it, so the
+  // TLSA record stays valid), then its mailboxes and the chosen snapshot, before verify.
+  rebuild: {
+    backup_before_rebuild: [],
+    retire_instance: ['backup_before_rebuild'],
+    create_server: ['retire_instance'],
+    repoint_addresses: ['create_server'],
+    wait_ssh: ['create_server'],
+    install_mail_stack: ['wait_ssh'],
+    harden: ['install_mail_stack'],
+    restore_tls: ['install_mail_stack'],
+    issue_tls: ['restore_tls'],
+    // Unchanged when the key came back; follows a new key when the vault had none (an older server).
+    publish_tlsa: ['issue_tls'],
+    restore_mailboxes: ['install_mail_stack'],
+    restore_mail: ['restore_mailboxes'],
+    check_network: ['harden'],
+    verify: ['publish_tlsa', 'restore_mail', 'check_network', 'repoint_addresses'],
   },
 };
 

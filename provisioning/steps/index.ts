@@ -18,6 +18,10 @@ import { attachReplacementIp } from './rotate-attach.ts';
 import { releaseOldIp } from './rotate-release.ts';
 import { repointDns, repointPtr } from './rotate-repoint.ts';
 import { checkReplacementIp, reserveReplacementIp } from './rotate-reserve.ts';
+import { restoreMailboxes, restoreTls } from './rebuild-restore-keys.ts';
+import { backupBeforeRebuild, restoreMail } from './rebuild-restore-mail.ts';
+import { retireInstance } from './rebuild-retire.ts';
+import { repointAddresses } from './rebuild-addresses.ts';
 import { setPtr } from './set-ptr.ts';
 import { verify } from './verify.ts';
 import { waitSsh } from './wait-ssh.ts';
@@ -47,4 +51,10 @@ export const STEPS: Record<StepName, StepDefinition> = {
   repoint_dns: repointDns,
   repoint_ptr: repointPtr,
   release_old_ip: releaseOldIp,
+  backup_before_rebuild: backupBeforeRebuild,
+  retire_instance: retireInstance,
+  repoint_addresses: repointAddresses,
+  restore_tls: restoreTls,
+  restore_mailboxes: restoreMailboxes,
+  restore_mail: restoreMail,
 };

@@ -11,7 +11,8 @@ import { desiredRecords } from '../dns-records.ts';
 import { publishRecord, recordFacts } from '../records.ts';
 import { ipsAfterRotation, oldIpOf, replacementOf } from './rotate-common.ts';
 
-const ADDRESS_RECORDS = new Set(['a_mail', 'aaaa_mail', 'spf']);
+/** The records that carry an address: what follows a server to a new address. */
+export const ADDRESS_RECORDS = new Set(['a_mail', 'aaaa_mail', 'spf']);
 
 export const repointDns: StepDefinition = {
   name: 'repoint_dns',

@@ -30,6 +30,7 @@ import { registerMeRoutes } from './routes/me.ts';
 import { registerMetricsRoutes } from './routes/metrics.ts';
 import { registerServerRoutes } from './routes/servers.ts';
 import { registerServerWaitRoutes } from './routes/server-waits.ts';
+import { registerServerRebuildRoutes } from './routes/server-rebuild.ts';
 import { registerWorkspaceRoutes } from './routes/workspaces.ts';
 
 export type RouteRegistrar = (app: App) => void;
@@ -86,6 +87,7 @@ export function createApp(deps: ApiDeps, extra: RouteRegistrar[] = []): App {
     registerBillingRoutes(app, deps, deps.provisioning);
     registerServerRoutes(app, deps, deps.provisioning);
     registerServerWaitRoutes(app, deps, deps.provisioning);
+    registerServerRebuildRoutes(app, deps, deps.provisioning);
     registerAdminServerRoutes(app, deps, deps.provisioning);
     registerAdminIpRotationRoutes(app, deps, deps.provisioning);
     registerAdminAlertRoutes(app, deps, deps.provisioning);

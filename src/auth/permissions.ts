@@ -30,6 +30,8 @@ export const PERMISSIONS = {
   'servers.read': { roles: ALL, scope: 'read' },
   'servers.checkout': { roles: MANAGERS, scope: null },
   'servers.recheck': { roles: MANAGERS, scope: 'write' },
+  // Replaces the machine: people only, never an API key.
+  'servers.rebuild': { roles: MANAGERS, scope: null },
   'mailboxes.read': { roles: ALL, scope: 'read' },
   'mailboxes.manage': { roles: MANAGERS, scope: 'write' },
   'mailboxes.exportPassword': { roles: MANAGERS, scope: null },

@@ -39,6 +39,7 @@ export function backupFiles(hostname: string) {
   return [
     { path: `${SCRIPT_DIR}/backup.sh`, content: render('scripts/backup.sh'), mode: 0o755 },
     { path: `${SCRIPT_DIR}/restore-mailbox.sh`, content: render('scripts/restore-mailbox.sh'), mode: 0o755 },
+    { path: `${SCRIPT_DIR}/restore-server.sh`, content: render('scripts/restore-server.sh'), mode: 0o755 },
     { path: '/opt/mailplane/libexec/backup-manifest.py', content: render('backup/backup-manifest.py'), mode: 0o755 },
   ];
 }

@@ -1,6 +1,7 @@
 /** `mailplane servers list|show|rerun-step|resume`: the support tools from a shell. */
 import { parseArgs } from 'node:util';
 import { SERVER_STATUSES } from '../db/schema/index.ts';
+import { startRebuild } from '../servers/rebuild.ts';
 import { findServer, listServers, serverDetail } from '../servers/views.ts';
 import type { Command } from './command.ts';
 import { cliContext } from './running-sandbox.ts';
@@ -9,26 +10,29 @@ const USAGE = `mailplane servers list [--status provisioning|ready|failed|suspen
 mailplane servers show SERVER_ID [--json]
 mailplane servers rerun-step SERVER_ID STEP
 mailplane servers resume SERVER_ID
+mailplane servers rebuild SERVER_ID --reason TEXT
 
 list        every server (newest first), optionally by status
 show        a server with its IPs and every step of its latest run, with logs
 rerun-step  queue one step of the latest run again (steps are idempotent)
 resume      re-queue the failed steps of a failed run
-Re-runs and resumes are written to the audit log as done from the CLI.`;
+rebuild     a new instance with the same IPs and keys, the mail from the latest backup
+Re-runs, resumes and rebuilds are written to the audit log as done from the CLI.`;
 
 export const serversCommand: Command = {
   name: 'servers',
   usage: USAGE,
   async run(args) {
-    const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { status: { type: 'string' }, json: { type: 'boolean' } } });
+    const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { status: { type: 'string' }, json: { type: 'boolean' }, reason: { type: 'string' } } });
     const [action, id, step] = positionals;
-    const valid = (action === 'list' && !id) || (action === 'show' && id) || (action === 'resume' && id) || (action === 'rerun-step' && id && step);
+    const valid = (action === 'list' && !id) || (action === 'show' && id) || (action === 'resume' && id) || (action === 'rerun-step' && id && step)
+      || (action === 'rebuild' && id && (values.reason ?? '').trim().length >= 3);
     if (!valid || (values.status && !(SERVER_STATUSES as readonly string[]).includes(values.status))) {
       process.stderr.write(`${USAGE}\n`);
       return 2;
     }
     // list and show read the database only; re-runs and resumes act on the running product's providers.
-    const ctx = await cliContext({ needsProviders: action === 'rerun-step' || action === 'resume' });
+    const ctx = await cliContext({ needsProviders: action === 'rerun-step' || action === 'resume' || action === 'rebuild' });
     if (typeof ctx === 'number') return ctx;
     const out = (v: unknown) => process.stdout.write(`${typeof v === 'string' ? v : JSON.stringify(v, null, 2)}\n`);
     const actor = { id: `cli:${process.env['USER'] ?? 'unknown'}`, kind: 'staff' as const, ip: null };
@@ -50,6 +54,8 @@ export const serversCommand: Command = {
         }
       } else if (action === 'rerun-step') {
         out(await ctx.engine.rerunStep(actor, (await findServer(db, id!)).id, step!));
+      } else if (action === 'rebuild') {
+        out(await startRebuild(ctx, actor, { serverId: (await findServer(db, id!)).id, reason: values.reason!.trim() }));
       } else {
         out(await ctx.engine.resumeRun(actor, (await findServer(db, id!)).id));
       }

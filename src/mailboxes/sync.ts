@@ -25,14 +25,9 @@ export async function syncMailboxes(deps: ProvisioningDeps, job: { serverId: str
   if (!server || !['ready', 'suspended'].includes(server.status)) return 'skipped';
   // Oldest first: the first mailbox also receives postmaster@ and abuse@ (renderMailboxFiles).
   const rows = await db.select().from(mailboxes).where(eq(mailboxes.serverId, server.id)).orderBy(asc(mailboxes.createdAt), asc(mailboxes.id));
-  const active = rows.filter((r) => r.state === 'active');
-  const files = renderMailboxFiles(server.domain, active.map((r) => ({ localPart: r.localPart, passwordHash: r.passwordHash, quotaMb: r.quotaMb })));
   const log = (line: string) => deps.log.info({ serverId: server.id, job: 'mailboxes.sync' }, line);
   try {
-    await withSession(deps, server, async (session) => {
-      await session.upload(files.map((f) => ({ path: f.path, content: f.content, mode: f.mode })));
-      await runScript(session, 'apply-mailboxes.sh', log);
-    });
+    await pushMailboxSet(deps, server, rows.filter((r) => r.state === 'active'), log);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     const willRetry = isRetryable(err) && attempt < MAX_SYNC_ATTEMPTS;
@@ -61,6 +56,18 @@ export async function syncMailboxes(deps: ProvisioningDeps, job: { serverId: str
     }
   });
   return 'applied';
+}
+
+/** Uploads the server's whole mailbox set (Dovecot passwd-file, Postfix maps) and applies it. `active`: oldest first. */
+export async function pushMailboxSet(
+  deps: ProvisioningDeps, server: typeof servers.$inferSelect,
+  active: Pick<typeof mailboxes.$inferSelect, 'localPart' | 'passwordHash' | 'quotaMb'>[], log: (line: string) => void,
+): Promise<void> {
+  const files = renderMailboxFiles(server.domain, active.map((r) => ({ localPart: r.localPart, passwordHash: r.passwordHash, quotaMb: r.quotaMb })));
+  await withSession(deps, server, async (session) => {
+    await session.upload(files.map((f) => ({ path: f.path, content: f.content, mode: f.mode })));
+    await runScript(session, 'apply-mailboxes.sh', log);
+  });
 }
 
 /**

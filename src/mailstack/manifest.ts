@@ -51,4 +51,5 @@ export const TEMPLATE_MANIFEST: readonly TemplateEntry[] = [
   script('apply-mailboxes.sh'),
   script('backup.sh'),
   script('restore-mailbox.sh'),
+  script('restore-server.sh'),
 ];

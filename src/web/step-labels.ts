@@ -1,8 +1,12 @@
 /** What each provisioning step does, in the customer's words (names match the design's plan table). */
 export const STEP_LABELS: Record<string, string> = {
+  // In plan order across every kind of run (pages list a run's steps in this order).
+  backup_before_rebuild: 'Back up the old server if it still answers',
+  retire_instance: 'Retire the old instance (its addresses are kept)',
   allocate_ips: 'Reserve IPv4 and IPv6 addresses',
   check_blacklists: 'Check the addresses against blacklists',
   create_server: 'Create the server',
+  repoint_addresses: 'Point the IPv6 records at the new host',
   generate_dkim: 'Generate the DKIM signing key',
   publish_dns: 'Publish the DNS records',
   activate_zone: 'Wait for the nameservers to point to us',
@@ -10,8 +14,12 @@ export const STEP_LABELS: Record<string, string> = {
   wait_ssh: 'Wait for the server to boot',
   install_mail_stack: 'Install Postfix, Dovecot, Rspamd and webmail',
   harden: 'Harden the server',
+  check_network: 'Check the addresses and outbound mail (port 25)',
+  restore_tls: 'Put the TLS key back (the DANE record stays valid)',
   issue_tls: 'Issue the TLS certificate',
   publish_tlsa: 'Publish the DANE TLSA record',
+  restore_mailboxes: 'Restore the mailboxes and their passwords',
+  restore_mail: 'Restore the mail from the backup',
   verify: 'Verify DNS and mail services end to end',
   reserve_replacement_ip: 'Reserve a replacement address',
   check_replacement_ip: 'Check the replacement against blacklists',

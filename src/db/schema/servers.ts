@@ -91,7 +91,7 @@ export const dnsRecords = pgTable('dns_records', {
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 }, (t) => [uniqueIndex('dns_records_purpose_key').on(t.serverId, t.purpose)]);
 
-export const RUN_KINDS = ['provision', 'deprovision', 'rotate_ip'] as const;
+export const RUN_KINDS = ['provision', 'deprovision', 'rotate_ip', 'rebuild'] as const;
 export const RUN_STATUSES = ['running', 'succeeded', 'failed', 'cancelled'] as const;
 /** waiting: re-checked periodically without spending attempts (a person must act; see waitingFor). */
 export const STEP_STATUSES = ['pending', 'queued', 'running', 'retrying', 'waiting', 'succeeded', 'failed'] as const;

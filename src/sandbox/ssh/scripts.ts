@@ -164,6 +164,21 @@ export const SCRIPTS: Readonly<Record<string, ScriptHandler>> = {
     return 0;
   }),
 
+  /** Simulated like backup.sh: the emulated host's snapshots hold no mail, so none comes back, and the answer says so. */
+  'restore-server.sh': needsInstalled('restore-server.sh', async (ctx) => {
+    if (!(await ctx.fs.read('/etc/mailplane/backup.env'))) {
+      ctx.stderr('restore-server: /etc/mailplane/backup.env is missing (the control plane writes it)\n');
+      return 1;
+    }
+    const snapshot = ctx.stdin.trim();
+    if (!/^[0-9a-f]{8,64}$/.test(snapshot)) {
+      ctx.stderr('restore-server: bad snapshot id\n');
+      return 1;
+    }
+    ctx.stdout(`${JSON.stringify({ snapshot, messages: 0, simulated: true })}\n`);
+    return 0;
+  }),
+
   /** Simulated like backup.sh: an emulated host holds no mail, so nothing is restored, and the answer says so. */
   'restore-mailbox.sh': needsInstalled('restore-mailbox.sh', async (ctx) => {
     if (!(await ctx.fs.read('/etc/mailplane/backup.env'))) {

@@ -181,7 +181,9 @@ const EXEMPT: Record<string, string> = {
   'get /metrics': 'loopback or METRICS_TOKEN; test/integration/ops/ops.test.ts',
   'post /v1/workspaces/{ws}/servers/{id}/checks/run': 'starts probes; server-checks tests',
   'post /v1/admin/servers/{id}/steps/{step}/rerun': 'staff only, re-runs provisioning; ops tests',
-  'post /v1/admin/servers/{id}/resume': 'staff only; ops tests', 'post /v1/admin/servers/{id}/ips/{ip}/rotate': 'ops only; ops tests',
+  'post /v1/admin/servers/{id}/resume': 'staff only; ops tests',
+  'post /v1/workspaces/{ws}/servers/{id}/rebuild': 'replaces the machine; test/integration/provisioning/rebuild.test.ts (owner, admin, member, keys, outsider)',
+  'post /v1/admin/servers/{id}/rebuild': 'staff only, replaces the machine; test/integration/provisioning/rebuild.test.ts', 'post /v1/admin/servers/{id}/ips/{ip}/rotate': 'ops only; ops tests',
   'post /v1/admin/alerts/{id}/acknowledge': 'ops only; ops tests', 'post /v1/admin/alerts/{id}/resolve': 'ops only; ops tests',
 };
 

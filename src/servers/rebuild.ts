@@ -1,0 +1,44 @@
+/**
+ * Starting a rebuild: the server comes back on a new instance with the same IPs, the
+ * same keys from the vault and its mail from the latest backup (provisioning/plan.ts,
+ * `rebuild`). For a server that was lost, or one that is failing, and for support and
+ * ops as much as for the owner. The instance to retire is fixed here, in the run's
+ * params, so no re-run of a step can delete the new one (rebuild-retire.ts).
+ */
+import { and, eq, inArray } from 'drizzle-orm';
+import { startRun } from '../../provisioning/engine.ts';
+import type { RebuildParams } from '../../provisioning/steps/rebuild-retire.ts';
+import { audit, type Actor } from '../audit.ts';
+import type { Database } from '../db/client.ts';
+import { provisioningRuns, servers } from '../db/schema/index.ts';
+import { inTransaction } from '../db/tx.ts';
+import { ConflictError, NotFoundError } from '../errors.ts';
+import type { JobQueue } from '../jobs/queue.ts';
+
+/** A rebuild replaces a serving or a broken server; one being created, suspended or removed is not rebuilt. */
+const REBUILDABLE = ['ready', 'failed'] as const;
+
+export async function startRebuild(
+  deps: { database: Database; queue: JobQueue },
+  actor: Actor,
+  input: { serverId: string; reason: string },
+): Promise<{ runId: string }> {
+  return inTransaction(deps.database, async (tx, raw) => {
+    const [server] = await tx.select().from(servers).where(eq(servers.id, input.serverId)).for('update');
+    if (!server) throw new NotFoundError('Server');
+    if (!(REBUILDABLE as readonly string[]).includes(server.status)) {
+      throw new ConflictError(`The server is ${server.status}; only a ready or failed server can be rebuilt`, 'server_not_rebuildable');
+    }
+    const [running] = await tx.select({ id: provisioningRuns.id, kind: provisioningRuns.kind }).from(provisioningRuns)
+      .where(and(eq(provisioningRuns.serverId, server.id), eq(provisioningRuns.status, 'running'))).limit(1);
+    if (running) throw new ConflictError(`A ${running.kind} run (${running.id}) is in progress for this server`, 'run_in_progress');
+    // A failed provisioning that never made an instance has nothing to rebuild from: resume that run instead.
+    if (!server.ipv4 || !server.sshHostKeyFingerprint) throw new ConflictError('The server was never created: resume its provisioning instead', 'server_never_created');
+    const params: RebuildParams = { retireInstanceId: server.providerServerId, reason: input.reason };
+    await tx.update(servers).set({ status: 'provisioning', statusReason: `Rebuilding: ${input.reason}`, updatedAt: new Date() })
+      .where(and(eq(servers.id, server.id), inArray(servers.status, [...REBUILDABLE])));
+    const runId = await startRun(deps.queue, tx, raw, { serverId: server.id, kind: 'rebuild', params: params as unknown as Record<string, unknown> });
+    await audit(tx, actor, { action: 'server.rebuild', workspaceId: server.workspaceId, target: server.id, details: { runId, reason: input.reason, retiredInstance: server.providerServerId } });
+    return { runId };
+  });
+}
