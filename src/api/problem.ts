@@ -54,6 +54,18 @@ export function zodProblem(c: Context<AppEnv>, error: ZodError, where: string): 
   });
 }
 
+/** A path that names nothing: the same 404 as an id that does not exist, saying which segment is malformed. */
+export function pathProblem(c: Context<AppEnv>, error: ZodError): Response {
+  const errors = error.issues.map((i) => ({ path: ['path', ...i.path.map(String)].join('.'), message: i.message }));
+  return problemResponse(c, {
+    code: 'not_found',
+    status: 404,
+    title: 'Not found',
+    detail: `Nothing has this id (${errors.map((e) => `${e.path}: ${e.message}`).join('; ')})`,
+    errors,
+  });
+}
+
 export function errorToProblem(err: unknown, c: Context<AppEnv>): Response {
   if (err instanceof AppError) {
     const headers: Record<string, string> = {};
