@@ -12,6 +12,7 @@ import { checkouts, users } from '../db/schema/index.ts';
 import { ConflictError, ValidationError } from '../errors.ts';
 import type { BillingProvider } from '../providers/billing/interface.ts';
 import { assertDomainClaimable } from '../servers/domain-claims.ts';
+import { assertDomainAllowed } from './domain-policy.ts';
 import type { WorkspaceAccess } from '../workspaces/access.ts';
 
 export interface CheckoutDeps {
@@ -53,6 +54,7 @@ export async function startCheckout(
   if (!deps.config.product.zones.includes(input.region)) {
     throw new ValidationError(`Region "${input.region}" is not offered`, { errors: [{ path: 'json.region', message: `one of ${deps.config.product.zones.join(', ')}` }] });
   }
+  assertDomainAllowed(deps.config, input.domain);
   await assertDomainClaimable(deps.db, deps.config, input.domain);
   await settleEarlierCheckouts(deps, access.workspaceId, input.domain);
   const [user] = await deps.db.select({ email: users.email }).from(users).where(eq(users.id, userId));
