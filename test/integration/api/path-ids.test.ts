@@ -43,7 +43,7 @@ const fill = (template: string, bad: string, value: string) =>
 const paramsOf = (template: string) => [...template.matchAll(/\{(\w+)\}|:(\w+)/g)].map((m) => (m[1] ?? m[2])!);
 
 describe('a malformed path id', () => {
-  it('answers 404 problem+json on every API route, for every parameter', async () => {
+  it('answers 404 problem+json on every API route, for every parameter', { timeout: 180_000 }, async () => {
     let checked = 0;
     for (const [template, item] of Object.entries(spec.paths)) {
       for (const [method, op] of Object.entries(item)) {
@@ -64,7 +64,7 @@ describe('a malformed path id', () => {
     expect(checked).toBeGreaterThan(300);
   });
 
-  it('answers the not-found page on every dashboard page, for every parameter', async () => {
+  it('answers the not-found page on every dashboard page, for every parameter', { timeout: 180_000 }, async () => {
     const pages = [
       'GET /w/:ws', 'GET /w/:ws/team', 'GET /w/:ws/api-keys', 'GET /w/:ws/subscribe', 'GET /w/:ws/servers/:id', 'GET /w/:ws/servers/:id/dns',
       'GET /w/:ws/servers/:id/health', 'GET /w/:ws/servers/:id/mailboxes', 'GET /w/:ws/servers/:id/settings', 'GET /w/:ws/servers/:id/settings/autoconfig.xml',
