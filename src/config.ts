@@ -154,7 +154,11 @@ export interface Config {
   cloudflare: { apiToken: string; accountId: string; apiUrl: string | undefined } | null;
   stripe: { secretKey: string; webhookSecret: string; apiUrl: string | undefined } | null;
   dns: { resolvers: string[]; dnsblZones: string[] };
-  product: { zones: string[]; plans: Plan[]; dmarcRua: string | null; acmeEmail: string | null; acmeDirectoryUrl: string | null };
+  /**
+   * testDomainsAllowed: customers may use `.test` / `.example` domains, because DNS is the sandbox's
+   * emulator (no Cloudflare credentials, or its API on loopback) and this is not production.
+   */
+  product: { zones: string[]; plans: Plan[]; dmarcRua: string | null; acmeEmail: string | null; acmeDirectoryUrl: string | null; testDomainsAllowed: boolean };
   /** `url`: the control API of a sandbox run by another process (`mailplane sandbox`). */
   sandbox: {
     listedIps: string[]; listFirstIps: number; url: string | null; hosts: { mode: 'emulated' | 'container'; cacheDir: string; mirror: string };
@@ -303,7 +307,10 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     cloudflare,
     stripe,
     dns: { resolvers: e.DNS_RESOLVERS, dnsblZones: e.DNSBL_ZONES },
-    product: { zones, plans, dmarcRua: e.DMARC_RUA ?? null, acmeEmail: e.ACME_EMAIL ?? null, acmeDirectoryUrl: e.ACME_DIRECTORY_URL ?? null },
+    product: {
+      zones, plans, dmarcRua: e.DMARC_RUA ?? null, acmeEmail: e.ACME_EMAIL ?? null, acmeDirectoryUrl: e.ACME_DIRECTORY_URL ?? null,
+      testDomainsAllowed: !production && (cloudflare === null || /^http:\/\/(127\.\d+\.\d+\.\d+|\[::1\]|localhost)[:/]/.test(cloudflare.apiUrl ?? '')),
+    },
     sandbox: { listedIps: e.SANDBOX_LISTED_IPS, listFirstIps: e.SANDBOX_LIST_FIRST_IPS, url: e.SANDBOX_URL ?? null, hosts: { mode: e.SANDBOX_HOSTS, cacheDir: e.SANDBOX_HOSTS_CACHE_DIR, mirror: e.SANDBOX_DEBIAN_MIRROR },
       smtpBlocked: e.SANDBOX_SMTP_BLOCKED, zoneActivation: e.SANDBOX_ZONE_ACTIVATION },
     jobs: { superviseIntervalSeconds: e.JOBS_SUPERVISE_SECONDS ?? null, pollSeconds: e.JOBS_POLL_SECONDS },

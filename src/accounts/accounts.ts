@@ -28,10 +28,11 @@ export interface PublicUser {
   email: string;
   name: string;
   staffRole: 'support' | 'ops' | null;
+  emailVerifiedAt: Date | null;
   createdAt: Date;
 }
 
-const publicColumns = { id: users.id, email: users.email, name: users.name, staffRole: users.staffRole, createdAt: users.createdAt };
+const publicColumns = { id: users.id, email: users.email, name: users.name, staffRole: users.staffRole, emailVerifiedAt: users.emailVerifiedAt, createdAt: users.createdAt };
 
 export async function signUp(
   deps: AccountDeps,

@@ -12,7 +12,7 @@ import { authenticate } from './middleware/authenticate.ts';
 import { rateLimit } from './middleware/rate-limit.ts';
 import { requestContext } from './middleware/request-context.ts';
 import { wellFormedInput } from './middleware/well-formed-input.ts';
-import { errorToProblem, problemResponse, zodProblem } from './problem.ts';
+import { errorToProblem, pathProblem, problemResponse, zodProblem } from './problem.ts';
 import { registerAdminAlertRoutes } from './routes/admin-alerts.ts';
 import { registerAdminIpRotationRoutes } from './routes/admin-ip-rotation.ts';
 import { registerAdminServerRoutes } from './routes/admin-servers.ts';
@@ -38,8 +38,9 @@ export type RouteRegistrar = (app: App) => void;
 export function createApp(deps: ApiDeps, extra: RouteRegistrar[] = []): App {
   const app = new OpenAPIHono<AppEnv>({
     // Validation failures of params, query and body all become one problem+json shape.
+    // A path parameter that fails its schema (an id that is not a UUID) names nothing: 404, as an unknown id.
     defaultHook: (result, c) => {
-      if (!result.success) return zodProblem(c, result.error, result.target);
+      if (!result.success) return result.target === 'param' ? pathProblem(c, result.error) : zodProblem(c, result.error, result.target);
     },
   });
 

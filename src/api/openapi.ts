@@ -43,6 +43,14 @@ export function jsonResponse<T extends z.ZodType>(schema: T, description: string
 
 export const bearer = [{ bearerAuth: [] }];
 
-export const WorkspaceParam = z.object({ ws: z.string().openapi({ param: { name: 'ws', in: 'path' }, example: '6f1c…' }) });
+/**
+ * An id in a path: a UUID (any case, as PostgreSQL reads it). Anything else names nothing and is
+ * answered 404 by the app's validation hook before a query runs, exactly as an unknown id is, so
+ * a malformed id never reaches SQL (where it was `invalid input syntax for type uuid`, a 500).
+ */
+export const pathId = (name: string) => z.uuid().openapi({ param: { name, in: 'path' }, example: '6f1c2b8e-4d3a-4c55-9e1f-0a7b3c9d2e10' });
+
+export const WorkspaceParam = z.object({ ws: pathId('ws') });
+export const ServerParams = WorkspaceParam.extend({ id: pathId('id') });
 
 export const Email = z.string().trim().toLowerCase().pipe(z.email().max(254));

@@ -4,6 +4,7 @@
  * anything unexpected is logged with its stack and answered 500 without detail.
  */
 import type { Context } from 'hono';
+import type { IncomingMessage } from 'node:http';
 import { HTTPException } from 'hono/http-exception';
 import type { ZodError } from 'zod';
 import { AppError } from '../errors.ts';
@@ -54,7 +55,44 @@ export function zodProblem(c: Context<AppEnv>, error: ZodError, where: string): 
   });
 }
 
+/** A path that names nothing: the same 404 as an id that does not exist, saying which segment is malformed. */
+export function pathProblem(c: Context<AppEnv>, error: ZodError): Response {
+  const errors = error.issues.map((i) => ({ path: ['path', ...i.path.map(String)].join('.'), message: i.message }));
+  return problemResponse(c, {
+    code: 'not_found',
+    status: 404,
+    title: 'Not found',
+    detail: `Nothing has this id (${errors.map((e) => `${e.path}: ${e.message}`).join('; ')})`,
+    errors,
+  });
+}
+
+/**
+ * The client went away while we read its body (a reset, or a close before Content-Length bytes):
+ * Node destroys the request stream with `ECONNRESET` "aborted". That is the client's doing, not
+ * ours, so it is neither logged as an error nor counted as a 500: anyone could fill the error log
+ * by hanging up. Judged by the error's code and, when there is a socket, by the request stream
+ * itself (an outbound call reset by a provider is not this).
+ */
+const CLIENT_GONE_CODES = new Set(['ECONNRESET', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE']);
+
+export function clientWentAway(err: unknown, c: Context): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as NodeJS.ErrnoException).code;
+  if (!(code && CLIENT_GONE_CODES.has(code)) && err.name !== 'AbortError') return false;
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  if (incoming) return !incoming.complete && (incoming.destroyed || incoming.errored !== null);
+  return c.req.raw.signal.aborted;
+}
+
+/** nginx's "client closed request": no one reads this answer; it is for the access log. */
+export const CLIENT_CLOSED_REQUEST = 499;
+
 export function errorToProblem(err: unknown, c: Context<AppEnv>): Response {
+  if (clientWentAway(err, c)) {
+    c.get('log')?.info({ code: (err as NodeJS.ErrnoException).code }, 'client went away before sending its whole request');
+    return problemResponse(c, { code: 'client_closed_request', status: CLIENT_CLOSED_REQUEST, title: 'Client closed request', detail: 'The request body ended before its announced length' });
+  }
   if (err instanceof AppError) {
     const headers: Record<string, string> = {};
     if (err.status === 429 && err.retryAfterMs !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(err.retryAfterMs / 1000)));

@@ -8,10 +8,12 @@ import { and, eq, gt, inArray, or } from 'drizzle-orm';
 import { audit, type Actor } from '../audit.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/client.ts';
-import { checkouts, users } from '../db/schema/index.ts';
+import { checkouts } from '../db/schema/index.ts';
+import { assertEmailVerified } from '../accounts/email-verified.ts';
 import { ConflictError, ValidationError } from '../errors.ts';
 import type { BillingProvider } from '../providers/billing/interface.ts';
 import { assertDomainClaimable } from '../servers/domain-claims.ts';
+import { assertDomainAllowed } from './domain-policy.ts';
 import type { WorkspaceAccess } from '../workspaces/access.ts';
 
 export interface CheckoutDeps {
@@ -48,14 +50,16 @@ export async function startCheckout(
   deps: CheckoutDeps, actor: Actor, access: WorkspaceAccess, userId: string,
   input: { plan: string; region: string; domain: string },
 ): Promise<{ checkoutId: string; sessionId: string; checkoutUrl: string }> {
+  // First: the server's mail (ready, action needed) goes to this address.
+  const { email } = await assertEmailVerified(deps.db, userId, 'paying for a mail server');
   const plan = deps.config.product.plans.find((p) => p.id === input.plan);
   if (!plan) throw new ValidationError(`Unknown plan "${input.plan}"`, { errors: [{ path: 'json.plan', message: 'unknown plan' }] });
   if (!deps.config.product.zones.includes(input.region)) {
     throw new ValidationError(`Region "${input.region}" is not offered`, { errors: [{ path: 'json.region', message: `one of ${deps.config.product.zones.join(', ')}` }] });
   }
+  assertDomainAllowed(deps.config, input.domain);
   await assertDomainClaimable(deps.db, deps.config, input.domain);
   await settleEarlierCheckouts(deps, access.workspaceId, input.domain);
-  const [user] = await deps.db.select({ email: users.email }).from(users).where(eq(users.id, userId));
 
   const [checkout] = await deps.db.insert(checkouts).values({
     workspaceId: access.workspaceId, planId: plan.id, zone: input.region, domain: input.domain, createdBy: userId,
@@ -63,7 +67,7 @@ export async function startCheckout(
   const base = deps.config.http.publicUrl;
   const session = await deps.billing.createCheckoutSession({
     priceId: plan.stripePriceId,
-    customerEmail: user!.email,
+    customerEmail: email,
     clientReferenceId: checkout!.id,
     metadata: { checkoutId: checkout!.id, workspaceId: access.workspaceId, domain: input.domain, zone: input.region, plan: plan.id },
     successUrl: `${base}/checkout/done?checkout=${checkout!.id}`,

@@ -7,6 +7,8 @@
  */
 import { eq } from 'drizzle-orm';
 import { domainOverlapsLiveServer } from '../servers/domain-claims.ts';
+import { findLookalikeDomain } from './confusable-domains.ts';
+import { domainToUnicode } from 'node:url';
 import { audit } from '../audit.ts';
 import { duplicatePaymentAlertKey } from './refund-refused-payment.ts';
 import type { Database } from '../db/client.ts';
@@ -151,6 +153,15 @@ export async function handleStripeWebhook(deps: WebhookDeps, rawBody: string, si
         domain: checkout.domain, hostname: `mail.${checkout.domain}`,
       }).onConflictDoNothing().returning({ id: servers.id });
       if (!server) return refuse(checkout, e, `${checkout.domain} is already served by another server`);
+      // A look-alike of another customer's domain is served, not refused, but put before ops to review.
+      const lookalike = await findLookalikeDomain(tx, checkout.domain, checkout.workspaceId);
+      if (lookalike) {
+        await deps.alerts?.open(tx, {
+          kind: 'confusable_domain', severity: 'warning', serverId: server.id, dedupeKey: `confusable_domain:${server.id}`,
+          message: `${checkout.domain} (${domainToUnicode(checkout.domain)}) looks like ${lookalike}, served for another server: review it for phishing before it is relied on.`,
+          details: { domain: checkout.domain, lookalike, workspaceId: checkout.workspaceId, checkoutId: checkout.id },
+        });
+      }
       const runId = await startRun(deps.queue, tx, raw, { serverId: server.id, kind: 'provision' });
       await audit(tx, STRIPE_ACTOR, { action: 'server.provision', workspaceId: checkout.workspaceId, target: server.id, details: { runId, eventId: e.id } });
       return `provisioning server ${server.id}`;

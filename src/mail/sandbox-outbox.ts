@@ -30,7 +30,7 @@ export class SandboxOutbox implements Mailer {
   }
 
   async get(id: string): Promise<StoredMail | null> {
-    if (!/^[0-9a-f-]{36}$/i.test(id)) return null;
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) return null;
     const [row] = await this.db.select().from(sandboxMail).where(eq(sandboxMail.id, id));
     return row ?? null;
   }

@@ -7,8 +7,9 @@
  * domain, whichever workspace owns it; the refusal is the same `domain_taken`
  * either way, so it does not say which workspace holds what.
  *
- * Names the product itself answers for (its public host, the nameserver
- * domains customers delegate to, the DNSBL zones it queries) are refused
+ * Names the product itself answers for (its public host, the domain its own
+ * mail comes from, the nameserver domains customers delegate to, the DNSBL
+ * zones it queries) are refused
  * outright: a customer zone there would let one tenant shadow them.
  */
 import { and, eq, ne, or, sql } from 'drizzle-orm';
@@ -26,6 +27,9 @@ const related = (a: string, b: string) => a === b || a.endsWith(`.${b}`) || b.en
 export function reservedDomains(config: Config): string[] {
   const dnsbl = config.dns.dnsblZones.length > 0 ? config.dns.dnsblZones : DEFAULT_DNSBL_ZONES;
   const names = [...NAMESERVER_DOMAINS, ...dnsbl];
+  // The product's own mail domain: a customer server there could send as mailplane.
+  const mailFrom = /@([^@\s>]+)>?\s*$/.exec(config.mail.from)?.[1]?.toLowerCase();
+  if (mailFrom?.includes('.')) names.push(mailFrom);
   const host = new URL(config.http.publicUrl).hostname;
   // An IP literal or a single label (localhost) cannot collide with a customer domain.
   if (host.includes('.') && !/^[\d.]+$/.test(host) && !host.startsWith('[')) names.push(host);

@@ -22,6 +22,7 @@ import { registerSettingsPages } from './pages/settings-pages.ts';
 import { registerSupportPages } from './pages/support-pages.ts';
 import { registerTeamPages } from './pages/team-pages.ts';
 import { registerWorkspacePages } from './pages/workspace-pages.ts';
+import { ID_PATTERNS, wellFormedPathIds } from './path-ids.ts';
 import { newWebApp, type WebApp, type WebDeps } from './web-env.ts';
 import { requireSignIn, sameOriginPosts } from './web-session.ts';
 
@@ -30,6 +31,8 @@ const SIGNED_IN_ONLY = ['/', '/workspaces', '/w/*', '/checkout/*', '/invitations
 export function createDashboard(deps: WebDeps): WebApp {
   const web = newWebApp();
   web.use('*', sameOriginPosts(deps.api.config.http.publicUrl));
+  const ids = wellFormedPathIds();
+  for (const pattern of ID_PATTERNS) web.use(pattern, ids);
   registerAssets(web);
   registerAuthPages(web, deps);
   registerAccountPages(web, deps);

@@ -4,6 +4,7 @@
  * unexpected is logged and shown with the request id to quote to support.
  */
 import { html } from 'hono/html';
+import { CLIENT_CLOSED_REQUEST, clientWentAway } from '../api/problem.ts';
 import { AppError } from '../errors.ts';
 import { renderPage } from './layout.ts';
 import type { WebContext } from './web-env.ts';
@@ -17,6 +18,11 @@ export function renderError(err: Error, c: WebContext): Response | Promise<Respo
       title: status === 404 ? 'Not found' : err.title, user, status,
       body: html`<p>${err.detail ?? err.title}</p><p><a href="/">Back to your workspaces</a></p>`,
     });
+  }
+  // A form whose sender hung up mid-body is the client's doing, as on the API (src/api/problem.ts).
+  if (clientWentAway(err, c)) {
+    c.get('log')?.info('client went away before sending its whole request');
+    return new Response(null, { status: CLIENT_CLOSED_REQUEST });
   }
   c.get('log')?.error({ err }, 'dashboard page failed');
   return renderPage(c, {

@@ -51,8 +51,13 @@ export interface Harness {
   baseUrl: string;
   env: Record<string, string>;
   call<T = any>(method: string, path: string, opts?: { token?: string; body?: unknown }): Promise<CallResult<T>>;
-  /** Signs up, creates a workspace, returns both. */
-  customer(email: string): Promise<{ token: string; workspaceId: string }>;
+  /**
+   * Signs up, confirms the address through the mailed link (checkout and invitations need it;
+   * `verified: false` leaves it unconfirmed), creates a workspace, returns the session and workspace.
+   */
+  customer(email: string, opts?: { verified?: boolean }): Promise<{ token: string; workspaceId: string }>;
+  /** Confirms a signed-up address as its owner does: the token from the mailed link, posted to the API. */
+  verifyEmail(email: string): Promise<void>;
   /** Checkout through the API and the Stripe emulator's "pay" → the server id. */
   subscribe(token: string, workspaceId: string, domain: string, region?: string): Promise<{ serverId: string; sessionId: string }>;
   waitForServer(serverId: string, statuses: string[], timeoutMs?: number): Promise<typeof servers.$inferSelect>;
@@ -112,12 +117,20 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
 
   const harness: Harness = {
     sandbox, ctx, database, baseUrl, env, call,
-    async customer(email) {
+    async customer(email, o = {}) {
       const signup = await call('POST', '/v1/auth/signup', { body: { email, password: STRONG_PASSWORD, name: 'Customer' } });
       if (signup.status !== 201) throw new Error(`signup: ${signup.status} ${JSON.stringify(signup.body)}`);
+      if (o.verified ?? true) await harness.verifyEmail(email);
       const ws = await call('POST', '/v1/workspaces', { token: signup.body.token, body: { name: `${email} mail` } });
       if (ws.status !== 201) throw new Error(`workspace: ${ws.status} ${JSON.stringify(ws.body)}`);
       return { token: signup.body.token, workspaceId: ws.body.id };
+    },
+    async verifyEmail(email) {
+      const mails = await database.sql`select text from sandbox_mail where ${email} = any("to") and text like '%/verify-email?token=%' order by created_at desc limit 1`;
+      const token = /\/verify-email\?token=([^\s]+)/.exec(String(mails[0]?.['text'] ?? ''))?.[1];
+      if (!token) throw new Error(`no verification mail for ${email}`);
+      const res = await call('POST', '/v1/auth/email/verify', { body: { token: decodeURIComponent(token) } });
+      if (res.status !== 200) throw new Error(`verify: ${res.status} ${JSON.stringify(res.body)}`);
     },
     async subscribe(token, workspaceId, domain, region = 'fr-par-1') {
       const checkout = await call('POST', `/v1/workspaces/${workspaceId}/checkout`, { token, body: { plan: 'starter', region, domain } });

@@ -4,7 +4,8 @@
  * U+FFFD), lone surrogates (`"\ud800"` is valid JSON but not valid text), and
  * NUL characters (PostgreSQL text cannot hold U+0000, so they would surface as
  * a 500 from the database). Path, query and JSON or form bodies are checked;
- * the answer is the usual 400 problem naming where the bad text was.
+ * the answer is the usual 400 problem naming where the bad text was. JSON that
+ * nests deeper than MAX_JSON_DEPTH is refused the same way.
  */
 import type { MiddlewareHandler } from 'hono';
 import { ValidationError } from '../../errors.ts';
@@ -49,18 +50,40 @@ function checkUrlEncoded(encoded: string, where: string, findings: Finding[]): v
   }
 }
 
-function checkJsonValue(value: unknown, path: string, findings: Finding[]): void {
-  if (findings.length >= 20) return;
-  if (typeof value === 'string') {
-    const problem = problemOf(value);
-    if (problem) findings.push({ path, message: problem });
-  } else if (Array.isArray(value)) {
-    value.forEach((v, i) => checkJsonValue(v, `${path}.${i}`, findings));
-  } else if (value !== null && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) {
+/**
+ * Deeper than any body this API or Stripe sends (a Stripe event nests about eight levels).
+ * A limit, because every later consumer of the value (zod, pino, JSON.stringify) recurses.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * Walks the parsed body with an explicit stack, never recursion: `[` × 8,000 is 16 KB of
+ * valid JSON, and a recursive walk over it overflows the call stack (a 500 for anyone).
+ */
+function checkJsonValue(root: unknown, findings: Finding[]): void {
+  const stack: Array<{ value: unknown; path: string; depth: number }> = [{ value: root, path: 'json', depth: 0 }];
+  while (stack.length > 0 && findings.length < 20) {
+    const { value, path, depth } = stack.pop()!;
+    if (typeof value === 'string') {
+      const problem = problemOf(value);
+      if (problem) findings.push({ path, message: problem });
+      continue;
+    }
+    if (value === null || typeof value !== 'object') continue;
+    if (depth >= MAX_JSON_DEPTH) {
+      findings.push({ path: 'json', message: `nests arrays or objects deeper than ${MAX_JSON_DEPTH} levels` });
+      return;
+    }
+    if (Array.isArray(value)) {
+      for (let i = value.length - 1; i >= 0; i--) stack.push({ value: value[i], path: `${path}.${i}`, depth: depth + 1 });
+      continue;
+    }
+    const entries = Object.entries(value);
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const [k, v] = entries[i]!;
       const keyProblem = problemOf(k);
       if (keyProblem) findings.push({ path: `${path}.(key)`, message: keyProblem });
-      else checkJsonValue(v, `${path}.${k}`, findings);
+      else stack.push({ value: v, path: `${path}.${k}`, depth: depth + 1 });
     }
   }
 }
@@ -101,7 +124,7 @@ export function wellFormedInput(): MiddlewareHandler<AppEnv> {
         } catch {
           ok = false; // malformed JSON is the validator's to refuse, with its own message
         }
-        if (ok) checkJsonValue(parsed, 'json', findings);
+        if (ok) checkJsonValue(parsed, findings);
       }
     }
 

@@ -5,7 +5,7 @@ import { ALERT_STATUSES, acknowledgeAlert, listAlerts, resolveAlert } from '../.
 import type { ApiDeps, ProvisioningApiDeps } from '../deps.ts';
 import type { App } from '../env.ts';
 import { requireStaff } from '../middleware/authenticate.ts';
-import { bearer, jsonResponse, problems } from '../openapi.ts';
+import { bearer, jsonResponse, pathId, problems } from '../openapi.ts';
 
 const OPS = ['ops'] as const;
 const tag = ['admin'];
@@ -24,7 +24,7 @@ const Alert = z.object({
   resolvedAt: z.string().nullable(),
 }).openapi('Alert');
 
-const Id = z.object({ id: z.string().openapi({ param: { name: 'id', in: 'path' } }) });
+const Id = z.object({ id: pathId('id') });
 
 const routes = {
   list: createRoute({ method: 'get', path: '/v1/admin/alerts', tags: tag, summary: 'Alerts, newest first', security: bearer,

@@ -1,18 +1,19 @@
 /** Rotating a live server's IP (ops staff): starts a durable rotate_ip run and answers with its id. */
 import { createRoute, z } from '@hono/zod-openapi';
+import { isIP } from 'node:net';
 import { startIpRotation } from '../../ops/rotation.ts';
 import { findServer } from '../../servers/views.ts';
 import type { ApiDeps, ProvisioningApiDeps } from '../deps.ts';
 import type { App } from '../env.ts';
 import { requireStaff } from '../middleware/authenticate.ts';
-import { bearer, jsonResponse, problems } from '../openapi.ts';
+import { bearer, jsonResponse, pathId, problems } from '../openapi.ts';
 
 const route = createRoute({
   method: 'post', path: '/v1/admin/servers/{id}/ips/{ip}/rotate', tags: ['admin'], security: bearer,
   summary: 'Replace a live server IP: new IP reserved and checked, attached, DNS and PTR repointed, old IP released',
   request: { params: z.object({
-    id: z.string().openapi({ param: { name: 'id', in: 'path' } }),
-    ip: z.string().max(45).openapi({ param: { name: 'ip', in: 'path' }, example: '192.0.2.10' }),
+    id: pathId('id'),
+    ip: z.string().max(45).refine((v) => isIP(v) !== 0, 'not an IP address').openapi({ param: { name: 'ip', in: 'path' }, example: '192.0.2.10' }),
   }) },
   responses: {
     202: jsonResponse(z.object({ runId: z.string(), address: z.string() }), 'Rotation run started; follow it with GET /v1/admin/servers/{id}'),

@@ -5,9 +5,9 @@ import { SERVER_STATUSES } from '../../db/schema/index.ts';
 import type { ApiDeps, ProvisioningApiDeps } from '../deps.ts';
 import type { App } from '../env.ts';
 import { requireStaff } from '../middleware/authenticate.ts';
-import { bearer, jsonResponse, problems } from '../openapi.ts';
+import { bearer, jsonResponse, pathId, problems } from '../openapi.ts';
 
-const Id = z.object({ id: z.string().openapi({ param: { name: 'id', in: 'path' } }) });
+const Id = z.object({ id: pathId('id') });
 const Any = z.record(z.string(), z.unknown());
 const STAFF = ['support', 'ops'] as const;
 

@@ -5,14 +5,14 @@ import { authorizeWorkspace } from '../../workspaces/access.ts';
 import { createApiKey, listApiKeys, revokeApiKey, rotateApiKey } from '../../workspaces/api-keys.ts';
 import type { ApiDeps } from '../deps.ts';
 import type { App } from '../env.ts';
-import { bearer, jsonBody, jsonResponse, problems, WorkspaceParam } from '../openapi.ts';
+import { bearer, jsonBody, jsonResponse, pathId, problems, WorkspaceParam } from '../openapi.ts';
 import { iso } from './schemas.ts';
 
 const ApiKeySchema = z.object({
   id: z.string(), name: z.string(), prefix: z.string(), scopes: z.array(z.enum(API_KEY_SCOPES)),
   createdAt: z.string(), lastUsedAt: z.string().nullable(), revokedAt: z.string().nullable(),
 }).openapi('ApiKey');
-const KeyParams = WorkspaceParam.extend({ keyId: z.uuid().openapi({ param: { name: 'keyId', in: 'path' } }) });
+const KeyParams = WorkspaceParam.extend({ keyId: pathId('keyId') });
 const Created = jsonResponse(z.object({ apiKey: ApiKeySchema, key: z.string() }), 'The key, shown only now');
 
 const tag = ['api-keys'];

@@ -8,7 +8,7 @@ import type { ApiDeps } from '../deps.ts';
 import type { App } from '../env.ts';
 import { authenticate, requireUser, SESSION_COOKIE } from '../middleware/authenticate.ts';
 import { bearer, Email, jsonBody, jsonResponse, problems } from '../openapi.ts';
-import { UserSchema } from './schemas.ts';
+import { presentUser, UserSchema } from './schemas.ts';
 
 const SignupBody = z.strictObject({
   email: Email,
@@ -49,7 +49,7 @@ export function registerAuthRoutes(app: App, deps: ApiDeps): void {
     // As the dashboard's sign-up does: the account exists, so the link is sent (best effort).
     await deps.sendEmailVerification?.(user.id);
     cookie(c, token, expiresAt);
-    return c.json({ user: { ...user, createdAt: user.createdAt.toISOString() }, token, expiresAt: expiresAt.toISOString() }, 201);
+    return c.json({ user: presentUser(user), token, expiresAt: expiresAt.toISOString() }, 201);
   });
 
   app.openapi(login, async (c) => {
@@ -57,7 +57,7 @@ export function registerAuthRoutes(app: App, deps: ApiDeps): void {
     cookie(c, token, expiresAt);
     const user = await getUser(deps.db, userId);
     if (!user) throw new UnauthorizedError('Email or password is incorrect');
-    return c.json({ user: { ...user, createdAt: user.createdAt.toISOString() }, token, expiresAt: expiresAt.toISOString() }, 200);
+    return c.json({ user: presentUser(user), token, expiresAt: expiresAt.toISOString() }, 200);
   });
 
   app.use('/v1/auth/logout', authenticate(deps));

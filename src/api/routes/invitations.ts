@@ -6,7 +6,7 @@ import { acceptInvitation, createInvitation, listInvitations, revokeInvitation, 
 import type { ApiDeps } from '../deps.ts';
 import type { App } from '../env.ts';
 import { requireUser } from '../middleware/authenticate.ts';
-import { bearer, Email, jsonBody, jsonResponse, problems, WorkspaceParam } from '../openapi.ts';
+import { bearer, Email, jsonBody, jsonResponse, pathId, problems, WorkspaceParam } from '../openapi.ts';
 import { iso, RoleSchema, WorkspaceSchema } from './schemas.ts';
 
 const InvitationSchema = z.object({
@@ -23,7 +23,7 @@ const routes = {
   list: createRoute({ method: 'get', path: '/v1/workspaces/{ws}/invitations', tags: tag, summary: 'Invitations of a workspace', security: bearer,
     request: { params: WorkspaceParam }, responses: { 200: jsonResponse(z.object({ invitations: z.array(InvitationSchema) }), 'Invitations'), ...problems(401, 403, 404) } }),
   revoke: createRoute({ method: 'delete', path: '/v1/workspaces/{ws}/invitations/{invitationId}', tags: tag, summary: 'Revoke a pending invitation', security: bearer,
-    request: { params: WorkspaceParam.extend({ invitationId: z.uuid().openapi({ param: { name: 'invitationId', in: 'path' } }) }) },
+    request: { params: WorkspaceParam.extend({ invitationId: pathId('invitationId') }) },
     responses: { 204: { description: 'Revoked' }, ...problems(401, 403, 404) } }),
   accept: createRoute({ method: 'post', path: '/v1/invitations/accept', tags: tag, summary: 'Accept an invitation as the signed-in user', security: bearer,
     request: { body: jsonBody(z.strictObject({ token: z.string().min(10).max(200) })) },

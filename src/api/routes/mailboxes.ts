@@ -10,10 +10,9 @@ import type { ApiDeps, ProvisioningApiDeps } from '../deps.ts';
 import type { App, AppEnv } from '../env.ts';
 import type { Context } from 'hono';
 import { RateLimitedError } from '../../errors.ts';
-import { bearer, jsonBody, jsonResponse, problems, WorkspaceParam } from '../openapi.ts';
+import { bearer, jsonBody, jsonResponse, pathId, problems, ServerParams } from '../openapi.ts';
 
-const ServerParams = WorkspaceParam.extend({ id: z.string().openapi({ param: { name: 'id', in: 'path' } }) });
-const MailboxParams = ServerParams.extend({ mb: z.string().openapi({ param: { name: 'mb', in: 'path' } }) });
+const MailboxParams = ServerParams.extend({ mb: pathId('mb') });
 const Mailbox = z.object({
   id: z.string(), serverId: z.string(), address: z.string(), localPart: z.string(), displayName: z.string().nullable(),
   assigneeUserId: z.string().nullable().openapi({ description: 'The member this mailbox belongs to; besides owners and admins, only they may open its webmail' }),

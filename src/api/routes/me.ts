@@ -6,7 +6,7 @@ import type { ApiDeps } from '../deps.ts';
 import type { App } from '../env.ts';
 import { requireUser } from '../middleware/authenticate.ts';
 import { bearer, jsonResponse, problems } from '../openapi.ts';
-import { UserSchema } from './schemas.ts';
+import { presentUser, UserSchema } from './schemas.ts';
 
 const me = createRoute({
   method: 'get', path: '/v1/me', tags: ['account'], summary: 'The signed-in user', security: bearer,
@@ -17,6 +17,6 @@ export function registerMeRoutes(app: App, deps: ApiDeps): void {
   app.openapi(me, async (c) => {
     const user = await getUser(deps.db, requireUser(c).userId);
     if (!user) throw new NotFoundError('User');
-    return c.json({ user: { ...user, createdAt: user.createdAt.toISOString() } }, 200);
+    return c.json({ user: presentUser(user) }, 200);
   });
 }

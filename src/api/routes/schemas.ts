@@ -6,8 +6,14 @@ export const UserSchema = z.object({
   email: z.string(),
   name: z.string(),
   staffRole: z.enum(['support', 'ops']).nullable(),
+  emailVerified: z.boolean().openapi({ description: 'Whether the address is confirmed; checkout and invitations wait for it' }),
   createdAt: z.string(),
 }).openapi('User');
+
+/** The API's view of a user (never the hash, never the raw timestamps). */
+export const presentUser = (u: { id: string; email: string; name: string; staffRole: 'support' | 'ops' | null; emailVerifiedAt: Date | null; createdAt: Date }) => ({
+  id: u.id, email: u.email, name: u.name, staffRole: u.staffRole, emailVerified: u.emailVerifiedAt !== null, createdAt: u.createdAt.toISOString(),
+});
 
 export const RoleSchema = z.enum(['owner', 'admin', 'member']);
 

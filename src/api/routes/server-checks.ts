@@ -13,9 +13,8 @@ import type { Db } from '../../db/client.ts';
 import { findServer } from '../../servers/views.ts';
 import { authorizeWorkspace } from '../../workspaces/access.ts';
 import type { App } from '../env.ts';
-import { bearer, jsonResponse, problems, WorkspaceParam } from '../openapi.ts';
+import { bearer, jsonResponse, problems, ServerParams } from '../openapi.ts';
 
-const ServerParams = WorkspaceParam.extend({ id: z.string().openapi({ param: { name: 'id', in: 'path' } }) });
 
 export const CheckSchema = z.object({
   name: z.enum(CHECK_NAMES as [string, ...string[]]).openapi({ description: 'Stable identifier of the check' }),

@@ -8,9 +8,8 @@ import { findServer, listServers, publishedRecords, serverDetail } from '../../s
 import { authorizeWorkspace } from '../../workspaces/access.ts';
 import type { ApiDeps, ProvisioningApiDeps } from '../deps.ts';
 import type { App } from '../env.ts';
-import { bearer, jsonResponse, problems, WorkspaceParam } from '../openapi.ts';
+import { bearer, jsonResponse, problems, ServerParams, WorkspaceParam } from '../openapi.ts';
 
-const ServerParams = WorkspaceParam.extend({ id: z.string().openapi({ param: { name: 'id', in: 'path' } }) });
 const Any = z.record(z.string(), z.unknown());
 
 const tag = ['servers'];

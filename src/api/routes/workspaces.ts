@@ -7,12 +7,12 @@ import {
 import type { ApiDeps } from '../deps.ts';
 import type { App } from '../env.ts';
 import { requireUser } from '../middleware/authenticate.ts';
-import { bearer, jsonBody, jsonResponse, problems, WorkspaceParam } from '../openapi.ts';
+import { bearer, jsonBody, jsonResponse, pathId, problems, WorkspaceParam } from '../openapi.ts';
 import { iso, RoleSchema, WorkspaceSchema } from './schemas.ts';
 
 const NameBody = z.strictObject({ name: z.string().trim().min(1).max(100) });
 const MemberSchema = z.object({ userId: z.string(), email: z.string(), name: z.string(), role: RoleSchema, joinedAt: z.string() }).openapi('Member');
-const MemberParams = WorkspaceParam.extend({ userId: z.string().openapi({ param: { name: 'userId', in: 'path' } }) });
+const MemberParams = WorkspaceParam.extend({ userId: pathId('userId') });
 
 const tag = ['workspaces'];
 const routes = {

@@ -39,7 +39,7 @@ export function registerBillingPages(web: WebApp, deps: WebDeps): void {
           <label for="plan-${p.id}" class="inline"><strong>${p.name}</strong>: ${price(p.monthlyPriceCents, p.currency)}; ${p.mailboxes} mailboxes, ${p.storageGb} GB, ${p.messagesPerHour} messages per hour</label></div>`)}</fieldset>
         <fieldset><legend>Region (your server and your mail stay there)</legend>${zones.map((z) => html`<div><input type="radio" id="zone-${z}" name="region" value="${z}" ${z === chosenZone ? 'checked' : ''}>
           <label for="zone-${z}" class="inline">${placeOf(z)}</label></div>`)}</fieldset>
-        ${field({ name: 'domain', label: 'Your domain', value: v['domain'] ?? '', hint: 'e.g. example.com; mail will be served by mail.<domain>. You will move its nameservers to us.' })}
+        ${field({ name: 'domain', label: 'Your domain', value: v['domain'] ?? '', hint: 'A domain you registered (e.g. yourcompany.eu), not a subdomain; mail will be served by mail.<domain>. You will move its nameservers to us.' })}
         <div><button type="submit">Continue to payment</button></div>
       </form>`,
     });
@@ -50,7 +50,7 @@ export function registerBillingPages(web: WebApp, deps: WebDeps): void {
     const page = await inWorkspace(deps, c, 'servers.checkout');
     const form = await formOf(c);
     const domain = DomainSchema.safeParse(form['domain'] ?? '');
-    if (!domain.success) return subscribePage(c, 'Enter a domain name you own, like example.com.', form);
+    if (!domain.success) return subscribePage(c, 'Enter a domain name you own, like yourcompany.eu.', form);
     try {
       const { checkoutUrl } = await startCheckout({ db: deps.api.db, billing: deps.p.billing, config: deps.api.config }, c.get('actor'), page.access, c.get('user').id,
         { plan: form['plan'] ?? '', region: form['region'] ?? '', domain: domain.data });

@@ -9,14 +9,19 @@
  * Properties: never a 5xx; every error is RFC 9457 problem+json; a refused
  * request (4xx) leaves the database as it was. Afterwards no log line of the
  * whole run (provisioning included) holds a password, hash, token, private key
- * or query parameter list.
+ * or query parameter list. Three sweeps no random sample can be trusted to hit:
+ * JSON nested 8,000 deep (arrays and objects) on every operation, every path
+ * parameter of every operation malformed in each of a fixed list of ways, and
+ * every operation's body cut short over a raw socket (closed, then reset):
+ * none may answer 5xx or log an error.
  *
  * CI runs a fixed seed and FUZZ_RUNS (default 8) requests per operation;
  * `FUZZ_RUNS=500 FUZZ_SEED=$RANDOM npx vitest run test/integration/api/fuzz.test.ts`
  * runs longer, and a failure prints its seed and path to replay it.
  */
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { STRONG_PASSWORD } from '../../support/api.ts';
 import { runBackup } from '../../../src/backups/run-backup.ts';
 import { startHarness, type Harness } from '../../support/provisioning.ts';
@@ -115,6 +120,11 @@ const hostileString = fc.oneof(
     '\r\nX-Injected: 1', '😀📬', '', ' ', '__proto__', 'constructor', '$argon2id$v=19$m=1', '-1', '0', 'null', 'true', '1e309', '١٢٣'),
   fc.constantFrom('x'.repeat(300), 'é'.repeat(5000), 'y'.repeat(200_000)),
 );
+/** Valid JSON that a recursive walk cannot survive (16 KB each); the limit is 64 levels. */
+const DEEP_BODIES = ['['.repeat(8_000) + ']'.repeat(8_000), '{"a":'.repeat(8_000) + '1' + '}'.repeat(8_000), `{"name":${'['.repeat(65)}${']'.repeat(65)}}`];
+/** Ids no route can hold: not UUIDs, or UUIDs in spellings PostgreSQL would read and our schemas do not take. */
+const MALFORMED_IDS = ['not-a-uuid', '0', '-'.repeat(36), '00000000-0000-4000-8000-00000000000g', '6f1c2b8e4d3a4c559e1f0a7b3c9d2e10',
+  encodeURIComponent('{6f1c2b8e-4d3a-4c55-9e1f-0a7b3c9d2e10}'), '6f1c2b8e-4d3a-4c55-9e1f-0a7b3c9d2e10x', encodeURIComponent("1' or '1'='1"), '999.1.1.1', 'x'.repeat(300)];
 const boundaryNumber = fc.constantFrom(0, -1, 1, -0, 0.5, 2 ** 31, 2 ** 31 - 1, 2 ** 53, -(2 ** 53), 1e308, -1e308, Number.MIN_VALUE);
 const anyJson: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
   value: fc.oneof({ depthSize: 'small', maxDepth: 3 },
@@ -161,7 +171,7 @@ function request(op: Operation): fc.Arbitrary<Fuzzed> {
     { weight: 4, arbitrary: ids[p.name]?.length ? fc.constantFrom(...ids[p.name]!) : fc.uuid() },
     { weight: 1, arbitrary: fc.uuid() },
     { weight: 1, arbitrary: hostileString.filter((v) => v.length > 0 && v.length < 2000).map((v) => encodeURIComponent(v.isWellFormed() ? v : 'x')) },
-    { weight: 1, arbitrary: fc.constantFrom('%00', '%ff', '%ed%a0%80', '..%2f..', '%2e%2e') },
+    { weight: 1, arbitrary: fc.constantFrom('%00', '%ff', '%ed%a0%80', '..%2f..', '%2e%2e', ...MALFORMED_IDS) },
   )));
   const queryArb = fc.array(fc.tuple(
     queryParams.length ? fc.oneof(fc.constantFrom(...queryParams.map((p) => p.name)), fc.string({ maxLength: 6 })) : fc.string({ maxLength: 6 }),
@@ -171,12 +181,13 @@ function request(op: Operation): fc.Arbitrary<Fuzzed> {
     ? fc.oneof(
       { weight: 8, arbitrary: valueFor(op.body).map((v) => ({ body: JSON.stringify(v) ?? 'null', type: 'application/json' })) },
       { weight: 1, arbitrary: fc.constant({ body: Buffer.from([0x7b, 0x22, 0x6e, 0x61, 0x6d, 0x65, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0xfd, 0x22, 0x7d]), type: 'application/json' }) },
-      { weight: 1, arbitrary: fc.constantFrom('{"a":', '[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]', '{"__proto__":{"admin":true}}', '')
+      { weight: 1, arbitrary: fc.constantFrom('{"a":', '[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]', '{"__proto__":{"admin":true}}', '', ...DEEP_BODIES)
         .map((b) => ({ body: b, type: 'application/json' })) },
       { weight: 1, arbitrary: fc.constantFrom('text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/json; charset=latin1')
         .map((type) => ({ body: 'name=x%00&a=%ff', type })) },
     )
-    : fc.oneof({ weight: 4, arbitrary: fc.constant({ body: undefined, type: undefined }) }, { weight: 1, arbitrary: anyJson.map((v) => ({ body: JSON.stringify(v) ?? 'null', type: 'application/json' })) });
+    : fc.oneof({ weight: 4, arbitrary: fc.constant({ body: undefined, type: undefined }) }, { weight: 1, arbitrary: anyJson.map((v) => ({ body: JSON.stringify(v) ?? 'null', type: 'application/json' })) },
+      { weight: 1, arbitrary: fc.constantFrom(...DEEP_BODIES).map((b) => ({ body: b, type: 'application/json' })) });
   const authArb = fc.constantFrom<'owner' | 'staff' | 'none' | 'garbage'>('owner', 'owner', 'owner', 'staff', 'none', 'garbage');
   return fc.record({ pathValues: pathArb, query: queryArb, body: bodyArb, auth: authArb }).map(({ pathValues, query, body, auth }) => {
     let path = op.path;
@@ -187,6 +198,27 @@ function request(op: Operation): fc.Arbitrary<Fuzzed> {
     if (auth === 'garbage') headers['authorization'] = 'Bearer \u00ff\u00fe';
     if (body.type) headers['content-type'] = body.type;
     return { path, query: query.map(([k, v]) => `${encodeURIComponent(k.isWellFormed() ? k : 'k')}=${v}`).join('&'), headers, body: body.body };
+  });
+}
+
+/** The operation's path with the real ids, except where `override` gives a value. */
+function fillPath(op: Operation, override: (name: string) => string | null): string {
+  return op.path.replace(/\{(\w+)\}/g, (_m, name: string) => override(name) ?? ids[name]?.[0] ?? '00000000-0000-4000-8000-000000000000');
+}
+
+/** Headers and the first bytes of a JSON body announced as 1 KB, then the socket is closed (FIN) or reset (RST). */
+function cutShort(method: string, path: string, how: 'close' | 'reset', requestId: string): Promise<void> {
+  const url = new URL(h.baseUrl);
+  return new Promise<void>((resolve, reject) => {
+    const socket = net.connect(Number(url.port), url.hostname, () => {
+      socket.write(`${method} ${path} HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer ${tokens.owner}\r\nContent-Type: application/json\r\n`
+        + `Content-Length: 1024\r\nX-Request-Id: ${requestId}\r\n\r\n{"name":"cut sh`, () => {
+        if (how === 'reset') socket.resetAndDestroy();
+        else socket.end();
+        resolve();
+      });
+    });
+    socket.on('error', reject);
   });
 }
 
@@ -207,6 +239,57 @@ describe('fuzzing every operation of /openapi.json', () => {
   it('runs against a fully provisioned server', async () => {
     const failures = await h.database.sql`select name, error from provisioning_steps where status = 'failed'`;
     expect(provisioned, JSON.stringify(failures)).toBe('ready');
+  });
+
+  // The sweeps run before the random requests, which may sign the owner out or erase the workspace.
+  it('refuses JSON nested 8,000 deep, of arrays and of objects, on every operation with 400', { timeout: 120_000 }, async () => {
+    for (const op of operations().filter((o) => o.method !== 'GET')) {
+      for (const body of DEEP_BODIES.slice(0, 2)) {
+        const r: Fuzzed = { path: fillPath(op, () => null), query: '', headers: { authorization: `Bearer ${tokens.owner}`, 'content-type': 'application/json' }, body };
+        const res = await send(op, r);
+        const where = `${op.method} ${op.path} with ${body.slice(0, 12)}… → ${res.status}: ${res.text.slice(0, 200)}`;
+        expect(res.status, where).toBe(400);
+        expect(res.type, where).toBe('application/problem+json');
+        expect(JSON.parse(res.text).detail, where).toMatch(/deeper than 64 levels/);
+      }
+    }
+  });
+
+  it('answers a malformed id in any path parameter of any operation with 404 problem+json', { timeout: 300_000 }, async () => {
+    let tried = 0;
+    for (const op of operations()) {
+      for (const param of op.params.filter((p) => p.in === 'path')) {
+        for (const bad of MALFORMED_IDS) {
+          const token = op.path.startsWith('/v1/admin') ? tokens.staff : tokens.owner;
+          const body = op.body ? '{}' : undefined;
+          const r: Fuzzed = { path: fillPath(op, (name) => (name === param.name ? bad : null)), query: '', headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body };
+          const res = await send(op, r);
+          const where = `${op.method} ${r.path.slice(0, 150)} → ${res.status}: ${res.text.slice(0, 200)}`;
+          expect(res.status, where).toBe(404);
+          expect(res.type, where).toBe('application/problem+json');
+          tried++;
+        }
+      }
+    }
+    expect(tried).toBeGreaterThan(200);
+  });
+
+  it('treats a body cut short over a raw socket (closed or reset) as the client leaving: never a 5xx, never an error logged', { timeout: 300_000 }, async () => {
+    let n = 0;
+    for (const op of operations().filter((o) => o.method !== 'GET')) {
+      for (const how of ['close', 'reset'] as const) {
+        const requestId = `fuzz-cut-${String(++n).padStart(4, '0')}`;
+        await cutShort(op.method, fillPath(op, () => null), how, requestId);
+        await vi.waitFor(() => {
+          if (!logLines.some((l) => l.includes(`"requestId":"${requestId}"`) && l.includes('"msg":"request"'))) throw new Error(`${op.method} ${op.path}: no access log line yet`);
+        }, { timeout: 10_000, interval: 20 });
+        const lines = logLines.filter((l) => l.includes(`"requestId":"${requestId}"`)).map((l) => JSON.parse(l) as { level: number; msg: string; status?: number });
+        const access = lines.find((l) => l.msg === 'request')!;
+        expect(access.status, `${op.method} ${op.path} (${how})`).toBeLessThan(500);
+        expect(lines.filter((l) => l.level >= 50), `${op.method} ${op.path} (${how})`).toEqual([]);
+      }
+    }
+    expect(n).toBeGreaterThan(20);
   });
 
   it('never answers 5xx, answers every error as problem+json, and changes nothing when it refuses', { timeout: 600_000 }, async () => {

@@ -91,6 +91,36 @@ describe('invalid UTF-8 and lone surrogates', () => {
   });
 });
 
+describe('deeply nested JSON', () => {
+  const arrays = (n: number) => '['.repeat(n) + ']'.repeat(n);
+  const objects = (n: number) => '{"a":'.repeat(n) + '1' + '}'.repeat(n);
+
+  it.each([
+    ['arrays', arrays(8_000)],
+    ['objects', objects(8_000)],
+    ['arrays inside a valid-looking body', `{"email":"deep@example.com","password":"x","extra":${arrays(20_000)}}`],
+  ])('of %s is refused with 400 by the sign-in route (no stack overflow, no 500)', async (_what, rawBody) => {
+    const res = await api.call('POST', '/v1/auth/login', { rawBody, headers: { 'content-type': 'application/json' } });
+    expectBadRequest(res);
+    expect(res.body.detail).toMatch(/deeper than 64 levels/);
+    expect(api.logLines.join('\n')).not.toMatch(/RangeError|Maximum call stack/);
+  });
+
+  it('is refused on an authenticated route and stores nothing', async () => {
+    const before = await count('workspaces');
+    const res = await api.call('POST', '/v1/workspaces', { token: alice.token, rawBody: `{"name":"Deep","x":${objects(65)}}`, headers: { 'content-type': 'application/json' } });
+    expectBadRequest(res);
+    expect(res.body.detail).toMatch(/deeper than 64 levels/);
+    expect(await count('workspaces')).toBe(before);
+  });
+
+  it('up to 64 levels passes the nesting check (the route judges the fields)', async () => {
+    const res = await api.call('POST', '/v1/workspaces', { token: alice.token, rawBody: `{"name":"Deep","x":${objects(62)}}`, headers: { 'content-type': 'application/json' } });
+    expect(res.status).toBe(400);
+    expect(res.body.detail).not.toMatch(/deeper than/);
+  });
+});
+
 describe('database errors in the log', () => {
   it('never carry the query parameters', async () => {
     await createApiKey(api, alice.token, workspaceId, ['read']);

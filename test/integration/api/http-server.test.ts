@@ -4,7 +4,7 @@
  * and a refused body (413) leaves a keep-alive connection usable.
  */
 import http from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { listenHttp, type HttpListener } from '../../../src/api/http-server.ts';
 import { createTestApi, type TestApi } from '../../support/api.ts';
 
@@ -116,5 +116,40 @@ describe('keep-alive after a refused body', () => {
     const next = await request('/healthz');
     expect(next.status).toBe(200);
     expect(next.socket).toBe(first.socket);
+  });
+});
+
+describe('a client that goes away in the middle of its body', () => {
+  /** Sends the headers and part of the body over a raw socket, then closes (FIN) or resets (RST) it. */
+  async function cutShort(path: string, how: 'close' | 'reset', marker: string) {
+    const net = await import('node:net');
+    const body = `{"email":"${marker}@example.com","password":"`;
+    await new Promise<void>((resolve, reject) => {
+      const socket = net.connect(listener.port, '127.0.0.1', () => {
+        socket.write(`POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1024\r\nX-Request-Id: ${marker}\r\n\r\n${body}`, () => {
+          if (how === 'reset') socket.resetAndDestroy();
+          else socket.end();
+          resolve();
+        });
+      });
+      socket.on('error', reject);
+    });
+    // The request's access-log line is written when the server has finished with it.
+    await vi.waitFor(() => {
+      if (!api.logLines.some((l) => l.includes(`"requestId":"${marker}"`) && l.includes('"msg":"request"'))) throw new Error('not logged yet');
+    }, { timeout: 10_000, interval: 20 });
+    return api.logLines.filter((l) => l.includes(`"requestId":"${marker}"`)).map((l) => JSON.parse(l) as { level: number; msg: string; status?: number });
+  }
+
+  it.each([
+    ['/v1/auth/login', 'reset'], ['/v1/auth/login', 'close'], ['/v1/auth/signup', 'reset'], ['/v1/auth/signup', 'close'],
+  ] as const)('on %s (%s) is logged as a client that left (499), never as a server error', async (path, how) => {
+    const marker = `cut-${how}-${path.split('/').at(-1)}-0001`;
+    const lines = await cutShort(path, how, marker);
+    const access = lines.find((l) => l.msg === 'request')!;
+    expect(access.status).toBe(499);
+    expect(lines.filter((l) => l.level >= 40), JSON.stringify(lines)).toEqual([]);
+    // The server is still serving.
+    expect((await request('/healthz')).status).toBe(200);
   });
 });

@@ -57,6 +57,7 @@ describe('GDPR export and erasure', () => {
     const signup = await h.call('POST', '/v1/auth/signup', { body: { email: EMAIL, password: STRONG_PASSWORD, name: NAME } });
     token = signup.body.token;
     userId = signup.body.user.id;
+    await h.verifyEmail(EMAIL);
     workspaceId = (await h.call('POST', '/v1/workspaces', { token, body: { name: `${NAME}'s mail` } })).body.id;
     ({ serverId } = await h.readyServer(token, workspaceId, 'quuxworth.example'));
     const mb = await h.call('POST', `/v1/workspaces/${workspaceId}/servers/${serverId}/mailboxes`, { token, body: { localPart: 'zeb' } });

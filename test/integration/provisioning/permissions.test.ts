@@ -67,6 +67,7 @@ beforeAll(async () => {
   ({ serverId } = await h.readyServer(owner.token, ws, 'perm-table.example'));
   for (const role of ['admin', 'member'] as const) {
     const res = await h.call('POST', '/v1/auth/signup', { body: { email: `perm-${role}@example.com`, password: STRONG_PASSWORD, name: role } });
+    await h.verifyEmail(`perm-${role}@example.com`);
     tokens[role] = res.body.token;
     await h.database.sql`insert into memberships (workspace_id, user_id, role) values (${ws}, ${res.body.user.id}, ${role})`;
   }
