@@ -14,9 +14,8 @@ import { findServer } from '../../servers/views.ts';
 import { authorizeWorkspace } from '../../workspaces/access.ts';
 import type { App } from '../env.ts';
 import { requireStaff } from '../middleware/authenticate.ts';
-import { bearer, jsonResponse, problems, WorkspaceParam } from '../openapi.ts';
+import { bearer, jsonResponse, pathId, problems, ServerParams } from '../openapi.ts';
 
-const ServerParams = WorkspaceParam.extend({ id: z.string().openapi({ param: { name: 'id', in: 'path' } }) });
 
 const RunSchema = z.object({
   id: z.string(),
@@ -92,7 +91,7 @@ const routes = {
   restore: createRoute({ method: 'post', path: '/v1/workspaces/{ws}/servers/{id}/mailboxes/{mb}/restore', tags: tag, security: bearer,
     summary: 'Restore a mailbox (or one folder) from a backup into a new folder "Restored YYYY-MM-DD", beside the current mail',
     request: {
-      params: ServerParams.extend({ mb: z.string().openapi({ param: { name: 'mb', in: 'path' } }) }),
+      params: ServerParams.extend({ mb: pathId('mb') }),
       body: { content: { 'application/json': { schema: z.object({
         backupId: z.string().max(64).openapi({ description: 'id of a successful backup (GET …/backups, runs[].id)' }),
         folder: z.string().regex(FOLDER_PATTERN).optional().openapi({ description: 'Only this folder (INBOX, Sent, …); absent: every folder' }),
@@ -101,7 +100,7 @@ const routes = {
     responses: { 202: jsonResponse(z.object({ restore: RestoreSchema }), 'Queued; follow it in GET …/backups (restores)'), ...problems(400, 401, 403, 404, 409) } }),
   staffRun: createRoute({ method: 'post', path: '/v1/admin/servers/{id}/backups', tags: ['admin'], security: bearer,
     summary: 'Back up a server now (support, ops)',
-    request: { params: z.object({ id: z.string().openapi({ param: { name: 'id', in: 'path' } }) }) },
+    request: { params: z.object({ id: pathId('id') }) },
     responses: { 202: jsonResponse(Queued, 'Queued'), ...problems(401, 403, 404, 409) } }),
 };
 

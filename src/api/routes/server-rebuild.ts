@@ -11,10 +11,9 @@ import { authorizeWorkspace } from '../../workspaces/access.ts';
 import type { ApiDeps, ProvisioningApiDeps } from '../deps.ts';
 import type { App } from '../env.ts';
 import { requireStaff } from '../middleware/authenticate.ts';
-import { bearer, jsonResponse, problems, WorkspaceParam } from '../openapi.ts';
+import { bearer, jsonResponse, pathId, problems, ServerParams } from '../openapi.ts';
 
-const ServerParams = WorkspaceParam.extend({ id: z.string().openapi({ param: { name: 'id', in: 'path' } }) });
-const AdminParams = z.object({ id: z.string().openapi({ param: { name: 'id', in: 'path' } }) });
+const AdminParams = z.object({ id: pathId('id') });
 const RebuildBody = z.object({
   reason: z.string().trim().min(3).max(300).openapi({ description: 'Why, in a sentence (kept in the audit log)', example: 'the server was lost' }),
 }).strict();

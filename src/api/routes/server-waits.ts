@@ -8,9 +8,8 @@ import { findServer } from '../../servers/views.ts';
 import { authorizeWorkspace } from '../../workspaces/access.ts';
 import type { ApiDeps, ProvisioningApiDeps } from '../deps.ts';
 import type { App } from '../env.ts';
-import { bearer, jsonResponse, problems, WorkspaceParam } from '../openapi.ts';
+import { bearer, jsonResponse, pathId, problems, ServerParams } from '../openapi.ts';
 
-const ServerParams = WorkspaceParam.extend({ id: z.string().openapi({ param: { name: 'id', in: 'path' } }) });
 
 const RecheckQueued = z.object({
   runId: z.string(),
