@@ -39,7 +39,7 @@ export function toFlexibleIp(ip: Ip, zone: Zone): FlexibleIp {
 const STATES: Record<string, ServerState> = {
   running: 'running',
   stopped: 'stopped',
-  // Powered off but still on its hypervisor: DELETE refuses it until it is powered on and off (or terminated).
+  // Powered off but still on its hypervisor: DELETE refuses it; `terminate` is allowed (recorded allowed_actions).
   'stopped in place': 'stopped_in_place',
   starting: 'starting',
   stopping: 'stopping',

@@ -303,14 +303,15 @@ export function createScalewayCompute(opts: ScalewayComputeOptions): ComputeProv
     waitForState,
 
     /**
-     * Scaleway has two ways to remove an Instance. `terminate` (allowed only on
-     * a running server) stops and deletes it with its local volumes; `DELETE
-     * /servers/{id}` is only allowed on a `stopped` server and keeps every
-     * volume. Neither removes a Block Storage (sbs) volume, which current
+     * Scaleway has two ways to remove an Instance. `terminate` (allowed on a
+     * running server and on one `stopped in place`, as the recorded
+     * `allowed_actions` show) stops and deletes it with its local volumes;
+     * `DELETE /servers/{id}` is only allowed on a `stopped` server and keeps
+     * every volume. Neither removes a Block Storage (sbs) volume, which current
      * images boot from: those are deleted through the Block API once detached,
-     * as Scaleway's terraform provider does. `stopped in place` accepts neither:
-     * it is powered on first, then terminated. Attached flexible IPs are
-     * detached, never released.
+     * as Scaleway's terraform provider does. A server stopped in place is
+     * terminated as it is: powering it on first would briefly run a mail
+     * server that is being deleted. Attached flexible IPs are detached, never released.
      */
     async deleteServer(zone: Zone, serverId: string): Promise<void> {
       const res = await orNull(() => instance.getServer({ zone, serverId }));
@@ -320,10 +321,6 @@ export function createScalewayCompute(opts: ScalewayComputeOptions): ComputeProv
         if (state === 'stopped') {
           await removeStoppedServer(zone, server);
         } else if (state === 'running' || state === 'stopped_in_place') {
-          if (state === 'stopped_in_place') {
-            await call(() => instance.serverAction({ zone, serverId, action: 'poweron' }));
-            await waitForState(zone, serverId, 'running', { timeoutMs: 10 * 60_000, intervalMs: 2_000 });
-          }
           await ignoreNotFound(() => instance.serverAction({ zone, serverId, action: 'terminate' }));
           await waitUntilGone(zone, serverId);
           for (const volume of Object.values(server.volumes ?? {})) await deleteAnyVolume(zone, volume.id, volume.volumeType);

@@ -279,16 +279,28 @@ describe('scaleway compute adapter', () => {
     expect((await compute.listTagged(tag)).volumes).toEqual([]);
   });
 
-  it('deletes a server stopped in place by powering it on and terminating it', async () => {
+  it('terminates a server stopped in place directly, never powering it on (recorded allowed_actions)', async () => {
     const server = await newServer([uniqueTag('sip')]);
     await compute.powerOn(ZONE, server.id);
     await compute.waitForState(ZONE, server.id, 'running', { timeoutMs: 60_000, intervalMs: 1_000 });
     emulator.stopInPlace(server.id);
     expect((await compute.waitForState(ZONE, server.id, 'stopped_in_place', { timeoutMs: 60_000, intervalMs: 1_000 })).state).toBe('stopped_in_place');
+    const raw = (await rawJson(`/instance/v1/zones/${ZONE}/servers/${server.id}`))['server'] as { allowed_actions: string[] };
+    expect(raw.allowed_actions).toEqual(['poweron', 'poweroff', 'terminate', 'reboot', 'backup']);
     // The API refuses DELETE in this state, as the real one does.
     const refused = await fetch(`${emulator.url}/instance/v1/zones/${ZONE}/servers/${server.id}`, { method: 'DELETE', headers: { 'X-Auth-Token': 'x' } });
     expect(refused.status).toBe(400);
-    await compute.deleteServer(ZONE, server.id);
+    const actions: string[] = [];
+    const watched = createScalewayCompute({
+      ...CREDENTIALS, apiUrl: emulator.url, clock: fastClock(),
+      fetch: async (input, init) => {
+        const request = new Request(input, init);
+        if (request.url.endsWith('/action')) actions.push(((await request.clone().json()) as { action: string }).action);
+        return fetch(request);
+      },
+    });
+    await watched.deleteServer(ZONE, server.id);
+    expect(actions).toEqual(['terminate']);
     expect(await compute.getServer(ZONE, server.id)).toBeNull();
     expect(emulator.listVolumes().some((v) => v.serverId === server.id)).toBe(false);
   });
