@@ -59,6 +59,7 @@ export function toComputeServer(server: Server, zone: Zone): ComputeServer {
       id: ip.id, family: ip.family === 'inet6' ? 'ipv6' as const : 'ipv4' as const, address: ip.address,
     })),
     volumeIds: Object.values(server.volumes ?? {}).map((v) => v.id),
+    securityGroupId: server.securityGroup?.id ?? null,
   };
 }
 

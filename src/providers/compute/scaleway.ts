@@ -155,6 +155,9 @@ export function createScalewayCompute(opts: ScalewayComputeOptions): ComputeProv
       }));
       if (!res.securityGroup) throw fail('createSecurityGroup answered without a group', true);
       group = toGroup(res.securityGroup, zone);
+    } else if (group.smtpBlockedByProvider) {
+      // Created before the account could send: the block stays on the group until it is asked again.
+      group = await requestOutboundSmtp(zone, group.id);
     }
     const rules: Instancev1.SetSecurityGroupRulesRequestRule[] = [];
     for (const range of ['0.0.0.0/0', '::/0']) {
@@ -166,6 +169,12 @@ export function createScalewayCompute(opts: ScalewayComputeOptions): ComputeProv
     const id = group.id;
     await call(() => instance.setSecurityGroupRules({ zone, securityGroupId: id, rules }));
     return group;
+  }
+
+  async function requestOutboundSmtp(zone: Zone, groupId: string): Promise<ComputeSecurityGroup> {
+    const res = await call(() => instance.updateSecurityGroup({ zone, securityGroupId: groupId, enableDefaultSecurity: false }));
+    if (!res.securityGroup) throw fail('updateSecurityGroup answered without a group', true);
+    return toGroup(res.securityGroup, zone);
   }
 
   async function volumesTagged(zone: Zone, tag: string): Promise<ComputeVolume[]> {
@@ -337,6 +346,8 @@ export function createScalewayCompute(opts: ScalewayComputeOptions): ComputeProv
     ensureSecurityGroup,
 
     findSecurityGroupsByTag: groupsTagged,
+
+    requestOutboundSmtp,
 
     async deleteSecurityGroup(zone: Zone, groupId: string): Promise<void> {
       try {

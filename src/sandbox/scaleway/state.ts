@@ -193,7 +193,7 @@ export class ScalewayState {
 
   createServer(zone: string, input: {
     name: string; project: string; commercialType: string; image: string; tags: string[]; publicIps: string[]; orphan?: boolean;
-    rootVolumeType?: EmuVolume['volumeType']; securityGroupId?: string | null;
+    rootVolumeType?: EmuVolume['volumeType']; rootVolumeBytes?: number; securityGroupId?: string | null;
   }): EmuServer {
     const ips = input.publicIps.map((id) => this.ip(zone, id));
     for (const ip of ips) {
@@ -206,9 +206,9 @@ export class ScalewayState {
       userData: new Map(), userDataAtFirstBoot: null, volumeIds: [], macAddress: this.pool.mac(), orphan: input.orphan ?? false,
       securityGroupId: input.securityGroupId ?? null,
     };
-    // Current Debian images boot from a Block Storage volume made from the image's snapshot.
+    // Current Debian images boot from a Block Storage volume made from the image's 10 GB snapshot, or as large as asked.
     const volume: EmuVolume = {
-      id: randomUUID(), zone, name: `${input.image}_sbs_volume_0`, size: 10_000_000_000, volumeType: input.rootVolumeType ?? 'sbs_volume',
+      id: randomUUID(), zone, name: `${input.image}_sbs_volume_0`, size: input.rootVolumeBytes ?? 10_000_000_000, volumeType: input.rootVolumeType ?? 'sbs_volume',
       project: input.project, serverId: server.id, tags: [], createdAt: now, updatedAt: now,
     };
     server.volumeIds.push(volume.id);

@@ -305,7 +305,7 @@ describe('scaleway compute adapter', () => {
     expect(emulator.listVolumes().some((v) => v.serverId === server.id)).toBe(false);
   });
 
-  it('gives a server its own security group with exactly the inbound ports it serves; SMTP stays blocked until the account is allowed', async () => {
+  it('gives a server its own security group with exactly the inbound ports it serves; SMTP is blocked per group, lifted only when asked once the account is allowed', async () => {
     const tag = uniqueTag('sg');
     emulator.setSmtpBlocked(true);
     try {
@@ -322,9 +322,23 @@ describe('scaleway compute adapter', () => {
       expect([...new Set(seen.inboundPorts)].sort((a, b) => a - b)).toEqual([22, 25, 443]);
       expect(emulator.outboundSmtpOpen(server.id)).toBe(false);
       await expect(compute.deleteSecurityGroup(ZONE, group.id)).rejects.toMatchObject({ retryable: true });
+      // Asking again while the account is blocked changes nothing either.
+      expect((await compute.requestOutboundSmtp(ZONE, group.id)).smtpBlockedByProvider).toBe(true);
+      // Scaleway enables SMTP on the account: a group created before stays blocked until it is asked again.
       emulator.setSmtpBlocked(false);
+      expect(emulator.outboundSmtpOpen(server.id)).toBe(false);
+      expect((await compute.findSecurityGroupsByTag(ZONE, tag))[0]?.smtpBlockedByProvider).toBe(true);
+      expect((await compute.getServer(ZONE, server.id))?.securityGroupId).toBe(group.id);
+      expect((await compute.requestOutboundSmtp(ZONE, group.id)).smtpBlockedByProvider).toBe(false);
       expect(emulator.outboundSmtpOpen(server.id)).toBe(true);
       expect((await compute.findSecurityGroupsByTag(ZONE, tag))[0]?.smtpBlockedByProvider).toBe(false);
+      // ensureSecurityGroup on a group still blocked asks again too (a re-run create_server).
+      const tag2 = uniqueTag('sg-old');
+      emulator.setSmtpBlocked(true);
+      const old = await compute.ensureSecurityGroup(ZONE, { name: 'mx-sg-old', tags: ['mailplane', tag2], inboundTcpPorts: [25] });
+      emulator.setSmtpBlocked(false);
+      expect((await compute.ensureSecurityGroup(ZONE, { name: 'mx-sg-old', tags: ['mailplane', tag2], inboundTcpPorts: [25] })).smtpBlockedByProvider).toBe(false);
+      await compute.deleteSecurityGroup(ZONE, old.id);
       await compute.deleteServer(ZONE, server.id);
       await compute.deleteSecurityGroup(ZONE, group.id);
       await compute.deleteSecurityGroup(ZONE, group.id);
