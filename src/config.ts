@@ -21,7 +21,9 @@ export const planSchema = z.object({
   id: z.string().regex(/^[a-z0-9-]{1,40}$/),
   name: z.string().min(1),
   stripePriceId: z.string().min(1),
+  /** The preferred Scaleway instance type; fallbackTypes are used, in order, in zones that do not sell it. */
   commercialType: z.string().min(1),
+  fallbackTypes: z.array(z.string().min(1)).default([]),
   mailboxes: z.number().int().positive(),
   storageGb: z.number().int().positive(),
   messagesPerHour: z.number().int().positive(),
@@ -31,9 +33,11 @@ export const planSchema = z.object({
 });
 export type Plan = z.infer<typeof planSchema>;
 
+// DEV1 is not sold in fr-par-3, nl-ams-3 or pl-waw-3: PLAY2 of the same memory stands in where it is sold
+// (nl-ams-3, pl-waw-3). fr-par-3 sells only PRO2 (8 GB and up, more than these prices pay for): not offered.
 const DEFAULT_PLANS: Plan[] = [
-  { id: 'starter', name: 'Starter', stripePriceId: 'price_mailplane_starter', commercialType: 'DEV1-S', mailboxes: 10, storageGb: 20, messagesPerHour: 200, monthlyPriceCents: 1900, currency: 'eur' },
-  { id: 'business', name: 'Business', stripePriceId: 'price_mailplane_business', commercialType: 'DEV1-M', mailboxes: 50, storageGb: 40, messagesPerHour: 1000, monthlyPriceCents: 4900, currency: 'eur' },
+  { id: 'starter', name: 'Starter', stripePriceId: 'price_mailplane_starter', commercialType: 'DEV1-S', fallbackTypes: ['PLAY2-PICO'], mailboxes: 10, storageGb: 20, messagesPerHour: 200, monthlyPriceCents: 1900, currency: 'eur' },
+  { id: 'business', name: 'Business', stripePriceId: 'price_mailplane_business', commercialType: 'DEV1-M', fallbackTypes: ['PLAY2-NANO'], mailboxes: 50, storageGb: 40, messagesPerHour: 1000, monthlyPriceCents: 4900, currency: 'eur' },
 ];
 
 const envSchema = z.object({
@@ -62,6 +66,8 @@ const envSchema = z.object({
   SCW_DEFAULT_PROJECT_ID: optionalString,
   SCW_API_URL: optionalString,
   SCW_IMAGE: z.preprocess(emptyToUndefined, z.string().default('debian_bookworm')),
+  /** How long Scaleway's per-zone catalogue (types sold, stock) is trusted before it is read again. */
+  SCW_CATALOGUE_TTL_SECONDS: int(600, 0, 24 * 3600),
   CLOUDFLARE_API_TOKEN: optionalString,
   CLOUDFLARE_ACCOUNT_ID: optionalString,
   CLOUDFLARE_API_URL: optionalString,
@@ -136,6 +142,7 @@ export interface Config {
   vault: { masterKeys: string | null; keyFile: string | null };
   scaleway: { accessKey: string; secretKey: string; projectId: string; apiUrl: string | undefined } | null;
   scalewayImage: string;
+  scalewayCatalogueTtlMs: number;
   cloudflare: { apiToken: string; accountId: string; apiUrl: string | undefined } | null;
   stripe: { secretKey: string; webhookSecret: string; apiUrl: string | undefined } | null;
   dns: { resolvers: string[]; dnsblZones: string[] };
@@ -272,6 +279,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     vault: { masterKeys: e.VAULT_MASTER_KEYS ?? null, keyFile: e.VAULT_MASTER_KEY_FILE ?? null },
     scaleway,
     scalewayImage: e.SCW_IMAGE,
+    scalewayCatalogueTtlMs: e.SCW_CATALOGUE_TTL_SECONDS * 1000,
     cloudflare,
     stripe,
     dns: { resolvers: e.DNS_RESOLVERS, dnsblZones: e.DNSBL_ZONES },

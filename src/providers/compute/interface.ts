@@ -73,6 +73,17 @@ export interface CreateServerInput {
   ipIds: string[];
   /** The server's own security group (ensureSecurityGroup); absent: the project's default group. */
   securityGroupId?: string;
+  /** Size of the Block Storage boot volume; absent: the image's own (10 GB on Scaleway). */
+  rootVolumeBytes?: number;
+}
+
+/** Stock of a type in a zone, as Scaleway reports it; `shortage`: cannot be created now. */
+export type TypeAvailability = 'available' | 'scarce' | 'shortage' | 'unknown';
+
+/** A commercial type a zone sells. */
+export interface ServerTypeOffer {
+  commercialType: string;
+  availability: TypeAvailability;
 }
 
 /** Inbound firewall in front of a server, kept by the provider (Scaleway security group). */
@@ -111,6 +122,12 @@ export interface ComputeProvider {
   attachIp(zone: Zone, ipId: string, serverId: string): Promise<void>;
   detachIp(zone: Zone, ipId: string): Promise<void>;
 
+  /**
+   * The commercial types a zone sells and their stock (Scaleway: products/servers joined with
+   * products/servers/availability). Cached by the adapter for a while; a stale answer is kept when
+   * the API fails. Throws a ProviderError when it has never been read.
+   */
+  serverTypes(zone: Zone): Promise<ServerTypeOffer[]>;
   /** Creates the server stopped, with user data set, then returns it. */
   createServer(input: CreateServerInput): Promise<ComputeServer>;
   getServer(zone: Zone, serverId: string): Promise<ComputeServer | null>;

@@ -19,6 +19,7 @@ import {
 } from './interface.ts';
 import { PROVIDER, isNotFound, scalewayHttpClient, toProviderError } from './scaleway-errors.ts';
 import { prefixContains } from './scaleway-ipv6.ts';
+import { createCatalogueCache } from './scaleway-catalogue.ts';
 import { regionOf, toComputeServer, toComputeVolume, toFlexibleIp } from './scaleway-mapping.ts';
 
 export interface ScalewayComputeOptions {
@@ -33,6 +34,8 @@ export interface ScalewayComputeOptions {
   pageSize?: number;
   /** Per-request timeout; a timeout is a retryable ProviderError. */
   requestTimeoutMs?: number;
+  /** How long a zone's catalogue (types sold and their stock) is trusted. Default 10 minutes. */
+  catalogueTtlMs?: number;
 }
 
 const USER_DATA_KEY = 'cloud-init';
@@ -84,6 +87,7 @@ export function createScalewayCompute(opts: ScalewayComputeOptions): ComputeProv
   const ipam = new Ipamv1.API(client);
   const block = new Blockv1.API(client);
   const { clock } = opts;
+  const catalogue = createCatalogueCache({ instance, call, clock, ttlMs: opts.catalogueTtlMs ?? 10 * 60_000 });
 
   async function getServer(zone: Zone, serverId: string): Promise<ComputeServer | null> {
     const res = await orNull(() => instance.getServer({ zone, serverId }));
@@ -251,6 +255,8 @@ export function createScalewayCompute(opts: ScalewayComputeOptions): ComputeProv
       await ignoreNotFound(() => instance.updateIp({ zone, ip: ipId, server: null }));
     },
 
+    serverTypes: (zone) => catalogue.serverTypes(zone),
+
     async createServer(input: CreateServerInput): Promise<ComputeServer> {
       const { zone } = input;
       const res = await call(() =>
@@ -267,6 +273,8 @@ export function createScalewayCompute(opts: ScalewayComputeOptions): ComputeProv
           project: opts.projectId,
           protected: false,
           ...(input.securityGroupId ? { securityGroup: input.securityGroupId } : {}),
+          // The boot disk sized as asked (recorded request shape: volumes {"0": {boot, size, volume_type}}).
+          ...(input.rootVolumeBytes ? { volumes: { 0: { boot: false, size: input.rootVolumeBytes, volumeType: 'sbs_volume' as const } } } : {}),
         }),
       );
       const server = res.server;
