@@ -33,6 +33,7 @@ import type { SandboxOutbox } from './mail/sandbox-outbox.ts';
 import type { HealthDeps } from './health/deps.ts';
 import { NetProbe } from './health/probe.ts';
 import { SandboxProbe } from './health/sandbox-probe.ts';
+import { sshDiskProbe } from './health/ssh-disk-probe.ts';
 import { parseMasterKeys } from './vault/master-keys.ts';
 import { ProviderError } from './errors.ts';
 import { createPlacements, refusalText, type Placements } from './servers/placement.ts';
@@ -194,6 +195,7 @@ export async function createAppContext(config: Config, log: Logger, opts: Contex
         // Emulated sandbox hosts listen on no mail ports: answer from what provisioning recorded.
         // (Their documentation-range addresses may even be routed to other machines on a shared host.)
         probe: emulatedHosts(config, providers) ? new SandboxProbe({ db: database.db }) : await netProbe(config, providers),
+        disk: sshDiskProbe(provisioning),
       },
       provisioning,
       placements,

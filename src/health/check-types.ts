@@ -15,6 +15,7 @@ export const CHECK_TITLES = {
   blacklists: 'IPs absent from blacklists',
   certificate: 'TLS certificate',
   ports: 'Mail ports answering',
+  disk: 'Disk space',
 } as const;
 
 export type CheckName = keyof typeof CHECK_TITLES;
