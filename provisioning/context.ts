@@ -22,8 +22,14 @@ export interface ProvisioningSettings {
   acmeEmail: string | null;
   /** ACME directory for the servers' certificates; null: Let's Encrypt production. */
   acmeDirectoryUrl: string | null;
-  /** Commercial type per plan id. */
-  commercialTypeOf(planId: string): string;
+  /**
+   * The instance type a plan gets in a zone (its preferred type or a fallback the zone sells, per
+   * Scaleway's catalogue). Throws a ProviderError when the zone sells none (not retryable) or has
+   * none in stock (retryable).
+   */
+  instanceTypeFor(planId: string, zone: string): Promise<string>;
+  /** The boot volume a plan's server gets: its mailbox storage plus the system's headroom. */
+  rootVolumeBytesOf(planId: string): number;
   /** Plan limits rendered into the mail stack. */
   limitsOf(planId: string): { messagesPerHour: number; mailboxes: number; storageGb: number };
   /** Where to reach a server's SSH (the sandbox maps documentation IPs to loopback ports). */

@@ -35,7 +35,11 @@ import type { HealthDeps } from './health/deps.ts';
 import { NetProbe } from './health/probe.ts';
 import { SandboxProbe } from './health/sandbox-probe.ts';
 import type { BackupStorage } from './providers/storage/interface.ts';
+import { sshDiskProbe } from './health/ssh-disk-probe.ts';
 import { parseMasterKeys } from './vault/master-keys.ts';
+import { ProviderError } from './errors.ts';
+import { createPlacements, refusalText, type Placements } from './servers/placement.ts';
+import { rootVolumeBytes } from './servers/root-volume.ts';
 import { Vault } from './vault/vault.ts';
 import { Shutdown } from './shutdown.ts';
 import { sendEmailVerification } from './accounts/recovery.ts';
@@ -65,6 +69,8 @@ export interface AppContext {
   health: HealthDeps;
   /** What provisioning steps and SSH-based jobs (mailbox sync) are given. */
   provisioning: ProvisioningDeps;
+  /** Which zones sell each plan, and the instance type it gets there (Scaleway's catalogue). */
+  placements: Placements;
   mailboxes: MailboxDeps;
   erasure: ErasureDeps;
   /** Server backups (src/backups). */
@@ -86,7 +92,7 @@ export interface ContextOptions {
   backupStorage?: BackupStorage | null;
 }
 
-export function provisioningSettings(config: Config, providers: ProviderSet, overrides: Partial<ProvisioningSettings> = {}): ProvisioningSettings {
+export function provisioningSettings(config: Config, providers: ProviderSet, placements: Placements, overrides: Partial<ProvisioningSettings> = {}): ProvisioningSettings {
   const plan = (id: string) => {
     const found = config.product.plans.find((p) => p.id === id);
     if (!found) throw new Error(`unknown plan "${id}"`);
@@ -97,7 +103,12 @@ export function provisioningSettings(config: Config, providers: ProviderSet, ove
     dmarcRua: config.product.dmarcRua,
     acmeEmail: config.product.acmeEmail,
     acmeDirectoryUrl: config.product.acmeDirectoryUrl ?? providers.acmeDirectoryUrl,
-    commercialTypeOf: (id) => plan(id).commercialType,
+    async instanceTypeFor(id, zone) {
+      const chosen = await placements.typeFor(plan(id), zone);
+      if ('commercialType' in chosen) return chosen.commercialType;
+      throw new ProviderError({ provider: 'scaleway', code: `instance_type_${chosen.refused}`, retryable: chosen.refused === 'shortage', detail: refusalText(plan(id), zone, chosen.refused) });
+    },
+    rootVolumeBytesOf: (id) => rootVolumeBytes(plan(id)),
     limitsOf: (id) => plan(id),
     sshEndpoint: (server) => providers.sshEndpoint(server),
     maxRotations: 3,
@@ -166,10 +177,11 @@ export async function createAppContext(config: Config, log: Logger, opts: Contex
     if (!config.vault.masterKeys) throw new Error('vault master keys unresolved');
     const vault = new Vault(parseMasterKeys(config.vault.masterKeys));
     const alerts = createAlertStore();
+    const placements = createPlacements({ compute: providers.compute, zones: config.product.zones });
     const provisioning: ProvisioningDeps = {
       database, queue, clock, log, vault, alerts,
       compute: providers.compute, dns: providers.dns, remote: providers.remote, lookup: providers.lookup, dnsbl: providers.dnsbl,
-      settings: provisioningSettings(config, providers, opts.settings),
+      settings: provisioningSettings(config, providers, placements, opts.settings),
     };
     const backups: BackupDeps = {
       database, queue, vault, alerts, clock, log, provisioning,
@@ -204,8 +216,10 @@ export async function createAppContext(config: Config, log: Logger, opts: Contex
         // Emulated sandbox hosts listen on no mail ports: answer from what provisioning recorded.
         // (Their documentation-range addresses may even be routed to other machines on a shared host.)
         probe: emulatedHosts(config, providers) ? new SandboxProbe({ db: database.db }) : await netProbe(config, providers),
+        disk: sshDiskProbe(provisioning),
       },
       provisioning,
+      placements,
       mailboxes: { database, queue, vault, clock, limitsOf: provisioning.settings.limitsOf },
       erasure: { database, queue, billing: providers.billing, dns: providers.dns, hasher, engine, alerts, log, mailer, retry: provisioning.settings.retry, backups },
       backups,
@@ -251,6 +265,7 @@ export function apiDeps(ctx: AppContext, accountNotifier?: AccountNotifier): Api
       events: ctx.events,
       mailboxes: ctx.mailboxes,
       erasure: ctx.erasure,
+      placements: ctx.placements,
     },
     readiness: {
       database: async () => (await ctx.database.sql`select 1 as ok`).length === 1,

@@ -21,7 +21,9 @@ export const planSchema = z.object({
   id: z.string().regex(/^[a-z0-9-]{1,40}$/),
   name: z.string().min(1),
   stripePriceId: z.string().min(1),
+  /** The preferred Scaleway instance type; fallbackTypes are used, in order, in zones that do not sell it. */
   commercialType: z.string().min(1),
+  fallbackTypes: z.array(z.string().min(1)).default([]),
   mailboxes: z.number().int().positive(),
   storageGb: z.number().int().positive(),
   messagesPerHour: z.number().int().positive(),
@@ -31,9 +33,11 @@ export const planSchema = z.object({
 });
 export type Plan = z.infer<typeof planSchema>;
 
+// DEV1 is not sold in fr-par-3, nl-ams-3 or pl-waw-3: PLAY2 of the same memory stands in where it is sold
+// (nl-ams-3, pl-waw-3). fr-par-3 sells only PRO2 (8 GB and up, more than these prices pay for): not offered.
 const DEFAULT_PLANS: Plan[] = [
-  { id: 'starter', name: 'Starter', stripePriceId: 'price_mailplane_starter', commercialType: 'DEV1-S', mailboxes: 10, storageGb: 20, messagesPerHour: 200, monthlyPriceCents: 1900, currency: 'eur' },
-  { id: 'business', name: 'Business', stripePriceId: 'price_mailplane_business', commercialType: 'DEV1-M', mailboxes: 50, storageGb: 40, messagesPerHour: 1000, monthlyPriceCents: 4900, currency: 'eur' },
+  { id: 'starter', name: 'Starter', stripePriceId: 'price_mailplane_starter', commercialType: 'DEV1-S', fallbackTypes: ['PLAY2-PICO'], mailboxes: 10, storageGb: 20, messagesPerHour: 200, monthlyPriceCents: 1900, currency: 'eur' },
+  { id: 'business', name: 'Business', stripePriceId: 'price_mailplane_business', commercialType: 'DEV1-M', fallbackTypes: ['PLAY2-NANO'], mailboxes: 50, storageGb: 40, messagesPerHour: 1000, monthlyPriceCents: 4900, currency: 'eur' },
 ];
 
 const envSchema = z.object({
@@ -65,6 +69,8 @@ const envSchema = z.object({
   SCW_S3_ENDPOINT: z.preprocess(emptyToUndefined, z.string().regex(/^https?:\/\/[^\s/]+$/, 'an http(s) base URL with no path, `{region}` allowed (https://s3.{region}.scw.cloud)').optional()),
   SCW_S3_SERVER_ENDPOINT: z.preprocess(emptyToUndefined, z.string().regex(/^https?:\/\/[^\s/]+$/, 'an http(s) base URL with no path, `{region}` allowed').optional()),
   BACKUP_BUCKET_PREFIX: z.preprocess(emptyToUndefined, z.string().regex(/^[a-z0-9][a-z0-9-]{0,11}$/, 'lower-case letters, digits and hyphens, at most 12').default('mp-backup-')),
+  /** How long Scaleway's per-zone catalogue (types sold, stock) is trusted before it is read again. */
+  SCW_CATALOGUE_TTL_SECONDS: int(600, 0, 24 * 3600),
   CLOUDFLARE_API_TOKEN: optionalString,
   CLOUDFLARE_ACCOUNT_ID: optionalString,
   CLOUDFLARE_API_URL: optionalString,
@@ -151,6 +157,7 @@ export interface Config {
    * null: https://s3.{region}.scw.cloud, or the sandbox's emulator. serverEndpoint: what servers use, default endpoint.
    */
   objectStorage: { endpoint: string | null; serverEndpoint: string | null; bucketPrefix: string };
+  scalewayCatalogueTtlMs: number;
   cloudflare: { apiToken: string; accountId: string; apiUrl: string | undefined } | null;
   stripe: { secretKey: string; webhookSecret: string; apiUrl: string | undefined } | null;
   dns: { resolvers: string[]; dnsblZones: string[] };
@@ -304,6 +311,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     scaleway,
     scalewayImage: e.SCW_IMAGE,
     objectStorage: { endpoint: e.SCW_S3_ENDPOINT ?? null, serverEndpoint: e.SCW_S3_SERVER_ENDPOINT ?? null, bucketPrefix: e.BACKUP_BUCKET_PREFIX },
+    scalewayCatalogueTtlMs: e.SCW_CATALOGUE_TTL_SECONDS * 1000,
     cloudflare,
     stripe,
     dns: { resolvers: e.DNS_RESOLVERS, dnsblZones: e.DNSBL_ZONES },

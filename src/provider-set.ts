@@ -102,7 +102,7 @@ export async function createProviders(config: Config, log: Logger, clock: Clock,
   const remoteSandbox = sandbox?.ssh ? sandbox : null;
   const sandboxUrl = config.sandbox.url;
   return {
-    compute: createScalewayCompute({ accessKey: scw.accessKey, secretKey: scw.secretKey, projectId: scw.projectId, ...(scw.apiUrl ? { apiUrl: scw.apiUrl } : {}), clock }),
+    compute: createScalewayCompute({ accessKey: scw.accessKey, secretKey: scw.secretKey, projectId: scw.projectId, ...(scw.apiUrl ? { apiUrl: scw.apiUrl } : {}), clock, catalogueTtlMs: config.scalewayCatalogueTtlMs }),
     dns: createCloudflareDns({ apiToken: cf.apiToken, accountId: cf.accountId, ...(cf.apiUrl ? { apiUrl: cf.apiUrl } : {}) }),
     billing: createStripeBilling({ secretKey: stripe.secretKey, webhookSecret: stripe.webhookSecret, ...(stripe.apiUrl ? { apiUrl: stripe.apiUrl } : {}) }),
     remote: createSshRemote(),
@@ -151,7 +151,7 @@ async function unavailableProviders(config: Config, clock: Clock, reason: string
   const cf = config.cloudflare;
   const stripe = config.stripe;
   return {
-    compute: scw ? createScalewayCompute({ accessKey: scw.accessKey, secretKey: scw.secretKey, projectId: scw.projectId, ...(scw.apiUrl ? { apiUrl: scw.apiUrl } : {}), clock }) : refusing<ComputeProvider>('scaleway', reason),
+    compute: scw ? createScalewayCompute({ accessKey: scw.accessKey, secretKey: scw.secretKey, projectId: scw.projectId, ...(scw.apiUrl ? { apiUrl: scw.apiUrl } : {}), clock, catalogueTtlMs: config.scalewayCatalogueTtlMs }) : refusing<ComputeProvider>('scaleway', reason),
     dns: cf ? createCloudflareDns({ apiToken: cf.apiToken, accountId: cf.accountId, ...(cf.apiUrl ? { apiUrl: cf.apiUrl } : {}) }) : refusing<DnsProvider>('cloudflare', reason),
     billing: stripe ? createStripeBilling({ secretKey: stripe.secretKey, webhookSecret: stripe.webhookSecret, ...(stripe.apiUrl ? { apiUrl: stripe.apiUrl } : {}) }) : refusing<BillingProvider>('stripe', reason),
     remote: createSshRemote(),

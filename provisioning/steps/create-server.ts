@@ -48,7 +48,9 @@ export const createServer: StepDefinition = {
       const instance = found ?? (await deps.compute.createServer({
         zone,
         name: server.hostname,
-        commercialType: deps.settings.commercialTypeOf(server.planId),
+        // The type this zone sells for the plan, and a disk sized to what the plan sells.
+        commercialType: await deps.settings.instanceTypeFor(server.planId, zone),
+        rootVolumeBytes: deps.settings.rootVolumeBytesOf(server.planId),
         image: deps.settings.image,
         cloudInit,
         tags: [MAILPLANE_TAG, serverTag(server.id)],

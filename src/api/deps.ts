@@ -14,6 +14,7 @@ import type { ErasureDeps } from '../gdpr/erase.ts';
 import type { MailboxDeps } from '../mailboxes/service.ts';
 import type { Logger } from '../log.ts';
 import type { Mailer } from '../mail/mailer.ts';
+import type { Placements } from '../servers/placement.ts';
 import type { RateLimiter } from './middleware/rate-limit.ts';
 
 export interface ApiDeps {
@@ -47,4 +48,6 @@ export interface ProvisioningApiDeps {
   events: EventHub;
   mailboxes: MailboxDeps;
   erasure: ErasureDeps;
+  /** Which zones sell each plan (Scaleway's catalogue): the catalog routes, checkout and the subscribe page. */
+  placements: Placements;
 }

@@ -14,12 +14,15 @@ import { ConflictError, ValidationError } from '../errors.ts';
 import type { BillingProvider } from '../providers/billing/interface.ts';
 import { assertDomainClaimable } from '../servers/domain-claims.ts';
 import { assertDomainAllowed } from './domain-policy.ts';
+import { refusalText, type Placements } from '../servers/placement.ts';
 import type { WorkspaceAccess } from '../workspaces/access.ts';
 
 export interface CheckoutDeps {
   db: Db;
   billing: BillingProvider;
   config: Config;
+  /** Which zones sell the plan's instance types (Scaleway's catalogue). */
+  placements: Placements;
 }
 
 /** A Stripe Checkout Session can be paid for 24 hours. */
@@ -58,6 +61,14 @@ export async function startCheckout(
     throw new ValidationError(`Region "${input.region}" is not offered`, { errors: [{ path: 'json.region', message: `one of ${deps.config.product.zones.join(', ')}` }] });
   }
   assertDomainAllowed(deps.config, input.domain);
+  // Never take money for a server the zone cannot run: the plan's type must be sold (and in stock) there.
+  const placed = await deps.placements.typeFor(plan, input.region);
+  if ('refused' in placed) {
+    const where = (await deps.placements.sellableZones(plan)).map((z) => z.zone);
+    throw new ValidationError(refusalText(plan, input.region, placed.refused), {
+      errors: [{ path: 'json.region', message: where.length > 0 ? `the ${plan.name} plan is sold in ${where.join(', ')}` : `the ${plan.name} plan is sold nowhere right now` }],
+    });
+  }
   await assertDomainClaimable(deps.db, deps.config, input.domain);
   await settleEarlierCheckouts(deps, access.workspaceId, input.domain);
 

@@ -16,6 +16,7 @@ export const CHECK_TITLES = {
   certificate: 'TLS certificate',
   ports: 'Mail ports answering',
   backups: 'Backup in the last 26 hours',
+  disk: 'Disk space',
 } as const;
 
 export type CheckName = keyof typeof CHECK_TITLES;

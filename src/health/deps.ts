@@ -3,6 +3,7 @@ import type { Db } from '../db/client.ts';
 import type { Logger } from '../log.ts';
 import type { Mailer } from '../mail/mailer.ts';
 import type { BlacklistChecker, DnsLookup } from '../providers/lookup/interface.ts';
+import type { DiskProbe } from './disk-check.ts';
 import type { ServiceProbe } from './probe.ts';
 
 export interface HealthDeps {
@@ -10,6 +11,8 @@ export interface HealthDeps {
   lookup: DnsLookup;
   dnsbl: BlacklistChecker;
   probe: ServiceProbe;
+  /** Disk use read on the server itself (SSH). */
+  disk: DiskProbe;
   mailer: Mailer;
   log: Logger;
   /** Links in the change notices point at the dashboard. */

@@ -13,6 +13,7 @@ import { backupCheck } from './backup-check.ts';
 import { CHECK_TITLES, type CheckResult } from './check-types.ts';
 import type { HealthDeps } from './deps.ts';
 import { dkimCheck, dmarcCheck, dnssecCheck, mtaStsCheck, nameserversCheck, ptrCheck, recordsCheck, spfCheck, tlsaCheck, type DnsFacts } from './dns-checks.ts';
+import { diskCheck } from './disk-check.ts';
 import { blacklistCheck, certificateCheck, portsCheck } from './service-checks.ts';
 
 export async function gatherFacts(deps: Pick<HealthDeps, 'db'>, serverId: string): Promise<DnsFacts> {
@@ -33,7 +34,7 @@ export async function computeChecks(deps: HealthDeps, facts: DnsFacts): Promise<
     nameserversCheck(lookup, facts), recordsCheck(lookup, facts), spfCheck(lookup, facts), dkimCheck(lookup, facts),
     dmarcCheck(lookup, facts), mtaStsCheck(lookup, probe, facts), Promise.resolve(dnssecCheck(facts)), tlsaCheck(lookup, probe, facts),
     ptrCheck(lookup, facts, 'ipv4'), ptrCheck(lookup, facts, 'ipv6'), blacklistCheck(deps.dnsbl, facts),
-    certificateCheck(probe, facts, now), portsCheck(probe, facts), backupCheck(deps.db, facts, now),
+    certificateCheck(probe, facts, now), portsCheck(probe, facts), backupCheck(deps.db, facts, now), diskCheck(deps.disk, facts),
   ]);
 }
 

@@ -38,7 +38,8 @@ export function applySandboxSettings(sandbox: Sandbox, settings: PersonSettings)
       const server = scaleway.listServers().find((s) => s.id === hostId);
       const v4 = server ? scaleway.listIps().filter((ip) => ip.serverId === hostId && ip.family === 'ipv4').map((ip) => ip.address) : [];
       const v6 = scaleway.hostIpv6(hostId);
-      return { addresses: [...v4, ...(v6 ? [v6] : [])], outboundSmtpOpen: scaleway.outboundSmtpOpen(hostId) };
+      const disk = scaleway.listVolumes().find((v) => v.serverId === hostId);
+      return { addresses: [...v4, ...(v6 ? [v6] : [])], outboundSmtpOpen: scaleway.outboundSmtpOpen(hostId), ...(disk ? { diskBytes: disk.sizeBytes } : {}) };
     };
   }
 }

@@ -109,7 +109,8 @@ export class Sandbox {
           ...(realHosts ? {
             // Lazily: the containers exist once start() has built the image and the network.
             lifecycle: {
-              powerOn: (h) => realHosts.lifecycle.powerOn(h),
+              // The router knows a blocked group's addresses before the machine can send anything.
+              powerOn: async (h) => { await this.applySmtpBlock(); await realHosts.lifecycle.powerOn(h); },
               powerOff: (id) => realHosts.lifecycle.powerOff(id),
               reboot: (h) => realHosts.lifecycle.reboot(h),
               remove: (id) => realHosts.lifecycle.remove(id),
@@ -216,9 +217,9 @@ export class Sandbox {
     return env;
   }
 
-  /** Real hosts feel the provider's outbound SMTP block in their network (the router refuses ports 25/465/587), as on Scaleway. */
+  /** Real hosts feel the provider's outbound SMTP block per security group in their network (the router refuses ports 25/465/587), as on Scaleway. */
   async applySmtpBlock(): Promise<void> {
-    if (this.realHosts && this.scaleway) await this.realHosts.network.setOutboundSmtp(!this.scaleway.smtpBlocked);
+    if (this.realHosts && this.scaleway) await this.realHosts.network.setOutboundSmtpBlocked(this.scaleway.smtpBlockedAddresses());
   }
 
   /** Pebble's root (PEM file) in real-host mode, which the health checks trust as production trusts Let's Encrypt's; null otherwise. */

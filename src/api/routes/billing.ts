@@ -26,7 +26,7 @@ export function registerBillingRoutes(app: App, deps: ApiDeps, p: ProvisioningAp
     // Workspace first: a stranger's credential learns nothing, not even that keys cannot do this.
     const access = await authorizeWorkspace(deps.db, c.get('principal'), c.req.valid('param').ws, 'servers.checkout');
     const user = requireUser(c);
-    const result = await startCheckout({ db: deps.db, billing: p.billing, config: deps.config }, c.get('actor'), access, user.userId, c.req.valid('json'));
+    const result = await startCheckout({ db: deps.db, billing: p.billing, config: deps.config, placements: p.placements }, c.get('actor'), access, user.userId, c.req.valid('json'));
     return c.json(result, 201);
   });
 

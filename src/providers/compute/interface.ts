@@ -47,6 +47,8 @@ export interface ComputeServer {
   publicIps: { id: string; family: IpFamily; address: string }[];
   /** Volumes attached to it (the boot volume is Block Storage on current images). */
   volumeIds: string[];
+  /** Its security group (where Scaleway's outbound SMTP block lives), when the API names one. */
+  securityGroupId: string | null;
 }
 
 /** A Block Storage volume (the boot disk outlives its instance unless deleted). */
@@ -71,6 +73,17 @@ export interface CreateServerInput {
   ipIds: string[];
   /** The server's own security group (ensureSecurityGroup); absent: the project's default group. */
   securityGroupId?: string;
+  /** Size of the Block Storage boot volume; absent: the image's own (10 GB on Scaleway). */
+  rootVolumeBytes?: number;
+}
+
+/** Stock of a type in a zone, as Scaleway reports it; `shortage`: cannot be created now. */
+export type TypeAvailability = 'available' | 'scarce' | 'shortage' | 'unknown';
+
+/** A commercial type a zone sells. */
+export interface ServerTypeOffer {
+  commercialType: string;
+  availability: TypeAvailability;
 }
 
 /** Inbound firewall in front of a server, kept by the provider (Scaleway security group). */
@@ -85,7 +98,11 @@ export interface ComputeSecurityGroup {
   id: string;
   zone: Zone;
   tags: string[];
-  /** Scaleway blocks outbound SMTP while this is true; read-only until the account is allowed to send mail. */
+  /**
+   * Scaleway blocks outbound SMTP from this group's servers while this is true. The block is
+   * per group: it can be lifted (requestOutboundSmtp) only once the account may send mail, and a
+   * group created before that stays blocked until it is asked again.
+   */
   smtpBlockedByProvider: boolean;
   serverIds: string[];
 }
@@ -105,6 +122,12 @@ export interface ComputeProvider {
   attachIp(zone: Zone, ipId: string, serverId: string): Promise<void>;
   detachIp(zone: Zone, ipId: string): Promise<void>;
 
+  /**
+   * The commercial types a zone sells and their stock (Scaleway: products/servers joined with
+   * products/servers/availability). Cached by the adapter for a while; a stale answer is kept when
+   * the API fails. Throws a ProviderError when it has never been read.
+   */
+  serverTypes(zone: Zone): Promise<ServerTypeOffer[]>;
   /** Creates the server stopped, with user data set, then returns it. */
   createServer(input: CreateServerInput): Promise<ComputeServer>;
   getServer(zone: Zone, serverId: string): Promise<ComputeServer | null>;
@@ -128,6 +151,12 @@ export interface ComputeProvider {
   /** Finds the group by its tags or creates it, then sets exactly its inbound rules. Idempotent. */
   ensureSecurityGroup(zone: Zone, input: SecurityGroupInput): Promise<ComputeSecurityGroup>;
   findSecurityGroupsByTag(zone: Zone, tag: string): Promise<ComputeSecurityGroup[]>;
+  /**
+   * Asks the provider to lift the outbound SMTP block on an existing group (Scaleway: "Enable SMTP",
+   * `enable_default_security: false`) and returns the group as it now is: still blocked while the
+   * account is not allowed to send mail. Idempotent.
+   */
+  requestOutboundSmtp(zone: Zone, groupId: string): Promise<ComputeSecurityGroup>;
   /** Deleting a group already gone succeeds; a group still used by a server is refused (retryable). */
   deleteSecurityGroup(zone: Zone, groupId: string): Promise<void>;
   /** Block Storage volumes carrying `tag` (createServer gives the boot volume the server's tags). */

@@ -39,7 +39,7 @@ export function toFlexibleIp(ip: Ip, zone: Zone): FlexibleIp {
 const STATES: Record<string, ServerState> = {
   running: 'running',
   stopped: 'stopped',
-  // Powered off but still on its hypervisor: DELETE refuses it until it is powered on and off (or terminated).
+  // Powered off but still on its hypervisor: DELETE refuses it; `terminate` is allowed (recorded allowed_actions).
   'stopped in place': 'stopped_in_place',
   starting: 'starting',
   stopping: 'stopping',
@@ -59,6 +59,7 @@ export function toComputeServer(server: Server, zone: Zone): ComputeServer {
       id: ip.id, family: ip.family === 'inet6' ? 'ipv6' as const : 'ipv4' as const, address: ip.address,
     })),
     volumeIds: Object.values(server.volumes ?? {}).map((v) => v.id),
+    securityGroupId: server.securityGroup?.id ?? null,
   };
 }
 

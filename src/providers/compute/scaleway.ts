@@ -19,6 +19,7 @@ import {
 } from './interface.ts';
 import { PROVIDER, isNotFound, scalewayHttpClient, toProviderError } from './scaleway-errors.ts';
 import { prefixContains } from './scaleway-ipv6.ts';
+import { createCatalogueCache } from './scaleway-catalogue.ts';
 import { regionOf, toComputeServer, toComputeVolume, toFlexibleIp } from './scaleway-mapping.ts';
 
 export interface ScalewayComputeOptions {
@@ -33,6 +34,8 @@ export interface ScalewayComputeOptions {
   pageSize?: number;
   /** Per-request timeout; a timeout is a retryable ProviderError. */
   requestTimeoutMs?: number;
+  /** How long a zone's catalogue (types sold and their stock) is trusted. Default 10 minutes. */
+  catalogueTtlMs?: number;
 }
 
 const USER_DATA_KEY = 'cloud-init';
@@ -84,6 +87,7 @@ export function createScalewayCompute(opts: ScalewayComputeOptions): ComputeProv
   const ipam = new Ipamv1.API(client);
   const block = new Blockv1.API(client);
   const { clock } = opts;
+  const catalogue = createCatalogueCache({ instance, call, clock, ttlMs: opts.catalogueTtlMs ?? 10 * 60_000 });
 
   async function getServer(zone: Zone, serverId: string): Promise<ComputeServer | null> {
     const res = await orNull(() => instance.getServer({ zone, serverId }));
@@ -155,6 +159,9 @@ export function createScalewayCompute(opts: ScalewayComputeOptions): ComputeProv
       }));
       if (!res.securityGroup) throw fail('createSecurityGroup answered without a group', true);
       group = toGroup(res.securityGroup, zone);
+    } else if (group.smtpBlockedByProvider) {
+      // Created before the account could send: the block stays on the group until it is asked again.
+      group = await requestOutboundSmtp(zone, group.id);
     }
     const rules: Instancev1.SetSecurityGroupRulesRequestRule[] = [];
     for (const range of ['0.0.0.0/0', '::/0']) {
@@ -166,6 +173,12 @@ export function createScalewayCompute(opts: ScalewayComputeOptions): ComputeProv
     const id = group.id;
     await call(() => instance.setSecurityGroupRules({ zone, securityGroupId: id, rules }));
     return group;
+  }
+
+  async function requestOutboundSmtp(zone: Zone, groupId: string): Promise<ComputeSecurityGroup> {
+    const res = await call(() => instance.updateSecurityGroup({ zone, securityGroupId: groupId, enableDefaultSecurity: false }));
+    if (!res.securityGroup) throw fail('updateSecurityGroup answered without a group', true);
+    return toGroup(res.securityGroup, zone);
   }
 
   async function volumesTagged(zone: Zone, tag: string): Promise<ComputeVolume[]> {
@@ -242,6 +255,8 @@ export function createScalewayCompute(opts: ScalewayComputeOptions): ComputeProv
       await ignoreNotFound(() => instance.updateIp({ zone, ip: ipId, server: null }));
     },
 
+    serverTypes: (zone) => catalogue.serverTypes(zone),
+
     async createServer(input: CreateServerInput): Promise<ComputeServer> {
       const { zone } = input;
       const res = await call(() =>
@@ -258,6 +273,8 @@ export function createScalewayCompute(opts: ScalewayComputeOptions): ComputeProv
           project: opts.projectId,
           protected: false,
           ...(input.securityGroupId ? { securityGroup: input.securityGroupId } : {}),
+          // The boot disk sized as asked (recorded request shape: volumes {"0": {boot, size, volume_type}}).
+          ...(input.rootVolumeBytes ? { volumes: { 0: { boot: false, size: input.rootVolumeBytes, volumeType: 'sbs_volume' as const } } } : {}),
         }),
       );
       const server = res.server;
@@ -303,14 +320,15 @@ export function createScalewayCompute(opts: ScalewayComputeOptions): ComputeProv
     waitForState,
 
     /**
-     * Scaleway has two ways to remove an Instance. `terminate` (allowed only on
-     * a running server) stops and deletes it with its local volumes; `DELETE
-     * /servers/{id}` is only allowed on a `stopped` server and keeps every
-     * volume. Neither removes a Block Storage (sbs) volume, which current
+     * Scaleway has two ways to remove an Instance. `terminate` (allowed on a
+     * running server and on one `stopped in place`, as the recorded
+     * `allowed_actions` show) stops and deletes it with its local volumes;
+     * `DELETE /servers/{id}` is only allowed on a `stopped` server and keeps
+     * every volume. Neither removes a Block Storage (sbs) volume, which current
      * images boot from: those are deleted through the Block API once detached,
-     * as Scaleway's terraform provider does. `stopped in place` accepts neither:
-     * it is powered on first, then terminated. Attached flexible IPs are
-     * detached, never released.
+     * as Scaleway's terraform provider does. A server stopped in place is
+     * terminated as it is: powering it on first would briefly run a mail
+     * server that is being deleted. Attached flexible IPs are detached, never released.
      */
     async deleteServer(zone: Zone, serverId: string): Promise<void> {
       const res = await orNull(() => instance.getServer({ zone, serverId }));
@@ -320,10 +338,6 @@ export function createScalewayCompute(opts: ScalewayComputeOptions): ComputeProv
         if (state === 'stopped') {
           await removeStoppedServer(zone, server);
         } else if (state === 'running' || state === 'stopped_in_place') {
-          if (state === 'stopped_in_place') {
-            await call(() => instance.serverAction({ zone, serverId, action: 'poweron' }));
-            await waitForState(zone, serverId, 'running', { timeoutMs: 10 * 60_000, intervalMs: 2_000 });
-          }
           await ignoreNotFound(() => instance.serverAction({ zone, serverId, action: 'terminate' }));
           await waitUntilGone(zone, serverId);
           for (const volume of Object.values(server.volumes ?? {})) await deleteAnyVolume(zone, volume.id, volume.volumeType);
@@ -340,6 +354,8 @@ export function createScalewayCompute(opts: ScalewayComputeOptions): ComputeProv
     ensureSecurityGroup,
 
     findSecurityGroupsByTag: groupsTagged,
+
+    requestOutboundSmtp,
 
     async deleteSecurityGroup(zone: Zone, groupId: string): Promise<void> {
       try {

@@ -129,17 +129,21 @@ export class SandboxNetwork {
 
   /**
    * The provider's outbound SMTP block, enforced where a cloud enforces it: on the way
-   * out of the hosts' network. Blocked, the router refuses every host's connections to
-   * ports 25, 465 and 587 anywhere; open, it forwards them.
+   * out of the hosts' network. The router refuses connections to ports 25, 465 and 587
+   * from the given hosts' addresses (those whose security group is blocked) and forwards
+   * everyone else's.
    */
-  async setOutboundSmtp(open: boolean): Promise<void> {
+  async setOutboundSmtpBlocked(sources: { ipv4: string[]; ipv6: string[] }): Promise<void> {
     await tryRun('ip', ['netns', 'exec', this.inetNs, 'nft', 'delete', 'table', 'inet', 'provider_smtp_block']);
-    if (open) return;
+    if (sources.ipv4.length === 0 && sources.ipv6.length === 0) return;
+    const rule = (family: 'ip' | 'ip6', addresses: string[]) => addresses.length === 0 ? []
+      : [`    iifname "${this.bridge}" ${family} saddr { ${addresses.join(', ')} } tcp dport { 25, 465, 587 } reject with tcp reset`];
     const rules = [
       'table inet provider_smtp_block {',
       '  chain forward {',
       '    type filter hook forward priority 0; policy accept;',
-      `    iifname "${this.bridge}" tcp dport { 25, 465, 587 } reject with tcp reset`,
+      ...rule('ip', sources.ipv4),
+      ...rule('ip6', sources.ipv6),
       '  }',
       '}', '',
     ].join('\n');

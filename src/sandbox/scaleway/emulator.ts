@@ -9,6 +9,8 @@ import { sameIpv6 } from '../../providers/compute/scaleway-ipv6.ts';
 import { FaultInjector, type FaultProfile } from '../faults.ts';
 import { serveOnLoopback, type RunningServer } from '../serve.ts';
 import { registerBlockRoutes } from './block-routes.ts';
+import { InstanceCatalogue } from './catalogue.ts';
+import { registerProductRoutes } from './product-routes.ts';
 import { registerInstanceRoutes } from './instance-routes.ts';
 import { registerIpamRoutes } from './ipam-routes.ts';
 import { SecurityGroups, registerSecurityGroupRoutes, type EmuSecurityGroup } from './security-groups.ts';
@@ -68,6 +70,8 @@ const SANDBOX_PROJECT = '00000000-0000-4000-8000-000000000001';
 
 export class ScalewayEmulator {
   readonly faults: FaultInjector;
+  /** What each zone sells (recorded catalogue); tests change availability through it. */
+  readonly catalogue = new InstanceCatalogue();
   private readonly state: ScalewayState;
   private readonly groups = new SecurityGroups();
   private readonly app = new Hono();
@@ -113,11 +117,13 @@ export class ScalewayEmulator {
       return next();
     });
     this.groups.smtpBlocked = opts.smtpBlocked ?? false;
+    this.groups.onChange = () => { for (const listener of this.smtpListeners) listener(this.groups.smtpBlocked); };
     this.app.post('/__sandbox/smtp/open', (c) => {
       this.setSmtpBlocked(false);
       return c.json({ smtpBlocked: false });
     });
-    registerInstanceRoutes(this.app, this.state, this.groups);
+    registerProductRoutes(this.app, this.catalogue);
+    registerInstanceRoutes(this.app, this.state, this.groups, this.catalogue);
     registerSecurityGroupRoutes(this.app, this.state, this.groups);
     registerIpamRoutes(this.app, this.state);
     registerBlockRoutes(this.app, this.state);
@@ -149,17 +155,21 @@ export class ScalewayEmulator {
   }
 
   /** Volumes (Block Storage ones survive their server, as on the real API). */
-  listVolumes(): { id: string; zone: string; serverId: string | null; type: 'l_ssd' | 'sbs_volume'; tags: string[] }[] {
-    return [...this.state.volumes.values()].map((v) => ({ id: v.id, zone: v.zone, serverId: v.serverId, type: v.volumeType, tags: [...v.tags] }));
+  listVolumes(): { id: string; zone: string; serverId: string | null; type: 'l_ssd' | 'sbs_volume'; tags: string[]; sizeBytes: number }[] {
+    return [...this.state.volumes.values()].map((v) => ({ id: v.id, zone: v.zone, serverId: v.serverId, type: v.volumeType, tags: [...v.tags], sizeBytes: v.size }));
   }
 
-  /** The account's outbound SMTP block: true as on a new Scaleway account, false once support lifted it. */
+  /**
+   * The account's SMTP state: blocked as on a new Scaleway account, open once Scaleway enabled
+   * SMTP on it. Opening the account does not open existing groups: each is enabled through the
+   * API (or the console's "Enable SMTP"), as on Scaleway.
+   */
   setSmtpBlocked(blocked: boolean): void {
     this.groups.smtpBlocked = blocked;
-    for (const listener of this.smtpListeners) listener(blocked);
+    this.groups.changed();
   }
 
-  /** Called whenever the block changes (real-host mode enforces it in the hosts' network). */
+  /** Called whenever the account's or a group's block changes (real-host mode enforces it in the hosts' network). */
   onSmtpBlockChange(listener: (blocked: boolean) => void): void {
     this.smtpListeners.add(listener);
   }
@@ -176,10 +186,16 @@ export class ScalewayEmulator {
     return server ? this.groups.outboundSmtpOpen(server.securityGroupId) : false;
   }
 
+  /** The addresses of every instance that may not send on port 25 (real-host mode rejects them at the router). */
+  smtpBlockedAddresses(): { ipv4: string[]; ipv6: string[] } {
+    const blocked = [...this.state.servers.values()].filter((s) => !this.groups.outboundSmtpOpen(s.securityGroupId)).map((s) => this.state.hostSpec(s));
+    return { ipv4: blocked.flatMap((h) => h.ipv4), ipv6: blocked.flatMap((h) => h.ipv6) };
+  }
+
   /** Security groups (id, tags, servers using it), for tests. */
-  listSecurityGroups(): { id: string; zone: string; tags: string[]; inboundPorts: number[]; servers: string[] }[] {
+  listSecurityGroups(): { id: string; zone: string; tags: string[]; inboundPorts: number[]; servers: string[]; smtpBlocked: boolean }[] {
     return [...this.groups.groups.values()].map((g) => ({
-      id: g.id, zone: g.zone, tags: [...g.tags],
+      id: g.id, zone: g.zone, tags: [...g.tags], smtpBlocked: this.groups.enableDefaultSecurity(g),
       inboundPorts: g.rules.filter((r) => r.direction === 'inbound' && r.action === 'accept' && r.dest_port_from !== null).map((r) => r.dest_port_from!),
       servers: [...this.state.servers.values()].filter((s) => s.securityGroupId === g.id).map((s) => s.id),
     }));

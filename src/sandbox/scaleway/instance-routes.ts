@@ -5,7 +5,9 @@
  */
 import type { Context, Hono } from 'hono';
 import { ZONES } from '../../providers/compute/interface.ts';
+import type { InstanceCatalogue } from './catalogue.ts';
 import { ApiError } from './model.ts';
+import { checkServerRequest } from './product-routes.ts';
 import type { ScalewayState } from './state.ts';
 import type { SecurityGroups } from './security-groups.ts';
 import { hasAllTags, ipJson, page, serverJson } from './wire.ts';
@@ -51,7 +53,7 @@ function listed(c: Context, items: Record<string, unknown>[], key: string): Resp
   return c.json({ [key]: slice });
 }
 
-export function registerInstanceRoutes(app: Hono, state: ScalewayState, groups: SecurityGroups): void {
+export function registerInstanceRoutes(app: Hono, state: ScalewayState, groups: SecurityGroups, catalogue: InstanceCatalogue): void {
   const base = '/instance/v1/zones/:zone';
 
   app.post(`${base}/servers`, async (c) => {
@@ -61,11 +63,15 @@ export function registerInstanceRoutes(app: Hono, state: ScalewayState, groups: 
     if (body['dynamic_ip_required'] !== false) throw ApiError.invalidArgument('dynamic_ip_required', 'the emulator only supports false');
     const securityGroupId = str(body, 'security_group') ?? null;
     if (securityGroupId) groups.get(zone, securityGroupId);
+    const commercialType = str(body, 'commercial_type', true)!;
+    const root = checkServerRequest(catalogue, zone, commercialType, body['volumes']);
     const server = state.createServer(zone, {
       securityGroupId,
+      rootVolumeType: root.volumeType,
+      rootVolumeBytes: root.size,
       name: str(body, 'name', true)!,
       project: str(body, 'project', true)!,
-      commercialType: str(body, 'commercial_type', true)!,
+      commercialType,
       image: str(body, 'image', true)!,
       tags: strings(body, 'tags'),
       publicIps: strings(body, 'public_ips'),

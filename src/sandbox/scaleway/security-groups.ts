@@ -1,11 +1,15 @@
 /**
  * Security groups of the Scaleway emulator (Instance v1, recorded shapes).
  *
- * Outbound SMTP (25, 465, 587) is blocked on a new Scaleway account: every
- * security group then reports `enable_default_security: true`, and the API
- * keeps it true whatever a client sends (it is read-only until Scaleway has
- * verified the account's identity and lifted the block). `smtpBlocked` is
- * that account-wide switch; `mailplane sandbox smtp-open` lifts it.
+ * Outbound SMTP (25, 465, 587) is blocked per security group: a group's
+ * `enable_default_security: true` is the block. On a new account every group
+ * is blocked and the field is read-only (a client asking for false gets true).
+ * Once Scaleway has verified the account's identity and SMTP is enabled on the
+ * account (`smtpBlocked` false here; `mailplane sandbox smtp-open`), each group
+ * is enabled one by one: "Enable SMTP" on the group in the console, or
+ * `PATCH …/security_groups/{id}` with `enable_default_security: false` (what
+ * terraform records on an enabled account). A group created while the account
+ * was blocked stays blocked until someone asks for it again.
  */
 import { randomUUID } from 'node:crypto';
 import type { Context, Hono } from 'hono';
@@ -36,8 +40,10 @@ export interface EmuSecurityGroup {
   stateful: boolean;
   inboundDefaultPolicy: 'accept' | 'drop';
   outboundDefaultPolicy: 'accept' | 'drop';
-  /** What was asked; the account's SMTP block overrides it (see enableDefaultSecurity). */
+  /** What was asked at creation (kept for snapshots written before `enableDefaultSecurity`). */
   askedDefaultSecurity: boolean;
+  /** The group's own SMTP block as Scaleway stores it; set at creation or by PATCH, never by the account. */
+  enableDefaultSecurity?: boolean;
   rules: SecurityGroupRule[];
   createdAt: string;
   modifiedAt: string;
@@ -45,11 +51,22 @@ export interface EmuSecurityGroup {
 
 export class SecurityGroups {
   readonly groups = new Map<string, EmuSecurityGroup>();
-  /** Account-wide outbound SMTP block (Scaleway's default for a new account). */
+  /** Account-wide: SMTP not yet enabled on the account (Scaleway's default for a new account). */
   smtpBlocked = false;
+  /** Called when a group's block changes (real-host mode enforces blocks in the hosts' network). */
+  onChange: () => void = () => {};
+
+  changed(): void {
+    this.onChange();
+  }
 
   enableDefaultSecurity(group: EmuSecurityGroup): boolean {
-    return this.smtpBlocked || group.askedDefaultSecurity;
+    return this.smtpBlocked || (group.enableDefaultSecurity ?? group.askedDefaultSecurity);
+  }
+
+  /** What the API stores when a client asks for `enable_default_security`: false only once the account may send. */
+  request(group: EmuSecurityGroup, asked: boolean): void {
+    group.enableDefaultSecurity = asked || this.smtpBlocked;
   }
 
   /** Whether a server in this group can open outbound connections to port 25. */
@@ -57,7 +74,7 @@ export class SecurityGroups {
     const group = groupId ? this.groups.get(groupId) : undefined;
     if (this.smtpBlocked) return false;
     if (!group) return true;
-    if (group.askedDefaultSecurity) return false;
+    if (this.enableDefaultSecurity(group)) return false;
     const rule = group.rules.find((r) => r.direction === 'outbound' && (r.protocol === 'TCP' || r.protocol === 'ANY')
       && (r.dest_port_from === null || (r.dest_port_from <= 25 && 25 <= (r.dest_port_to ?? r.dest_port_from))));
     return rule ? rule.action === 'accept' : group.outboundDefaultPolicy === 'accept';
@@ -134,6 +151,7 @@ export function registerSecurityGroupRoutes(app: Hono, state: ScalewayState, gro
       askedDefaultSecurity: b['enable_default_security'] !== false,
       rules: [], createdAt: now, modifiedAt: now,
     };
+    groups.request(g, g.askedDefaultSecurity);
     groups.groups.set(g.id, g);
     return c.json({ security_group: securityGroupJson(g, groups, state) }, 201);
   });
@@ -148,6 +166,25 @@ export function registerSecurityGroupRoutes(app: Hono, state: ScalewayState, gro
   });
 
   app.get(`${base}/:id`, (c) => c.json({ security_group: securityGroupJson(groups.get(zoneOf(c), c.req.param('id')), groups, state) }));
+
+  // UpdateSecurityGroup (terraform sends it after every create and on each change).
+  app.patch(`${base}/:id`, async (c) => {
+    const g = groups.get(zoneOf(c), c.req.param('id'));
+    const b = await body(c);
+    if (typeof b['name'] === 'string') g.name = b['name'];
+    if (Array.isArray(b['tags'])) g.tags = (b['tags'] as unknown[]).map(String);
+    if (typeof b['stateful'] === 'boolean') g.stateful = b['stateful'];
+    for (const [key, field] of [['inbound_default_policy', 'inboundDefaultPolicy'], ['outbound_default_policy', 'outboundDefaultPolicy']] as const) {
+      const v = b[key];
+      if (v === undefined) continue;
+      if (v !== 'accept' && v !== 'drop') throw ApiError.invalidArgument(key, 'accept or drop');
+      g[field] = v;
+    }
+    if (typeof b['enable_default_security'] === 'boolean') groups.request(g, b['enable_default_security']);
+    g.modifiedAt = new Date().toISOString();
+    groups.changed();
+    return c.json({ security_group: securityGroupJson(g, groups, state) });
+  });
 
   app.delete(`${base}/:id`, (c) => {
     const g = groups.get(zoneOf(c), c.req.param('id'));

@@ -2,8 +2,9 @@
  * The Scaleway emulator's state machine: flexible IPs with their IPAM
  * entries, servers with volumes and user data, and the timed state changes
  * (stopped → starting → running; running → stopping → gone on terminate).
- * Rules follow the real API where mailplane depends on them: `terminate`
- * only on a running server, `DELETE` only on a stopped one, IPs detached (not
+ * Rules follow the real API where mailplane depends on them (its recorded
+ * `allowed_actions`): `terminate` on a running server or one stopped in
+ * place, `DELETE` only on a stopped one, IPs detached (not
  * released) when their server goes.
  */
 import { randomUUID } from 'node:crypto';
@@ -192,7 +193,7 @@ export class ScalewayState {
 
   createServer(zone: string, input: {
     name: string; project: string; commercialType: string; image: string; tags: string[]; publicIps: string[]; orphan?: boolean;
-    rootVolumeType?: EmuVolume['volumeType']; securityGroupId?: string | null;
+    rootVolumeType?: EmuVolume['volumeType']; rootVolumeBytes?: number; securityGroupId?: string | null;
   }): EmuServer {
     const ips = input.publicIps.map((id) => this.ip(zone, id));
     for (const ip of ips) {
@@ -205,9 +206,9 @@ export class ScalewayState {
       userData: new Map(), userDataAtFirstBoot: null, volumeIds: [], macAddress: this.pool.mac(), orphan: input.orphan ?? false,
       securityGroupId: input.securityGroupId ?? null,
     };
-    // Current Debian images boot from a Block Storage volume made from the image's snapshot.
+    // Current Debian images boot from a Block Storage volume made from the image's 10 GB snapshot, or as large as asked.
     const volume: EmuVolume = {
-      id: randomUUID(), zone, name: `${input.image}_sbs_volume_0`, size: 10_000_000_000, volumeType: input.rootVolumeType ?? 'sbs_volume',
+      id: randomUUID(), zone, name: `${input.image}_sbs_volume_0`, size: input.rootVolumeBytes ?? 10_000_000_000, volumeType: input.rootVolumeType ?? 'sbs_volume',
       project: input.project, serverId: server.id, tags: [], createdAt: now, updatedAt: now,
     };
     server.volumeIds.push(volume.id);
@@ -235,26 +236,27 @@ export class ScalewayState {
         });
         return;
       case 'poweroff':
-        if (server.state !== 'running') throw ApiError.invalid('server should be running');
+        // From `stopped in place` too (recorded allowed_actions): it releases the hypervisor.
+        if (server.state !== 'running' && server.state !== 'stopped in place') throw ApiError.invalid('server should be running');
         this.setState(server, 'stopping');
         this.machine(server, (l) => l.powerOff(server.id), () => { if (this.servers.get(id) === server) this.setState(server, 'stopped'); });
         return;
       case 'reboot':
-        if (server.state !== 'running') throw ApiError.invalid('server should be running');
+        if (server.state !== 'running' && server.state !== 'stopped in place') throw ApiError.invalid('server should be running');
         this.setState(server, 'starting');
         this.machine(server, (l) => l.reboot(this.hostSpec(server)), () => {
           if (this.servers.get(id) === server && server.state === 'starting') this.setState(server, 'running');
         });
         return;
       case 'stop_in_place':
-        // Powered off but kept on its hypervisor; only `poweron` leaves this state.
+        // Powered off but kept on its hypervisor (left by poweron, poweroff, reboot or terminate).
         if (server.state !== 'running') throw ApiError.invalid('server should be running');
         this.setState(server, 'stopping');
         this.machine(server, (l) => l.powerOff(server.id), () => { if (this.servers.get(id) === server) this.setState(server, 'stopped in place'); });
         return;
       case 'terminate':
-        // Real API: terminate is not in a stopped server's allowed_actions.
-        if (server.state !== 'running') throw ApiError.invalid('server should be running');
+        // Real API: terminate is in a running or stopped-in-place server's allowed_actions, not a stopped one's.
+        if (server.state !== 'running' && server.state !== 'stopped in place') throw ApiError.invalid('server should be running');
         this.setState(server, 'stopping');
         this.machine(server, async (l) => { await l.powerOff(server.id); await l.remove(server.id); }, () => this.remove(server, true));
         return;

@@ -65,9 +65,14 @@ function serverIpJson(ip: EmuIp, state: ScalewayState): Record<string, unknown> 
   };
 }
 
+/**
+ * Recorded (terraform-provider-scaleway cassettes, 2026-07-30). `stopped in place` may be
+ * terminated directly. Recorded `starting` and `stopping` also list `stop_in_place` and
+ * `backup`; the emulator does not accept those mid-transition, so it does not list them.
+ */
 const ALLOWED_ACTIONS: Record<EmuServer['state'], string[]> = {
   stopped: ['poweron', 'backup'],
-  'stopped in place': ['poweron', 'backup'],
+  'stopped in place': ['poweron', 'poweroff', 'terminate', 'reboot', 'backup'],
   starting: [],
   running: ['poweroff', 'terminate', 'reboot', 'stop_in_place', 'backup'],
   stopping: [],

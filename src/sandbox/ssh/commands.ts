@@ -6,6 +6,8 @@
  *   ip -o addr show scope global   the host's addresses (from the Scaleway emulator)
  *   timeout N bash -c 'exec 3<>/dev/tcp/HOST/25 …'   the outbound SMTP probe: "220 …" when
  *                            the account's SMTP is open, exit 124 (timed out) while Scaleway blocks it
+ *   df -B1 --output=size,used,avail /   the root file system: the boot volume's size (from the
+ *                            Scaleway emulator), the bytes in use (SshHostEmulator.setDiskUsed)
  *   bash <script path>       exit 127 "No such file or directory" unless the
  *                            file was uploaded; /opt/mailplane/bin/<name> then
  *                            runs SCRIPTS[name] (scripts.ts)
@@ -77,6 +79,13 @@ export async function runCommand(command: string, ctx: ScriptContext, behaviour:
       const v6 = address.includes(':');
       ctx.stdout(`2: ens2    ${v6 ? 'inet6' : 'inet'} ${address}/${v6 ? 64 : 32} scope global ${v6 ? 'dynamic mngtmpaddr' : 'dynamic'} ens2\\       valid_lft forever preferred_lft forever\n`);
     }
+    return 0;
+  }
+  if (ctx.network?.diskBytes && command.trim() === 'df -B1 --output=size,used,avail /') {
+    // ext4 keeps 5 % for root: what users can fill is size − reserve, as df's columns show.
+    const size = ctx.network.diskBytes;
+    const used = Math.min(ctx.diskUsedBytes ?? 0, Math.floor(size * 0.95));
+    ctx.stdout(`  1B-blocks        Used       Avail\n${String(size).padStart(11)} ${String(used).padStart(11)} ${String(Math.floor(size * 0.95) - used).padStart(11)}\n`);
     return 0;
   }
   const probe = /^timeout (\d+) bash -c 'exec 3<>\/dev\/tcp\/([a-z0-9.-]+)\/25\b/.exec(command.trim());

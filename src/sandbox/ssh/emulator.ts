@@ -76,6 +76,9 @@ function authenticate(host: BootedHost, ctx: AuthContext): void {
   ctx.accept();
 }
 
+/** What Debian 12 with the mail stack installed takes on disk (measured on the real-host image: about 2.5 GB). */
+const SYSTEM_BYTES = 2_500_000_000;
+
 export class SshHostEmulator {
   private readonly opts: SshHostEmulatorOptions;
   private readonly hosts = new Map<string, Promise<RunningHost>>();
@@ -88,7 +91,14 @@ export class SshHostEmulator {
    * The network each host sits on (addresses, outbound SMTP), set by whoever composes the
    * sandbox from the Scaleway emulator; null: hosts answer network probes as unknown commands.
    */
-  network: ((hostId: string) => { addresses: string[]; outboundSmtpOpen: boolean }) | null = null;
+  network: ((hostId: string) => { addresses: string[]; outboundSmtpOpen: boolean; diskBytes?: number }) | null = null;
+  /** Bytes in use on each host's root file system (tests fill a disk); default: an installed system. */
+  private readonly diskUsed = new Map<string, number>();
+
+  /** Tests: the host's root file system now holds `bytes` (mail arrived). */
+  setDiskUsed(hostId: string, bytes: number): void {
+    this.diskUsed.set(hostId, bytes);
+  }
 
   constructor(opts: SshHostEmulatorOptions) {
     this.opts = opts;
@@ -267,6 +277,7 @@ export class SshHostEmulator {
     const ctx: ScriptContext = {
       fqdn: host.booted.fqdn, fs: host.fs, hostDir: host.dir, state: host.state, stdin,
       ...(this.network ? { network: this.network(host.id) } : {}),
+      diskUsedBytes: this.diskUsed.get(host.id) ?? SYSTEM_BYTES,
       stdout: (text) => { if (open && text) channel.write(text); },
       stderr: (text) => { if (open && text) channel.stderr.write(text); },
     };

@@ -18,8 +18,10 @@ export interface ScriptContext {
   /** The host's directory, outside its file system (TLS key, state). */
   hostDir: string;
   state: HostStateFile;
-  /** What the cloud gives this host: its addresses, and whether outbound SMTP gets through. */
-  network?: { addresses: string[]; outboundSmtpOpen: boolean };
+  /** What the cloud gives this host: its addresses, whether outbound SMTP gets through, its boot disk's size. */
+  network?: { addresses: string[]; outboundSmtpOpen: boolean; diskBytes?: number };
+  /** Bytes in use on its root file system. */
+  diskUsedBytes?: number;
   stdin: string;
   /** The script's arguments (`bash script.sh ARG…`). */
   args?: string[];

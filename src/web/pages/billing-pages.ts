@@ -30,15 +30,19 @@ export function registerBillingPages(web: WebApp, deps: WebDeps): void {
 
   const subscribePage = async (c: WebContext, error: string | null = null, v: Record<string, string> = {}) => {
     const page = await inWorkspace(deps, c, 'servers.checkout');
+    // Only zones that sell a plan's instance type, each with the plans it sells (checkout refuses the others too).
+    const sold = await Promise.all(plans.map(async (p) => ({ plan: p, zones: (await deps.p.placements.sellableZones(p)).map((z) => z.zone) })));
+    const plansIn = (z: string) => sold.filter((s) => s.zones.includes(z)).map((s) => s.plan.name);
+    const offered = zones.filter((z) => plansIn(z).length > 0);
     const chosenPlan = v['plan'] ?? plans[0]?.id;
-    const chosenZone = v['region'] ?? zones[0];
+    const chosenZone = v['region'] ?? offered[0];
     return renderPage(c, {
       title: 'Subscribe to a mail server', user: c.get('user'), workspace: page.workspace, sandboxMail, error, status: error ? 400 : 200,
       body: html`<form method="post" action="/w/${page.workspace.id}/subscribe" class="stack card">
         <fieldset><legend>Plan</legend>${plans.map((p) => html`<div><input type="radio" id="plan-${p.id}" name="plan" value="${p.id}" ${p.id === chosenPlan ? 'checked' : ''}>
           <label for="plan-${p.id}" class="inline"><strong>${p.name}</strong>: ${price(p.monthlyPriceCents, p.currency)}; ${p.mailboxes} mailboxes, ${p.storageGb} GB, ${p.messagesPerHour} messages per hour</label></div>`)}</fieldset>
-        <fieldset><legend>Region (your server and your mail stay there)</legend>${zones.map((z) => html`<div><input type="radio" id="zone-${z}" name="region" value="${z}" ${z === chosenZone ? 'checked' : ''}>
-          <label for="zone-${z}" class="inline">${placeOf(z)}</label></div>`)}</fieldset>
+        <fieldset><legend>Region (your server and your mail stay there)</legend>${offered.map((z) => html`<div><input type="radio" id="zone-${z}" name="region" value="${z}" ${z === chosenZone ? 'checked' : ''}>
+          <label for="zone-${z}" class="inline">${placeOf(z)}${plansIn(z).length < plans.length ? `: ${plansIn(z).join(', ')} only` : ''}</label></div>`)}</fieldset>
         ${field({ name: 'domain', label: 'Your domain', value: v['domain'] ?? '', hint: 'A domain you registered (e.g. yourcompany.eu), not a subdomain; mail will be served by mail.<domain>. You will move its nameservers to us.' })}
         <div><button type="submit">Continue to payment</button></div>
       </form>`,
@@ -52,7 +56,7 @@ export function registerBillingPages(web: WebApp, deps: WebDeps): void {
     const domain = DomainSchema.safeParse(form['domain'] ?? '');
     if (!domain.success) return subscribePage(c, 'Enter a domain name you own, like yourcompany.eu.', form);
     try {
-      const { checkoutUrl } = await startCheckout({ db: deps.api.db, billing: deps.p.billing, config: deps.api.config }, c.get('actor'), page.access, c.get('user').id,
+      const { checkoutUrl } = await startCheckout({ db: deps.api.db, billing: deps.p.billing, config: deps.api.config, placements: deps.p.placements }, c.get('actor'), page.access, c.get('user').id,
         { plan: form['plan'] ?? '', region: form['region'] ?? '', domain: domain.data });
       return c.redirect(checkoutUrl, 303);
     } catch (err) {

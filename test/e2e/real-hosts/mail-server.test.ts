@@ -250,6 +250,8 @@ describe.skipIf(missing.length > 0)('a paid subscription becomes a working mail 
         expect(body!.simulated).toBe(false);
         expect(body!.checks.filter((c) => c.status !== 'pass').map((c) => `${s.domain} ${c.name}: ${c.summary}`)).toEqual([]);
         expect(body!.checks).toHaveLength(14);
+        // Disk: GNU df on the Debian host itself, over SSH (a container's root is an overlay on this machine's disk).
+        expect(body!.checks.find((c) => c.name === 'disk')?.details['sizeBytes']).toBeGreaterThan(0);
         // The pin the TLSA check compared is the key openssl reads on port 25 (the first describe's judge).
         const tlsa = body!.checks.find((c) => c.name === 'tlsa')!;
         expect(tlsa.details['seen']).toContain(tlsa.details['expected']);

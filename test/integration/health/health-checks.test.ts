@@ -66,6 +66,28 @@ describe('health checks', () => {
     expect(await healthMails()).toHaveLength(2);
   });
 
+  it('reads the disk on the server: its boot volume sized for the plan, a warning at 80 %, a failure at 95 %, mailed once each', async () => {
+    const [server] = await h.database.sql`select provider_server_id from servers where id = ${serverId}`;
+    const hostId = server!['provider_server_id'] as string;
+    const disk = (await runServerChecks(h.ctx.health, serverId)).results.find((r) => r.name === 'disk')!;
+    // Starter sells 20 GB of mailboxes: a 30 GB volume, of which the installed system uses 2.5 GB.
+    expect(disk).toMatchObject({ status: 'pass', details: { sizeBytes: 30_000_000_000, usedBytes: 2_500_000_000 } });
+    try {
+      h.sandbox.ssh!.setDiskUsed(hostId, 23_000_000_000);
+      const warned = await runServerChecks(h.ctx.health, serverId);
+      expect(warned.results.find((r) => r.name === 'disk')).toMatchObject({ status: 'warn', details: { percent: 81 } });
+      expect(warned.notified.map((c) => `${c.title}: ${c.to}`)).toEqual(['Disk space: warn']);
+      h.sandbox.ssh!.setDiskUsed(hostId, 28_000_000_000);
+      const full = await runServerChecks(h.ctx.health, serverId);
+      expect(full.results.find((r) => r.name === 'disk')).toMatchObject({ status: 'fail', action: expect.stringContaining('larger plan') });
+      expect(full.notified.map((c) => `${c.from}→${c.to}`)).toEqual(['warn→fail']);
+    } finally {
+      h.sandbox.ssh!.setDiskUsed(hostId, 2_500_000_000);
+    }
+    const back = await runServerChecks(h.ctx.health, serverId);
+    expect(back.results.find((r) => r.name === 'disk')?.status).toBe('pass');
+  });
+
   it('reports a zone answering with its own error code as "could not check", never listed, and mails nothing', async () => {
     const [ip] = await h.database.db.select().from(serverIps).where(eq(serverIps.serverId, serverId));
     h.sandbox.listings.list(ip!.address, { zones: [DEFAULT_DNSBL_ZONES[0]!], codes: ['127.255.255.254'] });

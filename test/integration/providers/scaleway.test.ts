@@ -279,21 +279,33 @@ describe('scaleway compute adapter', () => {
     expect((await compute.listTagged(tag)).volumes).toEqual([]);
   });
 
-  it('deletes a server stopped in place by powering it on and terminating it', async () => {
+  it('terminates a server stopped in place directly, never powering it on (recorded allowed_actions)', async () => {
     const server = await newServer([uniqueTag('sip')]);
     await compute.powerOn(ZONE, server.id);
     await compute.waitForState(ZONE, server.id, 'running', { timeoutMs: 60_000, intervalMs: 1_000 });
     emulator.stopInPlace(server.id);
     expect((await compute.waitForState(ZONE, server.id, 'stopped_in_place', { timeoutMs: 60_000, intervalMs: 1_000 })).state).toBe('stopped_in_place');
+    const raw = (await rawJson(`/instance/v1/zones/${ZONE}/servers/${server.id}`))['server'] as { allowed_actions: string[] };
+    expect(raw.allowed_actions).toEqual(['poweron', 'poweroff', 'terminate', 'reboot', 'backup']);
     // The API refuses DELETE in this state, as the real one does.
     const refused = await fetch(`${emulator.url}/instance/v1/zones/${ZONE}/servers/${server.id}`, { method: 'DELETE', headers: { 'X-Auth-Token': 'x' } });
     expect(refused.status).toBe(400);
-    await compute.deleteServer(ZONE, server.id);
+    const actions: string[] = [];
+    const watched = createScalewayCompute({
+      ...CREDENTIALS, apiUrl: emulator.url, clock: fastClock(),
+      fetch: async (input, init) => {
+        const request = new Request(input, init);
+        if (request.url.endsWith('/action')) actions.push(((await request.clone().json()) as { action: string }).action);
+        return fetch(request);
+      },
+    });
+    await watched.deleteServer(ZONE, server.id);
+    expect(actions).toEqual(['terminate']);
     expect(await compute.getServer(ZONE, server.id)).toBeNull();
     expect(emulator.listVolumes().some((v) => v.serverId === server.id)).toBe(false);
   });
 
-  it('gives a server its own security group with exactly the inbound ports it serves; SMTP stays blocked until the account is allowed', async () => {
+  it('gives a server its own security group with exactly the inbound ports it serves; SMTP is blocked per group, lifted only when asked once the account is allowed', async () => {
     const tag = uniqueTag('sg');
     emulator.setSmtpBlocked(true);
     try {
@@ -310,9 +322,23 @@ describe('scaleway compute adapter', () => {
       expect([...new Set(seen.inboundPorts)].sort((a, b) => a - b)).toEqual([22, 25, 443]);
       expect(emulator.outboundSmtpOpen(server.id)).toBe(false);
       await expect(compute.deleteSecurityGroup(ZONE, group.id)).rejects.toMatchObject({ retryable: true });
+      // Asking again while the account is blocked changes nothing either.
+      expect((await compute.requestOutboundSmtp(ZONE, group.id)).smtpBlockedByProvider).toBe(true);
+      // Scaleway enables SMTP on the account: a group created before stays blocked until it is asked again.
       emulator.setSmtpBlocked(false);
+      expect(emulator.outboundSmtpOpen(server.id)).toBe(false);
+      expect((await compute.findSecurityGroupsByTag(ZONE, tag))[0]?.smtpBlockedByProvider).toBe(true);
+      expect((await compute.getServer(ZONE, server.id))?.securityGroupId).toBe(group.id);
+      expect((await compute.requestOutboundSmtp(ZONE, group.id)).smtpBlockedByProvider).toBe(false);
       expect(emulator.outboundSmtpOpen(server.id)).toBe(true);
       expect((await compute.findSecurityGroupsByTag(ZONE, tag))[0]?.smtpBlockedByProvider).toBe(false);
+      // ensureSecurityGroup on a group still blocked asks again too (a re-run create_server).
+      const tag2 = uniqueTag('sg-old');
+      emulator.setSmtpBlocked(true);
+      const old = await compute.ensureSecurityGroup(ZONE, { name: 'mx-sg-old', tags: ['mailplane', tag2], inboundTcpPorts: [25] });
+      emulator.setSmtpBlocked(false);
+      expect((await compute.ensureSecurityGroup(ZONE, { name: 'mx-sg-old', tags: ['mailplane', tag2], inboundTcpPorts: [25] })).smtpBlockedByProvider).toBe(false);
+      await compute.deleteSecurityGroup(ZONE, old.id);
       await compute.deleteServer(ZONE, server.id);
       await compute.deleteSecurityGroup(ZONE, group.id);
       await compute.deleteSecurityGroup(ZONE, group.id);
@@ -320,6 +346,73 @@ describe('scaleway compute adapter', () => {
     } finally {
       emulator.setSmtpBlocked(false);
     }
+  });
+
+  it('lists what each zone sells as recorded (no DEV1 in fr-par-3, nl-ams-3, pl-waw-3) and refuses a type the zone does not sell', async () => {
+    const headers = { 'X-Auth-Token': 'x' };
+    const page1 = await fetch(`${emulator.url}/instance/v1/zones/fr-par-3/products/servers?per_page=2&page=1`, { headers });
+    expect(page1.headers.get('x-total-count')).toBe('3');
+    expect(Object.keys(((await page1.json()) as { servers: object }).servers)).toHaveLength(2);
+    for (const zone of ['fr-par-3', 'nl-ams-3', 'pl-waw-3'] as const) {
+      expect((await compute.serverTypes(zone)).some((t) => t.commercialType.startsWith('DEV1'))).toBe(false);
+    }
+    expect(await compute.serverTypes('fr-par-1')).toEqual(expect.arrayContaining([{ commercialType: 'DEV1-S', availability: 'available' }]));
+    const refused = await fetch(`${emulator.url}/instance/v1/zones/fr-par-3/servers`, {
+      method: 'POST', headers: { ...headers, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'mx', project: PROJECT, commercial_type: 'DEV1-S', image: 'debian_bookworm', dynamic_ip_required: false }),
+    });
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toEqual({
+      type: 'invalid_arguments', message: 'invalid argument(s)',
+      details: [{ argument_name: 'commercial_type', reason: 'constraint', help_message: 'DEV1-S is not available in zone fr-par-3' }],
+    });
+    await expect(compute.createServer({ zone: 'fr-par-3', name: 'mx', commercialType: 'DEV1-S', image: 'debian_bookworm', cloudInit: '', tags: [uniqueTag('par3')], ipIds: [] }))
+      .rejects.toMatchObject({ retryable: false, providerStatus: 400 });
+    expect(emulator.listServers().some((s) => s.zone === 'fr-par-3')).toBe(false);
+  });
+
+  it('keeps a zone\'s catalogue for its TTL, reads it again after, and answers from the stale copy when Scaleway fails', async () => {
+    let now = 0;
+    const clock: Clock = { now: () => now, sleep: async () => {} };
+    const cached = createScalewayCompute({ ...CREDENTIALS, apiUrl: emulator.url, clock, catalogueTtlMs: 60_000 });
+    const stock = async () => (await cached.serverTypes('pl-waw-1')).find((t) => t.commercialType === 'DEV1-M')?.availability;
+    expect(await stock()).toBe('available');
+    emulator.catalogue.setAvailability('pl-waw-1', 'DEV1-M', 'shortage');
+    try {
+      expect(await stock()).toBe('available');
+      now += 60_000;
+      expect(await stock()).toBe('shortage');
+      now += 60_000;
+      emulator.faults.set({ errorRate: 1 });
+      expect(await stock()).toBe('shortage');
+      await expect(cached.serverTypes('pl-waw-2')).rejects.toMatchObject({ retryable: true });
+    } finally {
+      emulator.faults.set({});
+      emulator.catalogue.setAvailability('pl-waw-1', 'DEV1-M', 'available');
+    }
+  });
+
+  it('asks for a boot volume of the size given, and the emulator refuses the sizes Scaleway refuses', async () => {
+    const server = await compute.createServer({
+      zone: ZONE, name: 'mx-disk', commercialType: 'DEV1-S', image: 'debian_bookworm', cloudInit: '#cloud-config\n', tags: [uniqueTag('disk')], ipIds: [], rootVolumeBytes: 30_000_000_000,
+    });
+    const [volumeId] = server.volumeIds;
+    expect(emulator.listVolumes().find((v) => v.id === volumeId)).toMatchObject({ type: 'sbs_volume', sizeBytes: 30_000_000_000 });
+    expect(((await rawJson(`/block/v1/zones/${ZONE}/volumes/${volumeId}`)) as { size: number }).size).toBe(30_000_000_000);
+    const create = (volumes: unknown, type = 'DEV1-S') => fetch(`${emulator.url}/instance/v1/zones/${ZONE}/servers`, {
+      method: 'POST', headers: { 'X-Auth-Token': 'x', 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'mx', project: PROJECT, commercial_type: type, image: 'debian_bookworm', dynamic_ip_required: false, volumes }),
+    });
+    const argumentOf = async (res: Response) => {
+      expect(res.status).toBe(400);
+      return ((await res.json()) as { type: string; details: { argument_name: string }[] }).details[0]!.argument_name;
+    };
+    expect(await argumentOf(await create({ 0: { size: 5_000_000_000, volume_type: 'sbs_volume' } }))).toBe('volumes.0.size');
+    expect(await argumentOf(await create({ 0: { size: 20_000_000_000_000, volume_type: 'sbs_volume' } }))).toBe('volumes.0.size');
+    expect(await argumentOf(await create({ 0: { size: 20_000_000_000, volume_type: 'b_ssd' } }))).toBe('volumes.0.volume_type');
+    expect(await argumentOf(await create({ 0: { size: 30_000_000_000, volume_type: 'l_ssd' } }))).toBe('volumes');
+    expect(await argumentOf(await create({ 0: { size: 20_000_000_000, volume_type: 'l_ssd' } }, 'PLAY2-PICO'))).toBe('volumes.0.volume_type');
+    await compute.deleteServer(ZONE, server.id);
   });
 
   it('pages Instance lists with per_page and an X-Total-Count header, IPAM lists with total_count', async () => {

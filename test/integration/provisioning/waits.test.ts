@@ -62,13 +62,22 @@ describe('waits that belong to people', () => {
     const [alert] = await h.database.db.select().from(alerts).where(and(eq(alerts.kind, 'outbound_smtp_blocked'), isNull(alerts.resolvedAt)));
     expect(alert?.serverId).toBe(serverId);
     expect(alert?.message).toContain('enable SMTP');
+    // The block lives on the server's own security group, created while the account was blocked.
+    const group = h.sandbox.scaleway!.listSecurityGroups().find((g) => g.tags.includes(`mailplane-server=${serverId}`))!;
+    expect(group.smtpBlocked).toBe(true);
+    expect(alert?.message).toContain(group.id);
+    expect(alert?.message).toContain('"Enable SMTP"');
 
-    // 3. Scaleway lifts the block (`mailplane sandbox smtp-open`): ready by itself, the alert resolved.
+    // 3. Scaleway enables SMTP on the account (`mailplane sandbox smtp-open`). The group stays blocked, as
+    // on Scaleway, until it is asked again: check_network asks on the server's group and ends ready by itself.
     const opened = await runMailplane(['sandbox', 'smtp-open'], { ...h.env, LOG_LEVEL: 'warn' });
     expect(opened.code, opened.stderr).toBe(0);
     expect(h.sandbox.scaleway!.smtpBlocked).toBe(false);
     const ready = await h.waitForServer(serverId, ['ready', 'failed'], 90_000);
     expect(ready.status).toBe('ready');
+    expect(h.sandbox.scaleway!.listSecurityGroups().find((g) => g.id === group.id)?.smtpBlocked).toBe(false);
+    const [network] = await h.database.db.select().from(provisioningSteps).where(and(eq(provisioningSteps.name, 'check_network'), eq(provisioningSteps.status, 'succeeded')));
+    expect(network?.log).toContain(`asked Scaleway to enable SMTP on security group ${group.id}: enabled`);
     const [after] = await h.database.db.select().from(alerts).where(eq(alerts.id, alert!.id));
     expect(after!.resolvedAt).not.toBeNull();
     expect((await view()).body.waitingFor).toEqual([]);
