@@ -6,6 +6,7 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sandboxMail, serverIps } from '../../../src/db/schema/index.ts';
+import { CHECK_NAMES } from '../../../src/health/check-types.ts';
 import { runServerChecks } from '../../../src/health/run-checks.ts';
 import { DEFAULT_DNSBL_ZONES } from '../../../src/providers/lookup/dnsbl-zones.ts';
 import { startHarness, type Harness } from '../../support/provisioning.ts';
@@ -22,7 +23,7 @@ beforeAll(async () => {
   await h.waitForServer(serverId, ['ready'], 90_000);
   // The first health run comes with `ready` (queued in the same transaction); the tests below start after it.
   const deadline = Date.now() + 60_000;
-  while ((await h.database.sql`select count(*)::int as n from server_checks where server_id = ${serverId}`)[0]!['n'] < 13) {
+  while ((await h.database.sql`select count(*)::int as n from server_checks where server_id = ${serverId}`)[0]!['n'] < CHECK_NAMES.length) {
     if (Date.now() > deadline) throw new Error('no health run came with ready');
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -35,7 +36,7 @@ describe('health checks', () => {
   it('passes every check on a freshly provisioned server and mails nobody', async () => {
     const { results, notified } = await runServerChecks(h.ctx.health, serverId);
     expect(results.filter((r) => r.status !== 'pass').map((r) => `${r.name}: ${r.summary}`)).toEqual([]);
-    expect(results).toHaveLength(14);
+    expect(results).toHaveLength(CHECK_NAMES.length);
     expect(notified).toEqual([]);
     expect(await healthMails()).toHaveLength(0);
   });
