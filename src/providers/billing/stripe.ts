@@ -34,6 +34,22 @@ function endpoint(apiUrl: string): Endpoint {
   return { host: url.hostname, port, protocol };
 }
 
+/** How far a signature's timestamp may be from now, either way (the SDK's default, in seconds). */
+export const WEBHOOK_TOLERANCE_SECONDS = 300;
+
+/**
+ * The SDK only refuses a timestamp older than the tolerance: one dated in the future
+ * passes, so a signed payload captured with a forged-ahead clock (or from a sender whose
+ * clock runs fast) would stay replayable for as long as it is ahead. Called after the
+ * signature matched, so `t` is the signed one.
+ */
+function refuseFutureTimestamp(header: string, nowMs: number): void {
+  const t = /(?:^|,)\s*t=(\d+)/.exec(header)?.[1];
+  if (t !== undefined && Number(t) - Math.floor(nowMs / 1000) > WEBHOOK_TOLERANCE_SECONDS) {
+    throw new Error('Timestamp outside the tolerance zone (in the future)');
+  }
+}
+
 const idOf = (value: string | { id: string }): string => (typeof value === 'string' ? value : value.id);
 
 export function createStripeBilling(opts: StripeBillingOptions): BillingProvider {
@@ -74,7 +90,8 @@ export function createStripeBilling(opts: StripeBillingOptions): BillingProvider
   async function parseWebhook(rawBody: string, signatureHeader: string | undefined): Promise<BillingEvent> {
     let event: unknown;
     try {
-      event = await stripe.webhooks.constructEventAsync(rawBody, signatureHeader ?? '', opts.webhookSecret);
+      event = await stripe.webhooks.constructEventAsync(rawBody, signatureHeader ?? '', opts.webhookSecret, WEBHOOK_TOLERANCE_SECONDS);
+      refuseFutureTimestamp(signatureHeader ?? '', Date.now());
     } catch (err) {
       // Signature mismatch, stale timestamp, missing header or a body that is not JSON:
       // all mean "not a webhook from Stripe we can trust", never a reason to retry.
