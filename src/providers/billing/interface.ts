@@ -11,6 +11,14 @@ export interface CheckoutInput {
   metadata: Record<string, string>;
   successUrl: string;
   cancelUrl: string;
+  /** EU VAT: Stripe Tax on the session, the buyer's VAT ID, the billing address. */
+  tax: CheckoutTax;
+}
+
+export interface CheckoutTax {
+  automaticTax: boolean;
+  taxIdCollection: boolean;
+  billingAddressCollection: 'auto' | 'required';
 }
 
 export interface CheckoutSession {

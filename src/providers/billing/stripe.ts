@@ -76,6 +76,13 @@ export function createStripeBilling(opts: StripeBillingOptions): BillingProvider
           subscription_data: { metadata: input.metadata },
           success_url: input.successUrl,
           cancel_url: input.cancelUrl,
+          // Stripe Tax works out VAT from the address; a business's VAT ID (if_supported: the
+          // buyer may leave it empty as a consumer) goes on the customer and its invoices.
+          // customer_update is not sent: Stripe takes it only with an existing `customer`, and
+          // Checkout creates the customer here (from customer_email) with what was entered.
+          automatic_tax: { enabled: input.tax.automaticTax },
+          billing_address_collection: input.tax.billingAddressCollection,
+          ...(input.tax.taxIdCollection ? { tax_id_collection: { enabled: true, required: 'if_supported' as const } } : {}),
         },
         // One pending checkout → one Stripe session, even when the request is retried.
         { idempotencyKey: `mailplane-checkout-${input.clientReferenceId}` },

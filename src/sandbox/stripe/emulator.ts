@@ -16,6 +16,7 @@ import type { SessionRequest, StripeCharge, StripeCheckoutSession, StripeInvoice
 import type { PaymentMethod } from './payments.ts';
 import { registerStripeRoutes } from './routes.ts';
 import { StripeState, type StoredEvent, type StripeSnapshot } from './state.ts';
+import type { BuyerInput } from './tax-params.ts';
 import { WebhookSender, type Delivery } from './webhooks.ts';
 import { StripeApiError, errorBody, fail } from './wire.ts';
 
@@ -140,8 +141,8 @@ export class StripeEmulator {
    * `sepa_debit` completes the session unpaid; settle it later with settlePayment. `none`: nothing
    * to pay (a 100 % promotion code), the session is no_payment_required and no charge exists.
    */
-  completeCheckout(sessionId: string, method: PaymentMethod = 'card'): Promise<Delivery> {
-    return this.deliver(() => this.state.completeSession(sessionId, method));
+  completeCheckout(sessionId: string, method: PaymentMethod = 'card', buyer?: BuyerInput): Promise<Delivery> {
+    return this.deliver(() => this.state.completeSession(sessionId, method, buyer));
   }
 
   /** The SEPA debit of a session settles (async_payment_succeeded) or bounces (async_payment_failed). */

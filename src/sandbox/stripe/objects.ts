@@ -18,17 +18,40 @@ export interface StripeCheckoutSession {
   client_reference_id: string | null;
   customer: string | null;
   customer_email: string | null;
-  customer_details: { email: string | null } | null;
+  /** What the buyer entered on the page; address and tax_ids only when they were asked for. */
+  customer_details: CustomerDetails | null;
   subscription: string | null;
   metadata: Record<string, string>;
   success_url: string | null;
   cancel_url: string | null;
+  /** Stripe Tax: `requires_location_inputs` until an address is entered, `complete` once computed. */
+  automatic_tax: { enabled: boolean; liability: null; provider: string | null; status: 'requires_location_inputs' | 'complete' | 'failed' | null };
+  /** null when not set at creation (Stripe then behaves as `auto`). */
+  billing_address_collection: 'auto' | 'required' | null;
+  tax_id_collection: { enabled: boolean; required: 'if_supported' | 'never' };
   currency: string;
   /** What the customer pays (the prices' unit amounts × quantities), in the currency's minor unit. */
   amount_total: number;
   created: number;
   expires_at: number;
   livemode: false;
+}
+
+export interface StripeAddress {
+  city: string | null;
+  country: string | null;
+  line1: string | null;
+  line2: string | null;
+  postal_code: string | null;
+  state: string | null;
+}
+
+export interface CustomerDetails {
+  email: string | null;
+  name: string | null;
+  address: StripeAddress | null;
+  tax_exempt: 'none' | 'exempt' | 'reverse';
+  tax_ids: { type: string; value: string }[];
 }
 
 export interface StripeSubscriptionItem {

@@ -6,11 +6,13 @@
 import type { Context, Hono } from 'hono';
 import type { StripeRefund } from './objects.ts';
 import type { StoredEvent, StripeState } from './state.ts';
+import { sessionTaxParams } from './tax-params.ts';
 import { StripeApiError, decodeForm, formBody, metadataParam, optionalString, type FormObject, type FormValue } from './wire.ts';
 
 const SESSION_PARAMS = new Set([
   'mode', 'line_items', 'client_reference_id', 'customer_email', 'customer', 'metadata', 'subscription_data',
   'success_url', 'cancel_url', 'expand', 'payment_method_types', 'allow_promotion_codes', 'locale', 'billing_address_collection',
+  'automatic_tax', 'tax_id_collection', 'customer_update',
 ]);
 
 const REFUND_PARAMS = new Set([
@@ -94,6 +96,7 @@ export function registerStripeRoutes(app: Hono, state: StripeState, hooks: Route
       successUrl: optionalString(form, 'success_url'),
       cancelUrl: optionalString(form, 'cancel_url'),
       amountTotal: items.reduce((sum, item) => sum + hooks.prices.get(item.price)! * item.quantity, 0),
+      tax: sessionTaxParams(form),
       request: { lineItems: items, subscriptionData: subscriptionData(form['subscription_data']) },
     });
     return c.json(session);

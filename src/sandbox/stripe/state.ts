@@ -9,6 +9,7 @@ import {
   type StripeSubscription,
 } from './objects.ts';
 import { StripePayments, type PaymentMethod, type PaymentsSnapshot, type RefundRequest } from './payments.ts';
+import { SANDBOX_BUYER, buyerDetails, type BuyerInput, type SessionTax } from './tax-params.ts';
 import { StripeApiError, stripeId, unixNow } from './wire.ts';
 
 const DAY = 24 * 60 * 60;
@@ -22,8 +23,16 @@ export interface NewSession {
   successUrl: string | null;
   cancelUrl: string | null;
   amountTotal: number;
+  tax: SessionTax;
   request: SessionRequest;
 }
+
+/** Sessions stored before the tax fields were emulated read as Stripe's defaults. */
+const NO_TAX: SessionTax = {
+  automatic_tax: { enabled: false, liability: null, provider: null, status: null },
+  billing_address_collection: null,
+  tax_id_collection: { enabled: false, required: 'never' },
+};
 
 export interface StoredEvent {
   event: StripeEvent;
@@ -68,7 +77,7 @@ export class StripeState {
   }
 
   restore(snap: StripeSnapshot): void {
-    for (const s of snap.sessions) this.sessions.set(s.session.id, s);
+    for (const s of snap.sessions) this.sessions.set(s.session.id, { ...s, session: { ...NO_TAX, ...s.session } });
     for (const s of snap.subscriptions) this.subscriptions.set(s.id, s);
     for (const c of snap.customers) this.customers.set(c.id, c);
     for (const e of snap.events) this.events.set(e.event.id, e);
@@ -94,6 +103,7 @@ export class StripeState {
       metadata: input.metadata,
       success_url: input.successUrl,
       cancel_url: input.cancelUrl,
+      ...structuredClone(input.tax),
       currency: 'eur',
       amount_total: input.amountTotal,
       created,
@@ -117,11 +127,13 @@ export class StripeState {
    * Stripe then sends `checkout.session.async_payment_succeeded` or `_failed` (settleDelayedPayment).
    * With nothing to pay (`none`: a 100 % promotion code) the session is `no_payment_required`.
    */
-  completeSession(sessionId: string, method: PaymentMethod = 'card'): StoredEvent {
+  completeSession(sessionId: string, method: PaymentMethod = 'card', buyer: BuyerInput = SANDBOX_BUYER): StoredEvent {
     const found = this.sessions.get(sessionId);
     if (!found) throw StripeApiError.missing('checkout.session', sessionId);
     const { session, request } = found;
     if (session.status !== 'open') throw StripeApiError.invalid(`Checkout session ${sessionId} is ${session.status}, it cannot be paid`);
+    // Checked before anything is created: an incomplete address or a malformed VAT ID takes no money.
+    const details = buyerDetails(session, buyer);
     const now = unixNow();
     const customer: StripeCustomer = { id: stripeId('cus', 14), object: 'customer', email: session.customer_email, created: now, livemode: false };
     this.customers.set(customer.id, customer);
@@ -169,7 +181,8 @@ export class StripeState {
       // Stripe drops the hosted page URL once the session is no longer open.
       url: null,
       customer: customer.id,
-      customer_details: { email: session.customer_email },
+      customer_details: details,
+      automatic_tax: { ...session.automatic_tax, status: session.automatic_tax.enabled ? 'complete' : null },
       subscription: subscription.id,
     } satisfies Partial<StripeCheckoutSession>);
     return this.recordEvent('checkout.session.completed', session, { sessionId, subscriptionId: subscription.id });

@@ -61,6 +61,7 @@ function checkoutInput(ref: string, overrides: Partial<CheckoutInput> = {}): Che
     metadata: { checkoutId: ref, workspaceId: 'ws-1', domain: `${ref}.example`, zone: 'fr-par-1', plan: 'starter' },
     successUrl: `https://mailplane.test/checkout/done?checkout=${ref}`,
     cancelUrl: `https://mailplane.test/checkout/cancelled?checkout=${ref}`,
+    tax: { automaticTax: true, taxIdCollection: true, billingAddressCollection: 'required' },
     ...overrides,
   };
 }
@@ -105,6 +106,50 @@ describe('Stripe billing adapter against the emulator', () => {
       cancel_url: input.cancelUrl,
       line_items: [{ price: 'price_mailplane_starter', quantity: 1 }],
       subscription_data: { metadata: input.metadata },
+      // EU VAT: echoed in the session object as Stripe does.
+      automatic_tax: { enabled: true, liability: null, status: 'requires_location_inputs' },
+      billing_address_collection: 'required',
+      tax_id_collection: { enabled: true, required: 'if_supported' },
+    });
+  });
+
+  it('leaves tax off the session when mailplane is configured without it (Stripe\'s defaults)', async () => {
+    const session = await billing.createCheckoutSession(checkoutInput('ref-no-tax', { tax: { automaticTax: false, taxIdCollection: false, billingAddressCollection: 'auto' } }));
+    expect(emulator.sessions().find((s) => s.id === session.id)).toMatchObject({
+      automatic_tax: { enabled: false, status: null }, billing_address_collection: 'auto', tax_id_collection: { enabled: false, required: 'never' },
+    });
+  });
+
+  it('refuses tax parameters as Stripe does: customer_update without customer, automatic_tax without enabled, unknown values', async () => {
+    const post = async (body: string) => {
+      const res = await fetch(`${emulator.url}/v1/checkout/sessions`, {
+        method: 'POST', headers: { authorization: 'Bearer sk_test_raw', 'content-type': 'application/x-www-form-urlencoded' },
+        body: `mode=subscription&line_items[0][price]=price_mailplane_starter&success_url=https://x.test/ok&${body}`,
+      });
+      return { status: res.status, error: ((await res.json()) as { error?: { param?: string; code?: string } }).error };
+    };
+    expect(await post('customer_email=a@x.test&customer_update[address]=auto')).toMatchObject({ status: 400, error: { param: 'customer_update' } });
+    expect(await post('automatic_tax[liability][type]=self')).toMatchObject({ status: 400, error: { param: 'automatic_tax[enabled]', code: 'parameter_missing' } });
+    expect(await post('automatic_tax[enabled]=yes')).toMatchObject({ status: 400, error: { param: 'automatic_tax[enabled]' } });
+    expect(await post('billing_address_collection=always')).toMatchObject({ status: 400, error: { param: 'billing_address_collection' } });
+    expect(await post('tax_id_collection[enabled]=true&tax_id_collection[required]=always')).toMatchObject({ status: 400, error: { param: 'tax_id_collection[required]' } });
+  });
+
+  it('asks for the billing address and a VAT ID on the hosted page, refuses a bad one, and records them on the paid session', async () => {
+    const session = await billing.createCheckoutSession(checkoutInput('ref-vat'));
+    const page = await (await fetch(session.url)).text();
+    for (const field of ['name="country"', 'name="line1"', 'name="postal_code"', 'name="city"', 'name="vat_id"', 'Stripe Tax', '€19.00']) expect(page).toContain(field);
+    const address = { method: 'card', name: 'ACME SAS', country: 'FR', line1: '5 avenue Anatole France', postal_code: '75007', city: 'Paris' };
+    const noAddress = await fetch(session.url, { method: 'POST', body: new URLSearchParams({ method: 'card', country: 'FR' }) });
+    expect(noAddress.status).toBe(400);
+    const badVat = await fetch(session.url, { method: 'POST', body: new URLSearchParams({ ...address, vat_id: 'not a vat id' }) });
+    expect([badVat.status, await badVat.text()]).toEqual([400, expect.stringContaining('tax ID is invalid')]);
+    expect(emulator.sessions().find((s) => s.id === session.id)?.status).toBe('open');
+    const paid = await fetch(session.url, { method: 'POST', body: new URLSearchParams({ ...address, vat_id: 'FR 40 303265045' }) });
+    expect(paid.status).toBe(200);
+    expect(emulator.sessions().find((s) => s.id === session.id)).toMatchObject({
+      status: 'complete', automatic_tax: { enabled: true, status: 'complete' },
+      customer_details: { name: 'ACME SAS', address: { country: 'FR', line1: '5 avenue Anatole France', postal_code: '75007', city: 'Paris' }, tax_ids: [{ type: 'eu_vat', value: 'FR40303265045' }] },
     });
   });
 
@@ -279,7 +324,7 @@ describe('Stripe billing adapter against the emulator', () => {
     expect(page.status).toBe(200);
     expect(await page.text()).toContain(`action="/pay/${session.id}"`);
 
-    const paid = await fetch(session.url, { method: 'POST' });
+    const paid = await fetch(session.url, { method: 'POST', body: new URLSearchParams({ method: 'card', country: 'DE', line1: 'Unter den Linden 1', postal_code: '10117', city: 'Berlin' }) });
     expect(paid.status).toBe(200);
     expect(await paid.text()).toContain('answered with HTTP 200');
     expect(emulator.sessions().find((s) => s.id === session.id)?.status).toBe('complete');
