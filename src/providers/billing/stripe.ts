@@ -4,7 +4,7 @@
  */
 import Stripe from 'stripe';
 import { ProviderError, ValidationError } from '../../errors.ts';
-import type { BillingEvent, BillingProvider, CheckoutInput, CheckoutSession, RefundOutcome } from './interface.ts';
+import type { BillingEvent, BillingProvider, CheckoutInput, CheckoutSession, RefundOutcome, SubscriptionState, SubscriptionStatus } from './interface.ts';
 import { normalizeStripeEvent } from './stripe-events.ts';
 import { PROVIDER, stripeCall, stripeCode } from './stripe-errors.ts';
 
@@ -163,5 +163,21 @@ export function createStripeBilling(opts: StripeBillingOptions): BillingProvider
     return outcome;
   }
 
-  return { createCheckoutSession, parseWebhook, cancelSubscription, deleteCustomer, expireCheckoutSession, refundLatestInvoice };
+  async function getSubscription(subscriptionId: string): Promise<SubscriptionState> {
+    const sub = await stripeCall(() => stripe.subscriptions.retrieve(subscriptionId));
+    // Since 2025-03-31.basil the period lives on each item, not on the subscription.
+    const ends = sub.items.data.map((item) => item.current_period_end).filter((t): t is number => typeof t === 'number');
+    return {
+      id: sub.id, status: sub.status as SubscriptionStatus, customerId: idOf(sub.customer),
+      currentPeriodEnd: ends.length > 0 ? new Date(Math.min(...ends) * 1000) : null,
+      cancelAtPeriodEnd: sub.cancel_at_period_end,
+    };
+  }
+
+  async function createPortalSession(input: { customerId: string; returnUrl: string }): Promise<{ url: string }> {
+    const session = await stripeCall(() => stripe.billingPortal.sessions.create({ customer: input.customerId, return_url: input.returnUrl }));
+    return { url: session.url };
+  }
+
+  return { createCheckoutSession, parseWebhook, cancelSubscription, deleteCustomer, expireCheckoutSession, refundLatestInvoice, getSubscription, createPortalSession };
 }

@@ -101,7 +101,7 @@ export interface StripeInvoice {
   object: 'invoice';
   customer: string;
   status: 'open' | 'paid';
-  billing_reason: 'subscription_create';
+  billing_reason: 'subscription_create' | 'subscription_cycle';
   collection_method: 'charge_automatically';
   amount_due: number;
   amount_paid: number;
@@ -188,6 +188,20 @@ export interface StripeEvent {
   livemode: false;
   pending_webhooks: number;
   request: { id: string | null; idempotency_key: string | null };
+}
+
+export interface StripePortalSession {
+  id: string;
+  object: 'billing_portal.session';
+  configuration: string;
+  created: number;
+  customer: string;
+  flow: null;
+  livemode: false;
+  locale: string | null;
+  on_behalf_of: null;
+  return_url: string | null;
+  url: string;
 }
 
 /** What mailplane asked for but Stripe only shows through expansions; kept for inspection. */

@@ -18,6 +18,8 @@ const SESSION_PARAMS = new Set([
 const REFUND_PARAMS = new Set([
   'payment_intent', 'charge', 'amount', 'reason', 'metadata', 'expand', 'instructions_email', 'refund_application_fee', 'reverse_transfer',
 ]);
+const PORTAL_PARAMS = new Set(['customer', 'return_url', 'configuration', 'locale', 'on_behalf_of', 'flow_data', 'expand']);
+
 const REFUND_REASONS = ['duplicate', 'fraudulent', 'requested_by_customer'];
 
 /** `expand[]` of a GET (the SDK sends it in the query string); Stripe refuses a path it cannot expand. */
@@ -70,6 +72,8 @@ export interface RouteHooks {
   deliverLater(event: StoredEvent): void;
   /** The account's prices and their unit amounts (cents): a session naming another is refused, as Stripe does. */
   prices: ReadonlyMap<string, number>;
+  /** The hosted portal page of a portal session. */
+  portalUrl(sessionId: string): string;
 }
 
 export function registerStripeRoutes(app: Hono, state: StripeState, hooks: RouteHooks): void {
@@ -100,6 +104,15 @@ export function registerStripeRoutes(app: Hono, state: StripeState, hooks: Route
       request: { lineItems: items, subscriptionData: subscriptionData(form['subscription_data']) },
     });
     return c.json(session);
+  });
+
+  // The customer portal: a short-lived URL for one customer (update the card, pay, see invoices, cancel).
+  app.post('/v1/billing_portal/sessions', async (c) => {
+    const form = await formBody(c);
+    rejectUnknown(form, PORTAL_PARAMS);
+    const customer = optionalString(form, 'customer');
+    if (!customer) throw StripeApiError.missingParam('customer');
+    return c.json(state.createPortalSession(customer, optionalString(form, 'return_url'), hooks.portalUrl));
   });
 
   app.get('/v1/checkout/sessions/:id', (c) => c.json(state.session(c.req.param('id'))));
