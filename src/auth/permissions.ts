@@ -29,6 +29,9 @@ export const PERMISSIONS = {
   'audit.read': { roles: MANAGERS, scope: null },
   'servers.read': { roles: ALL, scope: 'read' },
   'servers.checkout': { roles: MANAGERS, scope: null },
+  // Plan, status and invoices, and the Stripe portal (card, invoices, cancel): people who manage the workspace.
+  'billing.read': { roles: MANAGERS, scope: null },
+  'billing.manage': { roles: MANAGERS, scope: null },
   'mailboxes.read': { roles: ALL, scope: 'read' },
   'mailboxes.manage': { roles: MANAGERS, scope: 'write' },
   'mailboxes.exportPassword': { roles: MANAGERS, scope: null },

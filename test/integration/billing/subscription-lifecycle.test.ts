@@ -135,8 +135,26 @@ describe('grace period', () => {
     expect((await stripe.endRetries(c.stripeId, 'unpaid')).status).toBe(200);
     expect((await subRow(c.sub.id)).graceEndsAt).not.toBeNull();
 
-    const portal = await h.ctx.providers.billing.createPortalSession({ customerId: c.sub.stripeCustomerId!, returnUrl: `${h.baseUrl}/w/${c.workspaceId}/billing` });
+    // The customer's view: the API and the Billing page say what happens and when.
+    const before = await h.call('GET', `/v1/workspaces/${c.workspaceId}/billing`, { token: c.token });
+    const grace = (await subRow(c.sub.id)).graceEndsAt!.toISOString();
+    expect(before.body.subscriptions).toEqual([expect.objectContaining({ subscriptionId: c.sub.id, serverId: c.serverId, status: 'unpaid', graceEndsAt: grace, nextInvoiceAt: null, plan: expect.objectContaining({ id: 'starter', monthlyPriceCents: 1900 }) })]);
+    const web = (path: string, form?: Record<string, string>) => fetch(`${h.baseUrl}${path}`, {
+      method: form ? 'POST' : 'GET', redirect: 'manual',
+      headers: { cookie: `mailplane_session=${c.token}`, ...(form ? { origin: h.baseUrl, 'content-type': 'application/x-www-form-urlencoded' } : {}) },
+      ...(form ? { body: new URLSearchParams(form).toString() } : {}),
+    });
+    const billingPage = await (await web(`/w/${c.workspaceId}/billing`)).text();
+    expect(billingPage).toContain(`kept until ${grace.slice(0, 10)}`);
+    expect(billingPage).toContain('Manage billing');
+    // "Manage billing" opens the Stripe portal (a fresh short-lived session), which returns to this page.
+    const opened = await web(`/w/${c.workspaceId}/billing/portal`, { subscription: c.sub.id });
+    expect(opened.status).toBe(303);
+    const portalUrl = opened.headers.get('location')!;
+    expect(portalUrl.startsWith(`${h.sandbox.stripe!.url}/p/session/bps_`)).toBe(true);
+    const portal = { url: portalUrl };
     const page = await (await fetch(portal.url)).text();
+    expect(page).toContain(`href="${h.ctx.config.http.publicUrl}/w/${c.workspaceId}/billing"`);
     expect(page).toContain('unpaid');
     expect(page).toContain('Update card and pay');
     const pay = page.match(/action="([^"]+\/pay)"/)![1]!;
@@ -147,6 +165,10 @@ describe('grace period', () => {
     const [server, sub] = [await serverRow(c.serverId), await subRow(c.sub.id)];
     expect([server.status, server.statusReason, sub.status, sub.graceEndsAt]).toEqual(['ready', null, 'active', null]);
     await mailTo(c.email, 'is active again');
+    const after = await h.call('GET', `/v1/workspaces/${c.workspaceId}/billing`, { token: c.token });
+    expect(after.body.subscriptions[0]).toMatchObject({ status: 'active', graceEndsAt: null, nextInvoiceAt: expect.stringMatching(/^\d{4}-/) });
+    const api = await h.call('POST', `/v1/workspaces/${c.workspaceId}/billing/portal`, { token: c.token, body: {} });
+    expect([api.status, api.body.url.startsWith(`${h.sandbox.stripe!.url}/p/session/`)]).toEqual([200, true]);
     expect(await sweep(Date.now() + 30 * DAY)).not.toContain(c.serverId);
     const audits = await h.database.db.select().from(auditLog).where(and(eq(auditLog.target, c.serverId), eq(auditLog.action, 'server.reinstate')));
     expect(audits).toHaveLength(1);
