@@ -8,7 +8,8 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { endGracePeriods } from '../../../src/billing/grace.ts';
-import { auditLog, servers, subscriptions } from '../../../src/db/schema/index.ts';
+import { PAST_DUE_REASON } from '../../../src/billing/subscription-state.ts';
+import { auditLog, provisioningRuns, servers, subscriptions } from '../../../src/db/schema/index.ts';
 import { startHarness, type Harness } from '../../support/provisioning.ts';
 
 const DAY = 24 * 3600_000;
@@ -95,6 +96,26 @@ describe('Stripe events applied by the subscription\'s current state', () => {
       if (Date.now() > deadline) throw new Error('the subscription of a failed first payment was not cancelled');
       await new Promise((r) => setTimeout(r, 50));
     }
+  });
+});
+
+describe('suspension', () => {
+  it('is not lifted by a provisioning step that support re-runs on the server', async () => {
+    const c = await readyCustomer('rerun-suspended');
+    await h.sandbox.stripe!.failPayment(c.stripeId);
+    expect((await serverRow(c.serverId)).status).toBe('suspended');
+    const staff = await h.staff('rerun-support@example.org');
+    const rerun = await h.call('POST', `/v1/admin/servers/${c.serverId}/steps/verify/rerun`, { token: staff });
+    expect(rerun.status, JSON.stringify(rerun.body)).toBeLessThan(300);
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const [run] = await h.database.db.select().from(provisioningRuns).where(eq(provisioningRuns.id, rerun.body.runId));
+      if (run?.status === 'succeeded') break;
+      if (Date.now() > deadline) throw new Error(`re-run is ${run?.status}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const server = await serverRow(c.serverId);
+    expect([server.status, server.statusReason]).toEqual(['suspended', PAST_DUE_REASON]);
   });
 });
 
