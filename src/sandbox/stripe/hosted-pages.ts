@@ -20,6 +20,7 @@ export interface PageActions {
   settlePayment(sessionId: string, outcome: 'succeeded' | 'failed'): Promise<Delivery>;
   cancelSubscription(subscriptionId: string): Promise<Delivery>;
   failPayment(subscriptionId: string): Promise<Delivery>;
+  endRetries(subscriptionId: string, outcome: 'cancel' | 'unpaid'): Promise<Delivery>;
 }
 
 type Html = HtmlEscapedString | Promise<HtmlEscapedString>;
@@ -127,6 +128,27 @@ export function registerHostedPages(app: Hono, state: StripeState, actions: Page
     return c.html(subscriptionPage(sub.id, sub.status, sub.metadata, delivery));
   });
 
+  // Stripe's Smart Retries of a past_due subscription all failed: what the account's settings say then.
+  app.post('/manage/subscriptions/:id/retries-end/:outcome', async (c) => {
+    const outcome = c.req.param('outcome') === 'unpaid' ? 'unpaid' : 'cancel';
+    let delivery: Delivery;
+    try {
+      delivery = await actions.endRetries(c.req.param('id'), outcome);
+    } catch (err) {
+      if (!(err instanceof StripeApiError)) throw err;
+      return c.html(page('Not possible', html`<p>${err.message}</p>`), 400);
+    }
+    const sub = state.subscription(c.req.param('id'));
+    return c.html(subscriptionPage(sub.id, sub.status, sub.metadata, delivery));
+  });
+
+  // The customer's view of the same subscription: a portal session for its customer, as mailplane opens one.
+  app.post('/manage/subscriptions/:id/portal', (c) => {
+    const sub = state.subscription(c.req.param('id'));
+    const session = state.createPortalSession(sub.customer, null, (id) => `/p/session/${id}`);
+    return c.redirect(session.url, 303);
+  });
+
   app.post('/manage/subscriptions/:id/cancel', async (c) => {
     const delivery = await actions.cancelSubscription(c.req.param('id'));
     const sub = state.subscription(c.req.param('id'));
@@ -142,7 +164,11 @@ function subscriptionPage(id: string, status: string, metadata: Record<string, s
       <form method="post" action="/manage/subscriptions/${id}/settle/succeeds"><button type="submit">Payment succeeds</button></form>
       <form method="post" action="/manage/subscriptions/${id}/settle/fails"><button type="submit">Payment fails</button></form>`
     : html`<form method="post" action="/manage/subscriptions/${id}/fail-payment"><button type="submit">Payment fails</button></form>
+      ${status === 'past_due' ? html`<p class="note">Stripe retries the payment for a while, then does what the account's settings say:</p>
+      <form method="post" action="/manage/subscriptions/${id}/retries-end/cancel"><button type="submit">Retries end: cancel the subscription</button></form>
+      <form method="post" action="/manage/subscriptions/${id}/retries-end/unpaid"><button type="submit">Retries end: mark it unpaid</button></form>` : ''}
       <form method="post" action="/manage/subscriptions/${id}/cancel"><button type="submit">Cancel subscription</button></form>`;
+  const portal = html`<form method="post" action="/manage/subscriptions/${id}/portal"><button type="submit">Open the customer portal</button></form>`;
   return page('Subscription', html`${delivery ? deliveryNote(delivery) : ''}
-    <p><code>${id}</code> is <strong>${status}</strong></p>${metadataList(metadata)}${actions}`);
+    <p><code>${id}</code> is <strong>${status}</strong></p>${metadataList(metadata)}${actions}${portal}`);
 }

@@ -331,6 +331,32 @@ describe('Stripe billing adapter against the emulator', () => {
     expect(emulator.deliveries().some((d) => d.sessionId === session.id && d.status === 200)).toBe(true);
   });
 
+  it('lets a person fail a renewal, end Stripe\'s retries and pay the open invoice in the customer portal', async () => {
+    const { subscriptionId } = await paidSubscription('ref-portal');
+    const manage = `${emulator.url}/manage/subscriptions/${subscriptionId}`;
+    await fetch(`${manage}/fail-payment`, { method: 'POST' });
+    const pastDue = await (await fetch(manage)).text();
+    expect(pastDue).toContain('Retries end: mark it unpaid');
+    expect(await (await fetch(`${manage}/retries-end/unpaid`, { method: 'POST' })).text()).toContain('<strong>unpaid</strong>');
+    await expect(billing.getSubscription(subscriptionId)).resolves.toMatchObject({ status: 'unpaid', cancelAtPeriodEnd: false });
+
+    // mailplane's way in: a portal session for the customer, then the hosted portal page.
+    const customerId = emulator.subscriptions().find((s) => s.id === subscriptionId)!.customer;
+    const portal = await billing.createPortalSession({ customerId, returnUrl: 'https://mailplane.test/w/ws-1/billing' });
+    const page = await (await fetch(portal.url)).text();
+    expect(page).toContain('€19.00</strong> due');
+    const pay = `${portal.url}/subscriptions/${subscriptionId}/pay`;
+    expect((await fetch(pay, { method: 'POST', body: new URLSearchParams({ card: '42' }) })).status).toBe(400);
+    expect((await fetch(pay, { method: 'POST', body: new URLSearchParams({ card: '4242 4242 4242 4242' }) })).status).toBe(200);
+    const current = await billing.getSubscription(subscriptionId);
+    expect(current).toMatchObject({ status: 'active', customerId });
+    expect(current.currentPeriodEnd!.getTime()).toBeGreaterThan(Date.now());
+    // Another customer's portal session does not reach this subscription; an unknown customer gets none.
+    const other = await billing.createPortalSession({ customerId: emulator.subscriptions().find((s) => s.customer !== customerId)!.customer, returnUrl: 'https://x.test' });
+    expect((await fetch(`${other.url}/subscriptions/${subscriptionId}/cancel`, { method: 'POST' })).status).toBe(404);
+    expect(await rejection(billing.createPortalSession({ customerId: 'cus_nobody', returnUrl: 'https://x.test' }))).toBeInstanceOf(ProviderError);
+  });
+
   it('answers injected 429s in Stripe’s format, with Retry-After reaching the caller', async () => {
     const put = await fetch(`${emulator.url}/__sandbox/faults`, {
       method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rateLimitRate: 1, retryAfterSeconds: 3 }),
