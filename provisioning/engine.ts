@@ -7,7 +7,7 @@
  * heartbeat; pg-boss hands the job to another worker, which finds the step
  * still `running` and runs it again — steps are idempotent by contract.
  */
-import { and, asc, desc, eq, inArray } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, ne } from 'drizzle-orm';
 import type { Actor } from '../src/audit.ts';
 import { audit, SYSTEM_ACTOR } from '../src/audit.ts';
 import type { Db } from '../src/db/client.ts';
@@ -25,6 +25,12 @@ import type { StepWait } from '../src/db/schema/servers.ts';
 export const LOG_LIMIT = 64 * 1024;
 
 type Steps = Record<StepName, StepDefinition>;
+
+/**
+ * A suspended server (billing) leaves that state only through reinstateServer: a run that
+ * ends, fails or is resumed on it meanwhile does not write over the suspension.
+ */
+const notSuspended = (serverId: string) => and(eq(servers.id, serverId), ne(servers.status, 'suspended'));
 
 async function enqueueStep(queue: JobQueue, raw: RawTx, runId: string, step: string, attempt: number, delayMs = 0, check?: number | string): Promise<void> {
   await queue.send('provisioning.step', { runId, step }, {
@@ -128,7 +134,7 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
       if (done.size === all.length) {
         await tx.update(provisioningRuns).set({ status: 'succeeded', finishedAt: new Date(clock.now()), error: null }).where(eq(provisioningRuns.id, runId));
         const status = run!.kind === 'deprovision' ? 'deleted' as const : 'ready' as const;
-        await tx.update(servers).set({ status, statusReason: null, updatedAt: new Date(clock.now()) }).where(eq(servers.id, run!.serverId));
+        await tx.update(servers).set({ status, statusReason: null, updatedAt: new Date(clock.now()) }).where(notSuspended(run!.serverId));
         // The first health run comes with `ready` (committed together), not a sweep later.
         if (status === 'ready') await queue.send('health.check_server', { serverId: run!.serverId }, { tx: raw, singletonKey: run!.serverId });
         await publishEvent(tx, { serverId: run!.serverId, runId, type: 'run.succeeded' });
@@ -162,7 +168,7 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
             message: `IP rotation of server ${run!.serverId} failed: ${reason}`, details: { runId, step: stepRow.name },
           });
         } else {
-          await tx.update(servers).set({ status: 'failed', statusReason: reason, updatedAt: new Date(clock.now()) }).where(eq(servers.id, run!.serverId));
+          await tx.update(servers).set({ status: 'failed', statusReason: reason, updatedAt: new Date(clock.now()) }).where(notSuspended(run!.serverId));
         }
       }
       await publishEvent(tx, { serverId: run!.serverId, runId, type: 'step.failed', step: stepRow.name, attempt: stepRow.attempt, error: message });
@@ -310,7 +316,7 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
           await enqueueStep(queue, raw, run.id, s.name, s.attempt + 1);
         }
         await tx.update(provisioningRuns).set({ status: 'running', error: null, finishedAt: null }).where(eq(provisioningRuns.id, run.id));
-        if (run.kind !== 'rotate_ip') await tx.update(servers).set({ status: activeStatusOf(run.kind), statusReason: null }).where(eq(servers.id, serverId));
+        if (run.kind !== 'rotate_ip') await tx.update(servers).set({ status: activeStatusOf(run.kind), statusReason: null }).where(notSuspended(serverId));
         await audit(tx, actor, { action: 'provisioning.resume', target: serverId, details: { runId: run.id, steps: failed.map((s) => s.name) } });
         return { runId: run.id, requeued: failed.map((s) => s.name) };
       });

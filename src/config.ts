@@ -77,6 +77,12 @@ const envSchema = z.object({
   STRIPE_SECRET_KEY: optionalString,
   STRIPE_WEBHOOK_SECRET: optionalString,
   STRIPE_API_URL: optionalString,
+  /** EU VAT at the hosted checkout: Stripe Tax computes it, the buyer's VAT ID and billing address are asked for. */
+  STRIPE_AUTOMATIC_TAX: bool(true),
+  STRIPE_TAX_ID_COLLECTION: bool(true),
+  STRIPE_BILLING_ADDRESS_COLLECTION: z.preprocess(emptyToUndefined, z.enum(['auto', 'required']).default('required')),
+  /** Days a server whose subscription ended (cancelled, or unpaid for good) is kept suspended, with its data, before it is deleted. */
+  BILLING_GRACE_DAYS: int(14, 1, 365),
   DNS_RESOLVERS: list([]),
   DNSBL_ZONES: list([]),
 
@@ -160,6 +166,12 @@ export interface Config {
   scalewayCatalogueTtlMs: number;
   cloudflare: { apiToken: string; accountId: string; apiUrl: string | undefined } | null;
   stripe: { secretKey: string; webhookSecret: string; apiUrl: string | undefined } | null;
+  /** Checkout tax collection and what happens when a subscription stops being paid (src/billing). */
+  billing: {
+    automaticTax: boolean; taxIdCollection: boolean; billingAddressCollection: 'auto' | 'required';
+    /** How long a suspended server of an ended subscription keeps its data before it is deprovisioned. */
+    graceMs: number;
+  };
   dns: { resolvers: string[]; dnsblZones: string[] };
   /**
    * testDomainsAllowed: customers may use `.test` / `.example` domains, because DNS is the sandbox's
@@ -314,6 +326,10 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     scalewayCatalogueTtlMs: e.SCW_CATALOGUE_TTL_SECONDS * 1000,
     cloudflare,
     stripe,
+    billing: {
+      automaticTax: e.STRIPE_AUTOMATIC_TAX, taxIdCollection: e.STRIPE_TAX_ID_COLLECTION,
+      billingAddressCollection: e.STRIPE_BILLING_ADDRESS_COLLECTION, graceMs: e.BILLING_GRACE_DAYS * 24 * 3600_000,
+    },
     dns: { resolvers: e.DNS_RESOLVERS, dnsblZones: e.DNSBL_ZONES },
     product: {
       zones, plans, dmarcRua: e.DMARC_RUA ?? null, acmeEmail: e.ACME_EMAIL ?? null, acmeDirectoryUrl: e.ACME_DIRECTORY_URL ?? null,

@@ -32,6 +32,9 @@ export const PERMISSIONS = {
   'servers.recheck': { roles: MANAGERS, scope: 'write' },
   // Replaces the machine: people only, never an API key.
   'servers.rebuild': { roles: MANAGERS, scope: null },
+  // Plan, status and invoices, and the Stripe portal (card, invoices, cancel): people who manage the workspace.
+  'billing.read': { roles: MANAGERS, scope: null },
+  'billing.manage': { roles: MANAGERS, scope: null },
   'mailboxes.read': { roles: ALL, scope: 'read' },
   'mailboxes.manage': { roles: MANAGERS, scope: 'write' },
   'mailboxes.exportPassword': { roles: MANAGERS, scope: null },

@@ -83,6 +83,7 @@ export async function startCheckout(
     metadata: { checkoutId: checkout!.id, workspaceId: access.workspaceId, domain: input.domain, zone: input.region, plan: plan.id },
     successUrl: `${base}/checkout/done?checkout=${checkout!.id}`,
     cancelUrl: `${base}/checkout/cancelled?checkout=${checkout!.id}`,
+    tax: { automaticTax: deps.config.billing.automaticTax, taxIdCollection: deps.config.billing.taxIdCollection, billingAddressCollection: deps.config.billing.billingAddressCollection },
   });
   await deps.db.transaction(async (tx) => {
     await tx.update(checkouts).set({ stripeSessionId: session.id }).where(eq(checkouts.id, checkout!.id));

@@ -12,8 +12,8 @@ import { domainToUnicode } from 'node:url';
 import { audit } from '../audit.ts';
 import { duplicatePaymentAlertKey } from './refund-refused-payment.ts';
 import type { Database } from '../db/client.ts';
-import { startDeprovision } from '../servers/lifecycle.ts';
 import { checkouts, servers, stripeEvents, subscriptions } from '../db/schema/index.ts';
+import { applySubscriptionState } from './subscription-state.ts';
 import { inTransaction } from '../db/tx.ts';
 import type { JobQueue } from '../jobs/queue.ts';
 import type { Logger } from '../log.ts';
@@ -28,6 +28,8 @@ export interface WebhookDeps {
   log: Logger;
   /** Ops alerts (a payment that cannot be served needs a refund); absent in callers that raise none. */
   alerts?: AlertSink;
+  /** How long an ended subscription's server is kept suspended before it is deprovisioned. */
+  graceMs: number;
 }
 
 const STRIPE_ACTOR = { id: 'stripe', kind: 'stripe' as const, ip: null };
@@ -72,36 +74,25 @@ export async function handleStripeWebhook(deps: WebhookDeps, rawBody: string, si
             await tx.update(checkouts).set({ status: 'payment_failed' }).where(eq(checkouts.id, checkout.id));
             await recordSubscription(checkout, e, 'incomplete_expired');
             await audit(tx, STRIPE_ACTOR, { action: 'checkout.payment_failed', workspaceId: checkout.workspaceId, target: checkout.id, details: { eventId: e.id } });
-            return 'payment failed: nothing provisioned';
+            // Stripe leaves the subscription past_due and would invoice it again for a server that
+            // will never exist: cancelled by a job (enqueued with this change, retried with backoff).
+            if (e.subscriptionId) {
+              await deps.queue.send('billing.cancel_subscription', { stripeSubscriptionId: e.subscriptionId, why: 'first payment failed' }, { tx: raw, singletonKey: e.subscriptionId });
+            }
+            return 'payment failed: nothing provisioned, subscription being cancelled';
           }
           return fulfil(checkout, e);
         }
         case 'customer.subscription.updated':
-        case 'customer.subscription.deleted': {
+        case 'customer.subscription.deleted':
+        case 'customer.subscription.paused':
+        case 'customer.subscription.resumed': {
           const [sub] = await tx.select().from(subscriptions).where(eq(subscriptions.stripeSubscriptionId, e.subscriptionId)).for('update');
           if (!sub) return 'ignored: unknown subscription';
-          const status = e.type === 'customer.subscription.deleted' ? 'canceled' : e.status;
-          await tx.update(subscriptions).set({ status, updatedAt: new Date() }).where(eq(subscriptions.id, sub.id));
-          const [server] = await tx.select().from(servers).where(eq(servers.subscriptionId, sub.id)).for('update');
-          if (!server || server.status === 'deleted' || server.status === 'deprovisioning') return `subscription ${status}`;
-          if (status === 'canceled') {
-            await startDeprovision(deps.queue, tx, raw, server, STRIPE_ACTOR, 'Subscription cancelled', { eventId: e.id });
-            return `deprovisioning server ${server.id}`;
-          }
-          if (status === 'past_due' || status === 'unpaid') {
-            await tx.update(servers).set({
-              status: 'suspended',
-              statusReason: status === 'past_due' ? 'Payment failed: update your payment method to keep the server' : 'Unpaid: the server will be removed if the subscription is cancelled',
-              updatedAt: new Date(),
-            }).where(eq(servers.id, server.id));
-            await audit(tx, STRIPE_ACTOR, { action: 'server.suspend', workspaceId: sub.workspaceId, target: server.id, details: { status } });
-            return `server ${server.id} suspended (${status})`;
-          }
-          if (status === 'active' && server.status === 'suspended') {
-            await tx.update(servers).set({ status: 'ready', statusReason: null, updatedAt: new Date() }).where(eq(servers.id, server.id));
-            return `server ${server.id} reinstated`;
-          }
-          return `subscription ${status}`;
+          // Stripe's state now, under the row lock (see subscription-state.ts); if Stripe cannot be
+          // asked, the delivery fails, nothing is recorded, and Stripe delivers it again later.
+          const current = await deps.billing.getSubscription(e.subscriptionId);
+          return applySubscriptionState({ queue: deps.queue, graceMs: deps.graceMs }, tx, raw, sub, current, STRIPE_ACTOR, { eventId: e.id, eventType: e.type });
         }
         default:
           return 'ignored: not handled';

@@ -69,6 +69,24 @@ export const JOB_CATALOG = {
     queue: { retryLimit: 12, retryDelay: 30, retryBackoff: true, retryDelayMax: 3600, expireInSeconds: 300 },
     concurrency: 2,
   }),
+  /** Cancel a Stripe subscription that must not bill again (a first payment that failed); retried with backoff. */
+  'billing.cancel_subscription': define({
+    schema: z.object({ stripeSubscriptionId: z.string().min(1), why: z.string() }),
+    queue: { retryLimit: 12, retryDelay: 30, retryBackoff: true, retryDelayMax: 3600, expireInSeconds: 300 },
+    concurrency: 2,
+  }),
+  /** Mail a workspace's owners and admins about their subscription: payment failed, suspended, reinstated (src/billing/notices.ts). */
+  'billing.notify': define({
+    schema: z.object({ subscriptionId: z.uuid(), kind: z.enum(['payment_failed', 'suspended', 'reinstated']) }),
+    queue: { retryLimit: 8, retryDelay: 60, retryBackoff: true, retryDelayMax: 3600, expireInSeconds: 300 },
+    concurrency: 2,
+  }),
+  /** Every 15 minutes: deprovisions the suspended servers whose grace period is over (src/billing/grace.ts). */
+  'billing.grace_sweep': define({
+    schema: z.object({}).passthrough(),
+    queue: { retryLimit: 0, expireInSeconds: 600 },
+    concurrency: 1,
+  }),
   /** Every minute: enqueues the blacklist checks of the servers whose slot is this minute (src/ops/monitor.ts). */
   'ops.monitor_sweep': define({
     schema: z.object({}).passthrough(),

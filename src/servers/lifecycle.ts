@@ -1,5 +1,5 @@
 /** Server lifecycle transitions shared by billing webhooks and GDPR erasure. */
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { startRun } from '../../provisioning/engine.ts';
 import { audit, type Actor } from '../audit.ts';
 import type { Db } from '../db/client.ts';
@@ -15,4 +15,30 @@ export async function startDeprovision(
   const runId = await startRun(queue, tx, raw, { serverId: server.id, kind: 'deprovision' });
   await audit(tx, actor, { action: 'server.deprovision', workspaceId: server.workspaceId, target: server.id, details: { runId, reason, ...details } });
   return runId;
+}
+
+/**
+ * ready → suspended: the server keeps running (mail still arrives) and keeps its data, but
+ * mailbox changes, webmail and health runs stop until it is reinstated. Only a ready server is
+ * suspended; returns whether this call did it (false: it was not ready, nothing changed).
+ */
+export async function suspendServer(
+  tx: Db, server: { id: string; workspaceId: string }, actor: Actor, reason: string, details: Record<string, unknown> = {},
+): Promise<boolean> {
+  const done = await tx.update(servers).set({ status: 'suspended', statusReason: reason, updatedAt: new Date() })
+    .where(and(eq(servers.id, server.id), eq(servers.status, 'ready'))).returning({ id: servers.id });
+  if (done.length === 0) return false;
+  await audit(tx, actor, { action: 'server.suspend', workspaceId: server.workspaceId, target: server.id, details: { reason, ...details } });
+  return true;
+}
+
+/** suspended → ready, the one way back from a suspension; returns whether this call did it. */
+export async function reinstateServer(
+  tx: Db, server: { id: string; workspaceId: string }, actor: Actor, details: Record<string, unknown> = {},
+): Promise<boolean> {
+  const done = await tx.update(servers).set({ status: 'ready', statusReason: null, updatedAt: new Date() })
+    .where(and(eq(servers.id, server.id), eq(servers.status, 'suspended'))).returning({ id: servers.id });
+  if (done.length === 0) return false;
+  await audit(tx, actor, { action: 'server.reinstate', workspaceId: server.workspaceId, target: server.id, details });
+  return true;
 }

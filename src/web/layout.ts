@@ -30,7 +30,7 @@ function nav(o: PageOptions): Html {
   const ws = o.workspace;
   return html`<nav aria-label="Main"><ul>
     <li><a href="/workspaces">Workspaces</a></li>
-    ${ws ? html`<li><a href="/w/${ws.id}">Servers</a></li><li><a href="/w/${ws.id}/team">Team</a></li>${ws.role === 'owner' || ws.role === 'admin' ? html`<li><a href="/w/${ws.id}/api-keys">API keys</a></li>` : ''}` : ''}
+    ${ws ? html`<li><a href="/w/${ws.id}">Servers</a></li><li><a href="/w/${ws.id}/team">Team</a></li>${ws.role === 'owner' || ws.role === 'admin' ? html`<li><a href="/w/${ws.id}/billing">Billing</a></li><li><a href="/w/${ws.id}/api-keys">API keys</a></li>` : ''}` : ''}
     ${u.staffRole ? html`<li><a href="/support/servers">Support</a></li>` : ''}
     ${u.staffRole === 'ops' ? html`<li><a href="/ops/alerts">Ops</a></li>` : ''}
     ${o.sandboxMail ? html`<li><a href="/sandbox/mail">Sandbox mailbox</a></li>` : ''}

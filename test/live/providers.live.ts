@@ -133,6 +133,8 @@ describe.skipIf(!stripeKey)('Stripe (real, test mode)', () => {
     const session = await billing.createCheckoutSession({
       priceId: env['LIVE_STRIPE_PRICE']!, customerEmail: `${RUN}@example.com`, clientReferenceId: RUN,
       metadata: { run: RUN }, successUrl: 'https://example.com/done', cancelUrl: 'https://example.com/cancelled',
+      // Stripe Tax off: a test account without Tax activated refuses automatic_tax; the other two need nothing.
+      tax: { automaticTax: false, taxIdCollection: true, billingAddressCollection: 'required' },
     });
     say(`checkout session ${session.id}: ${session.url}`);
     expect(session.url).toMatch(/^https:\/\/checkout\.stripe\.com\//);

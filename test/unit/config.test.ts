@@ -54,6 +54,13 @@ describe('loadConfig', () => {
     expect(config.db.url).toBe('postgres://x/y');
   });
 
+  it('collects EU VAT at checkout and keeps an ended subscription\'s server 14 days by default; both configurable', () => {
+    expect(loadConfig({}).billing).toEqual({ automaticTax: true, taxIdCollection: true, billingAddressCollection: 'required', graceMs: 14 * 24 * 3600_000 });
+    const off = loadConfig({ STRIPE_AUTOMATIC_TAX: 'false', STRIPE_TAX_ID_COLLECTION: '0', STRIPE_BILLING_ADDRESS_COLLECTION: 'auto', BILLING_GRACE_DAYS: '30' });
+    expect(off.billing).toEqual({ automaticTax: false, taxIdCollection: false, billingAddressCollection: 'auto', graceMs: 30 * 24 * 3600_000 });
+    expect(problemsOf({ STRIPE_BILLING_ADDRESS_COLLECTION: 'always', BILLING_GRACE_DAYS: '0' }).map((p) => p.split(':')[0]).sort()).toEqual(['BILLING_GRACE_DAYS', 'STRIPE_BILLING_ADDRESS_COLLECTION']);
+  });
+
   it('lists every wrong value at once, each naming its variable, in a readable message', () => {
     let error: ConfigError | undefined;
     try {

@@ -1,6 +1,6 @@
 /** Checkouts, subscriptions and processed Stripe events. */
 import { sql } from 'drizzle-orm';
-import { index, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { boolean, index, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { users, workspaces } from './accounts.ts';
 
 export const checkouts = pgTable('checkouts', {
@@ -29,6 +29,14 @@ export const subscriptions = pgTable('subscriptions', {
   stripeCustomerId: text('stripe_customer_id'),
   planId: text('plan_id').notNull(),
   status: text('status', { enum: SUBSCRIPTION_STATUSES }).notNull(),
+  /** As Stripe last said (retrieved, not taken from an event): the next renewal, and whether it will not renew. */
+  currentPeriodEnd: timestamp('current_period_end', { withTimezone: true }),
+  cancelAtPeriodEnd: boolean('cancel_at_period_end').notNull().default(false),
+  /**
+   * Set when the subscription ended (cancelled, or unpaid after Stripe's retries) with a live
+   * server: the server stays suspended with its data until then, and is deprovisioned after.
+   */
+  graceEndsAt: timestamp('grace_ends_at', { withTimezone: true }),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 }, (t) => [uniqueIndex('subscriptions_checkout_key').on(t.checkoutId), uniqueIndex('subscriptions_stripe_key').on(t.stripeSubscriptionId)]);

@@ -11,6 +11,14 @@ export interface CheckoutInput {
   metadata: Record<string, string>;
   successUrl: string;
   cancelUrl: string;
+  /** EU VAT: Stripe Tax on the session, the buyer's VAT ID, the billing address. */
+  tax: CheckoutTax;
+}
+
+export interface CheckoutTax {
+  automaticTax: boolean;
+  taxIdCollection: boolean;
+  billingAddressCollection: 'auto' | 'required';
 }
 
 export interface CheckoutSession {
@@ -38,7 +46,11 @@ export type BillingEvent =
     }
   | {
       id: string;
-      type: 'customer.subscription.updated' | 'customer.subscription.deleted';
+      /**
+       * The event's object is a snapshot from when it happened, and Stripe delivers out of order
+       * and retries for days: the handler reads the subscription's current state instead of `status`.
+       */
+      type: 'customer.subscription.updated' | 'customer.subscription.deleted' | 'customer.subscription.paused' | 'customer.subscription.resumed';
       subscriptionId: string;
       status: SubscriptionStatus;
       metadata: Record<string, string>;
@@ -54,7 +66,24 @@ export interface RefundOutcome {
   paymentSettling: boolean;
 }
 
+/** A subscription as Stripe holds it now. */
+export interface SubscriptionState {
+  id: string;
+  status: SubscriptionStatus;
+  customerId: string;
+  /** When the current period ends (the next invoice), null when Stripe gives none. */
+  currentPeriodEnd: Date | null;
+  cancelAtPeriodEnd: boolean;
+}
+
 export interface BillingProvider {
+  /** The subscription's current state (a cancelled one is still returned, with status canceled). */
+  getSubscription(subscriptionId: string): Promise<SubscriptionState>;
+  /**
+   * A Stripe customer portal session (update the card, pay an open invoice, see invoices, cancel):
+   * its URL is short-lived and single-customer, so it is made when the person asks, never mailed.
+   */
+  createPortalSession(input: { customerId: string; returnUrl: string }): Promise<{ url: string }>;
   createCheckoutSession(input: CheckoutInput): Promise<CheckoutSession>;
   /** Verifies the signature on the raw body; throws ValidationError when it does not match. */
   parseWebhook(rawBody: string, signatureHeader: string | undefined): Promise<BillingEvent>;

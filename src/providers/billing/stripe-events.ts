@@ -67,7 +67,9 @@ export function normalizeStripeEvent(event: unknown): BillingEvent {
       };
     }
     case 'customer.subscription.updated':
-    case 'customer.subscription.deleted': {
+    case 'customer.subscription.deleted':
+    case 'customer.subscription.paused':
+    case 'customer.subscription.resumed': {
       if (!object) throw new ValidationError(`Stripe event ${id}: data.object missing`);
       const status = object['status'];
       if (typeof status !== 'string' || !STATUSES.includes(status as SubscriptionStatus)) {

@@ -4,7 +4,7 @@
  */
 import Stripe from 'stripe';
 import { ProviderError, ValidationError } from '../../errors.ts';
-import type { BillingEvent, BillingProvider, CheckoutInput, CheckoutSession, RefundOutcome } from './interface.ts';
+import type { BillingEvent, BillingProvider, CheckoutInput, CheckoutSession, RefundOutcome, SubscriptionState, SubscriptionStatus } from './interface.ts';
 import { normalizeStripeEvent } from './stripe-events.ts';
 import { PROVIDER, stripeCall, stripeCode } from './stripe-errors.ts';
 
@@ -34,6 +34,22 @@ function endpoint(apiUrl: string): Endpoint {
   return { host: url.hostname, port, protocol };
 }
 
+/** How far a signature's timestamp may be from now, either way (the SDK's default, in seconds). */
+export const WEBHOOK_TOLERANCE_SECONDS = 300;
+
+/**
+ * The SDK only refuses a timestamp older than the tolerance: one dated in the future
+ * passes, so a signed payload captured with a forged-ahead clock (or from a sender whose
+ * clock runs fast) would stay replayable for as long as it is ahead. Called after the
+ * signature matched, so `t` is the signed one.
+ */
+function refuseFutureTimestamp(header: string, nowMs: number): void {
+  const t = /(?:^|,)\s*t=(\d+)/.exec(header)?.[1];
+  if (t !== undefined && Number(t) - Math.floor(nowMs / 1000) > WEBHOOK_TOLERANCE_SECONDS) {
+    throw new Error('Timestamp outside the tolerance zone (in the future)');
+  }
+}
+
 const idOf = (value: string | { id: string }): string => (typeof value === 'string' ? value : value.id);
 
 export function createStripeBilling(opts: StripeBillingOptions): BillingProvider {
@@ -60,6 +76,13 @@ export function createStripeBilling(opts: StripeBillingOptions): BillingProvider
           subscription_data: { metadata: input.metadata },
           success_url: input.successUrl,
           cancel_url: input.cancelUrl,
+          // Stripe Tax works out VAT from the address; a business's VAT ID (if_supported: the
+          // buyer may leave it empty as a consumer) goes on the customer and its invoices.
+          // customer_update is not sent: Stripe takes it only with an existing `customer`, and
+          // Checkout creates the customer here (from customer_email) with what was entered.
+          automatic_tax: { enabled: input.tax.automaticTax },
+          billing_address_collection: input.tax.billingAddressCollection,
+          ...(input.tax.taxIdCollection ? { tax_id_collection: { enabled: true, required: 'if_supported' as const } } : {}),
         },
         // One pending checkout → one Stripe session, even when the request is retried.
         { idempotencyKey: `mailplane-checkout-${input.clientReferenceId}` },
@@ -74,7 +97,8 @@ export function createStripeBilling(opts: StripeBillingOptions): BillingProvider
   async function parseWebhook(rawBody: string, signatureHeader: string | undefined): Promise<BillingEvent> {
     let event: unknown;
     try {
-      event = await stripe.webhooks.constructEventAsync(rawBody, signatureHeader ?? '', opts.webhookSecret);
+      event = await stripe.webhooks.constructEventAsync(rawBody, signatureHeader ?? '', opts.webhookSecret, WEBHOOK_TOLERANCE_SECONDS);
+      refuseFutureTimestamp(signatureHeader ?? '', Date.now());
     } catch (err) {
       // Signature mismatch, stale timestamp, missing header or a body that is not JSON:
       // all mean "not a webhook from Stripe we can trust", never a reason to retry.
@@ -139,5 +163,21 @@ export function createStripeBilling(opts: StripeBillingOptions): BillingProvider
     return outcome;
   }
 
-  return { createCheckoutSession, parseWebhook, cancelSubscription, deleteCustomer, expireCheckoutSession, refundLatestInvoice };
+  async function getSubscription(subscriptionId: string): Promise<SubscriptionState> {
+    const sub = await stripeCall(() => stripe.subscriptions.retrieve(subscriptionId));
+    // Since 2025-03-31.basil the period lives on each item, not on the subscription.
+    const ends = sub.items.data.map((item) => item.current_period_end).filter((t): t is number => typeof t === 'number');
+    return {
+      id: sub.id, status: sub.status as SubscriptionStatus, customerId: idOf(sub.customer),
+      currentPeriodEnd: ends.length > 0 ? new Date(Math.min(...ends) * 1000) : null,
+      cancelAtPeriodEnd: sub.cancel_at_period_end,
+    };
+  }
+
+  async function createPortalSession(input: { customerId: string; returnUrl: string }): Promise<{ url: string }> {
+    const session = await stripeCall(() => stripe.billingPortal.sessions.create({ customer: input.customerId, return_url: input.returnUrl }));
+    return { url: session.url };
+  }
+
+  return { createCheckoutSession, parseWebhook, cancelSubscription, deleteCustomer, expireCheckoutSession, refundLatestInvoice, getSubscription, createPortalSession };
 }

@@ -11,11 +11,13 @@ import { Hono } from 'hono';
 import { FaultInjector, type FaultProfile } from '../faults.ts';
 import { serveOnLoopback, type RunningServer } from '../serve.ts';
 import { registerHostedPages } from './hosted-pages.ts';
+import { registerPortalPages } from './portal-pages.ts';
 import { IdempotencyStore } from './idempotency.ts';
 import type { SessionRequest, StripeCharge, StripeCheckoutSession, StripeInvoice, StripeRefund, StripeSubscription } from './objects.ts';
 import type { PaymentMethod } from './payments.ts';
 import { registerStripeRoutes } from './routes.ts';
 import { StripeState, type StoredEvent, type StripeSnapshot } from './state.ts';
+import type { BuyerInput } from './tax-params.ts';
 import { WebhookSender, type Delivery } from './webhooks.ts';
 import { StripeApiError, errorBody, fail } from './wire.ts';
 
@@ -105,8 +107,12 @@ export class StripeEmulator {
       return next();
     });
     this.app.use('/v1/*', new IdempotencyStore(() => Date.now() + this.clockOffsetMs).middleware());
-    registerStripeRoutes(this.app, this.state, { deliverLater: (event) => void this.webhooks.send(event), prices: new Map(Object.entries(opts.prices ?? SANDBOX_PRICES)) });
+    registerStripeRoutes(this.app, this.state, {
+      deliverLater: (event) => void this.webhooks.send(event), prices: new Map(Object.entries(opts.prices ?? SANDBOX_PRICES)),
+      portalUrl: (id) => `${this.url}/p/session/${id}`,
+    });
     registerHostedPages(this.app, this.state, this);
+    registerPortalPages(this.app, this.state, this);
   }
 
   async start(): Promise<void> {
@@ -140,8 +146,8 @@ export class StripeEmulator {
    * `sepa_debit` completes the session unpaid; settle it later with settlePayment. `none`: nothing
    * to pay (a 100 % promotion code), the session is no_payment_required and no charge exists.
    */
-  completeCheckout(sessionId: string, method: PaymentMethod = 'card'): Promise<Delivery> {
-    return this.deliver(() => this.state.completeSession(sessionId, method));
+  completeCheckout(sessionId: string, method: PaymentMethod = 'card', buyer?: BuyerInput): Promise<Delivery> {
+    return this.deliver(() => this.state.completeSession(sessionId, method, buyer));
   }
 
   /** The SEPA debit of a session settles (async_payment_succeeded) or bounces (async_payment_failed). */
@@ -157,6 +163,41 @@ export class StripeEmulator {
   /** A renewal charge fails: past_due, customer.subscription.updated delivered. */
   failPayment(subscriptionId: string): Promise<Delivery> {
     return this.deliver(() => this.state.failPayment(subscriptionId));
+  }
+
+  /** Stripe's retries of a failed renewal all failed: the subscription is cancelled, or marked unpaid (the account's setting). */
+  endRetries(subscriptionId: string, outcome: 'cancel' | 'unpaid'): Promise<Delivery> {
+    return this.deliver(() => this.state.endRetries(subscriptionId, outcome));
+  }
+
+  /** The customer pays the open invoice with a new card in the portal: the subscription is active again. */
+  payLatestInvoice(subscriptionId: string): Promise<Delivery> {
+    return this.deliver(() => this.state.payLatestInvoice(subscriptionId));
+  }
+
+  /** The customer cancels in the portal: at the end of the period, as the portal does by default. */
+  cancelAtPeriodEnd(subscriptionId: string): Promise<Delivery> {
+    return this.deliver(() => this.state.cancelAtPeriodEnd(subscriptionId));
+  }
+
+  /** Events from now on wait until releaseDeliveries: Stripe does not promise any order. */
+  holdDeliveries(): void {
+    this.webhooks.hold();
+  }
+
+  /** Sends the held events, by default newest first. */
+  releaseDeliveries(order: 'reverse' | 'as-happened' = 'reverse'): Promise<Delivery[]> {
+    return this.webhooks.release(order);
+  }
+
+  /** Delays between automatic retries of a failed delivery (default: Stripe's, about three days in all). */
+  setRetrySchedule(delaysMs: number[]): void {
+    this.webhooks.setRetrySchedule(delaysMs);
+  }
+
+  /** The event's last delivery once it was answered 2xx or its retries ran out. */
+  finalDelivery(eventId: string): Promise<Delivery> {
+    return this.webhooks.finalOutcome(eventId);
   }
 
   /** Redelivers an event: same id and body, fresh timestamp and signature. */

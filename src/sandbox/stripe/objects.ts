@@ -18,17 +18,40 @@ export interface StripeCheckoutSession {
   client_reference_id: string | null;
   customer: string | null;
   customer_email: string | null;
-  customer_details: { email: string | null } | null;
+  /** What the buyer entered on the page; address and tax_ids only when they were asked for. */
+  customer_details: CustomerDetails | null;
   subscription: string | null;
   metadata: Record<string, string>;
   success_url: string | null;
   cancel_url: string | null;
+  /** Stripe Tax: `requires_location_inputs` until an address is entered, `complete` once computed. */
+  automatic_tax: { enabled: boolean; liability: null; provider: string | null; status: 'requires_location_inputs' | 'complete' | 'failed' | null };
+  /** null when not set at creation (Stripe then behaves as `auto`). */
+  billing_address_collection: 'auto' | 'required' | null;
+  tax_id_collection: { enabled: boolean; required: 'if_supported' | 'never' };
   currency: string;
   /** What the customer pays (the prices' unit amounts × quantities), in the currency's minor unit. */
   amount_total: number;
   created: number;
   expires_at: number;
   livemode: false;
+}
+
+export interface StripeAddress {
+  city: string | null;
+  country: string | null;
+  line1: string | null;
+  line2: string | null;
+  postal_code: string | null;
+  state: string | null;
+}
+
+export interface CustomerDetails {
+  email: string | null;
+  name: string | null;
+  address: StripeAddress | null;
+  tax_exempt: 'none' | 'exempt' | 'reverse';
+  tax_ids: { type: string; value: string }[];
 }
 
 export interface StripeSubscriptionItem {
@@ -78,7 +101,7 @@ export interface StripeInvoice {
   object: 'invoice';
   customer: string;
   status: 'open' | 'paid';
-  billing_reason: 'subscription_create';
+  billing_reason: 'subscription_create' | 'subscription_cycle';
   collection_method: 'charge_automatically';
   amount_due: number;
   amount_paid: number;
@@ -165,6 +188,20 @@ export interface StripeEvent {
   livemode: false;
   pending_webhooks: number;
   request: { id: string | null; idempotency_key: string | null };
+}
+
+export interface StripePortalSession {
+  id: string;
+  object: 'billing_portal.session';
+  configuration: string;
+  created: number;
+  customer: string;
+  flow: null;
+  livemode: false;
+  locale: string | null;
+  on_behalf_of: null;
+  return_url: string | null;
+  url: string;
 }
 
 /** What mailplane asked for but Stripe only shows through expansions; kept for inspection. */

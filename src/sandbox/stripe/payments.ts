@@ -98,6 +98,48 @@ export class StripePayments {
     return invoice.id;
   }
 
+  /**
+   * A renewal whose automatic charge failed: an open `subscription_cycle` invoice whose
+   * PaymentIntent wants another payment method. Returns its id.
+   */
+  createFailedRenewal(input: { customer: string; subscription: string; metadata: Record<string, string>; amount: number; currency: string }): string {
+    const now = unixNow();
+    const invoice: StripeInvoice = {
+      id: stripeId('in'), object: 'invoice', customer: input.customer, status: 'open', billing_reason: 'subscription_cycle', collection_method: 'charge_automatically',
+      amount_due: input.amount, amount_paid: 0, amount_remaining: input.amount, currency: input.currency,
+      parent: { type: 'subscription_details', subscription_details: { subscription: input.subscription, metadata: { ...input.metadata } }, quote_details: null },
+      created: now, livemode: false,
+    };
+    const intent: StripePaymentIntent = {
+      id: stripeId('pi'), object: 'payment_intent', amount: input.amount, amount_received: 0, currency: input.currency, customer: input.customer,
+      status: 'requires_payment_method', latest_charge: null, payment_method_types: ['card'], created: now, livemode: false,
+    };
+    this.invoices.set(invoice.id, invoice);
+    this.paymentIntents.set(intent.id, intent);
+    this.invoicePayments.set(invoice.id, [{
+      id: stripeId('inpay'), object: 'invoice_payment', amount_paid: null, amount_requested: input.amount, currency: input.currency, invoice: invoice.id,
+      is_default: true, payment: { type: 'payment_intent', payment_intent: intent.id }, status: 'open', status_transitions: { canceled_at: null, paid_at: null }, created: now, livemode: false,
+    }]);
+    return invoice.id;
+  }
+
+  /** The customer pays an open invoice with a new card (the portal): charge succeeded, invoice paid. */
+  payOpenInvoice(invoiceId: string): void {
+    const invoice = this.invoices.get(invoiceId);
+    const payment = this.invoicePayments.get(invoiceId)?.find((p) => p.status === 'open');
+    if (!invoice || invoice.status !== 'open' || !payment) throw StripeApiError.invalid(`Invoice ${invoiceId} has nothing left to pay.`);
+    const intent = this.paymentIntents.get(payment.payment.payment_intent)!;
+    const now = unixNow();
+    const charge: StripeCharge = {
+      id: stripeId('ch'), object: 'charge', amount: intent.amount, amount_captured: intent.amount, amount_refunded: 0, captured: true, currency: intent.currency,
+      customer: intent.customer, paid: true, payment_intent: intent.id, refunded: false, status: 'succeeded', created: now, livemode: false,
+    };
+    this.charges.set(charge.id, charge);
+    Object.assign(intent, { status: 'succeeded', amount_received: intent.amount, latest_charge: charge.id });
+    Object.assign(payment, { status: 'paid', amount_paid: intent.amount, status_transitions: { canceled_at: null, paid_at: now } });
+    Object.assign(invoice, { status: 'paid', amount_paid: invoice.amount_due, amount_remaining: 0 });
+  }
+
   /** A SEPA debit settles (invoice paid) or bounces (the invoice stays open, the PaymentIntent wants another method). */
   settle(invoiceId: string, outcome: 'succeeded' | 'failed'): void {
     const invoice = this.invoices.get(invoiceId);

@@ -6,16 +6,20 @@
 import type { Context, Hono } from 'hono';
 import type { StripeRefund } from './objects.ts';
 import type { StoredEvent, StripeState } from './state.ts';
+import { sessionTaxParams } from './tax-params.ts';
 import { StripeApiError, decodeForm, formBody, metadataParam, optionalString, type FormObject, type FormValue } from './wire.ts';
 
 const SESSION_PARAMS = new Set([
   'mode', 'line_items', 'client_reference_id', 'customer_email', 'customer', 'metadata', 'subscription_data',
   'success_url', 'cancel_url', 'expand', 'payment_method_types', 'allow_promotion_codes', 'locale', 'billing_address_collection',
+  'automatic_tax', 'tax_id_collection', 'customer_update',
 ]);
 
 const REFUND_PARAMS = new Set([
   'payment_intent', 'charge', 'amount', 'reason', 'metadata', 'expand', 'instructions_email', 'refund_application_fee', 'reverse_transfer',
 ]);
+const PORTAL_PARAMS = new Set(['customer', 'return_url', 'configuration', 'locale', 'on_behalf_of', 'flow_data', 'expand']);
+
 const REFUND_REASONS = ['duplicate', 'fraudulent', 'requested_by_customer'];
 
 /** `expand[]` of a GET (the SDK sends it in the query string); Stripe refuses a path it cannot expand. */
@@ -68,6 +72,8 @@ export interface RouteHooks {
   deliverLater(event: StoredEvent): void;
   /** The account's prices and their unit amounts (cents): a session naming another is refused, as Stripe does. */
   prices: ReadonlyMap<string, number>;
+  /** The hosted portal page of a portal session. */
+  portalUrl(sessionId: string): string;
 }
 
 export function registerStripeRoutes(app: Hono, state: StripeState, hooks: RouteHooks): void {
@@ -94,9 +100,19 @@ export function registerStripeRoutes(app: Hono, state: StripeState, hooks: Route
       successUrl: optionalString(form, 'success_url'),
       cancelUrl: optionalString(form, 'cancel_url'),
       amountTotal: items.reduce((sum, item) => sum + hooks.prices.get(item.price)! * item.quantity, 0),
+      tax: sessionTaxParams(form),
       request: { lineItems: items, subscriptionData: subscriptionData(form['subscription_data']) },
     });
     return c.json(session);
+  });
+
+  // The customer portal: a short-lived URL for one customer (update the card, pay, see invoices, cancel).
+  app.post('/v1/billing_portal/sessions', async (c) => {
+    const form = await formBody(c);
+    rejectUnknown(form, PORTAL_PARAMS);
+    const customer = optionalString(form, 'customer');
+    if (!customer) throw StripeApiError.missingParam('customer');
+    return c.json(state.createPortalSession(customer, optionalString(form, 'return_url'), hooks.portalUrl));
   });
 
   app.get('/v1/checkout/sessions/:id', (c) => c.json(state.session(c.req.param('id'))));

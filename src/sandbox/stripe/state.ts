@@ -6,9 +6,10 @@
  */
 import {
   API_VERSION, type SessionRequest, type StripeCharge, type StripeCheckoutSession, type StripeCustomer, type StripeEvent, type StripeRefund,
-  type StripeSubscription,
+  type StripePortalSession, type StripeSubscription,
 } from './objects.ts';
 import { StripePayments, type PaymentMethod, type PaymentsSnapshot, type RefundRequest } from './payments.ts';
+import { SANDBOX_BUYER, buyerDetails, type BuyerInput, type SessionTax } from './tax-params.ts';
 import { StripeApiError, stripeId, unixNow } from './wire.ts';
 
 const DAY = 24 * 60 * 60;
@@ -22,8 +23,16 @@ export interface NewSession {
   successUrl: string | null;
   cancelUrl: string | null;
   amountTotal: number;
+  tax: SessionTax;
   request: SessionRequest;
 }
+
+/** Sessions stored before the tax fields were emulated read as Stripe's defaults. */
+const NO_TAX: SessionTax = {
+  automatic_tax: { enabled: false, liability: null, provider: null, status: null },
+  billing_address_collection: null,
+  tax_id_collection: { enabled: false, required: 'never' },
+};
 
 export interface StoredEvent {
   event: StripeEvent;
@@ -51,6 +60,8 @@ export class StripeState {
   /** Sessions paid by a delayed method whose payment has not settled yet. */
   readonly unsettled = new Set<string>();
   readonly payments = new StripePayments();
+  /** Customer portal sessions (short-lived, so not kept across restarts). */
+  readonly portalSessions = new Map<string, StripePortalSession>();
 
   private readonly payUrl: (sessionId: string) => string;
 
@@ -68,7 +79,7 @@ export class StripeState {
   }
 
   restore(snap: StripeSnapshot): void {
-    for (const s of snap.sessions) this.sessions.set(s.session.id, s);
+    for (const s of snap.sessions) this.sessions.set(s.session.id, { ...s, session: { ...NO_TAX, ...s.session } });
     for (const s of snap.subscriptions) this.subscriptions.set(s.id, s);
     for (const c of snap.customers) this.customers.set(c.id, c);
     for (const e of snap.events) this.events.set(e.event.id, e);
@@ -94,6 +105,7 @@ export class StripeState {
       metadata: input.metadata,
       success_url: input.successUrl,
       cancel_url: input.cancelUrl,
+      ...structuredClone(input.tax),
       currency: 'eur',
       amount_total: input.amountTotal,
       created,
@@ -117,11 +129,13 @@ export class StripeState {
    * Stripe then sends `checkout.session.async_payment_succeeded` or `_failed` (settleDelayedPayment).
    * With nothing to pay (`none`: a 100 % promotion code) the session is `no_payment_required`.
    */
-  completeSession(sessionId: string, method: PaymentMethod = 'card'): StoredEvent {
+  completeSession(sessionId: string, method: PaymentMethod = 'card', buyer: BuyerInput = SANDBOX_BUYER): StoredEvent {
     const found = this.sessions.get(sessionId);
     if (!found) throw StripeApiError.missing('checkout.session', sessionId);
     const { session, request } = found;
     if (session.status !== 'open') throw StripeApiError.invalid(`Checkout session ${sessionId} is ${session.status}, it cannot be paid`);
+    // Checked before anything is created: an incomplete address or a malformed VAT ID takes no money.
+    const details = buyerDetails(session, buyer);
     const now = unixNow();
     const customer: StripeCustomer = { id: stripeId('cus', 14), object: 'customer', email: session.customer_email, created: now, livemode: false };
     this.customers.set(customer.id, customer);
@@ -169,7 +183,8 @@ export class StripeState {
       // Stripe drops the hosted page URL once the session is no longer open.
       url: null,
       customer: customer.id,
-      customer_details: { email: session.customer_email },
+      customer_details: details,
+      automatic_tax: { ...session.automatic_tax, status: session.automatic_tax.enabled ? 'complete' : null },
       subscription: subscription.id,
     } satisfies Partial<StripeCheckoutSession>);
     return this.recordEvent('checkout.session.completed', session, { sessionId, subscriptionId: subscription.id });
@@ -231,13 +246,65 @@ export class StripeState {
     return this.recordEvent(`checkout.session.async_payment_${outcome}`, session, { sessionId, ...(session.subscription ? { subscriptionId: session.subscription } : {}) });
   }
 
-  /** A renewal payment failed: the subscription goes past_due and Stripe tells us so. */
+  /**
+   * A renewal payment failed: an open renewal invoice, the subscription past_due, and Stripe
+   * tells us so. Stripe then retries the charge (Smart Retries) until `endRetries`.
+   */
   failPayment(id: string): StoredEvent {
     const sub = this.subscription(id);
     if (sub.status === 'canceled') throw StripeApiError.invalid(`Subscription ${id} is canceled`);
-    const previous = { status: sub.status };
+    const previous = { status: sub.status, latest_invoice: sub.latest_invoice };
+    const first = sub.latest_invoice ? this.payments.invoices.get(sub.latest_invoice) : undefined;
+    sub.latest_invoice = this.payments.createFailedRenewal({
+      customer: sub.customer, subscription: id, metadata: sub.metadata, amount: first?.amount_due ?? 0, currency: sub.currency,
+    });
     sub.status = 'past_due';
     return this.recordEvent('customer.subscription.updated', sub, { subscriptionId: id }, previous);
+  }
+
+  /**
+   * Stripe's retries all failed: what the account's settings say then, cancel the subscription
+   * (customer.subscription.deleted, reason payment_failed) or mark it unpaid (still payable).
+   */
+  endRetries(id: string, outcome: 'cancel' | 'unpaid'): StoredEvent {
+    const sub = this.subscription(id);
+    if (sub.status !== 'past_due') throw StripeApiError.invalid(`Subscription ${id} is ${sub.status}, not past_due`);
+    if (outcome === 'cancel') return this.cancelSubscription(id, 'payment_failed');
+    sub.status = 'unpaid';
+    return this.recordEvent('customer.subscription.updated', sub, { subscriptionId: id }, { status: 'past_due' });
+  }
+
+  /**
+   * The customer pays the open invoice with a new card (customer portal): the subscription is
+   * active again. A cancelled subscription cannot be brought back, at Stripe as here.
+   */
+  payLatestInvoice(id: string): StoredEvent {
+    const sub = this.subscription(id);
+    if (sub.status === 'canceled') throw StripeApiError.invalid(`Subscription ${id} is canceled and cannot be reactivated.`);
+    if (!sub.latest_invoice) throw StripeApiError.invalid(`Subscription ${id} has no invoice to pay.`);
+    this.payments.payOpenInvoice(sub.latest_invoice);
+    const previous = { status: sub.status };
+    sub.status = 'active';
+    return this.recordEvent('customer.subscription.updated', sub, { subscriptionId: id }, previous);
+  }
+
+  /** Cancel at the end of the period (the portal's default): still active until then. */
+  cancelAtPeriodEnd(id: string): StoredEvent {
+    const sub = this.subscription(id);
+    if (sub.status === 'canceled') throw StripeApiError.invalid(`Subscription ${id} is canceled`);
+    sub.cancel_at_period_end = true;
+    return this.recordEvent('customer.subscription.updated', sub, { subscriptionId: id }, { cancel_at_period_end: false });
+  }
+
+  createPortalSession(customer: string, returnUrl: string | null, url: (id: string) => string): StripePortalSession {
+    if (!this.customers.has(customer)) throw new StripeApiError(400, 'invalid_request_error', `No such customer: '${customer}'`, { code: 'resource_missing', param: 'customer' });
+    const id = stripeId('bps');
+    const session: StripePortalSession = {
+      id, object: 'billing_portal.session', configuration: 'bpc_sandbox_default', created: unixNow(), customer, flow: null,
+      livemode: false, locale: null, on_behalf_of: null, return_url: returnUrl, url: url(id),
+    };
+    this.portalSessions.set(id, session);
+    return session;
   }
 
   /** A refund of a charge: refund.created and charge.refunded are sent, as Stripe does. */

@@ -2,10 +2,13 @@
  * Subscribe: plan (with its price), EU region (with where it is), domain; then
  * Stripe's hosted checkout, and back at /checkout/done or /checkout/cancelled.
  * The done page waits for Stripe's webhook (which creates the server) and
- * then sends the customer to the server's live checklist.
+ * then sends the customer to the server's live checklist. Billing: each
+ * subscription's plan, status and next invoice, and "Manage billing", which
+ * opens Stripe's customer portal (card, invoices, cancel) and comes back here.
  */
 import { eq } from 'drizzle-orm';
 import { html } from 'hono/html';
+import { billingOverview, openBillingPortal, type BillingLine } from '../../billing/account.ts';
 import { startCheckout } from '../../billing/checkout.ts';
 import { DomainSchema } from '../../billing/domain-name.ts';
 import { checkouts, servers, subscriptions } from '../../db/schema/index.ts';
@@ -23,6 +26,25 @@ export const REGION_PLACES: Record<string, string> = {
 export const placeOf = (zone: string) => `${REGION_PLACES[zone.slice(0, 6)] ?? zone} (${zone})`;
 const price = (cents: number | undefined, currency: string) => cents === undefined ? 'see Stripe checkout'
   : `${new Intl.NumberFormat('en-IE', { style: 'currency', currency: currency.toUpperCase() }).format(cents / 100)} per month`;
+
+const day = (iso: string) => iso.slice(0, 10);
+
+/** What the status means for the customer, in words. */
+function standing(line: BillingLine): string {
+  if (line.graceEndsAt) return `Ended: the server and its mail are kept until ${day(line.graceEndsAt)}, then deleted. Pay the open invoice to keep them.`;
+  if (line.status === 'past_due') return 'Payment failed: Stripe tries again over the next days. Update your card or pay the open invoice.';
+  if (line.cancelAtPeriodEnd) return 'Cancelled: it ends at the end of the current period.';
+  return '';
+}
+
+function billingRows(ws: string, lines: BillingLine[]) {
+  return lines.map((l) => html`<tr>
+    <td data-label="Server">${l.serverId ? html`<a href="/w/${ws}/servers/${l.serverId}">${l.domain}</a>` : l.domain ?? '—'}</td>
+    <td data-label="Plan">${l.plan.name}<div class="hint">${price(l.plan.monthlyPriceCents ?? undefined, l.plan.currency)}</div></td>
+    <td data-label="Status"><span class="pill ${l.status}">${l.status.replaceAll('_', ' ')}</span><div class="hint">${standing(l)}</div></td>
+    <td data-label="Next invoice">${l.nextInvoiceAt ? html`${day(l.nextInvoiceAt)}<div class="hint">${price(l.plan.monthlyPriceCents ?? undefined, l.plan.currency)}</div>` : '—'}</td>
+    <td><form method="post" action="/w/${ws}/billing/portal"><input type="hidden" name="subscription" value="${l.subscriptionId}"><button type="submit">Manage billing</button></form></td></tr>`);
+}
 
 export function registerBillingPages(web: WebApp, deps: WebDeps): void {
   const sandboxMail = deps.outbox !== null;
@@ -62,6 +84,27 @@ export function registerBillingPages(web: WebApp, deps: WebDeps): void {
     } catch (err) {
       return subscribePage(c, refusal(err), form);
     }
+  });
+
+  web.get('/w/:ws/billing', async (c) => {
+    const page = await inWorkspace(deps, c, 'billing.read');
+    const lines = await billingOverview(deps.api.db, deps.api.config, page.workspace.id);
+    return renderPage(c, {
+      title: 'Billing', user: c.get('user'), workspace: page.workspace, sandboxMail,
+      body: lines.length === 0
+        ? html`<div class="card"><p>No subscription yet.</p><p><a class="button" href="/w/${page.workspace.id}/subscribe">Subscribe to a mail server</a></p></div>`
+        : html`<table><thead><tr><th>Server</th><th>Plan</th><th>Status</th><th>Next invoice</th><th></th></tr></thead><tbody>${billingRows(page.workspace.id, lines)}</tbody></table>
+          <p class="hint">"Manage billing" opens Stripe's customer portal: change the card, pay an open invoice, download past invoices, or cancel a server's subscription
+          (it ends at the end of the period; the server is then kept ${Math.round(deps.api.config.billing.graceMs / 86_400_000)} days before it is deleted).</p>`,
+    });
+  });
+
+  web.post('/w/:ws/billing/portal', async (c) => {
+    const page = await inWorkspace(deps, c, 'billing.manage');
+    const form = await formOf(c);
+    const chosen = form['subscription'] && /^[0-9a-f-]{36}$/i.test(form['subscription']) ? form['subscription'] : undefined;
+    const { url } = await openBillingPortal({ db: deps.api.db, billing: deps.p.billing, publicUrl: deps.api.config.http.publicUrl }, c.get('actor'), page.workspace.id, chosen);
+    return c.redirect(url, 303);
   });
 
   const loadCheckout = async (c: WebContext) => {

@@ -36,6 +36,7 @@ async function payTwice(domain: string, method: 'card' | 'none' | 'sepa_debit' =
   const session = await h.ctx.providers.billing.createCheckoutSession({
     priceId: 'price_mailplane_starter', customerEmail: `second@${domain}`, clientReferenceId: late!.id,
     metadata: {}, successUrl: 'https://x.test/ok', cancelUrl: 'https://x.test/no',
+  tax: { automaticTax: true, taxIdCollection: true, billingAddressCollection: 'required' },
   });
   const delivery = await h.sandbox.stripe!.completeCheckout(session.id, method);
   expect(delivery.status).toBe(200);

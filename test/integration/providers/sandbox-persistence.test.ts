@@ -62,6 +62,7 @@ describe('sandbox state across a restart', { timeout: 90_000 }, () => {
     const session = await a.billing.createCheckoutSession({
       priceId: 'price_mailplane_starter', customerEmail: 'persist@example.com', clientReferenceId: 'ref-1',
       metadata: {}, successUrl: 'http://127.0.0.1/ok', cancelUrl: 'http://127.0.0.1/no',
+  tax: { automaticTax: true, taxIdCollection: true, billingAddressCollection: 'required' },
     });
     await first.stripe!.completeCheckout(session.id).catch(() => {}); // no webhook receiver: the state changes all the same
     const before = {

@@ -61,6 +61,7 @@ function checkoutInput(ref: string, overrides: Partial<CheckoutInput> = {}): Che
     metadata: { checkoutId: ref, workspaceId: 'ws-1', domain: `${ref}.example`, zone: 'fr-par-1', plan: 'starter' },
     successUrl: `https://mailplane.test/checkout/done?checkout=${ref}`,
     cancelUrl: `https://mailplane.test/checkout/cancelled?checkout=${ref}`,
+    tax: { automaticTax: true, taxIdCollection: true, billingAddressCollection: 'required' },
     ...overrides,
   };
 }
@@ -105,6 +106,50 @@ describe('Stripe billing adapter against the emulator', () => {
       cancel_url: input.cancelUrl,
       line_items: [{ price: 'price_mailplane_starter', quantity: 1 }],
       subscription_data: { metadata: input.metadata },
+      // EU VAT: echoed in the session object as Stripe does.
+      automatic_tax: { enabled: true, liability: null, status: 'requires_location_inputs' },
+      billing_address_collection: 'required',
+      tax_id_collection: { enabled: true, required: 'if_supported' },
+    });
+  });
+
+  it('leaves tax off the session when mailplane is configured without it (Stripe\'s defaults)', async () => {
+    const session = await billing.createCheckoutSession(checkoutInput('ref-no-tax', { tax: { automaticTax: false, taxIdCollection: false, billingAddressCollection: 'auto' } }));
+    expect(emulator.sessions().find((s) => s.id === session.id)).toMatchObject({
+      automatic_tax: { enabled: false, status: null }, billing_address_collection: 'auto', tax_id_collection: { enabled: false, required: 'never' },
+    });
+  });
+
+  it('refuses tax parameters as Stripe does: customer_update without customer, automatic_tax without enabled, unknown values', async () => {
+    const post = async (body: string) => {
+      const res = await fetch(`${emulator.url}/v1/checkout/sessions`, {
+        method: 'POST', headers: { authorization: 'Bearer sk_test_raw', 'content-type': 'application/x-www-form-urlencoded' },
+        body: `mode=subscription&line_items[0][price]=price_mailplane_starter&success_url=https://x.test/ok&${body}`,
+      });
+      return { status: res.status, error: ((await res.json()) as { error?: { param?: string; code?: string } }).error };
+    };
+    expect(await post('customer_email=a@x.test&customer_update[address]=auto')).toMatchObject({ status: 400, error: { param: 'customer_update' } });
+    expect(await post('automatic_tax[liability][type]=self')).toMatchObject({ status: 400, error: { param: 'automatic_tax[enabled]', code: 'parameter_missing' } });
+    expect(await post('automatic_tax[enabled]=yes')).toMatchObject({ status: 400, error: { param: 'automatic_tax[enabled]' } });
+    expect(await post('billing_address_collection=always')).toMatchObject({ status: 400, error: { param: 'billing_address_collection' } });
+    expect(await post('tax_id_collection[enabled]=true&tax_id_collection[required]=always')).toMatchObject({ status: 400, error: { param: 'tax_id_collection[required]' } });
+  });
+
+  it('asks for the billing address and a VAT ID on the hosted page, refuses a bad one, and records them on the paid session', async () => {
+    const session = await billing.createCheckoutSession(checkoutInput('ref-vat'));
+    const page = await (await fetch(session.url)).text();
+    for (const field of ['name="country"', 'name="line1"', 'name="postal_code"', 'name="city"', 'name="vat_id"', 'Stripe Tax', '€19.00']) expect(page).toContain(field);
+    const address = { method: 'card', name: 'ACME SAS', country: 'FR', line1: '5 avenue Anatole France', postal_code: '75007', city: 'Paris' };
+    const noAddress = await fetch(session.url, { method: 'POST', body: new URLSearchParams({ method: 'card', country: 'FR' }) });
+    expect(noAddress.status).toBe(400);
+    const badVat = await fetch(session.url, { method: 'POST', body: new URLSearchParams({ ...address, vat_id: 'not a vat id' }) });
+    expect([badVat.status, await badVat.text()]).toEqual([400, expect.stringContaining('tax ID is invalid')]);
+    expect(emulator.sessions().find((s) => s.id === session.id)?.status).toBe('open');
+    const paid = await fetch(session.url, { method: 'POST', body: new URLSearchParams({ ...address, vat_id: 'FR 40 303265045' }) });
+    expect(paid.status).toBe(200);
+    expect(emulator.sessions().find((s) => s.id === session.id)).toMatchObject({
+      status: 'complete', automatic_tax: { enabled: true, status: 'complete' },
+      customer_details: { name: 'ACME SAS', address: { country: 'FR', line1: '5 avenue Anatole France', postal_code: '75007', city: 'Paris' }, tax_ids: [{ type: 'eu_vat', value: 'FR40303265045' }] },
     });
   });
 
@@ -176,7 +221,7 @@ describe('Stripe billing adapter against the emulator', () => {
     }
   });
 
-  it('rejects tampered, wrongly signed, unsigned, stale and unparsable webhooks with a ValidationError', async () => {
+  it('rejects tampered, wrongly signed, unsigned, stale, future-dated and unparsable webhooks with a ValidationError', async () => {
     const { eventId } = await paidSubscription('ref-tamper');
     const { body, signature } = receiver.last(eventId);
     const now = Math.floor(Date.now() / 1000);
@@ -187,11 +232,16 @@ describe('Stripe billing adapter against the emulator', () => {
       other.parseWebhook(body, signature),
       billing.parseWebhook(body, undefined),
       billing.parseWebhook(body, stripeSignature(SECRET, body, now - 3600)),
+      // The SDK only checks the past: an hour ahead is refused by the adapter, beyond the tolerance either way.
+      billing.parseWebhook(body, stripeSignature(SECRET, body, now + 3600)),
+      billing.parseWebhook(body, stripeSignature(SECRET, body, now + 301 + 5)),
       billing.parseWebhook('{not json', stripeSignature(SECRET, '{not json', now)),
     ];
     for (const attempt of attempts) expect(await rejection(attempt)).toBeInstanceOf(ValidationError);
     // The untouched delivery still passes: the failures above are about what was changed.
     await expect(billing.parseWebhook(body, signature)).resolves.toMatchObject({ id: eventId });
+    // A sender's clock a little ahead, within the tolerance, is not a forgery.
+    await expect(billing.parseWebhook(body, stripeSignature(SECRET, body, now + 60))).resolves.toMatchObject({ id: eventId });
   });
 
   it('normalises subscription updates and cancellations with their metadata', async () => {
@@ -274,11 +324,37 @@ describe('Stripe billing adapter against the emulator', () => {
     expect(page.status).toBe(200);
     expect(await page.text()).toContain(`action="/pay/${session.id}"`);
 
-    const paid = await fetch(session.url, { method: 'POST' });
+    const paid = await fetch(session.url, { method: 'POST', body: new URLSearchParams({ method: 'card', country: 'DE', line1: 'Unter den Linden 1', postal_code: '10117', city: 'Berlin' }) });
     expect(paid.status).toBe(200);
     expect(await paid.text()).toContain('answered with HTTP 200');
     expect(emulator.sessions().find((s) => s.id === session.id)?.status).toBe('complete');
     expect(emulator.deliveries().some((d) => d.sessionId === session.id && d.status === 200)).toBe(true);
+  });
+
+  it('lets a person fail a renewal, end Stripe\'s retries and pay the open invoice in the customer portal', async () => {
+    const { subscriptionId } = await paidSubscription('ref-portal');
+    const manage = `${emulator.url}/manage/subscriptions/${subscriptionId}`;
+    await fetch(`${manage}/fail-payment`, { method: 'POST' });
+    const pastDue = await (await fetch(manage)).text();
+    expect(pastDue).toContain('Retries end: mark it unpaid');
+    expect(await (await fetch(`${manage}/retries-end/unpaid`, { method: 'POST' })).text()).toContain('<strong>unpaid</strong>');
+    await expect(billing.getSubscription(subscriptionId)).resolves.toMatchObject({ status: 'unpaid', cancelAtPeriodEnd: false });
+
+    // mailplane's way in: a portal session for the customer, then the hosted portal page.
+    const customerId = emulator.subscriptions().find((s) => s.id === subscriptionId)!.customer;
+    const portal = await billing.createPortalSession({ customerId, returnUrl: 'https://mailplane.test/w/ws-1/billing' });
+    const page = await (await fetch(portal.url)).text();
+    expect(page).toContain('€19.00</strong> due');
+    const pay = `${portal.url}/subscriptions/${subscriptionId}/pay`;
+    expect((await fetch(pay, { method: 'POST', body: new URLSearchParams({ card: '42' }) })).status).toBe(400);
+    expect((await fetch(pay, { method: 'POST', body: new URLSearchParams({ card: '4242 4242 4242 4242' }) })).status).toBe(200);
+    const current = await billing.getSubscription(subscriptionId);
+    expect(current).toMatchObject({ status: 'active', customerId });
+    expect(current.currentPeriodEnd!.getTime()).toBeGreaterThan(Date.now());
+    // Another customer's portal session does not reach this subscription; an unknown customer gets none.
+    const other = await billing.createPortalSession({ customerId: emulator.subscriptions().find((s) => s.customer !== customerId)!.customer, returnUrl: 'https://x.test' });
+    expect((await fetch(`${other.url}/subscriptions/${subscriptionId}/cancel`, { method: 'POST' })).status).toBe(404);
+    expect(await rejection(billing.createPortalSession({ customerId: 'cus_nobody', returnUrl: 'https://x.test' }))).toBeInstanceOf(ProviderError);
   });
 
   it('answers injected 429s in Stripe’s format, with Retry-After reaching the caller', async () => {

@@ -151,6 +151,9 @@ const OTHER_ROUTES: AnyRouteCase[] = [
   { route: 'DELETE api-key', allowed: MANAGERS, ok: 204, workspaceScoped: true, request: async () => ({ method: 'DELETE', path: `/v1/workspaces/${ws}/api-keys/${await apiKey()}` }) },
   { route: 'POST api-key rotate', allowed: MANAGERS, ok: 201, workspaceScoped: true, request: async () => ({ method: 'POST', path: `/v1/workspaces/${ws}/api-keys/${await apiKey()}/rotate` }) },
   { route: 'GET server checks', allowed: WS_ALL, ok: 200, workspaceScoped: true, request: async () => ({ method: 'GET', path: `${base()}/checks` }) },
+  // Billing is for the people who manage the workspace; no API key (a read key must not open the Stripe portal).
+  { route: 'GET billing', allowed: ['owner', 'admin'], ok: 200, workspaceScoped: true, request: async () => ({ method: 'GET', path: `/v1/workspaces/${ws}/billing` }) },
+  { route: 'POST billing portal', allowed: ['owner', 'admin'], ok: 200, workspaceScoped: true, request: async () => ({ method: 'POST', path: `/v1/workspaces/${ws}/billing/portal` }) },
   { route: 'GET admin servers', allowed: ['support', 'ops'], ok: 200, workspaceScoped: false, request: async () => ({ method: 'GET', path: '/v1/admin/servers' }) },
   { route: 'GET admin server', allowed: ['support', 'ops'], ok: 200, workspaceScoped: false, request: async () => ({ method: 'GET', path: `/v1/admin/servers/${serverId}` }) },
   { route: 'GET admin alerts', allowed: ['ops'], ok: 200, workspaceScoped: false, request: async () => ({ method: 'GET', path: '/v1/admin/alerts' }) },
@@ -227,6 +230,7 @@ describe('every other route by every kind of caller', () => {
       'delete /v1/workspaces/{ws}/invitations/{invitationId}': 'DELETE invitation', 'get /v1/workspaces/{ws}/api-keys': 'GET api-keys',
       'post /v1/workspaces/{ws}/api-keys': 'POST api-key', 'delete /v1/workspaces/{ws}/api-keys/{keyId}': 'DELETE api-key',
       'post /v1/workspaces/{ws}/api-keys/{keyId}/rotate': 'POST api-key rotate', 'get /v1/workspaces/{ws}/servers/{id}/checks': 'GET server checks',
+      'get /v1/workspaces/{ws}/billing': 'GET billing', 'post /v1/workspaces/{ws}/billing/portal': 'POST billing portal',
       'get /v1/admin/servers': 'GET admin servers', 'get /v1/admin/servers/{id}': 'GET admin server', 'get /v1/admin/alerts': 'GET admin alerts',
       'get /v1/workspaces/{ws}/servers/{id}/backups': 'GET server backups', 'post /v1/workspaces/{ws}/servers/{id}/backups': 'POST server backup',
       'post /v1/workspaces/{ws}/servers/{id}/mailboxes/{mb}/restore': 'POST mailbox restore', 'post /v1/admin/servers/{id}/backups': 'POST admin server backup',

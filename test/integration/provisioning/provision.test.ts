@@ -2,6 +2,7 @@
  * From a signed Stripe webhook to a ready server, on the sandbox: real SDKs
  * over HTTP to the emulators, real DNS over UDP, real SSH.
  */
+import { endGracePeriods } from '../../../src/billing/grace.ts';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alerts, auditLog, dkimKeys, dnsRecords, provisioningSteps, serverIps, servers } from '../../../src/db/schema/index.ts';
@@ -119,13 +120,17 @@ describe('provisioning on the sandbox', () => {
     }
   }, 150_000);
 
-  it('removes every server, IP and record when the subscription is cancelled', async () => {
+  it('removes every server, IP and record once the grace period of a cancelled subscription is over', async () => {
     const { token, workspaceId } = await h.customer('erin@example.org');
     const { serverId } = await h.subscribe(token, workspaceId, 'erin-mail.example');
     const server = await h.waitForServer(serverId, ['ready', 'failed']);
     expect(server.status).toBe('ready');
     const [sub] = await h.database.db.select().from(servers).where(eq(servers.id, serverId));
     await h.cancelSubscription(sub!.subscriptionId);
+    // Kept, suspended, for the grace period; the grace sweep deprovisions it once that is over.
+    expect((await h.waitForServer(serverId, ['suspended'], 5_000)).status).toBe('suspended');
+    const grace = h.ctx.config.billing.graceMs;
+    await endGracePeriods({ database: h.ctx.database, queue: h.ctx.queue, billing: h.ctx.providers.billing, log: h.ctx.log, now: () => Date.now() + grace + 60_000 });
     await h.waitForServer(serverId, ['deleted'], 20_000);
     expect(h.sandbox.scaleway!.listServers().filter((s: { id: string }) => s.id === server.providerServerId)).toHaveLength(0);
     const addresses = (await h.database.db.select().from(serverIps).where(eq(serverIps.serverId, serverId))).map((ip) => ip.address);

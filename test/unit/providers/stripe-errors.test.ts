@@ -15,6 +15,7 @@ const server = setupServer();
 const input: CheckoutInput = {
   priceId: 'price_1', customerEmail: 'a@example.com', clientReferenceId: 'ref-1', metadata: { plan: 'starter' },
   successUrl: 'https://mailplane.test/ok', cancelUrl: 'https://mailplane.test/cancel',
+  tax: { automaticTax: true, taxIdCollection: true, billingAddressCollection: 'required' },
 };
 
 function stripeError(type: string, message: string, code?: string) {
