@@ -219,11 +219,13 @@ describe.skipIf(missing.length > 0)('a paid subscription becomes a working mail 
       // The world trusts Let's Encrypt; in the sandbox that is pebble, whose root is new at every start.
       await writeFile(join(hosts.rootOf(a.providerId), 'usr/local/share/ca-certificates/sandbox-acme-root.crt'), await readFile(h.sandbox.realHosts!.acmeRootFile, 'utf8'));
       await hosts.inMachine(a.providerId, ['update-ca-certificates']);
+      // Both read the trust store once (the resolver's HTTP client, Postfix's smtp processes at start).
+      await hosts.inMachine(a.providerId, ['sh', '-c', 'systemctl restart postfix-mta-sts-resolver && postfix reload']);
       const policy = await hosts.inMachine(a.providerId, ['sh', '-c', `postmap -q ${b.domain} socketmap:inet:127.0.0.1:8461:postfix; true`]);
       expect(policy.trim()).toBe(`secure match=${b.hostname} servername=hostname`);
       // A domain without a policy keeps the default (DANE, else opportunistic TLS).
       expect((await hosts.inMachine(a.providerId, ['sh', '-c', 'postmap -q no-policy.invalid socketmap:inet:127.0.0.1:8461:postfix; echo "exit $?"'])).trim()).toBe('exit 1');
-      // "secure" verifies B's certificate against the trust store (smtp_tls_CApath): without one, this would wait in the queue.
+      // "secure" verifies B's certificate against the trust store (smtp_tls_CAfile): without one, this would wait in the queue.
       const subject = `mta-sts ${Date.now()}`;
       const sent = await swaks({ server: a.ipv4, port: 587, tls: 'starttls', auth: { user: a.mailbox.address, password: a.mailbox.password }, from: a.mailbox.address, to: b.mailbox.address, header: { Subject: subject } });
       expect(sent.code, sent.output).toBe(0);

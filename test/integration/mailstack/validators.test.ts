@@ -118,8 +118,10 @@ describe('Postfix', () => {
     const value = (name: string) => run(postconf, ['-c', dir, '-h', name]).stdout.trim();
     expect(value('smtp_tls_security_level')).toBe('dane');
     expect(value('smtp_dns_support_level')).toBe('dnssec');
-    // A "secure" policy verifies the certificate, which needs a trust store (Postfix has none by default).
-    expect(value('smtp_tls_CApath')).toBe('/etc/ssl/certs');
+    // A "secure" policy verifies the certificate, which needs a trust store (Postfix has none by default),
+    // loaded before the chroot (smtp runs chrooted in master.cf).
+    expect(value('smtp_tls_CAfile')).toBe('/etc/ssl/certs/ca-certificates.crt');
+    expect(run(postconf, ['-c', dir, '-M', 'smtp/unix']).stdout.trim().split(/\s+/)[4]).toBe('y');
     const map = value('smtp_tls_policy_maps');
     expect(map).toBe('socketmap:inet:127.0.0.1:8461:postfix');
     // The packaged daemon on the rendered configuration, on a free port and a temporary cache.
