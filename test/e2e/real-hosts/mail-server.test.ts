@@ -194,13 +194,15 @@ describe.skipIf(missing.length > 0)('a paid subscription becomes a working mail 
       const b = sites.b;
       const token = `bounce-${Date.now()}`;
       // A takes a message from B's user (as from a web form or a list) for an address B does not
-      // have: B refuses it at RCPT, so A's MAILER-DAEMON returns it to the sender, across to B.
+      // have; B refuses it (a stranger using B's own domain, an unknown recipient), so A's
+      // MAILER-DAEMON returns it to the sender, across to B, with an empty envelope sender.
       await h.sandbox.realHosts!.lifecycle.inMachine(a.providerId, ['sh', '-c',
         'printf "From: <%s>\\nSubject: probe %s\\n\\nTo an address that does not exist.\\n" "$1" "$2" | /usr/sbin/sendmail -i -f "$1" "$3"',
         'sh', b.mailbox.address, token, `nobody-${token}@${b.domain}`]);
       const message = await waitForImapMessage(b.ipv4, b.mailbox.address, b.mailbox.password, `FROM "MAILER-DAEMON" TEXT "${token}"`, 180_000);
       expect(message, `no bounce within 3 minutes\n${await mailDiagnostics(h, [a, b])}`).toContain(token);
-      expect(message).toMatch(new RegExp(`^From: MAILER-DAEMON@${a.hostname.replace(/\./g, '\\.')}`, 'mi'));
+      expect(message).toMatch(new RegExp(`^From: .*<MAILER-DAEMON@${a.hostname.replace(/\./g, '\\.')}>`, 'mi'));
+      expect(message).toMatch(/^Return-Path: <>/m);
       const result = await authenticate(Buffer.from(message.replace(/\r?\n/g, '\r\n')), {
         ip: a.ipv4, helo: a.hostname, sender: '', mta: b.hostname,
         resolver: (name: string, type: string) => resolver.resolve(name, type as 'TXT') as Promise<never>,
