@@ -52,6 +52,10 @@ export function desiredRecords(f: RecordFacts): DesiredRecord[] {
   }
   const spf = ['v=spf1', f.ipv4 && `ip4:${f.ipv4}`, f.ipv6 && `ip6:${f.ipv6}`, '-all'].filter(Boolean).join(' ');
   add('spf', { type: 'TXT', name: f.domain, content: spf }, sameTxt(f.domain, 'v=spf1'));
+  // The server's own mail (bounces and other notices from MAILER-DAEMON@<hostname>, cron) has the
+  // hostname in its From and, with an empty envelope sender, in the SPF identity (HELO, RFC 7208
+  // §2.3): SPF for the hostname is what makes it pass DMARC under aspf=s.
+  add('spf_mail', { type: 'TXT', name: f.hostname, content: spf }, sameTxt(f.hostname, 'v=spf1'));
   if (f.dkim) {
     const name = `${f.dkim.selector}._domainkey.${f.domain}`;
     add('dkim', { type: 'TXT', name, content: `v=DKIM1; k=rsa; p=${f.dkim.publicKeyBase64}` }, sameTxt(name, 'v=DKIM1'));

@@ -11,8 +11,9 @@ import { desiredRecords } from '../dns-records.ts';
 import { publishRecord, recordFacts } from '../records.ts';
 import { ipsAfterRotation, oldIpOf, replacementOf } from './rotate-common.ts';
 
-/** The records that carry an address: what follows a server to a new address. */
-export const ADDRESS_RECORDS = new Set(['a_mail', 'aaaa_mail', 'spf']);
+// Every record that names the server's addresses (both SPF records, the domain's and the hostname's, list them):
+// what follows a server to a new address.
+export const ADDRESS_RECORDS = new Set(['a_mail', 'aaaa_mail', 'spf', 'spf_mail']);
 
 export const repointDns: StepDefinition = {
   name: 'repoint_dns',

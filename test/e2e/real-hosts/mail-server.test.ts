@@ -6,7 +6,7 @@
  */
 import { createHash, X509Certificate } from 'node:crypto';
 import { Resolver } from 'node:dns/promises';
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authenticate } from 'mailauth';
@@ -16,6 +16,7 @@ import { dnsRecords, provisioningRuns, provisioningSteps, servers } from '../../
 import { runServerChecks } from '../../../src/health/run-checks.ts';
 import type { Harness } from '../../support/provisioning.ts';
 import { extraClientAddress, inInternet, replies, swaks } from './support/internet.ts';
+import { trySmtpSmuggling, waitForImapMessage, WEBMAIL_SUBMIT } from './support/mail-probes.ts';
 import { launchChromium, mailbox, missingForRealHosts, startRealHostProduct, subscribeAndPay, type Mailbox } from './support/product.ts';
 
 const missing = missingForRealHosts();
@@ -143,6 +144,109 @@ describe.skipIf(missing.length > 0)('a paid subscription becomes a working mail 
       });
       expect(result.dkim.results.map((r: { status: { result: string }; signingDomain: string }) => [r.signingDomain, r.status.result])).toContainEqual([a.domain, 'pass']);
       expect(result.spf && result.spf.status.result).toBe('pass');
+    });
+  });
+
+  describe('SMTP smuggling (CVE-2023-51764)', () => {
+    it('a bare <LF>.<CR><LF> does not end DATA on port 25: no second message can be smuggled behind it', async () => {
+      const a = sites.a;
+      const token = `smuggle-${Date.now()}`;
+      const outcome = await trySmtpSmuggling(a.ipv4, `someone@${sites.b.domain}`, a.mailbox.address, token);
+      const transcript = JSON.stringify(outcome, null, 1);
+      expect(outcome.data.at(-1), transcript).toMatch(/^354 /);
+      // Protected: the whole input is one message, answered once (accepted with its bare <LF> taken as
+      // <CR><LF>, or refused). Vulnerable: 250 queued, then 250 MAIL, 250 RCPT, 354 and 250 for the smuggled one.
+      expect(outcome.after, transcript).toHaveLength(1);
+      expect(outcome.after[0], transcript).toMatch(/^[245]\d\d /);
+      expect(outcome.quit.at(-1), transcript).toMatch(/^221 /);
+    });
+  });
+
+  describe('webmail users each have their own budget', () => {
+    it('ten mailboxes submitting as Roundcube does (127.0.0.1 → 465 with AUTH) can each send in the same hour', async () => {
+      const a = sites.a;
+      // The plan's ten mailboxes: alice and nine more.
+      const users: Mailbox[] = [a.mailbox];
+      for (let i = 1; users.length < 10; i++) users.push(await mailbox(h, a.token, a.workspaceId, a.serverId, `webmail${i}`));
+      // 7 logins and 21 messages each: 70 AUTH and 210 messages from one address in all, above what
+      // one client address may do in an hour (60 AUTH, the plan's 200 messages), each user well within their own.
+      const sessions = 7;
+      const perSession = 3;
+      expect(sessions * users.length).toBeGreaterThan(60);
+      const outcomes: Record<string, { sent: number; errors: string[] }> = {};
+      // One session per call, users taking turns as webmail users would in the same hour.
+      for (let n = 0; n < sessions; n++) {
+        for (const u of users) {
+          const out = await h.sandbox.realHosts!.lifecycle.inMachine(a.providerId, ['python3', '-c', WEBMAIL_SUBMIT, u.address, u.password, '1', String(perSession)]);
+          const line = out.split('\n').filter((l) => l.startsWith('{')).at(-1);
+          const got = JSON.parse(line ?? '{"sent":0,"errors":["no output"]}') as { sent: number; errors: string[] };
+          const sum = outcomes[u.address] ?? { sent: 0, errors: [] };
+          outcomes[u.address] = { sent: sum.sent + got.sent, errors: [...sum.errors, ...got.errors] };
+        }
+      }
+      expect(outcomes, JSON.stringify(outcomes, null, 1)).toEqual(Object.fromEntries(users.map((u) => [u.address, { sent: sessions * perSession, errors: [] }])));
+    });
+  });
+
+  describe("the server's own mail aligns with DMARC", () => {
+    it('a bounce from A to an outside sender on B passes SPF and DMARC by mailauth', async () => {
+      const a = sites.a;
+      const b = sites.b;
+      const token = `bounce-${Date.now()}`;
+      // A takes a message from B's user (as from a web form or a list) for an address B does not
+      // have; B refuses it (a stranger using B's own domain, an unknown recipient), so A's
+      // MAILER-DAEMON returns it to the sender, across to B, with an empty envelope sender.
+      await h.sandbox.realHosts!.lifecycle.inMachine(a.providerId, ['sh', '-c',
+        'printf "From: <%s>\\nSubject: probe %s\\n\\nTo an address that does not exist.\\n" "$1" "$2" | /usr/sbin/sendmail -i -f "$1" "$3"',
+        'sh', b.mailbox.address, token, `nobody-${token}@${b.domain}`]);
+      const message = await waitForImapMessage(b.ipv4, b.mailbox.address, b.mailbox.password, `FROM "MAILER-DAEMON" TEXT "${token}"`, 180_000);
+      expect(message, `no bounce within 3 minutes\n${await mailDiagnostics(h, [a, b])}`).toContain(token);
+      expect(message).toMatch(new RegExp(`^From: .*<MAILER-DAEMON@${a.hostname.replace(/\./g, '\\.')}>`, 'mi'));
+      expect(message).toMatch(/^Return-Path: <>/m);
+      const result = await authenticate(Buffer.from(message.replace(/\r?\n/g, '\r\n')), {
+        ip: a.ipv4, helo: a.hostname, sender: '', mta: b.hostname,
+        resolver: (name: string, type: string) => resolver.resolve(name, type as 'TXT') as Promise<never>,
+      });
+      expect(result.spf && result.spf.status.result).toBe('pass');
+      expect(result.dmarc && result.dmarc.status.result, JSON.stringify(result.dmarc)).toBe('pass');
+    });
+  });
+
+  describe('outbound MTA-STS', () => {
+    it("the resolver runs and answers B's enforce policy to A's Postfix, and mail to B goes out under it", async () => {
+      const a = sites.a;
+      const b = sites.b;
+      const hosts = h.sandbox.realHosts!.lifecycle;
+      expect((await hosts.inMachine(a.providerId, ['systemctl', 'is-active', 'postfix-mta-sts-resolver'])).trim()).toBe('active');
+      // The world trusts Let's Encrypt; in the sandbox that is pebble, whose root is new at every start.
+      await writeFile(join(hosts.rootOf(a.providerId), 'usr/local/share/ca-certificates/sandbox-acme-root.crt'), await readFile(h.sandbox.realHosts!.acmeRootFile, 'utf8'));
+      await hosts.inMachine(a.providerId, ['update-ca-certificates']);
+      // Both read the trust store once (the resolver's HTTP client, Postfix's smtp processes at start).
+      await hosts.inMachine(a.providerId, ['sh', '-c', 'systemctl restart postfix-mta-sts-resolver && postfix reload']);
+      const policy = await hosts.inMachine(a.providerId, ['sh', '-c', `postmap -q ${b.domain} socketmap:inet:127.0.0.1:8461:postfix; true`]);
+      expect(policy.trim()).toBe(`secure match=${b.hostname} servername=hostname`);
+      // A domain without a policy keeps the default (DANE, else opportunistic TLS).
+      expect((await hosts.inMachine(a.providerId, ['sh', '-c', 'postmap -q no-policy.invalid socketmap:inet:127.0.0.1:8461:postfix; echo "exit $?"'])).trim()).toBe('exit 1');
+      // "secure" verifies B's certificate against the trust store (smtp_tls_CAfile): without one, this would wait in the queue.
+      const subject = `mta-sts ${Date.now()}`;
+      const sent = await swaks({ server: a.ipv4, port: 587, tls: 'starttls', auth: { user: a.mailbox.address, password: a.mailbox.password }, from: a.mailbox.address, to: b.mailbox.address, header: { Subject: subject } });
+      expect(sent.code, sent.output).toBe(0);
+      const message = await waitForImapMessage(b.ipv4, b.mailbox.address, b.mailbox.password, `SUBJECT "${subject}"`, 120_000);
+      expect(message, `not delivered under the MTA-STS policy\n${await mailDiagnostics(h, [a])}`).toContain(subject);
+    });
+  });
+
+  describe('logs', () => {
+    it('the journal runs with the retention limits of the drop-in', async () => {
+      const hosts = h.sandbox.realHosts!.lifecycle;
+      const config = await hosts.inMachine(sites.a.providerId, ['systemd-analyze', 'cat-config', 'systemd/journald.conf']);
+      expect(config).toMatch(/^MaxRetentionSec=14day$/m);
+      // journald says at start what it applies: "System Journal (/var/log/journal/…) is 8.0M, max 1.0G, …".
+      const said = await hosts.inMachine(sites.a.providerId, ['sh', '-c', 'journalctl -q --no-pager -b -t systemd-journald -g "System Journal" | tail -n 1']);
+      const max = /System Journal \(\/var\/log\/journal\/[^)]*\) is .*max ([0-9.]+)([KMG])/.exec(said);
+      expect(max, said).not.toBeNull();
+      const bytes = Number(max![1]) * { K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[max![2] as 'K' | 'M' | 'G'];
+      expect(bytes).toBeLessThanOrEqual(1024 ** 3);
     });
   });
 

@@ -4,7 +4,9 @@
  * rewritten to point at this test's temp dir (throwaway TLS certificate and SSH
  * host key, log files), so nothing on this machine is read or written instead.
  */
+import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,6 +47,18 @@ function tlsDir(ctx: Parameters<typeof requireProgram>[0]): string {
   return dir;
 }
 
+/** A TCP port nobody listens on right now (the daemon under test binds it next). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
 /** Writes a copy of a rendered file with server paths replaced by local ones. */
 function localCopy(path: string, replacements: Record<string, string>): string {
   let text = rendered(path);
@@ -72,6 +86,72 @@ describe('Postfix', () => {
     cpSync(join(tree, 'etc/postfix'), dir, { recursive: true });
     writeFileSync(join(dir, 'main.cf'), `${rendered('etc/postfix/main.cf')}mua_typo_restrictions = reject\n`);
     expect(run(postconf, ['-c', dir, '-n']).stderr).toMatch(/unused parameter: mua_typo_restrictions/);
+  });
+
+  it('refuses SMTP smuggling: only <CR><LF>.<CR><LF> ends DATA, except for local programs', (ctx) => {
+    const postconf = requireProgram(ctx, 'postconf', 'postfix');
+    const value = (name: string) => run(postconf, ['-c', join(tree, 'etc/postfix'), '-h', name]).stdout.trim();
+    // Postfix < 3.9 defaults to "no"; 3.7.11 knows normalize|yes|reject (postconf -n would warn about an unknown name).
+    expect(value('smtpd_forbid_bare_newline')).toBe('normalize');
+    expect(value('smtpd_forbid_bare_newline_exclusions')).toBe('$mynetworks');
+    expect(run(postconf, ['-d', 'smtpd_forbid_bare_newline']).stdout).toMatch(/= no$/m);
+  });
+
+  it('limits the submission services per client address outside, not on the loopback every webmail user comes from', (ctx) => {
+    const postconf = requireProgram(ctx, 'postconf', 'postfix');
+    const dir = join(tree, 'etc/postfix');
+    for (const service of ['submission', 'submissions']) {
+      const param = (name: string) => run(postconf, ['-c', dir, '-Ph', `${service}/inet/${name}`]).stdout.trim();
+      expect(param('smtpd_client_event_limit_exceptions'), service).toBe('$mynetworks');
+      expect(Number(param('smtpd_client_message_rate_limit')), service).toBeGreaterThan(0);
+    }
+    expect(run(postconf, ['-c', dir, '-h', 'mynetworks']).stdout.trim()).toBe('127.0.0.0/8 [::1]/128');
+    // Per login instead: Rspamd's ratelimit keyed by the authenticated user.
+    expect(rendered('etc/rspamd/local.d/ratelimit.conf')).toMatch(/selector = "user\.lower";/);
+  });
+
+  it('asks the MTA-STS resolver for outbound TLS policy, over its socketmap, and keeps DANE as the default', async (ctx) => {
+    const postconf = requireProgram(ctx, 'postconf', 'postfix');
+    const postmap = requireProgram(ctx, 'postmap', 'postfix');
+    const daemon = requireProgram(ctx, 'mta-sts-daemon', 'postfix-mta-sts-resolver');
+    const dir = join(tree, 'etc/postfix');
+    const value = (name: string) => run(postconf, ['-c', dir, '-h', name]).stdout.trim();
+    expect(value('smtp_tls_security_level')).toBe('dane');
+    expect(value('smtp_dns_support_level')).toBe('dnssec');
+    // A "secure" policy verifies the certificate, which needs a trust store (Postfix has none by default),
+    // loaded before the chroot (smtp runs chrooted in master.cf).
+    expect(value('smtp_tls_CAfile')).toBe('/etc/ssl/certs/ca-certificates.crt');
+    expect(run(postconf, ['-c', dir, '-M', 'smtp/unix']).stdout.trim().split(/\s+/)[4]).toBe('y');
+    const map = value('smtp_tls_policy_maps');
+    expect(map).toBe('socketmap:inet:127.0.0.1:8461:postfix');
+    // The packaged daemon on the rendered configuration, on a free port and a temporary cache.
+    const port = await freePort();
+    const conf = localCopy('etc/mta-sts-daemon.yml', { 'port: 8461': `port: ${port}`, '/var/lib/mta-sts/cache.db': join(tmp, 'mta-sts-cache.db') });
+    const child = spawn(daemon, ['-c', conf, '-v', 'info'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    child.stdout.on('data', (c: Buffer) => { log += c.toString(); });
+    child.stderr.on('data', (c: Buffer) => { log += c.toString(); });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const check = () => { if (/Server started/.test(log)) resolve(); };
+        child.stdout.on('data', check);
+        child.stderr.on('data', check);
+        child.on('exit', (code) => reject(new Error(`mta-sts-daemon exited ${code}: ${log}`)));
+      });
+      // Postfix's own client speaks the socketmap protocol to it: a domain without a policy is "not
+      // found" (exit 1, nothing printed, no warning), so the default (DANE) applies to it.
+      const local = map.replace(':8461:', `:${port}:`);
+      const res = run(postmap, ['-c', dir, '-q', 'mailplane-test.invalid', local]);
+      expect(res.status, res.stderr).toBe(1);
+      expect(res.stdout).toBe('');
+      expect(res.stderr).toBe('');
+      // Nobody on the port: the same lookup is an error Postfix defers on, not "not found".
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      expect(run(postmap, ['-c', dir, '-q', 'mailplane-test.invalid', local]).stderr).toMatch(/lookup error|query error/);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
   });
 
   it('postfix check accepts the configuration', (ctx) => {
@@ -167,10 +247,38 @@ describe('fail2ban', () => {
     const dir = join(tmp, 'fail2ban');
     cpSync('/etc/fail2ban', dir, { recursive: true });
     cpSync(join(tree, 'etc/fail2ban/jail.d/mailplane.local'), join(dir, 'jail.d/mailplane.local'));
+    cpSync(join(tree, 'etc/fail2ban/fail2ban.d/mailplane.local'), join(dir, 'fail2ban.d/mailplane.local'));
     const res = run(client, ['-c', dir, '-t']);
     expect(res.status, res.stderr).toBe(0);
     const dump = run(client, ['-c', dir, '-d']).stdout;
     for (const jail of ['sshd', 'postfix-sasl', 'dovecot', 'nginx-limit-req']) expect(dump).toContain(`['add', '${jail}'`);
+    // Its own log (banned addresses) goes to the journal, under the journal's retention.
+    expect(dump).toContain(`['set', 'logtarget', 'SYSTEMD-JOURNAL']`);
+  });
+});
+
+describe('journald', () => {
+  it('keeps the journal 14 days and at most 1 GB, in settings systemd-journald itself knows', (ctx) => {
+    const analyze = requireProgram(ctx, 'systemd-analyze', 'systemd');
+    const journald = '/lib/systemd/systemd-journald';
+    if (!existsSync(journald)) ctx.skip('no systemd-journald here');
+    const text = rendered('etc/systemd/journald.conf.d/mailplane.conf');
+    const settings = Object.fromEntries(text.split('\n').filter((l) => /^[A-Z]\w*=/.test(l)).map((l) => l.split('=', 2) as [string, string]));
+    expect(text).toMatch(/^\[Journal\]$/m);
+    // journald's parser table holds "Journal.<Key>" for every key it accepts: a typo is ignored at
+    // runtime with a warning, so it is caught here.
+    const known = new Set([...readFileSync(journald).toString('latin1').matchAll(/Journal\.([A-Za-z]+)/g)].map((m) => m[1]));
+    expect(known.has('MaxRetentionSec')).toBe(true);
+    for (const key of Object.keys(settings)) expect(known.has(key), key).toBe(true);
+    const seconds = (span: string) => {
+      const res = run(analyze, ['timespan', span]);
+      expect(res.status, res.stderr).toBe(0);
+      return Number(/μs: (\d+)/.exec(res.stdout)![1]) / 1e6;
+    };
+    expect(seconds(settings['MaxRetentionSec']!)).toBe(14 * 86_400);
+    expect(seconds(settings['MaxFileSec']!)).toBeLessThanOrEqual(86_400);
+    expect(settings['SystemMaxUse']).toBe('1G');
+    expect(settings['Storage']).toBe('persistent');
   });
 });
 

@@ -212,6 +212,9 @@ describe('IP rotation of a live server', () => {
     expect(spf).toHaveLength(1);
     expect(spf[0]!.content).toContain(`ip4:${now.ipv4} `);
     expect(spf[0]!.content).not.toContain(old);
+    // The hostname's SPF (the server's own mail: bounces) follows the addresses too.
+    const hostSpf = records.filter((r) => r.type === 'TXT' && r.name === now.hostname && r.content.includes('v=spf1'));
+    expect(hostSpf.map((r) => r.content)).toEqual([spf[0]!.content]);
     expect(h.sandbox.scaleway!.reverseOf(now.ipv4!)).toBe(now.hostname);
 
     const [oldRow] = await h.database.db.select().from(serverIps).where(and(eq(serverIps.serverId, server.id), eq(serverIps.address, old)));
@@ -240,7 +243,8 @@ describe('IP rotation of a live server', () => {
     const records = recordsOf('watched.example');
     expect(records.filter((r) => r.type === 'AAAA' && r.name === now.hostname).map((r) => r.content)).toEqual([now.ipv6]);
     // TXT content comes back in presentation form (quoted character-strings).
-    expect(records.find((r) => r.type === 'TXT' && r.content.includes('v=spf1'))!.content.replace(/"/g, '')).toBe(`v=spf1 ip4:${now.ipv4} ip6:${now.ipv6} -all`);
+    const spfs = records.filter((r) => r.type === 'TXT' && r.content.includes('v=spf1'));
+    expect(spfs.map((r) => [r.name, r.content.replace(/"/g, '')]).sort()).toEqual([now.hostname, 'watched.example'].sort().map((name) => [name, `v=spf1 ip4:${now.ipv4} ip6:${now.ipv6} -all`]));
     expect(h.sandbox.scaleway!.reverseOf(now.ipv6!)).toBe(now.hostname);
     const audits = await h.database.db.select().from(auditLog).where(and(eq(auditLog.action, 'server.rotate_ip'), eq(auditLog.actorKind, 'system')));
     expect(audits).toHaveLength(1);

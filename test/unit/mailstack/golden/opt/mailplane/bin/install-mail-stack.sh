@@ -85,8 +85,10 @@ roundcube-core roundcube/database-type select sqlite3
 SEL
 
 # dns-root-data: unbound's root trust anchor (only a Recommends, and installs skip those).
-install_packages ca-certificates openssl unbound dns-root-data postfix dovecot-core dovecot-imapd dovecot-lmtpd \
-  rspamd redis-server nginx certbot python3 nftables restic
+# postfix-mta-sts-resolver: outbound MTA-STS (main.cf smtp_tls_policy_maps). logrotate: nginx's
+# and Roundcube's log files rotate by their packages' rules (minimal images lack it).
+install_packages ca-certificates openssl unbound dns-root-data postfix postfix-mta-sts-resolver dovecot-core dovecot-imapd dovecot-lmtpd \
+  rspamd redis-server nginx certbot python3 nftables logrotate restic
 
 # The host resolves through its own validating resolver (unbound on the loopback):
 # DANE needs validated answers and the DNS blacklists refuse public resolvers.
@@ -174,8 +176,14 @@ doveconf -n >/dev/null
 nginx -t -q
 rspamadm configtest -q
 
+# The journal's retention (journald.conf.d/mailplane.conf) takes effect when journald restarts;
+# it keeps the running services' log streams across the restart.
+systemctl restart systemd-journald
+
 systemctl daemon-reload
-for unit in redis-server rspamd dovecot postfix php8.2-fpm nginx mailplane-webmail-login; do
+# The MTA-STS resolver before Postfix: until it answers, Postfix defers mail rather than send it
+# without a destination's policy.
+for unit in redis-server rspamd dovecot postfix-mta-sts-resolver postfix php8.2-fpm nginx mailplane-webmail-login; do
   systemctl enable -q "$unit"
   systemctl reload-or-restart "$unit"
 done
