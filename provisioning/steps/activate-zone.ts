@@ -6,12 +6,14 @@
  * waits (WaitingError: the server shows the nameservers to set) and asks
  * Cloudflare to look again at every re-check. A Free-plan zone still pending
  * after 28 days is deleted by Cloudflare: the records are then published again
- * into a new zone, whose new nameservers the customer is shown.
+ * into a new zone, whose new nameservers the customer is shown. While the zone
+ * waits, records Cloudflare's scan found since are imported (dns-import.ts).
  */
 import { eq } from 'drizzle-orm';
 import { servers } from '../../src/db/schema/index.ts';
 import { ProviderError } from '../../src/errors.ts';
 import type { StepDefinition } from '../context.ts';
+import { importExistingRecords } from '../dns-import.ts';
 import { WaitingError } from '../waiting.ts';
 import { publishDns } from './publish-dns.ts';
 
@@ -37,6 +39,12 @@ export const activateZone: StepDefinition = {
     if (zone.status === 'active') {
       log(`${server.domain} is delegated to ${zone.nameServers.join(', ')}`);
       return { zone: zone.id, status: zone.status, nameServers: zone.nameServers };
+    }
+    // Cloudflare's scan runs in the background: what it found since publish_dns joins the zone before the move.
+    try {
+      await importExistingRecords(deps, server, zone.id, log);
+    } catch (err) {
+      log(`importing the domain's existing records failed this time (${err instanceof Error ? err.message : String(err)}); the next check tries again`);
     }
     const created = zone.createdAt ? Date.parse(zone.createdAt) : Number.NaN;
     const deletesAt = Number.isNaN(created) ? null : new Date(created + PENDING_ZONE_LIFETIME_MS).toISOString();
