@@ -9,7 +9,7 @@
  * the row `failed` with Cloudflare's reason for the customer to fix; an
  * outage or a 429 fails the job, and pg-boss runs it again with backoff.
  */
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import { customerDnsRecords, dnsRecords, servers } from '../src/db/schema/index.ts';
 import { ProviderError } from '../src/errors.ts';
 import type { JobQueue } from '../src/jobs/queue.ts';
@@ -30,10 +30,16 @@ function input(row: Row): DnsRecordInput {
   return { type: row.type as DnsRecordType, name: row.name, content: row.content, ttl: row.ttl, ...(row.priority !== null ? { priority: row.priority } : {}) };
 }
 
-/** Only if nobody changed the row since it was read (a newer change has its own sync queued). */
+/**
+ * The row as read, unless somebody changed it since (a newer change has its own sync queued).
+ * PostgreSQL keeps microseconds and a JavaScript Date milliseconds, so the comparison is at milliseconds.
+ */
+function unchangedSince(row: Row) {
+  return and(eq(customerDnsRecords.id, row.id), sql`date_trunc('milliseconds', ${customerDnsRecords.updatedAt}) = ${row.updatedAt.toISOString()}::timestamptz`);
+}
+
 async function settle(deps: ProvisioningDeps, row: Row, values: Partial<Row>): Promise<void> {
-  await deps.database.db.update(customerDnsRecords).set({ ...values, updatedAt: new Date() })
-    .where(and(eq(customerDnsRecords.id, row.id), eq(customerDnsRecords.updatedAt, row.updatedAt)));
+  await deps.database.db.update(customerDnsRecords).set({ ...values, updatedAt: new Date() }).where(unchangedSince(row));
 }
 
 export async function syncDns(deps: ProvisioningDeps, { serverId }: { serverId: string }): Promise<{ written: number; deleted: number; failed: number }> {
@@ -50,7 +56,8 @@ export async function syncDns(deps: ProvisioningDeps, { serverId }: { serverId: 
     try {
       if (row.state === 'deleting') {
         if (row.providerRecordId) await deps.dns.deleteRecord(zoneId, row.providerRecordId);
-        await deps.database.db.delete(customerDnsRecords).where(and(eq(customerDnsRecords.id, row.id), eq(customerDnsRecords.updatedAt, row.updatedAt)));
+        // Kept as a tombstone: the scan, repeated while the zone waits, must not bring back what the customer deleted.
+        await settle(deps, row, { state: 'deleted', providerRecordId: null });
         deleted++;
         continue;
       }

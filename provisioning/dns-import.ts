@@ -31,6 +31,9 @@ export async function mailplaneSelectors(deps: ProvisioningDeps, serverId: strin
 export async function importExistingRecords(deps: ProvisioningDeps, server: ServerRow, zoneId: string, log: (line: string) => void): Promise<ImportResult> {
   const found = await deps.dns.scanExistingRecords(zoneId);
   const slots = { domain: server.domain, hostname: server.hostname, dkimSelectors: await mailplaneSelectors(deps, server.id) };
+  // What the customer already has (or deleted) at a name and type is their decision: a later scan does not add to it.
+  const known = new Set((await deps.database.db.select({ type: customerDnsRecords.type, name: customerDnsRecords.name }).from(customerDnsRecords)
+    .where(eq(customerDnsRecords.serverId, server.id))).map((r) => `${r.type} ${r.name}`));
   const accept: DnsRecord[] = [];
   const replaced: DnsRecord[] = [];
   let spfTerms = [...server.spfTerms];
@@ -39,7 +42,7 @@ export async function importExistingRecords(deps: ProvisioningDeps, server: Serv
       const own = [server.ipv4 && `ip4:${server.ipv4}`, server.ipv6 && `ip6:${server.ipv6}`].filter((t): t is string => Boolean(t));
       spfTerms = [...new Set([...spfTerms, ...spfTermsOf(record.content, own)])];
       replaced.push(record);
-    } else if (isMailplaneSlot(slots, record)) {
+    } else if (isMailplaneSlot(slots, record) || known.has(`${record.type} ${record.name}`)) {
       replaced.push(record);
     } else {
       accept.push(record);
@@ -57,6 +60,6 @@ export async function importExistingRecords(deps: ProvisioningDeps, server: Serv
       .where(and(eq(servers.id, server.id)));
   });
   for (const r of created) log(`imported the customer's ${r.type} ${r.name}`);
-  for (const r of replaced) log(`not imported ${r.type} ${r.name}: mailplane publishes there${r.type === 'TXT' ? ' (SPF terms kept)' : ''}`);
+  for (const r of replaced) log(`not imported ${r.type} ${r.name}: mailplane publishes there, or the customer already set it`);
   return { imported: created, replaced, spfTerms };
 }

@@ -9,14 +9,14 @@
  * nameservers yet makes it refuse new zones. That is a wait, not a failure:
  * the step waits (ops alerted) and tries again until zones have activated.
  */
-import { and, eq, ne } from 'drizzle-orm';
+import { and, eq, notInArray } from 'drizzle-orm';
 import { customerDnsRecords, servers } from '../../src/db/schema/index.ts';
 import { ProviderError } from '../../src/errors.ts';
 import type { DnsZone } from '../../src/providers/dns/interface.ts';
 import type { StepContext, StepDefinition } from '../context.ts';
 import { enqueueDnsSync } from '../customer-records-sync.ts';
 import { importExistingRecords } from '../dns-import.ts';
-import { desiredRecords } from '../dns-records.ts';
+import { desiredRecords, dmarcReportAuthorization, type RecordFacts } from '../dns-records.ts';
 import { storeDnssec } from '../dnssec-watch.ts';
 import { currentIps } from '../ips.ts';
 import { publishRecord, recordFacts } from '../records.ts';
@@ -39,6 +39,22 @@ async function zoneOrWait({ deps }: StepContext, serverId: string, domain: strin
   }
 }
 
+/**
+ * With DMARC_RUA in another domain, receivers send that address reports about this domain only if
+ * the other domain says it accepts them (RFC 7489 §7.1). That domain is mailplane's, in the same account.
+ */
+async function authorizeExternalRua({ deps, log }: StepContext, facts: RecordFacts): Promise<void> {
+  const auth = dmarcReportAuthorization(facts);
+  if (!auth) return;
+  const zone = await deps.dns.findZone(auth.ruaDomain);
+  if (!zone) {
+    log(`DMARC_RUA ${facts.dmarcRua}: no zone ${auth.ruaDomain} in this Cloudflare account, so ${auth.name} TXT "v=DMARC1" is not published and receivers will not send it reports`);
+    return;
+  }
+  const { action } = await deps.dns.upsertRecord(zone.id, { type: 'TXT', name: auth.name, content: auth.content });
+  log(`TXT ${auth.name}: ${action}`);
+}
+
 export const publishDns: StepDefinition = {
   name: 'publish_dns',
   async run(ctx) {
@@ -49,7 +65,7 @@ export const publishDns: StepDefinition = {
     if (server.dnsZoneId && server.dnsZoneId !== zone.id) {
       // A new zone (Cloudflare deleted the one left pending): the customer's records are written into it again.
       await deps.database.db.update(customerDnsRecords).set({ state: 'pending', providerRecordId: null, updatedAt: new Date() })
-        .where(and(eq(customerDnsRecords.serverId, server.id), ne(customerDnsRecords.state, 'deleting')));
+        .where(and(eq(customerDnsRecords.serverId, server.id), notInArray(customerDnsRecords.state, ['deleting', 'deleted'])));
     }
     // Before mailplane's own records, so the scan sees the domain as it is and nothing is asked of the customer yet.
     if (!server.dnsImportedAt) {
@@ -57,7 +73,8 @@ export const publishDns: StepDefinition = {
       server = await ctx.reloadServer();
     }
     const ips = (await currentIps(deps, server.id)).filter((ip) => ip.state !== 'listed');
-    const records = desiredRecords(await recordFacts(deps, server, ips));
+    const facts = await recordFacts(deps, server, ips);
+    const records = desiredRecords(facts);
     const actions: Record<string, string> = {};
     // One listing of the zone instead of one lookup per record: fewer calls, fewer chances to fail.
     const zoneRecords = await deps.dns.listRecords(zone.id);
@@ -65,6 +82,7 @@ export const publishDns: StepDefinition = {
       actions[record.purpose] = await publishRecord(deps, server, zone.id, record, zoneRecords);
       log(`${record.type} ${record.name}: ${actions[record.purpose]}`);
     }
+    await authorizeExternalRua(ctx, facts);
     const dnssec = await deps.dns.enableDnssec(zone.id);
     await storeDnssec(deps, server.id, dnssec);
     // Records the customer added before the zone existed are written now.

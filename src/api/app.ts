@@ -29,6 +29,7 @@ import { registerMailboxRoutes } from './routes/mailboxes.ts';
 import { registerMeRoutes } from './routes/me.ts';
 import { registerMetricsRoutes } from './routes/metrics.ts';
 import { registerServerRoutes } from './routes/servers.ts';
+import { registerDnsRecordRoutes } from './routes/dns-records.ts';
 import { registerWorkspaceRoutes } from './routes/workspaces.ts';
 
 export type RouteRegistrar = (app: App) => void;
@@ -84,6 +85,7 @@ export function createApp(deps: ApiDeps, extra: RouteRegistrar[] = []): App {
   if (deps.provisioning) {
     registerBillingRoutes(app, deps, deps.provisioning);
     registerServerRoutes(app, deps, deps.provisioning);
+    registerDnsRecordRoutes(app, deps, deps.provisioning);
     registerAdminServerRoutes(app, deps, deps.provisioning);
     registerAdminIpRotationRoutes(app, deps, deps.provisioning);
     registerAdminAlertRoutes(app, deps, deps.provisioning);

@@ -33,6 +33,8 @@ export const PERMISSIONS = {
   'mailboxes.manage': { roles: MANAGERS, scope: 'write' },
   'mailboxes.exportPassword': { roles: MANAGERS, scope: null },
   'mailboxes.webmail': { roles: ALL, scope: null },
+  /** The customer's own records in their zone and their SPF senders. */
+  'dns.manage': { roles: MANAGERS, scope: 'write' },
 } as const satisfies Record<string, Rule>;
 
 export type Action = keyof typeof PERMISSIONS;

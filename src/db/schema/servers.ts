@@ -123,8 +123,11 @@ export const customerDnsRecords = pgTable('customer_dns_records', {
   priority: integer('priority'),
   ttl: integer('ttl').notNull().default(1),
   providerRecordId: text('provider_record_id'),
-  /** pending: to be written at Cloudflare; deleting: to be removed there; published / failed: the last sync's result. */
-  state: text('state', { enum: ['pending', 'published', 'deleting', 'failed'] }).notNull().default('pending'),
+  /**
+   * pending: to be written at Cloudflare; deleting: to be removed there; published / failed: the last sync's result;
+   * deleted: removed at the customer's request, kept so that a later scan does not import it again.
+   */
+  state: text('state', { enum: ['pending', 'published', 'deleting', 'failed', 'deleted'] }).notNull().default('pending'),
   error: text('error'),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),

@@ -228,7 +228,7 @@ export class CloudflareState {
   /** Sets the DNSSEC state; a signing state gets a key (and its DS) the first time. */
   setDnssec(zoneId: string, status: CfDnssecStatus): CfDnssec {
     const zone = this.zone(zoneId);
-    const current = this.getDnssec(zoneId);
+    const current = this.dnssec.get(zoneId) ?? disabledDnssec();
     let next: CfDnssec;
     if (status === 'disabled') next = disabledDnssec();
     else if (current.ds) next = { ...current, status };
