@@ -167,6 +167,22 @@ describe("the customer's existing DNS and their own records", () => {
     // Applied by the dns.sync job, in the zone the customer is about to move to.
     await until('SPF published with the senders', async () => zoneRecords(domain).some((r) => r.type === 'TXT' && r.name === domain && r.content.includes('include:small.senders.example')));
     expect(zoneRecords(domain).filter((r) => r.type === 'TXT' && r.name === domain && r.content.includes('v=spf1'))).toHaveLength(1);
+
+    // The same on the dashboard's DNS page: the senders shown, a record added by form, a bad one refused.
+    const pagePath = `/w/${workspaceId}/servers/${serverId}/dns`;
+    const post = (path: string, form: Record<string, string>) => fetch(`${h.baseUrl}${path}`, {
+      method: 'POST', redirect: 'manual', body: new URLSearchParams(form).toString(),
+      headers: { cookie: `mailplane_session=${token}`, origin: h.baseUrl, 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    const html = await (await fetch(`${h.baseUrl}${pagePath}`, { headers: { cookie: `mailplane_session=${token}` } })).text();
+    expect(html).toContain('Other senders (SPF)');
+    expect(html).toContain('include:small.senders.example');
+    expect((await post(`${pagePath}/records`, { type: 'TXT', name: '_acme-challenge', content: 'token-from-another-host' })).status).toBe(303);
+    const refused = await post(`${pagePath}/records`, { type: 'MX', name: '@', content: 'mx.other.example', priority: '1' });
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).toContain('mailplane publishes');
+    const rows = (await h.call('GET', `/v1/workspaces/${workspaceId}/servers/${serverId}/dns`, { token })).body.customerRecords as Array<{ name: string; source: string }>;
+    expect(rows).toEqual([expect.objectContaining({ name: `_acme-challenge.${domain}`, source: 'customer' })]);
   }, 120_000);
 
   it('keeps watching DNSSEC after ready and publishes TLSA once the DS is at the registrar', async () => {
