@@ -9,8 +9,8 @@
  * into a new zone, whose new nameservers the customer is shown. While the zone
  * waits, records Cloudflare's scan found since are imported (dns-import.ts).
  */
-import { eq } from 'drizzle-orm';
-import { servers } from '../../src/db/schema/index.ts';
+import { and, count, eq, ne } from 'drizzle-orm';
+import { customerDnsRecords, servers } from '../../src/db/schema/index.ts';
 import { ProviderError } from '../../src/errors.ts';
 import type { StepDefinition } from '../context.ts';
 import { importExistingRecords } from '../dns-import.ts';
@@ -46,13 +46,16 @@ export const activateZone: StepDefinition = {
     } catch (err) {
       log(`importing the domain's existing records failed this time (${err instanceof Error ? err.message : String(err)}); the next check tries again`);
     }
+    const theirs = await deps.database.db.select({ n: count() }).from(customerDnsRecords)
+      .where(and(eq(customerDnsRecords.serverId, server.id), ne(customerDnsRecords.state, 'deleted')));
+    const check = `First check on the DNS page the ${theirs[0]?.n ?? 0} record(s) of yours copied from your current DNS, and add any that are missing (only the common names are found): after the move, only those answer. Then, at`;
     const created = zone.createdAt ? Date.parse(zone.createdAt) : Number.NaN;
     const deletesAt = Number.isNaN(created) ? null : new Date(created + PENDING_ZONE_LIFETIME_MS).toISOString();
     const ns = zone.nameServers.join(' and ');
     throw new WaitingError({
       code: 'zone_pending', party: 'customer',
       message: `${server.domain} does not use the nameservers ${ns} yet.`,
-      action: `At your registrar, set the nameservers of ${server.domain} to ${ns}; mailplane checks every few minutes and continues by itself.`
+      action: `${check} your registrar, set the nameservers of ${server.domain} to ${ns}; mailplane checks every few minutes and continues by itself.`
         + (deletesAt ? ` Cloudflare deletes a zone left pending 28 days (${deletesAt.slice(0, 10)}); mailplane then creates a new one, with new nameservers to set.` : ''),
       recheckMs: deps.settings.waitRecheckMs,
       details: { nameServers: zone.nameServers, zoneStatus: zone.status, zoneDeletedAt: deletesAt },

@@ -57,7 +57,9 @@ describe("the customer's existing DNS and their own records", () => {
 
     const { token, workspaceId } = await h.customer('shop@example.org');
     const { serverId } = await h.subscribe(token, workspaceId, domain);
-    await until('zone_pending', () => waitOf(workspaceId, serverId, token, 'zone_pending'));
+    const pending = await until('zone_pending', () => waitOf(workspaceId, serverId, token, 'zone_pending'));
+    // Asked to move the nameservers only after checking what was copied.
+    expect(pending.action).toMatch(/^First check on the DNS page the 3 record\(s\) of yours/);
     const dnsPath = `/v1/workspaces/${workspaceId}/servers/${serverId}/dns`;
 
     // Before the customer is asked to move: the website and the verification are in the zone as theirs.
