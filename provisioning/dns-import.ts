@@ -32,8 +32,10 @@ export async function importExistingRecords(deps: ProvisioningDeps, server: Serv
   const found = await deps.dns.scanExistingRecords(zoneId);
   const slots = { domain: server.domain, hostname: server.hostname, dkimSelectors: await mailplaneSelectors(deps, server.id) };
   // What the customer already has (or deleted) at a name and type is their decision: a later scan does not add to it.
-  const known = new Set((await deps.database.db.select({ type: customerDnsRecords.type, name: customerDnsRecords.name }).from(customerDnsRecords)
-    .where(eq(customerDnsRecords.serverId, server.id))).map((r) => `${r.type} ${r.name}`));
+  const theirs = await deps.database.db.select({ type: customerDnsRecords.type, name: customerDnsRecords.name }).from(customerDnsRecords)
+    .where(eq(customerDnsRecords.serverId, server.id));
+  // A CNAME shares its name with nothing, so one on either side settles the whole name.
+  const isKnown = (r: DnsRecord) => theirs.some((t) => t.name === r.name && (t.type === r.type || t.type === 'CNAME' || r.type === 'CNAME'));
   const accept: DnsRecord[] = [];
   const replaced: DnsRecord[] = [];
   let spfTerms = [...server.spfTerms];
@@ -42,7 +44,7 @@ export async function importExistingRecords(deps: ProvisioningDeps, server: Serv
       const own = [server.ipv4 && `ip4:${server.ipv4}`, server.ipv6 && `ip6:${server.ipv6}`].filter((t): t is string => Boolean(t));
       spfTerms = [...new Set([...spfTerms, ...spfTermsOf(record.content, own)])];
       replaced.push(record);
-    } else if (isMailplaneSlot(slots, record) || known.has(`${record.type} ${record.name}`)) {
+    } else if (isMailplaneSlot(slots, record) || isKnown(record)) {
       replaced.push(record);
     } else {
       accept.push(record);
