@@ -19,8 +19,42 @@ export interface RecordFacts {
   ipv6: string | null;
   dkim: { selector: string; publicKeyBase64: string } | null;
   sshfpSha256Hex: string | null;
+  /** An extra DMARC aggregate-report address (DMARC_RUA), besides the server's own dmarc-reports@<domain>. */
   dmarcRua: string | null;
   tlsRptRua: string | null;
+  /** The customer's own SPF terms (their other senders), kept in the SPF record mailplane publishes. */
+  spfTerms?: readonly string[];
+}
+
+/** Where DMARC aggregate reports go by default: an alias on the customer's own server (src/mailstack/mailboxes.ts). */
+export const DMARC_REPORTS_LOCAL_PART = 'dmarc-reports';
+
+/** Every rua address: the server's own first (no authorisation needed), then the configured one, if any. */
+export function dmarcRuaAddresses(f: Pick<RecordFacts, 'domain' | 'dmarcRua'>): string[] {
+  const own = `${DMARC_REPORTS_LOCAL_PART}@${f.domain}`;
+  return f.dmarcRua && f.dmarcRua.toLowerCase() !== own ? [own, f.dmarcRua] : [own];
+}
+
+/**
+ * RFC 7489 §7.1: a receiver sends reports for <domain> to an address in another domain only if that
+ * domain publishes `<domain>._report._dmarc.<rua domain> TXT "v=DMARC1"`. Null when no external rua is set.
+ */
+export function dmarcReportAuthorization(f: Pick<RecordFacts, 'domain' | 'dmarcRua'>): { ruaDomain: string; name: string; content: string } | null {
+  const ruaDomain = f.dmarcRua?.split('@')[1]?.toLowerCase().replace(/\.$/, '');
+  if (!ruaDomain || ruaDomain === f.domain || ruaDomain.endsWith(`.${f.domain}`)) return null;
+  return { ruaDomain, name: `${f.domain}._report._dmarc.${ruaDomain}`, content: 'v=DMARC1' };
+}
+
+/** The SPF mailplane publishes: the server's addresses, then the customer's own terms, then -all. */
+export function spfRecord(f: Pick<RecordFacts, 'ipv4' | 'ipv6' | 'spfTerms'>): string {
+  const own = [f.ipv4 && `ip4:${f.ipv4}`, f.ipv6 && `ip6:${f.ipv6}`].filter((t): t is string => Boolean(t));
+  const theirs = (f.spfTerms ?? []).filter((t) => !own.includes(t.toLowerCase()));
+  return ['v=spf1', ...own, ...theirs, '-all'].join(' ');
+}
+
+/** The names whose CAA mailplane sets: the mail host (webmail. and mta-sts. are CNAMEs to it, so CAA follows them there). */
+export function caaName(f: Pick<RecordFacts, 'hostname'>): string {
+  return f.hostname;
 }
 
 export const MTA_STS_MAX_AGE = 604800;
@@ -50,25 +84,27 @@ export function desiredRecords(f: RecordFacts): DesiredRecord[] {
     const name = `${label}.${f.domain}`;
     add(`cname_${label.replace('-', '_')}`, { type: 'CNAME', name, content: f.hostname }, sameName('CNAME', name));
   }
-  const spf = ['v=spf1', f.ipv4 && `ip4:${f.ipv4}`, f.ipv6 && `ip6:${f.ipv6}`, '-all'].filter(Boolean).join(' ');
-  add('spf', { type: 'TXT', name: f.domain, content: spf }, sameTxt(f.domain, 'v=spf1'));
+  add('spf', { type: 'TXT', name: f.domain, content: spfRecord(f) }, sameTxt(f.domain, 'v=spf1'));
   // The server's own mail (bounces and other notices from MAILER-DAEMON@<hostname>, cron) has the
   // hostname in its From and, with an empty envelope sender, in the SPF identity (HELO, RFC 7208
-  // §2.3): SPF for the hostname is what makes it pass DMARC under aspf=s.
-  add('spf_mail', { type: 'TXT', name: f.hostname, content: spf }, sameTxt(f.hostname, 'v=spf1'));
+  // §2.3): SPF for the hostname is what makes it pass DMARC under aspf=s. Only the server sends as it.
+  add('spf_mail', { type: 'TXT', name: f.hostname, content: spfRecord({ ipv4: f.ipv4, ipv6: f.ipv6 }) }, sameTxt(f.hostname, 'v=spf1'));
   if (f.dkim) {
     const name = `${f.dkim.selector}._domainkey.${f.domain}`;
     add('dkim', { type: 'TXT', name, content: `v=DKIM1; k=rsa; p=${f.dkim.publicKeyBase64}` }, sameTxt(name, 'v=DKIM1'));
   }
   const dmarcName = `_dmarc.${f.domain}`;
-  const rua = f.dmarcRua ? `; rua=mailto:${f.dmarcRua}` : '';
+  // Aggregate reports go somewhere by default: the customer's own server (see dmarcRuaAddresses).
+  const rua = `; rua=${dmarcRuaAddresses(f).map((a) => `mailto:${a}`).join(',')}`;
   add('dmarc', { type: 'TXT', name: dmarcName, content: `v=DMARC1; p=quarantine; adkim=s; aspf=s${rua}` }, sameTxt(dmarcName, 'v=DMARC1'));
   const stsName = `_mta-sts.${f.domain}`;
   add('mta_sts', { type: 'TXT', name: stsName, content: `v=STSv1; id=${mtaStsId(mtaStsPolicy(f))}` }, sameTxt(stsName, 'v=STSv1'));
   const rptName = `_smtp._tls.${f.domain}`;
   add('tls_rpt', { type: 'TXT', name: rptName, content: `v=TLSRPTv1; rua=mailto:${f.tlsRptRua ?? `postmaster@${f.domain}`}` }, sameTxt(rptName, 'v=TLSRPTv1'));
+  // Only the names mailplane serves: a CAA on the apex would restrict every other certificate the customer has.
   const caa = `0 issue "letsencrypt.org"`;
-  add('caa_issue', { type: 'CAA', name: f.domain, content: caa }, (r) => r.type === 'CAA' && r.name === f.domain && r.content === caa);
+  const caaAt = caaName(f);
+  add('caa_issue', { type: 'CAA', name: caaAt, content: caa }, (r) => r.type === 'CAA' && r.name === caaAt && r.content === caa);
   if (f.sshfpSha256Hex) {
     add('sshfp', { type: 'SSHFP', name: f.hostname, content: `4 2 ${f.sshfpSha256Hex}` }, (r) => r.type === 'SSHFP' && r.name === f.hostname && r.content.startsWith('4 2 '));
   }
@@ -78,4 +114,24 @@ export function desiredRecords(f: RecordFacts): DesiredRecord[] {
 export function tlsaRecord(hostname: string, spkiSha256Hex: string): DesiredRecord {
   const name = `_25._tcp.${hostname}`;
   return { purpose: 'tlsa', type: 'TLSA', name, content: `3 1 1 ${spkiSha256Hex}`, sameSlot: sameName('TLSA', name) };
+}
+
+/**
+ * Whether a record sits where mailplane publishes (so it is mailplane's, not the customer's): the mail
+ * host and its TLSA, the webmail and MTA-STS names, the apex MX and SPF, DMARC, TLS-RPT and the DKIM
+ * selectors mailplane signs with. Everything else in the zone is the customer's and is never touched.
+ */
+export function isMailplaneSlot(
+  f: Pick<RecordFacts, 'domain' | 'hostname'> & { dkimSelectors: readonly string[] },
+  record: { type: string; name: string; content: string },
+): boolean {
+  const name = record.name.toLowerCase().replace(/\.$/, '');
+  const d = f.domain;
+  const owned = [
+    f.hostname, `_25._tcp.${f.hostname}`, `webmail.${d}`, `mta-sts.${d}`, `_mta-sts.${d}`, `_smtp._tls.${d}`, `_dmarc.${d}`,
+    ...f.dkimSelectors.map((s) => `${s}._domainkey.${d}`),
+  ];
+  if (owned.includes(name)) return true;
+  if (name !== d) return false;
+  return record.type === 'MX' || (record.type === 'TXT' && /^"?v=spf1(\s|"?$)/i.test(record.content.trim()));
 }

@@ -12,7 +12,12 @@ export async function publishRecord(
   deps: ProvisioningDeps, server: ServerRow, zoneId: string, desired: DesiredRecord, zoneRecords?: DnsRecord[],
 ): Promise<string> {
   const { purpose, sameSlot, ...record } = desired;
+  const [before] = await deps.database.db.select().from(dnsRecords).where(and(eq(dnsRecords.serverId, server.id), eq(dnsRecords.purpose, purpose)));
   const { record: published, action } = await deps.dns.upsertRecord(zoneId, record, sameSlot, zoneRecords);
+  // The purpose moved to another name or type (the CAA left the apex for the mail host): its old record is mailplane's to remove.
+  if (before?.providerRecordId && before.state === 'published' && before.providerRecordId !== published.id && (before.name !== record.name || before.type !== record.type)) {
+    await deps.dns.deleteRecord(zoneId, before.providerRecordId);
+  }
   const values = {
     serverId: server.id, purpose, type: record.type, name: record.name, content: record.content,
     priority: record.priority ?? null, providerRecordId: published.id, state: 'published' as const, updatedAt: new Date(),
@@ -39,5 +44,6 @@ export async function recordFacts(deps: ProvisioningDeps, server: ServerRow, ips
     sshfpSha256Hex: server.sshHostPublicKey ? sshfpFromPublicKey(server.sshHostPublicKey) : null,
     dmarcRua: deps.settings.dmarcRua,
     tlsRptRua: deps.settings.dmarcRua,
+    spfTerms: server.spfTerms,
   };
 }

@@ -99,6 +99,11 @@ const envSchema = z.object({
   SANDBOX_SMTP_BLOCKED: bool(false),
   /** manual: sandbox zones stay pending until `mailplane sandbox activate-zone DOMAIN` (the customer moved the nameservers). */
   SANDBOX_ZONE_ACTIVATION: z.preprocess(emptyToUndefined, z.enum(['immediate', 'manual']).default('immediate')),
+  /** registrar: sandbox DNSSEC stays pending until `mailplane sandbox add-ds DOMAIN` (the customer added the DS), then SANDBOX_DNSSEC_DELAY_SECONDS. */
+  SANDBOX_DNSSEC_ACTIVATION: z.preprocess(emptyToUndefined, z.enum(['immediate', 'registrar']).default('immediate')),
+  SANDBOX_DNSSEC_DELAY_SECONDS: int(0, 0, 7 * 24 * 3600),
+  /** Pending zones the sandbox Cloudflare account may hold before it refuses new ones (Cloudflare: about 50). */
+  SANDBOX_PENDING_ZONE_LIMIT: int(50, 0, 100_000),
   /** emulated: SSH hosts answer the scripts with simulated results; container: real Debian 12 machines (root). */
   SANDBOX_HOSTS: z.enum(['emulated', 'container']).default('emulated'),
   SANDBOX_HOSTS_CACHE_DIR: z.string().min(1).default('/var/cache/mailplane'),
@@ -182,6 +187,7 @@ export interface Config {
   sandbox: {
     listedIps: string[]; listFirstIps: number; url: string | null; hosts: { mode: 'emulated' | 'container'; cacheDir: string; mirror: string };
     smtpBlocked: boolean; zoneActivation: 'immediate' | 'manual';
+    dnssecActivation: 'immediate' | 'registrar'; dnssecDelaySeconds: number; pendingZoneLimit: number;
   };
   /** How often a worker looks for jobs of dead workers (heartbeat lost); null = pg-boss default. */
   /** pollSeconds bounds how late a delayed job (a retry after backoff) starts. */
@@ -336,7 +342,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       testDomainsAllowed: !production && (cloudflare === null || /^http:\/\/(127\.\d+\.\d+\.\d+|\[::1\]|localhost)[:/]/.test(cloudflare.apiUrl ?? '')),
     },
     sandbox: { listedIps: e.SANDBOX_LISTED_IPS, listFirstIps: e.SANDBOX_LIST_FIRST_IPS, url: e.SANDBOX_URL ?? null, hosts: { mode: e.SANDBOX_HOSTS, cacheDir: e.SANDBOX_HOSTS_CACHE_DIR, mirror: e.SANDBOX_DEBIAN_MIRROR },
-      smtpBlocked: e.SANDBOX_SMTP_BLOCKED, zoneActivation: e.SANDBOX_ZONE_ACTIVATION },
+      smtpBlocked: e.SANDBOX_SMTP_BLOCKED, zoneActivation: e.SANDBOX_ZONE_ACTIVATION,
+      dnssecActivation: e.SANDBOX_DNSSEC_ACTIVATION, dnssecDelaySeconds: e.SANDBOX_DNSSEC_DELAY_SECONDS, pendingZoneLimit: e.SANDBOX_PENDING_ZONE_LIMIT },
     jobs: { superviseIntervalSeconds: e.JOBS_SUPERVISE_SECONDS ?? null, pollSeconds: e.JOBS_POLL_SECONDS },
     provisioning: { retryBaseMs: e.PROVISIONING_RETRY_BASE_MS, retryMaxMs: e.PROVISIONING_RETRY_MAX_MS, maxAttempts: e.PROVISIONING_MAX_ATTEMPTS, pollMs: e.PROVISIONING_POLL_MS, waitRecheckMs: e.PROVISIONING_WAIT_RECHECK_SECONDS * 1000 },
     ops: {

@@ -8,6 +8,8 @@ import { registerHealthWorkers } from './health/workers.ts';
 import { registerBackupWorkers } from './backups/workers.ts';
 import { eraseUser, eraseWorkspace } from './gdpr/erase.ts';
 import { resyncStaleMailboxes, syncMailboxes } from './mailboxes/sync.ts';
+import { syncDns } from '../provisioning/customer-records-sync.ts';
+import { DNSSEC_WATCH_CRON, watchDnssec } from '../provisioning/dnssec-watch.ts';
 
 export async function startWorkers(ctx: AppContext): Promise<void> {
   const { db } = ctx.database;
@@ -24,6 +26,9 @@ export async function startWorkers(ctx: AppContext): Promise<void> {
   await ctx.queue.work('mailboxes.sync', async (data) => void (await syncMailboxes(ctx.provisioning, data)));
   await ctx.queue.work('mailboxes.resync', async () => void (await resyncStaleMailboxes(ctx.provisioning, { olderThanMs: 5 * 60_000 })));
   await ctx.queue.schedule('mailboxes.resync', '*/10 * * * *', {});
+  await ctx.queue.work('dns.sync', async (data) => void (await syncDns(ctx.provisioning, data)));
+  await ctx.queue.work('dns.dnssec_watch', async () => void (await watchDnssec(ctx.provisioning)));
+  await ctx.queue.schedule('dns.dnssec_watch', DNSSEC_WATCH_CRON, {});
   await ctx.queue.work('gdpr.erase_workspace', async (data) => void (await eraseWorkspace(ctx.erasure, data)));
   await registerHealthWorkers(ctx.health, ctx.queue);
   await registerBackupWorkers(ctx.backups);

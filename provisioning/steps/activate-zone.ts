@@ -6,12 +6,14 @@
  * waits (WaitingError: the server shows the nameservers to set) and asks
  * Cloudflare to look again at every re-check. A Free-plan zone still pending
  * after 28 days is deleted by Cloudflare: the records are then published again
- * into a new zone, whose new nameservers the customer is shown.
+ * into a new zone, whose new nameservers the customer is shown. While the zone
+ * waits, records Cloudflare's scan found since are imported (dns-import.ts).
  */
-import { eq } from 'drizzle-orm';
-import { servers } from '../../src/db/schema/index.ts';
+import { and, count, eq, ne } from 'drizzle-orm';
+import { customerDnsRecords, servers } from '../../src/db/schema/index.ts';
 import { ProviderError } from '../../src/errors.ts';
 import type { StepDefinition } from '../context.ts';
+import { importExistingRecords } from '../dns-import.ts';
 import { WaitingError } from '../waiting.ts';
 import { publishDns } from './publish-dns.ts';
 
@@ -38,13 +40,22 @@ export const activateZone: StepDefinition = {
       log(`${server.domain} is delegated to ${zone.nameServers.join(', ')}`);
       return { zone: zone.id, status: zone.status, nameServers: zone.nameServers };
     }
+    // Cloudflare's scan runs in the background: what it found since publish_dns joins the zone before the move.
+    try {
+      await importExistingRecords(deps, server, zone.id, log);
+    } catch (err) {
+      log(`importing the domain's existing records failed this time (${err instanceof Error ? err.message : String(err)}); the next check tries again`);
+    }
+    const theirs = await deps.database.db.select({ n: count() }).from(customerDnsRecords)
+      .where(and(eq(customerDnsRecords.serverId, server.id), ne(customerDnsRecords.state, 'deleted')));
+    const check = `First check on the DNS page the ${theirs[0]?.n ?? 0} record(s) of yours copied from your current DNS, and add any that are missing (only the common names are found): after the move, only those answer. Then, at`;
     const created = zone.createdAt ? Date.parse(zone.createdAt) : Number.NaN;
     const deletesAt = Number.isNaN(created) ? null : new Date(created + PENDING_ZONE_LIFETIME_MS).toISOString();
     const ns = zone.nameServers.join(' and ');
     throw new WaitingError({
       code: 'zone_pending', party: 'customer',
       message: `${server.domain} does not use the nameservers ${ns} yet.`,
-      action: `At your registrar, set the nameservers of ${server.domain} to ${ns}; mailplane checks every few minutes and continues by itself.`
+      action: `${check} your registrar, set the nameservers of ${server.domain} to ${ns}; mailplane checks every few minutes and continues by itself.`
         + (deletesAt ? ` Cloudflare deletes a zone left pending 28 days (${deletesAt.slice(0, 10)}); mailplane then creates a new one, with new nameservers to set.` : ''),
       recheckMs: deps.settings.waitRecheckMs,
       details: { nameServers: zone.nameServers, zoneStatus: zone.status, zoneDeletedAt: deletesAt },

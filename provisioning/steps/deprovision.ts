@@ -13,6 +13,7 @@ import { dnsRecords, provisioningRuns, provisioningSteps, serverIps, servers } f
 import { ProviderError } from '../../src/errors.ts';
 import type { Zone } from '../../src/providers/compute/interface.ts';
 import type { StepContext, StepDefinition } from '../context.ts';
+import { dmarcReportAuthorization } from '../dns-records.ts';
 import { serverTag } from '../tags.ts';
 
 async function waitForInFlightSteps({ deps, server, run }: StepContext): Promise<void> {
@@ -43,6 +44,18 @@ export const deleteDnsRecords: StepDefinition = {
       }
       await deps.database.db.update(dnsRecords).set({ state: 'deleted', updatedAt: new Date() }).where(eq(dnsRecords.id, row.id));
       log(`deleted ${row.type} ${row.name}`);
+    }
+    // The SPF record carried the customer's other senders: they get it back without the server's addresses.
+    if (server.spfTerms.length > 0) {
+      const { action } = await deps.dns.upsertRecord(server.dnsZoneId, { type: 'TXT', name: server.domain, content: ['v=spf1', ...server.spfTerms, '~all'].join(' ') },
+        (r) => r.type === 'TXT' && r.name === server.domain && /^v=spf1(\s|$)/i.test(r.content));
+      log(`SPF of ${server.domain} left with the customer's senders only: ${action}`);
+    }
+    // The DMARC report authorisation publish_dns left in mailplane's own rua domain (RFC 7489 §7.1).
+    const auth = dmarcReportAuthorization({ domain: server.domain, dmarcRua: deps.settings.dmarcRua });
+    const ruaZone = auth ? await deps.dns.findZone(auth.ruaDomain) : null;
+    if (auth && ruaZone) {
+      for (const r of await deps.dns.listRecords(ruaZone.id, { type: 'TXT', name: auth.name })) await deps.dns.deleteRecord(ruaZone.id, r.id);
     }
     return { deleted };
   },

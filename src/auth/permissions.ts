@@ -42,6 +42,8 @@ export const PERMISSIONS = {
   'backups.read': { roles: ALL, scope: 'read' },
   'backups.run': { roles: MANAGERS, scope: 'write' },
   'backups.restore': { roles: MANAGERS, scope: 'write' },
+  /** The customer's own records in their zone and their SPF senders. */
+  'dns.manage': { roles: MANAGERS, scope: 'write' },
 } as const satisfies Record<string, Rule>;
 
 export type Action = keyof typeof PERMISSIONS;

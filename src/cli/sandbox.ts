@@ -53,10 +53,11 @@ async function personAction(action: string, args: string[]): Promise<number> {
   } else {
     const domain = args[0];
     if (!domain) {
-      process.stderr.write('usage: mailplane sandbox activate-zone DOMAIN\n');
+      process.stderr.write(`usage: mailplane sandbox ${action} DOMAIN\n`);
       return 2;
     }
-    target = urls.cloudflare && `${urls.cloudflare}/__sandbox/zones/${encodeURIComponent(domain.toLowerCase())}/activate`;
+    const path = action === 'add-ds' ? 'ds' : 'activate';
+    target = urls.cloudflare && `${urls.cloudflare}/__sandbox/zones/${encodeURIComponent(domain.toLowerCase())}/${path}`;
   }
   if (!target) {
     process.stderr.write(`this provider is not sandboxed\n`);
@@ -73,7 +74,9 @@ async function personAction(action: string, args: string[]): Promise<number> {
   const woken = await wakeWaitingServers(action === 'smtp-open' ? undefined : eq(servers.domain, args[0]!.toLowerCase()));
   process.stdout.write(action === 'smtp-open'
     ? `Outbound SMTP is open on the sandbox account; ${woken} waiting server(s) checked now.\n`
-    : `${args[0]} now uses the sandbox nameservers; ${woken ? 'its server is checked now' : 'no server of it was waiting'}.\n`);
+    : action === 'add-ds'
+      ? `The registrar of ${args[0]} now publishes its DS; DNSSEC turns active once Cloudflare sees it, and TLSA follows at the next DNSSEC check.\n`
+      : `${args[0]} now uses the sandbox nameservers; ${woken ? 'its server is checked now' : 'no server of it was waiting'}.\n`);
   return 0;
 }
 
@@ -82,6 +85,7 @@ export const sandboxCommand: Command = {
   usage: `mailplane sandbox
 mailplane sandbox smtp-open              # Scaleway lifts the outbound SMTP block (SANDBOX_SMTP_BLOCKED=1)
 mailplane sandbox activate-zone DOMAIN   # the customer moved DOMAIN's nameservers (SANDBOX_ZONE_ACTIVATION=manual)
+mailplane sandbox add-ds DOMAIN          # the customer added DOMAIN's DS at the registrar (SANDBOX_DNSSEC_ACTIVATION=registrar)
 
 Starts the Scaleway, Cloudflare, Stripe, SSH-host and DNS emulators on 127.0.0.1
 and prints "export NAME=value" lines; run \`mailplane api\` and \`mailplane worker\`
@@ -89,7 +93,7 @@ with them to share one sandbox. Webhooks go to http://127.0.0.1:$PORT/v1/webhook
 SANDBOX_LISTED_IPS and SANDBOX_LIST_FIRST_IPS set what the DNSBL emulator lists.`,
   async run(args) {
     const [action, ...rest] = args;
-    if (action === 'smtp-open' || action === 'activate-zone') return personAction(action, rest);
+    if (action === 'smtp-open' || action === 'activate-zone' || action === 'add-ds') return personAction(action, rest);
     const { config, log } = await bootstrap();
     const sandbox = sandboxFromConfig(config, log, { compute: true, dns: true, billing: true }, {
       webhookUrl: `http://127.0.0.1:${config.http.port}/v1/webhooks/stripe`,

@@ -57,7 +57,7 @@ export async function spfCheck(lookup: DnsLookup, f: DnsFacts): Promise<CheckRes
   if (failing.some((v) => v.spf === 'temperror')) return result('spf', 'unknown', 'Could not evaluate SPF (DNS error).', 'Nothing to do now; the next check will try again.', { verdicts });
   return result('spf', failing.length === 0 ? 'pass' : 'fail',
     failing.length === 0 ? `SPF gives "pass" for ${verdicts.map((v) => v.ip).join(' and ')}.` : `SPF gives ${failing.map((v) => `"${v.spf}" for ${v.ip}`).join(', ')}.`,
-    `Keep a single SPF record on ${f.server.domain}, the one listed on the DNS page.`, { verdicts });
+    `Keep a single SPF record on ${f.server.domain}, the one listed on the DNS page; add your other senders under "Other senders (SPF)" there, not in a second record.`, { verdicts });
 }
 
 export async function dkimCheck(lookup: DnsLookup, f: DnsFacts): Promise<CheckResult> {
@@ -102,7 +102,7 @@ export async function mtaStsCheck(lookup: DnsLookup, probe: ServiceProbe, f: Dns
 export function dnssecCheck(f: DnsFacts): CheckResult {
   const active = f.server.dnssecStatus === 'active';
   return result('dnssec', active ? 'pass' : 'warn', active ? 'DNSSEC is active for the zone.' : `DNSSEC is ${f.server.dnssecStatus ?? 'not set up'}.`,
-    f.server.dnssecDs ? `Add the DS record ${f.server.dnssecDs} at your registrar.` : 'Wait for the zone to be active; the DS record will then be shown on the DNS page.');
+    f.server.dnssecDs ? `Add the DS record ${f.server.dnssecDs} at your registrar; mailplane checks every 10 minutes and publishes TLSA (DANE) once DNSSEC is active.` : 'Wait for the zone to be active; the DS record will then be shown on the DNS page.');
 }
 
 export async function tlsaCheck(lookup: DnsLookup, probe: ServiceProbe, f: DnsFacts): Promise<CheckResult> {

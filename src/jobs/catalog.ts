@@ -46,6 +46,25 @@ export const JOB_CATALOG = {
     queue: { retryLimit: 1, expireInSeconds: 300 },
     concurrency: 1,
   }),
+  /**
+   * Apply a server's DNS changes at Cloudflare: the customer's own records (pending / deleting rows of
+   * customer_dns_records) and the SPF record with the customer's terms (provisioning/customer-records-sync.ts).
+   * One queued per server; pg-boss retries a failed attempt with backoff (every attempt redoes the idempotent sync).
+   */
+  'dns.sync': define({
+    schema: z.object({ serverId: z.uuid() }),
+    queue: { policy: 'stately', retryLimit: 8, retryDelay: 15, retryBackoff: true, retryDelayMax: 900, expireInSeconds: 300 },
+    concurrency: 4,
+  }),
+  /**
+   * Every 10 minutes: DNSSEC of the ready servers whose DNSSEC is still pending (the customer has not
+   * added the DS at their registrar yet); TLSA is published when it turns active (provisioning/dnssec-watch.ts).
+   */
+  'dns.dnssec_watch': define({
+    schema: z.object({}).passthrough(),
+    queue: { retryLimit: 0, expireInSeconds: 300 },
+    concurrency: 1,
+  }),
   /** Erase a workspace: cancel billing, deprovision, then delete its rows (src/gdpr/erase.ts). */
   'gdpr.erase_workspace': define({
     schema: z.object({ workspaceId: z.uuid(), attempt: z.number().int().min(1).optional() }),

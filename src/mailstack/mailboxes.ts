@@ -8,7 +8,8 @@
  *   /etc/postfix/virtual_aliases       postmaster@domain user@domain (role addresses, see below)
  *
  * RFC 5321 and RFC 2142 want postmaster@ (and abuse@) to reach a person, and the
- * TLS-RPT/DMARC reports default to postmaster@: unless the customer made those
+ * TLS-RPT reports default to postmaster@, DMARC aggregate reports to
+ * dmarc-reports@ (kept apart for the reports to be read): unless the customer made those
  * mailboxes themselves, they are aliases of the first mailbox (the caller's order).
  *
  * The Dovecot line is a passwd-file entry: user, password, then empty uid, gid,
@@ -29,7 +30,8 @@ export const DOVECOT_USERS_PATH = '/etc/dovecot/users';
 export const VIRTUAL_MAILBOXES_PATH = '/etc/postfix/virtual_mailboxes';
 export const SENDER_LOGIN_MAPS_PATH = '/etc/postfix/sender_login_maps';
 export const VIRTUAL_ALIASES_PATH = '/etc/postfix/virtual_aliases';
-export const ROLE_ADDRESSES = ['postmaster', 'abuse'] as const;
+/** dmarc-reports@: where the DMARC record sends aggregate reports by default (provisioning/dns-records.ts). */
+export const ROLE_ADDRESSES = ['postmaster', 'abuse', 'dmarc-reports'] as const;
 
 const ARGON2ID = /^\$argon2id\$v=19\$m=\d{1,10},t=\d{1,10},p=\d{1,3}\$[A-Za-z0-9+/]{8,}\$[A-Za-z0-9+/]{16,}$/;
 const SHA512_CRYPT = /^\$6\$(rounds=\d{1,9}\$)?[A-Za-z0-9./]{1,16}\$[A-Za-z0-9./]{86}$/;

@@ -6,6 +6,10 @@
  *   Scaleway account's default) until `mailplane sandbox smtp-open`.
  * - SANDBOX_ZONE_ACTIVATION=manual: zones stay pending until the customer
  *   "moves the nameservers" (`mailplane sandbox activate-zone DOMAIN`).
+ * - SANDBOX_DNSSEC_ACTIVATION=registrar: DNSSEC stays pending until the customer
+ *   "adds the DS at the registrar" (`mailplane sandbox add-ds DOMAIN`), then
+ *   SANDBOX_DNSSEC_DELAY_SECONDS until Cloudflare sees it.
+ * - SANDBOX_PENDING_ZONE_LIMIT: how many pending zones the account may hold.
  *
  * It also connects the emulators the way the world is connected: Scaleway
  * refuses a reverse until the forward record resolves (asked of the
@@ -21,12 +25,18 @@ import type { Sandbox } from './sandbox.ts';
 export interface PersonSettings {
   smtpBlocked: boolean;
   zoneActivation: 'immediate' | 'manual';
+  /** registrar: DNSSEC pending until `mailplane sandbox add-ds DOMAIN`, active dnssecDelaySeconds later. */
+  dnssecActivation?: 'immediate' | 'registrar';
+  dnssecDelaySeconds?: number;
+  pendingZoneLimit?: number;
 }
 
 export function applySandboxSettings(sandbox: Sandbox, settings: PersonSettings): void {
   const { scaleway, cloudflare, ssh } = sandbox;
   scaleway?.setSmtpBlocked(settings.smtpBlocked);
   cloudflare?.setZoneActivation(settings.zoneActivation);
+  cloudflare?.setDnssecActivation(settings.dnssecActivation === 'registrar' ? 'pending' : 'immediate', (settings.dnssecDelaySeconds ?? 0) * 1000);
+  if (settings.pendingZoneLimit !== undefined) cloudflare?.setPendingZoneLimit(settings.pendingZoneLimit);
   if (scaleway && cloudflare) {
     scaleway.setForwardCheck((hostname, address) => {
       const seen = cloudflare.answers(hostname, address.includes(':') ? 'AAAA' : 'A') ?? [];

@@ -29,7 +29,7 @@ check() {
 check "$USERS" "${ADDRESS}:${HASH}::::::userdb_quota_rule=\\*:storage=[0-9]+M"
 check "$MAILBOXES" "${ADDRESS} OK"
 check "$SENDERS" "${ADDRESS} ${ADDRESS}"
-check "$ALIASES" "(postmaster|abuse)@${DOMAIN//./\\.} ${ADDRESS}"
+check "$ALIASES" "(postmaster|abuse|dmarc-reports)@${DOMAIN//./\\.} ${ADDRESS}"
 
 chown root:dovecot "$USERS"
 chmod 0640 "$USERS"

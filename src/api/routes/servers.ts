@@ -3,7 +3,8 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
 import type { ProvisioningEvent } from '../../../provisioning/events.ts';
 import { eventId, eventsSince, nothingMoreToCome, parseLastEventId } from '../../servers/event-replay.ts';
-import { expectedAnswer } from '../../servers/dns-view.ts';
+import { customerRecordsOf, presentCustomerRecord, spfView } from '../../customer-dns/service.ts';
+import { dnssecView, expectedAnswer } from '../../servers/dns-view.ts';
 import { findServer, listServers, publishedRecords, serverDetail } from '../../servers/views.ts';
 import { authorizeWorkspace } from '../../workspaces/access.ts';
 import type { ApiDeps, ProvisioningApiDeps } from '../deps.ts';
@@ -52,14 +53,18 @@ export function registerServerRoutes(app: App, deps: ApiDeps, p: ProvisioningApi
       const answers = res.status === 'ok' ? res.answers : [];
       return { answers, matches: answers.some((a) => a.toLowerCase().replace(/\.$/, '') === expected.toLowerCase()) };
     }));
+    const theirs = await customerRecordsOf(db, server.id);
     return c.json({
       domain: server.domain,
       nameServers: server.nameServers ?? [],
-      dnssec: { status: server.dnssecStatus, ds: server.dnssecDs },
+      dnssec: dnssecView(server),
       instructions: server.nameServers?.length
-        ? `At your registrar, set the nameservers of ${server.domain} to ${server.nameServers.join(', ')}${server.dnssecDs ? ` and add the DS record ${server.dnssecDs}` : ''}.`
+        ? `Check the records imported from your current DNS (customerRecords) and add any that are missing, then at your registrar set the nameservers of ${server.domain} to ${server.nameServers.join(', ')}${server.dnssecDs ? ` and add the DS record ${server.dnssecDs}` : ''}.`
         : 'DNS is not published yet.',
       records: records.map((r, i) => ({ purpose: r.purpose, type: r.type, name: r.name, content: r.content, priority: r.priority, live: live[i] })),
+      importedAt: server.dnsImportedAt?.toISOString() ?? null,
+      customerRecords: theirs.map(presentCustomerRecord),
+      spf: await spfView(p.lookup, server),
     }, 200);
   });
 

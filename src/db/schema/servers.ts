@@ -14,6 +14,15 @@ export interface ServerWarning {
   at: string;
 }
 
+export interface DnssecKeyFacts {
+  keyTag: number | null;
+  algorithm: string | null;
+  digest: string | null;
+  digestType: string | null;
+  publicKey: string | null;
+  flags: number | null;
+}
+
 export const servers = pgTable('servers', {
   id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
   workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
@@ -39,6 +48,14 @@ export const servers = pgTable('servers', {
   nameServers: text('name_servers').array(),
   dnssecStatus: text('dnssec_status'),
   dnssecDs: text('dnssec_ds'),
+  /** What registries may ask for besides the DS (key tag, algorithm, digest, public key, flags), as Cloudflare reports it. */
+  dnssecKey: jsonb('dnssec_key').$type<DnssecKeyFacts>(),
+  /** When DNSSEC was last read from Cloudflare (the watch after `ready` waits for the registrar's DS). */
+  dnssecCheckedAt: timestamp('dnssec_checked_at', { withTimezone: true }),
+  /** When the domain's existing records were imported into the zone (Cloudflare's scan), before the nameserver move. */
+  dnsImportedAt: timestamp('dns_imported_at', { withTimezone: true }),
+  /** The customer's own SPF terms (their other senders: include:, ip4:, a, mx…), merged into the SPF mailplane publishes. */
+  spfTerms: text('spf_terms').array().notNull().default(sql`'{}'::text[]`),
   tlsSpkiSha256: text('tls_spki_sha256'),
   warnings: jsonb('warnings').$type<ServerWarning[]>().notNull().default([]),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
@@ -90,6 +107,31 @@ export const dnsRecords = pgTable('dns_records', {
   state: text('state', { enum: ['published', 'deleted'] }).notNull().default('published'),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 }, (t) => [uniqueIndex('dns_records_purpose_key').on(t.serverId, t.purpose)]);
+
+/**
+ * Records of the customer's zone that are not mailplane's: imported from the domain's DNS before the
+ * nameserver move (Cloudflare's scan) or added by the customer. mailplane never touches them when it
+ * publishes or deletes its own; changes are written here first and applied by the `dns.sync` job.
+ */
+export const customerDnsRecords = pgTable('customer_dns_records', {
+  id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
+  serverId: uuid('server_id').notNull().references(() => servers.id, { onDelete: 'cascade' }),
+  source: text('source', { enum: ['imported', 'customer'] }).notNull(),
+  type: text('type').notNull(),
+  name: text('name').notNull(),
+  content: text('content').notNull(),
+  priority: integer('priority'),
+  ttl: integer('ttl').notNull().default(1),
+  providerRecordId: text('provider_record_id'),
+  /**
+   * pending: to be written at Cloudflare; deleting: to be removed there; published / failed: the last sync's result;
+   * deleted: removed at the customer's request, kept so that a later scan does not import it again.
+   */
+  state: text('state', { enum: ['pending', 'published', 'deleting', 'failed', 'deleted'] }).notNull().default('pending'),
+  error: text('error'),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [index('customer_dns_records_server_idx').on(t.serverId)]);
 
 export const RUN_KINDS = ['provision', 'deprovision', 'rotate_ip', 'rebuild'] as const;
 export const RUN_STATUSES = ['running', 'succeeded', 'failed', 'cancelled'] as const;

@@ -15,6 +15,8 @@ export const CF_CODES = {
   zoneAlreadyExists: 1061,
   identicalRecordExists: 81058,
   recordNotFound: 81044,
+  /** "You have exceeded the limit of pending zones": too many zones of the account wait for their nameservers. */
+  pendingZoneLimit: 1118,
 } as const;
 
 function describe(err: APIError): string {

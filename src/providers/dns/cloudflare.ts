@@ -3,7 +3,7 @@
  * api.cloudflare.com and against the sandbox emulator (`apiUrl`).
  */
 import Cloudflare from 'cloudflare';
-import type { RecordCreateParams, RecordListParams, RecordUpdateParams } from 'cloudflare/resources/dns/records';
+import type { RecordCreateParams, RecordListParams, RecordScanReviewParams, RecordUpdateParams } from 'cloudflare/resources/dns/records';
 import type { Zone } from 'cloudflare/resources/zones/zones';
 import type { DNSSEC } from 'cloudflare/resources/dns/dnssec';
 import { ProviderError } from '../../errors.ts';
@@ -46,7 +46,20 @@ function toZone(zone: Zone): DnsZone {
 
 function toDnssec(raw: DNSSEC): DnssecStatus {
   const state: DnssecState = raw.status ?? 'disabled';
-  return { state, ds: raw.ds ?? null };
+  const key = raw.key_tag || raw.public_key
+    ? {
+      keyTag: raw.key_tag ?? null, algorithm: raw.algorithm ?? null, digest: raw.digest ?? null, digestType: raw.digest_type ?? null,
+      publicKey: raw.public_key ?? null, flags: raw.flags ?? null,
+    }
+    : null;
+  return { state, ds: raw.ds ?? null, key };
+}
+
+/** Whether Cloudflare refused a new zone because the account holds too many pending ones. */
+function isPendingZoneLimit(err: unknown): boolean {
+  if (hasCloudflareCode(err, CF_CODES.pendingZoneLimit)) return true;
+  // The code is not documented; the message is what people report, so it is matched too.
+  return err instanceof ProviderError && /limit of pending zones/i.test(err.detail ?? '');
 }
 
 function normalizeDomain(domain: string): string {
@@ -91,6 +104,12 @@ export function createCloudflareDns(opts: CloudflareDnsOptions): DnsProvider {
       if (hasCloudflareCode(err, CF_CODES.zoneAlreadyExists)) {
         const raced = await findZone(domain);
         if (raced) return raced;
+      }
+      if (isPendingZoneLimit(err)) {
+        throw new ProviderError({
+          provider: 'cloudflare', code: 'zone_pending_limit', retryable: false, providerStatus: (err as ProviderError).providerStatus, cause: err,
+          detail: `Cloudflare refuses new zones while the account holds its limit of pending zones (${(err as ProviderError).detail})`,
+        });
       }
       throw err;
     }
@@ -199,6 +218,29 @@ export function createCloudflareDns(opts: CloudflareDnsOptions): DnsProvider {
     }
   }
 
+  async function scanExistingRecords(zoneId: string): Promise<DnsRecord[]> {
+    await cloudflareCall(() => client.dns.records.scanTrigger({ zone_id: zoneId }));
+    return cloudflareCall(async () => {
+      const found: DnsRecord[] = [];
+      for await (const raw of client.dns.records.scanList({ zone_id: zoneId })) {
+        const record = fromCloudflare(raw);
+        if (record) found.push(record);
+      }
+      return found;
+    });
+  }
+
+  async function reviewScannedRecords(zoneId: string, accepts: DnsRecordInput[], rejectIds: string[]): Promise<DnsRecord[]> {
+    if (accepts.length === 0 && rejectIds.length === 0) return [];
+    const body = {
+      zone_id: zoneId,
+      accepts: accepts.map((r) => toCloudflareBody(r)),
+      rejects: rejectIds.map((id) => ({ id })),
+    } as RecordScanReviewParams;
+    const result = await cloudflareCall(() => client.dns.records.scanReview(body));
+    return (result.accepts ?? []).map((raw) => fromCloudflare(raw)).filter((r): r is DnsRecord => r !== null);
+  }
+
   async function getDnssec(zoneId: string): Promise<DnssecStatus> {
     return toDnssec(await cloudflareCall(() => client.dns.dnssec.get({ zone_id: zoneId })));
   }
@@ -210,5 +252,5 @@ export function createCloudflareDns(opts: CloudflareDnsOptions): DnsProvider {
     return toDnssec(await cloudflareCall(() => client.dns.dnssec.edit({ zone_id: zoneId, status: 'active' })));
   }
 
-  return { findZone, ensureZone, deleteZone, checkActivation, listRecords, createRecord, updateRecord, deleteRecord, upsertRecord, enableDnssec, getDnssec };
+  return { findZone, ensureZone, deleteZone, checkActivation, listRecords, createRecord, updateRecord, deleteRecord, upsertRecord, scanExistingRecords, reviewScannedRecords, enableDnssec, getDnssec };
 }

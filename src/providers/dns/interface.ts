@@ -38,13 +38,26 @@ export interface DnssecStatus {
   state: DnssecState;
   /** The DS record the registrar needs, once Cloudflare has produced it. */
   ds: string | null;
+  /** What some registries ask for instead of (or besides) the DS: the key's tag, algorithm, digest, public key and flags. */
+  key: {
+    keyTag: number | null;
+    algorithm: string | null;
+    digest: string | null;
+    digestType: string | null;
+    publicKey: string | null;
+    flags: number | null;
+  } | null;
 }
 
 export type UpsertAction = 'created' | 'updated' | 'unchanged';
 
 export interface DnsProvider {
   findZone(domain: string): Promise<DnsZone | null>;
-  /** Finds the zone or creates it; idempotent. */
+  /**
+   * Finds the zone or creates it; idempotent. When the account holds as many pending zones as the
+   * provider allows, the refusal is a ProviderError with code `zone_pending_limit` (not retryable:
+   * it lasts until other zones activate).
+   */
   ensureZone(domain: string): Promise<DnsZone>;
   /**
    * Removes the zone and every record in it (workspace erasure); an absent zone succeeds. For a zone
@@ -75,6 +88,14 @@ export interface DnsProvider {
     sameSlot?: (existing: DnsRecord) => boolean,
     zoneRecords?: DnsRecord[],
   ): Promise<{ record: DnsRecord; action: UpsertAction }>;
+  /**
+   * Asks the provider to scan the domain's current public DNS (Cloudflare's record scan, meant for a
+   * zone whose nameservers have not moved yet) and returns what it found so far: records that are not
+   * in the zone yet, each with the scan's temporary id. Records of types this interface does not know are left out.
+   */
+  scanExistingRecords(zoneId: string): Promise<DnsRecord[]>;
+  /** Adds `accepts` (found by the scan) to the zone and drops the scanned records `rejectIds`; returns the records created. */
+  reviewScannedRecords(zoneId: string, accepts: DnsRecordInput[], rejectIds: string[]): Promise<DnsRecord[]>;
   enableDnssec(zoneId: string): Promise<DnssecStatus>;
   getDnssec(zoneId: string): Promise<DnssecStatus>;
 }

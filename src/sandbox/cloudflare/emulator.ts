@@ -10,13 +10,19 @@ import { FaultInjector, type FaultProfile } from '../faults.ts';
 import { serveOnLoopback, type RunningServer } from '../serve.ts';
 import { answers } from './answers.ts';
 import { API_PREFIX, registerCloudflareRoutes } from './routes.ts';
-import { CloudflareState, type CloudflareSnapshot } from './state.ts';
+import { CloudflareState, type CloudflareSnapshot, type PublicRecord } from './state.ts';
 import { CfApiError, errorBody, fail, type CfDnssec, type CfDnssecStatus, type CfRecord, type CfZone } from './wire.ts';
 
 export interface CloudflareEmulatorOptions {
   faults?: FaultProfile;
-  /** Whether enabling DNSSEC is active at once, or pending (as at Cloudflare until the registrar has the DS). Default pending. */
+  /**
+   * Whether enabling DNSSEC is active at once, or pending as at Cloudflare until the registrar has the
+   * DS (`addDs`) and Cloudflare has seen it there, `dnssecDelayMs` later. Default pending.
+   */
   dnssecActivation?: 'immediate' | 'pending';
+  dnssecDelayMs?: number;
+  /** How many pending zones the account may hold before new zones are refused (Cloudflare: about 50, lower for some accounts). */
+  pendingZoneLimit?: number;
   /** When set, only this Bearer token is accepted; otherwise any non-empty token is. */
   apiToken?: string;
   /** `manual`: zones stay pending until activateZone (the customer moved the nameservers). Default immediate. */
@@ -45,9 +51,26 @@ export class CloudflareEmulator {
   constructor(opts: CloudflareEmulatorOptions = {}) {
     this.faults = new FaultInjector(opts.faults);
     this.state.zoneActivation = opts.zoneActivation ?? 'immediate';
+    this.state.dnssecActivation = opts.dnssecActivation === 'immediate' ? 'immediate' : 'registrar';
+    this.state.dnssecDelayMs = opts.dnssecDelayMs ?? 0;
+    if (opts.pendingZoneLimit !== undefined) this.state.pendingZoneLimit = opts.pendingZoneLimit;
     this.app.post('/__sandbox/zones/:name/activate', (c) => {
       const zone = this.activateZone(c.req.param('name'));
       return zone ? c.json({ zone: zone.name, status: zone.status }) : c.json({ error: `no zone ${c.req.param('name')}` }, 404);
+    });
+    this.app.post('/__sandbox/zones/:name/ds', (c) => {
+      const dnssec = this.addDsAtRegistrar(c.req.param('name'));
+      return dnssec ? c.json({ zone: c.req.param('name'), dnssec: dnssec.status }) : c.json({ error: `no zone ${c.req.param('name')}` }, 404);
+    });
+    this.app.put('/__sandbox/public-dns/:name', async (c) => {
+      const body = (await c.req.json()) as { records?: PublicRecord[] };
+      this.setPublicDns(c.req.param('name'), body.records ?? []);
+      return c.json({ domain: c.req.param('name'), records: body.records?.length ?? 0 });
+    });
+    this.app.put('/__sandbox/limits', async (c) => {
+      const body = (await c.req.json()) as { pendingZones?: number };
+      if (typeof body.pendingZones === 'number') this.setPendingZoneLimit(body.pendingZones);
+      return c.json({ pendingZones: this.state.pendingZoneLimit });
     });
     this.app.onError((err, c) => {
       if (err instanceof CfApiError) return fail(c, err.status, err.code, err.message);
@@ -82,7 +105,7 @@ export class CloudflareEmulator {
       if (opts.apiToken !== undefined && match[1] !== opts.apiToken) return fail(c, 403, 9109, 'Invalid access token');
       return next();
     });
-    registerCloudflareRoutes(this.app, this.state, { dnssecActivation: opts.dnssecActivation ?? 'pending' });
+    registerCloudflareRoutes(this.app, this.state);
   }
 
   async start(): Promise<void> {
@@ -128,6 +151,27 @@ export class CloudflareEmulator {
   /** Moves a zone's DNSSEC along (e.g. pending → active once "the registrar" has the DS). */
   setDnssec(zoneId: string, state: CfDnssecStatus): EmulatedDnssec {
     return structuredClone(this.state.setDnssec(zoneId, state));
+  }
+
+  /** The customer added the DS at their registrar: DNSSEC turns active once Cloudflare sees it (after the configured delay). */
+  addDsAtRegistrar(name: string): EmulatedDnssec | null {
+    const zone = [...this.state.zones.values()].find((z) => z.name === name.toLowerCase().replace(/\.$/, ''));
+    return zone ? structuredClone(this.state.addDs(zone.id)) : null;
+  }
+
+  setDnssecActivation(mode: 'immediate' | 'pending', delayMs = 0): void {
+    this.state.dnssecActivation = mode === 'immediate' ? 'immediate' : 'registrar';
+    this.state.dnssecDelayMs = delayMs;
+  }
+
+  /** What the domain's DNS host served before the move (answered publicly until the zone is active; what the scan finds). */
+  setPublicDns(domain: string, records: PublicRecord[]): void {
+    const d = domain.toLowerCase().replace(/\.$/, '');
+    this.state.publicDns.set(d, records.map((r) => ({ ...r, type: r.type.toUpperCase(), name: r.name.toLowerCase().replace(/\.$/, '') })));
+  }
+
+  setPendingZoneLimit(limit: number): void {
+    this.state.pendingZoneLimit = limit;
   }
 
   setZoneActivation(mode: 'immediate' | 'manual'): void {

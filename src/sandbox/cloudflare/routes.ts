@@ -4,6 +4,7 @@
  * is https://api.cloudflare.com/client/v4).
  */
 import type { Context, Hono } from 'hono';
+import { reviewScan, scanAndAdd, scannedRecords, triggerScan } from './scan.ts';
 import type { CloudflareState } from './state.ts';
 import { CfApiError, matchesStringFilter, ok, paginate, type CfDnssecStatus } from './wire.ts';
 
@@ -17,12 +18,7 @@ async function jsonBody(c: Context): Promise<unknown> {
   }
 }
 
-export interface RouteOptions {
-  /** What `status: "active"` turns into: Cloudflare says pending until it sees the DS at the registrar. */
-  dnssecActivation: 'immediate' | 'pending';
-}
-
-export function registerCloudflareRoutes(app: Hono, state: CloudflareState, opts: RouteOptions): void {
+export function registerCloudflareRoutes(app: Hono, state: CloudflareState): void {
   const p = API_PREFIX;
 
   app.get(`${p}/zones`, (c) => {
@@ -63,6 +59,14 @@ export function registerCloudflareRoutes(app: Hono, state: CloudflareState, opts
     const { items, info } = paginate(records, { page: q('page'), per_page: q('per_page') }, { defaultSize: 100, min: 5, max: 5_000_000 });
     return ok(c, items, info);
   });
+  // The scan routes come before `:recordId` so "scan" is never taken for a record id.
+  app.post(`${p}/zones/:zoneId/dns_records/scan/trigger`, (c) => {
+    triggerScan(state, c.req.param('zoneId'));
+    return c.json({ success: true, errors: [], messages: [] });
+  });
+  app.get(`${p}/zones/:zoneId/dns_records/scan/review`, (c) => ok(c, scannedRecords(state, c.req.param('zoneId'))));
+  app.post(`${p}/zones/:zoneId/dns_records/scan/review`, async (c) => ok(c, reviewScan(state, c.req.param('zoneId'), await jsonBody(c))));
+  app.post(`${p}/zones/:zoneId/dns_records/scan`, (c) => ok(c, scanAndAdd(state, c.req.param('zoneId'))));
   app.post(`${p}/zones/:zoneId/dns_records`, async (c) => ok(c, state.createRecord(c.req.param('zoneId'), await jsonBody(c))));
   app.get(`${p}/zones/:zoneId/dns_records/:recordId`, (c) => ok(c, state.record(c.req.param('zoneId'), c.req.param('recordId'))));
   app.put(`${p}/zones/:zoneId/dns_records/:recordId`, async (c) =>
@@ -89,7 +93,8 @@ export function registerCloudflareRoutes(app: Hono, state: CloudflareState, opts
     // until the DS is gone from the parent, or resolvers would see a bogus zone.
     if (body.status === 'disabled') next = current.status === 'active' ? 'pending-disabled' : 'disabled';
     else if (current.status === 'active' || current.status === 'pending') next = current.status;
-    else next = opts.dnssecActivation === 'immediate' ? 'active' : 'pending';
+    // Cloudflare signs at once but calls it `pending` until the DS is at the registrar.
+    else next = state.dnssecActivation === 'immediate' ? 'active' : 'pending';
     return ok(c, state.setDnssec(zoneId, next));
   });
   app.delete(`${p}/zones/:zoneId/dnssec`, (c) => {

@@ -45,7 +45,24 @@ export interface CloudflareSnapshot {
   records: CfRecord[];
   dnssec: [string, CfDnssec][];
   previousNameServers: [string, string][];
+  /** The domains' DNS before they moved to Cloudflare (what the scan finds); absent in older snapshots. */
+  publicDns?: [string, PublicRecord[]][];
+  /** When "the registrar" got each zone's DS (zone id → ISO time). */
+  dsAddedAt?: [string, string][];
 }
+
+/** A record the domain's previous DNS host serves, in presentation form (TXT as the logical string). */
+export interface PublicRecord {
+  type: string;
+  /** Fully qualified, lower case, no trailing dot. */
+  name: string;
+  content: string;
+  priority?: number;
+  ttl?: number;
+}
+
+/** Cloudflare's default cap on zones still waiting for their nameservers (lower for some accounts). */
+export const DEFAULT_PENDING_ZONE_LIMIT = 50;
 
 /** Cloudflare deletes a Free-plan zone still pending this long after creation. */
 export const PENDING_ZONE_LIFETIME_DAYS = 28;
@@ -56,6 +73,19 @@ export class CloudflareState {
    * `manual`: it stays `pending` until activateZone (the customer moved the nameservers).
    */
   zoneActivation: 'immediate' | 'manual' = 'immediate';
+  /** New zones are refused while this many zones of the account are pending (code 1118). */
+  pendingZoneLimit = DEFAULT_PENDING_ZONE_LIMIT;
+  /**
+   * `immediate`: enabling DNSSEC signs at once. `registrar`: it stays `pending` until the DS is at
+   * the registrar (addDs) and Cloudflare has seen it there, `dnssecDelayMs` later.
+   */
+  dnssecActivation: 'immediate' | 'registrar' = 'registrar';
+  dnssecDelayMs = 0;
+  readonly dsAddedAt = new Map<string, string>();
+  /** Domain → its records at the DNS host it had before Cloudflare (answered publicly until the move). */
+  readonly publicDns = new Map<string, PublicRecord[]>();
+  /** Zone id → records found by the scan, awaiting review (accept / reject). */
+  readonly scanned = new Map<string, CfRecord[]>();
   /** Previous pair of each deleted zone name (so a re-added zone never gets the same one). */
   private readonly previousNameServers = new Map<string, string>();
   readonly zones = new Map<string, CfZone>();
@@ -66,7 +96,7 @@ export class CloudflareState {
   snapshot(): CloudflareSnapshot {
     return {
       zones: [...this.zones.values()], records: [...this.records.values()], dnssec: [...this.dnssec],
-      previousNameServers: [...this.previousNameServers],
+      previousNameServers: [...this.previousNameServers], publicDns: [...this.publicDns], dsAddedAt: [...this.dsAddedAt],
     };
   }
 
@@ -75,6 +105,8 @@ export class CloudflareState {
     for (const r of snap.records) this.records.set(r.id, r);
     for (const [id, d] of snap.dnssec) this.dnssec.set(id, d);
     for (const [name, ns] of snap.previousNameServers) this.previousNameServers.set(name, ns);
+    for (const [name, records] of snap.publicDns ?? []) this.publicDns.set(name, records);
+    for (const [id, at] of snap.dsAddedAt ?? []) this.dsAddedAt.set(id, at);
   }
 
   zone(zoneId: string): CfZone {
@@ -91,6 +123,11 @@ export class CloudflareState {
     if (!DOMAIN.test(name)) throw CfApiError.invalid(1097, 'Invalid or missing zone name.');
     if (b.type !== undefined && b.type !== 'full') throw CfApiError.invalid(1001, 'Only full zones are supported by the sandbox.');
     if ([...this.zones.values()].some((z) => z.name === name)) throw CfApiError.invalid(1061, `${name} already exists`);
+    const pending = [...this.zones.values()].filter((z) => z.status === 'pending').length;
+    if (pending >= this.pendingZoneLimit) {
+      // The account holds too many zones whose nameservers were never moved; more are refused until some activate.
+      throw CfApiError.invalid(1118, 'You have exceeded the limit of pending zones. Please activate some of your pending zones before adding more.');
+    }
     const at = now();
     let nameServers = newNameServers();
     while (nameServers.join(',') === this.previousNameServers.get(name)) nameServers = newNameServers();
@@ -118,6 +155,8 @@ export class CloudflareState {
     this.previousNameServers.set(zone.name, zone.name_servers.join(','));
     this.zones.delete(zoneId);
     this.dnssec.delete(zoneId);
+    this.dsAddedAt.delete(zoneId);
+    this.scanned.delete(zoneId);
     for (const [id, r] of this.records) if (r.zone_id === zoneId) this.records.delete(id);
   }
 
@@ -172,13 +211,24 @@ export class CloudflareState {
 
   getDnssec(zoneId: string): CfDnssec {
     this.zone(zoneId);
-    return this.dnssec.get(zoneId) ?? disabledDnssec();
+    const current = this.dnssec.get(zoneId) ?? disabledDnssec();
+    // Cloudflare notices the DS at the parent on its own schedule, some time after the registrar published it.
+    const added = this.dsAddedAt.get(zoneId);
+    if (current.status === 'pending' && added && Date.now() >= Date.parse(added) + this.dnssecDelayMs) return this.setDnssec(zoneId, 'active');
+    return current;
+  }
+
+  /** The customer added the zone's DS at their registrar. */
+  addDs(zoneId: string): CfDnssec {
+    this.zone(zoneId);
+    if (!this.dsAddedAt.has(zoneId)) this.dsAddedAt.set(zoneId, now());
+    return this.getDnssec(zoneId);
   }
 
   /** Sets the DNSSEC state; a signing state gets a key (and its DS) the first time. */
   setDnssec(zoneId: string, status: CfDnssecStatus): CfDnssec {
     const zone = this.zone(zoneId);
-    const current = this.getDnssec(zoneId);
+    const current = this.dnssec.get(zoneId) ?? disabledDnssec();
     let next: CfDnssec;
     if (status === 'disabled') next = disabledDnssec();
     else if (current.ds) next = { ...current, status };

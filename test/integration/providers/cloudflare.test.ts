@@ -176,10 +176,13 @@ describe('Cloudflare DNS adapter against the emulator', () => {
 
   it('enables DNSSEC and reports the DS record', async () => {
     const zone = await dns.ensureZone('signed.example');
-    expect(await dns.getDnssec(zone.id)).toEqual({ state: 'disabled', ds: null });
+    expect(await dns.getDnssec(zone.id)).toEqual({ state: 'disabled', ds: null, key: null });
     const enabled = await dns.enableDnssec(zone.id);
     expect(enabled.state).toBe('active');
     expect(enabled.ds).toMatch(/^signed\.example\. 3600 IN DS \d+ 13 2 [0-9A-F]{64}$/);
+    // What registries that want the key rather than the DS ask for, consistent with the DS.
+    const [, keyTag, algorithm, digestType, digest] = /IN DS (\d+) (\d+) (\d+) ([0-9A-F]+)$/.exec(enabled.ds!)!;
+    expect(enabled.key).toEqual({ keyTag: Number(keyTag), algorithm, digestType, digest, publicKey: expect.stringMatching(/^[A-Za-z0-9+/]+=*$/), flags: 257 });
     expect(await dns.enableDnssec(zone.id)).toEqual(enabled);
     expect(await dns.getDnssec(zone.id)).toEqual(enabled);
   });
@@ -301,7 +304,7 @@ describe('Cloudflare emulator', () => {
       method: 'PATCH', headers: { Authorization: 'Bearer t', 'content-type': 'application/json' }, body: JSON.stringify({ status: 'disabled' }),
     });
     expect(((await res.json()) as { result: { status: string } }).result.status).toBe('pending-disabled');
-    expect(await dns.getDnssec(zone.id)).toEqual({ state: 'pending-disabled', ds: active.ds });
+    expect(await dns.getDnssec(zone.id)).toEqual({ state: 'pending-disabled', ds: active.ds, key: active.key });
     const again = await dns.enableDnssec(zone.id);
     expect(again.ds).toBe(active.ds);
   });
@@ -313,7 +316,7 @@ describe('Cloudflare emulator', () => {
     expect(pending.state).toBe('pending');
     expect(pending.ds).toContain('pending-dnssec.example. 3600 IN DS');
     emulator.setDnssec(zone.id, 'active');
-    expect(await dns.getDnssec(zone.id)).toEqual({ state: 'active', ds: pending.ds });
+    expect(await dns.getDnssec(zone.id)).toEqual({ state: 'active', ds: pending.ds, key: pending.key });
   });
 
   it('changes its fault profile through the inspection API', async () => {

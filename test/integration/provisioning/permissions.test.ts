@@ -33,6 +33,15 @@ const mailbox = async () => {
   return res.body.mailbox.id as string;
 };
 
+/** A fresh record of the customer's own for a call that changes or deletes one. */
+const dnsRecord = async () => {
+  const res = await h.call('POST', `${base()}/dns/records`, { token: tokens.owner, body: { type: 'A', name: `own${++counter}`, content: '192.0.2.50' } });
+  if (res.status !== 202) throw new Error(`dns record: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.record.id as string;
+};
+// The customer's own DNS records and SPF senders: owners, admins and write keys, like mailboxes.
+const DNS_WRITERS: Caller[] = ['owner', 'admin', 'writeKey'];
+
 const ROUTES: RouteCase[] = [
   { route: 'GET servers', allowed: READERS, ok: 200, request: async () => ({ method: 'GET', path: `/v1/workspaces/${ws}/servers` }) },
   { route: 'GET server', allowed: READERS, ok: 200, request: async () => ({ method: 'GET', path: base() }) },
@@ -49,6 +58,10 @@ const ROUTES: RouteCase[] = [
     request: async () => ({ method: 'POST', path: `${base()}/mailboxes/${appliedMailbox}/password/export`, body: { reason: 'permission table' } }) },
   // Members only for the mailboxes assigned to them (this one is not): see the mailbox tests.
   { route: 'POST webmail-login', allowed: MANAGERS, ok: 200, request: async () => ({ method: 'POST', path: `${base()}/mailboxes/${appliedMailbox}/webmail-login` }) },
+  { route: 'POST dns record', allowed: DNS_WRITERS, ok: 202, request: async () => ({ method: 'POST', path: `${base()}/dns/records`, body: { type: 'TXT', name: `t${++counter}`, content: 'verification=1' } }) },
+  { route: 'PUT dns record', allowed: DNS_WRITERS, ok: 202, request: async () => ({ method: 'PUT', path: `${base()}/dns/records/${await dnsRecord()}`, body: { type: 'A', name: `moved${++counter}`, content: '192.0.2.51' } }) },
+  { route: 'DELETE dns record', allowed: DNS_WRITERS, ok: 202, request: async () => ({ method: 'DELETE', path: `${base()}/dns/records/${await dnsRecord()}` }) },
+  { route: 'PUT dns spf', allowed: DNS_WRITERS, ok: 200, request: async () => ({ method: 'PUT', path: `${base()}/dns/spf`, body: { terms: ['ip4:192.0.2.0/24'] } }) },
   { route: 'PATCH mailbox (assign)', allowed: MAILBOX_WRITERS, ok: 200, request: async () => ({ method: 'PATCH', path: `${base()}/mailboxes/${await mailbox()}`, body: { assigneeUserId: null } }) },
 ];
 
@@ -220,7 +233,8 @@ describe('every other route by every kind of caller', () => {
     const coveredByFirstTable = ['/v1/workspaces/{ws}/servers', '/v1/workspaces/{ws}/servers/{id}', '/v1/workspaces/{ws}/servers/{id}/dns', '/v1/workspaces/{ws}/servers/{id}/events', '/v1/workspaces/{ws}/servers/{id}/recheck',
       '/v1/workspaces/{ws}/checkout', '/v1/workspaces/{ws}/servers/{id}/mailboxes', '/v1/workspaces/{ws}/servers/{id}/mailboxes/{mb}',
       '/v1/workspaces/{ws}/servers/{id}/mailboxes/{mb}/password/reset', '/v1/workspaces/{ws}/servers/{id}/mailboxes/{mb}/password/export',
-      '/v1/workspaces/{ws}/servers/{id}/mailboxes/{mb}/webmail-login'];
+      '/v1/workspaces/{ws}/servers/{id}/mailboxes/{mb}/webmail-login', '/v1/workspaces/{ws}/servers/{id}/dns/records',
+      '/v1/workspaces/{ws}/servers/{id}/dns/records/{recordId}', '/v1/workspaces/{ws}/servers/{id}/dns/spf'];
     const named: Record<string, string> = {
       'get /healthz': 'GET /healthz', 'get /readyz': 'GET /readyz', 'get /v1/plans': 'GET /v1/plans', 'get /v1/regions': 'GET /v1/regions',
       'get /v1/me': 'GET /v1/me', 'get /v1/me/export': 'GET /v1/me/export', 'get /v1/workspaces': 'GET /v1/workspaces', 'post /v1/workspaces': 'POST /v1/workspaces',

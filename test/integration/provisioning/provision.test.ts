@@ -45,9 +45,13 @@ describe('provisioning on the sandbox', () => {
     const [dkim] = await h.database.db.select().from(dkimKeys).where(eq(dkimKeys.serverId, serverId));
     expect(has('TXT', `${dkim!.selector}._domainkey.alice-mail.example`, (c) => c.includes('v=DKIM1'))).toBe(true);
     expect(has('TXT', '_dmarc.alice-mail.example', (c) => c.includes('p=quarantine'))).toBe(true);
+    // Aggregate reports go to the customer's own server by default (an alias of the first mailbox there).
+    expect(has('TXT', '_dmarc.alice-mail.example', (c) => c.includes('rua=mailto:dmarc-reports@alice-mail.example'))).toBe(true);
     expect(has('TXT', '_mta-sts.alice-mail.example')).toBe(true);
     expect(has('TXT', '_smtp._tls.alice-mail.example')).toBe(true);
-    expect(has('CAA', 'alice-mail.example')).toBe(true);
+    // CAA only where mailplane serves (webmail. and mta-sts. are CNAMEs to the mail host, whose CAA they follow): none on the apex.
+    expect(has('CAA', 'mail.alice-mail.example', (c) => c === '0 issue "letsencrypt.org"')).toBe(true);
+    expect(has('CAA', 'alice-mail.example')).toBe(false);
     expect(has('SSHFP', 'mail.alice-mail.example')).toBe(true);
     expect(has('TLSA', '_25._tcp.mail.alice-mail.example', (c) => c === `3 1 1 ${server.tlsSpkiSha256}`)).toBe(true);
 

@@ -86,7 +86,7 @@ describe('Cloudflare error mapping', () => {
       }),
     );
     const client = createCloudflareDns({ apiToken: 'token', accountId: 'acc', apiUrl: 'https://api.cloudflare.test' });
-    await expect(client.getDnssec('z1')).resolves.toEqual({ state: 'disabled', ds: null });
+    await expect(client.getDnssec('z1')).resolves.toEqual({ state: 'disabled', ds: null, key: null });
     expect(calls).toBe(2);
   });
 
