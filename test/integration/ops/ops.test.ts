@@ -18,6 +18,7 @@ import { DEFAULT_DNSBL_ZONES } from '../../../src/providers/lookup/dnsbl-zones.t
 import { runMailplane } from '../../support/cli.ts';
 import { startHarness, type Harness } from '../../support/provisioning.ts';
 import { startWebhookReceiver, type WebhookReceiver } from './webhook-receiver.ts';
+import { until as waitUntil } from '../../support/until.ts';
 
 const SECRET = 'ops-test-webhook-secret-0123456789';
 const ZONE = DEFAULT_DNSBL_ZONES[0]!;
@@ -28,15 +29,7 @@ let deps: OpsDeps;
 let server: typeof servers.$inferSelect;
 let opsToken: string;
 
-async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = <T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 30_000) => waitUntil(what, probe, timeoutMs, 50);
 
 const deliveriesOf = (alertId: string) => h.database.db.select().from(alertDeliveries).where(eq(alertDeliveries.alertId, alertId));
 const reload = async () => (await h.database.db.select().from(servers).where(eq(servers.id, server.id)))[0]!;

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog, backupRuns, dnsRecords, provisioningRuns, provisioningSteps, servers } from '../../../src/db/schema/index.ts';
 import { serverTag } from '../../../provisioning/tags.ts';
 import { startHarness, type Harness } from '../../support/provisioning.ts';
+import { until } from '../../support/until.ts';
 
 let h: Harness;
 beforeAll(async () => {
@@ -33,15 +34,6 @@ async function scaleway(path: string, init: RequestInit = {}): Promise<Response>
   });
 }
 
-async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('rebuilding a server', () => {
   it('brings a lost server back on a new instance with its IPs, keys, DNS, mailboxes and last snapshot', async () => {

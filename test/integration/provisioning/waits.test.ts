@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alerts, provisioningSteps } from '../../../src/db/schema/index.ts';
 import { runMailplane } from '../../support/cli.ts';
 import { startHarness, type Harness } from '../../support/provisioning.ts';
+import { until } from '../../support/until.ts';
 
 let h: Harness;
 beforeAll(async () => {
@@ -19,15 +20,6 @@ afterAll(async () => {
   await h?.close();
 });
 
-async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('waits that belong to people', () => {
   it('waits for the nameservers, then for outbound SMTP, spending no attempts, and ends ready by itself', async () => {
