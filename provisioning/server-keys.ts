@@ -9,12 +9,14 @@ import { eq } from 'drizzle-orm';
 import { generateEd25519KeyPair } from '../src/crypto/ssh-keys.ts';
 import { servers } from '../src/db/schema/index.ts';
 import type { Vault } from '../src/vault/vault.ts';
-import type { ProvisioningDeps, ServerRow } from './context.ts';
+import type { Database } from '../src/db/client.ts';
+
+type ServerRow = typeof servers.$inferSelect;
 
 export const secretOwner = (server: Pick<ServerRow, 'id' | 'workspaceId'>, purpose: string) =>
   ({ table: 'servers', id: server.id, workspaceId: server.workspaceId, purpose });
 
-export async function ensureServerKeys(deps: ProvisioningDeps, serverId: string): Promise<ServerRow> {
+export async function ensureServerKeys(deps: { database: Database; vault: Vault }, serverId: string): Promise<ServerRow> {
   return deps.database.db.transaction(async (tx) => {
     const [server] = await tx.select().from(servers).where(eq(servers.id, serverId)).for('update');
     if (!server) throw new Error(`server ${serverId} not found`);
@@ -37,6 +39,6 @@ export async function ensureServerKeys(deps: ProvisioningDeps, serverId: string)
   });
 }
 
-export async function readSecret(vault: Vault, deps: ProvisioningDeps, server: ServerRow, purpose: string): Promise<string> {
+export async function readSecret(vault: Vault, deps: { database: Database }, server: Pick<ServerRow, 'id' | 'workspaceId'>, purpose: string): Promise<string> {
   return vault.get(deps.database.db, secretOwner(server, purpose));
 }

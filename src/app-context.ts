@@ -42,8 +42,8 @@ import { createPlacements, refusalText, type Placements } from './servers/placem
 import { rootVolumeBytes } from './servers/root-volume.ts';
 import { Vault } from './vault/vault.ts';
 import { Shutdown } from './shutdown.ts';
-import { sendEmailVerification } from './accounts/recovery.ts';
-import { recoveryDeps } from './web/registrars.ts';
+import { sendEmailVerification, type RecoveryDeps } from './accounts/recovery.ts';
+import type { OpsDeps } from './ops/deps.ts';
 
 export interface AppContext {
   config: Config;
@@ -271,5 +271,21 @@ export function apiDeps(ctx: AppContext, accountNotifier?: AccountNotifier): Api
       database: async () => (await ctx.database.sql`select 1 as ok`).length === 1,
       queue: () => ctx.queue.ping(),
     },
+  };
+}
+
+/** What the account-recovery flows (emailed links) receive. */
+export function recoveryDeps(ctx: AppContext): RecoveryDeps {
+  return {
+    db: ctx.database.db, hasher: ctx.hasher, sessions: ctx.sessions, mailer: ctx.mailer, log: ctx.log,
+    tokenKey: ctx.accountTokenKey, publicUrl: ctx.config.http.publicUrl,
+  };
+}
+
+/** What the ops services (monitoring, alert delivery, reconciliation, metrics, rotation) receive. */
+export function opsDeps(ctx: AppContext): OpsDeps {
+  return {
+    database: ctx.database, queue: ctx.queue, compute: ctx.providers.compute, dnsbl: ctx.providers.dnsbl,
+    alerts: ctx.alerts, clock: ctx.clock, log: ctx.log, settings: ctx.config.ops,
   };
 }

@@ -1,6 +1,6 @@
 /** Registers every job handler on a worker process. */
 import { and, isNotNull, lt, or } from 'drizzle-orm';
-import type { AppContext } from './app-context.ts';
+import { opsDeps, type AppContext } from './app-context.ts';
 import { invitations, sessions } from './db/schema/index.ts';
 import { registerBillingWorkers } from './billing/workers.ts';
 import { registerOpsWorkers } from './ops/workers.ts';
@@ -21,8 +21,10 @@ export async function startWorkers(ctx: AppContext): Promise<void> {
   });
   await ctx.queue.schedule('maintenance.cleanup', '17 * * * *', {});
   await ctx.queue.work('provisioning.step', (data, job) => ctx.engine.handleStepJob(data, job));
-  await registerOpsWorkers(ctx);
-  await registerBillingWorkers(ctx);
+  await registerOpsWorkers(opsDeps(ctx));
+  await registerBillingWorkers({
+    database: ctx.database, queue: ctx.queue, billing: ctx.providers.billing, alerts: ctx.alerts, mailer: ctx.mailer, log: ctx.log, publicUrl: ctx.config.http.publicUrl,
+  });
   await ctx.queue.work('mailboxes.sync', async (data) => void (await syncMailboxes(ctx.provisioning, data)));
   await ctx.queue.work('mailboxes.resync', async () => void (await resyncStaleMailboxes(ctx.provisioning, { olderThanMs: 5 * 60_000 })));
   await ctx.queue.schedule('mailboxes.resync', '*/10 * * * *', {});

@@ -4,7 +4,7 @@
  * is backed up then, and the API and the page say so.
  */
 import type { AlertSink } from '../../provisioning/alerts.ts';
-import type { ProvisioningDeps } from '../../provisioning/context.ts';
+import type { RemoteAccess } from '../../provisioning/remote.ts';
 import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/client.ts';
@@ -25,7 +25,7 @@ export interface BackupDeps {
   log: Logger;
   settings: BackupSettings;
   /** SSH to the servers (deploy key, pinned host key): the provisioning steps' own deps. */
-  provisioning: ProvisioningDeps;
+  provisioning: RemoteAccess;
   /**
    * The servers are the sandbox's emulated hosts: their backup.sh answers without
    * running restic, so snapshots are recorded as simulated and nothing on the control

@@ -1,6 +1,6 @@
 /** `mailplane reconcile` and `mailplane ips rotate`: the ops tools from a shell. */
 import { parseArgs } from 'node:util';
-import { opsDeps } from '../ops/deps.ts';
+import { opsDeps } from '../app-context.ts';
 import { reconcile } from '../ops/reconcile.ts';
 import { startIpRotation } from '../ops/rotation.ts';
 import { findServer } from '../servers/views.ts';

@@ -3,7 +3,7 @@ import { createApp } from '../api/app.ts';
 import { listenHttp, type HttpListener } from '../api/http-server.ts';
 import { apiDeps, createAppContext } from '../app-context.ts';
 import { mailAccountNotifier } from '../mail/account-notifier.ts';
-import { productRegistrars } from '../web/registrars.ts';
+import { productRegistrars } from '../app-routes.ts';
 import type { Logger } from '../log.ts';
 import { Shutdown } from '../shutdown.ts';
 import { startWorkers } from '../workers.ts';

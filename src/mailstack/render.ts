@@ -10,22 +10,9 @@
 import { readFileSync } from 'node:fs';
 import { TEMPLATE_MANIFEST } from './manifest.ts';
 import { validateServerInput } from './validate.ts';
+import type { ServerTemplateInput } from './server-input.ts';
 
-export interface ServerTemplateInput {
-  hostname: string;
-  domain: string;
-  ipv4: string;
-  ipv6: string;
-  dkimSelector: string;
-  dkimPrivateKeyPem: string;
-  /** base64 of the per-server webmail auto-login HMAC key. */
-  webmailHmacKey: string;
-  adminEmail: string;
-  /** ACME directory; Let's Encrypt production when absent (staging is for trying things out). */
-  acmeDirectoryUrl?: string | undefined;
-  limits: { messagesPerHourPerSender: number; recipientsPerMessage: number; quotaMb: number };
-  mtaStsPolicy: { mode: 'enforce' | 'testing'; mx: string[]; maxAge: number };
-}
+export type { ServerTemplateInput } from './server-input.ts';
 
 export interface RenderedFile {
   /** Absolute path on the server. */

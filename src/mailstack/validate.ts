@@ -7,7 +7,7 @@
  */
 import { createPrivateKey } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
-import type { ServerTemplateInput } from './render.ts';
+import type { ServerTemplateInput } from './server-input.ts';
 
 export class TemplateInputError extends Error {
   readonly field: string;

@@ -1,10 +1,9 @@
 /**
  * What the ops services (monitoring, alert delivery, reconciliation, metrics,
- * rotation) receive. Built from the composition root's AppContext; tests can
- * build it by hand.
+ * rotation) receive. Built by the composition root (opsDeps in app-context.ts);
+ * tests can build it by hand.
  */
 import type { AlertSink } from '../../provisioning/alerts.ts';
-import type { AppContext } from '../app-context.ts';
 import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/client.ts';
@@ -24,11 +23,4 @@ export interface OpsDeps {
   clock: Clock;
   log: Logger;
   settings: OpsSettings;
-}
-
-export function opsDeps(ctx: AppContext): OpsDeps {
-  return {
-    database: ctx.database, queue: ctx.queue, compute: ctx.providers.compute, dnsbl: ctx.providers.dnsbl,
-    alerts: ctx.alerts, clock: ctx.clock, log: ctx.log, settings: ctx.config.ops,
-  };
 }

@@ -16,7 +16,7 @@ import { provisioningRuns, provisioningSteps, servers, subscriptions, users } fr
 import { createLogger } from '../../src/log.ts';
 import { DEFAULT_DNSBL_ZONES } from '../../src/providers/lookup/dnsbl-zones.ts';
 import { Sandbox } from '../../src/sandbox/sandbox.ts';
-import { productRegistrars } from '../../src/web/registrars.ts';
+import { productRegistrars } from '../../src/app-routes.ts';
 import { startWorkers } from '../../src/workers.ts';
 import { STRONG_PASSWORD, TEST_SECRET, type CallResult } from './api.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';

@@ -11,7 +11,7 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { servers, serverIps } from '../../../src/db/schema/index.ts';
 import { checkServer } from '../../../src/ops/monitor.ts';
-import { opsDeps } from '../../../src/ops/deps.ts';
+import { opsDeps } from '../../../src/app-context.ts';
 import { STRONG_PASSWORD } from '../../support/api.ts';
 import { startHarness, type Harness } from '../../support/provisioning.ts';
 import { browserMissing, checkPage, openBrowser, openMailedLink, type BrowserSession } from './browser.ts';

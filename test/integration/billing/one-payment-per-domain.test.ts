@@ -90,7 +90,7 @@ describe('one paid subscription per domain', () => {
     });
 
     it('provisions nothing, cancels the subscription at Stripe, refunds it in full and mails the customer, once', async () => {
-      await registerBillingWorkers(h.ctx);
+      await registerBillingWorkers({ ...deps, queue: h.ctx.queue });
       // The later tests run the job by hand: the worker must not outlive this one, pass or fail.
       try {
         const { checkout, delivery, email } = await payTwice('race.example');

@@ -8,7 +8,7 @@ import { and, eq, isNull } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM_ACTOR } from '../../../src/audit.ts';
 import { alerts, servers } from '../../../src/db/schema/index.ts';
-import { opsDeps } from '../../../src/ops/deps.ts';
+import { opsDeps } from '../../../src/app-context.ts';
 import { reconcile } from '../../../src/ops/reconcile.ts';
 import { startHarness, type Harness } from '../../support/provisioning.ts';
 

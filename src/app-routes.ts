@@ -1,25 +1,17 @@
 /**
- * What the composition root adds to the API app beyond the /v1 resources
- * created in app.ts: the emailed-link routes, the health-check API, and the
- * dashboard pages (with the sandbox mailbox when no SMTP is configured).
+ * Part of the composition root: what the product adds to the API app beyond the
+ * /v1 resources created in app.ts: the emailed-link routes, the health-check and
+ * backup APIs, and the dashboard pages (with the sandbox mailbox when no SMTP is
+ * configured). It wires domain code to the context; no domain folder imports it.
  */
-import type { RouteRegistrar } from '../api/app.ts';
-import type { ApiDeps } from '../api/deps.ts';
-import { registerAccountRecoveryRoutes } from '../api/routes/account-recovery.ts';
-import { registerServerBackupRoutes } from '../api/routes/server-backups.ts';
-import { registerServerCheckRoutes } from '../api/routes/server-checks.ts';
-import type { RecoveryDeps } from '../accounts/recovery.ts';
-import type { AppContext } from '../app-context.ts';
-import { opsDeps } from '../ops/deps.ts';
-import { createDashboard } from './dashboard.ts';
-import type { WebDeps } from './web-env.ts';
-
-export function recoveryDeps(ctx: AppContext): RecoveryDeps {
-  return {
-    db: ctx.database.db, hasher: ctx.hasher, sessions: ctx.sessions, mailer: ctx.mailer, log: ctx.log,
-    tokenKey: ctx.accountTokenKey, publicUrl: ctx.config.http.publicUrl,
-  };
-}
+import type { RouteRegistrar } from './api/app.ts';
+import type { ApiDeps } from './api/deps.ts';
+import { registerAccountRecoveryRoutes } from './api/routes/account-recovery.ts';
+import { registerServerBackupRoutes } from './api/routes/server-backups.ts';
+import { registerServerCheckRoutes } from './api/routes/server-checks.ts';
+import { opsDeps, recoveryDeps, type AppContext } from './app-context.ts';
+import { createDashboard } from './web/dashboard.ts';
+import type { WebDeps } from './web/web-env.ts';
 
 export function webDeps(ctx: AppContext, api: ApiDeps): WebDeps {
   if (!api.provisioning) throw new Error('the dashboard needs the provisioning API deps');

@@ -1,0 +1,16 @@
+/** Everything the mail-stack templates need for one server (rendered by render.ts, checked by validate.ts). */
+export interface ServerTemplateInput {
+  hostname: string;
+  domain: string;
+  ipv4: string;
+  ipv6: string;
+  dkimSelector: string;
+  dkimPrivateKeyPem: string;
+  /** base64 of the per-server webmail auto-login HMAC key. */
+  webmailHmacKey: string;
+  adminEmail: string;
+  /** ACME directory; Let's Encrypt production when absent (staging is for trying things out). */
+  acmeDirectoryUrl?: string | undefined;
+  limits: { messagesPerHourPerSender: number; recipientsPerMessage: number; quotaMb: number };
+  mtaStsPolicy: { mode: 'enforce' | 'testing'; mx: string[]; maxAge: number };
+}
