@@ -176,7 +176,7 @@ describe('Stripe billing adapter against the emulator', () => {
     }
   });
 
-  it('rejects tampered, wrongly signed, unsigned, stale and unparsable webhooks with a ValidationError', async () => {
+  it('rejects tampered, wrongly signed, unsigned, stale, future-dated and unparsable webhooks with a ValidationError', async () => {
     const { eventId } = await paidSubscription('ref-tamper');
     const { body, signature } = receiver.last(eventId);
     const now = Math.floor(Date.now() / 1000);
@@ -187,11 +187,16 @@ describe('Stripe billing adapter against the emulator', () => {
       other.parseWebhook(body, signature),
       billing.parseWebhook(body, undefined),
       billing.parseWebhook(body, stripeSignature(SECRET, body, now - 3600)),
+      // Dated an hour ahead: the library alone accepts it (it checks only the past).
+      billing.parseWebhook(body, stripeSignature(SECRET, body, now + 3600)),
+      billing.parseWebhook(body, stripeSignature(SECRET, body, now + 600)),
       billing.parseWebhook('{not json', stripeSignature(SECRET, '{not json', now)),
     ];
     for (const attempt of attempts) expect(await rejection(attempt)).toBeInstanceOf(ValidationError);
     // The untouched delivery still passes: the failures above are about what was changed.
     await expect(billing.parseWebhook(body, signature)).resolves.toMatchObject({ id: eventId });
+    // A signer a minute fast is within the tolerance.
+    await expect(billing.parseWebhook(body, stripeSignature(SECRET, body, now + 60))).resolves.toMatchObject({ id: eventId });
   });
 
   it('normalises subscription updates and cancellations with their metadata', async () => {
