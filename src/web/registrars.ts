@@ -24,7 +24,7 @@ export function webDeps(ctx: AppContext, api: ApiDeps): WebDeps {
   if (!api.provisioning) throw new Error('the dashboard needs the provisioning API deps');
   return {
     api, p: api.provisioning, recovery: recoveryDeps(ctx), mailer: ctx.mailer, outbox: ctx.outbox, ops: opsDeps(ctx), health: ctx.health,
-    invitations: { db: ctx.database.db, key: ctx.invitationKey, ttlSeconds: ctx.config.auth.invitationTtlSeconds },
+    invitations: { db: ctx.database.db, key: ctx.invitationKey, ttlSeconds: ctx.config.auth.invitationTtlSeconds, perWorkspacePerDay: ctx.config.auth.invitationsPerWorkspacePerDay },
   };
 }
 
