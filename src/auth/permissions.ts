@@ -29,6 +29,8 @@ export const PERMISSIONS = {
   'audit.read': { roles: MANAGERS, scope: null },
   'servers.read': { roles: ALL, scope: 'read' },
   'servers.checkout': { roles: MANAGERS, scope: null },
+  // Starting probes costs work against a live server (and, repeated, looks like a scan): a change, not a read.
+  'servers.checks.run': { roles: MANAGERS, scope: 'write' },
   'mailboxes.read': { roles: ALL, scope: 'read' },
   'mailboxes.manage': { roles: MANAGERS, scope: 'write' },
   'mailboxes.exportPassword': { roles: MANAGERS, scope: null },

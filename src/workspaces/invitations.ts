@@ -9,8 +9,8 @@ import { audit, type Actor } from '../audit.ts';
 import { sha256Hex, signOpaqueToken, verifyOpaqueToken } from '../auth/keys.ts';
 import { canGrantRole } from '../auth/permissions.ts';
 import type { Db } from '../db/client.ts';
-import { invitations, memberships, workspaces, type WorkspaceRole } from '../db/schema/index.ts';
-import { AppError, ForbiddenError, NotFoundError, RateLimitedError } from '../errors.ts';
+import { invitations, memberships, users, workspaces, type WorkspaceRole } from '../db/schema/index.ts';
+import { AppError, ConflictError, ForbiddenError, NotFoundError, RateLimitedError } from '../errors.ts';
 import type { WorkspaceAccess } from './access.ts';
 
 const TOKEN_PREFIX = 'mpi';
@@ -36,6 +36,11 @@ export async function createInvitation(deps: InvitationDeps, actor: Actor, acces
   if (!canGrantRole(access.role!, input.role)) throw new ForbiddenError(`A ${access.role} cannot invite an ${input.role}`);
   // The product mails the invitee in this person's name: only someone we can reach may do that.
   if (access.principal.kind === 'user') await assertEmailVerified(deps.db, access.principal.userId, 'inviting people');
+  // Mail that can only confuse: to yourself, or to someone who is already in (the member list shows them).
+  if (access.principal.kind === 'user' && access.principal.email === input.email) throw new ConflictError('You cannot invite yourself', 'invitation_self');
+  const [member] = await deps.db.select({ id: memberships.userId }).from(memberships).innerJoin(users, eq(users.id, memberships.userId))
+    .where(and(eq(memberships.workspaceId, access.workspaceId), eq(users.email, input.email))).limit(1);
+  if (member) throw new ConflictError(`${input.email} is already a member of this workspace`, 'already_member');
   const token = signOpaqueToken(deps.key, TOKEN_PREFIX);
   const now = deps.now?.() ?? Date.now();
   return deps.db.transaction(async (tx) => {

@@ -149,6 +149,8 @@ const OTHER_ROUTES: AnyRouteCase[] = [
   { route: 'DELETE api-key', allowed: MANAGERS, ok: 204, workspaceScoped: true, request: async () => ({ method: 'DELETE', path: `/v1/workspaces/${ws}/api-keys/${await apiKey()}` }) },
   { route: 'POST api-key rotate', allowed: MANAGERS, ok: 201, workspaceScoped: true, request: async () => ({ method: 'POST', path: `/v1/workspaces/${ws}/api-keys/${await apiKey()}/rotate` }) },
   { route: 'GET server checks', allowed: WS_ALL, ok: 200, workspaceScoped: true, request: async () => ({ method: 'GET', path: `${base()}/checks` }) },
+  // Starting probes is a change (work against the live server): owners, admins and write keys; members and read keys read the results.
+  { route: 'POST server checks run', allowed: ['owner', 'admin', 'writeKey'], ok: 202, workspaceScoped: true, request: async () => ({ method: 'POST', path: `${base()}/checks/run` }) },
   { route: 'GET admin servers', allowed: ['support', 'ops'], ok: 200, workspaceScoped: false, request: async () => ({ method: 'GET', path: '/v1/admin/servers' }) },
   { route: 'GET admin server', allowed: ['support', 'ops'], ok: 200, workspaceScoped: false, request: async () => ({ method: 'GET', path: `/v1/admin/servers/${serverId}` }) },
   { route: 'GET admin alerts', allowed: ['ops'], ok: 200, workspaceScoped: false, request: async () => ({ method: 'GET', path: '/v1/admin/alerts' }) },
@@ -165,7 +167,6 @@ const EXEMPT: Record<string, string> = {
   'post /v1/invitations/accept': 'people only; test/integration/api/invitations.test.ts',
   'post /v1/webhooks/stripe': 'signature-authenticated; test/integration/providers/stripe.test.ts',
   'get /metrics': 'loopback or METRICS_TOKEN; test/integration/ops/ops.test.ts',
-  'post /v1/workspaces/{ws}/servers/{id}/checks/run': 'starts probes; server-checks tests',
   'post /v1/admin/servers/{id}/steps/{step}/rerun': 'staff only, re-runs provisioning; ops tests',
   'post /v1/admin/servers/{id}/resume': 'staff only; ops tests', 'post /v1/admin/servers/{id}/ips/{ip}/rotate': 'ops only; ops tests',
   'post /v1/admin/alerts/{id}/acknowledge': 'ops only; ops tests', 'post /v1/admin/alerts/{id}/resolve': 'ops only; ops tests',
@@ -210,6 +211,7 @@ describe('every other route by every kind of caller', () => {
       'delete /v1/workspaces/{ws}/invitations/{invitationId}': 'DELETE invitation', 'get /v1/workspaces/{ws}/api-keys': 'GET api-keys',
       'post /v1/workspaces/{ws}/api-keys': 'POST api-key', 'delete /v1/workspaces/{ws}/api-keys/{keyId}': 'DELETE api-key',
       'post /v1/workspaces/{ws}/api-keys/{keyId}/rotate': 'POST api-key rotate', 'get /v1/workspaces/{ws}/servers/{id}/checks': 'GET server checks',
+      'post /v1/workspaces/{ws}/servers/{id}/checks/run': 'POST server checks run',
       'get /v1/admin/servers': 'GET admin servers', 'get /v1/admin/servers/{id}': 'GET admin server', 'get /v1/admin/alerts': 'GET admin alerts',
     };
     const missing: string[] = [];
