@@ -18,7 +18,7 @@ export function webDeps(ctx: AppContext, api: ApiDeps): WebDeps {
   return {
     api, p: api.provisioning, recovery: recoveryDeps(ctx), mailer: ctx.mailer, outbox: ctx.outbox, ops: opsDeps(ctx), health: ctx.health,
     backups: { storageConfigured: ctx.backups.storage !== null, simulated: ctx.backups.simulatedHosts },
-    invitations: { db: ctx.database.db, key: ctx.invitationKey, ttlSeconds: ctx.config.auth.invitationTtlSeconds },
+    invitations: { db: ctx.database.db, key: ctx.invitationKey, ttlSeconds: ctx.config.auth.invitationTtlSeconds, perWorkspacePerDay: ctx.config.auth.invitationsPerWorkspacePerDay },
   };
 }
 

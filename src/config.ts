@@ -56,6 +56,7 @@ const envSchema = z.object({
   VAULT_MASTER_KEY_FILE: optionalString,
   SESSION_TTL_MINUTES: int(60, 5, 24 * 60),
   INVITATION_TTL_HOURS: int(24 * 7, 1, 24 * 30),
+  INVITATIONS_PER_WORKSPACE_PER_DAY: int(20, 1, 10_000),
   BODY_LIMIT_BYTES: int(64 * 1024, 1024, 10 * 1024 * 1024),
   RATE_LIMIT_AUTH_PER_MINUTE: int(10, 1),
   RATE_LIMIT_API_PER_MINUTE: int(600, 1),
@@ -154,6 +155,8 @@ export interface Config {
     sessionSecret: string | null;
     sessionTtlSeconds: number;
     invitationTtlSeconds: number;
+    /** Invitations a workspace may create in any 24 hours. */
+    invitationsPerWorkspacePerDay: number;
     rateLimitAuthPerMinute: number;
     rateLimitApiPerMinute: number;
     /** Mailbox password exports per person per hour. */
@@ -321,6 +324,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       sessionSecret: e.SESSION_SECRET ?? null,
       sessionTtlSeconds: e.SESSION_TTL_MINUTES * 60,
       invitationTtlSeconds: e.INVITATION_TTL_HOURS * 3600,
+      invitationsPerWorkspacePerDay: e.INVITATIONS_PER_WORKSPACE_PER_DAY,
       rateLimitAuthPerMinute: e.RATE_LIMIT_AUTH_PER_MINUTE,
       rateLimitApiPerMinute: e.RATE_LIMIT_API_PER_MINUTE,
       passwordExportsPerHour: e.PASSWORD_EXPORTS_PER_HOUR,

@@ -3,6 +3,7 @@ import { eq } from 'drizzle-orm';
 import type { Actor } from '../audit.ts';
 import { audit } from '../audit.ts';
 import type { LoginThrottle } from '../auth/login-throttle.ts';
+import { assertDisplayText } from './display-text.ts';
 import { assertStrongPassword, type PasswordHasher } from '../auth/passwords.ts';
 import type { SessionService } from '../auth/sessions.ts';
 import type { Db } from '../db/client.ts';
@@ -39,6 +40,7 @@ export async function signUp(
   input: { email: string; password: string; name: string },
   meta: { ip: string | null; userAgent: string | null },
 ): Promise<{ user: PublicUser; token: string; expiresAt: Date }> {
+  assertDisplayText(input.name, 'json.name');
   assertStrongPassword(input.password, input);
   const passwordHash = await deps.hasher.hash(input.password);
   return deps.db.transaction(async (tx) => {

@@ -35,6 +35,8 @@ export const PERMISSIONS = {
   // Plan, status and invoices, and the Stripe portal (card, invoices, cancel): people who manage the workspace.
   'billing.read': { roles: MANAGERS, scope: null },
   'billing.manage': { roles: MANAGERS, scope: null },
+  // Starting probes costs work against a live server (and, repeated, looks like a scan): a change, not a read.
+  'servers.checks.run': { roles: MANAGERS, scope: 'write' },
   'mailboxes.read': { roles: ALL, scope: 'read' },
   'mailboxes.manage': { roles: MANAGERS, scope: 'write' },
   'mailboxes.exportPassword': { roles: MANAGERS, scope: null },

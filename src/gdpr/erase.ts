@@ -59,6 +59,24 @@ async function markWorkspace(deps: ErasureDeps, tx: Db, raw: RawTx, workspaceId:
 }
 
 /** DELETE /v1/workspaces/{ws} (owner). */
+/**
+ * Erasure is final, so the API asks what the dashboard asks: the workspace's name typed back, or
+ * the caller's password. A call with the right id alone (a fuzzer, a script with the wrong
+ * variable, a stolen session without the password or the name) erases nothing.
+ */
+export async function assertWorkspaceErasureConfirmed(
+  deps: Pick<ErasureDeps, 'database' | 'hasher'>, workspaceId: string, userId: string, given: { confirm?: string | undefined; password?: string | undefined },
+): Promise<void> {
+  const [ws] = await deps.database.db.select({ name: workspaces.name }).from(workspaces).where(eq(workspaces.id, workspaceId));
+  if (!ws) throw new NotFoundError('Workspace');
+  if (given.confirm !== undefined) {
+    if (given.confirm.trim() !== ws.name) throw new ForbiddenError('The workspace name typed back does not match; nothing was erased');
+    return;
+  }
+  const [user] = await deps.database.db.select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, userId));
+  if (!user || !(await deps.hasher.verify(user.passwordHash, given.password ?? ''))) throw new ForbiddenError('The password confirmation does not match; nothing was erased');
+}
+
 export async function requestWorkspaceErasure(deps: ErasureDeps, actor: Actor, workspaceId: string): Promise<void> {
   await inTransaction(deps.database, async (tx, raw) => {
     await markWorkspace(deps, tx, raw, workspaceId);

@@ -23,11 +23,24 @@ export function emailVerificationMessage(to: string, link: string): MailMessage 
   };
 }
 
-export function invitationMessage(to: string, o: { workspace: string; inviter: string; role: string; link: string; expiresAt: Date }): MailMessage {
+/**
+ * An invitation carries words a stranger chose (their name, the workspace's name). The subject
+ * is ours alone, and the body sets their words apart, quoted, saying who wrote them and that we
+ * did not check them: the product's own voice must not lend itself to a phishing text.
+ */
+export function invitationMessage(to: string, o: { workspace: string; inviter: string; inviterEmail: string | null; role: string; link: string; expiresAt: Date }): MailMessage {
+  const quoted = (s: string) => `"${s.replace(/\s+/g, ' ').slice(0, 120)}"`;
   return {
     to: [to],
-    subject: `${o.inviter} invited you to ${o.workspace} on mailplane`,
-    text: `${o.inviter} invited you to join the workspace "${o.workspace}" as ${o.role}.\n\nAccept the invitation (sign up or sign in with this address first):\n\n${o.link}\n\nThe link works once and expires on ${o.expiresAt.toUTCString()}.${SIGNATURE}`,
+    subject: 'You are invited to a workspace on mailplane',
+    text: `Someone invited this address to join a workspace on mailplane as ${o.role}.\n\n`
+      + 'What the inviter wrote (mailplane has not checked it, and sends it only so that you can tell who this is):\n'
+      + `  Their name:     ${quoted(o.inviter)}${o.inviterEmail ? ` <${o.inviterEmail}>` : ''}\n`
+      + `  Workspace name: ${quoted(o.workspace)}\n\n`
+      + `If you expected it, accept here (sign up or sign in with this address first):\n\n${o.link}\n\n`
+      + `The link works once and expires on ${o.expiresAt.toUTCString()}. If you do not know this person, ignore this message: `
+      + 'nothing happens unless you accept. mailplane never asks for your password or a payment in an invitation.'
+      + SIGNATURE,
   };
 }
 

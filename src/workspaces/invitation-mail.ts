@@ -24,10 +24,10 @@ export async function mailInvitation(
 ): Promise<boolean> {
   const [[ws], [inviter]] = await Promise.all([
     deps.db.select({ name: workspaces.name }).from(workspaces).where(eq(workspaces.id, invitation.workspaceId)),
-    invitation.invitedBy ? deps.db.select({ name: users.name }).from(users).where(eq(users.id, invitation.invitedBy)) : Promise.resolve([]),
+    invitation.invitedBy ? deps.db.select({ name: users.name, email: users.email }).from(users).where(eq(users.id, invitation.invitedBy)) : Promise.resolve([]),
   ]);
   return sendBestEffort(deps.mailer, deps.log, invitationMessage(invitation.email, {
-    workspace: ws?.name ?? 'a workspace', inviter: inviter?.name || 'A colleague', role: invitation.role, expiresAt: invitation.expiresAt,
+    workspace: ws?.name ?? '(unnamed)', inviter: inviter?.name || '(no name)', inviterEmail: inviter?.email ?? null, role: invitation.role, expiresAt: invitation.expiresAt,
     link: `${deps.publicUrl}/invitations/accept?token=${encodeURIComponent(token)}`,
   }));
 }

@@ -3,13 +3,14 @@
  * inviter. Accepting is one conditional UPDATE (used_at IS NULL), so two
  * concurrent accepts of the same token cannot both succeed.
  */
-import { and, desc, eq, gt, isNull } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, isNull } from 'drizzle-orm';
+import { assertEmailVerified } from '../accounts/email-verified.ts';
 import { audit, type Actor } from '../audit.ts';
 import { sha256Hex, signOpaqueToken, verifyOpaqueToken } from '../auth/keys.ts';
 import { canGrantRole } from '../auth/permissions.ts';
 import type { Db } from '../db/client.ts';
-import { invitations, memberships, workspaces, type WorkspaceRole } from '../db/schema/index.ts';
-import { AppError, ForbiddenError, NotFoundError } from '../errors.ts';
+import { invitations, memberships, users, workspaces, type WorkspaceRole } from '../db/schema/index.ts';
+import { AppError, ConflictError, ForbiddenError, NotFoundError, RateLimitedError } from '../errors.ts';
 import type { WorkspaceAccess } from './access.ts';
 
 const TOKEN_PREFIX = 'mpi';
@@ -18,8 +19,12 @@ export interface InvitationDeps {
   db: Db;
   key: Buffer;
   ttlSeconds: number;
+  /** Invitations one workspace may create in any 24 hours: each is a mail to a stranger. */
+  perWorkspacePerDay: number;
   now?: () => number;
 }
+
+const DAY_MS = 86_400_000;
 
 class InvalidInvitationError extends AppError {
   constructor(detail: string) {
@@ -29,9 +34,26 @@ class InvalidInvitationError extends AppError {
 
 export async function createInvitation(deps: InvitationDeps, actor: Actor, access: WorkspaceAccess, input: { email: string; role: WorkspaceRole }) {
   if (!canGrantRole(access.role!, input.role)) throw new ForbiddenError(`A ${access.role} cannot invite an ${input.role}`);
+  // The product mails the invitee in this person's name: only someone we can reach may do that.
+  if (access.principal.kind === 'user') await assertEmailVerified(deps.db, access.principal.userId, 'inviting people');
+  // Mail that can only confuse: to yourself, or to someone who is already in (the member list shows them).
+  if (access.principal.kind === 'user' && access.principal.email === input.email) throw new ConflictError('You cannot invite yourself', 'invitation_self');
+  const [member] = await deps.db.select({ id: memberships.userId }).from(memberships).innerJoin(users, eq(users.id, memberships.userId))
+    .where(and(eq(memberships.workspaceId, access.workspaceId), eq(users.email, input.email))).limit(1);
+  if (member) throw new ConflictError(`${input.email} is already a member of this workspace`, 'already_member');
   const token = signOpaqueToken(deps.key, TOKEN_PREFIX);
   const now = deps.now?.() ?? Date.now();
   return deps.db.transaction(async (tx) => {
+    // Counted under a lock on the workspace row, so concurrent requests cannot all slip under the limit.
+    await tx.select({ id: workspaces.id }).from(workspaces).where(eq(workspaces.id, access.workspaceId)).for('update');
+    const recent = await tx.select({ createdAt: invitations.createdAt }).from(invitations)
+      .where(and(eq(invitations.workspaceId, access.workspaceId), gt(invitations.createdAt, new Date(now - DAY_MS))))
+      .orderBy(asc(invitations.createdAt));
+    if (recent.length >= deps.perWorkspacePerDay) {
+      const retryAfterMs = recent[recent.length - deps.perWorkspacePerDay]!.createdAt.getTime() + DAY_MS - now;
+      throw new RateLimitedError(Math.max(1000, retryAfterMs),
+        `This workspace has sent ${recent.length} invitations in the last 24 hours (the limit is ${deps.perWorkspacePerDay}); try again later`);
+    }
     const [row] = await tx.insert(invitations).values({
       workspaceId: access.workspaceId,
       email: input.email,

@@ -1,4 +1,5 @@
 /** Workspaces and their members. */
+import { assertDisplayText } from '../accounts/display-text.ts';
 import { and, asc, eq } from 'drizzle-orm';
 import { audit, type Actor } from '../audit.ts';
 import { canGrantRole, canManageMember } from '../auth/permissions.ts';
@@ -8,6 +9,7 @@ import { ConflictError, ForbiddenError, NotFoundError } from '../errors.ts';
 import type { WorkspaceAccess } from './access.ts';
 
 export async function createWorkspace(db: Db, actor: Actor, userId: string, name: string) {
+  assertDisplayText(name, 'json.name');
   return db.transaction(async (tx) => {
     const [ws] = await tx.insert(workspaces).values({ name }).returning();
     await tx.insert(memberships).values({ workspaceId: ws!.id, userId, role: 'owner' });
@@ -32,6 +34,7 @@ export async function getWorkspace(db: Db, access: WorkspaceAccess) {
 }
 
 export async function renameWorkspace(db: Db, actor: Actor, access: WorkspaceAccess, name: string) {
+  assertDisplayText(name, 'json.name');
   return db.transaction(async (tx) => {
     const [ws] = await tx.update(workspaces).set({ name }).where(eq(workspaces.id, access.workspaceId)).returning();
     await audit(tx, actor, { action: 'workspace.rename', workspaceId: access.workspaceId, target: access.workspaceId });

@@ -24,9 +24,14 @@ export interface RoleWorkspace {
 
 let counter = 0;
 
-export async function person(api: TestApi, label: string): Promise<Person> {
+/**
+ * A signed-up person whose address is confirmed (paying and inviting need it; the confirmation
+ * link itself has its own tests), unless `verified: false`.
+ */
+export async function person(api: TestApi, label: string, opts: { verified?: boolean } = {}): Promise<Person> {
   const email = `${label}-${++counter}@example.com`;
   const { token, userId } = await api.signup(email, `${label} person`);
+  if (opts.verified ?? true) await api.database.sql`update users set email_verified_at = now() where id = ${userId}`;
   return { token, userId, email };
 }
 

@@ -1,7 +1,7 @@
 /** GDPR: export everything about me, erase my account, erase a workspace. */
 import { createRoute, z } from '@hono/zod-openapi';
 import { deleteCookie } from 'hono/cookie';
-import { requestAccountErasure, requestWorkspaceErasure } from '../../gdpr/erase.ts';
+import { assertWorkspaceErasureConfirmed, requestAccountErasure, requestWorkspaceErasure } from '../../gdpr/erase.ts';
 import { exportUserData } from '../../gdpr/export.ts';
 import { authorizeWorkspace } from '../../workspaces/access.ts';
 import type { ApiDeps, ProvisioningApiDeps } from '../deps.ts';
@@ -20,8 +20,15 @@ const routes = {
     request: { body: jsonBody(z.strictObject({ password: z.string().min(1).max(256) })) },
     responses: { 202: jsonResponse(Erasing, 'Erasure under way; you are signed out'), ...problems(401, 403) } }),
   eraseWorkspace: createRoute({ method: 'delete', path: '/v1/workspaces/{ws}', tags: tag, security: bearer,
-    summary: 'Erase a workspace (owner): servers deprovisioned, subscriptions cancelled, then every row deleted',
-    request: { params: WorkspaceParam }, responses: { 202: jsonResponse(Erasing, 'Erasure under way'), ...problems(401, 403, 404) } }),
+    summary: 'Erase a workspace (owner), confirmed by its name typed back or your password: servers deprovisioned, subscriptions cancelled, then every row deleted',
+    request: {
+      params: WorkspaceParam,
+      body: jsonBody(z.strictObject({
+        confirm: z.string().max(200).optional().openapi({ description: 'The workspace name, typed back' }),
+        password: z.string().min(1).max(256).optional().openapi({ description: 'Or your password' }),
+      }).refine((b) => b.confirm !== undefined || b.password !== undefined, { message: 'confirm with the workspace name (confirm) or your password (password)' })),
+    },
+    responses: { 202: jsonResponse(Erasing, 'Erasure under way'), ...problems(401, 403, 404) } }),
 };
 
 export function registerGdprRoutes(app: App, deps: ApiDeps, p: ProvisioningApiDeps): void {
@@ -38,6 +45,7 @@ export function registerGdprRoutes(app: App, deps: ApiDeps, p: ProvisioningApiDe
   });
   app.openapi(routes.eraseWorkspace, async (c) => {
     const access = await authorizeWorkspace(deps.db, c.get('principal'), c.req.valid('param').ws, 'workspace.delete');
+    await assertWorkspaceErasureConfirmed(p.erasure, access.workspaceId, requireUser(c).userId, c.req.valid('json'));
     await requestWorkspaceErasure(p.erasure, c.get('actor'), access.workspaceId);
     return c.json({ status: 'erasing' as const, workspaces: [access.workspaceId] }, 202);
   });

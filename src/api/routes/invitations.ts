@@ -40,7 +40,10 @@ function present(row: Row, now = Date.now()) {
 }
 
 export function registerInvitationRoutes(app: App, deps: ApiDeps & { now?: () => number }): void {
-  const inv: InvitationDeps = { db: deps.db, key: deps.invitationKey, ttlSeconds: deps.config.auth.invitationTtlSeconds, ...(deps.now ? { now: deps.now } : {}) };
+  const inv: InvitationDeps = {
+    db: deps.db, key: deps.invitationKey, ttlSeconds: deps.config.auth.invitationTtlSeconds, perWorkspacePerDay: deps.config.auth.invitationsPerWorkspacePerDay,
+    ...(deps.now ? { now: deps.now } : {}),
+  };
 
   app.openapi(routes.create, async (c) => {
     const access = await authorizeWorkspace(deps.db, c.get('principal'), c.req.valid('param').ws, 'invitations.manage');

@@ -66,7 +66,7 @@ export function registerServerCheckRoutes(app: App, deps: ServerChecksDeps): voi
 
   app.openapi(routes.run, async (c) => {
     const { ws, id } = c.req.valid('param');
-    const access = await authorizeWorkspace(deps.db, c.get('principal'), ws, 'servers.read');
+    const access = await authorizeWorkspace(deps.db, c.get('principal'), ws, 'servers.checks.run');
     const server = await findServer(deps.db, id, access.workspaceId);
     if (server.status !== 'ready') {
       throw new ConflictError(`The server is ${server.status}; health checks run once it is ready`, 'server_not_ready');

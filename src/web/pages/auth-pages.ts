@@ -4,6 +4,7 @@
  * Emailed links open a page with a button (GET never consumes a token), so a
  * mail scanner prefetching the link cannot use it up.
  */
+import { AppError } from '../../errors.ts';
 import { html } from 'hono/html';
 import { logIn, logOut, signUp } from '../../accounts/accounts.ts';
 import { requestPasswordReset, resetPassword, sendEmailVerification, verifyEmail } from '../../accounts/recovery.ts';
@@ -22,14 +23,14 @@ export function registerAuthPages(web: WebApp, deps: WebDeps): void {
     return parsed.success ? parsed.data : null;
   };
 
-  const loginPage = (c: WebContext, error: string | null = null, email = '') => renderPage(c, {
+  const loginPage = (c: WebContext, error: string | null = null, email = '', status: 200 | 400 | 429 = error ? 400 : 200) => renderPage(c, {
     title: 'Sign in', sandboxMail, error, notice: noticeOf(c),
     body: html`<form method="post" action="/login?next=${encodeURIComponent(safeNext(c.req.query('next')))}" class="stack card">
       ${field({ name: 'email', label: 'Email', type: 'email', value: email, autocomplete: 'username' })}
       ${field({ name: 'password', label: 'Password', type: 'password', autocomplete: 'current-password' })}
       <div class="row"><button type="submit">Sign in</button> <a href="/forgot-password">Forgot your password?</a></div>
     </form><p>New here? <a href="/signup?next=${encodeURIComponent(safeNext(c.req.query('next')))}">Create an account</a>.</p>`,
-    status: error ? 400 : 200,
+    status,
   });
 
   web.get('/login', async (c) => ((await currentUser(deps, c)) ? c.redirect(safeNext(c.req.query('next')), 303) : loginPage(c)));
@@ -43,6 +44,11 @@ export function registerAuthPages(web: WebApp, deps: WebDeps): void {
       setSessionCookie(c, token, expiresAt);
       return c.redirect(safeNext(c.req.query('next')), 303);
     } catch (err) {
+      // A throttled sign-in is a 429 with Retry-After, as the API answers it, not a form error.
+      if (err instanceof AppError && err.status === 429) {
+        if (err.retryAfterMs !== undefined) c.header('retry-after', String(Math.max(1, Math.ceil(err.retryAfterMs / 1000))));
+        return loginPage(c, refusal(err), email ?? '', 429);
+      }
       return loginPage(c, refusal(err), email ?? '');
     }
   });

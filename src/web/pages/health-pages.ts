@@ -34,12 +34,12 @@ export function registerHealthPages(web: WebApp, deps: WebDeps): void {
           <strong>${ch.title}</strong> <span class="pill ${ch.status}">${SYMBOL[ch.status]!.word}</span>
           <div>${ch.summary}</div>${ch.action ? html`<div><strong>What to do:</strong> ${ch.action}</div>` : ''}
           <div class="hint">Since ${ch.changedAt.slice(0, 16).replace('T', ' ')} UTC</div></li>`)}</ul>`}
-      ${server.status === 'ready' ? html`<form method="post" action="${base}/health/run"><button type="submit" class="secondary">Run the checks now</button></form>` : ''}`,
+      ${server.status === 'ready' && page.can('servers.checks.run') ? html`<form method="post" action="${base}/health/run"><button type="submit" class="secondary">Run the checks now</button></form>` : ''}`,
     });
   });
 
   web.post('/w/:ws/servers/:id/health/run', async (c) => {
-    const page = await inWorkspace(deps, c, 'servers.read');
+    const page = await inWorkspace(deps, c, 'servers.checks.run');
     const server = await findServer(deps.api.db, c.req.param('id'), page.workspace.id);
     if (server.status === 'ready') await deps.p.queue.send('health.check_server', { serverId: server.id }, { singletonKey: server.id });
     return c.redirect(`/w/${page.workspace.id}/servers/${server.id}/health?queued=${Date.now()}`, 303);

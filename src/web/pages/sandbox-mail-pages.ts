@@ -17,12 +17,24 @@ export function linkify(text: string): string {
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1)$/;
+const LOOPBACK_HOST = /^(127\.\d+\.\d+\.\d+|::1|\[::1\]|localhost)$/i;
+
+/**
+ * The outbox holds every reset, verification and invitation link of every user: like Mailpit it is
+ * for the developer at this machine, and then only when nobody else can reach the port at all —
+ * the product listens on loopback only, no proxy forwards others to it (TRUST_PROXY: the client
+ * address would then be whatever a header says, and every proxied visitor comes from loopback),
+ * it is not production, and the caller is on loopback. Otherwise only staff may read it.
+ */
+export function sandboxMailOpenToThisMachine(o: { host: string; env: string; trustProxy: boolean; clientIp: string | null }): boolean {
+  return LOOPBACK_HOST.test(o.host) && o.env !== 'production' && !o.trustProxy && LOOPBACK.test(o.clientIp ?? '');
+}
 
 export function registerSandboxMailPages(web: WebApp, deps: WebDeps, outbox: SandboxOutbox): void {
-  // The outbox holds every reset and invitation link: like Mailpit, it is for the person at this
-  // machine only (the TRUST_PROXY client address decides), never for whoever reaches the port.
+  const { config } = deps.api;
   web.use('/sandbox/mail/*', async (c, next) => {
-    if (!LOOPBACK.test(c.get('clientIp') ?? '')) return c.notFound();
+    const local = sandboxMailOpenToThisMachine({ host: config.http.host, env: config.env, trustProxy: config.http.trustProxy, clientIp: c.get('clientIp') });
+    if (!local && !(await currentUser(deps, c))?.staffRole) return c.notFound();
     await next();
   });
   web.get('/sandbox/mail', async (c) => {

@@ -33,8 +33,12 @@ export function registerWorkspacePages(web: WebApp, deps: WebDeps): void {
   web.post('/workspaces', async (c) => {
     const name = ((await formOf(c))['name'] ?? '').trim();
     if (!name || name.length > 100) return listPage(c, 'Give the workspace a name (up to 100 characters).');
-    const ws = await createWorkspace(deps.api.db, c.get('actor'), c.get('user').id, name);
-    return c.redirect(`/w/${ws.id}`, 303);
+    try {
+      const ws = await createWorkspace(deps.api.db, c.get('actor'), c.get('user').id, name);
+      return c.redirect(`/w/${ws.id}`, 303);
+    } catch (err) {
+      return listPage(c, refusal(err));
+    }
   });
 
   const overview = async (c: WebContext, error: string | null = null) => {

@@ -39,6 +39,21 @@ describe('invitations', () => {
     expect(audit).toMatchObject({ actor_id: w.owner.userId, target: res.body.invitation.id });
   });
 
+  it('refuses to invite yourself or someone already in the workspace with 409, storing and mailing nothing', async () => {
+    const w = await workspaceWithRoles(api, 'inv-twice');
+    const count = async () => Number((await api.database.sql`select count(*)::int as n from invitations where workspace_id = ${w.workspaceId}`)[0]!['n']);
+    const self = await api.call('POST', `/v1/workspaces/${w.workspaceId}/invitations`, { token: w.owner.token, body: { email: w.owner.email.toUpperCase(), role: 'member' } });
+    expect(self.status).toBe(409);
+    expect(self.headers.get('content-type')).toBe('application/problem+json');
+    expect(self.body.code).toBe('invitation_self');
+    const member = await api.call('POST', `/v1/workspaces/${w.workspaceId}/invitations`, { token: w.admin.token, body: { email: w.member.email, role: 'admin' } });
+    expect(member.status).toBe(409);
+    expect(member.body.code).toBe('already_member');
+    expect(await count()).toBe(0);
+    // Someone who is a member elsewhere only can still be invited here.
+    expect((await api.call('POST', `/v1/workspaces/${w.workspaceId}/invitations`, { token: w.owner.token, body: { email: w.outsider.email, role: 'member' } })).status).toBe(201);
+  });
+
   it('lets the invited email accept, joining with the invited role', async () => {
     const w = await workspaceWithRoles(api, 'inv-accept');
     const invitee = await person(api, 'invitee');
@@ -169,12 +184,13 @@ describe('invitations', () => {
     expect(row!['used_at']).toBeNull();
   });
 
-  it('never lowers the role of someone who is already a member', async () => {
+  it('never lowers the role of someone who became a member between the invitation and its acceptance', async () => {
     const w = await workspaceWithRoles(api, 'inv-existing');
-    const inv = await createInvitation(api, w.owner.token, w.workspaceId, w.admin.email, 'member');
-    const res = await accept(w.admin, inv.token);
+    const inv = await createInvitation(api, w.owner.token, w.workspaceId, w.outsider.email, 'member');
+    await api.database.sql`insert into memberships (workspace_id, user_id, role) values (${w.workspaceId}, ${w.outsider.userId}, 'admin')`;
+    const res = await accept(w.outsider, inv.token);
     expect(res.status).toBe(200);
     expect(res.body.workspace.role).toBe('admin');
-    expect(await roleIn(w.workspaceId, w.admin.userId)).toBe('admin');
+    expect(await roleIn(w.workspaceId, w.outsider.userId)).toBe('admin');
   });
 });

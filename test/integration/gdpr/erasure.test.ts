@@ -151,7 +151,7 @@ describe('GDPR export and erasure', () => {
     };
     const before = await counters();
     expect(before.get('mailplane_provisioning_runs_total{kind="provision",status="succeeded"}')).toBeGreaterThan(0);
-    expect((await h.call('DELETE', `/v1/workspaces/${owner.workspaceId}`, { token: owner.token })).status).toBe(202);
+    expect((await h.call('DELETE', `/v1/workspaces/${owner.workspaceId}`, { token: owner.token, body: { password: STRONG_PASSWORD } })).status).toBe(202);
     await until('the workspace to go', async () => (await h.database.db.select().from(workspaces).where(eq(workspaces.id, owner.workspaceId))).length === 0, 120_000);
     const after = await counters();
     const lowered = [...before].filter(([sample, value]) => (after.get(sample) ?? 0) < value);
@@ -171,8 +171,19 @@ describe('GDPR export and erasure', () => {
     expect((await stat(hostDir)).isDirectory()).toBe(true);
     expect((await readdir(hostDir, { recursive: true })).some((f) => /dkim/i.test(String(f)))).toBe(true);
 
-    expect((await h.call('DELETE', `/v1/workspaces/${owner.workspaceId}`, { token: admin.body.token })).status).toBe(403);
-    const res = await h.call('DELETE', `/v1/workspaces/${owner.workspaceId}`, { token: owner.token });
+    const name = 'ws-erase-owner@example.com mail';
+    expect((await h.call('DELETE', `/v1/workspaces/${owner.workspaceId}`, { token: admin.body.token, body: { confirm: name } })).status).toBe(403);
+    // Erasure is final: the id alone, a wrong name or a wrong password erase nothing.
+    const refusals: Array<[unknown, number]> = [[undefined, 400], [{}, 400], [{ confirm: 'ws-erase-owner' }, 403], [{ confirm: name.toUpperCase() }, 403], [{ password: 'not-my-password-1' }, 403]];
+    for (const [body, status] of refusals) {
+      const refused = await h.call('DELETE', `/v1/workspaces/${owner.workspaceId}`, { token: owner.token, ...(body !== undefined ? { body } : {}) });
+      expect(refused.status, JSON.stringify(body)).toBe(status);
+      expect(refused.headers.get('content-type')).toBe('application/problem+json');
+    }
+    const [still] = await h.database.sql`select erasure_requested_at from workspaces where id = ${owner.workspaceId}`;
+    expect(still!['erasure_requested_at']).toBeNull();
+    expect((await h.call('GET', `/v1/workspaces/${owner.workspaceId}/servers`, { token: owner.token })).status).toBe(200);
+    const res = await h.call('DELETE', `/v1/workspaces/${owner.workspaceId}`, { token: owner.token, body: { confirm: name } });
     expect(res.status).toBe(202);
     // Gone for everyone at once, erased for good once the server is deprovisioned.
     expect((await h.call('GET', `/v1/workspaces/${owner.workspaceId}/servers`, { token: owner.token })).status).toBe(404);

@@ -167,6 +167,8 @@ const OTHER_ROUTES: AnyRouteCase[] = [
   // Billing is for the people who manage the workspace; no API key (a read key must not open the Stripe portal).
   { route: 'GET billing', allowed: ['owner', 'admin'], ok: 200, workspaceScoped: true, request: async () => ({ method: 'GET', path: `/v1/workspaces/${ws}/billing` }) },
   { route: 'POST billing portal', allowed: ['owner', 'admin'], ok: 200, workspaceScoped: true, request: async () => ({ method: 'POST', path: `/v1/workspaces/${ws}/billing/portal` }) },
+  // Starting probes is a change (work against the live server): owners, admins and write keys; members and read keys read the results.
+  { route: 'POST server checks run', allowed: ['owner', 'admin', 'writeKey'], ok: 202, workspaceScoped: true, request: async () => ({ method: 'POST', path: `${base()}/checks/run` }) },
   { route: 'GET admin servers', allowed: ['support', 'ops'], ok: 200, workspaceScoped: false, request: async () => ({ method: 'GET', path: '/v1/admin/servers' }) },
   { route: 'GET admin server', allowed: ['support', 'ops'], ok: 200, workspaceScoped: false, request: async () => ({ method: 'GET', path: `/v1/admin/servers/${serverId}` }) },
   { route: 'GET admin alerts', allowed: ['ops'], ok: 200, workspaceScoped: false, request: async () => ({ method: 'GET', path: '/v1/admin/alerts' }) },
@@ -196,7 +198,6 @@ const EXEMPT: Record<string, string> = {
   'post /v1/invitations/accept': 'people only; test/integration/api/invitations.test.ts',
   'post /v1/webhooks/stripe': 'signature-authenticated; test/integration/providers/stripe.test.ts',
   'get /metrics': 'loopback or METRICS_TOKEN; test/integration/ops/ops.test.ts',
-  'post /v1/workspaces/{ws}/servers/{id}/checks/run': 'starts probes; server-checks tests',
   'post /v1/admin/servers/{id}/steps/{step}/rerun': 'staff only, re-runs provisioning; ops tests',
   'post /v1/admin/servers/{id}/resume': 'staff only; ops tests',
   'post /v1/workspaces/{ws}/servers/{id}/rebuild': 'replaces the machine; test/integration/provisioning/rebuild.test.ts (owner, admin, member, keys, outsider)',
@@ -245,6 +246,7 @@ describe('every other route by every kind of caller', () => {
       'post /v1/workspaces/{ws}/api-keys': 'POST api-key', 'delete /v1/workspaces/{ws}/api-keys/{keyId}': 'DELETE api-key',
       'post /v1/workspaces/{ws}/api-keys/{keyId}/rotate': 'POST api-key rotate', 'get /v1/workspaces/{ws}/servers/{id}/checks': 'GET server checks',
       'get /v1/workspaces/{ws}/billing': 'GET billing', 'post /v1/workspaces/{ws}/billing/portal': 'POST billing portal',
+      'post /v1/workspaces/{ws}/servers/{id}/checks/run': 'POST server checks run',
       'get /v1/admin/servers': 'GET admin servers', 'get /v1/admin/servers/{id}': 'GET admin server', 'get /v1/admin/alerts': 'GET admin alerts',
       'get /v1/workspaces/{ws}/servers/{id}/backups': 'GET server backups', 'post /v1/workspaces/{ws}/servers/{id}/backups': 'POST server backup',
       'post /v1/workspaces/{ws}/servers/{id}/mailboxes/{mb}/restore': 'POST mailbox restore', 'post /v1/admin/servers/{id}/backups': 'POST admin server backup',

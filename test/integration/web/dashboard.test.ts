@@ -146,6 +146,21 @@ describe('dashboard guards', () => {
   });
 });
 
+describe('a throttled sign-in on the dashboard', () => {
+  it('answers 429 with Retry-After and the sentence, as the API does, once the account has had its free attempts', async () => {
+    const email = 'throttled@web.example';
+    await h.customer(email);
+    const attempt = () => page('/login', { form: { email, password: 'not-the-password-at-all' }, headers: { origin: h.baseUrl } });
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await attempt()).status);
+    expect(statuses.slice(0, 5)).toEqual([400, 400, 400, 400, 400]);
+    const throttled = await attempt();
+    expect(throttled.status).toBe(429);
+    expect(Number(throttled.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(throttled.headers.get('content-type')).toMatch(/text\/html/);
+  });
+});
+
 describe('signing up through the API', () => {
   it('mails the new account its verification link, as the sign-up page does', async () => {
     const email = 'api-signup@web.example';
