@@ -104,7 +104,7 @@ describe.skipIf(missing !== null)('dashboard journeys in chromium', { timeout: 2
       await page.reload();
       return (await page.locator('main').textContent())?.replace(/\s+/g, ' ');
     }, { timeout: 60_000, interval: 2000 }).toContain('Nothing is failing.');
-    expect(await page.locator('.checklist li').count()).toBe(13);
+    expect(await page.locator('.checklist li').count()).toBe(14);
     await checkPage(page, 'health', { phoneShot: true });
 
     await page.getByRole('link', { name: 'Mailboxes' }).click();
