@@ -5,6 +5,11 @@
 export interface CheckoutInput {
   priceId: string;
   customerEmail: string;
+  /**
+   * The workspace's Stripe customer from an earlier checkout: the new subscription joins it, so one
+   * portal session shows them all and the address and VAT number entered before are offered again.
+   */
+  customerId?: string | undefined;
   /** mailplane's pending checkout id; comes back on the completed session. */
   clientReferenceId: string;
   /** Copied to the session and to subscription_data so later subscription events carry it. */
