@@ -82,8 +82,8 @@ export interface SubscriptionState {
 }
 
 export interface BillingProvider {
-  /** The subscription's current state (a cancelled one is still returned, with status canceled). */
-  getSubscription(subscriptionId: string): Promise<SubscriptionState>;
+  /** The subscription's current state (a cancelled one is still returned, with status canceled); null when Stripe has no such subscription. */
+  getSubscription(subscriptionId: string): Promise<SubscriptionState | null>;
   /**
    * A Stripe customer portal session (update the card, pay an open invoice, see invoices, cancel):
    * its URL is short-lived and single-customer, so it is made when the person asks, never mailed.

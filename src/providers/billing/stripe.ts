@@ -173,8 +173,14 @@ export function createStripeBilling(opts: StripeBillingOptions): BillingProvider
     return outcome;
   }
 
-  async function getSubscription(subscriptionId: string): Promise<SubscriptionState> {
-    const sub = await stripeCall(() => stripe.subscriptions.retrieve(subscriptionId));
+  async function getSubscription(subscriptionId: string): Promise<SubscriptionState | null> {
+    let sub: Stripe.Subscription;
+    try {
+      sub = await stripeCall(() => stripe.subscriptions.retrieve(subscriptionId));
+    } catch (err) {
+      if (stripeCode(err) === 'resource_missing') return null;
+      throw err;
+    }
     // Since 2025-03-31.basil the period lives on each item, not on the subscription.
     const ends = sub.items.data.map((item) => item.current_period_end).filter((t): t is number => typeof t === 'number');
     return {

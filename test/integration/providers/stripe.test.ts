@@ -359,7 +359,8 @@ describe('Stripe billing adapter against the emulator', () => {
     expect((await fetch(pay, { method: 'POST', body: new URLSearchParams({ card: '4242 4242 4242 4242' }) })).status).toBe(200);
     const current = await billing.getSubscription(subscriptionId);
     expect(current).toMatchObject({ status: 'active', customerId });
-    expect(current.currentPeriodEnd!.getTime()).toBeGreaterThan(Date.now());
+    expect(current!.currentPeriodEnd!.getTime()).toBeGreaterThan(Date.now());
+    await expect(billing.getSubscription('sub_nobody')).resolves.toBeNull();
     // Another customer's portal session does not reach this subscription; an unknown customer gets none.
     const other = await billing.createPortalSession({ customerId: emulator.subscriptions().find((s) => s.customer !== customerId)!.customer, returnUrl: 'https://x.test' });
     expect((await fetch(`${other.url}/subscriptions/${subscriptionId}/cancel`, { method: 'POST' })).status).toBe(404);
