@@ -38,7 +38,15 @@ export async function endGracePeriods(deps: GraceDeps): Promise<string[]> {
   for (const candidate of due) {
     // Unpaid is still a live subscription at Stripe: cancelled first, so it stops invoicing for a server
     // that is going away (idempotent; a failure leaves the server for the next sweep).
-    if (candidate.status === 'unpaid' && candidate.stripeId) await deps.billing.cancelSubscription(candidate.stripeId);
+    if (candidate.status === 'unpaid' && candidate.stripeId) {
+      try {
+        await deps.billing.cancelSubscription(candidate.stripeId);
+      } catch (err) {
+        // This one waits for the next sweep; the others go on.
+        deps.log.warn({ err: err instanceof Error ? err.message : String(err), subscriptionId: candidate.id }, 'grace period over, but Stripe could not cancel: next sweep');
+        continue;
+      }
+    }
     const serverId = await inTransaction(deps.database, async (tx, raw) => {
       const [sub] = await tx.select().from(subscriptions).where(eq(subscriptions.id, candidate.id)).for('update');
       if (!sub?.graceEndsAt || sub.graceEndsAt > now || !(ENDED as readonly string[]).includes(sub.status)) return null;

@@ -91,7 +91,9 @@ export async function handleStripeWebhook(deps: WebhookDeps, rawBody: string, si
           if (!sub) return 'ignored: unknown subscription';
           // Stripe's state now, under the row lock (see subscription-state.ts); if Stripe cannot be
           // asked, the delivery fails, nothing is recorded, and Stripe delivers it again later.
-          const current = await deps.billing.getSubscription(e.subscriptionId);
+          // A subscription Stripe no longer has (its customer deleted by hand) bills nothing: it has ended.
+          const current = await deps.billing.getSubscription(e.subscriptionId)
+            ?? { id: e.subscriptionId, status: 'canceled' as const, customerId: sub.stripeCustomerId ?? '', currentPeriodEnd: null, cancelAtPeriodEnd: false };
           return applySubscriptionState({ queue: deps.queue, graceMs: deps.graceMs }, tx, raw, sub, current, STRIPE_ACTOR, { eventId: e.id, eventType: e.type });
         }
         default:

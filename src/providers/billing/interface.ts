@@ -5,6 +5,11 @@
 export interface CheckoutInput {
   priceId: string;
   customerEmail: string;
+  /**
+   * The workspace's Stripe customer from an earlier checkout: the new subscription joins it, so one
+   * portal session shows them all and the address and VAT number entered before are offered again.
+   */
+  customerId?: string | undefined;
   /** mailplane's pending checkout id; comes back on the completed session. */
   clientReferenceId: string;
   /** Copied to the session and to subscription_data so later subscription events carry it. */
@@ -77,8 +82,8 @@ export interface SubscriptionState {
 }
 
 export interface BillingProvider {
-  /** The subscription's current state (a cancelled one is still returned, with status canceled). */
-  getSubscription(subscriptionId: string): Promise<SubscriptionState>;
+  /** The subscription's current state (a cancelled one is still returned, with status canceled); null when Stripe has no such subscription. */
+  getSubscription(subscriptionId: string): Promise<SubscriptionState | null>;
   /**
    * A Stripe customer portal session (update the card, pay an open invoice, see invoices, cancel):
    * its URL is short-lived and single-customer, so it is made when the person asks, never mailed.

@@ -57,13 +57,17 @@ export function createStripeBilling(opts: StripeBillingOptions): BillingProvider
   });
 
   async function createCheckoutSession(input: CheckoutInput): Promise<CheckoutSession> {
-    const session = await stripeCall(() =>
+    const create = (customer: string | undefined, keySuffix = '') => stripeCall(() =>
       stripe.checkout.sessions.create(
         {
           mode: 'subscription',
           line_items: [{ price: input.priceId, quantity: 1 }],
           client_reference_id: input.clientReferenceId,
-          customer_email: input.customerEmail,
+          // An existing customer keeps its address and VAT number; customer_update lets Checkout save
+          // what is entered now on it (Stripe requires address for automatic tax, name for tax IDs).
+          ...(customer
+            ? { customer, customer_update: { address: 'auto' as const, name: 'auto' as const } }
+            : { customer_email: input.customerEmail }),
           metadata: input.metadata,
           // Session metadata stays on the session; subscription events only carry this copy.
           subscription_data: { metadata: input.metadata },
@@ -71,16 +75,22 @@ export function createStripeBilling(opts: StripeBillingOptions): BillingProvider
           cancel_url: input.cancelUrl,
           // Stripe Tax works out VAT from the address; a business's VAT ID (if_supported: the
           // buyer may leave it empty as a consumer) goes on the customer and its invoices.
-          // customer_update is not sent: Stripe takes it only with an existing `customer`, and
-          // Checkout creates the customer here (from customer_email) with what was entered.
           automatic_tax: { enabled: input.tax.automaticTax },
           billing_address_collection: input.tax.billingAddressCollection,
           ...(input.tax.taxIdCollection ? { tax_id_collection: { enabled: true, required: 'if_supported' as const } } : {}),
         },
         // One pending checkout → one Stripe session, even when the request is retried.
-        { idempotencyKey: `mailplane-checkout-${input.clientReferenceId}` },
+        { idempotencyKey: `mailplane-checkout-${input.clientReferenceId}${keySuffix}` },
       ),
     );
+    let session;
+    try {
+      session = await create(input.customerId);
+    } catch (err) {
+      // A customer removed at Stripe meanwhile (by hand): the checkout creates a new one instead.
+      if (!input.customerId || stripeCode(err) !== 'resource_missing') throw err;
+      session = await create(undefined, '-new-customer');
+    }
     if (!session.url) {
       throw new ProviderError({ provider: PROVIDER, detail: `checkout session ${session.id} came back without a URL`, retryable: false });
     }
@@ -162,8 +172,14 @@ export function createStripeBilling(opts: StripeBillingOptions): BillingProvider
     return outcome;
   }
 
-  async function getSubscription(subscriptionId: string): Promise<SubscriptionState> {
-    const sub = await stripeCall(() => stripe.subscriptions.retrieve(subscriptionId));
+  async function getSubscription(subscriptionId: string): Promise<SubscriptionState | null> {
+    let sub: Stripe.Subscription;
+    try {
+      sub = await stripeCall(() => stripe.subscriptions.retrieve(subscriptionId));
+    } catch (err) {
+      if (stripeCode(err) === 'resource_missing') return null;
+      throw err;
+    }
     // Since 2025-03-31.basil the period lives on each item, not on the subscription.
     const ends = sub.items.data.map((item) => item.current_period_end).filter((t): t is number => typeof t === 'number');
     return {

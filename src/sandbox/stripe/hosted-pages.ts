@@ -79,7 +79,7 @@ export function registerHostedPages(app: Hono, state: StripeState, actions: Page
     const prices = request.lineItems.map((i) => html`<li><code>${i.price}</code> × ${i.quantity}</li>`);
     const cancel = session.cancel_url ? html`<a href="${session.cancel_url}">Cancel and go back</a>` : '';
     return c.html(page('Subscribe', html`
-      <p>For <strong>${session.customer_email ?? 'unknown customer'}</strong>: <strong>${money(session.amount_total, session.currency)}</strong> per month</p><ul>${prices}</ul>
+      <p>For <strong>${session.customer_email ?? (session.customer ? state.customers.get(session.customer)?.email : null) ?? 'unknown customer'}</strong>: <strong>${money(session.amount_total, session.currency)}</strong> per month</p><ul>${prices}</ul>
       ${metadataList(session.metadata)}
       <form method="post" action="/pay/${session.id}">${taxFields(session)}<button type="submit" name="method" value="card">Pay by card</button>
       <button type="submit" name="method" value="sepa_debit">Pay by SEPA Direct Debit</button></form>

@@ -67,6 +67,15 @@ function subscriptionData(value: FormValue | undefined): { metadata: Record<stri
   return { metadata: metadataParam(value['metadata'], 'subscription_data[metadata]') };
 }
 
+/** `customer` names one the account has, and excludes customer_email (Stripe's rules). */
+function existingCustomer(state: StripeState, form: FormObject): string | null {
+  const customer = optionalString(form, 'customer');
+  if (customer === null) return null;
+  if (form['customer_email'] !== undefined) throw StripeApiError.invalid('You may only specify one of these parameters: customer, customer_email.', 'customer_email');
+  if (!state.customers.has(customer)) throw new StripeApiError(400, 'invalid_request_error', `No such customer: '${customer}'`, { code: 'resource_missing', param: 'customer' });
+  return customer;
+}
+
 export interface RouteHooks {
   /** Delivers an event's webhook; the API answers before it arrives, as Stripe's does. */
   deliverLater(event: StoredEvent): void;
@@ -96,6 +105,7 @@ export function registerStripeRoutes(app: Hono, state: StripeState, hooks: Route
       mode,
       clientReferenceId: optionalString(form, 'client_reference_id'),
       customerEmail: optionalString(form, 'customer_email'),
+      customer: existingCustomer(state, form),
       metadata: metadataParam(form['metadata'], 'metadata'),
       successUrl: optionalString(form, 'success_url'),
       cancelUrl: optionalString(form, 'cancel_url'),

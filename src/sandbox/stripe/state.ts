@@ -19,6 +19,8 @@ export interface NewSession {
   mode: StripeCheckoutSession['mode'];
   clientReferenceId: string | null;
   customerEmail: string | null;
+  /** An existing customer (then no customer_email): the subscription joins it. */
+  customer: string | null;
   metadata: Record<string, string>;
   successUrl: string | null;
   cancelUrl: string | null;
@@ -98,7 +100,7 @@ export class StripeState {
       payment_status: 'unpaid',
       url: this.payUrl(id),
       client_reference_id: input.clientReferenceId,
-      customer: null,
+      customer: input.customer,
       customer_email: input.customerEmail,
       customer_details: null,
       subscription: null,
@@ -137,7 +139,9 @@ export class StripeState {
     // Checked before anything is created: an incomplete address or a malformed VAT ID takes no money.
     const details = buyerDetails(session, buyer);
     const now = unixNow();
-    const customer: StripeCustomer = { id: stripeId('cus', 14), object: 'customer', email: session.customer_email, created: now, livemode: false };
+    const existing = session.customer ? this.customers.get(session.customer) : undefined;
+    if (session.customer && !existing) throw StripeApiError.missing('customer', session.customer);
+    const customer: StripeCustomer = existing ?? { id: stripeId('cus', 14), object: 'customer', email: session.customer_email, created: now, livemode: false };
     this.customers.set(customer.id, customer);
     const subscriptionId = stripeId('sub');
     const amount = method === 'none' ? 0 : session.amount_total ?? 0;
@@ -183,7 +187,7 @@ export class StripeState {
       // Stripe drops the hosted page URL once the session is no longer open.
       url: null,
       customer: customer.id,
-      customer_details: details,
+      customer_details: { ...details, email: details.email ?? customer.email },
       automatic_tax: { ...session.automatic_tax, status: session.automatic_tax.enabled ? 'complete' : null },
       subscription: subscription.id,
     } satisfies Partial<StripeCheckoutSession>);

@@ -30,14 +30,24 @@ function enumParam<T extends string>(value: string | null, allowed: readonly T[]
 }
 
 export function sessionTaxParams(form: FormObject): SessionTax {
-  if (form['customer_update'] !== undefined && form['customer'] === undefined) {
-    throw StripeApiError.invalid('customer_update can only be used with customer.', 'customer_update');
+  const update = objectParam(form['customer_update'], 'customer_update');
+  if (update && form['customer'] === undefined) throw StripeApiError.invalid('customer_update can only be used with customer.', 'customer_update');
+  for (const [key, value] of Object.entries(update ?? {})) {
+    if (!['address', 'name', 'shipping'].includes(key)) throw new StripeApiError(400, 'invalid_request_error', `Received unknown parameter: customer_update[${key}]`, { code: 'parameter_unknown', param: `customer_update[${key}]` });
+    enumParam(typeof value === 'string' ? value : 'object', ['auto', 'never'] as const, `customer_update[${key}]`);
   }
   const automatic = objectParam(form['automatic_tax'], 'automatic_tax');
   const enabled = automatic ? booleanParam(automatic['enabled'], 'automatic_tax[enabled]') : false;
   const taxIds = objectParam(form['tax_id_collection'], 'tax_id_collection');
   const collectTaxIds = taxIds ? booleanParam(taxIds['enabled'], 'tax_id_collection[enabled]') : false;
   const required = taxIds ? enumParam(optionalString(taxIds, 'required'), ['if_supported', 'never'] as const, 'tax_id_collection[required]') : null;
+  // With an existing customer, Checkout may only collect what it is allowed to save on it: Stripe
+  // refuses automatic tax without customer_update[address]=auto (the emulated customers hold no
+  // address yet) and tax ID collection without customer_update[name]=auto.
+  if (form['customer'] !== undefined) {
+    if (enabled && update?.['address'] !== 'auto') throw StripeApiError.invalid('Automatic tax calculation in Checkout requires a valid address on the Customer. Add a valid address to the Customer or set either customer_update[address] to \'auto\' or customer_update[shipping] to \'auto\' to save the address entered in Checkout to the Customer.', 'customer_update[address]');
+    if (collectTaxIds && update?.['name'] !== 'auto') throw StripeApiError.invalid('Tax ID collection requires updating business name on the customer. To enable tax ID collection for an existing customer, please set customer_update[name] to \'auto\'.', 'customer_update[name]');
+  }
   return {
     automatic_tax: { enabled, liability: null, provider: enabled ? 'stripe' : null, status: enabled ? 'requires_location_inputs' : null },
     billing_address_collection: enumParam(optionalString(form, 'billing_address_collection'), ['auto', 'required'] as const, 'billing_address_collection'),

@@ -93,7 +93,7 @@ export function registerBillingPages(web: WebApp, deps: WebDeps): void {
       title: 'Billing', user: c.get('user'), workspace: page.workspace, sandboxMail,
       body: lines.length === 0
         ? html`<div class="card"><p>No subscription yet.</p><p><a class="button" href="/w/${page.workspace.id}/subscribe">Subscribe to a mail server</a></p></div>`
-        : html`<table><thead><tr><th>Server</th><th>Plan</th><th>Status</th><th>Next invoice</th><th></th></tr></thead><tbody>${billingRows(page.workspace.id, lines)}</tbody></table>
+        : html`<div class="table-wrap"><table class="responsive"><thead><tr><th>Server</th><th>Plan</th><th>Status</th><th>Next invoice</th><th>Actions</th></tr></thead><tbody>${billingRows(page.workspace.id, lines)}</tbody></table></div>
           <p class="hint">"Manage billing" opens Stripe's customer portal: change the card, pay an open invoice, download past invoices, or cancel a server's subscription
           (it ends at the end of the period; the server is then kept ${Math.round(deps.api.config.billing.graceMs / 86_400_000)} days before it is deleted).</p>`,
     });

@@ -9,7 +9,7 @@
 import { createServer } from 'node:net';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { servers, serverIps } from '../../../src/db/schema/index.ts';
+import { servers, serverIps, subscriptions } from '../../../src/db/schema/index.ts';
 import { checkServer } from '../../../src/ops/monitor.ts';
 import { opsDeps } from '../../../src/app-context.ts';
 import { STRONG_PASSWORD } from '../../support/api.ts';
@@ -241,5 +241,25 @@ describe.skipIf(missing !== null)('dashboard journeys in chromium', { timeout: 2
     }
     const [server] = await h.database.db.select().from(servers).where(eq(servers.id, state.server!));
     expect(server!.status).toBe('ready');
+  });
+
+  it('the owner\'s card fails: Billing says so, "Manage billing" opens the Stripe portal, paying there makes the server ready again', async () => {
+    const [row] = await h.database.db.select({ stripeId: subscriptions.stripeSubscriptionId }).from(servers)
+      .innerJoin(subscriptions, eq(subscriptions.id, servers.subscriptionId)).where(eq(servers.id, state.server!));
+    expect((await h.sandbox.stripe!.failPayment(row!.stripeId!)).status).toBe(200);
+    const { page } = owner;
+    await page.goto(`${base}/w/${state.workspace}`);
+    await page.getByRole('link', { name: 'Billing' }).click();
+    expect(await page.locator('main').textContent()).toContain('Payment failed');
+    await checkPage(page, 'billing', { phoneShot: true });
+    await page.getByRole('button', { name: 'Manage billing' }).click();
+    await page.waitForURL(/\/p\/session\/bps_/);
+    await page.getByRole('button', { name: 'Update card and pay' }).click();
+    await page.getByText('Payment received').waitFor();
+    await page.getByRole('link', { name: /Return to mailplane/ }).click();
+    await page.waitForURL(/\/billing$/);
+    expect(await page.locator('main').textContent()).not.toContain('Payment failed');
+    expect(await page.locator('.pill.active').count()).toBe(1);
+    expect((await h.waitForServer(state.server!, ['ready'], 10_000)).status).toBe('ready');
   });
 });

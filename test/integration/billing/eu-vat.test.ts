@@ -29,4 +29,28 @@ describe('EU VAT at checkout', () => {
     expect(page).toContain('Billing address');
     expect(page).toContain('VAT number');
   });
+
+  it('puts a workspace\'s next subscription on the same Stripe customer, letting Checkout update its address and name', async () => {
+    const { token, workspaceId } = await h.customer('second@example.org');
+    const checkout = (domain: string) => h.call('POST', `/v1/workspaces/${workspaceId}/checkout`, { token, body: { plan: 'starter', region: 'fr-par-1', domain } });
+    const first = await checkout('first-of-two.example');
+    expect((await h.sandbox.stripe!.completeCheckout(first.body.sessionId)).status).toBe(200);
+    const customer = h.sandbox.stripe!.sessions().find((s) => s.id === first.body.sessionId)!.customer;
+    const second = await checkout('second-of-two.example');
+    expect(second.status).toBe(201);
+    expect(h.sandbox.stripe!.sessions().find((s) => s.id === second.body.sessionId)).toMatchObject({ customer, customer_email: null, automatic_tax: { enabled: true } });
+    expect((await h.sandbox.stripe!.completeCheckout(second.body.sessionId)).status).toBe(200);
+    expect(h.sandbox.stripe!.subscriptions().filter((s) => s.customer === customer)).toHaveLength(2);
+    // One portal for both servers.
+    const portal = await h.call('POST', `/v1/workspaces/${workspaceId}/billing/portal`, { token });
+    const page = await (await fetch(portal.body.url)).text();
+    expect(page).toContain('first-of-two.example');
+    expect(page).toContain('second-of-two.example');
+
+    // A customer removed at Stripe by hand: the next checkout makes a new one instead of failing.
+    await h.ctx.providers.billing.deleteCustomer(customer!);
+    const third = await checkout('third-of-three.example');
+    expect(third.status).toBe(201);
+    expect(h.sandbox.stripe!.sessions().find((s) => s.id === third.body.sessionId)).toMatchObject({ customer: null, customer_email: 'second@example.org' });
+  });
 });

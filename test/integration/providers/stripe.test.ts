@@ -133,6 +133,15 @@ describe('Stripe billing adapter against the emulator', () => {
     expect(await post('automatic_tax[enabled]=yes')).toMatchObject({ status: 400, error: { param: 'automatic_tax[enabled]' } });
     expect(await post('billing_address_collection=always')).toMatchObject({ status: 400, error: { param: 'billing_address_collection' } });
     expect(await post('tax_id_collection[enabled]=true&tax_id_collection[required]=always')).toMatchObject({ status: 400, error: { param: 'tax_id_collection[required]' } });
+    // An existing customer: not with customer_email, must exist, and Checkout must be allowed to save what tax needs on it.
+    const { subscriptionId } = await paidSubscription('ref-existing-customer');
+    const customer = emulator.subscriptions().find((s) => s.id === subscriptionId)!.customer;
+    expect(await post(`customer=${customer}&customer_email=a@x.test`)).toMatchObject({ status: 400, error: { param: 'customer_email' } });
+    expect(await post('customer=cus_nobody')).toMatchObject({ status: 400, error: { code: 'resource_missing', param: 'customer' } });
+    expect(await post(`customer=${customer}&automatic_tax[enabled]=true`)).toMatchObject({ status: 400, error: { param: 'customer_update[address]' } });
+    expect(await post(`customer=${customer}&tax_id_collection[enabled]=true&customer_update[address]=auto`)).toMatchObject({ status: 400, error: { param: 'customer_update[name]' } });
+    expect(await post(`customer=${customer}&customer_update[name]=sometimes`)).toMatchObject({ status: 400, error: { param: 'customer_update[name]' } });
+    expect((await post(`customer=${customer}&automatic_tax[enabled]=true&tax_id_collection[enabled]=true&customer_update[address]=auto&customer_update[name]=auto`)).status).toBe(200);
   });
 
   it('asks for the billing address and a VAT ID on the hosted page, refuses a bad one, and records them on the paid session', async () => {
@@ -350,7 +359,8 @@ describe('Stripe billing adapter against the emulator', () => {
     expect((await fetch(pay, { method: 'POST', body: new URLSearchParams({ card: '4242 4242 4242 4242' }) })).status).toBe(200);
     const current = await billing.getSubscription(subscriptionId);
     expect(current).toMatchObject({ status: 'active', customerId });
-    expect(current.currentPeriodEnd!.getTime()).toBeGreaterThan(Date.now());
+    expect(current!.currentPeriodEnd!.getTime()).toBeGreaterThan(Date.now());
+    await expect(billing.getSubscription('sub_nobody')).resolves.toBeNull();
     // Another customer's portal session does not reach this subscription; an unknown customer gets none.
     const other = await billing.createPortalSession({ customerId: emulator.subscriptions().find((s) => s.customer !== customerId)!.customer, returnUrl: 'https://x.test' });
     expect((await fetch(`${other.url}/subscriptions/${subscriptionId}/cancel`, { method: 'POST' })).status).toBe(404);
