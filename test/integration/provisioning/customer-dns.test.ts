@@ -185,6 +185,20 @@ describe("the customer's existing DNS and their own records", () => {
     expect(await refused.text()).toContain('mailplane publishes');
     const rows = (await h.call('GET', `/v1/workspaces/${workspaceId}/servers/${serverId}/dns`, { token })).body.customerRecords as Array<{ name: string; source: string }>;
     expect(rows).toEqual([expect.objectContaining({ name: `_acme-challenge.${domain}`, source: 'customer' })]);
+
+    // Cloudflare's scan keeps finding records while the zone waits: they are imported at the next check,
+    // and one the customer deleted is not brought back by the scans after.
+    cf().setPublicDns(domain, [{ type: 'A', name: `www.${domain}`, content: '198.51.100.70' }]);
+    const dnsPath = `/v1/workspaces/${workspaceId}/servers/${serverId}/dns`;
+    const imported = await until('www imported at a re-check', async () =>
+      ((await h.call('GET', dnsPath, { token })).body.customerRecords as Array<{ id: string; name: string; source: string }>)
+        .find((r) => r.name === `www.${domain}` && r.source === 'imported'));
+    expect((await h.call('DELETE', `${dnsPath}/records/${imported.id}`, { token })).status).toBe(202);
+    await until('www deleted', async () => !zoneRecords(domain).some((r) => r.name === `www.${domain}`));
+    const checks = (await waitOf(workspaceId, serverId, token, 'zone_pending')).checks as number;
+    await until('three more checks', async () => (await waitOf(workspaceId, serverId, token, 'zone_pending'))?.checks >= checks + 3);
+    expect(zoneRecords(domain).some((r) => r.name === `www.${domain}`)).toBe(false);
+    expect(((await h.call('GET', dnsPath, { token })).body.customerRecords as Array<{ name: string }>).some((r) => r.name === `www.${domain}`)).toBe(false);
   }, 120_000);
 
   it('keeps watching DNSSEC after ready and publishes TLSA once the DS is at the registrar', async () => {
