@@ -165,4 +165,14 @@ describe('the backup bucket\'s policy', () => {
     const first = await admin.send(new GetObjectCommand({ Bucket: server.bucket, Key: 'index/aa', VersionId: put.VersionId }));
     expect(await first.Body!.transformToString()).toBe('first');
   });
+
+  it('gives the server key no way to mint keys: IAM refuses it, and an unknown secret', async () => {
+    const mint = (token: string) => fetch(`${world.scaleway.url}/iam/v1alpha1/api-keys`, {
+      method: 'POST', headers: { 'X-Auth-Token': token, 'content-type': 'application/json' }, body: JSON.stringify({ application_id: '00000000-0000-4000-8000-000000000003' }),
+    });
+    const refused = await mint(server.secretAccessKey);
+    expect(refused.status).toBe(403);
+    expect(await refused.json()).toMatchObject({ type: 'permissions_denied' });
+    expect((await mint('00000000-0000-4000-8000-0000000000ff')).status).toBe(401);
+  });
 });
