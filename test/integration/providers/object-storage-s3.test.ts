@@ -5,6 +5,7 @@
  * multipart, versioning and the bucket policy's refusals.
  */
 import { Agent } from 'node:http';
+import { Readable } from 'node:stream';
 import { connect } from 'node:net';
 import {
   AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateBucketCommand, CreateMultipartUploadCommand, DeleteBucketCommand, DeleteObjectCommand,
@@ -106,6 +107,23 @@ describe('objects and listings', () => {
     const tail = await admin.send(new GetObjectCommand({ Bucket: 'plain', Key: 'range.txt', Range: 'bytes=-3' }));
     expect(await tail.Body!.transformToString()).toBe('789');
     await expect(admin.send(new GetObjectCommand({ Bucket: 'plain', Key: 'range.txt', Range: 'bytes=20-' }))).rejects.toMatchObject({ name: 'InvalidRange', $metadata: { httpStatusCode: 416 } });
+  });
+
+  it('takes a streamed body in aws-chunked encoding with a checksum trailer, as the AWS SDK sends one by default', async () => {
+    const streaming = new S3Client({
+      endpoint: world.emulator.url, region: 'nl-ams', forcePathStyle: true, maxAttempts: 1, requestChecksumCalculation: 'WHEN_SUPPORTED',
+      credentials: { accessKeyId: SANDBOX_SCW_ACCOUNT.accessKey, secretAccessKey: SANDBOX_SCW_ACCOUNT.secretKey },
+    });
+    const chunks = ['first chunk, ', 'second chunk, ', 'last chunk'];
+    let sentBody = '';
+    streaming.middlewareStack.add((next) => async (args) => {
+      sentBody = String((args.request as { headers: Record<string, string> }).headers['x-amz-content-sha256']);
+      return next(args);
+    }, { step: 'finalizeRequest', name: 'seePayloadMode' });
+    await streaming.send(new PutObjectCommand({ Bucket: 'plain', Key: 'streamed.txt', Body: Readable.from(chunks.map((c) => Buffer.from(c))), ContentLength: chunks.join('').length }));
+    expect(sentBody).toBe('STREAMING-UNSIGNED-PAYLOAD-TRAILER');
+    const got = await admin.send(new GetObjectCommand({ Bucket: 'plain', Key: 'streamed.txt' }));
+    expect(await got.Body!.transformToString()).toBe(chunks.join(''));
   });
 
   it('assembles a multipart upload, refuses a small middle part and forgets an aborted upload', async () => {
