@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import { connect } from 'node:net';
 import {
   AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateBucketCommand, CreateMultipartUploadCommand, DeleteBucketCommand, DeleteObjectCommand,
-  GetBucketPolicyCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, ListObjectVersionsCommand, PutBucketPolicyCommand, PutBucketVersioningCommand,
+  GetBucketPolicyCommand, GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsCommand, ListObjectsV2Command, PutBucketLifecycleConfigurationCommand, ListObjectVersionsCommand, PutBucketPolicyCommand, PutBucketVersioningCommand,
   PutObjectCommand, S3Client, UploadPartCommand, paginateListObjectsV2,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -93,6 +93,11 @@ describe('objects and listings', () => {
     }
     expect(pages).toBe(3);
     expect(seen).toEqual([...keys].sort());
+    const v1 = await admin.send(new ListObjectsCommand({ Bucket: 'plain', Prefix: 'many/' }));
+    expect(v1.Contents).toHaveLength(1000);
+    const v1Rest = await admin.send(new ListObjectsCommand({ Bucket: 'plain', Prefix: 'many/', Marker: v1.NextMarker }));
+    expect(v1Rest.Contents).toHaveLength(105);
+    expect(v1Rest.IsTruncated).toBe(false);
     const folded = await admin.send(new ListObjectsV2Command({ Bucket: 'plain', Prefix: 'many/', Delimiter: '/' }));
     expect(folded.CommonPrefixes?.map((p) => p.Prefix)).toEqual(['many/0/', 'many/1/', 'many/2/']);
     expect(folded.Contents ?? []).toHaveLength(0);
@@ -158,6 +163,30 @@ describe('objects and listings', () => {
     const old = await admin.send(new GetObjectCommand({ Bucket: 'plain', Key: 'doc.txt', VersionId: v1.VersionId }));
     expect(await old.Body!.transformToString()).toBe('one');
     await expect(admin.send(new DeleteBucketCommand({ Bucket: 'plain' }))).rejects.toMatchObject({ name: 'BucketNotEmpty', $metadata: { httpStatusCode: 409 } });
+  });
+});
+
+describe('lifecycle', () => {
+  it('expires noncurrent versions after their days, then the delete marker left alone, and aborts stale uploads', async () => {
+    const DAY = 86_400_000;
+    await admin.send(new CreateBucketCommand({ Bucket: 'life', CreateBucketConfiguration: { LocationConstraint: 'nl-ams' as never } }));
+    await admin.send(new PutBucketVersioningCommand({ Bucket: 'life', VersioningConfiguration: { Status: 'Enabled' } }));
+    await admin.send(new PutBucketLifecycleConfigurationCommand({ Bucket: 'life', LifecycleConfiguration: { Rules: [
+      { ID: 'all', Status: 'Enabled', Filter: { Prefix: '' }, NoncurrentVersionExpiration: { NoncurrentDays: 1 }, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Expiration: { ExpiredObjectDeleteMarker: true } },
+    ] } }));
+    await admin.send(new PutObjectCommand({ Bucket: 'life', Key: 'gone.txt', Body: 'x' }));
+    await admin.send(new DeleteObjectCommand({ Bucket: 'life', Key: 'gone.txt' }));
+    await admin.send(new PutObjectCommand({ Bucket: 'life', Key: 'kept.txt', Body: 'y' }));
+    await admin.send(new CreateMultipartUploadCommand({ Bucket: 'life', Key: 'stale.bin' }));
+    const sweepAt = async (ms: number) => {
+      world.advance(ms);
+      try { return await world.emulator.sweepLifecycle(); } finally { world.advance(-ms); }
+    };
+    expect(await sweepAt(DAY / 2)).toBe(0);
+    expect(await sweepAt(DAY + 60_000)).toBe(3);
+    expect(world.emulator.countVersions('life')).toBe(1);
+    expect((await admin.send(new ListMultipartUploadsCommand({ Bucket: 'life' }))).Uploads ?? []).toHaveLength(0);
+    expect(await (await admin.send(new GetObjectCommand({ Bucket: 'life', Key: 'kept.txt' }))).Body!.transformToString()).toBe('y');
   });
 });
 
