@@ -5,10 +5,11 @@
  * multipart, versioning and the bucket policy's refusals.
  */
 import { Agent } from 'node:http';
+import { Readable } from 'node:stream';
 import { connect } from 'node:net';
 import {
   AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateBucketCommand, CreateMultipartUploadCommand, DeleteBucketCommand, DeleteObjectCommand,
-  GetBucketPolicyCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, ListObjectVersionsCommand, PutBucketPolicyCommand, PutBucketVersioningCommand,
+  GetBucketPolicyCommand, GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsCommand, ListObjectsV2Command, PutBucketLifecycleConfigurationCommand, ListObjectVersionsCommand, PutBucketPolicyCommand, PutBucketVersioningCommand,
   PutObjectCommand, S3Client, UploadPartCommand, paginateListObjectsV2,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -92,6 +93,11 @@ describe('objects and listings', () => {
     }
     expect(pages).toBe(3);
     expect(seen).toEqual([...keys].sort());
+    const v1 = await admin.send(new ListObjectsCommand({ Bucket: 'plain', Prefix: 'many/' }));
+    expect(v1.Contents).toHaveLength(1000);
+    const v1Rest = await admin.send(new ListObjectsCommand({ Bucket: 'plain', Prefix: 'many/', Marker: v1.NextMarker }));
+    expect(v1Rest.Contents).toHaveLength(105);
+    expect(v1Rest.IsTruncated).toBe(false);
     const folded = await admin.send(new ListObjectsV2Command({ Bucket: 'plain', Prefix: 'many/', Delimiter: '/' }));
     expect(folded.CommonPrefixes?.map((p) => p.Prefix)).toEqual(['many/0/', 'many/1/', 'many/2/']);
     expect(folded.Contents ?? []).toHaveLength(0);
@@ -106,6 +112,23 @@ describe('objects and listings', () => {
     const tail = await admin.send(new GetObjectCommand({ Bucket: 'plain', Key: 'range.txt', Range: 'bytes=-3' }));
     expect(await tail.Body!.transformToString()).toBe('789');
     await expect(admin.send(new GetObjectCommand({ Bucket: 'plain', Key: 'range.txt', Range: 'bytes=20-' }))).rejects.toMatchObject({ name: 'InvalidRange', $metadata: { httpStatusCode: 416 } });
+  });
+
+  it('takes a streamed body in aws-chunked encoding with a checksum trailer, as the AWS SDK sends one by default', async () => {
+    const streaming = new S3Client({
+      endpoint: world.emulator.url, region: 'nl-ams', forcePathStyle: true, maxAttempts: 1, requestChecksumCalculation: 'WHEN_SUPPORTED',
+      credentials: { accessKeyId: SANDBOX_SCW_ACCOUNT.accessKey, secretAccessKey: SANDBOX_SCW_ACCOUNT.secretKey },
+    });
+    const chunks = ['first chunk, ', 'second chunk, ', 'last chunk'];
+    let sentBody = '';
+    streaming.middlewareStack.add((next) => async (args) => {
+      sentBody = String((args.request as { headers: Record<string, string> }).headers['x-amz-content-sha256']);
+      return next(args);
+    }, { step: 'finalizeRequest', name: 'seePayloadMode' });
+    await streaming.send(new PutObjectCommand({ Bucket: 'plain', Key: 'streamed.txt', Body: Readable.from(chunks.map((c) => Buffer.from(c))), ContentLength: chunks.join('').length }));
+    expect(sentBody).toBe('STREAMING-UNSIGNED-PAYLOAD-TRAILER');
+    const got = await admin.send(new GetObjectCommand({ Bucket: 'plain', Key: 'streamed.txt' }));
+    expect(await got.Body!.transformToString()).toBe(chunks.join(''));
   });
 
   it('assembles a multipart upload, refuses a small middle part and forgets an aborted upload', async () => {
@@ -143,6 +166,30 @@ describe('objects and listings', () => {
   });
 });
 
+describe('lifecycle', () => {
+  it('expires noncurrent versions after their days, then the delete marker left alone, and aborts stale uploads', async () => {
+    const DAY = 86_400_000;
+    await admin.send(new CreateBucketCommand({ Bucket: 'life', CreateBucketConfiguration: { LocationConstraint: 'nl-ams' as never } }));
+    await admin.send(new PutBucketVersioningCommand({ Bucket: 'life', VersioningConfiguration: { Status: 'Enabled' } }));
+    await admin.send(new PutBucketLifecycleConfigurationCommand({ Bucket: 'life', LifecycleConfiguration: { Rules: [
+      { ID: 'all', Status: 'Enabled', Filter: { Prefix: '' }, NoncurrentVersionExpiration: { NoncurrentDays: 1 }, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Expiration: { ExpiredObjectDeleteMarker: true } },
+    ] } }));
+    await admin.send(new PutObjectCommand({ Bucket: 'life', Key: 'gone.txt', Body: 'x' }));
+    await admin.send(new DeleteObjectCommand({ Bucket: 'life', Key: 'gone.txt' }));
+    await admin.send(new PutObjectCommand({ Bucket: 'life', Key: 'kept.txt', Body: 'y' }));
+    await admin.send(new CreateMultipartUploadCommand({ Bucket: 'life', Key: 'stale.bin' }));
+    const sweepAt = async (ms: number) => {
+      world.advance(ms);
+      try { return await world.emulator.sweepLifecycle(); } finally { world.advance(-ms); }
+    };
+    expect(await sweepAt(DAY / 2)).toBe(0);
+    expect(await sweepAt(DAY + 60_000)).toBe(3);
+    expect(world.emulator.countVersions('life')).toBe(1);
+    expect((await admin.send(new ListMultipartUploadsCommand({ Bucket: 'life' }))).Uploads ?? []).toHaveLength(0);
+    expect(await (await admin.send(new GetObjectCommand({ Bucket: 'life', Key: 'kept.txt' }))).Body!.transformToString()).toBe('y');
+  });
+});
+
 describe('the backup bucket\'s policy', () => {
   it('is the adapter\'s, and refuses the server key any change to versioning, the policy or old versions', async () => {
     const policy = JSON.parse((await admin.send(new GetBucketPolicyCommand({ Bucket: server.bucket }))).Policy!) as { Statement: { Sid: string }[] };
@@ -164,5 +211,15 @@ describe('the backup bucket\'s policy', () => {
     await s3.send(new PutObjectCommand({ Bucket: server.bucket, Key: 'index/aa', Body: 'overwritten' }));
     const first = await admin.send(new GetObjectCommand({ Bucket: server.bucket, Key: 'index/aa', VersionId: put.VersionId }));
     expect(await first.Body!.transformToString()).toBe('first');
+  });
+
+  it('gives the server key no way to mint keys: IAM refuses it, and an unknown secret', async () => {
+    const mint = (token: string) => fetch(`${world.scaleway.url}/iam/v1alpha1/api-keys`, {
+      method: 'POST', headers: { 'X-Auth-Token': token, 'content-type': 'application/json' }, body: JSON.stringify({ application_id: '00000000-0000-4000-8000-000000000003' }),
+    });
+    const refused = await mint(server.secretAccessKey);
+    expect(refused.status).toBe(403);
+    expect(await refused.json()).toMatchObject({ type: 'permissions_denied' });
+    expect((await mint('00000000-0000-4000-8000-0000000000ff')).status).toBe(401);
   });
 });
