@@ -213,6 +213,7 @@ export async function createAppContext(config: Config, log: Logger, opts: Contex
       health: {
         db: database.db, lookup: providers.lookup, dnsbl: providers.dnsbl, mailer, log, publicUrl: config.http.publicUrl,
         intervalMinutes: config.health.intervalMinutes,
+        backupsConfigured: opts.backupStorage !== null,
         // Emulated sandbox hosts listen on no mail ports: answer from what provisioning recorded.
         // (Their documentation-range addresses may even be routed to other machines on a shared host.)
         probe: emulatedHosts(config, providers) ? new SandboxProbe({ db: database.db }) : await netProbe(config, providers),

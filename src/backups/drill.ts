@@ -40,8 +40,10 @@ export async function runDrill(deps: BackupDeps, serverId: string): Promise<Dril
   let result: DrillRow;
   try {
     if (!repo || !snapshot.resticSnapshotId || !snapshot.manifest) throw new Error('the snapshot has no repository, id or manifest');
-    await restoreSnapshot(await adminTarget(deps, server, repo), snapshot.resticSnapshotId, scratch, [MAIL_ROOT], { binary: deps.settings.resticBinary });
-    const comparison = compareManifests(snapshot.manifest, await scanMailRoot(join(scratch, MAIL_ROOT)));
+    // The tree the manifest describes (checked when the run was stored: absolute, no "..").
+    const root = snapshot.manifest.root ?? MAIL_ROOT;
+    await restoreSnapshot(await adminTarget(deps, server, repo), snapshot.resticSnapshotId, scratch, [root], { binary: deps.settings.resticBinary });
+    const comparison = compareManifests(snapshot.manifest, await scanMailRoot(join(scratch, root)));
     const failing = comparison.folders.filter((f) => f.missing.length > 0 || f.differing.length > 0);
     result = await finish({
       status: comparison.passed ? 'passed' : 'failed', messagesCompared: comparison.messagesCompared,

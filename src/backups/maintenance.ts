@@ -15,7 +15,8 @@ import { checkRepository, forgetAndPrune } from './restic.ts';
 
 export type MaintenanceResult = { outcome: 'skipped'; why: string } | { outcome: 'checked'; passed: boolean; error: string | null };
 
-export async function maintainRepository(deps: BackupDeps, serverId: string): Promise<MaintenanceResult> {
+/** `readAll`: read every pack now instead of the day's seventh (ops, after a suspicion; tests). */
+export async function maintainRepository(deps: BackupDeps, serverId: string, opts: { readAll?: boolean } = {}): Promise<MaintenanceResult> {
   const { db } = deps.database;
   const [server] = await db.select().from(servers).where(eq(servers.id, serverId));
   if (!server) throw new NotFoundError('Server');
@@ -28,11 +29,10 @@ export async function maintainRepository(deps: BackupDeps, serverId: string): Pr
   if (!real) return { outcome: 'skipped', why: 'no snapshot yet' };
 
   const target = await adminTarget(deps, server, repo);
-  const opts = { binary: deps.settings.resticBinary };
-  await forgetAndPrune(target, deps.settings.retention, opts);
+  await forgetAndPrune(target, deps.settings.retention, { binary: deps.settings.resticBinary });
   let error: string | null = null;
   try {
-    await checkRepository(target, { ...opts, subset: `${(Math.floor(deps.clock.now() / 86_400_000) % 7) + 1}/7` });
+    await checkRepository(target, { binary: deps.settings.resticBinary, ...(opts.readAll ? {} : { subset: `${(Math.floor(deps.clock.now() / 86_400_000) % 7) + 1}/7` }) });
   } catch (err) {
     error = err instanceof Error ? err.message : String(err);
   }

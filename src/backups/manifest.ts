@@ -57,7 +57,7 @@ export async function scanMailRoot(root: string, createdAt = new Date()): Promis
       mailboxes[`${user}@${domain}`] = box;
     }
   }
-  return { version: 1, createdAt: createdAt.toISOString().replace(/\.\d{3}Z$/, 'Z'), mailboxes };
+  return { version: 1, createdAt: createdAt.toISOString().replace(/\.\d{3}Z$/, 'Z'), root, mailboxes };
 }
 
 export interface FolderComparison {

@@ -21,6 +21,7 @@ export type BackupRunRow = typeof backupRuns.$inferSelect;
 const manifestSchema = z.object({
   version: z.literal(1),
   createdAt: z.string(),
+  root: z.string().regex(/^(\/[A-Za-z0-9._-]+)+$/).refine((r) => !r.split('/').includes('..'), 'no ..').optional(),
   mailboxes: z.record(z.string(), z.record(z.string(), z.object({ count: z.number().int().min(0), messages: z.record(z.string(), z.string()) }))),
 });
 

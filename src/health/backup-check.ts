@@ -17,7 +17,8 @@ const hoursAgo = (ms: number) => {
   return hours < 1 ? `${Math.max(1, Math.round(ms / 60_000))} min ago` : `${hours.toFixed(1)} h ago`;
 };
 
-export async function backupCheck(db: Db, f: DnsFacts, now: Date): Promise<CheckResult> {
+export async function backupCheck(db: Db, f: DnsFacts, now: Date, configured = true): Promise<CheckResult> {
+  if (!configured) return result('backups', 'warn', 'This installation has no backup storage configured: the server is not backed up.', 'Ask the operator of this installation to configure object storage for backups.');
   const [lastOk] = await db.select().from(backupRuns).where(and(eq(backupRuns.serverId, f.server.id), eq(backupRuns.status, 'succeeded')))
     .orderBy(desc(backupRuns.finishedAt)).limit(1);
   const [last] = await db.select().from(backupRuns).where(eq(backupRuns.serverId, f.server.id)).orderBy(desc(backupRuns.startedAt)).limit(1);

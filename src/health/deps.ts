@@ -18,5 +18,7 @@ export interface HealthDeps {
   /** Links in the change notices point at the dashboard. */
   publicUrl: string;
   intervalMinutes: number;
+  /** false: no backup storage is configured, and the backup check says so instead of failing. */
+  backupsConfigured?: boolean;
   now?: () => Date;
 }

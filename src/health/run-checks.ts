@@ -34,7 +34,7 @@ export async function computeChecks(deps: HealthDeps, facts: DnsFacts): Promise<
     nameserversCheck(lookup, facts), recordsCheck(lookup, facts), spfCheck(lookup, facts), dkimCheck(lookup, facts),
     dmarcCheck(lookup, facts), mtaStsCheck(lookup, probe, facts), Promise.resolve(dnssecCheck(facts)), tlsaCheck(lookup, probe, facts),
     ptrCheck(lookup, facts, 'ipv4'), ptrCheck(lookup, facts, 'ipv6'), blacklistCheck(deps.dnsbl, facts),
-    certificateCheck(probe, facts, now), portsCheck(probe, facts), backupCheck(deps.db, facts, now), diskCheck(deps.disk, facts),
+    certificateCheck(probe, facts, now), portsCheck(probe, facts), backupCheck(deps.db, facts, now, deps.backupsConfigured ?? true), diskCheck(deps.disk, facts),
   ]);
 }
 

@@ -14,6 +14,8 @@ import { servers } from './servers.ts';
 export interface BackupManifest {
   version: 1;
   createdAt: string;
+  /** The mail root the manifest describes (absolute, as in the snapshot); /var/vmail on a server. */
+  root?: string;
   mailboxes: Record<string, Record<string, { count: number; messages: Record<string, string> }>>;
 }
 

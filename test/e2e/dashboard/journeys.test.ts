@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { servers, serverIps, subscriptions } from '../../../src/db/schema/index.ts';
+import { CHECK_NAMES } from '../../../src/health/check-types.ts';
 import { checkServer } from '../../../src/ops/monitor.ts';
 import { opsDeps } from '../../../src/app-context.ts';
 import { STRONG_PASSWORD } from '../../support/api.ts';
@@ -104,7 +105,7 @@ describe.skipIf(missing !== null)('dashboard journeys in chromium', { timeout: 2
       await page.reload();
       return (await page.locator('main').textContent())?.replace(/\s+/g, ' ');
     }, { timeout: 60_000, interval: 2000 }).toContain('Nothing is failing.');
-    expect(await page.locator('.checklist li').count()).toBe(14);
+    expect(await page.locator('.checklist li').count()).toBe(CHECK_NAMES.length);
     await checkPage(page, 'health', { phoneShot: true });
 
     await page.getByRole('link', { name: 'Mailboxes' }).click();

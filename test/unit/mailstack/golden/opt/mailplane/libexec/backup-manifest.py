@@ -121,7 +121,7 @@ def settle(manifest_path, root, listing_path):
 def main(argv):
     if len(argv) == 2 and argv[0] == 'scan':
         created = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())
-        json.dump({'version': 1, 'createdAt': created, 'mailboxes': scan(argv[1])}, sys.stdout, separators=(',', ':'))
+        json.dump({'version': 1, 'createdAt': created, 'root': os.path.abspath(argv[1]), 'mailboxes': scan(argv[1])}, sys.stdout, separators=(',', ':'))
         return 0
     if len(argv) == 4 and argv[0] == 'settle':
         settle(argv[1], argv[2], argv[3])
