@@ -13,6 +13,7 @@ import { authenticate } from 'mailauth';
 import type { Browser } from 'playwright-core';
 import { and, eq } from 'drizzle-orm';
 import { dnsRecords, provisioningRuns, provisioningSteps, servers } from '../../../src/db/schema/index.ts';
+import { CHECK_NAMES } from '../../../src/health/check-types.ts';
 import { runServerChecks } from '../../../src/health/run-checks.ts';
 import type { Harness } from '../../support/provisioning.ts';
 import { extraClientAddress, inInternet, replies, swaks } from './support/internet.ts';
@@ -353,7 +354,7 @@ describe.skipIf(missing.length > 0)('a paid subscription becomes a working mail 
         expect(body?.checkedAt, 'a run finished').not.toBe(before);
         expect(body!.simulated).toBe(false);
         expect(body!.checks.filter((c) => c.status !== 'pass').map((c) => `${s.domain} ${c.name}: ${c.summary}`)).toEqual([]);
-        expect(body!.checks).toHaveLength(14);
+        expect(body!.checks).toHaveLength(CHECK_NAMES.length);
         // Disk: GNU df on the Debian host itself, over SSH (a container's root is an overlay on this machine's disk).
         expect(body!.checks.find((c) => c.name === 'disk')?.details['sizeBytes']).toBeGreaterThan(0);
         // The pin the TLSA check compared is the key openssl reads on port 25 (the first describe's judge).
