@@ -77,7 +77,8 @@ export async function syncDns(deps: ProvisioningDeps, { serverId }: { serverId: 
   if (spf) {
     const ips = (await currentIps(deps, serverId)).filter((ip) => ip.state !== 'listed');
     const desired = desiredRecords(await recordFacts(deps, server, ips)).find((r) => r.purpose === 'spf');
-    if (desired) await publishRecord(deps, server, zoneId, desired);
+    // Unchanged terms leave the record (and its row) alone.
+    if (desired && desired.content !== spf.content) await publishRecord(deps, server, zoneId, desired);
   }
   return { written, deleted, failed };
 }
