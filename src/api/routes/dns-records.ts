@@ -11,10 +11,9 @@ import {
 import { authorizeWorkspace } from '../../workspaces/access.ts';
 import type { ApiDeps, ProvisioningApiDeps } from '../deps.ts';
 import type { App } from '../env.ts';
-import { bearer, jsonBody, jsonResponse, problems, WorkspaceParam } from '../openapi.ts';
+import { bearer, jsonBody, jsonResponse, pathId, problems, ServerParams } from '../openapi.ts';
 
-const ServerParams = WorkspaceParam.extend({ id: z.string().openapi({ param: { name: 'id', in: 'path' } }) });
-const RecordParams = ServerParams.extend({ recordId: z.string().openapi({ param: { name: 'recordId', in: 'path' } }) });
+const RecordParams = ServerParams.extend({ recordId: pathId('recordId') });
 export const CustomerRecord = z.object({
   id: z.string(), source: z.enum(['imported', 'customer']).openapi({ description: 'imported: found in the domain\'s DNS before the nameserver move' }),
   type: z.string(), name: z.string(), content: z.string(), priority: z.number().nullable(), ttl: z.number(),
