@@ -4,12 +4,11 @@
  * is returned. This is the one request that calls a provider synchronously:
  * the customer is waiting for that URL.
  */
-import { and, eq, gt, inArray, or } from 'drizzle-orm';
+import { and, desc, eq, gt, inArray, isNotNull, or } from 'drizzle-orm';
 import { audit, type Actor } from '../audit.ts';
-import { workspaceCustomer } from './workspace-customer.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/client.ts';
-import { checkouts, users } from '../db/schema/index.ts';
+import { checkouts, subscriptions, users } from '../db/schema/index.ts';
 import { ConflictError, ValidationError } from '../errors.ts';
 import type { BillingProvider } from '../providers/billing/interface.ts';
 import { assertDomainClaimable } from '../servers/domain-claims.ts';
@@ -57,6 +56,9 @@ export async function startCheckout(
   await assertDomainClaimable(deps.db, deps.config, input.domain);
   await settleEarlierCheckouts(deps, access.workspaceId, input.domain);
   const [user] = await deps.db.select({ email: users.email }).from(users).where(eq(users.id, userId));
+  // The workspace's Stripe customer, if it has paid before: one customer, one portal, its address and VAT number kept.
+  const [earlier] = await deps.db.select({ customerId: subscriptions.stripeCustomerId }).from(subscriptions)
+    .where(and(eq(subscriptions.workspaceId, access.workspaceId), isNotNull(subscriptions.stripeCustomerId))).orderBy(desc(subscriptions.createdAt)).limit(1);
 
   const [checkout] = await deps.db.insert(checkouts).values({
     workspaceId: access.workspaceId, planId: plan.id, zone: input.region, domain: input.domain, createdBy: userId,
@@ -65,10 +67,10 @@ export async function startCheckout(
   const session = await deps.billing.createCheckoutSession({
     priceId: plan.stripePriceId,
     customerEmail: user!.email,
+    customerId: earlier?.customerId ?? undefined,
     clientReferenceId: checkout!.id,
     metadata: { checkoutId: checkout!.id, workspaceId: access.workspaceId, domain: input.domain, zone: input.region, plan: plan.id },
     successUrl: `${base}/checkout/done?checkout=${checkout!.id}`,
-    customerId: await workspaceCustomer(deps.db, access.workspaceId),
     cancelUrl: `${base}/checkout/cancelled?checkout=${checkout!.id}`,
     tax: { automaticTax: deps.config.billing.automaticTax, taxIdCollection: deps.config.billing.taxIdCollection, billingAddressCollection: deps.config.billing.billingAddressCollection },
   });
