@@ -2,7 +2,7 @@
  * Every failure of an Object Storage (S3) call becomes a ProviderError here.
  * The AWS SDK throws S3ServiceException subclasses named by the S3 error code
  * (`AccessDenied`, `NoSuchBucket`, …) with the HTTP status in `$metadata`;
- * network failures come as plain errors with a Node `code`. Retryable follows
+ * network failures come as the transport's error with `$metadata` but no status. Retryable follows
  * src/errors.ts: 5xx, 429, 408, SlowDown, timeouts and dropped connections
  * are; a refusal (403 AccessDenied, SignatureDoesNotMatch) is not.
  */
@@ -12,7 +12,6 @@ export const PROVIDER = 'scaleway-object-storage';
 
 interface SdkError { name?: string; message?: string; code?: string; $metadata?: { httpStatusCode?: number }; $response?: { headers?: Record<string, string> } }
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'TimeoutError', 'RequestTimeout']);
 
 /** The S3 error code of an SDK error (its name), or undefined for a non-S3 failure. */
 export function s3Code(err: unknown): string | undefined {
@@ -36,9 +35,9 @@ export function toStorageError(err: unknown, what: string): ProviderError {
     const retryable = status >= 500 || status === 429 || status === 408 || code === 'SlowDown';
     return new ProviderError({ provider: PROVIDER, detail: `${what}: ${status} ${code}${e.message && e.message !== code ? `: ${e.message}` : ''}`, providerStatus: status, retryable, code: `s3_${code}`, cause: err });
   }
-  const networkCode = e.code ?? e.name;
-  if (networkCode && NETWORK_CODES.has(networkCode)) {
-    return new ProviderError({ provider: PROVIDER, detail: `${what}: network error: ${networkCode}`, retryable: true, code: 'provider_unreachable', cause: err });
+  // The SDK tried (it counts attempts) and got no HTTP answer: a refused or dropped connection, a timeout.
+  if (e.$metadata) {
+    return new ProviderError({ provider: PROVIDER, detail: `${what}: network error: ${e.code ?? e.name ?? e.message ?? 'no answer'}`, retryable: true, code: 'provider_unreachable', cause: err });
   }
   return new ProviderError({ provider: PROVIDER, detail: `${what}: ${e.message ?? String(err)}`, retryable: false, cause: err });
 }

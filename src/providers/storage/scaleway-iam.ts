@@ -8,7 +8,7 @@
  * itself out of the bucket.
  */
 import { createAdvancedClient, withHTTPClient, withProfile, withUserAgentSuffix } from '@scaleway/sdk-client';
-import { Iamv1alpha1 } from '@scaleway/sdk-iam';
+import type { Iamv1alpha1 } from '@scaleway/sdk-iam';
 import { scalewayHttpClient, toProviderError, isNotFound } from '../compute/scaleway-errors.ts';
 
 export interface ScalewayIamOptions {
@@ -32,29 +32,33 @@ async function call<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 export class ScalewayBackupIam {
-  private readonly api: Iamv1alpha1.API;
   private readonly opts: ScalewayIamOptions;
   private self: Promise<{ principal: string; organizationId: string }> | null = null;
+  private loaded: Promise<Iamv1alpha1.API> | null = null;
 
   constructor(opts: ScalewayIamOptions) {
     this.opts = opts;
-    const client = createAdvancedClient(
-      withProfile({ accessKey: opts.accessKey, secretKey: opts.secretKey, defaultProjectId: opts.projectId, ...(opts.apiUrl ? { apiURL: opts.apiUrl.replace(/\/+$/, '') } : {}) }),
-      withHTTPClient(scalewayHttpClient(opts.fetch, opts.requestTimeoutMs ?? 30_000)),
+  }
+
+  /** The IAM API, its SDK loaded on first use (most processes never mint a key). */
+  private get api(): Promise<Iamv1alpha1.API> {
+    this.loaded ??= import('@scaleway/sdk-iam').then(({ Iamv1alpha1: iam }) => new iam.API(createAdvancedClient(
+      withProfile({ accessKey: this.opts.accessKey, secretKey: this.opts.secretKey, defaultProjectId: this.opts.projectId, ...(this.opts.apiUrl ? { apiURL: this.opts.apiUrl.replace(/\/+$/, '') } : {}) }),
+      withHTTPClient(scalewayHttpClient(this.opts.fetch, this.opts.requestTimeoutMs ?? 30_000)),
       withUserAgentSuffix('mailplane'),
-    );
-    this.api = new Iamv1alpha1.API(client);
+    )));
+    return this.loaded;
   }
 
   /** The control plane's principal as bucket policies name it, and its Organization. */
   whoAmI(): Promise<{ principal: string; organizationId: string }> {
     this.self ??= (async () => {
-      const key = await call(() => this.api.getAPIKey({ accessKey: this.opts.accessKey }));
+      const key = await call(async () => (await this.api).getAPIKey({ accessKey: this.opts.accessKey }));
       if (key.applicationId) {
-        const app = await call(() => this.api.getApplication({ applicationId: key.applicationId! }));
+        const app = await call(async () => (await this.api).getApplication({ applicationId: key.applicationId! }));
         return { principal: `application_id:${app.id}`, organizationId: app.organizationId };
       }
-      const user = await call(() => this.api.getUser({ userId: key.userId! }));
+      const user = await call(async () => (await this.api).getUser({ userId: key.userId! }));
       return { principal: `user_id:${user.id}`, organizationId: user.organizationId };
     })();
     // A failed lookup is asked again next time, not remembered.
@@ -63,7 +67,7 @@ export class ScalewayBackupIam {
   }
 
   private async findApplication(name: string, organizationId: string): Promise<Iamv1alpha1.Application | null> {
-    const apps = await call(() => this.api.listApplications({ name, organizationId }).all());
+    const apps = await call(async () => (await this.api).listApplications({ name, organizationId }).all());
     return apps.find((a) => a.name === name) ?? null;
   }
 
@@ -71,10 +75,10 @@ export class ScalewayBackupIam {
   async ensureServerApplication(name: string): Promise<string> {
     const { organizationId } = await this.whoAmI();
     const app = (await this.findApplication(name, organizationId))
-      ?? await call(() => this.api.createApplication({ name, organizationId, description: 'mailplane: one server\'s backup key (its own bucket only)', tags: ['mailplane-backup'] }));
-    const policies = await call(() => this.api.listPolicies({ applicationIds: [app.id], organizationId }).all());
+      ?? await call(async () => (await this.api).createApplication({ name, organizationId, description: 'mailplane: one server\'s backup key (its own bucket only)', tags: ['mailplane-backup'] }));
+    const policies = await call(async () => (await this.api).listPolicies({ applicationIds: [app.id], organizationId }).all());
     if (!policies.some((p) => p.name === name)) {
-      await call(() => this.api.createPolicy({
+      await call(async () => (await this.api).createPolicy({
         name, organizationId, applicationId: app.id, description: 'Object Storage objects in the backups project; the bucket policy narrows it to one bucket',
         rules: [{ permissionSetNames: SERVER_PERMISSION_SETS, projectIds: [this.opts.projectId], condition: '' }], tags: ['mailplane-backup'],
       }));
@@ -83,7 +87,7 @@ export class ScalewayBackupIam {
   }
 
   async createKey(applicationId: string, description: string): Promise<{ accessKey: string; secretKey: string }> {
-    const key = await call(() => this.api.createAPIKey({ applicationId, description, defaultProjectId: this.opts.projectId }));
+    const key = await call(async () => (await this.api).createAPIKey({ applicationId, description, defaultProjectId: this.opts.projectId }));
     if (!key.secretKey) throw toProviderError(new Error('IAM returned an API key without its secret'));
     return { accessKey: key.accessKey, secretKey: key.secretKey };
   }
@@ -96,8 +100,8 @@ export class ScalewayBackupIam {
     const ignoreGone = async (fn: () => Promise<unknown>) => {
       try { await call(fn); } catch (err) { if (!isNotFound(err)) throw err; }
     };
-    for (const key of await call(() => this.api.listAPIKeys({ bearerId: app.id }).all())) await ignoreGone(() => this.api.deleteAPIKey({ accessKey: key.accessKey }));
-    for (const policy of await call(() => this.api.listPolicies({ applicationIds: [app.id], organizationId }).all())) await ignoreGone(() => this.api.deletePolicy({ policyId: policy.id }));
-    await ignoreGone(() => this.api.deleteApplication({ applicationId: app.id }));
+    for (const key of await call(async () => (await this.api).listAPIKeys({ bearerId: app.id }).all())) await ignoreGone(async () => (await this.api).deleteAPIKey({ accessKey: key.accessKey }));
+    for (const policy of await call(async () => (await this.api).listPolicies({ applicationIds: [app.id], organizationId }).all())) await ignoreGone(async () => (await this.api).deletePolicy({ policyId: policy.id }));
+    await ignoreGone(async () => (await this.api).deleteApplication({ applicationId: app.id }));
   }
 }

@@ -5,14 +5,14 @@
  * policy (bucket-policy.ts) confines to reading and appending. The control
  * plane's own key keeps every right on the bucket.
  *
+ * The SDKs are loaded on first use: every `mailplane` process builds the
+ * provider set, and most (the CLI) never touch backups.
+ *
  * Idempotence: every step of ensureServerRepository may run again (bucket
  * already owned, application found by name, policy put again); deletes treat
  * "already gone" as done.
  */
-import {
-  AbortMultipartUploadCommand, CreateBucketCommand, DeleteBucketCommand, DeleteObjectsCommand, HeadBucketCommand, ListMultipartUploadsCommand,
-  ListObjectVersionsCommand, PutBucketLifecycleConfigurationCommand, PutBucketPolicyCommand, PutBucketVersioningCommand, S3Client,
-} from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { BackupStorage, RepositoryAccess, StorageRegion } from './interface.ts';
 import { backupBucketPolicy } from './bucket-policy.ts';
 import { ScalewayBackupIam, type ScalewayIamOptions } from './scaleway-iam.ts';
@@ -43,6 +43,9 @@ export function createScalewayObjectStorage(opts: ScalewayObjectStorageOptions):
   const serverTemplate = (opts.serverEndpointTemplate ?? template).replace(/\/+$/, '');
   const prefix = opts.bucketPrefix ?? 'mp-backup-';
   const clients = new Map<StorageRegion, S3Client>();
+  type S3Sdk = typeof import('@aws-sdk/client-s3');
+  let sdkLoading: Promise<S3Sdk> | null = null;
+  const sdk = () => (sdkLoading ??= import('@aws-sdk/client-s3'));
   const endpointOf = (t: string, region: StorageRegion) => t.replace('{region}', region);
 
   const bucketOf = (serverId: string) => {
@@ -51,9 +54,10 @@ export function createScalewayObjectStorage(opts: ScalewayObjectStorageOptions):
   };
   const applicationOf = (serverId: string) => `mailplane-backup-${serverId}`;
 
-  function client(region: StorageRegion): S3Client {
+  async function client(region: StorageRegion): Promise<S3Client> {
     let s3 = clients.get(region);
     if (!s3) {
+      const { S3Client } = await sdk();
       s3 = new S3Client({
         region, endpoint: endpointOf(template, region), forcePathStyle: true,
         credentials: { accessKeyId: opts.accessKey, secretAccessKey: opts.secretKey },
@@ -61,6 +65,8 @@ export function createScalewayObjectStorage(opts: ScalewayObjectStorageOptions):
         requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED',
         // One quick retry of a transient failure, as the other Scaleway adapters do; the step runner owns longer backoff.
         maxAttempts: 2,
+        // A silent endpoint must fail the call (retryable), not hang the step that made it.
+        requestHandler: { connectionTimeout: 10_000, requestTimeout: opts.requestTimeoutMs ?? 30_000 },
       });
       clients.set(region, s3);
     }
@@ -73,13 +79,15 @@ export function createScalewayObjectStorage(opts: ScalewayObjectStorageOptions):
   };
 
   async function versionsPage(s3: S3Client, bucket: string, keyMarker?: string, versionIdMarker?: string) {
+    const { ListObjectVersionsCommand } = await sdk();
     return s3Call('list object versions', () => s3.send(new ListObjectVersionsCommand({ Bucket: bucket, MaxKeys: 1000, KeyMarker: keyMarker, VersionIdMarker: versionIdMarker })));
   }
 
   return {
     async ensureServerRepository({ serverId, region, noncurrentRetentionDays }) {
       const bucket = bucketOf(serverId);
-      const s3 = client(region);
+      const s3 = await client(region);
+      const { CreateBucketCommand, PutBucketVersioningCommand, PutBucketLifecycleConfigurationCommand, PutBucketPolicyCommand } = await sdk();
       try {
         await s3.send(new CreateBucketCommand({ Bucket: bucket, CreateBucketConfiguration: { LocationConstraint: region as never } }));
       } catch (err) {
@@ -113,7 +121,8 @@ export function createScalewayObjectStorage(opts: ScalewayObjectStorageOptions):
 
     async deleteRepository({ serverId, region }) {
       const bucket = bucketOf(serverId);
-      const s3 = client(region);
+      const s3 = await client(region);
+      const { DeleteObjectsCommand, ListMultipartUploadsCommand, AbortMultipartUploadCommand, DeleteBucketCommand, HeadBucketCommand } = await sdk();
       try {
         // Delete what one listing shows until a listing shows nothing (a writer may still be adding).
         for (;;) {
@@ -143,7 +152,7 @@ export function createScalewayObjectStorage(opts: ScalewayObjectStorageOptions):
 
     async countObjectVersions({ serverId, region }) {
       const bucket = bucketOf(serverId);
-      const s3 = client(region);
+      const s3 = await client(region);
       let count = 0;
       let keyMarker: string | undefined;
       let versionIdMarker: string | undefined;

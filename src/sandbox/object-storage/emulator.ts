@@ -59,7 +59,7 @@ export class ObjectStorageEmulator {
 
   /** IAM's routes, served by the Scaleway emulator (the SDK reaches IAM at the same API URL as Instance). */
   registerIamRoutes(app: Hono): void {
-    registerIamRoutes(app, this.iam, this.now);
+    registerIamRoutes(app, this.iam, this.now, this.opts.account.projectId);
   }
 
   async start(): Promise<void> {

@@ -6,6 +6,7 @@
  */
 import type { Context, Hono } from 'hono';
 import type { IamApiKey, IamApplication, IamPolicy, IamRule, IamState } from './iam.ts';
+import { iamAllows } from './policy.ts';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -41,8 +42,17 @@ async function body(c: Context): Promise<Record<string, unknown>> {
 }
 const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
 
-export function registerIamRoutes(app: Hono, iam: IamState, now: () => number): void {
+export function registerIamRoutes(app: Hono, iam: IamState, now: () => number, projectId: string): void {
   const base = '/iam/v1alpha1';
+  // IAM checks the secret key itself and what its bearer may do: a server's Object Storage key mints nothing.
+  app.use(`${base}/*`, async (c, next) => {
+    const principal = iam.principalBySecret(c.req.header('X-Auth-Token') ?? '', projectId, now());
+    if (!principal) return c.json({ message: 'authentication is denied', method: 'api_key', reason: 'not_found', type: 'denied_authentication' }, 401);
+    if (!iamAllows(principal, c.req.method === 'GET' ? 'iam:read' : 'iam:write')) {
+      return c.json({ message: 'insufficient permissions', type: 'permissions_denied', details: [{ resource: 'iam', action: c.req.method === 'GET' ? 'read' : 'write' }] }, 403);
+    }
+    return next();
+  });
   app.post(`${base}/applications`, async (c) => {
     const b = await body(c);
     const name = str(b['name']);

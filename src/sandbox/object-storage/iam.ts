@@ -84,7 +84,13 @@ export class IamState {
       .filter((r) => r.organizationId !== null || (r.projectIds ?? []).includes(projectId))
       .flatMap((r) => r.permissionSetNames.flatMap((name) => PERMISSION_SETS[name] ?? []));
     const id = key.applicationId ? `application_id:${key.applicationId}` : `user_id:${key.userId}`;
-    return { secret: key.secretKey, principal: { id, owner: false, iamActions } };
+    return { secret: key.secretKey, principal: { id, iamActions } };
+  }
+
+  /** The bearer of an X-Auth-Token (a secret key), as the IAM API authenticates it; null when unknown. */
+  principalBySecret(secret: string, projectId: string, now: number): Principal | null {
+    const key = [...this.apiKeys.values()].find((k) => k.secretKey === secret);
+    return key ? this.principalOf(key.accessKey, projectId, now)?.principal ?? null : null;
   }
 
   deleteApplication(id: string): boolean {

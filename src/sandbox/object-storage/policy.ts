@@ -5,8 +5,9 @@
  * 2. the bucket policy, when the bucket has one (version 2023-04-17): only
  *    what a statement explicitly allows for that principal, action and
  *    resource is permitted, and an explicit Deny wins over any Allow.
- * The Organization's owner may always read, put and delete the bucket policy
- * itself (Scaleway's guard against locking oneself out), nothing more.
+ * (Scaleway also lets the Organization's owner manage a bucket policy that
+ * locks them out; the sandbox has no owner key, only application keys, so a
+ * policy that forgets the control plane's principal locks it out here.)
  */
 import { S3Error } from './errors.ts';
 
@@ -23,15 +24,12 @@ export const PERMISSION_SETS: Record<string, readonly string[]> = {
   ObjectStorageBucketsRead: BUCKETS_READ,
   ObjectStorageBucketsWrite: ['s3:CreateBucket', 's3:PutBucketVersioning', 's3:PutLifecycleConfiguration', 's3:PutBucketPolicy'],
   ObjectStorageBucketsDelete: ['s3:DeleteBucket', 's3:DeleteBucketPolicy'],
+  IAMManager: ['iam:*'],
 };
-
-const POLICY_ACTIONS = new Set(['s3:GetBucketPolicy', 's3:PutBucketPolicy', 's3:DeleteBucketPolicy']);
 
 export interface Principal {
   /** `application_id:<uuid>` or `user_id:<uuid>`, as bucket policies name principals. */
   id: string;
-  /** The Organization's owner (the account's own key in the sandbox). */
-  owner: boolean;
   /** S3 actions (globs) granted through IAM, for the project the buckets live in. */
   iamActions: readonly string[];
 }
@@ -75,9 +73,12 @@ function statementApplies(s: Statement, principal: Principal, action: string, re
  * Throws AccessDenied unless `principal` may do `action` on `resource`
  * (`bucket` for bucket operations, `bucket/key` for objects).
  */
+export function iamAllows(principal: Principal, action: string): boolean {
+  return matchesAny(principal.iamActions, action);
+}
+
 export function authorize(principal: Principal, action: string, resource: string, bucketPolicy: string | null, bucket: string): void {
-  if (principal.owner && POLICY_ACTIONS.has(action)) return;
-  if (!matchesAny(principal.iamActions, action)) throw new S3Error('AccessDenied', 'Access Denied');
+  if (!iamAllows(principal, action)) throw new S3Error('AccessDenied', 'Access Denied');
   if (bucketPolicy === null) return;
   const statements = parseBucketPolicy(bucketPolicy, bucket);
   const applying = statements.filter((s) => statementApplies(s, principal, action, resource));

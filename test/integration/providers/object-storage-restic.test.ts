@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RepositoryAccess } from '../../../src/providers/storage/interface.ts';
 import { restic as runRestic, s3With, startObjectStorage, type ObjectStorageWorld } from '../../support/object-storage.ts';
 import { requireProgram } from '../../support/real-tools.ts';
+import { ensureSandboxCa, issueIpCertificate } from '../../../src/sandbox/hosts/sandbox-ca.ts';
 
 const SERVER_A = '0a000000-0000-4000-8000-00000000000a';
 const SERVER_B = '0b000000-0000-4000-8000-00000000000b';
@@ -131,6 +132,24 @@ describe('restic through the object storage emulator', () => {
     expect(await count()).toBe(withHistory);
     expect(await sweepAt(2 * DAY + 60_000)).toBeGreaterThan(0);
     expect(await count()).toBeLessThan(withHistory);
+  });
+
+  it('serves restic over HTTPS with a certificate from the sandbox CA, as real hosts reach it', async (ctx) => {
+    bin = requireProgram(ctx, 'restic', 'restic');
+    requireProgram(ctx, 'openssl', 'openssl');
+    const caDir = join(world.dir, 'ca');
+    await ensureSandboxCa(caDir);
+    const tls = await issueIpCertificate({ dir: caDir }, 'object-storage', '127.0.0.1');
+    const url = await world.emulator.listenAlso('127.0.0.1', 0, { cert: await readFile(tls.certPath), key: await readFile(tls.keyPath) });
+    expect(url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    const overTls = { ...serverA, endpoint: url, repository: `s3:${url}/${serverA.bucket}` };
+    const cacert = ['--cacert', join(caDir, 'ca.crt')];
+    // minio-go over TLS sends UNSIGNED-PAYLOAD bodies (over plain HTTP it signs every chunk).
+    const backup = await restic(overTls, [...cacert, 'backup', join(world.dir, 'mail', 'alice')], overTls.repository);
+    expect(backup.status).toBe(0);
+    expect((await restic(overTls, [...cacert, 'check'], overTls.repository)).status).toBe(0);
+    // Without the sandbox CA, the certificate is not trusted: no silent plain-text fallback.
+    expect((await restic(overTls, ['snapshots'], overTls.repository)).status).not.toBe(0);
   });
 
   it('erases a repository: deleteRepository leaves no version behind, and revoked keys stop working', async () => {
