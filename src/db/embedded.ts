@@ -51,8 +51,9 @@ async function readOwner(file: string): Promise<Owner | null> {
   }
 }
 
+/** The owner still runs (this process included: a second start in it borrows what the first one owns). */
 async function ownerAlive(owner: Owner | null): Promise<boolean> {
-  if (!owner || owner.pid === process.pid) return false;
+  if (!owner) return false;
   return (await startTimeOf(owner.pid)) === owner.startTime;
 }
 
