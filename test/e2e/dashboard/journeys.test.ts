@@ -150,7 +150,7 @@ describe.skipIf(missing !== null)('dashboard journeys in chromium', { timeout: 2
     const bob = await openBrowser();
     try {
       const p = bob.page;
-      await openMailedLink(p, base, 'bob@harbour-mail.example', /invited you/, '/invitations/accept');
+      await openMailedLink(p, base, 'bob@harbour-mail.example', /You are invited to a workspace/, '/invitations/accept');
       await p.waitForURL(/\/login\?next=/);
       await p.locator('main').getByRole('link', { name: 'Create an account' }).click();
       await p.getByLabel('Your name', { exact: true }).fill('Bob Member');
