@@ -20,6 +20,7 @@ import { productRegistrars } from '../../src/app-routes.ts';
 import { startWorkers } from '../../src/workers.ts';
 import { STRONG_PASSWORD, TEST_SECRET, type CallResult } from './api.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
+import { endGracePeriods } from '../../src/billing/grace.ts';
 
 export const TEST_VAULT_KEYS = 'test1:' + Buffer.alloc(32, 7).toString('base64');
 export const FAST_SETTINGS = {
@@ -67,6 +68,8 @@ export interface Harness {
   waitForStep(serverId: string, step: string, status: string, timeoutMs?: number): Promise<void>;
   /** A staff account (support or ops) → its token. */
   staff(email: string, role?: 'support' | 'ops'): Promise<string>;
+  /** Runs the billing grace sweep as if every ended subscription's grace period were over (deprovisions their servers). */
+  afterGracePeriod(): Promise<void>;
   /** The customer cancels in Stripe (the emulator sends customer.subscription.deleted). */
   cancelSubscription(subscriptionId: string | null): Promise<void>;
   close(): Promise<void>;
@@ -175,6 +178,11 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       const { token } = await harness.customer(email);
       await database.db.update(users).set({ staffRole: role }).where(eq(users.email, email));
       return token;
+    },
+    async afterGracePeriod() {
+      // The billing grace sweep, run as if the grace period of every ended subscription were over.
+      const grace = ctx.config.billing.graceMs;
+      await endGracePeriods({ database, queue: ctx.queue, billing: ctx.providers.billing, log: ctx.log, now: () => Date.now() + grace + 60_000 });
     },
     async cancelSubscription(subscriptionId) {
       if (!subscriptionId) throw new Error('server has no subscription');

@@ -9,7 +9,6 @@ import { backupBeforeChange } from '../../../src/backups/before-change.ts';
 import { runDrill } from '../../../src/backups/drill.ts';
 import { maintainRepository } from '../../../src/backups/maintenance.ts';
 import { sweepBackups } from '../../../src/backups/schedule.ts';
-import { endGracePeriods } from '../../../src/billing/grace.ts';
 import { alerts, auditLog, backupRepositories, backupRestores, backupRuns, provisioningSteps, servers, vaultSecrets } from '../../../src/db/schema/index.ts';
 import { collectMetrics } from '../../../src/ops/metrics.ts';
 import { startHarness, type Harness } from '../../support/provisioning.ts';
@@ -134,8 +133,7 @@ describe('backups of an emulated server', () => {
     await h.cancelSubscription(row!.subscriptionId);
     // Kept, suspended, for the billing grace period; the grace sweep deprovisions it once that is over.
     await h.waitForServer(leaving, ['suspended'], 60_000);
-    const grace = h.ctx.config.billing.graceMs;
-    await endGracePeriods({ database: h.ctx.database, queue: h.ctx.queue, billing: h.ctx.providers.billing, log: h.ctx.log, now: () => Date.now() + grace + 60_000 });
+    await h.afterGracePeriod();
     await h.waitForServer(leaving, ['deleted'], 60_000);
     const [final] = await runsOf(leaving);
     expect(final).toMatchObject({ reason: 'final', status: 'succeeded' });

@@ -130,6 +130,9 @@ describe("the customer's existing DNS and their own records", () => {
 
     // Cancelling removes mailplane's records only: the website stays.
     await h.cancelSubscription(server!.subscriptionId);
+    // Kept, suspended, for the billing grace period; deprovisioned once it is over.
+    await h.waitForServer(serverId, ['suspended'], 60_000);
+    await h.afterGracePeriod();
     await h.waitForServer(serverId, ['deleted'], 90_000);
     expect(cf().answers(`www.${domain}`, 'A')).toEqual(['198.51.100.8']);
     // Their other senders are given back as their own SPF record.

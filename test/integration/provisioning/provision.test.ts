@@ -2,7 +2,6 @@
  * From a signed Stripe webhook to a ready server, on the sandbox: real SDKs
  * over HTTP to the emulators, real DNS over UDP, real SSH.
  */
-import { endGracePeriods } from '../../../src/billing/grace.ts';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alerts, auditLog, dkimKeys, dnsRecords, provisioningSteps, serverIps, servers } from '../../../src/db/schema/index.ts';
@@ -133,8 +132,7 @@ describe('provisioning on the sandbox', () => {
     await h.cancelSubscription(sub!.subscriptionId);
     // Kept, suspended, for the grace period; the grace sweep deprovisions it once that is over.
     expect((await h.waitForServer(serverId, ['suspended'], 5_000)).status).toBe('suspended');
-    const grace = h.ctx.config.billing.graceMs;
-    await endGracePeriods({ database: h.ctx.database, queue: h.ctx.queue, billing: h.ctx.providers.billing, log: h.ctx.log, now: () => Date.now() + grace + 60_000 });
+    await h.afterGracePeriod();
     await h.waitForServer(serverId, ['deleted'], 20_000);
     expect(h.sandbox.scaleway!.listServers().filter((s: { id: string }) => s.id === server.providerServerId)).toHaveLength(0);
     const addresses = (await h.database.db.select().from(serverIps).where(eq(serverIps.serverId, serverId))).map((ip) => ip.address);
