@@ -3,6 +3,7 @@ import { sql } from 'drizzle-orm';
 import { boolean, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { subscriptions } from './billing.ts';
 import { workspaces } from './accounts.ts';
+import type { DnssecKey } from '../../providers/dns/interface.ts';
 
 /** waiting: provisioning is held by something only a person can do (see the steps' waitingFor). */
 export const SERVER_STATUSES = ['provisioning', 'waiting', 'ready', 'failed', 'suspended', 'deprovisioning', 'deleted'] as const;
@@ -14,14 +15,8 @@ export interface ServerWarning {
   at: string;
 }
 
-export interface DnssecKeyFacts {
-  keyTag: number | null;
-  algorithm: string | null;
-  digest: string | null;
-  digestType: string | null;
-  publicKey: string | null;
-  flags: number | null;
-}
+/** What the DNS provider reports of a zone's DNSSEC key (some registries ask for it besides the DS). */
+export type DnssecKeyFacts = DnssecKey;
 
 export const servers = pgTable('servers', {
   id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),

@@ -39,14 +39,16 @@ export interface DnssecStatus {
   /** The DS record the registrar needs, once Cloudflare has produced it. */
   ds: string | null;
   /** What some registries ask for instead of (or besides) the DS: the key's tag, algorithm, digest, public key and flags. */
-  key: {
-    keyTag: number | null;
-    algorithm: string | null;
-    digest: string | null;
-    digestType: string | null;
-    publicKey: string | null;
-    flags: number | null;
-  } | null;
+  key: DnssecKey | null;
+}
+
+export interface DnssecKey {
+  keyTag: number | null;
+  algorithm: string | null;
+  digest: string | null;
+  digestType: string | null;
+  publicKey: string | null;
+  flags: number | null;
 }
 
 export type UpsertAction = 'created' | 'updated' | 'unchanged';

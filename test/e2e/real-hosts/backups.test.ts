@@ -19,19 +19,12 @@ import { s3With } from '../../support/object-storage.ts';
 import type { Harness } from '../../support/provisioning.ts';
 import { inInternet, swaks } from './support/internet.ts';
 import { mailbox, missingForRealHosts, startRealHostProduct, type Mailbox } from './support/product.ts';
+import { until as waitUntil } from '../../support/until.ts';
 
 const missing = missingForRealHosts();
 if (missing.length > 0 && process.env['MAILPLANE_REQUIRE_TOOLS'] === '1') throw new Error(`real-host e2e needs: ${missing.join(', ')}`);
 
-async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 300_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 1_000));
-  }
-}
+const until = <T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 300_000) => waitUntil(what, probe, timeoutMs, 1_000);
 
 describe.skipIf(missing.length > 0)('backups of a real mail server', () => {
   let h: Harness;

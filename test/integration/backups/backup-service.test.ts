@@ -12,20 +12,13 @@ import { sweepBackups } from '../../../src/backups/schedule.ts';
 import { alerts, auditLog, backupRepositories, backupRestores, backupRuns, provisioningSteps, servers, vaultSecrets } from '../../../src/db/schema/index.ts';
 import { collectMetrics } from '../../../src/ops/metrics.ts';
 import { startHarness, type Harness } from '../../support/provisioning.ts';
+import { until as waitUntil } from '../../support/until.ts';
 
 let h: Harness;
 let owner: { token: string; workspaceId: string };
 let serverId: string;
 
-async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = <T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 60_000) => waitUntil(what, probe, timeoutMs, 50);
 
 const runsOf = (id: string) => h.database.db.select().from(backupRuns).where(eq(backupRuns.serverId, id)).orderBy(desc(backupRuns.startedAt));
 

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { watchDnssec } from '../../../provisioning/dnssec-watch.ts';
 import { alerts, auditLog, provisioningSteps, servers } from '../../../src/db/schema/index.ts';
 import { startHarness, type Harness } from '../../support/provisioning.ts';
+import { until } from '../../support/until.ts';
 
 let h: Harness;
 beforeAll(async () => {
@@ -21,15 +22,6 @@ afterAll(async () => {
   await h?.close();
 });
 
-async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const cf = () => h.sandbox.cloudflare!;
 const zoneRecords = (domain: string) => {
