@@ -7,9 +7,11 @@ import { and, eq, type SQL } from 'drizzle-orm';
 import { servers } from '../db/schema/index.ts';
 import { sandboxFromConfig } from '../provider-set.ts';
 import { forgetEmulatorUrls, readEmulatorUrls, recordEmulatorUrls } from '../sandbox/person-settings.ts';
+import { Shutdown } from '../shutdown.ts';
 import { bootstrap } from './bootstrap.ts';
 import type { Command } from './command.ts';
 import { cliContext } from './running-sandbox.ts';
+import { stopSignals } from './stop-signals.ts';
 
 /**
  * The person acted: the servers waiting on it are checked now rather than at their next scheduled
@@ -102,12 +104,16 @@ SANDBOX_LISTED_IPS and SANDBOX_LIST_FIRST_IPS set what the DNSBL emulator lists.
     await sandbox.start();
     await recordEmulatorUrls(sandbox, config.db.dataDir);
     for (const [name, value] of Object.entries(sandbox.env())) process.stdout.write(`export ${name}=${value}\n`);
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', () => resolve());
-      process.once('SIGTERM', () => resolve());
-    });
-    await forgetEmulatorUrls(sandbox, config.db.dataDir).catch(() => {});
-    await sandbox.stop();
+    // Ctrl-C reaches npx and node alike: a second signal hurries the stop, never skips it
+    // (real-host machines and their network would outlive a process that died at once).
+    const signals = stopSignals(log);
+    await signals.stopped;
+    const shutdown = new Shutdown({ log, hurry: signals.hurry });
+    await shutdown.step('the sandbox emulators to stop', sandbox.realHosts ? 75_000 : 3_000, async () => {
+      await forgetEmulatorUrls(sandbox, config.db.dataDir).catch(() => {});
+      await sandbox.stop();
+    }, { outsideBudget: sandbox.realHosts !== null });
+    log.info('stopped');
     return 0;
   },
 };
