@@ -124,7 +124,9 @@ describe.skipIf(missing.length > 0)('backups of a real mail server', () => {
   it('erasure of the workspace leaves no object of its backups in the storage', async () => {
     const [repo] = await h.database.db.select().from(backupRepositories).where(eq(backupRepositories.serverId, serverId));
     const region = repo!.region as StorageRegion;
-    expect((await h.call('DELETE', `/v1/workspaces/${owner.workspaceId}`, { token: owner.token })).status).toBeLessThan(300);
+    // Erasure is confirmed with the workspace's name, as the dashboard asks for it.
+    const ws = await h.call('GET', `/v1/workspaces/${owner.workspaceId}`, { token: owner.token });
+    expect((await h.call('DELETE', `/v1/workspaces/${owner.workspaceId}`, { token: owner.token, body: { confirm: ws.body.name } })).status).toBeLessThan(300);
     const entry = await until('the erasure', async () => {
       const [e] = await h.database.db.select().from(auditLog).where(and(eq(auditLog.action, 'workspace.erased'), eq(auditLog.workspaceId, owner.workspaceId)));
       return e;
