@@ -7,7 +7,7 @@
  * heartbeat; pg-boss hands the job to another worker, which finds the step
  * still `running` and runs it again — steps are idempotent by contract.
  */
-import { and, asc, desc, eq, inArray, ne } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray } from 'drizzle-orm';
 import type { Actor } from '../src/audit.ts';
 import { audit, SYSTEM_ACTOR } from '../src/audit.ts';
 import type { Db } from '../src/db/client.ts';
@@ -20,17 +20,12 @@ import type { ProvisioningDeps, StepDefinition } from './context.ts';
 import { publishEvent } from './events.ts';
 import { PLANS, type RunKind, type StepName } from './plan.ts';
 import { WaitingError } from './waiting.ts';
+import { moveRuns, moveServer } from '../src/servers/status.ts';
 import type { StepWait } from '../src/db/schema/servers.ts';
 
 export const LOG_LIMIT = 64 * 1024;
 
 type Steps = Record<StepName, StepDefinition>;
-
-/**
- * A suspended server (billing) leaves that state only through reinstateServer: a run that
- * ends, fails or is resumed on it meanwhile does not write over the suspension.
- */
-const notSuspended = (serverId: string) => and(eq(servers.id, serverId), ne(servers.status, 'suspended'));
 
 async function enqueueStep(queue: JobQueue, raw: RawTx, runId: string, step: string, attempt: number, delayMs = 0, check?: number | string): Promise<void> {
   await queue.send('provisioning.step', { runId, step }, {
@@ -46,8 +41,7 @@ export async function startRun(queue: JobQueue, tx: Db, raw: RawTx, input: { ser
   const plan = PLANS[input.kind];
   if (input.kind === 'deprovision') {
     // Whatever was still being built stops here; the deprovision steps wait for in-flight steps (see deprovision.ts).
-    await tx.update(provisioningRuns).set({ status: 'cancelled', finishedAt: new Date(), error: 'superseded by deprovisioning' })
-      .where(and(eq(provisioningRuns.serverId, input.serverId), eq(provisioningRuns.status, 'running')));
+    await moveRuns(tx, { serverId: input.serverId }, 'cancel', { error: 'superseded by deprovisioning', now: new Date() });
   }
   const [run] = await tx.insert(provisioningRuns).values({ serverId: input.serverId, kind: input.kind, params: input.params ?? {} }).returning({ id: provisioningRuns.id });
   const runId = run!.id;
@@ -132,11 +126,13 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
         }
       }
       if (done.size === all.length) {
-        await tx.update(provisioningRuns).set({ status: 'succeeded', finishedAt: new Date(clock.now()), error: null }).where(eq(provisioningRuns.id, runId));
-        const status = run!.kind === 'deprovision' ? 'deleted' as const : 'ready' as const;
-        await tx.update(servers).set({ status, statusReason: null, updatedAt: new Date(clock.now()) }).where(notSuspended(run!.serverId));
+        await moveRuns(tx, { runId }, 'succeed', { now: new Date(clock.now()) });
+        // A suspension or a reconciliation's verdict made meanwhile is not written over (the
+        // transition's `from` does not include them); a server that stayed ready (a rotation, a
+        // step re-run on a live server) stays ready and gets its health run all the same.
+        const became = await moveServer(tx, run!.serverId, run!.kind === 'deprovision' ? 'delete' : 'become_ready', { now: new Date(clock.now()) });
         // The first health run comes with `ready` (committed together), not a sweep later.
-        if (status === 'ready') await queue.send('health.check_server', { serverId: run!.serverId }, { tx: raw, singletonKey: run!.serverId });
+        if (became && run!.kind !== 'deprovision') await queue.send('health.check_server', { serverId: run!.serverId }, { tx: raw, singletonKey: run!.serverId });
         await publishEvent(tx, { serverId: run!.serverId, runId, type: 'run.succeeded' });
       }
     });
@@ -160,7 +156,7 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
         .where(eq(provisioningSteps.id, stepRow.id));
       const reason = `${stepRow.name} failed after ${stepRow.attempt} attempt(s): ${message}`;
       if (run!.status === 'running') {
-        await tx.update(provisioningRuns).set({ status: 'failed', error: reason, finishedAt: new Date(clock.now()) }).where(eq(provisioningRuns.id, runId));
+        await moveRuns(tx, { runId }, 'fail', { error: reason, now: new Date(clock.now()) });
         if (run!.kind === 'rotate_ip') {
           // The server still serves on its old address: it stays ready (and monitored); ops are told instead.
           await deps.alerts.open(tx, {
@@ -168,7 +164,7 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
             message: `IP rotation of server ${run!.serverId} failed: ${reason}`, details: { runId, step: stepRow.name },
           });
         } else {
-          await tx.update(servers).set({ status: 'failed', statusReason: reason, updatedAt: new Date(clock.now()) }).where(notSuspended(run!.serverId));
+          await moveServer(tx, run!.serverId, 'fail_run', { reason, now: new Date(clock.now()) });
         }
       }
       await publishEvent(tx, { serverId: run!.serverId, runId, type: 'step.failed', step: stepRow.name, attempt: stepRow.attempt, error: message });
@@ -198,8 +194,7 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
       }).where(eq(provisioningSteps.id, stepRow.id));
       await enqueueStep(queue, raw, runId, stepRow.name, stepRow.attempt, err.wait.recheckMs, checks);
       if (run.kind !== 'rotate_ip') {
-        await tx.update(servers).set({ status: 'waiting', statusReason: `${err.wait.message} ${err.wait.action}`, updatedAt: new Date(now) })
-          .where(and(eq(servers.id, run.serverId), inArray(servers.status, ['provisioning', 'waiting'])));
+        await moveServer(tx, run.serverId, 'wait', { reason: `${err.wait.message} ${err.wait.action}`, now: new Date(now) });
       }
       if (err.wait.alert) await deps.alerts.open(tx, { ...err.wait.alert, serverId: run.serverId });
       if (!previous) {
@@ -219,8 +214,7 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
     });
     await publishEvent(tx, { serverId, runId, type: 'step.wait_over', step, error: wait.code });
     if (!all.some((s) => s.status === 'waiting')) {
-      await tx.update(servers).set({ status: 'provisioning', statusReason: null, updatedAt: new Date(clock.now()) })
-        .where(and(eq(servers.id, serverId), eq(servers.status, 'waiting')));
+      await moveServer(tx, serverId, 'wait_over', { now: new Date(clock.now()) });
     }
   }
 
@@ -277,8 +271,8 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
         if (missing.length > 0) throw new ConflictError(`Step ${step} waits for ${missing.join(', ')}`, 'step_not_ready');
         await tx.update(provisioningSteps).set({ status: 'queued', error: null, finishedAt: null }).where(eq(provisioningSteps.id, row.id));
         if (locked!.status !== 'running') {
-          await tx.update(provisioningRuns).set({ status: 'running', error: null, finishedAt: null }).where(eq(provisioningRuns.id, run.id));
-          if (locked!.status === 'failed' && run.kind !== 'rotate_ip') await tx.update(servers).set({ status: activeStatusOf(run.kind), statusReason: null }).where(eq(servers.id, serverId));
+          await moveRuns(tx, { runId: run.id }, 'reopen', { now: new Date(clock.now()) });
+          if (locked!.status === 'failed' && run.kind !== 'rotate_ip') await moveServer(tx, serverId, activeTransitionOf(run.kind), { now: new Date(clock.now()) });
         }
         await enqueueStep(queue, raw, run.id, step, row.attempt + 1);
         await audit(tx, actor, { action: 'provisioning.rerun_step', target: serverId, details: { runId: run.id, step } });
@@ -315,8 +309,8 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
           await tx.update(provisioningSteps).set({ status: 'queued', error: null, finishedAt: null }).where(eq(provisioningSteps.id, s.id));
           await enqueueStep(queue, raw, run.id, s.name, s.attempt + 1);
         }
-        await tx.update(provisioningRuns).set({ status: 'running', error: null, finishedAt: null }).where(eq(provisioningRuns.id, run.id));
-        if (run.kind !== 'rotate_ip') await tx.update(servers).set({ status: activeStatusOf(run.kind), statusReason: null }).where(notSuspended(serverId));
+        await moveRuns(tx, { runId: run.id }, 'reopen', { now: new Date(clock.now()) });
+        if (run.kind !== 'rotate_ip') await moveServer(tx, serverId, activeTransitionOf(run.kind), { now: new Date(clock.now()) });
         await audit(tx, actor, { action: 'provisioning.resume', target: serverId, details: { runId: run.id, steps: failed.map((s) => s.name) } });
         return { runId: run.id, requeued: failed.map((s) => s.name) };
       });
@@ -324,7 +318,7 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
   };
 }
 
-/** The server's status while a run of this kind is under way (a rotation leaves a ready server ready). */
-function activeStatusOf(kind: string): 'deprovisioning' | 'provisioning' {
-  return kind === 'deprovision' ? 'deprovisioning' : 'provisioning';
+/** The server's transition when a run of this kind is taken up again (a rotation leaves a ready server ready). */
+function activeTransitionOf(kind: string): 'deprovision' | 'build' {
+  return kind === 'deprovision' ? 'deprovision' : 'build';
 }

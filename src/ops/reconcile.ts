@@ -23,6 +23,7 @@ import { MAILPLANE_TAG } from '../../provisioning/tags.ts';
 import { audit, type Actor } from '../audit.ts';
 import { alerts, provisioningRuns, serverIps, servers } from '../db/schema/index.ts';
 import { inTransaction } from '../db/tx.ts';
+import { moveServer } from '../servers/status.ts';
 import type { Zone } from '../providers/compute/interface.ts';
 import { enqueueDeliveries } from './alert-delivery.ts';
 import { ghostKey, orphanKey } from './alert-keys.ts';
@@ -149,8 +150,7 @@ export async function reconcile(deps: OpsDeps, opts: { apply: boolean; actor: Ac
   const resolvedAlerts = await inTransaction(deps.database, async (tx, raw) => {
     for (const f of current.filter((x) => x.kind === 'ghost' && x.resource === 'server' && x.serverId)) {
       const reason = `Its instance ${f.providerId ?? '(none)'} is gone at the provider (found by reconciliation): the server must be provisioned again`;
-      const [failed] = await tx.update(servers).set({ status: 'failed', statusReason: reason, updatedAt: new Date(deps.clock.now()) })
-        .where(and(eq(servers.id, f.serverId!), eq(servers.status, 'ready'))).returning({ id: servers.id, workspaceId: servers.workspaceId });
+      const failed = await moveServer(tx, f.serverId!, 'instance_gone', { reason, now: new Date(deps.clock.now()) });
       if (!failed) continue;
       await audit(tx, opts.actor, { action: 'server.instance_gone', workspaceId: failed.workspaceId, target: failed.id, details: { providerServerId: f.providerId, zone: f.zone } });
       deps.log.warn({ serverId: failed.id, providerServerId: f.providerId }, 'reconcile: instance gone, server marked failed');

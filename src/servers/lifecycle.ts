@@ -1,17 +1,16 @@
 /** Server lifecycle transitions shared by billing webhooks and GDPR erasure. */
-import { and, eq } from 'drizzle-orm';
 import { startRun } from '../../provisioning/engine.ts';
 import { audit, type Actor } from '../audit.ts';
 import type { Db } from '../db/client.ts';
-import { servers } from '../db/schema/index.ts';
 import type { RawTx } from '../db/tx.ts';
 import type { JobQueue } from '../jobs/queue.ts';
+import { moveServer } from './status.ts';
 
 /** Marks the server deprovisioning and starts the deprovision run, in the caller's transaction. */
 export async function startDeprovision(
   queue: JobQueue, tx: Db, raw: RawTx, server: { id: string; workspaceId: string }, actor: Actor, reason: string, details: Record<string, unknown> = {},
 ): Promise<string> {
-  await tx.update(servers).set({ status: 'deprovisioning', statusReason: reason, updatedAt: new Date() }).where(eq(servers.id, server.id));
+  await moveServer(tx, server.id, 'deprovision', { reason, now: new Date() });
   const runId = await startRun(queue, tx, raw, { serverId: server.id, kind: 'deprovision' });
   await audit(tx, actor, { action: 'server.deprovision', workspaceId: server.workspaceId, target: server.id, details: { runId, reason, ...details } });
   return runId;
@@ -25,9 +24,7 @@ export async function startDeprovision(
 export async function suspendServer(
   tx: Db, server: { id: string; workspaceId: string }, actor: Actor, reason: string, details: Record<string, unknown> = {},
 ): Promise<boolean> {
-  const done = await tx.update(servers).set({ status: 'suspended', statusReason: reason, updatedAt: new Date() })
-    .where(and(eq(servers.id, server.id), eq(servers.status, 'ready'))).returning({ id: servers.id });
-  if (done.length === 0) return false;
+  if (!await moveServer(tx, server.id, 'suspend', { reason, now: new Date() })) return false;
   await audit(tx, actor, { action: 'server.suspend', workspaceId: server.workspaceId, target: server.id, details: { reason, ...details } });
   return true;
 }
@@ -36,9 +33,7 @@ export async function suspendServer(
 export async function reinstateServer(
   tx: Db, server: { id: string; workspaceId: string }, actor: Actor, details: Record<string, unknown> = {},
 ): Promise<boolean> {
-  const done = await tx.update(servers).set({ status: 'ready', statusReason: null, updatedAt: new Date() })
-    .where(and(eq(servers.id, server.id), eq(servers.status, 'suspended'))).returning({ id: servers.id });
-  if (done.length === 0) return false;
+  if (!await moveServer(tx, server.id, 'reinstate', { now: new Date() })) return false;
   await audit(tx, actor, { action: 'server.reinstate', workspaceId: server.workspaceId, target: server.id, details });
   return true;
 }

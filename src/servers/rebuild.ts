@@ -5,7 +5,7 @@
  * ops as much as for the owner. The instance to retire is fixed here, in the run's
  * params, so no re-run of a step can delete the new one (rebuild-retire.ts).
  */
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { startRun } from '../../provisioning/engine.ts';
 import type { RebuildParams } from '../../provisioning/steps/rebuild-retire.ts';
 import { audit, type Actor } from '../audit.ts';
@@ -14,6 +14,7 @@ import { provisioningRuns, servers } from '../db/schema/index.ts';
 import { inTransaction } from '../db/tx.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import type { JobQueue } from '../jobs/queue.ts';
+import { moveServer } from './status.ts';
 
 /** A rebuild replaces a serving or a broken server; one being created, suspended or removed is not rebuilt. */
 const REBUILDABLE = ['ready', 'failed'] as const;
@@ -35,8 +36,7 @@ export async function startRebuild(
     // A failed provisioning that never made an instance has nothing to rebuild from: resume that run instead.
     if (!server.ipv4 || !server.sshHostKeyFingerprint) throw new ConflictError('The server was never created: resume its provisioning instead', 'server_never_created');
     const params: RebuildParams = { retireInstanceId: server.providerServerId, reason: input.reason };
-    await tx.update(servers).set({ status: 'provisioning', statusReason: `Rebuilding: ${input.reason}`, updatedAt: new Date() })
-      .where(and(eq(servers.id, server.id), inArray(servers.status, [...REBUILDABLE])));
+    await moveServer(tx, server.id, 'build', { reason: `Rebuilding: ${input.reason}`, now: new Date() });
     const runId = await startRun(deps.queue, tx, raw, { serverId: server.id, kind: 'rebuild', params: params as unknown as Record<string, unknown> });
     await audit(tx, actor, { action: 'server.rebuild', workspaceId: server.workspaceId, target: server.id, details: { runId, reason: input.reason, retiredInstance: server.providerServerId } });
     return { runId };
