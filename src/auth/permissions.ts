@@ -72,3 +72,9 @@ export function canGrantRole(actor: WorkspaceRole, target: WorkspaceRole): boole
 export function canManageMember(actor: WorkspaceRole, member: WorkspaceRole): boolean {
   return actor === 'owner' || (actor === 'admin' && member !== 'owner');
 }
+
+/** "an admin", "a member" (capitalised at the start of a sentence): roles named in messages people read. */
+export function roleWithArticle(role: string, capitalised = false): string {
+  const article = /^[aeiou]/i.test(role) ? 'an' : 'a';
+  return `${capitalised ? article[0]!.toUpperCase() + article.slice(1) : article} ${role}`;
+}

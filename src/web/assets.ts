@@ -6,9 +6,11 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { WebApp } from './web-env.ts';
 
-const TYPES: Record<string, string> = { 'app.css': 'text/css; charset=utf-8', 'app.js': 'text/javascript; charset=utf-8' };
+const TYPES: Record<string, string> = { 'app.css': 'text/css; charset=utf-8', 'app.js': 'text/javascript; charset=utf-8', 'icon.svg': 'image/svg+xml' };
 
 export function registerAssets(web: WebApp): void {
+  // Pages name the icon; browsers and tools that ask for the conventional path are sent to it.
+  web.get('/favicon.ico', (c) => c.redirect('/assets/icon.svg', 301));
   const cache = new Map<string, { body: string; etag: string }>();
   web.get('/assets/:name', async (c) => {
     const name = c.req.param('name');

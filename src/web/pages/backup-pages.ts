@@ -14,8 +14,7 @@ import { noticeOf, renderPage } from '../layout.ts';
 import type { WebApp, WebDeps } from '../web-env.ts';
 import { inWorkspace } from '../workspace-context.ts';
 import { serverTabs } from './server-pages.ts';
-
-const when = (iso: string | null) => (iso ? `${iso.slice(0, 16).replace('T', ' ')} UTC` : '—');
+import { when } from '../dates.ts';
 
 export function bytes(n: number | null): string {
   if (n === null) return '—';

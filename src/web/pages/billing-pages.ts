@@ -18,6 +18,7 @@ import { field, formOf, refusal } from '../forms.ts';
 import { renderPage } from '../layout.ts';
 import type { WebApp, WebContext, WebDeps } from '../web-env.ts';
 import { inWorkspace } from '../workspace-context.ts';
+import { day } from '../dates.ts';
 
 
 export const REGION_PLACES: Record<string, string> = {
@@ -27,7 +28,6 @@ export const placeOf = (zone: string) => `${REGION_PLACES[zone.slice(0, 6)] ?? z
 const price = (cents: number | undefined, currency: string) => cents === undefined ? 'see Stripe checkout'
   : `${new Intl.NumberFormat('en-IE', { style: 'currency', currency: currency.toUpperCase() }).format(cents / 100)} per month`;
 
-const day = (iso: string) => iso.slice(0, 10);
 
 /** What the status means for the customer, in words. */
 function standing(line: BillingLine): string {

@@ -8,6 +8,7 @@ import { formOf, refusal } from '../forms.ts';
 import { noticeOf, renderPage } from '../layout.ts';
 import type { WebApp, WebContext, WebDeps } from '../web-env.ts';
 import { requireStaffPage } from '../web-session.ts';
+import { when } from '../dates.ts';
 
 const SEVERITIES = ['info', 'warning', 'critical'] as const;
 
@@ -31,8 +32,8 @@ export function registerOpsPages(web: WebApp, deps: WebDeps): void {
         <div><label for="f-severity">Severity</label><select id="f-severity" name="severity"><option value="">any</option>${SEVERITIES.map((s) => html`<option value="${s}" ${s === severity ? 'selected' : ''}>${s}</option>`)}</select></div>
         <div><button type="submit">Filter</button></div></form>
       ${rows.length === 0 ? html`<p>No alert matches.</p>` : html`<div class="table-wrap"><table class="responsive"><thead><tr><th>Opened</th><th>Severity</th><th>Alert</th><th>Server</th><th>Actions</th></tr></thead><tbody>
-        ${rows.map((a) => html`<tr><td data-label="Opened">${a.openedAt.slice(0, 16).replace('T', ' ')}</td><td data-label="Severity"><span class="pill ${a.severity}">${a.severity}</span></td>
-          <td data-label="Alert"><strong>${a.kind}</strong>: ${a.message}${a.acknowledgedAt ? html`<div class="hint">acknowledged ${a.acknowledgedAt.slice(0, 16).replace('T', ' ')}</div>` : ''}${a.resolvedAt ? html`<div class="hint">resolved ${a.resolvedAt.slice(0, 16).replace('T', ' ')}</div>` : ''}</td>
+        ${rows.map((a) => html`<tr><td data-label="Opened">${when(a.openedAt)}</td><td data-label="Severity"><span class="pill ${a.severity}">${a.severity}</span></td>
+          <td data-label="Alert"><strong>${a.kind}</strong>: ${a.message}${a.acknowledgedAt ? html`<div class="hint">acknowledged ${when(a.acknowledgedAt)}</div>` : ''}${a.resolvedAt ? html`<div class="hint">resolved ${when(a.resolvedAt)}</div>` : ''}</td>
           <td data-label="Server">${a.serverId ? html`<a href="/support/servers/${a.serverId}">${a.serverId.slice(0, 8)}</a>` : '—'}</td>
           <td data-label="Actions" class="actions">${a.resolvedAt ? '' : html`${a.acknowledgedAt ? '' : html`<form method="post" action="/ops/alerts/${a.id}/acknowledge"><button type="submit" class="secondary">Acknowledge ${a.kind}</button></form>`}
             <form method="post" action="/ops/alerts/${a.id}/resolve"><button type="submit">Resolve ${a.kind}</button></form>`}</td></tr>`)}

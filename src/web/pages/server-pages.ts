@@ -13,6 +13,7 @@ import { formatDuration, MARK, STEP_LABELS, stepLabel } from '../step-labels.ts'
 import type { WebApp, WebDeps } from '../web-env.ts';
 import { inWorkspace } from '../workspace-context.ts';
 import { placeOf } from './billing-pages.ts';
+import { when, day } from '../dates.ts';
 
 type Detail = Awaited<ReturnType<typeof serverDetail>>;
 
@@ -39,8 +40,8 @@ export function ipTable(d: Detail) {
   return html`<div class="table-wrap"><table class="responsive"><thead><tr><th>Address</th><th>State</th><th>Blacklists</th><th>History</th></tr></thead><tbody>
     ${d.ips.map((ip) => html`<tr><td data-label="Address"><code>${ip.address}</code> <span class="hint">${ip.family}</span></td>
       <td data-label="State"><span class="pill ${ip.state}">${ip.state}</span></td>
-      <td data-label="Blacklists">${ip.listings.length ? html`<span class="bad">listed on ${ip.listings.map((l) => l.zone).join(', ')}</span>` : ip.checkedAt ? html`<span class="ok">clean</span> <span class="hint">checked ${ip.checkedAt.slice(0, 16).replace('T', ' ')} UTC</span>` : 'not checked yet'}</td>
-      <td data-label="History">reserved ${ip.createdAt.slice(0, 10)}${ip.releasedAt ? `, released ${ip.releasedAt.slice(0, 10)}` : ''}</td></tr>`)}
+      <td data-label="Blacklists">${ip.listings.length ? html`<span class="bad">listed on ${ip.listings.map((l) => l.zone).join(', ')}</span>` : ip.checkedAt ? html`<span class="ok">clean</span> <span class="hint">checked ${when(ip.checkedAt)}</span>` : 'not checked yet'}</td>
+      <td data-label="History">reserved ${day(ip.createdAt)}${ip.releasedAt ? `, released ${day(ip.releasedAt)}` : ''}</td></tr>`)}
   </tbody></table></div>`;
 }
 
@@ -61,14 +62,14 @@ export function registerServerPages(web: WebApp, deps: WebDeps): void {
       <div class="grid"><section class="card" aria-labelledby="facts-h"><h2 id="facts-h">Server</h2><dl class="facts">
         <dt>Status</dt><dd><span id="server-status" class="pill ${d.status}">${d.status}</span>${d.statusReason ? html`<div>${d.statusReason}</div>` : ''}</dd>
         <dt>Hostname</dt><dd><code>${d.hostname}</code></dd><dt>Region</dt><dd>${placeOf(d.zone)}</dd><dt>Plan</dt><dd>${d.plan}</dd>
-        <dt>Created</dt><dd>${d.createdAt.slice(0, 16).replace('T', ' ')} UTC</dd></dl></section>
+        <dt>Created</dt><dd>${when(d.createdAt)}</dd></dl></section>
       ${d.warnings.length || waits.length ? html`<section class="card" aria-labelledby="warn-h"><h2 id="warn-h">${waits.some((w) => w.party === 'customer') ? 'Waiting for you' : 'Needs attention'}</h2><ul>
-        ${waits.map((w) => html`<li class="warn"><strong>${w.message}</strong> ${w.action} <span class="hint">${w.party === 'customer' ? 'Your move' : 'Our operations team is on it'}; waiting since ${w.since.slice(0, 16).replace('T', ' ')} UTC, next check ${w.nextCheckAt.slice(11, 16)} UTC.</span></li>`)}
+        ${waits.map((w) => html`<li class="warn"><strong>${w.message}</strong> ${w.action} <span class="hint">${w.party === 'customer' ? 'Your move' : 'Our operations team is on it'}; waiting since ${when(w.since)}, next check ${w.nextCheckAt.slice(11, 16)} UTC.</span></li>`)}
         ${d.warnings.map((w) => html`<li class="warn">${w.message}</li>`)}</ul>
         <p><a href="/w/${ws}/servers/${d.id}/dns">See the DNS values to set</a></p>
         ${waits.length && canRecheck ? html`<form method="post" action="/w/${ws}/servers/${d.id}/recheck"><button type="submit">I have done it: check now</button></form>` : ''}</section>` : ''}</div>
       <section class="card" aria-labelledby="run-h"><h2 id="run-h">${d.run?.kind === 'rotate_ip' ? 'IP rotation' : d.run?.kind === 'deprovision' ? 'Removal' : d.run?.kind === 'rebuild' ? 'Rebuild' : 'Installation'} checklist</h2>
-        ${d.run ? html`<p class="hint">Run ${d.run.status}${d.run.finishedAt ? `, finished ${d.run.finishedAt.slice(0, 16).replace('T', ' ')} UTC` : ''}.${live ? ' This list updates live.' : ''}</p>${d.run.error ? html`<p class="error">${d.run.error}</p>` : ''}` : html`<p>No run yet.</p>`}
+        ${d.run ? html`<p class="hint">Run ${d.run.status}${d.run.finishedAt ? `, finished ${when(d.run.finishedAt)}` : ''}.${live ? ' This list updates live.' : ''}</p>${d.run.error ? html`<p class="error">${d.run.error}</p>` : ''}` : html`<p>No run yet.</p>`}
         ${checklist(d, live ? `/v1/workspaces/${ws}/servers/${d.id}/events` : null)}</section>
       <section aria-labelledby="ip-h"><h2 id="ip-h">IP addresses</h2>${d.ips.length ? ipTable(d) : html`<p>None yet.</p>`}</section>`,
     });

@@ -15,6 +15,7 @@ import type { WebApp, WebContext, WebDeps } from '../web-env.ts';
 import { requireStaffPage } from '../web-session.ts';
 import { inPlanOrder, ipTable } from './server-pages.ts';
 import { statusPill } from './workspace-pages.ts';
+import { when } from '../dates.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -35,7 +36,7 @@ export function registerSupportPages(web: WebApp, deps: WebDeps): void {
         <div><button type="submit">Filter</button></div></form>
       <div class="table-wrap"><table class="responsive"><thead><tr><th>Domain</th><th>Status</th><th>Workspace</th><th>Region</th><th>Updated</th></tr></thead><tbody>
         ${rows.map((s) => html`<tr><td data-label="Domain"><a href="/support/servers/${s.id}">${s.domain}</a></td><td data-label="Status">${statusPill(s.status)}</td>
-          <td data-label="Workspace"><a href="/support/servers?workspace=${s.workspaceId}" class="mono">${s.workspaceId.slice(0, 8)}</a></td><td data-label="Region">${s.zone}</td><td data-label="Updated">${s.updatedAt.slice(0, 16).replace('T', ' ')}</td></tr>`)}
+          <td data-label="Workspace"><a href="/support/servers?workspace=${s.workspaceId}" class="mono">${s.workspaceId.slice(0, 8)}</a></td><td data-label="Region">${s.zone}</td><td data-label="Updated">${when(s.updatedAt)}</td></tr>`)}
       </tbody></table></div>${rows.length === 0 ? html`<p>No server matches.</p>` : ''}`,
     });
   });
@@ -63,9 +64,9 @@ export function registerSupportPages(web: WebApp, deps: WebDeps): void {
       <section aria-labelledby="ip-h"><h2 id="ip-h">IP addresses</h2>${ipTable(d)}
         ${ops && d.status === 'ready' ? html`${d.ips.filter((ip) => ip.state === 'active').map((ip) => html`<form method="post" action="/ops/servers/${server.id}/ips/${ip.address}/rotate" class="row card" data-confirm="Replace ${ip.address}? DNS and reverse DNS are re-pointed; the old address is released.">
           <div><label for="reason-${ip.address}">Reason for rotating ${ip.address}</label><input id="reason-${ip.address}" name="reason" required minlength="3" maxlength="200"></div><div><button type="submit">Rotate ${ip.address}</button></div></form>`)}` : ''}</section>
-      <section aria-labelledby="runs-h"><h2 id="runs-h">All runs</h2><ul class="card">${runs.map((r) => html`<li>${r.kind} <span class="pill ${r.status}">${r.status}</span> ${r.createdAt.toISOString().slice(0, 16).replace('T', ' ')}${r.error ? html` <span class="bad">${r.error}</span>` : ''}</li>`)}</ul></section>
+      <section aria-labelledby="runs-h"><h2 id="runs-h">All runs</h2><ul class="card">${runs.map((r) => html`<li>${r.kind} <span class="pill ${r.status}">${r.status}</span> ${when(r.createdAt)}${r.error ? html` <span class="bad">${r.error}</span>` : ''}</li>`)}</ul></section>
       <section aria-labelledby="audit-h"><h2 id="audit-h">Actions on this server</h2><div class="table-wrap"><table class="responsive"><thead><tr><th>When</th><th>Who</th><th>Action</th><th>Details</th></tr></thead><tbody>
-        ${trail.map((a) => html`<tr><td data-label="When">${a.at.toISOString().slice(0, 19).replace('T', ' ')}</td><td data-label="Who">${a.actorKind} <code>${a.actorId.slice(0, 8)}</code></td><td data-label="Action">${a.action}</td><td data-label="Details"><code>${a.details ? JSON.stringify(a.details) : ''}</code></td></tr>`)}
+        ${trail.map((a) => html`<tr><td data-label="When">${when(a.at)}</td><td data-label="Who">${a.actorKind} <code>${a.actorId.slice(0, 8)}</code></td><td data-label="Action">${a.action}</td><td data-label="Details"><code>${a.details ? JSON.stringify(a.details) : ''}</code></td></tr>`)}
       </tbody></table></div></section>`,
     });
   };

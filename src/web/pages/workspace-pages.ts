@@ -52,11 +52,11 @@ export function registerWorkspacePages(web: WebApp, deps: WebDeps): void {
         ${servers.map((s) => html`<tr><td data-label="Domain"><a href="/w/${ws}/servers/${s.id}">${s.domain}</a><div class="hint">${s.hostname}</div></td><td data-label="Status">${statusPill(s.status)}${s.statusReason ? html`<div class="hint">${s.statusReason}</div>` : ''}</td><td data-label="Region">${s.zone}</td><td data-label="Plan">${s.plan}</td></tr>`)}
       </tbody></table></div>`}
       ${page.can('servers.checkout') ? html`<p><a class="button" href="/w/${ws}/subscribe">Subscribe to a new mail server</a></p>` : ''}
+      ${page.can('workspace.update') ? html`<h2>Rename</h2><form method="post" action="/w/${ws}/rename" class="stack card">${field({ name: 'name', label: 'Workspace name', value: page.workspace.name })}<div><button type="submit" class="secondary">Rename</button></div></form>` : ''}
       ${page.can('workspace.delete') ? html`<h2>Erase this workspace</h2><form method="post" action="/w/${ws}/erase" class="stack card" data-confirm="Erase ${page.workspace.name}, its servers and all their mail for good?">
         <p>Deprovisions ${servers.length ? `its ${servers.length} server${servers.length > 1 ? 's' : ''}` : 'its servers'}, cancels the subscriptions and deletes every mailbox, key and member. This cannot be undone.</p>
         ${field({ name: 'confirm', label: `Type the workspace name (${page.workspace.name}) to confirm`, autocomplete: 'off' })}
-        <div><button type="submit" class="danger">Erase workspace</button></div></form>` : ''}
-      ${page.can('workspace.update') ? html`<h2>Rename</h2><form method="post" action="/w/${ws}/rename" class="stack card">${field({ name: 'name', label: 'Workspace name', value: page.workspace.name })}<div><button type="submit" class="secondary">Rename</button></div></form>` : ''}`,
+        <div><button type="submit" class="danger">Erase workspace</button></div></form>` : ''}`,
     });
   };
   web.get('/w/:ws', (c) => overview(c));

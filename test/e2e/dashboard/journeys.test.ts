@@ -158,7 +158,9 @@ describe.skipIf(missing !== null)('dashboard journeys in chromium', { timeout: 2
       await p.getByLabel('Password', { exact: true }).fill(STRONG_PASSWORD);
       await p.getByRole('button', { name: 'Create account' }).click();
       await p.waitForURL(/\/invitations\/accept\?token=/);
-      await p.getByRole('button', { name: 'Accept the invitation' }).click();
+      // The page says who invited Bob, to which workspace and as what, before he joins.
+      expect(await p.locator('main').textContent()).toMatch(/invited you to the workspace .+ as a member\./);
+      await p.getByRole('button', { name: /^Join / }).click();
       await p.waitForURL(new RegExp(`/w/${state.workspace}\\?notice=joined`));
 
       expect(await p.getByRole('link', { name: 'Subscribe to a new mail server' }).count()).toBe(0);

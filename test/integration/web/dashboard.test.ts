@@ -100,6 +100,15 @@ describe('dashboard guards', () => {
     expect((await page('/assets/app.js')).headers.get('content-type')).toMatch(/javascript/);
   });
 
+  it('has an icon: named by every page, and the conventional /favicon.ico leads to it', async () => {
+    expect(await (await page('/login')).text()).toContain('<link rel="icon" href="/assets/icon.svg"');
+    const ico = await page('/favicon.ico');
+    expect([ico.status, ico.headers.get('location')]).toEqual([301, '/assets/icon.svg']);
+    const icon = await page('/assets/icon.svg');
+    expect([icon.status, icon.headers.get('content-type')]).toEqual([200, 'image/svg+xml']);
+    expect(await icon.text()).toMatch(/^<svg /);
+  });
+
   it('erases an account only with its password, mails the owner once, signs out and shows the progress', async () => {
     const leaving = await h.customer('leaving@web.example');
     const wrong = await page('/account/erase', { token: leaving.token, form: { password: 'not-my-password-at-all' }, headers: { origin: h.baseUrl } });
