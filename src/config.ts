@@ -128,6 +128,7 @@ const envSchema = z.object({
   ALERT_MAX_ATTEMPTS: int(12, 1, 100),
   MONITOR_INTERVAL_MINUTES: int(60, 1, 24 * 60),
   MONITOR_ZONE_ERROR_THRESHOLD: int(5, 1, 1000),
+  MONITOR_HISTORY_DAYS: int(30, 1, 3650),
   AUTO_ROTATE_LISTED: bool(false),
   RECONCILE_CRON: z.preprocess(emptyToUndefined, z.string().regex(/^\S+( \S+){4,5}$/, 'a cron expression (5 or 6 fields)').default('41 * * * *')),
   METRICS_TOKEN: optionalString,
@@ -204,6 +205,8 @@ export interface Config {
     delivery: { retryBaseMs: number; retryMaxMs: number; maxAttempts: number };
     monitorIntervalMinutes: number;
     zoneErrorThreshold: number;
+    /** Days of DNSBL verdicts kept (the newest of each address and zone is always kept). */
+    historyDays: number;
     autoRotateListed: boolean;
     reconcileCron: string;
     /** null: /metrics answers loopback clients only. */
@@ -356,6 +359,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       delivery: { retryBaseMs: e.ALERT_RETRY_BASE_MS, retryMaxMs: e.ALERT_RETRY_MAX_MS, maxAttempts: e.ALERT_MAX_ATTEMPTS },
       monitorIntervalMinutes: e.MONITOR_INTERVAL_MINUTES,
       zoneErrorThreshold: e.MONITOR_ZONE_ERROR_THRESHOLD,
+      historyDays: e.MONITOR_HISTORY_DAYS,
       autoRotateListed: e.AUTO_ROTATE_LISTED,
       reconcileCron: e.RECONCILE_CRON,
       metricsToken: e.METRICS_TOKEN ?? null,

@@ -4,6 +4,7 @@ import { opsDeps, type AppContext } from './app-context.ts';
 import { invitations, sessions } from './db/schema/index.ts';
 import { registerBillingWorkers } from './billing/workers.ts';
 import { registerOpsWorkers } from './ops/workers.ts';
+import { pruneBlacklistHistory } from './ops/retention.ts';
 import { registerHealthWorkers } from './health/workers.ts';
 import { registerBackupWorkers } from './backups/workers.ts';
 import { eraseUser, eraseWorkspace } from './gdpr/erase.ts';
@@ -18,6 +19,7 @@ export async function startWorkers(ctx: AppContext): Promise<void> {
     await db.delete(sessions).where(or(lt(sessions.expiresAt, dayAgo), and(isNotNull(sessions.revokedAt), lt(sessions.revokedAt, dayAgo))));
     const monthAgo = new Date(Date.now() - 30 * 24 * 3600 * 1000);
     await db.delete(invitations).where(lt(invitations.expiresAt, monthAgo));
+    await pruneBlacklistHistory(db, { keepDays: ctx.config.ops.historyDays, now: ctx.clock.now() });
   });
   await ctx.queue.schedule('maintenance.cleanup', '17 * * * *', {});
   await ctx.queue.work('provisioning.step', (data, job) => ctx.engine.handleStepJob(data, job));

@@ -32,6 +32,8 @@ export interface QueueOptions {
   pollSeconds?: number;
 }
 
+const FINISHED_JOB_RETENTION_SECONDS = 86_400;
+
 export class JobQueue {
   readonly boss: PgBoss;
   private readonly log: Logger;
@@ -57,7 +59,10 @@ export class JobQueue {
     });
     boss.on('error', (err) => opts.log.error({ err }, 'job queue error'));
     await boss.start();
-    for (const [name, def] of Object.entries(JOB_CATALOG)) {
+    for (const [name, entry] of Object.entries(JOB_CATALOG)) {
+      // A finished job's row is kept a day, not pg-boss's default week: what happened is in the
+      // domain tables (steps, backup runs, checks), and at fleet scale a week of rows is millions.
+      const def = { ...entry, queue: { deleteAfterSeconds: FINISHED_JOB_RETENTION_SECONDS, ...entry.queue } };
       const existing = await boss.getQueue(name);
       if (existing) {
         // A queue's policy and partitioning are fixed at creation; the rest follows the catalog.
