@@ -154,8 +154,8 @@ describe('Stripe billing adapter against the emulator', () => {
     const badVat = await fetch(session.url, { method: 'POST', body: new URLSearchParams({ ...address, vat_id: 'not a vat id' }) });
     expect([badVat.status, await badVat.text()]).toEqual([400, expect.stringContaining('tax ID is invalid')]);
     expect(emulator.sessions().find((s) => s.id === session.id)?.status).toBe('open');
-    const paid = await fetch(session.url, { method: 'POST', body: new URLSearchParams({ ...address, vat_id: 'FR 40 303265045' }) });
-    expect(paid.status).toBe(200);
+    const paid = await fetch(session.url, { method: 'POST', body: new URLSearchParams({ ...address, vat_id: 'FR 40 303265045' }), redirect: 'manual' });
+    expect(paid.status).toBe(303);
     expect(emulator.sessions().find((s) => s.id === session.id)).toMatchObject({
       status: 'complete', automatic_tax: { enabled: true, status: 'complete' },
       customer_details: { name: 'ACME SAS', address: { country: 'FR', line1: '5 avenue Anatole France', postal_code: '75007', city: 'Paris' }, tax_ids: [{ type: 'eu_vat', value: 'FR40303265045' }] },
@@ -333,9 +333,13 @@ describe('Stripe billing adapter against the emulator', () => {
     expect(page.status).toBe(200);
     expect(await page.text()).toContain(`action="/pay/${session.id}"`);
 
-    const paid = await fetch(session.url, { method: 'POST', body: new URLSearchParams({ method: 'card', country: 'DE', line1: 'Unter den Linden 1', postal_code: '10117', city: 'Berlin' }) });
-    expect(paid.status).toBe(200);
-    expect(await paid.text()).toContain('answered with HTTP 200');
+    const paid = await fetch(session.url, { method: 'POST', body: new URLSearchParams({ method: 'card', country: 'DE', line1: 'Unter den Linden 1', postal_code: '10117', city: 'Berlin' }), redirect: 'manual' });
+    // Stripe's page sends the buyer straight back to the success URL.
+    expect([paid.status, paid.headers.get('location')]).toEqual([303, checkoutInput('ref-browser').successUrl]);
+    // Opened again, the link says it is paid and leads back too.
+    const again = await (await fetch(session.url)).text();
+    expect(again).toContain('Already paid');
+    expect(again).toContain(`href="${checkoutInput('ref-browser').successUrl.replaceAll('&', '&amp;')}"`);
     expect(emulator.sessions().find((s) => s.id === session.id)?.status).toBe('complete');
     expect(emulator.deliveries().some((d) => d.sessionId === session.id && d.status === 200)).toBe(true);
   });
