@@ -7,7 +7,7 @@
  */
 import { Hono } from 'hono';
 import { FaultInjector, type FaultProfile } from '../faults.ts';
-import { serveOnLoopback, type RunningServer } from '../serve.ts';
+import { serveOnLoopbackPreferring, type RunningServer } from '../serve.ts';
 import { answers } from './answers.ts';
 import { API_PREFIX, registerCloudflareRoutes } from './routes.ts';
 import { CloudflareState, type CloudflareSnapshot, type PublicRecord } from './state.ts';
@@ -108,9 +108,10 @@ export class CloudflareEmulator {
     registerCloudflareRoutes(this.app, this.state);
   }
 
-  async start(): Promise<void> {
+  /** `port`: the one it had before a restart, kept when still free. */
+  async start(port?: number): Promise<void> {
     if (this.running) return;
-    this.running = await serveOnLoopback(this.app);
+    this.running = await serveOnLoopbackPreferring(this.app, port);
   }
 
   async stop(): Promise<void> {

@@ -7,7 +7,7 @@
 import { Hono } from 'hono';
 import { sameIpv6 } from '../../providers/compute/scaleway-ipv6.ts';
 import { FaultInjector, type FaultProfile } from '../faults.ts';
-import { serveOnLoopback, type RunningServer } from '../serve.ts';
+import { serveOnLoopbackPreferring, type RunningServer } from '../serve.ts';
 import { registerBlockRoutes } from './block-routes.ts';
 import { InstanceCatalogue } from './catalogue.ts';
 import { registerProductRoutes } from './product-routes.ts';
@@ -131,8 +131,9 @@ export class ScalewayEmulator {
     this.app.notFound((c) => c.json({ message: `no route for ${c.req.method} ${c.req.path}`, type: 'not_found' }, 404));
   }
 
-  async start(): Promise<void> {
-    if (!this.running) this.running = await serveOnLoopback(this.app);
+  /** `port`: the one it had before a restart, kept when still free. */
+  async start(port?: number): Promise<void> {
+    if (!this.running) this.running = await serveOnLoopbackPreferring(this.app, port);
   }
 
   async stop(): Promise<void> {

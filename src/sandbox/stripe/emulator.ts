@@ -9,7 +9,7 @@
  */
 import { Hono } from 'hono';
 import { FaultInjector, type FaultProfile } from '../faults.ts';
-import { serveOnLoopback, type RunningServer } from '../serve.ts';
+import { serveOnLoopbackPreferring, type RunningServer } from '../serve.ts';
 import { registerHostedPages } from './hosted-pages.ts';
 import { registerPortalPages } from './portal-pages.ts';
 import { IdempotencyStore } from './idempotency.ts';
@@ -115,9 +115,10 @@ export class StripeEmulator {
     registerPortalPages(this.app, this.state, this);
   }
 
-  async start(): Promise<void> {
+  /** `port`: the one it had before a restart, kept when still free. */
+  async start(port?: number): Promise<void> {
     if (this.running) return;
-    this.running = await serveOnLoopback(this.app);
+    this.running = await serveOnLoopbackPreferring(this.app, port);
   }
 
   async stop(): Promise<void> {
