@@ -146,7 +146,7 @@ function emulatedHosts(config: Config, providers: ProviderSet): boolean {
 /** Connects to DATABASE_URL, or starts (or reuses) the embedded PostgreSQL. */
 export async function connectDatabaseUrl(config: Config, log: Logger): Promise<{ url: string; embedded: EmbeddedPostgres | null }> {
   if (config.db.url) return { url: config.db.url, embedded: null };
-  const embedded = await startEmbeddedPostgres({ dataDir: config.db.dataDir, log: (line) => log.info(line) });
+  const embedded = await startEmbeddedPostgres({ dataDir: config.db.dataDir, log: (line, routine) => (routine ? log.debug(line) : log.info(line)) });
   return { url: embedded.url, embedded };
 }
 

@@ -131,7 +131,7 @@ describe('development secrets', () => {
     return { lines, log: createLogger({ level: 'info', pretty: false, destination: { write: (l: string) => void lines.push(l) } }) };
   };
 
-  it('generates the session secret once, keeps it under the data dir, and warns loudly', async () => {
+  it('generates the session secret once, keeps it under the data dir, and warns loudly once', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'mailplane-secrets-'));
     dirs.push(dir);
     const first = capture();
@@ -146,9 +146,12 @@ describe('development secrets', () => {
     const file = join(dir, 'secrets.json');
     expect((await stat(file)).mode & 0o777).toBe(0o600);
 
-    const b = await resolveDevSecrets(loadConfig({ MAILPLANE_DATA_DIR: dir }), capture().log);
+    const second = capture();
+    const b = await resolveDevSecrets(loadConfig({ MAILPLANE_DATA_DIR: dir }), second.log);
     expect(b.auth.sessionSecret).toBe(a.auth.sessionSecret);
     expect(b.vault.masterKeys).toBe(a.vault.masterKeys);
+    // Said once: every later command (a CLI answer of one line) is not wrapped in the same warnings.
+    expect(second.lines.join('\n')).not.toMatch(/is not set/);
   });
 
   it('uses a configured SESSION_SECRET as given and does not warn about it', async () => {
