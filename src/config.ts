@@ -25,7 +25,10 @@ export const planSchema = z.object({
   commercialType: z.string().min(1),
   fallbackTypes: z.array(z.string().min(1)).default([]),
   mailboxes: z.number().int().positive(),
+  /** Storage shared by the server's mailboxes (the disk is sized for it). */
   storageGb: z.number().int().positive(),
+  /** How much of it one mailbox may use (its Dovecot quota; default: all of it): pooled storage, not storage ÷ mailboxes. */
+  mailboxQuotaGb: z.number().int().positive().optional(),
   messagesPerHour: z.number().int().positive(),
   /** The price shown on the subscribe page (Stripe's price object charges; keep them equal). */
   monthlyPriceCents: z.number().int().nonnegative().optional(),
@@ -33,11 +36,15 @@ export const planSchema = z.object({
 });
 export type Plan = z.infer<typeof planSchema>;
 
+/** A new mailbox's quota in MB: the plan's per-mailbox share of its pooled storage. */
+export const mailboxQuotaMb = (plan: Pick<Plan, 'storageGb' | 'mailboxQuotaGb'>): number =>
+  Math.min(plan.mailboxQuotaGb ?? plan.storageGb, plan.storageGb) * 1024;
+
 // DEV1 is not sold in fr-par-3, nl-ams-3 or pl-waw-3: PLAY2 of the same memory stands in where it is sold
 // (nl-ams-3, pl-waw-3). fr-par-3 sells only PRO2 (8 GB and up, more than these prices pay for): not offered.
 const DEFAULT_PLANS: Plan[] = [
-  { id: 'starter', name: 'Starter', stripePriceId: 'price_mailplane_starter', commercialType: 'DEV1-S', fallbackTypes: ['PLAY2-PICO'], mailboxes: 10, storageGb: 20, messagesPerHour: 200, monthlyPriceCents: 1900, currency: 'eur' },
-  { id: 'business', name: 'Business', stripePriceId: 'price_mailplane_business', commercialType: 'DEV1-M', fallbackTypes: ['PLAY2-NANO'], mailboxes: 50, storageGb: 40, messagesPerHour: 1000, monthlyPriceCents: 4900, currency: 'eur' },
+  { id: 'starter', name: 'Starter', stripePriceId: 'price_mailplane_starter', commercialType: 'DEV1-S', fallbackTypes: ['PLAY2-PICO'], mailboxes: 10, storageGb: 20, mailboxQuotaGb: 10, messagesPerHour: 200, monthlyPriceCents: 1900, currency: 'eur' },
+  { id: 'business', name: 'Business', stripePriceId: 'price_mailplane_business', commercialType: 'DEV1-M', fallbackTypes: ['PLAY2-NANO'], mailboxes: 50, storageGb: 40, mailboxQuotaGb: 20, messagesPerHour: 1000, monthlyPriceCents: 4900, currency: 'eur' },
 ];
 
 const envSchema = z.object({

@@ -17,6 +17,7 @@ import type { Clock } from '../clock.ts';
 import type { Vault } from '../vault/vault.ts';
 import type { WorkspaceAccess } from '../workspaces/access.ts';
 import { dovecotPasswordHash, generateMailboxPassword, passwordOwner } from './credentials.ts';
+import { mailboxQuotaMb } from '../config.ts';
 
 export interface MailboxDeps {
   database: Database;
@@ -24,7 +25,7 @@ export interface MailboxDeps {
   vault: Vault;
   clock: Clock;
   /** The plan's limits: how many mailboxes, how much storage. */
-  limitsOf(planId: string): { mailboxes: number; storageGb: number };
+  limitsOf(planId: string): { mailboxes: number; storageGb: number; mailboxQuotaGb?: number | undefined };
 }
 
 export type MailboxRow = typeof mailboxes.$inferSelect;
@@ -82,7 +83,7 @@ export async function createMailbox(
     if (taken) throw new ConflictError(taken.state === 'deleting' ? `${input.localPart}@${server.domain} is still being deleted` : `${input.localPart}@${server.domain} already exists`);
     const [mailbox] = await tx.insert(mailboxes).values({
       workspaceId: server.workspaceId, serverId: server.id, localPart: input.localPart, address: `${input.localPart}@${server.domain}`,
-      displayName: input.displayName ?? null, assigneeUserId: input.assigneeUserId ?? null, quotaMb: Math.floor((limits.storageGb * 1024) / Math.max(1, limits.mailboxes)), passwordHash,
+      displayName: input.displayName ?? null, assigneeUserId: input.assigneeUserId ?? null, quotaMb: mailboxQuotaMb(limits), passwordHash,
     }).returning();
     await deps.vault.put(tx, passwordOwner(mailbox!), password);
     await audit(tx, actor, { action: 'mailbox.create', workspaceId: server.workspaceId, target: mailbox!.id, details: { address: mailbox!.address } });

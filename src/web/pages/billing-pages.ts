@@ -19,6 +19,7 @@ import { renderPage } from '../layout.ts';
 import type { WebApp, WebContext, WebDeps } from '../web-env.ts';
 import { inWorkspace } from '../workspace-context.ts';
 import { day } from '../dates.ts';
+import { mailboxQuotaMb } from '../../config.ts';
 
 
 export const REGION_PLACES: Record<string, string> = {
@@ -62,7 +63,7 @@ export function registerBillingPages(web: WebApp, deps: WebDeps): void {
       title: 'Subscribe to a mail server', user: c.get('user'), workspace: page.workspace, sandboxMail, error, status: error ? 400 : 200,
       body: html`<form method="post" action="/w/${page.workspace.id}/subscribe" class="stack card">
         <fieldset><legend>Plan</legend>${plans.map((p) => html`<div><input type="radio" id="plan-${p.id}" name="plan" value="${p.id}" ${p.id === chosenPlan ? 'checked' : ''}>
-          <label for="plan-${p.id}" class="inline"><strong>${p.name}</strong>: ${price(p.monthlyPriceCents, p.currency)}; ${p.mailboxes} mailboxes, ${p.storageGb} GB, ${p.messagesPerHour} messages per hour</label></div>`)}</fieldset>
+          <label for="plan-${p.id}" class="inline"><strong>${p.name}</strong>: ${price(p.monthlyPriceCents, p.currency)}; ${p.mailboxes} mailboxes sharing ${p.storageGb} GB (up to ${mailboxQuotaMb(p) / 1024} GB each), ${p.messagesPerHour} messages per hour</label></div>`)}</fieldset>
         <fieldset><legend>Region (your server and your mail stay there)</legend>${offered.map((z) => html`<div><input type="radio" id="zone-${z}" name="region" value="${z}" ${z === chosenZone ? 'checked' : ''}>
           <label for="zone-${z}" class="inline">${placeOf(z)}${plansIn(z).length < plans.length ? `: ${plansIn(z).join(', ')} only` : ''}</label></div>`)}</fieldset>
         ${field({ name: 'domain', label: 'Your domain', value: v['domain'] ?? '', hint: 'A domain you registered (e.g. yourcompany.eu), not a subdomain; mail will be served by mail.<domain>. You will move its nameservers to us.' })}

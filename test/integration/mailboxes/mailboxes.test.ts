@@ -67,7 +67,8 @@ describe('mailboxes', () => {
   it('creates a mailbox with a generated password shown once, and the server gets its hash', async () => {
     const res = await h.call('POST', base, { token: owner.token, body: { localPart: 'Alice', displayName: 'Alice A.' } });
     expect(res.status).toBe(201);
-    expect(res.body.mailbox).toMatchObject({ address: 'alice@mailboxes.example', localPart: 'alice', displayName: 'Alice A.', state: 'active' });
+    // Starter: 10 mailboxes share 20 GB, each may use up to 10 GB (not 20 GB ÷ 10).
+    expect(res.body.mailbox).toMatchObject({ address: 'alice@mailboxes.example', localPart: 'alice', displayName: 'Alice A.', state: 'active', quotaMb: 10 * 1024 });
     expect(res.body.password).toMatch(/^[A-Za-z2-9]{24}$/);
     aliceId = res.body.mailbox.id;
     alicePassword = res.body.password;
