@@ -44,6 +44,10 @@ import { Vault } from './vault/vault.ts';
 import { Shutdown } from './shutdown.ts';
 import { sendEmailVerification, type RecoveryDeps } from './accounts/recovery.ts';
 import type { OpsDeps } from './ops/deps.ts';
+import { eq } from 'drizzle-orm';
+import { servers } from './db/schema/index.ts';
+import { WEBMAIL_HMAC_KEY_PATH } from './mailstack/render.ts';
+import type { WebmailStandIn } from './web/web-env.ts';
 
 export interface AppContext {
   config: Config;
@@ -221,7 +225,11 @@ export async function createAppContext(config: Config, log: Logger, opts: Contex
       },
       provisioning,
       placements,
-      mailboxes: { database, queue, vault, clock, limitsOf: provisioning.settings.limitsOf },
+      mailboxes: {
+        database, queue, vault, clock, limitsOf: provisioning.settings.limitsOf,
+        // Emulated servers run no webmail: their login links open the sandbox's stand-in page instead.
+        ...(providers.sandbox?.ssh ? { webmailUrl: (server: { id: string }, token: string) => `${config.http.publicUrl}/sandbox/webmail/${server.id}?token=${encodeURIComponent(token)}` } : {}),
+      },
       erasure: { database, queue, billing: providers.billing, dns: providers.dns, hasher, engine, alerts, log, mailer, retry: provisioning.settings.retry, backups },
       backups,
       hasher,
@@ -284,6 +292,21 @@ export function recoveryDeps(ctx: AppContext): RecoveryDeps {
 }
 
 /** What the ops services (monitoring, alert delivery, reconciliation, metrics, rotation) receive. */
+/** The stand-in for an emulated server's webmail: reads the key the server was given from its emulated disk. */
+export function webmailStandIn(ctx: AppContext): WebmailStandIn | null {
+  const ssh = ctx.providers.sandbox?.ssh;
+  if (!ssh) return null;
+  return {
+    now: () => ctx.clock.now(),
+    async keyOf(serverId) {
+      const [server] = await ctx.database.db.select({ domain: servers.domain, hostId: servers.providerServerId }).from(servers).where(eq(servers.id, serverId));
+      if (!server?.hostId) return null;
+      const file = await ssh.file(server.hostId, WEBMAIL_HMAC_KEY_PATH);
+      return file ? { domain: server.domain, key: file.content.toString('utf8').trim() } : null;
+    },
+  };
+}
+
 export function opsDeps(ctx: AppContext): OpsDeps {
   return {
     database: ctx.database, queue: ctx.queue, compute: ctx.providers.compute, dnsbl: ctx.providers.dnsbl,

@@ -9,7 +9,7 @@ import type { ApiDeps } from './api/deps.ts';
 import { registerAccountRecoveryRoutes } from './api/routes/account-recovery.ts';
 import { registerServerBackupRoutes } from './api/routes/server-backups.ts';
 import { registerServerCheckRoutes } from './api/routes/server-checks.ts';
-import { opsDeps, recoveryDeps, type AppContext } from './app-context.ts';
+import { opsDeps, recoveryDeps, webmailStandIn, type AppContext } from './app-context.ts';
 import { createDashboard } from './web/dashboard.ts';
 import type { WebDeps } from './web/web-env.ts';
 
@@ -18,6 +18,7 @@ export function webDeps(ctx: AppContext, api: ApiDeps): WebDeps {
   return {
     api, p: api.provisioning, recovery: recoveryDeps(ctx), mailer: ctx.mailer, outbox: ctx.outbox, ops: opsDeps(ctx), health: ctx.health,
     backups: { storageConfigured: ctx.backups.storage !== null, simulated: ctx.backups.simulatedHosts },
+    webmailStandIn: webmailStandIn(ctx),
     invitations: { db: ctx.database.db, key: ctx.invitationKey, ttlSeconds: ctx.config.auth.invitationTtlSeconds, perWorkspacePerDay: ctx.config.auth.invitationsPerWorkspacePerDay },
   };
 }

@@ -26,6 +26,11 @@ export interface MailboxDeps {
   clock: Clock;
   /** The plan's limits: how many mailboxes, how much storage. */
   limitsOf(planId: string): { mailboxes: number; storageGb: number; mailboxQuotaGb?: number | undefined };
+  /**
+   * Where a webmail login link points: the server's own webmail (default), or, for the sandbox's
+   * emulated servers (no Roundcube, no DNS a browser can resolve), the sandbox's stand-in page.
+   */
+  webmailUrl?: (server: { id: string; domain: string }, token: string) => string;
 }
 
 export type MailboxRow = typeof mailboxes.$inferSelect;

@@ -17,6 +17,7 @@ import { registerHealthPages } from './pages/health-pages.ts';
 import { registerMailboxPages } from './pages/mailbox-pages.ts';
 import { registerOpsPages } from './pages/ops-pages.ts';
 import { registerSandboxMailPages } from './pages/sandbox-mail-pages.ts';
+import { registerSandboxWebmailPages } from './pages/sandbox-webmail-pages.ts';
 import { registerServerPages } from './pages/server-pages.ts';
 import { registerSettingsPages } from './pages/settings-pages.ts';
 import { registerSupportPages } from './pages/support-pages.ts';
@@ -37,6 +38,7 @@ export function createDashboard(deps: WebDeps): WebApp {
   registerAuthPages(web, deps);
   registerAccountPages(web, deps);
   if (deps.outbox) registerSandboxMailPages(web, deps, deps.outbox);
+  if (deps.webmailStandIn) registerSandboxWebmailPages(web, deps, deps.webmailStandIn);
 
   const gate = requireSignIn(deps);
   for (const path of SIGNED_IN_ONLY) web.use(path, gate);

@@ -40,6 +40,15 @@ export interface WebDeps {
   health: HealthDeps;
   /** Backups: whether storage is configured, and whether the hosts only simulate them. */
   backups: { storageConfigured: boolean; simulated: boolean };
+  /** The sandbox's emulated servers: their webmail's stand-in (null otherwise). */
+  webmailStandIn?: WebmailStandIn | null;
+}
+
+/** What the stand-in for an emulated server's webmail needs (src/web/pages/sandbox-webmail-pages.ts). */
+export interface WebmailStandIn {
+  /** The emulated server's domain and the webmail key it was given (the file on its emulated disk), or null. */
+  keyOf(serverId: string): Promise<{ domain: string; key: string } | null>;
+  now(): number;
 }
 
 export const newWebApp = (): WebApp => new Hono<WebEnv>();

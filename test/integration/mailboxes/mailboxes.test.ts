@@ -186,7 +186,9 @@ describe('mailboxes', () => {
     const res = await h.call('POST', `${base}/${aliceId}/webmail-login`, { token: owner.token });
     expect(res.status).toBe(200);
     const url = new URL(res.body.url);
-    expect(`${url.origin}${url.pathname}`).toBe('https://webmail.mailboxes.example/autologin');
+    // An emulated server runs no webmail: the link opens the sandbox's stand-in for it (a real
+    // server's is https://webmail.<domain>/autologin, test/e2e/real-hosts).
+    expect(url.pathname).toBe(`/sandbox/webmail/${serverId}`);
     const lifetime = Date.parse(res.body.expiresAt) - Date.now();
     expect(lifetime).toBeGreaterThan(0);
     expect(lifetime).toBeLessThanOrEqual(60_000);
@@ -203,6 +205,16 @@ describe('mailboxes', () => {
     expect(nonce2).not.toBe(claims.nonce);
     const rows = await h.database.db.select().from(webmailLogins).where(eq(webmailLogins.mailboxId, aliceId));
     expect(rows).toHaveLength(2);
+    // The stand-in checks the link as the server's login endpoint does: once, with the server's key.
+    const open = async (link: string) => {
+      const page = await fetch(`${h.baseUrl}${new URL(link).pathname}${new URL(link).search}`);
+      return { status: page.status, text: await page.text() };
+    };
+    expect(await open(res.body.url)).toEqual({ status: 200, text: expect.stringContaining('Signed in as alice@mailboxes.example') });
+    expect(await open(res.body.url)).toEqual({ status: 403, text: expect.stringContaining('already used') });
+    const forged = new URL(second.body.url);
+    forged.searchParams.set('token', `${forged.searchParams.get('token')!.split('.')[0]}.${'A'.repeat(43)}`);
+    expect(await open(forged.toString())).toEqual({ status: 403, text: expect.stringContaining('bad signature') });
     expect(JSON.stringify(rows)).not.toContain(claims.nonce);
     expect(rows.map((r) => r.nonceHash)).toContain(createHash('sha256').update(claims.nonce).digest('hex'));
   });
