@@ -41,6 +41,16 @@ export interface ProvisioningSettings {
   pollIntervalMs: number;
   /** How often a step waiting on a person (nameservers, outbound SMTP) is checked again. */
   waitRecheckMs: number;
+  /** DKIM key rotation (provisioning/dkim/; DKIM_* in the config). */
+  dkim: DkimSettings;
+}
+
+export interface DkimSettings {
+  /** 0: no scheduled rotation. */
+  rotationDays: number;
+  overlapDays: number;
+  deleteAfterDays: number;
+  ed25519: boolean;
 }
 
 export interface ProvisioningDeps {

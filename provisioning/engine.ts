@@ -18,7 +18,7 @@ import type { JobQueue } from '../src/jobs/queue.ts';
 import { backoffMs } from './backoff.ts';
 import type { ProvisioningDeps, StepDefinition } from './context.ts';
 import { publishEvent } from './events.ts';
-import { PLANS, type RunKind, type StepName } from './plan.ts';
+import { LIVE_SERVER_RUNS, PLANS, type RunKind, type StepName } from './plan.ts';
 import { WaitingError } from './waiting.ts';
 import type { StepWait } from '../src/db/schema/servers.ts';
 
@@ -167,6 +167,12 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
             kind: 'ip_rotation_failed', severity: 'warning', serverId: run!.serverId, dedupeKey: `rotation:${runId}`,
             message: `IP rotation of server ${run!.serverId} failed: ${reason}`, details: { runId, step: stepRow.name },
           });
+        } else if (run!.kind === 'rotate_dkim') {
+          // The server still signs with its current key: it stays ready; ops are told.
+          await deps.alerts.open(tx, {
+            kind: 'dkim_rotation_failed', severity: 'warning', serverId: run!.serverId, dedupeKey: `dkim_rotation:${runId}`,
+            message: `DKIM rotation of server ${run!.serverId} failed: ${reason}`, details: { runId, step: stepRow.name },
+          });
         } else {
           await tx.update(servers).set({ status: 'failed', statusReason: reason, updatedAt: new Date(clock.now()) }).where(notSuspended(run!.serverId));
         }
@@ -197,7 +203,7 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
         nextAttemptAt: new Date(now + err.wait.recheckMs), waitingFor,
       }).where(eq(provisioningSteps.id, stepRow.id));
       await enqueueStep(queue, raw, runId, stepRow.name, stepRow.attempt, err.wait.recheckMs, checks);
-      if (run.kind !== 'rotate_ip') {
+      if (!LIVE_SERVER_RUNS.has(run.kind as RunKind)) {
         await tx.update(servers).set({ status: 'waiting', statusReason: `${err.wait.message} ${err.wait.action}`, updatedAt: new Date(now) })
           .where(and(eq(servers.id, run.serverId), inArray(servers.status, ['provisioning', 'waiting'])));
       }
@@ -278,7 +284,7 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
         await tx.update(provisioningSteps).set({ status: 'queued', error: null, finishedAt: null }).where(eq(provisioningSteps.id, row.id));
         if (locked!.status !== 'running') {
           await tx.update(provisioningRuns).set({ status: 'running', error: null, finishedAt: null }).where(eq(provisioningRuns.id, run.id));
-          if (locked!.status === 'failed' && run.kind !== 'rotate_ip') await tx.update(servers).set({ status: activeStatusOf(run.kind), statusReason: null }).where(eq(servers.id, serverId));
+          if (locked!.status === 'failed' && !LIVE_SERVER_RUNS.has(run.kind as RunKind)) await tx.update(servers).set({ status: activeStatusOf(run.kind), statusReason: null }).where(eq(servers.id, serverId));
         }
         await enqueueStep(queue, raw, run.id, step, row.attempt + 1);
         await audit(tx, actor, { action: 'provisioning.rerun_step', target: serverId, details: { runId: run.id, step } });
@@ -316,7 +322,7 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
           await enqueueStep(queue, raw, run.id, s.name, s.attempt + 1);
         }
         await tx.update(provisioningRuns).set({ status: 'running', error: null, finishedAt: null }).where(eq(provisioningRuns.id, run.id));
-        if (run.kind !== 'rotate_ip') await tx.update(servers).set({ status: activeStatusOf(run.kind), statusReason: null }).where(notSuspended(serverId));
+        if (!LIVE_SERVER_RUNS.has(run.kind as RunKind)) await tx.update(servers).set({ status: activeStatusOf(run.kind), statusReason: null }).where(notSuspended(serverId));
         await audit(tx, actor, { action: 'provisioning.resume', target: serverId, details: { runId: run.id, steps: failed.map((s) => s.name) } });
         return { runId: run.id, requeued: failed.map((s) => s.name) };
       });

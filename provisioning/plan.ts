@@ -18,12 +18,23 @@ export const ROTATE_IP_STEPS = [
  */
 export const REBUILD_STEPS = ['backup_before_rebuild', 'retire_instance', 'repoint_addresses', 'restore_tls', 'restore_mailboxes', 'restore_mail'] as const;
 
+/**
+ * DKIM key rotation (provisioning/dkim/): a new generation is made, published, read back through a
+ * resolver (what receivers see) and only then signs; the previous key's later transitions (revoked,
+ * deleted) are the DKIM sweep's, on dkim_keys.next_transition_at.
+ */
+export const ROTATE_DKIM_STEPS = ['generate_next_dkim', 'publish_next_dkim', 'confirm_next_dkim', 'sign_with_next_dkim'] as const;
+
 export type ProvisionStep = (typeof PROVISION_STEPS)[number];
 export type DeprovisionStep = (typeof DEPROVISION_STEPS)[number];
 export type RotateIpStep = (typeof ROTATE_IP_STEPS)[number];
 export type RebuildStep = (typeof REBUILD_STEPS)[number];
-export type StepName = ProvisionStep | DeprovisionStep | RotateIpStep | RebuildStep;
-export type RunKind = 'provision' | 'deprovision' | 'rotate_ip' | 'rebuild';
+export type RotateDkimStep = (typeof ROTATE_DKIM_STEPS)[number];
+export type StepName = ProvisionStep | DeprovisionStep | RotateIpStep | RebuildStep | RotateDkimStep;
+export type RunKind = 'provision' | 'deprovision' | 'rotate_ip' | 'rebuild' | 'rotate_dkim';
+
+/** Runs on a live server that leave it `ready` (and monitored) whatever happens; a failure alerts ops instead. */
+export const LIVE_SERVER_RUNS: ReadonlySet<RunKind> = new Set(['rotate_ip', 'rotate_dkim']);
 
 export const PLANS: Record<RunKind, Record<string, readonly StepName[]>> = {
   provision: {
@@ -91,6 +102,13 @@ export const PLANS: Record<RunKind, Record<string, readonly StepName[]>> = {
     restore_mail: ['restore_mailboxes'],
     check_network: ['harden'],
     verify: ['publish_tlsa', 'restore_mail', 'check_network', 'repoint_addresses'],
+  },
+  rotate_dkim: {
+    generate_next_dkim: [],
+    publish_next_dkim: ['generate_next_dkim'],
+    // Read back through a resolver, not Cloudflare's API: a receiver must find the key before any mail carries it.
+    confirm_next_dkim: ['publish_next_dkim'],
+    sign_with_next_dkim: ['confirm_next_dkim'],
   },
 };
 

@@ -116,6 +116,7 @@ export function provisioningSettings(config: Config, providers: ProviderSet, pla
     serverBootTimeoutMs: 10 * 60_000,
     pollIntervalMs: config.provisioning.pollMs,
     waitRecheckMs: config.provisioning.waitRecheckMs,
+    dkim: config.dkim,
     ...overrides,
   };
 }

@@ -1,6 +1,9 @@
 /** What a DNS lookup of a published record should answer (for the customer's DNS view and verify), and DNSSEC as the customer sees it. */
+import type { Db } from '../db/client.ts';
 import type { DnssecKeyFacts } from '../db/schema/index.ts';
-import type { LookupType } from '../providers/lookup/interface.ts';
+import { ptrCheck } from '../health/dns-checks.ts';
+import { gatherFacts } from '../health/run-checks.ts';
+import type { DnsLookup, LookupType } from '../providers/lookup/interface.ts';
 
 /**
  * DNSSEC with what the registrar needs (the DS, or the key for registries that ask for it) and, while
@@ -33,4 +36,23 @@ export function expectedAnswer(
     // node:dns cannot query SSHFP.
     default: return { type: null, expected: record.content };
   }
+}
+
+/**
+ * The reverse DNS of the server's addresses as the DNS page shows it (forward-confirmed: the PTR names
+ * the mail host, which resolves back to the address), from the same checks as the health run.
+ */
+export async function ptrView(lookup: DnsLookup, db: Db, serverId: string) {
+  const facts = await gatherFacts({ db }, serverId);
+  const checks = await Promise.all([ptrCheck(lookup, facts, 'ipv4'), ptrCheck(lookup, facts, 'ipv6')]);
+  return checks.map((check, i) => ({
+    family: i === 0 ? 'ipv4' as const : 'ipv6' as const,
+    type: 'PTR' as const,
+    address: (check.details['address'] as string | undefined) ?? null,
+    expected: facts.server.hostname,
+    answers: (check.details['ptr'] as string[] | undefined) ?? [],
+    status: check.status,
+    summary: check.summary,
+    action: check.action,
+  }));
 }

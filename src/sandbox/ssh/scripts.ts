@@ -6,7 +6,7 @@
  * one entry in SCRIPTS.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { HostFs } from './host-fs.ts';
 import type { HostStateFile } from './host-state.ts';
@@ -127,6 +127,32 @@ export const SCRIPTS: Readonly<Record<string, ScriptHandler>> = {
     for (const [name, port] of SERVICES) ctx.stdout(`${name} ${port} ${problem ?? 'ok'}\n`);
     return problem ? 1 : 0;
   },
+
+  // As the real script: keys the signing configuration no longer names are removed; each selector
+  // asked for must be configured with its key on disk, or Rspamd would not sign with it (exit 1).
+  'dkim-apply.sh': needsInstalled('dkim-apply.sh', async (ctx) => {
+    const conf = (await ctx.fs.read('/etc/rspamd/local.d/dkim_signing.conf'))?.content.toString('utf8') ?? '';
+    const dir = '/var/lib/rspamd/dkim';
+    const keys = await readdir(ctx.fs.localPath(dir)).catch(() => [] as string[]);
+    for (const name of keys) {
+      const path = `${dir}/${name}`;
+      if (name.endsWith('.key') && !conf.includes(`"${path}"`)) {
+        await rm(ctx.fs.localPath(path), { force: true });
+        ctx.stdout(`dkim-apply: removed ${path} (no longer signs)\n`);
+      }
+    }
+    const missing: string[] = [];
+    for (const selector of ctx.args ?? []) {
+      const entry = new RegExp(`selector = "${selector}"; path = "([^"]+)"`).exec(conf);
+      if (!entry || !(await ctx.fs.exists(entry[1]!))) missing.push(selector);
+    }
+    if (missing.length > 0) {
+      ctx.stderr(`dkim-apply: rspamd does not sign with ${missing.join(' ')} after its reload\n`);
+      return 1;
+    }
+    if ((ctx.args ?? []).length > 0) ctx.stdout(`dkim-apply: rspamd signs with ${(ctx.args ?? []).join(' ')}\n`);
+    return 0;
+  }),
 
   'apply-mailboxes.sh': needsInstalled('apply-mailboxes.sh', async (ctx) => {
     const users = await ctx.fs.read('/etc/dovecot/users');
