@@ -22,7 +22,7 @@ export async function sweepDkim(deps: ProvisioningDeps): Promise<DkimSweepResult
   const days = deps.settings.dkim.rotationDays;
   // An active key made before rotation was scheduled (or while it was off) has no date: its age decides.
   const unscheduled = days > 0
-    ? and(eq(dkimKeys.state, 'active'), isNull(dkimKeys.nextTransitionAt), lte(sql`coalesce(${dkimKeys.activatedAt}, ${dkimKeys.createdAt})`, new Date(now.getTime() - days * 86_400_000)))
+    ? and(eq(dkimKeys.state, 'active'), isNull(dkimKeys.nextTransitionAt), sql`coalesce(${dkimKeys.activatedAt}, ${dkimKeys.createdAt}) <= ${new Date(now.getTime() - days * 86_400_000).toISOString()}::timestamptz`)
     : sql`false`;
   const due = await db.select({ id: dkimKeys.id, serverId: dkimKeys.serverId, state: dkimKeys.state }).from(dkimKeys)
     .where(or(and(isNotNull(dkimKeys.nextTransitionAt), lte(dkimKeys.nextTransitionAt, now), inArray(dkimKeys.state, ['active', 'retiring', 'revoked'])), unscheduled));
