@@ -43,6 +43,8 @@ export interface ProvisioningSettings {
   waitRecheckMs: number;
   /** DKIM key rotation (provisioning/dkim/; DKIM_* in the config). */
   dkim: DkimSettings;
+  /** A TLS key rollover: from publishing both TLSA records to switching the key (at least twice the records' TTL). */
+  tlsaRolloverWaitMs: number;
 }
 
 export interface DkimSettings {

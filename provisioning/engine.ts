@@ -167,11 +167,12 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
             kind: 'ip_rotation_failed', severity: 'warning', serverId: run!.serverId, dedupeKey: `rotation:${runId}`,
             message: `IP rotation of server ${run!.serverId} failed: ${reason}`, details: { runId, step: stepRow.name },
           });
-        } else if (run!.kind === 'rotate_dkim') {
-          // The server still signs with its current key: it stays ready; ops are told.
+        } else if (run!.kind === 'rotate_dkim' || run!.kind === 'roll_tls_key') {
+          // The server still signs / serves with its current key: it stays ready; ops are told.
+          const what = run!.kind === 'rotate_dkim' ? { kind: 'dkim_rotation_failed', name: 'DKIM rotation' } : { kind: 'tls_rollover_failed', name: 'TLS key rollover' };
           await deps.alerts.open(tx, {
-            kind: 'dkim_rotation_failed', severity: 'warning', serverId: run!.serverId, dedupeKey: `dkim_rotation:${runId}`,
-            message: `DKIM rotation of server ${run!.serverId} failed: ${reason}`, details: { runId, step: stepRow.name },
+            kind: what.kind, severity: 'warning', serverId: run!.serverId, dedupeKey: `${run!.kind}:${runId}`,
+            message: `${what.name} of server ${run!.serverId} failed: ${reason}`, details: { runId, step: stepRow.name },
           });
         } else {
           await tx.update(servers).set({ status: 'failed', statusReason: reason, updatedAt: new Date(clock.now()) }).where(notSuspended(run!.serverId));

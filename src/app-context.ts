@@ -117,6 +117,7 @@ export function provisioningSettings(config: Config, providers: ProviderSet, pla
     pollIntervalMs: config.provisioning.pollMs,
     waitRecheckMs: config.provisioning.waitRecheckMs,
     dkim: config.dkim,
+    tlsaRolloverWaitMs: config.tlsaRolloverWaitMs,
     ...overrides,
   };
 }

@@ -147,6 +147,7 @@ const envSchema = z.object({
   DKIM_OVERLAP_DAYS: int(7, 1, 365),
   DKIM_DELETE_AFTER_DAYS: int(30, 2, 3650),
   DKIM_ED25519: bool(true),
+  TLSA_ROLLOVER_WAIT_SECONDS: int(900, 0, 7 * 86_400),
 });
 
 export interface Config {
@@ -240,6 +241,8 @@ export interface Config {
     /** Sign with an Ed25519 key (RFC 8463) beside the RSA one. */
     ed25519: boolean;
   };
+  /** A TLS key rollover waits this long between publishing both TLSA records and switching the key. */
+  tlsaRolloverWaitMs: number;
 }
 
 export class ConfigError extends Error {
@@ -388,5 +391,6 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       resticBinary: e.BACKUP_RESTIC_BINARY,
     },
     dkim: { rotationDays: e.DKIM_ROTATION_DAYS, overlapDays: e.DKIM_OVERLAP_DAYS, deleteAfterDays: e.DKIM_DELETE_AFTER_DAYS, ed25519: e.DKIM_ED25519 },
+    tlsaRolloverWaitMs: e.TLSA_ROLLOVER_WAIT_SECONDS * 1000,
   };
 }

@@ -52,6 +52,7 @@ export const TEMPLATE_MANIFEST: readonly TemplateEntry[] = [
   script('tls-lineage.sh'),
   script('verify-services.sh'),
   script('dkim-apply.sh'),
+  script('tls-rollover.sh'),
   script('apply-mailboxes.sh'),
   script('backup.sh'),
   script('restore-mailbox.sh'),

@@ -52,6 +52,10 @@ export const servers = pgTable('servers', {
   /** The customer's own SPF terms (their other senders: include:, ip4:, a, mx…), merged into the SPF mailplane publishes. */
   spfTerms: text('spf_terms').array().notNull().default(sql`'{}'::text[]`),
   tlsSpkiSha256: text('tls_spki_sha256'),
+  /** A TLS key rollover under way (provisioning/steps/roll-tls-key.ts): the next key's SPKI sha256, made on the host. */
+  tlsNextSpkiSha256: text('tls_next_spki_sha256'),
+  /** When the TLSA records of both keys were published; the key switches once resolvers' caches of the old set expire. */
+  tlsNextTlsaAt: timestamp('tls_next_tlsa_at', { withTimezone: true }),
   warnings: jsonb('warnings').$type<ServerWarning[]>().notNull().default([]),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
@@ -154,7 +158,7 @@ export const customerDnsRecords = pgTable('customer_dns_records', {
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 }, (t) => [index('customer_dns_records_server_idx').on(t.serverId)]);
 
-export const RUN_KINDS = ['provision', 'deprovision', 'rotate_ip', 'rebuild', 'rotate_dkim'] as const;
+export const RUN_KINDS = ['provision', 'deprovision', 'rotate_ip', 'rebuild', 'rotate_dkim', 'roll_tls_key'] as const;
 export const RUN_STATUSES = ['running', 'succeeded', 'failed', 'cancelled'] as const;
 /** waiting: re-checked periodically without spending attempts (a person must act; see waitingFor). */
 export const STEP_STATUSES = ['pending', 'queued', 'running', 'retrying', 'waiting', 'succeeded', 'failed'] as const;

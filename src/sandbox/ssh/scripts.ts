@@ -128,6 +128,34 @@ export const SCRIPTS: Readonly<Record<string, ScriptHandler>> = {
     return problem ? 1 : 0;
   },
 
+  // The next TLS key beside the served one (prepare), then served in its place (switch), as the real script.
+  'tls-rollover.sh': needsInstalled('tls-rollover.sh', async (ctx) => {
+    const nextPath = join(ctx.hostDir, 'tls', 'next.pem');
+    const action = ctx.args?.[0];
+    if (action === 'prepare') {
+      const { privateKeyPem } = await ensureTlsKey(nextPath);
+      ctx.stdout(`${spkiSha256(publicPemOf(privateKeyPem))}\n`);
+      return 0;
+    }
+    if (action !== 'switch') {
+      ctx.stderr('usage: tls-rollover.sh prepare ecdsa|rsa | switch\n');
+      return 2;
+    }
+    const next = await readTlsKey(nextPath);
+    if (next) {
+      await writeFile(tlsKeyPath(ctx), next, { mode: 0o600 });
+      await rm(nextPath, { force: true });
+      ctx.stderr('tls-deploy: certificate installed, services reloaded\n');
+    }
+    const served = await readTlsKey(tlsKeyPath(ctx));
+    if (!served) {
+      ctx.stderr('tls-spki: no ACME certificate yet (run issue-tls.sh)\n');
+      return 1;
+    }
+    ctx.stdout(`${spkiSha256(publicPemOf(served))}\n`);
+    return 0;
+  }),
+
   // As the real script: keys the signing configuration no longer names are removed; each selector
   // asked for must be configured with its key on disk, or Rspamd would not sign with it (exit 1).
   'dkim-apply.sh': needsInstalled('dkim-apply.sh', async (ctx) => {
