@@ -1,19 +1,23 @@
 /**
- * DKIM keys rotate on real Debian 12 servers without a message failing on the way: two servers
- * (A sends, B receives), a forced rotation of A's keys through the API, and mailauth as the
- * receiver's judge. A message signed before the rotation still verifies during the overlap; mail
- * sent after it verifies with the new selectors (RSA and Ed25519); once the retire transition has
- * run, the old selectors answer an empty key and the old message no longer verifies.
+ * Keys rotate on real Debian 12 servers without a message failing on the way: two servers (A sends,
+ * B receives). DKIM: a forced rotation of A's keys through the API, mailauth as the receiver's judge.
+ * A message signed before the rotation still verifies during the overlap; mail sent after it
+ * verifies with the new selectors (RSA and Ed25519); once the retire transition has run, the old
+ * selectors answer an empty key and the old message no longer verifies. TLSA: B's TLS key rolls
+ * over; while both keys' records are published port 25 still presents the old key (openssl), then
+ * the new one, and only its record is left; A's Postfix delivers to B at every stage.
  */
+import { createHash, X509Certificate } from 'node:crypto';
 import { Resolver } from 'node:dns/promises';
-import { and, desc, eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { authenticate } from 'mailauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dkimKeys, provisioningRuns } from '../../../src/db/schema/index.ts';
+import { SYSTEM_ACTOR } from '../../../src/audit.ts';
+import { dkimKeys, provisioningRuns, servers } from '../../../src/db/schema/index.ts';
 import { advanceDkimKey } from '../../../src/servers/dkim-sweep.ts';
 import type { Harness } from '../../support/provisioning.ts';
 import { until } from '../../support/until.ts';
-import { swaks } from './support/internet.ts';
+import { inInternet, swaks } from './support/internet.ts';
 import { waitForImapMessage } from './support/mail-probes.ts';
 import { mailbox, missingForRealHosts, startRealHostProduct, type Mailbox } from './support/product.ts';
 
@@ -48,6 +52,15 @@ describe.skipIf(missing.length > 0)('DKIM keys rotate on real servers while mail
   };
   const verdicts = (results: DkimResult[]) => results.map((r) => [r.selector, r.status.result]);
   const txt = async (name: string) => (await resolver.resolveTxt(name)).map((chunks) => chunks.join(''));
+  const portSpki = async (site: Site) => {
+    const s = await inInternet(['sh', '-c', `openssl s_client -connect ${site.ipv4}:25 -starttls smtp -servername ${site.hostname} </dev/null 2>/dev/null | openssl x509`]);
+    return createHash('sha256').update(new X509Certificate(s.stdout).publicKey.export({ type: 'spki', format: 'der' })).digest('hex');
+  };
+  const tlsaRecords = async (site: Site) => (await resolver.resolveTlsa(`_25._tcp.${site.hostname}`)).map((r) => Buffer.from(r.data).toString('hex')).sort();
+  const runOf = (runId: string) => until('the run to finish', async () => {
+    const [row] = await h.database.db.select().from(provisioningRuns).where(eq(provisioningRuns.id, runId));
+    return row && row.status !== 'running' ? row : null;
+  }, 10 * 60_000, 1_000);
   const activeKey = async () => (await h.database.db.select().from(dkimKeys).where(and(eq(dkimKeys.serverId, sites.a.serverId), eq(dkimKeys.state, 'active'))))[0]!;
 
   beforeAll(async () => {
@@ -81,10 +94,7 @@ describe.skipIf(missing.length > 0)('DKIM keys rotate on real servers while mail
     const { a } = sites;
     const started = await h.call('POST', `/v1/workspaces/${a.workspaceId}/servers/${a.serverId}/dkim/rotate`, { token: a.token, body: { reason: 'e2e: rotate now' } });
     expect(started.status, JSON.stringify(started.body)).toBe(202);
-    const run = await until('the rotation run to finish', async () => {
-      const [row] = await h.database.db.select().from(provisioningRuns).where(eq(provisioningRuns.id, started.body.runId)).orderBy(desc(provisioningRuns.createdAt));
-      return row && row.status !== 'running' ? row : null;
-    }, 10 * 60_000, 1_000);
+    const run = await runOf(started.body.runId);
     expect(run.status, run.error ?? '').toBe('succeeded');
     const key = await activeKey();
     expect(key.selector).not.toBe(before.selector);
@@ -114,5 +124,31 @@ describe.skipIf(missing.length > 0)('DKIM keys rotate on real servers while mail
     const results = await judge(before.message);
     expect(results.find((r) => r.selector === before.selector)?.status.result).not.toBe('pass');
     expect(results.find((r) => r.selector === before.ed25519Selector)?.status.result).not.toBe('pass');
+  });
+
+  it('rolls B\'s TLS key over: both TLSA records before the switch, the new key served after it, then only its record', async () => {
+    const { b } = sites;
+    const old = await portSpki(b);
+    expect(await tlsaRecords(b)).toEqual([old]);
+    const started = await h.call('POST', `/v1/admin/servers/${b.serverId}/tls/rollover`, { token: await h.staff('tls-ops@rotate-b.test', 'ops'), body: { reason: 'e2e: the key must change' } });
+    expect(started.status, JSON.stringify(started.body)).toBe(202);
+
+    // Published, waiting for the TTL (TLSA_ROLLOVER_WAIT_SECONDS, 15 minutes): both records answer,
+    // port 25 still presents the current key, and mail from A (Postfix with DANE) still gets through.
+    await h.waitForStep(b.serverId, 'switch_tls_key', 'waiting', 5 * 60_000);
+    const [waiting] = await h.database.db.select().from(servers).where(eq(servers.id, b.serverId));
+    const next = waiting!.tlsNextSpkiSha256!;
+    expect(await tlsaRecords(b)).toEqual([old, next].sort());
+    expect(await portSpki(b)).toBe(old);
+    await send(`during the TLSA rollover ${Date.now()}`);
+
+    // The wait is over as if its 15 minutes had passed: the check that was parked runs now.
+    await h.database.db.update(servers).set({ tlsNextTlsaAt: new Date(Date.now() - 16 * 60_000) }).where(eq(servers.id, b.serverId));
+    await h.ctx.engine.recheckWaiting(SYSTEM_ACTOR, b.serverId);
+    const run = await runOf(started.body.runId);
+    expect(run.status, run.error ?? '').toBe('succeeded');
+    expect(await portSpki(b)).toBe(next);
+    expect(await tlsaRecords(b)).toEqual([next]);
+    await send(`after the TLSA rollover ${Date.now()}`);
   });
 });
