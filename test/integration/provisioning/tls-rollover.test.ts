@@ -62,6 +62,38 @@ describe('TLS key rollover', () => {
     expect(actions).toEqual(expect.arrayContaining(['tls.rollover', 'tls.next_tlsa_published', 'tls.rolled_over']));
   });
 
+  it('is on the support page, with the DKIM keys, for support and ops', async () => {
+    const { token, workspaceId } = await h.customer('tls-web@example.org');
+    const { serverId } = await h.readyServer(token, workspaceId, 'tls-web.example');
+    const support = await h.staff('tls-web-support@example.org', 'support');
+    const origin = new URL(h.ctx.config.http.publicUrl).origin;
+    const page = (who: string, action?: string, form?: Record<string, string>) => fetch(`${h.baseUrl}/support/servers/${serverId}${action ?? ''}`, {
+      method: form ? 'POST' : 'GET', redirect: 'manual',
+      headers: { cookie: `mailplane_session=${who}`, ...(form ? { 'content-type': 'application/x-www-form-urlencoded', origin } : {}) },
+      ...(form ? { body: new URLSearchParams(form).toString() } : {}),
+    });
+    const html = await (await page(support)).text();
+    expect(html).toContain((await row(serverId)).tlsSpkiSha256!);
+    expect(html).toContain('Roll over the TLS key');
+    expect(html).toContain('Rotate DKIM keys now');
+    expect((await page(token, '/tls/rollover', { reason: 'a customer tries' })).status).not.toBe(303);
+    expect((await latestRun(serverId)).kind).toBe('provision');
+    const posted = await page(support, '/dkim/rotate', { reason: 'support rotates' });
+    expect(posted.status).toBe(303);
+    expect(posted.headers.get('location')).toContain('notice=dkim_rotation');
+    const run = await until('the rotation to finish', async () => {
+      const r = await latestRun(serverId);
+      return r.status !== 'running' ? r : null;
+    }, 60_000);
+    expect(run).toMatchObject({ kind: 'rotate_dkim', status: 'succeeded' });
+    // A run in progress: refused on the page, nothing started.
+    const rolled = await page(support, '/tls/rollover', { reason: 'support rolls', keyType: 'rsa' });
+    expect(rolled.status).toBe(303);
+    const again = await page(support, '/tls/rollover', { reason: 'twice' });
+    expect(again.status).toBe(409);
+    expect(await again.text()).toContain('in progress');
+  });
+
   it('is for support and ops only, on a ready server, with a reason', async () => {
     const { token, workspaceId } = await h.customer('tls-perm@example.org');
     const { serverId } = await h.readyServer(token, workspaceId, 'tls-perm.example');
