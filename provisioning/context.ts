@@ -41,6 +41,18 @@ export interface ProvisioningSettings {
   pollIntervalMs: number;
   /** How often a step waiting on a person (nameservers, outbound SMTP) is checked again. */
   waitRecheckMs: number;
+  /** DKIM key rotation (provisioning/dkim/; DKIM_* in the config). */
+  dkim: DkimSettings;
+  /** A TLS key rollover: from publishing both TLSA records to switching the key (at least twice the records' TTL). */
+  tlsaRolloverWaitMs: number;
+}
+
+export interface DkimSettings {
+  /** 0: no scheduled rotation. */
+  rotationDays: number;
+  overlapDays: number;
+  deleteAfterDays: number;
+  ed25519: boolean;
 }
 
 export interface ProvisioningDeps {

@@ -18,6 +18,8 @@ export interface RecordFacts {
   ipv4: string | null;
   ipv6: string | null;
   dkim: { selector: string; publicKeyBase64: string } | null;
+  /** The Ed25519 key signing beside the RSA one (RFC 8463), under its own selector. */
+  dkimEd25519?: { selector: string; publicKeyBase64: string } | null;
   sshfpSha256Hex: string | null;
   /** An extra DMARC aggregate-report address (DMARC_RUA), besides the server's own dmarc-reports@<domain>. */
   dmarcRua: string | null;
@@ -92,6 +94,10 @@ export function desiredRecords(f: RecordFacts): DesiredRecord[] {
   if (f.dkim) {
     const name = `${f.dkim.selector}._domainkey.${f.domain}`;
     add('dkim', { type: 'TXT', name, content: `v=DKIM1; k=rsa; p=${f.dkim.publicKeyBase64}` }, sameTxt(name, 'v=DKIM1'));
+  }
+  if (f.dkimEd25519) {
+    const name = `${f.dkimEd25519.selector}._domainkey.${f.domain}`;
+    add('dkim_ed25519', { type: 'TXT', name, content: `v=DKIM1; k=ed25519; p=${f.dkimEd25519.publicKeyBase64}` }, sameTxt(name, 'v=DKIM1'));
   }
   const dmarcName = `_dmarc.${f.domain}`;
   // Aggregate reports go somewhere by default: the customer's own server (see dmarcRuaAddresses).

@@ -18,7 +18,7 @@ import type { JobQueue } from '../src/jobs/queue.ts';
 import { backoffMs } from './backoff.ts';
 import type { ProvisioningDeps, StepDefinition } from './context.ts';
 import { publishEvent } from './events.ts';
-import { PLANS, type RunKind, type StepName } from './plan.ts';
+import { LIVE_SERVER_RUNS, PLANS, type RunKind, type StepName } from './plan.ts';
 import { WaitingError } from './waiting.ts';
 import { moveRuns, moveServer } from '../src/servers/status.ts';
 import type { StepWait } from '../src/db/schema/servers.ts';
@@ -163,6 +163,13 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
             kind: 'ip_rotation_failed', severity: 'warning', serverId: run!.serverId, dedupeKey: `rotation:${runId}`,
             message: `IP rotation of server ${run!.serverId} failed: ${reason}`, details: { runId, step: stepRow.name },
           });
+        } else if (run!.kind === 'rotate_dkim' || run!.kind === 'roll_tls_key') {
+          // The server still signs / serves with its current key: it stays ready; ops are told.
+          const what = run!.kind === 'rotate_dkim' ? { kind: 'dkim_rotation_failed', name: 'DKIM rotation' } : { kind: 'tls_rollover_failed', name: 'TLS key rollover' };
+          await deps.alerts.open(tx, {
+            kind: what.kind, severity: 'warning', serverId: run!.serverId, dedupeKey: `${run!.kind}:${runId}`,
+            message: `${what.name} of server ${run!.serverId} failed: ${reason}`, details: { runId, step: stepRow.name },
+          });
         } else {
           await moveServer(tx, run!.serverId, 'fail_run', { reason, now: new Date(clock.now()) });
         }
@@ -193,7 +200,7 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
         nextAttemptAt: new Date(now + err.wait.recheckMs), waitingFor,
       }).where(eq(provisioningSteps.id, stepRow.id));
       await enqueueStep(queue, raw, runId, stepRow.name, stepRow.attempt, err.wait.recheckMs, checks);
-      if (run.kind !== 'rotate_ip') {
+      if (!LIVE_SERVER_RUNS.has(run.kind as RunKind)) {
         await moveServer(tx, run.serverId, 'wait', { reason: `${err.wait.message} ${err.wait.action}`, now: new Date(now) });
       }
       if (err.wait.alert) await deps.alerts.open(tx, { ...err.wait.alert, serverId: run.serverId });
@@ -272,7 +279,7 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
         await tx.update(provisioningSteps).set({ status: 'queued', error: null, finishedAt: null }).where(eq(provisioningSteps.id, row.id));
         if (locked!.status !== 'running') {
           await moveRuns(tx, { runId: run.id }, 'reopen', { now: new Date(clock.now()) });
-          if (locked!.status === 'failed' && run.kind !== 'rotate_ip') await moveServer(tx, serverId, activeTransitionOf(run.kind), { now: new Date(clock.now()) });
+          if (locked!.status === 'failed' && !LIVE_SERVER_RUNS.has(run.kind as RunKind)) await moveServer(tx, serverId, activeTransitionOf(run.kind), { now: new Date(clock.now()) });
         }
         await enqueueStep(queue, raw, run.id, step, row.attempt + 1);
         await audit(tx, actor, { action: 'provisioning.rerun_step', target: serverId, details: { runId: run.id, step } });
@@ -310,7 +317,7 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
           await enqueueStep(queue, raw, run.id, s.name, s.attempt + 1);
         }
         await moveRuns(tx, { runId: run.id }, 'reopen', { now: new Date(clock.now()) });
-        if (run.kind !== 'rotate_ip') await moveServer(tx, serverId, activeTransitionOf(run.kind), { now: new Date(clock.now()) });
+        if (!LIVE_SERVER_RUNS.has(run.kind as RunKind)) await moveServer(tx, serverId, activeTransitionOf(run.kind), { now: new Date(clock.now()) });
         await audit(tx, actor, { action: 'provisioning.resume', target: serverId, details: { runId: run.id, steps: failed.map((s) => s.name) } });
         return { runId: run.id, requeued: failed.map((s) => s.name) };
       });

@@ -18,12 +18,32 @@ export const ROTATE_IP_STEPS = [
  */
 export const REBUILD_STEPS = ['backup_before_rebuild', 'retire_instance', 'repoint_addresses', 'restore_tls', 'restore_mailboxes', 'restore_mail'] as const;
 
+/**
+ * DKIM key rotation (provisioning/dkim/): a new generation is made, published, read back through a
+ * resolver (what receivers see) and only then signs; the previous key's later transitions (revoked,
+ * deleted) are the DKIM sweep's, on dkim_keys.next_transition_at.
+ */
+export const ROTATE_DKIM_STEPS = ['generate_next_dkim', 'publish_next_dkim', 'confirm_next_dkim', 'sign_with_next_dkim'] as const;
+
+/**
+ * A planned change of the TLS key behind the TLSA record (a compromise, an algorithm change): the
+ * next key is made on the host, the TLSA records of both keys are published, the key switches once
+ * resolvers' caches of the old set have expired, and only then is the old record removed, so a DANE
+ * sender never finds the served key missing from the TLSA set it holds (RFC 7671 §8.1, "current + next").
+ */
+export const ROLL_TLS_KEY_STEPS = ['prepare_next_tls_key', 'publish_next_tlsa', 'switch_tls_key', 'retire_old_tlsa'] as const;
+
 export type ProvisionStep = (typeof PROVISION_STEPS)[number];
 export type DeprovisionStep = (typeof DEPROVISION_STEPS)[number];
 export type RotateIpStep = (typeof ROTATE_IP_STEPS)[number];
 export type RebuildStep = (typeof REBUILD_STEPS)[number];
-export type StepName = ProvisionStep | DeprovisionStep | RotateIpStep | RebuildStep;
-export type RunKind = 'provision' | 'deprovision' | 'rotate_ip' | 'rebuild';
+export type RotateDkimStep = (typeof ROTATE_DKIM_STEPS)[number];
+export type RollTlsKeyStep = (typeof ROLL_TLS_KEY_STEPS)[number];
+export type StepName = ProvisionStep | DeprovisionStep | RotateIpStep | RebuildStep | RotateDkimStep | RollTlsKeyStep;
+export type RunKind = 'provision' | 'deprovision' | 'rotate_ip' | 'rebuild' | 'rotate_dkim' | 'roll_tls_key';
+
+/** Runs on a live server that leave it `ready` (and monitored) whatever happens; a failure alerts ops instead. */
+export const LIVE_SERVER_RUNS: ReadonlySet<RunKind> = new Set(['rotate_ip', 'rotate_dkim', 'roll_tls_key']);
 
 export const PLANS: Record<RunKind, Record<string, readonly StepName[]>> = {
   provision: {
@@ -91,6 +111,19 @@ export const PLANS: Record<RunKind, Record<string, readonly StepName[]>> = {
     restore_mail: ['restore_mailboxes'],
     check_network: ['harden'],
     verify: ['publish_tlsa', 'restore_mail', 'check_network', 'repoint_addresses'],
+  },
+  rotate_dkim: {
+    generate_next_dkim: [],
+    publish_next_dkim: ['generate_next_dkim'],
+    // Read back through a resolver, not Cloudflare's API: a receiver must find the key before any mail carries it.
+    confirm_next_dkim: ['publish_next_dkim'],
+    sign_with_next_dkim: ['confirm_next_dkim'],
+  },
+  roll_tls_key: {
+    prepare_next_tls_key: [],
+    publish_next_tlsa: ['prepare_next_tls_key'],
+    switch_tls_key: ['publish_next_tlsa'],
+    retire_old_tlsa: ['switch_tls_key'],
   },
 };
 

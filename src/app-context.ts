@@ -120,6 +120,8 @@ export function provisioningSettings(config: Config, providers: ProviderSet, pla
     serverBootTimeoutMs: 10 * 60_000,
     pollIntervalMs: config.provisioning.pollMs,
     waitRecheckMs: config.provisioning.waitRecheckMs,
+    dkim: config.dkim,
+    tlsaRolloverWaitMs: config.tlsaRolloverWaitMs,
     ...overrides,
   };
 }

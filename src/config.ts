@@ -151,6 +151,11 @@ const envSchema = z.object({
   BACKUP_NONCURRENT_RETENTION_DAYS: int(2, 1, 365),
   BACKUP_FRESH_MINUTES: int(30, 0, 24 * 60),
   BACKUP_RESTIC_BINARY: z.preprocess(emptyToUndefined, z.string().default('restic')),
+  DKIM_ROTATION_DAYS: int(90, 0, 3650),
+  DKIM_OVERLAP_DAYS: int(7, 1, 365),
+  DKIM_DELETE_AFTER_DAYS: int(30, 2, 3650),
+  DKIM_ED25519: bool(true),
+  TLSA_ROLLOVER_WAIT_SECONDS: int(900, 0, 7 * 86_400),
 });
 
 export interface Config {
@@ -235,6 +240,19 @@ export interface Config {
     freshMinutes: number;
     resticBinary: string;
   };
+  /** DKIM key rotation (provisioning/dkim/): days are counted from the rotation that retires a key. */
+  dkim: {
+    /** 0: no scheduled rotation (rotate now and emergency rotations still work). */
+    rotationDays: number;
+    /** The previous key stays published this long for mail in flight, then is revoked (`p=` empty). */
+    overlapDays: number;
+    /** Its record is deleted this long after the rotation. */
+    deleteAfterDays: number;
+    /** Sign with an Ed25519 key (RFC 8463) beside the RSA one. */
+    ed25519: boolean;
+  };
+  /** A TLS key rollover waits this long between publishing both TLSA records and switching the key. */
+  tlsaRolloverWaitMs: number;
 }
 
 export class ConfigError extends Error {
@@ -272,6 +290,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   if (production && e.SESSION_SECRET === undefined) problems.push('SESSION_SECRET: required when NODE_ENV=production');
   if (production && e.VAULT_MASTER_KEYS === undefined && e.VAULT_MASTER_KEY_FILE === undefined) {
     problems.push('VAULT_MASTER_KEYS or VAULT_MASTER_KEY_FILE: required when NODE_ENV=production');
+  }
+  if (e.DKIM_DELETE_AFTER_DAYS <= e.DKIM_OVERLAP_DAYS) {
+    problems.push('DKIM_DELETE_AFTER_DAYS: must be more days than DKIM_OVERLAP_DAYS (a key is revoked before its record is deleted)');
   }
   if (production && e.DATABASE_URL === undefined) problems.push('DATABASE_URL: required when NODE_ENV=production');
   if (production && e.MAIL_SMTP_URL === undefined) problems.push('MAIL_SMTP_URL: required when NODE_ENV=production (password resets and invitations are emailed)');
@@ -380,5 +401,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       freshMinutes: e.BACKUP_FRESH_MINUTES,
       resticBinary: e.BACKUP_RESTIC_BINARY,
     },
+    dkim: { rotationDays: e.DKIM_ROTATION_DAYS, overlapDays: e.DKIM_OVERLAP_DAYS, deleteAfterDays: e.DKIM_DELETE_AFTER_DAYS, ed25519: e.DKIM_ED25519 },
+    tlsaRolloverWaitMs: e.TLSA_ROLLOVER_WAIT_SECONDS * 1000,
   };
 }

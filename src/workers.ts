@@ -11,6 +11,7 @@ import { eraseUser, eraseWorkspace } from './gdpr/erase.ts';
 import { resyncStaleMailboxes, syncMailboxes } from './mailboxes/sync.ts';
 import { syncDns } from '../provisioning/customer-records-sync.ts';
 import { DNSSEC_WATCH_CRON, watchDnssec } from '../provisioning/dnssec-watch.ts';
+import { advanceDkimKey, sweepDkim } from './servers/dkim-sweep.ts';
 
 export async function startWorkers(ctx: AppContext): Promise<void> {
   const { db } = ctx.database;
@@ -33,6 +34,9 @@ export async function startWorkers(ctx: AppContext): Promise<void> {
   await ctx.queue.work('dns.sync', async (data) => void (await syncDns(ctx.provisioning, data)));
   await ctx.queue.work('dns.dnssec_watch', async () => void (await watchDnssec(ctx.provisioning)));
   await ctx.queue.schedule('dns.dnssec_watch', DNSSEC_WATCH_CRON, {});
+  await ctx.queue.work('dkim.sweep', async () => void (await sweepDkim(ctx.provisioning)));
+  await ctx.queue.work('dkim.advance', async (data) => void (await advanceDkimKey(ctx.provisioning, data)));
+  await ctx.queue.schedule('dkim.sweep', '* * * * *', {});
   await ctx.queue.work('gdpr.erase_workspace', async (data) => void (await eraseWorkspace(ctx.erasure, data)));
   await registerHealthWorkers(ctx.health, ctx.queue);
   await registerBackupWorkers(ctx.backups);

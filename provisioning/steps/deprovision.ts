@@ -9,10 +9,12 @@
  * or it could delete a server that the in-flight step then recreates.
  */
 import { and, eq, inArray, isNull, ne } from 'drizzle-orm';
-import { dnsRecords, provisioningRuns, provisioningSteps, serverIps, servers } from '../../src/db/schema/index.ts';
+import { dkimKeys, dnsRecords, provisioningRuns, provisioningSteps, serverIps, servers } from '../../src/db/schema/index.ts';
 import { ProviderError } from '../../src/errors.ts';
 import type { Zone } from '../../src/providers/compute/interface.ts';
 import type { StepContext, StepDefinition } from '../context.ts';
+import { keysOf } from '../dkim/keys.ts';
+import { deleteGenerationRecords } from '../dkim/records.ts';
 import { dmarcReportAuthorization } from '../dns-records.ts';
 import { serverTag } from '../tags.ts';
 
@@ -44,6 +46,14 @@ export const deleteDnsRecords: StepDefinition = {
       }
       await deps.database.db.update(dnsRecords).set({ state: 'deleted', updatedAt: new Date() }).where(eq(dnsRecords.id, row.id));
       log(`deleted ${row.type} ${row.name}`);
+    }
+    // DKIM keys of earlier rotations (retiring or revoked) are not among the rows above: their records go too.
+    for (const key of await keysOf(deps.database.db, server.id, server.domain)) {
+      if (key.state === 'deleted') continue;
+      deleted += await deleteGenerationRecords(deps.dns, server.dnsZoneId, key);
+      if (key.state !== 'active') {
+        await deps.database.db.update(dkimKeys).set({ state: 'deleted', deletedAt: new Date(), nextTransitionAt: null }).where(eq(dkimKeys.id, key.id));
+      }
     }
     // The SPF record carried the customer's other senders: they get it back without the server's addresses.
     if (server.spfTerms.length > 0) {

@@ -31,6 +31,8 @@ import { registerMetricsRoutes } from './routes/metrics.ts';
 import { registerServerRoutes } from './routes/servers.ts';
 import { registerServerWaitRoutes } from './routes/server-waits.ts';
 import { registerServerRebuildRoutes } from './routes/server-rebuild.ts';
+import { registerServerDkimRoutes } from './routes/server-dkim.ts';
+import { registerTlsRolloverRoutes } from './routes/admin-tls-rollover.ts';
 import { registerDnsRecordRoutes } from './routes/dns-records.ts';
 import { registerWorkspaceRoutes } from './routes/workspaces.ts';
 
@@ -90,6 +92,8 @@ export function createApp(deps: ApiDeps, extra: RouteRegistrar[] = []): App {
     registerServerRoutes(app, deps, deps.provisioning);
     registerServerWaitRoutes(app, deps, deps.provisioning);
     registerServerRebuildRoutes(app, deps, deps.provisioning);
+    registerServerDkimRoutes(app, deps, deps.provisioning);
+    registerTlsRolloverRoutes(app, deps, deps.provisioning);
     registerDnsRecordRoutes(app, deps, deps.provisioning);
     registerAdminServerRoutes(app, deps, deps.provisioning);
     registerAdminIpRotationRoutes(app, deps, deps.provisioning);

@@ -32,6 +32,8 @@ export const PERMISSIONS = {
   'servers.recheck': { roles: MANAGERS, scope: 'write' },
   // Replaces the machine: people only, never an API key.
   'servers.rebuild': { roles: MANAGERS, scope: null },
+  // A new DKIM key now (or an emergency one that revokes the old key at once): nothing is lost, a write key may.
+  'servers.rotate_dkim': { roles: MANAGERS, scope: 'write' },
   // Plan, status and invoices, and the Stripe portal (card, invoices, cancel): people who manage the workspace.
   'billing.read': { roles: MANAGERS, scope: null },
   'billing.manage': { roles: MANAGERS, scope: null },

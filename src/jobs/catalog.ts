@@ -149,6 +149,18 @@ export const JOB_CATALOG = {
     queue: { policy: 'stately', retryLimit: 1, retryDelay: 60, expireInSeconds: 300 },
     concurrency: 4,
   }),
+  /** Every minute: DKIM keys whose next transition is due (rotation, revocation, deletion; src/servers/dkim-sweep.ts). */
+  'dkim.sweep': define({
+    schema: z.object({}).passthrough(),
+    queue: { retryLimit: 0, expireInSeconds: 120 },
+    concurrency: 1,
+  }),
+  /** One DKIM key moved on: retiring → revoked, or revoked → deleted. Retried with backoff (each attempt converges). */
+  'dkim.advance': define({
+    schema: z.object({ keyId: z.uuid() }),
+    queue: { retryLimit: 8, retryDelay: 30, retryBackoff: true, retryDelayMax: 3600, expireInSeconds: 300 },
+    concurrency: 2,
+  }),
   /** Every minute: the backups, retention/check runs, drills and expiries due now (src/backups/schedule.ts). */
   'backups.sweep': define({
     schema: z.object({}).passthrough(),

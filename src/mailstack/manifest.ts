@@ -51,6 +51,8 @@ export const TEMPLATE_MANIFEST: readonly TemplateEntry[] = [
   script('tls-spki.sh'),
   script('tls-lineage.sh'),
   script('verify-services.sh'),
+  script('dkim-apply.sh'),
+  script('tls-rollover.sh'),
   script('apply-mailboxes.sh'),
   script('backup.sh'),
   script('restore-mailbox.sh'),

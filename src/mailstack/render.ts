@@ -10,6 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { TEMPLATE_MANIFEST } from './manifest.ts';
 import { validateServerInput } from './validate.ts';
+import { rspamdEd25519Key } from './dkim-key-format.ts';
 import type { ServerTemplateInput } from './server-input.ts';
 
 export type { ServerTemplateInput } from './server-input.ts';
@@ -25,7 +26,9 @@ export const TEMPLATES_DIR = new URL('../../templates/', import.meta.url);
 export const LETS_ENCRYPT_DIRECTORY = 'https://acme-v02.api.letsencrypt.org/directory';
 
 /** Secrets the install script chowns to their service user (upload leaves them root-owned 0600). */
-export const dkimKeyPath = (domain: string, selector: string) => `/var/lib/rspamd/dkim/${domain}.${selector}.key`;
+export const DKIM_KEY_DIR = '/var/lib/rspamd/dkim';
+export const DKIM_SIGNING_CONF = '/etc/rspamd/local.d/dkim_signing.conf';
+export const dkimKeyPath = (domain: string, selector: string) => `${DKIM_KEY_DIR}/${domain}.${selector}.key`;
 export const WEBMAIL_HMAC_KEY_PATH = '/etc/mailplane/webmail/hmac.key';
 export const MTA_STS_POLICY_PATH = '/var/www/mta-sts/mta-sts.txt';
 
@@ -42,6 +45,20 @@ export function renderMtaStsPolicy(policy: ServerTemplateInput['mtaStsPolicy']):
   return ['version: STSv1', `mode: ${policy.mode}`, ...policy.mx.map((mx) => `mx: ${mx}`), `max_age: ${policy.maxAge}`, ''].join('\n');
 }
 
+/**
+ * Rspamd's `selectors` list for the domain: the RSA key, then the Ed25519 one. Rspamd adds one
+ * DKIM-Signature per entry (RSA first, so a receiver that only looks at the first signature sees the one it knows).
+ */
+function dkimSigningSelectors(input: ServerTemplateInput): string {
+  const entry = (selector: string) => `      { selector = "${selector}"; path = "${dkimKeyPath(input.domain, selector)}"; }`;
+  return [entry(input.dkimSelector), ...(input.dkimEd25519 ? [entry(input.dkimEd25519.selector)] : [])].join(',\n');
+}
+
+/** The DKIM files of a tree (the signing configuration and the keys): what a DKIM rotation uploads. */
+export function dkimFiles(files: readonly RenderedFile[]): RenderedFile[] {
+  return files.filter((f) => f.path === DKIM_SIGNING_CONF || f.path.startsWith(`${DKIM_KEY_DIR}/`));
+}
+
 export function renderServerTree(input: ServerTemplateInput): RenderedFile[] {
   validateServerInput(input);
   const values: Record<string, string> = {
@@ -56,6 +73,7 @@ export function renderServerTree(input: ServerTemplateInput): RenderedFile[] {
     recipientsPerMessage: String(input.limits.recipientsPerMessage),
     quotaMb: String(input.limits.quotaMb),
     dkimKeyPath: dkimKeyPath(input.domain, input.dkimSelector),
+    dkimSigningSelectors: dkimSigningSelectors(input),
   };
   const files: RenderedFile[] = TEMPLATE_MANIFEST.map((entry) => ({
     path: entry.path,
@@ -65,6 +83,9 @@ export function renderServerTree(input: ServerTemplateInput): RenderedFile[] {
   const pem = input.dkimPrivateKeyPem.trim();
   files.push(
     { path: dkimKeyPath(input.domain, input.dkimSelector), content: `${pem}\n`, mode: 0o600 },
+    ...(input.dkimEd25519
+      ? [{ path: dkimKeyPath(input.domain, input.dkimEd25519.selector), content: `${rspamdEd25519Key(input.dkimEd25519.privateKeyPem)}\n`, mode: 0o600 }]
+      : []),
     { path: WEBMAIL_HMAC_KEY_PATH, content: `${input.webmailHmacKey}\n`, mode: 0o600 },
     { path: MTA_STS_POLICY_PATH, content: renderMtaStsPolicy(input.mtaStsPolicy), mode: 0o644 },
   );

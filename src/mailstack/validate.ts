@@ -73,6 +73,16 @@ export function validateServerInput(input: ServerTemplateInput): ServerTemplateI
   } catch (err) {
     throw new TemplateInputError('dkimPrivateKeyPem', `not an RSA private key in PEM (${(err as Error).message})`);
   }
+  if (input.dkimEd25519 !== undefined) {
+    assertLabel('dkimEd25519.selector', input.dkimEd25519.selector);
+    if (input.dkimEd25519.selector === input.dkimSelector) throw new TemplateInputError('dkimEd25519.selector', 'must differ from the RSA selector (a selector publishes one key)');
+    try {
+      const key = createPrivateKey(input.dkimEd25519.privateKeyPem);
+      if (key.asymmetricKeyType !== 'ed25519') throw new Error(`${key.asymmetricKeyType} key`);
+    } catch (err) {
+      throw new TemplateInputError('dkimEd25519.privateKeyPem', `not an Ed25519 private key in PEM (${(err as Error).message})`);
+    }
+  }
   if (!BASE64.test(input.webmailHmacKey) || Buffer.from(input.webmailHmacKey, 'base64').length < 32) {
     throw new TemplateInputError('webmailHmacKey', 'must be base64 of at least 32 bytes');
   }

@@ -87,6 +87,8 @@ export const NOTICES: Record<string, string> = {
   acknowledged: 'Alert acknowledged.',
   resolved: 'Alert resolved.',
   rotation_started: 'IP rotation started.',
+  dkim_rotation: 'DKIM rotation started: the new keys sign once public resolvers answer them.',
+  tls_rollover: 'TLS key rollover started: both keys\' TLSA records are published before the key switches.',
   rechecking: 'Checking now: this page shows the result in a moment.',
   nothing_waiting: 'Nothing is waiting any more: there was nothing to check.',
   joined: 'You joined the workspace.',

@@ -126,10 +126,9 @@ install_packages php-fpm
 # roundcube-plugins: archive and zipdownload (only a Suggests).
 install_packages roundcube-core roundcube-sqlite3 roundcube-plugins
 
-# DKIM private key: readable by Rspamd only.
-install -d -o _rspamd -g _rspamd -m 0700 "$(dirname "$DKIM_KEY")"
-chown _rspamd:_rspamd "$DKIM_KEY"
-chmod 0600 "$DKIM_KEY"
+# DKIM private keys: readable by Rspamd only; keys of rotated-out selectors are removed.
+bash /opt/mailplane/bin/dkim-apply.sh
+[ -s "$DKIM_KEY" ]
 
 # Mailbox files the control plane manages: created empty once, never overwritten here.
 postmap hash:/etc/postfix/unauthenticated_senders

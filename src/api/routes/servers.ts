@@ -4,7 +4,9 @@ import { streamSSE } from 'hono/streaming';
 import type { ProvisioningEvent } from '../../../provisioning/events.ts';
 import { eventId, eventsSince, nothingMoreToCome, parseLastEventId } from '../../servers/event-replay.ts';
 import { customerRecordsOf, presentCustomerRecord, spfView } from '../../customer-dns/service.ts';
+import { dkimKeysView } from '../../servers/dkim-view.ts';
 import { dnssecView, expectedAnswer } from '../../servers/dns-view.ts';
+import { ptrView } from '../../health/ptr-view.ts';
 import { findServer, listServers, publishedRecords, serverDetail } from '../../servers/views.ts';
 import { authorizeWorkspace } from '../../workspaces/access.ts';
 import type { ApiDeps, ProvisioningApiDeps } from '../deps.ts';
@@ -19,7 +21,7 @@ const routes = {
     request: { params: WorkspaceParam }, responses: { 200: jsonResponse(z.object({ servers: z.array(Any) }), 'Servers'), ...problems(401, 404) } }),
   get: createRoute({ method: 'get', path: '/v1/workspaces/{ws}/servers/{id}', tags: tag, summary: 'A server with its IPs and provisioning steps', security: bearer,
     request: { params: ServerParams }, responses: { 200: jsonResponse(Any, 'The server'), ...problems(401, 404) } }),
-  dns: createRoute({ method: 'get', path: '/v1/workspaces/{ws}/servers/{id}/dns', tags: tag, summary: 'Expected DNS records, what DNS answers now, DNSSEC and nameservers', security: bearer,
+  dns: createRoute({ method: 'get', path: '/v1/workspaces/{ws}/servers/{id}/dns', tags: tag, summary: 'Expected DNS records, what DNS answers now, DNSSEC and nameservers, reverse DNS (PTR) and the DKIM keys with their rotation states', security: bearer,
     request: { params: ServerParams }, responses: { 200: jsonResponse(Any, 'DNS view'), ...problems(401, 404) } }),
   events: createRoute({ method: 'get', path: '/v1/workspaces/{ws}/servers/{id}/events', tags: tag, summary: 'Server-Sent Events: step started/succeeded/failed as they happen. Each event has an id; reconnecting with Last-Event-ID replays what was missed. The stream ends with an `end` event when no run is in progress', security: bearer,
     request: { params: ServerParams }, responses: { 200: { description: 'text/event-stream' }, ...problems(401, 404) } }),
@@ -53,7 +55,7 @@ export function registerServerRoutes(app: App, deps: ApiDeps, p: ProvisioningApi
       const answers = res.status === 'ok' ? res.answers : [];
       return { answers, matches: answers.some((a) => a.toLowerCase().replace(/\.$/, '') === expected.toLowerCase()) };
     }));
-    const theirs = await customerRecordsOf(db, server.id);
+    const [theirs, ptr, dkimKeys] = await Promise.all([customerRecordsOf(db, server.id), ptrView(p.lookup, db, server.id), dkimKeysView(db, server.id)]);
     return c.json({
       domain: server.domain,
       nameServers: server.nameServers ?? [],
@@ -65,6 +67,10 @@ export function registerServerRoutes(app: App, deps: ApiDeps, p: ProvisioningApi
       importedAt: server.dnsImportedAt?.toISOString() ?? null,
       customerRecords: theirs.map(presentCustomerRecord),
       spf: await spfView(p.lookup, server),
+      // Reverse DNS (set by mailplane at Scaleway, not in the zone), as the DNS page shows it.
+      ptr,
+      // Every DKIM key generation: signing, retiring (still published), revoked (empty p=), deleted; and its next transition.
+      dkimKeys,
     }, 200);
   });
 

@@ -6,7 +6,7 @@
  * one entry in SCRIPTS.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { HostFs } from './host-fs.ts';
 import type { HostStateFile } from './host-state.ts';
@@ -127,6 +127,60 @@ export const SCRIPTS: Readonly<Record<string, ScriptHandler>> = {
     for (const [name, port] of SERVICES) ctx.stdout(`${name} ${port} ${problem ?? 'ok'}\n`);
     return problem ? 1 : 0;
   },
+
+  // The next TLS key beside the served one (prepare), then served in its place (switch), as the real script.
+  'tls-rollover.sh': needsInstalled('tls-rollover.sh', async (ctx) => {
+    const nextPath = join(ctx.hostDir, 'tls', 'next.pem');
+    const action = ctx.args?.[0];
+    if (action === 'prepare') {
+      const { privateKeyPem } = await ensureTlsKey(nextPath);
+      ctx.stdout(`${spkiSha256(publicPemOf(privateKeyPem))}\n`);
+      return 0;
+    }
+    if (action !== 'switch') {
+      ctx.stderr('usage: tls-rollover.sh prepare ecdsa|rsa | switch\n');
+      return 2;
+    }
+    const next = await readTlsKey(nextPath);
+    if (next) {
+      await writeFile(tlsKeyPath(ctx), next, { mode: 0o600 });
+      await rm(nextPath, { force: true });
+      ctx.stderr('tls-deploy: certificate installed, services reloaded\n');
+    }
+    const served = await readTlsKey(tlsKeyPath(ctx));
+    if (!served) {
+      ctx.stderr('tls-spki: no ACME certificate yet (run issue-tls.sh)\n');
+      return 1;
+    }
+    ctx.stdout(`${spkiSha256(publicPemOf(served))}\n`);
+    return 0;
+  }),
+
+  // As the real script: keys the signing configuration no longer names are removed; each selector
+  // asked for must be configured with its key on disk, or Rspamd would not sign with it (exit 1).
+  'dkim-apply.sh': needsInstalled('dkim-apply.sh', async (ctx) => {
+    const conf = (await ctx.fs.read('/etc/rspamd/local.d/dkim_signing.conf'))?.content.toString('utf8') ?? '';
+    const dir = '/var/lib/rspamd/dkim';
+    const keys = await readdir(ctx.fs.localPath(dir)).catch(() => [] as string[]);
+    for (const name of keys) {
+      const path = `${dir}/${name}`;
+      if (name.endsWith('.key') && !conf.includes(`"${path}"`)) {
+        await rm(ctx.fs.localPath(path), { force: true });
+        ctx.stdout(`dkim-apply: removed ${path} (no longer signs)\n`);
+      }
+    }
+    const missing: string[] = [];
+    for (const selector of ctx.args ?? []) {
+      const entry = new RegExp(`selector = "${selector}"; path = "([^"]+)"`).exec(conf);
+      if (!entry || !(await ctx.fs.exists(entry[1]!))) missing.push(selector);
+    }
+    if (missing.length > 0) {
+      ctx.stderr(`dkim-apply: rspamd does not sign with ${missing.join(' ')} after its reload\n`);
+      return 1;
+    }
+    if ((ctx.args ?? []).length > 0) ctx.stdout(`dkim-apply: rspamd signs with ${(ctx.args ?? []).join(' ')}\n`);
+    return 0;
+  }),
 
   'apply-mailboxes.sh': needsInstalled('apply-mailboxes.sh', async (ctx) => {
     const users = await ctx.fs.read('/etc/dovecot/users');

@@ -68,7 +68,7 @@ export function registerServerPages(web: WebApp, deps: WebDeps): void {
         ${d.warnings.map((w) => html`<li class="warn">${w.message}</li>`)}</ul>
         <p><a href="/w/${ws}/servers/${d.id}/dns">See the DNS values to set</a></p>
         ${waits.length && canRecheck ? html`<form method="post" action="/w/${ws}/servers/${d.id}/recheck"><button type="submit">I have done it: check now</button></form>` : ''}</section>` : ''}</div>
-      <section class="card" aria-labelledby="run-h"><h2 id="run-h">${d.run?.kind === 'rotate_ip' ? 'IP rotation' : d.run?.kind === 'deprovision' ? 'Removal' : d.run?.kind === 'rebuild' ? 'Rebuild' : 'Installation'} checklist</h2>
+      <section class="card" aria-labelledby="run-h"><h2 id="run-h">${d.run?.kind === 'rotate_ip' ? 'IP rotation' : d.run?.kind === 'rotate_dkim' ? 'DKIM rotation' : d.run?.kind === 'roll_tls_key' ? 'TLS key rollover' : d.run?.kind === 'deprovision' ? 'Removal' : d.run?.kind === 'rebuild' ? 'Rebuild' : 'Installation'} checklist</h2>
         ${d.run ? html`<p class="hint">Run ${d.run.status}${d.run.finishedAt ? `, finished ${when(d.run.finishedAt)}` : ''}.${live ? ' This list updates live.' : ''}</p>${d.run.error ? html`<p class="error">${d.run.error}</p>` : ''}` : html`<p>No run yet.</p>`}
         ${checklist(d, live ? `/v1/workspaces/${ws}/servers/${d.id}/events` : null)}</section>
       <section aria-labelledby="ip-h"><h2 id="ip-h">IP addresses</h2>${d.ips.length ? ipTable(d) : html`<p>None yet.</p>`}</section>`,

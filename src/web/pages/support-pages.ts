@@ -2,11 +2,13 @@
  * Support: every server with filters (failed, provisioning, by workspace),
  * one server's runs and steps with logs and errors, re-run a step, resume a
  * run after a confirmation naming what will happen; the server's audit trail
- * is on the page, so every action taken is visible. Ops also rotate IPs here.
+ * is on the page, so every action taken is visible. Ops also rotate IPs here; support and ops
+ * rotate DKIM keys and roll the TLS key over (support-key-pages.ts).
  */
 import { and, desc, eq, or } from 'drizzle-orm';
 import { html } from 'hono/html';
 import { auditLog, provisioningRuns, SERVER_STATUSES, type ServerStatus } from '../../db/schema/index.ts';
+import { dkimKeysView } from '../../servers/dkim-view.ts';
 import { findServer, listServers, serverDetail } from '../../servers/views.ts';
 import { refusal } from '../forms.ts';
 import { noticeOf, renderPage } from '../layout.ts';
@@ -16,6 +18,7 @@ import { requireStaffPage } from '../web-session.ts';
 import { inPlanOrder, ipTable } from './server-pages.ts';
 import { statusPill } from './workspace-pages.ts';
 import { when } from '../dates.ts';
+import { registerSupportKeyActions, supportKeysSection } from './support-key-pages.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -43,10 +46,11 @@ export function registerSupportPages(web: WebApp, deps: WebDeps): void {
 
   const serverPage = async (c: WebContext, error: string | null = null) => {
     const server = await findServer(db, c.req.param('id') ?? '');
-    const [d, runs, trail] = await Promise.all([
+    const [d, runs, trail, keys] = await Promise.all([
       serverDetail(db, server, { withLogs: true }),
       db.select().from(provisioningRuns).where(eq(provisioningRuns.serverId, server.id)).orderBy(desc(provisioningRuns.createdAt)).limit(20),
       db.select().from(auditLog).where(or(eq(auditLog.target, server.id), and(eq(auditLog.workspaceId, server.workspaceId), eq(auditLog.action, 'server.provision')))).orderBy(desc(auditLog.at)).limit(50),
+      dkimKeysView(db, server.id),
     ]);
     const ops = c.get('user').staffRole === 'ops';
     const base = `/support/servers/${server.id}`;
@@ -64,6 +68,7 @@ export function registerSupportPages(web: WebApp, deps: WebDeps): void {
       <section aria-labelledby="ip-h"><h2 id="ip-h">IP addresses</h2>${ipTable(d)}
         ${ops && d.status === 'ready' ? html`${d.ips.filter((ip) => ip.state === 'active').map((ip) => html`<form method="post" action="/ops/servers/${server.id}/ips/${ip.address}/rotate" class="row card" data-confirm="Replace ${ip.address}? DNS and reverse DNS are re-pointed; the old address is released.">
           <div><label for="reason-${ip.address}">Reason for rotating ${ip.address}</label><input id="reason-${ip.address}" name="reason" required minlength="3" maxlength="200"></div><div><button type="submit">Rotate ${ip.address}</button></div></form>`)}` : ''}</section>
+      ${supportKeysSection(server, keys)}
       <section aria-labelledby="runs-h"><h2 id="runs-h">All runs</h2><ul class="card">${runs.map((r) => html`<li>${r.kind} <span class="pill ${r.status}">${r.status}</span> ${when(r.createdAt)}${r.error ? html` <span class="bad">${r.error}</span>` : ''}</li>`)}</ul></section>
       <section aria-labelledby="audit-h"><h2 id="audit-h">Actions on this server</h2><div class="table-wrap"><table class="responsive"><thead><tr><th>When</th><th>Who</th><th>Action</th><th>Details</th></tr></thead><tbody>
         ${trail.map((a) => html`<tr><td data-label="When">${when(a.at)}</td><td data-label="Who">${a.actorKind} <code>${a.actorId.slice(0, 8)}</code></td><td data-label="Action">${a.action}</td><td data-label="Details"><code>${a.details ? JSON.stringify(a.details) : ''}</code></td></tr>`)}
@@ -72,6 +77,7 @@ export function registerSupportPages(web: WebApp, deps: WebDeps): void {
   };
 
   web.get('/support/servers/:id', (c) => serverPage(c));
+  registerSupportKeyActions(web, deps, (c, err) => serverPage(c, refusal(err)));
   web.post('/support/servers/:id/steps/:step/rerun', async (c) => {
     const server = await findServer(db, c.req.param('id'));
     try {

@@ -201,7 +201,10 @@ const EXEMPT: Record<string, string> = {
   'post /v1/admin/servers/{id}/steps/{step}/rerun': 'staff only, re-runs provisioning; ops tests',
   'post /v1/admin/servers/{id}/resume': 'staff only; ops tests',
   'post /v1/workspaces/{ws}/servers/{id}/rebuild': 'replaces the machine; test/integration/provisioning/rebuild.test.ts (owner, admin, member, keys, outsider)',
-  'post /v1/admin/servers/{id}/rebuild': 'staff only, replaces the machine; test/integration/provisioning/rebuild.test.ts', 'post /v1/admin/servers/{id}/ips/{ip}/rotate': 'ops only; ops tests',
+  'post /v1/admin/servers/{id}/rebuild': 'staff only, replaces the machine; test/integration/provisioning/rebuild.test.ts',
+  'post /v1/workspaces/{ws}/servers/{id}/dkim/rotate': 'starts a run per call; test/integration/provisioning/dkim-rotation.test.ts (owner, member, read and write keys, outsider)',
+  'post /v1/admin/servers/{id}/tls/rollover': 'staff only, starts a run per call; test/integration/provisioning/tls-rollover.test.ts (support, ops, customer)',
+  'post /v1/admin/servers/{id}/dkim/rotate': 'staff only, starts a run per call; test/integration/provisioning/dkim-rotation.test.ts (support, ops, customer)', 'post /v1/admin/servers/{id}/ips/{ip}/rotate': 'ops only; ops tests',
   'post /v1/admin/alerts/{id}/acknowledge': 'ops only; ops tests', 'post /v1/admin/alerts/{id}/resolve': 'ops only; ops tests',
 };
 
