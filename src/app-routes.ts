@@ -7,6 +7,7 @@
 import type { RouteRegistrar } from './api/app.ts';
 import type { ApiDeps } from './api/deps.ts';
 import { registerAccountRecoveryRoutes } from './api/routes/account-recovery.ts';
+import { registerMailboxDownloadRoutes } from './api/routes/mailbox-downloads.ts';
 import { registerServerBackupRoutes } from './api/routes/server-backups.ts';
 import { registerServerCheckRoutes } from './api/routes/server-checks.ts';
 import { opsDeps, recoveryDeps, webmailStandIn, type AppContext } from './app-context.ts';
@@ -17,7 +18,7 @@ export function webDeps(ctx: AppContext, api: ApiDeps): WebDeps {
   if (!api.provisioning) throw new Error('the dashboard needs the provisioning API deps');
   return {
     api, p: api.provisioning, recovery: recoveryDeps(ctx), mailer: ctx.mailer, outbox: ctx.outbox, ops: opsDeps(ctx), health: ctx.health,
-    backups: { storageConfigured: ctx.backups.storage !== null, simulated: ctx.backups.simulatedHosts },
+    backups: { storageConfigured: ctx.backups.storage !== null, simulated: ctx.backups.simulatedHosts, service: ctx.backups },
     webmailStandIn: webmailStandIn(ctx),
     invitations: { db: ctx.database.db, key: ctx.invitationKey, ttlSeconds: ctx.config.auth.invitationTtlSeconds, perWorkspacePerDay: ctx.config.auth.invitationsPerWorkspacePerDay },
   };
@@ -32,6 +33,7 @@ export function productRegistrars(ctx: AppContext, api: ApiDeps): RouteRegistrar
     (app) => registerAccountRecoveryRoutes(app, recoveryDeps(ctx)),
     (app) => registerServerCheckRoutes(app, { db: ctx.database.db, queue: ctx.queue, simulated: ctx.health.probe.simulated }),
     (app) => registerServerBackupRoutes(app, backupApiDeps(ctx)),
+    (app) => registerMailboxDownloadRoutes(app, ctx.backups),
     (app) => void app.route('/', createDashboard(webDeps(ctx, api))),
   ];
 }

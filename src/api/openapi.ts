@@ -20,8 +20,10 @@ const DESCRIPTIONS: Record<number, string> = {
   403: 'Authenticated but not allowed',
   404: 'Not found (or not visible to the caller)',
   409: 'Conflict with the current state',
+  410: 'Gone (a single-use link already used, or expired)',
   413: 'Body too large',
   429: 'Rate limited; see Retry-After',
+  502: 'A service behind mailplane failed (object storage, restic)',
 };
 
 export function problems(...statuses: number[]) {

@@ -46,6 +46,8 @@ export const PERMISSIONS = {
   'backups.read': { roles: ALL, scope: 'read' },
   'backups.run': { roles: MANAGERS, scope: 'write' },
   'backups.restore': { roles: MANAGERS, scope: 'write' },
+  // A copy of a whole mailbox leaves the product: a person who manages the workspace, never a key.
+  'backups.download': { roles: MANAGERS, scope: null },
   /** The customer's own records in their zone and their SPF senders. */
   'dns.manage': { roles: MANAGERS, scope: 'write' },
 } as const satisfies Record<string, Rule>;

@@ -11,6 +11,7 @@ import { registerAccountPages } from './pages/account-pages.ts';
 import { registerApiKeyPages } from './pages/api-key-pages.ts';
 import { registerAuthPages } from './pages/auth-pages.ts';
 import { registerBackupPages } from './pages/backup-pages.ts';
+import { registerMailboxDownloadPages } from './pages/mailbox-download-pages.ts';
 import { registerBillingPages } from './pages/billing-pages.ts';
 import { registerDnsPages } from './pages/dns-pages.ts';
 import { registerHealthPages } from './pages/health-pages.ts';
@@ -51,6 +52,7 @@ export function createDashboard(deps: WebDeps): WebApp {
   registerMailboxPages(web, deps);
   registerHealthPages(web, deps);
   registerBackupPages(web, deps);
+  registerMailboxDownloadPages(web, deps);
   registerSettingsPages(web, deps);
   registerSupportPages(web, deps);
   registerOpsPages(web, deps);

@@ -12,6 +12,7 @@ import type { SandboxOutbox } from '../mail/sandbox-outbox.ts';
 import type { OpsDeps } from '../ops/deps.ts';
 import type { InvitationDeps } from '../workspaces/invitations.ts';
 import type { HealthDeps } from '../health/deps.ts';
+import type { BackupDeps } from '../backups/deps.ts';
 
 export interface WebUser {
   id: string;
@@ -38,8 +39,8 @@ export interface WebDeps {
   outbox: SandboxOutbox | null;
   ops: OpsDeps;
   health: HealthDeps;
-  /** Backups: whether storage is configured, and whether the hosts only simulate them. */
-  backups: { storageConfigured: boolean; simulated: boolean };
+  /** Backups: whether storage is configured, whether the hosts only simulate them, and the service (mailbox downloads). */
+  backups: { storageConfigured: boolean; simulated: boolean; service: BackupDeps };
   /** The sandbox's emulated servers: their webmail's stand-in (null otherwise). */
   webmailStandIn?: WebmailStandIn | null;
 }

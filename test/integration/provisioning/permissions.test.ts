@@ -177,7 +177,19 @@ const OTHER_ROUTES: AnyRouteCase[] = [
   { route: 'POST mailbox restore', allowed: ['owner', 'admin', 'writeKey'], ok: 202, workspaceScoped: true,
     request: async () => ({ method: 'POST', path: `${base()}/mailboxes/${appliedMailbox}/restore`, body: { backupId: await backupRun() } }) },
   { route: 'POST admin server backup', allowed: ['support', 'ops'], ok: 202, workspaceScoped: false, request: async () => ({ method: 'POST', path: `/v1/admin/servers/${serverId}/backups` }) },
+  // A whole mailbox leaving the product: people who manage the workspace, never a key. The backup here is
+  // simulated (nothing stored), so those allowed are told 409; the archive itself: backups/drill-restic.test.ts.
+  { route: 'POST mailbox download', allowed: MANAGERS, ok: 409, workspaceScoped: true,
+    request: async () => ({ method: 'POST', path: `${base()}/mailboxes/${appliedMailbox}/download`, body: { backupId: await backupRun() } }) },
+  // A link already used: those allowed are told it is gone (410), the others never learn it exists.
+  { route: 'GET mailbox download', allowed: MANAGERS, ok: 410, workspaceScoped: true,
+    request: async () => ({ method: 'GET', path: `${base()}/mailbox-downloads/${await usedDownload()}` }) },
 ];
+
+/** A download link that was already fetched. */
+const usedDownload = async () => (await h.database.sql<{ id: string }[]>`insert into mailbox_downloads
+  (server_id, address, backup_run_id, restic_snapshot_id, snapshot_path, requested_by, expires_at, used_at)
+  values (${serverId}, 'x@example.org', ${await backupRun()}, 'abcdef12', '/var/vmail/example.org/x/Maildir', 'test', now() + interval '15 minutes', now()) returning id`)[0]!.id;
 
 /** A finished backup of the server to restore from (recorded as the emulated host's simulated one would be). */
 let backupRunId: string | null = null;
@@ -253,6 +265,7 @@ describe('every other route by every kind of caller', () => {
       'get /v1/admin/servers': 'GET admin servers', 'get /v1/admin/servers/{id}': 'GET admin server', 'get /v1/admin/alerts': 'GET admin alerts',
       'get /v1/workspaces/{ws}/servers/{id}/backups': 'GET server backups', 'post /v1/workspaces/{ws}/servers/{id}/backups': 'POST server backup',
       'post /v1/workspaces/{ws}/servers/{id}/mailboxes/{mb}/restore': 'POST mailbox restore', 'post /v1/admin/servers/{id}/backups': 'POST admin server backup',
+      'post /v1/workspaces/{ws}/servers/{id}/mailboxes/{mb}/download': 'POST mailbox download', 'get /v1/workspaces/{ws}/servers/{id}/mailbox-downloads/{download}': 'GET mailbox download',
     };
     const missing: string[] = [];
     for (const [path, item] of Object.entries(doc.paths)) {

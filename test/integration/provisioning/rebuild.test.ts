@@ -103,6 +103,36 @@ describe('rebuilding a server', () => {
     expect(after.providerServerId).not.toBe(before.providerServerId);
   }, 240_000);
 
+  it('refuses a server whose first provisioning failed: it never served mail and has no backup', async () => {
+    const { token, workspaceId } = await h.customer('rebuild-never@example.org');
+    // The instance is created, then the mail stack never installs: the run fails with a host behind it.
+    h.sandbox.ssh!.setDefaultBehaviour({ failScript: 'install-mail-stack.sh' });
+    let serverId: string;
+    try {
+      ({ serverId } = await h.subscribe(token, workspaceId, 'rebuild-never.example'));
+      const failed = await h.waitForServer(serverId, ['ready', 'failed'], 120_000);
+      expect(failed.status).toBe('failed');
+      expect(failed.ipv4).toBeTruthy();
+      expect(failed.sshHostKeyFingerprint).toBeTruthy();
+    } finally {
+      h.sandbox.ssh!.setDefaultBehaviour({});
+    }
+    const before = await row(serverId);
+    const runsBefore = await h.database.db.select().from(provisioningRuns).where(eq(provisioningRuns.serverId, serverId));
+    const staff = await h.staff('support-rebuild-never@mailplane.test');
+    for (const [path, caller] of [[`/v1/workspaces/${workspaceId}/servers/${serverId}/rebuild`, token], [`/v1/admin/servers/${serverId}/rebuild`, staff]] as const) {
+      const refused = await h.call('POST', path, { token: caller, body: { reason: 'the first install failed' } });
+      expect(refused.status).toBe(409);
+      expect(refused.headers.get('content-type')).toContain('application/problem+json');
+      expect(refused.body.detail).toMatch(/never became ready/);
+    }
+    // Nothing changed: the same status, no new run, the instance still there for a resume.
+    const after = await row(serverId);
+    expect(after.status).toBe('failed');
+    expect(after.providerServerId).toBe(before.providerServerId);
+    expect(await h.database.db.select().from(provisioningRuns).where(eq(provisioningRuns.serverId, serverId))).toHaveLength(runsBefore.length);
+  }, 180_000);
+
   it('refuses a server that never had an instance, and one being removed', async () => {
     const { token, workspaceId } = await h.customer('rebuild-none@example.org');
     const { serverId } = await h.readyServer(token, workspaceId, 'rebuild-none.example');
