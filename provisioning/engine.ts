@@ -138,6 +138,7 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
         // The first health run comes with `ready` (committed together), not a sweep later.
         if (status === 'ready') await queue.send('health.check_server', { serverId: run!.serverId }, { tx: raw, singletonKey: run!.serverId });
         await publishEvent(tx, { serverId: run!.serverId, runId, type: 'run.succeeded' });
+        await tellRollout(queue, raw, run!);
       }
     });
   }
@@ -167,9 +168,10 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
             kind: 'ip_rotation_failed', severity: 'warning', serverId: run!.serverId, dedupeKey: `rotation:${runId}`,
             message: `IP rotation of server ${run!.serverId} failed: ${reason}`, details: { runId, step: stepRow.name },
           });
-        } else {
+        } else if (!keepsServerServing(run!.kind)) {
           await tx.update(servers).set({ status: 'failed', statusReason: reason, updatedAt: new Date(clock.now()) }).where(notSuspended(run!.serverId));
         }
+        await tellRollout(queue, raw, run!);
       }
       await publishEvent(tx, { serverId: run!.serverId, runId, type: 'step.failed', step: stepRow.name, attempt: stepRow.attempt, error: message });
       await publishEvent(tx, { serverId: run!.serverId, runId, type: 'run.failed', error: reason });
@@ -197,7 +199,7 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
         nextAttemptAt: new Date(now + err.wait.recheckMs), waitingFor,
       }).where(eq(provisioningSteps.id, stepRow.id));
       await enqueueStep(queue, raw, runId, stepRow.name, stepRow.attempt, err.wait.recheckMs, checks);
-      if (run.kind !== 'rotate_ip') {
+      if (!keepsServerServing(run.kind)) {
         await tx.update(servers).set({ status: 'waiting', statusReason: `${err.wait.message} ${err.wait.action}`, updatedAt: new Date(now) })
           .where(and(eq(servers.id, run.serverId), inArray(servers.status, ['provisioning', 'waiting'])));
       }
@@ -278,7 +280,7 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
         await tx.update(provisioningSteps).set({ status: 'queued', error: null, finishedAt: null }).where(eq(provisioningSteps.id, row.id));
         if (locked!.status !== 'running') {
           await tx.update(provisioningRuns).set({ status: 'running', error: null, finishedAt: null }).where(eq(provisioningRuns.id, run.id));
-          if (locked!.status === 'failed' && run.kind !== 'rotate_ip') await tx.update(servers).set({ status: activeStatusOf(run.kind), statusReason: null }).where(eq(servers.id, serverId));
+          if (locked!.status === 'failed' && !keepsServerServing(run.kind)) await tx.update(servers).set({ status: activeStatusOf(run.kind), statusReason: null }).where(eq(servers.id, serverId));
         }
         await enqueueStep(queue, raw, run.id, step, row.attempt + 1);
         await audit(tx, actor, { action: 'provisioning.rerun_step', target: serverId, details: { runId: run.id, step } });
@@ -316,12 +318,26 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
           await enqueueStep(queue, raw, run.id, s.name, s.attempt + 1);
         }
         await tx.update(provisioningRuns).set({ status: 'running', error: null, finishedAt: null }).where(eq(provisioningRuns.id, run.id));
-        if (run.kind !== 'rotate_ip') await tx.update(servers).set({ status: activeStatusOf(run.kind), statusReason: null }).where(notSuspended(serverId));
+        if (!keepsServerServing(run.kind)) await tx.update(servers).set({ status: activeStatusOf(run.kind), statusReason: null }).where(notSuspended(serverId));
         await audit(tx, actor, { action: 'provisioning.resume', target: serverId, details: { runId: run.id, steps: failed.map((s) => s.name) } });
         return { runId: run.id, requeued: failed.map((s) => s.name) };
       });
     },
   };
+}
+
+/**
+ * Runs on a live server that leave its status alone: it keeps serving on what it had. A failed
+ * rotation alerts ops; a failed upgrade is put back on its previous version by its rollout.
+ */
+function keepsServerServing(kind: string): boolean {
+  return kind === 'rotate_ip' || kind === 'upgrade';
+}
+
+/** A rollout's server run has ended: the rollout moves on (a job in the same transaction as the run's end). */
+async function tellRollout(queue: JobQueue, raw: RawTx, run: { params: Record<string, unknown> }): Promise<void> {
+  const rolloutId = run.params['rolloutId'];
+  if (typeof rolloutId === 'string') await queue.send('rollouts.advance', { rolloutId }, { tx: raw, singletonKey: rolloutId });
 }
 
 /** The server's status while a run of this kind is under way (a rotation leaves a ready server ready). */

@@ -18,12 +18,20 @@ export const ROTATE_IP_STEPS = [
  */
 export const REBUILD_STEPS = ['backup_before_rebuild', 'retire_instance', 'repoint_addresses', 'restore_tls', 'restore_mailboxes', 'restore_mail'] as const;
 
+/**
+ * Upgrade of a live server to a stack version (a rollout's server, or its rollback): a fresh
+ * backup, the idempotent install and harden with that version, then the checks that gate the
+ * rollout's next server; install_mail_stack and harden are the provisioning steps.
+ */
+export const UPGRADE_STEPS = ['backup_before_change', 'check_after_change'] as const;
+
 export type ProvisionStep = (typeof PROVISION_STEPS)[number];
 export type DeprovisionStep = (typeof DEPROVISION_STEPS)[number];
 export type RotateIpStep = (typeof ROTATE_IP_STEPS)[number];
 export type RebuildStep = (typeof REBUILD_STEPS)[number];
-export type StepName = ProvisionStep | DeprovisionStep | RotateIpStep | RebuildStep;
-export type RunKind = 'provision' | 'deprovision' | 'rotate_ip' | 'rebuild';
+export type UpgradeStep = (typeof UPGRADE_STEPS)[number];
+export type StepName = ProvisionStep | DeprovisionStep | RotateIpStep | RebuildStep | UpgradeStep;
+export type RunKind = 'provision' | 'deprovision' | 'rotate_ip' | 'rebuild' | 'upgrade';
 
 export const PLANS: Record<RunKind, Record<string, readonly StepName[]>> = {
   provision: {
@@ -91,6 +99,12 @@ export const PLANS: Record<RunKind, Record<string, readonly StepName[]>> = {
     restore_mail: ['restore_mailboxes'],
     check_network: ['harden'],
     verify: ['publish_tlsa', 'restore_mail', 'check_network', 'repoint_addresses'],
+  },
+  upgrade: {
+    backup_before_change: [],
+    install_mail_stack: ['backup_before_change'],
+    harden: ['install_mail_stack'],
+    check_after_change: ['harden'],
   },
 };
 

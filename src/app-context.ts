@@ -37,6 +37,10 @@ import { SandboxProbe } from './health/sandbox-probe.ts';
 import type { BackupStorage } from './providers/storage/interface.ts';
 import { sshDiskProbe } from './health/ssh-disk-probe.ts';
 import { parseMasterKeys } from './vault/master-keys.ts';
+import { stackSource } from './mailstack/stack.ts';
+import { observeHost } from './fleet/observe.ts';
+import { releaseOf } from './mailstack/release.ts';
+import { pathToFileURL } from 'node:url';
 import { ProviderError } from './errors.ts';
 import { createPlacements, refusalText, type Placements } from './servers/placement.ts';
 import { rootVolumeBytes } from './servers/root-volume.ts';
@@ -44,6 +48,7 @@ import { Vault } from './vault/vault.ts';
 import { Shutdown } from './shutdown.ts';
 import { sendEmailVerification, type RecoveryDeps } from './accounts/recovery.ts';
 import type { OpsDeps } from './ops/deps.ts';
+import type { FleetDeps } from './fleet/deps.ts';
 
 export interface AppContext {
   config: Config;
@@ -75,6 +80,8 @@ export interface AppContext {
   erasure: ErasureDeps;
   /** Server backups (src/backups). */
   backups: BackupDeps;
+  /** Stack versions, drift checks, maintenance reboots, rollouts (src/fleet). */
+  fleet: FleetDeps;
   /** Stops what the context started, last started first; each part bounded by `shutdown` (default: a fresh one). */
   close(shutdown?: Shutdown): Promise<void>;
 }
@@ -182,6 +189,10 @@ export async function createAppContext(config: Config, log: Logger, opts: Contex
       database, queue, clock, log, vault, alerts,
       compute: providers.compute, dns: providers.dns, remote: providers.remote, lookup: providers.lookup, dnsbl: providers.dnsbl,
       settings: provisioningSettings(config, providers, placements, opts.settings),
+      stack: stackSource({
+        release: config.fleet.release ?? (await releaseOf()),
+        ...(config.fleet.templatesDir ? { dir: pathToFileURL(`${config.fleet.templatesDir.replace(/\/+$/, '')}/`) } : {}),
+      }),
     };
     const backups: BackupDeps = {
       database, queue, vault, alerts, clock, log, provisioning,
@@ -213,6 +224,8 @@ export async function createAppContext(config: Config, log: Logger, opts: Contex
       health: {
         db: database.db, lookup: providers.lookup, dnsbl: providers.dnsbl, mailer, log, publicUrl: config.http.publicUrl,
         intervalMinutes: config.health.intervalMinutes,
+        defaultWindow: config.fleet.defaultWindow,
+        observeHost: (server) => observeHost(provisioning, server),
         backupsConfigured: opts.backupStorage !== null,
         // Emulated sandbox hosts listen on no mail ports: answer from what provisioning recorded.
         // (Their documentation-range addresses may even be routed to other machines on a shared host.)
@@ -224,6 +237,7 @@ export async function createAppContext(config: Config, log: Logger, opts: Contex
       mailboxes: { database, queue, vault, clock, limitsOf: provisioning.settings.limitsOf },
       erasure: { database, queue, billing: providers.billing, dns: providers.dns, hasher, engine, alerts, log, mailer, retry: provisioning.settings.retry, backups },
       backups,
+      fleet: { provisioning, settings: config.fleet },
       hasher,
       sessions: createSessionService({ key: deriveKey(config.auth.sessionSecret, 'session-jwt'), ttlSeconds: config.auth.sessionTtlSeconds }),
       invitationKey: deriveKey(config.auth.sessionSecret, 'invitation-token'),

@@ -9,6 +9,8 @@ import type { ApiDeps } from './api/deps.ts';
 import { registerAccountRecoveryRoutes } from './api/routes/account-recovery.ts';
 import { registerServerBackupRoutes } from './api/routes/server-backups.ts';
 import { registerServerCheckRoutes } from './api/routes/server-checks.ts';
+import { registerAdminFleetRoutes } from './api/routes/admin-fleet.ts';
+import { registerMaintenanceWindowRoutes } from './api/routes/maintenance-windows.ts';
 import { opsDeps, recoveryDeps, type AppContext } from './app-context.ts';
 import { createDashboard } from './web/dashboard.ts';
 import type { WebDeps } from './web/web-env.ts';
@@ -31,6 +33,8 @@ export function productRegistrars(ctx: AppContext, api: ApiDeps): RouteRegistrar
     (app) => registerAccountRecoveryRoutes(app, recoveryDeps(ctx)),
     (app) => registerServerCheckRoutes(app, { db: ctx.database.db, queue: ctx.queue, simulated: ctx.health.probe.simulated }),
     (app) => registerServerBackupRoutes(app, backupApiDeps(ctx)),
+    (app) => registerAdminFleetRoutes(app, api, ctx.fleet),
+    (app) => registerMaintenanceWindowRoutes(app, api, ctx.fleet),
     (app) => void app.route('/', createDashboard(webDeps(ctx, api))),
   ];
 }

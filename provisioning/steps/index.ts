@@ -25,6 +25,7 @@ import { repointAddresses } from './rebuild-addresses.ts';
 import { setPtr } from './set-ptr.ts';
 import { verify } from './verify.ts';
 import { waitSsh } from './wait-ssh.ts';
+import { backupBeforeChange, checkAfterChange } from './upgrade-steps.ts';
 
 export const STEPS: Record<StepName, StepDefinition> = {
   allocate_ips: allocateIps,
@@ -57,4 +58,6 @@ export const STEPS: Record<StepName, StepDefinition> = {
   restore_tls: restoreTls,
   restore_mailboxes: restoreMailboxes,
   restore_mail: restoreMail,
+  backup_before_change: backupBeforeChange,
+  check_after_change: checkAfterChange,
 };

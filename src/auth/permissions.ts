@@ -32,6 +32,8 @@ export const PERMISSIONS = {
   'servers.recheck': { roles: MANAGERS, scope: 'write' },
   // Replaces the machine: people only, never an API key.
   'servers.rebuild': { roles: MANAGERS, scope: null },
+  // When mailplane may restart services or reboot (rollouts, updates): a change, like mailboxes.
+  'servers.maintenance': { roles: MANAGERS, scope: 'write' },
   // Plan, status and invoices, and the Stripe portal (card, invoices, cancel): people who manage the workspace.
   'billing.read': { roles: MANAGERS, scope: null },
   'billing.manage': { roles: MANAGERS, scope: null },
