@@ -56,7 +56,7 @@ export async function observeHost(deps: ProvisioningDeps, server: ServerRow): Pr
   const appliedTree = appliedStack ? byPath(await renderStack(deps, server, appliedStack)) : new Map<string, RenderedFile>();
   const paths = [...new Set([...Object.keys(appliedFiles), ...current.keys()])].sort();
   const answer = await askHost(deps, server, { files: paths, packages: MAIL_STACK_PACKAGES, services: MAIL_STACK_SERVICES });
-  const drifted = Object.entries(appliedFiles).filter(([path, f]) => answer.files[path] !== f.sha256).map(([path, f]) => ({ path, secret: f.secret, missing: answer.files[path] == null }));
+  const drifted = Object.entries(appliedFiles).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)).filter(([path, f]) => answer.files[path] !== f.sha256).map(([path, f]) => ({ path, secret: f.secret, missing: answer.files[path] == null }));
   // Only what is not a secret is ever read back, and only to show how it differs.
   const readable = drifted.filter((d) => !d.secret && !d.missing && appliedTree.get(d.path)?.secret !== true).map((d) => d.path);
   const contents = readable.length > 0 ? (await askHost(deps, server, { read: readable })).contents : {};

@@ -51,12 +51,16 @@ export async function rebootServer(deps: FleetDeps, serverId: string): Promise<{
   await audit(p.database.db, SYSTEM_ACTOR, { action: 'server.reboot', workspaceId: server.workspaceId, target: serverId, details: { why, bootId: before.bootId } });
   await withSession(p, server, (session) => session.exec(REBOOT_COMMAND, { timeoutMs: 30_000 }));
   p.log.info({ serverId, why }, 'server rebooting in its maintenance window');
+  // Back means: a new boot id, and every mail service started (Rspamd compiles its rules first).
   const deadline = p.clock.now() + BACK_TIMEOUT_MS;
   for (;;) {
     await new Promise((r) => setTimeout(r, Math.max(p.settings.pollIntervalMs, 1_000)));
     const after = await observeHost(p, server).catch(() => null);
-    if (after && after.bootId !== before.bootId) break;
-    if (p.clock.now() > deadline) throw new Error(`the server did not come back within ${BACK_TIMEOUT_MS / 60_000} minutes of its reboot`);
+    if (after && after.bootId !== before.bootId && Object.values(after.services).every((s) => s.active === 'active' || s.active === 'failed' || s.active === 'inactive')) break;
+    if (p.clock.now() > deadline) {
+      if (after && after.bootId !== before.bootId) break;
+      throw new Error(`the server did not come back within ${BACK_TIMEOUT_MS / 60_000} minutes of its reboot`);
+    }
   }
   await p.queue.send('health.check_server', { serverId }, { singletonKey: serverId });
   return { rebooted: true, why };

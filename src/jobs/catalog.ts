@@ -210,7 +210,7 @@ export const JOB_CATALOG = {
   /** Moves a rollout on: a server's run ended, a window opened, ops resumed it (src/fleet/rollouts.ts). */
   'rollouts.advance': define({
     schema: z.object({ rolloutId: z.uuid() }),
-    queue: { policy: 'stately', retryLimit: 3, retryDelay: 5, expireInSeconds: 300 },
+    queue: { policy: 'stately', retryLimit: 3, retryDelay: 5, expireInSeconds: 300, notify: true },
     concurrency: 2,
   }),
 } as const;

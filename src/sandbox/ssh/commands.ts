@@ -28,6 +28,8 @@ export const SCRIPT_DIR = '/opt/mailplane/bin';
 /** How a host misbehaves, set by tests: a script that fails, a delay before each command answers. */
 export interface HostBehaviour {
   failScript?: string;
+  /** failScript fails this many times, then runs as usual (a problem a re-apply cures); absent: always. */
+  failScriptTimes?: number;
   delayMs?: number;
   /**
    * Extra delay per provisioning script (by file name, e.g. "install-mail-stack.sh"),
@@ -54,7 +56,7 @@ async function runScriptFile(path: string, ctx: ScriptContext, behaviour: HostBe
   }
   const name = posix.basename(remote);
   const handler = posix.dirname(remote) === SCRIPT_DIR ? SCRIPTS[name] : undefined;
-  if (behaviour.failScript === name) {
+  if (behaviour.failScript === name && (behaviour.failScriptTimes === undefined || behaviour.failScriptTimes-- > 0)) {
     ctx.stderr(`${name}: failed (sandbox behaviour failScript)\n`);
     return 1;
   }
