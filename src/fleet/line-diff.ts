@@ -19,8 +19,9 @@ function ops(a: string[], b: string[]): Op[] {
   let j = 0;
   while (i < n || j < m) {
     if (i < n && j < m && a[i] === b[j]) { out.push({ kind: ' ', line: a[i]!, a: i++, b: j++ }); continue; }
-    if (j < m && (i >= n || lcs[i]![j + 1]! >= lcs[i + 1]![j]!)) out.push({ kind: '+', line: b[j]!, a: i, b: j++ });
-    else out.push({ kind: '-', line: a[i]!, a: i++, b: j });
+    // Removed lines before added ones, as diff -u prints a change.
+    if (i < n && (j >= m || lcs[i + 1]![j]! >= lcs[i]![j + 1]!)) out.push({ kind: '-', line: a[i]!, a: i++, b: j });
+    else out.push({ kind: '+', line: b[j]!, a: i, b: j++ });
   }
   return out;
 }

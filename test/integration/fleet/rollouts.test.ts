@@ -12,6 +12,7 @@ import { and, eq, isNull } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alerts, auditLog, serverStacks, servers } from '../../../src/db/schema/index.ts';
 import { observeHost } from '../../../src/fleet/observe.ts';
+import { runMailplane } from '../../support/cli.ts';
 import { startHarness, type Harness } from '../../support/provisioning.ts';
 import { until } from '../../support/until.ts';
 
@@ -43,7 +44,7 @@ beforeAll(async () => {
     const { token, workspaceId } = await h.customer(`owner@${name}.example`);
     ids.push((await h.readyServer(token, workspaceId, `${name}-mail.example`)).serverId);
   }
-});
+}, 300_000);
 afterAll(async () => {
   await h?.close();
   await rm(templates, { recursive: true, force: true });
@@ -158,5 +159,25 @@ describe('rollouts', { timeout: 180_000 }, () => {
     expect(aborted.body.servers.filter((s: { status: string }) => s.status === 'skipped').map((s: { serverId: string }) => s.serverId).sort()).toEqual([b, c].sort());
     expect([await versionOf(b), await versionOf(c)]).toEqual(versions);
     expect((await h.call('POST', `/v1/admin/rollouts/${started.body.id}/abort`, { token: ops })).status).toBe(409);
+  });
+
+  it('is driven from the shell too: versions, a rollout started and followed, a server\'s drift', async () => {
+    const cli = (args: string[]) => runMailplane(args, { USER: 'ops-person', ...h.env, LOG_LEVEL: 'warn' });
+    await changeStack();
+    const target = await current();
+    const started = await cli(['rollouts', 'start', '--canary', ids[1]!]);
+    expect(started.code, started.stderr).toBe(0);
+    const id = /^rollout ([0-9a-f-]{36})/.exec(started.stdout)?.[1];
+    expect(id, started.stdout).toBeDefined();
+    await waitFor(id!, 'the CLI rollout to finish', (r) => r.status === 'succeeded');
+    const [entry] = await h.database.db.select().from(auditLog).where(and(eq(auditLog.action, 'rollout.start'), eq(auditLog.target, id!)));
+    expect(entry).toMatchObject({ actorId: 'cli:ops-person', actorKind: 'staff' });
+    const versions = await cli(['fleet', 'versions']);
+    expect(versions.code, versions.stderr).toBe(0);
+    expect(versions.stdout).toContain(`3 server(s) on ${target}`);
+    const show = await cli(['rollouts', 'show', id!]);
+    expect(show.stdout).toMatch(/succeeded/);
+    expect((await cli(['fleet', 'show', ids[0]!])).stdout).toContain(`stack ${target}`);
+    expect((await cli(['rollouts', 'frobnicate'])).code).toBe(2);
   });
 });
