@@ -16,6 +16,7 @@ import { registerDnsPages } from './pages/dns-pages.ts';
 import { registerHealthPages } from './pages/health-pages.ts';
 import { registerMailboxPages } from './pages/mailbox-pages.ts';
 import { registerOpsPages } from './pages/ops-pages.ts';
+import { registerFleetPages } from './pages/fleet-pages.ts';
 import { registerSandboxMailPages } from './pages/sandbox-mail-pages.ts';
 import { registerServerPages } from './pages/server-pages.ts';
 import { registerSettingsPages } from './pages/settings-pages.ts';
@@ -52,6 +53,8 @@ export function createDashboard(deps: WebDeps): WebApp {
   registerSettingsPages(web, deps);
   registerSupportPages(web, deps);
   registerOpsPages(web, deps);
+  // After the ops and support pages: their staff-only guards cover its /ops and /support pages.
+  registerFleetPages(web, deps);
   web.onError(renderError);
   return web;
 }

@@ -12,6 +12,7 @@ import type { SandboxOutbox } from '../mail/sandbox-outbox.ts';
 import type { OpsDeps } from '../ops/deps.ts';
 import type { InvitationDeps } from '../workspaces/invitations.ts';
 import type { HealthDeps } from '../health/deps.ts';
+import type { FleetDeps } from '../fleet/deps.ts';
 
 export interface WebUser {
   id: string;
@@ -38,6 +39,8 @@ export interface WebDeps {
   outbox: SandboxOutbox | null;
   ops: OpsDeps;
   health: HealthDeps;
+  /** Stack versions, drift, rollouts and maintenance windows. */
+  fleet: FleetDeps;
   /** Backups: whether storage is configured, and whether the hosts only simulate them. */
   backups: { storageConfigured: boolean; simulated: boolean };
 }

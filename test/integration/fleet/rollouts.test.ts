@@ -20,6 +20,7 @@ let h: Harness;
 let templates: string;
 let ops: string;
 const ids: string[] = [];
+const owners: Array<{ token: string; workspaceId: string }> = [];
 const row = async (id: string) => (await h.database.db.select().from(servers).where(eq(servers.id, id)))[0]!;
 const versionOf = async (id: string) => (await h.database.db.select({ v: serverStacks.version }).from(serverStacks).where(eq(serverStacks.serverId, id)))[0]?.v;
 const current = async () => (await h.call('GET', '/v1/admin/fleet/versions', { token: ops })).body.current.version as string;
@@ -42,6 +43,7 @@ beforeAll(async () => {
   ops = await h.staff('ops@fleet.example', 'ops');
   for (const name of ['one', 'two', 'three']) {
     const { token, workspaceId } = await h.customer(`owner@${name}.example`);
+    owners.push({ token, workspaceId });
     ids.push((await h.readyServer(token, workspaceId, `${name}-mail.example`)).serverId);
   }
 }, 300_000);
@@ -179,5 +181,37 @@ describe('rollouts', { timeout: 180_000 }, () => {
     expect(show.stdout).toMatch(/succeeded/);
     expect((await cli(['fleet', 'show', ids[0]!])).stdout).toContain(`stack ${target}`);
     expect((await cli(['rollouts', 'frobnicate'])).code).toBe(2);
+  });
+});
+
+describe('the dashboard', () => {
+  const page = (path: string, token: string, form?: string) => fetch(`${h.baseUrl}${path}`, {
+    method: form === undefined ? 'GET' : 'POST', redirect: 'manual',
+    headers: { cookie: `mailplane_session=${token}`, ...(form === undefined ? {} : { 'content-type': 'application/x-www-form-urlencoded', origin: h.baseUrl }) },
+    ...(form === undefined ? {} : { body: form }),
+  });
+
+  it('shows ops the versions and rollouts, support a server\'s stack, and customers their maintenance window', async () => {
+    const fleet = await page('/ops/fleet', ops);
+    expect(fleet.status).toBe(200);
+    expect(await fleet.text()).toContain(await current());
+    const support = await h.staff('support-pages@fleet.example', 'support');
+    expect((await page('/ops/fleet', support)).status).toBe(403);
+    const stack = await page(`/support/servers/${ids[0]}/stack`, support);
+    expect(stack.status).toBe(200);
+    expect(await stack.text()).toContain('Stack version');
+
+    const [owner] = owners;
+    const base = `/w/${owner!.workspaceId}/servers/${ids[0]}/maintenance`;
+    expect(await (await page(base, owner!.token)).text()).toContain('Save the window');
+    const saved = await page(base, owner!.token, 'day=0&day=6&start=02:30&hours=3');
+    expect(saved.status).toBe(303);
+    const [row] = await h.database.db.select({ w: serverStacks.maintenanceWindow }).from(serverStacks).where(eq(serverStacks.serverId, ids[0]!));
+    expect(row?.w).toEqual({ days: [0, 6], startMinute: 150, durationMinutes: 180 });
+    const refused = await page(base, owner!.token, 'start=02:30&hours=3');
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).toContain('days');
+    const api = await h.call('GET', `/v1/workspaces/${owner!.workspaceId}/servers/${ids[0]}/maintenance-window`, { token: owner!.token });
+    expect(api.body).toMatchObject({ source: 'server', text: 'Sun, Sat 02:30–05:30 UTC' });
   });
 });
