@@ -12,6 +12,8 @@ import { and, eq, isNull } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alerts, auditLog, serverStacks, servers } from '../../../src/db/schema/index.ts';
 import { observeHost } from '../../../src/fleet/observe.ts';
+import { sweepReboots } from '../../../src/fleet/reboot.ts';
+import { runServerChecks } from '../../../src/health/run-checks.ts';
 import { runMailplane } from '../../support/cli.ts';
 import { startHarness, type Harness } from '../../support/provisioning.ts';
 import { until } from '../../support/until.ts';
@@ -181,6 +183,35 @@ describe('rollouts', { timeout: 180_000 }, () => {
     expect(show.stdout).toMatch(/succeeded/);
     expect((await cli(['fleet', 'show', ids[0]!])).stdout).toContain(`stack ${target}`);
     expect((await cli(['rollouts', 'frobnicate'])).code).toBe(2);
+  });
+});
+
+describe('updates and reboots', () => {
+  it('warns of a pending reboot, reboots in the window, then checks the server again', async () => {
+    const id = ids[2]!;
+    await h.sandbox.ssh!.putFile(await host(id), '/run/reboot-required', '*** System restart required ***\n');
+    const before = await observeHost(h.ctx.provisioning, await row(id));
+    expect(before.rebootRequired).toBe(true);
+    const warned = (await runServerChecks(h.ctx.health, id)).results.find((r) => r.name === 'updates')!;
+    expect(warned).toMatchObject({ status: 'warn' });
+    expect(warned.summary).toContain('reboot is required');
+    // The window is always open here (MAINTENANCE_DEFAULT_WINDOW): the sweep queues the reboot.
+    await h.ctx.queue.send('fleet.sweep', {});
+    await until('the reboot', async () => (await h.database.db.select().from(auditLog).where(and(eq(auditLog.action, 'server.reboot'), eq(auditLog.target, id)))).length > 0, 60_000, 100);
+    const after = await until('the host back with a new boot', async () => {
+      const [st] = await h.database.db.select().from(serverStacks).where(eq(serverStacks.serverId, id));
+      return st?.observed && st.observed.bootId !== before.bootId ? st.observed : null;
+    }, 60_000, 100);
+    expect(after.rebootRequired).toBe(false);
+    const passed = await until('the updates check to pass', async () => {
+      const c = (await h.database.sql<{ status: string }[]>`select status from server_checks where server_id = ${id} and name = 'updates'`)[0];
+      return c?.status === 'pass' ? c : null;
+    }, 60_000, 100);
+    expect(passed.status).toBe('pass');
+    // Not twice for one need: the sweep leaves a server it just rebooted alone.
+    await h.sandbox.ssh!.putFile(await host(id), '/run/reboot-required', 'again\n');
+    await observeHost(h.ctx.provisioning, await row(id));
+    expect(await sweepReboots(h.ctx.fleet)).toEqual([]);
   });
 });
 
