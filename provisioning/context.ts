@@ -9,6 +9,7 @@ import type { DnsProvider } from '../src/providers/dns/interface.ts';
 import type { BlacklistChecker, DnsLookup } from '../src/providers/lookup/interface.ts';
 import type { RemoteHostProvider } from '../src/providers/ssh/interface.ts';
 import type { BackupDeps } from '../src/backups/deps.ts';
+import type { StackSource } from '../src/mailstack/stack.ts';
 import type { Vault } from '../src/vault/vault.ts';
 import type { AlertSink } from './alerts.ts';
 import type { StepName } from './plan.ts';
@@ -68,6 +69,8 @@ export interface ProvisioningDeps {
   clock: Clock;
   log: Logger;
   settings: ProvisioningSettings;
+  /** The mail stack mailplane renders now (its templates, their version and release). */
+  stack: StackSource;
   random?: () => number;
   /** Backups (src/backups): a backup before a step changes a running server, the final one before deletion. */
   backups?: BackupDeps;

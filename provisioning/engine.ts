@@ -134,6 +134,7 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
         // The first health run comes with `ready` (committed together), not a sweep later.
         if (became && run!.kind !== 'deprovision') await queue.send('health.check_server', { serverId: run!.serverId }, { tx: raw, singletonKey: run!.serverId });
         await publishEvent(tx, { serverId: run!.serverId, runId, type: 'run.succeeded' });
+        await tellRollout(queue, raw, run!);
       }
     });
   }
@@ -170,9 +171,11 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
             kind: what.kind, severity: 'warning', serverId: run!.serverId, dedupeKey: `${run!.kind}:${runId}`,
             message: `${what.name} of server ${run!.serverId} failed: ${reason}`, details: { runId, step: stepRow.name },
           });
-        } else {
+        } else if (!LIVE_SERVER_RUNS.has(run!.kind as RunKind)) {
+          // (A failed upgrade is put back on its previous version by its rollout.)
           await moveServer(tx, run!.serverId, 'fail_run', { reason, now: new Date(clock.now()) });
         }
+        await tellRollout(queue, raw, run!);
       }
       await publishEvent(tx, { serverId: run!.serverId, runId, type: 'step.failed', step: stepRow.name, attempt: stepRow.attempt, error: message });
       await publishEvent(tx, { serverId: run!.serverId, runId, type: 'run.failed', error: reason });
@@ -323,6 +326,12 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
       });
     },
   };
+}
+
+/** A rollout's server run has ended: the rollout moves on (a job in the same transaction as the run's end). */
+async function tellRollout(queue: JobQueue, raw: RawTx, run: { params: Record<string, unknown> }): Promise<void> {
+  const rolloutId = run.params['rolloutId'];
+  if (typeof rolloutId === 'string') await queue.send('rollouts.advance', { rolloutId }, { tx: raw, singletonKey: rolloutId });
 }
 
 /** The server's transition when a run of this kind is taken up again (a rotation leaves a ready server ready). */

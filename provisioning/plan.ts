@@ -19,6 +19,7 @@ export const ROTATE_IP_STEPS = [
 export const REBUILD_STEPS = ['backup_before_rebuild', 'retire_instance', 'repoint_addresses', 'restore_tls', 'restore_mailboxes', 'restore_mail'] as const;
 
 /**
+
  * DKIM key rotation (provisioning/dkim/): a new generation is made, published, read back through a
  * resolver (what receivers see) and only then signs; the previous key's later transitions (revoked,
  * deleted) are the DKIM sweep's, on dkim_keys.next_transition_at.
@@ -33,17 +34,28 @@ export const ROTATE_DKIM_STEPS = ['generate_next_dkim', 'publish_next_dkim', 'co
  */
 export const ROLL_TLS_KEY_STEPS = ['prepare_next_tls_key', 'publish_next_tlsa', 'switch_tls_key', 'retire_old_tlsa'] as const;
 
+/**
+ * Upgrade of a live server to a stack version (a rollout's server, or its rollback): a fresh
+ * backup, the idempotent install and harden with that version, then the checks that gate the
+ * rollout's next server; install_mail_stack and harden are the provisioning steps.
+ */
+export const UPGRADE_STEPS = ['backup_before_change', 'check_after_change'] as const;
+
 export type ProvisionStep = (typeof PROVISION_STEPS)[number];
 export type DeprovisionStep = (typeof DEPROVISION_STEPS)[number];
 export type RotateIpStep = (typeof ROTATE_IP_STEPS)[number];
 export type RebuildStep = (typeof REBUILD_STEPS)[number];
 export type RotateDkimStep = (typeof ROTATE_DKIM_STEPS)[number];
 export type RollTlsKeyStep = (typeof ROLL_TLS_KEY_STEPS)[number];
-export type StepName = ProvisionStep | DeprovisionStep | RotateIpStep | RebuildStep | RotateDkimStep | RollTlsKeyStep;
-export type RunKind = 'provision' | 'deprovision' | 'rotate_ip' | 'rebuild' | 'rotate_dkim' | 'roll_tls_key';
+export type UpgradeStep = (typeof UPGRADE_STEPS)[number];
+export type StepName = ProvisionStep | DeprovisionStep | RotateIpStep | RebuildStep | RotateDkimStep | RollTlsKeyStep | UpgradeStep;
+export type RunKind = 'provision' | 'deprovision' | 'rotate_ip' | 'rebuild' | 'rotate_dkim' | 'roll_tls_key' | 'upgrade';
 
-/** Runs on a live server that leave it `ready` (and monitored) whatever happens; a failure alerts ops instead. */
-export const LIVE_SERVER_RUNS: ReadonlySet<RunKind> = new Set(['rotate_ip', 'rotate_dkim', 'roll_tls_key']);
+/**
+ * Runs on a live server that leave its status alone: it keeps serving on what it had. A failed
+ * rotation alerts ops; a failed upgrade is put back on its previous version by its rollout.
+ */
+export const LIVE_SERVER_RUNS: ReadonlySet<RunKind> = new Set(['rotate_ip', 'rotate_dkim', 'roll_tls_key', 'upgrade']);
 
 export const PLANS: Record<RunKind, Record<string, readonly StepName[]>> = {
   provision: {
@@ -124,6 +136,12 @@ export const PLANS: Record<RunKind, Record<string, readonly StepName[]>> = {
     publish_next_tlsa: ['prepare_next_tls_key'],
     switch_tls_key: ['publish_next_tlsa'],
     retire_old_tlsa: ['switch_tls_key'],
+  },
+  upgrade: {
+    backup_before_change: [],
+    install_mail_stack: ['backup_before_change'],
+    harden: ['install_mail_stack'],
+    check_after_change: ['harden'],
   },
 };
 

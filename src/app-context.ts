@@ -37,6 +37,10 @@ import { SandboxProbe } from './health/sandbox-probe.ts';
 import type { BackupStorage } from './providers/storage/interface.ts';
 import { sshDiskProbe } from './health/ssh-disk-probe.ts';
 import { parseMasterKeys } from './vault/master-keys.ts';
+import { stackSource } from './mailstack/stack.ts';
+import { observeHost } from './fleet/observe.ts';
+import { releaseOf } from './mailstack/release.ts';
+import { pathToFileURL } from 'node:url';
 import { ProviderError } from './errors.ts';
 import { createPlacements, refusalText, type Placements } from './servers/placement.ts';
 import { rootVolumeBytes } from './servers/root-volume.ts';
@@ -48,6 +52,7 @@ import { eq } from 'drizzle-orm';
 import { servers } from './db/schema/index.ts';
 import { WEBMAIL_HMAC_KEY_PATH } from './mailstack/render.ts';
 import type { WebmailStandIn } from './web/web-env.ts';
+import type { FleetDeps } from './fleet/deps.ts';
 
 export interface AppContext {
   config: Config;
@@ -79,6 +84,8 @@ export interface AppContext {
   erasure: ErasureDeps;
   /** Server backups (src/backups). */
   backups: BackupDeps;
+  /** Stack versions, drift checks, maintenance reboots, rollouts (src/fleet). */
+  fleet: FleetDeps;
   /** Stops what the context started, last started first; each part bounded by `shutdown` (default: a fresh one). */
   close(shutdown?: Shutdown): Promise<void>;
 }
@@ -188,6 +195,10 @@ export async function createAppContext(config: Config, log: Logger, opts: Contex
       database, queue, clock, log, vault, alerts,
       compute: providers.compute, dns: providers.dns, remote: providers.remote, lookup: providers.lookup, dnsbl: providers.dnsbl,
       settings: provisioningSettings(config, providers, placements, opts.settings),
+      stack: stackSource({
+        release: config.fleet.release ?? (await releaseOf()),
+        ...(config.fleet.templatesDir ? { dir: pathToFileURL(`${config.fleet.templatesDir.replace(/\/+$/, '')}/`) } : {}),
+      }),
     };
     const backups: BackupDeps = {
       database, queue, vault, alerts, clock, log, provisioning,
@@ -219,6 +230,8 @@ export async function createAppContext(config: Config, log: Logger, opts: Contex
       health: {
         db: database.db, lookup: providers.lookup, dnsbl: providers.dnsbl, mailer, log, publicUrl: config.http.publicUrl,
         intervalMinutes: config.health.intervalMinutes,
+        defaultWindow: config.fleet.defaultWindow,
+        observeHost: (server) => observeHost(provisioning, server),
         backupsConfigured: opts.backupStorage !== null,
         // Emulated sandbox hosts listen on no mail ports: answer from what provisioning recorded.
         // (Their documentation-range addresses may even be routed to other machines on a shared host.)
@@ -234,6 +247,7 @@ export async function createAppContext(config: Config, log: Logger, opts: Contex
       },
       erasure: { database, queue, billing: providers.billing, dns: providers.dns, hasher, engine, alerts, log, mailer, retry: provisioning.settings.retry, backups },
       backups,
+      fleet: { provisioning, settings: config.fleet },
       hasher,
       sessions: createSessionService({ key: deriveKey(config.auth.sessionSecret, 'session-jwt'), ttlSeconds: config.auth.sessionTtlSeconds }),
       invitationKey: deriveKey(config.auth.sessionSecret, 'invitation-token'),

@@ -144,6 +144,12 @@ const envSchema = z.object({
   MAIL_FROM: z.preprocess(emptyToUndefined, z.string().default('mailplane <no-reply@mailplane.localhost>')),
   HEALTH_CHECK_INTERVAL_MINUTES: int(15, 1, 24 * 60),
   HEALTH_TRUSTED_CA_FILE: optionalString,
+  MAILPLANE_RELEASE: z.preprocess(emptyToUndefined, z.string().regex(/^[A-Za-z0-9._+-]{1,64}$/, 'letters, digits and . _ + - (at most 64)').optional()),
+  MAILSTACK_TEMPLATES_DIR: optionalString,
+  DRIFT_CHECK_INTERVAL_MINUTES: int(60, 1, 7 * 24 * 60),
+  ROLLOUT_CANARY_PERCENT: int(10, 1, 100),
+  ROLLOUT_WAVE_SIZE: int(10, 1, 1000),
+  MAINTENANCE_DEFAULT_WINDOW: z.preprocess(emptyToUndefined, z.string().regex(/^([01]\d|2[0-3]):[0-5]\d\+\d{1,4}$/, 'HH:MM+minutes (UTC), e.g. 03:00+120').default('03:00+120')),
   BACKUP_KEEP_DAILY: int(7, 1, 365),
   BACKUP_KEEP_WEEKLY: int(4, 0, 520),
   BACKUP_KEEP_MONTHLY: int(6, 0, 240),
@@ -228,6 +234,19 @@ export interface Config {
   mail: { smtpUrl: string | null; from: string };
   /** Server health checks (src/health); trustedCaFile: PEM roots they trust besides Node's (a staging or sandbox ACME CA). */
   health: { intervalMinutes: number; trustedCaFile: string | null };
+  /**
+   * Day two of the fleet (src/fleet): the release recorded with each stack version (default: package.json's
+   * version), where the mail-stack templates are read from (null: the bundled templates/), the drift check's
+   * interval, rollout waves, and the maintenance window of servers whose customer chose none.
+   */
+  fleet: {
+    release: string | null;
+    templatesDir: string | null;
+    driftIntervalMinutes: number;
+    canaryPercent: number;
+    waveSize: number;
+    defaultWindow: { startMinute: number; durationMinutes: number };
+  };
   /** Server backups (src/backups). */
   backups: {
     /** `restic forget --prune` keeps this many daily, weekly and monthly snapshots. */
@@ -253,6 +272,12 @@ export interface Config {
   };
   /** A TLS key rollover waits this long between publishing both TLSA records and switching the key. */
   tlsaRolloverWaitMs: number;
+}
+
+function parseWindowSetting(v: string): { startMinute: number; durationMinutes: number } {
+  const [hm, minutes] = v.split('+');
+  const [h, m] = hm!.split(':').map(Number);
+  return { startMinute: h! * 60 + m!, durationMinutes: Math.min(Math.max(Number(minutes), 1), 24 * 60) };
 }
 
 export class ConfigError extends Error {
@@ -394,6 +419,10 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     },
     mail: { smtpUrl: e.MAIL_SMTP_URL ?? null, from: e.MAIL_FROM },
     health: { intervalMinutes: e.HEALTH_CHECK_INTERVAL_MINUTES, trustedCaFile: e.HEALTH_TRUSTED_CA_FILE ?? null },
+    fleet: {
+      release: e.MAILPLANE_RELEASE ?? null, templatesDir: e.MAILSTACK_TEMPLATES_DIR ?? null, driftIntervalMinutes: e.DRIFT_CHECK_INTERVAL_MINUTES,
+      canaryPercent: e.ROLLOUT_CANARY_PERCENT, waveSize: e.ROLLOUT_WAVE_SIZE, defaultWindow: parseWindowSetting(e.MAINTENANCE_DEFAULT_WINDOW),
+    },
     backups: {
       retention: { daily: e.BACKUP_KEEP_DAILY, weekly: e.BACKUP_KEEP_WEEKLY, monthly: e.BACKUP_KEEP_MONTHLY },
       graceDays: e.BACKUP_GRACE_DAYS,

@@ -7,6 +7,7 @@ import { registerOpsWorkers } from './ops/workers.ts';
 import { pruneBlacklistHistory } from './ops/retention.ts';
 import { registerHealthWorkers } from './health/workers.ts';
 import { registerBackupWorkers } from './backups/workers.ts';
+import { registerFleetWorkers } from './fleet/workers.ts';
 import { eraseUser, eraseWorkspace } from './gdpr/erase.ts';
 import { resyncStaleMailboxes, syncMailboxes } from './mailboxes/sync.ts';
 import { syncDns } from '../provisioning/customer-records-sync.ts';
@@ -40,5 +41,6 @@ export async function startWorkers(ctx: AppContext): Promise<void> {
   await ctx.queue.work('gdpr.erase_workspace', async (data) => void (await eraseWorkspace(ctx.erasure, data)));
   await registerHealthWorkers(ctx.health, ctx.queue);
   await registerBackupWorkers(ctx.backups);
+  await registerFleetWorkers(ctx.fleet);
   await ctx.queue.work('gdpr.erase_user', async (data) => void (await eraseUser(ctx.erasure, data)));
 }

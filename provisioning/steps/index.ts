@@ -27,6 +27,7 @@ import { prepareNextTlsKey, publishNextTlsa, retireOldTlsa, switchTlsKey } from 
 import { setPtr } from './set-ptr.ts';
 import { verify } from './verify.ts';
 import { waitSsh } from './wait-ssh.ts';
+import { backupBeforeChange, checkAfterChange } from './upgrade-steps.ts';
 
 export const STEPS: Record<StepName, StepDefinition> = {
   allocate_ips: allocateIps,
@@ -67,4 +68,6 @@ export const STEPS: Record<StepName, StepDefinition> = {
   publish_next_tlsa: publishNextTlsa,
   switch_tls_key: switchTlsKey,
   retire_old_tlsa: retireOldTlsa,
+  backup_before_change: backupBeforeChange,
+  check_after_change: checkAfterChange,
 };

@@ -34,6 +34,8 @@ export const PERMISSIONS = {
   'servers.rebuild': { roles: MANAGERS, scope: null },
   // A new DKIM key now (or an emergency one that revokes the old key at once): nothing is lost, a write key may.
   'servers.rotate_dkim': { roles: MANAGERS, scope: 'write' },
+  // When mailplane may restart services or reboot (rollouts, updates): a change, like mailboxes.
+  'servers.maintenance': { roles: MANAGERS, scope: 'write' },
   // Plan, status and invoices, and the Stripe portal (card, invoices, cancel): people who manage the workspace.
   'billing.read': { roles: MANAGERS, scope: null },
   'billing.manage': { roles: MANAGERS, scope: null },

@@ -201,6 +201,30 @@ export const JOB_CATALOG = {
     queue: { policy: 'stately', retryLimit: 2, retryDelay: 60, retryBackoff: true, expireInSeconds: 3600 },
     concurrency: 2,
   }),
+  /** Every minute: drift checks due (src/fleet/schedule.ts), reboots due in their window, rollouts to advance. */
+  'fleet.sweep': define({
+    schema: z.object({}).passthrough(),
+    queue: { retryLimit: 0, expireInSeconds: 120 },
+    concurrency: 1,
+  }),
+  /** One server's host against what mailplane applied and would render now, then its health run (src/fleet/observe.ts). */
+  'fleet.drift_check': define({
+    schema: z.object({ serverId: z.uuid() }),
+    queue: { policy: 'stately', retryLimit: 1, retryDelay: 60, expireInSeconds: 600 },
+    concurrency: 4,
+  }),
+  /** A required reboot in the server's maintenance window, then its checks (src/fleet/reboot.ts). */
+  'fleet.reboot': define({
+    schema: z.object({ serverId: z.uuid() }),
+    queue: { policy: 'stately', retryLimit: 1, retryDelay: 300, expireInSeconds: 1800 },
+    concurrency: 2,
+  }),
+  /** Moves a rollout on: a server's run ended, a window opened, ops resumed it (src/fleet/rollouts.ts). */
+  'rollouts.advance': define({
+    schema: z.object({ rolloutId: z.uuid() }),
+    queue: { policy: 'stately', retryLimit: 3, retryDelay: 5, expireInSeconds: 300, notify: true },
+    concurrency: 2,
+  }),
 } as const;
 
 export type JobName = keyof typeof JOB_CATALOG;

@@ -9,6 +9,8 @@ export interface TemplateEntry {
   /** Absolute path on the server. */
   path: string;
   mode: number;
+  /** Holds a secret: drift reports compare its digest but never show its content. */
+  secret?: boolean;
 }
 
 export const SCRIPT_DIR = '/opt/mailplane/bin';
@@ -43,6 +45,7 @@ export const TEMPLATE_MANIFEST: readonly TemplateEntry[] = [
   config('webmail/webmail-login.py', '/opt/mailplane/libexec/webmail-login.py', 0o755),
   config('letsencrypt/deploy-hook.sh', '/etc/letsencrypt/renewal-hooks/deploy/mailplane.sh', 0o755),
   config('backup/backup-manifest.py', '/opt/mailplane/libexec/backup-manifest.py', 0o755),
+  config('fleet/host-state.py', '/opt/mailplane/libexec/host-state.py', 0o755),
   script('apt-lib.sh'),
   script('install-mail-stack.sh'),
   script('harden.sh'),
@@ -57,4 +60,5 @@ export const TEMPLATE_MANIFEST: readonly TemplateEntry[] = [
   script('backup.sh'),
   script('restore-mailbox.sh'),
   script('restore-server.sh'),
+  script('host-state.sh'),
 ];

@@ -8,7 +8,7 @@
  * placeholder without a value is an error, never an empty string.
  */
 import { readFileSync } from 'node:fs';
-import { TEMPLATE_MANIFEST } from './manifest.ts';
+import { TEMPLATE_MANIFEST, type TemplateEntry } from './manifest.ts';
 import { validateServerInput } from './validate.ts';
 import { rspamdEd25519Key } from './dkim-key-format.ts';
 import type { ServerTemplateInput } from './server-input.ts';
@@ -20,7 +20,21 @@ export interface RenderedFile {
   path: string;
   content: string;
   mode: number;
+  /** A key or other secret: its content is never shown (drift diffs), only its digest compared. */
+  secret?: boolean;
 }
+
+/** The templates a tree is rendered from: the bundled ones, or a stored stack version's (src/mailstack/stack.ts). */
+export interface TemplateSet {
+  manifest: readonly TemplateEntry[];
+  /** Template path (relative to templates/) → its text. */
+  text(template: string): string;
+}
+
+export const bundledTemplates = (dir: URL = TEMPLATES_DIR): TemplateSet => ({
+  manifest: TEMPLATE_MANIFEST,
+  text: (template) => readFileSync(new URL(template, dir), 'utf8'),
+});
 
 export const TEMPLATES_DIR = new URL('../../templates/', import.meta.url);
 export const LETS_ENCRYPT_DIRECTORY = 'https://acme-v02.api.letsencrypt.org/directory';
@@ -59,7 +73,7 @@ export function dkimFiles(files: readonly RenderedFile[]): RenderedFile[] {
   return files.filter((f) => f.path === DKIM_SIGNING_CONF || f.path.startsWith(`${DKIM_KEY_DIR}/`));
 }
 
-export function renderServerTree(input: ServerTemplateInput): RenderedFile[] {
+export function renderServerTree(input: ServerTemplateInput, templates: TemplateSet = bundledTemplates()): RenderedFile[] {
   validateServerInput(input);
   const values: Record<string, string> = {
     hostname: input.hostname,
@@ -75,18 +89,22 @@ export function renderServerTree(input: ServerTemplateInput): RenderedFile[] {
     dkimKeyPath: dkimKeyPath(input.domain, input.dkimSelector),
     dkimSigningSelectors: dkimSigningSelectors(input),
   };
-  const files: RenderedFile[] = TEMPLATE_MANIFEST.map((entry) => ({
+  const files: RenderedFile[] = templates.manifest.map((entry) => ({
     path: entry.path,
-    content: renderTemplate(readFileSync(new URL(entry.template, TEMPLATES_DIR), 'utf8'), values, entry.template),
+    content: renderTemplate(templates.text(entry.template), values, entry.template),
     mode: entry.mode,
+    ...(entry.secret ? { secret: true } : {}),
   }));
   const pem = input.dkimPrivateKeyPem.trim();
   files.push(
-    { path: dkimKeyPath(input.domain, input.dkimSelector), content: `${pem}\n`, mode: 0o600 },
+    { path: dkimKeyPath(input.domain, input.dkimSelector), content: `${pem}
+`, mode: 0o600, secret: true },
     ...(input.dkimEd25519
-      ? [{ path: dkimKeyPath(input.domain, input.dkimEd25519.selector), content: `${rspamdEd25519Key(input.dkimEd25519.privateKeyPem)}\n`, mode: 0o600 }]
+      ? [{ path: dkimKeyPath(input.domain, input.dkimEd25519.selector), content: `${rspamdEd25519Key(input.dkimEd25519.privateKeyPem)}
+`, mode: 0o600, secret: true }]
       : []),
-    { path: WEBMAIL_HMAC_KEY_PATH, content: `${input.webmailHmacKey}\n`, mode: 0o600 },
+    { path: WEBMAIL_HMAC_KEY_PATH, content: `${input.webmailHmacKey}
+`, mode: 0o600, secret: true },
     { path: MTA_STS_POLICY_PATH, content: renderMtaStsPolicy(input.mtaStsPolicy), mode: 0o644 },
   );
   return files.sort((a, b) => a.path.localeCompare(b.path));

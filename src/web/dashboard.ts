@@ -17,6 +17,7 @@ import { registerDnsPages } from './pages/dns-pages.ts';
 import { registerHealthPages } from './pages/health-pages.ts';
 import { registerMailboxPages } from './pages/mailbox-pages.ts';
 import { registerOpsPages } from './pages/ops-pages.ts';
+import { registerFleetPages } from './pages/fleet-pages.ts';
 import { registerSandboxMailPages } from './pages/sandbox-mail-pages.ts';
 import { registerSandboxWebmailPages } from './pages/sandbox-webmail-pages.ts';
 import { registerServerPages } from './pages/server-pages.ts';
@@ -56,6 +57,8 @@ export function createDashboard(deps: WebDeps): WebApp {
   registerSettingsPages(web, deps);
   registerSupportPages(web, deps);
   registerOpsPages(web, deps);
+  // After the ops and support pages: their staff-only guards cover its /ops and /support pages.
+  registerFleetPages(web, deps);
   web.onError(renderError);
   return web;
 }

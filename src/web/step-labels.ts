@@ -2,6 +2,7 @@
 export const STEP_LABELS: Record<string, string> = {
   // In plan order across every kind of run (pages list a run's steps in this order).
   backup_before_rebuild: 'Back up the old server if it still answers',
+  backup_before_change: 'Back up the mail before the change',
   retire_instance: 'Retire the old instance (its addresses are kept)',
   allocate_ips: 'Reserve IPv4 and IPv6 addresses',
   check_blacklists: 'Check the addresses against blacklists',
@@ -29,6 +30,7 @@ export const STEP_LABELS: Record<string, string> = {
   restore_mailboxes: 'Restore the mailboxes and their passwords',
   restore_mail: 'Restore the mail from the backup',
   verify: 'Verify DNS and mail services end to end',
+  check_after_change: 'Check the services and files after the change',
   reserve_replacement_ip: 'Reserve a replacement address',
   check_replacement_ip: 'Check the replacement against blacklists',
   attach_replacement_ip: 'Attach the replacement address',

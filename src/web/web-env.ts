@@ -13,6 +13,7 @@ import type { OpsDeps } from '../ops/deps.ts';
 import type { InvitationDeps } from '../workspaces/invitations.ts';
 import type { HealthDeps } from '../health/deps.ts';
 import type { BackupDeps } from '../backups/deps.ts';
+import type { FleetDeps } from '../fleet/deps.ts';
 
 export interface WebUser {
   id: string;
@@ -39,6 +40,8 @@ export interface WebDeps {
   outbox: SandboxOutbox | null;
   ops: OpsDeps;
   health: HealthDeps;
+  /** Stack versions, drift, rollouts and maintenance windows. */
+  fleet: FleetDeps;
   /** Backups: whether storage is configured, whether the hosts only simulate them, and the service (mailbox downloads). */
   backups: { storageConfigured: boolean; simulated: boolean; service: BackupDeps };
   /** The sandbox's emulated servers: their webmail's stand-in (null otherwise). */

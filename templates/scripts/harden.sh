@@ -64,4 +64,10 @@ if [ -d /etc/cloud ] && [ ! -e /etc/cloud/cloud-init.disabled ]; then
   touch /etc/cloud/cloud-init.disabled
   log 'cloud-init disabled'
 fi
+
+# Local additions kept on this server (executables named [A-Za-z0-9_-]+, run in name order) run
+# after every apply, provisioning and rollouts alike; a failing hook fails the apply.
+if [ -d /etc/mailplane/post-apply.d ]; then
+  run-parts --exit-on-error /etc/mailplane/post-apply.d
+fi
 log 'host hardened'

@@ -158,7 +158,7 @@ export const customerDnsRecords = pgTable('customer_dns_records', {
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 }, (t) => [index('customer_dns_records_server_idx').on(t.serverId)]);
 
-export const RUN_KINDS = ['provision', 'deprovision', 'rotate_ip', 'rebuild', 'rotate_dkim', 'roll_tls_key'] as const;
+export const RUN_KINDS = ['provision', 'deprovision', 'rotate_ip', 'rebuild', 'rotate_dkim', 'roll_tls_key', 'upgrade'] as const;
 export const RUN_STATUSES = ['running', 'succeeded', 'failed', 'cancelled'] as const;
 /** waiting: re-checked periodically without spending attempts (a person must act; see waitingFor). */
 export const STEP_STATUSES = ['pending', 'queued', 'running', 'retrying', 'waiting', 'succeeded', 'failed'] as const;

@@ -5,7 +5,7 @@
  * would trip over (the uploaded tree, an earlier install). Adding a script is
  * one entry in SCRIPTS.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { HostFs } from './host-fs.ts';
@@ -61,7 +61,7 @@ export const SCRIPTS: Readonly<Record<string, ScriptHandler>> = {
     ctx.stdout('installing packages: postfix dovecot-imapd opendkim nginx nftables fail2ban\n');
     ctx.stdout('configuring postfix, dovecot, opendkim, nginx\n');
     ctx.stdout('services enabled and restarted\n');
-    await ctx.state.update({ installedAt: new Date().toISOString() });
+    await ctx.state.update({ installedAt: new Date().toISOString(), stoppedServices: [] });
     return 0;
   },
 
@@ -118,6 +118,38 @@ export const SCRIPTS: Readonly<Record<string, ScriptHandler>> = {
     await writeFile(tlsKeyPath(ctx), pem, { mode: 0o600 });
     await ctx.state.update({ tlsIssuedAt: new Date().toISOString() });
     ctx.stdout('tls-lineage: lineage installed\n');
+    return 0;
+  },
+
+  /**
+   * The drift check's question, answered from the emulated host's files: their real digests (a file
+   * a test edits shows as drift), the packages at a version the emulator names, services active once
+   * installed (and stopped ones as the host state says), no updates, no kernel of its own.
+   */
+  'host-state.sh': async (ctx) => {
+    let req: { files?: string[]; read?: string[]; packages?: string[]; services?: string[] };
+    try {
+      req = JSON.parse(ctx.stdin) as typeof req;
+    } catch {
+      ctx.stderr('host-state.py: the request is not JSON\n');
+      return 1;
+    }
+    const { installedAt, stoppedServices = [], bootId } = ctx.state.get();
+    const files: Record<string, string | null> = {};
+    for (const path of req.files ?? []) {
+      const f = await ctx.fs.read(path);
+      files[path] = f ? createHash('sha256').update(f.content).digest('hex') : null;
+    }
+    const contents: Record<string, string | null> = {};
+    for (const path of req.read ?? []) contents[path] = (await ctx.fs.read(path))?.content.toString('utf8') ?? null;
+    const packages = Object.fromEntries((req.packages ?? []).map((p) => [p, installedAt ? '0.emulated' : null]));
+    const services = Object.fromEntries((req.services ?? []).map((u) => [u, installedAt
+      ? { enabled: 'enabled', active: stoppedServices.includes(u) ? 'inactive' : 'active' } : { enabled: 'not-found', active: 'inactive' }]));
+    const reboot = await ctx.fs.read('/run/reboot-required');
+    ctx.stdout(`${JSON.stringify({
+      files, contents, packages, services, updates: { pending: [], security: [] },
+      rebootRequired: reboot !== null, rebootPackages: [], kernel: { running: '6.1.0-emulated', installed: null }, bootId: bootId ?? 'emulated-boot-1',
+    })}\n`);
     return 0;
   },
 

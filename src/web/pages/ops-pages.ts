@@ -25,7 +25,7 @@ export function registerOpsPages(web: WebApp, deps: WebDeps): void {
       .filter((a) => !severity || a.severity === severity);
     return renderPage(c, {
       title: 'Alerts', user: c.get('user'), sandboxMail, error, notice: noticeOf(c), status: error ? 409 : 200,
-      body: html`<p><a href="/ops/reconcile">Reconciliation report</a></p>
+      body: html`<p><a href="/ops/reconcile">Reconciliation report</a> · <a href="/ops/fleet">Fleet versions and rollouts</a></p>
       <form method="get" action="/ops/alerts" class="row card">
         <div><label for="f-status">Status</label><select id="f-status" name="status">${[...ALERT_STATUSES, 'any'].map((s) => html`<option value="${s}" ${s === (status ?? 'any') ? 'selected' : ''}>${s}</option>`)}</select></div>
         <div><label for="f-kind">Kind</label><input id="f-kind" name="kind" value="${kind ?? ''}" placeholder="ip_listed"></div>

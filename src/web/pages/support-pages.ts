@@ -58,6 +58,7 @@ export function registerSupportPages(web: WebApp, deps: WebDeps): void {
     return renderPage(c, {
       title: `${server.domain} (support)`, user: c.get('user'), sandboxMail, error, notice: noticeOf(c), status: error ? 409 : 200,
       body: html`<p>${statusPill(d.status)} <code>${d.hostname}</code> in ${d.zone}; workspace <code>${d.workspaceId}</code>.${d.statusReason ? ` ${d.statusReason}` : ''}</p>
+      <p><a href="${base}/stack">Stack version, drift and updates</a></p>
       <section class="card" aria-labelledby="run-h" ${running ? html`data-refresh="5"` : ''}><h2 id="run-h">Latest run: ${d.run ? `${d.run.kind}, ${d.run.status}` : 'none'}</h2>
         ${d.run?.error ? html`<p class="error">${d.run.error}</p>` : ''}
         ${d.run?.status === 'failed' ? html`<p><a class="button" href="${base}/resume">Resume this run…</a></p>` : ''}

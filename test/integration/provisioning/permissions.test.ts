@@ -184,7 +184,24 @@ const OTHER_ROUTES: AnyRouteCase[] = [
   // A link already used: those allowed are told it is gone (410), the others never learn it exists.
   { route: 'GET mailbox download', allowed: MANAGERS, ok: 410, workspaceScoped: true,
     request: async () => ({ method: 'GET', path: `${base()}/mailbox-downloads/${await usedDownload()}` }) },
+  // Maintenance windows: everyone reads; changing when services restart is a change (owners, admins, write keys).
+  { route: 'GET server maintenance window', allowed: WS_ALL, ok: 200, workspaceScoped: true, request: async () => ({ method: 'GET', path: `${base()}/maintenance-window` }) },
+  { route: 'PUT server maintenance window', allowed: ['owner', 'admin', 'writeKey'], ok: 200, workspaceScoped: true,
+    request: async () => ({ method: 'PUT', path: `${base()}/maintenance-window`, body: { window: { days: [0, 6], startMinute: 120, durationMinutes: 180 } } }) },
+  { route: 'GET workspace maintenance window', allowed: WS_ALL, ok: 200, workspaceScoped: true, request: async () => ({ method: 'GET', path: `/v1/workspaces/${ws}/maintenance-window` }) },
+  { route: 'PUT workspace maintenance window', allowed: ['owner', 'admin', 'writeKey'], ok: 200, workspaceScoped: true,
+    request: async () => ({ method: 'PUT', path: `/v1/workspaces/${ws}/maintenance-window`, body: { window: null } }) },
+  // The fleet: staff read; only ops change it (a rollout, or what happens to a halted one).
+  { route: 'GET admin fleet versions', allowed: ['support', 'ops'], ok: 200, workspaceScoped: false, request: async () => ({ method: 'GET', path: '/v1/admin/fleet/versions' }) },
+  { route: 'GET admin server stack', allowed: ['support', 'ops'], ok: 200, workspaceScoped: false, request: async () => ({ method: 'GET', path: `/v1/admin/servers/${serverId}/stack` }) },
+  { route: 'POST admin drift check', allowed: ['support', 'ops'], ok: 202, workspaceScoped: false, request: async () => ({ method: 'POST', path: `/v1/admin/servers/${serverId}/drift-check` }) },
+  { route: 'GET admin rollouts', allowed: ['support', 'ops'], ok: 200, workspaceScoped: false, request: async () => ({ method: 'GET', path: '/v1/admin/rollouts' }) },
+  // The only server already runs the current stack: ops are told there is nothing to roll out.
+  { route: 'POST admin rollout', allowed: ['ops'], ok: 409, workspaceScoped: false, request: async () => ({ method: 'POST', path: '/v1/admin/rollouts', body: {} }) },
+  { route: 'GET admin rollout', allowed: ['support', 'ops'], ok: 404, workspaceScoped: false, request: async () => ({ method: 'GET', path: `/v1/admin/rollouts/${NO_SUCH_ID}` }) },
+  { route: 'POST admin rollout action', allowed: ['ops'], ok: 404, workspaceScoped: false, request: async () => ({ method: 'POST', path: `/v1/admin/rollouts/${NO_SUCH_ID}/resume` }) },
 ];
+const NO_SUCH_ID = '6f1c2b8e-4d3a-4c55-9e1f-0a7b3c9d2e10';
 
 /** A download link that was already fetched. */
 const usedDownload = async () => (await h.database.sql<{ id: string }[]>`insert into mailbox_downloads
@@ -266,6 +283,11 @@ describe('every other route by every kind of caller', () => {
       'get /v1/workspaces/{ws}/servers/{id}/backups': 'GET server backups', 'post /v1/workspaces/{ws}/servers/{id}/backups': 'POST server backup',
       'post /v1/workspaces/{ws}/servers/{id}/mailboxes/{mb}/restore': 'POST mailbox restore', 'post /v1/admin/servers/{id}/backups': 'POST admin server backup',
       'post /v1/workspaces/{ws}/servers/{id}/mailboxes/{mb}/download': 'POST mailbox download', 'get /v1/workspaces/{ws}/servers/{id}/mailbox-downloads/{download}': 'GET mailbox download',
+      'get /v1/workspaces/{ws}/servers/{id}/maintenance-window': 'GET server maintenance window', 'put /v1/workspaces/{ws}/servers/{id}/maintenance-window': 'PUT server maintenance window',
+      'get /v1/workspaces/{ws}/maintenance-window': 'GET workspace maintenance window', 'put /v1/workspaces/{ws}/maintenance-window': 'PUT workspace maintenance window',
+      'get /v1/admin/fleet/versions': 'GET admin fleet versions', 'get /v1/admin/servers/{id}/stack': 'GET admin server stack',
+      'post /v1/admin/servers/{id}/drift-check': 'POST admin drift check', 'get /v1/admin/rollouts': 'GET admin rollouts', 'post /v1/admin/rollouts': 'POST admin rollout',
+      'get /v1/admin/rollouts/{id}': 'GET admin rollout', 'post /v1/admin/rollouts/{id}/{action}': 'POST admin rollout action',
     };
     const missing: string[] = [];
     for (const [path, item] of Object.entries(doc.paths)) {

@@ -19,8 +19,10 @@ export function missingForRealHosts(): string[] {
   return missing;
 }
 
-export async function startRealHostProduct(): Promise<Harness> {
+/** `env`: product settings on top of the sandbox's (e.g. MAILSTACK_TEMPLATES_DIR). */
+export async function startRealHostProduct(env: Record<string, string> = {}): Promise<Harness> {
   return startHarness({
+    env,
     realHosts: { cacheDir: process.env['SANDBOX_HOSTS_CACHE_DIR'] ?? '/var/cache/mailplane', mirror: process.env['SANDBOX_DEBIAN_MIRROR'] ?? 'http://deb.debian.org/debian' },
     // Real machines take real time: SSH comes up in seconds, an install in minutes.
     settings: { retry: { baseMs: 1_000, maxMs: 10_000, maxAttempts: 10 }, pollIntervalMs: 500, serverBootTimeoutMs: 180_000 },
