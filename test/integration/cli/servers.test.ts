@@ -49,6 +49,24 @@ describe('mailplane servers', () => {
     expect(entry).toMatchObject({ actorId: 'cli:support-person', actorKind: 'staff' });
   }, 60_000);
 
+  it('rotates the DKIM keys and rolls the TLS key over from the shell, audited as the CLI user', async () => {
+    expect((await cli(['rotate-dkim', serverId])).code).toBe(2);
+    expect((await cli(['roll-tls-key', serverId, '--reason', 'a new key', '--key-type', 'dsa'])).code).toBe(2);
+    expect((await cli(['rotate-dkim', serverId, '--reason', 'from the shell', '--key-type', 'rsa'])).code).toBe(2);
+    const rotated = await cli(['rotate-dkim', serverId, '--reason', 'routine, from the shell']);
+    expect(rotated.code, rotated.stderr).toBe(0);
+    const { runId } = JSON.parse(rotated.stdout) as { runId: string };
+    await h.waitForStep(serverId, 'sign_with_next_dkim', 'succeeded');
+    expect((await h.waitForServer(serverId, ['ready'])).status).toBe('ready');
+    const [entry] = await h.database.db.select().from(auditLog).where(and(eq(auditLog.action, 'dkim.rotation'), eq(auditLog.target, serverId)));
+    expect(entry).toMatchObject({ actorId: 'cli:support-person', actorKind: 'staff', details: expect.objectContaining({ runId }) });
+    const rolled = await cli(['roll-tls-key', serverId, '--reason', 'the key must change', '--key-type', 'rsa']);
+    expect(rolled.code, rolled.stderr).toBe(0);
+    const busy = await cli(['rotate-dkim', serverId, '--reason', 'while the rollover runs']);
+    expect(busy.code).not.toBe(0);
+    expect(busy.stderr).toMatch(/in progress/);
+  }, 120_000);
+
   it('refuses bad usage and explains failures', async () => {
     expect((await cli(['list', '--status', 'exploded'])).code).toBe(2);
     expect((await cli(['rerun-step', serverId])).code).toBe(2);
