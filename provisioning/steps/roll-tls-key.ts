@@ -97,7 +97,8 @@ export const switchTlsKey: StepDefinition = {
       if (!seen.includes(`3 1 1 ${next}`)) throw new TlsaNotVisibleError(`${tlsaName(server.hostname)} does not answer the next key's TLSA record through the resolvers yet`);
     }
     const { spki, lineage } = await withSession(deps, server, async (session) => {
-      const spki = (await runScript(session, 'tls-rollover.sh switch', log)).trim().split('\n').at(-1)!.toLowerCase();
+      const { keyType } = ctx.run.params as unknown as RollTlsKeyParams;
+      const spki = (await runScript(session, `tls-rollover.sh switch ${keyType === 'rsa' ? 'rsa' : 'ecdsa'}`, log)).trim().split('\n').at(-1)!.toLowerCase();
       // check: false — a failed export's stdout may hold part of the key, which must not reach an error message.
       const exported = await session.exec(`bash ${SCRIPT_DIR}/tls-lineage.sh export`, { check: false });
       if (exported.code !== 0) throw new Error(`tls-lineage.sh export failed: ${exported.stderr.trim().slice(0, 200)}`);

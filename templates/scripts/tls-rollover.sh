@@ -4,12 +4,14 @@
 # control plane separates by the TLSA records' TTL:
 #   prepare ecdsa|rsa  makes the next key once (kept beside the lineage, never served) and
 #                      prints its SPKI sha256, for the TLSA record published beside the current one
-#   switch             the certificate is renewed with the next key, deployed to the services,
-#                      and the served key's SPKI sha256 printed (tls-spki.sh)
+#   switch ecdsa|rsa   the certificate is renewed with the next key (of that type), deployed to
+#                      the services, and the served key's SPKI sha256 printed (tls-spki.sh)
 # issue-tls.sh renews with --reuse-key, so certbot signs its request with the lineage's
 # current key: the next key takes that key's place just before a forced renewal, and
 # the previous key is put back if the renewal fails (the services keep serving their
-# own copies meanwhile: tls-deploy.sh only runs after a successful renewal).
+# own copies meanwhile: tls-deploy.sh only runs after a successful renewal). The key
+# type is named on the command line: certbot refuses to reuse a key whose type differs
+# from the one its renewal configuration holds, and records the new type for later renewals.
 set -euo pipefail
 
 readonly LIVE_KEY=/etc/letsencrypt/live/mailplane/privkey.pem
@@ -35,10 +37,15 @@ case "${1:-}" in
       # Switched already (the step runs again after a crash): the served key is the answer.
       exec bash /opt/mailplane/bin/tls-spki.sh
     fi
+    case "${2:-}" in
+      ecdsa) key_type=(--key-type ecdsa --elliptic-curve secp256r1) ;;
+      rsa) key_type=(--key-type rsa --rsa-key-size 2048) ;;
+      *) echo 'usage: tls-rollover.sh switch ecdsa|rsa' >&2; exit 2 ;;
+    esac
     current="$(readlink -f "$LIVE_KEY")"
     cp -p "$current" "$current.before-rollover"
     cat "$NEXT" > "$current"
-    if ! certbot renew --non-interactive --cert-name mailplane --force-renewal --reuse-key --no-random-sleep-on-renew >&2; then
+    if ! certbot renew --non-interactive --cert-name mailplane --force-renewal --reuse-key "${key_type[@]}" --no-random-sleep-on-renew >&2; then
       cat "$current.before-rollover" > "$current"
       rm -f "$current.before-rollover"
       echo 'tls-rollover: the renewal with the next key failed; the current key is back in place' >&2
@@ -49,7 +56,7 @@ case "${1:-}" in
     exec bash /opt/mailplane/bin/tls-spki.sh
     ;;
   *)
-    echo 'usage: tls-rollover.sh prepare ecdsa|rsa | switch' >&2
+    echo 'usage: tls-rollover.sh prepare ecdsa|rsa | switch ecdsa|rsa' >&2
     exit 2
     ;;
 esac

@@ -169,8 +169,8 @@ export const SCRIPTS: Readonly<Record<string, ScriptHandler>> = {
       ctx.stdout(`${spkiSha256(publicPemOf(privateKeyPem))}\n`);
       return 0;
     }
-    if (action !== 'switch') {
-      ctx.stderr('usage: tls-rollover.sh prepare ecdsa|rsa | switch\n');
+    if (action !== 'switch' || !['ecdsa', 'rsa'].includes(ctx.args?.[1] ?? '')) {
+      ctx.stderr('usage: tls-rollover.sh prepare ecdsa|rsa | switch ecdsa|rsa\n');
       return 2;
     }
     const next = await readTlsKey(nextPath);
