@@ -76,7 +76,7 @@ export const createServer: StepDefinition = {
         timeoutMs: deps.settings.serverBootTimeoutMs, intervalMs: deps.settings.pollIntervalMs, signal: ctx.signal,
       });
     }
-    // From here on the IPv6 is the SLAAC address the host holds, not the prefix's ::1.
+    // The IPv6 is the prefix's ::1, which mailplane fixes and the mail stack configures (host-addresses.ts).
     ips = await adoptHostAddresses(deps, instance, ips, log);
     const v4 = ips.find((ip) => ip.family === 'ipv4')!;
     const v6 = ips.find((ip) => ip.family === 'ipv6')!;

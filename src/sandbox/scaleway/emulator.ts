@@ -189,7 +189,8 @@ export class ScalewayEmulator {
   /** The addresses of every instance that may not send on port 25 (real-host mode rejects them at the router). */
   smtpBlockedAddresses(): { ipv4: string[]; ipv6: string[] } {
     const blocked = [...this.state.servers.values()].filter((s) => !this.groups.outboundSmtpOpen(s.securityGroupId)).map((s) => this.state.hostSpec(s));
-    return { ipv4: blocked.flatMap((h) => h.ipv4), ipv6: blocked.flatMap((h) => h.ipv6) };
+    // The whole routed prefix: an address the host configures in it is blocked as its SLAAC one is.
+    return { ipv4: blocked.flatMap((h) => h.ipv4), ipv6: blocked.flatMap((h) => h.ipv6Prefixes) };
   }
 
   /** Security groups (id, tags, servers using it), for tests. */
