@@ -17,6 +17,7 @@ export async function mailstackInput(deps: ProvisioningDeps, server: ServerRow):
     domain: server.domain,
     ipv4: server.ipv4,
     ipv6: server.ipv6,
+    sshSources: deps.settings.controlPlaneAddresses,
     dkimSelector: dkim.selector,
     dkimPrivateKeyPem: await deps.vault.get(deps.database.db, { table: 'dkim_keys', id: dkim.id, workspaceId: server.workspaceId, purpose: 'dkim_private_key' }),
     webmailHmacKey: await readSecret(deps.vault, deps, server, 'webmail_hmac_key'),

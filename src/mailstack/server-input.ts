@@ -4,6 +4,8 @@ export interface ServerTemplateInput {
   domain: string;
   ipv4: string;
   ipv6: string;
+  /** The control plane's addresses or CIDRs: the only sources SSH accepts (nftables). */
+  sshSources: string[];
   dkimSelector: string;
   dkimPrivateKeyPem: string;
   /** base64 of the per-server webmail auto-login HMAC key. */

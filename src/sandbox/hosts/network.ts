@@ -26,6 +26,11 @@ export const linkLocalOf = (mac: string) => bigIntToIpv6((0xfe80n << 112n) | eui
 
 export const UPLINK = { root: '198.18.255.1', inet: '198.18.255.2', root6: '2001:db8:ffff:ffff::1', inet6: '2001:db8:ffff:ffff::2' } as const;
 export const GATEWAY = { ipv4: '198.18.0.1', ipv6: 'fe80::1', inet6: '2001:db8:ffff:fffe::1' } as const;
+/**
+ * Where the sandbox's control plane reaches its servers from: loopback (emulated hosts) and the
+ * root namespace's uplink (real hosts). The servers' SSH is open to these only.
+ */
+export const SANDBOX_CONTROL_PLANE_ADDRESSES = ['127.0.0.1', '::1', UPLINK.root, UPLINK.root6];
 /** What the root namespace routes into the sandbox internet: the instances' pools. */
 export const HOST_POOLS = { ipv4: '198.51.100.0/24', ipv6: '2001:db8::/32' } as const;
 

@@ -194,10 +194,11 @@ export class ScalewayEmulator {
   }
 
   /** Security groups (id, tags, servers using it), for tests. */
-  listSecurityGroups(): { id: string; zone: string; tags: string[]; inboundPorts: number[]; servers: string[]; smtpBlocked: boolean }[] {
+  listSecurityGroups(): { id: string; zone: string; tags: string[]; inboundPorts: number[]; inboundRules: { port: number; range: string }[]; servers: string[]; smtpBlocked: boolean }[] {
     return [...this.groups.groups.values()].map((g) => ({
       id: g.id, zone: g.zone, tags: [...g.tags], smtpBlocked: this.groups.enableDefaultSecurity(g),
       inboundPorts: g.rules.filter((r) => r.direction === 'inbound' && r.action === 'accept' && r.dest_port_from !== null).map((r) => r.dest_port_from!),
+      inboundRules: g.rules.filter((r) => r.direction === 'inbound' && r.action === 'accept' && r.dest_port_from !== null).map((r) => ({ port: r.dest_port_from!, range: r.ip_range })),
       servers: [...this.state.servers.values()].filter((s) => s.securityGroupId === g.id).map((s) => s.id),
     }));
   }

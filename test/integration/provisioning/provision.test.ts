@@ -60,6 +60,10 @@ describe('provisioning on the sandbox', () => {
     expect(h.sandbox.scaleway!.reverseOf(server.ipv4!)).toBe('mail.alice-mail.example');
     expect(h.sandbox.scaleway!.reverseOf(server.ipv6!)).toBe('mail.alice-mail.example');
     expect(h.sandbox.scaleway!.userData(server.providerServerId!)).toBeNull();
+    // Its security group opens the mail ports to everyone and SSH only to the control plane (the sandbox's own addresses).
+    const group = h.sandbox.scaleway!.listSecurityGroups().find((g) => g.servers.includes(server.providerServerId!))!;
+    expect(group.inboundRules.filter((r) => r.port === 22).map((r) => r.range).sort()).toEqual(['127.0.0.1/32', '198.18.255.1/32', '2001:db8:ffff:ffff::1/128', '::1/128']);
+    expect(group.inboundRules.filter((r) => r.port === 25).map((r) => r.range).sort()).toEqual(['0.0.0.0/0', '::/0']);
 
     // The same webhook delivered ten more times: still one server.
     const [delivery] = h.sandbox.stripe!.deliveries().filter((d: { sessionId?: string }) => d.sessionId === sessionId);
