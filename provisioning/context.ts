@@ -35,6 +35,8 @@ export interface ProvisioningSettings {
   limitsOf(planId: string): { messagesPerHour: number; mailboxes: number; storageGb: number };
   /** Where to reach a server's SSH (the sandbox maps documentation IPs to loopback ports). */
   sshEndpoint(server: { id: string; ipv4: string | null }): Promise<{ host: string; port: number }>;
+  /** Where mailplane reaches its servers from: SSH is open to these only (security group, nftables). */
+  controlPlaneAddresses: string[];
   maxRotations: number;
   retry: { baseMs: number; maxMs: number; maxAttempts: number };
   /** wait_ssh and set_ptr poll; these bound how long. */

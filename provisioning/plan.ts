@@ -103,8 +103,8 @@ export const PLANS: Record<RunKind, Record<string, readonly StepName[]>> = {
     release_old_ip: ['repoint_ptr', 'harden'],
   },
   // The old instance is backed up if it still answers, then deleted, which frees its IPs; the new
-  // one gets the same IPs (the IPv4 and every other record unchanged: only the IPv6 the host
-  // derives from its new MAC is re-pointed, repoint_addresses), the same SSH host key
+  // one gets the same IPs (every record unchanged, the IPv6 too: mailplane fixes it in the routed
+  // prefix, host-addresses.ts; repoint_addresses checks it and sets its PTR), the same SSH host key
   // (cloud-init), DKIM key (install) and TLS key (restore_tls, then issue_tls keeps it, so the
   // TLSA record stays valid), then its mailboxes and the chosen snapshot, before verify.
   rebuild: {

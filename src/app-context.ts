@@ -122,6 +122,7 @@ export function provisioningSettings(config: Config, providers: ProviderSet, pla
     rootVolumeBytesOf: (id) => rootVolumeBytes(plan(id)),
     limitsOf: (id) => plan(id),
     sshEndpoint: (server) => providers.sshEndpoint(server),
+    controlPlaneAddresses: config.controlPlane.addresses.length > 0 ? config.controlPlane.addresses : providers.controlPlaneAddresses,
     maxRotations: 3,
     retry: { baseMs: config.provisioning.retryBaseMs, maxMs: config.provisioning.retryMaxMs, maxAttempts: config.provisioning.maxAttempts },
     serverBootTimeoutMs: 10 * 60_000,

@@ -5,6 +5,7 @@
  * composition root then starts that provider's sandbox emulator instead.
  */
 import { z } from 'zod';
+import { isAddressOrCidr } from './net-address.ts';
 import { ZONES } from './providers/compute/interface.ts';
 
 const emptyToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
@@ -92,6 +93,8 @@ const envSchema = z.object({
   /** Days a server whose subscription ended (cancelled, or unpaid for good) is kept suspended, with its data, before it is deleted. */
   BILLING_GRACE_DAYS: int(14, 1, 365),
   DNS_RESOLVERS: list([]),
+  /** The addresses (or CIDRs) mailplane's workers reach the servers from: SSH is open to these only. */
+  CONTROL_PLANE_ADDRESSES: list([]),
   DNSBL_ZONES: list([]),
 
   OFFERED_ZONES: list([...ZONES]),
@@ -200,6 +203,8 @@ export interface Config {
     graceMs: number;
   };
   dns: { resolvers: string[]; dnsblZones: string[] };
+  /** Where mailplane reaches its servers from; empty: the sandbox's own addresses (real Scaleway needs them set). */
+  controlPlane: { addresses: string[] };
   /**
    * testDomainsAllowed: customers may use `.test` / `.example` domains, because DNS is the sandbox's
    * emulator (no Cloudflare credentials, or its API on loopback) and this is not production.
@@ -331,6 +336,11 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   const stripe = group(problems, 'Stripe', {
     STRIPE_SECRET_KEY: e.STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET: e.STRIPE_WEBHOOK_SECRET,
   }, () => ({ secretKey: e.STRIPE_SECRET_KEY!, webhookSecret: e.STRIPE_WEBHOOK_SECRET!, apiUrl: e.STRIPE_API_URL }));
+  for (const a of e.CONTROL_PLANE_ADDRESSES) if (!isAddressOrCidr(a)) problems.push(`CONTROL_PLANE_ADDRESSES: "${a}" is not an IPv4/IPv6 address or CIDR`);
+  // Real Scaleway (no emulator URL): the servers' SSH would otherwise be open to nobody, or to everyone.
+  if (scaleway && !scaleway.apiUrl && e.CONTROL_PLANE_ADDRESSES.length === 0) {
+    problems.push('CONTROL_PLANE_ADDRESSES: required with real Scaleway credentials (the addresses mailplane reaches its servers from; SSH is open to these only)');
+  }
   if (production && (!scaleway || !cloudflare || !stripe)) {
     problems.push('providers: NODE_ENV=production needs Scaleway, Cloudflare and Stripe credentials (sandbox is for development)');
   }
@@ -397,6 +407,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       billingAddressCollection: e.STRIPE_BILLING_ADDRESS_COLLECTION, graceMs: e.BILLING_GRACE_DAYS * 24 * 3600_000,
     },
     dns: { resolvers: e.DNS_RESOLVERS, dnsblZones: e.DNSBL_ZONES },
+    controlPlane: { addresses: e.CONTROL_PLANE_ADDRESSES },
     product: {
       zones, plans, dmarcRua: e.DMARC_RUA ?? null, acmeEmail: e.ACME_EMAIL ?? null, acmeDirectoryUrl: e.ACME_DIRECTORY_URL ?? null,
       testDomainsAllowed: !production && (cloudflare === null || /^http:\/\/(127\.\d+\.\d+\.\d+|\[::1\]|localhost)[:/]/.test(cloudflare.apiUrl ?? '')),

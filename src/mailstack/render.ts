@@ -73,6 +73,17 @@ export function dkimFiles(files: readonly RenderedFile[]): RenderedFile[] {
   return files.filter((f) => f.path === DKIM_SIGNING_CONF || f.path.startsWith(`${DKIM_KEY_DIR}/`));
 }
 
+/** nftables rules accepting SSH from the control plane only, one per family that has sources. */
+export function sshAcceptRules(sources: string[]): string {
+  const v4 = sources.filter((s) => !s.includes(':'));
+  const v6 = sources.filter((s) => s.includes(':'));
+  return [
+    ...(v4.length ? [`tcp dport 22 ip saddr { ${v4.join(', ')} } accept`] : []),
+    ...(v6.length ? [`tcp dport 22 ip6 saddr { ${v6.join(', ')} } accept`] : []),
+  ].join('\n    ');
+}
+
+
 export function renderServerTree(input: ServerTemplateInput, templates: TemplateSet = bundledTemplates()): RenderedFile[] {
   validateServerInput(input);
   const values: Record<string, string> = {
@@ -80,6 +91,7 @@ export function renderServerTree(input: ServerTemplateInput, templates: Template
     domain: input.domain,
     ipv4: input.ipv4,
     ipv6: input.ipv6,
+    sshAccept: sshAcceptRules(input.sshSources),
     dkimSelector: input.dkimSelector,
     adminEmail: input.adminEmail,
     acmeDirectoryUrl: input.acmeDirectoryUrl ?? LETS_ENCRYPT_DIRECTORY,

@@ -4,6 +4,8 @@ export interface ServerTemplateInput {
   domain: string;
   ipv4: string;
   ipv6: string;
+  /** The control plane's addresses or CIDRs: the only sources SSH accepts (nftables). */
+  sshSources: string[];
   dkimSelector: string;
   dkimPrivateKeyPem: string;
   /** The Ed25519 key (RFC 8463) Rspamd signs with beside the RSA one, under its own selector; absent: RSA only. */

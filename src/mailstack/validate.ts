@@ -7,6 +7,7 @@
  */
 import { createPrivateKey } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
+import { isAddressOrCidr } from '../net-address.ts';
 import type { ServerTemplateInput } from './server-input.ts';
 
 export class TemplateInputError extends Error {
@@ -61,6 +62,10 @@ export function validateServerInput(input: ServerTemplateInput): ServerTemplateI
   if (input.hostname === input.domain) throw new TemplateInputError('hostname', 'must differ from the mail domain (e.g. mail.example.com)');
   if (typeof input.ipv4 !== 'string' || !isIPv4(input.ipv4)) throw new TemplateInputError('ipv4', `not an IPv4 address: ${JSON.stringify(input.ipv4)}`);
   if (typeof input.ipv6 !== 'string' || !isIPv6(input.ipv6) || input.ipv6.includes('%')) throw new TemplateInputError('ipv6', `not an IPv6 address: ${JSON.stringify(input.ipv6)}`);
+  if (!Array.isArray(input.sshSources) || input.sshSources.length === 0 || !input.sshSources.every((s) => typeof s === 'string' && isAddressOrCidr(s))) {
+    // Empty would lock the control plane out of its own server; anything else goes into nftables as is.
+    throw new TemplateInputError('sshSources', `not a non-empty list of addresses or CIDRs: ${JSON.stringify(input.sshSources)}`);
+  }
   assertLabel('dkimSelector', input.dkimSelector);
   assertEmail('adminEmail', input.adminEmail);
   // Goes into a single-quoted shell argument: only plain URL characters, and only https.

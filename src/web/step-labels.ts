@@ -7,7 +7,7 @@ export const STEP_LABELS: Record<string, string> = {
   allocate_ips: 'Reserve IPv4 and IPv6 addresses',
   check_blacklists: 'Check the addresses against blacklists',
   create_server: 'Create the server',
-  repoint_addresses: 'Point the IPv6 records at the new host',
+  repoint_addresses: 'Check the addresses DNS names, and their reverse DNS',
   generate_dkim: 'Generate the DKIM signing key',
   generate_next_dkim: 'Generate the next DKIM keys (a new dated selector)',
   publish_next_dkim: 'Publish the next DKIM keys',

@@ -180,6 +180,9 @@ rspamadm configtest -q
 systemctl restart systemd-journald
 
 systemctl daemon-reload
+# The IPv6 address DNS names, before Postfix sends from it (smtp_bind_address6).
+systemctl enable -q mailplane-ipv6
+systemctl restart mailplane-ipv6
 # The MTA-STS resolver before Postfix: until it answers, Postfix defers mail rather than send it
 # without a destination's policy.
 for unit in redis-server rspamd dovecot postfix-mta-sts-resolver postfix php8.2-fpm nginx mailplane-webmail-login; do

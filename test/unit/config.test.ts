@@ -13,6 +13,7 @@ const PRODUCTION = {
   SESSION_SECRET: SECRET,
   VAULT_MASTER_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}`,
   SCW_ACCESS_KEY: 'SCWXXXXXXXXXXXXXXXXX', SCW_SECRET_KEY: '11111111-1111-4111-8111-111111111111', SCW_DEFAULT_PROJECT_ID: '22222222-2222-4222-8222-222222222222',
+  CONTROL_PLANE_ADDRESSES: '203.0.113.7,2001:db8:7::/48',
   CLOUDFLARE_API_TOKEN: 'cf-token', CLOUDFLARE_ACCOUNT_ID: 'cf-account',
   STRIPE_SECRET_KEY: 'sk_live_x', STRIPE_WEBHOOK_SECRET: 'whsec_x',
   MAIL_SMTP_URL: 'smtps://mailer:secret@smtp.example.com:465',
@@ -101,6 +102,13 @@ describe('loadConfig', () => {
   it('refuses half a set of provider credentials instead of silently using the sandbox', () => {
     const problems = problemsOf({ SCW_ACCESS_KEY: 'SCWXXXXXXXXXXXXXXXXX' });
     expect(problems).toEqual([expect.stringMatching(/Scaleway: SCW_ACCESS_KEY set but SCW_SECRET_KEY, SCW_DEFAULT_PROJECT_ID missing/)]);
+  });
+
+  it('needs the control plane\'s addresses with real Scaleway (SSH is open to them only), and refuses one that is not an address', () => {
+    expect(problemsOf({ ...PRODUCTION, CONTROL_PLANE_ADDRESSES: '' }).join()).toMatch(/CONTROL_PLANE_ADDRESSES: required with real Scaleway/);
+    expect(problemsOf({ ...PRODUCTION, CONTROL_PLANE_ADDRESSES: '203.0.113.7,not-an-ip' }).join()).toMatch(/"not-an-ip" is not an IPv4\/IPv6 address or CIDR/);
+    expect(problemsOf({ ...PRODUCTION, CONTROL_PLANE_ADDRESSES: '203.0.113.0/33' }).join()).toMatch(/"203.0.113.0\/33"/);
+    expect(loadConfig({ ...PRODUCTION, NODE_ENV: 'development', CONTROL_PLANE_ADDRESSES: '', SCW_API_URL: 'http://127.0.0.1:4010' }).controlPlane.addresses).toEqual([]);
   });
 
   it('refuses unknown zones and malformed plans', () => {

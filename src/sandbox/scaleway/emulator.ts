@@ -190,14 +190,16 @@ export class ScalewayEmulator {
   /** The addresses of every instance that may not send on port 25 (real-host mode rejects them at the router). */
   smtpBlockedAddresses(): { ipv4: string[]; ipv6: string[] } {
     const blocked = [...this.state.servers.values()].filter((s) => !this.groups.outboundSmtpOpen(s.securityGroupId)).map((s) => this.state.hostSpec(s));
-    return { ipv4: blocked.flatMap((h) => h.ipv4), ipv6: blocked.flatMap((h) => h.ipv6) };
+    // The whole routed prefix: an address the host configures in it is blocked as its SLAAC one is.
+    return { ipv4: blocked.flatMap((h) => h.ipv4), ipv6: blocked.flatMap((h) => h.ipv6Prefixes) };
   }
 
   /** Security groups (id, tags, servers using it), for tests. */
-  listSecurityGroups(): { id: string; zone: string; tags: string[]; inboundPorts: number[]; servers: string[]; smtpBlocked: boolean }[] {
+  listSecurityGroups(): { id: string; zone: string; tags: string[]; inboundPorts: number[]; inboundRules: { port: number; range: string }[]; servers: string[]; smtpBlocked: boolean }[] {
     return [...this.groups.groups.values()].map((g) => ({
       id: g.id, zone: g.zone, tags: [...g.tags], smtpBlocked: this.groups.enableDefaultSecurity(g),
       inboundPorts: g.rules.filter((r) => r.direction === 'inbound' && r.action === 'accept' && r.dest_port_from !== null).map((r) => r.dest_port_from!),
+      inboundRules: g.rules.filter((r) => r.direction === 'inbound' && r.action === 'accept' && r.dest_port_from !== null).map((r) => ({ port: r.dest_port_from!, range: r.ip_range })),
       servers: [...this.state.servers.values()].filter((s) => s.securityGroupId === g.id).map((s) => s.id),
     }));
   }

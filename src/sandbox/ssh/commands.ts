@@ -3,7 +3,8 @@
  *
  *   hostname [-f]            the fqdn from cloud-init
  *   cat                      echoes stdin (lets tests see stdin arrive)
- *   ip -o addr show scope global   the host's addresses (from the Scaleway emulator)
+ *   ip -o addr show scope global   the host's addresses (from the Scaleway emulator), and the
+ *                            IPv6 the installed mail stack holds (/etc/mailplane/ipv6-address)
  *   timeout N bash -c 'exec 3<>/dev/tcp/HOST/25 …'   the outbound SMTP probe: "220 …" when
  *                            the account's SMTP is open, exit 124 (timed out) while Scaleway blocks it
  *   df -B1 --output=size,used,avail /   the root file system: the boot volume's size (from the
@@ -24,6 +25,8 @@ import { posix } from 'node:path';
 import { SCRIPTS, type ScriptContext } from './scripts.ts';
 
 export const SCRIPT_DIR = '/opt/mailplane/bin';
+/** Written by install_mail_stack (templates/network/ipv6-address). */
+export const FIXED_IPV6_FILE = '/etc/mailplane/ipv6-address';
 
 /** How a host misbehaves, set by tests: a script that fails, a delay before each command answers. */
 export interface HostBehaviour {
@@ -87,7 +90,10 @@ export async function runCommand(command: string, ctx: ScriptContext, behaviour:
   }
   if (program === 'bash' && args.length >= 1) return runScriptFile(args[0]!, { ...ctx, args: args.slice(1) }, behaviour);
   if (ctx.network && command.trim() === 'ip -o addr show scope global') {
-    for (const address of ctx.network.addresses) {
+    // Besides what the instance configures by itself, the address the mail stack fixes in the
+    // routed prefix (mailplane-ipv6.service holds what this file says, once installed).
+    const fixed = (await ctx.fs.read(FIXED_IPV6_FILE))?.content.toString('utf8').trim();
+    for (const address of [...ctx.network.addresses, ...(fixed ? [fixed] : [])]) {
       const v6 = address.includes(':');
       ctx.stdout(`2: ens2    ${v6 ? 'inet6' : 'inet'} ${address}/${v6 ? 64 : 32} scope global ${v6 ? 'dynamic mngtmpaddr' : 'dynamic'} ens2\\       valid_lft forever preferred_lft forever\n`);
     }

@@ -5,6 +5,7 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alerts, auditLog, dkimKeys, dnsRecords, provisioningSteps, serverIps, servers } from '../../../src/db/schema/index.ts';
+import { firstAddressOf } from '../../../src/providers/compute/scaleway-ipv6.ts';
 import { startHarness, type Harness } from '../../support/provisioning.ts';
 
 let h: Harness;
@@ -34,9 +35,11 @@ describe('provisioning on the sandbox', () => {
     const records = recordsOf('alice-mail.example');
     const has = (type: string, name: string, pred: (content: string) => boolean = () => true) =>
       records.some((r: { type: string; name: string; content: string }) => r.type === type && r.name === name && pred(r.content));
-    // The IPv6 published is the one the instance holds in its /64 (SLAAC), not prefix::1.
-    expect(server.ipv6).toBe(h.sandbox.scaleway!.hostIpv6(server.providerServerId!));
-    expect(server.ipv6).not.toMatch(/::1$/);
+    // The IPv6 published is the one mailplane fixes in the routed /64 (its ::1, configured by the mail
+    // stack), not the SLAAC address the instance takes by itself, which a new instance would change.
+    const [v6] = await h.database.db.select().from(serverIps).where(and(eq(serverIps.serverId, serverId), eq(serverIps.family, 'ipv6')));
+    expect(server.ipv6).toBe(firstAddressOf(v6!.prefix!));
+    expect(server.ipv6).not.toBe(h.sandbox.scaleway!.hostIpv6(server.providerServerId!));
     expect(has('A', 'mail.alice-mail.example', (c) => c === server.ipv4)).toBe(true);
     expect(has('AAAA', 'mail.alice-mail.example', (c) => c === server.ipv6)).toBe(true);
     expect(has('MX', 'alice-mail.example')).toBe(true);
@@ -57,6 +60,10 @@ describe('provisioning on the sandbox', () => {
     expect(h.sandbox.scaleway!.reverseOf(server.ipv4!)).toBe('mail.alice-mail.example');
     expect(h.sandbox.scaleway!.reverseOf(server.ipv6!)).toBe('mail.alice-mail.example');
     expect(h.sandbox.scaleway!.userData(server.providerServerId!)).toBeNull();
+    // Its security group opens the mail ports to everyone and SSH only to the control plane (the sandbox's own addresses).
+    const group = h.sandbox.scaleway!.listSecurityGroups().find((g) => g.servers.includes(server.providerServerId!))!;
+    expect(group.inboundRules.filter((r) => r.port === 22).map((r) => r.range).sort()).toEqual(['127.0.0.1/32', '198.18.255.1/32', '2001:db8:ffff:ffff::1/128', '::1/128']);
+    expect(group.inboundRules.filter((r) => r.port === 25).map((r) => r.range).sort()).toEqual(['0.0.0.0/0', '::/0']);
 
     // The same webhook delivered ten more times: still one server.
     const [delivery] = h.sandbox.stripe!.deliveries().filter((d: { sessionId?: string }) => d.sessionId === sessionId);
