@@ -33,6 +33,9 @@ import { registerServerWaitRoutes } from './routes/server-waits.ts';
 import { registerServerRebuildRoutes } from './routes/server-rebuild.ts';
 import { registerDnsRecordRoutes } from './routes/dns-records.ts';
 import { registerWorkspaceRoutes } from './routes/workspaces.ts';
+import { registerWorkspaceSecurityRoutes } from './routes/workspace-security.ts';
+import { registerTwoFactorRoutes } from './routes/two-factor.ts';
+import { registerTwoFactorSignInRoutes } from './routes/two-factor-sign-in.ts';
 
 export type RouteRegistrar = (app: App) => void;
 
@@ -80,8 +83,11 @@ export function createApp(deps: ApiDeps, extra: RouteRegistrar[] = []): App {
 
   registerHealthRoutes(app, deps);
   registerAuthRoutes(app, deps);
+  registerTwoFactorSignInRoutes(app, deps);
   registerMeRoutes(app, deps);
+  registerTwoFactorRoutes(app, deps);
   registerWorkspaceRoutes(app, deps);
+  registerWorkspaceSecurityRoutes(app, deps);
   registerInvitationRoutes(app, deps);
   registerApiKeyRoutes(app, deps);
   registerCatalogRoutes(app, deps);
