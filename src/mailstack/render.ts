@@ -8,6 +8,7 @@
  * placeholder without a value is an error, never an empty string.
  */
 import { readFileSync } from 'node:fs';
+import { AUTOCONFIG_PATH, AUTODISCOVER_PATH, autoconfigXml, autodiscoverXml } from './mail-client-setup.ts';
 import { TEMPLATE_MANIFEST } from './manifest.ts';
 import { validateServerInput } from './validate.ts';
 import type { ServerTemplateInput } from './server-input.ts';
@@ -67,6 +68,8 @@ export function renderServerTree(input: ServerTemplateInput): RenderedFile[] {
     { path: dkimKeyPath(input.domain, input.dkimSelector), content: `${pem}\n`, mode: 0o600 },
     { path: WEBMAIL_HMAC_KEY_PATH, content: `${input.webmailHmacKey}\n`, mode: 0o600 },
     { path: MTA_STS_POLICY_PATH, content: renderMtaStsPolicy(input.mtaStsPolicy), mode: 0o644 },
+    { path: AUTOCONFIG_PATH, content: autoconfigXml(input.domain, input.hostname), mode: 0o644 },
+    { path: AUTODISCOVER_PATH, content: autodiscoverXml(input.hostname), mode: 0o644 },
   );
   return files.sort((a, b) => a.path.localeCompare(b.path));
 }
