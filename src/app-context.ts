@@ -272,6 +272,7 @@ export function apiDeps(ctx: AppContext, accountNotifier?: AccountNotifier): Api
     db: ctx.database.db,
     hasher: ctx.hasher,
     sessions: ctx.sessions,
+    vault: ctx.vault,
     invitationKey: ctx.invitationKey,
     mailer: ctx.mailer,
     sendEmailVerification: (userId) => sendEmailVerification(recoveryDeps(ctx), userId),

@@ -1,4 +1,4 @@
-/** Sign-up and sign-in. */
+/** Sign-up and sign-in (the second factor's step is in two-factor/sign-in.ts). */
 import { eq } from 'drizzle-orm';
 import type { Actor } from '../audit.ts';
 import { audit } from '../audit.ts';
@@ -11,6 +11,8 @@ import { users } from '../db/schema/index.ts';
 import { ConflictError, UnauthorizedError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { AccountNotifier } from './notifier.ts';
+import { openSignInChallenge, type SignInChallenge } from './two-factor/sign-in.ts';
+import { hasSecondFactor } from './two-factor/status.ts';
 
 export interface AccountDeps {
   db: Db;
@@ -52,11 +54,16 @@ export async function signUp(
   });
 }
 
+/** A session, or (for an account with a second factor) the challenge its second step must answer. */
+export type LoginResult =
+  | { kind: 'session'; token: string; expiresAt: Date; userId: string }
+  | ({ kind: 'second_factor'; userId: string } & SignInChallenge);
+
 export async function logIn(
   deps: LoginDeps,
   input: { email: string; password: string },
   meta: { ip: string | null; userAgent: string | null },
-): Promise<{ token: string; expiresAt: Date; userId: string }> {
+): Promise<LoginResult> {
   // Throttled before anything is looked up: a waiting guess learns nothing, right password or not.
   const attempt = await deps.loginThrottle.begin(input.email, meta.ip);
   const [user] = await deps.db.select({ id: users.id, email: users.email, passwordHash: users.passwordHash }).from(users).where(eq(users.email, input.email)).limit(1);
@@ -73,11 +80,17 @@ export async function logIn(
     }
     throw new UnauthorizedError('Email or password is incorrect');
   }
+  if (await hasSecondFactor(deps.db, user.id)) {
+    // No session yet, and the throttle's record stays until the second factor is right too.
+    const challenge = await openSignInChallenge(deps, user.id, meta.ip, Date.now());
+    await audit(deps.db, { id: user.id, kind: 'user', ip: meta.ip }, { action: 'user.login_password_ok', target: user.id });
+    return { kind: 'second_factor', userId: user.id, ...challenge };
+  }
   await attempt.succeeded();
   return deps.db.transaction(async (tx) => {
     const session = await deps.sessions.issue(tx, user.id, meta);
     await audit(tx, { id: user.id, kind: 'user', ip: meta.ip }, { action: 'user.login', target: user.id });
-    return { ...session, userId: user.id };
+    return { kind: 'session', ...session, userId: user.id };
   });
 }
 

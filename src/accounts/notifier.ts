@@ -1,6 +1,6 @@
 /**
  * Notices to an account's owner about their own account's security (someone
- * is guessing its password). The product's email module plugs in a notifier
+ * is guessing its password; its second factors changed). The product's email module plugs in a notifier
  * that mails them; the default records the notice in the log, so a notice is
  * never silently lost when no mail transport is wired.
  */
@@ -17,7 +17,19 @@ export interface LoginThrottledNotice {
   at: Date;
 }
 
-export type AccountNotice = LoginThrottledNotice;
+export type TwoFactorChange = 'totp_enabled' | 'passkey_added' | 'passkey_removed' | 'disabled' | 'recovery_codes_renewed' | 'recovery_code_used';
+
+/** A second factor was added, removed or used up: the owner hears of it whoever did it. */
+export interface TwoFactorChangedNotice {
+  kind: 'two_factor_changed';
+  userId: string;
+  email: string;
+  change: TwoFactorChange;
+  ip: string | null;
+  at: Date;
+}
+
+export type AccountNotice = LoginThrottledNotice | TwoFactorChangedNotice;
 
 export interface AccountNotifier {
   notify(notice: AccountNotice): Promise<void>;
@@ -27,7 +39,8 @@ export function loggingAccountNotifier(log: Logger): AccountNotifier {
   return {
     async notify(notice) {
       // The user id, not the email: log lines carry no personal data beyond ids.
-      log.warn({ notice: { kind: notice.kind, userId: notice.userId, failures: notice.failures, ip: notice.ip } }, 'account notice');
+      const detail = notice.kind === 'login_throttled' ? { failures: notice.failures } : { change: notice.change };
+      log.warn({ notice: { kind: notice.kind, userId: notice.userId, ...detail, ip: notice.ip } }, 'account notice');
     },
   };
 }

@@ -35,6 +35,9 @@ import { registerServerDkimRoutes } from './routes/server-dkim.ts';
 import { registerTlsRolloverRoutes } from './routes/admin-tls-rollover.ts';
 import { registerDnsRecordRoutes } from './routes/dns-records.ts';
 import { registerWorkspaceRoutes } from './routes/workspaces.ts';
+import { registerWorkspaceSecurityRoutes } from './routes/workspace-security.ts';
+import { registerTwoFactorRoutes } from './routes/two-factor.ts';
+import { registerTwoFactorSignInRoutes } from './routes/two-factor-sign-in.ts';
 
 export type RouteRegistrar = (app: App) => void;
 
@@ -82,8 +85,11 @@ export function createApp(deps: ApiDeps, extra: RouteRegistrar[] = []): App {
 
   registerHealthRoutes(app, deps);
   registerAuthRoutes(app, deps);
+  registerTwoFactorSignInRoutes(app, deps);
   registerMeRoutes(app, deps);
+  registerTwoFactorRoutes(app, deps);
   registerWorkspaceRoutes(app, deps);
+  registerWorkspaceSecurityRoutes(app, deps);
   registerInvitationRoutes(app, deps);
   registerApiKeyRoutes(app, deps);
   registerCatalogRoutes(app, deps);

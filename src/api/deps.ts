@@ -15,6 +15,7 @@ import type { MailboxDeps } from '../mailboxes/service.ts';
 import type { Logger } from '../log.ts';
 import type { Mailer } from '../mail/mailer.ts';
 import type { Placements } from '../servers/placement.ts';
+import type { Vault } from '../vault/vault.ts';
 import type { RateLimiter } from './middleware/rate-limit.ts';
 
 export interface ApiDeps {
@@ -23,6 +24,8 @@ export interface ApiDeps {
   db: Db;
   hasher: PasswordHasher;
   sessions: SessionService;
+  /** Seals TOTP secrets (and every other secret). */
+  vault: Vault;
   invitationKey: Buffer;
   limiters: { auth: RateLimiter; api: RateLimiter; passwordExport: RateLimiter };
   /** Password guessing, per account and per IP, shared by every process (PostgreSQL). */

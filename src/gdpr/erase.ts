@@ -20,7 +20,8 @@ import { audit, SYSTEM_ACTOR, type Actor } from '../audit.ts';
 import type { PasswordHasher } from '../auth/passwords.ts';
 import type { Database, Db } from '../db/client.ts';
 import {
-  alerts, auditLog, blacklistChecks, invitations, memberships, provisioningRuns, sandboxMail, servers, sessions, subscriptions, users, vaultSecrets, workspaces,
+  alerts, auditLog, authChallenges, blacklistChecks, invitations, memberships, passkeys, provisioningRuns, recoveryCodes, sandboxMail, servers, sessions, subscriptions,
+  totpCredentials, users, vaultSecrets, workspaces,
 } from '../db/schema/index.ts';
 import { inTransaction, type RawTx } from '../db/tx.ts';
 import { ForbiddenError, isRetryable, NotFoundError } from '../errors.ts';
@@ -124,6 +125,9 @@ async function scrubPerson(tx: Db, user: { id: string; email: string; name: stri
   await tx.update(auditLog).set({ ip: null }).where(eq(auditLog.actorId, user.id));
   await tx.delete(invitations).where(eq(invitations.email, user.email));
   await tx.delete(sessions).where(eq(sessions.userId, user.id));
+  // Second factors: the authenticator's sealed secret, passkeys, recovery codes, open sign-ins.
+  await tx.delete(vaultSecrets).where(and(eq(vaultSecrets.ownerTable, 'totp_credentials'), eq(vaultSecrets.ownerId, user.id)));
+  for (const table of [totpCredentials, passkeys, recoveryCodes, authChallenges]) await tx.delete(table).where(eq(table.userId, user.id));
   // The sandbox outbox is mailplane's own copy of what it mailed them (links, notices): it goes too.
   await tx.delete(sandboxMail).where(sql`${user.email} = any(${sandboxMail.to})`);
   await tx.update(users).set({ email: `${user.id}@erased.invalid`, name: '', passwordHash: '!erased', staffRole: null, erasureRequestedAt: new Date() })

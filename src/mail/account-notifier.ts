@@ -1,16 +1,20 @@
 /**
  * The AccountNotifier (src/accounts/notifier.ts) that mails the account's
- * owner: someone is guessing their password. The mail names no attacker
+ * owner: someone is guessing their password, or their second factors changed. The mail names no attacker
  * detail beyond the count and the source address, and points at the reset
  * page rather than containing a reset link (a reset must be asked for).
  */
-import type { AccountNotifier } from '../accounts/notifier.ts';
+import type { AccountNotifier, TwoFactorChange, TwoFactorChangedNotice } from '../accounts/notifier.ts';
 import type { Logger } from '../log.ts';
 import { sendBestEffort, type Mailer } from './mailer.ts';
 
 export function mailAccountNotifier(deps: { mailer: Mailer; log: Logger; publicUrl: string }): AccountNotifier {
   return {
     async notify(notice) {
+      if (notice.kind === 'two_factor_changed') {
+        await sendBestEffort(deps.mailer, deps.log, twoFactorMessage(notice, deps.publicUrl));
+        return;
+      }
       await sendBestEffort(deps.mailer, deps.log, {
         to: [notice.email],
         subject: 'Someone is trying to sign in to your mailplane account',
@@ -20,5 +24,24 @@ export function mailAccountNotifier(deps: { mailer: Mailer; log: Logger; publicU
           + '\n-- \nmailplane: your dedicated mail server\n',
       });
     },
+  };
+}
+
+const CHANGES: Record<TwoFactorChange, string> = {
+  totp_enabled: 'An authenticator app was set up for two-factor sign-in',
+  passkey_added: 'A passkey was added to your account',
+  passkey_removed: 'A passkey was removed from your account',
+  disabled: 'Two-factor sign-in was turned off',
+  recovery_codes_renewed: 'New recovery codes were made (the old ones no longer work)',
+  recovery_code_used: 'A recovery code was used to sign in',
+};
+
+function twoFactorMessage(notice: TwoFactorChangedNotice, publicUrl: string) {
+  return {
+    to: [notice.email],
+    subject: `mailplane: ${CHANGES[notice.change].toLowerCase()}`,
+    text: `${CHANGES[notice.change]} on your mailplane account at ${notice.at.toUTCString()}${notice.ip ? ` from ${notice.ip}` : ''}.\n\n`
+      + `If this was you, there is nothing to do. If not, sign in and check your two-factor settings, and change your password:\n\n${publicUrl}/account/two-factor\n${publicUrl}/forgot-password\n`
+      + '\n-- \nmailplane: your dedicated mail server\n',
   };
 }

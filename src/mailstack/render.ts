@@ -8,6 +8,7 @@
  * placeholder without a value is an error, never an empty string.
  */
 import { readFileSync } from 'node:fs';
+import { AUTOCONFIG_PATH, AUTODISCOVER_PATH, autoconfigXml, autodiscoverXml } from './mail-client-setup.ts';
 import { TEMPLATE_MANIFEST, type TemplateEntry } from './manifest.ts';
 import { validateServerInput } from './validate.ts';
 import { rspamdEd25519Key } from './dkim-key-format.ts';
@@ -118,6 +119,8 @@ export function renderServerTree(input: ServerTemplateInput, templates: Template
     { path: WEBMAIL_HMAC_KEY_PATH, content: `${input.webmailHmacKey}
 `, mode: 0o600, secret: true },
     { path: MTA_STS_POLICY_PATH, content: renderMtaStsPolicy(input.mtaStsPolicy), mode: 0o644 },
+    { path: AUTOCONFIG_PATH, content: autoconfigXml(input.domain, input.hostname), mode: 0o644 },
+    { path: AUTODISCOVER_PATH, content: autodiscoverXml(input.hostname), mode: 0o644 },
   );
   return files.sort((a, b) => a.path.localeCompare(b.path));
 }

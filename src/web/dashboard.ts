@@ -28,6 +28,9 @@ import { registerWorkspacePages } from './pages/workspace-pages.ts';
 import { ID_PATTERNS, wellFormedPathIds } from './path-ids.ts';
 import { newWebApp, type WebApp, type WebDeps } from './web-env.ts';
 import { requireSignIn, sameOriginPosts } from './web-session.ts';
+import { requireEnrolment } from './two-factor-gate.ts';
+import { registerSecondFactorLoginPages } from './pages/second-factor-login-pages.ts';
+import { registerTwoFactorPages } from './pages/two-factor-pages.ts';
 
 const SIGNED_IN_ONLY = ['/', '/workspaces', '/w/*', '/checkout/*', '/invitations/*', '/support/*', '/ops/*'];
 
@@ -38,12 +41,15 @@ export function createDashboard(deps: WebDeps): WebApp {
   for (const pattern of ID_PATTERNS) web.use(pattern, ids);
   registerAssets(web);
   registerAuthPages(web, deps);
+  registerSecondFactorLoginPages(web, deps);
+  registerTwoFactorPages(web, deps);
   registerAccountPages(web, deps);
   if (deps.outbox) registerSandboxMailPages(web, deps, deps.outbox);
   if (deps.webmailStandIn) registerSandboxWebmailPages(web, deps, deps.webmailStandIn);
 
   const gate = requireSignIn(deps);
-  for (const path of SIGNED_IN_ONLY) web.use(path, gate);
+  const enrolled = requireEnrolment(deps);
+  for (const path of SIGNED_IN_ONLY) web.use(path, gate, enrolled);
   registerWorkspacePages(web, deps);
   registerTeamPages(web, deps);
   registerApiKeyPages(web, deps);

@@ -19,6 +19,8 @@ export interface PageOptions {
   notice?: string | null;
   error?: string | null;
   sandboxMail?: boolean;
+  /** Extra scripts of this package (/assets/…), e.g. the passkey ceremony. */
+  scripts?: string[];
   status?: 200 | 400 | 403 | 404 | 409 | 429 | 500;
 }
 
@@ -52,6 +54,7 @@ export function renderPage(c: Context<WebEnv>, o: PageOptions): Response | Promi
 <link rel="icon" href="/assets/icon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/assets/app.css">
 <script src="/assets/app.js" defer></script>
+${(o.scripts ?? []).map((src) => html`<script src="${src}" defer></script>`)}
 </head><body>
 <a class="skip" href="#main">Skip to content</a>
 <header class="top"><a class="brand" href="/">mailplane</a>${o.workspace ? html`<span class="ws">${o.workspace.name}</span>` : ''}${nav(o)}</header>
@@ -92,6 +95,12 @@ export const NOTICES: Record<string, string> = {
   rechecking: 'Checking now: this page shows the result in a moment.',
   nothing_waiting: 'Nothing is waiting any more: there was nothing to check.',
   joined: 'You joined the workspace.',
+  totp_enabled: 'Two-factor sign-in is on: you will be asked for a code from your authenticator app when you sign in.',
+  passkey_added: 'Passkey added: you can sign in with it from now on.',
+  passkey_removed: 'Passkey removed.',
+  two_factor_disabled: 'Two-factor sign-in is off.',
+  two_factor_required: 'Set up two-factor sign-in to continue: your account needs it.',
+  security_saved: 'Sign-in policy saved.',
   workspace_erasing: 'The workspace is being erased: its servers are deprovisioned and its subscriptions cancelled.',
 };
 

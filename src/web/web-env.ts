@@ -22,6 +22,8 @@ export interface WebUser {
   staffRole: 'support' | 'ops' | null;
   emailVerified: boolean;
   sessionId: string;
+  /** Has a second factor (TOTP or a passkey). */
+  twoFactor: boolean;
 }
 
 export interface WebEnv {

@@ -2,14 +2,15 @@
  * Workspace scoping. Every workspace route starts here: a workspace the
  * caller does not belong to (or that an API key is not bound to) is "not
  * found" — never "forbidden" — so ids cannot be probed. Inside the workspace,
- * the permission table decides.
+ * a workspace that requires two-factor sign-in refuses members without it,
+ * then the permission table decides.
  */
 import { and, eq, isNull } from 'drizzle-orm';
 import type { Principal } from '../api/env.ts';
 import { roleAllows, scopesAllow, type Action } from '../auth/permissions.ts';
 import type { DbOrTx } from '../db/client.ts';
 import { memberships, workspaces, type WorkspaceRole } from '../db/schema/index.ts';
-import { ForbiddenError, NotFoundError } from '../errors.ts';
+import { ForbiddenError, NotFoundError, TwoFactorRequiredError } from '../errors.ts';
 
 export interface WorkspaceAccess {
   workspaceId: string;
@@ -28,13 +29,16 @@ export async function authorizeWorkspace(db: DbOrTx, principal: Principal, works
     return { workspaceId, role: null, principal };
   }
   const [row] = await db
-    .select({ role: memberships.role })
+    .select({ role: memberships.role, requireTwoFactor: workspaces.requireTwoFactor })
     .from(memberships)
     .innerJoin(workspaces, eq(workspaces.id, memberships.workspaceId))
     // A workspace being erased is already gone for everyone.
     .where(and(eq(memberships.workspaceId, workspaceId), eq(memberships.userId, principal.userId), isNull(workspaces.erasureRequestedAt)))
     .limit(1);
   if (!row) throw new NotFoundError('Workspace');
+  if (row.requireTwoFactor && !principal.twoFactor) {
+    throw new TwoFactorRequiredError('This workspace requires two-factor sign-in: set it up at /account/two-factor (or /v1/me/two-factor) first');
+  }
   if (!roleAllows(row.role, action)) throw new ForbiddenError(`Your role (${row.role}) does not allow ${action}`);
   return { workspaceId, role: row.role, principal };
 }

@@ -2,6 +2,7 @@
  * An API instance on its own database for one test file, driven through
  * app.request() (no socket), with the log lines captured for assertions.
  */
+import { randomBytes } from 'node:crypto';
 import { createApp, type RouteRegistrar } from '../../src/api/app.ts';
 import type { ApiDeps } from '../../src/api/deps.ts';
 import type { App } from '../../src/api/env.ts';
@@ -13,6 +14,7 @@ import { createPasswordHasher } from '../../src/auth/passwords.ts';
 import { createSessionService } from '../../src/auth/sessions.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
+import { Vault } from '../../src/vault/vault.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 
 export const TEST_SECRET = 'test-session-secret-that-is-long-enough-1234567890';
@@ -59,6 +61,7 @@ export async function createTestApi(opts: TestApiOptions = {}): Promise<TestApi>
     // Lighter argon2 parameters keep the suite fast; the algorithm and code path are the production ones.
     hasher: createPasswordHasher({ memoryCost: 4096, timeCost: 1 }),
     sessions: createSessionService({ key: deriveKey(TEST_SECRET, 'session-jwt'), ttlSeconds: config.auth.sessionTtlSeconds }),
+    vault: new Vault({ activeId: 'test', keys: new Map([['test', randomBytes(32)]]) }),
     invitationKey: deriveKey(TEST_SECRET, 'invitation-token'),
     limiters: {
       auth: new RateLimiter({ limit: config.auth.rateLimitAuthPerMinute, windowMs: 60_000, ...(opts.limiterNow ? { now: opts.limiterNow } : {}) }),

@@ -21,6 +21,8 @@ import { startWorkers } from '../../src/workers.ts';
 import { STRONG_PASSWORD, TEST_SECRET, type CallResult } from './api.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 import { endGracePeriods } from '../../src/billing/grace.ts';
+import { enrolTotp } from './two-factor.ts';
+import { mailAccountNotifier } from '../../src/mail/account-notifier.ts';
 
 export const TEST_VAULT_KEYS = 'test1:' + Buffer.alloc(32, 7).toString('base64');
 export const FAST_SETTINGS = {
@@ -66,8 +68,10 @@ export interface Harness {
   readyServer(token: string, workspaceId: string, domain: string): Promise<{ serverId: string }>;
   /** Waits until the step of the server's latest run has `status`. */
   waitForStep(serverId: string, step: string, status: string, timeoutMs?: number): Promise<void>;
-  /** A staff account (support or ops) → its token. */
+  /** A staff account (support or ops), with an authenticator enrolled as staff must have → its token. */
   staff(email: string, role?: 'support' | 'ops'): Promise<string>;
+  /** The authenticator secrets of the accounts staff() enrolled, by email, for signing them in. */
+  totpSecrets: Map<string, string>;
   /** Runs the billing grace sweep as if every ended subscription's grace period were over (deprovisions their servers). */
   afterGracePeriod(): Promise<void>;
   /** The customer cancels in Stripe (the emulator sends customer.subscription.deleted). */
@@ -99,8 +103,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     : createLogger({ level: level ?? 'warn', pretty: false, destination: level ? process.stderr : { write: () => {} } });
   const ctx = await createAppContext(config, log, { worker: opts.workers ?? true, migrate: false, settings: { ...FAST_SETTINGS, ...opts.settings }, providers: { sandbox } });
   if (opts.workers ?? true) await startWorkers(ctx);
-  // The same app as `mailplane api`: the /v1 resources plus the product routes and the dashboard.
-  const deps = apiDeps(ctx);
+  // The same app as `mailplane api`: the /v1 resources plus the product routes and the dashboard, and account notices by mail.
+  const deps = apiDeps(ctx, mailAccountNotifier({ mailer: ctx.mailer, log, publicUrl: config.http.publicUrl }));
   const app = createApp(deps, productRegistrars(ctx, deps));
   // The same HTTP server too: parser refusals as problem+json, keep-alive after refused bodies.
   const http = await listenHttp(app, { host: '127.0.0.1', port: opts.port ?? 0, log });
@@ -177,8 +181,11 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     async staff(email, role = 'support') {
       const { token } = await harness.customer(email);
       await database.db.update(users).set({ staffRole: role }).where(eq(users.email, email));
+      // Staff must have a second factor before any staff route answers them.
+      harness.totpSecrets.set(email, (await enrolTotp(call, token)).secret);
       return token;
     },
+    totpSecrets: new Map(),
     async afterGracePeriod() {
       // The billing grace sweep, run as if the grace period of every ended subscription were over.
       const grace = ctx.config.billing.graceMs;

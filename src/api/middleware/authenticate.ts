@@ -8,7 +8,7 @@ import { getCookie } from 'hono/cookie';
 import { API_KEY_PREFIX, authenticateApiKey } from '../../auth/api-keys.ts';
 import type { SessionService } from '../../auth/sessions.ts';
 import type { Db } from '../../db/client.ts';
-import { ForbiddenError, UnauthorizedError } from '../../errors.ts';
+import { ForbiddenError, TwoFactorRequiredError, UnauthorizedError } from '../../errors.ts';
 import type { AppEnv, Principal } from '../env.ts';
 
 export const SESSION_COOKIE = 'mailplane_session';
@@ -49,6 +49,7 @@ export function requireUser(c: Context<AppEnv>): Extract<Principal, { kind: 'use
 export function requireStaff(c: Context<AppEnv>, roles: ReadonlyArray<'support' | 'ops'>): Extract<Principal, { kind: 'user' }> {
   const p = requireUser(c);
   if (!p.staffRole || !roles.includes(p.staffRole)) throw new ForbiddenError('Staff only');
+  if (!p.twoFactor) throw new TwoFactorRequiredError('Staff accounts must use two-factor sign-in: set it up at /account/two-factor (or /v1/me/two-factor) first');
   c.set('actor', { id: p.userId, kind: 'staff', ip: c.get('clientIp') });
   return p;
 }

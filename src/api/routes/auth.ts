@@ -20,7 +20,14 @@ const SignupBody = z.strictObject({
 const LoginBody = z.strictObject({ email: Email, password: z.string().max(MAX_PASSWORD_LENGTH) }).openapi('LoginRequest');
 
 // Sign-up and sign-in answer the same: who is signed in, and the session.
-const SessionResponse = z.object({ user: UserSchema, token: z.string(), expiresAt: z.string() }).openapi('SessionResponse');
+export const SessionResponse = z.object({ user: UserSchema, token: z.string(), expiresAt: z.string() }).openapi('SessionResponse');
+// An account with a second factor: no session yet, but the challenge its second step answers.
+const SecondFactorResponse = z.object({
+  secondFactorRequired: z.literal(true),
+  challenge: z.string().openapi({ description: 'Answer it within 5 minutes at /v1/auth/login/second-factor or /v1/auth/login/passkey' }),
+  expiresAt: z.string(),
+  methods: z.array(z.enum(['totp', 'passkey', 'recovery_code'])),
+}).openapi('SecondFactorChallenge');
 
 const signup = createRoute({
   method: 'post', path: '/v1/auth/signup', tags: ['auth'], summary: 'Create an account',
@@ -30,12 +37,20 @@ const signup = createRoute({
 const login = createRoute({
   method: 'post', path: '/v1/auth/login', tags: ['auth'], summary: 'Sign in',
   request: { body: jsonBody(LoginBody) },
-  responses: { 200: jsonResponse(SessionResponse, 'Signed in; the token is also set as an HttpOnly cookie'), ...problems(401) },
+  responses: { 200: jsonResponse(z.union([SessionResponse, SecondFactorResponse]), 'Signed in (the token is also set as an HttpOnly cookie), or a second factor is due'), ...problems(401) },
 });
 const logout = createRoute({
   method: 'post', path: '/v1/auth/logout', tags: ['auth'], summary: 'Sign out (revokes the session)', security: bearer,
   responses: { 204: { description: 'Signed out' }, ...problems(401) },
 });
+
+/** Sets the session cookie and answers who is signed in: after a password, or after a second factor. */
+export async function sessionBody(c: Parameters<typeof setCookie>[0], deps: ApiDeps, s: { token: string; expiresAt: Date; userId: string }) {
+  setCookie(c, SESSION_COOKIE, s.token, { httpOnly: true, secure: true, sameSite: 'Strict', path: '/', expires: s.expiresAt });
+  const user = await getUser(deps.db, s.userId);
+  if (!user) throw new UnauthorizedError('Email or password is incorrect');
+  return { user: presentUser(user), token: s.token, expiresAt: s.expiresAt.toISOString() };
+}
 
 export function registerAuthRoutes(app: App, deps: ApiDeps): void {
   const meta = (c: { get(k: 'clientIp'): string | null; req: { header(n: string): string | undefined } }) => ({ ip: c.get('clientIp'), userAgent: c.req.header('user-agent') ?? null });
@@ -53,11 +68,11 @@ export function registerAuthRoutes(app: App, deps: ApiDeps): void {
   });
 
   app.openapi(login, async (c) => {
-    const { token, expiresAt, userId } = await logIn(deps, c.req.valid('json'), meta(c));
-    cookie(c, token, expiresAt);
-    const user = await getUser(deps.db, userId);
-    if (!user) throw new UnauthorizedError('Email or password is incorrect');
-    return c.json({ user: presentUser(user), token, expiresAt: expiresAt.toISOString() }, 200);
+    const result = await logIn(deps, c.req.valid('json'), meta(c));
+    if (result.kind === 'second_factor') {
+      return c.json({ secondFactorRequired: true as const, challenge: result.challenge, expiresAt: result.expiresAt.toISOString(), methods: result.methods }, 200);
+    }
+    return c.json(await sessionBody(c, deps, result), 200);
   });
 
   app.use('/v1/auth/logout', authenticate(deps));

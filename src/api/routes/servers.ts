@@ -53,7 +53,9 @@ export function registerServerRoutes(app: App, deps: ApiDeps, p: ProvisioningApi
       if (!type) return { answers: [] as string[], matches: null as boolean | null };
       const res = await p.lookup.lookup(r.name, type);
       const answers = res.status === 'ok' ? res.answers : [];
-      return { answers, matches: answers.some((a) => a.toLowerCase().replace(/\.$/, '') === expected.toLowerCase()) };
+      // Both sides alike: an SRV "not offered" answer ends in "." on both.
+      const norm = (v: string) => v.toLowerCase().replace(/\.$/, '');
+      return { answers, matches: answers.some((a) => norm(a) === norm(expected)) };
     }));
     const [theirs, ptr, dkimKeys] = await Promise.all([customerRecordsOf(db, server.id), ptrView(p.lookup, db, server.id), dkimKeysView(db, server.id)]);
     return c.json({

@@ -7,3 +7,4 @@ export * from './mailboxes.ts';
 export * from './product-mail.ts';
 export * from './backups.ts';
 export * from './fleet.ts';
+export * from './two-factor.ts';

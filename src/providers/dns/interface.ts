@@ -2,10 +2,11 @@
  * Authoritative DNS (Cloudflare). Record content is in presentation format
  * without the provider's quirks: a TXT value is the logical string (the adapter
  * splits it into 255-byte character-strings), TLSA is "3 1 1 <hex>", CAA is
- * `0 issue "letsencrypt.org"`, SSHFP is "4 2 <hex>", MX content is the host
- * with the preference in `priority`.
+ * `0 issue "letsencrypt.org"`, SSHFP is "4 2 <hex>", SRV is "priority weight port
+ * target" (target "." for a service not offered, RFC 2782), MX content is the
+ * host with the preference in `priority`.
  */
-export const DNS_RECORD_TYPES = ['A', 'AAAA', 'MX', 'TXT', 'CNAME', 'TLSA', 'CAA', 'SSHFP'] as const;
+export const DNS_RECORD_TYPES = ['A', 'AAAA', 'MX', 'TXT', 'CNAME', 'TLSA', 'CAA', 'SSHFP', 'SRV'] as const;
 export type DnsRecordType = (typeof DNS_RECORD_TYPES)[number];
 
 export interface DnsRecordInput {

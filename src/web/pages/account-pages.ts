@@ -13,12 +13,14 @@ import { formOf, refusal } from '../forms.ts';
 import { noticeOf, renderPage } from '../layout.ts';
 import type { WebApp, WebContext, WebDeps } from '../web-env.ts';
 import { clearSessionCookie, requireSignIn } from '../web-session.ts';
+import { requireEnrolment } from '../two-factor-gate.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function registerAccountPages(web: WebApp, deps: WebDeps): void {
   const sandboxMail = deps.outbox !== null;
   const signedIn = requireSignIn(deps);
+  const enrolled = requireEnrolment(deps);
 
   const accountPage = async (c: WebContext, error: string | null = null) => {
     const user = c.get('user');
@@ -29,7 +31,8 @@ export function registerAccountPages(web: WebApp, deps: WebDeps): void {
       body: html`<section class="card" aria-labelledby="me-h"><h2 id="me-h">Profile</h2><dl class="facts">
         <dt>Name</dt><dd>${user.name}</dd><dt>Email</dt><dd>${user.email} ${user.emailVerified ? html`<span class="pill ok">confirmed</span>` : html`<span class="pill warn">not confirmed</span>`}</dd>
         ${user.staffRole ? html`<dt>Staff role</dt><dd>${user.staffRole}</dd>` : ''}</dl>
-        <p><a href="/forgot-password">Change your password</a> (we email you a link).</p></section>
+        <p><a href="/forgot-password">Change your password</a> (we email you a link).</p>
+        <p>Two-factor sign-in: ${user.twoFactor ? html`<span class="pill ok">on</span>` : html`<span class="pill warn">off</span>`} <a href="/account/two-factor">Manage two-factor sign-in</a></p></section>
       <section class="card" aria-labelledby="exp-h"><h2 id="exp-h">Your data</h2>
         <p>Download everything mailplane holds about you as one JSON document (secrets are listed, never included).</p>
         <p><a class="button secondary" href="/account/export" download>Download my data</a></p></section>
@@ -41,8 +44,8 @@ export function registerAccountPages(web: WebApp, deps: WebDeps): void {
     });
   };
 
-  web.get('/account', signedIn, (c) => accountPage(c));
-  web.get('/account/export', signedIn, async (c) => {
+  web.get('/account', signedIn, enrolled, (c) => accountPage(c));
+  web.get('/account/export', signedIn, enrolled, async (c) => {
     const user = c.get('user');
     c.header('content-disposition', `attachment; filename="mailplane-export-${user.id}.json"`);
     c.header('cache-control', 'no-store');

@@ -13,6 +13,7 @@ import { field, formOf, hitLimit, refusal } from '../forms.ts';
 import { noticeOf, renderPage } from '../layout.ts';
 import type { WebApp, WebContext, WebDeps } from '../web-env.ts';
 import { clearSessionCookie, currentUser, safeNext, setSessionCookie } from '../web-session.ts';
+import { secondFactorPage } from './second-factor-login-pages.ts';
 
 const meta = (c: { get(k: 'clientIp'): string | null; req: { header(n: string): string | undefined } }) => ({ ip: c.get('clientIp'), userAgent: c.req.header('user-agent') ?? null });
 
@@ -40,8 +41,9 @@ export function registerAuthPages(web: WebApp, deps: WebDeps): void {
     try {
       hitLimit(deps.api.limiters.auth, c);
       if (!email) return loginPage(c, 'Enter the email address of your account.', form['email'] ?? '');
-      const { token, expiresAt } = await logIn(deps.api, { email, password: form['password'] ?? '' }, meta(c));
-      setSessionCookie(c, token, expiresAt);
+      const result = await logIn(deps.api, { email, password: form['password'] ?? '' }, meta(c));
+      if (result.kind === 'second_factor') return secondFactorPage(c, deps, { challenge: result.challenge, methods: result.methods, next: safeNext(c.req.query('next')) });
+      setSessionCookie(c, result.token, result.expiresAt);
       return c.redirect(safeNext(c.req.query('next')), 303);
     } catch (err) {
       // A throttled sign-in is a 429 with Retry-After, as the API answers it, not a form error.

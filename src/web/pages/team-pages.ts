@@ -15,6 +15,8 @@ import { noticeOf, renderPage } from '../layout.ts';
 import type { WebApp, WebContext, WebDeps } from '../web-env.ts';
 import { inWorkspace } from '../workspace-context.ts';
 import { when } from '../dates.ts';
+import { twoFactorPolicy } from '../../workspaces/two-factor-policy.ts';
+import { registerWorkspaceSecurityPages, securityCard } from './workspace-security-pages.ts';
 
 const isRole = (v: string | undefined): v is WorkspaceRole => (WORKSPACE_ROLES as readonly string[]).includes(v ?? '');
 
@@ -31,6 +33,7 @@ export function registerTeamPages(web: WebApp, deps: WebDeps): void {
     const invitations = page.can('invitations.read') ? await listInvitations(deps.api.db, ws) : [];
     const pending = invitations.filter((i) => !i.usedAt && !i.revokedAt && i.expiresAt.getTime() > Date.now());
     const grantable = WORKSPACE_ROLES.filter((r) => canGrantRole(role, r));
+    const { requireTwoFactor } = await twoFactorPolicy(deps.api.db, page.access);
     return renderPage(c, {
       title: 'Team', user: me, workspace: page.workspace, sandboxMail, error, notice: noticeOf(c), status: error ? 400 : 200,
       body: html`<div class="table-wrap"><table class="responsive"><thead><tr><th>Name</th><th>Email</th><th>Role</th><th>Actions</th></tr></thead><tbody>
@@ -51,11 +54,13 @@ export function registerTeamPages(web: WebApp, deps: WebDeps): void {
           <div><button type="submit">Send invitation</button></div></form>
         <h2>Pending invitations</h2>
         ${pending.length === 0 ? html`<p>None.</p>` : html`<ul class="card">${pending.map((i) => html`<li>${i.email} as ${i.role}, expires ${when(i.expiresAt)}
-          <form method="post" action="/w/${ws}/invitations/${i.id}/revoke" class="inline"><button type="submit" class="link">Revoke invitation to ${i.email}</button></form></li>`)}</ul>`}` : ''}`,
+          <form method="post" action="/w/${ws}/invitations/${i.id}/revoke" class="inline"><button type="submit" class="link">Revoke invitation to ${i.email}</button></form></li>`)}</ul>`}` : ''}
+      ${securityCard(ws, requireTwoFactor, page.can('workspace.update'))}`,
     });
   };
 
   web.get('/w/:ws/team', (c) => teamPage(c));
+  registerWorkspaceSecurityPages(web, deps, teamPage);
 
   web.post('/w/:ws/invitations', async (c) => {
     const page = await inWorkspace(deps, c, 'invitations.manage');

@@ -15,6 +15,7 @@ import { checkServer } from '../../../src/ops/monitor.ts';
 import { opsDeps } from '../../../src/app-context.ts';
 import { STRONG_PASSWORD } from '../../support/api.ts';
 import { startHarness, type Harness } from '../../support/provisioning.ts';
+import { totpCode } from '../../support/two-factor.ts';
 import { browserMissing, checkPage, openBrowser, openMailedLink, type BrowserSession } from './browser.ts';
 
 const missing = browserMissing();
@@ -196,6 +197,9 @@ describe.skipIf(missing !== null)('dashboard journeys in chromium', { timeout: 2
       await p.getByLabel('Email', { exact: true }).fill('sam@mailplane.example');
       await p.getByLabel('Password', { exact: true }).fill(STRONG_PASSWORD);
       await p.getByRole('button', { name: 'Sign in' }).click();
+      // Staff always have a second factor: the code of the next step (enrolment spent the current one).
+      await p.getByLabel(/Code from your authenticator app/).fill(totpCode(h.totpSecrets.get('sam@mailplane.example')!, Date.now() + 30_000));
+      await Promise.all([p.waitForURL((u) => !u.pathname.startsWith('/login')), p.getByRole('button', { name: 'Verify' }).click()]);
       await p.goto(`${base}/support/servers?status=ready`);
       await checkPage(p, 'support-servers');
       await p.getByRole('link', { name: state.domain }).click();
@@ -222,6 +226,9 @@ describe.skipIf(missing !== null)('dashboard journeys in chromium', { timeout: 2
       await p.getByLabel('Email', { exact: true }).fill('olga@mailplane.example');
       await p.getByLabel('Password', { exact: true }).fill(STRONG_PASSWORD);
       await p.getByRole('button', { name: 'Sign in' }).click();
+      // Staff always have a second factor: the code of the next step (enrolment spent the current one).
+      await p.getByLabel(/Code from your authenticator app/).fill(totpCode(h.totpSecrets.get('olga@mailplane.example')!, Date.now() + 30_000));
+      await Promise.all([p.waitForURL((u) => !u.pathname.startsWith('/login')), p.getByRole('button', { name: 'Verify' }).click()]);
       await p.goto(`${base}/ops/alerts`);
       expect(await p.getByText(ip!.address).count()).toBeGreaterThan(0);
       await checkPage(p, 'ops-alerts', { phoneShot: true });

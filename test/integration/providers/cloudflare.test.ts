@@ -136,6 +136,19 @@ describe('Cloudflare DNS adapter against the emulator', () => {
     expect(stored.find((r) => r.type === 'SSHFP')?.data).toEqual({ algorithm: 4, type: 2, fingerprint: hex });
   });
 
+  it('round-trips SRV (RFC 6186) through structured data, the "." target of a service not offered included', async () => {
+    const zone = await dns.ensureZone('srv.example');
+    const inputs = [
+      { type: 'SRV' as const, name: '_imaps._tcp.srv.example', content: '0 1 993 mail.srv.example' },
+      { type: 'SRV' as const, name: '_imap._tcp.srv.example', content: '0 0 0 .' },
+    ];
+    for (const input of inputs) expect((await dns.upsertRecord(zone.id, input)).action).toBe('created');
+    const read = await dns.listRecords(zone.id, { type: 'SRV' });
+    expect(read.map((r) => r.content).sort()).toEqual(['0 0 0 .', '0 1 993 mail.srv.example']);
+    for (const input of inputs) expect((await dns.upsertRecord(zone.id, input)).action).toBe('unchanged');
+    expect(emulator.records(zone.id).find((r) => r.name === '_imaps._tcp.srv.example')?.data).toEqual({ priority: 0, weight: 1, port: 993, target: 'mail.srv.example' });
+  });
+
   it('publishes mail records unproxied, with MX priority', async () => {
     const zone = await dns.ensureZone('mx.example');
     await dns.upsertRecord(zone.id, { type: 'A', name: 'mail.mx.example', content: '192.0.2.25' });
