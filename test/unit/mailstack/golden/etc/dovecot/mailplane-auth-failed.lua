@@ -8,6 +8,7 @@ function auth_passdb_lookup(req)
   if not string.match(ip, "^[0-9a-fA-F.:]+$") then ip = "unknown" end
   local service = tostring(req.service or "")
   if not string.match(service, "^[a-z-]+$") then service = "unknown" end
-  req:log_info("mailplane: authentication failed: rip=" .. ip .. " service=" .. service)
+  -- The global logger: the request's own (req:log_info) is silent unless auth_verbose = yes.
+  dovecot.i_info("mailplane: authentication failed: rip=" .. ip .. " service=" .. service)
   return dovecot.auth.PASSDB_RESULT_USER_UNKNOWN, ""
 end
