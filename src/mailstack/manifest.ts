@@ -63,6 +63,7 @@ export const TEMPLATE_MANIFEST: readonly TemplateEntry[] = [
   script('tls-lineage.sh'),
   script('verify-services.sh'),
   script('apply-mailboxes.sh'),
+  script('mailbox-usage.sh'),
   script('backup.sh'),
   script('restore-mailbox.sh'),
   script('restore-server.sh'),

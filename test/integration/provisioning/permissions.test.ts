@@ -177,6 +177,20 @@ const OTHER_ROUTES: AnyRouteCase[] = [
   { route: 'POST mailbox restore', allowed: ['owner', 'admin', 'writeKey'], ok: 202, workspaceScoped: true,
     request: async () => ({ method: 'POST', path: `${base()}/mailboxes/${appliedMailbox}/restore`, body: { backupId: await backupRun() } }) },
   { route: 'POST admin server backup', allowed: ['support', 'ops'], ok: 202, workspaceScoped: false, request: async () => ({ method: 'POST', path: `/v1/admin/servers/${serverId}/backups` }) },
+  // Issue 23, mail guard. A mailbox's credentials: owners, admins (and the member it is assigned to,
+  // see test/integration/mailboxes/mail-guard.test.ts); never an API key. The junk score: like mailboxes.
+  { route: 'GET app-passwords', allowed: MANAGERS, ok: 200, workspaceScoped: true, request: async () => ({ method: 'GET', path: `${base()}/mailboxes/${appliedMailbox}/app-passwords` }) },
+  { route: 'POST app-password', allowed: MANAGERS, ok: 201, workspaceScoped: true,
+    request: async () => ({ method: 'POST', path: `${base()}/mailboxes/${await mailbox()}/app-passwords`, body: { name: 'table', scopes: ['imap'] } }) },
+  { route: 'DELETE app-password', allowed: MANAGERS, ok: 200, workspaceScoped: true, request: async () => {
+    const mb = await mailbox();
+    const created = await h.call('POST', `${base()}/mailboxes/${mb}/app-passwords`, { token: tokens.owner, body: { name: 'to revoke', scopes: ['smtp'] } });
+    return { method: 'DELETE', path: `${base()}/mailboxes/${mb}/app-passwords/${created.body.appPassword.id}` };
+  } },
+  { route: 'PUT main-password-for-clients', allowed: MANAGERS, ok: 200, workspaceScoped: true,
+    request: async () => ({ method: 'PUT', path: `${base()}/mailboxes/${await mailbox()}/main-password-for-clients`, body: { enabled: false } }) },
+  { route: 'GET spam-settings', allowed: WS_ALL, ok: 200, workspaceScoped: true, request: async () => ({ method: 'GET', path: `${base()}/spam-settings` }) },
+  { route: 'PUT spam-settings', allowed: ['owner', 'admin', 'writeKey'], ok: 200, workspaceScoped: true, request: async () => ({ method: 'PUT', path: `${base()}/spam-settings`, body: { junkScore: 6 } }) },
 ];
 
 /** A finished backup of the server to restore from (recorded as the emulated host's simulated one would be). */
@@ -250,6 +264,11 @@ describe('every other route by every kind of caller', () => {
       'get /v1/admin/servers': 'GET admin servers', 'get /v1/admin/servers/{id}': 'GET admin server', 'get /v1/admin/alerts': 'GET admin alerts',
       'get /v1/workspaces/{ws}/servers/{id}/backups': 'GET server backups', 'post /v1/workspaces/{ws}/servers/{id}/backups': 'POST server backup',
       'post /v1/workspaces/{ws}/servers/{id}/mailboxes/{mb}/restore': 'POST mailbox restore', 'post /v1/admin/servers/{id}/backups': 'POST admin server backup',
+      // Issue 23, mail guard.
+      'get /v1/workspaces/{ws}/servers/{id}/mailboxes/{mb}/app-passwords': 'GET app-passwords', 'post /v1/workspaces/{ws}/servers/{id}/mailboxes/{mb}/app-passwords': 'POST app-password',
+      'delete /v1/workspaces/{ws}/servers/{id}/mailboxes/{mb}/app-passwords/{ap}': 'DELETE app-password',
+      'put /v1/workspaces/{ws}/servers/{id}/mailboxes/{mb}/main-password-for-clients': 'PUT main-password-for-clients',
+      'get /v1/workspaces/{ws}/servers/{id}/spam-settings': 'GET spam-settings', 'put /v1/workspaces/{ws}/servers/{id}/spam-settings': 'PUT spam-settings',
     };
     const missing: string[] = [];
     for (const [path, item] of Object.entries(doc.paths)) {
