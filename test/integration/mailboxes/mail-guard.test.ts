@@ -161,3 +161,39 @@ describe('junk score and usage', () => {
     expect(h.sandbox.ssh!.commands(hostId).some((c) => c.command.includes('mailbox-usage.sh') && c.exitCode === 0)).toBe(true);
   });
 });
+
+describe('dashboard', () => {
+  const page = (path: string, form?: Record<string, string>) => fetch(`${h.baseUrl}${path}`, {
+    method: form ? 'POST' : 'GET', redirect: 'manual',
+    headers: { cookie: `mailplane_session=${owner.token}`, ...(form ? { 'content-type': 'application/x-www-form-urlencoded', origin: h.baseUrl } : {}) },
+    ...(form ? { body: new URLSearchParams(form).toString() } : {}),
+  });
+
+  it('creates an app password shown once, revokes it, switches the main password and sets the junk score', async () => {
+    const mb = await h.call('POST', `${base}/mailboxes`, { token: owner.token, body: { localPart: 'dash' } });
+    const path = `/w/${owner.workspaceId}/servers/${serverId}/mailboxes/${mb.body.mailbox.id}/app-passwords`;
+    const created = await page(path, { name: 'Tablet', imap: 'on' });
+    expect(created.status).toBe(200);
+    const shown = await created.text();
+    const password = /<code id="app-password" class="secret">([A-Za-z2-9]{24})<\/code>/.exec(shown)?.[1];
+    expect(password).toBeDefined();
+    const again = await (await page(path)).text();
+    expect(again).toContain('Tablet');
+    expect(again).not.toContain(password!);
+    const [row] = await h.database.db.select().from(mailboxAppPasswords).where(eq(mailboxAppPasswords.name, 'Tablet'));
+    expect(row!.scopes).toEqual(['imap']);
+    expect((await page(`${path}/${row!.id}/revoke`, {})).status).toBe(303);
+    expect((await h.database.db.select().from(mailboxAppPasswords).where(eq(mailboxAppPasswords.id, row!.id)))[0]!.revokedAt).not.toBeNull();
+    expect((await page(path.replace('/app-passwords', '/main-password'), { enabled: 'false' })).status).toBe(303);
+    expect((await h.database.db.select().from(mailboxes).where(eq(mailboxes.id, mb.body.mailbox.id)))[0]!.mainPasswordForClients).toBe(false);
+    // No scope, no password: refused on the page, nothing written.
+    const refused = await page(path, { name: 'Nothing' });
+    expect(refused.status).toBe(400);
+    expect(await h.database.db.select().from(mailboxAppPasswords).where(eq(mailboxAppPasswords.name, 'Nothing'))).toEqual([]);
+    const saved = await page(`/w/${owner.workspaceId}/servers/${serverId}/spam-settings`, { junkScore: '7.5' });
+    expect(saved.headers.get('location')).toMatch(/notice=junk_score_saved$/);
+    const list = await (await page(`/w/${owner.workspaceId}/servers/${serverId}/mailboxes`)).text();
+    expect(list).toContain('value="7.5"');
+    expect(list).toContain('main password off for mail clients');
+  });
+});
