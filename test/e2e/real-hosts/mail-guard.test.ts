@@ -98,7 +98,7 @@ describe.skipIf(missing.length > 0)('mail guard on a real mail server', () => {
     it('teaches Rspamd: moving a message out of Junk raises its ham learn count, into Junk its spam count', async () => {
       expect(junked).not.toBe('');
       const learned = async (statfile: 'BAYES_HAM' | 'BAYES_SPAM') =>
-        Number(new RegExp(`Statfile: ${statfile}[^\\n]*learned: (\\d+)`).exec(await machine('rspamc --connect 127.0.0.1:11334 stat'))?.[1] ?? NaN);
+        Number(new RegExp(`Statfile: ${statfile}[^\\n]*learned: (\\d+)`).exec(await machine('rspamc --connect 127.0.0.1:11334 stat'))?.[1] ?? 0);
       const hamBefore = await learned('BAYES_HAM');
       expect(Number.isFinite(hamBefore)).toBe(true);
       const moved = await imap(alice.address, alice.password, [`imaps://${ipv4}/Junk`, '-X', `UID MOVE ${junked} INBOX`]);
