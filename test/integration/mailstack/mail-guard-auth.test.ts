@@ -174,3 +174,34 @@ describe('Sieve and Rspamd files of the mail guard', () => {
     expect(dump.stdout).toMatch(/add_header = 4\.5/);
   });
 });
+
+describe('apply-mailboxes.sh checks', () => {
+  /** The script's validation part (everything before it changes the system), run by bash on files in a temp dir. */
+  async function checkWith(files: { path: string; content: string }[]) {
+    const dir = join(tmpdir(), `mailplane-guard-apply-${process.pid}-${Math.random().toString(36).slice(2)}`);
+    const script = rendered('/opt/mailplane/bin/apply-mailboxes.sh');
+    const checks = script.slice(0, script.indexOf('chown root:dovecot')).replace(/readonly (\w+)=\/(etc\/\S+)/g, `readonly $1=${dir}/$2`);
+    for (const f of files) {
+      mkdirSync(join(dir, f.path, '..'), { recursive: true });
+      writeFileSync(join(dir, f.path), f.content);
+    }
+    const res = spawnSync('bash', ['-c', checks], { encoding: 'utf8' });
+    await rm(dir, { recursive: true, force: true });
+    return res;
+  }
+
+  it('accepts the rendered mailbox set with app passwords, a main password off and the junk score, and refuses a tampered line', async () => {
+    const hash = await dovecotPasswordHash('x');
+    const files = [
+      ...renderMailboxFiles('example.com', [{ localPart: 'bob', passwordHash: hash, quotaMb: 100, mainPasswordForClients: false }]),
+      ...renderAppPasswordFiles('example.com', [{ id: IMAP_ONLY, localPart: 'bob', scopes: ['imap', 'smtp'], passwordHash: hash }]),
+      renderSpamSettings('example.com', 4.5),
+    ];
+    const ok = await checkWith(files);
+    expect(ok.status, ok.stderr).toBe(0);
+    const tampered = files.map((f) => (f.path.endsWith('/imap.1') ? { ...f, content: f.content.replace('mailplane_app=', 'nopassword=y mailplane_app=') } : f));
+    const refused = await checkWith(tampered);
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toMatch(/imap\.1 has malformed lines/);
+  });
+});
