@@ -21,6 +21,8 @@ export const APP_PASSWORD_DIR = '/etc/dovecot/app-passwords';
 export const RSPAMD_SETTINGS_PATH = '/etc/rspamd/local.d/settings.conf';
 /** Rspamd rejects from 15 (templates/rspamd/actions.conf): filing into Junk must start below. */
 export const JUNK_SCORE_RANGE = { min: 1, max: 14 } as const;
+/** templates/rspamd/actions.conf's greylist threshold. */
+const GREYLIST_SCORE = 4;
 
 export interface AppPasswordEntry {
   id: string;
@@ -61,10 +63,13 @@ export function renderSpamSettings(domain: string, junkScore: number): RenderedF
   if (!Number.isFinite(junkScore) || junkScore < JUNK_SCORE_RANGE.min || junkScore > JUNK_SCORE_RANGE.max) {
     throw new TemplateInputError('junkScore', `must be between ${JUNK_SCORE_RANGE.min} and ${JUNK_SCORE_RANGE.max}`);
   }
-  const score = (Math.round(junkScore * 10) / 10).toFixed(1);
+  const rounded = Math.round(junkScore * 10) / 10;
+  // Rspamd takes the action with the highest threshold a score reaches: below the greylisting
+  // threshold, mail scoring past it would be delayed instead of filed. Filing wins there.
+  const greylist = rounded <= GREYLIST_SCORE ? '      greylist = null;\n' : '';
   return {
     path: RSPAMD_SETTINGS_PATH, mode: 0o644,
     content: `# ${RSPAMD_SETTINGS_PATH}, rendered by mailplane: the junk score of ${domain} (dashboard/API).\n`
-      + `mailplane_junk_score {\n  priority = high;\n  rcpt = "@${domain}";\n  apply {\n    actions {\n      add_header = ${score};\n    }\n  }\n}\n`,
+      + `mailplane_junk_score {\n  priority = high;\n  rcpt = "@${domain}";\n  apply {\n    actions {\n      add_header = ${rounded.toFixed(1)};\n${greylist}    }\n  }\n}\n`,
   };
 }

@@ -37,7 +37,7 @@ for service in imap smtp; do
     check "$APP_PASSWORDS/$service.$slot" "${ADDRESS}:${HASH}::::::mailplane_app=${UUID}"
   done
 done
-check "$SPAM_SETTINGS" '(#.*|mailplane_junk_score \{|  priority = high;|  rcpt = "@'"${DOMAIN//./\\.}"'";|  apply \{|    actions \{|      add_header = [0-9]{1,2}\.[0-9];|    }|  }|})'
+check "$SPAM_SETTINGS" '(#.*|mailplane_junk_score \{|  priority = high;|  rcpt = "@'"${DOMAIN//./\\.}"'";|  apply \{|    actions \{|      add_header = [0-9]{1,2}\.[0-9];|      greylist = null;|    }|  }|})'
 check "$MAILBOXES" "${ADDRESS} OK"
 check "$SENDERS" "${ADDRESS} ${ADDRESS}"
 check "$ALIASES" "(postmaster|abuse|dmarc-reports)@${DOMAIN//./\\.} ${ADDRESS}"

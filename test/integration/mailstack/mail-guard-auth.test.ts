@@ -165,13 +165,16 @@ describe('Sieve and Rspamd files of the mail guard', () => {
     requireRoot(ctx, 'rspamadm reads /etc/rspamd');
     const dir = join(tmpdir(), `mailplane-guard-rspamd-${process.pid}/local.d`);
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'settings.conf'), renderSpamSettings('example.com', 4.5).content);
-    const res = run(rspamadm, [`--var=LOCAL_CONFDIR=${join(dir, '..')}`, 'configtest', '-c', '/etc/rspamd/rspamd.conf']);
-    expect(res.status, res.stderr).toBe(0);
-    // The rule is there and applies to the domain's recipients.
-    const dump = run(rspamadm, [`--var=LOCAL_CONFDIR=${join(dir, '..')}`, 'configdump', '-c', '/etc/rspamd/rspamd.conf', 'settings']);
-    expect(dump.stdout).toMatch(/mailplane_junk_score/);
-    expect(dump.stdout).toMatch(/add_header = 4\.5/);
+    for (const [score, greylisting] of [[4.5, true], [2, false]] as const) {
+      writeFileSync(join(dir, 'settings.conf'), renderSpamSettings('example.com', score).content);
+      const res = run(rspamadm, [`--var=LOCAL_CONFDIR=${join(dir, '..')}`, 'configtest', '-c', '/etc/rspamd/rspamd.conf']);
+      expect(res.status, res.stderr).toBe(0);
+      // The rule is there and applies to the domain's recipients; below greylisting, greylisting is off for them.
+      const dump = run(rspamadm, [`--var=LOCAL_CONFDIR=${join(dir, '..')}`, 'configdump', '-c', '/etc/rspamd/rspamd.conf', 'settings']);
+      expect(dump.stdout).toMatch(/mailplane_junk_score/);
+      expect(dump.stdout).toContain(`add_header = ${score}`);
+      expect(/greylist = null/.test(dump.stdout), dump.stdout).toBe(!greylisting);
+    }
   });
 });
 
@@ -195,7 +198,7 @@ describe('apply-mailboxes.sh checks', () => {
     const files = [
       ...renderMailboxFiles('example.com', [{ localPart: 'bob', passwordHash: hash, quotaMb: 100, mainPasswordForClients: false }]),
       ...renderAppPasswordFiles('example.com', [{ id: IMAP_ONLY, localPart: 'bob', scopes: ['imap', 'smtp'], passwordHash: hash }]),
-      renderSpamSettings('example.com', 4.5),
+      renderSpamSettings('example.com', 2),
     ];
     const ok = await checkWith(files);
     expect(ok.status, ok.stderr).toBe(0);
