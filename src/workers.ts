@@ -10,6 +10,7 @@ import { registerBackupWorkers } from './backups/workers.ts';
 import { registerFleetWorkers } from './fleet/workers.ts';
 import { eraseUser, eraseWorkspace } from './gdpr/erase.ts';
 import { resyncStaleMailboxes, syncMailboxes } from './mailboxes/sync.ts';
+import { collectMailboxUsage, COLLECT_USAGE_CRON, queueUsageCollections } from './mailboxes/usage.ts';
 import { syncDns } from '../provisioning/customer-records-sync.ts';
 import { DNSSEC_WATCH_CRON, watchDnssec } from '../provisioning/dnssec-watch.ts';
 import { advanceDkimKey, sweepDkim } from './servers/dkim-sweep.ts';
@@ -32,6 +33,9 @@ export async function startWorkers(ctx: AppContext): Promise<void> {
   await ctx.queue.work('mailboxes.sync', async (data) => void (await syncMailboxes(ctx.provisioning, data)));
   await ctx.queue.work('mailboxes.resync', async () => void (await resyncStaleMailboxes(ctx.provisioning, { olderThanMs: 5 * 60_000 })));
   await ctx.queue.schedule('mailboxes.resync', '*/10 * * * *', {});
+  await ctx.queue.work('mailboxes.collect_usage', async (data) => void (await collectMailboxUsage(ctx.provisioning, data)));
+  await ctx.queue.work('mailboxes.collect_usage_sweep', async () => void (await queueUsageCollections(ctx.provisioning)));
+  await ctx.queue.schedule('mailboxes.collect_usage_sweep', COLLECT_USAGE_CRON, {});
   await ctx.queue.work('dns.sync', async (data) => void (await syncDns(ctx.provisioning, data)));
   await ctx.queue.work('dns.dnssec_watch', async () => void (await watchDnssec(ctx.provisioning)));
   await ctx.queue.schedule('dns.dnssec_watch', DNSSEC_WATCH_CRON, {});

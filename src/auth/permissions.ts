@@ -45,6 +45,11 @@ export const PERMISSIONS = {
   'mailboxes.manage': { roles: MANAGERS, scope: 'write' },
   'mailboxes.exportPassword': { roles: MANAGERS, scope: null },
   'mailboxes.webmail': { roles: ALL, scope: null },
+  // Credentials of one mailbox (app passwords, the main password for mail clients): owners, admins
+  // and the member the mailbox is assigned to (checked per mailbox); a person, never an API key.
+  'mailboxes.credentials': { roles: ALL, scope: null },
+  // The domain's junk score: a change to how the server files mail, like mailboxes.
+  'mailboxes.spamSettings': { roles: MANAGERS, scope: 'write' },
   'backups.read': { roles: ALL, scope: 'read' },
   'backups.run': { roles: MANAGERS, scope: 'write' },
   'backups.restore': { roles: MANAGERS, scope: 'write' },

@@ -46,6 +46,18 @@ export const JOB_CATALOG = {
     queue: { retryLimit: 1, expireInSeconds: 300 },
     concurrency: 1,
   }),
+  /** Read each mailbox's storage use and its app passwords' last use from one server (src/mailboxes/usage.ts). */
+  'mailboxes.collect_usage': define({
+    schema: z.object({ serverId: z.uuid() }),
+    queue: { policy: 'stately', retryLimit: 2, retryDelay: 30, expireInSeconds: 300 },
+    concurrency: 4,
+  }),
+  /** Every 15 minutes: one usage collection per ready server. */
+  'mailboxes.collect_usage_sweep': define({
+    schema: z.object({}).passthrough(),
+    queue: { retryLimit: 1, expireInSeconds: 300 },
+    concurrency: 1,
+  }),
   /**
    * Apply a server's DNS changes at Cloudflare: the customer's own records (pending / deleting rows of
    * customer_dns_records) and the SPF record with the customer's terms (provisioning/customer-records-sync.ts).

@@ -39,6 +39,8 @@ export function presentMailbox(m: MailboxRow) {
   return {
     id: m.id, serverId: m.serverId, address: m.address, localPart: m.localPart, displayName: m.displayName, assigneeUserId: m.assigneeUserId, quotaMb: m.quotaMb,
     state: m.state, sync: { status: m.syncStatus, error: m.syncError, appliedAt: m.appliedAt?.toISOString() ?? null },
+    mainPasswordForClients: m.mainPasswordForClients,
+    usage: m.usageCollectedAt ? { usedBytes: m.usedBytes ?? 0, collectedAt: m.usageCollectedAt.toISOString() } : null,
     createdAt: m.createdAt.toISOString(),
   };
 }

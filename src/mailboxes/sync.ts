@@ -11,6 +11,7 @@ import { and, asc, eq, inArray, lt } from 'drizzle-orm';
 import { mailboxes, servers } from '../db/schema/index.ts';
 import { isRetryable } from '../errors.ts';
 import { renderMailboxFiles } from '../mailstack/mailboxes.ts';
+import { mailGuardFiles } from './mail-guard-sync.ts';
 import type { ProvisioningDeps } from '../../provisioning/context.ts';
 import { backoffMs } from '../../provisioning/backoff.ts';
 import { runScript, withSession } from '../../provisioning/remote.ts';
@@ -58,12 +59,18 @@ export async function syncMailboxes(deps: ProvisioningDeps, job: { serverId: str
   return 'applied';
 }
 
-/** Uploads the server's whole mailbox set (Dovecot passwd-file, Postfix maps) and applies it. `active`: oldest first. */
+/**
+ * Uploads the server's whole mailbox set (Dovecot passwd-file, Postfix maps, the app passwords
+ * of those mailboxes, the domain's junk score) and applies it. `active`: oldest first.
+ */
 export async function pushMailboxSet(
   deps: ProvisioningDeps, server: typeof servers.$inferSelect,
-  active: Pick<typeof mailboxes.$inferSelect, 'localPart' | 'passwordHash' | 'quotaMb'>[], log: (line: string) => void,
+  active: Pick<typeof mailboxes.$inferSelect, 'id' | 'localPart' | 'passwordHash' | 'quotaMb' | 'mainPasswordForClients'>[], log: (line: string) => void,
 ): Promise<void> {
-  const files = renderMailboxFiles(server.domain, active.map((r) => ({ localPart: r.localPart, passwordHash: r.passwordHash, quotaMb: r.quotaMb })));
+  const files = [
+    ...renderMailboxFiles(server.domain, active.map((r) => ({ localPart: r.localPart, passwordHash: r.passwordHash, quotaMb: r.quotaMb, mainPasswordForClients: r.mainPasswordForClients }))),
+    ...(await mailGuardFiles(deps.database.db, server, active)),
+  ];
   await withSession(deps, server, async (session) => {
     await session.upload(files.map((f) => ({ path: f.path, content: f.content, mode: f.mode })));
     await runScript(session, 'apply-mailboxes.sh', log);

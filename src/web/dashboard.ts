@@ -16,6 +16,7 @@ import { registerBillingPages } from './pages/billing-pages.ts';
 import { registerDnsPages } from './pages/dns-pages.ts';
 import { registerHealthPages } from './pages/health-pages.ts';
 import { registerMailboxPages } from './pages/mailbox-pages.ts';
+import { registerMailGuardPages } from './pages/mail-guard-pages.ts';
 import { registerOpsPages } from './pages/ops-pages.ts';
 import { registerFleetPages } from './pages/fleet-pages.ts';
 import { registerSandboxMailPages } from './pages/sandbox-mail-pages.ts';
@@ -57,6 +58,7 @@ export function createDashboard(deps: WebDeps): WebApp {
   registerServerPages(web, deps);
   registerDnsPages(web, deps);
   registerMailboxPages(web, deps);
+  registerMailGuardPages(web, deps);
   registerHealthPages(web, deps);
   registerBackupPages(web, deps);
   registerMailboxDownloadPages(web, deps);

@@ -168,6 +168,19 @@ if ! grep -qxF "$RC_INCLUDE" /etc/roundcube/config.inc.php; then
   printf '%s\n' "$RC_INCLUDE" >> /etc/roundcube/config.inc.php
 fi
 
+# Issue 23's mail guard (dovecot/mailplane-guard.conf): Sieve files spam into Junk and learns
+# from moves through imapsieve; Lua passdbs record app-password use and log failed logins.
+install_packages dovecot-sieve dovecot-auth-lua
+install -d -o root -g dovecot -m 0750 /etc/dovecot/app-passwords
+install -d -o dovecot -g dovecot -m 0750 /var/lib/mailplane-guard /var/lib/mailplane-guard/app-password-use
+# fail2ban's roundcube-auth jail reads Roundcube's log, which must exist before the jail starts.
+[ -d /var/log/roundcube ] || install -d -o www-data -g adm -m 0750 /var/log/roundcube
+[ -e /var/log/roundcube/errors.log ] || install -o www-data -g adm -m 0640 /dev/null /var/log/roundcube/errors.log
+# The global scripts are compiled here (root): vmail cannot write next to them at delivery time.
+for script in spam-to-junk learn-spam learn-ham; do
+  sievec "/etc/dovecot/sieve/$script.sieve"
+done
+
 # Validate everything before any service sees it: a bad file stops here, the
 # running services keep their previous configuration.
 postfix check

@@ -8,3 +8,4 @@ export * from './product-mail.ts';
 export * from './backups.ts';
 export * from './fleet.ts';
 export * from './two-factor.ts';
+export * from './mail-guard.ts';

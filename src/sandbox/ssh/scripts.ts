@@ -227,6 +227,19 @@ export const SCRIPTS: Readonly<Record<string, ScriptHandler>> = {
   }),
 
   /**
+   * An emulated host receives no mail and sees no login: every mailbox of /etc/dovecot/users
+   * uses 0 bytes and no app password has been used, in the real script's line format.
+   */
+  'mailbox-usage.sh': needsInstalled('mailbox-usage.sh', async (ctx) => {
+    const users = await ctx.fs.read('/etc/dovecot/users');
+    for (const line of (users?.content.toString('utf8') ?? '').split('\n')) {
+      const address = line.split(':')[0]?.trim();
+      if (address && !address.startsWith('#')) ctx.stdout(`quota ${address} 0\n`);
+    }
+    return 0;
+  }),
+
+  /**
    * No restic runs and nothing is stored: the answer has the real script's shape, every
    * mailbox of /etc/dovecot/users with no message (an emulated host receives no mail),
    * and says `simulated` so that nobody reads it as a backup. The control plane records

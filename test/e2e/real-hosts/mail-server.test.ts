@@ -443,7 +443,7 @@ async function mailDiagnostics(h: Harness, sites: { providerId: string; hostname
     const report = await h.sandbox.realHosts!.lifecycle.inMachine(site.providerId, ['sh', '-c',
       'postqueue -p | tail -n 15; journalctl -q --no-pager -n 40 -t postfix/smtp -t postfix/smtpd -t postfix/postscreen -t postfix/submission/smtpd -t postfix/qmgr -t postfix/lmtp; '
       + 'echo "--- authentication (postfix, dovecot) and fail2ban, last 15 minutes"; journalctl -q --no-pager --since -15min -g "SASL|auth|[Ff]ound|Ban" -o short-precise | tail -n 60; '
-      + 'fail2ban-client status postfix-sasl; fail2ban-client status dovecot; true']).catch((err: unknown) => String(err));
+      + 'fail2ban-client status mailplane-auth; true']).catch((err: unknown) => String(err));
     out.push(`--- ${site.hostname}\n${report}`);
   }
   return out.join('\n');

@@ -167,7 +167,7 @@ describe('Dovecot', () => {
   it('doveconf parses dovecot.conf: IMAPS only, TLS required', (ctx) => {
     const doveconf = requireProgram(ctx, 'doveconf', 'dovecot-core');
     const tls = tlsDir(ctx);
-    const conf = localCopy('etc/dovecot/dovecot.conf', { '/etc/mailplane/tls': tls });
+    const conf = localCopy('etc/dovecot/dovecot.conf', { '/etc/mailplane/tls': tls, '/etc/dovecot/mailplane-guard.conf': join(tree, 'etc/dovecot/mailplane-guard.conf') });
     const res = run(doveconf, ['-c', conf, '-n']);
     expect(res.status, res.stderr).toBe(0);
     expect(res.stderr).toBe('');
@@ -248,10 +248,16 @@ describe('fail2ban', () => {
     cpSync('/etc/fail2ban', dir, { recursive: true });
     cpSync(join(tree, 'etc/fail2ban/jail.d/mailplane.local'), join(dir, 'jail.d/mailplane.local'));
     cpSync(join(tree, 'etc/fail2ban/fail2ban.d/mailplane.local'), join(dir, 'fail2ban.d/mailplane.local'));
+    cpSync(join(tree, 'etc/fail2ban/filter.d/mailplane-auth.conf'), join(dir, 'filter.d/mailplane-auth.conf'));
+    // The roundcube-auth jail needs its log file to exist (install-mail-stack.sh creates it).
+    writeFileSync(join(tmp, 'log', 'roundcube-errors.log'), '');
+    const jails = join(dir, 'jail.d/mailplane.local');
+    writeFileSync(jails, readFileSync(jails, 'utf8').replace('/var/log/roundcube/errors.log', join(tmp, 'log', 'roundcube-errors.log')));
     const res = run(client, ['-c', dir, '-t']);
     expect(res.status, res.stderr).toBe(0);
     const dump = run(client, ['-c', dir, '-d']).stdout;
-    for (const jail of ['sshd', 'postfix-sasl', 'dovecot', 'nginx-limit-req']) expect(dump).toContain(`['add', '${jail}'`);
+    // IMAP and SMTP AUTH share the mailplane-auth jail (one budget); webmail guessing has roundcube-auth.
+    for (const jail of ['sshd', 'mailplane-auth', 'roundcube-auth', 'nginx-limit-req']) expect(dump).toContain(`['add', '${jail}'`);
     // Its own log (banned addresses) goes to the journal, under the journal's retention.
     expect(dump).toContain(`['set', 'logtarget', 'SYSTEMD-JOURNAL']`);
   });

@@ -204,6 +204,20 @@ const OTHER_ROUTES: AnyRouteCase[] = [
   { route: 'POST admin rollout', allowed: ['ops'], ok: 409, workspaceScoped: false, request: async () => ({ method: 'POST', path: '/v1/admin/rollouts', body: {} }) },
   { route: 'GET admin rollout', allowed: ['support', 'ops'], ok: 404, workspaceScoped: false, request: async () => ({ method: 'GET', path: `/v1/admin/rollouts/${NO_SUCH_ID}` }) },
   { route: 'POST admin rollout action', allowed: ['ops'], ok: 404, workspaceScoped: false, request: async () => ({ method: 'POST', path: `/v1/admin/rollouts/${NO_SUCH_ID}/resume` }) },
+  // Issue 23, mail guard. A mailbox's credentials: owners, admins (and the member it is assigned to,
+  // see test/integration/mailboxes/mail-guard.test.ts); never an API key. The junk score: like mailboxes.
+  { route: 'GET app-passwords', allowed: MANAGERS, ok: 200, workspaceScoped: true, request: async () => ({ method: 'GET', path: `${base()}/mailboxes/${appliedMailbox}/app-passwords` }) },
+  { route: 'POST app-password', allowed: MANAGERS, ok: 201, workspaceScoped: true,
+    request: async () => ({ method: 'POST', path: `${base()}/mailboxes/${await mailbox()}/app-passwords`, body: { name: 'table', scopes: ['imap'] } }) },
+  { route: 'DELETE app-password', allowed: MANAGERS, ok: 200, workspaceScoped: true, request: async () => {
+    const mb = await mailbox();
+    const created = await h.call('POST', `${base()}/mailboxes/${mb}/app-passwords`, { token: tokens.owner, body: { name: 'to revoke', scopes: ['smtp'] } });
+    return { method: 'DELETE', path: `${base()}/mailboxes/${mb}/app-passwords/${created.body.appPassword.id}` };
+  } },
+  { route: 'PUT main-password-for-clients', allowed: MANAGERS, ok: 200, workspaceScoped: true,
+    request: async () => ({ method: 'PUT', path: `${base()}/mailboxes/${await mailbox()}/main-password-for-clients`, body: { enabled: false } }) },
+  { route: 'GET spam-settings', allowed: WS_ALL, ok: 200, workspaceScoped: true, request: async () => ({ method: 'GET', path: `${base()}/spam-settings` }) },
+  { route: 'PUT spam-settings', allowed: ['owner', 'admin', 'writeKey'], ok: 200, workspaceScoped: true, request: async () => ({ method: 'PUT', path: `${base()}/spam-settings`, body: { junkScore: 6 } }) },
 ];
 const NO_SUCH_ID = '6f1c2b8e-4d3a-4c55-9e1f-0a7b3c9d2e10';
 
@@ -303,6 +317,11 @@ describe('every other route by every kind of caller', () => {
       'get /v1/admin/fleet/versions': 'GET admin fleet versions', 'get /v1/admin/servers/{id}/stack': 'GET admin server stack',
       'post /v1/admin/servers/{id}/drift-check': 'POST admin drift check', 'get /v1/admin/rollouts': 'GET admin rollouts', 'post /v1/admin/rollouts': 'POST admin rollout',
       'get /v1/admin/rollouts/{id}': 'GET admin rollout', 'post /v1/admin/rollouts/{id}/{action}': 'POST admin rollout action',
+      // Issue 23, mail guard.
+      'get /v1/workspaces/{ws}/servers/{id}/mailboxes/{mb}/app-passwords': 'GET app-passwords', 'post /v1/workspaces/{ws}/servers/{id}/mailboxes/{mb}/app-passwords': 'POST app-password',
+      'delete /v1/workspaces/{ws}/servers/{id}/mailboxes/{mb}/app-passwords/{ap}': 'DELETE app-password',
+      'put /v1/workspaces/{ws}/servers/{id}/mailboxes/{mb}/main-password-for-clients': 'PUT main-password-for-clients',
+      'get /v1/workspaces/{ws}/servers/{id}/spam-settings': 'GET spam-settings', 'put /v1/workspaces/{ws}/servers/{id}/spam-settings': 'PUT spam-settings',
     };
     const missing: string[] = [];
     for (const [path, item] of Object.entries(doc.paths)) {
