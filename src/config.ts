@@ -27,6 +27,9 @@ export const planSchema = z.object({
   mailboxes: z.number().int().positive(),
   storageGb: z.number().int().positive(),
   messagesPerHour: z.number().int().positive(),
+  /** Aliases on the server (all mailboxes together), and mailboxes that may forward to an outside address. */
+  aliases: z.number().int().nonnegative().default(50),
+  forwards: z.number().int().nonnegative().default(10),
   /** The price shown on the subscribe page (Stripe's price object charges; keep them equal). */
   monthlyPriceCents: z.number().int().nonnegative().optional(),
   currency: z.string().regex(/^[a-z]{3}$/).default('eur'),
@@ -36,8 +39,8 @@ export type Plan = z.infer<typeof planSchema>;
 // DEV1 is not sold in fr-par-3, nl-ams-3 or pl-waw-3: PLAY2 of the same memory stands in where it is sold
 // (nl-ams-3, pl-waw-3). fr-par-3 sells only PRO2 (8 GB and up, more than these prices pay for): not offered.
 const DEFAULT_PLANS: Plan[] = [
-  { id: 'starter', name: 'Starter', stripePriceId: 'price_mailplane_starter', commercialType: 'DEV1-S', fallbackTypes: ['PLAY2-PICO'], mailboxes: 10, storageGb: 20, messagesPerHour: 200, monthlyPriceCents: 1900, currency: 'eur' },
-  { id: 'business', name: 'Business', stripePriceId: 'price_mailplane_business', commercialType: 'DEV1-M', fallbackTypes: ['PLAY2-NANO'], mailboxes: 50, storageGb: 40, messagesPerHour: 1000, monthlyPriceCents: 4900, currency: 'eur' },
+  { id: 'starter', name: 'Starter', stripePriceId: 'price_mailplane_starter', commercialType: 'DEV1-S', fallbackTypes: ['PLAY2-PICO'], mailboxes: 10, storageGb: 20, messagesPerHour: 200, aliases: 50, forwards: 10, monthlyPriceCents: 1900, currency: 'eur' },
+  { id: 'business', name: 'Business', stripePriceId: 'price_mailplane_business', commercialType: 'DEV1-M', fallbackTypes: ['PLAY2-NANO'], mailboxes: 50, storageGb: 40, messagesPerHour: 1000, aliases: 250, forwards: 50, monthlyPriceCents: 4900, currency: 'eur' },
 ];
 
 const envSchema = z.object({
