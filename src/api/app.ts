@@ -26,6 +26,7 @@ import { registerGdprRoutes } from './routes/gdpr.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerInvitationRoutes } from './routes/invitations.ts';
 import { registerMailboxRoutes } from './routes/mailboxes.ts';
+import { registerAddressRoutes } from './routes/addresses.ts';
 import { registerMeRoutes } from './routes/me.ts';
 import { registerMetricsRoutes } from './routes/metrics.ts';
 import { registerServerRoutes } from './routes/servers.ts';
@@ -96,6 +97,7 @@ export function createApp(deps: ApiDeps, extra: RouteRegistrar[] = []): App {
     registerAdminAlertRoutes(app, deps, deps.provisioning);
     registerMetricsRoutes(app, deps, deps.provisioning);
     registerMailboxRoutes(app, deps, deps.provisioning);
+    registerAddressRoutes(app, deps, deps.provisioning);
     registerGdprRoutes(app, deps, deps.provisioning);
   }
   for (const register of extra) register(app);

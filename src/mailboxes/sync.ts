@@ -10,6 +10,7 @@
 import { and, asc, eq, inArray, lt } from 'drizzle-orm';
 import { mailboxes, servers } from '../db/schema/index.ts';
 import { isRetryable } from '../errors.ts';
+import { markAddressesApplied, renderServerAddresses } from '../addresses/sync.ts';
 import { renderMailboxFiles } from '../mailstack/mailboxes.ts';
 import type { ProvisioningDeps } from '../../provisioning/context.ts';
 import { backoffMs } from '../../provisioning/backoff.ts';
@@ -64,10 +65,14 @@ export async function pushMailboxSet(
   active: Pick<typeof mailboxes.$inferSelect, 'localPart' | 'passwordHash' | 'quotaMb'>[], log: (line: string) => void,
 ): Promise<void> {
   const files = renderMailboxFiles(server.domain, active.map((r) => ({ localPart: r.localPart, passwordHash: r.passwordHash, quotaMb: r.quotaMb })));
+  // Aliases, catch-all, forwarding and vacation (src/addresses/): applied first, as apply-mailboxes.sh reloads.
+  const addresses = await renderServerAddresses(deps.database.db, server, active.map((r) => r.localPart));
   await withSession(deps, server, async (session) => {
-    await session.upload(files.map((f) => ({ path: f.path, content: f.content, mode: f.mode })));
+    await session.upload([...files, ...addresses.files].map((f) => ({ path: f.path, content: f.content, mode: f.mode })));
+    await runScript(session, 'apply-addresses.sh', log);
     await runScript(session, 'apply-mailboxes.sh', log);
   });
+  await markAddressesApplied(deps.database.db, server.id, addresses.readAt);
 }
 
 /**
