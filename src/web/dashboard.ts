@@ -15,6 +15,7 @@ import { registerBillingPages } from './pages/billing-pages.ts';
 import { registerDnsPages } from './pages/dns-pages.ts';
 import { registerHealthPages } from './pages/health-pages.ts';
 import { registerMailboxPages } from './pages/mailbox-pages.ts';
+import { registerAddressPages } from './pages/address-pages.ts';
 import { registerOpsPages } from './pages/ops-pages.ts';
 import { registerSandboxMailPages } from './pages/sandbox-mail-pages.ts';
 import { registerServerPages } from './pages/server-pages.ts';
@@ -47,6 +48,7 @@ export function createDashboard(deps: WebDeps): WebApp {
   registerServerPages(web, deps);
   registerDnsPages(web, deps);
   registerMailboxPages(web, deps);
+  registerAddressPages(web, deps);
   registerHealthPages(web, deps);
   registerBackupPages(web, deps);
   registerSettingsPages(web, deps);

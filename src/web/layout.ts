@@ -80,6 +80,7 @@ export const NOTICES: Record<string, string> = {
   member_removed: 'Member removed.',
   key_revoked: 'API key revoked.',
   mailbox_deleted: 'The mailbox is being removed from the server.',
+  addresses_saved: 'Saved: the server gets the change within a minute.',
   checkout_cancelled: 'Checkout cancelled: nothing was charged.',
   rerun: 'Step queued again.',
   resumed: 'Run resumed: its failed steps are queued again.',

@@ -3,6 +3,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import {
   createAlias, deleteAlias, listAddresses, removeMailboxSetting, setCatchAll, setForward, setVacation, type AddressDeps,
 } from '../../addresses/service.ts';
+import { ForwardTarget, OneLine, Text, Day } from '../../addresses/input.ts';
 import { LocalPart } from '../../mailboxes/local-part.ts';
 import { authorizeWorkspace } from '../../workspaces/access.ts';
 import type { ApiDeps, ProvisioningApiDeps } from '../deps.ts';
@@ -19,18 +20,6 @@ const Addresses = z.object({
   forwards: z.array(z.object({ mailboxId: z.string(), target: z.string(), keepCopy: z.boolean(), sync: Sync })),
   vacations: z.array(z.object({ mailboxId: z.string(), startsOn: z.string(), endsOn: z.string(), subject: z.string(), message: z.string(), days: z.number(), sync: Sync })),
 }).openapi('Addresses');
-
-// What reaches a Sieve script or a Postfix map: no control characters (a new line in a subject
-// would be a header injection in the reply), quotes and backslashes are escaped by the renderer.
-const OneLine = z.string().trim().min(1).max(200).regex(/^[^\p{Cc}]*$/u, 'one line of text, no control characters');
-const Text = z.string().transform((v) => v.replace(/\r\n?/g, '\n'))
-  .pipe(z.string().trim().min(1).max(5000).regex(/^(?:[^\p{Cc}]|\n|\t)*$/u, 'text without control characters other than line breaks and tabs'));
-const Day = z.iso.date().openapi({ description: 'YYYY-MM-DD, UTC' });
-// An outside address: a dot-atom local part (no quoted strings: they would need escaping in every map and script).
-const Target = z.string().trim().max(254)
-  .regex(/^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$/, 'an email address (local part of letters, digits and !#$%&\'*+/=?^_`{|}~.-)')
-  .transform((v) => { const at = v.lastIndexOf('@'); return `${v.slice(0, at)}@${v.slice(at + 1).toLowerCase()}`; })
-  .refine((v) => v.lastIndexOf('@') <= 64, 'local part longer than 64 characters');
 
 const tag = ['addresses'];
 const base = '/v1/workspaces/{ws}/servers/{id}';
@@ -49,7 +38,7 @@ const routes = {
     request: { params: ServerParams, body: jsonBody(z.strictObject({ mailboxId: z.uuid().nullable() })) }, responses: { ...accepted, ...problems(401, 403, 404, 409) } }),
   setForward: createRoute({ method: 'put', path: `${base}/mailboxes/{mb}/forward`, tags: tag, security: bearer,
     summary: 'Forward the mailbox\'s mail to an outside address (SRS-rewritten; never what Rspamd marks as spam), keeping a copy or not',
-    request: { params: MailboxParams, body: jsonBody(z.strictObject({ target: Target, keepCopy: z.boolean().default(true) })) }, responses: { ...accepted, ...problems(401, 403, 404, 409) } }),
+    request: { params: MailboxParams, body: jsonBody(z.strictObject({ target: ForwardTarget, keepCopy: z.boolean().default(true) })) }, responses: { ...accepted, ...problems(401, 403, 404, 409) } }),
   removeForward: createRoute({ method: 'delete', path: `${base}/mailboxes/{mb}/forward`, tags: tag, security: bearer, summary: 'Stop forwarding',
     request: { params: MailboxParams }, responses: { ...accepted, ...problems(401, 403, 404, 409) } }),
   setVacation: createRoute({ method: 'put', path: `${base}/mailboxes/{mb}/vacation`, tags: tag, security: bearer,
