@@ -72,7 +72,7 @@ export async function pushMailboxSet(
     await runScript(session, 'apply-addresses.sh', log);
     await runScript(session, 'apply-mailboxes.sh', log);
   });
-  await markAddressesApplied(deps.database.db, server.id, addresses.readAt);
+  await markAddressesApplied(deps.database.db, addresses.seen);
 }
 
 /**
