@@ -117,6 +117,9 @@ describe('forwarding and vacation', () => {
     }
     const [row] = await h.database.db.select().from(mailForwards).where(eq(mailForwards.mailboxId, ids.alice));
     expect(row).toMatchObject({ target: 'Alice.Elsewhere@example.net', keepCopy: false });
+    // The customer's data export has it (an outside address is personal data).
+    const exported = JSON.stringify((await h.call('GET', '/v1/me/export', { token: owner.token })).body);
+    expect(exported).toContain('{"mailbox":"alice@addresses.example","target":"Alice.Elsewhere@example.net","keepCopy":false}');
   });
 
   it('a vacation reply becomes a Sieve vacation between its dates, quoted so its text cannot become Sieve', async () => {
