@@ -32,7 +32,7 @@ export interface ProvisioningSettings {
   /** The boot volume a plan's server gets: its mailbox storage plus the system's headroom. */
   rootVolumeBytesOf(planId: string): number;
   /** Plan limits rendered into the mail stack. */
-  limitsOf(planId: string): { messagesPerHour: number; mailboxes: number; storageGb: number };
+  limitsOf(planId: string): { messagesPerHour: number; mailboxes: number; storageGb: number; aliases: number; forwards: number };
   /** Where to reach a server's SSH (the sandbox maps documentation IPs to loopback ports). */
   sshEndpoint(server: { id: string; ipv4: string | null }): Promise<{ host: string; port: number }>;
   /** Where mailplane reaches its servers from: SSH is open to these only (security group, nftables). */

@@ -31,6 +31,9 @@ export const planSchema = z.object({
   /** How much of it one mailbox may use (its Dovecot quota; default: all of it): pooled storage, not storage ÷ mailboxes. */
   mailboxQuotaGb: z.number().int().positive().optional(),
   messagesPerHour: z.number().int().positive(),
+  /** Aliases on the server (all mailboxes together), and mailboxes that may forward to an outside address. */
+  aliases: z.number().int().nonnegative().default(50),
+  forwards: z.number().int().nonnegative().default(10),
   /** The price shown on the subscribe page (Stripe's price object charges; keep them equal). */
   monthlyPriceCents: z.number().int().nonnegative().optional(),
   currency: z.string().regex(/^[a-z]{3}$/).default('eur'),
@@ -44,8 +47,8 @@ export const mailboxQuotaMb = (plan: Pick<Plan, 'storageGb' | 'mailboxQuotaGb'>)
 // DEV1 is not sold in fr-par-3, nl-ams-3 or pl-waw-3: PLAY2 of the same memory stands in where it is sold
 // (nl-ams-3, pl-waw-3). fr-par-3 sells only PRO2 (8 GB and up, more than these prices pay for): not offered.
 const DEFAULT_PLANS: Plan[] = [
-  { id: 'starter', name: 'Starter', stripePriceId: 'price_mailplane_starter', commercialType: 'DEV1-S', fallbackTypes: ['PLAY2-PICO'], mailboxes: 10, storageGb: 20, mailboxQuotaGb: 10, messagesPerHour: 200, monthlyPriceCents: 1900, currency: 'eur' },
-  { id: 'business', name: 'Business', stripePriceId: 'price_mailplane_business', commercialType: 'DEV1-M', fallbackTypes: ['PLAY2-NANO'], mailboxes: 50, storageGb: 40, mailboxQuotaGb: 20, messagesPerHour: 1000, monthlyPriceCents: 4900, currency: 'eur' },
+  { id: 'starter', name: 'Starter', stripePriceId: 'price_mailplane_starter', commercialType: 'DEV1-S', fallbackTypes: ['PLAY2-PICO'], mailboxes: 10, storageGb: 20, mailboxQuotaGb: 10, messagesPerHour: 200, aliases: 50, forwards: 10, monthlyPriceCents: 1900, currency: 'eur' },
+  { id: 'business', name: 'Business', stripePriceId: 'price_mailplane_business', commercialType: 'DEV1-M', fallbackTypes: ['PLAY2-NANO'], mailboxes: 50, storageGb: 40, mailboxQuotaGb: 20, messagesPerHour: 1000, aliases: 250, forwards: 50, monthlyPriceCents: 4900, currency: 'eur' },
 ];
 
 const envSchema = z.object({

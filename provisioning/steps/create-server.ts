@@ -15,8 +15,8 @@ import { DEPLOY_USER } from '../remote.ts';
 import { ensureServerKeys, readSecret } from '../server-keys.ts';
 import { MAILPLANE_TAG, serverTag } from '../tags.ts';
 
-/** SMTP (25, submissions 465, submission 587), IMAPS, HTTP (ACME, MTA-STS) and HTTPS (webmail): what nftables opens too. */
-export const MAIL_SERVER_PORTS = [25, 80, 443, 465, 587, 993];
+/** SMTP (25, submissions 465, submission 587), IMAPS, HTTP (ACME, MTA-STS) and HTTPS (webmail) and ManageSieve (4190): what nftables opens too. */
+export const MAIL_SERVER_PORTS = [25, 80, 443, 465, 587, 993, 4190];
 /** SSH: from the control plane's addresses only, here and in nftables. */
 export const SSH_PORT = 22;
 

@@ -28,6 +28,7 @@ import { registerInvitationRoutes } from './routes/invitations.ts';
 import { registerMailboxRoutes } from './routes/mailboxes.ts';
 import { registerMailboxCredentialRoutes } from './routes/mailbox-credentials.ts';
 import { registerSpamSettingsRoutes } from './routes/spam-settings.ts';
+import { registerAddressRoutes } from './routes/addresses.ts';
 import { registerMeRoutes } from './routes/me.ts';
 import { registerMetricsRoutes } from './routes/metrics.ts';
 import { registerServerRoutes } from './routes/servers.ts';
@@ -110,6 +111,7 @@ export function createApp(deps: ApiDeps, extra: RouteRegistrar[] = []): App {
     registerMailboxRoutes(app, deps, deps.provisioning);
     registerMailboxCredentialRoutes(app, deps, deps.provisioning);
     registerSpamSettingsRoutes(app, deps, deps.provisioning);
+    registerAddressRoutes(app, deps, deps.provisioning);
     registerGdprRoutes(app, deps, deps.provisioning);
   }
   for (const register of extra) register(app);

@@ -8,7 +8,7 @@
 import { and, asc, count, eq } from 'drizzle-orm';
 import { audit, type Actor } from '../audit.ts';
 import type { Database, Db } from '../db/client.ts';
-import { mailboxes, memberships, servers } from '../db/schema/index.ts';
+import { mailAliases, mailboxes, memberships, servers } from '../db/schema/index.ts';
 import { inTransaction, type RawTx } from '../db/tx.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import type { JobQueue } from '../jobs/queue.ts';
@@ -24,8 +24,8 @@ export interface MailboxDeps {
   queue: JobQueue;
   vault: Vault;
   clock: Clock;
-  /** The plan's limits: how many mailboxes, how much storage. */
-  limitsOf(planId: string): { mailboxes: number; storageGb: number; mailboxQuotaGb?: number | undefined };
+  /** The plan's limits: how many mailboxes, how much storage, aliases and forwards (src/addresses/). */
+  limitsOf(planId: string): { mailboxes: number; storageGb: number; mailboxQuotaGb?: number | undefined; aliases: number; forwards: number };
   /**
    * Where a webmail login link points: the server's own webmail (default), or, for the sandbox's
    * emulated servers (no Roundcube, no DNS a browser can resolve), the sandbox's stand-in page.
@@ -88,6 +88,8 @@ export async function createMailbox(
     const [taken] = await tx.select({ state: mailboxes.state }).from(mailboxes)
       .where(and(eq(mailboxes.serverId, server.id), eq(mailboxes.localPart, input.localPart)));
     if (taken) throw new ConflictError(taken.state === 'deleting' ? `${input.localPart}@${server.domain} is still being deleted` : `${input.localPart}@${server.domain} already exists`);
+    const [alias] = await tx.select({ id: mailAliases.id }).from(mailAliases).where(and(eq(mailAliases.serverId, server.id), eq(mailAliases.localPart, input.localPart)));
+    if (alias) throw new ConflictError(`${input.localPart}@${server.domain} already exists as an alias`);
     const [mailbox] = await tx.insert(mailboxes).values({
       workspaceId: server.workspaceId, serverId: server.id, localPart: input.localPart, address: `${input.localPart}@${server.domain}`,
       displayName: input.displayName ?? null, assigneeUserId: input.assigneeUserId ?? null, quotaMb: mailboxQuotaMb(limits), passwordHash,

@@ -10,6 +10,7 @@
 import { and, asc, eq, inArray, lt } from 'drizzle-orm';
 import { mailboxes, servers } from '../db/schema/index.ts';
 import { isRetryable } from '../errors.ts';
+import { markAddressesApplied, renderServerAddresses } from '../addresses/sync.ts';
 import { renderMailboxFiles } from '../mailstack/mailboxes.ts';
 import { mailGuardFiles } from './mail-guard-sync.ts';
 import type { ProvisioningDeps } from '../../provisioning/context.ts';
@@ -71,10 +72,14 @@ export async function pushMailboxSet(
     ...renderMailboxFiles(server.domain, active.map((r) => ({ localPart: r.localPart, passwordHash: r.passwordHash, quotaMb: r.quotaMb, mainPasswordForClients: r.mainPasswordForClients }))),
     ...(await mailGuardFiles(deps.database.db, server, active)),
   ];
+  // Aliases, catch-all, forwarding and vacation (src/addresses/): applied first, as apply-mailboxes.sh reloads.
+  const addresses = await renderServerAddresses(deps.database.db, server, active.map((r) => r.localPart));
   await withSession(deps, server, async (session) => {
-    await session.upload(files.map((f) => ({ path: f.path, content: f.content, mode: f.mode })));
+    await session.upload([...files, ...addresses.files].map((f) => ({ path: f.path, content: f.content, mode: f.mode })));
+    await runScript(session, 'apply-addresses.sh', log);
     await runScript(session, 'apply-mailboxes.sh', log);
   });
+  await markAddressesApplied(deps.database.db, addresses.seen);
 }
 
 /**

@@ -87,6 +87,7 @@ export const NOTICES: Record<string, string> = {
   junk_score_saved: 'The junk score is saved; the server applies it with the next mailbox sync, in a moment.',
   junk_score_invalid: 'The junk score must be a number from 1 to 14 (one decimal at most).',
   junk_score_refused: 'The junk score can be changed once the server is ready.',
+  addresses_saved: 'Saved: the server gets the change within a minute.',
   checkout_cancelled: 'Checkout cancelled: nothing was charged.',
   rerun: 'Step queued again.',
   resumed: 'Run resumed: its failed steps are queued again.',

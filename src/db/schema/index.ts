@@ -9,3 +9,4 @@ export * from './backups.ts';
 export * from './fleet.ts';
 export * from './two-factor.ts';
 export * from './mail-guard.ts';
+export * from './addresses.ts';

@@ -214,6 +214,26 @@ export const SCRIPTS: Readonly<Record<string, ScriptHandler>> = {
     return 0;
   }),
 
+  // The real script checks the maps and compiles each Sieve script with sievec (proved in
+  // test/integration/mailstack/addresses-tools.test.ts); here the uploaded list must name them all.
+  'apply-addresses.sh': needsInstalled('apply-addresses.sh', async (ctx) => {
+    const list = await ctx.fs.read('/etc/mailplane/sieve-scripts');
+    if (!list) {
+      ctx.stderr('apply-addresses: /etc/mailplane/sieve-scripts is missing\n');
+      return 1;
+    }
+    const addresses = list.content.toString('utf8').split('\n').filter(Boolean);
+    for (const address of addresses) {
+      if (!(await ctx.fs.read(`/var/lib/dovecot/mailplane-sieve/${address}.sieve`))) {
+        ctx.stderr(`apply-addresses: /var/lib/dovecot/mailplane-sieve/${address}.sieve is missing\n`);
+        return 1;
+      }
+    }
+    const aliases = (await ctx.fs.read('/etc/postfix/address_aliases'))?.content.toString('utf8').split('\n').filter(Boolean).length ?? 0;
+    ctx.stdout(`apply-addresses: ${aliases} alias line(s), ${addresses.length} Sieve script(s) applied\n`);
+    return 0;
+  }),
+
   'apply-mailboxes.sh': needsInstalled('apply-mailboxes.sh', async (ctx) => {
     const users = await ctx.fs.read('/etc/dovecot/users');
     if (!users) {

@@ -19,7 +19,7 @@ type Detail = Awaited<ReturnType<typeof serverDetail>>;
 
 export const serverTabs = (ws: string, id: string, current: string) => {
   const tab = (path: string, label: string) => html`<li><a href="/w/${ws}/servers/${id}${path}" ${current === path ? html`aria-current="page"` : ''}>${label}</a></li>`;
-  return html`<nav aria-label="Server" class="card"><ul class="row">${tab('', 'Overview')}${tab('/dns', 'DNS')}${tab('/mailboxes', 'Mailboxes')}${tab('/health', 'Health')}${tab('/backups', 'Backups')}${tab('/maintenance', 'Maintenance')}${tab('/settings', 'Mail client settings')}</ul></nav>`;
+  return html`<nav aria-label="Server" class="card"><ul class="row">${tab('', 'Overview')}${tab('/dns', 'DNS')}${tab('/mailboxes', 'Mailboxes')}${tab('/addresses', 'Addresses')}${tab('/health', 'Health')}${tab('/backups', 'Backups')}${tab('/maintenance', 'Maintenance')}${tab('/settings', 'Mail client settings')}</ul></nav>`;
 };
 
 const ORDER = Object.keys(STEP_LABELS);

@@ -47,6 +47,7 @@ export function registerSettingsPages(web: WebApp, deps: WebDeps): void {
         <tr><td data-label="Service">IMAP (incoming)</td><td data-label="Host"><code>${h}</code></td><td data-label="Port">993</td><td data-label="Security">SSL/TLS</td></tr>
         <tr><td data-label="Service">SMTP (outgoing)</td><td data-label="Host"><code>${h}</code></td><td data-label="Port">465</td><td data-label="Security">SSL/TLS</td></tr>
         <tr><td data-label="Service">SMTP (outgoing, alternative)</td><td data-label="Host"><code>${h}</code></td><td data-label="Port">587</td><td data-label="Security">STARTTLS</td></tr>
+        <tr><td data-label="Service">Filters (ManageSieve)</td><td data-label="Host"><code>${h}</code></td><td data-label="Port">4190</td><td data-label="Security">STARTTLS</td></tr>
         <tr><td data-label="Service">Webmail</td><td data-label="Host"><code>webmail.${server.domain}</code></td><td data-label="Port">443</td><td data-label="Security">HTTPS</td></tr>
       </tbody></table></div>
       <p>User name: the full email address. Password: the mailbox password (create or reset it on the Mailboxes tab).</p>

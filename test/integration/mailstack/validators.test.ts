@@ -167,6 +167,8 @@ describe('Dovecot', () => {
   it('doveconf parses dovecot.conf: IMAPS only, TLS required', (ctx) => {
     const doveconf = requireProgram(ctx, 'doveconf', 'dovecot-core');
     const tls = tlsDir(ctx);
+    // Its include (Sieve, ManageSieve) is read from beside the copy, as on the server.
+    localCopy('etc/dovecot/conf.d/mailplane-addresses.conf', {});
     const conf = localCopy('etc/dovecot/dovecot.conf', { '/etc/mailplane/tls': tls, '/etc/dovecot/mailplane-guard.conf': join(tree, 'etc/dovecot/mailplane-guard.conf') });
     const res = run(doveconf, ['-c', conf, '-n']);
     expect(res.status, res.stderr).toBe(0);

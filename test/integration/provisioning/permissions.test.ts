@@ -63,7 +63,31 @@ const ROUTES: RouteCase[] = [
   { route: 'DELETE dns record', allowed: DNS_WRITERS, ok: 202, request: async () => ({ method: 'DELETE', path: `${base()}/dns/records/${await dnsRecord()}` }) },
   { route: 'PUT dns spf', allowed: DNS_WRITERS, ok: 200, request: async () => ({ method: 'PUT', path: `${base()}/dns/spf`, body: { terms: ['ip4:192.0.2.0/24'] } }) },
   { route: 'PATCH mailbox (assign)', allowed: MAILBOX_WRITERS, ok: 200, request: async () => ({ method: 'PATCH', path: `${base()}/mailboxes/${await mailbox()}`, body: { assigneeUserId: null } }) },
+  // Aliases, catch-all, forwarding, vacation: read like mailboxes, changed by those who change mailboxes.
+  { route: 'GET addresses', allowed: READERS, ok: 200, request: async () => ({ method: 'GET', path: `${base()}/addresses` }) },
+  { route: 'POST alias', allowed: MAILBOX_WRITERS, ok: 201, request: async () => ({ method: 'POST', path: `${base()}/aliases`, body: { localPart: `alias${++counter}`, mailboxId: appliedMailbox } }) },
+  { route: 'DELETE alias', allowed: MAILBOX_WRITERS, ok: 202, request: async () => ({ method: 'DELETE', path: `${base()}/aliases/${await alias()}` }) },
+  { route: 'PUT catch-all', allowed: MAILBOX_WRITERS, ok: 202, request: async () => ({ method: 'PUT', path: `${base()}/catch-all`, body: { mailboxId: appliedMailbox } }) },
+  { route: 'PUT forward', allowed: MAILBOX_WRITERS, ok: 202, request: async () => ({ method: 'PUT', path: `${base()}/mailboxes/${appliedMailbox}/forward`, body: { target: 'elsewhere@example.net' } }) },
+  { route: 'DELETE forward', allowed: MAILBOX_WRITERS, ok: 202, request: async () => ({ method: 'DELETE', path: `${base()}/mailboxes/${await withSetting('forward')}/forward` }) },
+  { route: 'PUT vacation', allowed: MAILBOX_WRITERS, ok: 202, request: async () => ({ method: 'PUT', path: `${base()}/mailboxes/${appliedMailbox}/vacation`, body: VACATION }) },
+  { route: 'DELETE vacation', allowed: MAILBOX_WRITERS, ok: 202, request: async () => ({ method: 'DELETE', path: `${base()}/mailboxes/${await withSetting('vacation')}/vacation` }) },
 ];
+
+const VACATION = { startsOn: '2026-12-20', endsOn: '2026-12-31', subject: 'Away', message: 'Back in January.' };
+/** A fresh alias for a call that deletes one. */
+const alias = async () => {
+  const res = await h.call('POST', `${base()}/aliases`, { token: tokens.owner, body: { localPart: `gone${++counter}`, mailboxId: appliedMailbox } });
+  if (res.status !== 201) throw new Error(`alias: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.id as string;
+};
+/** A fresh mailbox with a forward or a vacation reply, for a call that removes it. */
+const withSetting = async (what: 'forward' | 'vacation') => {
+  const id = await mailbox();
+  const res = await h.call('PUT', `${base()}/mailboxes/${id}/${what}`, { token: tokens.owner, body: what === 'forward' ? { target: 'elsewhere@example.net' } : VACATION });
+  if (res.status !== 202) throw new Error(`${what}: ${res.status} ${JSON.stringify(res.body)}`);
+  return id;
+};
 
 function expected(c: RouteCase, caller: Caller): number {
   if (c.allowed.includes(caller)) return c.ok;
@@ -72,7 +96,7 @@ function expected(c: RouteCase, caller: Caller): number {
 
 beforeAll(async () => {
   // Room for every mailbox the table creates.
-  const plans = JSON.stringify([{ id: 'starter', name: 'Starter', stripePriceId: 'price_mailplane_starter', commercialType: 'DEV1-S', mailboxes: 500, storageGb: 50, messagesPerHour: 200 }]);
+  const plans = JSON.stringify([{ id: 'starter', name: 'Starter', stripePriceId: 'price_mailplane_starter', commercialType: 'DEV1-S', mailboxes: 500, storageGb: 50, messagesPerHour: 200, aliases: 500, forwards: 500 }]);
   h = await startHarness({ env: { PLANS: plans } });
   const owner = await h.customer('perm-owner@example.com');
   ws = owner.workspaceId;
@@ -295,7 +319,9 @@ describe('every other route by every kind of caller', () => {
       '/v1/workspaces/{ws}/checkout', '/v1/workspaces/{ws}/servers/{id}/mailboxes', '/v1/workspaces/{ws}/servers/{id}/mailboxes/{mb}',
       '/v1/workspaces/{ws}/servers/{id}/mailboxes/{mb}/password/reset', '/v1/workspaces/{ws}/servers/{id}/mailboxes/{mb}/password/export',
       '/v1/workspaces/{ws}/servers/{id}/mailboxes/{mb}/webmail-login', '/v1/workspaces/{ws}/servers/{id}/dns/records',
-      '/v1/workspaces/{ws}/servers/{id}/dns/records/{recordId}', '/v1/workspaces/{ws}/servers/{id}/dns/spf'];
+      '/v1/workspaces/{ws}/servers/{id}/dns/records/{recordId}', '/v1/workspaces/{ws}/servers/{id}/dns/spf',
+      '/v1/workspaces/{ws}/servers/{id}/addresses', '/v1/workspaces/{ws}/servers/{id}/aliases', '/v1/workspaces/{ws}/servers/{id}/aliases/{alias}',
+      '/v1/workspaces/{ws}/servers/{id}/catch-all', '/v1/workspaces/{ws}/servers/{id}/mailboxes/{mb}/forward', '/v1/workspaces/{ws}/servers/{id}/mailboxes/{mb}/vacation'];
     const named: Record<string, string> = {
       'get /healthz': 'GET /healthz', 'get /readyz': 'GET /readyz', 'get /v1/plans': 'GET /v1/plans', 'get /v1/regions': 'GET /v1/regions',
       'get /v1/me': 'GET /v1/me', 'get /v1/me/export': 'GET /v1/me/export', 'get /v1/me/two-factor': 'GET /v1/me/two-factor',

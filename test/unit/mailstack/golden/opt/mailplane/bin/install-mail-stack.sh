@@ -126,6 +126,17 @@ install_packages php-fpm
 # roundcube-plugins: archive and zipdownload (only a Suggests).
 install_packages roundcube-core roundcube-sqlite3 roundcube-plugins
 
+# Addresses: Sieve at delivery and ManageSieve (forwarding, vacation, filters), and SRS for
+# forwarded mail (postsrsd, configured by /etc/default/postsrsd before it is installed). The files
+# apply-addresses.sh manages are created empty once, never overwritten here.
+install_packages dovecot-sieve dovecot-managesieved postsrsd
+install -d -o root -g vmail -m 0750 /var/lib/dovecot/mailplane-sieve
+[ -e /etc/mailplane/sieve-scripts ] || install -o root -g root -m 0644 /dev/null /etc/mailplane/sieve-scripts
+for f in /etc/postfix/address_aliases /etc/postfix/alias_senders; do
+  [ -e "$f" ] || install -o root -g root -m 0644 /dev/null "$f"
+  postmap "hash:$f"
+done
+
 # DKIM private keys: readable by Rspamd only; keys of rotated-out selectors are removed.
 bash /opt/mailplane/bin/dkim-apply.sh
 [ -s "$DKIM_KEY" ]
@@ -198,7 +209,7 @@ systemctl enable -q mailplane-ipv6
 systemctl restart mailplane-ipv6
 # The MTA-STS resolver before Postfix: until it answers, Postfix defers mail rather than send it
 # without a destination's policy.
-for unit in redis-server rspamd dovecot postfix-mta-sts-resolver postfix php8.2-fpm nginx mailplane-webmail-login; do
+for unit in redis-server rspamd dovecot postfix-mta-sts-resolver postsrsd postfix php8.2-fpm nginx mailplane-webmail-login; do
   systemctl enable -q "$unit"
   systemctl reload-or-restart "$unit"
 done
