@@ -8,7 +8,7 @@
  * doveconf has Sieve at delivery and ManageSieve on 4190; apply-addresses.sh
  * takes the rendered files.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,6 +34,9 @@ beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'mailplane-addresses-'));
   await writeRenderedTree(renderAddressFiles(DOMAIN, SET), join(tmp, 'tree'));
   await writeRenderedTree(renderServerTree(sampleServer()), join(tmp, 'server'));
+  // dovecot.conf includes the mail guard's file by its path on the server: read this copy instead.
+  const dovecotConf = join(tmp, 'server/etc/dovecot/dovecot.conf');
+  writeFileSync(dovecotConf, readFileSync(dovecotConf, 'utf8').replace('!include /etc/dovecot/mailplane-guard.conf', `!include ${join(tmp, 'server/etc/dovecot/mailplane-guard.conf')}`));
   // sieve-test, run as root, reads the scripts as the mail user it switches to.
   run('chmod', ['-R', 'a+rX', tmp]);
   // sieve-test's mail user: an unprivileged uid and a throwaway Maildir (no system config read).
