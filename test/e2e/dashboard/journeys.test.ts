@@ -6,7 +6,6 @@
  * work on the server the customer bought). Every main page is checked with
  * axe-core, at phone width, and saved under .screenshots/ (`npm run screenshots` refreshes docs/screenshots/).
  */
-import { createServer } from 'node:net';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { servers, serverIps, subscriptions } from '../../../src/db/schema/index.ts';
@@ -17,19 +16,11 @@ import { STRONG_PASSWORD } from '../../support/api.ts';
 import { startHarness, type Harness } from '../../support/provisioning.ts';
 import { totpCode } from '../../support/two-factor.ts';
 import { browserMissing, checkPage, openBrowser, openMailedLink, type BrowserSession } from './browser.ts';
+import { freePort } from '../../support/free-port.ts';
 
 const missing = browserMissing();
 if (missing) console.warn(`dashboard browser tests skipped: ${missing}`);
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.once('error', reject);
-  });
-}
 
 describe.skipIf(missing !== null)('dashboard journeys in chromium', { timeout: 240_000 }, () => {
   let h: Harness;

@@ -9,26 +9,17 @@
  * and a staff account, are sent to enrolment before any page. The dashboard
  * runs on http://localhost: browsers refuse WebAuthn on an IP-address origin.
  */
-import { createServer } from 'node:net';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STRONG_PASSWORD } from '../../support/api.ts';
 import { startHarness, type Harness } from '../../support/provisioning.ts';
 import { totpCode } from '../../support/two-factor.ts';
 import { browserMissing, checkPage, openBrowser, type BrowserSession } from './browser.ts';
+import { freePort } from '../../support/free-port.ts';
 
 const missing = browserMissing();
 if (missing) console.warn(`two-factor browser tests skipped: ${missing}`);
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.once('error', reject);
-  });
-}
 
 describe.skipIf(missing !== null)('two-factor sign-in in chromium', { timeout: 180_000 }, () => {
   let h: Harness;

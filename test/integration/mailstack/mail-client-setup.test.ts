@@ -9,7 +9,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
@@ -19,6 +18,7 @@ import { renderServerTree } from '../../../src/mailstack/render.ts';
 import { writeRenderedTree } from '../../../src/mailstack/write-tree.ts';
 import { sampleServer } from '../../unit/mailstack/sample-server.ts';
 import { findProgram, run, toolsRequired } from '../../support/real-tools.ts';
+import { freePort } from '../../support/free-port.ts';
 
 const OUTLOOK_REQUEST = `<?xml version="1.0" encoding="utf-8"?>
 <Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006">
@@ -26,15 +26,6 @@ const OUTLOOK_REQUEST = `<?xml version="1.0" encoding="utf-8"?>
   <AcceptableResponseSchema>http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a</AcceptableResponseSchema></Request>
 </Autodiscover>`;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.once('error', reject);
-  });
-}
 
 let tmp: string;
 let conf: string;

@@ -6,7 +6,6 @@
  */
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +14,7 @@ import { renderServerTree, type RenderedFile } from '../../../src/mailstack/rend
 import { writeRenderedTree } from '../../../src/mailstack/write-tree.ts';
 import { sampleServer } from '../../unit/mailstack/sample-server.ts';
 import { requireProgram, requireRoot, run } from '../../support/real-tools.ts';
+import { freePort } from '../../support/free-port.ts';
 
 let tmp: string;
 let tree: string;
@@ -48,16 +48,6 @@ function tlsDir(ctx: Parameters<typeof requireProgram>[0]): string {
 }
 
 /** A TCP port nobody listens on right now (the daemon under test binds it next). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Writes a copy of a rendered file with server paths replaced by local ones. */
 function localCopy(path: string, replacements: Record<string, string>): string {
