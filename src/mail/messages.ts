@@ -23,6 +23,28 @@ export function emailVerificationMessage(to: string, link: string): MailMessage 
   };
 }
 
+export function loginThrottledMessage(to: string, o: { failures: number; ip: string | null; at: Date; publicUrl: string }): MailMessage {
+  return {
+    to: [to],
+    subject: 'Someone is trying to sign in to your mailplane account',
+    text: `We blocked sign-in to your mailplane account for a while after ${o.failures} wrong passwords`
+      + `${o.ip ? ` (the latest from ${o.ip})` : ''} at ${o.at.toUTCString()}.\n\n`
+      + `If it was you, wait a few minutes and try again. If not, your password held; to change it anyway, go to:\n\n${o.publicUrl}/forgot-password\n${SIGNATURE}`,
+  };
+}
+
+/** Sign-up answered the visitor as for a new address; this tells the address's owner what happened instead. */
+export function signupAttemptedMessage(to: string, o: { at: Date; publicUrl: string }): MailMessage {
+  return {
+    to: [to],
+    subject: 'Someone tried to create a mailplane account with your address',
+    text: `At ${o.at.toUTCString()} someone tried to create a mailplane account with this address, which already has one. `
+      + 'We did not create a second account and changed nothing on yours.\n\n'
+      + `If it was you, sign in here:\n\n${o.publicUrl}/login\n\nor, if you forgot your password, reset it here:\n\n${o.publicUrl}/forgot-password\n\n`
+      + `If it was not you, ignore this message: nobody can use your account without your password.${SIGNATURE}`,
+  };
+}
+
 /**
  * An invitation carries words a stranger chose (their name, the workspace's name). The subject
  * is ours alone, and the body sets their words apart, quoted, saying who wrote them and that we

@@ -60,7 +60,10 @@ describe.skipIf(missing !== null)('dashboard journeys in chromium', { timeout: 2
     await page.getByLabel('Email', { exact: true }).fill('ada@harbour-mail.example');
     await page.getByLabel('Password', { exact: true }).fill(STRONG_PASSWORD);
     await page.getByRole('button', { name: 'Create account' }).click();
-    await page.waitForURL(/\/workspaces/);
+    // No session yet: sign-up answers alike for a new and a taken address; the mailed link signs in.
+    await page.waitForURL(/\/signup\/check-mail$/);
+    expect(await page.locator('main').textContent()).toContain('Open the link in it');
+    await checkPage(page, 'sign-up-check-mail');
 
     await openMailedLink(page, base, 'ada@harbour-mail.example', /Confirm your email/, '/verify-email');
     await Promise.all([page.waitForURL(/notice=verified/, { timeout: 30_000 }), page.getByRole('button', { name: 'Confirm my email address' }).click()]);
@@ -157,7 +160,10 @@ describe.skipIf(missing !== null)('dashboard journeys in chromium', { timeout: 2
       await p.getByLabel('Email', { exact: true }).fill('bob@harbour-mail.example');
       await p.getByLabel('Password', { exact: true }).fill(STRONG_PASSWORD);
       await p.getByRole('button', { name: 'Create account' }).click();
-      await p.waitForURL(/\/invitations\/accept\?token=/);
+      await p.waitForURL(/\/signup\/check-mail$/);
+      // Confirming through the mailed link signs Bob in and continues to the invitation he came from.
+      await openMailedLink(p, base, 'bob@harbour-mail.example', /Confirm your email/, '/verify-email');
+      await Promise.all([p.waitForURL(/\/invitations\/accept\?token=/, { timeout: 30_000 }), p.getByRole('button', { name: 'Confirm my email address' }).click()]);
       // The page says who invited Bob, to which workspace and as what, before he joins.
       expect(await p.locator('main').textContent()).toMatch(/invited you to the workspace .+ as a member\./);
       await p.getByRole('button', { name: /^Join / }).click();

@@ -54,10 +54,7 @@ describe('GDPR export and erasure', () => {
   let otherWorkspace: string;
 
   it('exports everything about the caller as one document, secrets only as their existence', async () => {
-    const signup = await h.call('POST', '/v1/auth/signup', { body: { email: EMAIL, password: STRONG_PASSWORD, name: NAME } });
-    token = signup.body.token;
-    userId = signup.body.user.id;
-    await h.verifyEmail(EMAIL);
+    ({ token, userId } = await h.signup(EMAIL, { name: NAME }));
     workspaceId = (await h.call('POST', '/v1/workspaces', { token, body: { name: `${NAME}'s mail` } })).body.id;
     ({ serverId } = await h.readyServer(token, workspaceId, 'quuxworth.example'));
     const mb = await h.call('POST', `/v1/workspaces/${workspaceId}/servers/${serverId}/mailboxes`, { token, body: { localPart: 'zeb' } });
@@ -161,8 +158,8 @@ describe('GDPR export and erasure', () => {
 
   it('erases one workspace on its owner\'s request: admins may not, the owner\'s account stays', async () => {
     const owner = await h.customer('ws-erase-owner@example.com');
-    const admin = await h.call('POST', '/v1/auth/signup', { body: { email: 'ws-erase-admin@example.com', password: STRONG_PASSWORD, name: 'Admin' } });
-    await h.database.sql`insert into memberships (workspace_id, user_id, role) values (${owner.workspaceId}, ${admin.body.user.id}, 'admin')`;
+    const admin = await h.signup('ws-erase-admin@example.com', { verified: false, name: 'Admin' });
+    await h.database.sql`insert into memberships (workspace_id, user_id, role) values (${owner.workspaceId}, ${admin.userId}, 'admin')`;
     const { serverId: id } = await h.subscribe(owner.token, owner.workspaceId, 'ws-erase.example');
     expect((await h.waitForServer(id, ['ready', 'failed'], 120_000)).status).toBe('ready');
     const [server] = await h.database.db.select().from(servers).where(eq(servers.id, id));
@@ -172,7 +169,7 @@ describe('GDPR export and erasure', () => {
     expect((await readdir(hostDir, { recursive: true })).some((f) => /dkim/i.test(String(f)))).toBe(true);
 
     const name = 'ws-erase-owner@example.com mail';
-    expect((await h.call('DELETE', `/v1/workspaces/${owner.workspaceId}`, { token: admin.body.token, body: { confirm: name } })).status).toBe(403);
+    expect((await h.call('DELETE', `/v1/workspaces/${owner.workspaceId}`, { token: admin.token, body: { confirm: name } })).status).toBe(403);
     // Erasure is final: the id alone, a wrong name or a wrong password erase nothing.
     const refusals: Array<[unknown, number]> = [[undefined, 400], [{}, 400], [{ confirm: 'ws-erase-owner' }, 403], [{ confirm: name.toUpperCase() }, 403], [{ password: 'not-my-password-1' }, 403]];
     for (const [body, status] of refusals) {

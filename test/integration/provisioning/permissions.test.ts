@@ -6,7 +6,6 @@
  * webmail; strangers get 404), independently of src/auth/permissions.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { STRONG_PASSWORD } from '../../support/api.ts';
 import { startHarness, type Harness } from '../../support/provisioning.ts';
 
 type Caller = 'owner' | 'admin' | 'member' | 'outsider' | 'readKey' | 'writeKey' | 'foreignKey';
@@ -79,10 +78,9 @@ beforeAll(async () => {
   tokens.owner = owner.token;
   ({ serverId } = await h.readyServer(owner.token, ws, 'perm-table.example'));
   for (const role of ['admin', 'member'] as const) {
-    const res = await h.call('POST', '/v1/auth/signup', { body: { email: `perm-${role}@example.com`, password: STRONG_PASSWORD, name: role } });
-    await h.verifyEmail(`perm-${role}@example.com`);
-    tokens[role] = res.body.token;
-    await h.database.sql`insert into memberships (workspace_id, user_id, role) values (${ws}, ${res.body.user.id}, ${role})`;
+    const res = await h.signup(`perm-${role}@example.com`, { name: role });
+    tokens[role] = res.token;
+    await h.database.sql`insert into memberships (workspace_id, user_id, role) values (${ws}, ${res.userId}, ${role})`;
   }
   const outsider = await h.customer('perm-outsider@example.com');
   tokens.outsider = outsider.token;
@@ -206,9 +204,9 @@ const EXEMPT: Record<string, string> = {
 };
 
 const extraMember = async () => {
-  const res = await h.call('POST', '/v1/auth/signup', { body: { email: `extra${++counter}@example.com`, password: STRONG_PASSWORD, name: 'Extra' } });
-  await h.database.sql`insert into memberships (workspace_id, user_id, role) values (${ws}, ${res.body.user.id}, 'member')`;
-  return res.body.user.id as string;
+  const res = await h.signup(`extra${++counter}@example.com`, { verified: false, name: 'Extra' });
+  await h.database.sql`insert into memberships (workspace_id, user_id, role) values (${ws}, ${res.userId}, 'member')`;
+  return res.userId;
 };
 const invitation = async () => (await h.call('POST', `/v1/workspaces/${ws}/invitations`, { token: tokens.owner, body: { email: `revoke${++counter}@example.com`, role: 'member' } })).body.invitation.id as string;
 const apiKey = async () => (await h.call('POST', `/v1/workspaces/${ws}/api-keys`, { token: tokens.owner, body: { name: `r${++counter}`, scopes: ['read'] } })).body.apiKey.id as string;

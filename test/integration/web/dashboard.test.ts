@@ -182,3 +182,35 @@ describe('signing up through the API', () => {
     expect(row!['email_verified_at']).not.toBeNull();
   });
 });
+
+describe('signing up through the dashboard', () => {
+  it('answers a new and a taken address alike, and the mailed link signs in and continues where the sign-up was going', async () => {
+    const signup = (email: string) => page(`/signup?next=${encodeURIComponent('/account')}`, { form: { name: 'Nia', email, password: STRONG_PASSWORD }, headers: { origin: h.baseUrl } });
+    const fresh = await signup('nia@web.example');
+    const taken = await signup('owner@web.example');
+    for (const res of [fresh, taken]) {
+      expect([res.status, res.headers.get('location'), res.headers.get('set-cookie')]).toEqual([303, '/signup/check-mail', null]);
+    }
+    const check = await (await page('/signup/check-mail')).text();
+    expect(check).toContain('Check your mail');
+    expect(check).toContain('href="/sandbox/mail"');
+
+    const mails = await h.ctx.outbox!.list();
+    expect(mails.filter((m) => m.to.includes('owner@web.example')).map((m) => m.subject)).toContain('Someone tried to create a mailplane account with your address');
+    const mail = mails.find((m) => m.to.includes('nia@web.example') && m.text.includes('/verify-email?token='));
+    const link = new URL(/https?:\/\/\S+verify-email\S+/.exec(mail!.text)![0]);
+    expect(link.searchParams.get('next')).toBe('/account');
+    const form = await (await page(`${link.pathname}${link.search}`)).text();
+    expect(form).toContain(`action="/verify-email?next=${encodeURIComponent('/account')}"`);
+    // A link edited to lead off-site keeps the visitor here.
+    expect(await (await page(`/verify-email?token=x&next=${encodeURIComponent('//evil.test/x')}`)).text()).toContain('action="/verify-email?next=%2F"');
+
+    const confirmed = await page('/verify-email?next=%2Faccount', { form: { token: link.searchParams.get('token')! }, headers: { origin: h.baseUrl } });
+    expect([confirmed.status, confirmed.headers.get('location')]).toEqual([303, '/account']);
+    const session = /mailplane_session=([^;]+)/.exec(confirmed.headers.get('set-cookie') ?? '')?.[1];
+    expect(session).toBeDefined();
+    const account = await page('/account', { token: session! });
+    expect(account.status).toBe(200);
+    expect(await account.text()).toContain('nia@web.example');
+  });
+});
