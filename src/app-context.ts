@@ -223,7 +223,10 @@ export async function createAppContext(config: Config, log: Logger, opts: Contex
       provisioning,
       placements,
       mailboxes: { database, queue, vault, clock, limitsOf: provisioning.settings.limitsOf },
-      erasure: { database, queue, billing: providers.billing, dns: providers.dns, hasher, engine, alerts, log, mailer, retry: provisioning.settings.retry, backups },
+      erasure: {
+        database, queue, billing: providers.billing, dns: providers.dns, hasher, engine, alerts, log, mailer, retry: provisioning.settings.retry, backups,
+        workspaceGraceMs: config.auth.workspaceErasureGraceMs, publicUrl: config.http.publicUrl,
+      },
       backups,
       hasher,
       sessions: createSessionService({ key: deriveKey(config.auth.sessionSecret, 'session-jwt'), ttlSeconds: config.auth.sessionTtlSeconds }),

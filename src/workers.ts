@@ -7,6 +7,7 @@ import { registerOpsWorkers } from './ops/workers.ts';
 import { registerHealthWorkers } from './health/workers.ts';
 import { registerBackupWorkers } from './backups/workers.ts';
 import { eraseUser, eraseWorkspace } from './gdpr/erase.ts';
+import { startDueErasures } from './gdpr/erasure-grace.ts';
 import { resyncStaleMailboxes, syncMailboxes } from './mailboxes/sync.ts';
 import { syncDns } from '../provisioning/customer-records-sync.ts';
 import { DNSSEC_WATCH_CRON, watchDnssec } from '../provisioning/dnssec-watch.ts';
@@ -32,6 +33,8 @@ export async function startWorkers(ctx: AppContext): Promise<void> {
   await ctx.queue.work('dns.dnssec_watch', async () => void (await watchDnssec(ctx.provisioning)));
   await ctx.queue.schedule('dns.dnssec_watch', DNSSEC_WATCH_CRON, {});
   await ctx.queue.work('gdpr.erase_workspace', async (data) => void (await eraseWorkspace(ctx.erasure, data)));
+  await ctx.queue.work('gdpr.erasure_sweep', async () => void (await startDueErasures(ctx.erasure)));
+  await ctx.queue.schedule('gdpr.erasure_sweep', '*/5 * * * *', {});
   await registerHealthWorkers(ctx.health, ctx.queue);
   await registerBackupWorkers(ctx.backups);
   await ctx.queue.work('gdpr.erase_user', async (data) => void (await eraseUser(ctx.erasure, data)));

@@ -114,6 +114,31 @@ export function erasureStartedMessage(to: string, workspaceCount: number): MailM
   };
 }
 
+/**
+ * To every owner of a workspace whose erasure waits out its grace period. The workspace's name is
+ * words an owner or admin chose: kept out of the subject, quoted in the body.
+ */
+export function workspaceErasureScheduledMessage(to: string[], o: { workspace: string; erasesAt: Date; link: string }): MailMessage {
+  return {
+    to,
+    subject: 'A workspace you own on mailplane is about to be erased',
+    text: `An owner asked to erase the workspace "${o.workspace.replace(/\s+/g, ' ').slice(0, 120)}" on mailplane.\n\n`
+      + `It will be erased at ${o.erasesAt.toUTCString()}: its servers deprovisioned with all their mail, its subscriptions cancelled, `
+      + 'its mailboxes, keys and members deleted. Until then its servers keep running.\n\n'
+      + `To keep it, any owner can cancel the erasure until then, here ("Keep this workspace"):\n\n${o.link}\n\n`
+      + `If you expected this, there is nothing to do.${SIGNATURE}`,
+  };
+}
+
+export function workspaceErasureCancelledMessage(to: string[], o: { workspace: string; link: string }): MailMessage {
+  return {
+    to,
+    subject: 'The erasure of a workspace you own on mailplane was cancelled',
+    text: `An owner cancelled the erasure of the workspace "${o.workspace.replace(/\s+/g, ' ').slice(0, 120)}" on mailplane: `
+      + `nothing will be erased, and it stays as it is.\n\n${o.link}${SIGNATURE}`,
+  };
+}
+
 /** `amount` in the currency's minor unit; 0 when nothing had been charged. */
 export function refusedPaymentMessage(to: string[], o: { domain: string; why: string; amount: number; currency: string | null; link: string }): MailMessage {
   const money = o.amount > 0 && o.currency

@@ -91,6 +91,8 @@ export const NOTICES: Record<string, string> = {
   nothing_waiting: 'Nothing is waiting any more: there was nothing to check.',
   joined: 'You joined the workspace.',
   workspace_erasing: 'The workspace is being erased: its servers are deprovisioned and its subscriptions cancelled.',
+  erasure_scheduled: 'The workspace is scheduled for erasure; every owner was mailed. You can still keep it: see below.',
+  erasure_cancelled: 'Erasure cancelled: the workspace stays as it is.',
 };
 
 export const noticeOf = (c: Context): string | null => NOTICES[c.req.query('notice') ?? ''] ?? null;

@@ -21,6 +21,7 @@ import { startWorkers } from '../../src/workers.ts';
 import { STRONG_PASSWORD, TEST_SECRET, type CallResult } from './api.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 import { endGracePeriods } from '../../src/billing/grace.ts';
+import { startDueErasures } from '../../src/gdpr/erasure-grace.ts';
 
 export const TEST_VAULT_KEYS = 'test1:' + Buffer.alloc(32, 7).toString('base64');
 export const FAST_SETTINGS = {
@@ -74,6 +75,8 @@ export interface Harness {
   staff(email: string, role?: 'support' | 'ops'): Promise<string>;
   /** Runs the billing grace sweep as if every ended subscription's grace period were over (deprovisions their servers). */
   afterGracePeriod(): Promise<void>;
+  /** Runs the erasure sweep as if every scheduled workspace erasure's grace period were over → the workspaces it started erasing. */
+  afterErasureGrace(): Promise<string[]>;
   /** The customer cancels in Stripe (the emulator sends customer.subscription.deleted). */
   cancelSubscription(subscriptionId: string | null): Promise<void>;
   close(): Promise<void>;
@@ -199,6 +202,9 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       // The billing grace sweep, run as if the grace period of every ended subscription were over.
       const grace = ctx.config.billing.graceMs;
       await endGracePeriods({ database, queue: ctx.queue, billing: ctx.providers.billing, log: ctx.log, now: () => Date.now() + grace + 60_000 });
+    },
+    async afterErasureGrace() {
+      return startDueErasures(ctx.erasure, new Date(Date.now() + ctx.erasure.workspaceGraceMs + 60_000));
     },
     async cancelSubscription(subscriptionId) {
       if (!subscriptionId) throw new Error('server has no subscription');

@@ -25,6 +25,8 @@ export const WorkspaceSchema = z.object({
   name: z.string(),
   role: RoleSchema.nullable(),
   createdAt: z.string(),
+  erasureScheduledFor: z.string().nullable().optional()
+    .openapi({ description: 'When the workspace will be erased, if an owner asked (any owner may cancel until then)' }),
 }).openapi('Workspace');
 
 export const iso = (d: Date | null) => (d ? d.toISOString() : null);

@@ -25,6 +25,11 @@ export const workspaces = pgTable('workspaces', {
   name: text('name').notNull(),
   /** Erasure requested: servers are being deprovisioned; the rows go once they are gone. */
   erasureRequestedAt: timestamp('erasure_requested_at', { withTimezone: true }),
+  /**
+   * Erasure asked for and waiting out its grace period: the erasure starts at this time unless an
+   * owner cancels (src/gdpr/erasure-grace.ts). Null: none scheduled.
+   */
+  erasureScheduledFor: timestamp('erasure_scheduled_for', { withTimezone: true }),
   createdAt: createdAt(),
 });
 

@@ -167,6 +167,8 @@ const OTHER_ROUTES: AnyRouteCase[] = [
   { route: 'POST billing portal', allowed: ['owner', 'admin'], ok: 200, workspaceScoped: true, request: async () => ({ method: 'POST', path: `/v1/workspaces/${ws}/billing/portal` }) },
   // Starting probes is a change (work against the live server): owners, admins and write keys; members and read keys read the results.
   { route: 'POST server checks run', allowed: ['owner', 'admin', 'writeKey'], ok: 202, workspaceScoped: true, request: async () => ({ method: 'POST', path: `${base()}/checks/run` }) },
+  // Owners only, like erasing; with nothing scheduled an owner passes the permission check and gets the 409 that says so.
+  { route: 'POST workspace erasure cancel', allowed: ['owner'], ok: 409, workspaceScoped: true, request: async () => ({ method: 'POST', path: `/v1/workspaces/${ws}/erasure/cancel` }) },
   { route: 'GET admin servers', allowed: ['support', 'ops'], ok: 200, workspaceScoped: false, request: async () => ({ method: 'GET', path: '/v1/admin/servers' }) },
   { route: 'GET admin server', allowed: ['support', 'ops'], ok: 200, workspaceScoped: false, request: async () => ({ method: 'GET', path: `/v1/admin/servers/${serverId}` }) },
   { route: 'GET admin alerts', allowed: ['ops'], ok: 200, workspaceScoped: false, request: async () => ({ method: 'GET', path: '/v1/admin/alerts' }) },
@@ -243,7 +245,7 @@ describe('every other route by every kind of caller', () => {
       'delete /v1/workspaces/{ws}/invitations/{invitationId}': 'DELETE invitation', 'get /v1/workspaces/{ws}/api-keys': 'GET api-keys',
       'post /v1/workspaces/{ws}/api-keys': 'POST api-key', 'delete /v1/workspaces/{ws}/api-keys/{keyId}': 'DELETE api-key',
       'post /v1/workspaces/{ws}/api-keys/{keyId}/rotate': 'POST api-key rotate', 'get /v1/workspaces/{ws}/servers/{id}/checks': 'GET server checks',
-      'get /v1/workspaces/{ws}/billing': 'GET billing', 'post /v1/workspaces/{ws}/billing/portal': 'POST billing portal',
+      'get /v1/workspaces/{ws}/billing': 'GET billing', 'post /v1/workspaces/{ws}/erasure/cancel': 'POST workspace erasure cancel', 'post /v1/workspaces/{ws}/billing/portal': 'POST billing portal',
       'post /v1/workspaces/{ws}/servers/{id}/checks/run': 'POST server checks run',
       'get /v1/admin/servers': 'GET admin servers', 'get /v1/admin/servers/{id}': 'GET admin server', 'get /v1/admin/alerts': 'GET admin alerts',
       'get /v1/workspaces/{ws}/servers/{id}/backups': 'GET server backups', 'post /v1/workspaces/{ws}/servers/{id}/backups': 'POST server backup',

@@ -127,14 +127,27 @@ describe('dashboard guards', () => {
     expect((await page('/account', { token: leaving.token })).status).toBe(303);
   });
 
-  it('erases a workspace only for its owner and only when its name is typed back', async () => {
+  it('erases a workspace only for its owner, only when its name is typed back, and after a grace period an owner can end', async () => {
     const ws = await h.call('POST', '/v1/workspaces', { token: owner.token, body: { name: 'Short Lived' } });
     const id = ws.body.id as string;
     expect((await page(`/w/${id}/erase`, { token: member.token, form: { confirm: 'Short Lived' }, headers: { origin: h.baseUrl } })).status).toBe(404);
     const mistyped = await page(`/w/${id}/erase`, { token: owner.token, form: { confirm: 'short lived' }, headers: { origin: h.baseUrl } });
     expect(mistyped.status).toBe(400);
     const res = await page(`/w/${id}/erase`, { token: owner.token, form: { confirm: 'Short Lived' }, headers: { origin: h.baseUrl } });
-    expect(res.headers.get('location')).toBe('/workspaces?notice=workspace_erasing');
+    expect(res.headers.get('location')).toBe(`/w/${id}?notice=erasure_scheduled`);
+    // The grace period: the page says when, offers to keep the workspace, and no longer offers to subscribe or erase.
+    const waiting = await (await page(`/w/${id}`, { token: owner.token })).text();
+    expect(waiting).toMatch(/This workspace will be erased at \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC/);
+    expect(waiting).toContain('Keep this workspace');
+    expect(waiting).not.toContain('Subscribe to a new mail server');
+    expect(waiting).not.toContain('Erase workspace');
+    const kept = await page(`/w/${id}/erasure/cancel`, { token: owner.token, form: {}, headers: { origin: h.baseUrl } });
+    expect(kept.headers.get('location')).toBe(`/w/${id}?notice=erasure_cancelled`);
+    expect(await (await page(`/w/${id}`, { token: owner.token })).text()).toContain('Erase workspace');
+    expect(await h.afterErasureGrace()).toEqual([]);
+
+    await page(`/w/${id}/erase`, { token: owner.token, form: { confirm: 'Short Lived' }, headers: { origin: h.baseUrl } });
+    expect(await h.afterErasureGrace()).toEqual([id]);
     expect((await page(`/w/${id}`, { token: owner.token })).status).toBe(404);
   });
 
