@@ -226,6 +226,9 @@ describe.skipIf(missing !== null)('dashboard journeys in chromium', { timeout: 2
       await p.getByRole('button', { name: 'Sign in' }).click();
       await p.goto(`${base}/ops/alerts`);
       expect(await p.getByText(ip!.address).count()).toBeGreaterThan(0);
+      // Listed on every zone: one alert naming them all, not one per zone.
+      expect(await p.getByRole('button', { name: 'Acknowledge ip_listed' }).count()).toBe(1);
+      expect(await p.getByText(/is listed on \d+ DNSBL zones/).count()).toBe(1);
       await checkPage(p, 'ops-alerts', { phoneShot: true });
       await Promise.all([p.waitForURL(/notice=acknowledged/, { timeout: 30_000 }), p.getByRole('button', { name: 'Acknowledge ip_listed' }).first().click()])
         .catch(async (err) => { throw new Error(`${err}; page: ${(await p.locator('main').textContent())?.replace(/\s+/g, ' ').slice(0, 800)}`); });
@@ -235,9 +238,9 @@ describe.skipIf(missing !== null)('dashboard journeys in chromium', { timeout: 2
 
       h.sandbox.listings.delist(ip!.address);
       p.on('dialog', (d) => void d.accept());
-      await p.goto(`${base}/support/servers/${state.server}`);
-      await p.getByLabel(`Reason for rotating ${ip!.address}`).fill('listed on a DNSBL');
-      await p.getByRole('button', { name: `Rotate ${ip!.address}` }).click();
+      // The remedy is on the alert itself.
+      await p.goto(`${base}/ops/alerts?status=acknowledged&kind=ip_listed`);
+      await p.getByRole('button', { name: `Rotate this IP (${ip!.address})` }).click();
       await p.waitForURL(/notice=rotation_started/);
       expect(await p.getByRole('heading', { name: /Latest run: rotate_ip/ }).count()).toBe(1);
       await expect.poll(async () => {
