@@ -18,6 +18,7 @@ import type { JobQueue } from '../src/jobs/queue.ts';
 import { backoffMs } from './backoff.ts';
 import type { ProvisioningDeps, StepDefinition } from './context.ts';
 import { publishEvent } from './events.ts';
+import { liveRerunRefusal } from './live-reruns.ts';
 import { LIVE_SERVER_RUNS, PLANS, type RunKind, type StepName } from './plan.ts';
 import { WaitingError } from './waiting.ts';
 import { moveRuns, moveServer } from '../src/servers/status.ts';
@@ -274,6 +275,10 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
         const [row] = await tx.select().from(provisioningSteps).where(and(eq(provisioningSteps.runId, run.id), eq(provisioningSteps.name, step)));
         if (!row) throw new NotFoundError(`Step ${step}`);
         if (row.status === 'running' || row.status === 'queued' || row.status === 'retrying') throw new ConflictError(`Step ${step} is already ${row.status}`, 'step_busy');
+        // Some steps are only safe while the run builds the server (live-reruns.ts).
+        const [srv] = await tx.select({ status: servers.status }).from(servers).where(eq(servers.id, serverId));
+        const refusal = liveRerunRefusal(srv?.status ?? '', locked!.status, step);
+        if (refusal) throw new ConflictError(refusal, 'step_unsafe_on_live_server');
         // A waiting step re-run by support is simply checked again now.
         const done = await tx.select({ name: provisioningSteps.name, status: provisioningSteps.status }).from(provisioningSteps).where(eq(provisioningSteps.runId, run.id));
         const succeeded = new Set(done.filter((s) => s.status === 'succeeded').map((s) => s.name));

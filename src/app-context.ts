@@ -7,7 +7,8 @@ import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { RateLimiter } from './api/middleware/rate-limit.ts';
 import type { ApiDeps } from './api/deps.ts';
-import { loggingAccountNotifier, type AccountNotifier } from './accounts/notifier.ts';
+import type { AccountNotifier } from './accounts/notifier.ts';
+import { mailAccountNotifier } from './mail/account-notifier.ts';
 import { deriveKey } from './auth/keys.ts';
 import { createLoginThrottle } from './auth/login-throttle.ts';
 import { createPasswordHasher, type PasswordHasher } from './auth/passwords.ts';
@@ -246,7 +247,10 @@ export async function createAppContext(config: Config, log: Logger, opts: Contex
         // Emulated servers run no webmail: their login links open the sandbox's stand-in page instead.
         ...(providers.sandbox?.ssh ? { webmailUrl: (server: { id: string }, token: string) => `${config.http.publicUrl}/sandbox/webmail/${server.id}?token=${encodeURIComponent(token)}` } : {}),
       },
-      erasure: { database, queue, billing: providers.billing, dns: providers.dns, hasher, engine, alerts, log, mailer, retry: provisioning.settings.retry, backups },
+      erasure: {
+        database, queue, billing: providers.billing, dns: providers.dns, hasher, engine, alerts, log, mailer, retry: provisioning.settings.retry, backups,
+        workspaceGraceMs: config.auth.workspaceErasureGraceMs, publicUrl: config.http.publicUrl,
+      },
       backups,
       fleet: { provisioning, settings: config.fleet },
       hasher,
@@ -263,7 +267,7 @@ export async function createAppContext(config: Config, log: Logger, opts: Contex
   }
 }
 
-/** `accountNotifier`: how account owners hear about their account's security (default: the log). */
+/** `accountNotifier`: how account owners hear about their account's security (default: mail). */
 export function apiDeps(ctx: AppContext, accountNotifier?: AccountNotifier): ApiDeps {
   const minute = 60_000;
   return {
@@ -275,14 +279,15 @@ export function apiDeps(ctx: AppContext, accountNotifier?: AccountNotifier): Api
     vault: ctx.vault,
     invitationKey: ctx.invitationKey,
     mailer: ctx.mailer,
-    sendEmailVerification: (userId) => sendEmailVerification(recoveryDeps(ctx), userId),
+    sendEmailVerification: (userId, o) => sendEmailVerification(recoveryDeps(ctx), userId, o),
     limiters: {
       auth: new RateLimiter({ limit: ctx.config.auth.rateLimitAuthPerMinute, windowMs: minute }),
       api: new RateLimiter({ limit: ctx.config.auth.rateLimitApiPerMinute, windowMs: minute }),
       passwordExport: new RateLimiter({ limit: ctx.config.auth.passwordExportsPerHour, windowMs: 60 * minute }),
     },
     loginThrottle: createLoginThrottle({ db: ctx.database.db, key: deriveKey(ctx.config.auth.sessionSecret!, 'login-throttle') }),
-    accountNotifier: accountNotifier ?? loggingAccountNotifier(ctx.log),
+    // Mail by default: the owner of an address must hear that someone tried to sign up with it.
+    accountNotifier: accountNotifier ?? mailAccountNotifier({ mailer: ctx.mailer, log: ctx.log, publicUrl: ctx.config.http.publicUrl }),
     provisioning: {
       database: ctx.database,
       queue: ctx.queue,

@@ -68,6 +68,8 @@ const envSchema = z.object({
   SESSION_TTL_MINUTES: int(60, 5, 24 * 60),
   INVITATION_TTL_HOURS: int(24 * 7, 1, 24 * 30),
   INVITATIONS_PER_WORKSPACE_PER_DAY: int(20, 1, 10_000),
+  /** Hours between an owner asking to erase a workspace and the erasure starting; any owner may cancel meanwhile. 0: at once. */
+  WORKSPACE_ERASURE_GRACE_HOURS: int(24, 0, 720),
   BODY_LIMIT_BYTES: int(64 * 1024, 1024, 10 * 1024 * 1024),
   RATE_LIMIT_AUTH_PER_MINUTE: int(10, 1),
   RATE_LIMIT_API_PER_MINUTE: int(600, 1),
@@ -182,6 +184,8 @@ export interface Config {
     invitationTtlSeconds: number;
     /** Invitations a workspace may create in any 24 hours. */
     invitationsPerWorkspacePerDay: number;
+    /** Between "erase this workspace" and the erasure starting (owners may cancel); 0 starts at once. */
+    workspaceErasureGraceMs: number;
     rateLimitAuthPerMinute: number;
     rateLimitApiPerMinute: number;
     /** Mailbox password exports per person per hour. */
@@ -394,6 +398,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       sessionTtlSeconds: e.SESSION_TTL_MINUTES * 60,
       invitationTtlSeconds: e.INVITATION_TTL_HOURS * 3600,
       invitationsPerWorkspacePerDay: e.INVITATIONS_PER_WORKSPACE_PER_DAY,
+      workspaceErasureGraceMs: e.WORKSPACE_ERASURE_GRACE_HOURS * 3600_000,
       rateLimitAuthPerMinute: e.RATE_LIMIT_AUTH_PER_MINUTE,
       rateLimitApiPerMinute: e.RATE_LIMIT_API_PER_MINUTE,
       passwordExportsPerHour: e.PASSWORD_EXPORTS_PER_HOUR,

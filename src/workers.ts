@@ -9,6 +9,7 @@ import { registerHealthWorkers } from './health/workers.ts';
 import { registerBackupWorkers } from './backups/workers.ts';
 import { registerFleetWorkers } from './fleet/workers.ts';
 import { eraseUser, eraseWorkspace } from './gdpr/erase.ts';
+import { startDueErasures } from './gdpr/erasure-grace.ts';
 import { resyncStaleMailboxes, syncMailboxes } from './mailboxes/sync.ts';
 import { collectMailboxUsage, COLLECT_USAGE_CRON, queueUsageCollections } from './mailboxes/usage.ts';
 import { syncDns } from '../provisioning/customer-records-sync.ts';
@@ -43,6 +44,8 @@ export async function startWorkers(ctx: AppContext): Promise<void> {
   await ctx.queue.work('dkim.advance', async (data) => void (await advanceDkimKey(ctx.provisioning, data)));
   await ctx.queue.schedule('dkim.sweep', '* * * * *', {});
   await ctx.queue.work('gdpr.erase_workspace', async (data) => void (await eraseWorkspace(ctx.erasure, data)));
+  await ctx.queue.work('gdpr.erasure_sweep', async () => void (await startDueErasures(ctx.erasure)));
+  await ctx.queue.schedule('gdpr.erasure_sweep', '*/5 * * * *', {});
   await registerHealthWorkers(ctx.health, ctx.queue);
   await registerBackupWorkers(ctx.backups);
   await registerFleetWorkers(ctx.fleet);

@@ -99,12 +99,16 @@ export async function startProduct(opts: ProductOptions): Promise<Product> {
     sandbox, ctx, baseUrl, problems, call,
     async customer(email) {
       const signup = await call('POST', '/v1/auth/signup', { body: { email, password: BENCH_PASSWORD, name: 'Bench' } });
-      if (signup.status !== 201) throw new Error(`signup: ${signup.status} ${JSON.stringify(signup.body)}`);
+      if (signup.status !== 202) throw new Error(`signup: ${signup.status} ${JSON.stringify(signup.body)}`);
       // Checkout needs a confirmed address; the bench measures provisioning, not the mailed link (its own tests do).
       await db.update(users).set({ emailVerifiedAt: new Date() }).where(eq(users.email, email));
-      const ws = await call('POST', '/v1/workspaces', { token: signup.body.token, body: { name: 'Bench mail' } });
+      // Sign-up issues no session; the password signs in.
+      const login = await call('POST', '/v1/auth/login', { body: { email, password: BENCH_PASSWORD } });
+      if (login.status !== 200) throw new Error(`login: ${login.status} ${JSON.stringify(login.body)}`);
+      const token = login.body.token as string;
+      const ws = await call('POST', '/v1/workspaces', { token, body: { name: 'Bench mail' } });
       if (ws.status !== 201) throw new Error(`workspace: ${ws.status} ${JSON.stringify(ws.body)}`);
-      return { token: signup.body.token, workspaceId: ws.body.id };
+      return { token, workspaceId: ws.body.id };
     },
     async checkout(token, workspaceId, domain) {
       const res = await call('POST', `/v1/workspaces/${workspaceId}/checkout`, { token, body: { plan: 'starter', region: 'fr-par-1', domain } });

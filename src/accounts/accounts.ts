@@ -8,7 +8,7 @@ import { assertStrongPassword, type PasswordHasher } from '../auth/passwords.ts'
 import type { SessionService } from '../auth/sessions.ts';
 import type { Db } from '../db/client.ts';
 import { users } from '../db/schema/index.ts';
-import { ConflictError, UnauthorizedError } from '../errors.ts';
+import { UnauthorizedError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { AccountNotifier } from './notifier.ts';
 import { openSignInChallenge, type SignInChallenge } from './two-factor/sign-in.ts';
@@ -37,21 +37,44 @@ export interface PublicUser {
 
 const publicColumns = { id: users.id, email: users.email, name: users.name, staffRole: users.staffRole, emailVerifiedAt: users.emailVerifiedAt, createdAt: users.createdAt };
 
+export interface SignupDeps extends AccountDeps {
+  log: Logger;
+  accountNotifier: AccountNotifier;
+  /** Mails a new account its confirmation link (carrying `next`); absent in tests of the foundation alone. */
+  sendEmailVerification?: (userId: string, o?: { next?: string }) => Promise<unknown>;
+}
+
+/**
+ * Creates an unconfirmed account and mails its confirmation link; for an address that already
+ * has an account it changes nothing and mails its owner instead. The caller sees the same either
+ * way (nothing returned, no session, the same work: the password is hashed in both cases), so
+ * sign-up cannot be used to find out who is a customer. Signing in comes from the mailed link
+ * (verifyEmail) or the password (logIn).
+ */
 export async function signUp(
-  deps: AccountDeps,
-  input: { email: string; password: string; name: string },
+  deps: SignupDeps,
+  input: { email: string; password: string; name: string; next?: string },
   meta: { ip: string | null; userAgent: string | null },
-): Promise<{ user: PublicUser; token: string; expiresAt: Date }> {
+): Promise<void> {
   assertDisplayText(input.name, 'json.name');
   assertStrongPassword(input.password, input);
   const passwordHash = await deps.hasher.hash(input.password);
-  return deps.db.transaction(async (tx) => {
-    const [user] = await tx.insert(users).values({ email: input.email, name: input.name, passwordHash }).onConflictDoNothing().returning(publicColumns);
-    if (!user) throw new ConflictError('An account with this email already exists', 'email_taken');
-    const session = await deps.sessions.issue(tx, user.id, meta);
-    await audit(tx, { id: user.id, kind: 'user', ip: meta.ip }, { action: 'user.signup', target: user.id });
-    return { user, ...session };
+  const created = await deps.db.transaction(async (tx) => {
+    const [user] = await tx.insert(users).values({ email: input.email, name: input.name, passwordHash }).onConflictDoNothing().returning({ id: users.id });
+    if (user) await audit(tx, { id: user.id, kind: 'user', ip: meta.ip }, { action: 'user.signup', target: user.id });
+    return user ?? null;
   });
+  if (created) {
+    await deps.sendEmailVerification?.(created.id, input.next !== undefined ? { next: input.next } : {});
+    return;
+  }
+  const [owner] = await deps.db.select({ id: users.id, email: users.email, erasing: users.erasureRequestedAt }).from(users).where(eq(users.email, input.email)).limit(1);
+  await audit(deps.db, { id: 'anonymous', kind: 'user', ip: meta.ip }, { action: 'user.signup_existing', ...(owner ? { target: owner.id } : {}) });
+  // An account being erased is not mailed: its address is on its way out of our records.
+  if (owner && owner.erasing === null) {
+    await deps.accountNotifier.notify({ kind: 'signup_attempted', userId: owner.id, email: owner.email, ip: meta.ip, at: new Date() })
+      .catch((err: unknown) => deps.log.error({ err }, 'account notice failed'));
+  }
 }
 
 /** A session, or (for an account with a second factor) the challenge its second step must answer. */

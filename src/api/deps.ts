@@ -36,8 +36,8 @@ export interface ApiDeps {
   readiness: Record<string, () => Promise<boolean>>;
   /** Product mail (invitations); absent in tests of the foundation alone. */
   mailer?: Mailer;
-  /** Mails a new account its email verification link; absent in tests of the foundation alone. */
-  sendEmailVerification?: (userId: string) => Promise<unknown>;
+  /** Mails a new account its email verification link (carrying `next`); absent in tests of the foundation alone. */
+  sendEmailVerification?: (userId: string, o?: { next?: string }) => Promise<unknown>;
   /** Billing, servers and support routes; absent in tests of the foundation alone. */
   provisioning?: ProvisioningApiDeps;
 }

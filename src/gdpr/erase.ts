@@ -49,13 +49,17 @@ export interface ErasureDeps {
   retry: { baseMs: number; maxMs: number };
   /** The servers' backups are deleted with the workspace (absent: no backup storage). */
   backups?: BackupDeps;
+  /** Between an owner asking to erase a workspace and the erasure starting (src/gdpr/erasure-grace.ts); 0: at once. */
+  workspaceGraceMs: number;
+  /** Where links in the owners' mail point (the dashboard). */
+  publicUrl: string;
 }
 
 /** After this many waits an ops alert says the erasure is stuck (it keeps trying). */
 const STUCK_AFTER_ATTEMPTS = 60;
 
-async function markWorkspace(deps: ErasureDeps, tx: Db, raw: RawTx, workspaceId: string): Promise<void> {
-  await tx.update(workspaces).set({ erasureRequestedAt: new Date() }).where(and(eq(workspaces.id, workspaceId), isNull(workspaces.erasureRequestedAt)));
+export async function markWorkspace(deps: ErasureDeps, tx: Db, raw: RawTx, workspaceId: string): Promise<void> {
+  await tx.update(workspaces).set({ erasureRequestedAt: new Date(), erasureScheduledFor: null }).where(and(eq(workspaces.id, workspaceId), isNull(workspaces.erasureRequestedAt)));
   await deps.queue.send('gdpr.erase_workspace', { workspaceId }, { tx: raw, singletonKey: workspaceId });
 }
 

@@ -83,6 +83,12 @@ export const JOB_CATALOG = {
     queue: { policy: 'stately', retryLimit: 3, retryDelay: 10, expireInSeconds: 900 },
     concurrency: 4,
   }),
+  /** Every 5 minutes: starts the workspace erasures whose grace period is over (src/gdpr/erasure-grace.ts). */
+  'gdpr.erasure_sweep': define({
+    schema: z.object({}).passthrough(),
+    queue: { retryLimit: 0, expireInSeconds: 600 },
+    concurrency: 1,
+  }),
   /** Erase an account once the workspaces it solely owned are gone (src/gdpr/erase.ts). */
   'gdpr.erase_user': define({
     schema: z.object({ userId: z.uuid(), attempt: z.number().int().min(1).optional() }),

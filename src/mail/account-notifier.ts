@@ -1,12 +1,13 @@
 /**
  * The AccountNotifier (src/accounts/notifier.ts) that mails the account's
- * owner: someone is guessing their password, or their second factors changed. The mail names no attacker
- * detail beyond the count and the source address, and points at the reset
- * page rather than containing a reset link (a reset must be asked for).
+ * owner: someone is guessing their password, their second factors changed, or someone tried to
+ * create an account with their address. The mail names no attacker detail beyond the count and the
+ * source address, and points at the pages rather than containing a reset link (a reset must be asked for).
  */
 import type { AccountNotifier, TwoFactorChange, TwoFactorChangedNotice } from '../accounts/notifier.ts';
 import type { Logger } from '../log.ts';
 import { sendBestEffort, type Mailer } from './mailer.ts';
+import { loginThrottledMessage, signupAttemptedMessage } from './messages.ts';
 
 export function mailAccountNotifier(deps: { mailer: Mailer; log: Logger; publicUrl: string }): AccountNotifier {
   return {
@@ -15,14 +16,10 @@ export function mailAccountNotifier(deps: { mailer: Mailer; log: Logger; publicU
         await sendBestEffort(deps.mailer, deps.log, twoFactorMessage(notice, deps.publicUrl));
         return;
       }
-      await sendBestEffort(deps.mailer, deps.log, {
-        to: [notice.email],
-        subject: 'Someone is trying to sign in to your mailplane account',
-        text: `We blocked sign-in to your mailplane account for a while after ${notice.failures} wrong passwords`
-          + `${notice.ip ? ` (the latest from ${notice.ip})` : ''} at ${notice.at.toUTCString()}.\n\n`
-          + `If it was you, wait a few minutes and try again. If not, your password held; to change it anyway, go to:\n\n${deps.publicUrl}/forgot-password\n`
-          + '\n-- \nmailplane: your dedicated mail server\n',
-      });
+      const message = notice.kind === 'login_throttled'
+        ? loginThrottledMessage(notice.email, { failures: notice.failures, ip: notice.ip, at: notice.at, publicUrl: deps.publicUrl })
+        : signupAttemptedMessage(notice.email, { at: notice.at, publicUrl: deps.publicUrl });
+      await sendBestEffort(deps.mailer, deps.log, message);
     },
   };
 }

@@ -106,6 +106,8 @@ export const NOTICES: Record<string, string> = {
   two_factor_required: 'Set up two-factor sign-in to continue: your account needs it.',
   security_saved: 'Sign-in policy saved.',
   workspace_erasing: 'The workspace is being erased: its servers are deprovisioned and its subscriptions cancelled.',
+  erasure_scheduled: 'The workspace is scheduled for erasure; every owner was mailed. You can still keep it: see below.',
+  erasure_cancelled: 'Erasure cancelled: the workspace stays as it is.',
 };
 
 export const noticeOf = (c: Context): string | null => NOTICES[c.req.query('notice') ?? ''] ?? null;

@@ -20,7 +20,7 @@ export async function createWorkspace(db: Db, actor: Actor, userId: string, name
 
 export async function listWorkspacesOfUser(db: Db, userId: string) {
   return db
-    .select({ id: workspaces.id, name: workspaces.name, createdAt: workspaces.createdAt, role: memberships.role })
+    .select({ id: workspaces.id, name: workspaces.name, createdAt: workspaces.createdAt, erasureScheduledFor: workspaces.erasureScheduledFor, role: memberships.role })
     .from(memberships)
     .innerJoin(workspaces, eq(workspaces.id, memberships.workspaceId))
     .where(eq(memberships.userId, userId))

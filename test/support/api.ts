@@ -98,9 +98,13 @@ export async function createTestApi(opts: TestApiOptions = {}): Promise<TestApi>
     app, deps, database, config, logLines, notices, call,
     async signup(email, name = 'Test User') {
       // Each sign-up comes from its own address so the per-IP auth limit is not what a test measures.
-      const res = await call('POST', '/v1/auth/signup', { body: { email, password: STRONG_PASSWORD, name }, headers: { 'x-forwarded-for': `10.0.${ipCounter >> 8}.${ipCounter++ & 255}` } });
-      if (res.status !== 201) throw new Error(`signup failed: ${res.status} ${JSON.stringify(res.body)}`);
-      return { token: res.body.token, userId: res.body.user.id };
+      const ip = `10.0.${ipCounter >> 8}.${ipCounter++ & 255}`;
+      const res = await call('POST', '/v1/auth/signup', { body: { email, password: STRONG_PASSWORD, name }, headers: { 'x-forwarded-for': ip } });
+      if (res.status !== 202) throw new Error(`signup failed: ${res.status} ${JSON.stringify(res.body)}`);
+      // Sign-up issues no session (it answers the same for a taken address); the password signs in.
+      const login = await call('POST', '/v1/auth/login', { body: { email, password: STRONG_PASSWORD }, headers: { 'x-forwarded-for': ip } });
+      if (login.status !== 200) throw new Error(`login after signup failed: ${login.status} ${JSON.stringify(login.body)}`);
+      return { token: login.body.token, userId: login.body.user.id };
     },
     close: () => database.close(),
   };

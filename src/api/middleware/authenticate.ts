@@ -4,7 +4,7 @@
  * person (not a key) use `requireUser`.
  */
 import type { Context, MiddlewareHandler } from 'hono';
-import { getCookie } from 'hono/cookie';
+import { getCookie, setCookie } from 'hono/cookie';
 import { API_KEY_PREFIX, authenticateApiKey } from '../../auth/api-keys.ts';
 import type { SessionService } from '../../auth/sessions.ts';
 import type { Db } from '../../db/client.ts';
@@ -12,6 +12,12 @@ import { ForbiddenError, TwoFactorRequiredError, UnauthorizedError } from '../..
 import type { AppEnv, Principal } from '../env.ts';
 
 export const SESSION_COOKIE = 'mailplane_session';
+
+/** The session as an HttpOnly cookie, as sign-in and a confirmed address set it. */
+export function setApiSessionCookie(c: Context, token: string, expiresAt: Date): void {
+  // Always Secure: browsers accept Secure cookies from http://localhost and 127.0.0.1 (potentially trustworthy origins).
+  setCookie(c, SESSION_COOKIE, token, { httpOnly: true, secure: true, sameSite: 'Strict', path: '/', expires: expiresAt });
+}
 
 export function credentialOf(c: Context<AppEnv>): string | null {
   const header = c.req.header('authorization');

@@ -9,7 +9,8 @@ import { completeSignIn, passkeyOptionsForSignIn } from '../../accounts/two-fact
 import type { ApiDeps } from '../deps.ts';
 import type { App } from '../env.ts';
 import { jsonBody, jsonResponse, problems } from '../openapi.ts';
-import { SessionResponse, sessionBody } from './auth.ts';
+import { sessionBody } from './auth.ts';
+import { SessionResponse } from './schemas.ts';
 import { twoFactorDepsOf, WebAuthnJson } from './two-factor-deps.ts';
 
 const Challenge = z.string().min(20).max(200);

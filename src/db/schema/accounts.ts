@@ -27,6 +27,11 @@ export const workspaces = pgTable('workspaces', {
   erasureRequestedAt: timestamp('erasure_requested_at', { withTimezone: true }),
   /** "Members must use two-factor sign-in": a member without a second factor is sent to enrol first. */
   requireTwoFactor: boolean('require_two_factor').notNull().default(false),
+  /**
+   * Erasure asked for and waiting out its grace period: the erasure starts at this time unless an
+   * owner cancels (src/gdpr/erasure-grace.ts). Null: none scheduled.
+   */
+  erasureScheduledFor: timestamp('erasure_scheduled_for', { withTimezone: true }),
   createdAt: createdAt(),
 });
 

@@ -12,6 +12,18 @@ import { when } from '../dates.ts';
 
 const SEVERITIES = ['info', 'warning', 'critical'] as const;
 
+/**
+ * A listed IP's remedy is on its alert: rotating it (a `rotate_ip` run: a clean address reserved
+ * and checked, DNS and PTR re-pointed, the listed one released, which resolves the alert).
+ */
+function rotateAction(a: { kind: string; serverId: string | null; details: Record<string, unknown>; id: string }) {
+  const address = a.details['address'];
+  if (a.kind !== 'ip_listed' || !a.serverId || typeof address !== 'string') return '';
+  const zones = Array.isArray(a.details['zones']) ? (a.details['zones'] as Array<{ zone: string }>).map((z) => z.zone) : [String(a.details['zone'] ?? '')];
+  return html`<form method="post" action="/ops/servers/${a.serverId}/ips/${address}/rotate" data-confirm="Replace ${address}? DNS and reverse DNS are re-pointed; the old address is released.">
+    <input type="hidden" name="reason" value="${`listed on ${zones.join(', ')} (alert ${a.id})`.slice(0, 200)}"><button type="submit">Rotate this IP (${address})</button></form>`;
+}
+
 export function registerOpsPages(web: WebApp, deps: WebDeps): void {
   const sandboxMail = deps.outbox !== null;
   web.use('/ops/*', requireStaffPage(['ops']));
@@ -36,7 +48,7 @@ export function registerOpsPages(web: WebApp, deps: WebDeps): void {
           <td data-label="Alert"><strong>${a.kind}</strong>: ${a.message}${a.acknowledgedAt ? html`<div class="hint">acknowledged ${when(a.acknowledgedAt)}</div>` : ''}${a.resolvedAt ? html`<div class="hint">resolved ${when(a.resolvedAt)}</div>` : ''}</td>
           <td data-label="Server">${a.serverId ? html`<a href="/support/servers/${a.serverId}">${a.serverId.slice(0, 8)}</a>` : '—'}</td>
           <td data-label="Actions" class="actions">${a.resolvedAt ? '' : html`${a.acknowledgedAt ? '' : html`<form method="post" action="/ops/alerts/${a.id}/acknowledge"><button type="submit" class="secondary">Acknowledge ${a.kind}</button></form>`}
-            <form method="post" action="/ops/alerts/${a.id}/resolve"><button type="submit">Resolve ${a.kind}</button></form>`}</td></tr>`)}
+            <form method="post" action="/ops/alerts/${a.id}/resolve"><button type="submit">Resolve ${a.kind}</button></form>${rotateAction(a)}`}</td></tr>`)}
       </tbody></table></div>`}`,
     });
   };

@@ -52,7 +52,10 @@ describe.skipIf(missing !== null)('dashboard journeys in chromium', { timeout: 2
     await page.getByLabel('Email', { exact: true }).fill('ada@harbour-mail.example');
     await page.getByLabel('Password', { exact: true }).fill(STRONG_PASSWORD);
     await page.getByRole('button', { name: 'Create account' }).click();
-    await page.waitForURL(/\/workspaces/);
+    // No session yet: sign-up answers alike for a new and a taken address; the mailed link signs in.
+    await page.waitForURL(/\/signup\/check-mail$/);
+    expect(await page.locator('main').textContent()).toContain('Open the link in it');
+    await checkPage(page, 'sign-up-check-mail');
 
     await openMailedLink(page, base, 'ada@harbour-mail.example', /Confirm your email/, '/verify-email');
     await Promise.all([page.waitForURL(/notice=verified/, { timeout: 30_000 }), page.getByRole('button', { name: 'Confirm my email address' }).click()]);
@@ -153,7 +156,10 @@ describe.skipIf(missing !== null)('dashboard journeys in chromium', { timeout: 2
       await p.getByLabel('Email', { exact: true }).fill('bob@harbour-mail.example');
       await p.getByLabel('Password', { exact: true }).fill(STRONG_PASSWORD);
       await p.getByRole('button', { name: 'Create account' }).click();
-      await p.waitForURL(/\/invitations\/accept\?token=/);
+      await p.waitForURL(/\/signup\/check-mail$/);
+      // Confirming through the mailed link signs Bob in and continues to the invitation he came from.
+      await openMailedLink(p, base, 'bob@harbour-mail.example', /Confirm your email/, '/verify-email');
+      await Promise.all([p.waitForURL(/\/invitations\/accept\?token=/, { timeout: 30_000 }), p.getByRole('button', { name: 'Confirm my email address' }).click()]);
       // The page says who invited Bob, to which workspace and as what, before he joins.
       expect(await p.locator('main').textContent()).toMatch(/invited you to the workspace .+ as a member\./);
       await p.getByRole('button', { name: /^Join / }).click();
@@ -222,6 +228,9 @@ describe.skipIf(missing !== null)('dashboard journeys in chromium', { timeout: 2
       await Promise.all([p.waitForURL((u) => !u.pathname.startsWith('/login')), p.getByRole('button', { name: 'Verify' }).click()]);
       await p.goto(`${base}/ops/alerts`);
       expect(await p.getByText(ip!.address).count()).toBeGreaterThan(0);
+      // Listed on every zone: one alert naming them all, not one per zone.
+      expect(await p.getByRole('button', { name: 'Acknowledge ip_listed' }).count()).toBe(1);
+      expect(await p.getByText(/is listed on \d+ DNSBL zones/).count()).toBe(1);
       await checkPage(p, 'ops-alerts', { phoneShot: true });
       await Promise.all([p.waitForURL(/notice=acknowledged/, { timeout: 30_000 }), p.getByRole('button', { name: 'Acknowledge ip_listed' }).first().click()])
         .catch(async (err) => { throw new Error(`${err}; page: ${(await p.locator('main').textContent())?.replace(/\s+/g, ' ').slice(0, 800)}`); });
@@ -231,9 +240,9 @@ describe.skipIf(missing !== null)('dashboard journeys in chromium', { timeout: 2
 
       h.sandbox.listings.delist(ip!.address);
       p.on('dialog', (d) => void d.accept());
-      await p.goto(`${base}/support/servers/${state.server}`);
-      await p.getByLabel(`Reason for rotating ${ip!.address}`).fill('listed on a DNSBL');
-      await p.getByRole('button', { name: `Rotate ${ip!.address}` }).click();
+      // The remedy is on the alert itself.
+      await p.goto(`${base}/ops/alerts?status=acknowledged&kind=ip_listed`);
+      await p.getByRole('button', { name: `Rotate this IP (${ip!.address})` }).click();
       await p.waitForURL(/notice=rotation_started/);
       expect(await p.getByRole('heading', { name: /Latest run: rotate_ip/ }).count()).toBe(1);
       await expect.poll(async () => {

@@ -10,7 +10,6 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog, mailboxAppPasswords, mailboxes } from '../../../src/db/schema/index.ts';
 import { collectMailboxUsage } from '../../../src/mailboxes/usage.ts';
-import { STRONG_PASSWORD } from '../../support/api.ts';
 import { startHarness, type Harness } from '../../support/provisioning.ts';
 
 let h: Harness;
@@ -30,9 +29,9 @@ beforeAll(async () => {
   expect(server.status).toBe('ready');
   hostId = server.providerServerId!;
   base = `/v1/workspaces/${owner.workspaceId}/servers/${serverId}`;
-  const member = await h.call('POST', '/v1/auth/signup', { body: { email: 'guard-member@example.com', password: STRONG_PASSWORD, name: 'Member' } });
-  memberToken = member.body.token;
-  memberId = member.body.user.id;
+  const member = await h.signup('guard-member@example.com', { name: 'Member' });
+  memberToken = member.token;
+  memberId = member.userId;
   await h.database.sql`insert into memberships (workspace_id, user_id, role) values (${owner.workspaceId}, ${memberId}, 'member')`;
   const bob = await h.call('POST', `${base}/mailboxes`, { token: owner.token, body: { localPart: 'bob' } });
   bobId = bob.body.mailbox.id;

@@ -11,7 +11,6 @@ import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog, mailboxes, servers, vaultSecrets, webmailLogins } from '../../../src/db/schema/index.ts';
 import { resyncStaleMailboxes } from '../../../src/mailboxes/sync.ts';
-import { STRONG_PASSWORD } from '../../support/api.ts';
 import { startHarness, type Harness } from '../../support/provisioning.ts';
 
 let h: Harness;
@@ -30,9 +29,9 @@ beforeAll(async () => {
   expect(server.status).toBe('ready');
   hostId = server.providerServerId!;
   base = `/v1/workspaces/${owner.workspaceId}/servers/${serverId}/mailboxes`;
-  const member = await h.call('POST', '/v1/auth/signup', { body: { email: 'mb-member@example.com', password: STRONG_PASSWORD, name: 'Member' } });
-  memberToken = member.body.token;
-  await h.database.sql`insert into memberships (workspace_id, user_id, role) values (${owner.workspaceId}, ${member.body.user.id}, 'member')`;
+  const member = await h.signup('mb-member@example.com', { verified: false, name: 'Member' });
+  memberToken = member.token;
+  await h.database.sql`insert into memberships (workspace_id, user_id, role) values (${owner.workspaceId}, ${member.userId}, 'member')`;
 }, 180_000);
 
 afterAll(async () => {
@@ -101,9 +100,9 @@ describe('mailboxes', () => {
   });
 
   it('counts only real exports against the export limit, not refused requests', async () => {
-    const admin = await h.call('POST', '/v1/auth/signup', { body: { email: 'mb-quota-admin@example.com', password: STRONG_PASSWORD, name: 'Quota Admin' } });
-    await h.database.sql`insert into memberships (workspace_id, user_id, role) values (${owner.workspaceId}, ${admin.body.user.id}, 'admin')`;
-    const token = admin.body.token as string;
+    const admin = await h.signup('mb-quota-admin@example.com', { verified: false, name: 'Quota Admin' });
+    await h.database.sql`insert into memberships (workspace_id, user_id, role) values (${owner.workspaceId}, ${admin.userId}, 'admin')`;
+    const token = admin.token;
     const exp = `${base}/${aliceId}/password/export`;
     // Typos: no reason, a reason too short, an unknown field, a mailbox that does not exist.
     for (let i = 0; i < 5; i++) {

@@ -6,7 +6,6 @@
  * webmail; strangers get 404), independently of src/auth/permissions.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { STRONG_PASSWORD } from '../../support/api.ts';
 import { startHarness, type Harness } from '../../support/provisioning.ts';
 
 type Caller = 'owner' | 'admin' | 'member' | 'outsider' | 'readKey' | 'writeKey' | 'foreignKey';
@@ -103,10 +102,9 @@ beforeAll(async () => {
   tokens.owner = owner.token;
   ({ serverId } = await h.readyServer(owner.token, ws, 'perm-table.example'));
   for (const role of ['admin', 'member'] as const) {
-    const res = await h.call('POST', '/v1/auth/signup', { body: { email: `perm-${role}@example.com`, password: STRONG_PASSWORD, name: role } });
-    await h.verifyEmail(`perm-${role}@example.com`);
-    tokens[role] = res.body.token;
-    await h.database.sql`insert into memberships (workspace_id, user_id, role) values (${ws}, ${res.body.user.id}, ${role})`;
+    const res = await h.signup(`perm-${role}@example.com`, { name: role });
+    tokens[role] = res.token;
+    await h.database.sql`insert into memberships (workspace_id, user_id, role) values (${ws}, ${res.userId}, ${role})`;
   }
   const outsider = await h.customer('perm-outsider@example.com');
   tokens.outsider = outsider.token;
@@ -197,6 +195,8 @@ const OTHER_ROUTES: AnyRouteCase[] = [
   { route: 'POST billing portal', allowed: ['owner', 'admin'], ok: 200, workspaceScoped: true, request: async () => ({ method: 'POST', path: `/v1/workspaces/${ws}/billing/portal` }) },
   // Starting probes is a change (work against the live server): owners, admins and write keys; members and read keys read the results.
   { route: 'POST server checks run', allowed: ['owner', 'admin', 'writeKey'], ok: 202, workspaceScoped: true, request: async () => ({ method: 'POST', path: `${base()}/checks/run` }) },
+  // Owners only, like erasing; with nothing scheduled an owner passes the permission check and gets the 409 that says so.
+  { route: 'POST workspace erasure cancel', allowed: ['owner'], ok: 409, workspaceScoped: true, request: async () => ({ method: 'POST', path: `/v1/workspaces/${ws}/erasure/cancel` }) },
   { route: 'GET admin servers', allowed: ['support', 'ops'], ok: 200, workspaceScoped: false, request: async () => ({ method: 'GET', path: '/v1/admin/servers' }) },
   { route: 'GET admin server', allowed: ['support', 'ops'], ok: 200, workspaceScoped: false, request: async () => ({ method: 'GET', path: `/v1/admin/servers/${serverId}` }) },
   { route: 'GET admin alerts', allowed: ['ops'], ok: 200, workspaceScoped: false, request: async () => ({ method: 'GET', path: '/v1/admin/alerts' }) },
@@ -290,9 +290,9 @@ const EXEMPT: Record<string, string> = {
 };
 
 const extraMember = async () => {
-  const res = await h.call('POST', '/v1/auth/signup', { body: { email: `extra${++counter}@example.com`, password: STRONG_PASSWORD, name: 'Extra' } });
-  await h.database.sql`insert into memberships (workspace_id, user_id, role) values (${ws}, ${res.body.user.id}, 'member')`;
-  return res.body.user.id as string;
+  const res = await h.signup(`extra${++counter}@example.com`, { verified: false, name: 'Extra' });
+  await h.database.sql`insert into memberships (workspace_id, user_id, role) values (${ws}, ${res.userId}, 'member')`;
+  return res.userId;
 };
 const invitation = async () => (await h.call('POST', `/v1/workspaces/${ws}/invitations`, { token: tokens.owner, body: { email: `revoke${++counter}@example.com`, role: 'member' } })).body.invitation.id as string;
 const apiKey = async () => (await h.call('POST', `/v1/workspaces/${ws}/api-keys`, { token: tokens.owner, body: { name: `r${++counter}`, scopes: ['read'] } })).body.apiKey.id as string;
@@ -332,7 +332,7 @@ describe('every other route by every kind of caller', () => {
       'delete /v1/workspaces/{ws}/invitations/{invitationId}': 'DELETE invitation', 'get /v1/workspaces/{ws}/api-keys': 'GET api-keys',
       'post /v1/workspaces/{ws}/api-keys': 'POST api-key', 'delete /v1/workspaces/{ws}/api-keys/{keyId}': 'DELETE api-key',
       'post /v1/workspaces/{ws}/api-keys/{keyId}/rotate': 'POST api-key rotate', 'get /v1/workspaces/{ws}/servers/{id}/checks': 'GET server checks',
-      'get /v1/workspaces/{ws}/billing': 'GET billing', 'post /v1/workspaces/{ws}/billing/portal': 'POST billing portal',
+      'get /v1/workspaces/{ws}/billing': 'GET billing', 'post /v1/workspaces/{ws}/erasure/cancel': 'POST workspace erasure cancel', 'post /v1/workspaces/{ws}/billing/portal': 'POST billing portal',
       'post /v1/workspaces/{ws}/servers/{id}/checks/run': 'POST server checks run',
       'get /v1/admin/servers': 'GET admin servers', 'get /v1/admin/servers/{id}': 'GET admin server', 'get /v1/admin/alerts': 'GET admin alerts',
       'get /v1/workspaces/{ws}/servers/{id}/backups': 'GET server backups', 'post /v1/workspaces/{ws}/servers/{id}/backups': 'POST server backup',

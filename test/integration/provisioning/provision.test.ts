@@ -4,7 +4,7 @@
  */
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { alerts, auditLog, dkimKeys, dnsRecords, provisioningSteps, serverIps, servers } from '../../../src/db/schema/index.ts';
+import { alerts, auditLog, dkimKeys, dnsRecords, provisioningRuns, provisioningSteps, serverIps, servers } from '../../../src/db/schema/index.ts';
 import { firstAddressOf } from '../../../src/providers/compute/scaleway-ipv6.ts';
 import { startHarness, type Harness } from '../../support/provisioning.ts';
 
@@ -80,6 +80,42 @@ describe('provisioning on the sandbox', () => {
     expect(JSON.stringify(recordsOf('alice-mail.example'))).toBe(before);
     const audits = await h.database.db.select().from(auditLog).where(and(eq(auditLog.action, 'provisioning.rerun_step'), eq(auditLog.target, serverId)));
     expect(audits).toHaveLength(1);
+
+    // Steps that only make sense while the server is built are refused on the live server, from the API as from the page.
+    for (const step of ['allocate_ips', 'check_blacklists', 'create_server']) {
+      const refused = await h.call('POST', `/v1/admin/servers/${serverId}/steps/${step}/rerun`, { token: staff });
+      expect([refused.status, refused.headers.get('content-type'), refused.body.code], step).toEqual([409, 'application/problem+json', 'step_unsafe_on_live_server']);
+    }
+    const [run] = await h.database.db.select().from(provisioningRuns).where(eq(provisioningRuns.serverId, serverId));
+    expect(run!.status).toBe('succeeded');
+    expect(h.sandbox.scaleway!.listServers()).toHaveLength(1);
+    const page = (path: string, form?: Record<string, string>) => fetch(`${h.baseUrl}${path}`, {
+      method: form ? 'POST' : 'GET', redirect: 'manual',
+      headers: { cookie: `mailplane_session=${staff}`, ...(form ? { 'content-type': 'application/x-www-form-urlencoded', origin: h.baseUrl } : {}) },
+      ...(form ? { body: new URLSearchParams(form).toString() } : {}),
+    });
+    const support = await (await page(`/support/servers/${serverId}`)).text();
+    expect(support).toContain('Not on a live server: allocate_ips is not re-run on a live server');
+    expect(support).not.toContain('Re-run allocate_ips');
+    expect(support).toContain('Re-run on this live server: Publishes mailplane');
+    expect(support).toContain('Re-run publish_dns');
+    const refusedPage = await page(`/support/servers/${serverId}/steps/create_server/rerun`, {});
+    expect(refusedPage.status).toBe(409);
+    expect(await refusedPage.text()).toContain('create_server is not re-run on a live server');
+    // The trail reads as sentences and names people by address, not as JSON and id prefixes.
+    expect(support).toContain('provisioning.rerun step');
+    expect(support).toContain('support@mailplane.test');
+    expect(support).not.toMatch(/<code>\{&quot;/);
+
+    // The list names the customer (workspace and owner) and finds a server by domain or by owner email.
+    const list = async (q: string) => (await page(`/support/servers?q=${encodeURIComponent(q)}`)).text();
+    const all = await list('');
+    expect(all).toContain('alice@example.org mail');
+    expect(all).toContain('alice@example.org');
+    expect(await list('ALICE-MAIL.exa')).toContain('alice-mail.example');
+    expect(await list('alice@example')).toContain('alice-mail.example');
+    expect(await list('nobody@example')).toContain('No server matches.');
+    expect(await list('%')).toContain('No server matches.');
   });
 
   it('rotates a listed first IP and ends ready on a clean one', async () => {

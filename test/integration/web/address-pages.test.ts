@@ -8,7 +8,6 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { catchAlls, mailAliases, mailForwards, vacations } from '../../../src/db/schema/index.ts';
-import { STRONG_PASSWORD } from '../../support/api.ts';
 import { startHarness, type Harness } from '../../support/provisioning.ts';
 import { until } from '../../support/until.ts';
 
@@ -28,9 +27,9 @@ beforeAll(async () => {
   hostId = server.providerServerId!;
   const res = await h.call('POST', `/v1/workspaces/${owner.workspaceId}/servers/${serverId}/mailboxes`, { token: owner.token, body: { localPart: 'alice' } });
   mailboxId = res.body.mailbox.id;
-  const member = await h.call('POST', '/v1/auth/signup', { body: { email: 'addr-web-member@example.com', password: STRONG_PASSWORD, name: 'Member' } });
-  memberToken = member.body.token;
-  await h.database.sql`insert into memberships (workspace_id, user_id, role) values (${owner.workspaceId}, ${member.body.user.id}, 'member')`;
+  const member = await h.signup('addr-web-member@example.com', { name: 'Member' });
+  memberToken = member.token;
+  await h.database.sql`insert into memberships (workspace_id, user_id, role) values (${owner.workspaceId}, ${member.userId}, 'member')`;
 }, 180_000);
 afterAll(() => h?.close());
 
