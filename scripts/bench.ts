@@ -5,7 +5,8 @@
  *
  * Knobs (environment): BENCH_PROVISIONS (concurrent provisions, default 200),
  * BENCH_API_SECONDS (per load round, default 5), BENCH_LOG=1 (the product's
- * warnings on stderr), BENCH_REAL_HOST=0 (skip the real-host figure).
+ * warnings on stderr), BENCH_REAL_HOST=0 (skip the real-host figure), BENCH_BACKUPS=0 (skip
+ * the backup figures, scripts/bench-backups.ts).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +18,7 @@ import { currentLoad, describeMachine } from './bench/machine.ts';
 import { benchOverhead } from './bench/overhead.ts';
 import { benchQueuePickup } from './bench/queue-pickup.ts';
 import { benchRealHost, renderRealHost } from './bench/real-host.ts';
+import { runBackupBench } from './bench-backups.ts';
 import { renderMarkdown, summarise, type BenchResults } from './bench/report.ts';
 
 const intEnv = (name: string, fallback: number) => {
@@ -58,6 +60,9 @@ async function main(): Promise<void> {
     log('real host: one provisioning on a Debian 12 container (root and the real-host packages; BENCH_REAL_HOST=0 skips)');
     const realHost = await benchRealHost(await postgres.database('bench_real_host'), log);
 
+    log('backups: a real host backed up and rebuilt (bench/backups.md; BENCH_BACKUPS=0 skips)');
+    const backups = await runBackupBench(log, await postgres.database('bench_backups'));
+
     machine.loadAverage.end = currentLoad();
     const results: BenchResults = {
       machine, startedAt: new Date(started).toISOString(), durationSeconds: Math.round((Date.now() - started) / 1000),
@@ -66,7 +71,8 @@ async function main(): Promise<void> {
     const dir = fileURLToPath(new URL('../bench/', import.meta.url));
     await mkdir(dir, { recursive: true });
     await writeFile(`${dir}report.json`, `${JSON.stringify({ ...summarise(results), realHost }, null, 2)}\n`);
-    await writeFile(`${dir}report.md`, `${renderMarkdown(results)}\n${renderRealHost(realHost)}`);
+    const backupsNote = 'skipped' in backups ? `Not measured in this run: ${backups.skipped}; bench/backups.md keeps the last figures.` : 'Measured in this run: see bench/backups.md.';
+    await writeFile(`${dir}report.md`, `${renderMarkdown(results)}\n${renderRealHost(realHost)}\n## Real host: backups and rebuild\n\n${backupsNote}\n`);
     log(`bench: done in ${results.durationSeconds} s → bench/report.md, bench/report.json`);
   } finally {
     await postgres.stop();

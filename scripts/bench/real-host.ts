@@ -19,11 +19,17 @@ export type RealHostResult =
 
 const NEEDS = ['/usr/sbin/debootstrap', '/usr/bin/systemd-nspawn', '/usr/sbin/apt-cacher-ng', '/usr/bin/pebble'];
 
-export async function benchRealHost(databaseUrl: string, log: (line: string) => void): Promise<RealHostResult> {
-  if (process.env['BENCH_REAL_HOST'] === '0') return { skipped: 'BENCH_REAL_HOST=0' };
-  if (process.getuid?.() !== 0) return { skipped: 'needs root (network namespaces, systemd-nspawn)' };
+/** Why a real-host figure cannot be measured here (`knob`=0 skips it on purpose), or null. */
+export function realHostsMissing(knob: string): string | null {
+  if (process.env[knob] === '0') return `${knob}=0`;
+  if (process.getuid?.() !== 0) return 'needs root (network namespaces, systemd-nspawn)';
   const missing = NEEDS.filter((p) => !existsSync(p));
-  if (missing.length > 0) return { skipped: `missing ${missing.join(', ')} (.ci/real-host-packages.txt)` };
+  return missing.length > 0 ? `missing ${missing.join(', ')} (.ci/real-host-packages.txt)` : null;
+}
+
+export async function benchRealHost(databaseUrl: string, log: (line: string) => void): Promise<RealHostResult> {
+  const missing = realHostsMissing('BENCH_REAL_HOST');
+  if (missing) return { skipped: missing };
 
   const product = await startProduct({
     databaseUrl, profile: ZERO,

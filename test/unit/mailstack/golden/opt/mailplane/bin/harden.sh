@@ -51,6 +51,11 @@ systemctl restart fail2ban
 # Unattended security upgrades (configured by 20auto-upgrades and 52mailplane-unattended-upgrades).
 systemctl enable -q unattended-upgrades apt-daily.timer apt-daily-upgrade.timer
 systemctl start unattended-upgrades
+# A new server must not go live with the security updates published since its image was
+# made (a day's wait for the timer): apply them now, under the same policy. Again on a
+# re-run, which then finds nothing to do.
+apt_retry update -q
+unattended-upgrade
 
 # cloud-init kept a copy of the user data (with the host private key); it has
 # done its work and must not run again with a stale copy.
