@@ -324,7 +324,8 @@ describe.skipIf(missing.length > 0)('a paid subscription becomes a working mail 
 
   describe('TLS, judged by testssl.sh', () => {
     const targets = [['25', ['-t', 'smtp']], ['587', ['-t', 'smtp']], ['465', []], ['993', []], ['443', []]] as const;
-    it.each(targets)('port %s: no NULL, aNULL, EXPORT, RC4 or 3DES; AEAD only where TLS is required; no known vulnerability', async (port, starttls) => {
+    // The five scans are independent and mostly wait on handshakes: run together, not one after another.
+    it.concurrent.each(targets)('port %s: no NULL, aNULL, EXPORT, RC4 or 3DES; AEAD only where TLS is required; no known vulnerability', async (port, starttls) => {
       const { ipv4, hostname } = sites.a;
       const out = `/tmp/testssl-${process.pid}-${port}.json`;
       await inInternet(['testssl', '--quiet', '--color', '0', '--warnings', 'off', '--fast', '--sneaky', '--ip', ipv4, '--jsonfile', out,
