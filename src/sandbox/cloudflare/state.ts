@@ -109,10 +109,16 @@ export class CloudflareState {
     for (const [id, at] of snap.dsAddedAt ?? []) this.dsAddedAt.set(id, at);
   }
 
+  /**
+   * A zone the account holds. Cloudflare never answers 404 for a zone id: a well-formed id the account
+   * does not hold (a zone deleted already, or Cloudflare's own deletion of a zone left pending 28 days)
+   * is one the API token may not see, 403 9109, on every zone route alike; anything else is not a route.
+   */
   zone(zoneId: string): CfZone {
     const zone = this.zones.get(zoneId);
-    if (!zone) throw CfApiError.zoneNotFound(zoneId);
-    return zone;
+    if (zone) return zone;
+    if (/^[0-9a-f]{32}$/.test(zoneId)) throw new CfApiError(403, 9109, 'Unauthorized to access requested resource');
+    throw CfApiError.zoneNotFound(zoneId);
   }
 
   createZone(body: unknown): CfZone {
@@ -147,11 +153,7 @@ export class CloudflareState {
   }
 
   deleteZone(zoneId: string): void {
-    const zone = this.zones.get(zoneId);
-    // A well-formed id the account does not hold (a zone deleted already): the API token is
-    // not allowed to see it, so Cloudflare answers 403 9109 rather than a 404.
-    if (!zone && /^[0-9a-f]{32}$/.test(zoneId)) throw new CfApiError(403, 9109, 'Unauthorized to access requested resource');
-    if (!zone) throw CfApiError.zoneNotFound(zoneId);
+    const zone = this.zone(zoneId);
     this.previousNameServers.set(zone.name, zone.name_servers.join(','));
     this.zones.delete(zoneId);
     this.dnssec.delete(zoneId);

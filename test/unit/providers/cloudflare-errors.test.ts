@@ -121,4 +121,20 @@ describe('Cloudflare error mapping', () => {
     zones.push({ id: 'z1', name: 'gone.example', status: 'active', name_servers: ['a.ns', 'b.ns'] });
     expect((await failure(dns().deleteZone('z1', 'gone.example'))).providerStatus).toBe(status);
   });
+
+  it.each([
+    [403, 9109, 'Unauthorized to access requested resource'],
+    [400, 7003, 'Could not route to /client/v4/zones/z1, perhaps your object identifier is invalid?'],
+  ])('reads an activation check answered %i (code %i) as "zone gone" only when no zone of that name is left', async (status, code, message) => {
+    const zones: { id: string; name: string; status: string; name_servers: string[] }[] = [];
+    server.use(
+      http.put(`${API}/zones/z1/activation_check`, () => HttpResponse.json(envelopeError(code, message), { status })),
+      http.get(`${API}/zones`, () => HttpResponse.json({
+        success: true, errors: [], messages: [], result: zones, result_info: { page: 1, per_page: 20, count: zones.length, total_count: zones.length, total_pages: 1 },
+      })),
+    );
+    await expect(dns().checkActivation('z1', 'gone.example')).resolves.toBeNull();
+    zones.push({ id: 'z1', name: 'gone.example', status: 'pending', name_servers: ['a.ns', 'b.ns'] });
+    expect((await failure(dns().checkActivation('z1', 'gone.example'))).providerStatus).toBe(status);
+  });
 });
