@@ -84,6 +84,8 @@ export class CloudflareState {
   readonly dsAddedAt = new Map<string, string>();
   /** Domain → its records at the DNS host it had before Cloudflare (answered publicly until the move). */
   readonly publicDns = new Map<string, PublicRecord[]>();
+  /** Zone id → when its last activation check was accepted (ms; not persisted: a restart forgets the limit). */
+  readonly activationChecks = new Map<string, number>();
   /** Zone id → records found by the scan, awaiting review (accept / reject). */
   readonly scanned = new Map<string, CfRecord[]>();
   /** Previous pair of each deleted zone name (so a re-added zone never gets the same one). */
@@ -158,6 +160,7 @@ export class CloudflareState {
     this.zones.delete(zoneId);
     this.dnssec.delete(zoneId);
     this.dsAddedAt.delete(zoneId);
+    this.activationChecks.delete(zoneId);
     this.scanned.delete(zoneId);
     for (const [id, r] of this.records) if (r.zone_id === zoneId) this.records.delete(id);
   }
