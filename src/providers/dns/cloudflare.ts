@@ -217,7 +217,7 @@ export function createCloudflareDns(opts: CloudflareDnsOptions): DnsProvider {
       return { record: await createRecord(zoneId, record), action: 'created' as const };
     } catch (err) {
       // A concurrent upsert of the same record won the race.
-      if (!hasCloudflareCode(err, CF_CODES.identicalRecordExists)) throw err;
+      if (!hasCloudflareCode(err, CF_CODES.identicalRecordExists) && !hasCloudflareCode(err, CF_CODES.recordAlreadyExists)) throw err;
       const now = await listRecords(zoneId, { type: record.type, name: record.name });
       const same = now.find((r) => isSameRecord(r, record));
       if (!same) throw err;
