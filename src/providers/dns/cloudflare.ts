@@ -156,10 +156,10 @@ export function createCloudflareDns(opts: CloudflareDnsOptions): DnsProvider {
   }
 
   /**
-   * Whether a refusal of a zone-scoped call means the zone is gone. Cloudflare answers no 404 for a zone
-   * id it no longer holds (403 9109 for a well-formed one, like a token lacking permission; 400 7003 /
-   * 1001 are reported for others), so no code is trusted: a 4xx other than 429 counts as "gone" only
-   * once the account holds no zone of that name with that id.
+   * Whether a refusal of a zone-scoped call means the zone is gone. What Cloudflare answers for a zone id
+   * it no longer holds is undocumented, and no report shows a 404 (400 1001, 7003 + 7000 and 403 are
+   * reported; the sandbox says 403 9109), so no code is trusted: a 4xx other than 429 counts as "gone"
+   * only once the account holds no zone of that name with that id.
    */
   async function zoneGone(err: unknown, zoneId: string, domain: string | undefined): Promise<boolean> {
     if (isNotFound(err)) return true;

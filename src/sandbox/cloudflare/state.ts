@@ -112,9 +112,10 @@ export class CloudflareState {
   }
 
   /**
-   * A zone the account holds. Cloudflare never answers 404 for a zone id: a well-formed id the account
+   * A zone the account holds. What Cloudflare answers for a zone id it no longer holds is undocumented and
+   * no report shows a 404 (400 1001, 7003 + 7000, 403 10000 are reported): a well-formed id the account
    * does not hold (a zone deleted already, or Cloudflare's own deletion of a zone left pending 28 days)
-   * is one the API token may not see, 403 9109, on every zone route alike; anything else is not a route.
+   * is refused like one the token may not see, 403 9109, on every zone route alike; anything else is not a route.
    */
   zone(zoneId: string): CfZone {
     const zone = this.zones.get(zoneId);
