@@ -70,9 +70,10 @@ export interface DnsProvider {
   deleteZone(zoneId: string, domain?: string): Promise<void>;
   /**
    * Asks the provider to look at the domain's delegation again (Cloudflare's activation check) and
-   * returns the zone as it now stands; null when the zone no longer exists.
+   * returns the zone as it now stands; null when the zone no longer exists. As for deleteZone, a
+   * deleted zone's id is refused rather than not found: with `domain`, the adapter confirms by name.
    */
-  checkActivation(zoneId: string): Promise<DnsZone | null>;
+  checkActivation(zoneId: string, domain?: string): Promise<DnsZone | null>;
   /** Every record of the zone (all pages), optionally filtered. */
   listRecords(zoneId: string, filter?: { type?: DnsRecordType; name?: string }): Promise<DnsRecord[]>;
   createRecord(zoneId: string, record: DnsRecordInput): Promise<DnsRecord>;

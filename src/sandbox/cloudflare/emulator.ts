@@ -6,6 +6,7 @@
  * GET /__sandbox/state, and the DNS emulator answers from `answers()`.
  */
 import { Hono } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { FaultInjector, type FaultProfile } from '../faults.ts';
 import { serveOnLoopbackPreferring, type RunningServer } from '../serve.ts';
 import { answers } from './answers.ts';
@@ -73,7 +74,7 @@ export class CloudflareEmulator {
       return c.json({ pendingZones: this.state.pendingZoneLimit });
     });
     this.app.onError((err, c) => {
-      if (err instanceof CfApiError) return fail(c, err.status, err.code, err.message);
+      if (err instanceof CfApiError) return c.json(errorBody([{ code: err.code, message: err.message }, ...err.more]), err.status as ContentfulStatusCode);
       return fail(c, 500, 10001, 'Internal server error');
     });
     this.app.notFound((c) => fail(c, 404, 7000, 'No route for that URI'));

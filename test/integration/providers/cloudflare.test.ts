@@ -275,13 +275,34 @@ describe('Cloudflare emulator', () => {
     }
   });
 
+  it('reads the zone when Cloudflare refuses the activation check (a second one within the hour, or a zone already active)', async () => {
+    const dns = createCloudflareDns({ apiToken: 't', accountId: 'a', apiUrl: emulator.url, maxRetries: 0 });
+    emulator.setZoneActivation('manual');
+    try {
+      const zone = await dns.ensureZone('recheck-often.example');
+      expect((await dns.checkActivation(zone.id, 'recheck-often.example'))?.status).toBe('pending');
+      // The documented limit: once an hour on a Free zone. The refusal's status is undocumented; the emulator's is a 400.
+      const again = await fetch(`${emulator.url}/client/v4/zones/${zone.id}/activation_check`, { method: 'PUT', headers: { Authorization: 'Bearer t' } });
+      expect(again.status).toBe(400);
+      expect((await dns.checkActivation(zone.id, 'recheck-often.example'))?.status).toBe('pending');
+      emulator.activateZone('recheck-often.example');
+      expect((await dns.checkActivation(zone.id, 'recheck-often.example'))?.status).toBe('active');
+    } finally {
+      emulator.setZoneActivation('immediate');
+    }
+  });
+
   it('forgets a Free-plan zone still pending after 28 days: the activation check answers null', async () => {
     const dns = createCloudflareDns({ apiToken: 't', accountId: 'a', apiUrl: emulator.url, maxRetries: 0 });
     emulator.setZoneActivation('manual');
     try {
       const zone = await dns.ensureZone('expired-ns.example');
       expect(emulator.expirePendingZone('expired-ns.example')).toBe(true);
-      expect(await dns.checkActivation(zone.id)).toBeNull();
+      // Not a 404: the id of a zone the account no longer holds is refused like one the token may not see.
+      const raw = await fetch(`${emulator.url}/client/v4/zones/${zone.id}`, { headers: { Authorization: 'Bearer t' } });
+      expect(raw.status).toBe(403);
+      expect(((await raw.json()) as { errors: { code: number }[] }).errors[0]?.code).toBe(9109);
+      expect(await dns.checkActivation(zone.id, 'expired-ns.example')).toBeNull();
     } finally {
       emulator.setZoneActivation('immediate');
     }
