@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STRONG_PASSWORD } from '../../support/api.ts';
 import { startHarness, type Harness } from '../../support/provisioning.ts';
 import { totpCode } from '../../support/two-factor.ts';
-import { browserMissing, checkPage, openBrowser, type BrowserSession } from './browser.ts';
+import { browserMissing, checkPage, openBrowser, openMailedLink, type BrowserSession } from './browser.ts';
 import { freePort } from '../../support/free-port.ts';
 
 const missing = browserMissing();
@@ -57,7 +57,10 @@ describe.skipIf(missing !== null)('two-factor sign-in in chromium', { timeout: 1
     await page.getByLabel('Email', { exact: true }).fill(email);
     await page.getByLabel('Password', { exact: true }).fill(STRONG_PASSWORD);
     await page.getByRole('button', { name: 'Create account' }).click();
-    await page.waitForURL(/\/workspaces/);
+    // Sign-up issues no session: the mailed confirmation link signs in.
+    await page.waitForURL(/\/signup\/check-mail$/);
+    await openMailedLink(page, base, email, /Confirm your email/, '/verify-email');
+    await Promise.all([page.waitForURL(/\/workspaces/, { timeout: 30_000 }), page.getByRole('button', { name: 'Confirm my email address' }).click()]);
 
     await page.goto(`${base}/account/two-factor`);
     await checkPage(page, 'two-factor');
@@ -141,8 +144,8 @@ describe.skipIf(missing !== null)('two-factor sign-in in chromium', { timeout: 1
     await Promise.all([page.waitForURL(/notice=security_saved/), page.getByRole('button', { name: 'Save sign-in policy' }).click()]);
     await signOut(page);
 
-    const member = await h.call('POST', '/v1/auth/signup', { body: { email: 'max@two-factor.example', password: STRONG_PASSWORD, name: 'Max' } });
-    await h.database.sql`insert into memberships (workspace_id, user_id, role) values (${ws}, ${member.body.user.id}, 'member')`;
+    const member = await h.signup('max@two-factor.example', { name: 'Max' });
+    await h.database.sql`insert into memberships (workspace_id, user_id, role) values (${ws}, ${member.userId}, 'member')`;
     await password(page, 'max@two-factor.example');
     await page.waitForURL(/\/account\/two-factor\?notice=two_factor_required/);
     for (const path of ['/', `/w/${ws}`, `/w/${ws}/team`, '/account', '/workspaces']) {
@@ -152,8 +155,8 @@ describe.skipIf(missing !== null)('two-factor sign-in in chromium', { timeout: 1
     expect(await page.locator('#two-factor-status').textContent()).toContain('Strict Co');
     await signOut(page);
 
-    const staff = await h.call('POST', '/v1/auth/signup', { body: { email: 'sid@two-factor.example', password: STRONG_PASSWORD, name: 'Sid' } });
-    await h.database.sql`update users set staff_role = 'support' where id = ${staff.body.user.id}`;
+    const staff = await h.signup('sid@two-factor.example', { name: 'Sid' });
+    await h.database.sql`update users set staff_role = 'support' where id = ${staff.userId}`;
     await password(page, 'sid@two-factor.example');
     await page.waitForURL(/\/account\/two-factor\?notice=two_factor_required/);
     await page.goto(`${base}/support/servers`);
