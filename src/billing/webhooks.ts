@@ -93,7 +93,7 @@ export async function handleStripeWebhook(deps: WebhookDeps, rawBody: string, si
           // asked, the delivery fails, nothing is recorded, and Stripe delivers it again later.
           // A subscription Stripe no longer has (its customer deleted by hand) bills nothing: it has ended.
           const current = await deps.billing.getSubscription(e.subscriptionId)
-            ?? { id: e.subscriptionId, status: 'canceled' as const, customerId: sub.stripeCustomerId ?? '', currentPeriodEnd: null, cancelAtPeriodEnd: false };
+            ?? { id: e.subscriptionId, status: 'canceled' as const, customerId: sub.stripeCustomerId ?? '', currentPeriodEnd: null, cancelAtPeriodEnd: false, priceId: null };
           return applySubscriptionState({ queue: deps.queue, graceMs: deps.graceMs }, tx, raw, sub, current, STRIPE_ACTOR, { eventId: e.id, eventType: e.type });
         }
         default:
