@@ -20,7 +20,7 @@ const checkout = createRoute({
 const BillingLineSchema = z.object({
   subscriptionId: z.string(), serverId: z.string().nullable(), domain: z.string().nullable(), serverStatus: z.string().nullable(),
   plan: z.object({ id: z.string(), name: z.string(), monthlyPriceCents: z.number().nullable(), currency: z.string() }),
-  status: z.string(), nextInvoiceAt: z.string().nullable(), cancelAtPeriodEnd: z.boolean(), graceEndsAt: z.string().nullable(),
+  status: z.string(), nextInvoiceAt: z.string().nullable(), cancelAtPeriodEnd: z.boolean(), periodEndsAt: z.string().nullable(), graceEndsAt: z.string().nullable(),
 });
 
 const overview = createRoute({

@@ -170,3 +170,55 @@ describe('changing the plan', () => {
     expect(down.body.detail).toContain('11 mailboxes (the Starter plan includes 10)');
   });
 });
+
+describe('on the dashboard', () => {
+  const page = (path: string, token: string, form?: Record<string, string>) => fetch(`${h.baseUrl}${path}`, {
+    method: form ? 'POST' : 'GET', redirect: 'manual',
+    headers: { cookie: `mailplane_session=${token}`, ...(form ? { 'content-type': 'application/x-www-form-urlencoded', origin: h.baseUrl } : {}) },
+    ...(form ? { body: new URLSearchParams(form).toString() } : {}),
+  });
+
+  it('lets an owner cancel a server with its domain name, shows it on the billing and server pages, and undo it; an admin sees neither', async () => {
+    const c = await readyCustomer('web-cancel');
+    const billing = `/w/${c.workspaceId}/billing`;
+    const cancelUrl = `${billing}/servers/${c.serverId}/cancel`;
+    expect(await (await page(billing, c.token)).text()).toContain(cancelUrl);
+    const admin = await memberToken(c.workspaceId, 'web-cancel-admin@example.org', 'admin');
+    expect(await (await page(billing, admin)).text()).not.toContain(cancelUrl);
+    expect((await page(cancelUrl, admin)).status).toBe(403);
+
+    const form = await page(cancelUrl, c.token);
+    expect(await form.text()).toContain(`Type ${c.domain} to confirm`);
+    const wrong = await page(cancelUrl, c.token, { confirmDomain: 'typo.example' });
+    expect(wrong.status).toBe(400);
+    expect(await wrong.text()).toContain('does not match');
+    expect(atStripe(c.stripeId).cancel_at_period_end).toBe(false);
+
+    const done = await page(cancelUrl, c.token, { confirmDomain: c.domain });
+    expect([done.status, done.headers.get('location')]).toEqual([303, `${billing}?notice=server_cancelled`]);
+    const after = await (await page(`${billing}?notice=server_cancelled`, c.token)).text();
+    expect(after).toContain('Undo the cancellation');
+    expect(after).toContain('The server is cancelled');
+    expect(await (await page(`/w/${c.workspaceId}/servers/${c.serverId}`, c.token)).text()).toContain('id="server-cancelled"');
+
+    const undone = await page(`${billing}/servers/${c.serverId}/resume`, c.token, {});
+    expect(undone.headers.get('location')).toBe(`${billing}?notice=cancel_undone`);
+    expect(atStripe(c.stripeId).cancel_at_period_end).toBe(false);
+    expect(await (await page(`/w/${c.workspaceId}/servers/${c.serverId}`, c.token)).text()).not.toContain('id="server-cancelled"');
+  });
+
+  it('lets an owner change the plan, and shows a refusal on the plan page', async () => {
+    const c = await readyCustomer('web-plan');
+    const planUrl = `/w/${c.workspaceId}/billing/servers/${c.serverId}/plan`;
+    const same = await page(planUrl, c.token, { plan: 'starter' });
+    expect(same.status).toBe(409);
+    expect(await same.text()).toContain('already on the Starter plan');
+    const changed = await page(planUrl, c.token, { plan: 'business' });
+    expect(changed.headers.get('location')).toBe(`/w/${c.workspaceId}/billing?notice=plan_change_requested`);
+    expect(atStripe(c.stripeId).items.data[0]!.price.id).toBe('price_mailplane_business');
+    await until('the plan change applied', async () => (await serverRow(c.serverId)).planId === 'business');
+    // The rebuild onto the Business instance runs to its end before the harness stops.
+    await until('the rebuild to finish', async () => (await h.database.db.select().from(provisioningRuns)
+      .where(and(eq(provisioningRuns.serverId, c.serverId), eq(provisioningRuns.kind, 'rebuild'), eq(provisioningRuns.status, 'succeeded'))))[0], 120_000);
+  });
+});
