@@ -49,10 +49,15 @@ async function record(
   action: 'subscription.cancel_scheduled' | 'subscription.cancel_undone', kind: 'cancellation_scheduled' | 'cancellation_undone',
 ): Promise<CancellationView> {
   await inTransaction(deps.database, async (tx, raw) => {
+    // Under the row lock the webhook takes too: whichever of the two records the change first mails
+    // the owners (a cancellation made in Stripe's portal reaches mailplane by the webhook alone).
+    const [row] = await tx.select({ was: subscriptions.cancelAtPeriodEnd }).from(subscriptions).where(eq(subscriptions.id, sub.id)).for('update');
     await tx.update(subscriptions).set({ cancelAtPeriodEnd: state.cancelAtPeriodEnd, currentPeriodEnd: state.currentPeriodEnd, updatedAt: new Date() })
       .where(eq(subscriptions.id, sub.id));
     await audit(tx, actor, { action, workspaceId: server.workspaceId, target: server.id, details: { subscriptionId: sub.id, domain: server.domain, periodEnd: state.currentPeriodEnd?.toISOString() ?? null } });
-    await deps.queue.send('billing.notify', { subscriptionId: sub.id, kind }, { tx: raw, singletonKey: `${sub.id}:${kind}:${Date.now()}` });
+    if (row?.was !== state.cancelAtPeriodEnd) {
+      await deps.queue.send('billing.notify', { subscriptionId: sub.id, kind }, { tx: raw, singletonKey: `${sub.id}:${kind}:${Date.now()}` });
+    }
   });
   return { subscriptionId: sub.id, cancelAtPeriodEnd: state.cancelAtPeriodEnd, periodEndsAt: state.currentPeriodEnd?.toISOString() ?? null };
 }

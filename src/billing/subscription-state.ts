@@ -56,6 +56,12 @@ export async function applySubscriptionState(
   // An erasure cancels the subscription itself and deprovisions: no suspension, no mail naming the domain.
   const [ws] = await tx.select({ erasing: workspaces.erasureRequestedAt }).from(workspaces).where(eq(workspaces.id, sub.workspaceId));
   if (ws?.erasing) return `subscription ${current.status} (workspace being erased)`;
+  // A cancellation at the period end made (or taken back) in Stripe's portal: the owners are told, as
+  // when it is made in mailplane (server-subscription.ts mails it when it records the change first).
+  if (current.cancelAtPeriodEnd !== sub.cancelAtPeriodEnd && (PAYING.has(current.status) || current.status === 'past_due')) {
+    const kind = current.cancelAtPeriodEnd ? 'cancellation_scheduled' : 'cancellation_undone';
+    await deps.queue.send('billing.notify', { subscriptionId: sub.id, kind }, { tx: raw, singletonKey: `${sub.id}:${kind}:${now.getTime()}` });
+  }
   const plan = planOfPrice(deps.plans ?? [], current.priceId);
   if (plan && plan.id !== sub.planId && !ENDED.has(current.status)) {
     const changed = await applyPlanChange(deps, tx, raw, sub, plan, actor, details);

@@ -93,6 +93,16 @@ describe('cancelling one server', () => {
     expect([(await serverRow(c.serverId)).status, (await subRow(c.sub.id)).status, (await subRow(c.sub.id)).cancelAtPeriodEnd]).toEqual(['ready', 'active', false]);
   });
 
+  it('shows and mails a cancellation made in Stripe\'s customer portal', async () => {
+    const c = await readyCustomer('cancel-portal');
+    expect((await h.sandbox.stripe!.cancelAtPeriodEnd(c.stripeId)).status).toBe(200);
+    expect((await subRow(c.sub.id)).cancelAtPeriodEnd).toBe(true);
+    await mailTo(c.email, 'is cancelled');
+    expect((await h.sandbox.stripe!.renewSubscription(c.stripeId)).status).toBe(200);
+    expect((await subRow(c.sub.id)).cancelAtPeriodEnd).toBe(false);
+    await mailTo(c.email, 'will renew');
+  });
+
   it('applies what Stripe says now when the cancel and undo events arrive in reverse', async () => {
     const c = await readyCustomer('cancel-reorder');
     const stripe = h.sandbox.stripe!;
