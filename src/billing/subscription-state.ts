@@ -12,6 +12,10 @@
  *   unpaid, canceled,        ready → suspended with a grace period (BILLING_GRACE_DAYS), then
  *   incomplete_expired       deprovisioned by the grace sweep; a server never ready is
  *                            deprovisioned at once (no mail, no data to keep)
+ *
+ * Besides the status: a price that is another plan's is a plan change Stripe confirmed
+ * (plan-change-apply.ts), and a cancel_at_period_end that flipped (in Stripe's portal, or before
+ * mailplane's own request recorded it) is mailed to the owners.
  */
 import { eq } from 'drizzle-orm';
 import { audit, type Actor } from '../audit.ts';

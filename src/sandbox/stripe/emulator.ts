@@ -184,7 +184,7 @@ export class StripeEmulator {
 
   /** The customer cancels in the portal: at the end of the period, as the portal does by default. */
   cancelAtPeriodEnd(subscriptionId: string): Promise<Delivery> {
-    return this.deliver(() => this.state.cancelAtPeriodEnd(subscriptionId));
+    return this.deliver(() => setCancelAtPeriodEnd(this.state, subscriptionId, true));
   }
 
   /** The customer takes back a cancellation at the period end (the portal's "Renew subscription"). */

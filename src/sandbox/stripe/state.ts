@@ -10,7 +10,6 @@ import {
 } from './objects.ts';
 import { StripePayments, type PaymentMethod, type PaymentsSnapshot, type RefundRequest } from './payments.ts';
 import { SANDBOX_BUYER, buyerDetails, type BuyerInput, type SessionTax } from './tax-params.ts';
-import { setCancelAtPeriodEnd } from './subscription-updates.ts';
 import { StripeApiError, stripeId, unixNow } from './wire.ts';
 
 const DAY = 24 * 60 * 60;
@@ -297,11 +296,6 @@ export class StripeState {
     const previous = { status: sub.status };
     sub.status = 'active';
     return this.recordEvent('customer.subscription.updated', sub, { subscriptionId: id }, previous);
-  }
-
-  /** Cancel at the end of the period (the portal's default): still active until then. */
-  cancelAtPeriodEnd(id: string): StoredEvent {
-    return setCancelAtPeriodEnd(this, id, true);
   }
 
   createPortalSession(customer: string, returnUrl: string | null, url: (id: string) => string): StripePortalSession {
