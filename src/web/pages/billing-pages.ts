@@ -44,9 +44,10 @@ const RUNNING = new Set(['active', 'trialing', 'past_due']);
 function ownerActions(ws: string, l: BillingLine) {
   if (!l.serverId || !RUNNING.has(l.status)) return '';
   const base = `/w/${ws}/billing/servers/${l.serverId}`;
-  return l.cancelAtPeriodEnd
-    ? html`<form method="post" action="${base}/resume"><button type="submit">Undo the cancellation</button></form>`
-    : html`<a class="button" href="${base}/plan">Change plan</a> <a class="button danger" href="${base}/cancel">Cancel this server</a>`;
+  if (l.cancelAtPeriodEnd) return html`<form method="post" action="${base}/resume"><button type="submit">Undo the cancellation</button></form>`;
+  // A plan change waits for the open invoice to be paid (change-plan.ts refuses it while past_due).
+  const plan = l.status === 'past_due' ? '' : html`<a class="button" href="${base}/plan">Change plan</a> `;
+  return html`${plan}<a class="button danger" href="${base}/cancel">Cancel this server</a>`;
 }
 
 function billingRows(ws: string, lines: BillingLine[], owner: boolean) {

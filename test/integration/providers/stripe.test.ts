@@ -305,6 +305,11 @@ describe('Stripe billing adapter against the emulator', () => {
     const updated = JSON.parse((await receiver.waitFor('customer.subscription.updated', subscriptionId)).body);
     expect(updated.data.previous_attributes).toMatchObject({ cancel_at_period_end: false, cancel_at: null });
     expect((await billing.setCancelAtPeriodEnd(subscriptionId, false)).cancelAtPeriodEnd).toBe(false);
+    // Not cancelled, the period's end renews it: a new period, still active.
+    const periodEnd = sub.items.data[0]!.current_period_end;
+    const renewed = await (await fetch(`${emulator.url}/__sandbox/subscriptions/${subscriptionId}/end-period`, { method: 'POST' })).json();
+    expect(renewed).toMatchObject({ type: 'customer.subscription.updated' });
+    expect((await billing.getSubscription(subscriptionId))?.currentPeriodEnd?.getTime()).toBe((periodEnd + 30 * 24 * 3600) * 1000);
     await billing.setCancelAtPeriodEnd(subscriptionId, true);
     const ended = await emulator.advanceToPeriodEnd(subscriptionId);
     expect(ended.type).toBe('customer.subscription.deleted');
