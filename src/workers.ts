@@ -30,6 +30,7 @@ export async function startWorkers(ctx: AppContext): Promise<void> {
   await registerOpsWorkers(opsDeps(ctx));
   await registerBillingWorkers({
     database: ctx.database, queue: ctx.queue, billing: ctx.providers.billing, alerts: ctx.alerts, mailer: ctx.mailer, log: ctx.log, publicUrl: ctx.config.http.publicUrl,
+    plans: ctx.config.product.plans, placements: ctx.placements, graceMs: ctx.config.billing.graceMs,
   });
   await ctx.queue.work('mailboxes.sync', async (data) => void (await syncMailboxes(ctx.provisioning, data)));
   await ctx.queue.work('mailboxes.resync', async () => void (await resyncStaleMailboxes(ctx.provisioning, { olderThanMs: 5 * 60_000 })));

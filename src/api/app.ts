@@ -34,6 +34,7 @@ import { registerMetricsRoutes } from './routes/metrics.ts';
 import { registerServerRoutes } from './routes/servers.ts';
 import { registerServerWaitRoutes } from './routes/server-waits.ts';
 import { registerServerRebuildRoutes } from './routes/server-rebuild.ts';
+import { registerServerBillingRoutes } from './routes/server-billing.ts';
 import { registerServerDkimRoutes } from './routes/server-dkim.ts';
 import { registerTlsRolloverRoutes } from './routes/admin-tls-rollover.ts';
 import { registerDnsRecordRoutes } from './routes/dns-records.ts';
@@ -101,6 +102,7 @@ export function createApp(deps: ApiDeps, extra: RouteRegistrar[] = []): App {
     registerServerRoutes(app, deps, deps.provisioning);
     registerServerWaitRoutes(app, deps, deps.provisioning);
     registerServerRebuildRoutes(app, deps, deps.provisioning);
+    registerServerBillingRoutes(app, deps, deps.provisioning);
     registerServerDkimRoutes(app, deps, deps.provisioning);
     registerTlsRolloverRoutes(app, deps, deps.provisioning);
     registerDnsRecordRoutes(app, deps, deps.provisioning);

@@ -39,6 +39,9 @@ export const PERMISSIONS = {
   // Plan, status and invoices, and the Stripe portal (card, invoices, cancel): people who manage the workspace.
   'billing.read': { roles: MANAGERS, scope: null },
   'billing.manage': { roles: MANAGERS, scope: null },
+  // Ending a server's subscription (or undoing that) and changing what the workspace pays: the owners, people only.
+  'billing.cancel': { roles: OWNER, scope: null },
+  'billing.change_plan': { roles: OWNER, scope: null },
   // Starting probes costs work against a live server (and, repeated, looks like a scan): a change, not a read.
   'servers.checks.run': { roles: MANAGERS, scope: 'write' },
   'mailboxes.read': { roles: ALL, scope: 'read' },

@@ -114,8 +114,20 @@ export const JOB_CATALOG = {
   }),
   /** Mail a workspace's owners and admins about their subscription: payment failed, suspended, reinstated (src/billing/notices.ts). */
   'billing.notify': define({
-    schema: z.object({ subscriptionId: z.uuid(), kind: z.enum(['payment_failed', 'suspended', 'reinstated']) }),
+    schema: z.object({
+      subscriptionId: z.uuid(),
+      kind: z.enum(['payment_failed', 'suspended', 'reinstated', 'cancellation_scheduled', 'cancellation_undone', 'plan_changed']),
+    }),
     queue: { retryLimit: 8, retryDelay: 60, retryBackoff: true, retryDelayMax: 3600, expireInSeconds: 300 },
+    concurrency: 2,
+  }),
+  /**
+   * After a plan change Stripe confirmed: the rebuild onto the plan's instance type and disk when they
+   * differ (src/billing/resize-server.ts). Retried with backoff while the server cannot be rebuilt yet.
+   */
+  'billing.resize_server': define({
+    schema: z.object({ serverId: z.uuid(), fromPlanId: z.string().min(1), toPlanId: z.string().min(1), changedAt: z.iso.datetime() }),
+    queue: { retryLimit: 12, retryDelay: 60, retryBackoff: true, retryDelayMax: 3600, expireInSeconds: 300 },
     concurrency: 2,
   }),
   /** Every 15 minutes: deprovisions the suspended servers whose grace period is over (src/billing/grace.ts). */

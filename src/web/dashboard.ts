@@ -13,6 +13,7 @@ import { registerAuthPages } from './pages/auth-pages.ts';
 import { registerBackupPages } from './pages/backup-pages.ts';
 import { registerMailboxDownloadPages } from './pages/mailbox-download-pages.ts';
 import { registerBillingPages } from './pages/billing-pages.ts';
+import { registerServerBillingPages } from './pages/server-billing-pages.ts';
 import { registerDnsPages } from './pages/dns-pages.ts';
 import { registerHealthPages } from './pages/health-pages.ts';
 import { registerMailboxPages } from './pages/mailbox-pages.ts';
@@ -56,6 +57,7 @@ export function createDashboard(deps: WebDeps): WebApp {
   registerTeamPages(web, deps);
   registerApiKeyPages(web, deps);
   registerBillingPages(web, deps);
+  registerServerBillingPages(web, deps);
   registerServerPages(web, deps);
   registerDnsPages(web, deps);
   registerMailboxPages(web, deps);

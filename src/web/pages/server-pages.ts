@@ -6,6 +6,7 @@
  */
 import { html } from 'hono/html';
 import { findServer, serverDetail } from '../../servers/views.ts';
+import { cancellationOf } from '../../billing/server-subscription.ts';
 import { currentWaits } from '../../servers/waits.ts';
 import { noticeOf, renderPage } from '../layout.ts';
 import { ConflictError } from '../../errors.ts';
@@ -51,7 +52,7 @@ export function registerServerPages(web: WebApp, deps: WebDeps): void {
   web.get('/w/:ws/servers/:id', async (c) => {
     const page = await inWorkspace(deps, c, 'servers.read');
     const server = await findServer(deps.api.db, c.req.param('id'), page.workspace.id);
-    const [d, waits] = await Promise.all([serverDetail(deps.api.db, server, { withLogs: false }), currentWaits(deps.api.db, server.id)]);
+    const [d, waits, cancelled] = await Promise.all([serverDetail(deps.api.db, server, { withLogs: false }), currentWaits(deps.api.db, server.id), cancellationOf(deps.api.db, server)]);
     const ws = page.workspace.id;
     // Only a running run streams: the stream ends at once otherwise, and the page would reload in a loop.
     const live = d.run?.status === 'running';
@@ -61,7 +62,8 @@ export function registerServerPages(web: WebApp, deps: WebDeps): void {
       body: html`${serverTabs(ws, d.id, '')}
       <div class="grid"><section class="card" aria-labelledby="facts-h"><h2 id="facts-h">Server</h2><dl class="facts">
         <dt>Status</dt><dd><span id="server-status" class="pill ${d.status}">${d.status}</span>${d.statusReason ? html`<div>${d.statusReason}</div>` : ''}</dd>
-        <dt>Hostname</dt><dd><code>${d.hostname}</code></dd><dt>Region</dt><dd>${placeOf(d.zone)}</dd><dt>Plan</dt><dd>${d.plan}</dd>
+        <dt>Hostname</dt><dd><code>${d.hostname}</code></dd><dt>Region</dt><dd>${placeOf(d.zone)}</dd><dt>Plan</dt><dd>${d.plan}${cancelled ? html`<div class="warn" id="server-cancelled">Cancelled: runs until ${cancelled.endsAt ? day(cancelled.endsAt.toISOString()) : 'the end of the period'}, then suspended, and deleted ${Math.round(deps.api.config.billing.graceMs / 86_400_000)} days later.
+          ${page.can('billing.cancel') ? html`<a href="/w/${ws}/billing">Undo in Billing</a>` : 'An owner can undo it in Billing.'}</div>` : ''}</dd>
         <dt>Created</dt><dd>${when(d.createdAt)}</dd></dl></section>
       ${d.warnings.length || waits.length ? html`<section class="card" aria-labelledby="warn-h"><h2 id="warn-h">${waits.some((w) => w.party === 'customer') ? 'Waiting for you' : 'Needs attention'}</h2><ul>
         ${waits.map((w) => html`<li class="warn"><strong>${w.message}</strong> ${w.action} <span class="hint">${w.party === 'customer' ? 'Your move' : 'Our operations team is on it'}; waiting since ${when(w.since)}, next check ${w.nextCheckAt.slice(11, 16)} UTC.</span></li>`)}

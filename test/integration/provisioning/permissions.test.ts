@@ -193,6 +193,12 @@ const OTHER_ROUTES: AnyRouteCase[] = [
   // Billing is for the people who manage the workspace; no API key (a read key must not open the Stripe portal).
   { route: 'GET billing', allowed: ['owner', 'admin'], ok: 200, workspaceScoped: true, request: async () => ({ method: 'GET', path: `/v1/workspaces/${ws}/billing` }) },
   { route: 'POST billing portal', allowed: ['owner', 'admin'], ok: 200, workspaceScoped: true, request: async () => ({ method: 'POST', path: `/v1/workspaces/${ws}/billing/portal` }) },
+  // Ending or changing what the workspace pays: owners only, never a key. An owner passes the permission check
+  // and gets the answer that changes nothing: a wrong confirmation (400), nothing to undo (409), the plan it is on (409).
+  { route: 'POST server subscription cancel', allowed: ['owner'], ok: 400, workspaceScoped: true,
+    request: async () => ({ method: 'POST', path: `${base()}/subscription/cancel`, body: { confirmDomain: 'not-this-one.example' } }) },
+  { route: 'POST server subscription resume', allowed: ['owner'], ok: 409, workspaceScoped: true, request: async () => ({ method: 'POST', path: `${base()}/subscription/resume` }) },
+  { route: 'POST server subscription plan', allowed: ['owner'], ok: 409, workspaceScoped: true, request: async () => ({ method: 'POST', path: `${base()}/subscription/plan`, body: { plan: 'starter' } }) },
   // Starting probes is a change (work against the live server): owners, admins and write keys; members and read keys read the results.
   { route: 'POST server checks run', allowed: ['owner', 'admin', 'writeKey'], ok: 202, workspaceScoped: true, request: async () => ({ method: 'POST', path: `${base()}/checks/run` }) },
   // Owners only, like erasing; with nothing scheduled an owner passes the permission check and gets the 409 that says so.
@@ -333,6 +339,9 @@ describe('every other route by every kind of caller', () => {
       'post /v1/workspaces/{ws}/api-keys': 'POST api-key', 'delete /v1/workspaces/{ws}/api-keys/{keyId}': 'DELETE api-key',
       'post /v1/workspaces/{ws}/api-keys/{keyId}/rotate': 'POST api-key rotate', 'get /v1/workspaces/{ws}/servers/{id}/checks': 'GET server checks',
       'get /v1/workspaces/{ws}/billing': 'GET billing', 'post /v1/workspaces/{ws}/erasure/cancel': 'POST workspace erasure cancel', 'post /v1/workspaces/{ws}/billing/portal': 'POST billing portal',
+      'post /v1/workspaces/{ws}/servers/{id}/subscription/cancel': 'POST server subscription cancel',
+      'post /v1/workspaces/{ws}/servers/{id}/subscription/resume': 'POST server subscription resume',
+      'post /v1/workspaces/{ws}/servers/{id}/subscription/plan': 'POST server subscription plan',
       'post /v1/workspaces/{ws}/servers/{id}/checks/run': 'POST server checks run',
       'get /v1/admin/servers': 'GET admin servers', 'get /v1/admin/servers/{id}': 'GET admin server', 'get /v1/admin/alerts': 'GET admin alerts',
       'get /v1/workspaces/{ws}/servers/{id}/backups': 'GET server backups', 'post /v1/workspaces/{ws}/servers/{id}/backups': 'POST server backup',
