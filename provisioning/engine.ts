@@ -7,7 +7,7 @@
  * heartbeat; pg-boss hands the job to another worker, which finds the step
  * still `running` and runs it again — steps are idempotent by contract.
  */
-import { and, asc, desc, eq, inArray } from 'drizzle-orm';
+import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Actor } from '../src/audit.ts';
 import { audit, SYSTEM_ACTOR } from '../src/audit.ts';
 import type { Db } from '../src/db/client.ts';
@@ -16,8 +16,8 @@ import { inTransaction, type RawTx } from '../src/db/tx.ts';
 import { AppError, ConflictError, NotFoundError } from '../src/errors.ts';
 import type { JobQueue } from '../src/jobs/queue.ts';
 import { backoffMs } from './backoff.ts';
-import type { ProvisioningDeps, StepDefinition } from './context.ts';
-import { publishEvent } from './events.ts';
+import type { ProvisioningDeps, RunRow, StepDefinition } from './context.ts';
+import { eventSql, publishEvent } from './events.ts';
 import { liveRerunRefusal } from './live-reruns.ts';
 import { LIVE_SERVER_RUNS, PLANS, type RunKind, type StepName } from './plan.ts';
 import { WaitingError } from './waiting.ts';
@@ -84,12 +84,18 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
   const { database, queue, clock } = deps;
   const db = database.db;
 
+  /**
+   * Marks the step running and reads its server, in one transaction of few round trips: the run
+   * is locked first (so a success or a cancellation of the same run is serialised with this), then
+   * the step's UPDATE (which also publishes step.started: pg_notify in its RETURNING) and the
+   * server's SELECT are pipelined on the transaction's connection.
+   */
   async function claim(runId: string, step: string) {
     return inTransaction(database, async (tx) => {
       const [run] = await tx.select().from(provisioningRuns).where(eq(provisioningRuns.id, runId)).for('update');
       if (!run) return null;
-      const [row] = await tx.select().from(provisioningSteps).where(and(eq(provisioningSteps.runId, runId), eq(provisioningSteps.name, step)));
       if (run.status !== 'running') {
+        const [row] = await tx.select().from(provisioningSteps).where(and(eq(provisioningSteps.runId, runId), eq(provisioningSteps.name, step)));
         // A cancelled run's step whose job comes back (a retry, or a dead worker's job) settles as cancelled.
         if (run.status === 'cancelled' && row && ['queued', 'running', 'retrying', 'waiting'].includes(row.status)) {
           await tx.update(provisioningSteps).set({ status: 'failed', error: 'run cancelled', finishedAt: new Date(clock.now()) }).where(eq(provisioningSteps.id, row.id));
@@ -98,44 +104,71 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
         }
         return null;
       }
-      // Already finished (a duplicate delivery), or not yet due: nothing to do.
-      if (!row || row.status === 'succeeded' || row.status === 'failed' || row.status === 'pending') return null;
-      const attempt = row.status === 'running' ? row.attempt : row.attempt + 1;
-      const [updated] = await tx.update(provisioningSteps)
-        .set({ status: 'running', attempt, startedAt: new Date(clock.now()), nextAttemptAt: null })
-        .where(eq(provisioningSteps.id, row.id)).returning();
-      await publishEvent(tx, { serverId: run.serverId, runId, type: 'step.started', step, attempt });
-      return { run, step: updated! };
+      // Already finished (a duplicate delivery), or not yet due (pending): the UPDATE matches nothing.
+      // A step found running is a dead worker's attempt taken over: same attempt number.
+      const at = new Date().toISOString();
+      const [updated, [server]] = await Promise.all([
+        tx.update(provisioningSteps)
+          .set({
+            status: 'running', startedAt: new Date(clock.now()), nextAttemptAt: null,
+            attempt: sql`case when ${provisioningSteps.status} = 'running' then ${provisioningSteps.attempt} else ${provisioningSteps.attempt} + 1 end`,
+          })
+          .where(and(eq(provisioningSteps.runId, runId), eq(provisioningSteps.name, step), inArray(provisioningSteps.status, ['queued', 'running', 'retrying', 'waiting'])))
+          .returning({
+            id: provisioningSteps.id, attempt: provisioningSteps.attempt, log: provisioningSteps.log, waitingFor: provisioningSteps.waitingFor,
+            published: eventSql({ serverId: run.serverId, runId, type: 'step.started', step, at }, provisioningSteps.attempt),
+          }),
+        tx.select().from(servers).where(eq(servers.id, run.serverId)),
+      ]);
+      const row = updated[0];
+      if (!row) return null;
+      return { run, step: { id: row.id, name: step, attempt: row.attempt, log: row.log, waitingFor: row.waitingFor }, server: server ?? null };
     });
   }
 
-  async function succeed(runId: string, stepId: string, name: string, log: string, output: Record<string, unknown>, durationMs: number) {
+  /**
+   * The step succeeded: in one transaction, the run locked, then pipelined (one round trip of
+   * latency): the step marked succeeded (step.succeeded published in the same statement), every
+   * pending step whose dependencies have all succeeded marked queued (one statement, whatever their
+   * number), and what is left of the run; then one insert for the dependents' jobs.
+   */
+  async function succeed(run: RunRow, step: { id: string; name: string; waitingFor: StepWait | null }, log: string, output: Record<string, unknown>, durationMs: number) {
+    const runId = run.id;
     await inTransaction(database, async (tx, raw) => {
-      const [run] = await tx.select().from(provisioningRuns).where(eq(provisioningRuns.id, runId)).for('update');
-      const [before] = await tx.select({ waitingFor: provisioningSteps.waitingFor }).from(provisioningSteps).where(eq(provisioningSteps.id, stepId));
-      await tx.update(provisioningSteps).set({ status: 'succeeded', finishedAt: new Date(clock.now()), log, output, error: null, retryable: null, durationMs, waitingFor: null })
-        .where(eq(provisioningSteps.id, stepId));
-      await publishEvent(tx, { serverId: run!.serverId, runId, type: 'step.succeeded', step: name });
-      const all = await tx.select().from(provisioningSteps).where(eq(provisioningSteps.runId, runId)).orderBy(asc(provisioningSteps.name));
-      if (before?.waitingFor) await endWait(tx, run!.serverId, runId, name, before.waitingFor, all);
-      if (run!.status !== 'running') return;
-      const done = new Set(all.filter((s) => s.status === 'succeeded').map((s) => s.name));
-      for (const s of all) {
-        if (s.status === 'pending' && s.dependsOn.every((d) => done.has(d))) {
-          await tx.update(provisioningSteps).set({ status: 'queued' }).where(eq(provisioningSteps.id, s.id));
-          await enqueueStep(queue, raw, runId, s.name, s.attempt + 1);
-        }
-      }
-      if (done.size === all.length) {
+      const [locked] = await tx.select({ status: provisioningRuns.status, kind: provisioningRuns.kind, params: provisioningRuns.params })
+        .from(provisioningRuns).where(eq(provisioningRuns.id, runId)).for('update');
+      const running = locked?.status === 'running';
+      const [, ready, [left]] = await Promise.all([
+        tx.update(provisioningSteps).set({ status: 'succeeded', finishedAt: new Date(clock.now()), log, output, error: null, retryable: null, durationMs, waitingFor: null })
+          .where(eq(provisioningSteps.id, step.id))
+          .returning({ published: eventSql({ serverId: run.serverId, runId, type: 'step.succeeded', step: step.name, at: new Date().toISOString() }) }),
+        running
+          ? tx.update(provisioningSteps).set({ status: 'queued' })
+            .where(and(
+              eq(provisioningSteps.runId, runId), eq(provisioningSteps.status, 'pending'),
+              // Every dependency succeeded: none of them is missing from the run's succeeded steps.
+              sql`not exists (select 1 from unnest(${provisioningSteps.dependsOn}) as dep(name) where dep.name not in (select done.name from provisioning_steps as done where done.run_id = ${runId} and done.status = 'succeeded'))`,
+            ))
+            .returning({ name: provisioningSteps.name, attempt: provisioningSteps.attempt })
+          : Promise.resolve([]),
+        tx.select({
+          remaining: sql<number>`count(*) filter (where ${provisioningSteps.status} <> 'succeeded')::int`,
+          waiting: sql<number>`count(*) filter (where ${provisioningSteps.status} = 'waiting')::int`,
+        }).from(provisioningSteps).where(eq(provisioningSteps.runId, runId)),
+      ]);
+      if (step.waitingFor) await endWait(tx, run.serverId, runId, step.name, step.waitingFor, (left?.waiting ?? 0) > 0);
+      if (!running) return;
+      await queue.sendMany('provisioning.step', ready.map((d) => ({ data: { runId, step: d.name }, singletonKey: `${runId}:${d.name}:${d.attempt + 1}` })), { tx: raw });
+      if (left?.remaining === 0) {
         await moveRuns(tx, { runId }, 'succeed', { now: new Date(clock.now()) });
         // A suspension or a reconciliation's verdict made meanwhile is not written over (the
         // transition's `from` does not include them); a server that stayed ready (a rotation, a
         // step re-run on a live server) stays ready and gets its health run all the same.
-        const became = await moveServer(tx, run!.serverId, run!.kind === 'deprovision' ? 'delete' : 'become_ready', { now: new Date(clock.now()) });
+        const became = await moveServer(tx, run.serverId, locked!.kind === 'deprovision' ? 'delete' : 'become_ready', { now: new Date(clock.now()) });
         // The first health run comes with `ready` (committed together), not a sweep later.
-        if (became && run!.kind !== 'deprovision') await queue.send('health.check_server', { serverId: run!.serverId }, { tx: raw, singletonKey: run!.serverId });
-        await publishEvent(tx, { serverId: run!.serverId, runId, type: 'run.succeeded' });
-        await tellRollout(queue, raw, run!);
+        if (became && locked!.kind !== 'deprovision') await queue.send('health.check_server', { serverId: run.serverId }, { tx: raw, singletonKey: run.serverId });
+        await publishEvent(tx, { serverId: run.serverId, runId, type: 'run.succeeded' });
+        await tellRollout(queue, raw, locked!);
       }
     });
   }
@@ -218,13 +251,13 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
   }
 
   /** A wait is over: its alert resolved, the customer told (event + audit), the server back to provisioning when nothing else waits. */
-  async function endWait(tx: Db, serverId: string, runId: string, step: string, wait: StepWait, all: { status: string }[]) {
+  async function endWait(tx: Db, serverId: string, runId: string, step: string, wait: StepWait, othersWaiting: boolean) {
     if (wait.alertKey) await deps.alerts.resolve(tx, wait.alertKey);
     await audit(tx, SYSTEM_ACTOR, {
       action: 'provisioning.wait_over', target: serverId, details: { runId, step, code: wait.code, since: wait.since },
     });
     await publishEvent(tx, { serverId, runId, type: 'step.wait_over', step, error: wait.code });
-    if (!all.some((s) => s.status === 'waiting')) {
+    if (!othersWaiting) {
       await moveServer(tx, serverId, 'wait_over', { now: new Date(clock.now()) });
     }
   }
@@ -245,7 +278,7 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
       const maxAttempts = definition?.maxAttempts ?? deps.settings.retry.maxAttempts;
       try {
         if (!definition) throw new Error(`unknown step "${step}"`);
-        const [server] = await db.select().from(servers).where(eq(servers.id, claimed.run.serverId));
+        const server = claimed.server;
         if (!server) throw new Error('server row is gone');
         const output = (await definition.run({
           deps, run: claimed.run, server, attempt: claimed.step.attempt, signal: job.signal,
@@ -253,7 +286,7 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
           reloadServer: async () => (await db.select().from(servers).where(eq(servers.id, server.id)))[0]!,
         })) ?? {};
         log.add('succeeded');
-        await succeed(runId, claimed.step.id, step, log.toString(), output, clock.now() - started);
+        await succeed(claimed.run, claimed.step, log.toString(), output, clock.now() - started);
       } catch (err) {
         if (err instanceof WaitingError) {
           log.add(`waiting (${err.wait.party}): ${err.wait.message}`);

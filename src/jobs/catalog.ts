@@ -16,6 +16,12 @@ export interface JobDefinition<S extends z.ZodType> {
   queue: Omit<Queue, 'name'>;
   /** Handler concurrency per worker process. */
   concurrency: number;
+  /**
+   * A handler slot that finishes a job takes the queue's next ready job itself (JobQueue.work),
+   * instead of waiting for pg-boss's NOTIFY wake-up and fetch: for queues whose jobs enqueue the
+   * next ones (a provisioning step's dependents), which takes the queue hop off their critical path.
+   */
+  handOff?: boolean;
 }
 
 const define = <S extends z.ZodType>(d: JobDefinition<S>) => d;
@@ -33,6 +39,7 @@ export const JOB_CATALOG = {
     // retryLimit only covers dead workers (heartbeat lost); failures are retried by the engine.
     queue: { retryLimit: 5, retryDelay: 1, expireInSeconds: 1800, heartbeatSeconds: 15, notify: true },
     concurrency: 16,
+    handOff: true,
   }),
   /** Push a server's mailbox set over SSH (src/mailboxes/sync.ts). One queued per server. */
   'mailboxes.sync': define({

@@ -7,6 +7,7 @@ import { PgBoss, type Queue } from 'pg-boss';
 import type postgres from 'postgres';
 import type { Logger } from '../log.ts';
 import { JOB_CATALOG, type JobData, type JobName } from './catalog.ts';
+import { carryOn } from './hand-off.ts';
 
 export interface SendOptions {
   /** The postgres.js transaction to enqueue in. */
@@ -39,6 +40,7 @@ export class JobQueue {
   private readonly log: Logger;
 
   private readonly pollSeconds: number;
+  private stopping = false;
 
   private constructor(boss: PgBoss, log: Logger, pollSeconds: number) {
     this.boss = boss;
@@ -84,16 +86,39 @@ export class JobQueue {
     });
   }
 
+  /** Several jobs of one queue in one statement (pg-boss `insert`), each validated like `send`'s. */
+  async sendMany<N extends JobName>(name: N, jobs: { data: JobData<N>; singletonKey?: string }[], opts: { tx?: postgres.TransactionSql } = {}): Promise<void> {
+    if (jobs.length === 0) return;
+    const schema = JOB_CATALOG[name].schema;
+    const tx = opts.tx;
+    await this.boss.insert(name, jobs.map((j) => ({ data: schema.parse(j.data) as object, ...(j.singletonKey ? { singletonKey: j.singletonKey } : {}) })), {
+      ...(tx ? { db: { executeSql: async (text: string, values?: unknown[]) => ({ rows: await tx.unsafe(text, (values ?? []) as never[]) }) } } : {}),
+    });
+  }
+
   async work<N extends JobName>(name: N, handler: JobHandler<N>): Promise<void> {
     const def = JOB_CATALOG[name];
-    await this.boss.work(name, { localConcurrency: def.concurrency, batchSize: 1, pollingIntervalSeconds: this.pollSeconds, notifyPollingIntervalSeconds: this.pollSeconds }, async ([job]) => {
-      if (!job) return;
+    const run = async (job: { id: string; retryCount: number; data: unknown; signal: AbortSignal }) => {
       const parsed = def.schema.safeParse(job.data);
       if (!parsed.success) {
         this.log.error({ job: job.id, queue: name, issues: parsed.error.issues }, 'invalid job payload');
         throw new Error(`invalid payload for ${name}`);
       }
       await handler(parsed.data as JobData<N>, { id: job.id, retryCount: job.retryCount, signal: job.signal });
+    };
+    await this.boss.work(name, { localConcurrency: def.concurrency, batchSize: 1, pollingIntervalSeconds: this.pollSeconds, notifyPollingIntervalSeconds: this.pollSeconds }, async ([job]) => {
+      if (!job) return;
+      const startedAt = Date.now();
+      await run(job);
+      if (!('handOff' in def && def.handOff)) return;
+      // The slot's own job stays active (and heartbeating) while the slot carries on, so carried
+      // jobs start only within the first quarter of its expiry: it never expires under them.
+      // Its own job has succeeded: nothing the carrying does may fail it (a fetch that errs just ends it).
+      await carryOn({
+        boss: this.boss, name, slotSignal: job.signal, startedAt, budgetMs: (job.expireInSeconds * 1000) / 4,
+        stopping: () => this.stopping, run,
+        onError: (err, carried) => this.log.warn({ err, job: carried.id, queue: name }, 'settling a carried job failed'),
+      }).catch((err: unknown) => this.log.warn({ err, queue: name }, 'fetching a job to carry failed'));
     });
   }
 
@@ -107,6 +132,7 @@ export class JobQueue {
 
   /** Graceful: handlers in flight get `timeoutMs` to finish; then (or at once, not graceful) pg-boss fails them back to the queue. */
   async stop(opts: { graceful?: boolean; timeoutMs?: number } = {}): Promise<void> {
+    this.stopping = true;
     await this.boss.stop({ graceful: opts.graceful ?? true, timeout: opts.timeoutMs ?? 10_000 });
   }
 }
