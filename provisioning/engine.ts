@@ -17,7 +17,7 @@ import { AppError, ConflictError, NotFoundError } from '../src/errors.ts';
 import type { JobQueue } from '../src/jobs/queue.ts';
 import { backoffMs } from './backoff.ts';
 import type { ProvisioningDeps, RunRow, StepDefinition } from './context.ts';
-import { eventSql, publishEvent } from './events.ts';
+import { EVENTS_CHANNEL, publishEvent } from './events.ts';
 import { liveRerunRefusal } from './live-reruns.ts';
 import { LIVE_SERVER_RUNS, PLANS, type RunKind, type StepName } from './plan.ts';
 import { WaitingError } from './waiting.ts';
@@ -25,6 +25,13 @@ import { moveRuns, moveServer } from '../src/servers/status.ts';
 import type { StepWait } from '../src/db/schema/servers.ts';
 
 export const LOG_LIMIT = 64 * 1024;
+
+/** The claim statement's row (snake_case: postgres.js, not drizzle; timestamps as text, see drizzle's postgres-js driver). */
+interface ClaimRow {
+  id: string; server_id: string; kind: RunRow['kind']; status: RunRow['status']; error: string | null; params: Record<string, unknown>;
+  created_at: string; finished_at: string | null;
+  step_id: string | null; attempt: number | null; log: string | null; waiting_for: StepWait | null;
+}
 
 type Steps = Record<StepName, StepDefinition>;
 
@@ -70,7 +77,12 @@ class LogBuffer {
 }
 
 export interface Engine {
-  handleStepJob(data: { runId: string; step: string }, job: { signal: AbortSignal }): Promise<void>;
+  /**
+   * `retryCount` > 0: pg-boss delivers the job again (its worker died, or it expired), so a step
+   * found `running` is that dead attempt, taken over. A first delivery that finds the step running
+   * (a second job for it: a scheduled re-check and a "check now") leaves it to the live attempt.
+   */
+  handleStepJob(data: { runId: string; step: string }, job: { signal: AbortSignal; retryCount?: number }): Promise<void>;
   rerunStep(actor: Actor, serverId: string, step: string): Promise<{ runId: string }>;
   resumeRun(actor: Actor, serverId: string): Promise<{ runId: string; requeued: string[] }>;
   /**
@@ -85,90 +97,106 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
   const db = database.db;
 
   /**
-   * Marks the step running and reads its server, in one transaction of few round trips: the run
-   * is locked first (so a success or a cancellation of the same run is serialised with this), then
-   * the step's UPDATE (which also publishes step.started: pg_notify in its RETURNING) and the
-   * server's SELECT are pipelined on the transaction's connection.
+   * Marks the step running and reads its server: one statement (prepared, autocommitted) that
+   * locks the run, claims the step if the run is running and publishes step.started (pg_notify in
+   * its RETURNING), sent beside the server's SELECT, so the claim costs one round trip of latency.
+   * A run that is not running (a cancelled run's job coming back) takes the slow path below.
    */
-  async function claim(runId: string, step: string) {
-    return inTransaction(database, async (tx) => {
+  // Prepared once: one round trip per claim instead of two.
+  const serverOfRun = db.select().from(servers)
+    .where(eq(servers.id, sql`(select server_id from provisioning_runs where id = ${sql.placeholder('runId')})`)).prepare('engine_server_of_run');
+
+  async function claim(runId: string, step: string, takeOver: boolean) {
+    const at = new Date().toISOString();
+    const [rows, [server]] = await Promise.all([
+      database.sql<ClaimRow[]>`
+        with run as (
+          select id, server_id, kind, status, error, params, created_at, finished_at
+          from provisioning_runs where id = ${runId} for update
+        ), claimed as (
+          update provisioning_steps s
+          set status = 'running', attempt = case when s.status = 'running' then s.attempt else s.attempt + 1 end,
+              started_at = ${new Date(clock.now()).toISOString()}::timestamptz, next_attempt_at = null
+          from run
+          where s.run_id = run.id and run.status = 'running' and s.name = ${step}
+            and (s.status in ('queued', 'retrying', 'waiting') or (s.status = 'running' and ${takeOver}::boolean))
+          returning s.id, s.attempt, s.log, s.waiting_for, pg_notify(${EVENTS_CHANNEL}, json_build_object(
+            'serverId', run.server_id, 'runId', run.id, 'type', 'step.started', 'step', s.name, 'attempt', s.attempt, 'at', ${at}::text)::text) as published
+        )
+        select run.id, run.server_id, run.kind, run.status, run.error, run.params, run.created_at, run.finished_at,
+          claimed.id as step_id, claimed.attempt, claimed.log, claimed.waiting_for
+        from run left join claimed on true`,
+      serverOfRun.execute({ runId }),
+    ]);
+    const found = rows[0];
+    if (!found) return null;
+    if (found.status !== 'running') {
+      await settleStepOfStoppedRun(runId, step);
+      return null;
+    }
+    // Already finished (a duplicate delivery), or not yet due (pending): nothing was claimed.
+    if (!found.step_id) return null;
+    const run: RunRow = {
+      id: found.id, serverId: found.server_id, kind: found.kind, status: found.status, error: found.error, params: found.params,
+      createdAt: new Date(found.created_at), finishedAt: found.finished_at ? new Date(found.finished_at) : null,
+    };
+    return { run, step: { id: found.step_id, name: step, attempt: found.attempt!, log: found.log!, waitingFor: found.waiting_for }, server: server ?? null };
+  }
+
+  /** A cancelled run's step whose job comes back (a retry, or a dead worker's job) settles as cancelled. */
+  async function settleStepOfStoppedRun(runId: string, step: string) {
+    await inTransaction(database, async (tx) => {
       const [run] = await tx.select().from(provisioningRuns).where(eq(provisioningRuns.id, runId)).for('update');
-      if (!run) return null;
-      if (run.status !== 'running') {
-        const [row] = await tx.select().from(provisioningSteps).where(and(eq(provisioningSteps.runId, runId), eq(provisioningSteps.name, step)));
-        // A cancelled run's step whose job comes back (a retry, or a dead worker's job) settles as cancelled.
-        if (run.status === 'cancelled' && row && ['queued', 'running', 'retrying', 'waiting'].includes(row.status)) {
-          await tx.update(provisioningSteps).set({ status: 'failed', error: 'run cancelled', finishedAt: new Date(clock.now()) }).where(eq(provisioningSteps.id, row.id));
-          // Nobody needs to act for a server that is going away.
-          if (row.waitingFor?.alertKey) await deps.alerts.resolve(tx, row.waitingFor.alertKey);
-        }
-        return null;
+      if (run?.status !== 'cancelled') return;
+      const [row] = await tx.select().from(provisioningSteps).where(and(eq(provisioningSteps.runId, runId), eq(provisioningSteps.name, step)));
+      if (row && ['queued', 'running', 'retrying', 'waiting'].includes(row.status)) {
+        await tx.update(provisioningSteps).set({ status: 'failed', error: 'run cancelled', finishedAt: new Date(clock.now()) }).where(eq(provisioningSteps.id, row.id));
+        // Nobody needs to act for a server that is going away.
+        if (row.waitingFor?.alertKey) await deps.alerts.resolve(tx, row.waitingFor.alertKey);
       }
-      // Already finished (a duplicate delivery), or not yet due (pending): the UPDATE matches nothing.
-      // A step found running is a dead worker's attempt taken over: same attempt number.
-      const at = new Date().toISOString();
-      const [updated, [server]] = await Promise.all([
-        tx.update(provisioningSteps)
-          .set({
-            status: 'running', startedAt: new Date(clock.now()), nextAttemptAt: null,
-            attempt: sql`case when ${provisioningSteps.status} = 'running' then ${provisioningSteps.attempt} else ${provisioningSteps.attempt} + 1 end`,
-          })
-          .where(and(eq(provisioningSteps.runId, runId), eq(provisioningSteps.name, step), inArray(provisioningSteps.status, ['queued', 'running', 'retrying', 'waiting'])))
-          .returning({
-            id: provisioningSteps.id, attempt: provisioningSteps.attempt, log: provisioningSteps.log, waitingFor: provisioningSteps.waitingFor,
-            published: eventSql({ serverId: run.serverId, runId, type: 'step.started', step, at }, provisioningSteps.attempt),
-          }),
-        tx.select().from(servers).where(eq(servers.id, run.serverId)),
-      ]);
-      const row = updated[0];
-      if (!row) return null;
-      return { run, step: { id: row.id, name: step, attempt: row.attempt, log: row.log, waitingFor: row.waitingFor }, server: server ?? null };
     });
   }
 
   /**
-   * The step succeeded: in one transaction, the run locked, then pipelined (one round trip of
-   * latency): the step marked succeeded (step.succeeded published in the same statement), every
-   * pending step whose dependencies have all succeeded marked queued (one statement, whatever their
-   * number), and what is left of the run; then one insert for the dependents' jobs.
+   * The step succeeded. One transaction: four prepared statements sent together (one round trip
+   * of latency; PostgreSQL runs them in order, so the run is locked before anything else): the run
+   * locked, the step marked succeeded (step.succeeded published in the same statement), every
+   * pending step whose dependencies have all succeeded marked queued, whatever their number, and
+   * what is left of the run; then one insert for the dependents' jobs.
    */
   async function succeed(run: RunRow, step: { id: string; name: string; waitingFor: StepWait | null }, log: string, output: Record<string, unknown>, durationMs: number) {
     const runId = run.id;
     await inTransaction(database, async (tx, raw) => {
-      const [locked] = await tx.select({ status: provisioningRuns.status, kind: provisioningRuns.kind, params: provisioningRuns.params })
-        .from(provisioningRuns).where(eq(provisioningRuns.id, runId)).for('update');
-      const running = locked?.status === 'running';
-      const [, ready, [left]] = await Promise.all([
-        tx.update(provisioningSteps).set({ status: 'succeeded', finishedAt: new Date(clock.now()), log, output, error: null, retryable: null, durationMs, waitingFor: null })
-          .where(eq(provisioningSteps.id, step.id))
-          .returning({ published: eventSql({ serverId: run.serverId, runId, type: 'step.succeeded', step: step.name, at: new Date().toISOString() }) }),
-        running
-          ? tx.update(provisioningSteps).set({ status: 'queued' })
-            .where(and(
-              eq(provisioningSteps.runId, runId), eq(provisioningSteps.status, 'pending'),
-              // Every dependency succeeded: none of them is missing from the run's succeeded steps.
-              sql`not exists (select 1 from unnest(${provisioningSteps.dependsOn}) as dep(name) where dep.name not in (select done.name from provisioning_steps as done where done.run_id = ${runId} and done.status = 'succeeded'))`,
-            ))
-            .returning({ name: provisioningSteps.name, attempt: provisioningSteps.attempt })
-          : Promise.resolve([]),
-        tx.select({
-          remaining: sql<number>`count(*) filter (where ${provisioningSteps.status} <> 'succeeded')::int`,
-          waiting: sql<number>`count(*) filter (where ${provisioningSteps.status} = 'waiting')::int`,
-        }).from(provisioningSteps).where(eq(provisioningSteps.runId, runId)),
+      const at = new Date().toISOString();
+      const [[locked], , ready, [left]] = await Promise.all([
+        raw<{ status: string; kind: string; params: Record<string, unknown> }[]>`select status, kind, params from provisioning_runs where id = ${runId} for update`,
+        raw`update provisioning_steps set status = 'succeeded', finished_at = ${new Date(clock.now()).toISOString()}::timestamptz, log = ${log},
+              output = ${JSON.stringify(output)}::jsonb, error = null, retryable = null, duration_ms = ${durationMs}, waiting_for = null
+            where id = ${step.id}
+            returning pg_notify(${EVENTS_CHANNEL}, json_build_object('serverId', ${run.serverId}::text, 'runId', ${runId}::text, 'type', 'step.succeeded', 'step', ${step.name}::text, 'at', ${at}::text)::text)`,
+        raw<{ name: string; attempt: number }[]>`update provisioning_steps d set status = 'queued'
+            where d.run_id = ${runId} and d.status = 'pending'
+              and exists (select 1 from provisioning_runs r where r.id = ${runId} and r.status = 'running')
+              -- every dependency succeeded: none is missing from the run's succeeded steps
+              and not exists (select 1 from unnest(d.depends_on) as dep(name)
+                where dep.name not in (select done.name from provisioning_steps done where done.run_id = ${runId} and done.status = 'succeeded'))
+            returning d.name, d.attempt`,
+        raw<{ remaining: number; waiting: number }[]>`select count(*) filter (where status <> 'succeeded')::int as remaining,
+            count(*) filter (where status = 'waiting')::int as waiting from provisioning_steps where run_id = ${runId}`,
       ]);
       if (step.waitingFor) await endWait(tx, run.serverId, runId, step.name, step.waitingFor, (left?.waiting ?? 0) > 0);
-      if (!running) return;
+      if (locked?.status !== 'running') return;
       await queue.sendMany('provisioning.step', ready.map((d) => ({ data: { runId, step: d.name }, singletonKey: `${runId}:${d.name}:${d.attempt + 1}` })), { tx: raw });
       if (left?.remaining === 0) {
         await moveRuns(tx, { runId }, 'succeed', { now: new Date(clock.now()) });
         // A suspension or a reconciliation's verdict made meanwhile is not written over (the
         // transition's `from` does not include them); a server that stayed ready (a rotation, a
         // step re-run on a live server) stays ready and gets its health run all the same.
-        const became = await moveServer(tx, run.serverId, locked!.kind === 'deprovision' ? 'delete' : 'become_ready', { now: new Date(clock.now()) });
+        const became = await moveServer(tx, run.serverId, locked.kind === 'deprovision' ? 'delete' : 'become_ready', { now: new Date(clock.now()) });
         // The first health run comes with `ready` (committed together), not a sweep later.
-        if (became && locked!.kind !== 'deprovision') await queue.send('health.check_server', { serverId: run.serverId }, { tx: raw, singletonKey: run.serverId });
+        if (became && locked.kind !== 'deprovision') await queue.send('health.check_server', { serverId: run.serverId }, { tx: raw, singletonKey: run.serverId });
         await publishEvent(tx, { serverId: run.serverId, runId, type: 'run.succeeded' });
-        await tellRollout(queue, raw, locked!);
+        await tellRollout(queue, raw, locked);
       }
     });
   }
@@ -269,7 +297,7 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
 
   return {
     async handleStepJob({ runId, step }, job) {
-      const claimed = await claim(runId, step);
+      const claimed = await claim(runId, step, (job.retryCount ?? 0) > 0);
       if (!claimed) return;
       const definition = steps[step as StepName];
       const log = new LogBuffer(claimed.step.log);

@@ -180,7 +180,7 @@ export async function createAppContext(config: Config, log: Logger, opts: Contex
     const database = openDatabase(url);
     cleanup.unshift({ name: 'database connections to close', boundMs: 1_000, stop: () => database.close() });
     const supervise = opts.superviseIntervalSeconds ?? config.jobs.superviseIntervalSeconds;
-    const queue = await JobQueue.start({ url, log, worker: opts.worker, pollSeconds: config.jobs.pollSeconds, ...(supervise ? { superviseIntervalSeconds: supervise } : {}) });
+    const queue = await JobQueue.start({ url, log, worker: opts.worker, pollSeconds: config.jobs.pollSeconds, sql: database.sql, ...(supervise ? { superviseIntervalSeconds: supervise } : {}) });
     // In-flight jobs get a short grace; past it pg-boss fails them back to the queue, to be picked up again (steps are idempotent).
     cleanup.unshift({ name: 'job handlers in flight', boundMs: 5_000, stop: ({ signal, timeoutMs }) => queue.stop({ graceful: !signal.aborted, timeoutMs: timeoutMs - 500 }) });
     const clock = opts.clock ?? systemClock;

@@ -166,9 +166,8 @@ function explain(r: BenchResults, ok: ReturnType<typeof statuses>, q: { oneSlot?
       q.oneSlot && q.manySlots
         ? `The queue alone accounts for ${q.manySlots.medianMs} ms of the first part (pg-boss with ${q.manySlots.slots} handler slots wakes every idle slot on each NOTIFY and each one runs the locking fetch; with 1 slot: ${q.oneSlot.medianMs} ms).`
         : '',
-      'The rest is the engine\'s state writes, each awaited in turn: the claim is 6 round trips (BEGIN, lock the run, read the step, mark it running, pg_notify step.started, COMMIT), the step reads the server row (1), and the success is 6 more (BEGIN, lock the run, mark the step succeeded, pg_notify, read every step of the run, COMMIT) plus 2 per dependent it enqueues (mark queued, pg-boss insert) — about 13–17 round trips per step, on a single Node process that also runs the step code.',
-      `On this machine (load average ${r.machine.loadAverage.start} on ${r.machine.cpus} CPUs when the run started) each round trip costs the process more than \`select 1\`'s latency suggests (see the API section: the write system call dominates the profile).`,
-      'What would bring it down, outside this benchmark\'s files: fewer handler slots woken per job (or one fetcher handing jobs to the slots), and letting the worker that finishes a step claim a dependent it can run itself in the same transaction, which removes the queue hop (the larger part) from the critical path.',
+      'The engine\'s path per step (provisioning/engine.ts, src/jobs/queue.ts): the slot that finishes a step carries the next ready one itself (a pg-boss fetch right after the success commits) and wakes only as many other idle slots as there are further jobs; the claim is one prepared statement beside the server\'s read; the success is BEGIN, four prepared statements sent together, one insert of the dependents\' jobs and COMMIT.',
+      `On this machine (load average ${r.machine.loadAverage.start} on ${r.machine.cpus} CPUs when the run started) each round trip costs the process more than \`select 1\`'s latency suggests, and the same process runs the health checks of the servers already ready.`,
       ok.criticalPathRatio ? `Critical-path efficiency meets its target anyway (${r.criticalPath.ratio.toFixed(3)}): with steps of seconds, ${r.criticalPath.criticalSteps.length} × this overhead is a few per cent of the run.` : '',
     ].filter(Boolean).join(' '));
   }
@@ -195,7 +194,7 @@ function explain(r: BenchResults, ok: ReturnType<typeof statuses>, q: { oneSlot?
         ? `Each round trip to PostgreSQL adds ${perTrip.toFixed(2)} ms here (bare route + ${rt.statements} × \`select 1\`: ${rt.requestsPerSecond} requests/s), so the route's ${rt.statements} statements alone take ${(perTrip * rt.statements).toFixed(2)} ms, ${((perTrip * rt.statements) / budget).toFixed(1)} × the whole budget, before any query is built or row mapped; in the profile the write system call (sending queries and responses) is ${share('socket writes (system calls)')} % of the busy time.`
         : '',
       `The rest: building queries and mapping rows (drizzle-orm ${share('drizzle-orm')} %, postgres ${share('postgres')} %), Node's HTTP, streams and WebCrypto (the session JWT's HMAC) in node internals ${share('node internals')} %, the garbage collector ${share('garbage collector')} %.`,
-      'What would bring it closer, outside this benchmark\'s files: fewer statements per request (session, workspace authorisation and server lookup in one query, or the session row cached for a few seconds) and prepared drizzle queries (`.prepare()`), so the SQL is not rebuilt on every request.',
+      `The rounds are served from the read cache (${a.statementsPerRequest} statements per request; ${a.statementsCold} when cold), so what is left is Node's HTTP and the middleware.`,
     ].filter(Boolean).join(' '));
   }
   return notes;

@@ -37,7 +37,8 @@ export const JOB_CATALOG = {
   'provisioning.step': define({
     schema: z.object({ runId: z.uuid(), step: z.string().regex(/^[a-z_]{1,40}$/) }),
     // retryLimit only covers dead workers (heartbeat lost); failures are retried by the engine.
-    queue: { retryLimit: 5, retryDelay: 1, expireInSeconds: 1800, heartbeatSeconds: 15, notify: true },
+    // notify off: with handOff, the sender announces its jobs and wakes only as many idle slots (src/jobs/wake-up.ts).
+    queue: { retryLimit: 5, retryDelay: 1, expireInSeconds: 1800, heartbeatSeconds: 15, notify: false },
     concurrency: 16,
     handOff: true,
   }),

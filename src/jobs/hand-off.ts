@@ -34,14 +34,21 @@ export interface HandOffOptions {
 
 /** Runs ready jobs of the queue one after another in this slot until none is ready (or the budget is spent). */
 export async function carryOn(opts: HandOffOptions): Promise<void> {
-  while (!opts.stopping() && !opts.slotSignal.aborted && Date.now() - opts.startedAt < opts.budgetMs) {
-    const [job] = (await opts.boss.fetch(opts.name, { batchSize: 1 })) as Job<object>[];
-    if (!job) return;
-    await runCarried(opts, job);
+  // A finished job's completion runs beside the next fetch and job, not before them.
+  const settling: Promise<void>[] = [];
+  try {
+    while (!opts.stopping() && !opts.slotSignal.aborted && Date.now() - opts.startedAt < opts.budgetMs) {
+      const [job] = (await opts.boss.fetch(opts.name, { batchSize: 1 })) as Job<object>[];
+      if (!job) return;
+      settling.push((await runCarried(opts, job)).settled);
+    }
+  } finally {
+    await Promise.all(settling);
   }
 }
 
-async function runCarried(opts: HandOffOptions, job: Job<object>): Promise<void> {
+/** Runs the job; resolves once it ran, with its settlement (complete or fail) still under way. */
+async function runCarried(opts: HandOffOptions, job: Job<object>): Promise<{ settled: Promise<void> }> {
   const expiry = new AbortController();
   const signal = AbortSignal.any([opts.slotSignal, expiry.signal]);
   const expireMs = (job.expireInSeconds ?? 900) * 1000;
@@ -51,14 +58,18 @@ async function runCarried(opts: HandOffOptions, job: Job<object>): Promise<void>
       opts.boss.touch(opts.name, job).catch((err: unknown) => opts.onError(err, job));
     }, (job.heartbeatSeconds * 1000) / 2)
     : null;
+  let failure: unknown = null;
   try {
     await opts.run({ id: job.id, retryCount: job.retryCount, data: job.data, signal });
-    await opts.boss.complete(opts.name, job);
   } catch (err) {
-    // As pg-boss settles a handler that threw: failed, retried by the queue's policy.
-    await opts.boss.fail(opts.name, job, { message: err instanceof Error ? err.message : String(err) }).catch((e: unknown) => opts.onError(e, job));
+    failure = err;
   } finally {
     clearTimeout(expireTimer);
     if (heartbeat) clearInterval(heartbeat);
   }
+  const settled = failure === null
+    ? opts.boss.complete(opts.name, job)
+    // As pg-boss settles a handler that threw: failed, retried by the queue's policy.
+    : opts.boss.fail(opts.name, job, { message: failure instanceof Error ? failure.message : String(failure) });
+  return { settled: settled.then(() => {}, (err: unknown) => opts.onError(err, job)) };
 }
