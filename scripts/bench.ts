@@ -53,7 +53,7 @@ async function main(): Promise<void> {
       routes: (ctx) => benchRoutes(ctx.database.sql),
       after: async (product, customer) => {
         log(`api: autocannon, 10 connections × ${apiSeconds} s, 2 rounds per route`);
-        return benchApi({ baseUrl: product.baseUrl, sql: product.ctx.database.sql, ...customer }, { connections: 10, durationSeconds: apiSeconds, rounds: 2 });
+        return benchApi({ baseUrl: product.baseUrl, sql: product.ctx.database.sql, readCache: product.ctx.readCache, ...customer }, { connections: 10, durationSeconds: apiSeconds, rounds: 2 });
       },
     }, log);
 

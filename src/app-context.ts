@@ -29,6 +29,7 @@ import { STEPS } from '../provisioning/steps/index.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { createProviders, type ProviderOptions, type ProviderSet } from './provider-set.ts';
 import { EventHub } from './servers/event-hub.ts';
+import { ReadCache } from './api/read-cache.ts';
 import { createMailer } from './mail/create-mailer.ts';
 import type { Mailer } from './mail/mailer.ts';
 import type { SandboxOutbox } from './mail/sandbox-outbox.ts';
@@ -69,6 +70,8 @@ export interface AppContext {
   alerts: AlertSink;
   engine: Engine;
   events: EventHub;
+  /** Sessions, roles and server views kept by this process for the API's reads (evicted by NOTIFY). */
+  readCache: ReadCache;
   /** Product mail (SMTP, or the sandbox outbox when MAIL_SMTP_URL is unset). */
   mailer: Mailer;
   /** The sandbox outbox behind /sandbox/mail; null when mail goes out over SMTP. */
@@ -177,7 +180,7 @@ export async function createAppContext(config: Config, log: Logger, opts: Contex
     const database = openDatabase(url);
     cleanup.unshift({ name: 'database connections to close', boundMs: 1_000, stop: () => database.close() });
     const supervise = opts.superviseIntervalSeconds ?? config.jobs.superviseIntervalSeconds;
-    const queue = await JobQueue.start({ url, log, worker: opts.worker, pollSeconds: config.jobs.pollSeconds, ...(supervise ? { superviseIntervalSeconds: supervise } : {}) });
+    const queue = await JobQueue.start({ url, log, worker: opts.worker, pollSeconds: config.jobs.pollSeconds, sql: database.sql, ...(supervise ? { superviseIntervalSeconds: supervise } : {}) });
     // In-flight jobs get a short grace; past it pg-boss fails them back to the queue, to be picked up again (steps are idempotent).
     cleanup.unshift({ name: 'job handlers in flight', boundMs: 5_000, stop: ({ signal, timeoutMs }) => queue.stop({ graceful: !signal.aborted, timeoutMs: timeoutMs - 500 }) });
     const clock = opts.clock ?? systemClock;
@@ -213,6 +216,9 @@ export async function createAppContext(config: Config, log: Logger, opts: Contex
     const hasher = createPasswordHasher();
     const events = new EventHub(database.sql);
     cleanup.unshift({ name: 'the event listener to close', boundMs: 1_000, stop: () => events.close() });
+    const readCache = new ReadCache({ ttlMs: config.http.readCacheMs, now: () => clock.now() });
+    const readCacheListener = await readCache.listen(database.sql);
+    cleanup.unshift({ name: 'the read cache listener to close', boundMs: 1_000, stop: () => readCacheListener.close() });
     const { mailer, outbox, close: closeMailer } = createMailer(config, database.db);
     cleanup.unshift({ name: 'the mailer to close', boundMs: 1_000, stop: async () => closeMailer() });
     return {
@@ -226,6 +232,7 @@ export async function createAppContext(config: Config, log: Logger, opts: Contex
       alerts,
       engine,
       events,
+      readCache,
       mailer,
       outbox,
       accountTokenKey: deriveKey(config.auth.sessionSecret, 'account-token'),
@@ -276,6 +283,7 @@ export function apiDeps(ctx: AppContext, accountNotifier?: AccountNotifier): Api
     db: ctx.database.db,
     hasher: ctx.hasher,
     sessions: ctx.sessions,
+    readCache: ctx.readCache,
     vault: ctx.vault,
     invitationKey: ctx.invitationKey,
     mailer: ctx.mailer,

@@ -73,6 +73,8 @@ const envSchema = z.object({
   BODY_LIMIT_BYTES: int(64 * 1024, 1024, 10 * 1024 * 1024),
   RATE_LIMIT_AUTH_PER_MINUTE: int(10, 1),
   RATE_LIMIT_API_PER_MINUTE: int(600, 1),
+  /** Backstop of the per-process read cache (sessions, roles, server views); writes evict at once through NOTIFY. 0: no cache. */
+  API_READ_CACHE_SECONDS: int(10, 0, 300),
   PASSWORD_EXPORTS_PER_HOUR: int(20, 1),
 
   SCW_ACCESS_KEY: optionalString,
@@ -174,7 +176,7 @@ const envSchema = z.object({
 
 export interface Config {
   env: 'development' | 'production' | 'test';
-  http: { host: string; port: number; publicUrl: string; trustProxy: boolean; bodyLimitBytes: number };
+  http: { host: string; port: number; publicUrl: string; trustProxy: boolean; bodyLimitBytes: number; readCacheMs: number };
   log: { level: string; pretty: boolean };
   db: { url: string | null; dataDir: string };
   auth: {
@@ -390,6 +392,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       publicUrl: (e.PUBLIC_URL ?? `http://${e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST}:${e.PORT}`).replace(/\/$/, ''),
       trustProxy: e.TRUST_PROXY,
       bodyLimitBytes: e.BODY_LIMIT_BYTES,
+      readCacheMs: e.API_READ_CACHE_SECONDS * 1000,
     },
     log: { level: e.LOG_LEVEL, pretty: !production },
     db: { url: e.DATABASE_URL ?? null, dataDir: e.MAILPLANE_DATA_DIR },

@@ -39,7 +39,7 @@ export async function benchBackups(databaseUrl: string, log: (line: string) => v
     settings: { retry: { baseMs: 1_000, maxMs: 10_000, maxAttempts: 10 }, pollIntervalMs: 500, serverBootTimeoutMs: 180_000 },
   });
   try {
-    const domain = 'backup-bench.test';
+    const domain = 'backup-bench-mailplane.eu';
     const { token, workspaceId } = await product.customer(`owner@${domain}`);
     const serverId = await product.pay(await product.checkout(token, workspaceId, domain), domain);
     log('backups: provisioning one server on a Debian 12 container');

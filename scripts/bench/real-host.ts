@@ -37,10 +37,10 @@ export async function benchRealHost(databaseUrl: string, log: (line: string) => 
     settings: { retry: { baseMs: 1_000, maxMs: 10_000, maxAttempts: 10 }, pollIntervalMs: 500, serverBootTimeoutMs: 180_000 },
   });
   try {
-    const { token, workspaceId } = await product.customer('bench-real-host@bench.test');
-    const sessionId = await product.checkout(token, workspaceId, 'real-host-bench.test');
+    const { token, workspaceId } = await product.customer('bench-real-host@real-host-bench-mailplane.eu');
+    const sessionId = await product.checkout(token, workspaceId, 'real-host-bench-mailplane.eu');
     const paidAt = Date.now();
-    const serverId = await product.pay(sessionId, 'real-host-bench.test');
+    const serverId = await product.pay(sessionId, 'real-host-bench-mailplane.eu');
     log('real host: provisioning one server on a Debian 12 container');
     const { settled, statuses } = await product.waitForServers([serverId], 30 * 60_000, 1_000);
     if (!settled || statuses.get(serverId) !== 'ready') return { skipped: `the server ended ${statuses.get(serverId)} (not ready): see the product's log with BENCH_LOG=1` };

@@ -70,6 +70,16 @@ export function createApp(deps: ApiDeps, extra: RouteRegistrar[] = []): App {
     onError: (c) => problemResponse(c, { code: 'payload_too_large', status: 413, title: 'Payload too large', detail: `Request bodies are limited to ${deps.config.http.bodyLimitBytes} bytes` }),
   }));
   app.use('*', wellFormedInput());
+  // A change made through this process is seen by its very next request: the read cache's NOTIFY
+  // (read-cache.ts) arrives on another connection a moment after the commit, which a client that
+  // logs out and tries its token at once could outrun. Changes are rare next to reads.
+  const readCache = deps.readCache;
+  if (readCache) {
+    app.use('*', async (c, next) => {
+      await next();
+      if (c.req.method !== 'GET' && c.req.method !== 'HEAD' && c.req.method !== 'OPTIONS') readCache.clear();
+    });
+  }
 
   app.use('/v1/auth/*', rateLimit(deps.limiters.auth, (c) => `ip:${c.get('clientIp') ?? 'unknown'}`));
   app.use('/v1/invitations/*', rateLimit(deps.limiters.auth, (c) => `ip:${c.get('clientIp') ?? 'unknown'}`));

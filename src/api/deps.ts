@@ -17,6 +17,7 @@ import type { Mailer } from '../mail/mailer.ts';
 import type { Placements } from '../servers/placement.ts';
 import type { Vault } from '../vault/vault.ts';
 import type { RateLimiter } from './middleware/rate-limit.ts';
+import type { ReadCache } from './read-cache.ts';
 
 export interface ApiDeps {
   config: Config;
@@ -28,6 +29,8 @@ export interface ApiDeps {
   vault: Vault;
   invitationKey: Buffer;
   limiters: { auth: RateLimiter; api: RateLimiter; passwordExport: RateLimiter };
+  /** This process's cache of sessions, roles and server views (evicted by NOTIFY); absent: every read goes to PostgreSQL. */
+  readCache?: ReadCache;
   /** Password guessing, per account and per IP, shared by every process (PostgreSQL). */
   loginThrottle: LoginThrottle;
   /** Tells an account's owner about their account's security; email plugs in here. */

@@ -16,6 +16,12 @@ export interface JobDefinition<S extends z.ZodType> {
   queue: Omit<Queue, 'name'>;
   /** Handler concurrency per worker process. */
   concurrency: number;
+  /**
+   * A handler slot that finishes a job takes the queue's next ready job itself (JobQueue.work),
+   * instead of waiting for pg-boss's NOTIFY wake-up and fetch: for queues whose jobs enqueue the
+   * next ones (a provisioning step's dependents), which takes the queue hop off their critical path.
+   */
+  handOff?: boolean;
 }
 
 const define = <S extends z.ZodType>(d: JobDefinition<S>) => d;
@@ -31,8 +37,10 @@ export const JOB_CATALOG = {
   'provisioning.step': define({
     schema: z.object({ runId: z.uuid(), step: z.string().regex(/^[a-z_]{1,40}$/) }),
     // retryLimit only covers dead workers (heartbeat lost); failures are retried by the engine.
-    queue: { retryLimit: 5, retryDelay: 1, expireInSeconds: 1800, heartbeatSeconds: 15, notify: true },
+    // notify off: with handOff, the sender announces its jobs and wakes only as many idle slots (src/jobs/wake-up.ts).
+    queue: { retryLimit: 5, retryDelay: 1, expireInSeconds: 1800, heartbeatSeconds: 15, notify: false },
     concurrency: 16,
+    handOff: true,
   }),
   /** Push a server's mailbox set over SSH (src/mailboxes/sync.ts). One queued per server. */
   'mailboxes.sync': define({

@@ -2,6 +2,7 @@
  * An API instance on its own database for one test file, driven through
  * app.request() (no socket), with the log lines captured for assertions.
  */
+import { ReadCache } from '../../src/api/read-cache.ts';
 import { randomBytes } from 'node:crypto';
 import { createApp, type RouteRegistrar } from '../../src/api/app.ts';
 import type { ApiDeps } from '../../src/api/deps.ts';
@@ -54,9 +55,14 @@ export async function createTestApi(opts: TestApiOptions = {}): Promise<TestApi>
   const logLines: string[] = [];
   const notices: AccountNotice[] = [];
   const log = createLogger({ level: 'info', pretty: false, destination: { write: (line: string) => void logLines.push(line) } });
+  // The API's read cache, as the product runs it (read-cache.ts): a test of revocation or of a
+  // removed role proves the eviction, not a cache that was never there.
+  const readCache = new ReadCache({ ttlMs: config.http.readCacheMs });
+  const readCacheListener = await readCache.listen(database.sql);
   const deps: ApiDeps = {
     config,
     log,
+    readCache,
     db: database.db,
     // Lighter argon2 parameters keep the suite fast; the algorithm and code path are the production ones.
     hasher: createPasswordHasher({ memoryCost: 4096, timeCost: 1 }),
@@ -106,6 +112,9 @@ export async function createTestApi(opts: TestApiOptions = {}): Promise<TestApi>
       if (login.status !== 200) throw new Error(`login after signup failed: ${login.status} ${JSON.stringify(login.body)}`);
       return { token: login.body.token, userId: login.body.user.id };
     },
-    close: () => database.close(),
+    close: async () => {
+      await readCacheListener.close();
+      await database.close();
+    },
   };
 }

@@ -10,6 +10,7 @@ import type { SessionService } from '../../auth/sessions.ts';
 import type { Db } from '../../db/client.ts';
 import { ForbiddenError, TwoFactorRequiredError, UnauthorizedError } from '../../errors.ts';
 import type { AppEnv, Principal } from '../env.ts';
+import type { ReadCache } from '../read-cache.ts';
 
 export const SESSION_COOKIE = 'mailplane_session';
 
@@ -29,7 +30,21 @@ export function credentialOf(c: Context<AppEnv>): string | null {
   return getCookie(c, SESSION_COOKIE) ?? null;
 }
 
-export function authenticate(deps: { db: Db; sessions: SessionService }): MiddlewareHandler<AppEnv> {
+/**
+ * The session's principal, from the read cache when this process has it: the JWT was verified
+ * and the session row read when it was stored, and any write to sessions, users or second
+ * factors since would have evicted it (read-cache.ts).
+ */
+async function sessionPrincipal(deps: { db: Db; sessions: SessionService; readCache?: ReadCache | undefined }, token: string) {
+  const cached = deps.readCache?.get<Awaited<ReturnType<SessionService['authenticate']>>>('auth', `session:${token}`);
+  if (cached) return cached;
+  const ticket = deps.readCache?.ticket('auth') ?? 0;
+  const principal = await deps.sessions.authenticate(deps.db, token);
+  deps.readCache?.set('auth', `session:${token}`, principal, ticket, principal.expiresAt !== undefined ? { until: principal.expiresAt } : {});
+  return principal;
+}
+
+export function authenticate(deps: { db: Db; sessions: SessionService; readCache?: ReadCache | undefined }): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const credential = credentialOf(c);
     if (!credential) throw new UnauthorizedError();
@@ -38,7 +53,7 @@ export function authenticate(deps: { db: Db; sessions: SessionService }): Middle
       principal = { kind: 'api_key', ...(await authenticateApiKey(deps.db, credential)) };
       c.set('actor', { id: principal.keyId, kind: 'api_key', ip: c.get('clientIp') });
     } else {
-      principal = { kind: 'user', ...(await deps.sessions.authenticate(deps.db, credential)) };
+      principal = { kind: 'user', ...(await sessionPrincipal(deps, credential)) };
       c.set('actor', { id: principal.userId, kind: 'user', ip: c.get('clientIp') });
     }
     c.set('principal', principal);
