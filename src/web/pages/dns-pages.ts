@@ -21,6 +21,7 @@ import type { WebApp, WebContext, WebDeps } from '../web-env.ts';
 import { inWorkspace } from '../workspace-context.ts';
 import { serverTabs } from './server-pages.ts';
 import { dkimSection } from './dkim-section.ts';
+import { hostName } from '../host-name.ts';
 
 function recordInput(form: Record<string, string>): CustomerRecordInput {
   const type = (CUSTOMER_RECORD_TYPES as readonly string[]).includes(form['type'] ?? '') ? form['type'] as CustomerRecordInput['type'] : 'A';
@@ -70,14 +71,14 @@ export function registerDnsPages(web: WebApp, deps: WebDeps): void {
       </section>
       <section aria-labelledby="rec-h"><h2 id="rec-h">Records we publish</h2>
       ${records.length === 0 ? html`<p>No record is published yet.</p>` : html`<div class="table-wrap"><table class="responsive"><thead><tr><th>Type</th><th>Name</th><th>Value</th><th>Live answer</th></tr></thead><tbody>
-        ${records.map((r, i) => html`<tr><td data-label="Type">${r.type}</td><td data-label="Name"><code>${r.name}</code></td>
+        ${records.map((r, i) => html`<tr><td data-label="Type">${r.type}</td><td data-label="Name">${hostName(r.name)}</td>
           <td data-label="Value"><div class="row"><code id="rec-${i}">${r.priority !== null ? `${r.priority} ` : ''}${r.content}</code><button type="button" class="secondary" data-copy="rec-${i}" aria-label="Copy the ${r.type} value of ${r.name}">Copy</button></div></td>
           <td data-label="Live answer">${live[i]!.matches === null ? html`<span class="hint">not checked (${r.type})</span>` : live[i]!.matches ? html`<span class="ok">✓ matches</span>` : html`<span class="bad">✗ ${live[i]!.answers.length ? live[i]!.answers.join(' | ') : 'no answer'}</span>`}</td></tr>`)}
       </tbody></table></div>`}</section>
       <section aria-labelledby="theirs-h"><h2 id="theirs-h">Your records</h2>
         <p>${server.dnsImportedAt ? 'Found in your current DNS and copied into the new zone (mailplane never changes them), and any you added. Add what is missing before you move the nameservers: Cloudflare finds only the common names (www, the domain itself…).' : 'Your current DNS is copied here when the zone is created.'}</p>
         ${theirs.length === 0 ? html`<p>No record of yours yet.</p>` : html`<div class="table-wrap"><table class="responsive"><thead><tr><th>Type</th><th>Name</th><th>Value</th><th>State</th>${manage ? html`<th>Actions</th>` : ''}</tr></thead><tbody>
-          ${theirs.map((r) => html`<tr><td data-label="Type">${r.type}</td><td data-label="Name"><code>${r.name}</code>${r.source === 'imported' ? html`<div class="hint">imported</div>` : ''}</td>
+          ${theirs.map((r) => html`<tr><td data-label="Type">${r.type}</td><td data-label="Name">${hostName(r.name)}${r.source === 'imported' ? html`<div class="hint">imported</div>` : ''}</td>
             <td data-label="Value"><code>${r.priority !== null ? `${r.priority} ` : ''}${r.content}</code></td>
             <td data-label="State"><span class="pill ${r.state}">${r.state}</span>${r.error ? html`<div class="bad">${r.error}</div>` : ''}</td>
             ${manage ? html`<td data-label="Actions" class="actions"><details><summary>Change ${r.type} ${r.name}</summary><form method="post" action="${base}/records/${r.id}" class="stack">${recordFields(`r-${r.id}`, r)}<div><button type="submit" class="secondary">Save</button></div></form></details>
