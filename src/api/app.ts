@@ -30,6 +30,7 @@ import { registerMailboxCredentialRoutes } from './routes/mailbox-credentials.ts
 import { registerSpamSettingsRoutes } from './routes/spam-settings.ts';
 import { registerAddressRoutes } from './routes/addresses.ts';
 import { registerMeRoutes } from './routes/me.ts';
+import { registerMeSessionRoutes } from './routes/me-sessions.ts';
 import { registerMetricsRoutes } from './routes/metrics.ts';
 import { registerServerRoutes } from './routes/servers.ts';
 import { registerServerWaitRoutes } from './routes/server-waits.ts';
@@ -101,6 +102,7 @@ export function createApp(deps: ApiDeps, extra: RouteRegistrar[] = []): App {
   registerAuthRoutes(app, deps);
   registerTwoFactorSignInRoutes(app, deps);
   registerMeRoutes(app, deps);
+  registerMeSessionRoutes(app, deps);
   registerTwoFactorRoutes(app, deps);
   registerWorkspaceRoutes(app, deps);
   registerWorkspaceSecurityRoutes(app, deps);

@@ -72,6 +72,8 @@ ${o.body}
 /** Notices after a redirect are codes, never free text from the URL (no injected messages). */
 export const NOTICES: Record<string, string> = {
   signed_out: 'You are signed out.',
+  session_signed_out: 'That session is signed out.',
+  other_sessions_signed_out: 'Every other session is signed out.',
   reset_sent: 'If an account uses that address, a link to reset the password is on its way. It works once, for 30 minutes.',
   password_changed: 'Your password is changed and every session is signed out. Sign in with the new password.',
   verified: 'Thank you: your email address is confirmed.',

@@ -170,6 +170,7 @@ const OTHER_ROUTES: AnyRouteCase[] = [
   { route: 'GET /v1/plans', allowed: EVERYONE, ok: 200, workspaceScoped: false, request: async () => ({ method: 'GET', path: '/v1/plans' }) },
   { route: 'GET /v1/regions', allowed: EVERYONE, ok: 200, workspaceScoped: false, request: async () => ({ method: 'GET', path: '/v1/regions' }) },
   { route: 'GET /v1/me', allowed: USERS, ok: 200, workspaceScoped: false, request: async () => ({ method: 'GET', path: '/v1/me' }) },
+  { route: 'GET /v1/me/sessions', allowed: USERS, ok: 200, workspaceScoped: false, request: async () => ({ method: 'GET', path: '/v1/me/sessions' }) },
   { route: 'GET /v1/me/two-factor', allowed: USERS, ok: 200, workspaceScoped: false, request: async () => ({ method: 'GET', path: '/v1/me/two-factor' }) },
   { route: 'GET workspace security', allowed: WS_ALL, ok: 200, workspaceScoped: true, request: async () => ({ method: 'GET', path: `/v1/workspaces/${ws}/security` }) },
   // Requiring it needs the caller's own second factor (test/integration/api/two-factor.test.ts); not requiring it is the table's case.
@@ -270,6 +271,8 @@ const EXEMPT: Record<string, string> = {
   'delete /v1/workspaces/{ws}': 'test/integration/gdpr/erasure.test.ts (owner only; admins 403)',
   'post /v1/auth/signup': 'public; test/integration/api/auth.test.ts', 'post /v1/auth/login': 'public; login-throttle.test.ts',
   'post /v1/auth/logout': 'revokes the caller; test/integration/api/sessions.test.ts',
+  'delete /v1/me/sessions/{sessionId}': 'people only, their own sessions (another account\'s is 404); test/integration/api/active-sessions.test.ts',
+  'post /v1/me/sessions/sign-out-others': 'people only, revokes the caller\'s other sessions; test/integration/api/active-sessions.test.ts',
   'post /v1/auth/login/second-factor': 'public, answers a sign-in challenge; test/integration/api/two-factor.test.ts',
   'post /v1/auth/login/passkey/options': 'public, answers a sign-in challenge; test/e2e/dashboard/two-factor.test.ts',
   'post /v1/auth/login/passkey': 'public, answers a sign-in challenge; test/e2e/dashboard/two-factor.test.ts',
@@ -330,7 +333,7 @@ describe('every other route by every kind of caller', () => {
       '/v1/workspaces/{ws}/servers/{id}/catch-all', '/v1/workspaces/{ws}/servers/{id}/mailboxes/{mb}/forward', '/v1/workspaces/{ws}/servers/{id}/mailboxes/{mb}/vacation'];
     const named: Record<string, string> = {
       'get /healthz': 'GET /healthz', 'get /readyz': 'GET /readyz', 'get /v1/plans': 'GET /v1/plans', 'get /v1/regions': 'GET /v1/regions',
-      'get /v1/me': 'GET /v1/me', 'get /v1/me/export': 'GET /v1/me/export', 'get /v1/me/two-factor': 'GET /v1/me/two-factor',
+      'get /v1/me': 'GET /v1/me', 'get /v1/me/sessions': 'GET /v1/me/sessions', 'get /v1/me/export': 'GET /v1/me/export', 'get /v1/me/two-factor': 'GET /v1/me/two-factor',
       'get /v1/workspaces/{ws}/security': 'GET workspace security', 'put /v1/workspaces/{ws}/security': 'PUT workspace security', 'get /v1/workspaces': 'GET /v1/workspaces', 'post /v1/workspaces': 'POST /v1/workspaces',
       'get /v1/workspaces/{ws}': 'GET workspace', 'patch /v1/workspaces/{ws}': 'PATCH workspace', 'get /v1/workspaces/{ws}/members': 'GET members',
       'patch /v1/workspaces/{ws}/members/{userId}': 'PATCH member', 'delete /v1/workspaces/{ws}/members/{userId}': 'DELETE member',
