@@ -41,7 +41,7 @@ IFS= read -r password || true
 [[ "$address" =~ ^[a-z0-9]([a-z0-9._+-]{0,62}[a-z0-9])?@[a-z0-9.-]+$ ]] || fail 'bad address'
 [[ "$host" =~ ^[a-z0-9.:-]{1,253}$ ]] || fail 'bad host'
 [[ "$pinned" =~ ^[0-9a-f.:]{2,45}$ ]] || fail 'bad pinned address'
-[[ "$port" =~ ^[0-9]{1,5}$ ]] && [ "$port" -ge 1 ] && [ "$port" -le 65535 ] || fail 'bad port'
+if ! [[ "$port" =~ ^[0-9]{1,5}$ ]] || [ "$port" -lt 1 ] || [ "$port" -gt 65535 ]; then fail 'bad port'; fi
 [[ "$security" =~ ^(imaps|starttls)$ ]] || fail 'bad security (imaps or starttls)'
 [[ "$user" =~ ^[^[:cntrl:]]{1,320}$ ]] || fail 'bad user'
 [[ "$state" = - || ( "$state" =~ ^[A-Za-z0-9+/=]+$ && ${#state} -le 200000 ) ]] || fail 'bad state'
@@ -76,6 +76,7 @@ counts >"$work/before"
 log "connecting to $host ($pinned) port $port over $security as $user"
 sync_once() {
   local in_state="$1"
+  # shellcheck disable=SC2016 # expanded by the inner sh, from its arguments
   unshare --mount --propagation private -- sh -c 'mount --bind "$1" /etc/hosts && exec doveadm -c "$2" sync -1 -R -s "$3" -u "$4" imapc:' \
     sh "$work/hosts" "$work/import.conf" "$in_state" "$address" >"$work/state" 2>"$work/errors"
 }
