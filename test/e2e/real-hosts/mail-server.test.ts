@@ -429,8 +429,11 @@ describe.skipIf(missing.length > 0)('a paid subscription becomes a working mail 
       const imapA = imapAs(a.ipv4, a.mailbox);
       await imapA([`imaps://${a.ipv4}/`, '-X', 'CREATE Projects']);
       for (const [folder, subject] of [['Projects', 'plans'], ['Projects', 'budget'], ['Sent', 'sent note']] as const) {
-        const appended = await inInternet(['curl', '-sS', '--insecure', '--user', `${a.mailbox.address}:${a.mailbox.password}`, '-T', '-', `imaps://${a.ipv4}/${folder}`],
-          { input: `From: ${a.mailbox.address}\r\nTo: someone@example.net\r\nSubject: ${subject}\r\nMessage-ID: <${subject.replace(' ', '-')}-${Date.now()}@e2e.test>\r\nDate: ${new Date().toUTCString()}\r\n\r\n${subject}, kept in ${folder}.\r\n` });
+        // curl APPENDs a file (it must know the size): the message as a mail client would upload it.
+        const file = `/tmp/import-e2e-${process.pid}.eml`;
+        await writeFile(file, `From: ${a.mailbox.address}\r\nTo: someone@example.net\r\nSubject: ${subject}\r\nMessage-ID: <${subject.replace(' ', '-')}-${Date.now()}@e2e.test>\r\nDate: ${new Date().toUTCString()}\r\n\r\n${subject}, kept in ${folder}.\r\n`);
+        const appended = await inInternet(['curl', '-sS', '--insecure', '--user', `${a.mailbox.address}:${a.mailbox.password}`, '-T', file, `imaps://${a.ipv4}/${folder}`]);
+        await rm(file, { force: true });
         expect(appended.code, appended.output).toBe(0);
       }
       const first = `import one ${Date.now()}`;
