@@ -48,6 +48,8 @@ export async function runMailboxImport(deps: ProvisioningDeps, importId: string)
   }
   const now = () => new Date(deps.clock.now());
   let password: string | null = null;
+  // Progress lines are written in order, one at a time; the last one wins (and the outcome after them).
+  let writes = Promise.resolve();
   try {
     const [server] = await db.select().from(servers).where(eq(servers.id, row.serverId));
     if (!server || server.status !== 'ready') throw new AppError({ code: 'server_not_ready', status: 409, title: 'Server not ready', detail: `the server is ${server?.status ?? 'gone'}` });
@@ -57,8 +59,6 @@ export async function runMailboxImport(deps: ProvisioningDeps, importId: string)
     await db.update(mailboxImports).set({ status: 'running', startedAt: now(), progress: 'connecting', error: null }).where(eq(mailboxImports.id, row.id));
     const state = await previousState(deps, row);
     const stdin = `${[row.address, row.sourceHost, row.sourceAddress, String(row.sourcePort), row.sourceSecurity, row.sourceUser, state ?? '-', password].join('\n')}\n`;
-    // Progress lines are written in order, one at a time; the last one wins.
-    let writes = Promise.resolve();
     const onLine = (line: string) => {
       const m = /^import-mailbox: (.{1,300})$/.exec(line.trim());
       if (!m) return;
@@ -85,6 +85,7 @@ export async function runMailboxImport(deps: ProvisioningDeps, importId: string)
     }).where(eq(mailboxImports.id, row.id)).returning();
     return done!;
   } catch (err) {
+    await writes;
     const raw = err instanceof Error ? err.message : String(err);
     // The script never prints the password; this is the belt to those braces.
     const message = password ? raw.split(password).join('[password]') : raw;
