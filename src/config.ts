@@ -102,6 +102,11 @@ const envSchema = z.object({
   DNS_RESOLVERS: list([]),
   /** The addresses (or CIDRs) mailplane's workers reach the servers from: SSH is open to these only. */
   CONTROL_PLANE_ADDRESSES: list([]),
+  /**
+   * Ranges a mailbox import may connect to although they are not public (private, documentation): empty
+   * by default, so imports reach the internet only. The real-host tests list their private test networks.
+   */
+  MAILBOX_IMPORT_ALLOWED_RANGES: list([]),
   DNSBL_ZONES: list([]),
 
   OFFERED_ZONES: list([...ZONES]),
@@ -214,6 +219,8 @@ export interface Config {
   dns: { resolvers: string[]; dnsblZones: string[] };
   /** Where mailplane reaches its servers from; empty: the sandbox's own addresses (real Scaleway needs them set). */
   controlPlane: { addresses: string[] };
+  /** Mailbox imports (src/mailboxes/import-source.ts): non-public ranges they may reach anyway (default none). */
+  mailboxImport: { allowedRanges: string[] };
   /**
    * testDomainsAllowed: customers may use `.test` / `.example` domains, because DNS is the sandbox's
    * emulator (no Cloudflare credentials, or its API on loopback) and this is not production.
@@ -346,6 +353,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     STRIPE_SECRET_KEY: e.STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET: e.STRIPE_WEBHOOK_SECRET,
   }, () => ({ secretKey: e.STRIPE_SECRET_KEY!, webhookSecret: e.STRIPE_WEBHOOK_SECRET!, apiUrl: e.STRIPE_API_URL }));
   for (const a of e.CONTROL_PLANE_ADDRESSES) if (!isAddressOrCidr(a)) problems.push(`CONTROL_PLANE_ADDRESSES: "${a}" is not an IPv4/IPv6 address or CIDR`);
+  for (const a of e.MAILBOX_IMPORT_ALLOWED_RANGES) if (!isAddressOrCidr(a)) problems.push(`MAILBOX_IMPORT_ALLOWED_RANGES: "${a}" is not an IPv4/IPv6 address or CIDR`);
   // Real Scaleway (no emulator URL): the servers' SSH would otherwise be open to nobody, or to everyone.
   if (scaleway && !scaleway.apiUrl && e.CONTROL_PLANE_ADDRESSES.length === 0) {
     problems.push('CONTROL_PLANE_ADDRESSES: required with real Scaleway credentials (the addresses mailplane reaches its servers from; SSH is open to these only)');
@@ -419,6 +427,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     },
     dns: { resolvers: e.DNS_RESOLVERS, dnsblZones: e.DNSBL_ZONES },
     controlPlane: { addresses: e.CONTROL_PLANE_ADDRESSES },
+    mailboxImport: { allowedRanges: e.MAILBOX_IMPORT_ALLOWED_RANGES },
     product: {
       zones, plans, dmarcRua: e.DMARC_RUA ?? null, acmeEmail: e.ACME_EMAIL ?? null, acmeDirectoryUrl: e.ACME_DIRECTORY_URL ?? null,
       testDomainsAllowed: !production && (cloudflare === null || /^http:\/\/(127\.\d+\.\d+\.\d+|\[::1\]|localhost)[:/]/.test(cloudflare.apiUrl ?? '')),

@@ -12,6 +12,7 @@ import { eraseUser, eraseWorkspace } from './gdpr/erase.ts';
 import { startDueErasures } from './gdpr/erasure-grace.ts';
 import { resyncStaleMailboxes, syncMailboxes } from './mailboxes/sync.ts';
 import { collectMailboxUsage, COLLECT_USAGE_CRON, queueUsageCollections } from './mailboxes/usage.ts';
+import { failAbandonedImports, runMailboxImport } from './mailboxes/import-run.ts';
 import { syncDns } from '../provisioning/customer-records-sync.ts';
 import { DNSSEC_WATCH_CRON, watchDnssec } from '../provisioning/dnssec-watch.ts';
 import { advanceDkimKey, sweepDkim } from './servers/dkim-sweep.ts';
@@ -33,7 +34,11 @@ export async function startWorkers(ctx: AppContext): Promise<void> {
     plans: ctx.config.product.plans, placements: ctx.placements, graceMs: ctx.config.billing.graceMs,
   });
   await ctx.queue.work('mailboxes.sync', async (data) => void (await syncMailboxes(ctx.provisioning, data)));
-  await ctx.queue.work('mailboxes.resync', async () => void (await resyncStaleMailboxes(ctx.provisioning, { olderThanMs: 5 * 60_000 })));
+  await ctx.queue.work('mailboxes.resync', async () => {
+    await resyncStaleMailboxes(ctx.provisioning, { olderThanMs: 5 * 60_000 });
+    await failAbandonedImports(ctx.provisioning);
+  });
+  await ctx.queue.work('mailboxes.import', async ({ importId }) => void (await runMailboxImport(ctx.provisioning, importId)));
   await ctx.queue.schedule('mailboxes.resync', '*/10 * * * *', {});
   await ctx.queue.work('mailboxes.collect_usage', async (data) => void (await collectMailboxUsage(ctx.provisioning, data)));
   await ctx.queue.work('mailboxes.collect_usage_sweep', async () => void (await queueUsageCollections(ctx.provisioning)));

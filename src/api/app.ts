@@ -27,6 +27,7 @@ import { registerHealthRoutes } from './routes/health.ts';
 import { registerInvitationRoutes } from './routes/invitations.ts';
 import { registerMailboxRoutes } from './routes/mailboxes.ts';
 import { registerMailboxCredentialRoutes } from './routes/mailbox-credentials.ts';
+import { registerMailboxImportRoutes } from './routes/mailbox-imports.ts';
 import { registerSpamSettingsRoutes } from './routes/spam-settings.ts';
 import { registerAddressRoutes } from './routes/addresses.ts';
 import { registerMeRoutes } from './routes/me.ts';
@@ -124,6 +125,7 @@ export function createApp(deps: ApiDeps, extra: RouteRegistrar[] = []): App {
     registerMetricsRoutes(app, deps, deps.provisioning);
     registerMailboxRoutes(app, deps, deps.provisioning);
     registerMailboxCredentialRoutes(app, deps, deps.provisioning);
+    registerMailboxImportRoutes(app, deps, deps.provisioning);
     registerSpamSettingsRoutes(app, deps, deps.provisioning);
     registerAddressRoutes(app, deps, deps.provisioning);
     registerGdprRoutes(app, deps, deps.provisioning);

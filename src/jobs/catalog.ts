@@ -60,6 +60,16 @@ export const JOB_CATALOG = {
     queue: { policy: 'stately', retryLimit: 2, retryDelay: 30, expireInSeconds: 300 },
     concurrency: 4,
   }),
+  /**
+   * One import of a mailbox from another provider (src/mailboxes/import-run.ts). Not retried on failure:
+   * the old password leaves the vault when the run ends, and a new run asks for it again. retryLimit
+   * covers a worker that died mid-run only (the password is still held then, and the run is additive).
+   */
+  'mailboxes.import': define({
+    schema: z.object({ importId: z.uuid() }),
+    queue: { policy: 'stately', retryLimit: 2, retryDelay: 60, expireInSeconds: 7 * 3600, heartbeatSeconds: 60 },
+    concurrency: 2,
+  }),
   /** Every 15 minutes: one usage collection per ready server. */
   'mailboxes.collect_usage_sweep': define({
     schema: z.object({}).passthrough(),

@@ -29,7 +29,7 @@ export function presentAppPassword(p: AppPasswordRow) {
 }
 
 /** Owners and admins for any mailbox; a member only for the mailbox assigned to them. */
-async function credentialMailbox(db: Db, access: WorkspaceAccess, serverId: string, mailboxId: string): Promise<{ server: Awaited<ReturnType<typeof findServer>>; mailbox: MailboxRow }> {
+export async function credentialMailbox(db: Db, access: WorkspaceAccess, serverId: string, mailboxId: string): Promise<{ server: Awaited<ReturnType<typeof findServer>>; mailbox: MailboxRow }> {
   const server = await findServer(db, serverId, access.workspaceId);
   const mailbox = await findMailbox(db, server.id, mailboxId);
   const principal = access.principal;

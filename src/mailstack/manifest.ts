@@ -77,6 +77,7 @@ export const TEMPLATE_MANIFEST: readonly TemplateEntry[] = [
   script('apply-addresses.sh'),
   script('backup.sh'),
   script('restore-mailbox.sh'),
+  script('import-mailbox.sh'),
   script('restore-server.sh'),
   script('host-state.sh'),
 ];

@@ -18,6 +18,7 @@ import { registerDnsPages } from './pages/dns-pages.ts';
 import { registerHealthPages } from './pages/health-pages.ts';
 import { registerMailboxPages } from './pages/mailbox-pages.ts';
 import { registerMailGuardPages } from './pages/mail-guard-pages.ts';
+import { registerMailboxImportPages } from './pages/mailbox-import-pages.ts';
 import { registerAddressPages } from './pages/address-pages.ts';
 import { registerOpsPages } from './pages/ops-pages.ts';
 import { registerFleetPages } from './pages/fleet-pages.ts';
@@ -62,6 +63,7 @@ export function createDashboard(deps: WebDeps): WebApp {
   registerDnsPages(web, deps);
   registerMailboxPages(web, deps);
   registerMailGuardPages(web, deps);
+  registerMailboxImportPages(web, deps);
   registerAddressPages(web, deps);
   registerHealthPages(web, deps);
   registerBackupPages(web, deps);

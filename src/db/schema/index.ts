@@ -10,3 +10,4 @@ export * from './fleet.ts';
 export * from './two-factor.ts';
 export * from './mail-guard.ts';
 export * from './addresses.ts';
+export * from './mailbox-imports.ts';

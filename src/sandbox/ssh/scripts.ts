@@ -300,6 +300,34 @@ export const SCRIPTS: Readonly<Record<string, ScriptHandler>> = {
     return 0;
   }),
 
+  /**
+   * An emulated host reaches no other server and holds no mail: it checks the request as the real
+   * script does (every line, the mailbox in /etc/dovecot/users) and answers in its shape, every
+   * folder empty, no dsync state, and `simulated` so that nobody reads it as mail copied.
+   */
+  'import-mailbox.sh': needsInstalled('import-mailbox.sh', async (ctx) => {
+    const [address, host, pinned, port, security, user, state, password] = ctx.stdin.split('\n');
+    const problem = !address || !/^[a-z0-9._+-]+@[a-z0-9.-]+$/.test(address) ? 'bad address'
+      : !host || !/^[a-z0-9.:-]{1,253}$/.test(host) ? 'bad host'
+        : !pinned || !/^[0-9a-f.:]{2,45}$/.test(pinned) ? 'bad pinned address'
+          : !port || !/^\d{1,5}$/.test(port) ? 'bad port'
+            : security !== 'imaps' && security !== 'starttls' ? 'bad security (imaps or starttls)'
+              : !user ? 'bad user' : !state ? 'bad state' : !password ? 'no password' : null;
+    if (problem) {
+      ctx.stderr(`import-mailbox: ${problem}\n`);
+      return 1;
+    }
+    const users = (await ctx.fs.read('/etc/dovecot/users'))?.content.toString('utf8') ?? '';
+    if (!users.split('\n').some((line) => line.split(':')[0] === address)) {
+      ctx.stderr(`import-mailbox: no mailbox ${address} on this server\n`);
+      return 1;
+    }
+    ctx.stderr(`import-mailbox: connecting to ${host} (${pinned}) port ${port} over ${security} as ${user}\n`);
+    ctx.stderr('import-mailbox: copying\n');
+    ctx.stdout(`${JSON.stringify({ folders: [{ name: 'INBOX', before: 0, after: 0 }], state: '', simulated: true })}\n`);
+    return 0;
+  }),
+
   /** Simulated like backup.sh: an emulated host holds no mail, so nothing is restored, and the answer says so. */
   'restore-mailbox.sh': needsInstalled('restore-mailbox.sh', async (ctx) => {
     if (!(await ctx.fs.read('/etc/mailplane/backup.env'))) {

@@ -46,6 +46,7 @@ export function registerMailboxPages(web: WebApp, deps: WebDeps): void {
           <td data-label="Actions" class="actions">
             <form method="post" action="${base}/${b.id}/webmail"><button type="submit">Open webmail for ${b.localPart}</button></form>
             ${credentials(b) ? html`<a href="${base}/${b.id}/app-passwords">App passwords of ${b.localPart}</a>${b.mainPasswordForClients ? '' : html`<div class="hint">main password off for mail clients</div>`}` : ''}
+            ${credentials(b) ? html`<div><a href="${base}/${b.id}/import">Import mail into ${b.localPart}</a></div>` : ''}
             ${manage ? html`<form method="post" action="${base}/${b.id}/reset" data-confirm="Replace the password of ${b.address}? Mail clients using the old one stop working."><button type="submit" class="secondary">Reset password of ${b.localPart}</button></form>` : ''}
             ${exportable ? html`<details><summary>Show password of ${b.localPart}</summary><form method="post" action="${base}/${b.id}/export" class="stack">
               <div><label for="reason-${b.id}">Reason (kept in the audit log)</label><input id="reason-${b.id}" name="reason" minlength="3" maxlength="200" required></div>

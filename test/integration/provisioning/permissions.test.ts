@@ -247,10 +247,25 @@ const OTHER_ROUTES: AnyRouteCase[] = [
   } },
   { route: 'PUT main-password-for-clients', allowed: MANAGERS, ok: 200, workspaceScoped: true,
     request: async () => ({ method: 'PUT', path: `${base()}/mailboxes/${await mailbox()}/main-password-for-clients`, body: { enabled: false } }) },
+  // Imports from another provider: a credential of the mailbox (the old password), so the same callers.
+  { route: 'GET mailbox imports', allowed: MANAGERS, ok: 200, workspaceScoped: true, request: async () => ({ method: 'GET', path: `${base()}/mailboxes/${appliedMailbox}/imports` }) },
+  { route: 'POST mailbox import', allowed: MANAGERS, ok: 202, workspaceScoped: true,
+    request: async () => ({ method: 'POST', path: `${base()}/mailboxes/${await appliedFreshMailbox()}/imports`, body: { host: '9.9.9.9', username: 'old@example.net', password: 'old secret' } }) },
   { route: 'GET spam-settings', allowed: WS_ALL, ok: 200, workspaceScoped: true, request: async () => ({ method: 'GET', path: `${base()}/spam-settings` }) },
   { route: 'PUT spam-settings', allowed: ['owner', 'admin', 'writeKey'], ok: 200, workspaceScoped: true, request: async () => ({ method: 'PUT', path: `${base()}/spam-settings`, body: { junkScore: 6 } }) },
 ];
 const NO_SUCH_ID = '6f1c2b8e-4d3a-4c55-9e1f-0a7b3c9d2e10';
+
+/** A fresh mailbox the server already has (an import needs one), with no import under way. */
+const appliedFreshMailbox = async () => {
+  const id = await mailbox();
+  const deadline = Date.now() + 30_000;
+  while ((await h.database.sql`select 1 from mailboxes where id = ${id} and applied_at is not null`).length === 0) {
+    if (Date.now() > deadline) throw new Error('the mailbox never reached the server');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return id;
+};
 
 /** A download link that was already fetched. */
 const usedDownload = async () => (await h.database.sql<{ id: string }[]>`insert into mailbox_downloads
@@ -359,6 +374,7 @@ describe('every other route by every kind of caller', () => {
       'get /v1/workspaces/{ws}/servers/{id}/mailboxes/{mb}/app-passwords': 'GET app-passwords', 'post /v1/workspaces/{ws}/servers/{id}/mailboxes/{mb}/app-passwords': 'POST app-password',
       'delete /v1/workspaces/{ws}/servers/{id}/mailboxes/{mb}/app-passwords/{ap}': 'DELETE app-password',
       'put /v1/workspaces/{ws}/servers/{id}/mailboxes/{mb}/main-password-for-clients': 'PUT main-password-for-clients',
+      'get /v1/workspaces/{ws}/servers/{id}/mailboxes/{mb}/imports': 'GET mailbox imports', 'post /v1/workspaces/{ws}/servers/{id}/mailboxes/{mb}/imports': 'POST mailbox import',
       'get /v1/workspaces/{ws}/servers/{id}/spam-settings': 'GET spam-settings', 'put /v1/workspaces/{ws}/servers/{id}/spam-settings': 'PUT spam-settings',
     };
     const missing: string[] = [];
