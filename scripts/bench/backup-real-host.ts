@@ -34,7 +34,7 @@ export async function benchBackups(databaseUrl: string, log: (line: string) => v
   const missing = realHostsMissing('BENCH_BACKUPS');
   if (missing) return { skipped: missing };
   const product = await startProduct({
-    databaseUrl, profile: ZERO,
+    databaseUrl, profile: ZERO, productRoutes: true,
     realHosts: { cacheDir: process.env['SANDBOX_HOSTS_CACHE_DIR'] ?? '/var/cache/mailplane', mirror: process.env['SANDBOX_DEBIAN_MIRROR'] ?? 'http://deb.debian.org/debian' },
     settings: { retry: { baseMs: 1_000, maxMs: 10_000, maxAttempts: 10 }, pollIntervalMs: 500, serverBootTimeoutMs: 180_000 },
   });

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { eq, inArray } from 'drizzle-orm';
 import { createApp, type RouteRegistrar } from '../../src/api/app.ts';
 import { apiDeps, createAppContext, type AppContext } from '../../src/app-context.ts';
+import { productRegistrars } from '../../src/app-routes.ts';
 import { loadConfig } from '../../src/config.ts';
 import { servers, users } from '../../src/db/schema/index.ts';
 import { createLogger } from '../../src/log.ts';
@@ -34,6 +35,8 @@ export interface ProductOptions {
   routes?: (ctx: AppContext) => RouteRegistrar[];
   /** Real Debian machines behind the instances (the real-host figure). */
   realHosts?: { cacheDir: string; mirror: string };
+  /** The product's routes beyond /v1's core (backups, checks, downloads…), as `mailplane api` serves them. */
+  productRoutes?: boolean;
 }
 
 export interface Product {
@@ -76,7 +79,8 @@ export async function startProduct(opts: ProductOptions): Promise<Product> {
   });
   const ctx = await createAppContext(config, log, { worker: true, migrate: true, ...(opts.settings ? { settings: opts.settings } : {}) });
   await startWorkers(ctx);
-  const app = createApp(apiDeps(ctx), opts.routes?.(ctx) ?? []);
+  const deps = apiDeps(ctx);
+  const app = createApp(deps, [...(opts.productRoutes ? productRegistrars(ctx, deps) : []), ...(opts.routes?.(ctx) ?? [])]);
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s));
   });
