@@ -276,4 +276,21 @@ describe.skipIf(missing !== null)('dashboard journeys in chromium', { timeout: 2
     expect(await page.locator('.pill.active').count()).toBe(1);
     expect((await h.waitForServer(state.server!, ['ready'], 10_000)).status).toBe('ready');
   });
+  it('the owner cancels one server at the end of its period from Billing, then undoes it; the account page lists where they are signed in', async () => {
+    const { page } = owner;
+    await page.goto(`${base}/w/${state.workspace}/billing`);
+    await page.getByRole('link', { name: 'Cancel this server' }).click();
+    await page.getByLabel(`Type ${state.domain} to confirm`).fill(state.domain!);
+    await Promise.all([page.waitForURL(/notice=server_cancelled/, { timeout: 30_000 }), page.getByRole('button', { name: 'Cancel this server' }).click()]);
+    expect(await page.locator('main').textContent()).toMatch(/Cancelled: the server runs until/);
+    await checkPage(page, 'billing-cancelled');
+    await Promise.all([page.waitForURL(/notice=cancel_undone/, { timeout: 30_000 }), page.getByRole('button', { name: 'Undo the cancellation' }).click()]);
+    expect(await page.locator('main').textContent()).not.toMatch(/Cancelled: the server runs until/);
+    expect((await h.waitForServer(state.server!, ['ready'], 10_000)).status).toBe('ready');
+
+    await page.goto(`${base}/account`);
+    const devices = page.getByRole('region', { name: 'Where you are signed in' });
+    expect(await devices.textContent()).toContain('this session');
+    await checkPage(page, 'account-sessions');
+  });
 });
