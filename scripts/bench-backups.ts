@@ -9,12 +9,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { benchBackups, renderBackups, type BackupBenchResult } from './bench/backup-real-host.ts';
 import { startBenchDatabase } from './bench/database.ts';
+import { intEnv } from './bench/knobs.ts';
 import { describeMachine } from './bench/machine.ts';
-
-const intEnv = (name: string, fallback: number) => {
-  const value = Number(process.env[name] ?? '');
-  return Number.isInteger(value) && value > 0 ? value : fallback;
-};
 
 export async function runBackupBench(log: (line: string) => void, databaseUrl: string): Promise<BackupBenchResult> {
   const machine = describeMachine();

@@ -19,12 +19,8 @@ import { benchOverhead } from './bench/overhead.ts';
 import { benchQueuePickup } from './bench/queue-pickup.ts';
 import { benchRealHost, renderRealHost } from './bench/real-host.ts';
 import { runBackupBench } from './bench-backups.ts';
+import { intEnv } from './bench/knobs.ts';
 import { renderMarkdown, summarise, type BenchResults } from './bench/report.ts';
-
-const intEnv = (name: string, fallback: number) => {
-  const value = Number(process.env[name] ?? '');
-  return Number.isInteger(value) && value > 0 ? value : fallback;
-};
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 

@@ -16,7 +16,8 @@ import { withSession } from '../../provisioning/remote.ts';
 import { backupRuns, provisioningRuns, provisioningSteps, servers } from '../../src/db/schema/index.ts';
 import { ZERO } from './profile.ts';
 import { startProduct, type Product } from './product.ts';
-import { realHostsMissing } from './real-host.ts';
+import { realHostsMissing, stepShares } from './real-host.ts';
+import { round, sleep } from './stats.ts';
 
 export interface BackupFigure { reason: string; seconds: number; sizeMb: number; addedMb: number; files: number }
 export type BackupBenchResult =
@@ -27,8 +28,7 @@ export type BackupBenchResult =
   };
 
 const MESSAGE_KB = 50;
-const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
-const mb = (bytes: number | null) => round((bytes ?? 0) / 1024 / 1024);
+const mb = (bytes: number | null) => round((bytes ?? 0) / 1024 / 1024, 1);
 
 export async function benchBackups(databaseUrl: string, log: (line: string) => void, o: { firstMb: number; rebuildMb: number }): Promise<BackupBenchResult> {
   const missing = realHostsMissing('BENCH_BACKUPS');
@@ -62,9 +62,9 @@ export async function benchBackups(databaseUrl: string, log: (line: string) => v
         const [run] = await product.ctx.database.db.select().from(backupRuns).where(eq(backupRuns.serverId, serverId)).orderBy(desc(backupRuns.startedAt)).limit(1);
         if (run && run.startedAt >= new Date(since.getTime() - 1_000) && run.status !== 'running') {
           if (run.status !== 'succeeded' || run.simulated) throw new Error(`backup ${run.status}: ${run.error ?? 'simulated'}`);
-          return { reason: run.reason, seconds: round((run.durationMs ?? 0) / 1000), sizeMb: mb(run.sizeBytes), addedMb: mb(run.dataAddedBytes), files: run.files ?? 0 };
+          return { reason: run.reason, seconds: round((run.durationMs ?? 0) / 1000, 1), sizeMb: mb(run.sizeBytes), addedMb: mb(run.dataAddedBytes), files: run.files ?? 0 };
         }
-        await new Promise((r) => setTimeout(r, 500));
+        await sleep(500);
       }
     };
 
@@ -95,18 +95,15 @@ export async function benchBackups(databaseUrl: string, log: (line: string) => v
     if (rebuilt.statuses.get(serverId) !== 'ready') return { skipped: `the rebuild ended ${rebuilt.statuses.get(serverId)}` };
     for (;;) {
       if (Number(await onServer(imapCount, 60_000).catch(() => '0')) === messages) break;
-      await new Promise((r) => setTimeout(r, 500));
+      await sleep(500);
     }
     const readableAt = Date.now();
     const [run] = await product.ctx.database.db.select().from(provisioningRuns).where(eq(provisioningRuns.serverId, serverId)).orderBy(desc(provisioningRuns.createdAt)).limit(1);
     const rows = await product.ctx.database.db.select().from(provisioningSteps).where(eq(provisioningSteps.runId, run!.id)).orderBy(asc(provisioningSteps.startedAt));
     const wall = (readableAt - lostAt) / 1000;
-    const steps = rows.map((r) => {
-      const seconds = r.startedAt && r.finishedAt ? (r.finishedAt.getTime() - r.startedAt.getTime()) / 1000 : 0;
-      return { name: r.name, seconds: round(seconds), share: round(seconds / wall, 3) };
-    });
-    const runSeconds = round(((run!.finishedAt ?? new Date()).getTime() - run!.createdAt.getTime()) / 1000);
-    return { first, incremental, beforeRebuild, rebuild: { mailMb: beforeRebuild.sizeMb, messages, lostToReadableSeconds: round(wall), runSeconds, steps } };
+    const steps = stepShares(rows, wall).map((s) => ({ name: s.name, seconds: s.seconds, share: s.shareOfWall }));
+    const runSeconds = round(((run!.finishedAt ?? new Date()).getTime() - run!.createdAt.getTime()) / 1000, 1);
+    return { first, incremental, beforeRebuild, rebuild: { mailMb: beforeRebuild.sizeMb, messages, lostToReadableSeconds: round(wall, 1), runSeconds, steps } };
   } finally {
     await product.close();
   }
@@ -137,7 +134,7 @@ async function mailbox(product: Product, token: string, api: string, localPart: 
     const row = (await product.call('GET', `${api}/mailboxes`, { token })).body.mailboxes.find((m: { id: string }) => m.id === id);
     if (row?.sync.status === 'applied') break;
     if (row?.sync.status === 'failed') throw new Error(`mailbox sync: ${JSON.stringify(row.sync)}`);
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
   }
   const exported = await product.call('POST', `${api}/mailboxes/${id}/password/export`, { token, body: { reason: 'bench: read the mail back over IMAP' } });
   if (exported.status !== 200) throw new Error(`export: ${exported.status} ${JSON.stringify(exported.body)}`);
@@ -150,7 +147,7 @@ async function destroyMachine(product: Product, providerServerId: string): Promi
   const headers = { 'x-auth-token': product.sandbox.env['SCW_SECRET_KEY']!, 'content-type': 'application/json' };
   const res = await fetch(`${url}/action`, { method: 'POST', headers, body: JSON.stringify({ action: 'terminate' }) });
   if (res.status >= 300) throw new Error(`terminate: ${res.status} ${await res.text()}`);
-  while ((await fetch(url, { headers })).status !== 404) await new Promise((r) => setTimeout(r, 1_000));
+  while ((await fetch(url, { headers })).status !== 404) await sleep(1_000);
 }
 
 export function renderBackups(r: BackupBenchResult): string {

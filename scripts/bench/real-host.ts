@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { asc, eq } from 'drizzle-orm';
 import { provisioningRuns, provisioningSteps } from '../../src/db/schema/index.ts';
 import { ZERO } from './profile.ts';
+import { round } from './stats.ts';
 import { startProduct } from './product.ts';
 
 export interface RealHostStep { name: string; seconds: number; attempts: number; shareOfWall: number }
@@ -49,19 +50,24 @@ export async function benchRealHost(databaseUrl: string, log: (line: string) => 
     const readyAt = (run!.finishedAt ?? new Date()).getTime();
     const rows = await db.select().from(provisioningSteps).where(eq(provisioningSteps.runId, run!.id)).orderBy(asc(provisioningSteps.startedAt));
     const wall = (readyAt - paidAt) / 1000;
-    const steps = rows.map((r) => {
-      const seconds = r.startedAt && r.finishedAt ? (r.finishedAt.getTime() - r.startedAt.getTime()) / 1000 : 0;
-      return { name: r.name, seconds: round(seconds), attempts: r.attempt, shareOfWall: round(seconds / wall, 3) };
-    });
+    const steps = stepShares(rows, wall);
     const install = steps.find((s) => s.name === 'install_mail_stack')!;
     const next = steps.filter((s) => s.name !== 'install_mail_stack').sort((x, y) => y.seconds - x.seconds)[0]!;
     return {
-      paymentToReadySeconds: round(wall), steps, installSeconds: install.seconds, installShare: install.shareOfWall,
+      paymentToReadySeconds: round(wall, 1), steps, installSeconds: install.seconds, installShare: install.shareOfWall,
       nextLongest: { name: next.name, seconds: next.seconds }, installVsNext: round(install.seconds / Math.max(next.seconds, 0.001), 1),
     };
   } finally {
     await product.close();
   }
+}
+
+/** Each step's time in its own code and its share of `wallSeconds` (steps overlap: shares add up to more than 1). */
+export function stepShares(rows: readonly (typeof provisioningSteps.$inferSelect)[], wallSeconds: number): RealHostStep[] {
+  return rows.map((r) => {
+    const seconds = r.startedAt && r.finishedAt ? (r.finishedAt.getTime() - r.startedAt.getTime()) / 1000 : 0;
+    return { name: r.name, seconds: round(seconds, 1), attempts: r.attempt, shareOfWall: round(seconds / wallSeconds, 3) };
+  });
 }
 
 export function renderRealHost(r: RealHostResult): string {
@@ -77,5 +83,3 @@ export function renderRealHost(r: RealHostResult): string {
   out.push('');
   return out.join('\n');
 }
-
-const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
