@@ -11,3 +11,4 @@ export * from './two-factor.ts';
 export * from './mail-guard.ts';
 export * from './addresses.ts';
 export * from './mailbox-imports.ts';
+export * from './schedules.ts';
