@@ -43,9 +43,11 @@ export async function computeChecks(deps: HealthDeps, facts: DnsFacts): Promise<
 }
 
 export async function runServerChecks(deps: HealthDeps, serverId: string): Promise<{ results: CheckResult[]; notified: CheckChange[] }> {
+  // Dated when the run began looking: two runs can overlap (the sweep, a drift check's run, "run the
+  // checks now"), and one that looked earlier must not overwrite, nor mail about, what a later one stored.
+  const now = deps.now?.() ?? new Date();
   const facts = await gatherFacts(deps, serverId);
   const results = await computeChecks(deps, facts);
-  const now = deps.now?.() ?? new Date();
   const changes = await deps.db.transaction(async (tx) => {
     // Serialise runs of one server so two workers cannot both claim the same change.
     await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`health:${serverId}`}))`);
@@ -53,6 +55,7 @@ export async function runServerChecks(deps: HealthDeps, serverId: string): Promi
     const out: CheckChange[] = [];
     for (const r of results) {
       const prev = before.get(r.name);
+      if (prev && prev.checkedAt.getTime() > now.getTime()) continue;
       const changed = !prev || prev.status !== r.status;
       const tell = r.status !== 'unknown' && r.status !== (prev?.notifiedStatus ?? 'pass');
       await tx.insert(serverChecks).values({
