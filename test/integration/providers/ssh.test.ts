@@ -17,7 +17,7 @@ import {
 } from '../../../src/providers/ssh/interface.ts';
 import { createSshRemote } from '../../../src/providers/ssh/node-ssh.ts';
 import { SshHostEmulator } from '../../../src/sandbox/ssh/emulator.ts';
-import { DEPLOY_USER, SCRIPT_DIR } from '../../../provisioning/remote.ts';
+import { BOOTSTRAP_USER, SCRIPT_DIR } from '../../../provisioning/remote.ts';
 
 interface TestHost {
   id: string;
@@ -38,7 +38,7 @@ function makeHost(): TestHost {
     hostname,
     hostKeys: { ed25519Private: hostKey.privateKeyOpenSsh, ed25519Public: hostKey.publicKeyOpenSsh },
     deployPublicKey: deployKey.publicKeyOpenSsh,
-    deployUser: DEPLOY_USER,
+    deployUser: BOOTSTRAP_USER,
   });
   return { id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`, address: `203.0.113.${n}`, hostname, hostKey, deployKey, cloudInit };
 }
@@ -67,7 +67,7 @@ function addHost(): TestHost {
 async function targetFor(host: TestHost, overrides: Partial<SshTarget> = {}, via = emulator): Promise<SshTarget> {
   return {
     ...(await via.endpointFor(host.address)),
-    username: DEPLOY_USER,
+    username: BOOTSTRAP_USER,
     privateKey: host.deployKey.privateKeyOpenSsh,
     hostKeyFingerprint: host.hostKey.fingerprintSha256,
     readyTimeoutMs: 10_000,
@@ -180,7 +180,7 @@ describe('authentication on the emulator (raw ssh2 client)', () => {
       const client = new Client();
       client.on('ready', () => { client.end(); resolve('ready'); });
       client.on('error', (err) => { client.end(); reject(err); });
-      client.connect({ host: '127.0.0.1', port, username: DEPLOY_USER, readyTimeout: 10_000, ...auth });
+      client.connect({ host: '127.0.0.1', port, username: BOOTSTRAP_USER, readyTimeout: 10_000, ...auth });
       void host;
     });
   }
