@@ -24,7 +24,7 @@ import { createServer, type AddressInfo, type Server as TcpServer, type Socket }
 import { dirname, join } from 'node:path';
 // ssh2 is CommonJS; Node's ESM loader does not see Server as a named export.
 import ssh2, { type AuthContext, type Connection, type ServerChannel, type Session } from 'ssh2';
-import { hasSudo, keysFor, privilegeOf } from './accounts.ts';
+import { hasSudo, keysFor, privilegeOf, unwrapSudo } from './accounts.ts';
 import { bootFromCloudInit, type BootedHost, type EmulatedHostSpec } from './boot.ts';
 import { commandDelayMs, runCommand, type HostBehaviour } from './commands.ts';
 import { HostFs } from './host-fs.ts';
@@ -45,11 +45,14 @@ export interface SshHostEmulatorOptions {
 }
 
 export interface RecordedCommand {
+  /** The command as it runs: `sudo -n -- bash -c '…'` is unwrapped (`sudo` says it came that way). */
   command: string;
   stdin: string;
   exitCode: number;
   /** Who sent it (the SSH login). */
   user: string;
+  /** It came wrapped in `sudo -n -- bash -c`. */
+  sudo: boolean;
   /** When the command arrived. */
   at: Date;
 }
@@ -271,8 +274,11 @@ export class SshHostEmulator {
 
   private async exec(host: RunningHost, channel: ServerChannel, command: string, user: string, killed: AbortSignal): Promise<void> {
     const at = new Date();
+    const privilege = privilegeOf(host.booted, host.state.get(), user, command);
+    const sudo = unwrapSudo(command.trim()) !== null;
+    const ran = 'command' in privilege ? privilege.command : command;
     const record = (stdin: string, exitCode: number) =>
-      this.listFor(this.history, host.id).push({ command, stdin, exitCode, user, at });
+      this.listFor(this.history, host.id).push({ command: ran, stdin, exitCode, user, sudo, at });
     let open = true;
     const ended = new AbortController();
     const end = () => { open = false; ended.abort(); };
@@ -288,7 +294,6 @@ export class SshHostEmulator {
     });
     const stdin = Buffer.concat(chunks).toString('utf8');
 
-    const privilege = privilegeOf(host.booted, host.state.get(), user, command);
     if ('refused' in privilege) {
       if (open) channel.stderr.write(privilege.refused);
       record(stdin, 1);

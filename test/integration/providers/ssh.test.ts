@@ -362,9 +362,8 @@ describe('a login other than root', () => {
     } finally {
       await session.close();
     }
-    expect(emulator.commands(host.id).map((c) => [c.user, c.command])).toEqual([
-      [DEPLOY_USER, "sudo -n -- bash -c 'id -u'"], [DEPLOY_USER, "sudo -n -- bash -c 'cat'"],
-      [DEPLOY_USER, `sudo -n -- bash -c 'bash ${SCRIPT_DIR}/install-mail-stack.sh'`],
+    expect(emulator.commands(host.id).map((c) => [c.user, c.sudo, c.command])).toEqual([
+      [DEPLOY_USER, true, 'id -u'], [DEPLOY_USER, true, 'cat'], [DEPLOY_USER, true, `bash ${SCRIPT_DIR}/install-mail-stack.sh`],
     ]);
     expect(asRoot("echo 'a b' | tr a-z A-Z", DEPLOY_USER)).toBe(`sudo -n -- bash -c 'echo '\\''a b'\\'' | tr a-z A-Z'`);
     expect(asRoot('hostname', 'root')).toBe('hostname');
