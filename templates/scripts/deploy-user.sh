@@ -24,7 +24,8 @@ if ! installed sudo; then
 fi
 
 if ! id -u "$user" >/dev/null 2>&1; then
-  useradd --create-home --shell /bin/bash --comment 'mailplane control plane' "$user"
+  # A concurrent first session may have created it a moment ago: that is as good.
+  useradd --create-home --shell /bin/bash --comment 'mailplane control plane' "$user" || id -u "$user" >/dev/null
   log "created $user"
 fi
 # No password at all ('*', not the '!' of a locked account): the key is the only way in.
