@@ -11,7 +11,7 @@ import type { Zone } from '../../src/providers/compute/interface.ts';
 import type { StepDefinition } from '../context.ts';
 import { adoptHostAddresses } from '../host-addresses.ts';
 import { currentIps } from '../ips.ts';
-import { DEPLOY_USER } from '../remote.ts';
+import { BOOTSTRAP_USER } from '../remote.ts';
 import { ensureServerKeys, readSecret } from '../server-keys.ts';
 import { MAILPLANE_TAG, serverTag } from '../tags.ts';
 
@@ -44,7 +44,8 @@ export const createServer: StepDefinition = {
         hostname: server.hostname,
         hostKeys: { ed25519Private: await readSecret(deps.vault, deps, server, 'ssh_host_key'), ed25519Public: server.sshHostPublicKey! },
         deployPublicKey: server.deployPublicKey!,
-        deployUser: DEPLOY_USER,
+        // Root only, as on any new instance: the first session moves the server to the deploy user.
+        deployUser: BOOTSTRAP_USER,
       });
       // A found instance that never ran may lack its user data (a create that failed half-way
       // and could not be removed): set it again, or it would boot without the pinned host key.
@@ -62,7 +63,8 @@ export const createServer: StepDefinition = {
         securityGroupId: group.id,
       }));
       providerId = instance.id;
-      await deps.database.db.update(servers).set({ providerServerId: providerId, updatedAt: new Date() }).where(eq(servers.id, server.id));
+      // A new instance (a rebuild's too) has only root until its first session moves it.
+      await deps.database.db.update(servers).set({ providerServerId: providerId, sshUser: BOOTSTRAP_USER, updatedAt: new Date() }).where(eq(servers.id, server.id));
       log(`${found ? 'found' : 'created'} instance ${providerId} in ${zone}`);
     }
 

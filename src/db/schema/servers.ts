@@ -38,6 +38,13 @@ export const servers = pgTable('servers', {
   sshHostPrivateKeySecretId: uuid('ssh_host_private_key_secret_id'),
   deployPublicKey: text('deploy_public_key'),
   deployPrivateKeySecretId: uuid('deploy_private_key_secret_id'),
+  /**
+   * Who mailplane logs in as over SSH. A new instance knows only root (cloud-init puts the deploy
+   * key there); the first session creates the unprivileged deploy user, proves it can log in and
+   * use sudo, and records it here before anything turns root login off. Rows from before the deploy
+   * user read 'root' and move the same way at their next session (provisioning/remote.ts).
+   */
+  sshUser: text('ssh_user').notNull().default('root'),
   webmailKeySecretId: uuid('webmail_key_secret_id'),
   dnsZoneId: text('dns_zone_id'),
   nameServers: text('name_servers').array(),

@@ -8,6 +8,11 @@ import { AppError } from '../../errors.ts';
 export interface SshTarget {
   host: string;
   port: number;
+  /**
+   * Who logs in. A session's commands and uploads run as root either way: logged in as root
+   * directly; as anyone else through sudo (exec: `sudo -n`; SFTP: the host's sshd runs its
+   * sftp-server under sudo), so a user without a sudo rule gets its commands refused.
+   */
   username: string;
   /** OpenSSH or PEM private key of mailplane's per-server deploy key. */
   privateKey: string;

@@ -92,6 +92,22 @@ export function createSshRemote(opts: SshRemoteOptions = {}): RemoteHostProvider
 
 type Connection = NonNullable<NodeSSH['connection']>;
 
+/**
+ * The command as root: unchanged for root; otherwise through sudo, never prompting (-n: a
+ * missing rule fails at once instead of waiting for a password), the whole command line
+ * handed to bash as one argument so pipes and redirections run as root too. sudo passes
+ * stdin through and resets the environment (HOME=/root, secure_path).
+ */
+export function asRoot(command: string, username: string): string {
+  if (username === 'root') return command;
+  return `sudo -n -- bash -c ${shellQuote(command)}`;
+}
+
+/** One shell word: single quotes, each ' written as '\''. */
+export function shellQuote(text: string): string {
+  return `'${text.replaceAll("'", "'\\''")}'`;
+}
+
 class NodeSshSession implements RemoteSession {
   private readonly ssh: NodeSSH;
   private readonly connection: Connection;
@@ -149,7 +165,7 @@ class NodeSshSession implements RemoteSession {
       : null;
     let result;
     try {
-      result = await this.guarded(this.ssh.execCommand(command, {
+      result = await this.guarded(this.ssh.execCommand(asRoot(command, this.target.username), {
         ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}),
         noTrim: true,
         onChannel: (ch) => { channel = ch; if (timedOut) kill(ch); },

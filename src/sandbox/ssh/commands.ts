@@ -1,7 +1,10 @@
 /**
  * The commands an emulated host understands, answered the way bash would:
  *
+ *   (a command arrives as `sudo -n -- bash -c '…'` from a deploy user: accounts.ts unwraps it
+ *   and says whether it runs as root; scripts and the reboot need root, as on a real host)
  *   hostname [-f]            the fqdn from cloud-init
+ *   id -u                    0 as root, 1000 otherwise
  *   cat                      echoes stdin (lets tests see stdin arrive)
  *   ip -o addr show scope global   the host's addresses (from the Scaleway emulator), and the
  *                            IPv6 the installed mail stack holds (/etc/mailplane/ipv6-address)
@@ -80,6 +83,15 @@ export async function runCommand(command: string, ctx: ScriptContext, behaviour:
   if (program === 'hostname' && (args.length === 0 || (args.length === 1 && args[0] === '-f'))) {
     ctx.stdout(`${ctx.fqdn}\n`);
     return 0;
+  }
+  if (program === 'id' && args.length === 1 && args[0] === '-u') {
+    ctx.stdout(`${ctx.uid}\n`);
+    return 0;
+  }
+  if (ctx.uid !== 0 && (program === 'bash' || program === 'systemd-run')) {
+    // The scripts write /etc and restart services; systemd-run asks polkit, which says no.
+    ctx.stderr(`${program}: ${args[0] ?? ''}: Permission denied (needs root)\n`);
+    return 1;
   }
   if (program === 'cat' && args.length === 0) {
     ctx.stdout(ctx.stdin);

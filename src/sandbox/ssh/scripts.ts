@@ -8,6 +8,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { deployUser, reloadSshd } from './accounts.ts';
 import type { HostFs } from './host-fs.ts';
 import { FIRST_BOOT_ID, type HostStateFile } from './host-state.ts';
 import { ensureTlsKey, publicPemOf, readTlsKey, spkiSha256 } from './tls-key.ts';
@@ -23,6 +24,8 @@ export interface ScriptContext {
   /** Bytes in use on its root file system. */
   diskUsedBytes?: number;
   stdin: string;
+  /** Who the command runs as: 0 for root (a root login, or sudo), otherwise an unprivileged account. */
+  uid: number;
   /** The script's arguments (`bash script.sh ARG…`). */
   args?: string[];
   /** Each call is sent at once, as a separate chunk, like a script's progress lines. */
@@ -65,7 +68,11 @@ export const SCRIPTS: Readonly<Record<string, ScriptHandler>> = {
     return 0;
   },
 
+  'deploy-user.sh': deployUser,
+
   'harden.sh': needsInstalled('harden.sh', async (ctx) => {
+    // sshd reloads the uploaded sshd_config (root login off, only the deploy user).
+    await reloadSshd(ctx);
     ctx.stdout('sshd: key-only authentication\n');
     ctx.stdout('nftables: ruleset loaded\n');
     ctx.stdout('fail2ban: enabled\n');

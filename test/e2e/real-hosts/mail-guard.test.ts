@@ -5,10 +5,19 @@
  * guessing webmail passwords gets the guesser banned; an app password scoped to IMAP logs in over
  * IMAPS and is refused for SMTP AUTH; with the main password off for clients it is refused on both.
  * Each client that may be refused or banned has an address of its own in the sandbox internet.
+ * Also issue 20's SSH proofs on the same server: port 22 dropped from the internet on both families,
+ * root refused, the deploy user in (root only through sudo), no other account let in.
  */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { connect as tcpConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mailboxAppPasswords, mailboxes } from '../../../src/db/schema/index.ts';
+import { DEPLOY_USER } from '../../../provisioning/remote.ts';
+import { readSecret } from '../../../provisioning/server-keys.ts';
+import { mailboxAppPasswords, mailboxes, servers } from '../../../src/db/schema/index.ts';
 import type { Harness } from '../../support/provisioning.ts';
 import { until as waitUntil } from '../../support/until.ts';
 import { extraClientAddress, inInternet, replies, swaks } from './support/internet.ts';
@@ -183,4 +192,85 @@ describe.skipIf(missing.length > 0)('mail guard on a real mail server', () => {
       expect(other.stdout).toBe('200');
     });
   });
+
+  // Issue 20, item 17: SSH answers the control plane only, and only as the deploy user.
+  describe('SSH', () => {
+    let server: typeof servers.$inferSelect;
+    let dir: string;
+    /** The real OpenSSH client, from the control plane's namespace, with the server's deploy key and pinned host key. */
+    const ssh = (user: string, address: string, command: string) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile('ssh', ['-F', '/dev/null', '-i', join(dir, 'deploy_key'), '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes',
+        '-o', `UserKnownHostsFile=${join(dir, 'known_hosts')}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'ConnectTimeout=30',
+        `${user}@${address}`, command], { timeout: 60_000 }, (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout: String(stdout), stderr: String(stderr) });
+      });
+    });
+
+    beforeAll(async () => {
+      const [row] = await h.database.db.select().from(servers).where(eq(servers.id, serverId));
+      server = row!;
+      dir = await mkdtemp(join(tmpdir(), 'mailplane-ssh-e2e-'));
+      const key = await readSecret(h.ctx.provisioning.vault, h.ctx.provisioning, server, 'deploy_key');
+      await writeFile(join(dir, 'deploy_key'), key.endsWith('\n') ? key : `${key}\n`, { mode: 0o600 });
+      const [type, body] = server.sshHostPublicKey!.split(' ');
+      await writeFile(join(dir, 'known_hosts'), [server.ipv4, server.ipv6].map((a) => `${a} ${type} ${body}\n`).join(''));
+    });
+    afterAll(async () => {
+      if (dir) await rm(dir, { recursive: true, force: true });
+    });
+
+    it('drops port 22 from anywhere else on the internet, on both families; the control plane gets sshd\'s banner', async () => {
+      for (const address of [server.ipv4!, server.ipv6!]) {
+        // The sandbox internet is not one of CONTROL_PLANE_ADDRESSES: nftables drops (no RST, no ICMP), so
+        // only the clock ends the attempt (timeout's 124), where a refusal would end it at once with 1.
+        const probe = await inInternet(['timeout', '5', 'bash', '-c', `exec 3<>/dev/tcp/${address}/22 && head -c 8 <&3`], { timeoutMs: 30_000 });
+        expect(probe.code, `${address}: ${probe.output}`).toBe(124);
+        expect(probe.stdout).toBe('');
+        expect(await sshBanner(address)).toMatch(/^SSH-2\.0-OpenSSH/);
+      }
+    });
+
+    it('refuses root with the control plane\'s key and lets the deploy user in, which is root only through sudo', async () => {
+      expect(server.sshUser).toBe(DEPLOY_USER);
+      for (const address of [server.ipv4!, server.ipv6!]) {
+        const root = await ssh('root', address, 'id -un');
+        expect(root.code, root.stderr).toBe(255);
+        expect(root.stderr).toMatch(/Permission denied \(publickey\)/);
+        const deploy = await ssh(DEPLOY_USER, address, 'id -un');
+        expect(deploy, deploy.stderr).toMatchObject({ code: 0, stdout: `${DEPLOY_USER}\n` });
+      }
+      const unprivileged = await ssh(DEPLOY_USER, server.ipv4!, 'cat /etc/shadow');
+      expect(unprivileged.code).not.toBe(0);
+      expect(unprivileged.stderr).toMatch(/Permission denied/);
+      expect((await ssh(DEPLOY_USER, server.ipv4!, 'sudo -n id -u')).stdout).toBe('0\n');
+      // The one sudo rule on the server, and root's password locked (no console login either).
+      expect(await machine(`sudo -l -U ${DEPLOY_USER}`)).toMatch(/\(root\) NOPASSWD: ALL/);
+      expect((await machine('passwd -S root')).split(' ')[1]).toBe('L');
+      // The server's sshd as it runs now: what sshd -T reports for a root login and the deploy user's.
+      expect(await machine('sshd -T -C user=root,host=cp,addr=198.18.255.1')).toMatch(/^permitrootlogin no$/m);
+    });
+
+    it('lets no other account in, even one holding the deploy key (AllowUsers)', async () => {
+      await machine(`useradd -m intruder && install -d -m 0700 -o intruder -g intruder /home/intruder/.ssh && install -m 0600 -o intruder -g intruder /home/${DEPLOY_USER}/.ssh/authorized_keys /home/intruder/.ssh/authorized_keys`);
+      try {
+        expect(await machine('id -u intruder')).toMatch(/^\d+$/m);
+        const intruder = await ssh('intruder', server.ipv4!, 'true');
+        expect(intruder.code, intruder.stderr).toBe(255);
+        expect(intruder.stderr).toMatch(/Permission denied \(publickey\)/);
+      } finally {
+        await machine('userdel -r intruder');
+      }
+    });
+  });
 });
+
+/** The first line sshd sends, read from this process (the control plane's namespace). */
+function sshBanner(address: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = tcpConnect({ host: address, port: 22, timeout: 10_000 });
+    socket.setEncoding('utf8');
+    socket.once('data', (line: string) => { socket.destroy(); resolve(line); });
+    socket.once('timeout', () => { socket.destroy(); reject(new Error(`no SSH banner from ${address}`)); });
+    socket.once('error', reject);
+  });
+}

@@ -15,6 +15,7 @@ import { writeRenderedTree } from '../../../src/mailstack/write-tree.ts';
 import { sampleServer } from '../../unit/mailstack/sample-server.ts';
 import { requireProgram, requireRoot, run } from '../../support/real-tools.ts';
 import { freePort } from '../../support/free-port.ts';
+import { DEPLOY_USER } from '../../../provisioning/deploy-user.ts';
 
 let tmp: string;
 let tree: string;
@@ -197,7 +198,10 @@ describe('OpenSSH', () => {
     const effective = run(sshd, ['-T', '-f', conf, '-C', 'user=root,host=client.example,addr=198.51.100.7']);
     expect(effective.stdout).toMatch(/^passwordauthentication no$/m);
     expect(effective.stdout).toMatch(/^allowtcpforwarding no$/m);
-    expect(effective.stdout).toMatch(/^permitrootlogin without-password$/m);
+    // No root over SSH, and no account but the deploy user; uploads through sudo's sftp-server.
+    expect(effective.stdout).toMatch(/^permitrootlogin no$/m);
+    expect(effective.stdout).toMatch(new RegExp(`^allowusers ${DEPLOY_USER}$`, 'm'));
+    expect(effective.stdout).toMatch(/^subsystem sftp \/usr\/bin\/sudo -n \/usr\/lib\/openssh\/sftp-server$/m);
   });
 });
 

@@ -15,9 +15,9 @@ import {
   RemoteCommandError, RemoteCommandTimeoutError, SshAuthRefusedError, SshHostKeyMismatchError, SshUnreachableError,
   type RemoteSession, type SshTarget,
 } from '../../../src/providers/ssh/interface.ts';
-import { createSshRemote } from '../../../src/providers/ssh/node-ssh.ts';
+import { asRoot, createSshRemote } from '../../../src/providers/ssh/node-ssh.ts';
 import { SshHostEmulator } from '../../../src/sandbox/ssh/emulator.ts';
-import { DEPLOY_USER, SCRIPT_DIR } from '../../../provisioning/remote.ts';
+import { BOOTSTRAP_USER, DEPLOY_USER, SCRIPT_DIR } from '../../../provisioning/remote.ts';
 
 interface TestHost {
   id: string;
@@ -29,7 +29,7 @@ interface TestHost {
 }
 
 let hostSeq = 0;
-function makeHost(): TestHost {
+function makeHost(deployUser = BOOTSTRAP_USER, sudoRule = true): TestHost {
   const n = ++hostSeq;
   const hostname = `mx${n}.example.com`;
   const hostKey = generateEd25519KeyPair(`root@${hostname}`);
@@ -38,9 +38,11 @@ function makeHost(): TestHost {
     hostname,
     hostKeys: { ed25519Private: hostKey.privateKeyOpenSsh, ed25519Public: hostKey.publicKeyOpenSsh },
     deployPublicKey: deployKey.publicKeyOpenSsh,
-    deployUser: DEPLOY_USER,
+    deployUser,
   });
-  return { id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`, address: `203.0.113.${n}`, hostname, hostKey, deployKey, cloudInit };
+  // A user cloud-init gives no sudo rule (the emulator reads cloud-init's `sudo` as a real host's sudoers).
+  const withoutSudo = sudoRule ? cloudInit : cloudInit.replace(/^ +sudo: .*\n/m, '');
+  return { id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`, address: `203.0.113.${n}`, hostname, hostKey, deployKey, cloudInit: withoutSudo };
 }
 
 let rootDir: string;
@@ -58,8 +60,8 @@ function newEmulator(): SshHostEmulator {
   });
 }
 
-function addHost(): TestHost {
-  const host = makeHost();
+function addHost(deployUser = BOOTSTRAP_USER, sudoRule = true): TestHost {
+  const host = makeHost(deployUser, sudoRule);
   hosts.set(host.address, host);
   return host;
 }
@@ -67,7 +69,7 @@ function addHost(): TestHost {
 async function targetFor(host: TestHost, overrides: Partial<SshTarget> = {}, via = emulator): Promise<SshTarget> {
   return {
     ...(await via.endpointFor(host.address)),
-    username: DEPLOY_USER,
+    username: BOOTSTRAP_USER,
     privateKey: host.deployKey.privateKeyOpenSsh,
     hostKeyFingerprint: host.hostKey.fingerprintSha256,
     readyTimeoutMs: 10_000,
@@ -180,7 +182,7 @@ describe('authentication on the emulator (raw ssh2 client)', () => {
       const client = new Client();
       client.on('ready', () => { client.end(); resolve('ready'); });
       client.on('error', (err) => { client.end(); reject(err); });
-      client.connect({ host: '127.0.0.1', port, username: DEPLOY_USER, readyTimeout: 10_000, ...auth });
+      client.connect({ host: '127.0.0.1', port, username: BOOTSTRAP_USER, readyTimeout: 10_000, ...auth });
       void host;
     });
   }
@@ -345,6 +347,39 @@ describe('provisioning scripts', () => {
       expect((await s.exec(script('apply-mailboxes.sh'))).stdout).toBe('2 mailbox(es) applied\n');
     });
     expect((await emulator.state(host.id)).mailboxCount).toBe(2);
+  });
+});
+
+describe('a login other than root', () => {
+  it('runs every command as root through sudo -n, quotes and pipes intact, and uploads through sudo\'s sftp-server', async () => {
+    const host = addHost(DEPLOY_USER);
+    const session = await remote.connect(await targetFor(host, { username: DEPLOY_USER }));
+    try {
+      expect((await session.exec('id -u')).stdout).toBe('0\n');
+      expect((await session.exec('cat', { stdin: "it's" })).stdout).toBe("it's");
+      await session.upload(MAIL_TREE);
+      expect((await session.exec(script('install-mail-stack.sh'))).code).toBe(0);
+    } finally {
+      await session.close();
+    }
+    expect(emulator.commands(host.id).map((c) => [c.user, c.sudo, c.command])).toEqual([
+      [DEPLOY_USER, true, 'id -u'], [DEPLOY_USER, true, 'cat'], [DEPLOY_USER, true, `bash ${SCRIPT_DIR}/install-mail-stack.sh`],
+    ]);
+    expect(asRoot("echo 'a b' | tr a-z A-Z", DEPLOY_USER)).toBe(`sudo -n -- bash -c 'echo '\\''a b'\\'' | tr a-z A-Z'`);
+    expect(asRoot('hostname', 'root')).toBe('hostname');
+  });
+
+  it('refuses an account without a sudo rule: its commands get sudo\'s refusal and it gets no SFTP', async () => {
+    const host = addHost(DEPLOY_USER, false);
+    const session = await remote.connect(await targetFor(host, { username: DEPLOY_USER }));
+    try {
+      const err = await session.exec('id -u').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RemoteCommandError);
+      expect((err as RemoteCommandError).stderr).toMatch(/sudo: a password is required/);
+      await expect(session.upload(MAIL_TREE)).rejects.toThrow();
+    } finally {
+      await session.close();
+    }
   });
 });
 

@@ -13,7 +13,7 @@ export const CHROMIUM = '/usr/bin/chromium';
 export function missingForRealHosts(): string[] {
   const missing: string[] = [];
   if (process.getuid?.() !== 0) missing.push('root');
-  for (const p of ['/usr/sbin/debootstrap', '/usr/bin/systemd-nspawn', '/usr/sbin/apt-cacher-ng', '/usr/bin/pebble', '/usr/bin/swaks', '/usr/bin/testssl', CHROMIUM, '/usr/bin/curl']) {
+  for (const p of ['/usr/sbin/debootstrap', '/usr/bin/systemd-nspawn', '/usr/sbin/apt-cacher-ng', '/usr/bin/pebble', '/usr/bin/swaks', '/usr/bin/testssl', CHROMIUM, '/usr/bin/curl', '/usr/bin/ssh']) {
     if (!existsSync(p)) missing.push(p);
   }
   return missing;
