@@ -70,7 +70,7 @@ export const JOB_CATALOG = {
     queue: { policy: 'stately', retryLimit: 2, retryDelay: 60, expireInSeconds: 7 * 3600, heartbeatSeconds: 60 },
     concurrency: 2,
   }),
-  /** Every 15 minutes: one usage collection per ready server. */
+  /** Every minute: the usage collections due (each ready server every 15 minutes, src/mailboxes/usage.ts). */
   'mailboxes.collect_usage_sweep': define({
     schema: z.object({}).passthrough(),
     queue: { retryLimit: 1, expireInSeconds: 300 },
