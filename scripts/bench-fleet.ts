@@ -11,6 +11,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
+import { USAGE_INTERVAL_MINUTES } from '../src/mailboxes/usage.ts';
+import { DEFAULT_DNSBL_ZONES } from '../src/providers/lookup/dnsbl-zones.ts';
 import { startBenchDatabase } from './bench/database.ts';
 import { countRows, jobFigures, readStatements, resetStatements, runsPerServer } from './bench/fleet-measure.ts';
 import { renderFleet, summariseFleet, type FleetResults } from './bench/fleet-report.ts';
@@ -60,9 +62,9 @@ async function main(): Promise<void> {
         else schedules.push({ name: s.name, cron: s.cron, data: s.data ?? {} });
       }
       const config = product.ctx.config;
-      const intervals = { healthMinutes: config.health.intervalMinutes, monitorMinutes: config.ops.monitorIntervalMinutes, driftMinutes: config.fleet.driftIntervalMinutes };
+      const intervals = { healthMinutes: config.health.intervalMinutes, monitorMinutes: config.ops.monitorIntervalMinutes, driftMinutes: config.fleet.driftIntervalMinutes, usageMinutes: USAGE_INTERVAL_MINUTES };
       log(`seeding ${servers} servers (rows)…`);
-      const seed = await seedFleet(bench, { servers, start: new Date(start), intervals });
+      const seed = await seedFleet(bench, { servers, start: new Date(start), intervals, dnsblZones: config.dns.dnsblZones.length ? config.dns.dnsblZones : DEFAULT_DNSBL_ZONES });
       log(`  seeded in ${seed.seconds.toFixed(1)} s`);
       // Whatever pg-boss's own timekeeper fired before its schedules were taken over runs out first.
       while ((await bench`select 1 from pgboss.job where state in ('created', 'retry', 'active') and start_after <= now() limit 1`).length > 0) await sleep(100);

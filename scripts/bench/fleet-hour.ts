@@ -20,6 +20,8 @@ export interface Schedule { name: string; cron: string; data: object }
 export interface Tick {
   minute: number;
   realSeconds: number;
+  /** CPU time of this process (the product's worker, and the benchmark's few statements) during the tick. */
+  cpuSeconds: number;
   sent: string[];
   /** Jobs that finished during the tick (any state but created/retry/active), by queue. */
   finished: Record<string, number>;
@@ -64,6 +66,7 @@ export async function runFleetHour(o: HourOptions): Promise<HourResult> {
       select 'drift', count(*)::int, count(*) filter (where next_drift_check_at <= ${iso}::timestamptz - interval '1 minute')::int
       from server_stacks where next_drift_check_at <= ${iso}::timestamptz`);
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     const startedAt = new Date();
     const sent = o.schedules.filter((s) => cronFires(s.cron, new Date(at)));
     for (const s of sent) await o.queue.send(s.name as JobName, s.data as never);
@@ -77,17 +80,19 @@ export async function runFleetHour(o: HourOptions): Promise<HourResult> {
       await sleep(n < 20 ? 10 : 50);
     }
     const realSeconds = (performance.now() - t0) / 1000;
+    const used = process.cpuUsage(cpu0);
+    const cpuSeconds = (used.user + used.system) / 1e6;
     const finished = await q(() => o.sql<{ name: string; n: number }[]>`
       select name, count(*)::int as n from pgboss.job where completed_on >= ${startedAt} group by name`);
     const dns = await o.dnsQueries();
     const tick: Tick = {
-      minute, realSeconds, sent: sent.map((s) => s.name), cut, dns,
+      minute, realSeconds, cpuSeconds, sent: sent.map((s) => s.name), cut, dns,
       finished: Object.fromEntries(finished.map((r) => [r.name, r.n])),
       due: Object.fromEntries(dueRows.map((r) => [r.kind, { due: r.due, late: r.late }])),
     };
     ticks.push(tick);
     const jobs = finished.reduce((n, r) => n + r.n, 0);
-    o.log(`  minute ${String(minute).padStart(2)}: ${realSeconds.toFixed(1)} s, ${jobs} jobs, ${dns.other + dns.dnsbl} DNS queries${cut ? ' (cut: work still pending)' : ''}`);
+    o.log(`  minute ${String(minute).padStart(2)}: ${realSeconds.toFixed(1)} s (CPU ${cpuSeconds.toFixed(1)} s), ${jobs} jobs, ${dns.other + dns.dnsbl} DNS queries${cut ? ' (cut: work still pending)' : ''}`);
   }
   return { ticks, ownStatements: own };
 }

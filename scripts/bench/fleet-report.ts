@@ -10,7 +10,7 @@ export interface FleetResults {
   durationSeconds: number;
   servers: number;
   minutes: number;
-  intervals: { healthMinutes: number; monitorMinutes: number; driftMinutes: number };
+  intervals: { healthMinutes: number; monitorMinutes: number; driftMinutes: number; usageMinutes: number };
   schedules: Schedule[];
   skipped: { name: string; cron: string; why: string }[];
   seedSeconds: number;
@@ -30,7 +30,7 @@ function expectedRuns(r: FleetResults): Record<string, number> {
     'health.check_server': r.minutes / healthMinutes + r.minutes / driftMinutes,
     'ops.check_server': r.minutes / monitorMinutes,
     'fleet.drift_check': r.minutes / driftMinutes,
-    'mailboxes.collect_usage': r.minutes / 15,
+    'mailboxes.collect_usage': r.minutes / r.intervals.usageMinutes,
   };
 }
 
@@ -55,11 +55,14 @@ export function summariseFleet(r: FleetResults) {
   const perDay = 1440 / r.minutes;
   const growth = Object.fromEntries(Object.keys(r.rows.after).map((k) => [k, Math.round((r.rows.after[k]! - r.rows.before[k]!) * perDay)]));
   const perMinute = r.ticks.map((t) => t.realSeconds);
+  const cpuPerMinute = r.ticks.map((t) => t.cpuSeconds);
   return {
     servers: r.servers,
     simulatedMinutes: r.minutes,
     realSecondsPerSimulatedMinute: { median: round(median(perMinute), 2), max: round(Math.max(...perMinute), 2) },
     keepsUp: Math.max(...perMinute) <= 60,
+    /** The worker process's own CPU per simulated minute: on a shared machine, what it would need of a core it had to itself. */
+    cpuSecondsPerSimulatedMinute: { median: round(median(cpuPerMinute), 2), max: round(Math.max(...cpuPerMinute), 2) },
     jobsPerSecond: round(jobs / seconds, 1),
     jobs,
     statementsPerSecond: round(r.statements.total / seconds, 1),
@@ -87,10 +90,11 @@ export function renderFleet(r: FleetResults): string {
   const out: string[] = [];
   out.push('# Fleet benchmark', '');
   out.push(`Produced by \`npm run bench:fleet\` (scripts/bench-fleet.ts) on ${r.startedAt}, in ${r.durationSeconds} s; commit \`${m.commit}\`${m.commitDirty ? ' (uncommitted changes)' : ''}, ${m.cpus} × ${m.cpuModel}, load average ${m.loadAverage.start} at start and ${m.loadAverage.end ?? '–'} at end (the machine is shared).`, '');
-  out.push(`${r.servers} servers as rows (workspaces, servers in \`ready\`, their two addresses, the DNS records publish_dns writes, an active DKIM key, and each server's health, blacklist and drift schedules spread over their intervals as a running fleet has them; seeded in ${s.details.seedSeconds} s) and ${r.minutes} simulated minutes of the periodic work, on one worker process (the product's workers in the benchmark process, with the catalog's handler concurrency). Each tick is one simulated minute: the product's clock moves to it, the scheduled jobs whose cron fires in it are sent (${r.schedules.map((x) => `\`${x.name}\` ${x.cron}`).join(', ')}), and the tick lasts until every ready job (the sweeps and all they queued) has finished. Intervals: health run every ${r.intervals.healthMinutes} min, blacklist check every ${r.intervals.monitorMinutes} min, drift check every ${r.intervals.driftMinutes} min.${r.skipped.length ? ` Not simulated: ${r.skipped.map((x) => `\`${x.name}\` (${x.why})`).join('; ')}.` : ''}`, '');
+  out.push(`${r.servers} servers as rows (workspaces, servers in \`ready\`, their two addresses, the DNS records publish_dns writes, an active DKIM key, and each server's health, blacklist and drift schedules spread over their intervals as a running fleet has them; seeded in ${s.details.seedSeconds} s) and ${r.minutes} simulated minutes of the periodic work, on one worker process (the product's workers in the benchmark process, with the catalog's handler concurrency). Each tick is one simulated minute: the product's clock moves to it, the scheduled jobs whose cron fires in it are sent (${r.schedules.map((x) => `\`${x.name}\` ${x.cron}`).join(', ')}), and the tick lasts until every ready job (the sweeps and all they queued) has finished. Intervals: health run every ${r.intervals.healthMinutes} min, blacklist check every ${r.intervals.monitorMinutes} min, mailbox usage every ${r.intervals.usageMinutes} min, drift check every ${r.intervals.driftMinutes} min.${r.skipped.length ? ` Not simulated: ${r.skipped.map((x) => `\`${x.name}\` (${x.why})`).join('; ')}.` : ''}`, '');
   out.push('## Summary', '');
   out.push(table(['measure', 'figure'], [
     ['real seconds per simulated minute, median (max)', `${s.realSecondsPerSimulatedMinute.median} s (${s.realSecondsPerSimulatedMinute.max} s)${s.keepsUp ? '' : ' — **above 60 s: one worker process falls behind**'}`],
+    ['CPU seconds of the worker process per simulated minute, median (max)', `${s.cpuSecondsPerSimulatedMinute.median} s (${s.cpuSecondsPerSimulatedMinute.max} s): real time above this is waiting (PostgreSQL, DNS, the sandbox, other processes on the machine)`],
     ['jobs per second (while ticks ran)', `${s.jobsPerSecond} (${s.jobs} jobs)`],
     ['SQL statements per second (pg_stat_statements, every client)', `${s.statementsPerSecond} (${s.statements} statements)`],
     ['DNS queries per second (at the sandbox DNS server)', `${s.dnsQueriesPerSecond} (${s.dnsQueries.other} lookups, ${s.dnsQueries.dnsbl} DNSBL)`],
@@ -108,12 +112,12 @@ export function renderFleet(r: FleetResults): string {
   out.push('## Slowest statements (total time)', '');
   out.push(table(['statement', 'calls', 'total ms', 'mean ms', 'rows per call'], r.statements.top.map((x) => [`\`${x.query.replace(/\|/g, '\\|')}\``, x.calls, x.totalMs, x.meanMs, x.rowsPerCall])), '');
   out.push('## Per minute', '');
-  out.push(table(['minute', 'real s', 'sent', 'jobs', 'DNS (DNSBL)', 'due (late)'], r.ticks.map((x) => [
-    x.minute, round(x.realSeconds, 1), x.sent.join(' '), Object.values(x.finished).reduce((n, c) => n + c, 0), `${x.dns.other + x.dns.dnsbl} (${x.dns.dnsbl})`,
+  out.push(table(['minute', 'real s', 'CPU s', 'sent', 'jobs', 'DNS (DNSBL)', 'due (late)'], r.ticks.map((x) => [
+    x.minute, round(x.realSeconds, 1), round(x.cpuSeconds, 1), x.sent.join(' '), Object.values(x.finished).reduce((n, c) => n + c, 0), `${x.dns.other + x.dns.dnsbl} (${x.dns.dnsbl})`,
     Object.entries(x.due).map(([k, d]) => `${k} ${d.due} (${d.late})`).join(', '),
   ])), '');
   out.push('## What the hosts do not do here', '');
-  out.push(`The servers are rows: no emulated host answers at their addresses. The health run's SSH parts (the disk probe, and the look at the host a server never had) and the drift check, the mailbox usage collection and the backups ask the sandbox for an SSH endpoint and are told at once that nothing runs there: a quick "could not check", never a wait. So these figures leave out SSH connection set-up and the hosts' answers; the DNS checks ask the sandbox DNS, which answers NXDOMAIN for these domains (no Cloudflare zone holds them), so they fail the same way every run and nothing is mailed. The product logged ${r.problems} warnings or errors${r.problemSamples.length ? `: ${r.problemSamples.map((p) => `"${p}"`).join(', ')}` : ''}.`, '');
+  out.push(`The servers are rows: no emulated host answers at their addresses. The health run's SSH parts (the disk probe, and the look at the host a server never had) and the drift check, the mailbox usage collection and the backups ask the sandbox for an SSH endpoint and are told at once that nothing runs there: a quick "could not check", never a wait. So these figures leave out SSH connection set-up and the hosts' answers; the DNS checks ask the sandbox DNS, which answers NXDOMAIN for these domains (no Cloudflare zone holds them), so they fail the same way every run and nothing is mailed. The blacklists health check reads the verdicts seeded as the monitor's last check (each server's, one interval before its next) and the ones the monitor stores during the run. The product logged ${r.problems} warnings or errors${r.problemSamples.length ? `: ${r.problemSamples.map((p) => `"${p}"`).join(', ')}` : ''}.`, '');
   out.push('## Reproduce', '');
   out.push('```sh\nnpm run bench:fleet                                              # 10,000 servers, one simulated hour\nBENCH_FLEET_SERVERS=1000 BENCH_FLEET_MINUTES=20 npm run bench:fleet  # smaller\n```', '');
   return out.join('\n');

@@ -1,8 +1,9 @@
 /**
- * A fleet as rows, not hosts: workspaces, servers in `ready`, their addresses, the DNS records
- * publish_dns would have written (provisioning/dns-records.ts `desiredRecords`), an active DKIM key
+ * A fleet as rows, not hosts: workspaces, servers in `ready`, their addresses and the DNSBL verdicts
+ * of their last blacklist check, the DNS records publish_dns would have written
+ * (provisioning/dns-records.ts `desiredRecords`), an active DKIM key
  * its "ready" notice, and the periodic schedules of a fleet in its steady state (each server's health run, blacklist
- * check and drift check at its own point of the interval, as the sweeps leave them), all in bulk
+ * check, mailbox usage collection and drift check at its own point of the interval, as the sweeps leave them), all in bulk
  * SQL. No owner memberships: a steady fleet mails nobody, and the first run of a row-only server
  * would otherwise mail its owner about every check it cannot pass.
  */
@@ -20,9 +21,11 @@ export interface SeedOptions {
   servers: number;
   /** The simulated hour's start: schedules are spread over the interval from here. */
   start: Date;
-  intervals: { healthMinutes: number; monitorMinutes: number; driftMinutes: number };
+  intervals: { healthMinutes: number; monitorMinutes: number; driftMinutes: number; usageMinutes: number };
   /** Servers per workspace. */
   perWorkspace?: number;
+  /** The DNSBL zones the product asks: each address has its last verdicts from each, as the monitor left them. */
+  dnsblZones: readonly string[];
 }
 
 /** An RSA-2048 public key's size, base64 (the health run reads it; nothing verifies it here). */
@@ -86,6 +89,7 @@ export async function seedFleet(sql: postgres.Sql, opts: SeedOptions): Promise<F
       next_transition_at: new Date(opts.start.getTime() + (1440 + ((i * 104729) % (89 * 24 * 60))) * 60_000) });
     schedules.push({ server_id: id, kind: 'health', next_at: spread(opts.intervals.healthMinutes, i) });
     schedules.push({ server_id: id, kind: 'blacklists', next_at: spread(opts.intervals.monitorMinutes, i) });
+    schedules.push({ server_id: id, kind: 'usage', next_at: spread(opts.intervals.usageMinutes, i) });
     stacks.push({ server_id: id, next_drift_check_at: spread(opts.intervals.driftMinutes, i) });
     // Told it was ready long ago (the health sweep mails the owners of a ready server that was not).
     notices.push({ server_id: id, kind: 'ready' });
@@ -98,6 +102,13 @@ export async function seedFleet(sql: postgres.Sql, opts: SeedOptions): Promise<F
   await insertChunks(sql, 'server_schedules', schedules);
   await insertChunks(sql, 'server_stacks', stacks);
   await insertChunks(sql, 'server_notices', notices);
+  // The monitor's verdicts from each server's last blacklist check, an interval before its next one:
+  // the health run reads these instead of asking the lists again (src/health/blacklist-check.ts).
+  await sql`
+    insert into blacklist_checks (server_id, address, zone, status, checked_at)
+    select i.server_id, i.address, z, 'clean', sc.next_at - ${`${opts.intervals.monitorMinutes} minutes`}::interval
+    from server_ips i join server_schedules sc on sc.server_id = i.server_id and sc.kind = 'blacklists'
+    cross join unnest(${sql.array([...opts.dnsblZones])}::text[]) z`;
   await sql`analyze`;
   return { serverIds: servers.map((s) => s.id as string), seconds: (performance.now() - t) / 1000 };
 }
