@@ -3,7 +3,7 @@
  * embedded PostgreSQL, written to bench/report.json and bench/report.md.
  * Benchmarks measure and report; nothing here passes or fails on time.
  *
- * Knobs (environment): BENCH_PROVISIONS (concurrent provisions, default 200),
+ * Knobs (environment): BENCH_PROVISIONS (concurrent provisions, default 200; paid 50 webhooks at a time),
  * BENCH_API_SECONDS (per load round, default 5), BENCH_LOG=1 (the product's
  * warnings on stderr), BENCH_REAL_HOST=0 (skip the real-host figure), BENCH_BACKUPS=0 (skip
  * the backup figures, scripts/bench-backups.ts).

@@ -239,6 +239,8 @@ export async function createAppContext(config: Config, log: Logger, opts: Contex
       health: {
         db: database.db, lookup: providers.lookup, dnsbl: providers.dnsbl, mailer, log, publicUrl: config.http.publicUrl,
         intervalMinutes: config.health.intervalMinutes,
+        // The context's clock, as every other sweep's: when runs are due and what they store as checked.
+        now: () => new Date(clock.now()),
         blacklistMaxAgeMinutes: 2 * config.ops.monitorIntervalMinutes,
         defaultWindow: config.fleet.defaultWindow,
         observeHost: (server) => observeHost(provisioning, server),

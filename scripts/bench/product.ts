@@ -15,6 +15,7 @@ import { eq, inArray } from 'drizzle-orm';
 import { createApp, type RouteRegistrar } from '../../src/api/app.ts';
 import { apiDeps, createAppContext, type AppContext } from '../../src/app-context.ts';
 import { productRegistrars } from '../../src/app-routes.ts';
+import type { Clock } from '../../src/clock.ts';
 import { loadConfig } from '../../src/config.ts';
 import { servers, users } from '../../src/db/schema/index.ts';
 import { createLogger } from '../../src/log.ts';
@@ -37,6 +38,8 @@ export interface ProductOptions {
   realHosts?: { cacheDir: string; mirror: string };
   /** The product's routes beyond /v1's core (backups, checks, downloads…), as `mailplane api` serves them. */
   productRoutes?: boolean;
+  /** The product's clock (the fleet benchmark's simulated minutes); the system clock otherwise. */
+  clock?: Clock;
 }
 
 export interface Product {
@@ -77,7 +80,7 @@ export async function startProduct(opts: ProductOptions): Promise<Product> {
     level: 'warn', pretty: false,
     destination: { write: (line: string) => { problems.push(line.trim()); if (process.env['BENCH_LOG']) process.stderr.write(line); } },
   });
-  const ctx = await createAppContext(config, log, { worker: true, migrate: true, ...(opts.settings ? { settings: opts.settings } : {}) });
+  const ctx = await createAppContext(config, log, { worker: true, migrate: true, ...(opts.settings ? { settings: opts.settings } : {}), ...(opts.clock ? { clock: opts.clock } : {}) });
   await startWorkers(ctx);
   const deps = apiDeps(ctx);
   const app = createApp(deps, [...(opts.productRoutes ? productRegistrars(ctx, deps) : []), ...(opts.routes?.(ctx) ?? [])]);

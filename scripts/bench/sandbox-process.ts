@@ -8,6 +8,8 @@
  *   → { type: 'ready', env }            once the emulators listen
  *   ← { id, op: 'setWebhookUrl', url }  → { id, ok: true }
  *   ← { id, op: 'completeCheckout', sessionId } → { id, ok: true, status }
+ *   ← { id, op: 'dnsQueries' }          → { id, ok: true, dns: { dnsbl, other } }: questions the DNS
+ *                                          emulator received since the last call (its log is emptied)
  *   ← { id, op: 'stop' }                → { id, ok: true }, then exits
  */
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
@@ -38,6 +40,8 @@ sandbox.cloudflare!.faults.set({ latencyMs: profile.cloudflareApiMs });
 sandbox.dns!.setLatency(profile.dnsMs);
 for (const [zone, ms] of Object.entries(profile.dnsblZoneMs)) sandbox.dns!.setLatency(ms, zone);
 
+const dnsblSuffixes = DEFAULT_DNSBL_ZONES.map((z) => `.${z.toLowerCase()}`);
+
 let stopping: Promise<void> | null = null;
 const stop = () => (stopping ??= sandbox.stop().then(() => rm(dataDir, { recursive: true, force: true })));
 
@@ -52,6 +56,11 @@ process.on('message', (raw) => {
         case 'completeCheckout': {
           const delivery = await sandbox.stripe!.completeCheckout(req.sessionId!);
           return send({ id: req.id, ok: true, status: delivery.status });
+        }
+        case 'dnsQueries': {
+          const asked = sandbox.dns!.queries.splice(0);
+          const dnsbl = asked.filter((q) => dnsblSuffixes.some((z) => q.name.toLowerCase().replace(/\.$/, '').endsWith(z))).length;
+          return send({ id: req.id, ok: true, dns: { dnsbl, other: asked.length - dnsbl } });
         }
         case 'stop':
           await stop();

@@ -5,12 +5,13 @@
  * behind is next due half an interval from now, not at once again), and their jobs go in one insert. A server seen for the first time
  * is only scheduled, at a random point within the interval, so a fleet (or a deploy of this code)
  * spreads its work instead of firing it all in one minute; its first run of each kind comes with
- * provisioning (the first health run with `ready`, the blacklist check with `check_blacklists`).
+ * provisioning (the first health run with `ready`, the blacklist check with `check_blacklists`; the
+ * mailbox usage, empty on a new server, waits for its turn).
  */
 import { sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 
-export type ScheduleKind = 'health' | 'blacklists';
+export type ScheduleKind = 'health' | 'blacklists' | 'usage';
 
 export interface DueSweep {
   kind: ScheduleKind;

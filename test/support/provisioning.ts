@@ -11,6 +11,7 @@ import { and, desc, eq } from 'drizzle-orm';
 import { createApp } from '../../src/api/app.ts';
 import { listenHttp } from '../../src/api/http-server.ts';
 import { apiDeps, createAppContext, type AppContext } from '../../src/app-context.ts';
+import type { Clock } from '../../src/clock.ts';
 import { loadConfig } from '../../src/config.ts';
 import { provisioningRuns, provisioningSteps, servers, subscriptions, users } from '../../src/db/schema/index.ts';
 import { createLogger } from '../../src/log.ts';
@@ -46,6 +47,8 @@ export interface HarnessOptions {
   port?: number;
   /** Captures every log line of the product (level info) here, for log checks. */
   logLines?: string[];
+  /** The product's clock (default: the system's). */
+  clock?: Clock;
 }
 
 export interface Harness {
@@ -108,7 +111,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const log = capture
     ? createLogger({ level: 'info', pretty: false, destination: { write: (line: string) => void capture.push(line) } })
     : createLogger({ level: level ?? 'warn', pretty: false, destination: level ? process.stderr : { write: () => {} } });
-  const ctx = await createAppContext(config, log, { worker: opts.workers ?? true, migrate: false, settings: { ...FAST_SETTINGS, ...opts.settings }, providers: { sandbox } });
+  const ctx = await createAppContext(config, log, { worker: opts.workers ?? true, migrate: false, settings: { ...FAST_SETTINGS, ...opts.settings }, providers: { sandbox }, ...(opts.clock ? { clock: opts.clock } : {}) });
   if (opts.workers ?? true) await startWorkers(ctx);
   // The same app as `mailplane api`: the /v1 resources plus the product routes and the dashboard, and account notices by mail.
   const deps = apiDeps(ctx, mailAccountNotifier({ mailer: ctx.mailer, log, publicUrl: config.http.publicUrl }));
