@@ -133,12 +133,13 @@ export const JOB_CATALOG = {
   /**
    * Erase a workspace: cancel billing, deprovision, then delete its rows (src/gdpr/erase.ts). An
    * attempt that finds Stripe away or servers still being deprovisioned fails and is retried (1–2 s,
-   * doubling, at most 30 s apart); after 60 attempts ops are alerted and the erasure starts again
-   * (gdpr.erase_workspace_stuck): an erasure is owed, so it never stops for good.
+   * doubling, at most 5 s apart: mostly it waits on mailplane's own deprovisioning, and finishes
+   * within seconds of it); after 300 attempts (about 25 minutes) ops are alerted and the erasure
+   * starts again (gdpr.erase_workspace_stuck): an erasure is owed, so it never stops for good.
    */
   'gdpr.erase_workspace': define({
     schema: eraseWorkspaceJob,
-    queue: { policy: 'stately', retryLimit: 59, retryDelay: 1, retryBackoff: true, retryDelayMax: 30, expireInSeconds: 900, deadLetter: 'gdpr.erase_workspace_stuck' },
+    queue: { policy: 'stately', retryLimit: 299, retryDelay: 1, retryBackoff: true, retryDelayMax: 5, expireInSeconds: 900, deadLetter: 'gdpr.erase_workspace_stuck' },
     concurrency: 4,
   }),
   'gdpr.erase_workspace_stuck': failuresOf(eraseWorkspaceJob),
@@ -151,7 +152,7 @@ export const JOB_CATALOG = {
   /** Erase an account once the workspaces it solely owned are gone (src/gdpr/erase.ts); retried as the workspace erasure is, and started again likewise. */
   'gdpr.erase_user': define({
     schema: eraseUserJob,
-    queue: { policy: 'stately', retryLimit: 59, retryDelay: 1, retryBackoff: true, retryDelayMax: 30, expireInSeconds: 900, deadLetter: 'gdpr.erase_user_stuck' },
+    queue: { policy: 'stately', retryLimit: 299, retryDelay: 1, retryBackoff: true, retryDelayMax: 5, expireInSeconds: 900, deadLetter: 'gdpr.erase_user_stuck' },
     concurrency: 4,
   }),
   'gdpr.erase_user_stuck': failuresOf(eraseUserJob),
