@@ -208,6 +208,10 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
     await inTransaction(database, async (tx, raw) => {
       const [run] = await tx.select().from(provisioningRuns).where(eq(provisioningRuns.id, runId)).for('update');
       if (retry) {
+        // The one retry mailplane still schedules by hand (every queue's other retries are pg-boss's,
+        // src/jobs/catalog.ts): the attempt count is the step row's (reruns and resumes start it
+        // afresh, waits give theirs back), support sees the next attempt, and a provider's 429 can
+        // ask (Retry-After) for longer than any backoff: pg-boss's retry delay cannot be told that.
         const delay = backoffMs(stepRow.attempt, { ...deps.settings.retry, retryAfterMs: appErr?.retryAfterMs, ...(deps.random ? { random: deps.random } : {}) });
         await tx.update(provisioningSteps).set({ status: 'retrying', error: message, retryable: true, log, nextAttemptAt: new Date(clock.now() + delay) })
           .where(eq(provisioningSteps.id, stepRow.id));

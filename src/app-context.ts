@@ -50,6 +50,7 @@ import { Vault } from './vault/vault.ts';
 import { Shutdown } from './shutdown.ts';
 import { sendEmailVerification, type RecoveryDeps } from './accounts/recovery.ts';
 import type { OpsDeps } from './ops/deps.ts';
+import { alertDeliveryPolicy } from './ops/alert-delivery.ts';
 import { eq } from 'drizzle-orm';
 import { servers } from './db/schema/index.ts';
 import { WEBMAIL_HMAC_KEY_PATH } from './mailstack/render.ts';
@@ -180,7 +181,10 @@ export async function createAppContext(config: Config, log: Logger, opts: Contex
     const database = openDatabase(url);
     cleanup.unshift({ name: 'database connections to close', boundMs: 1_000, stop: () => database.close() });
     const supervise = opts.superviseIntervalSeconds ?? config.jobs.superviseIntervalSeconds;
-    const queue = await JobQueue.start({ url, log, worker: opts.worker, pollSeconds: config.jobs.pollSeconds, sql: database.sql, ...(supervise ? { superviseIntervalSeconds: supervise } : {}) });
+    const queue = await JobQueue.start({
+      url, log, worker: opts.worker, pollSeconds: config.jobs.pollSeconds, sql: database.sql, ...(supervise ? { superviseIntervalSeconds: supervise } : {}),
+      policies: { 'ops.alert_delivery': alertDeliveryPolicy(config.ops.delivery) },
+    });
     // In-flight jobs get a short grace; past it pg-boss fails them back to the queue, to be picked up again (steps are idempotent).
     cleanup.unshift({ name: 'job handlers in flight', boundMs: 5_000, stop: ({ signal, timeoutMs }) => queue.stop({ graceful: !signal.aborted, timeoutMs: timeoutMs - 500 }) });
     const clock = opts.clock ?? systemClock;
@@ -258,7 +262,7 @@ export async function createAppContext(config: Config, log: Logger, opts: Contex
         ...(providers.sandbox?.ssh ? { webmailUrl: (server: { id: string }, token: string) => `${config.http.publicUrl}/sandbox/webmail/${server.id}?token=${encodeURIComponent(token)}` } : {}),
       },
       erasure: {
-        database, queue, billing: providers.billing, dns: providers.dns, hasher, engine, alerts, log, mailer, retry: provisioning.settings.retry, backups,
+        database, queue, billing: providers.billing, dns: providers.dns, hasher, engine, alerts, log, mailer, backups,
         workspaceGraceMs: config.auth.workspaceErasureGraceMs, publicUrl: config.http.publicUrl,
       },
       backups,

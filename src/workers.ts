@@ -8,9 +8,9 @@ import { pruneBlacklistHistory } from './ops/retention.ts';
 import { registerHealthWorkers } from './health/workers.ts';
 import { registerBackupWorkers } from './backups/workers.ts';
 import { registerFleetWorkers } from './fleet/workers.ts';
-import { eraseUser, eraseWorkspace } from './gdpr/erase.ts';
+import { erasureStuck, eraseUser, eraseWorkspace } from './gdpr/erase.ts';
 import { startDueErasures } from './gdpr/erasure-grace.ts';
-import { resyncStaleMailboxes, syncMailboxes } from './mailboxes/sync.ts';
+import { markSyncFailed, resyncStaleMailboxes, syncMailboxes } from './mailboxes/sync.ts';
 import { collectMailboxUsage, COLLECT_USAGE_CRON, queueUsageCollections } from './mailboxes/usage.ts';
 import { failAbandonedImports, runMailboxImport } from './mailboxes/import-run.ts';
 import { syncDns } from '../provisioning/customer-records-sync.ts';
@@ -33,7 +33,8 @@ export async function startWorkers(ctx: AppContext): Promise<void> {
     database: ctx.database, queue: ctx.queue, billing: ctx.providers.billing, alerts: ctx.alerts, mailer: ctx.mailer, log: ctx.log, publicUrl: ctx.config.http.publicUrl,
     plans: ctx.config.product.plans, placements: ctx.placements, graceMs: ctx.config.billing.graceMs,
   });
-  await ctx.queue.work('mailboxes.sync', async (data) => void (await syncMailboxes(ctx.provisioning, data)));
+  await ctx.queue.work('mailboxes.sync', async (data, job) => void (await syncMailboxes(ctx.provisioning, data, job.retryCount + 1)));
+  await ctx.queue.workFailures('mailboxes.sync_failed', ({ serverId }, failed) => markSyncFailed(ctx.provisioning, serverId, failed.error));
   await ctx.queue.work('mailboxes.resync', async () => {
     await resyncStaleMailboxes(ctx.provisioning, { olderThanMs: 5 * 60_000 });
     await failAbandonedImports(ctx.provisioning);
@@ -50,10 +51,12 @@ export async function startWorkers(ctx: AppContext): Promise<void> {
   await ctx.queue.work('dkim.advance', async (data) => void (await advanceDkimKey(ctx.provisioning, data)));
   await ctx.queue.schedule('dkim.sweep', '* * * * *', {});
   await ctx.queue.work('gdpr.erase_workspace', async (data) => void (await eraseWorkspace(ctx.erasure, data)));
+  await ctx.queue.workFailures('gdpr.erase_workspace_stuck', (data, failed) => erasureStuck(ctx.erasure, data, failed));
   await ctx.queue.work('gdpr.erasure_sweep', async () => void (await startDueErasures(ctx.erasure)));
   await ctx.queue.schedule('gdpr.erasure_sweep', '*/5 * * * *', {});
   await registerHealthWorkers(ctx.health, ctx.queue);
   await registerBackupWorkers(ctx.backups);
   await registerFleetWorkers(ctx.fleet);
   await ctx.queue.work('gdpr.erase_user', async (data) => void (await eraseUser(ctx.erasure, data)));
+  await ctx.queue.workFailures('gdpr.erase_user_stuck', (data, failed) => erasureStuck(ctx.erasure, data, failed));
 }

@@ -10,10 +10,14 @@
  * the audit trail: when the last copy was gone), then deletes its rows; the
  * account row goes last. Audit entries stay, with the
  * erased user's id as a pseudonym (no row maps it back to a person).
+ *
+ * An attempt that must wait (Stripe away, servers still being deprovisioned, a
+ * zone or a backup not deleted yet) throws StillErasing and the queue retries it
+ * (src/jobs/catalog.ts); when the retries are spent ops are alerted and the
+ * erasure starts over (erasureStuck): it is owed, so it never ends unfinished.
  */
 import { and, eq, inArray, isNull, ne, sql } from 'drizzle-orm';
 import type { AlertSink } from '../../provisioning/alerts.ts';
-import { backoffMs } from '../../provisioning/backoff.ts';
 import type { Engine } from '../../provisioning/engine.ts';
 import { recordErasedServerMetrics } from '../ops/metric-offsets.ts';
 import { audit, SYSTEM_ACTOR, type Actor } from '../audit.ts';
@@ -46,7 +50,6 @@ export interface ErasureDeps {
   log: Logger;
   /** The goodbye message to the person whose account is erased. */
   mailer: Mailer;
-  retry: { baseMs: number; maxMs: number };
   /** The servers' backups are deleted with the workspace (absent: no backup storage). */
   backups?: BackupDeps;
   /** Between an owner asking to erase a workspace and the erasure starting (src/gdpr/erasure-grace.ts); 0: at once. */
@@ -55,8 +58,13 @@ export interface ErasureDeps {
   publicUrl: string;
 }
 
-/** After this many waits an ops alert says the erasure is stuck (it keeps trying). */
-const STUCK_AFTER_ATTEMPTS = 60;
+/** This attempt cannot finish yet; the queue retries it (gdpr.erase_workspace's policy). */
+export class StillErasing extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StillErasing';
+  }
+}
 
 export async function markWorkspace(deps: ErasureDeps, tx: Db, raw: RawTx, workspaceId: string): Promise<void> {
   await tx.update(workspaces).set({ erasureRequestedAt: new Date(), erasureScheduledFor: null }).where(and(eq(workspaces.id, workspaceId), isNull(workspaces.erasureRequestedAt)));
@@ -138,12 +146,6 @@ async function scrubPerson(tx: Db, user: { id: string; email: string; name: stri
     .where(eq(users.id, user.id));
 }
 
-async function reschedule(deps: ErasureDeps, name: 'gdpr.erase_workspace' | 'gdpr.erase_user', data: { workspaceId: string } | { userId: string }, attempt: number): Promise<void> {
-  const delay = backoffMs(attempt, { baseMs: deps.retry.baseMs, maxMs: Math.min(deps.retry.maxMs, 30_000) });
-  const key = 'workspaceId' in data ? data.workspaceId : data.userId;
-  await deps.queue.send(name, { ...data, attempt: attempt + 1 } as never, { singletonKey: key, startAfterSeconds: Math.max(1, Math.ceil(delay / 1000)) });
-}
-
 /**
  * Removes something at Stripe. False: Stripe is unavailable for now, try again
  * later. A refusal for good does not hold the erasure up: ops get an alert to
@@ -164,9 +166,8 @@ async function removeAtStripe(deps: ErasureDeps, what: string, remove: () => Pro
 }
 
 /** The `gdpr.erase_workspace` job. */
-export async function eraseWorkspace(deps: ErasureDeps, job: { workspaceId: string; attempt?: number | undefined }): Promise<'erased' | 'waiting' | 'gone'> {
+export async function eraseWorkspace(deps: ErasureDeps, job: { workspaceId: string }): Promise<'erased' | 'gone'> {
   const { db } = deps.database;
-  const attempt = job.attempt ?? 1;
   const [ws] = await db.select().from(workspaces).where(eq(workspaces.id, job.workspaceId));
   if (!ws) return 'gone';
   const actor: Actor = { ...SYSTEM_ACTOR, id: 'gdpr-erasure' };
@@ -176,8 +177,7 @@ export async function eraseWorkspace(deps: ErasureDeps, job: { workspaceId: stri
   for (const sub of subs) {
     const id = sub.stripeSubscriptionId;
     if (id && !(await removeAtStripe(deps, `subscription ${id}`, () => deps.billing.cancelSubscription(id)))) {
-      await reschedule(deps, 'gdpr.erase_workspace', { workspaceId: ws.id }, attempt);
-      return 'waiting';
+      throw new StillErasing(`Stripe could not cancel subscription ${id} yet`);
     }
     await db.update(subscriptions).set({ status: 'canceled', updatedAt: new Date() }).where(eq(subscriptions.id, sub.id));
   }
@@ -185,8 +185,7 @@ export async function eraseWorkspace(deps: ErasureDeps, job: { workspaceId: stri
   const customers = await db.selectDistinct({ id: subscriptions.stripeCustomerId }).from(subscriptions).where(eq(subscriptions.workspaceId, ws.id));
   for (const { id } of customers) {
     if (id && !(await removeAtStripe(deps, `customer ${id}`, () => deps.billing.deleteCustomer(id)))) {
-      await reschedule(deps, 'gdpr.erase_workspace', { workspaceId: ws.id }, attempt);
-      return 'waiting';
+      throw new StillErasing(`Stripe could not delete customer ${id} yet`);
     }
   }
 
@@ -205,17 +204,7 @@ export async function eraseWorkspace(deps: ErasureDeps, job: { workspaceId: stri
       if (locked && locked.status !== 'deleted') await startDeprovision(deps.queue, tx, raw, locked, actor, 'Workspace erased (GDPR)');
     });
   }
-  if (live.length > 0) {
-    if (attempt === STUCK_AFTER_ATTEMPTS) {
-      await deps.alerts.open(db, {
-        kind: 'erasure_stuck', severity: 'warning', serverId: null, dedupeKey: `erasure:${ws.id}`,
-        message: `Erasure of workspace ${ws.id} still waits for ${live.length} server(s) to be deprovisioned`,
-        details: { servers: live.map((s) => ({ id: s.id, status: s.status })) },
-      });
-    }
-    await reschedule(deps, 'gdpr.erase_workspace', { workspaceId: ws.id }, attempt);
-    return 'waiting';
-  }
+  if (live.length > 0) throw new StillErasing(`waits for ${live.length} server(s) to be deprovisioned: ${live.map((s) => `${s.id} (${s.status})`).join(', ')}`);
 
   // 3. The DNS zones mailplane created for the workspace's domains (unless a live server elsewhere uses one).
   const zoneRows = await db.select({ zoneId: servers.dnsZoneId, domain: servers.domain }).from(servers).where(eq(servers.workspaceId, ws.id));
@@ -227,8 +216,7 @@ export async function eraseWorkspace(deps: ErasureDeps, job: { workspaceId: stri
       await deps.dns.deleteZone(zoneId, domain);
     } catch (err) {
       deps.log.warn({ err, zoneId }, 'erasure: zone deletion failed; retrying');
-      await reschedule(deps, 'gdpr.erase_workspace', { workspaceId: ws.id }, attempt);
-      return 'waiting';
+      throw new StillErasing(`DNS zone ${zoneId} not deleted yet`, { cause: err });
     }
   }
 
@@ -243,8 +231,7 @@ export async function eraseWorkspace(deps: ErasureDeps, job: { workspaceId: stri
         if (gone && (!backupsGoneAt || gone.toISOString() > backupsGoneAt)) backupsGoneAt = gone.toISOString();
       } catch (err) {
         deps.log.warn({ err, serverId }, 'erasure: backups not deleted yet; retrying');
-        await reschedule(deps, 'gdpr.erase_workspace', { workspaceId: ws.id }, attempt);
-        return 'waiting';
+        throw new StillErasing(`backups of server ${serverId} not deleted yet`, { cause: err });
       }
     }
   }
@@ -269,18 +256,40 @@ export async function eraseWorkspace(deps: ErasureDeps, job: { workspaceId: stri
 }
 
 /** The `gdpr.erase_user` job: the account row goes once the workspaces it solely owned are gone. */
-export async function eraseUser(deps: ErasureDeps, job: { userId: string; attempt?: number | undefined }): Promise<'erased' | 'waiting' | 'gone'> {
+export async function eraseUser(deps: ErasureDeps, job: { userId: string }): Promise<'erased' | 'gone'> {
   const { db } = deps.database;
   const [user] = await db.select({ id: users.id }).from(users).where(eq(users.id, job.userId));
   if (!user) return 'gone';
   const pending = await db.select({ workspaceId: memberships.workspaceId }).from(memberships).where(eq(memberships.userId, user.id));
-  if (pending.length > 0) {
-    await reschedule(deps, 'gdpr.erase_user', { userId: user.id }, job.attempt ?? 1);
-    return 'waiting';
-  }
+  if (pending.length > 0) throw new StillErasing(`waits for ${pending.length} workspace(s) to be erased first`);
   await db.transaction(async (tx) => {
     await tx.delete(users).where(eq(users.id, user.id));
     await audit(tx, { ...SYSTEM_ACTOR, id: 'gdpr-erasure' }, { action: 'user.erased', target: user.id });
   });
   return 'erased';
+}
+
+/**
+ * An erasure whose retries are spent (the `gdpr.erase_workspace_stuck` / `gdpr.erase_user_stuck`
+ * jobs): ops are told why it waits (a workspace's erasure; one open alert however often it comes
+ * back) and the erasure starts over with a fresh retry budget. Starting over is the one re-enqueue
+ * left here: the erasure is owed, and the failed job is over, so nothing else would run it again.
+ */
+export async function erasureStuck(
+  deps: Pick<ErasureDeps, 'database' | 'queue' | 'alerts' | 'log'>, job: { workspaceId: string } | { userId: string }, failed: { error: string; attempts: number },
+): Promise<void> {
+  deps.log.warn({ ...job, attempts: failed.attempts, error: failed.error }, 'erasure still waits after its retries; starting over');
+  if ('workspaceId' in job) {
+    const [ws] = await deps.database.db.select({ id: workspaces.id }).from(workspaces).where(eq(workspaces.id, job.workspaceId));
+    if (!ws) return;
+    await deps.alerts.open(deps.database.db, {
+      kind: 'erasure_stuck', severity: 'warning', serverId: null, dedupeKey: `erasure:${ws.id}`,
+      message: `Erasure of workspace ${ws.id} is still not done after ${failed.attempts} attempts: ${failed.error}`.slice(0, 1000),
+      details: { attempts: failed.attempts, error: failed.error.slice(0, 1000) },
+    });
+    await deps.queue.send('gdpr.erase_workspace', { workspaceId: ws.id }, { singletonKey: ws.id });
+    return;
+  }
+  const [user] = await deps.database.db.select({ id: users.id }).from(users).where(eq(users.id, job.userId));
+  if (user) await deps.queue.send('gdpr.erase_user', { userId: user.id }, { singletonKey: user.id });
 }

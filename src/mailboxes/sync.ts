@@ -6,6 +6,11 @@
  * last leaves the server matching the database. Rows are marked with the
  * version that was pushed, so a change made during a push stays pending for
  * the next sync (which that change enqueued).
+ *
+ * Retries are the queue's (src/jobs/catalog.ts): a failed push marks the rows
+ * pending with the reason and throws; a refusal no retry can change (not
+ * retryable) gives up at once; a sync that fails for good marks them failed
+ * (markSyncFailed, the dead letter handler), and the 10-minute resync tries again.
  */
 import { and, asc, eq, inArray, lt } from 'drizzle-orm';
 import { mailboxes, servers } from '../db/schema/index.ts';
@@ -13,15 +18,13 @@ import { isRetryable } from '../errors.ts';
 import { markAddressesApplied, renderServerAddresses } from '../addresses/sync.ts';
 import { renderMailboxFiles } from '../mailstack/mailboxes.ts';
 import { mailGuardFiles } from './mail-guard-sync.ts';
+import { GiveUp } from '../jobs/give-up.ts';
 import type { ProvisioningDeps } from '../../provisioning/context.ts';
-import { backoffMs } from '../../provisioning/backoff.ts';
 import { runScript, withSession } from '../../provisioning/remote.ts';
 
-export const MAX_SYNC_ATTEMPTS = 6;
-
-export async function syncMailboxes(deps: ProvisioningDeps, job: { serverId: string; attempt?: number | undefined }): Promise<'applied' | 'failed' | 'skipped'> {
+/** The `mailboxes.sync` job. `attempt`: 1 for the first (the job's retryCount + 1). Throws when the push failed. */
+export async function syncMailboxes(deps: ProvisioningDeps, job: { serverId: string }, attempt = 1): Promise<'applied' | 'skipped'> {
   const { db } = deps.database;
-  const attempt = job.attempt ?? 1;
   const [server] = await db.select().from(servers).where(eq(servers.id, job.serverId));
   // Gone, or being torn down: the rows go with the server.
   if (!server || !['ready', 'suspended'].includes(server.status)) return 'skipped';
@@ -32,15 +35,12 @@ export async function syncMailboxes(deps: ProvisioningDeps, job: { serverId: str
     await pushMailboxSet(deps, server, rows.filter((r) => r.state === 'active'), log);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    const willRetry = isRetryable(err) && attempt < MAX_SYNC_ATTEMPTS;
-    await db.update(mailboxes).set({ syncStatus: willRetry ? 'pending' : 'failed', syncError: message.slice(0, 1000), updatedAt: new Date() })
+    const retryable = isRetryable(err);
+    await db.update(mailboxes).set({ syncStatus: retryable ? 'pending' : 'failed', syncError: message.slice(0, 1000), updatedAt: new Date() })
       .where(and(eq(mailboxes.serverId, server.id), inArray(mailboxes.id, rows.map((r) => r.id))));
     deps.log.warn({ serverId: server.id, attempt, err }, 'mailbox sync failed');
-    if (willRetry) {
-      const delay = backoffMs(attempt, deps.settings.retry);
-      await deps.queue.send('mailboxes.sync', { serverId: server.id, attempt: attempt + 1 }, { singletonKey: server.id, startAfterSeconds: Math.max(1, Math.ceil(delay / 1000)) });
-    }
-    return 'failed';
+    if (!retryable) throw new GiveUp(message, { cause: err });
+    throw err;
   }
   await db.transaction(async (tx) => {
     for (const row of rows) {
@@ -58,6 +58,16 @@ export async function syncMailboxes(deps: ProvisioningDeps, job: { serverId: str
     }
   });
   return 'applied';
+}
+
+/**
+ * The `mailboxes.sync_failed` job: the sync's last attempt failed (or expired), so the mailboxes it
+ * left pending are failed, with the reason, until the resync sweep or the next change pushes again.
+ */
+export async function markSyncFailed(deps: Pick<ProvisioningDeps, 'database' | 'log'>, serverId: string, error: string): Promise<void> {
+  await deps.database.db.update(mailboxes).set({ syncStatus: 'failed', syncError: error.slice(0, 1000), updatedAt: new Date() })
+    .where(and(eq(mailboxes.serverId, serverId), eq(mailboxes.syncStatus, 'pending')));
+  deps.log.warn({ serverId, error }, 'mailbox sync gave up; the resync sweep tries again');
 }
 
 /**
