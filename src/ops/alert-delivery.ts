@@ -79,7 +79,7 @@ export async function sweepOutbox(deps: Pick<OpsDeps, 'database' | 'queue' | 'se
 export async function deliverAlert(deps: Pick<OpsDeps, 'database' | 'queue' | 'settings' | 'clock' | 'log'>, deliveryId: string): Promise<void> {
   await inTransaction(deps.database, async (tx, raw) => {
     const [row] = await tx.select().from(alertDeliveries).where(eq(alertDeliveries.id, deliveryId)).for('update', { skipLocked: true });
-    if (!row || row.status !== 'pending') return; // done already, or another worker holds it right now
+    if (row?.status !== 'pending') return; // done already, or another worker holds it right now
     const [alert] = await tx.select().from(alerts).where(eq(alerts.id, row.alertId));
     if (!alert) return;
     const attempt = row.attempts + 1;

@@ -94,7 +94,6 @@ type Connection = NonNullable<NodeSSH['connection']>;
 
 class NodeSshSession implements RemoteSession {
   private readonly ssh: NodeSSH;
-  private readonly connection: Connection;
   private readonly target: SshTarget;
   private readonly log: (line: string) => void;
   private closedError: SshUnreachableError | null = null;
@@ -104,7 +103,6 @@ class NodeSshSession implements RemoteSession {
 
   constructor(ssh: NodeSSH, connection: Connection, target: SshTarget, log: (line: string) => void) {
     this.ssh = ssh;
-    this.connection = connection;
     this.target = target;
     this.log = log;
     let lastError: unknown;

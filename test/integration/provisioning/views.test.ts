@@ -29,8 +29,7 @@ async function readEvents(url: string, token: string, stop: (events: { event: st
     const { value, done } = await reader.read();
     if (done) break;
     buffer += value;
-    let idx;
-    while ((idx = buffer.indexOf('\n\n')) >= 0) {
+    for (let idx = buffer.indexOf('\n\n'); idx >= 0; idx = buffer.indexOf('\n\n')) {
       const block = buffer.slice(0, idx);
       buffer = buffer.slice(idx + 2);
       const event = /^event: (.*)$/m.exec(block)?.[1];
