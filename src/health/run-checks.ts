@@ -16,6 +16,7 @@ import { dkimCheck, dmarcCheck, dnssecCheck, mtaStsCheck, nameserversCheck, ptrC
 import { diskCheck } from './disk-check.ts';
 import { hostChecks } from './host-checks.ts';
 import { blacklistCheck, certificateCheck, portsCheck } from './service-checks.ts';
+import { systemClock } from '../clock.ts';
 
 export async function gatherFacts(deps: Pick<HealthDeps, 'db'>, serverId: string): Promise<DnsFacts> {
   const server = await findServer(deps.db, serverId);
@@ -29,7 +30,7 @@ export async function gatherFacts(deps: Pick<HealthDeps, 'db'>, serverId: string
 
 export async function computeChecks(deps: HealthDeps, facts: DnsFacts): Promise<CheckResult[]> {
   const { lookup, probe } = deps;
-  const now = deps.now?.() ?? new Date();
+  const now = deps.now?.() ?? new Date(systemClock.now());
   // Independent lookups run together: a run costs the slowest answer, not their sum.
   const checks = await Promise.all([
     nameserversCheck(lookup, facts), recordsCheck(lookup, facts), spfCheck(lookup, facts), dkimCheck(lookup, facts),
@@ -44,7 +45,7 @@ export async function computeChecks(deps: HealthDeps, facts: DnsFacts): Promise<
 export async function runServerChecks(deps: HealthDeps, serverId: string): Promise<{ results: CheckResult[]; notified: CheckChange[] }> {
   const facts = await gatherFacts(deps, serverId);
   const results = await computeChecks(deps, facts);
-  const now = deps.now?.() ?? new Date();
+  const now = deps.now?.() ?? new Date(systemClock.now());
   const changes = await deps.db.transaction(async (tx) => {
     // Serialise runs of one server so two workers cannot both claim the same change.
     await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`health:${serverId}`}))`);

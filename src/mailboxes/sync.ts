@@ -33,7 +33,7 @@ export async function syncMailboxes(deps: ProvisioningDeps, job: { serverId: str
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     const willRetry = isRetryable(err) && attempt < MAX_SYNC_ATTEMPTS;
-    await db.update(mailboxes).set({ syncStatus: willRetry ? 'pending' : 'failed', syncError: message.slice(0, 1000), updatedAt: new Date() })
+    await db.update(mailboxes).set({ syncStatus: willRetry ? 'pending' : 'failed', syncError: message.slice(0, 1000), updatedAt: new Date(deps.clock.now()) })
       .where(and(eq(mailboxes.serverId, server.id), inArray(mailboxes.id, rows.map((r) => r.id))));
     deps.log.warn({ serverId: server.id, attempt, err }, 'mailbox sync failed');
     if (willRetry) {
@@ -52,7 +52,7 @@ export async function syncMailboxes(deps: ProvisioningDeps, job: { serverId: str
         continue;
       }
       await tx.update(mailboxes).set({
-        appliedVersion: row.version, appliedAt: new Date(),
+        appliedVersion: row.version, appliedAt: new Date(deps.clock.now()),
         ...(current ? { syncStatus: 'applied' as const, syncError: null } : {}),
       }).where(eq(mailboxes.id, row.id));
     }
