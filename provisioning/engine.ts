@@ -262,7 +262,7 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
     };
     await inTransaction(database, async (tx, raw) => {
       const [run] = await tx.select().from(provisioningRuns).where(eq(provisioningRuns.id, runId)).for('update');
-      if (!run || run.status !== 'running') return;
+      if (run?.status !== 'running') return;
       // attempt - 1: the claim counted this check as an attempt; a wait is not one.
       await tx.update(provisioningSteps).set({
         status: 'waiting', attempt: Math.max(0, stepRow.attempt - 1), error: err.wait.message, retryable: true, log,
@@ -363,7 +363,7 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
     async recheckWaiting(actor, serverId) {
       const run = await latestRun(serverId);
       const nothing = () => new ConflictError('Nothing is waiting on this server: there is nothing to check now', 'nothing_waiting');
-      if (!run || run.status !== 'running') throw nothing();
+      if (run?.status !== 'running') throw nothing();
       return inTransaction(database, async (tx, raw) => {
         const [locked] = await tx.select({ status: provisioningRuns.status }).from(provisioningRuns).where(eq(provisioningRuns.id, run.id)).for('update');
         if (locked?.status !== 'running') throw nothing();

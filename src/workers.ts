@@ -20,9 +20,9 @@ import { advanceDkimKey, sweepDkim } from './servers/dkim-sweep.ts';
 export async function startWorkers(ctx: AppContext): Promise<void> {
   const { db } = ctx.database;
   await ctx.queue.work('maintenance.cleanup', async () => {
-    const dayAgo = new Date(Date.now() - 24 * 3600 * 1000);
+    const dayAgo = new Date(ctx.clock.now() - 24 * 3600 * 1000);
     await db.delete(sessions).where(or(lt(sessions.expiresAt, dayAgo), and(isNotNull(sessions.revokedAt), lt(sessions.revokedAt, dayAgo))));
-    const monthAgo = new Date(Date.now() - 30 * 24 * 3600 * 1000);
+    const monthAgo = new Date(ctx.clock.now() - 30 * 24 * 3600 * 1000);
     await db.delete(invitations).where(lt(invitations.expiresAt, monthAgo));
     await pruneBlacklistHistory(db, { keepDays: ctx.config.ops.historyDays, now: ctx.clock.now() });
   });

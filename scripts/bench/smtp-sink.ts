@@ -17,8 +17,7 @@ export async function startSmtpSink(): Promise<SmtpSink> {
     socket.write('220 bench-sink ESMTP\r\n');
     socket.on('data', (chunk: string) => {
       buffered += chunk;
-      let end: number;
-      while ((end = buffered.indexOf('\r\n')) >= 0) {
+      for (let end = buffered.indexOf('\r\n'); end >= 0; end = buffered.indexOf('\r\n')) {
         const line = buffered.slice(0, end);
         buffered = buffered.slice(end + 2);
         if (inData) {

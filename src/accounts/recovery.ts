@@ -14,6 +14,7 @@ import { sendBestEffort, type Mailer } from '../mail/mailer.ts';
 import { emailVerificationMessage, passwordResetMessage } from '../mail/messages.ts';
 import { consumeAccountToken, InvalidAccountTokenError, issueAccountToken } from './account-tokens.ts';
 import { hasSecondFactor } from './two-factor/status.ts';
+import { systemClock } from '../clock.ts';
 
 export const RESET_TTL_SECONDS = 30 * 60;
 export const VERIFY_TTL_SECONDS = 3 * 24 * 3600;
@@ -31,7 +32,7 @@ export interface RecoveryDeps {
   now?: () => Date;
 }
 
-const nowOf = (deps: RecoveryDeps) => deps.now?.() ?? new Date();
+const nowOf = (deps: RecoveryDeps) => deps.now?.() ?? new Date(systemClock.now());
 
 export async function requestPasswordReset(deps: RecoveryDeps, email: string, ip: string | null): Promise<void> {
   const [user] = await deps.db.select({ id: users.id, email: users.email }).from(users)

@@ -25,6 +25,7 @@ import type { BackupDeps } from './deps.ts';
 import { MAIL_ROOT } from './drill.ts';
 import { adminTarget } from './repository.ts';
 import { ResticError, resticStream } from './restic.ts';
+import { systemClock } from '../clock.ts';
 
 export const DOWNLOAD_TTL_MS = 15 * 60_000;
 export type DownloadRow = typeof mailboxDownloads.$inferSelect;
@@ -46,7 +47,7 @@ export async function requestMailboxDownload(deps: { database: Database; now?: (
   if (!repo || repo.deletedAt) throw new ConflictError('The server\'s backups were deleted', 'backups_deleted');
   if (!run.manifest?.mailboxes[req.mailbox.address]) throw new NotFoundError('Mailbox in this backup');
   const [local, domain] = req.mailbox.address.split('@') as [string, string];
-  const now = deps.now?.() ?? Date.now();
+  const now = deps.now?.() ?? systemClock.now();
   return db.transaction(async (tx) => {
     const [row] = await tx.insert(mailboxDownloads).values({
       serverId: req.server.id, mailboxId: req.mailbox.id, address: req.mailbox.address, backupRunId: run.id, resticSnapshotId: run.resticSnapshotId!,

@@ -48,7 +48,7 @@ async function serverRow(deps: BackupDeps, serverId: string): Promise<ServerRow>
 export async function ensureRepository(deps: BackupDeps, serverId: string): Promise<RepositoryRow> {
   const server = await serverRow(deps, serverId);
   const [existing] = await deps.database.db.select().from(backupRepositories).where(eq(backupRepositories.serverId, serverId));
-  if (existing && existing.serverCredentialSecretId && !existing.credentialsRevokedAt && !existing.deletedAt) return existing;
+  if (existing?.serverCredentialSecretId && !existing.credentialsRevokedAt && !existing.deletedAt) return existing;
   if (existing?.deletedAt) throw new ConflictError('The server\'s backups were deleted', 'backups_deleted');
   const region = regionOfZone(server.zone);
   const access = await storageOf(deps).ensureServerRepository({ serverId, region, noncurrentRetentionDays: deps.settings.noncurrentRetentionDays });

@@ -16,6 +16,7 @@ import { runScript, withSession } from '../../provisioning/remote.ts';
 import type { BackupDeps } from './deps.ts';
 import { BACKUP_ENV_PATH, backupEnvFile, ensureRepository } from './repository.ts';
 import { backupFiles } from './run-backup.ts';
+import { systemClock } from '../clock.ts';
 
 /** Maildir++ folder names the script accepts (it checks again). */
 export const FOLDER_PATTERN = /^[A-Za-z0-9 _&,+-]{1,100}$/;
@@ -36,7 +37,7 @@ export async function requestMailboxRestore(deps: { database: Database; queue: J
     .where(and(eq(backupRuns.id, req.backupId), eq(backupRuns.serverId, req.server.id), eq(backupRuns.status, 'succeeded')));
   if (!run?.resticSnapshotId) throw new NotFoundError('Backup');
   if (req.server.status !== 'ready') throw new ConflictError(`The server is ${req.server.status}; restores run on a ready server`, 'server_not_ready');
-  const date = new Date(deps.now?.() ?? Date.now()).toISOString().slice(0, 10);
+  const date = new Date(deps.now?.() ?? systemClock.now()).toISOString().slice(0, 10);
   return inTransaction(deps.database, async (tx, raw) => {
     const [row] = await tx.insert(backupRestores).values({
       serverId: req.server.id, mailboxId: req.mailbox.id, address: req.mailbox.address, backupRunId: run.id, resticSnapshotId: run.resticSnapshotId!,

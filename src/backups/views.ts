@@ -13,6 +13,7 @@ import { ConflictError } from '../errors.ts';
 import type { JobQueue } from '../jobs/queue.ts';
 import type { ServerRow } from '../../provisioning/context.ts';
 import { BACKED_UP_STATUSES, nextScheduledBackup } from './schedule.ts';
+import { systemClock } from '../clock.ts';
 
 export interface BackupViewDeps {
   db: Db;
@@ -50,7 +51,7 @@ export function restoreView(r: typeof backupRestores.$inferSelect) {
 }
 
 export async function backupOverview(deps: BackupViewDeps, server: ServerRow) {
-  const now = deps.now?.() ?? Date.now();
+  const now = deps.now?.() ?? systemClock.now();
   const [repo] = await deps.db.select().from(backupRepositories).where(eq(backupRepositories.serverId, server.id));
   const runs = await deps.db.select().from(backupRuns).where(eq(backupRuns.serverId, server.id)).orderBy(desc(backupRuns.startedAt)).limit(30);
   const [lastOk] = await deps.db.select().from(backupRuns).where(and(eq(backupRuns.serverId, server.id), eq(backupRuns.status, 'succeeded')))

@@ -15,6 +15,7 @@ import type { JobQueue } from '../jobs/queue.ts';
 import type { Logger } from '../log.ts';
 import type { BillingProvider } from '../providers/billing/interface.ts';
 import { startDeprovision } from '../servers/lifecycle.ts';
+import { systemClock } from '../clock.ts';
 
 export interface GraceDeps {
   database: Database;
@@ -29,7 +30,7 @@ const ENDED = ['unpaid', 'canceled', 'incomplete_expired'] as const;
 
 /** Returns the ids of the servers whose deprovisioning it started. */
 export async function endGracePeriods(deps: GraceDeps): Promise<string[]> {
-  const now = new Date(deps.now?.() ?? Date.now());
+  const now = new Date(deps.now?.() ?? systemClock.now());
   const due = await deps.database.db.select({ id: subscriptions.id, stripeId: subscriptions.stripeSubscriptionId, status: subscriptions.status })
     .from(subscriptions).innerJoin(servers, eq(servers.subscriptionId, subscriptions.id))
     .where(and(isNotNull(subscriptions.graceEndsAt), lte(subscriptions.graceEndsAt, now), inArray(subscriptions.status, [...ENDED]), eq(servers.status, 'suspended')))

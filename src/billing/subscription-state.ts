@@ -27,6 +27,7 @@ import type { SubscriptionState } from '../providers/billing/interface.ts';
 import { reinstateServer, startDeprovision, suspendServer } from '../servers/lifecycle.ts';
 import type { Plan } from '../config.ts';
 import { applyPlanChange, planOfPrice } from './plan-change-apply.ts';
+import { systemClock } from '../clock.ts';
 
 type Subscription = typeof subscriptions.$inferSelect;
 
@@ -51,7 +52,7 @@ const endedReason = (until: Date) =>
 export async function applySubscriptionState(
   deps: ApplyDeps, tx: Db, raw: RawTx, sub: Subscription, current: SubscriptionState, actor: Actor, details: Record<string, unknown>,
 ): Promise<string> {
-  const now = new Date(deps.now?.() ?? Date.now());
+  const now = new Date(deps.now?.() ?? systemClock.now());
   const ended = ENDED.has(current.status);
   const graceEndsAt = ended ? sub.graceEndsAt ?? new Date(now.getTime() + deps.graceMs) : null;
   await tx.update(subscriptions).set({

@@ -124,7 +124,7 @@ async function startDue(deps: FleetDeps, tx: Db, raw: RawTx, rollout: RolloutRow
   const wave = Math.min(...open.map((m) => m.wave));
   for (const m of open.filter((o) => o.wave === wave && (o.status === 'pending' || o.status === 'waiting_window'))) {
     const [server] = await tx.select().from(servers).where(eq(servers.id, m.serverId));
-    if (!server || server.status !== 'ready') {
+    if (server?.status !== 'ready') {
       await tx.update(rolloutServers).set({ status: 'skipped', error: `the server is ${server?.status ?? 'gone'}`, updatedAt: now }).where(eq(rolloutServers.id, m.id));
       continue;
     }

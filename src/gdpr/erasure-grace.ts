@@ -15,6 +15,7 @@ import { ConflictError, NotFoundError } from '../errors.ts';
 import { sendBestEffort, type MailMessage } from '../mail/mailer.ts';
 import { workspaceErasureCancelledMessage, workspaceErasureScheduledMessage } from '../mail/messages.ts';
 import { markWorkspace, type ErasureDeps } from './erase.ts';
+import { systemClock } from '../clock.ts';
 
 async function mailOwners(deps: ErasureDeps, workspaceId: string, message: (to: string[]) => MailMessage): Promise<void> {
   const to = await ownersOf(deps, workspaceId);
@@ -32,7 +33,7 @@ async function ownersOf(deps: ErasureDeps, workspaceId: string): Promise<string[
  * waits keeps the first time: a second click must not push the erasure back without saying so.
  */
 export async function scheduleWorkspaceErasure(
-  deps: ErasureDeps, actor: Actor, workspaceId: string, now = new Date(),
+  deps: ErasureDeps, actor: Actor, workspaceId: string, now = new Date(systemClock.now()),
 ): Promise<{ status: 'scheduled' | 'erasing'; erasesAt: Date }> {
   const { scheduled, fresh, name } = await inTransaction(deps.database, async (tx, raw) => {
     const [ws] = await tx.select().from(workspaces).where(eq(workspaces.id, workspaceId)).for('update');
@@ -70,7 +71,7 @@ export async function cancelWorkspaceErasure(deps: ErasureDeps, actor: Actor, wo
 }
 
 /** The `gdpr.erasure_sweep` schedule: starts the erasures whose grace period is over. Returns their workspace ids. */
-export async function startDueErasures(deps: ErasureDeps, now = new Date()): Promise<string[]> {
+export async function startDueErasures(deps: ErasureDeps, now = new Date(systemClock.now())): Promise<string[]> {
   const due = await deps.database.db.select({ id: workspaces.id }).from(workspaces)
     .where(and(lte(workspaces.erasureScheduledFor, now), isNull(workspaces.erasureRequestedAt))).limit(100);
   const started: string[] = [];

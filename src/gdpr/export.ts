@@ -31,7 +31,7 @@ export async function exportUserData(db: Db, userId: string) {
 
   return {
     exportedAt: new Date().toISOString(),
-    format: 'mailplane-export-v1',
+    format: 'mailplane-export-v1' as const,
     account: {
       id: user.id, email: user.email, name: user.name, staffRole: user.staffRole, createdAt: iso(user.createdAt),
       password: { stored: 'argon2id hash (not exported)' },

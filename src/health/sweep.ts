@@ -5,6 +5,7 @@
  * checks spread over the interval instead of all firing at the top of the hour.
  */
 import type { JobQueue } from '../jobs/queue.ts';
+import { systemClock } from '../clock.ts';
 import { claimDue } from '../jobs/due-sweep.ts';
 import type { HealthDeps } from './deps.ts';
 
@@ -12,7 +13,7 @@ import type { HealthDeps } from './deps.ts';
 export const HEALTH_SWEEP_LIMIT = 2_000;
 
 export async function sweepHealth(deps: Pick<HealthDeps, 'db' | 'intervalMinutes' | 'now'>, queue: JobQueue): Promise<number> {
-  const due = await claimDue(deps.db, { kind: 'health', statuses: ['ready'], intervalMinutes: deps.intervalMinutes, now: deps.now?.() ?? new Date(), limit: HEALTH_SWEEP_LIMIT });
+  const due = await claimDue(deps.db, { kind: 'health', statuses: ['ready'], intervalMinutes: deps.intervalMinutes, now: deps.now?.() ?? new Date(systemClock.now()), limit: HEALTH_SWEEP_LIMIT });
   await queue.sendMany('health.check_server', due.map((serverId) => ({ data: { serverId }, singletonKey: serverId })));
   return due.length;
 }

@@ -52,7 +52,7 @@ export async function runMailboxImport(deps: ProvisioningDeps, importId: string)
   let writes = Promise.resolve();
   try {
     const [server] = await db.select().from(servers).where(eq(servers.id, row.serverId));
-    if (!server || server.status !== 'ready') throw new AppError({ code: 'server_not_ready', status: 409, title: 'Server not ready', detail: `the server is ${server?.status ?? 'gone'}` });
+    if (server?.status !== 'ready') throw new AppError({ code: 'server_not_ready', status: 409, title: 'Server not ready', detail: `the server is ${server?.status ?? 'gone'}` });
     password = await deps.vault.get(db, importPasswordOwner(row)).catch(() => {
       throw new AppError({ code: 'import_password_gone', status: 409, title: 'Password no longer held', detail: 'the old password is no longer held; start the import again' });
     });

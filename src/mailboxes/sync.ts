@@ -36,7 +36,7 @@ export async function syncMailboxes(deps: ProvisioningDeps, job: { serverId: str
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     const retryable = isRetryable(err);
-    await db.update(mailboxes).set({ syncStatus: retryable ? 'pending' : 'failed', syncError: message.slice(0, 1000), updatedAt: new Date() })
+    await db.update(mailboxes).set({ syncStatus: retryable ? 'pending' : 'failed', syncError: message.slice(0, 1000), updatedAt: new Date(deps.clock.now()) })
       .where(and(eq(mailboxes.serverId, server.id), inArray(mailboxes.id, rows.map((r) => r.id))));
     deps.log.warn({ serverId: server.id, attempt, err }, 'mailbox sync failed');
     if (!retryable) throw new GiveUp(message, { cause: err });
@@ -52,7 +52,7 @@ export async function syncMailboxes(deps: ProvisioningDeps, job: { serverId: str
         continue;
       }
       await tx.update(mailboxes).set({
-        appliedVersion: row.version, appliedAt: new Date(),
+        appliedVersion: row.version, appliedAt: new Date(deps.clock.now()),
         ...(current ? { syncStatus: 'applied' as const, syncError: null } : {}),
       }).where(eq(mailboxes.id, row.id));
     }
@@ -64,8 +64,8 @@ export async function syncMailboxes(deps: ProvisioningDeps, job: { serverId: str
  * The `mailboxes.sync_failed` job: the sync's last attempt failed (or expired), so the mailboxes it
  * left pending are failed, with the reason, until the resync sweep or the next change pushes again.
  */
-export async function markSyncFailed(deps: Pick<ProvisioningDeps, 'database' | 'log'>, serverId: string, error: string): Promise<void> {
-  await deps.database.db.update(mailboxes).set({ syncStatus: 'failed', syncError: error.slice(0, 1000), updatedAt: new Date() })
+export async function markSyncFailed(deps: Pick<ProvisioningDeps, 'database' | 'log' | 'clock'>, serverId: string, error: string): Promise<void> {
+  await deps.database.db.update(mailboxes).set({ syncStatus: 'failed', syncError: error.slice(0, 1000), updatedAt: new Date(deps.clock.now()) })
     .where(and(eq(mailboxes.serverId, serverId), eq(mailboxes.syncStatus, 'pending')));
   deps.log.warn({ serverId, error }, 'mailbox sync gave up; the resync sweep tries again');
 }

@@ -47,7 +47,7 @@ export function parseUsageReport(stdout: string): UsageReport {
 export async function collectMailboxUsage(deps: ProvisioningDeps, job: { serverId: string }): Promise<'collected' | 'skipped'> {
   const { db } = deps.database;
   const [server] = await db.select().from(servers).where(eq(servers.id, job.serverId));
-  if (!server || server.status !== 'ready') return 'skipped';
+  if (server?.status !== 'ready') return 'skipped';
   const stdout = await withSession(deps, server, (session) => runScript(session, 'mailbox-usage.sh', () => {}));
   const report = parseUsageReport(stdout);
   const now = new Date(deps.clock.now());

@@ -94,7 +94,7 @@ export async function sweepOutbox(deps: Pick<OpsDeps, 'database' | 'queue' | 'se
 export async function deliverAlert(deps: Pick<OpsDeps, 'database' | 'settings' | 'clock' | 'log'>, deliveryId: string): Promise<void> {
   const failure = await inTransaction(deps.database, async (tx) => {
     const [row] = await tx.select().from(alertDeliveries).where(eq(alertDeliveries.id, deliveryId)).for('update', { skipLocked: true });
-    if (!row || row.status !== 'pending') return null; // done already, or another worker holds it right now
+    if (row?.status !== 'pending') return null; // done already, or another worker holds it right now
     const [alert] = await tx.select().from(alerts).where(eq(alerts.id, row.alertId));
     if (!alert) return null;
     const attempt = row.attempts + 1;

@@ -139,7 +139,7 @@ export class Sandbox {
           ...(opts.sshBehaviour ? { defaultBehaviour: opts.sshBehaviour } : {}),
           resolveHost: (address) => {
             const server = scaleway.serverByIpv4(address);
-            if (!server || server.state !== 'running') return null;
+            if (server?.state !== 'running') return null;
             // The host booted from the user data it had at first power-on (harden deletes it later).
             const cloudInit = scaleway.userDataAtFirstBoot(server.id);
             return cloudInit ? { id: server.id, hostname: server.name, cloudInit } : null;

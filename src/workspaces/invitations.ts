@@ -12,6 +12,7 @@ import type { Db } from '../db/client.ts';
 import { invitations, memberships, users, workspaces, type WorkspaceRole } from '../db/schema/index.ts';
 import { AppError, ConflictError, ForbiddenError, NotFoundError, RateLimitedError } from '../errors.ts';
 import type { WorkspaceAccess } from './access.ts';
+import { systemClock } from '../clock.ts';
 
 const TOKEN_PREFIX = 'mpi';
 
@@ -42,7 +43,7 @@ export async function createInvitation(deps: InvitationDeps, actor: Actor, acces
     .where(and(eq(memberships.workspaceId, access.workspaceId), eq(users.email, input.email))).limit(1);
   if (member) throw new ConflictError(`${input.email} is already a member of this workspace`, 'already_member');
   const token = signOpaqueToken(deps.key, TOKEN_PREFIX);
-  const now = deps.now?.() ?? Date.now();
+  const now = deps.now?.() ?? systemClock.now();
   return deps.db.transaction(async (tx) => {
     // Counted under a lock on the workspace row, so concurrent requests cannot all slip under the limit.
     await tx.select({ id: workspaces.id }).from(workspaces).where(eq(workspaces.id, access.workspaceId)).for('update');
@@ -87,7 +88,7 @@ export async function revokeInvitation(db: Db, actor: Actor, access: WorkspaceAc
  */
 export async function describeInvitation(deps: InvitationDeps, user: { email: string }, token: string) {
   if (!verifyOpaqueToken(deps.key, TOKEN_PREFIX, token)) throw new InvalidInvitationError('The invitation token is not valid');
-  const now = new Date(deps.now?.() ?? Date.now());
+  const now = new Date(deps.now?.() ?? systemClock.now());
   const [row] = await deps.db.select({ inv: invitations, workspace: workspaces.name, inviterName: users.name, inviterEmail: users.email })
     .from(invitations).innerJoin(workspaces, eq(workspaces.id, invitations.workspaceId)).leftJoin(users, eq(users.id, invitations.invitedBy))
     .where(eq(invitations.tokenHash, sha256Hex(token))).limit(1);
@@ -103,7 +104,7 @@ export async function describeInvitation(deps: InvitationDeps, user: { email: st
 
 export async function acceptInvitation(deps: InvitationDeps, actor: Actor, user: { userId: string; email: string }, token: string) {
   if (!verifyOpaqueToken(deps.key, TOKEN_PREFIX, token)) throw new InvalidInvitationError('The invitation token is not valid');
-  const now = new Date(deps.now?.() ?? Date.now());
+  const now = new Date(deps.now?.() ?? systemClock.now());
   return deps.db.transaction(async (tx) => {
     const [inv] = await tx.select().from(invitations).where(eq(invitations.tokenHash, sha256Hex(token))).limit(1).for('update');
     // Anyone but the invitee gets the forged-token answer, whatever the invitation's state: a

@@ -17,6 +17,7 @@ import { loadConfig, type Config } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { Vault } from '../../src/vault/vault.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
+import { responseContract } from './response-contract.ts';
 
 export const TEST_SECRET = 'test-session-secret-that-is-long-enough-1234567890';
 export const STRONG_PASSWORD = 'Plum-Harbour-Lantern-42';
@@ -79,6 +80,7 @@ export async function createTestApi(opts: TestApiOptions = {}): Promise<TestApi>
     readiness: { database: async () => (await database.sql`select 1 as ok`).length === 1 },
   };
   const app = createApp(deps, opts.extra?.(deps) ?? []);
+  const checkResponse = responseContract(app);
   let ipCounter = 0;
 
   const call: TestApi['call'] = async (method, path, o = {}) => {
@@ -97,6 +99,7 @@ export async function createTestApi(opts: TestApiOptions = {}): Promise<TestApi>
     } catch {
       parsed = text;
     }
+    checkResponse(method, path, res.status, res.headers.get('content-type'), parsed);
     return { status: res.status, body: parsed as any, headers: res.headers };
   };
 

@@ -23,6 +23,7 @@ import { STRONG_PASSWORD, TEST_SECRET, type CallResult } from './api.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 import { endGracePeriods } from '../../src/billing/grace.ts';
 import { enrolTotp } from './two-factor.ts';
+import { responseContract } from './response-contract.ts';
 import { mailAccountNotifier } from '../../src/mail/account-notifier.ts';
 import { startDueErasures } from '../../src/gdpr/erasure-grace.ts';
 
@@ -116,6 +117,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   // The same app as `mailplane api`: the /v1 resources plus the product routes and the dashboard, and account notices by mail.
   const deps = apiDeps(ctx, mailAccountNotifier({ mailer: ctx.mailer, log, publicUrl: config.http.publicUrl }));
   const app = createApp(deps, productRegistrars(ctx, deps));
+  const checkResponse = responseContract(app);
   // The same HTTP server too: parser refusals as problem+json, keep-alive after refused bodies.
   const http = await listenHttp(app, { host: '127.0.0.1', port: opts.port ?? 0, log });
   const baseUrl = http.url;
@@ -129,6 +131,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     const text = await res.text();
     let body: any = text;
     try { body = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
+    checkResponse(method, path, res.status, res.headers.get('content-type'), body);
     return { status: res.status, body, headers: res.headers };
   };
 

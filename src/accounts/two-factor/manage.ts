@@ -18,6 +18,7 @@ import { consumeRecoveryCode, issueRecoveryCodes, recoveryCodesLeft, removeRecov
 import { confirmedTotpExists, hasSecondFactor, twoFactorRequirement } from './status.ts';
 import { beginTotpEnrolment, confirmTotp, consumeTotpCode, isTotpCode, pendingTotpSecret, removeTotp } from './totp.ts';
 import type { TwoFactorChange } from '../notifier.ts';
+import { systemClock } from '../../clock.ts';
 
 async function person(deps: TwoFactorDeps, userId: string) {
   const [user] = await deps.db.select({ id: users.id, email: users.email, name: users.name, passwordHash: users.passwordHash }).from(users).where(eq(users.id, userId));
@@ -25,7 +26,7 @@ async function person(deps: TwoFactorDeps, userId: string) {
   return user;
 }
 
-const nowOf = (deps: TwoFactorDeps) => deps.now?.() ?? Date.now();
+const nowOf = (deps: TwoFactorDeps) => deps.now?.() ?? systemClock.now();
 
 async function changed(deps: TwoFactorDeps, actor: Actor, user: { id: string; email: string }, change: TwoFactorChange, details: Record<string, unknown> = {}) {
   await audit(deps.db, actor, { action: `user.two_factor.${change}`, target: user.id, details });

@@ -9,6 +9,7 @@ import type { ApiDeps, ProvisioningApiDeps } from '../deps.ts';
 import type { App } from '../env.ts';
 import { requireUser, SESSION_COOKIE } from '../middleware/authenticate.ts';
 import { bearer, jsonBody, jsonResponse, problems, WorkspaceParam } from '../openapi.ts';
+import { GdprExport } from './gdpr-schema.ts';
 
 const tag = ['privacy'];
 const Erasing = z.object({ status: z.literal('erasing'), workspaces: z.array(z.string()) });
@@ -20,7 +21,7 @@ const WorkspaceErasure = z.object({
 const routes = {
   exportMe: createRoute({ method: 'get', path: '/v1/me/export', tags: tag, security: bearer,
     summary: 'Everything mailplane holds about you, as one JSON document (secrets are listed, never included)',
-    responses: { 200: jsonResponse(z.record(z.string(), z.unknown()), 'The export'), ...problems(401, 403) } }),
+    responses: { 200: jsonResponse(GdprExport, 'The export'), ...problems(401, 403) } }),
   eraseMe: createRoute({ method: 'delete', path: '/v1/me', tags: tag, security: bearer,
     summary: 'Erase your account; workspaces you solely own are erased with it (servers deprovisioned, subscriptions cancelled)',
     request: { body: jsonBody(z.strictObject({ password: z.string().min(1).max(256) })) },

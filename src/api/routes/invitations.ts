@@ -8,6 +8,7 @@ import type { App } from '../env.ts';
 import { requireUser } from '../middleware/authenticate.ts';
 import { bearer, Email, jsonBody, jsonResponse, pathId, problems, WorkspaceParam } from '../openapi.ts';
 import { iso, RoleSchema, WorkspaceSchema } from './schemas.ts';
+import { systemClock } from '../../clock.ts';
 
 const InvitationSchema = z.object({
   id: z.string(), email: z.string(), role: RoleSchema, createdAt: z.string(), expiresAt: z.string(),
@@ -31,7 +32,7 @@ const routes = {
 };
 
 type Row = Awaited<ReturnType<typeof listInvitations>>[number];
-function present(row: Row, now = Date.now()) {
+function present(row: Row, now = systemClock.now()) {
   const status = row.revokedAt ? 'revoked' : row.usedAt ? 'used' : row.expiresAt.getTime() <= now ? 'expired' : 'pending';
   return {
     id: row.id, email: row.email, role: row.role, createdAt: row.createdAt.toISOString(), expiresAt: row.expiresAt.toISOString(),

@@ -8,7 +8,7 @@ import { findServer } from '../../servers/views.ts';
 import { authorizeWorkspace } from '../../workspaces/access.ts';
 import type { ApiDeps, ProvisioningApiDeps } from '../deps.ts';
 import type { App } from '../env.ts';
-import { bearer, jsonResponse, pathId, problems, ServerParams } from '../openapi.ts';
+import { bearer, jsonResponse, problems, ServerParams } from '../openapi.ts';
 
 
 const RecheckQueued = z.object({

@@ -8,6 +8,7 @@
  * from its HTTP client unchanged.
  */
 import { ProviderError, parseRetryAfter } from '../../errors.ts';
+import { systemClock } from '../../clock.ts';
 
 export const PROVIDER = 'scaleway';
 
@@ -46,7 +47,7 @@ export function isReverseNotResolving(body: unknown): boolean {
   });
 }
 
-export async function errorFromResponse(res: Response, now = Date.now()): Promise<ProviderError> {
+export async function errorFromResponse(res: Response, now = systemClock.now()): Promise<ProviderError> {
   const text = await res.text().catch(() => '');
   let body: unknown = text;
   try {

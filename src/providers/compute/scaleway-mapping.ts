@@ -24,7 +24,7 @@ export function toFlexibleIp(ip: Ip, zone: Zone): FlexibleIp {
   const raw = ip.address ?? '';
   const v6 = ip.type === 'routed_ipv6' || raw.includes(':') || (ip.prefix ?? '').includes(':');
   if (v6) {
-    const prefix = ip.prefix && ip.prefix.includes(':') ? ip.prefix : raw.includes('/') ? raw : `${raw}/64`;
+    const prefix = ip.prefix?.includes(':') ? ip.prefix : raw.includes('/') ? raw : `${raw}/64`;
     return {
       id: ip.id, zone, family: 'ipv6', address: firstAddressOf(prefix), prefix,
       serverId: ip.server?.id ?? null, tags: ip.tags ?? [], reverse: ip.reverse || null,

@@ -110,7 +110,6 @@ export function shellQuote(text: string): string {
 
 class NodeSshSession implements RemoteSession {
   private readonly ssh: NodeSSH;
-  private readonly connection: Connection;
   private readonly target: SshTarget;
   private readonly log: (line: string) => void;
   private closedError: SshUnreachableError | null = null;
@@ -120,7 +119,6 @@ class NodeSshSession implements RemoteSession {
 
   constructor(ssh: NodeSSH, connection: Connection, target: SshTarget, log: (line: string) => void) {
     this.ssh = ssh;
-    this.connection = connection;
     this.target = target;
     this.log = log;
     let lastError: unknown;

@@ -333,7 +333,10 @@ export class SshHostEmulator {
 
   private listFor<T>(map: Map<string, T[]>, hostId: string): T[] {
     let list = map.get(hostId);
-    if (!list) map.set(hostId, (list = []));
+    if (!list) {
+      list = [];
+      map.set(hostId, list);
+    }
     return list;
   }
 }

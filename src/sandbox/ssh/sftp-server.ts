@@ -219,7 +219,8 @@ export function advertisePosixRename(sftp: SFTPWrapper): void {
   const protocol = internals._protocol;
   let pending = awaitingVersion.get(protocol);
   if (!pending) {
-    const waiting = pending = new Set();
+    pending = new Set();
+    const waiting = pending;
     awaitingVersion.set(protocol, waiting);
     const original = protocol.channelData;
     const version = versionAdvertisingPosixRename();

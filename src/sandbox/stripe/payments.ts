@@ -127,7 +127,7 @@ export class StripePayments {
   payOpenInvoice(invoiceId: string): void {
     const invoice = this.invoices.get(invoiceId);
     const payment = this.invoicePayments.get(invoiceId)?.find((p) => p.status === 'open');
-    if (!invoice || invoice.status !== 'open' || !payment) throw StripeApiError.invalid(`Invoice ${invoiceId} has nothing left to pay.`);
+    if (invoice?.status !== 'open' || !payment) throw StripeApiError.invalid(`Invoice ${invoiceId} has nothing left to pay.`);
     const intent = this.paymentIntents.get(payment.payment.payment_intent)!;
     const now = unixNow();
     const charge: StripeCharge = {

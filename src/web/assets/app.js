@@ -92,7 +92,7 @@ function followChecklist(list) {
     const ev = JSON.parse(e.data);
     const patch = { status, attempt: ev.attempt, error: ev.error || null };
     if (status === 'succeeded' || status === 'failed') {
-      const started = steps.get(ev.step) && steps.get(ev.step).startedAt;
+      const started = steps.get(ev.step)?.startedAt;
       if (started) patch.durationMs = Date.parse(ev.at) - Date.parse(started);
     } else if (status === 'running') patch.startedAt = ev.at;
     update(ev.step, patch);
@@ -113,4 +113,4 @@ function followChecklist(list) {
 }
 
 const checklist = document.getElementById('checklist');
-if (checklist && checklist.dataset.events) followChecklist(checklist);
+if (checklist?.dataset.events) followChecklist(checklist);

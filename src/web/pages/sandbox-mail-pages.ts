@@ -10,11 +10,11 @@ import type { WebApp, WebDeps } from '../web-env.ts';
 import { currentUser } from '../web-session.ts';
 import { when } from '../dates.ts';
 
-const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 /** Escapes the whole text, then turns http(s) URLs (which escaping leaves intact apart from &amp;) into links. */
 export function linkify(text: string): string {
-  return escape(text).replace(/https?:\/\/[^\s<]+/g, (url) => `<a href="${url}">${url}</a>`);
+  return escapeHtml(text).replace(/https?:\/\/[^\s<]+/g, (url) => `<a href="${url}">${url}</a>`);
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1)$/;

@@ -192,7 +192,9 @@ function request(op: Operation): fc.Arbitrary<Fuzzed> {
   const authArb = fc.constantFrom<'owner' | 'staff' | 'none' | 'garbage'>('owner', 'owner', 'owner', 'staff', 'none', 'garbage');
   return fc.record({ pathValues: pathArb, query: queryArb, body: bodyArb, auth: authArb }).map(({ pathValues, query, body, auth }) => {
     let path = op.path;
-    pathParams.forEach((p, i) => (path = path.replace(`{${p.name}}`, String(pathValues[i]))));
+    pathParams.forEach((p, i) => {
+      path = path.replace(`{${p.name}}`, String(pathValues[i]));
+    });
     const headers: Record<string, string> = {};
     if (auth === 'owner') headers['authorization'] = `Bearer ${tokens.owner}`;
     if (auth === 'staff') headers['authorization'] = `Bearer ${tokens.staff}`;

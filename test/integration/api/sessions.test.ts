@@ -79,8 +79,14 @@ describe('login failures', () => {
     const calls: string[] = [];
     api.deps.hasher = {
       hash: original.hash,
-      verify: async (h, p) => (calls.push('verify'), original.verify(h, p)),
-      verifyDummy: async (p) => (calls.push('verifyDummy'), original.verifyDummy(p)),
+      verify: async (h, p) => {
+        calls.push('verify');
+        return original.verify(h, p);
+      },
+      verifyDummy: async (p) => {
+        calls.push('verifyDummy');
+        return original.verifyDummy(p);
+      },
     };
     try {
       const wrong = await login('uniform@example.com', 'Wrong-Password-123');

@@ -23,7 +23,9 @@ beforeAll(async () => {
   api = await createTestApi({ env: { TRUST_PROXY: 'true', RATE_LIMIT_AUTH_PER_MINUTE: '100000' } });
 });
 afterAll(() => api.close());
-beforeEach(() => void (api.notices.length = 0));
+beforeEach(() => {
+  api.notices.length = 0;
+});
 
 describe('authenticator app', () => {
   it('turns a right password into a challenge, and the challenge into a session with a current code used once', async () => {

@@ -6,7 +6,7 @@
  * cancelled at Stripe, the payment refunded and the customer mailed, once,
  * whatever is replayed or retried.
  */
-import { and, eq, isNull } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { refundRefusedPayment, type RefundDeps } from '../../../src/billing/refund-refused-payment.ts';
 import { registerBillingWorkers } from '../../../src/billing/workers.ts';

@@ -13,7 +13,6 @@ const CALLERS: Caller[] = ['owner', 'admin', 'member', 'outsider', 'readKey', 'w
 const READERS: Caller[] = ['owner', 'admin', 'member', 'readKey', 'writeKey'];
 const MANAGERS: Caller[] = ['owner', 'admin'];
 const MAILBOX_WRITERS: Caller[] = ['owner', 'admin', 'writeKey'];
-const PEOPLE: Caller[] = ['owner', 'admin', 'member'];
 
 interface RouteCase { route: string; allowed: Caller[]; ok: number; request(): Promise<{ method: string; path: string; body?: unknown }> }
 
@@ -159,7 +158,6 @@ type AnyCaller = Caller | 'support' | 'ops' | 'anonymous';
 const ALL_CALLERS: AnyCaller[] = [...CALLERS, 'support', 'ops', 'anonymous'];
 const USERS: AnyCaller[] = ['owner', 'admin', 'member', 'outsider', 'support', 'ops'];
 const WS_ALL: AnyCaller[] = ['owner', 'admin', 'member', 'readKey', 'writeKey'];
-const WS_PEOPLE_READ: AnyCaller[] = ['owner', 'admin', 'member', 'readKey'];
 const EVERYONE: AnyCaller[] = ALL_CALLERS;
 
 interface AnyRouteCase { route: string; allowed: AnyCaller[]; ok: number; workspaceScoped: boolean; request(): Promise<{ method: string; path: string; body?: unknown }> }

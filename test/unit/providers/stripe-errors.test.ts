@@ -119,13 +119,16 @@ describe('refunding the latest invoice', () => {
 
   /** The subscription with its latest invoice and that invoice's payments expanded; `seen` gets each request's URL. */
   function subscriptionWith(payments: Array<{ status: string; amount_paid: number | null; payment_intent: string }>, seen?: (url: string) => void) {
-    return http.get(SUBSCRIPTION, ({ request }) => (seen?.(request.url), HttpResponse.json({
+    return http.get(SUBSCRIPTION, ({ request }) => {
+      seen?.(request.url);
+      return HttpResponse.json({
       id: 'sub_1', object: 'subscription', status: 'canceled',
       latest_invoice: {
         id: 'in_1', object: 'invoice', currency: 'eur',
         payments: { object: 'list', has_more: false, data: payments.map((p) => ({ object: 'invoice_payment', status: p.status, amount_paid: p.amount_paid, payment: { type: 'payment_intent', payment_intent: p.payment_intent } })) },
       },
-    })));
+      });
+    });
   }
 
   it('asks for the invoice payments and refunds each under a key of its own', async () => {
