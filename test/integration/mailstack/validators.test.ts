@@ -181,6 +181,23 @@ describe('nginx', () => {
   });
 });
 
+describe('nginx with the longest names a customer can order', () => {
+  it('nginx -t accepts nginx.conf when every served name is near the 253-byte limit', async (ctx) => {
+    const nginx = requireProgram(ctx, 'nginx', 'nginx');
+    const tls = tlsDir(ctx);
+    // Four 60-character labels: the longest served name (mta-sts., autoconfig., …) stays a valid DNS name.
+    const domain = `${['a', 'b', 'c'].map((c) => c.repeat(60)).join('.')}.${'d'.repeat(40)}.eu`;
+    const dir = join(tmp, 'long');
+    await writeRenderedTree(renderServerTree(sampleServer({ domain, hostname: `mail.${domain}`, adminEmail: `postmaster@${domain}` })), dir);
+    let text = readFileSync(join(dir, 'etc/nginx/nginx.conf'), 'utf8');
+    for (const [from, to] of Object.entries({ '/etc/mailplane/tls': tls, '/var/log/nginx': join(tmp, 'log'), '/run/nginx.pid': join(tmp, 'nginx-long.pid') })) text = text.replaceAll(from, to);
+    const conf = join(dir, 'nginx-local.conf');
+    writeFileSync(conf, text);
+    const res = run(nginx, ['-t', '-q', '-e', join(tmp, 'log', 'nginx-error.log'), '-p', tmp, '-c', conf]);
+    expect(res.status, `${res.stderr}${readFileSync(join(tmp, 'log', 'nginx-error.log'), 'utf8')}`).toBe(0);
+  });
+});
+
 describe('OpenSSH', () => {
   it('sshd -t accepts sshd_config', (ctx) => {
     const sshd = requireProgram(ctx, 'sshd', 'openssh-server');
