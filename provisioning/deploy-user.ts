@@ -45,6 +45,8 @@ export async function provesRoot(session: RemoteSession): Promise<void> {
 
 /** Step 3. Only from root: a concurrent session that recorded it first wins the same value. */
 export async function recordDeployUser(database: Database, serverId: string): Promise<void> {
-  await database.db.update(servers).set({ sshUser: DEPLOY_USER, updatedAt: new Date() })
+  await database.db
+    .update(servers)
+    .set({ sshUser: DEPLOY_USER, updatedAt: new Date() })
     .where(and(eq(servers.id, serverId), eq(servers.sshUser, BOOTSTRAP_USER)));
 }

@@ -42,9 +42,14 @@ async function openSession(deps: RemoteAccess, server: Server): Promise<RemoteSe
   const [row] = await deps.database.db.select({ sshUser: servers.sshUser }).from(servers).where(eq(servers.id, server.id));
   const endpoint = await deps.settings.sshEndpoint(server);
   const privateKey = await readSecret(deps.vault, deps, server, 'deploy_key');
-  const connect = (username: string) => deps.remote.connect({
-    ...endpoint, username, privateKey, hostKeyFingerprint: server.sshHostKeyFingerprint!, readyTimeoutMs: 15_000,
-  });
+  const connect = (username: string) =>
+    deps.remote.connect({
+      ...endpoint,
+      username,
+      privateKey,
+      hostKeyFingerprint: server.sshHostKeyFingerprint!,
+      readyTimeoutMs: 15_000,
+    });
   if ((row?.sshUser ?? server.sshUser) !== BOOTSTRAP_USER) return connect(DEPLOY_USER);
 
   let root: RemoteSession;
@@ -53,7 +58,9 @@ async function openSession(deps: RemoteAccess, server: Server): Promise<RemoteSe
   } catch (err) {
     // Root refused: the move happened but was not recorded (a row restored from before it).
     if (!(err instanceof SshAuthRefusedError)) throw err;
-    const session = await connect(DEPLOY_USER).catch(() => { throw err; });
+    const session = await connect(DEPLOY_USER).catch(() => {
+      throw err;
+    });
     return adopt(deps, server, session);
   }
   try {

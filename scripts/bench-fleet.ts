@@ -62,31 +62,67 @@ async function main(): Promise<void> {
         else schedules.push({ name: s.name, cron: s.cron, data: s.data ?? {} });
       }
       const config = product.ctx.config;
-      const intervals = { healthMinutes: config.health.intervalMinutes, monitorMinutes: config.ops.monitorIntervalMinutes, driftMinutes: config.fleet.driftIntervalMinutes, usageMinutes: USAGE_INTERVAL_MINUTES };
+      const intervals = {
+        healthMinutes: config.health.intervalMinutes,
+        monitorMinutes: config.ops.monitorIntervalMinutes,
+        driftMinutes: config.fleet.driftIntervalMinutes,
+        usageMinutes: USAGE_INTERVAL_MINUTES,
+      };
       log(`seeding ${servers} servers (rows)…`);
-      const seed = await seedFleet(bench, { servers, start: new Date(start), intervals, dnsblZones: config.dns.dnsblZones.length ? config.dns.dnsblZones : DEFAULT_DNSBL_ZONES });
+      const seed = await seedFleet(bench, {
+        servers,
+        start: new Date(start),
+        intervals,
+        dnsblZones: config.dns.dnsblZones.length ? config.dns.dnsblZones : DEFAULT_DNSBL_ZONES,
+      });
       log(`  seeded in ${seed.seconds.toFixed(1)} s`);
       // Whatever pg-boss's own timekeeper fired before its schedules were taken over runs out first.
-      while ((await bench`select 1 from pgboss.job where state in ('created', 'retry', 'active') and start_after <= now() limit 1`).length > 0) await sleep(100);
+      while ((await bench`select 1 from pgboss.job where state in ('created', 'retry', 'active') and start_after <= now() limit 1`).length > 0)
+        await sleep(100);
       await product.sandbox.dnsQueries();
       const before = await countRows(bench);
       await resetStatements(bench);
       const hourStarted = new Date();
       const hour = await runFleetHour({
-        sql: bench, queue: product.ctx.queue, clock, start, minutes, schedules, tickCapMs, log,
+        sql: bench,
+        queue: product.ctx.queue,
+        clock,
+        start,
+        minutes,
+        schedules,
+        tickCapMs,
+        log,
         dnsQueries: () => product.sandbox.dnsQueries(),
       });
       const statements = await readStatements(bench);
       const after = await countRows(bench);
-      const runs = await runsPerServer(bench, hourStarted, ['health.check_server', 'ops.check_server', 'fleet.drift_check', 'mailboxes.collect_usage', 'backups.run']);
+      const runs = await runsPerServer(bench, hourStarted, [
+        'health.check_server',
+        'ops.check_server',
+        'fleet.drift_check',
+        'mailboxes.collect_usage',
+        'backups.run',
+      ]);
       const jobs = await jobFigures(bench, hourStarted);
       machine.loadAverage.end = currentLoad();
       const results: FleetResults = {
-        machine, startedAt: new Date(startedAt).toISOString(), durationSeconds: Math.round((Date.now() - startedAt) / 1000),
-        servers, minutes, intervals, schedules, skipped, seedSeconds: seed.seconds, ticks: hour.ticks,
+        machine,
+        startedAt: new Date(startedAt).toISOString(),
+        durationSeconds: Math.round((Date.now() - startedAt) / 1000),
+        servers,
+        minutes,
+        intervals,
+        schedules,
+        skipped,
+        seedSeconds: seed.seconds,
+        ticks: hour.ticks,
         // Leaves out the benchmark's own statements (waits, due counts, and the reading of the figures).
         statements: { ...statements, total: statements.total - hour.ownStatements - 1 },
-        rows: { before, after }, runs, jobs: [...jobs], problems: product.problems.length, problemSamples: [...new Set(product.problems.map((p) => JSON.parse(p).msg as string))].slice(0, 10),
+        rows: { before, after },
+        runs,
+        jobs: [...jobs],
+        problems: product.problems.length,
+        problemSamples: [...new Set(product.problems.map((p) => JSON.parse(p).msg as string))].slice(0, 10),
       };
       const dir = fileURLToPath(new URL('../bench/', import.meta.url));
       await mkdir(dir, { recursive: true });

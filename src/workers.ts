@@ -30,8 +30,16 @@ export async function startWorkers(ctx: AppContext): Promise<void> {
   await ctx.queue.work('provisioning.step', (data, job) => ctx.engine.handleStepJob(data, job));
   await registerOpsWorkers(opsDeps(ctx));
   await registerBillingWorkers({
-    database: ctx.database, queue: ctx.queue, billing: ctx.providers.billing, alerts: ctx.alerts, mailer: ctx.mailer, log: ctx.log, publicUrl: ctx.config.http.publicUrl,
-    plans: ctx.config.product.plans, placements: ctx.placements, graceMs: ctx.config.billing.graceMs,
+    database: ctx.database,
+    queue: ctx.queue,
+    billing: ctx.providers.billing,
+    alerts: ctx.alerts,
+    mailer: ctx.mailer,
+    log: ctx.log,
+    publicUrl: ctx.config.http.publicUrl,
+    plans: ctx.config.product.plans,
+    placements: ctx.placements,
+    graceMs: ctx.config.billing.graceMs,
   });
   await ctx.queue.work('mailboxes.sync', async (data, job) => void (await syncMailboxes(ctx.provisioning, data, job.retryCount + 1)));
   await ctx.queue.workFailures('mailboxes.sync_failed', ({ serverId }, failed) => markSyncFailed(ctx.provisioning, serverId, failed.error));

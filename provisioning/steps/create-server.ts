@@ -33,9 +33,12 @@ export const createServer: StepDefinition = {
     if (providerId && !(await deps.compute.getServer(zone, providerId))) providerId = null;
     if (!providerId) {
       // Its own firewall: only the ports the mail server serves are open inbound, SSH to the control plane only.
-      if (deps.settings.controlPlaneAddresses.length === 0) throw new Error('no control plane addresses (CONTROL_PLANE_ADDRESSES): SSH would be open to nobody');
+      if (deps.settings.controlPlaneAddresses.length === 0)
+        throw new Error('no control plane addresses (CONTROL_PLANE_ADDRESSES): SSH would be open to nobody');
       const group = await deps.compute.ensureSecurityGroup(zone, {
-        name: `mailplane-${server.hostname}`, tags: [MAILPLANE_TAG, serverTag(server.id)], inboundTcpPorts: MAIL_SERVER_PORTS,
+        name: `mailplane-${server.hostname}`,
+        tags: [MAILPLANE_TAG, serverTag(server.id)],
+        inboundTcpPorts: MAIL_SERVER_PORTS,
         restrictedTcpPorts: [{ port: SSH_PORT, sources: deps.settings.controlPlaneAddresses }],
       });
       if (group.smtpBlockedByProvider) log(`security group ${group.id}: the provider still blocks outbound SMTP on this account (check_network waits for it)`);
@@ -50,21 +53,26 @@ export const createServer: StepDefinition = {
       // A found instance that never ran may lack its user data (a create that failed half-way
       // and could not be removed): set it again, or it would boot without the pinned host key.
       if (found?.state === 'stopped') await deps.compute.setUserData(zone, found.id, cloudInit);
-      const instance = found ?? (await deps.compute.createServer({
-        zone,
-        name: server.hostname,
-        // The type this zone sells for the plan, and a disk sized to what the plan sells.
-        commercialType: await deps.settings.instanceTypeFor(server.planId, zone),
-        rootVolumeBytes: deps.settings.rootVolumeBytesOf(server.planId),
-        image: deps.settings.image,
-        cloudInit,
-        tags: [MAILPLANE_TAG, serverTag(server.id)],
-        ipIds: ips.map((ip) => ip.providerIpId),
-        securityGroupId: group.id,
-      }));
+      const instance =
+        found ??
+        (await deps.compute.createServer({
+          zone,
+          name: server.hostname,
+          // The type this zone sells for the plan, and a disk sized to what the plan sells.
+          commercialType: await deps.settings.instanceTypeFor(server.planId, zone),
+          rootVolumeBytes: deps.settings.rootVolumeBytesOf(server.planId),
+          image: deps.settings.image,
+          cloudInit,
+          tags: [MAILPLANE_TAG, serverTag(server.id)],
+          ipIds: ips.map((ip) => ip.providerIpId),
+          securityGroupId: group.id,
+        }));
       providerId = instance.id;
       // A new instance (a rebuild's too) has only root until its first session moves it.
-      await deps.database.db.update(servers).set({ providerServerId: providerId, sshUser: BOOTSTRAP_USER, updatedAt: new Date() }).where(eq(servers.id, server.id));
+      await deps.database.db
+        .update(servers)
+        .set({ providerServerId: providerId, sshUser: BOOTSTRAP_USER, updatedAt: new Date() })
+        .where(eq(servers.id, server.id));
       log(`${found ? 'found' : 'created'} instance ${providerId} in ${zone}`);
     }
 
@@ -79,7 +87,9 @@ export const createServer: StepDefinition = {
     if (instance.state !== 'running') {
       log('waiting for the instance to run');
       instance = await deps.compute.waitForState(zone, providerId, 'running', {
-        timeoutMs: deps.settings.serverBootTimeoutMs, intervalMs: deps.settings.pollIntervalMs, signal: ctx.signal,
+        timeoutMs: deps.settings.serverBootTimeoutMs,
+        intervalMs: deps.settings.pollIntervalMs,
+        signal: ctx.signal,
       });
     }
     // The IPv6 is the prefix's ::1, which mailplane fixes and the mail stack configures (host-addresses.ts).

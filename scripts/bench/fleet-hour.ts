@@ -15,7 +15,11 @@ import type { JobName } from '../../src/jobs/catalog.ts';
 import { cronFires, type SimulatedClock } from './sim-clock.ts';
 import { sleep } from './stats.ts';
 
-export interface Schedule { name: string; cron: string; data: object }
+export interface Schedule {
+  name: string;
+  cron: string;
+  data: object;
+}
 
 export interface Tick {
   minute: number;
@@ -53,18 +57,23 @@ export interface HourResult {
 
 export async function runFleetHour(o: HourOptions): Promise<HourResult> {
   let own = 0;
-  const q = async <T extends object>(run: () => Promise<T[]>): Promise<T[]> => { own++; return run(); };
+  const q = async <T extends object>(run: () => Promise<T[]>): Promise<T[]> => {
+    own++;
+    return run();
+  };
   const ticks: Tick[] = [];
   for (let minute = 0; minute < o.minutes; minute++) {
     const at = o.start + minute * 60_000;
     o.clock.set(at);
     const iso = new Date(at).toISOString();
-    const dueRows = await q(() => o.sql<{ kind: string; due: number; late: number }[]>`
+    const dueRows = await q(
+      () => o.sql<{ kind: string; due: number; late: number }[]>`
       select kind, count(*)::int as due, count(*) filter (where next_at <= ${iso}::timestamptz - interval '1 minute')::int as late
       from server_schedules where next_at <= ${iso}::timestamptz group by kind
       union all
       select 'drift', count(*)::int, count(*) filter (where next_drift_check_at <= ${iso}::timestamptz - interval '1 minute')::int
-      from server_stacks where next_drift_check_at <= ${iso}::timestamptz`);
+      from server_stacks where next_drift_check_at <= ${iso}::timestamptz`,
+    );
     const t0 = performance.now();
     const cpu0 = process.cpuUsage();
     const startedAt = new Date();
@@ -72,27 +81,41 @@ export async function runFleetHour(o: HourOptions): Promise<HourResult> {
     for (const s of sent) await o.queue.send(s.name as JobName, s.data as never);
     let cut = false;
     for (let n = 0; ; n++) {
-      const [row] = await q(() => o.sql<{ pending: number }[]>`
+      const [row] = await q(
+        () => o.sql<{ pending: number }[]>`
         select count(*)::int as pending from pgboss.job
-        where state in ('created', 'retry', 'active') and start_after <= now()`);
+        where state in ('created', 'retry', 'active') and start_after <= now()`,
+      );
       if (row!.pending === 0) break;
-      if (performance.now() - t0 > o.tickCapMs) { cut = true; break; }
+      if (performance.now() - t0 > o.tickCapMs) {
+        cut = true;
+        break;
+      }
       await sleep(n < 20 ? 10 : 50);
     }
     const realSeconds = (performance.now() - t0) / 1000;
     const used = process.cpuUsage(cpu0);
     const cpuSeconds = (used.user + used.system) / 1e6;
-    const finished = await q(() => o.sql<{ name: string; n: number }[]>`
-      select name, count(*)::int as n from pgboss.job where completed_on >= ${startedAt} group by name`);
+    const finished = await q(
+      () => o.sql<{ name: string; n: number }[]>`
+      select name, count(*)::int as n from pgboss.job where completed_on >= ${startedAt} group by name`,
+    );
     const dns = await o.dnsQueries();
     const tick: Tick = {
-      minute, realSeconds, cpuSeconds, sent: sent.map((s) => s.name), cut, dns,
+      minute,
+      realSeconds,
+      cpuSeconds,
+      sent: sent.map((s) => s.name),
+      cut,
+      dns,
       finished: Object.fromEntries(finished.map((r) => [r.name, r.n])),
       due: Object.fromEntries(dueRows.map((r) => [r.kind, { due: r.due, late: r.late }])),
     };
     ticks.push(tick);
     const jobs = finished.reduce((n, r) => n + r.n, 0);
-    o.log(`  minute ${String(minute).padStart(2)}: ${realSeconds.toFixed(1)} s (CPU ${cpuSeconds.toFixed(1)} s), ${jobs} jobs, ${dns.other + dns.dnsbl} DNS queries${cut ? ' (cut: work still pending)' : ''}`);
+    o.log(
+      `  minute ${String(minute).padStart(2)}: ${realSeconds.toFixed(1)} s (CPU ${cpuSeconds.toFixed(1)} s), ${jobs} jobs, ${dns.other + dns.dnsbl} DNS queries${cut ? ' (cut: work still pending)' : ''}`,
+    );
   }
   return { ticks, ownStatements: own };
 }

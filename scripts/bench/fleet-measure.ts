@@ -6,7 +6,16 @@
 import type postgres from 'postgres';
 
 /** Tables that grow with the fleet's periodic work (history, logs, queue rows). */
-export const GROWING_TABLES = ['blacklist_checks', 'server_checks', 'audit_log', 'alerts', 'alert_deliveries', 'server_notices', 'sandbox_mail', 'pgboss.job'] as const;
+export const GROWING_TABLES = [
+  'blacklist_checks',
+  'server_checks',
+  'audit_log',
+  'alerts',
+  'alert_deliveries',
+  'server_notices',
+  'sandbox_mail',
+  'pgboss.job',
+] as const;
 
 export async function countRows(sql: postgres.Sql): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
@@ -33,10 +42,16 @@ export async function readStatements(sql: postgres.Sql): Promise<StatementFigure
     select s.query, s.calls, s.total_exec_time as total, s.rows from pg_stat_statements s
     join pg_database d on d.oid = s.dbid where d.datname = current_database()`;
   const total = rows.reduce((n, r) => n + Number(r.calls), 0);
-  const top = [...rows].sort((a, b) => b.total - a.total).slice(0, 12).map((r) => ({
-    query: r.query.replace(/\s+/g, ' ').slice(0, 220), calls: Number(r.calls), totalMs: Math.round(r.total),
-    meanMs: Number((r.total / Number(r.calls)).toFixed(3)), rowsPerCall: Number((Number(r.rows) / Number(r.calls)).toFixed(1)),
-  }));
+  const top = [...rows]
+    .sort((a, b) => b.total - a.total)
+    .slice(0, 12)
+    .map((r) => ({
+      query: r.query.replace(/\s+/g, ' ').slice(0, 220),
+      calls: Number(r.calls),
+      totalMs: Math.round(r.total),
+      meanMs: Number((r.total / Number(r.calls)).toFixed(3)),
+      rowsPerCall: Number((Number(r.rows) / Number(r.calls)).toFixed(1)),
+    }));
   return { total, top };
 }
 

@@ -41,7 +41,9 @@ function onTime(r: FleetResults) {
     const seen = Object.values(counts).reduce((n, c) => n + c, 0);
     const byRuns: Record<number, number> = { ...counts };
     if (r.servers > seen) byRuns[0] = r.servers - seen;
-    const off = Object.entries(byRuns).filter(([runs]) => Math.abs(Number(runs) - expected) > 1).reduce((n, [, c]) => n + c, 0);
+    const off = Object.entries(byRuns)
+      .filter(([runs]) => Math.abs(Number(runs) - expected) > 1)
+      .reduce((n, [, c]) => n + c, 0);
     return { queue, expected: round(expected, 2), byRuns, serversOutside: off };
   });
   const cut = r.ticks.filter((t) => t.cut).length;
@@ -76,7 +78,18 @@ export function summariseFleet(r: FleetResults) {
     machine: { cpus: r.machine.cpus, cpuModel: r.machine.cpuModel, loadAverage: r.machine.loadAverage, commitDirty: r.machine.commitDirty },
     startedAt: r.startedAt,
     durationSeconds: r.durationSeconds,
-    details: { intervals: r.intervals, schedules: r.schedules, skipped: r.skipped, seedSeconds: round(r.seedSeconds, 1), ticks: r.ticks, topStatements: r.statements.top, jobs: r.jobs, rows: r.rows, problems: r.problems, problemSamples: r.problemSamples },
+    details: {
+      intervals: r.intervals,
+      schedules: r.schedules,
+      skipped: r.skipped,
+      seedSeconds: round(r.seedSeconds, 1),
+      ticks: r.ticks,
+      topStatements: r.statements.top,
+      jobs: r.jobs,
+      rows: r.rows,
+      problems: r.problems,
+      problemSamples: r.problemSamples,
+    },
   };
 }
 
@@ -89,36 +102,115 @@ export function renderFleet(r: FleetResults): string {
   const t = s.onTime;
   const out: string[] = [];
   out.push('# Fleet benchmark', '');
-  out.push(`Produced by \`npm run bench:fleet\` (scripts/bench-fleet.ts) on ${r.startedAt}, in ${r.durationSeconds} s; commit \`${m.commit}\`${m.commitDirty ? ' (uncommitted changes)' : ''}, ${m.cpus} × ${m.cpuModel}, load average ${m.loadAverage.start} at start and ${m.loadAverage.end ?? '–'} at end (the machine is shared).`, '');
-  out.push(`${r.servers} servers as rows (workspaces, servers in \`ready\`, their two addresses, the DNS records publish_dns writes, an active DKIM key, and each server's health, blacklist and drift schedules spread over their intervals as a running fleet has them; seeded in ${s.details.seedSeconds} s) and ${r.minutes} simulated minutes of the periodic work, on one worker process (the product's workers in the benchmark process, with the catalog's handler concurrency). Each tick is one simulated minute: the product's clock moves to it, the scheduled jobs whose cron fires in it are sent (${r.schedules.map((x) => `\`${x.name}\` ${x.cron}`).join(', ')}), and the tick lasts until every ready job (the sweeps and all they queued) has finished. Intervals: health run every ${r.intervals.healthMinutes} min, blacklist check every ${r.intervals.monitorMinutes} min, mailbox usage every ${r.intervals.usageMinutes} min, drift check every ${r.intervals.driftMinutes} min.${r.skipped.length ? ` Not simulated: ${r.skipped.map((x) => `\`${x.name}\` (${x.why})`).join('; ')}.` : ''}`, '');
+  out.push(
+    `Produced by \`npm run bench:fleet\` (scripts/bench-fleet.ts) on ${r.startedAt}, in ${r.durationSeconds} s; commit \`${m.commit}\`${m.commitDirty ? ' (uncommitted changes)' : ''}, ${m.cpus} × ${m.cpuModel}, load average ${m.loadAverage.start} at start and ${m.loadAverage.end ?? '–'} at end (the machine is shared).`,
+    '',
+  );
+  out.push(
+    `${r.servers} servers as rows (workspaces, servers in \`ready\`, their two addresses, the DNS records publish_dns writes, an active DKIM key, and each server's health, blacklist and drift schedules spread over their intervals as a running fleet has them; seeded in ${s.details.seedSeconds} s) and ${r.minutes} simulated minutes of the periodic work, on one worker process (the product's workers in the benchmark process, with the catalog's handler concurrency). Each tick is one simulated minute: the product's clock moves to it, the scheduled jobs whose cron fires in it are sent (${r.schedules.map((x) => `\`${x.name}\` ${x.cron}`).join(', ')}), and the tick lasts until every ready job (the sweeps and all they queued) has finished. Intervals: health run every ${r.intervals.healthMinutes} min, blacklist check every ${r.intervals.monitorMinutes} min, mailbox usage every ${r.intervals.usageMinutes} min, drift check every ${r.intervals.driftMinutes} min.${r.skipped.length ? ` Not simulated: ${r.skipped.map((x) => `\`${x.name}\` (${x.why})`).join('; ')}.` : ''}`,
+    '',
+  );
   out.push('## Summary', '');
-  out.push(table(['measure', 'figure'], [
-    ['real seconds per simulated minute, median (max)', `${s.realSecondsPerSimulatedMinute.median} s (${s.realSecondsPerSimulatedMinute.max} s)${s.keepsUp ? '' : ' — **above 60 s: one worker process falls behind**'}`],
-    ['CPU seconds of the worker process per simulated minute, median (max)', `${s.cpuSecondsPerSimulatedMinute.median} s (${s.cpuSecondsPerSimulatedMinute.max} s): real time above this is waiting (PostgreSQL, DNS, the sandbox, other processes on the machine)`],
-    ['jobs per second (while ticks ran)', `${s.jobsPerSecond} (${s.jobs} jobs)`],
-    ['SQL statements per second (pg_stat_statements, every client)', `${s.statementsPerSecond} (${s.statements} statements)`],
-    ['DNS queries per second (at the sandbox DNS server)', `${s.dnsQueriesPerSecond} (${s.dnsQueries.other} lookups, ${s.dnsQueries.dnsbl} DNSBL)`],
-    ['DNSBL queries per day (the hour × 24)', String(s.dnsblQueriesPerDay)],
-    ['every due check done on time', t.ok ? 'yes' : `**no**: ${t.lateStarts} due (server, kind) found a minute or more late, ${t.cutTicks} ticks cut, ${t.perQueue.reduce((n, q) => n + q.serversOutside, 0)} server counts outside ±1`],
-  ]), '');
+  out.push(
+    table(
+      ['measure', 'figure'],
+      [
+        [
+          'real seconds per simulated minute, median (max)',
+          `${s.realSecondsPerSimulatedMinute.median} s (${s.realSecondsPerSimulatedMinute.max} s)${s.keepsUp ? '' : ' — **above 60 s: one worker process falls behind**'}`,
+        ],
+        [
+          'CPU seconds of the worker process per simulated minute, median (max)',
+          `${s.cpuSecondsPerSimulatedMinute.median} s (${s.cpuSecondsPerSimulatedMinute.max} s): real time above this is waiting (PostgreSQL, DNS, the sandbox, other processes on the machine)`,
+        ],
+        ['jobs per second (while ticks ran)', `${s.jobsPerSecond} (${s.jobs} jobs)`],
+        ['SQL statements per second (pg_stat_statements, every client)', `${s.statementsPerSecond} (${s.statements} statements)`],
+        ['DNS queries per second (at the sandbox DNS server)', `${s.dnsQueriesPerSecond} (${s.dnsQueries.other} lookups, ${s.dnsQueries.dnsbl} DNSBL)`],
+        ['DNSBL queries per day (the hour × 24)', String(s.dnsblQueriesPerDay)],
+        [
+          'every due check done on time',
+          t.ok
+            ? 'yes'
+            : `**no**: ${t.lateStarts} due (server, kind) found a minute or more late, ${t.cutTicks} ticks cut, ${t.perQueue.reduce((n, q) => n + q.serversOutside, 0)} server counts outside ±1`,
+        ],
+      ],
+    ),
+    '',
+  );
   out.push('## Runs per server', '');
-  out.push(`For each server and kind, the runs in the ${r.minutes} simulated minutes against what the interval asks (± 1 allowed: a server due at the hour's last minute runs in the next). The health run also follows every drift check. "Late" counts, at each tick, the (server, kind) pairs that were due a minute or more before it and had not been queued.`, '');
-  out.push(table(['queue', 'expected per server', 'servers by number of runs', 'outside ±1'], t.perQueue.map((q) => [q.queue, q.expected, Object.entries(q.byRuns).map(([k, v]) => `${k}: ${v}`).join(', '), q.serversOutside])), '');
+  out.push(
+    `For each server and kind, the runs in the ${r.minutes} simulated minutes against what the interval asks (± 1 allowed: a server due at the hour's last minute runs in the next). The health run also follows every drift check. "Late" counts, at each tick, the (server, kind) pairs that were due a minute or more before it and had not been queued.`,
+    '',
+  );
+  out.push(
+    table(
+      ['queue', 'expected per server', 'servers by number of runs', 'outside ±1'],
+      t.perQueue.map((q) => [
+        q.queue,
+        q.expected,
+        Object.entries(q.byRuns)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join(', '),
+        q.serversOutside,
+      ]),
+    ),
+    '',
+  );
   out.push('## Table growth', '');
-  out.push(table(['table', 'rows before', 'rows after', 'per day (× 24)'], Object.keys(r.rows.after).map((k) => [k, r.rows.before[k]!, r.rows.after[k]!, s.tableGrowthPerDay[k]!])), '');
-  out.push('`server_checks` holds one row per server and check (upserted), so it stops growing once every server has run; `blacklist_checks` is pruned after MONITOR_HISTORY_DAYS by `maintenance.cleanup`; pg-boss deletes finished jobs after a day, so `pgboss.job` holds about one day of jobs.', '');
+  out.push(
+    table(
+      ['table', 'rows before', 'rows after', 'per day (× 24)'],
+      Object.keys(r.rows.after).map((k) => [k, r.rows.before[k]!, r.rows.after[k]!, s.tableGrowthPerDay[k]!]),
+    ),
+    '',
+  );
+  out.push(
+    '`server_checks` holds one row per server and check (upserted), so it stops growing once every server has run; `blacklist_checks` is pruned after MONITOR_HISTORY_DAYS by `maintenance.cleanup`; pg-boss deletes finished jobs after a day, so `pgboss.job` holds about one day of jobs.',
+    '',
+  );
   out.push('## Jobs', '');
-  out.push(table(['queue', 'state', 'jobs', 'wait for a slot p50 / max (s)', 'run p50 (s)'], r.jobs.map((j) => [j.name, j.state, j.jobs, `${round(j.waitP50 ?? NaN, 2)} / ${round(j.waitMax ?? NaN, 2)}`, round(j.runP50 ?? NaN, 3)])), '');
+  out.push(
+    table(
+      ['queue', 'state', 'jobs', 'wait for a slot p50 / max (s)', 'run p50 (s)'],
+      r.jobs.map((j) => [j.name, j.state, j.jobs, `${round(j.waitP50 ?? NaN, 2)} / ${round(j.waitMax ?? NaN, 2)}`, round(j.runP50 ?? NaN, 3)]),
+    ),
+    '',
+  );
   out.push('## Slowest statements (total time)', '');
-  out.push(table(['statement', 'calls', 'total ms', 'mean ms', 'rows per call'], r.statements.top.map((x) => [`\`${x.query.replace(/\|/g, '\\|')}\``, x.calls, x.totalMs, x.meanMs, x.rowsPerCall])), '');
+  out.push(
+    table(
+      ['statement', 'calls', 'total ms', 'mean ms', 'rows per call'],
+      r.statements.top.map((x) => [`\`${x.query.replace(/\|/g, '\\|')}\``, x.calls, x.totalMs, x.meanMs, x.rowsPerCall]),
+    ),
+    '',
+  );
   out.push('## Per minute', '');
-  out.push(table(['minute', 'real s', 'CPU s', 'sent', 'jobs', 'DNS (DNSBL)', 'due (late)'], r.ticks.map((x) => [
-    x.minute, round(x.realSeconds, 1), round(x.cpuSeconds, 1), x.sent.join(' '), Object.values(x.finished).reduce((n, c) => n + c, 0), `${x.dns.other + x.dns.dnsbl} (${x.dns.dnsbl})`,
-    Object.entries(x.due).map(([k, d]) => `${k} ${d.due} (${d.late})`).join(', '),
-  ])), '');
+  out.push(
+    table(
+      ['minute', 'real s', 'CPU s', 'sent', 'jobs', 'DNS (DNSBL)', 'due (late)'],
+      r.ticks.map((x) => [
+        x.minute,
+        round(x.realSeconds, 1),
+        round(x.cpuSeconds, 1),
+        x.sent.join(' '),
+        Object.values(x.finished).reduce((n, c) => n + c, 0),
+        `${x.dns.other + x.dns.dnsbl} (${x.dns.dnsbl})`,
+        Object.entries(x.due)
+          .map(([k, d]) => `${k} ${d.due} (${d.late})`)
+          .join(', '),
+      ]),
+    ),
+    '',
+  );
   out.push('## What the hosts do not do here', '');
-  out.push(`The servers are rows: no emulated host answers at their addresses. The health run's SSH parts (the disk probe, and the look at the host a server never had) and the drift check, the mailbox usage collection and the backups ask the sandbox for an SSH endpoint and are told at once that nothing runs there: a quick "could not check", never a wait. So these figures leave out SSH connection set-up and the hosts' answers; the DNS checks ask the sandbox DNS, which answers NXDOMAIN for these domains (no Cloudflare zone holds them), so they fail the same way every run and nothing is mailed. The blacklists health check reads the verdicts seeded as the monitor's last check (each server's, one interval before its next) and the ones the monitor stores during the run. The product logged ${r.problems} warnings or errors${r.problemSamples.length ? `: ${r.problemSamples.map((p) => `"${p}"`).join(', ')}` : ''}.`, '');
+  out.push(
+    `The servers are rows: no emulated host answers at their addresses. The health run's SSH parts (the disk probe, and the look at the host a server never had) and the drift check, the mailbox usage collection and the backups ask the sandbox for an SSH endpoint and are told at once that nothing runs there: a quick "could not check", never a wait. So these figures leave out SSH connection set-up and the hosts' answers; the DNS checks ask the sandbox DNS, which answers NXDOMAIN for these domains (no Cloudflare zone holds them), so they fail the same way every run and nothing is mailed. The blacklists health check reads the verdicts seeded as the monitor's last check (each server's, one interval before its next) and the ones the monitor stores during the run. The product logged ${r.problems} warnings or errors${r.problemSamples.length ? `: ${r.problemSamples.map((p) => `"${p}"`).join(', ')}` : ''}.`,
+    '',
+  );
   out.push('## Reproduce', '');
-  out.push('```sh\nnpm run bench:fleet                                              # 10,000 servers, one simulated hour\nBENCH_FLEET_SERVERS=1000 BENCH_FLEET_MINUTES=20 npm run bench:fleet  # smaller\n```', '');
+  out.push(
+    '```sh\nnpm run bench:fleet                                              # 10,000 servers, one simulated hour\nBENCH_FLEET_SERVERS=1000 BENCH_FLEET_MINUTES=20 npm run bench:fleet  # smaller\n```',
+    '',
+  );
   return out.join('\n');
 }

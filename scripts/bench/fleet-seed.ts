@@ -70,23 +70,57 @@ export async function seedFleet(sql: postgres.Sql, opts: SeedOptions): Promise<F
     const ipv4 = ipv4Of(i);
     const ipv6 = ipv6Of(i);
     servers.push({
-      id, workspace_id: workspaceId, plan_id: 'starter', zone: 'fr-par-1', domain, hostname, status: 'ready',
-      provider_server_id: randomUUID(), ipv4, ipv6, ssh_host_key_fingerprint: SSH_FINGERPRINT,
-      deploy_private_key_secret_id: randomUUID(), dns_zone_id: randomUUID().replace(/-/g, ''),
-      name_servers: ['ada.ns.cloudflare-sandbox.test', 'bob.ns.cloudflare-sandbox.test'], dnssec_status: 'active',
+      id,
+      workspace_id: workspaceId,
+      plan_id: 'starter',
+      zone: 'fr-par-1',
+      domain,
+      hostname,
+      status: 'ready',
+      provider_server_id: randomUUID(),
+      ipv4,
+      ipv6,
+      ssh_host_key_fingerprint: SSH_FINGERPRINT,
+      deploy_private_key_secret_id: randomUUID(),
+      dns_zone_id: randomUUID().replace(/-/g, ''),
+      name_servers: ['ada.ns.cloudflare-sandbox.test', 'bob.ns.cloudflare-sandbox.test'],
+      dnssec_status: 'active',
     });
     ips.push({ server_id: id, family: 'ipv4', provider_ip_id: randomUUID(), address: ipv4, state: 'active' });
     ips.push({ server_id: id, family: 'ipv6', provider_ip_id: randomUUID(), address: ipv6, prefix: `${ipv6.replace(/::1$/, '::')}/64`, state: 'active' });
     const selector = 'mp20261201';
     for (const r of desiredRecords({
-      domain, hostname, ipv4, ipv6, dkim: { selector, publicKeyBase64: DKIM_PUBLIC }, sshfpSha256Hex: '00'.repeat(32), dmarcRua: null, tlsRptRua: null,
+      domain,
+      hostname,
+      ipv4,
+      ipv6,
+      dkim: { selector, publicKeyBase64: DKIM_PUBLIC },
+      sshfpSha256Hex: '00'.repeat(32),
+      dmarcRua: null,
+      tlsRptRua: null,
     })) {
-      records.push({ server_id: id, purpose: r.purpose, type: r.type, name: r.name, content: r.content, priority: r.priority ?? null, provider_record_id: randomUUID().replace(/-/g, '') });
+      records.push({
+        server_id: id,
+        purpose: r.purpose,
+        type: r.type,
+        name: r.name,
+        content: r.content,
+        priority: r.priority ?? null,
+        provider_record_id: randomUUID().replace(/-/g, ''),
+      });
     }
-    dkim.push({ server_id: id, domain, selector, public_key: DKIM_PUBLIC, private_key_secret_id: randomUUID(), state: 'active', activated_at: opts.start,
+    dkim.push({
+      server_id: id,
+      domain,
+      selector,
+      public_key: DKIM_PUBLIC,
+      private_key_secret_id: randomUUID(),
+      state: 'active',
+      activated_at: opts.start,
       // Rotations spread over the next 90 days, none within the hour: a rotation is a provisioning run whose
       // Cloudflare calls a row-only server's zone cannot answer (the concurrent-provisions section measures runs).
-      next_transition_at: new Date(opts.start.getTime() + (1440 + ((i * 104729) % (89 * 24 * 60))) * 60_000) });
+      next_transition_at: new Date(opts.start.getTime() + (1440 + ((i * 104729) % (89 * 24 * 60))) * 60_000),
+    });
     schedules.push({ server_id: id, kind: 'health', next_at: spread(opts.intervals.healthMinutes, i) });
     schedules.push({ server_id: id, kind: 'blacklists', next_at: spread(opts.intervals.monitorMinutes, i) });
     schedules.push({ server_id: id, kind: 'usage', next_at: spread(opts.intervals.usageMinutes, i) });

@@ -80,7 +80,13 @@ function breakdown(timelines: RunTimeline[], entered: Map<string, number>): Over
   return {
     steps: clean.length,
     medianMs: round(median(clean.map((s) => s.overheadMs)), 1),
-    p95Ms: round(percentile(clean.map((s) => s.overheadMs), 95), 1),
+    p95Ms: round(
+      percentile(
+        clean.map((s) => s.overheadMs),
+        95,
+      ),
+      1,
+    ),
     parts: {
       toHandlerMs: medianOrNull(parts.map((p) => p.toHandler)),
       claimMs: medianOrNull(parts.map((p) => p.claim)),
@@ -128,7 +134,11 @@ export interface OverheadOptions<T> {
   after?: (product: Product, customer: { token: string; workspaceId: string; serverId: string }) => Promise<T>;
 }
 
-export async function benchOverhead<T>(databaseUrl: string, opts: OverheadOptions<T>, log: (line: string) => void): Promise<OverheadResult & { after: T | null }> {
+export async function benchOverhead<T>(
+  databaseUrl: string,
+  opts: OverheadOptions<T>,
+  log: (line: string) => void,
+): Promise<OverheadResult & { after: T | null }> {
   const product = await startProduct({ databaseUrl, profile: ZERO, settings: SETTINGS, ...(opts.routes ? { routes: opts.routes } : {}) });
   try {
     const entered = recordHandlerEntry(product);
@@ -168,12 +178,19 @@ export async function benchOverhead<T>(databaseUrl: string, opts: OverheadOption
 
     return {
       sequential: {
-        provisions: opts.sequential, ...breakdown(sequential, entered),
+        provisions: opts.sequential,
+        ...breakdown(sequential, entered),
         medianRunWallMs: median(sequential.map((t) => t.wallMs)),
         medianRunCriticalPathMs: median(sequential.map((t) => t.criticalPathMs)),
       },
       concurrent: {
-        requested: opts.concurrent, paidSeconds: round(paidSeconds, 2), payConcurrency: opts.payConcurrency ?? 50, succeeded, failed: opts.concurrent - succeeded, settledBeforeDeadline: settled, wallSeconds: round(wallSeconds, 2),
+        requested: opts.concurrent,
+        paidSeconds: round(paidSeconds, 2),
+        payConcurrency: opts.payConcurrency ?? 50,
+        succeeded,
+        failed: opts.concurrent - succeeded,
+        settledBeforeDeadline: settled,
+        wallSeconds: round(wallSeconds, 2),
         stepsPerSecond: round(stepCount / wallSeconds, 1),
         overhead: breakdown(concurrent, entered),
         medianRunWallMs: median(concurrent.map((t) => t.wallMs).filter(Number.isFinite)),

@@ -13,10 +13,22 @@ import { ZERO } from './profile.ts';
 import { round } from './stats.ts';
 import { startProduct } from './product.ts';
 
-export interface RealHostStep { name: string; seconds: number; attempts: number; shareOfWall: number }
+export interface RealHostStep {
+  name: string;
+  seconds: number;
+  attempts: number;
+  shareOfWall: number;
+}
 export type RealHostResult =
   | { skipped: string }
-  | { paymentToReadySeconds: number; steps: RealHostStep[]; installSeconds: number; installShare: number; nextLongest: { name: string; seconds: number }; installVsNext: number };
+  | {
+      paymentToReadySeconds: number;
+      steps: RealHostStep[];
+      installSeconds: number;
+      installShare: number;
+      nextLongest: { name: string; seconds: number };
+      installVsNext: number;
+    };
 
 const NEEDS = ['/usr/sbin/debootstrap', '/usr/bin/systemd-nspawn', '/usr/sbin/apt-cacher-ng', '/usr/bin/pebble'];
 
@@ -33,8 +45,12 @@ export async function benchRealHost(databaseUrl: string, log: (line: string) => 
   if (missing) return { skipped: missing };
 
   const product = await startProduct({
-    databaseUrl, profile: ZERO,
-    realHosts: { cacheDir: process.env['SANDBOX_HOSTS_CACHE_DIR'] ?? '/var/cache/mailplane', mirror: process.env['SANDBOX_DEBIAN_MIRROR'] ?? 'http://deb.debian.org/debian' },
+    databaseUrl,
+    profile: ZERO,
+    realHosts: {
+      cacheDir: process.env['SANDBOX_HOSTS_CACHE_DIR'] ?? '/var/cache/mailplane',
+      mirror: process.env['SANDBOX_DEBIAN_MIRROR'] ?? 'http://deb.debian.org/debian',
+    },
     settings: { retry: { baseMs: 1_000, maxMs: 10_000, maxAttempts: 10 }, pollIntervalMs: 500, serverBootTimeoutMs: 180_000 },
   });
   try {
@@ -44,7 +60,8 @@ export async function benchRealHost(databaseUrl: string, log: (line: string) => 
     const serverId = await product.pay(sessionId, 'real-host-bench-mailplane.eu');
     log('real host: provisioning one server on a Debian 12 container');
     const { settled, statuses } = await product.waitForServers([serverId], 30 * 60_000, 1_000);
-    if (!settled || statuses.get(serverId) !== 'ready') return { skipped: `the server ended ${statuses.get(serverId)} (not ready): see the product's log with BENCH_LOG=1` };
+    if (!settled || statuses.get(serverId) !== 'ready')
+      return { skipped: `the server ended ${statuses.get(serverId)} (not ready): see the product's log with BENCH_LOG=1` };
     const db = product.ctx.database.db;
     const [run] = await db.select().from(provisioningRuns).where(eq(provisioningRuns.serverId, serverId));
     const readyAt = (run!.finishedAt ?? new Date()).getTime();
@@ -54,8 +71,12 @@ export async function benchRealHost(databaseUrl: string, log: (line: string) => 
     const install = steps.find((s) => s.name === 'install_mail_stack')!;
     const next = steps.filter((s) => s.name !== 'install_mail_stack').sort((x, y) => y.seconds - x.seconds)[0]!;
     return {
-      paymentToReadySeconds: round(wall, 1), steps, installSeconds: install.seconds, installShare: install.shareOfWall,
-      nextLongest: { name: next.name, seconds: next.seconds }, installVsNext: round(install.seconds / Math.max(next.seconds, 0.001), 1),
+      paymentToReadySeconds: round(wall, 1),
+      steps,
+      installSeconds: install.seconds,
+      installShare: install.shareOfWall,
+      nextLongest: { name: next.name, seconds: next.seconds },
+      installVsNext: round(install.seconds / Math.max(next.seconds, 0.001), 1),
     };
   } finally {
     await product.close();
@@ -76,8 +97,11 @@ export function renderRealHost(r: RealHostResult): string {
     out.push(`Not measured in this run: ${r.skipped}.`, '');
     return out.join('\n');
   }
-  out.push(`One subscription provisioned on a real Debian 12 container (SANDBOX_HOSTS=container: real cloud-init, OpenSSH, apt through the sandbox's warm package cache, certificates from pebble). **Payment to ready: ${r.paymentToReadySeconds} s.** ` +
-    `install_mail_stack takes ${r.installSeconds} s, ${Math.round(r.installShare * 100)} % of the wall time and ${r.installVsNext}× the next longest step (${r.nextLongest.name}, ${r.nextLongest.seconds} s). Steps overlap, so shares add up to more than 100 %.`, '');
+  out.push(
+    `One subscription provisioned on a real Debian 12 container (SANDBOX_HOSTS=container: real cloud-init, OpenSSH, apt through the sandbox's warm package cache, certificates from pebble). **Payment to ready: ${r.paymentToReadySeconds} s.** ` +
+      `install_mail_stack takes ${r.installSeconds} s, ${Math.round(r.installShare * 100)} % of the wall time and ${r.installVsNext}× the next longest step (${r.nextLongest.name}, ${r.nextLongest.seconds} s). Steps overlap, so shares add up to more than 100 %.`,
+    '',
+  );
   out.push('| step | seconds | attempts | share of wall time |', '| --- | --- | --- | --- |');
   for (const s of r.steps) out.push(`| ${s.name} | ${s.seconds} | ${s.attempts} | ${Math.round(s.shareOfWall * 100)} % |`);
   out.push('');

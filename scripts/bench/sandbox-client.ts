@@ -14,7 +14,15 @@ export interface RemoteSandbox {
   stop(): Promise<void>;
 }
 
-interface Reply { id?: number; type?: string; ok?: boolean; error?: string; status?: number; env?: Record<string, string>; dns?: { dnsbl: number; other: number } }
+interface Reply {
+  id?: number;
+  type?: string;
+  ok?: boolean;
+  error?: string;
+  status?: number;
+  env?: Record<string, string>;
+  dns?: { dnsbl: number; other: number };
+}
 
 export async function startRemoteSandbox(profile: LatencyProfile, realHosts?: { cacheDir: string; mirror: string }): Promise<RemoteSandbox> {
   const child: ChildProcess = fork(fileURLToPath(new URL('./sandbox-process.ts', import.meta.url)), [JSON.stringify({ profile, realHosts })], {
@@ -35,11 +43,12 @@ export async function startRemoteSandbox(profile: LatencyProfile, realHosts?: { 
       else waiter.reject(new Error(`sandbox: ${msg.error}`));
     });
   });
-  const call = (op: string, args: Record<string, unknown> = {}) => new Promise<Reply>((resolve, reject) => {
-    const id = nextId++;
-    pending.set(id, { resolve, reject });
-    child.send({ id, op, ...args });
-  });
+  const call = (op: string, args: Record<string, unknown> = {}) =>
+    new Promise<Reply>((resolve, reject) => {
+      const id = nextId++;
+      pending.set(id, { resolve, reject });
+      child.send({ id, op, ...args });
+    });
   return {
     // Real machines behind the instances: the product must know (backups and probes run for real, not simulated).
     env: realHosts ? { ...env, SANDBOX_HOSTS: 'container', SANDBOX_HOSTS_CACHE_DIR: realHosts.cacheDir } : env,

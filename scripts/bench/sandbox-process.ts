@@ -20,7 +20,12 @@ import { applySandboxSettings } from '../../src/sandbox/person-settings.ts';
 import { Sandbox } from '../../src/sandbox/sandbox.ts';
 import type { LatencyProfile } from './profile.ts';
 
-interface Request { id: number; op: string; url?: string; sessionId?: string }
+interface Request {
+  id: number;
+  op: string;
+  url?: string;
+  sessionId?: string;
+}
 
 const send = (message: unknown) => process.send!(message);
 
@@ -28,7 +33,11 @@ const { profile, realHosts } = JSON.parse(process.argv[2] ?? '{}') as { profile:
 const dataDir = await mkdtemp(join(tmpdir(), 'mailplane-bench-sandbox-'));
 await chmod(dataDir, 0o755);
 const sandbox = new Sandbox({
-  compute: true, dns: true, billing: true, dataDir, dnsblZones: DEFAULT_DNSBL_ZONES,
+  compute: true,
+  dns: true,
+  billing: true,
+  dataDir,
+  dnsblZones: DEFAULT_DNSBL_ZONES,
   scaleway: { bootDelayMs: profile.bootDelayMs, faults: { latencyMs: profile.scalewayApiMs } },
   sshBehaviour: { delayMs: profile.sshCommandMs, scriptDelayMs: profile.scriptMs },
   ...(realHosts ? { realHosts } : {}),

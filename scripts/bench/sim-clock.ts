@@ -27,14 +27,21 @@ export class SimulatedClock implements Clock {
   }
 }
 
-const RANGES = [[0, 59], [0, 23], [1, 31], [1, 12], [0, 6]] as const;
+const RANGES = [
+  [0, 59],
+  [0, 23],
+  [1, 31],
+  [1, 12],
+  [0, 6],
+] as const;
 
 /** One field of a cron: `*`, `n`, `a-b`, `*` or a range with `/step`, and lists of those. */
 function fieldMatches(field: string, value: number, [min, max]: readonly [number, number]): boolean {
   return field.split(',').some((part) => {
     const m = /^(\*|\d+(?:-\d+)?)(?:\/(\d+))?$/.exec(part);
     if (!m) throw new Error(`cron field "${field}" is beyond this matcher`);
-    const [from, to] = m[1] === '*' ? [min, max] : m[1]!.includes('-') ? m[1]!.split('-').map(Number) as [number, number] : [Number(m[1]), m[2] ? max : Number(m[1])];
+    const [from, to] =
+      m[1] === '*' ? [min, max] : m[1]!.includes('-') ? (m[1]!.split('-').map(Number) as [number, number]) : [Number(m[1]), m[2] ? max : Number(m[1])];
     const step = m[2] ? Number(m[2]) : 1;
     return value >= from && value <= to && (value - from) % step === 0;
   });

@@ -27,6 +27,9 @@ export async function sweepDriftChecks(deps: FleetDeps, limit = DRIFT_SWEEP_LIMI
     on conflict (server_id) do update set next_drift_check_at = excluded.next_drift_check_at
     returning server_id as id`);
   const ids = [...due].map((r) => r.id);
-  await queue.sendMany('fleet.drift_check', ids.map((serverId) => ({ data: { serverId }, singletonKey: serverId })));
+  await queue.sendMany(
+    'fleet.drift_check',
+    ids.map((serverId) => ({ data: { serverId }, singletonKey: serverId })),
+  );
   return ids;
 }

@@ -24,8 +24,23 @@ import { audit, SYSTEM_ACTOR, type Actor } from '../audit.ts';
 import type { PasswordHasher } from '../auth/passwords.ts';
 import type { Database, Db } from '../db/client.ts';
 import {
-  alerts, auditLog, authChallenges, blacklistChecks, invitations, memberships, passkeys, provisioningRuns, recoveryCodes, sandboxMail, servers, sessions, subscriptions,
-  totpCredentials, users, vaultSecrets, workspaces,
+  alerts,
+  auditLog,
+  authChallenges,
+  blacklistChecks,
+  invitations,
+  memberships,
+  passkeys,
+  provisioningRuns,
+  recoveryCodes,
+  sandboxMail,
+  servers,
+  sessions,
+  subscriptions,
+  totpCredentials,
+  users,
+  vaultSecrets,
+  workspaces,
 } from '../db/schema/index.ts';
 import { inTransaction, type RawTx } from '../db/tx.ts';
 import { ForbiddenError, isRetryable, NotFoundError } from '../errors.ts';
@@ -67,7 +82,10 @@ export class StillErasing extends Error {
 }
 
 export async function markWorkspace(deps: ErasureDeps, tx: Db, raw: RawTx, workspaceId: string): Promise<void> {
-  await tx.update(workspaces).set({ erasureRequestedAt: new Date(), erasureScheduledFor: null }).where(and(eq(workspaces.id, workspaceId), isNull(workspaces.erasureRequestedAt)));
+  await tx
+    .update(workspaces)
+    .set({ erasureRequestedAt: new Date(), erasureScheduledFor: null })
+    .where(and(eq(workspaces.id, workspaceId), isNull(workspaces.erasureRequestedAt)));
   await deps.queue.send('gdpr.erase_workspace', { workspaceId }, { tx: raw, singletonKey: workspaceId });
 }
 
@@ -78,7 +96,10 @@ export async function markWorkspace(deps: ErasureDeps, tx: Db, raw: RawTx, works
  * variable, a stolen session without the password or the name) erases nothing.
  */
 export async function assertWorkspaceErasureConfirmed(
-  deps: Pick<ErasureDeps, 'database' | 'hasher'>, workspaceId: string, userId: string, given: { confirm?: string | undefined; password?: string | undefined },
+  deps: Pick<ErasureDeps, 'database' | 'hasher'>,
+  workspaceId: string,
+  userId: string,
+  given: { confirm?: string | undefined; password?: string | undefined },
 ): Promise<void> {
   const [ws] = await deps.database.db.select({ name: workspaces.name }).from(workspaces).where(eq(workspaces.id, workspaceId));
   if (!ws) throw new NotFoundError('Workspace');
@@ -87,7 +108,8 @@ export async function assertWorkspaceErasureConfirmed(
     return;
   }
   const [user] = await deps.database.db.select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, userId));
-  if (!user || !(await deps.hasher.verify(user.passwordHash, given.password ?? ''))) throw new ForbiddenError('The password confirmation does not match; nothing was erased');
+  if (!user || !(await deps.hasher.verify(user.passwordHash, given.password ?? '')))
+    throw new ForbiddenError('The password confirmation does not match; nothing was erased');
 }
 
 export async function requestWorkspaceErasure(deps: ErasureDeps, actor: Actor, workspaceId: string): Promise<void> {
@@ -106,10 +128,13 @@ export async function requestAccountErasure(deps: ErasureDeps, userId: string, p
     const mine = await tx.select().from(memberships).where(eq(memberships.userId, userId)).for('update');
     const erasing: string[] = [];
     for (const m of mine) {
-      const otherOwners = m.role === 'owner'
-        ? await tx.select({ userId: memberships.userId }).from(memberships)
-          .where(and(eq(memberships.workspaceId, m.workspaceId), eq(memberships.role, 'owner'), ne(memberships.userId, userId)))
-        : [{ userId: 'n/a' }];
+      const otherOwners =
+        m.role === 'owner'
+          ? await tx
+              .select({ userId: memberships.userId })
+              .from(memberships)
+              .where(and(eq(memberships.workspaceId, m.workspaceId), eq(memberships.role, 'owner'), ne(memberships.userId, userId)))
+          : [{ userId: 'n/a' }];
       if (otherOwners.length === 0) {
         erasing.push(m.workspaceId);
         await markWorkspace(deps, tx, raw, m.workspaceId);
@@ -131,9 +156,12 @@ export async function requestAccountErasure(deps: ErasureDeps, userId: string, p
 async function scrubPerson(tx: Db, user: { id: string; email: string; name: string }): Promise<void> {
   // Mentions inside audit details: the email anywhere, the name where it is a whole JSON string.
   const quotedName = JSON.stringify(user.name);
-  await tx.update(auditLog).set({
-    details: sql`replace(replace(${auditLog.details}::text, ${user.email}, '[erased]'), ${quotedName}, '"[erased]"')::jsonb`,
-  }).where(sql`${auditLog.details}::text like ${`%${user.email}%`} or (length(${user.name}) > 0 and ${auditLog.details}::text like ${`%${quotedName}%`})`);
+  await tx
+    .update(auditLog)
+    .set({
+      details: sql`replace(replace(${auditLog.details}::text, ${user.email}, '[erased]'), ${quotedName}, '"[erased]"')::jsonb`,
+    })
+    .where(sql`${auditLog.details}::text like ${`%${user.email}%`} or (length(${user.name}) > 0 and ${auditLog.details}::text like ${`%${quotedName}%`})`);
   await tx.update(auditLog).set({ ip: null }).where(eq(auditLog.actorId, user.id));
   await tx.delete(invitations).where(eq(invitations.email, user.email));
   await tx.delete(sessions).where(eq(sessions.userId, user.id));
@@ -142,7 +170,9 @@ async function scrubPerson(tx: Db, user: { id: string; email: string; name: stri
   for (const table of [totpCredentials, passkeys, recoveryCodes, authChallenges]) await tx.delete(table).where(eq(table.userId, user.id));
   // The sandbox outbox is mailplane's own copy of what it mailed them (links, notices): it goes too.
   await tx.delete(sandboxMail).where(sql`${user.email} = any(${sandboxMail.to})`);
-  await tx.update(users).set({ email: `${user.id}@erased.invalid`, name: '', passwordHash: '!erased', staffRole: null, erasureRequestedAt: new Date() })
+  await tx
+    .update(users)
+    .set({ email: `${user.id}@erased.invalid`, name: '', passwordHash: '!erased', staffRole: null, erasureRequestedAt: new Date() })
     .where(eq(users.id, user.id));
 }
 
@@ -158,7 +188,10 @@ async function removeAtStripe(deps: ErasureDeps, what: string, remove: () => Pro
     if (isRetryable(err)) return false;
     deps.log.error({ err, what }, 'erasure: Stripe refused');
     await deps.alerts.open(deps.database.db, {
-      kind: 'erasure_billing_refused', severity: 'warning', serverId: null, dedupeKey: `erasure-billing:${what}`,
+      kind: 'erasure_billing_refused',
+      severity: 'warning',
+      serverId: null,
+      dedupeKey: `erasure-billing:${what}`,
       message: `Erasure: Stripe refused to remove ${what} (${err instanceof Error ? err.message : String(err)}); remove it in the Stripe dashboard`,
     });
   }
@@ -173,7 +206,10 @@ export async function eraseWorkspace(deps: ErasureDeps, job: { workspaceId: stri
   const actor: Actor = { ...SYSTEM_ACTOR, id: 'gdpr-erasure' };
 
   // 1. Billing stops first: no renewal may be charged for servers being removed.
-  const subs = await db.select().from(subscriptions).where(and(eq(subscriptions.workspaceId, ws.id), ne(subscriptions.status, 'canceled')));
+  const subs = await db
+    .select()
+    .from(subscriptions)
+    .where(and(eq(subscriptions.workspaceId, ws.id), ne(subscriptions.status, 'canceled')));
   for (const sub of subs) {
     const id = sub.stripeSubscriptionId;
     if (id && !(await removeAtStripe(deps, `subscription ${id}`, () => deps.billing.cancelSubscription(id)))) {
@@ -190,9 +226,17 @@ export async function eraseWorkspace(deps: ErasureDeps, job: { workspaceId: stri
   }
 
   // 2. Every server goes through the deprovision workflow (a failed one is resumed).
-  const live = await db.select().from(servers).where(and(eq(servers.workspaceId, ws.id), ne(servers.status, 'deleted')));
+  const live = await db
+    .select()
+    .from(servers)
+    .where(and(eq(servers.workspaceId, ws.id), ne(servers.status, 'deleted')));
   for (const server of live) {
-    const [run] = await db.select().from(provisioningRuns).where(eq(provisioningRuns.serverId, server.id)).orderBy(sql`${provisioningRuns.createdAt} desc`).limit(1);
+    const [run] = await db
+      .select()
+      .from(provisioningRuns)
+      .where(eq(provisioningRuns.serverId, server.id))
+      .orderBy(sql`${provisioningRuns.createdAt} desc`)
+      .limit(1);
     if (run?.kind === 'deprovision' && run.status === 'running') continue;
     if (run?.kind === 'deprovision' && run.status === 'failed') {
       await deps.engine.resumeRun(actor, server.id).catch((err: unknown) => deps.log.warn({ err, serverId: server.id }, 'erasure: resume failed'));
@@ -210,7 +254,11 @@ export async function eraseWorkspace(deps: ErasureDeps, job: { workspaceId: stri
   const zoneRows = await db.select({ zoneId: servers.dnsZoneId, domain: servers.domain }).from(servers).where(eq(servers.workspaceId, ws.id));
   const zones = new Map(zoneRows.filter((r): r is { zoneId: string; domain: string } => !!r.zoneId).map((r) => [r.zoneId, r.domain]));
   for (const [zoneId, domain] of zones) {
-    const [inUse] = await db.select({ id: servers.id }).from(servers).where(and(eq(servers.dnsZoneId, zoneId), ne(servers.status, 'deleted'))).limit(1);
+    const [inUse] = await db
+      .select({ id: servers.id })
+      .from(servers)
+      .where(and(eq(servers.dnsZoneId, zoneId), ne(servers.status, 'deleted')))
+      .limit(1);
     if (inUse) continue;
     try {
       await deps.dns.deleteZone(zoneId, domain);
@@ -247,7 +295,10 @@ export async function eraseWorkspace(deps: ErasureDeps, job: { workspaceId: stri
     }
     await tx.delete(vaultSecrets).where(eq(vaultSecrets.workspaceId, ws.id));
     // The trail of what happened stays; what it said about the workspace's data does not.
-    await tx.update(auditLog).set({ details: { erased: true }, ip: null }).where(eq(auditLog.workspaceId, ws.id));
+    await tx
+      .update(auditLog)
+      .set({ details: { erased: true }, ip: null })
+      .where(eq(auditLog.workspaceId, ws.id));
     await tx.delete(workspaces).where(eq(workspaces.id, ws.id));
     await deps.alerts.resolve(tx, `erasure:${ws.id}`);
     await audit(tx, actor, { action: 'workspace.erased', workspaceId: ws.id, target: ws.id, details: { servers: serverIds.length, backupsGoneAt } });
@@ -276,14 +327,19 @@ export async function eraseUser(deps: ErasureDeps, job: { userId: string }): Pro
  * left here: the erasure is owed, and the failed job is over, so nothing else would run it again.
  */
 export async function erasureStuck(
-  deps: Pick<ErasureDeps, 'database' | 'queue' | 'alerts' | 'log'>, job: { workspaceId: string } | { userId: string }, failed: { error: string; attempts: number },
+  deps: Pick<ErasureDeps, 'database' | 'queue' | 'alerts' | 'log'>,
+  job: { workspaceId: string } | { userId: string },
+  failed: { error: string; attempts: number },
 ): Promise<void> {
   deps.log.warn({ ...job, attempts: failed.attempts, error: failed.error }, 'erasure still waits after its retries; starting over');
   if ('workspaceId' in job) {
     const [ws] = await deps.database.db.select({ id: workspaces.id }).from(workspaces).where(eq(workspaces.id, job.workspaceId));
     if (!ws) return;
     await deps.alerts.open(deps.database.db, {
-      kind: 'erasure_stuck', severity: 'warning', serverId: null, dedupeKey: `erasure:${ws.id}`,
+      kind: 'erasure_stuck',
+      severity: 'warning',
+      serverId: null,
+      dedupeKey: `erasure:${ws.id}`,
       message: `Erasure of workspace ${ws.id} is still not done after ${failed.attempts} attempts: ${failed.error}`.slice(0, 1000),
       details: { attempts: failed.attempts, error: failed.error.slice(0, 1000) },
     });

@@ -13,7 +13,16 @@ import type { HealthDeps } from './deps.ts';
 export const HEALTH_SWEEP_LIMIT = 2_000;
 
 export async function sweepHealth(deps: Pick<HealthDeps, 'db' | 'intervalMinutes' | 'now'>, queue: JobQueue): Promise<number> {
-  const due = await claimDue(deps.db, { kind: 'health', statuses: ['ready'], intervalMinutes: deps.intervalMinutes, now: deps.now?.() ?? new Date(systemClock.now()), limit: HEALTH_SWEEP_LIMIT });
-  await queue.sendMany('health.check_server', due.map((serverId) => ({ data: { serverId }, singletonKey: serverId })));
+  const due = await claimDue(deps.db, {
+    kind: 'health',
+    statuses: ['ready'],
+    intervalMinutes: deps.intervalMinutes,
+    now: deps.now?.() ?? new Date(systemClock.now()),
+    limit: HEALTH_SWEEP_LIMIT,
+  });
+  await queue.sendMany(
+    'health.check_server',
+    due.map((serverId) => ({ data: { serverId }, singletonKey: serverId })),
+  );
   return due.length;
 }

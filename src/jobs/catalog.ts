@@ -42,9 +42,12 @@ const define = <S extends z.ZodType>(d: JobDefinition<S>) => d;
  * A dead letter queue: its jobs are another queue's jobs that failed for good (pg-boss copies the
  * payload, so the schema is that queue's). Its handler's own failures (the database away) are retried.
  */
-const failuresOf = <S extends z.ZodType>(schema: S) => define({
-  schema, queue: { retryLimit: 5, retryDelay: 30, retryBackoff: true, retryDelayMax: 600, expireInSeconds: 300 }, concurrency: 1,
-});
+const failuresOf = <S extends z.ZodType>(schema: S) =>
+  define({
+    schema,
+    queue: { retryLimit: 5, retryDelay: 30, retryBackoff: true, retryDelayMax: 600, expireInSeconds: 300 },
+    concurrency: 1,
+  });
 
 const mailboxSyncJob = z.object({ serverId: z.uuid() });
 const eraseWorkspaceJob = z.object({ workspaceId: z.uuid() });
@@ -77,7 +80,13 @@ export const JOB_CATALOG = {
   'mailboxes.sync': define({
     schema: mailboxSyncJob,
     queue: {
-      policy: 'stately', retryLimit: 5, retryDelay: 1, retryBackoff: true, retryDelayMax: 300, expireInSeconds: 900, heartbeatSeconds: 30,
+      policy: 'stately',
+      retryLimit: 5,
+      retryDelay: 1,
+      retryBackoff: true,
+      retryDelayMax: 300,
+      expireInSeconds: 900,
+      heartbeatSeconds: 30,
       deadLetter: 'mailboxes.sync_failed',
     },
     concurrency: 8,
@@ -140,7 +149,15 @@ export const JOB_CATALOG = {
    */
   'gdpr.erase_workspace': define({
     schema: eraseWorkspaceJob,
-    queue: { policy: 'stately', retryLimit: 299, retryDelay: 1, retryBackoff: true, retryDelayMax: 5, expireInSeconds: 900, deadLetter: 'gdpr.erase_workspace_stuck' },
+    queue: {
+      policy: 'stately',
+      retryLimit: 299,
+      retryDelay: 1,
+      retryBackoff: true,
+      retryDelayMax: 5,
+      expireInSeconds: 900,
+      deadLetter: 'gdpr.erase_workspace_stuck',
+    },
     concurrency: 4,
   }),
   'gdpr.erase_workspace_stuck': failuresOf(eraseWorkspaceJob),
@@ -153,7 +170,15 @@ export const JOB_CATALOG = {
   /** Erase an account once the workspaces it solely owned are gone (src/gdpr/erase.ts); retried as the workspace erasure is, and started again likewise. */
   'gdpr.erase_user': define({
     schema: eraseUserJob,
-    queue: { policy: 'stately', retryLimit: 299, retryDelay: 1, retryBackoff: true, retryDelayMax: 5, expireInSeconds: 900, deadLetter: 'gdpr.erase_user_stuck' },
+    queue: {
+      policy: 'stately',
+      retryLimit: 299,
+      retryDelay: 1,
+      retryBackoff: true,
+      retryDelayMax: 5,
+      expireInSeconds: 900,
+      deadLetter: 'gdpr.erase_user_stuck',
+    },
     concurrency: 4,
   }),
   'gdpr.erase_user_stuck': failuresOf(eraseUserJob),
@@ -274,7 +299,15 @@ export const JOB_CATALOG = {
    */
   'backups.run': define({
     schema: backupJob,
-    queue: { policy: 'stately', retryLimit: 3, retryDelay: 300, retryBackoff: true, retryDelayMax: 3600, expireInSeconds: 3600, deadLetter: 'backups.run_failed' },
+    queue: {
+      policy: 'stately',
+      retryLimit: 3,
+      retryDelay: 300,
+      retryBackoff: true,
+      retryDelayMax: 3600,
+      expireInSeconds: 3600,
+      deadLetter: 'backups.run_failed',
+    },
     concurrency: 4,
   }),
   'backups.run_failed': failuresOf(backupJob),

@@ -31,7 +31,10 @@ export async function claimDue(db: Db, s: DueSweep): Promise<string[]> {
     with due as (
       select s.id, sc.next_at from servers s
       left join server_schedules sc on sc.server_id = s.id and sc.kind = ${s.kind}
-      where s.status in (${sql.join(s.statuses.map((x) => sql`${x}`), sql`, `)})
+      where s.status in (${sql.join(
+        s.statuses.map((x) => sql`${x}`),
+        sql`, `,
+      )})
         and (sc.next_at is null or sc.next_at <= ${now}::timestamptz)
       order by sc.next_at nulls first
       limit ${s.limit}

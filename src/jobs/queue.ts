@@ -83,7 +83,9 @@ export class JobQueue {
       supervise: opts.worker,
       schedule: opts.worker,
       useListenNotify: true,
-      ...(opts.superviseIntervalSeconds ? { superviseIntervalSeconds: opts.superviseIntervalSeconds, monitorIntervalSeconds: opts.superviseIntervalSeconds } : {}),
+      ...(opts.superviseIntervalSeconds
+        ? { superviseIntervalSeconds: opts.superviseIntervalSeconds, monitorIntervalSeconds: opts.superviseIntervalSeconds }
+        : {}),
     });
     boss.on('error', (err) => opts.log.error({ err }, 'job queue error'));
     await boss.start();
@@ -98,9 +100,13 @@ export class JobQueue {
         // A queue's policy and partitioning are fixed at creation; the rest follows the catalog,
         // including what it no longer sets (null clears a dead letter queue, a delay cap, a heartbeat).
         const { policy: _policy, partition: _partition, ...updatable } = def;
-        await boss.updateQueue(name, { ...updatable, deadLetter: def.deadLetter ?? null, retryDelayMax: def.retryDelayMax ?? null, heartbeatSeconds: def.heartbeatSeconds ?? null });
-      }
-      else await boss.createQueue(name, def);
+        await boss.updateQueue(name, {
+          ...updatable,
+          deadLetter: def.deadLetter ?? null,
+          retryDelayMax: def.retryDelayMax ?? null,
+          heartbeatSeconds: def.heartbeatSeconds ?? null,
+        });
+      } else await boss.createQueue(name, def);
     }
     const queue = new JobQueue(boss, opts.log, opts.pollSeconds ?? 1, opts.sql);
     if (opts.sql && opts.worker) queue.listening = await listenForJobs(opts.sql, boss);
@@ -130,9 +136,13 @@ export class JobQueue {
     if (jobs.length === 0) return;
     const schema = JOB_CATALOG[name].schema;
     const tx = opts.tx;
-    const inserting = this.boss.insert(name, jobs.map((j) => ({ data: schema.parse(j.data) as object, ...(j.singletonKey ? { singletonKey: j.singletonKey } : {}) })), {
-      ...(tx ? { db: onTransaction(tx) } : {}),
-    });
+    const inserting = this.boss.insert(
+      name,
+      jobs.map((j) => ({ data: schema.parse(j.data) as object, ...(j.singletonKey ? { singletonKey: j.singletonKey } : {}) })),
+      {
+        ...(tx ? { db: onTransaction(tx) } : {}),
+      },
+    );
     // Sent together (pipelined on the transaction's connection); heard only if the insert commits.
     await Promise.all([inserting, this.announces(name) ? this.announce(tx, name, jobs.length) : null]);
   }
@@ -172,7 +182,12 @@ export class JobQueue {
     const run = async (job: { id: string; retryCount: number; data: unknown; signal: AbortSignal }) => {
       await handler(this.parse(name, job), { id: job.id, retryCount: job.retryCount, signal: job.signal });
     };
-    const polling = { localConcurrency: def.concurrency, batchSize: 1, pollingIntervalSeconds: this.pollSeconds, notifyPollingIntervalSeconds: this.pollSeconds };
+    const polling = {
+      localConcurrency: def.concurrency,
+      batchSize: 1,
+      pollingIntervalSeconds: this.pollSeconds,
+      notifyPollingIntervalSeconds: this.pollSeconds,
+    };
     if (!('handOff' in def && def.handOff)) {
       await this.boss.work(name, { ...polling, perJobResults: true }, async ([job]) => {
         if (!job) return [];
@@ -195,11 +210,20 @@ export class JobQueue {
       // The slot's own job stays active (and heartbeating) while the slot carries on, so carried
       // jobs start only within the first quarter of its expiry: it never expires under them.
       // Its own job has succeeded: nothing the carrying does may fail it (a fetch that errs just ends it).
-      await this.slot.run(name, () => carryOn({
-        boss: this.boss, name, slotSignal: job.signal, startedAt, budgetMs: (job.expireInSeconds * 1000) / 4,
-        stopping: () => this.stopping, run,
-        onError: (err, carried) => this.log.warn({ err, job: carried.id, queue: name }, 'settling a carried job failed'),
-      })).catch((err: unknown) => this.log.warn({ err, queue: name }, 'fetching a job to carry failed'));
+      await this.slot
+        .run(name, () =>
+          carryOn({
+            boss: this.boss,
+            name,
+            slotSignal: job.signal,
+            startedAt,
+            budgetMs: (job.expireInSeconds * 1000) / 4,
+            stopping: () => this.stopping,
+            run,
+            onError: (err, carried) => this.log.warn({ err, job: carried.id, queue: name }, 'settling a carried job failed'),
+          }),
+        )
+        .catch((err: unknown) => this.log.warn({ err, queue: name }, 'fetching a job to carry failed'));
     });
   }
 
@@ -211,14 +235,24 @@ export class JobQueue {
    */
   async workFailures<N extends JobName>(name: N, handler: FailureHandler<N>): Promise<void> {
     const def = JOB_CATALOG[name];
-    await this.boss.work(name, {
-      localConcurrency: def.concurrency, batchSize: 1, includeMetadata: true, pollingIntervalSeconds: this.pollSeconds, notifyPollingIntervalSeconds: this.pollSeconds,
-    }, async ([job]) => {
-      if (!job) return;
-      await handler(this.parse(name, job), {
-        id: job.sourceId ?? job.id, error: failureMessage(job.sourceOutput), attempts: (job.sourceRetryCount ?? 0) + 1,
-      });
-    });
+    await this.boss.work(
+      name,
+      {
+        localConcurrency: def.concurrency,
+        batchSize: 1,
+        includeMetadata: true,
+        pollingIntervalSeconds: this.pollSeconds,
+        notifyPollingIntervalSeconds: this.pollSeconds,
+      },
+      async ([job]) => {
+        if (!job) return;
+        await handler(this.parse(name, job), {
+          id: job.sourceId ?? job.id,
+          error: failureMessage(job.sourceOutput),
+          attempts: (job.sourceRetryCount ?? 0) + 1,
+        });
+      },
+    );
   }
 
   async schedule<N extends JobName>(name: N, cron: string, data: JobData<N>): Promise<void> {

@@ -32,12 +32,27 @@ export async function syncMailboxes(deps: ProvisioningDeps, job: { serverId: str
   const rows = await db.select().from(mailboxes).where(eq(mailboxes.serverId, server.id)).orderBy(asc(mailboxes.createdAt), asc(mailboxes.id));
   const log = (line: string) => deps.log.info({ serverId: server.id, job: 'mailboxes.sync' }, line);
   try {
-    await pushMailboxSet(deps, server, rows.filter((r) => r.state === 'active'), log);
+    await pushMailboxSet(
+      deps,
+      server,
+      rows.filter((r) => r.state === 'active'),
+      log,
+    );
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     const retryable = isRetryable(err);
-    await db.update(mailboxes).set({ syncStatus: retryable ? 'pending' : 'failed', syncError: message.slice(0, 1000), updatedAt: new Date(deps.clock.now()) })
-      .where(and(eq(mailboxes.serverId, server.id), inArray(mailboxes.id, rows.map((r) => r.id))));
+    await db
+      .update(mailboxes)
+      .set({ syncStatus: retryable ? 'pending' : 'failed', syncError: message.slice(0, 1000), updatedAt: new Date(deps.clock.now()) })
+      .where(
+        and(
+          eq(mailboxes.serverId, server.id),
+          inArray(
+            mailboxes.id,
+            rows.map((r) => r.id),
+          ),
+        ),
+      );
     deps.log.warn({ serverId: server.id, attempt, err }, 'mailbox sync failed');
     if (!retryable) throw new GiveUp(message, { cause: err });
     throw err;
@@ -51,10 +66,14 @@ export async function syncMailboxes(deps: ProvisioningDeps, job: { serverId: str
         await tx.delete(mailboxes).where(eq(mailboxes.id, row.id));
         continue;
       }
-      await tx.update(mailboxes).set({
-        appliedVersion: row.version, appliedAt: new Date(deps.clock.now()),
-        ...(current ? { syncStatus: 'applied' as const, syncError: null } : {}),
-      }).where(eq(mailboxes.id, row.id));
+      await tx
+        .update(mailboxes)
+        .set({
+          appliedVersion: row.version,
+          appliedAt: new Date(deps.clock.now()),
+          ...(current ? { syncStatus: 'applied' as const, syncError: null } : {}),
+        })
+        .where(eq(mailboxes.id, row.id));
     }
   });
   return 'applied';
@@ -65,7 +84,9 @@ export async function syncMailboxes(deps: ProvisioningDeps, job: { serverId: str
  * left pending are failed, with the reason, until the resync sweep or the next change pushes again.
  */
 export async function markSyncFailed(deps: Pick<ProvisioningDeps, 'database' | 'log' | 'clock'>, serverId: string, error: string): Promise<void> {
-  await deps.database.db.update(mailboxes).set({ syncStatus: 'failed', syncError: error.slice(0, 1000), updatedAt: new Date(deps.clock.now()) })
+  await deps.database.db
+    .update(mailboxes)
+    .set({ syncStatus: 'failed', syncError: error.slice(0, 1000), updatedAt: new Date(deps.clock.now()) })
     .where(and(eq(mailboxes.serverId, serverId), eq(mailboxes.syncStatus, 'pending')));
   deps.log.warn({ serverId, error }, 'mailbox sync gave up; the resync sweep tries again');
 }
@@ -75,15 +96,24 @@ export async function markSyncFailed(deps: Pick<ProvisioningDeps, 'database' | '
  * of those mailboxes, the domain's junk score) and applies it. `active`: oldest first.
  */
 export async function pushMailboxSet(
-  deps: ProvisioningDeps, server: typeof servers.$inferSelect,
-  active: Pick<typeof mailboxes.$inferSelect, 'id' | 'localPart' | 'passwordHash' | 'quotaMb' | 'mainPasswordForClients'>[], log: (line: string) => void,
+  deps: ProvisioningDeps,
+  server: typeof servers.$inferSelect,
+  active: Pick<typeof mailboxes.$inferSelect, 'id' | 'localPart' | 'passwordHash' | 'quotaMb' | 'mainPasswordForClients'>[],
+  log: (line: string) => void,
 ): Promise<void> {
   const files = [
-    ...renderMailboxFiles(server.domain, active.map((r) => ({ localPart: r.localPart, passwordHash: r.passwordHash, quotaMb: r.quotaMb, mainPasswordForClients: r.mainPasswordForClients }))),
+    ...renderMailboxFiles(
+      server.domain,
+      active.map((r) => ({ localPart: r.localPart, passwordHash: r.passwordHash, quotaMb: r.quotaMb, mainPasswordForClients: r.mainPasswordForClients })),
+    ),
     ...(await mailGuardFiles(deps.database.db, server, active)),
   ];
   // Aliases, catch-all, forwarding and vacation (src/addresses/): applied first, as apply-mailboxes.sh reloads.
-  const addresses = await renderServerAddresses(deps.database.db, server, active.map((r) => r.localPart));
+  const addresses = await renderServerAddresses(
+    deps.database.db,
+    server,
+    active.map((r) => r.localPart),
+  );
   await withSession(deps, server, async (session) => {
     await session.upload([...files, ...addresses.files].map((f) => ({ path: f.path, content: f.content, mode: f.mode })));
     await runScript(session, 'apply-addresses.sh', log);
@@ -101,7 +131,9 @@ export async function pushMailboxSet(
 export async function resyncStaleMailboxes(deps: ProvisioningDeps, opts: { olderThanMs: number }): Promise<string[]> {
   const { db } = deps.database;
   const cutoff = new Date(deps.clock.now() - opts.olderThanMs);
-  const stale = await db.selectDistinct({ serverId: mailboxes.serverId }).from(mailboxes)
+  const stale = await db
+    .selectDistinct({ serverId: mailboxes.serverId })
+    .from(mailboxes)
     .innerJoin(servers, eq(servers.id, mailboxes.serverId))
     .where(and(inArray(mailboxes.syncStatus, ['pending', 'failed']), lt(mailboxes.updatedAt, cutoff), eq(servers.status, 'ready')));
   for (const { serverId } of stale) await deps.queue.send('mailboxes.sync', { serverId }, { singletonKey: serverId });

@@ -37,7 +37,9 @@ export function parseUsageReport(stdout: string): UsageReport {
       report.quota.set(f[1]!.toLowerCase(), Number(f[2]));
     } else if (f[0] === 'app-password' && f.length === 5 && UUID.test(f[1]!) && /^\d{1,12}$/.test(f[2]!)) {
       report.appPasswords.set(f[1]!, {
-        at: new Date(Number(f[2]) * 1000), ip: isIP(f[3]!) ? f[3]! : null, service: /^[a-z-]{1,20}$/.test(f[4]!) ? f[4]! : null,
+        at: new Date(Number(f[2]) * 1000),
+        ip: isIP(f[3]!) ? f[3]! : null,
+        service: /^[a-z-]{1,20}$/.test(f[4]!) ? f[4]! : null,
       });
     }
   }
@@ -58,8 +60,21 @@ export async function collectMailboxUsage(deps: ProvisioningDeps, job: { serverI
       if (used !== undefined) await tx.update(mailboxes).set({ usedBytes: used, usageCollectedAt: now }).where(eq(mailboxes.id, row.id));
     }
     const ids = [...report.appPasswords.keys()];
-    const known = ids.length === 0 || rows.length === 0 ? [] : await tx.select({ id: mailboxAppPasswords.id }).from(mailboxAppPasswords)
-      .where(and(inArray(mailboxAppPasswords.id, ids), inArray(mailboxAppPasswords.mailboxId, rows.map((r) => r.id))));
+    const known =
+      ids.length === 0 || rows.length === 0
+        ? []
+        : await tx
+            .select({ id: mailboxAppPasswords.id })
+            .from(mailboxAppPasswords)
+            .where(
+              and(
+                inArray(mailboxAppPasswords.id, ids),
+                inArray(
+                  mailboxAppPasswords.mailboxId,
+                  rows.map((r) => r.id),
+                ),
+              ),
+            );
     for (const { id } of known) {
       const use = report.appPasswords.get(id)!;
       await tx.update(mailboxAppPasswords).set({ lastUsedAt: use.at, lastUsedIp: use.ip, lastUsedService: use.service }).where(eq(mailboxAppPasswords.id, id));
@@ -71,8 +86,15 @@ export async function collectMailboxUsage(deps: ProvisioningDeps, job: { serverI
 /** Queues the collections that are due (the minute sweep): one claim, one insert. */
 export async function queueUsageCollections(deps: Pick<ProvisioningDeps, 'database' | 'queue' | 'clock'>): Promise<number> {
   const due = await claimDue(deps.database.db, {
-    kind: 'usage', statuses: ['ready'], intervalMinutes: USAGE_INTERVAL_MINUTES, now: new Date(deps.clock.now()), limit: USAGE_SWEEP_LIMIT,
+    kind: 'usage',
+    statuses: ['ready'],
+    intervalMinutes: USAGE_INTERVAL_MINUTES,
+    now: new Date(deps.clock.now()),
+    limit: USAGE_SWEEP_LIMIT,
   });
-  await deps.queue.sendMany('mailboxes.collect_usage', due.map((serverId) => ({ data: { serverId }, singletonKey: serverId })));
+  await deps.queue.sendMany(
+    'mailboxes.collect_usage',
+    due.map((serverId) => ({ data: { serverId }, singletonKey: serverId })),
+  );
   return due.length;
 }

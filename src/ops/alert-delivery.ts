@@ -54,12 +54,25 @@ export function alertDeliveryPolicy(delivery: OpsSettings['delivery']): RetryPol
 }
 
 /** Deliveries for one alert event, in the caller's transaction (the alert and its jobs commit together). */
-export async function enqueueDeliveries(deps: Pick<OpsDeps, 'queue' | 'settings'>, tx: DbOrTx, raw: RawTx, alertId: string, event: AlertEvent): Promise<number> {
+export async function enqueueDeliveries(
+  deps: Pick<OpsDeps, 'queue' | 'settings'>,
+  tx: DbOrTx,
+  raw: RawTx,
+  alertId: string,
+  event: AlertEvent,
+): Promise<number> {
   const channels = channelsOf(deps.settings);
   if (channels.length === 0) return 0;
-  const rows = await tx.insert(alertDeliveries).values(channels.map((channel) => ({ alertId, channel, event })))
-    .onConflictDoNothing().returning({ id: alertDeliveries.id });
-  await sendJobs(deps.queue, raw, rows.map((r) => r.id));
+  const rows = await tx
+    .insert(alertDeliveries)
+    .values(channels.map((channel) => ({ alertId, channel, event })))
+    .onConflictDoNothing()
+    .returning({ id: alertDeliveries.id });
+  await sendJobs(
+    deps.queue,
+    raw,
+    rows.map((r) => r.id),
+  );
   return rows.length;
 }
 
@@ -107,13 +120,17 @@ export async function deliverAlert(deps: Pick<OpsDeps, 'database' | 'settings' |
         if (!deps.settings.email) throw new GiveUp('alert email is no longer configured');
         await sendAlertEmail(deps.settings.email, row.id, payload);
       }
-      await tx.update(alertDeliveries).set({ status: 'delivered', attempts: attempt, deliveredAt: new Date(deps.clock.now()), lastError: null, nextAttemptAt: null })
+      await tx
+        .update(alertDeliveries)
+        .set({ status: 'delivered', attempts: attempt, deliveredAt: new Date(deps.clock.now()), lastError: null, nextAttemptAt: null })
         .where(eq(alertDeliveries.id, row.id));
       return null;
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       // The attempt is recorded (committed) before the job fails; when the next one runs is pg-boss's.
-      await tx.update(alertDeliveries).set({ attempts: attempt, lastError: message, nextAttemptAt: null })
+      await tx
+        .update(alertDeliveries)
+        .set({ attempts: attempt, lastError: message, nextAttemptAt: null })
         .where(and(eq(alertDeliveries.id, row.id), eq(alertDeliveries.status, 'pending')));
       deps.log.warn({ deliveryId: row.id, channel: row.channel, attempt, error: message }, 'alert delivery failed');
       return err;
@@ -124,7 +141,9 @@ export async function deliverAlert(deps: Pick<OpsDeps, 'database' | 'settings' |
 
 /** The `ops.alert_delivery_failed` job: the delivery's last attempt failed (or it gave up): the row says so for good. */
 export async function deliveryFailed(deps: Pick<OpsDeps, 'database' | 'log'>, deliveryId: string, failed: { error: string; attempts: number }): Promise<void> {
-  const [row] = await deps.database.db.update(alertDeliveries).set({ status: 'failed', lastError: failed.error, nextAttemptAt: null })
+  const [row] = await deps.database.db
+    .update(alertDeliveries)
+    .set({ status: 'failed', lastError: failed.error, nextAttemptAt: null })
     .where(and(eq(alertDeliveries.id, deliveryId), eq(alertDeliveries.status, 'pending')))
     .returning({ alertId: alertDeliveries.alertId, channel: alertDeliveries.channel, attempts: alertDeliveries.attempts });
   if (row) deps.log.error({ deliveryId, alertId: row.alertId, channel: row.channel, attempts: row.attempts, error: failed.error }, 'alert delivery gave up');

@@ -16,7 +16,7 @@
  * (their current listings are in `listings`): re-running publish_dns must never
  * drop a listed-but-live address from the DNS.
  */
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { SYSTEM_ACTOR } from '../audit.ts';
 import { blacklistChecks, serverIps, servers } from '../db/schema/index.ts';
 import { inTransaction } from '../db/tx.ts';
@@ -35,9 +35,18 @@ export const MONITOR_SWEEP_LIMIT = 1_000;
 /** Enqueues the checks that are due (server_schedules); the singleton key makes a doubled sweep harmless. */
 export async function sweepMonitor(deps: OpsDeps): Promise<string[]> {
   const now = new Date(deps.clock.now());
-  const due = await claimDue(deps.database.db, { kind: 'blacklists', statuses: LIVE, intervalMinutes: deps.settings.monitorIntervalMinutes, now, limit: MONITOR_SWEEP_LIMIT });
+  const due = await claimDue(deps.database.db, {
+    kind: 'blacklists',
+    statuses: LIVE,
+    intervalMinutes: deps.settings.monitorIntervalMinutes,
+    now,
+    limit: MONITOR_SWEEP_LIMIT,
+  });
   const minute = Math.floor(now.getTime() / 60_000);
-  await deps.queue.sendMany('ops.check_server', due.map((serverId) => ({ data: { serverId }, singletonKey: `${serverId}:${minute}` })));
+  await deps.queue.sendMany(
+    'ops.check_server',
+    due.map((serverId) => ({ data: { serverId }, singletonKey: `${serverId}:${minute}` })),
+  );
   return due;
 }
 
@@ -53,17 +62,27 @@ export async function checkServer(deps: OpsDeps, serverId: string): Promise<Chec
   const summary: CheckSummary = { checked: [], newListings: [], delisted: [], unknown: [], rotation: null };
   const [server] = await deps.database.db.select().from(servers).where(eq(servers.id, serverId));
   if (!server || !(LIVE as readonly string[]).includes(server.status)) return summary;
-  const ips = await deps.database.db.select().from(serverIps).where(and(eq(serverIps.serverId, serverId), eq(serverIps.state, 'active')));
+  const ips = await deps.database.db
+    .select()
+    .from(serverIps)
+    .where(and(eq(serverIps.serverId, serverId), eq(serverIps.state, 'active')));
   for (const ip of ips) {
     const verdicts = await deps.dnsbl.check(ip.address);
     summary.checked.push(ip.address);
     const now = new Date(deps.clock.now());
     await inTransaction(deps.database, async (tx, raw) => {
       if (verdicts.length > 0) {
-        await tx.insert(blacklistChecks).values(verdicts.map((v) => ({
-          serverId, address: ip.address, zone: v.zone, status: v.status, checkedAt: now,
-          codes: v.status === 'listed' ? v.codes : [], error: v.status === 'unknown' ? v.error : null,
-        })));
+        await tx.insert(blacklistChecks).values(
+          verdicts.map((v) => ({
+            serverId,
+            address: ip.address,
+            zone: v.zone,
+            status: v.status,
+            checkedAt: now,
+            codes: v.status === 'listed' ? v.codes : [],
+            error: v.status === 'unknown' ? v.error : null,
+          })),
+        );
       }
       const listings = verdicts.flatMap((v) => (v.status === 'listed' ? [{ zone: v.zone, codes: v.codes, meaning: v.meaning }] : []));
       await tx.update(serverIps).set({ listings, checkedAt: now }).where(eq(serverIps.id, ip.id));

@@ -36,7 +36,11 @@ export interface TestApi {
   logLines: string[];
   /** What the account notifier was asked to tell account owners. */
   notices: AccountNotice[];
-  call<T = any>(method: string, path: string, opts?: { token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> }): Promise<CallResult<T>>;
+  call<T = any>(
+    method: string,
+    path: string,
+    opts?: { token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> },
+  ): Promise<CallResult<T>>;
   signup(email: string, name?: string): Promise<{ token: string; userId: string }>;
   close(): Promise<void>;
 }
@@ -104,7 +108,13 @@ export async function createTestApi(opts: TestApiOptions = {}): Promise<TestApi>
   };
 
   return {
-    app, deps, database, config, logLines, notices, call,
+    app,
+    deps,
+    database,
+    config,
+    logLines,
+    notices,
+    call,
     async signup(email, name = 'Test User') {
       // Each sign-up comes from its own address so the per-IP auth limit is not what a test measures.
       const ip = `10.0.${ipCounter >> 8}.${ipCounter++ & 255}`;

@@ -12,8 +12,15 @@ import type postgres from 'postgres';
 import { until } from './until.ts';
 
 export interface JobRow {
-  id: string; name: string; state: string; retry_count: number; retry_limit: number; retry_delay: number;
-  retry_backoff: boolean; retry_delay_max: number | null; dead_letter: string | null;
+  id: string;
+  name: string;
+  state: string;
+  retry_count: number;
+  retry_limit: number;
+  retry_delay: number;
+  retry_backoff: boolean;
+  retry_delay_max: number | null;
+  dead_letter: string | null;
 }
 
 export interface Retry {
@@ -38,19 +45,29 @@ export async function jobRow(sql: postgres.Sql, name: string, where: { id?: stri
  * Returns one entry per retry, in order. `fastForwardTo`: once the job waits for this retry, it is
  * moved to its last one (retry_count = retry_limit − 1 … limit) instead of walking every one.
  */
-export async function walkRetries(sql: postgres.Sql, name: string, id: string, opts: { fastForwardFrom?: number; timeoutMs?: number } = {}): Promise<{ retries: Retry[]; final: JobRow }> {
+export async function walkRetries(
+  sql: postgres.Sql,
+  name: string,
+  id: string,
+  opts: { fastForwardFrom?: number; timeoutMs?: number } = {},
+): Promise<{ retries: Retry[]; final: JobRow }> {
   const retries: Retry[] = [];
   let seen = -1;
   for (;;) {
-    const row = await until(`job ${id} of ${name} to fail again (after retry ${seen + 1})`, async () => {
-      const [r] = await sql<(JobRow & { at_least: number; at_most: number })[]>`
+    const row = await until(
+      `job ${id} of ${name} to fail again (after retry ${seen + 1})`,
+      async () => {
+        const [r] = await sql<(JobRow & { at_least: number; at_most: number })[]>`
         select id, name, state, retry_count, retry_limit, retry_delay, retry_backoff, retry_delay_max, dead_letter,
           extract(epoch from start_after - now())::float8 as at_least, extract(epoch from start_after - started_on)::float8 as at_most
         from pgboss.job where id = ${id}`;
-      if (!r) return null;
-      if (r.state === 'failed' || r.state === 'completed') return r;
-      return r.state === 'retry' && r.retry_count > seen ? r : null;
-    }, opts.timeoutMs ?? 30_000, 25);
+        if (!r) return null;
+        if (r.state === 'failed' || r.state === 'completed') return r;
+        return r.state === 'retry' && r.retry_count > seen ? r : null;
+      },
+      opts.timeoutMs ?? 30_000,
+      25,
+    );
     if (row.state !== 'retry') return { retries, final: row };
     seen = row.retry_count;
     retries.push({
@@ -74,5 +91,5 @@ export async function walkRetries(sql: postgres.Sql, name: string, id: string, o
 export function expectedDelay(row: Pick<JobRow, 'retry_delay' | 'retry_delay_max'>, retryCount: number): { min: number; max: number } {
   const exp = 2 ** Math.min(16, retryCount + 1);
   const cap = row.retry_delay_max ?? Infinity;
-  return { min: Math.min(cap, Math.max(row.retry_delay, 1) * exp / 2), max: Math.min(cap, Math.max(row.retry_delay, 1) * exp) };
+  return { min: Math.min(cap, (Math.max(row.retry_delay, 1) * exp) / 2), max: Math.min(cap, Math.max(row.retry_delay, 1) * exp) };
 }

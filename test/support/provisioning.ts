@@ -94,16 +94,29 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const database = await createTestDatabase();
   const dataDir = await mkdtemp(join(tmpdir(), 'mailplane-test-'));
   const sandbox = new Sandbox({
-    compute: true, dns: true, billing: true, dataDir, dnsblZones: DEFAULT_DNSBL_ZONES,
-    listedIps: opts.listedIps ?? [], listFirstIps: opts.listFirstIps ?? 0,
+    compute: true,
+    dns: true,
+    billing: true,
+    dataDir,
+    dnsblZones: DEFAULT_DNSBL_ZONES,
+    listedIps: opts.listedIps ?? [],
+    listFirstIps: opts.listFirstIps ?? 0,
     ...(opts.realHosts ? { realHosts: opts.realHosts } : {}),
     ...(process.env['HARNESS_LOG'] ? { log: (line: string) => process.stderr.write(`${line}\n`) } : {}),
   });
   await sandbox.start();
   const env = {
-    NODE_ENV: 'test', LOG_LEVEL: 'warn', SESSION_SECRET: TEST_SECRET, VAULT_MASTER_KEYS: TEST_VAULT_KEYS,
-    DATABASE_URL: database.url, MAILPLANE_DATA_DIR: dataDir, RATE_LIMIT_AUTH_PER_MINUTE: '1000', JOBS_POLL_SECONDS: '0.5', RATE_LIMIT_API_PER_MINUTE: '100000',
-    ...sandbox.env(), ...opts.env,
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'warn',
+    SESSION_SECRET: TEST_SECRET,
+    VAULT_MASTER_KEYS: TEST_VAULT_KEYS,
+    DATABASE_URL: database.url,
+    MAILPLANE_DATA_DIR: dataDir,
+    RATE_LIMIT_AUTH_PER_MINUTE: '1000',
+    JOBS_POLL_SECONDS: '0.5',
+    RATE_LIMIT_API_PER_MINUTE: '100000',
+    ...sandbox.env(),
+    ...opts.env,
   };
   const config = loadConfig(env);
   // HARNESS_LOG=debug (or info, warn) shows the product's log while debugging a test.
@@ -112,7 +125,13 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const log = capture
     ? createLogger({ level: 'info', pretty: false, destination: { write: (line: string) => void capture.push(line) } })
     : createLogger({ level: level ?? 'warn', pretty: false, destination: level ? process.stderr : { write: () => {} } });
-  const ctx = await createAppContext(config, log, { worker: opts.workers ?? true, migrate: false, settings: { ...FAST_SETTINGS, ...opts.settings }, providers: { sandbox }, ...(opts.clock ? { clock: opts.clock } : {}) });
+  const ctx = await createAppContext(config, log, {
+    worker: opts.workers ?? true,
+    migrate: false,
+    settings: { ...FAST_SETTINGS, ...opts.settings },
+    providers: { sandbox },
+    ...(opts.clock ? { clock: opts.clock } : {}),
+  });
   if (opts.workers ?? true) await startWorkers(ctx);
   // The same app as `mailplane api`: the /v1 resources plus the product routes and the dashboard, and account notices by mail.
   const deps = apiDeps(ctx, mailAccountNotifier({ mailer: ctx.mailer, log, publicUrl: config.http.publicUrl }));
@@ -130,13 +149,22 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     const res = await fetch(`${baseUrl}${path}`, { method, headers, ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : {}) });
     const text = await res.text();
     let body: any = text;
-    try { body = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
+    try {
+      body = text ? JSON.parse(text) : null;
+    } catch {
+      /* not JSON */
+    }
     checkResponse(method, path, res.status, res.headers.get('content-type'), body);
     return { status: res.status, body, headers: res.headers };
   };
 
   const harness: Harness = {
-    sandbox, ctx, database, baseUrl, env, call,
+    sandbox,
+    ctx,
+    database,
+    baseUrl,
+    env,
+    call,
     async signup(email, o = {}) {
       const res = await call('POST', '/v1/auth/signup', { body: { email, password: STRONG_PASSWORD, name: o.name ?? 'Customer' } });
       if (res.status !== 202) throw new Error(`signup: ${res.status} ${JSON.stringify(res.body)}`);
@@ -157,7 +185,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       return res.body.token as string;
     },
     async verifyEmail(email) {
-      const mails = await database.sql`select text from sandbox_mail where ${email} = any("to") and text like '%/verify-email?token=%' order by created_at desc limit 1`;
+      const mails =
+        await database.sql`select text from sandbox_mail where ${email} = any("to") and text like '%/verify-email?token=%' order by created_at desc limit 1`;
       const token = /\/verify-email\?token=([^\s&]+)/.exec(String(mails[0]?.['text'] ?? ''))?.[1];
       if (!token) throw new Error(`no verification mail for ${email}`);
       const res = await call('POST', '/v1/auth/email/verify', { body: { token: decodeURIComponent(token) } });
@@ -180,9 +209,16 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
         if (row && statuses.includes(row.status)) return row;
         if (Date.now() > deadline) {
           const runs = await database.db.select().from(provisioningRuns).where(eq(provisioningRuns.serverId, serverId));
-          const steps = runs.length ? await database.db.select().from(provisioningSteps).where(eq(provisioningSteps.runId, runs.at(-1)!.id)) : [];
-          throw new Error(`server ${serverId} is ${row?.status} (wanted ${statuses.join('|')}); runs: ${JSON.stringify(runs.map((r) => [r.kind, r.status, r.error]))}; `
-            + `last run's steps: ${JSON.stringify(steps.map((st) => [st.name, st.status, st.attempt, st.error]))}`);
+          const steps = runs.length
+            ? await database.db
+                .select()
+                .from(provisioningSteps)
+                .where(eq(provisioningSteps.runId, runs.at(-1)!.id))
+            : [];
+          throw new Error(
+            `server ${serverId} is ${row?.status} (wanted ${statuses.join('|')}); runs: ${JSON.stringify(runs.map((r) => [r.kind, r.status, r.error]))}; ` +
+              `last run's steps: ${JSON.stringify(steps.map((st) => [st.name, st.status, st.attempt, st.error]))}`,
+          );
         }
         await new Promise((r) => setTimeout(r, 50));
       }
@@ -196,8 +232,18 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     async waitForStep(serverId, step, status, timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const [run] = await database.db.select().from(provisioningRuns).where(eq(provisioningRuns.serverId, serverId)).orderBy(desc(provisioningRuns.createdAt)).limit(1);
-        const [row] = run ? await database.db.select().from(provisioningSteps).where(and(eq(provisioningSteps.runId, run.id), eq(provisioningSteps.name, step))) : [];
+        const [run] = await database.db
+          .select()
+          .from(provisioningRuns)
+          .where(eq(provisioningRuns.serverId, serverId))
+          .orderBy(desc(provisioningRuns.createdAt))
+          .limit(1);
+        const [row] = run
+          ? await database.db
+              .select()
+              .from(provisioningSteps)
+              .where(and(eq(provisioningSteps.runId, run.id), eq(provisioningSteps.name, step)))
+          : [];
         if (row?.status === status) return;
         if (Date.now() > deadline) throw new Error(`step ${step} is ${row?.status} (wanted ${status})`);
         await new Promise((r) => setTimeout(r, 50));

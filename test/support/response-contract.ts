@@ -31,7 +31,12 @@ export function responseContract(app: OpenAPIHono<any>) {
     .map((r) => ({
       method: r.method.toUpperCase(),
       template: r.path,
-      pattern: new RegExp(`^${r.path.split(/\{[^}]+\}/).map(escapeRegExp).join('[^/]+')}$`),
+      pattern: new RegExp(
+        `^${r.path
+          .split(/\{[^}]+\}/)
+          .map(escapeRegExp)
+          .join('[^/]+')}$`,
+      ),
       responses: r.responses as Responses,
     }))
     // A fixed segment wins over a parameter (`/servers/recheck` before `/servers/{id}`).

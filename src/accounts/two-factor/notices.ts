@@ -7,6 +7,7 @@ export async function notifyTwoFactorChange(
   deps: Pick<TwoFactorDeps, 'accountNotifier' | 'log' | 'now'>,
   n: { userId: string; email: string; change: TwoFactorChange; ip: string | null },
 ): Promise<void> {
-  await deps.accountNotifier.notify({ kind: 'two_factor_changed', ...n, at: new Date(deps.now?.() ?? systemClock.now()) })
+  await deps.accountNotifier
+    .notify({ kind: 'two_factor_changed', ...n, at: new Date(deps.now?.() ?? systemClock.now()) })
     .catch((err: unknown) => deps.log.error({ err }, 'account notice failed'));
 }

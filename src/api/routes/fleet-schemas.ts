@@ -21,12 +21,14 @@ export const ServerStack = z
       .strictObject({
         checkedAt: at,
         nextCheckAt: atOrNull,
-        files: z.array(z.strictObject({
-          path: z.string(),
-          secret: z.boolean(),
-          missing: z.boolean(),
-          diff: z.string().nullable().optional().openapi({ description: 'Staff: the diff of a non-secret file (null for a secret one)' }),
-        })),
+        files: z.array(
+          z.strictObject({
+            path: z.string(),
+            secret: z.boolean(),
+            missing: z.boolean(),
+            diff: z.string().nullable().optional().openapi({ description: 'Staff: the diff of a non-secret file (null for a secret one)' }),
+          }),
+        ),
         outdated: z.array(z.string()).openapi({ description: 'Files a rollout to the current version would change' }),
         packagesChanged: z.array(z.strictObject({ name: z.string(), applied: z.string().nullable(), now: z.string().nullable() })),
         servicesDown: z.array(z.strictObject({ unit: z.string(), enabled: z.string(), active: z.string() })),
@@ -68,16 +70,18 @@ export const Rollout = RolloutSummary.extend({
   haltedServerId: z.string().nullable(),
   startedBy: z.string(),
   counts: z.record(z.string(), z.number().int()).openapi({ description: 'Servers per state' }),
-  servers: z.array(z.strictObject({
-    serverId: z.string(),
-    hostname: z.string(),
-    wave: z.number().int(),
-    status: z.enum(ROLLOUT_SERVER_STATUSES),
-    fromVersion: z.string().nullable(),
-    runId: z.string().nullable(),
-    rollbackRunId: z.string().nullable(),
-    failedCheck: z.string().nullable(),
-    error: z.string().nullable(),
-    updatedAt: at,
-  })),
+  servers: z.array(
+    z.strictObject({
+      serverId: z.string(),
+      hostname: z.string(),
+      wave: z.number().int(),
+      status: z.enum(ROLLOUT_SERVER_STATUSES),
+      fromVersion: z.string().nullable(),
+      runId: z.string().nullable(),
+      rollbackRunId: z.string().nullable(),
+      failedCheck: z.string().nullable(),
+      error: z.string().nullable(),
+      updatedAt: at,
+    }),
+  ),
 }).openapi('Rollout');

@@ -53,24 +53,28 @@ const Step = z.strictObject({
   nextAttemptAt: atOrNull,
   durationMs: z.number().int().nullable(),
   waitingFor: Wait.nullable(),
-  log: z.string().optional().openapi({ description: 'Staff only (GET /v1/admin/servers/{id}): the tail of the step\'s output' }),
+  log: z.string().optional().openapi({ description: "Staff only (GET /v1/admin/servers/{id}): the tail of the step's output" }),
   output: z.record(z.string(), z.unknown()).optional().openapi({ description: 'Staff only: what the step recorded' }),
 });
 
 export const ServerDetail = ServerSummary.extend({
   nameServers: z.array(z.string()),
   dnssec: z.strictObject({ status: z.string().nullable(), ds: z.string().nullable() }),
-  ips: z.array(z.strictObject({
-    address: z.string(),
-    family: z.enum(['ipv4', 'ipv6']),
-    state: z.enum(['reserved', 'clean', 'listed', 'unknown', 'active', 'released']),
-    listings: z.array(z.object({ zone: z.string(), codes: z.array(z.string()), meaning: z.array(z.string()) })),
-    checkedAt: atOrNull,
-    createdAt: at,
-    releasedAt: atOrNull,
-  })),
+  ips: z.array(
+    z.strictObject({
+      address: z.string(),
+      family: z.enum(['ipv4', 'ipv6']),
+      state: z.enum(['reserved', 'clean', 'listed', 'unknown', 'active', 'released']),
+      listings: z.array(z.object({ zone: z.string(), codes: z.array(z.string()), meaning: z.array(z.string()) })),
+      checkedAt: atOrNull,
+      createdAt: at,
+      releasedAt: atOrNull,
+    }),
+  ),
   waitingFor: z.array(Wait.extend({ step: z.string() })).openapi({ description: 'What provisioning waits for and on whom, with what to do' }),
-  run: z.strictObject({ id: z.string(), kind: z.enum(RUN_KINDS), status: z.enum(RUN_STATUSES), error: z.string().nullable(), createdAt: at, finishedAt: atOrNull }).nullable(),
+  run: z
+    .strictObject({ id: z.string(), kind: z.enum(RUN_KINDS), status: z.enum(RUN_STATUSES), error: z.string().nullable(), createdAt: at, finishedAt: atOrNull })
+    .nullable(),
   steps: z.array(Step).openapi({ description: 'The steps of the latest run' }),
 }).openapi('ServerDetail');
 
@@ -88,13 +92,15 @@ const DkimKey = z.strictObject({
   ed25519Selector: z.string().nullable(),
   state: z.enum(DKIM_KEY_STATES),
   explanation: z.string(),
-  records: z.array(z.strictObject({
-    algorithm: z.enum(['rsa', 'ed25519']),
-    selector: z.string(),
-    type: z.literal('TXT'),
-    name: z.string(),
-    content: z.string().nullable().openapi({ description: 'null once the record is deleted; an empty p= once revoked' }),
-  })),
+  records: z.array(
+    z.strictObject({
+      algorithm: z.enum(['rsa', 'ed25519']),
+      selector: z.string(),
+      type: z.literal('TXT'),
+      name: z.string(),
+      content: z.string().nullable().openapi({ description: 'null once the record is deleted; an empty p= once revoked' }),
+    }),
+  ),
   createdAt: at,
   confirmedAt: atOrNull,
   activatedAt: atOrNull,
@@ -113,33 +119,39 @@ export const DnsView = z
       ds: z.string().nullable(),
       key: DnssecKey.nullable(),
       checkedAt: atOrNull,
-      waitingFor: z.strictObject({ code: z.string().openapi({ example: 'dnssec_pending' }), party: z.literal('customer'), message: z.string(), action: z.string() }).nullable(),
+      waitingFor: z
+        .strictObject({ code: z.string().openapi({ example: 'dnssec_pending' }), party: z.literal('customer'), message: z.string(), action: z.string() })
+        .nullable(),
     }),
     instructions: z.string(),
-    records: z.array(z.strictObject({
-      purpose: z.string(),
-      type: z.string(),
-      name: z.string(),
-      content: z.string(),
-      priority: z.number().int().nullable(),
-      live: z.strictObject({
-        answers: z.array(z.string()),
-        matches: z.boolean().nullable().openapi({ description: 'null: a type this check cannot query (SSHFP)' }),
+    records: z.array(
+      z.strictObject({
+        purpose: z.string(),
+        type: z.string(),
+        name: z.string(),
+        content: z.string(),
+        priority: z.number().int().nullable(),
+        live: z.strictObject({
+          answers: z.array(z.string()),
+          matches: z.boolean().nullable().openapi({ description: 'null: a type this check cannot query (SSHFP)' }),
+        }),
       }),
-    })),
-    importedAt: atOrNull.openapi({ description: 'When the domain\'s existing records were imported into the zone' }),
+    ),
+    importedAt: atOrNull.openapi({ description: "When the domain's existing records were imported into the zone" }),
     customerRecords: z.array(CustomerRecord),
     spf: z.strictObject({ terms: z.array(z.string()), record: z.string(), lookups: z.number().int().nullable() }),
-    ptr: z.array(z.strictObject({
-      family: z.enum(['ipv4', 'ipv6']),
-      type: z.literal('PTR'),
-      address: z.string().nullable(),
-      expected: z.string(),
-      answers: z.array(z.string()),
-      status: z.enum(CHECK_STATUSES),
-      summary: z.string(),
-      action: z.string().nullable(),
-    })),
+    ptr: z.array(
+      z.strictObject({
+        family: z.enum(['ipv4', 'ipv6']),
+        type: z.literal('PTR'),
+        address: z.string().nullable(),
+        expected: z.string(),
+        answers: z.array(z.string()),
+        status: z.enum(CHECK_STATUSES),
+        summary: z.string(),
+        action: z.string().nullable(),
+      }),
+    ),
     dkimKeys: z.array(DkimKey),
   })
   .openapi('DnsView');

@@ -58,7 +58,14 @@ export async function errorFromResponse(res: Response, now = systemClock.now()):
   const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'), now);
   const detail = describeBody(body, res.statusText || 'request failed');
   if (res.status === 400 && isReverseNotResolving(body)) {
-    return new ProviderError({ provider: PROVIDER, detail: `${res.status}: ${detail}`, providerStatus: res.status, retryable: true, code: 'reverse_not_resolving', cause: body });
+    return new ProviderError({
+      provider: PROVIDER,
+      detail: `${res.status}: ${detail}`,
+      providerStatus: res.status,
+      retryable: true,
+      code: 'reverse_not_resolving',
+      cause: body,
+    });
   }
   return ProviderError.fromHttpStatus(PROVIDER, res.status, detail, retryAfterMs, body);
 }
@@ -123,9 +130,14 @@ export function scalewayHttpClient(fetchImpl: typeof fetch | undefined, timeoutM
     const once = async (): Promise<Response> => {
       let res: Response;
       try {
-        res = await doFetch(new Request(request.url, {
-          method: request.method, headers: request.headers, body, signal: AbortSignal.timeout(timeoutMs),
-        }));
+        res = await doFetch(
+          new Request(request.url, {
+            method: request.method,
+            headers: request.headers,
+            body,
+            signal: AbortSignal.timeout(timeoutMs),
+          }),
+        );
       } catch (err) {
         throw toProviderError(err);
       }

@@ -75,8 +75,10 @@ export class RealHosts {
     this.services = new InternetServices({ cacheDir: this.opts.cacheDir, caDir: image.caDir, dnsServer: this.opts.dnsServer, mirror: this.opts.mirror, log });
     await this.services.start();
     await this.mx.start();
-    log(`sandbox: real hosts (systemd-nspawn) on ${HOST_POOLS.ipv4} and ${HOST_POOLS.ipv6}; ACME at ${this.services.acmeDirectoryUrl}; ` +
-      `judge from the sandbox internet with: ip netns exec ${this.network.inetNs} <command>`);
+    log(
+      `sandbox: real hosts (systemd-nspawn) on ${HOST_POOLS.ipv4} and ${HOST_POOLS.ipv6}; ACME at ${this.services.acmeDirectoryUrl}; ` +
+        `judge from the sandbox internet with: ip netns exec ${this.network.inetNs} <command>`,
+    );
   }
 
   async stop(): Promise<void> {

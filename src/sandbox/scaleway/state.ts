@@ -95,7 +95,10 @@ export class ScalewayState {
     const attached = [...this.ips.values()].filter((ip) => ip.serverId === server.id);
     return {
       // What the metadata API serves now: mailplane clears it after harden.
-      id: server.id, name: server.name, userData: server.userData, macAddress: server.macAddress,
+      id: server.id,
+      name: server.name,
+      userData: server.userData,
+      macAddress: server.macAddress,
       ipv4: attached.filter((ip) => ip.type === 'routed_ipv4').map((ip) => ip.address),
       // The SLAAC address: the only one an instance configures in its routed /64 (what public_ips reports).
       ipv6: attached.filter((ip) => ip.type === 'routed_ipv6').map((ip) => slaacAddress(ip.address, server.macAddress)),
@@ -106,7 +109,10 @@ export class ScalewayState {
   /** Runs a lifecycle call; a failure stops the instance, as a failed boot does on Scaleway. */
   private machine(server: EmuServer, call: (l: HostLifecycle) => Promise<void>, then: () => void): void {
     const lifecycle = this.opts.lifecycle;
-    if (!lifecycle) { this.later(then); return; }
+    if (!lifecycle) {
+      this.later(then);
+      return;
+    }
     call(lifecycle).then(then, (err: unknown) => {
       this.opts.onLifecycleError?.(server.id, err);
       if (this.servers.get(server.id) === server) this.setState(server, 'stopped');
@@ -134,12 +140,27 @@ export class ScalewayState {
     // A routed flexible IP and its IPAM entry share one id (recorded: `ipam_id` equals `id`).
     const id = randomUUID();
     const ipamEntry: EmuIpamIp = {
-      id, region: regionOfZone(zone), zone, address: v6 ? address : `${address}/32`, isIpv6: v6,
-      projectId: input.project, tags: [], reverses: [], createdAt: now, updatedAt: now,
+      id,
+      region: regionOfZone(zone),
+      zone,
+      address: v6 ? address : `${address}/32`,
+      isIpv6: v6,
+      projectId: input.project,
+      tags: [],
+      reverses: [],
+      createdAt: now,
+      updatedAt: now,
     };
     const ip: EmuIp = {
-      id, zone, type: input.type, address, project: input.project, tags: [...input.tags],
-      reverse: null, serverId: null, ipamId: id,
+      id,
+      zone,
+      type: input.type,
+      address,
+      project: input.project,
+      tags: [...input.tags],
+      reverse: null,
+      serverId: null,
+      ipamId: id,
     };
     this.ips.set(ip.id, ip);
     this.ipam.set(ipamEntry.id, ipamEntry);
@@ -198,25 +219,57 @@ export class ScalewayState {
     this.ipam.delete(ip.ipamId);
   }
 
-  createServer(zone: string, input: {
-    name: string; project: string; commercialType: string; image: string; tags: string[]; publicIps: string[]; orphan?: boolean;
-    rootVolumeType?: EmuVolume['volumeType']; rootVolumeBytes?: number; securityGroupId?: string | null;
-  }): EmuServer {
+  createServer(
+    zone: string,
+    input: {
+      name: string;
+      project: string;
+      commercialType: string;
+      image: string;
+      tags: string[];
+      publicIps: string[];
+      orphan?: boolean;
+      rootVolumeType?: EmuVolume['volumeType'];
+      rootVolumeBytes?: number;
+      securityGroupId?: string | null;
+    },
+  ): EmuServer {
     const ips = input.publicIps.map((id) => this.ip(zone, id));
     for (const ip of ips) {
       if (ip.serverId) throw ApiError.invalid(`IP ${ip.id} is already attached to server ${ip.serverId}`);
     }
     const now = new Date().toISOString();
     const server: EmuServer = {
-      id: randomUUID(), zone, name: input.name, project: input.project, commercialType: input.commercialType,
-      image: input.image, tags: [...input.tags], state: 'stopped', stateDetail: '', createdAt: now, modifiedAt: now,
-      userData: new Map(), userDataAtFirstBoot: null, volumeIds: [], macAddress: this.pool.mac(), orphan: input.orphan ?? false,
+      id: randomUUID(),
+      zone,
+      name: input.name,
+      project: input.project,
+      commercialType: input.commercialType,
+      image: input.image,
+      tags: [...input.tags],
+      state: 'stopped',
+      stateDetail: '',
+      createdAt: now,
+      modifiedAt: now,
+      userData: new Map(),
+      userDataAtFirstBoot: null,
+      volumeIds: [],
+      macAddress: this.pool.mac(),
+      orphan: input.orphan ?? false,
       securityGroupId: input.securityGroupId ?? null,
     };
     // Current Debian images boot from a Block Storage volume made from the image's 10 GB snapshot, or as large as asked.
     const volume: EmuVolume = {
-      id: randomUUID(), zone, name: `${input.image}_sbs_volume_0`, size: input.rootVolumeBytes ?? 10_000_000_000, volumeType: input.rootVolumeType ?? 'sbs_volume',
-      project: input.project, serverId: server.id, tags: [], createdAt: now, updatedAt: now,
+      id: randomUUID(),
+      zone,
+      name: `${input.image}_sbs_volume_0`,
+      size: input.rootVolumeBytes ?? 10_000_000_000,
+      volumeType: input.rootVolumeType ?? 'sbs_volume',
+      project: input.project,
+      serverId: server.id,
+      tags: [],
+      createdAt: now,
+      updatedAt: now,
     };
     server.volumeIds.push(volume.id);
     this.volumes.set(volume.id, volume);
@@ -238,34 +291,61 @@ export class ScalewayState {
         if (server.state !== 'stopped' && server.state !== 'stopped in place') throw ApiError.invalid('server should be stopped');
         if (!server.userDataAtFirstBoot) server.userDataAtFirstBoot = new Map(server.userData);
         this.setState(server, 'starting');
-        this.machine(server, (l) => l.powerOn(this.hostSpec(server)), () => {
-          if (this.servers.get(id) === server && server.state === 'starting') this.setState(server, 'running');
-        });
+        this.machine(
+          server,
+          (l) => l.powerOn(this.hostSpec(server)),
+          () => {
+            if (this.servers.get(id) === server && server.state === 'starting') this.setState(server, 'running');
+          },
+        );
         return;
       case 'poweroff':
         // From `stopped in place` too (recorded allowed_actions): it releases the hypervisor.
         if (server.state !== 'running' && server.state !== 'stopped in place') throw ApiError.invalid('server should be running');
         this.setState(server, 'stopping');
-        this.machine(server, (l) => l.powerOff(server.id), () => { if (this.servers.get(id) === server) this.setState(server, 'stopped'); });
+        this.machine(
+          server,
+          (l) => l.powerOff(server.id),
+          () => {
+            if (this.servers.get(id) === server) this.setState(server, 'stopped');
+          },
+        );
         return;
       case 'reboot':
         if (server.state !== 'running' && server.state !== 'stopped in place') throw ApiError.invalid('server should be running');
         this.setState(server, 'starting');
-        this.machine(server, (l) => l.reboot(this.hostSpec(server)), () => {
-          if (this.servers.get(id) === server && server.state === 'starting') this.setState(server, 'running');
-        });
+        this.machine(
+          server,
+          (l) => l.reboot(this.hostSpec(server)),
+          () => {
+            if (this.servers.get(id) === server && server.state === 'starting') this.setState(server, 'running');
+          },
+        );
         return;
       case 'stop_in_place':
         // Powered off but kept on its hypervisor (left by poweron, poweroff, reboot or terminate).
         if (server.state !== 'running') throw ApiError.invalid('server should be running');
         this.setState(server, 'stopping');
-        this.machine(server, (l) => l.powerOff(server.id), () => { if (this.servers.get(id) === server) this.setState(server, 'stopped in place'); });
+        this.machine(
+          server,
+          (l) => l.powerOff(server.id),
+          () => {
+            if (this.servers.get(id) === server) this.setState(server, 'stopped in place');
+          },
+        );
         return;
       case 'terminate':
         // Real API: terminate is in a running or stopped-in-place server's allowed_actions, not a stopped one's.
         if (server.state !== 'running' && server.state !== 'stopped in place') throw ApiError.invalid('server should be running');
         this.setState(server, 'stopping');
-        this.machine(server, async (l) => { await l.powerOff(server.id); await l.remove(server.id); }, () => this.remove(server, true));
+        this.machine(
+          server,
+          async (l) => {
+            await l.powerOff(server.id);
+            await l.remove(server.id);
+          },
+          () => this.remove(server, true),
+        );
         return;
       default:
         throw ApiError.invalid(`action ${action} is not supported by the emulator`);
@@ -291,7 +371,10 @@ export class ScalewayState {
       if (!v) continue;
       // terminate deletes local volumes only; Block Storage volumes are detached and stay (billed).
       if (withVolumes && v.volumeType === 'l_ssd') this.volumes.delete(volumeId);
-      else { v.serverId = null; v.updatedAt = new Date().toISOString(); }
+      else {
+        v.serverId = null;
+        v.updatedAt = new Date().toISOString();
+      }
     }
   }
 

@@ -53,8 +53,7 @@ export function unwrapSudo(command: string): string | null {
 }
 
 /** What runs, and as whom, for `command` sent by `username`; or sudo's refusal. */
-export function privilegeOf(booted: BootedHost, state: HostState, username: string, command: string):
-  { command: string; uid: number } | { refused: string } {
+export function privilegeOf(booted: BootedHost, state: HostState, username: string, command: string): { command: string; uid: number } | { refused: string } {
   const inner = unwrapSudo(command.trim());
   if (inner === null) return { command, uid: username === 'root' ? 0 : 1000 };
   if (!hasSudo(booted, state, username)) return { refused: `sudo: a password is required\n` };
@@ -65,9 +64,17 @@ export function privilegeOf(booted: BootedHost, state: HostState, username: stri
 export async function reloadSshd(ctx: Pick<AccountsContext, 'fs' | 'state'>): Promise<void> {
   const file = await ctx.fs.read(SSHD_CONFIG);
   if (!file) return;
-  const lines = file.content.toString('utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const lines = file.content
+    .toString('utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
   // sshd: the first value of a keyword wins.
-  const first = (keyword: string) => lines.find((l) => l.split(/\s+/)[0]!.toLowerCase() === keyword.toLowerCase())?.split(/\s+/).slice(1);
+  const first = (keyword: string) =>
+    lines
+      .find((l) => l.split(/\s+/)[0]!.toLowerCase() === keyword.toLowerCase())
+      ?.split(/\s+/)
+      .slice(1);
   const permit = first('PermitRootLogin')?.[0] ?? 'prohibit-password';
   const allow = first('AllowUsers');
   await ctx.state.update({ sshd: { permitRootLogin: permit !== 'no', allowUsers: allow ?? null } });

@@ -118,7 +118,9 @@ export async function runCommand(command: string, ctx: ScriptContext, behaviour:
     const fixed = (await ctx.fs.read(FIXED_IPV6_FILE))?.content.toString('utf8').trim();
     for (const address of [...ctx.network.addresses, ...(fixed ? [fixed] : [])]) {
       const v6 = address.includes(':');
-      ctx.stdout(`2: ens2    ${v6 ? 'inet6' : 'inet'} ${address}/${v6 ? 64 : 32} scope global ${v6 ? 'dynamic mngtmpaddr' : 'dynamic'} ens2\\       valid_lft forever preferred_lft forever\n`);
+      ctx.stdout(
+        `2: ens2    ${v6 ? 'inet6' : 'inet'} ${address}/${v6 ? 64 : 32} scope global ${v6 ? 'dynamic mngtmpaddr' : 'dynamic'} ens2\\       valid_lft forever preferred_lft forever\n`,
+      );
     }
     return 0;
   }
@@ -126,7 +128,9 @@ export async function runCommand(command: string, ctx: ScriptContext, behaviour:
     // ext4 keeps 5 % for root: what users can fill is size − reserve, as df's columns show.
     const size = ctx.network.diskBytes;
     const used = Math.min(ctx.diskUsedBytes ?? 0, Math.floor(size * 0.95));
-    ctx.stdout(`  1B-blocks        Used       Avail\n${String(size).padStart(11)} ${String(used).padStart(11)} ${String(Math.floor(size * 0.95) - used).padStart(11)}\n`);
+    ctx.stdout(
+      `  1B-blocks        Used       Avail\n${String(size).padStart(11)} ${String(used).padStart(11)} ${String(Math.floor(size * 0.95) - used).padStart(11)}\n`,
+    );
     return 0;
   }
   const probe = /^timeout (\d+) bash -c 'exec 3<>\/dev\/tcp\/([a-z0-9.-]+)\/25\b/.exec(command.trim());

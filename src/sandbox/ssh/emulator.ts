@@ -73,8 +73,7 @@ const KILLED = 137;
 function authenticate(host: BootedHost, state: HostState, ctx: AuthContext): void {
   if (ctx.method !== 'publickey') return ctx.reject(['publickey']);
   const offered = ctx.key;
-  const key = keysFor(host, state, ctx.username)
-    .find((k) => k.type === offered.algo && k.getPublicSSH().equals(offered.data));
+  const key = keysFor(host, state, ctx.username).find((k) => k.type === offered.algo && k.getPublicSSH().equals(offered.data));
   if (!key) return ctx.reject(['publickey']);
   // No signature: the client only asks whether this key would do (SSH_MSG_USERAUTH_PK_OK).
   if (!ctx.signature || !ctx.blob) return ctx.accept();
@@ -190,13 +189,15 @@ export class SshHostEmulator {
     this.stopped = true;
     const hosts = await Promise.allSettled([...this.hosts.values()]);
     this.hosts.clear();
-    await Promise.all(hosts.map(async (h) => {
-      if (h.status !== 'fulfilled') return;
-      const closed = new Promise<void>((resolve) => h.value.tcp.close(() => resolve()));
-      // Dropping the sockets ends every channel, which cancels delayed commands.
-      for (const socket of h.value.sockets) socket.destroy();
-      await closed;
-    }));
+    await Promise.all(
+      hosts.map(async (h) => {
+        if (h.status !== 'fulfilled') return;
+        const closed = new Promise<void>((resolve) => h.value.tcp.close(() => resolve()));
+        // Dropping the sockets ends every channel, which cancels delayed commands.
+        for (const socket of h.value.sockets) socket.destroy();
+        await closed;
+      }),
+    );
   }
 
   private hostDir(hostId: string): string {
@@ -277,11 +278,13 @@ export class SshHostEmulator {
     const privilege = privilegeOf(host.booted, host.state.get(), user, command);
     const sudo = unwrapSudo(command.trim()) !== null;
     const ran = 'command' in privilege ? privilege.command : command;
-    const record = (stdin: string, exitCode: number) =>
-      this.listFor(this.history, host.id).push({ command: ran, stdin, exitCode, user, sudo, at });
+    const record = (stdin: string, exitCode: number) => this.listFor(this.history, host.id).push({ command: ran, stdin, exitCode, user, sudo, at });
     let open = true;
     const ended = new AbortController();
-    const end = () => { open = false; ended.abort(); };
+    const end = () => {
+      open = false;
+      ended.abort();
+    };
     channel.once('close', end);
     killed.addEventListener('abort', end, { once: true });
 
@@ -297,7 +300,10 @@ export class SshHostEmulator {
     if ('refused' in privilege) {
       if (open) channel.stderr.write(privilege.refused);
       record(stdin, 1);
-      if (open) { channel.exit(1); channel.end(); }
+      if (open) {
+        channel.exit(1);
+        channel.end();
+      }
       return;
     }
     const behaviour = this.behaviours.get(host.id) ?? this.defaultBehaviour;
@@ -305,17 +311,33 @@ export class SshHostEmulator {
     if (open && delayMs > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, delayMs);
-        ended.signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+        ended.signal.addEventListener(
+          'abort',
+          () => {
+            clearTimeout(timer);
+            resolve();
+          },
+          { once: true },
+        );
       });
     }
     if (!open) return void record(stdin, KILLED);
 
     const ctx: ScriptContext = {
-      fqdn: host.booted.fqdn, fs: host.fs, hostDir: host.dir, state: host.state, stdin, uid: privilege.uid,
+      fqdn: host.booted.fqdn,
+      fs: host.fs,
+      hostDir: host.dir,
+      state: host.state,
+      stdin,
+      uid: privilege.uid,
       ...(this.network ? { network: this.network(host.id) } : {}),
       diskUsedBytes: this.diskUsed.get(host.id) ?? SYSTEM_BYTES,
-      stdout: (text) => { if (open && text) channel.write(text); },
-      stderr: (text) => { if (open && text) channel.stderr.write(text); },
+      stdout: (text) => {
+        if (open && text) channel.write(text);
+      },
+      stderr: (text) => {
+        if (open && text) channel.stderr.write(text);
+      },
     };
     let exitCode: number;
     try {

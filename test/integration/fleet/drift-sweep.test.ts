@@ -26,20 +26,33 @@ afterAll(async () => {
   await database?.close();
 });
 
-const depsAt = (ms: number) => ({
-  provisioning: { database, queue, clock: { now: () => ms, sleep: async () => {} } },
-  settings: { driftIntervalMinutes: 60 },
-}) as unknown as FleetDeps;
-const queued = async () => [...await database.db.execute<{ server: string }>(sql`
-  select data->>'serverId' as server from pgboss.job where name = 'fleet.drift_check'`)].map((r) => r.server);
+const depsAt = (ms: number) =>
+  ({
+    provisioning: { database, queue, clock: { now: () => ms, sleep: async () => {} } },
+    settings: { driftIntervalMinutes: 60 },
+  }) as unknown as FleetDeps;
+const queued = async () =>
+  [
+    ...(await database.db.execute<{ server: string }>(sql`
+  select data->>'serverId' as server from pgboss.job where name = 'fleet.drift_check'`)),
+  ].map((r) => r.server);
 
 describe('drift check sweep', () => {
   it('queues every due ready server in one sweep, moves each on by the interval, and queues nothing twice', async () => {
     const [ws] = await database.db.insert(workspaces).values({ name: 'drift' }).returning();
-    const made = await database.db.insert(servers).values(Array.from({ length: 301 }, (_, i) => ({
-      workspaceId: ws!.id, planId: 'starter', zone: 'fr-par-1', domain: `d${i}.example`, hostname: `mail.d${i}.example`,
-      status: i < 300 ? 'ready' as const : 'provisioning' as const,
-    }))).returning({ id: servers.id, status: servers.status });
+    const made = await database.db
+      .insert(servers)
+      .values(
+        Array.from({ length: 301 }, (_, i) => ({
+          workspaceId: ws!.id,
+          planId: 'starter',
+          zone: 'fr-par-1',
+          domain: `d${i}.example`,
+          hostname: `mail.d${i}.example`,
+          status: i < 300 ? ('ready' as const) : ('provisioning' as const),
+        })),
+      )
+      .returning({ id: servers.id, status: servers.status });
     const ready = made.filter((s) => s.status === 'ready').map((s) => s.id);
 
     const first = await sweepDriftChecks(depsAt(T0));

@@ -30,12 +30,17 @@ beforeAll(async () => {
   }
   // The first drift check of a new server is due at the next minute's sweep and ends with a health run
   // of its own: let it finish, so the runs below are the only ones (and each one's mail is its own).
-  await until('the first drift check and its health run', async () => {
-    const [jobs] = await h.database.sql`select count(*) filter (where name = 'fleet.drift_check' and state = 'completed')::int as drift,
+  await until(
+    'the first drift check and its health run',
+    async () => {
+      const [jobs] = await h.database.sql`select count(*) filter (where name = 'fleet.drift_check' and state = 'completed')::int as drift,
       count(*) filter (where state in ('created', 'retry', 'active'))::int as busy
       from pgboss.job where name in ('fleet.drift_check', 'health.check_server') and data->>'serverId' = ${serverId}`;
-    return jobs!['drift'] > 0 && jobs!['busy'] === 0;
-  }, 240_000, 200);
+      return jobs!['drift'] > 0 && jobs!['busy'] === 0;
+    },
+    240_000,
+    200,
+  );
 }, 330_000);
 afterAll(() => h?.close());
 
@@ -121,7 +126,9 @@ describe('health checks', () => {
       const stored = (await runServerChecks(h.ctx.health, serverId)).results.find((r) => r.name === 'blacklists')!;
       expect(stored.status).toBe('pass');
       // The monitor's next round records the listing (as src/ops/monitor.ts stores it): the check reads it.
-      await h.database.db.insert(blacklistChecks).values({ serverId, address: ip!.address, zone: DEFAULT_DNSBL_ZONES[1]!, status: 'listed', codes: ['127.0.0.2'] });
+      await h.database.db
+        .insert(blacklistChecks)
+        .values({ serverId, address: ip!.address, zone: DEFAULT_DNSBL_ZONES[1]!, status: 'listed', codes: ['127.0.0.2'] });
       const listed = (await runServerChecks(h.ctx.health, serverId)).results.find((r) => r.name === 'blacklists')!;
       expect(listed).toMatchObject({ status: 'fail', details: { listed: [{ ip: ip!.address, zone: DEFAULT_DNSBL_ZONES[1] }] } });
     } finally {

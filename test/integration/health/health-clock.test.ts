@@ -19,9 +19,17 @@ afterAll(async () => h?.close());
 describe('the health sweep of the app context', () => {
   it('claims the runs due at the context clock’s time', async () => {
     const [ws] = await h.database.db.insert(workspaces).values({ name: 'clock' }).returning();
-    const [server] = await h.database.db.insert(servers).values({
-      workspaceId: ws!.id, planId: 'starter', zone: 'fr-par-1', domain: 'clock.example', hostname: 'mail.clock.example', status: 'ready',
-    }).returning();
+    const [server] = await h.database.db
+      .insert(servers)
+      .values({
+        workspaceId: ws!.id,
+        planId: 'starter',
+        zone: 'fr-par-1',
+        domain: 'clock.example',
+        hostname: 'mail.clock.example',
+        status: 'ready',
+      })
+      .returning();
     await h.database.db.insert(serverSchedules).values({ serverId: server!.id, kind: 'health', nextAt: new Date(NOW - 60_000) });
     expect(await sweepHealth(h.ctx.health, h.ctx.queue)).toBe(1);
     expect(h.ctx.health.now?.().getTime()).toBe(NOW);

@@ -14,14 +14,32 @@ let db: TestDatabase;
 let workspaceId: string;
 const T0 = new Date('2026-12-07T12:00:00Z');
 const minutes = (n: number) => new Date(T0.getTime() + n * 60_000);
-const sweep = (now: Date, over: Partial<DueSweep> = {}) => claimDue(db.db, { kind: 'health', statuses: ['ready'], intervalMinutes: 60, now, limit: 1000, ...over });
+const sweep = (now: Date, over: Partial<DueSweep> = {}) =>
+  claimDue(db.db, { kind: 'health', statuses: ['ready'], intervalMinutes: 60, now, limit: 1000, ...over });
 const nextAt = async (ids: string[], kind: 'health' | 'blacklists' = 'health') =>
-  new Map((await db.db.select().from(serverSchedules).where(and(inArray(serverSchedules.serverId, ids), eq(serverSchedules.kind, kind)))).map((r) => [r.serverId, r.nextAt.getTime()]));
+  new Map(
+    (
+      await db.db
+        .select()
+        .from(serverSchedules)
+        .where(and(inArray(serverSchedules.serverId, ids), eq(serverSchedules.kind, kind)))
+    ).map((r) => [r.serverId, r.nextAt.getTime()]),
+  );
 
 async function newServers(n: number, status: 'ready' | 'provisioning' = 'ready'): Promise<string[]> {
-  const rows = await db.db.insert(servers).values(Array.from({ length: n }, (_, i) => ({
-    workspaceId, planId: 'starter', zone: 'fr-par-1', domain: `d${i}-${Math.random().toString(36).slice(2, 8)}.example`, hostname: `mail.d${i}.example`, status,
-  }))).returning({ id: servers.id });
+  const rows = await db.db
+    .insert(servers)
+    .values(
+      Array.from({ length: n }, (_, i) => ({
+        workspaceId,
+        planId: 'starter',
+        zone: 'fr-par-1',
+        domain: `d${i}-${Math.random().toString(36).slice(2, 8)}.example`,
+        hostname: `mail.d${i}.example`,
+        status,
+      })),
+    )
+    .returning({ id: servers.id });
   return rows.map((r) => r.id);
 }
 
@@ -47,7 +65,7 @@ describe('due work from server_schedules', () => {
     // Each is claimed once in the hour, at its own time, and moved on by exactly the interval.
     const before = await nextAt(ids);
     const claimed: string[] = [];
-    for (let m = 1; m <= 60; m++) claimed.push(...await sweep(minutes(m)));
+    for (let m = 1; m <= 60; m++) claimed.push(...(await sweep(minutes(m))));
     expect(claimed.sort()).toEqual([...ids].sort());
     const after = await nextAt(ids);
     for (const id of ids) expect(after.get(id)! - before.get(id)!).toBe(60 * 60_000);

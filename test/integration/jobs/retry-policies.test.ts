@@ -30,10 +30,18 @@ afterAll(async () => h?.close());
  * the sweeps (health, backups) leave it alone; a suspended server's mailboxes still sync.
  */
 async function unreachableServer(workspace = workspaceId, status: 'suspended' | 'deprovisioning' = 'suspended'): Promise<string> {
-  const [server] = await h.database.db.insert(servers).values({
-    workspaceId: workspace, planId: 'starter', zone: 'fr-par-1', domain: `r${Math.random().toString(36).slice(2, 10)}.example`,
-    hostname: 'mail.retry.example', status, sshHostKeyFingerprint: 'SHA256:pinned-but-never-reached',
-  }).returning();
+  const [server] = await h.database.db
+    .insert(servers)
+    .values({
+      workspaceId: workspace,
+      planId: 'starter',
+      zone: 'fr-par-1',
+      domain: `r${Math.random().toString(36).slice(2, 10)}.example`,
+      hostname: 'mail.retry.example',
+      status,
+      sshHostKeyFingerprint: 'SHA256:pinned-but-never-reached',
+    })
+    .returning();
   return server!.id;
 }
 
@@ -57,9 +65,17 @@ const policyOf = (name: keyof typeof JOB_CATALOG) => {
 describe('retry policies in the job catalog', () => {
   it('mailboxes.sync: retried 5 times with growing delays, then the mailboxes are marked failed with the reason', async () => {
     const serverId = await unreachableServer();
-    const [mailbox] = await h.database.db.insert(mailboxes).values({
-      workspaceId, serverId, localPart: 'ann', address: 'ann@retry.example', quotaMb: 1024, passwordHash: await dovecotPasswordHash('a mailbox password'),
-    }).returning();
+    const [mailbox] = await h.database.db
+      .insert(mailboxes)
+      .values({
+        workspaceId,
+        serverId,
+        localPart: 'ann',
+        address: 'ann@retry.example',
+        quotaMb: 1024,
+        passwordHash: await dovecotPasswordHash('a mailbox password'),
+      })
+      .returning();
     await h.ctx.queue.send('mailboxes.sync', { serverId }, { singletonKey: serverId });
     const job = await until('the sync job', () => jobRow(h.database.sql, 'mailboxes.sync', { singletonKey: serverId }));
     expect([job.retry_limit, job.retry_delay, job.retry_backoff, job.retry_delay_max, job.dead_letter]).toEqual(policyOf('mailboxes.sync'));
@@ -93,7 +109,10 @@ describe('retry policies in the job catalog', () => {
     expect(final.state).toBe('failed');
 
     const alert = await until('the erasure_stuck alert', async () => {
-      const [row] = await h.database.db.select().from(alerts).where(and(eq(alerts.dedupeKey, `erasure:${ws!.id}`), isNull(alerts.resolvedAt)));
+      const [row] = await h.database.db
+        .select()
+        .from(alerts)
+        .where(and(eq(alerts.dedupeKey, `erasure:${ws!.id}`), isNull(alerts.resolvedAt)));
       return row ?? null;
     });
     expect([alert.kind, alert.severity]).toEqual(['erasure_stuck', 'warning']);
@@ -117,7 +136,10 @@ describe('retry policies in the job catalog', () => {
     expectGrowingDelays(job, retries);
     expect(final.state).toBe('failed');
     const alert = await until('the backup_failed alert', async () => {
-      const [row] = await h.database.db.select().from(alerts).where(and(eq(alerts.serverId, serverId), eq(alerts.kind, 'backup_failed')));
+      const [row] = await h.database.db
+        .select()
+        .from(alerts)
+        .where(and(eq(alerts.serverId, serverId), eq(alerts.kind, 'backup_failed')));
       return row ?? null;
     });
     expect(alert.message).toMatch(/backup failed after its retries/);
@@ -132,7 +154,10 @@ describe('retry policies in the job catalog', () => {
     await h.database.sql`update pgboss.job set state = 'active', retry_count = retry_limit, start_after = now() - interval '2 hours',
       started_on = now() - interval '2 hours' where id = ${job.id}`;
     const alert = await until('the backup_failed alert', async () => {
-      const [row] = await h.database.db.select().from(alerts).where(and(eq(alerts.serverId, serverId), eq(alerts.kind, 'backup_failed')));
+      const [row] = await h.database.db
+        .select()
+        .from(alerts)
+        .where(and(eq(alerts.serverId, serverId), eq(alerts.kind, 'backup_failed')));
       return row ?? null;
     });
     expect(alert.message).toMatch(/job timed out/);

@@ -31,10 +31,19 @@ const sweepAt = (ms: number) => queueUsageCollections({ database, queue, clock: 
 describe('mailbox usage collection', () => {
   it('collects every ready server once per interval, spread over it, and no server in another state', async () => {
     const [ws] = await database.db.insert(workspaces).values({ name: 'usage' }).returning();
-    const made = await database.db.insert(servers).values(Array.from({ length: 302 }, (_, i) => ({
-      workspaceId: ws!.id, planId: 'starter', zone: 'fr-par-1', domain: `u${i}.example`, hostname: `mail.u${i}.example`,
-      status: i < 300 ? 'ready' as const : 'provisioning' as const,
-    }))).returning({ id: servers.id, status: servers.status });
+    const made = await database.db
+      .insert(servers)
+      .values(
+        Array.from({ length: 302 }, (_, i) => ({
+          workspaceId: ws!.id,
+          planId: 'starter',
+          zone: 'fr-par-1',
+          domain: `u${i}.example`,
+          hostname: `mail.u${i}.example`,
+          status: i < 300 ? ('ready' as const) : ('provisioning' as const),
+        })),
+      )
+      .returning({ id: servers.id, status: servers.status });
     const ready = made.filter((s) => s.status === 'ready').map((s) => s.id);
 
     // First sight: each server gets its point within the interval; nothing is queued at once.
@@ -50,6 +59,11 @@ describe('mailbox usage collection', () => {
     // Spread: no minute takes more than a small share of the fleet (300 uniform draws over 15 minutes: about 20 a minute).
     expect(perMinute.reduce((a, b) => a + b, 0)).toBe(300);
     expect(Math.max(...perMinute)).toBeLessThan(60);
-    await database.db.delete(servers).where(inArray(servers.id, made.map((s) => s.id)));
+    await database.db.delete(servers).where(
+      inArray(
+        servers.id,
+        made.map((s) => s.id),
+      ),
+    );
   });
 });

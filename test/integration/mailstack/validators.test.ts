@@ -41,8 +41,23 @@ function tlsDir(ctx: Parameters<typeof requireProgram>[0]): string {
   if (!existsSync(join(dir, 'fullchain.pem'))) {
     const openssl = requireProgram(ctx, 'openssl', 'openssl');
     mkdirSync(dir, { recursive: true });
-    const res = run(openssl, ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
-      '-subj', '/CN=mail.example.com', '-keyout', join(dir, 'privkey.pem'), '-out', join(dir, 'fullchain.pem')]);
+    const res = run(openssl, [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=mail.example.com',
+      '-keyout',
+      join(dir, 'privkey.pem'),
+      '-out',
+      join(dir, 'fullchain.pem'),
+    ]);
     expect(res.status, res.stderr).toBe(0);
   }
   return dir;
@@ -120,11 +135,17 @@ describe('Postfix', () => {
     const conf = localCopy('etc/mta-sts-daemon.yml', { 'port: 8461': `port: ${port}`, '/var/lib/mta-sts/cache.db': join(tmp, 'mta-sts-cache.db') });
     const child = spawn(daemon, ['-c', conf, '-v', 'info'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';
-    child.stdout.on('data', (c: Buffer) => { log += c.toString(); });
-    child.stderr.on('data', (c: Buffer) => { log += c.toString(); });
+    child.stdout.on('data', (c: Buffer) => {
+      log += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      log += c.toString();
+    });
     try {
       await new Promise<void>((resolve, reject) => {
-        const check = () => { if (/Server started/.test(log)) resolve(); };
+        const check = () => {
+          if (/Server started/.test(log)) resolve();
+        };
         child.stdout.on('data', check);
         child.stderr.on('data', check);
         child.on('exit', (code) => reject(new Error(`mta-sts-daemon exited ${code}: ${log}`)));
@@ -160,7 +181,10 @@ describe('Dovecot', () => {
     const tls = tlsDir(ctx);
     // Its include (Sieve, ManageSieve) is read from beside the copy, as on the server.
     localCopy('etc/dovecot/conf.d/mailplane-addresses.conf', {});
-    const conf = localCopy('etc/dovecot/dovecot.conf', { '/etc/mailplane/tls': tls, '/etc/dovecot/mailplane-guard.conf': join(tree, 'etc/dovecot/mailplane-guard.conf') });
+    const conf = localCopy('etc/dovecot/dovecot.conf', {
+      '/etc/mailplane/tls': tls,
+      '/etc/dovecot/mailplane-guard.conf': join(tree, 'etc/dovecot/mailplane-guard.conf'),
+    });
     const res = run(doveconf, ['-c', conf, '-n']);
     expect(res.status, res.stderr).toBe(0);
     expect(res.stderr).toBe('');
@@ -190,7 +214,8 @@ describe('nginx with the longest names a customer can order', () => {
     const dir = join(tmp, 'long');
     await writeRenderedTree(renderServerTree(sampleServer({ domain, hostname: `mail.${domain}`, adminEmail: `postmaster@${domain}` })), dir);
     let text = readFileSync(join(dir, 'etc/nginx/nginx.conf'), 'utf8');
-    for (const [from, to] of Object.entries({ '/etc/mailplane/tls': tls, '/var/log/nginx': join(tmp, 'log'), '/run/nginx.pid': join(tmp, 'nginx-long.pid') })) text = text.replaceAll(from, to);
+    for (const [from, to] of Object.entries({ '/etc/mailplane/tls': tls, '/var/log/nginx': join(tmp, 'log'), '/run/nginx.pid': join(tmp, 'nginx-long.pid') }))
+      text = text.replaceAll(from, to);
     const conf = join(dir, 'nginx-local.conf');
     writeFileSync(conf, text);
     const res = run(nginx, ['-t', '-q', '-e', join(tmp, 'log', 'nginx-error.log'), '-p', tmp, '-c', conf]);
@@ -282,11 +307,22 @@ describe('journald', () => {
     const journald = '/lib/systemd/systemd-journald';
     if (!existsSync(journald)) ctx.skip('no systemd-journald here');
     const text = rendered('etc/systemd/journald.conf.d/mailplane.conf');
-    const settings = Object.fromEntries(text.split('\n').filter((l) => /^[A-Z]\w*=/.test(l)).map((l) => l.split('=', 2) as [string, string]));
+    const settings = Object.fromEntries(
+      text
+        .split('\n')
+        .filter((l) => /^[A-Z]\w*=/.test(l))
+        .map((l) => l.split('=', 2) as [string, string]),
+    );
     expect(text).toMatch(/^\[Journal\]$/m);
     // journald's parser table holds "Journal.<Key>" for every key it accepts: a typo is ignored at
     // runtime with a warning, so it is caught here.
-    const known = new Set([...readFileSync(journald).toString('latin1').matchAll(/Journal\.([A-Za-z]+)/g)].map((m) => m[1]));
+    const known = new Set(
+      [
+        ...readFileSync(journald)
+          .toString('latin1')
+          .matchAll(/Journal\.([A-Za-z]+)/g),
+      ].map((m) => m[1]),
+    );
     expect(known.has('MaxRetentionSec')).toBe(true);
     for (const key of Object.keys(settings)) expect(known.has(key), key).toBe(true);
     const seconds = (span: string) => {

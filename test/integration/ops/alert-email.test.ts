@@ -32,11 +32,24 @@ beforeAll(async () => {
   smtp = await startSmtpSink();
   // Enqueue only: this file calls the handler itself, one attempt at a time.
   queue = await JobQueue.start({ url: database.url, log, worker: false });
-  const config = loadConfig({ NODE_ENV: 'test', ALERT_SMTP_URL: smtp.url, ALERT_EMAIL_FROM: 'mailplane@ops.test', ALERT_EMAIL_TO: 'oncall@ops.test,lead@ops.test',
-    ALERT_MAX_ATTEMPTS: '4', ALERT_RETRY_BASE_MS: '1000', ALERT_RETRY_MAX_MS: '3000' });
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    ALERT_SMTP_URL: smtp.url,
+    ALERT_EMAIL_FROM: 'mailplane@ops.test',
+    ALERT_EMAIL_TO: 'oncall@ops.test,lead@ops.test',
+    ALERT_MAX_ATTEMPTS: '4',
+    ALERT_RETRY_BASE_MS: '1000',
+    ALERT_RETRY_MAX_MS: '3000',
+  });
   deps = {
-    database, queue, clock: systemClock, log, alerts: createAlertStore(), settings: config.ops,
-    compute: null as never, dnsbl: null as never, // not used by delivery
+    database,
+    queue,
+    clock: systemClock,
+    log,
+    alerts: createAlertStore(),
+    settings: config.ops,
+    compute: null as never,
+    dnsbl: null as never, // not used by delivery
   };
 });
 
@@ -48,7 +61,14 @@ afterAll(async () => {
 
 async function openAlert(dedupeKey: string): Promise<{ alertId: string; deliveryId: string }> {
   return inTransaction(database, async (tx, raw) => {
-    const { id } = await deps.alerts.open(tx, { kind: 'ip_listed', severity: 'critical', serverId: null, dedupeKey, message: `192.0.2.7 is listed (${dedupeKey})`, details: { zone: 'zen.example' } });
+    const { id } = await deps.alerts.open(tx, {
+      kind: 'ip_listed',
+      severity: 'critical',
+      serverId: null,
+      dedupeKey,
+      message: `192.0.2.7 is listed (${dedupeKey})`,
+      details: { zone: 'zen.example' },
+    });
     expect(await enqueueDeliveries(deps, tx, raw, id, 'opened')).toBe(1);
     const [d] = await tx.select().from(alertDeliveries).where(eq(alertDeliveries.alertId, id));
     return { alertId: id, deliveryId: d!.id };
@@ -88,7 +108,13 @@ describe('alert email', () => {
 
   it('retries a refused delivery by the queue policy with growing delays, then marks it failed and keeps the alert', async () => {
     // A worker of its own, with the policy ALERT_* gives (4 attempts, 1 s doubling, capped at 3 s).
-    const worker = await JobQueue.start({ url: database.url, log, worker: true, pollSeconds: 0.5, policies: { 'ops.alert_delivery': alertDeliveryPolicy(deps.settings.delivery) } });
+    const worker = await JobQueue.start({
+      url: database.url,
+      log,
+      worker: true,
+      pollSeconds: 0.5,
+      policies: { 'ops.alert_delivery': alertDeliveryPolicy(deps.settings.delivery) },
+    });
     smtp.refuseRecipients = true;
     try {
       await registerAlertDelivery({ ...deps, queue: worker });

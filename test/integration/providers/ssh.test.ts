@@ -12,8 +12,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateEd25519KeyPair, type SshKeyPair } from '../../../src/crypto/ssh-keys.ts';
 import { renderCloudInit } from '../../../src/mailstack/cloud-init.ts';
 import {
-  RemoteCommandError, RemoteCommandTimeoutError, SshAuthRefusedError, SshHostKeyMismatchError, SshUnreachableError,
-  type RemoteSession, type SshTarget,
+  RemoteCommandError,
+  RemoteCommandTimeoutError,
+  SshAuthRefusedError,
+  SshHostKeyMismatchError,
+  SshUnreachableError,
+  type RemoteSession,
+  type SshTarget,
 } from '../../../src/providers/ssh/interface.ts';
 import { asRoot, createSshRemote } from '../../../src/providers/ssh/node-ssh.ts';
 import { SshHostEmulator } from '../../../src/sandbox/ssh/emulator.ts';
@@ -87,8 +92,11 @@ async function withSession<T>(host: TestHost, fn: (s: RemoteSession) => Promise<
 }
 
 const script = (name: string) => `bash ${SCRIPT_DIR}/${name}`;
-const SCRIPT_FILES = ['install-mail-stack.sh', 'harden.sh', 'issue-tls.sh', 'tls-spki.sh', 'verify-services.sh', 'apply-mailboxes.sh']
-  .map((name) => ({ path: `${SCRIPT_DIR}/${name}`, content: `#!/bin/bash\n# ${name}\n`, mode: 0o755 }));
+const SCRIPT_FILES = ['install-mail-stack.sh', 'harden.sh', 'issue-tls.sh', 'tls-spki.sh', 'verify-services.sh', 'apply-mailboxes.sh'].map((name) => ({
+  path: `${SCRIPT_DIR}/${name}`,
+  content: `#!/bin/bash\n# ${name}\n`,
+  mode: 0o755,
+}));
 const MAIL_TREE = [...SCRIPT_FILES, { path: '/etc/postfix/main.cf', content: 'myhostname = mx\n', mode: 0o644 }];
 
 beforeAll(async () => {
@@ -180,8 +188,14 @@ describe('authentication on the emulator (raw ssh2 client)', () => {
   function rawConnect(host: TestHost, port: number, auth: Record<string, unknown>): Promise<'ready'> {
     return new Promise((resolve, reject) => {
       const client = new Client();
-      client.on('ready', () => { client.end(); resolve('ready'); });
-      client.on('error', (err) => { client.end(); reject(err); });
+      client.on('ready', () => {
+        client.end();
+        resolve('ready');
+      });
+      client.on('error', (err) => {
+        client.end();
+        reject(err);
+      });
       client.connect({ host: '127.0.0.1', port, username: BOOTSTRAP_USER, readyTimeout: 10_000, ...auth });
       void host;
     });
@@ -258,7 +272,10 @@ describe('exec', () => {
       // The host saw the kill before this command (same connection, in order).
       expect((await s.exec('hostname')).stdout).toBe(`${host.hostname}\n`);
     });
-    expect(emulator.commands(host.id).map((c) => [c.command, c.exitCode])).toEqual([['hostname', 137], ['hostname', 0]]);
+    expect(emulator.commands(host.id).map((c) => [c.command, c.exitCode])).toEqual([
+      ['hostname', 137],
+      ['hostname', 0],
+    ]);
   });
 
   it('fails the script a test asks to fail', async () => {
@@ -351,7 +368,7 @@ describe('provisioning scripts', () => {
 });
 
 describe('a login other than root', () => {
-  it('runs every command as root through sudo -n, quotes and pipes intact, and uploads through sudo\'s sftp-server', async () => {
+  it("runs every command as root through sudo -n, quotes and pipes intact, and uploads through sudo's sftp-server", async () => {
     const host = addHost(DEPLOY_USER);
     const session = await remote.connect(await targetFor(host, { username: DEPLOY_USER }));
     try {
@@ -363,13 +380,15 @@ describe('a login other than root', () => {
       await session.close();
     }
     expect(emulator.commands(host.id).map((c) => [c.user, c.sudo, c.command])).toEqual([
-      [DEPLOY_USER, true, 'id -u'], [DEPLOY_USER, true, 'cat'], [DEPLOY_USER, true, `bash ${SCRIPT_DIR}/install-mail-stack.sh`],
+      [DEPLOY_USER, true, 'id -u'],
+      [DEPLOY_USER, true, 'cat'],
+      [DEPLOY_USER, true, `bash ${SCRIPT_DIR}/install-mail-stack.sh`],
     ]);
     expect(asRoot("echo 'a b' | tr a-z A-Z", DEPLOY_USER)).toBe(`sudo -n -- bash -c 'echo '\\''a b'\\'' | tr a-z A-Z'`);
     expect(asRoot('hostname', 'root')).toBe('hostname');
   });
 
-  it('refuses an account without a sudo rule: its commands get sudo\'s refusal and it gets no SFTP', async () => {
+  it("refuses an account without a sudo rule: its commands get sudo's refusal and it gets no SFTP", async () => {
     const host = addHost(DEPLOY_USER, false);
     const session = await remote.connect(await targetFor(host, { username: DEPLOY_USER }));
     try {

@@ -23,8 +23,11 @@ const login = async (username: string) => {
   const server = await row();
   const p = h.ctx.provisioning;
   return p.remote.connect({
-    ...(await p.settings.sshEndpoint(server)), username, privateKey: await readSecret(p.vault, p, server, 'deploy_key'),
-    hostKeyFingerprint: server.sshHostKeyFingerprint!, readyTimeoutMs: 10_000,
+    ...(await p.settings.sshEndpoint(server)),
+    username,
+    privateKey: await readSecret(p.vault, p, server, 'deploy_key'),
+    hostKeyFingerprint: server.sshHostKeyFingerprint!,
+    readyTimeoutMs: 10_000,
   });
 };
 
@@ -43,7 +46,9 @@ describe('the deploy user', () => {
     expect((await row()).sshUser).toBe(DEPLOY_USER);
     const all = commands();
     const byRoot = all.filter((c) => c.user === BOOTSTRAP_USER);
-    expect(byRoot.map((c) => [c.command, c.stdin, c.exitCode])).toEqual([[`bash ${SCRIPT_DIR}/deploy-user.sh ${DEPLOY_USER}`, `${(await row()).deployPublicKey}\n`, 0]]);
+    expect(byRoot.map((c) => [c.command, c.stdin, c.exitCode])).toEqual([
+      [`bash ${SCRIPT_DIR}/deploy-user.sh ${DEPLOY_USER}`, `${(await row()).deployPublicKey}\n`, 0],
+    ]);
     expect(all[0]!.user).toBe(BOOTSTRAP_USER);
     const rest = all.slice(1);
     expect(rest.length).toBeGreaterThan(5);

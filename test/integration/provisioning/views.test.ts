@@ -19,7 +19,13 @@ afterAll(async () => {
 });
 
 /** Reads SSE events until `stop` says enough (or the stream ends). */
-async function readEvents(url: string, token: string, stop: (events: { event: string; data: any; id?: string }[]) => boolean, signal: AbortSignal, lastEventId?: string) {
+async function readEvents(
+  url: string,
+  token: string,
+  stop: (events: { event: string; data: any; id?: string }[]) => boolean,
+  signal: AbortSignal,
+  lastEventId?: string,
+) {
   const res = await fetch(url, { headers: { authorization: `Bearer ${token}`, ...(lastEventId ? { 'last-event-id': lastEventId } : {}) }, signal });
   expect(res.headers.get('content-type')).toContain('text/event-stream');
   const events: { event: string; data: any; id?: string }[] = [];
@@ -84,18 +90,21 @@ describe('provisioning as customers and support see it', () => {
     await h.waitForServer(serverId, ['ready']);
   }, 90_000);
 
-  it('gives every event an id, replays what a client missed from Last-Event-ID, and ends a finished server\'s stream', async () => {
+  it("gives every event an id, replays what a client missed from Last-Event-ID, and ends a finished server's stream", async () => {
     const url = `${h.baseUrl}/v1/workspaces/${customer.workspaceId}/servers/${serverId}/events`;
     // The run is over: the stream says so and closes by itself (readEvents returns at its end).
     const finished = await readEvents(url, customer.token, () => false, AbortSignal.timeout(10_000));
     expect(finished.map((e) => e.event)).toEqual(['snapshot', 'end']);
     expect(finished.every((e) => /^\d+$/.test(e.id ?? ''))).toBe(true);
     // A client that saw the run up to create_server's start reconnects with that event's id.
-    const [started] = await h.database.sql`select s.started_at from provisioning_steps s join provisioning_runs r on r.id = s.run_id where r.server_id = ${serverId} and s.name = 'create_server'`;
+    const [started] = await h.database
+      .sql`select s.started_at from provisioning_steps s join provisioning_runs r on r.id = s.run_id where r.server_id = ${serverId} and s.name = 'create_server'`;
     const lastEventId = String(new Date(started!['started_at'] as string).getTime());
     const replay = await readEvents(url, customer.token, () => false, AbortSignal.timeout(10_000), lastEventId);
     expect(replay[0]).toMatchObject({ event: 'step.started', data: { step: 'create_server' } });
-    expect(replay.map((e) => `${e.event}:${e.data.step ?? ''}`)).toEqual(expect.arrayContaining(['step.succeeded:create_server', 'step.succeeded:verify', 'run.succeeded:']));
+    expect(replay.map((e) => `${e.event}:${e.data.step ?? ''}`)).toEqual(
+      expect.arrayContaining(['step.succeeded:create_server', 'step.succeeded:verify', 'run.succeeded:']),
+    );
     expect(replay.some((e) => e.data.step === 'allocate_ips' && e.event === 'step.started')).toBe(false);
     expect(replay.at(-1)!.event).toBe('end');
     const ids = replay.map((e) => Number(e.id));

@@ -14,7 +14,7 @@ describe('sudo as the adapter sends it', () => {
     }
   });
 
-  it('leaves root\'s commands alone and takes nothing else for sudo', () => {
+  it("leaves root's commands alone and takes nothing else for sudo", () => {
     expect(asRoot('hostname', 'root')).toBe('hostname');
     for (const sent of ['hostname', 'sudo hostname', "sudo -- bash -c 'id -u'", "sudo -n -- bash -c 'id -u' ; rm -rf /", "sudo -n -- bash -c 'a'b'"]) {
       expect(unwrapSudo(sent)).toBeNull();

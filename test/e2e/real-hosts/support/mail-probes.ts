@@ -57,7 +57,12 @@ except Exception as e:
 print(json.dumps(out))
 `;
 
-export interface SmuggleOutcome { greeting: string[]; data: string[]; after: string[]; quit: string[] }
+export interface SmuggleOutcome {
+  greeting: string[];
+  data: string[];
+  after: string[];
+  quit: string[];
+}
 
 export async function trySmtpSmuggling(host: string, sender: string, rcpt: string, token: string): Promise<SmuggleOutcome> {
   const res = await inInternet(['python3', '-c', SMUGGLE, host, sender, rcpt, token], { timeoutMs: 180_000 });

@@ -13,7 +13,17 @@ export const CHROMIUM = '/usr/bin/chromium';
 export function missingForRealHosts(): string[] {
   const missing: string[] = [];
   if (process.getuid?.() !== 0) missing.push('root');
-  for (const p of ['/usr/sbin/debootstrap', '/usr/bin/systemd-nspawn', '/usr/sbin/apt-cacher-ng', '/usr/bin/pebble', '/usr/bin/swaks', '/usr/bin/testssl', CHROMIUM, '/usr/bin/curl', '/usr/bin/ssh']) {
+  for (const p of [
+    '/usr/sbin/debootstrap',
+    '/usr/bin/systemd-nspawn',
+    '/usr/sbin/apt-cacher-ng',
+    '/usr/bin/pebble',
+    '/usr/bin/swaks',
+    '/usr/bin/testssl',
+    CHROMIUM,
+    '/usr/bin/curl',
+    '/usr/bin/ssh',
+  ]) {
     if (!existsSync(p)) missing.push(p);
   }
   return missing;
@@ -23,7 +33,10 @@ export function missingForRealHosts(): string[] {
 export async function startRealHostProduct(env: Record<string, string> = {}): Promise<Harness> {
   return startHarness({
     env,
-    realHosts: { cacheDir: process.env['SANDBOX_HOSTS_CACHE_DIR'] ?? '/var/cache/mailplane', mirror: process.env['SANDBOX_DEBIAN_MIRROR'] ?? 'http://deb.debian.org/debian' },
+    realHosts: {
+      cacheDir: process.env['SANDBOX_HOSTS_CACHE_DIR'] ?? '/var/cache/mailplane',
+      mirror: process.env['SANDBOX_DEBIAN_MIRROR'] ?? 'http://deb.debian.org/debian',
+    },
     // Real machines take real time: SSH comes up in seconds, an install in minutes.
     settings: { retry: { baseMs: 1_000, maxMs: 10_000, maxAttempts: 10 }, pollIntervalMs: 500, serverBootTimeoutMs: 180_000 },
   });
@@ -57,7 +70,11 @@ export async function subscribeAndPay(h: Harness, browser: Browser, token: strin
   throw new Error(`no server for ${domain} after paying`);
 }
 
-export interface Mailbox { id: string; address: string; password: string }
+export interface Mailbox {
+  id: string;
+  address: string;
+  password: string;
+}
 
 /** Creates a mailbox, waits until the server has it, and exports its password from the vault. */
 export async function mailbox(h: Harness, token: string, workspaceId: string, serverId: string, localPart: string): Promise<Mailbox> {
