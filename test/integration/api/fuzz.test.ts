@@ -57,7 +57,8 @@ interface Operation {
  * Tables written on purpose while a request is refused (the audit trail of failed sign-ins, the
  * sign-in throttle) or by the workers in the background whatever the API does (a backup or a
  * restore an earlier, accepted request queued records its run while later requests are refused;
- * the fleet sweep's drift checks record what each host runs).
+ * the fleet sweep's drift checks record what each host runs; the minute sweeps move each server's
+ * next health run, blacklist check and usage collection on).
  */
 const UNWATCHED = [
   'audit_log',
@@ -70,6 +71,7 @@ const UNWATCHED = [
   'backup_runs',
   'backup_restores',
   'server_stacks',
+  'server_schedules',
 ];
 
 const logLines: string[] = [];
