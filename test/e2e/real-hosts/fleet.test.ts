@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withSession } from '../../../provisioning/remote.ts';
 import { auditLog, serverChecks, servers, serverStacks } from '../../../src/db/schema/index.ts';
 import { MAIL_STACK_SERVICES } from '../../../src/mailstack/packages.ts';
+import { SshUnreachableError } from '../../../src/providers/ssh/interface.ts';
 import type { Harness } from '../../support/provisioning.ts';
 import { until } from '../../support/until.ts';
 import { missingForRealHosts, startRealHostProduct } from './support/product.ts';
@@ -38,9 +39,21 @@ describe.skipIf(missing.length > 0)('the fleet on real hosts: drift, rollouts wi
   const sites: Record<'a' | 'b', Site> = {} as never;
   const MARKER = '# fleet e2e marker: a harmless change to the rendered stack';
 
+  /**
+   * Runs a script on a host as the product does, and like the product (which retries a step that
+   * could not reach its host) tries again when the SSH handshake times out: in the full run of
+   * 2026-12-07 one handshake right after a re-apply timed out while every session before and after
+   * it connected. What the test judges is the host's answer, not one connection.
+   */
   const onHost = async (site: Site, script: string) => {
-    const [server] = await h.database.db.select().from(servers).where(eq(servers.id, site.serverId));
-    return withSession(h.ctx.provisioning, server!, (s) => s.exec('bash -s', { stdin: script, check: false, timeoutMs: 60_000 }));
+    for (let attempt = 1; ; attempt++) {
+      const [server] = await h.database.db.select().from(servers).where(eq(servers.id, site.serverId));
+      try {
+        return await withSession(h.ctx.provisioning, server!, (s) => s.exec('bash -s', { stdin: script, check: false, timeoutMs: 60_000 }));
+      } catch (err) {
+        if (!(err instanceof SshUnreachableError) || attempt >= 3) throw err;
+      }
+    }
   };
   const stack = async (site: Site) => {
     const res = await h.call('GET', `/v1/admin/servers/${site.serverId}/stack`, { token: ops });
