@@ -331,7 +331,11 @@ export async function createAppContext(config: Config, log: Logger, opts: Contex
       backups,
       fleet: { provisioning, settings: config.fleet },
       hasher,
-      sessions: createSessionService({ key: deriveKey(config.auth.sessionSecret, 'session-jwt'), ttlSeconds: config.auth.sessionTtlSeconds }),
+      sessions: createSessionService({
+        key: deriveKey(config.auth.sessionSecret, 'session-jwt'),
+        ttlSeconds: config.auth.sessionTtlSeconds,
+        now: () => clock.now(),
+      }),
       invitationKey: deriveKey(config.auth.sessionSecret, 'invitation-token'),
       close: async (shutdown = new Shutdown({ log })) => {
         for (const part of cleanup) await shutdown.step(part.name, part.boundMs, part.stop, { outsideBudget: part.outsideBudget ?? false });
@@ -347,8 +351,10 @@ export async function createAppContext(config: Config, log: Logger, opts: Contex
 /** `accountNotifier`: how account owners hear about their account's security (default: mail). */
 export function apiDeps(ctx: AppContext, accountNotifier?: AccountNotifier): ApiDeps {
   const minute = 60_000;
+  const now = () => ctx.clock.now();
   return {
     config: ctx.config,
+    clock: ctx.clock,
     log: ctx.log,
     db: ctx.database.db,
     hasher: ctx.hasher,
@@ -359,11 +365,11 @@ export function apiDeps(ctx: AppContext, accountNotifier?: AccountNotifier): Api
     mailer: ctx.mailer,
     sendEmailVerification: (userId, o) => sendEmailVerification(recoveryDeps(ctx), userId, o),
     limiters: {
-      auth: new RateLimiter({ limit: ctx.config.auth.rateLimitAuthPerMinute, windowMs: minute }),
-      api: new RateLimiter({ limit: ctx.config.auth.rateLimitApiPerMinute, windowMs: minute }),
-      passwordExport: new RateLimiter({ limit: ctx.config.auth.passwordExportsPerHour, windowMs: 60 * minute }),
+      auth: new RateLimiter({ limit: ctx.config.auth.rateLimitAuthPerMinute, windowMs: minute, now }),
+      api: new RateLimiter({ limit: ctx.config.auth.rateLimitApiPerMinute, windowMs: minute, now }),
+      passwordExport: new RateLimiter({ limit: ctx.config.auth.passwordExportsPerHour, windowMs: 60 * minute, now }),
     },
-    loginThrottle: createLoginThrottle({ db: ctx.database.db, key: deriveKey(ctx.config.auth.sessionSecret!, 'login-throttle') }),
+    loginThrottle: createLoginThrottle({ db: ctx.database.db, key: deriveKey(ctx.config.auth.sessionSecret!, 'login-throttle'), now }),
     // Mail by default: the owner of an address must hear that someone tried to sign up with it.
     accountNotifier: accountNotifier ?? mailAccountNotifier({ mailer: ctx.mailer, log: ctx.log, publicUrl: ctx.config.http.publicUrl }),
     provisioning: {

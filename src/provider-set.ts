@@ -124,7 +124,12 @@ export async function createProviders(config: Config, log: Logger, clock: Clock,
       catalogueTtlMs: config.scalewayCatalogueTtlMs,
     }),
     dns: createCloudflareDns({ apiToken: cf.apiToken, accountId: cf.accountId, ...(cf.apiUrl ? { apiUrl: cf.apiUrl } : {}) }),
-    billing: createStripeBilling({ secretKey: stripe.secretKey, webhookSecret: stripe.webhookSecret, ...(stripe.apiUrl ? { apiUrl: stripe.apiUrl } : {}) }),
+    billing: createStripeBilling({
+      secretKey: stripe.secretKey,
+      webhookSecret: stripe.webhookSecret,
+      clock,
+      ...(stripe.apiUrl ? { apiUrl: stripe.apiUrl } : {}),
+    }),
     remote: createSshRemote(),
     lookup: createResolverLookup({ servers: resolvers }),
     dnsbl: createDnsblChecker({ servers: resolvers, zones }),
@@ -198,7 +203,7 @@ async function unavailableProviders(config: Config, clock: Clock, reason: string
       ? createCloudflareDns({ apiToken: cf.apiToken, accountId: cf.accountId, ...(cf.apiUrl ? { apiUrl: cf.apiUrl } : {}) })
       : refusing<DnsProvider>('cloudflare', reason),
     billing: stripe
-      ? createStripeBilling({ secretKey: stripe.secretKey, webhookSecret: stripe.webhookSecret, ...(stripe.apiUrl ? { apiUrl: stripe.apiUrl } : {}) })
+      ? createStripeBilling({ secretKey: stripe.secretKey, webhookSecret: stripe.webhookSecret, clock, ...(stripe.apiUrl ? { apiUrl: stripe.apiUrl } : {}) })
       : refusing<BillingProvider>('stripe', reason),
     remote: createSshRemote(),
     lookup: createResolverLookup({ servers: resolvers }),

@@ -6,6 +6,7 @@ import type { LoginThrottle } from '../auth/login-throttle.ts';
 import { assertDisplayText } from './display-text.ts';
 import { assertStrongPassword, type PasswordHasher } from '../auth/passwords.ts';
 import type { SessionService } from '../auth/sessions.ts';
+import type { Clock } from '../clock.ts';
 import type { Db } from '../db/client.ts';
 import { users } from '../db/schema/index.ts';
 import { UnauthorizedError } from '../errors.ts';
@@ -21,6 +22,7 @@ export interface AccountDeps {
 }
 
 export interface LoginDeps extends AccountDeps {
+  clock: Clock;
   log: Logger;
   loginThrottle: LoginThrottle;
   accountNotifier: AccountNotifier;
@@ -45,6 +47,7 @@ const publicColumns = {
 };
 
 export interface SignupDeps extends AccountDeps {
+  clock: Clock;
   log: Logger;
   accountNotifier: AccountNotifier;
   /** Mails a new account its confirmation link (carrying `next`); absent in tests of the foundation alone. */
@@ -84,7 +87,7 @@ export async function signUp(
   // An account being erased is not mailed: its address is on its way out of our records.
   if (owner && owner.erasing === null) {
     await deps.accountNotifier
-      .notify({ kind: 'signup_attempted', userId: owner.id, email: owner.email, ip: meta.ip, at: new Date() })
+      .notify({ kind: 'signup_attempted', userId: owner.id, email: owner.email, ip: meta.ip, at: new Date(deps.clock.now()) })
       .catch((err: unknown) => deps.log.error({ err }, 'account notice failed'));
   }
 }
@@ -113,14 +116,14 @@ export async function logIn(
     if (user && failures === deps.loginThrottle.policy.accountFree) {
       await audit(deps.db, { id: 'system', kind: 'system', ip: meta.ip }, { action: 'user.login_throttled', target: user.id, details: { failures } });
       await deps.accountNotifier
-        .notify({ kind: 'login_throttled', userId: user.id, email: user.email, failures, ip: meta.ip, at: new Date() })
+        .notify({ kind: 'login_throttled', userId: user.id, email: user.email, failures, ip: meta.ip, at: new Date(deps.clock.now()) })
         .catch((err: unknown) => deps.log.error({ err }, 'account notice failed'));
     }
     throw new UnauthorizedError('Email or password is incorrect');
   }
   if (await hasSecondFactor(deps.db, user.id)) {
     // No session yet, and the throttle's record stays until the second factor is right too.
-    const challenge = await openSignInChallenge(deps, user.id, meta.ip, Date.now());
+    const challenge = await openSignInChallenge(deps, user.id, meta.ip, deps.clock.now());
     await audit(deps.db, { id: user.id, kind: 'user', ip: meta.ip }, { action: 'user.login_password_ok', target: user.id });
     return { kind: 'second_factor', userId: user.id, ...challenge };
   }

@@ -4,6 +4,7 @@ import type { LoginThrottle } from '../auth/login-throttle.ts';
 import type { PasswordHasher } from '../auth/passwords.ts';
 import type { SessionService } from '../auth/sessions.ts';
 import type { Engine } from '../../provisioning/engine.ts';
+import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import type { Database, Db } from '../db/client.ts';
 import type { JobQueue } from '../jobs/queue.ts';
@@ -21,6 +22,8 @@ import type { ReadCache } from './read-cache.ts';
 
 export interface ApiDeps {
   config: Config;
+  /** "Now" for everything the API decides or stamps (the composition root's clock; tests move it). */
+  clock: Clock;
   log: Logger;
   db: Db;
   hasher: PasswordHasher;

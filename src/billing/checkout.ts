@@ -12,6 +12,7 @@ import { checkouts, subscriptions } from '../db/schema/index.ts';
 import { assertEmailVerified } from '../accounts/email-verified.ts';
 import { assertNoErasureScheduled } from '../workspaces/erasure-scheduled.ts';
 import { ConflictError, ValidationError } from '../errors.ts';
+import type { Clock } from '../clock.ts';
 import type { BillingProvider } from '../providers/billing/interface.ts';
 import { assertDomainClaimable } from '../servers/domain-claims.ts';
 import { assertDomainAllowed } from './domain-policy.ts';
@@ -20,6 +21,7 @@ import type { WorkspaceAccess } from '../workspaces/access.ts';
 
 export interface CheckoutDeps {
   db: Db;
+  clock: Clock;
   billing: BillingProvider;
   config: Config;
   /** Which zones sell the plan's instance types (Scaleway's catalogue). */
@@ -43,7 +45,10 @@ async function settleEarlierCheckouts(deps: CheckoutDeps, workspaceId: string, d
     .where(
       and(
         eq(checkouts.domain, domain),
-        or(eq(checkouts.status, 'awaiting_payment'), and(eq(checkouts.status, 'pending'), gt(checkouts.createdAt, new Date(Date.now() - SESSION_LIFETIME_MS)))),
+        or(
+          eq(checkouts.status, 'awaiting_payment'),
+          and(eq(checkouts.status, 'pending'), gt(checkouts.createdAt, new Date(deps.clock.now() - SESSION_LIFETIME_MS))),
+        ),
       ),
     );
   for (const earlier of live) {

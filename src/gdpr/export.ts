@@ -30,7 +30,8 @@ import { NotFoundError } from '../errors.ts';
 
 const iso = (d: Date | null | undefined) => d?.toISOString() ?? null;
 
-export async function exportUserData(db: Db, userId: string) {
+/** `now`: the export's own timestamp (the caller's clock). */
+export async function exportUserData(db: Db, userId: string, now: number) {
   const [user] = await db.select().from(users).where(eq(users.id, userId));
   if (!user) throw new NotFoundError('User');
   const myMemberships = await db
@@ -55,7 +56,7 @@ export async function exportUserData(db: Db, userId: string) {
     .orderBy(auditLog.at);
 
   return {
-    exportedAt: new Date().toISOString(),
+    exportedAt: new Date(now).toISOString(),
     format: 'mailplane-export-v1' as const,
     account: {
       id: user.id,

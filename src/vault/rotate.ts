@@ -41,7 +41,7 @@ export async function rotateVault(db: Db, vault: Vault, opts: RotateOptions = {}
         if (!next) continue;
         await tx
           .update(vaultSecrets)
-          .set({ ...next, rotatedAt: new Date() })
+          .set({ ...next, rotatedAt: sql`now()` }) // the database's time, as created_at
           .where(and(eq(vaultSecrets.id, row.id), eq(vaultSecrets.keyId, row.keyId)));
       }
       return rows.length;

@@ -5,7 +5,7 @@
  * ciphertext copied onto another row does not decrypt.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.ts';
 import { vaultSecrets } from '../db/schema/index.ts';
 import { AppError } from '../errors.ts';
@@ -87,7 +87,7 @@ export class Vault {
     const [row] = await db
       .insert(vaultSecrets)
       .values(values)
-      .onConflictDoUpdate({ target: [vaultSecrets.ownerTable, vaultSecrets.ownerId, vaultSecrets.purpose], set: { ...values, rotatedAt: new Date() } })
+      .onConflictDoUpdate({ target: [vaultSecrets.ownerTable, vaultSecrets.ownerId, vaultSecrets.purpose], set: { ...values, rotatedAt: sql`now()` } }) // the database's time, as created_at
       .returning({ id: vaultSecrets.id });
     return row!.id;
   }

@@ -1,5 +1,5 @@
 /** API keys of a workspace: create (shown once), list, revoke, rotate. */
-import { and, desc, eq, isNull } from 'drizzle-orm';
+import { and, desc, eq, isNull, sql } from 'drizzle-orm';
 import { audit, type Actor } from '../audit.ts';
 import { generateApiKey } from '../auth/api-keys.ts';
 import type { Db } from '../db/client.ts';
@@ -44,7 +44,7 @@ export async function revokeApiKey(db: Db, actor: Actor, access: WorkspaceAccess
   await db.transaction(async (tx) => {
     const [row] = await tx
       .update(apiKeys)
-      .set({ revokedAt: new Date() })
+      .set({ revokedAt: sql`now()` }) // the database's time, as the audit row the same transaction writes
       .where(and(eq(apiKeys.id, keyId), eq(apiKeys.workspaceId, access.workspaceId), isNull(apiKeys.revokedAt)))
       .returning({ id: apiKeys.id });
     if (!row) throw new NotFoundError('Active API key');
@@ -58,7 +58,7 @@ export async function rotateApiKey(db: Db, actor: Actor, access: WorkspaceAccess
   return db.transaction(async (tx) => {
     const [old] = await tx
       .update(apiKeys)
-      .set({ revokedAt: new Date() })
+      .set({ revokedAt: sql`now()` }) // the database's time, as the audit row the same transaction writes
       .where(and(eq(apiKeys.id, keyId), eq(apiKeys.workspaceId, access.workspaceId), isNull(apiKeys.revokedAt)))
       .returning({ name: apiKeys.name, scopes: apiKeys.scopes });
     if (!old) throw new NotFoundError('Active API key');

@@ -3,7 +3,7 @@
  * inviter. Accepting is one conditional UPDATE (used_at IS NULL), so two
  * concurrent accepts of the same token cannot both succeed.
  */
-import { and, asc, desc, eq, gt, isNull } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, isNull, sql } from 'drizzle-orm';
 import { assertEmailVerified } from '../accounts/email-verified.ts';
 import { audit, type Actor } from '../audit.ts';
 import { sha256Hex, signOpaqueToken, verifyOpaqueToken } from '../auth/keys.ts';
@@ -92,7 +92,7 @@ export async function revokeInvitation(db: Db, actor: Actor, access: WorkspaceAc
   await db.transaction(async (tx) => {
     const [row] = await tx
       .update(invitations)
-      .set({ revokedAt: new Date() })
+      .set({ revokedAt: sql`now()` }) // the database's time, as the audit row the same transaction writes
       .where(and(eq(invitations.id, invitationId), eq(invitations.workspaceId, access.workspaceId), isNull(invitations.revokedAt), isNull(invitations.usedAt)))
       .returning({ id: invitations.id });
     if (!row) throw new NotFoundError('Pending invitation');

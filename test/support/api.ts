@@ -14,6 +14,7 @@ import { deriveKey } from '../../src/auth/keys.ts';
 import { createPasswordHasher } from '../../src/auth/passwords.ts';
 import { createSessionService } from '../../src/auth/sessions.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
+import { systemClock, type Clock } from '../../src/clock.ts';
 import { createLogger } from '../../src/log.ts';
 import { Vault } from '../../src/vault/vault.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
@@ -48,6 +49,8 @@ export interface TestApi {
 export interface TestApiOptions {
   env?: Record<string, string>;
   extra?: (deps: ApiDeps) => RouteRegistrar[];
+  /** The product's clock (default: the system's). */
+  clock?: Clock;
   /** The rate limiters' clock: a fixed time keeps a test inside one window whatever the wall clock does. */
   limiterNow?: () => number;
   /** The sign-in throttle's clock and policy. */
@@ -66,6 +69,7 @@ export async function createTestApi(opts: TestApiOptions = {}): Promise<TestApi>
   const readCacheListener = await readCache.listen(database.sql);
   const deps: ApiDeps = {
     config,
+    clock: opts.clock ?? systemClock,
     log,
     readCache,
     db: database.db,

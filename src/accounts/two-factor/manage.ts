@@ -53,7 +53,7 @@ export async function twoFactorStatus(deps: TwoFactorDeps, userId: string) {
 }
 
 export async function startTotpEnrolment(deps: TwoFactorDeps, userId: string) {
-  return beginTotpEnrolment(deps.db, deps.vault, await person(deps, userId));
+  return beginTotpEnrolment(deps.db, deps.vault, await person(deps, userId), nowOf(deps));
 }
 
 /** The first code confirms the authenticator; the first factor of an account also brings its recovery codes. */
@@ -63,7 +63,7 @@ export async function finishTotpEnrolment(deps: TwoFactorDeps, actor: Actor, use
     throw new ValidationError('That code is not right: check the time on your phone and enter the code it shows now');
   }
   const firstFactor = !(await hasSecondFactor(deps.db, userId));
-  await confirmTotp(deps.db, userId);
+  await confirmTotp(deps.db, userId, nowOf(deps));
   const recoveryCodes = firstFactor ? await issueRecoveryCodes(deps.db, userId) : null;
   await changed(deps, actor, user, 'totp_enabled');
   return { recoveryCodes };
@@ -102,7 +102,7 @@ async function proveIt(
     passwordOk &&
     (isTotpCode(proof.code)
       ? await consumeTotpCode(deps.db, deps.vault, user.id, proof.code, { confirmed: true, now: nowOf(deps) })
-      : await consumeRecoveryCode(deps.db, user.id, proof.code));
+      : await consumeRecoveryCode(deps.db, user.id, proof.code, nowOf(deps)));
   if (!codeOk) throw new UnauthorizedError(passwordOk ? 'That code is not right' : 'Your password is not right');
   await attempt.succeeded();
 }

@@ -23,11 +23,11 @@ export async function issueRecoveryCodes(db: DbOrTx, userId: string): Promise<st
 
 export const looksLikeRecoveryCode = (code: string) => /^[0-9a-f]{20}$/.test(normalise(code));
 
-export async function consumeRecoveryCode(db: DbOrTx, userId: string, code: string): Promise<boolean> {
+export async function consumeRecoveryCode(db: DbOrTx, userId: string, code: string, now: number): Promise<boolean> {
   if (!looksLikeRecoveryCode(code)) return false;
   const spent = await db
     .update(recoveryCodes)
-    .set({ usedAt: new Date() })
+    .set({ usedAt: new Date(now) })
     .where(and(eq(recoveryCodes.userId, userId), eq(recoveryCodes.codeHash, hashOf(code)), isNull(recoveryCodes.usedAt)))
     .returning({ id: recoveryCodes.id });
   return spent.length === 1;

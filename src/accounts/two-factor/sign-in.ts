@@ -97,7 +97,7 @@ export async function completeSignIn(
   } else if (isTotpCode(answer.code)) {
     if (await consumeTotpCode(deps.db, deps.vault, pending.userId, answer.code, { confirmed: true, now })) method = 'totp';
   } else if (looksLikeRecoveryCode(answer.code)) {
-    if (await consumeRecoveryCode(deps.db, pending.userId, answer.code)) method = 'recovery_code';
+    if (await consumeRecoveryCode(deps.db, pending.userId, answer.code, now)) method = 'recovery_code';
   } else {
     throw new ValidationError('Enter the 6-digit code from your authenticator app or one of your recovery codes');
   }

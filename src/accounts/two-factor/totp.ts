@@ -24,7 +24,7 @@ const totpOf = (secret: Secret, email: string) => new TOTP({ issuer: 'mailplane'
 export const isTotpCode = (code: string) => /^\d{6}$/.test(code.replace(/\s/g, ''));
 
 /** Starts (or restarts) enrolment: a new secret, unconfirmed. Refused while a confirmed one is on. */
-export async function beginTotpEnrolment(db: DbOrTx, vault: Vault, user: { id: string; email: string }): Promise<{ secret: string; uri: string }> {
+export async function beginTotpEnrolment(db: DbOrTx, vault: Vault, user: { id: string; email: string }, now: number): Promise<{ secret: string; uri: string }> {
   const [existing] = await db.select({ confirmedAt: totpCredentials.confirmedAt }).from(totpCredentials).where(eq(totpCredentials.userId, user.id));
   if (existing?.confirmedAt)
     throw new ConflictError('An authenticator app is already set up; turn two-factor sign-in off first to replace it', 'totp_already_enabled');
@@ -33,7 +33,7 @@ export async function beginTotpEnrolment(db: DbOrTx, vault: Vault, user: { id: s
   await db
     .insert(totpCredentials)
     .values({ userId: user.id })
-    .onConflictDoUpdate({ target: totpCredentials.userId, set: { confirmedAt: null, lastUsedStep: null, createdAt: new Date() } });
+    .onConflictDoUpdate({ target: totpCredentials.userId, set: { confirmedAt: null, lastUsedStep: null, createdAt: new Date(now) } });
   return { secret: secret.base32, uri: totpOf(secret, user.email).toString() };
 }
 
@@ -59,10 +59,10 @@ export async function consumeTotpCode(db: DbOrTx, vault: Vault, userId: string, 
   return used.length === 1;
 }
 
-export async function confirmTotp(db: DbOrTx, userId: string): Promise<void> {
+export async function confirmTotp(db: DbOrTx, userId: string, now: number): Promise<void> {
   await db
     .update(totpCredentials)
-    .set({ confirmedAt: new Date() })
+    .set({ confirmedAt: new Date(now) })
     .where(and(eq(totpCredentials.userId, userId), isNull(totpCredentials.confirmedAt)));
 }
 

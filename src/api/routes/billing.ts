@@ -76,7 +76,7 @@ export function registerBillingRoutes(app: App, deps: ApiDeps, p: ProvisioningAp
     const access = await authorizeWorkspace(deps.db, c.get('principal'), c.req.valid('param').ws, 'servers.checkout');
     const user = requireUser(c);
     const result = await startCheckout(
-      { db: deps.db, billing: p.billing, config: deps.config, placements: p.placements },
+      { db: deps.db, clock: deps.clock, billing: p.billing, config: deps.config, placements: p.placements },
       c.get('actor'),
       access,
       user.userId,

@@ -78,7 +78,7 @@ export function registerGdprRoutes(app: App, deps: ApiDeps, p: ProvisioningApiDe
   app.openapi(routes.exportMe, async (c) => {
     const user = requireUser(c);
     c.header('content-disposition', `attachment; filename="mailplane-export-${user.userId}.json"`);
-    return c.json(await exportUserData(deps.db, user.userId), 200);
+    return c.json(await exportUserData(deps.db, user.userId, deps.clock.now()), 200);
   });
   app.openapi(routes.eraseMe, async (c) => {
     const user = requireUser(c);

@@ -131,7 +131,7 @@ export function registerServerRoutes(app: App, deps: ApiDeps, p: ProvisioningApi
         unsubscribe();
         wake?.();
       });
-      let lastSent = Date.now();
+      let lastSent = deps.clock.now();
       // Nothing is dropped as "already seen": an event committed just after the snapshot was read
       // may carry an earlier time, and a duplicate costs a client less than a gap.
       const send = async (event: ProvisioningEvent) => {
@@ -148,7 +148,7 @@ export function registerServerRoutes(app: App, deps: ApiDeps, p: ProvisioningApi
       if (resumeFrom) {
         for (const event of await eventsSince(db, server.id, resumeFrom)) await send(event);
       } else {
-        const readAt = new Date();
+        const readAt = new Date(deps.clock.now());
         const snapshot = await serverDetail(db, await findServer(db, server.id), { withLogs: false });
         lastSent = readAt.getTime();
         await stream.writeSSE({ id: eventId(readAt), event: 'snapshot', data: JSON.stringify(snapshot) });

@@ -3,7 +3,11 @@ import { z } from '@hono/zod-openapi';
 import { relyingPartyOf, type TwoFactorDeps } from '../../accounts/two-factor/deps.ts';
 import type { ApiDeps } from '../deps.ts';
 
-export const twoFactorDepsOf = (deps: ApiDeps): TwoFactorDeps => ({ ...deps, relyingParty: relyingPartyOf(deps.config.http.publicUrl) });
+export const twoFactorDepsOf = (deps: ApiDeps): TwoFactorDeps => ({
+  now: () => deps.clock.now(),
+  ...deps,
+  relyingParty: relyingPartyOf(deps.config.http.publicUrl),
+});
 
 /** WebAuthn's JSON forms (options and credentials) are checked by @simplewebauthn, field by field. */
 export const WebAuthnJson = z

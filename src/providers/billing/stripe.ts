@@ -2,6 +2,7 @@
  * BillingProvider on the official Stripe SDK. The same code runs against
  * api.stripe.com and against the sandbox emulator (`apiUrl`).
  */
+import { systemClock, type Clock } from '../../clock.ts';
 import Stripe from 'stripe';
 import { ProviderError, ValidationError } from '../../errors.ts';
 import type {
@@ -32,6 +33,8 @@ export interface StripeBillingOptions {
   maxRetries?: number;
   /** Per-request timeout (SDK default is 80 s; the customer is waiting on checkout). */
   timeoutMs?: number;
+  /** "Now" for the webhook signature's age, both ways (default: the system's). */
+  clock?: Clock;
 }
 
 type Endpoint = { host: string; port: number; protocol: 'http' | 'https' };
@@ -58,6 +61,7 @@ function signatureTimestamp(header: string | undefined): number | null {
 }
 
 export function createStripeBilling(opts: StripeBillingOptions): BillingProvider {
+  const clock = opts.clock ?? systemClock;
   const stripe = new Stripe(opts.secretKey, {
     ...(opts.apiUrl ? endpoint(opts.apiUrl) : {}),
     // Looked up per call so an interceptor installed after construction (msw in tests) is honoured.
@@ -113,12 +117,13 @@ export function createStripeBilling(opts: StripeBillingOptions): BillingProvider
     // signature dated tomorrow (a leaked one, or a signer with a wrong clock) would stay
     // replayable for as long. Refused either way, as Stripe's own docs describe the check.
     const signedAt = signatureTimestamp(signatureHeader);
-    if (signedAt !== null && signedAt - Math.floor(Date.now() / 1000) > WEBHOOK_TOLERANCE_SECONDS) {
+    const receivedAt = clock.now(); // milliseconds, as the SDK's own check takes it
+    if (signedAt !== null && signedAt - Math.floor(receivedAt / 1000) > WEBHOOK_TOLERANCE_SECONDS) {
       throw new ValidationError('Stripe webhook rejected: timestamp is in the future, beyond the tolerance');
     }
     let event: unknown;
     try {
-      event = await stripe.webhooks.constructEventAsync(rawBody, signatureHeader ?? '', opts.webhookSecret, WEBHOOK_TOLERANCE_SECONDS);
+      event = await stripe.webhooks.constructEventAsync(rawBody, signatureHeader ?? '', opts.webhookSecret, WEBHOOK_TOLERANCE_SECONDS, undefined, receivedAt);
     } catch (err) {
       // Signature mismatch, stale timestamp, missing header or a body that is not JSON:
       // all mean "not a webhook from Stripe we can trust", never a reason to retry.

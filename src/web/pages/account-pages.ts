@@ -88,7 +88,7 @@ export function registerAccountPages(web: WebApp, deps: WebDeps): void {
     const user = c.get('user');
     c.header('content-disposition', `attachment; filename="mailplane-export-${user.id}.json"`);
     c.header('cache-control', 'no-store');
-    return c.json(await exportUserData(deps.api.db, user.id));
+    return c.json(await exportUserData(deps.api.db, user.id, deps.api.clock.now()));
   });
   web.post('/account/erase', signedIn, async (c) => {
     const user = c.get('user');

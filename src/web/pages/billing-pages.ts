@@ -107,7 +107,7 @@ export function registerBillingPages(web: WebApp, deps: WebDeps): void {
     if (!domain.success) return subscribePage(c, 'Enter a domain name you own, like yourcompany.eu.', form);
     try {
       const { checkoutUrl } = await startCheckout(
-        { db: deps.api.db, billing: deps.p.billing, config: deps.api.config, placements: deps.p.placements },
+        { db: deps.api.db, clock: deps.api.clock, billing: deps.p.billing, config: deps.api.config, placements: deps.p.placements },
         c.get('actor'),
         page.access,
         c.get('user').id,

@@ -27,7 +27,8 @@ export function registerHealthPages(web: WebApp, deps: WebDeps): void {
     // After "Run the checks now", the page follows the run: reloaded until the results are newer than the click.
     const queued = c.req.query('queued');
     // (For two minutes at most: a run that never reports must not keep the page reloading.)
-    const stale = queued !== undefined && checks.length > 0 && Date.parse(checks[0]!.checkedAt) < Number(queued) && Date.now() - Number(queued) < 120_000;
+    const stale =
+      queued !== undefined && checks.length > 0 && Date.parse(checks[0]!.checkedAt) < Number(queued) && deps.api.clock.now() - Number(queued) < 120_000;
     return renderPage(c, {
       title: `Health of ${server.domain}`,
       user: c.get('user'),
@@ -55,6 +56,6 @@ export function registerHealthPages(web: WebApp, deps: WebDeps): void {
     const page = await inWorkspace(deps, c, 'servers.checks.run');
     const server = await findServer(deps.api.db, c.req.param('id'), page.workspace.id);
     if (server.status === 'ready') await deps.p.queue.send('health.check_server', { serverId: server.id }, { singletonKey: server.id });
-    return c.redirect(`/w/${page.workspace.id}/servers/${server.id}/health?queued=${Date.now()}`, 303);
+    return c.redirect(`/w/${page.workspace.id}/servers/${server.id}/health?queued=${deps.api.clock.now()}`, 303);
   });
 }

@@ -31,7 +31,7 @@ export function registerTeamPages(web: WebApp, deps: WebDeps): void {
     const members = await listMembers(deps.api.db, ws);
     const manage = page.can('members.manage');
     const invitations = page.can('invitations.read') ? await listInvitations(deps.api.db, ws) : [];
-    const pending = invitations.filter((i) => !i.usedAt && !i.revokedAt && i.expiresAt.getTime() > Date.now());
+    const pending = invitations.filter((i) => !i.usedAt && !i.revokedAt && i.expiresAt.getTime() > deps.api.clock.now());
     const grantable = WORKSPACE_ROLES.filter((r) => canGrantRole(role, r));
     const { requireTwoFactor } = await twoFactorPolicy(deps.api.db, page.access);
     return renderPage(c, {

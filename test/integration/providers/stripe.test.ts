@@ -284,6 +284,18 @@ describe('Stripe billing adapter against the emulator', () => {
     await expect(billing.parseWebhook(body, stripeSignature(SECRET, body, now + 60))).resolves.toMatchObject({ id: eventId });
   });
 
+  it("judges a signature's age by the clock it is given, in both directions", async () => {
+    const { eventId } = await paidSubscription('ref-clock');
+    const { body, signature } = receiver.last(eventId);
+    const signedAt = Date.now();
+    const at = (ms: number) => createStripeBilling({ secretKey: 'sk_test_x', webhookSecret: SECRET, apiUrl: emulator.url, clock: { now: () => ms, sleep: async () => {} } });
+    await expect(at(signedAt).parseWebhook(body, signature)).resolves.toMatchObject({ id: eventId });
+    // An hour later by the product's clock the same delivery is stale (the SDK's check, given our time) ...
+    expect(await rejection(at(signedAt + 3_600_000).parseWebhook(body, signature))).toBeInstanceOf(ValidationError);
+    // ... and an hour earlier it is dated in the future (the adapter's own check).
+    expect(await rejection(at(signedAt - 3_600_000).parseWebhook(body, signature))).toBeInstanceOf(ValidationError);
+  });
+
   it('normalises subscription updates and cancellations with their metadata', async () => {
     const { subscriptionId } = await paidSubscription('ref-lifecycle');
     const metadata = checkoutInput('ref-lifecycle').metadata;
