@@ -10,6 +10,9 @@ import { sessions, users } from '../db/schema/index.ts';
 import { UnauthorizedError } from '../errors.ts';
 import { hasSecondFactorSql } from '../accounts/two-factor/status.ts';
 
+/** A session that still signs its holder in at `at`: not revoked, not expired. One definition for every reader. */
+export const liveSession = (at: Date) => and(isNull(sessions.revokedAt), gt(sessions.expiresAt, at));
+
 export interface SessionPrincipal {
   userId: string;
   sessionId: string;
@@ -77,7 +80,7 @@ export function createSessionService(opts: { key: Uint8Array; ttlSeconds: number
         })
         .from(sessions)
         .innerJoin(users, eq(users.id, sessions.userId))
-        .where(and(eq(sessions.id, sid), eq(sessions.userId, sub), isNull(sessions.revokedAt), gt(sessions.expiresAt, new Date(now()))))
+        .where(and(eq(sessions.id, sid), eq(sessions.userId, sub), liveSession(new Date(now()))))
         .limit(1);
       if (!row) throw new UnauthorizedError('Session revoked or expired');
       return {

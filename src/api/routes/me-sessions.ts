@@ -50,15 +50,15 @@ export function registerMeSessionRoutes(app: App, deps: ApiDeps): void {
   // People only (requireUser): an API key has no sessions to list.
   app.openapi(routes.list, async (c) => {
     const me = requireUser(c);
-    const list = await listActiveSessions(deps.db, me.userId, me.sessionId);
+    const list = await listActiveSessions(deps.db, me.userId, me.sessionId, new Date(deps.clock.now()));
     return c.json({ sessions: list.map((s) => ({ ...s, createdAt: s.createdAt.toISOString(), expiresAt: s.expiresAt.toISOString() })) }, 200);
   });
   app.openapi(routes.revoke, async (c) => {
-    await signOutSession(deps.db, c.get('actor'), requireUser(c).userId, c.req.valid('param').sessionId);
+    await signOutSession(deps.db, c.get('actor'), requireUser(c).userId, c.req.valid('param').sessionId, new Date(deps.clock.now()));
     return c.body(null, 204);
   });
   app.openapi(routes.others, async (c) => {
     const me = requireUser(c);
-    return c.json({ signedOut: await signOutOtherSessions(deps.db, c.get('actor'), me.userId, me.sessionId) }, 200);
+    return c.json({ signedOut: await signOutOtherSessions(deps.db, c.get('actor'), me.userId, me.sessionId, new Date(deps.clock.now())) }, 200);
   });
 }

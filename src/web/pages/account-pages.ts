@@ -29,7 +29,7 @@ export function registerAccountPages(web: WebApp, deps: WebDeps): void {
     const user = c.get('user');
     const mine = await listWorkspacesOfUser(deps.api.db, user.id);
     const sole = mine.filter((w) => w.role === 'owner');
-    const devices = await listActiveSessions(deps.api.db, user.id, user.sessionId);
+    const devices = await listActiveSessions(deps.api.db, user.id, user.sessionId, new Date(deps.api.clock.now()));
     return renderPage(c, {
       title: 'Your account',
       user,
@@ -66,7 +66,7 @@ export function registerAccountPages(web: WebApp, deps: WebDeps): void {
   web.get('/account', signedIn, enrolled, (c) => accountPage(c));
   web.post('/account/sessions/sign-out-others', signedIn, async (c) => {
     const user = c.get('user');
-    await signOutOtherSessions(deps.api.db, c.get('actor'), user.id, user.sessionId);
+    await signOutOtherSessions(deps.api.db, c.get('actor'), user.id, user.sessionId, new Date(deps.api.clock.now()));
     return c.redirect('/account?notice=other_sessions_signed_out', 303);
   });
   web.post('/account/sessions/:id/sign-out', signedIn, async (c) => {
@@ -74,7 +74,7 @@ export function registerAccountPages(web: WebApp, deps: WebDeps): void {
     const id = c.req.param('id');
     try {
       if (!UUID.test(id)) throw new NotFoundError('Session');
-      await signOutSession(deps.api.db, c.get('actor'), user.id, id);
+      await signOutSession(deps.api.db, c.get('actor'), user.id, id, new Date(deps.api.clock.now()));
     } catch (err) {
       return accountPage(c, refusal(err));
     }

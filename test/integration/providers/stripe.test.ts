@@ -288,7 +288,8 @@ describe('Stripe billing adapter against the emulator', () => {
     const { eventId } = await paidSubscription('ref-clock');
     const { body, signature } = receiver.last(eventId);
     const signedAt = Date.now();
-    const at = (ms: number) => createStripeBilling({ secretKey: 'sk_test_x', webhookSecret: SECRET, apiUrl: emulator.url, clock: { now: () => ms, sleep: async () => {} } });
+    const at = (ms: number) =>
+      createStripeBilling({ secretKey: 'sk_test_x', webhookSecret: SECRET, apiUrl: emulator.url, clock: { now: () => ms, sleep: async () => {} } });
     await expect(at(signedAt).parseWebhook(body, signature)).resolves.toMatchObject({ id: eventId });
     // An hour later by the product's clock the same delivery is stale (the SDK's check, given our time) ...
     expect(await rejection(at(signedAt + 3_600_000).parseWebhook(body, signature))).toBeInstanceOf(ValidationError);
