@@ -1,6 +1,5 @@
 /** Ops alerts: list (by status, kind, server), acknowledge, resolve. Ops staff only, audited. */
 import { createRoute, z } from '@hono/zod-openapi';
-import { systemClock } from '../../clock.ts';
 import { ALERT_STATUSES, acknowledgeAlert, listAlerts, resolveAlert } from '../../ops/alerts.ts';
 import type { ApiDeps, ProvisioningApiDeps } from '../deps.ts';
 import type { App } from '../env.ts';
@@ -71,7 +70,7 @@ const routes = {
 };
 
 export function registerAdminAlertRoutes(app: App, deps: ApiDeps, p: ProvisioningApiDeps): void {
-  const ops = { database: p.database, queue: p.queue, settings: deps.config.ops, clock: systemClock };
+  const ops = { database: p.database, queue: p.queue, settings: deps.config.ops, clock: deps.clock };
   app.openapi(routes.list, async (c) => {
     requireStaff(c, OPS);
     const q = c.req.valid('query');

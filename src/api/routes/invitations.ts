@@ -8,7 +8,6 @@ import type { App } from '../env.ts';
 import { requireUser } from '../middleware/authenticate.ts';
 import { bearer, Email, jsonBody, jsonResponse, pathId, problems, WorkspaceParam } from '../openapi.ts';
 import { iso, RoleSchema, WorkspaceSchema } from './schemas.ts';
-import { systemClock } from '../../clock.ts';
 
 const InvitationSchema = z
   .object({
@@ -67,7 +66,7 @@ const routes = {
 };
 
 type Row = Awaited<ReturnType<typeof listInvitations>>[number];
-function present(row: Row, now = systemClock.now()) {
+function present(row: Row, now: number) {
   const status = row.revokedAt ? 'revoked' : row.usedAt ? 'used' : row.expiresAt.getTime() <= now ? 'expired' : 'pending';
   return {
     id: row.id,
@@ -81,25 +80,25 @@ function present(row: Row, now = systemClock.now()) {
   } as const;
 }
 
-export function registerInvitationRoutes(app: App, deps: ApiDeps & { now?: () => number }): void {
+export function registerInvitationRoutes(app: App, deps: ApiDeps): void {
   const inv: InvitationDeps = {
     db: deps.db,
     key: deps.invitationKey,
     ttlSeconds: deps.config.auth.invitationTtlSeconds,
     perWorkspacePerDay: deps.config.auth.invitationsPerWorkspacePerDay,
-    ...(deps.now ? { now: deps.now } : {}),
+    now: () => deps.clock.now(),
   };
 
   app.openapi(routes.create, async (c) => {
     const access = await authorizeWorkspace(deps.db, c.get('principal'), c.req.valid('param').ws, 'invitations.manage');
     const { invitation, token } = await createInvitation(inv, c.get('actor'), access, c.req.valid('json'));
     if (deps.mailer) await mailInvitation({ db: deps.db, mailer: deps.mailer, log: deps.log, publicUrl: deps.config.http.publicUrl }, invitation, token);
-    return c.json({ invitation: present(invitation), token }, 201);
+    return c.json({ invitation: present(invitation, deps.clock.now()), token }, 201);
   });
 
   app.openapi(routes.list, async (c) => {
     const access = await authorizeWorkspace(deps.db, c.get('principal'), c.req.valid('param').ws, 'invitations.read');
-    return c.json({ invitations: (await listInvitations(deps.db, access.workspaceId)).map((r) => present(r)) }, 200);
+    return c.json({ invitations: (await listInvitations(deps.db, access.workspaceId)).map((r) => present(r, deps.clock.now())) }, 200);
   });
 
   app.openapi(routes.revoke, async (c) => {
