@@ -80,8 +80,7 @@ export async function renderServerAddresses(db: Db, server: { id: string; domain
  * Marks applied exactly the rows that were pushed, as they were: a row changed since (its
  * `updatedAt` moved) stays pending for the sync its change queued.
  */
-export async function markAddressesApplied(db: Db, seen: Seen): Promise<void> {
-  const appliedAt = new Date();
+export async function markAddressesApplied(db: Db, seen: Seen, appliedAt: Date): Promise<void> {
   // PostgreSQL keeps microseconds, a JS Date milliseconds: "as read" is within that millisecond.
   const same = (column: AnyPgColumn, at: Date) => and(gte(column, at), lt(column, new Date(at.getTime() + 1)));
   await db.transaction(async (tx) => {
