@@ -168,6 +168,14 @@ const envSchema = z.object({
    */
   MAILBOX_IMPORT_ALLOWED_RANGES: list([]),
   DNSBL_ZONES: list([]),
+  /** A Spamhaus Data Query Service key (26 characters): the Spamhaus lists are asked through DQS. */
+  SPAMHAUS_DQS_KEY: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .regex(/^[a-z0-9]{26}$/i, 'the 26 letters and digits of the key in the Spamhaus DQS account')
+      .optional(),
+  ),
 
   OFFERED_ZONES: list([...ZONES]),
   PLANS: optionalString,
@@ -296,7 +304,7 @@ export interface Config {
     /** How long a suspended server of an ended subscription keeps its data before it is deprovisioned. */
     graceMs: number;
   };
-  dns: { resolvers: string[]; dnsblZones: string[] };
+  dns: { resolvers: string[]; dnsblZones: string[]; spamhausDqsKey: string | null };
   /** Where mailplane reaches its servers from; empty: the sandbox's own addresses (real Scaleway needs them set). */
   controlPlane: { addresses: string[] };
   /** Mailbox imports (src/mailboxes/import-source.ts): non-public ranges they may reach anyway (default none). */
@@ -547,7 +555,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       billingAddressCollection: e.STRIPE_BILLING_ADDRESS_COLLECTION,
       graceMs: e.BILLING_GRACE_DAYS * 24 * 3600_000,
     },
-    dns: { resolvers: e.DNS_RESOLVERS, dnsblZones: e.DNSBL_ZONES },
+    dns: { resolvers: e.DNS_RESOLVERS, dnsblZones: e.DNSBL_ZONES, spamhausDqsKey: e.SPAMHAUS_DQS_KEY ?? null },
     controlPlane: { addresses: e.CONTROL_PLANE_ADDRESSES },
     mailboxImport: { allowedRanges: e.MAILBOX_IMPORT_ALLOWED_RANGES },
     product: {

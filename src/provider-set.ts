@@ -58,6 +58,8 @@ export interface ProviderOptions {
 }
 
 /** The DNSBL zones to check: configured, or the default set. */
+const dqsOf = (config: Config) => (config.dns.spamhausDqsKey ? { spamhausDqsKey: config.dns.spamhausDqsKey } : {});
+
 export const dnsblZonesOf = (config: Config): readonly string[] => (config.dns.dnsblZones.length > 0 ? config.dns.dnsblZones : DEFAULT_DNSBL_ZONES);
 
 /** A sandbox configured from the environment (listings, data dir), for the providers in `emulate`. */
@@ -132,7 +134,7 @@ export async function createProviders(config: Config, log: Logger, clock: Clock,
     }),
     remote: createSshRemote(),
     lookup: createResolverLookup({ servers: resolvers }),
-    dnsbl: createDnsblChecker({ servers: resolvers, zones }),
+    dnsbl: createDnsblChecker({ servers: resolvers, zones, ...dqsOf(config) }),
     storage: createScalewayObjectStorage(storageOptions(config, scw, env)),
     async sshEndpoint(server) {
       if (!server.ipv4) throw new SshUnreachableError(`server ${server.id} has no IPv4 yet`);
@@ -207,7 +209,7 @@ async function unavailableProviders(config: Config, clock: Clock, reason: string
       : refusing<BillingProvider>('stripe', reason),
     remote: createSshRemote(),
     lookup: createResolverLookup({ servers: resolvers }),
-    dnsbl: createDnsblChecker({ servers: resolvers, zones: dnsblZonesOf(config) }),
+    dnsbl: createDnsblChecker({ servers: resolvers, zones: dnsblZonesOf(config), ...dqsOf(config) }),
     storage: scw ? createScalewayObjectStorage(storageOptions(config, scw, {})) : refusing<BackupStorage>('scaleway object storage', reason),
     sshEndpoint: async () => {
       throw new SshUnreachableError(reason);

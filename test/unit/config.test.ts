@@ -127,6 +127,15 @@ describe('loadConfig', () => {
     expect(problemsOf({ ...PRODUCTION, SESSION_SECRET: 'x'.repeat(31) }).join()).toMatch(/SESSION_SECRET/);
   });
 
+  it('takes a Spamhaus DQS key of 26 letters and digits, and refuses another without repeating it', () => {
+    const key = 'abcdefghij0123456789klmnop';
+    expect(loadConfig({ SPAMHAUS_DQS_KEY: key }).dns.spamhausDqsKey).toBe(key);
+    expect(loadConfig({}).dns.spamhausDqsKey).toBeNull();
+    const problems = problemsOf({ SPAMHAUS_DQS_KEY: 'not-a-key-at-all-but-secret' });
+    expect(problems).toEqual([expect.stringMatching(/^SPAMHAUS_DQS_KEY: .*26 letters and digits/)]);
+    expect(problems.join()).not.toContain('not-a-key-at-all-but-secret');
+  });
+
   it('refuses half a set of provider credentials instead of silently using the sandbox', () => {
     const problems = problemsOf({ SCW_ACCESS_KEY: 'SCWXXXXXXXXXXXXXXXXX' });
     expect(problems).toEqual([expect.stringMatching(/Scaleway: SCW_ACCESS_KEY set but SCW_SECRET_KEY, SCW_DEFAULT_PROJECT_ID missing/)]);

@@ -26,6 +26,21 @@ const SPAMHAUS_ZEN: Record<string, string> = {
   '127.0.0.11': 'Spamhaus PBL (Spamhaus maintained): end-user range that should not send mail directly',
 };
 
+/**
+ * Spamhaus's public mirrors are for small, non-commercial use (and refuse queries from public
+ * resolvers with 127.255.255.254); a fleet's monitoring goes through the Data Query Service instead:
+ * the same lists and return codes at `<key>.<list>.dq.spamhaus.net`. The key is a secret of the
+ * account, so only the query carries it: verdicts, history and alerts keep the list's public name.
+ */
+const SPAMHAUS_DQS_LISTS = new Set(['zen', 'sbl', 'xbl', 'sbl-xbl', 'pbl', 'authbl']);
+
+/** The zone actually queried for `zone`: its DQS name when a key is given and Spamhaus serves the list there. */
+export function dnsblQueryZone(zone: string, dqsKey: string | undefined): string {
+  const bare = zone.toLowerCase().replace(/\.$/, '');
+  const list = bare.endsWith('.spamhaus.org') ? bare.slice(0, -'.spamhaus.org'.length) : null;
+  return dqsKey && list && SPAMHAUS_DQS_LISTS.has(list) ? `${dqsKey}.${list}.dq.spamhaus.net` : bare;
+}
+
 /** Per zone, code → meaning. Zones not in the table use the generic "listed" meaning. */
 export const DNSBL_CODE_MEANINGS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
   'zen.spamhaus.org': SPAMHAUS_ZEN,

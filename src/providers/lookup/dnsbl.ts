@@ -8,13 +8,15 @@
  */
 import { isIPv4 } from 'node:net';
 import type { BlacklistChecker, DnsblVerdict, LookupResult } from './interface.ts';
-import { dnsblCodeMeaning, dnsblQueryErrorMeaning } from './dnsbl-zones.ts';
+import { dnsblCodeMeaning, dnsblQueryErrorMeaning, dnsblQueryZone } from './dnsbl-zones.ts';
 import { expandIpv6 } from './ip-address.ts';
 import { createResolverLookup } from './resolver.ts';
 
 export interface DnsblCheckerOptions {
   servers: string[];
   zones: readonly string[];
+  /** A Spamhaus Data Query Service key: the Spamhaus lists are asked through DQS (dnsbl-zones.ts). */
+  spamhausDqsKey?: string;
   timeoutMs?: number;
   tries?: number;
 }
@@ -34,12 +36,15 @@ export function createDnsblChecker(opts: DnsblCheckerOptions): BlacklistChecker 
     timeoutMs: opts.timeoutMs ?? 3000,
     tries: opts.tries ?? 2,
   });
+  const key = opts.spamhausDqsKey;
+  // A resolver's error names the query, and with it the key: verdicts and logs get the key masked.
+  const withoutKey = (r: LookupResult): LookupResult => (key && r.status === 'error' ? { ...r, error: r.error.replaceAll(key, '<dqs-key>') } : r);
   return {
     zones: opts.zones,
     async check(ip: string): Promise<DnsblVerdict[]> {
-      const names = opts.zones.map((zone) => dnsblQueryName(ip, zone));
+      const names = opts.zones.map((zone) => dnsblQueryName(ip, dnsblQueryZone(zone, key)));
       const results = await Promise.all(names.map((name) => lookup.lookup(name, 'A')));
-      return opts.zones.map((zone, i) => classify(zone, results[i] ?? { status: 'error', error: 'no result' }));
+      return opts.zones.map((zone, i) => classify(zone, withoutKey(results[i] ?? { status: 'error', error: 'no result' })));
     },
   };
 }

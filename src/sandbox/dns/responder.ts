@@ -26,8 +26,12 @@ export interface Reply {
 // published); TTL 0 keeps any caching resolver from serving a stale answer.
 const TTL = 0;
 
+// Spamhaus's Data Query Service answers for the same lists under <key>.<list>.dq.spamhaus.net (a
+// key is 26 letters and digits); the sandbox answers there what it answers for <list>.spamhaus.org.
+const SPAMHAUS_DQS = /^(.+)\.[a-z0-9]{26}\.(zen|sbl|xbl|sbl-xbl|pbl|authbl)\.dq\.spamhaus\.net$/;
+
 export function respond(source: DnsAnswerSource, question: Question): Reply {
-  const name = question.name.toLowerCase().replace(/\.$/, '');
+  const name = question.name.toLowerCase().replace(/\.$/, '').replace(SPAMHAUS_DQS, '$1.$2.spamhaus.org');
   const zone = source.dnsbl.zones.map((z) => z.toLowerCase().replace(/\.$/, '')).find((z) => name.endsWith(`.${z}`));
   if (zone) return respondDnsbl(source, question, name, zone);
   const values = source.answer(name, question.type);

@@ -52,6 +52,31 @@ describe('DNSBL checks against the DNS emulator', () => {
     expect(spamcop.filter((v) => v.status === 'clean').map((v) => v.zone)).toEqual(ZONES.filter((z) => z !== 'bl.spamcop.net'));
   });
 
+  it('asks the Spamhaus lists through DQS with a key, and names them as the public lists (the key in no verdict)', async () => {
+    const key = 'abcdefghij0123456789klmnop';
+    const viaDqs = createDnsblChecker({ servers: [emulator.address], zones: ZONES, spamhausDqsKey: key, timeoutMs: 300, tries: 1 });
+    listings.list('192.0.2.9', { zones: ['zen.spamhaus.org'], codes: ['127.0.0.3'] });
+    const before = emulator.queries.length;
+    const verdicts = await viaDqs.check('192.0.2.9');
+    expect(verdicts.find((v) => v.zone === 'zen.spamhaus.org')).toEqual({
+      zone: 'zen.spamhaus.org',
+      status: 'listed',
+      codes: ['127.0.0.3'],
+      meaning: ['Spamhaus SBL CSS: snowshoe spam source'],
+    });
+    const asked = emulator.queries.slice(before).map((q) => q.name.toLowerCase());
+    expect(asked).toContain(`9.2.0.192.${key}.zen.dq.spamhaus.net`);
+    expect(asked.filter((n) => n.endsWith('.spamhaus.org'))).toEqual([]);
+    // The other lists are asked where they always are.
+    expect(asked).toContain('9.2.0.192.bl.spamcop.net');
+    // A failing DQS answer is "unknown", and what it says does not carry the key.
+    emulator.setFailure('dq.spamhaus.net', 'servfail');
+    const failed = (await viaDqs.check('192.0.2.9')).find((v) => v.zone === 'zen.spamhaus.org');
+    expect(failed).toMatchObject({ status: 'unknown' });
+    expect(JSON.stringify(failed)).not.toContain(key);
+    emulator.setFailure('dq.spamhaus.net', null);
+  });
+
   it('sees a delisting at once', async () => {
     listings.list('192.0.2.4');
     expect((await dnsbl.check('192.0.2.4')).every((v) => v.status === 'listed')).toBe(true);
