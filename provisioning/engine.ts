@@ -74,7 +74,10 @@ export async function startRun(
   }
   const [run] = await tx
     .insert(provisioningRuns)
-    .values({ serverId: input.serverId, kind: input.kind, params: input.params ?? {} })
+    // Created when inserted (clock_timestamp), not when the caller's transaction began (now(), the column's
+    // default): a run started by the Stripe webhook would otherwise be dated before the webhook's own checks,
+    // and its first steps' wait would count work that is not the engine's.
+    .values({ serverId: input.serverId, kind: input.kind, params: input.params ?? {}, createdAt: sql`clock_timestamp()` })
     .returning({ id: provisioningRuns.id });
   const runId = run!.id;
   const names = Object.keys(plan);

@@ -135,6 +135,19 @@ describe('the engine with stub steps', () => {
     }
   });
 
+  it('dates a run when it is inserted, not when the transaction that starts it began (its first steps wait from then)', async () => {
+    const serverId = await newServer();
+    const later = await inTransaction(h.ctx.database, async (tx, raw) => {
+      // What a caller does before starting the run (the webhook's checks) is not the run's wait.
+      await raw`select id from servers where id = ${serverId}`;
+      const runId = await startRun(h.ctx.queue, tx, raw, { serverId, kind: 'provision' });
+      // now(): when this transaction began; both in microseconds, read inside the transaction.
+      const [row] = await raw<{ later: boolean }[]>`select created_at > now() as later from provisioning_runs where id = ${runId}`;
+      return row!.later;
+    });
+    expect(later).toBe(true);
+  });
+
   it('a failing step fails the run and the server; what depends on it never starts', async () => {
     const serverId = await newServer();
     behaviour.create_server = async () => {
