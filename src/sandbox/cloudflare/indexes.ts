@@ -14,9 +14,9 @@ export class RecordMap extends Map<string, CfRecord> {
     const old = super.get(id);
     if (old && old.zone_id !== record.zone_id) this.byZone.get(old.zone_id)?.delete(id);
     super.set(id, record);
-    let zone = this.byZone.get(record.zone_id);
-    if (!zone) this.byZone.set(record.zone_id, (zone = new Map()));
+    const zone = this.byZone.get(record.zone_id) ?? new Map<string, CfRecord>();
     zone.set(id, record);
+    this.byZone.set(record.zone_id, zone);
     return this;
   }
 
