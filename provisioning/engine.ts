@@ -44,14 +44,17 @@ interface ClaimRow {
 
 type Steps = Record<StepName, StepDefinition>;
 
+/** One job per step attempt (and per re-check of a waiting step) even if two code paths race to enqueue it. */
+const stepJobKey = (runId: string, step: string, attempt: number, check?: number | string) =>
+  `${runId}:${step}:${attempt}${check === undefined ? '' : `:check${check}`}`;
+
 async function enqueueStep(queue: JobQueue, raw: RawTx, runId: string, step: string, attempt: number, delayMs = 0, check?: number | string): Promise<void> {
   await queue.send(
     'provisioning.step',
     { runId, step },
     {
       tx: raw,
-      // One job per step attempt (and per re-check of a waiting step) even if two code paths race to enqueue it.
-      singletonKey: `${runId}:${step}:${attempt}${check === undefined ? '' : `:check${check}`}`,
+      singletonKey: stepJobKey(runId, step, attempt, check),
       ...(delayMs > 0 ? { startAfterSeconds: delayMs / 1000 } : {}),
     },
   );
@@ -71,7 +74,10 @@ export async function startRun(
   }
   const [run] = await tx
     .insert(provisioningRuns)
-    .values({ serverId: input.serverId, kind: input.kind, params: input.params ?? {} })
+    // Created when inserted (clock_timestamp), not when the caller's transaction began (now(), the column's
+    // default): a run started by the Stripe webhook would otherwise be dated before the webhook's own checks,
+    // and its first steps' wait would count work that is not the engine's.
+    .values({ serverId: input.serverId, kind: input.kind, params: input.params ?? {}, createdAt: sql`clock_timestamp()` })
     .returning({ id: provisioningRuns.id });
   const runId = run!.id;
   const names = Object.keys(plan);
@@ -83,7 +89,15 @@ export async function startRun(
       status: plan[name]!.length === 0 ? ('queued' as const) : ('pending' as const),
     })),
   );
-  for (const name of names) if (plan[name]!.length === 0) await enqueueStep(queue, raw, runId, name, 1);
+  // One insert and one announcement for all the roots: announced one by one, their NOTIFYs would carry
+  // the same payload and PostgreSQL folds identical notifications of a transaction into one, so only
+  // one slot woke and the other roots waited for a poll or for that slot to finish (wake-up.ts).
+  const roots = names.filter((name) => plan[name]!.length === 0);
+  await queue.sendMany(
+    'provisioning.step',
+    roots.map((name) => ({ data: { runId, step: name }, singletonKey: stepJobKey(runId, name, 1) })),
+    { tx: raw },
+  );
   await publishEvent(tx, { serverId: input.serverId, runId, type: 'run.started' });
   return runId;
 }
@@ -237,7 +251,7 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
       if (locked?.status !== 'running') return;
       await queue.sendMany(
         'provisioning.step',
-        ready.map((d) => ({ data: { runId, step: d.name }, singletonKey: `${runId}:${d.name}:${d.attempt + 1}` })),
+        ready.map((d) => ({ data: { runId, step: d.name }, singletonKey: stepJobKey(runId, d.name, d.attempt + 1) })),
         { tx: raw },
       );
       if (left?.remaining === 0) {
@@ -475,7 +489,15 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
         if (waiting.length === 0) throw nothing();
         // The scheduled check stays queued (it finds the step done, or checks once more); this one runs now.
         // Its key names the check it brings forward, so asking twice before it runs queues it once.
-        for (const s of waiting) await enqueueStep(queue, raw, run.id, s.name, s.attempt + 1, 0, `${(s.waitingFor?.checks ?? 0) + 1}:now`);
+        // One insert and one announcement (announced one by one, identical NOTIFYs would fold into one: see startRun).
+        await queue.sendMany(
+          'provisioning.step',
+          waiting.map((s) => ({
+            data: { runId: run.id, step: s.name },
+            singletonKey: stepJobKey(run.id, s.name, s.attempt + 1, `${(s.waitingFor?.checks ?? 0) + 1}:now`),
+          })),
+          { tx: raw },
+        );
         await audit(tx, actor, { action: 'provisioning.recheck_now', target: serverId, details: { runId: run.id, steps: waiting.map((s) => s.name) } });
         return { runId: run.id, steps: waiting.map((s) => s.name) };
       });
@@ -493,8 +515,12 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
           .where(and(eq(provisioningSteps.runId, run.id), inArray(provisioningSteps.status, ['failed'])));
         for (const s of failed) {
           await tx.update(provisioningSteps).set({ status: 'queued', error: null, finishedAt: null }).where(eq(provisioningSteps.id, s.id));
-          await enqueueStep(queue, raw, run.id, s.name, s.attempt + 1);
         }
+        await queue.sendMany(
+          'provisioning.step',
+          failed.map((s) => ({ data: { runId: run.id, step: s.name }, singletonKey: stepJobKey(run.id, s.name, s.attempt + 1) })),
+          { tx: raw },
+        );
         await moveRuns(tx, { runId: run.id }, 'reopen', { now: new Date(clock.now()) });
         if (!LIVE_SERVER_RUNS.has(run.kind as RunKind)) await moveServer(tx, serverId, activeTransitionOf(run.kind), { now: new Date(clock.now()) });
         await audit(tx, actor, { action: 'provisioning.resume', target: serverId, details: { runId: run.id, steps: failed.map((s) => s.name) } });

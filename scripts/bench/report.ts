@@ -169,7 +169,7 @@ export function renderMarkdown(r: BenchResults): string {
   );
   const root = cp.steps.find((s) => s.name === cp.criticalSteps[0]);
   out.push(
-    `The first step's overhead (${root ? ms(root.overheadMs) : '–'}) is the largest: it counts from the run's \`created_at\`, which PostgreSQL sets when the Stripe webhook's transaction *begins*, so it includes the rest of that transaction; and generate_dkim, the other root, starts at the same moment and creates its RSA-2048 key with \`generateKeyPairSync\`, which holds the worker's only event loop for the whole key generation (event loop delay during the runs: p99 ${ms(cp.eventLoopDelayMs.p99)}, max ${ms(cp.eventLoopDelayMs.max)}).`,
+    `The first steps' overhead (${root ? ms(root.overheadMs) : '–'} for ${root?.name ?? '–'}) counts from the run's \`created_at\`: the moment startRun inserted the run in the Stripe webhook's transaction (\`clock_timestamp()\`), so it includes the rest of that transaction and its commit. Both roots are queued by one insert and one announcement, so each wakes its own handler slot. Event loop delay during the runs: p99 ${ms(cp.eventLoopDelayMs.p99)}, max ${ms(cp.eventLoopDelayMs.max)}.`,
     '',
   );
 

@@ -45,7 +45,8 @@ export function applySandboxSettings(sandbox: Sandbox, settings: PersonSettings)
   }
   if (scaleway && ssh) {
     ssh.network = (hostId) => {
-      const server = scaleway.listServers().find((s) => s.id === hostId);
+      // Asked on every SSH session: a lookup, not a view of every server (quadratic in the account's size).
+      const server = scaleway.server(hostId);
       const v4 = server
         ? scaleway
             .listIps()

@@ -5,6 +5,7 @@
  * name with any other record (81053).
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { RecordMap, ZoneMap } from './indexes.ts';
 import { recordFields } from './record-rules.ts';
 import { CfApiError, type CfDnssec, type CfDnssecStatus, type CfRecord, type CfZone } from './wire.ts';
 
@@ -101,8 +102,8 @@ export class CloudflareState {
   readonly scanned = new Map<string, CfRecord[]>();
   /** Previous pair of each deleted zone name (so a re-added zone never gets the same one). */
   private readonly previousNameServers = new Map<string, string>();
-  readonly zones = new Map<string, CfZone>();
-  readonly records = new Map<string, CfRecord>();
+  readonly zones = new ZoneMap();
+  readonly records = new RecordMap();
   readonly dnssec = new Map<string, CfDnssec>();
 
   /** The account as JSON (the sandbox persists it across restarts). */
@@ -189,11 +190,11 @@ export class CloudflareState {
     this.dsAddedAt.delete(zoneId);
     this.activationChecks.delete(zoneId);
     this.scanned.delete(zoneId);
-    for (const [id, r] of this.records) if (r.zone_id === zoneId) this.records.delete(id);
+    for (const r of this.records.inZone(zoneId)) this.records.delete(r.id);
   }
 
   zoneRecords(zoneId: string): CfRecord[] {
-    return [...this.records.values()].filter((r) => r.zone_id === zoneId);
+    return this.records.inZone(zoneId);
   }
 
   record(zoneId: string, recordId: string): CfRecord {
@@ -272,12 +273,7 @@ export class CloudflareState {
 
   /** Longest-suffix match: the zone that is authoritative for `name`. */
   findZoneFor(name: string): CfZone | null {
-    const n = name.toLowerCase().replace(/\.$/, '');
-    let best: CfZone | null = null;
-    for (const zone of this.zones.values()) {
-      if ((n === zone.name || n.endsWith(`.${zone.name}`)) && (!best || zone.name.length > best.name.length)) best = zone;
-    }
-    return best;
+    return this.zones.authoritativeFor(name);
   }
 }
 

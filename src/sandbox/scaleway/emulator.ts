@@ -156,6 +156,12 @@ export class ScalewayEmulator {
     return [...this.state.servers.values()].map((s) => this.viewServer(s));
   }
 
+  /** One server by id: a lookup, where listServers() views every server (each view scans the IPs). */
+  server(id: string): EmulatedServer | null {
+    const s = this.state.servers.get(id);
+    return s ? this.viewServer(s) : null;
+  }
+
   listIps(): EmulatedIp[] {
     return [...this.state.ips.values()].map((ip) => this.viewIp(ip));
   }

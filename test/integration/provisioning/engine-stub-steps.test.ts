@@ -11,6 +11,7 @@ import { createEngine, startRun, type Engine } from '../../../provisioning/engin
 import { PLANS, type RunKind, type StepName } from '../../../provisioning/plan.ts';
 import { WaitingError } from '../../../provisioning/waiting.ts';
 import { SYSTEM_ACTOR } from '../../../src/audit.ts';
+import { JOBS_CHANNEL } from '../../../src/jobs/wake-up.ts';
 import { provisioningRuns, provisioningSteps, servers, workspaces } from '../../../src/db/schema/index.ts';
 import { inTransaction } from '../../../src/db/tx.ts';
 import { AppError } from '../../../src/errors.ts';
@@ -110,6 +111,41 @@ describe('the engine with stub steps', () => {
     for (const [step, deps] of Object.entries(PLANS.provision)) for (const d of deps) expect(ran.indexOf(d)).toBeLessThan(ran.indexOf(step));
     const [job] = await h.database.sql`select 1 from pgboss.job where name = 'health.check_server' and data->>'serverId' = ${serverId}`;
     expect(job).toBeDefined();
+  });
+
+  it("announces all of a run's first steps, so a worker wakes a slot for each (identical NOTIFYs of one transaction fold into one)", async () => {
+    const heard: string[] = [];
+    let ended: () => void = () => {};
+    const end = new Promise<void>((resolve) => (ended = resolve));
+    const listening = await h.database.sql.listen(JOBS_CHANNEL, (payload) => {
+      if (payload === 'end') ended();
+      else heard.push(payload);
+    });
+    try {
+      const roots = Object.entries(PLANS.provision).filter(([, deps]) => deps.length === 0).length;
+      expect(roots).toBeGreaterThan(1);
+      await start(await newServer(), 'provision');
+      // Sent after the run's commit, so heard after everything the run's transaction announced.
+      await h.database.sql`select pg_notify(${JOBS_CHANNEL}, 'end')`;
+      await end;
+      const announced = heard.filter((p) => p.startsWith('provisioning.step:')).reduce((n, p) => n + Number(p.slice(p.lastIndexOf(':') + 1)), 0);
+      expect(announced).toBe(roots);
+    } finally {
+      await listening.unlisten();
+    }
+  });
+
+  it('dates a run when it is inserted, not when the transaction that starts it began (its first steps wait from then)', async () => {
+    const serverId = await newServer();
+    const later = await inTransaction(h.ctx.database, async (tx, raw) => {
+      // What a caller does before starting the run (the webhook's checks) is not the run's wait.
+      await raw`select id from servers where id = ${serverId}`;
+      const runId = await startRun(h.ctx.queue, tx, raw, { serverId, kind: 'provision' });
+      // now(): when this transaction began; both in microseconds, read inside the transaction.
+      const [row] = await raw<{ later: boolean }[]>`select created_at > now() as later from provisioning_runs where id = ${runId}`;
+      return row!.later;
+    });
+    expect(later).toBe(true);
   });
 
   it('a failing step fails the run and the server; what depends on it never starts', async () => {
