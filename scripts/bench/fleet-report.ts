@@ -19,6 +19,8 @@ export interface FleetResults {
   rows: { before: Record<string, number>; after: Record<string, number> };
   runs: Record<string, Record<number, number>>;
   jobs: { name: string; state: string; jobs: number; waitP50: number | null; waitMax: number | null; runP50: number | null }[];
+  /** Why jobs failed for good, per queue and error message. */
+  failures: { name: string; state: string; message: string; jobs: number }[];
   problems: number;
   problemSamples: string[];
 }
@@ -86,6 +88,7 @@ export function summariseFleet(r: FleetResults) {
       ticks: r.ticks,
       topStatements: r.statements.top,
       jobs: r.jobs,
+      failures: r.failures,
       rows: r.rows,
       problems: r.problems,
       problemSamples: r.problemSamples,
@@ -176,6 +179,16 @@ export function renderFleet(r: FleetResults): string {
     ),
     '',
   );
+  if (r.failures.length > 0) {
+    out.push("Jobs that failed (for good, or waiting for a retry), by the last attempt's error:", '');
+    out.push(
+      table(
+        ['queue', 'state', 'error', 'jobs'],
+        r.failures.map((f) => [f.name, f.state, f.message.replace(/\|/g, '\\|').slice(0, 200), f.jobs]),
+      ),
+      '',
+    );
+  }
   out.push('## Slowest statements (total time)', '');
   out.push(
     table(
