@@ -93,6 +93,7 @@ async function main(): Promise<void> {
         tickCapMs,
         log,
         dnsQueries: () => product.sandbox.dnsQueries(),
+        sandboxCpuSeconds: () => product.sandbox.cpuSeconds(),
       });
       const statements = await readStatements(bench);
       const after = await countRows(bench);
