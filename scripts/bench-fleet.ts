@@ -14,7 +14,7 @@ import postgres from 'postgres';
 import { USAGE_INTERVAL_MINUTES } from '../src/mailboxes/usage.ts';
 import { DEFAULT_DNSBL_ZONES } from '../src/providers/lookup/dnsbl-zones.ts';
 import { startBenchDatabase } from './bench/database.ts';
-import { countRows, jobFigures, readStatements, resetStatements, runsPerServer } from './bench/fleet-measure.ts';
+import { countRows, failureReasons, jobFigures, readStatements, resetStatements, runsPerServer } from './bench/fleet-measure.ts';
 import { renderFleet, summariseFleet, type FleetResults } from './bench/fleet-report.ts';
 import { runFleetHour, type Schedule } from './bench/fleet-hour.ts';
 import { seedFleet } from './bench/fleet-seed.ts';
@@ -93,6 +93,7 @@ async function main(): Promise<void> {
         tickCapMs,
         log,
         dnsQueries: () => product.sandbox.dnsQueries(),
+        sandboxCpuSeconds: () => product.sandbox.cpuSeconds(),
       });
       const statements = await readStatements(bench);
       const after = await countRows(bench);
@@ -104,6 +105,7 @@ async function main(): Promise<void> {
         'backups.run',
       ]);
       const jobs = await jobFigures(bench, hourStarted);
+      const failures = await failureReasons(bench, hourStarted);
       machine.loadAverage.end = currentLoad();
       const results: FleetResults = {
         machine,
@@ -121,6 +123,7 @@ async function main(): Promise<void> {
         rows: { before, after },
         runs,
         jobs: [...jobs],
+        failures: [...failures],
         problems: product.problems.length,
         problemSamples: [...new Set(product.problems.map((p) => JSON.parse(p).msg as string))].slice(0, 10),
       };

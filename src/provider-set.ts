@@ -138,7 +138,11 @@ export async function createProviders(config: Config, log: Logger, clock: Clock,
     storage: createScalewayObjectStorage(storageOptions(config, scw, env)),
     async sshEndpoint(server) {
       if (!server.ipv4) throw new SshUnreachableError(`server ${server.id} has no IPv4 yet`);
-      if (remoteSandbox) return remoteSandbox.sshEndpoint(server.ipv4);
+      // Nothing runs at the address (no instance, or stopped): refused, as a real host's port would be.
+      if (remoteSandbox)
+        return remoteSandbox.sshEndpoint(server.ipv4).catch((err: unknown) => {
+          throw new SshUnreachableError(err instanceof Error ? err.message : String(err), err);
+        });
       if (sandboxUrl) return sandboxSshEndpoint(sandboxUrl, server.ipv4);
       return { host: server.ipv4, port: 22 };
     },

@@ -26,6 +26,8 @@ export interface Tick {
   realSeconds: number;
   /** CPU time of this process (the product's worker, and the benchmark's few statements) during the tick. */
   cpuSeconds: number;
+  /** CPU time of the sandbox process (the emulators: DNS, DNSBL, SSH, providers) during the tick: not the product's. */
+  sandboxCpuSeconds: number;
   sent: string[];
   /** Jobs that finished during the tick (any state but created/retry/active), by queue. */
   finished: Record<string, number>;
@@ -44,6 +46,7 @@ export interface HourOptions {
   minutes: number;
   schedules: Schedule[];
   dnsQueries(): Promise<{ dnsbl: number; other: number }>;
+  sandboxCpuSeconds(): Promise<number>;
   /** A tick waits at most this long for its work (real ms). */
   tickCapMs: number;
   log: (line: string) => void;
@@ -76,6 +79,7 @@ export async function runFleetHour(o: HourOptions): Promise<HourResult> {
     );
     const t0 = performance.now();
     const cpu0 = process.cpuUsage();
+    const sandboxCpu0 = await o.sandboxCpuSeconds();
     const startedAt = new Date();
     const sent = o.schedules.filter((s) => cronFires(s.cron, new Date(at)));
     for (const s of sent) await o.queue.send(s.name as JobName, s.data as never);
@@ -96,6 +100,7 @@ export async function runFleetHour(o: HourOptions): Promise<HourResult> {
     const realSeconds = (performance.now() - t0) / 1000;
     const used = process.cpuUsage(cpu0);
     const cpuSeconds = (used.user + used.system) / 1e6;
+    const sandboxCpuSeconds = (await o.sandboxCpuSeconds()) - sandboxCpu0;
     const finished = await q(
       () => o.sql<{ name: string; n: number }[]>`
       select name, count(*)::int as n from pgboss.job where completed_on >= ${startedAt} group by name`,
@@ -105,6 +110,7 @@ export async function runFleetHour(o: HourOptions): Promise<HourResult> {
       minute,
       realSeconds,
       cpuSeconds,
+      sandboxCpuSeconds,
       sent: sent.map((s) => s.name),
       cut,
       dns,
@@ -114,7 +120,7 @@ export async function runFleetHour(o: HourOptions): Promise<HourResult> {
     ticks.push(tick);
     const jobs = finished.reduce((n, r) => n + r.n, 0);
     o.log(
-      `  minute ${String(minute).padStart(2)}: ${realSeconds.toFixed(1)} s (CPU ${cpuSeconds.toFixed(1)} s), ${jobs} jobs, ${dns.other + dns.dnsbl} DNS queries${cut ? ' (cut: work still pending)' : ''}`,
+      `  minute ${String(minute).padStart(2)}: ${realSeconds.toFixed(1)} s (CPU ${cpuSeconds.toFixed(1)} s, sandbox ${sandboxCpuSeconds.toFixed(1)} s), ${jobs} jobs, ${dns.other + dns.dnsbl} DNS queries${cut ? ' (cut: work still pending)' : ''}`,
     );
   }
   return { ticks, ownStatements: own };

@@ -76,3 +76,11 @@ export async function jobFigures(sql: postgres.Sql, since: Date) {
       percentile_cont(0.5) within group (order by extract(epoch from completed_on - started_on)) as "runP50"
     from pgboss.job where created_on >= ${since} group by 1, 2 order by 3 desc`;
 }
+
+/** Per queue: why its jobs failed (for good, or waiting for a retry): the last attempt's error as pg-boss stored it, most frequent first. */
+export async function failureReasons(sql: postgres.Sql, since: Date) {
+  return sql<{ name: string; state: string; message: string; jobs: number }[]>`
+    select name, state::text as state, coalesce(output->>'message', output::text, '') as message, count(*)::int as jobs
+    from pgboss.job where created_on >= ${since} and state in ('failed', 'retry') and output is not null
+    group by 1, 2, 3 order by 4 desc limit 20`;
+}

@@ -19,6 +19,8 @@ export interface FleetResults {
   rows: { before: Record<string, number>; after: Record<string, number> };
   runs: Record<string, Record<number, number>>;
   jobs: { name: string; state: string; jobs: number; waitP50: number | null; waitMax: number | null; runP50: number | null }[];
+  /** Why jobs failed for good, per queue and error message. */
+  failures: { name: string; state: string; message: string; jobs: number }[];
   problems: number;
   problemSamples: string[];
 }
@@ -58,6 +60,7 @@ export function summariseFleet(r: FleetResults) {
   const growth = Object.fromEntries(Object.keys(r.rows.after).map((k) => [k, Math.round((r.rows.after[k]! - r.rows.before[k]!) * perDay)]));
   const perMinute = r.ticks.map((t) => t.realSeconds);
   const cpuPerMinute = r.ticks.map((t) => t.cpuSeconds);
+  const sandboxCpuPerMinute = r.ticks.map((t) => t.sandboxCpuSeconds);
   return {
     servers: r.servers,
     simulatedMinutes: r.minutes,
@@ -65,6 +68,8 @@ export function summariseFleet(r: FleetResults) {
     keepsUp: Math.max(...perMinute) <= 60,
     /** The worker process's own CPU per simulated minute: on a shared machine, what it would need of a core it had to itself. */
     cpuSecondsPerSimulatedMinute: { median: round(median(cpuPerMinute), 2), max: round(Math.max(...cpuPerMinute), 2) },
+    /** The sandbox process's (the emulators') CPU per simulated minute: work a real fleet's hosts and resolvers would do, not the product. */
+    sandboxCpuSecondsPerSimulatedMinute: { median: round(median(sandboxCpuPerMinute), 2), max: round(Math.max(...sandboxCpuPerMinute), 2) },
     jobsPerSecond: round(jobs / seconds, 1),
     jobs,
     statementsPerSecond: round(r.statements.total / seconds, 1),
@@ -86,6 +91,7 @@ export function summariseFleet(r: FleetResults) {
       ticks: r.ticks,
       topStatements: r.statements.top,
       jobs: r.jobs,
+      failures: r.failures,
       rows: r.rows,
       problems: r.problems,
       problemSamples: r.problemSamples,
@@ -122,6 +128,10 @@ export function renderFleet(r: FleetResults): string {
         [
           'CPU seconds of the worker process per simulated minute, median (max)',
           `${s.cpuSecondsPerSimulatedMinute.median} s (${s.cpuSecondsPerSimulatedMinute.max} s): real time above this is waiting (PostgreSQL, DNS, the sandbox, other processes on the machine)`,
+        ],
+        [
+          'CPU seconds of the sandbox process (the emulators, not the product) per simulated minute, median (max)',
+          `${s.sandboxCpuSecondsPerSimulatedMinute.median} s (${s.sandboxCpuSecondsPerSimulatedMinute.max} s)`,
         ],
         ['jobs per second (while ticks ran)', `${s.jobsPerSecond} (${s.jobs} jobs)`],
         ['SQL statements per second (pg_stat_statements, every client)', `${s.statementsPerSecond} (${s.statements} statements)`],
@@ -176,6 +186,16 @@ export function renderFleet(r: FleetResults): string {
     ),
     '',
   );
+  if (r.failures.length > 0) {
+    out.push("Jobs that failed (for good, or waiting for a retry), by the last attempt's error:", '');
+    out.push(
+      table(
+        ['queue', 'state', 'error', 'jobs'],
+        r.failures.map((f) => [f.name, f.state, f.message.replace(/\|/g, '\\|').slice(0, 200), f.jobs]),
+      ),
+      '',
+    );
+  }
   out.push('## Slowest statements (total time)', '');
   out.push(
     table(
@@ -187,11 +207,12 @@ export function renderFleet(r: FleetResults): string {
   out.push('## Per minute', '');
   out.push(
     table(
-      ['minute', 'real s', 'CPU s', 'sent', 'jobs', 'DNS (DNSBL)', 'due (late)'],
+      ['minute', 'real s', 'CPU s', 'sandbox CPU s', 'sent', 'jobs', 'DNS (DNSBL)', 'due (late)'],
       r.ticks.map((x) => [
         x.minute,
         round(x.realSeconds, 1),
         round(x.cpuSeconds, 1),
+        round(x.sandboxCpuSeconds, 1),
         x.sent.join(' '),
         Object.values(x.finished).reduce((n, c) => n + c, 0),
         `${x.dns.other + x.dns.dnsbl} (${x.dns.dnsbl})`,

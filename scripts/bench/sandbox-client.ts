@@ -1,5 +1,6 @@
 /** The parent's side of sandbox-process.ts: start it, call it, stop it. */
 import { fork, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { LatencyProfile } from './profile.ts';
 
@@ -11,6 +12,8 @@ export interface RemoteSandbox {
   completeCheckout(sessionId: string): Promise<number>;
   /** DNS questions the sandbox's DNS server received since the last call, DNSBL zones apart. */
   dnsQueries(): Promise<{ dnsbl: number; other: number }>;
+  /** CPU seconds the sandbox process (the emulators) has used so far (Linux /proc), so a benchmark can keep it apart from the product's. */
+  cpuSeconds(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -55,6 +58,12 @@ export async function startRemoteSandbox(profile: LatencyProfile, realHosts?: { 
     setWebhookUrl: async (url) => void (await call('setWebhookUrl', { url })),
     completeCheckout: async (sessionId) => (await call('completeCheckout', { sessionId })).status!,
     dnsQueries: async () => (await call('dnsQueries')).dns!,
+    cpuSeconds: async () => {
+      // utime and stime, fields 14 and 15 of /proc/<pid>/stat, in clock ticks (100 a second on Linux).
+      const stat = await readFile(`/proc/${child.pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / 100;
+    },
     stop: async () => {
       if (child.connected) await call('stop');
       await exited;

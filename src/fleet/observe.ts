@@ -9,6 +9,7 @@
 import { eq, sql } from 'drizzle-orm';
 import type { ProvisioningDeps, ServerRow } from '../../provisioning/context.ts';
 import { runScript, withSession } from '../../provisioning/remote.ts';
+import type { RemoteSession } from '../providers/ssh/interface.ts';
 import { serverStacks, type HostObservation } from '../db/schema/index.ts';
 import { MAIL_STACK_PACKAGES, MAIL_STACK_SERVICES } from '../mailstack/packages.ts';
 import type { RenderedFile } from '../mailstack/render.ts';
@@ -28,18 +29,17 @@ interface HostAnswer {
   bootId: string;
 }
 
-async function askHost(deps: ProvisioningDeps, server: ServerRow, request: Record<string, unknown>): Promise<HostAnswer> {
-  return withSession(deps, server, async (session) => {
-    const res = await session.exec('bash /opt/mailplane/bin/host-state.sh', { stdin: JSON.stringify(request), timeoutMs: 120_000, check: false });
-    if (res.code !== 0) {
-      const why =
-        res.code === 127
-          ? 'host-state.sh is not on the server (it has a stack older than drift checks: roll the current one out)'
-          : (res.stderr || res.stdout).trim().slice(0, 300);
-      throw new Error(`host-state.sh answered ${res.code}: ${why}`);
-    }
-    return JSON.parse(res.stdout.trim().split('\n').at(-1) ?? '{}') as HostAnswer;
-  });
+/** host-state.sh on an open session (one session serves both questions of a drift check). */
+async function askHost(session: RemoteSession, request: Record<string, unknown>): Promise<HostAnswer> {
+  const res = await session.exec('bash /opt/mailplane/bin/host-state.sh', { stdin: JSON.stringify(request), timeoutMs: 120_000, check: false });
+  if (res.code !== 0) {
+    const why =
+      res.code === 127
+        ? 'host-state.sh is not on the server (it has a stack older than drift checks: roll the current one out)'
+        : (res.stderr || res.stdout).trim().slice(0, 300);
+    throw new Error(`host-state.sh answered ${res.code}: ${why}`);
+  }
+  return JSON.parse(res.stdout.trim().split('\n').at(-1) ?? '{}') as HostAnswer;
 }
 
 /** Runs host-state.sh with no file question: the packages as installed right after an apply. */
@@ -49,6 +49,12 @@ export async function packagesOnHost(deps: ProvisioningDeps, server: ServerRow, 
 }
 
 export async function observeHost(deps: ProvisioningDeps, server: ServerRow): Promise<HostObservation> {
+  // The session first: a host that does not answer fails the check before any rendering, and one
+  // session serves both questions instead of a connection each.
+  return withSession(deps, server, (session) => observeWith(deps, server, session));
+}
+
+async function observeWith(deps: ProvisioningDeps, server: ServerRow, session: RemoteSession): Promise<HostObservation> {
   const { db } = deps.database;
   const [applied] = await db.select().from(serverStacks).where(eq(serverStacks.serverId, server.id));
   const appliedFiles = applied?.files ?? {};
@@ -61,14 +67,14 @@ export async function observeHost(deps: ProvisioningDeps, server: ServerRow): Pr
   // The observation is of the host as it was at this moment or later: a check that started
   // before a change (a hand edit, a reboot) must not pass for one made after it.
   const askedAt = new Date(deps.clock.now());
-  const answer = await askHost(deps, server, { files: paths, packages: MAIL_STACK_PACKAGES, services: MAIL_STACK_SERVICES });
+  const answer = await askHost(session, { files: paths, packages: MAIL_STACK_PACKAGES, services: MAIL_STACK_SERVICES });
   const drifted = Object.entries(appliedFiles)
     .sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))
     .filter(([path, f]) => answer.files[path] !== f.sha256)
     .map(([path, f]) => ({ path, secret: f.secret, missing: answer.files[path] == null }));
   // Only what is not a secret is ever read back, and only to show how it differs.
   const readable = drifted.filter((d) => !d.secret && !d.missing && appliedTree.get(d.path)?.secret !== true).map((d) => d.path);
-  const contents = readable.length > 0 ? (await askHost(deps, server, { read: readable })).contents : {};
+  const contents = readable.length > 0 ? (await askHost(session, { read: readable })).contents : {};
   const observation: HostObservation = {
     checkedAt: askedAt.toISOString(),
     bootId: answer.bootId ?? null,

@@ -75,37 +75,43 @@ export async function runServerChecks(deps: HealthDeps, serverId: string): Promi
     await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`health:${serverId}`}))`);
     const before = new Map((await tx.select().from(serverChecks).where(eq(serverChecks.serverId, serverId))).map((r) => [r.name, r]));
     const out: CheckChange[] = [];
+    const rows: (typeof serverChecks.$inferInsert)[] = [];
     for (const r of results) {
       const prev = before.get(r.name);
       if (prev && prev.checkedAt.getTime() > now.getTime()) continue;
       const changed = !prev || prev.status !== r.status;
       const tell = r.status !== 'unknown' && r.status !== (prev?.notifiedStatus ?? 'pass');
+      // Every column decided here from the row read under the lock, so one statement stores them all.
+      rows.push({
+        serverId,
+        name: r.name,
+        status: r.status,
+        summary: r.summary,
+        action: r.action,
+        details: r.details,
+        checkedAt: now,
+        changedAt: changed ? now : prev.changedAt,
+        notifiedStatus: tell ? r.status : prev ? prev.notifiedStatus : r.status === 'pass' ? 'pass' : null,
+      });
+      if (tell) out.push({ title: CHECK_TITLES[r.name], from: prev?.notifiedStatus ?? null, to: r.status, summary: r.summary, action: r.action });
+    }
+    // One statement for the run's checks (a statement per check was 16 round trips per run, bench/fleet.md).
+    if (rows.length > 0) {
       await tx
         .insert(serverChecks)
-        .values({
-          serverId,
-          name: r.name,
-          status: r.status,
-          summary: r.summary,
-          action: r.action,
-          details: r.details,
-          checkedAt: now,
-          changedAt: now,
-          notifiedStatus: tell ? r.status : (prev?.notifiedStatus ?? (r.status === 'pass' ? 'pass' : null)),
-        })
+        .values(rows)
         .onConflictDoUpdate({
           target: [serverChecks.serverId, serverChecks.name],
           set: {
-            status: r.status,
-            summary: r.summary,
-            action: r.action,
-            details: r.details,
-            checkedAt: now,
-            ...(changed ? { changedAt: now } : {}),
-            ...(tell ? { notifiedStatus: r.status } : {}),
+            status: sql`excluded.status`,
+            summary: sql`excluded.summary`,
+            action: sql`excluded.action`,
+            details: sql`excluded.details`,
+            checkedAt: sql`excluded.checked_at`,
+            changedAt: sql`excluded.changed_at`,
+            notifiedStatus: sql`excluded.notified_status`,
           },
         });
-      if (tell) out.push({ title: CHECK_TITLES[r.name], from: prev?.notifiedStatus ?? null, to: r.status, summary: r.summary, action: r.action });
     }
     return out;
   });

@@ -12,6 +12,7 @@ import { and, eq, inArray } from 'drizzle-orm';
 import { isIP } from 'node:net';
 import { mailboxAppPasswords, mailboxes, servers } from '../db/schema/index.ts';
 import { claimDue } from '../jobs/due-sweep.ts';
+import { SshUnreachableError } from '../providers/ssh/interface.ts';
 import type { ProvisioningDeps } from '../../provisioning/context.ts';
 import { runScript, withSession } from '../../provisioning/remote.ts';
 
@@ -46,11 +47,24 @@ export function parseUsageReport(stdout: string): UsageReport {
   return report;
 }
 
-export async function collectMailboxUsage(deps: ProvisioningDeps, job: { serverId: string }): Promise<'collected' | 'skipped'> {
+/**
+ * `unreachable`: the host did not answer SSH. Not a failure to retry: the next collection is at most
+ * USAGE_INTERVAL_MINUTES away, the health run reports the host, and the stored figures keep the time
+ * they were collected. (Thrown, it was retried twice 30 s apart and then failed for good: three SSH
+ * attempts per down server and interval, and at fleet scale a queue full of failures.)
+ */
+export async function collectMailboxUsage(deps: ProvisioningDeps, job: { serverId: string }): Promise<'collected' | 'skipped' | 'unreachable'> {
   const { db } = deps.database;
   const [server] = await db.select().from(servers).where(eq(servers.id, job.serverId));
   if (server?.status !== 'ready') return 'skipped';
-  const stdout = await withSession(deps, server, (session) => runScript(session, 'mailbox-usage.sh', () => {}));
+  let stdout: string;
+  try {
+    stdout = await withSession(deps, server, (session) => runScript(session, 'mailbox-usage.sh', () => {}));
+  } catch (err) {
+    if (!(err instanceof SshUnreachableError)) throw err;
+    deps.log.warn({ serverId: server.id, err: err.message }, 'mailbox usage not collected: host unreachable');
+    return 'unreachable';
+  }
   const report = parseUsageReport(stdout);
   const now = new Date(deps.clock.now());
   const rows = await db.select({ id: mailboxes.id, address: mailboxes.address }).from(mailboxes).where(eq(mailboxes.serverId, server.id));

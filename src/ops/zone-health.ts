@@ -6,7 +6,7 @@
  * the zone rather than noise on every server. The first conclusive answer
  * resolves it.
  */
-import { and, desc, eq, isNull } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNull } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.ts';
 import { alerts, blacklistChecks } from '../db/schema/index.ts';
 import type { RawTx } from '../db/tx.ts';
@@ -15,16 +15,8 @@ import { zoneFailingKey } from './alert-keys.ts';
 import type { OpsDeps } from './deps.ts';
 
 export async function updateZoneHealth(deps: OpsDeps, tx: DbOrTx, raw: RawTx, zone: string, conclusive: boolean): Promise<void> {
+  if (conclusive) return resolveZones(deps, tx, raw, [zone]);
   const key = zoneFailingKey(zone);
-  if (conclusive) {
-    const resolved = await tx
-      .update(alerts)
-      .set({ resolvedAt: new Date(deps.clock.now()) })
-      .where(and(eq(alerts.dedupeKey, key), isNull(alerts.resolvedAt)))
-      .returning({ id: alerts.id });
-    for (const r of resolved) await enqueueDeliveries(deps, tx, raw, r.id, 'resolved');
-    return;
-  }
   const threshold = deps.settings.zoneErrorThreshold;
   const recent = await tx
     .select({ status: blacklistChecks.status, error: blacklistChecks.error })
@@ -42,4 +34,15 @@ export async function updateZoneHealth(deps: OpsDeps, tx: DbOrTx, raw: RawTx, zo
     details: { zone, lastErrors: [...new Set(recent.map((r) => r.error))] },
   });
   if (opened.created) await enqueueDeliveries(deps, tx, raw, opened.id, 'opened');
+}
+
+/** Conclusive answers from these zones: their "failing" alerts are resolved, in one statement whatever their number. */
+export async function resolveZones(deps: OpsDeps, tx: DbOrTx, raw: RawTx, zones: readonly string[]): Promise<void> {
+  if (zones.length === 0) return;
+  const resolved = await tx
+    .update(alerts)
+    .set({ resolvedAt: new Date(deps.clock.now()) })
+    .where(and(inArray(alerts.dedupeKey, zones.map(zoneFailingKey)), isNull(alerts.resolvedAt)))
+    .returning({ id: alerts.id });
+  for (const r of resolved) await enqueueDeliveries(deps, tx, raw, r.id, 'resolved');
 }

@@ -60,6 +60,8 @@ export const blacklistChecks = pgTable(
     index('blacklist_checks_address_idx').on(t.address, t.checkedAt),
     // Zone health: the last N verdicts of one zone, across servers (src/ops/zone-health.ts).
     index('blacklist_checks_zone_idx').on(t.zone, t.checkedAt),
+    // Retention (src/ops/retention.ts): the oldest rows found by a range scan, not a scan of 30 days of rows per batch.
+    index('blacklist_checks_checked_idx').on(t.checkedAt),
   ],
 );
 

@@ -8,7 +8,7 @@
 import { verify } from '@node-rs/argon2';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditLog, mailboxAppPasswords, mailboxes } from '../../../src/db/schema/index.ts';
+import { auditLog, mailboxAppPasswords, mailboxes, servers } from '../../../src/db/schema/index.ts';
 import { collectMailboxUsage } from '../../../src/mailboxes/usage.ts';
 import { startHarness, type Harness } from '../../support/provisioning.ts';
 
@@ -173,6 +173,28 @@ describe('junk score and usage', () => {
     const after = await h.call('GET', `${base}/mailboxes`, { token: owner.token });
     expect(after.body.mailboxes[0].usage).toMatchObject({ usedBytes: 0 });
     expect(h.sandbox.ssh!.commands(hostId).some((c) => c.command.includes('mailbox-usage.sh') && c.exitCode === 0)).toBe(true);
+  });
+
+  it('leaves a server whose host does not answer SSH for the next collection instead of failing the job', async () => {
+    // A ready server with nothing running at its address (its instance stopped): the sandbox refuses the connection.
+    const [down] = await h.database.db
+      .insert(servers)
+      .values({
+        workspaceId: owner.workspaceId,
+        planId: 'starter',
+        zone: 'fr-par-1',
+        domain: 'down-guard.example',
+        hostname: 'mail.down-guard.example',
+        status: 'ready',
+        ipv4: '100.127.254.1',
+        sshHostKeyFingerprint: `SHA256:${Buffer.alloc(32, 9).toString('base64').replace(/=+$/, '')}`,
+      })
+      .returning({ id: servers.id });
+    try {
+      expect(await collectMailboxUsage(h.ctx.provisioning, { serverId: down!.id })).toBe('unreachable');
+    } finally {
+      await h.database.db.delete(servers).where(eq(servers.id, down!.id));
+    }
   });
 });
 

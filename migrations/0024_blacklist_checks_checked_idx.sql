@@ -1,0 +1,1 @@
+CREATE INDEX "blacklist_checks_checked_idx" ON "blacklist_checks" USING btree ("checked_at");
