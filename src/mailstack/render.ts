@@ -9,6 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { TEMPLATE_MANIFEST } from './manifest.ts';
+import { packageTemplateValues } from './packages.ts';
 import { validateServerInput } from './validate.ts';
 import type { ServerTemplateInput } from './server-input.ts';
 
@@ -56,6 +57,7 @@ export function renderServerTree(input: ServerTemplateInput): RenderedFile[] {
     recipientsPerMessage: String(input.limits.recipientsPerMessage),
     quotaMb: String(input.limits.quotaMb),
     dkimKeyPath: dkimKeyPath(input.domain, input.dkimSelector),
+    ...packageTemplateValues(),
   };
   const files: RenderedFile[] = TEMPLATE_MANIFEST.map((entry) => ({
     path: entry.path,

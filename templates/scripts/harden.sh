@@ -11,8 +11,8 @@ export DEBIAN_FRONTEND=noninteractive
 # shellcheck source=/dev/null # uploaded beside this script (APT_OPTS, installed, apt_retry)
 source /opt/mailplane/bin/apt-lib.sh
 missing=()
-# python3-systemd: fail2ban reads the journal (Debian 12 has no auth.log).
-for p in nftables fail2ban python3-systemd unattended-upgrades openssh-server; do
+# The list lives in src/mailstack/packages.ts; a server from the pre-baked image has them all.
+for p in {{hardenPackages}}; do
   installed "$p" || missing+=("$p")
 done
 if [ "${#missing[@]}" -gt 0 ]; then

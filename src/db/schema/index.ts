@@ -6,3 +6,4 @@ export * from './ops.ts';
 export * from './mailboxes.ts';
 export * from './product-mail.ts';
 export * from './backups.ts';
+export * from './images.ts';

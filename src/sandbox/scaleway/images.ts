@@ -15,15 +15,21 @@
  * Deleting an image leaves its snapshot (billed) until it is deleted itself.
  */
 import { randomUUID } from 'node:crypto';
-import { ApiError, type EmuImage, type EmuSnapshot } from './model.ts';
-import type { ScalewayState } from './state.ts';
+import { ApiError, type EmuImage, type EmuSnapshot, type EmuVolume } from './model.ts';
+
+/** What the store needs of the emulator's state (the volumes and whatever stands in for their disks). */
+export interface Disks {
+  blockVolume(zone: string, id: string): EmuVolume;
+  copyDisk(serverId: string | null, snapshotId: string, done: (ok: boolean) => void): void;
+  dropDisk(snapshotId: string): void;
+}
 
 export class ImageStore {
   readonly snapshots = new Map<string, EmuSnapshot>();
   readonly images = new Map<string, EmuImage>();
-  private readonly state: ScalewayState;
+  private readonly state: Disks;
 
-  constructor(state: ScalewayState) {
+  constructor(state: Disks) {
     this.state = state;
   }
 

@@ -172,6 +172,7 @@ const OTHER_ROUTES: AnyRouteCase[] = [
   { route: 'GET admin servers', allowed: ['support', 'ops'], ok: 200, workspaceScoped: false, request: async () => ({ method: 'GET', path: '/v1/admin/servers' }) },
   { route: 'GET admin server', allowed: ['support', 'ops'], ok: 200, workspaceScoped: false, request: async () => ({ method: 'GET', path: `/v1/admin/servers/${serverId}` }) },
   { route: 'GET admin alerts', allowed: ['ops'], ok: 200, workspaceScoped: false, request: async () => ({ method: 'GET', path: '/v1/admin/alerts' }) },
+  { route: 'GET admin images', allowed: ['ops'], ok: 200, workspaceScoped: false, request: async () => ({ method: 'GET', path: '/v1/admin/images' }) },
   { route: 'GET server backups', allowed: WS_ALL, ok: 200, workspaceScoped: true, request: async () => ({ method: 'GET', path: `${base()}/backups` }) },
   { route: 'POST server backup', allowed: ['owner', 'admin', 'writeKey'], ok: 202, workspaceScoped: true, request: async () => ({ method: 'POST', path: `${base()}/backups` }) },
   { route: 'POST mailbox restore', allowed: ['owner', 'admin', 'writeKey'], ok: 202, workspaceScoped: true,
@@ -202,6 +203,7 @@ const EXEMPT: Record<string, string> = {
   'post /v1/admin/servers/{id}/resume': 'staff only; ops tests',
   'post /v1/workspaces/{ws}/servers/{id}/rebuild': 'replaces the machine; test/integration/provisioning/rebuild.test.ts (owner, admin, member, keys, outsider)',
   'post /v1/admin/servers/{id}/rebuild': 'staff only, replaces the machine; test/integration/provisioning/rebuild.test.ts', 'post /v1/admin/servers/{id}/ips/{ip}/rotate': 'ops only; ops tests',
+  'post /v1/admin/images/bake': 'ops only, starts a bake; test/integration/provisioning/image-bake.test.ts',
   'post /v1/admin/alerts/{id}/acknowledge': 'ops only; ops tests', 'post /v1/admin/alerts/{id}/resolve': 'ops only; ops tests',
 };
 
@@ -247,7 +249,7 @@ describe('every other route by every kind of caller', () => {
       'post /v1/workspaces/{ws}/api-keys/{keyId}/rotate': 'POST api-key rotate', 'get /v1/workspaces/{ws}/servers/{id}/checks': 'GET server checks',
       'get /v1/workspaces/{ws}/billing': 'GET billing', 'post /v1/workspaces/{ws}/billing/portal': 'POST billing portal',
       'post /v1/workspaces/{ws}/servers/{id}/checks/run': 'POST server checks run',
-      'get /v1/admin/servers': 'GET admin servers', 'get /v1/admin/servers/{id}': 'GET admin server', 'get /v1/admin/alerts': 'GET admin alerts',
+      'get /v1/admin/servers': 'GET admin servers', 'get /v1/admin/servers/{id}': 'GET admin server', 'get /v1/admin/alerts': 'GET admin alerts', 'get /v1/admin/images': 'GET admin images',
       'get /v1/workspaces/{ws}/servers/{id}/backups': 'GET server backups', 'post /v1/workspaces/{ws}/servers/{id}/backups': 'POST server backup',
       'post /v1/workspaces/{ws}/servers/{id}/mailboxes/{mb}/restore': 'POST mailbox restore', 'post /v1/admin/servers/{id}/backups': 'POST admin server backup',
     };

@@ -11,7 +11,7 @@ export DEBIAN_FRONTEND=noninteractive
 # shellcheck source=/dev/null # uploaded beside this script (APT_OPTS, installed, apt_retry)
 source /opt/mailplane/bin/apt-lib.sh
 missing=()
-# python3-systemd: fail2ban reads the journal (Debian 12 has no auth.log).
+# The list lives in src/mailstack/packages.ts; a server from the pre-baked image has them all.
 for p in nftables fail2ban python3-systemd unattended-upgrades openssh-server; do
   installed "$p" || missing+=("$p")
 done

@@ -84,11 +84,9 @@ roundcube-core roundcube/dbconfig-install boolean true
 roundcube-core roundcube/database-type select sqlite3
 SEL
 
-# dns-root-data: unbound's root trust anchor (only a Recommends, and installs skip those).
-# postfix-mta-sts-resolver: outbound MTA-STS (main.cf smtp_tls_policy_maps). logrotate: nginx's
-# and Roundcube's log files rotate by their packages' rules (minimal images lack it).
-install_packages ca-certificates openssl unbound dns-root-data postfix postfix-mta-sts-resolver dovecot-core dovecot-imapd dovecot-lmtpd \
-  rspamd redis-server nginx certbot python3 nftables logrotate restic
+# The package list lives in src/mailstack/packages.ts (the image bake installs the same). On a
+# server from mailplane's pre-baked image they are all installed already and nothing is fetched.
+install_packages ca-certificates openssl unbound dns-root-data postfix postfix-mta-sts-resolver dovecot-core dovecot-imapd dovecot-lmtpd rspamd redis-server nginx certbot python3 nftables logrotate restic
 
 # The host resolves through its own validating resolver (unbound on the loopback):
 # DANE needs validated answers and the DNS blacklists refuse public resolvers.
@@ -123,8 +121,29 @@ if [ -d /var/spool/postfix/etc ] && ! cmp -s /etc/resolv.conf /var/spool/postfix
 fi
 # php-fpm first, so Roundcube's PHP dependency is satisfied by FPM and not by Apache's module.
 install_packages php-fpm
-# roundcube-plugins: archive and zipdownload (only a Suggests).
 install_packages roundcube-core roundcube-sqlite3 roundcube-plugins
+
+# A server from the pre-baked image has none of the per-instance secrets its packages made when
+# the image was baked (bake-image.sh removed them and listed them here): each is made now, for
+# this server only. Each check looks at the file itself, so a run cut short redoes what is missing.
+readonly REGENERATE=/var/lib/mailplane/regenerate-secrets
+if [ -s "$REGENERATE" ]; then
+  if grep -qx roundcube-des-key "$REGENERATE" && grep -q "^\$config\['des_key'\] = '';" /etc/roundcube/config.inc.php; then
+    log "new Roundcube des_key"
+    des_key="$(openssl rand -hex 12)"
+    sed -i "s|^\$config\['des_key'\] = '';|\$config['des_key'] = '$des_key';|" /etc/roundcube/config.inc.php
+    unset des_key
+  fi
+  if grep -qx snakeoil "$REGENERATE" && [ ! -s /etc/ssl/private/ssl-cert-snakeoil.key ]; then
+    log 'new snakeoil certificate'
+    make-ssl-cert generate-default-snakeoil --force-overwrite
+  fi
+  if grep -qx unbound-control-keys "$REGENERATE" && [ ! -s /etc/unbound/unbound_server.key ]; then
+    log "new unbound control keys"
+    unbound-control-setup -d /etc/unbound >/dev/null 2>&1
+  fi
+  rm -f "$REGENERATE"
+fi
 
 # DKIM private key: readable by Rspamd only.
 install -d -o _rspamd -g _rspamd -m 0700 "$(dirname "$DKIM_KEY")"

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# bake-image.sh, rendered by mailplane: turns a fresh Debian 12 instance into the
+# mail-server image (packages {{packageDigest}}). Everything install-mail-stack.sh and
+# harden.sh would fetch is installed; nothing is configured for a server; no service
+# of the stack is enabled (install-mail-stack.sh and harden.sh enable and start them
+# on their own configuration); and every secret a package or the first boot made for
+# this one instance is removed, so no two servers from the image share one. What is
+# removed is listed in /var/lib/mailplane/regenerate-secrets for install-mail-stack.sh,
+# which makes new ones. Safe to run again.
+set -euo pipefail
+umask 022
+
+log() { printf 'bake-image: %s\n' "$*"; }
+
+export DEBIAN_FRONTEND=noninteractive
+# shellcheck source=/dev/null # uploaded beside this script (APT_OPTS, installed, apt_retry)
+source /opt/mailplane/bin/apt-lib.sh
+
+# The answers install-mail-stack.sh gives, so the packages configure as they would there.
+debconf-set-selections <<'SEL'
+postfix postfix/main_mailer_type select No configuration
+roundcube-core roundcube/dbconfig-install boolean true
+roundcube-core roundcube/database-type select sqlite3
+SEL
+
+# No service starts while packages install: an image is files, not running daemons.
+printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+chmod 0755 /usr/sbin/policy-rc.d
+trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+
+apt_retry update -q
+for group in '{{mailPackages}}' '{{phpPackages}}' '{{webmailPackages}}' '{{hardenPackages}}'; do
+  # shellcheck disable=SC2086 # a group is a space-separated list of package names
+  apt_retry install "${APT_OPTS[@]}" $group
+done
+apt-get clean
+
+# Disabled: the scripts that configure them enable them (a server from the image
+# boots with none of them listening on its package defaults).
+for unit in unbound redis-server rspamd dovecot postfix-mta-sts-resolver postfix php8.2-fpm nginx nftables fail2ban unattended-upgrades; do
+  systemctl disable -q "$unit" 2>/dev/null || true
+done
+
+# Per-instance secrets, each listed for install-mail-stack.sh to make anew.
+install -d -m 0755 /var/lib/mailplane
+regenerate=()
+if grep -q "^\$config\['des_key'\] = '[^']" /etc/roundcube/config.inc.php; then
+  sed -i "s|^\$config\['des_key'\] = .*|\$config['des_key'] = '';|" /etc/roundcube/config.inc.php
+  regenerate+=(roundcube-des-key)
+fi
+if [ -e /etc/ssl/private/ssl-cert-snakeoil.key ]; then
+  rm -f /etc/ssl/private/ssl-cert-snakeoil.key /etc/ssl/certs/ssl-cert-snakeoil.pem
+  regenerate+=(snakeoil)
+fi
+if compgen -G '/etc/unbound/unbound_*.key' >/dev/null || compgen -G '/etc/unbound/unbound_*.pem' >/dev/null; then
+  rm -f /etc/unbound/unbound_server.key /etc/unbound/unbound_server.pem /etc/unbound/unbound_control.key /etc/unbound/unbound_control.pem
+  regenerate+=(unbound-control-keys)
+fi
+if [ "${#regenerate[@]}" -gt 0 ]; then
+  printf '%s\n' "${regenerate[@]}" > /var/lib/mailplane/regenerate-secrets
+fi
+log "removed per-instance secrets: ${regenerate[*]:-none}"
+
+# What this instance's first boot made: its host keys, the bake's deploy key, cloud-init's
+# state and copy of the user data, the machine id (systemd makes a new one at the next boot).
+rm -f /etc/ssh/ssh_host_*
+rm -f /root/.ssh/authorized_keys
+cloud-init clean --logs --seed
+truncate -s 0 /etc/machine-id
+rm -f /var/lib/dbus/machine-id
+rm -rf /opt/mailplane
+log 'image ready to be snapshotted'
