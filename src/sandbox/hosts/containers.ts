@@ -13,7 +13,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { HostLifecycle, HostSpec } from '../scaleway/state.ts';
 import { run, tryRun } from './exec.ts';
@@ -31,6 +31,11 @@ export interface ContainerHostsOptions {
   stateDir: string;
   /** Machine-wide record of running machines (any sandbox's), so a crashed one's are found. */
   registryDir: string;
+  /**
+   * Block snapshots of machines' disks (kept across sandboxes, like the image): each is a copy of
+   * a machine's own layer plus the name of the snapshot that machine booted from, if any.
+   */
+  snapshotsDir: string;
   log?: (line: string) => void;
 }
 
@@ -70,6 +75,9 @@ export class ContainerHosts implements HostLifecycle {
     if (this.machines.get(spec.id)?.child) throw new Error(`machine ${spec.id} is already running`);
     const dir = this.dir(spec.id);
     const firstBoot = !existsSync(join(dir, 'upper'));
+    await mkdir(dir, { recursive: true });
+    // The disk's origin, fixed at creation: the stock rootfs, or a snapshot (a custom image).
+    if (firstBoot) await writeFile(join(dir, 'base-snapshot'), spec.bootSnapshot ?? '');
     await mkdir(join(dir, 'upper'), { recursive: true });
     await mkdir(join(dir, 'work'), { recursive: true });
     await mkdir(this.merged(spec.id), { recursive: true });
@@ -159,12 +167,55 @@ export class ContainerHosts implements HostLifecycle {
     return cleaned;
   }
 
+  /**
+   * A snapshot of the machine's disk: its own layer copied (whiteouts and xattrs kept, `cp -a` as
+   * root), over the layers it booted from. A running machine's copy is crash-consistent, as a
+   * Block snapshot of a volume in use is; a bake stops the machine first.
+   */
+  async snapshotDisk(id: string, snapshotId: string): Promise<void> {
+    const target = join(this.opts.snapshotsDir, snapshotId);
+    const building = `${target}.building`;
+    await rm(building, { recursive: true, force: true });
+    await mkdir(building, { recursive: true });
+    await run('cp', ['-a', '--reflink=auto', join(this.dir(id), 'upper'), join(building, 'upper')], { timeoutMs: 20 * 60_000 });
+    await writeFile(join(building, 'parent'), await this.baseOf(id));
+    await rm(target, { recursive: true, force: true });
+    await rename(building, target);
+  }
+
+  async dropSnapshot(snapshotId: string): Promise<void> {
+    await rm(join(this.opts.snapshotsDir, snapshotId), { recursive: true, force: true });
+  }
+
+  /** Whether a snapshot's disk is here (the test harness keeps a baked one across runs). */
+  hasSnapshot(snapshotId: string): boolean {
+    return existsSync(join(this.opts.snapshotsDir, snapshotId, 'upper'));
+  }
+
+  private async baseOf(id: string): Promise<string> {
+    return (await readFile(join(this.dir(id), 'base-snapshot'), 'utf8').catch(() => '')).trim();
+  }
+
+  /** The read-only layers under a machine booted from `snapshotId`, topmost first, down to the stock rootfs. */
+  private async layers(snapshotId: string): Promise<string[]> {
+    const layers: string[] = [];
+    for (let s = snapshotId; s; ) {
+      const dir = join(this.opts.snapshotsDir, s);
+      if (!existsSync(join(dir, 'upper'))) throw new Error(`snapshot ${s}'s disk is not in ${this.opts.snapshotsDir}`);
+      layers.push(join(dir, 'upper'));
+      s = (await readFile(join(dir, 'parent'), 'utf8').catch(() => '')).trim();
+      if (layers.length > 50) throw new Error(`snapshot ${snapshotId}: chain too long`);
+    }
+    return [...layers, this.opts.image.rootfs];
+  }
+
   private async mount(id: string): Promise<void> {
     const merged = this.merged(id);
     if (await isMountPoint(merged)) return;
     const dir = this.dir(id);
+    const lower = (await this.layers(await this.baseOf(id))).join(':');
     await run('mount', ['-t', 'overlay', 'overlay', '-o',
-      `lowerdir=${this.opts.image.rootfs},upperdir=${join(dir, 'upper')},workdir=${join(dir, 'work')}`, merged]);
+      `lowerdir=${lower},upperdir=${join(dir, 'upper')},workdir=${join(dir, 'work')}`, merged]);
   }
 
   private async unmount(id: string): Promise<void> {
