@@ -129,6 +129,11 @@ export class ScalewayEmulator {
       this.setSmtpBlocked(false);
       return c.json({ smtpBlocked: false });
     });
+    // Another process's sandbox (the bench's) adopts a cached baked image the same way.
+    this.app.post('/__sandbox/images/adopt', async (c) => {
+      const body = (await c.req.json()) as { zone: string; snapshotId: string; name: string; tags: string[]; sizeBytes: number };
+      return c.json(this.adoptImage(body), 201);
+    });
     registerProductRoutes(this.app, this.catalogue);
     registerInstanceRoutes(this.app, this.state, this.groups, this.catalogue);
     registerSecurityGroupRoutes(this.app, this.state, this.groups);

@@ -2,17 +2,15 @@
  * The pre-baked mail-server image for the real-host suite: baked once through
  * the product (as ops would: POST /v1/admin/images/bake) on a real Debian
  * machine, its Block snapshot (a copy of the machine's disk) kept in the host
- * cache dir with a manifest, and adopted by every later test file's fresh
- * Scaleway emulator, so every file's servers boot from it. Baked again only
- * when the package digest changes (or the cached disk is gone).
+ * cache dir (src/sandbox/hosts/image-cache.ts), and adopted by every later
+ * test file's fresh Scaleway emulator, so every file's servers boot from it.
+ * Baked again only when the package digest changes (or the cached disk is gone).
  * MAILPLANE_E2E_STOCK_IMAGE=1 skips it: servers then boot the stock image.
  */
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
 import { mailImages } from '../../../../src/db/schema/index.ts';
 import { packageDigest } from '../../../../src/mailstack/packages.ts';
+import { readCachedImage, writeCachedImage } from '../../../../src/sandbox/hosts/image-cache.ts';
 import type { Harness } from '../../../support/provisioning.ts';
 import { until } from '../../../support/until.ts';
 
@@ -24,22 +22,17 @@ export interface BakedImage {
   bakedHere: boolean;
 }
 
-interface Manifest { digest: string; zone: string; snapshotId: string; name: string; tags: string[]; sizeBytes: number }
-
 export const useStockImage = () => process.env['MAILPLANE_E2E_STOCK_IMAGE'] === '1';
 
 export async function ensureBakedImage(h: Harness, cacheDir: string, zone = 'fr-par-1'): Promise<BakedImage | null> {
   if (useStockImage()) return null;
   const scw = h.sandbox.scaleway!;
-  const hosts = h.sandbox.realHosts!.lifecycle;
-  const manifestPath = join(cacheDir, 'images', `mail-${zone}.json`);
   const digest = packageDigest();
-  const cached = existsSync(manifestPath) ? (JSON.parse(await readFile(manifestPath, 'utf8')) as Manifest) : null;
-  if (cached?.digest === digest && hosts.hasSnapshot(cached.snapshotId)) {
-    const { id } = scw.adoptImage({ zone, snapshotId: cached.snapshotId, name: cached.name, tags: cached.tags, sizeBytes: cached.sizeBytes });
+  const cached = await readCachedImage(cacheDir, zone, digest);
+  if (cached) {
+    const { id } = scw.adoptImage(cached);
     return { zone, imageId: id, snapshotId: cached.snapshotId, bakedHere: false };
   }
-
   const ops = await h.staff(`image-bake-${zone}@example.org`, 'ops');
   const res = await h.call('POST', '/v1/admin/images/bake', { token: ops, body: { zone } });
   if (res.status !== 202) throw new Error(`bake: ${res.status} ${JSON.stringify(res.body)}`);
@@ -51,10 +44,6 @@ export async function ensureBakedImage(h: Harness, cacheDir: string, zone = 'fr-
   }, 20 * 60_000, 500);
   const image = scw.listImages().find((i) => i.id === row.imageId)!;
   const snapshot = scw.listSnapshots().find((s) => s.id === image.snapshotId)!;
-  await mkdir(join(cacheDir, 'images'), { recursive: true });
-  const manifest: Manifest = { digest, zone, snapshotId: snapshot.id, name: image.name, tags: image.tags, sizeBytes: snapshot.sizeBytes };
-  await writeFile(manifestPath, JSON.stringify(manifest, null, 2));
-  // The previous package set's disk is of no use any more.
-  if (cached && cached.snapshotId !== snapshot.id) await rm(join(cacheDir, 'snapshots', cached.snapshotId), { recursive: true, force: true });
+  await writeCachedImage(cacheDir, { digest, zone, snapshotId: snapshot.id, name: image.name, tags: image.tags, sizeBytes: snapshot.sizeBytes });
   return { zone, imageId: image.id, snapshotId: snapshot.id, bakedHere: true };
 }
