@@ -30,6 +30,7 @@ const commands: CommandEntry[] = [
   { name: 'servers', summary: 'Support: list and inspect servers, re-run a step, resume a failed run', load: async () => (await import('./cli/servers.ts')).serversCommand },
   { name: 'reconcile', summary: 'Compare provider resources with the database; --apply deletes orphans', load: async () => (await import('./cli/ops.ts')).reconcileCommand },
   { name: 'ips', summary: 'Ops: rotate a live server\'s IP address', load: async () => (await import('./cli/ops.ts')).ipsCommand },
+  { name: 'images', summary: 'Ops: pre-baked mail-server images per zone; bake one now', load: async () => (await import('./cli/images.ts')).imagesCommand },
   { name: 'sandbox', summary: 'Run the provider emulators alone (for a separate API or worker process)', load: async () => (await import('./cli/sandbox.ts')).sandboxCommand },
   { name: 'templates', summary: 'Render the file tree a mail server gets, for review', load: async () => (await import('./cli/templates.ts')).templatesCommand },
   { name: 'vault', summary: 'Vault status and master-key rotation', load: async () => (await import('./cli/vault.ts')).vaultCommand },
