@@ -13,10 +13,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { HostLifecycle, HostSpec } from '../scaleway/state.ts';
 import { run, tryRun } from './exec.ts';
+import { baseOf, hasSnapshot, lowerDirs, mountDisk, recordBase, snapshotLayer } from './disk-layers.ts';
 import type { HostImage } from './image.ts';
 import type { SandboxNetwork } from './network.ts';
 import { providerFiles } from './provider-files.ts';
@@ -75,12 +76,8 @@ export class ContainerHosts implements HostLifecycle {
     if (this.machines.get(spec.id)?.child) throw new Error(`machine ${spec.id} is already running`);
     const dir = this.dir(spec.id);
     const firstBoot = !existsSync(join(dir, 'upper'));
-    await mkdir(dir, { recursive: true });
     // The disk's origin, fixed at creation: the stock rootfs, or a snapshot (a custom image).
-    if (firstBoot) await writeFile(join(dir, 'base-snapshot'), spec.bootSnapshot ?? '');
-    await mkdir(join(dir, 'upper'), { recursive: true });
-    await mkdir(join(dir, 'work'), { recursive: true });
-    await mkdir(this.merged(spec.id), { recursive: true });
+    if (firstBoot) await recordBase(dir, spec.bootSnapshot);
     await this.mount(spec.id);
     if (firstBoot) {
       for (const file of providerFiles()) {
@@ -167,20 +164,9 @@ export class ContainerHosts implements HostLifecycle {
     return cleaned;
   }
 
-  /**
-   * A snapshot of the machine's disk: its own layer copied (whiteouts and xattrs kept, `cp -a` as
-   * root), over the layers it booted from. A running machine's copy is crash-consistent, as a
-   * Block snapshot of a volume in use is; a bake stops the machine first.
-   */
+  /** A Block snapshot of the machine's disk (crash-consistent if it runs, as on Scaleway; a bake stops it first). */
   async snapshotDisk(id: string, snapshotId: string): Promise<void> {
-    const target = join(this.opts.snapshotsDir, snapshotId);
-    const building = `${target}.building`;
-    await rm(building, { recursive: true, force: true });
-    await mkdir(building, { recursive: true });
-    await run('cp', ['-a', '--reflink=auto', join(this.dir(id), 'upper'), join(building, 'upper')], { timeoutMs: 20 * 60_000 });
-    await writeFile(join(building, 'parent'), await this.baseOf(id));
-    await rm(target, { recursive: true, force: true });
-    await rename(building, target);
+    await snapshotLayer(this.dir(id), this.opts.snapshotsDir, snapshotId);
   }
 
   async dropSnapshot(snapshotId: string): Promise<void> {
@@ -189,33 +175,14 @@ export class ContainerHosts implements HostLifecycle {
 
   /** Whether a snapshot's disk is here (the test harness keeps a baked one across runs). */
   hasSnapshot(snapshotId: string): boolean {
-    return existsSync(join(this.opts.snapshotsDir, snapshotId, 'upper'));
-  }
-
-  private async baseOf(id: string): Promise<string> {
-    return (await readFile(join(this.dir(id), 'base-snapshot'), 'utf8').catch(() => '')).trim();
-  }
-
-  /** The read-only layers under a machine booted from `snapshotId`, topmost first, down to the stock rootfs. */
-  private async layers(snapshotId: string): Promise<string[]> {
-    const layers: string[] = [];
-    for (let s = snapshotId; s; ) {
-      const dir = join(this.opts.snapshotsDir, s);
-      if (!existsSync(join(dir, 'upper'))) throw new Error(`snapshot ${s}'s disk is not in ${this.opts.snapshotsDir}`);
-      layers.push(join(dir, 'upper'));
-      s = (await readFile(join(dir, 'parent'), 'utf8').catch(() => '')).trim();
-      if (layers.length > 50) throw new Error(`snapshot ${snapshotId}: chain too long`);
-    }
-    return [...layers, this.opts.image.rootfs];
+    return hasSnapshot(this.opts.snapshotsDir, snapshotId);
   }
 
   private async mount(id: string): Promise<void> {
     const merged = this.merged(id);
     if (await isMountPoint(merged)) return;
     const dir = this.dir(id);
-    const lower = (await this.layers(await this.baseOf(id))).join(':');
-    await run('mount', ['-t', 'overlay', 'overlay', '-o',
-      `lowerdir=${lower},upperdir=${join(dir, 'upper')},workdir=${join(dir, 'work')}`, merged]);
+    await mountDisk(dir, merged, await lowerDirs(this.opts.snapshotsDir, await baseOf(dir), this.opts.image.rootfs));
   }
 
   private async unmount(id: string): Promise<void> {
