@@ -29,9 +29,9 @@ export async function runBake(deps: BakeDeps, bakeId: string, job: { retryCount:
   const [row] = await db.select().from(mailImages).where(eq(mailImages.id, bakeId));
   if (!row || row.status !== 'baking') return;
   let log = row.log;
+  // Kept in memory and written with each phase's result (a script prints thousands of lines).
   const note = async (line: string) => {
     log = `${log}${new Date(deps.clock.now()).toISOString()} ${line}\n`.slice(-LOG_LIMIT);
-    await db.update(mailImages).set({ log }).where(eq(mailImages.id, bakeId));
   };
   const save = (patch: Partial<BakeRow>) => db.update(mailImages).set({ ...patch, log }).where(eq(mailImages.id, bakeId));
   await save({ attempts: row.attempts + 1 });
@@ -43,9 +43,9 @@ export async function runBake(deps: BakeDeps, bakeId: string, job: { retryCount:
       await save({ ...next.patch, phase: next.phase });
       current = { ...current, ...next.patch, phase: next.phase };
     }
-    await save({ status: 'available', finishedAt: new Date(deps.clock.now()), error: null });
     await note(`image ${current.imageId} available in ${zone}`);
     await retireOlder(deps, current, note);
+    await save({ status: 'available', finishedAt: new Date(deps.clock.now()), error: null });
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     await note(`attempt ${row.attempts + 1} failed: ${message}`);
