@@ -9,6 +9,7 @@ import type { DnsProvider } from '../src/providers/dns/interface.ts';
 import type { BlacklistChecker, DnsLookup } from '../src/providers/lookup/interface.ts';
 import type { RemoteHostProvider } from '../src/providers/ssh/interface.ts';
 import type { BackupDeps } from '../src/backups/deps.ts';
+import type { StackSource } from '../src/mailstack/stack.ts';
 import type { Vault } from '../src/vault/vault.ts';
 import type { AlertSink } from './alerts.ts';
 import type { StepName } from './plan.ts';
@@ -35,9 +36,11 @@ export interface ProvisioningSettings {
   /** The boot volume a plan's server gets: its mailbox storage plus the system's headroom. */
   rootVolumeBytesOf(planId: string): number;
   /** Plan limits rendered into the mail stack. */
-  limitsOf(planId: string): { messagesPerHour: number; mailboxes: number; storageGb: number };
+  limitsOf(planId: string): { messagesPerHour: number; mailboxes: number; storageGb: number; aliases: number; forwards: number };
   /** Where to reach a server's SSH (the sandbox maps documentation IPs to loopback ports). */
   sshEndpoint(server: { id: string; ipv4: string | null }): Promise<{ host: string; port: number }>;
+  /** Where mailplane reaches its servers from: SSH is open to these only (security group, nftables). */
+  controlPlaneAddresses: string[];
   maxRotations: number;
   retry: { baseMs: number; maxMs: number; maxAttempts: number };
   /** wait_ssh and set_ptr poll; these bound how long. */
@@ -45,6 +48,18 @@ export interface ProvisioningSettings {
   pollIntervalMs: number;
   /** How often a step waiting on a person (nameservers, outbound SMTP) is checked again. */
   waitRecheckMs: number;
+  /** DKIM key rotation (provisioning/dkim/; DKIM_* in the config). */
+  dkim: DkimSettings;
+  /** A TLS key rollover: from publishing both TLSA records to switching the key (at least twice the records' TTL). */
+  tlsaRolloverWaitMs: number;
+}
+
+export interface DkimSettings {
+  /** 0: no scheduled rotation. */
+  rotationDays: number;
+  overlapDays: number;
+  deleteAfterDays: number;
+  ed25519: boolean;
 }
 
 export interface ProvisioningDeps {
@@ -60,6 +75,8 @@ export interface ProvisioningDeps {
   clock: Clock;
   log: Logger;
   settings: ProvisioningSettings;
+  /** The mail stack mailplane renders now (its templates, their version and release). */
+  stack: StackSource;
   random?: () => number;
   /** Backups (src/backups): a backup before a step changes a running server, the final one before deletion. */
   backups?: BackupDeps;

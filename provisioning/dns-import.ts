@@ -24,8 +24,8 @@ export interface ImportResult {
 }
 
 export async function mailplaneSelectors(deps: ProvisioningDeps, serverId: string): Promise<string[]> {
-  const rows = await deps.database.db.select({ selector: dkimKeys.selector }).from(dkimKeys).where(eq(dkimKeys.serverId, serverId));
-  return rows.map((r) => r.selector);
+  const rows = await deps.database.db.select({ selector: dkimKeys.selector, ed25519: dkimKeys.ed25519Selector }).from(dkimKeys).where(eq(dkimKeys.serverId, serverId));
+  return rows.flatMap((r) => (r.ed25519 ? [r.selector, r.ed25519] : [r.selector]));
 }
 
 export async function importExistingRecords(deps: ProvisioningDeps, serverRow: ServerRow, zoneId: string, log: (line: string) => void): Promise<ImportResult> {

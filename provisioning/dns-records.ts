@@ -18,6 +18,8 @@ export interface RecordFacts {
   ipv4: string | null;
   ipv6: string | null;
   dkim: { selector: string; publicKeyBase64: string } | null;
+  /** The Ed25519 key signing beside the RSA one (RFC 8463), under its own selector. */
+  dkimEd25519?: { selector: string; publicKeyBase64: string } | null;
   sshfpSha256Hex: string | null;
   /** An extra DMARC aggregate-report address (DMARC_RUA), besides the server's own dmarc-reports@<domain>. */
   dmarcRua: string | null;
@@ -68,6 +70,25 @@ export function mtaStsId(policy: string): string {
   return createHash('sha256').update(policy).digest('hex').slice(0, 20);
 }
 
+/** Names in the customer's domain that are CNAMEs to the mail host (each also on its certificate). */
+export const MAIL_SERVER_ALIASES = ['webmail', 'mta-sts', 'autoconfig', 'autodiscover'] as const;
+
+/**
+ * RFC 6186 service records, so a mail client given only an address finds the server: submission with
+ * implicit TLS (465, RFC 8314's preference) and with STARTTLS (587), IMAP over TLS (993); and "." (RFC 2782:
+ * not offered here) for plain IMAP and for POP3, which the server does not run. `_autodiscover._tcp` is
+ * Outlook's fallback when autodiscover.<domain> is not reachable.
+ */
+export function mailClientSrvRecords(f: Pick<RecordFacts, 'domain' | 'hostname'>): Array<{ purpose: string; name: string; content: string }> {
+  const offered: Array<[string, number | null]> = [
+    ['submissions', 465], ['submission', 587], ['imaps', 993], ['imap', null], ['pop3s', null], ['pop3', null], ['autodiscover', 443],
+  ];
+  return offered.map(([service, port]) => ({
+    purpose: `srv_${service}`, name: `_${service}._tcp.${f.domain}`,
+    content: port === null ? '0 0 0 .' : `0 1 ${port} ${f.hostname}`,
+  }));
+}
+
 const sameName = (type: string, name: string) => (r: DnsRecord) => r.type === type && r.name === name;
 const sameTxt = (name: string, prefix: string) => (r: DnsRecord) =>
   r.type === 'TXT' && r.name === name && r.content.replace(/^"/, '').toLowerCase().startsWith(prefix.toLowerCase());
@@ -79,8 +100,8 @@ export function desiredRecords(f: RecordFacts): DesiredRecord[] {
   if (f.ipv4) add('a_mail', { type: 'A', name: f.hostname, content: f.ipv4 }, sameName('A', f.hostname));
   if (f.ipv6) add('aaaa_mail', { type: 'AAAA', name: f.hostname, content: f.ipv6 }, sameName('AAAA', f.hostname));
   add('mx', { type: 'MX', name: f.domain, content: f.hostname, priority: 10 }, sameName('MX', f.domain));
-  // The webmail and MTA-STS hosts are the mail server; CNAMEs follow an IP rotation for free.
-  for (const label of ['webmail', 'mta-sts']) {
+  // The webmail, MTA-STS and mail-client setup hosts are the mail server; CNAMEs follow an IP rotation for free.
+  for (const label of MAIL_SERVER_ALIASES) {
     const name = `${label}.${f.domain}`;
     add(`cname_${label.replace('-', '_')}`, { type: 'CNAME', name, content: f.hostname }, sameName('CNAME', name));
   }
@@ -92,6 +113,10 @@ export function desiredRecords(f: RecordFacts): DesiredRecord[] {
   if (f.dkim) {
     const name = `${f.dkim.selector}._domainkey.${f.domain}`;
     add('dkim', { type: 'TXT', name, content: `v=DKIM1; k=rsa; p=${f.dkim.publicKeyBase64}` }, sameTxt(name, 'v=DKIM1'));
+  }
+  if (f.dkimEd25519) {
+    const name = `${f.dkimEd25519.selector}._domainkey.${f.domain}`;
+    add('dkim_ed25519', { type: 'TXT', name, content: `v=DKIM1; k=ed25519; p=${f.dkimEd25519.publicKeyBase64}` }, sameTxt(name, 'v=DKIM1'));
   }
   const dmarcName = `_dmarc.${f.domain}`;
   // Aggregate reports go somewhere by default: the customer's own server (see dmarcRuaAddresses).
@@ -105,6 +130,7 @@ export function desiredRecords(f: RecordFacts): DesiredRecord[] {
   const caa = `0 issue "letsencrypt.org"`;
   const caaAt = caaName(f);
   add('caa_issue', { type: 'CAA', name: caaAt, content: caa }, (r) => r.type === 'CAA' && r.name === caaAt && r.content === caa);
+  for (const r of mailClientSrvRecords(f)) add(r.purpose, { type: 'SRV', name: r.name, content: r.content }, sameName('SRV', r.name));
   if (f.sshfpSha256Hex) {
     add('sshfp', { type: 'SSHFP', name: f.hostname, content: `4 2 ${f.sshfpSha256Hex}` }, (r) => r.type === 'SSHFP' && r.name === f.hostname && r.content.startsWith('4 2 '));
   }
@@ -118,7 +144,7 @@ export function tlsaRecord(hostname: string, spkiSha256Hex: string): DesiredReco
 
 /**
  * Whether a record sits where mailplane publishes (so it is mailplane's, not the customer's): the mail
- * host and its TLSA, the webmail and MTA-STS names, the apex MX and SPF, DMARC, TLS-RPT and the DKIM
+ * host and its TLSA, the webmail, MTA-STS and mail-client setup names and SRV records, the apex MX and SPF, DMARC, TLS-RPT and the DKIM
  * selectors mailplane signs with. Everything else in the zone is the customer's and is never touched.
  */
 export function isMailplaneSlot(
@@ -128,7 +154,8 @@ export function isMailplaneSlot(
   const name = record.name.toLowerCase().replace(/\.$/, '');
   const d = f.domain;
   const owned = [
-    f.hostname, `_25._tcp.${f.hostname}`, `webmail.${d}`, `mta-sts.${d}`, `_mta-sts.${d}`, `_smtp._tls.${d}`, `_dmarc.${d}`,
+    f.hostname, `_25._tcp.${f.hostname}`, ...MAIL_SERVER_ALIASES.map((label) => `${label}.${d}`), `_mta-sts.${d}`, `_smtp._tls.${d}`, `_dmarc.${d}`,
+    ...mailClientSrvRecords(f).map((r) => r.name),
     ...f.dkimSelectors.map((s) => `${s}._domainkey.${d}`),
   ];
   if (owned.includes(name)) return true;

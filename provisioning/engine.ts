@@ -7,7 +7,7 @@
  * heartbeat; pg-boss hands the job to another worker, which finds the step
  * still `running` and runs it again — steps are idempotent by contract.
  */
-import { and, asc, desc, eq, inArray } from 'drizzle-orm';
+import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Actor } from '../src/audit.ts';
 import { audit, SYSTEM_ACTOR } from '../src/audit.ts';
 import type { Db } from '../src/db/client.ts';
@@ -16,14 +16,22 @@ import { inTransaction, type RawTx } from '../src/db/tx.ts';
 import { AppError, ConflictError, NotFoundError } from '../src/errors.ts';
 import type { JobQueue } from '../src/jobs/queue.ts';
 import { backoffMs } from './backoff.ts';
-import type { ProvisioningDeps, StepDefinition } from './context.ts';
-import { publishEvent } from './events.ts';
-import { PLANS, type RunKind, type StepName } from './plan.ts';
+import type { ProvisioningDeps, RunRow, StepDefinition } from './context.ts';
+import { EVENTS_CHANNEL, publishEvent } from './events.ts';
+import { liveRerunRefusal } from './live-reruns.ts';
+import { LIVE_SERVER_RUNS, PLANS, type RunKind, type StepName } from './plan.ts';
 import { WaitingError } from './waiting.ts';
 import { moveRuns, moveServer } from '../src/servers/status.ts';
 import type { StepWait } from '../src/db/schema/servers.ts';
 
 export const LOG_LIMIT = 64 * 1024;
+
+/** The claim statement's row (snake_case: postgres.js, not drizzle; timestamps as text, see drizzle's postgres-js driver). */
+interface ClaimRow {
+  id: string; server_id: string; kind: RunRow['kind']; status: RunRow['status']; error: string | null; params: Record<string, unknown>;
+  created_at: string; finished_at: string | null;
+  step_id: string | null; attempt: number | null; log: string | null; waiting_for: StepWait | null;
+}
 
 type Steps = Record<StepName, StepDefinition>;
 
@@ -69,7 +77,12 @@ class LogBuffer {
 }
 
 export interface Engine {
-  handleStepJob(data: { runId: string; step: string }, job: { signal: AbortSignal }): Promise<void>;
+  /**
+   * `retryCount` > 0: pg-boss delivers the job again (its worker died, or it expired), so a step
+   * found `running` is that dead attempt, taken over. A first delivery that finds the step running
+   * (a second job for it: a scheduled re-check and a "check now") leaves it to the live attempt.
+   */
+  handleStepJob(data: { runId: string; step: string }, job: { signal: AbortSignal; retryCount?: number }): Promise<void>;
   rerunStep(actor: Actor, serverId: string, step: string): Promise<{ runId: string }>;
   resumeRun(actor: Actor, serverId: string): Promise<{ runId: string; requeued: string[] }>;
   /**
@@ -83,57 +96,107 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
   const { database, queue, clock } = deps;
   const db = database.db;
 
-  async function claim(runId: string, step: string) {
-    return inTransaction(database, async (tx) => {
+  /**
+   * Marks the step running and reads its server: one statement (prepared, autocommitted) that
+   * locks the run, claims the step if the run is running and publishes step.started (pg_notify in
+   * its RETURNING), sent beside the server's SELECT, so the claim costs one round trip of latency.
+   * A run that is not running (a cancelled run's job coming back) takes the slow path below.
+   */
+  // Prepared once: one round trip per claim instead of two.
+  const serverOfRun = db.select().from(servers)
+    .where(eq(servers.id, sql`(select server_id from provisioning_runs where id = ${sql.placeholder('runId')})`)).prepare('engine_server_of_run');
+
+  async function claim(runId: string, step: string, takeOver: boolean) {
+    const at = new Date().toISOString();
+    const [rows, [server]] = await Promise.all([
+      database.sql<ClaimRow[]>`
+        with run as (
+          select id, server_id, kind, status, error, params, created_at, finished_at
+          from provisioning_runs where id = ${runId} for update
+        ), claimed as (
+          update provisioning_steps s
+          set status = 'running', attempt = case when s.status = 'running' then s.attempt else s.attempt + 1 end,
+              started_at = ${new Date(clock.now()).toISOString()}::timestamptz, next_attempt_at = null
+          from run
+          where s.run_id = run.id and run.status = 'running' and s.name = ${step}
+            and (s.status in ('queued', 'retrying', 'waiting') or (s.status = 'running' and ${takeOver}::boolean))
+          returning s.id, s.attempt, s.log, s.waiting_for, pg_notify(${EVENTS_CHANNEL}, json_build_object(
+            'serverId', run.server_id, 'runId', run.id, 'type', 'step.started', 'step', s.name, 'attempt', s.attempt, 'at', ${at}::text)::text) as published
+        )
+        select run.id, run.server_id, run.kind, run.status, run.error, run.params, run.created_at, run.finished_at,
+          claimed.id as step_id, claimed.attempt, claimed.log, claimed.waiting_for
+        from run left join claimed on true`,
+      serverOfRun.execute({ runId }),
+    ]);
+    const found = rows[0];
+    if (!found) return null;
+    if (found.status !== 'running') {
+      await settleStepOfStoppedRun(runId, step);
+      return null;
+    }
+    // Already finished (a duplicate delivery), or not yet due (pending): nothing was claimed.
+    if (!found.step_id) return null;
+    const run: RunRow = {
+      id: found.id, serverId: found.server_id, kind: found.kind, status: found.status, error: found.error, params: found.params,
+      createdAt: new Date(found.created_at), finishedAt: found.finished_at ? new Date(found.finished_at) : null,
+    };
+    return { run, step: { id: found.step_id, name: step, attempt: found.attempt!, log: found.log!, waitingFor: found.waiting_for }, server: server ?? null };
+  }
+
+  /** A cancelled run's step whose job comes back (a retry, or a dead worker's job) settles as cancelled. */
+  async function settleStepOfStoppedRun(runId: string, step: string) {
+    await inTransaction(database, async (tx) => {
       const [run] = await tx.select().from(provisioningRuns).where(eq(provisioningRuns.id, runId)).for('update');
-      if (!run) return null;
+      if (run?.status !== 'cancelled') return;
       const [row] = await tx.select().from(provisioningSteps).where(and(eq(provisioningSteps.runId, runId), eq(provisioningSteps.name, step)));
-      if (run.status !== 'running') {
-        // A cancelled run's step whose job comes back (a retry, or a dead worker's job) settles as cancelled.
-        if (run.status === 'cancelled' && row && ['queued', 'running', 'retrying', 'waiting'].includes(row.status)) {
-          await tx.update(provisioningSteps).set({ status: 'failed', error: 'run cancelled', finishedAt: new Date(clock.now()) }).where(eq(provisioningSteps.id, row.id));
-          // Nobody needs to act for a server that is going away.
-          if (row.waitingFor?.alertKey) await deps.alerts.resolve(tx, row.waitingFor.alertKey);
-        }
-        return null;
+      if (row && ['queued', 'running', 'retrying', 'waiting'].includes(row.status)) {
+        await tx.update(provisioningSteps).set({ status: 'failed', error: 'run cancelled', finishedAt: new Date(clock.now()) }).where(eq(provisioningSteps.id, row.id));
+        // Nobody needs to act for a server that is going away.
+        if (row.waitingFor?.alertKey) await deps.alerts.resolve(tx, row.waitingFor.alertKey);
       }
-      // Already finished (a duplicate delivery), or not yet due: nothing to do.
-      if (!row || row.status === 'succeeded' || row.status === 'failed' || row.status === 'pending') return null;
-      const attempt = row.status === 'running' ? row.attempt : row.attempt + 1;
-      const [updated] = await tx.update(provisioningSteps)
-        .set({ status: 'running', attempt, startedAt: new Date(clock.now()), nextAttemptAt: null })
-        .where(eq(provisioningSteps.id, row.id)).returning();
-      await publishEvent(tx, { serverId: run.serverId, runId, type: 'step.started', step, attempt });
-      return { run, step: updated! };
     });
   }
 
-  async function succeed(runId: string, stepId: string, name: string, log: string, output: Record<string, unknown>, durationMs: number) {
+  /**
+   * The step succeeded. One transaction: four prepared statements sent together (one round trip
+   * of latency; PostgreSQL runs them in order, so the run is locked before anything else): the run
+   * locked, the step marked succeeded (step.succeeded published in the same statement), every
+   * pending step whose dependencies have all succeeded marked queued, whatever their number, and
+   * what is left of the run; then one insert for the dependents' jobs.
+   */
+  async function succeed(run: RunRow, step: { id: string; name: string; waitingFor: StepWait | null }, log: string, output: Record<string, unknown>, durationMs: number) {
+    const runId = run.id;
     await inTransaction(database, async (tx, raw) => {
-      const [run] = await tx.select().from(provisioningRuns).where(eq(provisioningRuns.id, runId)).for('update');
-      const [before] = await tx.select({ waitingFor: provisioningSteps.waitingFor }).from(provisioningSteps).where(eq(provisioningSteps.id, stepId));
-      await tx.update(provisioningSteps).set({ status: 'succeeded', finishedAt: new Date(clock.now()), log, output, error: null, retryable: null, durationMs, waitingFor: null })
-        .where(eq(provisioningSteps.id, stepId));
-      await publishEvent(tx, { serverId: run!.serverId, runId, type: 'step.succeeded', step: name });
-      const all = await tx.select().from(provisioningSteps).where(eq(provisioningSteps.runId, runId)).orderBy(asc(provisioningSteps.name));
-      if (before?.waitingFor) await endWait(tx, run!.serverId, runId, name, before.waitingFor, all);
-      if (run!.status !== 'running') return;
-      const done = new Set(all.filter((s) => s.status === 'succeeded').map((s) => s.name));
-      for (const s of all) {
-        if (s.status === 'pending' && s.dependsOn.every((d) => done.has(d))) {
-          await tx.update(provisioningSteps).set({ status: 'queued' }).where(eq(provisioningSteps.id, s.id));
-          await enqueueStep(queue, raw, runId, s.name, s.attempt + 1);
-        }
-      }
-      if (done.size === all.length) {
+      const at = new Date().toISOString();
+      const [[locked], , ready, [left]] = await Promise.all([
+        raw<{ status: string; kind: string; params: Record<string, unknown> }[]>`select status, kind, params from provisioning_runs where id = ${runId} for update`,
+        raw`update provisioning_steps set status = 'succeeded', finished_at = ${new Date(clock.now()).toISOString()}::timestamptz, log = ${log},
+              output = ${JSON.stringify(output)}::jsonb, error = null, retryable = null, duration_ms = ${durationMs}, waiting_for = null
+            where id = ${step.id}
+            returning pg_notify(${EVENTS_CHANNEL}, json_build_object('serverId', ${run.serverId}::text, 'runId', ${runId}::text, 'type', 'step.succeeded', 'step', ${step.name}::text, 'at', ${at}::text)::text)`,
+        raw<{ name: string; attempt: number }[]>`update provisioning_steps d set status = 'queued'
+            where d.run_id = ${runId} and d.status = 'pending'
+              and exists (select 1 from provisioning_runs r where r.id = ${runId} and r.status = 'running')
+              -- every dependency succeeded: none is missing from the run's succeeded steps
+              and not exists (select 1 from unnest(d.depends_on) as dep(name)
+                where dep.name not in (select done.name from provisioning_steps done where done.run_id = ${runId} and done.status = 'succeeded'))
+            returning d.name, d.attempt`,
+        raw<{ remaining: number; waiting: number }[]>`select count(*) filter (where status <> 'succeeded')::int as remaining,
+            count(*) filter (where status = 'waiting')::int as waiting from provisioning_steps where run_id = ${runId}`,
+      ]);
+      if (step.waitingFor) await endWait(tx, run.serverId, runId, step.name, step.waitingFor, (left?.waiting ?? 0) > 0);
+      if (locked?.status !== 'running') return;
+      await queue.sendMany('provisioning.step', ready.map((d) => ({ data: { runId, step: d.name }, singletonKey: `${runId}:${d.name}:${d.attempt + 1}` })), { tx: raw });
+      if (left?.remaining === 0) {
         await moveRuns(tx, { runId }, 'succeed', { now: new Date(clock.now()) });
         // A suspension or a reconciliation's verdict made meanwhile is not written over (the
         // transition's `from` does not include them); a server that stayed ready (a rotation, a
         // step re-run on a live server) stays ready and gets its health run all the same.
-        const became = await moveServer(tx, run!.serverId, run!.kind === 'deprovision' ? 'delete' : 'become_ready', { now: new Date(clock.now()) });
+        const became = await moveServer(tx, run.serverId, locked.kind === 'deprovision' ? 'delete' : 'become_ready', { now: new Date(clock.now()) });
         // The first health run comes with `ready` (committed together), not a sweep later.
-        if (became && run!.kind !== 'deprovision') await queue.send('health.check_server', { serverId: run!.serverId }, { tx: raw, singletonKey: run!.serverId });
-        await publishEvent(tx, { serverId: run!.serverId, runId, type: 'run.succeeded' });
+        if (became && locked.kind !== 'deprovision') await queue.send('health.check_server', { serverId: run.serverId }, { tx: raw, singletonKey: run.serverId });
+        await publishEvent(tx, { serverId: run.serverId, runId, type: 'run.succeeded' });
+        await tellRollout(queue, raw, locked);
       }
     });
   }
@@ -163,9 +226,18 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
             kind: 'ip_rotation_failed', severity: 'warning', serverId: run!.serverId, dedupeKey: `rotation:${runId}`,
             message: `IP rotation of server ${run!.serverId} failed: ${reason}`, details: { runId, step: stepRow.name },
           });
-        } else {
+        } else if (run!.kind === 'rotate_dkim' || run!.kind === 'roll_tls_key') {
+          // The server still signs / serves with its current key: it stays ready; ops are told.
+          const what = run!.kind === 'rotate_dkim' ? { kind: 'dkim_rotation_failed', name: 'DKIM rotation' } : { kind: 'tls_rollover_failed', name: 'TLS key rollover' };
+          await deps.alerts.open(tx, {
+            kind: what.kind, severity: 'warning', serverId: run!.serverId, dedupeKey: `${run!.kind}:${runId}`,
+            message: `${what.name} of server ${run!.serverId} failed: ${reason}`, details: { runId, step: stepRow.name },
+          });
+        } else if (!LIVE_SERVER_RUNS.has(run!.kind as RunKind)) {
+          // (A failed upgrade is put back on its previous version by its rollout.)
           await moveServer(tx, run!.serverId, 'fail_run', { reason, now: new Date(clock.now()) });
         }
+        await tellRollout(queue, raw, run!);
       }
       await publishEvent(tx, { serverId: run!.serverId, runId, type: 'step.failed', step: stepRow.name, attempt: stepRow.attempt, error: message });
       await publishEvent(tx, { serverId: run!.serverId, runId, type: 'run.failed', error: reason });
@@ -193,7 +265,7 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
         nextAttemptAt: new Date(now + err.wait.recheckMs), waitingFor,
       }).where(eq(provisioningSteps.id, stepRow.id));
       await enqueueStep(queue, raw, runId, stepRow.name, stepRow.attempt, err.wait.recheckMs, checks);
-      if (run.kind !== 'rotate_ip') {
+      if (!LIVE_SERVER_RUNS.has(run.kind as RunKind)) {
         await moveServer(tx, run.serverId, 'wait', { reason: `${err.wait.message} ${err.wait.action}`, now: new Date(now) });
       }
       if (err.wait.alert) await deps.alerts.open(tx, { ...err.wait.alert, serverId: run.serverId });
@@ -207,13 +279,13 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
   }
 
   /** A wait is over: its alert resolved, the customer told (event + audit), the server back to provisioning when nothing else waits. */
-  async function endWait(tx: Db, serverId: string, runId: string, step: string, wait: StepWait, all: { status: string }[]) {
+  async function endWait(tx: Db, serverId: string, runId: string, step: string, wait: StepWait, othersWaiting: boolean) {
     if (wait.alertKey) await deps.alerts.resolve(tx, wait.alertKey);
     await audit(tx, SYSTEM_ACTOR, {
       action: 'provisioning.wait_over', target: serverId, details: { runId, step, code: wait.code, since: wait.since },
     });
     await publishEvent(tx, { serverId, runId, type: 'step.wait_over', step, error: wait.code });
-    if (!all.some((s) => s.status === 'waiting')) {
+    if (!othersWaiting) {
       await moveServer(tx, serverId, 'wait_over', { now: new Date(clock.now()) });
     }
   }
@@ -225,7 +297,7 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
 
   return {
     async handleStepJob({ runId, step }, job) {
-      const claimed = await claim(runId, step);
+      const claimed = await claim(runId, step, (job.retryCount ?? 0) > 0);
       if (!claimed) return;
       const definition = steps[step as StepName];
       const log = new LogBuffer(claimed.step.log);
@@ -234,7 +306,7 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
       const maxAttempts = definition?.maxAttempts ?? deps.settings.retry.maxAttempts;
       try {
         if (!definition) throw new Error(`unknown step "${step}"`);
-        const [server] = await db.select().from(servers).where(eq(servers.id, claimed.run.serverId));
+        const server = claimed.server;
         if (!server) throw new Error('server row is gone');
         const output = (await definition.run({
           deps, run: claimed.run, server, attempt: claimed.step.attempt, signal: job.signal,
@@ -242,7 +314,7 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
           reloadServer: async () => (await db.select().from(servers).where(eq(servers.id, server.id)))[0]!,
         })) ?? {};
         log.add('succeeded');
-        await succeed(runId, claimed.step.id, step, log.toString(), output, clock.now() - started);
+        await succeed(claimed.run, claimed.step, log.toString(), output, clock.now() - started);
       } catch (err) {
         if (err instanceof WaitingError) {
           log.add(`waiting (${err.wait.party}): ${err.wait.message}`);
@@ -264,6 +336,10 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
         const [row] = await tx.select().from(provisioningSteps).where(and(eq(provisioningSteps.runId, run.id), eq(provisioningSteps.name, step)));
         if (!row) throw new NotFoundError(`Step ${step}`);
         if (row.status === 'running' || row.status === 'queued' || row.status === 'retrying') throw new ConflictError(`Step ${step} is already ${row.status}`, 'step_busy');
+        // Some steps are only safe while the run builds the server (live-reruns.ts).
+        const [srv] = await tx.select({ status: servers.status }).from(servers).where(eq(servers.id, serverId));
+        const refusal = liveRerunRefusal(srv?.status ?? '', locked!.status, step);
+        if (refusal) throw new ConflictError(refusal, 'step_unsafe_on_live_server');
         // A waiting step re-run by support is simply checked again now.
         const done = await tx.select({ name: provisioningSteps.name, status: provisioningSteps.status }).from(provisioningSteps).where(eq(provisioningSteps.runId, run.id));
         const succeeded = new Set(done.filter((s) => s.status === 'succeeded').map((s) => s.name));
@@ -272,7 +348,7 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
         await tx.update(provisioningSteps).set({ status: 'queued', error: null, finishedAt: null }).where(eq(provisioningSteps.id, row.id));
         if (locked!.status !== 'running') {
           await moveRuns(tx, { runId: run.id }, 'reopen', { now: new Date(clock.now()) });
-          if (locked!.status === 'failed' && run.kind !== 'rotate_ip') await moveServer(tx, serverId, activeTransitionOf(run.kind), { now: new Date(clock.now()) });
+          if (locked!.status === 'failed' && !LIVE_SERVER_RUNS.has(run.kind as RunKind)) await moveServer(tx, serverId, activeTransitionOf(run.kind), { now: new Date(clock.now()) });
         }
         await enqueueStep(queue, raw, run.id, step, row.attempt + 1);
         await audit(tx, actor, { action: 'provisioning.rerun_step', target: serverId, details: { runId: run.id, step } });
@@ -310,12 +386,18 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
           await enqueueStep(queue, raw, run.id, s.name, s.attempt + 1);
         }
         await moveRuns(tx, { runId: run.id }, 'reopen', { now: new Date(clock.now()) });
-        if (run.kind !== 'rotate_ip') await moveServer(tx, serverId, activeTransitionOf(run.kind), { now: new Date(clock.now()) });
+        if (!LIVE_SERVER_RUNS.has(run.kind as RunKind)) await moveServer(tx, serverId, activeTransitionOf(run.kind), { now: new Date(clock.now()) });
         await audit(tx, actor, { action: 'provisioning.resume', target: serverId, details: { runId: run.id, steps: failed.map((s) => s.name) } });
         return { runId: run.id, requeued: failed.map((s) => s.name) };
       });
     },
   };
+}
+
+/** A rollout's server run has ended: the rollout moves on (a job in the same transaction as the run's end). */
+async function tellRollout(queue: JobQueue, raw: RawTx, run: { params: Record<string, unknown> }): Promise<void> {
+  const rolloutId = run.params['rolloutId'];
+  if (typeof rolloutId === 'string') await queue.send('rollouts.advance', { rolloutId }, { tx: raw, singletonKey: rolloutId });
 }
 
 /** The server's transition when a run of this kind is taken up again (a rotation leaves a ready server ready). */

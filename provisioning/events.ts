@@ -22,3 +22,4 @@ export async function publishEvent(db: DbOrTx, event: Omit<ProvisioningEvent, 'a
   const payload = JSON.stringify({ ...event, at: new Date().toISOString() });
   await db.execute(sql`select pg_notify(${EVENTS_CHANNEL}, ${payload})`);
 }
+

@@ -18,12 +18,44 @@ export const ROTATE_IP_STEPS = [
  */
 export const REBUILD_STEPS = ['backup_before_rebuild', 'retire_instance', 'repoint_addresses', 'restore_tls', 'restore_mailboxes', 'restore_mail'] as const;
 
+/**
+
+ * DKIM key rotation (provisioning/dkim/): a new generation is made, published, read back through a
+ * resolver (what receivers see) and only then signs; the previous key's later transitions (revoked,
+ * deleted) are the DKIM sweep's, on dkim_keys.next_transition_at.
+ */
+export const ROTATE_DKIM_STEPS = ['generate_next_dkim', 'publish_next_dkim', 'confirm_next_dkim', 'sign_with_next_dkim'] as const;
+
+/**
+ * A planned change of the TLS key behind the TLSA record (a compromise, an algorithm change): the
+ * next key is made on the host, the TLSA records of both keys are published, the key switches once
+ * resolvers' caches of the old set have expired, and only then is the old record removed, so a DANE
+ * sender never finds the served key missing from the TLSA set it holds (RFC 7671 §8.1, "current + next").
+ */
+export const ROLL_TLS_KEY_STEPS = ['prepare_next_tls_key', 'publish_next_tlsa', 'switch_tls_key', 'retire_old_tlsa'] as const;
+
+/**
+ * Upgrade of a live server to a stack version (a rollout's server, or its rollback): a fresh
+ * backup, the idempotent install and harden with that version, then the checks that gate the
+ * rollout's next server; install_mail_stack and harden are the provisioning steps.
+ */
+export const UPGRADE_STEPS = ['backup_before_change', 'check_after_change'] as const;
+
 export type ProvisionStep = (typeof PROVISION_STEPS)[number];
 export type DeprovisionStep = (typeof DEPROVISION_STEPS)[number];
 export type RotateIpStep = (typeof ROTATE_IP_STEPS)[number];
 export type RebuildStep = (typeof REBUILD_STEPS)[number];
-export type StepName = ProvisionStep | DeprovisionStep | RotateIpStep | RebuildStep;
-export type RunKind = 'provision' | 'deprovision' | 'rotate_ip' | 'rebuild';
+export type RotateDkimStep = (typeof ROTATE_DKIM_STEPS)[number];
+export type RollTlsKeyStep = (typeof ROLL_TLS_KEY_STEPS)[number];
+export type UpgradeStep = (typeof UPGRADE_STEPS)[number];
+export type StepName = ProvisionStep | DeprovisionStep | RotateIpStep | RebuildStep | RotateDkimStep | RollTlsKeyStep | UpgradeStep;
+export type RunKind = 'provision' | 'deprovision' | 'rotate_ip' | 'rebuild' | 'rotate_dkim' | 'roll_tls_key' | 'upgrade';
+
+/**
+ * Runs on a live server that leave its status alone: it keeps serving on what it had. A failed
+ * rotation alerts ops; a failed upgrade is put back on its previous version by its rollout.
+ */
+export const LIVE_SERVER_RUNS: ReadonlySet<RunKind> = new Set(['rotate_ip', 'rotate_dkim', 'roll_tls_key', 'upgrade']);
 
 export const PLANS: Record<RunKind, Record<string, readonly StepName[]>> = {
   provision: {
@@ -71,8 +103,8 @@ export const PLANS: Record<RunKind, Record<string, readonly StepName[]>> = {
     release_old_ip: ['repoint_ptr', 'harden'],
   },
   // The old instance is backed up if it still answers, then deleted, which frees its IPs; the new
-  // one gets the same IPs (the IPv4 and every other record unchanged: only the IPv6 the host
-  // derives from its new MAC is re-pointed, repoint_addresses), the same SSH host key
+  // one gets the same IPs (every record unchanged, the IPv6 too: mailplane fixes it in the routed
+  // prefix, host-addresses.ts; repoint_addresses checks it and sets its PTR), the same SSH host key
   // (cloud-init), DKIM key (install) and TLS key (restore_tls, then issue_tls keeps it, so the
   // TLSA record stays valid), then its mailboxes and the chosen snapshot, before verify.
   rebuild: {
@@ -91,6 +123,25 @@ export const PLANS: Record<RunKind, Record<string, readonly StepName[]>> = {
     restore_mail: ['restore_mailboxes'],
     check_network: ['harden'],
     verify: ['publish_tlsa', 'restore_mail', 'check_network', 'repoint_addresses'],
+  },
+  rotate_dkim: {
+    generate_next_dkim: [],
+    publish_next_dkim: ['generate_next_dkim'],
+    // Read back through a resolver, not Cloudflare's API: a receiver must find the key before any mail carries it.
+    confirm_next_dkim: ['publish_next_dkim'],
+    sign_with_next_dkim: ['confirm_next_dkim'],
+  },
+  roll_tls_key: {
+    prepare_next_tls_key: [],
+    publish_next_tlsa: ['prepare_next_tls_key'],
+    switch_tls_key: ['publish_next_tlsa'],
+    retire_old_tlsa: ['switch_tls_key'],
+  },
+  upgrade: {
+    backup_before_change: [],
+    install_mail_stack: ['backup_before_change'],
+    harden: ['install_mail_stack'],
+    check_after_change: ['harden'],
   },
 };
 

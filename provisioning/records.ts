@@ -41,6 +41,7 @@ export async function recordFacts(deps: ProvisioningDeps, server: ServerRow, ips
     ipv4: ips.find((i) => i.family === 'ipv4')?.address ?? null,
     ipv6: ips.find((i) => i.family === 'ipv6')?.address ?? null,
     dkim: dkim ? { selector: dkim.selector, publicKeyBase64: dkim.publicKey } : null,
+    dkimEd25519: dkim?.ed25519Selector && dkim.ed25519PublicKey ? { selector: dkim.ed25519Selector, publicKeyBase64: dkim.ed25519PublicKey } : null,
     sshfpSha256Hex: server.sshHostPublicKey ? sshfpFromPublicKey(server.sshHostPublicKey) : null,
     dmarcRua: deps.settings.dmarcRua,
     tlsRptRua: deps.settings.dmarcRua,

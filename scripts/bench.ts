@@ -5,7 +5,8 @@
  *
  * Knobs (environment): BENCH_PROVISIONS (concurrent provisions, default 200),
  * BENCH_API_SECONDS (per load round, default 5), BENCH_LOG=1 (the product's
- * warnings on stderr), BENCH_REAL_HOST=0 (skip the real-host figure).
+ * warnings on stderr), BENCH_REAL_HOST=0 (skip the real-host figure), BENCH_BACKUPS=0 (skip
+ * the backup figures, scripts/bench-backups.ts).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -17,12 +18,9 @@ import { currentLoad, describeMachine } from './bench/machine.ts';
 import { benchOverhead } from './bench/overhead.ts';
 import { benchQueuePickup } from './bench/queue-pickup.ts';
 import { benchRealHost, renderRealHost } from './bench/real-host.ts';
+import { runBackupBench } from './bench-backups.ts';
+import { intEnv } from './bench/knobs.ts';
 import { renderMarkdown, summarise, type BenchResults } from './bench/report.ts';
-
-const intEnv = (name: string, fallback: number) => {
-  const value = Number(process.env[name] ?? '');
-  return Number.isInteger(value) && value > 0 ? value : fallback;
-};
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -51,12 +49,15 @@ async function main(): Promise<void> {
       routes: (ctx) => benchRoutes(ctx.database.sql),
       after: async (product, customer) => {
         log(`api: autocannon, 10 connections × ${apiSeconds} s, 2 rounds per route`);
-        return benchApi({ baseUrl: product.baseUrl, sql: product.ctx.database.sql, ...customer }, { connections: 10, durationSeconds: apiSeconds, rounds: 2 });
+        return benchApi({ baseUrl: product.baseUrl, sql: product.ctx.database.sql, readCache: product.ctx.readCache, ...customer }, { connections: 10, durationSeconds: apiSeconds, rounds: 2 });
       },
     }, log);
 
     log('real host: provisioning on Debian 12 containers, from the baked image and from the stock image (root and the real-host packages; BENCH_REAL_HOST=0 skips)');
     const realHost = await benchRealHost(await postgres.database('bench_real_host'), log);
+
+    log('backups: a real host backed up and rebuilt (bench/backups.md; BENCH_BACKUPS=0 skips)');
+    const backups = await runBackupBench(log, await postgres.database('bench_backups'));
 
     machine.loadAverage.end = currentLoad();
     const results: BenchResults = {
@@ -66,7 +67,8 @@ async function main(): Promise<void> {
     const dir = fileURLToPath(new URL('../bench/', import.meta.url));
     await mkdir(dir, { recursive: true });
     await writeFile(`${dir}report.json`, `${JSON.stringify({ ...summarise(results), realHost }, null, 2)}\n`);
-    await writeFile(`${dir}report.md`, `${renderMarkdown(results)}\n${renderRealHost(realHost)}`);
+    const backupsNote = 'skipped' in backups ? `Not measured in this run: ${backups.skipped}; bench/backups.md keeps the last figures.` : 'Measured in this run: see bench/backups.md.';
+    await writeFile(`${dir}report.md`, `${renderMarkdown(results)}\n${renderRealHost(realHost)}\n## Real host: backups and rebuild\n\n${backupsNote}\n`);
     log(`bench: done in ${results.durationSeconds} s → bench/report.md, bench/report.json`);
   } finally {
     await postgres.stop();

@@ -7,7 +7,8 @@ import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { RateLimiter } from './api/middleware/rate-limit.ts';
 import type { ApiDeps } from './api/deps.ts';
-import { loggingAccountNotifier, type AccountNotifier } from './accounts/notifier.ts';
+import type { AccountNotifier } from './accounts/notifier.ts';
+import { mailAccountNotifier } from './mail/account-notifier.ts';
 import { deriveKey } from './auth/keys.ts';
 import { createLoginThrottle } from './auth/login-throttle.ts';
 import { createPasswordHasher, type PasswordHasher } from './auth/passwords.ts';
@@ -28,6 +29,7 @@ import { STEPS } from '../provisioning/steps/index.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { createProviders, type ProviderOptions, type ProviderSet } from './provider-set.ts';
 import { EventHub } from './servers/event-hub.ts';
+import { ReadCache } from './api/read-cache.ts';
 import { createMailer } from './mail/create-mailer.ts';
 import type { Mailer } from './mail/mailer.ts';
 import type { SandboxOutbox } from './mail/sandbox-outbox.ts';
@@ -37,6 +39,10 @@ import { SandboxProbe } from './health/sandbox-probe.ts';
 import type { BackupStorage } from './providers/storage/interface.ts';
 import { sshDiskProbe } from './health/ssh-disk-probe.ts';
 import { parseMasterKeys } from './vault/master-keys.ts';
+import { stackSource } from './mailstack/stack.ts';
+import { observeHost } from './fleet/observe.ts';
+import { releaseOf } from './mailstack/release.ts';
+import { pathToFileURL } from 'node:url';
 import { ProviderError } from './errors.ts';
 import { createPlacements, refusalText, type Placements } from './servers/placement.ts';
 import { rootVolumeBytes } from './servers/root-volume.ts';
@@ -44,6 +50,11 @@ import { Vault } from './vault/vault.ts';
 import { Shutdown } from './shutdown.ts';
 import { sendEmailVerification, type RecoveryDeps } from './accounts/recovery.ts';
 import type { OpsDeps } from './ops/deps.ts';
+import { eq } from 'drizzle-orm';
+import { servers } from './db/schema/index.ts';
+import { WEBMAIL_HMAC_KEY_PATH } from './mailstack/render.ts';
+import type { WebmailStandIn } from './web/web-env.ts';
+import type { FleetDeps } from './fleet/deps.ts';
 
 export interface AppContext {
   config: Config;
@@ -59,6 +70,8 @@ export interface AppContext {
   alerts: AlertSink;
   engine: Engine;
   events: EventHub;
+  /** Sessions, roles and server views kept by this process for the API's reads (evicted by NOTIFY). */
+  readCache: ReadCache;
   /** Product mail (SMTP, or the sandbox outbox when MAIL_SMTP_URL is unset). */
   mailer: Mailer;
   /** The sandbox outbox behind /sandbox/mail; null when mail goes out over SMTP. */
@@ -75,6 +88,8 @@ export interface AppContext {
   erasure: ErasureDeps;
   /** Server backups (src/backups). */
   backups: BackupDeps;
+  /** Stack versions, drift checks, maintenance reboots, rollouts (src/fleet). */
+  fleet: FleetDeps;
   /** Stops what the context started, last started first; each part bounded by `shutdown` (default: a fresh one). */
   close(shutdown?: Shutdown): Promise<void>;
 }
@@ -119,11 +134,14 @@ export function provisioningSettings(config: Config, providers: ProviderSet, pla
     rootVolumeBytesOf: (id) => rootVolumeBytes(plan(id)),
     limitsOf: (id) => plan(id),
     sshEndpoint: (server) => providers.sshEndpoint(server),
+    controlPlaneAddresses: config.controlPlane.addresses.length > 0 ? config.controlPlane.addresses : providers.controlPlaneAddresses,
     maxRotations: 3,
     retry: { baseMs: config.provisioning.retryBaseMs, maxMs: config.provisioning.retryMaxMs, maxAttempts: config.provisioning.maxAttempts },
     serverBootTimeoutMs: 10 * 60_000,
     pollIntervalMs: config.provisioning.pollMs,
     waitRecheckMs: config.provisioning.waitRecheckMs,
+    dkim: config.dkim,
+    tlsaRolloverWaitMs: config.tlsaRolloverWaitMs,
     ...overrides,
   };
 }
@@ -154,7 +172,7 @@ function emulatedHosts(config: Config, providers: ProviderSet): boolean {
 /** Connects to DATABASE_URL, or starts (or reuses) the embedded PostgreSQL. */
 export async function connectDatabaseUrl(config: Config, log: Logger): Promise<{ url: string; embedded: EmbeddedPostgres | null }> {
   if (config.db.url) return { url: config.db.url, embedded: null };
-  const embedded = await startEmbeddedPostgres({ dataDir: config.db.dataDir, log: (line) => log.info(line) });
+  const embedded = await startEmbeddedPostgres({ dataDir: config.db.dataDir, log: (line, routine) => (routine ? log.debug(line) : log.info(line)) });
   return { url: embedded.url, embedded };
 }
 
@@ -170,7 +188,7 @@ export async function createAppContext(config: Config, log: Logger, opts: Contex
     const database = openDatabase(url);
     cleanup.unshift({ name: 'database connections to close', boundMs: 1_000, stop: () => database.close() });
     const supervise = opts.superviseIntervalSeconds ?? config.jobs.superviseIntervalSeconds;
-    const queue = await JobQueue.start({ url, log, worker: opts.worker, pollSeconds: config.jobs.pollSeconds, ...(supervise ? { superviseIntervalSeconds: supervise } : {}) });
+    const queue = await JobQueue.start({ url, log, worker: opts.worker, pollSeconds: config.jobs.pollSeconds, sql: database.sql, ...(supervise ? { superviseIntervalSeconds: supervise } : {}) });
     // In-flight jobs get a short grace; past it pg-boss fails them back to the queue, to be picked up again (steps are idempotent).
     cleanup.unshift({ name: 'job handlers in flight', boundMs: 5_000, stop: ({ signal, timeoutMs }) => queue.stop({ graceful: !signal.aborted, timeoutMs: timeoutMs - 500 }) });
     const clock = opts.clock ?? systemClock;
@@ -190,6 +208,10 @@ export async function createAppContext(config: Config, log: Logger, opts: Contex
       database, queue, clock, log, vault, alerts,
       compute: providers.compute, dns: providers.dns, remote: providers.remote, lookup: providers.lookup, dnsbl: providers.dnsbl,
       settings: provisioningSettings(config, providers, placements, opts.settings),
+      stack: stackSource({
+        release: config.fleet.release ?? (await releaseOf()),
+        ...(config.fleet.templatesDir ? { dir: pathToFileURL(`${config.fleet.templatesDir.replace(/\/+$/, '')}/`) } : {}),
+      }),
     };
     const backups: BackupDeps = {
       database, queue, vault, alerts, clock, log, provisioning,
@@ -202,6 +224,9 @@ export async function createAppContext(config: Config, log: Logger, opts: Contex
     const hasher = createPasswordHasher();
     const events = new EventHub(database.sql);
     cleanup.unshift({ name: 'the event listener to close', boundMs: 1_000, stop: () => events.close() });
+    const readCache = new ReadCache({ ttlMs: config.http.readCacheMs, now: () => clock.now() });
+    const readCacheListener = await readCache.listen(database.sql);
+    cleanup.unshift({ name: 'the read cache listener to close', boundMs: 1_000, stop: () => readCacheListener.close() });
     const { mailer, outbox, close: closeMailer } = createMailer(config, database.db);
     cleanup.unshift({ name: 'the mailer to close', boundMs: 1_000, stop: async () => closeMailer() });
     return {
@@ -215,12 +240,15 @@ export async function createAppContext(config: Config, log: Logger, opts: Contex
       alerts,
       engine,
       events,
+      readCache,
       mailer,
       outbox,
       accountTokenKey: deriveKey(config.auth.sessionSecret, 'account-token'),
       health: {
         db: database.db, lookup: providers.lookup, dnsbl: providers.dnsbl, mailer, log, publicUrl: config.http.publicUrl,
         intervalMinutes: config.health.intervalMinutes,
+        defaultWindow: config.fleet.defaultWindow,
+        observeHost: (server) => observeHost(provisioning, server),
         backupsConfigured: opts.backupStorage !== null,
         // Emulated sandbox hosts listen on no mail ports: answer from what provisioning recorded.
         // (Their documentation-range addresses may even be routed to other machines on a shared host.)
@@ -229,9 +257,17 @@ export async function createAppContext(config: Config, log: Logger, opts: Contex
       },
       provisioning,
       placements,
-      mailboxes: { database, queue, vault, clock, limitsOf: provisioning.settings.limitsOf },
-      erasure: { database, queue, billing: providers.billing, dns: providers.dns, hasher, engine, alerts, log, mailer, retry: provisioning.settings.retry, backups },
+      mailboxes: {
+        database, queue, vault, clock, limitsOf: provisioning.settings.limitsOf,
+        // Emulated servers run no webmail: their login links open the sandbox's stand-in page instead.
+        ...(providers.sandbox?.ssh ? { webmailUrl: (server: { id: string }, token: string) => `${config.http.publicUrl}/sandbox/webmail/${server.id}?token=${encodeURIComponent(token)}` } : {}),
+      },
+      erasure: {
+        database, queue, billing: providers.billing, dns: providers.dns, hasher, engine, alerts, log, mailer, retry: provisioning.settings.retry, backups,
+        workspaceGraceMs: config.auth.workspaceErasureGraceMs, publicUrl: config.http.publicUrl,
+      },
       backups,
+      fleet: { provisioning, settings: config.fleet },
       hasher,
       sessions: createSessionService({ key: deriveKey(config.auth.sessionSecret, 'session-jwt'), ttlSeconds: config.auth.sessionTtlSeconds }),
       invitationKey: deriveKey(config.auth.sessionSecret, 'invitation-token'),
@@ -246,7 +282,7 @@ export async function createAppContext(config: Config, log: Logger, opts: Contex
   }
 }
 
-/** `accountNotifier`: how account owners hear about their account's security (default: the log). */
+/** `accountNotifier`: how account owners hear about their account's security (default: mail). */
 export function apiDeps(ctx: AppContext, accountNotifier?: AccountNotifier): ApiDeps {
   const minute = 60_000;
   return {
@@ -255,16 +291,19 @@ export function apiDeps(ctx: AppContext, accountNotifier?: AccountNotifier): Api
     db: ctx.database.db,
     hasher: ctx.hasher,
     sessions: ctx.sessions,
+    readCache: ctx.readCache,
+    vault: ctx.vault,
     invitationKey: ctx.invitationKey,
     mailer: ctx.mailer,
-    sendEmailVerification: (userId) => sendEmailVerification(recoveryDeps(ctx), userId),
+    sendEmailVerification: (userId, o) => sendEmailVerification(recoveryDeps(ctx), userId, o),
     limiters: {
       auth: new RateLimiter({ limit: ctx.config.auth.rateLimitAuthPerMinute, windowMs: minute }),
       api: new RateLimiter({ limit: ctx.config.auth.rateLimitApiPerMinute, windowMs: minute }),
       passwordExport: new RateLimiter({ limit: ctx.config.auth.passwordExportsPerHour, windowMs: 60 * minute }),
     },
     loginThrottle: createLoginThrottle({ db: ctx.database.db, key: deriveKey(ctx.config.auth.sessionSecret!, 'login-throttle') }),
-    accountNotifier: accountNotifier ?? loggingAccountNotifier(ctx.log),
+    // Mail by default: the owner of an address must hear that someone tried to sign up with it.
+    accountNotifier: accountNotifier ?? mailAccountNotifier({ mailer: ctx.mailer, log: ctx.log, publicUrl: ctx.config.http.publicUrl }),
     provisioning: {
       database: ctx.database,
       queue: ctx.queue,
@@ -292,6 +331,21 @@ export function recoveryDeps(ctx: AppContext): RecoveryDeps {
 }
 
 /** What the ops services (monitoring, alert delivery, reconciliation, metrics, rotation) receive. */
+/** The stand-in for an emulated server's webmail: reads the key the server was given from its emulated disk. */
+export function webmailStandIn(ctx: AppContext): WebmailStandIn | null {
+  const ssh = ctx.providers.sandbox?.ssh;
+  if (!ssh) return null;
+  return {
+    now: () => ctx.clock.now(),
+    async keyOf(serverId) {
+      const [server] = await ctx.database.db.select({ domain: servers.domain, hostId: servers.providerServerId }).from(servers).where(eq(servers.id, serverId));
+      if (!server?.hostId) return null;
+      const file = await ssh.file(server.hostId, WEBMAIL_HMAC_KEY_PATH);
+      return file ? { domain: server.domain, key: file.content.toString('utf8').trim() } : null;
+    },
+  };
+}
+
 export function opsDeps(ctx: AppContext): OpsDeps {
   return {
     database: ctx.database, queue: ctx.queue, compute: ctx.providers.compute, dnsbl: ctx.providers.dnsbl,

@@ -5,6 +5,7 @@
  * composition root then starts that provider's sandbox emulator instead.
  */
 import { z } from 'zod';
+import { isAddressOrCidr } from './net-address.ts';
 import { ZONES } from './providers/compute/interface.ts';
 
 const emptyToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
@@ -25,19 +26,29 @@ export const planSchema = z.object({
   commercialType: z.string().min(1),
   fallbackTypes: z.array(z.string().min(1)).default([]),
   mailboxes: z.number().int().positive(),
+  /** Storage shared by the server's mailboxes (the disk is sized for it). */
   storageGb: z.number().int().positive(),
+  /** How much of it one mailbox may use (its Dovecot quota; default: all of it): pooled storage, not storage ÷ mailboxes. */
+  mailboxQuotaGb: z.number().int().positive().optional(),
   messagesPerHour: z.number().int().positive(),
+  /** Aliases on the server (all mailboxes together), and mailboxes that may forward to an outside address. */
+  aliases: z.number().int().nonnegative().default(50),
+  forwards: z.number().int().nonnegative().default(10),
   /** The price shown on the subscribe page (Stripe's price object charges; keep them equal). */
   monthlyPriceCents: z.number().int().nonnegative().optional(),
   currency: z.string().regex(/^[a-z]{3}$/).default('eur'),
 });
 export type Plan = z.infer<typeof planSchema>;
 
+/** A new mailbox's quota in MB: the plan's per-mailbox share of its pooled storage. */
+export const mailboxQuotaMb = (plan: Pick<Plan, 'storageGb' | 'mailboxQuotaGb'>): number =>
+  Math.min(plan.mailboxQuotaGb ?? plan.storageGb, plan.storageGb) * 1024;
+
 // DEV1 is not sold in fr-par-3, nl-ams-3 or pl-waw-3: PLAY2 of the same memory stands in where it is sold
 // (nl-ams-3, pl-waw-3). fr-par-3 sells only PRO2 (8 GB and up, more than these prices pay for): not offered.
 const DEFAULT_PLANS: Plan[] = [
-  { id: 'starter', name: 'Starter', stripePriceId: 'price_mailplane_starter', commercialType: 'DEV1-S', fallbackTypes: ['PLAY2-PICO'], mailboxes: 10, storageGb: 20, messagesPerHour: 200, monthlyPriceCents: 1900, currency: 'eur' },
-  { id: 'business', name: 'Business', stripePriceId: 'price_mailplane_business', commercialType: 'DEV1-M', fallbackTypes: ['PLAY2-NANO'], mailboxes: 50, storageGb: 40, messagesPerHour: 1000, monthlyPriceCents: 4900, currency: 'eur' },
+  { id: 'starter', name: 'Starter', stripePriceId: 'price_mailplane_starter', commercialType: 'DEV1-S', fallbackTypes: ['PLAY2-PICO'], mailboxes: 10, storageGb: 20, mailboxQuotaGb: 10, messagesPerHour: 200, aliases: 50, forwards: 10, monthlyPriceCents: 1900, currency: 'eur' },
+  { id: 'business', name: 'Business', stripePriceId: 'price_mailplane_business', commercialType: 'DEV1-M', fallbackTypes: ['PLAY2-NANO'], mailboxes: 50, storageGb: 40, mailboxQuotaGb: 20, messagesPerHour: 1000, aliases: 250, forwards: 50, monthlyPriceCents: 4900, currency: 'eur' },
 ];
 
 const envSchema = z.object({
@@ -57,9 +68,13 @@ const envSchema = z.object({
   SESSION_TTL_MINUTES: int(60, 5, 24 * 60),
   INVITATION_TTL_HOURS: int(24 * 7, 1, 24 * 30),
   INVITATIONS_PER_WORKSPACE_PER_DAY: int(20, 1, 10_000),
+  /** Hours between an owner asking to erase a workspace and the erasure starting; any owner may cancel meanwhile. 0: at once. */
+  WORKSPACE_ERASURE_GRACE_HOURS: int(24, 0, 720),
   BODY_LIMIT_BYTES: int(64 * 1024, 1024, 10 * 1024 * 1024),
   RATE_LIMIT_AUTH_PER_MINUTE: int(10, 1),
   RATE_LIMIT_API_PER_MINUTE: int(600, 1),
+  /** Backstop of the per-process read cache (sessions, roles, server views); writes evict at once through NOTIFY. 0: no cache. */
+  API_READ_CACHE_SECONDS: int(10, 0, 300),
   PASSWORD_EXPORTS_PER_HOUR: int(20, 1),
 
   SCW_ACCESS_KEY: optionalString,
@@ -85,6 +100,13 @@ const envSchema = z.object({
   /** Days a server whose subscription ended (cancelled, or unpaid for good) is kept suspended, with its data, before it is deleted. */
   BILLING_GRACE_DAYS: int(14, 1, 365),
   DNS_RESOLVERS: list([]),
+  /** The addresses (or CIDRs) mailplane's workers reach the servers from: SSH is open to these only. */
+  CONTROL_PLANE_ADDRESSES: list([]),
+  /**
+   * Ranges a mailbox import may connect to although they are not public (private, documentation): empty
+   * by default, so imports reach the internet only. The real-host tests list their private test networks.
+   */
+  MAILBOX_IMPORT_ALLOWED_RANGES: list([]),
   DNSBL_ZONES: list([]),
 
   OFFERED_ZONES: list([...ZONES]),
@@ -130,6 +152,7 @@ const envSchema = z.object({
   ALERT_MAX_ATTEMPTS: int(12, 1, 100),
   MONITOR_INTERVAL_MINUTES: int(60, 1, 24 * 60),
   MONITOR_ZONE_ERROR_THRESHOLD: int(5, 1, 1000),
+  MONITOR_HISTORY_DAYS: int(30, 1, 3650),
   AUTO_ROTATE_LISTED: bool(false),
   RECONCILE_CRON: z.preprocess(emptyToUndefined, z.string().regex(/^\S+( \S+){4,5}$/, 'a cron expression (5 or 6 fields)').default('41 * * * *')),
   METRICS_TOKEN: optionalString,
@@ -138,6 +161,12 @@ const envSchema = z.object({
   MAIL_FROM: z.preprocess(emptyToUndefined, z.string().default('mailplane <no-reply@mailplane.localhost>')),
   HEALTH_CHECK_INTERVAL_MINUTES: int(15, 1, 24 * 60),
   HEALTH_TRUSTED_CA_FILE: optionalString,
+  MAILPLANE_RELEASE: z.preprocess(emptyToUndefined, z.string().regex(/^[A-Za-z0-9._+-]{1,64}$/, 'letters, digits and . _ + - (at most 64)').optional()),
+  MAILSTACK_TEMPLATES_DIR: optionalString,
+  DRIFT_CHECK_INTERVAL_MINUTES: int(60, 1, 7 * 24 * 60),
+  ROLLOUT_CANARY_PERCENT: int(10, 1, 100),
+  ROLLOUT_WAVE_SIZE: int(10, 1, 1000),
+  MAINTENANCE_DEFAULT_WINDOW: z.preprocess(emptyToUndefined, z.string().regex(/^([01]\d|2[0-3]):[0-5]\d\+\d{1,4}$/, 'HH:MM+minutes (UTC), e.g. 03:00+120').default('03:00+120')),
   BACKUP_KEEP_DAILY: int(7, 1, 365),
   BACKUP_KEEP_WEEKLY: int(4, 0, 520),
   BACKUP_KEEP_MONTHLY: int(6, 0, 240),
@@ -145,11 +174,16 @@ const envSchema = z.object({
   BACKUP_NONCURRENT_RETENTION_DAYS: int(2, 1, 365),
   BACKUP_FRESH_MINUTES: int(30, 0, 24 * 60),
   BACKUP_RESTIC_BINARY: z.preprocess(emptyToUndefined, z.string().default('restic')),
+  DKIM_ROTATION_DAYS: int(90, 0, 3650),
+  DKIM_OVERLAP_DAYS: int(7, 1, 365),
+  DKIM_DELETE_AFTER_DAYS: int(30, 2, 3650),
+  DKIM_ED25519: bool(true),
+  TLSA_ROLLOVER_WAIT_SECONDS: int(900, 0, 7 * 86_400),
 });
 
 export interface Config {
   env: 'development' | 'production' | 'test';
-  http: { host: string; port: number; publicUrl: string; trustProxy: boolean; bodyLimitBytes: number };
+  http: { host: string; port: number; publicUrl: string; trustProxy: boolean; bodyLimitBytes: number; readCacheMs: number };
   log: { level: string; pretty: boolean };
   db: { url: string | null; dataDir: string };
   auth: {
@@ -159,6 +193,8 @@ export interface Config {
     invitationTtlSeconds: number;
     /** Invitations a workspace may create in any 24 hours. */
     invitationsPerWorkspacePerDay: number;
+    /** Between "erase this workspace" and the erasure starting (owners may cancel); 0 starts at once. */
+    workspaceErasureGraceMs: number;
     rateLimitAuthPerMinute: number;
     rateLimitApiPerMinute: number;
     /** Mailbox password exports per person per hour. */
@@ -183,6 +219,10 @@ export interface Config {
     graceMs: number;
   };
   dns: { resolvers: string[]; dnsblZones: string[] };
+  /** Where mailplane reaches its servers from; empty: the sandbox's own addresses (real Scaleway needs them set). */
+  controlPlane: { addresses: string[] };
+  /** Mailbox imports (src/mailboxes/import-source.ts): non-public ranges they may reach anyway (default none). */
+  mailboxImport: { allowedRanges: string[] };
   /**
    * testDomainsAllowed: customers may use `.test` / `.example` domains, because DNS is the sandbox's
    * emulator (no Cloudflare credentials, or its API on loopback) and this is not production.
@@ -206,6 +246,8 @@ export interface Config {
     delivery: { retryBaseMs: number; retryMaxMs: number; maxAttempts: number };
     monitorIntervalMinutes: number;
     zoneErrorThreshold: number;
+    /** Days of DNSBL verdicts kept (the newest of each address and zone is always kept). */
+    historyDays: number;
     autoRotateListed: boolean;
     reconcileCron: string;
     /** null: /metrics answers loopback clients only. */
@@ -215,6 +257,19 @@ export interface Config {
   mail: { smtpUrl: string | null; from: string };
   /** Server health checks (src/health); trustedCaFile: PEM roots they trust besides Node's (a staging or sandbox ACME CA). */
   health: { intervalMinutes: number; trustedCaFile: string | null };
+  /**
+   * Day two of the fleet (src/fleet): the release recorded with each stack version (default: package.json's
+   * version), where the mail-stack templates are read from (null: the bundled templates/), the drift check's
+   * interval, rollout waves, and the maintenance window of servers whose customer chose none.
+   */
+  fleet: {
+    release: string | null;
+    templatesDir: string | null;
+    driftIntervalMinutes: number;
+    canaryPercent: number;
+    waveSize: number;
+    defaultWindow: { startMinute: number; durationMinutes: number };
+  };
   /** Server backups (src/backups). */
   backups: {
     /** `restic forget --prune` keeps this many daily, weekly and monthly snapshots. */
@@ -227,6 +282,25 @@ export interface Config {
     freshMinutes: number;
     resticBinary: string;
   };
+  /** DKIM key rotation (provisioning/dkim/): days are counted from the rotation that retires a key. */
+  dkim: {
+    /** 0: no scheduled rotation (rotate now and emergency rotations still work). */
+    rotationDays: number;
+    /** The previous key stays published this long for mail in flight, then is revoked (`p=` empty). */
+    overlapDays: number;
+    /** Its record is deleted this long after the rotation. */
+    deleteAfterDays: number;
+    /** Sign with an Ed25519 key (RFC 8463) beside the RSA one. */
+    ed25519: boolean;
+  };
+  /** A TLS key rollover waits this long between publishing both TLSA records and switching the key. */
+  tlsaRolloverWaitMs: number;
+}
+
+function parseWindowSetting(v: string): { startMinute: number; durationMinutes: number } {
+  const [hm, minutes] = v.split('+');
+  const [h, m] = hm!.split(':').map(Number);
+  return { startMinute: h! * 60 + m!, durationMinutes: Math.min(Math.max(Number(minutes), 1), 24 * 60) };
 }
 
 export class ConfigError extends Error {
@@ -265,6 +339,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   if (production && e.VAULT_MASTER_KEYS === undefined && e.VAULT_MASTER_KEY_FILE === undefined) {
     problems.push('VAULT_MASTER_KEYS or VAULT_MASTER_KEY_FILE: required when NODE_ENV=production');
   }
+  if (e.DKIM_DELETE_AFTER_DAYS <= e.DKIM_OVERLAP_DAYS) {
+    problems.push('DKIM_DELETE_AFTER_DAYS: must be more days than DKIM_OVERLAP_DAYS (a key is revoked before its record is deleted)');
+  }
   if (production && e.DATABASE_URL === undefined) problems.push('DATABASE_URL: required when NODE_ENV=production');
   if (production && e.MAIL_SMTP_URL === undefined) problems.push('MAIL_SMTP_URL: required when NODE_ENV=production (password resets and invitations are emailed)');
 
@@ -277,6 +354,12 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   const stripe = group(problems, 'Stripe', {
     STRIPE_SECRET_KEY: e.STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET: e.STRIPE_WEBHOOK_SECRET,
   }, () => ({ secretKey: e.STRIPE_SECRET_KEY!, webhookSecret: e.STRIPE_WEBHOOK_SECRET!, apiUrl: e.STRIPE_API_URL }));
+  for (const a of e.CONTROL_PLANE_ADDRESSES) if (!isAddressOrCidr(a)) problems.push(`CONTROL_PLANE_ADDRESSES: "${a}" is not an IPv4/IPv6 address or CIDR`);
+  for (const a of e.MAILBOX_IMPORT_ALLOWED_RANGES) if (!isAddressOrCidr(a)) problems.push(`MAILBOX_IMPORT_ALLOWED_RANGES: "${a}" is not an IPv4/IPv6 address or CIDR`);
+  // Real Scaleway (no emulator URL): the servers' SSH would otherwise be open to nobody, or to everyone.
+  if (scaleway && !scaleway.apiUrl && e.CONTROL_PLANE_ADDRESSES.length === 0) {
+    problems.push('CONTROL_PLANE_ADDRESSES: required with real Scaleway credentials (the addresses mailplane reaches its servers from; SSH is open to these only)');
+  }
   if (production && (!scaleway || !cloudflare || !stripe)) {
     problems.push('providers: NODE_ENV=production needs Scaleway, Cloudflare and Stripe credentials (sandbox is for development)');
   }
@@ -322,6 +405,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       publicUrl: (e.PUBLIC_URL ?? `http://${e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST}:${e.PORT}`).replace(/\/$/, ''),
       trustProxy: e.TRUST_PROXY,
       bodyLimitBytes: e.BODY_LIMIT_BYTES,
+      readCacheMs: e.API_READ_CACHE_SECONDS * 1000,
     },
     log: { level: e.LOG_LEVEL, pretty: !production },
     db: { url: e.DATABASE_URL ?? null, dataDir: e.MAILPLANE_DATA_DIR },
@@ -330,6 +414,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       sessionTtlSeconds: e.SESSION_TTL_MINUTES * 60,
       invitationTtlSeconds: e.INVITATION_TTL_HOURS * 3600,
       invitationsPerWorkspacePerDay: e.INVITATIONS_PER_WORKSPACE_PER_DAY,
+      workspaceErasureGraceMs: e.WORKSPACE_ERASURE_GRACE_HOURS * 3600_000,
       rateLimitAuthPerMinute: e.RATE_LIMIT_AUTH_PER_MINUTE,
       rateLimitApiPerMinute: e.RATE_LIMIT_API_PER_MINUTE,
       passwordExportsPerHour: e.PASSWORD_EXPORTS_PER_HOUR,
@@ -346,6 +431,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       billingAddressCollection: e.STRIPE_BILLING_ADDRESS_COLLECTION, graceMs: e.BILLING_GRACE_DAYS * 24 * 3600_000,
     },
     dns: { resolvers: e.DNS_RESOLVERS, dnsblZones: e.DNSBL_ZONES },
+    controlPlane: { addresses: e.CONTROL_PLANE_ADDRESSES },
+    mailboxImport: { allowedRanges: e.MAILBOX_IMPORT_ALLOWED_RANGES },
     product: {
       zones, plans, dmarcRua: e.DMARC_RUA ?? null, acmeEmail: e.ACME_EMAIL ?? null, acmeDirectoryUrl: e.ACME_DIRECTORY_URL ?? null,
       testDomainsAllowed: !production && (cloudflare === null || /^http:\/\/(127\.\d+\.\d+\.\d+|\[::1\]|localhost)[:/]/.test(cloudflare.apiUrl ?? '')),
@@ -361,12 +448,17 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       delivery: { retryBaseMs: e.ALERT_RETRY_BASE_MS, retryMaxMs: e.ALERT_RETRY_MAX_MS, maxAttempts: e.ALERT_MAX_ATTEMPTS },
       monitorIntervalMinutes: e.MONITOR_INTERVAL_MINUTES,
       zoneErrorThreshold: e.MONITOR_ZONE_ERROR_THRESHOLD,
+      historyDays: e.MONITOR_HISTORY_DAYS,
       autoRotateListed: e.AUTO_ROTATE_LISTED,
       reconcileCron: e.RECONCILE_CRON,
       metricsToken: e.METRICS_TOKEN ?? null,
     },
     mail: { smtpUrl: e.MAIL_SMTP_URL ?? null, from: e.MAIL_FROM },
     health: { intervalMinutes: e.HEALTH_CHECK_INTERVAL_MINUTES, trustedCaFile: e.HEALTH_TRUSTED_CA_FILE ?? null },
+    fleet: {
+      release: e.MAILPLANE_RELEASE ?? null, templatesDir: e.MAILSTACK_TEMPLATES_DIR ?? null, driftIntervalMinutes: e.DRIFT_CHECK_INTERVAL_MINUTES,
+      canaryPercent: e.ROLLOUT_CANARY_PERCENT, waveSize: e.ROLLOUT_WAVE_SIZE, defaultWindow: parseWindowSetting(e.MAINTENANCE_DEFAULT_WINDOW),
+    },
     backups: {
       retention: { daily: e.BACKUP_KEEP_DAILY, weekly: e.BACKUP_KEEP_WEEKLY, monthly: e.BACKUP_KEEP_MONTHLY },
       graceDays: e.BACKUP_GRACE_DAYS,
@@ -374,5 +466,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       freshMinutes: e.BACKUP_FRESH_MINUTES,
       resticBinary: e.BACKUP_RESTIC_BINARY,
     },
+    dkim: { rotationDays: e.DKIM_ROTATION_DAYS, overlapDays: e.DKIM_OVERLAP_DAYS, deleteAfterDays: e.DKIM_DELETE_AFTER_DAYS, ed25519: e.DKIM_ED25519 },
+    tlsaRolloverWaitMs: e.TLSA_ROLLOVER_WAIT_SECONDS * 1000,
   };
 }

@@ -22,21 +22,21 @@ export async function resolveDevSecrets(config: Config, log: Logger): Promise<Co
   } catch {
     stored = {};
   }
-  if (!stored.sessionSecret || !stored.vaultMasterKeys) {
+  const generated = !stored.sessionSecret || !stored.vaultMasterKeys;
+  if (generated) {
     stored.sessionSecret ??= randomBytes(48).toString('base64url');
     stored.vaultMasterKeys ??= `dev1:${randomBytes(32).toString('base64')}`;
     await mkdir(config.db.dataDir, { recursive: true });
     await writeFile(file, JSON.stringify(stored, null, 2), { mode: 0o600 });
   }
-  if (!config.auth.sessionSecret) {
-    log.warn(`SESSION_SECRET is not set: using a generated development secret from ${file}. Set SESSION_SECRET in production.`);
-  }
-  if (!config.vault.masterKeys) {
-    log.warn(`VAULT_MASTER_KEYS is not set: using a generated development master key from ${file}. Losing it loses every stored secret.`);
-  }
+  // Said once, when the secrets are made; afterwards only at debug level (every CLI command
+  // would otherwise print both warnings around a one-line answer).
+  const say = (line: string) => (generated ? log.warn(line) : log.debug(line));
+  if (!config.auth.sessionSecret) say(`SESSION_SECRET is not set: using a generated development secret from ${file}. Set SESSION_SECRET in production.`);
+  if (!config.vault.masterKeys) say(`VAULT_MASTER_KEYS is not set: using a generated development master key from ${file}. Losing it loses every stored secret.`);
   return {
     ...config,
-    auth: { ...config.auth, sessionSecret: config.auth.sessionSecret ?? stored.sessionSecret },
-    vault: { ...config.vault, masterKeys: config.vault.masterKeys ?? stored.vaultMasterKeys },
+    auth: { ...config.auth, sessionSecret: config.auth.sessionSecret ?? stored.sessionSecret! },
+    vault: { ...config.vault, masterKeys: config.vault.masterKeys ?? stored.vaultMasterKeys! },
   };
 }

@@ -57,6 +57,13 @@ export class ForbiddenError extends AppError {
   }
 }
 
+/** Staff, and members of a workspace that requires it, must set up a second factor first. */
+export class TwoFactorRequiredError extends AppError {
+  constructor(detail: string) {
+    super({ code: 'two_factor_required', status: 403, title: 'Two-factor sign-in required', detail });
+  }
+}
+
 export class NotFoundError extends AppError {
   constructor(what = 'Resource') {
     super({ code: 'not_found', status: 404, title: 'Not found', detail: `${what} not found` });

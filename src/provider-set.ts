@@ -23,6 +23,7 @@ import { createScalewayObjectStorage } from './providers/storage/scaleway-object
 import { createSshRemote } from './providers/ssh/node-ssh.ts';
 import { SshUnreachableError } from './providers/ssh/interface.ts';
 import { applySandboxSettings, forgetEmulatorUrls, recordEmulatorUrls } from './sandbox/person-settings.ts';
+import { SANDBOX_CONTROL_PLANE_ADDRESSES } from './sandbox/hosts/network.ts';
 import { Sandbox, type SandboxOptions } from './sandbox/sandbox.ts';
 
 export interface ProviderSet {
@@ -34,6 +35,8 @@ export interface ProviderSet {
   dnsbl: BlacklistChecker;
   /** Backup repositories: Scaleway Object Storage with the Scaleway credentials (the sandbox's emulator without them). */
   storage: BackupStorage;
+  /** Where this control plane reaches servers from by default: the sandbox's own addresses; none for real providers (CONTROL_PLANE_ADDRESSES). */
+  controlPlaneAddresses: string[];
   /** Where a server's SSH answers: its IPv4 on 22, or the sandbox's emulated host. */
   sshEndpoint(server: { id: string; ipv4: string | null }): Promise<{ host: string; port: number }>;
   sandbox: Sandbox | null;
@@ -115,6 +118,7 @@ export async function createProviders(config: Config, log: Logger, clock: Clock,
       if (sandboxUrl) return sandboxSshEndpoint(sandboxUrl, server.ipv4);
       return { host: server.ipv4, port: 22 };
     },
+    controlPlaneAddresses: sandbox || sandboxUrl ? [...SANDBOX_CONTROL_PLANE_ADDRESSES] : [],
     sandbox,
     acmeDirectoryUrl: sandbox?.acmeDirectoryUrl ?? env['ACME_DIRECTORY_URL'] ?? null,
     close: async () => {
@@ -161,6 +165,7 @@ async function unavailableProviders(config: Config, clock: Clock, reason: string
     sshEndpoint: async () => {
       throw new SshUnreachableError(reason);
     },
+    controlPlaneAddresses: [],
     sandbox: null,
     acmeDirectoryUrl: null,
     close: async () => {},

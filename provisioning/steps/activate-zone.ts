@@ -25,12 +25,12 @@ export const activateZone: StepDefinition = {
     const { deps, log } = ctx;
     let server = ctx.server;
     if (!server.dnsZoneId) throw new Error('the server has no DNS zone (publish_dns)');
-    let zone = await deps.dns.checkActivation(server.dnsZoneId);
+    let zone = await deps.dns.checkActivation(server.dnsZoneId, server.domain);
     if (!zone) {
       log(`zone ${server.dnsZoneId} of ${server.domain} is gone (Cloudflare deletes a Free zone left pending 28 days): publishing again`);
       await publishDns.run({ ...ctx, server });
       server = await ctx.reloadServer();
-      zone = await deps.dns.checkActivation(server.dnsZoneId!);
+      zone = await deps.dns.checkActivation(server.dnsZoneId!, server.domain);
       if (!zone) throw new ProviderError({ provider: 'cloudflare', retryable: true, code: 'zone_missing', detail: `the zone of ${server.domain} vanished again` });
     }
     if (zone.nameServers.join(',') !== (server.nameServers ?? []).join(',')) {

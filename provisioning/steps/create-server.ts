@@ -16,8 +16,10 @@ import { DEPLOY_USER } from '../remote.ts';
 import { ensureServerKeys, readSecret } from '../server-keys.ts';
 import { MAILPLANE_TAG, serverTag } from '../tags.ts';
 
-/** SSH, SMTP (25, submissions 465, submission 587), IMAPS, HTTP (ACME, MTA-STS) and HTTPS (webmail): what nftables opens too. */
-export const MAIL_SERVER_PORTS = [22, 25, 80, 443, 465, 587, 993];
+/** SMTP (25, submissions 465, submission 587), IMAPS, HTTP (ACME, MTA-STS) and HTTPS (webmail) and ManageSieve (4190): what nftables opens too. */
+export const MAIL_SERVER_PORTS = [25, 80, 443, 465, 587, 993, 4190];
+/** SSH: from the control plane's addresses only, here and in nftables. */
+export const SSH_PORT = 22;
 
 export const createServer: StepDefinition = {
   name: 'create_server',
@@ -31,9 +33,11 @@ export const createServer: StepDefinition = {
     let providerId = server.providerServerId;
     if (providerId && !(await deps.compute.getServer(zone, providerId))) providerId = null;
     if (!providerId) {
-      // Its own firewall: only the ports the mail server serves are open inbound.
+      // Its own firewall: only the ports the mail server serves are open inbound, SSH to the control plane only.
+      if (deps.settings.controlPlaneAddresses.length === 0) throw new Error('no control plane addresses (CONTROL_PLANE_ADDRESSES): SSH would be open to nobody');
       const group = await deps.compute.ensureSecurityGroup(zone, {
         name: `mailplane-${server.hostname}`, tags: [MAILPLANE_TAG, serverTag(server.id)], inboundTcpPorts: MAIL_SERVER_PORTS,
+        restrictedTcpPorts: [{ port: SSH_PORT, sources: deps.settings.controlPlaneAddresses }],
       });
       if (group.smtpBlockedByProvider) log(`security group ${group.id}: the provider still blocks outbound SMTP on this account (check_network waits for it)`);
       const [found] = await deps.compute.findServersByTag(zone, serverTag(server.id));
@@ -80,7 +84,7 @@ export const createServer: StepDefinition = {
         timeoutMs: deps.settings.serverBootTimeoutMs, intervalMs: deps.settings.pollIntervalMs, signal: ctx.signal,
       });
     }
-    // From here on the IPv6 is the SLAAC address the host holds, not the prefix's ::1.
+    // The IPv6 is the prefix's ::1, which mailplane fixes and the mail stack configures (host-addresses.ts).
     ips = await adoptHostAddresses(deps, instance, ips, log);
     const v4 = ips.find((ip) => ip.family === 'ipv4')!;
     const v6 = ips.find((ip) => ip.family === 'ipv6')!;

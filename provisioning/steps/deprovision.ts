@@ -9,10 +9,12 @@
  * or it could delete a server that the in-flight step then recreates.
  */
 import { and, eq, inArray, isNull, ne } from 'drizzle-orm';
-import { dnsRecords, provisioningRuns, provisioningSteps, serverIps, servers } from '../../src/db/schema/index.ts';
+import { dkimKeys, dnsRecords, provisioningRuns, provisioningSteps, serverIps, servers } from '../../src/db/schema/index.ts';
 import { ProviderError } from '../../src/errors.ts';
 import type { Zone } from '../../src/providers/compute/interface.ts';
 import type { StepContext, StepDefinition } from '../context.ts';
+import { keysOf } from '../dkim/keys.ts';
+import { deleteGenerationRecords } from '../dkim/records.ts';
 import { dmarcReportAuthorization } from '../dns-records.ts';
 import { serverTag } from '../tags.ts';
 
@@ -33,7 +35,12 @@ export const deleteDnsRecords: StepDefinition = {
     const { deps, server, log } = ctx;
     const rows = await deps.database.db.select().from(dnsRecords).where(and(eq(dnsRecords.serverId, server.id), eq(dnsRecords.state, 'published')));
     if (!server.dnsZoneId) return { deleted: 0 };
-    const live = await deps.dns.listRecords(server.dnsZoneId);
+    // Cloudflare deletes a Free zone left pending 28 days, records and all, and then refuses its id
+    // (403, not 404): asked by name, a zone that is gone or another one means nothing is left to delete.
+    const zone = await deps.dns.findZone(server.domain);
+    const zoneGone = zone?.id !== server.dnsZoneId;
+    if (zoneGone) log(`zone ${server.dnsZoneId} of ${server.domain} is gone (Cloudflare deleted it with its records): nothing to delete there`);
+    const live = zoneGone ? [] : await deps.dns.listRecords(server.dnsZoneId);
     let deleted = 0;
     for (const row of rows) {
       // By provider id, and by exact content in case the id was never saved.
@@ -45,8 +52,16 @@ export const deleteDnsRecords: StepDefinition = {
       await deps.database.db.update(dnsRecords).set({ state: 'deleted', updatedAt: new Date() }).where(eq(dnsRecords.id, row.id));
       log(`deleted ${row.type} ${row.name}`);
     }
+    // DKIM keys of earlier rotations (retiring or revoked) are not among the rows above: their records go too.
+    for (const key of await keysOf(deps.database.db, server.id, server.domain)) {
+      if (key.state === 'deleted') continue;
+      if (!zoneGone) deleted += await deleteGenerationRecords(deps.dns, server.dnsZoneId, key);
+      if (key.state !== 'active') {
+        await deps.database.db.update(dkimKeys).set({ state: 'deleted', deletedAt: new Date(), nextTransitionAt: null }).where(eq(dkimKeys.id, key.id));
+      }
+    }
     // The SPF record carried the customer's other senders: they get it back without the server's addresses.
-    if (server.spfTerms.length > 0) {
+    if (server.spfTerms.length > 0 && !zoneGone) {
       const { action } = await deps.dns.upsertRecord(server.dnsZoneId, { type: 'TXT', name: server.domain, content: ['v=spf1', ...server.spfTerms, '~all'].join(' ') },
         (r) => r.type === 'TXT' && r.name === server.domain && /^v=spf1(\s|$)/i.test(r.content));
       log(`SPF of ${server.domain} left with the customer's senders only: ${action}`);

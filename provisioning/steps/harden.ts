@@ -1,8 +1,11 @@
 /**
- * harden: sshd key-only, nftables, fail2ban, unattended upgrades (the script),
- * then the cloud-init user data is deleted from the metadata API: it carried
- * the host private key and any process on the server could read it there.
+ * harden: sshd key-only, nftables, fail2ban, unattended upgrades (the script, which ends with
+ * the server's post-apply hooks), then the cloud-init user data is deleted from the metadata
+ * API: it carried the host private key and any process on the server could read it there.
+ * The package versions the server now has are recorded: the drift check compares against them.
  */
+import { recordAppliedPackages } from '../../src/fleet/applied.ts';
+import { packagesOnHost } from '../../src/fleet/observe.ts';
 import type { Zone } from '../../src/providers/compute/interface.ts';
 import type { StepDefinition } from '../context.ts';
 import { runScript, withSession } from '../remote.ts';
@@ -18,6 +21,7 @@ export const harden: StepDefinition = {
       await deps.compute.clearUserData(server.zone as Zone, server.providerServerId);
       log('cloud-init user data removed from the instance metadata');
     }
+    await recordAppliedPackages(deps.database.db, server.id, await packagesOnHost(deps, server, () => {}));
     return {};
   },
 };

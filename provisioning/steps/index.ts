@@ -22,9 +22,12 @@ import { restoreMailboxes, restoreTls } from './rebuild-restore-keys.ts';
 import { backupBeforeRebuild, restoreMail } from './rebuild-restore-mail.ts';
 import { retireInstance } from './rebuild-retire.ts';
 import { repointAddresses } from './rebuild-addresses.ts';
+import { confirmNextDkim, generateNextDkim, publishNextDkim, signWithNextDkim } from './rotate-dkim.ts';
+import { prepareNextTlsKey, publishNextTlsa, retireOldTlsa, switchTlsKey } from './roll-tls-key.ts';
 import { setPtr } from './set-ptr.ts';
 import { verify } from './verify.ts';
 import { waitSsh } from './wait-ssh.ts';
+import { backupBeforeChange, checkAfterChange } from './upgrade-steps.ts';
 
 export const STEPS: Record<StepName, StepDefinition> = {
   allocate_ips: allocateIps,
@@ -57,4 +60,14 @@ export const STEPS: Record<StepName, StepDefinition> = {
   restore_tls: restoreTls,
   restore_mailboxes: restoreMailboxes,
   restore_mail: restoreMail,
+  generate_next_dkim: generateNextDkim,
+  publish_next_dkim: publishNextDkim,
+  confirm_next_dkim: confirmNextDkim,
+  sign_with_next_dkim: signWithNextDkim,
+  prepare_next_tls_key: prepareNextTlsKey,
+  publish_next_tlsa: publishNextTlsa,
+  switch_tls_key: switchTlsKey,
+  retire_old_tlsa: retireOldTlsa,
+  backup_before_change: backupBeforeChange,
+  check_after_change: checkAfterChange,
 };

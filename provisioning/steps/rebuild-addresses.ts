@@ -1,10 +1,11 @@
 /**
- * repoint_addresses (rebuild): the flexible IPs moved to the new instance, and
- * the IPv4 is the same address; but a routed IPv6 is a /64 in which the host
- * holds its SLAAC address, derived from its NIC's MAC, which a new instance
- * does not share. So the AAAA record, SPF's ip6: and the IPv6 PTR follow the
- * address the new host holds (unchanged records are left alone), the PTR once
- * the forward record resolves, as in an IP rotation.
+ * repoint_addresses (rebuild): the flexible IPs moved to the new instance; the IPv4
+ * is the same address, and so is the IPv6, which mailplane fixes in the routed /64
+ * (host-addresses.ts) instead of the SLAAC address a new NIC would change. So every
+ * record is already right and this step publishes nothing; it checks that the AAAA
+ * still resolves to the address and sets the IPv6 PTR again (idempotent). A server
+ * provisioned before the address was fixed moves to it here, once: its AAAA, SPF
+ * ip6: and PTR follow, the PTR once the forward record resolves.
  */
 import { ProviderError } from '../../src/errors.ts';
 import type { Zone } from '../../src/providers/compute/interface.ts';

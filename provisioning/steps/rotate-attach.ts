@@ -26,7 +26,7 @@ export const attachReplacementIp: StepDefinition = {
       await deps.compute.attachIp(zone, checked.providerIpId, instance.id);
       log(`attached ${checked.address} to ${instance.id}`);
     }
-    // Attached, a routed IPv6 has its SLAAC address: that one is published and gets the PTR.
+    // A routed IPv6 is published as the address mailplane fixes in its prefix (host-addresses.ts).
     const attached = (await deps.compute.getServer(zone, instance.id)) ?? instance;
     const [ip] = await adoptHostAddresses(deps, attached, [checked], log) as [typeof checked];
     await deps.database.db.transaction(async (tx) => {

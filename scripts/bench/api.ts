@@ -44,9 +44,11 @@ export interface ApiResult {
   hello: LoadFigures;
   /** Server route requests/s divided by the hello route's (median over rounds). */
   ratio: number;
-  /** SQL statements one server-route request sends through the product's pool. */
-  statementsPerRequest: number | null;
-  /** The bare route plus as many `select 1` as the server route sends statements (one round, after the others). */
+  /** SQL statements one server-route request sends through the product's pool, answered from the read cache (what the rounds measured). */
+  statementsPerRequest: number;
+  /** The same with the read cache cleared first: a request whose answers were evicted, or the first one. */
+  statementsCold: number;
+  /** The bare route plus as many `select 1` as a cold server-route request sends statements (one round, after the others). */
   roundTrips: LoadFigures & { statements: number } | null;
   /** An extra, profiled round of the server route (not part of the figures above). */
   profile: { requestsPerSecond: number; cpu: ProfileSummary };
@@ -57,7 +59,7 @@ export interface ApiResult {
  * through the pool's `unsafe` (drizzle-orm/postgres-js session), looked up on
  * each call, so wrapping it there sees them all.
  */
-async function countStatements(sql: postgres.Sql, work: () => Promise<void>): Promise<number | null> {
+async function countStatements(sql: postgres.Sql, work: () => Promise<void>): Promise<number> {
   const original = sql.unsafe;
   let count = 0;
   sql.unsafe = ((...args: Parameters<typeof original>) => { count++; return original.apply(sql, args); }) as typeof original;
@@ -66,7 +68,7 @@ async function countStatements(sql: postgres.Sql, work: () => Promise<void>): Pr
   } finally {
     sql.unsafe = original;
   }
-  return count > 0 ? count : null;
+  return count;
 }
 
 async function load(url: string, connections: number, durationSeconds: number, headers: Record<string, string>) {
@@ -87,7 +89,7 @@ const combine = (rounds: LoadFigures[]): LoadFigures => ({
 });
 
 export async function benchApi(
-  target: { baseUrl: string; token: string; workspaceId: string; serverId: string; sql: postgres.Sql },
+  target: { baseUrl: string; token: string; workspaceId: string; serverId: string; sql: postgres.Sql; readCache: { clear(): void } },
   opts: { connections: number; durationSeconds: number; rounds: number },
 ): Promise<ApiResult> {
   const serverUrl = `${target.baseUrl}/v1/workspaces/${target.workspaceId}/servers/${target.serverId}`;
@@ -106,17 +108,20 @@ export async function benchApi(
     server.push(s);
     ratios.push(s.requestsPerSecond / h.requestsPerSecond);
   }
-  const statementsPerRequest = await countStatements(target.sql, async () => {
+  const getServer = async () => {
     const res = await fetch(serverUrl, { headers: auth });
     if (res.status !== 200) throw new Error(`GET server answered ${res.status}`);
     await res.text();
-  });
-  const roundTrips = statementsPerRequest
-    ? { statements: statementsPerRequest, ...(await load(`${target.baseUrl}${ROUND_TRIPS_PATH}?n=${statementsPerRequest}`, opts.connections, opts.durationSeconds, {})) }
+  };
+  const statementsPerRequest = await countStatements(target.sql, getServer);
+  target.readCache.clear();
+  const statementsCold = await countStatements(target.sql, getServer);
+  const roundTrips = statementsCold > 0
+    ? { statements: statementsCold, ...(await load(`${target.baseUrl}${ROUND_TRIPS_PATH}?n=${statementsCold}`, opts.connections, opts.durationSeconds, {})) }
     : null;
   const profiled = await profileWhile(() => load(serverUrl, opts.connections, opts.durationSeconds, auth));
   return {
-    ...opts, server: combine(server), hello: combine(hello), ratio: round(median(ratios), 3), statementsPerRequest, roundTrips,
+    ...opts, server: combine(server), hello: combine(hello), ratio: round(median(ratios), 3), statementsPerRequest, statementsCold, roundTrips,
     profile: { requestsPerSecond: round(profiled.result.requestsPerSecond, 0), cpu: profiled.profile },
   };
 }

@@ -42,7 +42,7 @@ export async function benchCriticalPath(databaseUrl: string, runs: number, log: 
     const loop = monitorEventLoopDelay({ resolution: 10 });
     loop.enable();
     for (let i = 0; i < runs; i++) {
-      const domain = `critical-${i}-bench.example`;
+      const domain = `bench-critical-${i}-mailplane.eu`;
       const session = await product.checkout(token, workspaceId, domain);
       const id = await product.pay(session, domain);
       const { statuses } = await product.waitForServers([id], 120_000);

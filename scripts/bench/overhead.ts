@@ -116,7 +116,7 @@ export async function benchOverhead<T>(databaseUrl: string, opts: OverheadOption
     // One after another: the overhead of the engine itself.
     const sequentialIds: string[] = [];
     for (let i = 0; i < opts.sequential; i++) {
-      const domain = `seq-${i}-bench.example`;
+      const domain = `bench-seq-${i}-mailplane.eu`;
       const id = await product.pay(await product.checkout(token, workspaceId, domain), domain);
       const status = (await product.waitForServers([id], 120_000)).statuses.get(id);
       if (status !== 'ready') throw new Error(`sequential provision ${i}: server ${status} after 120 s`);
@@ -127,7 +127,7 @@ export async function benchOverhead<T>(databaseUrl: string, opts: OverheadOption
     const roundTrip = await dbRoundTrip(product);
 
     // All at once: checkouts first (not timed), then every payment together.
-    const domains = Array.from({ length: opts.concurrent }, (_, i) => `load-${i}-bench.example`);
+    const domains = Array.from({ length: opts.concurrent }, (_, i) => `bench-load-${i}-mailplane.eu`);
     const sessions: string[] = [];
     for (const domain of domains) sessions.push(await product.checkout(token, workspaceId, domain));
     log(`  ${opts.concurrent} checkouts ready; paying all at once`);

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { eq, inArray } from 'drizzle-orm';
 import { createApp, type RouteRegistrar } from '../../src/api/app.ts';
 import { apiDeps, createAppContext, type AppContext } from '../../src/app-context.ts';
+import { productRegistrars } from '../../src/app-routes.ts';
 import { loadConfig } from '../../src/config.ts';
 import { servers, users } from '../../src/db/schema/index.ts';
 import { createLogger } from '../../src/log.ts';
@@ -34,6 +35,8 @@ export interface ProductOptions {
   routes?: (ctx: AppContext) => RouteRegistrar[];
   /** Real Debian machines behind the instances (the real-host figure). */
   realHosts?: { cacheDir: string; mirror: string };
+  /** The product's routes beyond /v1's core (backups, checks, downloads…), as `mailplane api` serves them. */
+  productRoutes?: boolean;
 }
 
 export interface Product {
@@ -76,7 +79,8 @@ export async function startProduct(opts: ProductOptions): Promise<Product> {
   });
   const ctx = await createAppContext(config, log, { worker: true, migrate: true, ...(opts.settings ? { settings: opts.settings } : {}) });
   await startWorkers(ctx);
-  const app = createApp(apiDeps(ctx), opts.routes?.(ctx) ?? []);
+  const deps = apiDeps(ctx);
+  const app = createApp(deps, [...(opts.productRoutes ? productRegistrars(ctx, deps) : []), ...(opts.routes?.(ctx) ?? [])]);
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s));
   });
@@ -99,12 +103,16 @@ export async function startProduct(opts: ProductOptions): Promise<Product> {
     sandbox, ctx, baseUrl, problems, call,
     async customer(email) {
       const signup = await call('POST', '/v1/auth/signup', { body: { email, password: BENCH_PASSWORD, name: 'Bench' } });
-      if (signup.status !== 201) throw new Error(`signup: ${signup.status} ${JSON.stringify(signup.body)}`);
+      if (signup.status !== 202) throw new Error(`signup: ${signup.status} ${JSON.stringify(signup.body)}`);
       // Checkout needs a confirmed address; the bench measures provisioning, not the mailed link (its own tests do).
       await db.update(users).set({ emailVerifiedAt: new Date() }).where(eq(users.email, email));
-      const ws = await call('POST', '/v1/workspaces', { token: signup.body.token, body: { name: 'Bench mail' } });
+      // Sign-up issues no session; the password signs in.
+      const login = await call('POST', '/v1/auth/login', { body: { email, password: BENCH_PASSWORD } });
+      if (login.status !== 200) throw new Error(`login: ${login.status} ${JSON.stringify(login.body)}`);
+      const token = login.body.token as string;
+      const ws = await call('POST', '/v1/workspaces', { token, body: { name: 'Bench mail' } });
       if (ws.status !== 201) throw new Error(`workspace: ${ws.status} ${JSON.stringify(ws.body)}`);
-      return { token: signup.body.token, workspaceId: ws.body.id };
+      return { token, workspaceId: ws.body.id };
     },
     async checkout(token, workspaceId, domain, region = 'fr-par-1') {
       const res = await call('POST', `/v1/workspaces/${workspaceId}/checkout`, { token, body: { plan: 'starter', region, domain } });

@@ -18,10 +18,11 @@ import type { Zone } from '../../src/providers/compute/interface.ts';
 import { readCachedImage, writeCachedImage } from '../../src/sandbox/hosts/image-cache.ts';
 import { startBake } from '../../provisioning/image-refresh.ts';
 import { ZERO } from './profile.ts';
+import { round } from './stats.ts';
 import { startProduct, type Product } from './product.ts';
 
 export interface RealHostStep { name: string; seconds: number; attempts: number; shareOfWall: number }
-export interface RealHostRun { paymentToReadySeconds: number; steps: RealHostStep[]; installSeconds: number; installShare: number; nextLongest: { name: string; seconds: number } }
+export interface RealHostRun { paymentToReadySeconds: number; steps: RealHostStep[]; installSeconds: number; installShare: number; nextLongest: { name: string; seconds: number }; installVsNext: number }
 export type RealHostResult =
   | { skipped: string }
   | { stock: RealHostRun | { skipped: string }; image: (RealHostRun & { bakeSeconds: number | null }) | { skipped: string } };
@@ -31,11 +32,17 @@ const IMAGE_ZONE: Zone = 'fr-par-1';
 /** A zone the bench never bakes: its server boots the stock image. */
 const STOCK_ZONE: Zone = 'nl-ams-1';
 
-export async function benchRealHost(databaseUrl: string, log: (line: string) => void): Promise<RealHostResult> {
-  if (process.env['BENCH_REAL_HOST'] === '0') return { skipped: 'BENCH_REAL_HOST=0' };
-  if (process.getuid?.() !== 0) return { skipped: 'needs root (network namespaces, systemd-nspawn)' };
+/** Why a real-host figure cannot be measured here (`knob`=0 skips it on purpose), or null. */
+export function realHostsMissing(knob: string): string | null {
+  if (process.env[knob] === '0') return `${knob}=0`;
+  if (process.getuid?.() !== 0) return 'needs root (network namespaces, systemd-nspawn)';
   const missing = NEEDS.filter((p) => !existsSync(p));
-  if (missing.length > 0) return { skipped: `missing ${missing.join(', ')} (.ci/real-host-packages.txt)` };
+  return missing.length > 0 ? `missing ${missing.join(', ')} (.ci/real-host-packages.txt)` : null;
+}
+
+export async function benchRealHost(databaseUrl: string, log: (line: string) => void): Promise<RealHostResult> {
+  const missing = realHostsMissing('BENCH_REAL_HOST');
+  if (missing) return { skipped: missing };
 
   const cacheDir = process.env['SANDBOX_HOSTS_CACHE_DIR'] ?? '/var/cache/mailplane';
   const product = await startProduct({
@@ -85,8 +92,9 @@ async function ensureImage(product: Product, cacheDir: string, log: (line: strin
 }
 
 async function provisionOne(product: Product, label: string, zone: Zone): Promise<RealHostRun> {
-  const domain = `real-host-${label}-bench.test`;
-  const { token, workspaceId } = await product.customer(`bench-${label}@bench.test`);
+  // Registrable names: the production-mode bench product refuses .test.
+  const domain = `real-host-${label}-bench-mailplane.eu`;
+  const { token, workspaceId } = await product.customer(`bench-${label}@real-host-bench-mailplane.eu`);
   const sessionId = await product.checkout(token, workspaceId, domain, zone);
   const paidAt = Date.now();
   const serverId = await product.pay(sessionId, domain);
@@ -97,13 +105,21 @@ async function provisionOne(product: Product, label: string, zone: Zone): Promis
   const readyAt = (run!.finishedAt ?? new Date()).getTime();
   const rows = await db.select().from(provisioningSteps).where(eq(provisioningSteps.runId, run!.id)).orderBy(asc(provisioningSteps.startedAt));
   const wall = (readyAt - paidAt) / 1000;
-  const steps = rows.map((r) => {
-    const seconds = r.startedAt && r.finishedAt ? (r.finishedAt.getTime() - r.startedAt.getTime()) / 1000 : 0;
-    return { name: r.name, seconds: round(seconds), attempts: r.attempt, shareOfWall: round(seconds / wall, 3) };
-  });
+  const steps = stepShares(rows, wall);
   const install = steps.find((s) => s.name === 'install_mail_stack')!;
   const next = steps.filter((s) => s.name !== 'install_mail_stack').sort((x, y) => y.seconds - x.seconds)[0]!;
-  return { paymentToReadySeconds: round(wall), steps, installSeconds: install.seconds, installShare: install.shareOfWall, nextLongest: { name: next.name, seconds: next.seconds } };
+  return {
+    paymentToReadySeconds: round(wall, 1), steps, installSeconds: install.seconds, installShare: install.shareOfWall,
+    nextLongest: { name: next.name, seconds: next.seconds }, installVsNext: round(install.seconds / Math.max(next.seconds, 0.001), 1),
+  };
+}
+
+/** Each step's time in its own code and its share of `wallSeconds` (steps overlap: shares add up to more than 1). */
+export function stepShares(rows: readonly (typeof provisioningSteps.$inferSelect)[], wallSeconds: number): RealHostStep[] {
+  return rows.map((r) => {
+    const seconds = r.startedAt && r.finishedAt ? (r.finishedAt.getTime() - r.startedAt.getTime()) / 1000 : 0;
+    return { name: r.name, seconds: round(seconds, 1), attempts: r.attempt, shareOfWall: round(seconds / wallSeconds, 3) };
+  });
 }
 
 export function renderRealHost(r: RealHostResult): string {
@@ -116,7 +132,7 @@ export function renderRealHost(r: RealHostResult): string {
   const section = (title: string, run: RealHostRun | { skipped: string }, extra = '') => {
     out.push(`### ${title}`, '');
     if ('skipped' in run) { out.push(`Not measured: ${run.skipped}.`, ''); return; }
-    out.push(`**Payment to ready: ${run.paymentToReadySeconds} s.** install_mail_stack takes ${run.installSeconds} s (${Math.round(run.installShare * 100)} % of the wall time); the next longest step is ${run.nextLongest.name} (${run.nextLongest.seconds} s).${extra}`, '');
+    out.push(`**Payment to ready: ${run.paymentToReadySeconds} s.** install_mail_stack takes ${run.installSeconds} s (${Math.round(run.installShare * 100)} % of the wall time); ${run.installVsNext}× the next longest step, ${run.nextLongest.name} (${run.nextLongest.seconds} s).${extra}`, '');
     out.push('| step | seconds | attempts | share of wall time |', '| --- | --- | --- | --- |');
     for (const s of run.steps) out.push(`| ${s.name} | ${s.seconds} | ${s.attempts} | ${Math.round(s.shareOfWall * 100)} % |`);
     out.push('');
@@ -127,5 +143,3 @@ export function renderRealHost(r: RealHostResult): string {
   section('From the stock Debian image (target ≤ 3 minutes)', r.stock);
   return out.join('\n');
 }
-
-const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;

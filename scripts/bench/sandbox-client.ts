@@ -39,7 +39,8 @@ export async function startRemoteSandbox(profile: LatencyProfile, realHosts?: { 
     child.send({ id, op, ...args });
   });
   return {
-    env,
+    // Real machines behind the instances: the product must know (backups and probes run for real, not simulated).
+    env: realHosts ? { ...env, SANDBOX_HOSTS: 'container', SANDBOX_HOSTS_CACHE_DIR: realHosts.cacheDir } : env,
     setWebhookUrl: async (url) => void (await call('setWebhookUrl', { url })),
     completeCheckout: async (sessionId) => (await call('completeCheckout', { sessionId })).status!,
     stop: async () => {

@@ -1,4 +1,4 @@
-/** Sign-up and sign-in. */
+/** Sign-up and sign-in (the second factor's step is in two-factor/sign-in.ts). */
 import { eq } from 'drizzle-orm';
 import type { Actor } from '../audit.ts';
 import { audit } from '../audit.ts';
@@ -8,9 +8,11 @@ import { assertStrongPassword, type PasswordHasher } from '../auth/passwords.ts'
 import type { SessionService } from '../auth/sessions.ts';
 import type { Db } from '../db/client.ts';
 import { users } from '../db/schema/index.ts';
-import { ConflictError, UnauthorizedError } from '../errors.ts';
+import { UnauthorizedError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { AccountNotifier } from './notifier.ts';
+import { openSignInChallenge, type SignInChallenge } from './two-factor/sign-in.ts';
+import { hasSecondFactor } from './two-factor/status.ts';
 
 export interface AccountDeps {
   db: Db;
@@ -35,28 +37,56 @@ export interface PublicUser {
 
 const publicColumns = { id: users.id, email: users.email, name: users.name, staffRole: users.staffRole, emailVerifiedAt: users.emailVerifiedAt, createdAt: users.createdAt };
 
+export interface SignupDeps extends AccountDeps {
+  log: Logger;
+  accountNotifier: AccountNotifier;
+  /** Mails a new account its confirmation link (carrying `next`); absent in tests of the foundation alone. */
+  sendEmailVerification?: (userId: string, o?: { next?: string }) => Promise<unknown>;
+}
+
+/**
+ * Creates an unconfirmed account and mails its confirmation link; for an address that already
+ * has an account it changes nothing and mails its owner instead. The caller sees the same either
+ * way (nothing returned, no session, the same work: the password is hashed in both cases), so
+ * sign-up cannot be used to find out who is a customer. Signing in comes from the mailed link
+ * (verifyEmail) or the password (logIn).
+ */
 export async function signUp(
-  deps: AccountDeps,
-  input: { email: string; password: string; name: string },
+  deps: SignupDeps,
+  input: { email: string; password: string; name: string; next?: string },
   meta: { ip: string | null; userAgent: string | null },
-): Promise<{ user: PublicUser; token: string; expiresAt: Date }> {
+): Promise<void> {
   assertDisplayText(input.name, 'json.name');
   assertStrongPassword(input.password, input);
   const passwordHash = await deps.hasher.hash(input.password);
-  return deps.db.transaction(async (tx) => {
-    const [user] = await tx.insert(users).values({ email: input.email, name: input.name, passwordHash }).onConflictDoNothing().returning(publicColumns);
-    if (!user) throw new ConflictError('An account with this email already exists', 'email_taken');
-    const session = await deps.sessions.issue(tx, user.id, meta);
-    await audit(tx, { id: user.id, kind: 'user', ip: meta.ip }, { action: 'user.signup', target: user.id });
-    return { user, ...session };
+  const created = await deps.db.transaction(async (tx) => {
+    const [user] = await tx.insert(users).values({ email: input.email, name: input.name, passwordHash }).onConflictDoNothing().returning({ id: users.id });
+    if (user) await audit(tx, { id: user.id, kind: 'user', ip: meta.ip }, { action: 'user.signup', target: user.id });
+    return user ?? null;
   });
+  if (created) {
+    await deps.sendEmailVerification?.(created.id, input.next !== undefined ? { next: input.next } : {});
+    return;
+  }
+  const [owner] = await deps.db.select({ id: users.id, email: users.email, erasing: users.erasureRequestedAt }).from(users).where(eq(users.email, input.email)).limit(1);
+  await audit(deps.db, { id: 'anonymous', kind: 'user', ip: meta.ip }, { action: 'user.signup_existing', ...(owner ? { target: owner.id } : {}) });
+  // An account being erased is not mailed: its address is on its way out of our records.
+  if (owner && owner.erasing === null) {
+    await deps.accountNotifier.notify({ kind: 'signup_attempted', userId: owner.id, email: owner.email, ip: meta.ip, at: new Date() })
+      .catch((err: unknown) => deps.log.error({ err }, 'account notice failed'));
+  }
 }
+
+/** A session, or (for an account with a second factor) the challenge its second step must answer. */
+export type LoginResult =
+  | { kind: 'session'; token: string; expiresAt: Date; userId: string }
+  | ({ kind: 'second_factor'; userId: string } & SignInChallenge);
 
 export async function logIn(
   deps: LoginDeps,
   input: { email: string; password: string },
   meta: { ip: string | null; userAgent: string | null },
-): Promise<{ token: string; expiresAt: Date; userId: string }> {
+): Promise<LoginResult> {
   // Throttled before anything is looked up: a waiting guess learns nothing, right password or not.
   const attempt = await deps.loginThrottle.begin(input.email, meta.ip);
   const [user] = await deps.db.select({ id: users.id, email: users.email, passwordHash: users.passwordHash }).from(users).where(eq(users.email, input.email)).limit(1);
@@ -73,11 +103,17 @@ export async function logIn(
     }
     throw new UnauthorizedError('Email or password is incorrect');
   }
+  if (await hasSecondFactor(deps.db, user.id)) {
+    // No session yet, and the throttle's record stays until the second factor is right too.
+    const challenge = await openSignInChallenge(deps, user.id, meta.ip, Date.now());
+    await audit(deps.db, { id: user.id, kind: 'user', ip: meta.ip }, { action: 'user.login_password_ok', target: user.id });
+    return { kind: 'second_factor', userId: user.id, ...challenge };
+  }
   await attempt.succeeded();
   return deps.db.transaction(async (tx) => {
     const session = await deps.sessions.issue(tx, user.id, meta);
     await audit(tx, { id: user.id, kind: 'user', ip: meta.ip }, { action: 'user.login', target: user.id });
-    return { ...session, userId: user.id };
+    return { kind: 'session', ...session, userId: user.id };
   });
 }
 

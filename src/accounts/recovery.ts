@@ -13,6 +13,7 @@ import type { Logger } from '../log.ts';
 import { sendBestEffort, type Mailer } from '../mail/mailer.ts';
 import { emailVerificationMessage, passwordResetMessage } from '../mail/messages.ts';
 import { consumeAccountToken, InvalidAccountTokenError, issueAccountToken } from './account-tokens.ts';
+import { hasSecondFactor } from './two-factor/status.ts';
 
 export const RESET_TTL_SECONDS = 30 * 60;
 export const VERIFY_TTL_SECONDS = 3 * 24 * 3600;
@@ -70,23 +71,39 @@ export async function resetPassword(deps: RecoveryDeps, token: string, password:
   return { userId: result.userId, email: result.email };
 }
 
-export async function sendEmailVerification(deps: RecoveryDeps, userId: string): Promise<{ alreadyVerified: boolean }> {
+/**
+ * `next` (where the dashboard's sign-up was headed) rides along in the link; the page that
+ * receives it checks it again (a link can be edited), this only keeps it to a path.
+ */
+export async function sendEmailVerification(deps: RecoveryDeps, userId: string, o: { next?: string } = {}): Promise<{ alreadyVerified: boolean }> {
   const [user] = await deps.db.select({ email: users.email, verified: users.emailVerifiedAt }).from(users).where(eq(users.id, userId));
   if (!user) throw new InvalidAccountTokenError('No such account.');
   if (user.verified) return { alreadyVerified: true };
   const token = await issueAccountToken(deps.db, deps.tokenKey, { userId, email: user.email, purpose: 'email_verification', ttlSeconds: VERIFY_TTL_SECONDS, now: nowOf(deps) });
-  await sendBestEffort(deps.mailer, deps.log, emailVerificationMessage(user.email, `${deps.publicUrl}/verify-email?token=${encodeURIComponent(token)}`));
+  const next = o.next && /^\/(?![/\\])/.test(o.next) && o.next !== '/' ? `&next=${encodeURIComponent(o.next)}` : '';
+  await sendBestEffort(deps.mailer, deps.log, emailVerificationMessage(user.email, `${deps.publicUrl}/verify-email?token=${encodeURIComponent(token)}${next}`));
   return { alreadyVerified: false };
 }
 
-export async function verifyEmail(deps: RecoveryDeps, token: string, ip: string | null): Promise<{ userId: string; email: string }> {
+/**
+ * Opening the mailed link proves the address, and signs its owner in: the link is
+ * single-use, short-lived and went only to that address, as a password reset's does.
+ * Not for an account with a second factor: the link proves the mailbox, not the factor,
+ * so it confirms the address and the owner signs in as usual (session null).
+ */
+export async function verifyEmail(
+  deps: RecoveryDeps, token: string, meta: { ip: string | null; userAgent: string | null },
+): Promise<{ userId: string; email: string; session: { token: string; expiresAt: Date } | null }> {
   const now = nowOf(deps);
   return deps.db.transaction(async (tx) => {
     const who = await consumeAccountToken(tx, deps.tokenKey, 'email_verification', token, now);
     const [updated] = await tx.update(users).set({ emailVerifiedAt: now })
       .where(and(eq(users.id, who.userId), eq(users.email, who.email))).returning({ id: users.id });
     if (!updated) throw new InvalidAccountTokenError('This link was sent to an address the account no longer uses.');
-    await audit(tx, { id: who.userId, kind: 'user', ip }, { action: 'user.email_verified', target: who.userId });
-    return who;
+    await audit(tx, { id: who.userId, kind: 'user', ip: meta.ip }, { action: 'user.email_verified', target: who.userId });
+    if (await hasSecondFactor(tx, who.userId)) return { ...who, session: null };
+    const session = await deps.sessions.issue(tx, who.userId, meta);
+    await audit(tx, { id: who.userId, kind: 'user', ip: meta.ip }, { action: 'user.login', target: who.userId, details: { via: 'email_verification' } });
+    return { ...who, session };
   });
 }

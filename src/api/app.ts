@@ -27,13 +27,24 @@ import { registerGdprRoutes } from './routes/gdpr.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerInvitationRoutes } from './routes/invitations.ts';
 import { registerMailboxRoutes } from './routes/mailboxes.ts';
+import { registerMailboxCredentialRoutes } from './routes/mailbox-credentials.ts';
+import { registerMailboxImportRoutes } from './routes/mailbox-imports.ts';
+import { registerSpamSettingsRoutes } from './routes/spam-settings.ts';
+import { registerAddressRoutes } from './routes/addresses.ts';
 import { registerMeRoutes } from './routes/me.ts';
+import { registerMeSessionRoutes } from './routes/me-sessions.ts';
 import { registerMetricsRoutes } from './routes/metrics.ts';
 import { registerServerRoutes } from './routes/servers.ts';
 import { registerServerWaitRoutes } from './routes/server-waits.ts';
 import { registerServerRebuildRoutes } from './routes/server-rebuild.ts';
+import { registerServerBillingRoutes } from './routes/server-billing.ts';
+import { registerServerDkimRoutes } from './routes/server-dkim.ts';
+import { registerTlsRolloverRoutes } from './routes/admin-tls-rollover.ts';
 import { registerDnsRecordRoutes } from './routes/dns-records.ts';
 import { registerWorkspaceRoutes } from './routes/workspaces.ts';
+import { registerWorkspaceSecurityRoutes } from './routes/workspace-security.ts';
+import { registerTwoFactorRoutes } from './routes/two-factor.ts';
+import { registerTwoFactorSignInRoutes } from './routes/two-factor-sign-in.ts';
 
 export type RouteRegistrar = (app: App) => void;
 
@@ -62,6 +73,16 @@ export function createApp(deps: ApiDeps, extra: RouteRegistrar[] = []): App {
     onError: (c) => problemResponse(c, { code: 'payload_too_large', status: 413, title: 'Payload too large', detail: `Request bodies are limited to ${deps.config.http.bodyLimitBytes} bytes` }),
   }));
   app.use('*', wellFormedInput());
+  // A change made through this process is seen by its very next request: the read cache's NOTIFY
+  // (read-cache.ts) arrives on another connection a moment after the commit, which a client that
+  // logs out and tries its token at once could outrun. Changes are rare next to reads.
+  const readCache = deps.readCache;
+  if (readCache) {
+    app.use('*', async (c, next) => {
+      await next();
+      if (c.req.method !== 'GET' && c.req.method !== 'HEAD' && c.req.method !== 'OPTIONS') readCache.clear();
+    });
+  }
 
   app.use('/v1/auth/*', rateLimit(deps.limiters.auth, (c) => `ip:${c.get('clientIp') ?? 'unknown'}`));
   app.use('/v1/invitations/*', rateLimit(deps.limiters.auth, (c) => `ip:${c.get('clientIp') ?? 'unknown'}`));
@@ -81,8 +102,12 @@ export function createApp(deps: ApiDeps, extra: RouteRegistrar[] = []): App {
 
   registerHealthRoutes(app, deps);
   registerAuthRoutes(app, deps);
+  registerTwoFactorSignInRoutes(app, deps);
   registerMeRoutes(app, deps);
+  registerMeSessionRoutes(app, deps);
+  registerTwoFactorRoutes(app, deps);
   registerWorkspaceRoutes(app, deps);
+  registerWorkspaceSecurityRoutes(app, deps);
   registerInvitationRoutes(app, deps);
   registerApiKeyRoutes(app, deps);
   registerCatalogRoutes(app, deps);
@@ -91,6 +116,9 @@ export function createApp(deps: ApiDeps, extra: RouteRegistrar[] = []): App {
     registerServerRoutes(app, deps, deps.provisioning);
     registerServerWaitRoutes(app, deps, deps.provisioning);
     registerServerRebuildRoutes(app, deps, deps.provisioning);
+    registerServerBillingRoutes(app, deps, deps.provisioning);
+    registerServerDkimRoutes(app, deps, deps.provisioning);
+    registerTlsRolloverRoutes(app, deps, deps.provisioning);
     registerDnsRecordRoutes(app, deps, deps.provisioning);
     registerAdminServerRoutes(app, deps, deps.provisioning);
     registerAdminIpRotationRoutes(app, deps, deps.provisioning);
@@ -98,6 +126,10 @@ export function createApp(deps: ApiDeps, extra: RouteRegistrar[] = []): App {
     registerAdminAlertRoutes(app, deps, deps.provisioning);
     registerMetricsRoutes(app, deps, deps.provisioning);
     registerMailboxRoutes(app, deps, deps.provisioning);
+    registerMailboxCredentialRoutes(app, deps, deps.provisioning);
+    registerMailboxImportRoutes(app, deps, deps.provisioning);
+    registerSpamSettingsRoutes(app, deps, deps.provisioning);
+    registerAddressRoutes(app, deps, deps.provisioning);
     registerGdprRoutes(app, deps, deps.provisioning);
   }
   for (const register of extra) register(app);

@@ -15,7 +15,9 @@ import type { MailboxDeps } from '../mailboxes/service.ts';
 import type { Logger } from '../log.ts';
 import type { Mailer } from '../mail/mailer.ts';
 import type { Placements } from '../servers/placement.ts';
+import type { Vault } from '../vault/vault.ts';
 import type { RateLimiter } from './middleware/rate-limit.ts';
+import type { ReadCache } from './read-cache.ts';
 
 export interface ApiDeps {
   config: Config;
@@ -23,8 +25,12 @@ export interface ApiDeps {
   db: Db;
   hasher: PasswordHasher;
   sessions: SessionService;
+  /** Seals TOTP secrets (and every other secret). */
+  vault: Vault;
   invitationKey: Buffer;
   limiters: { auth: RateLimiter; api: RateLimiter; passwordExport: RateLimiter };
+  /** This process's cache of sessions, roles and server views (evicted by NOTIFY); absent: every read goes to PostgreSQL. */
+  readCache?: ReadCache;
   /** Password guessing, per account and per IP, shared by every process (PostgreSQL). */
   loginThrottle: LoginThrottle;
   /** Tells an account's owner about their account's security; email plugs in here. */
@@ -33,8 +39,8 @@ export interface ApiDeps {
   readiness: Record<string, () => Promise<boolean>>;
   /** Product mail (invitations); absent in tests of the foundation alone. */
   mailer?: Mailer;
-  /** Mails a new account its email verification link; absent in tests of the foundation alone. */
-  sendEmailVerification?: (userId: string) => Promise<unknown>;
+  /** Mails a new account its email verification link (carrying `next`); absent in tests of the foundation alone. */
+  sendEmailVerification?: (userId: string, o?: { next?: string }) => Promise<unknown>;
   /** Billing, servers and support routes; absent in tests of the foundation alone. */
   provisioning?: ProvisioningApiDeps;
 }

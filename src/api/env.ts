@@ -4,7 +4,7 @@ import type { Logger } from '../log.ts';
 import type { Actor } from '../audit.ts';
 
 export type Principal =
-  | { kind: 'user'; userId: string; sessionId: string; email: string; staffRole: 'support' | 'ops' | null }
+  | { kind: 'user'; userId: string; sessionId: string; email: string; staffRole: 'support' | 'ops' | null; twoFactor: boolean; expiresAt?: number }
   | { kind: 'api_key'; keyId: string; workspaceId: string; scopes: string[] };
 
 export interface AppEnv {

@@ -20,8 +20,12 @@ const DESCRIPTIONS: Record<number, string> = {
   403: 'Authenticated but not allowed',
   404: 'Not found (or not visible to the caller)',
   409: 'Conflict with the current state',
+  410: 'Gone (a single-use link already used, or expired)',
   413: 'Body too large',
+  422: 'Understood but refused (e.g. an import source that is not a public address)',
   429: 'Rate limited; see Retry-After',
+  502: 'A service behind mailplane failed (object storage, restic)',
+  503: 'A lookup mailplane needs failed for now; try again',
 };
 
 export function problems(...statuses: number[]) {

@@ -31,7 +31,7 @@ export function passwordProblems(password: string, context: { email?: string; na
   if (new Set(lower).size < 5) problems.push('uses too few different characters');
   if (/^(?:0123456789|1234567890|abcdefghij|qwertyuiop)/.test(lower) && new Set(lower).size < 12) problems.push('is a keyboard or number sequence');
   const local = context.email?.split('@')[0]?.toLowerCase();
-  if (local && local.length >= 4 && lower.includes(local)) problems.push('must not contain your email address');
+  if (local && local.length >= 4 && lower.includes(local)) problems.push(`must not contain "${local}" from your email address`);
   const name = context.name?.toLowerCase().replace(/\s+/g, '');
   if (name && name.length >= 4 && lower.replace(/\s+/g, '').includes(name)) problems.push('must not contain your name');
   return problems;

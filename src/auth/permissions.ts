@@ -32,18 +32,32 @@ export const PERMISSIONS = {
   'servers.recheck': { roles: MANAGERS, scope: 'write' },
   // Replaces the machine: people only, never an API key.
   'servers.rebuild': { roles: MANAGERS, scope: null },
+  // A new DKIM key now (or an emergency one that revokes the old key at once): nothing is lost, a write key may.
+  'servers.rotate_dkim': { roles: MANAGERS, scope: 'write' },
+  // When mailplane may restart services or reboot (rollouts, updates): a change, like mailboxes.
+  'servers.maintenance': { roles: MANAGERS, scope: 'write' },
   // Plan, status and invoices, and the Stripe portal (card, invoices, cancel): people who manage the workspace.
   'billing.read': { roles: MANAGERS, scope: null },
   'billing.manage': { roles: MANAGERS, scope: null },
+  // Ending a server's subscription (or undoing that) and changing what the workspace pays: the owners, people only.
+  'billing.cancel': { roles: OWNER, scope: null },
+  'billing.change_plan': { roles: OWNER, scope: null },
   // Starting probes costs work against a live server (and, repeated, looks like a scan): a change, not a read.
   'servers.checks.run': { roles: MANAGERS, scope: 'write' },
   'mailboxes.read': { roles: ALL, scope: 'read' },
   'mailboxes.manage': { roles: MANAGERS, scope: 'write' },
   'mailboxes.exportPassword': { roles: MANAGERS, scope: null },
   'mailboxes.webmail': { roles: ALL, scope: null },
+  // Credentials of one mailbox (app passwords, the main password for mail clients): owners, admins
+  // and the member the mailbox is assigned to (checked per mailbox); a person, never an API key.
+  'mailboxes.credentials': { roles: ALL, scope: null },
+  // The domain's junk score: a change to how the server files mail, like mailboxes.
+  'mailboxes.spamSettings': { roles: MANAGERS, scope: 'write' },
   'backups.read': { roles: ALL, scope: 'read' },
   'backups.run': { roles: MANAGERS, scope: 'write' },
   'backups.restore': { roles: MANAGERS, scope: 'write' },
+  // A copy of a whole mailbox leaves the product: a person who manages the workspace, never a key.
+  'backups.download': { roles: MANAGERS, scope: null },
   /** The customer's own records in their zone and their SPF senders. */
   'dns.manage': { roles: MANAGERS, scope: 'write' },
 } as const satisfies Record<string, Rule>;
@@ -71,4 +85,10 @@ export function canGrantRole(actor: WorkspaceRole, target: WorkspaceRole): boole
 /** An admin may not change or remove an owner. */
 export function canManageMember(actor: WorkspaceRole, member: WorkspaceRole): boolean {
   return actor === 'owner' || (actor === 'admin' && member !== 'owner');
+}
+
+/** "an admin", "a member" (capitalised at the start of a sentence): roles named in messages people read. */
+export function roleWithArticle(role: string, capitalised = false): string {
+  const article = /^[aeiou]/i.test(role) ? 'an' : 'a';
+  return `${capitalised ? article[0]!.toUpperCase() + article.slice(1) : article} ${role}`;
 }

@@ -8,12 +8,17 @@ import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
 import type { DbOrTx } from '../db/client.ts';
 import { sessions, users } from '../db/schema/index.ts';
 import { UnauthorizedError } from '../errors.ts';
+import { hasSecondFactorSql } from '../accounts/two-factor/status.ts';
 
 export interface SessionPrincipal {
   userId: string;
   sessionId: string;
   email: string;
   staffRole: 'support' | 'ops' | null;
+  /** Whether the person has a second factor (staff and some workspaces require one). */
+  twoFactor: boolean;
+  /** When the session ends (ms since the epoch): a cached principal is never served past it. */
+  expiresAt?: number;
 }
 
 export interface SessionService {
@@ -57,13 +62,13 @@ export function createSessionService(opts: { key: Uint8Array; ttlSeconds: number
       }
       if (typeof sid !== 'string' || !sub) throw new UnauthorizedError('Invalid session token');
       const [row] = await db
-        .select({ userId: sessions.userId, email: users.email, staffRole: users.staffRole })
+        .select({ userId: sessions.userId, email: users.email, staffRole: users.staffRole, twoFactor: hasSecondFactorSql(users.id), expiresAt: sessions.expiresAt })
         .from(sessions)
         .innerJoin(users, eq(users.id, sessions.userId))
         .where(and(eq(sessions.id, sid), eq(sessions.userId, sub), isNull(sessions.revokedAt), gt(sessions.expiresAt, new Date(now()))))
         .limit(1);
       if (!row) throw new UnauthorizedError('Session revoked or expired');
-      return { userId: row.userId, sessionId: sid, email: row.email, staffRole: row.staffRole };
+      return { userId: row.userId, sessionId: sid, email: row.email, staffRole: row.staffRole, twoFactor: row.twoFactor === true, expiresAt: row.expiresAt.getTime() };
     },
 
     async revoke(db, sessionId) {

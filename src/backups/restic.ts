@@ -80,3 +80,25 @@ export const checkRepository = (target: ResticTarget, opts: ResticOptions & { su
 
 export const restoreSnapshot = (target: ResticTarget, snapshotId: string, into: string, include: string[], opts?: ResticOptions) =>
   restic(target, ['restore', snapshotId, '--target', into, ...include.flatMap((p) => ['--include', p])], opts);
+
+export interface ResticStream {
+  /** restic's stdout, ended when restic has exited. */
+  stdout: NodeJS.ReadableStream;
+  /** Resolves with the exit code; rejects if restic could not start. */
+  exited: Promise<number | null>;
+  /** restic's last words on stderr, for an error message. */
+  stderr(): string;
+  kill(): void;
+}
+
+/** restic with its output streamed rather than collected (`dump` of a whole Maildir is as large as the mail). */
+export function resticStream(target: ResticTarget, args: readonly string[], opts: ResticOptions = {}): ResticStream {
+  const child = spawn(opts.binary ?? 'restic', ['--no-cache', ...args], { env: env(target), stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (c: string) => { stderr = (stderr + c).slice(-20_000); });
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', resolve);
+  });
+  return { stdout: child.stdout, exited, stderr: () => stderr, kill: () => { if (child.exitCode === null) child.kill('SIGTERM'); } };
+}

@@ -23,6 +23,8 @@ export interface BillingLine {
   /** The next invoice (the end of the period), unless the subscription ends then or has ended. */
   nextInvoiceAt: string | null;
   cancelAtPeriodEnd: boolean;
+  /** The end of the current period: the next invoice, or the day a cancelled subscription ends. */
+  periodEndsAt: string | null;
   /** Set while the server of an ended subscription is kept: it is deleted after this. */
   graceEndsAt: string | null;
 }
@@ -41,6 +43,7 @@ export async function billingOverview(db: Db, config: Config, workspaceId: strin
       status: sub.status,
       nextInvoiceAt: renews && sub.currentPeriodEnd ? sub.currentPeriodEnd.toISOString() : null,
       cancelAtPeriodEnd: sub.cancelAtPeriodEnd,
+      periodEndsAt: sub.currentPeriodEnd?.toISOString() ?? null,
       graceEndsAt: sub.graceEndsAt?.toISOString() ?? null,
     };
   });

@@ -10,6 +10,7 @@ import type { Config } from '../config.ts';
 import type { Db } from '../db/client.ts';
 import { checkouts, subscriptions } from '../db/schema/index.ts';
 import { assertEmailVerified } from '../accounts/email-verified.ts';
+import { assertNoErasureScheduled } from '../workspaces/erasure-scheduled.ts';
 import { ConflictError, ValidationError } from '../errors.ts';
 import type { BillingProvider } from '../providers/billing/interface.ts';
 import { assertDomainClaimable } from '../servers/domain-claims.ts';
@@ -55,6 +56,7 @@ export async function startCheckout(
 ): Promise<{ checkoutId: string; sessionId: string; checkoutUrl: string }> {
   // First: the server's mail (ready, action needed) goes to this address.
   const { email } = await assertEmailVerified(deps.db, userId, 'paying for a mail server');
+  await assertNoErasureScheduled(deps.db, access.workspaceId, 'a new checkout');
   const plan = deps.config.product.plans.find((p) => p.id === input.plan);
   if (!plan) throw new ValidationError(`Unknown plan "${input.plan}"`, { errors: [{ path: 'json.plan', message: 'unknown plan' }] });
   if (!deps.config.product.zones.includes(input.region)) {

@@ -12,6 +12,7 @@ import { domainToUnicode } from 'node:url';
 import { audit } from '../audit.ts';
 import { duplicatePaymentAlertKey } from './refund-refused-payment.ts';
 import type { Database } from '../db/client.ts';
+import type { Plan } from '../config.ts';
 import { checkouts, servers, stripeEvents, subscriptions } from '../db/schema/index.ts';
 import { applySubscriptionState } from './subscription-state.ts';
 import { inTransaction } from '../db/tx.ts';
@@ -30,6 +31,8 @@ export interface WebhookDeps {
   alerts?: AlertSink;
   /** How long an ended subscription's server is kept suspended before it is deprovisioned. */
   graceMs: number;
+  /** The plans sold, to recognise a plan change by the subscription's price. */
+  plans?: readonly Plan[];
 }
 
 const STRIPE_ACTOR = { id: 'stripe', kind: 'stripe' as const, ip: null };
@@ -93,8 +96,8 @@ export async function handleStripeWebhook(deps: WebhookDeps, rawBody: string, si
           // asked, the delivery fails, nothing is recorded, and Stripe delivers it again later.
           // A subscription Stripe no longer has (its customer deleted by hand) bills nothing: it has ended.
           const current = await deps.billing.getSubscription(e.subscriptionId)
-            ?? { id: e.subscriptionId, status: 'canceled' as const, customerId: sub.stripeCustomerId ?? '', currentPeriodEnd: null, cancelAtPeriodEnd: false };
-          return applySubscriptionState({ queue: deps.queue, graceMs: deps.graceMs }, tx, raw, sub, current, STRIPE_ACTOR, { eventId: e.id, eventType: e.type });
+            ?? { id: e.subscriptionId, status: 'canceled' as const, customerId: sub.stripeCustomerId ?? '', currentPeriodEnd: null, cancelAtPeriodEnd: false, priceId: null };
+          return applySubscriptionState({ queue: deps.queue, graceMs: deps.graceMs, ...(deps.plans ? { plans: deps.plans } : {}) }, tx, raw, sub, current, STRIPE_ACTOR, { eventId: e.id, eventType: e.type });
         }
         default:
           return 'ignored: not handled';

@@ -12,6 +12,7 @@ import type { Command } from './command.ts';
 
 const USAGE = `mailplane templates render --hostname HOST --domain DOMAIN --ipv4 ADDR --ipv6 ADDR --out DIR
     [--selector NAME] [--admin-email ADDR] [--messages-per-hour N] [--recipients-per-message N] [--quota-mb N]
+    [--ssh-from ADDR,CIDR,...]   (SSH sources; default: loopback only)
 
 Writes every file installed on a mail server under DIR (DIR/etc/postfix/main.cf, …,
 DIR/opt/mailplane/bin/*.sh). The DKIM and webmail keys are generated for this
@@ -29,6 +30,7 @@ export const templatesCommand: Command = {
         out: { type: 'string' }, selector: { type: 'string', default: 'mailplane' }, 'admin-email': { type: 'string' },
         'messages-per-hour': { type: 'string', default: '200' }, 'recipients-per-message': { type: 'string', default: '100' },
         'quota-mb': { type: 'string', default: '5120' },
+        'ssh-from': { type: 'string', default: '127.0.0.1,::1' },
       },
     });
     const { hostname, domain, ipv4, ipv6, out } = values;
@@ -39,7 +41,7 @@ export const templatesCommand: Command = {
     const dkim = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     try {
       const files = renderServerTree({
-        hostname, domain, ipv4, ipv6,
+        hostname, domain, ipv4, ipv6, sshSources: values['ssh-from'].split(',').map((s) => s.trim()).filter(Boolean),
         dkimSelector: values.selector,
         dkimPrivateKeyPem: dkim,
         webmailHmacKey: randomBytes(32).toString('base64'),

@@ -56,7 +56,8 @@ async function findRecord(db: Db, serverId: string, recordId: string): Promise<R
 }
 
 async function checkConflicts(db: Db, server: ServerRow, record: NormalizedRecord, selfId?: string): Promise<void> {
-  const selectors = (await db.select({ selector: dkimKeys.selector }).from(dkimKeys).where(eq(dkimKeys.serverId, server.id))).map((r) => r.selector);
+  const selectors = (await db.select({ selector: dkimKeys.selector, ed25519: dkimKeys.ed25519Selector }).from(dkimKeys).where(eq(dkimKeys.serverId, server.id)))
+    .flatMap((r) => (r.ed25519 ? [r.selector, r.ed25519] : [r.selector]));
   if (isMailplaneSlot({ domain: server.domain, hostname: server.hostname, dkimSelectors: selectors }, record)) {
     const spf = record.type === 'TXT' && /^v=spf1/i.test(record.content);
     throw new ConflictError(spf

@@ -112,7 +112,8 @@ async function runningPort(pgData: string): Promise<number | null> {
 export interface EmbeddedOptions {
   dataDir: string;
   database?: string;
-  log?: (line: string) => void;
+  /** `routine`: nothing anyone needs to act on (another process's server reused), logged at debug. */
+  log?: (line: string, routine?: boolean) => void;
 }
 
 export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<EmbeddedPostgres> {
@@ -154,7 +155,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   if (port) {
     const owner = await readOwner(ownerFile);
     if (await ownerAlive(owner)) {
-      log(`embedded PostgreSQL: using the server process ${owner!.pid} started on 127.0.0.1:${port}`);
+      log(`embedded PostgreSQL: using the server process ${owner!.pid} started on 127.0.0.1:${port}`, true);
     } else {
       // Its starter died without stopping it: ours to stop now.
       await claim();

@@ -20,7 +20,8 @@ import { audit, SYSTEM_ACTOR, type Actor } from '../audit.ts';
 import type { PasswordHasher } from '../auth/passwords.ts';
 import type { Database, Db } from '../db/client.ts';
 import {
-  alerts, auditLog, blacklistChecks, invitations, memberships, provisioningRuns, sandboxMail, servers, sessions, subscriptions, users, vaultSecrets, workspaces,
+  alerts, auditLog, authChallenges, blacklistChecks, invitations, memberships, passkeys, provisioningRuns, recoveryCodes, sandboxMail, servers, sessions, subscriptions,
+  totpCredentials, users, vaultSecrets, workspaces,
 } from '../db/schema/index.ts';
 import { inTransaction, type RawTx } from '../db/tx.ts';
 import { ForbiddenError, isRetryable, NotFoundError } from '../errors.ts';
@@ -48,13 +49,17 @@ export interface ErasureDeps {
   retry: { baseMs: number; maxMs: number };
   /** The servers' backups are deleted with the workspace (absent: no backup storage). */
   backups?: BackupDeps;
+  /** Between an owner asking to erase a workspace and the erasure starting (src/gdpr/erasure-grace.ts); 0: at once. */
+  workspaceGraceMs: number;
+  /** Where links in the owners' mail point (the dashboard). */
+  publicUrl: string;
 }
 
 /** After this many waits an ops alert says the erasure is stuck (it keeps trying). */
 const STUCK_AFTER_ATTEMPTS = 60;
 
-async function markWorkspace(deps: ErasureDeps, tx: Db, raw: RawTx, workspaceId: string): Promise<void> {
-  await tx.update(workspaces).set({ erasureRequestedAt: new Date() }).where(and(eq(workspaces.id, workspaceId), isNull(workspaces.erasureRequestedAt)));
+export async function markWorkspace(deps: ErasureDeps, tx: Db, raw: RawTx, workspaceId: string): Promise<void> {
+  await tx.update(workspaces).set({ erasureRequestedAt: new Date(), erasureScheduledFor: null }).where(and(eq(workspaces.id, workspaceId), isNull(workspaces.erasureRequestedAt)));
   await deps.queue.send('gdpr.erase_workspace', { workspaceId }, { tx: raw, singletonKey: workspaceId });
 }
 
@@ -124,6 +129,9 @@ async function scrubPerson(tx: Db, user: { id: string; email: string; name: stri
   await tx.update(auditLog).set({ ip: null }).where(eq(auditLog.actorId, user.id));
   await tx.delete(invitations).where(eq(invitations.email, user.email));
   await tx.delete(sessions).where(eq(sessions.userId, user.id));
+  // Second factors: the authenticator's sealed secret, passkeys, recovery codes, open sign-ins.
+  await tx.delete(vaultSecrets).where(and(eq(vaultSecrets.ownerTable, 'totp_credentials'), eq(vaultSecrets.ownerId, user.id)));
+  for (const table of [totpCredentials, passkeys, recoveryCodes, authChallenges]) await tx.delete(table).where(eq(table.userId, user.id));
   // The sandbox outbox is mailplane's own copy of what it mailed them (links, notices): it goes too.
   await tx.delete(sandboxMail).where(sql`${user.email} = any(${sandboxMail.to})`);
   await tx.update(users).set({ email: `${user.id}@erased.invalid`, name: '', passwordHash: '!erased', staffRole: null, erasureRequestedAt: new Date() })

@@ -6,7 +6,7 @@
 import { eq, inArray, or } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import {
-  apiKeys, auditLog, checkouts, dkimKeys, dnsRecords, invitations, mailboxes, memberships, serverIps, servers, sessions,
+  apiKeys, auditLog, catchAlls, checkouts, dkimKeys, dnsRecords, invitations, mailAliases, mailboxes, mailForwards, vacations, memberships, serverIps, servers, sessions,
   subscriptions, users, vaultSecrets, workspaces,
 } from '../db/schema/index.ts';
 import { NotFoundError } from '../errors.ts';
@@ -57,6 +57,12 @@ async function workspaceDocument(db: Db, workspaceId: string) {
   const records = ids.length ? await db.select().from(dnsRecords).where(inArray(dnsRecords.serverId, ids)) : [];
   const dkim = ids.length ? await db.select().from(dkimKeys).where(inArray(dkimKeys.serverId, ids)) : [];
   const boxes = ids.length ? await db.select().from(mailboxes).where(inArray(mailboxes.serverId, ids)) : [];
+  // Aliases, catch-all, forwards (an outside address) and vacation texts are the customer's data too.
+  const aliases = ids.length ? await db.select().from(mailAliases).where(inArray(mailAliases.serverId, ids)) : [];
+  const catchAllRows = ids.length ? await db.select().from(catchAlls).where(inArray(catchAlls.serverId, ids)) : [];
+  const forwards = ids.length ? await db.select().from(mailForwards).where(inArray(mailForwards.serverId, ids)) : [];
+  const replies = ids.length ? await db.select().from(vacations).where(inArray(vacations.serverId, ids)) : [];
+  const addressOf = (mailboxId: string) => boxes.find((m) => m.id === mailboxId)?.address ?? null;
   const secrets = await db.select({ ownerTable: vaultSecrets.ownerTable, ownerId: vaultSecrets.ownerId, purpose: vaultSecrets.purpose, createdAt: vaultSecrets.createdAt })
     .from(vaultSecrets).where(eq(vaultSecrets.workspaceId, workspaceId));
   const secretsOf = (table: string, id: string) => secrets.filter((s) => s.ownerTable === table && s.ownerId === id)
@@ -77,6 +83,12 @@ async function workspaceDocument(db: Db, workspaceId: string) {
         address: m.address, displayName: m.displayName, quotaMb: m.quotaMb, state: m.state, createdAt: iso(m.createdAt),
         secrets: secretsOf('mailboxes', m.id),
       })),
+      addresses: {
+        aliases: aliases.filter((a) => a.serverId === s.id).map((a) => ({ address: a.address, mailbox: addressOf(a.mailboxId), createdAt: iso(a.createdAt) })),
+        catchAll: addressOf(catchAllRows.find((c) => c.serverId === s.id)?.mailboxId ?? ''),
+        forwards: forwards.filter((f) => f.serverId === s.id).map((f) => ({ mailbox: addressOf(f.mailboxId), target: f.target, keepCopy: f.keepCopy })),
+        vacations: replies.filter((v) => v.serverId === s.id).map((v) => ({ mailbox: addressOf(v.mailboxId), startsOn: v.startsOn, endsOn: v.endsOn, subject: v.subject, message: v.message, days: v.days })),
+      },
       secrets: secretsOf('servers', s.id),
     })),
   };

@@ -17,6 +17,9 @@ export const CHECK_TITLES = {
   ports: 'Mail ports answering',
   backups: 'Backup in the last 26 hours',
   disk: 'Disk space',
+  services: 'Mail services running',
+  drift: 'Managed files as applied',
+  updates: 'System updates and reboots',
 } as const;
 
 export type CheckName = keyof typeof CHECK_TITLES;

@@ -5,6 +5,7 @@ import type { Mailer } from '../mail/mailer.ts';
 import type { BlacklistChecker, DnsLookup } from '../providers/lookup/interface.ts';
 import type { DiskProbe } from './disk-check.ts';
 import type { ServiceProbe } from './probe.ts';
+import type { ServerRow } from '../servers/views.ts';
 
 export interface HealthDeps {
   db: Db;
@@ -21,4 +22,11 @@ export interface HealthDeps {
   /** false: no backup storage is configured, and the backup check says so instead of failing. */
   backupsConfigured?: boolean;
   now?: () => Date;
+  /**
+   * Looks at the host now (the drift check, src/fleet/observe.ts); used when a server has never been
+   * looked at, so its first health run (with `ready`) already says whether its services run.
+   */
+  observeHost?: (server: ServerRow) => Promise<unknown>;
+  /** The maintenance window of servers whose customer chose none (the updates check names it). */
+  defaultWindow?: { startMinute: number; durationMinutes: number };
 }

@@ -14,6 +14,7 @@ import { CHECK_TITLES, type CheckResult } from './check-types.ts';
 import type { HealthDeps } from './deps.ts';
 import { dkimCheck, dmarcCheck, dnssecCheck, mtaStsCheck, nameserversCheck, ptrCheck, recordsCheck, spfCheck, tlsaCheck, type DnsFacts } from './dns-checks.ts';
 import { diskCheck } from './disk-check.ts';
+import { hostChecks } from './host-checks.ts';
 import { blacklistCheck, certificateCheck, portsCheck } from './service-checks.ts';
 
 export async function gatherFacts(deps: Pick<HealthDeps, 'db'>, serverId: string): Promise<DnsFacts> {
@@ -30,12 +31,14 @@ export async function computeChecks(deps: HealthDeps, facts: DnsFacts): Promise<
   const { lookup, probe } = deps;
   const now = deps.now?.() ?? new Date();
   // Independent lookups run together: a run costs the slowest answer, not their sum.
-  return Promise.all([
+  const checks = await Promise.all([
     nameserversCheck(lookup, facts), recordsCheck(lookup, facts), spfCheck(lookup, facts), dkimCheck(lookup, facts),
     dmarcCheck(lookup, facts), mtaStsCheck(lookup, probe, facts), Promise.resolve(dnssecCheck(facts)), tlsaCheck(lookup, probe, facts),
     ptrCheck(lookup, facts, 'ipv4'), ptrCheck(lookup, facts, 'ipv6'), blacklistCheck(deps.dnsbl, facts),
     certificateCheck(probe, facts, now), portsCheck(probe, facts), backupCheck(deps.db, facts, now, deps.backupsConfigured ?? true), diskCheck(deps.disk, facts),
+    hostChecks(deps.db, facts, now, deps.defaultWindow ?? { startMinute: 180, durationMinutes: 120 }, deps.observeHost),
   ]);
+  return checks.flat();
 }
 
 export async function runServerChecks(deps: HealthDeps, serverId: string): Promise<{ results: CheckResult[]; notified: CheckChange[] }> {

@@ -16,6 +16,12 @@ export interface JobDefinition<S extends z.ZodType> {
   queue: Omit<Queue, 'name'>;
   /** Handler concurrency per worker process. */
   concurrency: number;
+  /**
+   * A handler slot that finishes a job takes the queue's next ready job itself (JobQueue.work),
+   * instead of waiting for pg-boss's NOTIFY wake-up and fetch: for queues whose jobs enqueue the
+   * next ones (a provisioning step's dependents), which takes the queue hop off their critical path.
+   */
+  handOff?: boolean;
 }
 
 const define = <S extends z.ZodType>(d: JobDefinition<S>) => d;
@@ -31,8 +37,10 @@ export const JOB_CATALOG = {
   'provisioning.step': define({
     schema: z.object({ runId: z.uuid(), step: z.string().regex(/^[a-z_]{1,40}$/) }),
     // retryLimit only covers dead workers (heartbeat lost); failures are retried by the engine.
-    queue: { retryLimit: 5, retryDelay: 1, expireInSeconds: 1800, heartbeatSeconds: 15, notify: true },
+    // notify off: with handOff, the sender announces its jobs and wakes only as many idle slots (src/jobs/wake-up.ts).
+    queue: { retryLimit: 5, retryDelay: 1, expireInSeconds: 1800, heartbeatSeconds: 15, notify: false },
     concurrency: 16,
+    handOff: true,
   }),
   /** Push a server's mailbox set over SSH (src/mailboxes/sync.ts). One queued per server. */
   'mailboxes.sync': define({
@@ -42,6 +50,28 @@ export const JOB_CATALOG = {
   }),
   /** Every 10 minutes: one more sync for servers whose mailboxes stayed pending or failed. */
   'mailboxes.resync': define({
+    schema: z.object({}).passthrough(),
+    queue: { retryLimit: 1, expireInSeconds: 300 },
+    concurrency: 1,
+  }),
+  /** Read each mailbox's storage use and its app passwords' last use from one server (src/mailboxes/usage.ts). */
+  'mailboxes.collect_usage': define({
+    schema: z.object({ serverId: z.uuid() }),
+    queue: { policy: 'stately', retryLimit: 2, retryDelay: 30, expireInSeconds: 300 },
+    concurrency: 4,
+  }),
+  /**
+   * One import of a mailbox from another provider (src/mailboxes/import-run.ts). Not retried on failure:
+   * the old password leaves the vault when the run ends, and a new run asks for it again. retryLimit
+   * covers a worker that died mid-run only (the password is still held then, and the run is additive).
+   */
+  'mailboxes.import': define({
+    schema: z.object({ importId: z.uuid() }),
+    queue: { policy: 'stately', retryLimit: 2, retryDelay: 60, expireInSeconds: 7 * 3600, heartbeatSeconds: 60 },
+    concurrency: 2,
+  }),
+  /** Every 15 minutes: one usage collection per ready server. */
+  'mailboxes.collect_usage_sweep': define({
     schema: z.object({}).passthrough(),
     queue: { retryLimit: 1, expireInSeconds: 300 },
     concurrency: 1,
@@ -71,6 +101,12 @@ export const JOB_CATALOG = {
     queue: { policy: 'stately', retryLimit: 3, retryDelay: 10, expireInSeconds: 900 },
     concurrency: 4,
   }),
+  /** Every 5 minutes: starts the workspace erasures whose grace period is over (src/gdpr/erasure-grace.ts). */
+  'gdpr.erasure_sweep': define({
+    schema: z.object({}).passthrough(),
+    queue: { retryLimit: 0, expireInSeconds: 600 },
+    concurrency: 1,
+  }),
   /** Erase an account once the workspaces it solely owned are gone (src/gdpr/erase.ts). */
   'gdpr.erase_user': define({
     schema: z.object({ userId: z.uuid(), attempt: z.number().int().min(1).optional() }),
@@ -96,8 +132,20 @@ export const JOB_CATALOG = {
   }),
   /** Mail a workspace's owners and admins about their subscription: payment failed, suspended, reinstated (src/billing/notices.ts). */
   'billing.notify': define({
-    schema: z.object({ subscriptionId: z.uuid(), kind: z.enum(['payment_failed', 'suspended', 'reinstated']) }),
+    schema: z.object({
+      subscriptionId: z.uuid(),
+      kind: z.enum(['payment_failed', 'suspended', 'reinstated', 'cancellation_scheduled', 'cancellation_undone', 'plan_changed']),
+    }),
     queue: { retryLimit: 8, retryDelay: 60, retryBackoff: true, retryDelayMax: 3600, expireInSeconds: 300 },
+    concurrency: 2,
+  }),
+  /**
+   * After a plan change Stripe confirmed: the rebuild onto the plan's instance type and disk when they
+   * differ (src/billing/resize-server.ts). Retried with backoff while the server cannot be rebuilt yet.
+   */
+  'billing.resize_server': define({
+    schema: z.object({ serverId: z.uuid(), fromPlanId: z.string().min(1), toPlanId: z.string().min(1), changedAt: z.iso.datetime() }),
+    queue: { retryLimit: 12, retryDelay: 60, retryBackoff: true, retryDelayMax: 3600, expireInSeconds: 300 },
     concurrency: 2,
   }),
   /** Every 15 minutes: deprovisions the suspended servers whose grace period is over (src/billing/grace.ts). */
@@ -149,6 +197,18 @@ export const JOB_CATALOG = {
     queue: { policy: 'stately', retryLimit: 1, retryDelay: 60, expireInSeconds: 300 },
     concurrency: 4,
   }),
+  /** Every minute: DKIM keys whose next transition is due (rotation, revocation, deletion; src/servers/dkim-sweep.ts). */
+  'dkim.sweep': define({
+    schema: z.object({}).passthrough(),
+    queue: { retryLimit: 0, expireInSeconds: 120 },
+    concurrency: 1,
+  }),
+  /** One DKIM key moved on: retiring → revoked, or revoked → deleted. Retried with backoff (each attempt converges). */
+  'dkim.advance': define({
+    schema: z.object({ keyId: z.uuid() }),
+    queue: { retryLimit: 8, retryDelay: 30, retryBackoff: true, retryDelayMax: 3600, expireInSeconds: 300 },
+    concurrency: 2,
+  }),
   /** Every minute: the backups, retention/check runs, drills and expiries due now (src/backups/schedule.ts). */
   'backups.sweep': define({
     schema: z.object({}).passthrough(),
@@ -187,6 +247,30 @@ export const JOB_CATALOG = {
   'backups.restore_mailbox': define({
     schema: z.object({ restoreId: z.uuid() }),
     queue: { policy: 'stately', retryLimit: 2, retryDelay: 60, retryBackoff: true, expireInSeconds: 3600 },
+    concurrency: 2,
+  }),
+  /** Every minute: drift checks due (src/fleet/schedule.ts), reboots due in their window, rollouts to advance. */
+  'fleet.sweep': define({
+    schema: z.object({}).passthrough(),
+    queue: { retryLimit: 0, expireInSeconds: 120 },
+    concurrency: 1,
+  }),
+  /** One server's host against what mailplane applied and would render now, then its health run (src/fleet/observe.ts). */
+  'fleet.drift_check': define({
+    schema: z.object({ serverId: z.uuid() }),
+    queue: { policy: 'stately', retryLimit: 1, retryDelay: 60, expireInSeconds: 600 },
+    concurrency: 4,
+  }),
+  /** A required reboot in the server's maintenance window, then its checks (src/fleet/reboot.ts). */
+  'fleet.reboot': define({
+    schema: z.object({ serverId: z.uuid() }),
+    queue: { policy: 'stately', retryLimit: 1, retryDelay: 300, expireInSeconds: 1800 },
+    concurrency: 2,
+  }),
+  /** Moves a rollout on: a server's run ended, a window opened, ops resumed it (src/fleet/rollouts.ts). */
+  'rollouts.advance': define({
+    schema: z.object({ rolloutId: z.uuid() }),
+    queue: { policy: 'stately', retryLimit: 3, retryDelay: 5, expireInSeconds: 300, notify: true },
     concurrency: 2,
   }),
   /**

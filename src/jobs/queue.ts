@@ -3,10 +3,13 @@
  * transaction (pg-boss executes through the transaction's connection), so a
  * state change and the job that acts on it commit together or not at all.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { PgBoss, type Queue } from 'pg-boss';
 import type postgres from 'postgres';
 import type { Logger } from '../log.ts';
 import { JOB_CATALOG, type JobData, type JobName } from './catalog.ts';
+import { carryOn } from './hand-off.ts';
+import { announceJobs, listenForJobs } from './wake-up.ts';
 
 export interface SendOptions {
   /** The postgres.js transaction to enqueue in. */
@@ -30,18 +33,39 @@ export interface QueueOptions {
    * for delayed ones (retries after backoff): those wait for the next fetch.
    */
   pollSeconds?: number;
+  /**
+   * The product's pool: hand-off queues announce their jobs on it (wake-up.ts) and this process
+   * listens there for them. Without it those queues are found by polling alone.
+   */
+  sql?: postgres.Sql;
 }
+
+const FINISHED_JOB_RETENTION_SECONDS = 86_400;
+
+/**
+ * pg-boss executing on the caller's transaction. Prepared: pg-boss's statements for a queue are
+ * the same text every time, so after the first use on a connection each is one round trip, not two.
+ */
+const onTransaction = (tx: postgres.TransactionSql) => ({
+  executeSql: async (text: string, values?: unknown[]) => ({ rows: await tx.unsafe(text, (values ?? []) as never[], { prepare: true }) }),
+});
 
 export class JobQueue {
   readonly boss: PgBoss;
   private readonly log: Logger;
 
   private readonly pollSeconds: number;
+  private readonly sql: postgres.Sql | undefined;
+  private stopping = false;
+  private listening: { close(): Promise<void> } | null = null;
+  /** The queue whose hand-off slot the current code runs in (see announce). */
+  private readonly slot = new AsyncLocalStorage<JobName>();
 
-  private constructor(boss: PgBoss, log: Logger, pollSeconds: number) {
+  private constructor(boss: PgBoss, log: Logger, pollSeconds: number, sql: postgres.Sql | undefined) {
     this.boss = boss;
     this.log = log;
     this.pollSeconds = pollSeconds;
+    this.sql = sql;
   }
 
   static async start(opts: QueueOptions): Promise<JobQueue> {
@@ -57,7 +81,10 @@ export class JobQueue {
     });
     boss.on('error', (err) => opts.log.error({ err }, 'job queue error'));
     await boss.start();
-    for (const [name, def] of Object.entries(JOB_CATALOG)) {
+    for (const [name, entry] of Object.entries(JOB_CATALOG)) {
+      // A finished job's row is kept a day, not pg-boss's default week: what happened is in the
+      // domain tables (steps, backup runs, checks), and at fleet scale a week of rows is millions.
+      const def = { ...entry, queue: { deleteAfterSeconds: FINISHED_JOB_RETENTION_SECONDS, ...entry.queue } };
       const existing = await boss.getQueue(name);
       if (existing) {
         // A queue's policy and partitioning are fixed at creation; the rest follows the catalog.
@@ -66,29 +93,80 @@ export class JobQueue {
       }
       else await boss.createQueue(name, def.queue);
     }
-    return new JobQueue(boss, opts.log, opts.pollSeconds ?? 1);
+    const queue = new JobQueue(boss, opts.log, opts.pollSeconds ?? 1, opts.sql);
+    if (opts.sql && opts.worker) queue.listening = await listenForJobs(opts.sql, boss);
+    return queue;
   }
 
   async send<N extends JobName>(name: N, data: JobData<N>, opts: SendOptions = {}): Promise<string | null> {
     const parsed = JOB_CATALOG[name].schema.parse(data);
     const tx = opts.tx;
+    if (this.announces(name) && !opts.startAfterSeconds) {
+      const id = await this.boss.send(name, parsed as object, {
+        ...(opts.singletonKey ? { singletonKey: opts.singletonKey } : {}),
+        ...(tx ? { db: onTransaction(tx) } : {}),
+      });
+      if (id) await this.announce(tx, name, 1);
+      return id;
+    }
     return this.boss.send(name, parsed as object, {
       ...(opts.startAfterSeconds ? { startAfter: opts.startAfterSeconds } : {}),
       ...(opts.singletonKey ? { singletonKey: opts.singletonKey } : {}),
-      ...(tx ? { db: { executeSql: async (text: string, values?: unknown[]) => ({ rows: await tx.unsafe(text, (values ?? []) as never[]) }) } } : {}),
+      ...(tx ? { db: onTransaction(tx) } : {}),
     });
+  }
+
+  /** Several jobs of one queue in one statement (pg-boss `insert`), each validated like `send`'s. */
+  async sendMany<N extends JobName>(name: N, jobs: { data: JobData<N>; singletonKey?: string }[], opts: { tx?: postgres.TransactionSql } = {}): Promise<void> {
+    if (jobs.length === 0) return;
+    const schema = JOB_CATALOG[name].schema;
+    const tx = opts.tx;
+    const inserting = this.boss.insert(name, jobs.map((j) => ({ data: schema.parse(j.data) as object, ...(j.singletonKey ? { singletonKey: j.singletonKey } : {}) })), {
+      ...(tx ? { db: onTransaction(tx) } : {}),
+    });
+    // Sent together (pipelined on the transaction's connection); heard only if the insert commits.
+    await Promise.all([inserting, this.announces(name) ? this.announce(tx, name, jobs.length) : null]);
+  }
+
+  /**
+   * Announces `count` new jobs, less the one the sending slot will carry itself when it is a slot
+   * of the same hand-off queue (JobQueue.work): a chain of steps wakes nobody. Should it not carry
+   * it after all (stopping, out of budget), polling finds the job.
+   */
+  private announce(tx: postgres.TransactionSql | undefined, name: JobName, count: number): Promise<void> {
+    const carried = this.slot.getStore() === name ? 1 : 0;
+    return announceJobs(tx ?? this.sql!, name, count - carried);
+  }
+
+  /** Hand-off queues announce their jobs themselves (wake-up.ts), when there is a pool to do it on. */
+  private announces(name: JobName): boolean {
+    const def = JOB_CATALOG[name];
+    return this.sql !== undefined && 'handOff' in def && def.handOff === true;
   }
 
   async work<N extends JobName>(name: N, handler: JobHandler<N>): Promise<void> {
     const def = JOB_CATALOG[name];
-    await this.boss.work(name, { localConcurrency: def.concurrency, batchSize: 1, pollingIntervalSeconds: this.pollSeconds, notifyPollingIntervalSeconds: this.pollSeconds }, async ([job]) => {
-      if (!job) return;
+    const run = async (job: { id: string; retryCount: number; data: unknown; signal: AbortSignal }) => {
       const parsed = def.schema.safeParse(job.data);
       if (!parsed.success) {
         this.log.error({ job: job.id, queue: name, issues: parsed.error.issues }, 'invalid job payload');
         throw new Error(`invalid payload for ${name}`);
       }
       await handler(parsed.data as JobData<N>, { id: job.id, retryCount: job.retryCount, signal: job.signal });
+    };
+    await this.boss.work(name, { localConcurrency: def.concurrency, batchSize: 1, pollingIntervalSeconds: this.pollSeconds, notifyPollingIntervalSeconds: this.pollSeconds }, async ([job]) => {
+      if (!job) return;
+      const startedAt = Date.now();
+      if (!('handOff' in def && def.handOff)) return run(job);
+      await this.slot.run(name, () => run(job));
+      // The slot's own job stays active (and heartbeating) while the slot carries on, so carried
+      // jobs start only within the first quarter of its expiry: it never expires under them.
+      // Its own job has succeeded: nothing the carrying does may fail it (a fetch that errs just ends it).
+      await this.slot.run(name, () => carryOn({
+        boss: this.boss, name, slotSignal: job.signal, startedAt, budgetMs: (job.expireInSeconds * 1000) / 4,
+        stopping: () => this.stopping, run,
+        onError: (err, carried) => this.log.warn({ err, job: carried.id, queue: name }, 'settling a carried job failed'),
+      })).catch((err: unknown) => this.log.warn({ err, queue: name }, 'fetching a job to carry failed'));
     });
   }
 
@@ -102,6 +180,8 @@ export class JobQueue {
 
   /** Graceful: handlers in flight get `timeoutMs` to finish; then (or at once, not graceful) pg-boss fails them back to the queue. */
   async stop(opts: { graceful?: boolean; timeoutMs?: number } = {}): Promise<void> {
+    this.stopping = true;
+    await this.listening?.close();
     await this.boss.stop({ graceful: opts.graceful ?? true, timeout: opts.timeoutMs ?? 10_000 });
   }
 }

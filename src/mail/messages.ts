@@ -23,6 +23,28 @@ export function emailVerificationMessage(to: string, link: string): MailMessage 
   };
 }
 
+export function loginThrottledMessage(to: string, o: { failures: number; ip: string | null; at: Date; publicUrl: string }): MailMessage {
+  return {
+    to: [to],
+    subject: 'Someone is trying to sign in to your mailplane account',
+    text: `We blocked sign-in to your mailplane account for a while after ${o.failures} wrong passwords`
+      + `${o.ip ? ` (the latest from ${o.ip})` : ''} at ${o.at.toUTCString()}.\n\n`
+      + `If it was you, wait a few minutes and try again. If not, your password held; to change it anyway, go to:\n\n${o.publicUrl}/forgot-password\n${SIGNATURE}`,
+  };
+}
+
+/** Sign-up answered the visitor as for a new address; this tells the address's owner what happened instead. */
+export function signupAttemptedMessage(to: string, o: { at: Date; publicUrl: string }): MailMessage {
+  return {
+    to: [to],
+    subject: 'Someone tried to create a mailplane account with your address',
+    text: `At ${o.at.toUTCString()} someone tried to create a mailplane account with this address, which already has one. `
+      + 'We did not create a second account and changed nothing on yours.\n\n'
+      + `If it was you, sign in here:\n\n${o.publicUrl}/login\n\nor, if you forgot your password, reset it here:\n\n${o.publicUrl}/forgot-password\n\n`
+      + `If it was not you, ignore this message: nobody can use your account without your password.${SIGNATURE}`,
+  };
+}
+
 /**
  * An invitation carries words a stranger chose (their name, the workspace's name). The subject
  * is ours alone, and the body sets their words apart, quoted, saying who wrote them and that we
@@ -89,6 +111,31 @@ export function erasureStartedMessage(to: string, workspaceCount: number): MailM
     recipientErased: true,
     subject: 'Your mailplane account is being erased',
     text: `As you asked, your mailplane account is being erased${what}. It completes by itself within minutes.\n\nThis is the last message we send to this address: we have already removed it from our records.${SIGNATURE}`,
+  };
+}
+
+/**
+ * To every owner of a workspace whose erasure waits out its grace period. The workspace's name is
+ * words an owner or admin chose: kept out of the subject, quoted in the body.
+ */
+export function workspaceErasureScheduledMessage(to: string[], o: { workspace: string; erasesAt: Date; link: string }): MailMessage {
+  return {
+    to,
+    subject: 'A workspace you own on mailplane is about to be erased',
+    text: `An owner asked to erase the workspace "${o.workspace.replace(/\s+/g, ' ').slice(0, 120)}" on mailplane.\n\n`
+      + `It will be erased at ${o.erasesAt.toUTCString()}: its servers deprovisioned with all their mail, its subscriptions cancelled, `
+      + 'its mailboxes, keys and members deleted. Until then its servers keep running.\n\n'
+      + `To keep it, any owner can cancel the erasure until then, here ("Keep this workspace"):\n\n${o.link}\n\n`
+      + `If you expected this, there is nothing to do.${SIGNATURE}`,
+  };
+}
+
+export function workspaceErasureCancelledMessage(to: string[], o: { workspace: string; link: string }): MailMessage {
+  return {
+    to,
+    subject: 'The erasure of a workspace you own on mailplane was cancelled',
+    text: `An owner cancelled the erasure of the workspace "${o.workspace.replace(/\s+/g, ' ').slice(0, 120)}" on mailplane: `
+      + `nothing will be erased, and it stays as it is.\n\n${o.link}${SIGNATURE}`,
   };
 }
 

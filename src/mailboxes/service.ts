@@ -8,7 +8,7 @@
 import { and, asc, count, eq } from 'drizzle-orm';
 import { audit, type Actor } from '../audit.ts';
 import type { Database, Db } from '../db/client.ts';
-import { mailboxes, memberships, servers } from '../db/schema/index.ts';
+import { mailAliases, mailboxes, memberships, servers } from '../db/schema/index.ts';
 import { inTransaction, type RawTx } from '../db/tx.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import type { JobQueue } from '../jobs/queue.ts';
@@ -17,14 +17,20 @@ import type { Clock } from '../clock.ts';
 import type { Vault } from '../vault/vault.ts';
 import type { WorkspaceAccess } from '../workspaces/access.ts';
 import { dovecotPasswordHash, generateMailboxPassword, passwordOwner } from './credentials.ts';
+import { mailboxQuotaMb } from '../config.ts';
 
 export interface MailboxDeps {
   database: Database;
   queue: JobQueue;
   vault: Vault;
   clock: Clock;
-  /** The plan's limits: how many mailboxes, how much storage. */
-  limitsOf(planId: string): { mailboxes: number; storageGb: number };
+  /** The plan's limits: how many mailboxes, how much storage, aliases and forwards (src/addresses/). */
+  limitsOf(planId: string): { mailboxes: number; storageGb: number; mailboxQuotaGb?: number | undefined; aliases: number; forwards: number };
+  /**
+   * Where a webmail login link points: the server's own webmail (default), or, for the sandbox's
+   * emulated servers (no Roundcube, no DNS a browser can resolve), the sandbox's stand-in page.
+   */
+  webmailUrl?: (server: { id: string; domain: string }, token: string) => string;
 }
 
 export type MailboxRow = typeof mailboxes.$inferSelect;
@@ -33,6 +39,8 @@ export function presentMailbox(m: MailboxRow) {
   return {
     id: m.id, serverId: m.serverId, address: m.address, localPart: m.localPart, displayName: m.displayName, assigneeUserId: m.assigneeUserId, quotaMb: m.quotaMb,
     state: m.state, sync: { status: m.syncStatus, error: m.syncError, appliedAt: m.appliedAt?.toISOString() ?? null },
+    mainPasswordForClients: m.mainPasswordForClients,
+    usage: m.usageCollectedAt ? { usedBytes: m.usedBytes ?? 0, collectedAt: m.usageCollectedAt.toISOString() } : null,
     createdAt: m.createdAt.toISOString(),
   };
 }
@@ -80,9 +88,11 @@ export async function createMailbox(
     const [taken] = await tx.select({ state: mailboxes.state }).from(mailboxes)
       .where(and(eq(mailboxes.serverId, server.id), eq(mailboxes.localPart, input.localPart)));
     if (taken) throw new ConflictError(taken.state === 'deleting' ? `${input.localPart}@${server.domain} is still being deleted` : `${input.localPart}@${server.domain} already exists`);
+    const [alias] = await tx.select({ id: mailAliases.id }).from(mailAliases).where(and(eq(mailAliases.serverId, server.id), eq(mailAliases.localPart, input.localPart)));
+    if (alias) throw new ConflictError(`${input.localPart}@${server.domain} already exists as an alias`);
     const [mailbox] = await tx.insert(mailboxes).values({
       workspaceId: server.workspaceId, serverId: server.id, localPart: input.localPart, address: `${input.localPart}@${server.domain}`,
-      displayName: input.displayName ?? null, assigneeUserId: input.assigneeUserId ?? null, quotaMb: Math.floor((limits.storageGb * 1024) / Math.max(1, limits.mailboxes)), passwordHash,
+      displayName: input.displayName ?? null, assigneeUserId: input.assigneeUserId ?? null, quotaMb: mailboxQuotaMb(limits), passwordHash,
     }).returning();
     await deps.vault.put(tx, passwordOwner(mailbox!), password);
     await audit(tx, actor, { action: 'mailbox.create', workspaceId: server.workspaceId, target: mailbox!.id, details: { address: mailbox!.address } });

@@ -10,7 +10,9 @@
 import { and, asc, eq, inArray, lt } from 'drizzle-orm';
 import { mailboxes, servers } from '../db/schema/index.ts';
 import { isRetryable } from '../errors.ts';
+import { markAddressesApplied, renderServerAddresses } from '../addresses/sync.ts';
 import { renderMailboxFiles } from '../mailstack/mailboxes.ts';
+import { mailGuardFiles } from './mail-guard-sync.ts';
 import type { ProvisioningDeps } from '../../provisioning/context.ts';
 import { backoffMs } from '../../provisioning/backoff.ts';
 import { runScript, withSession } from '../../provisioning/remote.ts';
@@ -58,16 +60,26 @@ export async function syncMailboxes(deps: ProvisioningDeps, job: { serverId: str
   return 'applied';
 }
 
-/** Uploads the server's whole mailbox set (Dovecot passwd-file, Postfix maps) and applies it. `active`: oldest first. */
+/**
+ * Uploads the server's whole mailbox set (Dovecot passwd-file, Postfix maps, the app passwords
+ * of those mailboxes, the domain's junk score) and applies it. `active`: oldest first.
+ */
 export async function pushMailboxSet(
   deps: ProvisioningDeps, server: typeof servers.$inferSelect,
-  active: Pick<typeof mailboxes.$inferSelect, 'localPart' | 'passwordHash' | 'quotaMb'>[], log: (line: string) => void,
+  active: Pick<typeof mailboxes.$inferSelect, 'id' | 'localPart' | 'passwordHash' | 'quotaMb' | 'mainPasswordForClients'>[], log: (line: string) => void,
 ): Promise<void> {
-  const files = renderMailboxFiles(server.domain, active.map((r) => ({ localPart: r.localPart, passwordHash: r.passwordHash, quotaMb: r.quotaMb })));
+  const files = [
+    ...renderMailboxFiles(server.domain, active.map((r) => ({ localPart: r.localPart, passwordHash: r.passwordHash, quotaMb: r.quotaMb, mainPasswordForClients: r.mainPasswordForClients }))),
+    ...(await mailGuardFiles(deps.database.db, server, active)),
+  ];
+  // Aliases, catch-all, forwarding and vacation (src/addresses/): applied first, as apply-mailboxes.sh reloads.
+  const addresses = await renderServerAddresses(deps.database.db, server, active.map((r) => r.localPart));
   await withSession(deps, server, async (session) => {
-    await session.upload(files.map((f) => ({ path: f.path, content: f.content, mode: f.mode })));
+    await session.upload([...files, ...addresses.files].map((f) => ({ path: f.path, content: f.content, mode: f.mode })));
+    await runScript(session, 'apply-addresses.sh', log);
     await runScript(session, 'apply-mailboxes.sh', log);
   });
+  await markAddressesApplied(deps.database.db, addresses.seen);
 }
 
 /**

@@ -41,5 +41,5 @@ export async function issueWebmailLogin(
     });
     await audit(tx, actor, { action: 'mailbox.webmail_login', workspaceId: server.workspaceId, target: mailbox.id });
   });
-  return { url: webmailLoginUrl(server.domain, token), expiresAt: expiresAt.toISOString() };
+  return { url: deps.webmailUrl?.(server, token) ?? webmailLoginUrl(server.domain, token), expiresAt: expiresAt.toISOString() };
 }

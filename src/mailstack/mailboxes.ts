@@ -2,7 +2,7 @@
  * The mailbox files the control plane uploads to a server, defined once here
  * (the mailbox feature renders them; apply-mailboxes.sh checks the same shapes):
  *
- *   /etc/dovecot/users                 user@domain:{SCHEME}hash::::::userdb_quota_rule=*:storage=<quotaMb>M
+ *   /etc/dovecot/users                 user@domain:{SCHEME}hash::::::userdb_quota_rule=*:storage=<quotaMb>M[ allow_nets=…]
  *   /etc/postfix/virtual_mailboxes     user@domain OK
  *   /etc/postfix/sender_login_maps     user@domain user@domain   (a login may send only as itself)
  *   /etc/postfix/virtual_aliases       postmaster@domain user@domain (role addresses, see below)
@@ -24,7 +24,17 @@ export interface MailboxEntry {
   localPart: string;
   passwordHash: string;
   quotaMb: number;
+  /** false: the main password works only from the server itself (the webmail), not for mail clients. */
+  mainPasswordForClients?: boolean | undefined;
 }
+
+/**
+ * The main password of a mailbox with mainPasswordForClients off: accepted from the loopback
+ * only (Roundcube's IMAP and SMTP logins), refused to every client outside, where the mailbox's
+ * app passwords (the passdbs after this one) still work. The webmail's auto-login link
+ * authenticates as the master user from the loopback, so it keeps working too.
+ */
+export const LOOPBACK_ONLY = 'allow_nets=127.0.0.1/32,::1/128';
 
 export const DOVECOT_USERS_PATH = '/etc/dovecot/users';
 export const VIRTUAL_MAILBOXES_PATH = '/etc/postfix/virtual_mailboxes';
@@ -55,7 +65,8 @@ export function renderMailboxFiles(domain: string, mailboxes: readonly MailboxEn
     if (seen.has(address)) throw new TemplateInputError('localPart', `duplicate mailbox ${address}`);
     seen.add(address);
     if (!Number.isSafeInteger(mailbox.quotaMb) || mailbox.quotaMb < 1) throw new TemplateInputError('quotaMb', `must be a positive integer for ${address}`);
-    users.push(`${address}:${dovecotPasswordField(mailbox.passwordHash)}::::::userdb_quota_rule=*:storage=${mailbox.quotaMb}M`);
+    const loopbackOnly = mailbox.mainPasswordForClients === false ? ` ${LOOPBACK_ONLY}` : '';
+    users.push(`${address}:${dovecotPasswordField(mailbox.passwordHash)}::::::userdb_quota_rule=*:storage=${mailbox.quotaMb}M${loopbackOnly}`);
     addresses.push(address);
   }
   const file = (lines: string[]) => lines.map((l) => `${l}\n`).join('');

@@ -7,6 +7,7 @@
  */
 import { createPrivateKey } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
+import { isAddressOrCidr } from '../net-address.ts';
 import type { ServerTemplateInput } from './server-input.ts';
 
 export class TemplateInputError extends Error {
@@ -61,6 +62,10 @@ export function validateServerInput(input: ServerTemplateInput): ServerTemplateI
   if (input.hostname === input.domain) throw new TemplateInputError('hostname', 'must differ from the mail domain (e.g. mail.example.com)');
   if (typeof input.ipv4 !== 'string' || !isIPv4(input.ipv4)) throw new TemplateInputError('ipv4', `not an IPv4 address: ${JSON.stringify(input.ipv4)}`);
   if (typeof input.ipv6 !== 'string' || !isIPv6(input.ipv6) || input.ipv6.includes('%')) throw new TemplateInputError('ipv6', `not an IPv6 address: ${JSON.stringify(input.ipv6)}`);
+  if (!Array.isArray(input.sshSources) || input.sshSources.length === 0 || !input.sshSources.every((s) => typeof s === 'string' && isAddressOrCidr(s))) {
+    // Empty would lock the control plane out of its own server; anything else goes into nftables as is.
+    throw new TemplateInputError('sshSources', `not a non-empty list of addresses or CIDRs: ${JSON.stringify(input.sshSources)}`);
+  }
   assertLabel('dkimSelector', input.dkimSelector);
   assertEmail('adminEmail', input.adminEmail);
   // Goes into a single-quoted shell argument: only plain URL characters, and only https.
@@ -72,6 +77,16 @@ export function validateServerInput(input: ServerTemplateInput): ServerTemplateI
     if (key.asymmetricKeyType !== 'rsa') throw new Error(`${key.asymmetricKeyType} key`);
   } catch (err) {
     throw new TemplateInputError('dkimPrivateKeyPem', `not an RSA private key in PEM (${(err as Error).message})`);
+  }
+  if (input.dkimEd25519 !== undefined) {
+    assertLabel('dkimEd25519.selector', input.dkimEd25519.selector);
+    if (input.dkimEd25519.selector === input.dkimSelector) throw new TemplateInputError('dkimEd25519.selector', 'must differ from the RSA selector (a selector publishes one key)');
+    try {
+      const key = createPrivateKey(input.dkimEd25519.privateKeyPem);
+      if (key.asymmetricKeyType !== 'ed25519') throw new Error(`${key.asymmetricKeyType} key`);
+    } catch (err) {
+      throw new TemplateInputError('dkimEd25519.privateKeyPem', `not an Ed25519 private key in PEM (${(err as Error).message})`);
+    }
   }
   if (!BASE64.test(input.webmailHmacKey) || Buffer.from(input.webmailHmacKey, 'base64').length < 32) {
     throw new TemplateInputError('webmailHmacKey', 'must be base64 of at least 32 bytes');

@@ -13,7 +13,7 @@
  * exp - iat ≤ 60 s, not expired, not issued in the future (5 s skew), nonce unseen.
  * The link is https://webmail.<domain>/autologin?token=<token>.
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { assertDnsName, assertEmail } from './validate.ts';
 
 export const WEBMAIL_TOKEN_VERSION = 1;
@@ -55,4 +55,35 @@ export function signWebmailToken(options: SignWebmailTokenOptions): string {
 
 export function webmailLoginUrl(domain: string, token: string): string {
   return `https://webmail.${assertDnsName('domain', domain)}/autologin?token=${encodeURIComponent(token)}`;
+}
+
+/**
+ * The server's verifier (templates/webmail/webmail-login.py `verify`) in TypeScript, for the
+ * sandbox's stand-in of an emulated server's webmail: the same checks in the same order. Returns
+ * the mailbox, or the reason the server would refuse; the caller keeps the used nonces.
+ */
+export function checkWebmailToken(
+  token: string, keyBase64: string, nowSeconds: number, domain: string,
+): { mailbox: string; nonce: string; exp: number } | { refused: string } {
+  if (token.length > 1024 || token.split('.').length !== 2) return { refused: 'malformed' };
+  const [payloadB64, macB64] = token.split('.') as [string, string];
+  const expected = createHmac('sha256', Buffer.from(keyBase64, 'base64')).update(payloadB64, 'ascii').digest();
+  const given = Buffer.from(macB64, 'base64url');
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { refused: 'bad signature' };
+  let payload: Partial<WebmailTokenPayload>;
+  try {
+    payload = JSON.parse(Buffer.from(payloadB64, 'base64url').toString('utf8')) as Partial<WebmailTokenPayload>;
+  } catch {
+    return { refused: 'malformed payload' };
+  }
+  if (payload?.v !== WEBMAIL_TOKEN_VERSION) return { refused: 'unknown version' };
+  const { mbx, iat, exp, nonce } = payload;
+  if (typeof mbx !== 'string' || !/^[a-z0-9](?:[a-z0-9._+-]{0,62}[a-z0-9])?@[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?$/.test(mbx)) return { refused: 'bad mailbox' };
+  if (!mbx.endsWith(`@${domain}`)) return { refused: 'mailbox of another domain' };
+  if (!Number.isInteger(iat) || !Number.isInteger(exp)) return { refused: 'bad times' };
+  if (exp! <= iat! || exp! - iat! > WEBMAIL_TOKEN_MAX_TTL_SECONDS) return { refused: 'lifetime over 60 s' };
+  if (iat! > nowSeconds + 5) return { refused: 'issued in the future' };
+  if (nowSeconds >= exp!) return { refused: 'expired' };
+  if (typeof nonce !== 'string' || !/^[A-Za-z0-9_-]{16,64}$/.test(nonce)) return { refused: 'bad nonce' };
+  return { mailbox: mbx, nonce, exp: exp! };
 }

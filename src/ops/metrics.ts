@@ -69,7 +69,9 @@ export async function collectMetrics(deps: { database: Database; queue: JobQueue
       { labels: { queue: q.name, state: 'active' }, value: q.activeCount ?? 0 },
     ]));
 
-  const listings = await rows(sql`select details->>'zone' as zone, count(*) as n from alerts
+  // One alert per listed IP names its zones (details.zones); alerts from before that name one (details.zone).
+  const listings = await rows(sql`select z->>'zone' as zone, count(*) as n from alerts,
+    jsonb_array_elements(coalesce(details->'zones', jsonb_build_array(jsonb_build_object('zone', details->>'zone')))) as z
     where kind = 'ip_listed' and resolved_at is null group by 1 order by 1`);
   out.family('mailplane_blacklist_listings', 'gauge', 'Live server IPs currently listed, per DNSBL zone (open ip_listed alerts).',
     listings.map((r) => ({ labels: { zone: String(r['zone']) }, value: num(r['n']) })));

@@ -8,21 +8,21 @@
  * any stored schedule. A minute missed while no worker ran is not made up:
  * those servers are checked at their next slot.
  *
- * Per verdict: listed → one open alert per server + IP + zone (opening again is
- * a no-op while it is open); clean → that alert resolved; unknown → stored as a
- * check error and counted towards the zone's health (zone-health.ts). Every
+ * Per IP: one open alert naming every zone that lists it (listing-alerts.ts),
+ * its zones following the verdicts and resolved when none lists it; an unknown
+ * verdict is stored as a check error and counted towards the zone's health
+ * (zone-health.ts). Every
  * verdict is recorded in blacklist_checks. Active IPs keep their `active` state
  * (their current listings are in `listings`): re-running publish_dns must never
  * drop a listed-but-live address from the DNS.
  */
 import { createHash } from 'node:crypto';
-import { and, eq, inArray, isNull } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import { SYSTEM_ACTOR } from '../audit.ts';
-import { alerts, blacklistChecks, serverIps, servers } from '../db/schema/index.ts';
+import { blacklistChecks, serverIps, servers } from '../db/schema/index.ts';
 import { inTransaction } from '../db/tx.ts';
 import { ConflictError } from '../errors.ts';
-import { enqueueDeliveries } from './alert-delivery.ts';
-import { listingKey } from './alert-keys.ts';
+import { recordIpListings } from './listing-alerts.ts';
 import type { OpsDeps } from './deps.ts';
 import { startIpRotation } from './rotation.ts';
 import { updateZoneHealth } from './zone-health.ts';
@@ -70,28 +70,11 @@ export async function checkServer(deps: OpsDeps, serverId: string): Promise<Chec
       }
       const listings = verdicts.flatMap((v) => (v.status === 'listed' ? [{ zone: v.zone, codes: v.codes, meaning: v.meaning }] : []));
       await tx.update(serverIps).set({ listings, checkedAt: now }).where(eq(serverIps.id, ip.id));
+      const change = await recordIpListings(deps, tx, raw, { serverId, hostname: server.hostname, address: ip.address, family: ip.family, verdicts, now });
+      for (const zone of change.added) summary.newListings.push({ address: ip.address, zone, alertId: change.alertId! });
+      for (const zone of change.removed) summary.delisted.push({ address: ip.address, zone });
       for (const v of verdicts) {
-        const key = listingKey(serverId, ip.address, v.zone);
-        if (v.status === 'listed') {
-          const opened = await deps.alerts.open(tx, {
-            kind: 'ip_listed', severity: 'critical', serverId, dedupeKey: key,
-            message: `${server.hostname}: ${ip.address} is listed on ${v.zone} (${v.codes.join(', ')})`,
-            details: { address: ip.address, family: ip.family, zone: v.zone, codes: v.codes, meaning: v.meaning },
-          });
-          if (opened.created) {
-            summary.newListings.push({ address: ip.address, zone: v.zone, alertId: opened.id });
-            await enqueueDeliveries(deps, tx, raw, opened.id, 'opened');
-          }
-        } else if (v.status === 'clean') {
-          const resolved = await tx.update(alerts).set({ resolvedAt: now })
-            .where(and(eq(alerts.dedupeKey, key), isNull(alerts.resolvedAt))).returning({ id: alerts.id });
-          for (const r of resolved) {
-            summary.delisted.push({ address: ip.address, zone: v.zone });
-            await enqueueDeliveries(deps, tx, raw, r.id, 'resolved');
-          }
-        } else {
-          summary.unknown.push({ address: ip.address, zone: v.zone });
-        }
+        if (v.status === 'unknown') summary.unknown.push({ address: ip.address, zone: v.zone });
         await updateZoneHealth(deps, tx, raw, v.zone, v.status !== 'unknown');
       }
     });

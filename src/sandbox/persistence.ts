@@ -22,11 +22,19 @@ import type { StripeSnapshot } from './stripe/state.ts';
 const VERSION = 1;
 const CHECK_EVERY_MS = 1_000;
 
+/** The emulators' HTTP ports: kept across a restart, so the links they handed out (a checkout page) still work. */
+export interface EmulatorPorts {
+  scaleway?: number;
+  cloudflare?: number;
+  stripe?: number;
+}
+
 interface Snapshot {
   version: number;
   scaleway: ScalewaySnapshot | null;
   cloudflare: CloudflareSnapshot | null;
   stripe: StripeSnapshot | null;
+  ports?: EmulatorPorts;
 }
 
 export interface PersistedEmulators {
@@ -34,6 +42,15 @@ export interface PersistedEmulators {
   cloudflare: CloudflareEmulator | null;
   stripe: StripeEmulator | null;
 }
+
+const portOf = (name: keyof EmulatorPorts, emulator: { url: string } | null): EmulatorPorts => {
+  if (!emulator) return {};
+  try {
+    return { [name]: Number(new URL(emulator.url).port) };
+  } catch {
+    return {}; // not started yet
+  }
+};
 
 export const sandboxStateDir = (dataDir: string) => join(dataDir, 'sandbox-state');
 
@@ -45,6 +62,8 @@ export class SandboxStatePersistence {
   private lastWritten = '';
   private timer: ReturnType<typeof setInterval> | null = null;
   private writing: Promise<void> = Promise.resolve();
+  /** The ports of the last run (empty before load() or for a fresh account). */
+  ports: EmulatorPorts = {};
 
   constructor(opts: { dataDir: string; emulators: PersistedEmulators; log: (line: string) => void }) {
     this.dir = sandboxStateDir(opts.dataDir);
@@ -67,6 +86,7 @@ export class SandboxStatePersistence {
     if (scaleway && snap.scaleway) scaleway.restore(snap.scaleway);
     if (cloudflare && snap.cloudflare) cloudflare.restore(snap.cloudflare);
     if (stripe && snap.stripe) stripe.restore(snap.stripe);
+    this.ports = snap.ports ?? {};
     this.lastWritten = text;
     this.log(`sandbox: state restored from ${this.file}`);
   }
@@ -94,7 +114,10 @@ export class SandboxStatePersistence {
 
   private async write(): Promise<void> {
     const { scaleway, cloudflare, stripe } = this.emulators;
-    const snap: Snapshot = { version: VERSION, scaleway: scaleway?.snapshot() ?? null, cloudflare: cloudflare?.snapshot() ?? null, stripe: stripe?.snapshot() ?? null };
+    const snap: Snapshot = {
+      version: VERSION, scaleway: scaleway?.snapshot() ?? null, cloudflare: cloudflare?.snapshot() ?? null, stripe: stripe?.snapshot() ?? null,
+      ports: { ...this.ports, ...portOf('scaleway', scaleway), ...portOf('cloudflare', cloudflare), ...portOf('stripe', stripe) },
+    };
     const text = JSON.stringify(snap);
     if (text === this.lastWritten) return;
     await mkdir(this.dir, { recursive: true, mode: 0o700 });

@@ -173,10 +173,11 @@ export class Sandbox {
       this.persistence = new SandboxStatePersistence({ dataDir: this.opts.dataDir, emulators: this, log });
       await this.persistence.load();
     }
-    if (this.scaleway) { await this.scaleway.start(); log(`sandbox: scaleway at ${this.scaleway.url}`); }
+    const ports = this.persistence?.ports ?? {};
+    if (this.scaleway) { await this.scaleway.start(ports.scaleway); log(`sandbox: scaleway at ${this.scaleway.url}`); }
     if (this.objectStorage) { await this.objectStorage.start(); log(`sandbox: object storage (S3) at ${this.objectStorage.url}`); }
-    if (this.cloudflare) { await this.cloudflare.start(); log(`sandbox: cloudflare at ${this.cloudflare.url}`); }
-    if (this.stripe) { await this.stripe.start(); log(`sandbox: stripe at ${this.stripe.url}`); }
+    if (this.cloudflare) { await this.cloudflare.start(ports.cloudflare); log(`sandbox: cloudflare at ${this.cloudflare.url}`); }
+    if (this.stripe) { await this.stripe.start(ports.stripe); log(`sandbox: stripe at ${this.stripe.url}`); }
     if (this.dns) { await this.dns.start(); log(`sandbox: dns at udp://${this.dns.address}`); }
     if (this.ssh) log('sandbox: ssh hosts on 127.0.0.1 (one port per emulated server)');
     if (this.realHosts && this.dns) {

@@ -28,3 +28,18 @@ export function serveOnLoopback(app: Hono<any>, port = 0): Promise<RunningServer
     server.once('error', reject);
   });
 }
+
+/**
+ * Serves on the port it had before a restart when that port is still free (links handed out
+ * earlier, such as a checkout page, keep working), on any free port otherwise.
+ */
+export async function serveOnLoopbackPreferring(app: Hono<any>, preferredPort: number | undefined): Promise<RunningServer> {
+  if (preferredPort) {
+    try {
+      return await serveOnLoopback(app, preferredPort);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    }
+  }
+  return serveOnLoopback(app);
+}

@@ -29,7 +29,7 @@ export function expectedAnswer(
     // A CNAME is checked through the address it leads to.
     case 'CNAME': return { type: 'A', expected: server.ipv4 ?? '' };
     case 'MX': return { type: 'MX', expected: `${record.priority ?? 10} ${record.content}` };
-    case 'A': case 'AAAA': case 'TXT': case 'TLSA': case 'CAA': return { type: record.type, expected: record.content };
+    case 'A': case 'AAAA': case 'TXT': case 'TLSA': case 'CAA': case 'SRV': return { type: record.type, expected: record.content };
     // node:dns cannot query SSHFP.
     default: return { type: null, expected: record.content };
   }

@@ -33,8 +33,13 @@ export async function startRebuild(
     const [running] = await tx.select({ id: provisioningRuns.id, kind: provisioningRuns.kind }).from(provisioningRuns)
       .where(and(eq(provisioningRuns.serverId, server.id), eq(provisioningRuns.status, 'running'))).limit(1);
     if (running) throw new ConflictError(`A ${running.kind} run (${running.id}) is in progress for this server`, 'run_in_progress');
-    // A failed provisioning that never made an instance has nothing to rebuild from: resume that run instead.
-    if (!server.ipv4 || !server.sshHostKeyFingerprint) throw new ConflictError('The server was never created: resume its provisioning instead', 'server_never_created');
+    // A server whose first provisioning never finished served no mail and has no backup: a rebuild
+    // would bring back nothing. Its provisioning is what to resume (or re-run per step).
+    const [provisioned] = await tx.select({ id: provisioningRuns.id }).from(provisioningRuns)
+      .where(and(eq(provisioningRuns.serverId, server.id), eq(provisioningRuns.kind, 'provision'), eq(provisioningRuns.status, 'succeeded'))).limit(1);
+    if (!provisioned || !server.ipv4 || !server.sshHostKeyFingerprint) {
+      throw new ConflictError('The server never became ready, so it has no backup and nothing to rebuild: resume or re-run its provisioning instead', 'server_never_ready');
+    }
     const params: RebuildParams = { retireInstanceId: server.providerServerId, reason: input.reason };
     await moveServer(tx, server.id, 'build', { reason: `Rebuilding: ${input.reason}`, now: new Date() });
     const runId = await startRun(deps.queue, tx, raw, { serverId: server.id, kind: 'rebuild', params: params as unknown as Record<string, unknown> });

@@ -19,6 +19,8 @@ export interface PageOptions {
   notice?: string | null;
   error?: string | null;
   sandboxMail?: boolean;
+  /** Extra scripts of this package (/assets/…), e.g. the passkey ceremony. */
+  scripts?: string[];
   status?: 200 | 400 | 403 | 404 | 409 | 429 | 500;
 }
 
@@ -49,8 +51,10 @@ export function renderPage(c: Context<WebEnv>, o: PageOptions): Response | Promi
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${o.title} · mailplane</title>
+<link rel="icon" href="/assets/icon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/assets/app.css">
 <script src="/assets/app.js" defer></script>
+${(o.scripts ?? []).map((src) => html`<script src="${src}" defer></script>`)}
 </head><body>
 <a class="skip" href="#main">Skip to content</a>
 <header class="top"><a class="brand" href="/">mailplane</a>${o.workspace ? html`<span class="ws">${o.workspace.name}</span>` : ''}${nav(o)}</header>
@@ -68,6 +72,8 @@ ${o.body}
 /** Notices after a redirect are codes, never free text from the URL (no injected messages). */
 export const NOTICES: Record<string, string> = {
   signed_out: 'You are signed out.',
+  session_signed_out: 'That session is signed out.',
+  other_sessions_signed_out: 'Every other session is signed out.',
   reset_sent: 'If an account uses that address, a link to reset the password is on its way. It works once, for 30 minutes.',
   password_changed: 'Your password is changed and every session is signed out. Sign in with the new password.',
   verified: 'Thank you: your email address is confirmed.',
@@ -80,16 +86,34 @@ export const NOTICES: Record<string, string> = {
   member_removed: 'Member removed.',
   key_revoked: 'API key revoked.',
   mailbox_deleted: 'The mailbox is being removed from the server.',
+  junk_score_saved: 'The junk score is saved; the server applies it with the next mailbox sync, in a moment.',
+  junk_score_invalid: 'The junk score must be a number from 1 to 14 (one decimal at most).',
+  junk_score_refused: 'The junk score can be changed once the server is ready.',
+  addresses_saved: 'Saved: the server gets the change within a minute.',
   checkout_cancelled: 'Checkout cancelled: nothing was charged.',
+  server_cancelled: 'The server is cancelled: it runs until the end of the period you paid for. Every owner was mailed; you can undo it below until then.',
+  cancel_undone: 'Cancellation undone: the subscription renews and the server stays as it is.',
+  cancel_not_undone: 'The cancellation could not be undone: the subscription has already ended, or was not cancelled.',
+  plan_change_requested: 'Plan change sent to Stripe: the new plan applies as soon as Stripe confirms it, usually within seconds. If it runs on another server size, your server is rebuilt onto it.',
   rerun: 'Step queued again.',
   resumed: 'Run resumed: its failed steps are queued again.',
   acknowledged: 'Alert acknowledged.',
   resolved: 'Alert resolved.',
   rotation_started: 'IP rotation started.',
+  dkim_rotation: 'DKIM rotation started: the new keys sign once public resolvers answer them.',
+  tls_rollover: 'TLS key rollover started: both keys\' TLSA records are published before the key switches.',
   rechecking: 'Checking now: this page shows the result in a moment.',
   nothing_waiting: 'Nothing is waiting any more: there was nothing to check.',
   joined: 'You joined the workspace.',
+  totp_enabled: 'Two-factor sign-in is on: you will be asked for a code from your authenticator app when you sign in.',
+  passkey_added: 'Passkey added: you can sign in with it from now on.',
+  passkey_removed: 'Passkey removed.',
+  two_factor_disabled: 'Two-factor sign-in is off.',
+  two_factor_required: 'Set up two-factor sign-in to continue: your account needs it.',
+  security_saved: 'Sign-in policy saved.',
   workspace_erasing: 'The workspace is being erased: its servers are deprovisioned and its subscriptions cancelled.',
+  erasure_scheduled: 'The workspace is scheduled for erasure; every owner was mailed. You can still keep it: see below.',
+  erasure_cancelled: 'Erasure cancelled: the workspace stays as it is.',
 };
 
 export const noticeOf = (c: Context): string | null => NOTICES[c.req.query('notice') ?? ''] ?? null;

@@ -12,6 +12,8 @@ import type { SandboxOutbox } from '../mail/sandbox-outbox.ts';
 import type { OpsDeps } from '../ops/deps.ts';
 import type { InvitationDeps } from '../workspaces/invitations.ts';
 import type { HealthDeps } from '../health/deps.ts';
+import type { BackupDeps } from '../backups/deps.ts';
+import type { FleetDeps } from '../fleet/deps.ts';
 
 export interface WebUser {
   id: string;
@@ -20,6 +22,8 @@ export interface WebUser {
   staffRole: 'support' | 'ops' | null;
   emailVerified: boolean;
   sessionId: string;
+  /** Has a second factor (TOTP or a passkey). */
+  twoFactor: boolean;
 }
 
 export interface WebEnv {
@@ -38,8 +42,19 @@ export interface WebDeps {
   outbox: SandboxOutbox | null;
   ops: OpsDeps;
   health: HealthDeps;
-  /** Backups: whether storage is configured, and whether the hosts only simulate them. */
-  backups: { storageConfigured: boolean; simulated: boolean };
+  /** Stack versions, drift, rollouts and maintenance windows. */
+  fleet: FleetDeps;
+  /** Backups: whether storage is configured, whether the hosts only simulate them, and the service (mailbox downloads). */
+  backups: { storageConfigured: boolean; simulated: boolean; service: BackupDeps };
+  /** The sandbox's emulated servers: their webmail's stand-in (null otherwise). */
+  webmailStandIn?: WebmailStandIn | null;
+}
+
+/** What the stand-in for an emulated server's webmail needs (src/web/pages/sandbox-webmail-pages.ts). */
+export interface WebmailStandIn {
+  /** The emulated server's domain and the webmail key it was given (the file on its emulated disk), or null. */
+  keyOf(serverId: string): Promise<{ domain: string; key: string } | null>;
+  now(): number;
 }
 
 export const newWebApp = (): WebApp => new Hono<WebEnv>();

@@ -7,7 +7,7 @@ import { and, asc, desc, eq, gt, isNull } from 'drizzle-orm';
 import { assertEmailVerified } from '../accounts/email-verified.ts';
 import { audit, type Actor } from '../audit.ts';
 import { sha256Hex, signOpaqueToken, verifyOpaqueToken } from '../auth/keys.ts';
-import { canGrantRole } from '../auth/permissions.ts';
+import { canGrantRole, roleWithArticle } from '../auth/permissions.ts';
 import type { Db } from '../db/client.ts';
 import { invitations, memberships, users, workspaces, type WorkspaceRole } from '../db/schema/index.ts';
 import { AppError, ConflictError, ForbiddenError, NotFoundError, RateLimitedError } from '../errors.ts';
@@ -33,7 +33,7 @@ class InvalidInvitationError extends AppError {
 }
 
 export async function createInvitation(deps: InvitationDeps, actor: Actor, access: WorkspaceAccess, input: { email: string; role: WorkspaceRole }) {
-  if (!canGrantRole(access.role!, input.role)) throw new ForbiddenError(`A ${access.role} cannot invite an ${input.role}`);
+  if (!canGrantRole(access.role!, input.role)) throw new ForbiddenError(`${roleWithArticle(access.role!, true)} cannot invite ${roleWithArticle(input.role)}`);
   // The product mails the invitee in this person's name: only someone we can reach may do that.
   if (access.principal.kind === 'user') await assertEmailVerified(deps.db, access.principal.userId, 'inviting people');
   // Mail that can only confuse: to yourself, or to someone who is already in (the member list shows them).
@@ -79,6 +79,26 @@ export async function revokeInvitation(db: Db, actor: Actor, access: WorkspaceAc
     if (!row) throw new NotFoundError('Pending invitation');
     await audit(tx, actor, { action: 'invitation.revoke', workspaceId: access.workspaceId, target: invitationId });
   });
+}
+
+/**
+ * What the invitee is asked to accept: the workspace, who invited them, the role, the expiry. Only
+ * the invitee learns it, under the same rules as accepting (anyone else gets the forged-token answer).
+ */
+export async function describeInvitation(deps: InvitationDeps, user: { email: string }, token: string) {
+  if (!verifyOpaqueToken(deps.key, TOKEN_PREFIX, token)) throw new InvalidInvitationError('The invitation token is not valid');
+  const now = new Date(deps.now?.() ?? Date.now());
+  const [row] = await deps.db.select({ inv: invitations, workspace: workspaces.name, inviterName: users.name, inviterEmail: users.email })
+    .from(invitations).innerJoin(workspaces, eq(workspaces.id, invitations.workspaceId)).leftJoin(users, eq(users.id, invitations.invitedBy))
+    .where(eq(invitations.tokenHash, sha256Hex(token))).limit(1);
+  if (!row || row.inv.email !== user.email) throw new InvalidInvitationError('The invitation token is not valid');
+  if (row.inv.revokedAt) throw new InvalidInvitationError('The invitation was revoked');
+  if (row.inv.usedAt) throw new InvalidInvitationError('The invitation was already used');
+  if (row.inv.expiresAt <= now) throw new InvalidInvitationError('The invitation has expired');
+  return {
+    workspace: row.workspace, role: row.inv.role, expiresAt: row.inv.expiresAt,
+    invitedBy: row.inviterEmail ? { name: row.inviterName, email: row.inviterEmail } : null,
+  };
 }
 
 export async function acceptInvitation(deps: InvitationDeps, actor: Actor, user: { userId: string; email: string }, token: string) {

@@ -2,7 +2,7 @@
 import { assertDisplayText } from '../accounts/display-text.ts';
 import { and, asc, eq } from 'drizzle-orm';
 import { audit, type Actor } from '../audit.ts';
-import { canGrantRole, canManageMember } from '../auth/permissions.ts';
+import { canGrantRole, canManageMember, roleWithArticle } from '../auth/permissions.ts';
 import type { Db } from '../db/client.ts';
 import { memberships, users, workspaces, type WorkspaceRole } from '../db/schema/index.ts';
 import { ConflictError, ForbiddenError, NotFoundError } from '../errors.ts';
@@ -20,7 +20,7 @@ export async function createWorkspace(db: Db, actor: Actor, userId: string, name
 
 export async function listWorkspacesOfUser(db: Db, userId: string) {
   return db
-    .select({ id: workspaces.id, name: workspaces.name, createdAt: workspaces.createdAt, role: memberships.role })
+    .select({ id: workspaces.id, name: workspaces.name, createdAt: workspaces.createdAt, erasureScheduledFor: workspaces.erasureScheduledFor, role: memberships.role })
     .from(memberships)
     .innerJoin(workspaces, eq(workspaces.id, memberships.workspaceId))
     .where(eq(memberships.userId, userId))
@@ -66,7 +66,7 @@ export async function changeMemberRole(db: Db, actor: Actor, access: WorkspaceAc
     if (!target) throw new NotFoundError('Member');
     const actorRole = access.role!;
     if (!canManageMember(actorRole, target.role) || !canGrantRole(actorRole, role)) {
-      throw new ForbiddenError(`A ${actorRole} cannot change a ${target.role} to ${role}`);
+      throw new ForbiddenError(`${roleWithArticle(actorRole, true)} cannot change ${roleWithArticle(target.role)} to ${role}`);
     }
     if (target.role === 'owner' && role !== 'owner' && members.filter((m) => m.role === 'owner').length === 1) {
       throw new ConflictError('The last owner cannot be demoted; make someone else owner first', 'last_owner');
@@ -83,7 +83,7 @@ export async function removeMember(db: Db, actor: Actor, access: WorkspaceAccess
     const target = members.find((m) => m.userId === userId);
     if (!target) throw new NotFoundError('Member');
     const self = access.principal.kind === 'user' && access.principal.userId === userId;
-    if (!self && !canManageMember(access.role!, target.role)) throw new ForbiddenError(`A ${access.role} cannot remove a ${target.role}`);
+    if (!self && !canManageMember(access.role!, target.role)) throw new ForbiddenError(`${roleWithArticle(access.role!, true)} cannot remove ${roleWithArticle(target.role)}`);
     if (target.role === 'owner' && members.filter((m) => m.role === 'owner').length === 1) {
       throw new ConflictError('The last owner cannot be removed', 'last_owner');
     }

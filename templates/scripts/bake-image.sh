@@ -29,7 +29,7 @@ chmod 0755 /usr/sbin/policy-rc.d
 trap 'rm -f /usr/sbin/policy-rc.d' EXIT
 
 apt_retry update -q
-for group in '{{mailPackages}}' '{{phpPackages}}' '{{webmailPackages}}' '{{hardenPackages}}'; do
+for group in '{{mailPackages}}' '{{phpPackages}}' '{{webmailPackages}}' '{{addressesPackages}}' '{{guardPackages}}' '{{hardenPackages}}'; do
   # shellcheck disable=SC2086 # a group is a space-separated list of package names
   apt_retry install "${APT_OPTS[@]}" $group
 done
@@ -37,7 +37,7 @@ apt-get clean
 
 # Disabled: the scripts that configure them enable them (a server from the image
 # boots with none of them listening on its package defaults).
-for unit in unbound redis-server rspamd dovecot postfix-mta-sts-resolver postfix php8.2-fpm nginx nftables fail2ban unattended-upgrades; do
+for unit in unbound redis-server rspamd dovecot postfix-mta-sts-resolver postsrsd postfix php8.2-fpm nginx nftables fail2ban unattended-upgrades; do
   systemctl disable -q "$unit" 2>/dev/null || true
 done
 
@@ -49,8 +49,16 @@ if grep -q "^\$config\['des_key'\] = '[^']" /etc/roundcube/config.inc.php; then
   regenerate+=(roundcube-des-key)
 fi
 if [ -e /etc/ssl/private/ssl-cert-snakeoil.key ]; then
+  # With make-ssl-cert's hash link to it (a new certificate gets its own).
+  find /etc/ssl/certs -maxdepth 1 -lname ssl-cert-snakeoil.pem -delete
   rm -f /etc/ssl/private/ssl-cert-snakeoil.key /etc/ssl/certs/ssl-cert-snakeoil.pem
   regenerate+=(snakeoil)
+fi
+# postsrsd's postinst made the key that signs SRS addresses: shared, one server could forge
+# bounces to another's forwarded addresses.
+if [ -e /etc/postsrsd.secret ]; then
+  rm -f /etc/postsrsd.secret
+  regenerate+=(postsrsd-secret)
 fi
 if compgen -G '/etc/unbound/unbound_*.key' >/dev/null || compgen -G '/etc/unbound/unbound_*.pem' >/dev/null; then
   rm -f /etc/unbound/unbound_server.key /etc/unbound/unbound_server.pem /etc/unbound/unbound_control.key /etc/unbound/unbound_control.pem
@@ -63,10 +71,12 @@ log "removed per-instance secrets: ${regenerate[*]:-none}"
 
 # What this instance's first boot made: its host keys, the bake's deploy key, cloud-init's
 # state and copy of the user data, the machine id (systemd makes a new one at the next boot).
+# The random seed and systemd's credential key are this machine's too; the journal is its history.
 rm -f /etc/ssh/ssh_host_*
-rm -f /root/.ssh/authorized_keys
+rm -f /root/.ssh/authorized_keys /home/*/.ssh/authorized_keys
 cloud-init clean --logs --seed
 truncate -s 0 /etc/machine-id
-rm -f /var/lib/dbus/machine-id
+rm -f /var/lib/dbus/machine-id /var/lib/systemd/random-seed /var/lib/systemd/credential.secret
+rm -rf /var/log/journal/*
 rm -rf /opt/mailplane
 log 'image ready to be snapshotted'

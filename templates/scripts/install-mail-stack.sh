@@ -123,6 +123,17 @@ fi
 install_packages {{phpPackages}}
 install_packages {{webmailPackages}}
 
+# Addresses: Sieve at delivery and ManageSieve (forwarding, vacation, filters), and SRS for
+# forwarded mail (postsrsd, configured by /etc/default/postsrsd before it is installed). The files
+# apply-addresses.sh manages are created empty once, never overwritten here.
+install_packages {{addressesPackages}}
+install -d -o root -g vmail -m 0750 /var/lib/dovecot/mailplane-sieve
+[ -e /etc/mailplane/sieve-scripts ] || install -o root -g root -m 0644 /dev/null /etc/mailplane/sieve-scripts
+for f in /etc/postfix/address_aliases /etc/postfix/alias_senders; do
+  [ -e "$f" ] || install -o root -g root -m 0644 /dev/null "$f"
+  postmap "hash:$f"
+done
+
 # A server from the pre-baked image has none of the per-instance secrets its packages made when
 # the image was baked (bake-image.sh removed them and listed them here): each is made now, for
 # this server only. Each check looks at the file itself, so a run cut short redoes what is missing.
@@ -138,6 +149,12 @@ if [ -s "$REGENERATE" ]; then
     log 'new snakeoil certificate'
     make-ssl-cert generate-default-snakeoil --force-overwrite
   fi
+  if grep -qx postsrsd-secret "$REGENERATE" && [ ! -s /etc/postsrsd.secret ]; then
+    log 'new postsrsd secret'
+    # As postsrsd's postinst makes it on a fresh install: 24 random bytes, base64.
+    ( umask 0077; head -c 24 /dev/urandom | base64 -w0 > /etc/postsrsd.secret.new )
+    mv -f /etc/postsrsd.secret.new /etc/postsrsd.secret
+  fi
   if grep -qx unbound-control-keys "$REGENERATE" && [ ! -s /etc/unbound/unbound_server.key ]; then
     log "new unbound control keys"
     unbound-control-setup -d /etc/unbound >/dev/null 2>&1
@@ -145,10 +162,9 @@ if [ -s "$REGENERATE" ]; then
   rm -f "$REGENERATE"
 fi
 
-# DKIM private key: readable by Rspamd only.
-install -d -o _rspamd -g _rspamd -m 0700 "$(dirname "$DKIM_KEY")"
-chown _rspamd:_rspamd "$DKIM_KEY"
-chmod 0600 "$DKIM_KEY"
+# DKIM private keys: readable by Rspamd only; keys of rotated-out selectors are removed.
+bash /opt/mailplane/bin/dkim-apply.sh
+[ -s "$DKIM_KEY" ]
 
 # Mailbox files the control plane manages: created empty once, never overwritten here.
 postmap hash:/etc/postfix/unauthenticated_senders
@@ -188,6 +204,19 @@ if ! grep -qxF "$RC_INCLUDE" /etc/roundcube/config.inc.php; then
   printf '%s\n' "$RC_INCLUDE" >> /etc/roundcube/config.inc.php
 fi
 
+# Issue 23's mail guard (dovecot/mailplane-guard.conf): Sieve files spam into Junk and learns
+# from moves through imapsieve; Lua passdbs record app-password use and log failed logins.
+install_packages {{guardPackages}}
+install -d -o root -g dovecot -m 0750 /etc/dovecot/app-passwords
+install -d -o dovecot -g dovecot -m 0750 /var/lib/mailplane-guard /var/lib/mailplane-guard/app-password-use
+# fail2ban's roundcube-auth jail reads Roundcube's log, which must exist before the jail starts.
+[ -d /var/log/roundcube ] || install -d -o www-data -g adm -m 0750 /var/log/roundcube
+[ -e /var/log/roundcube/errors.log ] || install -o www-data -g adm -m 0640 /dev/null /var/log/roundcube/errors.log
+# The global scripts are compiled here (root): vmail cannot write next to them at delivery time.
+for script in spam-to-junk learn-spam learn-ham; do
+  sievec "/etc/dovecot/sieve/$script.sieve"
+done
+
 # Validate everything before any service sees it: a bad file stops here, the
 # running services keep their previous configuration.
 postfix check
@@ -200,9 +229,12 @@ rspamadm configtest -q
 systemctl restart systemd-journald
 
 systemctl daemon-reload
+# The IPv6 address DNS names, before Postfix sends from it (smtp_bind_address6).
+systemctl enable -q mailplane-ipv6
+systemctl restart mailplane-ipv6
 # The MTA-STS resolver before Postfix: until it answers, Postfix defers mail rather than send it
 # without a destination's policy.
-for unit in redis-server rspamd dovecot postfix-mta-sts-resolver postfix php8.2-fpm nginx mailplane-webmail-login; do
+for unit in redis-server rspamd dovecot postfix-mta-sts-resolver postsrsd postfix php8.2-fpm nginx mailplane-webmail-login; do
   systemctl enable -q "$unit"
   systemctl reload-or-restart "$unit"
 done

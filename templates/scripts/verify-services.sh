@@ -19,7 +19,7 @@ done
 ok() { printf 'ok   %s\n' "$*"; }
 fail() { printf 'FAIL %s\n' "$*"; failures=$((failures + 1)); }
 
-for unit in postfix postfix-mta-sts-resolver dovecot rspamd redis-server unbound nginx php8.2-fpm mailplane-webmail-login nftables fail2ban; do
+for unit in postfix postfix-mta-sts-resolver postsrsd dovecot rspamd redis-server unbound nginx php8.2-fpm mailplane-webmail-login nftables fail2ban; do
   if systemctl is-active -q "$unit"; then ok "$unit active"; else fail "$unit not active"; fi
 done
 

@@ -2,6 +2,8 @@
  * An API instance on its own database for one test file, driven through
  * app.request() (no socket), with the log lines captured for assertions.
  */
+import { ReadCache } from '../../src/api/read-cache.ts';
+import { randomBytes } from 'node:crypto';
 import { createApp, type RouteRegistrar } from '../../src/api/app.ts';
 import type { ApiDeps } from '../../src/api/deps.ts';
 import type { App } from '../../src/api/env.ts';
@@ -13,6 +15,7 @@ import { createPasswordHasher } from '../../src/auth/passwords.ts';
 import { createSessionService } from '../../src/auth/sessions.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
+import { Vault } from '../../src/vault/vault.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 
 export const TEST_SECRET = 'test-session-secret-that-is-long-enough-1234567890';
@@ -52,13 +55,19 @@ export async function createTestApi(opts: TestApiOptions = {}): Promise<TestApi>
   const logLines: string[] = [];
   const notices: AccountNotice[] = [];
   const log = createLogger({ level: 'info', pretty: false, destination: { write: (line: string) => void logLines.push(line) } });
+  // The API's read cache, as the product runs it (read-cache.ts): a test of revocation or of a
+  // removed role proves the eviction, not a cache that was never there.
+  const readCache = new ReadCache({ ttlMs: config.http.readCacheMs });
+  const readCacheListener = await readCache.listen(database.sql);
   const deps: ApiDeps = {
     config,
     log,
+    readCache,
     db: database.db,
     // Lighter argon2 parameters keep the suite fast; the algorithm and code path are the production ones.
     hasher: createPasswordHasher({ memoryCost: 4096, timeCost: 1 }),
     sessions: createSessionService({ key: deriveKey(TEST_SECRET, 'session-jwt'), ttlSeconds: config.auth.sessionTtlSeconds }),
+    vault: new Vault({ activeId: 'test', keys: new Map([['test', randomBytes(32)]]) }),
     invitationKey: deriveKey(TEST_SECRET, 'invitation-token'),
     limiters: {
       auth: new RateLimiter({ limit: config.auth.rateLimitAuthPerMinute, windowMs: 60_000, ...(opts.limiterNow ? { now: opts.limiterNow } : {}) }),
@@ -95,10 +104,17 @@ export async function createTestApi(opts: TestApiOptions = {}): Promise<TestApi>
     app, deps, database, config, logLines, notices, call,
     async signup(email, name = 'Test User') {
       // Each sign-up comes from its own address so the per-IP auth limit is not what a test measures.
-      const res = await call('POST', '/v1/auth/signup', { body: { email, password: STRONG_PASSWORD, name }, headers: { 'x-forwarded-for': `10.0.${ipCounter >> 8}.${ipCounter++ & 255}` } });
-      if (res.status !== 201) throw new Error(`signup failed: ${res.status} ${JSON.stringify(res.body)}`);
-      return { token: res.body.token, userId: res.body.user.id };
+      const ip = `10.0.${ipCounter >> 8}.${ipCounter++ & 255}`;
+      const res = await call('POST', '/v1/auth/signup', { body: { email, password: STRONG_PASSWORD, name }, headers: { 'x-forwarded-for': ip } });
+      if (res.status !== 202) throw new Error(`signup failed: ${res.status} ${JSON.stringify(res.body)}`);
+      // Sign-up issues no session (it answers the same for a taken address); the password signs in.
+      const login = await call('POST', '/v1/auth/login', { body: { email, password: STRONG_PASSWORD }, headers: { 'x-forwarded-for': ip } });
+      if (login.status !== 200) throw new Error(`login after signup failed: ${login.status} ${JSON.stringify(login.body)}`);
+      return { token: login.body.token, userId: login.body.user.id };
     },
-    close: () => database.close(),
+    close: async () => {
+      await readCacheListener.close();
+      await database.close();
+    },
   };
 }

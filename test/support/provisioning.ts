@@ -21,6 +21,9 @@ import { startWorkers } from '../../src/workers.ts';
 import { STRONG_PASSWORD, TEST_SECRET, type CallResult } from './api.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 import { endGracePeriods } from '../../src/billing/grace.ts';
+import { enrolTotp } from './two-factor.ts';
+import { mailAccountNotifier } from '../../src/mail/account-notifier.ts';
+import { startDueErasures } from '../../src/gdpr/erasure-grace.ts';
 
 export const TEST_VAULT_KEYS = 'test1:' + Buffer.alloc(32, 7).toString('base64');
 export const FAST_SETTINGS = {
@@ -57,8 +60,12 @@ export interface Harness {
    * `verified: false` leaves it unconfirmed), creates a workspace, returns the session and workspace.
    */
   customer(email: string, opts?: { verified?: boolean }): Promise<{ token: string; workspaceId: string }>;
-  /** Confirms a signed-up address as its owner does: the token from the mailed link, posted to the API. */
-  verifyEmail(email: string): Promise<void>;
+  /** Signs up and (unless `verified: false`) confirms through the mailed link → the session and the user id. */
+  signup(email: string, opts?: { verified?: boolean; name?: string }): Promise<{ token: string; userId: string }>;
+  /** Confirms a signed-up address as its owner does: the token from the mailed link, posted to the API → the session it signs in with. */
+  verifyEmail(email: string): Promise<string>;
+  /** Signs in with the password every harness account has → the session token. */
+  login(email: string): Promise<string>;
   /** Checkout through the API and the Stripe emulator's "pay" → the server id. */
   subscribe(token: string, workspaceId: string, domain: string, region?: string): Promise<{ serverId: string; sessionId: string }>;
   waitForServer(serverId: string, statuses: string[], timeoutMs?: number): Promise<typeof servers.$inferSelect>;
@@ -66,10 +73,14 @@ export interface Harness {
   readyServer(token: string, workspaceId: string, domain: string): Promise<{ serverId: string }>;
   /** Waits until the step of the server's latest run has `status`. */
   waitForStep(serverId: string, step: string, status: string, timeoutMs?: number): Promise<void>;
-  /** A staff account (support or ops) → its token. */
+  /** A staff account (support or ops), with an authenticator enrolled as staff must have → its token. */
   staff(email: string, role?: 'support' | 'ops'): Promise<string>;
+  /** The authenticator secrets of the accounts staff() enrolled, by email, for signing them in. */
+  totpSecrets: Map<string, string>;
   /** Runs the billing grace sweep as if every ended subscription's grace period were over (deprovisions their servers). */
   afterGracePeriod(): Promise<void>;
+  /** Runs the erasure sweep as if every scheduled workspace erasure's grace period were over → the workspaces it started erasing. */
+  afterErasureGrace(): Promise<string[]>;
   /** The customer cancels in Stripe (the emulator sends customer.subscription.deleted). */
   cancelSubscription(subscriptionId: string | null): Promise<void>;
   close(): Promise<void>;
@@ -99,8 +110,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     : createLogger({ level: level ?? 'warn', pretty: false, destination: level ? process.stderr : { write: () => {} } });
   const ctx = await createAppContext(config, log, { worker: opts.workers ?? true, migrate: false, settings: { ...FAST_SETTINGS, ...opts.settings }, providers: { sandbox } });
   if (opts.workers ?? true) await startWorkers(ctx);
-  // The same app as `mailplane api`: the /v1 resources plus the product routes and the dashboard.
-  const deps = apiDeps(ctx);
+  // The same app as `mailplane api`: the /v1 resources plus the product routes and the dashboard, and account notices by mail.
+  const deps = apiDeps(ctx, mailAccountNotifier({ mailer: ctx.mailer, log, publicUrl: config.http.publicUrl }));
   const app = createApp(deps, productRegistrars(ctx, deps));
   // The same HTTP server too: parser refusals as problem+json, keep-alive after refused bodies.
   const http = await listenHttp(app, { host: '127.0.0.1', port: opts.port ?? 0, log });
@@ -120,20 +131,32 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
 
   const harness: Harness = {
     sandbox, ctx, database, baseUrl, env, call,
+    async signup(email, o = {}) {
+      const res = await call('POST', '/v1/auth/signup', { body: { email, password: STRONG_PASSWORD, name: o.name ?? 'Customer' } });
+      if (res.status !== 202) throw new Error(`signup: ${res.status} ${JSON.stringify(res.body)}`);
+      // Confirming through the mailed link signs in; an unconfirmed person signs in with the password.
+      const token = (o.verified ?? true) ? await harness.verifyEmail(email) : await harness.login(email);
+      const me = await call('GET', '/v1/me', { token });
+      return { token, userId: me.body.user.id as string };
+    },
     async customer(email, o = {}) {
-      const signup = await call('POST', '/v1/auth/signup', { body: { email, password: STRONG_PASSWORD, name: 'Customer' } });
-      if (signup.status !== 201) throw new Error(`signup: ${signup.status} ${JSON.stringify(signup.body)}`);
-      if (o.verified ?? true) await harness.verifyEmail(email);
-      const ws = await call('POST', '/v1/workspaces', { token: signup.body.token, body: { name: `${email} mail` } });
+      const { token } = await harness.signup(email, o);
+      const ws = await call('POST', '/v1/workspaces', { token, body: { name: `${email} mail` } });
       if (ws.status !== 201) throw new Error(`workspace: ${ws.status} ${JSON.stringify(ws.body)}`);
-      return { token: signup.body.token, workspaceId: ws.body.id };
+      return { token, workspaceId: ws.body.id };
+    },
+    async login(email) {
+      const res = await call('POST', '/v1/auth/login', { body: { email, password: STRONG_PASSWORD } });
+      if (res.status !== 200) throw new Error(`login: ${res.status} ${JSON.stringify(res.body)}`);
+      return res.body.token as string;
     },
     async verifyEmail(email) {
       const mails = await database.sql`select text from sandbox_mail where ${email} = any("to") and text like '%/verify-email?token=%' order by created_at desc limit 1`;
-      const token = /\/verify-email\?token=([^\s]+)/.exec(String(mails[0]?.['text'] ?? ''))?.[1];
+      const token = /\/verify-email\?token=([^\s&]+)/.exec(String(mails[0]?.['text'] ?? ''))?.[1];
       if (!token) throw new Error(`no verification mail for ${email}`);
       const res = await call('POST', '/v1/auth/email/verify', { body: { token: decodeURIComponent(token) } });
       if (res.status !== 200) throw new Error(`verify: ${res.status} ${JSON.stringify(res.body)}`);
+      return res.body.token as string;
     },
     async subscribe(token, workspaceId, domain, region = 'fr-par-1') {
       const checkout = await call('POST', `/v1/workspaces/${workspaceId}/checkout`, { token, body: { plan: 'starter', region, domain } });
@@ -177,12 +200,18 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     async staff(email, role = 'support') {
       const { token } = await harness.customer(email);
       await database.db.update(users).set({ staffRole: role }).where(eq(users.email, email));
+      // Staff must have a second factor before any staff route answers them.
+      harness.totpSecrets.set(email, (await enrolTotp(call, token)).secret);
       return token;
     },
+    totpSecrets: new Map(),
     async afterGracePeriod() {
       // The billing grace sweep, run as if the grace period of every ended subscription were over.
       const grace = ctx.config.billing.graceMs;
       await endGracePeriods({ database, queue: ctx.queue, billing: ctx.providers.billing, log: ctx.log, now: () => Date.now() + grace + 60_000 });
+    },
+    async afterErasureGrace() {
+      return startDueErasures(ctx.erasure, new Date(Date.now() + ctx.erasure.workspaceGraceMs + 60_000));
     },
     async cancelSubscription(subscriptionId) {
       if (!subscriptionId) throw new Error('server has no subscription');

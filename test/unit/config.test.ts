@@ -13,6 +13,7 @@ const PRODUCTION = {
   SESSION_SECRET: SECRET,
   VAULT_MASTER_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}`,
   SCW_ACCESS_KEY: 'SCWXXXXXXXXXXXXXXXXX', SCW_SECRET_KEY: '11111111-1111-4111-8111-111111111111', SCW_DEFAULT_PROJECT_ID: '22222222-2222-4222-8222-222222222222',
+  CONTROL_PLANE_ADDRESSES: '203.0.113.7,2001:db8:7::/48',
   CLOUDFLARE_API_TOKEN: 'cf-token', CLOUDFLARE_ACCOUNT_ID: 'cf-account',
   STRIPE_SECRET_KEY: 'sk_live_x', STRIPE_WEBHOOK_SECRET: 'whsec_x',
   MAIL_SMTP_URL: 'smtps://mailer:secret@smtp.example.com:465',
@@ -103,6 +104,13 @@ describe('loadConfig', () => {
     expect(problems).toEqual([expect.stringMatching(/Scaleway: SCW_ACCESS_KEY set but SCW_SECRET_KEY, SCW_DEFAULT_PROJECT_ID missing/)]);
   });
 
+  it('needs the control plane\'s addresses with real Scaleway (SSH is open to them only), and refuses one that is not an address', () => {
+    expect(problemsOf({ ...PRODUCTION, CONTROL_PLANE_ADDRESSES: '' }).join()).toMatch(/CONTROL_PLANE_ADDRESSES: required with real Scaleway/);
+    expect(problemsOf({ ...PRODUCTION, CONTROL_PLANE_ADDRESSES: '203.0.113.7,not-an-ip' }).join()).toMatch(/"not-an-ip" is not an IPv4\/IPv6 address or CIDR/);
+    expect(problemsOf({ ...PRODUCTION, CONTROL_PLANE_ADDRESSES: '203.0.113.0/33' }).join()).toMatch(/"203.0.113.0\/33"/);
+    expect(loadConfig({ ...PRODUCTION, NODE_ENV: 'development', CONTROL_PLANE_ADDRESSES: '', SCW_API_URL: 'http://127.0.0.1:4010' }).controlPlane.addresses).toEqual([]);
+  });
+
   it('refuses unknown zones and malformed plans', () => {
     expect(problemsOf({ OFFERED_ZONES: 'fr-par-1,us-east-1' }).join()).toMatch(/unknown zone "us-east-1"/);
     expect(problemsOf({ PLANS: '{not json' }).join()).toMatch(/PLANS: not valid JSON/);
@@ -131,7 +139,7 @@ describe('development secrets', () => {
     return { lines, log: createLogger({ level: 'info', pretty: false, destination: { write: (l: string) => void lines.push(l) } }) };
   };
 
-  it('generates the session secret once, keeps it under the data dir, and warns loudly', async () => {
+  it('generates the session secret once, keeps it under the data dir, and warns loudly once', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'mailplane-secrets-'));
     dirs.push(dir);
     const first = capture();
@@ -146,9 +154,12 @@ describe('development secrets', () => {
     const file = join(dir, 'secrets.json');
     expect((await stat(file)).mode & 0o777).toBe(0o600);
 
-    const b = await resolveDevSecrets(loadConfig({ MAILPLANE_DATA_DIR: dir }), capture().log);
+    const second = capture();
+    const b = await resolveDevSecrets(loadConfig({ MAILPLANE_DATA_DIR: dir }), second.log);
     expect(b.auth.sessionSecret).toBe(a.auth.sessionSecret);
     expect(b.vault.masterKeys).toBe(a.vault.masterKeys);
+    // Said once: every later command (a CLI answer of one line) is not wrapped in the same warnings.
+    expect(second.lines.join('\n')).not.toMatch(/is not set/);
   });
 
   it('uses a configured SESSION_SECRET as given and does not warn about it', async () => {

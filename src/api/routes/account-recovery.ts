@@ -5,13 +5,18 @@
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import { requestPasswordReset, resetPassword, sendEmailVerification, verifyEmail, type RecoveryDeps } from '../../accounts/recovery.ts';
+import { InvalidAccountTokenError } from '../../accounts/account-tokens.ts';
+import { getUser } from '../../accounts/accounts.ts';
 import { MAX_PASSWORD_LENGTH } from '../../auth/passwords.ts';
 import type { App } from '../env.ts';
-import { requireUser } from '../middleware/authenticate.ts';
+import { requireUser, setApiSessionCookie } from '../middleware/authenticate.ts';
 import { bearer, Email, jsonBody, jsonResponse, problems } from '../openapi.ts';
+import { presentUser, SessionResponse } from './schemas.ts';
 
 const Token = z.string().min(10).max(200);
 const tag = ['auth'];
+
+const VerifiedSignInRequired = z.object({ verified: z.literal(true), signInRequired: z.literal(true) }).openapi('EmailVerifiedSignInRequired');
 
 const routes = {
   forgot: createRoute({
@@ -28,8 +33,10 @@ const routes = {
   }),
   verify: createRoute({
     method: 'post', path: '/v1/auth/email/verify', tags: tag, summary: 'Confirm an email address with the emailed token',
+    description: 'Consumes the token (a second use answers 400), confirms the address and signs its owner in: the answer is the session, as POST /v1/auth/login gives it, and the token is also set as an HttpOnly cookie. '
+      + 'An account with a second factor is not signed in by the link: the answer is `{ verified: true, signInRequired: true }` and its owner signs in with POST /v1/auth/login.',
     request: { body: jsonBody(z.strictObject({ token: Token }).openapi('VerifyEmailRequest')) },
-    responses: { 200: jsonResponse(z.object({ email: z.string(), verified: z.literal(true) }), 'Address confirmed'), ...problems() },
+    responses: { 200: jsonResponse(z.union([SessionResponse, VerifiedSignInRequired]), 'Address confirmed, and signed in unless the account has a second factor'), ...problems() },
   }),
   resend: createRoute({
     method: 'post', path: '/v1/me/email/verification', tags: tag, summary: 'Email a new verification link to the signed-in user', security: bearer,
@@ -50,8 +57,12 @@ export function registerAccountRecoveryRoutes(app: App, deps: RecoveryDeps): voi
   });
 
   app.openapi(routes.verify, async (c) => {
-    const { email } = await verifyEmail(deps, c.req.valid('json').token, c.get('clientIp'));
-    return c.json({ email, verified: true as const }, 200);
+    const { userId, session } = await verifyEmail(deps, c.req.valid('json').token, { ip: c.get('clientIp'), userAgent: c.req.header('user-agent') ?? null });
+    if (!session) return c.json({ verified: true as const, signInRequired: true as const }, 200);
+    const user = await getUser(deps.db, userId);
+    if (!user) throw new InvalidAccountTokenError('No such account.');
+    setApiSessionCookie(c, session.token, session.expiresAt);
+    return c.json({ user: presentUser(user), token: session.token, expiresAt: session.expiresAt.toISOString() }, 200);
   });
 
   app.openapi(routes.resend, async (c) => {

@@ -20,7 +20,7 @@ const checkout = createRoute({
 const BillingLineSchema = z.object({
   subscriptionId: z.string(), serverId: z.string().nullable(), domain: z.string().nullable(), serverStatus: z.string().nullable(),
   plan: z.object({ id: z.string(), name: z.string(), monthlyPriceCents: z.number().nullable(), currency: z.string() }),
-  status: z.string(), nextInvoiceAt: z.string().nullable(), cancelAtPeriodEnd: z.boolean(), graceEndsAt: z.string().nullable(),
+  status: z.string(), nextInvoiceAt: z.string().nullable(), cancelAtPeriodEnd: z.boolean(), periodEndsAt: z.string().nullable(), graceEndsAt: z.string().nullable(),
 });
 
 const overview = createRoute({
@@ -66,7 +66,7 @@ export function registerBillingRoutes(app: App, deps: ApiDeps, p: ProvisioningAp
   app.openapi(webhook, async (c) => {
     // The raw text, exactly as received: the signature covers these bytes.
     const raw = await c.req.text();
-    const result = await handleStripeWebhook({ database: p.database, billing: p.billing, queue: p.queue, log: c.get('log'), alerts: p.erasure.alerts, graceMs: deps.config.billing.graceMs }, raw, c.req.header('stripe-signature'));
+    const result = await handleStripeWebhook({ database: p.database, billing: p.billing, queue: p.queue, log: c.get('log'), alerts: p.erasure.alerts, graceMs: deps.config.billing.graceMs, plans: deps.config.product.plans }, raw, c.req.header('stripe-signature'));
     return c.json({ received: true as const, duplicate: result.duplicate }, 200);
   });
 }

@@ -9,6 +9,7 @@ import type { Plan } from '../../config.ts';
 import type { ApiDeps } from '../deps.ts';
 import type { App } from '../env.ts';
 import { jsonResponse } from '../openapi.ts';
+import { mailboxQuotaMb } from '../../config.ts';
 
 const COUNTRY: Record<string, { country: string; city: string }> = {
   'fr-par': { country: 'FR', city: 'Paris' },
@@ -20,7 +21,10 @@ const PlanZoneSchema = z.object({ zone: z.string(), commercialType: z.string() }
 const PlanSchema = z.object({
   id: z.string(), name: z.string(),
   commercialType: z.string().openapi({ description: 'The preferred instance type; `zones` says which type each zone gives' }),
-  mailboxes: z.number(), storageGb: z.number(), messagesPerHour: z.number(),
+  mailboxes: z.number(),
+  storageGb: z.number().openapi({ description: 'Storage shared by all the mailboxes of the server' }),
+  mailboxQuotaGb: z.number().openapi({ description: 'How much of it one mailbox may use (its quota)' }),
+  messagesPerHour: z.number(),
   zones: z.array(PlanZoneSchema).openapi({ description: 'The zones this plan is sold in, each with the instance type it gets there' }),
 }).openapi('Plan');
 const RegionSchema = z.object({
@@ -44,7 +48,7 @@ export async function planZones(deps: ApiDeps): Promise<{ plan: Plan; zones: { z
 
 export function registerCatalogRoutes(app: App, deps: ApiDeps): void {
   app.openapi(plans, async (c) => c.json({
-    plans: (await planZones(deps)).map(({ plan: { stripePriceId: _price, fallbackTypes: _fallbacks, ...p }, zones }) => ({ ...p, zones })),
+    plans: (await planZones(deps)).map(({ plan: { stripePriceId: _price, fallbackTypes: _fallbacks, ...p }, zones }) => ({ ...p, mailboxQuotaGb: mailboxQuotaMb(p) / 1024, zones })),
   }, 200));
   app.openapi(regions, async (c) => {
     const sold = await planZones(deps);

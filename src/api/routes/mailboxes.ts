@@ -13,12 +13,14 @@ import { RateLimitedError } from '../../errors.ts';
 import { bearer, jsonBody, jsonResponse, pathId, problems, ServerParams } from '../openapi.ts';
 
 const MailboxParams = ServerParams.extend({ mb: pathId('mb') });
-const Mailbox = z.object({
+export const Mailbox = z.object({
   id: z.string(), serverId: z.string(), address: z.string(), localPart: z.string(), displayName: z.string().nullable(),
   assigneeUserId: z.string().nullable().openapi({ description: 'The member this mailbox belongs to; besides owners and admins, only they may open its webmail' }),
   quotaMb: z.number(),
   state: z.enum(['active', 'deleting']),
   sync: z.object({ status: z.enum(['pending', 'applied', 'failed']), error: z.string().nullable(), appliedAt: z.string().nullable() }),
+  mainPasswordForClients: z.boolean().openapi({ description: 'false: IMAP and SMTP clients must use app passwords; the webmail keeps working' }),
+  usage: z.object({ usedBytes: z.number(), collectedAt: z.string() }).nullable().openapi({ description: 'Storage in use as the server reported it (doveadm quota get); null until collected' }),
   createdAt: z.string(),
 }).openapi('Mailbox');
 const AssigneeUserId = z.uuid().nullable();

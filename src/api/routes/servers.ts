@@ -4,9 +4,12 @@ import { streamSSE } from 'hono/streaming';
 import type { ProvisioningEvent } from '../../../provisioning/events.ts';
 import { eventId, eventsSince, nothingMoreToCome, parseLastEventId } from '../../servers/event-replay.ts';
 import { customerRecordsOf, presentCustomerRecord, spfView } from '../../customer-dns/service.ts';
+import { dkimKeysView } from '../../servers/dkim-view.ts';
 import { dnssecView, expectedAnswer } from '../../servers/dns-view.ts';
+import { ptrView } from '../../health/ptr-view.ts';
 import { findServer, listServers, publishedRecords, serverDetail } from '../../servers/views.ts';
-import { authorizeWorkspace } from '../../workspaces/access.ts';
+import { authorizeWorkspace, authorizeWorkspaceWith } from '../../workspaces/access.ts';
+import { cachedMembership, cachedServerDetail } from '../cached-reads.ts';
 import type { ApiDeps, ProvisioningApiDeps } from '../deps.ts';
 import type { App } from '../env.ts';
 import { bearer, jsonResponse, problems, ServerParams, WorkspaceParam } from '../openapi.ts';
@@ -19,7 +22,7 @@ const routes = {
     request: { params: WorkspaceParam }, responses: { 200: jsonResponse(z.object({ servers: z.array(Any) }), 'Servers'), ...problems(401, 404) } }),
   get: createRoute({ method: 'get', path: '/v1/workspaces/{ws}/servers/{id}', tags: tag, summary: 'A server with its IPs and provisioning steps', security: bearer,
     request: { params: ServerParams }, responses: { 200: jsonResponse(Any, 'The server'), ...problems(401, 404) } }),
-  dns: createRoute({ method: 'get', path: '/v1/workspaces/{ws}/servers/{id}/dns', tags: tag, summary: 'Expected DNS records, what DNS answers now, DNSSEC and nameservers', security: bearer,
+  dns: createRoute({ method: 'get', path: '/v1/workspaces/{ws}/servers/{id}/dns', tags: tag, summary: 'Expected DNS records, what DNS answers now, DNSSEC and nameservers, reverse DNS (PTR) and the DKIM keys with their rotation states', security: bearer,
     request: { params: ServerParams }, responses: { 200: jsonResponse(Any, 'DNS view'), ...problems(401, 404) } }),
   events: createRoute({ method: 'get', path: '/v1/workspaces/{ws}/servers/{id}/events', tags: tag, summary: 'Server-Sent Events: step started/succeeded/failed as they happen. Each event has an id; reconnecting with Last-Event-ID replays what was missed. The stream ends with an `end` event when no run is in progress', security: bearer,
     request: { params: ServerParams }, responses: { 200: { description: 'text/event-stream' }, ...problems(401, 404) } }),
@@ -37,9 +40,13 @@ export function registerServerRoutes(app: App, deps: ApiDeps, p: ProvisioningApi
     return c.json({ servers: await listServers(db, { workspaceId: access.workspaceId }) }, 200);
   });
 
+  // The one route clients poll (a dashboard, a script waiting for `ready`): served from this process's
+  // read cache when it can be, with no database work at all (read-cache.ts says how it stays true).
+  const membership = cachedMembership(deps.readCache, db);
   app.openapi(routes.get, async (c) => {
     const { ws, id } = c.req.valid('param');
-    return c.json(await serverDetail(db, await load(c.get('principal'), ws, id), { withLogs: false }), 200);
+    const access = await authorizeWorkspaceWith(membership, c.get('principal'), ws, 'servers.read');
+    return c.json(await cachedServerDetail(deps.readCache, db, id, access.workspaceId), 200);
   });
 
   app.openapi(routes.dns, async (c) => {
@@ -51,9 +58,11 @@ export function registerServerRoutes(app: App, deps: ApiDeps, p: ProvisioningApi
       if (!type) return { answers: [] as string[], matches: null as boolean | null };
       const res = await p.lookup.lookup(r.name, type);
       const answers = res.status === 'ok' ? res.answers : [];
-      return { answers, matches: answers.some((a) => a.toLowerCase().replace(/\.$/, '') === expected.toLowerCase()) };
+      // Both sides alike: an SRV "not offered" answer ends in "." on both.
+      const norm = (v: string) => v.toLowerCase().replace(/\.$/, '');
+      return { answers, matches: answers.some((a) => norm(a) === norm(expected)) };
     }));
-    const theirs = await customerRecordsOf(db, server.id);
+    const [theirs, ptr, dkimKeys] = await Promise.all([customerRecordsOf(db, server.id), ptrView(p.lookup, db, server.id), dkimKeysView(db, server.id)]);
     return c.json({
       domain: server.domain,
       nameServers: server.nameServers ?? [],
@@ -65,6 +74,10 @@ export function registerServerRoutes(app: App, deps: ApiDeps, p: ProvisioningApi
       importedAt: server.dnsImportedAt?.toISOString() ?? null,
       customerRecords: theirs.map(presentCustomerRecord),
       spf: await spfView(p.lookup, server),
+      // Reverse DNS (set by mailplane at Scaleway, not in the zone), as the DNS page shows it.
+      ptr,
+      // Every DKIM key generation: signing, retiring (still published), revoked (empty p=), deleted; and its next transition.
+      dkimKeys,
     }, 200);
   });
 

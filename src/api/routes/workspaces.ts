@@ -33,8 +33,8 @@ const routes = {
     request: { params: MemberParams }, responses: { 204: { description: 'Removed' }, ...problems(401, 403, 404, 409) } }),
 };
 
-const ws = (w: { id: string; name: string; createdAt: Date; role: 'owner' | 'admin' | 'member' | null }) =>
-  ({ id: w.id, name: w.name, role: w.role, createdAt: w.createdAt.toISOString() });
+const ws = (w: { id: string; name: string; createdAt: Date; erasureScheduledFor: Date | null; role: 'owner' | 'admin' | 'member' | null }) =>
+  ({ id: w.id, name: w.name, role: w.role, createdAt: w.createdAt.toISOString(), erasureScheduledFor: iso(w.erasureScheduledFor) });
 
 export function registerWorkspaceRoutes(app: App, deps: ApiDeps): void {
   const { db } = deps;

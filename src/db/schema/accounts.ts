@@ -1,6 +1,6 @@
 /** Accounts, workspaces, roles, sessions, API keys, invitations. */
 import { sql } from 'drizzle-orm';
-import { index, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid, inet } from 'drizzle-orm/pg-core';
+import { boolean, index, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid, inet } from 'drizzle-orm/pg-core';
 
 const id = () => uuid('id').primaryKey().default(sql`gen_random_uuid()`);
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
@@ -25,6 +25,13 @@ export const workspaces = pgTable('workspaces', {
   name: text('name').notNull(),
   /** Erasure requested: servers are being deprovisioned; the rows go once they are gone. */
   erasureRequestedAt: timestamp('erasure_requested_at', { withTimezone: true }),
+  /** "Members must use two-factor sign-in": a member without a second factor is sent to enrol first. */
+  requireTwoFactor: boolean('require_two_factor').notNull().default(false),
+  /**
+   * Erasure asked for and waiting out its grace period: the erasure starts at this time unless an
+   * owner cancels (src/gdpr/erasure-grace.ts). Null: none scheduled.
+   */
+  erasureScheduledFor: timestamp('erasure_scheduled_for', { withTimezone: true }),
   createdAt: createdAt(),
 });
 

@@ -98,3 +98,27 @@ export const backupRestores = pgTable('backup_restores', {
   requestedAt: timestamp('requested_at', { withTimezone: true }).notNull().defaultNow(),
   finishedAt: timestamp('finished_at', { withTimezone: true }),
 }, (t) => [index('backup_restores_server_idx').on(t.serverId, t.requestedAt)]);
+
+/**
+ * A mailbox downloaded as an archive from a chosen snapshot (restore way 3). Nothing is
+ * stored: the row is the link (single use, short-lived); the archive is streamed from
+ * restic when the link is fetched, so no copy of the mail is left behind.
+ */
+export const mailboxDownloads = pgTable('mailbox_downloads', {
+  id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
+  serverId: uuid('server_id').notNull().references(() => servers.id, { onDelete: 'cascade' }),
+  mailboxId: uuid('mailbox_id'),
+  address: text('address').notNull(),
+  backupRunId: uuid('backup_run_id').references(() => backupRuns.id, { onDelete: 'set null' }),
+  resticSnapshotId: text('restic_snapshot_id').notNull(),
+  /** The Maildir's path in the snapshot (the manifest's root, the domain, the local part). */
+  snapshotPath: text('snapshot_path').notNull(),
+  requestedBy: text('requested_by').notNull(),
+  requestedAt: timestamp('requested_at', { withTimezone: true }).notNull().defaultNow(),
+  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  /** Set once, when the link is fetched: a second fetch finds it used. */
+  usedAt: timestamp('used_at', { withTimezone: true }),
+  finishedAt: timestamp('finished_at', { withTimezone: true }),
+  bytes: bigint('bytes', { mode: 'number' }),
+  error: text('error'),
+}, (t) => [index('mailbox_downloads_server_idx').on(t.serverId, t.requestedAt)]);

@@ -1,6 +1,6 @@
 /** Mailboxes on a customer's server and the single-use webmail logins issued for them. */
 import { sql } from 'drizzle-orm';
-import { index, integer, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigint, boolean, index, integer, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { users, workspaces } from './accounts.ts';
 import { servers } from './servers.ts';
 
@@ -32,6 +32,11 @@ export const mailboxes = pgTable('mailboxes', {
   appliedAt: timestamp('applied_at', { withTimezone: true }),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  /** Off: mail clients must use app passwords for IMAP and SMTP; the webmail keeps working (issue 23). */
+  mainPasswordForClients: boolean('main_password_for_clients').notNull().default(true),
+  /** Storage in use as Dovecot reports it (doveadm quota get), with when it was read. */
+  usedBytes: bigint('used_bytes', { mode: 'number' }),
+  usageCollectedAt: timestamp('usage_collected_at', { withTimezone: true }),
 }, (t) => [
   uniqueIndex('mailboxes_server_local_part_key').on(t.serverId, t.localPart),
   index('mailboxes_workspace_idx').on(t.workspaceId),

@@ -52,6 +52,10 @@ export const servers = pgTable('servers', {
   /** The customer's own SPF terms (their other senders: include:, ip4:, a, mx…), merged into the SPF mailplane publishes. */
   spfTerms: text('spf_terms').array().notNull().default(sql`'{}'::text[]`),
   tlsSpkiSha256: text('tls_spki_sha256'),
+  /** A TLS key rollover under way (provisioning/steps/roll-tls-key.ts): the next key's SPKI sha256, made on the host. */
+  tlsNextSpkiSha256: text('tls_next_spki_sha256'),
+  /** When the TLSA records of both keys were published; the key switches once resolvers' caches of the old set expire. */
+  tlsNextTlsaAt: timestamp('tls_next_tlsa_at', { withTimezone: true }),
   warnings: jsonb('warnings').$type<ServerWarning[]>().notNull().default([]),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
@@ -78,6 +82,15 @@ export const serverIps = pgTable('server_ips', {
   releasedAt: timestamp('released_at', { withTimezone: true }),
 }, (t) => [index('server_ips_server_idx').on(t.serverId), uniqueIndex('server_ips_provider_key').on(t.providerIpId)]);
 
+/**
+ * A DKIM key generation's life (provisioning/dkim/): next (published, read back, not yet signing) →
+ * active (Rspamd signs with it) → retiring (still published for mail in flight) → revoked (`p=` empty)
+ * → deleted (record gone). `retired` is a state of older rows only. One row is one generation: the RSA key
+ * and, beside it, the Ed25519 key (RFC 8463) under its own selector; both move together.
+ */
+export const DKIM_KEY_STATES = ['next', 'active', 'retiring', 'revoked', 'deleted', 'retired'] as const;
+export type DkimKeyState = (typeof DKIM_KEY_STATES)[number];
+
 export const dkimKeys = pgTable('dkim_keys', {
   id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
   serverId: uuid('server_id').notNull().references(() => servers.id, { onDelete: 'cascade' }),
@@ -85,9 +98,26 @@ export const dkimKeys = pgTable('dkim_keys', {
   selector: text('selector').notNull(),
   publicKey: text('public_key').notNull(),
   privateKeySecretId: uuid('private_key_secret_id').notNull(),
-  state: text('state', { enum: ['active', 'next', 'retired'] }).notNull().default('active'),
+  state: text('state', { enum: DKIM_KEY_STATES }).notNull().default('active'),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
-}, (t) => [uniqueIndex('dkim_active_key').on(t.serverId, t.domain).where(sql`state = 'active'`)]);
+  /** The Ed25519 key signed beside the RSA one (null: a generation made without it). Public key: the raw 32 bytes, base64. */
+  ed25519Selector: text('ed25519_selector'),
+  ed25519PublicKey: text('ed25519_public_key'),
+  ed25519PrivateKeySecretId: uuid('ed25519_private_key_secret_id'),
+  /** Cloudflare's ids of this generation's TXT records (rsa, ed25519), for revoking and deleting them. */
+  providerRecordIds: jsonb('provider_record_ids').$type<{ rsa?: string; ed25519?: string }>().notNull().default({}),
+  /** When a resolver other than Cloudflare's API answered the published records. */
+  confirmedAt: timestamp('confirmed_at', { withTimezone: true }),
+  activatedAt: timestamp('activated_at', { withTimezone: true }),
+  retiredAt: timestamp('retired_at', { withTimezone: true }),
+  revokedAt: timestamp('revoked_at', { withTimezone: true }),
+  deletedAt: timestamp('deleted_at', { withTimezone: true }),
+  /** When the DKIM sweep moves this key on: active → rotated, retiring → revoked, revoked → deleted. */
+  nextTransitionAt: timestamp('next_transition_at', { withTimezone: true }),
+}, (t) => [
+  uniqueIndex('dkim_active_key').on(t.serverId, t.domain).where(sql`state = 'active'`),
+  index('dkim_keys_next_transition_idx').on(t.nextTransitionAt).where(sql`next_transition_at is not null`),
+]);
 
 export const dnsRecords = pgTable('dns_records', {
   id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
@@ -128,7 +158,7 @@ export const customerDnsRecords = pgTable('customer_dns_records', {
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 }, (t) => [index('customer_dns_records_server_idx').on(t.serverId)]);
 
-export const RUN_KINDS = ['provision', 'deprovision', 'rotate_ip', 'rebuild'] as const;
+export const RUN_KINDS = ['provision', 'deprovision', 'rotate_ip', 'rebuild', 'rotate_dkim', 'roll_tls_key', 'upgrade'] as const;
 export const RUN_STATUSES = ['running', 'succeeded', 'failed', 'cancelled'] as const;
 /** waiting: re-checked periodically without spending attempts (a person must act; see waitingFor). */
 export const STEP_STATUSES = ['pending', 'queued', 'running', 'retrying', 'waiting', 'succeeded', 'failed'] as const;

@@ -79,7 +79,12 @@ export interface SubscriptionState {
   /** When the current period ends (the next invoice), null when Stripe gives none. */
   currentPeriodEnd: Date | null;
   cancelAtPeriodEnd: boolean;
+  /** The price of its (single) item: which plan it is on now. Null when Stripe gives none. */
+  priceId: string | null;
 }
+
+/** How Stripe bills a price change within the period (Stripe's `proration_behavior`). */
+export type ProrationBehavior = 'create_prorations' | 'always_invoice' | 'none';
 
 export interface BillingProvider {
   /** The subscription's current state (a cancelled one is still returned, with status canceled); null when Stripe has no such subscription. */
@@ -94,6 +99,16 @@ export interface BillingProvider {
   parseWebhook(rawBody: string, signatureHeader: string | undefined): Promise<BillingEvent>;
   /** Makes an open checkout session unpayable (a newer checkout replaced it); a paid or expired one is left alone. */
   expireCheckoutSession(sessionId: string): Promise<void>;
+  /**
+   * Ends the subscription at the end of the current period (`cancel_at_period_end: true`), or
+   * takes that back (`false`) while the period runs. Returns Stripe's state after the change.
+   */
+  setCancelAtPeriodEnd(subscriptionId: string, cancel: boolean): Promise<SubscriptionState>;
+  /**
+   * Moves the subscription's item to another price, prorated as `proration` says (Stripe's
+   * `proration_behavior`): the difference for the rest of the period is billed on the next invoice.
+   */
+  changePrice(subscriptionId: string, priceId: string, proration: ProrationBehavior): Promise<SubscriptionState>;
   /** Cancels now; cancelling an already cancelled subscription succeeds. */
   cancelSubscription(subscriptionId: string): Promise<void>;
   /**

@@ -4,7 +4,7 @@
  */
 import Stripe from 'stripe';
 import { ProviderError, ValidationError } from '../../errors.ts';
-import type { BillingEvent, BillingProvider, CheckoutInput, CheckoutSession, RefundOutcome, SubscriptionState, SubscriptionStatus } from './interface.ts';
+import type { BillingEvent, BillingProvider, CheckoutInput, CheckoutSession, ProrationBehavior, RefundOutcome, SubscriptionState, SubscriptionStatus } from './interface.ts';
 import { normalizeStripeEvent } from './stripe-events.ts';
 import { PROVIDER, stripeCall, stripeCode } from './stripe-errors.ts';
 
@@ -172,21 +172,45 @@ export function createStripeBilling(opts: StripeBillingOptions): BillingProvider
     return outcome;
   }
 
-  async function getSubscription(subscriptionId: string): Promise<SubscriptionState | null> {
-    let sub: Stripe.Subscription;
-    try {
-      sub = await stripeCall(() => stripe.subscriptions.retrieve(subscriptionId));
-    } catch (err) {
-      if (stripeCode(err) === 'resource_missing') return null;
-      throw err;
-    }
-    // Since 2025-03-31.basil the period lives on each item, not on the subscription.
+  /** Since 2025-03-31.basil the period lives on each item, not on the subscription. */
+  function stateOf(sub: Stripe.Subscription): SubscriptionState {
     const ends = sub.items.data.map((item) => item.current_period_end).filter((t): t is number => typeof t === 'number');
     return {
       id: sub.id, status: sub.status as SubscriptionStatus, customerId: idOf(sub.customer),
       currentPeriodEnd: ends.length > 0 ? new Date(Math.min(...ends) * 1000) : null,
       cancelAtPeriodEnd: sub.cancel_at_period_end,
+      priceId: sub.items.data[0]?.price.id ?? null,
     };
+  }
+
+  async function getSubscription(subscriptionId: string): Promise<SubscriptionState | null> {
+    try {
+      return stateOf(await stripeCall(() => stripe.subscriptions.retrieve(subscriptionId)));
+    } catch (err) {
+      if (stripeCode(err) === 'resource_missing') return null;
+      throw err;
+    }
+  }
+
+  async function setCancelAtPeriodEnd(subscriptionId: string, cancel: boolean): Promise<SubscriptionState> {
+    return stateOf(await stripeCall(() => stripe.subscriptions.update(subscriptionId, { cancel_at_period_end: cancel })));
+  }
+
+  /**
+   * Stripe's way to change a price: the existing item (by its id) gets the new price, so the
+   * subscription keeps one item; without the item id Stripe would add a second item and bill both.
+   */
+  async function changePrice(subscriptionId: string, priceId: string, proration: ProrationBehavior): Promise<SubscriptionState> {
+    const sub = await stripeCall(() => stripe.subscriptions.retrieve(subscriptionId));
+    const item = sub.items.data[0];
+    if (!item) throw new ProviderError({ provider: PROVIDER, detail: `subscription ${subscriptionId} has no item to change`, retryable: false });
+    if (item.price.id === priceId) return stateOf(sub);
+    return stateOf(await stripeCall(() => stripe.subscriptions.update(
+      subscriptionId,
+      // No idempotency key of ours: the same key for a change back and forth within Stripe's 24 hours
+      // would replay the first answer; the SDK keys its own retries of this one request.
+      { items: [{ id: item.id, price: priceId }], proration_behavior: proration },
+    )));
   }
 
   async function createPortalSession(input: { customerId: string; returnUrl: string }): Promise<{ url: string }> {
@@ -194,5 +218,8 @@ export function createStripeBilling(opts: StripeBillingOptions): BillingProvider
     return { url: session.url };
   }
 
-  return { createCheckoutSession, parseWebhook, cancelSubscription, deleteCustomer, expireCheckoutSession, refundLatestInvoice, getSubscription, createPortalSession };
+  return {
+    createCheckoutSession, parseWebhook, cancelSubscription, deleteCustomer, expireCheckoutSession, refundLatestInvoice, getSubscription, createPortalSession,
+    setCancelAtPeriodEnd, changePrice,
+  };
 }

@@ -114,6 +114,8 @@ export interface SecurityGroupInput {
   tags: string[];
   /** The only TCP ports open inbound, IPv4 and IPv6; everything else inbound is dropped (ICMP stays). */
   inboundTcpPorts: number[];
+  /** TCP ports open inbound only from these addresses or CIDRs (SSH: the control plane's addresses). */
+  restrictedTcpPorts?: Array<{ port: number; sources: string[] }>;
 }
 
 export interface ComputeSecurityGroup {

@@ -23,6 +23,9 @@ import { createCatalogueCache } from './scaleway-catalogue.ts';
 import { createImageOps } from './scaleway-images.ts';
 import { regionOf, toComputeServer, toComputeVolume, toFlexibleIp } from './scaleway-mapping.ts';
 
+
+/** Scaleway's ip_range is a CIDR: a bare address is the one host (/32, /128). */
+const asCidr = (source: string) => (source.includes('/') ? source : `${source}/${source.includes(':') ? 128 : 32}`);
 export interface ScalewayComputeOptions {
   accessKey: string;
   secretKey: string;
@@ -169,6 +172,11 @@ export function createScalewayCompute(opts: ScalewayComputeOptions): ComputeProv
       rules.push({ action: 'accept', protocol: 'ICMP', direction: 'inbound', ipRange: range, position: rules.length + 1 });
       for (const port of input.inboundTcpPorts) {
         rules.push({ action: 'accept', protocol: 'TCP', direction: 'inbound', ipRange: range, destPortFrom: port, position: rules.length + 1 });
+      }
+    }
+    for (const { port, sources } of input.restrictedTcpPorts ?? []) {
+      for (const source of sources) {
+        rules.push({ action: 'accept', protocol: 'TCP', direction: 'inbound', ipRange: asCidr(source), destPortFrom: port, position: rules.length + 1 });
       }
     }
     const id = group.id;

@@ -14,6 +14,8 @@ export const PROVIDER = 'cloudflare';
 export const CF_CODES = {
   zoneAlreadyExists: 1061,
   identicalRecordExists: 81058,
+  /** The same refusal as Cloudflare coded it until 2023 ("Record already exists."), still accepted. */
+  recordAlreadyExists: 81057,
   recordNotFound: 81044,
   /** "You have exceeded the limit of pending zones": too many zones of the account wait for their nameservers. */
   pendingZoneLimit: 1118,

@@ -2,7 +2,7 @@
  * Translation between the interface's presentation-format records and
  * Cloudflare's record objects. Cloudflare wants TLSA, CAA and SSHFP as a
  * structured `data` object (its `content` for them is derived and its spacing
- * has changed over time), TXT as quoted character-strings, and MX with the
+ * has changed over time) and SRV the same way, TXT as quoted character-strings, and MX with the
  * preference in `priority`; everything else is plain `content`.
  */
 import type { RecordCreateParams, RecordResponse } from 'cloudflare/resources/dns/records';
@@ -66,6 +66,14 @@ export function toCloudflareBody(record: DnsRecordInput): CloudflareRecordBody {
       };
       return { ...base, data } as CloudflareRecordBody;
     }
+    case 'SRV': {
+      const [priority, weight, port, target] = fields('SRV', record.content, 4);
+      const data = {
+        priority: integer('SRV', priority, 'priority'), weight: integer('SRV', weight, 'weight'), port: integer('SRV', port, 'port'),
+        target: target === '.' ? '.' : canonicalHost(target ?? ''),
+      };
+      return { ...base, data } as CloudflareRecordBody;
+    }
     default:
       return { ...base, content: record.content } as CloudflareRecordBody;
   }
@@ -89,6 +97,9 @@ function presentationContent(raw: RecordResponse): string {
       return data ? `${data['flags']} ${data['tag']} "${data['value']}"` : normalizeCaa(content);
     case 'SSHFP':
       return data ? `${data['algorithm']} ${data['type']} ${String(data['fingerprint']).toLowerCase()}` : normalizeSpaces(content);
+    // From `data`: whether `content` carries the priority has varied between API versions.
+    case 'SRV':
+      return data ? `${data['priority']} ${data['weight']} ${data['port']} ${canonicalHost(String(data['target'])) || '.'}` : normalizeSpaces(`${(raw as { priority?: number }).priority ?? 0} ${content}`);
     default:
       return content;
   }

@@ -2,10 +2,11 @@
  * Authoritative DNS (Cloudflare). Record content is in presentation format
  * without the provider's quirks: a TXT value is the logical string (the adapter
  * splits it into 255-byte character-strings), TLSA is "3 1 1 <hex>", CAA is
- * `0 issue "letsencrypt.org"`, SSHFP is "4 2 <hex>", MX content is the host
- * with the preference in `priority`.
+ * `0 issue "letsencrypt.org"`, SSHFP is "4 2 <hex>", SRV is "priority weight port
+ * target" (target "." for a service not offered, RFC 2782), MX content is the
+ * host with the preference in `priority`.
  */
-export const DNS_RECORD_TYPES = ['A', 'AAAA', 'MX', 'TXT', 'CNAME', 'TLSA', 'CAA', 'SSHFP'] as const;
+export const DNS_RECORD_TYPES = ['A', 'AAAA', 'MX', 'TXT', 'CNAME', 'TLSA', 'CAA', 'SSHFP', 'SRV'] as const;
 export type DnsRecordType = (typeof DNS_RECORD_TYPES)[number];
 
 export interface DnsRecordInput {
@@ -69,9 +70,10 @@ export interface DnsProvider {
   deleteZone(zoneId: string, domain?: string): Promise<void>;
   /**
    * Asks the provider to look at the domain's delegation again (Cloudflare's activation check) and
-   * returns the zone as it now stands; null when the zone no longer exists.
+   * returns the zone as it now stands; null when the zone no longer exists. As for deleteZone, a
+   * deleted zone's id is refused rather than not found: with `domain`, the adapter confirms by name.
    */
-  checkActivation(zoneId: string): Promise<DnsZone | null>;
+  checkActivation(zoneId: string, domain?: string): Promise<DnsZone | null>;
   /** Every record of the zone (all pages), optionally filtered. */
   listRecords(zoneId: string, filter?: { type?: DnsRecordType; name?: string }): Promise<DnsRecord[]>;
   createRecord(zoneId: string, record: DnsRecordInput): Promise<DnsRecord>;

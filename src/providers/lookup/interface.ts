@@ -2,7 +2,7 @@
  * DNS lookups (node:dns Resolver against configurable servers): forward
  * lookups for verification and DNS blacklist queries.
  */
-export type LookupType = 'A' | 'AAAA' | 'MX' | 'TXT' | 'TLSA' | 'PTR' | 'CAA' | 'NS';
+export type LookupType = 'A' | 'AAAA' | 'MX' | 'TXT' | 'TLSA' | 'PTR' | 'CAA' | 'NS' | 'SRV';
 
 export type LookupResult =
   | { status: 'ok'; answers: string[] }

@@ -53,6 +53,8 @@ async function query(resolver: Resolver, name: string, type: LookupType): Promis
     case 'PTR': return resolver.resolvePtr(isIP(name) ? reverseName(name) : name);
     case 'CAA': return (await resolver.resolveCaa(name)).map(presentCaa);
     case 'NS': return resolver.resolveNs(name);
+    // c-ares gives the root target of "no such service" as "" (RFC 2782 writes it ".").
+    case 'SRV': return (await resolver.resolveSrv(name)).map((s) => `${s.priority} ${s.weight} ${s.port} ${s.name.replace(/\.$/, '') || '.'}`);
   }
 }
 

@@ -16,6 +16,7 @@ function present(record: CfRecord): string {
     case 'TXT':
       return fromTxtContent(record.content);
     case 'MX':
+    case 'SRV':
       return `${record.priority ?? 0} ${record.content}`;
     default:
       return record.content;
@@ -28,7 +29,7 @@ function previousHostAnswers(state: CloudflareState, name: string, wanted: strin
   if (!domain) return null;
   const atName = state.publicDns.get(domain)!.filter((r) => r.name === name);
   const direct = atName.filter((r) => r.type === wanted);
-  if (direct.length > 0) return direct.map((r) => (r.type === 'MX' ? `${r.priority ?? 0} ${r.content}` : r.content));
+  if (direct.length > 0) return direct.map((r) => (r.type === 'MX' || r.type === 'SRV' ? `${r.priority ?? 0} ${r.content}` : r.content));
   const alias = atName.find((r) => r.type === 'CNAME');
   if (!alias || wanted === 'CNAME' || hops >= MAX_CNAME_CHAIN) return [];
   const target = alias.content.toLowerCase();

@@ -6,8 +6,9 @@
  * GET /__sandbox/state, and the DNS emulator answers from `answers()`.
  */
 import { Hono } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { FaultInjector, type FaultProfile } from '../faults.ts';
-import { serveOnLoopback, type RunningServer } from '../serve.ts';
+import { serveOnLoopbackPreferring, type RunningServer } from '../serve.ts';
 import { answers } from './answers.ts';
 import { API_PREFIX, registerCloudflareRoutes } from './routes.ts';
 import { CloudflareState, type CloudflareSnapshot, type PublicRecord } from './state.ts';
@@ -73,7 +74,7 @@ export class CloudflareEmulator {
       return c.json({ pendingZones: this.state.pendingZoneLimit });
     });
     this.app.onError((err, c) => {
-      if (err instanceof CfApiError) return fail(c, err.status, err.code, err.message);
+      if (err instanceof CfApiError) return c.json(errorBody([{ code: err.code, message: err.message }, ...err.more]), err.status as ContentfulStatusCode);
       return fail(c, 500, 10001, 'Internal server error');
     });
     this.app.notFound((c) => fail(c, 404, 7000, 'No route for that URI'));
@@ -108,9 +109,10 @@ export class CloudflareEmulator {
     registerCloudflareRoutes(this.app, this.state);
   }
 
-  async start(): Promise<void> {
+  /** `port`: the one it had before a restart, kept when still free. */
+  async start(port?: number): Promise<void> {
     if (this.running) return;
-    this.running = await serveOnLoopback(this.app);
+    this.running = await serveOnLoopbackPreferring(this.app, port);
   }
 
   async stop(): Promise<void> {

@@ -10,7 +10,7 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { CfApiError, type CfRecord } from './wire.ts';
 
-export const SUPPORTED_TYPES = ['A', 'AAAA', 'CNAME', 'MX', 'TXT', 'TLSA', 'CAA', 'SSHFP', 'NS'] as const;
+export const SUPPORTED_TYPES = ['A', 'AAAA', 'CNAME', 'MX', 'TXT', 'TLSA', 'CAA', 'SSHFP', 'SRV', 'NS'] as const;
 const PROXIABLE = new Set(['A', 'AAAA', 'CNAME']);
 const HOSTNAME = /^(?=.{1,253}$)(\*\.)?([a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)(\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*$/;
 const HEX = /^[0-9a-f]+$/;
@@ -108,6 +108,16 @@ function content(type: string, body: Record<string, unknown>): Pick<RecordFields
       const fpType = intIn(d['type'], 1, 2, 9101, 'type');
       const fingerprint = hex(d['fingerprint'], 9101, 'fingerprint');
       return { content: `${algorithm} ${fpType} ${fingerprint}`, data: { algorithm, type: fpType, fingerprint } };
+    }
+    case 'SRV': {
+      // Cloudflare takes SRV as `data`; the answer's content is "weight port target" beside `priority`.
+      const d = data(body, type);
+      const priority = intIn(d['priority'], 0, 65535, 9101, 'priority');
+      const weight = intIn(d['weight'], 0, 65535, 9101, 'weight');
+      const port = intIn(d['port'], 0, 65535, 9101, 'port');
+      const target = typeof d['target'] === 'string' ? d['target'].toLowerCase().replace(/(.)\.$/, '$1') : '';
+      if (target !== '.' && !HOSTNAME.test(target)) invalid(9101, 'target must be a valid hostname.');
+      return { content: `${weight} ${port} ${target}`, priority, data: { priority, weight, port, target } };
     }
     default:
       return invalid(9020, 'Invalid DNS record type');

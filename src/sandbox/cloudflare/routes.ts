@@ -9,6 +9,8 @@ import type { CloudflareState } from './state.ts';
 import { CfApiError, matchesStringFilter, ok, paginate, type CfDnssecStatus } from './wire.ts';
 
 export const API_PREFIX = '/client/v4';
+/** A Free zone's activation check may be asked for once an hour (paid plans: every 5 minutes). */
+const ACTIVATION_CHECK_INTERVAL_MS = 3600_000;
 
 async function jsonBody(c: Context): Promise<unknown> {
   try {
@@ -34,9 +36,17 @@ export function registerCloudflareRoutes(app: Hono, state: CloudflareState): voi
   app.post(`${p}/zones`, async (c) => ok(c, state.createZone(await jsonBody(c))));
   app.get(`${p}/zones/:zoneId`, (c) => ok(c, state.zone(c.req.param('zoneId'))));
   // "Re-check now": Cloudflare looks at the delegation again; in manual mode only a person moves it.
+  // Documented: for a pending zone only, once an hour on a Free zone. What a refused check answers
+  // is not: the emulator answers 400, the harsher case, so no caller may count on a retryable refusal.
   app.put(`${p}/zones/:zoneId/activation_check`, (c) => {
     const zone = state.zone(c.req.param('zoneId'));
-    if (zone.status === 'pending' && state.zoneActivation === 'immediate') {
+    if (zone.status !== 'pending') throw CfApiError.invalid(1001, 'An activation check is only available for a pending zone.');
+    const last = state.activationChecks.get(zone.id);
+    if (last !== undefined && Date.now() - last < ACTIVATION_CHECK_INTERVAL_MS) {
+      throw CfApiError.invalid(1001, 'An activation check was requested for this zone less than an hour ago.');
+    }
+    state.activationChecks.set(zone.id, Date.now());
+    if (state.zoneActivation === 'immediate') {
       zone.status = 'active';
       zone.activated_on = new Date().toISOString();
     }

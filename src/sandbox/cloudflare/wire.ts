@@ -71,15 +71,21 @@ export interface CfDnssec {
 export class CfApiError extends Error {
   readonly status: number;
   readonly code: number;
+  /** Further `{code, message}` entries Cloudflare sends in the same `errors` array. */
+  readonly more: { code: number; message: string }[];
 
-  constructor(status: number, code: number, message: string) {
+  constructor(status: number, code: number, message: string, more: { code: number; message: string }[] = []) {
     super(message);
     this.status = status;
     this.code = code;
+    this.more = more;
   }
 
+  /** A zone id that is not one (not 32 hex digits): Cloudflare's router refuses it, 400 with 7003 then 7000. */
   static zoneNotFound(zoneId: string): CfApiError {
-    return new CfApiError(404, 7003, `Could not route to /zones/${zoneId}, perhaps your object identifier is invalid?`);
+    return new CfApiError(400, 7003, `Could not route to /client/v4/zones/${zoneId}, perhaps your object identifier is invalid?`, [
+      { code: 7000, message: 'No route for that URI' },
+    ]);
   }
 
   static invalid(code: number, message: string): CfApiError {

@@ -92,6 +92,13 @@ function toAnswer(name: string, type: string, value: string): Answer | null {
     }
     case 'PTR': case 'NS': case 'CNAME':
       return { ...base, type, data: value.trim().replace(/\.$/, '') };
+    case 'SRV': {
+      const m = /^(\d+)\s+(\d+)\s+(\d+)\s+(\S+)$/.exec(value.trim());
+      if (!m) throw new Error(`bad SRV value: ${value}`);
+      // "." (no such service) is the root name: dns-packet writes it as an empty name.
+      const target = m[4] === '.' ? '.' : m[4]!.replace(/\.$/, '');
+      return { ...base, type: 'SRV', data: { priority: Number(m[1]), weight: Number(m[2]), port: Number(m[3]), target } };
+    }
     default:
       return null;
   }

@@ -88,7 +88,7 @@ export class ContainerHosts implements HostLifecycle {
       }
     }
     await this.writeSeed(spec);
-    await this.opts.network.attachHost(spec.id, { ipv4: spec.ipv4, ipv6: spec.ipv6 }, spec.macAddress);
+    await this.opts.network.attachHost(spec.id, { ipv4: spec.ipv4, ipv6: spec.ipv6, ipv6Prefixes: spec.ipv6Prefixes }, spec.macAddress);
     this.start(spec);
   }
 

@@ -17,10 +17,20 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { bigIntToIpv6 } from '../../providers/compute/scaleway-ipv6.ts';
+import { eui64InterfaceId } from '../scaleway/slaac.ts';
 import { run, tryRun } from './exec.ts';
+
+/** The link-local address the kernel gives a NIC from its MAC (modified EUI-64). */
+export const linkLocalOf = (mac: string) => bigIntToIpv6((0xfe80n << 112n) | eui64InterfaceId(mac));
 
 export const UPLINK = { root: '198.18.255.1', inet: '198.18.255.2', root6: '2001:db8:ffff:ffff::1', inet6: '2001:db8:ffff:ffff::2' } as const;
 export const GATEWAY = { ipv4: '198.18.0.1', ipv6: 'fe80::1', inet6: '2001:db8:ffff:fffe::1' } as const;
+/**
+ * Where the sandbox's control plane reaches its servers from: loopback (emulated hosts) and the
+ * root namespace's uplink (real hosts). The servers' SSH is open to these only.
+ */
+export const SANDBOX_CONTROL_PLANE_ADDRESSES = ['127.0.0.1', '::1', UPLINK.root, UPLINK.root6];
 /** What the root namespace routes into the sandbox internet: the instances' pools. */
 export const HOST_POOLS = { ipv4: '198.51.100.0/24', ipv6: '2001:db8::/32' } as const;
 
@@ -92,13 +102,14 @@ export class SandboxNetwork {
    * every boot left the router's neighbour entry pointing at the old NIC for a while after a
    * reboot, so the host was unreachable on an address nothing had spoken to since.
    */
-  async attachHost(id: string, addresses: { ipv4: string[]; ipv6: string[] }, mac: string): Promise<HostLink> {
+  async attachHost(id: string, addresses: { ipv4: string[]; ipv6: string[]; ipv6Prefixes?: string[] }, mac: string): Promise<HostLink> {
     const netns = this.hostNetns(id);
     await this.detachHost(id);
     const port = `${this.prefix}p${short(id)}`;
     const inside = `${this.prefix}c${short(id)}`;
     await run('ip', ['netns', 'add', netns]);
-    await nsSysctl(netns, ['net.ipv6.conf.all.accept_ra=0', 'net.ipv6.conf.default.accept_ra=0']);
+    // No DAD: the router reaches the host through its link-local address as soon as the link is up.
+    await nsSysctl(netns, ['net.ipv6.conf.all.accept_ra=0', 'net.ipv6.conf.default.accept_ra=0', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0']);
     await run('ip', ['-n', netns, 'link', 'set', 'lo', 'up']);
     await run('ip', ['link', 'add', port, 'type', 'veth', 'peer', 'name', inside, 'address', mac]);
     await run('ip', ['link', 'set', port, 'netns', this.inetNs]);
@@ -113,6 +124,12 @@ export class SandboxNetwork {
     for (const a of addresses.ipv6) {
       await run('ip', ['-n', netns, 'addr', 'add', `${a}/128`, 'dev', 'eth0', 'nodad']);
       await run('ip', ['-n', this.inetNs, '-6', 'route', 'replace', `${a}/128`, 'dev', this.bridge]);
+    }
+    // A routed prefix goes to the instance's NIC (its link-local address, from the MAC) as
+    // Scaleway routes it: any address the host configures in it answers, and after a rebuild
+    // the route follows the prefix to the new instance.
+    for (const prefix of addresses.ipv6Prefixes ?? []) {
+      await run('ip', ['-n', this.inetNs, '-6', 'route', 'replace', prefix, 'via', linkLocalOf(mac), 'dev', this.bridge]);
     }
     await run('ip', ['-n', netns, 'route', 'add', `${GATEWAY.ipv4}/32`, 'dev', 'eth0']);
     await run('ip', ['-n', netns, 'route', 'add', 'default', 'via', GATEWAY.ipv4, 'dev', 'eth0']);

@@ -22,8 +22,12 @@ export function providerFiles(): ProviderFile[] {
       path: 'etc/unbound/unbound.conf.d/zz-sandbox-upstream.conf', mode: 0o644,
       content: [
         '# Sandbox only: written by the sandbox onto the machine, not by mailplane.',
-        // The sandbox's domains are under .test, which unbound answers NXDOMAIN by default (RFC 6761).
+        // The sandbox's domains are under .test, which unbound answers NXDOMAIN by default (RFC 6761),
+        // and its hosts' addresses are documentation ranges (198.51.100.0/24, 2001:db8::/32) whose
+        // reverse zones unbound also answers itself (RFC 6303): without these, no server could read
+        // another's PTR, and Postfix and Rspamd would see every peer as "unknown".
         'server:', '    module-config: "iterator"', '    do-not-query-localhost: no', '    local-zone: "test." nodefault',
+        '    local-zone: "100.51.198.in-addr.arpa." nodefault', '    local-zone: "8.b.d.0.1.0.0.2.ip6.arpa." nodefault',
         'forward-zone:', '    name: "."', `    forward-addr: ${UPLINK.root}@${DNS_PORT}`, '',
       ].join('\n'),
     },

@@ -25,6 +25,7 @@ const apiKeyJson = (k: IamApiKey, withSecret: boolean) => ({
   created_at: iso(k.createdAt), updated_at: iso(k.createdAt), expires_at: iso(k.expiresAt),
 });
 
+/** Scaleway's 404 names the resource as recorded (an API key is an `access_key`, terraform-provider-scaleway cassettes). */
 const notFound = (c: Context, resource: string, id: string) => c.json({ message: 'resource is not found', type: 'not_found', resource, resource_id: id }, 404);
 const invalid = (c: Context, argument: string, help: string) =>
   c.json({ message: 'invalid argument(s)', type: 'invalid_arguments', details: [{ argument_name: argument, reason: 'constraint', help_message: help }] }, 400);
@@ -127,10 +128,10 @@ export function registerIamRoutes(app: Hono, iam: IamState, now: () => number, p
   });
   app.get(`${base}/api-keys/:key`, (c) => {
     const k = iam.apiKeys.get(c.req.param('key'));
-    return k ? c.json(apiKeyJson(k, false)) : notFound(c, 'api_key', c.req.param('key'));
+    return k ? c.json(apiKeyJson(k, false)) : notFound(c, 'access_key', c.req.param('key'));
   });
   app.delete(`${base}/api-keys/:key`, (c) => {
-    if (!iam.apiKeys.delete(c.req.param('key'))) return notFound(c, 'api_key', c.req.param('key'));
+    if (!iam.apiKeys.delete(c.req.param('key'))) return notFound(c, 'access_key', c.req.param('key'));
     iam.save();
     return c.body(null, 204);
   });

@@ -7,7 +7,7 @@
 import { Hono } from 'hono';
 import { sameIpv6 } from '../../providers/compute/scaleway-ipv6.ts';
 import { FaultInjector, type FaultProfile } from '../faults.ts';
-import { serveOnLoopback, type RunningServer } from '../serve.ts';
+import { serveOnLoopbackPreferring, type RunningServer } from '../serve.ts';
 import { registerBlockRoutes } from './block-routes.ts';
 import { registerImageRoutes } from './image-routes.ts';
 import { InstanceCatalogue } from './catalogue.ts';
@@ -144,8 +144,9 @@ export class ScalewayEmulator {
     this.app.notFound((c) => c.json({ message: `no route for ${c.req.method} ${c.req.path}`, type: 'not_found' }, 404));
   }
 
-  async start(): Promise<void> {
-    if (!this.running) this.running = await serveOnLoopback(this.app);
+  /** `port`: the one it had before a restart, kept when still free. */
+  async start(port?: number): Promise<void> {
+    if (!this.running) this.running = await serveOnLoopbackPreferring(this.app, port);
   }
 
   async stop(): Promise<void> {
@@ -202,14 +203,16 @@ export class ScalewayEmulator {
   /** The addresses of every instance that may not send on port 25 (real-host mode rejects them at the router). */
   smtpBlockedAddresses(): { ipv4: string[]; ipv6: string[] } {
     const blocked = [...this.state.servers.values()].filter((s) => !this.groups.outboundSmtpOpen(s.securityGroupId)).map((s) => this.state.hostSpec(s));
-    return { ipv4: blocked.flatMap((h) => h.ipv4), ipv6: blocked.flatMap((h) => h.ipv6) };
+    // The whole routed prefix: an address the host configures in it is blocked as its SLAAC one is.
+    return { ipv4: blocked.flatMap((h) => h.ipv4), ipv6: blocked.flatMap((h) => h.ipv6Prefixes) };
   }
 
   /** Security groups (id, tags, servers using it), for tests. */
-  listSecurityGroups(): { id: string; zone: string; tags: string[]; inboundPorts: number[]; servers: string[]; smtpBlocked: boolean }[] {
+  listSecurityGroups(): { id: string; zone: string; tags: string[]; inboundPorts: number[]; inboundRules: { port: number; range: string }[]; servers: string[]; smtpBlocked: boolean }[] {
     return [...this.groups.groups.values()].map((g) => ({
       id: g.id, zone: g.zone, tags: [...g.tags], smtpBlocked: this.groups.enableDefaultSecurity(g),
       inboundPorts: g.rules.filter((r) => r.direction === 'inbound' && r.action === 'accept' && r.dest_port_from !== null).map((r) => r.dest_port_from!),
+      inboundRules: g.rules.filter((r) => r.direction === 'inbound' && r.action === 'accept' && r.dest_port_from !== null).map((r) => ({ port: r.dest_port_from!, range: r.ip_range })),
       servers: [...this.state.servers.values()].filter((s) => s.securityGroupId === g.id).map((s) => s.id),
     }));
   }

@@ -20,7 +20,13 @@ export interface HostSpec {
   name: string;
   userData: ReadonlyMap<string, string>;
   ipv4: string[];
+  /** The SLAAC address in each routed /64: what the instance configures by itself. */
   ipv6: string[];
+  /**
+   * The routed IPv6 prefixes (/64) attached: Scaleway routes each whole prefix to the instance
+   * (its NIC), so any address in it the host configures answers, wherever the prefix moves.
+   */
+  ipv6Prefixes: string[];
   /** The instance's NIC address (its SLAAC IPv6 derives from it): the same at every boot. */
   macAddress: string;
   /** The snapshot its boot volume was made from (a custom image), null for the stock image. */
@@ -105,6 +111,7 @@ export class ScalewayState {
       ipv4: attached.filter((ip) => ip.type === 'routed_ipv4').map((ip) => ip.address),
       // The SLAAC address: the only one an instance configures in its routed /64 (what public_ips reports).
       ipv6: attached.filter((ip) => ip.type === 'routed_ipv6').map((ip) => slaacAddress(ip.address, server.macAddress)),
+      ipv6Prefixes: attached.filter((ip) => ip.type === 'routed_ipv6').map((ip) => ip.address),
     };
   }
 

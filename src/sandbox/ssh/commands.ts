@@ -3,11 +3,14 @@
  *
  *   hostname [-f]            the fqdn from cloud-init
  *   cat                      echoes stdin (lets tests see stdin arrive)
- *   ip -o addr show scope global   the host's addresses (from the Scaleway emulator)
+ *   ip -o addr show scope global   the host's addresses (from the Scaleway emulator), and the
+ *                            IPv6 the installed mail stack holds (/etc/mailplane/ipv6-address)
  *   timeout N bash -c 'exec 3<>/dev/tcp/HOST/25 …'   the outbound SMTP probe: "220 …" when
  *                            the account's SMTP is open, exit 124 (timed out) while Scaleway blocks it
  *   df -B1 --output=size,used,avail /   the root file system: the boot volume's size (from the
  *                            Scaleway emulator), the bytes in use (SshHostEmulator.setDiskUsed)
+ *   systemd-run --on-active=3 --unit=mailplane-reboot /bin/systemctl reboot
+ *                            the maintenance reboot: /run (a tmpfs) is emptied, the boot id changes
  *   bash <script path>       exit 127 "No such file or directory" unless the
  *                            file was uploaded; /opt/mailplane/bin/<name> then
  *                            runs SCRIPTS[name] (scripts.ts)
@@ -16,14 +19,20 @@
  * A script that exists but that the emulator has no behaviour for fails with
  * exit 1 rather than pretend to succeed.
  */
+import { randomUUID } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { SCRIPTS, type ScriptContext } from './scripts.ts';
 
 export const SCRIPT_DIR = '/opt/mailplane/bin';
+/** Written by install_mail_stack (templates/network/ipv6-address). */
+export const FIXED_IPV6_FILE = '/etc/mailplane/ipv6-address';
 
 /** How a host misbehaves, set by tests: a script that fails, a delay before each command answers. */
 export interface HostBehaviour {
   failScript?: string;
+  /** failScript fails this many times, then runs as usual (a problem a re-apply cures); absent: always. */
+  failScriptTimes?: number;
   delayMs?: number;
   /**
    * Extra delay per provisioning script (by file name, e.g. "install-mail-stack.sh"),
@@ -50,7 +59,7 @@ async function runScriptFile(path: string, ctx: ScriptContext, behaviour: HostBe
   }
   const name = posix.basename(remote);
   const handler = posix.dirname(remote) === SCRIPT_DIR ? SCRIPTS[name] : undefined;
-  if (behaviour.failScript === name) {
+  if (behaviour.failScript === name && (behaviour.failScriptTimes === undefined || behaviour.failScriptTimes-- > 0)) {
     ctx.stderr(`${name}: failed (sandbox behaviour failScript)\n`);
     return 1;
   }
@@ -73,9 +82,18 @@ export async function runCommand(command: string, ctx: ScriptContext, behaviour:
     ctx.stdout(ctx.stdin);
     return 0;
   }
+  if (command.trim() === 'systemd-run --on-active=3 --unit=mailplane-reboot /bin/systemctl reboot') {
+    ctx.stderr('Running timer as unit: mailplane-reboot.timer\n');
+    await rm(ctx.fs.localPath('/run'), { recursive: true, force: true });
+    await ctx.state.update({ bootId: randomUUID(), stoppedServices: [] });
+    return 0;
+  }
   if (program === 'bash' && args.length >= 1) return runScriptFile(args[0]!, { ...ctx, args: args.slice(1) }, behaviour);
   if (ctx.network && command.trim() === 'ip -o addr show scope global') {
-    for (const address of ctx.network.addresses) {
+    // Besides what the instance configures by itself, the address the mail stack fixes in the
+    // routed prefix (mailplane-ipv6.service holds what this file says, once installed).
+    const fixed = (await ctx.fs.read(FIXED_IPV6_FILE))?.content.toString('utf8').trim();
+    for (const address of [...ctx.network.addresses, ...(fixed ? [fixed] : [])]) {
       const v6 = address.includes(':');
       ctx.stdout(`2: ens2    ${v6 ? 'inet6' : 'inet'} ${address}/${v6 ? 64 : 32} scope global ${v6 ? 'dynamic mngtmpaddr' : 'dynamic'} ens2\\       valid_lft forever preferred_lft forever\n`);
     }

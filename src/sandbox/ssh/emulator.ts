@@ -19,9 +19,9 @@
  * A host whose address stops resolving (stopped, deleted) is refused by
  * endpointFor(); its listener stays until stop().
  */
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Server as TcpServer, type Socket } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 // ssh2 is CommonJS; Node's ESM loader does not see Server as a named export.
 import ssh2, { type AuthContext, type Connection, type ServerChannel, type Session } from 'ssh2';
 import { bootFromCloudInit, type BootedHost, type EmulatedHostSpec } from './boot.ts';
@@ -130,6 +130,21 @@ export class SshHostEmulator {
 
   async file(hostId: string, path: string): Promise<{ content: Buffer; mode: number } | null> {
     return new HostFs(this.fsRoot(hostId)).read(path);
+  }
+
+  /** Tests: a file changed on the host behind mailplane's back (someone edited it by hand). */
+  async editFile(hostId: string, path: string, edit: (content: string) => string): Promise<void> {
+    const fs = new HostFs(this.fsRoot(hostId));
+    const current = await fs.read(path);
+    if (!current) throw new Error(`${path}: no such file on host ${hostId}`);
+    await writeFile(fs.localPath(path), edit(current.content.toString('utf8')), { mode: current.mode });
+  }
+
+  /** Tests: a file the system itself writes (unattended-upgrades leaving /run/reboot-required). */
+  async putFile(hostId: string, path: string, content: string): Promise<void> {
+    const local = new HostFs(this.fsRoot(hostId)).localPath(path);
+    await mkdir(dirname(local), { recursive: true });
+    await writeFile(local, content, { mode: 0o644 });
   }
 
   async state(hostId: string): Promise<HostState> {

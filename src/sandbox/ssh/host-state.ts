@@ -14,6 +14,9 @@ export interface HostState {
   mailboxesAppliedAt?: string;
   mailboxCount?: number;
   lastBackupAt?: string;
+  /** Units a test stopped (the drift check and verify-services.sh report them). */
+  stoppedServices?: string[];
+  bootId?: string;
 }
 
 export class HostStateFile {

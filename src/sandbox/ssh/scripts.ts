@@ -5,8 +5,8 @@
  * would trip over (the uploaded tree, an earlier install). Adding a script is
  * one entry in SCRIPTS.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { HostFs } from './host-fs.ts';
 import type { HostStateFile } from './host-state.ts';
@@ -73,7 +73,7 @@ export const SCRIPTS: Readonly<Record<string, ScriptHandler>> = {
     ctx.stdout('installing packages: postfix dovecot-imapd opendkim nginx nftables fail2ban\n');
     ctx.stdout('configuring postfix, dovecot, opendkim, nginx\n');
     ctx.stdout('services enabled and restarted\n');
-    await ctx.state.update({ installedAt: new Date().toISOString() });
+    await ctx.state.update({ installedAt: new Date().toISOString(), stoppedServices: [] });
     return 0;
   },
 
@@ -133,12 +133,118 @@ export const SCRIPTS: Readonly<Record<string, ScriptHandler>> = {
     return 0;
   },
 
+  /**
+   * The drift check's question, answered from the emulated host's files: their real digests (a file
+   * a test edits shows as drift), the packages at a version the emulator names, services active once
+   * installed (and stopped ones as the host state says), no updates, no kernel of its own.
+   */
+  'host-state.sh': async (ctx) => {
+    let req: { files?: string[]; read?: string[]; packages?: string[]; services?: string[] };
+    try {
+      req = JSON.parse(ctx.stdin) as typeof req;
+    } catch {
+      ctx.stderr('host-state.py: the request is not JSON\n');
+      return 1;
+    }
+    const { installedAt, stoppedServices = [], bootId } = ctx.state.get();
+    const files: Record<string, string | null> = {};
+    for (const path of req.files ?? []) {
+      const f = await ctx.fs.read(path);
+      files[path] = f ? createHash('sha256').update(f.content).digest('hex') : null;
+    }
+    const contents: Record<string, string | null> = {};
+    for (const path of req.read ?? []) contents[path] = (await ctx.fs.read(path))?.content.toString('utf8') ?? null;
+    const packages = Object.fromEntries((req.packages ?? []).map((p) => [p, installedAt ? '0.emulated' : null]));
+    const services = Object.fromEntries((req.services ?? []).map((u) => [u, installedAt
+      ? { enabled: 'enabled', active: stoppedServices.includes(u) ? 'inactive' : 'active' } : { enabled: 'not-found', active: 'inactive' }]));
+    const reboot = await ctx.fs.read('/run/reboot-required');
+    ctx.stdout(`${JSON.stringify({
+      files, contents, packages, services, updates: { pending: [], security: [] },
+      rebootRequired: reboot !== null, rebootPackages: [], kernel: { running: '6.1.0-emulated', installed: null }, bootId: bootId ?? 'emulated-boot-1',
+    })}\n`);
+    return 0;
+  },
+
   'verify-services.sh': async (ctx) => {
     const { installedAt, tlsIssuedAt } = ctx.state.get();
     const problem = !installedAt ? 'connection refused' : !tlsIssuedAt ? 'no TLS certificate' : null;
     for (const [name, port] of SERVICES) ctx.stdout(`${name} ${port} ${problem ?? 'ok'}\n`);
     return problem ? 1 : 0;
   },
+
+  // The next TLS key beside the served one (prepare), then served in its place (switch), as the real script.
+  'tls-rollover.sh': needsInstalled('tls-rollover.sh', async (ctx) => {
+    const nextPath = join(ctx.hostDir, 'tls', 'next.pem');
+    const action = ctx.args?.[0];
+    if (action === 'prepare') {
+      const { privateKeyPem } = await ensureTlsKey(nextPath);
+      ctx.stdout(`${spkiSha256(publicPemOf(privateKeyPem))}\n`);
+      return 0;
+    }
+    if (action !== 'switch' || !['ecdsa', 'rsa'].includes(ctx.args?.[1] ?? '')) {
+      ctx.stderr('usage: tls-rollover.sh prepare ecdsa|rsa | switch ecdsa|rsa\n');
+      return 2;
+    }
+    const next = await readTlsKey(nextPath);
+    if (next) {
+      await writeFile(tlsKeyPath(ctx), next, { mode: 0o600 });
+      await rm(nextPath, { force: true });
+      ctx.stderr('tls-deploy: certificate installed, services reloaded\n');
+    }
+    const served = await readTlsKey(tlsKeyPath(ctx));
+    if (!served) {
+      ctx.stderr('tls-spki: no ACME certificate yet (run issue-tls.sh)\n');
+      return 1;
+    }
+    ctx.stdout(`${spkiSha256(publicPemOf(served))}\n`);
+    return 0;
+  }),
+
+  // As the real script: keys the signing configuration no longer names are removed; each selector
+  // asked for must be configured with its key on disk, or Rspamd would not sign with it (exit 1).
+  'dkim-apply.sh': needsInstalled('dkim-apply.sh', async (ctx) => {
+    const conf = (await ctx.fs.read('/etc/rspamd/local.d/dkim_signing.conf'))?.content.toString('utf8') ?? '';
+    const dir = '/var/lib/rspamd/dkim';
+    const keys = await readdir(ctx.fs.localPath(dir)).catch(() => [] as string[]);
+    for (const name of keys) {
+      const path = `${dir}/${name}`;
+      if (name.endsWith('.key') && !conf.includes(`"${path}"`)) {
+        await rm(ctx.fs.localPath(path), { force: true });
+        ctx.stdout(`dkim-apply: removed ${path} (no longer signs)\n`);
+      }
+    }
+    const missing: string[] = [];
+    for (const selector of ctx.args ?? []) {
+      const entry = new RegExp(`selector = "${selector}"; path = "([^"]+)"`).exec(conf);
+      if (!entry || !(await ctx.fs.exists(entry[1]!))) missing.push(selector);
+    }
+    if (missing.length > 0) {
+      ctx.stderr(`dkim-apply: rspamd does not sign with ${missing.join(' ')} after its reload\n`);
+      return 1;
+    }
+    if ((ctx.args ?? []).length > 0) ctx.stdout(`dkim-apply: rspamd signs with ${(ctx.args ?? []).join(' ')}\n`);
+    return 0;
+  }),
+
+  // The real script checks the maps and compiles each Sieve script with sievec (proved in
+  // test/integration/mailstack/addresses-tools.test.ts); here the uploaded list must name them all.
+  'apply-addresses.sh': needsInstalled('apply-addresses.sh', async (ctx) => {
+    const list = await ctx.fs.read('/etc/mailplane/sieve-scripts');
+    if (!list) {
+      ctx.stderr('apply-addresses: /etc/mailplane/sieve-scripts is missing\n');
+      return 1;
+    }
+    const addresses = list.content.toString('utf8').split('\n').filter(Boolean);
+    for (const address of addresses) {
+      if (!(await ctx.fs.read(`/var/lib/dovecot/mailplane-sieve/${address}.sieve`))) {
+        ctx.stderr(`apply-addresses: /var/lib/dovecot/mailplane-sieve/${address}.sieve is missing\n`);
+        return 1;
+      }
+    }
+    const aliases = (await ctx.fs.read('/etc/postfix/address_aliases'))?.content.toString('utf8').split('\n').filter(Boolean).length ?? 0;
+    ctx.stdout(`apply-addresses: ${aliases} alias line(s), ${addresses.length} Sieve script(s) applied\n`);
+    return 0;
+  }),
 
   'apply-mailboxes.sh': needsInstalled('apply-mailboxes.sh', async (ctx) => {
     const users = await ctx.fs.read('/etc/dovecot/users');
@@ -149,6 +255,19 @@ export const SCRIPTS: Readonly<Record<string, ScriptHandler>> = {
     const count = users.content.toString('utf8').split('\n').filter((l) => l.trim() && !l.trim().startsWith('#')).length;
     ctx.stdout(`${count} mailbox(es) applied\n`);
     await ctx.state.update({ mailboxesAppliedAt: new Date().toISOString(), mailboxCount: count });
+    return 0;
+  }),
+
+  /**
+   * An emulated host receives no mail and sees no login: every mailbox of /etc/dovecot/users
+   * uses 0 bytes and no app password has been used, in the real script's line format.
+   */
+  'mailbox-usage.sh': needsInstalled('mailbox-usage.sh', async (ctx) => {
+    const users = await ctx.fs.read('/etc/dovecot/users');
+    for (const line of (users?.content.toString('utf8') ?? '').split('\n')) {
+      const address = line.split(':')[0]?.trim();
+      if (address && !address.startsWith('#')) ctx.stdout(`quota ${address} 0\n`);
+    }
     return 0;
   }),
 
@@ -190,6 +309,34 @@ export const SCRIPTS: Readonly<Record<string, ScriptHandler>> = {
       return 1;
     }
     ctx.stdout(`${JSON.stringify({ snapshot, messages: 0, simulated: true })}\n`);
+    return 0;
+  }),
+
+  /**
+   * An emulated host reaches no other server and holds no mail: it checks the request as the real
+   * script does (every line, the mailbox in /etc/dovecot/users) and answers in its shape, every
+   * folder empty, no dsync state, and `simulated` so that nobody reads it as mail copied.
+   */
+  'import-mailbox.sh': needsInstalled('import-mailbox.sh', async (ctx) => {
+    const [address, host, pinned, port, security, user, state, password] = ctx.stdin.split('\n');
+    const problem = !address || !/^[a-z0-9._+-]+@[a-z0-9.-]+$/.test(address) ? 'bad address'
+      : !host || !/^[a-z0-9.:-]{1,253}$/.test(host) ? 'bad host'
+        : !pinned || !/^[0-9a-f.:]{2,45}$/.test(pinned) ? 'bad pinned address'
+          : !port || !/^\d{1,5}$/.test(port) ? 'bad port'
+            : security !== 'imaps' && security !== 'starttls' ? 'bad security (imaps or starttls)'
+              : !user ? 'bad user' : !state ? 'bad state' : !password ? 'no password' : null;
+    if (problem) {
+      ctx.stderr(`import-mailbox: ${problem}\n`);
+      return 1;
+    }
+    const users = (await ctx.fs.read('/etc/dovecot/users'))?.content.toString('utf8') ?? '';
+    if (!users.split('\n').some((line) => line.split(':')[0] === address)) {
+      ctx.stderr(`import-mailbox: no mailbox ${address} on this server\n`);
+      return 1;
+    }
+    ctx.stderr(`import-mailbox: connecting to ${host} (${pinned}) port ${port} over ${security} as ${user}\n`);
+    ctx.stderr('import-mailbox: copying\n');
+    ctx.stdout(`${JSON.stringify({ folders: [{ name: 'INBOX', before: 0, after: 0 }], state: '', simulated: true })}\n`);
     return 0;
   }),
 

@@ -9,11 +9,12 @@
  */
 import { Hono } from 'hono';
 import { FaultInjector, type FaultProfile } from '../faults.ts';
-import { serveOnLoopback, type RunningServer } from '../serve.ts';
+import { serveOnLoopbackPreferring, type RunningServer } from '../serve.ts';
 import { registerHostedPages } from './hosted-pages.ts';
 import { registerPortalPages } from './portal-pages.ts';
 import { IdempotencyStore } from './idempotency.ts';
-import type { SessionRequest, StripeCharge, StripeCheckoutSession, StripeInvoice, StripeRefund, StripeSubscription } from './objects.ts';
+import type { SessionRequest, StripeCharge, StripeCheckoutSession, StripeInvoice, StripeInvoiceItem, StripeRefund, StripeSubscription } from './objects.ts';
+import { endPeriod, setCancelAtPeriodEnd } from './subscription-updates.ts';
 import type { PaymentMethod } from './payments.ts';
 import { registerStripeRoutes } from './routes.ts';
 import { StripeState, type StoredEvent, type StripeSnapshot } from './state.ts';
@@ -80,6 +81,11 @@ export class StripeEmulator {
       c.json({ sessions: this.sessions(), subscriptions: this.subscriptions(), deliveries: this.deliveries(), faults: this.faults.current }),
     );
     this.app.get('/__sandbox/faults', (c) => c.json(this.faults.current));
+    // The sandbox's test clock for one subscription: its period ends now (see advanceToPeriodEnd).
+    this.app.post('/__sandbox/subscriptions/:id/end-period', async (c) => {
+      const d = await this.advanceToPeriodEnd(c.req.param('id'));
+      return c.json({ eventId: d.eventId, type: d.type, webhookStatus: d.status });
+    });
     this.app.put('/__sandbox/faults', async (c) => {
       this.faults.set((await c.req.json()) as FaultProfile);
       return c.json(this.faults.current);
@@ -115,9 +121,10 @@ export class StripeEmulator {
     registerPortalPages(this.app, this.state, this);
   }
 
-  async start(): Promise<void> {
+  /** `port`: the one it had before a restart, kept when still free. */
+  async start(port?: number): Promise<void> {
     if (this.running) return;
-    this.running = await serveOnLoopback(this.app);
+    this.running = await serveOnLoopbackPreferring(this.app, port);
   }
 
   async stop(): Promise<void> {
@@ -177,7 +184,25 @@ export class StripeEmulator {
 
   /** The customer cancels in the portal: at the end of the period, as the portal does by default. */
   cancelAtPeriodEnd(subscriptionId: string): Promise<Delivery> {
-    return this.deliver(() => this.state.cancelAtPeriodEnd(subscriptionId));
+    return this.deliver(() => setCancelAtPeriodEnd(this.state, subscriptionId, true));
+  }
+
+  /** The customer takes back a cancellation at the period end (the portal's "Renew subscription"). */
+  renewSubscription(subscriptionId: string): Promise<Delivery> {
+    return this.deliver(() => setCancelAtPeriodEnd(this.state, subscriptionId, false));
+  }
+
+  /**
+   * The subscription's period ends now (a test clock moved past it): one set to cancel at the
+   * period end is cancelled (customer.subscription.deleted), another renews (customer.subscription.updated).
+   */
+  advanceToPeriodEnd(subscriptionId: string): Promise<Delivery> {
+    return this.deliver(() => endPeriod(this.state, subscriptionId));
+  }
+
+  /** Prorations of price changes waiting for the next invoice (Stripe's pending invoice items). */
+  pendingInvoiceItems(): StripeInvoiceItem[] {
+    return [...this.state.pendingInvoiceItems.values()].map((i) => structuredClone(i));
   }
 
   /** Events from now on wait until releaseDeliveries: Stripe does not promise any order. */

@@ -67,6 +67,9 @@ function taxFields(session: StripeCheckoutSession): Html {
   return html`${address}${vat}${tax}`;
 }
 
+/** Stripe fills `{CHECKOUT_SESSION_ID}` in the success URL with the session's id. */
+const successUrlOf = (url: string, sessionId: string) => url.replaceAll('{CHECKOUT_SESSION_ID}', sessionId);
+
 export function registerHostedPages(app: Hono, state: StripeState, actions: PageActions): void {
   app.get('/pay/:sessionId', (c) => {
     const found = state.sessions.get(c.req.param('sessionId'));
@@ -74,7 +77,10 @@ export function registerHostedPages(app: Hono, state: StripeState, actions: Page
     const { session, request } = found;
     if (session.status !== 'open') {
       const manage = session.subscription ? html`<p><a href="/manage/subscriptions/${session.subscription}">Manage the subscription</a></p>` : '';
-      return c.html(page('Already paid', html`<p>This checkout session is ${session.status}.</p>${manage}`));
+      const back = session.status === 'complete' && session.success_url
+        ? html`<p><a href="${successUrlOf(session.success_url, session.id)}">Return to the merchant</a></p>`
+        : session.cancel_url ? html`<p><a href="${session.cancel_url}">Return to the merchant</a></p>` : '';
+      return c.html(page(session.status === 'complete' ? 'Already paid' : 'Checkout expired', html`<p>This checkout session is ${session.status}.</p>${back}${manage}`));
     }
     const prices = request.lineItems.map((i) => html`<li><code>${i.price}</code> × ${i.quantity}</li>`);
     const cancel = session.cancel_url ? html`<a href="${session.cancel_url}">Cancel and go back</a>` : '';
@@ -101,7 +107,10 @@ export function registerHostedPages(app: Hono, state: StripeState, actions: Page
       return c.html(page('Payment not taken', html`<p>${err.message}</p><p><a href="/pay/${sessionId}">Back to the payment page</a></p>`), 400);
     }
     const session = state.session(sessionId);
-    const next = session.success_url ? html`<p><a href="${session.success_url}">Continue to the merchant</a></p>` : '';
+    // As Stripe's hosted page does: a paid card checkout goes straight back to the merchant. A SEPA
+    // debit stays on a page of its own here, for the sandbox's "payment succeeds / fails" controls.
+    if (method === 'card' && session.success_url) return c.redirect(successUrlOf(session.success_url, session.id), 303);
+    const next = session.success_url ? html`<p><a href="${successUrlOf(session.success_url, session.id)}">Continue to the merchant</a></p>` : '';
     const title = method === 'sepa_debit' ? 'Debit authorised, payment pending' : 'Payment accepted';
     return c.html(page(title, html`${deliveryNote(delivery)}${next}
       <p><a href="/manage/subscriptions/${session.subscription ?? ''}">Manage the subscription</a></p>`));

@@ -3,8 +3,12 @@
  * once per (API key, idempotency key); a repeat gets the saved status and body
  * back with `Idempotent-Replayed: true`. Reusing a key with other parameters is
  * a 400 idempotency_error. As at Stripe, a request rejected before it ran
- * (auth, validation) saves nothing, so fixing it and retrying with the same key works.
- * Stripe prunes keys after 24 hours: the same key then runs the request again.
+ * (auth, validation) saves nothing, so fixing it and retrying with the same key works;
+ * but once the endpoint ran, its answer is saved whatever it was — a card error (402) or
+ * a 500 too (Stripe: "including 500 errors"), so a client that retries a 500 with the same
+ * key gets the 500 again for a day and must use a new key for a new attempt. A second
+ * request while the first with the same key is still running is refused with 409 and
+ * saves nothing. Stripe prunes keys after 24 hours: the same key then runs the request again.
  */
 import type { MiddlewareHandler } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
@@ -27,8 +31,12 @@ function canonicalParams(body: string): string {
   return params.toString();
 }
 
+/** The endpoint began executing: its answer is the request's result (4xx other than 402 are validation refusals). */
+const ranToCompletion = (status: number) => (status >= 200 && status < 300) || status === 402 || status >= 500;
+
 export class IdempotencyStore {
   private readonly saved = new Map<string, Saved>();
+  private readonly inFlight = new Set<string>();
   private readonly now: () => number;
 
   constructor(now: () => number = Date.now) {
@@ -60,9 +68,20 @@ export class IdempotencyStore {
         c.header('Idempotency-Key', key);
         return c.body(previous.body, previous.status as ContentfulStatusCode, { 'Content-Type': 'application/json' });
       }
-      await next();
+      if (this.inFlight.has(scope)) {
+        return c.json(errorBody(
+          'invalid_request_error',
+          `There is currently another in-progress request using this Idempotent Key (that probably means you submitted twice, and the other request is still going through): ${key}. Please try again later.`,
+        ), 409);
+      }
+      this.inFlight.add(scope);
+      try {
+        await next();
+      } finally {
+        this.inFlight.delete(scope);
+      }
       c.res.headers.set('Idempotency-Key', key);
-      if (c.res.status >= 200 && c.res.status < 300) {
+      if (ranToCompletion(c.res.status)) {
         const body = await c.res.clone().text();
         this.saved.set(scope, { method: c.req.method, path: c.req.path, params, status: c.res.status, body, savedAt: this.now() });
       }

@@ -73,6 +73,8 @@ export interface StripeSubscription {
   items: { object: 'list'; data: StripeSubscriptionItem[]; has_more: false; url: string };
   collection_method: 'charge_automatically';
   cancel_at_period_end: boolean;
+  /** When a scheduled cancellation takes effect (the period's end with cancel_at_period_end), else null. */
+  cancel_at: number | null;
   canceled_at: number | null;
   ended_at: number | null;
   cancellation_details: { reason: string | null; comment: string | null; feedback: string | null };
@@ -81,6 +83,22 @@ export interface StripeSubscription {
   currency: string;
   start_date: number;
   created: number;
+  livemode: false;
+}
+
+/** A pending invoice item: here, the proration of a price change, billed with the next invoice. */
+export interface StripeInvoiceItem {
+  id: string;
+  object: 'invoiceitem';
+  amount: number;
+  currency: string;
+  customer: string;
+  subscription: string;
+  description: string;
+  proration: true;
+  period: { start: number; end: number };
+  pricing: { type: 'price_details'; price_details: { price: string } };
+  date: number;
   livemode: false;
 }
 

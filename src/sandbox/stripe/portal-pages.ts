@@ -18,6 +18,10 @@ import { StripeApiError } from './wire.ts';
 export interface PortalActions {
   payLatestInvoice(subscriptionId: string): Promise<Delivery>;
   cancelAtPeriodEnd(subscriptionId: string): Promise<Delivery>;
+  /** "Renew subscription": a cancellation at the period end taken back, as the portal offers. */
+  renewSubscription(subscriptionId: string): Promise<Delivery>;
+  /** Sandbox only: the period ends now (a test clock), so a person can see what follows. */
+  advanceToPeriodEnd(subscriptionId: string): Promise<Delivery>;
 }
 
 type Html = HtmlEscapedString | Promise<HtmlEscapedString>;
@@ -70,6 +74,11 @@ export function registerPortalPages(app: Hono, state: StripeState, actions: Port
         const p = render(session, html`<p>Payment received. Webhook <code>${d.type}</code> answered HTTP ${d.status}.</p>`);
         return c.html(p.body, p.status);
       }
+      if (action === 'renew' || action === 'end-period') {
+        const d = await (action === 'renew' ? actions.renewSubscription(sub.id) : actions.advanceToPeriodEnd(sub.id));
+        const p = render(session, html`<p>${action === 'renew' ? 'Your subscription will renew.' : 'The period has ended (sandbox test clock).'} Webhook <code>${d.type}</code> answered HTTP ${d.status}.</p>`);
+        return c.html(p.body, p.status);
+      }
       if (action === 'cancel') {
         const d = await actions.cancelAtPeriodEnd(sub.id);
         const p = render(session, html`<p>Your subscription will end at the end of the period. Webhook <code>${d.type}</code> answered HTTP ${d.status}.</p>`);
@@ -96,5 +105,9 @@ function subscriptionCard(portalId: string, state: StripeState, sub: StripeSubsc
     <button type="submit">Update card and pay</button></form>` : '';
   const cancel = sub.status !== 'canceled' && !sub.cancel_at_period_end
     ? html`<form method="post" action="${base}/cancel"><button type="submit">Cancel subscription</button></form>` : '';
-  return html`<section><p><code>${sub.id}</code> (${sub.metadata['domain'] ?? 'subscription'}) is <strong>${sub.status}</strong></p>${renews}${pay}${cancel}</section>`;
+  const renew = sub.status !== 'canceled' && sub.cancel_at_period_end
+    ? html`<form method="post" action="${base}/renew"><button type="submit">Renew subscription</button></form>` : '';
+  const clock = sub.status !== 'canceled'
+    ? html`<form method="post" action="${base}/end-period"><button type="submit">Sandbox test clock: end the period now</button></form>` : '';
+  return html`<section><p><code>${sub.id}</code> (${sub.metadata['domain'] ?? 'subscription'}) is <strong>${sub.status}</strong></p>${renews}${pay}${cancel}${renew}${clock}</section>`;
 }

@@ -6,6 +6,7 @@
 import type { Context, Hono } from 'hono';
 import type { StripeRefund } from './objects.ts';
 import type { StoredEvent, StripeState } from './state.ts';
+import { changeItemPrice, PRORATION_BEHAVIORS, setCancelAtPeriodEnd, type Proration } from './subscription-updates.ts';
 import { sessionTaxParams } from './tax-params.ts';
 import { StripeApiError, decodeForm, formBody, metadataParam, optionalString, type FormObject, type FormValue } from './wire.ts';
 
@@ -19,6 +20,9 @@ const REFUND_PARAMS = new Set([
   'payment_intent', 'charge', 'amount', 'reason', 'metadata', 'expand', 'instructions_email', 'refund_application_fee', 'reverse_transfer',
 ]);
 const PORTAL_PARAMS = new Set(['customer', 'return_url', 'configuration', 'locale', 'on_behalf_of', 'flow_data', 'expand']);
+
+// What an update may carry (Stripe takes many more; those mailplane never sends are refused, so a typo fails here).
+const SUBSCRIPTION_UPDATE_PARAMS = new Set(['cancel_at_period_end', 'items', 'proration_behavior', 'metadata', 'expand']);
 
 const REFUND_REASONS = ['duplicate', 'fraudulent', 'requested_by_customer'];
 
@@ -166,6 +170,34 @@ export function registerStripeRoutes(app: Hono, state: StripeState, hooks: Route
     const { deleted, events } = state.deleteCustomer(c.req.param('id'));
     for (const stored of events) hooks.deliverLater(stored);
     return c.json(deleted);
+  });
+
+  // One change per request here (Stripe allows several at once; mailplane never sends them together).
+  app.post('/v1/subscriptions/:id', async (c) => {
+    const form = await formBody(c);
+    rejectUnknown(form, SUBSCRIPTION_UPDATE_PARAMS);
+    const id = c.req.param('id');
+    const events: StoredEvent[] = [];
+    const cancel = optionalString(form, 'cancel_at_period_end');
+    if (cancel !== null) {
+      if (cancel !== 'true' && cancel !== 'false') throw StripeApiError.invalid(`Invalid boolean: ${cancel}`, 'cancel_at_period_end');
+      events.push(setCancelAtPeriodEnd(state, id, cancel === 'true'));
+    }
+    if (form['items'] !== undefined) {
+      const items = form['items'];
+      if (!Array.isArray(items) || items.length !== 1 || typeof items[0] !== 'object' || Array.isArray(items[0])) throw StripeApiError.invalid('Invalid array', 'items');
+      const itemId = items[0]['id'];
+      const price = items[0]['price'];
+      if (typeof itemId !== 'string' || itemId === '') throw StripeApiError.missingParam('items[0][id]');
+      if (typeof price !== 'string' || price === '') throw StripeApiError.missingParam('items[0][price]');
+      const proration = optionalString(form, 'proration_behavior') ?? 'create_prorations';
+      if (!(PRORATION_BEHAVIORS as readonly string[]).includes(proration)) {
+        throw StripeApiError.invalid(`Invalid proration_behavior: must be one of ${PRORATION_BEHAVIORS.join(', ')}`, 'proration_behavior');
+      }
+      events.push(changeItemPrice(state, id, { itemId, price, proration: proration as Proration }, hooks.prices));
+    }
+    for (const stored of events) hooks.deliverLater(stored);
+    return c.json(state.subscription(id));
   });
 
   app.delete('/v1/subscriptions/:id', (c) => {

@@ -6,7 +6,7 @@
  */
 import {
   API_VERSION, type SessionRequest, type StripeCharge, type StripeCheckoutSession, type StripeCustomer, type StripeEvent, type StripeRefund,
-  type StripePortalSession, type StripeSubscription,
+  type StripeInvoiceItem, type StripePortalSession, type StripeSubscription,
 } from './objects.ts';
 import { StripePayments, type PaymentMethod, type PaymentsSnapshot, type RefundRequest } from './payments.ts';
 import { SANDBOX_BUYER, buyerDetails, type BuyerInput, type SessionTax } from './tax-params.ts';
@@ -52,6 +52,8 @@ export interface StripeSnapshot {
   unsettled: string[];
   /** Absent in snapshots written before payments were emulated. */
   payments?: PaymentsSnapshot;
+  /** Absent in snapshots written before price changes were emulated. */
+  pendingInvoiceItems?: StripeInvoiceItem[];
 }
 
 export class StripeState {
@@ -62,6 +64,8 @@ export class StripeState {
   /** Sessions paid by a delayed method whose payment has not settled yet. */
   readonly unsettled = new Set<string>();
   readonly payments = new StripePayments();
+  /** Prorations of price changes, waiting for the subscription's next invoice (Stripe's pending invoice items). */
+  readonly pendingInvoiceItems = new Map<string, StripeInvoiceItem>();
   /** Customer portal sessions (short-lived, so not kept across restarts). */
   readonly portalSessions = new Map<string, StripePortalSession>();
 
@@ -76,13 +80,14 @@ export class StripeState {
     return {
       sessions: [...this.sessions.values()], subscriptions: [...this.subscriptions.values()],
       customers: [...this.customers.values()], events: [...this.events.values()], unsettled: [...this.unsettled],
-      payments: this.payments.snapshot(),
+      payments: this.payments.snapshot(), pendingInvoiceItems: [...this.pendingInvoiceItems.values()],
     };
   }
 
   restore(snap: StripeSnapshot): void {
     for (const s of snap.sessions) this.sessions.set(s.session.id, { ...s, session: { ...NO_TAX, ...s.session } });
-    for (const s of snap.subscriptions) this.subscriptions.set(s.id, s);
+    for (const s of snap.subscriptions) this.subscriptions.set(s.id, { ...s, cancel_at: s.cancel_at ?? null });
+    for (const i of snap.pendingInvoiceItems ?? []) this.pendingInvoiceItems.set(i.id, i);
     for (const c of snap.customers) this.customers.set(c.id, c);
     for (const e of snap.events) this.events.set(e.event.id, e);
     for (const id of snap.unsettled) this.unsettled.add(id);
@@ -170,6 +175,7 @@ export class StripeState {
       },
       collection_method: 'charge_automatically',
       cancel_at_period_end: false,
+      cancel_at: null,
       canceled_at: null,
       ended_at: null,
       cancellation_details: { reason: null, comment: null, feedback: null },
@@ -292,14 +298,6 @@ export class StripeState {
     return this.recordEvent('customer.subscription.updated', sub, { subscriptionId: id }, previous);
   }
 
-  /** Cancel at the end of the period (the portal's default): still active until then. */
-  cancelAtPeriodEnd(id: string): StoredEvent {
-    const sub = this.subscription(id);
-    if (sub.status === 'canceled') throw StripeApiError.invalid(`Subscription ${id} is canceled`);
-    sub.cancel_at_period_end = true;
-    return this.recordEvent('customer.subscription.updated', sub, { subscriptionId: id }, { cancel_at_period_end: false });
-  }
-
   createPortalSession(customer: string, returnUrl: string | null, url: (id: string) => string): StripePortalSession {
     if (!this.customers.has(customer)) throw new StripeApiError(400, 'invalid_request_error', `No such customer: '${customer}'`, { code: 'resource_missing', param: 'customer' });
     const id = stripeId('bps');
@@ -317,7 +315,8 @@ export class StripeState {
     return { refund, events: [this.recordEvent('refund.created', refund, {}), this.recordEvent('charge.refunded', charge, {})] };
   }
 
-  private recordEvent(
+  /** Records an event (exported for the subscription updates in subscription-updates.ts). */
+  recordEvent(
     type: string,
     object: StripeCheckoutSession | StripeSubscription | StripeCharge | StripeRefund,
     refs: { sessionId?: string; subscriptionId?: string },

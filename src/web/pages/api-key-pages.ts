@@ -6,6 +6,7 @@ import { copyable, field, formOf, refusal } from '../forms.ts';
 import { noticeOf, renderPage } from '../layout.ts';
 import type { WebApp, WebContext, WebDeps } from '../web-env.ts';
 import { inWorkspace } from '../workspace-context.ts';
+import { when } from '../dates.ts';
 
 
 export function registerApiKeyPages(web: WebApp, deps: WebDeps): void {
@@ -21,7 +22,7 @@ export function registerApiKeyPages(web: WebApp, deps: WebDeps): void {
           <p>Copy it now: it is shown only this once. Send it as <code>Authorization: Bearer …</code>.</p>${copyable('new-key', extra.created.key, 'the API key')}</div>` : ''}
       ${keys.length === 0 ? html`<p>No API keys yet.</p>` : html`<div class="table-wrap"><table class="responsive"><thead><tr><th>Name</th><th>Key</th><th>Scopes</th><th>Last used</th><th>Actions</th></tr></thead><tbody>
         ${keys.map((k) => html`<tr><td data-label="Name">${k.name}</td><td data-label="Key"><code>${k.prefix}…</code></td><td data-label="Scopes">${k.scopes.join(', ')}</td>
-          <td data-label="Last used">${k.lastUsedAt ? k.lastUsedAt.toUTCString() : 'never'}</td>
+          <td data-label="Last used">${k.lastUsedAt ? when(k.lastUsedAt) : 'never'}</td>
           <td data-label="Actions" class="actions">${k.revokedAt ? html`<span class="pill failed">revoked</span>` : html`
             <form method="post" action="/w/${ws}/api-keys/${k.id}/rotate" data-confirm="Replace ${k.name}? The current key stops working at once."><button type="submit" class="secondary">Rotate ${k.name}</button></form>
             <form method="post" action="/w/${ws}/api-keys/${k.id}/revoke" data-confirm="Revoke ${k.name}?"><button type="submit" class="danger">Revoke ${k.name}</button></form>`}</td></tr>`)}

@@ -13,6 +13,7 @@ import { field, formOf, hitLimit, refusal } from '../forms.ts';
 import { noticeOf, renderPage } from '../layout.ts';
 import type { WebApp, WebContext, WebDeps } from '../web-env.ts';
 import { clearSessionCookie, currentUser, safeNext, setSessionCookie } from '../web-session.ts';
+import { secondFactorPage } from './second-factor-login-pages.ts';
 
 const meta = (c: { get(k: 'clientIp'): string | null; req: { header(n: string): string | undefined } }) => ({ ip: c.get('clientIp'), userAgent: c.req.header('user-agent') ?? null });
 
@@ -40,8 +41,9 @@ export function registerAuthPages(web: WebApp, deps: WebDeps): void {
     try {
       hitLimit(deps.api.limiters.auth, c);
       if (!email) return loginPage(c, 'Enter the email address of your account.', form['email'] ?? '');
-      const { token, expiresAt } = await logIn(deps.api, { email, password: form['password'] ?? '' }, meta(c));
-      setSessionCookie(c, token, expiresAt);
+      const result = await logIn(deps.api, { email, password: form['password'] ?? '' }, meta(c));
+      if (result.kind === 'second_factor') return secondFactorPage(c, deps, { challenge: result.challenge, methods: result.methods, next: safeNext(c.req.query('next')) });
+      setSessionCookie(c, result.token, result.expiresAt);
       return c.redirect(safeNext(c.req.query('next')), 303);
     } catch (err) {
       // A throttled sign-in is a 429 with Retry-After, as the API answers it, not a form error.
@@ -64,6 +66,14 @@ export function registerAuthPages(web: WebApp, deps: WebDeps): void {
   });
 
   web.get('/signup', (c) => signupPage(c));
+  web.get('/signup/check-mail', (c) => renderPage(c, {
+    title: 'Check your mail', sandboxMail,
+    body: html`<div class="stack card"><p>We sent a message to the address you gave. Open the link in it to confirm your address:
+      that signs you in and takes you on from where you started.</p>
+      ${sandboxMail ? html`<p>This is the sandbox: no mail leaves this machine. <a href="/sandbox/mail">Open the sandbox mailbox</a> to read it.</p>` : ''}
+      <p>Nothing arrived after a few minutes? Look in your spam folder. If you already had an account with this address,
+      the message says so: <a href="/login">sign in</a> or <a href="/forgot-password">reset your password</a>.</p></div>`,
+  }));
   web.post('/signup', async (c) => {
     const form = await formOf(c);
     const email = emailOf(form['email']);
@@ -72,11 +82,9 @@ export function registerAuthPages(web: WebApp, deps: WebDeps): void {
       hitLimit(deps.api.limiters.auth, c);
       if (!email) return signupPage(c, 'Enter a valid email address.', form);
       if (!name || name.length > 120) return signupPage(c, 'Enter your name (up to 120 characters).', form);
-      const { user, token, expiresAt } = await signUp(deps.api, { email, name, password: form['password'] ?? '' }, meta(c));
-      setSessionCookie(c, token, expiresAt);
-      await sendEmailVerification(deps.recovery, user.id);
-      const next = safeNext(c.req.query('next'));
-      return c.redirect(next === '/' ? '/workspaces' : next, 303);
+      // The same answer whether or not the address has an account: the mail says which it was.
+      await signUp(deps.api, { email, name, password: form['password'] ?? '', next: safeNext(c.req.query('next')) }, meta(c));
+      return c.redirect('/signup/check-mail', 303);
     } catch (err) {
       return signupPage(c, refusal(err), { ...form, password: '' });
     }
@@ -128,16 +136,23 @@ export function registerAuthPages(web: WebApp, deps: WebDeps): void {
     }
   });
 
+  // `next` came through the mailed link, so it is checked again here (safeNext: a path on this site).
   web.get('/verify-email', async (c) => renderPage(c, {
     title: 'Confirm your email address', sandboxMail, user: await currentUser(deps, c),
-    body: html`<form method="post" action="/verify-email" class="stack card"><input type="hidden" name="token" value="${c.req.query('token') ?? ''}">
+    body: html`<form method="post" action="/verify-email?next=${encodeURIComponent(safeNext(c.req.query('next')))}" class="stack card"><input type="hidden" name="token" value="${c.req.query('token') ?? ''}">
       <p>Confirm that this address is yours.</p><div><button type="submit">Confirm my email address</button></div></form>`,
   }));
   web.post('/verify-email', async (c) => {
     const form = await formOf(c);
     try {
-      await verifyEmail(deps.recovery, form['token'] ?? '', c.get('clientIp'));
-      return c.redirect(`${(await currentUser(deps, c)) ? '/workspaces' : '/login'}?notice=verified`, 303);
+      hitLimit(deps.api.limiters.auth, c);
+      // Confirming signs in, as the API's POST /v1/auth/email/verify does.
+      const { session } = await verifyEmail(deps.recovery, form['token'] ?? '', meta(c));
+      const next = safeNext(c.req.query('next'));
+      // An account with a second factor signs in with it: the link alone is not enough.
+      if (!session) return c.redirect(`/login?notice=verified&next=${encodeURIComponent(next)}`, 303);
+      setSessionCookie(c, session.token, session.expiresAt);
+      return c.redirect(next === '/' ? '/workspaces?notice=verified' : next, 303);
     } catch (err) {
       return renderPage(c, { title: 'Confirm your email address', sandboxMail, error: refusal(err), status: 400, body: html`<p><a href="/account">Send a new link from your account page</a>.</p>` });
     }

@@ -1,7 +1,7 @@
 /**
  * The backups page of a server: the latest backup, its age and size, the next
  * scheduled one, the latest restore drill (what was compared, pass or fail),
- * recent backups, and "back up now" for owners and admins. What the sandbox only
+ * recent backups, "back up now", restore and download a mailbox for owners and admins. What the sandbox only
  * simulates is said on the page, never dressed up as a real backup.
  */
 import { html } from 'hono/html';
@@ -13,9 +13,9 @@ import { formOf, refusal } from '../forms.ts';
 import { noticeOf, renderPage } from '../layout.ts';
 import type { WebApp, WebDeps } from '../web-env.ts';
 import { inWorkspace } from '../workspace-context.ts';
+import { downloadCard } from './mailbox-download-pages.ts';
 import { serverTabs } from './server-pages.ts';
-
-const when = (iso: string | null) => (iso ? `${iso.slice(0, 16).replace('T', ' ')} UTC` : '—');
+import { when } from '../dates.ts';
 
 export function bytes(n: number | null): string {
   if (n === null) return '—';
@@ -45,7 +45,8 @@ export function registerBackupPages(web: WebApp, deps: WebDeps): void {
     const server = await findServer(deps.api.db, c.req.param('id'), page.workspace.id);
     const b = await backupOverview({ db: deps.api.db, storageConfigured, simulated }, server);
     const canRestore = page.can('backups.restore') && server.status === 'ready';
-    const boxes = canRestore ? await listMailboxes(deps.api.db, page.access, server.id) : [];
+    const canDownload = page.can('backups.download');
+    const boxes = canRestore || canDownload ? await listMailboxes(deps.api.db, page.access, server.id) : [];
     const snapshots = b.runs.filter((r) => r.status === 'succeeded');
     const error = c.req.query('error');
     const base = `/w/${page.workspace.id}/servers/${server.id}`;
@@ -84,6 +85,7 @@ export function registerBackupPages(web: WebApp, deps: WebDeps): void {
         ${b.restores.length ? html`<ul>${b.restores.map((r) => html`<li>${r.address}${r.folder ? ` (${r.folder})` : ''} → "${r.targetFolder}": <span class="pill ${r.status === 'succeeded' ? 'pass' : r.status === 'failed' ? 'fail' : 'unknown'}">${r.status}</span>
           ${r.restoredMessages !== null ? `${r.restoredMessages} messages` : ''}${r.simulated ? ' (simulated: nothing to restore on an emulated host)' : ''}${r.error ? html`<div class="hint">${r.error.slice(0, 200)}</div>` : ''}</li>`)}</ul>` : ''}
       </section>` : ''}
+      ${canDownload ? downloadCard(base, boxes, snapshots) : ''}
       <section class="card" aria-labelledby="runs-h"><h2 id="runs-h">Recent backups</h2>
       ${b.runs.length === 0 ? html`<p>None yet.</p>` : html`<table><thead><tr><th scope="col">Started</th><th scope="col">Why</th><th scope="col">Result</th><th scope="col">Size</th><th scope="col">Took</th></tr></thead><tbody>
         ${b.runs.map((r) => html`<tr><td>${when(r.startedAt)}</td><td>${r.reason}</td>

@@ -15,9 +15,11 @@ import { checkouts, servers, subscriptions } from '../../db/schema/index.ts';
 import { NotFoundError } from '../../errors.ts';
 import { authorizeWorkspace } from '../../workspaces/access.ts';
 import { field, formOf, refusal } from '../forms.ts';
-import { renderPage } from '../layout.ts';
+import { noticeOf, renderPage } from '../layout.ts';
 import type { WebApp, WebContext, WebDeps } from '../web-env.ts';
 import { inWorkspace } from '../workspace-context.ts';
+import { day } from '../dates.ts';
+import { mailboxQuotaMb } from '../../config.ts';
 
 
 export const REGION_PLACES: Record<string, string> = {
@@ -27,23 +29,35 @@ export const placeOf = (zone: string) => `${REGION_PLACES[zone.slice(0, 6)] ?? z
 const price = (cents: number | undefined, currency: string) => cents === undefined ? 'see Stripe checkout'
   : `${new Intl.NumberFormat('en-IE', { style: 'currency', currency: currency.toUpperCase() }).format(cents / 100)} per month`;
 
-const day = (iso: string) => iso.slice(0, 10);
 
 /** What the status means for the customer, in words. */
 function standing(line: BillingLine): string {
   if (line.graceEndsAt) return `Ended: the server and its mail are kept until ${day(line.graceEndsAt)}, then deleted. Pay the open invoice to keep them.`;
   if (line.status === 'past_due') return 'Payment failed: Stripe tries again over the next days. Update your card or pay the open invoice.';
-  if (line.cancelAtPeriodEnd) return 'Cancelled: it ends at the end of the current period.';
+  if (line.cancelAtPeriodEnd) return `Cancelled: the server runs until ${line.periodEndsAt ? day(line.periodEndsAt) : 'the end of the current period'}, then it is suspended and later deleted. An owner can undo this until then.`;
   return '';
 }
 
-function billingRows(ws: string, lines: BillingLine[]) {
+const RUNNING = new Set(['active', 'trialing', 'past_due']);
+
+/** An owner's actions on one server's subscription: change the plan, cancel, or undo a cancellation. */
+function ownerActions(ws: string, l: BillingLine) {
+  if (!l.serverId || !RUNNING.has(l.status)) return '';
+  const base = `/w/${ws}/billing/servers/${l.serverId}`;
+  if (l.cancelAtPeriodEnd) return html`<form method="post" action="${base}/resume"><button type="submit">Undo the cancellation</button></form>`;
+  // A plan change waits for the open invoice to be paid (change-plan.ts refuses it while past_due).
+  const plan = l.status === 'past_due' ? '' : html`<a class="button" href="${base}/plan">Change plan</a> `;
+  return html`${plan}<a class="button danger" href="${base}/cancel">Cancel this server</a>`;
+}
+
+function billingRows(ws: string, lines: BillingLine[], owner: boolean) {
   return lines.map((l) => html`<tr>
     <td data-label="Server">${l.serverId ? html`<a href="/w/${ws}/servers/${l.serverId}">${l.domain}</a>` : l.domain ?? '—'}</td>
     <td data-label="Plan">${l.plan.name}<div class="hint">${price(l.plan.monthlyPriceCents ?? undefined, l.plan.currency)}</div></td>
     <td data-label="Status"><span class="pill ${l.status}">${l.status.replaceAll('_', ' ')}</span><div class="hint">${standing(l)}</div></td>
     <td data-label="Next invoice">${l.nextInvoiceAt ? html`${day(l.nextInvoiceAt)}<div class="hint">${price(l.plan.monthlyPriceCents ?? undefined, l.plan.currency)}</div>` : '—'}</td>
-    <td><form method="post" action="/w/${ws}/billing/portal"><input type="hidden" name="subscription" value="${l.subscriptionId}"><button type="submit">Manage billing</button></form></td></tr>`);
+    <td><form method="post" action="/w/${ws}/billing/portal"><input type="hidden" name="subscription" value="${l.subscriptionId}"><button type="submit">Manage billing</button></form>
+      ${owner ? ownerActions(ws, l) : ''}</td></tr>`);
 }
 
 export function registerBillingPages(web: WebApp, deps: WebDeps): void {
@@ -62,7 +76,7 @@ export function registerBillingPages(web: WebApp, deps: WebDeps): void {
       title: 'Subscribe to a mail server', user: c.get('user'), workspace: page.workspace, sandboxMail, error, status: error ? 400 : 200,
       body: html`<form method="post" action="/w/${page.workspace.id}/subscribe" class="stack card">
         <fieldset><legend>Plan</legend>${plans.map((p) => html`<div><input type="radio" id="plan-${p.id}" name="plan" value="${p.id}" ${p.id === chosenPlan ? 'checked' : ''}>
-          <label for="plan-${p.id}" class="inline"><strong>${p.name}</strong>: ${price(p.monthlyPriceCents, p.currency)}; ${p.mailboxes} mailboxes, ${p.storageGb} GB, ${p.messagesPerHour} messages per hour</label></div>`)}</fieldset>
+          <label for="plan-${p.id}" class="inline"><strong>${p.name}</strong>: ${price(p.monthlyPriceCents, p.currency)}; ${p.mailboxes} mailboxes sharing ${p.storageGb} GB (up to ${mailboxQuotaMb(p) / 1024} GB each), ${p.messagesPerHour} messages per hour</label></div>`)}</fieldset>
         <fieldset><legend>Region (your server and your mail stay there)</legend>${offered.map((z) => html`<div><input type="radio" id="zone-${z}" name="region" value="${z}" ${z === chosenZone ? 'checked' : ''}>
           <label for="zone-${z}" class="inline">${placeOf(z)}${plansIn(z).length < plans.length ? `: ${plansIn(z).join(', ')} only` : ''}</label></div>`)}</fieldset>
         ${field({ name: 'domain', label: 'Your domain', value: v['domain'] ?? '', hint: 'A domain you registered (e.g. yourcompany.eu), not a subdomain; mail will be served by mail.<domain>. You will move its nameservers to us.' })}
@@ -90,12 +104,13 @@ export function registerBillingPages(web: WebApp, deps: WebDeps): void {
     const page = await inWorkspace(deps, c, 'billing.read');
     const lines = await billingOverview(deps.api.db, deps.api.config, page.workspace.id);
     return renderPage(c, {
-      title: 'Billing', user: c.get('user'), workspace: page.workspace, sandboxMail,
+      title: 'Billing', user: c.get('user'), workspace: page.workspace, sandboxMail, notice: noticeOf(c),
       body: lines.length === 0
         ? html`<div class="card"><p>No subscription yet.</p><p><a class="button" href="/w/${page.workspace.id}/subscribe">Subscribe to a mail server</a></p></div>`
-        : html`<div class="table-wrap"><table class="responsive"><thead><tr><th>Server</th><th>Plan</th><th>Status</th><th>Next invoice</th><th>Actions</th></tr></thead><tbody>${billingRows(page.workspace.id, lines)}</tbody></table></div>
-          <p class="hint">"Manage billing" opens Stripe's customer portal: change the card, pay an open invoice, download past invoices, or cancel a server's subscription
-          (it ends at the end of the period; the server is then kept ${Math.round(deps.api.config.billing.graceMs / 86_400_000)} days before it is deleted).</p>`,
+        : html`<div class="table-wrap"><table class="responsive"><thead><tr><th>Server</th><th>Plan</th><th>Status</th><th>Next invoice</th><th>Actions</th></tr></thead><tbody>${billingRows(page.workspace.id, lines, page.can('billing.cancel'))}</tbody></table></div>
+          <p class="hint">"Manage billing" opens Stripe's customer portal: change the card, pay an open invoice, download past invoices.
+          Owners can change a server's plan (prorated by Stripe) or cancel one server: it runs until the end of the period paid for, is then suspended and kept
+          ${Math.round(deps.api.config.billing.graceMs / 86_400_000)} days with a final backup before it is deleted; the cancellation can be undone until the period ends.</p>`,
     });
   });
 

@@ -9,15 +9,19 @@
 import { html } from 'hono/html';
 import { CUSTOMER_RECORD_TYPES, type CustomerRecordInput } from '../../customer-dns/record-input.ts';
 import { addCustomerRecord, customerRecordsOf, deleteCustomerRecord, setSpfTerms, spfView, updateCustomerRecord } from '../../customer-dns/service.ts';
-import { gatherFacts } from '../../health/run-checks.ts';
-import { normAnswer, ptrCheck } from '../../health/dns-checks.ts';
+import { normAnswer } from '../../health/dns-checks.ts';
+import { startDkimRotation } from '../../servers/dkim-rotation.ts';
+import { dkimKeysView } from '../../servers/dkim-view.ts';
 import { dnssecView, expectedAnswer } from '../../servers/dns-view.ts';
+import { ptrView } from '../../health/ptr-view.ts';
 import { findServer, publishedRecords } from '../../servers/views.ts';
 import { copyable, formOf, refusal } from '../forms.ts';
 import { renderPage } from '../layout.ts';
 import type { WebApp, WebContext, WebDeps } from '../web-env.ts';
 import { inWorkspace } from '../workspace-context.ts';
 import { serverTabs } from './server-pages.ts';
+import { dkimSection } from './dkim-section.ts';
+import { hostName } from '../host-name.ts';
 
 function recordInput(form: Record<string, string>): CustomerRecordInput {
   const type = (CUSTOMER_RECORD_TYPES as readonly string[]).includes(form['type'] ?? '') ? form['type'] as CustomerRecordInput['type'] : 'A';
@@ -41,9 +45,8 @@ export function registerDnsPages(web: WebApp, deps: WebDeps): void {
     const server = await findServer(deps.api.db, c.req.param('id') ?? '', page.workspace.id);
     const records = await publishedRecords(deps.api.db, server.id);
     const theirs = (await customerRecordsOf(deps.api.db, server.id)).filter((r) => r.state !== 'deleting');
-    const facts = await gatherFacts({ db: deps.api.db }, server.id);
     // Live answers for every record at once: the page costs the slowest lookup, not their sum.
-    const [live, ptr4, ptr6, spf] = await Promise.all([
+    const [live, [ptr4, ptr6], spf, keys] = await Promise.all([
       Promise.all(records.map(async (r) => {
         const { type, expected } = expectedAnswer(r, server);
         if (!type) return { answers: [] as string[], matches: null as boolean | null };
@@ -51,7 +54,7 @@ export function registerDnsPages(web: WebApp, deps: WebDeps): void {
         const answers = res.status === 'ok' ? res.answers : [];
         return { answers, matches: answers.some((a) => normAnswer(a) === normAnswer(expected)) };
       })),
-      ptrCheck(lookup, facts, 'ipv4'), ptrCheck(lookup, facts, 'ipv6'), spfView(lookup, server),
+      ptrView(lookup, deps.api.db, server.id), spfView(lookup, server), dkimKeysView(deps.api.db, server.id),
     ]);
     const ns = server.nameServers ?? [];
     const dnssec = dnssecView(server);
@@ -68,14 +71,14 @@ export function registerDnsPages(web: WebApp, deps: WebDeps): void {
       </section>
       <section aria-labelledby="rec-h"><h2 id="rec-h">Records we publish</h2>
       ${records.length === 0 ? html`<p>No record is published yet.</p>` : html`<div class="table-wrap"><table class="responsive"><thead><tr><th>Type</th><th>Name</th><th>Value</th><th>Live answer</th></tr></thead><tbody>
-        ${records.map((r, i) => html`<tr><td data-label="Type">${r.type}</td><td data-label="Name"><code>${r.name}</code></td>
+        ${records.map((r, i) => html`<tr><td data-label="Type">${r.type}</td><td data-label="Name">${hostName(r.name)}</td>
           <td data-label="Value"><div class="row"><code id="rec-${i}">${r.priority !== null ? `${r.priority} ` : ''}${r.content}</code><button type="button" class="secondary" data-copy="rec-${i}" aria-label="Copy the ${r.type} value of ${r.name}">Copy</button></div></td>
           <td data-label="Live answer">${live[i]!.matches === null ? html`<span class="hint">not checked (${r.type})</span>` : live[i]!.matches ? html`<span class="ok">✓ matches</span>` : html`<span class="bad">✗ ${live[i]!.answers.length ? live[i]!.answers.join(' | ') : 'no answer'}</span>`}</td></tr>`)}
       </tbody></table></div>`}</section>
       <section aria-labelledby="theirs-h"><h2 id="theirs-h">Your records</h2>
         <p>${server.dnsImportedAt ? 'Found in your current DNS and copied into the new zone (mailplane never changes them), and any you added. Add what is missing before you move the nameservers: Cloudflare finds only the common names (www, the domain itself…).' : 'Your current DNS is copied here when the zone is created.'}</p>
         ${theirs.length === 0 ? html`<p>No record of yours yet.</p>` : html`<div class="table-wrap"><table class="responsive"><thead><tr><th>Type</th><th>Name</th><th>Value</th><th>State</th>${manage ? html`<th>Actions</th>` : ''}</tr></thead><tbody>
-          ${theirs.map((r) => html`<tr><td data-label="Type">${r.type}</td><td data-label="Name"><code>${r.name}</code>${r.source === 'imported' ? html`<div class="hint">imported</div>` : ''}</td>
+          ${theirs.map((r) => html`<tr><td data-label="Type">${r.type}</td><td data-label="Name">${hostName(r.name)}${r.source === 'imported' ? html`<div class="hint">imported</div>` : ''}</td>
             <td data-label="Value"><code>${r.priority !== null ? `${r.priority} ` : ''}${r.content}</code></td>
             <td data-label="State"><span class="pill ${r.state}">${r.state}</span>${r.error ? html`<div class="bad">${r.error}</div>` : ''}</td>
             ${manage ? html`<td data-label="Actions" class="actions"><details><summary>Change ${r.type} ${r.name}</summary><form method="post" action="${base}/records/${r.id}" class="stack">${recordFields(`r-${r.id}`, r)}<div><button type="submit" class="secondary">Save</button></div></form></details>
@@ -88,8 +91,9 @@ export function registerDnsPages(web: WebApp, deps: WebDeps): void {
         ${manage ? html`<form method="post" action="${base}/spf" class="stack"><div><label for="spf-terms">Senders, one per line (include:, ip4:, ip6:, a, mx)</label><textarea id="spf-terms" name="terms" rows="4">${spf.terms.join('\n')}</textarea></div><div><button type="submit" class="secondary">Save senders</button></div></form>` : ''}
       </section>
       <section class="card" aria-labelledby="ptr-h"><h2 id="ptr-h">Reverse DNS</h2><ul>
-        ${[ptr4, ptr6].map((p) => html`<li><span class="pill ${p.status}">${p.status === 'pass' ? 'forward-confirmed' : p.status}</span> ${p.summary}</li>`)}
-      </ul></section>`,
+        ${[ptr4!, ptr6!].map((p) => html`<li><span class="pill ${p.status}">${p.status === 'pass' ? 'forward-confirmed' : p.status}</span> ${p.summary}</li>`)}
+      </ul></section>
+      ${dkimSection(keys, { rotate: page.can('servers.rotate_dkim'), action: `/w/${page.workspace.id}/servers/${server.id}/dkim/rotate` })}`,
     });
   };
 
@@ -106,6 +110,18 @@ export function registerDnsPages(web: WebApp, deps: WebDeps): void {
   };
 
   web.get('/w/:ws/servers/:id/dns', (c) => dnsPage(c));
+  web.post('/w/:ws/servers/:id/dkim/rotate', async (c) => {
+    const page = await inWorkspace(deps, c, 'servers.rotate_dkim');
+    try {
+      const server = await findServer(deps.api.db, c.req.param('id') ?? '', page.workspace.id);
+      const form = await formOf(c);
+      await startDkimRotation(deps.p, c.get('actor'), { serverId: server.id, reason: (form['reason'] ?? '').trim() || 'rotated from the dashboard', emergency: form['emergency'] === '1' });
+    } catch (err) {
+      return dnsPage(c, refusal(err));
+    }
+    // The checklist on the server page follows the rotation live.
+    return c.redirect(`/w/${page.workspace.id}/servers/${c.req.param('id')}`, 303);
+  });
   act('/w/:ws/servers/:id/dns/records', async (c, page) => addCustomerRecord(dns, c.get('actor'), page.access, c.req.param('id')!, recordInput(await formOf(c))));
   act('/w/:ws/servers/:id/dns/records/:rid', async (c, page) =>
     updateCustomerRecord(dns, c.get('actor'), page.access, c.req.param('id')!, c.req.param('rid')!, recordInput(await formOf(c))));

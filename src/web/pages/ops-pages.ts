@@ -8,8 +8,21 @@ import { formOf, refusal } from '../forms.ts';
 import { noticeOf, renderPage } from '../layout.ts';
 import type { WebApp, WebContext, WebDeps } from '../web-env.ts';
 import { requireStaffPage } from '../web-session.ts';
+import { when } from '../dates.ts';
 
 const SEVERITIES = ['info', 'warning', 'critical'] as const;
+
+/**
+ * A listed IP's remedy is on its alert: rotating it (a `rotate_ip` run: a clean address reserved
+ * and checked, DNS and PTR re-pointed, the listed one released, which resolves the alert).
+ */
+function rotateAction(a: { kind: string; serverId: string | null; details: Record<string, unknown>; id: string }) {
+  const address = a.details['address'];
+  if (a.kind !== 'ip_listed' || !a.serverId || typeof address !== 'string') return '';
+  const zones = Array.isArray(a.details['zones']) ? (a.details['zones'] as Array<{ zone: string }>).map((z) => z.zone) : [String(a.details['zone'] ?? '')];
+  return html`<form method="post" action="/ops/servers/${a.serverId}/ips/${address}/rotate" data-confirm="Replace ${address}? DNS and reverse DNS are re-pointed; the old address is released.">
+    <input type="hidden" name="reason" value="${`listed on ${zones.join(', ')} (alert ${a.id})`.slice(0, 200)}"><button type="submit">Rotate this IP (${address})</button></form>`;
+}
 
 export function registerOpsPages(web: WebApp, deps: WebDeps): void {
   const sandboxMail = deps.outbox !== null;
@@ -24,18 +37,18 @@ export function registerOpsPages(web: WebApp, deps: WebDeps): void {
       .filter((a) => !severity || a.severity === severity);
     return renderPage(c, {
       title: 'Alerts', user: c.get('user'), sandboxMail, error, notice: noticeOf(c), status: error ? 409 : 200,
-      body: html`<p><a href="/ops/reconcile">Reconciliation report</a></p>
+      body: html`<p><a href="/ops/reconcile">Reconciliation report</a> · <a href="/ops/fleet">Fleet versions and rollouts</a></p>
       <form method="get" action="/ops/alerts" class="row card">
         <div><label for="f-status">Status</label><select id="f-status" name="status">${[...ALERT_STATUSES, 'any'].map((s) => html`<option value="${s}" ${s === (status ?? 'any') ? 'selected' : ''}>${s}</option>`)}</select></div>
         <div><label for="f-kind">Kind</label><input id="f-kind" name="kind" value="${kind ?? ''}" placeholder="ip_listed"></div>
         <div><label for="f-severity">Severity</label><select id="f-severity" name="severity"><option value="">any</option>${SEVERITIES.map((s) => html`<option value="${s}" ${s === severity ? 'selected' : ''}>${s}</option>`)}</select></div>
         <div><button type="submit">Filter</button></div></form>
       ${rows.length === 0 ? html`<p>No alert matches.</p>` : html`<div class="table-wrap"><table class="responsive"><thead><tr><th>Opened</th><th>Severity</th><th>Alert</th><th>Server</th><th>Actions</th></tr></thead><tbody>
-        ${rows.map((a) => html`<tr><td data-label="Opened">${a.openedAt.slice(0, 16).replace('T', ' ')}</td><td data-label="Severity"><span class="pill ${a.severity}">${a.severity}</span></td>
-          <td data-label="Alert"><strong>${a.kind}</strong>: ${a.message}${a.acknowledgedAt ? html`<div class="hint">acknowledged ${a.acknowledgedAt.slice(0, 16).replace('T', ' ')}</div>` : ''}${a.resolvedAt ? html`<div class="hint">resolved ${a.resolvedAt.slice(0, 16).replace('T', ' ')}</div>` : ''}</td>
+        ${rows.map((a) => html`<tr><td data-label="Opened">${when(a.openedAt)}</td><td data-label="Severity"><span class="pill ${a.severity}">${a.severity}</span></td>
+          <td data-label="Alert"><strong>${a.kind}</strong>: ${a.message}${a.acknowledgedAt ? html`<div class="hint">acknowledged ${when(a.acknowledgedAt)}</div>` : ''}${a.resolvedAt ? html`<div class="hint">resolved ${when(a.resolvedAt)}</div>` : ''}</td>
           <td data-label="Server">${a.serverId ? html`<a href="/support/servers/${a.serverId}">${a.serverId.slice(0, 8)}</a>` : '—'}</td>
           <td data-label="Actions" class="actions">${a.resolvedAt ? '' : html`${a.acknowledgedAt ? '' : html`<form method="post" action="/ops/alerts/${a.id}/acknowledge"><button type="submit" class="secondary">Acknowledge ${a.kind}</button></form>`}
-            <form method="post" action="/ops/alerts/${a.id}/resolve"><button type="submit">Resolve ${a.kind}</button></form>`}</td></tr>`)}
+            <form method="post" action="/ops/alerts/${a.id}/resolve"><button type="submit">Resolve ${a.kind}</button></form>${rotateAction(a)}`}</td></tr>`)}
       </tbody></table></div>`}`,
     });
   };

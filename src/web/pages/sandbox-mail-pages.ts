@@ -8,6 +8,7 @@ import type { SandboxOutbox } from '../../mail/sandbox-outbox.ts';
 import { renderPage } from '../layout.ts';
 import type { WebApp, WebDeps } from '../web-env.ts';
 import { currentUser } from '../web-session.ts';
+import { when } from '../dates.ts';
 
 const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
@@ -43,7 +44,7 @@ export function registerSandboxMailPages(web: WebApp, deps: WebDeps, outbox: San
       title: 'Sandbox mailbox', user: await currentUser(deps, c), sandboxMail: true,
       body: html`<p>No SMTP server is configured (<code>MAIL_SMTP_URL</code>), so every message mailplane sends lands here instead.</p>
       ${mails.length === 0 ? html`<p>Nothing sent yet.</p>` : html`<div class="table-wrap"><table class="responsive"><thead><tr><th>When</th><th>To</th><th>Subject</th></tr></thead><tbody>
-        ${mails.map((m) => html`<tr><td data-label="When">${m.createdAt.toISOString().slice(0, 19).replace('T', ' ')}</td><td data-label="To">${m.to.join(', ')}</td>
+        ${mails.map((m) => html`<tr><td data-label="When">${when(m.createdAt)}</td><td data-label="To">${m.to.join(', ')}</td>
           <td data-label="Subject"><a href="/sandbox/mail/${m.id}">${m.subject}</a></td></tr>`)}
       </tbody></table></div>`}`,
     });
@@ -54,7 +55,7 @@ export function registerSandboxMailPages(web: WebApp, deps: WebDeps, outbox: San
     if (!mail) return c.notFound();
     return renderPage(c, {
       title: mail.subject, user: await currentUser(deps, c), sandboxMail: true,
-      body: html`<dl class="facts card"><dt>From</dt><dd>${mail.from}</dd><dt>To</dt><dd>${mail.to.join(', ')}</dd><dt>Sent</dt><dd>${mail.createdAt.toISOString()}</dd></dl>
+      body: html`<dl class="facts card"><dt>From</dt><dd>${mail.from}</dd><dt>To</dt><dd>${mail.to.join(', ')}</dd><dt>Sent</dt><dd>${when(mail.createdAt)}</dd></dl>
         <pre class="mail-body">${raw(linkify(mail.text))}</pre><p><a href="/sandbox/mail">All messages</a></p>`,
     });
   });

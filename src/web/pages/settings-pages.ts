@@ -6,26 +6,13 @@
 import { html } from 'hono/html';
 import { randomUUID } from 'node:crypto';
 import { findServer } from '../../servers/views.ts';
+import { autoconfigXml } from '../../mailstack/mail-client-setup.ts';
 import { renderPage } from '../layout.ts';
 import type { WebApp, WebContext, WebDeps } from '../web-env.ts';
 import { inWorkspace } from '../workspace-context.ts';
 import { serverTabs } from './server-pages.ts';
 
 const xml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-
-export function autoconfigXml(domain: string, host: string): string {
-  return `<?xml version="1.0" encoding="UTF-8"?>
-<clientConfig version="1.1">
-  <emailProvider id="${xml(domain)}">
-    <domain>${xml(domain)}</domain>
-    <displayName>${xml(domain)} mail</displayName>
-    <incomingServer type="imap"><hostname>${xml(host)}</hostname><port>993</port><socketType>SSL</socketType><authentication>password-cleartext</authentication><username>%EMAILADDRESS%</username></incomingServer>
-    <outgoingServer type="smtp"><hostname>${xml(host)}</hostname><port>465</port><socketType>SSL</socketType><authentication>password-cleartext</authentication><username>%EMAILADDRESS%</username></outgoingServer>
-    <outgoingServer type="smtp"><hostname>${xml(host)}</hostname><port>587</port><socketType>STARTTLS</socketType><authentication>password-cleartext</authentication><username>%EMAILADDRESS%</username></outgoingServer>
-  </emailProvider>
-</clientConfig>
-`;
-}
 
 export function appleProfile(domain: string, host: string): string {
   const str = (k: string, v: string) => `<key>${k}</key><string>${xml(v)}</string>`;
@@ -60,9 +47,12 @@ export function registerSettingsPages(web: WebApp, deps: WebDeps): void {
         <tr><td data-label="Service">IMAP (incoming)</td><td data-label="Host"><code>${h}</code></td><td data-label="Port">993</td><td data-label="Security">SSL/TLS</td></tr>
         <tr><td data-label="Service">SMTP (outgoing)</td><td data-label="Host"><code>${h}</code></td><td data-label="Port">465</td><td data-label="Security">SSL/TLS</td></tr>
         <tr><td data-label="Service">SMTP (outgoing, alternative)</td><td data-label="Host"><code>${h}</code></td><td data-label="Port">587</td><td data-label="Security">STARTTLS</td></tr>
+        <tr><td data-label="Service">Filters (ManageSieve)</td><td data-label="Host"><code>${h}</code></td><td data-label="Port">4190</td><td data-label="Security">STARTTLS</td></tr>
         <tr><td data-label="Service">Webmail</td><td data-label="Host"><code>webmail.${server.domain}</code></td><td data-label="Port">443</td><td data-label="Security">HTTPS</td></tr>
       </tbody></table></div>
       <p>User name: the full email address. Password: the mailbox password (create or reset it on the Mailboxes tab).</p>
+      <p>Most mail apps need only the address and password: Outlook asks <code>autodiscover.${server.domain}</code>, Thunderbird
+        <code>autoconfig.${server.domain}</code>, and others read the SRV records (<code>_imaps._tcp</code>, <code>_submissions._tcp</code>) listed on the DNS tab.</p>
       <p class="row"><a class="button secondary" href="/w/${page.workspace.id}/servers/${server.id}/settings/autoconfig.xml" download>Thunderbird autoconfig</a>
         <a class="button secondary" href="/w/${page.workspace.id}/servers/${server.id}/settings/${server.domain}.mobileconfig" download>Apple profile (iPhone, iPad, Mac)</a></p>`,
     });

@@ -4,16 +4,19 @@
  * canManageMember allow them; the services check again whatever the page shows.
  */
 import { html } from 'hono/html';
-import { canGrantRole, canManageMember } from '../../auth/permissions.ts';
+import { canGrantRole, canManageMember, roleWithArticle } from '../../auth/permissions.ts';
 import { WORKSPACE_ROLES, type WorkspaceRole } from '../../db/schema/index.ts';
 import { mailInvitation } from '../../workspaces/invitation-mail.ts';
 import { Email } from '../../api/openapi.ts';
-import { acceptInvitation, createInvitation, listInvitations, revokeInvitation } from '../../workspaces/invitations.ts';
+import { acceptInvitation, createInvitation, describeInvitation, listInvitations, revokeInvitation } from '../../workspaces/invitations.ts';
 import { changeMemberRole, listMembers, removeMember } from '../../workspaces/workspaces.ts';
 import { field, formOf, refusal } from '../forms.ts';
 import { noticeOf, renderPage } from '../layout.ts';
 import type { WebApp, WebContext, WebDeps } from '../web-env.ts';
 import { inWorkspace } from '../workspace-context.ts';
+import { when } from '../dates.ts';
+import { twoFactorPolicy } from '../../workspaces/two-factor-policy.ts';
+import { registerWorkspaceSecurityPages, securityCard } from './workspace-security-pages.ts';
 
 const isRole = (v: string | undefined): v is WorkspaceRole => (WORKSPACE_ROLES as readonly string[]).includes(v ?? '');
 
@@ -30,6 +33,7 @@ export function registerTeamPages(web: WebApp, deps: WebDeps): void {
     const invitations = page.can('invitations.read') ? await listInvitations(deps.api.db, ws) : [];
     const pending = invitations.filter((i) => !i.usedAt && !i.revokedAt && i.expiresAt.getTime() > Date.now());
     const grantable = WORKSPACE_ROLES.filter((r) => canGrantRole(role, r));
+    const { requireTwoFactor } = await twoFactorPolicy(deps.api.db, page.access);
     return renderPage(c, {
       title: 'Team', user: me, workspace: page.workspace, sandboxMail, error, notice: noticeOf(c), status: error ? 400 : 200,
       body: html`<div class="table-wrap"><table class="responsive"><thead><tr><th>Name</th><th>Email</th><th>Role</th><th>Actions</th></tr></thead><tbody>
@@ -49,12 +53,14 @@ export function registerTeamPages(web: WebApp, deps: WebDeps): void {
           <div><label for="f-role">Role</label><select id="f-role" name="role">${grantable.map((r) => html`<option value="${r}" ${r === 'member' ? 'selected' : ''}>${r}</option>`)}</select></div>
           <div><button type="submit">Send invitation</button></div></form>
         <h2>Pending invitations</h2>
-        ${pending.length === 0 ? html`<p>None.</p>` : html`<ul class="card">${pending.map((i) => html`<li>${i.email} as ${i.role}, expires ${i.expiresAt.toUTCString()}
-          <form method="post" action="/w/${ws}/invitations/${i.id}/revoke" class="inline"><button type="submit" class="link">Revoke invitation to ${i.email}</button></form></li>`)}</ul>`}` : ''}`,
+        ${pending.length === 0 ? html`<p>None.</p>` : html`<ul class="card">${pending.map((i) => html`<li>${i.email} as ${i.role}, expires ${when(i.expiresAt)}
+          <form method="post" action="/w/${ws}/invitations/${i.id}/revoke" class="inline"><button type="submit" class="link">Revoke invitation to ${i.email}</button></form></li>`)}</ul>`}` : ''}
+      ${securityCard(ws, requireTwoFactor, page.can('workspace.update'))}`,
     });
   };
 
   web.get('/w/:ws/team', (c) => teamPage(c));
+  registerWorkspaceSecurityPages(web, deps, teamPage);
 
   web.post('/w/:ws/invitations', async (c) => {
     const page = await inWorkspace(deps, c, 'invitations.manage');
@@ -104,11 +110,24 @@ export function registerTeamPages(web: WebApp, deps: WebDeps): void {
     return c.redirect(leaving ? '/workspaces' : `/w/${page.workspace.id}/team?notice=member_removed`, 303);
   });
 
-  web.get('/invitations/accept', (c) => renderPage(c, {
-    title: 'Join a workspace', user: c.get('user'), sandboxMail,
-    body: html`<form method="post" action="/invitations/accept" class="stack card"><input type="hidden" name="token" value="${c.req.query('token') ?? ''}">
-      <p>You were invited to a mailplane workspace. Signed in as ${c.get('user').email}.</p><div><button type="submit">Accept the invitation</button></div></form>`,
-  }));
+  web.get('/invitations/accept', async (c) => {
+    const user = c.get('user');
+    const token = c.req.query('token') ?? '';
+    let invitation: Awaited<ReturnType<typeof describeInvitation>>;
+    try {
+      invitation = await describeInvitation(deps.invitations, { email: user.email }, token);
+    } catch (err) {
+      return renderPage(c, { title: 'Join a workspace', user, sandboxMail, error: refusal(err), status: 400, body: html`<p>Ask the person who invited you for a new invitation.</p>` });
+    }
+    const by = invitation.invitedBy;
+    return renderPage(c, {
+      title: `Join ${invitation.workspace}`, user, sandboxMail,
+      body: html`<form method="post" action="/invitations/accept" class="stack card"><input type="hidden" name="token" value="${token}">
+        <p>${by ? html`<strong>${by.name}</strong> (${by.email})` : 'A former member'} invited you to the workspace <strong>${invitation.workspace}</strong> as ${roleWithArticle(invitation.role)}.</p>
+        <p class="hint">You are signed in as ${user.email}. The invitation expires ${when(invitation.expiresAt)}.</p>
+        <div><button type="submit">Join ${invitation.workspace}</button></div></form>`,
+    });
+  });
   web.post('/invitations/accept', async (c) => {
     const user = c.get('user');
     try {

@@ -6,7 +6,6 @@
  * work on the server the customer bought). Every main page is checked with
  * axe-core, at phone width, and saved under .screenshots/ (`npm run screenshots` refreshes docs/screenshots/).
  */
-import { createServer } from 'node:net';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { servers, serverIps, subscriptions } from '../../../src/db/schema/index.ts';
@@ -15,20 +14,13 @@ import { checkServer } from '../../../src/ops/monitor.ts';
 import { opsDeps } from '../../../src/app-context.ts';
 import { STRONG_PASSWORD } from '../../support/api.ts';
 import { startHarness, type Harness } from '../../support/provisioning.ts';
+import { totpCode } from '../../support/two-factor.ts';
 import { browserMissing, checkPage, openBrowser, openMailedLink, type BrowserSession } from './browser.ts';
+import { freePort } from '../../support/free-port.ts';
 
 const missing = browserMissing();
 if (missing) console.warn(`dashboard browser tests skipped: ${missing}`);
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.once('error', reject);
-  });
-}
 
 describe.skipIf(missing !== null)('dashboard journeys in chromium', { timeout: 240_000 }, () => {
   let h: Harness;
@@ -60,7 +52,10 @@ describe.skipIf(missing !== null)('dashboard journeys in chromium', { timeout: 2
     await page.getByLabel('Email', { exact: true }).fill('ada@harbour-mail.example');
     await page.getByLabel('Password', { exact: true }).fill(STRONG_PASSWORD);
     await page.getByRole('button', { name: 'Create account' }).click();
-    await page.waitForURL(/\/workspaces/);
+    // No session yet: sign-up answers alike for a new and a taken address; the mailed link signs in.
+    await page.waitForURL(/\/signup\/check-mail$/);
+    expect(await page.locator('main').textContent()).toContain('Open the link in it');
+    await checkPage(page, 'sign-up-check-mail');
 
     await openMailedLink(page, base, 'ada@harbour-mail.example', /Confirm your email/, '/verify-email');
     await Promise.all([page.waitForURL(/notice=verified/, { timeout: 30_000 }), page.getByRole('button', { name: 'Confirm my email address' }).click()]);
@@ -81,8 +76,8 @@ describe.skipIf(missing !== null)('dashboard journeys in chromium', { timeout: 2
     await page.getByLabel(/Amsterdam/).first().check();
     await page.getByLabel('Your domain').fill(state.domain);
     await page.getByRole('button', { name: 'Continue to payment' }).click();
+    // Paid by card, Stripe's page brings the customer straight back.
     await page.getByRole('button', { name: /^Pay( by card)?$/ }).first().click();
-    await page.getByRole('link', { name: 'Continue to the merchant' }).click();
     await page.waitForURL(/\/servers\/[0-9a-f-]{36}$/);
     state.server = page.url().split('/servers/')[1]!;
 
@@ -122,9 +117,13 @@ describe.skipIf(missing !== null)('dashboard journeys in chromium', { timeout: 2
     await checkPage(page, 'mailboxes', { phoneShot: true });
 
     // Webmail lives on the customer's own server; the browser is sent there with a single-use link.
-    await owner.context.route(/^https:\/\/webmail\./, (route) => route.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><title>Roundcube</title><h1>Webmail</h1>' }));
+    // The sandbox's emulated server runs none, so its stand-in checks the link as the server would.
     await page.getByRole('button', { name: 'Open webmail for alice' }).click();
-    await page.waitForURL(/^https:\/\/webmail\.harbour-mail\.example\/autologin\?token=/);
+    await page.waitForURL(/\/sandbox\/webmail\/[0-9a-f-]{36}\?token=/);
+    expect(await page.locator('main').textContent()).toContain(`Signed in as alice@${state.domain}`);
+    await checkPage(page, 'sandbox-webmail');
+    await page.reload();
+    expect(await page.locator('main').textContent()).toContain('already used');
     await page.goBack();
 
     await page.goto(`${base}/w/${state.workspace}/servers/${state.server}/settings`);
@@ -157,8 +156,13 @@ describe.skipIf(missing !== null)('dashboard journeys in chromium', { timeout: 2
       await p.getByLabel('Email', { exact: true }).fill('bob@harbour-mail.example');
       await p.getByLabel('Password', { exact: true }).fill(STRONG_PASSWORD);
       await p.getByRole('button', { name: 'Create account' }).click();
-      await p.waitForURL(/\/invitations\/accept\?token=/);
-      await p.getByRole('button', { name: 'Accept the invitation' }).click();
+      await p.waitForURL(/\/signup\/check-mail$/);
+      // Confirming through the mailed link signs Bob in and continues to the invitation he came from.
+      await openMailedLink(p, base, 'bob@harbour-mail.example', /Confirm your email/, '/verify-email');
+      await Promise.all([p.waitForURL(/\/invitations\/accept\?token=/, { timeout: 30_000 }), p.getByRole('button', { name: 'Confirm my email address' }).click()]);
+      // The page says who invited Bob, to which workspace and as what, before he joins.
+      expect(await p.locator('main').textContent()).toMatch(/invited you to the workspace .+ as a member\./);
+      await p.getByRole('button', { name: /^Join / }).click();
       await p.waitForURL(new RegExp(`/w/${state.workspace}\\?notice=joined`));
 
       expect(await p.getByRole('link', { name: 'Subscribe to a new mail server' }).count()).toBe(0);
@@ -190,6 +194,9 @@ describe.skipIf(missing !== null)('dashboard journeys in chromium', { timeout: 2
       await p.getByLabel('Email', { exact: true }).fill('sam@mailplane.example');
       await p.getByLabel('Password', { exact: true }).fill(STRONG_PASSWORD);
       await p.getByRole('button', { name: 'Sign in' }).click();
+      // Staff always have a second factor: the code of the next step (enrolment spent the current one).
+      await p.getByLabel(/Code from your authenticator app/).fill(totpCode(h.totpSecrets.get('sam@mailplane.example')!, Date.now() + 30_000));
+      await Promise.all([p.waitForURL((u) => !u.pathname.startsWith('/login')), p.getByRole('button', { name: 'Verify' }).click()]);
       await p.goto(`${base}/support/servers?status=ready`);
       await checkPage(p, 'support-servers');
       await p.getByRole('link', { name: state.domain }).click();
@@ -216,8 +223,14 @@ describe.skipIf(missing !== null)('dashboard journeys in chromium', { timeout: 2
       await p.getByLabel('Email', { exact: true }).fill('olga@mailplane.example');
       await p.getByLabel('Password', { exact: true }).fill(STRONG_PASSWORD);
       await p.getByRole('button', { name: 'Sign in' }).click();
+      // Staff always have a second factor: the code of the next step (enrolment spent the current one).
+      await p.getByLabel(/Code from your authenticator app/).fill(totpCode(h.totpSecrets.get('olga@mailplane.example')!, Date.now() + 30_000));
+      await Promise.all([p.waitForURL((u) => !u.pathname.startsWith('/login')), p.getByRole('button', { name: 'Verify' }).click()]);
       await p.goto(`${base}/ops/alerts`);
       expect(await p.getByText(ip!.address).count()).toBeGreaterThan(0);
+      // Listed on every zone: one alert naming them all, not one per zone.
+      expect(await p.getByRole('button', { name: 'Acknowledge ip_listed' }).count()).toBe(1);
+      expect(await p.getByText(/is listed on \d+ DNSBL zones/).count()).toBe(1);
       await checkPage(p, 'ops-alerts', { phoneShot: true });
       await Promise.all([p.waitForURL(/notice=acknowledged/, { timeout: 30_000 }), p.getByRole('button', { name: 'Acknowledge ip_listed' }).first().click()])
         .catch(async (err) => { throw new Error(`${err}; page: ${(await p.locator('main').textContent())?.replace(/\s+/g, ' ').slice(0, 800)}`); });
@@ -227,9 +240,9 @@ describe.skipIf(missing !== null)('dashboard journeys in chromium', { timeout: 2
 
       h.sandbox.listings.delist(ip!.address);
       p.on('dialog', (d) => void d.accept());
-      await p.goto(`${base}/support/servers/${state.server}`);
-      await p.getByLabel(`Reason for rotating ${ip!.address}`).fill('listed on a DNSBL');
-      await p.getByRole('button', { name: `Rotate ${ip!.address}` }).click();
+      // The remedy is on the alert itself.
+      await p.goto(`${base}/ops/alerts?status=acknowledged&kind=ip_listed`);
+      await p.getByRole('button', { name: `Rotate this IP (${ip!.address})` }).click();
       await p.waitForURL(/notice=rotation_started/);
       expect(await p.getByRole('heading', { name: /Latest run: rotate_ip/ }).count()).toBe(1);
       await expect.poll(async () => {
@@ -262,5 +275,22 @@ describe.skipIf(missing !== null)('dashboard journeys in chromium', { timeout: 2
     expect(await page.locator('main').textContent()).not.toContain('Payment failed');
     expect(await page.locator('.pill.active').count()).toBe(1);
     expect((await h.waitForServer(state.server!, ['ready'], 10_000)).status).toBe('ready');
+  });
+  it('the owner cancels one server at the end of its period from Billing, then undoes it; the account page lists where they are signed in', async () => {
+    const { page } = owner;
+    await page.goto(`${base}/w/${state.workspace}/billing`);
+    await page.getByRole('link', { name: 'Cancel this server' }).click();
+    await page.getByLabel(`Type ${state.domain} to confirm`).fill(state.domain!);
+    await Promise.all([page.waitForURL(/notice=server_cancelled/, { timeout: 30_000 }), page.getByRole('button', { name: 'Cancel this server' }).click()]);
+    expect(await page.locator('main').textContent()).toMatch(/Cancelled: the server runs until/);
+    await checkPage(page, 'billing-cancelled');
+    await Promise.all([page.waitForURL(/notice=cancel_undone/, { timeout: 30_000 }), page.getByRole('button', { name: 'Undo the cancellation' }).click()]);
+    expect(await page.locator('main').textContent()).not.toMatch(/Cancelled: the server runs until/);
+    expect((await h.waitForServer(state.server!, ['ready'], 10_000)).status).toBe('ready');
+
+    await page.goto(`${base}/account`);
+    const devices = page.getByRole('region', { name: 'Where you are signed in' });
+    expect(await devices.textContent()).toContain('this session');
+    await checkPage(page, 'account-sessions');
   });
 });

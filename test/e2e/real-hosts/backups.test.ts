@@ -3,16 +3,22 @@
  * restic on the server (with its own key) to the Object Storage emulator, the
  * control plane's drill restores it and finds every message; a message the user
  * deletes comes back into "Restored <date>" by a one-mailbox restore while the
- * current mail stays as it is; the server's key cannot destroy its history; a
+ * current mail stays as it is; the mailbox downloaded from the backup (a single-use
+ * link) holds every message of the manifest byte for byte; the server's key cannot destroy its history; a
  * damaged pack fails the drill and `restic check` and opens ops alerts; erasure
  * leaves no object version behind. Judged by curl's IMAP client and restic.
  */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { and, desc, eq, isNull } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withSession } from '../../../provisioning/remote.ts';
 import { runDrill } from '../../../src/backups/drill.ts';
 import { maintainRepository } from '../../../src/backups/maintenance.ts';
+import { scanMailRoot } from '../../../src/backups/manifest.ts';
 import { alerts, auditLog, backupRepositories, backupRestores, backupRuns, servers } from '../../../src/db/schema/index.ts';
 import type { StorageRegion } from '../../../src/providers/storage/interface.ts';
 import { s3With } from '../../support/object-storage.ts';
@@ -74,6 +80,27 @@ describe.skipIf(missing.length > 0)('backups of a real mail server', () => {
     expect(check).toEqual({ outcome: 'checked', passed: true, error: null });
   });
 
+  it('downloads the mailbox from that backup, once, as a Maildir tar.gz holding every message of the manifest byte for byte', async () => {
+    const [run] = await h.database.db.select().from(backupRuns).where(eq(backupRuns.id, runId));
+    const link = await h.call('POST', `${api()}/mailboxes/${mb.id}/download`, { token: owner.token, body: { backupId: runId } });
+    expect(link.status, JSON.stringify(link.body)).toBe(201);
+    const res = await fetch(`${h.baseUrl}${link.body.download.url}`, { headers: { authorization: `Bearer ${owner.token}` } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/gzip');
+    const dir = mkdtempSync(join(tmpdir(), 'mailplane-download-'));
+    try {
+      writeFileSync(join(dir, 'mailbox.tar.gz'), Buffer.from(await res.arrayBuffer()));
+      execFileSync('tar', ['-xzf', join(dir, 'mailbox.tar.gz'), '-C', dir]);
+      const scanned = await scanMailRoot(join(dir, run!.manifest!.root!));
+      expect(Object.keys(scanned.mailboxes)).toEqual([mb.address]);
+      const expected = run!.manifest!.mailboxes[mb.address]!;
+      for (const [folder, entry] of Object.entries(expected)) expect(scanned.mailboxes[mb.address]![folder]?.messages, folder).toEqual(entry.messages);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect((await fetch(`${h.baseUrl}${link.body.download.url}`, { headers: { authorization: `Bearer ${owner.token}` } })).status).toBe(410);
+  });
+
   it('the server\'s own key cannot delete its snapshots: the storage refuses', async () => {
     const [server] = await h.database.db.select().from(servers).where(eq(servers.id, serverId));
     // As an intruder with root on the server would: its env file, restic, and every snapshot id.
@@ -127,6 +154,8 @@ describe.skipIf(missing.length > 0)('backups of a real mail server', () => {
     // Erasure is confirmed with the workspace's name, as the dashboard asks for it.
     const ws = await h.call('GET', `/v1/workspaces/${owner.workspaceId}`, { token: owner.token });
     expect((await h.call('DELETE', `/v1/workspaces/${owner.workspaceId}`, { token: owner.token, body: { confirm: ws.body.name } })).status).toBeLessThan(300);
+    // The erasure waits out its grace period (owners may cancel); the sweep then starts it.
+    expect(await h.afterErasureGrace()).toEqual([owner.workspaceId]);
     const entry = await until('the erasure', async () => {
       const [e] = await h.database.db.select().from(auditLog).where(and(eq(auditLog.action, 'workspace.erased'), eq(auditLog.workspaceId, owner.workspaceId)));
       return e;

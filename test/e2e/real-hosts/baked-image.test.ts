@@ -2,16 +2,19 @@
  * Two servers from the pre-baked mail-server image on real Debian 12 hosts:
  * each booted the image's disk (its boot volume comes from the image's Block
  * snapshot, which is the bake machine's disk), install_mail_stack fetched no
- * package, and every per-instance secret the bake removed was made anew on
- * each: Roundcube's des_key, the snakeoil key, the machine id, the SSH host
- * key — none equal to the image's, none shared between the two servers.
+ * package, and every per-instance secret was made anew on each: the ones the
+ * bake removed (Roundcube's des_key, the snakeoil key, postsrsd's SRS key, the
+ * machine id, the SSH host key, unbound's control keys where there are any) and
+ * the ones install makes (DKIM keys, the webmail master credentials) — none in
+ * the image, none shared between the two servers.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { provisioningRuns, provisioningSteps } from '../../../src/db/schema/index.ts';
+import { DKIM_KEY_DIR } from '../../../src/mailstack/render.ts';
 import type { Harness } from '../../support/provisioning.ts';
 import type { BakedImage } from './support/baked-image.ts';
 import { missingForRealHosts, startRealHostProduct } from './support/product.ts';
@@ -20,18 +23,25 @@ const missing = missingForRealHosts();
 if (missing.length > 0 && process.env['MAILPLANE_REQUIRE_TOOLS'] === '1') throw new Error(`real-host e2e needs: ${missing.join(', ')}`);
 const CACHE_DIR = process.env['SANDBOX_HOSTS_CACHE_DIR'] ?? '/var/cache/mailplane';
 
-interface Secrets { desKey: string | null; snakeoil: string | null; machineId: string | null; hostKey: string | null }
+const SECRETS = ['desKey', 'snakeoil', 'postsrsd', 'machineId', 'hostKey', 'dkim', 'webmailMaster', 'unboundControl'] as const;
+type Secrets = Record<(typeof SECRETS)[number], string | null>;
 
-/** The secrets as files on a disk (a machine's root, or the image's layer). */
+/** The secrets as files on a disk (a machine's root, or the image's layer); keys as digests. */
 async function secretsIn(root: string): Promise<Secrets> {
   const read = (path: string) => readFile(join(root, path), 'utf8').catch(() => null);
+  const digest = (text: string | null) => (text ? createHash('sha256').update(text).digest('hex') : null);
   const rc = await read('etc/roundcube/config.inc.php');
-  const key = await read('etc/ssl/private/ssl-cert-snakeoil.key');
+  const dkimFiles = (await readdir(join(root, DKIM_KEY_DIR)).catch(() => [] as string[])).filter((f) => f.endsWith('.key')).sort();
+  const dkim = (await Promise.all(dkimFiles.map((f) => read(`${DKIM_KEY_DIR.slice(1)}/${f}`)))).join('');
   return {
     desKey: rc === null ? null : (/^\$config\['des_key'\] = '([^']*)';/m.exec(rc)?.[1] ?? null),
-    snakeoil: key === null ? null : createHash('sha256').update(key).digest('hex'),
+    snakeoil: digest(await read('etc/ssl/private/ssl-cert-snakeoil.key')),
+    postsrsd: digest(await read('etc/postsrsd.secret')),
     machineId: (await read('etc/machine-id'))?.trim() ?? null,
     hostKey: (await read('etc/ssh/ssh_host_ed25519_key.pub'))?.trim() ?? null,
+    dkim: digest(dkim),
+    webmailMaster: digest(await read('etc/dovecot/master-users')),
+    unboundControl: digest(await read('etc/unbound/unbound_control.key')),
   };
 }
 
@@ -76,14 +86,20 @@ describe.skipIf(missing.length > 0 || process.env['MAILPLANE_E2E_STOCK_IMAGE'] =
   });
 
   it("made each per-instance secret anew on each server: none is the image's, none is shared", async () => {
-    const image = await secretsIn(join(CACHE_DIR, 'snapshots', h.image!.snapshotId, 'upper'));
-    // The image holds none of them (the bake removed them).
+    const layer = join(CACHE_DIR, 'snapshots', h.image!.snapshotId, 'upper');
+    const image = await secretsIn(layer);
+    // The image holds none of them: the bake removed what its packages made, install makes the rest.
     expect(image.desKey).toBe('');
-    expect(image.snakeoil).toBeNull();
     expect(image.machineId ?? '').toBe('');
-    expect(image.hostKey).toBeNull();
+    for (const key of SECRETS.filter((k) => k !== 'desKey' && k !== 'machineId')) expect(image[key], key).toBeNull();
+    for (const path of ['var/lib/systemd/random-seed', 'var/lib/systemd/credential.secret', 'root/.ssh/authorized_keys', 'var/lib/cloud/instance']) {
+      expect(await readFile(join(layer, path)).then(() => path, () => null), path).toBeNull();
+    }
     const [a, b] = servers.map((s) => s.secrets);
-    for (const key of ['desKey', 'snakeoil', 'machineId', 'hostKey'] as const) {
+    // Debian 12's unbound controls over a Unix socket and makes no control keys: absent on both
+    // servers as in the image, or else made anew and different on each.
+    const made = SECRETS.filter((k) => k !== 'unboundControl' || a!.unboundControl !== null || b!.unboundControl !== null);
+    for (const key of made) {
       expect(a![key], key).toBeTruthy();
       expect(b![key], key).toBeTruthy();
       expect(a![key], key).not.toBe(b![key]);

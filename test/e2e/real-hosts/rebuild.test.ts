@@ -3,7 +3,7 @@
  * delivered into two folders (one message while a backup runs), backed up by
  * restic on the server to the Object Storage emulator, the machine is deleted
  * behind mailplane's back, and the owner's rebuild brings it back on the same
- * IPv4: curl's IMAP client then finds the same messages, byte for byte, in every
+ * IPv4 and IPv6 (AAAA unchanged, the new host answering on it): curl's IMAP client then finds the same messages, byte for byte, in every
  * folder; the certificate port 25 presents still matches the published TLSA
  * record; and mail sent after the rebuild passes DKIM and SPF by mailauth.
  */
@@ -37,6 +37,8 @@ describe.skipIf(missing.length > 0)('a real mail server destroyed with its disk 
     server: ipv4, port: 587, tls: 'starttls', auth: { user: mb.address, password: mb.password }, from: mb.address, to: mb.address,
     header: { Subject: subject }, body: `${subject}\n${'a line of mail worth keeping\n'.repeat(40)}`,
   });
+  const countOverIpv6 = async (address: string) => Number(/\* (\d+) EXISTS/.exec((await inInternet(['curl', '-sS', '--insecure', '--user', `${mb.address}:${mb.password}`,
+    `imaps://[${address}]/INBOX`, '-X', 'EXAMINE INBOX'], { timeoutMs: 30_000 })).stdout)?.[1] ?? -1);
   const count = async (folder: string) => Number(/\* (\d+) EXISTS/.exec((await imap(encodeURIComponent(folder), ['-X', `EXAMINE "${folder}"`])).stdout)?.[1] ?? -1);
 
   /** sha256 of every message of a folder, sorted: the folder's content as a client reads it. */
@@ -111,6 +113,9 @@ describe.skipIf(missing.length > 0)('a real mail server destroyed with its disk 
     expect(before.digests['INBOX']).toHaveLength(4);
     expect(before.digests['Archive']).toHaveLength(2);
     expect(await tlsaRecords()).toContain(before.spki);
+    // The IPv6 DNS names is the one the host answers on.
+    expect(await resolver.resolve6(hostname)).toEqual([before.ipv6]);
+    expect(await countOverIpv6(before.ipv6)).toBe(4);
   });
 
   it('is rebuilt after its machine and disk are destroyed: same IPv4, every message, same TLS key', async () => {
@@ -127,6 +132,11 @@ describe.skipIf(missing.length > 0)('a real mail server destroyed with its disk 
     expect(row.status, row.statusReason ?? '').toBe('ready');
     expect(row.providerServerId).not.toBe(before.providerId);
     expect(row.ipv4).toBe(ipv4);
+    // The same IPv6 too, in DNS and on the new host: mailplane fixes it in the routed prefix that
+    // moved with the flexible IP, so the new instance's SLAAC address (another MAC) changes nothing.
+    expect(row.ipv6).toBe(before.ipv6);
+    expect(await resolver.resolve6(hostname)).toEqual([before.ipv6]);
+    expect(await countOverIpv6(before.ipv6)).toBe(4);
 
     expect(await folderDigests('INBOX')).toEqual(before.digests['INBOX']);
     expect(await folderDigests('Archive')).toEqual(before.digests['Archive']);
@@ -152,5 +162,11 @@ describe.skipIf(missing.length > 0)('a real mail server destroyed with its disk 
     });
     expect(result.dkim.results.map((r: { status: { result: string }; signingDomain: string }) => [r.signingDomain, r.status.result])).toContainEqual([domain, 'pass']);
     expect(result.spf && result.spf.status.result).toBe('pass');
+    // SPF's ip6: still names the address the server sends from over IPv6.
+    const v6 = await authenticate(Buffer.from(message.replace(/\r?\n/g, '\r\n')), {
+      ip: before.ipv6, helo: hostname, sender: mb.address, mta: 'judge.example.net',
+      resolver: (name: string, type: string) => resolver.resolve(name, type as 'TXT') as Promise<never>,
+    });
+    expect(v6.spf && v6.spf.status.result).toBe('pass');
   });
 });

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTestApi, STRONG_PASSWORD, type TestApi } from '../../support/api.ts';
 
 let api: TestApi;
@@ -55,11 +55,26 @@ describe('accounts and sessions', () => {
     expect(login.status).toBe(401);
   });
 
-  it('refuses a duplicate email with 409, case-insensitively', async () => {
-    await api.signup('erin@example.com');
-    const dup = await api.call('POST', '/v1/auth/signup', { body: { email: 'Erin@Example.com', password: STRONG_PASSWORD, name: 'Other' } });
-    expect(dup.status).toBe(409);
-    expect(dup.body.code).toBe('email_taken');
+  it('answers a taken address exactly as a new one, with the same work, changes nothing and tells only the owner', async () => {
+    const hash = vi.spyOn(api.deps.hasher, 'hash');
+    const fresh = await api.call('POST', '/v1/auth/signup', { body: { email: 'erin@example.com', password: STRONG_PASSWORD, name: 'Erin' } });
+    const taken = await api.call('POST', '/v1/auth/signup', { body: { email: 'Erin@Example.com', password: 'Velvet-Orchard-Compass-77', name: 'Other' } });
+    const hashed = hash.mock.calls.length;
+    hash.mockRestore();
+    for (const res of [fresh, taken]) {
+      expect(res.status).toBe(202);
+      expect(res.body).toEqual({ status: 'verification_sent' });
+      // No session either way: a session would tell which one created an account.
+      expect(res.headers.get('set-cookie')).toBeNull();
+    }
+    expect(hashed).toBe(2);
+    // The account is the first one: its password and name, unconfirmed, and it can sign in before confirming.
+    const rows = await api.database.sql`select name, email_verified_at from users where email = 'erin@example.com'`;
+    expect(rows.map((r) => [r['name'], r['email_verified_at']])).toEqual([['Erin', null]]);
+    expect((await api.call('POST', '/v1/auth/login', { body: { email: 'erin@example.com', password: 'Velvet-Orchard-Compass-77' } })).status).toBe(401);
+    const login = await api.call('POST', '/v1/auth/login', { body: { email: 'erin@example.com', password: STRONG_PASSWORD } });
+    expect([login.status, login.body.user.emailVerified]).toEqual([200, false]);
+    expect(api.notices.filter((n) => n.kind === 'signup_attempted').map((n) => n.email)).toEqual(['erin@example.com']);
   });
 
   it('rejects a tampered or foreign-signed token', async () => {
@@ -75,6 +90,7 @@ describe('accounts and sessions', () => {
     await api.call('POST', '/v1/auth/login', { body: { email: 'gina@example.com', password: STRONG_PASSWORD } });
     await api.call('POST', '/v1/auth/login', { body: { email: 'gina@example.com', password: 'wrong-password-here' } });
     const rows = await api.database.sql`select action from audit_log where actor_id = ${userId} order by id`;
-    expect(rows.map((r) => r['action'])).toEqual(['user.signup', 'user.login', 'user.login_failed']);
+    // The harness's sign-up signs in with the password after it (sign-up itself issues no session).
+    expect(rows.map((r) => r['action'])).toEqual(['user.signup', 'user.login', 'user.login', 'user.login_failed']);
   });
 });

@@ -29,7 +29,7 @@ afterAll(() => api.close());
 describe('log redaction through the API', () => {
   it('never writes secrets to the log, whatever the request carried', async () => {
     const signup = await api.call('POST', '/v1/auth/signup', { body: { email: 'logged@example.com', password: STRONG_PASSWORD, name: 'Logged' } });
-    expect(signup.status).toBe(201);
+    expect(signup.status).toBe(202);
     const login = await api.call('POST', '/v1/auth/login', { body: { email: 'logged@example.com', password: STRONG_PASSWORD } });
     const token: string = login.body.token;
     const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!;

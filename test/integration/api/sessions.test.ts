@@ -16,10 +16,11 @@ const login = (email: string, password = STRONG_PASSWORD, ip = '192.0.2.1') =>
   api.call('POST', '/v1/auth/login', { body: { email, password }, headers: { 'x-forwarded-for': ip } });
 
 describe('sessions', () => {
-  it('sets the session cookie HttpOnly, Secure, SameSite=Strict, path / on signup too', async () => {
+  it('sets no session on sign-up, and the session cookie HttpOnly, Secure, SameSite=Strict, path / on sign-in', async () => {
     const res = await api.call('POST', '/v1/auth/signup', { body: { email: 'cookie@example.com', password: STRONG_PASSWORD, name: 'Cookie' }, headers: { 'x-forwarded-for': '192.0.2.50' } });
-    expect(res.status).toBe(201);
-    const cookie = res.headers.get('set-cookie') ?? '';
+    expect(res.status).toBe(202);
+    expect(res.headers.get('set-cookie')).toBeNull();
+    const cookie = (await login('cookie@example.com', STRONG_PASSWORD, '192.0.2.50')).headers.get('set-cookie') ?? '';
     expect(cookie).toMatch(/^mailplane_session=[^;]+;/);
     expect(cookie).toMatch(/;\s*HttpOnly/i);
     expect(cookie).toMatch(/;\s*Secure/i);

@@ -149,6 +149,8 @@ describe('backups of an emulated server', () => {
     const ws = await h.call('GET', `/v1/workspaces/${owner.workspaceId}`, { token: owner.token });
     const res = await h.call('DELETE', `/v1/workspaces/${owner.workspaceId}`, { token: owner.token, body: { confirm: ws.body.name } });
     expect(res.status).toBeLessThan(300);
+    // The erasure waits out its grace period (owners may cancel); the sweep then starts it.
+    expect(await h.afterErasureGrace()).toEqual([owner.workspaceId]);
     const entry = await until('the erasure', async () => {
       const [e] = await h.database.db.select().from(auditLog).where(and(eq(auditLog.action, 'workspace.erased'), eq(auditLog.workspaceId, owner.workspaceId)));
       return e;

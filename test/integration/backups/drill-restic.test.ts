@@ -5,21 +5,25 @@
  * server's own key), then the drill restores with the admin key and compares with
  * the manifest, and `restic check` runs. A damaged pack fails both and opens alerts.
  */
-import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { createWriteStream, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { and, eq, isNull } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAlertStore } from '../../../provisioning/alerts.ts';
 import type { BackupDeps } from '../../../src/backups/deps.ts';
+import { claimMailboxDownload, DOWNLOAD_TTL_MS, requestMailboxDownload, streamMailboxArchive } from '../../../src/backups/download-mailbox.ts';
 import { MAIL_ROOT, runDrill } from '../../../src/backups/drill.ts';
+import { compareManifests, scanMailRoot } from '../../../src/backups/manifest.ts';
 import { maintainRepository } from '../../../src/backups/maintenance.ts';
 import { backupEnvFile, ensureRepository } from '../../../src/backups/repository.ts';
 import { parseBackupOutput } from '../../../src/backups/run-backup.ts';
 import { systemClock } from '../../../src/clock.ts';
 import { loadConfig } from '../../../src/config.ts';
-import { alerts, backupRepositories, backupRuns, servers, workspaces } from '../../../src/db/schema/index.ts';
+import { alerts, backupRepositories, backupRuns, mailboxDownloads, servers, workspaces } from '../../../src/db/schema/index.ts';
 import { createLogger } from '../../../src/log.ts';
 import { renderServerTree } from '../../../src/mailstack/render.ts';
 import { parseMasterKeys } from '../../../src/vault/master-keys.ts';
@@ -28,6 +32,7 @@ import { sampleServer } from '../../unit/mailstack/sample-server.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/db.ts';
 import { s3With, startObjectStorage, type ObjectStorageWorld } from '../../support/object-storage.ts';
 import { TEST_VAULT_KEYS } from '../../support/provisioning.ts';
+import { until } from '../../support/until.ts';
 import { findProgram, requireProgram, requireRoot, toolsRequired } from '../../support/real-tools.ts';
 
 let world: ObjectStorageWorld;
@@ -113,6 +118,39 @@ describe('drills and checks with restic on the control plane', () => {
     expect(check).toEqual({ outcome: 'checked', passed: true, error: null });
     const [repo] = await database.db.select().from(backupRepositories).where(eq(backupRepositories.serverId, serverId));
     expect(repo!.lastCheckStatus).toBe('passed');
+  }, 120_000);
+
+  it('downloads one mailbox from the snapshot as a Maildir tar.gz, once: every message byte for byte, no other mailbox', async (ctx) => {
+    requireRoot(ctx, 'see above');
+    requireProgram(ctx, 'restic', 'restic');
+    const [run] = await database.db.select().from(backupRuns).where(eq(backupRuns.serverId, serverId));
+    const [server] = await database.db.select().from(servers).where(eq(servers.id, serverId));
+    const actor = { id: 'user:test', kind: 'user' as const, ip: null };
+    const alice = { id: randomUUID(), address: 'alice@drill.example' };
+    const row = await requestMailboxDownload({ database }, actor, { server: server!, mailbox: alice, backupId: run!.id });
+    const claimed = await claimMailboxDownload(database.db, serverId, row.id, Date.now());
+    const archive = join(world.dir, 'alice.tar.gz');
+    await pipeline(await streamMailboxArchive(deps, server!, claimed), createWriteStream(archive));
+    const out = join(world.dir, 'alice-extracted');
+    mkdirSync(out);
+    execFileSync('tar', ['-xzf', archive, '-C', out]);
+    const scanned = await scanMailRoot(join(out, run!.manifest!.root!));
+    expect(Object.keys(scanned.mailboxes)).toEqual(['alice@drill.example']);
+    const onlyAlice = { ...run!.manifest!, mailboxes: { 'alice@drill.example': run!.manifest!.mailboxes['alice@drill.example']! } };
+    expect(compareManifests(onlyAlice, scanned)).toMatchObject({ passed: true, messagesCompared: 15 });
+    const done = await until('the download recorded', async () => (await database.db.select().from(mailboxDownloads).where(eq(mailboxDownloads.id, row.id)))[0]?.finishedAt && (await database.db.select().from(mailboxDownloads).where(eq(mailboxDownloads.id, row.id)))[0]);
+    expect(done).toMatchObject({ error: null, bytes: statSync(archive).size });
+
+    // The link works once, and not after its 15 minutes.
+    await expect(claimMailboxDownload(database.db, serverId, row.id, Date.now())).rejects.toMatchObject({ status: 410, detail: expect.stringMatching(/already used/) });
+    const old = await requestMailboxDownload({ database, now: () => Date.now() - DOWNLOAD_TTL_MS - 1000 }, actor, { server: server!, mailbox: alice, backupId: run!.id });
+    await expect(claimMailboxDownload(database.db, serverId, old.id, Date.now())).rejects.toMatchObject({ status: 410, detail: expect.stringMatching(/expired/) });
+    // A mailbox the backup does not hold, and a path restic cannot dump: clear refusals, not an empty archive.
+    await expect(requestMailboxDownload({ database }, actor, { server: server!, mailbox: { id: randomUUID(), address: 'carol@drill.example' }, backupId: run!.id }))
+      .rejects.toMatchObject({ status: 404 });
+    const [missing] = await database.db.insert(mailboxDownloads).values({ ...claimed, id: undefined, snapshotPath: '/nowhere/Maildir', usedAt: new Date() } as never).returning();
+    await expect(streamMailboxArchive(deps, server!, missing!)).rejects.toMatchObject({ status: 502, code: 'restic_failed' });
+    expect((await database.db.select().from(mailboxDownloads).where(eq(mailboxDownloads.id, missing!.id)))[0]!.error).toMatch(/restic dump exited/);
   }, 120_000);
 
   it('fails the drill and the check on a damaged pack, and opens an ops alert for each', async (ctx) => {

@@ -90,7 +90,7 @@ describe('one paid subscription per domain', () => {
     });
 
     it('provisions nothing, cancels the subscription at Stripe, refunds it in full and mails the customer, once', async () => {
-      await registerBillingWorkers({ ...deps, queue: h.ctx.queue });
+      await registerBillingWorkers({ ...deps, queue: h.ctx.queue, plans: h.ctx.config.product.plans, placements: h.ctx.placements, graceMs: h.ctx.config.billing.graceMs });
       // The later tests run the job by hand: the worker must not outlive this one, pass or fail.
       try {
         const { checkout, delivery, email } = await payTwice('race.example');

@@ -49,6 +49,22 @@ describe('mailplane servers', () => {
     expect(entry).toMatchObject({ actorId: 'cli:support-person', actorKind: 'staff' });
   }, 60_000);
 
+  it('rotates the DKIM keys and rolls the TLS key over from the shell, audited as the CLI user', async () => {
+    expect((await cli(['roll-tls-key', serverId, '--reason', 'a new key', '--key-type', 'dsa'])).code).toBe(2);
+    const rotated = await cli(['rotate-dkim', serverId, '--reason', 'routine, from the shell']);
+    expect(rotated.code, rotated.stderr).toBe(0);
+    const { runId } = JSON.parse(rotated.stdout) as { runId: string };
+    await h.waitForStep(serverId, 'sign_with_next_dkim', 'succeeded');
+    expect((await h.waitForServer(serverId, ['ready'])).status).toBe('ready');
+    const [entry] = await h.database.db.select().from(auditLog).where(and(eq(auditLog.action, 'dkim.rotation'), eq(auditLog.target, serverId)));
+    expect(entry).toMatchObject({ actorId: 'cli:support-person', actorKind: 'staff', details: expect.objectContaining({ runId }) });
+    const rolled = await cli(['roll-tls-key', serverId, '--reason', 'the key must change', '--key-type', 'rsa']);
+    expect(rolled.code, rolled.stderr).toBe(0);
+    await h.waitForStep(serverId, 'publish_next_tlsa', 'succeeded');
+    const [started] = await h.database.db.select().from(auditLog).where(and(eq(auditLog.action, 'tls.rollover'), eq(auditLog.target, serverId)));
+    expect(started).toMatchObject({ actorId: 'cli:support-person', details: expect.objectContaining({ keyType: 'rsa' }) });
+  }, 180_000);
+
   it('refuses bad usage and explains failures', async () => {
     expect((await cli(['list', '--status', 'exploded'])).code).toBe(2);
     expect((await cli(['rerun-step', serverId])).code).toBe(2);

@@ -68,7 +68,7 @@ describe('mailplane api on a fresh data dir', { timeout: 240_000 }, () => {
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ status: 'ok' });
     const signup = await post(`${first.url}/v1/auth/signup`, { email: 'first-run@example.com', password: STRONG_PASSWORD, name: 'First Run' });
-    expect(signup.status).toBe(201);
+    expect(signup.status).toBe(202);
     // Where the CLI finds the running sandbox: its control API answers with the emulators' environment.
     const recorded = JSON.parse(await readFile(join(dataDir, 'sandbox-emulators.json'), 'utf8')) as { control: string };
     expect(await (await fetch(`${recorded.control}/env`)).json()).toMatchObject({ SCW_API_URL: expect.stringMatching(/^http:\/\/127\.0\.0\.1:/) });

@@ -54,10 +54,7 @@ describe('GDPR export and erasure', () => {
   let otherWorkspace: string;
 
   it('exports everything about the caller as one document, secrets only as their existence', async () => {
-    const signup = await h.call('POST', '/v1/auth/signup', { body: { email: EMAIL, password: STRONG_PASSWORD, name: NAME } });
-    token = signup.body.token;
-    userId = signup.body.user.id;
-    await h.verifyEmail(EMAIL);
+    ({ token, userId } = await h.signup(EMAIL, { name: NAME }));
     workspaceId = (await h.call('POST', '/v1/workspaces', { token, body: { name: `${NAME}'s mail` } })).body.id;
     ({ serverId } = await h.readyServer(token, workspaceId, 'quuxworth.example'));
     const mb = await h.call('POST', `/v1/workspaces/${workspaceId}/servers/${serverId}/mailboxes`, { token, body: { localPart: 'zeb' } });
@@ -152,6 +149,7 @@ describe('GDPR export and erasure', () => {
     const before = await counters();
     expect(before.get('mailplane_provisioning_runs_total{kind="provision",status="succeeded"}')).toBeGreaterThan(0);
     expect((await h.call('DELETE', `/v1/workspaces/${owner.workspaceId}`, { token: owner.token, body: { password: STRONG_PASSWORD } })).status).toBe(202);
+    expect(await h.afterErasureGrace()).toEqual([owner.workspaceId]);
     await until('the workspace to go', async () => (await h.database.db.select().from(workspaces).where(eq(workspaces.id, owner.workspaceId))).length === 0, 120_000);
     const after = await counters();
     const lowered = [...before].filter(([sample, value]) => (after.get(sample) ?? 0) < value);
@@ -159,10 +157,10 @@ describe('GDPR export and erasure', () => {
     expect(await rowsMentioning('metrics-erase.example')).toEqual([]);
   });
 
-  it('erases one workspace on its owner\'s request: admins may not, the owner\'s account stays', async () => {
+  it('erases one workspace on its owner\'s request after a grace period its owners can cancel: admins may not, the owner\'s account stays', async () => {
     const owner = await h.customer('ws-erase-owner@example.com');
-    const admin = await h.call('POST', '/v1/auth/signup', { body: { email: 'ws-erase-admin@example.com', password: STRONG_PASSWORD, name: 'Admin' } });
-    await h.database.sql`insert into memberships (workspace_id, user_id, role) values (${owner.workspaceId}, ${admin.body.user.id}, 'admin')`;
+    const admin = await h.signup('ws-erase-admin@example.com', { verified: false, name: 'Admin' });
+    await h.database.sql`insert into memberships (workspace_id, user_id, role) values (${owner.workspaceId}, ${admin.userId}, 'admin')`;
     const { serverId: id } = await h.subscribe(owner.token, owner.workspaceId, 'ws-erase.example');
     expect((await h.waitForServer(id, ['ready', 'failed'], 120_000)).status).toBe('ready');
     const [server] = await h.database.db.select().from(servers).where(eq(servers.id, id));
@@ -172,7 +170,7 @@ describe('GDPR export and erasure', () => {
     expect((await readdir(hostDir, { recursive: true })).some((f) => /dkim/i.test(String(f)))).toBe(true);
 
     const name = 'ws-erase-owner@example.com mail';
-    expect((await h.call('DELETE', `/v1/workspaces/${owner.workspaceId}`, { token: admin.body.token, body: { confirm: name } })).status).toBe(403);
+    expect((await h.call('DELETE', `/v1/workspaces/${owner.workspaceId}`, { token: admin.token, body: { confirm: name } })).status).toBe(403);
     // Erasure is final: the id alone, a wrong name or a wrong password erase nothing.
     const refusals: Array<[unknown, number]> = [[undefined, 400], [{}, 400], [{ confirm: 'ws-erase-owner' }, 403], [{ confirm: name.toUpperCase() }, 403], [{ password: 'not-my-password-1' }, 403]];
     for (const [body, status] of refusals) {
@@ -185,7 +183,31 @@ describe('GDPR export and erasure', () => {
     expect((await h.call('GET', `/v1/workspaces/${owner.workspaceId}/servers`, { token: owner.token })).status).toBe(200);
     const res = await h.call('DELETE', `/v1/workspaces/${owner.workspaceId}`, { token: owner.token, body: { confirm: name } });
     expect(res.status).toBe(202);
-    // Gone for everyone at once, erased for good once the server is deprovisioned.
+    // First a grace period: the server keeps running, nothing new is bought, every owner hears when and how to cancel.
+    expect(res.body.status).toBe('scheduled');
+    const erasesAt = Date.parse(res.body.erasesAt);
+    expect(erasesAt - Date.now()).toBeGreaterThan(23 * 3600_000);
+    expect(erasesAt - Date.now()).toBeLessThanOrEqual(24 * 3600_000);
+    expect((await h.call('GET', `/v1/workspaces/${owner.workspaceId}`, { token: owner.token })).body.erasureScheduledFor).toBe(res.body.erasesAt);
+    expect((await h.database.db.select().from(servers).where(eq(servers.id, id)))[0]!.status).toBe('ready');
+    const checkout = await h.call('POST', `/v1/workspaces/${owner.workspaceId}/checkout`, { token: owner.token, body: { plan: 'starter', region: 'fr-par-1', domain: 'ws-erase-more.example' } });
+    expect([checkout.status, checkout.body.code]).toEqual([409, 'workspace_erasure_scheduled']);
+    const mailed = async (subject: string) => (await h.database.sql`select "to" from sandbox_mail where subject = ${subject} and text like ${`%/w/${owner.workspaceId}%`}`);
+    expect((await mailed('A workspace you own on mailplane is about to be erased')).map((m) => m['to'])).toEqual([['ws-erase-owner@example.com']]);
+    // Asking again keeps the first time; an admin cannot cancel; an owner can, once.
+    expect((await h.call('DELETE', `/v1/workspaces/${owner.workspaceId}`, { token: owner.token, body: { confirm: name } })).body.erasesAt).toBe(res.body.erasesAt);
+    const cancel = (token: string) => h.call('POST', `/v1/workspaces/${owner.workspaceId}/erasure/cancel`, { token });
+    expect((await cancel(admin.token)).status).toBe(403);
+    expect((await cancel(owner.token)).body).toEqual({ status: 'cancelled' });
+    const again = await cancel(owner.token);
+    expect([again.status, again.body.code]).toEqual([409, 'erasure_not_scheduled']);
+    expect(await mailed('The erasure of a workspace you own on mailplane was cancelled')).toHaveLength(1);
+    expect(await h.afterErasureGrace()).toEqual([]);
+    expect((await h.call('GET', `/v1/workspaces/${owner.workspaceId}/servers`, { token: owner.token })).status).toBe(200);
+
+    expect((await h.call('DELETE', `/v1/workspaces/${owner.workspaceId}`, { token: owner.token, body: { confirm: name } })).body.status).toBe('scheduled');
+    expect(await h.afterErasureGrace()).toEqual([owner.workspaceId]);
+    // Gone for everyone at once when the grace period ends, erased for good once the server is deprovisioned.
     expect((await h.call('GET', `/v1/workspaces/${owner.workspaceId}/servers`, { token: owner.token })).status).toBe(404);
     await until('the workspace rows to go', async () => (await h.database.db.select().from(workspaces).where(eq(workspaces.id, owner.workspaceId))).length === 0, 120_000);
     expect(h.sandbox.scaleway!.listServers().filter((s) => s.id === server!.providerServerId)).toEqual([]);

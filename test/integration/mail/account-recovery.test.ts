@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RecoveryDeps } from '../../../src/accounts/recovery.ts';
+import { sendEmailVerification, type RecoveryDeps } from '../../../src/accounts/recovery.ts';
+import { mailAccountNotifier } from '../../../src/mail/account-notifier.ts';
 import { registerAccountRecoveryRoutes } from '../../../src/api/routes/account-recovery.ts';
 import { deriveKey } from '../../../src/auth/keys.ts';
 import { SandboxOutbox } from '../../../src/mail/sandbox-outbox.ts';
+import { enrolTotp } from '../../support/two-factor.ts';
 import { createTestApi, STRONG_PASSWORD, TEST_SECRET, type TestApi } from '../../support/api.ts';
 
 let api: TestApi;
@@ -16,6 +18,9 @@ beforeAll(async () => {
         db: deps.db, hasher: deps.hasher, sessions: deps.sessions, mailer: outbox, log: deps.log,
         tokenKey: deriveKey(TEST_SECRET, 'account-token'), publicUrl: deps.config.http.publicUrl,
       };
+      // As the product wires them: sign-up mails the confirmation link, account notices go by mail.
+      deps.sendEmailVerification = (userId, o) => sendEmailVerification(recovery, userId, o);
+      deps.accountNotifier = mailAccountNotifier({ mailer: outbox, log: deps.log, publicUrl: deps.config.http.publicUrl });
       return [(app) => registerAccountRecoveryRoutes(app, recovery)];
     },
   });
@@ -75,7 +80,7 @@ describe('forgot password', () => {
 });
 
 describe('email verification', () => {
-  it('mails a link on request that confirms the address once', async () => {
+  it('mails a link on request that confirms the address once and signs in', async () => {
     const { token: session, userId } = await api.signup('verify-me@example.com');
     const sent = await api.call('POST', '/v1/me/email/verification', { token: session });
     expect(sent.status).toBe(202);
@@ -83,11 +88,27 @@ describe('email verification', () => {
     const token = await linkMailedTo('verify-me@example.com', '/verify-email');
     const ok = await api.call('POST', '/v1/auth/email/verify', { body: { token } });
     expect(ok.status).toBe(200);
-    expect(ok.body).toEqual({ email: 'verify-me@example.com', verified: true });
+    expect(ok.body.user).toMatchObject({ id: userId, email: 'verify-me@example.com', emailVerified: true });
+    expect(ok.headers.get('set-cookie')).toMatch(/mailplane_session=.*HttpOnly.*SameSite=Strict/i);
+    expect((await api.call('GET', '/v1/me', { token: ok.body.token })).body.user.emailVerified).toBe(true);
     const [row] = await api.database.sql`select email_verified_at from users where id = ${userId}`;
     expect(row!['email_verified_at']).not.toBeNull();
     expect((await api.call('POST', '/v1/auth/email/verify', { body: { token } })).status).toBe(400);
     expect((await api.call('POST', '/v1/me/email/verification', { token: session })).body).toEqual({ alreadyVerified: true });
+  });
+
+  it('confirms the address of an account with a second factor but does not sign it in: the link is not the factor', async () => {
+    const { token: session, userId } = await api.signup('verify-2fa@example.com');
+    await enrolTotp(api.call, session);
+    await api.call('POST', '/v1/me/email/verification', { token: session });
+    const token = await linkMailedTo('verify-2fa@example.com', '/verify-email');
+    const ok = await api.call('POST', '/v1/auth/email/verify', { body: { token } });
+    expect([ok.status, ok.body]).toEqual([200, { verified: true, signInRequired: true }]);
+    expect(ok.headers.get('set-cookie')).toBeNull();
+    const [row] = await api.database.sql`select email_verified_at from users where id = ${userId}`;
+    expect(row!['email_verified_at']).not.toBeNull();
+    const [sessions] = await api.database.sql`select count(*)::int as n from sessions where user_id = ${userId}`;
+    expect(sessions!['n']).toBe(1);
   });
 
   it('documents the new routes in /openapi.json', async () => {
@@ -95,5 +116,27 @@ describe('email verification', () => {
     for (const path of ['/v1/auth/password/forgot', '/v1/auth/password/reset', '/v1/auth/email/verify', '/v1/me/email/verification']) {
       expect(doc.paths[path], path).toBeDefined();
     }
+  });
+});
+
+describe('sign-up', () => {
+  it('mails a new address its confirmation link, and an address with an account a notice instead of a second account', async () => {
+    const body = (password: string, name: string) => ({ email: 'sign-me-up@example.com', password, name });
+    const first = await api.call('POST', '/v1/auth/signup', { body: body(STRONG_PASSWORD, 'First') });
+    const again = await api.call('POST', '/v1/auth/signup', { body: body('Velvet-Orchard-Compass-77', 'Second') });
+    expect([first.status, again.status]).toEqual([202, 202]);
+    expect(again.body).toEqual(first.body);
+
+    const mails = (await outbox.list()).filter((m) => m.to.includes('sign-me-up@example.com'));
+    expect(mails.map((m) => m.subject).sort()).toEqual(['Confirm your email address for mailplane', 'Someone tried to create a mailplane account with your address']);
+    const notice = mails.find((m) => m.subject.startsWith('Someone tried'))!;
+    expect(notice.text).toContain('http://dash.test/login');
+    expect(notice.text).toContain('http://dash.test/forgot-password');
+    expect(notice.text).not.toContain('token=');
+
+    // Confirming is what signs in, on the first sign-up's account.
+    const confirmed = await api.call('POST', '/v1/auth/email/verify', { body: { token: await linkMailedTo('sign-me-up@example.com', '/verify-email') } });
+    expect(confirmed.status).toBe(200);
+    expect(confirmed.body.user).toMatchObject({ name: 'First', emailVerified: true });
   });
 });

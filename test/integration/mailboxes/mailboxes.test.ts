@@ -11,7 +11,6 @@ import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog, mailboxes, servers, vaultSecrets, webmailLogins } from '../../../src/db/schema/index.ts';
 import { resyncStaleMailboxes } from '../../../src/mailboxes/sync.ts';
-import { STRONG_PASSWORD } from '../../support/api.ts';
 import { startHarness, type Harness } from '../../support/provisioning.ts';
 
 let h: Harness;
@@ -30,9 +29,9 @@ beforeAll(async () => {
   expect(server.status).toBe('ready');
   hostId = server.providerServerId!;
   base = `/v1/workspaces/${owner.workspaceId}/servers/${serverId}/mailboxes`;
-  const member = await h.call('POST', '/v1/auth/signup', { body: { email: 'mb-member@example.com', password: STRONG_PASSWORD, name: 'Member' } });
-  memberToken = member.body.token;
-  await h.database.sql`insert into memberships (workspace_id, user_id, role) values (${owner.workspaceId}, ${member.body.user.id}, 'member')`;
+  const member = await h.signup('mb-member@example.com', { verified: false, name: 'Member' });
+  memberToken = member.token;
+  await h.database.sql`insert into memberships (workspace_id, user_id, role) values (${owner.workspaceId}, ${member.userId}, 'member')`;
 }, 180_000);
 
 afterAll(async () => {
@@ -67,7 +66,8 @@ describe('mailboxes', () => {
   it('creates a mailbox with a generated password shown once, and the server gets its hash', async () => {
     const res = await h.call('POST', base, { token: owner.token, body: { localPart: 'Alice', displayName: 'Alice A.' } });
     expect(res.status).toBe(201);
-    expect(res.body.mailbox).toMatchObject({ address: 'alice@mailboxes.example', localPart: 'alice', displayName: 'Alice A.', state: 'active' });
+    // Starter: 10 mailboxes share 20 GB, each may use up to 10 GB (not 20 GB ÷ 10).
+    expect(res.body.mailbox).toMatchObject({ address: 'alice@mailboxes.example', localPart: 'alice', displayName: 'Alice A.', state: 'active', quotaMb: 10 * 1024 });
     expect(res.body.password).toMatch(/^[A-Za-z2-9]{24}$/);
     aliceId = res.body.mailbox.id;
     alicePassword = res.body.password;
@@ -100,9 +100,9 @@ describe('mailboxes', () => {
   });
 
   it('counts only real exports against the export limit, not refused requests', async () => {
-    const admin = await h.call('POST', '/v1/auth/signup', { body: { email: 'mb-quota-admin@example.com', password: STRONG_PASSWORD, name: 'Quota Admin' } });
-    await h.database.sql`insert into memberships (workspace_id, user_id, role) values (${owner.workspaceId}, ${admin.body.user.id}, 'admin')`;
-    const token = admin.body.token as string;
+    const admin = await h.signup('mb-quota-admin@example.com', { verified: false, name: 'Quota Admin' });
+    await h.database.sql`insert into memberships (workspace_id, user_id, role) values (${owner.workspaceId}, ${admin.userId}, 'admin')`;
+    const token = admin.token;
     const exp = `${base}/${aliceId}/password/export`;
     // Typos: no reason, a reason too short, an unknown field, a mailbox that does not exist.
     for (let i = 0; i < 5; i++) {
@@ -185,7 +185,9 @@ describe('mailboxes', () => {
     const res = await h.call('POST', `${base}/${aliceId}/webmail-login`, { token: owner.token });
     expect(res.status).toBe(200);
     const url = new URL(res.body.url);
-    expect(`${url.origin}${url.pathname}`).toBe('https://webmail.mailboxes.example/autologin');
+    // An emulated server runs no webmail: the link opens the sandbox's stand-in for it (a real
+    // server's is https://webmail.<domain>/autologin, test/e2e/real-hosts).
+    expect(url.pathname).toBe(`/sandbox/webmail/${serverId}`);
     const lifetime = Date.parse(res.body.expiresAt) - Date.now();
     expect(lifetime).toBeGreaterThan(0);
     expect(lifetime).toBeLessThanOrEqual(60_000);
@@ -202,6 +204,16 @@ describe('mailboxes', () => {
     expect(nonce2).not.toBe(claims.nonce);
     const rows = await h.database.db.select().from(webmailLogins).where(eq(webmailLogins.mailboxId, aliceId));
     expect(rows).toHaveLength(2);
+    // The stand-in checks the link as the server's login endpoint does: once, with the server's key.
+    const open = async (link: string) => {
+      const page = await fetch(`${h.baseUrl}${new URL(link).pathname}${new URL(link).search}`);
+      return { status: page.status, text: await page.text() };
+    };
+    expect(await open(res.body.url)).toEqual({ status: 200, text: expect.stringContaining('Signed in as alice@mailboxes.example') });
+    expect(await open(res.body.url)).toEqual({ status: 403, text: expect.stringContaining('already used') });
+    const forged = new URL(second.body.url);
+    forged.searchParams.set('token', `${forged.searchParams.get('token')!.split('.')[0]}.${'A'.repeat(43)}`);
+    expect(await open(forged.toString())).toEqual({ status: 403, text: expect.stringContaining('bad signature') });
     expect(JSON.stringify(rows)).not.toContain(claims.nonce);
     expect(rows.map((r) => r.nonceHash)).toContain(createHash('sha256').update(claims.nonce).digest('hex'));
   });

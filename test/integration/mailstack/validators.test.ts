@@ -6,7 +6,6 @@
  */
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +14,7 @@ import { renderServerTree, type RenderedFile } from '../../../src/mailstack/rend
 import { writeRenderedTree } from '../../../src/mailstack/write-tree.ts';
 import { sampleServer } from '../../unit/mailstack/sample-server.ts';
 import { requireProgram, requireRoot, run } from '../../support/real-tools.ts';
+import { freePort } from '../../support/free-port.ts';
 
 let tmp: string;
 let tree: string;
@@ -48,16 +48,6 @@ function tlsDir(ctx: Parameters<typeof requireProgram>[0]): string {
 }
 
 /** A TCP port nobody listens on right now (the daemon under test binds it next). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Writes a copy of a rendered file with server paths replaced by local ones. */
 function localCopy(path: string, replacements: Record<string, string>): string {
@@ -167,7 +157,9 @@ describe('Dovecot', () => {
   it('doveconf parses dovecot.conf: IMAPS only, TLS required', (ctx) => {
     const doveconf = requireProgram(ctx, 'doveconf', 'dovecot-core');
     const tls = tlsDir(ctx);
-    const conf = localCopy('etc/dovecot/dovecot.conf', { '/etc/mailplane/tls': tls });
+    // Its include (Sieve, ManageSieve) is read from beside the copy, as on the server.
+    localCopy('etc/dovecot/conf.d/mailplane-addresses.conf', {});
+    const conf = localCopy('etc/dovecot/dovecot.conf', { '/etc/mailplane/tls': tls, '/etc/dovecot/mailplane-guard.conf': join(tree, 'etc/dovecot/mailplane-guard.conf') });
     const res = run(doveconf, ['-c', conf, '-n']);
     expect(res.status, res.stderr).toBe(0);
     expect(res.stderr).toBe('');
@@ -248,10 +240,16 @@ describe('fail2ban', () => {
     cpSync('/etc/fail2ban', dir, { recursive: true });
     cpSync(join(tree, 'etc/fail2ban/jail.d/mailplane.local'), join(dir, 'jail.d/mailplane.local'));
     cpSync(join(tree, 'etc/fail2ban/fail2ban.d/mailplane.local'), join(dir, 'fail2ban.d/mailplane.local'));
+    cpSync(join(tree, 'etc/fail2ban/filter.d/mailplane-auth.conf'), join(dir, 'filter.d/mailplane-auth.conf'));
+    // The roundcube-auth jail needs its log file to exist (install-mail-stack.sh creates it).
+    writeFileSync(join(tmp, 'log', 'roundcube-errors.log'), '');
+    const jails = join(dir, 'jail.d/mailplane.local');
+    writeFileSync(jails, readFileSync(jails, 'utf8').replace('/var/log/roundcube/errors.log', join(tmp, 'log', 'roundcube-errors.log')));
     const res = run(client, ['-c', dir, '-t']);
     expect(res.status, res.stderr).toBe(0);
     const dump = run(client, ['-c', dir, '-d']).stdout;
-    for (const jail of ['sshd', 'postfix-sasl', 'dovecot', 'nginx-limit-req']) expect(dump).toContain(`['add', '${jail}'`);
+    // IMAP and SMTP AUTH share the mailplane-auth jail (one budget); webmail guessing has roundcube-auth.
+    for (const jail of ['sshd', 'mailplane-auth', 'roundcube-auth', 'nginx-limit-req']) expect(dump).toContain(`['add', '${jail}'`);
     // Its own log (banned addresses) goes to the journal, under the journal's retention.
     expect(dump).toContain(`['set', 'logtarget', 'SYSTEMD-JOURNAL']`);
   });

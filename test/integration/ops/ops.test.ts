@@ -71,7 +71,7 @@ describe('blacklist monitoring', () => {
     alertId = summary.newListings[0]!.alertId;
 
     const open = await h.database.db.select().from(alerts).where(and(eq(alerts.serverId, server.id), isNull(alerts.resolvedAt)));
-    expect(open.map((a) => [a.kind, a.details['zone'], a.details['address']])).toEqual([['ip_listed', ZONE, server.ipv4]]);
+    expect(open.map((a) => [a.kind, (a.details['zones'] as Array<{ zone: string }>).map((z) => z.zone), a.details['address']])).toEqual([['ip_listed', [ZONE], server.ipv4]]);
     const checks = await h.database.db.select().from(blacklistChecks).where(eq(blacklistChecks.address, server.ipv4!));
     expect(checks.filter((c) => c.status === 'listed').map((c) => [c.zone, c.codes])).toEqual([[ZONE, ['127.0.0.4']]]);
     expect(new Set(checks.map((c) => c.zone))).toEqual(new Set(DEFAULT_DNSBL_ZONES));
@@ -83,7 +83,7 @@ describe('blacklist monitoring', () => {
     expect(v1).toBe(createHmac('sha256', SECRET).update(`${t}.${hit.body}`).digest('hex'));
     expect(Math.abs(Number(t) - Date.now() / 1000)).toBeLessThan(300);
     const body = JSON.parse(hit.body);
-    expect(body).toMatchObject({ event: 'alert.opened', alert: { id: alertId, kind: 'ip_listed', serverId: server.id, details: { zone: ZONE } } });
+    expect(body).toMatchObject({ event: 'alert.opened', alert: { id: alertId, kind: 'ip_listed', serverId: server.id, details: { address: server.ipv4, zones: [{ zone: ZONE, codes: ['127.0.0.4'] }] } } });
     expect(hit.headers['x-mailplane-delivery']).toBe(body.deliveryId);
     await until('delivery recorded', async () => (await deliveriesOf(alertId)).every((d) => d.status === 'delivered'));
   });
@@ -123,6 +123,58 @@ describe('blacklist monitoring', () => {
     // Every attempt carries the same body, signed afresh.
     expect(new Set(tries.map((x) => x.body)).size).toBe(1);
     h.sandbox.listings.delist(server.ipv6!);
+    await checkServer(deps, server.id);
+  });
+
+  it('opens one alert per listed IP naming its zones, follows the zones as they change, and offers to rotate the IP', async () => {
+    const [a, b, c] = DEFAULT_DNSBL_ZONES as [string, string, string];
+    h.sandbox.listings.list(server.ipv4!, { zones: [a, b] });
+    const first = await checkServer(deps, server.id);
+    expect(first.newListings.map((l) => l.zone).sort()).toEqual([a, b].sort());
+    const id = first.newListings[0]!.alertId;
+    expect(new Set(first.newListings.map((l) => l.alertId))).toEqual(new Set([id]));
+    const openFor = async () => h.database.db.select().from(alerts).where(and(eq(alerts.kind, 'ip_listed'), eq(alerts.serverId, server.id), isNull(alerts.resolvedAt)));
+    const zonesOf = (row: typeof alerts.$inferSelect) => (row.details['zones'] as Array<{ zone: string }>).map((z) => z.zone);
+    expect((await openFor()).map(zonesOf)).toEqual([[a, b].sort()]);
+
+    // A third zone lists it: the same alert, its zones and message updated; nothing delivered again.
+    h.sandbox.listings.list(server.ipv4!, { zones: [a, b, c] });
+    expect((await checkServer(deps, server.id)).newListings.map((l) => [l.zone, l.alertId])).toEqual([[c, id]]);
+    let [row] = await openFor();
+    expect([row!.id, zonesOf(row!)]).toEqual([id, [a, b, c].sort()]);
+    expect(row!.message).toContain(`${server.ipv4} is listed on 3 DNSBL zones`);
+    await until('the one delivery', async () => (await deliveriesOf(id)).every((d) => d.status === 'delivered'));
+    expect(await deliveriesOf(id)).toHaveLength(1);
+
+    // The ops page offers the remedy on the alert itself.
+    const cookie = { cookie: `mailplane_session=${opsToken}` };
+    const page = await (await fetch(`${h.baseUrl}/ops/alerts?kind=ip_listed`, { headers: cookie })).text();
+    expect(page).toContain(`action="/ops/servers/${server.id}/ips/${server.ipv4}/rotate"`);
+    expect(page).toContain(`Rotate this IP (${server.ipv4})`);
+
+    // Two zones delist it: still one alert, with the zone left; the last one delists it: resolved.
+    h.sandbox.listings.list(server.ipv4!, { zones: [b] });
+    expect((await checkServer(deps, server.id)).delisted.map((d) => d.zone).sort()).toEqual([a, c].sort());
+    [row] = await openFor();
+    expect([row!.id, zonesOf(row!)]).toEqual([id, [b]]);
+    h.sandbox.listings.delist(server.ipv4!);
+    await checkServer(deps, server.id);
+    expect(await openFor()).toEqual([]);
+  });
+
+  it('folds the per-zone alerts of before into the IP\'s one', async () => {
+    const [a, b] = DEFAULT_DNSBL_ZONES as [string, string];
+    for (const zone of [a, b]) {
+      await deps.alerts.open(h.database.db, { kind: 'ip_listed', severity: 'critical', serverId: server.id, dedupeKey: `ip_listed:${server.id}:${server.ipv4}:${zone}`,
+        message: `old ${zone}`, details: { address: server.ipv4, zone, codes: ['127.0.0.2'], meaning: [] } });
+    }
+    h.sandbox.listings.list(server.ipv4!, { zones: [a] });
+    const summary = await checkServer(deps, server.id);
+    // a was known (no new listing), b is clean now.
+    expect([summary.newListings, summary.delisted]).toEqual([[], [{ address: server.ipv4, zone: b }]]);
+    const open = await h.database.db.select().from(alerts).where(and(eq(alerts.kind, 'ip_listed'), eq(alerts.serverId, server.id), isNull(alerts.resolvedAt)));
+    expect(open.map((r) => [r.dedupeKey, (r.details['zones'] as Array<{ zone: string }>).map((z) => z.zone)])).toEqual([[`ip_listed:${server.id}:${server.ipv4}`, [a]]]);
+    h.sandbox.listings.delist(server.ipv4!);
     await checkServer(deps, server.id);
   });
 

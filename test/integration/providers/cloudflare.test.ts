@@ -136,6 +136,19 @@ describe('Cloudflare DNS adapter against the emulator', () => {
     expect(stored.find((r) => r.type === 'SSHFP')?.data).toEqual({ algorithm: 4, type: 2, fingerprint: hex });
   });
 
+  it('round-trips SRV (RFC 6186) through structured data, the "." target of a service not offered included', async () => {
+    const zone = await dns.ensureZone('srv.example');
+    const inputs = [
+      { type: 'SRV' as const, name: '_imaps._tcp.srv.example', content: '0 1 993 mail.srv.example' },
+      { type: 'SRV' as const, name: '_imap._tcp.srv.example', content: '0 0 0 .' },
+    ];
+    for (const input of inputs) expect((await dns.upsertRecord(zone.id, input)).action).toBe('created');
+    const read = await dns.listRecords(zone.id, { type: 'SRV' });
+    expect(read.map((r) => r.content).sort()).toEqual(['0 0 0 .', '0 1 993 mail.srv.example']);
+    for (const input of inputs) expect((await dns.upsertRecord(zone.id, input)).action).toBe('unchanged');
+    expect(emulator.records(zone.id).find((r) => r.name === '_imaps._tcp.srv.example')?.data).toEqual({ priority: 0, weight: 1, port: 993, target: 'mail.srv.example' });
+  });
+
   it('publishes mail records unproxied, with MX priority', async () => {
     const zone = await dns.ensureZone('mx.example');
     await dns.upsertRecord(zone.id, { type: 'A', name: 'mail.mx.example', content: '192.0.2.25' });
@@ -262,13 +275,34 @@ describe('Cloudflare emulator', () => {
     }
   });
 
+  it('reads the zone when Cloudflare refuses the activation check (a second one within the hour, or a zone already active)', async () => {
+    const dns = createCloudflareDns({ apiToken: 't', accountId: 'a', apiUrl: emulator.url, maxRetries: 0 });
+    emulator.setZoneActivation('manual');
+    try {
+      const zone = await dns.ensureZone('recheck-often.example');
+      expect((await dns.checkActivation(zone.id, 'recheck-often.example'))?.status).toBe('pending');
+      // The documented limit: once an hour on a Free zone. The refusal's status is undocumented; the emulator's is a 400.
+      const again = await fetch(`${emulator.url}/client/v4/zones/${zone.id}/activation_check`, { method: 'PUT', headers: { Authorization: 'Bearer t' } });
+      expect(again.status).toBe(400);
+      expect((await dns.checkActivation(zone.id, 'recheck-often.example'))?.status).toBe('pending');
+      emulator.activateZone('recheck-often.example');
+      expect((await dns.checkActivation(zone.id, 'recheck-often.example'))?.status).toBe('active');
+    } finally {
+      emulator.setZoneActivation('immediate');
+    }
+  });
+
   it('forgets a Free-plan zone still pending after 28 days: the activation check answers null', async () => {
     const dns = createCloudflareDns({ apiToken: 't', accountId: 'a', apiUrl: emulator.url, maxRetries: 0 });
     emulator.setZoneActivation('manual');
     try {
       const zone = await dns.ensureZone('expired-ns.example');
       expect(emulator.expirePendingZone('expired-ns.example')).toBe(true);
-      expect(await dns.checkActivation(zone.id)).toBeNull();
+      // Not a 404: the id of a zone the account no longer holds is refused like one the token may not see.
+      const raw = await fetch(`${emulator.url}/client/v4/zones/${zone.id}`, { headers: { Authorization: 'Bearer t' } });
+      expect(raw.status).toBe(403);
+      expect(((await raw.json()) as { errors: { code: number }[] }).errors[0]?.code).toBe(9109);
+      expect(await dns.checkActivation(zone.id, 'expired-ns.example')).toBeNull();
     } finally {
       emulator.setZoneActivation('immediate');
     }

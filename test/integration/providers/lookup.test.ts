@@ -30,6 +30,8 @@ const zone: Record<string, Record<string, string[]>> = {
   'mail._domainkey.example.test': { TXT: [dkim] },
   '_25._tcp.mail.example.test': { TLSA: [`3 1 1 ${SPKI_SHA256}`] },
   '10.2.0.192.in-addr.arpa': { PTR: ['mail.example.test'] },
+  '_imaps._tcp.example.test': { SRV: ['0 1 993 mail.example.test'] },
+  '_pop3._tcp.example.test': { SRV: ['0 0 0 .'] },
   'many.example.test': { TXT: Array.from({ length: 4 }, (_, i) => `record-${i}-${'z'.repeat(400)}`) },
   'utf8.example.test': { TXT: ['é'.repeat(200)] },
   'broken.example.test': { A: ['not-an-address'] },
@@ -75,6 +77,11 @@ describe('DNS lookups through node:dns against the DNS emulator', () => {
 
   it('returns non-ASCII TXT text intact although node reads character-strings as latin1', async () => {
     expect(await dns.lookup('utf8.example.test', 'TXT')).toEqual({ status: 'ok', answers: ['é'.repeat(200)] });
+  });
+
+  it('answers SRV as "priority weight port target", with "." for a service not offered', async () => {
+    expect(await dns.lookup('_imaps._tcp.example.test', 'SRV')).toEqual({ status: 'ok', answers: ['0 1 993 mail.example.test'] });
+    expect(await dns.lookup('_pop3._tcp.example.test', 'SRV')).toEqual({ status: 'ok', answers: ['0 0 0 .'] });
   });
 
   it('answers TLSA as "usage selector matching-type hex"', async () => {

@@ -65,6 +65,13 @@ describe('sandbox state across a restart', { timeout: 90_000 }, () => {
   tax: { automaticTax: true, taxIdCollection: true, billingAddressCollection: 'required' },
     });
     await first.stripe!.completeCheckout(session.id).catch(() => {}); // no webhook receiver: the state changes all the same
+    // A checkout still open when the sandbox stops: its link must work after the restart.
+    const pending = await a.billing.createCheckoutSession({
+      priceId: 'price_mailplane_starter', customerEmail: 'pending@example.com', clientReferenceId: 'ref-2',
+      metadata: {}, successUrl: 'http://127.0.0.1/ok', cancelUrl: 'http://127.0.0.1/no',
+      tax: { automaticTax: true, taxIdCollection: true, billingAddressCollection: 'required' },
+    });
+    const urls = { scaleway: first.scaleway!.url, cloudflare: first.cloudflare!.url, stripe: first.stripe!.url };
     const before = {
       servers: first.scaleway!.listServers(), ips: first.scaleway!.listIps(), groups: first.scaleway!.listSecurityGroups(),
       zones: first.cloudflare!.zones(), records: first.cloudflare!.records(), customers: first.stripe!.customers(), subscriptions: first.stripe!.subscriptions(),
@@ -74,6 +81,10 @@ describe('sandbox state across a restart', { timeout: 90_000 }, () => {
     expect((await stat(join(dataDir, 'sandbox-state', 'emulators.json'))).mode & 0o077).toBe(0);
 
     const second = await startSandbox();
+    // The emulators come back on their ports: links handed out before the restart still lead somewhere.
+    expect({ scaleway: second.scaleway!.url, cloudflare: second.cloudflare!.url, stripe: second.stripe!.url }).toEqual(urls);
+    const page = await fetch(pending.url);
+    expect([page.status, await page.text()]).toEqual([200, expect.stringContaining('Pay by card')]);
     expect(second.scaleway!.listServers()).toEqual(before.servers);
     expect(second.scaleway!.listIps()).toEqual(before.ips);
     expect(second.scaleway!.listSecurityGroups()).toEqual(before.groups);

@@ -154,8 +154,8 @@ describe('Stripe billing adapter against the emulator', () => {
     const badVat = await fetch(session.url, { method: 'POST', body: new URLSearchParams({ ...address, vat_id: 'not a vat id' }) });
     expect([badVat.status, await badVat.text()]).toEqual([400, expect.stringContaining('tax ID is invalid')]);
     expect(emulator.sessions().find((s) => s.id === session.id)?.status).toBe('open');
-    const paid = await fetch(session.url, { method: 'POST', body: new URLSearchParams({ ...address, vat_id: 'FR 40 303265045' }) });
-    expect(paid.status).toBe(200);
+    const paid = await fetch(session.url, { method: 'POST', body: new URLSearchParams({ ...address, vat_id: 'FR 40 303265045' }), redirect: 'manual' });
+    expect(paid.status).toBe(303);
     expect(emulator.sessions().find((s) => s.id === session.id)).toMatchObject({
       status: 'complete', automatic_tax: { enabled: true, status: 'complete' },
       customer_details: { name: 'ACME SAS', address: { country: 'FR', line1: '5 avenue Anatole France', postal_code: '75007', city: 'Paris' }, tax_ids: [{ type: 'eu_vat', value: 'FR40303265045' }] },
@@ -296,6 +296,52 @@ describe('Stripe billing adapter against the emulator', () => {
     await expect(billing.deleteCustomer('cus_doesnotexist')).resolves.toBeUndefined();
   });
 
+  it('cancels at the period end and takes it back, each sent as customer.subscription.updated, then ends the period on the test clock', async () => {
+    const { subscriptionId } = await paidSubscription('ref-period-end');
+    const cancelled = await billing.setCancelAtPeriodEnd(subscriptionId, true);
+    const sub = emulator.subscriptions().find((s) => s.id === subscriptionId)!;
+    expect([cancelled.status, cancelled.cancelAtPeriodEnd, cancelled.currentPeriodEnd?.getTime()]).toEqual(['active', true, sub.items.data[0]!.current_period_end * 1000]);
+    expect(sub.cancel_at).toBe(sub.items.data[0]!.current_period_end);
+    const updated = JSON.parse((await receiver.waitFor('customer.subscription.updated', subscriptionId)).body);
+    expect(updated.data.previous_attributes).toMatchObject({ cancel_at_period_end: false, cancel_at: null });
+    expect((await billing.setCancelAtPeriodEnd(subscriptionId, false)).cancelAtPeriodEnd).toBe(false);
+    // Not cancelled, the period's end renews it: a new period, still active.
+    const periodEnd = sub.items.data[0]!.current_period_end;
+    const renewed = await (await fetch(`${emulator.url}/__sandbox/subscriptions/${subscriptionId}/end-period`, { method: 'POST' })).json();
+    expect(renewed).toMatchObject({ type: 'customer.subscription.updated' });
+    expect((await billing.getSubscription(subscriptionId))?.currentPeriodEnd?.getTime()).toBe((periodEnd + 30 * 24 * 3600) * 1000);
+    await billing.setCancelAtPeriodEnd(subscriptionId, true);
+    const ended = await emulator.advanceToPeriodEnd(subscriptionId);
+    expect(ended.type).toBe('customer.subscription.deleted');
+    expect(JSON.parse(ended.body).data.object.cancellation_details.reason).toBe('cancellation_requested');
+    // Stripe: a canceled subscription takes no further change but its metadata.
+    const refused = await rejection(billing.setCancelAtPeriodEnd(subscriptionId, false));
+    expect(refused).toBeInstanceOf(ProviderError);
+    expect((refused as ProviderError).providerStatus).toBe(400);
+    expect(String((refused as ProviderError).detail)).toContain('A canceled subscription can only update its cancellation_details and metadata');
+  });
+
+  it('changes the price of the existing item with prorations for the rest of the period, and refuses an unknown price', async () => {
+    const { subscriptionId } = await paidSubscription('ref-price');
+    const itemId = emulator.subscriptions().find((s) => s.id === subscriptionId)!.items.data[0]!.id;
+    const changed = await billing.changePrice(subscriptionId, 'price_mailplane_business', 'create_prorations');
+    expect(changed.priceId).toBe('price_mailplane_business');
+    const items = emulator.subscriptions().find((s) => s.id === subscriptionId)!.items.data;
+    expect(items.map((i) => [i.id, i.price.id])).toEqual([[itemId, 'price_mailplane_business']]);
+    // Just paid: nearly the whole period is left, so nearly the whole difference of the prices (1900 → 4900).
+    const prorations = emulator.pendingInvoiceItems().filter((i) => i.subscription === subscriptionId).map((i) => i.amount);
+    expect(prorations[0]).toBeLessThanOrEqual(-1899);
+    expect(prorations[1]).toBeGreaterThanOrEqual(4899);
+    const event = JSON.parse((await receiver.waitFor('customer.subscription.updated', subscriptionId)).body);
+    expect(event.data.previous_attributes.items.data[0].price.id).toBe('price_mailplane_starter');
+    const unknown = await rejection(billing.changePrice(subscriptionId, 'price_gold', 'create_prorations'));
+    expect(unknown).toBeInstanceOf(ProviderError);
+    expect([(unknown as ProviderError).providerStatus, (unknown as ProviderError).retryable]).toEqual([400, false]);
+    // none: the new price from now, nothing prorated.
+    await billing.changePrice(subscriptionId, 'price_mailplane_starter', 'none');
+    expect(emulator.pendingInvoiceItems().filter((i) => i.subscription === subscriptionId)).toHaveLength(2);
+  });
+
   it('treats cancelling an unknown subscription as done', async () => {
     await expect(billing.cancelSubscription('sub_doesnotexist')).resolves.toBeUndefined();
   });
@@ -333,9 +379,13 @@ describe('Stripe billing adapter against the emulator', () => {
     expect(page.status).toBe(200);
     expect(await page.text()).toContain(`action="/pay/${session.id}"`);
 
-    const paid = await fetch(session.url, { method: 'POST', body: new URLSearchParams({ method: 'card', country: 'DE', line1: 'Unter den Linden 1', postal_code: '10117', city: 'Berlin' }) });
-    expect(paid.status).toBe(200);
-    expect(await paid.text()).toContain('answered with HTTP 200');
+    const paid = await fetch(session.url, { method: 'POST', body: new URLSearchParams({ method: 'card', country: 'DE', line1: 'Unter den Linden 1', postal_code: '10117', city: 'Berlin' }), redirect: 'manual' });
+    // Stripe's page sends the buyer straight back to the success URL.
+    expect([paid.status, paid.headers.get('location')]).toEqual([303, checkoutInput('ref-browser').successUrl]);
+    // Opened again, the link says it is paid and leads back too.
+    const again = await (await fetch(session.url)).text();
+    expect(again).toContain('Already paid');
+    expect(again).toContain(`href="${checkoutInput('ref-browser').successUrl.replaceAll('&', '&amp;')}"`);
     expect(emulator.sessions().find((s) => s.id === session.id)?.status).toBe('complete');
     expect(emulator.deliveries().some((d) => d.sessionId === session.id && d.status === 200)).toBe(true);
   });

@@ -155,13 +155,17 @@ describe('the engine with stub steps', () => {
     // left `running` in attempt 1, as the claim wrote it, and pg-boss delivers the job again.
     await h.database.db.update(provisioningSteps).set({ status: 'running', attempt: 1 })
       .where(and(eq(provisioningSteps.runId, runId), eq(provisioningSteps.name, 'allocate_ips')));
+    // A second job's first delivery (a re-check beside a scheduled one) leaves a running step to its attempt.
+    ran.length = 0;
     await engine.handleStepJob({ runId, step: 'allocate_ips' }, { signal: new AbortController().signal });
+    expect(ran).toEqual([]);
+    await engine.handleStepJob({ runId, step: 'allocate_ips' }, { signal: new AbortController().signal, retryCount: 1 });
     await drive(runId);
     const s = await state(serverId, runId);
     expect([s.server, s.run, s.steps['allocate_ips']]).toEqual(['ready', 'succeeded', { status: 'succeeded', attempt: 1 }]);
     // A duplicate delivery of a finished step does nothing.
     ran.length = 0;
-    await engine.handleStepJob({ runId, step: 'allocate_ips' }, { signal: new AbortController().signal });
+    await engine.handleStepJob({ runId, step: 'allocate_ips' }, { signal: new AbortController().signal, retryCount: 1 });
     expect(ran).toEqual([]);
   });
 

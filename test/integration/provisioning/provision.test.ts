@@ -4,7 +4,8 @@
  */
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { alerts, auditLog, dkimKeys, dnsRecords, provisioningSteps, serverIps, servers } from '../../../src/db/schema/index.ts';
+import { alerts, auditLog, dkimKeys, dnsRecords, provisioningRuns, provisioningSteps, serverIps, servers } from '../../../src/db/schema/index.ts';
+import { firstAddressOf } from '../../../src/providers/compute/scaleway-ipv6.ts';
 import { startHarness, type Harness } from '../../support/provisioning.ts';
 
 let h: Harness;
@@ -34,9 +35,11 @@ describe('provisioning on the sandbox', () => {
     const records = recordsOf('alice-mail.example');
     const has = (type: string, name: string, pred: (content: string) => boolean = () => true) =>
       records.some((r: { type: string; name: string; content: string }) => r.type === type && r.name === name && pred(r.content));
-    // The IPv6 published is the one the instance holds in its /64 (SLAAC), not prefix::1.
-    expect(server.ipv6).toBe(h.sandbox.scaleway!.hostIpv6(server.providerServerId!));
-    expect(server.ipv6).not.toMatch(/::1$/);
+    // The IPv6 published is the one mailplane fixes in the routed /64 (its ::1, configured by the mail
+    // stack), not the SLAAC address the instance takes by itself, which a new instance would change.
+    const [v6] = await h.database.db.select().from(serverIps).where(and(eq(serverIps.serverId, serverId), eq(serverIps.family, 'ipv6')));
+    expect(server.ipv6).toBe(firstAddressOf(v6!.prefix!));
+    expect(server.ipv6).not.toBe(h.sandbox.scaleway!.hostIpv6(server.providerServerId!));
     expect(has('A', 'mail.alice-mail.example', (c) => c === server.ipv4)).toBe(true);
     expect(has('AAAA', 'mail.alice-mail.example', (c) => c === server.ipv6)).toBe(true);
     expect(has('MX', 'alice-mail.example')).toBe(true);
@@ -57,6 +60,10 @@ describe('provisioning on the sandbox', () => {
     expect(h.sandbox.scaleway!.reverseOf(server.ipv4!)).toBe('mail.alice-mail.example');
     expect(h.sandbox.scaleway!.reverseOf(server.ipv6!)).toBe('mail.alice-mail.example');
     expect(h.sandbox.scaleway!.userData(server.providerServerId!)).toBeNull();
+    // Its security group opens the mail ports to everyone and SSH only to the control plane (the sandbox's own addresses).
+    const group = h.sandbox.scaleway!.listSecurityGroups().find((g) => g.servers.includes(server.providerServerId!))!;
+    expect(group.inboundRules.filter((r) => r.port === 22).map((r) => r.range).sort()).toEqual(['127.0.0.1/32', '198.18.255.1/32', '2001:db8:ffff:ffff::1/128', '::1/128']);
+    expect(group.inboundRules.filter((r) => r.port === 25).map((r) => r.range).sort()).toEqual(['0.0.0.0/0', '::/0']);
 
     // The same webhook delivered ten more times: still one server.
     const [delivery] = h.sandbox.stripe!.deliveries().filter((d: { sessionId?: string }) => d.sessionId === sessionId);
@@ -73,6 +80,42 @@ describe('provisioning on the sandbox', () => {
     expect(JSON.stringify(recordsOf('alice-mail.example'))).toBe(before);
     const audits = await h.database.db.select().from(auditLog).where(and(eq(auditLog.action, 'provisioning.rerun_step'), eq(auditLog.target, serverId)));
     expect(audits).toHaveLength(1);
+
+    // Steps that only make sense while the server is built are refused on the live server, from the API as from the page.
+    for (const step of ['allocate_ips', 'check_blacklists', 'create_server']) {
+      const refused = await h.call('POST', `/v1/admin/servers/${serverId}/steps/${step}/rerun`, { token: staff });
+      expect([refused.status, refused.headers.get('content-type'), refused.body.code], step).toEqual([409, 'application/problem+json', 'step_unsafe_on_live_server']);
+    }
+    const [run] = await h.database.db.select().from(provisioningRuns).where(eq(provisioningRuns.serverId, serverId));
+    expect(run!.status).toBe('succeeded');
+    expect(h.sandbox.scaleway!.listServers()).toHaveLength(1);
+    const page = (path: string, form?: Record<string, string>) => fetch(`${h.baseUrl}${path}`, {
+      method: form ? 'POST' : 'GET', redirect: 'manual',
+      headers: { cookie: `mailplane_session=${staff}`, ...(form ? { 'content-type': 'application/x-www-form-urlencoded', origin: h.baseUrl } : {}) },
+      ...(form ? { body: new URLSearchParams(form).toString() } : {}),
+    });
+    const support = await (await page(`/support/servers/${serverId}`)).text();
+    expect(support).toContain('Not on a live server: allocate_ips is not re-run on a live server');
+    expect(support).not.toContain('Re-run allocate_ips');
+    expect(support).toContain('Re-run on this live server: Publishes mailplane');
+    expect(support).toContain('Re-run publish_dns');
+    const refusedPage = await page(`/support/servers/${serverId}/steps/create_server/rerun`, {});
+    expect(refusedPage.status).toBe(409);
+    expect(await refusedPage.text()).toContain('create_server is not re-run on a live server');
+    // The trail reads as sentences and names people by address, not as JSON and id prefixes.
+    expect(support).toContain('provisioning.rerun step');
+    expect(support).toContain('support@mailplane.test');
+    expect(support).not.toMatch(/<code>\{&quot;/);
+
+    // The list names the customer (workspace and owner) and finds a server by domain or by owner email.
+    const list = async (q: string) => (await page(`/support/servers?q=${encodeURIComponent(q)}`)).text();
+    const all = await list('');
+    expect(all).toContain('alice@example.org mail');
+    expect(all).toContain('alice@example.org');
+    expect(await list('ALICE-MAIL.exa')).toContain('alice-mail.example');
+    expect(await list('alice@example')).toContain('alice-mail.example');
+    expect(await list('nobody@example')).toContain('No server matches.');
+    expect(await list('%')).toContain('No server matches.');
   });
 
   it('rotates a listed first IP and ends ready on a clean one', async () => {

@@ -62,15 +62,18 @@ describe('rebuilding a server', () => {
     expect(after.status, after.statusReason ?? '').toBe('ready');
 
     expect(after.providerServerId).not.toBe(before.providerServerId);
-    // The same IPv4; the IPv6 in the same routed /64, where the new host holds its own SLAAC address.
+    // The same IPv4 and the same IPv6: mailplane fixes the address in the routed /64, which moved with
+    // its flexible IP; the new instance's own SLAAC address (another MAC) is not what DNS names.
     expect(after.ipv4).toBe(before.ipv4);
-    expect(after.ipv6!.split(':').slice(0, 4)).toEqual(before.ipv6!.split(':').slice(0, 4));
+    expect(after.ipv6).toBe(before.ipv6);
+    expect(h.sandbox.scaleway!.hostIpv6(after.providerServerId!)).not.toBe(after.ipv6);
     expect(after.sshHostKeyFingerprint).toBe(before.sshHostKeyFingerprint);
     expect(after.tlsSpkiSha256).toBe(before.tlsSpkiSha256);
-    // Every record as it was (TLSA, DKIM, MX, MTA-STS…), but those that carry the IPv6 address.
-    const withoutV6 = (records: string[]) => records.filter((r) => !r.includes(before.ipv6!) && !r.includes(after.ipv6!));
-    expect(withoutV6(await publishedRecords(serverId))).toEqual(withoutV6(recordsBefore));
-    expect(await publishedRecords(serverId)).toContainEqual(expect.stringContaining(after.ipv6!));
+    // Every record exactly as it was, the same provider record ids included: AAAA, SPF, TLSA, DKIM, MX…
+    expect(await publishedRecords(serverId)).toEqual(recordsBefore);
+    expect(recordsBefore.some((r) => r.startsWith('AAAA ') && r.endsWith(` ${before.ipv6}`))).toBe(true);
+    // The PTR of the IPv6 still names the server, and the new host holds the address.
+    expect(h.sandbox.scaleway!.reverseOf(after.ipv6!)?.replace(/\.$/, '')).toBe(after.hostname);
 
     const run = await latestRun(serverId);
     expect(run.kind).toBe('rebuild');
@@ -102,6 +105,36 @@ describe('rebuilding a server', () => {
     expect((await scaleway(`/servers/${before.providerServerId}`)).status).toBe(404);
     expect(after.providerServerId).not.toBe(before.providerServerId);
   }, 240_000);
+
+  it('refuses a server whose first provisioning failed: it never served mail and has no backup', async () => {
+    const { token, workspaceId } = await h.customer('rebuild-never@example.org');
+    // The instance is created, then the mail stack never installs: the run fails with a host behind it.
+    h.sandbox.ssh!.setDefaultBehaviour({ failScript: 'install-mail-stack.sh' });
+    let serverId: string;
+    try {
+      ({ serverId } = await h.subscribe(token, workspaceId, 'rebuild-never.example'));
+      const failed = await h.waitForServer(serverId, ['ready', 'failed'], 120_000);
+      expect(failed.status).toBe('failed');
+      expect(failed.ipv4).toBeTruthy();
+      expect(failed.sshHostKeyFingerprint).toBeTruthy();
+    } finally {
+      h.sandbox.ssh!.setDefaultBehaviour({});
+    }
+    const before = await row(serverId);
+    const runsBefore = await h.database.db.select().from(provisioningRuns).where(eq(provisioningRuns.serverId, serverId));
+    const staff = await h.staff('support-rebuild-never@mailplane.test');
+    for (const [path, caller] of [[`/v1/workspaces/${workspaceId}/servers/${serverId}/rebuild`, token], [`/v1/admin/servers/${serverId}/rebuild`, staff]] as const) {
+      const refused = await h.call('POST', path, { token: caller, body: { reason: 'the first install failed' } });
+      expect(refused.status).toBe(409);
+      expect(refused.headers.get('content-type')).toContain('application/problem+json');
+      expect(refused.body.detail).toMatch(/never became ready/);
+    }
+    // Nothing changed: the same status, no new run, the instance still there for a resume.
+    const after = await row(serverId);
+    expect(after.status).toBe('failed');
+    expect(after.providerServerId).toBe(before.providerServerId);
+    expect(await h.database.db.select().from(provisioningRuns).where(eq(provisioningRuns.serverId, serverId))).toHaveLength(runsBefore.length);
+  }, 180_000);
 
   it('refuses a server that never had an instance, and one being removed', async () => {
     const { token, workspaceId } = await h.customer('rebuild-none@example.org');

@@ -51,6 +51,9 @@ describe('provisioning as customers and support see it', () => {
     const plans = await h.call('GET', '/v1/plans');
     expect(plans.status).toBe(200);
     expect(plans.body.plans.length).toBeGreaterThan(0);
+    // A bigger plan gives each mailbox at least as much room as a smaller one (pooled storage).
+    const quota = Object.fromEntries(plans.body.plans.map((p: { id: string; mailboxQuotaGb: number }) => [p.id, p.mailboxQuotaGb]));
+    expect(quota).toEqual({ starter: 10, business: 20 });
     const regions = await h.call('GET', '/v1/regions');
     expect(regions.body.regions.map((r: { zone: string }) => r.zone)).toEqual(expect.arrayContaining(['fr-par-1', 'nl-ams-1', 'pl-waw-1']));
     const path = `/v1/workspaces/${customer.workspaceId}/checkout`;

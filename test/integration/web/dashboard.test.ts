@@ -100,6 +100,15 @@ describe('dashboard guards', () => {
     expect((await page('/assets/app.js')).headers.get('content-type')).toMatch(/javascript/);
   });
 
+  it('has an icon: named by every page, and the conventional /favicon.ico leads to it', async () => {
+    expect(await (await page('/login')).text()).toContain('<link rel="icon" href="/assets/icon.svg"');
+    const ico = await page('/favicon.ico');
+    expect([ico.status, ico.headers.get('location')]).toEqual([301, '/assets/icon.svg']);
+    const icon = await page('/assets/icon.svg');
+    expect([icon.status, icon.headers.get('content-type')]).toEqual([200, 'image/svg+xml']);
+    expect(await icon.text()).toMatch(/^<svg /);
+  });
+
   it('erases an account only with its password, mails the owner once, signs out and shows the progress', async () => {
     const leaving = await h.customer('leaving@web.example');
     const wrong = await page('/account/erase', { token: leaving.token, form: { password: 'not-my-password-at-all' }, headers: { origin: h.baseUrl } });
@@ -118,14 +127,27 @@ describe('dashboard guards', () => {
     expect((await page('/account', { token: leaving.token })).status).toBe(303);
   });
 
-  it('erases a workspace only for its owner and only when its name is typed back', async () => {
+  it('erases a workspace only for its owner, only when its name is typed back, and after a grace period an owner can end', async () => {
     const ws = await h.call('POST', '/v1/workspaces', { token: owner.token, body: { name: 'Short Lived' } });
     const id = ws.body.id as string;
     expect((await page(`/w/${id}/erase`, { token: member.token, form: { confirm: 'Short Lived' }, headers: { origin: h.baseUrl } })).status).toBe(404);
     const mistyped = await page(`/w/${id}/erase`, { token: owner.token, form: { confirm: 'short lived' }, headers: { origin: h.baseUrl } });
     expect(mistyped.status).toBe(400);
     const res = await page(`/w/${id}/erase`, { token: owner.token, form: { confirm: 'Short Lived' }, headers: { origin: h.baseUrl } });
-    expect(res.headers.get('location')).toBe('/workspaces?notice=workspace_erasing');
+    expect(res.headers.get('location')).toBe(`/w/${id}?notice=erasure_scheduled`);
+    // The grace period: the page says when, offers to keep the workspace, and no longer offers to subscribe or erase.
+    const waiting = await (await page(`/w/${id}`, { token: owner.token })).text();
+    expect(waiting).toMatch(/This workspace will be erased at \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC/);
+    expect(waiting).toContain('Keep this workspace');
+    expect(waiting).not.toContain('Subscribe to a new mail server');
+    expect(waiting).not.toContain('Erase workspace');
+    const kept = await page(`/w/${id}/erasure/cancel`, { token: owner.token, form: {}, headers: { origin: h.baseUrl } });
+    expect(kept.headers.get('location')).toBe(`/w/${id}?notice=erasure_cancelled`);
+    expect(await (await page(`/w/${id}`, { token: owner.token })).text()).toContain('Erase workspace');
+    expect(await h.afterErasureGrace()).toEqual([]);
+
+    await page(`/w/${id}/erase`, { token: owner.token, form: { confirm: 'Short Lived' }, headers: { origin: h.baseUrl } });
+    expect(await h.afterErasureGrace()).toEqual([id]);
     expect((await page(`/w/${id}`, { token: owner.token })).status).toBe(404);
   });
 
@@ -171,5 +193,37 @@ describe('signing up through the API', () => {
     expect((await h.call('POST', '/v1/auth/email/verify', { body: { token } })).status).toBe(200);
     const [row] = await h.database.sql`select email_verified_at from users where email = ${email}`;
     expect(row!['email_verified_at']).not.toBeNull();
+  });
+});
+
+describe('signing up through the dashboard', () => {
+  it('answers a new and a taken address alike, and the mailed link signs in and continues where the sign-up was going', async () => {
+    const signup = (email: string) => page(`/signup?next=${encodeURIComponent('/account')}`, { form: { name: 'Nia', email, password: STRONG_PASSWORD }, headers: { origin: h.baseUrl } });
+    const fresh = await signup('nia@web.example');
+    const taken = await signup('owner@web.example');
+    for (const res of [fresh, taken]) {
+      expect([res.status, res.headers.get('location'), res.headers.get('set-cookie')]).toEqual([303, '/signup/check-mail', null]);
+    }
+    const check = await (await page('/signup/check-mail')).text();
+    expect(check).toContain('Check your mail');
+    expect(check).toContain('href="/sandbox/mail"');
+
+    const mails = await h.ctx.outbox!.list();
+    expect(mails.filter((m) => m.to.includes('owner@web.example')).map((m) => m.subject)).toContain('Someone tried to create a mailplane account with your address');
+    const mail = mails.find((m) => m.to.includes('nia@web.example') && m.text.includes('/verify-email?token='));
+    const link = new URL(/https?:\/\/\S+verify-email\S+/.exec(mail!.text)![0]);
+    expect(link.searchParams.get('next')).toBe('/account');
+    const form = await (await page(`${link.pathname}${link.search}`)).text();
+    expect(form).toContain(`action="/verify-email?next=${encodeURIComponent('/account')}"`);
+    // A link edited to lead off-site keeps the visitor here.
+    expect(await (await page(`/verify-email?token=x&next=${encodeURIComponent('//evil.test/x')}`)).text()).toContain('action="/verify-email?next=%2F"');
+
+    const confirmed = await page('/verify-email?next=%2Faccount', { form: { token: link.searchParams.get('token')! }, headers: { origin: h.baseUrl } });
+    expect([confirmed.status, confirmed.headers.get('location')]).toEqual([303, '/account']);
+    const session = /mailplane_session=([^;]+)/.exec(confirmed.headers.get('set-cookie') ?? '')?.[1];
+    expect(session).toBeDefined();
+    const account = await page('/account', { token: session! });
+    expect(account.status).toBe(200);
+    expect(await account.text()).toContain('nia@web.example');
   });
 });

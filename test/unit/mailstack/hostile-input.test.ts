@@ -34,6 +34,16 @@ describe('hostile template input', () => {
     expect(script.content).toContain(`--server '${staging}'`);
   });
 
+  it('takes only addresses and CIDRs as SSH sources, never an empty list, and renders them into nftables', () => {
+    for (const sources of [[], ['198.51.100.7 } accept; tcp dport 22 accept #'], ['0.0.0.0/0 accept'], ['example.com'], ['198.51.100.0/33'], ['fe80::1%eth0']]) {
+      rejects({ sshSources: sources }, 'sshSources');
+    }
+    const nft = renderServerTree(sampleServer({ sshSources: ['198.51.100.7', '2001:db8:7::/48'] })).find((f) => f.path === '/etc/nftables.conf')!.content;
+    expect(nft).toContain('tcp dport 22 ip saddr { 198.51.100.7 } accept');
+    expect(nft).toContain('tcp dport 22 ip6 saddr { 2001:db8:7::/48 } accept');
+    expect(nft).not.toMatch(/^\s*tcp dport 22 accept$/m);
+  });
+
   it('rejects a newline followed by a directive (config injection)', () => {
     rejects({ domain: 'example.com\nmynetworks = 0.0.0.0/0' }, 'domain');
     rejects({ hostname: 'mail.example.com\n  -o smtpd_relay_restrictions=permit' }, 'hostname');

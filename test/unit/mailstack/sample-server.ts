@@ -11,6 +11,7 @@ export function sampleServer(overrides: Partial<ServerTemplateInput> = {}): Serv
     domain: 'example.com',
     ipv4: '203.0.113.10',
     ipv6: '2001:db8::10',
+    sshSources: ['198.51.100.200', '2001:db8:ff::/48'],
     dkimSelector: 'mp2024',
     dkimPrivateKeyPem: SAMPLE_DKIM_KEY_PEM,
     webmailHmacKey: SAMPLE_WEBMAIL_KEY,

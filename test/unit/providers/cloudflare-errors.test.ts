@@ -90,6 +90,27 @@ describe('Cloudflare error mapping', () => {
     expect(calls).toBe(2);
   });
 
+  it.each([
+    [81058, 'An identical record already exists.'],
+    // The code Cloudflare sent for the same refusal until 2023 (simplesurance/cfdns#17); certbot and lexicon accept both.
+    [81057, 'Record already exists.'],
+  ])('takes a create refused with %i after a concurrent upsert as the record being there', async (code, message) => {
+    const record = { id: 'r1', zone_id: 'z1', zone_name: 'race.example', name: 'race.example', type: 'A', content: '192.0.2.7', ttl: 1, proxied: false, proxiable: true };
+    let listed = 0;
+    server.use(
+      http.get(`${API}/zones/z1/dns_records`, ({ request }) => {
+        // Before the create: empty. After it: the other worker's record, on page 1 only.
+        const page = Number(new URL(request.url).searchParams.get('page') ?? '1');
+        const result = page > 1 || listed++ === 0 ? [] : [record];
+        return HttpResponse.json({ success: true, errors: [], messages: [], result, result_info: { page: 1, per_page: 100, count: result.length, total_count: result.length, total_pages: 1 } });
+      }),
+      http.post(`${API}/zones/z1/dns_records`, () => HttpResponse.json(envelopeError(code, message), { status: 400 })),
+    );
+    const { action, record: got } = await dns().upsertRecord('z1', { type: 'A', name: 'race.example', content: '192.0.2.7' });
+    expect(action).toBe('unchanged');
+    expect(got.id).toBe('r1');
+  });
+
   it('finds the zone another worker created between lookup and create', async () => {
     let listed = 0;
     const zone = { id: 'z9', name: 'race.example', status: 'pending', name_servers: ['a.ns', 'b.ns'] };
@@ -120,5 +141,25 @@ describe('Cloudflare error mapping', () => {
     // The same answer while the zone is still listed is a real refusal (a token without permission).
     zones.push({ id: 'z1', name: 'gone.example', status: 'active', name_servers: ['a.ns', 'b.ns'] });
     expect((await failure(dns().deleteZone('z1', 'gone.example'))).providerStatus).toBe(status);
+  });
+
+  it.each([
+    [403, 9109, 'Unauthorized to access requested resource'],
+    [400, 7003, 'Could not route to /client/v4/zones/z1, perhaps your object identifier is invalid?'],
+  ])('reads an activation check answered %i (code %i) as "zone gone" only when no zone of that name is left', async (status, code, message) => {
+    const zones: { id: string; name: string; status: string; name_servers: string[] }[] = [];
+    server.use(
+      http.put(`${API}/zones/z1/activation_check`, () => HttpResponse.json(envelopeError(code, message), { status })),
+      http.get(`${API}/zones/z1`, () => (zones[0]
+        ? HttpResponse.json({ success: true, errors: [], messages: [], result: zones[0] })
+        : HttpResponse.json(envelopeError(code, message), { status }))),
+      http.get(`${API}/zones`, () => HttpResponse.json({
+        success: true, errors: [], messages: [], result: zones, result_info: { page: 1, per_page: 20, count: zones.length, total_count: zones.length, total_pages: 1 },
+      })),
+    );
+    await expect(dns().checkActivation('z1', 'gone.example')).resolves.toBeNull();
+    // Still listed: the refused check was only a nudge, and the zone as it stands is the answer.
+    zones.push({ id: 'z1', name: 'gone.example', status: 'pending', name_servers: ['a.ns', 'b.ns'] });
+    expect((await dns().checkActivation('z1', 'gone.example'))?.status).toBe('pending');
   });
 });

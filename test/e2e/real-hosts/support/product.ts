@@ -24,10 +24,12 @@ export function missingForRealHosts(): string[] {
  * The product on real hosts, with the pre-baked mail-server image in fr-par-1 (baked once per
  * package set and kept in the host cache dir: see baked-image.ts), so the servers every real-host
  * file provisions boot from it, as production's do once a zone has its image.
+ * `env`: product settings on top of the sandbox's (e.g. MAILSTACK_TEMPLATES_DIR).
  */
-export async function startRealHostProduct(): Promise<Harness & { image: BakedImage | null }> {
+export async function startRealHostProduct(env: Record<string, string> = {}): Promise<Harness & { image: BakedImage | null }> {
   const cacheDir = process.env['SANDBOX_HOSTS_CACHE_DIR'] ?? '/var/cache/mailplane';
   const h = await startHarness({
+    env,
     realHosts: { cacheDir, mirror: process.env['SANDBOX_DEBIAN_MIRROR'] ?? 'http://deb.debian.org/debian' },
     // Real machines take real time: SSH comes up in seconds, an install in minutes.
     settings: { retry: { baseMs: 1_000, maxMs: 10_000, maxAttempts: 10 }, pollIntervalMs: 500, serverBootTimeoutMs: 180_000 },

@@ -11,6 +11,11 @@ readonly USERS=/etc/dovecot/users
 readonly MAILBOXES=/etc/postfix/virtual_mailboxes
 readonly SENDERS=/etc/postfix/sender_login_maps
 readonly ALIASES=/etc/postfix/virtual_aliases
+# App passwords (one file per service and slot) and the domain's junk score: mail-guard-files.ts.
+readonly APP_PASSWORDS=/etc/dovecot/app-passwords
+readonly APP_PASSWORD_SLOTS=10
+readonly SPAM_SETTINGS=/etc/rspamd/local.d/settings.conf
+readonly UUID='[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'
 # Same shapes as renderMailboxFiles: lowercase local part @ this domain.
 readonly ADDRESS="[a-z0-9]([a-z0-9._+-]{0,62}[a-z0-9])?@${DOMAIN//./\\.}"
 # shellcheck disable=SC2016 # literal $ of the hash syntax, not expansions
@@ -26,13 +31,23 @@ check() {
     exit 1
   fi
 }
-check "$USERS" "${ADDRESS}:${HASH}::::::userdb_quota_rule=\\*:storage=[0-9]+M"
+check "$USERS" "${ADDRESS}:${HASH}::::::userdb_quota_rule=\\*:storage=[0-9]+M( allow_nets=127\\.0\\.0\\.1/32,::1/128)?"
+for service in imap smtp; do
+  for slot in $(seq 1 "$APP_PASSWORD_SLOTS"); do
+    check "$APP_PASSWORDS/$service.$slot" "${ADDRESS}:${HASH}::::::mailplane_app=${UUID}"
+  done
+done
+check "$SPAM_SETTINGS" '(#.*|mailplane_junk_score \{|  priority = high;|  rcpt = "@'"${DOMAIN//./\\.}"'";|  apply \{|    actions \{|      add_header = [0-9]{1,2}\.[0-9];|      greylist = null;|    }|  }|})'
 check "$MAILBOXES" "${ADDRESS} OK"
 check "$SENDERS" "${ADDRESS} ${ADDRESS}"
 check "$ALIASES" "(postmaster|abuse|dmarc-reports)@${DOMAIN//./\\.} ${ADDRESS}"
 
 chown root:dovecot "$USERS"
 chmod 0640 "$USERS"
+chown root:dovecot "$APP_PASSWORDS" "$APP_PASSWORDS"/*
+chmod 0750 "$APP_PASSWORDS"
+chmod 0640 "$APP_PASSWORDS"/*
+chmod 0644 "$SPAM_SETTINGS"
 chmod 0644 "$MAILBOXES" "$SENDERS" "$ALIASES"
 postmap "hash:$MAILBOXES"
 postmap "hash:$SENDERS"
@@ -41,4 +56,6 @@ postmap "hash:$ALIASES"
 # a removed mailbox or a new password take effect at once.
 doveadm auth cache flush >/dev/null 2>&1 || true
 systemctl reload dovecot postfix
+# Rspamd re-reads settings.conf (the junk score) on reload.
+systemctl reload rspamd
 echo "apply-mailboxes: $(grep -c . "$USERS" || true) mailbox(es) applied"

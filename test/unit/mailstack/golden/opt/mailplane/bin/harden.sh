@@ -51,6 +51,11 @@ systemctl restart fail2ban
 # Unattended security upgrades (configured by 20auto-upgrades and 52mailplane-unattended-upgrades).
 systemctl enable -q unattended-upgrades apt-daily.timer apt-daily-upgrade.timer
 systemctl start unattended-upgrades
+# A new server must not go live with the security updates published since its image was
+# made (a day's wait for the timer): apply them now, under the same policy. Again on a
+# re-run, which then finds nothing to do.
+apt_retry update -q
+unattended-upgrade
 
 # cloud-init kept a copy of the user data (with the host private key); it has
 # done its work and must not run again with a stale copy.
@@ -63,5 +68,11 @@ fi
 if [ -d /etc/cloud ] && [ ! -e /etc/cloud/cloud-init.disabled ]; then
   touch /etc/cloud/cloud-init.disabled
   log 'cloud-init disabled'
+fi
+
+# Local additions kept on this server (executables named [A-Za-z0-9_-]+, run in name order) run
+# after every apply, provisioning and rollouts alike; a failing hook fails the apply.
+if [ -d /etc/mailplane/post-apply.d ]; then
+  run-parts --exit-on-error /etc/mailplane/post-apply.d
 fi
 log 'host hardened'

@@ -1,0 +1,1 @@
+ALTER TABLE "workspaces" ADD COLUMN "erasure_scheduled_for" timestamp with time zone;
