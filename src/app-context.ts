@@ -247,6 +247,7 @@ export async function createAppContext(config: Config, log: Logger, opts: Contex
       health: {
         db: database.db, lookup: providers.lookup, dnsbl: providers.dnsbl, mailer, log, publicUrl: config.http.publicUrl,
         intervalMinutes: config.health.intervalMinutes,
+        blacklistMaxAgeMinutes: 2 * config.ops.monitorIntervalMinutes,
         defaultWindow: config.fleet.defaultWindow,
         observeHost: (server) => observeHost(provisioning, server),
         backupsConfigured: opts.backupStorage !== null,

@@ -6,7 +6,7 @@
  * apply is drift; for a file that is not a secret (decided by the manifest) support gets a diff
  * against what was applied; a secret is only named.
  */
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { ProvisioningDeps, ServerRow } from '../../provisioning/context.ts';
 import { runScript, withSession } from '../../provisioning/remote.ts';
 import { serverStacks, type HostObservation } from '../db/schema/index.ts';
@@ -55,13 +55,16 @@ export async function observeHost(deps: ProvisioningDeps, server: ServerRow): Pr
   const appliedStack = applied?.version ? await loadStackVersion(db, applied.version) : null;
   const appliedTree = appliedStack ? byPath(await renderStack(deps, server, appliedStack)) : new Map<string, RenderedFile>();
   const paths = [...new Set([...Object.keys(appliedFiles), ...current.keys()])].sort();
+  // The observation is of the host as it was at this moment or later: a check that started
+  // before a change (a hand edit, a reboot) must not pass for one made after it.
+  const askedAt = new Date(deps.clock.now());
   const answer = await askHost(deps, server, { files: paths, packages: MAIL_STACK_PACKAGES, services: MAIL_STACK_SERVICES });
   const drifted = Object.entries(appliedFiles).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)).filter(([path, f]) => answer.files[path] !== f.sha256).map(([path, f]) => ({ path, secret: f.secret, missing: answer.files[path] == null }));
   // Only what is not a secret is ever read back, and only to show how it differs.
   const readable = drifted.filter((d) => !d.secret && !d.missing && appliedTree.get(d.path)?.secret !== true).map((d) => d.path);
   const contents = readable.length > 0 ? (await askHost(deps, server, { read: readable })).contents : {};
   const observation: HostObservation = {
-    checkedAt: new Date(deps.clock.now()).toISOString(),
+    checkedAt: askedAt.toISOString(),
     bootId: answer.bootId ?? null,
     drifted: drifted.map((d) => {
       const before = appliedTree.get(d.path);
@@ -83,8 +86,12 @@ export async function observeHost(deps: ProvisioningDeps, server: ServerRow): Pr
     rebootPackages: answer.rebootPackages,
     kernel: answer.kernel,
   };
-  const at = new Date(deps.clock.now());
-  await db.insert(serverStacks).values({ serverId: server.id, observed: observation, observedAt: at })
-    .onConflictDoUpdate({ target: serverStacks.serverId, set: { observed: observation, observedAt: at } });
+  // Two looks can overlap (the drift job, a reboot, a rollout): the later look wins, not the later answer.
+  await db.insert(serverStacks).values({ serverId: server.id, observed: observation, observedAt: askedAt })
+    .onConflictDoUpdate({
+      target: serverStacks.serverId,
+      set: { observed: observation, observedAt: askedAt },
+      setWhere: sql`${serverStacks.observedAt} is null or ${serverStacks.observedAt} <= ${askedAt.toISOString()}::timestamptz`,
+    });
   return observation;
 }

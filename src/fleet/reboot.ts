@@ -16,6 +16,9 @@ import { observeHost } from './observe.ts';
 
 /** systemd reboots a few seconds after the SSH command has answered, so the answer is not cut off. */
 export const REBOOT_COMMAND = 'systemd-run --on-active=3 --unit=mailplane-reboot /bin/systemctl reboot';
+export const BOOT_ID_COMMAND = 'cat /proc/sys/kernel/random/boot_id';
+/** Answers once the boot has finished starting units (`--wait` blocks while it is "starting"). */
+export const BOOTED_COMMAND = 'systemctl is-system-running --wait';
 const BACK_TIMEOUT_MS = 10 * 60_000;
 /** Not twice in a row for the same need: a host that still needs a reboot after one is for ops to look at. */
 const MIN_HOURS_BETWEEN = 6;
@@ -51,17 +54,22 @@ export async function rebootServer(deps: FleetDeps, serverId: string): Promise<{
   await audit(p.database.db, SYSTEM_ACTOR, { action: 'server.reboot', workspaceId: server.workspaceId, target: serverId, details: { why, bootId: before.bootId } });
   await withSession(p, server, (session) => session.exec(REBOOT_COMMAND, { timeoutMs: 30_000 }));
   p.log.info({ serverId, why }, 'server rebooting in its maintenance window');
-  // Back means: a new boot id, and every mail service started (Rspamd compiles its rules first).
+  // Back means: a new boot id, and systemd done starting units (running, or degraded if one failed).
+  // Only then is the host looked at and stored: a look mid-boot would show services still starting,
+  // and the health run that reads it would tell the owner they are down.
   const deadline = p.clock.now() + BACK_TIMEOUT_MS;
   for (;;) {
     await new Promise((r) => setTimeout(r, Math.max(p.settings.pollIntervalMs, 1_000)));
-    const after = await observeHost(p, server).catch(() => null);
-    if (after && after.bootId !== before.bootId && Object.values(after.services).every((s) => s.active === 'active' || s.active === 'failed' || s.active === 'inactive')) break;
-    if (p.clock.now() > deadline) {
-      if (after && after.bootId !== before.bootId) break;
-      throw new Error(`the server did not come back within ${BACK_TIMEOUT_MS / 60_000} minutes of its reboot`);
-    }
+    const booted = await withSession(p, server, async (session) => {
+      const bootId = (await session.exec(BOOT_ID_COMMAND, { timeoutMs: 10_000 })).stdout.trim();
+      if (bootId === before.bootId) return false;
+      await session.exec(BOOTED_COMMAND, { check: false, timeoutMs: Math.max(deadline - p.clock.now(), 1_000) });
+      return true;
+    }).catch(() => false);
+    if (booted) break;
+    if (p.clock.now() > deadline) throw new Error(`the server did not come back within ${BACK_TIMEOUT_MS / 60_000} minutes of its reboot`);
   }
+  await observeHost(p, server);
   await p.queue.send('health.check_server', { serverId }, { singletonKey: serverId });
   return { rebooted: true, why };
 }

@@ -19,6 +19,8 @@ export interface HealthDeps {
   /** Links in the change notices point at the dashboard. */
   publicUrl: string;
   intervalMinutes: number;
+  /** How old a stored DNSBL verdict may be and still answer the blacklists check (twice the monitor's interval). */
+  blacklistMaxAgeMinutes?: number;
   /** false: no backup storage is configured, and the backup check says so instead of failing. */
   backupsConfigured?: boolean;
   now?: () => Date;

@@ -15,7 +15,8 @@ import type { HealthDeps } from './deps.ts';
 import { dkimCheck, dmarcCheck, dnssecCheck, mtaStsCheck, nameserversCheck, ptrCheck, recordsCheck, spfCheck, tlsaCheck, type DnsFacts } from './dns-checks.ts';
 import { diskCheck } from './disk-check.ts';
 import { hostChecks } from './host-checks.ts';
-import { blacklistCheck, certificateCheck, portsCheck } from './service-checks.ts';
+import { blacklistCheck } from './blacklist-check.ts';
+import { certificateCheck, portsCheck } from './service-checks.ts';
 
 export async function gatherFacts(deps: Pick<HealthDeps, 'db'>, serverId: string): Promise<DnsFacts> {
   const server = await findServer(deps.db, serverId);
@@ -34,7 +35,7 @@ export async function computeChecks(deps: HealthDeps, facts: DnsFacts): Promise<
   const checks = await Promise.all([
     nameserversCheck(lookup, facts), recordsCheck(lookup, facts), spfCheck(lookup, facts), dkimCheck(lookup, facts),
     dmarcCheck(lookup, facts), mtaStsCheck(lookup, probe, facts), Promise.resolve(dnssecCheck(facts)), tlsaCheck(lookup, probe, facts),
-    ptrCheck(lookup, facts, 'ipv4'), ptrCheck(lookup, facts, 'ipv6'), blacklistCheck(deps.dnsbl, facts),
+    ptrCheck(lookup, facts, 'ipv4'), ptrCheck(lookup, facts, 'ipv6'), blacklistCheck({ db: deps.db, dnsbl: deps.dnsbl, now, maxAgeMinutes: deps.blacklistMaxAgeMinutes ?? 2 * deps.intervalMinutes }, facts),
     certificateCheck(probe, facts, now), portsCheck(probe, facts), backupCheck(deps.db, facts, now, deps.backupsConfigured ?? true), diskCheck(deps.disk, facts),
     hostChecks(deps.db, facts, now, deps.defaultWindow ?? { startMinute: 180, durationMinutes: 120 }, deps.observeHost),
   ]);

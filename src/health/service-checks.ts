@@ -1,32 +1,13 @@
 /**
- * The server side of its health: its IPs against the DNSBL zones, the
- * certificate's remaining validity, and the mail ports answering.
+ * The server side of its health: the certificate's remaining validity and the mail ports
+ * answering (its IPs against the DNSBL zones: blacklist-check.ts).
  */
-import type { BlacklistChecker } from '../providers/lookup/interface.ts';
 import { result, type CheckResult } from './check-types.ts';
 import type { DnsFacts } from './dns-checks.ts';
 import type { ServiceProbe } from './probe.ts';
 
 export const MAIL_PORTS = [25, 465, 587, 993, 443] as const;
 const MIN_CERT_DAYS = 14;
-
-export async function blacklistCheck(dnsbl: BlacklistChecker, f: DnsFacts): Promise<CheckResult> {
-  if (f.ips.length === 0) return result('blacklists', 'unknown', 'The server has no IP address yet.', 'Wait for provisioning to allocate addresses.');
-  const verdicts = (await Promise.all(f.ips.map(async (ip) => (await dnsbl.check(ip.address)).map((v) => ({ ip: ip.address, ...v }))))).flat();
-  const listed = verdicts.filter((v) => v.status === 'listed');
-  // A zone's own error codes (127.255.255.x), timeouts and refusals are "could not check", never "listed".
-  const unknown = verdicts.filter((v) => v.status === 'unknown');
-  const details = { listed: listed.map((v) => ({ ip: v.ip, zone: v.zone })), couldNotCheck: unknown.map((v) => ({ ip: v.ip, zone: v.zone, error: 'error' in v ? v.error : '' })) };
-  if (listed.length > 0) {
-    return result('blacklists', 'fail', `Listed: ${listed.map((v) => `${v.ip} on ${v.zone}`).join(', ')}.`,
-      'Our operations team is alerted and will rotate the address; nothing to do on your side unless you sent bulk mail recently.', details);
-  }
-  if (unknown.length > 0) {
-    return result('blacklists', 'unknown', `Not listed anywhere we could ask; could not check ${[...new Set(unknown.map((v) => v.zone))].join(', ')}.`,
-      'Nothing to do: those zones refused or failed to answer, and the next check asks again.', details);
-  }
-  return result('blacklists', 'pass', `${f.ips.length} address${f.ips.length > 1 ? 'es' : ''} absent from all ${dnsbl.zones.length} zones.`, null, details);
-}
 
 export async function certificateCheck(probe: ServiceProbe, f: DnsFacts, now: Date): Promise<CheckResult> {
   const host = f.server.ipv4;

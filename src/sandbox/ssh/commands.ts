@@ -11,6 +11,8 @@
  *                            Scaleway emulator), the bytes in use (SshHostEmulator.setDiskUsed)
  *   systemd-run --on-active=3 --unit=mailplane-reboot /bin/systemctl reboot
  *                            the maintenance reboot: /run (a tmpfs) is emptied, the boot id changes
+ *   cat /proc/sys/kernel/random/boot_id   the boot id (new after each reboot)
+ *   systemctl is-system-running --wait    "running": an emulated boot finishes at once
  *   bash <script path>       exit 127 "No such file or directory" unless the
  *                            file was uploaded; /opt/mailplane/bin/<name> then
  *                            runs SCRIPTS[name] (scripts.ts)
@@ -22,6 +24,7 @@
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { posix } from 'node:path';
+import { FIRST_BOOT_ID } from './host-state.ts';
 import { SCRIPTS, type ScriptContext } from './scripts.ts';
 
 export const SCRIPT_DIR = '/opt/mailplane/bin';
@@ -86,6 +89,14 @@ export async function runCommand(command: string, ctx: ScriptContext, behaviour:
     ctx.stderr('Running timer as unit: mailplane-reboot.timer\n');
     await rm(ctx.fs.localPath('/run'), { recursive: true, force: true });
     await ctx.state.update({ bootId: randomUUID(), stoppedServices: [] });
+    return 0;
+  }
+  if (command.trim() === 'cat /proc/sys/kernel/random/boot_id') {
+    ctx.stdout(`${ctx.state.get().bootId ?? FIRST_BOOT_ID}\n`);
+    return 0;
+  }
+  if (command.trim() === 'systemctl is-system-running --wait') {
+    ctx.stdout('running\n');
     return 0;
   }
   if (program === 'bash' && args.length >= 1) return runScriptFile(args[0]!, { ...ctx, args: args.slice(1) }, behaviour);

@@ -19,6 +19,9 @@ export interface HostState {
   bootId?: string;
 }
 
+/** The boot id of a host never rebooted (a reboot gives it a random one). */
+export const FIRST_BOOT_ID = 'emulated-boot-1';
+
 export class HostStateFile {
   private readonly path: string;
   private current: HostState;

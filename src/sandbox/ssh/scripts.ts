@@ -9,7 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { HostFs } from './host-fs.ts';
-import type { HostStateFile } from './host-state.ts';
+import { FIRST_BOOT_ID, type HostStateFile } from './host-state.ts';
 import { ensureTlsKey, publicPemOf, readTlsKey, spkiSha256 } from './tls-key.ts';
 
 export interface ScriptContext {
@@ -160,7 +160,7 @@ export const SCRIPTS: Readonly<Record<string, ScriptHandler>> = {
     const reboot = await ctx.fs.read('/run/reboot-required');
     ctx.stdout(`${JSON.stringify({
       files, contents, packages, services, updates: { pending: [], security: [] },
-      rebootRequired: reboot !== null, rebootPackages: [], kernel: { running: '6.1.0-emulated', installed: null }, bootId: bootId ?? 'emulated-boot-1',
+      rebootRequired: reboot !== null, rebootPackages: [], kernel: { running: '6.1.0-emulated', installed: null }, bootId: bootId ?? FIRST_BOOT_ID,
     })}\n`);
     return 0;
   },

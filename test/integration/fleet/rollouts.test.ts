@@ -184,6 +184,17 @@ describe('rollouts', { timeout: 180_000 }, () => {
     expect((await cli(['fleet', 'show', ids[0]!])).stdout).toContain(`stack ${target}`);
     expect((await cli(['rollouts', 'frobnicate'])).code).toBe(2);
   });
+
+  it('keeps the later look when two overlap: an answer that arrives last but looked first does not win', async () => {
+    const id = ids[0]!;
+    const fresh = await observeHost(h.ctx.provisioning, await row(id));
+    // A look that started a minute earlier (a drift job under way before an edit) answers now.
+    const earlier = { ...h.ctx.provisioning, clock: { ...h.ctx.provisioning.clock, now: () => Date.parse(fresh.checkedAt) - 60_000 } };
+    const stale = await observeHost(earlier, await row(id));
+    expect(stale.checkedAt < fresh.checkedAt).toBe(true);
+    const [st] = await h.database.db.select().from(serverStacks).where(eq(serverStacks.serverId, id));
+    expect(st?.observed?.checkedAt).toBe(fresh.checkedAt);
+  });
 });
 
 describe('updates and reboots', () => {

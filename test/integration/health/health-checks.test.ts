@@ -5,7 +5,7 @@
  */
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sandboxMail, serverIps } from '../../../src/db/schema/index.ts';
+import { blacklistChecks, sandboxMail, serverIps } from '../../../src/db/schema/index.ts';
 import { CHECK_NAMES } from '../../../src/health/check-types.ts';
 import { runServerChecks } from '../../../src/health/run-checks.ts';
 import { DEFAULT_DNSBL_ZONES } from '../../../src/providers/lookup/dnsbl-zones.ts';
@@ -30,6 +30,8 @@ beforeAll(async () => {
 }, 180_000);
 afterAll(() => h?.close());
 
+/** Health deps that find no recent stored DNSBL verdict, so the zones are asked during the run. */
+const asking = () => ({ ...h.ctx.health, blacklistMaxAgeMinutes: 0 });
 const healthMails = async () => (await h.database.db.select().from(sandboxMail)).filter((m) => /health checks|failing/.test(m.subject));
 
 describe('health checks', () => {
@@ -44,14 +46,14 @@ describe('health checks', () => {
   it('reports a listed IP as failing with what to do, mails the owners once, and once more when it clears', async () => {
     const [ip] = await h.database.db.select().from(serverIps).where(eq(serverIps.serverId, serverId));
     h.sandbox.listings.list(ip!.address);
-    const first = await runServerChecks(h.ctx.health, serverId);
+    const first = await runServerChecks(asking(), serverId);
     const check = first.results.find((r) => r.name === 'blacklists')!;
     expect(check.status).toBe('fail');
     expect(check.summary).toContain(ip!.address);
     expect(check.action).toMatch(/\./);
     expect(first.notified.map((c) => c.to)).toEqual(['fail']);
 
-    const second = await runServerChecks(h.ctx.health, serverId);
+    const second = await runServerChecks(asking(), serverId);
     expect(second.notified).toEqual([]);
     const mails = await healthMails();
     expect(mails).toHaveLength(1);
@@ -62,7 +64,7 @@ describe('health checks', () => {
     expect(new Date(row!['changed_at']).getTime()).toBeLessThan(new Date(row!['checked_at']).getTime());
 
     h.sandbox.listings.delist(ip!.address);
-    const cleared = await runServerChecks(h.ctx.health, serverId);
+    const cleared = await runServerChecks(asking(), serverId);
     expect(cleared.notified.map((c) => `${c.from}→${c.to}`)).toEqual(['fail→pass']);
     expect(await healthMails()).toHaveLength(2);
   });
@@ -93,13 +95,32 @@ describe('health checks', () => {
     const [ip] = await h.database.db.select().from(serverIps).where(eq(serverIps.serverId, serverId));
     h.sandbox.listings.list(ip!.address, { zones: [DEFAULT_DNSBL_ZONES[0]!], codes: ['127.255.255.254'] });
     const before = (await healthMails()).length;
-    const { results, notified } = await runServerChecks(h.ctx.health, serverId);
+    const { results, notified } = await runServerChecks(asking(), serverId);
     const check = results.find((r) => r.name === 'blacklists')!;
     expect(check.status).toBe('unknown');
     expect(check.summary).toMatch(/could not check/);
     expect(notified).toEqual([]);
     expect((await healthMails()).length).toBe(before);
     h.sandbox.listings.delist(ip!.address);
+  });
+
+  it('answers the blacklists check from the verdicts the monitor stored, asking the zones only when none is recent', async () => {
+    const [ip] = await h.database.db.select().from(serverIps).where(eq(serverIps.serverId, serverId));
+    // The zones list the address now, but the verdicts stored at provisioning are recent: no zone is asked.
+    h.sandbox.listings.list(ip!.address);
+    try {
+      const stored = (await runServerChecks(h.ctx.health, serverId)).results.find((r) => r.name === 'blacklists')!;
+      expect(stored.status).toBe('pass');
+      // The monitor's next round records the listing (as src/ops/monitor.ts stores it): the check reads it.
+      await h.database.db.insert(blacklistChecks).values({ serverId, address: ip!.address, zone: DEFAULT_DNSBL_ZONES[1]!, status: 'listed', codes: ['127.0.0.2'] });
+      const listed = (await runServerChecks(h.ctx.health, serverId)).results.find((r) => r.name === 'blacklists')!;
+      expect(listed).toMatchObject({ status: 'fail', details: { listed: [{ ip: ip!.address, zone: DEFAULT_DNSBL_ZONES[1] }] } });
+    } finally {
+      h.sandbox.listings.delist(ip!.address);
+    }
+    // Too old to answer (the monitor stopped): the zones are asked, and they no longer list it.
+    const asked = (await runServerChecks(asking(), serverId)).results.find((r) => r.name === 'blacklists')!;
+    expect(asked.status).toBe('pass');
   });
 
   it('serves the stored checks to members and 404 to strangers, documented in /openapi.json', async () => {
