@@ -26,7 +26,7 @@ const required = process.env['MAILPLANE_REQUIRE_TOOLS'] === '1';
 if (missing.length > 0 && required) throw new Error(`real-host e2e needs: ${missing.join(', ')}`);
 if (missing.length > 0) console.warn(`real-host e2e skipped, missing: ${missing.join(', ')} (.ci/run installs them)`);
 
-interface Site { domain: string; token: string; workspaceId: string; serverId: string; ipv4: string; ipv6: string; hostname: string; mailbox: Mailbox; providerId: string }
+interface Site { domain: string; token: string; workspaceId: string; serverId: string; ipv4: string; ipv6: string; hostname: string; mailbox: Mailbox; providerId: string; zone: string }
 
 describe.skipIf(missing.length > 0)('a paid subscription becomes a working mail server on a real Debian 12 host', () => {
   let h: Harness & { image: BakedImage | null };
@@ -47,14 +47,14 @@ describe.skipIf(missing.length > 0)('a paid subscription becomes a working mail 
     const started = await Promise.all(order.map(async ([key, domain, region]) => {
       const { token, workspaceId } = await h.customer(`owner@${domain}`);
       const serverId = await subscribeAndPay(h, browser, token, workspaceId, domain, region);
-      return { key, domain, token, workspaceId, serverId };
+      return { key, domain, region, token, workspaceId, serverId };
     }));
     // Fault: B's machine dies in the middle of its package installation and comes back.
     const crash = crashMidInstall(h, started.find((s) => s.key === 'b')!.serverId);
     await Promise.all(started.map(async (s) => {
       const row = await h.waitForServer(s.serverId, ['ready'], 25 * 60_000);
       const mb = await mailbox(h, s.token, s.workspaceId, s.serverId, s.key === 'a' ? 'alice' : 'bob');
-      sites[s.key] = { domain: s.domain, token: s.token, workspaceId: s.workspaceId, serverId: s.serverId, ipv4: row.ipv4!, ipv6: row.ipv6!, hostname: row.hostname, mailbox: mb, providerId: row.providerServerId! };
+      sites[s.key] = { domain: s.domain, token: s.token, workspaceId: s.workspaceId, serverId: s.serverId, ipv4: row.ipv4!, ipv6: row.ipv6!, hostname: row.hostname, mailbox: mb, providerId: row.providerServerId!, zone: s.region };
     }));
     crashed = await crash;
   });
@@ -310,7 +310,7 @@ describe.skipIf(missing.length > 0)('a paid subscription becomes a working mail 
 
     it('comes back from a reboot with every service active', async () => {
       const b = sites.b;
-      const url = `${h.sandbox.scaleway!.url}/instance/v1/zones/fr-par-1/servers/${b.providerId}/action`;
+      const url = `${h.sandbox.scaleway!.url}/instance/v1/zones/${b.zone}/servers/${b.providerId}/action`;
       const res = await fetch(url, { method: 'POST', headers: { 'x-auth-token': h.env['SCW_SECRET_KEY']!, 'content-type': 'application/json' }, body: JSON.stringify({ action: 'reboot' }) });
       expect(res.status).toBeLessThan(300);
       const deadline = Date.now() + 120_000;
