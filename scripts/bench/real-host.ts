@@ -99,9 +99,14 @@ async function provisionOne(product: Product, label: string, zone: Zone): Promis
   const paidAt = Date.now();
   const serverId = await product.pay(sessionId, domain);
   const { settled, statuses } = await product.waitForServers([serverId], 30 * 60_000, 250);
-  if (!settled || statuses.get(serverId) !== 'ready') throw new Error(`the server ended ${statuses.get(serverId)} (not ready): see the product's log with BENCH_LOG=1`);
   const db = product.ctx.database.db;
   const [run] = await db.select().from(provisioningRuns).where(eq(provisioningRuns.serverId, serverId));
+  if (!settled || statuses.get(serverId) !== 'ready') {
+    // Say which step stopped it and why: a skipped figure must be actionable from the report alone.
+    const failed = run ? await db.select().from(provisioningSteps).where(eq(provisioningSteps.runId, run.id)) : [];
+    const why = failed.filter((st) => st.status === 'failed').map((st) => `${st.name}: ${String(st.error ?? '').slice(0, 300)}`).join('; ');
+    throw new Error(`the server ended ${statuses.get(serverId)} (not ready)${why ? ` at ${why}` : ''}; the product's log: BENCH_LOG=1`);
+  }
   const readyAt = (run!.finishedAt ?? new Date()).getTime();
   const rows = await db.select().from(provisioningSteps).where(eq(provisioningSteps.runId, run!.id)).orderBy(asc(provisioningSteps.startedAt));
   const wall = (readyAt - paidAt) / 1000;
