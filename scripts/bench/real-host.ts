@@ -92,8 +92,9 @@ async function ensureImage(product: Product, cacheDir: string, log: (line: strin
 }
 
 async function provisionOne(product: Product, label: string, zone: Zone): Promise<RealHostRun> {
-  // Registrable names: the production-mode bench product refuses .test.
-  const domain = `real-host-${label}-bench-mailplane.eu`;
+  // Registrable and short: the production-mode bench product refuses .test, and nginx as configured
+  // fails on long names (server_names_hash_bucket_size 64: "real-host-image-bench-mailplane.eu" failed).
+  const domain = `rh-${label}-mailplane.eu`;
   const { token, workspaceId } = await product.customer(`bench-${label}@real-host-bench-mailplane.eu`);
   const sessionId = await product.checkout(token, workspaceId, domain, zone);
   const paidAt = Date.now();
