@@ -98,5 +98,6 @@ export interface StepDefinition {
   name: StepName;
   /** Attempts before a retryable failure becomes final (default from settings). */
   maxAttempts?: number;
+  // biome-ignore lint/suspicious/noConfusingVoidType: most steps return nothing; `undefined` would make them write `return undefined`.
   run(ctx: StepContext): Promise<Record<string, unknown> | void>;
 }

@@ -39,7 +39,10 @@ function unchangedSince(row: Row) {
 }
 
 async function settle(deps: ProvisioningDeps, row: Row, values: Partial<Row>): Promise<void> {
-  await deps.database.db.update(customerDnsRecords).set({ ...values, updatedAt: new Date() }).where(unchangedSince(row));
+  await deps.database.db
+    .update(customerDnsRecords)
+    .set({ ...values, updatedAt: new Date() })
+    .where(unchangedSince(row));
 }
 
 export async function syncDns(deps: ProvisioningDeps, { serverId }: { serverId: string }): Promise<{ written: number; deleted: number; failed: number }> {
@@ -47,7 +50,9 @@ export async function syncDns(deps: ProvisioningDeps, { serverId }: { serverId: 
   // Before publish_dns there is no zone: publish_dns queues this job again once it has one.
   if (!server || server.status === 'deleted' || !server.dnsZoneId) return { written: 0, deleted: 0, failed: 0 };
   const zoneId = server.dnsZoneId;
-  const rows = await deps.database.db.select().from(customerDnsRecords)
+  const rows = await deps.database.db
+    .select()
+    .from(customerDnsRecords)
     .where(and(eq(customerDnsRecords.serverId, serverId), inArray(customerDnsRecords.state, ['pending', 'deleting'])));
   let written = 0;
   let deleted = 0;
@@ -73,7 +78,10 @@ export async function syncDns(deps: ProvisioningDeps, { serverId }: { serverId: 
     }
   }
   // The SPF record carries the customer's terms: re-published once mailplane has published it at all.
-  const [spf] = await deps.database.db.select().from(dnsRecords).where(and(eq(dnsRecords.serverId, serverId), eq(dnsRecords.purpose, 'spf'), eq(dnsRecords.state, 'published')));
+  const [spf] = await deps.database.db
+    .select()
+    .from(dnsRecords)
+    .where(and(eq(dnsRecords.serverId, serverId), eq(dnsRecords.purpose, 'spf'), eq(dnsRecords.state, 'published')));
   if (spf) {
     const ips = (await currentIps(deps, serverId)).filter((ip) => ip.state !== 'listed');
     const desired = desiredRecords(await recordFacts(deps, server, ips)).find((r) => r.purpose === 'spf');

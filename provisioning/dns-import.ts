@@ -24,7 +24,10 @@ export interface ImportResult {
 }
 
 export async function mailplaneSelectors(deps: ProvisioningDeps, serverId: string): Promise<string[]> {
-  const rows = await deps.database.db.select({ selector: dkimKeys.selector, ed25519: dkimKeys.ed25519Selector }).from(dkimKeys).where(eq(dkimKeys.serverId, serverId));
+  const rows = await deps.database.db
+    .select({ selector: dkimKeys.selector, ed25519: dkimKeys.ed25519Selector })
+    .from(dkimKeys)
+    .where(eq(dkimKeys.serverId, serverId));
   return rows.flatMap((r) => (r.ed25519 ? [r.selector, r.ed25519] : [r.selector]));
 }
 
@@ -38,7 +41,9 @@ export async function importExistingRecords(deps: ProvisioningDeps, serverRow: S
     const found = await deps.dns.scanExistingRecords(zoneId);
     const slots = { domain: server.domain, hostname: server.hostname, dkimSelectors: await mailplaneSelectors(deps, server.id) };
     // What the customer already has (or deleted) at a name and type is their decision: a later scan does not add to it.
-    const theirs = await tx.select({ type: customerDnsRecords.type, name: customerDnsRecords.name }).from(customerDnsRecords)
+    const theirs = await tx
+      .select({ type: customerDnsRecords.type, name: customerDnsRecords.name })
+      .from(customerDnsRecords)
       .where(eq(customerDnsRecords.serverId, server.id));
     // A CNAME shares its name with nothing, so one on either side settles the whole name.
     const isKnown = (r: DnsRecord) => theirs.some((t) => t.name === r.name && (t.type === r.type || t.type === 'CNAME' || r.type === 'CNAME'));
@@ -59,16 +64,29 @@ export async function importExistingRecords(deps: ProvisioningDeps, serverRow: S
         accept.push(record);
       }
     }
-    const created = await deps.dns.reviewScannedRecords(zoneId, accept.map(({ id: _id, ...r }) => r), replaced.map((r) => r.id));
+    const created = await deps.dns.reviewScannedRecords(
+      zoneId,
+      accept.map(({ id: _id, ...r }) => r),
+      replaced.map((r) => r.id),
+    );
     for (const r of created) {
       await tx.insert(customerDnsRecords).values({
-        serverId: server.id, source: 'imported', type: r.type, name: r.name, content: r.content, priority: r.priority ?? null, ttl: r.ttl ?? 1,
-        providerRecordId: r.id, state: 'published',
+        serverId: server.id,
+        source: 'imported',
+        type: r.type,
+        name: r.name,
+        content: r.content,
+        priority: r.priority ?? null,
+        ttl: r.ttl ?? 1,
+        providerRecordId: r.id,
+        state: 'published',
       });
     }
     // spf_terms written only when this import changed them, so a customer's change made meanwhile stands.
     const spfChanged = spfTerms.length !== server.spfTerms.length;
-    await tx.update(servers).set({ ...(spfChanged ? { spfTerms } : {}), dnsImportedAt: server.dnsImportedAt ?? new Date(), updatedAt: new Date() })
+    await tx
+      .update(servers)
+      .set({ ...(spfChanged ? { spfTerms } : {}), dnsImportedAt: server.dnsImportedAt ?? new Date(), updatedAt: new Date() })
       .where(eq(servers.id, server.id));
     return { imported: created, replaced, spfTerms };
   });

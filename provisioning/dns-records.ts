@@ -81,10 +81,17 @@ export const MAIL_SERVER_ALIASES = ['webmail', 'mta-sts', 'autoconfig', 'autodis
  */
 export function mailClientSrvRecords(f: Pick<RecordFacts, 'domain' | 'hostname'>): Array<{ purpose: string; name: string; content: string }> {
   const offered: Array<[string, number | null]> = [
-    ['submissions', 465], ['submission', 587], ['imaps', 993], ['imap', null], ['pop3s', null], ['pop3', null], ['autodiscover', 443],
+    ['submissions', 465],
+    ['submission', 587],
+    ['imaps', 993],
+    ['imap', null],
+    ['pop3s', null],
+    ['pop3', null],
+    ['autodiscover', 443],
   ];
   return offered.map(([service, port]) => ({
-    purpose: `srv_${service}`, name: `_${service}._tcp.${f.domain}`,
+    purpose: `srv_${service}`,
+    name: `_${service}._tcp.${f.domain}`,
     content: port === null ? '0 0 0 .' : `0 1 ${port} ${f.hostname}`,
   }));
 }
@@ -120,7 +127,9 @@ export function desiredRecords(f: RecordFacts): DesiredRecord[] {
   }
   const dmarcName = `_dmarc.${f.domain}`;
   // Aggregate reports go somewhere by default: the customer's own server (see dmarcRuaAddresses).
-  const rua = `; rua=${dmarcRuaAddresses(f).map((a) => `mailto:${a}`).join(',')}`;
+  const rua = `; rua=${dmarcRuaAddresses(f)
+    .map((a) => `mailto:${a}`)
+    .join(',')}`;
   add('dmarc', { type: 'TXT', name: dmarcName, content: `v=DMARC1; p=quarantine; adkim=s; aspf=s${rua}` }, sameTxt(dmarcName, 'v=DMARC1'));
   const stsName = `_mta-sts.${f.domain}`;
   add('mta_sts', { type: 'TXT', name: stsName, content: `v=STSv1; id=${mtaStsId(mtaStsPolicy(f))}` }, sameTxt(stsName, 'v=STSv1'));
@@ -132,7 +141,11 @@ export function desiredRecords(f: RecordFacts): DesiredRecord[] {
   add('caa_issue', { type: 'CAA', name: caaAt, content: caa }, (r) => r.type === 'CAA' && r.name === caaAt && r.content === caa);
   for (const r of mailClientSrvRecords(f)) add(r.purpose, { type: 'SRV', name: r.name, content: r.content }, sameName('SRV', r.name));
   if (f.sshfpSha256Hex) {
-    add('sshfp', { type: 'SSHFP', name: f.hostname, content: `4 2 ${f.sshfpSha256Hex}` }, (r) => r.type === 'SSHFP' && r.name === f.hostname && r.content.startsWith('4 2 '));
+    add(
+      'sshfp',
+      { type: 'SSHFP', name: f.hostname, content: `4 2 ${f.sshfpSha256Hex}` },
+      (r) => r.type === 'SSHFP' && r.name === f.hostname && r.content.startsWith('4 2 '),
+    );
   }
   return out;
 }
@@ -154,7 +167,12 @@ export function isMailplaneSlot(
   const name = record.name.toLowerCase().replace(/\.$/, '');
   const d = f.domain;
   const owned = [
-    f.hostname, `_25._tcp.${f.hostname}`, ...MAIL_SERVER_ALIASES.map((label) => `${label}.${d}`), `_mta-sts.${d}`, `_smtp._tls.${d}`, `_dmarc.${d}`,
+    f.hostname,
+    `_25._tcp.${f.hostname}`,
+    ...MAIL_SERVER_ALIASES.map((label) => `${label}.${d}`),
+    `_mta-sts.${d}`,
+    `_smtp._tls.${d}`,
+    `_dmarc.${d}`,
     ...mailClientSrvRecords(f).map((r) => r.name),
     ...f.dkimSelectors.map((s) => `${s}._domainkey.${d}`),
   ];

@@ -21,14 +21,23 @@ export const DNSSEC_WATCH_CRON = '*/10 * * * *';
 
 /** What Cloudflare said about the zone's DNSSEC, kept for the customer (DS, and the key for registries that ask for it). */
 export async function storeDnssec(deps: ProvisioningDeps, serverId: string, dnssec: DnssecStatus): Promise<void> {
-  await deps.database.db.update(servers).set({
-    dnssecStatus: dnssec.state, dnssecDs: dnssec.ds, dnssecKey: dnssec.key, dnssecCheckedAt: new Date(deps.clock.now()), updatedAt: new Date(deps.clock.now()),
-  }).where(eq(servers.id, serverId));
+  await deps.database.db
+    .update(servers)
+    .set({
+      dnssecStatus: dnssec.state,
+      dnssecDs: dnssec.ds,
+      dnssecKey: dnssec.key,
+      dnssecCheckedAt: new Date(deps.clock.now()),
+      updatedAt: new Date(deps.clock.now()),
+    })
+    .where(eq(servers.id, serverId));
 }
 
 export function dnssecPendingMessage(server: Pick<ServerRow, 'domain' | 'dnssecStatus'>): string {
-  return `DNSSEC is ${server.dnssecStatus ?? 'not active'} for ${server.domain}: the TLSA (DANE) record is not published yet. `
-    + 'Add the DS record shown on the DNS page at your registrar; mailplane checks every 10 minutes and publishes TLSA as soon as DNSSEC is active.';
+  return (
+    `DNSSEC is ${server.dnssecStatus ?? 'not active'} for ${server.domain}: the TLSA (DANE) record is not published yet. ` +
+    'Add the DS record shown on the DNS page at your registrar; mailplane checks every 10 minutes and publishes TLSA as soon as DNSSEC is active.'
+  );
 }
 
 /** Reads one server's DNSSEC and publishes its TLSA once active; returns the state seen. */
@@ -45,10 +54,10 @@ export async function checkDnssec(deps: ProvisioningDeps, server: ServerRow): Pr
 
 /** The periodic job: every ready server whose DNSSEC is not active yet. One failing zone does not stop the others. */
 export async function watchDnssec(deps: ProvisioningDeps): Promise<{ checked: number; active: number }> {
-  const due = await deps.database.db.select().from(servers).where(and(
-    eq(servers.status, 'ready'), isNotNull(servers.dnsZoneId),
-    or(isNull(servers.dnssecStatus), ne(servers.dnssecStatus, 'active')),
-  ));
+  const due = await deps.database.db
+    .select()
+    .from(servers)
+    .where(and(eq(servers.status, 'ready'), isNotNull(servers.dnsZoneId), or(isNull(servers.dnssecStatus), ne(servers.dnssecStatus, 'active'))));
   let active = 0;
   for (const server of due) {
     try {

@@ -28,35 +28,61 @@ export const LOG_LIMIT = 64 * 1024;
 
 /** The claim statement's row (snake_case: postgres.js, not drizzle; timestamps as text, see drizzle's postgres-js driver). */
 interface ClaimRow {
-  id: string; server_id: string; kind: RunRow['kind']; status: RunRow['status']; error: string | null; params: Record<string, unknown>;
-  created_at: string; finished_at: string | null;
-  step_id: string | null; attempt: number | null; log: string | null; waiting_for: StepWait | null;
+  id: string;
+  server_id: string;
+  kind: RunRow['kind'];
+  status: RunRow['status'];
+  error: string | null;
+  params: Record<string, unknown>;
+  created_at: string;
+  finished_at: string | null;
+  step_id: string | null;
+  attempt: number | null;
+  log: string | null;
+  waiting_for: StepWait | null;
 }
 
 type Steps = Record<StepName, StepDefinition>;
 
 async function enqueueStep(queue: JobQueue, raw: RawTx, runId: string, step: string, attempt: number, delayMs = 0, check?: number | string): Promise<void> {
-  await queue.send('provisioning.step', { runId, step }, {
-    tx: raw,
-    // One job per step attempt (and per re-check of a waiting step) even if two code paths race to enqueue it.
-    singletonKey: `${runId}:${step}:${attempt}${check === undefined ? '' : `:check${check}`}`,
-    ...(delayMs > 0 ? { startAfterSeconds: delayMs / 1000 } : {}),
-  });
+  await queue.send(
+    'provisioning.step',
+    { runId, step },
+    {
+      tx: raw,
+      // One job per step attempt (and per re-check of a waiting step) even if two code paths race to enqueue it.
+      singletonKey: `${runId}:${step}:${attempt}${check === undefined ? '' : `:check${check}`}`,
+      ...(delayMs > 0 ? { startAfterSeconds: delayMs / 1000 } : {}),
+    },
+  );
 }
 
 /** Creates a run with all its steps and enqueues the roots, inside the caller's transaction. */
-export async function startRun(queue: JobQueue, tx: Db, raw: RawTx, input: { serverId: string; kind: RunKind; params?: Record<string, unknown> }): Promise<string> {
+export async function startRun(
+  queue: JobQueue,
+  tx: Db,
+  raw: RawTx,
+  input: { serverId: string; kind: RunKind; params?: Record<string, unknown> },
+): Promise<string> {
   const plan = PLANS[input.kind];
   if (input.kind === 'deprovision') {
     // Whatever was still being built stops here; the deprovision steps wait for in-flight steps (see deprovision.ts).
     await moveRuns(tx, { serverId: input.serverId }, 'cancel', { error: 'superseded by deprovisioning', now: new Date() });
   }
-  const [run] = await tx.insert(provisioningRuns).values({ serverId: input.serverId, kind: input.kind, params: input.params ?? {} }).returning({ id: provisioningRuns.id });
+  const [run] = await tx
+    .insert(provisioningRuns)
+    .values({ serverId: input.serverId, kind: input.kind, params: input.params ?? {} })
+    .returning({ id: provisioningRuns.id });
   const runId = run!.id;
   const names = Object.keys(plan);
-  await tx.insert(provisioningSteps).values(names.map((name) => ({
-    runId, name, dependsOn: [...plan[name]!], status: plan[name]!.length === 0 ? 'queued' as const : 'pending' as const,
-  })));
+  await tx.insert(provisioningSteps).values(
+    names.map((name) => ({
+      runId,
+      name,
+      dependsOn: [...plan[name]!],
+      status: plan[name]!.length === 0 ? ('queued' as const) : ('pending' as const),
+    })),
+  );
   for (const name of names) if (plan[name]!.length === 0) await enqueueStep(queue, raw, runId, name, 1);
   await publishEvent(tx, { serverId: input.serverId, runId, type: 'run.started' });
   return runId;
@@ -103,8 +129,11 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
    * A run that is not running (a cancelled run's job coming back) takes the slow path below.
    */
   // Prepared once: one round trip per claim instead of two.
-  const serverOfRun = db.select().from(servers)
-    .where(eq(servers.id, sql`(select server_id from provisioning_runs where id = ${sql.placeholder('runId')})`)).prepare('engine_server_of_run');
+  const serverOfRun = db
+    .select()
+    .from(servers)
+    .where(eq(servers.id, sql`(select server_id from provisioning_runs where id = ${sql.placeholder('runId')})`))
+    .prepare('engine_server_of_run');
 
   async function claim(runId: string, step: string, takeOver: boolean) {
     const at = new Date().toISOString();
@@ -137,8 +166,14 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
     // Already finished (a duplicate delivery), or not yet due (pending): nothing was claimed.
     if (!found.step_id) return null;
     const run: RunRow = {
-      id: found.id, serverId: found.server_id, kind: found.kind, status: found.status, error: found.error, params: found.params,
-      createdAt: new Date(found.created_at), finishedAt: found.finished_at ? new Date(found.finished_at) : null,
+      id: found.id,
+      serverId: found.server_id,
+      kind: found.kind,
+      status: found.status,
+      error: found.error,
+      params: found.params,
+      createdAt: new Date(found.created_at),
+      finishedAt: found.finished_at ? new Date(found.finished_at) : null,
     };
     return { run, step: { id: found.step_id, name: step, attempt: found.attempt!, log: found.log!, waitingFor: found.waiting_for }, server: server ?? null };
   }
@@ -148,9 +183,15 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
     await inTransaction(database, async (tx) => {
       const [run] = await tx.select().from(provisioningRuns).where(eq(provisioningRuns.id, runId)).for('update');
       if (run?.status !== 'cancelled') return;
-      const [row] = await tx.select().from(provisioningSteps).where(and(eq(provisioningSteps.runId, runId), eq(provisioningSteps.name, step)));
+      const [row] = await tx
+        .select()
+        .from(provisioningSteps)
+        .where(and(eq(provisioningSteps.runId, runId), eq(provisioningSteps.name, step)));
       if (row && ['queued', 'running', 'retrying', 'waiting'].includes(row.status)) {
-        await tx.update(provisioningSteps).set({ status: 'failed', error: 'run cancelled', finishedAt: new Date(clock.now()) }).where(eq(provisioningSteps.id, row.id));
+        await tx
+          .update(provisioningSteps)
+          .set({ status: 'failed', error: 'run cancelled', finishedAt: new Date(clock.now()) })
+          .where(eq(provisioningSteps.id, row.id));
         // Nobody needs to act for a server that is going away.
         if (row.waitingFor?.alertKey) await deps.alerts.resolve(tx, row.waitingFor.alertKey);
       }
@@ -164,12 +205,20 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
    * pending step whose dependencies have all succeeded marked queued, whatever their number, and
    * what is left of the run; then one insert for the dependents' jobs.
    */
-  async function succeed(run: RunRow, step: { id: string; name: string; waitingFor: StepWait | null }, log: string, output: Record<string, unknown>, durationMs: number) {
+  async function succeed(
+    run: RunRow,
+    step: { id: string; name: string; waitingFor: StepWait | null },
+    log: string,
+    output: Record<string, unknown>,
+    durationMs: number,
+  ) {
     const runId = run.id;
     await inTransaction(database, async (tx, raw) => {
       const at = new Date().toISOString();
       const [[locked], , ready, [left]] = await Promise.all([
-        raw<{ status: string; kind: string; params: Record<string, unknown> }[]>`select status, kind, params from provisioning_runs where id = ${runId} for update`,
+        raw<
+          { status: string; kind: string; params: Record<string, unknown> }[]
+        >`select status, kind, params from provisioning_runs where id = ${runId} for update`,
         raw`update provisioning_steps set status = 'succeeded', finished_at = ${new Date(clock.now()).toISOString()}::timestamptz, log = ${log},
               output = ${JSON.stringify(output)}::jsonb, error = null, retryable = null, duration_ms = ${durationMs}, waiting_for = null
             where id = ${step.id}
@@ -186,7 +235,11 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
       ]);
       if (step.waitingFor) await endWait(tx, run.serverId, runId, step.name, step.waitingFor, (left?.waiting ?? 0) > 0);
       if (locked?.status !== 'running') return;
-      await queue.sendMany('provisioning.step', ready.map((d) => ({ data: { runId, step: d.name }, singletonKey: `${runId}:${d.name}:${d.attempt + 1}` })), { tx: raw });
+      await queue.sendMany(
+        'provisioning.step',
+        ready.map((d) => ({ data: { runId, step: d.name }, singletonKey: `${runId}:${d.name}:${d.attempt + 1}` })),
+        { tx: raw },
+      );
       if (left?.remaining === 0) {
         await moveRuns(tx, { runId }, 'succeed', { now: new Date(clock.now()) });
         // A suspension or a reconciliation's verdict made meanwhile is not written over (the
@@ -194,7 +247,8 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
         // step re-run on a live server) stays ready and gets its health run all the same.
         const became = await moveServer(tx, run.serverId, locked.kind === 'deprovision' ? 'delete' : 'become_ready', { now: new Date(clock.now()) });
         // The first health run comes with `ready` (committed together), not a sweep later.
-        if (became && locked.kind !== 'deprovision') await queue.send('health.check_server', { serverId: run.serverId }, { tx: raw, singletonKey: run.serverId });
+        if (became && locked.kind !== 'deprovision')
+          await queue.send('health.check_server', { serverId: run.serverId }, { tx: raw, singletonKey: run.serverId });
         await publishEvent(tx, { serverId: run.serverId, runId, type: 'run.succeeded' });
         await tellRollout(queue, raw, locked);
       }
@@ -208,14 +262,26 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
     await inTransaction(database, async (tx, raw) => {
       const [run] = await tx.select().from(provisioningRuns).where(eq(provisioningRuns.id, runId)).for('update');
       if (retry) {
-        const delay = backoffMs(stepRow.attempt, { ...deps.settings.retry, retryAfterMs: appErr?.retryAfterMs, ...(deps.random ? { random: deps.random } : {}) });
-        await tx.update(provisioningSteps).set({ status: 'retrying', error: message, retryable: true, log, nextAttemptAt: new Date(clock.now() + delay) })
+        // The one retry mailplane still schedules by hand (every queue's other retries are pg-boss's,
+        // src/jobs/catalog.ts): the attempt count is the step row's (reruns and resumes start it
+        // afresh, waits give theirs back), support sees the next attempt, and a provider's 429 can
+        // ask (Retry-After) for longer than any backoff: pg-boss's retry delay cannot be told that.
+        const delay = backoffMs(stepRow.attempt, {
+          ...deps.settings.retry,
+          retryAfterMs: appErr?.retryAfterMs,
+          ...(deps.random ? { random: deps.random } : {}),
+        });
+        await tx
+          .update(provisioningSteps)
+          .set({ status: 'retrying', error: message, retryable: true, log, nextAttemptAt: new Date(clock.now() + delay) })
           .where(eq(provisioningSteps.id, stepRow.id));
         await enqueueStep(queue, raw, runId, stepRow.name, stepRow.attempt + 1, delay);
         await publishEvent(tx, { serverId: run!.serverId, runId, type: 'step.retrying', step: stepRow.name, attempt: stepRow.attempt, error: message });
         return;
       }
-      await tx.update(provisioningSteps).set({ status: 'failed', finishedAt: new Date(clock.now()), error: message, retryable: appErr?.retryable ?? false, log })
+      await tx
+        .update(provisioningSteps)
+        .set({ status: 'failed', finishedAt: new Date(clock.now()), error: message, retryable: appErr?.retryable ?? false, log })
         .where(eq(provisioningSteps.id, stepRow.id));
       const reason = `${stepRow.name} failed after ${stepRow.attempt} attempt(s): ${message}`;
       if (run!.status === 'running') {
@@ -223,15 +289,24 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
         if (run!.kind === 'rotate_ip') {
           // The server still serves on its old address: it stays ready (and monitored); ops are told instead.
           await deps.alerts.open(tx, {
-            kind: 'ip_rotation_failed', severity: 'warning', serverId: run!.serverId, dedupeKey: `rotation:${runId}`,
-            message: `IP rotation of server ${run!.serverId} failed: ${reason}`, details: { runId, step: stepRow.name },
+            kind: 'ip_rotation_failed',
+            severity: 'warning',
+            serverId: run!.serverId,
+            dedupeKey: `rotation:${runId}`,
+            message: `IP rotation of server ${run!.serverId} failed: ${reason}`,
+            details: { runId, step: stepRow.name },
           });
         } else if (run!.kind === 'rotate_dkim' || run!.kind === 'roll_tls_key') {
           // The server still signs / serves with its current key: it stays ready; ops are told.
-          const what = run!.kind === 'rotate_dkim' ? { kind: 'dkim_rotation_failed', name: 'DKIM rotation' } : { kind: 'tls_rollover_failed', name: 'TLS key rollover' };
+          const what =
+            run!.kind === 'rotate_dkim' ? { kind: 'dkim_rotation_failed', name: 'DKIM rotation' } : { kind: 'tls_rollover_failed', name: 'TLS key rollover' };
           await deps.alerts.open(tx, {
-            kind: what.kind, severity: 'warning', serverId: run!.serverId, dedupeKey: `${run!.kind}:${runId}`,
-            message: `${what.name} of server ${run!.serverId} failed: ${reason}`, details: { runId, step: stepRow.name },
+            kind: what.kind,
+            severity: 'warning',
+            serverId: run!.serverId,
+            dedupeKey: `${run!.kind}:${runId}`,
+            message: `${what.name} of server ${run!.serverId} failed: ${reason}`,
+            details: { runId, step: stepRow.name },
           });
         } else if (!LIVE_SERVER_RUNS.has(run!.kind as RunKind)) {
           // (A failed upgrade is put back on its previous version by its rollout.)
@@ -250,20 +325,33 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
     const previous = stepRow.waitingFor?.code === err.wait.code ? stepRow.waitingFor : null;
     const checks = (stepRow.waitingFor?.checks ?? 0) + 1;
     const waitingFor: StepWait = {
-      code: err.wait.code, party: err.wait.party, message: err.wait.message, action: err.wait.action,
-      since: previous?.since ?? new Date(now).toISOString(), checkedAt: new Date(now).toISOString(),
-      nextCheckAt: new Date(now + err.wait.recheckMs).toISOString(), checks,
+      code: err.wait.code,
+      party: err.wait.party,
+      message: err.wait.message,
+      action: err.wait.action,
+      since: previous?.since ?? new Date(now).toISOString(),
+      checkedAt: new Date(now).toISOString(),
+      nextCheckAt: new Date(now + err.wait.recheckMs).toISOString(),
+      checks,
       ...(err.wait.alert ? { alertKey: err.wait.alert.dedupeKey } : {}),
       ...(err.wait.details ? { details: err.wait.details } : {}),
     };
     await inTransaction(database, async (tx, raw) => {
       const [run] = await tx.select().from(provisioningRuns).where(eq(provisioningRuns.id, runId)).for('update');
-      if (!run || run.status !== 'running') return;
+      if (run?.status !== 'running') return;
       // attempt - 1: the claim counted this check as an attempt; a wait is not one.
-      await tx.update(provisioningSteps).set({
-        status: 'waiting', attempt: Math.max(0, stepRow.attempt - 1), error: err.wait.message, retryable: true, log,
-        nextAttemptAt: new Date(now + err.wait.recheckMs), waitingFor,
-      }).where(eq(provisioningSteps.id, stepRow.id));
+      await tx
+        .update(provisioningSteps)
+        .set({
+          status: 'waiting',
+          attempt: Math.max(0, stepRow.attempt - 1),
+          error: err.wait.message,
+          retryable: true,
+          log,
+          nextAttemptAt: new Date(now + err.wait.recheckMs),
+          waitingFor,
+        })
+        .where(eq(provisioningSteps.id, stepRow.id));
       await enqueueStep(queue, raw, runId, stepRow.name, stepRow.attempt, err.wait.recheckMs, checks);
       if (!LIVE_SERVER_RUNS.has(run.kind as RunKind)) {
         await moveServer(tx, run.serverId, 'wait', { reason: `${err.wait.message} ${err.wait.action}`, now: new Date(now) });
@@ -271,7 +359,9 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
       if (err.wait.alert) await deps.alerts.open(tx, { ...err.wait.alert, serverId: run.serverId });
       if (!previous) {
         await audit(tx, SYSTEM_ACTOR, {
-          action: 'provisioning.waiting', target: run.serverId, details: { runId, step: stepRow.name, code: err.wait.code, party: err.wait.party },
+          action: 'provisioning.waiting',
+          target: run.serverId,
+          details: { runId, step: stepRow.name, code: err.wait.code, party: err.wait.party },
         });
       }
       await publishEvent(tx, { serverId: run.serverId, runId, type: 'step.waiting', step: stepRow.name, error: err.wait.message });
@@ -282,7 +372,9 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
   async function endWait(tx: Db, serverId: string, runId: string, step: string, wait: StepWait, othersWaiting: boolean) {
     if (wait.alertKey) await deps.alerts.resolve(tx, wait.alertKey);
     await audit(tx, SYSTEM_ACTOR, {
-      action: 'provisioning.wait_over', target: serverId, details: { runId, step, code: wait.code, since: wait.since },
+      action: 'provisioning.wait_over',
+      target: serverId,
+      details: { runId, step, code: wait.code, since: wait.since },
     });
     await publishEvent(tx, { serverId, runId, type: 'step.wait_over', step, error: wait.code });
     if (!othersWaiting) {
@@ -308,11 +400,16 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
         if (!definition) throw new Error(`unknown step "${step}"`);
         const server = claimed.server;
         if (!server) throw new Error('server row is gone');
-        const output = (await definition.run({
-          deps, run: claimed.run, server, attempt: claimed.step.attempt, signal: job.signal,
-          log: (line) => log.add(line),
-          reloadServer: async () => (await db.select().from(servers).where(eq(servers.id, server.id)))[0]!,
-        })) ?? {};
+        const output =
+          (await definition.run({
+            deps,
+            run: claimed.run,
+            server,
+            attempt: claimed.step.attempt,
+            signal: job.signal,
+            log: (line) => log.add(line),
+            reloadServer: async () => (await db.select().from(servers).where(eq(servers.id, server.id)))[0]!,
+          })) ?? {};
         log.add('succeeded');
         await succeed(claimed.run, claimed.step, log.toString(), output, clock.now() - started);
       } catch (err) {
@@ -333,22 +430,30 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
       if (!Object.hasOwn(PLANS[run.kind as RunKind], step)) throw new NotFoundError(`Step ${step}`);
       return inTransaction(database, async (tx, raw) => {
         const [locked] = await tx.select().from(provisioningRuns).where(eq(provisioningRuns.id, run.id)).for('update');
-        const [row] = await tx.select().from(provisioningSteps).where(and(eq(provisioningSteps.runId, run.id), eq(provisioningSteps.name, step)));
+        const [row] = await tx
+          .select()
+          .from(provisioningSteps)
+          .where(and(eq(provisioningSteps.runId, run.id), eq(provisioningSteps.name, step)));
         if (!row) throw new NotFoundError(`Step ${step}`);
-        if (row.status === 'running' || row.status === 'queued' || row.status === 'retrying') throw new ConflictError(`Step ${step} is already ${row.status}`, 'step_busy');
+        if (row.status === 'running' || row.status === 'queued' || row.status === 'retrying')
+          throw new ConflictError(`Step ${step} is already ${row.status}`, 'step_busy');
         // Some steps are only safe while the run builds the server (live-reruns.ts).
         const [srv] = await tx.select({ status: servers.status }).from(servers).where(eq(servers.id, serverId));
         const refusal = liveRerunRefusal(srv?.status ?? '', locked!.status, step);
         if (refusal) throw new ConflictError(refusal, 'step_unsafe_on_live_server');
         // A waiting step re-run by support is simply checked again now.
-        const done = await tx.select({ name: provisioningSteps.name, status: provisioningSteps.status }).from(provisioningSteps).where(eq(provisioningSteps.runId, run.id));
+        const done = await tx
+          .select({ name: provisioningSteps.name, status: provisioningSteps.status })
+          .from(provisioningSteps)
+          .where(eq(provisioningSteps.runId, run.id));
         const succeeded = new Set(done.filter((s) => s.status === 'succeeded').map((s) => s.name));
         const missing = row.dependsOn.filter((d) => !succeeded.has(d));
         if (missing.length > 0) throw new ConflictError(`Step ${step} waits for ${missing.join(', ')}`, 'step_not_ready');
         await tx.update(provisioningSteps).set({ status: 'queued', error: null, finishedAt: null }).where(eq(provisioningSteps.id, row.id));
         if (locked!.status !== 'running') {
           await moveRuns(tx, { runId: run.id }, 'reopen', { now: new Date(clock.now()) });
-          if (locked!.status === 'failed' && !LIVE_SERVER_RUNS.has(run.kind as RunKind)) await moveServer(tx, serverId, activeTransitionOf(run.kind), { now: new Date(clock.now()) });
+          if (locked!.status === 'failed' && !LIVE_SERVER_RUNS.has(run.kind as RunKind))
+            await moveServer(tx, serverId, activeTransitionOf(run.kind), { now: new Date(clock.now()) });
         }
         await enqueueStep(queue, raw, run.id, step, row.attempt + 1);
         await audit(tx, actor, { action: 'provisioning.rerun_step', target: serverId, details: { runId: run.id, step } });
@@ -359,12 +464,14 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
     async recheckWaiting(actor, serverId) {
       const run = await latestRun(serverId);
       const nothing = () => new ConflictError('Nothing is waiting on this server: there is nothing to check now', 'nothing_waiting');
-      if (!run || run.status !== 'running') throw nothing();
+      if (run?.status !== 'running') throw nothing();
       return inTransaction(database, async (tx, raw) => {
         const [locked] = await tx.select({ status: provisioningRuns.status }).from(provisioningRuns).where(eq(provisioningRuns.id, run.id)).for('update');
         if (locked?.status !== 'running') throw nothing();
-        const waiting = await tx.select({ name: provisioningSteps.name, attempt: provisioningSteps.attempt, waitingFor: provisioningSteps.waitingFor })
-          .from(provisioningSteps).where(and(eq(provisioningSteps.runId, run.id), eq(provisioningSteps.status, 'waiting')));
+        const waiting = await tx
+          .select({ name: provisioningSteps.name, attempt: provisioningSteps.attempt, waitingFor: provisioningSteps.waitingFor })
+          .from(provisioningSteps)
+          .where(and(eq(provisioningSteps.runId, run.id), eq(provisioningSteps.status, 'waiting')));
         if (waiting.length === 0) throw nothing();
         // The scheduled check stays queued (it finds the step done, or checks once more); this one runs now.
         // Its key names the check it brings forward, so asking twice before it runs queues it once.
@@ -380,7 +487,10 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
       return inTransaction(database, async (tx, raw) => {
         const [locked] = await tx.select().from(provisioningRuns).where(eq(provisioningRuns.id, run.id)).for('update');
         if (locked!.status !== 'failed') throw new ConflictError(`The run is ${locked!.status}; only a failed run can be resumed`, 'run_not_failed');
-        const failed = await tx.select().from(provisioningSteps).where(and(eq(provisioningSteps.runId, run.id), inArray(provisioningSteps.status, ['failed'])));
+        const failed = await tx
+          .select()
+          .from(provisioningSteps)
+          .where(and(eq(provisioningSteps.runId, run.id), inArray(provisioningSteps.status, ['failed'])));
         for (const s of failed) {
           await tx.update(provisioningSteps).set({ status: 'queued', error: null, finishedAt: null }).where(eq(provisioningSteps.id, s.id));
           await enqueueStep(queue, raw, run.id, s.name, s.attempt + 1);

@@ -11,7 +11,16 @@ export const EVENTS_CHANNEL = 'mailplane_provisioning';
 export interface ProvisioningEvent {
   serverId: string;
   runId: string;
-  type: 'step.started' | 'step.succeeded' | 'step.retrying' | 'step.waiting' | 'step.wait_over' | 'step.failed' | 'run.succeeded' | 'run.failed' | 'run.started';
+  type:
+    | 'step.started'
+    | 'step.succeeded'
+    | 'step.retrying'
+    | 'step.waiting'
+    | 'step.wait_over'
+    | 'step.failed'
+    | 'run.succeeded'
+    | 'run.failed'
+    | 'run.started';
   step?: string;
   attempt?: number;
   error?: string;
@@ -22,4 +31,3 @@ export async function publishEvent(db: DbOrTx, event: Omit<ProvisioningEvent, 'a
   const payload = JSON.stringify({ ...event, at: new Date().toISOString() });
   await db.execute(sql`select pg_notify(${EVENTS_CHANNEL}, ${payload})`);
 }
-

@@ -31,9 +31,14 @@ export async function adoptHostAddresses(deps: ProvisioningDeps, instance: Compu
   for (const row of rows) {
     const address = addressFor(row, instance);
     const same = address !== undefined && (row.family === 'ipv6' ? sameIpv6(address, row.address) : address === row.address);
-    if (!address || same) { out.push(row); continue; }
+    if (!address || same) {
+      out.push(row);
+      continue;
+    }
     await deps.database.db.update(serverIps).set({ address }).where(eq(serverIps.id, row.id));
-    log(`${row.family} ${row.address} → ${address}: ${row.family === 'ipv6' ? 'the address mailplane fixes in the routed prefix' : 'the address the instance holds'}`);
+    log(
+      `${row.family} ${row.address} → ${address}: ${row.family === 'ipv6' ? 'the address mailplane fixes in the routed prefix' : 'the address the instance holds'}`,
+    );
     out.push({ ...row, address });
   }
   return out;

@@ -12,7 +12,6 @@ import { generateEd25519KeyPair } from '../src/crypto/ssh-keys.ts';
 import { mailImages, type BakePhase } from '../src/db/schema/index.ts';
 import { renderBakeFiles } from '../src/mailstack/bake-files.ts';
 import { renderCloudInit } from '../src/mailstack/cloud-init.ts';
-import { packageDigest } from '../src/mailstack/packages.ts';
 import type { Zone } from '../src/providers/compute/interface.ts';
 import type { ProvisioningDeps } from './context.ts';
 import { IMAGE_TAG, bakeTag, digestTag } from './image-choice.ts';
@@ -27,13 +26,17 @@ const SNAPSHOT_TIMEOUT_MS = 60 * 60_000;
 export async function runBake(deps: BakeDeps, bakeId: string, job: { retryCount: number; retryLimit: number; signal?: AbortSignal }): Promise<void> {
   const db = deps.database.db;
   const [row] = await db.select().from(mailImages).where(eq(mailImages.id, bakeId));
-  if (!row || row.status !== 'baking') return;
+  if (row?.status !== 'baking') return;
   let log = row.log;
   // Kept in memory and written with each phase's result (a script prints thousands of lines).
   const note = async (line: string) => {
     log = `${log}${new Date(deps.clock.now()).toISOString()} ${line}\n`.slice(-LOG_LIMIT);
   };
-  const save = (patch: Partial<BakeRow>) => db.update(mailImages).set({ ...patch, log }).where(eq(mailImages.id, bakeId));
+  const save = (patch: Partial<BakeRow>) =>
+    db
+      .update(mailImages)
+      .set({ ...patch, log })
+      .where(eq(mailImages.id, bakeId));
   await save({ attempts: row.attempts + 1 });
   const zone = row.zone as Zone;
   let current: BakeRow = row;
@@ -72,15 +75,35 @@ const PHASES: Record<Exclude<BakePhase, 'done'>, Phase> = {
     const host = generateEd25519KeyPair(`root@${hostname}`);
     const deploy = generateEd25519KeyPair(`mailplane-bake@${row.id}`);
     const server = await deps.compute.createServer({
-      zone, name: hostname, commercialType: await deps.settings.imageBakeTypeFor(zone), image: deps.settings.image, tags, ipIds: [ip.id],
-      cloudInit: renderCloudInit({ hostname, hostKeys: { ed25519Private: host.privateKeyOpenSsh, ed25519Public: host.publicKeyOpenSsh }, deployPublicKey: deploy.publicKeyOpenSsh, deployUser: DEPLOY_USER }),
+      zone,
+      name: hostname,
+      commercialType: await deps.settings.imageBakeTypeFor(zone),
+      image: deps.settings.image,
+      tags,
+      ipIds: [ip.id],
+      cloudInit: renderCloudInit({
+        hostname,
+        hostKeys: { ed25519Private: host.privateKeyOpenSsh, ed25519Public: host.publicKeyOpenSsh },
+        deployPublicKey: deploy.publicKeyOpenSsh,
+        deployUser: DEPLOY_USER,
+      }),
     });
     await note(`instance ${server.id} from ${deps.settings.image} with ${ip.address}`);
     await deps.database.db.update(mailImages).set({ providerServerId: server.id }).where(eq(mailImages.id, row.id));
     await deps.compute.powerOn(zone, server.id);
-    await deps.compute.waitForState(zone, server.id, 'running', { timeoutMs: deps.settings.serverBootTimeoutMs, intervalMs: deps.settings.pollIntervalMs, ...(signal ? { signal } : {}) });
+    await deps.compute.waitForState(zone, server.id, 'running', {
+      timeoutMs: deps.settings.serverBootTimeoutMs,
+      intervalMs: deps.settings.pollIntervalMs,
+      ...(signal ? { signal } : {}),
+    });
     const endpoint = await deps.settings.sshEndpoint({ id: server.id, ipv4: ip.address });
-    const session = await connectWhenUp(deps, { ...endpoint, username: DEPLOY_USER, privateKey: deploy.privateKeyOpenSsh, hostKeyFingerprint: host.fingerprintSha256, readyTimeoutMs: 15_000 });
+    const session = await connectWhenUp(deps, {
+      ...endpoint,
+      username: DEPLOY_USER,
+      privateKey: deploy.privateKeyOpenSsh,
+      hostKeyFingerprint: host.fingerprintSha256,
+      readyTimeoutMs: 15_000,
+    });
     try {
       await session.upload(renderBakeFiles(hostname).map((f) => ({ path: f.path, content: f.content, mode: f.mode })));
       await runScript(session, 'bake-image.sh', (line) => void note(line));
@@ -93,7 +116,11 @@ const PHASES: Record<Exclude<BakePhase, 'done'>, Phase> = {
   async stopping(deps, row, note, signal) {
     const zone = row.zone as Zone;
     await deps.compute.powerOff(zone, row.providerServerId!);
-    await deps.compute.waitForState(zone, row.providerServerId!, 'stopped', { timeoutMs: deps.settings.serverBootTimeoutMs, intervalMs: deps.settings.pollIntervalMs, ...(signal ? { signal } : {}) });
+    await deps.compute.waitForState(zone, row.providerServerId!, 'stopped', {
+      timeoutMs: deps.settings.serverBootTimeoutMs,
+      intervalMs: deps.settings.pollIntervalMs,
+      ...(signal ? { signal } : {}),
+    });
     await note('instance stopped');
     return { phase: 'snapshotting', patch: {} };
   },
@@ -125,9 +152,13 @@ const PHASES: Record<Exclude<BakePhase, 'done'>, Phase> = {
     const zone = row.zone as Zone;
     const [existing] = await deps.compute.findImagesByTag(zone, [IMAGE_TAG, bakeTag(row.id)]);
     const day = new Date(deps.clock.now()).toISOString().slice(0, 10).replace(/-/g, '');
-    const image = existing ?? await deps.compute.createImage(zone, {
-      name: `mailplane-mail-${row.packageDigest}-${day}`, snapshotId: row.snapshotId!, tags: [IMAGE_TAG, digestTag(row.packageDigest), bakeTag(row.id)],
-    });
+    const image =
+      existing ??
+      (await deps.compute.createImage(zone, {
+        name: `mailplane-mail-${row.packageDigest}-${day}`,
+        snapshotId: row.snapshotId!,
+        tags: [IMAGE_TAG, digestTag(row.packageDigest), bakeTag(row.id)],
+      }));
     await note(`image ${image.id} (${image.name})`);
     return { phase: 'cleanup', patch: { imageId: image.id } };
   },
@@ -167,7 +198,9 @@ async function removeLeftovers(deps: BakeDeps, row: BakeRow, opts: { keepImage: 
 /** Older images of the zone go once a new one is available (a server keeps nothing of its image but a copy). */
 async function retireOlder(deps: BakeDeps, row: BakeRow, note: Note): Promise<void> {
   const zone = row.zone as Zone;
-  const older = await deps.database.db.select().from(mailImages)
+  const older = await deps.database.db
+    .select()
+    .from(mailImages)
     .where(and(eq(mailImages.zone, zone), eq(mailImages.status, 'available'), ne(mailImages.id, row.id), lt(mailImages.createdAt, row.createdAt)));
   for (const old of older) {
     if (old.imageId) await deps.compute.deleteImage(zone, old.imageId);
@@ -176,4 +209,3 @@ async function retireOlder(deps: BakeDeps, row: BakeRow, note: Note): Promise<vo
     await note(`retired image ${old.imageId} (packages ${old.packageDigest})`);
   }
 }
-

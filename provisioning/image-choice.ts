@@ -36,6 +36,10 @@ export async function bootImageFor(deps: { compute: Pick<ComputeProvider, 'findI
     return { image: deps.settings.image, baked: null, reason: `no image with packages ${digest} in ${zone}: stock ${deps.settings.image}` };
   } catch (err) {
     // The stock image always works, only slower: a failed listing does not hold the server back.
-    return { image: deps.settings.image, baked: null, reason: `listing images failed (${err instanceof Error ? err.message : String(err)}): stock ${deps.settings.image}` };
+    return {
+      image: deps.settings.image,
+      baked: null,
+      reason: `listing images failed (${err instanceof Error ? err.message : String(err)}): stock ${deps.settings.image}`,
+    };
   }
 }

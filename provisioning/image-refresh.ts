@@ -31,7 +31,14 @@ export type BakeRow = typeof mailImages.$inferSelect;
 export async function startBake(deps: ImageRefreshDeps, zone: string, reason: BakeReason, actor?: Actor): Promise<{ bake: BakeRow; started: boolean }> {
   const db = deps.database.db;
   const [inserted] = await db.insert(mailImages).values({ zone, reason, packageDigest: packageDigest() }).onConflictDoNothing().returning();
-  const bake = inserted ?? (await db.select().from(mailImages).where(and(eq(mailImages.zone, zone), eq(mailImages.status, 'baking'))))[0];
+  const bake =
+    inserted ??
+    (
+      await db
+        .select()
+        .from(mailImages)
+        .where(and(eq(mailImages.zone, zone), eq(mailImages.status, 'baking')))
+    )[0];
   if (!bake) throw new Error(`no bake row for ${zone}`);
   // Sent after the row commits: a lost send leaves a `baking` row that the next refresh enqueues again.
   await deps.queue.send('images.bake', { bakeId: bake.id }, { singletonKey: bake.id });
@@ -43,16 +50,24 @@ export async function startBake(deps: ImageRefreshDeps, zone: string, reason: Ba
 export async function refreshImages(deps: ImageRefreshDeps): Promise<{ zone: string; reason: BakeReason }[]> {
   const db = deps.database.db;
   const digest = packageDigest();
-  const rows = await db.select().from(mailImages).where(inArray(mailImages.status, ['available', 'baking'])).orderBy(desc(mailImages.createdAt));
+  const rows = await db
+    .select()
+    .from(mailImages)
+    .where(inArray(mailImages.status, ['available', 'baking']))
+    .orderBy(desc(mailImages.createdAt));
   for (const baking of rows.filter((r) => r.status === 'baking')) await deps.queue.send('images.bake', { bakeId: baking.id }, { singletonKey: baking.id });
   const zones = new Set([...deps.imageZones, ...rows.map((r) => r.zone)]);
   const started: { zone: string; reason: BakeReason }[] = [];
   for (const zone of [...zones].sort()) {
     if (rows.some((r) => r.zone === zone && r.status === 'baking')) continue;
     const newest = rows.find((r) => r.zone === zone && r.status === 'available');
-    const reason: BakeReason | null = !newest ? 'missing'
-      : newest.packageDigest !== digest ? 'package_change'
-        : deps.clock.now() - (newest.finishedAt ?? newest.createdAt).getTime() > IMAGE_MAX_AGE_MS ? 'weekly' : null;
+    const reason: BakeReason | null = !newest
+      ? 'missing'
+      : newest.packageDigest !== digest
+        ? 'package_change'
+        : deps.clock.now() - (newest.finishedAt ?? newest.createdAt).getTime() > IMAGE_MAX_AGE_MS
+          ? 'weekly'
+          : null;
     if (!reason) continue;
     await startBake(deps, zone, reason);
     started.push({ zone, reason });

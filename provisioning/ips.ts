@@ -14,7 +14,10 @@ export type IpRow = typeof serverIps.$inferSelect;
 
 /** The IPs currently in use (not released) for a server. */
 export async function currentIps(deps: ProvisioningDeps, serverId: string): Promise<IpRow[]> {
-  return deps.database.db.select().from(serverIps).where(and(eq(serverIps.serverId, serverId), ne(serverIps.state, 'released')));
+  return deps.database.db
+    .select()
+    .from(serverIps)
+    .where(and(eq(serverIps.serverId, serverId), ne(serverIps.state, 'released')));
 }
 
 export async function ipHistory(deps: ProvisioningDeps, serverId: string, family?: IpFamily): Promise<IpRow[]> {
@@ -30,9 +33,18 @@ export async function reserveIp(deps: ProvisioningDeps, server: ServerRow, famil
   const orphan = (await deps.compute.findIpsByTag(zone, serverTag(server.id))).find((ip) => ip.family === family && !knownIds.has(ip.id));
   const ip = orphan ?? (await deps.compute.createIp(zone, family, [MAILPLANE_TAG, serverTag(server.id), familyTag(family)]));
   log(`${orphan ? 'adopted' : 'reserved'} ${family} ${ip.address} (${ip.id})`);
-  const [row] = await deps.database.db.insert(serverIps).values({
-    serverId: server.id, family, providerIpId: ip.id, address: ip.address, prefix: ip.prefix, state: 'reserved',
-  }).onConflictDoNothing({ target: serverIps.providerIpId }).returning();
+  const [row] = await deps.database.db
+    .insert(serverIps)
+    .values({
+      serverId: server.id,
+      family,
+      providerIpId: ip.id,
+      address: ip.address,
+      prefix: ip.prefix,
+      state: 'reserved',
+    })
+    .onConflictDoNothing({ target: serverIps.providerIpId })
+    .returning();
   if (row) return row;
   return (await deps.database.db.select().from(serverIps).where(eq(serverIps.providerIpId, ip.id)))[0]!;
 }
@@ -40,7 +52,9 @@ export async function reserveIp(deps: ProvisioningDeps, server: ServerRow, famil
 /** Releases the IP at the provider, then records it as released (history is kept). */
 export async function releaseIp(deps: ProvisioningDeps, server: ServerRow, ip: IpRow, log: (l: string) => void): Promise<void> {
   await deps.compute.deleteIp(server.zone as Zone, ip.providerIpId);
-  await deps.database.db.update(serverIps).set({ state: 'released', releasedAt: new Date() })
+  await deps.database.db
+    .update(serverIps)
+    .set({ state: 'released', releasedAt: new Date() })
     .where(and(eq(serverIps.id, ip.id), isNull(serverIps.releasedAt)));
   log(`released ${ip.family} ${ip.address}`);
 }

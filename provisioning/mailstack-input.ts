@@ -9,8 +9,12 @@ import { generationSecrets, type DkimKeyRow } from './dkim/keys.ts';
 
 /** `signingKey`: the DKIM generation to sign with (a rotation renders its next key); default the active one. */
 export async function mailstackInput(deps: ProvisioningDeps, server: ServerRow, signingKey?: DkimKeyRow): Promise<ServerTemplateInput> {
-  const [active] = signingKey ? [signingKey] : await deps.database.db.select().from(dkimKeys)
-    .where(and(eq(dkimKeys.serverId, server.id), eq(dkimKeys.domain, server.domain), eq(dkimKeys.state, 'active')));
+  const [active] = signingKey
+    ? [signingKey]
+    : await deps.database.db
+        .select()
+        .from(dkimKeys)
+        .where(and(eq(dkimKeys.serverId, server.id), eq(dkimKeys.domain, server.domain), eq(dkimKeys.state, 'active')));
   const dkim = active;
   if (!dkim) throw new Error('no active DKIM key (generate_dkim)');
   const secrets = await generationSecrets(deps, server, dkim);
@@ -28,7 +32,11 @@ export async function mailstackInput(deps: ProvisioningDeps, server: ServerRow, 
     webmailHmacKey: await readSecret(deps.vault, deps, server, 'webmail_hmac_key'),
     adminEmail: deps.settings.acmeEmail ?? `postmaster@${server.domain}`,
     acmeDirectoryUrl: deps.settings.acmeDirectoryUrl ?? undefined,
-    limits: { messagesPerHourPerSender: limits.messagesPerHour, recipientsPerMessage: 100, quotaMb: Math.floor((limits.storageGb * 1024) / Math.max(1, limits.mailboxes)) },
+    limits: {
+      messagesPerHourPerSender: limits.messagesPerHour,
+      recipientsPerMessage: 100,
+      quotaMb: Math.floor((limits.storageGb * 1024) / Math.max(1, limits.mailboxes)),
+    },
     mtaStsPolicy: { mode: 'enforce', mx: [server.hostname], maxAge: MTA_STS_MAX_AGE },
   };
 }

@@ -3,13 +3,30 @@
  * plan table everywhere (database, API, logs, CLI).
  */
 export const PROVISION_STEPS = [
-  'allocate_ips', 'check_blacklists', 'create_server', 'generate_dkim', 'publish_dns', 'activate_zone', 'set_ptr',
-  'wait_ssh', 'install_mail_stack', 'harden', 'check_network', 'issue_tls', 'publish_tlsa', 'verify',
+  'allocate_ips',
+  'check_blacklists',
+  'create_server',
+  'generate_dkim',
+  'publish_dns',
+  'activate_zone',
+  'set_ptr',
+  'wait_ssh',
+  'install_mail_stack',
+  'harden',
+  'check_network',
+  'issue_tls',
+  'publish_tlsa',
+  'verify',
 ] as const;
 export const DEPROVISION_STEPS = ['final_backup', 'delete_dns_records', 'delete_server', 'release_ips'] as const;
 /** Rotation of a live server's IP; install_mail_stack and harden are the provisioning steps, re-run with the new address. */
 export const ROTATE_IP_STEPS = [
-  'reserve_replacement_ip', 'check_replacement_ip', 'attach_replacement_ip', 'repoint_dns', 'repoint_ptr', 'release_old_ip',
+  'reserve_replacement_ip',
+  'check_replacement_ip',
+  'attach_replacement_ip',
+  'repoint_dns',
+  'repoint_ptr',
+  'release_old_ip',
 ] as const;
 
 /**

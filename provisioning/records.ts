@@ -9,20 +9,42 @@ import type { IpRow } from './ips.ts';
 
 /** `zoneRecords`: the zone as listed once before publishing several records (one lookup instead of one per record). */
 export async function publishRecord(
-  deps: ProvisioningDeps, server: ServerRow, zoneId: string, desired: DesiredRecord, zoneRecords?: DnsRecord[],
+  deps: ProvisioningDeps,
+  server: ServerRow,
+  zoneId: string,
+  desired: DesiredRecord,
+  zoneRecords?: DnsRecord[],
 ): Promise<string> {
   const { purpose, sameSlot, ...record } = desired;
-  const [before] = await deps.database.db.select().from(dnsRecords).where(and(eq(dnsRecords.serverId, server.id), eq(dnsRecords.purpose, purpose)));
+  const [before] = await deps.database.db
+    .select()
+    .from(dnsRecords)
+    .where(and(eq(dnsRecords.serverId, server.id), eq(dnsRecords.purpose, purpose)));
   const { record: published, action } = await deps.dns.upsertRecord(zoneId, record, sameSlot, zoneRecords);
   // The purpose moved to another name or type (the CAA left the apex for the mail host): its old record is mailplane's to remove.
-  if (before?.providerRecordId && before.state === 'published' && before.providerRecordId !== published.id && (before.name !== record.name || before.type !== record.type)) {
+  if (
+    before?.providerRecordId &&
+    before.state === 'published' &&
+    before.providerRecordId !== published.id &&
+    (before.name !== record.name || before.type !== record.type)
+  ) {
     await deps.dns.deleteRecord(zoneId, before.providerRecordId);
   }
   const values = {
-    serverId: server.id, purpose, type: record.type, name: record.name, content: record.content,
-    priority: record.priority ?? null, providerRecordId: published.id, state: 'published' as const, updatedAt: new Date(),
+    serverId: server.id,
+    purpose,
+    type: record.type,
+    name: record.name,
+    content: record.content,
+    priority: record.priority ?? null,
+    providerRecordId: published.id,
+    state: 'published' as const,
+    updatedAt: new Date(),
   };
-  await deps.database.db.insert(dnsRecords).values(values).onConflictDoUpdate({ target: [dnsRecords.serverId, dnsRecords.purpose], set: values });
+  await deps.database.db
+    .insert(dnsRecords)
+    .values(values)
+    .onConflictDoUpdate({ target: [dnsRecords.serverId, dnsRecords.purpose], set: values });
   return action;
 }
 
@@ -33,7 +55,9 @@ export function sshfpFromPublicKey(openSshPublicKey: string): string {
 }
 
 export async function recordFacts(deps: ProvisioningDeps, server: ServerRow, ips: IpRow[]): Promise<RecordFacts> {
-  const [dkim] = await deps.database.db.select().from(dkimKeys)
+  const [dkim] = await deps.database.db
+    .select()
+    .from(dkimKeys)
     .where(and(eq(dkimKeys.serverId, server.id), eq(dkimKeys.domain, server.domain), eq(dkimKeys.state, 'active')));
   return {
     domain: server.domain,

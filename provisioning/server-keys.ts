@@ -13,8 +13,12 @@ import type { Database } from '../src/db/client.ts';
 
 type ServerRow = typeof servers.$inferSelect;
 
-export const secretOwner = (server: Pick<ServerRow, 'id' | 'workspaceId'>, purpose: string) =>
-  ({ table: 'servers', id: server.id, workspaceId: server.workspaceId, purpose });
+export const secretOwner = (server: Pick<ServerRow, 'id' | 'workspaceId'>, purpose: string) => ({
+  table: 'servers',
+  id: server.id,
+  workspaceId: server.workspaceId,
+  purpose,
+});
 
 export async function ensureServerKeys(deps: { database: Database; vault: Vault }, serverId: string): Promise<ServerRow> {
   return deps.database.db.transaction(async (tx) => {
@@ -26,15 +30,19 @@ export async function ensureServerKeys(deps: { database: Database; vault: Vault 
     const hostSecret = await deps.vault.put(tx, secretOwner(server, 'ssh_host_key'), host.privateKeyOpenSsh);
     const deploySecret = await deps.vault.put(tx, secretOwner(server, 'deploy_key'), deploy.privateKeyOpenSsh);
     const webmailSecret = await deps.vault.put(tx, secretOwner(server, 'webmail_hmac_key'), randomBytes(32).toString('base64'));
-    const [updated] = await tx.update(servers).set({
-      sshHostKeyFingerprint: host.fingerprintSha256,
-      sshHostPublicKey: host.publicKeyOpenSsh,
-      sshHostPrivateKeySecretId: hostSecret,
-      deployPublicKey: deploy.publicKeyOpenSsh,
-      deployPrivateKeySecretId: deploySecret,
-      webmailKeySecretId: webmailSecret,
-      updatedAt: new Date(),
-    }).where(eq(servers.id, serverId)).returning();
+    const [updated] = await tx
+      .update(servers)
+      .set({
+        sshHostKeyFingerprint: host.fingerprintSha256,
+        sshHostPublicKey: host.publicKeyOpenSsh,
+        sshHostPrivateKeySecretId: hostSecret,
+        deployPublicKey: deploy.publicKeyOpenSsh,
+        deployPrivateKeySecretId: deploySecret,
+        webmailKeySecretId: webmailSecret,
+        updatedAt: new Date(),
+      })
+      .where(eq(servers.id, serverId))
+      .returning();
     return updated!;
   });
 }

@@ -23,7 +23,9 @@ async function main(): Promise<void> {
     await writeFile(`${dir}report.md`, `${cut >= 0 ? md.slice(0, cut) : `${md}\n`}${renderRealHost(realHost)}`);
     const json = JSON.parse(await readFile(`${dir}report.json`, 'utf8')) as Record<string, unknown>;
     await writeFile(`${dir}report.json`, `${JSON.stringify({ ...json, realHost }, null, 2)}\n`);
-    log(`bench: real host → ${JSON.stringify('skipped' in realHost ? realHost : { image: 'skipped' in realHost.image ? realHost.image : realHost.image.paymentToReadySeconds, stock: 'skipped' in realHost.stock ? realHost.stock : realHost.stock.paymentToReadySeconds })}`);
+    log(
+      `bench: real host → ${JSON.stringify('skipped' in realHost ? realHost : { image: 'skipped' in realHost.image ? realHost.image : realHost.image.paymentToReadySeconds, stock: 'skipped' in realHost.stock ? realHost.stock : realHost.stock.paymentToReadySeconds })}`,
+    );
   } finally {
     await postgres.stop();
   }

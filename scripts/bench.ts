@@ -3,7 +3,7 @@
  * embedded PostgreSQL, written to bench/report.json and bench/report.md.
  * Benchmarks measure and report; nothing here passes or fails on time.
  *
- * Knobs (environment): BENCH_PROVISIONS (concurrent provisions, default 200),
+ * Knobs (environment): BENCH_PROVISIONS (concurrent provisions, default 200; paid 50 webhooks at a time),
  * BENCH_API_SECONDS (per load round, default 5), BENCH_LOG=1 (the product's
  * warnings on stderr), BENCH_REAL_HOST=0 (skip the real-host figure), BENCH_BACKUPS=0 (skip
  * the backup figures, scripts/bench-backups.ts).
@@ -27,7 +27,9 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 async function main(): Promise<void> {
   const started = Date.now();
   const machine = describeMachine();
-  log(`bench: ${machine.commit.slice(0, 12)}${machine.commitDirty ? ' (dirty)' : ''}, node ${machine.node}, ${machine.cpus} CPUs, load ${machine.loadAverage.start}`);
+  log(
+    `bench: ${machine.commit.slice(0, 12)}${machine.commitDirty ? ' (dirty)' : ''}, node ${machine.node}, ${machine.cpus} CPUs, load ${machine.loadAverage.start}`,
+  );
   const postgres = await startBenchDatabase();
   try {
     log('dnsbl: 2 IPs × every default zone, per-zone latency');
@@ -42,18 +44,27 @@ async function main(): Promise<void> {
     const provisions = intEnv('BENCH_PROVISIONS', 200);
     const apiSeconds = intEnv('BENCH_API_SECONDS', 5);
     log(`overhead: 10 provisions one by one, then ${provisions} at once, zero latency; then the API under load`);
-    const overhead = await benchOverhead(await postgres.database('bench_overhead'), {
-      sequential: 10,
-      concurrent: provisions,
-      concurrentTimeoutMs: 5 * 60_000,
-      routes: (ctx) => benchRoutes(ctx.database.sql),
-      after: async (product, customer) => {
-        log(`api: autocannon, 10 connections × ${apiSeconds} s, 2 rounds per route`);
-        return benchApi({ baseUrl: product.baseUrl, sql: product.ctx.database.sql, readCache: product.ctx.readCache, ...customer }, { connections: 10, durationSeconds: apiSeconds, rounds: 2 });
+    const overhead = await benchOverhead(
+      await postgres.database('bench_overhead'),
+      {
+        sequential: 10,
+        concurrent: provisions,
+        concurrentTimeoutMs: 5 * 60_000,
+        routes: (ctx) => benchRoutes(ctx.database.sql),
+        after: async (product, customer) => {
+          log(`api: autocannon, 10 connections × ${apiSeconds} s, 2 rounds per route`);
+          return benchApi(
+            { baseUrl: product.baseUrl, sql: product.ctx.database.sql, readCache: product.ctx.readCache, ...customer },
+            { connections: 10, durationSeconds: apiSeconds, rounds: 2 },
+          );
+        },
       },
-    }, log);
+      log,
+    );
 
-    log('real host: provisioning on Debian 12 containers, from the baked image and from the stock image (root and the real-host packages; BENCH_REAL_HOST=0 skips)');
+    log(
+      'real host: provisioning on Debian 12 containers, from the baked image and from the stock image (root and the real-host packages; BENCH_REAL_HOST=0 skips)',
+    );
     const realHost = await benchRealHost(await postgres.database('bench_real_host'), log);
 
     log('backups: a real host backed up and rebuilt (bench/backups.md; BENCH_BACKUPS=0 skips)');
@@ -61,13 +72,22 @@ async function main(): Promise<void> {
 
     machine.loadAverage.end = currentLoad();
     const results: BenchResults = {
-      machine, startedAt: new Date(started).toISOString(), durationSeconds: Math.round((Date.now() - started) / 1000),
-      criticalPath, overhead, queuePickup, dnsbl, api: overhead.after!,
+      machine,
+      startedAt: new Date(started).toISOString(),
+      durationSeconds: Math.round((Date.now() - started) / 1000),
+      criticalPath,
+      overhead,
+      queuePickup,
+      dnsbl,
+      api: overhead.after!,
     };
     const dir = fileURLToPath(new URL('../bench/', import.meta.url));
     await mkdir(dir, { recursive: true });
     await writeFile(`${dir}report.json`, `${JSON.stringify({ ...summarise(results), realHost }, null, 2)}\n`);
-    const backupsNote = 'skipped' in backups ? `Not measured in this run: ${backups.skipped}; bench/backups.md keeps the last figures.` : 'Measured in this run: see bench/backups.md.';
+    const backupsNote =
+      'skipped' in backups
+        ? `Not measured in this run: ${backups.skipped}; bench/backups.md keeps the last figures.`
+        : 'Measured in this run: see bench/backups.md.';
     await writeFile(`${dir}report.md`, `${renderMarkdown(results)}\n${renderRealHost(realHost)}\n## Real host: backups and rebuild\n\n${backupsNote}\n`);
     log(`bench: done in ${results.durationSeconds} s → bench/report.md, bench/report.json`);
   } finally {

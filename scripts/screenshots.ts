@@ -10,7 +10,9 @@ import { join } from 'node:path';
 const root = join(import.meta.dirname, '..');
 const shots = await mkdtemp(join(tmpdir(), 'mailplane-screenshots-'));
 const run = spawnSync('npx', ['vitest', 'run', 'test/e2e/dashboard'], {
-  cwd: root, stdio: 'inherit', env: { ...process.env, MAILPLANE_SCREENSHOTS_DIR: shots },
+  cwd: root,
+  stdio: 'inherit',
+  env: { ...process.env, MAILPLANE_SCREENSHOTS_DIR: shots },
 });
 if (run.status !== 0) {
   console.error('the browser journeys failed: docs/screenshots/ left as it was');

@@ -50,6 +50,7 @@ import { Vault } from './vault/vault.ts';
 import { Shutdown } from './shutdown.ts';
 import { sendEmailVerification, type RecoveryDeps } from './accounts/recovery.ts';
 import type { OpsDeps } from './ops/deps.ts';
+import { alertDeliveryPolicy } from './ops/alert-delivery.ts';
 import { eq } from 'drizzle-orm';
 import { servers } from './db/schema/index.ts';
 import { WEBMAIL_HMAC_KEY_PATH } from './mailstack/render.ts';
@@ -107,7 +108,12 @@ export interface ContextOptions {
   backupStorage?: BackupStorage | null;
 }
 
-export function provisioningSettings(config: Config, providers: ProviderSet, placements: Placements, overrides: Partial<ProvisioningSettings> = {}): ProvisioningSettings {
+export function provisioningSettings(
+  config: Config,
+  providers: ProviderSet,
+  placements: Placements,
+  overrides: Partial<ProvisioningSettings> = {},
+): ProvisioningSettings {
   const plan = (id: string) => {
     const found = config.product.plans.find((p) => p.id === id);
     if (!found) throw new Error(`unknown plan "${id}"`);
@@ -121,14 +127,24 @@ export function provisioningSettings(config: Config, providers: ProviderSet, pla
     async instanceTypeFor(id, zone) {
       const chosen = await placements.typeFor(plan(id), zone);
       if ('commercialType' in chosen) return chosen.commercialType;
-      throw new ProviderError({ provider: 'scaleway', code: `instance_type_${chosen.refused}`, retryable: chosen.refused === 'shortage', detail: refusalText(plan(id), zone, chosen.refused) });
+      throw new ProviderError({
+        provider: 'scaleway',
+        code: `instance_type_${chosen.refused}`,
+        retryable: chosen.refused === 'shortage',
+        detail: refusalText(plan(id), zone, chosen.refused),
+      });
     },
     imageBakeTypeFor: async (zone) => {
       const first = config.product.plans[0];
       if (!first) throw new Error('no plan configured');
       const chosen = await placements.typeFor(first, zone);
       if ('commercialType' in chosen) return chosen.commercialType;
-      throw new ProviderError({ provider: 'scaleway', code: `instance_type_${chosen.refused}`, retryable: chosen.refused === 'shortage', detail: refusalText(first, zone, chosen.refused) });
+      throw new ProviderError({
+        provider: 'scaleway',
+        code: `instance_type_${chosen.refused}`,
+        retryable: chosen.refused === 'shortage',
+        detail: refusalText(first, zone, chosen.refused),
+      });
     },
     imageZones: config.provisioning.imageZones,
     rootVolumeBytesOf: (id) => rootVolumeBytes(plan(id)),
@@ -180,7 +196,8 @@ export async function createAppContext(config: Config, log: Logger, opts: Contex
   if (!config.auth.sessionSecret) throw new Error('session secret unresolved');
   const { url, embedded } = await connectDatabaseUrl(config, log);
   // Last started, first stopped; each part named for the log line that says what a stop waits for.
-  const cleanup: Array<{ name: string; boundMs: number; outsideBudget?: boolean; stop: (part: { signal: AbortSignal; timeoutMs: number }) => Promise<void> }> = [];
+  const cleanup: Array<{ name: string; boundMs: number; outsideBudget?: boolean; stop: (part: { signal: AbortSignal; timeoutMs: number }) => Promise<void> }> =
+    [];
   // Always waited for, whatever is left of the budget: a database left running would outlive us.
   if (embedded) cleanup.push({ name: 'the embedded PostgreSQL to stop', boundMs: 8_000, outsideBudget: true, stop: (part) => embedded.stop(part) });
   try {
@@ -188,9 +205,21 @@ export async function createAppContext(config: Config, log: Logger, opts: Contex
     const database = openDatabase(url);
     cleanup.unshift({ name: 'database connections to close', boundMs: 1_000, stop: () => database.close() });
     const supervise = opts.superviseIntervalSeconds ?? config.jobs.superviseIntervalSeconds;
-    const queue = await JobQueue.start({ url, log, worker: opts.worker, pollSeconds: config.jobs.pollSeconds, sql: database.sql, ...(supervise ? { superviseIntervalSeconds: supervise } : {}) });
+    const queue = await JobQueue.start({
+      url,
+      log,
+      worker: opts.worker,
+      pollSeconds: config.jobs.pollSeconds,
+      sql: database.sql,
+      ...(supervise ? { superviseIntervalSeconds: supervise } : {}),
+      policies: { 'ops.alert_delivery': alertDeliveryPolicy(config.ops.delivery) },
+    });
     // In-flight jobs get a short grace; past it pg-boss fails them back to the queue, to be picked up again (steps are idempotent).
-    cleanup.unshift({ name: 'job handlers in flight', boundMs: 5_000, stop: ({ signal, timeoutMs }) => queue.stop({ graceful: !signal.aborted, timeoutMs: timeoutMs - 500 }) });
+    cleanup.unshift({
+      name: 'job handlers in flight',
+      boundMs: 5_000,
+      stop: ({ signal, timeoutMs }) => queue.stop({ graceful: !signal.aborted, timeoutMs: timeoutMs - 500 }),
+    });
     const clock = opts.clock ?? systemClock;
     const providers = await createProviders(config, log, clock, {
       webhookUrl: `http://127.0.0.1:${config.http.port}/v1/webhooks/stripe`,
@@ -199,14 +228,28 @@ export async function createAppContext(config: Config, log: Logger, opts: Contex
     // Real-host machines (SANDBOX_HOSTS=container, development only) power off within their own minute, killed past it:
     // waited for beyond the stop budget, since a machine left running would outlive us.
     const realHosts = providers.sandbox?.realHosts != null;
-    cleanup.unshift({ name: realHosts ? 'the sandbox and its real-host machines to stop' : 'the sandbox emulators to stop', boundMs: realHosts ? 75_000 : 3_000, outsideBudget: realHosts, stop: () => providers.close() });
+    cleanup.unshift({
+      name: realHosts ? 'the sandbox and its real-host machines to stop' : 'the sandbox emulators to stop',
+      boundMs: realHosts ? 75_000 : 3_000,
+      outsideBudget: realHosts,
+      stop: () => providers.close(),
+    });
     if (!config.vault.masterKeys) throw new Error('vault master keys unresolved');
     const vault = new Vault(parseMasterKeys(config.vault.masterKeys));
     const alerts = createAlertStore();
     const placements = createPlacements({ compute: providers.compute, zones: config.product.zones });
     const provisioning: ProvisioningDeps = {
-      database, queue, clock, log, vault, alerts,
-      compute: providers.compute, dns: providers.dns, remote: providers.remote, lookup: providers.lookup, dnsbl: providers.dnsbl,
+      database,
+      queue,
+      clock,
+      log,
+      vault,
+      alerts,
+      compute: providers.compute,
+      dns: providers.dns,
+      remote: providers.remote,
+      lookup: providers.lookup,
+      dnsbl: providers.dnsbl,
       settings: provisioningSettings(config, providers, placements, opts.settings),
       stack: stackSource({
         release: config.fleet.release ?? (await releaseOf()),
@@ -214,7 +257,13 @@ export async function createAppContext(config: Config, log: Logger, opts: Contex
       }),
     };
     const backups: BackupDeps = {
-      database, queue, vault, alerts, clock, log, provisioning,
+      database,
+      queue,
+      vault,
+      alerts,
+      clock,
+      log,
+      provisioning,
       storage: opts.backupStorage !== undefined ? opts.backupStorage : providers.storage,
       settings: config.backups,
       simulatedHosts: emulatedHosts(config, providers),
@@ -245,8 +294,15 @@ export async function createAppContext(config: Config, log: Logger, opts: Contex
       outbox,
       accountTokenKey: deriveKey(config.auth.sessionSecret, 'account-token'),
       health: {
-        db: database.db, lookup: providers.lookup, dnsbl: providers.dnsbl, mailer, log, publicUrl: config.http.publicUrl,
+        db: database.db,
+        lookup: providers.lookup,
+        dnsbl: providers.dnsbl,
+        mailer,
+        log,
+        publicUrl: config.http.publicUrl,
         intervalMinutes: config.health.intervalMinutes,
+        // The context's clock, as every other sweep's: when runs are due and what they store as checked.
+        now: () => new Date(clock.now()),
         blacklistMaxAgeMinutes: 2 * config.ops.monitorIntervalMinutes,
         defaultWindow: config.fleet.defaultWindow,
         observeHost: (server) => observeHost(provisioning, server),
@@ -259,13 +315,31 @@ export async function createAppContext(config: Config, log: Logger, opts: Contex
       provisioning,
       placements,
       mailboxes: {
-        database, queue, vault, clock, limitsOf: provisioning.settings.limitsOf,
+        database,
+        queue,
+        vault,
+        clock,
+        limitsOf: provisioning.settings.limitsOf,
         // Emulated servers run no webmail: their login links open the sandbox's stand-in page instead.
-        ...(providers.sandbox?.ssh ? { webmailUrl: (server: { id: string }, token: string) => `${config.http.publicUrl}/sandbox/webmail/${server.id}?token=${encodeURIComponent(token)}` } : {}),
+        ...(providers.sandbox?.ssh
+          ? {
+              webmailUrl: (server: { id: string }, token: string) => `${config.http.publicUrl}/sandbox/webmail/${server.id}?token=${encodeURIComponent(token)}`,
+            }
+          : {}),
       },
       erasure: {
-        database, queue, billing: providers.billing, dns: providers.dns, hasher, engine, alerts, log, mailer, retry: provisioning.settings.retry, backups,
-        workspaceGraceMs: config.auth.workspaceErasureGraceMs, publicUrl: config.http.publicUrl,
+        database,
+        queue,
+        billing: providers.billing,
+        dns: providers.dns,
+        hasher,
+        engine,
+        alerts,
+        log,
+        mailer,
+        backups,
+        workspaceGraceMs: config.auth.workspaceErasureGraceMs,
+        publicUrl: config.http.publicUrl,
       },
       backups,
       fleet: { provisioning, settings: config.fleet },
@@ -326,8 +400,13 @@ export function apiDeps(ctx: AppContext, accountNotifier?: AccountNotifier): Api
 /** What the account-recovery flows (emailed links) receive. */
 export function recoveryDeps(ctx: AppContext): RecoveryDeps {
   return {
-    db: ctx.database.db, hasher: ctx.hasher, sessions: ctx.sessions, mailer: ctx.mailer, log: ctx.log,
-    tokenKey: ctx.accountTokenKey, publicUrl: ctx.config.http.publicUrl,
+    db: ctx.database.db,
+    hasher: ctx.hasher,
+    sessions: ctx.sessions,
+    mailer: ctx.mailer,
+    log: ctx.log,
+    tokenKey: ctx.accountTokenKey,
+    publicUrl: ctx.config.http.publicUrl,
   };
 }
 
@@ -349,7 +428,13 @@ export function webmailStandIn(ctx: AppContext): WebmailStandIn | null {
 
 export function opsDeps(ctx: AppContext): OpsDeps {
   return {
-    database: ctx.database, queue: ctx.queue, compute: ctx.providers.compute, dnsbl: ctx.providers.dnsbl,
-    alerts: ctx.alerts, clock: ctx.clock, log: ctx.log, settings: ctx.config.ops,
+    database: ctx.database,
+    queue: ctx.queue,
+    compute: ctx.providers.compute,
+    dnsbl: ctx.providers.dnsbl,
+    alerts: ctx.alerts,
+    clock: ctx.clock,
+    log: ctx.log,
+    settings: ctx.config.ops,
   };
 }

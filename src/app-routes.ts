@@ -19,10 +19,22 @@ import type { WebDeps } from './web/web-env.ts';
 export function webDeps(ctx: AppContext, api: ApiDeps): WebDeps {
   if (!api.provisioning) throw new Error('the dashboard needs the provisioning API deps');
   return {
-    api, p: api.provisioning, recovery: recoveryDeps(ctx), mailer: ctx.mailer, outbox: ctx.outbox, ops: opsDeps(ctx), health: ctx.health, fleet: ctx.fleet,
+    api,
+    p: api.provisioning,
+    recovery: recoveryDeps(ctx),
+    mailer: ctx.mailer,
+    outbox: ctx.outbox,
+    ops: opsDeps(ctx),
+    health: ctx.health,
+    fleet: ctx.fleet,
     backups: { storageConfigured: ctx.backups.storage !== null, simulated: ctx.backups.simulatedHosts, service: ctx.backups },
     webmailStandIn: webmailStandIn(ctx),
-    invitations: { db: ctx.database.db, key: ctx.invitationKey, ttlSeconds: ctx.config.auth.invitationTtlSeconds, perWorkspacePerDay: ctx.config.auth.invitationsPerWorkspacePerDay },
+    invitations: {
+      db: ctx.database.db,
+      key: ctx.invitationKey,
+      ttlSeconds: ctx.config.auth.invitationTtlSeconds,
+      perWorkspacePerDay: ctx.config.auth.invitationsPerWorkspacePerDay,
+    },
   };
 }
 

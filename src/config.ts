@@ -10,13 +10,24 @@ import { ZONES } from './providers/compute/interface.ts';
 
 const emptyToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 const optionalString = z.preprocess(emptyToUndefined, z.string().optional());
-const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
-  z.preprocess(emptyToUndefined, z.coerce.number().int().min(min).max(max).default(def));
+const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) => z.preprocess(emptyToUndefined, z.coerce.number().int().min(min).max(max).default(def));
 const bool = (def: boolean) =>
-  z.preprocess(emptyToUndefined, z.enum(['true', 'false', '1', '0']).default(def ? 'true' : 'false').transform((v) => v === 'true' || v === '1'));
+  z.preprocess(
+    emptyToUndefined,
+    z
+      .enum(['true', 'false', '1', '0'])
+      .default(def ? 'true' : 'false')
+      .transform((v) => v === 'true' || v === '1'),
+  );
 const list = (def: string[]) =>
   z.preprocess(emptyToUndefined, z.string().optional()).transform((v) =>
-    v === undefined ? def : v.split(',').map((s) => s.trim()).filter(Boolean));
+    v === undefined
+      ? def
+      : v
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+  );
 
 export const planSchema = z.object({
   id: z.string().regex(/^[a-z0-9-]{1,40}$/),
@@ -36,7 +47,10 @@ export const planSchema = z.object({
   forwards: z.number().int().nonnegative().default(10),
   /** The price shown on the subscribe page (Stripe's price object charges; keep them equal). */
   monthlyPriceCents: z.number().int().nonnegative().optional(),
-  currency: z.string().regex(/^[a-z]{3}$/).default('eur'),
+  currency: z
+    .string()
+    .regex(/^[a-z]{3}$/)
+    .default('eur'),
 });
 export type Plan = z.infer<typeof planSchema>;
 
@@ -47,8 +61,36 @@ export const mailboxQuotaMb = (plan: Pick<Plan, 'storageGb' | 'mailboxQuotaGb'>)
 // DEV1 is not sold in fr-par-3, nl-ams-3 or pl-waw-3: PLAY2 of the same memory stands in where it is sold
 // (nl-ams-3, pl-waw-3). fr-par-3 sells only PRO2 (8 GB and up, more than these prices pay for): not offered.
 const DEFAULT_PLANS: Plan[] = [
-  { id: 'starter', name: 'Starter', stripePriceId: 'price_mailplane_starter', commercialType: 'DEV1-S', fallbackTypes: ['PLAY2-PICO'], mailboxes: 10, storageGb: 20, mailboxQuotaGb: 10, messagesPerHour: 200, aliases: 50, forwards: 10, monthlyPriceCents: 1900, currency: 'eur' },
-  { id: 'business', name: 'Business', stripePriceId: 'price_mailplane_business', commercialType: 'DEV1-M', fallbackTypes: ['PLAY2-NANO'], mailboxes: 50, storageGb: 40, mailboxQuotaGb: 20, messagesPerHour: 1000, aliases: 250, forwards: 50, monthlyPriceCents: 4900, currency: 'eur' },
+  {
+    id: 'starter',
+    name: 'Starter',
+    stripePriceId: 'price_mailplane_starter',
+    commercialType: 'DEV1-S',
+    fallbackTypes: ['PLAY2-PICO'],
+    mailboxes: 10,
+    storageGb: 20,
+    mailboxQuotaGb: 10,
+    messagesPerHour: 200,
+    aliases: 50,
+    forwards: 10,
+    monthlyPriceCents: 1900,
+    currency: 'eur',
+  },
+  {
+    id: 'business',
+    name: 'Business',
+    stripePriceId: 'price_mailplane_business',
+    commercialType: 'DEV1-M',
+    fallbackTypes: ['PLAY2-NANO'],
+    mailboxes: 50,
+    storageGb: 40,
+    mailboxQuotaGb: 20,
+    messagesPerHour: 1000,
+    aliases: 250,
+    forwards: 50,
+    monthlyPriceCents: 4900,
+    currency: 'eur',
+  },
 ];
 
 const envSchema = z.object({
@@ -82,9 +124,27 @@ const envSchema = z.object({
   SCW_DEFAULT_PROJECT_ID: optionalString,
   SCW_API_URL: optionalString,
   SCW_IMAGE: z.preprocess(emptyToUndefined, z.string().default('debian_bookworm')),
-  SCW_S3_ENDPOINT: z.preprocess(emptyToUndefined, z.string().regex(/^https?:\/\/[^\s/]+$/, 'an http(s) base URL with no path, `{region}` allowed (https://s3.{region}.scw.cloud)').optional()),
-  SCW_S3_SERVER_ENDPOINT: z.preprocess(emptyToUndefined, z.string().regex(/^https?:\/\/[^\s/]+$/, 'an http(s) base URL with no path, `{region}` allowed').optional()),
-  BACKUP_BUCKET_PREFIX: z.preprocess(emptyToUndefined, z.string().regex(/^[a-z0-9][a-z0-9-]{0,11}$/, 'lower-case letters, digits and hyphens, at most 12').default('mp-backup-')),
+  SCW_S3_ENDPOINT: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .regex(/^https?:\/\/[^\s/]+$/, 'an http(s) base URL with no path, `{region}` allowed (https://s3.{region}.scw.cloud)')
+      .optional(),
+  ),
+  SCW_S3_SERVER_ENDPOINT: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .regex(/^https?:\/\/[^\s/]+$/, 'an http(s) base URL with no path, `{region}` allowed')
+      .optional(),
+  ),
+  BACKUP_BUCKET_PREFIX: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{0,11}$/, 'lower-case letters, digits and hyphens, at most 12')
+      .default('mp-backup-'),
+  ),
   /** How long Scaleway's per-zone catalogue (types sold, stock) is trusted before it is read again. */
   SCW_CATALOGUE_TTL_SECONDS: int(600, 0, 24 * 3600),
   CLOUDFLARE_API_TOKEN: optionalString,
@@ -154,19 +214,37 @@ const envSchema = z.object({
   MONITOR_ZONE_ERROR_THRESHOLD: int(5, 1, 1000),
   MONITOR_HISTORY_DAYS: int(30, 1, 3650),
   AUTO_ROTATE_LISTED: bool(false),
-  RECONCILE_CRON: z.preprocess(emptyToUndefined, z.string().regex(/^\S+( \S+){4,5}$/, 'a cron expression (5 or 6 fields)').default('41 * * * *')),
+  RECONCILE_CRON: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .regex(/^\S+( \S+){4,5}$/, 'a cron expression (5 or 6 fields)')
+      .default('41 * * * *'),
+  ),
   METRICS_TOKEN: optionalString,
 
   MAIL_SMTP_URL: z.preprocess(emptyToUndefined, z.url({ protocol: /^smtps?$/ }).optional()),
   MAIL_FROM: z.preprocess(emptyToUndefined, z.string().default('mailplane <no-reply@mailplane.localhost>')),
   HEALTH_CHECK_INTERVAL_MINUTES: int(15, 1, 24 * 60),
   HEALTH_TRUSTED_CA_FILE: optionalString,
-  MAILPLANE_RELEASE: z.preprocess(emptyToUndefined, z.string().regex(/^[A-Za-z0-9._+-]{1,64}$/, 'letters, digits and . _ + - (at most 64)').optional()),
+  MAILPLANE_RELEASE: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .regex(/^[A-Za-z0-9._+-]{1,64}$/, 'letters, digits and . _ + - (at most 64)')
+      .optional(),
+  ),
   MAILSTACK_TEMPLATES_DIR: optionalString,
   DRIFT_CHECK_INTERVAL_MINUTES: int(60, 1, 7 * 24 * 60),
   ROLLOUT_CANARY_PERCENT: int(10, 1, 100),
   ROLLOUT_WAVE_SIZE: int(10, 1, 1000),
-  MAINTENANCE_DEFAULT_WINDOW: z.preprocess(emptyToUndefined, z.string().regex(/^([01]\d|2[0-3]):[0-5]\d\+\d{1,4}$/, 'HH:MM+minutes (UTC), e.g. 03:00+120').default('03:00+120')),
+  MAINTENANCE_DEFAULT_WINDOW: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .regex(/^([01]\d|2[0-3]):[0-5]\d\+\d{1,4}$/, 'HH:MM+minutes (UTC), e.g. 03:00+120')
+      .default('03:00+120'),
+  ),
   BACKUP_KEEP_DAILY: int(7, 1, 365),
   BACKUP_KEEP_WEEKLY: int(4, 0, 520),
   BACKUP_KEEP_MONTHLY: int(6, 0, 240),
@@ -214,7 +292,9 @@ export interface Config {
   stripe: { secretKey: string; webhookSecret: string; apiUrl: string | undefined } | null;
   /** Checkout tax collection and what happens when a subscription stops being paid (src/billing). */
   billing: {
-    automaticTax: boolean; taxIdCollection: boolean; billingAddressCollection: 'auto' | 'required';
+    automaticTax: boolean;
+    taxIdCollection: boolean;
+    billingAddressCollection: 'auto' | 'required';
     /** How long a suspended server of an ended subscription keeps its data before it is deprovisioned. */
     graceMs: number;
   };
@@ -230,9 +310,15 @@ export interface Config {
   product: { zones: string[]; plans: Plan[]; dmarcRua: string | null; acmeEmail: string | null; acmeDirectoryUrl: string | null; testDomainsAllowed: boolean };
   /** `url`: the control API of a sandbox run by another process (`mailplane sandbox`). */
   sandbox: {
-    listedIps: string[]; listFirstIps: number; url: string | null; hosts: { mode: 'emulated' | 'container'; cacheDir: string; mirror: string };
-    smtpBlocked: boolean; zoneActivation: 'immediate' | 'manual';
-    dnssecActivation: 'immediate' | 'registrar'; dnssecDelaySeconds: number; pendingZoneLimit: number;
+    listedIps: string[];
+    listFirstIps: number;
+    url: string | null;
+    hosts: { mode: 'emulated' | 'container'; cacheDir: string; mirror: string };
+    smtpBlocked: boolean;
+    zoneActivation: 'immediate' | 'manual';
+    dnssecActivation: 'immediate' | 'registrar';
+    dnssecDelaySeconds: number;
+    pendingZoneLimit: number;
   };
   /** How often a worker looks for jobs of dead workers (heartbeat lost); null = pg-boss default. */
   /** pollSeconds bounds how late a delayed job (a retry after backoff) starts. */
@@ -313,7 +399,9 @@ export class ConfigError extends Error {
 
 /** All-or-nothing groups: half a set of credentials is a mistake, not sandbox mode. */
 function group<T>(problems: string[], name: string, fields: Record<string, string | undefined>, build: () => T): T | null {
-  const present = Object.entries(fields).filter(([, v]) => v !== undefined).map(([k]) => k);
+  const present = Object.entries(fields)
+    .filter(([, v]) => v !== undefined)
+    .map(([k]) => k);
   if (present.length === 0) return null;
   const missing = Object.keys(fields).filter((k) => fields[k] === undefined);
   if (missing.length > 0) {
@@ -343,33 +431,65 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     problems.push('DKIM_DELETE_AFTER_DAYS: must be more days than DKIM_OVERLAP_DAYS (a key is revoked before its record is deleted)');
   }
   if (production && e.DATABASE_URL === undefined) problems.push('DATABASE_URL: required when NODE_ENV=production');
-  if (production && e.MAIL_SMTP_URL === undefined) problems.push('MAIL_SMTP_URL: required when NODE_ENV=production (password resets and invitations are emailed)');
+  if (production && e.MAIL_SMTP_URL === undefined)
+    problems.push('MAIL_SMTP_URL: required when NODE_ENV=production (password resets and invitations are emailed)');
 
-  const scaleway = group(problems, 'Scaleway', {
-    SCW_ACCESS_KEY: e.SCW_ACCESS_KEY, SCW_SECRET_KEY: e.SCW_SECRET_KEY, SCW_DEFAULT_PROJECT_ID: e.SCW_DEFAULT_PROJECT_ID,
-  }, () => ({ accessKey: e.SCW_ACCESS_KEY!, secretKey: e.SCW_SECRET_KEY!, projectId: e.SCW_DEFAULT_PROJECT_ID!, apiUrl: e.SCW_API_URL }));
-  const cloudflare = group(problems, 'Cloudflare', {
-    CLOUDFLARE_API_TOKEN: e.CLOUDFLARE_API_TOKEN, CLOUDFLARE_ACCOUNT_ID: e.CLOUDFLARE_ACCOUNT_ID,
-  }, () => ({ apiToken: e.CLOUDFLARE_API_TOKEN!, accountId: e.CLOUDFLARE_ACCOUNT_ID!, apiUrl: e.CLOUDFLARE_API_URL }));
-  const stripe = group(problems, 'Stripe', {
-    STRIPE_SECRET_KEY: e.STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET: e.STRIPE_WEBHOOK_SECRET,
-  }, () => ({ secretKey: e.STRIPE_SECRET_KEY!, webhookSecret: e.STRIPE_WEBHOOK_SECRET!, apiUrl: e.STRIPE_API_URL }));
+  const scaleway = group(
+    problems,
+    'Scaleway',
+    {
+      SCW_ACCESS_KEY: e.SCW_ACCESS_KEY,
+      SCW_SECRET_KEY: e.SCW_SECRET_KEY,
+      SCW_DEFAULT_PROJECT_ID: e.SCW_DEFAULT_PROJECT_ID,
+    },
+    () => ({ accessKey: e.SCW_ACCESS_KEY!, secretKey: e.SCW_SECRET_KEY!, projectId: e.SCW_DEFAULT_PROJECT_ID!, apiUrl: e.SCW_API_URL }),
+  );
+  const cloudflare = group(
+    problems,
+    'Cloudflare',
+    {
+      CLOUDFLARE_API_TOKEN: e.CLOUDFLARE_API_TOKEN,
+      CLOUDFLARE_ACCOUNT_ID: e.CLOUDFLARE_ACCOUNT_ID,
+    },
+    () => ({ apiToken: e.CLOUDFLARE_API_TOKEN!, accountId: e.CLOUDFLARE_ACCOUNT_ID!, apiUrl: e.CLOUDFLARE_API_URL }),
+  );
+  const stripe = group(
+    problems,
+    'Stripe',
+    {
+      STRIPE_SECRET_KEY: e.STRIPE_SECRET_KEY,
+      STRIPE_WEBHOOK_SECRET: e.STRIPE_WEBHOOK_SECRET,
+    },
+    () => ({ secretKey: e.STRIPE_SECRET_KEY!, webhookSecret: e.STRIPE_WEBHOOK_SECRET!, apiUrl: e.STRIPE_API_URL }),
+  );
   for (const a of e.CONTROL_PLANE_ADDRESSES) if (!isAddressOrCidr(a)) problems.push(`CONTROL_PLANE_ADDRESSES: "${a}" is not an IPv4/IPv6 address or CIDR`);
-  for (const a of e.MAILBOX_IMPORT_ALLOWED_RANGES) if (!isAddressOrCidr(a)) problems.push(`MAILBOX_IMPORT_ALLOWED_RANGES: "${a}" is not an IPv4/IPv6 address or CIDR`);
+  for (const a of e.MAILBOX_IMPORT_ALLOWED_RANGES)
+    if (!isAddressOrCidr(a)) problems.push(`MAILBOX_IMPORT_ALLOWED_RANGES: "${a}" is not an IPv4/IPv6 address or CIDR`);
   // Real Scaleway (no emulator URL): the servers' SSH would otherwise be open to nobody, or to everyone.
   if (scaleway && !scaleway.apiUrl && e.CONTROL_PLANE_ADDRESSES.length === 0) {
-    problems.push('CONTROL_PLANE_ADDRESSES: required with real Scaleway credentials (the addresses mailplane reaches its servers from; SSH is open to these only)');
+    problems.push(
+      'CONTROL_PLANE_ADDRESSES: required with real Scaleway credentials (the addresses mailplane reaches its servers from; SSH is open to these only)',
+    );
   }
   if (production && (!scaleway || !cloudflare || !stripe)) {
     problems.push('providers: NODE_ENV=production needs Scaleway, Cloudflare and Stripe credentials (sandbox is for development)');
   }
 
-  const webhook = group(problems, 'Alert webhook', { ALERT_WEBHOOK_URL: e.ALERT_WEBHOOK_URL, ALERT_WEBHOOK_SECRET: e.ALERT_WEBHOOK_SECRET },
-    () => ({ url: e.ALERT_WEBHOOK_URL!, secret: e.ALERT_WEBHOOK_SECRET! }));
+  const webhook = group(problems, 'Alert webhook', { ALERT_WEBHOOK_URL: e.ALERT_WEBHOOK_URL, ALERT_WEBHOOK_SECRET: e.ALERT_WEBHOOK_SECRET }, () => ({
+    url: e.ALERT_WEBHOOK_URL!,
+    secret: e.ALERT_WEBHOOK_SECRET!,
+  }));
   if (webhook && Buffer.byteLength(webhook.secret) < 16) problems.push('ALERT_WEBHOOK_SECRET: must be at least 16 characters');
-  const email = group(problems, 'Alert email', {
-    ALERT_SMTP_URL: e.ALERT_SMTP_URL, ALERT_EMAIL_FROM: e.ALERT_EMAIL_FROM, ALERT_EMAIL_TO: e.ALERT_EMAIL_TO.length > 0 ? e.ALERT_EMAIL_TO.join(',') : undefined,
-  }, () => ({ smtpUrl: e.ALERT_SMTP_URL!, from: e.ALERT_EMAIL_FROM!, to: e.ALERT_EMAIL_TO }));
+  const email = group(
+    problems,
+    'Alert email',
+    {
+      ALERT_SMTP_URL: e.ALERT_SMTP_URL,
+      ALERT_EMAIL_FROM: e.ALERT_EMAIL_FROM,
+      ALERT_EMAIL_TO: e.ALERT_EMAIL_TO.length > 0 ? e.ALERT_EMAIL_TO.join(',') : undefined,
+    },
+    () => ({ smtpUrl: e.ALERT_SMTP_URL!, from: e.ALERT_EMAIL_FROM!, to: e.ALERT_EMAIL_TO }),
+  );
   if (e.METRICS_TOKEN !== undefined && Buffer.byteLength(e.METRICS_TOKEN) < 16) problems.push('METRICS_TOKEN: must be at least 16 characters');
 
   for (const z of e.MAIL_IMAGE_ZONES) {
@@ -427,21 +547,42 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     cloudflare,
     stripe,
     billing: {
-      automaticTax: e.STRIPE_AUTOMATIC_TAX, taxIdCollection: e.STRIPE_TAX_ID_COLLECTION,
-      billingAddressCollection: e.STRIPE_BILLING_ADDRESS_COLLECTION, graceMs: e.BILLING_GRACE_DAYS * 24 * 3600_000,
+      automaticTax: e.STRIPE_AUTOMATIC_TAX,
+      taxIdCollection: e.STRIPE_TAX_ID_COLLECTION,
+      billingAddressCollection: e.STRIPE_BILLING_ADDRESS_COLLECTION,
+      graceMs: e.BILLING_GRACE_DAYS * 24 * 3600_000,
     },
     dns: { resolvers: e.DNS_RESOLVERS, dnsblZones: e.DNSBL_ZONES },
     controlPlane: { addresses: e.CONTROL_PLANE_ADDRESSES },
     mailboxImport: { allowedRanges: e.MAILBOX_IMPORT_ALLOWED_RANGES },
     product: {
-      zones, plans, dmarcRua: e.DMARC_RUA ?? null, acmeEmail: e.ACME_EMAIL ?? null, acmeDirectoryUrl: e.ACME_DIRECTORY_URL ?? null,
+      zones,
+      plans,
+      dmarcRua: e.DMARC_RUA ?? null,
+      acmeEmail: e.ACME_EMAIL ?? null,
+      acmeDirectoryUrl: e.ACME_DIRECTORY_URL ?? null,
       testDomainsAllowed: !production && (cloudflare === null || /^http:\/\/(127\.\d+\.\d+\.\d+|\[::1\]|localhost)[:/]/.test(cloudflare.apiUrl ?? '')),
     },
-    sandbox: { listedIps: e.SANDBOX_LISTED_IPS, listFirstIps: e.SANDBOX_LIST_FIRST_IPS, url: e.SANDBOX_URL ?? null, hosts: { mode: e.SANDBOX_HOSTS, cacheDir: e.SANDBOX_HOSTS_CACHE_DIR, mirror: e.SANDBOX_DEBIAN_MIRROR },
-      smtpBlocked: e.SANDBOX_SMTP_BLOCKED, zoneActivation: e.SANDBOX_ZONE_ACTIVATION,
-      dnssecActivation: e.SANDBOX_DNSSEC_ACTIVATION, dnssecDelaySeconds: e.SANDBOX_DNSSEC_DELAY_SECONDS, pendingZoneLimit: e.SANDBOX_PENDING_ZONE_LIMIT },
+    sandbox: {
+      listedIps: e.SANDBOX_LISTED_IPS,
+      listFirstIps: e.SANDBOX_LIST_FIRST_IPS,
+      url: e.SANDBOX_URL ?? null,
+      hosts: { mode: e.SANDBOX_HOSTS, cacheDir: e.SANDBOX_HOSTS_CACHE_DIR, mirror: e.SANDBOX_DEBIAN_MIRROR },
+      smtpBlocked: e.SANDBOX_SMTP_BLOCKED,
+      zoneActivation: e.SANDBOX_ZONE_ACTIVATION,
+      dnssecActivation: e.SANDBOX_DNSSEC_ACTIVATION,
+      dnssecDelaySeconds: e.SANDBOX_DNSSEC_DELAY_SECONDS,
+      pendingZoneLimit: e.SANDBOX_PENDING_ZONE_LIMIT,
+    },
     jobs: { superviseIntervalSeconds: e.JOBS_SUPERVISE_SECONDS ?? null, pollSeconds: e.JOBS_POLL_SECONDS },
-    provisioning: { retryBaseMs: e.PROVISIONING_RETRY_BASE_MS, retryMaxMs: e.PROVISIONING_RETRY_MAX_MS, maxAttempts: e.PROVISIONING_MAX_ATTEMPTS, pollMs: e.PROVISIONING_POLL_MS, waitRecheckMs: e.PROVISIONING_WAIT_RECHECK_SECONDS * 1000, imageZones: e.MAIL_IMAGE_ZONES },
+    provisioning: {
+      retryBaseMs: e.PROVISIONING_RETRY_BASE_MS,
+      retryMaxMs: e.PROVISIONING_RETRY_MAX_MS,
+      maxAttempts: e.PROVISIONING_MAX_ATTEMPTS,
+      pollMs: e.PROVISIONING_POLL_MS,
+      waitRecheckMs: e.PROVISIONING_WAIT_RECHECK_SECONDS * 1000,
+      imageZones: e.MAIL_IMAGE_ZONES,
+    },
     ops: {
       webhook,
       email,
@@ -456,8 +597,12 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     mail: { smtpUrl: e.MAIL_SMTP_URL ?? null, from: e.MAIL_FROM },
     health: { intervalMinutes: e.HEALTH_CHECK_INTERVAL_MINUTES, trustedCaFile: e.HEALTH_TRUSTED_CA_FILE ?? null },
     fleet: {
-      release: e.MAILPLANE_RELEASE ?? null, templatesDir: e.MAILSTACK_TEMPLATES_DIR ?? null, driftIntervalMinutes: e.DRIFT_CHECK_INTERVAL_MINUTES,
-      canaryPercent: e.ROLLOUT_CANARY_PERCENT, waveSize: e.ROLLOUT_WAVE_SIZE, defaultWindow: parseWindowSetting(e.MAINTENANCE_DEFAULT_WINDOW),
+      release: e.MAILPLANE_RELEASE ?? null,
+      templatesDir: e.MAILSTACK_TEMPLATES_DIR ?? null,
+      driftIntervalMinutes: e.DRIFT_CHECK_INTERVAL_MINUTES,
+      canaryPercent: e.ROLLOUT_CANARY_PERCENT,
+      waveSize: e.ROLLOUT_WAVE_SIZE,
+      defaultWindow: parseWindowSetting(e.MAINTENANCE_DEFAULT_WINDOW),
     },
     backups: {
       retention: { daily: e.BACKUP_KEEP_DAILY, weekly: e.BACKUP_KEEP_WEEKLY, monthly: e.BACKUP_KEEP_MONTHLY },

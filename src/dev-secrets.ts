@@ -33,7 +33,8 @@ export async function resolveDevSecrets(config: Config, log: Logger): Promise<Co
   // would otherwise print both warnings around a one-line answer).
   const say = (line: string) => (generated ? log.warn(line) : log.debug(line));
   if (!config.auth.sessionSecret) say(`SESSION_SECRET is not set: using a generated development secret from ${file}. Set SESSION_SECRET in production.`);
-  if (!config.vault.masterKeys) say(`VAULT_MASTER_KEYS is not set: using a generated development master key from ${file}. Losing it loses every stored secret.`);
+  if (!config.vault.masterKeys)
+    say(`VAULT_MASTER_KEYS is not set: using a generated development master key from ${file}. Losing it loses every stored secret.`);
   return {
     ...config,
     auth: { ...config.auth, sessionSecret: config.auth.sessionSecret ?? stored.sessionSecret! },

@@ -4,6 +4,8 @@
  * it maps to, and whether retrying the same operation can succeed. Workers read
  * `retryable` from the error instead of guessing from messages.
  */
+import { systemClock } from './clock.ts';
+
 export interface AppErrorOptions {
   code: string;
   status: number;
@@ -121,7 +123,7 @@ export class ProviderError extends AppError {
 }
 
 /** Parses a Retry-After header (seconds or HTTP date) into milliseconds. */
-export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | undefined {
+export function parseRetryAfter(value: string | null | undefined, now = systemClock.now()): number | undefined {
   if (!value) return undefined;
   const seconds = Number(value);
   if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1000);

@@ -11,12 +11,35 @@ import { serializeError } from './log-errors.ts';
 export type { Logger };
 
 const SECRET_KEYS = [
-  'password', 'newPassword', 'currentPassword', 'passwordHash', 'token', 'accessToken', 'refreshToken',
-  'apiKey', 'key', 'secret', 'secretKey', 'privateKey', 'authorization', 'cookie', 'set-cookie',
-  'sessionSecret', 'webhookSecret', 'plaintext', 'ciphertext',
+  'password',
+  'newPassword',
+  'currentPassword',
+  'passwordHash',
+  'token',
+  'accessToken',
+  'refreshToken',
+  'apiKey',
+  'key',
+  'secret',
+  'secretKey',
+  'privateKey',
+  'authorization',
+  'cookie',
+  'set-cookie',
+  'sessionSecret',
+  'webhookSecret',
+  'plaintext',
+  'ciphertext',
   // Paths are case-sensitive: SDK configs and fetch() callers spell headers capitalised, and
   // Scaleway authenticates with X-Auth-Token rather than Authorization.
-  'Authorization', 'Cookie', 'Set-Cookie', 'proxy-authorization', 'x-auth-token', 'X-Auth-Token', 'x-api-key', 'X-Api-Key',
+  'Authorization',
+  'Cookie',
+  'Set-Cookie',
+  'proxy-authorization',
+  'x-auth-token',
+  'X-Auth-Token',
+  'x-api-key',
+  'X-Api-Key',
 ];
 
 /** Every secret key at the top level and up to three levels deep. */

@@ -18,7 +18,9 @@ interface CommandEntry {
 }
 
 const role = (name: 'all' | 'api' | 'worker', summary: string): CommandEntry => ({
-  name, summary, load: async () => (await import('./cli/serve.ts')).roleCommand(name, summary),
+  name,
+  summary,
+  load: async () => (await import('./cli/serve.ts')).roleCommand(name, summary),
 });
 
 const commands: CommandEntry[] = [
@@ -27,14 +29,38 @@ const commands: CommandEntry[] = [
   role('worker', 'Run only the job workers'),
   { name: 'migrate', summary: 'Apply the database migrations and exit', load: async () => (await import('./cli/migrate.ts')).migrateCommand },
   { name: 'staff', summary: 'Grant or revoke the staff role (support, ops)', load: async () => (await import('./cli/staff.ts')).staffCommand },
-  { name: 'servers', summary: 'Support: list and inspect servers, re-run a step, resume a failed run', load: async () => (await import('./cli/servers.ts')).serversCommand },
-  { name: 'reconcile', summary: 'Compare provider resources with the database; --apply deletes orphans', load: async () => (await import('./cli/ops.ts')).reconcileCommand },
-  { name: 'ips', summary: 'Ops: rotate a live server\'s IP address', load: async () => (await import('./cli/ops.ts')).ipsCommand },
-  { name: 'fleet', summary: 'Stack versions across the fleet, a server\'s drift with diffs, a drift check now', load: async () => (await import('./cli/fleet.ts')).fleetCommand },
-  { name: 'rollouts', summary: 'Ops: roll the current stack out (canary, waves), follow it, resume, skip or abort it', load: async () => (await import('./cli/fleet.ts')).rolloutsCommand },
+  {
+    name: 'servers',
+    summary: 'Support: list and inspect servers, re-run a step, resume a failed run',
+    load: async () => (await import('./cli/servers.ts')).serversCommand,
+  },
+  {
+    name: 'reconcile',
+    summary: 'Compare provider resources with the database; --apply deletes orphans',
+    load: async () => (await import('./cli/ops.ts')).reconcileCommand,
+  },
+  { name: 'ips', summary: "Ops: rotate a live server's IP address", load: async () => (await import('./cli/ops.ts')).ipsCommand },
+  {
+    name: 'fleet',
+    summary: "Stack versions across the fleet, a server's drift with diffs, a drift check now",
+    load: async () => (await import('./cli/fleet.ts')).fleetCommand,
+  },
+  {
+    name: 'rollouts',
+    summary: 'Ops: roll the current stack out (canary, waves), follow it, resume, skip or abort it',
+    load: async () => (await import('./cli/fleet.ts')).rolloutsCommand,
+  },
   { name: 'images', summary: 'Ops: pre-baked mail-server images per zone; bake one now', load: async () => (await import('./cli/images.ts')).imagesCommand },
-  { name: 'sandbox', summary: 'Run the provider emulators alone (for a separate API or worker process)', load: async () => (await import('./cli/sandbox.ts')).sandboxCommand },
-  { name: 'templates', summary: 'Render the file tree a mail server gets, for review', load: async () => (await import('./cli/templates.ts')).templatesCommand },
+  {
+    name: 'sandbox',
+    summary: 'Run the provider emulators alone (for a separate API or worker process)',
+    load: async () => (await import('./cli/sandbox.ts')).sandboxCommand,
+  },
+  {
+    name: 'templates',
+    summary: 'Render the file tree a mail server gets, for review',
+    load: async () => (await import('./cli/templates.ts')).templatesCommand,
+  },
   { name: 'vault', summary: 'Vault status and master-key rotation', load: async () => (await import('./cli/vault.ts')).vaultCommand },
 ];
 

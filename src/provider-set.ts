@@ -61,7 +61,12 @@ export interface ProviderOptions {
 export const dnsblZonesOf = (config: Config): readonly string[] => (config.dns.dnsblZones.length > 0 ? config.dns.dnsblZones : DEFAULT_DNSBL_ZONES);
 
 /** A sandbox configured from the environment (listings, data dir), for the providers in `emulate`. */
-export function sandboxFromConfig(config: Config, log: Logger, emulate: Pick<SandboxOptions, 'compute' | 'dns' | 'billing'>, extra: Partial<SandboxOptions> = {}): Sandbox {
+export function sandboxFromConfig(
+  config: Config,
+  log: Logger,
+  emulate: Pick<SandboxOptions, 'compute' | 'dns' | 'billing'>,
+  extra: Partial<SandboxOptions> = {},
+): Sandbox {
   const sandbox = new Sandbox({
     ...emulate,
     dataDir: config.db.dataDir,
@@ -96,7 +101,12 @@ export async function createProviders(config: Config, log: Logger, clock: Clock,
     applySandboxSettings(sandbox, config.sandbox);
   }
   const env = sandbox?.env() ?? {};
-  const scw = config.scaleway ?? { accessKey: env['SCW_ACCESS_KEY']!, secretKey: env['SCW_SECRET_KEY']!, projectId: env['SCW_DEFAULT_PROJECT_ID']!, apiUrl: env['SCW_API_URL'] };
+  const scw = config.scaleway ?? {
+    accessKey: env['SCW_ACCESS_KEY']!,
+    secretKey: env['SCW_SECRET_KEY']!,
+    projectId: env['SCW_DEFAULT_PROJECT_ID']!,
+    apiUrl: env['SCW_API_URL'],
+  };
   const cf = config.cloudflare ?? { apiToken: env['CLOUDFLARE_API_TOKEN']!, accountId: env['CLOUDFLARE_ACCOUNT_ID']!, apiUrl: env['CLOUDFLARE_API_URL'] };
   const stripe = config.stripe ?? { secretKey: env['STRIPE_SECRET_KEY']!, webhookSecret: env['STRIPE_WEBHOOK_SECRET']!, apiUrl: env['STRIPE_API_URL'] };
   // The sandbox DNS answers for the sandbox zones; with real Cloudflare, the configured (or system) resolvers.
@@ -105,7 +115,14 @@ export async function createProviders(config: Config, log: Logger, clock: Clock,
   const remoteSandbox = sandbox?.ssh ? sandbox : null;
   const sandboxUrl = config.sandbox.url;
   return {
-    compute: createScalewayCompute({ accessKey: scw.accessKey, secretKey: scw.secretKey, projectId: scw.projectId, ...(scw.apiUrl ? { apiUrl: scw.apiUrl } : {}), clock, catalogueTtlMs: config.scalewayCatalogueTtlMs }),
+    compute: createScalewayCompute({
+      accessKey: scw.accessKey,
+      secretKey: scw.secretKey,
+      projectId: scw.projectId,
+      ...(scw.apiUrl ? { apiUrl: scw.apiUrl } : {}),
+      clock,
+      catalogueTtlMs: config.scalewayCatalogueTtlMs,
+    }),
     dns: createCloudflareDns({ apiToken: cf.apiToken, accountId: cf.accountId, ...(cf.apiUrl ? { apiUrl: cf.apiUrl } : {}) }),
     billing: createStripeBilling({ secretKey: stripe.secretKey, webhookSecret: stripe.webhookSecret, ...(stripe.apiUrl ? { apiUrl: stripe.apiUrl } : {}) }),
     remote: createSshRemote(),
@@ -130,21 +147,33 @@ export async function createProviders(config: Config, log: Logger, clock: Clock,
 }
 
 /** Backup storage on the Scaleway credentials; endpoints from the config, else the sandbox's emulator, else Scaleway's. */
-function storageOptions(config: Config, scw: { accessKey: string; secretKey: string; projectId: string; apiUrl?: string | undefined }, env: Record<string, string>) {
+function storageOptions(
+  config: Config,
+  scw: { accessKey: string; secretKey: string; projectId: string; apiUrl?: string | undefined },
+  env: Record<string, string>,
+) {
   const endpoint = config.objectStorage.endpoint ?? env['SCW_S3_ENDPOINT'];
   const serverEndpoint = config.objectStorage.serverEndpoint ?? env['SCW_S3_SERVER_ENDPOINT'];
   return {
-    accessKey: scw.accessKey, secretKey: scw.secretKey, projectId: scw.projectId, bucketPrefix: config.objectStorage.bucketPrefix,
-    ...(scw.apiUrl ? { apiUrl: scw.apiUrl } : {}), ...(endpoint ? { endpointTemplate: endpoint } : {}), ...(serverEndpoint ? { serverEndpointTemplate: serverEndpoint } : {}),
+    accessKey: scw.accessKey,
+    secretKey: scw.secretKey,
+    projectId: scw.projectId,
+    bucketPrefix: config.objectStorage.bucketPrefix,
+    ...(scw.apiUrl ? { apiUrl: scw.apiUrl } : {}),
+    ...(endpoint ? { endpointTemplate: endpoint } : {}),
+    ...(serverEndpoint ? { serverEndpointTemplate: serverEndpoint } : {}),
   };
 }
 
 /** A provider whose every call fails with `reason` (a method call on it throws). */
 function refusing<T extends object>(provider: string, reason: string): T {
   return new Proxy({} as T, {
-    get: (_target, prop) => (prop === 'then' || typeof prop === 'symbol' ? undefined : () => {
-      throw new Error(`${provider}: ${reason}`);
-    }),
+    get: (_target, prop) =>
+      prop === 'then' || typeof prop === 'symbol'
+        ? undefined
+        : () => {
+            throw new Error(`${provider}: ${reason}`);
+          },
   });
 }
 
@@ -155,9 +184,22 @@ async function unavailableProviders(config: Config, clock: Clock, reason: string
   const cf = config.cloudflare;
   const stripe = config.stripe;
   return {
-    compute: scw ? createScalewayCompute({ accessKey: scw.accessKey, secretKey: scw.secretKey, projectId: scw.projectId, ...(scw.apiUrl ? { apiUrl: scw.apiUrl } : {}), clock, catalogueTtlMs: config.scalewayCatalogueTtlMs }) : refusing<ComputeProvider>('scaleway', reason),
-    dns: cf ? createCloudflareDns({ apiToken: cf.apiToken, accountId: cf.accountId, ...(cf.apiUrl ? { apiUrl: cf.apiUrl } : {}) }) : refusing<DnsProvider>('cloudflare', reason),
-    billing: stripe ? createStripeBilling({ secretKey: stripe.secretKey, webhookSecret: stripe.webhookSecret, ...(stripe.apiUrl ? { apiUrl: stripe.apiUrl } : {}) }) : refusing<BillingProvider>('stripe', reason),
+    compute: scw
+      ? createScalewayCompute({
+          accessKey: scw.accessKey,
+          secretKey: scw.secretKey,
+          projectId: scw.projectId,
+          ...(scw.apiUrl ? { apiUrl: scw.apiUrl } : {}),
+          clock,
+          catalogueTtlMs: config.scalewayCatalogueTtlMs,
+        })
+      : refusing<ComputeProvider>('scaleway', reason),
+    dns: cf
+      ? createCloudflareDns({ apiToken: cf.apiToken, accountId: cf.accountId, ...(cf.apiUrl ? { apiUrl: cf.apiUrl } : {}) })
+      : refusing<DnsProvider>('cloudflare', reason),
+    billing: stripe
+      ? createStripeBilling({ secretKey: stripe.secretKey, webhookSecret: stripe.webhookSecret, ...(stripe.apiUrl ? { apiUrl: stripe.apiUrl } : {}) })
+      : refusing<BillingProvider>('stripe', reason),
     remote: createSshRemote(),
     lookup: createResolverLookup({ servers: resolvers }),
     dnsbl: createDnsblChecker({ servers: resolvers, zones: dnsblZonesOf(config) }),

@@ -34,7 +34,12 @@ export class Shutdown {
    * so it can cut short what it waits for; past its time it is left behind, logged by name.
    * `outsideBudget`: a part whose own bound is the limit (real-host machines powering off).
    */
-  async step(name: string, boundMs: number, part: (ctx: { signal: AbortSignal; timeoutMs: number }) => Promise<void>, opts: { outsideBudget?: boolean } = {}): Promise<void> {
+  async step(
+    name: string,
+    boundMs: number,
+    part: (ctx: { signal: AbortSignal; timeoutMs: number }) => Promise<void>,
+    opts: { outsideBudget?: boolean } = {},
+  ): Promise<void> {
     const timeoutMs = this.allowance(boundMs, opts.outsideBudget);
     const controller = new AbortController();
     const onHurry = () => controller.abort();

@@ -15,8 +15,12 @@ import type { ProvisioningDeps, ServerRow } from '../context.ts';
 export type DkimKeyRow = typeof dkimKeys.$inferSelect;
 export type DkimAlgorithm = 'rsa' | 'ed25519';
 
-export const dkimOwner = (key: { id: string }, workspaceId: string, algorithm: DkimAlgorithm) =>
-  ({ table: 'dkim_keys', id: key.id, workspaceId, purpose: algorithm === 'rsa' ? 'dkim_private_key' : 'dkim_ed25519_private_key' });
+export const dkimOwner = (key: { id: string }, workspaceId: string, algorithm: DkimAlgorithm) => ({
+  table: 'dkim_keys',
+  id: key.id,
+  workspaceId,
+  purpose: algorithm === 'rsa' ? 'dkim_private_key' : 'dkim_ed25519_private_key',
+});
 
 /** The dated base of a new selector, unique among every selector the server's domain ever had. */
 export function nextSelector(now: Date, taken: ReadonlySet<string>): string {
@@ -38,7 +42,12 @@ export function dkimRecordContent(algorithm: DkimAlgorithm, publicKeyBase64: str
   return `v=DKIM1; k=${algorithm}; p=${publicKeyBase64 ?? ''}`;
 }
 
-export interface DkimRecordSpec { algorithm: DkimAlgorithm; name: string; selector: string; publicKey: string }
+export interface DkimRecordSpec {
+  algorithm: DkimAlgorithm;
+  name: string;
+  selector: string;
+  publicKey: string;
+}
 
 /** The TXT records of a generation (the RSA one, and the Ed25519 one when it has that key). */
 export function generationRecords(key: DkimKeyRow): DkimRecordSpec[] {
@@ -50,7 +59,10 @@ export function generationRecords(key: DkimKeyRow): DkimRecordSpec[] {
 }
 
 export async function keysOf(db: Db, serverId: string, domain: string, state?: DkimKeyState): Promise<DkimKeyRow[]> {
-  return db.select().from(dkimKeys).where(and(eq(dkimKeys.serverId, serverId), eq(dkimKeys.domain, domain), ...(state ? [eq(dkimKeys.state, state)] : [])));
+  return db
+    .select()
+    .from(dkimKeys)
+    .where(and(eq(dkimKeys.serverId, serverId), eq(dkimKeys.domain, domain), ...(state ? [eq(dkimKeys.state, state)] : [])));
 }
 
 /**
@@ -66,14 +78,34 @@ export async function createGeneration(deps: ProvisioningDeps, server: ServerRow
     const existing = await keysOf(tx, server.id, server.domain);
     const taken = new Set(existing.flatMap((k) => [k.selector, ...(k.ed25519Selector ? [k.ed25519Selector] : [])]));
     const selector = nextSelector(new Date(deps.clock.now()), taken);
-    const rsaSecret = await deps.vault.put(tx, dkimOwner({ id }, server.workspaceId, 'rsa'), rsa.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
-    const edSecret = ed ? await deps.vault.put(tx, dkimOwner({ id }, server.workspaceId, 'ed25519'), ed.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()) : null;
-    const [row] = await tx.insert(dkimKeys).values({
-      id, serverId: server.id, domain: server.domain, selector, state, privateKeySecretId: rsaSecret,
-      publicKey: rsa.publicKey.export({ type: 'spki', format: 'der' }).toString('base64'),
-      ...(ed ? { ed25519Selector: `${selector}e`, ed25519PublicKey: ed25519RawPublicKey(ed.publicKey.export({ type: 'spki', format: 'der' })), ed25519PrivateKeySecretId: edSecret } : {}),
-      ...(state === 'active' ? { activatedAt: new Date(deps.clock.now()), nextTransitionAt: rotationDue(deps, deps.clock.now()) } : {}),
-    }).returning();
+    const rsaSecret = await deps.vault.put(
+      tx,
+      dkimOwner({ id }, server.workspaceId, 'rsa'),
+      rsa.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    );
+    const edSecret = ed
+      ? await deps.vault.put(tx, dkimOwner({ id }, server.workspaceId, 'ed25519'), ed.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString())
+      : null;
+    const [row] = await tx
+      .insert(dkimKeys)
+      .values({
+        id,
+        serverId: server.id,
+        domain: server.domain,
+        selector,
+        state,
+        privateKeySecretId: rsaSecret,
+        publicKey: rsa.publicKey.export({ type: 'spki', format: 'der' }).toString('base64'),
+        ...(ed
+          ? {
+              ed25519Selector: `${selector}e`,
+              ed25519PublicKey: ed25519RawPublicKey(ed.publicKey.export({ type: 'spki', format: 'der' })),
+              ed25519PrivateKeySecretId: edSecret,
+            }
+          : {}),
+        ...(state === 'active' ? { activatedAt: new Date(deps.clock.now()), nextTransitionAt: rotationDue(deps, deps.clock.now()) } : {}),
+      })
+      .returning();
     return row!;
   });
 }

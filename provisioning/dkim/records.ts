@@ -6,8 +6,7 @@
 import type { DnsProvider, DnsRecord } from '../../src/providers/dns/interface.ts';
 import { dkimRecordContent, generationRecords, type DkimKeyRow } from './keys.ts';
 
-const isDkim = (name: string) => (r: DnsRecord) =>
-  r.type === 'TXT' && r.name === name && r.content.replace(/^"/, '').toLowerCase().startsWith('v=dkim1');
+const isDkim = (name: string) => (r: DnsRecord) => r.type === 'TXT' && r.name === name && r.content.replace(/^"/, '').toLowerCase().startsWith('v=dkim1');
 
 /** Publishes (or, `revoked`, empties) every record of the generation; returns the provider's record ids. */
 export async function writeGenerationRecords(dns: DnsProvider, zoneId: string, key: DkimKeyRow, revoked: boolean): Promise<{ rsa?: string; ed25519?: string }> {

@@ -31,7 +31,8 @@ export const activateZone: StepDefinition = {
       await publishDns.run({ ...ctx, server });
       server = await ctx.reloadServer();
       zone = await deps.dns.checkActivation(server.dnsZoneId!, server.domain);
-      if (!zone) throw new ProviderError({ provider: 'cloudflare', retryable: true, code: 'zone_missing', detail: `the zone of ${server.domain} vanished again` });
+      if (!zone)
+        throw new ProviderError({ provider: 'cloudflare', retryable: true, code: 'zone_missing', detail: `the zone of ${server.domain} vanished again` });
     }
     if (zone.nameServers.join(',') !== (server.nameServers ?? []).join(',')) {
       await deps.database.db.update(servers).set({ nameServers: zone.nameServers, updatedAt: new Date() }).where(eq(servers.id, server.id));
@@ -46,17 +47,23 @@ export const activateZone: StepDefinition = {
     } catch (err) {
       log(`importing the domain's existing records failed this time (${err instanceof Error ? err.message : String(err)}); the next check tries again`);
     }
-    const theirs = await deps.database.db.select({ n: count() }).from(customerDnsRecords)
+    const theirs = await deps.database.db
+      .select({ n: count() })
+      .from(customerDnsRecords)
       .where(and(eq(customerDnsRecords.serverId, server.id), ne(customerDnsRecords.state, 'deleted')));
     const check = `First check on the DNS page the ${theirs[0]?.n ?? 0} record(s) of yours copied from your current DNS, and add any that are missing (only the common names are found): after the move, only those answer. Then, at`;
     const created = zone.createdAt ? Date.parse(zone.createdAt) : Number.NaN;
     const deletesAt = Number.isNaN(created) ? null : new Date(created + PENDING_ZONE_LIFETIME_MS).toISOString();
     const ns = zone.nameServers.join(' and ');
     throw new WaitingError({
-      code: 'zone_pending', party: 'customer',
+      code: 'zone_pending',
+      party: 'customer',
       message: `${server.domain} does not use the nameservers ${ns} yet.`,
-      action: `${check} your registrar, set the nameservers of ${server.domain} to ${ns}; mailplane checks every few minutes and continues by itself.`
-        + (deletesAt ? ` Cloudflare deletes a zone left pending 28 days (${deletesAt.slice(0, 10)}); mailplane then creates a new one, with new nameservers to set.` : ''),
+      action:
+        `${check} your registrar, set the nameservers of ${server.domain} to ${ns}; mailplane checks every few minutes and continues by itself.` +
+        (deletesAt
+          ? ` Cloudflare deletes a zone left pending 28 days (${deletesAt.slice(0, 10)}); mailplane then creates a new one, with new nameservers to set.`
+          : ''),
       recheckMs: deps.settings.waitRecheckMs,
       details: { nameServers: zone.nameServers, zoneStatus: zone.status, zoneDeletedAt: deletesAt },
     });

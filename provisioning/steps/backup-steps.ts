@@ -34,9 +34,12 @@ export const finalBackup: StepDefinition = {
     const [ws] = await deps.database.db.select({ erasing: workspaces.erasureRequestedAt }).from(workspaces).where(eq(workspaces.id, server.workspaceId));
     if (ws?.erasing) return { skipped: 'the workspace is being erased: its backups are deleted, not kept' };
     // Only a server that had its mail stack installed can hold mail.
-    const [installed] = await deps.database.db.select({ id: provisioningSteps.id }).from(provisioningSteps)
+    const [installed] = await deps.database.db
+      .select({ id: provisioningSteps.id })
+      .from(provisioningSteps)
       .innerJoin(provisioningRuns, eq(provisioningRuns.id, provisioningSteps.runId))
-      .where(and(eq(provisioningRuns.serverId, server.id), eq(provisioningSteps.name, 'install_mail_stack'), inArray(provisioningSteps.status, ['succeeded']))).limit(1);
+      .where(and(eq(provisioningRuns.serverId, server.id), eq(provisioningSteps.name, 'install_mail_stack'), inArray(provisioningSteps.status, ['succeeded'])))
+      .limit(1);
     if (!installed || !server.sshHostKeyFingerprint) return { skipped: 'the mail stack was never installed: no mail to keep' };
     let snapshot: string | null = null;
     try {

@@ -19,11 +19,16 @@ export class RotationsExhaustedError extends AppError {
 
 export async function recordVerdicts(ctx: Pick<StepContext, 'deps'>, serverId: string, address: string, verdicts: DnsblVerdict[]): Promise<void> {
   if (verdicts.length === 0) return;
-  await ctx.deps.database.db.insert(blacklistChecks).values(verdicts.map((v) => ({
-    serverId, address, zone: v.zone, status: v.status,
-    codes: v.status === 'listed' ? v.codes : [],
-    error: v.status === 'unknown' ? v.error : null,
-  })));
+  await ctx.deps.database.db.insert(blacklistChecks).values(
+    verdicts.map((v) => ({
+      serverId,
+      address,
+      zone: v.zone,
+      status: v.status,
+      codes: v.status === 'listed' ? v.codes : [],
+      error: v.status === 'unknown' ? v.error : null,
+    })),
+  );
 }
 
 export const listingsOf = (verdicts: DnsblVerdict[]) =>
@@ -46,12 +51,17 @@ async function checkFamily(ctx: StepContext, family: 'ipv4' | 'ipv6'): Promise<I
       if (rotations >= deps.settings.maxRotations) {
         const all = history.map((h) => ({ address: h.address, listings: h.id === ip.id ? listings : h.listings }));
         await deps.alerts.open(deps.database.db, {
-          kind: 'ip_rotation_exhausted', severity: 'critical', serverId: ctx.server.id,
+          kind: 'ip_rotation_exhausted',
+          severity: 'critical',
+          serverId: ctx.server.id,
           dedupeKey: `ip_rotation_exhausted:${ctx.server.id}:${family}`,
           message: `${ctx.server.hostname}: ${history.length} ${family} addresses tried, all blacklisted`,
           details: { family, addresses: all },
         });
-        throw new RotationsExhaustedError(`${family}: gave up after ${rotations} rotations; every address was listed: ${all.map((a) => a.address).join(', ')}`, all);
+        throw new RotationsExhaustedError(
+          `${family}: gave up after ${rotations} rotations; every address was listed: ${all.map((a) => a.address).join(', ')}`,
+          all,
+        );
       }
       await releaseIp(deps, ctx.server, ip, ctx.log);
       await reserveIp(deps, ctx.server, family, ctx.log);
@@ -60,7 +70,9 @@ async function checkFamily(ctx: StepContext, family: 'ipv4' | 'ipv6'): Promise<I
     if (unknown.length > 0) {
       await deps.database.db.update(serverIps).set({ state: 'unknown', checkedAt: now }).where(eq(serverIps.id, ip.id));
       throw new ProviderError({
-        provider: 'dnsbl', retryable: true, code: 'dnsbl_inconclusive',
+        provider: 'dnsbl',
+        retryable: true,
+        code: 'dnsbl_inconclusive',
         detail: `${ip.address}: no conclusive answer from ${unknown.map((u) => `${u.zone} (${u.status === 'unknown' ? u.error : ''})`).join(', ')}`,
       });
     }

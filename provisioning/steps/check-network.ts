@@ -48,7 +48,9 @@ async function requestSmtpOnGroup({ deps, server, log }: StepContext): Promise<{
   if (!groupId) return null;
   try {
     const group = await deps.compute.requestOutboundSmtp(zone, groupId);
-    log(`asked Scaleway to enable SMTP on security group ${groupId}: ${group.smtpBlockedByProvider ? 'still blocked (the account may not send mail yet)' : 'enabled'}`);
+    log(
+      `asked Scaleway to enable SMTP on security group ${groupId}: ${group.smtpBlockedByProvider ? 'still blocked (the account may not send mail yet)' : 'enabled'}`,
+    );
     return { groupId, blocked: group.smtpBlockedByProvider };
   } catch (err) {
     // A refusal (e.g. the project's default group, not ours to change) is not a verdict on the server: keep waiting.
@@ -74,8 +76,12 @@ export const checkNetwork: StepDefinition = {
     let { probe } = first;
     const missing = ips.filter((ip) => !held.some((a) => (ip.family === 'ipv6' ? sameIpv6(a, ip.address) : a === ip.address)));
     if (missing.length > 0) {
-      throw new ProviderError({ provider: 'host', retryable: true, code: 'address_not_on_host',
-        detail: `the server does not hold ${missing.map((m) => m.address).join(', ')} (it holds ${held.join(', ') || 'nothing'})` });
+      throw new ProviderError({
+        provider: 'host',
+        retryable: true,
+        code: 'address_not_on_host',
+        detail: `the server does not hold ${missing.map((m) => m.address).join(', ')} (it holds ${held.join(', ') || 'nothing'})`,
+      });
     }
     log(`the host holds ${ips.map((ip) => ip.address).join(' and ')}`);
     let group: { groupId: string; blocked: boolean } | null = null;
@@ -91,13 +97,16 @@ export const checkNetwork: StepDefinition = {
     // What Scaleway's console offers: the identity check, then "Enable SMTP" on each security group.
     const consoleSteps = `complete the Organization's identity verification in the Scaleway console, then tick "Enable SMTP" on ${where} (Console → CPU & GPU Instances → Security groups); mailplane asks for it through the API at every check`;
     throw new WaitingError({
-      code: 'outbound_smtp_blocked', party: 'ops',
+      code: 'outbound_smtp_blocked',
+      party: 'ops',
       message: `Outbound SMTP (port 25) is blocked for this server: mail cannot leave it yet.`,
       action: `Scaleway blocks outbound SMTP per security group until the account's identity is verified: ${consoleSteps}. Provisioning continues by itself once it is open.`,
       recheckMs: deps.settings.waitRecheckMs,
       details: { probe: SMTP_PROBE_HOST, exitCode: probe.code, securityGroupId: group?.groupId ?? null, groupStillBlocked: group?.blocked ?? null },
       alert: {
-        kind: 'outbound_smtp_blocked', severity: 'warning', dedupeKey: `outbound_smtp_blocked:${server.id}`,
+        kind: 'outbound_smtp_blocked',
+        severity: 'warning',
+        dedupeKey: `outbound_smtp_blocked:${server.id}`,
         message: `Server ${server.hostname} cannot send mail: Scaleway blocks outbound SMTP on ${where} and refused to enable SMTP there. To let Scaleway enable SMTP, ${consoleSteps}. The server continues by itself.`,
         details: { serverId: server.id, zone: server.zone, securityGroupId: group?.groupId ?? null },
       },

@@ -12,7 +12,7 @@ import type { StepDefinition } from '../context.ts';
 import { adoptHostAddresses } from '../host-addresses.ts';
 import { bootImageFor } from '../image-choice.ts';
 import { currentIps } from '../ips.ts';
-import { DEPLOY_USER } from '../remote.ts';
+import { BOOTSTRAP_USER } from '../remote.ts';
 import { ensureServerKeys, readSecret } from '../server-keys.ts';
 import { MAILPLANE_TAG, serverTag } from '../tags.ts';
 
@@ -34,9 +34,12 @@ export const createServer: StepDefinition = {
     if (providerId && !(await deps.compute.getServer(zone, providerId))) providerId = null;
     if (!providerId) {
       // Its own firewall: only the ports the mail server serves are open inbound, SSH to the control plane only.
-      if (deps.settings.controlPlaneAddresses.length === 0) throw new Error('no control plane addresses (CONTROL_PLANE_ADDRESSES): SSH would be open to nobody');
+      if (deps.settings.controlPlaneAddresses.length === 0)
+        throw new Error('no control plane addresses (CONTROL_PLANE_ADDRESSES): SSH would be open to nobody');
       const group = await deps.compute.ensureSecurityGroup(zone, {
-        name: `mailplane-${server.hostname}`, tags: [MAILPLANE_TAG, serverTag(server.id)], inboundTcpPorts: MAIL_SERVER_PORTS,
+        name: `mailplane-${server.hostname}`,
+        tags: [MAILPLANE_TAG, serverTag(server.id)],
+        inboundTcpPorts: MAIL_SERVER_PORTS,
         restrictedTcpPorts: [{ port: SSH_PORT, sources: deps.settings.controlPlaneAddresses }],
       });
       if (group.smtpBlockedByProvider) log(`security group ${group.id}: the provider still blocks outbound SMTP on this account (check_network waits for it)`);
@@ -45,7 +48,8 @@ export const createServer: StepDefinition = {
         hostname: server.hostname,
         hostKeys: { ed25519Private: await readSecret(deps.vault, deps, server, 'ssh_host_key'), ed25519Public: server.sshHostPublicKey! },
         deployPublicKey: server.deployPublicKey!,
-        deployUser: DEPLOY_USER,
+        // Root only, as on any new instance: the first session moves the server to the deploy user.
+        deployUser: BOOTSTRAP_USER,
       });
       // A found instance that never ran may lack its user data (a create that failed half-way
       // and could not be removed): set it again, or it would boot without the pinned host key.
@@ -53,20 +57,26 @@ export const createServer: StepDefinition = {
       // The zone's pre-baked image when it holds the current packages, else the stock image.
       const boot = found ? null : await bootImageFor(deps, zone);
       if (boot) log(`image: ${boot.reason}`);
-      const instance = found ?? (await deps.compute.createServer({
-        zone,
-        name: server.hostname,
-        // The type this zone sells for the plan, and a disk sized to what the plan sells.
-        commercialType: await deps.settings.instanceTypeFor(server.planId, zone),
-        rootVolumeBytes: deps.settings.rootVolumeBytesOf(server.planId),
-        image: boot!.image,
-        cloudInit,
-        tags: [MAILPLANE_TAG, serverTag(server.id)],
-        ipIds: ips.map((ip) => ip.providerIpId),
-        securityGroupId: group.id,
-      }));
+      const instance =
+        found ??
+        (await deps.compute.createServer({
+          zone,
+          name: server.hostname,
+          // The type this zone sells for the plan, and a disk sized to what the plan sells.
+          commercialType: await deps.settings.instanceTypeFor(server.planId, zone),
+          rootVolumeBytes: deps.settings.rootVolumeBytesOf(server.planId),
+          image: boot!.image,
+          cloudInit,
+          tags: [MAILPLANE_TAG, serverTag(server.id)],
+          ipIds: ips.map((ip) => ip.providerIpId),
+          securityGroupId: group.id,
+        }));
       providerId = instance.id;
-      await deps.database.db.update(servers).set({ providerServerId: providerId, updatedAt: new Date() }).where(eq(servers.id, server.id));
+      // A new instance (a rebuild's too) has only root until its first session moves it.
+      await deps.database.db
+        .update(servers)
+        .set({ providerServerId: providerId, sshUser: BOOTSTRAP_USER, updatedAt: new Date() })
+        .where(eq(servers.id, server.id));
       log(`${found ? 'found' : 'created'} instance ${providerId} in ${zone}`);
     }
 
@@ -81,7 +91,9 @@ export const createServer: StepDefinition = {
     if (instance.state !== 'running') {
       log('waiting for the instance to run');
       instance = await deps.compute.waitForState(zone, providerId, 'running', {
-        timeoutMs: deps.settings.serverBootTimeoutMs, intervalMs: deps.settings.pollIntervalMs, signal: ctx.signal,
+        timeoutMs: deps.settings.serverBootTimeoutMs,
+        intervalMs: deps.settings.pollIntervalMs,
+        signal: ctx.signal,
       });
     }
     // The IPv6 is the prefix's ::1, which mailplane fixes and the mail stack configures (host-addresses.ts).

@@ -19,11 +19,20 @@ import { dmarcReportAuthorization } from '../dns-records.ts';
 import { serverTag } from '../tags.ts';
 
 async function waitForInFlightSteps({ deps, server, run }: StepContext): Promise<void> {
-  const busy = await deps.database.db.select({ name: provisioningSteps.name }).from(provisioningSteps)
+  const busy = await deps.database.db
+    .select({ name: provisioningSteps.name })
+    .from(provisioningSteps)
     .innerJoin(provisioningRuns, eq(provisioningRuns.id, provisioningSteps.runId))
-    .where(and(eq(provisioningRuns.serverId, server.id), ne(provisioningRuns.id, run.id), inArray(provisioningSteps.status, ['running', 'queued', 'retrying'])));
+    .where(
+      and(eq(provisioningRuns.serverId, server.id), ne(provisioningRuns.id, run.id), inArray(provisioningSteps.status, ['running', 'queued', 'retrying'])),
+    );
   if (busy.length > 0) {
-    throw new ProviderError({ provider: 'mailplane', retryable: true, code: 'steps_in_flight', detail: `waiting for in-flight steps of the cancelled run: ${busy.map((b) => b.name).join(', ')}` });
+    throw new ProviderError({
+      provider: 'mailplane',
+      retryable: true,
+      code: 'steps_in_flight',
+      detail: `waiting for in-flight steps of the cancelled run: ${busy.map((b) => b.name).join(', ')}`,
+    });
   }
 }
 
@@ -33,7 +42,10 @@ export const deleteDnsRecords: StepDefinition = {
   async run(ctx) {
     await waitForInFlightSteps(ctx);
     const { deps, server, log } = ctx;
-    const rows = await deps.database.db.select().from(dnsRecords).where(and(eq(dnsRecords.serverId, server.id), eq(dnsRecords.state, 'published')));
+    const rows = await deps.database.db
+      .select()
+      .from(dnsRecords)
+      .where(and(eq(dnsRecords.serverId, server.id), eq(dnsRecords.state, 'published')));
     if (!server.dnsZoneId) return { deleted: 0 };
     // Cloudflare deletes a Free zone left pending 28 days, records and all, and then refuses its id
     // (403, not 404): asked by name, a zone that is gone or another one means nothing is left to delete.
@@ -62,8 +74,11 @@ export const deleteDnsRecords: StepDefinition = {
     }
     // The SPF record carried the customer's other senders: they get it back without the server's addresses.
     if (server.spfTerms.length > 0 && !zoneGone) {
-      const { action } = await deps.dns.upsertRecord(server.dnsZoneId, { type: 'TXT', name: server.domain, content: ['v=spf1', ...server.spfTerms, '~all'].join(' ') },
-        (r) => r.type === 'TXT' && r.name === server.domain && /^v=spf1(\s|$)/i.test(r.content));
+      const { action } = await deps.dns.upsertRecord(
+        server.dnsZoneId,
+        { type: 'TXT', name: server.domain, content: ['v=spf1', ...server.spfTerms, '~all'].join(' ') },
+        (r) => r.type === 'TXT' && r.name === server.domain && /^v=spf1(\s|$)/i.test(r.content),
+      );
       log(`SPF of ${server.domain} left with the customer's senders only: ${action}`);
     }
     // The DMARC report authorisation publish_dns left in mailplane's own rua domain (RFC 7489 §7.1).
@@ -113,14 +128,19 @@ export const releaseIps: StepDefinition = {
     await waitForInFlightSteps(ctx);
     const { deps, server, log } = ctx;
     const zone = server.zone as Zone;
-    const rows = await deps.database.db.select().from(serverIps).where(and(eq(serverIps.serverId, server.id), isNull(serverIps.releasedAt)));
+    const rows = await deps.database.db
+      .select()
+      .from(serverIps)
+      .where(and(eq(serverIps.serverId, server.id), isNull(serverIps.releasedAt)));
     const ids = new Set(rows.map((r) => r.providerIpId));
     for (const ip of await deps.compute.findIpsByTag(zone, serverTag(server.id))) ids.add(ip.id);
     for (const id of ids) {
       await deps.compute.deleteIp(zone, id);
       log(`released IP ${id}`);
     }
-    await deps.database.db.update(serverIps).set({ state: 'released', releasedAt: new Date() })
+    await deps.database.db
+      .update(serverIps)
+      .set({ state: 'released', releasedAt: new Date() })
       .where(and(eq(serverIps.serverId, server.id), isNull(serverIps.releasedAt)));
     return { released: ids.size };
   },

@@ -30,11 +30,20 @@ async function zoneOrWait({ deps }: StepContext, serverId: string, domain: strin
     if (!(err instanceof ProviderError) || err.code !== 'zone_pending_limit') throw err;
     const message = `Cloudflare refuses the zone of ${domain} for now: the account holds its limit of pending zones (domains whose nameservers have not moved yet).`;
     throw new WaitingError({
-      code: 'zone_pending_limit', party: 'ops', message,
-      action: 'Ops: ask Cloudflare to raise the account\'s pending-zone limit or delete abandoned pending zones; mailplane tries again at every check and continues by itself.',
+      code: 'zone_pending_limit',
+      party: 'ops',
+      message,
+      action:
+        "Ops: ask Cloudflare to raise the account's pending-zone limit or delete abandoned pending zones; mailplane tries again at every check and continues by itself.",
       recheckMs: deps.settings.waitRecheckMs,
       details: { provider: 'cloudflare', error: err.detail ?? null },
-      alert: { kind: 'cloudflare_pending_zone_limit', severity: 'warning', dedupeKey: `cloudflare_pending_zone_limit:${serverId}`, message, details: { domain } },
+      alert: {
+        kind: 'cloudflare_pending_zone_limit',
+        severity: 'warning',
+        dedupeKey: `cloudflare_pending_zone_limit:${serverId}`,
+        message,
+        details: { domain },
+      },
     });
   }
 }
@@ -48,7 +57,9 @@ async function authorizeExternalRua({ deps, log }: StepContext, facts: RecordFac
   if (!auth) return;
   const zone = await deps.dns.findZone(auth.ruaDomain);
   if (!zone) {
-    log(`DMARC_RUA ${facts.dmarcRua}: no zone ${auth.ruaDomain} in this Cloudflare account, so ${auth.name} TXT "v=DMARC1" is not published and receivers will not send it reports`);
+    log(
+      `DMARC_RUA ${facts.dmarcRua}: no zone ${auth.ruaDomain} in this Cloudflare account, so ${auth.name} TXT "v=DMARC1" is not published and receivers will not send it reports`,
+    );
     return;
   }
   const { action } = await deps.dns.upsertRecord(zone.id, { type: 'TXT', name: auth.name, content: auth.content });
@@ -64,7 +75,9 @@ export const publishDns: StepDefinition = {
     await deps.database.db.update(servers).set({ dnsZoneId: zone.id, nameServers: zone.nameServers, updatedAt: new Date() }).where(eq(servers.id, server.id));
     if (server.dnsZoneId && server.dnsZoneId !== zone.id) {
       // A new zone (Cloudflare deleted the one left pending): the customer's records are written into it again.
-      await deps.database.db.update(customerDnsRecords).set({ state: 'pending', providerRecordId: null, updatedAt: new Date() })
+      await deps.database.db
+        .update(customerDnsRecords)
+        .set({ state: 'pending', providerRecordId: null, updatedAt: new Date() })
         .where(and(eq(customerDnsRecords.serverId, server.id), notInArray(customerDnsRecords.state, ['deleting', 'deleted'])));
     }
     // Before mailplane's own records, so the scan sees the domain as it is and nothing is asked of the customer yet.

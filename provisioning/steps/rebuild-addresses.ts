@@ -31,7 +31,12 @@ export const repointAddresses: StepDefinition = {
       const answer = await deps.lookup.lookup(server.hostname, 'AAAA');
       const seen = answer.status === 'ok' ? answer.answers.map(canonicalAddress) : [];
       if (!seen.includes(canonicalAddress(v6.address))) {
-        throw new ProviderError({ provider: 'dns', retryable: true, code: 'forward_dns_pending', detail: `${server.hostname} AAAA does not resolve to ${v6.address} yet` });
+        throw new ProviderError({
+          provider: 'dns',
+          retryable: true,
+          code: 'forward_dns_pending',
+          detail: `${server.hostname} AAAA does not resolve to ${v6.address} yet`,
+        });
       }
       await deps.compute.setIpv6Reverse(server.zone as Zone, v6.providerIpId, v6.address, server.hostname);
       log(`PTR ${v6.address} → ${server.hostname}`);

@@ -36,8 +36,11 @@ export const restoreMailboxes: StepDefinition = {
   name: 'restore_mailboxes',
   async run({ deps, server, log }) {
     // Oldest first, as the sync job orders them: the first mailbox also receives postmaster@ and abuse@.
-    const rows = await deps.database.db.select().from(mailboxes)
-      .where(and(eq(mailboxes.serverId, server.id), eq(mailboxes.state, 'active'))).orderBy(asc(mailboxes.createdAt), asc(mailboxes.id));
+    const rows = await deps.database.db
+      .select()
+      .from(mailboxes)
+      .where(and(eq(mailboxes.serverId, server.id), eq(mailboxes.state, 'active')))
+      .orderBy(asc(mailboxes.createdAt), asc(mailboxes.id));
     await pushMailboxSet(deps, server, rows, log);
     return { mailboxes: rows.length };
   },

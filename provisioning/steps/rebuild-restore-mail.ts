@@ -56,7 +56,9 @@ export const backupBeforeRebuild: StepDefinition = {
 export const restoreMail: StepDefinition = {
   name: 'restore_mail',
   async run({ deps, server, run, log }) {
-    const [chosen] = await deps.database.db.select({ output: provisioningSteps.output }).from(provisioningSteps)
+    const [chosen] = await deps.database.db
+      .select({ output: provisioningSteps.output })
+      .from(provisioningSteps)
       .where(and(eq(provisioningSteps.runId, run.id), eq(provisioningSteps.name, 'backup_before_rebuild')));
     const snapshot = (chosen?.output ?? {}) as Partial<ChosenSnapshot>;
     if (!snapshot.snapshotId || !deps.backups) {

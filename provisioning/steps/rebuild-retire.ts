@@ -39,7 +39,12 @@ export const retireInstance: StepDefinition = {
         log(`instance ${retireInstanceId} is already gone`);
       }
       if (await deps.compute.getServer(zone, retireInstanceId)) {
-        throw new ProviderError({ provider: 'scaleway', retryable: true, code: 'instance_still_there', detail: `instance ${retireInstanceId} is still being deleted` });
+        throw new ProviderError({
+          provider: 'scaleway',
+          retryable: true,
+          code: 'instance_still_there',
+          detail: `instance ${retireInstanceId} is still being deleted`,
+        });
       }
     }
     // Its boot volume outlives it (Block Storage): a detached volume of this server's goes too.

@@ -18,7 +18,10 @@ import { secretOwner } from '../server-keys.ts';
 import { WaitingError } from '../waiting.ts';
 import { TLS_LINEAGE_SECRET } from './issue-tls.ts';
 
-export interface RollTlsKeyParams { reason: string; keyType: 'ecdsa' | 'rsa' }
+export interface RollTlsKeyParams {
+  reason: string;
+  keyType: 'ecdsa' | 'rsa';
+}
 
 const HASH = /^[0-9a-f]{64}$/;
 const tlsaName = (hostname: string) => `_25._tcp.${hostname}`;
@@ -26,11 +29,20 @@ const tlsaName = (hostname: string) => `_25._tcp.${hostname}`;
 /** One TLSA record among several at the name: its slot is its own content, so publishing it leaves the other key's record alone. */
 function tlsaOf(purpose: string, hostname: string, spki: string): DesiredRecord {
   const content = `3 1 1 ${spki}`;
-  return { purpose, type: 'TLSA', name: tlsaName(hostname), content, sameSlot: (r) => r.type === 'TLSA' && r.name === tlsaName(hostname) && r.content.toLowerCase() === content };
+  return {
+    purpose,
+    type: 'TLSA',
+    name: tlsaName(hostname),
+    content,
+    sameSlot: (r) => r.type === 'TLSA' && r.name === tlsaName(hostname) && r.content.toLowerCase() === content,
+  };
 }
 
 async function setServer(ctx: StepContext, values: Partial<typeof servers.$inferInsert>): Promise<void> {
-  await ctx.deps.database.db.update(servers).set({ ...values, updatedAt: new Date() }).where(eq(servers.id, ctx.server.id));
+  await ctx.deps.database.db
+    .update(servers)
+    .set({ ...values, updatedAt: new Date() })
+    .where(eq(servers.id, ctx.server.id));
 }
 
 export const prepareNextTlsKey: StepDefinition = {
@@ -39,7 +51,8 @@ export const prepareNextTlsKey: StepDefinition = {
     const { deps, server, log } = ctx;
     const { keyType } = ctx.run.params as unknown as RollTlsKeyParams;
     const spki = await withSession(deps, server, async (session) =>
-      (await runScript(session, `tls-rollover.sh prepare ${keyType === 'rsa' ? 'rsa' : 'ecdsa'}`, () => {})).trim().toLowerCase());
+      (await runScript(session, `tls-rollover.sh prepare ${keyType === 'rsa' ? 'rsa' : 'ecdsa'}`, () => {})).trim().toLowerCase(),
+    );
     if (!HASH.test(spki)) throw new Error(`tls-rollover.sh prepare printed no SHA-256 SPKI hash (got "${spki.slice(0, 80)}")`);
     if (spki === server.tlsSpkiSha256) throw new Error('the next TLS key is the current one');
     await setServer(ctx, { tlsNextSpkiSha256: spki });
@@ -52,9 +65,12 @@ export const publishNextTlsa: StepDefinition = {
   name: 'publish_next_tlsa',
   async run(ctx) {
     const { deps, server, log } = ctx;
-    if (!server.dnsZoneId || !server.tlsSpkiSha256 || !server.tlsNextSpkiSha256) throw new Error('publish_next_tlsa needs the zone, the current and the next TLS key');
+    if (!server.dnsZoneId || !server.tlsSpkiSha256 || !server.tlsNextSpkiSha256)
+      throw new Error('publish_next_tlsa needs the zone, the current and the next TLS key');
     const dnssec = await deps.dns.getDnssec(server.dnsZoneId);
-    const [current] = await deps.database.db.select().from(dnsRecords)
+    const [current] = await deps.database.db
+      .select()
+      .from(dnsRecords)
       .where(and(eq(dnsRecords.serverId, server.id), eq(dnsRecords.purpose, 'tlsa'), eq(dnsRecords.state, 'published')));
     if (dnssec.state !== 'active' || !current) {
       log(`no TLSA record is published (DNSSEC ${dnssec.state}): nothing for a DANE sender to mismatch, the key may switch now`);
@@ -65,7 +81,12 @@ export const publishNextTlsa: StepDefinition = {
     await publishRecord(deps, server, server.dnsZoneId, tlsaOf('tlsa', server.hostname, server.tlsSpkiSha256));
     const action = await publishRecord(deps, server, server.dnsZoneId, tlsaOf('tlsa_next', server.hostname, server.tlsNextSpkiSha256));
     await setServer(ctx, { tlsNextTlsaAt: new Date(deps.clock.now()) });
-    await audit(deps.database.db, SYSTEM_ACTOR, { action: 'tls.next_tlsa_published', workspaceId: server.workspaceId, target: server.id, details: { next: server.tlsNextSpkiSha256 } });
+    await audit(deps.database.db, SYSTEM_ACTOR, {
+      action: 'tls.next_tlsa_published',
+      workspaceId: server.workspaceId,
+      target: server.id,
+      details: { next: server.tlsNextSpkiSha256 },
+    });
     log(`TLSA ${tlsaName(server.hostname)} 3 1 1 ${server.tlsNextSpkiSha256}: ${action}, beside the current key's record`);
     return { published: true };
   },
@@ -73,7 +94,7 @@ export const publishNextTlsa: StepDefinition = {
 
 class TlsaNotVisibleError extends AppError {
   constructor(detail: string) {
-    super({ code: 'tlsa_not_visible', status: 503, title: 'The next key\'s TLSA record is not visible yet', detail, retryable: true });
+    super({ code: 'tlsa_not_visible', status: 503, title: "The next key's TLSA record is not visible yet", detail, retryable: true });
   }
 }
 
@@ -87,14 +108,17 @@ export const switchTlsKey: StepDefinition = {
       const due = server.tlsNextTlsaAt.getTime() + deps.settings.tlsaRolloverWaitMs;
       if (deps.clock.now() < due) {
         throw new WaitingError({
-          code: 'tlsa_rollover_ttl', party: 'ops',
+          code: 'tlsa_rollover_ttl',
+          party: 'ops',
           message: `The TLSA records of the current and the next TLS key are published; the key switches at ${new Date(due).toISOString()}, once no resolver can still hold a TLSA set without the next key.`,
-          action: 'Nothing to do: mailplane switches the key by itself.', recheckMs: due - deps.clock.now(),
+          action: 'Nothing to do: mailplane switches the key by itself.',
+          recheckMs: due - deps.clock.now(),
         });
       }
       const answer = await deps.lookup.lookup(tlsaName(server.hostname), 'TLSA');
       const seen = answer.status === 'ok' ? answer.answers.map((a) => a.toLowerCase()) : [];
-      if (!seen.includes(`3 1 1 ${next}`)) throw new TlsaNotVisibleError(`${tlsaName(server.hostname)} does not answer the next key's TLSA record through the resolvers yet`);
+      if (!seen.includes(`3 1 1 ${next}`))
+        throw new TlsaNotVisibleError(`${tlsaName(server.hostname)} does not answer the next key's TLSA record through the resolvers yet`);
     }
     const { spki, lineage } = await withSession(deps, server, async (session) => {
       const { keyType } = ctx.run.params as unknown as RollTlsKeyParams;
@@ -104,7 +128,8 @@ export const switchTlsKey: StepDefinition = {
       if (exported.code !== 0) throw new Error(`tls-lineage.sh export failed: ${exported.stderr.trim().slice(0, 200)}`);
       return { spki, lineage: exported.stdout.trim() };
     });
-    if (next ? spki !== next : spki !== server.tlsSpkiSha256) throw new Error(`the host serves the key ${spki.slice(0, 16)}…, not the next key ${next?.slice(0, 16) ?? '?'}…`);
+    if (next ? spki !== next : spki !== server.tlsSpkiSha256)
+      throw new Error(`the host serves the key ${spki.slice(0, 16)}…, not the next key ${next?.slice(0, 16) ?? '?'}…`);
     await deps.database.db.transaction(async (tx) => {
       await deps.vault.put(tx, secretOwner(server, TLS_LINEAGE_SECRET), lineage);
       await tx.update(servers).set({ tlsSpkiSha256: spki, tlsNextSpkiSha256: null, updatedAt: new Date() }).where(eq(servers.id, server.id));

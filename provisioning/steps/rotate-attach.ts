@@ -28,10 +28,13 @@ export const attachReplacementIp: StepDefinition = {
     }
     // A routed IPv6 is published as the address mailplane fixes in its prefix (host-addresses.ts).
     const attached = (await deps.compute.getServer(zone, instance.id)) ?? instance;
-    const [ip] = await adoptHostAddresses(deps, attached, [checked], log) as [typeof checked];
+    const [ip] = (await adoptHostAddresses(deps, attached, [checked], log)) as [typeof checked];
     await deps.database.db.transaction(async (tx) => {
       await tx.update(serverIps).set({ state: 'active' }).where(eq(serverIps.id, ip.id));
-      await tx.update(servers).set({ [ip.family]: ip.address, updatedAt: new Date() }).where(eq(servers.id, server.id));
+      await tx
+        .update(servers)
+        .set({ [ip.family]: ip.address, updatedAt: new Date() })
+        .where(eq(servers.id, server.id));
     });
     return { address: ip.address, replaces: old.address };
   },

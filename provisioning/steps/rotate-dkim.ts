@@ -17,7 +17,10 @@ import { writeGenerationRecords } from '../dkim/records.ts';
 import { mailstackInput } from '../mailstack-input.ts';
 import { runScript, withSession } from '../remote.ts';
 
-export interface RotateDkimParams { reason: string; emergency: boolean }
+export interface RotateDkimParams {
+  reason: string;
+  emergency: boolean;
+}
 
 const paramsOf = (ctx: StepContext) => ctx.run.params as unknown as RotateDkimParams;
 
@@ -47,15 +50,27 @@ export const generateNextDkim: StepDefinition = {
       if (active && !active.revokedAt) {
         await writeGenerationRecords(deps.dns, zoneOf(ctx), active, true);
         await db.transaction(async (tx) => {
-          await tx.update(dkimKeys).set({ revokedAt: new Date(deps.clock.now()) }).where(and(eq(dkimKeys.id, active.id), eq(dkimKeys.state, 'active')));
-          await audit(tx, SYSTEM_ACTOR, { action: 'dkim.revoked', workspaceId: server.workspaceId, target: server.id, details: { selector: active.selector, ed25519Selector: active.ed25519Selector, emergency: true } });
+          await tx
+            .update(dkimKeys)
+            .set({ revokedAt: new Date(deps.clock.now()) })
+            .where(and(eq(dkimKeys.id, active.id), eq(dkimKeys.state, 'active')));
+          await audit(tx, SYSTEM_ACTOR, {
+            action: 'dkim.revoked',
+            workspaceId: server.workspaceId,
+            target: server.id,
+            details: { selector: active.selector, ed25519Selector: active.ed25519Selector, emergency: true },
+          });
         });
-        log(`emergency: revoked ${generationRecords(active).map((r) => r.name).join(', ')} (empty p=)`);
+        log(
+          `emergency: revoked ${generationRecords(active)
+            .map((r) => r.name)
+            .join(', ')} (empty p=)`,
+        );
       }
     }
     // A next key left by an earlier, failed rotation never signed: it is taken up again.
     const [pending] = await keysOf(db, server.id, server.domain, 'next');
-    const key = pending ?? await createGeneration(deps, server, 'next');
+    const key = pending ?? (await createGeneration(deps, server, 'next'));
     log(`${pending ? 'reusing' : 'generated'} DKIM key ${key.selector}${key.ed25519Selector ? ` and Ed25519 key ${key.ed25519Selector}` : ''}`);
     return { selector: key.selector, ed25519Selector: key.ed25519Selector };
   },
@@ -69,7 +84,12 @@ export const publishNextDkim: StepDefinition = {
     const ids = await writeGenerationRecords(deps.dns, zoneOf(ctx), key, false);
     await deps.database.db.transaction(async (tx) => {
       await tx.update(dkimKeys).set({ providerRecordIds: ids }).where(eq(dkimKeys.id, key.id));
-      await audit(tx, SYSTEM_ACTOR, { action: 'dkim.published', workspaceId: server.workspaceId, target: server.id, details: { selector: key.selector, ed25519Selector: key.ed25519Selector } });
+      await audit(tx, SYSTEM_ACTOR, {
+        action: 'dkim.published',
+        workspaceId: server.workspaceId,
+        target: server.id,
+        details: { selector: key.selector, ed25519Selector: key.ed25519Selector },
+      });
     });
     for (const r of generationRecords(key)) log(`TXT ${r.name}: published`);
     return { records: generationRecords(key).map((r) => r.name) };
@@ -101,8 +121,16 @@ export const confirmNextDkim: StepDefinition = {
       log(`TXT ${spec.name}: the resolvers answer the new key`);
     }
     await deps.database.db.transaction(async (tx) => {
-      await tx.update(dkimKeys).set({ confirmedAt: new Date(deps.clock.now()) }).where(eq(dkimKeys.id, key.id));
-      await audit(tx, SYSTEM_ACTOR, { action: 'dkim.confirmed', workspaceId: server.workspaceId, target: server.id, details: { selector: key.selector, ed25519Selector: key.ed25519Selector } });
+      await tx
+        .update(dkimKeys)
+        .set({ confirmedAt: new Date(deps.clock.now()) })
+        .where(eq(dkimKeys.id, key.id));
+      await audit(tx, SYSTEM_ACTOR, {
+        action: 'dkim.confirmed',
+        workspaceId: server.workspaceId,
+        target: server.id,
+        details: { selector: key.selector, ed25519Selector: key.ed25519Selector },
+      });
     });
     return { confirmed: generationRecords(key).map((r) => r.name) };
   },
@@ -132,29 +160,42 @@ export const signWithNextDkim: StepDefinition = {
     const now = deps.clock.now();
     const { overlapDays, deleteAfterDays } = deps.settings.dkim;
     await db.transaction(async (tx) => {
-      const [previous] = await tx.select().from(dkimKeys)
-        .where(and(eq(dkimKeys.serverId, server.id), eq(dkimKeys.domain, server.domain), eq(dkimKeys.state, 'active'), ne(dkimKeys.id, next.id))).for('update');
+      const [previous] = await tx
+        .select()
+        .from(dkimKeys)
+        .where(and(eq(dkimKeys.serverId, server.id), eq(dkimKeys.domain, server.domain), eq(dkimKeys.state, 'active'), ne(dkimKeys.id, next.id)))
+        .for('update');
       if (previous) {
         // Emergency: already revoked, so it goes straight to `revoked` (deleted after the usual delay) and its private keys go now.
         const revoked = previous.revokedAt !== null;
-        await tx.update(dkimKeys).set({
-          state: revoked ? 'revoked' : 'retiring', retiredAt: new Date(now),
-          nextTransitionAt: new Date(now + (revoked ? deleteAfterDays : overlapDays) * 86_400_000),
-        }).where(and(eq(dkimKeys.id, previous.id), eq(dkimKeys.state, 'active')));
+        await tx
+          .update(dkimKeys)
+          .set({
+            state: revoked ? 'revoked' : 'retiring',
+            retiredAt: new Date(now),
+            nextTransitionAt: new Date(now + (revoked ? deleteAfterDays : overlapDays) * 86_400_000),
+          })
+          .where(and(eq(dkimKeys.id, previous.id), eq(dkimKeys.state, 'active')));
         if (revoked) {
           await deps.vault.remove(tx, dkimOwner(previous, server.workspaceId, 'rsa'));
           await deps.vault.remove(tx, dkimOwner(previous, server.workspaceId, 'ed25519'));
         }
       }
-      await tx.update(dkimKeys).set({ state: 'active', activatedAt: new Date(now), nextTransitionAt: rotationDue(deps, now) })
+      await tx
+        .update(dkimKeys)
+        .set({ state: 'active', activatedAt: new Date(now), nextTransitionAt: rotationDue(deps, now) })
         .where(and(eq(dkimKeys.id, next.id), eq(dkimKeys.state, 'next')));
       await pointRecordsAt(tx, server.id, next);
       await audit(tx, SYSTEM_ACTOR, {
-        action: 'dkim.activated', workspaceId: server.workspaceId, target: server.id,
+        action: 'dkim.activated',
+        workspaceId: server.workspaceId,
+        target: server.id,
         details: { selector: next.selector, ed25519Selector: next.ed25519Selector, previous: previous?.selector ?? null, emergency: paramsOf(ctx).emergency },
       });
     });
-    log(`Rspamd signs with ${selectors.join(' and ')}${paramsOf(ctx).emergency ? '; the previous key is revoked' : `; the previous key stays published ${overlapDays} days`}`);
+    log(
+      `Rspamd signs with ${selectors.join(' and ')}${paramsOf(ctx).emergency ? '; the previous key is revoked' : `; the previous key stays published ${overlapDays} days`}`,
+    );
     return { selector: next.selector, ed25519Selector: next.ed25519Selector };
   },
 };
@@ -169,10 +210,20 @@ async function pointRecordsAt(tx: Db, serverId: string, key: DkimKeyRow): Promis
   for (const spec of generationRecords(key)) {
     const purpose = spec.algorithm === 'rsa' ? 'dkim' : 'dkim_ed25519';
     const values = {
-      serverId, purpose, type: 'TXT', name: spec.name, content: dkimRecordContent(spec.algorithm, spec.publicKey),
-      priority: null, providerRecordId: ids[spec.algorithm] ?? null, state: 'published' as const, updatedAt: new Date(),
+      serverId,
+      purpose,
+      type: 'TXT',
+      name: spec.name,
+      content: dkimRecordContent(spec.algorithm, spec.publicKey),
+      priority: null,
+      providerRecordId: ids[spec.algorithm] ?? null,
+      state: 'published' as const,
+      updatedAt: new Date(),
     };
-    await tx.insert(dnsRecords).values(values).onConflictDoUpdate({ target: [dnsRecords.serverId, dnsRecords.purpose], set: values });
+    await tx
+      .insert(dnsRecords)
+      .values(values)
+      .onConflictDoUpdate({ target: [dnsRecords.serverId, dnsRecords.purpose], set: values });
   }
   if (!key.ed25519Selector) await tx.delete(dnsRecords).where(and(eq(dnsRecords.serverId, serverId), eq(dnsRecords.purpose, 'dkim_ed25519')));
 }

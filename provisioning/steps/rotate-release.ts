@@ -20,9 +20,11 @@ export const releaseOldIp: StepDefinition = {
       await deps.compute.detachIp(server.zone as Zone, old.providerIpId);
       await releaseIp(deps, server, old, log);
     }
-    const resolved = await deps.database.db.update(alerts).set({ resolvedAt: new Date(deps.clock.now()) }).where(and(
-      eq(alerts.serverId, server.id), eq(alerts.kind, 'ip_listed'), sql`${alerts.details}->>'address' = ${old.address}`, isNull(alerts.resolvedAt),
-    )).returning({ id: alerts.id });
+    const resolved = await deps.database.db
+      .update(alerts)
+      .set({ resolvedAt: new Date(deps.clock.now()) })
+      .where(and(eq(alerts.serverId, server.id), eq(alerts.kind, 'ip_listed'), sql`${alerts.details}->>'address' = ${old.address}`, isNull(alerts.resolvedAt)))
+      .returning({ id: alerts.id });
     if (resolved.length > 0) log(`resolved ${resolved.length} listing alert(s) of ${old.address}`);
     return { released: old.address, resolvedAlerts: resolved.length };
   },

@@ -49,8 +49,12 @@ export const repointPtr: StepDefinition = {
     const answer = await deps.lookup.lookup(server.hostname, type);
     const seen = answer.status === 'ok' ? answer.answers.map(canonicalAddress) : [];
     if (!seen.includes(canonicalAddress(ip.address))) {
-      throw new ProviderError({ provider: 'dns', retryable: true, code: 'forward_dns_pending',
-        detail: `${server.hostname} ${type} does not resolve to ${ip.address} yet (got ${answer.status === 'ok' ? seen.join(', ') : answer.status})` });
+      throw new ProviderError({
+        provider: 'dns',
+        retryable: true,
+        code: 'forward_dns_pending',
+        detail: `${server.hostname} ${type} does not resolve to ${ip.address} yet (got ${answer.status === 'ok' ? seen.join(', ') : answer.status})`,
+      });
     }
     if (ip.family === 'ipv4') await deps.compute.setIpv4Reverse(server.zone as Zone, ip.providerIpId, server.hostname);
     else await deps.compute.setIpv6Reverse(server.zone as Zone, ip.providerIpId, ip.address, server.hostname);

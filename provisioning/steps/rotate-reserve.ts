@@ -43,19 +43,25 @@ export const checkReplacementIp: StepDefinition = {
         await deps.database.db.update(serverIps).set({ state: 'listed', listings, checkedAt: now }).where(eq(serverIps.id, ip.id));
         ctx.log(`${ip.address} is listed on ${listings.map((l) => `${l.zone} (${l.codes.join(',')})`).join(', ')}`);
         // Candidates of this run only: earlier rotations of a long-lived server do not count.
-        const tried = await deps.database.db.select().from(serverIps).where(and(
-          eq(serverIps.serverId, ctx.server.id), eq(serverIps.family, old.family), gte(serverIps.createdAt, ctx.run.createdAt),
-        ));
+        const tried = await deps.database.db
+          .select()
+          .from(serverIps)
+          .where(and(eq(serverIps.serverId, ctx.server.id), eq(serverIps.family, old.family), gte(serverIps.createdAt, ctx.run.createdAt)));
         if (tried.length > deps.settings.maxRotations) {
           const all = tried.map((t) => ({ address: t.address, listings: t.id === ip.id ? listings : t.listings }));
           await releaseIp(deps, ctx.server, ip, ctx.log);
           await deps.alerts.open(deps.database.db, {
-            kind: 'ip_rotation_exhausted', severity: 'critical', serverId: ctx.server.id,
+            kind: 'ip_rotation_exhausted',
+            severity: 'critical',
+            serverId: ctx.server.id,
             dedupeKey: `ip_rotation_exhausted:${ctx.server.id}:${old.family}`,
             message: `${ctx.server.hostname}: rotating ${old.address} gave up, ${tried.length} replacement ${old.family} addresses were all blacklisted`,
             details: { family: old.family, replacing: old.address, addresses: all },
           });
-          throw new RotationsExhaustedError(`${old.family}: gave up after ${tried.length} candidates; every one was listed: ${all.map((a) => a.address).join(', ')}`, all);
+          throw new RotationsExhaustedError(
+            `${old.family}: gave up after ${tried.length} candidates; every one was listed: ${all.map((a) => a.address).join(', ')}`,
+            all,
+          );
         }
         await releaseIp(deps, ctx.server, ip, ctx.log);
         continue;
@@ -64,7 +70,9 @@ export const checkReplacementIp: StepDefinition = {
       if (unknown.length > 0) {
         await deps.database.db.update(serverIps).set({ state: 'unknown', checkedAt: now }).where(eq(serverIps.id, ip.id));
         throw new ProviderError({
-          provider: 'dnsbl', retryable: true, code: 'dnsbl_inconclusive',
+          provider: 'dnsbl',
+          retryable: true,
+          code: 'dnsbl_inconclusive',
           detail: `${ip.address}: no conclusive answer from ${unknown.map((u) => u.zone).join(', ')}`,
         });
       }

@@ -19,8 +19,12 @@ export const setPtr: StepDefinition = {
       const answer = await deps.lookup.lookup(server.hostname, type);
       const seen = answer.status === 'ok' ? answer.answers : [];
       if (!seen.some((a) => sameAddress(a, ip.address))) {
-        throw new ProviderError({ provider: 'dns', retryable: true, code: 'forward_dns_pending',
-          detail: `${server.hostname} ${type} does not resolve to ${ip.address} yet (got ${answer.status === 'ok' ? seen.join(', ') : answer.status})` });
+        throw new ProviderError({
+          provider: 'dns',
+          retryable: true,
+          code: 'forward_dns_pending',
+          detail: `${server.hostname} ${type} does not resolve to ${ip.address} yet (got ${answer.status === 'ok' ? seen.join(', ') : answer.status})`,
+        });
       }
     }
     for (const ip of ips) {

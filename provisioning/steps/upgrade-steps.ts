@@ -42,7 +42,9 @@ export const checkAfterChange: StepDefinition = {
   maxAttempts: 4,
   async run({ deps, server, log }) {
     const seen = await observeHost(deps, server);
-    const down = Object.entries(seen.services).filter(([, s]) => s.active !== 'active').map(([unit, s]) => `${unit} is ${s.active}`);
+    const down = Object.entries(seen.services)
+      .filter(([, s]) => s.active !== 'active')
+      .map(([unit, s]) => `${unit} is ${s.active}`);
     if (down.length > 0) throw new GateCheckFailedError('services', down.join(', '), true);
     log(`${Object.keys(seen.services).length} services active`);
     if (seen.drifted.length > 0) throw new GateCheckFailedError('drift', `not as applied: ${seen.drifted.map((d) => d.path).join(', ')}`, false);

@@ -17,7 +17,10 @@ export const verify: StepDefinition = {
   name: 'verify',
   maxAttempts: 10,
   async run({ deps, server, log }) {
-    const rows = await deps.database.db.select().from(dnsRecords).where(and(eq(dnsRecords.serverId, server.id), eq(dnsRecords.state, 'published')));
+    const rows = await deps.database.db
+      .select()
+      .from(dnsRecords)
+      .where(and(eq(dnsRecords.serverId, server.id), eq(dnsRecords.state, 'published')));
     const problems: string[] = [];
     let checked = 0;
     for (const row of rows) {
@@ -26,10 +29,16 @@ export const verify: StepDefinition = {
       const result = await deps.lookup.lookup(row.name, type);
       checked++;
       if (result.status !== 'ok') problems.push(`${row.type} ${row.name}: ${result.status}${result.status === 'error' ? ` (${result.error})` : ''}`);
-      else if (!result.answers.some((a) => norm(a) === norm(expected))) problems.push(`${row.type} ${row.name}: expected ${expected}, got ${result.answers.join(' | ')}`);
+      else if (!result.answers.some((a) => norm(a) === norm(expected)))
+        problems.push(`${row.type} ${row.name}: expected ${expected}, got ${result.answers.join(' | ')}`);
     }
     if (problems.length > 0) {
-      throw new ProviderError({ provider: 'dns', retryable: true, code: 'dns_mismatch', detail: `DNS does not match what was published: ${problems.join('; ')}` });
+      throw new ProviderError({
+        provider: 'dns',
+        retryable: true,
+        code: 'dns_mismatch',
+        detail: `DNS does not match what was published: ${problems.join('; ')}`,
+      });
     }
     log(`${checked} DNS answers match`);
     const report = await withSession(deps, server, (session) => runScript(session, 'verify-services.sh', log));

@@ -1,4 +1,8 @@
-/** wait_ssh: SSH answers and presents exactly the host key pinned at creation. */
+/**
+ * wait_ssh: SSH answers and presents exactly the host key pinned at creation. Being the first
+ * session to a new instance, it is also the one that moves the server from root to the deploy
+ * user (remote.ts, deploy-user.ts), before anything is installed.
+ */
 import type { StepDefinition } from '../context.ts';
 import { withSession } from '../remote.ts';
 

@@ -24,17 +24,25 @@ export const ROUND_TRIPS_PATH = '/bench/round-trips';
  * what the server route's round trips to PostgreSQL cost by themselves.
  */
 export function benchRoutes(sql: postgres.Sql): RouteRegistrar[] {
-  return [(app) => {
-    app.get(HELLO_PATH, (c) => c.text('hello'));
-    app.get(ROUND_TRIPS_PATH, async (c) => {
-      const n = Math.min(50, Number(c.req.query('n') ?? '1') || 1);
-      for (let i = 0; i < n; i++) await sql`select 1`;
-      return c.text('hello');
-    });
-  }];
+  return [
+    (app) => {
+      app.get(HELLO_PATH, (c) => c.text('hello'));
+      app.get(ROUND_TRIPS_PATH, async (c) => {
+        const n = Math.min(50, Number(c.req.query('n') ?? '1') || 1);
+        for (let i = 0; i < n; i++) await sql`select 1`;
+        return c.text('hello');
+      });
+    },
+  ];
 }
 
-export interface LoadFigures { requestsPerSecond: number; p50Ms: number; p99Ms: number; non2xx: number; errors: number }
+export interface LoadFigures {
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  non2xx: number;
+  errors: number;
+}
 
 export interface ApiResult {
   connections: number;
@@ -49,7 +57,7 @@ export interface ApiResult {
   /** The same with the read cache cleared first: a request whose answers were evicted, or the first one. */
   statementsCold: number;
   /** The bare route plus as many `select 1` as a cold server-route request sends statements (one round, after the others). */
-  roundTrips: LoadFigures & { statements: number } | null;
+  roundTrips: (LoadFigures & { statements: number }) | null;
   /** An extra, profiled round of the server route (not part of the figures above). */
   profile: { requestsPerSecond: number; cpu: ProfileSummary };
 }
@@ -62,7 +70,10 @@ export interface ApiResult {
 async function countStatements(sql: postgres.Sql, work: () => Promise<void>): Promise<number> {
   const original = sql.unsafe;
   let count = 0;
-  sql.unsafe = ((...args: Parameters<typeof original>) => { count++; return original.apply(sql, args); }) as typeof original;
+  sql.unsafe = ((...args: Parameters<typeof original>) => {
+    count++;
+    return original.apply(sql, args);
+  }) as typeof original;
   try {
     await work();
   } finally {
@@ -75,9 +86,18 @@ async function load(url: string, connections: number, durationSeconds: number, h
   const script = fileURLToPath(new URL('./load-generator.ts', import.meta.url));
   const { stdout } = await run(process.execPath, [script, JSON.stringify({ url, connections, durationSeconds, headers })], { maxBuffer: 64 * 1024 * 1024 });
   const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
-    requests: { average: number }; latency: { p50: number; p99: number }; non2xx: number; errors: number;
+    requests: { average: number };
+    latency: { p50: number; p99: number };
+    non2xx: number;
+    errors: number;
   };
-  return { requestsPerSecond: Math.round(result.requests.average), p50Ms: result.latency.p50, p99Ms: result.latency.p99, non2xx: result.non2xx, errors: result.errors };
+  return {
+    requestsPerSecond: Math.round(result.requests.average),
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors,
+  };
 }
 
 const combine = (rounds: LoadFigures[]): LoadFigures => ({
@@ -116,12 +136,19 @@ export async function benchApi(
   const statementsPerRequest = await countStatements(target.sql, getServer);
   target.readCache.clear();
   const statementsCold = await countStatements(target.sql, getServer);
-  const roundTrips = statementsCold > 0
-    ? { statements: statementsCold, ...(await load(`${target.baseUrl}${ROUND_TRIPS_PATH}?n=${statementsCold}`, opts.connections, opts.durationSeconds, {})) }
-    : null;
+  const roundTrips =
+    statementsCold > 0
+      ? { statements: statementsCold, ...(await load(`${target.baseUrl}${ROUND_TRIPS_PATH}?n=${statementsCold}`, opts.connections, opts.durationSeconds, {})) }
+      : null;
   const profiled = await profileWhile(() => load(serverUrl, opts.connections, opts.durationSeconds, auth));
   return {
-    ...opts, server: combine(server), hello: combine(hello), ratio: round(median(ratios), 3), statementsPerRequest, statementsCold, roundTrips,
+    ...opts,
+    server: combine(server),
+    hello: combine(hello),
+    ratio: round(median(ratios), 3),
+    statementsPerRequest,
+    statementsCold,
+    roundTrips,
     profile: { requestsPerSecond: round(profiled.result.requestsPerSecond, 0), cpu: profiled.profile },
   };
 }

@@ -19,13 +19,27 @@ import { startProduct, type Product } from './product.ts';
 import { realHostsMissing, stepShares } from './real-host.ts';
 import { round, sleep } from './stats.ts';
 
-export interface BackupFigure { reason: string; seconds: number; sizeMb: number; addedMb: number; files: number }
+export interface BackupFigure {
+  reason: string;
+  seconds: number;
+  sizeMb: number;
+  addedMb: number;
+  files: number;
+}
 export type BackupBenchResult =
   | { skipped: string }
   | {
-    first: BackupFigure; incremental: BackupFigure; beforeRebuild: BackupFigure;
-    rebuild: { mailMb: number; messages: number; lostToReadableSeconds: number; runSeconds: number; steps: { name: string; seconds: number; share: number }[] };
-  };
+      first: BackupFigure;
+      incremental: BackupFigure;
+      beforeRebuild: BackupFigure;
+      rebuild: {
+        mailMb: number;
+        messages: number;
+        lostToReadableSeconds: number;
+        runSeconds: number;
+        steps: { name: string; seconds: number; share: number }[];
+      };
+    };
 
 const MESSAGE_KB = 50;
 const mb = (bytes: number | null) => round((bytes ?? 0) / 1024 / 1024, 1);
@@ -34,8 +48,13 @@ export async function benchBackups(databaseUrl: string, log: (line: string) => v
   const missing = realHostsMissing('BENCH_BACKUPS');
   if (missing) return { skipped: missing };
   const product = await startProduct({
-    databaseUrl, profile: ZERO, productRoutes: true,
-    realHosts: { cacheDir: process.env['SANDBOX_HOSTS_CACHE_DIR'] ?? '/var/cache/mailplane', mirror: process.env['SANDBOX_DEBIAN_MIRROR'] ?? 'http://deb.debian.org/debian' },
+    databaseUrl,
+    profile: ZERO,
+    productRoutes: true,
+    realHosts: {
+      cacheDir: process.env['SANDBOX_HOSTS_CACHE_DIR'] ?? '/var/cache/mailplane',
+      mirror: process.env['SANDBOX_DEBIAN_MIRROR'] ?? 'http://deb.debian.org/debian',
+    },
     settings: { retry: { baseMs: 1_000, maxMs: 10_000, maxAttempts: 10 }, pollIntervalMs: 500, serverBootTimeoutMs: 180_000 },
   });
   try {
@@ -59,10 +78,21 @@ export async function benchBackups(databaseUrl: string, log: (line: string) => v
       const post = await product.call('POST', `${api}/backups`, { token });
       if (post.status !== 202) throw new Error(`backup: ${post.status} ${JSON.stringify(post.body)}`);
       for (;;) {
-        const [run] = await product.ctx.database.db.select().from(backupRuns).where(eq(backupRuns.serverId, serverId)).orderBy(desc(backupRuns.startedAt)).limit(1);
+        const [run] = await product.ctx.database.db
+          .select()
+          .from(backupRuns)
+          .where(eq(backupRuns.serverId, serverId))
+          .orderBy(desc(backupRuns.startedAt))
+          .limit(1);
         if (run && run.startedAt >= new Date(since.getTime() - 1_000) && run.status !== 'running') {
           if (run.status !== 'succeeded' || run.simulated) throw new Error(`backup ${run.status}: ${run.error ?? 'simulated'}`);
-          return { reason: run.reason, seconds: round((run.durationMs ?? 0) / 1000, 1), sizeMb: mb(run.sizeBytes), addedMb: mb(run.dataAddedBytes), files: run.files ?? 0 };
+          return {
+            reason: run.reason,
+            seconds: round((run.durationMs ?? 0) / 1000, 1),
+            sizeMb: mb(run.sizeBytes),
+            addedMb: mb(run.dataAddedBytes),
+            files: run.files ?? 0,
+          };
         }
         await sleep(500);
       }
@@ -98,8 +128,17 @@ export async function benchBackups(databaseUrl: string, log: (line: string) => v
       await sleep(500);
     }
     const readableAt = Date.now();
-    const [run] = await product.ctx.database.db.select().from(provisioningRuns).where(eq(provisioningRuns.serverId, serverId)).orderBy(desc(provisioningRuns.createdAt)).limit(1);
-    const rows = await product.ctx.database.db.select().from(provisioningSteps).where(eq(provisioningSteps.runId, run!.id)).orderBy(asc(provisioningSteps.startedAt));
+    const [run] = await product.ctx.database.db
+      .select()
+      .from(provisioningRuns)
+      .where(eq(provisioningRuns.serverId, serverId))
+      .orderBy(desc(provisioningRuns.createdAt))
+      .limit(1);
+    const rows = await product.ctx.database.db
+      .select()
+      .from(provisioningSteps)
+      .where(eq(provisioningSteps.runId, run!.id))
+      .orderBy(asc(provisioningSteps.startedAt));
     const wall = (readableAt - lostAt) / 1000;
     const steps = stepShares(rows, wall).map((s) => ({ name: s.name, seconds: s.seconds, share: s.shareOfWall }));
     const runSeconds = round(((run!.finishedAt ?? new Date()).getTime() - run!.createdAt.getTime()) / 1000, 1);
@@ -155,13 +194,18 @@ export function renderBackups(r: BackupBenchResult): string {
   if ('skipped' in r) return [...out, `Not measured in this run: ${r.skipped}.`, ''].join('\n');
   const row = (label: string, f: BackupFigure) => `| ${label} | ${f.seconds} | ${f.sizeMb} | ${f.addedMb} | ${f.files} |`;
   out.push(
-    'restic on a real Debian 12 server (SANDBOX_HOSTS=container) backing up to the Object Storage emulator on the same machine, so the network costs nothing here: in production the upload to the region\'s Object Storage adds to the first backup, far less to an incremental one. Messages are ~50 KB of random base64 (little to compress or deduplicate).',
+    "restic on a real Debian 12 server (SANDBOX_HOSTS=container) backing up to the Object Storage emulator on the same machine, so the network costs nothing here: in production the upload to the region's Object Storage adds to the first backup, far less to an incremental one. Messages are ~50 KB of random base64 (little to compress or deduplicate).",
     '',
-    '| backup | seconds | snapshot MB | new data MB | files |', '| --- | --- | --- | --- | --- |',
-    row('first (full)', r.first), row('incremental, after 1 % new mail', r.incremental), row('before the rebuild', r.beforeRebuild),
+    '| backup | seconds | snapshot MB | new data MB | files |',
+    '| --- | --- | --- | --- | --- |',
+    row('first (full)', r.first),
+    row('incremental, after 1 % new mail', r.incremental),
+    row('before the rebuild', r.beforeRebuild),
     '',
     `**Rebuild of a server with ${r.rebuild.mailMb} MB of mail (${r.rebuild.messages} messages): ${r.rebuild.lostToReadableSeconds} s from "server lost" to every message readable over IMAP** (the rebuild run itself: ${r.rebuild.runSeconds} s). Target: incremental ≤ 30 s; rebuild of 1 GB ≤ 5 minutes. Steps overlap, so shares add up to more than 100 %.`,
-    '', '| rebuild step | seconds | share of lost → readable |', '| --- | --- | --- |',
+    '',
+    '| rebuild step | seconds | share of lost → readable |',
+    '| --- | --- | --- |',
     ...r.rebuild.steps.map((s) => `| ${s.name} | ${s.seconds} | ${Math.round(s.share * 100)} % |`),
     '',
   );

@@ -6,8 +6,16 @@
  */
 import { Session } from 'node:inspector/promises';
 
-interface ProfileNode { id: number; callFrame: { functionName: string; url: string }; children?: number[] }
-interface Profile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string };
+  children?: number[];
+}
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
 
 export interface ProfileSummary {
   totalMs: number;
@@ -54,7 +62,8 @@ function summarise(profile: Profile): ProfileSummary {
   const total = [...micros.values()].reduce((a, b) => a + b, 0);
   const idle = micros.get('idle') ?? 0;
   const busy = Math.max(1, total - idle);
-  const origins = [...micros.entries()].filter(([o]) => o !== 'idle')
+  const origins = [...micros.entries()]
+    .filter(([o]) => o !== 'idle')
     .map(([origin, us]) => ({ origin, ms: Math.round(us / 1000), share: Math.round((us / busy) * 1000) / 1000 }))
     .sort((a, b) => b.ms - a.ms);
   return { totalMs: Math.round(total / 1000), origins, idleShare: Math.round((idle / Math.max(1, total)) * 1000) / 1000 };

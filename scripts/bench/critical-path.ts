@@ -34,7 +34,9 @@ export const CRITICAL_PATH_SETTINGS = {
 
 export async function benchCriticalPath(databaseUrl: string, runs: number, log: (line: string) => void): Promise<CriticalPathResult> {
   const product = await startProduct({
-    databaseUrl, profile: REALISTIC, settings: CRITICAL_PATH_SETTINGS,
+    databaseUrl,
+    profile: REALISTIC,
+    settings: CRITICAL_PATH_SETTINGS,
   });
   try {
     const { token, workspaceId } = await product.customer('critical-path@bench.example');
@@ -56,7 +58,9 @@ export async function benchCriticalPath(databaseUrl: string, runs: number, log: 
     loop.disable();
     const timelines = (await loadTimelines(product.ctx.database.db, serverIds)).filter((t) => t.kind === 'provision');
     const perRun = timelines.map((t) => ({
-      wallMs: t.wallMs, criticalPathMs: t.criticalPathMs, ratio: round(t.wallMs / t.criticalPathMs, 3),
+      wallMs: t.wallMs,
+      criticalPathMs: t.criticalPathMs,
+      ratio: round(t.wallMs / t.criticalPathMs, 3),
       retriedSteps: t.steps.filter((s) => s.attempt > 1).length,
     }));
     const names = timelines[0]!.steps.map((s) => s.name);
@@ -65,7 +69,11 @@ export async function benchCriticalPath(databaseUrl: string, runs: number, log: 
       return { name, workMs: median(of.map((s) => s.workMs)), overheadMs: median(of.map((s) => s.overheadMs)) };
     });
     return {
-      runs, ratio: round(median(perRun.map((r) => r.ratio)), 3), perRun, criticalSteps: criticalSteps(timelines[0]!), steps,
+      runs,
+      ratio: round(median(perRun.map((r) => r.ratio)), 3),
+      perRun,
+      criticalSteps: criticalSteps(timelines[0]!),
+      steps,
       settings: { ...CRITICAL_PATH_SETTINGS },
       eventLoopDelayMs: { p50: round(loop.percentile(50) / 1e6, 1), p99: round(loop.percentile(99) / 1e6, 1), max: round(loop.max / 1e6, 1) },
     };

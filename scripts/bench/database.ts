@@ -6,6 +6,7 @@
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import postgres from 'postgres';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/db/embedded.ts';
 
 export interface BenchDatabase {
@@ -14,13 +15,26 @@ export interface BenchDatabase {
   stop(): Promise<void>;
 }
 
-export async function startBenchDatabase(): Promise<BenchDatabase> {
+/**
+ * `statements`: PostgreSQL counts every statement it runs (pg_stat_statements, shipped with the
+ * embedded server but loadable only at start), so a benchmark counts what reaches the server from
+ * every client (the product's pool and pg-boss's own) instead of wrapping one of them.
+ */
+export async function startBenchDatabase(opts: { statements?: boolean } = {}): Promise<BenchDatabase> {
   const dataDir = await mkdtemp(join(tmpdir(), 'mailplane-bench-pg-'));
   // mkdtemp makes a 0700 folder; as root, PostgreSQL runs as `postgres` and must traverse it.
   await chmod(dataDir, 0o755);
   let server: EmbeddedPostgres | null = null;
   try {
     server = await startEmbeddedPostgres({ dataDir, database: 'bench' });
+    if (opts.statements) {
+      const admin = postgres(server.url, { max: 1, onnotice: () => {} });
+      await admin`alter system set shared_preload_libraries = 'pg_stat_statements'`;
+      await admin`alter system set pg_stat_statements.max = 10000`;
+      await admin.end();
+      await server.stop();
+      server = await startEmbeddedPostgres({ dataDir, database: 'bench' });
+    }
   } catch (err) {
     await rm(dataDir, { recursive: true, force: true });
     throw err;

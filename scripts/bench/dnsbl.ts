@@ -56,8 +56,12 @@ export async function benchDnsbl(rounds: number): Promise<DnsblResult> {
       verdicts = Object.fromEntries(results.flatMap((r, j) => r.map((v) => [`${IPS[j]} ${v.zone}`, v.status])));
     }
     return {
-      ips: IPS, zones: zones.length, rounds, ratio: round(median(ratios), 3),
-      medianWallMs: round(median(walls), 1), medianSlowestAnswerMs: round(median(slowest), 1),
+      ips: IPS,
+      zones: zones.length,
+      rounds,
+      ratio: round(median(ratios), 3),
+      medianWallMs: round(median(walls), 1),
+      medianSlowestAnswerMs: round(median(slowest), 1),
       zoneLatencyMs: Object.fromEntries(zones.map((z) => [z, REALISTIC.dnsblZoneMs[z] ?? 100])),
       verdicts,
     };

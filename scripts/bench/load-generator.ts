@@ -6,7 +6,10 @@
 import autocannon from 'autocannon';
 
 const { url, connections, durationSeconds, headers } = JSON.parse(process.argv[2] ?? '{}') as {
-  url: string; connections: number; durationSeconds: number; headers?: Record<string, string>;
+  url: string;
+  connections: number;
+  durationSeconds: number;
+  headers?: Record<string, string>;
 };
 const result = await autocannon({ url, connections, duration: durationSeconds, headers: headers ?? {} });
 process.stdout.write(`${JSON.stringify(result)}\n`);

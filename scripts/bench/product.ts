@@ -15,6 +15,7 @@ import { eq, inArray } from 'drizzle-orm';
 import { createApp, type RouteRegistrar } from '../../src/api/app.ts';
 import { apiDeps, createAppContext, type AppContext } from '../../src/app-context.ts';
 import { productRegistrars } from '../../src/app-routes.ts';
+import type { Clock } from '../../src/clock.ts';
 import { loadConfig } from '../../src/config.ts';
 import { servers, users } from '../../src/db/schema/index.ts';
 import { createLogger } from '../../src/log.ts';
@@ -37,6 +38,8 @@ export interface ProductOptions {
   realHosts?: { cacheDir: string; mirror: string };
   /** The product's routes beyond /v1's core (backups, checks, downloads…), as `mailplane api` serves them. */
   productRoutes?: boolean;
+  /** The product's clock (the fleet benchmark's simulated minutes); the system clock otherwise. */
+  clock?: Clock;
 }
 
 export interface Product {
@@ -63,21 +66,37 @@ export async function startProduct(opts: ProductOptions): Promise<Product> {
   const sandbox = await startRemoteSandbox(opts.profile, opts.realHosts);
   const smtp = await startSmtpSink();
   const env: Record<string, string> = {
-    NODE_ENV: 'production', LOG_LEVEL: 'warn',
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'warn',
     SESSION_SECRET: 'bench-session-secret-that-is-long-enough-1234567890',
     VAULT_MASTER_KEYS: 'bench1:' + Buffer.alloc(32, 7).toString('base64'),
-    DATABASE_URL: opts.databaseUrl, MAILPLANE_DATA_DIR: dataDir, MAIL_SMTP_URL: smtp.url,
+    DATABASE_URL: opts.databaseUrl,
+    MAILPLANE_DATA_DIR: dataDir,
+    MAIL_SMTP_URL: smtp.url,
     // Raised so the API benchmark measures the request path, not 429s.
-    RATE_LIMIT_AUTH_PER_MINUTE: '100000', RATE_LIMIT_API_PER_MINUTE: '1000000000',
-    ...sandbox.env, ...opts.env,
+    RATE_LIMIT_AUTH_PER_MINUTE: '100000',
+    RATE_LIMIT_API_PER_MINUTE: '1000000000',
+    ...sandbox.env,
+    ...opts.env,
   };
   const config = loadConfig(env);
   const problems: string[] = [];
   const log = createLogger({
-    level: 'warn', pretty: false,
-    destination: { write: (line: string) => { problems.push(line.trim()); if (process.env['BENCH_LOG']) process.stderr.write(line); } },
+    level: 'warn',
+    pretty: false,
+    destination: {
+      write: (line: string) => {
+        problems.push(line.trim());
+        if (process.env['BENCH_LOG']) process.stderr.write(line);
+      },
+    },
   });
-  const ctx = await createAppContext(config, log, { worker: true, migrate: true, ...(opts.settings ? { settings: opts.settings } : {}) });
+  const ctx = await createAppContext(config, log, {
+    worker: true,
+    migrate: true,
+    ...(opts.settings ? { settings: opts.settings } : {}),
+    ...(opts.clock ? { clock: opts.clock } : {}),
+  });
   await startWorkers(ctx);
   const deps = apiDeps(ctx);
   const app = createApp(deps, [...(opts.productRoutes ? productRegistrars(ctx, deps) : []), ...(opts.routes?.(ctx) ?? [])]);
@@ -95,12 +114,20 @@ export async function startProduct(opts: ProductOptions): Promise<Product> {
     const res = await fetch(`${baseUrl}${path}`, { method, headers, ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : {}) });
     const text = await res.text();
     let body: any = text;
-    try { body = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
+    try {
+      body = text ? JSON.parse(text) : null;
+    } catch {
+      /* not JSON */
+    }
     return { status: res.status, body };
   };
 
   return {
-    sandbox, ctx, baseUrl, problems, call,
+    sandbox,
+    ctx,
+    baseUrl,
+    problems,
+    call,
     async customer(email) {
       const signup = await call('POST', '/v1/auth/signup', { body: { email, password: BENCH_PASSWORD, name: 'Bench' } });
       if (signup.status !== 202) throw new Error(`signup: ${signup.status} ${JSON.stringify(signup.body)}`);

@@ -47,5 +47,11 @@ export const REALISTIC: LatencyProfile = {
 };
 
 export const ZERO: LatencyProfile = {
-  scalewayApiMs: 0, bootDelayMs: 0, cloudflareApiMs: 0, dnsMs: 0, dnsblZoneMs: {}, sshCommandMs: 0, scriptMs: {},
+  scalewayApiMs: 0,
+  bootDelayMs: 0,
+  cloudflareApiMs: 0,
+  dnsMs: 0,
+  dnsblZoneMs: {},
+  sshCommandMs: 0,
+  scriptMs: {},
 };

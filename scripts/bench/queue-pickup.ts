@@ -26,11 +26,15 @@ export async function benchQueuePickup(databaseUrl: string, samples: number): Pr
       const name = `pickup-${slots}`;
       await boss.createQueue(name, { notify: true });
       let arrived: (() => void) | null = null;
-      await boss.work(name, { localConcurrency: slots, batchSize: 1, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 1 }, async () => { arrived?.(); });
+      await boss.work(name, { localConcurrency: slots, batchSize: 1, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 1 }, async () => {
+        arrived?.();
+      });
       await sleep(1_500); // every slot has made its first (empty) fetch and is waiting
       const times: number[] = [];
       for (let i = 0; i < samples; i++) {
-        const handled = new Promise<void>((resolve) => { arrived = resolve; });
+        const handled = new Promise<void>((resolve) => {
+          arrived = resolve;
+        });
         const sent = performance.now();
         await boss.send(name, { i });
         await handled;

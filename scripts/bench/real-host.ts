@@ -21,8 +21,20 @@ import { ZERO } from './profile.ts';
 import { round } from './stats.ts';
 import { startProduct, type Product } from './product.ts';
 
-export interface RealHostStep { name: string; seconds: number; attempts: number; shareOfWall: number }
-export interface RealHostRun { paymentToReadySeconds: number; steps: RealHostStep[]; installSeconds: number; installShare: number; nextLongest: { name: string; seconds: number }; installVsNext: number }
+export interface RealHostStep {
+  name: string;
+  seconds: number;
+  attempts: number;
+  shareOfWall: number;
+}
+export interface RealHostRun {
+  paymentToReadySeconds: number;
+  steps: RealHostStep[];
+  installSeconds: number;
+  installShare: number;
+  nextLongest: { name: string; seconds: number };
+  installVsNext: number;
+}
 export type RealHostResult =
   | { skipped: string }
   | { stock: RealHostRun | { skipped: string }; image: (RealHostRun & { bakeSeconds: number | null }) | { skipped: string } };
@@ -46,7 +58,8 @@ export async function benchRealHost(databaseUrl: string, log: (line: string) => 
 
   const cacheDir = process.env['SANDBOX_HOSTS_CACHE_DIR'] ?? '/var/cache/mailplane';
   const product = await startProduct({
-    databaseUrl, profile: ZERO,
+    databaseUrl,
+    profile: ZERO,
     realHosts: { cacheDir, mirror: process.env['SANDBOX_DEBIAN_MIRROR'] ?? 'http://deb.debian.org/debian' },
     settings: { retry: { baseMs: 1_000, maxMs: 10_000, maxAttempts: 10 }, pollIntervalMs: 500, serverBootTimeoutMs: 180_000 },
   });
@@ -55,7 +68,10 @@ export async function benchRealHost(databaseUrl: string, log: (line: string) => 
     const stock = await provisionOne(product, 'stock', STOCK_ZONE).catch((err: unknown) => ({ skipped: String(err) }));
     const bakeSeconds = await ensureImage(product, cacheDir, log);
     log(`real host: one server from the baked image (${IMAGE_ZONE})`);
-    const image = await provisionOne(product, 'image', IMAGE_ZONE).then((r) => ({ ...r, bakeSeconds }), (err: unknown) => ({ skipped: String(err) }));
+    const image = await provisionOne(product, 'image', IMAGE_ZONE).then(
+      (r) => ({ ...r, bakeSeconds }),
+      (err: unknown) => ({ skipped: String(err) }),
+    );
     return { stock, image };
   } finally {
     await product.close();
@@ -68,7 +84,11 @@ async function ensureImage(product: Product, cacheDir: string, log: (line: strin
   const cached = await readCachedImage(cacheDir, IMAGE_ZONE, digest);
   const emulator = product.sandbox.env['SCW_API_URL']!;
   if (cached) {
-    const res = await fetch(`${emulator}/__sandbox/images/adopt`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(cached) });
+    const res = await fetch(`${emulator}/__sandbox/images/adopt`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(cached),
+    });
     if (res.status !== 201) throw new Error(`adopting the cached image: ${res.status}`);
     log(`real host: image with packages ${digest} adopted from ${cacheDir}`);
     return null;
@@ -84,7 +104,14 @@ async function ensureImage(product: Product, cacheDir: string, log: (line: strin
       const compute = ctx.provisioning.compute;
       const image = (await compute.getImage(IMAGE_ZONE, row.imageId!))!;
       const snapshot = (await compute.getSnapshot(IMAGE_ZONE, row.snapshotId!))!;
-      await writeCachedImage(cacheDir, { digest, zone: IMAGE_ZONE, snapshotId: snapshot.id, name: image.name, tags: image.tags, sizeBytes: snapshot.sizeBytes });
+      await writeCachedImage(cacheDir, {
+        digest,
+        zone: IMAGE_ZONE,
+        snapshotId: snapshot.id,
+        name: image.name,
+        tags: image.tags,
+        sizeBytes: snapshot.sizeBytes,
+      });
       return round((Date.now() - started) / 1000);
     }
     await new Promise((r) => setTimeout(r, 1_000));
@@ -105,7 +132,10 @@ async function provisionOne(product: Product, label: string, zone: Zone): Promis
   if (!settled || statuses.get(serverId) !== 'ready') {
     // Say which step stopped it and why: a skipped figure must be actionable from the report alone.
     const failed = run ? await db.select().from(provisioningSteps).where(eq(provisioningSteps.runId, run.id)) : [];
-    const why = failed.filter((st) => st.status === 'failed').map((st) => `${st.name}: ${String(st.error ?? '').slice(0, 300)}`).join('; ');
+    const why = failed
+      .filter((st) => st.status === 'failed')
+      .map((st) => `${st.name}: ${String(st.error ?? '').slice(0, 300)}`)
+      .join('; ');
     throw new Error(`the server ended ${statuses.get(serverId)} (not ready)${why ? ` at ${why}` : ''}; the product's log: BENCH_LOG=1`);
   }
   const readyAt = (run!.finishedAt ?? new Date()).getTime();
@@ -115,8 +145,12 @@ async function provisionOne(product: Product, label: string, zone: Zone): Promis
   const install = steps.find((s) => s.name === 'install_mail_stack')!;
   const next = steps.filter((s) => s.name !== 'install_mail_stack').sort((x, y) => y.seconds - x.seconds)[0]!;
   return {
-    paymentToReadySeconds: round(wall, 1), steps, installSeconds: install.seconds, installShare: install.shareOfWall,
-    nextLongest: { name: next.name, seconds: next.seconds }, installVsNext: round(install.seconds / Math.max(next.seconds, 0.001), 1),
+    paymentToReadySeconds: round(wall, 1),
+    steps,
+    installSeconds: install.seconds,
+    installShare: install.shareOfWall,
+    nextLongest: { name: next.name, seconds: next.seconds },
+    installVsNext: round(install.seconds / Math.max(next.seconds, 0.001), 1),
   };
 }
 
@@ -134,18 +168,30 @@ export function renderRealHost(r: RealHostResult): string {
     out.push(`Not measured in this run: ${r.skipped}.`, '');
     return out.join('\n');
   }
-  out.push('One subscription at a time provisioned on a real Debian 12 container (SANDBOX_HOSTS=container: real cloud-init, OpenSSH, apt through the sandbox\'s warm package cache, certificates from pebble). Steps overlap, so shares add up to more than 100 %.', '');
+  out.push(
+    "One subscription at a time provisioned on a real Debian 12 container (SANDBOX_HOSTS=container: real cloud-init, OpenSSH, apt through the sandbox's warm package cache, certificates from pebble). Steps overlap, so shares add up to more than 100 %.",
+    '',
+  );
   const section = (title: string, run: RealHostRun | { skipped: string }, extra = '') => {
     out.push(`### ${title}`, '');
-    if ('skipped' in run) { out.push(`Not measured: ${run.skipped}.`, ''); return; }
-    out.push(`**Payment to ready: ${run.paymentToReadySeconds} s.** install_mail_stack takes ${run.installSeconds} s (${Math.round(run.installShare * 100)} % of the wall time); ${run.installVsNext}× the next longest step, ${run.nextLongest.name} (${run.nextLongest.seconds} s).${extra}`, '');
+    if ('skipped' in run) {
+      out.push(`Not measured: ${run.skipped}.`, '');
+      return;
+    }
+    out.push(
+      `**Payment to ready: ${run.paymentToReadySeconds} s.** install_mail_stack takes ${run.installSeconds} s (${Math.round(run.installShare * 100)} % of the wall time); ${run.installVsNext}× the next longest step, ${run.nextLongest.name} (${run.nextLongest.seconds} s).${extra}`,
+      '',
+    );
     out.push('| step | seconds | attempts | share of wall time |', '| --- | --- | --- | --- |');
     for (const s of run.steps) out.push(`| ${s.name} | ${s.seconds} | ${s.attempts} | ${Math.round(s.shareOfWall * 100)} % |`);
     out.push('');
   };
   const bake = 'bakeSeconds' in r.image ? r.image.bakeSeconds : null;
-  section('From the pre-baked mail-server image (target ≤ 15 s)', r.image,
-    bake === null ? ' The image (current package digest) was adopted from the host cache dir.' : ` The image was baked first, in ${bake} s (not counted).`);
+  section(
+    'From the pre-baked mail-server image (target ≤ 15 s)',
+    r.image,
+    bake === null ? ' The image (current package digest) was adopted from the host cache dir.' : ` The image was baked first, in ${bake} s (not counted).`,
+  );
   section('From the stock Debian image (target ≤ 3 minutes)', r.stock);
   return out.join('\n');
 }

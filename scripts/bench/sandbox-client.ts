@@ -9,10 +9,20 @@ export interface RemoteSandbox {
   setWebhookUrl(url: string): Promise<void>;
   /** The customer pays; resolves to the HTTP status the product's webhook answered. */
   completeCheckout(sessionId: string): Promise<number>;
+  /** DNS questions the sandbox's DNS server received since the last call, DNSBL zones apart. */
+  dnsQueries(): Promise<{ dnsbl: number; other: number }>;
   stop(): Promise<void>;
 }
 
-interface Reply { id?: number; type?: string; ok?: boolean; error?: string; status?: number; env?: Record<string, string> }
+interface Reply {
+  id?: number;
+  type?: string;
+  ok?: boolean;
+  error?: string;
+  status?: number;
+  env?: Record<string, string>;
+  dns?: { dnsbl: number; other: number };
+}
 
 export async function startRemoteSandbox(profile: LatencyProfile, realHosts?: { cacheDir: string; mirror: string }): Promise<RemoteSandbox> {
   const child: ChildProcess = fork(fileURLToPath(new URL('./sandbox-process.ts', import.meta.url)), [JSON.stringify({ profile, realHosts })], {
@@ -33,16 +43,18 @@ export async function startRemoteSandbox(profile: LatencyProfile, realHosts?: { 
       else waiter.reject(new Error(`sandbox: ${msg.error}`));
     });
   });
-  const call = (op: string, args: Record<string, unknown> = {}) => new Promise<Reply>((resolve, reject) => {
-    const id = nextId++;
-    pending.set(id, { resolve, reject });
-    child.send({ id, op, ...args });
-  });
+  const call = (op: string, args: Record<string, unknown> = {}) =>
+    new Promise<Reply>((resolve, reject) => {
+      const id = nextId++;
+      pending.set(id, { resolve, reject });
+      child.send({ id, op, ...args });
+    });
   return {
     // Real machines behind the instances: the product must know (backups and probes run for real, not simulated).
     env: realHosts ? { ...env, SANDBOX_HOSTS: 'container', SANDBOX_HOSTS_CACHE_DIR: realHosts.cacheDir } : env,
     setWebhookUrl: async (url) => void (await call('setWebhookUrl', { url })),
     completeCheckout: async (sessionId) => (await call('completeCheckout', { sessionId })).status!,
+    dnsQueries: async () => (await call('dnsQueries')).dns!,
     stop: async () => {
       if (child.connected) await call('stop');
       await exited;

@@ -8,6 +8,8 @@
  *   → { type: 'ready', env }            once the emulators listen
  *   ← { id, op: 'setWebhookUrl', url }  → { id, ok: true }
  *   ← { id, op: 'completeCheckout', sessionId } → { id, ok: true, status }
+ *   ← { id, op: 'dnsQueries' }          → { id, ok: true, dns: { dnsbl, other } }: questions the DNS
+ *                                          emulator received since the last call (its log is emptied)
  *   ← { id, op: 'stop' }                → { id, ok: true }, then exits
  */
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
@@ -18,7 +20,12 @@ import { applySandboxSettings } from '../../src/sandbox/person-settings.ts';
 import { Sandbox } from '../../src/sandbox/sandbox.ts';
 import type { LatencyProfile } from './profile.ts';
 
-interface Request { id: number; op: string; url?: string; sessionId?: string }
+interface Request {
+  id: number;
+  op: string;
+  url?: string;
+  sessionId?: string;
+}
 
 const send = (message: unknown) => process.send!(message);
 
@@ -26,7 +33,11 @@ const { profile, realHosts } = JSON.parse(process.argv[2] ?? '{}') as { profile:
 const dataDir = await mkdtemp(join(tmpdir(), 'mailplane-bench-sandbox-'));
 await chmod(dataDir, 0o755);
 const sandbox = new Sandbox({
-  compute: true, dns: true, billing: true, dataDir, dnsblZones: DEFAULT_DNSBL_ZONES,
+  compute: true,
+  dns: true,
+  billing: true,
+  dataDir,
+  dnsblZones: DEFAULT_DNSBL_ZONES,
   scaleway: { bootDelayMs: profile.bootDelayMs, faults: { latencyMs: profile.scalewayApiMs } },
   sshBehaviour: { delayMs: profile.sshCommandMs, scriptDelayMs: profile.scriptMs },
   ...(realHosts ? { realHosts } : {}),
@@ -37,6 +48,8 @@ applySandboxSettings(sandbox, { smtpBlocked: false, zoneActivation: 'immediate' 
 sandbox.cloudflare!.faults.set({ latencyMs: profile.cloudflareApiMs });
 sandbox.dns!.setLatency(profile.dnsMs);
 for (const [zone, ms] of Object.entries(profile.dnsblZoneMs)) sandbox.dns!.setLatency(ms, zone);
+
+const dnsblSuffixes = DEFAULT_DNSBL_ZONES.map((z) => `.${z.toLowerCase()}`);
 
 let stopping: Promise<void> | null = null;
 const stop = () => (stopping ??= sandbox.stop().then(() => rm(dataDir, { recursive: true, force: true })));
@@ -52,6 +65,11 @@ process.on('message', (raw) => {
         case 'completeCheckout': {
           const delivery = await sandbox.stripe!.completeCheckout(req.sessionId!);
           return send({ id: req.id, ok: true, status: delivery.status });
+        }
+        case 'dnsQueries': {
+          const asked = sandbox.dns!.queries.splice(0);
+          const dnsbl = asked.filter((q) => dnsblSuffixes.some((z) => q.name.toLowerCase().replace(/\.$/, '').endsWith(z))).length;
+          return send({ id: req.id, ok: true, dns: { dnsbl, other: asked.length - dnsbl } });
         }
         case 'stop':
           await stop();

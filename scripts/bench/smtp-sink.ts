@@ -6,7 +6,11 @@
  */
 import { createServer, type Server } from 'node:net';
 
-export interface SmtpSink { url: string; accepted: () => number; close: () => Promise<void> }
+export interface SmtpSink {
+  url: string;
+  accepted: () => number;
+  close: () => Promise<void>;
+}
 
 export async function startSmtpSink(): Promise<SmtpSink> {
   let accepted = 0;
@@ -17,8 +21,7 @@ export async function startSmtpSink(): Promise<SmtpSink> {
     socket.write('220 bench-sink ESMTP\r\n');
     socket.on('data', (chunk: string) => {
       buffered += chunk;
-      let end: number;
-      while ((end = buffered.indexOf('\r\n')) >= 0) {
+      for (let end = buffered.indexOf('\r\n'); end >= 0; end = buffered.indexOf('\r\n')) {
         const line = buffered.slice(0, end);
         buffered = buffered.slice(end + 2);
         if (inData) {
@@ -31,9 +34,12 @@ export async function startSmtpSink(): Promise<SmtpSink> {
         }
         const verb = line.slice(0, 4).toUpperCase();
         if (verb === 'EHLO' || verb === 'HELO') socket.write('250 bench-sink\r\n');
-        else if (verb === 'DATA') { inData = true; socket.write('354 end with .\r\n'); }
-        else if (verb === 'QUIT') { socket.end('221 2.0.0 bye\r\n'); }
-        else socket.write('250 2.0.0 ok\r\n');
+        else if (verb === 'DATA') {
+          inData = true;
+          socket.write('354 end with .\r\n');
+        } else if (verb === 'QUIT') {
+          socket.end('221 2.0.0 bye\r\n');
+        } else socket.write('250 2.0.0 ok\r\n');
       }
     });
     socket.on('error', () => socket.destroy());

@@ -58,16 +58,27 @@ export async function loadTimelines(db: Db, serverIds: string[]): Promise<RunTim
       const finishedAt = r.finishedAt?.getTime() ?? Number.NaN;
       const workMs = r.durationMs ?? Number.NaN;
       return {
-        name: r.name, dependsOn: r.dependsOn, status: r.status, attempt: r.attempt,
-        startedAt: r.startedAt?.getTime() ?? Number.NaN, finishedAt, workMs,
+        name: r.name,
+        dependsOn: r.dependsOn,
+        status: r.status,
+        attempt: r.attempt,
+        startedAt: r.startedAt?.getTime() ?? Number.NaN,
+        finishedAt,
+        workMs,
         overheadMs: finishedAt - ready - workMs,
         pickupMs: (r.startedAt?.getTime() ?? Number.NaN) - ready,
       };
     });
     const finishedAt = run.finishedAt?.getTime() ?? Number.NaN;
     timelines.push({
-      runId: run.id, serverId: run.serverId, kind: run.kind as RunKind, status: run.status,
-      createdAt, finishedAt, wallMs: finishedAt - createdAt, steps,
+      runId: run.id,
+      serverId: run.serverId,
+      kind: run.kind as RunKind,
+      status: run.status,
+      createdAt,
+      finishedAt,
+      wallMs: finishedAt - createdAt,
+      steps,
       criticalPathMs: criticalPathMs(run.kind as RunKind, Object.fromEntries(steps.map((s) => [s.name, s.workMs]))),
     });
   }
@@ -86,7 +97,10 @@ export function criticalSteps(timeline: RunTimeline): string[] {
     let start = 0;
     for (const d of step.dependsOn) {
       const end = finish(d);
-      if (end > start) { start = end; via = d; }
+      if (end > start) {
+        start = end;
+        via = d;
+      }
     }
     memo.set(name, { end: start + step.workMs, via });
     return start + step.workMs;

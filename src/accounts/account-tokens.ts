@@ -19,15 +19,21 @@ export class InvalidAccountTokenError extends AppError {
 }
 
 export async function issueAccountToken(
-  db: DbOrTx, key: Buffer,
+  db: DbOrTx,
+  key: Buffer,
   input: { userId: string; email: string; purpose: AccountTokenPurpose; ttlSeconds: number; now: Date },
 ): Promise<string> {
   const token = signOpaqueToken(key, PREFIX[input.purpose]);
   // A new link replaces the older ones: only the latest mail in the inbox works.
-  await db.update(accountTokens).set({ usedAt: input.now })
+  await db
+    .update(accountTokens)
+    .set({ usedAt: input.now })
     .where(and(eq(accountTokens.userId, input.userId), eq(accountTokens.purpose, input.purpose), isNull(accountTokens.usedAt)));
   await db.insert(accountTokens).values({
-    userId: input.userId, email: input.email, purpose: input.purpose, tokenHash: sha256Hex(token),
+    userId: input.userId,
+    email: input.email,
+    purpose: input.purpose,
+    tokenHash: sha256Hex(token),
     expiresAt: new Date(input.now.getTime() + input.ttlSeconds * 1000),
   });
   return token;
@@ -35,11 +41,19 @@ export async function issueAccountToken(
 
 /** Marks the token used and returns whom it was for; throws a 400 for forged, used or expired tokens. */
 export async function consumeAccountToken(
-  db: DbOrTx, key: Buffer, purpose: AccountTokenPurpose, token: string, now: Date,
+  db: DbOrTx,
+  key: Buffer,
+  purpose: AccountTokenPurpose,
+  token: string,
+  now: Date,
 ): Promise<{ userId: string; email: string }> {
   if (!verifyOpaqueToken(key, PREFIX[purpose], token)) throw new InvalidAccountTokenError('This link is not valid.');
-  const [used] = await db.update(accountTokens).set({ usedAt: now })
-    .where(and(eq(accountTokens.tokenHash, sha256Hex(token)), eq(accountTokens.purpose, purpose), isNull(accountTokens.usedAt), gt(accountTokens.expiresAt, now)))
+  const [used] = await db
+    .update(accountTokens)
+    .set({ usedAt: now })
+    .where(
+      and(eq(accountTokens.tokenHash, sha256Hex(token)), eq(accountTokens.purpose, purpose), isNull(accountTokens.usedAt), gt(accountTokens.expiresAt, now)),
+    )
     .returning({ userId: accountTokens.userId, email: accountTokens.email });
   if (!used) throw new InvalidAccountTokenError('This link was already used or has expired; ask for a new one.');
   return used;

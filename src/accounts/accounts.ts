@@ -35,7 +35,14 @@ export interface PublicUser {
   createdAt: Date;
 }
 
-const publicColumns = { id: users.id, email: users.email, name: users.name, staffRole: users.staffRole, emailVerifiedAt: users.emailVerifiedAt, createdAt: users.createdAt };
+const publicColumns = {
+  id: users.id,
+  email: users.email,
+  name: users.name,
+  staffRole: users.staffRole,
+  emailVerifiedAt: users.emailVerifiedAt,
+  createdAt: users.createdAt,
+};
 
 export interface SignupDeps extends AccountDeps {
   log: Logger;
@@ -68,19 +75,22 @@ export async function signUp(
     await deps.sendEmailVerification?.(created.id, input.next !== undefined ? { next: input.next } : {});
     return;
   }
-  const [owner] = await deps.db.select({ id: users.id, email: users.email, erasing: users.erasureRequestedAt }).from(users).where(eq(users.email, input.email)).limit(1);
+  const [owner] = await deps.db
+    .select({ id: users.id, email: users.email, erasing: users.erasureRequestedAt })
+    .from(users)
+    .where(eq(users.email, input.email))
+    .limit(1);
   await audit(deps.db, { id: 'anonymous', kind: 'user', ip: meta.ip }, { action: 'user.signup_existing', ...(owner ? { target: owner.id } : {}) });
   // An account being erased is not mailed: its address is on its way out of our records.
   if (owner && owner.erasing === null) {
-    await deps.accountNotifier.notify({ kind: 'signup_attempted', userId: owner.id, email: owner.email, ip: meta.ip, at: new Date() })
+    await deps.accountNotifier
+      .notify({ kind: 'signup_attempted', userId: owner.id, email: owner.email, ip: meta.ip, at: new Date() })
       .catch((err: unknown) => deps.log.error({ err }, 'account notice failed'));
   }
 }
 
 /** A session, or (for an account with a second factor) the challenge its second step must answer. */
-export type LoginResult =
-  | { kind: 'session'; token: string; expiresAt: Date; userId: string }
-  | ({ kind: 'second_factor'; userId: string } & SignInChallenge);
+export type LoginResult = { kind: 'session'; token: string; expiresAt: Date; userId: string } | ({ kind: 'second_factor'; userId: string } & SignInChallenge);
 
 export async function logIn(
   deps: LoginDeps,
@@ -89,7 +99,11 @@ export async function logIn(
 ): Promise<LoginResult> {
   // Throttled before anything is looked up: a waiting guess learns nothing, right password or not.
   const attempt = await deps.loginThrottle.begin(input.email, meta.ip);
-  const [user] = await deps.db.select({ id: users.id, email: users.email, passwordHash: users.passwordHash }).from(users).where(eq(users.email, input.email)).limit(1);
+  const [user] = await deps.db
+    .select({ id: users.id, email: users.email, passwordHash: users.passwordHash })
+    .from(users)
+    .where(eq(users.email, input.email))
+    .limit(1);
   // Same work and same answer whether or not the account exists.
   const ok = user ? await deps.hasher.verify(user.passwordHash, input.password) : await deps.hasher.verifyDummy(input.password);
   if (!user || !ok) {
@@ -98,7 +112,8 @@ export async function logIn(
     // Once per window: the count passes the free allowance exactly once until the window empties.
     if (user && failures === deps.loginThrottle.policy.accountFree) {
       await audit(deps.db, { id: 'system', kind: 'system', ip: meta.ip }, { action: 'user.login_throttled', target: user.id, details: { failures } });
-      await deps.accountNotifier.notify({ kind: 'login_throttled', userId: user.id, email: user.email, failures, ip: meta.ip, at: new Date() })
+      await deps.accountNotifier
+        .notify({ kind: 'login_throttled', userId: user.id, email: user.email, failures, ip: meta.ip, at: new Date() })
         .catch((err: unknown) => deps.log.error({ err }, 'account notice failed'));
     }
     throw new UnauthorizedError('Email or password is incorrect');

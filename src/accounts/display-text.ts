@@ -13,6 +13,7 @@ import { ValidationError } from '../errors.ts';
 const CONTROL = /\p{Cc}/u;
 const BIDI = /[\u202a-\u202e\u2066-\u2069]/u;
 /** Separators, format characters and the blank look-alike letters that render as nothing. */
+// biome-ignore lint/suspicious/noMisleadingCharacterClass: U+034F (combining grapheme joiner) is matched alone on purpose, as an invisible character.
 const INVISIBLE = /[\p{Z}\p{Cf}\s\u115f\u1160\u3164\uffa0\u2800\u034f\u17b4\u17b5\u180e]/gu;
 
 export function displayTextProblem(text: string): string | null {

@@ -12,9 +12,12 @@ import { AppError, NotFoundError } from '../errors.ts';
 export class EmailUnverifiedError extends AppError {
   constructor(email: string, doing: string) {
     super({
-      code: 'email_unverified', status: 403, title: 'Email address not confirmed',
-      detail: `Confirm your email address (${email}) before ${doing}: open the link we mailed you, or ask for a new one `
-        + '(POST /v1/me/email/verification, or "Send the link again" in the dashboard).',
+      code: 'email_unverified',
+      status: 403,
+      title: 'Email address not confirmed',
+      detail:
+        `Confirm your email address (${email}) before ${doing}: open the link we mailed you, or ask for a new one ` +
+        '(POST /v1/me/email/verification, or "Send the link again" in the dashboard).',
     });
   }
 }

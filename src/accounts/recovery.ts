@@ -14,6 +14,7 @@ import { sendBestEffort, type Mailer } from '../mail/mailer.ts';
 import { emailVerificationMessage, passwordResetMessage } from '../mail/messages.ts';
 import { consumeAccountToken, InvalidAccountTokenError, issueAccountToken } from './account-tokens.ts';
 import { hasSecondFactor } from './two-factor/status.ts';
+import { systemClock } from '../clock.ts';
 
 export const RESET_TTL_SECONDS = 30 * 60;
 export const VERIFY_TTL_SECONDS = 3 * 24 * 3600;
@@ -31,17 +32,26 @@ export interface RecoveryDeps {
   now?: () => Date;
 }
 
-const nowOf = (deps: RecoveryDeps) => deps.now?.() ?? new Date();
+const nowOf = (deps: RecoveryDeps) => deps.now?.() ?? new Date(systemClock.now());
 
 export async function requestPasswordReset(deps: RecoveryDeps, email: string, ip: string | null): Promise<void> {
-  const [user] = await deps.db.select({ id: users.id, email: users.email }).from(users)
-    .where(and(eq(users.email, email), isNull(users.erasureRequestedAt))).limit(1);
+  const [user] = await deps.db
+    .select({ id: users.id, email: users.email })
+    .from(users)
+    .where(and(eq(users.email, email), isNull(users.erasureRequestedAt)))
+    .limit(1);
   if (!user) {
     await audit(deps.db, { id: 'anonymous', kind: 'user', ip }, { action: 'user.password_reset_requested', details: { known: false } });
     return;
   }
   const token = await deps.db.transaction(async (tx) => {
-    const t = await issueAccountToken(tx, deps.tokenKey, { userId: user.id, email: user.email, purpose: 'password_reset', ttlSeconds: RESET_TTL_SECONDS, now: nowOf(deps) });
+    const t = await issueAccountToken(tx, deps.tokenKey, {
+      userId: user.id,
+      email: user.email,
+      purpose: 'password_reset',
+      ttlSeconds: RESET_TTL_SECONDS,
+      now: nowOf(deps),
+    });
     await audit(tx, { id: user.id, kind: 'user', ip }, { action: 'user.password_reset_requested', target: user.id });
     return t;
   });
@@ -64,7 +74,10 @@ export async function resetPassword(deps: RecoveryDeps, token: string, password:
   await deps.db.transaction(async (tx) => {
     // Clicking the emailed link also proves the address is theirs.
     const [row] = await tx.select({ verified: users.emailVerifiedAt }).from(users).where(eq(users.id, result.userId));
-    await tx.update(users).set({ passwordHash, ...(row?.verified ? {} : { emailVerifiedAt: now }) }).where(eq(users.id, result.userId));
+    await tx
+      .update(users)
+      .set({ passwordHash, ...(row?.verified ? {} : { emailVerifiedAt: now }) })
+      .where(eq(users.id, result.userId));
     await deps.sessions.revokeAllForUser(tx, result.userId);
     await audit(tx, { id: result.userId, kind: 'user', ip }, { action: 'user.password_reset', target: result.userId });
   });
@@ -79,7 +92,13 @@ export async function sendEmailVerification(deps: RecoveryDeps, userId: string, 
   const [user] = await deps.db.select({ email: users.email, verified: users.emailVerifiedAt }).from(users).where(eq(users.id, userId));
   if (!user) throw new InvalidAccountTokenError('No such account.');
   if (user.verified) return { alreadyVerified: true };
-  const token = await issueAccountToken(deps.db, deps.tokenKey, { userId, email: user.email, purpose: 'email_verification', ttlSeconds: VERIFY_TTL_SECONDS, now: nowOf(deps) });
+  const token = await issueAccountToken(deps.db, deps.tokenKey, {
+    userId,
+    email: user.email,
+    purpose: 'email_verification',
+    ttlSeconds: VERIFY_TTL_SECONDS,
+    now: nowOf(deps),
+  });
   const next = o.next && /^\/(?![/\\])/.test(o.next) && o.next !== '/' ? `&next=${encodeURIComponent(o.next)}` : '';
   await sendBestEffort(deps.mailer, deps.log, emailVerificationMessage(user.email, `${deps.publicUrl}/verify-email?token=${encodeURIComponent(token)}${next}`));
   return { alreadyVerified: false };
@@ -92,13 +111,18 @@ export async function sendEmailVerification(deps: RecoveryDeps, userId: string, 
  * so it confirms the address and the owner signs in as usual (session null).
  */
 export async function verifyEmail(
-  deps: RecoveryDeps, token: string, meta: { ip: string | null; userAgent: string | null },
+  deps: RecoveryDeps,
+  token: string,
+  meta: { ip: string | null; userAgent: string | null },
 ): Promise<{ userId: string; email: string; session: { token: string; expiresAt: Date } | null }> {
   const now = nowOf(deps);
   return deps.db.transaction(async (tx) => {
     const who = await consumeAccountToken(tx, deps.tokenKey, 'email_verification', token, now);
-    const [updated] = await tx.update(users).set({ emailVerifiedAt: now })
-      .where(and(eq(users.id, who.userId), eq(users.email, who.email))).returning({ id: users.id });
+    const [updated] = await tx
+      .update(users)
+      .set({ emailVerifiedAt: now })
+      .where(and(eq(users.id, who.userId), eq(users.email, who.email)))
+      .returning({ id: users.id });
     if (!updated) throw new InvalidAccountTokenError('This link was sent to an address the account no longer uses.');
     await audit(tx, { id: who.userId, kind: 'user', ip: meta.ip }, { action: 'user.email_verified', target: who.userId });
     if (await hasSecondFactor(tx, who.userId)) return { ...who, session: null };

@@ -27,7 +27,10 @@ type Tx = Db;
 type Change = (tx: Tx, server: ServerRow) => Promise<void>;
 
 const applied = (row: { updatedAt: Date; appliedAt: Date | null }) => row.appliedAt !== null && row.appliedAt >= row.updatedAt;
-const sync = (row: { updatedAt: Date; appliedAt: Date | null }) => ({ status: applied(row) ? 'applied' as const : 'pending' as const, appliedAt: row.appliedAt?.toISOString() ?? null });
+const sync = (row: { updatedAt: Date; appliedAt: Date | null }) => ({
+  status: applied(row) ? ('applied' as const) : ('pending' as const),
+  appliedAt: row.appliedAt?.toISOString() ?? null,
+});
 
 async function changeableServer(db: Db, access: WorkspaceAccess, serverId: string): Promise<ServerRow> {
   const server = await findServer(db, serverId, access.workspaceId);
@@ -49,20 +52,45 @@ export async function listAddresses(db: Db, access: WorkspaceAccess, serverId: s
   const server = await findServer(db, serverId, access.workspaceId);
   const [aliases, [catchAll], forwards, replies] = await Promise.all([
     db.select().from(mailAliases).where(eq(mailAliases.serverId, server.id)).orderBy(asc(mailAliases.localPart)),
-    db.select({ row: catchAlls, address: mailboxes.address }).from(catchAlls).innerJoin(mailboxes, eq(mailboxes.id, catchAlls.mailboxId)).where(eq(catchAlls.serverId, server.id)),
+    db
+      .select({ row: catchAlls, address: mailboxes.address })
+      .from(catchAlls)
+      .innerJoin(mailboxes, eq(mailboxes.id, catchAlls.mailboxId))
+      .where(eq(catchAlls.serverId, server.id)),
     db.select().from(mailForwards).where(eq(mailForwards.serverId, server.id)),
     db.select().from(vacations).where(eq(vacations.serverId, server.id)),
   ]);
   return {
     domain: server.domain,
-    aliases: aliases.map((a) => ({ id: a.id, address: a.address, localPart: a.localPart, mailboxId: a.mailboxId, sync: sync(a), createdAt: a.createdAt.toISOString() })),
+    aliases: aliases.map((a) => ({
+      id: a.id,
+      address: a.address,
+      localPart: a.localPart,
+      mailboxId: a.mailboxId,
+      sync: sync(a),
+      createdAt: a.createdAt.toISOString(),
+    })),
     catchAll: catchAll ? { mailboxId: catchAll.row.mailboxId, address: catchAll.address, sync: sync(catchAll.row) } : null,
     forwards: forwards.map((f) => ({ mailboxId: f.mailboxId, target: f.target, keepCopy: f.keepCopy, sync: sync(f) })),
-    vacations: replies.map((v) => ({ mailboxId: v.mailboxId, startsOn: v.startsOn, endsOn: v.endsOn, subject: v.subject, message: v.message, days: v.days, sync: sync(v) })),
+    vacations: replies.map((v) => ({
+      mailboxId: v.mailboxId,
+      startsOn: v.startsOn,
+      endsOn: v.endsOn,
+      subject: v.subject,
+      message: v.message,
+      days: v.days,
+      sync: sync(v),
+    })),
   };
 }
 
-export async function createAlias(deps: AddressDeps, actor: Actor, access: WorkspaceAccess, serverId: string, input: { localPart: string; mailboxId: string }): Promise<{ id: string; address: string }> {
+export async function createAlias(
+  deps: AddressDeps,
+  actor: Actor,
+  access: WorkspaceAccess,
+  serverId: string,
+  input: { localPart: string; mailboxId: string },
+): Promise<{ id: string; address: string }> {
   let created = { id: '', address: '' };
   await change(deps, access, serverId, async (tx, server) => {
     const mailbox = await activeMailbox(tx, server.id, input.mailboxId, 'mailboxId');
@@ -70,10 +98,19 @@ export async function createAlias(deps: AddressDeps, actor: Actor, access: Works
     const [{ n }] = (await tx.select({ n: count() }).from(mailAliases).where(eq(mailAliases.serverId, server.id))) as [{ n: number }];
     if (Number(n) >= limit) throw new ConflictError(`The ${server.planId} plan includes ${limit} aliases`, 'plan_limit');
     const address = `${input.localPart}@${server.domain}`;
-    const [box] = await tx.select({ id: mailboxes.id }).from(mailboxes).where(and(eq(mailboxes.serverId, server.id), eq(mailboxes.localPart, input.localPart)));
-    const [alias] = await tx.select({ id: mailAliases.id }).from(mailAliases).where(and(eq(mailAliases.serverId, server.id), eq(mailAliases.localPart, input.localPart)));
+    const [box] = await tx
+      .select({ id: mailboxes.id })
+      .from(mailboxes)
+      .where(and(eq(mailboxes.serverId, server.id), eq(mailboxes.localPart, input.localPart)));
+    const [alias] = await tx
+      .select({ id: mailAliases.id })
+      .from(mailAliases)
+      .where(and(eq(mailAliases.serverId, server.id), eq(mailAliases.localPart, input.localPart)));
     if (box || alias) throw new ConflictError(`${address} already exists${box ? ' as a mailbox' : ''}`);
-    const [row] = await tx.insert(mailAliases).values({ workspaceId: server.workspaceId, serverId: server.id, mailboxId: mailbox.id, localPart: input.localPart, address }).returning();
+    const [row] = await tx
+      .insert(mailAliases)
+      .values({ workspaceId: server.workspaceId, serverId: server.id, mailboxId: mailbox.id, localPart: input.localPart, address })
+      .returning();
     await audit(tx, actor, { action: 'alias.create', workspaceId: server.workspaceId, target: row!.id, details: { address, mailbox: mailbox.address } });
     created = { id: row!.id, address };
   });
@@ -83,7 +120,10 @@ export async function createAlias(deps: AddressDeps, actor: Actor, access: Works
 export async function deleteAlias(deps: AddressDeps, actor: Actor, access: WorkspaceAccess, serverId: string, aliasId: string): Promise<void> {
   await change(deps, access, serverId, async (tx, server) => {
     const [row] = /^[0-9a-f-]{36}$/i.test(aliasId)
-      ? await tx.delete(mailAliases).where(and(eq(mailAliases.id, aliasId), eq(mailAliases.serverId, server.id))).returning()
+      ? await tx
+          .delete(mailAliases)
+          .where(and(eq(mailAliases.id, aliasId), eq(mailAliases.serverId, server.id)))
+          .returning()
       : [];
     if (!row) throw new NotFoundError('Alias');
     await audit(tx, actor, { action: 'alias.delete', workspaceId: server.workspaceId, target: row.id, details: { address: row.address } });
@@ -100,44 +140,94 @@ export async function setCatchAll(deps: AddressDeps, actor: Actor, access: Works
       await tx.insert(catchAlls).values({ serverId: server.id, workspaceId: server.workspaceId, mailboxId: mailbox.id });
       address = mailbox.address;
     }
-    await audit(tx, actor, { action: address ? 'catch_all.set' : 'catch_all.off', workspaceId: server.workspaceId, target: server.id, details: { mailbox: address } });
+    await audit(tx, actor, {
+      action: address ? 'catch_all.set' : 'catch_all.off',
+      workspaceId: server.workspaceId,
+      target: server.id,
+      details: { mailbox: address },
+    });
   });
 }
 
 export async function setForward(
-  deps: AddressDeps, actor: Actor, access: WorkspaceAccess, serverId: string, mailboxId: string, input: { target: string; keepCopy: boolean },
+  deps: AddressDeps,
+  actor: Actor,
+  access: WorkspaceAccess,
+  serverId: string,
+  mailboxId: string,
+  input: { target: string; keepCopy: boolean },
 ): Promise<void> {
   await change(deps, access, serverId, async (tx, server) => {
     const mailbox = await findMailbox(tx, server.id, mailboxId);
     const target = input.target;
     if (target.slice(target.lastIndexOf('@') + 1) === server.domain) {
-      throw new ValidationError(`${target} is on this server: make it an alias instead`, { errors: [{ path: 'json.target', message: 'must be an address outside this domain' }] });
+      throw new ValidationError(`${target} is on this server: make it an alias instead`, {
+        errors: [{ path: 'json.target', message: 'must be an address outside this domain' }],
+      });
     }
-    const others = await tx.select({ n: count() }).from(mailForwards).where(and(eq(mailForwards.serverId, server.id), ne(mailForwards.mailboxId, mailbox.id)));
+    const others = await tx
+      .select({ n: count() })
+      .from(mailForwards)
+      .where(and(eq(mailForwards.serverId, server.id), ne(mailForwards.mailboxId, mailbox.id)));
     const limit = deps.limitsOf(server.planId).forwards;
     if (Number(others[0]!.n) >= limit) throw new ConflictError(`The ${server.planId} plan includes forwarding for ${limit} mailboxes`, 'plan_limit');
     const now = new Date();
-    await tx.insert(mailForwards).values({ mailboxId: mailbox.id, workspaceId: server.workspaceId, serverId: server.id, target, keepCopy: input.keepCopy })
+    await tx
+      .insert(mailForwards)
+      .values({ mailboxId: mailbox.id, workspaceId: server.workspaceId, serverId: server.id, target, keepCopy: input.keepCopy })
       .onConflictDoUpdate({ target: mailForwards.mailboxId, set: { target, keepCopy: input.keepCopy, updatedAt: now } });
-    await audit(tx, actor, { action: 'forward.set', workspaceId: server.workspaceId, target: mailbox.id, details: { address: mailbox.address, to: target, keepCopy: input.keepCopy } });
+    await audit(tx, actor, {
+      action: 'forward.set',
+      workspaceId: server.workspaceId,
+      target: mailbox.id,
+      details: { address: mailbox.address, to: target, keepCopy: input.keepCopy },
+    });
   });
 }
 
-export interface VacationInput { startsOn: string; endsOn: string; subject: string; message: string; days: number }
+export interface VacationInput {
+  startsOn: string;
+  endsOn: string;
+  subject: string;
+  message: string;
+  days: number;
+}
 
-export async function setVacation(deps: AddressDeps, actor: Actor, access: WorkspaceAccess, serverId: string, mailboxId: string, input: VacationInput): Promise<void> {
-  if (input.endsOn < input.startsOn) throw new ValidationError('endsOn is before startsOn', { errors: [{ path: 'json.endsOn', message: 'must be on or after startsOn' }] });
+export async function setVacation(
+  deps: AddressDeps,
+  actor: Actor,
+  access: WorkspaceAccess,
+  serverId: string,
+  mailboxId: string,
+  input: VacationInput,
+): Promise<void> {
+  if (input.endsOn < input.startsOn)
+    throw new ValidationError('endsOn is before startsOn', { errors: [{ path: 'json.endsOn', message: 'must be on or after startsOn' }] });
   await change(deps, access, serverId, async (tx, server) => {
     const mailbox = await findMailbox(tx, server.id, mailboxId);
     const now = new Date();
-    await tx.insert(vacations).values({ mailboxId: mailbox.id, workspaceId: server.workspaceId, serverId: server.id, ...input })
+    await tx
+      .insert(vacations)
+      .values({ mailboxId: mailbox.id, workspaceId: server.workspaceId, serverId: server.id, ...input })
       .onConflictDoUpdate({ target: vacations.mailboxId, set: { ...input, updatedAt: now } });
-    await audit(tx, actor, { action: 'vacation.set', workspaceId: server.workspaceId, target: mailbox.id, details: { address: mailbox.address, startsOn: input.startsOn, endsOn: input.endsOn } });
+    await audit(tx, actor, {
+      action: 'vacation.set',
+      workspaceId: server.workspaceId,
+      target: mailbox.id,
+      details: { address: mailbox.address, startsOn: input.startsOn, endsOn: input.endsOn },
+    });
   });
 }
 
 /** Removes the mailbox's forward or vacation reply; 404 when it has none. */
-export async function removeMailboxSetting(deps: AddressDeps, actor: Actor, access: WorkspaceAccess, serverId: string, mailboxId: string, what: 'forward' | 'vacation'): Promise<void> {
+export async function removeMailboxSetting(
+  deps: AddressDeps,
+  actor: Actor,
+  access: WorkspaceAccess,
+  serverId: string,
+  mailboxId: string,
+  what: 'forward' | 'vacation',
+): Promise<void> {
   await change(deps, access, serverId, async (tx, server) => {
     const mailbox = await findMailbox(tx, server.id, mailboxId);
     const table = what === 'forward' ? mailForwards : vacations;
@@ -152,7 +242,10 @@ async function activeMailbox(tx: Tx, serverId: string, mailboxId: string, field:
   try {
     return await findMailbox(tx, serverId, mailboxId);
   } catch (err) {
-    if (err instanceof NotFoundError) throw new ValidationError(`${field} is not a mailbox of this server`, { errors: [{ path: `json.${field}`, message: 'is not a mailbox of this server' }] });
+    if (err instanceof NotFoundError)
+      throw new ValidationError(`${field} is not a mailbox of this server`, {
+        errors: [{ path: `json.${field}`, message: 'is not a mailbox of this server' }],
+      });
     throw err;
   }
 }

@@ -12,17 +12,44 @@ import { renderAddressFiles, type AddressSet } from '../mailstack/addresses.ts';
 import type { RenderedFile } from '../mailstack/render.ts';
 
 /** The files, and the rows they were rendered from (by key and version) to mark applied once the server has them. */
-export interface LoadedAddresses { files: RenderedFile[]; seen: Seen }
-interface Seen { aliases: Row[]; catchAll: Row[]; forwards: Row[]; vacations: Row[] }
-interface Row { key: string; updatedAt: Date }
+export interface LoadedAddresses {
+  files: RenderedFile[];
+  seen: Seen;
+}
+interface Seen {
+  aliases: Row[];
+  catchAll: Row[];
+  forwards: Row[];
+  vacations: Row[];
+}
+interface Row {
+  key: string;
+  updatedAt: Date;
+}
 
 export async function renderServerAddresses(db: Db, server: { id: string; domain: string }, activeLocalParts: readonly string[]): Promise<LoadedAddresses> {
   const owner = { localPart: mailboxes.localPart, state: mailboxes.state };
   const [aliases, catchAll, forwards, replies] = await Promise.all([
-    db.select({ a: mailAliases, ...owner }).from(mailAliases).innerJoin(mailboxes, eq(mailboxes.id, mailAliases.mailboxId)).where(eq(mailAliases.serverId, server.id)),
-    db.select({ ...owner, updatedAt: catchAlls.updatedAt }).from(catchAlls).innerJoin(mailboxes, eq(mailboxes.id, catchAlls.mailboxId)).where(eq(catchAlls.serverId, server.id)),
-    db.select({ f: mailForwards, ...owner }).from(mailForwards).innerJoin(mailboxes, eq(mailboxes.id, mailForwards.mailboxId)).where(eq(mailForwards.serverId, server.id)),
-    db.select({ v: vacations, ...owner }).from(vacations).innerJoin(mailboxes, eq(mailboxes.id, vacations.mailboxId)).where(eq(vacations.serverId, server.id)),
+    db
+      .select({ a: mailAliases, ...owner })
+      .from(mailAliases)
+      .innerJoin(mailboxes, eq(mailboxes.id, mailAliases.mailboxId))
+      .where(eq(mailAliases.serverId, server.id)),
+    db
+      .select({ ...owner, updatedAt: catchAlls.updatedAt })
+      .from(catchAlls)
+      .innerJoin(mailboxes, eq(mailboxes.id, catchAlls.mailboxId))
+      .where(eq(catchAlls.serverId, server.id)),
+    db
+      .select({ f: mailForwards, ...owner })
+      .from(mailForwards)
+      .innerJoin(mailboxes, eq(mailboxes.id, mailForwards.mailboxId))
+      .where(eq(mailForwards.serverId, server.id)),
+    db
+      .select({ v: vacations, ...owner })
+      .from(vacations)
+      .innerJoin(mailboxes, eq(mailboxes.id, vacations.mailboxId))
+      .where(eq(vacations.serverId, server.id)),
   ]);
   const active = new Set(activeLocalParts);
   const live = <T extends { localPart: string }>(rows: T[]) => rows.filter((r) => active.has(r.localPart));
@@ -31,7 +58,14 @@ export async function renderServerAddresses(db: Db, server: { id: string; domain
     aliases: live(aliases).map((r) => ({ localPart: r.a.localPart, mailbox: r.localPart })),
     catchAll: live(catchAll)[0]?.localPart ?? null,
     forwards: live(forwards).map((r) => ({ mailbox: r.localPart, target: r.f.target, keepCopy: r.f.keepCopy })),
-    vacations: live(replies).map((r) => ({ mailbox: r.localPart, startsOn: r.v.startsOn, endsOn: r.v.endsOn, subject: r.v.subject, message: r.v.message, days: r.v.days })),
+    vacations: live(replies).map((r) => ({
+      mailbox: r.localPart,
+      startsOn: r.v.startsOn,
+      endsOn: r.v.endsOn,
+      subject: r.v.subject,
+      message: r.v.message,
+      days: r.v.days,
+    })),
   };
   const seen: Seen = {
     aliases: aliases.map((r) => ({ key: r.a.id, updatedAt: r.a.updatedAt })),
@@ -51,9 +85,25 @@ export async function markAddressesApplied(db: Db, seen: Seen): Promise<void> {
   // PostgreSQL keeps microseconds, a JS Date milliseconds: "as read" is within that millisecond.
   const same = (column: AnyPgColumn, at: Date) => and(gte(column, at), lt(column, new Date(at.getTime() + 1)));
   await db.transaction(async (tx) => {
-    for (const r of seen.aliases) await tx.update(mailAliases).set({ appliedAt }).where(and(eq(mailAliases.id, r.key), same(mailAliases.updatedAt, r.updatedAt)));
-    for (const r of seen.catchAll) await tx.update(catchAlls).set({ appliedAt }).where(and(eq(catchAlls.serverId, r.key), same(catchAlls.updatedAt, r.updatedAt)));
-    for (const r of seen.forwards) await tx.update(mailForwards).set({ appliedAt }).where(and(eq(mailForwards.mailboxId, r.key), same(mailForwards.updatedAt, r.updatedAt)));
-    for (const r of seen.vacations) await tx.update(vacations).set({ appliedAt }).where(and(eq(vacations.mailboxId, r.key), same(vacations.updatedAt, r.updatedAt)));
+    for (const r of seen.aliases)
+      await tx
+        .update(mailAliases)
+        .set({ appliedAt })
+        .where(and(eq(mailAliases.id, r.key), same(mailAliases.updatedAt, r.updatedAt)));
+    for (const r of seen.catchAll)
+      await tx
+        .update(catchAlls)
+        .set({ appliedAt })
+        .where(and(eq(catchAlls.serverId, r.key), same(catchAlls.updatedAt, r.updatedAt)));
+    for (const r of seen.forwards)
+      await tx
+        .update(mailForwards)
+        .set({ appliedAt })
+        .where(and(eq(mailForwards.mailboxId, r.key), same(mailForwards.updatedAt, r.updatedAt)));
+    for (const r of seen.vacations)
+      await tx
+        .update(vacations)
+        .set({ appliedAt })
+        .where(and(eq(vacations.mailboxId, r.key), same(vacations.updatedAt, r.updatedAt)));
   });
 }

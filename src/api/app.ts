@@ -58,20 +58,30 @@ export function createApp(deps: ApiDeps, extra: RouteRegistrar[] = []): App {
   });
 
   app.use('*', requestContext({ log: deps.log, trustProxy: deps.config.http.trustProxy }));
-  const headers = (contentSecurityPolicy: NonNullable<Parameters<typeof secureHeaders>[0]>['contentSecurityPolicy']) => secureHeaders({
-    contentSecurityPolicy,
-    strictTransportSecurity: 'max-age=63072000; includeSubDomains',
-    crossOriginResourcePolicy: 'same-origin',
-  });
+  const headers = (contentSecurityPolicy: NonNullable<Parameters<typeof secureHeaders>[0]>['contentSecurityPolicy']) =>
+    secureHeaders({
+      contentSecurityPolicy,
+      strictTransportSecurity: 'max-age=63072000; includeSubDomains',
+      crossOriginResourcePolicy: 'same-origin',
+    });
   const apiHeaders = headers({ defaultSrc: ["'none'"], frameAncestors: ["'none'"] });
   const docsHeaders = headers(DOCS_CSP_DIRECTIVES);
   // Dashboard pages (src/web) load their own script and stylesheet; the API keeps default-src 'none'.
   const webHeaders = headers(WEB_CSP_DIRECTIVES);
   app.use('*', (c, next) => (isDocsPath(c.req.path) ? docsHeaders : isWebPath(c.req.path) ? webHeaders : apiHeaders)(c, next));
-  app.use('*', bodyLimit({
-    maxSize: deps.config.http.bodyLimitBytes,
-    onError: (c) => problemResponse(c, { code: 'payload_too_large', status: 413, title: 'Payload too large', detail: `Request bodies are limited to ${deps.config.http.bodyLimitBytes} bytes` }),
-  }));
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: deps.config.http.bodyLimitBytes,
+      onError: (c) =>
+        problemResponse(c, {
+          code: 'payload_too_large',
+          status: 413,
+          title: 'Payload too large',
+          detail: `Request bodies are limited to ${deps.config.http.bodyLimitBytes} bytes`,
+        }),
+    }),
+  );
   app.use('*', wellFormedInput());
   // A change made through this process is seen by its very next request: the read cache's NOTIFY
   // (read-cache.ts) arrives on another connection a moment after the commit, which a client that
@@ -84,8 +94,14 @@ export function createApp(deps: ApiDeps, extra: RouteRegistrar[] = []): App {
     });
   }
 
-  app.use('/v1/auth/*', rateLimit(deps.limiters.auth, (c) => `ip:${c.get('clientIp') ?? 'unknown'}`));
-  app.use('/v1/invitations/*', rateLimit(deps.limiters.auth, (c) => `ip:${c.get('clientIp') ?? 'unknown'}`));
+  app.use(
+    '/v1/auth/*',
+    rateLimit(deps.limiters.auth, (c) => `ip:${c.get('clientIp') ?? 'unknown'}`),
+  );
+  app.use(
+    '/v1/invitations/*',
+    rateLimit(deps.limiters.auth, (c) => `ip:${c.get('clientIp') ?? 'unknown'}`),
+  );
   const auth = authenticate(deps);
   // Hono's `/x/*` also matches `/x` itself: listing both would run each middleware twice there
   // (two authentications, and every request counted twice against its rate limit).

@@ -27,7 +27,12 @@ export interface HttpListener {
 }
 
 const PARSER_PROBLEMS: Record<string, ProblemInput> = {
-  HPE_HEADER_OVERFLOW: { code: 'request_header_fields_too_large', status: 431, title: 'Request header fields too large', detail: 'The request headers are larger than the server accepts' },
+  HPE_HEADER_OVERFLOW: {
+    code: 'request_header_fields_too_large',
+    status: 431,
+    title: 'Request header fields too large',
+    detail: 'The request headers are larger than the server accepts',
+  },
   ERR_HTTP_REQUEST_TIMEOUT: { code: 'request_timeout', status: 408, title: 'Request timeout', detail: 'The request was not received in time' },
 };
 const MALFORMED: ProblemInput = { code: 'malformed_request', status: 400, title: 'Malformed request', detail: 'The request is not valid HTTP/1.1' };
@@ -42,17 +47,19 @@ function answerParserError(err: NodeJS.ErrnoException, socket: Socket, log: Logg
   const requestId = randomUUID();
   const body = JSON.stringify(problemBody(problem, { requestId }));
   log.info({ status: problem.status, code: err.code, requestId }, 'request refused by the HTTP parser');
-  socket.end([
-    `HTTP/1.1 ${problem.status} ${REASONS[problem.status] ?? 'Error'}`,
-    `content-type: ${PROBLEM_CONTENT_TYPE}`,
-    `content-length: ${Buffer.byteLength(body)}`,
-    'cache-control: no-store',
-    'x-content-type-options: nosniff',
-    `x-request-id: ${requestId}`,
-    'connection: close',
-    '',
-    body,
-  ].join('\r\n'));
+  socket.end(
+    [
+      `HTTP/1.1 ${problem.status} ${REASONS[problem.status] ?? 'Error'}`,
+      `content-type: ${PROBLEM_CONTENT_TYPE}`,
+      `content-length: ${Buffer.byteLength(body)}`,
+      'cache-control: no-store',
+      'x-content-type-options: nosniff',
+      `x-request-id: ${requestId}`,
+      'connection: close',
+      '',
+      body,
+    ].join('\r\n'),
+  );
 }
 
 /**
@@ -94,7 +101,9 @@ export async function listenHttp(app: App, opts: { host: string; port: number; l
   };
   const server = await new Promise<Server>((resolve, reject) => {
     // autoCleanupIncoming: off, replaced by discardUnreadBody above.
-    const s = serve({ fetch: fetch as (r: Request, env: unknown) => Promise<Response>, hostname: opts.host, port: opts.port, autoCleanupIncoming: false }, () => resolve(s as Server));
+    const s = serve({ fetch: fetch as (r: Request, env: unknown) => Promise<Response>, hostname: opts.host, port: opts.port, autoCleanupIncoming: false }, () =>
+      resolve(s as Server),
+    );
     s.once('error', reject);
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => answerParserError(err, socket, opts.log));
@@ -104,15 +113,16 @@ export async function listenHttp(app: App, opts: { host: string; port: number; l
     server,
     url: `http://${host}:${info.port}`,
     port: info.port,
-    close: (graceMs = 5_000) => new Promise<void>((resolve) => {
-      const force = setTimeout(() => server.closeAllConnections(), graceMs);
-      force.unref();
-      server.close(() => {
-        clearTimeout(force);
-        resolve();
-      });
-      // Idle keep-alive connections would otherwise hold close() until they time out.
-      server.closeIdleConnections();
-    }),
+    close: (graceMs = 5_000) =>
+      new Promise<void>((resolve) => {
+        const force = setTimeout(() => server.closeAllConnections(), graceMs);
+        force.unref();
+        server.close(() => {
+          clearTimeout(force);
+          resolve();
+        });
+        // Idle keep-alive connections would otherwise hold close() until they time out.
+        server.closeIdleConnections();
+      }),
   };
 }

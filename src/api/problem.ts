@@ -91,13 +91,22 @@ export const CLIENT_CLOSED_REQUEST = 499;
 export function errorToProblem(err: unknown, c: Context<AppEnv>): Response {
   if (clientWentAway(err, c)) {
     c.get('log')?.info({ code: (err as NodeJS.ErrnoException).code }, 'client went away before sending its whole request');
-    return problemResponse(c, { code: 'client_closed_request', status: CLIENT_CLOSED_REQUEST, title: 'Client closed request', detail: 'The request body ended before its announced length' });
+    return problemResponse(c, {
+      code: 'client_closed_request',
+      status: CLIENT_CLOSED_REQUEST,
+      title: 'Client closed request',
+      detail: 'The request body ended before its announced length',
+    });
   }
   if (err instanceof AppError) {
     const headers: Record<string, string> = {};
     if (err.status === 429 && err.retryAfterMs !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(err.retryAfterMs / 1000)));
     if (err.status >= 500) c.get('log')?.error({ err, code: err.code }, 'request failed');
-    return problemResponse(c, { code: err.code, status: err.status, title: err.title, ...(err.detail ? { detail: err.detail } : {}), ...err.extensions }, headers);
+    return problemResponse(
+      c,
+      { code: err.code, status: err.status, title: err.title, ...(err.detail ? { detail: err.detail } : {}), ...err.extensions },
+      headers,
+    );
   }
   if (err instanceof HTTPException) {
     const status = err.status;
@@ -106,5 +115,10 @@ export function errorToProblem(err: unknown, c: Context<AppEnv>): Response {
     return problemResponse(c, { code, status, title, detail: err.message || title });
   }
   c.get('log')?.error({ err }, 'unhandled error');
-  return problemResponse(c, { code: 'internal_error', status: 500, title: 'Internal server error', detail: 'Something went wrong on our side; quote the requestId to support.' });
+  return problemResponse(c, {
+    code: 'internal_error',
+    status: 500,
+    title: 'Internal server error',
+    detail: 'Something went wrong on our side; quote the requestId to support.',
+  });
 }

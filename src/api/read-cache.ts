@@ -98,11 +98,15 @@ export class ReadCache {
   /** LISTENs on the pool's dedicated connection; serving starts once it is established. */
   async listen(sql: postgres.Sql): Promise<{ close(): Promise<void> }> {
     if (this.ttlMs <= 0) return { close: async () => {} };
-    const handle = await sql.listen(CACHE_CHANNEL, (payload) => this.evict(payload), () => {
-      // First listen and every reconnect: whatever was missed meanwhile is forgotten.
-      this.clear();
-      this.listening = true;
-    });
+    const handle = await sql.listen(
+      CACHE_CHANNEL,
+      (payload) => this.evict(payload),
+      () => {
+        // First listen and every reconnect: whatever was missed meanwhile is forgotten.
+        this.clear();
+        this.listening = true;
+      },
+    );
     return {
       close: async () => {
         this.listening = false;

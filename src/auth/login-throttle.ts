@@ -70,14 +70,20 @@ export function createLoginThrottle(opts: { db: Db; key: Buffer; now?: () => num
         // Account before IP, always: one lock order, no deadlock between two sign-ins.
         for (const key of keys) await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${key}, 0))`);
         await tx.delete(loginAttempts).where(and(inArray(loginAttempts.key, keys), lt(loginAttempts.at, since)));
-        const rows = await tx.select({ key: loginAttempts.key, n: sql<number>`count(*)::int`, last: sql<Date>`max(${loginAttempts.at})` })
-          .from(loginAttempts).where(inArray(loginAttempts.key, keys)).groupBy(loginAttempts.key);
+        const rows = await tx
+          .select({ key: loginAttempts.key, n: sql<number>`count(*)::int`, last: sql<Date>`max(${loginAttempts.at})` })
+          .from(loginAttempts)
+          .where(inArray(loginAttempts.key, keys))
+          .groupBy(loginAttempts.key);
         const stats = new Map(rows.map((r) => [r.key, { n: r.n, last: new Date(r.last).getTime() }]));
         const forAccount = stats.get(account) ?? { n: 0, last: 0 };
         const forIp = ip ? (stats.get(`ip:${ip}`) ?? { n: 0, last: 0 }) : { n: 0, last: 0 };
         const waitMs = Math.max(wait(forAccount.n, forAccount.last, policy.accountFree, at), wait(forIp.n, forIp.last, policy.ipFree, at));
         if (waitMs > 0) throw new RateLimitedError(waitMs, `Too many sign-in attempts; retry in ${Math.ceil(waitMs / 1000)} s`);
-        const ids = await tx.insert(loginAttempts).values(keys.map((key) => ({ key, at: new Date(at) }))).returning({ id: loginAttempts.id, key: loginAttempts.key });
+        const ids = await tx
+          .insert(loginAttempts)
+          .values(keys.map((key) => ({ key, at: new Date(at) })))
+          .returning({ id: loginAttempts.id, key: loginAttempts.key });
         return { ids, accountAttemptsBefore: forAccount.n };
       });
       return {

@@ -36,7 +36,10 @@ export function createSessionService(opts: { key: Uint8Array; ttlSeconds: number
   return {
     async issue(db, userId, meta) {
       const expiresAt = new Date(now() + opts.ttlSeconds * 1000);
-      const [row] = await db.insert(sessions).values({ userId, expiresAt, ip: meta.ip, userAgent: meta.userAgent?.slice(0, 300) ?? null }).returning({ id: sessions.id });
+      const [row] = await db
+        .insert(sessions)
+        .values({ userId, expiresAt, ip: meta.ip, userAgent: meta.userAgent?.slice(0, 300) ?? null })
+        .returning({ id: sessions.id });
       const token = await new SignJWT({ sid: row!.id })
         .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
         .setSubject(userId)
@@ -53,7 +56,10 @@ export function createSessionService(opts: { key: Uint8Array; ttlSeconds: number
       let sub: string | undefined;
       try {
         const { payload } = await jwtVerify(token, opts.key, {
-          issuer: ISSUER, audience: AUDIENCE, algorithms: ['HS256'], currentDate: new Date(now()),
+          issuer: ISSUER,
+          audience: AUDIENCE,
+          algorithms: ['HS256'],
+          currentDate: new Date(now()),
         });
         sid = payload['sid'];
         sub = payload.sub;
@@ -62,21 +68,40 @@ export function createSessionService(opts: { key: Uint8Array; ttlSeconds: number
       }
       if (typeof sid !== 'string' || !sub) throw new UnauthorizedError('Invalid session token');
       const [row] = await db
-        .select({ userId: sessions.userId, email: users.email, staffRole: users.staffRole, twoFactor: hasSecondFactorSql(users.id), expiresAt: sessions.expiresAt })
+        .select({
+          userId: sessions.userId,
+          email: users.email,
+          staffRole: users.staffRole,
+          twoFactor: hasSecondFactorSql(users.id),
+          expiresAt: sessions.expiresAt,
+        })
         .from(sessions)
         .innerJoin(users, eq(users.id, sessions.userId))
         .where(and(eq(sessions.id, sid), eq(sessions.userId, sub), isNull(sessions.revokedAt), gt(sessions.expiresAt, new Date(now()))))
         .limit(1);
       if (!row) throw new UnauthorizedError('Session revoked or expired');
-      return { userId: row.userId, sessionId: sid, email: row.email, staffRole: row.staffRole, twoFactor: row.twoFactor === true, expiresAt: row.expiresAt.getTime() };
+      return {
+        userId: row.userId,
+        sessionId: sid,
+        email: row.email,
+        staffRole: row.staffRole,
+        twoFactor: row.twoFactor === true,
+        expiresAt: row.expiresAt.getTime(),
+      };
     },
 
     async revoke(db, sessionId) {
-      await db.update(sessions).set({ revokedAt: new Date(now()) }).where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt)));
+      await db
+        .update(sessions)
+        .set({ revokedAt: new Date(now()) })
+        .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt)));
     },
 
     async revokeAllForUser(db, userId) {
-      await db.update(sessions).set({ revokedAt: new Date(now()) }).where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt)));
+      await db
+        .update(sessions)
+        .set({ revokedAt: new Date(now()) })
+        .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt)));
     },
   };
 }

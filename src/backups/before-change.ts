@@ -20,17 +20,23 @@ export type BeforeChangeResult =
 export class BackupBeforeChangeError extends AppError {
   constructor(reason: string, cause: unknown) {
     super({
-      code: 'backup_before_change_failed', status: 503, title: 'Backup before the change failed',
+      code: 'backup_before_change_failed',
+      status: 503,
+      title: 'Backup before the change failed',
       detail: `no backup could be taken before ${reason}: ${cause instanceof Error ? cause.message : String(cause)}`,
-      retryable: true, cause,
+      retryable: true,
+      cause,
     });
   }
 }
 
 export async function backupBeforeChange(deps: BackupDeps, serverId: string, reason: string): Promise<BeforeChangeResult> {
   if (!deps.storage) return { outcome: 'skipped', why: 'no backup storage is configured' };
-  const [repo] = await deps.database.db.select({ deletedAt: backupRepositories.deletedAt }).from(backupRepositories).where(eq(backupRepositories.serverId, serverId));
-  if (repo?.deletedAt) return { outcome: 'skipped', why: 'the server\'s backups were deleted' };
+  const [repo] = await deps.database.db
+    .select({ deletedAt: backupRepositories.deletedAt })
+    .from(backupRepositories)
+    .where(eq(backupRepositories.serverId, serverId));
+  if (repo?.deletedAt) return { outcome: 'skipped', why: "the server's backups were deleted" };
   const since = new Date(deps.clock.now() - deps.settings.freshMinutes * 60_000);
   const recent = await lastSuccessfulBackup(deps, serverId, since);
   if (recent) return { outcome: 'fresh', runId: recent.id, finishedAt: recent.finishedAt!.toISOString() };

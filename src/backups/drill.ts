@@ -25,12 +25,24 @@ export async function runDrill(deps: BackupDeps, serverId: string): Promise<Dril
   const { db } = deps.database;
   const [server] = await db.select().from(servers).where(eq(servers.id, serverId));
   if (!server) throw new NotFoundError('Server');
-  const [snapshot] = await db.select().from(backupRuns).where(and(eq(backupRuns.serverId, serverId), eq(backupRuns.status, 'succeeded')))
-    .orderBy(desc(backupRuns.finishedAt)).limit(1);
+  const [snapshot] = await db
+    .select()
+    .from(backupRuns)
+    .where(and(eq(backupRuns.serverId, serverId), eq(backupRuns.status, 'succeeded')))
+    .orderBy(desc(backupRuns.finishedAt))
+    .limit(1);
   if (!snapshot) return null;
-  const [drill] = await db.insert(backupDrills).values({ serverId, backupRunId: snapshot.id, resticSnapshotId: snapshot.resticSnapshotId, startedAt: new Date(deps.clock.now()) }).returning();
+  const [drill] = await db
+    .insert(backupDrills)
+    .values({ serverId, backupRunId: snapshot.id, resticSnapshotId: snapshot.resticSnapshotId, startedAt: new Date(deps.clock.now()) })
+    .returning();
   const finish = (values: Partial<typeof backupDrills.$inferInsert>) =>
-    db.update(backupDrills).set({ finishedAt: new Date(deps.clock.now()), ...values }).where(eq(backupDrills.id, drill!.id)).returning().then((r) => r[0]!);
+    db
+      .update(backupDrills)
+      .set({ finishedAt: new Date(deps.clock.now()), ...values })
+      .where(eq(backupDrills.id, drill!.id))
+      .returning()
+      .then((r) => r[0]!);
 
   if (snapshot.simulated) {
     return finish({ status: 'skipped', details: { why: 'simulated snapshot: the emulated host ran no restic, so there is nothing to restore' } });
@@ -46,7 +58,8 @@ export async function runDrill(deps: BackupDeps, serverId: string): Promise<Dril
     const comparison = compareManifests(snapshot.manifest, await scanMailRoot(join(scratch, root)));
     const failing = comparison.folders.filter((f) => f.missing.length > 0 || f.differing.length > 0);
     result = await finish({
-      status: comparison.passed ? 'passed' : 'failed', messagesCompared: comparison.messagesCompared,
+      status: comparison.passed ? 'passed' : 'failed',
+      messagesCompared: comparison.messagesCompared,
       details: { folders: comparison.folders.length, failing: failing.slice(0, 20) },
       error: comparison.passed ? null : `${failing.length} folder(s) restored with missing or different messages`,
     });
@@ -58,7 +71,10 @@ export async function runDrill(deps: BackupDeps, serverId: string): Promise<Dril
   const key = backupAlertKey('backup_drill_failed', serverId);
   if (result.status === 'failed') {
     await deps.alerts.open(db, {
-      kind: 'backup_drill_failed', severity: 'critical', serverId, dedupeKey: key,
+      kind: 'backup_drill_failed',
+      severity: 'critical',
+      serverId,
+      dedupeKey: key,
       message: `${server.hostname}: restore drill of snapshot ${snapshot.resticSnapshotId} failed (${result.error?.slice(0, 200)})`,
       details: { drillId: result.id, snapshot: snapshot.resticSnapshotId },
     });

@@ -24,25 +24,37 @@ export async function maintainRepository(deps: BackupDeps, serverId: string, opt
   if (!repo || repo.deletedAt) return { outcome: 'skipped', why: 'no repository' };
   // An emulated host never ran restic: there is no repository to check, and pretending would be a lie.
   if (deps.simulatedHosts) return { outcome: 'skipped', why: 'simulated: the emulated host ran no restic, so there is nothing to prune or check' };
-  const [real] = await db.select({ id: backupRuns.id }).from(backupRuns)
-    .where(and(eq(backupRuns.serverId, serverId), eq(backupRuns.status, 'succeeded'), eq(backupRuns.simulated, false))).limit(1);
+  const [real] = await db
+    .select({ id: backupRuns.id })
+    .from(backupRuns)
+    .where(and(eq(backupRuns.serverId, serverId), eq(backupRuns.status, 'succeeded'), eq(backupRuns.simulated, false)))
+    .limit(1);
   if (!real) return { outcome: 'skipped', why: 'no snapshot yet' };
 
   const target = await adminTarget(deps, server, repo);
   await forgetAndPrune(target, deps.settings.retention, { binary: deps.settings.resticBinary });
   let error: string | null = null;
   try {
-    await checkRepository(target, { binary: deps.settings.resticBinary, ...(opts.readAll ? {} : { subset: `${(Math.floor(deps.clock.now() / 86_400_000) % 7) + 1}/7` }) });
+    await checkRepository(target, {
+      binary: deps.settings.resticBinary,
+      ...(opts.readAll ? {} : { subset: `${(Math.floor(deps.clock.now() / 86_400_000) % 7) + 1}/7` }),
+    });
   } catch (err) {
     error = err instanceof Error ? err.message : String(err);
   }
-  await db.update(backupRepositories).set({ lastMaintenanceAt: new Date(deps.clock.now()), lastCheckStatus: error ? 'failed' : 'passed', lastCheckError: error?.slice(0, 2000) ?? null })
+  await db
+    .update(backupRepositories)
+    .set({ lastMaintenanceAt: new Date(deps.clock.now()), lastCheckStatus: error ? 'failed' : 'passed', lastCheckError: error?.slice(0, 2000) ?? null })
     .where(eq(backupRepositories.serverId, serverId));
   const key = backupAlertKey('backup_check_failed', serverId);
   if (error) {
     await deps.alerts.open(db, {
-      kind: 'backup_check_failed', severity: 'critical', serverId, dedupeKey: key,
-      message: `${server.hostname}: restic check found the backup repository damaged`, details: { error: error.slice(0, 1000) },
+      kind: 'backup_check_failed',
+      severity: 'critical',
+      serverId,
+      dedupeKey: key,
+      message: `${server.hostname}: restic check found the backup repository damaged`,
+      details: { error: error.slice(0, 1000) },
     });
   } else {
     await deps.alerts.resolve(db, key);

@@ -9,6 +9,7 @@ import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BackupManifest } from '../db/schema/index.ts';
+import { systemClock } from '../clock.ts';
 
 export const messageKey = (name: string) => name.split(':', 1)[0]!;
 
@@ -38,7 +39,7 @@ async function folders(maildir: string): Promise<Array<[string, string]>> {
   return out;
 }
 
-export async function scanMailRoot(root: string, createdAt = new Date()): Promise<BackupManifest> {
+export async function scanMailRoot(root: string, createdAt = new Date(systemClock.now())): Promise<BackupManifest> {
   const mailboxes: BackupManifest['mailboxes'] = {};
   for (const domain of await entries(root)) {
     if (domain.startsWith('.') || !(await isDir(join(root, domain)))) continue;

@@ -26,8 +26,12 @@ export function regionOfZone(zone: string): StorageRegion {
   return region as StorageRegion;
 }
 
-const owner = (server: Pick<ServerRow, 'id' | 'workspaceId'>, purpose: 'restic_password' | 'backup_credential'): SecretOwner =>
-  ({ table: 'backup_repositories', id: server.id, workspaceId: server.workspaceId, purpose });
+const owner = (server: Pick<ServerRow, 'id' | 'workspaceId'>, purpose: 'restic_password' | 'backup_credential'): SecretOwner => ({
+  table: 'backup_repositories',
+  id: server.id,
+  workspaceId: server.workspaceId,
+  purpose,
+});
 
 export function storageOf(deps: BackupDeps) {
   if (!deps.storage) throw new ConflictError('No backup storage is configured', 'backups_unavailable');
@@ -48,21 +52,29 @@ async function serverRow(deps: BackupDeps, serverId: string): Promise<ServerRow>
 export async function ensureRepository(deps: BackupDeps, serverId: string): Promise<RepositoryRow> {
   const server = await serverRow(deps, serverId);
   const [existing] = await deps.database.db.select().from(backupRepositories).where(eq(backupRepositories.serverId, serverId));
-  if (existing && existing.serverCredentialSecretId && !existing.credentialsRevokedAt && !existing.deletedAt) return existing;
-  if (existing?.deletedAt) throw new ConflictError('The server\'s backups were deleted', 'backups_deleted');
+  if (existing?.serverCredentialSecretId && !existing.credentialsRevokedAt && !existing.deletedAt) return existing;
+  if (existing?.deletedAt) throw new ConflictError("The server's backups were deleted", 'backups_deleted');
   const region = regionOfZone(server.zone);
   const access = await storageOf(deps).ensureServerRepository({ serverId, region, noncurrentRetentionDays: deps.settings.noncurrentRetentionDays });
   return deps.database.db.transaction(async (tx) => {
     // The password is made once: a new one would lock the server out of its own history.
-    const passwordId = existing?.resticPasswordSecretId
-      ?? await deps.vault.put(tx, owner(server, 'restic_password'), randomBytes(32).toString('base64url'));
-    const credentialId = await deps.vault.put(tx, owner(server, 'backup_credential'), JSON.stringify({ accessKeyId: access.accessKeyId, secretAccessKey: access.secretAccessKey }));
+    const passwordId = existing?.resticPasswordSecretId ?? (await deps.vault.put(tx, owner(server, 'restic_password'), randomBytes(32).toString('base64url')));
+    const credentialId = await deps.vault.put(
+      tx,
+      owner(server, 'backup_credential'),
+      JSON.stringify({ accessKeyId: access.accessKeyId, secretAccessKey: access.secretAccessKey }),
+    );
     const values = {
-      serverId, region, bucket: access.bucket, repository: access.repository, endpoint: access.endpoint,
-      resticPasswordSecretId: passwordId, serverCredentialSecretId: credentialId, credentialsRevokedAt: null,
+      serverId,
+      region,
+      bucket: access.bucket,
+      repository: access.repository,
+      endpoint: access.endpoint,
+      resticPasswordSecretId: passwordId,
+      serverCredentialSecretId: credentialId,
+      credentialsRevokedAt: null,
     };
-    const [row] = await tx.insert(backupRepositories).values(values)
-      .onConflictDoUpdate({ target: backupRepositories.serverId, set: values }).returning();
+    const [row] = await tx.insert(backupRepositories).values(values).onConflictDoUpdate({ target: backupRepositories.serverId, set: values }).returning();
     return row!;
   });
 }
@@ -84,17 +96,22 @@ export async function backupEnvFile(deps: BackupDeps, server: ServerRow, repo: R
     AWS_SECRET_ACCESS_KEY: credential.secretAccessKey,
     AWS_DEFAULT_REGION: repo.region,
   };
-  return `# written by mailplane: this server's backup repository and its own credential\n${Object.entries(vars).map(([k, v]) => {
-    if (!SAFE.test(v)) throw new Error(`backup env: ${k} has characters the env file does not carry`);
-    return `${k}='${v}'`;
-  }).join('\n')}\n`;
+  return `# written by mailplane: this server's backup repository and its own credential\n${Object.entries(vars)
+    .map(([k, v]) => {
+      if (!SAFE.test(v)) throw new Error(`backup env: ${k} has characters the env file does not carry`);
+      return `${k}='${v}'`;
+    })
+    .join('\n')}\n`;
 }
 
 /** restic with the control plane's admin credential: retention, check, drills, never given to a server. */
 export async function adminTarget(deps: BackupDeps, server: Pick<ServerRow, 'id' | 'workspaceId'>, repo: RepositoryRow): Promise<ResticTarget> {
   const access: RepositoryAccess = await storageOf(deps).adminAccess({ serverId: server.id, region: repo.region as StorageRegion });
   return {
-    repository: access.repository, password: await resticPassword(deps, server),
-    accessKeyId: access.accessKeyId, secretAccessKey: access.secretAccessKey, region: access.region,
+    repository: access.repository,
+    password: await resticPassword(deps, server),
+    accessKeyId: access.accessKeyId,
+    secretAccessKey: access.secretAccessKey,
+    region: access.region,
   };
 }

@@ -20,7 +20,9 @@ export class ResticError extends AppError {
   readonly exitCode: number | null;
   constructor(command: string, exitCode: number | null, stderr: string) {
     super({
-      code: 'restic_failed', status: 502, title: 'restic failed',
+      code: 'restic_failed',
+      status: 502,
+      title: 'restic failed',
       detail: `restic ${command} exited ${exitCode}: ${stderr.trim().split('\n').slice(-8).join('\n').slice(-1500)}`,
       // Exit 1 covers storage outages as well as real damage: whoever called decides what a failure means.
       retryable: false,
@@ -48,11 +50,19 @@ function env(target: ResticTarget): NodeJS.ProcessEnv {
 
 export async function restic(target: ResticTarget, args: readonly string[], opts: ResticOptions = {}): Promise<string> {
   // No local cache: a drill runs once per week per server; a cache would only be one more copy of the mail here.
-  const child = spawn(opts.binary ?? 'restic', ['--no-cache', ...args], { env: env(target), stdio: ['ignore', 'pipe', 'pipe'], ...(opts.signal ? { signal: opts.signal } : {}) });
+  const child = spawn(opts.binary ?? 'restic', ['--no-cache', ...args], {
+    env: env(target),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
   let stdout = '';
   let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (c: string) => { stdout += c; });
-  child.stderr.setEncoding('utf8').on('data', (c: string) => { stderr = (stderr + c).slice(-20_000); });
+  child.stdout.setEncoding('utf8').on('data', (c: string) => {
+    stdout += c;
+  });
+  child.stderr.setEncoding('utf8').on('data', (c: string) => {
+    stderr = (stderr + c).slice(-20_000);
+  });
   const code = await new Promise<number | null>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', resolve);
@@ -95,10 +105,19 @@ export interface ResticStream {
 export function resticStream(target: ResticTarget, args: readonly string[], opts: ResticOptions = {}): ResticStream {
   const child = spawn(opts.binary ?? 'restic', ['--no-cache', ...args], { env: env(target), stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (c: string) => { stderr = (stderr + c).slice(-20_000); });
+  child.stderr.setEncoding('utf8').on('data', (c: string) => {
+    stderr = (stderr + c).slice(-20_000);
+  });
   const exited = new Promise<number | null>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', resolve);
   });
-  return { stdout: child.stdout, exited, stderr: () => stderr, kill: () => { if (child.exitCode === null) child.kill('SIGTERM'); } };
+  return {
+    stdout: child.stdout,
+    exited,
+    stderr: () => stderr,
+    kill: () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+    },
+  };
 }

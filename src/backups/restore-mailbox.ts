@@ -16,6 +16,7 @@ import { runScript, withSession } from '../../provisioning/remote.ts';
 import type { BackupDeps } from './deps.ts';
 import { BACKUP_ENV_PATH, backupEnvFile, ensureRepository } from './repository.ts';
 import { backupFiles } from './run-backup.ts';
+import { systemClock } from '../clock.ts';
 
 /** Maildir++ folder names the script accepts (it checks again). */
 export const FOLDER_PATTERN = /^[A-Za-z0-9 _&,+-]{1,100}$/;
@@ -29,21 +30,42 @@ export interface RestoreRequest {
   folder?: string | undefined;
 }
 
-export async function requestMailboxRestore(deps: { database: Database; queue: JobQueue; now?: () => number }, actor: Actor, req: RestoreRequest): Promise<RestoreRow> {
+export async function requestMailboxRestore(
+  deps: { database: Database; queue: JobQueue; now?: () => number },
+  actor: Actor,
+  req: RestoreRequest,
+): Promise<RestoreRow> {
   if (req.folder !== undefined && !FOLDER_PATTERN.test(req.folder)) throw new ValidationError('folder: a folder name of letters, digits, spaces and _&,+-');
   if (!/^[0-9a-f-]{36}$/i.test(req.backupId)) throw new NotFoundError('Backup');
-  const [run] = await deps.database.db.select().from(backupRuns)
+  const [run] = await deps.database.db
+    .select()
+    .from(backupRuns)
     .where(and(eq(backupRuns.id, req.backupId), eq(backupRuns.serverId, req.server.id), eq(backupRuns.status, 'succeeded')));
   if (!run?.resticSnapshotId) throw new NotFoundError('Backup');
   if (req.server.status !== 'ready') throw new ConflictError(`The server is ${req.server.status}; restores run on a ready server`, 'server_not_ready');
-  const date = new Date(deps.now?.() ?? Date.now()).toISOString().slice(0, 10);
+  const date = new Date(deps.now?.() ?? systemClock.now()).toISOString().slice(0, 10);
   return inTransaction(deps.database, async (tx, raw) => {
-    const [row] = await tx.insert(backupRestores).values({
-      serverId: req.server.id, mailboxId: req.mailbox.id, address: req.mailbox.address, backupRunId: run.id, resticSnapshotId: run.resticSnapshotId!,
-      folder: req.folder ?? null, targetFolder: `Restored ${date}`, simulated: run.simulated, requestedBy: actor.id,
-    }).returning();
+    const [row] = await tx
+      .insert(backupRestores)
+      .values({
+        serverId: req.server.id,
+        mailboxId: req.mailbox.id,
+        address: req.mailbox.address,
+        backupRunId: run.id,
+        resticSnapshotId: run.resticSnapshotId!,
+        folder: req.folder ?? null,
+        targetFolder: `Restored ${date}`,
+        simulated: run.simulated,
+        requestedBy: actor.id,
+      })
+      .returning();
     await deps.queue.send('backups.restore_mailbox', { restoreId: row!.id }, { tx: raw, singletonKey: row!.id });
-    await audit(tx, actor, { action: 'mailbox.restore_requested', workspaceId: req.server.workspaceId, target: req.mailbox.id, details: { restoreId: row!.id, snapshot: run.resticSnapshotId, folder: req.folder ?? null } });
+    await audit(tx, actor, {
+      action: 'mailbox.restore_requested',
+      workspaceId: req.server.workspaceId,
+      target: req.mailbox.id,
+      details: { restoreId: row!.id, snapshot: run.resticSnapshotId, folder: req.folder ?? null },
+    });
     return row!;
   });
 }
@@ -65,12 +87,18 @@ export async function runMailboxRestore(deps: BackupDeps, restoreId: string): Pr
       return runScript(session, 'restore-mailbox.sh', (line) => deps.log.info({ serverId: server.id, restoreId }, line), `${request}\n`);
     });
     const out = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as { restored?: number };
-    if (typeof out.restored !== 'number') throw new AppError({ code: 'restore_output_invalid', status: 502, title: 'Restore output unreadable', detail: 'restore-mailbox.sh printed no result' });
-    const [done] = await db.update(backupRestores).set({ status: 'succeeded', restoredMessages: out.restored, finishedAt: new Date(deps.clock.now()), error: null })
-      .where(eq(backupRestores.id, restoreId)).returning();
+    if (typeof out.restored !== 'number')
+      throw new AppError({ code: 'restore_output_invalid', status: 502, title: 'Restore output unreadable', detail: 'restore-mailbox.sh printed no result' });
+    const [done] = await db
+      .update(backupRestores)
+      .set({ status: 'succeeded', restoredMessages: out.restored, finishedAt: new Date(deps.clock.now()), error: null })
+      .where(eq(backupRestores.id, restoreId))
+      .returning();
     return done!;
   } catch (err) {
-    await db.update(backupRestores).set({ status: 'failed', finishedAt: new Date(deps.clock.now()), error: (err instanceof Error ? err.message : String(err)).slice(0, 2000) })
+    await db
+      .update(backupRestores)
+      .set({ status: 'failed', finishedAt: new Date(deps.clock.now()), error: (err instanceof Error ? err.message : String(err)).slice(0, 2000) })
       .where(eq(backupRestores.id, restoreId));
     throw err;
   }

@@ -12,6 +12,7 @@ export function parseMailRestore(stdout: string): { snapshot: string; messages: 
     json = null;
   }
   const parsed = schema.safeParse(json);
-  if (!parsed.success) throw new AppError({ code: 'restore_output_invalid', status: 502, title: 'Restore output unreadable', detail: 'restore-server.sh printed no JSON result' });
+  if (!parsed.success)
+    throw new AppError({ code: 'restore_output_invalid', status: 502, title: 'Restore output unreadable', detail: 'restore-server.sh printed no JSON result' });
   return { ...parsed.data, simulated: parsed.data.simulated ?? false };
 }

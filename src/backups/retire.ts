@@ -19,7 +19,9 @@ export async function keepFinalBackup(deps: BackupDeps, serverId: string): Promi
   const region = repo.region as StorageRegion;
   if (!repo.credentialsRevokedAt) await storageOf(deps).revokeServerCredentials({ serverId, region });
   const deleteAfter = repo.deleteAfter ?? new Date(deps.clock.now() + deps.settings.graceDays * 86_400_000);
-  await deps.database.db.update(backupRepositories).set({ credentialsRevokedAt: repo.credentialsRevokedAt ?? new Date(deps.clock.now()), deleteAfter })
+  await deps.database.db
+    .update(backupRepositories)
+    .set({ credentialsRevokedAt: repo.credentialsRevokedAt ?? new Date(deps.clock.now()), deleteAfter })
     .where(eq(backupRepositories.serverId, serverId));
   return deleteAfter;
 }
@@ -35,10 +37,18 @@ export async function deleteBackups(deps: BackupDeps, serverId: string): Promise
   await storage.deleteRepository({ serverId, region });
   const left = await storage.countObjectVersions({ serverId, region });
   if (left > 0) {
-    throw new AppError({ code: 'backups_not_deleted', status: 503, title: 'Backups not deleted yet', detail: `${left} object version(s) still in the bucket`, retryable: true });
+    throw new AppError({
+      code: 'backups_not_deleted',
+      status: 503,
+      title: 'Backups not deleted yet',
+      detail: `${left} object version(s) still in the bucket`,
+      retryable: true,
+    });
   }
   const gone = new Date(deps.clock.now());
-  await deps.database.db.update(backupRepositories).set({ deletedAt: gone, credentialsRevokedAt: repo.credentialsRevokedAt ?? gone })
+  await deps.database.db
+    .update(backupRepositories)
+    .set({ deletedAt: gone, credentialsRevokedAt: repo.credentialsRevokedAt ?? gone })
     .where(eq(backupRepositories.serverId, serverId));
   deps.log.info({ serverId, at: gone.toISOString() }, 'backups deleted: no copy left');
   return gone;

@@ -21,14 +21,20 @@ export type BackupRunRow = typeof backupRuns.$inferSelect;
 const manifestSchema = z.object({
   version: z.literal(1),
   createdAt: z.string(),
-  root: z.string().regex(/^(\/[A-Za-z0-9._-]+)+$/).refine((r) => !r.split('/').includes('..'), 'no ..').optional(),
+  root: z
+    .string()
+    .regex(/^(\/[A-Za-z0-9._-]+)+$/)
+    .refine((r) => !r.split('/').includes('..'), 'no ..')
+    .optional(),
   mailboxes: z.record(z.string(), z.record(z.string(), z.object({ count: z.number().int().min(0), messages: z.record(z.string(), z.string()) }))),
 });
 
 /** What backup.sh prints on stdout (its last line). */
 const outputSchema = z.object({
   snapshotId: z.string().regex(/^[0-9a-f]{8,64}$/),
-  summary: z.object({ total_files_processed: z.number().optional(), total_bytes_processed: z.number().optional(), data_added: z.number().optional() }).passthrough(),
+  summary: z
+    .object({ total_files_processed: z.number().optional(), total_bytes_processed: z.number().optional(), data_added: z.number().optional() })
+    .passthrough(),
   manifest: manifestSchema,
   passes: z.number().int().optional(),
   vanished: z.number().int().optional(),
@@ -54,7 +60,13 @@ export function parseBackupOutput(stdout: string) {
     throw new AppError({ code: 'backup_output_invalid', status: 502, title: 'Backup output unreadable', detail: 'backup.sh printed no JSON result' });
   }
   const parsed = outputSchema.safeParse(json);
-  if (!parsed.success) throw new AppError({ code: 'backup_output_invalid', status: 502, title: 'Backup output unreadable', detail: `backup.sh result: ${parsed.error.issues[0]?.message ?? 'invalid'}` });
+  if (!parsed.success)
+    throw new AppError({
+      code: 'backup_output_invalid',
+      status: 502,
+      title: 'Backup output unreadable',
+      detail: `backup.sh result: ${parsed.error.issues[0]?.message ?? 'invalid'}`,
+    });
   return parsed.data;
 }
 
@@ -63,7 +75,10 @@ export async function runBackup(deps: BackupDeps, serverId: string, reason: stri
   const [server] = await db.select().from(servers).where(eq(servers.id, serverId));
   if (!server) throw new NotFoundError('Server');
   const started = deps.clock.now();
-  const [run] = await db.insert(backupRuns).values({ serverId, reason, startedAt: new Date(started), simulated: deps.simulatedHosts }).returning();
+  const [run] = await db
+    .insert(backupRuns)
+    .values({ serverId, reason, startedAt: new Date(started), simulated: deps.simulatedHosts })
+    .returning();
   const log: string[] = [];
   try {
     const repo = await ensureRepository(deps, serverId);
@@ -74,17 +89,28 @@ export async function runBackup(deps: BackupDeps, serverId: string, reason: stri
     });
     const out = parseBackupOutput(stdout);
     const finished = deps.clock.now();
-    const [done] = await db.update(backupRuns).set({
-      status: 'succeeded', finishedAt: new Date(finished), durationMs: finished - started,
-      resticSnapshotId: out.snapshotId, manifest: out.manifest as BackupManifest,
-      sizeBytes: out.summary.total_bytes_processed ?? null, dataAddedBytes: out.summary.data_added ?? null, files: out.summary.total_files_processed ?? null,
-    }).where(eq(backupRuns.id, run!.id)).returning();
+    const [done] = await db
+      .update(backupRuns)
+      .set({
+        status: 'succeeded',
+        finishedAt: new Date(finished),
+        durationMs: finished - started,
+        resticSnapshotId: out.snapshotId,
+        manifest: out.manifest as BackupManifest,
+        sizeBytes: out.summary.total_bytes_processed ?? null,
+        dataAddedBytes: out.summary.data_added ?? null,
+        files: out.summary.total_files_processed ?? null,
+      })
+      .where(eq(backupRuns.id, run!.id))
+      .returning();
     await deps.alerts.resolve(db, backupAlertKey('backup_failed', serverId));
     deps.log.info({ serverId, reason, snapshot: out.snapshotId, durationMs: finished - started, passes: out.passes }, 'backup succeeded');
     return done!;
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    await db.update(backupRuns).set({ status: 'failed', finishedAt: new Date(deps.clock.now()), durationMs: deps.clock.now() - started, error: message.slice(0, 2000) })
+    await db
+      .update(backupRuns)
+      .set({ status: 'failed', finishedAt: new Date(deps.clock.now()), durationMs: deps.clock.now() - started, error: message.slice(0, 2000) })
       .where(eq(backupRuns.id, run!.id));
     deps.log.warn({ err, serverId, reason, tail: log.slice(-5) }, 'backup failed');
     throw err;
@@ -95,15 +121,21 @@ export async function runBackup(deps: BackupDeps, serverId: string, reason: stri
 export async function alertBackupFailed(deps: BackupDeps, serverId: string, error: string): Promise<void> {
   const [server] = await deps.database.db.select({ hostname: servers.hostname }).from(servers).where(eq(servers.id, serverId));
   await deps.alerts.open(deps.database.db, {
-    kind: 'backup_failed', severity: 'critical', serverId, dedupeKey: backupAlertKey('backup_failed', serverId),
+    kind: 'backup_failed',
+    severity: 'critical',
+    serverId,
+    dedupeKey: backupAlertKey('backup_failed', serverId),
     message: `${server?.hostname ?? serverId}: backup failed after its retries (${error.slice(0, 300)})`,
     details: { error: error.slice(0, 1000) },
   });
 }
 
 export async function lastSuccessfulBackup(deps: Pick<BackupDeps, 'database'>, serverId: string, since?: Date): Promise<BackupRunRow | null> {
-  const [row] = await deps.database.db.select().from(backupRuns)
+  const [row] = await deps.database.db
+    .select()
+    .from(backupRuns)
     .where(and(eq(backupRuns.serverId, serverId), eq(backupRuns.status, 'succeeded'), ...(since ? [gte(backupRuns.finishedAt, since)] : [])))
-    .orderBy(desc(backupRuns.finishedAt)).limit(1);
+    .orderBy(desc(backupRuns.finishedAt))
+    .limit(1);
   return row ?? null;
 }

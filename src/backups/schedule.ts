@@ -49,7 +49,10 @@ export async function sweepBackups(deps: BackupDeps): Promise<DueWork> {
   const minute = Math.floor(deps.clock.now() / 60_000);
   const day = Math.floor(minute / DAY_MINUTES);
   const minuteOfDay = minute % DAY_MINUTES;
-  const live = await db.select({ id: servers.id }).from(servers).where(inArray(servers.status, [...BACKED_UP_STATUSES]));
+  const live = await db
+    .select({ id: servers.id })
+    .from(servers)
+    .where(inArray(servers.status, [...BACKED_UP_STATUSES]));
   for (const { id } of live) {
     const slot = backupMinuteOfDay(id);
     if (slot === minuteOfDay) {
@@ -66,8 +69,12 @@ export async function sweepBackups(deps: BackupDeps): Promise<DueWork> {
     }
   }
   // Final backups of deprovisioned servers whose grace period is over.
-  const expired = await db.select({ serverId: backupRepositories.serverId }).from(backupRepositories)
-    .where(and(isNotNull(backupRepositories.deleteAfter), lte(backupRepositories.deleteAfter, new Date(deps.clock.now())), isNull(backupRepositories.deletedAt)));
+  const expired = await db
+    .select({ serverId: backupRepositories.serverId })
+    .from(backupRepositories)
+    .where(
+      and(isNotNull(backupRepositories.deleteAfter), lte(backupRepositories.deleteAfter, new Date(deps.clock.now())), isNull(backupRepositories.deletedAt)),
+    );
   for (const { serverId } of expired) {
     due.expired.push(serverId);
     await deps.queue.send('backups.expire', { serverId }, { singletonKey: serverId });

@@ -13,6 +13,7 @@ import { ConflictError } from '../errors.ts';
 import type { JobQueue } from '../jobs/queue.ts';
 import type { ServerRow } from '../../provisioning/context.ts';
 import { BACKED_UP_STATUSES, nextScheduledBackup } from './schedule.ts';
+import { systemClock } from '../clock.ts';
 
 export interface BackupViewDeps {
   db: Db;
@@ -28,35 +29,70 @@ const iso = (d: Date | null | undefined) => d?.toISOString() ?? null;
 function runView(r: typeof backupRuns.$inferSelect) {
   const mailboxes = r.manifest ? Object.values(r.manifest.mailboxes) : [];
   return {
-    id: r.id, reason: r.reason, status: r.status, startedAt: r.startedAt.toISOString(), finishedAt: iso(r.finishedAt),
-    durationMs: r.durationMs, snapshotId: r.resticSnapshotId, sizeBytes: r.sizeBytes, dataAddedBytes: r.dataAddedBytes, files: r.files,
+    id: r.id,
+    reason: r.reason,
+    status: r.status,
+    startedAt: r.startedAt.toISOString(),
+    finishedAt: iso(r.finishedAt),
+    durationMs: r.durationMs,
+    snapshotId: r.resticSnapshotId,
+    sizeBytes: r.sizeBytes,
+    dataAddedBytes: r.dataAddedBytes,
+    files: r.files,
     messages: r.manifest ? mailboxes.reduce((n, box) => n + Object.values(box).reduce((m, f) => m + f.count, 0), 0) : null,
-    simulated: r.simulated, error: r.error,
+    simulated: r.simulated,
+    error: r.error,
   };
 }
 
 function drillView(d: typeof backupDrills.$inferSelect) {
   return {
-    id: d.id, status: d.status, startedAt: d.startedAt.toISOString(), finishedAt: iso(d.finishedAt), snapshotId: d.resticSnapshotId,
-    messagesCompared: d.messagesCompared, error: d.error, details: d.details,
+    id: d.id,
+    status: d.status,
+    startedAt: d.startedAt.toISOString(),
+    finishedAt: iso(d.finishedAt),
+    snapshotId: d.resticSnapshotId,
+    messagesCompared: d.messagesCompared,
+    error: d.error,
+    details: d.details,
   };
 }
 
 export function restoreView(r: typeof backupRestores.$inferSelect) {
   return {
-    id: r.id, mailboxId: r.mailboxId, address: r.address, backupId: r.backupRunId, snapshotId: r.resticSnapshotId, folder: r.folder, targetFolder: r.targetFolder,
-    status: r.status, restoredMessages: r.restoredMessages, simulated: r.simulated, error: r.error, requestedAt: r.requestedAt.toISOString(), finishedAt: iso(r.finishedAt),
+    id: r.id,
+    mailboxId: r.mailboxId,
+    address: r.address,
+    backupId: r.backupRunId,
+    snapshotId: r.resticSnapshotId,
+    folder: r.folder,
+    targetFolder: r.targetFolder,
+    status: r.status,
+    restoredMessages: r.restoredMessages,
+    simulated: r.simulated,
+    error: r.error,
+    requestedAt: r.requestedAt.toISOString(),
+    finishedAt: iso(r.finishedAt),
   };
 }
 
 export async function backupOverview(deps: BackupViewDeps, server: ServerRow) {
-  const now = deps.now?.() ?? Date.now();
+  const now = deps.now?.() ?? systemClock.now();
   const [repo] = await deps.db.select().from(backupRepositories).where(eq(backupRepositories.serverId, server.id));
   const runs = await deps.db.select().from(backupRuns).where(eq(backupRuns.serverId, server.id)).orderBy(desc(backupRuns.startedAt)).limit(30);
-  const [lastOk] = await deps.db.select().from(backupRuns).where(and(eq(backupRuns.serverId, server.id), eq(backupRuns.status, 'succeeded')))
-    .orderBy(desc(backupRuns.finishedAt)).limit(1);
+  const [lastOk] = await deps.db
+    .select()
+    .from(backupRuns)
+    .where(and(eq(backupRuns.serverId, server.id), eq(backupRuns.status, 'succeeded')))
+    .orderBy(desc(backupRuns.finishedAt))
+    .limit(1);
   const [drill] = await deps.db.select().from(backupDrills).where(eq(backupDrills.serverId, server.id)).orderBy(desc(backupDrills.startedAt)).limit(1);
-  const restores = await deps.db.select().from(backupRestores).where(eq(backupRestores.serverId, server.id)).orderBy(desc(backupRestores.requestedAt)).limit(10);
+  const restores = await deps.db
+    .select()
+    .from(backupRestores)
+    .where(eq(backupRestores.serverId, server.id))
+    .orderBy(desc(backupRestores.requestedAt))
+    .limit(10);
   const scheduled = deps.storageConfigured && (BACKED_UP_STATUSES as readonly string[]).includes(server.status) && !repo?.deletedAt;
   return {
     configured: deps.storageConfigured,
@@ -67,18 +103,27 @@ export async function backupOverview(deps: BackupViewDeps, server: ServerRow) {
     runs: runs.map(runView),
     lastDrill: drill ? drillView(drill) : null,
     restores: restores.map(restoreView),
-    repository: repo ? {
-      region: repo.region, bucket: repo.bucket, createdAt: repo.createdAt.toISOString(),
-      lastCheck: repo.lastCheckStatus ? { status: repo.lastCheckStatus, at: iso(repo.lastMaintenanceAt) } : null,
-      deleteAfter: iso(repo.deleteAfter), deletedAt: iso(repo.deletedAt),
-    } : null,
+    repository: repo
+      ? {
+          region: repo.region,
+          bucket: repo.bucket,
+          createdAt: repo.createdAt.toISOString(),
+          lastCheck: repo.lastCheckStatus ? { status: repo.lastCheckStatus, at: iso(repo.lastMaintenanceAt) } : null,
+          deleteAfter: iso(repo.deleteAfter),
+          deletedAt: iso(repo.deletedAt),
+        }
+      : null,
   };
 }
 
 export type BackupOverview = Awaited<ReturnType<typeof backupOverview>>;
 
 /** Queues a backup of a live server now; false when one is queued already. Audited. */
-export async function requestBackup(deps: { database: Database; queue: JobQueue; storageConfigured: boolean }, actor: Actor, server: ServerRow): Promise<boolean> {
+export async function requestBackup(
+  deps: { database: Database; queue: JobQueue; storageConfigured: boolean },
+  actor: Actor,
+  server: ServerRow,
+): Promise<boolean> {
   if (!deps.storageConfigured) throw new ConflictError('No backup storage is configured', 'backups_unavailable');
   if (!(BACKED_UP_STATUSES as readonly string[]).includes(server.status)) {
     throw new ConflictError(`The server is ${server.status}; backups run on a ready server`, 'server_not_ready');

@@ -1,5 +1,4 @@
 /** The backup jobs and their per-minute sweep, registered on every worker process (pg-boss runs the cron once). */
-import { JOB_CATALOG } from '../jobs/catalog.ts';
 import type { BackupDeps } from './deps.ts';
 import { runDrill } from './drill.ts';
 import { maintainRepository } from './maintenance.ts';
@@ -13,15 +12,12 @@ export async function registerBackupWorkers(deps: BackupDeps): Promise<void> {
   await queue.work('backups.sweep', async () => {
     await sweepBackups(deps);
   });
-  await queue.work('backups.run', async ({ serverId, reason }, job) => {
-    try {
-      await runBackup(deps, serverId, reason);
-    } catch (err) {
-      // pg-boss retries with backoff; only the attempt that gives up tells ops.
-      if (job.retryCount >= (JOB_CATALOG['backups.run'].queue.retryLimit ?? 0)) await alertBackupFailed(deps, serverId, err instanceof Error ? err.message : String(err));
-      throw err;
-    }
+  await queue.work('backups.run', async ({ serverId, reason }) => {
+    await runBackup(deps, serverId, reason);
   });
+  // pg-boss retries a failed backup with backoff; one that fails for good (its last attempt failed
+  // or expired) tells ops.
+  await queue.workFailures('backups.run_failed', ({ serverId }, failed) => alertBackupFailed(deps, serverId, failed.error));
   await queue.work('backups.maintain', async ({ serverId }) => {
     await maintainRepository(deps, serverId);
   });

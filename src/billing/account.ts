@@ -30,23 +30,30 @@ export interface BillingLine {
 }
 
 export async function billingOverview(db: Db, config: Config, workspaceId: string): Promise<BillingLine[]> {
-  const rows = await db.select({ sub: subscriptions, serverId: servers.id, domain: servers.domain, serverStatus: servers.status })
-    .from(subscriptions).leftJoin(servers, eq(servers.subscriptionId, subscriptions.id))
+  const rows = await db
+    .select({ sub: subscriptions, serverId: servers.id, domain: servers.domain, serverStatus: servers.status })
+    .from(subscriptions)
+    .leftJoin(servers, eq(servers.subscriptionId, subscriptions.id))
     .where(and(eq(subscriptions.workspaceId, workspaceId), isNotNull(subscriptions.stripeSubscriptionId), ne(subscriptions.status, 'incomplete_expired')))
     .orderBy(desc(subscriptions.createdAt));
-  return rows.filter((r) => r.serverStatus !== 'deleted').map(({ sub, serverId, domain, serverStatus }) => {
-    const plan = config.product.plans.find((p) => p.id === sub.planId);
-    const renews = (sub.status === 'active' || sub.status === 'trialing' || sub.status === 'past_due') && !sub.cancelAtPeriodEnd;
-    return {
-      subscriptionId: sub.id, serverId, domain, serverStatus,
-      plan: { id: sub.planId, name: plan?.name ?? sub.planId, monthlyPriceCents: plan?.monthlyPriceCents ?? null, currency: plan?.currency ?? 'eur' },
-      status: sub.status,
-      nextInvoiceAt: renews && sub.currentPeriodEnd ? sub.currentPeriodEnd.toISOString() : null,
-      cancelAtPeriodEnd: sub.cancelAtPeriodEnd,
-      periodEndsAt: sub.currentPeriodEnd?.toISOString() ?? null,
-      graceEndsAt: sub.graceEndsAt?.toISOString() ?? null,
-    };
-  });
+  return rows
+    .filter((r) => r.serverStatus !== 'deleted')
+    .map(({ sub, serverId, domain, serverStatus }) => {
+      const plan = config.product.plans.find((p) => p.id === sub.planId);
+      const renews = (sub.status === 'active' || sub.status === 'trialing' || sub.status === 'past_due') && !sub.cancelAtPeriodEnd;
+      return {
+        subscriptionId: sub.id,
+        serverId,
+        domain,
+        serverStatus,
+        plan: { id: sub.planId, name: plan?.name ?? sub.planId, monthlyPriceCents: plan?.monthlyPriceCents ?? null, currency: plan?.currency ?? 'eur' },
+        status: sub.status,
+        nextInvoiceAt: renews && sub.currentPeriodEnd ? sub.currentPeriodEnd.toISOString() : null,
+        cancelAtPeriodEnd: sub.cancelAtPeriodEnd,
+        periodEndsAt: sub.currentPeriodEnd?.toISOString() ?? null,
+        graceEndsAt: sub.graceEndsAt?.toISOString() ?? null,
+      };
+    });
 }
 
 export interface PortalDeps {
@@ -57,9 +64,18 @@ export interface PortalDeps {
 
 /** A portal session for the workspace's subscription (the latest one when none is named). */
 export async function openBillingPortal(deps: PortalDeps, actor: Actor, workspaceId: string, subscriptionId?: string): Promise<{ url: string }> {
-  const [sub] = await deps.db.select().from(subscriptions)
-    .where(and(eq(subscriptions.workspaceId, workspaceId), isNotNull(subscriptions.stripeCustomerId), ...(subscriptionId ? [eq(subscriptions.id, subscriptionId)] : [])))
-    .orderBy(desc(subscriptions.createdAt)).limit(1);
+  const [sub] = await deps.db
+    .select()
+    .from(subscriptions)
+    .where(
+      and(
+        eq(subscriptions.workspaceId, workspaceId),
+        isNotNull(subscriptions.stripeCustomerId),
+        ...(subscriptionId ? [eq(subscriptions.id, subscriptionId)] : []),
+      ),
+    )
+    .orderBy(desc(subscriptions.createdAt))
+    .limit(1);
   if (!sub) {
     if (subscriptionId) throw new NotFoundError('Subscription');
     throw new ConflictError('This workspace has no subscription yet: subscribe to a server first', 'no_subscription');

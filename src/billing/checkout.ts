@@ -37,21 +37,39 @@ const SESSION_LIFETIME_MS = 24 * 3600_000;
  * expired at Stripe first, so it can no longer be paid.
  */
 async function settleEarlierCheckouts(deps: CheckoutDeps, workspaceId: string, domain: string): Promise<void> {
-  const live = await deps.db.select().from(checkouts).where(and(
-    eq(checkouts.domain, domain),
-    or(eq(checkouts.status, 'awaiting_payment'), and(eq(checkouts.status, 'pending'), gt(checkouts.createdAt, new Date(Date.now() - SESSION_LIFETIME_MS)))),
-  ));
+  const live = await deps.db
+    .select()
+    .from(checkouts)
+    .where(
+      and(
+        eq(checkouts.domain, domain),
+        or(eq(checkouts.status, 'awaiting_payment'), and(eq(checkouts.status, 'pending'), gt(checkouts.createdAt, new Date(Date.now() - SESSION_LIFETIME_MS)))),
+      ),
+    );
   for (const earlier of live) {
     if (earlier.workspaceId !== workspaceId) throw new ConflictError(`A checkout for ${domain} is already in progress`, 'domain_taken');
-    if (earlier.status === 'awaiting_payment') throw new ConflictError(`A payment for ${domain} is on its way (bank debit); wait for it to settle`, 'payment_pending');
+    if (earlier.status === 'awaiting_payment')
+      throw new ConflictError(`A payment for ${domain} is on its way (bank debit); wait for it to settle`, 'payment_pending');
   }
   const mine = live.filter((c) => c.status === 'pending');
   for (const earlier of mine) if (earlier.stripeSessionId) await deps.billing.expireCheckoutSession(earlier.stripeSessionId);
-  if (mine.length > 0) await deps.db.update(checkouts).set({ status: 'expired' }).where(inArray(checkouts.id, mine.map((c) => c.id)));
+  if (mine.length > 0)
+    await deps.db
+      .update(checkouts)
+      .set({ status: 'expired' })
+      .where(
+        inArray(
+          checkouts.id,
+          mine.map((c) => c.id),
+        ),
+      );
 }
 
 export async function startCheckout(
-  deps: CheckoutDeps, actor: Actor, access: WorkspaceAccess, userId: string,
+  deps: CheckoutDeps,
+  actor: Actor,
+  access: WorkspaceAccess,
+  userId: string,
   input: { plan: string; region: string; domain: string },
 ): Promise<{ checkoutId: string; sessionId: string; checkoutUrl: string }> {
   // First: the server's mail (ready, action needed) goes to this address.
@@ -60,7 +78,9 @@ export async function startCheckout(
   const plan = deps.config.product.plans.find((p) => p.id === input.plan);
   if (!plan) throw new ValidationError(`Unknown plan "${input.plan}"`, { errors: [{ path: 'json.plan', message: 'unknown plan' }] });
   if (!deps.config.product.zones.includes(input.region)) {
-    throw new ValidationError(`Region "${input.region}" is not offered`, { errors: [{ path: 'json.region', message: `one of ${deps.config.product.zones.join(', ')}` }] });
+    throw new ValidationError(`Region "${input.region}" is not offered`, {
+      errors: [{ path: 'json.region', message: `one of ${deps.config.product.zones.join(', ')}` }],
+    });
   }
   assertDomainAllowed(deps.config, input.domain);
   // Never take money for a server the zone cannot run: the plan's type must be sold (and in stock) there.
@@ -68,18 +88,34 @@ export async function startCheckout(
   if ('refused' in placed) {
     const where = (await deps.placements.sellableZones(plan)).map((z) => z.zone);
     throw new ValidationError(refusalText(plan, input.region, placed.refused), {
-      errors: [{ path: 'json.region', message: where.length > 0 ? `the ${plan.name} plan is sold in ${where.join(', ')}` : `the ${plan.name} plan is sold nowhere right now` }],
+      errors: [
+        {
+          path: 'json.region',
+          message: where.length > 0 ? `the ${plan.name} plan is sold in ${where.join(', ')}` : `the ${plan.name} plan is sold nowhere right now`,
+        },
+      ],
     });
   }
   await assertDomainClaimable(deps.db, deps.config, input.domain);
   await settleEarlierCheckouts(deps, access.workspaceId, input.domain);
   // The workspace's Stripe customer, if it has paid before: one customer, one portal, its address and VAT number kept.
-  const [earlier] = await deps.db.select({ customerId: subscriptions.stripeCustomerId }).from(subscriptions)
-    .where(and(eq(subscriptions.workspaceId, access.workspaceId), isNotNull(subscriptions.stripeCustomerId))).orderBy(desc(subscriptions.createdAt)).limit(1);
+  const [earlier] = await deps.db
+    .select({ customerId: subscriptions.stripeCustomerId })
+    .from(subscriptions)
+    .where(and(eq(subscriptions.workspaceId, access.workspaceId), isNotNull(subscriptions.stripeCustomerId)))
+    .orderBy(desc(subscriptions.createdAt))
+    .limit(1);
 
-  const [checkout] = await deps.db.insert(checkouts).values({
-    workspaceId: access.workspaceId, planId: plan.id, zone: input.region, domain: input.domain, createdBy: userId,
-  }).returning({ id: checkouts.id });
+  const [checkout] = await deps.db
+    .insert(checkouts)
+    .values({
+      workspaceId: access.workspaceId,
+      planId: plan.id,
+      zone: input.region,
+      domain: input.domain,
+      createdBy: userId,
+    })
+    .returning({ id: checkouts.id });
   const base = deps.config.http.publicUrl;
   const session = await deps.billing.createCheckoutSession({
     priceId: plan.stripePriceId,
@@ -89,11 +125,20 @@ export async function startCheckout(
     metadata: { checkoutId: checkout!.id, workspaceId: access.workspaceId, domain: input.domain, zone: input.region, plan: plan.id },
     successUrl: `${base}/checkout/done?checkout=${checkout!.id}`,
     cancelUrl: `${base}/checkout/cancelled?checkout=${checkout!.id}`,
-    tax: { automaticTax: deps.config.billing.automaticTax, taxIdCollection: deps.config.billing.taxIdCollection, billingAddressCollection: deps.config.billing.billingAddressCollection },
+    tax: {
+      automaticTax: deps.config.billing.automaticTax,
+      taxIdCollection: deps.config.billing.taxIdCollection,
+      billingAddressCollection: deps.config.billing.billingAddressCollection,
+    },
   });
   await deps.db.transaction(async (tx) => {
     await tx.update(checkouts).set({ stripeSessionId: session.id }).where(eq(checkouts.id, checkout!.id));
-    await audit(tx, actor, { action: 'checkout.start', workspaceId: access.workspaceId, target: checkout!.id, details: { plan: plan.id, zone: input.region, domain: input.domain } });
+    await audit(tx, actor, {
+      action: 'checkout.start',
+      workspaceId: access.workspaceId,
+      target: checkout!.id,
+      details: { plan: plan.id, zone: input.region, domain: input.domain },
+    });
   });
   return { checkoutId: checkout!.id, sessionId: session.id, checkoutUrl: session.url };
 }

@@ -16,12 +16,71 @@ import { servers } from '../db/schema/index.ts';
 
 const LOOKALIKES: Record<string, string> = {
   // Cyrillic
-  а: 'a', в: 'b', с: 'c', ԁ: 'd', е: 'e', ё: 'e', һ: 'h', і: 'i', ї: 'i', ј: 'j', к: 'k', ӏ: 'l', м: 'm', н: 'h', о: 'o', р: 'p', ԛ: 'q', г: 'r', ѕ: 's',
-  т: 't', ц: 'u', ѵ: 'v', ԝ: 'w', х: 'x', у: 'y', з: '3', ь: 'b', п: 'n', л: 'n',
+  а: 'a',
+  в: 'b',
+  с: 'c',
+  ԁ: 'd',
+  е: 'e',
+  ё: 'e',
+  һ: 'h',
+  і: 'i',
+  ї: 'i',
+  ј: 'j',
+  к: 'k',
+  ӏ: 'l',
+  м: 'm',
+  н: 'h',
+  о: 'o',
+  р: 'p',
+  ԛ: 'q',
+  г: 'r',
+  ѕ: 's',
+  т: 't',
+  ц: 'u',
+  ѵ: 'v',
+  ԝ: 'w',
+  х: 'x',
+  у: 'y',
+  з: '3',
+  ь: 'b',
+  п: 'n',
+  л: 'n',
   // Greek
-  α: 'a', β: 'b', ϲ: 'c', δ: 'd', ε: 'e', η: 'n', ι: 'i', κ: 'k', ν: 'v', ο: 'o', ρ: 'p', τ: 't', υ: 'u', χ: 'x', γ: 'y', ω: 'w',
+  α: 'a',
+  β: 'b',
+  ϲ: 'c',
+  δ: 'd',
+  ε: 'e',
+  η: 'n',
+  ι: 'i',
+  κ: 'k',
+  ν: 'v',
+  ο: 'o',
+  ρ: 'p',
+  τ: 't',
+  υ: 'u',
+  χ: 'x',
+  γ: 'y',
+  ω: 'w',
   // Latin look-alikes
-  ı: 'i', ȷ: 'j', ł: 'l', ɑ: 'a', ɡ: 'g', ɩ: 'i', ʀ: 'r', ꞵ: 'b', ð: 'd', đ: 'd', ħ: 'h', ø: 'o', ŧ: 't', ƅ: 'b', ɢ: 'g', ɪ: 'i', ɴ: 'n', ʏ: 'y',
+  ı: 'i',
+  ȷ: 'j',
+  ł: 'l',
+  ɑ: 'a',
+  ɡ: 'g',
+  ɩ: 'i',
+  ʀ: 'r',
+  ꞵ: 'b',
+  ð: 'd',
+  đ: 'd',
+  ħ: 'h',
+  ø: 'o',
+  ŧ: 't',
+  ƅ: 'b',
+  ɢ: 'g',
+  ɪ: 'i',
+  ɴ: 'n',
+  ʏ: 'y',
 };
 
 /** The name as a reader sees it, folded so that look-alikes compare equal. */
@@ -36,9 +95,16 @@ const hasPunycode = (domain: string) => domain.split('.').some((l) => l.startsWi
 export async function findLookalikeDomain(db: DbOrTx, domain: string, workspaceId: string): Promise<string | null> {
   const wanted = domainSkeleton(domain);
   // With an ASCII name, only punycode names can look like it; with a punycode name, any can.
-  const rows = await db.select({ domain: servers.domain }).from(servers).where(and(
-    ne(servers.status, 'deleted'), ne(servers.domain, domain), ne(servers.workspaceId, workspaceId),
-    hasPunycode(domain) ? sql`true` : or(sql`${servers.domain} like 'xn--%'`, sql`${servers.domain} like '%.xn--%'`),
-  ));
+  const rows = await db
+    .select({ domain: servers.domain })
+    .from(servers)
+    .where(
+      and(
+        ne(servers.status, 'deleted'),
+        ne(servers.domain, domain),
+        ne(servers.workspaceId, workspaceId),
+        hasPunycode(domain) ? sql`true` : or(sql`${servers.domain} like 'xn--%'`, sql`${servers.domain} like '%.xn--%'`),
+      ),
+    );
   return rows.find((r) => domainSkeleton(r.domain) === wanted)?.domain ?? null;
 }

@@ -18,19 +18,105 @@ import type { Config } from '../config.ts';
 import { ValidationError } from '../errors.ts';
 
 /** Top-level labels that are special-use or reserved, never delegated to anyone. */
-const SPECIAL_USE_TLDS = new Set(['test', 'example', 'invalid', 'localhost', 'local', 'onion', 'alt', 'internal', 'arpa', 'home', 'corp', 'lan', 'localdomain']);
+const SPECIAL_USE_TLDS = new Set([
+  'test',
+  'example',
+  'invalid',
+  'localhost',
+  'local',
+  'onion',
+  'alt',
+  'internal',
+  'arpa',
+  'home',
+  'corp',
+  'lan',
+  'localdomain',
+]);
 const SANDBOX_TLDS = new Set(['test', 'example']);
 /** RFC 2606 second-level names. */
 const RESERVED_DOMAINS = ['example.com', 'example.net', 'example.org', 'example.edu'];
 
 /** Mailbox providers whose domains no customer runs a mail server for. */
 export const MAILBOX_PROVIDERS = [
-  'gmail.com', 'googlemail.com', 'google.com', 'outlook.com', 'outlook.fr', 'outlook.de', 'hotmail.com', 'hotmail.fr', 'hotmail.de', 'hotmail.co.uk', 'hotmail.it', 'hotmail.es',
-  'live.com', 'live.fr', 'live.de', 'live.co.uk', 'msn.com', 'microsoft.com', 'yahoo.com', 'yahoo.fr', 'yahoo.de', 'yahoo.co.uk', 'yahoo.it', 'yahoo.es', 'ymail.com',
-  'rocketmail.com', 'aol.com', 'icloud.com', 'me.com', 'mac.com', 'apple.com', 'proton.me', 'protonmail.com', 'protonmail.ch', 'pm.me', 'tutanota.com', 'tutanota.de',
-  'tuta.io', 'tuta.com', 'gmx.com', 'gmx.de', 'gmx.net', 'gmx.fr', 'gmx.at', 'gmx.ch', 'web.de', 'mail.com', 'fastmail.com', 'fastmail.fm', 'zoho.com', 'zohomail.com',
-  'yandex.com', 'yandex.ru', 'mail.ru', 'qq.com', '163.com', '126.com', 'orange.fr', 'wanadoo.fr', 'free.fr', 'sfr.fr', 'laposte.net', 't-online.de', 'freenet.de',
-  'libero.it', 'virgilio.it', 'seznam.cz', 'wp.pl', 'o2.pl', 'onet.pl', 'interia.pl', 'posteo.de', 'mailbox.org', 'hey.com', 'skynet.be', 'telenet.be', 'ziggo.nl', 'kpnmail.nl',
+  'gmail.com',
+  'googlemail.com',
+  'google.com',
+  'outlook.com',
+  'outlook.fr',
+  'outlook.de',
+  'hotmail.com',
+  'hotmail.fr',
+  'hotmail.de',
+  'hotmail.co.uk',
+  'hotmail.it',
+  'hotmail.es',
+  'live.com',
+  'live.fr',
+  'live.de',
+  'live.co.uk',
+  'msn.com',
+  'microsoft.com',
+  'yahoo.com',
+  'yahoo.fr',
+  'yahoo.de',
+  'yahoo.co.uk',
+  'yahoo.it',
+  'yahoo.es',
+  'ymail.com',
+  'rocketmail.com',
+  'aol.com',
+  'icloud.com',
+  'me.com',
+  'mac.com',
+  'apple.com',
+  'proton.me',
+  'protonmail.com',
+  'protonmail.ch',
+  'pm.me',
+  'tutanota.com',
+  'tutanota.de',
+  'tuta.io',
+  'tuta.com',
+  'gmx.com',
+  'gmx.de',
+  'gmx.net',
+  'gmx.fr',
+  'gmx.at',
+  'gmx.ch',
+  'web.de',
+  'mail.com',
+  'fastmail.com',
+  'fastmail.fm',
+  'zoho.com',
+  'zohomail.com',
+  'yandex.com',
+  'yandex.ru',
+  'mail.ru',
+  'qq.com',
+  '163.com',
+  '126.com',
+  'orange.fr',
+  'wanadoo.fr',
+  'free.fr',
+  'sfr.fr',
+  'laposte.net',
+  't-online.de',
+  'freenet.de',
+  'libero.it',
+  'virgilio.it',
+  'seznam.cz',
+  'wp.pl',
+  'o2.pl',
+  'onet.pl',
+  'interia.pl',
+  'posteo.de',
+  'mailbox.org',
+  'hey.com',
+  'skynet.be',
+  'telenet.be',
+  'ziggo.nl',
+  'kpnmail.nl',
 ];
 const PROVIDERS = new Set(MAILBOX_PROVIDERS);
 
@@ -57,7 +143,10 @@ export function domainRefusal(domain: string, opts: { testDomainsAllowed: boolea
     return { reason: 'public_suffix', message: `${domain} is a public suffix (like co.uk), not a domain anyone owns; enter your domain under it` };
   }
   if (registrable !== domain) {
-    return { reason: 'subdomain', message: `${domain} is a subdomain; a mail server is set up for a registered domain (${registrable}), whose nameservers you can move` };
+    return {
+      reason: 'subdomain',
+      message: `${domain} is a subdomain; a mail server is set up for a registered domain (${registrable}), whose nameservers you can move`,
+    };
   }
   return null;
 }

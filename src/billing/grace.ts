@@ -15,6 +15,7 @@ import type { JobQueue } from '../jobs/queue.ts';
 import type { Logger } from '../log.ts';
 import type { BillingProvider } from '../providers/billing/interface.ts';
 import { startDeprovision } from '../servers/lifecycle.ts';
+import { systemClock } from '../clock.ts';
 
 export interface GraceDeps {
   database: Database;
@@ -29,10 +30,19 @@ const ENDED = ['unpaid', 'canceled', 'incomplete_expired'] as const;
 
 /** Returns the ids of the servers whose deprovisioning it started. */
 export async function endGracePeriods(deps: GraceDeps): Promise<string[]> {
-  const now = new Date(deps.now?.() ?? Date.now());
-  const due = await deps.database.db.select({ id: subscriptions.id, stripeId: subscriptions.stripeSubscriptionId, status: subscriptions.status })
-    .from(subscriptions).innerJoin(servers, eq(servers.subscriptionId, subscriptions.id))
-    .where(and(isNotNull(subscriptions.graceEndsAt), lte(subscriptions.graceEndsAt, now), inArray(subscriptions.status, [...ENDED]), eq(servers.status, 'suspended')))
+  const now = new Date(deps.now?.() ?? systemClock.now());
+  const due = await deps.database.db
+    .select({ id: subscriptions.id, stripeId: subscriptions.stripeSubscriptionId, status: subscriptions.status })
+    .from(subscriptions)
+    .innerJoin(servers, eq(servers.subscriptionId, subscriptions.id))
+    .where(
+      and(
+        isNotNull(subscriptions.graceEndsAt),
+        lte(subscriptions.graceEndsAt, now),
+        inArray(subscriptions.status, [...ENDED]),
+        eq(servers.status, 'suspended'),
+      ),
+    )
     .limit(100);
   const started: string[] = [];
   for (const candidate of due) {
@@ -43,16 +53,25 @@ export async function endGracePeriods(deps: GraceDeps): Promise<string[]> {
         await deps.billing.cancelSubscription(candidate.stripeId);
       } catch (err) {
         // This one waits for the next sweep; the others go on.
-        deps.log.warn({ err: err instanceof Error ? err.message : String(err), subscriptionId: candidate.id }, 'grace period over, but Stripe could not cancel: next sweep');
+        deps.log.warn(
+          { err: err instanceof Error ? err.message : String(err), subscriptionId: candidate.id },
+          'grace period over, but Stripe could not cancel: next sweep',
+        );
         continue;
       }
     }
     const serverId = await inTransaction(deps.database, async (tx, raw) => {
       const [sub] = await tx.select().from(subscriptions).where(eq(subscriptions.id, candidate.id)).for('update');
       if (!sub?.graceEndsAt || sub.graceEndsAt > now || !(ENDED as readonly string[]).includes(sub.status)) return null;
-      const [server] = await tx.select().from(servers).where(and(eq(servers.subscriptionId, sub.id), eq(servers.status, 'suspended'))).for('update');
+      const [server] = await tx
+        .select()
+        .from(servers)
+        .where(and(eq(servers.subscriptionId, sub.id), eq(servers.status, 'suspended')))
+        .for('update');
       if (!server) return null;
-      await startDeprovision(deps.queue, tx, raw, server, ACTOR, 'Grace period over: the subscription ended and was not paid', { graceEndsAt: sub.graceEndsAt });
+      await startDeprovision(deps.queue, tx, raw, server, ACTOR, 'Grace period over: the subscription ended and was not paid', {
+        graceEndsAt: sub.graceEndsAt,
+      });
       return server.id;
     });
     if (serverId) {

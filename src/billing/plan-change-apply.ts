@@ -20,23 +20,47 @@ import { enqueueSync } from '../mailboxes/service.ts';
 type Subscription = typeof subscriptions.$inferSelect;
 
 /** The plan a Stripe price belongs to, or null (a price mailplane does not sell: left alone). */
-export const planOfPrice = (plans: readonly Plan[], priceId: string | null) => (priceId ? plans.find((p) => p.stripePriceId === priceId) ?? null : null);
+export const planOfPrice = (plans: readonly Plan[], priceId: string | null) => (priceId ? (plans.find((p) => p.stripePriceId === priceId) ?? null) : null);
 
 export async function applyPlanChange(
-  deps: { queue: JobQueue }, tx: Db, raw: RawTx, sub: Subscription, plan: Plan, actor: Actor, details: Record<string, unknown>,
+  deps: { queue: JobQueue },
+  tx: Db,
+  raw: RawTx,
+  sub: Subscription,
+  plan: Plan,
+  actor: Actor,
+  details: Record<string, unknown>,
 ): Promise<string> {
   const now = new Date();
   await tx.update(subscriptions).set({ planId: plan.id, updatedAt: now }).where(eq(subscriptions.id, sub.id));
-  const [server] = await tx.select().from(servers).where(and(eq(servers.subscriptionId, sub.id), ne(servers.status, 'deleted'))).for('update');
-  await audit(tx, actor, { action: 'subscription.plan_changed', workspaceId: sub.workspaceId, target: server?.id ?? sub.id, details: { ...details, from: sub.planId, to: plan.id } });
+  const [server] = await tx
+    .select()
+    .from(servers)
+    .where(and(eq(servers.subscriptionId, sub.id), ne(servers.status, 'deleted')))
+    .for('update');
+  await audit(tx, actor, {
+    action: 'subscription.plan_changed',
+    workspaceId: sub.workspaceId,
+    target: server?.id ?? sub.id,
+    details: { ...details, from: sub.planId, to: plan.id },
+  });
   if (!server) return `plan ${sub.planId} → ${plan.id}`;
   await tx.update(servers).set({ planId: plan.id, updatedAt: now }).where(eq(servers.id, server.id));
   // The quota is the plan's per-mailbox share for every mailbox (there is no per-mailbox setting to keep).
-  await tx.update(mailboxes).set({ quotaMb: mailboxQuotaMb(plan), version: sql`${mailboxes.version} + 1`, syncStatus: 'pending', syncError: null, updatedAt: now })
+  await tx
+    .update(mailboxes)
+    .set({ quotaMb: mailboxQuotaMb(plan), version: sql`${mailboxes.version} + 1`, syncStatus: 'pending', syncError: null, updatedAt: now })
     .where(and(eq(mailboxes.serverId, server.id), ne(mailboxes.state, 'deleting')));
   await enqueueSync(deps.queue, raw, server.id);
-  await deps.queue.send('billing.notify', { subscriptionId: sub.id, kind: 'plan_changed' }, { tx: raw, singletonKey: `${sub.id}:plan_changed:${now.getTime()}` });
-  await deps.queue.send('billing.resize_server', { serverId: server.id, fromPlanId: sub.planId, toPlanId: plan.id, changedAt: now.toISOString() },
-    { tx: raw, singletonKey: `${server.id}:${plan.id}:${now.getTime()}` });
+  await deps.queue.send(
+    'billing.notify',
+    { subscriptionId: sub.id, kind: 'plan_changed' },
+    { tx: raw, singletonKey: `${sub.id}:plan_changed:${now.getTime()}` },
+  );
+  await deps.queue.send(
+    'billing.resize_server',
+    { serverId: server.id, fromPlanId: sub.planId, toPlanId: plan.id, changedAt: now.toISOString() },
+    { tx: raw, singletonKey: `${server.id}:${plan.id}:${now.getTime()}` },
+  );
   return `plan ${sub.planId} → ${plan.id} for server ${server.id}`;
 }

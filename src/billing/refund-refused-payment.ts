@@ -54,7 +54,11 @@ export async function refundRefusedPayment(deps: RefundDeps, job: Job): Promise<
     outcome = await deps.billing.refundLatestInvoice(job.stripeSubscriptionId, { checkoutId: checkout.id, why: 'duplicate_domain' });
   } catch (err) {
     if (isRetryable(err)) throw err;
-    await noteOnAlert(deps, checkout, `the automatic cancel and refund was refused by Stripe (${err instanceof Error ? err.message : String(err)}): do both by hand`);
+    await noteOnAlert(
+      deps,
+      checkout,
+      `the automatic cancel and refund was refused by Stripe (${err instanceof Error ? err.message : String(err)}): do both by hand`,
+    );
     return 'left to ops';
   }
   if (outcome.paymentSettling) {
@@ -62,12 +66,23 @@ export async function refundRefusedPayment(deps: RefundDeps, job: Job): Promise<
     // refund it once it has settled (or tell the customer nothing was charged if it bounced).
     const checks = (job.settlingChecks ?? 0) + 1;
     if (checks >= MAX_SETTLING_CHECKS) {
-      await noteOnAlert(deps, checkout, `the subscription is cancelled, but its bank debit is still settling after ${checks} checks: refund it by hand once it has settled, then tell the customer`);
+      await noteOnAlert(
+        deps,
+        checkout,
+        `the subscription is cancelled, but its bank debit is still settling after ${checks} checks: refund it by hand once it has settled, then tell the customer`,
+      );
       return 'left to ops';
     }
-    await deps.queue.send('billing.refund_refused_payment', { ...job, settlingChecks: checks },
-      { startAfterSeconds: deps.settlingRecheckSeconds, singletonKey: `${checkout.id}:settling:${checks}` });
-    await noteOnAlert(deps, checkout, `the subscription is cancelled and its bank debit is still settling: mailplane looks again every ${Math.round(deps.settlingRecheckSeconds / 3600) || '<1'} h and refunds it once it has settled`);
+    await deps.queue.send(
+      'billing.refund_refused_payment',
+      { ...job, settlingChecks: checks },
+      { startAfterSeconds: deps.settlingRecheckSeconds, singletonKey: `${checkout.id}:settling:${checks}` },
+    );
+    await noteOnAlert(
+      deps,
+      checkout,
+      `the subscription is cancelled and its bank debit is still settling: mailplane looks again every ${Math.round(deps.settlingRecheckSeconds / 3600) || '<1'} h and refunds it once it has settled`,
+    );
     return 'waiting for the debit';
   }
 
@@ -76,10 +91,19 @@ export async function refundRefusedPayment(deps: RefundDeps, job: Job): Promise<
     if (locked?.status !== 'refused') return false;
     await tx.update(checkouts).set({ status: 'refunded' }).where(eq(checkouts.id, checkout.id));
     await tx.update(subscriptions).set({ status: 'canceled', updatedAt: new Date() }).where(eq(subscriptions.stripeSubscriptionId, job.stripeSubscriptionId));
-    const done = { stripeSubscriptionId: job.stripeSubscriptionId, amountRefunded: outcome.amountRefunded, currency: outcome.currency, refundIds: outcome.refundIds };
+    const done = {
+      stripeSubscriptionId: job.stripeSubscriptionId,
+      amountRefunded: outcome.amountRefunded,
+      currency: outcome.currency,
+      refundIds: outcome.refundIds,
+    };
     await audit(tx, ACTOR, { action: 'checkout.refunded', workspaceId: checkout.workspaceId, target: checkout.id, details: done });
     // The alert keeps the record of what was done; resolved, since nothing is left for ops.
-    await tx.update(alerts).set({ message: `A payment arrived for ${checkout.domain} but ${job.why}: subscription ${job.stripeSubscriptionId} cancelled, ${outcome.amountRefunded > 0 ? `${(outcome.amountRefunded / 100).toFixed(2)} ${outcome.currency?.toUpperCase()} refunded` : 'nothing had been charged'}, customer mailed.` })
+    await tx
+      .update(alerts)
+      .set({
+        message: `A payment arrived for ${checkout.domain} but ${job.why}: subscription ${job.stripeSubscriptionId} cancelled, ${outcome.amountRefunded > 0 ? `${(outcome.amountRefunded / 100).toFixed(2)} ${outcome.currency?.toUpperCase()} refunded` : 'nothing had been charged'}, customer mailed.`,
+      })
       .where(and(eq(alerts.dedupeKey, duplicatePaymentAlertKey(checkout.id)), isNull(alerts.resolvedAt)));
     await deps.alerts.resolve(tx, duplicatePaymentAlertKey(checkout.id));
     return true;
@@ -89,11 +113,18 @@ export async function refundRefusedPayment(deps: RefundDeps, job: Job): Promise<
   const [creator] = checkout.createdBy ? await db.select({ email: users.email }).from(users).where(eq(users.id, checkout.createdBy)) : [];
   const to = creator ? [creator.email] : await managers(db, checkout.workspaceId);
   const message = refusedPaymentMessage(to, {
-    domain: checkout.domain, why: job.why, amount: outcome.amountRefunded, currency: outcome.currency, link: `${deps.publicUrl}/w/${checkout.workspaceId}`,
+    domain: checkout.domain,
+    why: job.why,
+    amount: outcome.amountRefunded,
+    currency: outcome.currency,
+    link: `${deps.publicUrl}/w/${checkout.workspaceId}`,
   });
   if (to.length === 0 || !(await sendBestEffort(deps.mailer, deps.log, message))) {
     await deps.alerts.open(db, {
-      kind: 'refund_notice_unsent', severity: 'info', serverId: null, dedupeKey: `refund_notice:${checkout.id}`,
+      kind: 'refund_notice_unsent',
+      severity: 'info',
+      serverId: null,
+      dedupeKey: `refund_notice:${checkout.id}`,
       message: `The payment for ${checkout.domain} was refunded, but the mail telling the customer could not be sent: tell them by hand.`,
       details: { checkoutId: checkout.id, workspaceId: checkout.workspaceId },
     });
@@ -104,6 +135,8 @@ export async function refundRefusedPayment(deps: RefundDeps, job: Job): Promise<
 /** Says on the open duplicate_payment alert what is left for ops to do by hand. */
 async function noteOnAlert(deps: RefundDeps, checkout: { id: string; domain: string }, note: string): Promise<void> {
   deps.log.warn({ checkoutId: checkout.id, note }, 'refused payment: left to ops');
-  await deps.database.db.update(alerts).set({ message: `A payment arrived for ${checkout.domain} that cannot be served: ${note}.` })
+  await deps.database.db
+    .update(alerts)
+    .set({ message: `A payment arrived for ${checkout.domain} that cannot be served: ${note}.` })
     .where(and(eq(alerts.dedupeKey, duplicatePaymentAlertKey(checkout.id)), isNull(alerts.resolvedAt)));
 }

@@ -46,12 +46,23 @@ export async function resizeAfterPlanChange(deps: ResizeDeps, job: JobData<'bill
   if (!from || !to) return 'unknown plan';
   const [before, after] = [await sizeIn(deps, from, server.zone), await sizeIn(deps, to, server.zone)];
   if (before === after) return `no rebuild needed: both plans run on ${after}`;
-  const [since] = await db.select({ id: provisioningRuns.id }).from(provisioningRuns).where(and(
-    eq(provisioningRuns.serverId, server.id), eq(provisioningRuns.kind, 'rebuild'), inArray(provisioningRuns.status, ['running', 'succeeded']),
-    gte(provisioningRuns.createdAt, new Date(job.changedAt)),
-  )).limit(1);
+  const [since] = await db
+    .select({ id: provisioningRuns.id })
+    .from(provisioningRuns)
+    .where(
+      and(
+        eq(provisioningRuns.serverId, server.id),
+        eq(provisioningRuns.kind, 'rebuild'),
+        inArray(provisioningRuns.status, ['running', 'succeeded']),
+        gte(provisioningRuns.createdAt, new Date(job.changedAt)),
+      ),
+    )
+    .limit(1);
   if (since) return `rebuild ${since.id} already builds the ${to.name} plan's server`;
   // Throws (run in progress, server not ready or failed): the job is retried later.
-  const { runId } = await startRebuild(deps, ACTOR, { serverId: server.id, reason: `plan changed from ${from.name} to ${to.name}: moving from ${before} to ${after}` });
+  const { runId } = await startRebuild(deps, ACTOR, {
+    serverId: server.id,
+    reason: `plan changed from ${from.name} to ${to.name}: moving from ${before} to ${after}`,
+  });
   return `rebuild ${runId} onto ${after}`;
 }

@@ -45,16 +45,28 @@ export interface CancellationView {
 }
 
 async function record(
-  deps: ServerBillingDeps, actor: Actor, server: ServerRow, sub: Subscription, state: SubscriptionState,
-  action: 'subscription.cancel_scheduled' | 'subscription.cancel_undone', kind: 'cancellation_scheduled' | 'cancellation_undone',
+  deps: ServerBillingDeps,
+  actor: Actor,
+  server: ServerRow,
+  sub: Subscription,
+  state: SubscriptionState,
+  action: 'subscription.cancel_scheduled' | 'subscription.cancel_undone',
+  kind: 'cancellation_scheduled' | 'cancellation_undone',
 ): Promise<CancellationView> {
   await inTransaction(deps.database, async (tx, raw) => {
     // Under the row lock the webhook takes too: whichever of the two records the change first mails
     // the owners (a cancellation made in Stripe's portal reaches mailplane by the webhook alone).
     const [row] = await tx.select({ was: subscriptions.cancelAtPeriodEnd }).from(subscriptions).where(eq(subscriptions.id, sub.id)).for('update');
-    await tx.update(subscriptions).set({ cancelAtPeriodEnd: state.cancelAtPeriodEnd, currentPeriodEnd: state.currentPeriodEnd, updatedAt: new Date() })
+    await tx
+      .update(subscriptions)
+      .set({ cancelAtPeriodEnd: state.cancelAtPeriodEnd, currentPeriodEnd: state.currentPeriodEnd, updatedAt: new Date() })
       .where(eq(subscriptions.id, sub.id));
-    await audit(tx, actor, { action, workspaceId: server.workspaceId, target: server.id, details: { subscriptionId: sub.id, domain: server.domain, periodEnd: state.currentPeriodEnd?.toISOString() ?? null } });
+    await audit(tx, actor, {
+      action,
+      workspaceId: server.workspaceId,
+      target: server.id,
+      details: { subscriptionId: sub.id, domain: server.domain, periodEnd: state.currentPeriodEnd?.toISOString() ?? null },
+    });
     if (row?.was !== state.cancelAtPeriodEnd) {
       await deps.queue.send('billing.notify', { subscriptionId: sub.id, kind }, { tx: raw, singletonKey: `${sub.id}:${kind}:${Date.now()}` });
     }
@@ -63,12 +75,18 @@ async function record(
 }
 
 export async function cancelServer(
-  deps: ServerBillingDeps, actor: Actor, access: WorkspaceAccess, serverId: string, confirmDomain: string,
+  deps: ServerBillingDeps,
+  actor: Actor,
+  access: WorkspaceAccess,
+  serverId: string,
+  confirmDomain: string,
 ): Promise<CancellationView> {
   const { server, sub, stripeId } = await serverSubscription(deps.database.db, access.workspaceId, serverId);
   // Typed by hand, as on the dashboard: a script with a wrong id cannot end a server by accident.
   if (confirmDomain.trim().toLowerCase() !== server.domain) {
-    throw new ValidationError('The confirmation does not match the server\'s domain name', { errors: [{ path: 'json.confirmDomain', message: `type the server's domain name, ${server.domain}` }] });
+    throw new ValidationError("The confirmation does not match the server's domain name", {
+      errors: [{ path: 'json.confirmDomain', message: `type the server's domain name, ${server.domain}` }],
+    });
   }
   if (!RUNNING_SUBSCRIPTION.has(sub.status)) throw new ConflictError(`The subscription has already ended (${sub.status})`, 'subscription_ended');
   if (sub.cancelAtPeriodEnd) throw new ConflictError('This server is already cancelled at the end of its period', 'already_cancelled');
@@ -79,7 +97,10 @@ export async function cancelServer(
 export async function undoCancellation(deps: ServerBillingDeps, actor: Actor, access: WorkspaceAccess, serverId: string): Promise<CancellationView> {
   const { server, sub, stripeId } = await serverSubscription(deps.database.db, access.workspaceId, serverId);
   if (!RUNNING_SUBSCRIPTION.has(sub.status)) {
-    throw new ConflictError(`The subscription has already ended (${sub.status}): Stripe cannot restart it; subscribe again to keep the domain's mail`, 'subscription_ended');
+    throw new ConflictError(
+      `The subscription has already ended (${sub.status}): Stripe cannot restart it; subscribe again to keep the domain's mail`,
+      'subscription_ended',
+    );
   }
   if (!sub.cancelAtPeriodEnd) throw new ConflictError('This server is not cancelled', 'not_cancelled');
   const state = await deps.billing.setCancelAtPeriodEnd(stripeId, false);

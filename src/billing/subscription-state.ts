@@ -27,6 +27,7 @@ import type { SubscriptionState } from '../providers/billing/interface.ts';
 import { reinstateServer, startDeprovision, suspendServer } from '../servers/lifecycle.ts';
 import type { Plan } from '../config.ts';
 import { applyPlanChange, planOfPrice } from './plan-change-apply.ts';
+import { systemClock } from '../clock.ts';
 
 type Subscription = typeof subscriptions.$inferSelect;
 
@@ -49,14 +50,27 @@ const endedReason = (until: Date) =>
 
 /** Applies Stripe's current state to the locked subscription row and its server; returns what happened. */
 export async function applySubscriptionState(
-  deps: ApplyDeps, tx: Db, raw: RawTx, sub: Subscription, current: SubscriptionState, actor: Actor, details: Record<string, unknown>,
+  deps: ApplyDeps,
+  tx: Db,
+  raw: RawTx,
+  sub: Subscription,
+  current: SubscriptionState,
+  actor: Actor,
+  details: Record<string, unknown>,
 ): Promise<string> {
-  const now = new Date(deps.now?.() ?? Date.now());
+  const now = new Date(deps.now?.() ?? systemClock.now());
   const ended = ENDED.has(current.status);
-  const graceEndsAt = ended ? sub.graceEndsAt ?? new Date(now.getTime() + deps.graceMs) : null;
-  await tx.update(subscriptions).set({
-    status: current.status, currentPeriodEnd: current.currentPeriodEnd, cancelAtPeriodEnd: current.cancelAtPeriodEnd, graceEndsAt, updatedAt: now,
-  }).where(eq(subscriptions.id, sub.id));
+  const graceEndsAt = ended ? (sub.graceEndsAt ?? new Date(now.getTime() + deps.graceMs)) : null;
+  await tx
+    .update(subscriptions)
+    .set({
+      status: current.status,
+      currentPeriodEnd: current.currentPeriodEnd,
+      cancelAtPeriodEnd: current.cancelAtPeriodEnd,
+      graceEndsAt,
+      updatedAt: now,
+    })
+    .where(eq(subscriptions.id, sub.id));
   // An erasure cancels the subscription itself and deprovisions: no suspension, no mail naming the domain.
   const [ws] = await tx.select({ erasing: workspaces.erasureRequestedAt }).from(workspaces).where(eq(workspaces.id, sub.workspaceId));
   if (ws?.erasing) return `subscription ${current.status} (workspace being erased)`;
@@ -106,7 +120,12 @@ export async function applySubscriptionState(
     }
     if (!sub.graceEndsAt) {
       await notify('suspended');
-      await audit(tx, actor, { action: 'subscription.grace_started', workspaceId: sub.workspaceId, target: server.id, details: { ...details, status: current.status, graceEndsAt } });
+      await audit(tx, actor, {
+        action: 'subscription.grace_started',
+        workspaceId: sub.workspaceId,
+        target: server.id,
+        details: { ...details, status: current.status, graceEndsAt },
+      });
     }
     return `server ${server.id} suspended until ${graceEndsAt!.toISOString()} (${current.status})`;
   }

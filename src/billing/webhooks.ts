@@ -42,7 +42,11 @@ export async function handleStripeWebhook(deps: WebhookDeps, rawBody: string, si
   const event = await deps.billing.parseWebhook(rawBody, signature);
   return inTransaction(deps.database, async (tx, raw) => {
     const stripeType = event.type === 'other' ? event.stripeType : event.type;
-    const [fresh] = await tx.insert(stripeEvents).values({ id: event.id, type: stripeType, outcome: 'processing' }).onConflictDoNothing().returning({ id: stripeEvents.id });
+    const [fresh] = await tx
+      .insert(stripeEvents)
+      .values({ id: event.id, type: stripeType, outcome: 'processing' })
+      .onConflictDoNothing()
+      .returning({ id: stripeEvents.id });
     if (!fresh) return { outcome: 'duplicate', duplicate: true };
     const outcome = await apply(event);
     await tx.update(stripeEvents).set({ outcome }).where(eq(stripeEvents.id, event.id));
@@ -67,7 +71,12 @@ export async function handleStripeWebhook(deps: WebhookDeps, rawBody: string, si
             if (e.paymentStatus === 'unpaid') {
               await tx.update(checkouts).set({ status: 'awaiting_payment', stripeSessionId: e.sessionId }).where(eq(checkouts.id, checkout.id));
               await recordSubscription(checkout, e, 'incomplete');
-              await audit(tx, STRIPE_ACTOR, { action: 'checkout.awaiting_payment', workspaceId: checkout.workspaceId, target: checkout.id, details: { eventId: e.id } });
+              await audit(tx, STRIPE_ACTOR, {
+                action: 'checkout.awaiting_payment',
+                workspaceId: checkout.workspaceId,
+                target: checkout.id,
+                details: { eventId: e.id },
+              });
               return 'awaiting payment: the session completed unpaid (delayed payment method)';
             }
             return fulfil(checkout, e);
@@ -76,11 +85,20 @@ export async function handleStripeWebhook(deps: WebhookDeps, rawBody: string, si
           if (e.type === 'checkout.session.async_payment_failed') {
             await tx.update(checkouts).set({ status: 'payment_failed' }).where(eq(checkouts.id, checkout.id));
             await recordSubscription(checkout, e, 'incomplete_expired');
-            await audit(tx, STRIPE_ACTOR, { action: 'checkout.payment_failed', workspaceId: checkout.workspaceId, target: checkout.id, details: { eventId: e.id } });
+            await audit(tx, STRIPE_ACTOR, {
+              action: 'checkout.payment_failed',
+              workspaceId: checkout.workspaceId,
+              target: checkout.id,
+              details: { eventId: e.id },
+            });
             // Stripe leaves the subscription past_due and would invoice it again for a server that
             // will never exist: cancelled by a job (enqueued with this change, retried with backoff).
             if (e.subscriptionId) {
-              await deps.queue.send('billing.cancel_subscription', { stripeSubscriptionId: e.subscriptionId, why: 'first payment failed' }, { tx: raw, singletonKey: e.subscriptionId });
+              await deps.queue.send(
+                'billing.cancel_subscription',
+                { stripeSubscriptionId: e.subscriptionId, why: 'first payment failed' },
+                { tx: raw, singletonKey: e.subscriptionId },
+              );
             }
             return 'payment failed: nothing provisioned, subscription being cancelled';
           }
@@ -95,9 +113,23 @@ export async function handleStripeWebhook(deps: WebhookDeps, rawBody: string, si
           // Stripe's state now, under the row lock (see subscription-state.ts); if Stripe cannot be
           // asked, the delivery fails, nothing is recorded, and Stripe delivers it again later.
           // A subscription Stripe no longer has (its customer deleted by hand) bills nothing: it has ended.
-          const current = await deps.billing.getSubscription(e.subscriptionId)
-            ?? { id: e.subscriptionId, status: 'canceled' as const, customerId: sub.stripeCustomerId ?? '', currentPeriodEnd: null, cancelAtPeriodEnd: false, priceId: null };
-          return applySubscriptionState({ queue: deps.queue, graceMs: deps.graceMs, ...(deps.plans ? { plans: deps.plans } : {}) }, tx, raw, sub, current, STRIPE_ACTOR, { eventId: e.id, eventType: e.type });
+          const current = (await deps.billing.getSubscription(e.subscriptionId)) ?? {
+            id: e.subscriptionId,
+            status: 'canceled' as const,
+            customerId: sub.stripeCustomerId ?? '',
+            currentPeriodEnd: null,
+            cancelAtPeriodEnd: false,
+            priceId: null,
+          };
+          return applySubscriptionState(
+            { queue: deps.queue, graceMs: deps.graceMs, ...(deps.plans ? { plans: deps.plans } : {}) },
+            tx,
+            raw,
+            sub,
+            current,
+            STRIPE_ACTOR,
+            { eventId: e.id, eventType: e.type },
+          );
         }
         default:
           return 'ignored: not handled';
@@ -116,12 +148,25 @@ export async function handleStripeWebhook(deps: WebhookDeps, rawBody: string, si
       await tx.update(checkouts).set({ status: 'refused', stripeSessionId: e.sessionId }).where(eq(checkouts.id, checkout.id));
       await audit(tx, STRIPE_ACTOR, { action: 'checkout.refused', workspaceId: checkout.workspaceId, target: checkout.id, details: { eventId: e.id, why } });
       if (e.subscriptionId) {
-        await deps.queue.send('billing.refund_refused_payment', { checkoutId: checkout.id, stripeSubscriptionId: e.subscriptionId, why }, { tx: raw, singletonKey: checkout.id });
+        await deps.queue.send(
+          'billing.refund_refused_payment',
+          { checkoutId: checkout.id, stripeSubscriptionId: e.subscriptionId, why },
+          { tx: raw, singletonKey: checkout.id },
+        );
       }
       await deps.alerts?.open(tx, {
-        kind: 'duplicate_payment', severity: 'warning', serverId: null, dedupeKey: duplicatePaymentAlertKey(checkout.id),
+        kind: 'duplicate_payment',
+        severity: 'warning',
+        serverId: null,
+        dedupeKey: duplicatePaymentAlertKey(checkout.id),
         message: `A payment arrived for ${checkout.domain} but ${why}: mailplane is cancelling Stripe subscription ${e.subscriptionId ?? '(none)'} with a refund and mailing the customer; if this stays open, do it by hand.`,
-        details: { checkoutId: checkout.id, workspaceId: checkout.workspaceId, stripeSubscriptionId: e.subscriptionId, stripeCustomerId: e.customerId, sessionId: e.sessionId },
+        details: {
+          checkoutId: checkout.id,
+          workspaceId: checkout.workspaceId,
+          stripeSubscriptionId: e.subscriptionId,
+          stripeCustomerId: e.customerId,
+          sessionId: e.sessionId,
+        },
       });
       return `refused: ${why}`;
     }
@@ -129,10 +174,16 @@ export async function handleStripeWebhook(deps: WebhookDeps, rawBody: string, si
 
     async function recordSubscription(checkout: Checkout, e: SessionEvent, status: 'active' | 'incomplete' | 'incomplete_expired'): Promise<string> {
       const values = {
-        workspaceId: checkout.workspaceId, checkoutId: checkout.id, planId: checkout.planId, status,
-        stripeSubscriptionId: e.subscriptionId, stripeCustomerId: e.customerId,
+        workspaceId: checkout.workspaceId,
+        checkoutId: checkout.id,
+        planId: checkout.planId,
+        status,
+        stripeSubscriptionId: e.subscriptionId,
+        stripeCustomerId: e.customerId,
       };
-      const [sub] = await tx.insert(subscriptions).values(values)
+      const [sub] = await tx
+        .insert(subscriptions)
+        .values(values)
         .onConflictDoUpdate({ target: subscriptions.checkoutId, set: { status, updatedAt: new Date() } })
         .returning({ id: subscriptions.id });
       return sub!.id;
@@ -144,16 +195,27 @@ export async function handleStripeWebhook(deps: WebhookDeps, rawBody: string, si
       const subscriptionId = await recordSubscription(checkout, e, 'active');
       // Checked again here: another checkout for an overlapping domain may have been paid meanwhile.
       if (await domainOverlapsLiveServer(tx, checkout.domain)) return refuse(checkout, e, `${checkout.domain} is already served by another server`);
-      const [server] = await tx.insert(servers).values({
-        workspaceId: checkout.workspaceId, subscriptionId, planId: checkout.planId, zone: checkout.zone,
-        domain: checkout.domain, hostname: `mail.${checkout.domain}`,
-      }).onConflictDoNothing().returning({ id: servers.id });
+      const [server] = await tx
+        .insert(servers)
+        .values({
+          workspaceId: checkout.workspaceId,
+          subscriptionId,
+          planId: checkout.planId,
+          zone: checkout.zone,
+          domain: checkout.domain,
+          hostname: `mail.${checkout.domain}`,
+        })
+        .onConflictDoNothing()
+        .returning({ id: servers.id });
       if (!server) return refuse(checkout, e, `${checkout.domain} is already served by another server`);
       // A look-alike of another customer's domain is served, not refused, but put before ops to review.
       const lookalike = await findLookalikeDomain(tx, checkout.domain, checkout.workspaceId);
       if (lookalike) {
         await deps.alerts?.open(tx, {
-          kind: 'confusable_domain', severity: 'warning', serverId: server.id, dedupeKey: `confusable_domain:${server.id}`,
+          kind: 'confusable_domain',
+          severity: 'warning',
+          serverId: server.id,
+          dedupeKey: `confusable_domain:${server.id}`,
           message: `${checkout.domain} (${domainToUnicode(checkout.domain)}) looks like ${lookalike}, served for another server: review it for phishing before it is relied on.`,
           details: { domain: checkout.domain, lookalike, workspaceId: checkout.workspaceId, checkoutId: checkout.id },
         });

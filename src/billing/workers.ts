@@ -41,9 +41,16 @@ export async function registerBillingWorkers(workerDeps: BillingWorkerDeps): Pro
     log.info({ why: data.why }, 'stripe subscription cancelled');
   });
   await queue.work('billing.notify', async (data) => {
-    const outcome = await sendBillingNotice({
-      db: deps.database.db, mailer: deps.mailer, publicUrl: deps.publicUrl, plans: deps.plans, graceDays: Math.round(deps.graceMs / 86_400_000),
-    }, data);
+    const outcome = await sendBillingNotice(
+      {
+        db: deps.database.db,
+        mailer: deps.mailer,
+        publicUrl: deps.publicUrl,
+        plans: deps.plans,
+        graceDays: Math.round(deps.graceMs / 86_400_000),
+      },
+      data,
+    );
     log.info({ subscriptionId: data.subscriptionId, kind: data.kind, outcome }, 'billing notice');
   });
   await queue.work('billing.resize_server', async (data) => {

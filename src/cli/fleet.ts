@@ -40,7 +40,10 @@ export const fleetCommand: Command = {
           out(v);
           return 0;
         }
-        for (const row of v.versions) out(`${String(row.servers).padStart(6)} server(s) on ${row.version ?? 'no recorded version'}${row.release ? ` (release ${row.release})` : ''}${row.current ? '  ← current' : ''}`);
+        for (const row of v.versions)
+          out(
+            `${String(row.servers).padStart(6)} server(s) on ${row.version ?? 'no recorded version'}${row.release ? ` (release ${row.release})` : ''}${row.current ? '  ← current' : ''}`,
+          );
         out(`current: ${v.current.version} (release ${v.current.release})`);
         return 0;
       }
@@ -55,14 +58,19 @@ export const fleetCommand: Command = {
         out(s);
         return 0;
       }
-      out(`${server.hostname}  stack ${s.version ?? 'unknown'} (release ${s.release ?? '?'}), applied ${s.appliedAt ?? 'never'}${s.current.upToDate ? ', current' : `; current is ${s.current.version}`}`);
+      out(
+        `${server.hostname}  stack ${s.version ?? 'unknown'} (release ${s.release ?? '?'}), applied ${s.appliedAt ?? 'never'}${s.current.upToDate ? ', current' : `; current is ${s.current.version}`}`,
+      );
       out(`maintenance window: ${s.maintenanceWindow.text} (${s.maintenanceWindow.source})`);
       if (!s.drift) {
         out('not looked at by a drift check yet');
         return 0;
       }
-      out(`last drift check ${s.drift.checkedAt}: ${s.drift.files.length} file(s) changed, ${s.drift.servicesDown.length} service(s) down, ${s.drift.updates.pending} update(s) pending${s.drift.updates.rebootRequired ? ', reboot required' : ''}`);
-      for (const f of s.drift.files) out(f.secret ? `== ${f.path} (a secret: its content is not shown)` : `== ${f.path}${f.missing ? ' (missing)' : ''}\n${f.diff ?? ''}`);
+      out(
+        `last drift check ${s.drift.checkedAt}: ${s.drift.files.length} file(s) changed, ${s.drift.servicesDown.length} service(s) down, ${s.drift.updates.pending} update(s) pending${s.drift.updates.rebootRequired ? ', reboot required' : ''}`,
+      );
+      for (const f of s.drift.files)
+        out(f.secret ? `== ${f.path} (a secret: its content is not shown)` : `== ${f.path}${f.missing ? ' (missing)' : ''}\n${f.diff ?? ''}`);
       return 0;
     } finally {
       await ctx.close();
@@ -81,7 +89,11 @@ start   rolls the current stack out to every ready server behind it: one canary,
 resume  tries the server that failed again, then goes on; skip: goes on without it; abort: stops`;
 
 function printRollout(r: RolloutView): void {
-  out(`rollout ${r.id}  ${r.status}  → ${r.targetVersion}  ${Object.entries(r.counts).map(([k, n]) => `${n} ${k}`).join(', ')}`);
+  out(
+    `rollout ${r.id}  ${r.status}  → ${r.targetVersion}  ${Object.entries(r.counts)
+      .map(([k, n]) => `${n} ${k}`)
+      .join(', ')}`,
+  );
   if (r.haltReason) out(`halted: ${r.haltReason}`);
   for (const s of r.servers) out(`  wave ${s.wave}  ${s.status.padEnd(15)} ${s.hostname}${s.failedCheck ? `  failed "${s.failedCheck}"` : ''}`);
 }
@@ -93,8 +105,10 @@ export const rolloutsCommand: Command = {
     const json = args.includes('--json');
     const [action, id, ...rest] = args.filter((a) => a !== '--json');
     const canary = action === 'start' && id === '--canary' ? rest[0] : undefined;
-    const valid = (action === 'list' && !id) || (action === 'start' && (!id || (id === '--canary' && canary && rest.length === 1)))
-      || (['show', 'resume', 'skip', 'abort'].includes(action ?? '') && id && rest.length === 0);
+    const valid =
+      (action === 'list' && !id) ||
+      (action === 'start' && (!id || (id === '--canary' && canary && rest.length === 1))) ||
+      (['show', 'resume', 'skip', 'abort'].includes(action ?? '') && id && rest.length === 0);
     if (!valid) {
       process.stderr.write(`${ROLLOUTS_USAGE}\n`);
       return 2;
@@ -104,12 +118,16 @@ export const rolloutsCommand: Command = {
     if (typeof ctx === 'number') return ctx;
     try {
       if (action === 'list') {
-        for (const r of await listRollouts(ctx.database.db)) out(`${r.id}  ${r.status.padEnd(9)} ${r.targetVersion}  ${r.createdAt}${r.haltReason ? `  ${r.haltReason}` : ''}`);
+        for (const r of await listRollouts(ctx.database.db))
+          out(`${r.id}  ${r.status.padEnd(9)} ${r.targetVersion}  ${r.createdAt}${r.haltReason ? `  ${r.haltReason}` : ''}`);
         return 0;
       }
-      const view = action === 'start' ? await rolloutView(ctx.database.db, (await startRollout(ctx.fleet, cliActor(), { canaryServerId: canary })).id)
-        : action === 'show' ? await rolloutView(ctx.database.db, id!)
-          : await actOnRollout(ctx.fleet, cliActor(), id!, action as 'resume' | 'skip' | 'abort');
+      const view =
+        action === 'start'
+          ? await rolloutView(ctx.database.db, (await startRollout(ctx.fleet, cliActor(), { canaryServerId: canary })).id)
+          : action === 'show'
+            ? await rolloutView(ctx.database.db, id!)
+            : await actOnRollout(ctx.fleet, cliActor(), id!, action as 'resume' | 'skip' | 'abort');
       if (json) out(view);
       else printRollout(view);
       return 0;

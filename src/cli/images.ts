@@ -33,13 +33,20 @@ export const imagesCommand: Command = {
     if (typeof ctx === 'number') return ctx;
     try {
       if (action === 'bake') {
-        const { bake, started } = await startBake({ database: ctx.database, queue: ctx.queue, clock: ctx.provisioning.clock, imageZones: [] }, zone!, 'manual', cliActor());
+        const { bake, started } = await startBake(
+          { database: ctx.database, queue: ctx.queue, clock: ctx.provisioning.clock, imageZones: [] },
+          zone!,
+          'manual',
+          cliActor(),
+        );
         out(`${started ? 'bake started' : 'a bake is already under way'} in ${zone}: ${bake.id} (packages ${bake.packageDigest})`);
         return 0;
       }
       out(`current package digest: ${packageDigest()}`);
       for (const r of await listImages(ctx.database)) {
-        out(`${r.zone.padEnd(9)} ${r.status.padEnd(9)} ${r.phase.padEnd(12)} ${r.packageDigest} ${r.imageId ?? '-'} ${r.createdAt.toISOString()}${r.error ? `  ${r.error}` : ''}`);
+        out(
+          `${r.zone.padEnd(9)} ${r.status.padEnd(9)} ${r.phase.padEnd(12)} ${r.packageDigest} ${r.imageId ?? '-'} ${r.createdAt.toISOString()}${r.error ? `  ${r.error}` : ''}`,
+        );
       }
       return 0;
     } finally {

@@ -41,9 +41,14 @@ export const reconcileCommand: Command = {
         return 0;
       }
       const deleted = new Set(result.deleted.map((d) => d.dedupeKey));
-      for (const f of result.findings) out(`${deleted.has(f.dedupeKey) ? 'deleted ' : ''}${f.kind.padEnd(6)} ${f.resource.padEnd(6)} ${f.zone.padEnd(9)} ${f.description}`);
+      for (const f of result.findings)
+        out(`${deleted.has(f.dedupeKey) ? 'deleted ' : ''}${f.kind.padEnd(6)} ${f.resource.padEnd(6)} ${f.zone.padEnd(9)} ${f.description}`);
       const orphans = result.findings.filter((f) => f.kind === 'orphan' && !deleted.has(f.dedupeKey)).length;
-      out(result.findings.length === 0 ? 'Nothing to reconcile.' : `${result.findings.length} finding(s), ${result.deleted.length} deleted${orphans > 0 ? `; run with --apply to delete ${orphans} orphan(s)` : ''}.`);
+      out(
+        result.findings.length === 0
+          ? 'Nothing to reconcile.'
+          : `${result.findings.length} finding(s), ${result.deleted.length} deleted${orphans > 0 ? `; run with --apply to delete ${orphans} orphan(s)` : ''}.`,
+      );
       return 0;
     } finally {
       await ctx.close();

@@ -21,7 +21,9 @@ export async function runningSandboxEnv(config: Config): Promise<Found> {
   const control = config.sandbox.url ?? recorded?.control ?? null;
   const where = config.sandbox.url ? `SANDBOX_URL (${config.sandbox.url})` : `the sandbox recorded in ${config.db.dataDir}`;
   if (!control) {
-    return { missing: `no running sandbox: SANDBOX_URL is unset and no mailplane with sandboxed providers runs on the data dir ${config.db.dataDir} (start it with \`npm start\`, or give provider credentials)` };
+    return {
+      missing: `no running sandbox: SANDBOX_URL is unset and no mailplane with sandboxed providers runs on the data dir ${config.db.dataDir} (start it with \`npm start\`, or give provider credentials)`,
+    };
   }
   try {
     const res = await fetch(`${control}/env`, { signal: AbortSignal.timeout(5_000) });

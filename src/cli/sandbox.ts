@@ -21,12 +21,18 @@ async function wakeWaitingServers(which: SQL | undefined): Promise<number> {
   const ctx = await cliContext({ needsProviders: false });
   if (typeof ctx === 'number') return 0;
   try {
-    const waiting = await ctx.database.db.select({ id: servers.id }).from(servers).where(and(eq(servers.status, 'waiting'), which));
+    const waiting = await ctx.database.db
+      .select({ id: servers.id })
+      .from(servers)
+      .where(and(eq(servers.status, 'waiting'), which));
     let woken = 0;
     const actor = { id: `cli:${process.env['USER'] ?? 'unknown'}`, kind: 'staff' as const, ip: null };
     for (const server of waiting) {
       // A server whose wait is already over (or whose run ended meanwhile) has nothing to check.
-      woken += await ctx.engine.recheckWaiting(actor, server.id).then(() => 1, () => 0);
+      woken += await ctx.engine.recheckWaiting(actor, server.id).then(
+        () => 1,
+        () => 0,
+      );
     }
     return woken;
   } finally {
@@ -35,7 +41,10 @@ async function wakeWaitingServers(which: SQL | undefined): Promise<number> {
 }
 
 /** The running sandbox's emulators: the separate `mailplane sandbox` (SANDBOX_URL) or the one `npm start` runs. */
-async function emulatorUrls(config: { sandbox: { url: string | null }; db: { dataDir: string } }): Promise<{ scaleway: string | null; cloudflare: string | null }> {
+async function emulatorUrls(config: {
+  sandbox: { url: string | null };
+  db: { dataDir: string };
+}): Promise<{ scaleway: string | null; cloudflare: string | null }> {
   if (config.sandbox.url) {
     const env = (await (await fetch(`${config.sandbox.url}/env`)).json()) as Record<string, string>;
     return { scaleway: env['SCW_API_URL'] ?? null, cloudflare: env['CLOUDFLARE_API_URL'] ?? null };
@@ -74,11 +83,13 @@ async function personAction(action: string, args: string[]): Promise<number> {
     return 1;
   }
   const woken = await wakeWaitingServers(action === 'smtp-open' ? undefined : eq(servers.domain, args[0]!.toLowerCase()));
-  process.stdout.write(action === 'smtp-open'
-    ? `Outbound SMTP is open on the sandbox account; ${woken} waiting server(s) checked now.\n`
-    : action === 'add-ds'
-      ? `The registrar of ${args[0]} now publishes its DS; DNSSEC turns active once Cloudflare sees it, and TLSA follows at the next DNSSEC check.\n`
-      : `${args[0]} now uses the sandbox nameservers; ${woken ? 'its server is checked now' : 'no server of it was waiting'}.\n`);
+  process.stdout.write(
+    action === 'smtp-open'
+      ? `Outbound SMTP is open on the sandbox account; ${woken} waiting server(s) checked now.\n`
+      : action === 'add-ds'
+        ? `The registrar of ${args[0]} now publishes its DS; DNSSEC turns active once Cloudflare sees it, and TLSA follows at the next DNSSEC check.\n`
+        : `${args[0]} now uses the sandbox nameservers; ${woken ? 'its server is checked now' : 'no server of it was waiting'}.\n`,
+  );
   return 0;
 }
 
@@ -97,10 +108,15 @@ SANDBOX_LISTED_IPS and SANDBOX_LIST_FIRST_IPS set what the DNSBL emulator lists.
     const [action, ...rest] = args;
     if (action === 'smtp-open' || action === 'activate-zone' || action === 'add-ds') return personAction(action, rest);
     const { config, log } = await bootstrap();
-    const sandbox = sandboxFromConfig(config, log, { compute: true, dns: true, billing: true }, {
-      webhookUrl: `http://127.0.0.1:${config.http.port}/v1/webhooks/stripe`,
-      ...(config.stripe ? { stripeWebhookSecret: config.stripe.webhookSecret } : {}),
-    });
+    const sandbox = sandboxFromConfig(
+      config,
+      log,
+      { compute: true, dns: true, billing: true },
+      {
+        webhookUrl: `http://127.0.0.1:${config.http.port}/v1/webhooks/stripe`,
+        ...(config.stripe ? { stripeWebhookSecret: config.stripe.webhookSecret } : {}),
+      },
+    );
     await sandbox.start();
     await recordEmulatorUrls(sandbox, config.db.dataDir);
     for (const [name, value] of Object.entries(sandbox.env())) process.stdout.write(`export ${name}=${value}\n`);
@@ -109,10 +125,15 @@ SANDBOX_LISTED_IPS and SANDBOX_LIST_FIRST_IPS set what the DNSBL emulator lists.
     const signals = stopSignals(log);
     await signals.stopped;
     const shutdown = new Shutdown({ log, hurry: signals.hurry });
-    await shutdown.step('the sandbox emulators to stop', sandbox.realHosts ? 75_000 : 3_000, async () => {
-      await forgetEmulatorUrls(sandbox, config.db.dataDir).catch(() => {});
-      await sandbox.stop();
-    }, { outsideBudget: sandbox.realHosts !== null });
+    await shutdown.step(
+      'the sandbox emulators to stop',
+      sandbox.realHosts ? 75_000 : 3_000,
+      async () => {
+        await forgetEmulatorUrls(sandbox, config.db.dataDir).catch(() => {});
+        await sandbox.stop();
+      },
+      { outsideBudget: sandbox.realHosts !== null },
+    );
     log.info('stopped');
     return 0;
   },

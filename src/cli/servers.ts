@@ -29,17 +29,35 @@ export const serversCommand: Command = {
   name: 'servers',
   usage: USAGE,
   async run(args) {
-    const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { status: { type: 'string' }, json: { type: 'boolean' }, reason: { type: 'string' }, emergency: { type: 'boolean' }, 'key-type': { type: 'string' } } });
+    const { positionals, values } = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        status: { type: 'string' },
+        json: { type: 'boolean' },
+        reason: { type: 'string' },
+        emergency: { type: 'boolean' },
+        'key-type': { type: 'string' },
+      },
+    });
     const [action, id, step] = positionals;
-    const valid = (action === 'list' && !id) || (action === 'show' && id) || (action === 'resume' && id) || (action === 'rerun-step' && id && step)
-      || ((action === 'rebuild' || action === 'rotate-dkim' || action === 'roll-tls-key') && id && (values.reason ?? '').trim().length >= 3)
-      && (values['key-type'] === undefined || (action === 'roll-tls-key' && ['ecdsa', 'rsa'].includes(values['key-type'])));
+    const valid =
+      (action === 'list' && !id) ||
+      (action === 'show' && id) ||
+      (action === 'resume' && id) ||
+      (action === 'rerun-step' && id && step) ||
+      ((action === 'rebuild' || action === 'rotate-dkim' || action === 'roll-tls-key') &&
+        id &&
+        (values.reason ?? '').trim().length >= 3 &&
+        (values['key-type'] === undefined || (action === 'roll-tls-key' && ['ecdsa', 'rsa'].includes(values['key-type']))));
     if (!valid || (values.status && !(SERVER_STATUSES as readonly string[]).includes(values.status))) {
       process.stderr.write(`${USAGE}\n`);
       return 2;
     }
     // list and show read the database only; re-runs and resumes act on the running product's providers.
-    const ctx = await cliContext({ needsProviders: action === 'rerun-step' || action === 'resume' || action === 'rebuild' || action === 'rotate-dkim' || action === 'roll-tls-key' });
+    const ctx = await cliContext({
+      needsProviders: action === 'rerun-step' || action === 'resume' || action === 'rebuild' || action === 'rotate-dkim' || action === 'roll-tls-key',
+    });
     if (typeof ctx === 'number') return ctx;
     const out = (v: unknown) => process.stdout.write(`${typeof v === 'string' ? v : JSON.stringify(v, null, 2)}\n`);
     const actor = { id: `cli:${process.env['USER'] ?? 'unknown'}`, kind: 'staff' as const, ip: null };
@@ -64,9 +82,21 @@ export const serversCommand: Command = {
       } else if (action === 'rebuild') {
         out(await startRebuild(ctx, actor, { serverId: (await findServer(db, id!)).id, reason: values.reason!.trim() }));
       } else if (action === 'roll-tls-key') {
-        out(await startTlsRollover(ctx, actor, { serverId: (await findServer(db, id!)).id, reason: values.reason!.trim(), keyType: values['key-type'] === 'rsa' ? 'rsa' : 'ecdsa' }));
+        out(
+          await startTlsRollover(ctx, actor, {
+            serverId: (await findServer(db, id!)).id,
+            reason: values.reason!.trim(),
+            keyType: values['key-type'] === 'rsa' ? 'rsa' : 'ecdsa',
+          }),
+        );
       } else if (action === 'rotate-dkim') {
-        out(await startDkimRotation(ctx, actor, { serverId: (await findServer(db, id!)).id, reason: values.reason!.trim(), emergency: values.emergency ?? false }));
+        out(
+          await startDkimRotation(ctx, actor, {
+            serverId: (await findServer(db, id!)).id,
+            reason: values.reason!.trim(),
+            emergency: values.emergency ?? false,
+          }),
+        );
       } else {
         out(await ctx.engine.resumeRun(actor, (await findServer(db, id!)).id));
       }

@@ -41,9 +41,15 @@ export const staffCommand: Command = {
         process.stderr.write(`No account with email ${email}\n`);
         return 1;
       }
-      await audit(database.db, { id: `cli:${process.env['USER'] ?? 'unknown'}`, kind: 'system', ip: null }, {
-        action: `staff.${action}`, target: user.id, details: { role: staffRole },
-      });
+      await audit(
+        database.db,
+        { id: `cli:${process.env['USER'] ?? 'unknown'}`, kind: 'system', ip: null },
+        {
+          action: `staff.${action}`,
+          target: user.id,
+          details: { role: staffRole },
+        },
+      );
       process.stdout.write(action === 'grant' ? `${email} is now ${staffRole}\n` : `${email} is no longer staff\n`);
       return 0;
     } finally {

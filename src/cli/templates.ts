@@ -26,9 +26,15 @@ export const templatesCommand: Command = {
       args,
       allowPositionals: true,
       options: {
-        hostname: { type: 'string' }, domain: { type: 'string' }, ipv4: { type: 'string' }, ipv6: { type: 'string' },
-        out: { type: 'string' }, selector: { type: 'string', default: 'mailplane' }, 'admin-email': { type: 'string' },
-        'messages-per-hour': { type: 'string', default: '200' }, 'recipients-per-message': { type: 'string', default: '100' },
+        hostname: { type: 'string' },
+        domain: { type: 'string' },
+        ipv4: { type: 'string' },
+        ipv6: { type: 'string' },
+        out: { type: 'string' },
+        selector: { type: 'string', default: 'mailplane' },
+        'admin-email': { type: 'string' },
+        'messages-per-hour': { type: 'string', default: '200' },
+        'recipients-per-message': { type: 'string', default: '100' },
         'quota-mb': { type: 'string', default: '5120' },
         'ssh-from': { type: 'string', default: '127.0.0.1,::1' },
       },
@@ -41,7 +47,14 @@ export const templatesCommand: Command = {
     const dkim = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     try {
       const files = renderServerTree({
-        hostname, domain, ipv4, ipv6, sshSources: values['ssh-from'].split(',').map((s) => s.trim()).filter(Boolean),
+        hostname,
+        domain,
+        ipv4,
+        ipv6,
+        sshSources: values['ssh-from']
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
         dkimSelector: values.selector,
         dkimPrivateKeyPem: dkim,
         webmailHmacKey: randomBytes(32).toString('base64'),

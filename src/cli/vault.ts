@@ -42,21 +42,30 @@ export const vaultCommand: Command = {
         const counts = await secretsByKey(database.db);
         process.stdout.write(`active key: ${vault.activeKeyId}\n`);
         for (const [keyId, n] of Object.entries(counts)) {
-          const note = keyId === vault.activeKeyId ? '' : vault.keyIds.includes(keyId) ? ' (old: run rotate)' : ' (NOT CONFIGURED: these secrets cannot be read)';
+          const note =
+            keyId === vault.activeKeyId ? '' : vault.keyIds.includes(keyId) ? ' (old: run rotate)' : ' (NOT CONFIGURED: these secrets cannot be read)';
           process.stdout.write(`${keyId}: ${n} secret(s)${note}\n`);
         }
         return 0;
       }
       const result = await rotateVault(database.db, vault, {
-        batchSize, signal: stop.signal,
+        batchSize,
+        signal: stop.signal,
         onBatch: (p) => process.stdout.write(`re-wrapped ${p.rewrapped}, ${p.remaining} left\n`),
       });
-      await audit(database.db, { id: `cli:${process.env['USER'] ?? 'unknown'}`, kind: 'system', ip: null }, {
-        action: 'vault.rotate', details: { activeKeyId: vault.activeKeyId, ...result, interrupted: stop.signal.aborted },
-      });
-      process.stdout.write(result.remaining === 0
-        ? `done: every secret is under ${vault.activeKeyId}\n`
-        : `stopped with ${result.remaining} secret(s) left: run it again to continue\n`);
+      await audit(
+        database.db,
+        { id: `cli:${process.env['USER'] ?? 'unknown'}`, kind: 'system', ip: null },
+        {
+          action: 'vault.rotate',
+          details: { activeKeyId: vault.activeKeyId, ...result, interrupted: stop.signal.aborted },
+        },
+      );
+      process.stdout.write(
+        result.remaining === 0
+          ? `done: every secret is under ${vault.activeKeyId}\n`
+          : `stopped with ${result.remaining} secret(s) left: run it again to continue\n`,
+      );
       return result.remaining === 0 ? 0 : 1;
     } finally {
       process.off('SIGINT', onSignal);

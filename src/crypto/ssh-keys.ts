@@ -50,18 +50,19 @@ export function parsePublicKeyLine(line: string): Buffer {
 function encodePrivateKey(seed32: Buffer, public32: Buffer, comment: string): string {
   const blob = publicKeyBlob(public32);
   const check = randomBytes(4);
-  let section = Buffer.concat([
-    check, check,
-    sshString(KEY_TYPE), sshString(public32), sshString(Buffer.concat([seed32, public32])), sshString(comment),
-  ]);
+  let section = Buffer.concat([check, check, sshString(KEY_TYPE), sshString(public32), sshString(Buffer.concat([seed32, public32])), sshString(comment)]);
   // Padding 1,2,3… to the cipher block size (8 for "none").
   const pad: number[] = [];
   for (let i = 1; (section.length + pad.length) % 8 !== 0; i++) pad.push(i);
   section = Buffer.concat([section, Buffer.from(pad)]);
   const body = Buffer.concat([
     Buffer.from('openssh-key-v1\0'),
-    sshString('none'), sshString('none'), sshString(''), uint32(1),
-    sshString(blob), sshString(section),
+    sshString('none'),
+    sshString('none'),
+    sshString(''),
+    uint32(1),
+    sshString(blob),
+    sshString(section),
   ]);
   const lines = body.toString('base64').match(/.{1,70}/g)!;
   return `-----BEGIN OPENSSH PRIVATE KEY-----\n${lines.join('\n')}\n-----END OPENSSH PRIVATE KEY-----\n`;

@@ -31,64 +31,117 @@ type Row = typeof customerDnsRecords.$inferSelect;
 
 export function presentCustomerRecord(r: Row) {
   return {
-    id: r.id, source: r.source, type: r.type, name: r.name, content: r.content, priority: r.priority, ttl: r.ttl,
-    state: r.state, error: r.error, updatedAt: r.updatedAt.toISOString(),
+    id: r.id,
+    source: r.source,
+    type: r.type,
+    name: r.name,
+    content: r.content,
+    priority: r.priority,
+    ttl: r.ttl,
+    state: r.state,
+    error: r.error,
+    updatedAt: r.updatedAt.toISOString(),
   };
 }
 
 export async function customerRecordsOf(db: Db, serverId: string): Promise<Row[]> {
-  return db.select().from(customerDnsRecords).where(and(eq(customerDnsRecords.serverId, serverId), ne(customerDnsRecords.state, 'deleted'))).orderBy(asc(customerDnsRecords.name), asc(customerDnsRecords.type));
+  return db
+    .select()
+    .from(customerDnsRecords)
+    .where(and(eq(customerDnsRecords.serverId, serverId), ne(customerDnsRecords.state, 'deleted')))
+    .orderBy(asc(customerDnsRecords.name), asc(customerDnsRecords.type));
 }
 
 /** DNS can be changed from checkout (records to add before the move) until the server is being removed. */
 async function changeableServer(db: Db, access: WorkspaceAccess, serverId: string): Promise<ServerRow> {
   const server = await findServer(db, serverId, access.workspaceId);
-  if (server.status === 'deprovisioning' || server.status === 'deleted') throw new ConflictError(`The server is ${server.status}; its DNS can no longer be changed`);
+  if (server.status === 'deprovisioning' || server.status === 'deleted')
+    throw new ConflictError(`The server is ${server.status}; its DNS can no longer be changed`);
   return server;
 }
 
 async function findRecord(db: Db, serverId: string, recordId: string): Promise<Row> {
   const [row] = /^[0-9a-f-]{36}$/i.test(recordId)
-    ? await db.select().from(customerDnsRecords).where(and(eq(customerDnsRecords.id, recordId), eq(customerDnsRecords.serverId, serverId)))
+    ? await db
+        .select()
+        .from(customerDnsRecords)
+        .where(and(eq(customerDnsRecords.id, recordId), eq(customerDnsRecords.serverId, serverId)))
     : [];
   if (!row || row.state === 'deleting' || row.state === 'deleted') throw new NotFoundError('DNS record');
   return row;
 }
 
 async function checkConflicts(db: Db, server: ServerRow, record: NormalizedRecord, selfId?: string): Promise<void> {
-  const selectors = (await db.select({ selector: dkimKeys.selector, ed25519: dkimKeys.ed25519Selector }).from(dkimKeys).where(eq(dkimKeys.serverId, server.id)))
-    .flatMap((r) => (r.ed25519 ? [r.selector, r.ed25519] : [r.selector]));
+  const selectors = (
+    await db.select({ selector: dkimKeys.selector, ed25519: dkimKeys.ed25519Selector }).from(dkimKeys).where(eq(dkimKeys.serverId, server.id))
+  ).flatMap((r) => (r.ed25519 ? [r.selector, r.ed25519] : [r.selector]));
   if (isMailplaneSlot({ domain: server.domain, hostname: server.hostname, dkimSelectors: selectors }, record)) {
     const spf = record.type === 'TXT' && /^v=spf1/i.test(record.content);
-    throw new ConflictError(spf
-      ? 'mailplane publishes the SPF record of your domain; add your other senders to it with PUT …/dns/spf instead'
-      : `mailplane publishes ${record.type === 'MX' ? 'the MX' : 'the records'} at ${record.name} for your mail server; choose another name`, 'mailplane_record');
+    throw new ConflictError(
+      spf
+        ? 'mailplane publishes the SPF record of your domain; add your other senders to it with PUT …/dns/spf instead'
+        : `mailplane publishes ${record.type === 'MX' ? 'the MX' : 'the records'} at ${record.name} for your mail server; choose another name`,
+      'mailplane_record',
+    );
   }
-  const theirs = (await db.select().from(customerDnsRecords).where(and(eq(customerDnsRecords.serverId, server.id), eq(customerDnsRecords.name, record.name), notInArray(customerDnsRecords.state, ['deleting', 'deleted']))))
-    .filter((r) => r.id !== selfId);
-  const ours = await db.select().from(dnsRecords).where(and(eq(dnsRecords.serverId, server.id), eq(dnsRecords.name, record.name), eq(dnsRecords.state, 'published')));
+  const theirs = (
+    await db
+      .select()
+      .from(customerDnsRecords)
+      .where(
+        and(
+          eq(customerDnsRecords.serverId, server.id),
+          eq(customerDnsRecords.name, record.name),
+          notInArray(customerDnsRecords.state, ['deleting', 'deleted']),
+        ),
+      )
+  ).filter((r) => r.id !== selfId);
+  const ours = await db
+    .select()
+    .from(dnsRecords)
+    .where(and(eq(dnsRecords.serverId, server.id), eq(dnsRecords.name, record.name), eq(dnsRecords.state, 'published')));
   const others = [...theirs, ...ours];
-  if (theirs.some((r) => r.type === record.type && r.content === record.content)) throw new ConflictError(`${record.type} ${record.name} ${record.content} exists already`, 'record_exists');
+  if (theirs.some((r) => r.type === record.type && r.content === record.content))
+    throw new ConflictError(`${record.type} ${record.name} ${record.content} exists already`, 'record_exists');
   if ((record.type === 'CNAME' && others.length > 0) || others.some((r) => r.type === 'CNAME')) {
     throw new ConflictError(`${record.name} cannot hold a CNAME and other records at once`, 'cname_conflict');
   }
 }
 
-export async function addCustomerRecord(deps: CustomerDnsDeps, actor: Actor, access: WorkspaceAccess, serverId: string, input: CustomerRecordInput): Promise<Row> {
+export async function addCustomerRecord(
+  deps: CustomerDnsDeps,
+  actor: Actor,
+  access: WorkspaceAccess,
+  serverId: string,
+  input: CustomerRecordInput,
+): Promise<Row> {
   const { db } = deps.database;
   const server = await changeableServer(db, access, serverId);
   const record = normalizeRecord(input, server.domain);
   await checkConflicts(db, server, record);
   return inTransaction(deps.database, async (tx, raw) => {
-    const [row] = await tx.insert(customerDnsRecords).values({ serverId, source: 'customer', ...record, state: 'pending' }).returning();
+    const [row] = await tx
+      .insert(customerDnsRecords)
+      .values({ serverId, source: 'customer', ...record, state: 'pending' })
+      .returning();
     await enqueueDnsSync(deps.queue, serverId, raw);
-    await audit(tx, actor, { action: 'dns.record_added', workspaceId: access.workspaceId, target: serverId, details: { record: row!.id, type: record.type, name: record.name } });
+    await audit(tx, actor, {
+      action: 'dns.record_added',
+      workspaceId: access.workspaceId,
+      target: serverId,
+      details: { record: row!.id, type: record.type, name: record.name },
+    });
     return row!;
   });
 }
 
 export async function updateCustomerRecord(
-  deps: CustomerDnsDeps, actor: Actor, access: WorkspaceAccess, serverId: string, recordId: string, input: CustomerRecordInput,
+  deps: CustomerDnsDeps,
+  actor: Actor,
+  access: WorkspaceAccess,
+  serverId: string,
+  recordId: string,
+  input: CustomerRecordInput,
 ): Promise<Row> {
   const { db } = deps.database;
   const server = await changeableServer(db, access, serverId);
@@ -96,12 +149,21 @@ export async function updateCustomerRecord(
   const record = normalizeRecord(input, server.domain);
   await checkConflicts(db, server, record, existing.id);
   return inTransaction(deps.database, async (tx, raw) => {
-    const [row] = await tx.update(customerDnsRecords).set({ ...record, state: 'pending', error: null, updatedAt: new Date() })
-      .where(eq(customerDnsRecords.id, existing.id)).returning();
+    const [row] = await tx
+      .update(customerDnsRecords)
+      .set({ ...record, state: 'pending', error: null, updatedAt: new Date() })
+      .where(eq(customerDnsRecords.id, existing.id))
+      .returning();
     await enqueueDnsSync(deps.queue, serverId, raw);
     await audit(tx, actor, {
-      action: 'dns.record_changed', workspaceId: access.workspaceId, target: serverId,
-      details: { record: existing.id, before: { type: existing.type, name: existing.name, content: existing.content }, after: { type: record.type, name: record.name } },
+      action: 'dns.record_changed',
+      workspaceId: access.workspaceId,
+      target: serverId,
+      details: {
+        record: existing.id,
+        before: { type: existing.type, name: existing.name, content: existing.content },
+        after: { type: record.type, name: record.name },
+      },
     });
     return row!;
   });
@@ -114,7 +176,12 @@ export async function deleteCustomerRecord(deps: CustomerDnsDeps, actor: Actor, 
   await inTransaction(deps.database, async (tx, raw) => {
     await tx.update(customerDnsRecords).set({ state: 'deleting', updatedAt: new Date() }).where(eq(customerDnsRecords.id, existing.id));
     await enqueueDnsSync(deps.queue, serverId, raw);
-    await audit(tx, actor, { action: 'dns.record_deleted', workspaceId: access.workspaceId, target: serverId, details: { record: existing.id, type: existing.type, name: existing.name } });
+    await audit(tx, actor, {
+      action: 'dns.record_deleted',
+      workspaceId: access.workspaceId,
+      target: serverId,
+      details: { record: existing.id, type: existing.type, name: existing.name },
+    });
   });
 }
 
@@ -132,17 +199,28 @@ export async function setSpfTerms(deps: CustomerDnsDeps, actor: Actor, access: W
   const terms: string[] = [];
   raw.forEach((t, i) => {
     const term = normalizeSpfTerm(t);
-    if (!term) throw new ValidationError(`"${t}" is not an SPF term mailplane accepts (include:, a, mx, ip4:, ip6:, exists:)`, { errors: [{ path: `terms.${i}`, message: 'not an accepted SPF term' }] });
+    if (!term)
+      throw new ValidationError(`"${t}" is not an SPF term mailplane accepts (include:, a, mx, ip4:, ip6:, exists:)`, {
+        errors: [{ path: `terms.${i}`, message: 'not an accepted SPF term' }],
+      });
     if (!terms.includes(term)) terms.push(term);
   });
   const lookups = await countSpfLookups(deps.lookup, terms);
   if (lookups > SPF_LOOKUP_LIMIT) {
-    throw new ValidationError(`These senders cost ${lookups} DNS lookups; receivers allow ${SPF_LOOKUP_LIMIT} per SPF check (RFC 7208 §4.6.4) and would fail all of your mail. Replace an include by the sender's ip4:/ip6: ranges, or drop one.`, { lookups, limit: SPF_LOOKUP_LIMIT });
+    throw new ValidationError(
+      `These senders cost ${lookups} DNS lookups; receivers allow ${SPF_LOOKUP_LIMIT} per SPF check (RFC 7208 §4.6.4) and would fail all of your mail. Replace an include by the sender's ip4:/ip6: ranges, or drop one.`,
+      { lookups, limit: SPF_LOOKUP_LIMIT },
+    );
   }
   await inTransaction(deps.database, async (tx, rawTx) => {
     await tx.update(servers).set({ spfTerms: terms, updatedAt: new Date() }).where(eq(servers.id, server.id));
     await enqueueDnsSync(deps.queue, server.id, rawTx);
-    await audit(tx, actor, { action: 'dns.spf_changed', workspaceId: access.workspaceId, target: server.id, details: { before: server.spfTerms, after: terms } });
+    await audit(tx, actor, {
+      action: 'dns.spf_changed',
+      workspaceId: access.workspaceId,
+      target: server.id,
+      details: { before: server.spfTerms, after: terms },
+    });
   });
   return { terms, record: spfRecord({ ipv4: server.ipv4, ipv6: server.ipv6, spfTerms: terms }), lookups };
 }

@@ -25,7 +25,16 @@ export function normalizeSpfTerm(raw: string): string | null {
   if (name === 'include' || name === 'exists') {
     if (sep !== ':' || !arg || !DOMAIN.test(arg)) return null;
   } else if (name === 'ip4') {
-    if (sep !== ':' || !arg || !/^(\d{1,3}\.){3}\d{1,3}(\/(\d|[12]\d|3[0-2]))?$/.test(arg) || arg.split('/')[0]!.split('.').some((o) => Number(o) > 255)) return null;
+    if (
+      sep !== ':' ||
+      !arg ||
+      !/^(\d{1,3}\.){3}\d{1,3}(\/(\d|[12]\d|3[0-2]))?$/.test(arg) ||
+      arg
+        .split('/')[0]!
+        .split('.')
+        .some((o) => Number(o) > 255)
+    )
+      return null;
   } else if (name === 'ip6') {
     if (sep !== ':' || !arg || !/^[0-9a-f:]+(\/\d{1,3})?$/.test(arg) || !arg.includes(':')) return null;
   } else if (sep === ':' ? !arg || !DOMAIN.test(arg.split('/')[0]!) : sep === '/' ? !/^\d{1,3}$/.test(arg ?? '') : false) {

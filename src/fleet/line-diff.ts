@@ -13,12 +13,16 @@ function ops(a: string[], b: string[]): Op[] {
   const m = b.length;
   // lcs[i][j]: length of the longest common subsequence of a[i..] and b[j..].
   const lcs = Array.from({ length: n + 1 }, () => new Uint32Array(m + 1));
-  for (let i = n - 1; i >= 0; i--) for (let j = m - 1; j >= 0; j--) lcs[i]![j] = a[i] === b[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
+  for (let i = n - 1; i >= 0; i--)
+    for (let j = m - 1; j >= 0; j--) lcs[i]![j] = a[i] === b[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
   const out: Op[] = [];
   let i = 0;
   let j = 0;
   while (i < n || j < m) {
-    if (i < n && j < m && a[i] === b[j]) { out.push({ kind: ' ', line: a[i]!, a: i++, b: j++ }); continue; }
+    if (i < n && j < m && a[i] === b[j]) {
+      out.push({ kind: ' ', line: a[i]!, a: i++, b: j++ });
+      continue;
+    }
     // Removed lines before added ones, as diff -u prints a change.
     if (i < n && (j >= m || lcs[i + 1]![j]! >= lcs[i]![j + 1]!)) out.push({ kind: '-', line: a[i]!, a: i++, b: j });
     else out.push({ kind: '+', line: b[j]!, a: i, b: j++ });

@@ -14,7 +14,8 @@ export const EVERY_DAY = [0, 1, 2, 3, 4, 5, 6];
 export function validateWindow(w: MaintenanceWindow): MaintenanceWindow {
   const days = [...new Set(w.days)].sort();
   if (days.length === 0 || days.some((d) => !Number.isInteger(d) || d < 0 || d > 6)) throw new ValidationError('days: one or more weekdays, 0 (Sunday) to 6');
-  if (!Number.isInteger(w.startMinute) || w.startMinute < 0 || w.startMinute >= DAY) throw new ValidationError('startMinute: 0 to 1439 (minutes after midnight, UTC)');
+  if (!Number.isInteger(w.startMinute) || w.startMinute < 0 || w.startMinute >= DAY)
+    throw new ValidationError('startMinute: 0 to 1439 (minutes after midnight, UTC)');
   if (!Number.isInteger(w.durationMinutes) || w.durationMinutes < 30 || w.durationMinutes > DAY) throw new ValidationError('durationMinutes: 30 to 1440');
   return { days, startMinute: w.startMinute, durationMinutes: w.durationMinutes };
 }
@@ -50,7 +51,11 @@ export interface EffectiveWindow {
   source: 'server' | 'workspace' | 'default';
 }
 
-export async function windowOf(db: DbOrTx, server: { id: string; workspaceId: string }, fallback: { startMinute: number; durationMinutes: number }): Promise<EffectiveWindow> {
+export async function windowOf(
+  db: DbOrTx,
+  server: { id: string; workspaceId: string },
+  fallback: { startMinute: number; durationMinutes: number },
+): Promise<EffectiveWindow> {
   const [own] = await db.select({ w: serverStacks.maintenanceWindow }).from(serverStacks).where(eq(serverStacks.serverId, server.id));
   if (own?.w) return { window: own.w, source: 'server' };
   const [ws] = await db.select({ w: workspaceMaintenance.window }).from(workspaceMaintenance).where(eq(workspaceMaintenance.workspaceId, server.workspaceId));

@@ -32,7 +32,10 @@ async function askHost(deps: ProvisioningDeps, server: ServerRow, request: Recor
   return withSession(deps, server, async (session) => {
     const res = await session.exec('bash /opt/mailplane/bin/host-state.sh', { stdin: JSON.stringify(request), timeoutMs: 120_000, check: false });
     if (res.code !== 0) {
-      const why = res.code === 127 ? 'host-state.sh is not on the server (it has a stack older than drift checks: roll the current one out)' : (res.stderr || res.stdout).trim().slice(0, 300);
+      const why =
+        res.code === 127
+          ? 'host-state.sh is not on the server (it has a stack older than drift checks: roll the current one out)'
+          : (res.stderr || res.stdout).trim().slice(0, 300);
       throw new Error(`host-state.sh answered ${res.code}: ${why}`);
     }
     return JSON.parse(res.stdout.trim().split('\n').at(-1) ?? '{}') as HostAnswer;
@@ -59,7 +62,10 @@ export async function observeHost(deps: ProvisioningDeps, server: ServerRow): Pr
   // before a change (a hand edit, a reboot) must not pass for one made after it.
   const askedAt = new Date(deps.clock.now());
   const answer = await askHost(deps, server, { files: paths, packages: MAIL_STACK_PACKAGES, services: MAIL_STACK_SERVICES });
-  const drifted = Object.entries(appliedFiles).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)).filter(([path, f]) => answer.files[path] !== f.sha256).map(([path, f]) => ({ path, secret: f.secret, missing: answer.files[path] == null }));
+  const drifted = Object.entries(appliedFiles)
+    .sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))
+    .filter(([path, f]) => answer.files[path] !== f.sha256)
+    .map(([path, f]) => ({ path, secret: f.secret, missing: answer.files[path] == null }));
   // Only what is not a secret is ever read back, and only to show how it differs.
   const readable = drifted.filter((d) => !d.secret && !d.missing && appliedTree.get(d.path)?.secret !== true).map((d) => d.path);
   const contents = readable.length > 0 ? (await askHost(deps, server, { read: readable })).contents : {};
@@ -69,8 +75,10 @@ export async function observeHost(deps: ProvisioningDeps, server: ServerRow): Pr
     drifted: drifted.map((d) => {
       const before = appliedTree.get(d.path);
       const now = contents[d.path];
-      const diff = d.secret || d.missing || now == null || !before ? null
-        : unifiedDiff(before.content, now, { before: `${d.path} (applied, version ${applied?.version})`, after: `${d.path} (on the host)` });
+      const diff =
+        d.secret || d.missing || now == null || !before
+          ? null
+          : unifiedDiff(before.content, now, { before: `${d.path} (applied, version ${applied?.version})`, after: `${d.path} (on the host)` });
       return { ...d, diff };
     }),
     outdated: paths.filter((p) => {
@@ -78,8 +86,11 @@ export async function observeHost(deps: ProvisioningDeps, server: ServerRow): Pr
       return want ? appliedFiles[p]?.sha256 !== sha256(want.content) : true;
     }),
     packages: answer.packages,
-    packagesChanged: MAIL_STACK_PACKAGES.filter((p) => applied?.packages && (applied.packages[p] ?? null) !== (answer.packages[p] ?? null))
-      .map((name) => ({ name, applied: applied?.packages[name] ?? null, now: answer.packages[name] ?? null })),
+    packagesChanged: MAIL_STACK_PACKAGES.filter((p) => applied?.packages && (applied.packages[p] ?? null) !== (answer.packages[p] ?? null)).map((name) => ({
+      name,
+      applied: applied?.packages[name] ?? null,
+      now: answer.packages[name] ?? null,
+    })),
     services: answer.services,
     updates: answer.updates,
     rebootRequired: answer.rebootRequired,
@@ -87,7 +98,9 @@ export async function observeHost(deps: ProvisioningDeps, server: ServerRow): Pr
     kernel: answer.kernel,
   };
   // Two looks can overlap (the drift job, a reboot, a rollout): the later look wins, not the later answer.
-  await db.insert(serverStacks).values({ serverId: server.id, observed: observation, observedAt: askedAt })
+  await db
+    .insert(serverStacks)
+    .values({ serverId: server.id, observed: observation, observedAt: askedAt })
     .onConflictDoUpdate({
       target: serverStacks.serverId,
       set: { observed: observation, observedAt: askedAt },

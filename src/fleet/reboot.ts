@@ -26,9 +26,16 @@ const MIN_HOURS_BETWEEN = 6;
 export async function sweepReboots(deps: FleetDeps): Promise<string[]> {
   const { database, clock, queue } = deps.provisioning;
   const now = new Date(clock.now());
-  const rows = await database.db.select({ id: servers.id, workspaceId: servers.workspaceId, last: serverStacks.lastRebootAt }).from(servers)
+  const rows = await database.db
+    .select({ id: servers.id, workspaceId: servers.workspaceId, last: serverStacks.lastRebootAt })
+    .from(servers)
     .innerJoin(serverStacks, eq(serverStacks.serverId, servers.id))
-    .where(and(eq(servers.status, 'ready'), sql`(${serverStacks.observed}->>'rebootRequired' = 'true' or (${serverStacks.observed}->'kernel'->>'installed' is not null and ${serverStacks.observed}->'kernel'->>'installed' <> ${serverStacks.observed}->'kernel'->>'running'))`));
+    .where(
+      and(
+        eq(servers.status, 'ready'),
+        sql`(${serverStacks.observed}->>'rebootRequired' = 'true' or (${serverStacks.observed}->'kernel'->>'installed' is not null and ${serverStacks.observed}->'kernel'->>'installed' <> ${serverStacks.observed}->'kernel'->>'running'))`,
+      ),
+    );
   const due: string[] = [];
   for (const r of rows) {
     if (r.last && now.getTime() - r.last.getTime() < MIN_HOURS_BETWEEN * 3_600_000) continue;
@@ -49,9 +56,19 @@ export async function rebootServer(deps: FleetDeps, serverId: string): Promise<{
   if (!before.rebootRequired && !kernelWaits) return { rebooted: false, why: 'no reboot is required any more' };
   const { window } = await windowOf(p.database.db, server, deps.settings.defaultWindow);
   if (!isOpen(window, new Date(p.clock.now()))) return { rebooted: false, why: 'the maintenance window is closed' };
-  const why = before.rebootRequired ? `reboot required${before.rebootPackages.length ? ` by ${before.rebootPackages.join(', ')}` : ''}` : `kernel ${before.kernel.installed} installed`;
-  await p.database.db.update(serverStacks).set({ lastRebootAt: new Date(p.clock.now()) }).where(eq(serverStacks.serverId, serverId));
-  await audit(p.database.db, SYSTEM_ACTOR, { action: 'server.reboot', workspaceId: server.workspaceId, target: serverId, details: { why, bootId: before.bootId } });
+  const why = before.rebootRequired
+    ? `reboot required${before.rebootPackages.length ? ` by ${before.rebootPackages.join(', ')}` : ''}`
+    : `kernel ${before.kernel.installed} installed`;
+  await p.database.db
+    .update(serverStacks)
+    .set({ lastRebootAt: new Date(p.clock.now()) })
+    .where(eq(serverStacks.serverId, serverId));
+  await audit(p.database.db, SYSTEM_ACTOR, {
+    action: 'server.reboot',
+    workspaceId: server.workspaceId,
+    target: serverId,
+    details: { why, bootId: before.bootId },
+  });
   await withSession(p, server, (session) => session.exec(REBOOT_COMMAND, { timeoutMs: 30_000 }));
   p.log.info({ serverId, why }, 'server rebooting in its maintenance window');
   // Back means: a new boot id, and systemd done starting units (running, or degraded if one failed).

@@ -26,16 +26,32 @@ export async function actOnRollout(deps: FleetDeps, actor: Actor, id: string, ac
     const now = new Date(p.clock.now());
     if (action === 'abort') {
       if (r.status !== 'running' && r.status !== 'halted') throw new ConflictError(`The rollout is ${r.status}`, 'rollout_finished');
-      await tx.update(rolloutServers).set({ status: 'skipped', error: 'rollout aborted', updatedAt: now })
+      await tx
+        .update(rolloutServers)
+        .set({ status: 'skipped', error: 'rollout aborted', updatedAt: now })
         .where(and(eq(rolloutServers.rolloutId, id), inArray(rolloutServers.status, ['pending', 'waiting_window'])));
       await tx.update(rollouts).set({ status: 'aborted', finishedAt: now }).where(eq(rollouts.id, id));
     } else {
-      if (r.status !== 'halted') throw new ConflictError(`Only a halted rollout can be ${action === 'resume' ? 'resumed' : 'skipped past'}; this one is ${r.status}`, 'rollout_not_halted');
-      if (members.some((m) => m.status === 'rolling_back')) throw new ConflictError('A server is still being put back on its previous version: wait for it', 'rollback_in_progress');
-      const failed = members.filter((m) => ['failed', 'rolled_back', 'rollback_failed'].includes(m.status) && (action === 'skip' || m.serverId === r.haltedServerId));
+      if (r.status !== 'halted')
+        throw new ConflictError(
+          `Only a halted rollout can be ${action === 'resume' ? 'resumed' : 'skipped past'}; this one is ${r.status}`,
+          'rollout_not_halted',
+        );
+      if (members.some((m) => m.status === 'rolling_back'))
+        throw new ConflictError('A server is still being put back on its previous version: wait for it', 'rollback_in_progress');
+      const failed = members.filter(
+        (m) => ['failed', 'rolled_back', 'rollback_failed'].includes(m.status) && (action === 'skip' || m.serverId === r.haltedServerId),
+      );
       if (failed.length > 0) {
-        await tx.update(rolloutServers).set(action === 'resume' ? { status: 'pending', updatedAt: now } : { status: 'skipped', error: 'skipped by ops', updatedAt: now })
-          .where(inArray(rolloutServers.id, failed.map((m) => m.id)));
+        await tx
+          .update(rolloutServers)
+          .set(action === 'resume' ? { status: 'pending', updatedAt: now } : { status: 'skipped', error: 'skipped by ops', updatedAt: now })
+          .where(
+            inArray(
+              rolloutServers.id,
+              failed.map((m) => m.id),
+            ),
+          );
       }
       await tx.update(rollouts).set({ status: 'running', haltReason: null, haltedServerId: null }).where(eq(rollouts.id, id));
       await p.queue.send('rollouts.advance', { rolloutId: id }, { tx: raw, singletonKey: id });
@@ -50,16 +66,35 @@ export async function rolloutView(db: Db, id: string) {
   if (!UUID.test(id)) throw new NotFoundError('Rollout');
   const [r] = await db.select().from(rollouts).where(eq(rollouts.id, id));
   if (!r) throw new NotFoundError('Rollout');
-  const members = await db.select({ m: rolloutServers, hostname: servers.hostname }).from(rolloutServers)
-    .innerJoin(servers, eq(servers.id, rolloutServers.serverId)).where(eq(rolloutServers.rolloutId, id)).orderBy(asc(rolloutServers.wave), asc(servers.hostname));
+  const members = await db
+    .select({ m: rolloutServers, hostname: servers.hostname })
+    .from(rolloutServers)
+    .innerJoin(servers, eq(servers.id, rolloutServers.serverId))
+    .where(eq(rolloutServers.rolloutId, id))
+    .orderBy(asc(rolloutServers.wave), asc(servers.hostname));
   const counts: Record<string, number> = {};
   for (const { m } of members) counts[m.status] = (counts[m.status] ?? 0) + 1;
   return {
-    id: r.id, targetVersion: r.targetVersion, status: r.status, haltReason: r.haltReason, haltedServerId: r.haltedServerId, startedBy: r.startedBy,
-    createdAt: r.createdAt.toISOString(), finishedAt: r.finishedAt?.toISOString() ?? null, counts,
+    id: r.id,
+    targetVersion: r.targetVersion,
+    status: r.status,
+    haltReason: r.haltReason,
+    haltedServerId: r.haltedServerId,
+    startedBy: r.startedBy,
+    createdAt: r.createdAt.toISOString(),
+    finishedAt: r.finishedAt?.toISOString() ?? null,
+    counts,
     servers: members.map(({ m, hostname }) => ({
-      serverId: m.serverId, hostname, wave: m.wave, status: m.status, fromVersion: m.fromVersion, runId: m.runId, rollbackRunId: m.rollbackRunId,
-      failedCheck: m.failedCheck, error: m.error, updatedAt: m.updatedAt.toISOString(),
+      serverId: m.serverId,
+      hostname,
+      wave: m.wave,
+      status: m.status,
+      fromVersion: m.fromVersion,
+      runId: m.runId,
+      rollbackRunId: m.rollbackRunId,
+      failedCheck: m.failedCheck,
+      error: m.error,
+      updatedAt: m.updatedAt.toISOString(),
     })),
   };
 }
@@ -67,7 +102,14 @@ export type RolloutView = Awaited<ReturnType<typeof rolloutView>>;
 
 export async function listRollouts(db: Db, limit = 20) {
   const rows = await db.select().from(rollouts).orderBy(desc(rollouts.createdAt)).limit(limit);
-  return rows.map((r) => ({ id: r.id, targetVersion: r.targetVersion, status: r.status, haltReason: r.haltReason, createdAt: r.createdAt.toISOString(), finishedAt: r.finishedAt?.toISOString() ?? null }));
+  return rows.map((r) => ({
+    id: r.id,
+    targetVersion: r.targetVersion,
+    status: r.status,
+    haltReason: r.haltReason,
+    createdAt: r.createdAt.toISOString(),
+    finishedAt: r.finishedAt?.toISOString() ?? null,
+  }));
 }
 
 /** "120 servers on X, 3 on W": live servers per stack version, the current one named. */

@@ -34,10 +34,18 @@ export async function startRollout(deps: FleetDeps, actor: Actor, input: { canar
   return inTransaction(p.database, async (tx, raw) => {
     // One rollout at a time: two would fight over the same servers.
     await tx.execute(sql`select pg_advisory_xact_lock(hashtext('rollouts'))`);
-    const [open] = await tx.select({ id: rollouts.id, status: rollouts.status }).from(rollouts).where(inArray(rollouts.status, ['running', 'halted'])).limit(1);
+    const [open] = await tx
+      .select({ id: rollouts.id, status: rollouts.status })
+      .from(rollouts)
+      .where(inArray(rollouts.status, ['running', 'halted']))
+      .limit(1);
     if (open) throw new ConflictError(`Rollout ${open.id} is ${open.status}: resume, skip or abort it first`, 'rollout_open');
-    const fleet = await tx.select({ id: servers.id, version: serverStacks.version }).from(servers).leftJoin(serverStacks, eq(serverStacks.serverId, servers.id))
-      .where(eq(servers.status, 'ready')).orderBy(asc(servers.createdAt));
+    const fleet = await tx
+      .select({ id: servers.id, version: serverStacks.version })
+      .from(servers)
+      .leftJoin(serverStacks, eq(serverStacks.serverId, servers.id))
+      .where(eq(servers.status, 'ready'))
+      .orderBy(asc(servers.createdAt));
     const behind = fleet.filter((s) => s.version !== target.version);
     if (behind.length === 0) throw new ConflictError(`Every ready server is on stack ${target.version} already`, 'nothing_to_roll_out');
     if (input.canaryServerId) {
@@ -48,15 +56,24 @@ export async function startRollout(deps: FleetDeps, actor: Actor, input: { canar
     await saveStackVersion(tx, target);
     const [row] = await tx.insert(rollouts).values({ targetVersion: target.version, startedBy: actor.id }).returning();
     const waves = planWaves(behind, deps.settings);
-    await tx.insert(rolloutServers).values(waves.flatMap((wave, i) => wave.map((s) => ({ rolloutId: row!.id, serverId: s.id, wave: i, fromVersion: s.version }))));
-    await audit(tx, actor, { action: 'rollout.start', target: row!.id, details: { version: target.version, release: target.release, servers: behind.length, waves: waves.length } });
+    await tx
+      .insert(rolloutServers)
+      .values(waves.flatMap((wave, i) => wave.map((s) => ({ rolloutId: row!.id, serverId: s.id, wave: i, fromVersion: s.version }))));
+    await audit(tx, actor, {
+      action: 'rollout.start',
+      target: row!.id,
+      details: { version: target.version, release: target.release, servers: behind.length, waves: waves.length },
+    });
     await p.queue.send('rollouts.advance', { rolloutId: row!.id }, { tx: raw, singletonKey: row!.id });
     return { id: row!.id };
   });
 }
 
 async function stepError(db: Db, runId: string): Promise<string | null> {
-  const rows = await db.select({ error: provisioningSteps.error }).from(provisioningSteps).where(and(eq(provisioningSteps.runId, runId), eq(provisioningSteps.status, 'failed')));
+  const rows = await db
+    .select({ error: provisioningSteps.error })
+    .from(provisioningSteps)
+    .where(and(eq(provisioningSteps.runId, runId), eq(provisioningSteps.status, 'failed')));
   return rows.map((r) => r.error).find(Boolean) ?? null;
 }
 
@@ -73,7 +90,12 @@ async function settleRuns(deps: FleetDeps, tx: Db, raw: RawTx, rollout: RolloutR
     const name = server?.hostname ?? m.serverId;
     if (m.status === 'applying' && run.status === 'succeeded') {
       await tx.update(rolloutServers).set({ status: 'succeeded', updatedAt: now }).where(eq(rolloutServers.id, m.id));
-      await audit(tx, SYSTEM_ACTOR, { action: 'rollout.server_upgraded', workspaceId: server?.workspaceId ?? null, target: m.serverId, details: { rolloutId: rollout.id, version: rollout.targetVersion } });
+      await audit(tx, SYSTEM_ACTOR, {
+        action: 'rollout.server_upgraded',
+        workspaceId: server?.workspaceId ?? null,
+        target: m.serverId,
+        details: { rolloutId: rollout.id, version: rollout.targetVersion },
+      });
       continue;
     }
     if (m.status === 'applying') {
@@ -81,30 +103,63 @@ async function settleRuns(deps: FleetDeps, tx: Db, raw: RawTx, rollout: RolloutR
       const check = failedCheckOf(error) ?? 'apply';
       const back = m.fromVersion ? await loadStackVersion(tx, m.fromVersion) : null;
       let rollbackRunId: string | null = null;
-      if (back) rollbackRunId = await startRun(p.queue, tx, raw, { serverId: m.serverId, kind: 'upgrade', params: { stackVersion: back.version, rolloutId: rollout.id, rollback: true } });
-      await tx.update(rolloutServers).set({ status: back ? 'rolling_back' : 'failed', rollbackRunId, failedCheck: check, error, updatedAt: now }).where(eq(rolloutServers.id, m.id));
-      const reason = `${name} failed the "${check}" check after the upgrade to ${rollout.targetVersion}: ${error}`
-        + (back ? `; it is being put back on ${back.version}` : '; it had no recorded previous version to go back to');
+      if (back)
+        rollbackRunId = await startRun(p.queue, tx, raw, {
+          serverId: m.serverId,
+          kind: 'upgrade',
+          params: { stackVersion: back.version, rolloutId: rollout.id, rollback: true },
+        });
+      await tx
+        .update(rolloutServers)
+        .set({ status: back ? 'rolling_back' : 'failed', rollbackRunId, failedCheck: check, error, updatedAt: now })
+        .where(eq(rolloutServers.id, m.id));
+      const reason =
+        `${name} failed the "${check}" check after the upgrade to ${rollout.targetVersion}: ${error}` +
+        (back ? `; it is being put back on ${back.version}` : '; it had no recorded previous version to go back to');
       if (rollout.status === 'running') {
-        const [halted] = await tx.update(rollouts).set({ status: 'halted', haltReason: reason, haltedServerId: m.serverId }).where(eq(rollouts.id, rollout.id)).returning();
+        const [halted] = await tx
+          .update(rollouts)
+          .set({ status: 'halted', haltReason: reason, haltedServerId: m.serverId })
+          .where(eq(rollouts.id, rollout.id))
+          .returning();
         rollout = halted!;
       }
       await p.alerts.open(tx, {
-        kind: 'rollout_halted', severity: 'critical', serverId: m.serverId, dedupeKey: alertKeyOf(rollout.id),
+        kind: 'rollout_halted',
+        severity: 'critical',
+        serverId: m.serverId,
+        dedupeKey: alertKeyOf(rollout.id),
         message: `Rollout of stack ${rollout.targetVersion} halted: server ${name} failed the "${check}" check`,
         details: { rolloutId: rollout.id, serverId: m.serverId, hostname: name, check, error, rollbackRunId },
       });
-      await audit(tx, SYSTEM_ACTOR, { action: 'rollout.halt', workspaceId: server?.workspaceId ?? null, target: rollout.id, details: { serverId: m.serverId, check, error, rollbackTo: back?.version ?? null } });
+      await audit(tx, SYSTEM_ACTOR, {
+        action: 'rollout.halt',
+        workspaceId: server?.workspaceId ?? null,
+        target: rollout.id,
+        details: { serverId: m.serverId, check, error, rollbackTo: back?.version ?? null },
+      });
       continue;
     }
     // A rollback ended.
     const ok = run.status === 'succeeded';
-    await tx.update(rolloutServers).set({ status: ok ? 'rolled_back' : 'rollback_failed', updatedAt: now, ...(ok ? {} : { error: (await stepError(tx, runId)) ?? m.error }) }).where(eq(rolloutServers.id, m.id));
-    await audit(tx, SYSTEM_ACTOR, { action: ok ? 'rollout.server_rolled_back' : 'rollout.rollback_failed', workspaceId: server?.workspaceId ?? null, target: m.serverId, details: { rolloutId: rollout.id, version: m.fromVersion } });
+    await tx
+      .update(rolloutServers)
+      .set({ status: ok ? 'rolled_back' : 'rollback_failed', updatedAt: now, ...(ok ? {} : { error: (await stepError(tx, runId)) ?? m.error }) })
+      .where(eq(rolloutServers.id, m.id));
+    await audit(tx, SYSTEM_ACTOR, {
+      action: ok ? 'rollout.server_rolled_back' : 'rollout.rollback_failed',
+      workspaceId: server?.workspaceId ?? null,
+      target: m.serverId,
+      details: { rolloutId: rollout.id, version: m.fromVersion },
+    });
     if (!ok) {
       await p.alerts.open(tx, {
-        kind: 'rollback_failed', severity: 'critical', serverId: m.serverId, dedupeKey: `rollback:${rollout.id}:${m.serverId}`,
-        message: `Server ${name} could not be put back on stack ${m.fromVersion} after a failed rollout`, details: { rolloutId: rollout.id, runId },
+        kind: 'rollback_failed',
+        severity: 'critical',
+        serverId: m.serverId,
+        dedupeKey: `rollback:${rollout.id}:${m.serverId}`,
+        message: `Server ${name} could not be put back on stack ${m.fromVersion} after a failed rollout`,
+        details: { rolloutId: rollout.id, runId },
       });
     }
   }
@@ -124,11 +179,18 @@ async function startDue(deps: FleetDeps, tx: Db, raw: RawTx, rollout: RolloutRow
   const wave = Math.min(...open.map((m) => m.wave));
   for (const m of open.filter((o) => o.wave === wave && (o.status === 'pending' || o.status === 'waiting_window'))) {
     const [server] = await tx.select().from(servers).where(eq(servers.id, m.serverId));
-    if (!server || server.status !== 'ready') {
-      await tx.update(rolloutServers).set({ status: 'skipped', error: `the server is ${server?.status ?? 'gone'}`, updatedAt: now }).where(eq(rolloutServers.id, m.id));
+    if (server?.status !== 'ready') {
+      await tx
+        .update(rolloutServers)
+        .set({ status: 'skipped', error: `the server is ${server?.status ?? 'gone'}`, updatedAt: now })
+        .where(eq(rolloutServers.id, m.id));
       continue;
     }
-    const [busy] = await tx.select({ id: provisioningRuns.id }).from(provisioningRuns).where(and(eq(provisioningRuns.serverId, m.serverId), eq(provisioningRuns.status, 'running'))).limit(1);
+    const [busy] = await tx
+      .select({ id: provisioningRuns.id })
+      .from(provisioningRuns)
+      .where(and(eq(provisioningRuns.serverId, m.serverId), eq(provisioningRuns.status, 'running')))
+      .limit(1);
     if (busy) continue; // another run (a rotation, a rebuild) first; the sweep comes back.
     const { window } = await windowOf(tx, server, deps.settings.defaultWindow);
     if (!isOpen(window, now)) {
@@ -136,8 +198,15 @@ async function startDue(deps: FleetDeps, tx: Db, raw: RawTx, rollout: RolloutRow
       continue;
     }
     const [stack] = await tx.select({ version: serverStacks.version }).from(serverStacks).where(eq(serverStacks.serverId, m.serverId));
-    const runId = await startRun(p.queue, tx, raw, { serverId: m.serverId, kind: 'upgrade', params: { stackVersion: rollout.targetVersion, rolloutId: rollout.id } });
-    await tx.update(rolloutServers).set({ status: 'applying', runId, fromVersion: stack?.version ?? m.fromVersion, failedCheck: null, error: null, updatedAt: now }).where(eq(rolloutServers.id, m.id));
+    const runId = await startRun(p.queue, tx, raw, {
+      serverId: m.serverId,
+      kind: 'upgrade',
+      params: { stackVersion: rollout.targetVersion, rolloutId: rollout.id },
+    });
+    await tx
+      .update(rolloutServers)
+      .set({ status: 'applying', runId, fromVersion: stack?.version ?? m.fromVersion, failedCheck: null, error: null, updatedAt: now })
+      .where(eq(rolloutServers.id, m.id));
   }
 }
 
@@ -153,7 +222,10 @@ export async function advanceRollout(deps: FleetDeps, rolloutId: string): Promis
 
 /** Every minute: running rollouts (a window may have opened) and halted ones still rolling a server back. */
 export async function sweepRollouts(deps: FleetDeps): Promise<number> {
-  const live = await deps.provisioning.database.db.select({ id: rollouts.id }).from(rollouts).where(inArray(rollouts.status, ['running', 'halted']));
+  const live = await deps.provisioning.database.db
+    .select({ id: rollouts.id })
+    .from(rollouts)
+    .where(inArray(rollouts.status, ['running', 'halted']));
   for (const { id } of live) await deps.provisioning.queue.send('rollouts.advance', { rolloutId: id }, { singletonKey: id });
   return live.length;
 }

@@ -10,18 +10,37 @@
  * the audit trail: when the last copy was gone), then deletes its rows; the
  * account row goes last. Audit entries stay, with the
  * erased user's id as a pseudonym (no row maps it back to a person).
+ *
+ * An attempt that must wait (Stripe away, servers still being deprovisioned, a
+ * zone or a backup not deleted yet) throws StillErasing and the queue retries it
+ * (src/jobs/catalog.ts); when the retries are spent ops are alerted and the
+ * erasure starts over (erasureStuck): it is owed, so it never ends unfinished.
  */
 import { and, eq, inArray, isNull, ne, sql } from 'drizzle-orm';
 import type { AlertSink } from '../../provisioning/alerts.ts';
-import { backoffMs } from '../../provisioning/backoff.ts';
 import type { Engine } from '../../provisioning/engine.ts';
 import { recordErasedServerMetrics } from '../ops/metric-offsets.ts';
 import { audit, SYSTEM_ACTOR, type Actor } from '../audit.ts';
 import type { PasswordHasher } from '../auth/passwords.ts';
 import type { Database, Db } from '../db/client.ts';
 import {
-  alerts, auditLog, authChallenges, blacklistChecks, invitations, memberships, passkeys, provisioningRuns, recoveryCodes, sandboxMail, servers, sessions, subscriptions,
-  totpCredentials, users, vaultSecrets, workspaces,
+  alerts,
+  auditLog,
+  authChallenges,
+  blacklistChecks,
+  invitations,
+  memberships,
+  passkeys,
+  provisioningRuns,
+  recoveryCodes,
+  sandboxMail,
+  servers,
+  sessions,
+  subscriptions,
+  totpCredentials,
+  users,
+  vaultSecrets,
+  workspaces,
 } from '../db/schema/index.ts';
 import { inTransaction, type RawTx } from '../db/tx.ts';
 import { ForbiddenError, isRetryable, NotFoundError } from '../errors.ts';
@@ -46,7 +65,6 @@ export interface ErasureDeps {
   log: Logger;
   /** The goodbye message to the person whose account is erased. */
   mailer: Mailer;
-  retry: { baseMs: number; maxMs: number };
   /** The servers' backups are deleted with the workspace (absent: no backup storage). */
   backups?: BackupDeps;
   /** Between an owner asking to erase a workspace and the erasure starting (src/gdpr/erasure-grace.ts); 0: at once. */
@@ -55,11 +73,19 @@ export interface ErasureDeps {
   publicUrl: string;
 }
 
-/** After this many waits an ops alert says the erasure is stuck (it keeps trying). */
-const STUCK_AFTER_ATTEMPTS = 60;
+/** This attempt cannot finish yet; the queue retries it (gdpr.erase_workspace's policy). */
+export class StillErasing extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StillErasing';
+  }
+}
 
 export async function markWorkspace(deps: ErasureDeps, tx: Db, raw: RawTx, workspaceId: string): Promise<void> {
-  await tx.update(workspaces).set({ erasureRequestedAt: new Date(), erasureScheduledFor: null }).where(and(eq(workspaces.id, workspaceId), isNull(workspaces.erasureRequestedAt)));
+  await tx
+    .update(workspaces)
+    .set({ erasureRequestedAt: new Date(), erasureScheduledFor: null })
+    .where(and(eq(workspaces.id, workspaceId), isNull(workspaces.erasureRequestedAt)));
   await deps.queue.send('gdpr.erase_workspace', { workspaceId }, { tx: raw, singletonKey: workspaceId });
 }
 
@@ -70,7 +96,10 @@ export async function markWorkspace(deps: ErasureDeps, tx: Db, raw: RawTx, works
  * variable, a stolen session without the password or the name) erases nothing.
  */
 export async function assertWorkspaceErasureConfirmed(
-  deps: Pick<ErasureDeps, 'database' | 'hasher'>, workspaceId: string, userId: string, given: { confirm?: string | undefined; password?: string | undefined },
+  deps: Pick<ErasureDeps, 'database' | 'hasher'>,
+  workspaceId: string,
+  userId: string,
+  given: { confirm?: string | undefined; password?: string | undefined },
 ): Promise<void> {
   const [ws] = await deps.database.db.select({ name: workspaces.name }).from(workspaces).where(eq(workspaces.id, workspaceId));
   if (!ws) throw new NotFoundError('Workspace');
@@ -79,7 +108,8 @@ export async function assertWorkspaceErasureConfirmed(
     return;
   }
   const [user] = await deps.database.db.select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, userId));
-  if (!user || !(await deps.hasher.verify(user.passwordHash, given.password ?? ''))) throw new ForbiddenError('The password confirmation does not match; nothing was erased');
+  if (!user || !(await deps.hasher.verify(user.passwordHash, given.password ?? '')))
+    throw new ForbiddenError('The password confirmation does not match; nothing was erased');
 }
 
 export async function requestWorkspaceErasure(deps: ErasureDeps, actor: Actor, workspaceId: string): Promise<void> {
@@ -98,10 +128,13 @@ export async function requestAccountErasure(deps: ErasureDeps, userId: string, p
     const mine = await tx.select().from(memberships).where(eq(memberships.userId, userId)).for('update');
     const erasing: string[] = [];
     for (const m of mine) {
-      const otherOwners = m.role === 'owner'
-        ? await tx.select({ userId: memberships.userId }).from(memberships)
-          .where(and(eq(memberships.workspaceId, m.workspaceId), eq(memberships.role, 'owner'), ne(memberships.userId, userId)))
-        : [{ userId: 'n/a' }];
+      const otherOwners =
+        m.role === 'owner'
+          ? await tx
+              .select({ userId: memberships.userId })
+              .from(memberships)
+              .where(and(eq(memberships.workspaceId, m.workspaceId), eq(memberships.role, 'owner'), ne(memberships.userId, userId)))
+          : [{ userId: 'n/a' }];
       if (otherOwners.length === 0) {
         erasing.push(m.workspaceId);
         await markWorkspace(deps, tx, raw, m.workspaceId);
@@ -123,9 +156,12 @@ export async function requestAccountErasure(deps: ErasureDeps, userId: string, p
 async function scrubPerson(tx: Db, user: { id: string; email: string; name: string }): Promise<void> {
   // Mentions inside audit details: the email anywhere, the name where it is a whole JSON string.
   const quotedName = JSON.stringify(user.name);
-  await tx.update(auditLog).set({
-    details: sql`replace(replace(${auditLog.details}::text, ${user.email}, '[erased]'), ${quotedName}, '"[erased]"')::jsonb`,
-  }).where(sql`${auditLog.details}::text like ${`%${user.email}%`} or (length(${user.name}) > 0 and ${auditLog.details}::text like ${`%${quotedName}%`})`);
+  await tx
+    .update(auditLog)
+    .set({
+      details: sql`replace(replace(${auditLog.details}::text, ${user.email}, '[erased]'), ${quotedName}, '"[erased]"')::jsonb`,
+    })
+    .where(sql`${auditLog.details}::text like ${`%${user.email}%`} or (length(${user.name}) > 0 and ${auditLog.details}::text like ${`%${quotedName}%`})`);
   await tx.update(auditLog).set({ ip: null }).where(eq(auditLog.actorId, user.id));
   await tx.delete(invitations).where(eq(invitations.email, user.email));
   await tx.delete(sessions).where(eq(sessions.userId, user.id));
@@ -134,14 +170,10 @@ async function scrubPerson(tx: Db, user: { id: string; email: string; name: stri
   for (const table of [totpCredentials, passkeys, recoveryCodes, authChallenges]) await tx.delete(table).where(eq(table.userId, user.id));
   // The sandbox outbox is mailplane's own copy of what it mailed them (links, notices): it goes too.
   await tx.delete(sandboxMail).where(sql`${user.email} = any(${sandboxMail.to})`);
-  await tx.update(users).set({ email: `${user.id}@erased.invalid`, name: '', passwordHash: '!erased', staffRole: null, erasureRequestedAt: new Date() })
+  await tx
+    .update(users)
+    .set({ email: `${user.id}@erased.invalid`, name: '', passwordHash: '!erased', staffRole: null, erasureRequestedAt: new Date() })
     .where(eq(users.id, user.id));
-}
-
-async function reschedule(deps: ErasureDeps, name: 'gdpr.erase_workspace' | 'gdpr.erase_user', data: { workspaceId: string } | { userId: string }, attempt: number): Promise<void> {
-  const delay = backoffMs(attempt, { baseMs: deps.retry.baseMs, maxMs: Math.min(deps.retry.maxMs, 30_000) });
-  const key = 'workspaceId' in data ? data.workspaceId : data.userId;
-  await deps.queue.send(name, { ...data, attempt: attempt + 1 } as never, { singletonKey: key, startAfterSeconds: Math.max(1, Math.ceil(delay / 1000)) });
 }
 
 /**
@@ -156,7 +188,10 @@ async function removeAtStripe(deps: ErasureDeps, what: string, remove: () => Pro
     if (isRetryable(err)) return false;
     deps.log.error({ err, what }, 'erasure: Stripe refused');
     await deps.alerts.open(deps.database.db, {
-      kind: 'erasure_billing_refused', severity: 'warning', serverId: null, dedupeKey: `erasure-billing:${what}`,
+      kind: 'erasure_billing_refused',
+      severity: 'warning',
+      serverId: null,
+      dedupeKey: `erasure-billing:${what}`,
       message: `Erasure: Stripe refused to remove ${what} (${err instanceof Error ? err.message : String(err)}); remove it in the Stripe dashboard`,
     });
   }
@@ -164,20 +199,21 @@ async function removeAtStripe(deps: ErasureDeps, what: string, remove: () => Pro
 }
 
 /** The `gdpr.erase_workspace` job. */
-export async function eraseWorkspace(deps: ErasureDeps, job: { workspaceId: string; attempt?: number | undefined }): Promise<'erased' | 'waiting' | 'gone'> {
+export async function eraseWorkspace(deps: ErasureDeps, job: { workspaceId: string }): Promise<'erased' | 'gone'> {
   const { db } = deps.database;
-  const attempt = job.attempt ?? 1;
   const [ws] = await db.select().from(workspaces).where(eq(workspaces.id, job.workspaceId));
   if (!ws) return 'gone';
   const actor: Actor = { ...SYSTEM_ACTOR, id: 'gdpr-erasure' };
 
   // 1. Billing stops first: no renewal may be charged for servers being removed.
-  const subs = await db.select().from(subscriptions).where(and(eq(subscriptions.workspaceId, ws.id), ne(subscriptions.status, 'canceled')));
+  const subs = await db
+    .select()
+    .from(subscriptions)
+    .where(and(eq(subscriptions.workspaceId, ws.id), ne(subscriptions.status, 'canceled')));
   for (const sub of subs) {
     const id = sub.stripeSubscriptionId;
     if (id && !(await removeAtStripe(deps, `subscription ${id}`, () => deps.billing.cancelSubscription(id)))) {
-      await reschedule(deps, 'gdpr.erase_workspace', { workspaceId: ws.id }, attempt);
-      return 'waiting';
+      throw new StillErasing(`Stripe could not cancel subscription ${id} yet`);
     }
     await db.update(subscriptions).set({ status: 'canceled', updatedAt: new Date() }).where(eq(subscriptions.id, sub.id));
   }
@@ -185,15 +221,22 @@ export async function eraseWorkspace(deps: ErasureDeps, job: { workspaceId: stri
   const customers = await db.selectDistinct({ id: subscriptions.stripeCustomerId }).from(subscriptions).where(eq(subscriptions.workspaceId, ws.id));
   for (const { id } of customers) {
     if (id && !(await removeAtStripe(deps, `customer ${id}`, () => deps.billing.deleteCustomer(id)))) {
-      await reschedule(deps, 'gdpr.erase_workspace', { workspaceId: ws.id }, attempt);
-      return 'waiting';
+      throw new StillErasing(`Stripe could not delete customer ${id} yet`);
     }
   }
 
   // 2. Every server goes through the deprovision workflow (a failed one is resumed).
-  const live = await db.select().from(servers).where(and(eq(servers.workspaceId, ws.id), ne(servers.status, 'deleted')));
+  const live = await db
+    .select()
+    .from(servers)
+    .where(and(eq(servers.workspaceId, ws.id), ne(servers.status, 'deleted')));
   for (const server of live) {
-    const [run] = await db.select().from(provisioningRuns).where(eq(provisioningRuns.serverId, server.id)).orderBy(sql`${provisioningRuns.createdAt} desc`).limit(1);
+    const [run] = await db
+      .select()
+      .from(provisioningRuns)
+      .where(eq(provisioningRuns.serverId, server.id))
+      .orderBy(sql`${provisioningRuns.createdAt} desc`)
+      .limit(1);
     if (run?.kind === 'deprovision' && run.status === 'running') continue;
     if (run?.kind === 'deprovision' && run.status === 'failed') {
       await deps.engine.resumeRun(actor, server.id).catch((err: unknown) => deps.log.warn({ err, serverId: server.id }, 'erasure: resume failed'));
@@ -205,30 +248,23 @@ export async function eraseWorkspace(deps: ErasureDeps, job: { workspaceId: stri
       if (locked && locked.status !== 'deleted') await startDeprovision(deps.queue, tx, raw, locked, actor, 'Workspace erased (GDPR)');
     });
   }
-  if (live.length > 0) {
-    if (attempt === STUCK_AFTER_ATTEMPTS) {
-      await deps.alerts.open(db, {
-        kind: 'erasure_stuck', severity: 'warning', serverId: null, dedupeKey: `erasure:${ws.id}`,
-        message: `Erasure of workspace ${ws.id} still waits for ${live.length} server(s) to be deprovisioned`,
-        details: { servers: live.map((s) => ({ id: s.id, status: s.status })) },
-      });
-    }
-    await reschedule(deps, 'gdpr.erase_workspace', { workspaceId: ws.id }, attempt);
-    return 'waiting';
-  }
+  if (live.length > 0) throw new StillErasing(`waits for ${live.length} server(s) to be deprovisioned: ${live.map((s) => `${s.id} (${s.status})`).join(', ')}`);
 
   // 3. The DNS zones mailplane created for the workspace's domains (unless a live server elsewhere uses one).
   const zoneRows = await db.select({ zoneId: servers.dnsZoneId, domain: servers.domain }).from(servers).where(eq(servers.workspaceId, ws.id));
   const zones = new Map(zoneRows.filter((r): r is { zoneId: string; domain: string } => !!r.zoneId).map((r) => [r.zoneId, r.domain]));
   for (const [zoneId, domain] of zones) {
-    const [inUse] = await db.select({ id: servers.id }).from(servers).where(and(eq(servers.dnsZoneId, zoneId), ne(servers.status, 'deleted'))).limit(1);
+    const [inUse] = await db
+      .select({ id: servers.id })
+      .from(servers)
+      .where(and(eq(servers.dnsZoneId, zoneId), ne(servers.status, 'deleted')))
+      .limit(1);
     if (inUse) continue;
     try {
       await deps.dns.deleteZone(zoneId, domain);
     } catch (err) {
       deps.log.warn({ err, zoneId }, 'erasure: zone deletion failed; retrying');
-      await reschedule(deps, 'gdpr.erase_workspace', { workspaceId: ws.id }, attempt);
-      return 'waiting';
+      throw new StillErasing(`DNS zone ${zoneId} not deleted yet`, { cause: err });
     }
   }
 
@@ -243,8 +279,7 @@ export async function eraseWorkspace(deps: ErasureDeps, job: { workspaceId: stri
         if (gone && (!backupsGoneAt || gone.toISOString() > backupsGoneAt)) backupsGoneAt = gone.toISOString();
       } catch (err) {
         deps.log.warn({ err, serverId }, 'erasure: backups not deleted yet; retrying');
-        await reschedule(deps, 'gdpr.erase_workspace', { workspaceId: ws.id }, attempt);
-        return 'waiting';
+        throw new StillErasing(`backups of server ${serverId} not deleted yet`, { cause: err });
       }
     }
   }
@@ -260,7 +295,10 @@ export async function eraseWorkspace(deps: ErasureDeps, job: { workspaceId: stri
     }
     await tx.delete(vaultSecrets).where(eq(vaultSecrets.workspaceId, ws.id));
     // The trail of what happened stays; what it said about the workspace's data does not.
-    await tx.update(auditLog).set({ details: { erased: true }, ip: null }).where(eq(auditLog.workspaceId, ws.id));
+    await tx
+      .update(auditLog)
+      .set({ details: { erased: true }, ip: null })
+      .where(eq(auditLog.workspaceId, ws.id));
     await tx.delete(workspaces).where(eq(workspaces.id, ws.id));
     await deps.alerts.resolve(tx, `erasure:${ws.id}`);
     await audit(tx, actor, { action: 'workspace.erased', workspaceId: ws.id, target: ws.id, details: { servers: serverIds.length, backupsGoneAt } });
@@ -269,18 +307,45 @@ export async function eraseWorkspace(deps: ErasureDeps, job: { workspaceId: stri
 }
 
 /** The `gdpr.erase_user` job: the account row goes once the workspaces it solely owned are gone. */
-export async function eraseUser(deps: ErasureDeps, job: { userId: string; attempt?: number | undefined }): Promise<'erased' | 'waiting' | 'gone'> {
+export async function eraseUser(deps: ErasureDeps, job: { userId: string }): Promise<'erased' | 'gone'> {
   const { db } = deps.database;
   const [user] = await db.select({ id: users.id }).from(users).where(eq(users.id, job.userId));
   if (!user) return 'gone';
   const pending = await db.select({ workspaceId: memberships.workspaceId }).from(memberships).where(eq(memberships.userId, user.id));
-  if (pending.length > 0) {
-    await reschedule(deps, 'gdpr.erase_user', { userId: user.id }, job.attempt ?? 1);
-    return 'waiting';
-  }
+  if (pending.length > 0) throw new StillErasing(`waits for ${pending.length} workspace(s) to be erased first`);
   await db.transaction(async (tx) => {
     await tx.delete(users).where(eq(users.id, user.id));
     await audit(tx, { ...SYSTEM_ACTOR, id: 'gdpr-erasure' }, { action: 'user.erased', target: user.id });
   });
   return 'erased';
+}
+
+/**
+ * An erasure whose retries are spent (the `gdpr.erase_workspace_stuck` / `gdpr.erase_user_stuck`
+ * jobs): ops are told why it waits (a workspace's erasure; one open alert however often it comes
+ * back) and the erasure starts over with a fresh retry budget. Starting over is the one re-enqueue
+ * left here: the erasure is owed, and the failed job is over, so nothing else would run it again.
+ */
+export async function erasureStuck(
+  deps: Pick<ErasureDeps, 'database' | 'queue' | 'alerts' | 'log'>,
+  job: { workspaceId: string } | { userId: string },
+  failed: { error: string; attempts: number },
+): Promise<void> {
+  deps.log.warn({ ...job, attempts: failed.attempts, error: failed.error }, 'erasure still waits after its retries; starting over');
+  if ('workspaceId' in job) {
+    const [ws] = await deps.database.db.select({ id: workspaces.id }).from(workspaces).where(eq(workspaces.id, job.workspaceId));
+    if (!ws) return;
+    await deps.alerts.open(deps.database.db, {
+      kind: 'erasure_stuck',
+      severity: 'warning',
+      serverId: null,
+      dedupeKey: `erasure:${ws.id}`,
+      message: `Erasure of workspace ${ws.id} is still not done after ${failed.attempts} attempts: ${failed.error}`.slice(0, 1000),
+      details: { attempts: failed.attempts, error: failed.error.slice(0, 1000) },
+    });
+    await deps.queue.send('gdpr.erase_workspace', { workspaceId: ws.id }, { singletonKey: ws.id });
+    return;
+  }
+  const [user] = await deps.database.db.select({ id: users.id }).from(users).where(eq(users.id, job.userId));
+  if (user) await deps.queue.send('gdpr.erase_user', { userId: user.id }, { singletonKey: user.id });
 }

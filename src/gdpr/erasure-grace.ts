@@ -15,6 +15,7 @@ import { ConflictError, NotFoundError } from '../errors.ts';
 import { sendBestEffort, type MailMessage } from '../mail/mailer.ts';
 import { workspaceErasureCancelledMessage, workspaceErasureScheduledMessage } from '../mail/messages.ts';
 import { markWorkspace, type ErasureDeps } from './erase.ts';
+import { systemClock } from '../clock.ts';
 
 async function mailOwners(deps: ErasureDeps, workspaceId: string, message: (to: string[]) => MailMessage): Promise<void> {
   const to = await ownersOf(deps, workspaceId);
@@ -22,7 +23,10 @@ async function mailOwners(deps: ErasureDeps, workspaceId: string, message: (to: 
 }
 
 async function ownersOf(deps: ErasureDeps, workspaceId: string): Promise<string[]> {
-  const rows = await deps.database.db.select({ email: users.email }).from(memberships).innerJoin(users, eq(users.id, memberships.userId))
+  const rows = await deps.database.db
+    .select({ email: users.email })
+    .from(memberships)
+    .innerJoin(users, eq(users.id, memberships.userId))
     .where(and(eq(memberships.workspaceId, workspaceId), eq(memberships.role, 'owner'), isNull(users.erasureRequestedAt)));
   return rows.map((r) => r.email);
 }
@@ -32,7 +36,10 @@ async function ownersOf(deps: ErasureDeps, workspaceId: string): Promise<string[
  * waits keeps the first time: a second click must not push the erasure back without saying so.
  */
 export async function scheduleWorkspaceErasure(
-  deps: ErasureDeps, actor: Actor, workspaceId: string, now = new Date(),
+  deps: ErasureDeps,
+  actor: Actor,
+  workspaceId: string,
+  now = new Date(systemClock.now()),
 ): Promise<{ status: 'scheduled' | 'erasing'; erasesAt: Date }> {
   const { scheduled, fresh, name } = await inTransaction(deps.database, async (tx, raw) => {
     const [ws] = await tx.select().from(workspaces).where(eq(workspaces.id, workspaceId)).for('update');
@@ -59,7 +66,9 @@ export async function scheduleWorkspaceErasure(
 /** POST /v1/workspaces/{ws}/erasure/cancel (an owner): 409 when nothing waits (none asked, or it already started). */
 export async function cancelWorkspaceErasure(deps: ErasureDeps, actor: Actor, workspaceId: string): Promise<void> {
   const name = await deps.database.db.transaction(async (tx) => {
-    const [row] = await tx.update(workspaces).set({ erasureScheduledFor: null })
+    const [row] = await tx
+      .update(workspaces)
+      .set({ erasureScheduledFor: null })
       .where(and(eq(workspaces.id, workspaceId), isNotNull(workspaces.erasureScheduledFor), isNull(workspaces.erasureRequestedAt)))
       .returning({ name: workspaces.name });
     if (!row) throw new ConflictError('No erasure of this workspace is waiting to be cancelled', 'erasure_not_scheduled');
@@ -70,9 +79,12 @@ export async function cancelWorkspaceErasure(deps: ErasureDeps, actor: Actor, wo
 }
 
 /** The `gdpr.erasure_sweep` schedule: starts the erasures whose grace period is over. Returns their workspace ids. */
-export async function startDueErasures(deps: ErasureDeps, now = new Date()): Promise<string[]> {
-  const due = await deps.database.db.select({ id: workspaces.id }).from(workspaces)
-    .where(and(lte(workspaces.erasureScheduledFor, now), isNull(workspaces.erasureRequestedAt))).limit(100);
+export async function startDueErasures(deps: ErasureDeps, now = new Date(systemClock.now())): Promise<string[]> {
+  const due = await deps.database.db
+    .select({ id: workspaces.id })
+    .from(workspaces)
+    .where(and(lte(workspaces.erasureScheduledFor, now), isNull(workspaces.erasureRequestedAt)))
+    .limit(100);
   const started: string[] = [];
   for (const { id } of due) {
     // Checked again under the row's lock: an owner who cancels a moment before wins.
@@ -80,7 +92,11 @@ export async function startDueErasures(deps: ErasureDeps, now = new Date()): Pro
       const [ws] = await tx.select().from(workspaces).where(eq(workspaces.id, id)).for('update');
       if (!ws?.erasureScheduledFor || ws.erasureScheduledFor > now || ws.erasureRequestedAt) return false;
       await markWorkspace(deps, tx, raw, id);
-      await audit(tx, { ...SYSTEM_ACTOR, id: 'gdpr-erasure' }, { action: 'workspace.erasure_requested', workspaceId: id, target: id, details: { after: 'grace period' } });
+      await audit(
+        tx,
+        { ...SYSTEM_ACTOR, id: 'gdpr-erasure' },
+        { action: 'workspace.erasure_requested', workspaceId: id, target: id, details: { after: 'grace period' } },
+      );
       return true;
     });
     if (go) started.push(id);

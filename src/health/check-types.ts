@@ -35,5 +35,10 @@ export interface CheckResult {
   details: Record<string, unknown>;
 }
 
-export const result = (name: CheckName, status: CheckStatus, summary: string, action: string | null = null, details: Record<string, unknown> = {}): CheckResult =>
-  ({ name, status, summary, action: status === 'pass' ? null : action, details });
+export const result = (
+  name: CheckName,
+  status: CheckStatus,
+  summary: string,
+  action: string | null = null,
+  details: Record<string, unknown> = {},
+): CheckResult => ({ name, status, summary, action: status === 'pass' ? null : action, details });

@@ -38,12 +38,15 @@ export function parseDf(stdout: string): DiskUsage | null {
 const gb = (bytes: number) => `${(bytes / 1e9).toFixed(1)} GB`;
 
 export async function diskCheck(probe: DiskProbe, f: DnsFacts): Promise<CheckResult> {
-  if (!f.server.sshHostKeyFingerprint || !f.server.ipv4) return result('disk', 'unknown', 'The server is not reachable yet.', 'Wait for provisioning to finish.');
+  if (!f.server.sshHostKeyFingerprint || !f.server.ipv4)
+    return result('disk', 'unknown', 'The server is not reachable yet.', 'Wait for provisioning to finish.');
   let usage: DiskUsage;
   try {
     usage = await probe.usage(f.server);
   } catch (err) {
-    return result('disk', 'unknown', 'Could not read the disk use on the server.', 'Nothing to do: the next check asks again.', { error: err instanceof Error ? err.message : String(err) });
+    return result('disk', 'unknown', 'Could not read the disk use on the server.', 'Nothing to do: the next check asks again.', {
+      error: err instanceof Error ? err.message : String(err),
+    });
   }
   // As df counts it: what the filesystem lets users have (the root reserve is not theirs).
   const ratio = usage.usedBytes / (usage.usedBytes + usage.availableBytes);

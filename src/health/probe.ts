@@ -6,7 +6,7 @@
  * does; the sandbox's emulated hosts have no listening mail stack, so the
  * composition root gives them SandboxProbe instead (src/health/sandbox-probe.ts).
  */
-import { createHash, X509Certificate } from 'node:crypto';
+import { createHash, type X509Certificate } from 'node:crypto';
 import { get as httpsGet } from 'node:https';
 import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { rootCertificates, connect as tlsConnect, type TLSSocket } from 'node:tls';
@@ -64,7 +64,10 @@ export class NetProbe implements ServiceProbe {
   portState(host: string, port: number): Promise<PortState> {
     return new Promise((resolve) => {
       const socket = netConnect({ host, port, timeout: this.timeoutMs });
-      const done = (state: PortState) => { socket.destroy(); resolve(state); };
+      const done = (state: PortState) => {
+        socket.destroy();
+        resolve(state);
+      };
       socket.once('connect', () => done('open'));
       socket.once('timeout', () => done('closed'));
       socket.once('error', (err: NodeJS.ErrnoException) => done(NO_ROUTE.has(err.code ?? '') ? 'no-route' : 'closed'));
@@ -82,8 +85,18 @@ export class NetProbe implements ServiceProbe {
     }
     return new Promise((resolve) => {
       // rejectUnauthorized false: an expired, mismatched or untrusted certificate is read and reported, not just refused.
-      const socket: TLSSocket = tlsConnect({ ...(plain ? { socket: plain } : { host, port }), servername, ca: this.ca, rejectUnauthorized: false, timeout: this.timeoutMs });
-      const done = (v: CertificateInfo | null) => { socket.destroy(); plain?.destroy(); resolve(v); };
+      const socket: TLSSocket = tlsConnect({
+        ...(plain ? { socket: plain } : { host, port }),
+        servername,
+        ca: this.ca,
+        rejectUnauthorized: false,
+        timeout: this.timeoutMs,
+      });
+      const done = (v: CertificateInfo | null) => {
+        socket.destroy();
+        plain?.destroy();
+        resolve(v);
+      };
       socket.once('secureConnect', () => {
         const raw = socket.getPeerX509Certificate();
         if (!raw) return done(null);
@@ -102,15 +115,27 @@ export class NetProbe implements ServiceProbe {
     return new Promise((resolve) => {
       // Connect to the address our resolvers gave, but verify the certificate for the name (servername), as a sending MTA does.
       // agent false: no pooled keep-alive socket left open between two health runs.
-      const req = httpsGet({ host: address, servername: name, path: '/.well-known/mta-sts.txt', headers: { host: name }, ca: this.ca, agent: false, timeout: this.timeoutMs }, (res) => {
-        // RFC 8461 3.3: a redirect is not followed, and only a 200 is a policy.
-        if (res.statusCode !== 200) { res.resume(); return resolve(null); }
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => { body += chunk; if (body.length > MAX_POLICY_BYTES) { req.destroy(); resolve(null); } });
-        res.on('end', () => resolve(body));
-        res.on('error', () => resolve(null));
-      });
+      const req = httpsGet(
+        { host: address, servername: name, path: '/.well-known/mta-sts.txt', headers: { host: name }, ca: this.ca, agent: false, timeout: this.timeoutMs },
+        (res) => {
+          // RFC 8461 3.3: a redirect is not followed, and only a 200 is a policy.
+          if (res.statusCode !== 200) {
+            res.resume();
+            return resolve(null);
+          }
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => {
+            body += chunk;
+            if (body.length > MAX_POLICY_BYTES) {
+              req.destroy();
+              resolve(null);
+            }
+          });
+          res.on('end', () => resolve(body));
+          res.on('error', () => resolve(null));
+        },
+      );
       req.on('timeout', () => req.destroy(new Error('timeout')));
       req.on('error', () => resolve(null));
     });
@@ -129,6 +154,9 @@ export class NetProbe implements ServiceProbe {
 /** The certificate's facts; `untrusted` is null here, for the caller to fill in from the chain it saw. */
 export function certificateInfo(cert: X509Certificate): CertificateInfo {
   const spki = cert.publicKey.export({ type: 'spki', format: 'der' });
-  const names = (cert.subjectAltName ?? '').split(',').map((s) => s.trim().replace(/^DNS:/, '')).filter(Boolean);
+  const names = (cert.subjectAltName ?? '')
+    .split(',')
+    .map((s) => s.trim().replace(/^DNS:/, ''))
+    .filter(Boolean);
   return { validTo: new Date(cert.validTo), spkiSha256: createHash('sha256').update(spki).digest('hex'), names, untrusted: null };
 }

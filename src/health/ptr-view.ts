@@ -12,7 +12,7 @@ export async function ptrView(lookup: DnsLookup, db: Db, serverId: string) {
   const facts = await gatherFacts({ db }, serverId);
   const checks = await Promise.all([ptrCheck(lookup, facts, 'ipv4'), ptrCheck(lookup, facts, 'ipv6')]);
   return checks.map((check, i) => ({
-    family: i === 0 ? 'ipv4' as const : 'ipv6' as const,
+    family: i === 0 ? ('ipv4' as const) : ('ipv6' as const),
     type: 'PTR' as const,
     address: (check.details['address'] as string | undefined) ?? null,
     expected: facts.server.hostname,

@@ -24,7 +24,11 @@ export class SandboxProbe implements ServiceProbe {
 
   private async serverOf(host: string) {
     const bare = host.replace(/^mta-sts\./, '');
-    const [byIp] = await this.db.select().from(servers).where(or(eq(servers.ipv4, host), eq(servers.ipv6, host))).limit(1);
+    const [byIp] = await this.db
+      .select()
+      .from(servers)
+      .where(or(eq(servers.ipv4, host), eq(servers.ipv6, host)))
+      .limit(1);
     if (byIp) return byIp;
     const [byName] = await this.db.select().from(servers).where(eq(servers.hostname, host)).limit(1);
     if (byName) return byName;
@@ -33,10 +37,13 @@ export class SandboxProbe implements ServiceProbe {
   }
 
   private async stepFinishedAt(serverId: string, step: string): Promise<Date | null> {
-    const [row] = await this.db.select({ finishedAt: provisioningSteps.finishedAt }).from(provisioningSteps)
+    const [row] = await this.db
+      .select({ finishedAt: provisioningSteps.finishedAt })
+      .from(provisioningSteps)
       .innerJoin(provisioningRuns, eq(provisioningRuns.id, provisioningSteps.runId))
       .where(and(eq(provisioningRuns.serverId, serverId), eq(provisioningSteps.name, step), eq(provisioningSteps.status, 'succeeded')))
-      .orderBy(desc(provisioningSteps.finishedAt)).limit(1);
+      .orderBy(desc(provisioningSteps.finishedAt))
+      .limit(1);
     return row?.finishedAt ?? null;
   }
 
@@ -50,7 +57,12 @@ export class SandboxProbe implements ServiceProbe {
     if (!server?.tlsSpkiSha256) return null;
     const issued = await this.stepFinishedAt(server.id, 'issue_tls');
     if (!issued) return null;
-    return { validTo: new Date(issued.getTime() + CERT_LIFETIME_MS), spkiSha256: server.tlsSpkiSha256, names: [server.hostname, `mta-sts.${server.domain}`], untrusted: null };
+    return {
+      validTo: new Date(issued.getTime() + CERT_LIFETIME_MS),
+      spkiSha256: server.tlsSpkiSha256,
+      names: [server.hostname, `mta-sts.${server.domain}`],
+      untrusted: null,
+    };
   }
 
   async mtaStsPolicy(domain: string): Promise<string | null> {

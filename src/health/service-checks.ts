@@ -15,13 +15,27 @@ export async function certificateCheck(probe: ServiceProbe, f: DnsFacts, now: Da
   if (!cert) return result('certificate', 'fail', 'No certificate could be read on port 465.', 'Ask support to re-run the issue_tls step.');
   const days = Math.floor((cert.validTo.getTime() - now.getTime()) / 86_400_000);
   const covers = cert.names.map((n) => n.toLowerCase()).includes(f.server.hostname.toLowerCase());
-  if (!covers) return result('certificate', 'fail', `The certificate does not name ${f.server.hostname}.`, 'Ask support to re-run the issue_tls step.', { names: cert.names });
+  if (!covers)
+    return result('certificate', 'fail', `The certificate does not name ${f.server.hostname}.`, 'Ask support to re-run the issue_tls step.', {
+      names: cert.names,
+    });
   // Mail clients check the chain as browsers do: a self-signed or staging certificate fails them whatever its dates.
   if (cert.untrusted) {
-    return result('certificate', 'fail', `Mail clients would refuse the certificate on port 465 (${cert.untrusted}).`, 'Ask support to re-run the issue_tls step.', { untrusted: cert.untrusted, names: cert.names });
+    return result(
+      'certificate',
+      'fail',
+      `Mail clients would refuse the certificate on port 465 (${cert.untrusted}).`,
+      'Ask support to re-run the issue_tls step.',
+      { untrusted: cert.untrusted, names: cert.names },
+    );
   }
-  return result('certificate', days > MIN_CERT_DAYS ? 'pass' : 'fail', `Valid for ${days} more days (until ${cert.validTo.toISOString().slice(0, 10)}).`,
-    'Renewal should have happened by now: ask support to re-run the issue_tls step.', { validTo: cert.validTo.toISOString(), days });
+  return result(
+    'certificate',
+    days > MIN_CERT_DAYS ? 'pass' : 'fail',
+    `Valid for ${days} more days (until ${cert.validTo.toISOString().slice(0, 10)}).`,
+    'Renewal should have happened by now: ask support to re-run the issue_tls step.',
+    { validTo: cert.validTo.toISOString(), days },
+  );
 }
 
 export async function portsCheck(probe: ServiceProbe, f: DnsFacts): Promise<CheckResult> {
@@ -38,14 +52,24 @@ export async function portsCheck(probe: ServiceProbe, f: DnsFacts): Promise<Chec
   };
   const details = { closed, closedOn: shut.map((t) => `${t.host.includes(':') ? `[${t.host}]` : t.host}:${t.port}`), notChecked: unasked };
   if (closed.length > 0) {
-    return result('ports', 'fail', `Port${closed.length > 1 ? 's' : ''} ${closed.map(where).join(', ')} do${closed.length > 1 ? '' : 'es'} not answer.`,
-      'Contact support: a mail service on the server is down or the firewall blocks it.', details);
+    return result(
+      'ports',
+      'fail',
+      `Port${closed.length > 1 ? 's' : ''} ${closed.map(where).join(', ')} do${closed.length > 1 ? '' : 'es'} not answer.`,
+      'Contact support: a mail service on the server is down or the firewall blocks it.',
+      details,
+    );
   }
   const answered = hosts.filter((h) => !unasked.includes(h));
   // No route from the control plane (an IPv4-only host asking IPv6) is our blind spot, not the server's fault: never a failure, never mailed.
   if (unasked.length > 0) {
-    return result('ports', 'unknown', `Ports ${MAIL_PORTS.join(', ')} answer on ${answered.join(' and ') || 'no address we can reach'}; ${unasked.join(' and ')} could not be asked (no route from mailplane).`,
-      'Nothing to do on your side: mailplane\'s own network cannot reach that address family.', details);
+    return result(
+      'ports',
+      'unknown',
+      `Ports ${MAIL_PORTS.join(', ')} answer on ${answered.join(' and ') || 'no address we can reach'}; ${unasked.join(' and ')} could not be asked (no route from mailplane).`,
+      "Nothing to do on your side: mailplane's own network cannot reach that address family.",
+      details,
+    );
   }
   return result('ports', 'pass', `Ports ${MAIL_PORTS.join(', ')} answer on ${hosts.join(' and ')}.`, null, details);
 }

@@ -41,17 +41,25 @@ export async function evaluateSpf(lookup: DnsLookup, domain: string, ip: string,
     const name = m[2]!.toLowerCase();
     const arg = m[3];
     let matched = false;
-    if (name === 'redirect') { redirect = arg ?? null; continue; }
+    if (name === 'redirect') {
+      redirect = arg ?? null;
+      continue;
+    }
     if (name === 'exp') continue;
     if (['a', 'mx', 'include', 'exists', 'ptr'].includes(name) && ++budget.lookups > 10) return 'permerror';
     switch (name) {
-      case 'all': matched = true; break;
-      case 'ip4': case 'ip6': matched = arg !== undefined && inNetwork(ip, arg); break;
-      case 'a': case 'mx': {
+      case 'all':
+        matched = true;
+        break;
+      case 'ip4':
+      case 'ip6':
+        matched = arg !== undefined && inNetwork(ip, arg);
+        break;
+      case 'a':
+      case 'mx': {
         const target = arg?.split('/')[0] || domain;
-        const hosts = name === 'mx'
-          ? await lookup.lookup(target, 'MX').then((r) => (r.status === 'ok' ? r.answers.map((a) => a.split(/\s+/)[1] ?? '') : []))
-          : [target];
+        const hosts =
+          name === 'mx' ? await lookup.lookup(target, 'MX').then((r) => (r.status === 'ok' ? r.answers.map((a) => a.split(/\s+/)[1] ?? '') : [])) : [target];
         for (const host of hosts.slice(0, 10)) {
           const r = await lookup.lookup(host.replace(/\.$/, ''), isIPv4(ip) ? 'A' : 'AAAA');
           if (r.status === 'error') return 'temperror';
@@ -67,7 +75,8 @@ export async function evaluateSpf(lookup: DnsLookup, domain: string, ip: string,
         matched = inner === 'pass';
         break;
       }
-      default: return 'permerror';
+      default:
+        return 'permerror';
     }
     if (matched) return qualifier;
   }

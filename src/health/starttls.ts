@@ -34,7 +34,10 @@ export async function smtpStartTls(host: string, port: number, timeoutMs: number
   }
 }
 
-interface Reply { code: number; lines: string[] }
+interface Reply {
+  code: number;
+  lines: string[];
+}
 
 function expectCode(reply: Reply, code: number, what: string): void {
   if (reply.code !== code) throw new Error(`${what}: ${reply.code} ${reply.lines.join(' ')}`);
@@ -59,7 +62,15 @@ function replyReader(socket: Socket) {
   const flush = () => {
     if (!waiting) return;
     const next = ready.shift();
-    if (next) { const w = waiting; waiting = null; w.resolve(next); } else if (failure) { const w = waiting; waiting = null; w.reject(failure); }
+    if (next) {
+      const w = waiting;
+      waiting = null;
+      w.resolve(next);
+    } else if (failure) {
+      const w = waiting;
+      waiting = null;
+      w.reject(failure);
+    }
   };
   const onData = (chunk: Buffer) => {
     buffer += chunk.toString('latin1');
@@ -67,17 +78,33 @@ function replyReader(socket: Socket) {
     else parse();
     flush();
   };
-  const onEnd = () => { failure ??= new Error('connection closed'); flush(); };
-  const onError = (err: Error) => { failure ??= err; flush(); };
-  const onTimeout = () => { failure ??= new Error('timeout'); flush(); };
+  const onEnd = () => {
+    failure ??= new Error('connection closed');
+    flush();
+  };
+  const onError = (err: Error) => {
+    failure ??= err;
+    flush();
+  };
+  const onTimeout = () => {
+    failure ??= new Error('timeout');
+    flush();
+  };
   socket.on('data', onData);
   socket.on('end', onEnd);
   socket.on('error', onError);
   socket.on('timeout', onTimeout);
   return {
-    next: () => new Promise<Reply>((resolve, reject) => { waiting = { resolve, reject }; flush(); }),
+    next: () =>
+      new Promise<Reply>((resolve, reject) => {
+        waiting = { resolve, reject };
+        flush();
+      }),
     detach: () => {
-      socket.off('data', onData); socket.off('end', onEnd); socket.off('error', onError); socket.off('timeout', onTimeout);
+      socket.off('data', onData);
+      socket.off('end', onEnd);
+      socket.off('error', onError);
+      socket.off('timeout', onTimeout);
     },
   };
 }

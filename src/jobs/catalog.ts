@@ -3,13 +3,25 @@
  * Payloads are validated when a job is picked up, so a malformed job fails
  * loudly instead of half-running.
  *
- * Retries: domain handlers decide retry/backoff themselves (they know whether an
- * error is retryable). pg-boss's own retries exist for one case only: a worker
- * that died mid-job (heartbeat lost), whose job must run again elsewhere
- * (billing.refund_refused_payment and the backups.* jobs excepted: see there).
+ * Retries are pg-boss's, per queue, here: a handler that throws is run again
+ * after `retryDelay` seconds (doubled per retry with jitter when `retryBackoff`,
+ * capped at `retryDelayMax`), `retryLimit` times; the attempt is the job's
+ * `retryCount` + 1. A handler that knows retrying cannot help throws GiveUp
+ * (src/jobs/give-up.ts). A job that fails for good moves to its queue's
+ * `deadLetter` queue (same payload), whose handler writes what the final
+ * failure means (an alert, a row marked failed): JobQueue.workFailures.
+ *
+ * Two kinds of repetition are not retries and stay out of these policies:
+ * provisioning steps (the step table holds their attempts, backoff with the
+ * provider's Retry-After, reruns, resumes and waits of days: provisioning/engine.ts)
+ * and waits on someone else (a bank debit settling, a customer's nameservers),
+ * which are re-checks scheduled by the domain, not failures.
  */
 import { z } from 'zod';
 import type { Queue } from 'pg-boss';
+
+/** A queue's retry policy (pg-boss queue options; delays in seconds). */
+export type RetryPolicy = Pick<Queue, 'retryLimit' | 'retryDelay' | 'retryBackoff' | 'retryDelayMax'>;
 
 export interface JobDefinition<S extends z.ZodType> {
   schema: S;
@@ -26,6 +38,23 @@ export interface JobDefinition<S extends z.ZodType> {
 
 const define = <S extends z.ZodType>(d: JobDefinition<S>) => d;
 
+/**
+ * A dead letter queue: its jobs are another queue's jobs that failed for good (pg-boss copies the
+ * payload, so the schema is that queue's). Its handler's own failures (the database away) are retried.
+ */
+const failuresOf = <S extends z.ZodType>(schema: S) =>
+  define({
+    schema,
+    queue: { retryLimit: 5, retryDelay: 30, retryBackoff: true, retryDelayMax: 600, expireInSeconds: 300 },
+    concurrency: 1,
+  });
+
+const mailboxSyncJob = z.object({ serverId: z.uuid() });
+const eraseWorkspaceJob = z.object({ workspaceId: z.uuid() });
+const eraseUserJob = z.object({ userId: z.uuid() });
+const backupJob = z.object({ serverId: z.uuid(), reason: z.string().regex(/^[a-z_:]{1,60}$/) });
+const alertDeliveryJob = z.object({ deliveryId: z.uuid() });
+
 export const JOB_CATALOG = {
   /** Housekeeping: expired sessions and invitations. Scheduled hourly. */
   'maintenance.cleanup': define({
@@ -36,18 +65,33 @@ export const JOB_CATALOG = {
   /** One attempt of one provisioning step (provisioning/engine.ts). */
   'provisioning.step': define({
     schema: z.object({ runId: z.uuid(), step: z.string().regex(/^[a-z_]{1,40}$/) }),
-    // retryLimit only covers dead workers (heartbeat lost); failures are retried by the engine.
+    // The engine retries a failed step itself, in the step table (provisioning/engine.ts); this
+    // retryLimit only covers dead workers (heartbeat lost), whose step is then taken over.
     // notify off: with handOff, the sender announces its jobs and wakes only as many idle slots (src/jobs/wake-up.ts).
     queue: { retryLimit: 5, retryDelay: 1, expireInSeconds: 1800, heartbeatSeconds: 15, notify: false },
     concurrency: 16,
     handOff: true,
   }),
-  /** Push a server's mailbox set over SSH (src/mailboxes/sync.ts). One queued per server. */
+  /**
+   * Push a server's mailbox set over SSH (src/mailboxes/sync.ts). One queued per server. Retried
+   * while the server cannot be reached (1–2 s, then doubling, up to 6 attempts); then its mailboxes
+   * are marked failed (mailboxes.sync_failed) and the 10-minute resync tries again.
+   */
   'mailboxes.sync': define({
-    schema: z.object({ serverId: z.uuid(), attempt: z.number().int().min(1).optional() }),
-    queue: { policy: 'stately', retryLimit: 3, retryDelay: 5, expireInSeconds: 900, heartbeatSeconds: 30 },
+    schema: mailboxSyncJob,
+    queue: {
+      policy: 'stately',
+      retryLimit: 5,
+      retryDelay: 1,
+      retryBackoff: true,
+      retryDelayMax: 300,
+      expireInSeconds: 900,
+      heartbeatSeconds: 30,
+      deadLetter: 'mailboxes.sync_failed',
+    },
     concurrency: 8,
   }),
+  'mailboxes.sync_failed': failuresOf(mailboxSyncJob),
   /** Every 10 minutes: one more sync for servers whose mailboxes stayed pending or failed. */
   'mailboxes.resync': define({
     schema: z.object({}).passthrough(),
@@ -58,7 +102,8 @@ export const JOB_CATALOG = {
   'mailboxes.collect_usage': define({
     schema: z.object({ serverId: z.uuid() }),
     queue: { policy: 'stately', retryLimit: 2, retryDelay: 30, expireInSeconds: 300 },
-    concurrency: 4,
+    // 10,000 servers every 15 minutes are ~670 SSH sessions a minute (bench/fleet.md).
+    concurrency: 8,
   }),
   /**
    * One import of a mailbox from another provider (src/mailboxes/import-run.ts). Not retried on failure:
@@ -70,7 +115,7 @@ export const JOB_CATALOG = {
     queue: { policy: 'stately', retryLimit: 2, retryDelay: 60, expireInSeconds: 7 * 3600, heartbeatSeconds: 60 },
     concurrency: 2,
   }),
-  /** Every 15 minutes: one usage collection per ready server. */
+  /** Every minute: the usage collections due (each ready server every 15 minutes, src/mailboxes/usage.ts). */
   'mailboxes.collect_usage_sweep': define({
     schema: z.object({}).passthrough(),
     queue: { retryLimit: 1, expireInSeconds: 300 },
@@ -95,28 +140,52 @@ export const JOB_CATALOG = {
     queue: { retryLimit: 0, expireInSeconds: 300 },
     concurrency: 1,
   }),
-  /** Erase a workspace: cancel billing, deprovision, then delete its rows (src/gdpr/erase.ts). */
+  /**
+   * Erase a workspace: cancel billing, deprovision, then delete its rows (src/gdpr/erase.ts). An
+   * attempt that finds Stripe away or servers still being deprovisioned fails and is retried (1–2 s,
+   * doubling, at most 5 s apart: mostly it waits on mailplane's own deprovisioning, and finishes
+   * within seconds of it); after 300 attempts (about 25 minutes) ops are alerted and the erasure
+   * starts again (gdpr.erase_workspace_stuck): an erasure is owed, so it never stops for good.
+   */
   'gdpr.erase_workspace': define({
-    schema: z.object({ workspaceId: z.uuid(), attempt: z.number().int().min(1).optional() }),
-    queue: { policy: 'stately', retryLimit: 3, retryDelay: 10, expireInSeconds: 900 },
+    schema: eraseWorkspaceJob,
+    queue: {
+      policy: 'stately',
+      retryLimit: 299,
+      retryDelay: 1,
+      retryBackoff: true,
+      retryDelayMax: 5,
+      expireInSeconds: 900,
+      deadLetter: 'gdpr.erase_workspace_stuck',
+    },
     concurrency: 4,
   }),
+  'gdpr.erase_workspace_stuck': failuresOf(eraseWorkspaceJob),
   /** Every 5 minutes: starts the workspace erasures whose grace period is over (src/gdpr/erasure-grace.ts). */
   'gdpr.erasure_sweep': define({
     schema: z.object({}).passthrough(),
     queue: { retryLimit: 0, expireInSeconds: 600 },
     concurrency: 1,
   }),
-  /** Erase an account once the workspaces it solely owned are gone (src/gdpr/erase.ts). */
+  /** Erase an account once the workspaces it solely owned are gone (src/gdpr/erase.ts); retried as the workspace erasure is, and started again likewise. */
   'gdpr.erase_user': define({
-    schema: z.object({ userId: z.uuid(), attempt: z.number().int().min(1).optional() }),
-    queue: { policy: 'stately', retryLimit: 3, retryDelay: 10, expireInSeconds: 900 },
+    schema: eraseUserJob,
+    queue: {
+      policy: 'stately',
+      retryLimit: 299,
+      retryDelay: 1,
+      retryBackoff: true,
+      retryDelayMax: 5,
+      expireInSeconds: 900,
+      deadLetter: 'gdpr.erase_user_stuck',
+    },
     concurrency: 4,
   }),
+  'gdpr.erase_user_stuck': failuresOf(eraseUserJob),
   /**
    * Cancel and refund a subscription paid for a server that cannot exist, then tell the customer
-   * (src/billing/refund-refused-payment.ts). Unlike the other queues, pg-boss retries a failed
-   * attempt itself, with backoff: every attempt redoes the whole idempotent sequence.
+   * (src/billing/refund-refused-payment.ts). pg-boss retries a failed attempt with backoff: every
+   * attempt redoes the whole idempotent sequence.
    */
   'billing.refund_refused_payment': define({
     // settlingChecks: how many times a bank debit was found still settling (the job then comes back later).
@@ -164,15 +233,20 @@ export const JOB_CATALOG = {
   'ops.check_server': define({
     schema: z.object({ serverId: z.uuid() }),
     queue: { retryLimit: 2, retryDelay: 30, expireInSeconds: 300 },
-    concurrency: 4,
+    // Waits on the slowest DNSBL zone per address (bench/fleet.md).
+    concurrency: 8,
   }),
-  /** One attempt of one alert delivery; the handler enqueues the next attempt with backoff (src/ops/alert-delivery.ts). */
+  /**
+   * One alert delivery (src/ops/alert-delivery.ts): a failed send is retried 30 s later, doubling up
+   * to an hour, 12 attempts in all (ALERT_RETRY_BASE_MS, ALERT_RETRY_MAX_MS and ALERT_MAX_ATTEMPTS
+   * replace these: src/config.ts); then the delivery is marked failed (ops.alert_delivery_failed).
+   */
   'ops.alert_delivery': define({
-    schema: z.object({ deliveryId: z.uuid() }),
-    // retryLimit only covers dead workers; failed sends are retried by the handler with backoff.
-    queue: { retryLimit: 3, retryDelay: 5, expireInSeconds: 120 },
+    schema: alertDeliveryJob,
+    queue: { retryLimit: 11, retryDelay: 30, retryBackoff: true, retryDelayMax: 3600, expireInSeconds: 120, deadLetter: 'ops.alert_delivery_failed' },
     concurrency: 4,
   }),
+  'ops.alert_delivery_failed': failuresOf(alertDeliveryJob),
   /** Every minute: deliveries for alerts that have none yet, whichever code path opened or resolved them. */
   'ops.alert_outbox': define({
     schema: z.object({}).passthrough(),
@@ -195,7 +269,9 @@ export const JOB_CATALOG = {
   'health.check_server': define({
     schema: z.object({ serverId: z.uuid() }),
     queue: { policy: 'stately', retryLimit: 1, retryDelay: 60, expireInSeconds: 300 },
-    concurrency: 4,
+    // A run mostly waits (DNS, probes, SSH): 10,000 servers every 15 minutes plus one after each
+    // drift check are ~830 runs a minute, more than 4 slots serve at ~0.3 s a run (bench/fleet.md).
+    concurrency: 16,
   }),
   /** Every minute: DKIM keys whose next transition is due (rotation, revocation, deletion; src/servers/dkim-sweep.ts). */
   'dkim.sweep': define({
@@ -217,14 +293,24 @@ export const JOB_CATALOG = {
   }),
   /**
    * One backup of one server (src/backups/run-backup.ts). pg-boss retries a failed attempt itself,
-   * with backoff (a storage or SSH outage passes); the last attempt opens a backup_failed alert.
+   * with backoff (a storage or SSH outage passes); a backup that fails for good (its retries spent,
+   * or its last attempt expired) opens a backup_failed alert (backups.run_failed).
    * Stately: one queued and one running per singleton key (server and day, or server and "manual").
    */
   'backups.run': define({
-    schema: z.object({ serverId: z.uuid(), reason: z.string().regex(/^[a-z_:]{1,60}$/) }),
-    queue: { policy: 'stately', retryLimit: 3, retryDelay: 300, retryBackoff: true, retryDelayMax: 3600, expireInSeconds: 3600 },
+    schema: backupJob,
+    queue: {
+      policy: 'stately',
+      retryLimit: 3,
+      retryDelay: 300,
+      retryBackoff: true,
+      retryDelayMax: 3600,
+      expireInSeconds: 3600,
+      deadLetter: 'backups.run_failed',
+    },
     concurrency: 4,
   }),
+  'backups.run_failed': failuresOf(backupJob),
   /** `restic forget --prune` and `restic check` with the admin key (src/backups/maintenance.ts); retried by pg-boss. */
   'backups.maintain': define({
     schema: z.object({ serverId: z.uuid() }),

@@ -54,9 +54,12 @@ async function runCarried(opts: HandOffOptions, job: Job<object>): Promise<{ set
   const expireMs = (job.expireInSeconds ?? 900) * 1000;
   const expireTimer = setTimeout(() => expiry.abort(new Error(`job ${job.id} exceeded ${expireMs / 1000}s`)), expireMs);
   const heartbeat = job.heartbeatSeconds
-    ? setInterval(() => {
-      opts.boss.touch(opts.name, job).catch((err: unknown) => opts.onError(err, job));
-    }, (job.heartbeatSeconds * 1000) / 2)
+    ? setInterval(
+        () => {
+          opts.boss.touch(opts.name, job).catch((err: unknown) => opts.onError(err, job));
+        },
+        (job.heartbeatSeconds * 1000) / 2,
+      )
     : null;
   let failure: unknown = null;
   try {
@@ -67,9 +70,15 @@ async function runCarried(opts: HandOffOptions, job: Job<object>): Promise<{ set
     clearTimeout(expireTimer);
     if (heartbeat) clearInterval(heartbeat);
   }
-  const settled = failure === null
-    ? opts.boss.complete(opts.name, job)
-    // As pg-boss settles a handler that threw: failed, retried by the queue's policy.
-    : opts.boss.fail(opts.name, job, { message: failure instanceof Error ? failure.message : String(failure) });
-  return { settled: settled.then(() => {}, (err: unknown) => opts.onError(err, job)) };
+  const settled =
+    failure === null
+      ? opts.boss.complete(opts.name, job)
+      : // As pg-boss settles a handler that threw: failed, retried by the queue's policy.
+        opts.boss.fail(opts.name, job, { message: failure instanceof Error ? failure.message : String(failure) });
+  return {
+    settled: settled.then(
+      () => {},
+      (err: unknown) => opts.onError(err, job),
+    ),
+  };
 }

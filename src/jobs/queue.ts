@@ -7,7 +7,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { PgBoss, type Queue } from 'pg-boss';
 import type postgres from 'postgres';
 import type { Logger } from '../log.ts';
-import { JOB_CATALOG, type JobData, type JobName } from './catalog.ts';
+import { JOB_CATALOG, type JobData, type JobName, type RetryPolicy } from './catalog.ts';
+import { failureMessage, GiveUp, type FailedJob } from './give-up.ts';
 import { carryOn } from './hand-off.ts';
 import { announceJobs, listenForJobs } from './wake-up.ts';
 
@@ -18,7 +19,10 @@ export interface SendOptions {
   singletonKey?: string;
 }
 
+/** `retryCount`: pg-boss's count of earlier attempts of this job (0 on the first); the attempt is retryCount + 1. */
 export type JobHandler<N extends JobName> = (data: JobData<N>, job: { id: string; retryCount: number; signal: AbortSignal }) => Promise<void>;
+/** A dead letter queue's handler: the payload of a job that failed for good, and how it failed. */
+export type FailureHandler<N extends JobName> = (data: JobData<N>, failed: FailedJob) => Promise<void>;
 
 export interface QueueOptions {
   url: string;
@@ -38,6 +42,8 @@ export interface QueueOptions {
    * listens there for them. Without it those queues are found by polling alone.
    */
   sql?: postgres.Sql;
+  /** Settings that replace a queue's catalog retry policy (the alert delivery's ALERT_RETRY_*). */
+  policies?: Partial<Record<JobName, RetryPolicy>>;
 }
 
 const FINISHED_JOB_RETENTION_SECONDS = 86_400;
@@ -77,21 +83,30 @@ export class JobQueue {
       supervise: opts.worker,
       schedule: opts.worker,
       useListenNotify: true,
-      ...(opts.superviseIntervalSeconds ? { superviseIntervalSeconds: opts.superviseIntervalSeconds, monitorIntervalSeconds: opts.superviseIntervalSeconds } : {}),
+      ...(opts.superviseIntervalSeconds
+        ? { superviseIntervalSeconds: opts.superviseIntervalSeconds, monitorIntervalSeconds: opts.superviseIntervalSeconds }
+        : {}),
     });
     boss.on('error', (err) => opts.log.error({ err }, 'job queue error'));
     await boss.start();
-    for (const [name, entry] of Object.entries(JOB_CATALOG)) {
+    // Dead letter queues first: a queue can name only an existing queue as its dead letter.
+    const entries = Object.entries(JOB_CATALOG).sort(([, a], [, b]) => Number('deadLetter' in a.queue) - Number('deadLetter' in b.queue));
+    for (const [name, entry] of entries) {
       // A finished job's row is kept a day, not pg-boss's default week: what happened is in the
       // domain tables (steps, backup runs, checks), and at fleet scale a week of rows is millions.
-      const def = { ...entry, queue: { deleteAfterSeconds: FINISHED_JOB_RETENTION_SECONDS, ...entry.queue } };
+      const def: Omit<Queue, 'name'> = { deleteAfterSeconds: FINISHED_JOB_RETENTION_SECONDS, ...entry.queue, ...opts.policies?.[name as JobName] };
       const existing = await boss.getQueue(name);
       if (existing) {
-        // A queue's policy and partitioning are fixed at creation; the rest follows the catalog.
-        const { policy: _policy, partition: _partition, deadLetter: _deadLetter, retryDelayMax: _max, heartbeatSeconds: _hb, ...updatable } = def.queue as Omit<Queue, 'name'>;
-        await boss.updateQueue(name, updatable);
-      }
-      else await boss.createQueue(name, def.queue);
+        // A queue's policy and partitioning are fixed at creation; the rest follows the catalog,
+        // including what it no longer sets (null clears a dead letter queue, a delay cap, a heartbeat).
+        const { policy: _policy, partition: _partition, ...updatable } = def;
+        await boss.updateQueue(name, {
+          ...updatable,
+          deadLetter: def.deadLetter ?? null,
+          retryDelayMax: def.retryDelayMax ?? null,
+          heartbeatSeconds: def.heartbeatSeconds ?? null,
+        });
+      } else await boss.createQueue(name, def);
     }
     const queue = new JobQueue(boss, opts.log, opts.pollSeconds ?? 1, opts.sql);
     if (opts.sql && opts.worker) queue.listening = await listenForJobs(opts.sql, boss);
@@ -121,9 +136,13 @@ export class JobQueue {
     if (jobs.length === 0) return;
     const schema = JOB_CATALOG[name].schema;
     const tx = opts.tx;
-    const inserting = this.boss.insert(name, jobs.map((j) => ({ data: schema.parse(j.data) as object, ...(j.singletonKey ? { singletonKey: j.singletonKey } : {}) })), {
-      ...(tx ? { db: onTransaction(tx) } : {}),
-    });
+    const inserting = this.boss.insert(
+      name,
+      jobs.map((j) => ({ data: schema.parse(j.data) as object, ...(j.singletonKey ? { singletonKey: j.singletonKey } : {}) })),
+      {
+        ...(tx ? { db: onTransaction(tx) } : {}),
+      },
+    );
     // Sent together (pipelined on the transaction's connection); heard only if the insert commits.
     await Promise.all([inserting, this.announces(name) ? this.announce(tx, name, jobs.length) : null]);
   }
@@ -144,30 +163,96 @@ export class JobQueue {
     return this.sql !== undefined && 'handOff' in def && def.handOff === true;
   }
 
+  private parse<N extends JobName>(name: N, job: { id: string; data: unknown }): JobData<N> {
+    const parsed = JOB_CATALOG[name].schema.safeParse(job.data);
+    if (parsed.success) return parsed.data as JobData<N>;
+    this.log.error({ job: job.id, queue: name, issues: parsed.error.issues }, 'invalid job payload');
+    // No attempt can make a malformed payload valid.
+    throw new GiveUp(`invalid payload for ${name}`);
+  }
+
+  /**
+   * Runs `handler` for the queue's jobs. It returns: the job is done. It throws: the attempt
+   * failed, and pg-boss retries it as the queue's policy says (src/jobs/catalog.ts), then moves it
+   * to the queue's dead letter queue (see workFailures). It throws GiveUp: the job goes there at
+   * once (pg-boss's `deadletter` result).
+   */
   async work<N extends JobName>(name: N, handler: JobHandler<N>): Promise<void> {
     const def = JOB_CATALOG[name];
     const run = async (job: { id: string; retryCount: number; data: unknown; signal: AbortSignal }) => {
-      const parsed = def.schema.safeParse(job.data);
-      if (!parsed.success) {
-        this.log.error({ job: job.id, queue: name, issues: parsed.error.issues }, 'invalid job payload');
-        throw new Error(`invalid payload for ${name}`);
-      }
-      await handler(parsed.data as JobData<N>, { id: job.id, retryCount: job.retryCount, signal: job.signal });
+      await handler(this.parse(name, job), { id: job.id, retryCount: job.retryCount, signal: job.signal });
     };
-    await this.boss.work(name, { localConcurrency: def.concurrency, batchSize: 1, pollingIntervalSeconds: this.pollSeconds, notifyPollingIntervalSeconds: this.pollSeconds }, async ([job]) => {
+    const polling = {
+      localConcurrency: def.concurrency,
+      batchSize: 1,
+      pollingIntervalSeconds: this.pollSeconds,
+      notifyPollingIntervalSeconds: this.pollSeconds,
+    };
+    if (!('handOff' in def && def.handOff)) {
+      await this.boss.work(name, { ...polling, perJobResults: true }, async ([job]) => {
+        if (!job) return [];
+        try {
+          await run(job);
+          return [{ id: job.id, status: 'completed' as const }];
+        } catch (err) {
+          if (!(err instanceof GiveUp)) throw err;
+          this.log.warn({ job: job.id, queue: name, err }, 'job failed for good; not retried');
+          return [{ id: job.id, status: 'deadletter' as const, output: { message: err.message } }];
+        }
+      });
+      return;
+    }
+    // A hand-off queue's handler never gives up (a provisioning step's retries are the engine's): GiveUp there is an ordinary failure.
+    await this.boss.work(name, polling, async ([job]) => {
       if (!job) return;
       const startedAt = Date.now();
-      if (!('handOff' in def && def.handOff)) return run(job);
       await this.slot.run(name, () => run(job));
       // The slot's own job stays active (and heartbeating) while the slot carries on, so carried
       // jobs start only within the first quarter of its expiry: it never expires under them.
       // Its own job has succeeded: nothing the carrying does may fail it (a fetch that errs just ends it).
-      await this.slot.run(name, () => carryOn({
-        boss: this.boss, name, slotSignal: job.signal, startedAt, budgetMs: (job.expireInSeconds * 1000) / 4,
-        stopping: () => this.stopping, run,
-        onError: (err, carried) => this.log.warn({ err, job: carried.id, queue: name }, 'settling a carried job failed'),
-      })).catch((err: unknown) => this.log.warn({ err, queue: name }, 'fetching a job to carry failed'));
+      await this.slot
+        .run(name, () =>
+          carryOn({
+            boss: this.boss,
+            name,
+            slotSignal: job.signal,
+            startedAt,
+            budgetMs: (job.expireInSeconds * 1000) / 4,
+            stopping: () => this.stopping,
+            run,
+            onError: (err, carried) => this.log.warn({ err, job: carried.id, queue: name }, 'settling a carried job failed'),
+          }),
+        )
+        .catch((err: unknown) => this.log.warn({ err, queue: name }, 'fetching a job to carry failed'));
     });
+  }
+
+  /**
+   * Runs `handler` once for every job of the queue that `name` is the dead letter queue of, after
+   * that job failed for good: its retries spent, it gave up (GiveUp), or pg-boss failed its last
+   * attempt (expired, heartbeat lost). pg-boss moves the job here in the same transaction as it
+   * fails it, so no final failure goes unrecorded. The payload is the failed job's.
+   */
+  async workFailures<N extends JobName>(name: N, handler: FailureHandler<N>): Promise<void> {
+    const def = JOB_CATALOG[name];
+    await this.boss.work(
+      name,
+      {
+        localConcurrency: def.concurrency,
+        batchSize: 1,
+        includeMetadata: true,
+        pollingIntervalSeconds: this.pollSeconds,
+        notifyPollingIntervalSeconds: this.pollSeconds,
+      },
+      async ([job]) => {
+        if (!job) return;
+        await handler(this.parse(name, job), {
+          id: job.sourceId ?? job.id,
+          error: failureMessage(job.sourceOutput),
+          attempts: (job.sourceRetryCount ?? 0) + 1,
+        });
+      },
+    );
   }
 
   async schedule<N extends JobName>(name: N, cron: string, data: JobData<N>): Promise<void> {

@@ -16,9 +16,10 @@ export function mailAccountNotifier(deps: { mailer: Mailer; log: Logger; publicU
         await sendBestEffort(deps.mailer, deps.log, twoFactorMessage(notice, deps.publicUrl));
         return;
       }
-      const message = notice.kind === 'login_throttled'
-        ? loginThrottledMessage(notice.email, { failures: notice.failures, ip: notice.ip, at: notice.at, publicUrl: deps.publicUrl })
-        : signupAttemptedMessage(notice.email, { at: notice.at, publicUrl: deps.publicUrl });
+      const message =
+        notice.kind === 'login_throttled'
+          ? loginThrottledMessage(notice.email, { failures: notice.failures, ip: notice.ip, at: notice.at, publicUrl: deps.publicUrl })
+          : signupAttemptedMessage(notice.email, { at: notice.at, publicUrl: deps.publicUrl });
       await sendBestEffort(deps.mailer, deps.log, message);
     },
   };
@@ -37,8 +38,9 @@ function twoFactorMessage(notice: TwoFactorChangedNotice, publicUrl: string) {
   return {
     to: [notice.email],
     subject: `mailplane: ${CHANGES[notice.change].toLowerCase()}`,
-    text: `${CHANGES[notice.change]} on your mailplane account at ${notice.at.toUTCString()}${notice.ip ? ` from ${notice.ip}` : ''}.\n\n`
-      + `If this was you, there is nothing to do. If not, sign in and check your two-factor settings, and change your password:\n\n${publicUrl}/account/two-factor\n${publicUrl}/forgot-password\n`
-      + '\n-- \nmailplane: your dedicated mail server\n',
+    text:
+      `${CHANGES[notice.change]} on your mailplane account at ${notice.at.toUTCString()}${notice.ip ? ` from ${notice.ip}` : ''}.\n\n` +
+      `If this was you, there is nothing to do. If not, sign in and check your two-factor settings, and change your password:\n\n${publicUrl}/account/two-factor\n${publicUrl}/forgot-password\n` +
+      '\n-- \nmailplane: your dedicated mail server\n',
   };
 }

@@ -22,14 +22,23 @@ export type AppPasswordRow = typeof mailboxAppPasswords.$inferSelect;
 
 export function presentAppPassword(p: AppPasswordRow) {
   return {
-    id: p.id, mailboxId: p.mailboxId, name: p.name, scopes: p.scopes as AppPasswordScope[],
-    createdAt: p.createdAt.toISOString(), revokedAt: p.revokedAt?.toISOString() ?? null,
+    id: p.id,
+    mailboxId: p.mailboxId,
+    name: p.name,
+    scopes: p.scopes as AppPasswordScope[],
+    createdAt: p.createdAt.toISOString(),
+    revokedAt: p.revokedAt?.toISOString() ?? null,
     lastUsed: p.lastUsedAt ? { at: p.lastUsedAt.toISOString(), ip: p.lastUsedIp, service: p.lastUsedService } : null,
   };
 }
 
 /** Owners and admins for any mailbox; a member only for the mailbox assigned to them. */
-export async function credentialMailbox(db: Db, access: WorkspaceAccess, serverId: string, mailboxId: string): Promise<{ server: Awaited<ReturnType<typeof findServer>>; mailbox: MailboxRow }> {
+export async function credentialMailbox(
+  db: Db,
+  access: WorkspaceAccess,
+  serverId: string,
+  mailboxId: string,
+): Promise<{ server: Awaited<ReturnType<typeof findServer>>; mailbox: MailboxRow }> {
   const server = await findServer(db, serverId, access.workspaceId);
   const mailbox = await findMailbox(db, server.id, mailboxId);
   const principal = access.principal;
@@ -47,18 +56,29 @@ function assertReady(server: { status: string }): void {
 async function markPending(tx: DbOrTx, mailboxId: string): Promise<MailboxRow> {
   const [locked] = await tx.select().from(mailboxes).where(eq(mailboxes.id, mailboxId)).for('update');
   if (!locked || locked.state === 'deleting') throw new NotFoundError('Mailbox');
-  const [updated] = await tx.update(mailboxes).set({ version: locked.version + 1, syncStatus: 'pending', syncError: null, updatedAt: new Date() })
-    .where(eq(mailboxes.id, mailboxId)).returning();
+  const [updated] = await tx
+    .update(mailboxes)
+    .set({ version: locked.version + 1, syncStatus: 'pending', syncError: null, updatedAt: new Date() })
+    .where(eq(mailboxes.id, mailboxId))
+    .returning();
   return updated!;
 }
 
 export async function listAppPasswords(db: Db, access: WorkspaceAccess, serverId: string, mailboxId: string): Promise<AppPasswordRow[]> {
   const { mailbox } = await credentialMailbox(db, access, serverId, mailboxId);
-  return db.select().from(mailboxAppPasswords).where(eq(mailboxAppPasswords.mailboxId, mailbox.id)).orderBy(asc(mailboxAppPasswords.createdAt), asc(mailboxAppPasswords.id));
+  return db
+    .select()
+    .from(mailboxAppPasswords)
+    .where(eq(mailboxAppPasswords.mailboxId, mailbox.id))
+    .orderBy(asc(mailboxAppPasswords.createdAt), asc(mailboxAppPasswords.id));
 }
 
 export async function createAppPassword(
-  deps: MailboxDeps, actor: Actor, access: WorkspaceAccess, serverId: string, mailboxId: string,
+  deps: MailboxDeps,
+  actor: Actor,
+  access: WorkspaceAccess,
+  serverId: string,
+  mailboxId: string,
   input: { name: string; scopes: readonly AppPasswordScope[] },
 ): Promise<{ appPassword: AppPasswordRow; password: string }> {
   const { server, mailbox } = await credentialMailbox(deps.database.db, access, serverId, mailboxId);
@@ -68,27 +88,52 @@ export async function createAppPassword(
   const scopes = [...new Set(input.scopes)].sort();
   return inTransaction(deps.database, async (tx, raw) => {
     await markPending(tx, mailbox.id); // also serialises creations on this mailbox for the limit below
-    const [{ n }] = (await tx.select({ n: count() }).from(mailboxAppPasswords)
+    const [{ n }] = (await tx
+      .select({ n: count() })
+      .from(mailboxAppPasswords)
       .where(and(eq(mailboxAppPasswords.mailboxId, mailbox.id), isNull(mailboxAppPasswords.revokedAt)))) as [{ n: number }];
     if (Number(n) >= APP_PASSWORD_SLOTS) throw new ConflictError(`A mailbox can have ${APP_PASSWORD_SLOTS} app passwords; revoke one first`);
-    const [row] = await tx.insert(mailboxAppPasswords).values({ workspaceId: server.workspaceId, mailboxId: mailbox.id, name: input.name, scopes, passwordHash }).returning();
-    await audit(tx, actor, { action: 'mailbox.app_password_create', workspaceId: server.workspaceId, target: mailbox.id, details: { appPasswordId: row!.id, name: input.name, scopes } });
+    const [row] = await tx
+      .insert(mailboxAppPasswords)
+      .values({ workspaceId: server.workspaceId, mailboxId: mailbox.id, name: input.name, scopes, passwordHash })
+      .returning();
+    await audit(tx, actor, {
+      action: 'mailbox.app_password_create',
+      workspaceId: server.workspaceId,
+      target: mailbox.id,
+      details: { appPasswordId: row!.id, name: input.name, scopes },
+    });
     await enqueueSync(deps.queue, raw, server.id);
     return { appPassword: row!, password };
   });
 }
 
-export async function revokeAppPassword(deps: MailboxDeps, actor: Actor, access: WorkspaceAccess, serverId: string, mailboxId: string, appPasswordId: string): Promise<AppPasswordRow> {
+export async function revokeAppPassword(
+  deps: MailboxDeps,
+  actor: Actor,
+  access: WorkspaceAccess,
+  serverId: string,
+  mailboxId: string,
+  appPasswordId: string,
+): Promise<AppPasswordRow> {
   const { server, mailbox } = await credentialMailbox(deps.database.db, access, serverId, mailboxId);
   assertReady(server);
   return inTransaction(deps.database, async (tx, raw) => {
     await markPending(tx, mailbox.id);
     const [row] = /^[0-9a-f-]{36}$/i.test(appPasswordId)
-      ? await tx.update(mailboxAppPasswords).set({ revokedAt: new Date() })
-        .where(and(eq(mailboxAppPasswords.id, appPasswordId), eq(mailboxAppPasswords.mailboxId, mailbox.id), isNull(mailboxAppPasswords.revokedAt))).returning()
+      ? await tx
+          .update(mailboxAppPasswords)
+          .set({ revokedAt: new Date() })
+          .where(and(eq(mailboxAppPasswords.id, appPasswordId), eq(mailboxAppPasswords.mailboxId, mailbox.id), isNull(mailboxAppPasswords.revokedAt)))
+          .returning()
       : [];
     if (!row) throw new NotFoundError('App password');
-    await audit(tx, actor, { action: 'mailbox.app_password_revoke', workspaceId: server.workspaceId, target: mailbox.id, details: { appPasswordId: row.id, name: row.name } });
+    await audit(tx, actor, {
+      action: 'mailbox.app_password_revoke',
+      workspaceId: server.workspaceId,
+      target: mailbox.id,
+      details: { appPasswordId: row.id, name: row.name },
+    });
     await enqueueSync(deps.queue, raw, server.id);
     return row;
   });
@@ -96,14 +141,23 @@ export async function revokeAppPassword(deps: MailboxDeps, actor: Actor, access:
 
 /** Off: mail clients need an app password for IMAP and SMTP; the main password still opens the webmail. */
 export async function setMainPasswordForClients(
-  deps: MailboxDeps, actor: Actor, access: WorkspaceAccess, serverId: string, mailboxId: string, enabled: boolean,
+  deps: MailboxDeps,
+  actor: Actor,
+  access: WorkspaceAccess,
+  serverId: string,
+  mailboxId: string,
+  enabled: boolean,
 ): Promise<MailboxRow> {
   const { server, mailbox } = await credentialMailbox(deps.database.db, access, serverId, mailboxId);
   assertReady(server);
   return inTransaction(deps.database, async (tx, raw) => {
     await markPending(tx, mailbox.id);
     const [updated] = await tx.update(mailboxes).set({ mainPasswordForClients: enabled }).where(eq(mailboxes.id, mailbox.id)).returning();
-    await audit(tx, actor, { action: enabled ? 'mailbox.main_password_clients_on' : 'mailbox.main_password_clients_off', workspaceId: server.workspaceId, target: mailbox.id });
+    await audit(tx, actor, {
+      action: enabled ? 'mailbox.main_password_clients_on' : 'mailbox.main_password_clients_off',
+      workspaceId: server.workspaceId,
+      target: mailbox.id,
+    });
     await enqueueSync(deps.queue, raw, server.id);
     return updated!;
   });

@@ -23,5 +23,9 @@ export async function dovecotPasswordHash(password: string): Promise<string> {
   return `{ARGON2ID}${await hash(password, { algorithm: 2, memoryCost: 19_456, timeCost: 2, parallelism: 1 })}`;
 }
 
-export const passwordOwner = (mailbox: { id: string; workspaceId: string }) =>
-  ({ table: 'mailboxes', id: mailbox.id, workspaceId: mailbox.workspaceId, purpose: 'mailbox_password' });
+export const passwordOwner = (mailbox: { id: string; workspaceId: string }) => ({
+  table: 'mailboxes',
+  id: mailbox.id,
+  workspaceId: mailbox.workspaceId,
+  purpose: 'mailbox_password',
+});

@@ -17,24 +17,45 @@ import { importPasswordOwner, type ImportRow } from './imports.ts';
 /** A big mailbox over a slow old server takes hours; the job's own expiry is longer (jobs/catalog.ts). */
 export const IMPORT_TIMEOUT_MS = 6 * 3600_000;
 
-interface ScriptResult { folders: { name: string; before: number; after: number }[]; state: string; simulated?: boolean }
+interface ScriptResult {
+  folders: { name: string; before: number; after: number }[];
+  state: string;
+  simulated?: boolean;
+}
 
 function parseResult(stdout: string): ScriptResult {
   const line = stdout.trim().split('\n').at(-1) ?? '';
   try {
     const out = JSON.parse(line) as ScriptResult;
-    if (Array.isArray(out.folders) && typeof out.state === 'string'
-      && out.folders.every((f) => typeof f.name === 'string' && Number.isInteger(f.before) && Number.isInteger(f.after))) return out;
-  } catch { /* reported below */ }
+    if (
+      Array.isArray(out.folders) &&
+      typeof out.state === 'string' &&
+      out.folders.every((f) => typeof f.name === 'string' && Number.isInteger(f.before) && Number.isInteger(f.after))
+    )
+      return out;
+  } catch {
+    /* reported below */
+  }
   throw new AppError({ code: 'import_output_invalid', status: 502, title: 'Import output unreadable', detail: 'import-mailbox.sh printed no result' });
 }
 
 /** The state of the latest successful run from the same old mailbox: this run copies what came after it. */
 async function previousState(deps: ProvisioningDeps, row: ImportRow): Promise<string | null> {
-  const [prev] = await deps.database.db.select({ state: mailboxImports.syncState }).from(mailboxImports)
-    .where(and(eq(mailboxImports.mailboxId, row.mailboxId), eq(mailboxImports.sourceHost, row.sourceHost), eq(mailboxImports.sourceUser, row.sourceUser),
-      eq(mailboxImports.status, 'succeeded'), isNotNull(mailboxImports.syncState), ne(mailboxImports.id, row.id)))
-    .orderBy(desc(mailboxImports.finishedAt)).limit(1);
+  const [prev] = await deps.database.db
+    .select({ state: mailboxImports.syncState })
+    .from(mailboxImports)
+    .where(
+      and(
+        eq(mailboxImports.mailboxId, row.mailboxId),
+        eq(mailboxImports.sourceHost, row.sourceHost),
+        eq(mailboxImports.sourceUser, row.sourceUser),
+        eq(mailboxImports.status, 'succeeded'),
+        isNotNull(mailboxImports.syncState),
+        ne(mailboxImports.id, row.id),
+      ),
+    )
+    .orderBy(desc(mailboxImports.finishedAt))
+    .limit(1);
   return prev?.state || null;
 }
 
@@ -52,9 +73,15 @@ export async function runMailboxImport(deps: ProvisioningDeps, importId: string)
   let writes = Promise.resolve();
   try {
     const [server] = await db.select().from(servers).where(eq(servers.id, row.serverId));
-    if (!server || server.status !== 'ready') throw new AppError({ code: 'server_not_ready', status: 409, title: 'Server not ready', detail: `the server is ${server?.status ?? 'gone'}` });
+    if (server?.status !== 'ready')
+      throw new AppError({ code: 'server_not_ready', status: 409, title: 'Server not ready', detail: `the server is ${server?.status ?? 'gone'}` });
     password = await deps.vault.get(db, importPasswordOwner(row)).catch(() => {
-      throw new AppError({ code: 'import_password_gone', status: 409, title: 'Password no longer held', detail: 'the old password is no longer held; start the import again' });
+      throw new AppError({
+        code: 'import_password_gone',
+        status: 409,
+        title: 'Password no longer held',
+        detail: 'the old password is no longer held; start the import again',
+      });
     });
     await db.update(mailboxImports).set({ status: 'running', startedAt: now(), progress: 'connecting', error: null }).where(eq(mailboxImports.id, row.id));
     const state = await previousState(deps, row);
@@ -63,7 +90,11 @@ export async function runMailboxImport(deps: ProvisioningDeps, importId: string)
       const m = /^import-mailbox: (.{1,300})$/.exec(line.trim());
       if (!m) return;
       deps.log.info({ serverId: row.serverId, importId }, m[0]);
-      writes = writes.then(async () => { await db.update(mailboxImports).set({ progress: m[1]! }).where(eq(mailboxImports.id, row.id)); }).catch(() => {});
+      writes = writes
+        .then(async () => {
+          await db.update(mailboxImports).set({ progress: m[1]! }).where(eq(mailboxImports.id, row.id));
+        })
+        .catch(() => {});
     };
     const stdout = await withSession(deps, server, async (session) => {
       const template = 'scripts/import-mailbox.sh';
@@ -71,18 +102,31 @@ export async function runMailboxImport(deps: ProvisioningDeps, importId: string)
       const content = renderTemplate(readFileSync(new URL(template, TEMPLATES_DIR), 'utf8'), { hostname: server.hostname }, template);
       await session.upload([{ path: `${SCRIPT_DIR}/import-mailbox.sh`, content, mode: 0o755 }]);
       const result = await session.exec(`bash ${SCRIPT_DIR}/import-mailbox.sh`, {
-        stdin, timeoutMs: IMPORT_TIMEOUT_MS,
-        onOutput: (chunk, stream) => { if (stream === 'stderr') for (const line of chunk.split('\n')) onLine(line); },
+        stdin,
+        timeoutMs: IMPORT_TIMEOUT_MS,
+        onOutput: (chunk, stream) => {
+          if (stream === 'stderr') for (const line of chunk.split('\n')) onLine(line);
+        },
       });
       return result.stdout;
     });
     await writes;
     const out = parseResult(stdout);
     const folders: ImportFolderCount[] = out.folders.map((f) => ({ name: f.name, before: f.before, after: f.after, copied: Math.max(0, f.after - f.before) }));
-    const [done] = await db.update(mailboxImports).set({
-      status: 'succeeded', folders, messagesCopied: folders.reduce((n, f) => n + f.copied, 0), syncState: out.state || null,
-      simulated: out.simulated === true, progress: 'done', finishedAt: now(), error: null,
-    }).where(eq(mailboxImports.id, row.id)).returning();
+    const [done] = await db
+      .update(mailboxImports)
+      .set({
+        status: 'succeeded',
+        folders,
+        messagesCopied: folders.reduce((n, f) => n + f.copied, 0),
+        syncState: out.state || null,
+        simulated: out.simulated === true,
+        progress: 'done',
+        finishedAt: now(),
+        error: null,
+      })
+      .where(eq(mailboxImports.id, row.id))
+      .returning();
     return done!;
   } catch (err) {
     await writes;
@@ -90,8 +134,11 @@ export async function runMailboxImport(deps: ProvisioningDeps, importId: string)
     // The script never prints the password; this is the belt to those braces.
     const message = password ? raw.split(password).join('[password]') : raw;
     deps.log.warn({ serverId: row.serverId, importId, code: err instanceof AppError ? err.code : undefined }, 'mailbox import failed');
-    const [failed] = await db.update(mailboxImports).set({ status: 'failed', error: importError(message), finishedAt: now(), progress: 'failed' })
-      .where(eq(mailboxImports.id, row.id)).returning();
+    const [failed] = await db
+      .update(mailboxImports)
+      .set({ status: 'failed', error: importError(message), finishedAt: now(), progress: 'failed' })
+      .where(eq(mailboxImports.id, row.id))
+      .returning();
     return failed ?? null;
   } finally {
     password = null;
@@ -113,8 +160,11 @@ function importError(message: string): string {
 export async function failAbandonedImports(deps: Pick<ProvisioningDeps, 'database' | 'vault' | 'clock'>): Promise<number> {
   const { db } = deps.database;
   const cutoff = new Date(deps.clock.now() - IMPORT_TIMEOUT_MS - 3600_000);
-  const stale = await db.update(mailboxImports).set({ status: 'failed', progress: 'failed', error: 'the import stopped without finishing; start it again', finishedAt: new Date(deps.clock.now()) })
-    .where(and(inArray(mailboxImports.status, ['queued', 'running']), lt(mailboxImports.requestedAt, cutoff))).returning({ id: mailboxImports.id });
+  const stale = await db
+    .update(mailboxImports)
+    .set({ status: 'failed', progress: 'failed', error: 'the import stopped without finishing; start it again', finishedAt: new Date(deps.clock.now()) })
+    .where(and(inArray(mailboxImports.status, ['queued', 'running']), lt(mailboxImports.requestedAt, cutoff)))
+    .returning({ id: mailboxImports.id });
   for (const { id } of stale) await deps.vault.remove(db, importPasswordOwner({ id, workspaceId: null }));
   return stale.length;
 }

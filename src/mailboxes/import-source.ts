@@ -12,8 +12,21 @@ import type { DnsLookup } from '../providers/lookup/interface.ts';
 
 /** Not reachable as "the internet": private, loopback, link-local, CGNAT, documentation, multicast, reserved. */
 const REFUSED_V4 = [
-  '0.0.0.0/8', '10.0.0.0/8', '100.64.0.0/10', '127.0.0.0/8', '169.254.0.0/16', '172.16.0.0/12', '192.0.0.0/24',
-  '192.0.2.0/24', '192.88.99.0/24', '192.168.0.0/16', '198.18.0.0/15', '198.51.100.0/24', '203.0.113.0/24', '224.0.0.0/4', '240.0.0.0/4',
+  '0.0.0.0/8',
+  '10.0.0.0/8',
+  '100.64.0.0/10',
+  '127.0.0.0/8',
+  '169.254.0.0/16',
+  '172.16.0.0/12',
+  '192.0.0.0/24',
+  '192.0.2.0/24',
+  '192.88.99.0/24',
+  '192.168.0.0/16',
+  '198.18.0.0/15',
+  '198.51.100.0/24',
+  '203.0.113.0/24',
+  '224.0.0.0/4',
+  '240.0.0.0/4',
 ] as const;
 /**
  * IPv6 is public only inside 2000::/3 (global unicast), minus its special blocks: IETF protocol
@@ -95,14 +108,23 @@ export async function resolveImportSource(lookup: DnsLookup, policy: ImportSourc
     const [v4, v6] = await Promise.all([lookup.lookup(name, 'A'), lookup.lookup(name, 'AAAA')]);
     const failed = [v4, v6].find((r) => r.status === 'error');
     if (failed && failed.status === 'error') {
-      throw new AppError({ code: 'import_source_unresolved', status: 503, title: 'Name lookup failed', detail: `${name} could not be looked up now; try again`, retryable: true });
+      throw new AppError({
+        code: 'import_source_unresolved',
+        status: 503,
+        title: 'Name lookup failed',
+        detail: `${name} could not be looked up now; try again`,
+        retryable: true,
+      });
     }
     addresses = [...(v4.status === 'ok' ? v4.answers : []), ...(v6.status === 'ok' ? v6.answers : [])];
     if (addresses.length === 0) throw new ImportSourceRefused(`${name} has no address (no A or AAAA record)`);
   }
   const refused = addresses.filter((a) => !isPublicAddress(a) && !allowedByPolicy(a, policy));
   if (refused.length > 0) {
-    throw new ImportSourceRefused(`${name} resolves to ${refused.join(', ')}, which is not a public address; mail can only be imported from a server on the internet`, { addresses: refused });
+    throw new ImportSourceRefused(
+      `${name} resolves to ${refused.join(', ')}, which is not a public address; mail can only be imported from a server on the internet`,
+      { addresses: refused },
+    );
   }
   // IPv4 first: the address the old provider's clients most surely reach.
   const pinned = addresses.find((a) => isIP(a) === 4) ?? addresses[0]!;

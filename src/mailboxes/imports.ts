@@ -44,21 +44,39 @@ export function importPasswordOwner(row: { id: string; workspaceId: string | nul
 
 export function presentImport(row: ImportRow) {
   return {
-    id: row.id, mailboxId: row.mailboxId, status: row.status,
+    id: row.id,
+    mailboxId: row.mailboxId,
+    status: row.status,
     source: { host: row.sourceHost, address: row.sourceAddress, port: row.sourcePort, security: row.sourceSecurity, username: row.sourceUser },
     progress: row.progress,
     folders: row.folders.map((f) => ({ name: f.name, messages: f.after, copied: f.copied })),
-    messagesCopied: row.messagesCopied, simulated: row.simulated, error: row.error,
-    requestedAt: row.requestedAt.toISOString(), startedAt: row.startedAt?.toISOString() ?? null, finishedAt: row.finishedAt?.toISOString() ?? null,
+    messagesCopied: row.messagesCopied,
+    simulated: row.simulated,
+    error: row.error,
+    requestedAt: row.requestedAt.toISOString(),
+    startedAt: row.startedAt?.toISOString() ?? null,
+    finishedAt: row.finishedAt?.toISOString() ?? null,
   };
 }
 
 export async function listImports(db: Db, access: WorkspaceAccess, serverId: string, mailboxId: string): Promise<ImportRow[]> {
   const { mailbox } = await credentialMailbox(db, access, serverId, mailboxId);
-  return db.select().from(mailboxImports).where(eq(mailboxImports.mailboxId, mailbox.id)).orderBy(desc(mailboxImports.requestedAt), desc(mailboxImports.id)).limit(20);
+  return db
+    .select()
+    .from(mailboxImports)
+    .where(eq(mailboxImports.mailboxId, mailbox.id))
+    .orderBy(desc(mailboxImports.requestedAt), desc(mailboxImports.id))
+    .limit(20);
 }
 
-export async function requestImport(deps: ImportDeps, actor: Actor, access: WorkspaceAccess, serverId: string, mailboxId: string, input: ImportInput): Promise<ImportRow> {
+export async function requestImport(
+  deps: ImportDeps,
+  actor: Actor,
+  access: WorkspaceAccess,
+  serverId: string,
+  mailboxId: string,
+  input: ImportInput,
+): Promise<ImportRow> {
   const { db } = deps.database;
   const { server, mailbox } = await credentialMailbox(db, access, serverId, mailboxId);
   if (server.status !== 'ready') throw new ConflictError(`The server is ${server.status}; mail can be imported once it is ready`, 'server_not_ready');
@@ -70,18 +88,33 @@ export async function requestImport(deps: ImportDeps, actor: Actor, access: Work
   return inTransaction(deps.database, async (tx, raw) => {
     // One import at a time per mailbox: the lock serialises two requests racing past the check.
     await tx.select({ id: mailboxes.id }).from(mailboxes).where(eq(mailboxes.id, mailbox.id)).for('update');
-    const [busy] = await tx.select({ id: mailboxImports.id }).from(mailboxImports)
+    const [busy] = await tx
+      .select({ id: mailboxImports.id })
+      .from(mailboxImports)
       .where(and(eq(mailboxImports.mailboxId, mailbox.id), inArray(mailboxImports.status, ['queued', 'running'])));
     if (busy) throw new ConflictError('An import of this mailbox is already under way; wait until it ends', 'import_running');
-    const [row] = await tx.insert(mailboxImports).values({
-      workspaceId: server.workspaceId, serverId: server.id, mailboxId: mailbox.id, address: mailbox.address,
-      sourceHost: source.host, sourceAddress: source.address, sourcePort: port, sourceSecurity: security, sourceUser: input.username,
-      progress: 'queued', requestedBy: actor.id,
-    }).returning();
+    const [row] = await tx
+      .insert(mailboxImports)
+      .values({
+        workspaceId: server.workspaceId,
+        serverId: server.id,
+        mailboxId: mailbox.id,
+        address: mailbox.address,
+        sourceHost: source.host,
+        sourceAddress: source.address,
+        sourcePort: port,
+        sourceSecurity: security,
+        sourceUser: input.username,
+        progress: 'queued',
+        requestedBy: actor.id,
+      })
+      .returning();
     await deps.vault.put(tx, importPasswordOwner(row!), input.password);
     await deps.queue.send('mailboxes.import', { importId: row!.id }, { tx: raw, singletonKey: row!.id });
     await audit(tx, actor, {
-      action: 'mailbox.import_requested', workspaceId: server.workspaceId, target: mailbox.id,
+      action: 'mailbox.import_requested',
+      workspaceId: server.workspaceId,
+      target: mailbox.id,
       details: { importId: row!.id, host: source.host, address: source.address, port, security, username: input.username },
     });
     return row!;

@@ -37,8 +37,15 @@ export type MailboxRow = typeof mailboxes.$inferSelect;
 
 export function presentMailbox(m: MailboxRow) {
   return {
-    id: m.id, serverId: m.serverId, address: m.address, localPart: m.localPart, displayName: m.displayName, assigneeUserId: m.assigneeUserId, quotaMb: m.quotaMb,
-    state: m.state, sync: { status: m.syncStatus, error: m.syncError, appliedAt: m.appliedAt?.toISOString() ?? null },
+    id: m.id,
+    serverId: m.serverId,
+    address: m.address,
+    localPart: m.localPart,
+    displayName: m.displayName,
+    assigneeUserId: m.assigneeUserId,
+    quotaMb: m.quotaMb,
+    state: m.state,
+    sync: { status: m.syncStatus, error: m.syncError, appliedAt: m.appliedAt?.toISOString() ?? null },
     mainPasswordForClients: m.mainPasswordForClients,
     usage: m.usageCollectedAt ? { usedBytes: m.usedBytes ?? 0, collectedAt: m.usageCollectedAt.toISOString() } : null,
     createdAt: m.createdAt.toISOString(),
@@ -55,7 +62,10 @@ async function changeableServer(db: Db, access: WorkspaceAccess, serverId: strin
 /** A mailbox of the server that is not being deleted; anything else (a foreign or malformed id) is not found. */
 export async function findMailbox(db: Db, serverId: string, mailboxId: string): Promise<MailboxRow> {
   const [row] = /^[0-9a-f-]{36}$/i.test(mailboxId)
-    ? await db.select().from(mailboxes).where(and(eq(mailboxes.id, mailboxId), eq(mailboxes.serverId, serverId)))
+    ? await db
+        .select()
+        .from(mailboxes)
+        .where(and(eq(mailboxes.id, mailboxId), eq(mailboxes.serverId, serverId)))
     : [];
   if (!row || row.state === 'deleting') throw new NotFoundError('Mailbox');
   return row;
@@ -72,7 +82,10 @@ export async function listMailboxes(db: Db, access: WorkspaceAccess, serverId: s
 }
 
 export async function createMailbox(
-  deps: MailboxDeps, actor: Actor, access: WorkspaceAccess, serverId: string,
+  deps: MailboxDeps,
+  actor: Actor,
+  access: WorkspaceAccess,
+  serverId: string,
   input: { localPart: string; displayName?: string | undefined; assigneeUserId?: string | null | undefined },
 ): Promise<{ mailbox: MailboxRow; password: string }> {
   const server = await changeableServer(deps.database.db, access, serverId);
@@ -85,15 +98,32 @@ export async function createMailbox(
     await tx.select({ id: servers.id }).from(servers).where(eq(servers.id, server.id)).for('update');
     const [{ n }] = (await tx.select({ n: count() }).from(mailboxes).where(eq(mailboxes.serverId, server.id))) as [{ n: number }];
     if (Number(n) >= limits.mailboxes) throw new ConflictError(`The ${server.planId} plan includes ${limits.mailboxes} mailboxes`);
-    const [taken] = await tx.select({ state: mailboxes.state }).from(mailboxes)
+    const [taken] = await tx
+      .select({ state: mailboxes.state })
+      .from(mailboxes)
       .where(and(eq(mailboxes.serverId, server.id), eq(mailboxes.localPart, input.localPart)));
-    if (taken) throw new ConflictError(taken.state === 'deleting' ? `${input.localPart}@${server.domain} is still being deleted` : `${input.localPart}@${server.domain} already exists`);
-    const [alias] = await tx.select({ id: mailAliases.id }).from(mailAliases).where(and(eq(mailAliases.serverId, server.id), eq(mailAliases.localPart, input.localPart)));
+    if (taken)
+      throw new ConflictError(
+        taken.state === 'deleting' ? `${input.localPart}@${server.domain} is still being deleted` : `${input.localPart}@${server.domain} already exists`,
+      );
+    const [alias] = await tx
+      .select({ id: mailAliases.id })
+      .from(mailAliases)
+      .where(and(eq(mailAliases.serverId, server.id), eq(mailAliases.localPart, input.localPart)));
     if (alias) throw new ConflictError(`${input.localPart}@${server.domain} already exists as an alias`);
-    const [mailbox] = await tx.insert(mailboxes).values({
-      workspaceId: server.workspaceId, serverId: server.id, localPart: input.localPart, address: `${input.localPart}@${server.domain}`,
-      displayName: input.displayName ?? null, assigneeUserId: input.assigneeUserId ?? null, quotaMb: mailboxQuotaMb(limits), passwordHash,
-    }).returning();
+    const [mailbox] = await tx
+      .insert(mailboxes)
+      .values({
+        workspaceId: server.workspaceId,
+        serverId: server.id,
+        localPart: input.localPart,
+        address: `${input.localPart}@${server.domain}`,
+        displayName: input.displayName ?? null,
+        assigneeUserId: input.assigneeUserId ?? null,
+        quotaMb: mailboxQuotaMb(limits),
+        passwordHash,
+      })
+      .returning();
     await deps.vault.put(tx, passwordOwner(mailbox!), password);
     await audit(tx, actor, { action: 'mailbox.create', workspaceId: server.workspaceId, target: mailbox!.id, details: { address: mailbox!.address } });
     await enqueueSync(deps.queue, raw, server.id);
@@ -104,14 +134,25 @@ export async function createMailbox(
 /** A mailbox can only be assigned to a member of its own workspace. */
 async function assertMember(db: Db, workspaceId: string, userId: string): Promise<void> {
   const [row] = /^[0-9a-f-]{36}$/i.test(userId)
-    ? await db.select({ userId: memberships.userId }).from(memberships).where(and(eq(memberships.workspaceId, workspaceId), eq(memberships.userId, userId)))
+    ? await db
+        .select({ userId: memberships.userId })
+        .from(memberships)
+        .where(and(eq(memberships.workspaceId, workspaceId), eq(memberships.userId, userId)))
     : [];
-  if (!row) throw new ValidationError('assigneeUserId is not a member of this workspace', { errors: [{ path: 'json.assigneeUserId', message: 'is not a member of this workspace' }] });
+  if (!row)
+    throw new ValidationError('assigneeUserId is not a member of this workspace', {
+      errors: [{ path: 'json.assigneeUserId', message: 'is not a member of this workspace' }],
+    });
 }
 
 /** Assigns the mailbox to a member (who may then open its webmail), or to nobody. */
 export async function assignMailbox(
-  deps: MailboxDeps, actor: Actor, access: WorkspaceAccess, serverId: string, mailboxId: string, assigneeUserId: string | null,
+  deps: MailboxDeps,
+  actor: Actor,
+  access: WorkspaceAccess,
+  serverId: string,
+  mailboxId: string,
+  assigneeUserId: string | null,
 ): Promise<MailboxRow> {
   const { db } = deps.database;
   const server = await findServer(db, serverId, access.workspaceId);
@@ -125,7 +166,11 @@ export async function assignMailbox(
 }
 
 export async function resetMailboxPassword(
-  deps: MailboxDeps, actor: Actor, access: WorkspaceAccess, serverId: string, mailboxId: string,
+  deps: MailboxDeps,
+  actor: Actor,
+  access: WorkspaceAccess,
+  serverId: string,
+  mailboxId: string,
 ): Promise<{ mailbox: MailboxRow; password: string }> {
   const server = await changeableServer(deps.database.db, access, serverId);
   await findMailbox(deps.database.db, server.id, mailboxId);
@@ -134,8 +179,11 @@ export async function resetMailboxPassword(
   return inTransaction(deps.database, async (tx, raw) => {
     const [mailbox] = await tx.select().from(mailboxes).where(eq(mailboxes.id, mailboxId)).for('update');
     if (!mailbox || mailbox.state === 'deleting') throw new NotFoundError('Mailbox');
-    const [updated] = await tx.update(mailboxes).set({ passwordHash, version: mailbox.version + 1, syncStatus: 'pending', syncError: null, updatedAt: new Date() })
-      .where(eq(mailboxes.id, mailboxId)).returning();
+    const [updated] = await tx
+      .update(mailboxes)
+      .set({ passwordHash, version: mailbox.version + 1, syncStatus: 'pending', syncError: null, updatedAt: new Date() })
+      .where(eq(mailboxes.id, mailboxId))
+      .returning();
     await deps.vault.put(tx, passwordOwner(mailbox), password);
     await audit(tx, actor, { action: 'mailbox.password_reset', workspaceId: server.workspaceId, target: mailbox.id });
     await enqueueSync(deps.queue, raw, server.id);
@@ -146,10 +194,16 @@ export async function resetMailboxPassword(
 export async function deleteMailbox(deps: MailboxDeps, actor: Actor, access: WorkspaceAccess, serverId: string, mailboxId: string): Promise<void> {
   const server = await changeableServer(deps.database.db, access, serverId);
   await inTransaction(deps.database, async (tx, raw) => {
-    const [mailbox] = await tx.select().from(mailboxes).where(and(eq(mailboxes.id, mailboxId), eq(mailboxes.serverId, server.id))).for('update');
+    const [mailbox] = await tx
+      .select()
+      .from(mailboxes)
+      .where(and(eq(mailboxes.id, mailboxId), eq(mailboxes.serverId, server.id)))
+      .for('update');
     if (!mailbox || mailbox.state === 'deleting') throw new NotFoundError('Mailbox');
     // The row goes when the server no longer has the mailbox (sync); the password goes now.
-    await tx.update(mailboxes).set({ state: 'deleting', version: mailbox.version + 1, syncStatus: 'pending', syncError: null, updatedAt: new Date() })
+    await tx
+      .update(mailboxes)
+      .set({ state: 'deleting', version: mailbox.version + 1, syncStatus: 'pending', syncError: null, updatedAt: new Date() })
       .where(eq(mailboxes.id, mailbox.id));
     await deps.vault.remove(tx, passwordOwner(mailbox));
     await audit(tx, actor, { action: 'mailbox.delete', workspaceId: server.workspaceId, target: mailbox.id, details: { address: mailbox.address } });
@@ -159,13 +213,23 @@ export async function deleteMailbox(deps: MailboxDeps, actor: Actor, access: Wor
 
 /** The plaintext password, for the customer to put in a mail client. Audited with the reason given. */
 export async function exportMailboxPassword(
-  deps: MailboxDeps, actor: Actor, access: WorkspaceAccess, serverId: string, mailboxId: string, reason: string,
+  deps: MailboxDeps,
+  actor: Actor,
+  access: WorkspaceAccess,
+  serverId: string,
+  mailboxId: string,
+  reason: string,
 ): Promise<{ address: string; password: string }> {
   const server = await findServer(deps.database.db, serverId, access.workspaceId);
   const mailbox = await findMailbox(deps.database.db, server.id, mailboxId);
   return inTransaction(deps.database, async (tx) => {
     // The audit entry commits with the decrypt or not at all.
-    await audit(tx, actor, { action: 'mailbox.password_export', workspaceId: server.workspaceId, target: mailbox.id, details: { address: mailbox.address, reason } });
+    await audit(tx, actor, {
+      action: 'mailbox.password_export',
+      workspaceId: server.workspaceId,
+      target: mailbox.id,
+      details: { address: mailbox.address, reason },
+    });
     return { address: mailbox.address, password: await deps.vault.get(tx, passwordOwner(mailbox)) };
   });
 }

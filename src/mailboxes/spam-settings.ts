@@ -13,7 +13,12 @@ import type { WorkspaceAccess } from '../workspaces/access.ts';
 import { DEFAULT_JUNK_SCORE } from './mail-guard-sync.ts';
 import { enqueueSync, type MailboxDeps } from './service.ts';
 
-export interface SpamSettingsView { domain: string; junkScore: number; isDefault: boolean; updatedAt: string | null }
+export interface SpamSettingsView {
+  domain: string;
+  junkScore: number;
+  isDefault: boolean;
+  updatedAt: string | null;
+}
 
 export async function getSpamSettings(db: Db, access: WorkspaceAccess, serverId: string): Promise<SpamSettingsView> {
   const server = await findServer(db, serverId, access.workspaceId);
@@ -27,8 +32,11 @@ export async function setJunkScore(deps: MailboxDeps, actor: Actor, access: Work
   const score = Math.round(junkScore * 10) / 10;
   const row = await inTransaction(deps.database, async (tx, raw) => {
     const now = new Date();
-    const [saved] = await tx.insert(domainSpamSettings).values({ serverId: server.id, junkScore: score, updatedAt: now })
-      .onConflictDoUpdate({ target: domainSpamSettings.serverId, set: { junkScore: score, updatedAt: now } }).returning();
+    const [saved] = await tx
+      .insert(domainSpamSettings)
+      .values({ serverId: server.id, junkScore: score, updatedAt: now })
+      .onConflictDoUpdate({ target: domainSpamSettings.serverId, set: { junkScore: score, updatedAt: now } })
+      .returning();
     await audit(tx, actor, { action: 'server.spam_settings', workspaceId: server.workspaceId, target: server.id, details: { junkScore: score } });
     await enqueueSync(deps.queue, raw, server.id);
     return saved!;

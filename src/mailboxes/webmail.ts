@@ -15,7 +15,11 @@ import type { WorkspaceAccess } from '../workspaces/access.ts';
 import { findMailbox, type MailboxDeps } from './service.ts';
 
 export async function issueWebmailLogin(
-  deps: MailboxDeps, actor: Actor, access: WorkspaceAccess, serverId: string, mailboxId: string,
+  deps: MailboxDeps,
+  actor: Actor,
+  access: WorkspaceAccess,
+  serverId: string,
+  mailboxId: string,
 ): Promise<{ url: string; expiresAt: string }> {
   const { db } = deps.database;
   const server = await findServer(db, serverId, access.workspaceId);
@@ -37,7 +41,10 @@ export async function issueWebmailLogin(
   const expiresAt = new Date(Math.floor(now.getTime() / 1000) * 1000 + WEBMAIL_TOKEN_MAX_TTL_SECONDS * 1000);
   await db.transaction(async (tx) => {
     await tx.insert(webmailLogins).values({
-      mailboxId: mailbox.id, nonceHash: createHash('sha256').update(nonce).digest('hex'), issuedTo: actor.id, expiresAt,
+      mailboxId: mailbox.id,
+      nonceHash: createHash('sha256').update(nonce).digest('hex'),
+      issuedTo: actor.id,
+      expiresAt,
     });
     await audit(tx, actor, { action: 'mailbox.webmail_login', workspaceId: server.workspaceId, target: mailbox.id });
   });

@@ -60,9 +60,13 @@ export function renderSieveScript(domain: string, mailbox: string, set: AddressS
     if (!DATE.test(vacation.startsOn) || !DATE.test(vacation.endsOn)) throw new TemplateInputError('vacation', 'dates must be YYYY-MM-DD');
     if (!Number.isSafeInteger(vacation.days) || vacation.days < 1 || vacation.days > 30) throw new TemplateInputError('vacation', 'days must be 1 to 30');
     const addresses = set.aliases.filter((a) => a.mailbox === mailbox).map((a) => sieveString(`${a.localPart}@${domain}`));
-    lines.push(`  if allof (currentdate :value "ge" "date" ${sieveString(vacation.startsOn)}, currentdate :value "le" "date" ${sieveString(vacation.endsOn)}) {`);
+    lines.push(
+      `  if allof (currentdate :value "ge" "date" ${sieveString(vacation.startsOn)}, currentdate :value "le" "date" ${sieveString(vacation.endsOn)}) {`,
+    );
     // RFC 5230: at most one reply per sender per :days; Pigeonhole never answers lists, bulk mail or an empty return path.
-    lines.push(`    vacation :days ${vacation.days} :subject ${sieveString(vacation.subject)}${addresses.length ? ` :addresses [${addresses.join(', ')}]` : ''} ${sieveString(vacation.message)};`);
+    lines.push(
+      `    vacation :days ${vacation.days} :subject ${sieveString(vacation.subject)}${addresses.length ? ` :addresses [${addresses.join(', ')}]` : ''} ${sieveString(vacation.message)};`,
+    );
     lines.push('  }');
   }
   if (forward) {

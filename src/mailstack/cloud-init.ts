@@ -20,9 +20,10 @@ export function renderCloudInit(input: CloudInitInput): string {
   if (!/^ssh-ed25519 [A-Za-z0-9+/=]+( [^\n]*)?$/.test(input.deployPublicKey)) throw new Error('deploy key must be one ssh-ed25519 public key line');
   if (!/^[a-z_][a-z0-9_-]*$/.test(input.deployUser)) throw new Error('invalid deploy user');
   const shortName = input.hostname.split('.')[0]!;
-  const user = input.deployUser === 'root'
-    ? { name: 'root', lock_passwd: true, ssh_authorized_keys: [input.deployPublicKey] }
-    : { name: input.deployUser, lock_passwd: true, shell: '/bin/bash', sudo: 'ALL=(ALL) NOPASSWD:ALL', ssh_authorized_keys: [input.deployPublicKey] };
+  const user =
+    input.deployUser === 'root'
+      ? { name: 'root', lock_passwd: true, ssh_authorized_keys: [input.deployPublicKey] }
+      : { name: input.deployUser, lock_passwd: true, shell: '/bin/bash', sudo: 'ALL=(ALL) NOPASSWD:ALL', ssh_authorized_keys: [input.deployPublicKey] };
   const doc = {
     hostname: shortName,
     fqdn: input.hostname,

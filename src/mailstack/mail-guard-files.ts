@@ -68,8 +68,10 @@ export function renderSpamSettings(domain: string, junkScore: number): RenderedF
   // threshold, mail scoring past it would be delayed instead of filed. Filing wins there.
   const greylist = rounded <= GREYLIST_SCORE ? '      greylist = null;\n' : '';
   return {
-    path: RSPAMD_SETTINGS_PATH, mode: 0o644,
-    content: `# ${RSPAMD_SETTINGS_PATH}, rendered by mailplane: the junk score of ${domain} (dashboard/API).\n`
-      + `mailplane_junk_score {\n  priority = high;\n  rcpt = "@${domain}";\n  apply {\n    actions {\n      add_header = ${rounded.toFixed(1)};\n${greylist}    }\n  }\n}\n`,
+    path: RSPAMD_SETTINGS_PATH,
+    mode: 0o644,
+    content:
+      `# ${RSPAMD_SETTINGS_PATH}, rendered by mailplane: the junk score of ${domain} (dashboard/API).\n` +
+      `mailplane_junk_score {\n  priority = high;\n  rcpt = "@${domain}";\n  apply {\n    actions {\n      add_header = ${rounded.toFixed(1)};\n${greylist}    }\n  }\n}\n`,
   };
 }

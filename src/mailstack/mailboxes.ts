@@ -71,7 +71,11 @@ export function renderMailboxFiles(domain: string, mailboxes: readonly MailboxEn
   }
   const file = (lines: string[]) => lines.map((l) => `${l}\n`).join('');
   const first = mailboxes[0] ? `${mailboxes[0].localPart}@${domain}` : null;
-  const aliases = first ? ROLE_ADDRESSES.map((role) => `${role}@${domain}`).filter((a) => !seen.has(a)).map((a) => `${a} ${first}`) : [];
+  const aliases = first
+    ? ROLE_ADDRESSES.map((role) => `${role}@${domain}`)
+        .filter((a) => !seen.has(a))
+        .map((a) => `${a} ${first}`)
+    : [];
   return [
     { path: DOVECOT_USERS_PATH, content: file(users), mode: 0o640 },
     { path: VIRTUAL_MAILBOXES_PATH, content: file(addresses.map((a) => `${a} OK`)), mode: 0o644 },

@@ -62,6 +62,7 @@ export const TEMPLATE_MANIFEST: readonly TemplateEntry[] = [
   config('backup/backup-manifest.py', '/opt/mailplane/libexec/backup-manifest.py', 0o755),
   config('fleet/host-state.py', '/opt/mailplane/libexec/host-state.py', 0o755),
   script('apt-lib.sh'),
+  script('deploy-user.sh'),
   script('install-mail-stack.sh'),
   script('ipv6-address.sh'),
   script('harden.sh'),

@@ -18,8 +18,23 @@ export const PACKAGE_GROUPS = {
    * and Roundcube's log files rotate by their packages' rules (minimal images lack it).
    */
   mail: [
-    'ca-certificates', 'openssl', 'unbound', 'dns-root-data', 'postfix', 'postfix-mta-sts-resolver', 'dovecot-core', 'dovecot-imapd',
-    'dovecot-lmtpd', 'rspamd', 'redis-server', 'nginx', 'certbot', 'python3', 'nftables', 'logrotate', 'restic',
+    'ca-certificates',
+    'openssl',
+    'unbound',
+    'dns-root-data',
+    'postfix',
+    'postfix-mta-sts-resolver',
+    'dovecot-core',
+    'dovecot-imapd',
+    'dovecot-lmtpd',
+    'rspamd',
+    'redis-server',
+    'nginx',
+    'certbot',
+    'python3',
+    'nftables',
+    'logrotate',
+    'restic',
   ],
   php: ['php-fpm'],
   // roundcube-plugins: archive and zipdownload (only a Suggests).
@@ -37,8 +52,18 @@ export const MAIL_STACK_PACKAGES: readonly string[] = [...new Set(Object.values(
 
 /** Units that run (or, for nftables, stay loaded) on every server: verify-services.sh checks the same list. */
 export const MAIL_STACK_SERVICES = [
-  'postfix', 'postfix-mta-sts-resolver', 'dovecot', 'rspamd', 'redis-server', 'unbound', 'nginx', 'php8.2-fpm',
-  'mailplane-webmail-login', 'nftables', 'fail2ban', 'postsrsd',
+  'postfix',
+  'postfix-mta-sts-resolver',
+  'dovecot',
+  'rspamd',
+  'redis-server',
+  'unbound',
+  'nginx',
+  'php8.2-fpm',
+  'mailplane-webmail-login',
+  'nftables',
+  'fail2ban',
+  'postsrsd',
 ] as const;
 
 /** The placeholders the scripts use for each group (space-separated names): {{mailPackages}}, … */
@@ -52,7 +77,10 @@ const BAKE_SCRIPT = new URL('../../templates/scripts/bake-image.sh', import.meta
  * 12 hex digits over the package groups and the bake recipe: what a baked image is tagged with.
  * The recipe is part of it because a change in what the bake removes or disables is a new image too.
  */
-export function packageDigest(groups: Readonly<Record<string, readonly string[]>> = PACKAGE_GROUPS, recipe: string | Buffer = readFileSync(BAKE_SCRIPT)): string {
+export function packageDigest(
+  groups: Readonly<Record<string, readonly string[]>> = PACKAGE_GROUPS,
+  recipe: string | Buffer = readFileSync(BAKE_SCRIPT),
+): string {
   const hash = createHash('sha256');
   hash.update(JSON.stringify(groups));
   hash.update(recipe);

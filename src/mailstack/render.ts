@@ -85,7 +85,6 @@ export function sshAcceptRules(sources: string[]): string {
   ].join('\n    ');
 }
 
-
 export function renderServerTree(input: ServerTemplateInput, templates: TemplateSet = bundledTemplates()): RenderedFile[] {
   validateServerInput(input);
   const values: Record<string, string> = {
@@ -112,14 +111,31 @@ export function renderServerTree(input: ServerTemplateInput, templates: Template
   }));
   const pem = input.dkimPrivateKeyPem.trim();
   files.push(
-    { path: dkimKeyPath(input.domain, input.dkimSelector), content: `${pem}
-`, mode: 0o600, secret: true },
+    {
+      path: dkimKeyPath(input.domain, input.dkimSelector),
+      content: `${pem}
+`,
+      mode: 0o600,
+      secret: true,
+    },
     ...(input.dkimEd25519
-      ? [{ path: dkimKeyPath(input.domain, input.dkimEd25519.selector), content: `${rspamdEd25519Key(input.dkimEd25519.privateKeyPem)}
-`, mode: 0o600, secret: true }]
+      ? [
+          {
+            path: dkimKeyPath(input.domain, input.dkimEd25519.selector),
+            content: `${rspamdEd25519Key(input.dkimEd25519.privateKeyPem)}
+`,
+            mode: 0o600,
+            secret: true,
+          },
+        ]
       : []),
-    { path: WEBMAIL_HMAC_KEY_PATH, content: `${input.webmailHmacKey}
-`, mode: 0o600, secret: true },
+    {
+      path: WEBMAIL_HMAC_KEY_PATH,
+      content: `${input.webmailHmacKey}
+`,
+      mode: 0o600,
+      secret: true,
+    },
     { path: MTA_STS_POLICY_PATH, content: renderMtaStsPolicy(input.mtaStsPolicy), mode: 0o644 },
     { path: AUTOCONFIG_PATH, content: autoconfigXml(input.domain, input.hostname), mode: 0o644 },
     { path: AUTODISCOVER_PATH, content: autodiscoverXml(input.hostname), mode: 0o644 },

@@ -31,7 +31,10 @@ export function stackDigest(manifest: readonly TemplateEntry[], templates: Reado
   // Length-prefixed fields: no two different inputs hash the same by shifting a boundary.
   const field = (s: string) => hash.update(`${Buffer.byteLength(s)}:${s}`);
   for (const e of manifest) {
-    field(e.template); field(e.path); field(String(e.mode)); field(e.secret ? 'secret' : '');
+    field(e.template);
+    field(e.path);
+    field(String(e.mode));
+    field(e.secret ? 'secret' : '');
     field(templates[e.template] ?? '');
   }
   for (const p of packages) field(p);
@@ -67,7 +70,9 @@ export function templateSetOf(snapshot: Pick<StackSnapshot, 'manifest' | 'templa
 
 /** Stores a version the first time it is applied (its content never changes: the id is its digest). */
 export async function saveStackVersion(db: DbOrTx, s: StackSnapshot): Promise<void> {
-  await db.insert(stackVersions).values({ id: s.version, release: s.release, manifest: s.manifest, templates: s.templates, packages: s.packages })
+  await db
+    .insert(stackVersions)
+    .values({ id: s.version, release: s.release, manifest: s.manifest, templates: s.templates, packages: s.packages })
     .onConflictDoNothing({ target: stackVersions.id });
 }
 

@@ -61,7 +61,8 @@ export function validateServerInput(input: ServerTemplateInput): ServerTemplateI
   // Postfix would treat the domain both as local (mydestination) and virtual.
   if (input.hostname === input.domain) throw new TemplateInputError('hostname', 'must differ from the mail domain (e.g. mail.example.com)');
   if (typeof input.ipv4 !== 'string' || !isIPv4(input.ipv4)) throw new TemplateInputError('ipv4', `not an IPv4 address: ${JSON.stringify(input.ipv4)}`);
-  if (typeof input.ipv6 !== 'string' || !isIPv6(input.ipv6) || input.ipv6.includes('%')) throw new TemplateInputError('ipv6', `not an IPv6 address: ${JSON.stringify(input.ipv6)}`);
+  if (typeof input.ipv6 !== 'string' || !isIPv6(input.ipv6) || input.ipv6.includes('%'))
+    throw new TemplateInputError('ipv6', `not an IPv6 address: ${JSON.stringify(input.ipv6)}`);
   if (!Array.isArray(input.sshSources) || input.sshSources.length === 0 || !input.sshSources.every((s) => typeof s === 'string' && isAddressOrCidr(s))) {
     // Empty would lock the control plane out of its own server; anything else goes into nftables as is.
     throw new TemplateInputError('sshSources', `not a non-empty list of addresses or CIDRs: ${JSON.stringify(input.sshSources)}`);
@@ -69,7 +70,7 @@ export function validateServerInput(input: ServerTemplateInput): ServerTemplateI
   assertLabel('dkimSelector', input.dkimSelector);
   assertEmail('adminEmail', input.adminEmail);
   // Goes into a single-quoted shell argument: only plain URL characters, and only https.
-  if (input.acmeDirectoryUrl !== undefined && !/^https:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[A-Za-z0-9._~\/-]*)?$/.test(input.acmeDirectoryUrl)) {
+  if (input.acmeDirectoryUrl !== undefined && !/^https:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[A-Za-z0-9._~/-]*)?$/.test(input.acmeDirectoryUrl)) {
     throw new TemplateInputError('acmeDirectoryUrl', 'must be an https URL of plain characters');
   }
   try {
@@ -80,7 +81,8 @@ export function validateServerInput(input: ServerTemplateInput): ServerTemplateI
   }
   if (input.dkimEd25519 !== undefined) {
     assertLabel('dkimEd25519.selector', input.dkimEd25519.selector);
-    if (input.dkimEd25519.selector === input.dkimSelector) throw new TemplateInputError('dkimEd25519.selector', 'must differ from the RSA selector (a selector publishes one key)');
+    if (input.dkimEd25519.selector === input.dkimSelector)
+      throw new TemplateInputError('dkimEd25519.selector', 'must differ from the RSA selector (a selector publishes one key)');
     try {
       const key = createPrivateKey(input.dkimEd25519.privateKeyPem);
       if (key.asymmetricKeyType !== 'ed25519') throw new Error(`${key.asymmetricKeyType} key`);

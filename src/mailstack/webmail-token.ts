@@ -63,7 +63,10 @@ export function webmailLoginUrl(domain: string, token: string): string {
  * the mailbox, or the reason the server would refuse; the caller keeps the used nonces.
  */
 export function checkWebmailToken(
-  token: string, keyBase64: string, nowSeconds: number, domain: string,
+  token: string,
+  keyBase64: string,
+  nowSeconds: number,
+  domain: string,
 ): { mailbox: string; nonce: string; exp: number } | { refused: string } {
   if (token.length > 1024 || token.split('.').length !== 2) return { refused: 'malformed' };
   const [payloadB64, macB64] = token.split('.') as [string, string];
@@ -78,7 +81,8 @@ export function checkWebmailToken(
   }
   if (payload?.v !== WEBMAIL_TOKEN_VERSION) return { refused: 'unknown version' };
   const { mbx, iat, exp, nonce } = payload;
-  if (typeof mbx !== 'string' || !/^[a-z0-9](?:[a-z0-9._+-]{0,62}[a-z0-9])?@[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?$/.test(mbx)) return { refused: 'bad mailbox' };
+  if (typeof mbx !== 'string' || !/^[a-z0-9](?:[a-z0-9._+-]{0,62}[a-z0-9])?@[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?$/.test(mbx))
+    return { refused: 'bad mailbox' };
   if (!mbx.endsWith(`@${domain}`)) return { refused: 'mailbox of another domain' };
   if (!Number.isInteger(iat) || !Number.isInteger(exp)) return { refused: 'bad times' };
   if (exp! <= iat! || exp! - iat! > WEBMAIL_TOKEN_MAX_TTL_SECONDS) return { refused: 'lifetime over 60 s' };

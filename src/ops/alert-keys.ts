@@ -1,6 +1,14 @@
 /** Alert kinds raised by ops code and their dedupe keys (one open alert per key). */
-export const ALERT_KINDS = ['ip_listed', 'dnsbl_zone_failing', 'ip_rotation_exhausted', 'orphan_resource', 'ghost_resource',
-  'backup_failed', 'backup_check_failed', 'backup_drill_failed'] as const;
+export const ALERT_KINDS = [
+  'ip_listed',
+  'dnsbl_zone_failing',
+  'ip_rotation_exhausted',
+  'orphan_resource',
+  'ghost_resource',
+  'backup_failed',
+  'backup_check_failed',
+  'backup_drill_failed',
+] as const;
 
 /** One open alert per listed IP of a server, naming its zones (src/ops/listing-alerts.ts). */
 export const ipListedKey = (serverId: string, address: string) => `ip_listed:${serverId}:${address}`;

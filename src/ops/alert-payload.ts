@@ -21,7 +21,12 @@ export interface AlertPayload {
 
 export function alertView(a: AlertRow): AlertPayload['alert'] & { status: 'open' | 'acknowledged' | 'resolved'; acknowledgedBy: string | null } {
   return {
-    id: a.id, kind: a.kind, severity: a.severity, serverId: a.serverId, message: a.message, details: a.details,
+    id: a.id,
+    kind: a.kind,
+    severity: a.severity,
+    serverId: a.serverId,
+    message: a.message,
+    details: a.details,
     status: a.resolvedAt ? 'resolved' : a.acknowledgedAt ? 'acknowledged' : 'open',
     openedAt: a.openedAt.toISOString(),
     acknowledgedAt: a.acknowledgedAt?.toISOString() ?? null,

@@ -32,7 +32,12 @@ export async function listAlerts(db: Db, filter: AlertFilter = {}) {
     if (!UUID.test(filter.serverId)) return [];
     conds.push(eq(alerts.serverId, filter.serverId));
   }
-  const rows = await db.select().from(alerts).where(and(...conds)).orderBy(desc(alerts.openedAt)).limit(filter.limit ?? 100);
+  const rows = await db
+    .select()
+    .from(alerts)
+    .where(and(...conds))
+    .orderBy(desc(alerts.openedAt))
+    .limit(filter.limit ?? 100);
   return rows.map(alertView);
 }
 
@@ -48,7 +53,11 @@ export async function acknowledgeAlert(deps: Pick<OpsDeps, 'database' | 'clock'>
   return inTransaction(deps.database, async (tx) => {
     const row = await locked(tx, id);
     if (row.acknowledgedAt) return alertView(row);
-    const [updated] = await tx.update(alerts).set({ acknowledgedAt: new Date(deps.clock.now()), acknowledgedBy: actor.id }).where(eq(alerts.id, id)).returning();
+    const [updated] = await tx
+      .update(alerts)
+      .set({ acknowledgedAt: new Date(deps.clock.now()), acknowledgedBy: actor.id })
+      .where(eq(alerts.id, id))
+      .returning();
     await audit(tx, actor, { action: 'alert.acknowledge', target: id, details: { kind: row.kind } });
     return alertView(updated!);
   });
@@ -61,7 +70,11 @@ export async function acknowledgeAlert(deps: Pick<OpsDeps, 'database' | 'clock'>
 export async function resolveAlert(deps: Pick<OpsDeps, 'database' | 'clock' | 'queue' | 'settings'>, actor: Actor, id: string) {
   return inTransaction(deps.database, async (tx, raw) => {
     const row = await locked(tx, id);
-    const [updated] = await tx.update(alerts).set({ resolvedAt: new Date(deps.clock.now()) }).where(eq(alerts.id, id)).returning();
+    const [updated] = await tx
+      .update(alerts)
+      .set({ resolvedAt: new Date(deps.clock.now()) })
+      .where(eq(alerts.id, id))
+      .returning();
     await audit(tx, actor, { action: 'alert.resolve', target: id, details: { kind: row.kind } });
     await enqueueDeliveries(deps, tx, raw, id, 'resolved');
     return alertView(updated!);

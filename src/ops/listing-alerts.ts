@@ -35,7 +35,9 @@ export interface ListingChange {
 function zonesOf(details: Record<string, unknown>): ZoneListing[] {
   if (Array.isArray(details['zones'])) return details['zones'] as ZoneListing[];
   const zone = details['zone'];
-  return typeof zone === 'string' ? [{ zone, codes: (details['codes'] as string[] | undefined) ?? [], meaning: (details['meaning'] as string[] | undefined) ?? [] }] : [];
+  return typeof zone === 'string'
+    ? [{ zone, codes: (details['codes'] as string[] | undefined) ?? [], meaning: (details['meaning'] as string[] | undefined) ?? [] }]
+    : [];
 }
 
 export function listingMessage(hostname: string, address: string, zones: ZoneListing[]): string {
@@ -44,12 +46,22 @@ export function listingMessage(hostname: string, address: string, zones: ZoneLis
 }
 
 export async function recordIpListings(
-  deps: Pick<OpsDeps, 'alerts' | 'queue' | 'settings'>, tx: Db, raw: RawTx,
+  deps: Pick<OpsDeps, 'alerts' | 'queue' | 'settings'>,
+  tx: Db,
+  raw: RawTx,
   input: { serverId: string; hostname: string; address: string; family: string; verdicts: DnsblVerdict[]; now: Date },
 ): Promise<ListingChange> {
   const key = ipListedKey(input.serverId, input.address);
-  const [current] = await tx.select().from(alerts).where(and(eq(alerts.dedupeKey, key), isNull(alerts.resolvedAt))).for('update');
-  const legacy = await tx.select().from(alerts).where(and(like(alerts.dedupeKey, `${key}:%`), eq(alerts.kind, 'ip_listed'), isNull(alerts.resolvedAt))).for('update');
+  const [current] = await tx
+    .select()
+    .from(alerts)
+    .where(and(eq(alerts.dedupeKey, key), isNull(alerts.resolvedAt)))
+    .for('update');
+  const legacy = await tx
+    .select()
+    .from(alerts)
+    .where(and(like(alerts.dedupeKey, `${key}:%`), eq(alerts.kind, 'ip_listed'), isNull(alerts.resolvedAt)))
+    .for('update');
   const before = new Map([...legacy, ...(current ? [current] : [])].flatMap((a) => zonesOf(a.details)).map((z) => [z.zone, z]));
 
   const verdictOf = new Map(input.verdicts.map((v) => [v.zone, v]));

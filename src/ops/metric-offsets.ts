@@ -13,16 +13,23 @@ import type { DbOrTx } from '../db/client.ts';
 export const STEP_DURATION_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1800] as const;
 
 /** Canonical label text: sorted keys, so one sample has one row. */
-export const labelKey = (labels: Record<string, string>) =>
-  JSON.stringify(Object.fromEntries(Object.entries(labels).sort(([a], [b]) => a.localeCompare(b))));
+export const labelKey = (labels: Record<string, string>) => JSON.stringify(Object.fromEntries(Object.entries(labels).sort(([a], [b]) => a.localeCompare(b))));
 
 export async function recordErasedServerMetrics(tx: DbOrTx, serverIds: string[], buckets: readonly number[] = STEP_DURATION_BUCKETS): Promise<void> {
   if (serverIds.length === 0) return;
-  const ids = sql`array[${sql.join(serverIds.map((id) => sql`${id}::uuid`), sql`, `)}]`;
+  const ids = sql`array[${sql.join(
+    serverIds.map((id) => sql`${id}::uuid`),
+    sql`, `,
+  )}]`;
   const runs = sql`select id from provisioning_runs where server_id = any(${ids})`;
-  const bucketRows = sql.join(buckets.map((b) => sql`
+  const bucketRows = sql.join(
+    buckets.map(
+      (b) => sql`
     select 'mailplane_provisioning_step_duration_seconds_bucket', jsonb_build_object('le', ${String(b)}::text, 'step', name)::text, count(*)::float8
-    from provisioning_steps where run_id in (${runs}) and duration_ms is not null and duration_ms <= ${b * 1000} group by name`), sql` union all `);
+    from provisioning_steps where run_id in (${runs}) and duration_ms is not null and duration_ms <= ${b * 1000} group by name`,
+    ),
+    sql` union all `,
+  );
   await tx.execute(sql`
     insert into metric_offsets (metric, labels, value)
     select metric, labels, sum(value) from (

@@ -2,11 +2,11 @@
  * Ongoing blacklist monitoring of live servers.
  *
  * Spreading: a per-minute sweep (`ops.monitor_sweep`) enqueues a check job for
- * the servers whose slot is the current minute, the slot being a hash of the
- * server id modulo MONITOR_INTERVAL_MINUTES. Every server is checked once per
- * interval, always at the same minute, and the load is spread evenly without
- * any stored schedule. A minute missed while no worker ran is not made up:
- * those servers are checked at their next slot.
+ * the servers whose time has come (server_schedules, src/jobs/due-sweep.ts): every
+ * server is checked once per MONITOR_INTERVAL_MINUTES at its own point of the
+ * interval, chosen at random when the sweep first sees it, so the load is spread
+ * evenly; found by an index, whatever the size of the fleet. A server whose time
+ * passed while no worker ran is checked at the next sweep.
  *
  * Per IP: one open alert naming every zone that lists it (listing-alerts.ts),
  * its zones following the verdicts and resolved when none lists it; an unknown
@@ -16,12 +16,12 @@
  * (their current listings are in `listings`): re-running publish_dns must never
  * drop a listed-but-live address from the DNS.
  */
-import { createHash } from 'node:crypto';
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { SYSTEM_ACTOR } from '../audit.ts';
 import { blacklistChecks, serverIps, servers } from '../db/schema/index.ts';
 import { inTransaction } from '../db/tx.ts';
 import { ConflictError } from '../errors.ts';
+import { claimDue } from '../jobs/due-sweep.ts';
 import { recordIpListings } from './listing-alerts.ts';
 import type { OpsDeps } from './deps.ts';
 import { startIpRotation } from './rotation.ts';
@@ -29,18 +29,24 @@ import { updateZoneHealth } from './zone-health.ts';
 
 const LIVE = ['ready', 'suspended'] as const;
 
-/** The minute (0 … interval-1) of each interval at which a server is checked. */
-export function monitorSlot(serverId: string, intervalMinutes: number): number {
-  return createHash('sha256').update(serverId).digest().readUInt32BE(0) % intervalMinutes;
-}
+/** At most this many servers queued a minute: 10,000 servers every hour need about 170. */
+export const MONITOR_SWEEP_LIMIT = 1_000;
 
-/** Enqueues the checks due this minute; the singleton key makes a doubled sweep harmless. */
+/** Enqueues the checks that are due (server_schedules); the singleton key makes a doubled sweep harmless. */
 export async function sweepMonitor(deps: OpsDeps): Promise<string[]> {
-  const interval = deps.settings.monitorIntervalMinutes;
-  const minute = Math.floor(deps.clock.now() / 60_000);
-  const live = await deps.database.db.select({ id: servers.id }).from(servers).where(inArray(servers.status, [...LIVE]));
-  const due = live.filter((s) => monitorSlot(s.id, interval) === minute % interval).map((s) => s.id);
-  for (const serverId of due) await deps.queue.send('ops.check_server', { serverId }, { singletonKey: `${serverId}:${minute}` });
+  const now = new Date(deps.clock.now());
+  const due = await claimDue(deps.database.db, {
+    kind: 'blacklists',
+    statuses: LIVE,
+    intervalMinutes: deps.settings.monitorIntervalMinutes,
+    now,
+    limit: MONITOR_SWEEP_LIMIT,
+  });
+  const minute = Math.floor(now.getTime() / 60_000);
+  await deps.queue.sendMany(
+    'ops.check_server',
+    due.map((serverId) => ({ data: { serverId }, singletonKey: `${serverId}:${minute}` })),
+  );
   return due;
 }
 
@@ -56,17 +62,27 @@ export async function checkServer(deps: OpsDeps, serverId: string): Promise<Chec
   const summary: CheckSummary = { checked: [], newListings: [], delisted: [], unknown: [], rotation: null };
   const [server] = await deps.database.db.select().from(servers).where(eq(servers.id, serverId));
   if (!server || !(LIVE as readonly string[]).includes(server.status)) return summary;
-  const ips = await deps.database.db.select().from(serverIps).where(and(eq(serverIps.serverId, serverId), eq(serverIps.state, 'active')));
+  const ips = await deps.database.db
+    .select()
+    .from(serverIps)
+    .where(and(eq(serverIps.serverId, serverId), eq(serverIps.state, 'active')));
   for (const ip of ips) {
     const verdicts = await deps.dnsbl.check(ip.address);
     summary.checked.push(ip.address);
     const now = new Date(deps.clock.now());
     await inTransaction(deps.database, async (tx, raw) => {
       if (verdicts.length > 0) {
-        await tx.insert(blacklistChecks).values(verdicts.map((v) => ({
-          serverId, address: ip.address, zone: v.zone, status: v.status, checkedAt: now,
-          codes: v.status === 'listed' ? v.codes : [], error: v.status === 'unknown' ? v.error : null,
-        })));
+        await tx.insert(blacklistChecks).values(
+          verdicts.map((v) => ({
+            serverId,
+            address: ip.address,
+            zone: v.zone,
+            status: v.status,
+            checkedAt: now,
+            codes: v.status === 'listed' ? v.codes : [],
+            error: v.status === 'unknown' ? v.error : null,
+          })),
+        );
       }
       const listings = verdicts.flatMap((v) => (v.status === 'listed' ? [{ zone: v.zone, codes: v.codes, meaning: v.meaning }] : []));
       await tx.update(serverIps).set({ listings, checkedAt: now }).where(eq(serverIps.id, ip.id));

@@ -47,9 +47,17 @@ const ownerOf = (tags: string[]) => tags.map((t) => OWNER_TAG.exec(t)?.[1]).find
 export async function findDiscrepancies(deps: Pick<OpsDeps, 'database' | 'compute'>): Promise<Finding[]> {
   const db = deps.database.db;
   const tagged = await deps.compute.listTagged(MAILPLANE_TAG);
-  const rows = new Map((await db.select({ id: servers.id, status: servers.status, providerServerId: servers.providerServerId, zone: servers.zone, hostname: servers.hostname }).from(servers)).map((r) => [r.id, r]));
+  const rows = new Map(
+    (
+      await db
+        .select({ id: servers.id, status: servers.status, providerServerId: servers.providerServerId, zone: servers.zone, hostname: servers.hostname })
+        .from(servers)
+    ).map((r) => [r.id, r]),
+  );
   const ipRows = await db.select().from(serverIps).where(isNull(serverIps.releasedAt));
-  const busy = new Set((await db.select({ serverId: provisioningRuns.serverId }).from(provisioningRuns).where(eq(provisioningRuns.status, 'running'))).map((r) => r.serverId));
+  const busy = new Set(
+    (await db.select({ serverId: provisioningRuns.serverId }).from(provisioningRuns).where(eq(provisioningRuns.status, 'running'))).map((r) => r.serverId),
+  );
   type Row = NonNullable<ReturnType<typeof rows.get>>;
   const skip = (row: Row) => busy.has(row.id) || ['provisioning', 'deprovisioning', 'failed'].includes(row.status);
   const settled = (row: Row) => row.status === 'ready' || row.status === 'suspended';
@@ -61,7 +69,12 @@ export async function findDiscrepancies(deps: Pick<OpsDeps, 'database' | 'comput
     // What is left: no owner, a deleted owner, or a settled owner that uses another instance.
     if (row && (skip(row) || row.providerServerId === s.id)) continue;
     findings.push({
-      kind: 'orphan', resource: 'server', providerId: s.id, zone: s.zone, serverId: row?.id ?? null, dedupeKey: orphanKey('server', s.id),
+      kind: 'orphan',
+      resource: 'server',
+      providerId: s.id,
+      zone: s.zone,
+      serverId: row?.id ?? null,
+      dedupeKey: orphanKey('server', s.id),
       description: `instance ${s.name} (${s.id}) in ${s.zone} ${row ? `belongs to server ${row.id}, which is ${row.status} and uses ${row.providerServerId ?? 'no instance'}` : 'belongs to no server'}`,
     });
   }
@@ -72,7 +85,12 @@ export async function findDiscrepancies(deps: Pick<OpsDeps, 'database' | 'comput
     const row = owner ? rows.get(owner) : undefined;
     if (row && skip(row)) continue;
     findings.push({
-      kind: 'orphan', resource: 'ip', providerId: ip.id, zone: ip.zone, serverId: row?.id ?? null, dedupeKey: orphanKey('ip', ip.id),
+      kind: 'orphan',
+      resource: 'ip',
+      providerId: ip.id,
+      zone: ip.zone,
+      serverId: row?.id ?? null,
+      dedupeKey: orphanKey('ip', ip.id),
       description: `${ip.family} ${ip.address} (${ip.id}) in ${ip.zone} is reserved but ${row ? `not used by server ${row.id} (${row.status})` : 'belongs to no server'}`,
     });
   }
@@ -84,7 +102,12 @@ export async function findDiscrepancies(deps: Pick<OpsDeps, 'database' | 'comput
     const row = owner ? rows.get(owner) : undefined;
     if (row && skip(row)) continue;
     findings.push({
-      kind: 'orphan', resource: 'volume', providerId: volume.id, zone: volume.zone, serverId: row?.id ?? null, dedupeKey: orphanKey('volume', volume.id),
+      kind: 'orphan',
+      resource: 'volume',
+      providerId: volume.id,
+      zone: volume.zone,
+      serverId: row?.id ?? null,
+      dedupeKey: orphanKey('volume', volume.id),
       description: `volume ${volume.id} in ${volume.zone} is detached and ${row ? `left over from server ${row.id} (${row.status})` : 'belongs to no server'}`,
     });
   }
@@ -96,7 +119,12 @@ export async function findDiscrepancies(deps: Pick<OpsDeps, 'database' | 'comput
     const row = owner ? rows.get(owner) : undefined;
     if (row && (skip(row) || row.status !== 'deleted')) continue;
     findings.push({
-      kind: 'orphan', resource: 'security_group', providerId: group.id, zone: group.zone, serverId: row?.id ?? null, dedupeKey: orphanKey('security_group', group.id),
+      kind: 'orphan',
+      resource: 'security_group',
+      providerId: group.id,
+      zone: group.zone,
+      serverId: row?.id ?? null,
+      dedupeKey: orphanKey('security_group', group.id),
       description: `security group ${group.id} in ${group.zone} is unused and ${row ? `left over from server ${row.id} (deleted)` : 'belongs to no server'}`,
     });
   }
@@ -109,7 +137,12 @@ export async function findDiscrepancies(deps: Pick<OpsDeps, 'database' | 'comput
     if (!failedGhost && (!settled(row) || skip(row))) continue;
     if (!row.providerServerId || !liveInstances.has(row.providerServerId)) {
       findings.push({
-        kind: 'ghost', resource: 'server', providerId: row.providerServerId, zone: row.zone, serverId: row.id, dedupeKey: ghostKey('server', row.id),
+        kind: 'ghost',
+        resource: 'server',
+        providerId: row.providerServerId,
+        zone: row.zone,
+        serverId: row.id,
+        dedupeKey: ghostKey('server', row.id),
         description: `server ${row.hostname} (${row.id}) is ${row.status} but its instance ${row.providerServerId ?? '(none)'} does not exist`,
       });
     }
@@ -118,7 +151,12 @@ export async function findDiscrepancies(deps: Pick<OpsDeps, 'database' | 'comput
     const row = rows.get(ip.serverId);
     if (!row || !settled(row) || skip(row) || liveIps.has(ip.providerIpId)) continue;
     findings.push({
-      kind: 'ghost', resource: 'ip', providerId: ip.providerIpId, zone: row.zone, serverId: row.id, dedupeKey: ghostKey('ip', ip.id),
+      kind: 'ghost',
+      resource: 'ip',
+      providerId: ip.providerIpId,
+      zone: row.zone,
+      serverId: row.id,
+      dedupeKey: ghostKey('ip', ip.id),
       description: `${ip.address} (${ip.providerIpId}) of server ${row.hostname} is ${ip.state} in the database but gone at the provider`,
     });
   }
@@ -141,7 +179,11 @@ export async function reconcile(deps: OpsDeps, opts: { apply: boolean; actor: Ac
       else if (f.resource === 'security_group') await deps.compute.deleteSecurityGroup(f.zone as Zone, f.providerId!);
       else await deps.compute.deleteIp(f.zone as Zone, f.providerId!);
       deleted.push(f);
-      await audit(deps.database.db, opts.actor, { action: 'reconcile.delete_orphan', target: f.providerId, details: { resource: f.resource, zone: f.zone, description: f.description } });
+      await audit(deps.database.db, opts.actor, {
+        action: 'reconcile.delete_orphan',
+        target: f.providerId,
+        details: { resource: f.resource, zone: f.zone, description: f.description },
+      });
       deps.log.warn({ resource: f.resource, providerId: f.providerId, zone: f.zone }, 'reconcile: deleted orphan');
     }
   }
@@ -152,23 +194,36 @@ export async function reconcile(deps: OpsDeps, opts: { apply: boolean; actor: Ac
       const reason = `Its instance ${f.providerId ?? '(none)'} is gone at the provider (found by reconciliation): the server must be provisioned again`;
       const failed = await moveServer(tx, f.serverId!, 'instance_gone', { reason, now: new Date(deps.clock.now()) });
       if (!failed) continue;
-      await audit(tx, opts.actor, { action: 'server.instance_gone', workspaceId: failed.workspaceId, target: failed.id, details: { providerServerId: f.providerId, zone: f.zone } });
+      await audit(tx, opts.actor, {
+        action: 'server.instance_gone',
+        workspaceId: failed.workspaceId,
+        target: failed.id,
+        details: { providerServerId: f.providerId, zone: f.zone },
+      });
       deps.log.warn({ serverId: failed.id, providerServerId: f.providerId }, 'reconcile: instance gone, server marked failed');
     }
     for (const f of current) {
       const opened = await deps.alerts.open(tx, {
-        kind: f.kind === 'orphan' ? 'orphan_resource' : 'ghost_resource', severity: 'warning', serverId: f.serverId, dedupeKey: f.dedupeKey,
-        message: f.description, details: { resource: f.resource, providerId: f.providerId, zone: f.zone },
+        kind: f.kind === 'orphan' ? 'orphan_resource' : 'ghost_resource',
+        severity: 'warning',
+        serverId: f.serverId,
+        dedupeKey: f.dedupeKey,
+        message: f.description,
+        details: { resource: f.resource, providerId: f.providerId, zone: f.zone },
       });
       if (opened.created) await enqueueDeliveries(deps, tx, raw, opened.id, 'opened');
     }
-    const open = await tx.select({ id: alerts.id, dedupeKey: alerts.dedupeKey }).from(alerts).where(and(
-      isNull(alerts.resolvedAt), or(like(alerts.dedupeKey, 'orphan_resource:%'), like(alerts.dedupeKey, 'ghost_resource:%')),
-    ));
+    const open = await tx
+      .select({ id: alerts.id, dedupeKey: alerts.dedupeKey })
+      .from(alerts)
+      .where(and(isNull(alerts.resolvedAt), or(like(alerts.dedupeKey, 'orphan_resource:%'), like(alerts.dedupeKey, 'ghost_resource:%'))));
     const stillThere = new Set(current.map((f) => f.dedupeKey));
     const stale = open.filter((a) => !stillThere.has(a.dedupeKey)).map((a) => a.id);
     if (stale.length === 0) return 0;
-    await tx.update(alerts).set({ resolvedAt: new Date(deps.clock.now()) }).where(inArray(alerts.id, stale));
+    await tx
+      .update(alerts)
+      .set({ resolvedAt: new Date(deps.clock.now()) })
+      .where(inArray(alerts.id, stale));
     for (const id of stale) await enqueueDeliveries(deps, tx, raw, id, 'resolved');
     return stale.length;
   });

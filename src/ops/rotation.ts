@@ -32,16 +32,27 @@ export async function startIpRotation(
     // Only a settled, serving server: a provisioning run rotates listed IPs itself, and the
     // engine marks the server ready when the rotation run succeeds.
     if (server.status !== 'ready') throw new ConflictError(`The server is ${server.status}; only a ready server's IP can be rotated`, 'server_not_ready');
-    const [running] = await tx.select({ id: provisioningRuns.id, kind: provisioningRuns.kind }).from(provisioningRuns)
-      .where(and(eq(provisioningRuns.serverId, server.id), eq(provisioningRuns.status, 'running'))).limit(1);
+    const [running] = await tx
+      .select({ id: provisioningRuns.id, kind: provisioningRuns.kind })
+      .from(provisioningRuns)
+      .where(and(eq(provisioningRuns.serverId, server.id), eq(provisioningRuns.status, 'running')))
+      .limit(1);
     if (running) throw new ConflictError(`A ${running.kind} run (${running.id}) is in progress for this server`, 'run_in_progress');
-    const ips = await tx.select().from(serverIps).where(and(eq(serverIps.serverId, server.id), ne(serverIps.state, 'released')));
+    const ips = await tx
+      .select()
+      .from(serverIps)
+      .where(and(eq(serverIps.serverId, server.id), ne(serverIps.state, 'released')));
     const ip = ips.find((r) => canonicalAddress(r.address) === wanted);
     if (!ip) throw new NotFoundError(`IP ${input.address} of this server`);
     if (ip.state !== 'active') throw new ConflictError(`${ip.address} is ${ip.state}, not in use`, 'ip_not_active');
     const params: RotationParams = { ipId: ip.id, address: ip.address, family: ip.family, reason: input.reason };
     const runId = await startRun(deps.queue, tx, raw, { serverId: server.id, kind: 'rotate_ip', params });
-    await audit(tx, actor, { action: 'server.rotate_ip', workspaceId: server.workspaceId, target: server.id, details: { runId, address: ip.address, reason: input.reason } });
+    await audit(tx, actor, {
+      action: 'server.rotate_ip',
+      workspaceId: server.workspaceId,
+      target: server.id,
+      details: { runId, address: ip.address, reason: input.reason },
+    });
     return { runId, address: ip.address };
   });
 }

@@ -1,9 +1,15 @@
 /** The ops jobs and their schedules, registered on every worker process (pg-boss runs each cron once). */
 import { SYSTEM_ACTOR } from '../audit.ts';
-import { deliverAlert, sweepOutbox } from './alert-delivery.ts';
+import { deliverAlert, deliveryFailed, sweepOutbox } from './alert-delivery.ts';
 import type { OpsDeps } from './deps.ts';
 import { checkServer, sweepMonitor } from './monitor.ts';
 import { reconcile } from './reconcile.ts';
+
+/** One delivery attempt per job, retried by the queue's policy; the delivery marked failed when it fails for good. */
+export async function registerAlertDelivery(deps: Pick<OpsDeps, 'database' | 'queue' | 'settings' | 'clock' | 'log'>): Promise<void> {
+  await deps.queue.work('ops.alert_delivery', ({ deliveryId }) => deliverAlert(deps, deliveryId));
+  await deps.queue.workFailures('ops.alert_delivery_failed', ({ deliveryId }, failed) => deliveryFailed(deps, deliveryId, failed));
+}
 
 export async function registerOpsWorkers(deps: OpsDeps): Promise<void> {
   const { queue, log, settings } = deps;
@@ -13,7 +19,7 @@ export async function registerOpsWorkers(deps: OpsDeps): Promise<void> {
   await queue.work('ops.check_server', async ({ serverId }) => {
     await checkServer(deps, serverId);
   });
-  await queue.work('ops.alert_delivery', ({ deliveryId }) => deliverAlert(deps, deliveryId));
+  await registerAlertDelivery(deps);
   await queue.work('ops.alert_outbox', async () => {
     await sweepOutbox(deps);
   });

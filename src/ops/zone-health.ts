@@ -17,17 +17,27 @@ import type { OpsDeps } from './deps.ts';
 export async function updateZoneHealth(deps: OpsDeps, tx: DbOrTx, raw: RawTx, zone: string, conclusive: boolean): Promise<void> {
   const key = zoneFailingKey(zone);
   if (conclusive) {
-    const resolved = await tx.update(alerts).set({ resolvedAt: new Date(deps.clock.now()) })
-      .where(and(eq(alerts.dedupeKey, key), isNull(alerts.resolvedAt))).returning({ id: alerts.id });
+    const resolved = await tx
+      .update(alerts)
+      .set({ resolvedAt: new Date(deps.clock.now()) })
+      .where(and(eq(alerts.dedupeKey, key), isNull(alerts.resolvedAt)))
+      .returning({ id: alerts.id });
     for (const r of resolved) await enqueueDeliveries(deps, tx, raw, r.id, 'resolved');
     return;
   }
   const threshold = deps.settings.zoneErrorThreshold;
-  const recent = await tx.select({ status: blacklistChecks.status, error: blacklistChecks.error }).from(blacklistChecks)
-    .where(eq(blacklistChecks.zone, zone)).orderBy(desc(blacklistChecks.checkedAt)).limit(threshold);
+  const recent = await tx
+    .select({ status: blacklistChecks.status, error: blacklistChecks.error })
+    .from(blacklistChecks)
+    .where(eq(blacklistChecks.zone, zone))
+    .orderBy(desc(blacklistChecks.checkedAt))
+    .limit(threshold);
   if (recent.length < threshold || recent.some((r) => r.status !== 'unknown')) return;
   const opened = await deps.alerts.open(tx, {
-    kind: 'dnsbl_zone_failing', severity: 'warning', serverId: null, dedupeKey: key,
+    kind: 'dnsbl_zone_failing',
+    severity: 'warning',
+    serverId: null,
+    dedupeKey: key,
     message: `${zone}: the last ${threshold} queries gave no answer (is the resolver refused by the list?)`,
     details: { zone, lastErrors: [...new Set(recent.map((r) => r.error))] },
   });

@@ -81,7 +81,8 @@ export class SandboxStatePersistence {
       return;
     }
     const snap = JSON.parse(text) as Snapshot;
-    if (snap.version !== VERSION) throw new Error(`${this.file}: snapshot version ${snap.version}, expected ${VERSION} (move it away to start with empty emulators)`);
+    if (snap.version !== VERSION)
+      throw new Error(`${this.file}: snapshot version ${snap.version}, expected ${VERSION} (move it away to start with empty emulators)`);
     const { scaleway, cloudflare, stripe } = this.emulators;
     if (scaleway && snap.scaleway) scaleway.restore(snap.scaleway);
     if (cloudflare && snap.cloudflare) cloudflare.restore(snap.cloudflare);
@@ -99,9 +100,11 @@ export class SandboxStatePersistence {
 
   /** Writes now if anything changed since the last write (one write at a time). */
   save(): Promise<void> {
-    this.writing = this.writing.then(() => this.write()).catch((err: unknown) => {
-      this.log(`sandbox: saving the emulators' state failed: ${err instanceof Error ? err.message : String(err)}`);
-    });
+    this.writing = this.writing
+      .then(() => this.write())
+      .catch((err: unknown) => {
+        this.log(`sandbox: saving the emulators' state failed: ${err instanceof Error ? err.message : String(err)}`);
+      });
     return this.writing;
   }
 
@@ -115,7 +118,10 @@ export class SandboxStatePersistence {
   private async write(): Promise<void> {
     const { scaleway, cloudflare, stripe } = this.emulators;
     const snap: Snapshot = {
-      version: VERSION, scaleway: scaleway?.snapshot() ?? null, cloudflare: cloudflare?.snapshot() ?? null, stripe: stripe?.snapshot() ?? null,
+      version: VERSION,
+      scaleway: scaleway?.snapshot() ?? null,
+      cloudflare: cloudflare?.snapshot() ?? null,
+      stripe: stripe?.snapshot() ?? null,
       ports: { ...this.ports, ...portOf('scaleway', scaleway), ...portOf('cloudflare', cloudflare), ...portOf('stripe', stripe) },
     };
     const text = JSON.stringify(snap);

@@ -46,7 +46,12 @@ export function applySandboxSettings(sandbox: Sandbox, settings: PersonSettings)
   if (scaleway && ssh) {
     ssh.network = (hostId) => {
       const server = scaleway.listServers().find((s) => s.id === hostId);
-      const v4 = server ? scaleway.listIps().filter((ip) => ip.serverId === hostId && ip.family === 'ipv4').map((ip) => ip.address) : [];
+      const v4 = server
+        ? scaleway
+            .listIps()
+            .filter((ip) => ip.serverId === hostId && ip.family === 'ipv4')
+            .map((ip) => ip.address)
+        : [];
       const v6 = scaleway.hostIpv6(hostId);
       const disk = scaleway.listVolumes().find((v) => v.serverId === hostId);
       return { addresses: [...v4, ...(v6 ? [v6] : [])], outboundSmtpOpen: scaleway.outboundSmtpOpen(hostId), ...(disk ? { diskBytes: disk.sizeBytes } : {}) };
@@ -66,7 +71,12 @@ export interface EmulatorUrls {
 
 /** Where the running sandbox's emulators listen, for `mailplane sandbox smtp-open|activate-zone`. */
 export async function recordEmulatorUrls(sandbox: Sandbox, dataDir: string): Promise<void> {
-  const urls: EmulatorUrls = { control: sandbox.controlUrl, scaleway: sandbox.scaleway?.url ?? null, cloudflare: sandbox.cloudflare?.url ?? null, stripe: sandbox.stripe?.url ?? null };
+  const urls: EmulatorUrls = {
+    control: sandbox.controlUrl,
+    scaleway: sandbox.scaleway?.url ?? null,
+    cloudflare: sandbox.cloudflare?.url ?? null,
+    stripe: sandbox.stripe?.url ?? null,
+  };
   await mkdir(dataDir, { recursive: true });
   await writeFile(join(dataDir, URLS_FILE), `${JSON.stringify(urls, null, 2)}\n`, { mode: 0o600 });
 }

@@ -31,7 +31,11 @@ import { SshHostEmulator, type HostBehaviour } from './ssh/emulator.ts';
 import { StripeEmulator } from './stripe/emulator.ts';
 
 /** The sandbox account's Scaleway key: what SCW_ACCESS_KEY/SCW_SECRET_KEY hold for a process on the sandbox. */
-export const SANDBOX_SCW_ACCOUNT = { accessKey: 'SCWSANDBOX0000000000', secretKey: '00000000-0000-4000-8000-000000000000', projectId: '00000000-0000-4000-8000-000000000001' } as const;
+export const SANDBOX_SCW_ACCOUNT = {
+  accessKey: 'SCWSANDBOX0000000000',
+  secretKey: '00000000-0000-4000-8000-000000000000',
+  projectId: '00000000-0000-4000-8000-000000000001',
+} as const;
 /** Where real hosts reach Object Storage on the uplink (HTTPS). One sandbox at a time owns the uplink. */
 export const OBJECT_STORAGE_UPLINK_PORT = 9000;
 
@@ -86,43 +90,54 @@ export class Sandbox {
     if (first > 0) this.listPolicy = (_ip, index) => index < first;
     let allocated = 0;
     const log = opts.log ?? (() => {});
-    this.realHosts = opts.compute && opts.realHosts
-      ? new RealHosts({
-          stateDir: realHostsStateDir(opts.dataDir), cacheDir: opts.realHosts.cacheDir, mirror: opts.realHosts.mirror,
-          // Known once the DNS emulator has started (start() starts it first).
-          get dnsServer() { return dnsAddress(); }, log,
-        })
-      : null;
+    this.realHosts =
+      opts.compute && opts.realHosts
+        ? new RealHosts({
+            stateDir: realHostsStateDir(opts.dataDir),
+            cacheDir: opts.realHosts.cacheDir,
+            mirror: opts.realHosts.mirror,
+            // Known once the DNS emulator has started (start() starts it first).
+            get dnsServer() {
+              return dnsAddress();
+            },
+            log,
+          })
+        : null;
     const realHosts = this.realHosts;
     const dnsAddress = () => {
       if (!this.dns) throw new Error('real hosts need the DNS emulator (Cloudflare must be sandboxed too)');
       return this.dns.address;
     };
-    const objectStorage = opts.compute
-      ? new ObjectStorageEmulator({ dataDir: opts.dataDir, account: SANDBOX_SCW_ACCOUNT, log })
-      : null;
+    const objectStorage = opts.compute ? new ObjectStorageEmulator({ dataDir: opts.dataDir, account: SANDBOX_SCW_ACCOUNT, log }) : null;
     this.objectStorage = objectStorage;
     this.scaleway = opts.compute
       ? new ScalewayEmulator({
           ...opts.scaleway,
           ...(objectStorage ? { extraRoutes: (app) => objectStorage.registerIamRoutes(app) } : {}),
-          ...(realHosts ? {
-            // Lazily: the containers exist once start() has built the image and the network.
-            lifecycle: {
-              // The router knows a blocked group's addresses before the machine can send anything.
-              powerOn: async (h) => { await this.applySmtpBlock(); await realHosts.lifecycle.powerOn(h); },
-              powerOff: (id) => realHosts.lifecycle.powerOff(id),
-              reboot: (h) => realHosts.lifecycle.reboot(h),
-              remove: (id) => realHosts.lifecycle.remove(id),
-              // A Block snapshot is a copy of the machine's disk; a server from its image boots it.
-              snapshotDisk: (id, snapshotId) => realHosts.lifecycle.snapshotDisk(id, snapshotId),
-              dropSnapshot: (snapshotId) => realHosts.lifecycle.dropSnapshot(snapshotId),
-            },
-            onLifecycleError: (id: string, err: unknown) => log(`sandbox: host ${id} failed: ${err instanceof Error ? err.message : String(err)}`),
-          } : {}),
+          ...(realHosts
+            ? {
+                // Lazily: the containers exist once start() has built the image and the network.
+                lifecycle: {
+                  // The router knows a blocked group's addresses before the machine can send anything.
+                  powerOn: async (h) => {
+                    await this.applySmtpBlock();
+                    await realHosts.lifecycle.powerOn(h);
+                  },
+                  powerOff: (id) => realHosts.lifecycle.powerOff(id),
+                  reboot: (h) => realHosts.lifecycle.reboot(h),
+                  remove: (id) => realHosts.lifecycle.remove(id),
+                  // A Block snapshot is a copy of the machine's disk; a server from its image boots it.
+                  snapshotDisk: (id, snapshotId) => realHosts.lifecycle.snapshotDisk(id, snapshotId),
+                  dropSnapshot: (snapshotId) => realHosts.lifecycle.dropSnapshot(snapshotId),
+                },
+                onLifecycleError: (id: string, err: unknown) => log(`sandbox: host ${id} failed: ${err instanceof Error ? err.message : String(err)}`),
+              }
+            : {}),
           // Emulated hosts: the host's files go with its instance (real hosts: lifecycle.remove).
           onServerRemoved: (id) => {
-            this.ssh?.removeHost(id).catch((err: unknown) => log(`sandbox: removing host ${id}'s files failed: ${err instanceof Error ? err.message : String(err)}`));
+            this.ssh
+              ?.removeHost(id)
+              .catch((err: unknown) => log(`sandbox: removing host ${id}'s files failed: ${err instanceof Error ? err.message : String(err)}`));
           },
           onIpCreated: (ip) => {
             // IPv6 comes as the ::1 of its routed /64: the address mailplane uses and the lists are asked about.
@@ -136,19 +151,20 @@ export class Sandbox {
       ? new StripeEmulator({ webhookSecret: this.stripeWebhookSecret, ...(opts.webhookUrl ? { webhookUrl: opts.webhookUrl } : {}) })
       : null;
     const scaleway = this.scaleway;
-    this.ssh = scaleway && !realHosts
-      ? new SshHostEmulator({
-          rootDir: join(opts.dataDir, 'sandbox-hosts'),
-          ...(opts.sshBehaviour ? { defaultBehaviour: opts.sshBehaviour } : {}),
-          resolveHost: (address) => {
-            const server = scaleway.serverByIpv4(address);
-            if (!server || server.state !== 'running') return null;
-            // The host booted from the user data it had at first power-on (harden deletes it later).
-            const cloudInit = scaleway.userDataAtFirstBoot(server.id);
-            return cloudInit ? { id: server.id, hostname: server.name, cloudInit } : null;
-          },
-        })
-      : null;
+    this.ssh =
+      scaleway && !realHosts
+        ? new SshHostEmulator({
+            rootDir: join(opts.dataDir, 'sandbox-hosts'),
+            ...(opts.sshBehaviour ? { defaultBehaviour: opts.sshBehaviour } : {}),
+            resolveHost: (address) => {
+              const server = scaleway.serverByIpv4(address);
+              if (server?.state !== 'running') return null;
+              // The host booted from the user data it had at first power-on (harden deletes it later).
+              const cloudInit = scaleway.userDataAtFirstBoot(server.id);
+              return cloudInit ? { id: server.id, hostname: server.name, cloudInit } : null;
+            },
+          })
+        : null;
     const cloudflare = this.cloudflare;
     this.dns = cloudflare
       ? new DnsEmulator({
@@ -174,11 +190,26 @@ export class Sandbox {
       await this.persistence.load();
     }
     const ports = this.persistence?.ports ?? {};
-    if (this.scaleway) { await this.scaleway.start(ports.scaleway); log(`sandbox: scaleway at ${this.scaleway.url}`); }
-    if (this.objectStorage) { await this.objectStorage.start(); log(`sandbox: object storage (S3) at ${this.objectStorage.url}`); }
-    if (this.cloudflare) { await this.cloudflare.start(ports.cloudflare); log(`sandbox: cloudflare at ${this.cloudflare.url}`); }
-    if (this.stripe) { await this.stripe.start(ports.stripe); log(`sandbox: stripe at ${this.stripe.url}`); }
-    if (this.dns) { await this.dns.start(); log(`sandbox: dns at udp://${this.dns.address}`); }
+    if (this.scaleway) {
+      await this.scaleway.start(ports.scaleway);
+      log(`sandbox: scaleway at ${this.scaleway.url}`);
+    }
+    if (this.objectStorage) {
+      await this.objectStorage.start();
+      log(`sandbox: object storage (S3) at ${this.objectStorage.url}`);
+    }
+    if (this.cloudflare) {
+      await this.cloudflare.start(ports.cloudflare);
+      log(`sandbox: cloudflare at ${this.cloudflare.url}`);
+    }
+    if (this.stripe) {
+      await this.stripe.start(ports.stripe);
+      log(`sandbox: stripe at ${this.stripe.url}`);
+    }
+    if (this.dns) {
+      await this.dns.start();
+      log(`sandbox: dns at udp://${this.dns.address}`);
+    }
     if (this.ssh) log('sandbox: ssh hosts on 127.0.0.1 (one port per emulated server)');
     if (this.realHosts && this.dns) {
       await this.realHosts.start();
@@ -188,7 +219,8 @@ export class Sandbox {
         // The hosts' restic reaches S3 over HTTPS as it would s3.<region>.scw.cloud, trusting the sandbox CA as the image does.
         const tls = await issueIpCertificate({ dir: this.realHosts.sandboxCaDir }, 'object-storage', UPLINK.root);
         this.objectStorageUplinkUrl = await this.objectStorage.listenAlso(UPLINK.root, OBJECT_STORAGE_UPLINK_PORT, {
-          cert: await readFile(tls.certPath), key: await readFile(tls.keyPath),
+          cert: await readFile(tls.certPath),
+          key: await readFile(tls.keyPath),
         });
         log(`sandbox: object storage for real hosts at ${this.objectStorageUplinkUrl}`);
       }
@@ -209,13 +241,21 @@ export class Sandbox {
   /** Environment for another mailplane process that should use these emulators. */
   env(): Record<string, string> {
     const env: Record<string, string> = { SANDBOX_URL: this.controlUrl };
-    if (this.scaleway) Object.assign(env, { SCW_ACCESS_KEY: SANDBOX_SCW_ACCOUNT.accessKey, SCW_SECRET_KEY: SANDBOX_SCW_ACCOUNT.secretKey, SCW_DEFAULT_PROJECT_ID: SANDBOX_SCW_ACCOUNT.projectId, SCW_API_URL: this.scaleway.url });
+    if (this.scaleway)
+      Object.assign(env, {
+        SCW_ACCESS_KEY: SANDBOX_SCW_ACCOUNT.accessKey,
+        SCW_SECRET_KEY: SANDBOX_SCW_ACCOUNT.secretKey,
+        SCW_DEFAULT_PROJECT_ID: SANDBOX_SCW_ACCOUNT.projectId,
+        SCW_API_URL: this.scaleway.url,
+      });
     if (this.objectStorage) {
       // One listener for every region (the signature names the region); servers use the uplink in real-host mode.
       Object.assign(env, { SCW_S3_ENDPOINT: this.objectStorage.url, SCW_S3_SERVER_ENDPOINT: this.objectStorageUplinkUrl ?? this.objectStorage.url });
     }
-    if (this.cloudflare) Object.assign(env, { CLOUDFLARE_API_TOKEN: 'sandbox-token', CLOUDFLARE_ACCOUNT_ID: 'sandbox-account', CLOUDFLARE_API_URL: this.cloudflare.url });
-    if (this.stripe) Object.assign(env, { STRIPE_SECRET_KEY: 'sk_test_sandbox', STRIPE_WEBHOOK_SECRET: this.stripeWebhookSecret, STRIPE_API_URL: this.stripe.url });
+    if (this.cloudflare)
+      Object.assign(env, { CLOUDFLARE_API_TOKEN: 'sandbox-token', CLOUDFLARE_ACCOUNT_ID: 'sandbox-account', CLOUDFLARE_API_URL: this.cloudflare.url });
+    if (this.stripe)
+      Object.assign(env, { STRIPE_SECRET_KEY: 'sk_test_sandbox', STRIPE_WEBHOOK_SECRET: this.stripeWebhookSecret, STRIPE_API_URL: this.stripe.url });
     if (this.dns) env['DNS_RESOLVERS'] = this.dns.address;
     if (this.realHosts) Object.assign(env, { ACME_DIRECTORY_URL: this.realHosts.acmeDirectoryUrl, HEALTH_TRUSTED_CA_FILE: this.realHosts.acmeRootFile });
     return env;
@@ -274,7 +314,10 @@ export class Sandbox {
 export function reverseNameToAddress(name: string): string | null {
   const lower = name.toLowerCase().replace(/\.$/, '');
   // The labels before the suffix are spelled like a DNSBL query name: reversed octets or nibbles.
-  for (const [suffix, family] of [['.in-addr.arpa', 4], ['.ip6.arpa', 6]] as const) {
+  for (const [suffix, family] of [
+    ['.in-addr.arpa', 4],
+    ['.ip6.arpa', 6],
+  ] as const) {
     if (!lower.endsWith(suffix)) continue;
     const address = addressFromDnsblName(lower.slice(0, -suffix.length));
     return address && isIP(address) === family ? address : null;

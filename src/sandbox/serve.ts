@@ -3,7 +3,6 @@
  * returns its base URL and a close function.
  */
 import { serve } from '@hono/node-server';
-import type { Hono } from 'hono';
 import type { AddressInfo } from 'node:net';
 
 export interface RunningServer {
@@ -12,7 +11,12 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export function serveOnLoopback(app: Hono<any>, port = 0): Promise<RunningServer> {
+/** What a Hono app of any Env offers to a server: `app.fetch`. */
+export interface FetchHandler {
+  fetch(request: Request): Response | Promise<Response>;
+}
+
+export function serveOnLoopback(app: FetchHandler, port = 0): Promise<RunningServer> {
   return new Promise((resolve, reject) => {
     const server = serve({ fetch: app.fetch, port, hostname: '127.0.0.1' }, (info: AddressInfo) => {
       resolve({
@@ -33,7 +37,7 @@ export function serveOnLoopback(app: Hono<any>, port = 0): Promise<RunningServer
  * Serves on the port it had before a restart when that port is still free (links handed out
  * earlier, such as a checkout page, keep working), on any free port otherwise.
  */
-export async function serveOnLoopbackPreferring(app: Hono<any>, preferredPort: number | undefined): Promise<RunningServer> {
+export async function serveOnLoopbackPreferring(app: FetchHandler, preferredPort: number | undefined): Promise<RunningServer> {
   if (preferredPort) {
     try {
       return await serveOnLoopback(app, preferredPort);

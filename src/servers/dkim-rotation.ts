@@ -23,16 +23,23 @@ export async function startDkimRotation(
     const [server] = await tx.select().from(servers).where(eq(servers.id, input.serverId)).for('update');
     if (!server) throw new NotFoundError('Server');
     if (server.status !== 'ready') throw new ConflictError(`The server is ${server.status}; DKIM keys rotate on a ready server`, 'server_not_ready');
-    const [running] = await tx.select({ id: provisioningRuns.id, kind: provisioningRuns.kind }).from(provisioningRuns)
-      .where(and(eq(provisioningRuns.serverId, server.id), eq(provisioningRuns.status, 'running'))).limit(1);
+    const [running] = await tx
+      .select({ id: provisioningRuns.id, kind: provisioningRuns.kind })
+      .from(provisioningRuns)
+      .where(and(eq(provisioningRuns.serverId, server.id), eq(provisioningRuns.status, 'running')))
+      .limit(1);
     if (running) throw new ConflictError(`A ${running.kind} run (${running.id}) is in progress for this server`, 'run_in_progress');
-    const [active] = await tx.select({ selector: dkimKeys.selector }).from(dkimKeys)
+    const [active] = await tx
+      .select({ selector: dkimKeys.selector })
+      .from(dkimKeys)
       .where(and(eq(dkimKeys.serverId, server.id), eq(dkimKeys.domain, server.domain), eq(dkimKeys.state, 'active')));
     if (!active || !server.dnsZoneId) throw new ConflictError('The server has no DKIM key published yet', 'no_dkim_key');
     const params: RotateDkimParams = { reason: input.reason, emergency: input.emergency };
     const runId = await startRun(deps.queue, tx, raw, { serverId: server.id, kind: 'rotate_dkim', params: { ...params } });
     await audit(tx, actor, {
-      action: input.emergency ? 'dkim.emergency_rotation' : 'dkim.rotation', workspaceId: server.workspaceId, target: server.id,
+      action: input.emergency ? 'dkim.emergency_rotation' : 'dkim.rotation',
+      workspaceId: server.workspaceId,
+      target: server.id,
       details: { runId, reason: input.reason, current: active.selector },
     });
     return { runId };

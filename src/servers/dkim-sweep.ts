@@ -14,18 +14,33 @@ import type { ProvisioningDeps } from '../../provisioning/context.ts';
 import { dkimOwner } from '../../provisioning/dkim/keys.ts';
 import { deleteGenerationRecords, writeGenerationRecords } from '../../provisioning/dkim/records.ts';
 
-export interface DkimSweepResult { rotations: string[]; transitions: string[] }
+export interface DkimSweepResult {
+  rotations: string[];
+  transitions: string[];
+}
 
 export async function sweepDkim(deps: ProvisioningDeps): Promise<DkimSweepResult> {
   const db = deps.database.db;
   const now = new Date(deps.clock.now());
   const days = deps.settings.dkim.rotationDays;
   // An active key made before rotation was scheduled (or while it was off) has no date: its age decides.
-  const unscheduled = days > 0
-    ? and(eq(dkimKeys.state, 'active'), isNull(dkimKeys.nextTransitionAt), sql`coalesce(${dkimKeys.activatedAt}, ${dkimKeys.createdAt}) <= ${new Date(now.getTime() - days * 86_400_000).toISOString()}::timestamptz`)
-    : sql`false`;
-  const due = await db.select({ id: dkimKeys.id, serverId: dkimKeys.serverId, state: dkimKeys.state }).from(dkimKeys)
-    .where(or(and(isNotNull(dkimKeys.nextTransitionAt), lte(dkimKeys.nextTransitionAt, now), inArray(dkimKeys.state, ['active', 'retiring', 'revoked'])), unscheduled));
+  const unscheduled =
+    days > 0
+      ? and(
+          eq(dkimKeys.state, 'active'),
+          isNull(dkimKeys.nextTransitionAt),
+          sql`coalesce(${dkimKeys.activatedAt}, ${dkimKeys.createdAt}) <= ${new Date(now.getTime() - days * 86_400_000).toISOString()}::timestamptz`,
+        )
+      : sql`false`;
+  const due = await db
+    .select({ id: dkimKeys.id, serverId: dkimKeys.serverId, state: dkimKeys.state })
+    .from(dkimKeys)
+    .where(
+      or(
+        and(isNotNull(dkimKeys.nextTransitionAt), lte(dkimKeys.nextTransitionAt, now), inArray(dkimKeys.state, ['active', 'retiring', 'revoked'])),
+        unscheduled,
+      ),
+    );
   const out: DkimSweepResult = { rotations: [], transitions: [] };
   for (const key of due) {
     if (key.state !== 'active') {
@@ -58,20 +73,37 @@ export async function advanceDkimKey(deps: ProvisioningDeps, { keyId }: { keyId:
     if (live) await writeGenerationRecords(deps.dns, server.dnsZoneId!, key, true);
     const deleteAt = (key.retiredAt?.getTime() ?? now) + deps.settings.dkim.deleteAfterDays * 86_400_000;
     await db.transaction(async (tx) => {
-      const [moved] = await tx.update(dkimKeys).set({ state: 'revoked', revokedAt: new Date(now), nextTransitionAt: new Date(Math.max(deleteAt, now)) })
-        .where(and(eq(dkimKeys.id, key.id), eq(dkimKeys.state, 'retiring'))).returning({ id: dkimKeys.id });
+      const [moved] = await tx
+        .update(dkimKeys)
+        .set({ state: 'revoked', revokedAt: new Date(now), nextTransitionAt: new Date(Math.max(deleteAt, now)) })
+        .where(and(eq(dkimKeys.id, key.id), eq(dkimKeys.state, 'retiring')))
+        .returning({ id: dkimKeys.id });
       if (!moved) return;
       await deps.vault.remove(tx, dkimOwner(key, server.workspaceId, 'rsa'));
       await deps.vault.remove(tx, dkimOwner(key, server.workspaceId, 'ed25519'));
-      await audit(tx, SYSTEM_ACTOR, { action: 'dkim.revoked', workspaceId: server.workspaceId, target: server.id, details: { selector: key.selector, ed25519Selector: key.ed25519Selector } });
+      await audit(tx, SYSTEM_ACTOR, {
+        action: 'dkim.revoked',
+        workspaceId: server.workspaceId,
+        target: server.id,
+        details: { selector: key.selector, ed25519Selector: key.ed25519Selector },
+      });
     });
     return 'revoked';
   }
   if (live) await deleteGenerationRecords(deps.dns, server.dnsZoneId!, key);
   await db.transaction(async (tx) => {
-    const [moved] = await tx.update(dkimKeys).set({ state: 'deleted', deletedAt: new Date(now), nextTransitionAt: null })
-      .where(and(eq(dkimKeys.id, key.id), eq(dkimKeys.state, 'revoked'))).returning({ id: dkimKeys.id });
-    if (moved) await audit(tx, SYSTEM_ACTOR, { action: 'dkim.deleted', workspaceId: server.workspaceId, target: server.id, details: { selector: key.selector, ed25519Selector: key.ed25519Selector } });
+    const [moved] = await tx
+      .update(dkimKeys)
+      .set({ state: 'deleted', deletedAt: new Date(now), nextTransitionAt: null })
+      .where(and(eq(dkimKeys.id, key.id), eq(dkimKeys.state, 'revoked')))
+      .returning({ id: dkimKeys.id });
+    if (moved)
+      await audit(tx, SYSTEM_ACTOR, {
+        action: 'dkim.deleted',
+        workspaceId: server.workspaceId,
+        target: server.id,
+        details: { selector: key.selector, ed25519Selector: key.ed25519Selector },
+      });
   });
   return 'deleted';
 }

@@ -23,7 +23,10 @@ export async function dkimKeysView(db: Db, serverId: string) {
     // An emergency rotation revokes the old key's records before the new key signs (revokedAt set while still active).
     const published = (k.state === 'next' || k.state === 'active' || k.state === 'retiring') && !k.revokedAt;
     const record = (selector: string, algorithm: 'rsa' | 'ed25519', key: string) => ({
-      algorithm, selector, type: 'TXT' as const, name: `${selector}._domainkey.${k.domain}`,
+      algorithm,
+      selector,
+      type: 'TXT' as const,
+      name: `${selector}._domainkey.${k.domain}`,
       content: k.state === 'deleted' ? null : `v=DKIM1; k=${algorithm}; p=${published ? key : ''}`,
     });
     return {
@@ -31,7 +34,10 @@ export async function dkimKeysView(db: Db, serverId: string) {
       ed25519Selector: k.ed25519Selector,
       state: k.state,
       explanation: EXPLAIN[k.state] ?? k.state,
-      records: [record(k.selector, 'rsa', k.publicKey), ...(k.ed25519Selector && k.ed25519PublicKey ? [record(k.ed25519Selector, 'ed25519', k.ed25519PublicKey)] : [])],
+      records: [
+        record(k.selector, 'rsa', k.publicKey),
+        ...(k.ed25519Selector && k.ed25519PublicKey ? [record(k.ed25519Selector, 'ed25519', k.ed25519PublicKey)] : []),
+      ],
       createdAt: k.createdAt.toISOString(),
       confirmedAt: iso(k.confirmedAt),
       activatedAt: iso(k.activatedAt),

@@ -45,13 +45,19 @@ export async function assertDomainClaimable(db: DbOrTx, config: Config, domain: 
 
 /** True when a server that is not deleted serves this domain, a parent of it, or a name under it. */
 export async function domainOverlapsLiveServer(db: DbOrTx, domain: string): Promise<boolean> {
-  const [row] = await db.select({ id: servers.id }).from(servers).where(and(
-    ne(servers.status, 'deleted'),
-    or(
-      eq(servers.domain, domain),
-      sql`right(${domain}::text, length(${servers.domain}) + 1) = '.' || ${servers.domain}`,
-      sql`right(${servers.domain}, length(${domain}::text) + 1) = '.' || ${domain}::text`,
-    ),
-  )).limit(1);
+  const [row] = await db
+    .select({ id: servers.id })
+    .from(servers)
+    .where(
+      and(
+        ne(servers.status, 'deleted'),
+        or(
+          eq(servers.domain, domain),
+          sql`right(${domain}::text, length(${servers.domain}) + 1) = '.' || ${servers.domain}`,
+          sql`right(${servers.domain}, length(${domain}::text) + 1) = '.' || ${domain}::text`,
+        ),
+      ),
+    )
+    .limit(1);
   return row !== undefined;
 }

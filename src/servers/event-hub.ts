@@ -21,7 +21,10 @@ export class EventHub {
     this.listening ??= this.sql.listen(EVENTS_CHANNEL, (payload) => this.dispatch(payload));
     await this.listening;
     let set = this.listeners.get(serverId);
-    if (!set) this.listeners.set(serverId, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      this.listeners.set(serverId, set);
+    }
     set.add(listener);
     return () => {
       set.delete(listener);

@@ -28,12 +28,23 @@ export async function eventsSince(db: Db, serverId: string, since: Date): Promis
   const events: ProvisioningEvent[] = [];
   for (const run of runs) {
     if (run.createdAt >= since) events.push({ serverId, runId: run.id, type: 'run.started', at: run.createdAt.toISOString() });
-    const steps = await db.select().from(provisioningSteps)
+    const steps = await db
+      .select()
+      .from(provisioningSteps)
       .where(and(eq(provisioningSteps.runId, run.id), or(gte(provisioningSteps.startedAt, since), gte(provisioningSteps.finishedAt, since))));
     for (const s of steps) {
-      if (s.startedAt && s.startedAt >= since) events.push({ serverId, runId: run.id, type: 'step.started', step: s.name, attempt: s.attempt, at: s.startedAt.toISOString() });
+      if (s.startedAt && s.startedAt >= since)
+        events.push({ serverId, runId: run.id, type: 'step.started', step: s.name, attempt: s.attempt, at: s.startedAt.toISOString() });
       if (s.finishedAt && s.finishedAt >= since && (s.status === 'succeeded' || s.status === 'failed')) {
-        events.push({ serverId, runId: run.id, type: s.status === 'succeeded' ? 'step.succeeded' : 'step.failed', step: s.name, attempt: s.attempt, ...(s.error ? { error: s.error } : {}), at: s.finishedAt.toISOString() });
+        events.push({
+          serverId,
+          runId: run.id,
+          type: s.status === 'succeeded' ? 'step.succeeded' : 'step.failed',
+          step: s.name,
+          attempt: s.attempt,
+          ...(s.error ? { error: s.error } : {}),
+          at: s.finishedAt.toISOString(),
+        });
       }
     }
     if (run.finishedAt && run.finishedAt >= since && (run.status === 'succeeded' || run.status === 'failed')) {
@@ -45,7 +56,10 @@ export async function eventsSince(db: Db, serverId: string, since: Date): Promis
 
 /** True when no run of the server is running: no event will come until someone starts one. */
 export async function nothingMoreToCome(db: Db, serverId: string): Promise<boolean> {
-  const [running] = await db.select({ id: provisioningRuns.id }).from(provisioningRuns)
-    .where(and(eq(provisioningRuns.serverId, serverId), eq(provisioningRuns.status, 'running'))).limit(1);
+  const [running] = await db
+    .select({ id: provisioningRuns.id })
+    .from(provisioningRuns)
+    .where(and(eq(provisioningRuns.serverId, serverId), eq(provisioningRuns.status, 'running')))
+    .limit(1);
   return running === undefined;
 }

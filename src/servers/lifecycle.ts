@@ -8,7 +8,13 @@ import { moveServer } from './status.ts';
 
 /** Marks the server deprovisioning and starts the deprovision run, in the caller's transaction. */
 export async function startDeprovision(
-  queue: JobQueue, tx: Db, raw: RawTx, server: { id: string; workspaceId: string }, actor: Actor, reason: string, details: Record<string, unknown> = {},
+  queue: JobQueue,
+  tx: Db,
+  raw: RawTx,
+  server: { id: string; workspaceId: string },
+  actor: Actor,
+  reason: string,
+  details: Record<string, unknown> = {},
 ): Promise<string> {
   await moveServer(tx, server.id, 'deprovision', { reason, now: new Date() });
   const runId = await startRun(queue, tx, raw, { serverId: server.id, kind: 'deprovision' });
@@ -22,18 +28,25 @@ export async function startDeprovision(
  * suspended; returns whether this call did it (false: it was not ready, nothing changed).
  */
 export async function suspendServer(
-  tx: Db, server: { id: string; workspaceId: string }, actor: Actor, reason: string, details: Record<string, unknown> = {},
+  tx: Db,
+  server: { id: string; workspaceId: string },
+  actor: Actor,
+  reason: string,
+  details: Record<string, unknown> = {},
 ): Promise<boolean> {
-  if (!await moveServer(tx, server.id, 'suspend', { reason, now: new Date() })) return false;
+  if (!(await moveServer(tx, server.id, 'suspend', { reason, now: new Date() }))) return false;
   await audit(tx, actor, { action: 'server.suspend', workspaceId: server.workspaceId, target: server.id, details: { reason, ...details } });
   return true;
 }
 
 /** suspended → ready, the one way back from a suspension; returns whether this call did it. */
 export async function reinstateServer(
-  tx: Db, server: { id: string; workspaceId: string }, actor: Actor, details: Record<string, unknown> = {},
+  tx: Db,
+  server: { id: string; workspaceId: string },
+  actor: Actor,
+  details: Record<string, unknown> = {},
 ): Promise<boolean> {
-  if (!await moveServer(tx, server.id, 'reinstate', { now: new Date() })) return false;
+  if (!(await moveServer(tx, server.id, 'reinstate', { now: new Date() }))) return false;
   await audit(tx, actor, { action: 'server.reinstate', workspaceId: server.workspaceId, target: server.id, details });
   return true;
 }

@@ -18,7 +18,9 @@ export type ZoneType = { commercialType: string } | { refused: 'not_sold' | 'sho
 export const typesOf = (plan: PlanTypes): string[] => [plan.commercialType, ...plan.fallbackTypes.filter((t) => t !== plan.commercialType)];
 
 export function typeForZone(plan: PlanTypes, offers: ServerTypeOffer[]): ZoneType {
-  const sold = typesOf(plan).map((t) => offers.find((o) => o.commercialType === t)).filter((o) => o !== undefined);
+  const sold = typesOf(plan)
+    .map((t) => offers.find((o) => o.commercialType === t))
+    .filter((o) => o !== undefined);
   const inStock = sold.find((o) => o.availability !== 'shortage');
   if (inStock) return { commercialType: inStock.commercialType };
   return { refused: sold.length > 0 ? 'shortage' : 'not_sold' };
@@ -39,11 +41,13 @@ export function createPlacements(deps: { compute: Pick<ComputeProvider, 'serverT
   return {
     typeFor,
     async sellableZones(plan) {
-      const found = await Promise.all(deps.zones.map(async (zone) => {
-        // One zone's catalogue failing (and never read before) hides that zone, not the others.
-        const type = await typeFor(plan, zone).catch(() => null);
-        return type && 'commercialType' in type ? { zone, commercialType: type.commercialType } : null;
-      }));
+      const found = await Promise.all(
+        deps.zones.map(async (zone) => {
+          // One zone's catalogue failing (and never read before) hides that zone, not the others.
+          const type = await typeFor(plan, zone).catch(() => null);
+          return type && 'commercialType' in type ? { zone, commercialType: type.commercialType } : null;
+        }),
+      );
       return found.filter((z) => z !== null);
     },
   };

@@ -30,20 +30,34 @@ export async function startRebuild(
     if (!(REBUILDABLE as readonly string[]).includes(server.status)) {
       throw new ConflictError(`The server is ${server.status}; only a ready or failed server can be rebuilt`, 'server_not_rebuildable');
     }
-    const [running] = await tx.select({ id: provisioningRuns.id, kind: provisioningRuns.kind }).from(provisioningRuns)
-      .where(and(eq(provisioningRuns.serverId, server.id), eq(provisioningRuns.status, 'running'))).limit(1);
+    const [running] = await tx
+      .select({ id: provisioningRuns.id, kind: provisioningRuns.kind })
+      .from(provisioningRuns)
+      .where(and(eq(provisioningRuns.serverId, server.id), eq(provisioningRuns.status, 'running')))
+      .limit(1);
     if (running) throw new ConflictError(`A ${running.kind} run (${running.id}) is in progress for this server`, 'run_in_progress');
     // A server whose first provisioning never finished served no mail and has no backup: a rebuild
     // would bring back nothing. Its provisioning is what to resume (or re-run per step).
-    const [provisioned] = await tx.select({ id: provisioningRuns.id }).from(provisioningRuns)
-      .where(and(eq(provisioningRuns.serverId, server.id), eq(provisioningRuns.kind, 'provision'), eq(provisioningRuns.status, 'succeeded'))).limit(1);
+    const [provisioned] = await tx
+      .select({ id: provisioningRuns.id })
+      .from(provisioningRuns)
+      .where(and(eq(provisioningRuns.serverId, server.id), eq(provisioningRuns.kind, 'provision'), eq(provisioningRuns.status, 'succeeded')))
+      .limit(1);
     if (!provisioned || !server.ipv4 || !server.sshHostKeyFingerprint) {
-      throw new ConflictError('The server never became ready, so it has no backup and nothing to rebuild: resume or re-run its provisioning instead', 'server_never_ready');
+      throw new ConflictError(
+        'The server never became ready, so it has no backup and nothing to rebuild: resume or re-run its provisioning instead',
+        'server_never_ready',
+      );
     }
     const params: RebuildParams = { retireInstanceId: server.providerServerId, reason: input.reason };
     await moveServer(tx, server.id, 'build', { reason: `Rebuilding: ${input.reason}`, now: new Date() });
     const runId = await startRun(deps.queue, tx, raw, { serverId: server.id, kind: 'rebuild', params: params as unknown as Record<string, unknown> });
-    await audit(tx, actor, { action: 'server.rebuild', workspaceId: server.workspaceId, target: server.id, details: { runId, reason: input.reason, retiredInstance: server.providerServerId } });
+    await audit(tx, actor, {
+      action: 'server.rebuild',
+      workspaceId: server.workspaceId,
+      target: server.id,
+      details: { runId, reason: input.reason, retiredInstance: server.providerServerId },
+    });
     return { runId };
   });
 }

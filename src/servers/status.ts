@@ -69,10 +69,14 @@ export function canMoveServer(from: ServerStatus, transition: ServerTransition):
  * `reason` is the status_reason shown to people (null clears it).
  */
 export async function moveServer(
-  tx: Db, serverId: string, transition: ServerTransition, opts: { reason?: string | null; now: Date },
+  tx: Db,
+  serverId: string,
+  transition: ServerTransition,
+  opts: { reason?: string | null; now: Date },
 ): Promise<{ id: string; workspaceId: string } | null> {
   const t = SERVER_TRANSITIONS[transition];
-  const [moved] = await tx.update(servers)
+  const [moved] = await tx
+    .update(servers)
     .set({ status: t.to, statusReason: opts.reason ?? null, updatedAt: opts.now })
     .where(and(eq(servers.id, serverId), inArray(servers.status, [...t.from])))
     .returning({ id: servers.id, workspaceId: servers.workspaceId });
@@ -81,13 +85,16 @@ export async function moveServer(
 
 /** Applies a named transition to runs matching `where` (one run by id, or a server's running runs). */
 export async function moveRuns(
-  tx: Db, target: { runId: string } | { serverId: string }, transition: RunTransition,
+  tx: Db,
+  target: { runId: string } | { serverId: string },
+  transition: RunTransition,
   opts: { error?: string | null; now: Date },
 ): Promise<number> {
   const t = RUN_TRANSITIONS[transition];
   const finished = t.to === 'running' ? null : opts.now;
   const which = 'runId' in target ? eq(provisioningRuns.id, target.runId) : eq(provisioningRuns.serverId, target.serverId);
-  const moved = await tx.update(provisioningRuns)
+  const moved = await tx
+    .update(provisioningRuns)
     .set({ status: t.to, error: opts.error ?? null, finishedAt: finished })
     .where(and(which, inArray(provisioningRuns.status, [...t.from])))
     .returning({ id: provisioningRuns.id });

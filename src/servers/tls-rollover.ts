@@ -23,13 +23,21 @@ export async function startTlsRollover(
     const [server] = await tx.select().from(servers).where(eq(servers.id, input.serverId)).for('update');
     if (!server) throw new NotFoundError('Server');
     if (server.status !== 'ready') throw new ConflictError(`The server is ${server.status}; a TLS key rolls over on a ready server`, 'server_not_ready');
-    const [running] = await tx.select({ id: provisioningRuns.id, kind: provisioningRuns.kind }).from(provisioningRuns)
-      .where(and(eq(provisioningRuns.serverId, server.id), eq(provisioningRuns.status, 'running'))).limit(1);
+    const [running] = await tx
+      .select({ id: provisioningRuns.id, kind: provisioningRuns.kind })
+      .from(provisioningRuns)
+      .where(and(eq(provisioningRuns.serverId, server.id), eq(provisioningRuns.status, 'running')))
+      .limit(1);
     if (running) throw new ConflictError(`A ${running.kind} run (${running.id}) is in progress for this server`, 'run_in_progress');
     if (!server.tlsSpkiSha256) throw new ConflictError('The server has no TLS certificate yet', 'no_tls_key');
     const params: RollTlsKeyParams = { reason: input.reason, keyType: input.keyType };
     const runId = await startRun(deps.queue, tx, raw, { serverId: server.id, kind: 'roll_tls_key', params: { ...params } });
-    await audit(tx, actor, { action: 'tls.rollover', workspaceId: server.workspaceId, target: server.id, details: { runId, ...params, current: server.tlsSpkiSha256 } });
+    await audit(tx, actor, {
+      action: 'tls.rollover',
+      workspaceId: server.workspaceId,
+      target: server.id,
+      details: { runId, ...params, current: server.tlsSpkiSha256 },
+    });
     return { runId };
   });
 }

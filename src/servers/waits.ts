@@ -12,10 +12,16 @@ export interface ServerWait extends StepWait {
 }
 
 export async function currentWaits(db: Db, serverId: string): Promise<ServerWait[]> {
-  const [run] = await db.select({ id: provisioningRuns.id }).from(provisioningRuns)
-    .where(eq(provisioningRuns.serverId, serverId)).orderBy(desc(provisioningRuns.createdAt)).limit(1);
+  const [run] = await db
+    .select({ id: provisioningRuns.id })
+    .from(provisioningRuns)
+    .where(eq(provisioningRuns.serverId, serverId))
+    .orderBy(desc(provisioningRuns.createdAt))
+    .limit(1);
   if (!run) return [];
-  const rows = await db.select({ name: provisioningSteps.name, waitingFor: provisioningSteps.waitingFor }).from(provisioningSteps)
+  const rows = await db
+    .select({ name: provisioningSteps.name, waitingFor: provisioningSteps.waitingFor })
+    .from(provisioningSteps)
     .where(and(eq(provisioningSteps.runId, run.id), eq(provisioningSteps.status, 'waiting'), isNotNull(provisioningSteps.waitingFor)));
   return rows.map((r) => ({ ...r.waitingFor!, step: r.name }));
 }

@@ -10,7 +10,10 @@ export interface MasterKeyRing {
 export function parseMasterKeys(spec: string): MasterKeyRing {
   const keys = new Map<string, Buffer>();
   let activeId: string | null = null;
-  for (const part of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const idx = part.indexOf(':');
     if (idx <= 0) throw new Error('VAULT_MASTER_KEYS: each entry is "<id>:<base64 32-byte key>"');
     const id = part.slice(0, idx);

@@ -29,13 +29,19 @@ export async function rotateVault(db: Db, vault: Vault, opts: RotateOptions = {}
   for (;;) {
     if (opts.signal?.aborted) break;
     const done = await db.transaction(async (tx) => {
-      const rows = await tx.select().from(vaultSecrets)
+      const rows = await tx
+        .select()
+        .from(vaultSecrets)
         .where(ne(vaultSecrets.keyId, vault.activeKeyId))
-        .orderBy(vaultSecrets.id).limit(batchSize).for('update', { skipLocked: true });
+        .orderBy(vaultSecrets.id)
+        .limit(batchSize)
+        .for('update', { skipLocked: true });
       for (const row of rows) {
         const next = vault.rewrap(row);
         if (!next) continue;
-        await tx.update(vaultSecrets).set({ ...next, rotatedAt: new Date() })
+        await tx
+          .update(vaultSecrets)
+          .set({ ...next, rotatedAt: new Date() })
           .where(and(eq(vaultSecrets.id, row.id), eq(vaultSecrets.keyId, row.keyId)));
       }
       return rows.length;

@@ -63,7 +63,8 @@ export class Vault {
   }
 
   async remove(db: DbOrTx, owner: SecretOwner): Promise<void> {
-    await db.delete(vaultSecrets)
+    await db
+      .delete(vaultSecrets)
       .where(and(eq(vaultSecrets.ownerTable, owner.table), eq(vaultSecrets.ownerId, owner.id), eq(vaultSecrets.purpose, owner.purpose)));
   }
 
@@ -73,20 +74,30 @@ export class Vault {
     const dataKey = randomBytes(32);
     const body = seal(dataKey, Buffer.from(plaintext), aad);
     const values = {
-      workspaceId: owner.workspaceId, ownerTable: owner.table, ownerId: owner.id, purpose: owner.purpose,
+      workspaceId: owner.workspaceId,
+      ownerTable: owner.table,
+      ownerId: owner.id,
+      purpose: owner.purpose,
       keyId: this.ring.activeId,
       wrappedKey: this.wrap(dataKey, aad),
-      iv: b64(body.iv), ciphertext: b64(body.ciphertext), tag: b64(body.tag),
+      iv: b64(body.iv),
+      ciphertext: b64(body.ciphertext),
+      tag: b64(body.tag),
     };
-    const [row] = await db.insert(vaultSecrets).values(values)
+    const [row] = await db
+      .insert(vaultSecrets)
+      .values(values)
       .onConflictDoUpdate({ target: [vaultSecrets.ownerTable, vaultSecrets.ownerId, vaultSecrets.purpose], set: { ...values, rotatedAt: new Date() } })
       .returning({ id: vaultSecrets.id });
     return row!.id;
   }
 
   async get(db: DbOrTx, owner: SecretOwner): Promise<string> {
-    const [row] = await db.select().from(vaultSecrets)
-      .where(and(eq(vaultSecrets.ownerTable, owner.table), eq(vaultSecrets.ownerId, owner.id), eq(vaultSecrets.purpose, owner.purpose))).limit(1);
+    const [row] = await db
+      .select()
+      .from(vaultSecrets)
+      .where(and(eq(vaultSecrets.ownerTable, owner.table), eq(vaultSecrets.ownerId, owner.id), eq(vaultSecrets.purpose, owner.purpose)))
+      .limit(1);
     if (!row) throw new VaultError(`no ${owner.purpose} secret for ${owner.table}/${owner.id}`);
     return this.decryptRow(row, owner).toString('utf8');
   }

@@ -11,10 +11,17 @@ import { dirname, join } from 'node:path';
 import type { WebApp } from './web-env.ts';
 
 const JS = 'text/javascript; charset=utf-8';
-const TYPES: Record<string, string> = { 'app.css': 'text/css; charset=utf-8', 'app.js': JS, 'two-factor.js': JS, 'webauthn.js': JS, 'icon.svg': 'image/svg+xml' };
-const fileOf = (name: string): URL | string => (name === 'webauthn.js'
-  ? join(dirname(createRequire(import.meta.url).resolve('@simplewebauthn/browser')), '../dist/bundle/index.umd.min.js')
-  : new URL(`./assets/${name}`, import.meta.url));
+const TYPES: Record<string, string> = {
+  'app.css': 'text/css; charset=utf-8',
+  'app.js': JS,
+  'two-factor.js': JS,
+  'webauthn.js': JS,
+  'icon.svg': 'image/svg+xml',
+};
+const fileOf = (name: string): URL | string =>
+  name === 'webauthn.js'
+    ? join(dirname(createRequire(import.meta.url).resolve('@simplewebauthn/browser')), '../dist/bundle/index.umd.min.js')
+    : new URL(`./assets/${name}`, import.meta.url);
 
 export function registerAssets(web: WebApp): void {
   // Pages name the icon; browsers and tools that ask for the conventional path are sent to it.

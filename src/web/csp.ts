@@ -6,11 +6,15 @@
  * Stripe's hosted checkout, opening webmail to the customer's own server.
  */
 export const WEB_CSP_DIRECTIVES = {
-  defaultSrc: ["'none'"], scriptSrc: ["'self'"], styleSrc: ["'self'"], imgSrc: ["'self'", 'data:'],
-  connectSrc: ["'self'"], frameAncestors: ["'none'"], baseUri: ["'none'"],
+  defaultSrc: ["'none'"],
+  scriptSrc: ["'self'"],
+  styleSrc: ["'self'"],
+  imgSrc: ["'self'", 'data:'],
+  connectSrc: ["'self'"],
+  frameAncestors: ["'none'"],
+  baseUri: ["'none'"],
 };
 
 const API_EXACT = new Set(['/v1', '/docs', '/openapi.json', '/healthz', '/readyz', '/metrics']);
 
-export const isWebPath = (path: string): boolean =>
-  !(API_EXACT.has(path) || path.startsWith('/v1/') || path.startsWith('/docs/'));
+export const isWebPath = (path: string): boolean => !(API_EXACT.has(path) || path.startsWith('/v1/') || path.startsWith('/docs/'));

@@ -15,7 +15,9 @@ export function renderError(err: Error, c: WebContext): Response | Promise<Respo
   if (err instanceof AppError && err.status < 500) {
     const status = ([400, 403, 404, 409, 429] as const).find((s) => s === err.status) ?? 400;
     return renderPage(c, {
-      title: status === 404 ? 'Not found' : err.title, user, status,
+      title: status === 404 ? 'Not found' : err.title,
+      user,
+      status,
       body: html`<p>${err.detail ?? err.title}</p><p><a href="/">Back to your workspaces</a></p>`,
     });
   }
@@ -26,7 +28,9 @@ export function renderError(err: Error, c: WebContext): Response | Promise<Respo
   }
   c.get('log')?.error({ err }, 'dashboard page failed');
   return renderPage(c, {
-    title: 'Something went wrong', user, status: 500,
+    title: 'Something went wrong',
+    user,
+    status: 500,
     body: html`<p>Something went wrong on our side. If it keeps happening, quote this reference to support: <code>${c.get('requestId') ?? 'n/a'}</code>.</p>`,
   });
 }

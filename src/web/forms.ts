@@ -27,7 +27,16 @@ export function hitLimit(limiter: RateLimiter, c: WebContext): void {
   if (waitMs > 0) throw new RateLimitedError(waitMs, `Too many attempts from your address; wait ${Math.ceil(waitMs / 1000)} seconds and try again.`);
 }
 
-export const field = (o: { name: string; label: string; type?: string; value?: string; autocomplete?: string; hint?: string; required?: boolean; extra?: Record<string, string> }) => {
+export const field = (o: {
+  name: string;
+  label: string;
+  type?: string;
+  value?: string;
+  autocomplete?: string;
+  hint?: string;
+  required?: boolean;
+  extra?: Record<string, string>;
+}) => {
   const id = `f-${o.name}`;
   // The hint sits outside the label (announced through aria-describedby), so the field's name is just its label.
   return html`<div><label for="${id}">${o.label}</label>${o.hint ? html`<span class="hint" id="${id}-hint">${o.hint}</span>` : ''}

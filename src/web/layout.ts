@@ -42,12 +42,14 @@ function nav(o: PageOptions): Html {
 }
 
 export function renderPage(c: Context<WebEnv>, o: PageOptions): Response | Promise<Response> {
-  const verifyBanner = o.user && !o.user.emailVerified
-    ? html`<div class="banner" role="note">Please confirm your email address (${o.user.email}).
+  const verifyBanner =
+    o.user && !o.user.emailVerified
+      ? html`<div class="banner" role="note">Please confirm your email address (${o.user.email}).
         <form method="post" action="/account/verification" class="inline"><button type="submit" class="link">Send the link again</button></form></div>`
-    : '';
+      : '';
   c.header('cache-control', 'no-store');
-  return c.html(html`<!doctype html>
+  return c.html(
+    html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${o.title} · mailplane</title>
@@ -66,7 +68,9 @@ ${o.error ? html`<p class="error" role="alert">${o.error}</p>` : ''}
 ${o.body}
 </main>
 <footer><a href="/docs">API reference</a></footer>
-</body></html>`, o.status ?? 200);
+</body></html>`,
+    o.status ?? 200,
+  );
 }
 
 /** Notices after a redirect are codes, never free text from the URL (no injected messages). */
@@ -94,14 +98,15 @@ export const NOTICES: Record<string, string> = {
   server_cancelled: 'The server is cancelled: it runs until the end of the period you paid for. Every owner was mailed; you can undo it below until then.',
   cancel_undone: 'Cancellation undone: the subscription renews and the server stays as it is.',
   cancel_not_undone: 'The cancellation could not be undone: the subscription has already ended, or was not cancelled.',
-  plan_change_requested: 'Plan change sent to Stripe: the new plan applies as soon as Stripe confirms it, usually within seconds. If it runs on another server size, your server is rebuilt onto it.',
+  plan_change_requested:
+    'Plan change sent to Stripe: the new plan applies as soon as Stripe confirms it, usually within seconds. If it runs on another server size, your server is rebuilt onto it.',
   rerun: 'Step queued again.',
   resumed: 'Run resumed: its failed steps are queued again.',
   acknowledged: 'Alert acknowledged.',
   resolved: 'Alert resolved.',
   rotation_started: 'IP rotation started.',
   dkim_rotation: 'DKIM rotation started: the new keys sign once public resolvers answer them.',
-  tls_rollover: 'TLS key rollover started: both keys\' TLSA records are published before the key switches.',
+  tls_rollover: "TLS key rollover started: both keys' TLSA records are published before the key switches.",
   rechecking: 'Checking now: this page shows the result in a moment.',
   nothing_waiting: 'Nothing is waiting any more: there was nothing to check.',
   joined: 'You joined the workspace.',

@@ -28,7 +28,10 @@ export const ID_PATTERNS = [
 ];
 
 const CHECKS: Record<string, (value: string) => boolean> = {
-  ws: (v) => UUID.test(v), id: (v) => UUID.test(v), mb: (v) => UUID.test(v), uid: (v) => UUID.test(v),
+  ws: (v) => UUID.test(v),
+  id: (v) => UUID.test(v),
+  mb: (v) => UUID.test(v),
+  uid: (v) => UUID.test(v),
   ip: (v) => v.length <= 45 && isIP(v) !== 0,
 };
 

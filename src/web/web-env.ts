@@ -60,5 +60,5 @@ export interface WebmailStandIn {
 export const newWebApp = (): WebApp => new Hono<WebEnv>();
 
 /** Any dashboard request's context, whatever its route's path parameters. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: the route's path parameters differ per page; Hono types them only as `any` here.
 export type WebContext = Context<WebEnv, any>;

@@ -19,7 +19,12 @@ import type { WebDeps, WebEnv, WebUser } from './web-env.ts';
 
 export class CrossSiteRequestError extends AppError {
   constructor() {
-    super({ code: 'cross_site_request', status: 403, title: 'Request refused', detail: 'This form was not sent from the mailplane dashboard. Reload the page and try again.' });
+    super({
+      code: 'cross_site_request',
+      status: 403,
+      title: 'Request refused',
+      detail: 'This form was not sent from the mailplane dashboard. Reload the page and try again.',
+    });
   }
 }
 
@@ -40,7 +45,15 @@ export async function currentUser(deps: WebDeps, c: Context<WebEnv>): Promise<We
     const s = await deps.api.sessions.authenticate(deps.api.db, cookie);
     const [row] = await deps.api.db.select({ name: users.name, verified: users.emailVerifiedAt }).from(users).where(eq(users.id, s.userId));
     if (!row) return null;
-    const user: WebUser = { id: s.userId, email: s.email, name: row.name, staffRole: s.staffRole, emailVerified: row.verified !== null, sessionId: s.sessionId, twoFactor: s.twoFactor };
+    const user: WebUser = {
+      id: s.userId,
+      email: s.email,
+      name: row.name,
+      staffRole: s.staffRole,
+      emailVerified: row.verified !== null,
+      sessionId: s.sessionId,
+      twoFactor: s.twoFactor,
+    };
     c.set('user', user);
     c.set('principal', { kind: 'user', userId: s.userId, sessionId: s.sessionId, email: s.email, staffRole: s.staffRole, twoFactor: s.twoFactor });
     c.set('actor', { id: s.userId, kind: 'user', ip: c.get('clientIp') });

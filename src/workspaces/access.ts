@@ -43,7 +43,10 @@ export async function membershipOf(db: DbOrTx, userId: string, workspaceId: stri
  * front of membershipOf): an API key needs no lookup at all.
  */
 export async function authorizeWorkspaceWith(
-  lookup: (userId: string, workspaceId: string) => Promise<Membership | null>, principal: Principal, workspaceId: string, action: Action,
+  lookup: (userId: string, workspaceId: string) => Promise<Membership | null>,
+  principal: Principal,
+  workspaceId: string,
+  action: Action,
 ): Promise<WorkspaceAccess> {
   if (!UUID.test(workspaceId)) throw new NotFoundError('Workspace');
   if (principal.kind === 'api_key') {

@@ -10,9 +10,12 @@ import { AppError } from '../errors.ts';
 export class WorkspaceErasureScheduledError extends AppError {
   constructor(erasesAt: Date, doing: string) {
     super({
-      code: 'workspace_erasure_scheduled', status: 409, title: 'Workspace about to be erased',
-      detail: `This workspace will be erased at ${erasesAt.toISOString()}; ${doing} is refused until an owner cancels the erasure `
-        + '(POST /v1/workspaces/{ws}/erasure/cancel, or "Keep this workspace" in the dashboard).',
+      code: 'workspace_erasure_scheduled',
+      status: 409,
+      title: 'Workspace about to be erased',
+      detail:
+        `This workspace will be erased at ${erasesAt.toISOString()}; ${doing} is refused until an owner cancels the erasure ` +
+        '(POST /v1/workspaces/{ws}/erasure/cancel, or "Keep this workspace" in the dashboard).',
     });
   }
 }
@@ -22,4 +25,3 @@ export async function assertNoErasureScheduled(db: DbOrTx, workspaceId: string, 
   const [ws] = await db.select({ at: workspaces.erasureScheduledFor }).from(workspaces).where(eq(workspaces.id, workspaceId));
   if (ws?.at) throw new WorkspaceErasureScheduledError(ws.at, doing);
 }
-

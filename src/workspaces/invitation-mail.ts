@@ -26,8 +26,16 @@ export async function mailInvitation(
     deps.db.select({ name: workspaces.name }).from(workspaces).where(eq(workspaces.id, invitation.workspaceId)),
     invitation.invitedBy ? deps.db.select({ name: users.name, email: users.email }).from(users).where(eq(users.id, invitation.invitedBy)) : Promise.resolve([]),
   ]);
-  return sendBestEffort(deps.mailer, deps.log, invitationMessage(invitation.email, {
-    workspace: ws?.name ?? '(unnamed)', inviter: inviter?.name || '(no name)', inviterEmail: inviter?.email ?? null, role: invitation.role, expiresAt: invitation.expiresAt,
-    link: `${deps.publicUrl}/invitations/accept?token=${encodeURIComponent(token)}`,
-  }));
+  return sendBestEffort(
+    deps.mailer,
+    deps.log,
+    invitationMessage(invitation.email, {
+      workspace: ws?.name ?? '(unnamed)',
+      inviter: inviter?.name || '(no name)',
+      inviterEmail: inviter?.email ?? null,
+      role: invitation.role,
+      expiresAt: invitation.expiresAt,
+      link: `${deps.publicUrl}/invitations/accept?token=${encodeURIComponent(token)}`,
+    }),
+  );
 }

@@ -24,7 +24,12 @@ export async function setTwoFactorPolicy(db: Db, actor: Actor, access: Workspace
   }
   await db.transaction(async (tx) => {
     await tx.update(workspaces).set({ requireTwoFactor }).where(eq(workspaces.id, access.workspaceId));
-    await audit(tx, actor, { action: 'workspace.two_factor_policy', workspaceId: access.workspaceId, target: access.workspaceId, details: { requireTwoFactor } });
+    await audit(tx, actor, {
+      action: 'workspace.two_factor_policy',
+      workspaceId: access.workspaceId,
+      target: access.workspaceId,
+      details: { requireTwoFactor },
+    });
   });
   return { requireTwoFactor };
 }

@@ -20,7 +20,13 @@ export async function createWorkspace(db: Db, actor: Actor, userId: string, name
 
 export async function listWorkspacesOfUser(db: Db, userId: string) {
   return db
-    .select({ id: workspaces.id, name: workspaces.name, createdAt: workspaces.createdAt, erasureScheduledFor: workspaces.erasureScheduledFor, role: memberships.role })
+    .select({
+      id: workspaces.id,
+      name: workspaces.name,
+      createdAt: workspaces.createdAt,
+      erasureScheduledFor: workspaces.erasureScheduledFor,
+      role: memberships.role,
+    })
     .from(memberships)
     .innerJoin(workspaces, eq(workspaces.id, memberships.workspaceId))
     .where(eq(memberships.userId, userId))
@@ -71,7 +77,10 @@ export async function changeMemberRole(db: Db, actor: Actor, access: WorkspaceAc
     if (target.role === 'owner' && role !== 'owner' && members.filter((m) => m.role === 'owner').length === 1) {
       throw new ConflictError('The last owner cannot be demoted; make someone else owner first', 'last_owner');
     }
-    await tx.update(memberships).set({ role }).where(and(eq(memberships.workspaceId, access.workspaceId), eq(memberships.userId, userId)));
+    await tx
+      .update(memberships)
+      .set({ role })
+      .where(and(eq(memberships.workspaceId, access.workspaceId), eq(memberships.userId, userId)));
     await audit(tx, actor, { action: 'member.role_change', workspaceId: access.workspaceId, target: userId, details: { from: target.role, to: role } });
     return { userId, role };
   });
@@ -83,7 +92,8 @@ export async function removeMember(db: Db, actor: Actor, access: WorkspaceAccess
     const target = members.find((m) => m.userId === userId);
     if (!target) throw new NotFoundError('Member');
     const self = access.principal.kind === 'user' && access.principal.userId === userId;
-    if (!self && !canManageMember(access.role!, target.role)) throw new ForbiddenError(`${roleWithArticle(access.role!, true)} cannot remove ${roleWithArticle(target.role)}`);
+    if (!self && !canManageMember(access.role!, target.role))
+      throw new ForbiddenError(`${roleWithArticle(access.role!, true)} cannot remove ${roleWithArticle(target.role)}`);
     if (target.role === 'owner' && members.filter((m) => m.role === 'owner').length === 1) {
       throw new ConflictError('The last owner cannot be removed', 'last_owner');
     }

@@ -25,13 +25,20 @@ fi
 # so a mistake cannot lock the control plane out.
 install -d -m 0755 /run/sshd
 sshd -t -f /etc/ssh/sshd_config
+# That configuration lets only the deploy user in (no root): never apply it before that user
+# can log in (deploy-user.sh, run by the control plane's first session).
+deploy_home="$(getent passwd mailplane | cut -d: -f6 || true)"
+if [ -z "$deploy_home" ] || [ ! -s "$deploy_home/.ssh/authorized_keys" ]; then
+  log 'the deploy user mailplane cannot log in yet: sshd not reloaded'
+  exit 1
+fi
 # Host keys other than the pinned ed25519 one are not offered; remove stray ones.
 for key in /etc/ssh/ssh_host_rsa_key /etc/ssh/ssh_host_ecdsa_key /etc/ssh/ssh_host_dsa_key; do
   rm -f "$key" "$key.pub"
 done
 systemctl reload ssh
 
-# No password for root: only the deploy key logs in.
+# No password for root either (root does not log in over SSH at all).
 if [ "$(passwd -S root | cut -d' ' -f2)" != L ]; then
   passwd -l root >/dev/null
   log 'root password locked'

@@ -43,7 +43,10 @@ async function retryWhile<T>(what: string, fn: () => Promise<T>, retryable: (err
 describe.skipIf(!scw)('Scaleway (real)', () => {
   const zone = (env['LIVE_SCW_ZONE'] ?? 'fr-par-1') as Zone;
   const compute: ComputeProvider = createScalewayCompute({
-    accessKey: env['SCW_ACCESS_KEY']!, secretKey: env['SCW_SECRET_KEY']!, projectId: env['SCW_DEFAULT_PROJECT_ID']!, clock: systemClock,
+    accessKey: env['SCW_ACCESS_KEY']!,
+    secretKey: env['SCW_SECRET_KEY']!,
+    projectId: env['SCW_DEFAULT_PROJECT_ID']!,
+    clock: systemClock,
   });
   const tags = ['mailplane-live', RUN];
   const cleanup: (() => Promise<void>)[] = [];
@@ -51,7 +54,9 @@ describe.skipIf(!scw)('Scaleway (real)', () => {
   afterAll(async () => {
     for (const step of cleanup.reverse()) await step().catch((err: unknown) => say(`cleanup failed: ${String(err)}`));
     const left = await compute.listTagged(RUN);
-    say(`left under tag ${RUN}: ${left.servers.length} servers, ${left.ips.length} IPs, ${left.volumes.length} volumes, ${left.securityGroups.length} security groups`);
+    say(
+      `left under tag ${RUN}: ${left.servers.length} servers, ${left.ips.length} IPs, ${left.volumes.length} volumes, ${left.securityGroups.length} security groups`,
+    );
     expect(left).toEqual({ servers: [], ips: [], volumes: [], securityGroups: [] });
   });
 
@@ -65,8 +70,14 @@ describe.skipIf(!scw)('Scaleway (real)', () => {
     cleanup.push(() => compute.deleteSecurityGroup(zone, group.id));
     say(`security group ${group.id}: enable_default_security=${group.smtpBlockedByProvider} (true: Scaleway still blocks outbound SMTP on this account)`);
     const server = await compute.createServer({
-      zone, name: RUN, commercialType: env['LIVE_SCW_TYPE'] ?? 'DEV1-S', image: env['SCW_IMAGE'] ?? 'debian_bookworm',
-      cloudInit: '#cloud-config\n{}\n', tags, ipIds: [v4.id, v6.id], securityGroupId: group.id,
+      zone,
+      name: RUN,
+      commercialType: env['LIVE_SCW_TYPE'] ?? 'DEV1-S',
+      image: env['SCW_IMAGE'] ?? 'debian_bookworm',
+      cloudInit: '#cloud-config\n{}\n',
+      tags,
+      ipIds: [v4.id, v6.id],
+      securityGroupId: group.id,
     });
     cleanup.push(() => compute.deleteServer(zone, server.id));
     const held = server.publicIps.find((p) => p.family === 'ipv6')?.address;
@@ -121,7 +132,10 @@ describe.skipIf(!cf)('Cloudflare (real)', () => {
     say(`records left under ${RUN}: ${left.length}`);
     expect(left).toEqual([]);
     // Issue 13 item 10: what deleting a zone id that does not exist (well-formed) really answers.
-    const answer = await dns!.deleteZone(randomBytes(16).toString('hex')).then(() => 'success (404 treated as gone)', (err: unknown) => String(err));
+    const answer = await dns!.deleteZone(randomBytes(16).toString('hex')).then(
+      () => 'success (404 treated as gone)',
+      (err: unknown) => String(err),
+    );
     say(`DELETE /zones/<unknown well-formed id>: ${answer}`);
   });
 });
@@ -131,8 +145,12 @@ describe.skipIf(!stripeKey)('Stripe (real, test mode)', () => {
     if (!env['STRIPE_SECRET_KEY']!.startsWith('sk_test_')) throw new Error('test:live only uses a test-mode key (sk_test_…)');
     const billing = createStripeBilling({ secretKey: env['STRIPE_SECRET_KEY']!, webhookSecret: env['STRIPE_WEBHOOK_SECRET'] ?? 'whsec_unused' });
     const session = await billing.createCheckoutSession({
-      priceId: env['LIVE_STRIPE_PRICE']!, customerEmail: `${RUN}@example.com`, clientReferenceId: RUN,
-      metadata: { run: RUN }, successUrl: 'https://example.com/done', cancelUrl: 'https://example.com/cancelled',
+      priceId: env['LIVE_STRIPE_PRICE']!,
+      customerEmail: `${RUN}@example.com`,
+      clientReferenceId: RUN,
+      metadata: { run: RUN },
+      successUrl: 'https://example.com/done',
+      cancelUrl: 'https://example.com/cancelled',
       // Stripe Tax off: a test account without Tax activated refuses automatic_tax; the other two need nothing.
       tax: { automaticTax: false, taxIdCollection: true, billingAddressCollection: 'required' },
     });

@@ -17,6 +17,7 @@ import { loadConfig, type Config } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { Vault } from '../../src/vault/vault.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
+import { responseContract } from './response-contract.ts';
 
 export const TEST_SECRET = 'test-session-secret-that-is-long-enough-1234567890';
 export const STRONG_PASSWORD = 'Plum-Harbour-Lantern-42';
@@ -35,7 +36,11 @@ export interface TestApi {
   logLines: string[];
   /** What the account notifier was asked to tell account owners. */
   notices: AccountNotice[];
-  call<T = any>(method: string, path: string, opts?: { token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> }): Promise<CallResult<T>>;
+  call<T = any>(
+    method: string,
+    path: string,
+    opts?: { token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> },
+  ): Promise<CallResult<T>>;
   signup(email: string, name?: string): Promise<{ token: string; userId: string }>;
   close(): Promise<void>;
 }
@@ -79,6 +84,7 @@ export async function createTestApi(opts: TestApiOptions = {}): Promise<TestApi>
     readiness: { database: async () => (await database.sql`select 1 as ok`).length === 1 },
   };
   const app = createApp(deps, opts.extra?.(deps) ?? []);
+  const checkResponse = responseContract(app);
   let ipCounter = 0;
 
   const call: TestApi['call'] = async (method, path, o = {}) => {
@@ -97,11 +103,18 @@ export async function createTestApi(opts: TestApiOptions = {}): Promise<TestApi>
     } catch {
       parsed = text;
     }
+    checkResponse(method, path, res.status, res.headers.get('content-type'), parsed);
     return { status: res.status, body: parsed as any, headers: res.headers };
   };
 
   return {
-    app, deps, database, config, logLines, notices, call,
+    app,
+    deps,
+    database,
+    config,
+    logLines,
+    notices,
+    call,
     async signup(email, name = 'Test User') {
       // Each sign-up comes from its own address so the per-IP auth limit is not what a test measures.
       const ip = `10.0.${ipCounter >> 8}.${ipCounter++ & 255}`;

@@ -4,7 +4,11 @@ import { fileURLToPath } from 'node:url';
 
 export const MAILPLANE_BIN = fileURLToPath(new URL('../../bin/mailplane.js', import.meta.url));
 
-export interface CliRun { code: number | null; stdout: string; stderr: string }
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 /**
  * `env` is the whole environment besides PATH and HOME: nothing of the test runner leaks in.
@@ -25,7 +29,13 @@ export function runMailplane(args: string[], env: Record<string, string>, timeou
       stderr += `\n[mailplane ${args.join(' ')}: no exit after ${timeoutMs} ms, killed; its stdout ended with:]\n${stdout.slice(-2000)}`;
       child.kill('SIGKILL');
     }, timeoutMs);
-    child.once('error', (err) => { clearTimeout(timer); reject(err); });
-    child.once('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
   });
 }

@@ -37,7 +37,9 @@ export async function startObjectStorage(): Promise<ObjectStorageWorld> {
     emulator: make(),
     scaleway: null as unknown as ScalewayEmulator,
     storage: null as unknown as BackupStorage,
-    advance: (ms) => { offset += ms; },
+    advance: (ms) => {
+      offset += ms;
+    },
     async restart() {
       await world.emulator.stop();
       await world.scaleway.stop();
@@ -64,30 +66,52 @@ export async function startObjectStorage(): Promise<ObjectStorageWorld> {
 /** An S3 client with one credential, as a server or an attacker would hold it. */
 export function s3With(access: Pick<RepositoryAccess, 'endpoint' | 'region' | 'accessKeyId' | 'secretAccessKey'>): S3Client {
   return new S3Client({
-    endpoint: access.endpoint, region: access.region, forcePathStyle: true, maxAttempts: 1,
+    endpoint: access.endpoint,
+    region: access.region,
+    forcePathStyle: true,
+    maxAttempts: 1,
     credentials: { accessKeyId: access.accessKeyId, secretAccessKey: access.secretAccessKey },
-    requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED',
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
   });
 }
 
-export interface ResticResult { status: number | null; stdout: string; stderr: string }
+export interface ResticResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 /** Runs restic against a repository with one credential, as a server's backup job would. */
-export function restic(bin: string, access: RepositoryAccess, args: string[], opts: { cacheDir: string; repository?: string; extraEnv?: Record<string, string> }): Promise<ResticResult> {
+export function restic(
+  bin: string,
+  access: RepositoryAccess,
+  args: string[],
+  opts: { cacheDir: string; repository?: string; extraEnv?: Record<string, string> },
+): Promise<ResticResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(bin, args, {
       env: {
-        PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: opts.cacheDir,
-        RESTIC_REPOSITORY: opts.repository ?? access.repository, RESTIC_PASSWORD: 'correct horse battery staple', RESTIC_CACHE_DIR: opts.cacheDir,
-        AWS_ACCESS_KEY_ID: access.accessKeyId, AWS_SECRET_ACCESS_KEY: access.secretAccessKey, AWS_DEFAULT_REGION: access.region,
+        PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+        HOME: opts.cacheDir,
+        RESTIC_REPOSITORY: opts.repository ?? access.repository,
+        RESTIC_PASSWORD: 'correct horse battery staple',
+        RESTIC_CACHE_DIR: opts.cacheDir,
+        AWS_ACCESS_KEY_ID: access.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: access.secretAccessKey,
+        AWS_DEFAULT_REGION: access.region,
         ...opts.extraEnv,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
-    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
     child.on('error', reject);
     child.on('exit', (status) => resolve({ status, stdout, stderr }));
   });

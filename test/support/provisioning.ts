@@ -11,6 +11,7 @@ import { and, desc, eq } from 'drizzle-orm';
 import { createApp } from '../../src/api/app.ts';
 import { listenHttp } from '../../src/api/http-server.ts';
 import { apiDeps, createAppContext, type AppContext } from '../../src/app-context.ts';
+import type { Clock } from '../../src/clock.ts';
 import { loadConfig } from '../../src/config.ts';
 import { provisioningRuns, provisioningSteps, servers, subscriptions, users } from '../../src/db/schema/index.ts';
 import { createLogger } from '../../src/log.ts';
@@ -22,6 +23,7 @@ import { STRONG_PASSWORD, TEST_SECRET, type CallResult } from './api.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 import { endGracePeriods } from '../../src/billing/grace.ts';
 import { enrolTotp } from './two-factor.ts';
+import { responseContract } from './response-contract.ts';
 import { mailAccountNotifier } from '../../src/mail/account-notifier.ts';
 import { startDueErasures } from '../../src/gdpr/erasure-grace.ts';
 
@@ -46,6 +48,8 @@ export interface HarnessOptions {
   port?: number;
   /** Captures every log line of the product (level info) here, for log checks. */
   logLines?: string[];
+  /** The product's clock (default: the system's). */
+  clock?: Clock;
 }
 
 export interface Harness {
@@ -90,16 +94,29 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const database = await createTestDatabase();
   const dataDir = await mkdtemp(join(tmpdir(), 'mailplane-test-'));
   const sandbox = new Sandbox({
-    compute: true, dns: true, billing: true, dataDir, dnsblZones: DEFAULT_DNSBL_ZONES,
-    listedIps: opts.listedIps ?? [], listFirstIps: opts.listFirstIps ?? 0,
+    compute: true,
+    dns: true,
+    billing: true,
+    dataDir,
+    dnsblZones: DEFAULT_DNSBL_ZONES,
+    listedIps: opts.listedIps ?? [],
+    listFirstIps: opts.listFirstIps ?? 0,
     ...(opts.realHosts ? { realHosts: opts.realHosts } : {}),
     ...(process.env['HARNESS_LOG'] ? { log: (line: string) => process.stderr.write(`${line}\n`) } : {}),
   });
   await sandbox.start();
   const env = {
-    NODE_ENV: 'test', LOG_LEVEL: 'warn', SESSION_SECRET: TEST_SECRET, VAULT_MASTER_KEYS: TEST_VAULT_KEYS,
-    DATABASE_URL: database.url, MAILPLANE_DATA_DIR: dataDir, RATE_LIMIT_AUTH_PER_MINUTE: '1000', JOBS_POLL_SECONDS: '0.5', RATE_LIMIT_API_PER_MINUTE: '100000',
-    ...sandbox.env(), ...opts.env,
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'warn',
+    SESSION_SECRET: TEST_SECRET,
+    VAULT_MASTER_KEYS: TEST_VAULT_KEYS,
+    DATABASE_URL: database.url,
+    MAILPLANE_DATA_DIR: dataDir,
+    RATE_LIMIT_AUTH_PER_MINUTE: '1000',
+    JOBS_POLL_SECONDS: '0.5',
+    RATE_LIMIT_API_PER_MINUTE: '100000',
+    ...sandbox.env(),
+    ...opts.env,
   };
   const config = loadConfig(env);
   // HARNESS_LOG=debug (or info, warn) shows the product's log while debugging a test.
@@ -108,11 +125,18 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const log = capture
     ? createLogger({ level: 'info', pretty: false, destination: { write: (line: string) => void capture.push(line) } })
     : createLogger({ level: level ?? 'warn', pretty: false, destination: level ? process.stderr : { write: () => {} } });
-  const ctx = await createAppContext(config, log, { worker: opts.workers ?? true, migrate: false, settings: { ...FAST_SETTINGS, ...opts.settings }, providers: { sandbox } });
+  const ctx = await createAppContext(config, log, {
+    worker: opts.workers ?? true,
+    migrate: false,
+    settings: { ...FAST_SETTINGS, ...opts.settings },
+    providers: { sandbox },
+    ...(opts.clock ? { clock: opts.clock } : {}),
+  });
   if (opts.workers ?? true) await startWorkers(ctx);
   // The same app as `mailplane api`: the /v1 resources plus the product routes and the dashboard, and account notices by mail.
   const deps = apiDeps(ctx, mailAccountNotifier({ mailer: ctx.mailer, log, publicUrl: config.http.publicUrl }));
   const app = createApp(deps, productRegistrars(ctx, deps));
+  const checkResponse = responseContract(app);
   // The same HTTP server too: parser refusals as problem+json, keep-alive after refused bodies.
   const http = await listenHttp(app, { host: '127.0.0.1', port: opts.port ?? 0, log });
   const baseUrl = http.url;
@@ -125,12 +149,22 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     const res = await fetch(`${baseUrl}${path}`, { method, headers, ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : {}) });
     const text = await res.text();
     let body: any = text;
-    try { body = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
+    try {
+      body = text ? JSON.parse(text) : null;
+    } catch {
+      /* not JSON */
+    }
+    checkResponse(method, path, res.status, res.headers.get('content-type'), body);
     return { status: res.status, body, headers: res.headers };
   };
 
   const harness: Harness = {
-    sandbox, ctx, database, baseUrl, env, call,
+    sandbox,
+    ctx,
+    database,
+    baseUrl,
+    env,
+    call,
     async signup(email, o = {}) {
       const res = await call('POST', '/v1/auth/signup', { body: { email, password: STRONG_PASSWORD, name: o.name ?? 'Customer' } });
       if (res.status !== 202) throw new Error(`signup: ${res.status} ${JSON.stringify(res.body)}`);
@@ -151,7 +185,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       return res.body.token as string;
     },
     async verifyEmail(email) {
-      const mails = await database.sql`select text from sandbox_mail where ${email} = any("to") and text like '%/verify-email?token=%' order by created_at desc limit 1`;
+      const mails =
+        await database.sql`select text from sandbox_mail where ${email} = any("to") and text like '%/verify-email?token=%' order by created_at desc limit 1`;
       const token = /\/verify-email\?token=([^\s&]+)/.exec(String(mails[0]?.['text'] ?? ''))?.[1];
       if (!token) throw new Error(`no verification mail for ${email}`);
       const res = await call('POST', '/v1/auth/email/verify', { body: { token: decodeURIComponent(token) } });
@@ -174,9 +209,16 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
         if (row && statuses.includes(row.status)) return row;
         if (Date.now() > deadline) {
           const runs = await database.db.select().from(provisioningRuns).where(eq(provisioningRuns.serverId, serverId));
-          const steps = runs.length ? await database.db.select().from(provisioningSteps).where(eq(provisioningSteps.runId, runs.at(-1)!.id)) : [];
-          throw new Error(`server ${serverId} is ${row?.status} (wanted ${statuses.join('|')}); runs: ${JSON.stringify(runs.map((r) => [r.kind, r.status, r.error]))}; `
-            + `last run's steps: ${JSON.stringify(steps.map((st) => [st.name, st.status, st.attempt, st.error]))}`);
+          const steps = runs.length
+            ? await database.db
+                .select()
+                .from(provisioningSteps)
+                .where(eq(provisioningSteps.runId, runs.at(-1)!.id))
+            : [];
+          throw new Error(
+            `server ${serverId} is ${row?.status} (wanted ${statuses.join('|')}); runs: ${JSON.stringify(runs.map((r) => [r.kind, r.status, r.error]))}; ` +
+              `last run's steps: ${JSON.stringify(steps.map((st) => [st.name, st.status, st.attempt, st.error]))}`,
+          );
         }
         await new Promise((r) => setTimeout(r, 50));
       }
@@ -190,8 +232,18 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     async waitForStep(serverId, step, status, timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const [run] = await database.db.select().from(provisioningRuns).where(eq(provisioningRuns.serverId, serverId)).orderBy(desc(provisioningRuns.createdAt)).limit(1);
-        const [row] = run ? await database.db.select().from(provisioningSteps).where(and(eq(provisioningSteps.runId, run.id), eq(provisioningSteps.name, step))) : [];
+        const [run] = await database.db
+          .select()
+          .from(provisioningRuns)
+          .where(eq(provisioningRuns.serverId, serverId))
+          .orderBy(desc(provisioningRuns.createdAt))
+          .limit(1);
+        const [row] = run
+          ? await database.db
+              .select()
+              .from(provisioningSteps)
+              .where(and(eq(provisioningSteps.runId, run.id), eq(provisioningSteps.name, step)))
+          : [];
         if (row?.status === status) return;
         if (Date.now() > deadline) throw new Error(`step ${step} is ${row?.status} (wanted ${status})`);
         await new Promise((r) => setTimeout(r, 50));

@@ -9,7 +9,10 @@ export const totpCode = (secret: string, at = Date.now()) =>
  * Enrols an authenticator for the caller through the API, as a person would;
  * returns its secret and recovery codes. Staff accounts need this before any staff route.
  */
-export async function enrolTotp(call: (method: string, path: string, o: { token: string; body?: unknown }) => Promise<{ status: number; body: any }>, token: string) {
+export async function enrolTotp(
+  call: (method: string, path: string, o: { token: string; body?: unknown }) => Promise<{ status: number; body: any }>,
+  token: string,
+) {
   const started = await call('POST', '/v1/me/two-factor/totp', { token });
   if (started.status !== 200) throw new Error(`totp enrolment: ${started.status} ${JSON.stringify(started.body)}`);
   const confirmed = await call('POST', '/v1/me/two-factor/totp/confirm', { token, body: { code: totpCode(started.body.secret) } });

@@ -59,7 +59,13 @@ export async function createApiKey(api: TestApi, token: string, workspaceId: str
   return { id: res.body.apiKey.id, key: res.body.key };
 }
 
-export async function createInvitation(api: TestApi, token: string, workspaceId: string, email: string, role: Role = 'member'): Promise<{ id: string; token: string }> {
+export async function createInvitation(
+  api: TestApi,
+  token: string,
+  workspaceId: string,
+  email: string,
+  role: Role = 'member',
+): Promise<{ id: string; token: string }> {
   const res = await api.call('POST', `/v1/workspaces/${workspaceId}/invitations`, { token, body: { email, role } });
   if (res.status !== 201) throw new Error(`invitation create failed: ${res.status} ${JSON.stringify(res.body)}`);
   return { id: res.body.invitation.id, token: res.body.token };

@@ -12,12 +12,18 @@ const PRODUCTION = {
   DATABASE_URL: 'postgres://u:p@db.internal:5432/mailplane',
   SESSION_SECRET: SECRET,
   VAULT_MASTER_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}`,
-  SCW_ACCESS_KEY: 'SCWXXXXXXXXXXXXXXXXX', SCW_SECRET_KEY: '11111111-1111-4111-8111-111111111111', SCW_DEFAULT_PROJECT_ID: '22222222-2222-4222-8222-222222222222',
+  SCW_ACCESS_KEY: 'SCWXXXXXXXXXXXXXXXXX',
+  SCW_SECRET_KEY: '11111111-1111-4111-8111-111111111111',
+  SCW_DEFAULT_PROJECT_ID: '22222222-2222-4222-8222-222222222222',
   CONTROL_PLANE_ADDRESSES: '203.0.113.7,2001:db8:7::/48',
-  CLOUDFLARE_API_TOKEN: 'cf-token', CLOUDFLARE_ACCOUNT_ID: 'cf-account',
-  STRIPE_SECRET_KEY: 'sk_live_x', STRIPE_WEBHOOK_SECRET: 'whsec_x',
+  CLOUDFLARE_API_TOKEN: 'cf-token',
+  CLOUDFLARE_ACCOUNT_ID: 'cf-account',
+  STRIPE_SECRET_KEY: 'sk_live_x',
+  STRIPE_WEBHOOK_SECRET: 'whsec_x',
   MAIL_SMTP_URL: 'smtps://mailer:secret@smtp.example.com:465',
-  PLANS: JSON.stringify([{ id: 'starter', name: 'Starter', stripePriceId: 'price_1', commercialType: 'DEV1-S', mailboxes: 10, storageGb: 20, messagesPerHour: 200 }]),
+  PLANS: JSON.stringify([
+    { id: 'starter', name: 'Starter', stripePriceId: 'price_1', commercialType: 'DEV1-S', mailboxes: 10, storageGb: 20, messagesPerHour: 200 },
+  ]),
 };
 
 function problemsOf(env: Record<string, string>): string[] {
@@ -36,7 +42,13 @@ describe('loadConfig', () => {
     expect(config.env).toBe('development');
     expect(config.http).toMatchObject({ host: '127.0.0.1', port: 3000, trustProxy: false, bodyLimitBytes: 65536, publicUrl: 'http://127.0.0.1:3000' });
     expect(config.db).toEqual({ url: null, dataDir: '.data' });
-    expect(config.auth).toMatchObject({ sessionSecret: null, sessionTtlSeconds: 3600, invitationTtlSeconds: 7 * 86400, rateLimitAuthPerMinute: 10, rateLimitApiPerMinute: 600 });
+    expect(config.auth).toMatchObject({
+      sessionSecret: null,
+      sessionTtlSeconds: 3600,
+      invitationTtlSeconds: 7 * 86400,
+      rateLimitAuthPerMinute: 10,
+      rateLimitApiPerMinute: 600,
+    });
     expect(config.log.pretty).toBe(true);
     expect([config.scaleway, config.cloudflare, config.stripe]).toEqual([null, null, null]);
   });
@@ -49,17 +61,33 @@ describe('loadConfig', () => {
   });
 
   it('reads typed values', () => {
-    const config = loadConfig({ PORT: '8080', HOST: '::1', TRUST_PROXY: '1', BODY_LIMIT_BYTES: '2048', INVITATION_TTL_HOURS: '48', DATABASE_URL: 'postgres://x/y' });
+    const config = loadConfig({
+      PORT: '8080',
+      HOST: '::1',
+      TRUST_PROXY: '1',
+      BODY_LIMIT_BYTES: '2048',
+      INVITATION_TTL_HOURS: '48',
+      DATABASE_URL: 'postgres://x/y',
+    });
     expect(config.http).toMatchObject({ port: 8080, trustProxy: true, bodyLimitBytes: 2048, publicUrl: 'http://[::1]:8080' });
     expect(config.auth.invitationTtlSeconds).toBe(48 * 3600);
     expect(config.db.url).toBe('postgres://x/y');
   });
 
-  it('collects EU VAT at checkout and keeps an ended subscription\'s server 14 days by default; both configurable', () => {
+  it("collects EU VAT at checkout and keeps an ended subscription's server 14 days by default; both configurable", () => {
     expect(loadConfig({}).billing).toEqual({ automaticTax: true, taxIdCollection: true, billingAddressCollection: 'required', graceMs: 14 * 24 * 3600_000 });
-    const off = loadConfig({ STRIPE_AUTOMATIC_TAX: 'false', STRIPE_TAX_ID_COLLECTION: '0', STRIPE_BILLING_ADDRESS_COLLECTION: 'auto', BILLING_GRACE_DAYS: '30' });
+    const off = loadConfig({
+      STRIPE_AUTOMATIC_TAX: 'false',
+      STRIPE_TAX_ID_COLLECTION: '0',
+      STRIPE_BILLING_ADDRESS_COLLECTION: 'auto',
+      BILLING_GRACE_DAYS: '30',
+    });
     expect(off.billing).toEqual({ automaticTax: false, taxIdCollection: false, billingAddressCollection: 'auto', graceMs: 30 * 24 * 3600_000 });
-    expect(problemsOf({ STRIPE_BILLING_ADDRESS_COLLECTION: 'always', BILLING_GRACE_DAYS: '0' }).map((p) => p.split(':')[0]).sort()).toEqual(['BILLING_GRACE_DAYS', 'STRIPE_BILLING_ADDRESS_COLLECTION']);
+    expect(
+      problemsOf({ STRIPE_BILLING_ADDRESS_COLLECTION: 'always', BILLING_GRACE_DAYS: '0' })
+        .map((p) => p.split(':')[0])
+        .sort(),
+    ).toEqual(['BILLING_GRACE_DAYS', 'STRIPE_BILLING_ADDRESS_COLLECTION']);
   });
 
   it('lists every wrong value at once, each naming its variable, in a readable message', () => {
@@ -104,11 +132,13 @@ describe('loadConfig', () => {
     expect(problems).toEqual([expect.stringMatching(/Scaleway: SCW_ACCESS_KEY set but SCW_SECRET_KEY, SCW_DEFAULT_PROJECT_ID missing/)]);
   });
 
-  it('needs the control plane\'s addresses with real Scaleway (SSH is open to them only), and refuses one that is not an address', () => {
+  it("needs the control plane's addresses with real Scaleway (SSH is open to them only), and refuses one that is not an address", () => {
     expect(problemsOf({ ...PRODUCTION, CONTROL_PLANE_ADDRESSES: '' }).join()).toMatch(/CONTROL_PLANE_ADDRESSES: required with real Scaleway/);
     expect(problemsOf({ ...PRODUCTION, CONTROL_PLANE_ADDRESSES: '203.0.113.7,not-an-ip' }).join()).toMatch(/"not-an-ip" is not an IPv4\/IPv6 address or CIDR/);
     expect(problemsOf({ ...PRODUCTION, CONTROL_PLANE_ADDRESSES: '203.0.113.0/33' }).join()).toMatch(/"203.0.113.0\/33"/);
-    expect(loadConfig({ ...PRODUCTION, NODE_ENV: 'development', CONTROL_PLANE_ADDRESSES: '', SCW_API_URL: 'http://127.0.0.1:4010' }).controlPlane.addresses).toEqual([]);
+    expect(
+      loadConfig({ ...PRODUCTION, NODE_ENV: 'development', CONTROL_PLANE_ADDRESSES: '', SCW_API_URL: 'http://127.0.0.1:4010' }).controlPlane.addresses,
+    ).toEqual([]);
   });
 
   it('refuses unknown zones and malformed plans', () => {

@@ -16,7 +16,10 @@ describe('log redaction', () => {
     ['an API key in nested details', { details: { key: { apiKey: SECRET } } }],
     ['request headers', { req: { headers: { authorization: `Bearer ${SECRET}`, cookie: `mailplane_session=${SECRET}` } } }],
     ['response headers', { res: { headers: { 'set-cookie': `mailplane_session=${SECRET}; HttpOnly` } } }],
-    ['headers spelled as an SDK or fetch() caller writes them', { request: { headers: { Authorization: `Bearer ${SECRET}`, Cookie: SECRET, 'X-Auth-Token': SECRET } } }],
+    [
+      'headers spelled as an SDK or fetch() caller writes them',
+      { request: { headers: { Authorization: `Bearer ${SECRET}`, Cookie: SECRET, 'X-Auth-Token': SECRET } } },
+    ],
     ['the Scaleway auth header', { headers: { 'x-auth-token': SECRET } }],
     ['secrets inside an array', { users: [{ email: 'a@example.com', passwordHash: SECRET }] }],
     ['three levels below the top', { a: { b: { c: { secret: SECRET } } } }],

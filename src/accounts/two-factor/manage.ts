@@ -18,14 +18,18 @@ import { consumeRecoveryCode, issueRecoveryCodes, recoveryCodesLeft, removeRecov
 import { confirmedTotpExists, hasSecondFactor, twoFactorRequirement } from './status.ts';
 import { beginTotpEnrolment, confirmTotp, consumeTotpCode, isTotpCode, pendingTotpSecret, removeTotp } from './totp.ts';
 import type { TwoFactorChange } from '../notifier.ts';
+import { systemClock } from '../../clock.ts';
 
 async function person(deps: TwoFactorDeps, userId: string) {
-  const [user] = await deps.db.select({ id: users.id, email: users.email, name: users.name, passwordHash: users.passwordHash }).from(users).where(eq(users.id, userId));
+  const [user] = await deps.db
+    .select({ id: users.id, email: users.email, name: users.name, passwordHash: users.passwordHash })
+    .from(users)
+    .where(eq(users.id, userId));
   if (!user) throw new NotFoundError('User');
   return user;
 }
 
-const nowOf = (deps: TwoFactorDeps) => deps.now?.() ?? Date.now();
+const nowOf = (deps: TwoFactorDeps) => deps.now?.() ?? systemClock.now();
 
 async function changed(deps: TwoFactorDeps, actor: Actor, user: { id: string; email: string }, change: TwoFactorChange, details: Record<string, unknown> = {}) {
   await audit(deps.db, actor, { action: `user.two_factor.${change}`, target: user.id, details });
@@ -34,10 +38,16 @@ async function changed(deps: TwoFactorDeps, actor: Actor, user: { id: string; em
 
 export async function twoFactorStatus(deps: TwoFactorDeps, userId: string) {
   const [keys, totp, codes, requirement] = await Promise.all([
-    passkeysOf(deps.db, userId), confirmedTotpExists(deps.db, userId), recoveryCodesLeft(deps.db, userId), twoFactorRequirement(deps.db, userId),
+    passkeysOf(deps.db, userId),
+    confirmedTotpExists(deps.db, userId),
+    recoveryCodesLeft(deps.db, userId),
+    twoFactorRequirement(deps.db, userId),
   ]);
   return {
-    enabled: totp || keys.length > 0, totp, recoveryCodesLeft: codes, requirement,
+    enabled: totp || keys.length > 0,
+    totp,
+    recoveryCodesLeft: codes,
+    requirement,
     passkeys: keys.map((k) => ({ id: k.id, name: k.name, createdAt: k.createdAt, lastUsedAt: k.lastUsedAt })),
   };
 }
@@ -80,12 +90,19 @@ export async function finishPasskeyEnrolment(deps: TwoFactorDeps, actor: Actor, 
  * The password and a current code (authenticator or recovery code), counted
  * by the login throttle like a sign-in, since both are guessable secrets.
  */
-async function proveIt(deps: TwoFactorDeps, user: { id: string; email: string; passwordHash: string }, proof: { password: string; code: string }, ip: string | null) {
+async function proveIt(
+  deps: TwoFactorDeps,
+  user: { id: string; email: string; passwordHash: string },
+  proof: { password: string; code: string },
+  ip: string | null,
+) {
   const attempt = await deps.loginThrottle.begin(user.email, ip);
   const passwordOk = await deps.hasher.verify(user.passwordHash, proof.password);
-  const codeOk = passwordOk && (isTotpCode(proof.code)
-    ? await consumeTotpCode(deps.db, deps.vault, user.id, proof.code, { confirmed: true, now: nowOf(deps) })
-    : await consumeRecoveryCode(deps.db, user.id, proof.code));
+  const codeOk =
+    passwordOk &&
+    (isTotpCode(proof.code)
+      ? await consumeTotpCode(deps.db, deps.vault, user.id, proof.code, { confirmed: true, now: nowOf(deps) })
+      : await consumeRecoveryCode(deps.db, user.id, proof.code));
   if (!codeOk) throw new UnauthorizedError(passwordOk ? 'That code is not right' : 'Your password is not right');
   await attempt.succeeded();
 }
@@ -93,9 +110,12 @@ async function proveIt(deps: TwoFactorDeps, user: { id: string; email: string; p
 async function mustKeepOne(deps: TwoFactorDeps, userId: string) {
   const requirement = await twoFactorRequirement(deps.db, userId);
   if (requirement.required) {
-    throw new ConflictError(requirement.staff
-      ? 'Staff accounts must keep two-factor sign-in on'
-      : `Two-factor sign-in is required by ${requirement.workspaces.join(', ')}; it cannot be turned off while you belong there`, 'two_factor_required');
+    throw new ConflictError(
+      requirement.staff
+        ? 'Staff accounts must keep two-factor sign-in on'
+        : `Two-factor sign-in is required by ${requirement.workspaces.join(', ')}; it cannot be turned off while you belong there`,
+      'two_factor_required',
+    );
   }
 }
 

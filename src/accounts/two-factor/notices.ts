@@ -1,11 +1,13 @@
 /** Every change to a person's second factors is mailed to them (through the AccountNotifier). */
 import type { TwoFactorChange } from '../notifier.ts';
 import type { TwoFactorDeps } from './deps.ts';
+import { systemClock } from '../../clock.ts';
 
 export async function notifyTwoFactorChange(
   deps: Pick<TwoFactorDeps, 'accountNotifier' | 'log' | 'now'>,
   n: { userId: string; email: string; change: TwoFactorChange; ip: string | null },
 ): Promise<void> {
-  await deps.accountNotifier.notify({ kind: 'two_factor_changed', ...n, at: new Date(deps.now?.() ?? Date.now()) })
+  await deps.accountNotifier
+    .notify({ kind: 'two_factor_changed', ...n, at: new Date(deps.now?.() ?? systemClock.now()) })
     .catch((err: unknown) => deps.log.error({ err }, 'account notice failed'));
 }

@@ -25,14 +25,19 @@ export const looksLikeRecoveryCode = (code: string) => /^[0-9a-f]{20}$/.test(nor
 
 export async function consumeRecoveryCode(db: DbOrTx, userId: string, code: string): Promise<boolean> {
   if (!looksLikeRecoveryCode(code)) return false;
-  const spent = await db.update(recoveryCodes).set({ usedAt: new Date() })
+  const spent = await db
+    .update(recoveryCodes)
+    .set({ usedAt: new Date() })
     .where(and(eq(recoveryCodes.userId, userId), eq(recoveryCodes.codeHash, hashOf(code)), isNull(recoveryCodes.usedAt)))
     .returning({ id: recoveryCodes.id });
   return spent.length === 1;
 }
 
 export async function recoveryCodesLeft(db: DbOrTx, userId: string): Promise<number> {
-  const [row] = await db.select({ n: count() }).from(recoveryCodes).where(and(eq(recoveryCodes.userId, userId), isNull(recoveryCodes.usedAt)));
+  const [row] = await db
+    .select({ n: count() })
+    .from(recoveryCodes)
+    .where(and(eq(recoveryCodes.userId, userId), isNull(recoveryCodes.usedAt)));
   return row?.n ?? 0;
 }
 

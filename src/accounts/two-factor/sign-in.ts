@@ -18,6 +18,7 @@ import { passkeySignInOptions, passkeysOf, verifyPasskeyAssertion } from './pass
 import { consumeRecoveryCode, looksLikeRecoveryCode } from './recovery-codes.ts';
 import { confirmedTotpExists } from './status.ts';
 import { consumeTotpCode, isTotpCode } from './totp.ts';
+import { systemClock } from '../../clock.ts';
 
 const CHALLENGE_MS = 5 * 60_000;
 const hashOf = (token: string) => createHash('sha256').update(token).digest('hex');
@@ -35,7 +36,15 @@ export async function openSignInChallenge(deps: Pick<TwoFactorDeps, 'db'>, userI
   const token = randomBytes(32).toString('base64url');
   const expiresAt = new Date(now + CHALLENGE_MS);
   // Housekeeping: this user's spent and expired sign-ins go (an open one from another tab stays usable).
-  await deps.db.delete(authChallenges).where(and(eq(authChallenges.userId, userId), eq(authChallenges.purpose, 'sign_in'), or(lt(authChallenges.expiresAt, new Date(now)), isNotNull(authChallenges.usedAt))));
+  await deps.db
+    .delete(authChallenges)
+    .where(
+      and(
+        eq(authChallenges.userId, userId),
+        eq(authChallenges.purpose, 'sign_in'),
+        or(lt(authChallenges.expiresAt, new Date(now)), isNotNull(authChallenges.usedAt)),
+      ),
+    );
   await deps.db.insert(authChallenges).values({ userId, purpose: 'sign_in', tokenHash: hashOf(token), ip, expiresAt });
   const methods: SecondFactorMethod[] = [];
   if (await confirmedTotpExists(deps.db, userId)) methods.push('totp');
@@ -45,9 +54,19 @@ export async function openSignInChallenge(deps: Pick<TwoFactorDeps, 'db'>, userI
 }
 
 async function pendingSignIn(deps: TwoFactorDeps, challenge: string, now: number) {
-  const [row] = await deps.db.select({ id: authChallenges.id, userId: authChallenges.userId, webauthnChallenge: authChallenges.webauthnChallenge, email: users.email })
-    .from(authChallenges).innerJoin(users, eq(users.id, authChallenges.userId))
-    .where(and(eq(authChallenges.tokenHash, hashOf(challenge)), eq(authChallenges.purpose, 'sign_in'), isNull(authChallenges.usedAt), gt(authChallenges.expiresAt, new Date(now)), isNull(users.erasureRequestedAt)))
+  const [row] = await deps.db
+    .select({ id: authChallenges.id, userId: authChallenges.userId, webauthnChallenge: authChallenges.webauthnChallenge, email: users.email })
+    .from(authChallenges)
+    .innerJoin(users, eq(users.id, authChallenges.userId))
+    .where(
+      and(
+        eq(authChallenges.tokenHash, hashOf(challenge)),
+        eq(authChallenges.purpose, 'sign_in'),
+        isNull(authChallenges.usedAt),
+        gt(authChallenges.expiresAt, new Date(now)),
+        isNull(users.erasureRequestedAt),
+      ),
+    )
     .limit(1);
   if (!row) throw new UnauthorizedError('This sign-in has expired or was already completed; enter your password again');
   return row;
@@ -55,7 +74,7 @@ async function pendingSignIn(deps: TwoFactorDeps, challenge: string, now: number
 
 /** WebAuthn options for answering a sign-in challenge with a passkey. */
 export async function passkeyOptionsForSignIn(deps: TwoFactorDeps, challenge: string) {
-  const now = deps.now?.() ?? Date.now();
+  const now = deps.now?.() ?? systemClock.now();
   const pending = await pendingSignIn(deps, challenge, now);
   return passkeySignInOptions(deps.db, deps.relyingParty, pending.id, pending.userId);
 }
@@ -64,9 +83,12 @@ export type SecondFactorAnswer = { code: string } | { passkey: unknown };
 
 /** Checks the answer under the login throttle; a right one closes the challenge and opens a session. */
 export async function completeSignIn(
-  deps: TwoFactorDeps, challenge: string, answer: SecondFactorAnswer, meta: { ip: string | null; userAgent: string | null },
+  deps: TwoFactorDeps,
+  challenge: string,
+  answer: SecondFactorAnswer,
+  meta: { ip: string | null; userAgent: string | null },
 ): Promise<{ token: string; expiresAt: Date; userId: string; method: SecondFactorMethod }> {
-  const now = deps.now?.() ?? Date.now();
+  const now = deps.now?.() ?? systemClock.now();
   const pending = await pendingSignIn(deps, challenge, now);
   const attempt = await deps.loginThrottle.begin(pending.email, meta.ip);
   let method: SecondFactorMethod | null = null;
@@ -81,11 +103,18 @@ export async function completeSignIn(
   }
   const actor = { id: pending.userId, kind: 'user' as const, ip: meta.ip };
   if (!method) {
-    await audit(deps.db, actor, { action: 'user.login_failed', target: pending.userId, details: { reason: 'bad_second_factor', method: 'passkey' in answer ? 'passkey' : 'code' } });
+    await audit(deps.db, actor, {
+      action: 'user.login_failed',
+      target: pending.userId,
+      details: { reason: 'bad_second_factor', method: 'passkey' in answer ? 'passkey' : 'code' },
+    });
     throw new UnauthorizedError('That code or passkey is not right');
   }
-  const closed = await deps.db.update(authChallenges).set({ usedAt: new Date(now) })
-    .where(and(eq(authChallenges.id, pending.id), isNull(authChallenges.usedAt))).returning({ id: authChallenges.id });
+  const closed = await deps.db
+    .update(authChallenges)
+    .set({ usedAt: new Date(now) })
+    .where(and(eq(authChallenges.id, pending.id), isNull(authChallenges.usedAt)))
+    .returning({ id: authChallenges.id });
   if (closed.length === 0) throw new UnauthorizedError('This sign-in was already completed');
   await attempt.succeeded();
   const session = await deps.db.transaction(async (tx) => {
@@ -94,6 +123,7 @@ export async function completeSignIn(
     return issued;
   });
   // A spent recovery code is news to the owner: if it was not them, their password and a code are known.
-  if (method === 'recovery_code') await notifyTwoFactorChange(deps, { userId: pending.userId, email: pending.email, change: 'recovery_code_used', ip: meta.ip });
+  if (method === 'recovery_code')
+    await notifyTwoFactorChange(deps, { userId: pending.userId, email: pending.email, change: 'recovery_code_used', ip: meta.ip });
   return { ...session, userId: pending.userId, method };
 }

@@ -26,10 +26,14 @@ export const isTotpCode = (code: string) => /^\d{6}$/.test(code.replace(/\s/g, '
 /** Starts (or restarts) enrolment: a new secret, unconfirmed. Refused while a confirmed one is on. */
 export async function beginTotpEnrolment(db: DbOrTx, vault: Vault, user: { id: string; email: string }): Promise<{ secret: string; uri: string }> {
   const [existing] = await db.select({ confirmedAt: totpCredentials.confirmedAt }).from(totpCredentials).where(eq(totpCredentials.userId, user.id));
-  if (existing?.confirmedAt) throw new ConflictError('An authenticator app is already set up; turn two-factor sign-in off first to replace it', 'totp_already_enabled');
+  if (existing?.confirmedAt)
+    throw new ConflictError('An authenticator app is already set up; turn two-factor sign-in off first to replace it', 'totp_already_enabled');
   const secret = new Secret({ size: 20 });
   await vault.put(db, totpOwner(user.id), secret.base32);
-  await db.insert(totpCredentials).values({ userId: user.id }).onConflictDoUpdate({ target: totpCredentials.userId, set: { confirmedAt: null, lastUsedStep: null, createdAt: new Date() } });
+  await db
+    .insert(totpCredentials)
+    .values({ userId: user.id })
+    .onConflictDoUpdate({ target: totpCredentials.userId, set: { confirmedAt: null, lastUsedStep: null, createdAt: new Date() } });
   return { secret: secret.base32, uri: totpOf(secret, user.email).toString() };
 }
 
@@ -47,14 +51,19 @@ export async function consumeTotpCode(db: DbOrTx, vault: Vault, userId: string, 
   const delta = TOTP.validate({ token, secret, algorithm: 'SHA1', digits: 6, period: PERIOD, timestamp: opts.now, window: WINDOW });
   if (delta === null) return false;
   const step = TOTP.counter({ period: PERIOD, timestamp: opts.now }) + delta;
-  const used = await db.update(totpCredentials).set({ lastUsedStep: step })
+  const used = await db
+    .update(totpCredentials)
+    .set({ lastUsedStep: step })
     .where(and(eq(totpCredentials.userId, userId), or(isNull(totpCredentials.lastUsedStep), lt(totpCredentials.lastUsedStep, step))))
     .returning({ userId: totpCredentials.userId });
   return used.length === 1;
 }
 
 export async function confirmTotp(db: DbOrTx, userId: string): Promise<void> {
-  await db.update(totpCredentials).set({ confirmedAt: new Date() }).where(and(eq(totpCredentials.userId, userId), isNull(totpCredentials.confirmedAt)));
+  await db
+    .update(totpCredentials)
+    .set({ confirmedAt: new Date() })
+    .where(and(eq(totpCredentials.userId, userId), isNull(totpCredentials.confirmedAt)));
 }
 
 /** The secret of an enrolment still waiting for its first code (shown again if the first try failed); null otherwise. */

@@ -70,7 +70,8 @@ export function requireUser(c: Context<AppEnv>): Extract<Principal, { kind: 'use
 export function requireStaff(c: Context<AppEnv>, roles: ReadonlyArray<'support' | 'ops'>): Extract<Principal, { kind: 'user' }> {
   const p = requireUser(c);
   if (!p.staffRole || !roles.includes(p.staffRole)) throw new ForbiddenError('Staff only');
-  if (!p.twoFactor) throw new TwoFactorRequiredError('Staff accounts must use two-factor sign-in: set it up at /account/two-factor (or /v1/me/two-factor) first');
+  if (!p.twoFactor)
+    throw new TwoFactorRequiredError('Staff accounts must use two-factor sign-in: set it up at /account/two-factor (or /v1/me/two-factor) first');
   c.set('actor', { id: p.userId, kind: 'staff', ip: c.get('clientIp') });
   return p;
 }

@@ -20,26 +20,44 @@ const VerifiedSignInRequired = z.object({ verified: z.literal(true), signInRequi
 
 const routes = {
   forgot: createRoute({
-    method: 'post', path: '/v1/auth/password/forgot', tags: tag, summary: 'Email a single-use password reset link',
-    description: 'Answers 202 whether or not the address has an account, so the endpoint cannot be used to find customers. The link is valid for 30 minutes; asking again invalidates the previous one.',
+    method: 'post',
+    path: '/v1/auth/password/forgot',
+    tags: tag,
+    summary: 'Email a single-use password reset link',
+    description:
+      'Answers 202 whether or not the address has an account, so the endpoint cannot be used to find customers. The link is valid for 30 minutes; asking again invalidates the previous one.',
     request: { body: jsonBody(z.strictObject({ email: Email }).openapi('ForgotPasswordRequest')) },
     responses: { 202: { description: 'If the address has an account, a link is on its way' }, ...problems() },
   }),
   reset: createRoute({
-    method: 'post', path: '/v1/auth/password/reset', tags: tag, summary: 'Set a new password with the emailed token',
+    method: 'post',
+    path: '/v1/auth/password/reset',
+    tags: tag,
+    summary: 'Set a new password with the emailed token',
     description: 'Consumes the token (a second use answers 400) and signs out every session of the account.',
     request: { body: jsonBody(z.strictObject({ token: Token, password: z.string().max(MAX_PASSWORD_LENGTH) }).openapi('ResetPasswordRequest')) },
     responses: { 204: { description: 'Password changed; sign in again' }, ...problems() },
   }),
   verify: createRoute({
-    method: 'post', path: '/v1/auth/email/verify', tags: tag, summary: 'Confirm an email address with the emailed token',
-    description: 'Consumes the token (a second use answers 400), confirms the address and signs its owner in: the answer is the session, as POST /v1/auth/login gives it, and the token is also set as an HttpOnly cookie. '
-      + 'An account with a second factor is not signed in by the link: the answer is `{ verified: true, signInRequired: true }` and its owner signs in with POST /v1/auth/login.',
+    method: 'post',
+    path: '/v1/auth/email/verify',
+    tags: tag,
+    summary: 'Confirm an email address with the emailed token',
+    description:
+      'Consumes the token (a second use answers 400), confirms the address and signs its owner in: the answer is the session, as POST /v1/auth/login gives it, and the token is also set as an HttpOnly cookie. ' +
+      'An account with a second factor is not signed in by the link: the answer is `{ verified: true, signInRequired: true }` and its owner signs in with POST /v1/auth/login.',
     request: { body: jsonBody(z.strictObject({ token: Token }).openapi('VerifyEmailRequest')) },
-    responses: { 200: jsonResponse(z.union([SessionResponse, VerifiedSignInRequired]), 'Address confirmed, and signed in unless the account has a second factor'), ...problems() },
+    responses: {
+      200: jsonResponse(z.union([SessionResponse, VerifiedSignInRequired]), 'Address confirmed, and signed in unless the account has a second factor'),
+      ...problems(),
+    },
   }),
   resend: createRoute({
-    method: 'post', path: '/v1/me/email/verification', tags: tag, summary: 'Email a new verification link to the signed-in user', security: bearer,
+    method: 'post',
+    path: '/v1/me/email/verification',
+    tags: tag,
+    summary: 'Email a new verification link to the signed-in user',
+    security: bearer,
     responses: { 202: jsonResponse(z.object({ alreadyVerified: z.boolean() }), 'Sent (or nothing to do)'), ...problems(401, 403) },
   }),
 };

@@ -9,12 +9,21 @@ import { requireStaff } from '../middleware/authenticate.ts';
 import { bearer, jsonResponse, pathId, problems } from '../openapi.ts';
 
 const route = createRoute({
-  method: 'post', path: '/v1/admin/servers/{id}/ips/{ip}/rotate', tags: ['admin'], security: bearer,
+  method: 'post',
+  path: '/v1/admin/servers/{id}/ips/{ip}/rotate',
+  tags: ['admin'],
+  security: bearer,
   summary: 'Replace a live server IP: new IP reserved and checked, attached, DNS and PTR repointed, old IP released',
-  request: { params: z.object({
-    id: pathId('id'),
-    ip: z.string().max(45).refine((v) => isIP(v) !== 0, 'not an IP address').openapi({ param: { name: 'ip', in: 'path' }, example: '192.0.2.10' }),
-  }) },
+  request: {
+    params: z.object({
+      id: pathId('id'),
+      ip: z
+        .string()
+        .max(45)
+        .refine((v) => isIP(v) !== 0, 'not an IP address')
+        .openapi({ param: { name: 'ip', in: 'path' }, example: '192.0.2.10' }),
+    }),
+  },
   responses: {
     202: jsonResponse(z.object({ runId: z.string(), address: z.string() }), 'Rotation run started; follow it with GET /v1/admin/servers/{id}'),
     ...problems(401, 403, 404, 409),

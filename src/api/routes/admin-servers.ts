@@ -6,23 +6,56 @@ import type { ApiDeps, ProvisioningApiDeps } from '../deps.ts';
 import type { App } from '../env.ts';
 import { requireStaff } from '../middleware/authenticate.ts';
 import { bearer, jsonResponse, pathId, problems } from '../openapi.ts';
+import { ServerDetail, ServerSummary } from './server-schemas.ts';
 
 const Id = z.object({ id: pathId('id') });
-const Any = z.record(z.string(), z.unknown());
 const STAFF = ['support', 'ops'] as const;
 
 const tag = ['admin'];
 const routes = {
-  list: createRoute({ method: 'get', path: '/v1/admin/servers', tags: tag, summary: 'All servers, optionally by status', security: bearer,
+  list: createRoute({
+    method: 'get',
+    path: '/v1/admin/servers',
+    tags: tag,
+    summary: 'All servers, optionally by status',
+    security: bearer,
     request: { query: z.object({ status: z.enum(SERVER_STATUSES).optional() }) },
-    responses: { 200: jsonResponse(z.object({ servers: z.array(Any) }), 'Servers'), ...problems(401, 403) } }),
-  get: createRoute({ method: 'get', path: '/v1/admin/servers/{id}', tags: tag, summary: 'A server with step logs', security: bearer,
-    request: { params: Id }, responses: { 200: jsonResponse(Any, 'The server'), ...problems(401, 403, 404) } }),
-  rerun: createRoute({ method: 'post', path: '/v1/admin/servers/{id}/steps/{step}/rerun', tags: tag, summary: 'Re-run one step of the latest run', security: bearer,
-    request: { params: Id.extend({ step: z.string().regex(/^[a-z_]{1,40}$/).openapi({ param: { name: 'step', in: 'path' } }) }) },
-    responses: { 202: jsonResponse(z.object({ runId: z.string(), step: z.string() }), 'Queued'), ...problems(401, 403, 404, 409) } }),
-  resume: createRoute({ method: 'post', path: '/v1/admin/servers/{id}/resume', tags: tag, summary: 'Resume a failed run (re-queues its failed steps)', security: bearer,
-    request: { params: Id }, responses: { 202: jsonResponse(z.object({ runId: z.string(), requeued: z.array(z.string()) }), 'Resumed'), ...problems(401, 403, 404, 409) } }),
+    responses: { 200: jsonResponse(z.object({ servers: z.array(ServerSummary) }), 'Servers'), ...problems(401, 403) },
+  }),
+  get: createRoute({
+    method: 'get',
+    path: '/v1/admin/servers/{id}',
+    tags: tag,
+    summary: 'A server with step logs',
+    security: bearer,
+    request: { params: Id },
+    responses: { 200: jsonResponse(ServerDetail, 'The server, with step logs and outputs'), ...problems(401, 403, 404) },
+  }),
+  rerun: createRoute({
+    method: 'post',
+    path: '/v1/admin/servers/{id}/steps/{step}/rerun',
+    tags: tag,
+    summary: 'Re-run one step of the latest run',
+    security: bearer,
+    request: {
+      params: Id.extend({
+        step: z
+          .string()
+          .regex(/^[a-z_]{1,40}$/)
+          .openapi({ param: { name: 'step', in: 'path' } }),
+      }),
+    },
+    responses: { 202: jsonResponse(z.object({ runId: z.string(), step: z.string() }), 'Queued'), ...problems(401, 403, 404, 409) },
+  }),
+  resume: createRoute({
+    method: 'post',
+    path: '/v1/admin/servers/{id}/resume',
+    tags: tag,
+    summary: 'Resume a failed run (re-queues its failed steps)',
+    security: bearer,
+    request: { params: Id },
+    responses: { 202: jsonResponse(z.object({ runId: z.string(), requeued: z.array(z.string()) }), 'Resumed'), ...problems(401, 403, 404, 409) },
+  }),
 };
 
 export function registerAdminServerRoutes(app: App, deps: ApiDeps, p: ProvisioningApiDeps): void {

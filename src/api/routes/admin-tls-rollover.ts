@@ -13,15 +13,25 @@ import { bearer, jsonResponse, pathId, problems } from '../openapi.ts';
 
 const Params = z.object({ id: pathId('id') });
 const Body = z.strictObject({
-  reason: z.string().trim().min(3).max(300).openapi({ description: 'Why, in a sentence (kept in the audit log)', example: 'the key may have been copied off the host' }),
+  reason: z
+    .string()
+    .trim()
+    .min(3)
+    .max(300)
+    .openapi({ description: 'Why, in a sentence (kept in the audit log)', example: 'the key may have been copied off the host' }),
   keyType: z.enum(['ecdsa', 'rsa']).default('ecdsa').openapi({ description: 'The next key: ECDSA P-256 (as issued) or RSA-2048' }),
 });
 const Started = z.object({ runId: z.string() }).openapi('TlsRolloverStarted');
 
-const route = createRoute({ method: 'post', path: '/v1/admin/servers/{id}/tls/rollover', tags: ['admin'], security: bearer,
-  summary: 'Change the TLS key behind the TLSA record: both keys\' TLSA published first, the key switched after their TTL, the old record removed',
+const route = createRoute({
+  method: 'post',
+  path: '/v1/admin/servers/{id}/tls/rollover',
+  tags: ['admin'],
+  security: bearer,
+  summary: "Change the TLS key behind the TLSA record: both keys' TLSA published first, the key switched after their TTL, the old record removed",
   request: { params: Params, body: { content: { 'application/json': { schema: Body } }, required: true } },
-  responses: { 202: jsonResponse(Started, 'The rollover run started'), ...problems(400, 401, 403, 404, 409) } });
+  responses: { 202: jsonResponse(Started, 'The rollover run started'), ...problems(400, 401, 403, 404, 409) },
+});
 
 export function registerTlsRolloverRoutes(app: App, deps: ApiDeps, p: ProvisioningApiDeps): void {
   app.openapi(route, async (c) => {

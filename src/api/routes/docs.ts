@@ -28,19 +28,29 @@ const INIT = `window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#docs
  * route sets.
  */
 export const DOCS_CSP_DIRECTIVES = {
-  defaultSrc: ["'none'"], scriptSrc: ["'self'"], styleSrc: ["'self'", "'unsafe-inline'"], imgSrc: ["'self'", 'data:'],
-  connectSrc: ["'self'"], frameAncestors: ["'none'"],
+  defaultSrc: ["'none'"],
+  scriptSrc: ["'self'"],
+  styleSrc: ["'self'", "'unsafe-inline'"],
+  imgSrc: ["'self'", 'data:'],
+  connectSrc: ["'self'"],
+  frameAncestors: ["'none'"],
 };
 
 export const isDocsPath = (path: string) => path === '/docs' || path.startsWith('/docs/');
 
 export function registerDocsRoutes(app: App, opts: { version: string }): void {
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
-    type: 'http', scheme: 'bearer', description: 'A session token from /v1/auth/login or an API key (mpk_…)',
+    type: 'http',
+    scheme: 'bearer',
+    description: 'A session token from /v1/auth/login or an API key (mpk_…)',
   });
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
-    info: { title: 'mailplane API', version: opts.version, description: 'Control plane for dedicated, hardened mail servers. Errors are RFC 9457 application/problem+json.' },
+    info: {
+      title: 'mailplane API',
+      version: opts.version,
+      description: 'Control plane for dedicated, hardened mail servers. Errors are RFC 9457 application/problem+json.',
+    },
   });
 
   const cache = new Map<string, string>();

@@ -9,38 +9,69 @@ import type { ApiDeps, ProvisioningApiDeps } from '../deps.ts';
 import type { App } from '../env.ts';
 import { requireUser, SESSION_COOKIE } from '../middleware/authenticate.ts';
 import { bearer, jsonBody, jsonResponse, problems, WorkspaceParam } from '../openapi.ts';
+import { GdprExport } from './gdpr-schema.ts';
 
 const tag = ['privacy'];
 const Erasing = z.object({ status: z.literal('erasing'), workspaces: z.array(z.string()) });
-const WorkspaceErasure = z.object({
-  status: z.enum(['scheduled', 'erasing']).openapi({ description: 'scheduled: waiting out the grace period (owners may cancel); erasing: under way' }),
-  workspaces: z.array(z.string()),
-  erasesAt: z.string().openapi({ description: 'When the erasure starts (now when there is no grace period)' }),
-}).openapi('WorkspaceErasure');
+const WorkspaceErasure = z
+  .object({
+    status: z.enum(['scheduled', 'erasing']).openapi({ description: 'scheduled: waiting out the grace period (owners may cancel); erasing: under way' }),
+    workspaces: z.array(z.string()),
+    erasesAt: z.string().openapi({ description: 'When the erasure starts (now when there is no grace period)' }),
+  })
+  .openapi('WorkspaceErasure');
 const routes = {
-  exportMe: createRoute({ method: 'get', path: '/v1/me/export', tags: tag, security: bearer,
+  exportMe: createRoute({
+    method: 'get',
+    path: '/v1/me/export',
+    tags: tag,
+    security: bearer,
     summary: 'Everything mailplane holds about you, as one JSON document (secrets are listed, never included)',
-    responses: { 200: jsonResponse(z.record(z.string(), z.unknown()), 'The export'), ...problems(401, 403) } }),
-  eraseMe: createRoute({ method: 'delete', path: '/v1/me', tags: tag, security: bearer,
+    responses: { 200: jsonResponse(GdprExport, 'The export'), ...problems(401, 403) },
+  }),
+  eraseMe: createRoute({
+    method: 'delete',
+    path: '/v1/me',
+    tags: tag,
+    security: bearer,
     summary: 'Erase your account; workspaces you solely own are erased with it (servers deprovisioned, subscriptions cancelled)',
     request: { body: jsonBody(z.strictObject({ password: z.string().min(1).max(256) })) },
-    responses: { 202: jsonResponse(Erasing, 'Erasure under way; you are signed out'), ...problems(401, 403) } }),
-  eraseWorkspace: createRoute({ method: 'delete', path: '/v1/workspaces/{ws}', tags: tag, security: bearer,
-    summary: 'Erase a workspace (owner), confirmed by its name typed back or your password: servers deprovisioned, subscriptions cancelled, then every row deleted',
-    description: 'The erasure starts after WORKSPACE_ERASURE_GRACE_HOURS (24 by default). Meanwhile the servers keep running, checkout answers 409, '
-      + 'every owner is mailed, and any owner can cancel (POST /v1/workspaces/{ws}/erasure/cancel). Asking again keeps the first time.',
+    responses: { 202: jsonResponse(Erasing, 'Erasure under way; you are signed out'), ...problems(401, 403) },
+  }),
+  eraseWorkspace: createRoute({
+    method: 'delete',
+    path: '/v1/workspaces/{ws}',
+    tags: tag,
+    security: bearer,
+    summary:
+      'Erase a workspace (owner), confirmed by its name typed back or your password: servers deprovisioned, subscriptions cancelled, then every row deleted',
+    description:
+      'The erasure starts after WORKSPACE_ERASURE_GRACE_HOURS (24 by default). Meanwhile the servers keep running, checkout answers 409, ' +
+      'every owner is mailed, and any owner can cancel (POST /v1/workspaces/{ws}/erasure/cancel). Asking again keeps the first time.',
     request: {
       params: WorkspaceParam,
-      body: jsonBody(z.strictObject({
-        confirm: z.string().max(200).optional().openapi({ description: 'The workspace name, typed back' }),
-        password: z.string().min(1).max(256).optional().openapi({ description: 'Or your password' }),
-      }).refine((b) => b.confirm !== undefined || b.password !== undefined, { message: 'confirm with the workspace name (confirm) or your password (password)' })),
+      body: jsonBody(
+        z
+          .strictObject({
+            confirm: z.string().max(200).optional().openapi({ description: 'The workspace name, typed back' }),
+            password: z.string().min(1).max(256).optional().openapi({ description: 'Or your password' }),
+          })
+          .refine((b) => b.confirm !== undefined || b.password !== undefined, {
+            message: 'confirm with the workspace name (confirm) or your password (password)',
+          }),
+      ),
     },
-    responses: { 202: jsonResponse(WorkspaceErasure, 'Erasure scheduled (or under way without a grace period)'), ...problems(401, 403, 404) } }),
-  cancelWorkspaceErasure: createRoute({ method: 'post', path: '/v1/workspaces/{ws}/erasure/cancel', tags: tag, security: bearer,
+    responses: { 202: jsonResponse(WorkspaceErasure, 'Erasure scheduled (or under way without a grace period)'), ...problems(401, 403, 404) },
+  }),
+  cancelWorkspaceErasure: createRoute({
+    method: 'post',
+    path: '/v1/workspaces/{ws}/erasure/cancel',
+    tags: tag,
+    security: bearer,
     summary: 'Cancel the scheduled erasure of a workspace (owner) while its grace period runs; every owner is mailed',
     request: { params: WorkspaceParam },
-    responses: { 200: jsonResponse(z.object({ status: z.literal('cancelled') }), 'Nothing will be erased'), ...problems(401, 403, 404, 409) } }),
+    responses: { 200: jsonResponse(z.object({ status: z.literal('cancelled') }), 'Nothing will be erased'), ...problems(401, 403, 404, 409) },
+  }),
 };
 
 export function registerGdprRoutes(app: App, deps: ApiDeps, p: ProvisioningApiDeps): void {

@@ -6,9 +6,18 @@ import { jsonResponse } from '../openapi.ts';
 
 const Checks = z.object({ status: z.enum(['ok', 'unavailable']), checks: z.record(z.string(), z.enum(['ok', 'failed'])) });
 
-const healthz = createRoute({ method: 'get', path: '/healthz', tags: ['health'], summary: 'Liveness', responses: { 200: jsonResponse(z.object({ status: z.literal('ok') }), 'Process is up') } });
+const healthz = createRoute({
+  method: 'get',
+  path: '/healthz',
+  tags: ['health'],
+  summary: 'Liveness',
+  responses: { 200: jsonResponse(z.object({ status: z.literal('ok') }), 'Process is up') },
+});
 const readyz = createRoute({
-  method: 'get', path: '/readyz', tags: ['health'], summary: 'Readiness: database and job queue reachable',
+  method: 'get',
+  path: '/readyz',
+  tags: ['health'],
+  summary: 'Readiness: database and job queue reachable',
   responses: { 200: jsonResponse(Checks, 'Ready'), 503: jsonResponse(Checks, 'Not ready') },
 });
 
@@ -17,10 +26,7 @@ export function registerHealthRoutes(app: App, deps: ApiDeps): void {
   app.openapi(readyz, async (c) => {
     const entries = await Promise.all(
       Object.entries(deps.readiness).map(async ([name, check]) => {
-        const ok = await Promise.race([
-          check().catch(() => false),
-          new Promise<false>((r) => setTimeout(() => r(false), 2000).unref()),
-        ]);
+        const ok = await Promise.race([check().catch(() => false), new Promise<false>((r) => setTimeout(() => r(false), 2000).unref())]);
         return [name, ok ? 'ok' : 'failed'] as const;
       }),
     );

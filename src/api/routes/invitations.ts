@@ -8,40 +8,85 @@ import type { App } from '../env.ts';
 import { requireUser } from '../middleware/authenticate.ts';
 import { bearer, Email, jsonBody, jsonResponse, pathId, problems, WorkspaceParam } from '../openapi.ts';
 import { iso, RoleSchema, WorkspaceSchema } from './schemas.ts';
+import { systemClock } from '../../clock.ts';
 
-const InvitationSchema = z.object({
-  id: z.string(), email: z.string(), role: RoleSchema, createdAt: z.string(), expiresAt: z.string(),
-  usedAt: z.string().nullable(), revokedAt: z.string().nullable(),
-  status: z.enum(['pending', 'used', 'revoked', 'expired']),
-}).openapi('Invitation');
+const InvitationSchema = z
+  .object({
+    id: z.string(),
+    email: z.string(),
+    role: RoleSchema,
+    createdAt: z.string(),
+    expiresAt: z.string(),
+    usedAt: z.string().nullable(),
+    revokedAt: z.string().nullable(),
+    status: z.enum(['pending', 'used', 'revoked', 'expired']),
+  })
+  .openapi('Invitation');
 
 const tag = ['invitations'];
 const routes = {
-  create: createRoute({ method: 'post', path: '/v1/workspaces/{ws}/invitations', tags: tag, summary: 'Invite someone: the link is emailed to them (the token is also shown once here)', security: bearer,
+  create: createRoute({
+    method: 'post',
+    path: '/v1/workspaces/{ws}/invitations',
+    tags: tag,
+    summary: 'Invite someone: the link is emailed to them (the token is also shown once here)',
+    security: bearer,
     request: { params: WorkspaceParam, body: jsonBody(z.strictObject({ email: Email, role: RoleSchema })) },
-    responses: { 201: jsonResponse(z.object({ invitation: InvitationSchema, token: z.string() }), 'Created; give the token to the invitee'), ...problems(401, 403, 404) } }),
-  list: createRoute({ method: 'get', path: '/v1/workspaces/{ws}/invitations', tags: tag, summary: 'Invitations of a workspace', security: bearer,
-    request: { params: WorkspaceParam }, responses: { 200: jsonResponse(z.object({ invitations: z.array(InvitationSchema) }), 'Invitations'), ...problems(401, 403, 404) } }),
-  revoke: createRoute({ method: 'delete', path: '/v1/workspaces/{ws}/invitations/{invitationId}', tags: tag, summary: 'Revoke a pending invitation', security: bearer,
+    responses: {
+      201: jsonResponse(z.object({ invitation: InvitationSchema, token: z.string() }), 'Created; give the token to the invitee'),
+      ...problems(401, 403, 404),
+    },
+  }),
+  list: createRoute({
+    method: 'get',
+    path: '/v1/workspaces/{ws}/invitations',
+    tags: tag,
+    summary: 'Invitations of a workspace',
+    security: bearer,
+    request: { params: WorkspaceParam },
+    responses: { 200: jsonResponse(z.object({ invitations: z.array(InvitationSchema) }), 'Invitations'), ...problems(401, 403, 404) },
+  }),
+  revoke: createRoute({
+    method: 'delete',
+    path: '/v1/workspaces/{ws}/invitations/{invitationId}',
+    tags: tag,
+    summary: 'Revoke a pending invitation',
+    security: bearer,
     request: { params: WorkspaceParam.extend({ invitationId: pathId('invitationId') }) },
-    responses: { 204: { description: 'Revoked' }, ...problems(401, 403, 404) } }),
-  accept: createRoute({ method: 'post', path: '/v1/invitations/accept', tags: tag, summary: 'Accept an invitation as the signed-in user', security: bearer,
+    responses: { 204: { description: 'Revoked' }, ...problems(401, 403, 404) },
+  }),
+  accept: createRoute({
+    method: 'post',
+    path: '/v1/invitations/accept',
+    tags: tag,
+    summary: 'Accept an invitation as the signed-in user',
+    security: bearer,
     request: { body: jsonBody(z.strictObject({ token: z.string().min(10).max(200) })) },
-    responses: { 200: jsonResponse(z.object({ workspace: WorkspaceSchema }), 'Joined'), ...problems(401, 403) } }),
+    responses: { 200: jsonResponse(z.object({ workspace: WorkspaceSchema }), 'Joined'), ...problems(401, 403) },
+  }),
 };
 
 type Row = Awaited<ReturnType<typeof listInvitations>>[number];
-function present(row: Row, now = Date.now()) {
+function present(row: Row, now = systemClock.now()) {
   const status = row.revokedAt ? 'revoked' : row.usedAt ? 'used' : row.expiresAt.getTime() <= now ? 'expired' : 'pending';
   return {
-    id: row.id, email: row.email, role: row.role, createdAt: row.createdAt.toISOString(), expiresAt: row.expiresAt.toISOString(),
-    usedAt: iso(row.usedAt), revokedAt: iso(row.revokedAt), status,
+    id: row.id,
+    email: row.email,
+    role: row.role,
+    createdAt: row.createdAt.toISOString(),
+    expiresAt: row.expiresAt.toISOString(),
+    usedAt: iso(row.usedAt),
+    revokedAt: iso(row.revokedAt),
+    status,
   } as const;
 }
 
 export function registerInvitationRoutes(app: App, deps: ApiDeps & { now?: () => number }): void {
   const inv: InvitationDeps = {
-    db: deps.db, key: deps.invitationKey, ttlSeconds: deps.config.auth.invitationTtlSeconds, perWorkspacePerDay: deps.config.auth.invitationsPerWorkspacePerDay,
+    db: deps.db,
+    key: deps.invitationKey,
+    ttlSeconds: deps.config.auth.invitationTtlSeconds,
+    perWorkspacePerDay: deps.config.auth.invitationsPerWorkspacePerDay,
     ...(deps.now ? { now: deps.now } : {}),
   };
 

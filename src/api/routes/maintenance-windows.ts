@@ -15,26 +15,67 @@ import type { ApiDeps } from '../deps.ts';
 import type { App } from '../env.ts';
 import { bearer, jsonBody, jsonResponse, problems, ServerParams, WorkspaceParam } from '../openapi.ts';
 
-const Window = z.strictObject({
-  days: z.array(z.number().int().min(0).max(6)).min(1).max(7).openapi({ description: 'Weekdays, 0 = Sunday (UTC)', example: [0, 6] }),
-  startMinute: z.number().int().min(0).max(1439).openapi({ description: 'Minutes after midnight UTC', example: 120 }),
-  durationMinutes: z.number().int().min(30).max(1440).openapi({ example: 180 }),
-}).openapi('MaintenanceWindow');
-const WindowView = z.object({
-  window: Window, source: z.enum(['server', 'workspace', 'default']), text: z.string(), nextOpening: z.string(),
-}).openapi('MaintenanceWindowView');
-const Body = z.strictObject({ window: Window.nullable().openapi({ description: 'null: follow the workspace\'s (for a server) or the default (for a workspace)' }) });
+const Window = z
+  .strictObject({
+    days: z
+      .array(z.number().int().min(0).max(6))
+      .min(1)
+      .max(7)
+      .openapi({ description: 'Weekdays, 0 = Sunday (UTC)', example: [0, 6] }),
+    startMinute: z.number().int().min(0).max(1439).openapi({ description: 'Minutes after midnight UTC', example: 120 }),
+    durationMinutes: z.number().int().min(30).max(1440).openapi({ example: 180 }),
+  })
+  .openapi('MaintenanceWindow');
+const WindowView = z
+  .object({
+    window: Window,
+    source: z.enum(['server', 'workspace', 'default']),
+    text: z.string(),
+    nextOpening: z.string(),
+  })
+  .openapi('MaintenanceWindowView');
+const Body = z.strictObject({
+  window: Window.nullable().openapi({ description: "null: follow the workspace's (for a server) or the default (for a workspace)" }),
+});
 
 const tags = ['servers'];
 const routes = {
-  getServer: createRoute({ method: 'get', path: '/v1/workspaces/{ws}/servers/{id}/maintenance-window', tags, security: bearer, summary: 'The server\'s maintenance window (its own, the workspace\'s or the default)',
-    request: { params: ServerParams }, responses: { 200: jsonResponse(WindowView, 'The window'), ...problems(401, 403, 404) } }),
-  putServer: createRoute({ method: 'put', path: '/v1/workspaces/{ws}/servers/{id}/maintenance-window', tags, security: bearer, summary: 'Choose the server\'s maintenance window (null: the workspace\'s)',
-    request: { params: ServerParams, body: jsonBody(Body) }, responses: { 200: jsonResponse(WindowView, 'The window'), ...problems(401, 403, 404) } }),
-  getWorkspace: createRoute({ method: 'get', path: '/v1/workspaces/{ws}/maintenance-window', tags: ['workspaces'], security: bearer, summary: 'The workspace\'s maintenance window (or the default)',
-    request: { params: WorkspaceParam }, responses: { 200: jsonResponse(WindowView, 'The window'), ...problems(401, 403, 404) } }),
-  putWorkspace: createRoute({ method: 'put', path: '/v1/workspaces/{ws}/maintenance-window', tags: ['workspaces'], security: bearer, summary: 'Choose the workspace\'s maintenance window (null: the default)',
-    request: { params: WorkspaceParam, body: jsonBody(Body) }, responses: { 200: jsonResponse(WindowView, 'The window'), ...problems(401, 403, 404) } }),
+  getServer: createRoute({
+    method: 'get',
+    path: '/v1/workspaces/{ws}/servers/{id}/maintenance-window',
+    tags,
+    security: bearer,
+    summary: "The server's maintenance window (its own, the workspace's or the default)",
+    request: { params: ServerParams },
+    responses: { 200: jsonResponse(WindowView, 'The window'), ...problems(401, 403, 404) },
+  }),
+  putServer: createRoute({
+    method: 'put',
+    path: '/v1/workspaces/{ws}/servers/{id}/maintenance-window',
+    tags,
+    security: bearer,
+    summary: "Choose the server's maintenance window (null: the workspace's)",
+    request: { params: ServerParams, body: jsonBody(Body) },
+    responses: { 200: jsonResponse(WindowView, 'The window'), ...problems(401, 403, 404) },
+  }),
+  getWorkspace: createRoute({
+    method: 'get',
+    path: '/v1/workspaces/{ws}/maintenance-window',
+    tags: ['workspaces'],
+    security: bearer,
+    summary: "The workspace's maintenance window (or the default)",
+    request: { params: WorkspaceParam },
+    responses: { 200: jsonResponse(WindowView, 'The window'), ...problems(401, 403, 404) },
+  }),
+  putWorkspace: createRoute({
+    method: 'put',
+    path: '/v1/workspaces/{ws}/maintenance-window',
+    tags: ['workspaces'],
+    security: bearer,
+    summary: "Choose the workspace's maintenance window (null: the default)",
+    request: { params: WorkspaceParam, body: jsonBody(Body) },
+    responses: { 200: jsonResponse(WindowView, 'The window'), ...problems(401, 403, 404) },
+  }),
 };
 
 export function registerMaintenanceWindowRoutes(app: App, api: ApiDeps, fleet: FleetDeps): void {
@@ -58,7 +99,9 @@ export function registerMaintenanceWindowRoutes(app: App, api: ApiDeps, fleet: F
     const server = await findServer(db, id, access.workspaceId);
     const { window } = c.req.valid('json');
     const chosen = window ? validateWindow(window) : null;
-    await db.insert(serverStacks).values({ serverId: server.id, maintenanceWindow: chosen })
+    await db
+      .insert(serverStacks)
+      .values({ serverId: server.id, maintenanceWindow: chosen })
       .onConflictDoUpdate({ target: serverStacks.serverId, set: { maintenanceWindow: chosen } });
     await audit(db, c.get('actor'), { action: 'server.maintenance_window', workspaceId: server.workspaceId, target: server.id, details: { window: chosen } });
     return c.json(await view(server), 200);
@@ -72,12 +115,19 @@ export function registerMaintenanceWindowRoutes(app: App, api: ApiDeps, fleet: F
     const { window } = c.req.valid('json');
     if (window) {
       const chosen = validateWindow(window);
-      await db.insert(workspaceMaintenance).values({ workspaceId: access.workspaceId, window: chosen })
+      await db
+        .insert(workspaceMaintenance)
+        .values({ workspaceId: access.workspaceId, window: chosen })
         .onConflictDoUpdate({ target: workspaceMaintenance.workspaceId, set: { window: chosen, updatedAt: now() } });
     } else {
       await db.delete(workspaceMaintenance).where(eq(workspaceMaintenance.workspaceId, access.workspaceId));
     }
-    await audit(db, c.get('actor'), { action: 'workspace.maintenance_window', workspaceId: access.workspaceId, target: access.workspaceId, details: { window } });
+    await audit(db, c.get('actor'), {
+      action: 'workspace.maintenance_window',
+      workspaceId: access.workspaceId,
+      target: access.workspaceId,
+      details: { window },
+    });
     return c.json(await workspaceView(access.workspaceId), 200);
   });
 }

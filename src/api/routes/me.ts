@@ -9,7 +9,11 @@ import { bearer, jsonResponse, problems } from '../openapi.ts';
 import { presentUser, UserSchema } from './schemas.ts';
 
 const me = createRoute({
-  method: 'get', path: '/v1/me', tags: ['account'], summary: 'The signed-in user', security: bearer,
+  method: 'get',
+  path: '/v1/me',
+  tags: ['account'],
+  summary: 'The signed-in user',
+  security: bearer,
   responses: { 200: jsonResponse(z.object({ user: UserSchema }), 'The user'), ...problems(401, 403) },
 });
 

@@ -14,7 +14,10 @@ import type { App } from '../env.ts';
 import { problems } from '../openapi.ts';
 
 const route = createRoute({
-  method: 'get', path: '/metrics', tags: ['ops'], summary: 'Prometheus metrics (Bearer METRICS_TOKEN, or loopback when no token is set)',
+  method: 'get',
+  path: '/metrics',
+  tags: ['ops'],
+  summary: 'Prometheus metrics (Bearer METRICS_TOKEN, or loopback when no token is set)',
   responses: {
     200: { description: 'Prometheus text format 0.0.4', content: { 'text/plain': { schema: z.string() } } },
     ...problems(401, 403),

@@ -15,19 +15,39 @@ import { bearer, jsonResponse, pathId, problems, ServerParams } from '../openapi
 
 const AdminParams = z.object({ id: pathId('id') });
 const RotateBody = z.strictObject({
-  reason: z.string().trim().min(3).max(300).openapi({ description: 'Why, in a sentence (kept in the audit log)', example: 'the key was found in a leaked backup' }),
-  emergency: z.boolean().default(false).openapi({ description: 'A leaked key: revoke the current key\'s records at once (mail signed with it stops verifying), not after the overlap' }),
+  reason: z
+    .string()
+    .trim()
+    .min(3)
+    .max(300)
+    .openapi({ description: 'Why, in a sentence (kept in the audit log)', example: 'the key was found in a leaked backup' }),
+  emergency: z
+    .boolean()
+    .default(false)
+    .openapi({ description: "A leaked key: revoke the current key's records at once (mail signed with it stops verifying), not after the overlap" }),
 });
 const RotationStarted = z.object({ runId: z.string() }).openapi('DkimRotationStarted');
 
 const describe = 'Rotate the DKIM keys now: a new dated selector, published and read back through the resolvers before it signs';
 const routes = {
-  customer: createRoute({ method: 'post', path: '/v1/workspaces/{ws}/servers/{id}/dkim/rotate', tags: ['dns'], security: bearer, summary: describe,
+  customer: createRoute({
+    method: 'post',
+    path: '/v1/workspaces/{ws}/servers/{id}/dkim/rotate',
+    tags: ['dns'],
+    security: bearer,
+    summary: describe,
     request: { params: ServerParams, body: { content: { 'application/json': { schema: RotateBody } }, required: true } },
-    responses: { 202: jsonResponse(RotationStarted, 'The rotation run started'), ...problems(400, 401, 403, 404, 409) } }),
-  staff: createRoute({ method: 'post', path: '/v1/admin/servers/{id}/dkim/rotate', tags: ['admin'], security: bearer, summary: describe,
+    responses: { 202: jsonResponse(RotationStarted, 'The rotation run started'), ...problems(400, 401, 403, 404, 409) },
+  }),
+  staff: createRoute({
+    method: 'post',
+    path: '/v1/admin/servers/{id}/dkim/rotate',
+    tags: ['admin'],
+    security: bearer,
+    summary: describe,
     request: { params: AdminParams, body: { content: { 'application/json': { schema: RotateBody } }, required: true } },
-    responses: { 202: jsonResponse(RotationStarted, 'The rotation run started'), ...problems(400, 401, 403, 404, 409) } }),
+    responses: { 202: jsonResponse(RotationStarted, 'The rotation run started'), ...problems(400, 401, 403, 404, 409) },
+  }),
 };
 
 export function registerServerDkimRoutes(app: App, deps: ApiDeps, p: ProvisioningApiDeps): void {

@@ -14,19 +14,34 @@ import { requireStaff } from '../middleware/authenticate.ts';
 import { bearer, jsonResponse, pathId, problems, ServerParams } from '../openapi.ts';
 
 const AdminParams = z.object({ id: pathId('id') });
-const RebuildBody = z.object({
-  reason: z.string().trim().min(3).max(300).openapi({ description: 'Why, in a sentence (kept in the audit log)', example: 'the server was lost' }),
-}).strict();
+const RebuildBody = z
+  .object({
+    reason: z.string().trim().min(3).max(300).openapi({ description: 'Why, in a sentence (kept in the audit log)', example: 'the server was lost' }),
+  })
+  .strict();
 const RebuildStarted = z.object({ runId: z.string() }).openapi('RebuildStarted');
 
-const describe = 'Rebuild the server on a new instance: same IPs and keys, mail from the latest backup (a last one is taken first if the old host still answers)';
+const describe =
+  'Rebuild the server on a new instance: same IPs and keys, mail from the latest backup (a last one is taken first if the old host still answers)';
 const routes = {
-  customer: createRoute({ method: 'post', path: '/v1/workspaces/{ws}/servers/{id}/rebuild', tags: ['servers'], security: bearer, summary: describe,
+  customer: createRoute({
+    method: 'post',
+    path: '/v1/workspaces/{ws}/servers/{id}/rebuild',
+    tags: ['servers'],
+    security: bearer,
+    summary: describe,
     request: { params: ServerParams, body: { content: { 'application/json': { schema: RebuildBody } }, required: true } },
-    responses: { 202: jsonResponse(RebuildStarted, 'The rebuild run started'), ...problems(400, 401, 403, 404, 409) } }),
-  staff: createRoute({ method: 'post', path: '/v1/admin/servers/{id}/rebuild', tags: ['admin'], security: bearer, summary: describe,
+    responses: { 202: jsonResponse(RebuildStarted, 'The rebuild run started'), ...problems(400, 401, 403, 404, 409) },
+  }),
+  staff: createRoute({
+    method: 'post',
+    path: '/v1/admin/servers/{id}/rebuild',
+    tags: ['admin'],
+    security: bearer,
+    summary: describe,
     request: { params: AdminParams, body: { content: { 'application/json': { schema: RebuildBody } }, required: true } },
-    responses: { 202: jsonResponse(RebuildStarted, 'The rebuild run started'), ...problems(400, 401, 403, 404, 409) } }),
+    responses: { 202: jsonResponse(RebuildStarted, 'The rebuild run started'), ...problems(400, 401, 403, 404, 409) },
+  }),
 };
 
 export function registerServerRebuildRoutes(app: App, deps: ApiDeps, p: ProvisioningApiDeps): void {

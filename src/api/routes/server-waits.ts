@@ -8,16 +8,20 @@ import { findServer } from '../../servers/views.ts';
 import { authorizeWorkspace } from '../../workspaces/access.ts';
 import type { ApiDeps, ProvisioningApiDeps } from '../deps.ts';
 import type { App } from '../env.ts';
-import { bearer, jsonResponse, pathId, problems, ServerParams } from '../openapi.ts';
+import { bearer, jsonResponse, problems, ServerParams } from '../openapi.ts';
 
-
-const RecheckQueued = z.object({
-  runId: z.string(),
-  steps: z.array(z.string()).openapi({ description: 'The waiting steps checked now' }),
-}).openapi('RecheckQueued');
+const RecheckQueued = z
+  .object({
+    runId: z.string(),
+    steps: z.array(z.string()).openapi({ description: 'The waiting steps checked now' }),
+  })
+  .openapi('RecheckQueued');
 
 const route = createRoute({
-  method: 'post', path: '/v1/workspaces/{ws}/servers/{id}/recheck', tags: ['servers'], security: bearer,
+  method: 'post',
+  path: '/v1/workspaces/{ws}/servers/{id}/recheck',
+  tags: ['servers'],
+  security: bearer,
   summary: 'Check a waiting server now (after moving the nameservers or having SMTP opened)',
   request: { params: ServerParams },
   responses: { 202: jsonResponse(RecheckQueued, 'The waiting steps are being checked'), ...problems(401, 403, 404, 409) },

@@ -13,19 +13,47 @@ import { cachedMembership, cachedServerDetail } from '../cached-reads.ts';
 import type { ApiDeps, ProvisioningApiDeps } from '../deps.ts';
 import type { App } from '../env.ts';
 import { bearer, jsonResponse, problems, ServerParams, WorkspaceParam } from '../openapi.ts';
-
-const Any = z.record(z.string(), z.unknown());
+import { DnsView, ServerDetail, ServerSummary } from './server-schemas.ts';
 
 const tag = ['servers'];
 const routes = {
-  list: createRoute({ method: 'get', path: '/v1/workspaces/{ws}/servers', tags: tag, summary: 'Servers of a workspace', security: bearer,
-    request: { params: WorkspaceParam }, responses: { 200: jsonResponse(z.object({ servers: z.array(Any) }), 'Servers'), ...problems(401, 404) } }),
-  get: createRoute({ method: 'get', path: '/v1/workspaces/{ws}/servers/{id}', tags: tag, summary: 'A server with its IPs and provisioning steps', security: bearer,
-    request: { params: ServerParams }, responses: { 200: jsonResponse(Any, 'The server'), ...problems(401, 404) } }),
-  dns: createRoute({ method: 'get', path: '/v1/workspaces/{ws}/servers/{id}/dns', tags: tag, summary: 'Expected DNS records, what DNS answers now, DNSSEC and nameservers, reverse DNS (PTR) and the DKIM keys with their rotation states', security: bearer,
-    request: { params: ServerParams }, responses: { 200: jsonResponse(Any, 'DNS view'), ...problems(401, 404) } }),
-  events: createRoute({ method: 'get', path: '/v1/workspaces/{ws}/servers/{id}/events', tags: tag, summary: 'Server-Sent Events: step started/succeeded/failed as they happen. Each event has an id; reconnecting with Last-Event-ID replays what was missed. The stream ends with an `end` event when no run is in progress', security: bearer,
-    request: { params: ServerParams }, responses: { 200: { description: 'text/event-stream' }, ...problems(401, 404) } }),
+  list: createRoute({
+    method: 'get',
+    path: '/v1/workspaces/{ws}/servers',
+    tags: tag,
+    summary: 'Servers of a workspace',
+    security: bearer,
+    request: { params: WorkspaceParam },
+    responses: { 200: jsonResponse(z.object({ servers: z.array(ServerSummary) }), 'Servers'), ...problems(401, 404) },
+  }),
+  get: createRoute({
+    method: 'get',
+    path: '/v1/workspaces/{ws}/servers/{id}',
+    tags: tag,
+    summary: 'A server with its IPs and provisioning steps',
+    security: bearer,
+    request: { params: ServerParams },
+    responses: { 200: jsonResponse(ServerDetail, 'The server'), ...problems(401, 404) },
+  }),
+  dns: createRoute({
+    method: 'get',
+    path: '/v1/workspaces/{ws}/servers/{id}/dns',
+    tags: tag,
+    summary: 'Expected DNS records, what DNS answers now, DNSSEC and nameservers, reverse DNS (PTR) and the DKIM keys with their rotation states',
+    security: bearer,
+    request: { params: ServerParams },
+    responses: { 200: jsonResponse(DnsView, 'DNS view'), ...problems(401, 404) },
+  }),
+  events: createRoute({
+    method: 'get',
+    path: '/v1/workspaces/{ws}/servers/{id}/events',
+    tags: tag,
+    summary:
+      'Server-Sent Events: step started/succeeded/failed as they happen. Each event has an id; reconnecting with Last-Event-ID replays what was missed. The stream ends with an `end` event when no run is in progress',
+    security: bearer,
+    request: { params: ServerParams },
+    responses: { 200: { description: 'text/event-stream' }, ...problems(401, 404) },
+  }),
 };
 
 export function registerServerRoutes(app: App, deps: ApiDeps, p: ProvisioningApiDeps): void {
@@ -53,7 +81,7 @@ export function registerServerRoutes(app: App, deps: ApiDeps, p: ProvisioningApi
     const { ws, id } = c.req.valid('param');
     const server = await load(c.get('principal'), ws, id);
     const records = await publishedRecords(db, server.id);
-    const live = await Promise.all(records.map(async (r) => {
+    const checkLive = async (r: (typeof records)[number]) => {
       const { type, expected } = expectedAnswer(r, server);
       if (!type) return { answers: [] as string[], matches: null as boolean | null };
       const res = await p.lookup.lookup(r.name, type);
@@ -61,24 +89,30 @@ export function registerServerRoutes(app: App, deps: ApiDeps, p: ProvisioningApi
       // Both sides alike: an SRV "not offered" answer ends in "." on both.
       const norm = (v: string) => v.toLowerCase().replace(/\.$/, '');
       return { answers, matches: answers.some((a) => norm(a) === norm(expected)) };
-    }));
+    };
+    const recordViews = await Promise.all(
+      records.map(async (r) => ({ purpose: r.purpose, type: r.type, name: r.name, content: r.content, priority: r.priority, live: await checkLive(r) })),
+    );
     const [theirs, ptr, dkimKeys] = await Promise.all([customerRecordsOf(db, server.id), ptrView(p.lookup, db, server.id), dkimKeysView(db, server.id)]);
-    return c.json({
-      domain: server.domain,
-      nameServers: server.nameServers ?? [],
-      dnssec: dnssecView(server),
-      instructions: server.nameServers?.length
-        ? `Check the records imported from your current DNS (customerRecords) and add any that are missing, then at your registrar set the nameservers of ${server.domain} to ${server.nameServers.join(', ')}${server.dnssecDs ? ` and add the DS record ${server.dnssecDs}` : ''}.`
-        : 'DNS is not published yet.',
-      records: records.map((r, i) => ({ purpose: r.purpose, type: r.type, name: r.name, content: r.content, priority: r.priority, live: live[i] })),
-      importedAt: server.dnsImportedAt?.toISOString() ?? null,
-      customerRecords: theirs.map(presentCustomerRecord),
-      spf: await spfView(p.lookup, server),
-      // Reverse DNS (set by mailplane at Scaleway, not in the zone), as the DNS page shows it.
-      ptr,
-      // Every DKIM key generation: signing, retiring (still published), revoked (empty p=), deleted; and its next transition.
-      dkimKeys,
-    }, 200);
+    return c.json(
+      {
+        domain: server.domain,
+        nameServers: server.nameServers ?? [],
+        dnssec: dnssecView(server),
+        instructions: server.nameServers?.length
+          ? `Check the records imported from your current DNS (customerRecords) and add any that are missing, then at your registrar set the nameservers of ${server.domain} to ${server.nameServers.join(', ')}${server.dnssecDs ? ` and add the DS record ${server.dnssecDs}` : ''}.`
+          : 'DNS is not published yet.',
+        records: recordViews,
+        importedAt: server.dnsImportedAt?.toISOString() ?? null,
+        customerRecords: theirs.map(presentCustomerRecord),
+        spf: await spfView(p.lookup, server),
+        // Reverse DNS (set by mailplane at Scaleway, not in the zone), as the DNS page shows it.
+        ptr,
+        // Every DKIM key generation: signing, retiring (still published), revoked (empty p=), deleted; and its next transition.
+        dkimKeys,
+      },
+      200,
+    );
   });
 
   app.openapi(routes.events, async (c) => {
@@ -119,7 +153,7 @@ export function registerServerRoutes(app: App, deps: ApiDeps, p: ProvisioningApi
         lastSent = readAt.getTime();
         await stream.writeSSE({ id: eventId(readAt), event: 'snapshot', data: JSON.stringify(snapshot) });
       }
-      if (!stream.aborted && await endIfIdle()) {
+      if (!stream.aborted && (await endIfIdle())) {
         unsubscribe();
         return;
       }
@@ -127,7 +161,7 @@ export function registerServerRoutes(app: App, deps: ApiDeps, p: ProvisioningApi
         const next = queue.shift();
         if (next) {
           await send(next);
-          if ((next.type === 'run.succeeded' || next.type === 'run.failed') && await endIfIdle()) break;
+          if ((next.type === 'run.succeeded' || next.type === 'run.failed') && (await endIfIdle())) break;
           continue;
         }
         // Wait for an event, with a comment line every 15 s so proxies keep the stream open.

@@ -6,4 +6,6 @@ import type { ApiDeps } from '../deps.ts';
 export const twoFactorDepsOf = (deps: ApiDeps): TwoFactorDeps => ({ ...deps, relyingParty: relyingPartyOf(deps.config.http.publicUrl) });
 
 /** WebAuthn's JSON forms (options and credentials) are checked by @simplewebauthn, field by field. */
-export const WebAuthnJson = z.record(z.string(), z.unknown()).openapi('WebAuthnJson', { description: 'A WebAuthn JSON object (W3C WebAuthn Level 3, toJSON() forms)' });
+export const WebAuthnJson = z
+  .record(z.string(), z.unknown())
+  .openapi('WebAuthnJson', { description: 'A WebAuthn JSON object (W3C WebAuthn Level 3, toJSON() forms)' });

@@ -16,20 +16,45 @@ import { twoFactorDepsOf, WebAuthnJson } from './two-factor-deps.ts';
 const Challenge = z.string().min(20).max(200);
 const tag = ['auth'];
 const routes = {
-  code: createRoute({ method: 'post', path: '/v1/auth/login/second-factor', tags: tag, summary: 'Finish signing in with an authenticator or recovery code',
-    request: { body: jsonBody(z.strictObject({ challenge: Challenge, code: z.string().trim().min(6).max(40).openapi({ description: '6 digits from the authenticator app, or a recovery code (each works once)' }) })) },
-    responses: { 200: jsonResponse(SessionResponse, 'Signed in'), ...problems(401) } }),
-  passkeyOptions: createRoute({ method: 'post', path: '/v1/auth/login/passkey/options', tags: tag, summary: 'WebAuthn options for finishing sign-in with a passkey',
+  code: createRoute({
+    method: 'post',
+    path: '/v1/auth/login/second-factor',
+    tags: tag,
+    summary: 'Finish signing in with an authenticator or recovery code',
+    request: {
+      body: jsonBody(
+        z.strictObject({
+          challenge: Challenge,
+          code: z.string().trim().min(6).max(40).openapi({ description: '6 digits from the authenticator app, or a recovery code (each works once)' }),
+        }),
+      ),
+    },
+    responses: { 200: jsonResponse(SessionResponse, 'Signed in'), ...problems(401) },
+  }),
+  passkeyOptions: createRoute({
+    method: 'post',
+    path: '/v1/auth/login/passkey/options',
+    tags: tag,
+    summary: 'WebAuthn options for finishing sign-in with a passkey',
     request: { body: jsonBody(z.strictObject({ challenge: Challenge })) },
-    responses: { 200: jsonResponse(WebAuthnJson, 'PublicKeyCredentialRequestOptionsJSON for navigator.credentials.get'), ...problems(401) } }),
-  passkey: createRoute({ method: 'post', path: '/v1/auth/login/passkey', tags: tag, summary: 'Finish signing in with a passkey',
+    responses: { 200: jsonResponse(WebAuthnJson, 'PublicKeyCredentialRequestOptionsJSON for navigator.credentials.get'), ...problems(401) },
+  }),
+  passkey: createRoute({
+    method: 'post',
+    path: '/v1/auth/login/passkey',
+    tags: tag,
+    summary: 'Finish signing in with a passkey',
     request: { body: jsonBody(z.strictObject({ challenge: Challenge, response: WebAuthnJson })) },
-    responses: { 200: jsonResponse(SessionResponse, 'Signed in'), ...problems(401) } }),
+    responses: { 200: jsonResponse(SessionResponse, 'Signed in'), ...problems(401) },
+  }),
 };
 
 export function registerTwoFactorSignInRoutes(app: App, deps: ApiDeps): void {
   const tf = twoFactorDepsOf(deps);
-  const meta = (c: { get(k: 'clientIp'): string | null; req: { header(n: string): string | undefined } }) => ({ ip: c.get('clientIp'), userAgent: c.req.header('user-agent') ?? null });
+  const meta = (c: { get(k: 'clientIp'): string | null; req: { header(n: string): string | undefined } }) => ({
+    ip: c.get('clientIp'),
+    userAgent: c.req.header('user-agent') ?? null,
+  });
 
   app.openapi(routes.code, async (c) => {
     const { challenge, code } = c.req.valid('json');

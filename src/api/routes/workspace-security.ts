@@ -6,16 +6,32 @@ import type { ApiDeps } from '../deps.ts';
 import type { App } from '../env.ts';
 import { bearer, jsonBody, jsonResponse, problems, WorkspaceParam } from '../openapi.ts';
 
-const Security = z.object({
-  requireTwoFactor: z.boolean().openapi({ description: 'Members without a second factor are sent to set one up before anything else' }),
-}).openapi('WorkspaceSecurity');
+const Security = z
+  .object({
+    requireTwoFactor: z.boolean().openapi({ description: 'Members without a second factor are sent to set one up before anything else' }),
+  })
+  .openapi('WorkspaceSecurity');
 
 const tag = ['workspaces'];
 const routes = {
-  get: createRoute({ method: 'get', path: '/v1/workspaces/{ws}/security', tags: tag, summary: 'The workspace\'s sign-in policy', security: bearer,
-    request: { params: WorkspaceParam }, responses: { 200: jsonResponse(Security, 'Policy'), ...problems(401, 403, 404) } }),
-  put: createRoute({ method: 'put', path: '/v1/workspaces/{ws}/security', tags: tag, summary: 'Require two-factor sign-in of every member (or stop requiring it)', security: bearer,
-    request: { params: WorkspaceParam, body: jsonBody(Security.strict()) }, responses: { 200: jsonResponse(Security, 'Changed'), ...problems(401, 403, 404, 409) } }),
+  get: createRoute({
+    method: 'get',
+    path: '/v1/workspaces/{ws}/security',
+    tags: tag,
+    summary: "The workspace's sign-in policy",
+    security: bearer,
+    request: { params: WorkspaceParam },
+    responses: { 200: jsonResponse(Security, 'Policy'), ...problems(401, 403, 404) },
+  }),
+  put: createRoute({
+    method: 'put',
+    path: '/v1/workspaces/{ws}/security',
+    tags: tag,
+    summary: 'Require two-factor sign-in of every member (or stop requiring it)',
+    security: bearer,
+    request: { params: WorkspaceParam, body: jsonBody(Security.strict()) },
+    responses: { 200: jsonResponse(Security, 'Changed'), ...problems(401, 403, 404, 409) },
+  }),
 };
 
 export function registerWorkspaceSecurityRoutes(app: App, deps: ApiDeps): void {

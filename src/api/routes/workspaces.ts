@@ -2,7 +2,13 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { authorizeWorkspace } from '../../workspaces/access.ts';
 import {
-  changeMemberRole, createWorkspace, getWorkspace, listMembers, listWorkspacesOfUser, removeMember, renameWorkspace,
+  changeMemberRole,
+  createWorkspace,
+  getWorkspace,
+  listMembers,
+  listWorkspacesOfUser,
+  removeMember,
+  renameWorkspace,
 } from '../../workspaces/workspaces.ts';
 import type { ApiDeps } from '../deps.ts';
 import type { App } from '../env.ts';
@@ -16,25 +22,77 @@ const MemberParams = WorkspaceParam.extend({ userId: pathId('userId') });
 
 const tag = ['workspaces'];
 const routes = {
-  create: createRoute({ method: 'post', path: '/v1/workspaces', tags: tag, summary: 'Create a workspace (you become owner)', security: bearer,
-    request: { body: jsonBody(NameBody) }, responses: { 201: jsonResponse(WorkspaceSchema, 'Created'), ...problems(401, 403) } }),
-  list: createRoute({ method: 'get', path: '/v1/workspaces', tags: tag, summary: 'Workspaces you belong to', security: bearer,
-    responses: { 200: jsonResponse(z.object({ workspaces: z.array(WorkspaceSchema) }), 'Your workspaces'), ...problems(401) } }),
-  get: createRoute({ method: 'get', path: '/v1/workspaces/{ws}', tags: tag, summary: 'One workspace', security: bearer,
-    request: { params: WorkspaceParam }, responses: { 200: jsonResponse(WorkspaceSchema, 'The workspace'), ...problems(401, 404) } }),
-  rename: createRoute({ method: 'patch', path: '/v1/workspaces/{ws}', tags: tag, summary: 'Rename a workspace', security: bearer,
-    request: { params: WorkspaceParam, body: jsonBody(NameBody) }, responses: { 200: jsonResponse(WorkspaceSchema, 'Renamed'), ...problems(401, 403, 404) } }),
-  members: createRoute({ method: 'get', path: '/v1/workspaces/{ws}/members', tags: tag, summary: 'Members', security: bearer,
-    request: { params: WorkspaceParam }, responses: { 200: jsonResponse(z.object({ members: z.array(MemberSchema) }), 'Members'), ...problems(401, 404) } }),
-  changeRole: createRoute({ method: 'patch', path: '/v1/workspaces/{ws}/members/{userId}', tags: tag, summary: 'Change a member\'s role', security: bearer,
+  create: createRoute({
+    method: 'post',
+    path: '/v1/workspaces',
+    tags: tag,
+    summary: 'Create a workspace (you become owner)',
+    security: bearer,
+    request: { body: jsonBody(NameBody) },
+    responses: { 201: jsonResponse(WorkspaceSchema, 'Created'), ...problems(401, 403) },
+  }),
+  list: createRoute({
+    method: 'get',
+    path: '/v1/workspaces',
+    tags: tag,
+    summary: 'Workspaces you belong to',
+    security: bearer,
+    responses: { 200: jsonResponse(z.object({ workspaces: z.array(WorkspaceSchema) }), 'Your workspaces'), ...problems(401) },
+  }),
+  get: createRoute({
+    method: 'get',
+    path: '/v1/workspaces/{ws}',
+    tags: tag,
+    summary: 'One workspace',
+    security: bearer,
+    request: { params: WorkspaceParam },
+    responses: { 200: jsonResponse(WorkspaceSchema, 'The workspace'), ...problems(401, 404) },
+  }),
+  rename: createRoute({
+    method: 'patch',
+    path: '/v1/workspaces/{ws}',
+    tags: tag,
+    summary: 'Rename a workspace',
+    security: bearer,
+    request: { params: WorkspaceParam, body: jsonBody(NameBody) },
+    responses: { 200: jsonResponse(WorkspaceSchema, 'Renamed'), ...problems(401, 403, 404) },
+  }),
+  members: createRoute({
+    method: 'get',
+    path: '/v1/workspaces/{ws}/members',
+    tags: tag,
+    summary: 'Members',
+    security: bearer,
+    request: { params: WorkspaceParam },
+    responses: { 200: jsonResponse(z.object({ members: z.array(MemberSchema) }), 'Members'), ...problems(401, 404) },
+  }),
+  changeRole: createRoute({
+    method: 'patch',
+    path: '/v1/workspaces/{ws}/members/{userId}',
+    tags: tag,
+    summary: "Change a member's role",
+    security: bearer,
     request: { params: MemberParams, body: jsonBody(z.strictObject({ role: RoleSchema })) },
-    responses: { 200: jsonResponse(z.object({ userId: z.string(), role: RoleSchema }), 'Changed'), ...problems(401, 403, 404, 409) } }),
-  remove: createRoute({ method: 'delete', path: '/v1/workspaces/{ws}/members/{userId}', tags: tag, summary: 'Remove a member (or leave)', security: bearer,
-    request: { params: MemberParams }, responses: { 204: { description: 'Removed' }, ...problems(401, 403, 404, 409) } }),
+    responses: { 200: jsonResponse(z.object({ userId: z.string(), role: RoleSchema }), 'Changed'), ...problems(401, 403, 404, 409) },
+  }),
+  remove: createRoute({
+    method: 'delete',
+    path: '/v1/workspaces/{ws}/members/{userId}',
+    tags: tag,
+    summary: 'Remove a member (or leave)',
+    security: bearer,
+    request: { params: MemberParams },
+    responses: { 204: { description: 'Removed' }, ...problems(401, 403, 404, 409) },
+  }),
 };
 
-const ws = (w: { id: string; name: string; createdAt: Date; erasureScheduledFor: Date | null; role: 'owner' | 'admin' | 'member' | null }) =>
-  ({ id: w.id, name: w.name, role: w.role, createdAt: w.createdAt.toISOString(), erasureScheduledFor: iso(w.erasureScheduledFor) });
+const ws = (w: { id: string; name: string; createdAt: Date; erasureScheduledFor: Date | null; role: 'owner' | 'admin' | 'member' | null }) => ({
+  id: w.id,
+  name: w.name,
+  role: w.role,
+  createdAt: w.createdAt.toISOString(),
+  erasureScheduledFor: iso(w.erasureScheduledFor),
+});
 
 export function registerWorkspaceRoutes(app: App, deps: ApiDeps): void {
   const { db } = deps;

@@ -5,20 +5,24 @@ import { boolean, index, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid
 const id = () => uuid('id').primaryKey().default(sql`gen_random_uuid()`);
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 
-export const users = pgTable('users', {
-  id: id(),
-  /** Stored lower-cased; unique. */
-  email: text('email').notNull(),
-  name: text('name').notNull(),
-  passwordHash: text('password_hash').notNull(),
-  /** Global staff role, separate from workspace roles. */
-  staffRole: text('staff_role', { enum: ['support', 'ops'] }),
-  /** Set by DELETE /v1/me: the account no longer signs in and is deleted once its workspaces are. */
-  erasureRequestedAt: timestamp('erasure_requested_at', { withTimezone: true }),
-  /** Set when the owner of the address clicked the emailed verification link. */
-  emailVerifiedAt: timestamp('email_verified_at', { withTimezone: true }),
-  createdAt: createdAt(),
-}, (t) => [uniqueIndex('users_email_key').on(t.email)]);
+export const users = pgTable(
+  'users',
+  {
+    id: id(),
+    /** Stored lower-cased; unique. */
+    email: text('email').notNull(),
+    name: text('name').notNull(),
+    passwordHash: text('password_hash').notNull(),
+    /** Global staff role, separate from workspace roles. */
+    staffRole: text('staff_role', { enum: ['support', 'ops'] }),
+    /** Set by DELETE /v1/me: the account no longer signs in and is deleted once its workspaces are. */
+    erasureRequestedAt: timestamp('erasure_requested_at', { withTimezone: true }),
+    /** Set when the owner of the address clicked the emailed verification link. */
+    emailVerifiedAt: timestamp('email_verified_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('users_email_key').on(t.email)],
+);
 
 export const workspaces = pgTable('workspaces', {
   id: id(),
@@ -38,53 +42,79 @@ export const workspaces = pgTable('workspaces', {
 export const WORKSPACE_ROLES = ['owner', 'admin', 'member'] as const;
 export type WorkspaceRole = (typeof WORKSPACE_ROLES)[number];
 
-export const memberships = pgTable('memberships', {
-  workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
-  userId: uuid('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
-  role: text('role', { enum: WORKSPACE_ROLES }).notNull(),
-  createdAt: createdAt(),
-}, (t) => [primaryKey({ columns: [t.workspaceId, t.userId] }), index('memberships_user_idx').on(t.userId)]);
+export const memberships = pgTable(
+  'memberships',
+  {
+    workspaceId: uuid('workspace_id')
+      .notNull()
+      .references(() => workspaces.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    role: text('role', { enum: WORKSPACE_ROLES }).notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.userId] }), index('memberships_user_idx').on(t.userId)],
+);
 
-export const sessions = pgTable('sessions', {
-  /** The JWT `sid` claim. */
-  id: id(),
-  userId: uuid('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
-  createdAt: createdAt(),
-  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
-  revokedAt: timestamp('revoked_at', { withTimezone: true }),
-  ip: inet('ip'),
-  userAgent: text('user_agent'),
-}, (t) => [index('sessions_user_idx').on(t.userId)]);
+export const sessions = pgTable(
+  'sessions',
+  {
+    /** The JWT `sid` claim. */
+    id: id(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    createdAt: createdAt(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+    ip: inet('ip'),
+    userAgent: text('user_agent'),
+  },
+  (t) => [index('sessions_user_idx').on(t.userId)],
+);
 
-export const apiKeys = pgTable('api_keys', {
-  id: id(),
-  workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
-  name: text('name').notNull(),
-  /** First characters of the key, shown so people can tell keys apart. */
-  prefix: text('prefix').notNull(),
-  /** SHA-256 of the whole key (keys are 256-bit random, so a fast hash is enough). */
-  keyHash: text('key_hash').notNull(),
-  scopes: text('scopes').array().notNull(),
-  createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
-  createdAt: createdAt(),
-  lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
-  revokedAt: timestamp('revoked_at', { withTimezone: true }),
-}, (t) => [uniqueIndex('api_keys_hash_key').on(t.keyHash), index('api_keys_workspace_idx').on(t.workspaceId)]);
+export const apiKeys = pgTable(
+  'api_keys',
+  {
+    id: id(),
+    workspaceId: uuid('workspace_id')
+      .notNull()
+      .references(() => workspaces.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    /** First characters of the key, shown so people can tell keys apart. */
+    prefix: text('prefix').notNull(),
+    /** SHA-256 of the whole key (keys are 256-bit random, so a fast hash is enough). */
+    keyHash: text('key_hash').notNull(),
+    scopes: text('scopes').array().notNull(),
+    createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: createdAt(),
+    lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+  },
+  (t) => [uniqueIndex('api_keys_hash_key').on(t.keyHash), index('api_keys_workspace_idx').on(t.workspaceId)],
+);
 
-export const invitations = pgTable('invitations', {
-  id: id(),
-  workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
-  email: text('email').notNull(),
-  role: text('role', { enum: WORKSPACE_ROLES }).notNull(),
-  /** SHA-256 of the token; the token itself is shown once and never stored. */
-  tokenHash: text('token_hash').notNull(),
-  invitedBy: uuid('invited_by').references(() => users.id, { onDelete: 'set null' }),
-  createdAt: createdAt(),
-  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
-  usedAt: timestamp('used_at', { withTimezone: true }),
-  usedBy: uuid('used_by').references(() => users.id, { onDelete: 'set null' }),
-  revokedAt: timestamp('revoked_at', { withTimezone: true }),
-}, (t) => [uniqueIndex('invitations_token_key').on(t.tokenHash), index('invitations_workspace_idx').on(t.workspaceId)]);
+export const invitations = pgTable(
+  'invitations',
+  {
+    id: id(),
+    workspaceId: uuid('workspace_id')
+      .notNull()
+      .references(() => workspaces.id, { onDelete: 'cascade' }),
+    email: text('email').notNull(),
+    role: text('role', { enum: WORKSPACE_ROLES }).notNull(),
+    /** SHA-256 of the token; the token itself is shown once and never stored. */
+    tokenHash: text('token_hash').notNull(),
+    invitedBy: uuid('invited_by').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: createdAt(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    usedAt: timestamp('used_at', { withTimezone: true }),
+    usedBy: uuid('used_by').references(() => users.id, { onDelete: 'set null' }),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+  },
+  (t) => [uniqueIndex('invitations_token_key').on(t.tokenHash), index('invitations_workspace_idx').on(t.workspaceId)],
+);
 
 /**
  * Recent sign-in attempts, for throttling password guessing per account and per
@@ -93,8 +123,12 @@ export const invitations = pgTable('invitations', {
  * was right. `key` is `account:<HMAC of the email>` or `ip:<address>`; rows older
  * than the throttle window are pruned.
  */
-export const loginAttempts = pgTable('login_attempts', {
-  id: id(),
-  key: text('key').notNull(),
-  at: timestamp('at', { withTimezone: true }).notNull(),
-}, (t) => [index('login_attempts_key_at_idx').on(t.key, t.at)]);
+export const loginAttempts = pgTable(
+  'login_attempts',
+  {
+    id: id(),
+    key: text('key').notNull(),
+    at: timestamp('at', { withTimezone: true }).notNull(),
+  },
+  (t) => [index('login_attempts_key_at_idx').on(t.key, t.at)],
+);

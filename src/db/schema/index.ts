@@ -12,3 +12,4 @@ export * from './mail-guard.ts';
 export * from './addresses.ts';
 export * from './mailbox-imports.ts';
 export * from './images.ts';
+export * from './schedules.ts';

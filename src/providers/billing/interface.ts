@@ -31,8 +31,7 @@ export interface CheckoutSession {
   url: string;
 }
 
-export type SubscriptionStatus =
-  | 'incomplete' | 'incomplete_expired' | 'trialing' | 'active' | 'past_due' | 'canceled' | 'unpaid' | 'paused';
+export type SubscriptionStatus = 'incomplete' | 'incomplete_expired' | 'trialing' | 'active' | 'past_due' | 'canceled' | 'unpaid' | 'paused';
 
 export type BillingEvent =
   | {

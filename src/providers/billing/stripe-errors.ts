@@ -7,6 +7,7 @@
  */
 import Stripe from 'stripe';
 import { ProviderError, parseRetryAfter } from '../../errors.ts';
+import { systemClock } from '../../clock.ts';
 
 export const PROVIDER = 'stripe';
 
@@ -29,7 +30,7 @@ export function stripeCode(err: unknown): string | undefined {
 }
 
 /** Maps anything thrown by the SDK to a ProviderError; other errors (bugs) pass through unchanged. */
-export function toProviderError(err: unknown, now = Date.now()): unknown {
+export function toProviderError(err: unknown, now = systemClock.now()): unknown {
   if (err instanceof ProviderError || !(err instanceof StripeError)) return err;
   if (err instanceof StripeConnectionError) {
     if (isTimeout(err)) {

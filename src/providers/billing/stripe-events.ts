@@ -10,9 +10,7 @@ import type { BillingEvent, SubscriptionStatus } from './interface.ts';
 
 type Json = Record<string, unknown>;
 
-const STATUSES: readonly SubscriptionStatus[] = [
-  'incomplete', 'incomplete_expired', 'trialing', 'active', 'past_due', 'canceled', 'unpaid', 'paused',
-];
+const STATUSES: readonly SubscriptionStatus[] = ['incomplete', 'incomplete_expired', 'trialing', 'active', 'past_due', 'canceled', 'unpaid', 'paused'];
 
 function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -4,7 +4,16 @@
  */
 import Stripe from 'stripe';
 import { ProviderError, ValidationError } from '../../errors.ts';
-import type { BillingEvent, BillingProvider, CheckoutInput, CheckoutSession, ProrationBehavior, RefundOutcome, SubscriptionState, SubscriptionStatus } from './interface.ts';
+import type {
+  BillingEvent,
+  BillingProvider,
+  CheckoutInput,
+  CheckoutSession,
+  ProrationBehavior,
+  RefundOutcome,
+  SubscriptionState,
+  SubscriptionStatus,
+} from './interface.ts';
 import { normalizeStripeEvent } from './stripe-events.ts';
 import { PROVIDER, stripeCall, stripeCode } from './stripe-errors.ts';
 
@@ -41,7 +50,10 @@ const idOf = (value: string | { id: string }): string => (typeof value === 'stri
 
 /** `t=` of a `Stripe-Signature` header (`t=…,v1=…`), or null when there is none to read. */
 function signatureTimestamp(header: string | undefined): number | null {
-  const t = header?.split(',').map((part) => part.trim().split('=')).find(([k]) => k === 't')?.[1];
+  const t = header
+    ?.split(',')
+    .map((part) => part.trim().split('='))
+    .find(([k]) => k === 't')?.[1];
   return t !== undefined && /^\d{1,12}$/.test(t) ? Number(t) : null;
 }
 
@@ -57,32 +69,31 @@ export function createStripeBilling(opts: StripeBillingOptions): BillingProvider
   });
 
   async function createCheckoutSession(input: CheckoutInput): Promise<CheckoutSession> {
-    const create = (customer: string | undefined, keySuffix = '') => stripeCall(() =>
-      stripe.checkout.sessions.create(
-        {
-          mode: 'subscription',
-          line_items: [{ price: input.priceId, quantity: 1 }],
-          client_reference_id: input.clientReferenceId,
-          // An existing customer keeps its address and VAT number; customer_update lets Checkout save
-          // what is entered now on it (Stripe requires address for automatic tax, name for tax IDs).
-          ...(customer
-            ? { customer, customer_update: { address: 'auto' as const, name: 'auto' as const } }
-            : { customer_email: input.customerEmail }),
-          metadata: input.metadata,
-          // Session metadata stays on the session; subscription events only carry this copy.
-          subscription_data: { metadata: input.metadata },
-          success_url: input.successUrl,
-          cancel_url: input.cancelUrl,
-          // Stripe Tax works out VAT from the address; a business's VAT ID (if_supported: the
-          // buyer may leave it empty as a consumer) goes on the customer and its invoices.
-          automatic_tax: { enabled: input.tax.automaticTax },
-          billing_address_collection: input.tax.billingAddressCollection,
-          ...(input.tax.taxIdCollection ? { tax_id_collection: { enabled: true, required: 'if_supported' as const } } : {}),
-        },
-        // One pending checkout → one Stripe session, even when the request is retried.
-        { idempotencyKey: `mailplane-checkout-${input.clientReferenceId}${keySuffix}` },
-      ),
-    );
+    const create = (customer: string | undefined, keySuffix = '') =>
+      stripeCall(() =>
+        stripe.checkout.sessions.create(
+          {
+            mode: 'subscription',
+            line_items: [{ price: input.priceId, quantity: 1 }],
+            client_reference_id: input.clientReferenceId,
+            // An existing customer keeps its address and VAT number; customer_update lets Checkout save
+            // what is entered now on it (Stripe requires address for automatic tax, name for tax IDs).
+            ...(customer ? { customer, customer_update: { address: 'auto' as const, name: 'auto' as const } } : { customer_email: input.customerEmail }),
+            metadata: input.metadata,
+            // Session metadata stays on the session; subscription events only carry this copy.
+            subscription_data: { metadata: input.metadata },
+            success_url: input.successUrl,
+            cancel_url: input.cancelUrl,
+            // Stripe Tax works out VAT from the address; a business's VAT ID (if_supported: the
+            // buyer may leave it empty as a consumer) goes on the customer and its invoices.
+            automatic_tax: { enabled: input.tax.automaticTax },
+            billing_address_collection: input.tax.billingAddressCollection,
+            ...(input.tax.taxIdCollection ? { tax_id_collection: { enabled: true, required: 'if_supported' as const } } : {}),
+          },
+          // One pending checkout → one Stripe session, even when the request is retried.
+          { idempotencyKey: `mailplane-checkout-${input.clientReferenceId}${keySuffix}` },
+        ),
+      );
     let session;
     try {
       session = await create(input.customerId);
@@ -154,14 +165,17 @@ export function createStripeBilling(opts: StripeBillingOptions): BillingProvider
     for (const paid of invoice?.payments?.data ?? []) {
       if (paid.status === 'open') outcome.paymentSettling = true;
       if (paid.status !== 'paid') continue;
-      const target = paid.payment.payment_intent ? { payment_intent: idOf(paid.payment.payment_intent) } : paid.payment.charge ? { charge: idOf(paid.payment.charge) } : null;
+      const target = paid.payment.payment_intent
+        ? { payment_intent: idOf(paid.payment.payment_intent) }
+        : paid.payment.charge
+          ? { charge: idOf(paid.payment.charge) }
+          : null;
       // A payment_record is money received outside Stripe: there is nothing to refund through the API.
       if (!target) continue;
       try {
-        const refund = await stripeCall(() => stripe.refunds.create(
-          { ...target, reason: 'duplicate', metadata },
-          { idempotencyKey: `mailplane-refund-${target.payment_intent ?? target.charge}` },
-        ));
+        const refund = await stripeCall(() =>
+          stripe.refunds.create({ ...target, reason: 'duplicate', metadata }, { idempotencyKey: `mailplane-refund-${target.payment_intent ?? target.charge}` }),
+        );
         outcome.amountRefunded += refund.amount;
         outcome.refundIds.push(refund.id);
       } catch (err) {
@@ -176,7 +190,9 @@ export function createStripeBilling(opts: StripeBillingOptions): BillingProvider
   function stateOf(sub: Stripe.Subscription): SubscriptionState {
     const ends = sub.items.data.map((item) => item.current_period_end).filter((t): t is number => typeof t === 'number');
     return {
-      id: sub.id, status: sub.status as SubscriptionStatus, customerId: idOf(sub.customer),
+      id: sub.id,
+      status: sub.status as SubscriptionStatus,
+      customerId: idOf(sub.customer),
       currentPeriodEnd: ends.length > 0 ? new Date(Math.min(...ends) * 1000) : null,
       cancelAtPeriodEnd: sub.cancel_at_period_end,
       priceId: sub.items.data[0]?.price.id ?? null,
@@ -205,12 +221,16 @@ export function createStripeBilling(opts: StripeBillingOptions): BillingProvider
     const item = sub.items.data[0];
     if (!item) throw new ProviderError({ provider: PROVIDER, detail: `subscription ${subscriptionId} has no item to change`, retryable: false });
     if (item.price.id === priceId) return stateOf(sub);
-    return stateOf(await stripeCall(() => stripe.subscriptions.update(
-      subscriptionId,
-      // No idempotency key of ours: the same key for a change back and forth within Stripe's 24 hours
-      // would replay the first answer; the SDK keys its own retries of this one request.
-      { items: [{ id: item.id, price: priceId }], proration_behavior: proration },
-    )));
+    return stateOf(
+      await stripeCall(() =>
+        stripe.subscriptions.update(
+          subscriptionId,
+          // No idempotency key of ours: the same key for a change back and forth within Stripe's 24 hours
+          // would replay the first answer; the SDK keys its own retries of this one request.
+          { items: [{ id: item.id, price: priceId }], proration_behavior: proration },
+        ),
+      ),
+    );
   }
 
   async function createPortalSession(input: { customerId: string; returnUrl: string }): Promise<{ url: string }> {
@@ -219,7 +239,15 @@ export function createStripeBilling(opts: StripeBillingOptions): BillingProvider
   }
 
   return {
-    createCheckoutSession, parseWebhook, cancelSubscription, deleteCustomer, expireCheckoutSession, refundLatestInvoice, getSubscription, createPortalSession,
-    setCancelAtPeriodEnd, changePrice,
+    createCheckoutSession,
+    parseWebhook,
+    cancelSubscription,
+    deleteCustomer,
+    expireCheckoutSession,
+    refundLatestInvoice,
+    getSubscription,
+    createPortalSession,
+    setCancelAtPeriodEnd,
+    changePrice,
   };
 }

@@ -4,11 +4,7 @@
  * succeeds, and find-by-tag lets a step that crashed after "create" but before
  * saving the id find what it created instead of creating it again.
  */
-export const ZONES = [
-  'fr-par-1', 'fr-par-2', 'fr-par-3',
-  'nl-ams-1', 'nl-ams-2', 'nl-ams-3',
-  'pl-waw-1', 'pl-waw-2', 'pl-waw-3',
-] as const;
+export const ZONES = ['fr-par-1', 'fr-par-2', 'fr-par-3', 'nl-ams-1', 'nl-ams-2', 'nl-ams-3', 'pl-waw-1', 'pl-waw-2', 'pl-waw-3'] as const;
 export type Zone = (typeof ZONES)[number];
 
 export type IpFamily = 'ipv4' | 'ipv6';

@@ -41,9 +41,12 @@ export function createCatalogueCache(opts: {
       allPages((page) => opts.call(() => opts.instance.listServersTypes({ zone, page, perPage: PER_PAGE }))),
       allPages((page) => opts.call(() => opts.instance.getServerTypesAvailability({ zone, page, perPage: PER_PAGE }))),
     ]);
-    const offers = Object.keys(types).filter((t) => !types[t]?.endOfService).map((commercialType) => ({
-      commercialType, availability: (stock[commercialType]?.availability ?? 'unknown') as TypeAvailability,
-    }));
+    const offers = Object.keys(types)
+      .filter((t) => !types[t]?.endOfService)
+      .map((commercialType) => ({
+        commercialType,
+        availability: (stock[commercialType]?.availability ?? 'unknown') as TypeAvailability,
+      }));
     cached.set(zone, { at: opts.clock.now(), offers });
     return offers;
   }

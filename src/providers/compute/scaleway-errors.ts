@@ -8,6 +8,7 @@
  * from its HTTP client unchanged.
  */
 import { ProviderError, parseRetryAfter } from '../../errors.ts';
+import { systemClock } from '../../clock.ts';
 
 export const PROVIDER = 'scaleway';
 
@@ -46,7 +47,7 @@ export function isReverseNotResolving(body: unknown): boolean {
   });
 }
 
-export async function errorFromResponse(res: Response, now = Date.now()): Promise<ProviderError> {
+export async function errorFromResponse(res: Response, now = systemClock.now()): Promise<ProviderError> {
   const text = await res.text().catch(() => '');
   let body: unknown = text;
   try {
@@ -57,7 +58,14 @@ export async function errorFromResponse(res: Response, now = Date.now()): Promis
   const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'), now);
   const detail = describeBody(body, res.statusText || 'request failed');
   if (res.status === 400 && isReverseNotResolving(body)) {
-    return new ProviderError({ provider: PROVIDER, detail: `${res.status}: ${detail}`, providerStatus: res.status, retryable: true, code: 'reverse_not_resolving', cause: body });
+    return new ProviderError({
+      provider: PROVIDER,
+      detail: `${res.status}: ${detail}`,
+      providerStatus: res.status,
+      retryable: true,
+      code: 'reverse_not_resolving',
+      cause: body,
+    });
   }
   return ProviderError.fromHttpStatus(PROVIDER, res.status, detail, retryAfterMs, body);
 }
@@ -122,9 +130,14 @@ export function scalewayHttpClient(fetchImpl: typeof fetch | undefined, timeoutM
     const once = async (): Promise<Response> => {
       let res: Response;
       try {
-        res = await doFetch(new Request(request.url, {
-          method: request.method, headers: request.headers, body, signal: AbortSignal.timeout(timeoutMs),
-        }));
+        res = await doFetch(
+          new Request(request.url, {
+            method: request.method,
+            headers: request.headers,
+            body,
+            signal: AbortSignal.timeout(timeoutMs),
+          }),
+        );
       } catch (err) {
         throw toProviderError(err);
       }

@@ -30,8 +30,13 @@ function toSnapshot(s: Blockv1.Snapshot, zone: Zone): ComputeSnapshot {
 
 function toImage(i: Instancev1.Image, zone: Zone): ComputeImage {
   return {
-    id: i.id, zone, name: i.name, tags: i.tags ?? [], state: (IMAGE_STATES.has(i.state) ? i.state : 'other') as ComputeImage['state'],
-    snapshotId: i.rootVolume?.id ?? null, createdAt: i.creationDate ? i.creationDate.toISOString() : null,
+    id: i.id,
+    zone,
+    name: i.name,
+    tags: i.tags ?? [],
+    state: (IMAGE_STATES.has(i.state) ? i.state : 'other') as ComputeImage['state'],
+    snapshotId: i.rootVolume?.id ?? null,
+    createdAt: i.creationDate ? i.creationDate.toISOString() : null,
   };
 }
 
@@ -50,7 +55,9 @@ export function createImageOps(o: ImageOpsOptions): ImageOps {
       await orNull(() => block.deleteSnapshot({ zone, snapshotId }));
     },
     async createImage(zone, input) {
-      const res = await call(() => instance.createImage({ zone, name: input.name, rootVolume: input.snapshotId, tags: input.tags, arch: 'x86_64', project: o.projectId, public: false }));
+      const res = await call(() =>
+        instance.createImage({ zone, name: input.name, rootVolume: input.snapshotId, tags: input.tags, arch: 'x86_64', project: o.projectId, public: false }),
+      );
       if (!res.image) throw new ProviderError({ provider: PROVIDER, detail: 'createImage answered without an image', retryable: true });
       return toImage(res.image, zone);
     },

@@ -24,15 +24,27 @@ export function toFlexibleIp(ip: Ip, zone: Zone): FlexibleIp {
   const raw = ip.address ?? '';
   const v6 = ip.type === 'routed_ipv6' || raw.includes(':') || (ip.prefix ?? '').includes(':');
   if (v6) {
-    const prefix = ip.prefix && ip.prefix.includes(':') ? ip.prefix : raw.includes('/') ? raw : `${raw}/64`;
+    const prefix = ip.prefix?.includes(':') ? ip.prefix : raw.includes('/') ? raw : `${raw}/64`;
     return {
-      id: ip.id, zone, family: 'ipv6', address: firstAddressOf(prefix), prefix,
-      serverId: ip.server?.id ?? null, tags: ip.tags ?? [], reverse: ip.reverse || null,
+      id: ip.id,
+      zone,
+      family: 'ipv6',
+      address: firstAddressOf(prefix),
+      prefix,
+      serverId: ip.server?.id ?? null,
+      tags: ip.tags ?? [],
+      reverse: ip.reverse || null,
     };
   }
   return {
-    id: ip.id, zone, family: 'ipv4', address: raw.split('/')[0] ?? raw, prefix: null,
-    serverId: ip.server?.id ?? null, tags: ip.tags ?? [], reverse: ip.reverse || null,
+    id: ip.id,
+    zone,
+    family: 'ipv4',
+    address: raw.split('/')[0] ?? raw,
+    prefix: null,
+    serverId: ip.server?.id ?? null,
+    tags: ip.tags ?? [],
+    reverse: ip.reverse || null,
   };
 }
 
@@ -55,9 +67,13 @@ export function toComputeServer(server: Server, zone: Zone): ComputeServer {
     commercialType: server.commercialType,
     tags: server.tags ?? [],
     ipIds: (server.publicIps ?? []).filter((ip) => !ip.dynamic).map((ip) => ip.id),
-    publicIps: (server.publicIps ?? []).filter((ip) => !ip.dynamic && ip.address).map((ip) => ({
-      id: ip.id, family: ip.family === 'inet6' ? 'ipv6' as const : 'ipv4' as const, address: ip.address,
-    })),
+    publicIps: (server.publicIps ?? [])
+      .filter((ip) => !ip.dynamic && ip.address)
+      .map((ip) => ({
+        id: ip.id,
+        family: ip.family === 'inet6' ? ('ipv6' as const) : ('ipv4' as const),
+        address: ip.address,
+      })),
     volumeIds: Object.values(server.volumes ?? {}).map((v) => v.id),
     securityGroupId: server.securityGroup?.id ?? null,
     imageId: server.image?.id ?? null,

@@ -5,24 +5,31 @@
  * Idempotence: reads answer null for 404, deletes treat 404 as done, so a
  * provisioning step that crashed half-way can simply run again.
  */
-import {
-  createAdvancedClient, withDefaultPageSize, withHTTPClient, withProfile, withUserAgentSuffix, type ClientConfig,
-} from '@scaleway/sdk-client';
+import { createAdvancedClient, withDefaultPageSize, withHTTPClient, withProfile, withUserAgentSuffix, type ClientConfig } from '@scaleway/sdk-client';
 import { Blockv1 } from '@scaleway/sdk-block';
 import { Instancev1 } from '@scaleway/sdk-instance';
 import { Ipamv1 } from '@scaleway/sdk-ipam';
 import type { Clock } from '../../clock.ts';
 import { ProviderError } from '../../errors.ts';
 import {
-  ZONES, type ComputeProvider, type ComputeSecurityGroup, type ComputeServer, type ComputeVolume, type CreateServerInput,
-  type FlexibleIp, type IpFamily, type SecurityGroupInput, type ServerState, type WaitOptions, type Zone,
+  ZONES,
+  type ComputeProvider,
+  type ComputeSecurityGroup,
+  type ComputeServer,
+  type ComputeVolume,
+  type CreateServerInput,
+  type FlexibleIp,
+  type IpFamily,
+  type SecurityGroupInput,
+  type ServerState,
+  type WaitOptions,
+  type Zone,
 } from './interface.ts';
 import { PROVIDER, isNotFound, scalewayHttpClient, toProviderError } from './scaleway-errors.ts';
 import { prefixContains } from './scaleway-ipv6.ts';
 import { createCatalogueCache } from './scaleway-catalogue.ts';
 import { createImageOps } from './scaleway-images.ts';
 import { regionOf, toComputeServer, toComputeVolume, toFlexibleIp } from './scaleway-mapping.ts';
-
 
 /** Scaleway's ip_range is a CIDR: a bare address is the one host (/32, /128). */
 const asCidr = (source: string) => (source.includes('/') ? source : `${source}/${source.includes(':') ? 128 : 32}`);
@@ -154,13 +161,21 @@ export function createScalewayCompute(opts: ScalewayComputeOptions): ComputeProv
     const listed = await call(() => instance.listSecurityGroups({ zone, tags: input.tags, project: opts.projectId }).all());
     let group = listed.map((g) => toGroup(g, zone)).find((g) => input.tags.every((t) => g.tags.includes(t)));
     if (!group) {
-      const res = await call(() => instance.createSecurityGroup({
-        zone, name: input.name, description: 'mailplane: the ports this mail server serves', project: opts.projectId, tags: input.tags,
-        // Stateful: replies to outbound traffic come back; inbound only what is listed.
-        stateful: true, inboundDefaultPolicy: 'drop', outboundDefaultPolicy: 'accept',
-        // Asking is all we can do: Scaleway keeps SMTP blocked (true) until the account may send mail.
-        enableDefaultSecurity: false,
-      }));
+      const res = await call(() =>
+        instance.createSecurityGroup({
+          zone,
+          name: input.name,
+          description: 'mailplane: the ports this mail server serves',
+          project: opts.projectId,
+          tags: input.tags,
+          // Stateful: replies to outbound traffic come back; inbound only what is listed.
+          stateful: true,
+          inboundDefaultPolicy: 'drop',
+          outboundDefaultPolicy: 'accept',
+          // Asking is all we can do: Scaleway keeps SMTP blocked (true) until the account may send mail.
+          enableDefaultSecurity: false,
+        }),
+      );
       if (!res.securityGroup) throw fail('createSecurityGroup answered without a group', true);
       group = toGroup(res.securityGroup, zone);
     } else if (group.smtpBlockedByProvider) {
@@ -231,9 +246,17 @@ export function createScalewayCompute(opts: ScalewayComputeOptions): ComputeProv
     }
     const serverId = ip.server?.id;
     if (!serverId) throw fail(`flexible IP ${ip.id} has no IPAM entry and no server`, true);
-    const listed = await call(() => ipam.listIPs({
-      region, resourceId: serverId, resourceType: 'instance_server', isIpv6: true, projectId: opts.projectId,
-    }).all());
+    const listed = await call(() =>
+      ipam
+        .listIPs({
+          region,
+          resourceId: serverId,
+          resourceType: 'instance_server',
+          isIpv6: true,
+          projectId: opts.projectId,
+        })
+        .all(),
+    );
     const match = listed.find((entry) => entry.address === prefix || entry.address.split('/')[0] === prefix.split('/')[0]);
     if (!match) throw fail(`no IPAM entry found for flexible IP ${ip.id} (${prefix})`, true);
     return match;
@@ -371,7 +394,8 @@ export function createScalewayCompute(opts: ScalewayComputeOptions): ComputeProv
         await ignoreNotFound(() => instance.deleteSecurityGroup({ zone, securityGroupId: groupId }));
       } catch (err) {
         // Still in use by a server that is being removed: asking again later succeeds.
-        if (err instanceof ProviderError && err.providerStatus === 400) throw fail(`security group ${groupId} is still in use: ${err.detail}`, true, 'provider_in_use');
+        if (err instanceof ProviderError && err.providerStatus === 400)
+          throw fail(`security group ${groupId} is still in use: ${err.detail}`, true, 'provider_in_use');
         throw err;
       }
     },
@@ -411,14 +435,19 @@ export function createScalewayCompute(opts: ScalewayComputeOptions): ComputeProv
       const perZone = await Promise.all(
         ZONES.map(async (zone) => {
           const [servers, ips, volumes, securityGroups] = await Promise.all([
-            serversTagged(zone, tag), ipsTagged(zone, tag), volumesTagged(zone, tag), groupsTagged(zone, tag),
+            serversTagged(zone, tag),
+            ipsTagged(zone, tag),
+            volumesTagged(zone, tag),
+            groupsTagged(zone, tag),
           ]);
           return { servers, ips, volumes, securityGroups };
         }),
       );
       return {
-        servers: perZone.flatMap((z) => z.servers), ips: perZone.flatMap((z) => z.ips),
-        volumes: perZone.flatMap((z) => z.volumes), securityGroups: perZone.flatMap((z) => z.securityGroups),
+        servers: perZone.flatMap((z) => z.servers),
+        ips: perZone.flatMap((z) => z.ips),
+        volumes: perZone.flatMap((z) => z.volumes),
+        securityGroups: perZone.flatMap((z) => z.securityGroups),
       };
     },
   };

@@ -7,6 +7,7 @@
  */
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'cloudflare';
 import { ProviderError, parseRetryAfter } from '../../errors.ts';
+import { systemClock } from '../../clock.ts';
 
 export const PROVIDER = 'cloudflare';
 
@@ -41,7 +42,7 @@ export function isNotFound(err: unknown): boolean {
 }
 
 /** Maps anything thrown by the SDK to a ProviderError; other errors (bugs) pass through unchanged. */
-export function toProviderError(err: unknown, now = Date.now()): unknown {
+export function toProviderError(err: unknown, now = systemClock.now()): unknown {
   if (err instanceof ProviderError) return err;
   if (err instanceof APIConnectionTimeoutError) {
     return new ProviderError({ provider: PROVIDER, detail: 'request timed out', retryable: true, code: 'provider_timeout', cause: err });

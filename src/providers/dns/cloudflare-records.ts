@@ -69,7 +69,9 @@ export function toCloudflareBody(record: DnsRecordInput): CloudflareRecordBody {
     case 'SRV': {
       const [priority, weight, port, target] = fields('SRV', record.content, 4);
       const data = {
-        priority: integer('SRV', priority, 'priority'), weight: integer('SRV', weight, 'weight'), port: integer('SRV', port, 'port'),
+        priority: integer('SRV', priority, 'priority'),
+        weight: integer('SRV', weight, 'weight'),
+        port: integer('SRV', port, 'port'),
         target: target === '.' ? '.' : canonicalHost(target ?? ''),
       };
       return { ...base, data } as CloudflareRecordBody;
@@ -99,7 +101,9 @@ function presentationContent(raw: RecordResponse): string {
       return data ? `${data['algorithm']} ${data['type']} ${String(data['fingerprint']).toLowerCase()}` : normalizeSpaces(content);
     // From `data`: whether `content` carries the priority has varied between API versions.
     case 'SRV':
-      return data ? `${data['priority']} ${data['weight']} ${data['port']} ${canonicalHost(String(data['target'])) || '.'}` : normalizeSpaces(`${(raw as { priority?: number }).priority ?? 0} ${content}`);
+      return data
+        ? `${data['priority']} ${data['weight']} ${data['port']} ${canonicalHost(String(data['target'])) || '.'}`
+        : normalizeSpaces(`${(raw as { priority?: number }).priority ?? 0} ${content}`);
     default:
       return content;
   }

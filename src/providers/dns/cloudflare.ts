@@ -39,19 +39,27 @@ function baseUrl(apiUrl: string | undefined): string {
 
 function toZone(zone: Zone): DnsZone {
   return {
-    id: zone.id, name: zone.name, nameServers: [...(zone.name_servers ?? [])], status: zone.status ?? 'pending',
+    id: zone.id,
+    name: zone.name,
+    nameServers: [...(zone.name_servers ?? [])],
+    status: zone.status ?? 'pending',
     createdAt: zone.created_on ?? null,
   };
 }
 
 function toDnssec(raw: DNSSEC): DnssecStatus {
   const state: DnssecState = raw.status ?? 'disabled';
-  const key = raw.key_tag || raw.public_key
-    ? {
-      keyTag: raw.key_tag ?? null, algorithm: raw.algorithm ?? null, digest: raw.digest ?? null, digestType: raw.digest_type ?? null,
-      publicKey: raw.public_key ?? null, flags: raw.flags ?? null,
-    }
-    : null;
+  const key =
+    raw.key_tag || raw.public_key
+      ? {
+          keyTag: raw.key_tag ?? null,
+          algorithm: raw.algorithm ?? null,
+          digest: raw.digest ?? null,
+          digestType: raw.digest_type ?? null,
+          publicKey: raw.public_key ?? null,
+          flags: raw.flags ?? null,
+        }
+      : null;
   return { state, ds: raw.ds ?? null, key };
 }
 
@@ -95,9 +103,7 @@ export function createCloudflareDns(opts: CloudflareDnsOptions): DnsProvider {
     const existing = await findZone(domain);
     if (existing) return existing;
     try {
-      const created = await cloudflareCall(() =>
-        client.zones.create({ name: normalizeDomain(domain), account: { id: opts.accountId }, type: 'full' }),
-      );
+      const created = await cloudflareCall(() => client.zones.create({ name: normalizeDomain(domain), account: { id: opts.accountId }, type: 'full' }));
       return toZone(created);
     } catch (err) {
       // Another worker created it between our lookup and our create.
@@ -107,7 +113,11 @@ export function createCloudflareDns(opts: CloudflareDnsOptions): DnsProvider {
       }
       if (isPendingZoneLimit(err)) {
         throw new ProviderError({
-          provider: 'cloudflare', code: 'zone_pending_limit', retryable: false, providerStatus: (err as ProviderError).providerStatus, cause: err,
+          provider: 'cloudflare',
+          code: 'zone_pending_limit',
+          retryable: false,
+          providerStatus: (err as ProviderError).providerStatus,
+          cause: err,
           detail: `Cloudflare refuses new zones while the account holds its limit of pending zones (${(err as ProviderError).detail})`,
         });
       }
@@ -259,5 +269,19 @@ export function createCloudflareDns(opts: CloudflareDnsOptions): DnsProvider {
     return toDnssec(await cloudflareCall(() => client.dns.dnssec.edit({ zone_id: zoneId, status: 'active' })));
   }
 
-  return { findZone, ensureZone, deleteZone, checkActivation, listRecords, createRecord, updateRecord, deleteRecord, upsertRecord, scanExistingRecords, reviewScannedRecords, enableDnssec, getDnssec };
+  return {
+    findZone,
+    ensureZone,
+    deleteZone,
+    checkActivation,
+    listRecords,
+    createRecord,
+    updateRecord,
+    deleteRecord,
+    upsertRecord,
+    scanExistingRecords,
+    reviewScannedRecords,
+    enableDnssec,
+    getDnssec,
+  };
 }

@@ -47,8 +47,11 @@ export function createDnsblChecker(opts: DnsblCheckerOptions): BlacklistChecker 
 function classify(zone: string, result: LookupResult): DnsblVerdict {
   switch (result.status) {
     // NODATA: the name exists (e.g. only a TXT) but no A record: not listed.
-    case 'nxdomain': case 'nodata': return { zone, status: 'clean' };
-    case 'error': return { zone, status: 'unknown', error: result.error };
+    case 'nxdomain':
+    case 'nodata':
+      return { zone, status: 'clean' };
+    case 'error':
+      return { zone, status: 'unknown', error: result.error };
   }
   const codes = [...new Set(result.answers)].sort(compareAddresses);
   const queryErrors = codes.filter((c) => c.startsWith('127.255.255.'));

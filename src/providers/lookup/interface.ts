@@ -4,10 +4,7 @@
  */
 export type LookupType = 'A' | 'AAAA' | 'MX' | 'TXT' | 'TLSA' | 'PTR' | 'CAA' | 'NS' | 'SRV';
 
-export type LookupResult =
-  | { status: 'ok'; answers: string[] }
-  | { status: 'nxdomain' | 'nodata' }
-  | { status: 'error'; error: string };
+export type LookupResult = { status: 'ok'; answers: string[] } | { status: 'nxdomain' | 'nodata' } | { status: 'error'; error: string };
 
 export interface DnsLookup {
   /**

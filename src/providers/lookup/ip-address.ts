@@ -34,8 +34,11 @@ export function canonicalIp(ip: string): string | null {
 export function compressIpv6(expanded: string): string {
   const groups = expanded.split(':').map((g) => g.replace(/^0+(?=.)/, ''));
   let best = { start: -1, len: 1 };
-  for (let i = 0; i < groups.length;) {
-    if (groups[i] !== '0') { i++; continue; }
+  for (let i = 0; i < groups.length; ) {
+    if (groups[i] !== '0') {
+      i++;
+      continue;
+    }
     let j = i;
     while (j < groups.length && groups[j] === '0') j++;
     if (j - i > best.len) best = { start: i, len: j - i };

@@ -42,19 +42,28 @@ export function createResolverLookup(opts: ResolverLookupOptions): DnsLookup {
 
 async function query(resolver: Resolver, name: string, type: LookupType): Promise<string[]> {
   switch (type) {
-    case 'A': return resolver.resolve4(name);
-    case 'AAAA': return resolver.resolve6(name);
-    case 'MX': return (await resolver.resolveMx(name)).map((mx) => `${mx.priority} ${mx.exchange}`);
+    case 'A':
+      return resolver.resolve4(name);
+    case 'AAAA':
+      return resolver.resolve6(name);
+    case 'MX':
+      return (await resolver.resolveMx(name)).map((mx) => `${mx.priority} ${mx.exchange}`);
     // A TXT record is one logical string cut into ≤255-byte character-strings (DKIM keys are
     // longer). node hands each back as latin1 (one char per byte): join the bytes, then read UTF-8.
-    case 'TXT': return (await resolver.resolveTxt(name)).map((chunks) => Buffer.from(chunks.join(''), 'latin1').toString('utf8'));
-    case 'TLSA': return (await resolver.resolveTlsa(name)).map((t) => `${t.certUsage} ${t.selector} ${t.match} ${Buffer.from(t.data).toString('hex')}`);
+    case 'TXT':
+      return (await resolver.resolveTxt(name)).map((chunks) => Buffer.from(chunks.join(''), 'latin1').toString('utf8'));
+    case 'TLSA':
+      return (await resolver.resolveTlsa(name)).map((t) => `${t.certUsage} ${t.selector} ${t.match} ${Buffer.from(t.data).toString('hex')}`);
     // An address is accepted in place of its reverse name: callers think in addresses.
-    case 'PTR': return resolver.resolvePtr(isIP(name) ? reverseName(name) : name);
-    case 'CAA': return (await resolver.resolveCaa(name)).map(presentCaa);
-    case 'NS': return resolver.resolveNs(name);
+    case 'PTR':
+      return resolver.resolvePtr(isIP(name) ? reverseName(name) : name);
+    case 'CAA':
+      return (await resolver.resolveCaa(name)).map(presentCaa);
+    case 'NS':
+      return resolver.resolveNs(name);
     // c-ares gives the root target of "no such service" as "" (RFC 2782 writes it ".").
-    case 'SRV': return (await resolver.resolveSrv(name)).map((s) => `${s.priority} ${s.weight} ${s.port} ${s.name.replace(/\.$/, '') || '.'}`);
+    case 'SRV':
+      return (await resolver.resolveSrv(name)).map((s) => `${s.priority} ${s.weight} ${s.port} ${s.name.replace(/\.$/, '') || '.'}`);
   }
 }
 

@@ -8,6 +8,11 @@ import { AppError } from '../../errors.ts';
 export interface SshTarget {
   host: string;
   port: number;
+  /**
+   * Who logs in. A session's commands and uploads run as root either way: logged in as root
+   * directly; as anyone else through sudo (exec: `sudo -n`; SFTP: the host's sshd runs its
+   * sftp-server under sudo), so a user without a sudo rule gets its commands refused.
+   */
   username: string;
   /** OpenSSH or PEM private key of mailplane's per-server deploy key. */
   privateKey: string;
@@ -61,8 +66,11 @@ export class SshUnreachableError extends AppError {
 export class SshHostKeyMismatchError extends AppError {
   constructor(expected: string, got: string) {
     super({
-      code: 'ssh_host_key_mismatch', status: 502, title: 'SSH host key mismatch',
-      detail: `expected ${expected}, host presented ${got}`, retryable: false,
+      code: 'ssh_host_key_mismatch',
+      status: 502,
+      title: 'SSH host key mismatch',
+      detail: `expected ${expected}, host presented ${got}`,
+      retryable: false,
     });
   }
 }
@@ -88,7 +96,9 @@ export class RemoteCommandError extends AppError {
   constructor(command: string, exitCode: number, stderr: string, stdout = '') {
     const tail = `${stdout.trim().split('\n').slice(-15).join('\n')}\n${stderr.trim()}`.trim().slice(-1500);
     super({
-      code: 'remote_command_failed', status: 502, title: 'Remote command failed',
+      code: 'remote_command_failed',
+      status: 502,
+      title: 'Remote command failed',
       detail: `${command.split('\n')[0]!.slice(0, 120)} exited ${exitCode}: ${tail}`,
       retryable: exitCode === EXIT_TEMPFAIL,
     });
@@ -101,8 +111,11 @@ export class RemoteCommandError extends AppError {
 export class RemoteCommandTimeoutError extends AppError {
   constructor(command: string, timeoutMs: number) {
     super({
-      code: 'remote_command_timeout', status: 504, title: 'Remote command timed out',
-      detail: `${command.split('\n')[0]!.slice(0, 120)} did not finish within ${timeoutMs} ms`, retryable: true,
+      code: 'remote_command_timeout',
+      status: 504,
+      title: 'Remote command timed out',
+      detail: `${command.split('\n')[0]!.slice(0, 120)} did not finish within ${timeoutMs} ms`,
+      retryable: true,
     });
   }
 }

@@ -7,8 +7,17 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { NodeSSH } from 'node-ssh';
 import type { ClientChannel } from 'ssh2';
 import {
-  RemoteCommandError, RemoteCommandTimeoutError, SshAuthRefusedError, SshHostKeyMismatchError, SshUnreachableError,
-  type ExecOptions, type ExecResult, type RemoteHostProvider, type RemoteSession, type SshTarget, type UploadFile,
+  RemoteCommandError,
+  RemoteCommandTimeoutError,
+  SshAuthRefusedError,
+  SshHostKeyMismatchError,
+  SshUnreachableError,
+  type ExecOptions,
+  type ExecResult,
+  type RemoteHostProvider,
+  type RemoteSession,
+  type SshTarget,
+  type UploadFile,
 } from './interface.ts';
 import { uploadAtomically } from './sftp-upload.ts';
 
@@ -16,7 +25,17 @@ export interface SshRemoteOptions {
   log?: (line: string) => void;
 }
 
-const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EPIPE', 'ECONNABORTED', 'EAI_AGAIN', 'ENOTFOUND']);
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ECONNRESET',
+  'EPIPE',
+  'ECONNABORTED',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+]);
 
 /** "SHA256:<b64>" → the 32 digest bytes, or null when it is not a SHA-256 fingerprint. */
 function pinnedDigest(fingerprint: string): Buffer | null {
@@ -92,9 +111,24 @@ export function createSshRemote(opts: SshRemoteOptions = {}): RemoteHostProvider
 
 type Connection = NonNullable<NodeSSH['connection']>;
 
+/**
+ * The command as root: unchanged for root; otherwise through sudo, never prompting (-n: a
+ * missing rule fails at once instead of waiting for a password), the whole command line
+ * handed to bash as one argument so pipes and redirections run as root too. sudo passes
+ * stdin through and resets the environment (HOME=/root, secure_path).
+ */
+export function asRoot(command: string, username: string): string {
+  if (username === 'root') return command;
+  return `sudo -n -- bash -c ${shellQuote(command)}`;
+}
+
+/** One shell word: single quotes, each ' written as '\''. */
+export function shellQuote(text: string): string {
+  return `'${text.replaceAll("'", "'\\''")}'`;
+}
+
 class NodeSshSession implements RemoteSession {
   private readonly ssh: NodeSSH;
-  private readonly connection: Connection;
   private readonly target: SshTarget;
   private readonly log: (line: string) => void;
   private closedError: SshUnreachableError | null = null;
@@ -104,15 +138,18 @@ class NodeSshSession implements RemoteSession {
 
   constructor(ssh: NodeSSH, connection: Connection, target: SshTarget, log: (line: string) => void) {
     this.ssh = ssh;
-    this.connection = connection;
     this.target = target;
     this.log = log;
     let lastError: unknown;
     let rejectClosed!: (err: Error) => void;
-    this.closed = new Promise<never>((_, reject) => { rejectClosed = reject; });
+    this.closed = new Promise<never>((_, reject) => {
+      rejectClosed = reject;
+    });
     this.closed.catch(() => {});
     // Without a listener an error after 'ready' (a reset) would be an unhandled 'error' event.
-    connection.on('error', (err) => { lastError = err; });
+    connection.on('error', (err) => {
+      lastError = err;
+    });
     connection.on('close', () => {
       this.isClosed = true;
       const detail = lastError instanceof Error ? lastError.message : 'connection closed';
@@ -141,21 +178,34 @@ class NodeSshSession implements RemoteSession {
     let timedOut = false;
     const kill = (ch: ClientChannel) => {
       // OpenSSH honours "signal" since 7.9; closing the channel ends the session's process group either way.
-      try { ch.signal('KILL'); } catch { /* channel already gone */ }
+      try {
+        ch.signal('KILL');
+      } catch {
+        /* channel already gone */
+      }
       ch.close();
     };
-    const timer = opts.timeoutMs && opts.timeoutMs > 0
-      ? setTimeout(() => { timedOut = true; if (channel) kill(channel); }, opts.timeoutMs)
-      : null;
+    const timer =
+      opts.timeoutMs && opts.timeoutMs > 0
+        ? setTimeout(() => {
+            timedOut = true;
+            if (channel) kill(channel);
+          }, opts.timeoutMs)
+        : null;
     let result;
     try {
-      result = await this.guarded(this.ssh.execCommand(command, {
-        ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}),
-        noTrim: true,
-        onChannel: (ch) => { channel = ch; if (timedOut) kill(ch); },
-        onStdout: (chunk) => emit(chunk, 'stdout'),
-        onStderr: (chunk) => emit(chunk, 'stderr'),
-      }));
+      result = await this.guarded(
+        this.ssh.execCommand(asRoot(command, this.target.username), {
+          ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}),
+          noTrim: true,
+          onChannel: (ch) => {
+            channel = ch;
+            if (timedOut) kill(ch);
+          },
+          onStdout: (chunk) => emit(chunk, 'stdout'),
+          onStderr: (chunk) => emit(chunk, 'stderr'),
+        }),
+      );
     } catch (e) {
       if (e instanceof SshUnreachableError) throw e;
       throw mapConnectError(e, this.target);

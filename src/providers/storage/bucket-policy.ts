@@ -16,7 +16,13 @@ export function backupBucketPolicy(bucket: string, controlPlane: string, server:
     Id: `mailplane-backup-${bucket}`,
     Statement: [
       { Sid: 'ControlPlaneFullAccess', Effect: 'Allow', Principal: { SCW: controlPlane }, Action: ['s3:*'], Resource: [bucket, `${bucket}/*`] },
-      { Sid: 'ServerReadAndAppend', Effect: 'Allow', Principal: { SCW: server }, Action: ['s3:ListBucket', 's3:GetObject', 's3:PutObject'], Resource: [bucket, `${bucket}/*`] },
+      {
+        Sid: 'ServerReadAndAppend',
+        Effect: 'Allow',
+        Principal: { SCW: server },
+        Action: ['s3:ListBucket', 's3:GetObject', 's3:PutObject'],
+        Resource: [bucket, `${bucket}/*`],
+      },
       { Sid: 'ServerRemovesItsLocks', Effect: 'Allow', Principal: { SCW: server }, Action: ['s3:DeleteObject'], Resource: [`${bucket}/locks/*`] },
     ],
   });

@@ -10,8 +10,13 @@ import { ProviderError } from '../../errors.ts';
 
 export const PROVIDER = 'scaleway-object-storage';
 
-interface SdkError { name?: string; message?: string; code?: string; $metadata?: { httpStatusCode?: number }; $response?: { headers?: Record<string, string> } }
-
+interface SdkError {
+  name?: string;
+  message?: string;
+  code?: string;
+  $metadata?: { httpStatusCode?: number };
+  $response?: { headers?: Record<string, string> };
+}
 
 /** The S3 error code of an SDK error (its name), or undefined for a non-S3 failure. */
 export function s3Code(err: unknown): string | undefined {
@@ -33,11 +38,24 @@ export function toStorageError(err: unknown, what: string): ProviderError {
     const code = e.name ?? 'Unknown';
     // The SDK names an error it cannot parse after the status ("503" has no XML body behind a proxy).
     const retryable = status >= 500 || status === 429 || status === 408 || code === 'SlowDown';
-    return new ProviderError({ provider: PROVIDER, detail: `${what}: ${status} ${code}${e.message && e.message !== code ? `: ${e.message}` : ''}`, providerStatus: status, retryable, code: `s3_${code}`, cause: err });
+    return new ProviderError({
+      provider: PROVIDER,
+      detail: `${what}: ${status} ${code}${e.message && e.message !== code ? `: ${e.message}` : ''}`,
+      providerStatus: status,
+      retryable,
+      code: `s3_${code}`,
+      cause: err,
+    });
   }
   // The SDK tried (it counts attempts) and got no HTTP answer: a refused or dropped connection, a timeout.
   if (e.$metadata) {
-    return new ProviderError({ provider: PROVIDER, detail: `${what}: network error: ${e.code ?? e.name ?? e.message ?? 'no answer'}`, retryable: true, code: 'provider_unreachable', cause: err });
+    return new ProviderError({
+      provider: PROVIDER,
+      detail: `${what}: network error: ${e.code ?? e.name ?? e.message ?? 'no answer'}`,
+      retryable: true,
+      code: 'provider_unreachable',
+      cause: err,
+    });
   }
   return new ProviderError({ provider: PROVIDER, detail: `${what}: ${e.message ?? String(err)}`, retryable: false, cause: err });
 }

@@ -42,11 +42,21 @@ export class ScalewayBackupIam {
 
   /** The IAM API, its SDK loaded on first use (most processes never mint a key). */
   private get api(): Promise<Iamv1alpha1.API> {
-    this.loaded ??= import('@scaleway/sdk-iam').then(({ Iamv1alpha1: iam }) => new iam.API(createAdvancedClient(
-      withProfile({ accessKey: this.opts.accessKey, secretKey: this.opts.secretKey, defaultProjectId: this.opts.projectId, ...(this.opts.apiUrl ? { apiURL: this.opts.apiUrl.replace(/\/+$/, '') } : {}) }),
-      withHTTPClient(scalewayHttpClient(this.opts.fetch, this.opts.requestTimeoutMs ?? 30_000)),
-      withUserAgentSuffix('mailplane'),
-    )));
+    this.loaded ??= import('@scaleway/sdk-iam').then(
+      ({ Iamv1alpha1: iam }) =>
+        new iam.API(
+          createAdvancedClient(
+            withProfile({
+              accessKey: this.opts.accessKey,
+              secretKey: this.opts.secretKey,
+              defaultProjectId: this.opts.projectId,
+              ...(this.opts.apiUrl ? { apiURL: this.opts.apiUrl.replace(/\/+$/, '') } : {}),
+            }),
+            withHTTPClient(scalewayHttpClient(this.opts.fetch, this.opts.requestTimeoutMs ?? 30_000)),
+            withUserAgentSuffix('mailplane'),
+          ),
+        ),
+    );
     return this.loaded;
   }
 
@@ -62,7 +72,9 @@ export class ScalewayBackupIam {
       return { principal: `user_id:${user.id}`, organizationId: user.organizationId };
     })();
     // A failed lookup is asked again next time, not remembered.
-    this.self.catch(() => { this.self = null; });
+    this.self.catch(() => {
+      this.self = null;
+    });
     return this.self;
   }
 
@@ -74,14 +86,25 @@ export class ScalewayBackupIam {
   /** The server's application with its policy, created if missing; returns its id. */
   async ensureServerApplication(name: string): Promise<string> {
     const { organizationId } = await this.whoAmI();
-    const app = (await this.findApplication(name, organizationId))
-      ?? await call(async () => (await this.api).createApplication({ name, organizationId, description: 'mailplane: one server\'s backup key (its own bucket only)', tags: ['mailplane-backup'] }));
+    const app =
+      (await this.findApplication(name, organizationId)) ??
+      (await call(async () =>
+        (
+          await this.api
+        ).createApplication({ name, organizationId, description: "mailplane: one server's backup key (its own bucket only)", tags: ['mailplane-backup'] }),
+      ));
     const policies = await call(async () => (await this.api).listPolicies({ applicationIds: [app.id], organizationId }).all());
     if (!policies.some((p) => p.name === name)) {
-      await call(async () => (await this.api).createPolicy({
-        name, organizationId, applicationId: app.id, description: 'Object Storage objects in the backups project; the bucket policy narrows it to one bucket',
-        rules: [{ permissionSetNames: SERVER_PERMISSION_SETS, projectIds: [this.opts.projectId], condition: '' }], tags: ['mailplane-backup'],
-      }));
+      await call(async () =>
+        (await this.api).createPolicy({
+          name,
+          organizationId,
+          applicationId: app.id,
+          description: 'Object Storage objects in the backups project; the bucket policy narrows it to one bucket',
+          rules: [{ permissionSetNames: SERVER_PERMISSION_SETS, projectIds: [this.opts.projectId], condition: '' }],
+          tags: ['mailplane-backup'],
+        }),
+      );
     }
     return app.id;
   }
@@ -98,10 +121,16 @@ export class ScalewayBackupIam {
     const app = await this.findApplication(name, organizationId);
     if (!app) return;
     const ignoreGone = async (fn: () => Promise<unknown>) => {
-      try { await call(fn); } catch (err) { if (!isNotFound(err)) throw err; }
+      try {
+        await call(fn);
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
     };
-    for (const key of await call(async () => (await this.api).listAPIKeys({ bearerId: app.id }).all())) await ignoreGone(async () => (await this.api).deleteAPIKey({ accessKey: key.accessKey }));
-    for (const policy of await call(async () => (await this.api).listPolicies({ applicationIds: [app.id], organizationId }).all())) await ignoreGone(async () => (await this.api).deletePolicy({ policyId: policy.id }));
+    for (const key of await call(async () => (await this.api).listAPIKeys({ bearerId: app.id }).all()))
+      await ignoreGone(async () => (await this.api).deleteAPIKey({ accessKey: key.accessKey }));
+    for (const policy of await call(async () => (await this.api).listPolicies({ applicationIds: [app.id], organizationId }).all()))
+      await ignoreGone(async () => (await this.api).deletePolicy({ policyId: policy.id }));
     await ignoreGone(async () => (await this.api).deleteApplication({ applicationId: app.id }));
   }
 }

@@ -59,10 +59,13 @@ export function createScalewayObjectStorage(opts: ScalewayObjectStorageOptions):
     if (!s3) {
       const { S3Client } = await sdk();
       s3 = new S3Client({
-        region, endpoint: endpointOf(template, region), forcePathStyle: true,
+        region,
+        endpoint: endpointOf(template, region),
+        forcePathStyle: true,
         credentials: { accessKeyId: opts.accessKey, secretAccessKey: opts.secretKey },
         // Scaleway does not take the SDK's default CRC32 trailers on every upload; send checksums only where S3 requires one.
-        requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED',
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
         // One quick retry of a transient failure, as the other Scaleway adapters do; the step runner owns longer backoff.
         maxAttempts: 2,
         // A silent endpoint must fail the call (retryable), not hang the step that made it.
@@ -80,7 +83,9 @@ export function createScalewayObjectStorage(opts: ScalewayObjectStorageOptions):
 
   async function versionsPage(s3: S3Client, bucket: string, keyMarker?: string, versionIdMarker?: string) {
     const { ListObjectVersionsCommand } = await sdk();
-    return s3Call('list object versions', () => s3.send(new ListObjectVersionsCommand({ Bucket: bucket, MaxKeys: 1000, KeyMarker: keyMarker, VersionIdMarker: versionIdMarker })));
+    return s3Call('list object versions', () =>
+      s3.send(new ListObjectVersionsCommand({ Bucket: bucket, MaxKeys: 1000, KeyMarker: keyMarker, VersionIdMarker: versionIdMarker })),
+    );
   }
 
   return {
@@ -94,19 +99,30 @@ export function createScalewayObjectStorage(opts: ScalewayObjectStorageOptions):
         if (!isS3Code(err, 'BucketAlreadyOwnedByYou')) throw toStorageError(err, `create bucket ${bucket}`);
       }
       await s3Call('enable versioning', () => s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } })));
-      await s3Call('put lifecycle', () => s3.send(new PutBucketLifecycleConfigurationCommand({
-        Bucket: bucket,
-        LifecycleConfiguration: {
-          Rules: [{
-            ID: 'mailplane-noncurrent-versions', Status: 'Enabled', Filter: { Prefix: '' },
-            NoncurrentVersionExpiration: { NoncurrentDays: noncurrentRetentionDays }, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
-          }],
-        },
-      })));
+      await s3Call('put lifecycle', () =>
+        s3.send(
+          new PutBucketLifecycleConfigurationCommand({
+            Bucket: bucket,
+            LifecycleConfiguration: {
+              Rules: [
+                {
+                  ID: 'mailplane-noncurrent-versions',
+                  Status: 'Enabled',
+                  Filter: { Prefix: '' },
+                  NoncurrentVersionExpiration: { NoncurrentDays: noncurrentRetentionDays },
+                  AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+                },
+              ],
+            },
+          }),
+        ),
+      );
       const applicationId = await iam.ensureServerApplication(applicationOf(serverId));
       const { principal } = await iam.whoAmI();
       // The policy before the key: a key that exists is never one the policy does not confine yet.
-      await s3Call('put bucket policy', () => s3.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: backupBucketPolicy(bucket, principal, `application_id:${applicationId}`) })));
+      await s3Call('put bucket policy', () =>
+        s3.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: backupBucketPolicy(bucket, principal, `application_id:${applicationId}`) })),
+      );
       const key = await iam.createKey(applicationId, `mailplane: backups of server ${serverId}`);
       return access(region, bucket, serverTemplate, key);
     },
@@ -129,12 +145,22 @@ export function createScalewayObjectStorage(opts: ScalewayObjectStorageOptions):
           const page = await versionsPage(s3, bucket);
           const ids = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])].map((v) => ({ Key: v.Key!, VersionId: v.VersionId! }));
           if (ids.length === 0) break;
-          const result = await s3Call('delete object versions', () => s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: ids, Quiet: true } })));
+          const result = await s3Call('delete object versions', () =>
+            s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: ids, Quiet: true } })),
+          );
           const failed = result.Errors ?? [];
-          if (failed.length > 0) throw toStorageError(Object.assign(new Error(`${failed.length} versions not deleted, first: ${failed[0]!.Key} ${failed[0]!.Code}`), { name: failed[0]!.Code ?? 'DeleteFailed', $metadata: { httpStatusCode: failed[0]!.Code === 'AccessDenied' ? 403 : 500 } }), 'delete object versions');
+          if (failed.length > 0)
+            throw toStorageError(
+              Object.assign(new Error(`${failed.length} versions not deleted, first: ${failed[0]!.Key} ${failed[0]!.Code}`), {
+                name: failed[0]!.Code ?? 'DeleteFailed',
+                $metadata: { httpStatusCode: failed[0]!.Code === 'AccessDenied' ? 403 : 500 },
+              }),
+              'delete object versions',
+            );
         }
         const uploads = await s3Call('list uploads', () => s3.send(new ListMultipartUploadsCommand({ Bucket: bucket })));
-        for (const u of uploads.Uploads ?? []) await s3Call('abort upload', () => s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: u.Key!, UploadId: u.UploadId! })));
+        for (const u of uploads.Uploads ?? [])
+          await s3Call('abort upload', () => s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: u.Key!, UploadId: u.UploadId! })));
         await s3Call('delete bucket', () => s3.send(new DeleteBucketCommand({ Bucket: bucket })));
       } catch (err) {
         if (!isS3Code(err, 'NoSuchBucket')) throw err;
@@ -147,7 +173,10 @@ export function createScalewayObjectStorage(opts: ScalewayObjectStorageOptions):
         if (status === 404) return;
         throw toStorageError(err, `check bucket ${bucket} is gone`);
       }
-      throw toStorageError(Object.assign(new Error(`bucket ${bucket} still exists after deletion`), { name: 'BucketStillExists', $metadata: { httpStatusCode: 503 } }), 'delete bucket');
+      throw toStorageError(
+        Object.assign(new Error(`bucket ${bucket} still exists after deletion`), { name: 'BucketStillExists', $metadata: { httpStatusCode: 503 } }),
+        'delete bucket',
+      );
     },
 
     async countObjectVersions({ serverId, region }) {

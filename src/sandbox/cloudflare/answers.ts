@@ -42,11 +42,11 @@ export function answers(state: CloudflareState, name: string, type: string): str
   const wanted = type.toUpperCase();
   const authoritative = state.findZoneFor(current);
   // A pending zone is not delegated to Cloudflare yet: public resolvers never reach its records.
-  if (!authoritative || authoritative.status !== 'active') return previousHostAnswers(state, current, wanted);
+  if (authoritative?.status !== 'active') return previousHostAnswers(state, current, wanted);
   for (let hop = 0; hop <= MAX_CNAME_CHAIN; hop++) {
     const zone = state.findZoneFor(current);
     // A CNAME pointing outside the emulated (active) zones: we know no more than the alias.
-    if (!zone || zone.status !== 'active') return [];
+    if (zone?.status !== 'active') return [];
     const atName = state.zoneRecords(zone.id).filter((r) => r.name === current);
     if (wanted === 'NS' && current === zone.name && !atName.some((r) => r.type === 'NS')) return [...zone.name_servers];
     const direct = atName.filter((r) => r.type === wanted);

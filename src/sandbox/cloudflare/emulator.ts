@@ -169,7 +169,10 @@ export class CloudflareEmulator {
   /** What the domain's DNS host served before the move (answered publicly until the zone is active; what the scan finds). */
   setPublicDns(domain: string, records: PublicRecord[]): void {
     const d = domain.toLowerCase().replace(/\.$/, '');
-    this.state.publicDns.set(d, records.map((r) => ({ ...r, type: r.type.toUpperCase(), name: r.name.toLowerCase().replace(/\.$/, '') })));
+    this.state.publicDns.set(
+      d,
+      records.map((r) => ({ ...r, type: r.type.toUpperCase(), name: r.name.toLowerCase().replace(/\.$/, '') })),
+    );
   }
 
   setPendingZoneLimit(limit: number): void {

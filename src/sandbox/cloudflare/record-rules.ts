@@ -34,7 +34,8 @@ export function fullName(name: unknown, zoneName: string): string {
 }
 
 function intIn(value: unknown, min: number, max: number, code: number, what: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) invalid(code, `${what} must be an integer between ${min} and ${max}.`);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max)
+    invalid(code, `${what} must be an integer between ${min} and ${max}.`);
   return value;
 }
 

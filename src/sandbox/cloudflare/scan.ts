@@ -19,8 +19,30 @@ import { CfApiError, type CfRecord } from './wire.ts';
 
 /** Labels the scan asks about below the apex (the apex itself is always asked). */
 const COMMON_LABELS = [
-  'www', 'mail', 'ftp', 'webmail', 'smtp', 'imap', 'pop', 'blog', 'shop', 'store', 'api', 'app', 'dev', 'staging',
-  'cpanel', 'autodiscover', 'autoconfig', 'm', 'cdn', 'docs', 'help', 'support', 'status', '_dmarc',
+  'www',
+  'mail',
+  'ftp',
+  'webmail',
+  'smtp',
+  'imap',
+  'pop',
+  'blog',
+  'shop',
+  'store',
+  'api',
+  'app',
+  'dev',
+  'staging',
+  'cpanel',
+  'autodiscover',
+  'autoconfig',
+  'm',
+  'cdn',
+  'docs',
+  'help',
+  'support',
+  'status',
+  '_dmarc',
 ];
 const SCANNED_TYPES = new Set(['A', 'AAAA', 'CNAME', 'MX', 'TXT', 'CAA']);
 
@@ -33,13 +55,16 @@ function scannable(zoneName: string, name: string): boolean {
 export function publicRecordBody(r: PublicRecord): Record<string, unknown> {
   const base = { type: r.type, name: r.name, ttl: r.ttl ?? 1, proxied: false };
   switch (r.type) {
-    case 'TXT': return { ...base, content: toTxtContent(r.content) };
-    case 'MX': return { ...base, content: r.content, priority: r.priority ?? 10 };
+    case 'TXT':
+      return { ...base, content: toTxtContent(r.content) };
+    case 'MX':
+      return { ...base, content: r.content, priority: r.priority ?? 10 };
     case 'CAA': {
       const m = /^(\d+)\s+(\S+)\s+"?(.*?)"?$/.exec(r.content.trim());
       return { ...base, data: { flags: Number(m?.[1] ?? 0), tag: m?.[2] ?? '', value: m?.[3] ?? '' } };
     }
-    default: return { ...base, content: r.content };
+    default:
+      return { ...base, content: r.content };
   }
 }
 
@@ -57,7 +82,16 @@ export function triggerScan(state: CloudflareState, zoneId: string): void {
     const fields = recordFields(publicRecordBody(record), zone.name);
     if (inZone.some((r) => sameData(r, fields)) || found.some((r) => sameData(r, fields))) continue;
     const at = new Date().toISOString();
-    found.push({ id: randomBytes(16).toString('hex'), zone_id: zone.id, zone_name: zone.name, ...fields, settings: {}, meta: { scanned: true }, created_on: at, modified_on: at });
+    found.push({
+      id: randomBytes(16).toString('hex'),
+      zone_id: zone.id,
+      zone_name: zone.name,
+      ...fields,
+      settings: {},
+      meta: { scanned: true },
+      created_on: at,
+      modified_on: at,
+    });
   }
   state.scanned.set(zoneId, found);
 }

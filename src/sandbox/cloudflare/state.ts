@@ -22,9 +22,20 @@ function now(): string {
 
 function disabledDnssec(): CfDnssec {
   return {
-    status: 'disabled', algorithm: null, digest: null, digest_algorithm: null, digest_type: null, ds: null, flags: null,
-    key_tag: null, key_type: null, public_key: null, modified_on: null,
-    dnssec_multi_signer: false, dnssec_presigned: false, dnssec_use_nsec3: false,
+    status: 'disabled',
+    algorithm: null,
+    digest: null,
+    digest_algorithm: null,
+    digest_type: null,
+    ds: null,
+    flags: null,
+    key_tag: null,
+    key_type: null,
+    public_key: null,
+    modified_on: null,
+    dnssec_multi_signer: false,
+    dnssec_presigned: false,
+    dnssec_use_nsec3: false,
   };
 }
 
@@ -97,8 +108,12 @@ export class CloudflareState {
   /** The account as JSON (the sandbox persists it across restarts). */
   snapshot(): CloudflareSnapshot {
     return {
-      zones: [...this.zones.values()], records: [...this.records.values()], dnssec: [...this.dnssec],
-      previousNameServers: [...this.previousNameServers], publicDns: [...this.publicDns], dsAddedAt: [...this.dsAddedAt],
+      zones: [...this.zones.values()],
+      records: [...this.records.values()],
+      dnssec: [...this.dnssec],
+      previousNameServers: [...this.previousNameServers],
+      publicDns: [...this.publicDns],
+      dsAddedAt: [...this.dsAddedAt],
     };
   }
 
@@ -142,13 +157,24 @@ export class CloudflareState {
     while (nameServers.join(',') === this.previousNameServers.get(name)) nameServers = newNameServers();
     const active = this.zoneActivation === 'immediate';
     const zone: CfZone = {
-      id: newId(), name, status: active ? 'active' : 'pending', type: 'full', paused: false, development_mode: 0,
-      name_servers: nameServers, original_name_servers: null, original_registrar: null, original_dnshost: null,
+      id: newId(),
+      name,
+      status: active ? 'active' : 'pending',
+      type: 'full',
+      paused: false,
+      development_mode: 0,
+      name_servers: nameServers,
+      original_name_servers: null,
+      original_registrar: null,
+      original_dnshost: null,
       account: { id: accountId, name: 'Sandbox account' },
       owner: { id: null, type: 'user', email: null },
       plan: { id: '0feeeeeeeeeeeeeeeeeeeeeeeeeeeeee', name: 'Free Website' },
-      meta: { step: 2, phishing_detected: false }, permissions: ['#dns_records:edit', '#dns_records:read', '#zone:read'],
-      created_on: at, modified_on: at, activated_on: active ? at : null,
+      meta: { step: 2, phishing_detected: false },
+      permissions: ['#dns_records:edit', '#dns_records:read', '#zone:read'],
+      created_on: at,
+      modified_on: at,
+      activated_on: active ? at : null,
     };
     this.zones.set(zone.id, zone);
     this.dnssec.set(zone.id, disabledDnssec());
@@ -261,8 +287,14 @@ function newSigningKey(zoneName: string): Partial<CfDnssec> {
   const keyTag = 1 + (randomBytes(2).readUInt16BE(0) % 65534);
   const digest = createHash('sha256').update(zoneName).update(publicKey).digest('hex').toUpperCase();
   return {
-    algorithm: '13', digest_algorithm: 'SHA256', digest_type: '2', digest, flags: 257, key_tag: keyTag,
-    key_type: 'ECDSAP256SHA256', public_key: publicKey,
+    algorithm: '13',
+    digest_algorithm: 'SHA256',
+    digest_type: '2',
+    digest,
+    flags: 257,
+    key_tag: keyTag,
+    key_type: 'ECDSAP256SHA256',
+    public_key: publicKey,
     ds: `${zoneName}. 3600 IN DS ${keyTag} 13 2 ${digest}`,
   };
 }

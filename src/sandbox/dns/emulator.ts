@@ -56,11 +56,17 @@ export class DnsEmulator {
     // process may hold that TCP port, so try a few times.
     for (let attempt = 0; ; attempt++) {
       const udp = createSocket('udp4');
-      await new Promise<void>((resolve, reject) => { udp.once('error', reject); udp.bind(0, '127.0.0.1', resolve); });
+      await new Promise<void>((resolve, reject) => {
+        udp.once('error', reject);
+        udp.bind(0, '127.0.0.1', resolve);
+      });
       const port = udp.address().port;
       const tcp = createServer((socket) => this.acceptTcp(socket));
       try {
-        await new Promise<void>((resolve, reject) => { tcp.once('error', reject); tcp.listen(port, '127.0.0.1', resolve); });
+        await new Promise<void>((resolve, reject) => {
+          tcp.once('error', reject);
+          tcp.listen(port, '127.0.0.1', resolve);
+        });
       } catch (err) {
         udp.close();
         if (attempt >= 5) throw err;
@@ -80,9 +86,15 @@ export class DnsEmulator {
   /** Also answers on host:port (UDP and TCP), e.g. where real-host containers send their questions. */
   async listenAlso(host: string, port: number): Promise<void> {
     const udp = createSocket(host.includes(':') ? 'udp6' : 'udp4');
-    await new Promise<void>((resolve, reject) => { udp.once('error', reject); udp.bind(port, host, resolve); });
+    await new Promise<void>((resolve, reject) => {
+      udp.once('error', reject);
+      udp.bind(port, host, resolve);
+    });
     const tcp = createServer((socket) => this.acceptTcp(socket));
-    await new Promise<void>((resolve, reject) => { tcp.once('error', reject); tcp.listen(port, host, resolve); });
+    await new Promise<void>((resolve, reject) => {
+      tcp.once('error', reject);
+      tcp.listen(port, host, resolve);
+    });
     udp.on('error', () => {});
     tcp.on('error', () => {});
     udp.on('message', (msg, rinfo) => this.handle(msg, 'udp', (res) => udp.send(res, rinfo.port, rinfo.address)));
@@ -183,17 +195,29 @@ export class DnsEmulator {
     for (const listener of [...this.listeners]) listener();
 
     const failure = this.lookupByZone(this.failures, question.name);
-    if (failure === 'timeout') { record.outcome = 'dropped'; return; }
+    if (failure === 'timeout') {
+      record.outcome = 'dropped';
+      return;
+    }
     const reply = this.replyFor(query, failure);
     const deliver = () => {
-      if (this.holds > 0) { this.parked.push(deliver); return; }
+      if (this.holds > 0) {
+        this.parked.push(deliver);
+        return;
+      }
       const response = encodeReply(query, reply, transport);
       record.outcome = reply.rcode;
       send(response);
     };
     const latency = this.lookupByZone(this.zoneLatencyMs, question.name) ?? this.globalLatencyMs;
-    if (latency <= 0) { deliver(); return; }
-    const timer = setTimeout(() => { this.timers.delete(timer); deliver(); }, latency);
+    if (latency <= 0) {
+      deliver();
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      deliver();
+    }, latency);
     this.timers.add(timer);
   }
 

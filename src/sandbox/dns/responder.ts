@@ -90,7 +90,9 @@ function toAnswer(name: string, type: string, value: string): Answer | null {
       const tag = m[2]!.toLowerCase() as 'issue' | 'issuewild' | 'iodef';
       return { ...base, type: 'CAA', data: { flags: Number(m[1]), tag, value: m[3]! } };
     }
-    case 'PTR': case 'NS': case 'CNAME':
+    case 'PTR':
+    case 'NS':
+    case 'CNAME':
       return { ...base, type, data: value.trim().replace(/\.$/, '') };
     case 'SRV': {
       const m = /^(\d+)\s+(\d+)\s+(\d+)\s+(\S+)$/.exec(value.trim());

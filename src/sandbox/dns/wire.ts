@@ -14,7 +14,9 @@ const OUR_EDNS_PAYLOAD = 1232;
 
 export function encodeReply(query: DecodedPacket, reply: Reply, transport: 'udp' | 'tcp'): Buffer {
   const opt = query.additionals?.find((a) => a.type === 'OPT');
-  const additionals: Answer[] = opt ? [{ name: '.', type: 'OPT', udpPayloadSize: OUR_EDNS_PAYLOAD, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] }] : [];
+  const additionals: Answer[] = opt
+    ? [{ name: '.', type: 'OPT', udpPayloadSize: OUR_EDNS_PAYLOAD, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] }]
+    : [];
   const flags = dnsPacket.AUTHORITATIVE_ANSWER | dnsPacket.RECURSION_AVAILABLE | (query.flag_rd ? dnsPacket.RECURSION_DESIRED : 0) | RCODES[reply.rcode];
   const packet: Packet = { type: 'response', id: query.id ?? 0, flags, questions: query.questions ?? [], answers: reply.answers, additionals };
   const full = dnsPacket.encode(packet);

@@ -56,9 +56,15 @@ export class ContainerHosts implements HostLifecycle {
     this.opts = opts;
   }
 
-  private log(line: string): void { this.opts.log?.(line); }
-  private dir(id: string): string { return join(this.opts.stateDir, id); }
-  private merged(id: string): string { return join(this.dir(id), 'root'); }
+  private log(line: string): void {
+    this.opts.log?.(line);
+  }
+  private dir(id: string): string {
+    return join(this.opts.stateDir, id);
+  }
+  private merged(id: string): string {
+    return join(this.dir(id), 'root');
+  }
 
   /** Runs a command inside a running machine (all its namespaces), as its console would; for diagnostics. */
   async inMachine(id: string, argv: string[]): Promise<string> {
@@ -70,7 +76,9 @@ export class ContainerHosts implements HostLifecycle {
   }
 
   /** The machine's filesystem as seen from outside (tests read logs and files through it). */
-  rootOf(id: string): string { return this.merged(id); }
+  rootOf(id: string): string {
+    return this.merged(id);
+  }
 
   async powerOn(spec: HostSpec): Promise<void> {
     if (this.machines.get(spec.id)?.child) throw new Error(`machine ${spec.id} is already running`);
@@ -98,7 +106,9 @@ export class ContainerHosts implements HostLifecycle {
       machine.stopping = true;
       // nspawn turns SIGTERM into SIGRTMIN+3 for the container's systemd: a clean poweroff.
       machine.child.kill('SIGTERM');
-      const timer = setTimeout(() => { if (machine.child?.pid) void killContainer(machine.child.pid); }, STOP_TIMEOUT_MS);
+      const timer = setTimeout(() => {
+        if (machine.child?.pid) void killContainer(machine.child.pid);
+      }, STOP_TIMEOUT_MS);
       await machine.exited;
       clearTimeout(timer);
     }
@@ -201,15 +211,33 @@ export class ContainerHosts implements HostLifecycle {
   private start(spec: HostSpec): void {
     const dir = this.dir(spec.id);
     const consoleLog = openSync(join(dir, 'console.log'), 'a');
-    const child = spawn('systemd-nspawn', [
-      '--boot', '--register=no', '--keep-unit', '--capability=CAP_NET_ADMIN', '--resolv-conf=off',
-      '--timezone=off', '--link-journal=no', '--console=read-only',
-      `--network-namespace-path=/run/netns/${this.opts.network.hostNetns(spec.id)}`,
-      `--directory=${this.merged(spec.id)}`, `--machine=${this.opts.network.hostNetns(spec.id)}`,
-    ], { detached: true, stdio: ['ignore', consoleLog, consoleLog] });
+    const child = spawn(
+      'systemd-nspawn',
+      [
+        '--boot',
+        '--register=no',
+        '--keep-unit',
+        '--capability=CAP_NET_ADMIN',
+        '--resolv-conf=off',
+        '--timezone=off',
+        '--link-journal=no',
+        '--console=read-only',
+        `--network-namespace-path=/run/netns/${this.opts.network.hostNetns(spec.id)}`,
+        `--directory=${this.merged(spec.id)}`,
+        `--machine=${this.opts.network.hostNetns(spec.id)}`,
+      ],
+      { detached: true, stdio: ['ignore', consoleLog, consoleLog] },
+    );
     closeSync(consoleLog);
     let done!: () => void;
-    const machine: Machine = { spec, child, exited: new Promise((r) => { done = r; }), stopping: false };
+    const machine: Machine = {
+      spec,
+      child,
+      exited: new Promise((r) => {
+        done = r;
+      }),
+      stopping: false,
+    };
     this.machines.set(spec.id, machine);
     void mkdir(this.opts.registryDir, { recursive: true })
       .then(() => writeFile(join(this.opts.registryDir, spec.id), JSON.stringify({ pid: child.pid, merged: this.merged(spec.id) })))
@@ -235,11 +263,21 @@ export class ContainerHosts implements HostLifecycle {
  * running, orphaned, with nothing left that knows about it.
  */
 async function killContainer(nspawnPid: number): Promise<void> {
-  const children = await run('pgrep', ['-P', String(nspawnPid)]).then((r) => r.stdout.trim().split('\n').filter(Boolean)).catch(() => [] as string[]);
+  const children = await run('pgrep', ['-P', String(nspawnPid)])
+    .then((r) => r.stdout.trim().split('\n').filter(Boolean))
+    .catch(() => [] as string[]);
   for (const child of children) {
-    try { process.kill(Number(child), 'SIGKILL'); } catch { /* already gone */ }
+    try {
+      process.kill(Number(child), 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
   }
-  try { process.kill(nspawnPid, 'SIGKILL'); } catch { /* already gone */ }
+  try {
+    process.kill(nspawnPid, 'SIGKILL');
+  } catch {
+    /* already gone */
+  }
   for (let i = 0; i < 100 && existsSync(`/proc/${nspawnPid}`); i++) await new Promise((r) => setTimeout(r, 100));
 }
 

@@ -55,5 +55,12 @@ export async function mountDisk(machineDir: string, merged: string, lowerdir: st
   await mkdir(join(machineDir, 'upper'), { recursive: true });
   await mkdir(join(machineDir, 'work'), { recursive: true });
   await mkdir(merged, { recursive: true });
-  await run('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lowerdir},upperdir=${join(machineDir, 'upper')},workdir=${join(machineDir, 'work')}`, merged]);
+  await run('mount', [
+    '-t',
+    'overlay',
+    'overlay',
+    '-o',
+    `lowerdir=${lowerdir},upperdir=${join(machineDir, 'upper')},workdir=${join(machineDir, 'work')}`,
+    merged,
+  ]);
 }

@@ -1,7 +1,10 @@
 /** Runs a host program (ip, mount, systemd-nspawn, …) and fails with its stderr, never through a shell. */
 import { execFile } from 'node:child_process';
 
-export interface ExecResult { stdout: string; stderr: string }
+export interface ExecResult {
+  stdout: string;
+  stderr: string;
+}
 
 export function run(file: string, args: readonly string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<ExecResult> {
   return new Promise((resolve, reject) => {

@@ -52,7 +52,9 @@ export async function ensureHostImage(opts: ImageOptions): Promise<HostImage> {
   await run('debootstrap', ['--variant=minbase', `--include=${BASE.join(',')}`, 'bookworm', building, opts.mirror], { timeoutMs: 20 * 60_000 });
   // No service may start inside the chroot while packages install.
   await writeFile(join(building, 'usr/sbin/policy-rc.d'), '#!/bin/sh\nexit 101\n', { mode: 0o755 });
-  await run('env', ['DEBIAN_FRONTEND=noninteractive', 'chroot', building, 'apt-get', 'install', '-y', '-q', '--no-install-recommends', ...PACKAGES], { timeoutMs: 20 * 60_000 });
+  await run('env', ['DEBIAN_FRONTEND=noninteractive', 'chroot', building, 'apt-get', 'install', '-y', '-q', '--no-install-recommends', ...PACKAGES], {
+    timeoutMs: 20 * 60_000,
+  });
   await rm(join(building, 'usr/sbin/policy-rc.d'));
   await customise(building, ca.certPem, opts.mirror);
   await rm(rootfs, { recursive: true, force: true });
@@ -68,11 +70,10 @@ async function customise(root: string, caPem: string, mirror: string): Promise<v
     await writeFile(join(root, path), content, { mode });
   };
   const security = mirror.replace(/\/debian\/?$/, '/debian-security');
-  await put('etc/apt/sources.list', [
-    `deb ${mirror} bookworm main`,
-    `deb ${mirror} bookworm-updates main`,
-    `deb ${security} bookworm-security main`, '',
-  ].join('\n'));
+  await put(
+    'etc/apt/sources.list',
+    [`deb ${mirror} bookworm main`, `deb ${mirror} bookworm-updates main`, `deb ${security} bookworm-security main`, ''].join('\n'),
+  );
   await put('usr/local/share/ca-certificates/mailplane-sandbox-ca.crt', caPem);
   await run('chroot', [root, 'update-ca-certificates'], { timeoutMs: 120_000 });
   // Like a cloud image: no host keys and no machine id until first boot (cloud-init writes the pinned key).

@@ -23,7 +23,10 @@ export class InternetMx {
         else socket.write('502 5.5.1 The sandbox internet only says hello\r\n');
       });
     });
-    await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(25, UPLINK.root, resolve); });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(25, UPLINK.root, resolve);
+    });
     this.server = server;
   }
 

@@ -50,10 +50,16 @@ export class SandboxNetwork {
     this.inetNs = `${prefix}-inet`;
   }
 
-  private get bridge() { return `${this.prefix}br0`; }
-  private get uplinkRoot() { return `${this.prefix}-up`; }
+  private get bridge() {
+    return `${this.prefix}br0`;
+  }
+  private get uplinkRoot() {
+    return `${this.prefix}-up`;
+  }
 
-  hostNetns(id: string): string { return `${this.prefix}-h-${short(id)}`; }
+  hostNetns(id: string): string {
+    return `${this.prefix}-h-${short(id)}`;
+  }
 
   /** Creates the router namespace and the uplink (idempotent: an existing one is rebuilt). */
   async up(): Promise<void> {
@@ -86,7 +92,9 @@ export class SandboxNetwork {
     await writeFile(join(this.etcDir, 'resolv.conf'), `nameserver ${UPLINK.root}\n`);
   }
 
-  private get etcDir(): string { return `/etc/netns/${this.inetNs}`; }
+  private get etcDir(): string {
+    return `/etc/netns/${this.inetNs}`;
+  }
 
   async down(): Promise<void> {
     await tryRun('ip', ['route', 'del', HOST_POOLS.ipv4, 'via', UPLINK.inet]);
@@ -109,7 +117,12 @@ export class SandboxNetwork {
     const inside = `${this.prefix}c${short(id)}`;
     await run('ip', ['netns', 'add', netns]);
     // No DAD: the router reaches the host through its link-local address as soon as the link is up.
-    await nsSysctl(netns, ['net.ipv6.conf.all.accept_ra=0', 'net.ipv6.conf.default.accept_ra=0', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0']);
+    await nsSysctl(netns, [
+      'net.ipv6.conf.all.accept_ra=0',
+      'net.ipv6.conf.default.accept_ra=0',
+      'net.ipv6.conf.all.accept_dad=0',
+      'net.ipv6.conf.default.accept_dad=0',
+    ]);
     await run('ip', ['-n', netns, 'link', 'set', 'lo', 'up']);
     await run('ip', ['link', 'add', port, 'type', 'veth', 'peer', 'name', inside, 'address', mac]);
     await run('ip', ['link', 'set', port, 'netns', this.inetNs]);
@@ -153,8 +166,10 @@ export class SandboxNetwork {
   async setOutboundSmtpBlocked(sources: { ipv4: string[]; ipv6: string[] }): Promise<void> {
     await tryRun('ip', ['netns', 'exec', this.inetNs, 'nft', 'delete', 'table', 'inet', 'provider_smtp_block']);
     if (sources.ipv4.length === 0 && sources.ipv6.length === 0) return;
-    const rule = (family: 'ip' | 'ip6', addresses: string[]) => addresses.length === 0 ? []
-      : [`    iifname "${this.bridge}" ${family} saddr { ${addresses.join(', ')} } tcp dport { 25, 465, 587 } reject with tcp reset`];
+    const rule = (family: 'ip' | 'ip6', addresses: string[]) =>
+      addresses.length === 0
+        ? []
+        : [`    iifname "${this.bridge}" ${family} saddr { ${addresses.join(', ')} } tcp dport { 25, 465, 587 } reject with tcp reset`];
     const rules = [
       'table inet provider_smtp_block {',
       '  chain forward {',
@@ -162,7 +177,8 @@ export class SandboxNetwork {
       ...rule('ip', sources.ipv4),
       ...rule('ip6', sources.ipv6),
       '  }',
-      '}', '',
+      '}',
+      '',
     ].join('\n');
     await run('ip', ['netns', 'exec', this.inetNs, 'nft', '-f', '-'], { input: rules });
   }

@@ -8,7 +8,11 @@
 import { APT_PROXY_PORT, DNS_PORT } from './image.ts';
 import { UPLINK } from './network.ts';
 
-export interface ProviderFile { path: string; content: string; mode: number }
+export interface ProviderFile {
+  path: string;
+  content: string;
+  mode: number;
+}
 
 export function providerFiles(): ProviderFile[] {
   return [
@@ -19,16 +23,24 @@ export function providerFiles(): ProviderFile[] {
     // to the DNS emulator and run unbound without its validator (with it, every unsigned
     // answer below the real root's trust anchor would be bogus).
     {
-      path: 'etc/unbound/unbound.conf.d/zz-sandbox-upstream.conf', mode: 0o644,
+      path: 'etc/unbound/unbound.conf.d/zz-sandbox-upstream.conf',
+      mode: 0o644,
       content: [
         '# Sandbox only: written by the sandbox onto the machine, not by mailplane.',
         // The sandbox's domains are under .test, which unbound answers NXDOMAIN by default (RFC 6761),
         // and its hosts' addresses are documentation ranges (198.51.100.0/24, 2001:db8::/32) whose
         // reverse zones unbound also answers itself (RFC 6303): without these, no server could read
         // another's PTR, and Postfix and Rspamd would see every peer as "unknown".
-        'server:', '    module-config: "iterator"', '    do-not-query-localhost: no', '    local-zone: "test." nodefault',
-        '    local-zone: "100.51.198.in-addr.arpa." nodefault', '    local-zone: "8.b.d.0.1.0.0.2.ip6.arpa." nodefault',
-        'forward-zone:', '    name: "."', `    forward-addr: ${UPLINK.root}@${DNS_PORT}`, '',
+        'server:',
+        '    module-config: "iterator"',
+        '    do-not-query-localhost: no',
+        '    local-zone: "test." nodefault',
+        '    local-zone: "100.51.198.in-addr.arpa." nodefault',
+        '    local-zone: "8.b.d.0.1.0.0.2.ip6.arpa." nodefault',
+        'forward-zone:',
+        '    name: "."',
+        `    forward-addr: ${UPLINK.root}@${DNS_PORT}`,
+        '',
       ].join('\n'),
     },
     // cloud-init reads mailplane's user data from a NoCloud seed; the provider's network gives the addresses.

@@ -68,15 +68,24 @@ export class RealHosts {
     await run('sysctl', ['-q', '-w', 'fs.inotify.max_user_instances=1024']);
     const image = await ensureHostImage({ cacheDir: this.opts.cacheDir, mirror: this.opts.mirror, log });
     this.caDir = image.caDir;
-    this.containers = new ContainerHosts({ image, network: this.network, stateDir: this.opts.stateDir, registryDir: join(this.opts.cacheDir, 'running'), snapshotsDir: join(this.opts.cacheDir, 'snapshots'), log });
+    this.containers = new ContainerHosts({
+      image,
+      network: this.network,
+      stateDir: this.opts.stateDir,
+      registryDir: join(this.opts.cacheDir, 'running'),
+      snapshotsDir: join(this.opts.cacheDir, 'snapshots'),
+      log,
+    });
     const left = await this.containers.cleanupLeftovers();
     if (left > 0) log(`sandbox: removed ${left} host(s) a previous sandbox left behind`);
     await this.network.up();
     this.services = new InternetServices({ cacheDir: this.opts.cacheDir, caDir: image.caDir, dnsServer: this.opts.dnsServer, mirror: this.opts.mirror, log });
     await this.services.start();
     await this.mx.start();
-    log(`sandbox: real hosts (systemd-nspawn) on ${HOST_POOLS.ipv4} and ${HOST_POOLS.ipv6}; ACME at ${this.services.acmeDirectoryUrl}; ` +
-      `judge from the sandbox internet with: ip netns exec ${this.network.inetNs} <command>`);
+    log(
+      `sandbox: real hosts (systemd-nspawn) on ${HOST_POOLS.ipv4} and ${HOST_POOLS.ipv6}; ACME at ${this.services.acmeDirectoryUrl}; ` +
+        `judge from the sandbox internet with: ip netns exec ${this.network.inetNs} <command>`,
+    );
   }
 
   async stop(): Promise<void> {

@@ -22,9 +22,27 @@ export async function ensureSandboxCa(dir: string): Promise<SandboxCa> {
   const cert = join(dir, 'ca.crt');
   if (!existsSync(key) || !existsSync(cert)) {
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '3650',
-      '-subj', '/CN=mailplane sandbox CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
-      '-keyout', key, '-out', cert]);
+    await run('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '3650',
+      '-subj',
+      '/CN=mailplane sandbox CA',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+    ]);
     await chmod(key, 0o600);
   }
   const certPem = await readFile(cert, 'utf8');
@@ -39,10 +57,39 @@ export async function issueIpCertificate(ca: { dir: string }, name: string, ip: 
   const csrPath = join(ca.dir, `${name}.csr`);
   const extPath = join(ca.dir, `${name}.ext`);
   if (existsSync(keyPath) && existsSync(certPath)) return { certPath, keyPath };
-  await run('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', `/CN=${ip}`, '-keyout', keyPath, '-out', csrPath]);
+  await run('openssl', [
+    'req',
+    '-new',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-subj',
+    `/CN=${ip}`,
+    '-keyout',
+    keyPath,
+    '-out',
+    csrPath,
+  ]);
   await run('sh', ['-c', `printf 'subjectAltName=IP:%s\\nextendedKeyUsage=serverAuth\\n' "$1" > "$2"`, 'sh', ip, extPath]);
-  await run('openssl', ['x509', '-req', '-in', csrPath, '-CA', join(ca.dir, 'ca.crt'), '-CAkey', join(ca.dir, 'ca.key'), '-CAcreateserial',
-    '-days', '3650', '-extfile', extPath, '-out', certPath]);
+  await run('openssl', [
+    'x509',
+    '-req',
+    '-in',
+    csrPath,
+    '-CA',
+    join(ca.dir, 'ca.crt'),
+    '-CAkey',
+    join(ca.dir, 'ca.key'),
+    '-CAcreateserial',
+    '-days',
+    '3650',
+    '-extfile',
+    extPath,
+    '-out',
+    certPath,
+  ]);
   await chmod(keyPath, 0o600);
   return { certPath, keyPath };
 }

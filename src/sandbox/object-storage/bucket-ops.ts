@@ -20,11 +20,18 @@ function requireIntegrity(call: S3Call): void {
   const md5 = call.headers.get('content-md5');
   const checksum = [...call.headers.keys()].some((h) => h.startsWith('x-amz-checksum-'));
   if (md5 === null && !checksum) throw new S3Error('InvalidRequest', 'Missing required header for this request: Content-Md5');
-  if (md5 !== null && createHash('md5').update(call.body).digest('base64') !== md5) throw new S3Error('BadDigest', 'The Content-MD5 you specified did not match what we received.');
+  if (md5 !== null && createHash('md5').update(call.body).digest('base64') !== md5)
+    throw new S3Error('BadDigest', 'The Content-MD5 you specified did not match what we received.');
 }
 
 function listParams(call: S3Call, after: string): ListParams {
-  return { prefix: call.query.get('prefix') ?? '', delimiter: call.query.get('delimiter') ?? '', maxKeys: maxKeysOf(call.query.get('max-keys')), after, urlEncode: call.query.get('encoding-type') === 'url' };
+  return {
+    prefix: call.query.get('prefix') ?? '',
+    delimiter: call.query.get('delimiter') ?? '',
+    maxKeys: maxKeysOf(call.query.get('max-keys')),
+    after,
+    urlEncode: call.query.get('encoding-type') === 'url',
+  };
 }
 
 export async function bucketOperation(call: S3Call): Promise<Response> {
@@ -55,9 +62,16 @@ export async function bucketOperation(call: S3Call): Promise<Response> {
   if (method === 'GET' && query.has('uploads')) {
     call.authorize('s3:ListBucketMultipartUploads');
     const uploads = Object.values(store.bucket(name).uploads).filter((u) => u.key.startsWith(query.get('prefix') ?? ''));
-    return xmlResponse(`<?xml version="1.0" encoding="UTF-8"?>\n<ListMultipartUploadsResult xmlns="${NS}"><Bucket>${name}</Bucket><IsTruncated>false</IsTruncated>` +
-      uploads.map((u) => `<Upload><Key>${xmlEscape(u.key)}</Key><UploadId>${u.uploadId}</UploadId><Initiated>${new Date(u.initiated).toISOString()}</Initiated><StorageClass>STANDARD</StorageClass></Upload>`).join('') +
-      '</ListMultipartUploadsResult>');
+    return xmlResponse(
+      `<?xml version="1.0" encoding="UTF-8"?>\n<ListMultipartUploadsResult xmlns="${NS}"><Bucket>${name}</Bucket><IsTruncated>false</IsTruncated>` +
+        uploads
+          .map(
+            (u) =>
+              `<Upload><Key>${xmlEscape(u.key)}</Key><UploadId>${u.uploadId}</UploadId><Initiated>${new Date(u.initiated).toISOString()}</Initiated><StorageClass>STANDARD</StorageClass></Upload>`,
+          )
+          .join('') +
+        '</ListMultipartUploadsResult>',
+    );
   }
   if (method === 'GET') {
     call.authorize('s3:ListBucket');
@@ -77,8 +91,15 @@ async function createBucket(call: S3Call): Promise<Response> {
   call.authorize('s3:CreateBucket');
   if (!validBucketName(call.bucket)) throw new S3Error('InvalidBucketName', 'The specified bucket is not valid.', { BucketName: call.bucket });
   const constraint = call.body.length > 0 ? text(root(call.body.toString('utf8'), 'CreateBucketConfiguration'), 'LocationConstraint') : undefined;
-  if (constraint !== undefined && constraint !== call.region) throw new S3Error('IllegalLocationConstraintException', `The ${constraint} location constraint is incompatible for the region specific endpoint this request was sent to.`);
-  if (call.store.buckets.has(call.bucket)) throw new S3Error('BucketAlreadyOwnedByYou', 'Your previous request to create the named bucket succeeded and you already own it.', { BucketName: call.bucket });
+  if (constraint !== undefined && constraint !== call.region)
+    throw new S3Error(
+      'IllegalLocationConstraintException',
+      `The ${constraint} location constraint is incompatible for the region specific endpoint this request was sent to.`,
+    );
+  if (call.store.buckets.has(call.bucket))
+    throw new S3Error('BucketAlreadyOwnedByYou', 'Your previous request to create the named bucket succeeded and you already own it.', {
+      BucketName: call.bucket,
+    });
   await call.store.createBucket(call.bucket, call.region, call.now);
   return emptyResponse(200, { location: `/${call.bucket}` });
 }
@@ -141,14 +162,17 @@ async function deleteObjects(call: S3Call): Promise<Response> {
   const doc = root(call.body.toString('utf8'), 'Delete');
   const quiet = text(doc, 'Quiet') === 'true';
   const objects = elements(doc, 'Object').map((o) => ({ key: text(o, 'Key') ?? '', versionId: text(o, 'VersionId') ?? null }));
-  if (objects.length === 0 || objects.length > 1000) throw new S3Error('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema.');
+  if (objects.length === 0 || objects.length > 1000)
+    throw new S3Error('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema.');
   let out = '';
   for (const o of objects) {
     try {
       const r = await deleteOne(call, o.key, o.versionId);
       if (!quiet) {
-        out += `<Deleted><Key>${xmlEscape(o.key)}</Key>${o.versionId ? `<VersionId>${xmlEscape(o.versionId)}</VersionId>` : ''}` +
-          (r.deleteMarker ? `<DeleteMarker>true</DeleteMarker><DeleteMarkerVersionId>${r.versionId}</DeleteMarkerVersionId>` : '') + '</Deleted>';
+        out +=
+          `<Deleted><Key>${xmlEscape(o.key)}</Key>${o.versionId ? `<VersionId>${xmlEscape(o.versionId)}</VersionId>` : ''}` +
+          (r.deleteMarker ? `<DeleteMarker>true</DeleteMarker><DeleteMarkerVersionId>${r.versionId}</DeleteMarkerVersionId>` : '') +
+          '</Deleted>';
       }
     } catch (err) {
       if (!(err instanceof S3Error)) throw err;

@@ -23,8 +23,12 @@ export class BucketStore {
     this.dir = dir;
   }
 
-  private get bucketsDir() { return join(this.dir, 'buckets'); }
-  private get blobsDir() { return join(this.dir, 'blobs'); }
+  private get bucketsDir() {
+    return join(this.dir, 'buckets');
+  }
+  private get blobsDir() {
+    return join(this.dir, 'blobs');
+  }
 
   async load(): Promise<void> {
     await mkdir(this.bucketsDir, { recursive: true, mode: 0o700 });

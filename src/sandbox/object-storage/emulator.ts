@@ -70,7 +70,9 @@ export class ObjectStorageEmulator {
     const every = this.opts.sweepEveryMs ?? 3_600_000;
     if (every > 0) {
       this.timer = setInterval(() => {
-        this.sweepLifecycle().catch((err: unknown) => this.opts.log?.(`sandbox: object storage lifecycle sweep failed: ${err instanceof Error ? err.message : String(err)}`));
+        this.sweepLifecycle().catch((err: unknown) =>
+          this.opts.log?.(`sandbox: object storage lifecycle sweep failed: ${err instanceof Error ? err.message : String(err)}`),
+        );
       }, every);
       this.timer.unref();
     }
@@ -103,10 +105,15 @@ export class ObjectStorageEmulator {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    await Promise.all(this.servers.splice(0).map((s) => new Promise<void>((resolve) => {
-      s.closeAllConnections();
-      s.close(() => resolve());
-    })));
+    await Promise.all(
+      this.servers.splice(0).map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            s.closeAllConnections();
+            s.close(() => resolve());
+          }),
+      ),
+    );
     this.loopbackUrl = null;
   }
 }

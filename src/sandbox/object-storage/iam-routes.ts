@@ -11,18 +11,49 @@ import { iamAllows } from './policy.ts';
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 const applicationJson = (a: IamApplication, iam: IamState) => ({
-  id: a.id, name: a.name, description: a.description, organization_id: a.organizationId, tags: a.tags, editable: true, deletable: true, managed: false,
-  nb_api_keys: [...iam.apiKeys.values()].filter((k) => k.applicationId === a.id).length, created_at: iso(a.createdAt), updated_at: iso(a.createdAt),
+  id: a.id,
+  name: a.name,
+  description: a.description,
+  organization_id: a.organizationId,
+  tags: a.tags,
+  editable: true,
+  deletable: true,
+  managed: false,
+  nb_api_keys: [...iam.apiKeys.values()].filter((k) => k.applicationId === a.id).length,
+  created_at: iso(a.createdAt),
+  updated_at: iso(a.createdAt),
 });
 const policyJson = (p: IamPolicy) => ({
-  id: p.id, name: p.name, description: p.description, organization_id: p.organizationId, application_id: p.applicationId ?? undefined, user_id: p.userId ?? undefined,
-  tags: p.tags, editable: true, deletable: true, managed: false, nb_rules: p.rules.length, nb_scopes: p.rules.length,
-  nb_permission_sets: p.rules.reduce((n, r) => n + r.permissionSetNames.length, 0), created_at: iso(p.createdAt), updated_at: iso(p.createdAt),
+  id: p.id,
+  name: p.name,
+  description: p.description,
+  organization_id: p.organizationId,
+  application_id: p.applicationId ?? undefined,
+  user_id: p.userId ?? undefined,
+  tags: p.tags,
+  editable: true,
+  deletable: true,
+  managed: false,
+  nb_rules: p.rules.length,
+  nb_scopes: p.rules.length,
+  nb_permission_sets: p.rules.reduce((n, r) => n + r.permissionSetNames.length, 0),
+  created_at: iso(p.createdAt),
+  updated_at: iso(p.createdAt),
 });
 const apiKeyJson = (k: IamApiKey, withSecret: boolean) => ({
-  access_key: k.accessKey, secret_key: withSecret ? k.secretKey : null, application_id: k.applicationId ?? undefined, user_id: k.userId ?? undefined,
-  description: k.description, default_project_id: k.defaultProjectId, editable: true, deletable: true, managed: false, creation_ip: '127.0.0.1',
-  created_at: iso(k.createdAt), updated_at: iso(k.createdAt), expires_at: iso(k.expiresAt),
+  access_key: k.accessKey,
+  secret_key: withSecret ? k.secretKey : null,
+  application_id: k.applicationId ?? undefined,
+  user_id: k.userId ?? undefined,
+  description: k.description,
+  default_project_id: k.defaultProjectId,
+  editable: true,
+  deletable: true,
+  managed: false,
+  creation_ip: '127.0.0.1',
+  created_at: iso(k.createdAt),
+  updated_at: iso(k.createdAt),
+  expires_at: iso(k.expiresAt),
 });
 
 /** Scaleway's 404 names the resource as recorded (an API key is an `access_key`, terraform-provider-scaleway cassettes). */
@@ -39,7 +70,11 @@ function paged<T>(c: Context, key: string, items: T[]) {
 }
 
 async function body(c: Context): Promise<Record<string, unknown>> {
-  try { return (await c.req.json()) as Record<string, unknown>; } catch { return {}; }
+  try {
+    return (await c.req.json()) as Record<string, unknown>;
+  } catch {
+    return {};
+  }
 }
 const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
 
@@ -50,7 +85,10 @@ export function registerIamRoutes(app: Hono, iam: IamState, now: () => number, p
     const principal = iam.principalBySecret(c.req.header('X-Auth-Token') ?? '', projectId, now());
     if (!principal) return c.json({ message: 'authentication is denied', method: 'api_key', reason: 'not_found', type: 'denied_authentication' }, 401);
     if (!iamAllows(principal, c.req.method === 'GET' ? 'iam:read' : 'iam:write')) {
-      return c.json({ message: 'insufficient permissions', type: 'permissions_denied', details: [{ resource: 'iam', action: c.req.method === 'GET' ? 'read' : 'write' }] }, 403);
+      return c.json(
+        { message: 'insufficient permissions', type: 'permissions_denied', details: [{ resource: 'iam', action: c.req.method === 'GET' ? 'read' : 'write' }] },
+        403,
+      );
     }
     return next();
   });
@@ -60,7 +98,14 @@ export function registerIamRoutes(app: Hono, iam: IamState, now: () => number, p
     const organizationId = str(b['organization_id']);
     if (!name || !/^[\w .:-]{1,64}$/.test(name)) return invalid(c, 'name', 'must be 1 to 64 characters');
     if (!organizationId) return invalid(c, 'organization_id', 'required');
-    const a: IamApplication = { id: iam.newId(), name, description: str(b['description']) ?? '', organizationId, tags: Array.isArray(b['tags']) ? (b['tags'] as string[]) : [], createdAt: now() };
+    const a: IamApplication = {
+      id: iam.newId(),
+      name,
+      description: str(b['description']) ?? '',
+      organizationId,
+      tags: Array.isArray(b['tags']) ? (b['tags'] as string[]) : [],
+      createdAt: now(),
+    };
     iam.applications.set(a.id, a);
     iam.save();
     return c.json(applicationJson(a, iam));
@@ -68,8 +113,11 @@ export function registerIamRoutes(app: Hono, iam: IamState, now: () => number, p
   app.get(`${base}/applications`, (c) => {
     const name = c.req.query('name');
     const org = c.req.query('organization_id');
-    return paged(c, 'applications', [...iam.applications.values()]
-      .filter((a) => (!name || a.name.includes(name)) && (!org || a.organizationId === org)).map((a) => applicationJson(a, iam)));
+    return paged(
+      c,
+      'applications',
+      [...iam.applications.values()].filter((a) => (!name || a.name.includes(name)) && (!org || a.organizationId === org)).map((a) => applicationJson(a, iam)),
+    );
   });
   app.get(`${base}/applications/:id`, (c) => {
     const a = iam.applications.get(c.req.param('id'));
@@ -86,10 +134,18 @@ export function registerIamRoutes(app: Hono, iam: IamState, now: () => number, p
       projectIds: Array.isArray(r['project_ids']) ? (r['project_ids'] as string[]) : null,
       organizationId: str(r['organization_id']) ?? null,
     }));
-    if (rules.some((r) => r.permissionSetNames.length === 0 || (r.projectIds === null && r.organizationId === null))) return invalid(c, 'rules', 'each rule needs permission_set_names and project_ids or organization_id');
+    if (rules.some((r) => r.permissionSetNames.length === 0 || (r.projectIds === null && r.organizationId === null)))
+      return invalid(c, 'rules', 'each rule needs permission_set_names and project_ids or organization_id');
     const p: IamPolicy = {
-      id: iam.newId(), name: str(b['name']) ?? 'policy', description: str(b['description']) ?? '', organizationId: str(b['organization_id']) ?? '',
-      applicationId, userId: str(b['user_id']) ?? null, rules, tags: Array.isArray(b['tags']) ? (b['tags'] as string[]) : [], createdAt: now(),
+      id: iam.newId(),
+      name: str(b['name']) ?? 'policy',
+      description: str(b['description']) ?? '',
+      organizationId: str(b['organization_id']) ?? '',
+      applicationId,
+      userId: str(b['user_id']) ?? null,
+      rules,
+      tags: Array.isArray(b['tags']) ? (b['tags'] as string[]) : [],
+      createdAt: now(),
     };
     iam.policies.set(p.id, p);
     iam.save();
@@ -98,8 +154,13 @@ export function registerIamRoutes(app: Hono, iam: IamState, now: () => number, p
   app.get(`${base}/policies`, (c) => {
     const apps = c.req.queries('application_ids') ?? [];
     const name = c.req.query('policy_name');
-    return paged(c, 'policies', [...iam.policies.values()]
-      .filter((p) => (apps.length === 0 || (p.applicationId !== null && apps.includes(p.applicationId))) && (!name || p.name === name)).map(policyJson));
+    return paged(
+      c,
+      'policies',
+      [...iam.policies.values()]
+        .filter((p) => (apps.length === 0 || (p.applicationId !== null && apps.includes(p.applicationId))) && (!name || p.name === name))
+        .map(policyJson),
+    );
   });
   app.delete(`${base}/policies/:id`, (c) => {
     if (!iam.policies.delete(c.req.param('id'))) return notFound(c, 'policy', c.req.param('id'));
@@ -115,8 +176,14 @@ export function registerIamRoutes(app: Hono, iam: IamState, now: () => number, p
     if (applicationId && !iam.applications.has(applicationId)) return notFound(c, 'application', applicationId);
     const expires = str(b['expires_at']);
     const k: IamApiKey = {
-      accessKey: iam.newAccessKey(), secretKey: iam.newId(), applicationId, userId, description: str(b['description']) ?? '',
-      defaultProjectId: str(b['default_project_id']) ?? '', createdAt: now(), expiresAt: expires ? Date.parse(expires) : null,
+      accessKey: iam.newAccessKey(),
+      secretKey: iam.newId(),
+      applicationId,
+      userId,
+      description: str(b['description']) ?? '',
+      defaultProjectId: str(b['default_project_id']) ?? '',
+      createdAt: now(),
+      expiresAt: expires ? Date.parse(expires) : null,
     };
     iam.apiKeys.set(k.accessKey, k);
     iam.save();
@@ -124,7 +191,11 @@ export function registerIamRoutes(app: Hono, iam: IamState, now: () => number, p
   });
   app.get(`${base}/api-keys`, (c) => {
     const bearer = c.req.query('bearer_id') ?? c.req.query('application_id');
-    return paged(c, 'api_keys', [...iam.apiKeys.values()].filter((k) => !bearer || k.applicationId === bearer || k.userId === bearer).map((k) => apiKeyJson(k, false)));
+    return paged(
+      c,
+      'api_keys',
+      [...iam.apiKeys.values()].filter((k) => !bearer || k.applicationId === bearer || k.userId === bearer).map((k) => apiKeyJson(k, false)),
+    );
   });
   app.get(`${base}/api-keys/:key`, (c) => {
     const k = iam.apiKeys.get(c.req.param('key'));

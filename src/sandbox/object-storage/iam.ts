@@ -17,14 +17,52 @@ import { PERMISSION_SETS, type Principal } from './policy.ts';
 export const SANDBOX_ORGANIZATION = '00000000-0000-4000-8000-000000000002';
 export const SANDBOX_ACCOUNT_APPLICATION = '00000000-0000-4000-8000-000000000003';
 
-export interface IamApplication { id: string; name: string; description: string; organizationId: string; tags: string[]; createdAt: number }
-export interface IamRule { permissionSetNames: string[]; projectIds: string[] | null; organizationId: string | null }
-export interface IamPolicy { id: string; name: string; description: string; organizationId: string; applicationId: string | null; userId: string | null; rules: IamRule[]; tags: string[]; createdAt: number }
-export interface IamApiKey { accessKey: string; secretKey: string; applicationId: string | null; userId: string | null; description: string; defaultProjectId: string; createdAt: number; expiresAt: number | null }
+export interface IamApplication {
+  id: string;
+  name: string;
+  description: string;
+  organizationId: string;
+  tags: string[];
+  createdAt: number;
+}
+export interface IamRule {
+  permissionSetNames: string[];
+  projectIds: string[] | null;
+  organizationId: string | null;
+}
+export interface IamPolicy {
+  id: string;
+  name: string;
+  description: string;
+  organizationId: string;
+  applicationId: string | null;
+  userId: string | null;
+  rules: IamRule[];
+  tags: string[];
+  createdAt: number;
+}
+export interface IamApiKey {
+  accessKey: string;
+  secretKey: string;
+  applicationId: string | null;
+  userId: string | null;
+  description: string;
+  defaultProjectId: string;
+  createdAt: number;
+  expiresAt: number | null;
+}
 
-interface IamSnapshot { applications: IamApplication[]; policies: IamPolicy[]; apiKeys: IamApiKey[] }
+interface IamSnapshot {
+  applications: IamApplication[];
+  policies: IamPolicy[];
+  apiKeys: IamApiKey[];
+}
 
-export interface AccountKey { accessKey: string; secretKey: string; projectId: string }
+export interface AccountKey {
+  accessKey: string;
+  secretKey: string;
+  projectId: string;
+}
 
 export class IamState {
   readonly applications = new Map<string, IamApplication>();
@@ -46,16 +84,33 @@ export class IamState {
   /** The sandbox account's key: an application with every permission in the organization. */
   private seedAccount(account: AccountKey, now: number): void {
     this.applications.set(SANDBOX_ACCOUNT_APPLICATION, {
-      id: SANDBOX_ACCOUNT_APPLICATION, name: 'mailplane-sandbox-account', description: 'the sandbox account key (SCW_ACCESS_KEY)',
-      organizationId: SANDBOX_ORGANIZATION, tags: [], createdAt: now,
+      id: SANDBOX_ACCOUNT_APPLICATION,
+      name: 'mailplane-sandbox-account',
+      description: 'the sandbox account key (SCW_ACCESS_KEY)',
+      organizationId: SANDBOX_ORGANIZATION,
+      tags: [],
+      createdAt: now,
     });
     this.policies.set('00000000-0000-4000-8000-000000000004', {
-      id: '00000000-0000-4000-8000-000000000004', name: 'mailplane-sandbox-account', description: '', organizationId: SANDBOX_ORGANIZATION,
-      applicationId: SANDBOX_ACCOUNT_APPLICATION, userId: null, rules: [{ permissionSetNames: ['AllProductsFullAccess'], projectIds: null, organizationId: SANDBOX_ORGANIZATION }], tags: [], createdAt: now,
+      id: '00000000-0000-4000-8000-000000000004',
+      name: 'mailplane-sandbox-account',
+      description: '',
+      organizationId: SANDBOX_ORGANIZATION,
+      applicationId: SANDBOX_ACCOUNT_APPLICATION,
+      userId: null,
+      rules: [{ permissionSetNames: ['AllProductsFullAccess'], projectIds: null, organizationId: SANDBOX_ORGANIZATION }],
+      tags: [],
+      createdAt: now,
     });
     this.apiKeys.set(account.accessKey, {
-      accessKey: account.accessKey, secretKey: account.secretKey, applicationId: SANDBOX_ACCOUNT_APPLICATION, userId: null,
-      description: 'sandbox account key', defaultProjectId: account.projectId, createdAt: now, expiresAt: null,
+      accessKey: account.accessKey,
+      secretKey: account.secretKey,
+      applicationId: SANDBOX_ACCOUNT_APPLICATION,
+      userId: null,
+      description: 'sandbox account key',
+      defaultProjectId: account.projectId,
+      createdAt: now,
+      expiresAt: null,
     });
   }
 
@@ -71,16 +126,20 @@ export class IamState {
     return `SCW${[...randomBytes(17)].map((b) => alphabet[b % alphabet.length]).join('')}`;
   }
 
-  newId(): string { return randomUUID(); }
+  newId(): string {
+    return randomUUID();
+  }
 
   /** The key's secret and its bearer as S3 authorisation needs them; null when no such (live) key exists. */
   principalOf(accessKey: string, projectId: string, now: number): { secret: string; principal: Principal } | null {
     const key = this.apiKeys.get(accessKey);
     if (!key || (key.expiresAt !== null && key.expiresAt <= now)) return null;
     const bearer = key.applicationId ? { applicationId: key.applicationId } : { userId: key.userId };
-    const policies = [...this.policies.values()].filter((p) =>
-      (bearer.applicationId !== undefined && p.applicationId === bearer.applicationId) || (bearer.userId !== undefined && p.userId === bearer.userId));
-    const iamActions = policies.flatMap((p) => p.rules)
+    const policies = [...this.policies.values()].filter(
+      (p) => (bearer.applicationId !== undefined && p.applicationId === bearer.applicationId) || (bearer.userId !== undefined && p.userId === bearer.userId),
+    );
+    const iamActions = policies
+      .flatMap((p) => p.rules)
       .filter((r) => r.organizationId !== null || (r.projectIds ?? []).includes(projectId))
       .flatMap((r) => r.permissionSetNames.flatMap((name) => PERMISSION_SETS[name] ?? []));
     const id = key.applicationId ? `application_id:${key.applicationId}` : `user_id:${key.userId}`;
@@ -90,7 +149,7 @@ export class IamState {
   /** The bearer of an X-Auth-Token (a secret key), as the IAM API authenticates it; null when unknown. */
   principalBySecret(secret: string, projectId: string, now: number): Principal | null {
     const key = [...this.apiKeys.values()].find((k) => k.secretKey === secret);
-    return key ? this.principalOf(key.accessKey, projectId, now)?.principal ?? null : null;
+    return key ? (this.principalOf(key.accessKey, projectId, now)?.principal ?? null) : null;
   }
 
   deleteApplication(id: string): boolean {

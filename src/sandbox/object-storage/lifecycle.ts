@@ -45,11 +45,18 @@ export function parseLifecycle(xml: string): LifecycleRule[] {
 }
 
 export function lifecycleXml(rules: LifecycleRule[]): string {
-  const body = rules.map((r) => `<Rule><ID>${xmlEscape(r.id)}</ID><Filter><Prefix>${xmlEscape(r.prefix)}</Prefix></Filter><Status>${r.enabled ? 'Enabled' : 'Disabled'}</Status>` +
-    (r.expiredObjectDeleteMarker ? '<Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration>' : '') +
-    (r.noncurrentDays !== null ? `<NoncurrentVersionExpiration><NoncurrentDays>${r.noncurrentDays}</NoncurrentDays></NoncurrentVersionExpiration>` : '') +
-    (r.abortIncompleteDays !== null ? `<AbortIncompleteMultipartUpload><DaysAfterInitiation>${r.abortIncompleteDays}</DaysAfterInitiation></AbortIncompleteMultipartUpload>` : '') +
-    '</Rule>').join('');
+  const body = rules
+    .map(
+      (r) =>
+        `<Rule><ID>${xmlEscape(r.id)}</ID><Filter><Prefix>${xmlEscape(r.prefix)}</Prefix></Filter><Status>${r.enabled ? 'Enabled' : 'Disabled'}</Status>` +
+        (r.expiredObjectDeleteMarker ? '<Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration>' : '') +
+        (r.noncurrentDays !== null ? `<NoncurrentVersionExpiration><NoncurrentDays>${r.noncurrentDays}</NoncurrentDays></NoncurrentVersionExpiration>` : '') +
+        (r.abortIncompleteDays !== null
+          ? `<AbortIncompleteMultipartUpload><DaysAfterInitiation>${r.abortIncompleteDays}</DaysAfterInitiation></AbortIncompleteMultipartUpload>`
+          : '') +
+        '</Rule>',
+    )
+    .join('');
   return `<?xml version="1.0" encoding="UTF-8"?>\n<LifecycleConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${body}</LifecycleConfiguration>`;
 }
 
@@ -65,7 +72,8 @@ export async function sweepLifecycle(store: BucketStore, now: number): Promise<n
         }
         const left = bucket.objects[key];
         // A delete marker with nothing under it any more is "expired": it hides nothing.
-        if (rule.expiredObjectDeleteMarker && left?.length === 1 && left[0]!.deleteMarker && (await store.removeVersion(bucket.name, key, left[0]!.versionId))) removed++;
+        if (rule.expiredObjectDeleteMarker && left?.length === 1 && left[0]!.deleteMarker && (await store.removeVersion(bucket.name, key, left[0]!.versionId)))
+          removed++;
       }
       if (rule.abortIncompleteDays !== null) {
         for (const upload of Object.values(bucket.uploads)) {

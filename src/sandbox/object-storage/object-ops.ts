@@ -17,11 +17,14 @@ const md5 = (data: Buffer) => createHash('md5').update(data).digest();
 
 function userMetadata(headers: Headers): Record<string, string> {
   const meta: Record<string, string> = {};
-  headers.forEach((value, name) => { if (name.startsWith('x-amz-meta-')) meta[name] = value; });
+  headers.forEach((value, name) => {
+    if (name.startsWith('x-amz-meta-')) meta[name] = value;
+  });
   return meta;
 }
 
-const versionHeader = (bucket: Bucket, v: ObjectVersion): Record<string, string> => (bucket.versioning === 'Unversioned' ? {} : { 'x-amz-version-id': v.versionId });
+const versionHeader = (bucket: Bucket, v: ObjectVersion): Record<string, string> =>
+  bucket.versioning === 'Unversioned' ? {} : { 'x-amz-version-id': v.versionId };
 
 export async function objectOperation(call: S3Call): Promise<Response> {
   const { method, query } = call;
@@ -31,11 +34,22 @@ export async function objectOperation(call: S3Call): Promise<Response> {
     call.authorize('s3:PutObject', call.key);
     const bucket = call.store.bucket(call.bucket);
     const digest = call.headers.get('content-md5');
-    if (digest !== null && md5(call.body).toString('base64') !== digest) throw new S3Error('BadDigest', 'The Content-MD5 you specified did not match what we received.');
-    const v = await call.store.putVersion(call.bucket, {
-      key: call.key, deleteMarker: false, size: call.body.length, etag: `"${md5(call.body).toString('hex')}"`, lastModified: call.now,
-      contentType: call.headers.get('content-type') ?? 'application/octet-stream', metadata: userMetadata(call.headers), blob: await call.store.writeBlob(call.body),
-    }, call.now);
+    if (digest !== null && md5(call.body).toString('base64') !== digest)
+      throw new S3Error('BadDigest', 'The Content-MD5 you specified did not match what we received.');
+    const v = await call.store.putVersion(
+      call.bucket,
+      {
+        key: call.key,
+        deleteMarker: false,
+        size: call.body.length,
+        etag: `"${md5(call.body).toString('hex')}"`,
+        lastModified: call.now,
+        contentType: call.headers.get('content-type') ?? 'application/octet-stream',
+        metadata: userMetadata(call.headers),
+        blob: await call.store.writeBlob(call.body),
+      },
+      call.now,
+    );
     return emptyResponse(200, { etag: v.etag, ...versionHeader(bucket, v) });
   }
   if (method === 'GET' || method === 'HEAD') return getObject(call);
@@ -56,9 +70,18 @@ export async function objectOperation(call: S3Call): Promise<Response> {
     call.authorize('s3:PutObject', call.key);
     const bucket = call.store.bucket(call.bucket);
     const uploadId = randomBytes(24).toString('base64url');
-    bucket.uploads[uploadId] = { uploadId, key: call.key, initiated: call.now, contentType: call.headers.get('content-type') ?? 'application/octet-stream', metadata: userMetadata(call.headers), parts: {} };
+    bucket.uploads[uploadId] = {
+      uploadId,
+      key: call.key,
+      initiated: call.now,
+      contentType: call.headers.get('content-type') ?? 'application/octet-stream',
+      metadata: userMetadata(call.headers),
+      parts: {},
+    };
     await call.store.save(call.bucket);
-    return xmlResponse(`<?xml version="1.0" encoding="UTF-8"?>\n<InitiateMultipartUploadResult xmlns="${NS}"><Bucket>${call.bucket}</Bucket><Key>${xmlEscape(call.key)}</Key><UploadId>${uploadId}</UploadId></InitiateMultipartUploadResult>`);
+    return xmlResponse(
+      `<?xml version="1.0" encoding="UTF-8"?>\n<InitiateMultipartUploadResult xmlns="${NS}"><Bucket>${call.bucket}</Bucket><Key>${xmlEscape(call.key)}</Key><UploadId>${uploadId}</UploadId></InitiateMultipartUploadResult>`,
+    );
   }
   if (method === 'POST' && query.has('uploadId')) return completeUpload(call);
   throw new S3Error('MethodNotAllowed', 'The specified method is not allowed against this resource.');
@@ -77,7 +100,11 @@ export async function deleteOne(call: S3Call, key: string, versionId: string | n
     await call.store.removeVersion(call.bucket, key, 'null');
     return { deleteMarker: false, versionId: null };
   }
-  const marker = await call.store.putVersion(call.bucket, { key, deleteMarker: true, size: 0, etag: '', lastModified: call.now, contentType: '', metadata: {}, blob: null }, call.now);
+  const marker = await call.store.putVersion(
+    call.bucket,
+    { key, deleteMarker: true, size: 0, etag: '', lastModified: call.now, contentType: '', metadata: {}, blob: null },
+    call.now,
+  );
   return { deleteMarker: true, versionId: marker.versionId };
 }
 
@@ -87,13 +114,21 @@ async function getObject(call: S3Call): Promise<Response> {
   const bucket = call.store.bucket(call.bucket);
   const versions = bucket.objects[call.key] ?? [];
   const v = versionId !== null ? versions.find((x) => x.versionId === versionId) : versions[0];
-  if (!v) throw versionId !== null ? new S3Error('NoSuchVersion', 'The specified version does not exist.', { Key: call.key, VersionId: versionId }) : noSuchKey(call.key);
+  if (!v)
+    throw versionId !== null
+      ? new S3Error('NoSuchVersion', 'The specified version does not exist.', { Key: call.key, VersionId: versionId })
+      : noSuchKey(call.key);
   if (v.deleteMarker) {
     if (versionId !== null) throw new S3Error('MethodNotAllowed', 'The specified method is not allowed against this resource.');
     throw noSuchKey(call.key);
   }
   const headers: Record<string, string> = {
-    'content-type': v.contentType, etag: v.etag, 'last-modified': new Date(v.lastModified).toUTCString(), 'accept-ranges': 'bytes', ...v.metadata, ...versionHeader(bucket, v),
+    'content-type': v.contentType,
+    etag: v.etag,
+    'last-modified': new Date(v.lastModified).toUTCString(),
+    'accept-ranges': 'bytes',
+    ...v.metadata,
+    ...versionHeader(bucket, v),
   };
   const range = call.headers.get('range');
   let start = 0;
@@ -101,7 +136,12 @@ async function getObject(call: S3Call): Promise<Response> {
   if (range !== null) {
     const m = /^bytes=(\d*)-(\d*)$/.exec(range.trim());
     if (m && (m[1] !== '' || m[2] !== '')) {
-      if (m[1] === '') { start = Math.max(0, v.size - Number(m[2])); } else { start = Number(m[1]); if (m[2] !== '') end = Math.min(end, Number(m[2])); }
+      if (m[1] === '') {
+        start = Math.max(0, v.size - Number(m[2]));
+      } else {
+        start = Number(m[1]);
+        if (m[2] !== '') end = Math.min(end, Number(m[2]));
+      }
       if (start >= v.size || start > end) {
         throw new S3Error('InvalidRange', 'The requested range is not satisfiable', { RangeRequested: range, ActualObjectSize: String(v.size) });
       }
@@ -117,7 +157,10 @@ async function getObject(call: S3Call): Promise<Response> {
 
 function uploadOf(bucket: Bucket, uploadId: string) {
   const upload = bucket.uploads[uploadId];
-  if (!upload) throw new S3Error('NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.', { UploadId: uploadId });
+  if (!upload)
+    throw new S3Error('NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.', {
+      UploadId: uploadId,
+    });
   return upload;
 }
 
@@ -126,7 +169,8 @@ async function uploadPart(call: S3Call): Promise<Response> {
   const bucket = call.store.bucket(call.bucket);
   const upload = uploadOf(bucket, call.query.get('uploadId')!);
   const partNumber = Number(call.query.get('partNumber'));
-  if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > 10_000) throw new S3Error('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive', { ArgumentName: 'partNumber' });
+  if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > 10_000)
+    throw new S3Error('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive', { ArgumentName: 'partNumber' });
   const previous = upload.parts[partNumber];
   const etag = `"${md5(call.body).toString('hex')}"`;
   upload.parts[partNumber] = { partNumber, etag, size: call.body.length, blob: await call.store.writeBlob(call.body), lastModified: call.now };
@@ -139,22 +183,46 @@ async function completeUpload(call: S3Call): Promise<Response> {
   call.authorize('s3:PutObject', call.key);
   const bucket = call.store.bucket(call.bucket);
   const upload = uploadOf(bucket, call.query.get('uploadId')!);
-  const listed = elements(root(call.body.toString('utf8'), 'CompleteMultipartUpload'), 'Part').map((p) => ({ n: Number(text(p, 'PartNumber')), etag: text(p, 'ETag') ?? '' }));
+  const listed = elements(root(call.body.toString('utf8'), 'CompleteMultipartUpload'), 'Part').map((p) => ({
+    n: Number(text(p, 'PartNumber')),
+    etag: text(p, 'ETag') ?? '',
+  }));
   if (listed.length === 0) throw new S3Error('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema.');
   const parts = listed.map(({ n, etag }, i) => {
-    if (i > 0 && n <= listed[i - 1]!.n) throw new S3Error('InvalidPartOrder', 'The list of parts was not in ascending order. Parts must be ordered by part number.');
+    if (i > 0 && n <= listed[i - 1]!.n)
+      throw new S3Error('InvalidPartOrder', 'The list of parts was not in ascending order. Parts must be ordered by part number.');
     const part = upload.parts[n];
-    if (!part || part.etag.replace(/"/g, '') !== etag.replace(/"/g, '')) throw new S3Error('InvalidPart', 'One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part\'s entity tag.');
-    if (i < listed.length - 1 && part.size < MIN_PART) throw new S3Error('EntityTooSmall', 'Your proposed upload is smaller than the minimum allowed object size.');
+    if (!part || part.etag.replace(/"/g, '') !== etag.replace(/"/g, ''))
+      throw new S3Error(
+        'InvalidPart',
+        "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.",
+      );
+    if (i < listed.length - 1 && part.size < MIN_PART)
+      throw new S3Error('EntityTooSmall', 'Your proposed upload is smaller than the minimum allowed object size.');
     return part;
   });
   const data = Buffer.concat(await Promise.all(parts.map((p) => call.store.readBlob(p.blob))));
   const etag = `"${md5(Buffer.concat(parts.map((p) => Buffer.from(p.etag.replace(/"/g, ''), 'hex')))).toString('hex')}-${parts.length}"`;
   delete bucket.uploads[upload.uploadId];
-  const v = await call.store.putVersion(call.bucket, {
-    key: call.key, deleteMarker: false, size: data.length, etag, lastModified: call.now, contentType: upload.contentType, metadata: upload.metadata, blob: await call.store.writeBlob(data),
-  }, call.now);
+  const v = await call.store.putVersion(
+    call.bucket,
+    {
+      key: call.key,
+      deleteMarker: false,
+      size: data.length,
+      etag,
+      lastModified: call.now,
+      contentType: upload.contentType,
+      metadata: upload.metadata,
+      blob: await call.store.writeBlob(data),
+    },
+    call.now,
+  );
   await call.store.dropBlobs(Object.values(upload.parts).map((p) => p.blob));
-  return xmlResponse(`<?xml version="1.0" encoding="UTF-8"?>\n<CompleteMultipartUploadResult xmlns="${NS}"><Location>/${call.bucket}/${xmlEscape(call.key)}</Location>` +
-    `<Bucket>${call.bucket}</Bucket><Key>${xmlEscape(call.key)}</Key><ETag>${xmlEscape(etag)}</ETag></CompleteMultipartUploadResult>`, 200, versionHeader(bucket, v));
+  return xmlResponse(
+    `<?xml version="1.0" encoding="UTF-8"?>\n<CompleteMultipartUploadResult xmlns="${NS}"><Location>/${call.bucket}/${xmlEscape(call.key)}</Location>` +
+      `<Bucket>${call.bucket}</Bucket><Key>${xmlEscape(call.key)}</Key><ETag>${xmlEscape(etag)}</ETag></CompleteMultipartUploadResult>`,
+    200,
+    versionHeader(bucket, v),
+  );
 }

@@ -17,7 +17,8 @@ export function decodePayload(body: Buffer, auth: Authentication, headers: Heade
   const mode = auth.payloadHash;
   if (mode === 'UNSIGNED-PAYLOAD') return body;
   if (/^[0-9a-f]{64}$/.test(mode)) {
-    if (sha256Hex(body) !== mode) throw new S3Error('XAmzContentSHA256Mismatch', 'The provided \'x-amz-content-sha256\' header does not match what was computed.');
+    if (sha256Hex(body) !== mode)
+      throw new S3Error('XAmzContentSHA256Mismatch', "The provided 'x-amz-content-sha256' header does not match what was computed.");
     return body;
   }
   if (mode === 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD') return checkLength(decodeChunks(body, auth), headers);
@@ -28,7 +29,8 @@ export function decodePayload(body: Buffer, auth: Authentication, headers: Heade
 function checkLength(data: Buffer, headers: Headers): Buffer {
   const declared = headers.get('x-amz-decoded-content-length');
   if (declared === null) throw new S3Error('MissingContentLength', 'You must provide the Content-Length HTTP header.');
-  if (Number(declared) !== data.length) throw new S3Error('IncompleteBody', 'You did not provide the number of bytes specified by the Content-Length HTTP header.');
+  if (Number(declared) !== data.length)
+    throw new S3Error('IncompleteBody', 'You did not provide the number of bytes specified by the Content-Length HTTP header.');
   return data;
 }
 
@@ -51,7 +53,11 @@ function decodeChunks(body: Buffer, auth: Authentication | null): Buffer {
       const claimed = params.find((p) => p.startsWith('chunk-signature='))?.slice('chunk-signature='.length);
       const toSign = ['AWS4-HMAC-SHA256-PAYLOAD', auth.amzDate, auth.scope, previous, EMPTY_SHA256, sha256Hex(data)].join('\n');
       const expected = createHmac('sha256', auth.signingKey).update(toSign).digest('hex');
-      if (claimed !== expected) throw new S3Error('SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.');
+      if (claimed !== expected)
+        throw new S3Error(
+          'SignatureDoesNotMatch',
+          'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
+        );
       previous = expected;
     }
     if (size === 0) break;

@@ -12,8 +12,23 @@
 import { S3Error } from './errors.ts';
 
 /** Scaleway's Object Storage permission sets, as the S3 actions each grants. */
-const OBJECTS_READ = ['s3:GetObject', 's3:GetObjectVersion', 's3:ListBucket', 's3:ListBucketVersions', 's3:ListBucketMultipartUploads', 's3:ListMultipartUploadParts', 's3:GetBucketLocation'];
-const BUCKETS_READ = ['s3:ListAllMyBuckets', 's3:ListBucket', 's3:GetBucketLocation', 's3:GetBucketVersioning', 's3:GetLifecycleConfiguration', 's3:GetBucketPolicy'];
+const OBJECTS_READ = [
+  's3:GetObject',
+  's3:GetObjectVersion',
+  's3:ListBucket',
+  's3:ListBucketVersions',
+  's3:ListBucketMultipartUploads',
+  's3:ListMultipartUploadParts',
+  's3:GetBucketLocation',
+];
+const BUCKETS_READ = [
+  's3:ListAllMyBuckets',
+  's3:ListBucket',
+  's3:GetBucketLocation',
+  's3:GetBucketVersioning',
+  's3:GetLifecycleConfiguration',
+  's3:GetBucketPolicy',
+];
 export const PERMISSION_SETS: Record<string, readonly string[]> = {
   AllProductsFullAccess: ['*'],
   ObjectStorageFullAccess: ['s3:*'],
@@ -42,23 +57,36 @@ interface Statement {
   Resource: string | string[];
 }
 
-const glob = (pattern: string) => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+const glob = (pattern: string) =>
+  new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  );
 const matchesAny = (patterns: readonly string[], value: string) => patterns.some((p) => glob(p).test(value));
 const asList = (v: string | string[]) => (Array.isArray(v) ? v : [v]);
 
 /** Parses and checks a bucket policy as PutBucketPolicy does; the error is what S3 answers. */
 export function parseBucketPolicy(text: string, bucket: string): Statement[] {
   let doc: unknown;
-  try { doc = JSON.parse(text); } catch { throw new S3Error('MalformedPolicy', 'Policies must be valid JSON'); }
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    throw new S3Error('MalformedPolicy', 'Policies must be valid JSON');
+  }
   const d = doc as { Version?: unknown; Statement?: unknown };
   if (d.Version !== '2023-04-17' && d.Version !== '2012-10-17') throw new S3Error('MalformedPolicy', 'Document is invalid: Invalid Version');
   if (!Array.isArray(d.Statement) || d.Statement.length === 0) throw new S3Error('MalformedPolicy', 'Document is invalid: Missing required field Statement');
   for (const s of d.Statement as Statement[]) {
     if (s.Effect !== 'Allow' && s.Effect !== 'Deny') throw new S3Error('MalformedPolicy', 'Document is invalid: Invalid Effect');
-    if (s.Principal !== '*' && (typeof s.Principal !== 'object' || !s.Principal || !('SCW' in s.Principal))) throw new S3Error('MalformedPolicy', 'Invalid principal in policy');
-    if (s.Principal !== '*' && asList(s.Principal.SCW).some((p) => !/^(application_id|user_id|group_id):[0-9a-f-]{36}$/.test(p) && p !== '*')) throw new S3Error('MalformedPolicy', 'Invalid principal in policy');
+    if (s.Principal !== '*' && (typeof s.Principal !== 'object' || !s.Principal || !('SCW' in s.Principal)))
+      throw new S3Error('MalformedPolicy', 'Invalid principal in policy');
+    if (s.Principal !== '*' && asList(s.Principal.SCW).some((p) => !/^(application_id|user_id|group_id):[0-9a-f-]{36}$/.test(p) && p !== '*'))
+      throw new S3Error('MalformedPolicy', 'Invalid principal in policy');
     if (!s.Action || asList(s.Action).some((a) => a !== '*' && !a.startsWith('s3:'))) throw new S3Error('MalformedPolicy', 'Policy has invalid action');
-    if (!s.Resource || asList(s.Resource).some((r) => r !== bucket && !r.startsWith(`${bucket}/`))) throw new S3Error('MalformedPolicy', 'Policy has invalid resource');
+    if (!s.Resource || asList(s.Resource).some((r) => r !== bucket && !r.startsWith(`${bucket}/`)))
+      throw new S3Error('MalformedPolicy', 'Policy has invalid resource');
   }
   return d.Statement as Statement[];
 }

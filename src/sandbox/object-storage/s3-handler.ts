@@ -30,7 +30,13 @@ const VIRTUAL_HOST = /^([a-z0-9][a-z0-9.-]*[a-z0-9])\.(?:s3\.(?:fr-par|nl-ams|pl
 
 function locate(host: string, rawPath: string): { bucket: string; key: string } {
   const hostname = host.replace(/:\d+$/, '').toLowerCase();
-  const decode = (s: string) => { try { return decodeURIComponent(s); } catch { throw new S3Error('InvalidURI', "Couldn't parse the specified URI."); } };
+  const decode = (s: string) => {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      throw new S3Error('InvalidURI', "Couldn't parse the specified URI.");
+    }
+  };
   const virtual = VIRTUAL_HOST.exec(hostname);
   if (virtual) return { bucket: virtual[1]!, key: decode(rawPath.replace(/^\//, '')) };
   const [, bucket = '', ...rest] = rawPath.split('/');
@@ -51,20 +57,37 @@ export async function handleS3(deps: S3HandlerDeps, request: Request, rawUrl: st
     if (!claimed) throw new S3Error('AccessDenied', 'Access Denied');
     const now = deps.now();
     const who = deps.iam.principalOf(claimed.accessKeyId, deps.projectId, now);
-    if (!who) throw new S3Error('InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.', { AWSAccessKeyId: claimed.accessKeyId });
+    if (!who)
+      throw new S3Error('InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.', { AWSAccessKeyId: claimed.accessKeyId });
     const auth = verifySignature(signed, claimed, who.secret, now);
     if (!(REGIONS as readonly string[]).includes(auth.region)) {
-      throw new S3Error('AuthorizationHeaderMalformed', `The authorization header is malformed; the region '${auth.region}' is wrong; expecting one of '${REGIONS.join("', '")}'`);
+      throw new S3Error(
+        'AuthorizationHeaderMalformed',
+        `The authorization header is malformed; the region '${auth.region}' is wrong; expecting one of '${REGIONS.join("', '")}'`,
+      );
     }
     const existing = bucket ? deps.store.buckets.get(bucket) : undefined;
     if (existing && existing.region !== auth.region) {
-      throw new S3Error('AuthorizationHeaderMalformed', `The authorization header is malformed; the region '${auth.region}' is wrong; expecting '${existing.region}'`, { Region: existing.region });
+      throw new S3Error(
+        'AuthorizationHeaderMalformed',
+        `The authorization header is malformed; the region '${auth.region}' is wrong; expecting '${existing.region}'`,
+        { Region: existing.region },
+      );
     }
     const body = decodePayload(Buffer.from(await request.arrayBuffer()), auth, request.headers);
     const call: S3Call = {
-      method: request.method, store: deps.store, now, principal: who.principal, region: auth.region, bucket, key,
-      query: new Map(parseQuery(rawQuery)), headers: request.headers, body,
-      authorize: (action, objectKey) => authorize(who.principal, action, objectKey === undefined ? bucket : `${bucket}/${objectKey}`, existing?.policy ?? null, bucket),
+      method: request.method,
+      store: deps.store,
+      now,
+      principal: who.principal,
+      region: auth.region,
+      bucket,
+      key,
+      query: new Map(parseQuery(rawQuery)),
+      headers: request.headers,
+      body,
+      authorize: (action, objectKey) =>
+        authorize(who.principal, action, objectKey === undefined ? bucket : `${bucket}/${objectKey}`, existing?.policy ?? null, bucket),
     };
     const response = !bucket ? listBuckets(call) : key ? await objectOperation(call) : await bucketOperation(call);
     response.headers.set('x-amz-request-id', requestId);
@@ -81,8 +104,12 @@ export async function handleS3(deps: S3HandlerDeps, request: Request, rawUrl: st
 function listBuckets(call: S3Call): Response {
   if (call.method !== 'GET') throw noSuchBucket('');
   call.authorize('s3:ListAllMyBuckets');
-  const buckets = [...call.store.buckets.values()].filter((b) => b.region === call.region)
-    .map((b) => `<Bucket><Name>${xmlEscape(b.name)}</Name><CreationDate>${new Date(b.created).toISOString()}</CreationDate></Bucket>`).join('');
-  return new Response(`<?xml version="1.0" encoding="UTF-8"?>\n<ListAllMyBucketsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Owner><ID>${call.principal.id}</ID></Owner><Buckets>${buckets}</Buckets></ListAllMyBucketsResult>`,
-    { status: 200, headers: { 'content-type': 'application/xml' } });
+  const buckets = [...call.store.buckets.values()]
+    .filter((b) => b.region === call.region)
+    .map((b) => `<Bucket><Name>${xmlEscape(b.name)}</Name><CreationDate>${new Date(b.created).toISOString()}</CreationDate></Bucket>`)
+    .join('');
+  return new Response(
+    `<?xml version="1.0" encoding="UTF-8"?>\n<ListAllMyBucketsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Owner><ID>${call.principal.id}</ID></Owner><Buckets>${buckets}</Buckets></ListAllMyBucketsResult>`,
+    { status: 200, headers: { 'content-type': 'application/xml' } },
+  );
 }

@@ -53,29 +53,42 @@ export function uriEncode(value: string, keepSlash: boolean): string {
 }
 
 const decode = (s: string) => {
-  try { return decodeURIComponent(s); } catch { throw new S3Error('InvalidURI', 'Couldn\'t parse the specified URI.'); }
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw new S3Error('InvalidURI', "Couldn't parse the specified URI.");
+  }
 };
 
 /** S3 (unlike other AWS services) encodes the path once: decode what arrived, encode it again. */
 export function canonicalUri(rawPath: string): string {
-  return rawPath.split('/').map((segment) => uriEncode(decode(segment), false)).join('/') || '/';
+  return (
+    rawPath
+      .split('/')
+      .map((segment) => uriEncode(decode(segment), false))
+      .join('/') || '/'
+  );
 }
 
 export function parseQuery(rawQuery: string): [string, string][] {
   if (rawQuery === '') return [];
-  return rawQuery.split('&').filter(Boolean).map((pair) => {
-    const eq = pair.indexOf('=');
-    const key = eq < 0 ? pair : pair.slice(0, eq);
-    const value = eq < 0 ? '' : pair.slice(eq + 1);
-    return [decode(key.replace(/\+/g, '%20')), decode(value.replace(/\+/g, '%20'))];
-  });
+  return rawQuery
+    .split('&')
+    .filter(Boolean)
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      const key = eq < 0 ? pair : pair.slice(0, eq);
+      const value = eq < 0 ? '' : pair.slice(eq + 1);
+      return [decode(key.replace(/\+/g, '%20')), decode(value.replace(/\+/g, '%20'))];
+    });
 }
 
 function canonicalQuery(pairs: [string, string][]): string {
   return pairs
     .map(([k, v]) => [uriEncode(k, false), uriEncode(v, false)] as const)
     .sort((a, b) => (a[0] === b[0] ? (a[1] < b[1] ? -1 : 1) : a[0] < b[0] ? -1 : 1))
-    .map(([k, v]) => `${k}=${v}`).join('&');
+    .map(([k, v]) => `${k}=${v}`)
+    .join('&');
 }
 
 function canonicalHeaders(headers: Headers, signed: string[]): string {
@@ -90,12 +103,25 @@ export function stringToSign(amzDate: string, scope: string, canonical: string):
   return [ALGORITHM, amzDate, scope, sha256Hex(canonical)].join('\n');
 }
 
-interface Claimed { accessKeyId: string; scope: string; region: string; date: string; signed: string[]; signature: string; amzDate: string; payloadHash: string; query: [string, string][] }
+interface Claimed {
+  accessKeyId: string;
+  scope: string;
+  region: string;
+  date: string;
+  signed: string[];
+  signature: string;
+  amzDate: string;
+  payloadHash: string;
+  query: [string, string][];
+}
 
 function parseCredential(credential: string): { accessKeyId: string; scope: string; region: string; date: string } {
   const parts = credential.split('/');
   if (parts.length !== 5 || parts[3] !== 's3' || parts[4] !== 'aws4_request') {
-    throw new S3Error('AuthorizationHeaderMalformed', `The authorization header is malformed; the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".`);
+    throw new S3Error(
+      'AuthorizationHeaderMalformed',
+      `The authorization header is malformed; the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".`,
+    );
   }
   const [accessKeyId, date, region] = parts as [string, string, string];
   return { accessKeyId, date, region, scope: parts.slice(1).join('/') };
@@ -107,20 +133,33 @@ export function claimedSignature(req: SignedRequest): Claimed | null {
   const query = parseQuery(req.rawQuery);
   if (auth) {
     if (!auth.startsWith(`${ALGORITHM} `)) throw new S3Error('InvalidArgument', 'Unsupported Authorization Type');
-    const fields = Object.fromEntries(auth.slice(ALGORITHM.length + 1).split(',').map((f) => {
-      const [k, ...v] = f.trim().split('=');
-      return [k ?? '', v.join('=')];
-    }));
+    const fields = Object.fromEntries(
+      auth
+        .slice(ALGORITHM.length + 1)
+        .split(',')
+        .map((f) => {
+          const [k, ...v] = f.trim().split('=');
+          return [k ?? '', v.join('=')];
+        }),
+    );
     if (!fields['Credential'] || !fields['SignedHeaders'] || !fields['Signature']) {
       throw new S3Error('AuthorizationHeaderMalformed', 'The authorization header is malformed.');
     }
     const amzDate = req.headers.get('x-amz-date') ?? '';
     const payloadHash = req.headers.get('x-amz-content-sha256');
     if (!payloadHash) throw new S3Error('InvalidRequest', 'Missing required header for this request: x-amz-content-sha256');
-    return { ...parseCredential(fields['Credential']), signed: fields['SignedHeaders'].split(';'), signature: fields['Signature'], amzDate, payloadHash, query };
+    return {
+      ...parseCredential(fields['Credential']),
+      signed: fields['SignedHeaders'].split(';'),
+      signature: fields['Signature'],
+      amzDate,
+      payloadHash,
+      query,
+    };
   }
   // Presigned URLs (X-Amz-Signature in the query) are not used by restic or the adapter: refused rather than half-checked.
-  if (query.some(([k]) => k === 'X-Amz-Signature')) throw new S3Error('NotImplemented', 'Query-string (presigned) authentication is not implemented by the sandbox.');
+  if (query.some(([k]) => k === 'X-Amz-Signature'))
+    throw new S3Error('NotImplemented', 'Query-string (presigned) authentication is not implemented by the sandbox.');
   return null;
 }
 
@@ -133,15 +172,32 @@ function parseAmzDate(amzDate: string): number {
 /** Verifies the signature with `secretOf(accessKeyId)`; throws the S3 error S3 would answer. */
 export function verifySignature(req: SignedRequest, claimed: Claimed, secret: string, now: number): Authentication {
   const at = parseAmzDate(claimed.amzDate);
-  if (claimed.amzDate.slice(0, 8) !== claimed.date) throw new S3Error('SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.');
+  if (claimed.amzDate.slice(0, 8) !== claimed.date)
+    throw new S3Error(
+      'SignatureDoesNotMatch',
+      'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
+    );
   if (Math.abs(now - at) > MAX_SKEW_MS) throw new S3Error('RequestTimeTooSkewed', 'The difference between the request time and the current time is too large.');
   if (!claimed.signed.includes('host')) throw new S3Error('AccessDenied', 'Host header is not signed');
   const canonical = canonicalRequest(req, claimed.query, claimed.signed, claimed.payloadHash);
   const key = signingKey(secret, claimed.date, claimed.region);
-  const expected = createHmac('sha256', key).update(stringToSign(claimed.amzDate, `${claimed.scope}`, canonical)).digest('hex');
+  const expected = createHmac('sha256', key)
+    .update(stringToSign(claimed.amzDate, `${claimed.scope}`, canonical))
+    .digest('hex');
   const given = Buffer.from(claimed.signature, 'utf8');
   if (given.length !== expected.length || !timingSafeEqual(given, Buffer.from(expected, 'utf8'))) {
-    throw new S3Error('SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.');
+    throw new S3Error(
+      'SignatureDoesNotMatch',
+      'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
+    );
   }
-  return { accessKeyId: claimed.accessKeyId, scope: claimed.scope, region: claimed.region, amzDate: claimed.amzDate, signature: claimed.signature, payloadHash: claimed.payloadHash, signingKey: key };
+  return {
+    accessKeyId: claimed.accessKeyId,
+    scope: claimed.scope,
+    region: claimed.region,
+    amzDate: claimed.amzDate,
+    signature: claimed.signature,
+    payloadHash: claimed.payloadHash,
+    signingKey: key,
+  };
 }

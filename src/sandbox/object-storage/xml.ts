@@ -6,8 +6,15 @@
  */
 import { S3Error } from './errors.ts';
 
-const unescape = (s: string) => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'")
-  .replace(/&#(\d+);/g, (_m, d: string) => String.fromCodePoint(Number(d))).replace(/&#x([0-9a-f]+);/gi, (_m, h: string) => String.fromCodePoint(Number.parseInt(h, 16))).replace(/&amp;/g, '&');
+const unescapeXml = (s: string) =>
+  s
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&#(\d+);/g, (_m, d: string) => String.fromCodePoint(Number(d)))
+    .replace(/&#x([0-9a-f]+);/gi, (_m, h: string) => String.fromCodePoint(Number.parseInt(h, 16)))
+    .replace(/&amp;/g, '&');
 
 /** The inner XML of every `<tag>` element (with or without a namespace prefix/attributes). */
 export function elements(xml: string, tag: string): string[] {
@@ -18,7 +25,7 @@ export function elements(xml: string, tag: string): string[] {
 /** The text of the first `<tag>`, unescaped; undefined when absent. */
 export function text(xml: string, tag: string): string | undefined {
   const found = elements(xml, tag)[0];
-  return found === undefined ? undefined : unescape(found.trim());
+  return found === undefined ? undefined : unescapeXml(found.trim());
 }
 
 /** The document must be rooted at `root`. */

@@ -25,12 +25,14 @@ export function registerBlockRoutes(app: Hono, state: ScalewayState): void {
     const zone = zoneOf(c);
     const q = (k: string) => c.req.query(k);
     const tags = c.req.queries('tags') ?? [];
-    const volumes = [...state.volumes.values()].filter((v) =>
-      v.zone === zone && v.volumeType === 'sbs_volume' &&
-      (!q('project_id') || v.project === q('project_id')) &&
-      (!q('product_resource_id') || v.serverId === q('product_resource_id')) &&
-      // Like IPAM, Block's tag filter matches a volume carrying any of the tags.
-      (tags.length === 0 || tags.some((t) => v.tags.includes(t))),
+    const volumes = [...state.volumes.values()].filter(
+      (v) =>
+        v.zone === zone &&
+        v.volumeType === 'sbs_volume' &&
+        (!q('project_id') || v.project === q('project_id')) &&
+        (!q('product_resource_id') || v.serverId === q('product_resource_id')) &&
+        // Like IPAM, Block's tag filter matches a volume carrying any of the tags.
+        (tags.length === 0 || tags.some((t) => v.tags.includes(t))),
     );
     const { items, total } = page(volumes, q('page'), q('page_size'), DEFAULT_PAGE_SIZE);
     return c.json({ volumes: items.map(blockVolumeJson), total_count: total });

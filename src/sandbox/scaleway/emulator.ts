@@ -110,9 +110,12 @@ export class ScalewayEmulator {
     this.app.use(
       '*',
       this.faults.middleware((c, status) =>
-        c.json(status === 429
-          ? { message: 'rate limit exceeded', type: 'too_many_requests', help_message: 'slow down' }
-          : { message: 'internal error', type: 'internal_error' }, status),
+        c.json(
+          status === 429
+            ? { message: 'rate limit exceeded', type: 'too_many_requests', help_message: 'slow down' }
+            : { message: 'internal error', type: 'internal_error' },
+          status,
+        ),
       ),
     );
     // Like the real API: no X-Auth-Token, no entry.
@@ -124,7 +127,9 @@ export class ScalewayEmulator {
       return next();
     });
     this.groups.smtpBlocked = opts.smtpBlocked ?? false;
-    this.groups.onChange = () => { for (const listener of this.smtpListeners) listener(this.groups.smtpBlocked); };
+    this.groups.onChange = () => {
+      for (const listener of this.smtpListeners) listener(this.groups.smtpBlocked);
+    };
     this.app.post('/__sandbox/smtp/open', (c) => {
       this.setSmtpBlocked(false);
       return c.json({ smtpBlocked: false });
@@ -170,7 +175,14 @@ export class ScalewayEmulator {
 
   /** Volumes (Block Storage ones survive their server, as on the real API). */
   listVolumes(): { id: string; zone: string; serverId: string | null; type: 'l_ssd' | 'sbs_volume'; tags: string[]; sizeBytes: number }[] {
-    return [...this.state.volumes.values()].map((v) => ({ id: v.id, zone: v.zone, serverId: v.serverId, type: v.volumeType, tags: [...v.tags], sizeBytes: v.size }));
+    return [...this.state.volumes.values()].map((v) => ({
+      id: v.id,
+      zone: v.zone,
+      serverId: v.serverId,
+      type: v.volumeType,
+      tags: [...v.tags],
+      sizeBytes: v.size,
+    }));
   }
 
   /**
@@ -208,11 +220,24 @@ export class ScalewayEmulator {
   }
 
   /** Security groups (id, tags, servers using it), for tests. */
-  listSecurityGroups(): { id: string; zone: string; tags: string[]; inboundPorts: number[]; inboundRules: { port: number; range: string }[]; servers: string[]; smtpBlocked: boolean }[] {
+  listSecurityGroups(): {
+    id: string;
+    zone: string;
+    tags: string[];
+    inboundPorts: number[];
+    inboundRules: { port: number; range: string }[];
+    servers: string[];
+    smtpBlocked: boolean;
+  }[] {
     return [...this.groups.groups.values()].map((g) => ({
-      id: g.id, zone: g.zone, tags: [...g.tags], smtpBlocked: this.groups.enableDefaultSecurity(g),
+      id: g.id,
+      zone: g.zone,
+      tags: [...g.tags],
+      smtpBlocked: this.groups.enableDefaultSecurity(g),
       inboundPorts: g.rules.filter((r) => r.direction === 'inbound' && r.action === 'accept' && r.dest_port_from !== null).map((r) => r.dest_port_from!),
-      inboundRules: g.rules.filter((r) => r.direction === 'inbound' && r.action === 'accept' && r.dest_port_from !== null).map((r) => ({ port: r.dest_port_from!, range: r.ip_range })),
+      inboundRules: g.rules
+        .filter((r) => r.direction === 'inbound' && r.action === 'accept' && r.dest_port_from !== null)
+        .map((r) => ({ port: r.dest_port_from!, range: r.ip_range })),
       servers: [...this.state.servers.values()].filter((s) => s.securityGroupId === g.id).map((s) => s.id),
     }));
   }
@@ -266,7 +291,9 @@ export class ScalewayEmulator {
   snapshot(): ScalewaySnapshot {
     return {
       servers: [...this.state.servers.values()].map((s) => ({
-        ...s, userData: [...s.userData], userDataAtFirstBoot: s.userDataAtFirstBoot ? [...s.userDataAtFirstBoot] : null,
+        ...s,
+        userData: [...s.userData],
+        userDataAtFirstBoot: s.userDataAtFirstBoot ? [...s.userDataAtFirstBoot] : null,
       })),
       ips: [...this.state.ips.values()],
       ipam: [...this.state.ipam.values()],
@@ -286,7 +313,10 @@ export class ScalewayEmulator {
     for (const s of snap.servers) {
       const state = s.state === 'starting' ? 'running' : s.state === 'stopping' ? 'stopped' : s.state;
       this.state.servers.set(s.id, {
-        ...s, state, userData: new Map(s.userData), userDataAtFirstBoot: s.userDataAtFirstBoot ? new Map(s.userDataAtFirstBoot) : null,
+        ...s,
+        state,
+        userData: new Map(s.userData),
+        userDataAtFirstBoot: s.userDataAtFirstBoot ? new Map(s.userDataAtFirstBoot) : null,
       });
     }
     for (const ip of snap.ips) this.state.ips.set(ip.id, ip);
@@ -301,11 +331,25 @@ export class ScalewayEmulator {
 
   /** The account's custom images (every zone), for tests and the sandbox. */
   listImages(): { id: string; zone: string; name: string; tags: string[]; snapshotId: string; state: string }[] {
-    return [...this.state.images.images.values()].map((i) => ({ id: i.id, zone: i.zone, name: i.name, tags: [...i.tags], snapshotId: i.rootSnapshotId, state: i.state }));
+    return [...this.state.images.images.values()].map((i) => ({
+      id: i.id,
+      zone: i.zone,
+      name: i.name,
+      tags: [...i.tags],
+      snapshotId: i.rootSnapshotId,
+      state: i.state,
+    }));
   }
 
   listSnapshots(): { id: string; zone: string; name: string; status: string; volumeId: string; sizeBytes: number }[] {
-    return [...this.state.images.snapshots.values()].map((s) => ({ id: s.id, zone: s.zone, name: s.name, status: s.status, volumeId: s.parentVolume.id, sizeBytes: s.size }));
+    return [...this.state.images.snapshots.values()].map((s) => ({
+      id: s.id,
+      zone: s.zone,
+      name: s.name,
+      status: s.status,
+      volumeId: s.parentVolume.id,
+      sizeBytes: s.size,
+    }));
   }
 
   /** The image a server was created from (an image id or a stock label). */
@@ -320,18 +364,37 @@ export class ScalewayEmulator {
   adoptImage(input: { zone: string; snapshotId: string; name: string; tags: string[]; sizeBytes: number }): { id: string } {
     const now = new Date().toISOString();
     this.state.images.snapshots.set(input.snapshotId, {
-      id: input.snapshotId, zone: input.zone, name: input.name, project: SANDBOX_PROJECT, tags: [...input.tags], size: input.sizeBytes,
-      parentVolume: { id: crypto.randomUUID(), name: `${input.name}_sbs_volume_0` }, status: 'available', createdAt: now, updatedAt: now,
+      id: input.snapshotId,
+      zone: input.zone,
+      name: input.name,
+      project: SANDBOX_PROJECT,
+      tags: [...input.tags],
+      size: input.sizeBytes,
+      parentVolume: { id: crypto.randomUUID(), name: `${input.name}_sbs_volume_0` },
+      status: 'available',
+      createdAt: now,
+      updatedAt: now,
     });
-    const image = this.state.images.createImage(input.zone, { name: input.name, rootVolume: input.snapshotId, project: SANDBOX_PROJECT, tags: input.tags, arch: 'x86_64' });
+    const image = this.state.images.createImage(input.zone, {
+      name: input.name,
+      rootVolume: input.snapshotId,
+      project: SANDBOX_PROJECT,
+      tags: input.tags,
+      arch: 'x86_64',
+    });
     return { id: image.id };
   }
 
   /** A server created behind mailplane's back (reconciliation tests). */
   createOrphanServer(zone: string, tags: string[]): EmulatedServer {
     const server = this.state.createServer(zone, {
-      name: `orphan-${Math.random().toString(36).slice(2, 8)}`, project: SANDBOX_PROJECT, commercialType: 'DEV1-S',
-      image: 'debian_bookworm', tags, publicIps: [], orphan: true,
+      name: `orphan-${Math.random().toString(36).slice(2, 8)}`,
+      project: SANDBOX_PROJECT,
+      commercialType: 'DEV1-S',
+      image: 'debian_bookworm',
+      tags,
+      publicIps: [],
+      orphan: true,
     });
     return this.viewServer(server);
   }
@@ -341,8 +404,16 @@ export class ScalewayEmulator {
     const now = new Date().toISOString();
     const id = crypto.randomUUID();
     this.state.volumes.set(id, {
-      id, zone, name: 'debian_bookworm_sbs_volume_0', size: 10_000_000_000, volumeType: 'sbs_volume', project: SANDBOX_PROJECT,
-      serverId: null, tags: [...tags], createdAt: now, updatedAt: now,
+      id,
+      zone,
+      name: 'debian_bookworm_sbs_volume_0',
+      size: 10_000_000_000,
+      volumeType: 'sbs_volume',
+      project: SANDBOX_PROJECT,
+      serverId: null,
+      tags: [...tags],
+      createdAt: now,
+      updatedAt: now,
     });
     return { id };
   }
@@ -354,8 +425,13 @@ export class ScalewayEmulator {
 
   private viewIp(ip: EmuIp): EmulatedIp {
     return {
-      id: ip.id, zone: ip.zone, family: ip.type === 'routed_ipv6' ? 'ipv6' : 'ipv4', address: ip.address,
-      tags: [...ip.tags], serverId: ip.serverId, reverse: ip.reverse,
+      id: ip.id,
+      zone: ip.zone,
+      family: ip.type === 'routed_ipv6' ? 'ipv6' : 'ipv4',
+      address: ip.address,
+      tags: [...ip.tags],
+      serverId: ip.serverId,
+      reverse: ip.reverse,
     };
   }
 }

@@ -50,8 +50,10 @@ export function registerImageRoutes(app: Hono, state: ScalewayState): void {
   app.post(block, async (c) => {
     const body = await jsonBody(c);
     const snapshot = store.createSnapshot(zoneOf(c), {
-      volumeId: text(body, 'volume_id', true)!, name: text(body, 'name') ?? `snp-${crypto.randomUUID().slice(0, 8)}`,
-      project: text(body, 'project_id', true)!, tags: tagList(body),
+      volumeId: text(body, 'volume_id', true)!,
+      name: text(body, 'name') ?? `snp-${crypto.randomUUID().slice(0, 8)}`,
+      project: text(body, 'project_id', true)!,
+      tags: tagList(body),
     });
     // Recorded: 200 (not 201), the snapshot still `creating`.
     return c.json(snapshotJson(snapshot, []));
@@ -61,9 +63,13 @@ export function registerImageRoutes(app: Hono, state: ScalewayState): void {
     const zone = zoneOf(c);
     const q = (k: string) => c.req.query(k);
     const tags = c.req.queries('tags') ?? [];
-    const found = [...store.snapshots.values()].filter((s) =>
-      s.zone === zone && (!q('project_id') || s.project === q('project_id')) && (!q('volume_id') || s.parentVolume.id === q('volume_id')) &&
-      (!q('name') || s.name.includes(q('name')!)) && (tags.length === 0 || tags.some((t) => s.tags.includes(t))),
+    const found = [...store.snapshots.values()].filter(
+      (s) =>
+        s.zone === zone &&
+        (!q('project_id') || s.project === q('project_id')) &&
+        (!q('volume_id') || s.parentVolume.id === q('volume_id')) &&
+        (!q('name') || s.name.includes(q('name')!)) &&
+        (tags.length === 0 || tags.some((t) => s.tags.includes(t))),
     );
     const { items, total } = page(found, q('page'), q('page_size'), 50);
     return c.json({ snapshots: items.map((s) => snapshotJson(s, store.usersOf(s.id))), total_count: total });
@@ -82,8 +88,11 @@ export function registerImageRoutes(app: Hono, state: ScalewayState): void {
   app.post(instance, async (c) => {
     const body = await jsonBody(c);
     const image = store.createImage(zoneOf(c), {
-      name: text(body, 'name', true)!, rootVolume: text(body, 'root_volume', true)!, project: text(body, 'project', true)!,
-      tags: tagList(body), arch: text(body, 'arch') ?? 'x86_64',
+      name: text(body, 'name', true)!,
+      rootVolume: text(body, 'root_volume', true)!,
+      project: text(body, 'project', true)!,
+      tags: tagList(body),
+      arch: text(body, 'arch') ?? 'x86_64',
     });
     return c.json({ image: imageJson(image) }, 201);
   });
@@ -93,8 +102,8 @@ export function registerImageRoutes(app: Hono, state: ScalewayState): void {
     const project = c.req.query('project');
     const name = c.req.query('name');
     // This account's images only: the public catalogue is the marketplace's, which mailplane reads by label.
-    const found = [...store.images.values()].filter((i) =>
-      i.zone === zone && hasAllTags(i.tags, c.req.query('tags')) && (!project || i.project === project) && (!name || i.name.includes(name)),
+    const found = [...store.images.values()].filter(
+      (i) => i.zone === zone && hasAllTags(i.tags, c.req.query('tags')) && (!project || i.project === project) && (!name || i.name.includes(name)),
     );
     const { items, total } = page(found, c.req.query('page'), c.req.query('per_page'), 50);
     c.header('X-Total-Count', String(total));

@@ -54,8 +54,16 @@ export class ImageStore {
     const volume = this.state.blockVolume(zone, input.volumeId);
     const now = new Date().toISOString();
     const snapshot: EmuSnapshot = {
-      id: randomUUID(), zone, name: input.name, project: input.project, tags: [...input.tags], size: volume.size,
-      parentVolume: { id: volume.id, name: volume.name }, status: 'creating', createdAt: now, updatedAt: now,
+      id: randomUUID(),
+      zone,
+      name: input.name,
+      project: input.project,
+      tags: [...input.tags],
+      size: volume.size,
+      parentVolume: { id: volume.id, name: volume.name },
+      status: 'creating',
+      createdAt: now,
+      updatedAt: now,
     };
     this.snapshots.set(snapshot.id, snapshot);
     // The copy itself: the real machine's disk in real-host mode, a timer otherwise.
@@ -81,8 +89,16 @@ export class ImageStore {
     if (snapshot.status !== 'available' && snapshot.status !== 'in_use') throw ApiError.invalid('snapshot is not available');
     const now = new Date().toISOString();
     const image: EmuImage = {
-      id: randomUUID(), zone, name: input.name, project: input.project, tags: [...input.tags], arch: input.arch,
-      rootSnapshotId: snapshot.id, state: 'available', createdAt: now, modifiedAt: now,
+      id: randomUUID(),
+      zone,
+      name: input.name,
+      project: input.project,
+      tags: [...input.tags],
+      arch: input.arch,
+      rootSnapshotId: snapshot.id,
+      state: 'available',
+      createdAt: now,
+      modifiedAt: now,
     };
     this.images.set(image.id, image);
     snapshot.status = 'in_use';

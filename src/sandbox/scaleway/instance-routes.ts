@@ -87,10 +87,14 @@ export function registerInstanceRoutes(app: Hono, state: ScalewayState, groups: 
     const zone = zoneOf(c);
     const project = c.req.query('project');
     const name = c.req.query('name');
-    const servers = [...state.servers.values()].filter((s) =>
-      s.zone === zone && hasAllTags(s.tags, c.req.query('tags')) && (!project || s.project === project) && (!name || s.name.includes(name)),
+    const servers = [...state.servers.values()].filter(
+      (s) => s.zone === zone && hasAllTags(s.tags, c.req.query('tags')) && (!project || s.project === project) && (!name || s.name.includes(name)),
     );
-    return listed(c, servers.map((s) => serverJson(s, state)), 'servers');
+    return listed(
+      c,
+      servers.map((s) => serverJson(s, state)),
+      'servers',
+    );
   });
 
   app.get(`${base}/servers/:id`, (c) => c.json({ server: serverJson(state.server(zoneOf(c), c.req.param('id')), state) }));
@@ -106,12 +110,22 @@ export function registerInstanceRoutes(app: Hono, state: ScalewayState, groups: 
     const action = str(await jsonBody(c), 'action') ?? 'poweron';
     state.action(zone, id, action);
     const now = new Date().toISOString();
-    return c.json({
-      task: {
-        id: crypto.randomUUID(), description: `server_${action}`, status: 'pending', progress: 0, zone,
-        href_from: `/servers/${id}/action`, href_result: `/servers/${id}`, started_at: now, terminated_at: null,
+    return c.json(
+      {
+        task: {
+          id: crypto.randomUUID(),
+          description: `server_${action}`,
+          status: 'pending',
+          progress: 0,
+          zone,
+          href_from: `/servers/${id}/action`,
+          href_result: `/servers/${id}`,
+          started_at: now,
+          terminated_at: null,
+        },
       },
-    }, 202);
+      202,
+    );
   });
 
   app.get(`${base}/servers/:id/user_data`, (c) => {
@@ -153,10 +167,14 @@ export function registerInstanceRoutes(app: Hono, state: ScalewayState, groups: 
     const zone = zoneOf(c);
     const project = c.req.query('project');
     const type = c.req.query('type');
-    const ips = [...state.ips.values()].filter((ip) =>
-      ip.zone === zone && hasAllTags(ip.tags, c.req.query('tags')) && (!project || ip.project === project) && (!type || ip.type === type),
+    const ips = [...state.ips.values()].filter(
+      (ip) => ip.zone === zone && hasAllTags(ip.tags, c.req.query('tags')) && (!project || ip.project === project) && (!type || ip.type === type),
     );
-    return listed(c, ips.map((ip) => ipJson(ip, state)), 'ips');
+    return listed(
+      c,
+      ips.map((ip) => ipJson(ip, state)),
+      'ips',
+    );
   });
 
   app.get(`${base}/ips/:ip`, (c) => c.json({ ip: ipJson(state.ip(zoneOf(c), c.req.param('ip')), state) }));

@@ -27,16 +27,17 @@ export function registerIpamRoutes(app: Hono, state: ScalewayState): void {
     const q = (k: string) => c.req.query(k);
     const ipIds = c.req.queries('ip_ids') ?? [];
     const tags = c.req.queries('tags') ?? [];
-    const entries = [...state.ipam.values()].filter((e) =>
-      e.region === region &&
-      (!q('resource_id') || ipamResource(e, state).id === q('resource_id')) &&
-      (!q('resource_type') || ipamResource(e, state).type === q('resource_type')) &&
-      (!q('project_id') || e.projectId === q('project_id')) &&
-      (!q('zonal') || e.zone === q('zonal')) &&
-      (q('is_ipv6') === undefined || String(e.isIpv6) === q('is_ipv6')) &&
-      (ipIds.length === 0 || ipIds.includes(e.id)) &&
-      // IPAM's tag filter matches any of the given tags.
-      (tags.length === 0 || tags.some((t) => e.tags.includes(t))),
+    const entries = [...state.ipam.values()].filter(
+      (e) =>
+        e.region === region &&
+        (!q('resource_id') || ipamResource(e, state).id === q('resource_id')) &&
+        (!q('resource_type') || ipamResource(e, state).type === q('resource_type')) &&
+        (!q('project_id') || e.projectId === q('project_id')) &&
+        (!q('zonal') || e.zone === q('zonal')) &&
+        (q('is_ipv6') === undefined || String(e.isIpv6) === q('is_ipv6')) &&
+        (ipIds.length === 0 || ipIds.includes(e.id)) &&
+        // IPAM's tag filter matches any of the given tags.
+        (tags.length === 0 || tags.some((t) => e.tags.includes(t))),
     );
     const { items, total } = page(entries, q('page'), q('page_size'), DEFAULT_PAGE_SIZE);
     return c.json({ total_count: total, ips: items.map((e) => ipamJson(e, state)) });

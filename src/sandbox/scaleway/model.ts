@@ -135,10 +135,13 @@ export class ApiError extends Error {
   /** The real answer while Scaleway's resolver cannot see the forward record yet (recorded by terraform-provider-scaleway). */
   static reverseMustResolve(hostname: string, address: string): ApiError {
     return new ApiError(400, 'invalid_arguments', 'invalid argument(s)', {
-      details: [{
-        argument_name: 'reverse', reason: 'constraint',
-        help_message: `Your reverse must resolve. Ensure the command 'dig +short ${hostname}' matches your IP address '${address}'. If it does, please contact our support.`,
-      }],
+      details: [
+        {
+          argument_name: 'reverse',
+          reason: 'constraint',
+          help_message: `Your reverse must resolve. Ensure the command 'dig +short ${hostname}' matches your IP address '${address}'. If it does, please contact our support.`,
+        },
+      ],
     });
   }
 

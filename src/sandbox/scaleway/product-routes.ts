@@ -62,10 +62,14 @@ export function checkServerRequest(catalogue: InstanceCatalogue, zone: string, c
   if (!root || typeof root !== 'object') throw invalid('volumes.0', 'the boot volume template is required');
   const { size, volume_type: type } = root as { size?: unknown; volume_type?: unknown };
   if (type === 'b_ssd') {
-    throw invalid('volumes.0.volume_type', 'b_ssd volumes are no longer supported. Create volumes with volume_type=sbs_volume instead. More details at https://www.scaleway.com/en/developers/api/instance/#technical-information');
+    throw invalid(
+      'volumes.0.volume_type',
+      'b_ssd volumes are no longer supported. Create volumes with volume_type=sbs_volume instead. More details at https://www.scaleway.com/en/developers/api/instance/#technical-information',
+    );
   }
   if (type !== undefined && type !== 'sbs_volume' && type !== 'l_ssd') throw invalid('volumes.0.volume_type', `unknown volume type ${String(type)}`);
-  if (size !== undefined && (typeof size !== 'number' || !Number.isSafeInteger(size) || size <= 0)) throw invalid('volumes.0.size', 'must be a positive number of bytes');
+  if (size !== undefined && (typeof size !== 'number' || !Number.isSafeInteger(size) || size <= 0))
+    throw invalid('volumes.0.size', 'must be a positive number of bytes');
   const volumeType = type === 'l_ssd' ? 'l_ssd' : 'sbs_volume';
   const bytes = (size as number | undefined) ?? IMAGE_VOLUME_BYTES;
   if (volumeType === 'sbs_volume') {

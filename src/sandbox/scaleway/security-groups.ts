@@ -75,8 +75,12 @@ export class SecurityGroups {
     if (this.smtpBlocked) return false;
     if (!group) return true;
     if (this.enableDefaultSecurity(group)) return false;
-    const rule = group.rules.find((r) => r.direction === 'outbound' && (r.protocol === 'TCP' || r.protocol === 'ANY')
-      && (r.dest_port_from === null || (r.dest_port_from <= 25 && 25 <= (r.dest_port_to ?? r.dest_port_from))));
+    const rule = group.rules.find(
+      (r) =>
+        r.direction === 'outbound' &&
+        (r.protocol === 'TCP' || r.protocol === 'ANY') &&
+        (r.dest_port_from === null || (r.dest_port_from <= 25 && 25 <= (r.dest_port_to ?? r.dest_port_from))),
+    );
     return rule ? rule.action === 'accept' : group.outboundDefaultPolicy === 'accept';
   }
 
@@ -106,11 +110,23 @@ async function body(c: Context): Promise<Record<string, unknown>> {
 export function securityGroupJson(g: EmuSecurityGroup, groups: SecurityGroups, state: ScalewayState): Record<string, unknown> {
   const servers = [...state.servers.values()].filter((s) => s.securityGroupId === g.id).map((s) => ({ id: s.id, name: s.name }));
   return {
-    id: g.id, creation_date: g.createdAt, modification_date: g.modifiedAt, name: g.name, description: null,
-    organization: g.project, project: g.project, servers, stateful: g.stateful,
-    inbound_default_policy: g.inboundDefaultPolicy, outbound_default_policy: g.outboundDefaultPolicy,
-    organization_default: false, project_default: false, enable_default_security: groups.enableDefaultSecurity(g),
-    state: 'available', tags: g.tags, zone: g.zone,
+    id: g.id,
+    creation_date: g.createdAt,
+    modification_date: g.modifiedAt,
+    name: g.name,
+    description: null,
+    organization: g.project,
+    project: g.project,
+    servers,
+    stateful: g.stateful,
+    inbound_default_policy: g.inboundDefaultPolicy,
+    outbound_default_policy: g.outboundDefaultPolicy,
+    organization_default: false,
+    project_default: false,
+    enable_default_security: groups.enableDefaultSecurity(g),
+    state: 'available',
+    tags: g.tags,
+    zone: g.zone,
   };
 }
 
@@ -126,10 +142,16 @@ function parseRules(raw: unknown, zone: string): SecurityGroupRule[] {
     if (action !== 'accept' && action !== 'drop') throw ApiError.invalidArgument('rules.action', 'accept or drop');
     const port = (k: string) => (typeof rule[k] === 'number' ? (rule[k] as number) : null);
     return {
-      id: randomUUID(), protocol: protocol as SecurityGroupRule['protocol'], direction, action,
+      id: randomUUID(),
+      protocol: protocol as SecurityGroupRule['protocol'],
+      direction,
+      action,
       ip_range: typeof rule['ip_range'] === 'string' ? rule['ip_range'] : '0.0.0.0/0',
-      dest_port_from: port('dest_port_from'), dest_port_to: port('dest_port_to'),
-      position: typeof rule['position'] === 'number' ? rule['position'] : i + 1, editable: true, zone,
+      dest_port_from: port('dest_port_from'),
+      dest_port_to: port('dest_port_to'),
+      position: typeof rule['position'] === 'number' ? rule['position'] : i + 1,
+      editable: true,
+      zone,
     };
   });
 }
@@ -143,13 +165,18 @@ export function registerSecurityGroupRoutes(app: Hono, state: ScalewayState, gro
     if (typeof b['name'] !== 'string' || typeof b['project'] !== 'string') throw ApiError.invalidArgument('name', 'name and project are required');
     const now = new Date().toISOString();
     const g: EmuSecurityGroup = {
-      id: randomUUID(), zone, name: b['name'], project: b['project'],
+      id: randomUUID(),
+      zone,
+      name: b['name'],
+      project: b['project'],
       tags: Array.isArray(b['tags']) ? (b['tags'] as unknown[]).map(String) : [],
       stateful: b['stateful'] !== false,
       inboundDefaultPolicy: b['inbound_default_policy'] === 'drop' ? 'drop' : 'accept',
       outboundDefaultPolicy: b['outbound_default_policy'] === 'drop' ? 'drop' : 'accept',
       askedDefaultSecurity: b['enable_default_security'] !== false,
-      rules: [], createdAt: now, modifiedAt: now,
+      rules: [],
+      createdAt: now,
+      modifiedAt: now,
     };
     groups.request(g, g.askedDefaultSecurity);
     groups.groups.set(g.id, g);
@@ -174,7 +201,10 @@ export function registerSecurityGroupRoutes(app: Hono, state: ScalewayState, gro
     if (typeof b['name'] === 'string') g.name = b['name'];
     if (Array.isArray(b['tags'])) g.tags = (b['tags'] as unknown[]).map(String);
     if (typeof b['stateful'] === 'boolean') g.stateful = b['stateful'];
-    for (const [key, field] of [['inbound_default_policy', 'inboundDefaultPolicy'], ['outbound_default_policy', 'outboundDefaultPolicy']] as const) {
+    for (const [key, field] of [
+      ['inbound_default_policy', 'inboundDefaultPolicy'],
+      ['outbound_default_policy', 'outboundDefaultPolicy'],
+    ] as const) {
       const v = b[key];
       if (v === undefined) continue;
       if (v !== 'accept' && v !== 'drop') throw ApiError.invalidArgument(key, 'accept or drop');

@@ -106,7 +106,10 @@ export class ScalewayState {
     const attached = [...this.ips.values()].filter((ip) => ip.serverId === server.id);
     return {
       // What the metadata API serves now: mailplane clears it after harden.
-      id: server.id, name: server.name, userData: server.userData, macAddress: server.macAddress,
+      id: server.id,
+      name: server.name,
+      userData: server.userData,
+      macAddress: server.macAddress,
       bootSnapshot: this.volumes.get(server.volumeIds[0] ?? '')?.parentSnapshotId ?? null,
       ipv4: attached.filter((ip) => ip.type === 'routed_ipv4').map((ip) => ip.address),
       // The SLAAC address: the only one an instance configures in its routed /64 (what public_ips reports).
@@ -118,7 +121,10 @@ export class ScalewayState {
   /** Runs a lifecycle call; a failure stops the instance, as a failed boot does on Scaleway. */
   private machine(server: EmuServer, call: (l: HostLifecycle) => Promise<void>, then: () => void): void {
     const lifecycle = this.opts.lifecycle;
-    if (!lifecycle) { this.later(then); return; }
+    if (!lifecycle) {
+      this.later(then);
+      return;
+    }
     call(lifecycle).then(then, (err: unknown) => {
       this.opts.onLifecycleError?.(server.id, err);
       if (this.servers.get(server.id) === server) this.setState(server, 'stopped');
@@ -128,12 +134,21 @@ export class ScalewayState {
   /** Copies a volume's disk into a snapshot: the machine's in real-host mode, a timer otherwise. */
   copyDisk(serverId: string | null, snapshotId: string, done: (ok: boolean) => void): void {
     const lifecycle = this.opts.lifecycle;
-    if (!lifecycle?.snapshotDisk) { this.later(() => done(true), this.opts.snapshotDelayMs ?? 0); return; }
-    if (!serverId) { done(false); return; }
-    lifecycle.snapshotDisk(serverId, snapshotId).then(() => done(true), (err: unknown) => {
-      this.opts.onLifecycleError?.(serverId, err);
+    if (!lifecycle?.snapshotDisk) {
+      this.later(() => done(true), this.opts.snapshotDelayMs ?? 0);
+      return;
+    }
+    if (!serverId) {
       done(false);
-    });
+      return;
+    }
+    lifecycle.snapshotDisk(serverId, snapshotId).then(
+      () => done(true),
+      (err: unknown) => {
+        this.opts.onLifecycleError?.(serverId, err);
+        done(false);
+      },
+    );
   }
 
   dropDisk(snapshotId: string): void {
@@ -161,12 +176,27 @@ export class ScalewayState {
     // A routed flexible IP and its IPAM entry share one id (recorded: `ipam_id` equals `id`).
     const id = randomUUID();
     const ipamEntry: EmuIpamIp = {
-      id, region: regionOfZone(zone), zone, address: v6 ? address : `${address}/32`, isIpv6: v6,
-      projectId: input.project, tags: [], reverses: [], createdAt: now, updatedAt: now,
+      id,
+      region: regionOfZone(zone),
+      zone,
+      address: v6 ? address : `${address}/32`,
+      isIpv6: v6,
+      projectId: input.project,
+      tags: [],
+      reverses: [],
+      createdAt: now,
+      updatedAt: now,
     };
     const ip: EmuIp = {
-      id, zone, type: input.type, address, project: input.project, tags: [...input.tags],
-      reverse: null, serverId: null, ipamId: id,
+      id,
+      zone,
+      type: input.type,
+      address,
+      project: input.project,
+      tags: [...input.tags],
+      reverse: null,
+      serverId: null,
+      ipamId: id,
     };
     this.ips.set(ip.id, ip);
     this.ipam.set(ipamEntry.id, ipamEntry);
@@ -225,27 +255,60 @@ export class ScalewayState {
     this.ipam.delete(ip.ipamId);
   }
 
-  createServer(zone: string, input: {
-    name: string; project: string; commercialType: string; image: string; tags: string[]; publicIps: string[]; orphan?: boolean;
-    rootVolumeType?: EmuVolume['volumeType']; rootVolumeBytes?: number; securityGroupId?: string | null;
-    /** A custom image's snapshot and name (ImageStore.bootSource); absent: a stock image label. */
-    boot?: { snapshotId: string | null; name: string };
-  }): EmuServer {
+  createServer(
+    zone: string,
+    input: {
+      name: string;
+      project: string;
+      commercialType: string;
+      image: string;
+      tags: string[];
+      publicIps: string[];
+      orphan?: boolean;
+      rootVolumeType?: EmuVolume['volumeType'];
+      rootVolumeBytes?: number;
+      securityGroupId?: string | null;
+      /** A custom image's snapshot and name (ImageStore.bootSource); absent: a stock image label. */
+      boot?: { snapshotId: string | null; name: string };
+    },
+  ): EmuServer {
     const ips = input.publicIps.map((id) => this.ip(zone, id));
     for (const ip of ips) {
       if (ip.serverId) throw ApiError.invalid(`IP ${ip.id} is already attached to server ${ip.serverId}`);
     }
     const now = new Date().toISOString();
     const server: EmuServer = {
-      id: randomUUID(), zone, name: input.name, project: input.project, commercialType: input.commercialType,
-      image: input.image, tags: [...input.tags], state: 'stopped', stateDetail: '', createdAt: now, modifiedAt: now,
-      userData: new Map(), userDataAtFirstBoot: null, volumeIds: [], macAddress: this.pool.mac(), orphan: input.orphan ?? false,
+      id: randomUUID(),
+      zone,
+      name: input.name,
+      project: input.project,
+      commercialType: input.commercialType,
+      image: input.image,
+      tags: [...input.tags],
+      state: 'stopped',
+      stateDetail: '',
+      createdAt: now,
+      modifiedAt: now,
+      userData: new Map(),
+      userDataAtFirstBoot: null,
+      volumeIds: [],
+      macAddress: this.pool.mac(),
+      orphan: input.orphan ?? false,
       securityGroupId: input.securityGroupId ?? null,
     };
     // Current Debian images boot from a Block Storage volume made from the image's 10 GB snapshot, or as large as asked.
     const volume: EmuVolume = {
-      id: randomUUID(), zone, name: `${input.boot?.name ?? input.image}_sbs_volume_0`, size: input.rootVolumeBytes ?? 10_000_000_000, volumeType: input.rootVolumeType ?? 'sbs_volume',
-      project: input.project, serverId: server.id, tags: [], createdAt: now, updatedAt: now, parentSnapshotId: input.boot?.snapshotId ?? null,
+      id: randomUUID(),
+      zone,
+      name: `${input.boot?.name ?? input.image}_sbs_volume_0`,
+      size: input.rootVolumeBytes ?? 10_000_000_000,
+      volumeType: input.rootVolumeType ?? 'sbs_volume',
+      project: input.project,
+      serverId: server.id,
+      tags: [],
+      createdAt: now,
+      updatedAt: now,
+      parentSnapshotId: input.boot?.snapshotId ?? null,
     };
     server.volumeIds.push(volume.id);
     this.volumes.set(volume.id, volume);
@@ -267,34 +330,61 @@ export class ScalewayState {
         if (server.state !== 'stopped' && server.state !== 'stopped in place') throw ApiError.invalid('server should be stopped');
         if (!server.userDataAtFirstBoot) server.userDataAtFirstBoot = new Map(server.userData);
         this.setState(server, 'starting');
-        this.machine(server, (l) => l.powerOn(this.hostSpec(server)), () => {
-          if (this.servers.get(id) === server && server.state === 'starting') this.setState(server, 'running');
-        });
+        this.machine(
+          server,
+          (l) => l.powerOn(this.hostSpec(server)),
+          () => {
+            if (this.servers.get(id) === server && server.state === 'starting') this.setState(server, 'running');
+          },
+        );
         return;
       case 'poweroff':
         // From `stopped in place` too (recorded allowed_actions): it releases the hypervisor.
         if (server.state !== 'running' && server.state !== 'stopped in place') throw ApiError.invalid('server should be running');
         this.setState(server, 'stopping');
-        this.machine(server, (l) => l.powerOff(server.id), () => { if (this.servers.get(id) === server) this.setState(server, 'stopped'); });
+        this.machine(
+          server,
+          (l) => l.powerOff(server.id),
+          () => {
+            if (this.servers.get(id) === server) this.setState(server, 'stopped');
+          },
+        );
         return;
       case 'reboot':
         if (server.state !== 'running' && server.state !== 'stopped in place') throw ApiError.invalid('server should be running');
         this.setState(server, 'starting');
-        this.machine(server, (l) => l.reboot(this.hostSpec(server)), () => {
-          if (this.servers.get(id) === server && server.state === 'starting') this.setState(server, 'running');
-        });
+        this.machine(
+          server,
+          (l) => l.reboot(this.hostSpec(server)),
+          () => {
+            if (this.servers.get(id) === server && server.state === 'starting') this.setState(server, 'running');
+          },
+        );
         return;
       case 'stop_in_place':
         // Powered off but kept on its hypervisor (left by poweron, poweroff, reboot or terminate).
         if (server.state !== 'running') throw ApiError.invalid('server should be running');
         this.setState(server, 'stopping');
-        this.machine(server, (l) => l.powerOff(server.id), () => { if (this.servers.get(id) === server) this.setState(server, 'stopped in place'); });
+        this.machine(
+          server,
+          (l) => l.powerOff(server.id),
+          () => {
+            if (this.servers.get(id) === server) this.setState(server, 'stopped in place');
+          },
+        );
         return;
       case 'terminate':
         // Real API: terminate is in a running or stopped-in-place server's allowed_actions, not a stopped one's.
         if (server.state !== 'running' && server.state !== 'stopped in place') throw ApiError.invalid('server should be running');
         this.setState(server, 'stopping');
-        this.machine(server, async (l) => { await l.powerOff(server.id); await l.remove(server.id); }, () => this.remove(server, true));
+        this.machine(
+          server,
+          async (l) => {
+            await l.powerOff(server.id);
+            await l.remove(server.id);
+          },
+          () => this.remove(server, true),
+        );
         return;
       default:
         throw ApiError.invalid(`action ${action} is not supported by the emulator`);
@@ -320,7 +410,10 @@ export class ScalewayState {
       if (!v) continue;
       // terminate deletes local volumes only; Block Storage volumes are detached and stay (billed).
       if (withVolumes && v.volumeType === 'l_ssd') this.volumes.delete(volumeId);
-      else { v.serverId = null; v.updatedAt = new Date().toISOString(); }
+      else {
+        v.serverId = null;
+        v.updatedAt = new Date().toISOString();
+      }
     }
   }
 

@@ -25,7 +25,10 @@ export function page<T>(items: T[], pageParam: string | undefined, sizeParam: st
 /** Instance `tags` filter: comma-separated, every tag must be present. */
 export function hasAllTags(itemTags: string[], param: string | undefined): boolean {
   if (!param) return true;
-  return param.split(',').filter(Boolean).every((t) => itemTags.includes(t));
+  return param
+    .split(',')
+    .filter(Boolean)
+    .every((t) => itemTags.includes(t));
 }
 
 export function ipJson(ip: EmuIp, state: ScalewayState): Record<string, unknown> {
@@ -82,9 +85,19 @@ function volumeJson(v: EmuVolume, server: EmuServer | undefined): Record<string,
   // Inside a server, a Block Storage volume is only a reference (recorded shape).
   if (v.volumeType === 'sbs_volume') return { boot: false, volume_type: 'sbs_volume', id: v.id, state: 'available', zone: v.zone };
   return {
-    id: v.id, name: v.name, size: v.size, volume_type: v.volumeType, state: 'available', boot: false,
-    organization: ORGANIZATION, project: v.project, zone: v.zone, creation_date: v.createdAt, modification_date: v.createdAt,
-    server: server ? { id: server.id, name: server.name } : null, export_uri: null,
+    id: v.id,
+    name: v.name,
+    size: v.size,
+    volume_type: v.volumeType,
+    state: 'available',
+    boot: false,
+    organization: ORGANIZATION,
+    project: v.project,
+    zone: v.zone,
+    creation_date: v.createdAt,
+    modification_date: v.createdAt,
+    server: server ? { id: server.id, name: server.name } : null,
+    export_uri: null,
   };
 }
 
@@ -121,7 +134,9 @@ export function serverJson(s: EmuServer, state: ScalewayState): Record<string, u
     ipv6: null,
     boot_type: 'local',
     volumes,
-    security_group: s.securityGroupId ? { id: s.securityGroupId, name: s.securityGroupId } : { id: '22222222-2222-4222-8222-222222222222', name: 'Default security group' },
+    security_group: s.securityGroupId
+      ? { id: s.securityGroupId, name: s.securityGroupId }
+      : { id: '22222222-2222-4222-8222-222222222222', name: 'Default security group' },
     maintenances: [],
     arch: 'x86_64',
     placement_group: null,
@@ -141,31 +156,78 @@ function imageOfServer(s: EmuServer, state: ScalewayState): Record<string, unkno
 /** Instance v1 image (recorded: a custom image's root volume is its `sbs_snapshot`, size 0). */
 export function imageJson(i: EmuImage): Record<string, unknown> {
   return {
-    id: i.id, name: i.name, organization: i.project, project: i.project,
-    root_volume: { volume_type: 'sbs_snapshot', id: i.rootSnapshotId, size: 0, name: '' }, extra_volumes: {}, public: false, arch: i.arch,
-    creation_date: i.createdAt, modification_date: i.modifiedAt, default_bootscript: null, from_server: '', state: i.state, tags: i.tags, zone: i.zone,
+    id: i.id,
+    name: i.name,
+    organization: i.project,
+    project: i.project,
+    root_volume: { volume_type: 'sbs_snapshot', id: i.rootSnapshotId, size: 0, name: '' },
+    extra_volumes: {},
+    public: false,
+    arch: i.arch,
+    creation_date: i.createdAt,
+    modification_date: i.modifiedAt,
+    default_bootscript: null,
+    from_server: '',
+    state: i.state,
+    tags: i.tags,
+    zone: i.zone,
   };
 }
 
 /** Block API v1 snapshot (recorded shape); an image using it is an `instance_image` link reference. */
 export function snapshotJson(s: EmuSnapshot, users: EmuImage[]): Record<string, unknown> {
   return {
-    id: s.id, name: s.name, parent_volume: { id: s.parentVolume.id, name: s.parentVolume.name, type: 'sbs_5k', status: 'available' },
-    size: s.size, project_id: s.project, created_at: s.createdAt, updated_at: s.updatedAt,
-    references: users.map((u) => ({ id: u.id, product_resource_type: 'instance_image', product_resource_id: u.id, created_at: u.createdAt, type: 'link', status: 'attached' })),
-    status: s.status, tags: s.tags, class: 'sbs', zone: s.zone, public: false,
+    id: s.id,
+    name: s.name,
+    parent_volume: { id: s.parentVolume.id, name: s.parentVolume.name, type: 'sbs_5k', status: 'available' },
+    size: s.size,
+    project_id: s.project,
+    created_at: s.createdAt,
+    updated_at: s.updatedAt,
+    references: users.map((u) => ({
+      id: u.id,
+      product_resource_type: 'instance_image',
+      product_resource_id: u.id,
+      created_at: u.createdAt,
+      type: 'link',
+      status: 'attached',
+    })),
+    status: s.status,
+    tags: s.tags,
+    class: 'sbs',
+    zone: s.zone,
+    public: false,
   };
 }
 
 /** Block API v1 volume (recorded shape); `references` names the server while attached. */
 export function blockVolumeJson(v: EmuVolume): Record<string, unknown> {
   return {
-    id: v.id, name: v.name, type: 'sbs_5k', size: v.size, project_id: v.project, created_at: v.createdAt, updated_at: v.updatedAt,
+    id: v.id,
+    name: v.name,
+    type: 'sbs_5k',
+    size: v.size,
+    project_id: v.project,
+    created_at: v.createdAt,
+    updated_at: v.updatedAt,
     references: v.serverId
-      ? [{ id: v.id, product_resource_type: 'instance_server', product_resource_id: v.serverId, created_at: v.createdAt, type: 'exclusive', status: 'attached' }]
+      ? [
+          {
+            id: v.id,
+            product_resource_type: 'instance_server',
+            product_resource_id: v.serverId,
+            created_at: v.createdAt,
+            type: 'exclusive',
+            status: 'attached',
+          },
+        ]
       : [],
-    parent_snapshot_id: v.parentSnapshotId ?? null, status: v.serverId ? 'in_use' : 'available', tags: v.tags, specs: { perf_iops: 5000, class: 'sbs' },
-    last_detached_at: null, zone: v.zone,
+    parent_snapshot_id: v.parentSnapshotId ?? null,
+    status: v.serverId ? 'in_use' : 'available',
+    tags: v.tags,
+    specs: { perf_iops: 5000, class: 'sbs' },
+    last_detached_at: null,
+    zone: v.zone,
   };
 }
 

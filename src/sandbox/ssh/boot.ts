@@ -23,6 +23,8 @@ export interface BootedHost {
   hostKey: ParsedKey;
   /** Username → keys allowed to log in as that user. */
   authorizedKeys: Map<string, ParsedKey[]>;
+  /** Users cloud-init gave a sudo rule. */
+  sudoUsers: Set<string>;
 }
 
 function parseKeyOrThrow(text: string, what: string): ParsedKey {
@@ -43,13 +45,15 @@ export function bootFromCloudInit(spec: EmulatedHostSpec): BootedHost {
   if (typeof privateKey !== 'string') throw new Error(`host ${spec.id}: cloud-init has no ssh_keys.ed25519_private`);
   const hostKey = parseKeyOrThrow(privateKey, `host ${spec.id}: host key`);
   const authorizedKeys = new Map<string, ParsedKey[]>();
+  const sudoUsers = new Set<string>();
   for (const user of Array.isArray(config.users) ? config.users : []) {
     if (!user || typeof user !== 'object') continue; // "default" and other string entries
-    const { name, ssh_authorized_keys: keys } = user as { name?: unknown; ssh_authorized_keys?: unknown };
+    const { name, ssh_authorized_keys: keys, sudo } = user as { name?: unknown; ssh_authorized_keys?: unknown; sudo?: unknown };
+    if (typeof name === 'string' && (typeof sudo === 'string' || (Array.isArray(sudo) && sudo.length > 0))) sudoUsers.add(name);
     if (typeof name !== 'string' || !Array.isArray(keys)) continue;
     const parsed = keys.filter((k): k is string => typeof k === 'string').map((k) => parseKeyOrThrow(k, `host ${spec.id}: key of ${name}`));
     authorizedKeys.set(name, [...(authorizedKeys.get(name) ?? []), ...parsed]);
   }
   const fqdn = typeof config.fqdn === 'string' && config.fqdn ? config.fqdn : spec.hostname;
-  return { fqdn, hostKey, authorizedKeys };
+  return { fqdn, hostKey, authorizedKeys, sudoUsers };
 }

@@ -1,7 +1,10 @@
 /**
  * The commands an emulated host understands, answered the way bash would:
  *
+ *   (a command arrives as `sudo -n -- bash -c '…'` from a deploy user: accounts.ts unwraps it
+ *   and says whether it runs as root; scripts and the reboot need root, as on a real host)
  *   hostname [-f]            the fqdn from cloud-init
+ *   id -u                    0 as root, 1000 otherwise
  *   cat                      echoes stdin (lets tests see stdin arrive)
  *   ip -o addr show scope global   the host's addresses (from the Scaleway emulator), and the
  *                            IPv6 the installed mail stack holds (/etc/mailplane/ipv6-address)
@@ -81,6 +84,15 @@ export async function runCommand(command: string, ctx: ScriptContext, behaviour:
     ctx.stdout(`${ctx.fqdn}\n`);
     return 0;
   }
+  if (program === 'id' && args.length === 1 && args[0] === '-u') {
+    ctx.stdout(`${ctx.uid}\n`);
+    return 0;
+  }
+  if (ctx.uid !== 0 && (program === 'bash' || program === 'systemd-run')) {
+    // The scripts write /etc and restart services; systemd-run asks polkit, which says no.
+    ctx.stderr(`${program}: ${args[0] ?? ''}: Permission denied (needs root)\n`);
+    return 1;
+  }
   if (program === 'cat' && args.length === 0) {
     ctx.stdout(ctx.stdin);
     return 0;
@@ -106,7 +118,9 @@ export async function runCommand(command: string, ctx: ScriptContext, behaviour:
     const fixed = (await ctx.fs.read(FIXED_IPV6_FILE))?.content.toString('utf8').trim();
     for (const address of [...ctx.network.addresses, ...(fixed ? [fixed] : [])]) {
       const v6 = address.includes(':');
-      ctx.stdout(`2: ens2    ${v6 ? 'inet6' : 'inet'} ${address}/${v6 ? 64 : 32} scope global ${v6 ? 'dynamic mngtmpaddr' : 'dynamic'} ens2\\       valid_lft forever preferred_lft forever\n`);
+      ctx.stdout(
+        `2: ens2    ${v6 ? 'inet6' : 'inet'} ${address}/${v6 ? 64 : 32} scope global ${v6 ? 'dynamic mngtmpaddr' : 'dynamic'} ens2\\       valid_lft forever preferred_lft forever\n`,
+      );
     }
     return 0;
   }
@@ -114,7 +128,9 @@ export async function runCommand(command: string, ctx: ScriptContext, behaviour:
     // ext4 keeps 5 % for root: what users can fill is size − reserve, as df's columns show.
     const size = ctx.network.diskBytes;
     const used = Math.min(ctx.diskUsedBytes ?? 0, Math.floor(size * 0.95));
-    ctx.stdout(`  1B-blocks        Used       Avail\n${String(size).padStart(11)} ${String(used).padStart(11)} ${String(Math.floor(size * 0.95) - used).padStart(11)}\n`);
+    ctx.stdout(
+      `  1B-blocks        Used       Avail\n${String(size).padStart(11)} ${String(used).padStart(11)} ${String(Math.floor(size * 0.95) - used).padStart(11)}\n`,
+    );
     return 0;
   }
   const probe = /^timeout (\d+) bash -c 'exec 3<>\/dev\/tcp\/([a-z0-9.-]+)\/25\b/.exec(command.trim());

@@ -24,6 +24,7 @@ import { createServer, type AddressInfo, type Server as TcpServer, type Socket }
 import { dirname, join } from 'node:path';
 // ssh2 is CommonJS; Node's ESM loader does not see Server as a named export.
 import ssh2, { type AuthContext, type Connection, type ServerChannel, type Session } from 'ssh2';
+import { hasSudo, keysFor, privilegeOf, unwrapSudo } from './accounts.ts';
 import { bootFromCloudInit, type BootedHost, type EmulatedHostSpec } from './boot.ts';
 import { commandDelayMs, runCommand, type HostBehaviour } from './commands.ts';
 import { HostFs } from './host-fs.ts';
@@ -44,9 +45,14 @@ export interface SshHostEmulatorOptions {
 }
 
 export interface RecordedCommand {
+  /** The command as it runs: `sudo -n -- bash -c '…'` is unwrapped (`sudo` says it came that way). */
   command: string;
   stdin: string;
   exitCode: number;
+  /** Who sent it (the SSH login). */
+  user: string;
+  /** It came wrapped in `sudo -n -- bash -c`. */
+  sudo: boolean;
   /** When the command arrived. */
   at: Date;
 }
@@ -64,11 +70,10 @@ interface RunningHost {
 
 const KILLED = 137;
 
-function authenticate(host: BootedHost, ctx: AuthContext): void {
+function authenticate(host: BootedHost, state: HostState, ctx: AuthContext): void {
   if (ctx.method !== 'publickey') return ctx.reject(['publickey']);
   const offered = ctx.key;
-  const key = (host.authorizedKeys.get(ctx.username) ?? [])
-    .find((k) => k.type === offered.algo && k.getPublicSSH().equals(offered.data));
+  const key = keysFor(host, state, ctx.username).find((k) => k.type === offered.algo && k.getPublicSSH().equals(offered.data));
   if (!key) return ctx.reject(['publickey']);
   // No signature: the client only asks whether this key would do (SSH_MSG_USERAUTH_PK_OK).
   if (!ctx.signature || !ctx.blob) return ctx.accept();
@@ -184,13 +189,15 @@ export class SshHostEmulator {
     this.stopped = true;
     const hosts = await Promise.allSettled([...this.hosts.values()]);
     this.hosts.clear();
-    await Promise.all(hosts.map(async (h) => {
-      if (h.status !== 'fulfilled') return;
-      const closed = new Promise<void>((resolve) => h.value.tcp.close(() => resolve()));
-      // Dropping the sockets ends every channel, which cancels delayed commands.
-      for (const socket of h.value.sockets) socket.destroy();
-      await closed;
-    }));
+    await Promise.all(
+      hosts.map(async (h) => {
+        if (h.status !== 'fulfilled') return;
+        const closed = new Promise<void>((resolve) => h.value.tcp.close(() => resolve()));
+        // Dropping the sockets ends every channel, which cancels delayed commands.
+        for (const socket of h.value.sockets) socket.destroy();
+        await closed;
+      }),
+    );
   }
 
   private hostDir(hostId: string): string {
@@ -236,23 +243,29 @@ export class SshHostEmulator {
   private serveClient(host: RunningHost, client: Connection): void {
     // A client that resets or times out is ordinary; it must not become an unhandled 'error'.
     client.on('error', () => {});
-    client.on('authentication', (ctx) => authenticate(host.booted, ctx));
+    let user = '';
+    client.on('authentication', (ctx) => {
+      user = ctx.username;
+      authenticate(host.booted, host.state.get(), ctx);
+    });
     client.on('ready', () => {
-      client.on('session', (accept) => this.serveSession(host, accept()));
+      client.on('session', (accept) => this.serveSession(host, accept(), user));
     });
   }
 
-  private serveSession(host: RunningHost, session: Session): void {
+  private serveSession(host: RunningHost, session: Session, user: string): void {
     const abort = new AbortController();
     session.on('exec', (accept, _reject, info) => {
-      void this.exec(host, accept(), info.command, abort.signal);
+      void this.exec(host, accept(), info.command, user, abort.signal);
     });
     // Any signal ends the command (the adapter sends KILL on timeout).
     session.on('signal', (accept, _reject) => {
       abort.abort();
       accept?.();
     });
-    session.on('sftp', (accept) => {
+    session.on('sftp', (accept, reject) => {
+      // sshd runs the sftp-server under sudo (deploy-user.sh): an account without a sudo rule gets none.
+      if (!hasSudo(host.booted, host.state.get(), user)) return void reject();
       const sftp = accept();
       advertisePosixRename(sftp);
       const log = this.listFor(this.sftpHistory, host.id);
@@ -260,13 +273,18 @@ export class SshHostEmulator {
     });
   }
 
-  private async exec(host: RunningHost, channel: ServerChannel, command: string, killed: AbortSignal): Promise<void> {
+  private async exec(host: RunningHost, channel: ServerChannel, command: string, user: string, killed: AbortSignal): Promise<void> {
     const at = new Date();
-    const record = (stdin: string, exitCode: number) =>
-      this.listFor(this.history, host.id).push({ command, stdin, exitCode, at });
+    const privilege = privilegeOf(host.booted, host.state.get(), user, command);
+    const sudo = unwrapSudo(command.trim()) !== null;
+    const ran = 'command' in privilege ? privilege.command : command;
+    const record = (stdin: string, exitCode: number) => this.listFor(this.history, host.id).push({ command: ran, stdin, exitCode, user, sudo, at });
     let open = true;
     const ended = new AbortController();
-    const end = () => { open = false; ended.abort(); };
+    const end = () => {
+      open = false;
+      ended.abort();
+    };
     channel.once('close', end);
     killed.addEventListener('abort', end, { once: true });
 
@@ -279,26 +297,51 @@ export class SshHostEmulator {
     });
     const stdin = Buffer.concat(chunks).toString('utf8');
 
+    if ('refused' in privilege) {
+      if (open) channel.stderr.write(privilege.refused);
+      record(stdin, 1);
+      if (open) {
+        channel.exit(1);
+        channel.end();
+      }
+      return;
+    }
     const behaviour = this.behaviours.get(host.id) ?? this.defaultBehaviour;
-    const delayMs = commandDelayMs(command, behaviour);
+    const delayMs = commandDelayMs(privilege.command, behaviour);
     if (open && delayMs > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, delayMs);
-        ended.signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+        ended.signal.addEventListener(
+          'abort',
+          () => {
+            clearTimeout(timer);
+            resolve();
+          },
+          { once: true },
+        );
       });
     }
     if (!open) return void record(stdin, KILLED);
 
     const ctx: ScriptContext = {
-      fqdn: host.booted.fqdn, fs: host.fs, hostDir: host.dir, state: host.state, stdin,
+      fqdn: host.booted.fqdn,
+      fs: host.fs,
+      hostDir: host.dir,
+      state: host.state,
+      stdin,
+      uid: privilege.uid,
       ...(this.network ? { network: this.network(host.id) } : {}),
       diskUsedBytes: this.diskUsed.get(host.id) ?? SYSTEM_BYTES,
-      stdout: (text) => { if (open && text) channel.write(text); },
-      stderr: (text) => { if (open && text) channel.stderr.write(text); },
+      stdout: (text) => {
+        if (open && text) channel.write(text);
+      },
+      stderr: (text) => {
+        if (open && text) channel.stderr.write(text);
+      },
     };
     let exitCode: number;
     try {
-      exitCode = await runCommand(command, ctx, behaviour);
+      exitCode = await runCommand(privilege.command, ctx, behaviour);
     } catch (err) {
       // An emulator bug shows up as a failing command with the reason, not as a hung channel.
       ctx.stderr(`sandbox: ${err instanceof Error ? err.message : String(err)}\n`);
@@ -312,7 +355,10 @@ export class SshHostEmulator {
 
   private listFor<T>(map: Map<string, T[]>, hostId: string): T[] {
     let list = map.get(hostId);
-    if (!list) map.set(hostId, (list = []));
+    if (!list) {
+      list = [];
+      map.set(hostId, list);
+    }
     return list;
   }
 }

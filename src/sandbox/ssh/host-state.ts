@@ -17,6 +17,10 @@ export interface HostState {
   /** Units a test stopped (the drift check and verify-services.sh report them). */
   stoppedServices?: string[];
   bootId?: string;
+  /** Accounts deploy-user.sh created: name → its authorized keys (OpenSSH lines) and whether sudo makes it root. */
+  users?: Record<string, { keys: string[]; sudo: boolean }>;
+  /** What sshd enforces since it last loaded /etc/ssh/sshd_config; absent: the image's defaults (root with a key, anyone). */
+  sshd?: { permitRootLogin: boolean; allowUsers: string[] | null };
 }
 
 /** The boot id of a host never rebooted (a reboot gives it a random one). */

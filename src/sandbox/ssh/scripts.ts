@@ -8,6 +8,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { deployUser, reloadSshd } from './accounts.ts';
 import type { HostFs } from './host-fs.ts';
 import { FIRST_BOOT_ID, type HostStateFile } from './host-state.ts';
 import { ensureTlsKey, publicPemOf, readTlsKey, spkiSha256 } from './tls-key.ts';
@@ -23,6 +24,8 @@ export interface ScriptContext {
   /** Bytes in use on its root file system. */
   diskUsedBytes?: number;
   stdin: string;
+  /** Who the command runs as: 0 for root (a root login, or sudo), otherwise an unprivileged account. */
+  uid: number;
   /** The script's arguments (`bash script.sh ARG…`). */
   args?: string[];
   /** Each call is sent at once, as a separate chunk, like a script's progress lines. */
@@ -46,7 +49,11 @@ function needsInstalled(name: string, run: ScriptHandler): ScriptHandler {
 }
 
 const SERVICES: readonly [name: string, port: number][] = [
-  ['smtp', 25], ['submission', 587], ['submissions', 465], ['imaps', 993], ['https', 443],
+  ['smtp', 25],
+  ['submission', 587],
+  ['submissions', 465],
+  ['imaps', 993],
+  ['https', 443],
 ];
 
 export const SCRIPTS: Readonly<Record<string, ScriptHandler>> = {
@@ -77,7 +84,11 @@ export const SCRIPTS: Readonly<Record<string, ScriptHandler>> = {
     return 0;
   },
 
+  'deploy-user.sh': deployUser,
+
   'harden.sh': needsInstalled('harden.sh', async (ctx) => {
+    // sshd reloads the uploaded sshd_config (root login off, only the deploy user).
+    await reloadSshd(ctx);
     ctx.stdout('sshd: key-only authentication\n');
     ctx.stdout('nftables: ruleset loaded\n');
     ctx.stdout('fail2ban: enabled\n');
@@ -155,13 +166,26 @@ export const SCRIPTS: Readonly<Record<string, ScriptHandler>> = {
     const contents: Record<string, string | null> = {};
     for (const path of req.read ?? []) contents[path] = (await ctx.fs.read(path))?.content.toString('utf8') ?? null;
     const packages = Object.fromEntries((req.packages ?? []).map((p) => [p, installedAt ? '0.emulated' : null]));
-    const services = Object.fromEntries((req.services ?? []).map((u) => [u, installedAt
-      ? { enabled: 'enabled', active: stoppedServices.includes(u) ? 'inactive' : 'active' } : { enabled: 'not-found', active: 'inactive' }]));
+    const services = Object.fromEntries(
+      (req.services ?? []).map((u) => [
+        u,
+        installedAt ? { enabled: 'enabled', active: stoppedServices.includes(u) ? 'inactive' : 'active' } : { enabled: 'not-found', active: 'inactive' },
+      ]),
+    );
     const reboot = await ctx.fs.read('/run/reboot-required');
-    ctx.stdout(`${JSON.stringify({
-      files, contents, packages, services, updates: { pending: [], security: [] },
-      rebootRequired: reboot !== null, rebootPackages: [], kernel: { running: '6.1.0-emulated', installed: null }, bootId: bootId ?? FIRST_BOOT_ID,
-    })}\n`);
+    ctx.stdout(
+      `${JSON.stringify({
+        files,
+        contents,
+        packages,
+        services,
+        updates: { pending: [], security: [] },
+        rebootRequired: reboot !== null,
+        rebootPackages: [],
+        kernel: { running: '6.1.0-emulated', installed: null },
+        bootId: bootId ?? FIRST_BOOT_ID,
+      })}\n`,
+    );
     return 0;
   },
 
@@ -252,7 +276,10 @@ export const SCRIPTS: Readonly<Record<string, ScriptHandler>> = {
       ctx.stderr('apply-mailboxes.sh: /etc/dovecot/users: No such file or directory\n');
       return 1;
     }
-    const count = users.content.toString('utf8').split('\n').filter((l) => l.trim() && !l.trim().startsWith('#')).length;
+    const count = users.content
+      .toString('utf8')
+      .split('\n')
+      .filter((l) => l.trim() && !l.trim().startsWith('#')).length;
     ctx.stdout(`${count} mailbox(es) applied\n`);
     await ctx.state.update({ mailboxesAppliedAt: new Date().toISOString(), mailboxCount: count });
     return 0;
@@ -284,15 +311,25 @@ export const SCRIPTS: Readonly<Record<string, ScriptHandler>> = {
       return 1;
     }
     const users = (await ctx.fs.read('/etc/dovecot/users'))?.content.toString('utf8') ?? '';
-    const mailboxes = Object.fromEntries(users.split('\n').map((l) => l.split(':')[0]!.trim()).filter((a) => a.includes('@'))
-      .map((address) => [address, { INBOX: { count: 0, messages: {} } }]));
+    const mailboxes = Object.fromEntries(
+      users
+        .split('\n')
+        .map((l) => l.split(':')[0]!.trim())
+        .filter((a) => a.includes('@'))
+        .map((address) => [address, { INBOX: { count: 0, messages: {} } }]),
+    );
     const snapshotId = randomBytes(4).toString('hex');
     ctx.stderr(`backup: pass 1: snapshot ${snapshotId} (simulated: no restic on an emulated host)\n`);
-    ctx.stdout(`${JSON.stringify({
-      simulated: true, snapshotId, passes: 1, vanished: 0,
-      summary: { snapshot_id: snapshotId, total_files_processed: 0, total_bytes_processed: 0, data_added: 0 },
-      manifest: { version: 1, createdAt: new Date().toISOString(), mailboxes },
-    })}\n`);
+    ctx.stdout(
+      `${JSON.stringify({
+        simulated: true,
+        snapshotId,
+        passes: 1,
+        vanished: 0,
+        summary: { snapshot_id: snapshotId, total_files_processed: 0, total_bytes_processed: 0, data_added: 0 },
+        manifest: { version: 1, createdAt: new Date().toISOString(), mailboxes },
+      })}\n`,
+    );
     await ctx.state.update({ lastBackupAt: new Date().toISOString() });
     return 0;
   }),
@@ -319,12 +356,24 @@ export const SCRIPTS: Readonly<Record<string, ScriptHandler>> = {
    */
   'import-mailbox.sh': needsInstalled('import-mailbox.sh', async (ctx) => {
     const [address, host, pinned, port, security, user, state, password] = ctx.stdin.split('\n');
-    const problem = !address || !/^[a-z0-9._+-]+@[a-z0-9.-]+$/.test(address) ? 'bad address'
-      : !host || !/^[a-z0-9.:-]{1,253}$/.test(host) ? 'bad host'
-        : !pinned || !/^[0-9a-f.:]{2,45}$/.test(pinned) ? 'bad pinned address'
-          : !port || !/^\d{1,5}$/.test(port) ? 'bad port'
-            : security !== 'imaps' && security !== 'starttls' ? 'bad security (imaps or starttls)'
-              : !user ? 'bad user' : !state ? 'bad state' : !password ? 'no password' : null;
+    const problem =
+      !address || !/^[a-z0-9._+-]+@[a-z0-9.-]+$/.test(address)
+        ? 'bad address'
+        : !host || !/^[a-z0-9.:-]{1,253}$/.test(host)
+          ? 'bad host'
+          : !pinned || !/^[0-9a-f.:]{2,45}$/.test(pinned)
+            ? 'bad pinned address'
+            : !port || !/^\d{1,5}$/.test(port)
+              ? 'bad port'
+              : security !== 'imaps' && security !== 'starttls'
+                ? 'bad security (imaps or starttls)'
+                : !user
+                  ? 'bad user'
+                  : !state
+                    ? 'bad state'
+                    : !password
+                      ? 'no password'
+                      : null;
     if (problem) {
       ctx.stderr(`import-mailbox: ${problem}\n`);
       return 1;

@@ -18,24 +18,48 @@ const { STATUS_CODE, flagsToString } = ssh2.utils.sftp;
 
 /** What a test can see of the SFTP traffic: the operation and the remote path(s). */
 export interface SftpRequest {
-  op: 'open' | 'write' | 'close' | 'stat' | 'lstat' | 'fstat' | 'mkdir' | 'setstat' | 'fsetstat' | 'rename' | 'posix-rename' | 'remove' | 'rmdir' | 'read' | 'realpath';
+  op:
+    | 'open'
+    | 'write'
+    | 'close'
+    | 'stat'
+    | 'lstat'
+    | 'fstat'
+    | 'mkdir'
+    | 'setstat'
+    | 'fsetstat'
+    | 'rename'
+    | 'posix-rename'
+    | 'remove'
+    | 'rmdir'
+    | 'read'
+    | 'realpath';
   path: string;
   to?: string;
 }
 
 function statusOf(err: unknown): number {
   switch ((err as NodeJS.ErrnoException).code) {
-    case 'ENOENT': case 'ENOTDIR': return STATUS_CODE.NO_SUCH_FILE;
-    case 'EACCES': case 'EPERM': return STATUS_CODE.PERMISSION_DENIED;
-    default: return STATUS_CODE.FAILURE;
+    case 'ENOENT':
+    case 'ENOTDIR':
+      return STATUS_CODE.NO_SUCH_FILE;
+    case 'EACCES':
+    case 'EPERM':
+      return STATUS_CODE.PERMISSION_DENIED;
+    default:
+      return STATUS_CODE.FAILURE;
   }
 }
 
 function attrsOf(info: FsStats): Attributes {
   // mode carries the file type bits: the client's isDirectory() reads them.
   return {
-    mode: info.mode, uid: info.uid, gid: info.gid, size: info.size,
-    atime: Math.floor(info.atimeMs / 1000), mtime: Math.floor(info.mtimeMs / 1000),
+    mode: info.mode,
+    uid: info.uid,
+    gid: info.gid,
+    size: info.size,
+    atime: Math.floor(info.atimeMs / 1000),
+    mtime: Math.floor(info.mtimeMs / 1000),
   };
 }
 
@@ -71,84 +95,112 @@ export function serveSftp(sftp: SFTPWrapper, fs: HostFs, record: (req: SftpReque
     return entry;
   };
 
-  sftp.on('OPEN', (reqId, filename, flags, attrs) => answer(reqId, async () => {
-    record({ op: 'open', path: fs.remotePath(filename) });
-    const mode = flagsToString(flags);
-    if (!mode) return void sftp.status(reqId, STATUS_CODE.BAD_MESSAGE, 'unsupported open flags');
-    const local = fs.localPath(filename);
-    const file = await open(local, mode, attrs.mode !== undefined ? attrs.mode & 0o7777 : 0o644);
-    const handle = Buffer.alloc(4);
-    handle.writeUInt32BE(nextHandle++);
-    handles.set(handle.toString('hex'), { file, local });
-    sftp.handle(reqId, handle);
-  }));
+  sftp.on('OPEN', (reqId, filename, flags, attrs) =>
+    answer(reqId, async () => {
+      record({ op: 'open', path: fs.remotePath(filename) });
+      const mode = flagsToString(flags);
+      if (!mode) return void sftp.status(reqId, STATUS_CODE.BAD_MESSAGE, 'unsupported open flags');
+      const local = fs.localPath(filename);
+      const file = await open(local, mode, attrs.mode !== undefined ? attrs.mode & 0o7777 : 0o644);
+      const handle = Buffer.alloc(4);
+      handle.writeUInt32BE(nextHandle++);
+      handles.set(handle.toString('hex'), { file, local });
+      sftp.handle(reqId, handle);
+    }),
+  );
 
-  sftp.on('WRITE', (reqId, handle, offset, data) => answer(reqId, async () => {
-    const entry = handleOf(reqId, handle);
-    if (!entry) return;
-    await entry.file.write(data, 0, data.length, offset);
-    sftp.status(reqId, STATUS_CODE.OK);
-  }));
+  sftp.on('WRITE', (reqId, handle, offset, data) =>
+    answer(reqId, async () => {
+      const entry = handleOf(reqId, handle);
+      if (!entry) return;
+      await entry.file.write(data, 0, data.length, offset);
+      sftp.status(reqId, STATUS_CODE.OK);
+    }),
+  );
 
-  sftp.on('READ', (reqId, handle, offset, length) => answer(reqId, async () => {
-    const entry = handleOf(reqId, handle);
-    if (!entry) return;
-    const buf = Buffer.alloc(length);
-    const { bytesRead } = await entry.file.read(buf, 0, length, offset);
-    if (bytesRead === 0) return void sftp.status(reqId, STATUS_CODE.EOF);
-    sftp.data(reqId, buf.subarray(0, bytesRead));
-  }));
+  sftp.on('READ', (reqId, handle, offset, length) =>
+    answer(reqId, async () => {
+      const entry = handleOf(reqId, handle);
+      if (!entry) return;
+      const buf = Buffer.alloc(length);
+      const { bytesRead } = await entry.file.read(buf, 0, length, offset);
+      if (bytesRead === 0) return void sftp.status(reqId, STATUS_CODE.EOF);
+      sftp.data(reqId, buf.subarray(0, bytesRead));
+    }),
+  );
 
-  sftp.on('CLOSE', (reqId, handle) => answer(reqId, async () => {
-    const entry = handleOf(reqId, handle);
-    if (!entry) return;
-    handles.delete(handle.toString('hex'));
-    await entry.file.close();
-    sftp.status(reqId, STATUS_CODE.OK);
-  }));
+  sftp.on('CLOSE', (reqId, handle) =>
+    answer(reqId, async () => {
+      const entry = handleOf(reqId, handle);
+      if (!entry) return;
+      handles.delete(handle.toString('hex'));
+      await entry.file.close();
+      sftp.status(reqId, STATUS_CODE.OK);
+    }),
+  );
 
-  sftp.on('FSTAT', (reqId, handle) => answer(reqId, async () => {
-    const entry = handleOf(reqId, handle);
-    if (!entry) return;
-    sftp.attrs(reqId, attrsOf(await entry.file.stat()));
-  }));
+  sftp.on('FSTAT', (reqId, handle) =>
+    answer(reqId, async () => {
+      const entry = handleOf(reqId, handle);
+      if (!entry) return;
+      sftp.attrs(reqId, attrsOf(await entry.file.stat()));
+    }),
+  );
 
-  sftp.on('FSETSTAT', (reqId, handle, attrs) => answer(reqId, async () => {
-    const entry = handleOf(reqId, handle);
-    if (!entry) return;
-    await applyAttrs(entry.local, attrs, entry.file);
-    sftp.status(reqId, STATUS_CODE.OK);
-  }));
+  sftp.on('FSETSTAT', (reqId, handle, attrs) =>
+    answer(reqId, async () => {
+      const entry = handleOf(reqId, handle);
+      if (!entry) return;
+      await applyAttrs(entry.local, attrs, entry.file);
+      sftp.status(reqId, STATUS_CODE.OK);
+    }),
+  );
 
-  sftp.on('STAT', (reqId, path) => answer(reqId, async () => {
-    record({ op: 'stat', path: fs.remotePath(path) });
-    sftp.attrs(reqId, attrsOf(await stat(fs.localPath(path))));
-  }));
+  sftp.on('STAT', (reqId, path) =>
+    answer(reqId, async () => {
+      record({ op: 'stat', path: fs.remotePath(path) });
+      sftp.attrs(reqId, attrsOf(await stat(fs.localPath(path))));
+    }),
+  );
 
-  sftp.on('LSTAT', (reqId, path) => answer(reqId, async () => {
-    record({ op: 'lstat', path: fs.remotePath(path) });
-    sftp.attrs(reqId, attrsOf(await lstat(fs.localPath(path))));
-  }));
+  sftp.on('LSTAT', (reqId, path) =>
+    answer(reqId, async () => {
+      record({ op: 'lstat', path: fs.remotePath(path) });
+      sftp.attrs(reqId, attrsOf(await lstat(fs.localPath(path))));
+    }),
+  );
 
-  sftp.on('SETSTAT', (reqId, path, attrs) => answer(reqId, async () => {
-    record({ op: 'setstat', path: fs.remotePath(path) });
-    await applyAttrs(fs.localPath(path), attrs);
-    sftp.status(reqId, STATUS_CODE.OK);
-  }));
+  sftp.on('SETSTAT', (reqId, path, attrs) =>
+    answer(reqId, async () => {
+      record({ op: 'setstat', path: fs.remotePath(path) });
+      await applyAttrs(fs.localPath(path), attrs);
+      sftp.status(reqId, STATUS_CODE.OK);
+    }),
+  );
 
-  sftp.on('MKDIR', (reqId, path, attrs) => answer(reqId, async () => {
-    record({ op: 'mkdir', path: fs.remotePath(path) });
-    await mkdir(fs.localPath(path), { mode: attrs.mode !== undefined ? attrs.mode & 0o7777 : 0o755 });
-    sftp.status(reqId, STATUS_CODE.OK);
-  }));
+  sftp.on('MKDIR', (reqId, path, attrs) =>
+    answer(reqId, async () => {
+      record({ op: 'mkdir', path: fs.remotePath(path) });
+      await mkdir(fs.localPath(path), { mode: attrs.mode !== undefined ? attrs.mode & 0o7777 : 0o755 });
+      sftp.status(reqId, STATUS_CODE.OK);
+    }),
+  );
 
-  sftp.on('RENAME', (reqId, from, to) => answer(reqId, async () => {
-    record({ op: 'rename', path: fs.remotePath(from), to: fs.remotePath(to) });
-    const target = fs.localPath(to);
-    if (await lstat(target).then(() => true, () => false)) return void sftp.status(reqId, STATUS_CODE.FAILURE, 'target exists');
-    await rename(fs.localPath(from), target);
-    sftp.status(reqId, STATUS_CODE.OK);
-  }));
+  sftp.on('RENAME', (reqId, from, to) =>
+    answer(reqId, async () => {
+      record({ op: 'rename', path: fs.remotePath(from), to: fs.remotePath(to) });
+      const target = fs.localPath(to);
+      if (
+        await lstat(target).then(
+          () => true,
+          () => false,
+        )
+      )
+        return void sftp.status(reqId, STATUS_CODE.FAILURE, 'target exists');
+      await rename(fs.localPath(from), target);
+      sftp.status(reqId, STATUS_CODE.OK);
+    }),
+  );
 
   sftp.on('EXTENDED', (reqId, name, data) => {
     const paths = name === 'posix-rename@openssh.com' ? parseTwoPaths(data) : null;
@@ -160,17 +212,21 @@ export function serveSftp(sftp: SFTPWrapper, fs: HostFs, record: (req: SftpReque
     });
   });
 
-  sftp.on('REMOVE', (reqId, path) => answer(reqId, async () => {
-    record({ op: 'remove', path: fs.remotePath(path) });
-    await unlink(fs.localPath(path));
-    sftp.status(reqId, STATUS_CODE.OK);
-  }));
+  sftp.on('REMOVE', (reqId, path) =>
+    answer(reqId, async () => {
+      record({ op: 'remove', path: fs.remotePath(path) });
+      await unlink(fs.localPath(path));
+      sftp.status(reqId, STATUS_CODE.OK);
+    }),
+  );
 
-  sftp.on('RMDIR', (reqId, path) => answer(reqId, async () => {
-    record({ op: 'rmdir', path: fs.remotePath(path) });
-    await rmdir(fs.localPath(path));
-    sftp.status(reqId, STATUS_CODE.OK);
-  }));
+  sftp.on('RMDIR', (reqId, path) =>
+    answer(reqId, async () => {
+      record({ op: 'rmdir', path: fs.remotePath(path) });
+      await rmdir(fs.localPath(path));
+      sftp.status(reqId, STATUS_CODE.OK);
+    }),
+  );
 
   sftp.on('REALPATH', (reqId, path) => {
     const remote = fs.remotePath(path);
@@ -219,7 +275,8 @@ export function advertisePosixRename(sftp: SFTPWrapper): void {
   const protocol = internals._protocol;
   let pending = awaitingVersion.get(protocol);
   if (!pending) {
-    const waiting = pending = new Set();
+    pending = new Set();
+    const waiting = pending;
     awaitingVersion.set(protocol, waiting);
     const original = protocol.channelData;
     const version = versionAdvertisingPosixRename();

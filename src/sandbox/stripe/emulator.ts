@@ -73,9 +73,7 @@ export class StripeEmulator {
       if (err instanceof StripeApiError) return fail(c, err);
       return c.json(errorBody('api_error', 'An unknown error occurred'), 500);
     });
-    this.app.notFound((c) =>
-      c.json(errorBody('invalid_request_error', `Unrecognized request URL (${c.req.method}: ${c.req.path}).`), 404),
-    );
+    this.app.notFound((c) => c.json(errorBody('invalid_request_error', `Unrecognized request URL (${c.req.method}: ${c.req.path}).`), 404));
 
     this.app.get('/__sandbox/state', (c) =>
       c.json({ sessions: this.sessions(), subscriptions: this.subscriptions(), deliveries: this.deliveries(), faults: this.faults.current }),
@@ -104,7 +102,13 @@ export class StripeEmulator {
     this.app.use('/v1/*', async (c, next) => {
       const header = c.req.header('Authorization');
       if (!header) {
-        return c.json(errorBody('invalid_request_error', "You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY')."), 401);
+        return c.json(
+          errorBody(
+            'invalid_request_error',
+            "You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY').",
+          ),
+          401,
+        );
       }
       if (!TEST_KEY.test(header)) {
         const shown = header.replace(/^Bearer\s+/, '').slice(0, 8);
@@ -114,7 +118,8 @@ export class StripeEmulator {
     });
     this.app.use('/v1/*', new IdempotencyStore(() => Date.now() + this.clockOffsetMs).middleware());
     registerStripeRoutes(this.app, this.state, {
-      deliverLater: (event) => void this.webhooks.send(event), prices: new Map(Object.entries(opts.prices ?? SANDBOX_PRICES)),
+      deliverLater: (event) => void this.webhooks.send(event),
+      prices: new Map(Object.entries(opts.prices ?? SANDBOX_PRICES)),
       portalUrl: (id) => `${this.url}/p/session/${id}`,
     });
     registerHostedPages(this.app, this.state, this);

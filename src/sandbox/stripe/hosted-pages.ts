@@ -44,8 +44,7 @@ function metadataList(metadata: Record<string, string>): Html {
   return html`<dl>${items}</dl>`;
 }
 
-const money = (cents: number, currency: string) =>
-  new Intl.NumberFormat('en-IE', { style: 'currency', currency: currency.toUpperCase() }).format(cents / 100);
+const money = (cents: number, currency: string) => new Intl.NumberFormat('en-IE', { style: 'currency', currency: currency.toUpperCase() }).format(cents / 100);
 
 /**
  * The fields Stripe's page adds for tax: the billing address (required, or needed by Stripe Tax to
@@ -55,14 +54,17 @@ const money = (cents: number, currency: string) =>
 function taxFields(session: StripeCheckoutSession): Html {
   const needsAddress = session.billing_address_collection === 'required' || session.automatic_tax.enabled;
   const req = session.billing_address_collection === 'required' ? 'required' : '';
-  const address = needsAddress ? html`<fieldset><legend>Billing address</legend>
+  const address = needsAddress
+    ? html`<fieldset><legend>Billing address</legend>
       <label>Name <input name="name" value="${SANDBOX_BUYER.name}" ${req}></label><br>
       <label>Country <input name="country" value="${SANDBOX_BUYER.country}" size="2" maxlength="2" required></label><br>
       <label>Address <input name="line1" value="${SANDBOX_BUYER.line1}" ${req}></label><br>
       <label>Postal code <input name="postal_code" value="${SANDBOX_BUYER.postalCode}" ${req}></label>
-      <label>City <input name="city" value="${SANDBOX_BUYER.city}" ${req}></label></fieldset>` : '';
+      <label>City <input name="city" value="${SANDBOX_BUYER.city}" ${req}></label></fieldset>`
+    : '';
   const vat = session.tax_id_collection.enabled
-    ? html`<p><label>VAT number (optional, for businesses) <input name="vat_id" placeholder="FRAB123456789"></label></p>` : '';
+    ? html`<p><label>VAT number (optional, for businesses) <input name="vat_id" placeholder="FRAB123456789"></label></p>`
+    : '';
   const tax = session.automatic_tax.enabled ? html`<p class="note">Tax is calculated by Stripe Tax from your billing address.</p>` : '';
   return html`${address}${vat}${tax}`;
 }
@@ -77,19 +79,29 @@ export function registerHostedPages(app: Hono, state: StripeState, actions: Page
     const { session, request } = found;
     if (session.status !== 'open') {
       const manage = session.subscription ? html`<p><a href="/manage/subscriptions/${session.subscription}">Manage the subscription</a></p>` : '';
-      const back = session.status === 'complete' && session.success_url
-        ? html`<p><a href="${successUrlOf(session.success_url, session.id)}">Return to the merchant</a></p>`
-        : session.cancel_url ? html`<p><a href="${session.cancel_url}">Return to the merchant</a></p>` : '';
-      return c.html(page(session.status === 'complete' ? 'Already paid' : 'Checkout expired', html`<p>This checkout session is ${session.status}.</p>${back}${manage}`));
+      const back =
+        session.status === 'complete' && session.success_url
+          ? html`<p><a href="${successUrlOf(session.success_url, session.id)}">Return to the merchant</a></p>`
+          : session.cancel_url
+            ? html`<p><a href="${session.cancel_url}">Return to the merchant</a></p>`
+            : '';
+      return c.html(
+        page(session.status === 'complete' ? 'Already paid' : 'Checkout expired', html`<p>This checkout session is ${session.status}.</p>${back}${manage}`),
+      );
     }
     const prices = request.lineItems.map((i) => html`<li><code>${i.price}</code> × ${i.quantity}</li>`);
     const cancel = session.cancel_url ? html`<a href="${session.cancel_url}">Cancel and go back</a>` : '';
-    return c.html(page('Subscribe', html`
+    return c.html(
+      page(
+        'Subscribe',
+        html`
       <p>For <strong>${session.customer_email ?? (session.customer ? state.customers.get(session.customer)?.email : null) ?? 'unknown customer'}</strong>: <strong>${money(session.amount_total, session.currency)}</strong> per month</p><ul>${prices}</ul>
       ${metadataList(session.metadata)}
       <form method="post" action="/pay/${session.id}">${taxFields(session)}<button type="submit" name="method" value="card">Pay by card</button>
       <button type="submit" name="method" value="sepa_debit">Pay by SEPA Direct Debit</button></form>
-      <p class="note">A SEPA debit settles days later: the subscription page then offers "payment succeeds" or "payment fails".</p>${cancel}`));
+      <p class="note">A SEPA debit settles days later: the subscription page then offers "payment succeeds" or "payment fails".</p>${cancel}`,
+      ),
+    );
   });
 
   app.post('/pay/:sessionId', async (c) => {
@@ -97,7 +109,14 @@ export function registerHostedPages(app: Hono, state: StripeState, actions: Page
     const form = await c.req.parseBody();
     const method = form['method'] === 'sepa_debit' ? 'sepa_debit' : 'card';
     const field = (name: string) => (typeof form[name] === 'string' ? form[name] : undefined);
-    const buyer: BuyerInput = { name: field('name'), country: field('country'), line1: field('line1'), postalCode: field('postal_code'), city: field('city'), vatId: field('vat_id') };
+    const buyer: BuyerInput = {
+      name: field('name'),
+      country: field('country'),
+      line1: field('line1'),
+      postalCode: field('postal_code'),
+      city: field('city'),
+      vatId: field('vat_id'),
+    };
     let delivery: Delivery;
     try {
       delivery = await actions.completeCheckout(sessionId, method, buyer);
@@ -112,8 +131,13 @@ export function registerHostedPages(app: Hono, state: StripeState, actions: Page
     if (method === 'card' && session.success_url) return c.redirect(successUrlOf(session.success_url, session.id), 303);
     const next = session.success_url ? html`<p><a href="${successUrlOf(session.success_url, session.id)}">Continue to the merchant</a></p>` : '';
     const title = method === 'sepa_debit' ? 'Debit authorised, payment pending' : 'Payment accepted';
-    return c.html(page(title, html`${deliveryNote(delivery)}${next}
-      <p><a href="/manage/subscriptions/${session.subscription ?? ''}">Manage the subscription</a></p>`));
+    return c.html(
+      page(
+        title,
+        html`${deliveryNote(delivery)}${next}
+      <p><a href="/manage/subscriptions/${session.subscription ?? ''}">Manage the subscription</a></p>`,
+      ),
+    );
   });
 
   app.get('/manage/subscriptions/:id', (c) => {
@@ -166,18 +190,26 @@ export function registerHostedPages(app: Hono, state: StripeState, actions: Page
 }
 
 function subscriptionPage(id: string, status: string, metadata: Record<string, string>, delivery?: Delivery, unsettled: string | null = null): Html {
-  const actions = status === 'canceled'
-    ? html`<p>This subscription has ended.</p>`
-    : unsettled
-    ? html`<p>The first payment (SEPA Direct Debit) has not settled yet.</p>
+  const actions =
+    status === 'canceled'
+      ? html`<p>This subscription has ended.</p>`
+      : unsettled
+        ? html`<p>The first payment (SEPA Direct Debit) has not settled yet.</p>
       <form method="post" action="/manage/subscriptions/${id}/settle/succeeds"><button type="submit">Payment succeeds</button></form>
       <form method="post" action="/manage/subscriptions/${id}/settle/fails"><button type="submit">Payment fails</button></form>`
-    : html`<form method="post" action="/manage/subscriptions/${id}/fail-payment"><button type="submit">Payment fails</button></form>
-      ${status === 'past_due' ? html`<p class="note">Stripe retries the payment for a while, then does what the account's settings say:</p>
+        : html`<form method="post" action="/manage/subscriptions/${id}/fail-payment"><button type="submit">Payment fails</button></form>
+      ${
+        status === 'past_due'
+          ? html`<p class="note">Stripe retries the payment for a while, then does what the account's settings say:</p>
       <form method="post" action="/manage/subscriptions/${id}/retries-end/cancel"><button type="submit">Retries end: cancel the subscription</button></form>
-      <form method="post" action="/manage/subscriptions/${id}/retries-end/unpaid"><button type="submit">Retries end: mark it unpaid</button></form>` : ''}
+      <form method="post" action="/manage/subscriptions/${id}/retries-end/unpaid"><button type="submit">Retries end: mark it unpaid</button></form>`
+          : ''
+      }
       <form method="post" action="/manage/subscriptions/${id}/cancel"><button type="submit">Cancel subscription</button></form>`;
   const portal = html`<form method="post" action="/manage/subscriptions/${id}/portal"><button type="submit">Open the customer portal</button></form>`;
-  return page('Subscription', html`${delivery ? deliveryNote(delivery) : ''}
-    <p><code>${id}</code> is <strong>${status}</strong></p>${metadataList(metadata)}${actions}${portal}`);
+  return page(
+    'Subscription',
+    html`${delivery ? deliveryNote(delivery) : ''}
+    <p><code>${id}</code> is <strong>${status}</strong></p>${metadataList(metadata)}${actions}${portal}`,
+  );
 }

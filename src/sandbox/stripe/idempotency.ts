@@ -69,10 +69,13 @@ export class IdempotencyStore {
         return c.body(previous.body, previous.status as ContentfulStatusCode, { 'Content-Type': 'application/json' });
       }
       if (this.inFlight.has(scope)) {
-        return c.json(errorBody(
-          'invalid_request_error',
-          `There is currently another in-progress request using this Idempotent Key (that probably means you submitted twice, and the other request is still going through): ${key}. Please try again later.`,
-        ), 409);
+        return c.json(
+          errorBody(
+            'invalid_request_error',
+            `There is currently another in-progress request using this Idempotent Key (that probably means you submitted twice, and the other request is still going through): ${key}. Please try again later.`,
+          ),
+          409,
+        );
       }
       this.inFlight.add(scope);
       try {

@@ -46,8 +46,11 @@ export class StripePayments {
 
   snapshot(): PaymentsSnapshot {
     return {
-      invoices: [...this.invoices.values()], invoicePayments: [...this.invoicePayments.values()].flat(),
-      paymentIntents: [...this.paymentIntents.values()], charges: [...this.charges.values()], refunds: [...this.refunds.values()],
+      invoices: [...this.invoices.values()],
+      invoicePayments: [...this.invoicePayments.values()].flat(),
+      paymentIntents: [...this.paymentIntents.values()],
+      charges: [...this.charges.values()],
+      refunds: [...this.refunds.values()],
     };
   }
 
@@ -64,11 +67,23 @@ export class StripePayments {
     const now = unixNow();
     const paid = input.method !== 'sepa_debit';
     const invoice: StripeInvoice = {
-      id: stripeId('in'), object: 'invoice', customer: input.customer, status: paid ? 'paid' : 'open',
-      billing_reason: 'subscription_create', collection_method: 'charge_automatically',
-      amount_due: input.amount, amount_paid: paid ? input.amount : 0, amount_remaining: paid ? 0 : input.amount, currency: input.currency,
-      parent: { type: 'subscription_details', subscription_details: { subscription: input.subscription, metadata: { ...input.metadata } }, quote_details: null },
-      created: now, livemode: false,
+      id: stripeId('in'),
+      object: 'invoice',
+      customer: input.customer,
+      status: paid ? 'paid' : 'open',
+      billing_reason: 'subscription_create',
+      collection_method: 'charge_automatically',
+      amount_due: input.amount,
+      amount_paid: paid ? input.amount : 0,
+      amount_remaining: paid ? 0 : input.amount,
+      currency: input.currency,
+      parent: {
+        type: 'subscription_details',
+        subscription_details: { subscription: input.subscription, metadata: { ...input.metadata } },
+        quote_details: null,
+      },
+      created: now,
+      livemode: false,
     };
     this.invoices.set(invoice.id, invoice);
     // Nothing to pay (amount 0): Stripe marks the invoice paid without any payment.
@@ -78,23 +93,53 @@ export class StripePayments {
       return invoice.id;
     }
     const intent: StripePaymentIntent = {
-      id: stripeId('pi'), object: 'payment_intent', amount: input.amount, amount_received: paid ? input.amount : 0, currency: input.currency,
-      customer: input.customer, status: paid ? 'succeeded' : 'processing', latest_charge: null,
-      payment_method_types: [input.method], created: now, livemode: false,
+      id: stripeId('pi'),
+      object: 'payment_intent',
+      amount: input.amount,
+      amount_received: paid ? input.amount : 0,
+      currency: input.currency,
+      customer: input.customer,
+      status: paid ? 'succeeded' : 'processing',
+      latest_charge: null,
+      payment_method_types: [input.method],
+      created: now,
+      livemode: false,
     };
     const charge: StripeCharge = {
-      id: stripeId('ch'), object: 'charge', amount: input.amount, amount_captured: paid ? input.amount : 0, amount_refunded: 0, captured: paid,
-      currency: input.currency, customer: input.customer, paid, payment_intent: intent.id, refunded: false,
-      status: paid ? 'succeeded' : 'pending', created: now, livemode: false,
+      id: stripeId('ch'),
+      object: 'charge',
+      amount: input.amount,
+      amount_captured: paid ? input.amount : 0,
+      amount_refunded: 0,
+      captured: paid,
+      currency: input.currency,
+      customer: input.customer,
+      paid,
+      payment_intent: intent.id,
+      refunded: false,
+      status: paid ? 'succeeded' : 'pending',
+      created: now,
+      livemode: false,
     };
     intent.latest_charge = charge.id;
     this.paymentIntents.set(intent.id, intent);
     this.charges.set(charge.id, charge);
-    this.invoicePayments.set(invoice.id, [{
-      id: stripeId('inpay'), object: 'invoice_payment', amount_paid: paid ? input.amount : null, amount_requested: input.amount,
-      currency: input.currency, invoice: invoice.id, is_default: true, payment: { type: 'payment_intent', payment_intent: intent.id },
-      status: paid ? 'paid' : 'open', status_transitions: { canceled_at: null, paid_at: paid ? now : null }, created: now, livemode: false,
-    }]);
+    this.invoicePayments.set(invoice.id, [
+      {
+        id: stripeId('inpay'),
+        object: 'invoice_payment',
+        amount_paid: paid ? input.amount : null,
+        amount_requested: input.amount,
+        currency: input.currency,
+        invoice: invoice.id,
+        is_default: true,
+        payment: { type: 'payment_intent', payment_intent: intent.id },
+        status: paid ? 'paid' : 'open',
+        status_transitions: { canceled_at: null, paid_at: paid ? now : null },
+        created: now,
+        livemode: false,
+      },
+    ]);
     return invoice.id;
   }
 
@@ -105,21 +150,55 @@ export class StripePayments {
   createFailedRenewal(input: { customer: string; subscription: string; metadata: Record<string, string>; amount: number; currency: string }): string {
     const now = unixNow();
     const invoice: StripeInvoice = {
-      id: stripeId('in'), object: 'invoice', customer: input.customer, status: 'open', billing_reason: 'subscription_cycle', collection_method: 'charge_automatically',
-      amount_due: input.amount, amount_paid: 0, amount_remaining: input.amount, currency: input.currency,
-      parent: { type: 'subscription_details', subscription_details: { subscription: input.subscription, metadata: { ...input.metadata } }, quote_details: null },
-      created: now, livemode: false,
+      id: stripeId('in'),
+      object: 'invoice',
+      customer: input.customer,
+      status: 'open',
+      billing_reason: 'subscription_cycle',
+      collection_method: 'charge_automatically',
+      amount_due: input.amount,
+      amount_paid: 0,
+      amount_remaining: input.amount,
+      currency: input.currency,
+      parent: {
+        type: 'subscription_details',
+        subscription_details: { subscription: input.subscription, metadata: { ...input.metadata } },
+        quote_details: null,
+      },
+      created: now,
+      livemode: false,
     };
     const intent: StripePaymentIntent = {
-      id: stripeId('pi'), object: 'payment_intent', amount: input.amount, amount_received: 0, currency: input.currency, customer: input.customer,
-      status: 'requires_payment_method', latest_charge: null, payment_method_types: ['card'], created: now, livemode: false,
+      id: stripeId('pi'),
+      object: 'payment_intent',
+      amount: input.amount,
+      amount_received: 0,
+      currency: input.currency,
+      customer: input.customer,
+      status: 'requires_payment_method',
+      latest_charge: null,
+      payment_method_types: ['card'],
+      created: now,
+      livemode: false,
     };
     this.invoices.set(invoice.id, invoice);
     this.paymentIntents.set(intent.id, intent);
-    this.invoicePayments.set(invoice.id, [{
-      id: stripeId('inpay'), object: 'invoice_payment', amount_paid: null, amount_requested: input.amount, currency: input.currency, invoice: invoice.id,
-      is_default: true, payment: { type: 'payment_intent', payment_intent: intent.id }, status: 'open', status_transitions: { canceled_at: null, paid_at: null }, created: now, livemode: false,
-    }]);
+    this.invoicePayments.set(invoice.id, [
+      {
+        id: stripeId('inpay'),
+        object: 'invoice_payment',
+        amount_paid: null,
+        amount_requested: input.amount,
+        currency: input.currency,
+        invoice: invoice.id,
+        is_default: true,
+        payment: { type: 'payment_intent', payment_intent: intent.id },
+        status: 'open',
+        status_transitions: { canceled_at: null, paid_at: null },
+        created: now,
+        livemode: false,
+      },
+    ]);
     return invoice.id;
   }
 
@@ -127,12 +206,24 @@ export class StripePayments {
   payOpenInvoice(invoiceId: string): void {
     const invoice = this.invoices.get(invoiceId);
     const payment = this.invoicePayments.get(invoiceId)?.find((p) => p.status === 'open');
-    if (!invoice || invoice.status !== 'open' || !payment) throw StripeApiError.invalid(`Invoice ${invoiceId} has nothing left to pay.`);
+    if (invoice?.status !== 'open' || !payment) throw StripeApiError.invalid(`Invoice ${invoiceId} has nothing left to pay.`);
     const intent = this.paymentIntents.get(payment.payment.payment_intent)!;
     const now = unixNow();
     const charge: StripeCharge = {
-      id: stripeId('ch'), object: 'charge', amount: intent.amount, amount_captured: intent.amount, amount_refunded: 0, captured: true, currency: intent.currency,
-      customer: intent.customer, paid: true, payment_intent: intent.id, refunded: false, status: 'succeeded', created: now, livemode: false,
+      id: stripeId('ch'),
+      object: 'charge',
+      amount: intent.amount,
+      amount_captured: intent.amount,
+      amount_refunded: 0,
+      captured: true,
+      currency: intent.currency,
+      customer: intent.customer,
+      paid: true,
+      payment_intent: intent.id,
+      refunded: false,
+      status: 'succeeded',
+      created: now,
+      livemode: false,
     };
     this.charges.set(charge.id, charge);
     Object.assign(intent, { status: 'succeeded', amount_received: intent.amount, latest_charge: charge.id });
@@ -171,16 +262,29 @@ export class StripePayments {
 
   refund(req: RefundRequest): { refund: StripeRefund; charge: StripeCharge } {
     const charge = this.chargeToRefund(req);
-    if (charge.refunded) throw new StripeApiError(400, 'invalid_request_error', `Charge ${charge.id} has already been refunded.`, { code: 'charge_already_refunded' });
+    if (charge.refunded)
+      throw new StripeApiError(400, 'invalid_request_error', `Charge ${charge.id} has already been refunded.`, { code: 'charge_already_refunded' });
     const left = charge.amount - charge.amount_refunded;
     const amount = req.amount ?? left;
     if (amount > left) {
-      throw new StripeApiError(400, 'invalid_request_error', `Refund amount (${amount}) is greater than unrefunded amount on charge (${left})`, { param: 'amount' });
+      throw new StripeApiError(400, 'invalid_request_error', `Refund amount (${amount}) is greater than unrefunded amount on charge (${left})`, {
+        param: 'amount',
+      });
     }
     const refund: StripeRefund = {
-      id: stripeId('re'), object: 'refund', amount, charge: charge.id, payment_intent: charge.payment_intent, currency: charge.currency,
-      metadata: req.metadata, reason: req.reason, status: 'succeeded', balance_transaction: null, receipt_number: null,
-      created: unixNow(), livemode: false,
+      id: stripeId('re'),
+      object: 'refund',
+      amount,
+      charge: charge.id,
+      payment_intent: charge.payment_intent,
+      currency: charge.currency,
+      metadata: req.metadata,
+      reason: req.reason,
+      status: 'succeeded',
+      balance_transaction: null,
+      receipt_number: null,
+      created: unixNow(),
+      livemode: false,
     };
     this.refunds.set(refund.id, refund);
     charge.amount_refunded += amount;
@@ -191,7 +295,11 @@ export class StripePayments {
   private chargeToRefund(req: RefundRequest): StripeCharge {
     if (req.paymentIntent) {
       const intent = this.paymentIntents.get(req.paymentIntent);
-      if (!intent) throw new StripeApiError(404, 'invalid_request_error', `No such payment_intent: '${req.paymentIntent}'`, { code: 'resource_missing', param: 'payment_intent' });
+      if (!intent)
+        throw new StripeApiError(404, 'invalid_request_error', `No such payment_intent: '${req.paymentIntent}'`, {
+          code: 'resource_missing',
+          param: 'payment_intent',
+        });
       const charge = intent.latest_charge ? this.charges.get(intent.latest_charge) : undefined;
       if (intent.status !== 'succeeded' || !charge) {
         throw StripeApiError.invalid(`This PaymentIntent (${intent.id}) does not have a successful charge to refund.`, 'payment_intent');

@@ -26,8 +26,7 @@ export interface PortalActions {
 
 type Html = HtmlEscapedString | Promise<HtmlEscapedString>;
 
-const money = (cents: number, currency: string) =>
-  new Intl.NumberFormat('en-IE', { style: 'currency', currency: currency.toUpperCase() }).format(cents / 100);
+const money = (cents: number, currency: string) => new Intl.NumberFormat('en-IE', { style: 'currency', currency: currency.toUpperCase() }).format(cents / 100);
 
 function page(title: string, body: Html, status = 200): { body: Html; status: 200 | 400 | 404 } {
   return {
@@ -69,14 +68,18 @@ export function registerPortalPages(app: Hono, state: StripeState, actions: Port
     try {
       if (action === 'pay') {
         const form = await c.req.parseBody();
-        if (typeof form['card'] !== 'string' || !/^\d{12,19}$/.test(form['card'].replace(/\s+/g, ''))) throw StripeApiError.invalid('Your card number is incomplete.');
+        if (typeof form['card'] !== 'string' || !/^\d{12,19}$/.test(form['card'].replace(/\s+/g, '')))
+          throw StripeApiError.invalid('Your card number is incomplete.');
         const d = await actions.payLatestInvoice(sub.id);
         const p = render(session, html`<p>Payment received. Webhook <code>${d.type}</code> answered HTTP ${d.status}.</p>`);
         return c.html(p.body, p.status);
       }
       if (action === 'renew' || action === 'end-period') {
         const d = await (action === 'renew' ? actions.renewSubscription(sub.id) : actions.advanceToPeriodEnd(sub.id));
-        const p = render(session, html`<p>${action === 'renew' ? 'Your subscription will renew.' : 'The period has ended (sandbox test clock).'} Webhook <code>${d.type}</code> answered HTTP ${d.status}.</p>`);
+        const p = render(
+          session,
+          html`<p>${action === 'renew' ? 'Your subscription will renew.' : 'The period has ended (sandbox test clock).'} Webhook <code>${d.type}</code> answered HTTP ${d.status}.</p>`,
+        );
         return c.html(p.body, p.status);
       }
       if (action === 'cancel') {
@@ -97,17 +100,30 @@ function subscriptionCard(portalId: string, state: StripeState, sub: StripeSubsc
   const invoice = sub.latest_invoice ? state.payments.invoices.get(sub.latest_invoice) : undefined;
   const end = sub.items.data[0]?.current_period_end;
   const base = `/p/session/${portalId}/subscriptions/${sub.id}`;
-  const renews = sub.status === 'canceled' ? html`<p>This subscription has ended and cannot be restarted.</p>`
-    : end ? html`<p>${sub.cancel_at_period_end ? 'Ends' : 'Renews'} on ${new Date(end * 1000).toISOString().slice(0, 10)}.</p>` : '';
-  const pay = sub.status !== 'canceled' && invoice?.status === 'open' ? html`
+  const renews =
+    sub.status === 'canceled'
+      ? html`<p>This subscription has ended and cannot be restarted.</p>`
+      : end
+        ? html`<p>${sub.cancel_at_period_end ? 'Ends' : 'Renews'} on ${new Date(end * 1000).toISOString().slice(0, 10)}.</p>`
+        : '';
+  const pay =
+    sub.status !== 'canceled' && invoice?.status === 'open'
+      ? html`
     <p>Open invoice <code>${invoice.id}</code>: <strong>${money(invoice.amount_remaining, invoice.currency)}</strong> due.</p>
     <form method="post" action="${base}/pay"><label>New card number <input name="card" value="4242 4242 4242 4242" inputmode="numeric"></label>
-    <button type="submit">Update card and pay</button></form>` : '';
-  const cancel = sub.status !== 'canceled' && !sub.cancel_at_period_end
-    ? html`<form method="post" action="${base}/cancel"><button type="submit">Cancel subscription</button></form>` : '';
-  const renew = sub.status !== 'canceled' && sub.cancel_at_period_end
-    ? html`<form method="post" action="${base}/renew"><button type="submit">Renew subscription</button></form>` : '';
-  const clock = sub.status !== 'canceled'
-    ? html`<form method="post" action="${base}/end-period"><button type="submit">Sandbox test clock: end the period now</button></form>` : '';
+    <button type="submit">Update card and pay</button></form>`
+      : '';
+  const cancel =
+    sub.status !== 'canceled' && !sub.cancel_at_period_end
+      ? html`<form method="post" action="${base}/cancel"><button type="submit">Cancel subscription</button></form>`
+      : '';
+  const renew =
+    sub.status !== 'canceled' && sub.cancel_at_period_end
+      ? html`<form method="post" action="${base}/renew"><button type="submit">Renew subscription</button></form>`
+      : '';
+  const clock =
+    sub.status !== 'canceled'
+      ? html`<form method="post" action="${base}/end-period"><button type="submit">Sandbox test clock: end the period now</button></form>`
+      : '';
   return html`<section><p><code>${sub.id}</code> (${sub.metadata['domain'] ?? 'subscription'}) is <strong>${sub.status}</strong></p>${renews}${pay}${cancel}${renew}${clock}</section>`;
 }

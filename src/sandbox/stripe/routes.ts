@@ -11,13 +11,35 @@ import { sessionTaxParams } from './tax-params.ts';
 import { StripeApiError, decodeForm, formBody, metadataParam, optionalString, type FormObject, type FormValue } from './wire.ts';
 
 const SESSION_PARAMS = new Set([
-  'mode', 'line_items', 'client_reference_id', 'customer_email', 'customer', 'metadata', 'subscription_data',
-  'success_url', 'cancel_url', 'expand', 'payment_method_types', 'allow_promotion_codes', 'locale', 'billing_address_collection',
-  'automatic_tax', 'tax_id_collection', 'customer_update',
+  'mode',
+  'line_items',
+  'client_reference_id',
+  'customer_email',
+  'customer',
+  'metadata',
+  'subscription_data',
+  'success_url',
+  'cancel_url',
+  'expand',
+  'payment_method_types',
+  'allow_promotion_codes',
+  'locale',
+  'billing_address_collection',
+  'automatic_tax',
+  'tax_id_collection',
+  'customer_update',
 ]);
 
 const REFUND_PARAMS = new Set([
-  'payment_intent', 'charge', 'amount', 'reason', 'metadata', 'expand', 'instructions_email', 'refund_application_fee', 'reverse_transfer',
+  'payment_intent',
+  'charge',
+  'amount',
+  'reason',
+  'metadata',
+  'expand',
+  'instructions_email',
+  'refund_application_fee',
+  'reverse_transfer',
 ]);
 const PORTAL_PARAMS = new Set(['customer', 'return_url', 'configuration', 'locale', 'on_behalf_of', 'flow_data', 'expand']);
 
@@ -39,13 +61,15 @@ function expansions(c: Context, allowed: string[]): Set<string> {
 function positiveInteger(form: FormObject, key: string): number | null {
   const value = optionalString(form, key);
   if (value === null) return null;
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw new StripeApiError(400, 'invalid_request_error', 'Invalid positive integer', { code: 'parameter_invalid_integer', param: key });
+  if (!/^\d+$/.test(value) || Number(value) < 1)
+    throw new StripeApiError(400, 'invalid_request_error', 'Invalid positive integer', { code: 'parameter_invalid_integer', param: key });
   return Number(value);
 }
 
 function rejectUnknown(form: FormObject, known: Set<string>): void {
   for (const key of Object.keys(form)) {
-    if (!known.has(key)) throw new StripeApiError(400, 'invalid_request_error', `Received unknown parameter: ${key}`, { code: 'parameter_unknown', param: key });
+    if (!known.has(key))
+      throw new StripeApiError(400, 'invalid_request_error', `Received unknown parameter: ${key}`, { code: 'parameter_unknown', param: key });
   }
 }
 
@@ -75,8 +99,10 @@ function subscriptionData(value: FormValue | undefined): { metadata: Record<stri
 function existingCustomer(state: StripeState, form: FormObject): string | null {
   const customer = optionalString(form, 'customer');
   if (customer === null) return null;
-  if (form['customer_email'] !== undefined) throw StripeApiError.invalid('You may only specify one of these parameters: customer, customer_email.', 'customer_email');
-  if (!state.customers.has(customer)) throw new StripeApiError(400, 'invalid_request_error', `No such customer: '${customer}'`, { code: 'resource_missing', param: 'customer' });
+  if (form['customer_email'] !== undefined)
+    throw StripeApiError.invalid('You may only specify one of these parameters: customer, customer_email.', 'customer_email');
+  if (!state.customers.has(customer))
+    throw new StripeApiError(400, 'invalid_request_error', `No such customer: '${customer}'`, { code: 'resource_missing', param: 'customer' });
   return customer;
 }
 
@@ -102,7 +128,10 @@ export function registerStripeRoutes(app: Hono, state: StripeState, hooks: Route
     const items = lineItems(form['line_items']);
     items.forEach((item, i) => {
       if (!hooks.prices.has(item.price)) {
-        throw new StripeApiError(400, 'invalid_request_error', `No such price: '${item.price}'`, { code: 'resource_missing', param: `line_items[${i}][price]` });
+        throw new StripeApiError(400, 'invalid_request_error', `No such price: '${item.price}'`, {
+          code: 'resource_missing',
+          param: `line_items[${i}][price]`,
+        });
       }
     });
     const session = state.createSession({
@@ -160,7 +189,11 @@ export function registerStripeRoutes(app: Hono, state: StripeState, hooks: Route
       throw StripeApiError.invalid(`Invalid reason: must be one of ${REFUND_REASONS.join(', ')}`, 'reason');
     }
     const { refund, events } = state.refund({
-      paymentIntent, charge, amount: positiveInteger(form, 'amount'), reason: reason as StripeRefund['reason'], metadata: metadataParam(form['metadata'], 'metadata'),
+      paymentIntent,
+      charge,
+      amount: positiveInteger(form, 'amount'),
+      reason: reason as StripeRefund['reason'],
+      metadata: metadataParam(form['metadata'], 'metadata'),
     });
     for (const stored of events) hooks.deliverLater(stored);
     return c.json(refund);
@@ -185,7 +218,8 @@ export function registerStripeRoutes(app: Hono, state: StripeState, hooks: Route
     }
     if (form['items'] !== undefined) {
       const items = form['items'];
-      if (!Array.isArray(items) || items.length !== 1 || typeof items[0] !== 'object' || Array.isArray(items[0])) throw StripeApiError.invalid('Invalid array', 'items');
+      if (!Array.isArray(items) || items.length !== 1 || typeof items[0] !== 'object' || Array.isArray(items[0]))
+        throw StripeApiError.invalid('Invalid array', 'items');
       const itemId = items[0]['id'];
       const price = items[0]['price'];
       if (typeof itemId !== 'string' || itemId === '') throw StripeApiError.missingParam('items[0][id]');

@@ -5,8 +5,16 @@
  * a session completes once, a cancelled subscription is gone for the API.
  */
 import {
-  API_VERSION, type SessionRequest, type StripeCharge, type StripeCheckoutSession, type StripeCustomer, type StripeEvent, type StripeRefund,
-  type StripeInvoiceItem, type StripePortalSession, type StripeSubscription,
+  API_VERSION,
+  type SessionRequest,
+  type StripeCharge,
+  type StripeCheckoutSession,
+  type StripeCustomer,
+  type StripeEvent,
+  type StripeRefund,
+  type StripeInvoiceItem,
+  type StripePortalSession,
+  type StripeSubscription,
 } from './objects.ts';
 import { StripePayments, type PaymentMethod, type PaymentsSnapshot, type RefundRequest } from './payments.ts';
 import { SANDBOX_BUYER, buyerDetails, type BuyerInput, type SessionTax } from './tax-params.ts';
@@ -78,9 +86,13 @@ export class StripeState {
   /** The account as JSON (the sandbox persists it across restarts). */
   snapshot(): StripeSnapshot {
     return {
-      sessions: [...this.sessions.values()], subscriptions: [...this.subscriptions.values()],
-      customers: [...this.customers.values()], events: [...this.events.values()], unsettled: [...this.unsettled],
-      payments: this.payments.snapshot(), pendingInvoiceItems: [...this.pendingInvoiceItems.values()],
+      sessions: [...this.sessions.values()],
+      subscriptions: [...this.subscriptions.values()],
+      customers: [...this.customers.values()],
+      events: [...this.events.values()],
+      unsettled: [...this.unsettled],
+      payments: this.payments.snapshot(),
+      pendingInvoiceItems: [...this.pendingInvoiceItems.values()],
     };
   }
 
@@ -149,9 +161,14 @@ export class StripeState {
     const customer: StripeCustomer = existing ?? { id: stripeId('cus', 14), object: 'customer', email: session.customer_email, created: now, livemode: false };
     this.customers.set(customer.id, customer);
     const subscriptionId = stripeId('sub');
-    const amount = method === 'none' ? 0 : session.amount_total ?? 0;
+    const amount = method === 'none' ? 0 : (session.amount_total ?? 0);
     const invoiceId = this.payments.createFirstInvoice({
-      customer: customer.id, subscription: subscriptionId, metadata: request.subscriptionData.metadata, amount, currency: session.currency, method,
+      customer: customer.id,
+      subscription: subscriptionId,
+      metadata: request.subscriptionData.metadata,
+      amount,
+      currency: session.currency,
+      method,
     });
     const subscription: StripeSubscription = {
       id: subscriptionId,
@@ -207,9 +224,7 @@ export class StripeState {
    */
   deleteCustomer(id: string): { deleted: { id: string; object: 'customer'; deleted: true }; events: StoredEvent[] } {
     if (!this.customers.has(id)) throw StripeApiError.missing('customer', id);
-    const events = [...this.subscriptions.values()]
-      .filter((s) => s.customer === id && s.status !== 'canceled')
-      .map((s) => this.cancelSubscription(s.id));
+    const events = [...this.subscriptions.values()].filter((s) => s.customer === id && s.status !== 'canceled').map((s) => this.cancelSubscription(s.id));
     this.customers.delete(id);
     return { deleted: { id, object: 'customer', deleted: true }, events };
   }
@@ -253,7 +268,10 @@ export class StripeState {
       const sub = this.subscription(session.subscription);
       if (sub.status !== 'canceled') sub.status = 'past_due';
     }
-    return this.recordEvent(`checkout.session.async_payment_${outcome}`, session, { sessionId, ...(session.subscription ? { subscriptionId: session.subscription } : {}) });
+    return this.recordEvent(`checkout.session.async_payment_${outcome}`, session, {
+      sessionId,
+      ...(session.subscription ? { subscriptionId: session.subscription } : {}),
+    });
   }
 
   /**
@@ -266,7 +284,11 @@ export class StripeState {
     const previous = { status: sub.status, latest_invoice: sub.latest_invoice };
     const first = sub.latest_invoice ? this.payments.invoices.get(sub.latest_invoice) : undefined;
     sub.latest_invoice = this.payments.createFailedRenewal({
-      customer: sub.customer, subscription: id, metadata: sub.metadata, amount: first?.amount_due ?? 0, currency: sub.currency,
+      customer: sub.customer,
+      subscription: id,
+      metadata: sub.metadata,
+      amount: first?.amount_due ?? 0,
+      currency: sub.currency,
     });
     sub.status = 'past_due';
     return this.recordEvent('customer.subscription.updated', sub, { subscriptionId: id }, previous);
@@ -299,11 +321,21 @@ export class StripeState {
   }
 
   createPortalSession(customer: string, returnUrl: string | null, url: (id: string) => string): StripePortalSession {
-    if (!this.customers.has(customer)) throw new StripeApiError(400, 'invalid_request_error', `No such customer: '${customer}'`, { code: 'resource_missing', param: 'customer' });
+    if (!this.customers.has(customer))
+      throw new StripeApiError(400, 'invalid_request_error', `No such customer: '${customer}'`, { code: 'resource_missing', param: 'customer' });
     const id = stripeId('bps');
     const session: StripePortalSession = {
-      id, object: 'billing_portal.session', configuration: 'bpc_sandbox_default', created: unixNow(), customer, flow: null,
-      livemode: false, locale: null, on_behalf_of: null, return_url: returnUrl, url: url(id),
+      id,
+      object: 'billing_portal.session',
+      configuration: 'bpc_sandbox_default',
+      created: unixNow(),
+      customer,
+      flow: null,
+      livemode: false,
+      locale: null,
+      on_behalf_of: null,
+      return_url: returnUrl,
+      url: url(id),
     };
     this.portalSessions.set(id, session);
     return session;

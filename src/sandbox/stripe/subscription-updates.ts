@@ -33,9 +33,12 @@ function live(state: StripeState, id: string): StripeSubscription {
 export function setCancelAtPeriodEnd(state: StripeState, id: string, cancel: boolean): StoredEvent {
   const sub = live(state, id);
   const previous = { cancel_at_period_end: sub.cancel_at_period_end, cancel_at: sub.cancel_at, canceled_at: sub.canceled_at };
-  Object.assign(sub, cancel
-    ? { cancel_at_period_end: true, cancel_at: periodEnd(sub), canceled_at: unixNow() }
-    : { cancel_at_period_end: false, cancel_at: null, canceled_at: null });
+  Object.assign(
+    sub,
+    cancel
+      ? { cancel_at_period_end: true, cancel_at: periodEnd(sub), canceled_at: unixNow() }
+      : { cancel_at_period_end: false, cancel_at: null, canceled_at: null },
+  );
   return state.recordEvent('customer.subscription.updated', sub, { subscriptionId: id }, previous);
 }
 
@@ -43,16 +46,26 @@ const day = (t: number) => new Date(t * 1000).toUTCString().slice(5, 16);
 
 /** Moves the item to another price; `prices` are the account's unit amounts (cents). */
 export function changeItemPrice(
-  state: StripeState, id: string, change: { itemId: string; price: string; proration: Proration }, prices: ReadonlyMap<string, number>,
+  state: StripeState,
+  id: string,
+  change: { itemId: string; price: string; proration: Proration },
+  prices: ReadonlyMap<string, number>,
 ): StoredEvent {
   const sub = live(state, id);
   const item = sub.items.data.find((i) => i.id === change.itemId);
-  if (!item) throw new StripeApiError(400, 'invalid_request_error', `No such subscription item: '${change.itemId}'`, { code: 'resource_missing', param: 'items[0][id]' });
+  if (!item)
+    throw new StripeApiError(400, 'invalid_request_error', `No such subscription item: '${change.itemId}'`, {
+      code: 'resource_missing',
+      param: 'items[0][id]',
+    });
   const newAmount = prices.get(change.price);
-  if (newAmount === undefined) throw new StripeApiError(400, 'invalid_request_error', `No such price: '${change.price}'`, { code: 'resource_missing', param: 'items[0][price]' });
+  if (newAmount === undefined)
+    throw new StripeApiError(400, 'invalid_request_error', `No such price: '${change.price}'`, { code: 'resource_missing', param: 'items[0][price]' });
   if (change.proration === 'always_invoice') {
     // Only the default (billed with the next invoice) and none are emulated; say so rather than pretend.
-    throw new StripeApiError(400, 'invalid_request_error', 'The sandbox emulates proration_behavior create_prorations and none only', { param: 'proration_behavior' });
+    throw new StripeApiError(400, 'invalid_request_error', 'The sandbox emulates proration_behavior create_prorations and none only', {
+      param: 'proration_behavior',
+    });
   }
   const previous = { items: structuredClone(sub.items) };
   const oldPrice = item.price.id;
@@ -62,8 +75,18 @@ export function changeItemPrice(
     const oldAmount = prices.get(oldPrice) ?? 0;
     const add = (amount: number, description: string, price: string) => {
       const ii = {
-        id: stripeId('ii'), object: 'invoiceitem' as const, amount, currency: sub.currency, customer: sub.customer, subscription: sub.id, description,
-        proration: true as const, period: { start: now, end: item.current_period_end }, pricing: { type: 'price_details' as const, price_details: { price } }, date: now, livemode: false as const,
+        id: stripeId('ii'),
+        object: 'invoiceitem' as const,
+        amount,
+        currency: sub.currency,
+        customer: sub.customer,
+        subscription: sub.id,
+        description,
+        proration: true as const,
+        period: { start: now, end: item.current_period_end },
+        pricing: { type: 'price_details' as const, price_details: { price } },
+        date: now,
+        livemode: false as const,
       };
       state.pendingInvoiceItems.set(ii.id, ii);
     };

@@ -14,7 +14,10 @@ export type SessionTax = Pick<StripeCheckoutSession, 'automatic_tax' | 'billing_
 function booleanParam(value: FormValue | undefined, param: string): boolean {
   if (value === undefined) throw StripeApiError.missingParam(param);
   if (value === 'true' || value === 'false') return value === 'true';
-  throw new StripeApiError(400, 'invalid_request_error', `Invalid boolean: ${typeof value === 'string' ? value : 'object'}`, { code: 'parameter_invalid_boolean', param });
+  throw new StripeApiError(400, 'invalid_request_error', `Invalid boolean: ${typeof value === 'string' ? value : 'object'}`, {
+    code: 'parameter_invalid_boolean',
+    param,
+  });
 }
 
 function objectParam(value: FormValue | undefined, param: string): FormObject | null {
@@ -33,7 +36,11 @@ export function sessionTaxParams(form: FormObject): SessionTax {
   const update = objectParam(form['customer_update'], 'customer_update');
   if (update && form['customer'] === undefined) throw StripeApiError.invalid('customer_update can only be used with customer.', 'customer_update');
   for (const [key, value] of Object.entries(update ?? {})) {
-    if (!['address', 'name', 'shipping'].includes(key)) throw new StripeApiError(400, 'invalid_request_error', `Received unknown parameter: customer_update[${key}]`, { code: 'parameter_unknown', param: `customer_update[${key}]` });
+    if (!['address', 'name', 'shipping'].includes(key))
+      throw new StripeApiError(400, 'invalid_request_error', `Received unknown parameter: customer_update[${key}]`, {
+        code: 'parameter_unknown',
+        param: `customer_update[${key}]`,
+      });
     enumParam(typeof value === 'string' ? value : 'object', ['auto', 'never'] as const, `customer_update[${key}]`);
   }
   const automatic = objectParam(form['automatic_tax'], 'automatic_tax');
@@ -45,13 +52,21 @@ export function sessionTaxParams(form: FormObject): SessionTax {
   // refuses automatic tax without customer_update[address]=auto (the emulated customers hold no
   // address yet) and tax ID collection without customer_update[name]=auto.
   if (form['customer'] !== undefined) {
-    if (enabled && update?.['address'] !== 'auto') throw StripeApiError.invalid('Automatic tax calculation in Checkout requires a valid address on the Customer. Add a valid address to the Customer or set either customer_update[address] to \'auto\' or customer_update[shipping] to \'auto\' to save the address entered in Checkout to the Customer.', 'customer_update[address]');
-    if (collectTaxIds && update?.['name'] !== 'auto') throw StripeApiError.invalid('Tax ID collection requires updating business name on the customer. To enable tax ID collection for an existing customer, please set customer_update[name] to \'auto\'.', 'customer_update[name]');
+    if (enabled && update?.['address'] !== 'auto')
+      throw StripeApiError.invalid(
+        "Automatic tax calculation in Checkout requires a valid address on the Customer. Add a valid address to the Customer or set either customer_update[address] to 'auto' or customer_update[shipping] to 'auto' to save the address entered in Checkout to the Customer.",
+        'customer_update[address]',
+      );
+    if (collectTaxIds && update?.['name'] !== 'auto')
+      throw StripeApiError.invalid(
+        "Tax ID collection requires updating business name on the customer. To enable tax ID collection for an existing customer, please set customer_update[name] to 'auto'.",
+        'customer_update[name]',
+      );
   }
   return {
     automatic_tax: { enabled, liability: null, provider: enabled ? 'stripe' : null, status: enabled ? 'requires_location_inputs' : null },
     billing_address_collection: enumParam(optionalString(form, 'billing_address_collection'), ['auto', 'required'] as const, 'billing_address_collection'),
-    tax_id_collection: { enabled: collectTaxIds, required: collectTaxIds ? required ?? 'never' : 'never' },
+    tax_id_collection: { enabled: collectTaxIds, required: collectTaxIds ? (required ?? 'never') : 'never' },
   };
 }
 
@@ -79,18 +94,24 @@ const EU_VAT = /^(AT|BE|BG|CY|CZ|DE|DK|EE|EL|ES|FI|FR|HR|HU|IE|IT|LT|LU|LV|MT|NL
 export function buyerDetails(session: StripeCheckoutSession, buyer: BuyerInput): CustomerDetails {
   const text = (v: string | undefined) => (v && v.trim() !== '' ? v.trim() : null);
   const address: StripeAddress = {
-    city: text(buyer.city), country: text(buyer.country)?.toUpperCase() ?? null, line1: text(buyer.line1), line2: null,
-    postal_code: text(buyer.postalCode), state: null,
+    city: text(buyer.city),
+    country: text(buyer.country)?.toUpperCase() ?? null,
+    line1: text(buyer.line1),
+    line2: null,
+    postal_code: text(buyer.postalCode),
+    state: null,
   };
   const needsAddress = session.billing_address_collection === 'required' || session.automatic_tax.enabled;
-  if (needsAddress && (!address.country || !/^[A-Z]{2}$/.test(address.country))) throw StripeApiError.invalid('Your billing address is incomplete: a country is required.');
+  if (needsAddress && (!address.country || !/^[A-Z]{2}$/.test(address.country)))
+    throw StripeApiError.invalid('Your billing address is incomplete: a country is required.');
   if (session.billing_address_collection === 'required' && (!address.line1 || !address.postal_code || !address.city)) {
     throw StripeApiError.invalid('Your billing address is incomplete.');
   }
-  const vat = session.tax_id_collection.enabled ? text(buyer.vatId)?.replace(/\s+/g, '').toUpperCase() ?? null : null;
+  const vat = session.tax_id_collection.enabled ? (text(buyer.vatId)?.replace(/\s+/g, '').toUpperCase() ?? null) : null;
   if (vat !== null && !EU_VAT.test(vat)) throw StripeApiError.invalid('Your tax ID is invalid.');
   return {
-    email: session.customer_email, name: text(buyer.name),
+    email: session.customer_email,
+    name: text(buyer.name),
     address: needsAddress || address.country ? address : null,
     tax_exempt: 'none',
     tax_ids: vat ? [{ type: 'eu_vat', value: vat }] : [],

@@ -83,7 +83,13 @@ function arraysFromIndexes(value: FormValue): FormValue {
   if (typeof value === 'string' || Array.isArray(value)) return value;
   const keys = Object.keys(value);
   const entries = keys.map((k) => [k, arraysFromIndexes(value[k]!)] as const);
-  const indexed = keys.length > 0 && keys.every((k) => /^\d+$/.test(k)) && keys.map(Number).sort((a, b) => a - b).every((n, i) => n === i);
+  const indexed =
+    keys.length > 0 &&
+    keys.every((k) => /^\d+$/.test(k)) &&
+    keys
+      .map(Number)
+      .sort((a, b) => a - b)
+      .every((n, i) => n === i);
   if (indexed) return entries.sort((a, b) => Number(a[0]) - Number(b[0])).map(([, v]) => v);
   return Object.fromEntries(entries);
 }
@@ -120,7 +126,8 @@ export async function formBody(c: Context): Promise<FormObject> {
 export function optionalString(form: FormObject, key: string): string | null {
   const value = form[key];
   if (value === undefined || value === '') return null;
-  if (typeof value !== 'string') throw new StripeApiError(400, 'invalid_request_error', `Invalid string: ${key}`, { code: 'parameter_invalid_string', param: key });
+  if (typeof value !== 'string')
+    throw new StripeApiError(400, 'invalid_request_error', `Invalid string: ${key}`, { code: 'parameter_invalid_string', param: key });
   return value;
 }
 

@@ -20,12 +20,17 @@ document.addEventListener('click', (event) => {
   if (!button) return;
   const source = document.getElementById(button.dataset.copy);
   if (!source) return;
-  navigator.clipboard.writeText(source.textContent.trim()).then(() => {
-    const before = button.textContent;
-    button.textContent = 'Copied';
-    announce('Copied to the clipboard');
-    setTimeout(() => { button.textContent = before; }, 1500);
-  }, () => announce('Copying failed: select the text and copy it by hand'));
+  navigator.clipboard.writeText(source.textContent.trim()).then(
+    () => {
+      const before = button.textContent;
+      button.textContent = 'Copied';
+      announce('Copied to the clipboard');
+      setTimeout(() => {
+        button.textContent = before;
+      }, 1500);
+    },
+    () => announce('Copying failed: select the text and copy it by hand'),
+  );
 });
 
 document.addEventListener('submit', (event) => {
@@ -51,7 +56,8 @@ function stepItem(list, name) {
   if (!li) {
     li = document.createElement('li');
     li.dataset.step = name;
-    li.innerHTML = '<span class="mark" aria-hidden="true"></span> <strong class="label"></strong> <span class="state"></span> <span class="meta hint"></span><div class="err bad"></div>';
+    li.innerHTML =
+      '<span class="mark" aria-hidden="true"></span> <strong class="label"></strong> <span class="state"></span> <span class="meta hint"></span><div class="err bad"></div>';
     li.querySelector('.label').textContent = name;
     list.appendChild(li);
   }
@@ -62,7 +68,7 @@ function paintStep(li, step) {
   const status = step.status;
   const mark = li.querySelector('.mark');
   mark.className = `mark ${status}`;
-  mark.innerHTML = status === 'running' || status === 'retrying' ? '<span class="spinner"></span>' : (MARKS[status] || '○');
+  mark.innerHTML = status === 'running' || status === 'retrying' ? '<span class="spinner"></span>' : MARKS[status] || '○';
   const state = li.querySelector('.state');
   state.textContent = status;
   state.className = `state pill ${status}`;
@@ -85,14 +91,17 @@ function followChecklist(list) {
   source.addEventListener('snapshot', (e) => {
     const server = JSON.parse(e.data);
     for (const step of server.steps) update(step.name, step);
-    if (status) { status.textContent = server.status; status.className = `pill ${server.status}`; }
+    if (status) {
+      status.textContent = server.status;
+      status.className = `pill ${server.status}`;
+    }
     list.setAttribute('aria-busy', server.status === 'provisioning' || server.status === 'waiting' ? 'true' : 'false');
   });
   const onStep = (status) => (e) => {
     const ev = JSON.parse(e.data);
     const patch = { status, attempt: ev.attempt, error: ev.error || null };
     if (status === 'succeeded' || status === 'failed') {
-      const started = steps.get(ev.step) && steps.get(ev.step).startedAt;
+      const started = steps.get(ev.step)?.startedAt;
       if (started) patch.durationMs = Date.parse(ev.at) - Date.parse(started);
     } else if (status === 'running') patch.startedAt = ev.at;
     update(ev.step, patch);
@@ -103,14 +112,20 @@ function followChecklist(list) {
   source.addEventListener('step.succeeded', onStep('succeeded'));
   source.addEventListener('step.failed', onStep('failed'));
   // A step waiting on a person: the page's "Waiting for you" card says what to do; reload to show it.
-  source.addEventListener('step.waiting', (e) => { onStep('waiting')(e); if (!document.getElementById('warn-h')) setTimeout(() => window.location.reload(), 800); });
+  source.addEventListener('step.waiting', (e) => {
+    onStep('waiting')(e);
+    if (!document.getElementById('warn-h')) setTimeout(() => window.location.reload(), 800);
+  });
   source.addEventListener('step.wait_over', onStep('running'));
   // A finished run changes what the page offers (mailboxes, DNS, health): reload it once.
   // 'end': the server has no run in progress any more; EventSource would otherwise reconnect forever.
   for (const type of ['run.succeeded', 'run.failed', 'end']) {
-    source.addEventListener(type, () => { source.close(); setTimeout(() => window.location.reload(), 800); });
+    source.addEventListener(type, () => {
+      source.close();
+      setTimeout(() => window.location.reload(), 800);
+    });
   }
 }
 
 const checklist = document.getElementById('checklist');
-if (checklist && checklist.dataset.events) followChecklist(checklist);
+if (checklist?.dataset.events) followChecklist(checklist);

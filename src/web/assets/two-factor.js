@@ -7,7 +7,10 @@
 
 async function postJson(url, body) {
   const res = await fetch(url, {
-    method: 'POST', credentials: 'same-origin', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body || {}),
+    method: 'POST',
+    credentials: 'same-origin',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body || {}),
   });
   const data = await res.json().catch(() => ({}));
   if (!res.ok) throw new Error(data.detail || data.title || `The server answered ${res.status}`);
@@ -28,7 +31,7 @@ for (const form of document.querySelectorAll('form[data-passkey]')) {
     const wa = window.SimpleWebAuthnBrowser;
     const button = form.querySelector('button[type=submit]');
     try {
-      if (!wa || !wa.browserSupportsWebAuthn()) throw new Error('This browser cannot use passkeys.');
+      if (!wa?.browserSupportsWebAuthn()) throw new Error('This browser cannot use passkeys.');
       if (button) button.disabled = true;
       let response;
       if (form.dataset.passkey === 'register') {
@@ -42,7 +45,7 @@ for (const form of document.querySelectorAll('form[data-passkey]')) {
       form.submit();
     } catch (err) {
       if (button) button.disabled = false;
-      showError(form, err && err.name === 'NotAllowedError' ? 'The passkey request was cancelled or timed out.' : String(err && err.message || err));
+      showError(form, err && err.name === 'NotAllowedError' ? 'The passkey request was cancelled or timed out.' : String(err?.message || err));
     }
   });
 }

@@ -31,7 +31,12 @@ export function registerAccountPages(web: WebApp, deps: WebDeps): void {
     const sole = mine.filter((w) => w.role === 'owner');
     const devices = await listActiveSessions(deps.api.db, user.id, user.sessionId);
     return renderPage(c, {
-      title: 'Your account', user, sandboxMail, error, notice: noticeOf(c), status: error ? 400 : 200,
+      title: 'Your account',
+      user,
+      sandboxMail,
+      error,
+      notice: noticeOf(c),
+      status: error ? 400 : 200,
       body: html`<section class="card" aria-labelledby="me-h"><h2 id="me-h">Profile</h2><dl class="facts">
         <dt>Name</dt><dd>${user.name}</dd><dt>Email</dt><dd>${user.email} ${user.emailVerified ? html`<span class="pill ok">confirmed</span>` : html`<span class="pill warn">not confirmed</span>`}</dd>
         ${user.staffRole ? html`<dt>Staff role</dt><dd>${user.staffRole}</dd>` : ''}</dl>
@@ -39,8 +44,12 @@ export function registerAccountPages(web: WebApp, deps: WebDeps): void {
         <p>Two-factor sign-in: ${user.twoFactor ? html`<span class="pill ok">on</span>` : html`<span class="pill warn">off</span>`} <a href="/account/two-factor">Manage two-factor sign-in</a></p></section>
       <section class="card" aria-labelledby="sessions-h"><h2 id="sessions-h">Where you are signed in</h2>
         <div class="table-wrap"><table class="responsive"><thead><tr><th>Signed in</th><th>From</th><th>Browser or app</th><th></th></tr></thead><tbody>
-        ${devices.map((d) => html`<tr><td data-label="Signed in">${when(d.createdAt)}</td><td data-label="From">${d.ip ?? 'unknown'}</td><td data-label="Browser or app">${d.userAgent ?? 'unknown'}</td>
-          <td>${d.current ? html`<span class="pill ok">this session</span>` : html`<form method="post" action="/account/sessions/${d.id}/sign-out"><button type="submit" class="secondary">Sign out</button></form>`}</td></tr>`)}
+        ${devices.map(
+          (
+            d,
+          ) => html`<tr><td data-label="Signed in">${when(d.createdAt)}</td><td data-label="From">${d.ip ?? 'unknown'}</td><td data-label="Browser or app">${d.userAgent ?? 'unknown'}</td>
+          <td>${d.current ? html`<span class="pill ok">this session</span>` : html`<form method="post" action="/account/sessions/${d.id}/sign-out"><button type="submit" class="secondary">Sign out</button></form>`}</td></tr>`,
+        )}
         </tbody></table></div>
         ${devices.length > 1 ? html`<form method="post" action="/account/sessions/sign-out-others"><button type="submit" class="secondary">Sign out everywhere else</button></form>` : ''}</section>
       <section class="card" aria-labelledby="exp-h"><h2 id="exp-h">Your data</h2>
@@ -97,8 +106,10 @@ export function registerAccountPages(web: WebApp, deps: WebDeps): void {
     const id = c.req.query('u') ?? '';
     const [row] = UUID.test(id) ? await deps.api.db.select({ id: users.id }).from(users).where(eq(users.id, id)) : [];
     return renderPage(c, {
-      title: row ? 'Erasure under way' : 'Your account is erased', sandboxMail,
-      body: row ? html`<div class="card" data-refresh="3"><p><span class="spinner" aria-hidden="true"></span> Deprovisioning servers, cancelling subscriptions and deleting your data. This page updates by itself.</p></div>`
+      title: row ? 'Erasure under way' : 'Your account is erased',
+      sandboxMail,
+      body: row
+        ? html`<div class="card" data-refresh="3"><p><span class="spinner" aria-hidden="true"></span> Deprovisioning servers, cancelling subscriptions and deleting your data. This page updates by itself.</p></div>`
         : html`<div class="card"><p>Everything is deleted. Thank you for using mailplane.</p></div>`,
     });
   });

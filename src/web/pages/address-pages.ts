@@ -6,7 +6,16 @@
  */
 import { html } from 'hono/html';
 import { z } from 'zod';
-import { createAlias, deleteAlias, listAddresses, removeMailboxSetting, setCatchAll, setForward, setVacation, type AddressDeps } from '../../addresses/service.ts';
+import {
+  createAlias,
+  deleteAlias,
+  listAddresses,
+  removeMailboxSetting,
+  setCatchAll,
+  setForward,
+  setVacation,
+  type AddressDeps,
+} from '../../addresses/service.ts';
 import { Day, ForwardTarget, OneLine, Text } from '../../addresses/input.ts';
 import { LocalPart } from '../../mailboxes/local-part.ts';
 import { listMailboxes } from '../../mailboxes/service.ts';
@@ -34,24 +43,46 @@ export function registerAddressPages(web: WebApp, deps: WebDeps): void {
     const state = (s: { status: string }) => html`<span class="pill ${s.status}">${s.status === 'applied' ? 'on the server' : 'pending'}</span>`;
     const options = (selected: string | null) => boxes.map((b) => html`<option value="${b.id}" ${b.id === selected ? 'selected' : ''}>${b.address}</option>`);
     return renderPage(c, {
-      title: `Addresses of ${server.domain}`, user: c.get('user'), workspace: page.workspace, sandboxMail, error: error ?? null, notice: noticeOf(c), status: error ? 400 : 200,
+      title: `Addresses of ${server.domain}`,
+      user: c.get('user'),
+      workspace: page.workspace,
+      sandboxMail,
+      error: error ?? null,
+      notice: noticeOf(c),
+      status: error ? 400 : 200,
       body: html`${serverTabs(page.workspace.id, server.id, '/addresses')}
       <section class="card" aria-labelledby="aliases-h"><h2 id="aliases-h">Aliases</h2>
         <p class="hint">Mail to an alias arrives in its mailbox, and the mailbox may send as the alias (and only as its own addresses).</p>
-        ${set.aliases.length === 0 ? html`<p>No alias yet.</p>` : html`<div class="table-wrap"><table class="responsive"><thead><tr><th>Alias</th><th>Mailbox</th><th>State</th>${manage ? html`<th>Actions</th>` : ''}</tr></thead><tbody>
-          ${set.aliases.map((al) => html`<tr><td data-label="Alias"><strong>${al.address}</strong></td><td data-label="Mailbox">${addressOf(al.mailboxId)}</td><td data-label="State">${state(al.sync)}</td>
-            ${manage ? html`<td data-label="Actions"><form method="post" action="${base}/aliases/${al.id}/delete" data-confirm="Remove ${al.address}? Mail to it will be refused."><button type="submit" class="danger">Remove ${al.localPart}</button></form></td>` : ''}</tr>`)}
-        </tbody></table></div>`}
-        ${manage && boxes.length ? html`<form method="post" action="${base}/aliases" class="stack">
+        ${
+          set.aliases.length === 0
+            ? html`<p>No alias yet.</p>`
+            : html`<div class="table-wrap"><table class="responsive"><thead><tr><th>Alias</th><th>Mailbox</th><th>State</th>${manage ? html`<th>Actions</th>` : ''}</tr></thead><tbody>
+          ${set.aliases.map(
+            (
+              al,
+            ) => html`<tr><td data-label="Alias"><strong>${al.address}</strong></td><td data-label="Mailbox">${addressOf(al.mailboxId)}</td><td data-label="State">${state(al.sync)}</td>
+            ${manage ? html`<td data-label="Actions"><form method="post" action="${base}/aliases/${al.id}/delete" data-confirm="Remove ${al.address}? Mail to it will be refused."><button type="submit" class="danger">Remove ${al.localPart}</button></form></td>` : ''}</tr>`,
+          )}
+        </tbody></table></div>`
+        }
+        ${
+          manage && boxes.length
+            ? html`<form method="post" action="${base}/aliases" class="stack">
           ${field({ name: 'localPart', label: `New alias (before @${server.domain})`, autocomplete: 'off' })}
           <div><label for="f-alias-mailbox">Delivered to</label><select id="f-alias-mailbox" name="mailboxId">${options(null)}</select></div>
-          <div><button type="submit">Add alias</button></div></form>` : ''}
+          <div><button type="submit">Add alias</button></div></form>`
+            : ''
+        }
       </section>
       <section class="card" aria-labelledby="catch-h"><h2 id="catch-h">Catch-all</h2>
         <p>${set.catchAll ? html`Mail to any address of ${server.domain} that does not exist goes to <strong>${set.catchAll.address}</strong> ${state(set.catchAll.sync)}.` : html`Off: mail to an address that does not exist is refused before it is sent (no bounce).`}</p>
-        ${manage ? html`<form method="post" action="${base}/catch-all" class="stack"><div><label for="f-catch-all">Unknown addresses go to</label>
+        ${
+          manage
+            ? html`<form method="post" action="${base}/catch-all" class="stack"><div><label for="f-catch-all">Unknown addresses go to</label>
           <select id="f-catch-all" name="mailboxId"><option value="">Nobody (refused)</option>${options(set.catchAll?.mailboxId ?? null)}</select></div>
-          <div><button type="submit">Save catch-all</button></div></form>` : ''}
+          <div><button type="submit">Save catch-all</button></div></form>`
+            : ''
+        }
       </section>
       ${boxes.map((b) => {
         const fwd = set.forwards.find((f) => f.mailboxId === b.id);
@@ -60,25 +91,36 @@ export function registerAddressPages(web: WebApp, deps: WebDeps): void {
         return html`<section class="card" aria-labelledby="mb-${id}"><h2 id="mb-${id}">${b.address}</h2>
           <h3>Forwarding</h3>
           <p>${fwd ? html`Forwarded to <strong>${fwd.target}</strong>, ${fwd.keepCopy ? 'a copy kept here' : 'no copy kept'} ${state(fwd.sync)}. Mail marked as spam is never forwarded.` : 'Not forwarded.'}</p>
-          ${manage ? html`<form method="post" action="${base}/${b.id}/forward" class="stack">
+          ${
+            manage
+              ? html`<form method="post" action="${base}/${b.id}/forward" class="stack">
             <div><label for="f-target-${id}">Forward to</label><input id="f-target-${id}" name="target" type="email" value="${fwd?.target ?? ''}" autocomplete="off" required></div>
             <div><input id="f-keep-${id}" name="keepCopy" type="checkbox" value="yes" ${!fwd || fwd.keepCopy ? 'checked' : ''}> <label for="f-keep-${id}" class="inline">Keep a copy in ${b.localPart}</label></div>
-            <div class="row"><button type="submit">Save forwarding</button>${fwd ? html`<button type="submit" formaction="${base}/${b.id}/forward/delete" class="secondary">Stop forwarding</button>` : ''}</div></form>` : ''}
+            <div class="row"><button type="submit">Save forwarding</button>${fwd ? html`<button type="submit" formaction="${base}/${b.id}/forward/delete" class="secondary">Stop forwarding</button>` : ''}</div></form>`
+              : ''
+          }
           <h3>Vacation reply</h3>
           <p>${away ? html`From ${away.startsOn} to ${away.endsOn} (UTC): “${away.subject}”, at most once every ${away.days} days per sender ${state(away.sync)}.` : 'Off.'} Never sent to mailing lists, bulk mail or bounces.</p>
-          ${manage ? html`<form method="post" action="${base}/${b.id}/vacation" class="stack">
+          ${
+            manage
+              ? html`<form method="post" action="${base}/${b.id}/vacation" class="stack">
             <div class="row"><div><label for="f-from-${id}">From</label><input id="f-from-${id}" name="startsOn" type="date" value="${away?.startsOn ?? ''}" required></div>
             <div><label for="f-to-${id}">Until</label><input id="f-to-${id}" name="endsOn" type="date" value="${away?.endsOn ?? ''}" required></div>
             <div><label for="f-days-${id}">Days between replies</label><input id="f-days-${id}" name="days" type="number" min="1" max="30" value="${String(away?.days ?? 7)}" required></div></div>
             <div><label for="f-subject-${id}">Subject</label><input id="f-subject-${id}" name="subject" value="${away?.subject ?? ''}" maxlength="200" required></div>
             <div><label for="f-message-${id}">Message</label><textarea id="f-message-${id}" name="message" rows="4" maxlength="5000" required>${away?.message ?? ''}</textarea></div>
-            <div class="row"><button type="submit">Save vacation reply</button>${away ? html`<button type="submit" formaction="${base}/${b.id}/vacation/delete" formnovalidate class="secondary">Turn off</button>` : ''}</div></form>` : ''}
+            <div class="row"><button type="submit">Save vacation reply</button>${away ? html`<button type="submit" formaction="${base}/${b.id}/vacation/delete" formnovalidate class="secondary">Turn off</button>` : ''}</div></form>`
+              : ''
+          }
         </section>`;
       })}`,
     });
   };
 
-  const act = (path: string, fn: (c: WebContext, form: Record<string, string>, access: Awaited<ReturnType<typeof inWorkspace>>['access']) => Promise<string | null>) => {
+  const act = (
+    path: string,
+    fn: (c: WebContext, form: Record<string, string>, access: Awaited<ReturnType<typeof inWorkspace>>['access']) => Promise<string | null>,
+  ) => {
     web.post(`/w/:ws/servers/:id/addresses${path}`, async (c) => {
       const page = await inWorkspace(deps, c, 'mailboxes.manage');
       try {

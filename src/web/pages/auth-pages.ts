@@ -15,7 +15,10 @@ import type { WebApp, WebContext, WebDeps } from '../web-env.ts';
 import { clearSessionCookie, currentUser, safeNext, setSessionCookie } from '../web-session.ts';
 import { secondFactorPage } from './second-factor-login-pages.ts';
 
-const meta = (c: { get(k: 'clientIp'): string | null; req: { header(n: string): string | undefined } }) => ({ ip: c.get('clientIp'), userAgent: c.req.header('user-agent') ?? null });
+const meta = (c: { get(k: 'clientIp'): string | null; req: { header(n: string): string | undefined } }) => ({
+  ip: c.get('clientIp'),
+  userAgent: c.req.header('user-agent') ?? null,
+});
 
 export function registerAuthPages(web: WebApp, deps: WebDeps): void {
   const sandboxMail = deps.outbox !== null;
@@ -24,15 +27,19 @@ export function registerAuthPages(web: WebApp, deps: WebDeps): void {
     return parsed.success ? parsed.data : null;
   };
 
-  const loginPage = (c: WebContext, error: string | null = null, email = '', status: 200 | 400 | 429 = error ? 400 : 200) => renderPage(c, {
-    title: 'Sign in', sandboxMail, error, notice: noticeOf(c),
-    body: html`<form method="post" action="/login?next=${encodeURIComponent(safeNext(c.req.query('next')))}" class="stack card">
+  const loginPage = (c: WebContext, error: string | null = null, email = '', status: 200 | 400 | 429 = error ? 400 : 200) =>
+    renderPage(c, {
+      title: 'Sign in',
+      sandboxMail,
+      error,
+      notice: noticeOf(c),
+      body: html`<form method="post" action="/login?next=${encodeURIComponent(safeNext(c.req.query('next')))}" class="stack card">
       ${field({ name: 'email', label: 'Email', type: 'email', value: email, autocomplete: 'username' })}
       ${field({ name: 'password', label: 'Password', type: 'password', autocomplete: 'current-password' })}
       <div class="row"><button type="submit">Sign in</button> <a href="/forgot-password">Forgot your password?</a></div>
     </form><p>New here? <a href="/signup?next=${encodeURIComponent(safeNext(c.req.query('next')))}">Create an account</a>.</p>`,
-    status,
-  });
+      status,
+    });
 
   web.get('/login', async (c) => ((await currentUser(deps, c)) ? c.redirect(safeNext(c.req.query('next')), 303) : loginPage(c)));
   web.post('/login', async (c) => {
@@ -42,7 +49,8 @@ export function registerAuthPages(web: WebApp, deps: WebDeps): void {
       hitLimit(deps.api.limiters.auth, c);
       if (!email) return loginPage(c, 'Enter the email address of your account.', form['email'] ?? '');
       const result = await logIn(deps.api, { email, password: form['password'] ?? '' }, meta(c));
-      if (result.kind === 'second_factor') return secondFactorPage(c, deps, { challenge: result.challenge, methods: result.methods, next: safeNext(c.req.query('next')) });
+      if (result.kind === 'second_factor')
+        return secondFactorPage(c, deps, { challenge: result.challenge, methods: result.methods, next: safeNext(c.req.query('next')) });
       setSessionCookie(c, result.token, result.expiresAt);
       return c.redirect(safeNext(c.req.query('next')), 303);
     } catch (err) {
@@ -55,25 +63,32 @@ export function registerAuthPages(web: WebApp, deps: WebDeps): void {
     }
   });
 
-  const signupPage = (c: WebContext, error: string | null = null, v: Record<string, string> = {}) => renderPage(c, {
-    title: 'Create your account', sandboxMail, error, status: error ? 400 : 200,
-    body: html`<form method="post" action="/signup?next=${encodeURIComponent(safeNext(c.req.query('next')))}" class="stack card">
+  const signupPage = (c: WebContext, error: string | null = null, v: Record<string, string> = {}) =>
+    renderPage(c, {
+      title: 'Create your account',
+      sandboxMail,
+      error,
+      status: error ? 400 : 200,
+      body: html`<form method="post" action="/signup?next=${encodeURIComponent(safeNext(c.req.query('next')))}" class="stack card">
       ${field({ name: 'name', label: 'Your name', value: v['name'] ?? '', autocomplete: 'name' })}
       ${field({ name: 'email', label: 'Email', type: 'email', value: v['email'] ?? '', autocomplete: 'email' })}
       ${field({ name: 'password', label: 'Password', type: 'password', autocomplete: 'new-password', hint: 'At least 12 characters; not your name or email.' })}
       <div><button type="submit">Create account</button></div>
     </form><p>Already have an account? <a href="/login?next=${encodeURIComponent(safeNext(c.req.query('next')))}">Sign in</a>.</p>`,
-  });
+    });
 
   web.get('/signup', (c) => signupPage(c));
-  web.get('/signup/check-mail', (c) => renderPage(c, {
-    title: 'Check your mail', sandboxMail,
-    body: html`<div class="stack card"><p>We sent a message to the address you gave. Open the link in it to confirm your address:
+  web.get('/signup/check-mail', (c) =>
+    renderPage(c, {
+      title: 'Check your mail',
+      sandboxMail,
+      body: html`<div class="stack card"><p>We sent a message to the address you gave. Open the link in it to confirm your address:
       that signs you in and takes you on from where you started.</p>
       ${sandboxMail ? html`<p>This is the sandbox: no mail leaves this machine. <a href="/sandbox/mail">Open the sandbox mailbox</a> to read it.</p>` : ''}
       <p>Nothing arrived after a few minutes? Look in your spam folder. If you already had an account with this address,
       the message says so: <a href="/login">sign in</a> or <a href="/forgot-password">reset your password</a>.</p></div>`,
-  }));
+    }),
+  );
   web.post('/signup', async (c) => {
     const form = await formOf(c);
     const email = emailOf(form['email']);
@@ -97,12 +112,17 @@ export function registerAuthPages(web: WebApp, deps: WebDeps): void {
     return c.redirect('/login?notice=signed_out', 303);
   });
 
-  const forgotPage = (c: WebContext, error: string | null = null) => renderPage(c, {
-    title: 'Reset your password', sandboxMail, error, notice: noticeOf(c), status: error ? 400 : 200,
-    body: html`<form method="post" action="/forgot-password" class="stack card">
+  const forgotPage = (c: WebContext, error: string | null = null) =>
+    renderPage(c, {
+      title: 'Reset your password',
+      sandboxMail,
+      error,
+      notice: noticeOf(c),
+      status: error ? 400 : 200,
+      body: html`<form method="post" action="/forgot-password" class="stack card">
       ${field({ name: 'email', label: 'Email of your account', type: 'email', autocomplete: 'email' })}
       <div><button type="submit">Email me a link</button></div></form>`,
-  });
+    });
   web.get('/forgot-password', (c) => forgotPage(c));
   web.post('/forgot-password', async (c) => {
     const email = emailOf((await formOf(c))['email']);
@@ -116,13 +136,17 @@ export function registerAuthPages(web: WebApp, deps: WebDeps): void {
     }
   });
 
-  const resetPage = (c: WebContext, token: string, error: string | null = null) => renderPage(c, {
-    title: 'Choose a new password', sandboxMail, error, status: error ? 400 : 200,
-    body: html`<form method="post" action="/reset-password" class="stack card">
+  const resetPage = (c: WebContext, token: string, error: string | null = null) =>
+    renderPage(c, {
+      title: 'Choose a new password',
+      sandboxMail,
+      error,
+      status: error ? 400 : 200,
+      body: html`<form method="post" action="/reset-password" class="stack card">
       <input type="hidden" name="token" value="${token}">
       ${field({ name: 'password', label: 'New password', type: 'password', autocomplete: 'new-password', hint: 'At least 12 characters.' })}
       <div><button type="submit">Set password</button></div></form>`,
-  });
+    });
   web.get('/reset-password', (c) => resetPage(c, c.req.query('token') ?? ''));
   web.post('/reset-password', async (c) => {
     const form = await formOf(c);
@@ -137,11 +161,15 @@ export function registerAuthPages(web: WebApp, deps: WebDeps): void {
   });
 
   // `next` came through the mailed link, so it is checked again here (safeNext: a path on this site).
-  web.get('/verify-email', async (c) => renderPage(c, {
-    title: 'Confirm your email address', sandboxMail, user: await currentUser(deps, c),
-    body: html`<form method="post" action="/verify-email?next=${encodeURIComponent(safeNext(c.req.query('next')))}" class="stack card"><input type="hidden" name="token" value="${c.req.query('token') ?? ''}">
+  web.get('/verify-email', async (c) =>
+    renderPage(c, {
+      title: 'Confirm your email address',
+      sandboxMail,
+      user: await currentUser(deps, c),
+      body: html`<form method="post" action="/verify-email?next=${encodeURIComponent(safeNext(c.req.query('next')))}" class="stack card"><input type="hidden" name="token" value="${c.req.query('token') ?? ''}">
       <p>Confirm that this address is yours.</p><div><button type="submit">Confirm my email address</button></div></form>`,
-  }));
+    }),
+  );
   web.post('/verify-email', async (c) => {
     const form = await formOf(c);
     try {
@@ -154,7 +182,13 @@ export function registerAuthPages(web: WebApp, deps: WebDeps): void {
       setSessionCookie(c, session.token, session.expiresAt);
       return c.redirect(next === '/' ? '/workspaces?notice=verified' : next, 303);
     } catch (err) {
-      return renderPage(c, { title: 'Confirm your email address', sandboxMail, error: refusal(err), status: 400, body: html`<p><a href="/account">Send a new link from your account page</a>.</p>` });
+      return renderPage(c, {
+        title: 'Confirm your email address',
+        sandboxMail,
+        error: refusal(err),
+        status: 400,
+        body: html`<p><a href="/account">Send a new link from your account page</a>.</p>`,
+      });
     }
   });
 

@@ -22,7 +22,10 @@ export function bytes(n: number | null): string {
   const units = ['B', 'KB', 'MB', 'GB', 'TB'];
   let v = n;
   let i = 0;
-  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
   return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
 }
 
@@ -53,8 +56,15 @@ export function registerBackupPages(web: WebApp, deps: WebDeps): void {
     const last = b.lastSuccess;
     const d = b.lastDrill;
     return renderPage(c, {
-      title: `Backups of ${server.domain}`, user: c.get('user'), workspace: page.workspace, sandboxMail,
-      notice: c.req.query('queued') ? 'Backup queued; reload in a minute.' : c.req.query('restoring') ? 'Restore queued: the messages appear in the "Restored" folder in a minute.' : noticeOf(c),
+      title: `Backups of ${server.domain}`,
+      user: c.get('user'),
+      workspace: page.workspace,
+      sandboxMail,
+      notice: c.req.query('queued')
+        ? 'Backup queued; reload in a minute.'
+        : c.req.query('restoring')
+          ? 'Restore queued: the messages appear in the "Restored" folder in a minute.'
+          : noticeOf(c),
       body: html`${serverTabs(page.workspace.id, server.id, '/backups')}
       ${error ? html`<p role="alert" class="error">${error.slice(0, 300)}</p>` : ''}
       ${!b.configured ? html`<p>No backup storage is configured on this installation: nothing is backed up.</p>` : ''}
@@ -68,30 +78,54 @@ export function registerBackupPages(web: WebApp, deps: WebDeps): void {
         ${b.repository?.deletedAt ? html`<dt>Deleted</dt><dd>${when(b.repository.deletedAt)}: no copy is left</dd>` : ''}
       </dl></section>
       <section class="card" aria-labelledby="drill-h"><h2 id="drill-h">Latest restore drill</h2>
-        ${d ? html`<p><span class="pill ${DRILL_CLASS[d.status]}">${DRILL_WORDS[d.status]}</span> ${when(d.finishedAt ?? d.startedAt)}</p>
-          ${d.status === 'skipped' ? html`<p>${String(d.details['why'] ?? 'Skipped.')}</p>`
-            : html`<p>${d.messagesCompared} messages restored from snapshot <code>${d.snapshotId ?? '?'}</code> and compared with what the server had, folder by folder.</p>`}
+        ${
+          d
+            ? html`<p><span class="pill ${DRILL_CLASS[d.status]}">${DRILL_WORDS[d.status]}</span> ${when(d.finishedAt ?? d.startedAt)}</p>
+          ${
+            d.status === 'skipped'
+              ? html`<p>${String(d.details['why'] ?? 'Skipped.')}</p>`
+              : html`<p>${d.messagesCompared} messages restored from snapshot <code>${d.snapshotId ?? '?'}</code> and compared with what the server had, folder by folder.</p>`
+          }
           ${d.error ? html`<p><strong>What went wrong:</strong> ${d.error}</p>` : ''}`
-          : html`<p>No drill yet: once a week the latest backup is restored and compared with the server's mail.</p>`}
+            : html`<p>No drill yet: once a week the latest backup is restored and compared with the server's mail.</p>`
+        }
       </section></div>
       ${page.can('backups.run') && b.configured && b.nextScheduledAt ? html`<form method="post" action="${base}/backups/run"><button type="submit" class="secondary">Back up now</button></form>` : ''}
-      ${canRestore && boxes.length > 0 && snapshots.length > 0 ? html`<section class="card" aria-labelledby="restore-h"><h2 id="restore-h">Restore a mailbox</h2>
+      ${
+        canRestore && boxes.length > 0 && snapshots.length > 0
+          ? html`<section class="card" aria-labelledby="restore-h"><h2 id="restore-h">Restore a mailbox</h2>
         <p>Messages come back into a new folder named "Restored" and today's date, beside the current mail: nothing current is replaced.</p>
         <form method="post" action="${base}/backups/restore" class="stack">
           <label>Mailbox <select name="mailbox">${boxes.map((m) => html`<option value="${m.id}">${m.address}</option>`)}</select></label>
           <label>From the backup of <select name="backup">${snapshots.map((r) => html`<option value="${r.id}">${when(r.finishedAt)}${r.simulated ? ' (simulated)' : ''}</option>`)}</select></label>
           <label>Only the folder (empty: all) <input name="folder" maxlength="100" placeholder="INBOX, Sent, …"></label>
           <button type="submit">Restore</button></form>
-        ${b.restores.length ? html`<ul>${b.restores.map((r) => html`<li>${r.address}${r.folder ? ` (${r.folder})` : ''} → "${r.targetFolder}": <span class="pill ${r.status === 'succeeded' ? 'pass' : r.status === 'failed' ? 'fail' : 'unknown'}">${r.status}</span>
-          ${r.restoredMessages !== null ? `${r.restoredMessages} messages` : ''}${r.simulated ? ' (simulated: nothing to restore on an emulated host)' : ''}${r.error ? html`<div class="hint">${r.error.slice(0, 200)}</div>` : ''}</li>`)}</ul>` : ''}
-      </section>` : ''}
+        ${
+          b.restores.length
+            ? html`<ul>${b.restores.map(
+                (
+                  r,
+                ) => html`<li>${r.address}${r.folder ? ` (${r.folder})` : ''} → "${r.targetFolder}": <span class="pill ${r.status === 'succeeded' ? 'pass' : r.status === 'failed' ? 'fail' : 'unknown'}">${r.status}</span>
+          ${r.restoredMessages !== null ? `${r.restoredMessages} messages` : ''}${r.simulated ? ' (simulated: nothing to restore on an emulated host)' : ''}${r.error ? html`<div class="hint">${r.error.slice(0, 200)}</div>` : ''}</li>`,
+              )}</ul>`
+            : ''
+        }
+      </section>`
+          : ''
+      }
       ${canDownload ? downloadCard(base, boxes, snapshots) : ''}
       <section class="card" aria-labelledby="runs-h"><h2 id="runs-h">Recent backups</h2>
-      ${b.runs.length === 0 ? html`<p>None yet.</p>` : html`<table><thead><tr><th scope="col">Started</th><th scope="col">Why</th><th scope="col">Result</th><th scope="col">Size</th><th scope="col">Took</th></tr></thead><tbody>
-        ${b.runs.map((r) => html`<tr><td>${when(r.startedAt)}</td><td>${r.reason}</td>
+      ${
+        b.runs.length === 0
+          ? html`<p>None yet.</p>`
+          : html`<table><thead><tr><th scope="col">Started</th><th scope="col">Why</th><th scope="col">Result</th><th scope="col">Size</th><th scope="col">Took</th></tr></thead><tbody>
+        ${b.runs.map(
+          (r) => html`<tr><td>${when(r.startedAt)}</td><td>${r.reason}</td>
           <td><span class="pill ${r.status === 'succeeded' ? 'pass' : r.status === 'failed' ? 'fail' : 'unknown'}">${r.status}</span>${r.simulated ? ' (simulated)' : ''}${r.error ? html`<div class="hint">${r.error.slice(0, 200)}</div>` : ''}</td>
-          <td>${bytes(r.sizeBytes)}</td><td>${r.durationMs === null ? '—' : `${(r.durationMs / 1000).toFixed(1)} s`}</td></tr>`)}
-      </tbody></table>`}</section>`,
+          <td>${bytes(r.sizeBytes)}</td><td>${r.durationMs === null ? '—' : `${(r.durationMs / 1000).toFixed(1)} s`}</td></tr>`,
+        )}
+      </tbody></table>`
+      }</section>`,
     });
   });
 
@@ -110,7 +144,12 @@ export function registerBackupPages(web: WebApp, deps: WebDeps): void {
     try {
       const mailbox = await findMailbox(deps.api.db, server.id, form['mailbox'] ?? '');
       const folder = (form['folder'] ?? '').trim();
-      await requestMailboxRestore({ database: deps.p.database, queue: deps.p.queue }, c.get('actor'), { server, mailbox, backupId: form['backup'] ?? '', folder: folder || undefined });
+      await requestMailboxRestore({ database: deps.p.database, queue: deps.p.queue }, c.get('actor'), {
+        server,
+        mailbox,
+        backupId: form['backup'] ?? '',
+        folder: folder || undefined,
+      });
       return c.redirect(`${back}?restoring=1`, 303);
     } catch (err) {
       return c.redirect(`${back}?error=${encodeURIComponent(refusal(err))}`, 303);

@@ -21,20 +21,23 @@ import { inWorkspace } from '../workspace-context.ts';
 import { day } from '../dates.ts';
 import { mailboxQuotaMb } from '../../config.ts';
 
-
 export const REGION_PLACES: Record<string, string> = {
-  'fr-par': 'Paris, France', 'nl-ams': 'Amsterdam, the Netherlands', 'pl-waw': 'Warsaw, Poland',
+  'fr-par': 'Paris, France',
+  'nl-ams': 'Amsterdam, the Netherlands',
+  'pl-waw': 'Warsaw, Poland',
 };
 export const placeOf = (zone: string) => `${REGION_PLACES[zone.slice(0, 6)] ?? zone} (${zone})`;
-const price = (cents: number | undefined, currency: string) => cents === undefined ? 'see Stripe checkout'
-  : `${new Intl.NumberFormat('en-IE', { style: 'currency', currency: currency.toUpperCase() }).format(cents / 100)} per month`;
-
+const price = (cents: number | undefined, currency: string) =>
+  cents === undefined
+    ? 'see Stripe checkout'
+    : `${new Intl.NumberFormat('en-IE', { style: 'currency', currency: currency.toUpperCase() }).format(cents / 100)} per month`;
 
 /** What the status means for the customer, in words. */
 function standing(line: BillingLine): string {
   if (line.graceEndsAt) return `Ended: the server and its mail are kept until ${day(line.graceEndsAt)}, then deleted. Pay the open invoice to keep them.`;
   if (line.status === 'past_due') return 'Payment failed: Stripe tries again over the next days. Update your card or pay the open invoice.';
-  if (line.cancelAtPeriodEnd) return `Cancelled: the server runs until ${line.periodEndsAt ? day(line.periodEndsAt) : 'the end of the current period'}, then it is suspended and later deleted. An owner can undo this until then.`;
+  if (line.cancelAtPeriodEnd)
+    return `Cancelled: the server runs until ${line.periodEndsAt ? day(line.periodEndsAt) : 'the end of the current period'}, then it is suspended and later deleted. An owner can undo this until then.`;
   return '';
 }
 
@@ -51,13 +54,15 @@ function ownerActions(ws: string, l: BillingLine) {
 }
 
 function billingRows(ws: string, lines: BillingLine[], owner: boolean) {
-  return lines.map((l) => html`<tr>
-    <td data-label="Server">${l.serverId ? html`<a href="/w/${ws}/servers/${l.serverId}">${l.domain}</a>` : l.domain ?? '—'}</td>
+  return lines.map(
+    (l) => html`<tr>
+    <td data-label="Server">${l.serverId ? html`<a href="/w/${ws}/servers/${l.serverId}">${l.domain}</a>` : (l.domain ?? '—')}</td>
     <td data-label="Plan">${l.plan.name}<div class="hint">${price(l.plan.monthlyPriceCents ?? undefined, l.plan.currency)}</div></td>
     <td data-label="Status"><span class="pill ${l.status}">${l.status.replaceAll('_', ' ')}</span><div class="hint">${standing(l)}</div></td>
     <td data-label="Next invoice">${l.nextInvoiceAt ? html`${day(l.nextInvoiceAt)}<div class="hint">${price(l.plan.monthlyPriceCents ?? undefined, l.plan.currency)}</div>` : '—'}</td>
     <td><form method="post" action="/w/${ws}/billing/portal"><input type="hidden" name="subscription" value="${l.subscriptionId}"><button type="submit">Manage billing</button></form>
-      ${owner ? ownerActions(ws, l) : ''}</td></tr>`);
+      ${owner ? ownerActions(ws, l) : ''}</td></tr>`,
+  );
 }
 
 export function registerBillingPages(web: WebApp, deps: WebDeps): void {
@@ -73,12 +78,21 @@ export function registerBillingPages(web: WebApp, deps: WebDeps): void {
     const chosenPlan = v['plan'] ?? plans[0]?.id;
     const chosenZone = v['region'] ?? offered[0];
     return renderPage(c, {
-      title: 'Subscribe to a mail server', user: c.get('user'), workspace: page.workspace, sandboxMail, error, status: error ? 400 : 200,
+      title: 'Subscribe to a mail server',
+      user: c.get('user'),
+      workspace: page.workspace,
+      sandboxMail,
+      error,
+      status: error ? 400 : 200,
       body: html`<form method="post" action="/w/${page.workspace.id}/subscribe" class="stack card">
-        <fieldset><legend>Plan</legend>${plans.map((p) => html`<div><input type="radio" id="plan-${p.id}" name="plan" value="${p.id}" ${p.id === chosenPlan ? 'checked' : ''}>
-          <label for="plan-${p.id}" class="inline"><strong>${p.name}</strong>: ${price(p.monthlyPriceCents, p.currency)}; ${p.mailboxes} mailboxes sharing ${p.storageGb} GB (up to ${mailboxQuotaMb(p) / 1024} GB each), ${p.messagesPerHour} messages per hour</label></div>`)}</fieldset>
-        <fieldset><legend>Region (your server and your mail stay there)</legend>${offered.map((z) => html`<div><input type="radio" id="zone-${z}" name="region" value="${z}" ${z === chosenZone ? 'checked' : ''}>
-          <label for="zone-${z}" class="inline">${placeOf(z)}${plansIn(z).length < plans.length ? `: ${plansIn(z).join(', ')} only` : ''}</label></div>`)}</fieldset>
+        <fieldset><legend>Plan</legend>${plans.map(
+          (p) => html`<div><input type="radio" id="plan-${p.id}" name="plan" value="${p.id}" ${p.id === chosenPlan ? 'checked' : ''}>
+          <label for="plan-${p.id}" class="inline"><strong>${p.name}</strong>: ${price(p.monthlyPriceCents, p.currency)}; ${p.mailboxes} mailboxes sharing ${p.storageGb} GB (up to ${mailboxQuotaMb(p) / 1024} GB each), ${p.messagesPerHour} messages per hour</label></div>`,
+        )}</fieldset>
+        <fieldset><legend>Region (your server and your mail stay there)</legend>${offered.map(
+          (z) => html`<div><input type="radio" id="zone-${z}" name="region" value="${z}" ${z === chosenZone ? 'checked' : ''}>
+          <label for="zone-${z}" class="inline">${placeOf(z)}${plansIn(z).length < plans.length ? `: ${plansIn(z).join(', ')} only` : ''}</label></div>`,
+        )}</fieldset>
         ${field({ name: 'domain', label: 'Your domain', value: v['domain'] ?? '', hint: 'A domain you registered (e.g. yourcompany.eu), not a subdomain; mail will be served by mail.<domain>. You will move its nameservers to us.' })}
         <div><button type="submit">Continue to payment</button></div>
       </form>`,
@@ -92,8 +106,13 @@ export function registerBillingPages(web: WebApp, deps: WebDeps): void {
     const domain = DomainSchema.safeParse(form['domain'] ?? '');
     if (!domain.success) return subscribePage(c, 'Enter a domain name you own, like yourcompany.eu.', form);
     try {
-      const { checkoutUrl } = await startCheckout({ db: deps.api.db, billing: deps.p.billing, config: deps.api.config, placements: deps.p.placements }, c.get('actor'), page.access, c.get('user').id,
-        { plan: form['plan'] ?? '', region: form['region'] ?? '', domain: domain.data });
+      const { checkoutUrl } = await startCheckout(
+        { db: deps.api.db, billing: deps.p.billing, config: deps.api.config, placements: deps.p.placements },
+        c.get('actor'),
+        page.access,
+        c.get('user').id,
+        { plan: form['plan'] ?? '', region: form['region'] ?? '', domain: domain.data },
+      );
       return c.redirect(checkoutUrl, 303);
     } catch (err) {
       return subscribePage(c, refusal(err), form);
@@ -104,10 +123,15 @@ export function registerBillingPages(web: WebApp, deps: WebDeps): void {
     const page = await inWorkspace(deps, c, 'billing.read');
     const lines = await billingOverview(deps.api.db, deps.api.config, page.workspace.id);
     return renderPage(c, {
-      title: 'Billing', user: c.get('user'), workspace: page.workspace, sandboxMail, notice: noticeOf(c),
-      body: lines.length === 0
-        ? html`<div class="card"><p>No subscription yet.</p><p><a class="button" href="/w/${page.workspace.id}/subscribe">Subscribe to a mail server</a></p></div>`
-        : html`<div class="table-wrap"><table class="responsive"><thead><tr><th>Server</th><th>Plan</th><th>Status</th><th>Next invoice</th><th>Actions</th></tr></thead><tbody>${billingRows(page.workspace.id, lines, page.can('billing.cancel'))}</tbody></table></div>
+      title: 'Billing',
+      user: c.get('user'),
+      workspace: page.workspace,
+      sandboxMail,
+      notice: noticeOf(c),
+      body:
+        lines.length === 0
+          ? html`<div class="card"><p>No subscription yet.</p><p><a class="button" href="/w/${page.workspace.id}/subscribe">Subscribe to a mail server</a></p></div>`
+          : html`<div class="table-wrap"><table class="responsive"><thead><tr><th>Server</th><th>Plan</th><th>Status</th><th>Next invoice</th><th>Actions</th></tr></thead><tbody>${billingRows(page.workspace.id, lines, page.can('billing.cancel'))}</tbody></table></div>
           <p class="hint">"Manage billing" opens Stripe's customer portal: change the card, pay an open invoice, download past invoices.
           Owners can change a server's plan (prorated by Stripe) or cancel one server: it runs until the end of the period paid for, is then suspended and kept
           ${Math.round(deps.api.config.billing.graceMs / 86_400_000)} days with a final backup before it is deleted; the cancellation can be undone until the period ends.</p>`,
@@ -118,7 +142,12 @@ export function registerBillingPages(web: WebApp, deps: WebDeps): void {
     const page = await inWorkspace(deps, c, 'billing.manage');
     const form = await formOf(c);
     const chosen = form['subscription'] && /^[0-9a-f-]{36}$/i.test(form['subscription']) ? form['subscription'] : undefined;
-    const { url } = await openBillingPortal({ db: deps.api.db, billing: deps.p.billing, publicUrl: deps.api.config.http.publicUrl }, c.get('actor'), page.workspace.id, chosen);
+    const { url } = await openBillingPortal(
+      { db: deps.api.db, billing: deps.p.billing, publicUrl: deps.api.config.http.publicUrl },
+      c.get('actor'),
+      page.workspace.id,
+      chosen,
+    );
     return c.redirect(url, 303);
   });
 
@@ -133,20 +162,27 @@ export function registerBillingPages(web: WebApp, deps: WebDeps): void {
 
   web.get('/checkout/done', async (c) => {
     const checkout = await loadCheckout(c);
-    const [server] = await deps.api.db.select({ id: servers.id }).from(servers)
-      .innerJoin(subscriptions, eq(subscriptions.id, servers.subscriptionId)).where(eq(subscriptions.checkoutId, checkout.id));
+    const [server] = await deps.api.db
+      .select({ id: servers.id })
+      .from(servers)
+      .innerJoin(subscriptions, eq(subscriptions.id, servers.subscriptionId))
+      .where(eq(subscriptions.checkoutId, checkout.id));
     if (server) return c.redirect(`/w/${checkout.workspaceId}/servers/${server.id}`, 303);
     // Paid for a server that cannot exist (the domain was taken meanwhile): say so instead of waiting forever.
     if (checkout.status === 'refused' || checkout.status === 'refunded') {
       return renderPage(c, {
-        title: 'Payment refunded', user: c.get('user'), sandboxMail,
+        title: 'Payment refunded',
+        user: c.get('user'),
+        sandboxMail,
         body: html`<div class="card"><p>This payment cannot start a server for <strong>${checkout.domain}</strong>: another server already serves it, or this checkout had been replaced by a newer one.
           ${checkout.status === 'refunded' ? 'The subscription is cancelled and your payment refunded; we sent you a mail about it.' : 'We are cancelling the subscription and refunding your payment; you will get a mail when it is done.'}</p>
           <p><a href="/w/${checkout.workspaceId}">Back to the workspace</a></p></div>`,
       });
     }
     return renderPage(c, {
-      title: 'Payment received', user: c.get('user'), sandboxMail,
+      title: 'Payment received',
+      user: c.get('user'),
+      sandboxMail,
       body: html`<div class="card" data-refresh="2"><p>Thank you. We are waiting for Stripe to confirm the payment for <strong>${checkout.domain}</strong>;
         this page moves on to your server's installation checklist by itself.</p>
         <p><a href="/checkout/done?checkout=${checkout.id}">Check again</a> · <a href="/w/${checkout.workspaceId}">Back to the workspace</a></p></div>`,
@@ -156,7 +192,9 @@ export function registerBillingPages(web: WebApp, deps: WebDeps): void {
   web.get('/checkout/cancelled', async (c) => {
     const checkout = await loadCheckout(c);
     return renderPage(c, {
-      title: 'Checkout cancelled', user: c.get('user'), sandboxMail,
+      title: 'Checkout cancelled',
+      user: c.get('user'),
+      sandboxMail,
       body: html`<div class="card"><p>Nothing was charged and no server was created for <strong>${checkout.domain}</strong>.</p>
         <p><a class="button" href="/w/${checkout.workspaceId}/subscribe">Try again</a> <a href="/w/${checkout.workspaceId}">Back to the workspace</a></p></div>`,
     });

@@ -24,7 +24,7 @@ import { dkimSection } from './dkim-section.ts';
 import { hostName } from '../host-name.ts';
 
 function recordInput(form: Record<string, string>): CustomerRecordInput {
-  const type = (CUSTOMER_RECORD_TYPES as readonly string[]).includes(form['type'] ?? '') ? form['type'] as CustomerRecordInput['type'] : 'A';
+  const type = (CUSTOMER_RECORD_TYPES as readonly string[]).includes(form['type'] ?? '') ? (form['type'] as CustomerRecordInput['type']) : 'A';
   const priority = form['priority'] ? Number(form['priority']) : undefined;
   return { type, name: form['name'] ?? '', content: form['content'] ?? '', ...(priority !== undefined ? { priority } : {}) };
 }
@@ -47,43 +47,74 @@ export function registerDnsPages(web: WebApp, deps: WebDeps): void {
     const theirs = (await customerRecordsOf(deps.api.db, server.id)).filter((r) => r.state !== 'deleting');
     // Live answers for every record at once: the page costs the slowest lookup, not their sum.
     const [live, [ptr4, ptr6], spf, keys] = await Promise.all([
-      Promise.all(records.map(async (r) => {
-        const { type, expected } = expectedAnswer(r, server);
-        if (!type) return { answers: [] as string[], matches: null as boolean | null };
-        const res = await lookup.lookup(r.name, type);
-        const answers = res.status === 'ok' ? res.answers : [];
-        return { answers, matches: answers.some((a) => normAnswer(a) === normAnswer(expected)) };
-      })),
-      ptrView(lookup, deps.api.db, server.id), spfView(lookup, server), dkimKeysView(deps.api.db, server.id),
+      Promise.all(
+        records.map(async (r) => {
+          const { type, expected } = expectedAnswer(r, server);
+          if (!type) return { answers: [] as string[], matches: null as boolean | null };
+          const res = await lookup.lookup(r.name, type);
+          const answers = res.status === 'ok' ? res.answers : [];
+          return { answers, matches: answers.some((a) => normAnswer(a) === normAnswer(expected)) };
+        }),
+      ),
+      ptrView(lookup, deps.api.db, server.id),
+      spfView(lookup, server),
+      dkimKeysView(deps.api.db, server.id),
     ]);
     const ns = server.nameServers ?? [];
     const dnssec = dnssecView(server);
     const manage = page.can('dns.manage');
     const base = `/w/${page.workspace.id}/servers/${server.id}/dns`;
     return renderPage(c, {
-      title: `DNS for ${server.domain}`, user: c.get('user'), workspace: page.workspace, sandboxMail, error: error ?? null, status: error ? 400 : 200,
+      title: `DNS for ${server.domain}`,
+      user: c.get('user'),
+      workspace: page.workspace,
+      sandboxMail,
+      error: error ?? null,
+      status: error ? 400 : 200,
       body: html`${serverTabs(page.workspace.id, server.id, '/dns')}
       <section class="card" aria-labelledby="ns-h"><h2 id="ns-h">At your registrar</h2>
         ${ns.length ? html`<p>First check <a href="#theirs-h">your records</a> below: once the nameservers move, only the records listed on this page answer for <strong>${server.domain}</strong>. Then set its nameservers to:</p>${ns.map((n, i) => copyable(`ns-${i}`, n, `nameserver ${i + 1}`))}` : html`<p>The DNS zone is not created yet.</p>`}
-        ${server.dnssecDs ? html`<p>Then add this DS record to turn on DNSSEC (DNSSEC is <strong>${server.dnssecStatus ?? 'pending'}</strong>):</p>${copyable('ds', server.dnssecDs, 'the DS record')}
+        ${
+          server.dnssecDs
+            ? html`<p>Then add this DS record to turn on DNSSEC (DNSSEC is <strong>${server.dnssecStatus ?? 'pending'}</strong>):</p>${copyable('ds', server.dnssecDs, 'the DS record')}
           ${dnssec.key ? html`<p class="hint">If your registrar asks for the key instead: key tag ${dnssec.key.keyTag}, algorithm ${dnssec.key.algorithm}, digest type ${dnssec.key.digestType}, flags ${dnssec.key.flags}.</p>${dnssec.key.publicKey ? copyable('dnskey', dnssec.key.publicKey, 'the public key') : ''}` : ''}
-          ${dnssec.waitingFor ? html`<p class="notice">${dnssec.waitingFor.message} mailplane checks every 10 minutes and publishes it by itself.</p>` : ''}` : ''}
+          ${dnssec.waitingFor ? html`<p class="notice">${dnssec.waitingFor.message} mailplane checks every 10 minutes and publishes it by itself.</p>` : ''}`
+            : ''
+        }
       </section>
       <section aria-labelledby="rec-h"><h2 id="rec-h">Records we publish</h2>
-      ${records.length === 0 ? html`<p>No record is published yet.</p>` : html`<div class="table-wrap"><table class="responsive"><thead><tr><th>Type</th><th>Name</th><th>Value</th><th>Live answer</th></tr></thead><tbody>
-        ${records.map((r, i) => html`<tr><td data-label="Type">${r.type}</td><td data-label="Name">${hostName(r.name)}</td>
+      ${
+        records.length === 0
+          ? html`<p>No record is published yet.</p>`
+          : html`<div class="table-wrap"><table class="responsive"><thead><tr><th>Type</th><th>Name</th><th>Value</th><th>Live answer</th></tr></thead><tbody>
+        ${records.map(
+          (r, i) => html`<tr><td data-label="Type">${r.type}</td><td data-label="Name">${hostName(r.name)}</td>
           <td data-label="Value"><div class="row"><code id="rec-${i}">${r.priority !== null ? `${r.priority} ` : ''}${r.content}</code><button type="button" class="secondary" data-copy="rec-${i}" aria-label="Copy the ${r.type} value of ${r.name}">Copy</button></div></td>
-          <td data-label="Live answer">${live[i]!.matches === null ? html`<span class="hint">not checked (${r.type})</span>` : live[i]!.matches ? html`<span class="ok">✓ matches</span>` : html`<span class="bad">✗ ${live[i]!.answers.length ? live[i]!.answers.join(' | ') : 'no answer'}</span>`}</td></tr>`)}
-      </tbody></table></div>`}</section>
+          <td data-label="Live answer">${live[i]!.matches === null ? html`<span class="hint">not checked (${r.type})</span>` : live[i]!.matches ? html`<span class="ok">✓ matches</span>` : html`<span class="bad">✗ ${live[i]!.answers.length ? live[i]!.answers.join(' | ') : 'no answer'}</span>`}</td></tr>`,
+        )}
+      </tbody></table></div>`
+      }</section>
       <section aria-labelledby="theirs-h"><h2 id="theirs-h">Your records</h2>
         <p>${server.dnsImportedAt ? 'Found in your current DNS and copied into the new zone (mailplane never changes them), and any you added. Add what is missing before you move the nameservers: Cloudflare finds only the common names (www, the domain itself…).' : 'Your current DNS is copied here when the zone is created.'}</p>
-        ${theirs.length === 0 ? html`<p>No record of yours yet.</p>` : html`<div class="table-wrap"><table class="responsive"><thead><tr><th>Type</th><th>Name</th><th>Value</th><th>State</th>${manage ? html`<th>Actions</th>` : ''}</tr></thead><tbody>
-          ${theirs.map((r) => html`<tr><td data-label="Type">${r.type}</td><td data-label="Name">${hostName(r.name)}${r.source === 'imported' ? html`<div class="hint">imported</div>` : ''}</td>
+        ${
+          theirs.length === 0
+            ? html`<p>No record of yours yet.</p>`
+            : html`<div class="table-wrap"><table class="responsive"><thead><tr><th>Type</th><th>Name</th><th>Value</th><th>State</th>${manage ? html`<th>Actions</th>` : ''}</tr></thead><tbody>
+          ${theirs.map(
+            (
+              r,
+            ) => html`<tr><td data-label="Type">${r.type}</td><td data-label="Name">${hostName(r.name)}${r.source === 'imported' ? html`<div class="hint">imported</div>` : ''}</td>
             <td data-label="Value"><code>${r.priority !== null ? `${r.priority} ` : ''}${r.content}</code></td>
             <td data-label="State"><span class="pill ${r.state}">${r.state}</span>${r.error ? html`<div class="bad">${r.error}</div>` : ''}</td>
-            ${manage ? html`<td data-label="Actions" class="actions"><details><summary>Change ${r.type} ${r.name}</summary><form method="post" action="${base}/records/${r.id}" class="stack">${recordFields(`r-${r.id}`, r)}<div><button type="submit" class="secondary">Save</button></div></form></details>
-              <form method="post" action="${base}/records/${r.id}/delete" data-confirm="Delete ${r.type} ${r.name}?"><button type="submit" class="danger">Delete ${r.type} ${r.name}</button></form></td>` : ''}</tr>`)}
-        </tbody></table></div>`}
+            ${
+              manage
+                ? html`<td data-label="Actions" class="actions"><details><summary>Change ${r.type} ${r.name}</summary><form method="post" action="${base}/records/${r.id}" class="stack">${recordFields(`r-${r.id}`, r)}<div><button type="submit" class="secondary">Save</button></div></form></details>
+              <form method="post" action="${base}/records/${r.id}/delete" data-confirm="Delete ${r.type} ${r.name}?"><button type="submit" class="danger">Delete ${r.type} ${r.name}</button></form></td>`
+                : ''
+            }</tr>`,
+          )}
+        </tbody></table></div>`
+        }
         ${manage ? html`<h3>Add a record</h3><form method="post" action="${base}/records" class="stack card">${recordFields('new')}<div><button type="submit">Add record</button></div></form>` : ''}
       </section>
       <section class="card" aria-labelledby="spf-h"><h2 id="spf-h">Other senders (SPF)</h2>
@@ -115,17 +146,26 @@ export function registerDnsPages(web: WebApp, deps: WebDeps): void {
     try {
       const server = await findServer(deps.api.db, c.req.param('id') ?? '', page.workspace.id);
       const form = await formOf(c);
-      await startDkimRotation(deps.p, c.get('actor'), { serverId: server.id, reason: (form['reason'] ?? '').trim() || 'rotated from the dashboard', emergency: form['emergency'] === '1' });
+      await startDkimRotation(deps.p, c.get('actor'), {
+        serverId: server.id,
+        reason: (form['reason'] ?? '').trim() || 'rotated from the dashboard',
+        emergency: form['emergency'] === '1',
+      });
     } catch (err) {
       return dnsPage(c, refusal(err));
     }
     // The checklist on the server page follows the rotation live.
     return c.redirect(`/w/${page.workspace.id}/servers/${c.req.param('id')}`, 303);
   });
-  act('/w/:ws/servers/:id/dns/records', async (c, page) => addCustomerRecord(dns, c.get('actor'), page.access, c.req.param('id')!, recordInput(await formOf(c))));
+  act('/w/:ws/servers/:id/dns/records', async (c, page) =>
+    addCustomerRecord(dns, c.get('actor'), page.access, c.req.param('id')!, recordInput(await formOf(c))),
+  );
   act('/w/:ws/servers/:id/dns/records/:rid', async (c, page) =>
-    updateCustomerRecord(dns, c.get('actor'), page.access, c.req.param('id')!, c.req.param('rid')!, recordInput(await formOf(c))));
-  act('/w/:ws/servers/:id/dns/records/:rid/delete', async (c, page) => deleteCustomerRecord(dns, c.get('actor'), page.access, c.req.param('id')!, c.req.param('rid')!));
+    updateCustomerRecord(dns, c.get('actor'), page.access, c.req.param('id')!, c.req.param('rid')!, recordInput(await formOf(c))),
+  );
+  act('/w/:ws/servers/:id/dns/records/:rid/delete', async (c, page) =>
+    deleteCustomerRecord(dns, c.get('actor'), page.access, c.req.param('id')!, c.req.param('rid')!),
+  );
   act('/w/:ws/servers/:id/dns/spf', async (c, page) => {
     const terms = (await formOf(c))['terms']?.split(/[\s,]+/).filter(Boolean) ?? [];
     return setSpfTerms(dns, c.get('actor'), page.access, c.req.param('id')!, terms);

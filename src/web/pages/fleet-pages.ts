@@ -30,7 +30,12 @@ export function registerFleetPages(web: WebApp, deps: WebDeps): void {
   const fleetPage = async (c: WebContext, error: string | null = null) => {
     const [v, rollouts] = await Promise.all([fleetVersions(fleet), listRollouts(db)]);
     return renderPage(c, {
-      title: 'Fleet versions and rollouts', user: c.get('user'), sandboxMail, error, notice: noticeOf(c), status: error ? 409 : 200,
+      title: 'Fleet versions and rollouts',
+      user: c.get('user'),
+      sandboxMail,
+      error,
+      notice: noticeOf(c),
+      status: error ? 409 : 200,
       body: html`<p>The current mail stack is <code>${v.current.version}</code> (release ${v.current.release}).</p>
       <div class="table-wrap"><table class="responsive"><thead><tr><th>Version</th><th>Release</th><th>Servers</th></tr></thead><tbody>
         ${v.versions.map((r) => html`<tr><td data-label="Version"><code>${r.version ?? 'not recorded'}</code>${r.current ? ' (current)' : ''}</td><td data-label="Release">${r.release ?? '—'}</td><td data-label="Servers">${r.servers}</td></tr>`)}
@@ -46,15 +51,26 @@ export function registerFleetPages(web: WebApp, deps: WebDeps): void {
     const live = r.status === 'running' || r.servers.some((s) => s.status === 'rolling_back');
     const ops = c.get('user').staffRole === 'ops';
     return renderPage(c, {
-      title: `Rollout of ${r.targetVersion}`, user: c.get('user'), sandboxMail, error, notice: noticeOf(c), status: error ? 409 : 200,
+      title: `Rollout of ${r.targetVersion}`,
+      user: c.get('user'),
+      sandboxMail,
+      error,
+      notice: noticeOf(c),
+      status: error ? 409 : 200,
       body: html`<section class="card" ${live ? html`data-refresh="5"` : ''}><p><span class="pill ${r.status}">${r.status}</span> started ${r.createdAt.slice(0, 16).replace('T', ' ')} UTC by <code>${r.startedBy.slice(0, 12)}</code>${live ? '; this page updates by itself' : ''}.</p>
         ${r.haltReason ? html`<p class="error">${r.haltReason}</p>` : ''}
-        ${ops && r.status === 'halted' ? html`<div class="row">
+        ${
+          ops && r.status === 'halted'
+            ? html`<div class="row">
           <form method="post" action="/ops/rollouts/${r.id}/resume"><button type="submit">Resume (try the failed server again)</button></form>
-          <form method="post" action="/ops/rollouts/${r.id}/skip"><button type="submit" class="secondary">Skip the failed server</button></form></div>` : ''}
+          <form method="post" action="/ops/rollouts/${r.id}/skip"><button type="submit" class="secondary">Skip the failed server</button></form></div>`
+            : ''
+        }
         ${ops && (r.status === 'halted' || r.status === 'running') ? html`<form method="post" action="/ops/rollouts/${r.id}/abort" data-confirm="Abort the rollout? Servers not started yet stay on their version."><button type="submit" class="secondary">Abort</button></form>` : ''}
-        <ol class="checklist">${r.servers.map((s) => html`<li><span class="pill ${s.status}">${s.status}</span> wave ${s.wave} <a href="/support/servers/${s.serverId}">${s.hostname}</a>
-          <span class="hint">from ${s.fromVersion ?? 'unknown'}${s.failedCheck ? `; failed the "${s.failedCheck}" check` : ''}</span>${s.error ? html`<div class="bad">${s.error}</div>` : ''}</li>`)}</ol></section>`,
+        <ol class="checklist">${r.servers.map(
+          (s) => html`<li><span class="pill ${s.status}">${s.status}</span> wave ${s.wave} <a href="/support/servers/${s.serverId}">${s.hostname}</a>
+          <span class="hint">from ${s.fromVersion ?? 'unknown'}${s.failedCheck ? `; failed the "${s.failedCheck}" check` : ''}</span>${s.error ? html`<div class="bad">${s.error}</div>` : ''}</li>`,
+        )}</ol></section>`,
     });
   };
 
@@ -82,17 +98,30 @@ export function registerFleetPages(web: WebApp, deps: WebDeps): void {
     const server = await findServer(db, c.req.param('id'));
     const s = await serverStackView(fleet, db, server, { withDiffs: true });
     return renderPage(c, {
-      title: `Stack of ${server.domain}`, user: c.get('user'), sandboxMail, notice: c.req.query('queued') ? 'Drift check queued: reload in a moment.' : null,
+      title: `Stack of ${server.domain}`,
+      user: c.get('user'),
+      sandboxMail,
+      notice: c.req.query('queued') ? 'Drift check queued: reload in a moment.' : null,
       body: html`<p><a href="/support/servers/${server.id}">Back to the server</a></p><section class="card"><dl class="facts">
         <dt>Stack version</dt><dd><code>${s.version ?? 'not recorded'}</code> (release ${s.release ?? '?'}), applied ${s.appliedAt?.slice(0, 16).replace('T', ' ') ?? 'never'}${s.current.upToDate ? ', the current one' : html`; the current one is <code>${s.current.version}</code>`}</dd>
         <dt>Previous version</dt><dd>${s.previousVersion ?? '—'}</dd><dt>Maintenance window</dt><dd>${s.maintenanceWindow.text} (${s.maintenanceWindow.source})</dd>
         <dt>Last drift check</dt><dd>${s.drift?.checkedAt.slice(0, 16).replace('T', ' ') ?? 'never'}</dd></dl>
         <form method="post" action="/support/servers/${server.id}/drift-check"><button type="submit" class="secondary">Check for drift now</button></form></section>
-      ${s.drift ? html`<section class="card"><h2>Drift</h2>${s.drift.files.length === 0 ? html`<p>Every managed file is as mailplane applied it.</p>` : s.drift.files.map((f) => html`<h3><code>${f.path}</code>${f.missing ? ' (missing)' : ''}</h3>
-        ${f.secret ? html`<p class="hint">A secret: only its digest is compared, its content is never shown.</p>` : html`<pre>${f.diff ?? ''}</pre>`}`)}
+      ${
+        s.drift
+          ? html`<section class="card"><h2>Drift</h2>${
+              s.drift.files.length === 0
+                ? html`<p>Every managed file is as mailplane applied it.</p>`
+                : s.drift.files.map(
+                    (f) => html`<h3><code>${f.path}</code>${f.missing ? ' (missing)' : ''}</h3>
+        ${f.secret ? html`<p class="hint">A secret: only its digest is compared, its content is never shown.</p>` : html`<pre>${f.diff ?? ''}</pre>`}`,
+                  )
+            }
         ${s.drift.servicesDown.length ? html`<p class="bad">Not running: ${s.drift.servicesDown.map((u) => `${u.unit} (${u.active})`).join(', ')}</p>` : ''}
         ${s.drift.packagesChanged.length ? html`<p>Packages changed since the apply: ${s.drift.packagesChanged.map((p) => `${p.name} ${p.applied ?? 'none'} → ${p.now ?? 'removed'}`).join(', ')}</p>` : ''}
-        <p>Updates: ${s.drift.updates.pending} pending (${s.drift.updates.security.length} security)${s.drift.updates.rebootRequired ? html`; <strong>reboot required</strong>` : ''}; kernel ${s.drift.updates.kernel.running}${s.drift.updates.kernel.installed && s.drift.updates.kernel.installed !== s.drift.updates.kernel.running ? ` (installed: ${s.drift.updates.kernel.installed})` : ''}.</p></section>` : ''}`,
+        <p>Updates: ${s.drift.updates.pending} pending (${s.drift.updates.security.length} security)${s.drift.updates.rebootRequired ? html`; <strong>reboot required</strong>` : ''}; kernel ${s.drift.updates.kernel.running}${s.drift.updates.kernel.installed && s.drift.updates.kernel.installed !== s.drift.updates.kernel.running ? ` (installed: ${s.drift.updates.kernel.installed})` : ''}.</p></section>`
+          : ''
+      }`,
     });
   });
   web.post('/support/servers/:id/drift-check', async (c) => {
@@ -109,14 +138,24 @@ export function registerFleetPages(web: WebApp, deps: WebDeps): void {
     const w = s.maintenanceWindow;
     const base = `/w/${page.workspace.id}/servers/${server.id}`;
     return renderPage(c, {
-      title: `Maintenance window of ${server.domain}`, user: c.get('user'), workspace: page.workspace, sandboxMail, error, notice: c.req.query('saved') ? 'Maintenance window saved.' : null, status: error ? 400 : 200,
+      title: `Maintenance window of ${server.domain}`,
+      user: c.get('user'),
+      workspace: page.workspace,
+      sandboxMail,
+      error,
+      notice: c.req.query('saved') ? 'Maintenance window saved.' : null,
+      status: error ? 400 : 200,
       body: html`${serverTabs(page.workspace.id, server.id, '/maintenance')}
-      <section class="card"><p>mailplane restarts this server's mail services (to bring it a new version of its mail stack) and reboots it (when an update needs it) only in this window, then checks it. Now: <strong>${w.text}</strong>${w.source === 'default' ? ' (the default)' : w.source === 'workspace' ? ' (the workspace\'s)' : ''}; next opening ${w.nextOpening.slice(0, 16).replace('T', ' ')} UTC.</p>
+      <section class="card"><p>mailplane restarts this server's mail services (to bring it a new version of its mail stack) and reboots it (when an update needs it) only in this window, then checks it. Now: <strong>${w.text}</strong>${w.source === 'default' ? ' (the default)' : w.source === 'workspace' ? " (the workspace's)" : ''}; next opening ${w.nextOpening.slice(0, 16).replace('T', ' ')} UTC.</p>
         <p class="hint">Stack version <code>${s.version ?? 'unknown'}</code>${s.drift?.updates.rebootRequired ? html`; <strong>a reboot is pending</strong>` : ''}.</p>
-        ${page.can('servers.maintenance') ? html`<form method="post" action="${base}/maintenance"><fieldset><legend>Days (UTC)</legend>${DAYS.map((d, i) => html`<label><input type="checkbox" name="day" value="${i}" ${w.days.includes(i) ? 'checked' : ''}> ${d}</label> `)}</fieldset>
+        ${
+          page.can('servers.maintenance')
+            ? html`<form method="post" action="${base}/maintenance"><fieldset><legend>Days (UTC)</legend>${DAYS.map((d, i) => html`<label><input type="checkbox" name="day" value="${i}" ${w.days.includes(i) ? 'checked' : ''}> ${d}</label> `)}</fieldset>
           <div class="row"><div><label for="start">Starts at (UTC)</label><input id="start" name="start" type="time" required value="${hhmm(w.startMinute)}"></div>
           <div><label for="hours">Lasts (hours)</label><input id="hours" name="hours" type="number" min="1" max="24" required value="${Math.max(1, Math.round(w.durationMinutes / 60))}"></div></div>
-          <button type="submit">Save the window</button></form>` : ''}</section>`,
+          <button type="submit">Save the window</button></form>`
+            : ''
+        }</section>`,
     });
   };
   web.get('/w/:ws/servers/:id/maintenance', (c) => windowPage(c));
@@ -127,10 +166,14 @@ export function registerFleetPages(web: WebApp, deps: WebDeps): void {
     const list = (v: unknown) => (Array.isArray(v) ? v : v === undefined ? [] : [v]).map((x) => Number(x));
     try {
       const days = list(form['day']);
-      const [h, m] = String(form['start'] ?? '').split(':').map(Number);
+      const [h, m] = String(form['start'] ?? '')
+        .split(':')
+        .map(Number);
       if (h === undefined || m === undefined || Number.isNaN(h) || Number.isNaN(m)) throw new ValidationError('Give the start time as HH:MM.');
       const window = validateWindow({ days, startMinute: h * 60 + m, durationMinutes: Number(form['hours']) * 60 });
-      await db.insert(serverStacks).values({ serverId: server.id, maintenanceWindow: window })
+      await db
+        .insert(serverStacks)
+        .values({ serverId: server.id, maintenanceWindow: window })
         .onConflictDoUpdate({ target: serverStacks.serverId, set: { maintenanceWindow: window } });
       await audit(db, c.get('actor'), { action: 'server.maintenance_window', workspaceId: server.workspaceId, target: server.id, details: { window } });
     } catch (err) {

@@ -20,12 +20,15 @@ export function downloadCard(base: string, boxes: MailboxRow[], snapshots: Array
   const real = snapshots.filter((r) => !r.simulated);
   if (boxes.length === 0 || snapshots.length === 0) return '';
   return html`<section class="card" aria-labelledby="download-h"><h2 id="download-h">Download a mailbox</h2>
-    ${real.length === 0 ? html`<p class="hint">Only simulated backups so far (an emulated sandbox host): they hold no mail to download.</p>`
-      : html`<p>Every message of the mailbox, as the backup holds it, in a Maildir archive (tar.gz) that Dovecot, mutt or Thunderbird can import. The link works once, for 15 minutes.</p>
+    ${
+      real.length === 0
+        ? html`<p class="hint">Only simulated backups so far (an emulated sandbox host): they hold no mail to download.</p>`
+        : html`<p>Every message of the mailbox, as the backup holds it, in a Maildir archive (tar.gz) that Dovecot, mutt or Thunderbird can import. The link works once, for 15 minutes.</p>
       <form method="post" action="${base}/backups/download" class="stack">
         <label>Mailbox <select name="mailbox">${boxes.map((m) => html`<option value="${m.id}">${m.address}</option>`)}</select></label>
         <label>From the backup of <select name="backup">${real.map((r) => html`<option value="${r.id}">${when(r.finishedAt)}</option>`)}</select></label>
-        <button type="submit" class="secondary">Download</button></form>`}
+        <button type="submit" class="secondary">Download</button></form>`
+    }
   </section>`;
 }
 
@@ -39,7 +42,11 @@ export function registerMailboxDownloadPages(web: WebApp, deps: WebDeps): void {
     const back = `/w/${page.workspace.id}/servers/${server.id}/backups`;
     try {
       const mailbox = await findMailbox(deps.api.db, server.id, form['mailbox'] ?? '');
-      const row = await requestMailboxDownload({ database: service.database, now: () => service.clock.now() }, c.get('actor'), { server, mailbox, backupId: form['backup'] ?? '' });
+      const row = await requestMailboxDownload({ database: service.database, now: () => service.clock.now() }, c.get('actor'), {
+        server,
+        mailbox,
+        backupId: form['backup'] ?? '',
+      });
       return c.redirect(`${back}/download/${row.id}`, 303);
     } catch (err) {
       return c.redirect(`${back}?error=${encodeURIComponent(refusal(err))}`, 303);

@@ -29,23 +29,40 @@ export function registerMailboxImportPages(web: WebApp, deps: WebDeps): void {
     const base = `/w/${page.workspace.id}/servers/${server.id}/mailboxes/${mailbox.id}`;
     const form = extra.form ?? {};
     return renderPage(c, {
-      title: `Import mail into ${mailbox.address}`, user: c.get('user'), workspace: page.workspace, sandboxMail, error: extra.error ?? null, notice: noticeOf(c), status: extra.error ? 400 : 200,
+      title: `Import mail into ${mailbox.address}`,
+      user: c.get('user'),
+      workspace: page.workspace,
+      sandboxMail,
+      error: extra.error ?? null,
+      notice: noticeOf(c),
+      status: extra.error ? 400 : 200,
       body: html`${serverTabs(page.workspace.id, server.id, '/mailboxes')}
       <p><a href="/w/${page.workspace.id}/servers/${server.id}/mailboxes">Back to the mailboxes</a></p>
       <p>Copies every folder and message of a mailbox at your old provider into ${mailbox.address}, over IMAP with TLS.
         Nothing is changed or deleted at the old provider, and nothing here is deleted. Run it again before you move the
         domain's DNS (and once after): each run copies only what arrived since the last one.
         The password is used for that run only and deleted when it ends; each run asks for it again.</p>
-      ${runs.length === 0 ? html`<p>No import yet.</p>` : html`<div class="table-wrap"><table class="responsive"><thead><tr><th>From</th><th>State</th><th>Folders</th><th>When</th></tr></thead><tbody>
-        ${runs.map((r) => html`<tr><td data-label="From"><strong>${r.source.username}</strong><div class="hint">${r.source.host}:${r.source.port} (${r.source.security}, ${r.source.address})</div></td>
+      ${
+        runs.length === 0
+          ? html`<p>No import yet.</p>`
+          : html`<div class="table-wrap"><table class="responsive"><thead><tr><th>From</th><th>State</th><th>Folders</th><th>When</th></tr></thead><tbody>
+        ${runs.map(
+          (
+            r,
+          ) => html`<tr><td data-label="From"><strong>${r.source.username}</strong><div class="hint">${r.source.host}:${r.source.port} (${r.source.security}, ${r.source.address})</div></td>
           <td data-label="State"><span class="pill ${r.status === 'succeeded' ? 'applied' : r.status === 'failed' ? 'failed' : 'pending'}">${STATUS_LABEL[r.status]}</span>
             ${r.status === 'running' && r.progress ? html`<div class="hint">${r.progress}</div>` : ''}
             ${r.messagesCopied !== null ? html`<div>${r.messagesCopied} message(s) copied${r.simulated ? ' (simulated by the sandbox)' : ''}</div>` : ''}
             ${r.error ? html`<div class="bad">${r.error}</div>` : ''}</td>
           <td data-label="Folders">${r.folders.length === 0 ? '—' : html`<ul>${r.folders.map((f) => html`<li>${f.name}: ${f.messages} message(s)${f.copied > 0 ? html`, ${f.copied} new` : ''}</li>`)}</ul>`}</td>
-          <td data-label="When">${when(r.requestedAt)}${r.finishedAt ? html`<div class="hint">ended ${when(r.finishedAt)}</div>` : ''}</td></tr>`)}
-      </tbody></table></div>`}
-      ${underWay ? html`<p class="notice">An import is under way; reload this page to follow it.</p>` : html`<h2>${runs.length === 0 ? 'Import' : 'Import again'}</h2>
+          <td data-label="When">${when(r.requestedAt)}${r.finishedAt ? html`<div class="hint">ended ${when(r.finishedAt)}</div>` : ''}</td></tr>`,
+        )}
+      </tbody></table></div>`
+      }
+      ${
+        underWay
+          ? html`<p class="notice">An import is under way; reload this page to follow it.</p>`
+          : html`<h2>${runs.length === 0 ? 'Import' : 'Import again'}</h2>
       <form method="post" action="${base}/import" class="stack card">
         ${field({ name: 'host', label: "Old provider's IMAP server", value: form['host'] ?? runs[0]?.source.host ?? '', autocomplete: 'off', hint: 'for example imap.example.com' })}
         ${field({ name: 'port', label: 'Port', type: 'number', value: form['port'] ?? String(runs[0]?.source.port ?? 993) })}
@@ -54,7 +71,8 @@ export function registerMailboxImportPages(web: WebApp, deps: WebDeps): void {
           <option value="starttls" ${(form['security'] ?? runs[0]?.source.security) === 'starttls' ? 'selected' : ''}>STARTTLS (port 143)</option></select></div>
         ${field({ name: 'username', label: 'User name at the old provider', value: form['username'] ?? runs[0]?.source.username ?? '', autocomplete: 'off' })}
         ${field({ name: 'password', label: 'Password at the old provider', type: 'password', autocomplete: 'off' })}
-        <div><button type="submit">Start the import</button></div></form>`}`,
+        <div><button type="submit">Start the import</button></div></form>`
+      }`,
     });
   };
 
@@ -70,9 +88,17 @@ export function registerMailboxImportPages(web: WebApp, deps: WebDeps): void {
     // The API's rules (src/api/routes/mailbox-imports.ts), said in words.
     if (!host || host.length > 253) return importPage(c, { error: "Give the old provider's IMAP server.", form: kept });
     if (!Number.isInteger(port) || port < 1 || port > 65535) return importPage(c, { error: 'The port is a number from 1 to 65535.', form: kept });
-    if (!username || username.length > 320 || /[\u0000-\u001f\u007f]/.test(username)) return importPage(c, { error: 'Give the user name at the old provider.', form: kept });
-    if (!password || password.length > 1024 || /[\u0000-\u001f\u007f]/.test(password)) return importPage(c, { error: 'Give the password at the old provider.', form: kept });
-    const importDeps = { database: deps.p.database, queue: deps.p.queue, vault: deps.p.mailboxes.vault, lookup: deps.p.lookup, policy: deps.api.config.mailboxImport };
+    if (!username || username.length > 320 || /[\u0000-\u001f\u007f]/.test(username))
+      return importPage(c, { error: 'Give the user name at the old provider.', form: kept });
+    if (!password || password.length > 1024 || /[\u0000-\u001f\u007f]/.test(password))
+      return importPage(c, { error: 'Give the password at the old provider.', form: kept });
+    const importDeps = {
+      database: deps.p.database,
+      queue: deps.p.queue,
+      vault: deps.p.mailboxes.vault,
+      lookup: deps.p.lookup,
+      policy: deps.api.config.mailboxImport,
+    };
     try {
       await requestImport(importDeps, c.get('actor'), page.access, c.req.param('id'), c.req.param('mb'), { host, port, security, username, password });
     } catch (err) {

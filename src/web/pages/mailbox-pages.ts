@@ -27,20 +27,41 @@ export function registerMailboxPages(web: WebApp, deps: WebDeps): void {
     const base = `/w/${page.workspace.id}/servers/${server.id}/mailboxes`;
     const manage = page.can('mailboxes.manage');
     const exportable = page.can('mailboxes.exportPassword');
-    const spam = await spamSettingsSection(deps, page.access, server.id, `/w/${page.workspace.id}/servers/${server.id}`, page.can('mailboxes.spamSettings') && server.status === 'ready');
+    const spam = await spamSettingsSection(
+      deps,
+      page.access,
+      server.id,
+      `/w/${page.workspace.id}/servers/${server.id}`,
+      page.can('mailboxes.spamSettings') && server.status === 'ready',
+    );
     // Members see the credentials link of the mailboxes assigned to them only (the page refuses the others).
     const credentials = (b: { assigneeUserId: string | null }) => manage || b.assigneeUserId === c.get('user').id;
-    const usage = (b: { usedBytes: number | null; usageCollectedAt: Date | null; quotaMb: number }) => b.usageCollectedAt
-      ? `${((b.usedBytes ?? 0) / 1024 / 1024).toFixed(1)} MB used of ${(b.quotaMb / 1024).toFixed(1)} GB (${Math.min(100, Math.round(((b.usedBytes ?? 0) / (b.quotaMb * 1024 * 1024)) * 100))} %)`
-      : `${(b.quotaMb / 1024).toFixed(1)} GB (use not read yet)`;
+    const usage = (b: { usedBytes: number | null; usageCollectedAt: Date | null; quotaMb: number }) =>
+      b.usageCollectedAt
+        ? `${((b.usedBytes ?? 0) / 1024 / 1024).toFixed(1)} MB used of ${(b.quotaMb / 1024).toFixed(1)} GB (${Math.min(100, Math.round(((b.usedBytes ?? 0) / (b.quotaMb * 1024 * 1024)) * 100))} %)`
+        : `${(b.quotaMb / 1024).toFixed(1)} GB (use not read yet)`;
     return renderPage(c, {
-      title: `Mailboxes of ${server.domain}`, user: c.get('user'), workspace: page.workspace, sandboxMail, error: extra.error ?? null, notice: noticeOf(c), status: extra.error ? 400 : 200,
+      title: `Mailboxes of ${server.domain}`,
+      user: c.get('user'),
+      workspace: page.workspace,
+      sandboxMail,
+      error: extra.error ?? null,
+      notice: noticeOf(c),
+      status: extra.error ? 400 : 200,
       body: html`${serverTabs(page.workspace.id, server.id, '/mailboxes')}
-      ${extra.secret ? html`<div class="card" role="status"><h2>${extra.secret.why}: ${extra.secret.address}</h2>
-        <p>Copy the password now; it is not shown again on this page.</p>${copyable('mailbox-password', extra.secret.password, `the password of ${extra.secret.address}`)}</div>` : ''}
+      ${
+        extra.secret
+          ? html`<div class="card" role="status"><h2>${extra.secret.why}: ${extra.secret.address}</h2>
+        <p>Copy the password now; it is not shown again on this page.</p>${copyable('mailbox-password', extra.secret.password, `the password of ${extra.secret.address}`)}</div>`
+          : ''
+      }
       ${server.status !== 'ready' ? html`<p class="notice">Mailboxes can be added once the server is ready (it is ${server.status}).</p>` : ''}
-      ${boxes.length === 0 ? html`<p>No mailbox yet.</p>` : html`<div class="table-wrap"><table class="responsive"><thead><tr><th>Address</th><th>Quota</th><th>On the server</th><th>Actions</th></tr></thead><tbody>
-        ${boxes.map((b) => html`<tr><td data-label="Address"><strong>${b.address}</strong>${b.displayName ? html`<div class="hint">${b.displayName}</div>` : ''}</td>
+      ${
+        boxes.length === 0
+          ? html`<p>No mailbox yet.</p>`
+          : html`<div class="table-wrap"><table class="responsive"><thead><tr><th>Address</th><th>Quota</th><th>On the server</th><th>Actions</th></tr></thead><tbody>
+        ${boxes.map(
+          (b) => html`<tr><td data-label="Address"><strong>${b.address}</strong>${b.displayName ? html`<div class="hint">${b.displayName}</div>` : ''}</td>
           <td data-label="Quota">${usage(b)}</td>
           <td data-label="On the server"><span class="pill ${b.syncStatus}">${b.syncStatus}</span>${b.syncError ? html`<div class="bad">${b.syncError}</div>` : ''}</td>
           <td data-label="Actions" class="actions">
@@ -48,16 +69,26 @@ export function registerMailboxPages(web: WebApp, deps: WebDeps): void {
             ${credentials(b) ? html`<a href="${base}/${b.id}/app-passwords">App passwords of ${b.localPart}</a>${b.mainPasswordForClients ? '' : html`<div class="hint">main password off for mail clients</div>`}` : ''}
             ${credentials(b) ? html`<div><a href="${base}/${b.id}/import">Import mail into ${b.localPart}</a></div>` : ''}
             ${manage ? html`<form method="post" action="${base}/${b.id}/reset" data-confirm="Replace the password of ${b.address}? Mail clients using the old one stop working."><button type="submit" class="secondary">Reset password of ${b.localPart}</button></form>` : ''}
-            ${exportable ? html`<details><summary>Show password of ${b.localPart}</summary><form method="post" action="${base}/${b.id}/export" class="stack">
+            ${
+              exportable
+                ? html`<details><summary>Show password of ${b.localPart}</summary><form method="post" action="${base}/${b.id}/export" class="stack">
               <div><label for="reason-${b.id}">Reason (kept in the audit log)</label><input id="reason-${b.id}" name="reason" minlength="3" maxlength="200" required></div>
-              <div><button type="submit" class="secondary">Show password</button></div></form></details>` : ''}
+              <div><button type="submit" class="secondary">Show password</button></div></form></details>`
+                : ''
+            }
             ${manage ? html`<form method="post" action="${base}/${b.id}/delete" data-confirm="Delete ${b.address} and all its mail?"><button type="submit" class="danger">Delete ${b.localPart}</button></form>` : ''}
-          </td></tr>`)}
-      </tbody></table></div>`}
-      ${manage && server.status === 'ready' ? html`<h2>New mailbox</h2><form method="post" action="${base}" class="stack card">
+          </td></tr>`,
+        )}
+      </tbody></table></div>`
+      }
+      ${
+        manage && server.status === 'ready'
+          ? html`<h2>New mailbox</h2><form method="post" action="${base}" class="stack card">
         ${field({ name: 'localPart', label: `Address (before @${server.domain})`, autocomplete: 'off' })}
         ${field({ name: 'displayName', label: 'Display name', required: false, autocomplete: 'off' })}
-        <div><button type="submit">Create mailbox</button></div></form>` : ''}
+        <div><button type="submit">Create mailbox</button></div></form>`
+          : ''
+      }
       ${spam}`,
     });
   };
@@ -69,9 +100,13 @@ export function registerMailboxPages(web: WebApp, deps: WebDeps): void {
     const localPart = LocalPart.safeParse(form['localPart'] ?? '');
     if (!localPart.success) return mailboxPage(c, { error: 'Use letters, digits, dots, hyphens or underscores before the @.' });
     const displayName = (form['displayName'] ?? '').trim();
-    if (/[\r\n<>"]/.test(displayName) || displayName.length > 100) return mailboxPage(c, { error: 'The display name cannot contain line breaks, <, > or " (up to 100 characters).' });
+    if (/[\r\n<>"]/.test(displayName) || displayName.length > 100)
+      return mailboxPage(c, { error: 'The display name cannot contain line breaks, <, > or " (up to 100 characters).' });
     try {
-      const { mailbox, password } = await createMailbox(m, c.get('actor'), page.access, c.req.param('id'), { localPart: localPart.data, ...(displayName ? { displayName } : {}) });
+      const { mailbox, password } = await createMailbox(m, c.get('actor'), page.access, c.req.param('id'), {
+        localPart: localPart.data,
+        ...(displayName ? { displayName } : {}),
+      });
       return mailboxPage(c, { secret: { address: mailbox.address, password, why: 'Mailbox created' } });
     } catch (err) {
       return mailboxPage(c, { error: refusal(err) });

@@ -10,11 +10,11 @@ import type { WebApp, WebDeps } from '../web-env.ts';
 import { currentUser } from '../web-session.ts';
 import { when } from '../dates.ts';
 
-const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 /** Escapes the whole text, then turns http(s) URLs (which escaping leaves intact apart from &amp;) into links. */
 export function linkify(text: string): string {
-  return escape(text).replace(/https?:\/\/[^\s<]+/g, (url) => `<a href="${url}">${url}</a>`);
+  return escapeHtml(text).replace(/https?:\/\/[^\s<]+/g, (url) => `<a href="${url}">${url}</a>`);
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1)$/;
@@ -41,12 +41,20 @@ export function registerSandboxMailPages(web: WebApp, deps: WebDeps, outbox: San
   web.get('/sandbox/mail', async (c) => {
     const mails = await outbox.list();
     return renderPage(c, {
-      title: 'Sandbox mailbox', user: await currentUser(deps, c), sandboxMail: true,
+      title: 'Sandbox mailbox',
+      user: await currentUser(deps, c),
+      sandboxMail: true,
       body: html`<p>No SMTP server is configured (<code>MAIL_SMTP_URL</code>), so every message mailplane sends lands here instead.</p>
-      ${mails.length === 0 ? html`<p>Nothing sent yet.</p>` : html`<div class="table-wrap"><table class="responsive"><thead><tr><th>When</th><th>To</th><th>Subject</th></tr></thead><tbody>
-        ${mails.map((m) => html`<tr><td data-label="When">${when(m.createdAt)}</td><td data-label="To">${m.to.join(', ')}</td>
-          <td data-label="Subject"><a href="/sandbox/mail/${m.id}">${m.subject}</a></td></tr>`)}
-      </tbody></table></div>`}`,
+      ${
+        mails.length === 0
+          ? html`<p>Nothing sent yet.</p>`
+          : html`<div class="table-wrap"><table class="responsive"><thead><tr><th>When</th><th>To</th><th>Subject</th></tr></thead><tbody>
+        ${mails.map(
+          (m) => html`<tr><td data-label="When">${when(m.createdAt)}</td><td data-label="To">${m.to.join(', ')}</td>
+          <td data-label="Subject"><a href="/sandbox/mail/${m.id}">${m.subject}</a></td></tr>`,
+        )}
+      </tbody></table></div>`
+      }`,
     });
   });
 
@@ -54,7 +62,9 @@ export function registerSandboxMailPages(web: WebApp, deps: WebDeps, outbox: San
     const mail = await outbox.get(c.req.param('id'));
     if (!mail) return c.notFound();
     return renderPage(c, {
-      title: mail.subject, user: await currentUser(deps, c), sandboxMail: true,
+      title: mail.subject,
+      user: await currentUser(deps, c),
+      sandboxMail: true,
       body: html`<dl class="facts card"><dt>From</dt><dd>${mail.from}</dd><dt>To</dt><dd>${mail.to.join(', ')}</dd><dt>Sent</dt><dd>${when(mail.createdAt)}</dd></dl>
         <pre class="mail-body">${raw(linkify(mail.text))}</pre><p><a href="/sandbox/mail">All messages</a></p>`,
     });

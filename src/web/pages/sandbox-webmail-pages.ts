@@ -23,13 +23,16 @@ export function registerSandboxWebmailPages(web: WebApp, deps: WebDeps, standIn:
     const refused = 'refused' in checked ? checked.refused : used.has(checked.nonce) ? 'already used' : null;
     if (refused || 'refused' in checked) {
       return renderPage(c, {
-        title: 'Webmail login refused', sandboxMail, status: 403,
+        title: 'Webmail login refused',
+        sandboxMail,
+        status: 403,
         body: html`<div class="card"><p>The server would refuse this link: <strong>${refused}</strong>. A login link works once, within a minute; open webmail again from the mailbox list for a new one.</p></div>`,
       });
     }
     used.set(checked.nonce, checked.exp);
     return renderPage(c, {
-      title: 'Sandbox webmail', sandboxMail,
+      title: 'Sandbox webmail',
+      sandboxMail,
       body: html`<div class="card" role="status"><h2>Signed in as ${checked.mailbox}</h2>
         <p>On a real server this link opens Roundcube at <code>https://webmail.${server.domain}</code>, signed in as
         <strong>${checked.mailbox}</strong> without a password. This sandbox server is emulated and runs no Roundcube, so this page stands in

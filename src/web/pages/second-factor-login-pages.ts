@@ -16,16 +16,27 @@ import { safeNext, setSessionCookie } from '../web-session.ts';
 
 const METHODS: SecondFactorMethod[] = ['totp', 'passkey', 'recovery_code'];
 
-export function secondFactorPage(c: WebContext, deps: WebDeps, o: { challenge: string; methods: SecondFactorMethod[]; next: string; error?: string | null; status?: 200 | 400 | 401 | 429 }) {
+export function secondFactorPage(
+  c: WebContext,
+  deps: WebDeps,
+  o: { challenge: string; methods: SecondFactorMethod[]; next: string; error?: string | null; status?: 200 | 400 | 401 | 429 },
+) {
   const next = encodeURIComponent(safeNext(o.next));
   return renderPage(c, {
-    title: 'Two-factor sign-in', sandboxMail: deps.outbox !== null, error: o.error ?? null, status: o.status === 401 ? 400 : (o.status ?? 200),
+    title: 'Two-factor sign-in',
+    sandboxMail: deps.outbox !== null,
+    error: o.error ?? null,
+    status: o.status === 401 ? 400 : (o.status ?? 200),
     scripts: o.methods.includes('passkey') ? ['/assets/webauthn.js', '/assets/two-factor.js'] : [],
-    body: html`${o.methods.includes('passkey') ? html`<form method="post" action="/login/passkey?next=${next}" class="stack card" data-passkey="sign-in">
+    body: html`${
+      o.methods.includes('passkey')
+        ? html`<form method="post" action="/login/passkey?next=${next}" class="stack card" data-passkey="sign-in">
         <input type="hidden" name="challenge" value="${o.challenge}"><input type="hidden" name="methods" value="${o.methods.join(',')}"><input type="hidden" name="response" value="">
         <p>Use the passkey on this device or your security key.</p>
         <p class="error passkey-error" role="alert" hidden></p>
-        <div><button type="submit">Sign in with a passkey</button></div></form>` : ''}
+        <div><button type="submit">Sign in with a passkey</button></div></form>`
+        : ''
+    }
       <form method="post" action="/login/second-factor?next=${next}" class="stack card">
         <input type="hidden" name="challenge" value="${o.challenge}"><input type="hidden" name="methods" value="${o.methods.join(',')}">
         <div><label for="f-code">${o.methods.includes('totp') ? 'Code from your authenticator app, or a recovery code' : 'A recovery code'}</label>
@@ -56,9 +67,11 @@ export function registerSecondFactorLoginPages(web: WebApp, deps: WebDeps): void
       setSessionCookie(c, session.token, session.expiresAt);
       return c.redirect(next, 303);
     } catch (err) {
-      if (err instanceof AppError && err.status === 429 && err.retryAfterMs !== undefined) c.header('retry-after', String(Math.max(1, Math.ceil(err.retryAfterMs / 1000))));
+      if (err instanceof AppError && err.status === 429 && err.retryAfterMs !== undefined)
+        c.header('retry-after', String(Math.max(1, Math.ceil(err.retryAfterMs / 1000))));
       // An expired or finished challenge cannot be answered again: back to the password.
-      if (err instanceof AppError && err.status === 401 && /expired|already/.test(err.detail ?? '')) return c.redirect(`/login?next=${encodeURIComponent(next)}`, 303);
+      if (err instanceof AppError && err.status === 401 && /expired|already/.test(err.detail ?? ''))
+        return c.redirect(`/login?next=${encodeURIComponent(next)}`, 303);
       const methods = (form['methods'] ?? '').split(',').filter((m): m is SecondFactorMethod => METHODS.includes(m as SecondFactorMethod));
       return secondFactorPage(c, deps, { challenge, methods, next, error: refusal(err), status: err instanceof AppError && err.status === 429 ? 429 : 400 });
     }

@@ -14,7 +14,8 @@ import type { WebApp, WebContext, WebDeps } from '../web-env.ts';
 import { inWorkspace } from '../workspace-context.ts';
 import { day } from '../dates.ts';
 
-const money = (cents: number | undefined, currency: string) => cents === undefined ? '' : `, ${new Intl.NumberFormat('en-IE', { style: 'currency', currency: currency.toUpperCase() }).format(cents / 100)} per month`;
+const money = (cents: number | undefined, currency: string) =>
+  cents === undefined ? '' : `, ${new Intl.NumberFormat('en-IE', { style: 'currency', currency: currency.toUpperCase() }).format(cents / 100)} per month`;
 
 export function registerServerBillingPages(web: WebApp, deps: WebDeps): void {
   const sandboxMail = deps.outbox !== null;
@@ -27,7 +28,12 @@ export function registerServerBillingPages(web: WebApp, deps: WebDeps): void {
     const { server, sub } = await serverSubscription(deps.api.db, page.workspace.id, c.req.param('id') ?? '');
     const ends = sub.currentPeriodEnd ? day(sub.currentPeriodEnd.toISOString()) : 'the end of the current period';
     return renderPage(c, {
-      title: `Cancel ${server.domain}`, user: c.get('user'), workspace: page.workspace, sandboxMail, error, status: error ? 400 : 200,
+      title: `Cancel ${server.domain}`,
+      user: c.get('user'),
+      workspace: page.workspace,
+      sandboxMail,
+      error,
+      status: error ? 400 : 200,
       body: html`<form method="post" action="/w/${page.workspace.id}/billing/servers/${server.id}/cancel" class="stack card">
         <p>The subscription for <strong>${server.domain}</strong> ends on <strong>${ends}</strong>; nothing more is charged. Until then the server runs as now.</p>
         <p>After that date it is suspended: mail is no longer accepted and nobody can sign in. Its mail and a final backup are kept ${graceDays} days, then deleted for good.
@@ -64,11 +70,18 @@ export function registerServerBillingPages(web: WebApp, deps: WebDeps): void {
     const page = await inWorkspace(deps, c, 'billing.change_plan');
     const { server, sub } = await serverSubscription(deps.api.db, page.workspace.id, c.req.param('id') ?? '');
     return renderPage(c, {
-      title: `Change the plan of ${server.domain}`, user: c.get('user'), workspace: page.workspace, sandboxMail, error, status: error ? 409 : 200,
+      title: `Change the plan of ${server.domain}`,
+      user: c.get('user'),
+      workspace: page.workspace,
+      sandboxMail,
+      error,
+      status: error ? 409 : 200,
       body: html`<form method="post" action="/w/${page.workspace.id}/billing/servers/${server.id}/plan" class="stack card">
-        <fieldset><legend>Plan</legend>${plans.map((p) => html`<div><input type="radio" id="plan-${p.id}" name="plan" value="${p.id}" ${p.id === sub.planId ? 'checked' : ''}>
+        <fieldset><legend>Plan</legend>${plans.map(
+          (p) => html`<div><input type="radio" id="plan-${p.id}" name="plan" value="${p.id}" ${p.id === sub.planId ? 'checked' : ''}>
           <label for="plan-${p.id}" class="inline"><strong>${p.name}</strong>${p.id === sub.planId ? ' (current)' : ''}${money(p.monthlyPriceCents, p.currency)}:
-          ${p.mailboxes} mailboxes sharing ${p.storageGb} GB (up to ${mailboxQuotaMb(p) / 1024} GB each), ${p.aliases} aliases, ${p.messagesPerHour} messages per hour</label></div>`)}</fieldset>
+          ${p.mailboxes} mailboxes sharing ${p.storageGb} GB (up to ${mailboxQuotaMb(p) / 1024} GB each), ${p.aliases} aliases, ${p.messagesPerHour} messages per hour</label></div>`,
+        )}</fieldset>
         <p class="hint">Stripe prorates: the difference for the rest of this period is on your next invoice. The new limits apply as soon as Stripe confirms the change.
           A plan on a larger (or smaller) server moves yours onto it: a backup is taken first, then the server is rebuilt with the same addresses, keys and mail; mail sent meanwhile waits at the senders.
           A smaller plan needs the server to fit in it (mailboxes, aliases, forwards and storage).</p>

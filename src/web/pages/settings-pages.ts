@@ -41,7 +41,10 @@ export function registerSettingsPages(web: WebApp, deps: WebDeps): void {
     const { page, server } = await load(c);
     const h = server.hostname;
     return renderPage(c, {
-      title: 'Mail client settings', user: c.get('user'), workspace: page.workspace, sandboxMail,
+      title: 'Mail client settings',
+      user: c.get('user'),
+      workspace: page.workspace,
+      sandboxMail,
       body: html`${serverTabs(page.workspace.id, server.id, '/settings')}
       <div class="table-wrap"><table class="responsive"><thead><tr><th>Service</th><th>Host</th><th>Port</th><th>Security</th></tr></thead><tbody>
         <tr><td data-label="Service">IMAP (incoming)</td><td data-label="Host"><code>${h}</code></td><td data-label="Port">993</td><td data-label="Security">SSL/TLS</td></tr>
@@ -60,10 +63,16 @@ export function registerSettingsPages(web: WebApp, deps: WebDeps): void {
 
   web.get('/w/:ws/servers/:id/settings/autoconfig.xml', async (c) => {
     const { server } = await load(c);
-    return c.body(autoconfigXml(server.domain, server.hostname), 200, { 'content-type': 'application/xml; charset=utf-8', 'content-disposition': 'attachment; filename="config-v1.1.xml"' });
+    return c.body(autoconfigXml(server.domain, server.hostname), 200, {
+      'content-type': 'application/xml; charset=utf-8',
+      'content-disposition': 'attachment; filename="config-v1.1.xml"',
+    });
   });
   web.get('/w/:ws/servers/:id/settings/:file{.+\\.mobileconfig}', async (c) => {
     const { server } = await load(c);
-    return c.body(appleProfile(server.domain, server.hostname), 200, { 'content-type': 'application/x-apple-aspen-config', 'content-disposition': `attachment; filename="${server.domain}.mobileconfig"` });
+    return c.body(appleProfile(server.domain, server.hostname), 200, {
+      'content-type': 'application/x-apple-aspen-config',
+      'content-disposition': `attachment; filename="${server.domain}.mobileconfig"`,
+    });
   });
 }

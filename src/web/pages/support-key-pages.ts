@@ -38,10 +38,24 @@ export function registerSupportKeyActions(web: WebApp, deps: WebDeps, refuse: (c
       return c.redirect(`/support/servers/${server.id}?notice=${notice}`, 303);
     });
   };
-  act('/support/servers/:id/dkim/rotate', (c, serverId, form) => startDkimRotation(deps.p, c.get('actor'), {
-    serverId, reason: (form['reason'] ?? '').trim() || 'rotated by support', emergency: form['emergency'] === '1',
-  }), 'dkim_rotation');
-  act('/support/servers/:id/tls/rollover', (c, serverId, form) => startTlsRollover(deps.p, c.get('actor'), {
-    serverId, reason: (form['reason'] ?? '').trim() || 'rolled over by support', keyType: form['keyType'] === 'rsa' ? 'rsa' : 'ecdsa',
-  }), 'tls_rollover');
+  act(
+    '/support/servers/:id/dkim/rotate',
+    (c, serverId, form) =>
+      startDkimRotation(deps.p, c.get('actor'), {
+        serverId,
+        reason: (form['reason'] ?? '').trim() || 'rotated by support',
+        emergency: form['emergency'] === '1',
+      }),
+    'dkim_rotation',
+  );
+  act(
+    '/support/servers/:id/tls/rollover',
+    (c, serverId, form) =>
+      startTlsRollover(deps.p, c.get('actor'), {
+        serverId,
+        reason: (form['reason'] ?? '').trim() || 'rolled over by support',
+        keyType: form['keyType'] === 'rsa' ? 'rsa' : 'ecdsa',
+      }),
+    'tls_rollover',
+  );
 }

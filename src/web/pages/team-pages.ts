@@ -35,26 +35,48 @@ export function registerTeamPages(web: WebApp, deps: WebDeps): void {
     const grantable = WORKSPACE_ROLES.filter((r) => canGrantRole(role, r));
     const { requireTwoFactor } = await twoFactorPolicy(deps.api.db, page.access);
     return renderPage(c, {
-      title: 'Team', user: me, workspace: page.workspace, sandboxMail, error, notice: noticeOf(c), status: error ? 400 : 200,
+      title: 'Team',
+      user: me,
+      workspace: page.workspace,
+      sandboxMail,
+      error,
+      notice: noticeOf(c),
+      status: error ? 400 : 200,
       body: html`<div class="table-wrap"><table class="responsive"><thead><tr><th>Name</th><th>Email</th><th>Role</th><th>Actions</th></tr></thead><tbody>
       ${members.map((m) => {
         const editable = manage && m.userId !== me.id && canManageMember(role, m.role);
         return html`<tr><td data-label="Name">${m.name}${m.userId === me.id ? ' (you)' : ''}</td><td data-label="Email">${m.email}</td><td data-label="Role">${m.role}</td>
-        <td data-label="Actions" class="actions">${editable ? html`
+        <td data-label="Actions" class="actions">${
+          editable
+            ? html`
           <form method="post" action="/w/${ws}/members/${m.userId}/role" class="row"><label for="role-${m.userId}" class="skip">Role of ${m.email}</label>
             <select id="role-${m.userId}" name="role">${grantable.map((r) => html`<option value="${r}" ${r === m.role ? 'selected' : ''}>${r}</option>`)}</select>
             <button type="submit" class="secondary">Change role</button></form>
-          <form method="post" action="/w/${ws}/members/${m.userId}/remove" data-confirm="Remove ${m.email} from ${page.workspace.name}?"><button type="submit" class="danger">Remove ${m.name}</button></form>` : m.userId === me.id && role !== 'owner' ? html`
-          <form method="post" action="/w/${ws}/members/${m.userId}/remove" data-confirm="Leave ${page.workspace.name}?"><button type="submit" class="secondary">Leave workspace</button></form>` : ''}</td></tr>`;
+          <form method="post" action="/w/${ws}/members/${m.userId}/remove" data-confirm="Remove ${m.email} from ${page.workspace.name}?"><button type="submit" class="danger">Remove ${m.name}</button></form>`
+            : m.userId === me.id && role !== 'owner'
+              ? html`
+          <form method="post" action="/w/${ws}/members/${m.userId}/remove" data-confirm="Leave ${page.workspace.name}?"><button type="submit" class="secondary">Leave workspace</button></form>`
+              : ''
+        }</td></tr>`;
       })}</tbody></table></div>
-      ${page.can('invitations.manage') ? html`<h2>Invite someone</h2>
+      ${
+        page.can('invitations.manage')
+          ? html`<h2>Invite someone</h2>
         <form method="post" action="/w/${ws}/invitations" class="stack card">
           ${field({ name: 'email', label: 'Email', type: 'email', autocomplete: 'off' })}
           <div><label for="f-role">Role</label><select id="f-role" name="role">${grantable.map((r) => html`<option value="${r}" ${r === 'member' ? 'selected' : ''}>${r}</option>`)}</select></div>
           <div><button type="submit">Send invitation</button></div></form>
         <h2>Pending invitations</h2>
-        ${pending.length === 0 ? html`<p>None.</p>` : html`<ul class="card">${pending.map((i) => html`<li>${i.email} as ${i.role}, expires ${when(i.expiresAt)}
-          <form method="post" action="/w/${ws}/invitations/${i.id}/revoke" class="inline"><button type="submit" class="link">Revoke invitation to ${i.email}</button></form></li>`)}</ul>`}` : ''}
+        ${
+          pending.length === 0
+            ? html`<p>None.</p>`
+            : html`<ul class="card">${pending.map(
+                (i) => html`<li>${i.email} as ${i.role}, expires ${when(i.expiresAt)}
+          <form method="post" action="/w/${ws}/invitations/${i.id}/revoke" class="inline"><button type="submit" class="link">Revoke invitation to ${i.email}</button></form></li>`,
+              )}</ul>`
+        }`
+          : ''
+      }
       ${securityCard(ws, requireTwoFactor, page.can('workspace.update'))}`,
     });
   };
@@ -117,11 +139,20 @@ export function registerTeamPages(web: WebApp, deps: WebDeps): void {
     try {
       invitation = await describeInvitation(deps.invitations, { email: user.email }, token);
     } catch (err) {
-      return renderPage(c, { title: 'Join a workspace', user, sandboxMail, error: refusal(err), status: 400, body: html`<p>Ask the person who invited you for a new invitation.</p>` });
+      return renderPage(c, {
+        title: 'Join a workspace',
+        user,
+        sandboxMail,
+        error: refusal(err),
+        status: 400,
+        body: html`<p>Ask the person who invited you for a new invitation.</p>`,
+      });
     }
     const by = invitation.invitedBy;
     return renderPage(c, {
-      title: `Join ${invitation.workspace}`, user, sandboxMail,
+      title: `Join ${invitation.workspace}`,
+      user,
+      sandboxMail,
       body: html`<form method="post" action="/invitations/accept" class="stack card"><input type="hidden" name="token" value="${token}">
         <p>${by ? html`<strong>${by.name}</strong> (${by.email})` : 'A former member'} invited you to the workspace <strong>${invitation.workspace}</strong> as ${roleWithArticle(invitation.role)}.</p>
         <p class="hint">You are signed in as ${user.email}. The invitation expires ${when(invitation.expiresAt)}.</p>
@@ -134,7 +165,14 @@ export function registerTeamPages(web: WebApp, deps: WebDeps): void {
       const { workspace } = await acceptInvitation(deps.invitations, c.get('actor'), { userId: user.id, email: user.email }, (await formOf(c))['token'] ?? '');
       return c.redirect(`/w/${workspace.id}?notice=joined`, 303);
     } catch (err) {
-      return renderPage(c, { title: 'Join a workspace', user, sandboxMail, error: refusal(err), status: 400, body: html`<p>Ask the person who invited you for a new invitation.</p>` });
+      return renderPage(c, {
+        title: 'Join a workspace',
+        user,
+        sandboxMail,
+        error: refusal(err),
+        status: 400,
+        body: html`<p>Ask the person who invited you for a new invitation.</p>`,
+      });
     }
   });
 }

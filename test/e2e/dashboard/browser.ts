@@ -44,10 +44,11 @@ export async function openBrowser(): Promise<BrowserSession> {
     args: ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-gpu'],
     viewport: DESKTOP,
   });
-  const page = context.pages()[0] ?? await context.newPage();
+  const page = context.pages()[0] ?? (await context.newPage());
   page.setDefaultTimeout(20_000);
   return {
-    context, page,
+    context,
+    page,
     async close() {
       await context.close();
       await rm(userDataDir, { recursive: true, force: true });
@@ -66,8 +67,11 @@ export async function expectAccessible(page: Page, label: string): Promise<void>
   axeSource ??= await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
   await page.evaluate(`${axeSource}\n;undefined`);
   const violations = await page.evaluate(async () => {
-    const result = await (globalThis as unknown as { axe: { run(o: unknown): Promise<{ violations: Array<{ id: string; impact: string; help: string; nodes: Array<{ target: unknown }> }> }> } })
-      .axe.run({ resultTypes: ['violations'] });
+    const result = await (
+      globalThis as unknown as {
+        axe: { run(o: unknown): Promise<{ violations: Array<{ id: string; impact: string; help: string; nodes: Array<{ target: unknown }> }> }> };
+      }
+    ).axe.run({ resultTypes: ['violations'] });
     return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.slice(0, 3).map((n) => JSON.stringify(n.target)) }));
   });
   const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');

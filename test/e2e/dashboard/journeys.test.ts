@@ -21,7 +21,6 @@ import { freePort } from '../../support/free-port.ts';
 const missing = browserMissing();
 if (missing) console.warn(`dashboard browser tests skipped: ${missing}`);
 
-
 describe.skipIf(missing !== null)('dashboard journeys in chromium', { timeout: 240_000 }, () => {
   let h: Harness;
   let base: string;
@@ -73,11 +72,17 @@ describe.skipIf(missing !== null)('dashboard journeys in chromium', { timeout: 2
     await page.getByRole('link', { name: 'Subscribe to a new mail server' }).click();
     await expect(await page.getByText('€19.00 per month').count()).toBeGreaterThan(0);
     await checkPage(page, 'subscribe', { phoneShot: true });
-    await page.getByLabel(/Amsterdam/).first().check();
+    await page
+      .getByLabel(/Amsterdam/)
+      .first()
+      .check();
     await page.getByLabel('Your domain').fill(state.domain);
     await page.getByRole('button', { name: 'Continue to payment' }).click();
     // Paid by card, Stripe's page brings the customer straight back.
-    await page.getByRole('button', { name: /^Pay( by card)?$/ }).first().click();
+    await page
+      .getByRole('button', { name: /^Pay( by card)?$/ })
+      .first()
+      .click();
     await page.waitForURL(/\/servers\/[0-9a-f-]{36}$/);
     state.server = page.url().split('/servers/')[1]!;
 
@@ -96,10 +101,15 @@ describe.skipIf(missing !== null)('dashboard journeys in chromium', { timeout: 2
 
     await page.getByRole('link', { name: 'Health' }).click();
     await page.getByRole('button', { name: 'Run the checks now' }).click();
-    await expect.poll(async () => {
-      await page.reload();
-      return (await page.locator('main').textContent())?.replace(/\s+/g, ' ');
-    }, { timeout: 60_000, interval: 2000 }).toContain('Nothing is failing.');
+    await expect
+      .poll(
+        async () => {
+          await page.reload();
+          return (await page.locator('main').textContent())?.replace(/\s+/g, ' ');
+        },
+        { timeout: 60_000, interval: 2000 },
+      )
+      .toContain('Nothing is failing.');
     expect(await page.locator('.checklist li').count()).toBe(CHECK_NAMES.length);
     await checkPage(page, 'health', { phoneShot: true });
 
@@ -110,10 +120,15 @@ describe.skipIf(missing !== null)('dashboard journeys in chromium', { timeout: 2
     const password = (await page.locator('#mailbox-password').textContent())?.trim() ?? '';
     expect(password.length).toBeGreaterThanOrEqual(16);
     await checkPage(page, 'mailbox-created');
-    await expect.poll(async () => {
-      await page.goto(`${base}/w/${state.workspace}/servers/${state.server}/mailboxes`);
-      return page.locator('.pill.applied').count();
-    }, { timeout: 60_000, interval: 1000 }).toBe(1);
+    await expect
+      .poll(
+        async () => {
+          await page.goto(`${base}/w/${state.workspace}/servers/${state.server}/mailboxes`);
+          return page.locator('.pill.applied').count();
+        },
+        { timeout: 60_000, interval: 1000 },
+      )
+      .toBe(1);
     await checkPage(page, 'mailboxes', { phoneShot: true });
 
     // Webmail lives on the customer's own server; the browser is sent there with a single-use link.
@@ -159,7 +174,10 @@ describe.skipIf(missing !== null)('dashboard journeys in chromium', { timeout: 2
       await p.waitForURL(/\/signup\/check-mail$/);
       // Confirming through the mailed link signs Bob in and continues to the invitation he came from.
       await openMailedLink(p, base, 'bob@harbour-mail.example', /Confirm your email/, '/verify-email');
-      await Promise.all([p.waitForURL(/\/invitations\/accept\?token=/, { timeout: 30_000 }), p.getByRole('button', { name: 'Confirm my email address' }).click()]);
+      await Promise.all([
+        p.waitForURL(/\/invitations\/accept\?token=/, { timeout: 30_000 }),
+        p.getByRole('button', { name: 'Confirm my email address' }).click(),
+      ]);
       // The page says who invited Bob, to which workspace and as what, before he joins.
       expect(await p.locator('main').textContent()).toMatch(/invited you to the workspace .+ as a member\./);
       await p.getByRole('button', { name: /^Join / }).click();
@@ -202,7 +220,7 @@ describe.skipIf(missing !== null)('dashboard journeys in chromium', { timeout: 2
       await p.getByRole('link', { name: state.domain }).click();
       await Promise.all([p.waitForURL(/notice=rerun/, { timeout: 30_000 }), p.getByRole('button', { name: 'Re-run verify' }).click()]);
       expect(await p.locator('.notice').textContent()).toContain('Step queued again');
-      expect(await p.getByRole('cell', { name: 'step.rerun' }).count() + await p.getByText(/rerun/).count()).toBeGreaterThan(0);
+      expect((await p.getByRole('cell', { name: 'step.rerun' }).count()) + (await p.getByText(/rerun/).count())).toBeGreaterThan(0);
       await h.waitForStep(state.server!, 'verify', 'succeeded');
       await p.reload();
       await checkPage(p, 'support-server');
@@ -232,8 +250,12 @@ describe.skipIf(missing !== null)('dashboard journeys in chromium', { timeout: 2
       expect(await p.getByRole('button', { name: 'Acknowledge ip_listed' }).count()).toBe(1);
       expect(await p.getByText(/is listed on \d+ DNSBL zones/).count()).toBe(1);
       await checkPage(p, 'ops-alerts', { phoneShot: true });
-      await Promise.all([p.waitForURL(/notice=acknowledged/, { timeout: 30_000 }), p.getByRole('button', { name: 'Acknowledge ip_listed' }).first().click()])
-        .catch(async (err) => { throw new Error(`${err}; page: ${(await p.locator('main').textContent())?.replace(/\s+/g, ' ').slice(0, 800)}`); });
+      await Promise.all([
+        p.waitForURL(/notice=acknowledged/, { timeout: 30_000 }),
+        p.getByRole('button', { name: 'Acknowledge ip_listed' }).first().click(),
+      ]).catch(async (err) => {
+        throw new Error(`${err}; page: ${(await p.locator('main').textContent())?.replace(/\s+/g, ' ').slice(0, 800)}`);
+      });
       expect(await p.locator('.notice').textContent()).toContain('Alert acknowledged');
       await p.goto(`${base}/ops/reconcile`);
       await checkPage(p, 'ops-reconcile');
@@ -245,10 +267,15 @@ describe.skipIf(missing !== null)('dashboard journeys in chromium', { timeout: 2
       await p.getByRole('button', { name: `Rotate this IP (${ip!.address})` }).click();
       await p.waitForURL(/notice=rotation_started/);
       expect(await p.getByRole('heading', { name: /Latest run: rotate_ip/ }).count()).toBe(1);
-      await expect.poll(async () => {
-        await p.reload();
-        return p.getByRole('heading', { name: /Latest run: rotate_ip/ }).textContent();
-      }, { timeout: 90_000, interval: 1500 }).toContain('succeeded');
+      await expect
+        .poll(
+          async () => {
+            await p.reload();
+            return p.getByRole('heading', { name: /Latest run: rotate_ip/ }).textContent();
+          },
+          { timeout: 90_000, interval: 1500 },
+        )
+        .toContain('succeeded');
       await checkPage(p, 'ops-rotation');
     } finally {
       await s.close();
@@ -258,8 +285,11 @@ describe.skipIf(missing !== null)('dashboard journeys in chromium', { timeout: 2
   });
 
   it('the owner\'s card fails: Billing says so, "Manage billing" opens the Stripe portal, paying there makes the server ready again', async () => {
-    const [row] = await h.database.db.select({ stripeId: subscriptions.stripeSubscriptionId }).from(servers)
-      .innerJoin(subscriptions, eq(subscriptions.id, servers.subscriptionId)).where(eq(servers.id, state.server!));
+    const [row] = await h.database.db
+      .select({ stripeId: subscriptions.stripeSubscriptionId })
+      .from(servers)
+      .innerJoin(subscriptions, eq(subscriptions.id, servers.subscriptionId))
+      .where(eq(servers.id, state.server!));
     expect((await h.sandbox.stripe!.failPayment(row!.stripeId!)).status).toBe(200);
     const { page } = owner;
     await page.goto(`${base}/w/${state.workspace}`);

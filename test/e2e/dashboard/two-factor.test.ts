@@ -20,7 +20,6 @@ import { freePort } from '../../support/free-port.ts';
 const missing = browserMissing();
 if (missing) console.warn(`two-factor browser tests skipped: ${missing}`);
 
-
 describe.skipIf(missing !== null)('two-factor sign-in in chromium', { timeout: 180_000 }, () => {
   let h: Harness;
   let base: string;
@@ -36,7 +35,7 @@ describe.skipIf(missing !== null)('two-factor sign-in in chromium', { timeout: 1
     await page.getByLabel('Password', { exact: true }).fill(STRONG_PASSWORD);
     await page.getByRole('button', { name: 'Sign in' }).click();
   };
-  const signedInAs = async (page: Page) => (await (await page.request.get(`${base}/v1/me`)).json() as { user?: { email: string } }).user?.email ?? null;
+  const signedInAs = async (page: Page) => ((await (await page.request.get(`${base}/v1/me`)).json()) as { user?: { email: string } }).user?.email ?? null;
 
   beforeAll(async () => {
     const port = await freePort();
@@ -79,7 +78,14 @@ describe.skipIf(missing !== null)('two-factor sign-in in chromium', { timeout: 1
     const cdp = await context.newCDPSession(page);
     await cdp.send('WebAuthn.enable');
     const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-      options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+      options: {
+        protocol: 'ctap2',
+        transport: 'internal',
+        hasResidentKey: true,
+        hasUserVerification: true,
+        isUserVerified: true,
+        automaticPresenceSimulation: true,
+      },
     });
     await page.getByLabel('Name for the new passkey').fill('Laptop');
     await Promise.all([page.waitForURL(/notice=passkey_added/), page.getByRole('button', { name: 'Add a passkey' }).click()]);
@@ -93,7 +99,10 @@ describe.skipIf(missing !== null)('two-factor sign-in in chromium', { timeout: 1
     expect(await signedInAs(page)).toBeNull();
     await checkPage(page, 'sign-in-second-factor');
     await page.getByLabel(/Code from your authenticator app/).fill(totpCode(secret, Date.now() + 30_000));
-    await Promise.all([page.waitForURL((u) => u.pathname === '/' || u.pathname.startsWith('/workspaces')), page.getByRole('button', { name: 'Verify' }).click()]);
+    await Promise.all([
+      page.waitForURL((u) => u.pathname === '/' || u.pathname.startsWith('/workspaces')),
+      page.getByRole('button', { name: 'Verify' }).click(),
+    ]);
     expect(await signedInAs(page)).toBe(email);
 
     // The passkey.
@@ -126,9 +135,14 @@ describe.skipIf(missing !== null)('two-factor sign-in in chromium', { timeout: 1
     await Promise.all([page.waitForURL(/notice=passkey_removed/), page.getByRole('button', { name: 'Remove passkey' }).click()]);
     expect((await h.database.sql`select 1 from passkeys`).length).toBe(0);
     const mails = await h.database.sql<{ subject: string }[]>`select subject from sandbox_mail where ${email} = any("to") order by created_at`;
-    expect(mails.map((m) => m.subject)).toEqual(expect.arrayContaining([
-      expect.stringMatching(/authenticator app was set up/), expect.stringMatching(/passkey was added/), expect.stringMatching(/recovery code was used/), expect.stringMatching(/passkey was removed/),
-    ]));
+    expect(mails.map((m) => m.subject)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/authenticator app was set up/),
+        expect.stringMatching(/passkey was added/),
+        expect.stringMatching(/recovery code was used/),
+        expect.stringMatching(/passkey was removed/),
+      ]),
+    );
   });
 
   it('sends a member of a workspace that requires it, and a staff account, to enrolment before any page', async () => {

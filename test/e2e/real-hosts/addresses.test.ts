@@ -24,7 +24,15 @@ if (missing.length > 0) console.warn(`real-host e2e skipped, missing: ${missing.
 const until = <T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 180_000) => waitUntil(what, probe, timeoutMs, 1_000);
 const GTUBE = 'XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X';
 
-interface Site { domain: string; token: string; workspaceId: string; serverId: string; ipv4: string; hostname: string; providerId: string }
+interface Site {
+  domain: string;
+  token: string;
+  workspaceId: string;
+  serverId: string;
+  ipv4: string;
+  hostname: string;
+  providerId: string;
+}
 
 describe.skipIf(missing.length > 0)('addresses, forwarding and vacation on real hosts', () => {
   let h: Harness;
@@ -45,14 +53,19 @@ describe.skipIf(missing.length > 0)('addresses, forwarding and vacation on real 
     return res.body;
   };
   /** Until every alias, catch-all, forward and vacation of the server is on it (apply-addresses.sh ran). */
-  const addressesApplied = (s: Site) => until('the addresses on the server', async () => {
-    const body = await call(s, 'GET', '/addresses');
-    const rows = [...body.aliases, ...body.forwards, ...body.vacations, ...(body.catchAll ? [body.catchAll] : [])];
-    return rows.every((r: { sync: { status: string } }) => r.sync.status === 'applied') ? body : null;
-  });
-  const imap = (s: Site, mb: Mailbox, args: string[]) => inInternet(['curl', '-sS', '--insecure', '--user', `${mb.address}:${mb.password}`, ...args], { timeoutMs: 30_000 });
+  const addressesApplied = (s: Site) =>
+    until('the addresses on the server', async () => {
+      const body = await call(s, 'GET', '/addresses');
+      const rows = [...body.aliases, ...body.forwards, ...body.vacations, ...(body.catchAll ? [body.catchAll] : [])];
+      return rows.every((r: { sync: { status: string } }) => r.sync.status === 'applied') ? body : null;
+    });
+  const imap = (_s: Site, mb: Mailbox, args: string[]) =>
+    inInternet(['curl', '-sS', '--insecure', '--user', `${mb.address}:${mb.password}`, ...args], { timeoutMs: 30_000 });
   const search = async (s: Site, mb: Mailbox, criteria: string): Promise<string[]> =>
-    /SEARCH ([0-9 ]+)/.exec((await imap(s, mb, [`imaps://${s.ipv4}/INBOX`, '-X', `SEARCH ${criteria}`])).stdout)?.[1]?.trim().split(' ') ?? [];
+    /SEARCH ([0-9 ]+)/
+      .exec((await imap(s, mb, [`imaps://${s.ipv4}/INBOX`, '-X', `SEARCH ${criteria}`])).stdout)?.[1]
+      ?.trim()
+      .split(' ') ?? [];
   const fetchMessage = async (s: Site, mb: Mailbox, criteria: string, timeoutMs = 180_000): Promise<string> => {
     const n = await until(`${criteria} in ${mb.address}`, async () => (await search(s, mb, criteria))[0], timeoutMs).catch(async (err: Error) => {
       throw new Error(`${err.message}\n${await diagnostics()}`);
@@ -60,12 +73,23 @@ describe.skipIf(missing.length > 0)('addresses, forwarding and vacation on real 
     return (await imap(s, mb, [`imaps://${s.ipv4}/INBOX;MAILINDEX=${n}`])).stdout;
   };
   const submit = (s: Site, mb: Mailbox, o: { from?: string; to: string; subject: string; header?: Record<string, string>; body?: string }) =>
-    swaks({ server: s.ipv4, port: 587, tls: 'starttls', auth: { user: mb.address, password: mb.password }, from: o.from ?? mb.address, to: o.to, header: { Subject: o.subject, ...o.header }, ...(o.body ? { body: o.body } : {}) });
+    swaks({
+      server: s.ipv4,
+      port: 587,
+      tls: 'starttls',
+      auth: { user: mb.address, password: mb.password },
+      from: o.from ?? mb.address,
+      to: o.to,
+      header: { Subject: o.subject, ...o.header },
+      ...(o.body ? { body: o.body } : {}),
+    });
   const inMachine = (s: Site, argv: string[]) => h.sandbox.realHosts!.lifecycle.inMachine(s.providerId, argv);
   const diagnostics = async () => {
     const out: string[] = [];
     for (const s of Object.values(sites)) {
-      out.push(`--- ${s.hostname}\n${await inMachine(s, ['sh', '-c', 'postqueue -p | tail -n 15; journalctl -q --no-pager -n 80 -t postfix/smtp -t postfix/smtpd -t postfix/cleanup -t postfix/srscleanup -t postfix/pickup -t postfix/qmgr -t postfix/lmtp -t postsrsd -t dovecot; true']).catch(String)}`);
+      out.push(
+        `--- ${s.hostname}\n${await inMachine(s, ['sh', '-c', 'postqueue -p | tail -n 15; journalctl -q --no-pager -n 80 -t postfix/smtp -t postfix/smtpd -t postfix/cleanup -t postfix/srscleanup -t postfix/pickup -t postfix/qmgr -t postfix/lmtp -t postsrsd -t dovecot; true']).catch(String)}`,
+      );
     }
     return out.join('\n');
   };
@@ -74,13 +98,18 @@ describe.skipIf(missing.length > 0)('addresses, forwarding and vacation on real 
     h = await startRealHostProduct();
     resolver = new Resolver();
     resolver.setServers([h.sandbox.dns!.address]);
-    const order = [['a', 'alpha-addr.test'], ['b', 'beta-addr.test']] as const;
-    await Promise.all(order.map(async ([key, domain]) => {
-      const { token, workspaceId } = await h.customer(`owner@${domain}`);
-      const { serverId } = await h.subscribe(token, workspaceId, domain);
-      const row = await h.waitForServer(serverId, ['ready'], 25 * 60_000);
-      sites[key] = { domain, token, workspaceId, serverId, ipv4: row.ipv4!, hostname: row.hostname, providerId: row.providerServerId! };
-    }));
+    const order = [
+      ['a', 'alpha-addr.test'],
+      ['b', 'beta-addr.test'],
+    ] as const;
+    await Promise.all(
+      order.map(async ([key, domain]) => {
+        const { token, workspaceId } = await h.customer(`owner@${domain}`);
+        const { serverId } = await h.subscribe(token, workspaceId, domain);
+        const row = await h.waitForServer(serverId, ['ready'], 25 * 60_000);
+        sites[key] = { domain, token, workspaceId, serverId, ipv4: row.ipv4!, hostname: row.hostname, providerId: row.providerServerId! };
+      }),
+    );
     const a = sites.a;
     [alice, fwd, away, bob] = await Promise.all([
       mailbox(h, a.token, a.workspaceId, a.serverId, 'alice'),
@@ -92,7 +121,13 @@ describe.skipIf(missing.length > 0)('addresses, forwarding and vacation on real 
     await call(a, 'POST', '/aliases', { localPart: 'sales', mailboxId: alice.id });
     await call(a, 'PUT', '/catch-all', { mailboxId: alice.id });
     await call(a, 'PUT', `/mailboxes/${fwd.id}/forward`, { target: bob.address, keepCopy: true });
-    await call(a, 'PUT', `/mailboxes/${away.id}/vacation`, { startsOn: day(-1), endsOn: day(1), subject: vacationSubject, message: 'I am away.\nBack on Monday: "quotes" and \\ kept.', days: 3 });
+    await call(a, 'PUT', `/mailboxes/${away.id}/vacation`, {
+      startsOn: day(-1),
+      endsOn: day(1),
+      subject: vacationSubject,
+      message: 'I am away.\nBack on Monday: "quotes" and \\ kept.',
+      days: 3,
+    });
     await addressesApplied(a);
   });
 
@@ -127,7 +162,15 @@ describe.skipIf(missing.length > 0)('addresses, forwarding and vacation on real 
     const a = sites.a;
     const own = await submit(a, alice, { from: `sales@${a.domain}`, to: bob.address, subject: `as sales ${run}` });
     expect(own.code, own.output).toBe(0);
-    const foreign = await swaks({ server: a.ipv4, port: 587, tls: 'starttls', auth: { user: fwd.address, password: fwd.password }, from: `sales@${a.domain}`, to: bob.address, quitAfter: 'RCPT' });
+    const foreign = await swaks({
+      server: a.ipv4,
+      port: 587,
+      tls: 'starttls',
+      auth: { user: fwd.address, password: fwd.password },
+      from: `sales@${a.domain}`,
+      to: bob.address,
+      quitAfter: 'RCPT',
+    });
     expect(replies(foreign.output).join('\n')).toMatch(/^553 5\.7\.1 .*not owned by user/m);
     expect(await fetchMessage(sites.b, bob, `SUBJECT "as sales ${run}"`)).toMatch(new RegExp(`^From: .*sales@${a.domain.replace(/\./g, '\\.')}`, 'mi'));
   });
@@ -143,14 +186,20 @@ describe.skipIf(missing.length > 0)('addresses, forwarding and vacation on real 
     // Written on B (DKIM-signed by B), sent to A, forwarded by A back to B.
     expect((await submit(b, bob, { to: fwd.address, subject, body: 'Forward me, untouched.' })).code).toBe(0);
     const message = await fetchMessage(b, bob, `SUBJECT "${subject}" FROM "${bob.address}"`);
-    const returnPath = /^Return-Path: <([^>]*)>/mi.exec(message)?.[1] ?? '';
+    const returnPath = /^Return-Path: <([^>]*)>/im.exec(message)?.[1] ?? '';
     expect(returnPath).toMatch(new RegExp(`^SRS0=[^@]+=${b.domain.replace(/\./g, '\\.')}=bob@${a.domain.replace(/\./g, '\\.')}$`, 'i'));
     const result = await authenticate(Buffer.from(message.replace(/\r?\n/g, '\r\n')), {
-      ip: a.ipv4, helo: a.hostname, sender: returnPath, mta: b.hostname,
+      ip: a.ipv4,
+      helo: a.hostname,
+      sender: returnPath,
+      mta: b.hostname,
       resolver: (name: string, type: string) => resolver.resolve(name, type as 'TXT') as Promise<never>,
     });
-    expect(result.spf && result.spf.status.result).toBe('pass');
-    expect(result.dkim.results.map((r: { status: { result: string }; signingDomain: string }) => [r.signingDomain, r.status.result])).toContainEqual([b.domain, 'pass']);
+    expect(result.spf).toMatchObject({ status: { result: 'pass' } });
+    expect(result.dkim.results.map((r: { status: { result: string }; signingDomain: string }) => [r.signingDomain, r.status.result])).toContainEqual([
+      b.domain,
+      'pass',
+    ]);
     expect(await fetchMessage(a, fwd, `SUBJECT "${subject}"`)).toContain(subject);
     // The forward came after the GTUBE attempt: had A taken it, it would be in both places by now.
     expect(await search(b, bob, `SUBJECT "${spam}"`)).toEqual([]);
@@ -165,7 +214,15 @@ describe.skipIf(missing.length > 0)('addresses, forwarding and vacation on real 
     expect((await submit(b, bob, { to: away.address, subject: sent[1]! })).code).toBe(0);
     expect((await submit(b, bob, { to: away.address, subject: sent[2]!, header: { Precedence: 'list', 'List-Id': `<news.${b.domain}>` } })).code).toBe(0);
     // An empty envelope sender, as a bounce has, with bob in From: (sendmail on B, as a local program sends it).
-    await inMachine(b, ['sh', '-c', 'printf "From: <%s>\\nTo: <%s>\\nSubject: %s\\n\\nNo return path.\\n" "$1" "$2" "$3" | /usr/sbin/sendmail -i -f "<>" "$2"', 'sh', bob.address, away.address, sent[3]!]);
+    await inMachine(b, [
+      'sh',
+      '-c',
+      'printf "From: <%s>\\nTo: <%s>\\nSubject: %s\\n\\nNo return path.\\n" "$1" "$2" "$3" | /usr/sbin/sendmail -i -f "<>" "$2"',
+      'sh',
+      bob.address,
+      away.address,
+      sent[3]!,
+    ]);
     const first = await fetchMessage(a, away, `SUBJECT "${sent[0]}"`);
     for (const subject of sent.slice(1)) await fetchMessage(a, away, `SUBJECT "${subject}"`);
     // Every reply Sieve made was handed to A's Postfix during those deliveries: once A's queue is empty
@@ -176,9 +233,9 @@ describe.skipIf(missing.length > 0)('addresses, forwarding and vacation on real 
     await fetchMessage(b, bob, `SUBJECT "${marker}"`);
     const reply = await fetchMessage(b, bob, `SUBJECT "${vacationSubject}"`);
     expect(await search(b, bob, `SUBJECT "${vacationSubject}"`)).toHaveLength(1);
-    expect(reply).toMatch(/^Auto-Submitted: auto-replied/mi);
+    expect(reply).toMatch(/^Auto-Submitted: auto-replied/im);
     expect(reply).toMatch(/I am away\.\r?\nBack on Monday: "quotes" and \\ kept\./);
-    const messageId = /^Message-ID: (<[^>]+>)/mi.exec(first)?.[1];
+    const messageId = /^Message-ID: (<[^>]+>)/im.exec(first)?.[1];
     expect(reply).toContain(`In-Reply-To: ${messageId}`);
   });
 
@@ -188,7 +245,17 @@ describe.skipIf(missing.length > 0)('addresses, forwarding and vacation on real 
     expect(plain.stdout).toMatch(/"STARTTLS"/);
     expect(plain.stdout).toMatch(/^AUTHENTICATE: NO/m);
     const auth = Buffer.from(`\0${alice.address}\0${alice.password}`).toString('base64');
-    const tls = await inInternet(['sh', '-c', `printf 'AUTHENTICATE "PLAIN" "%s"\\r\\nLISTSCRIPTS\\r\\nLOGOUT\\r\\n' "$1" | openssl s_client -quiet -starttls sieve -connect "$2:4190" 2>/dev/null`, 'sh', auth, a.ipv4], { timeoutMs: 60_000 });
+    const tls = await inInternet(
+      [
+        'sh',
+        '-c',
+        `printf 'AUTHENTICATE "PLAIN" "%s"\\r\\nLISTSCRIPTS\\r\\nLOGOUT\\r\\n' "$1" | openssl s_client -quiet -starttls sieve -connect "$2:4190" 2>/dev/null`,
+        'sh',
+        auth,
+        a.ipv4,
+      ],
+      { timeoutMs: 60_000 },
+    );
     expect(tls.stdout).toMatch(/^OK "Logged in\."/m);
     expect(tls.stdout).toMatch(/^OK "Listscripts completed\."/m);
   });

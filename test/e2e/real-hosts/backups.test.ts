@@ -44,7 +44,17 @@ describe.skipIf(missing.length > 0)('backups of a real mail server', () => {
   const imap = (cmd: string[]) => inInternet(['curl', '-sS', '--insecure', '--user', `${mb.address}:${mb.password}`, ...cmd], { timeoutMs: 30_000 });
   const search = async (folder: string, subject: string) =>
     /SEARCH ([0-9 ]+)/.exec((await imap([`imaps://${ipv4}/${encodeURIComponent(folder)}`, '-X', `SEARCH SUBJECT "${subject}"`])).stdout)?.[1]?.trim() ?? '';
-  const send = (subject: string) => swaks({ server: ipv4, port: 587, tls: 'starttls', auth: { user: mb.address, password: mb.password }, from: mb.address, to: mb.address, header: { Subject: subject }, body: `${subject}\n${'line of mail\n'.repeat(50)}` });
+  const send = (subject: string) =>
+    swaks({
+      server: ipv4,
+      port: 587,
+      tls: 'starttls',
+      auth: { user: mb.address, password: mb.password },
+      from: mb.address,
+      to: mb.address,
+      header: { Subject: subject },
+      body: `${subject}\n${'line of mail\n'.repeat(50)}`,
+    });
 
   beforeAll(async () => {
     h = await startRealHostProduct();
@@ -101,12 +111,12 @@ describe.skipIf(missing.length > 0)('backups of a real mail server', () => {
     expect((await fetch(`${h.baseUrl}${link.body.download.url}`, { headers: { authorization: `Bearer ${owner.token}` } })).status).toBe(410);
   });
 
-  it('the server\'s own key cannot delete its snapshots: the storage refuses', async () => {
+  it("the server's own key cannot delete its snapshots: the storage refuses", async () => {
     const [server] = await h.database.db.select().from(servers).where(eq(servers.id, serverId));
     // As an intruder with root on the server would: its env file, restic, and every snapshot id.
     const script = [
       'set -a; . /etc/mailplane/backup.env; set +a',
-      'for id in $(restic snapshots --json | python3 -c "import json,sys; print(\' \'.join(s[\'id\'] for s in json.load(sys.stdin)))"); do',
+      "for id in $(restic snapshots --json | python3 -c \"import json,sys; print(' '.join(s['id'] for s in json.load(sys.stdin)))\"); do",
       '  restic forget --prune "$id" >&2 || echo "refused $id" >&2',
       'done',
       'restic snapshots --json',
@@ -144,7 +154,10 @@ describe.skipIf(missing.length > 0)('backups of a real mail server', () => {
     for (const pack of packs) await admin.send(new PutObjectCommand({ Bucket: repo!.bucket, Key: pack.Key!, Body: Buffer.alloc(pack.Size ?? 64, 0x41) }));
     expect(await runDrill(h.ctx.backups, serverId)).toMatchObject({ status: 'failed' });
     expect(await maintainRepository(h.ctx.backups, serverId, { readAll: true })).toMatchObject({ passed: false });
-    const open = await h.database.db.select({ kind: alerts.kind }).from(alerts).where(and(eq(alerts.serverId, serverId), isNull(alerts.resolvedAt)));
+    const open = await h.database.db
+      .select({ kind: alerts.kind })
+      .from(alerts)
+      .where(and(eq(alerts.serverId, serverId), isNull(alerts.resolvedAt)));
     expect(open.map((a) => a.kind)).toEqual(expect.arrayContaining(['backup_drill_failed', 'backup_check_failed']));
   });
 
@@ -156,10 +169,17 @@ describe.skipIf(missing.length > 0)('backups of a real mail server', () => {
     expect((await h.call('DELETE', `/v1/workspaces/${owner.workspaceId}`, { token: owner.token, body: { confirm: ws.body.name } })).status).toBeLessThan(300);
     // The erasure waits out its grace period (owners may cancel); the sweep then starts it.
     expect(await h.afterErasureGrace()).toEqual([owner.workspaceId]);
-    const entry = await until('the erasure', async () => {
-      const [e] = await h.database.db.select().from(auditLog).where(and(eq(auditLog.action, 'workspace.erased'), eq(auditLog.workspaceId, owner.workspaceId)));
-      return e;
-    }, 15 * 60_000);
+    const entry = await until(
+      'the erasure',
+      async () => {
+        const [e] = await h.database.db
+          .select()
+          .from(auditLog)
+          .where(and(eq(auditLog.action, 'workspace.erased'), eq(auditLog.workspaceId, owner.workspaceId)));
+        return e;
+      },
+      15 * 60_000,
+    );
     expect(entry.details?.['backupsGoneAt']).toBeTruthy();
     expect(await h.ctx.backups.storage!.countObjectVersions({ serverId, region })).toBe(0);
   });

@@ -52,19 +52,26 @@ describe.skipIf(missing.length > 0 || process.env['MAILPLANE_E2E_STOCK_IMAGE'] =
   beforeAll(async () => {
     h = await startRealHostProduct();
     const domains = ['image-one.test', 'image-two.test'];
-    await Promise.all(domains.map(async (domain) => {
-      const { token, workspaceId } = await h.customer(`owner@${domain}`);
-      const { serverId } = await h.subscribe(token, workspaceId, domain);
-      const row = await h.waitForServer(serverId, ['ready'], 15 * 60_000);
-      const [run] = await h.database.db.select().from(provisioningRuns).where(and(eq(provisioningRuns.serverId, serverId), eq(provisioningRuns.kind, 'provision')));
-      const steps = await h.database.db.select().from(provisioningSteps).where(eq(provisioningSteps.runId, run!.id));
-      const secrets = await secretsIn(h.sandbox.realHosts!.lifecycle.rootOf(row.providerServerId!));
-      servers.push({ serverId, providerId: row.providerServerId!, secrets, steps, readyMs: run!.finishedAt!.getTime() - row.createdAt.getTime() });
-    }));
+    await Promise.all(
+      domains.map(async (domain) => {
+        const { token, workspaceId } = await h.customer(`owner@${domain}`);
+        const { serverId } = await h.subscribe(token, workspaceId, domain);
+        const row = await h.waitForServer(serverId, ['ready'], 15 * 60_000);
+        const [run] = await h.database.db
+          .select()
+          .from(provisioningRuns)
+          .where(and(eq(provisioningRuns.serverId, serverId), eq(provisioningRuns.kind, 'provision')));
+        const steps = await h.database.db.select().from(provisioningSteps).where(eq(provisioningSteps.runId, run!.id));
+        const secrets = await secretsIn(h.sandbox.realHosts!.lifecycle.rootOf(row.providerServerId!));
+        servers.push({ serverId, providerId: row.providerServerId!, secrets, steps, readyMs: run!.finishedAt!.getTime() - row.createdAt.getTime() });
+      }),
+    );
     // For the report (not asserted: no timed assertions): payment → ready and the install step.
     for (const s of servers) {
       const install = s.steps.find((st) => st.name === 'install_mail_stack')!;
-      console.log(`baked-image e2e: ${s.serverId} ready ${(s.readyMs / 1000).toFixed(1)} s after payment, install_mail_stack ${((install.durationMs ?? 0) / 1000).toFixed(1)} s`);
+      console.log(
+        `baked-image e2e: ${s.serverId} ready ${(s.readyMs / 1000).toFixed(1)} s after payment, install_mail_stack ${((install.durationMs ?? 0) / 1000).toFixed(1)} s`,
+      );
     }
   });
 
@@ -93,7 +100,13 @@ describe.skipIf(missing.length > 0 || process.env['MAILPLANE_E2E_STOCK_IMAGE'] =
     expect(image.machineId ?? '').toBe('');
     for (const key of SECRETS.filter((k) => k !== 'desKey' && k !== 'machineId')) expect(image[key], key).toBeNull();
     for (const path of ['var/lib/systemd/random-seed', 'var/lib/systemd/credential.secret', 'root/.ssh/authorized_keys', 'var/lib/cloud/instance']) {
-      expect(await readFile(join(layer, path)).then(() => path, () => null), path).toBeNull();
+      expect(
+        await readFile(join(layer, path)).then(
+          () => path,
+          () => null,
+        ),
+        path,
+      ).toBeNull();
     }
     const [a, b] = servers.map((s) => s.secrets);
     // Debian 12's unbound controls over a Unix socket and makes no control keys: absent on both

@@ -23,13 +23,24 @@ if (missing.length > 0 && process.env['MAILPLANE_REQUIRE_TOOLS'] === '1') throw 
 
 function resticInInternet(access: RepositoryAccess, args: string[], dir: string, caFile: string): Promise<{ code: number; output: string }> {
   return new Promise((resolve) => {
-    execFile('ip', ['netns', 'exec', INTERNET_NS, 'restic', '--cacert', caFile, ...args], {
-      timeout: 120_000,
-      env: {
-        PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: dir, RESTIC_CACHE_DIR: join(dir, 'cache'), RESTIC_PASSWORD: 'e2e object storage',
-        RESTIC_REPOSITORY: access.repository, AWS_ACCESS_KEY_ID: access.accessKeyId, AWS_SECRET_ACCESS_KEY: access.secretAccessKey, AWS_DEFAULT_REGION: access.region,
+    execFile(
+      'ip',
+      ['netns', 'exec', INTERNET_NS, 'restic', '--cacert', caFile, ...args],
+      {
+        timeout: 120_000,
+        env: {
+          PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+          HOME: dir,
+          RESTIC_CACHE_DIR: join(dir, 'cache'),
+          RESTIC_PASSWORD: 'e2e object storage',
+          RESTIC_REPOSITORY: access.repository,
+          AWS_ACCESS_KEY_ID: access.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: access.secretAccessKey,
+          AWS_DEFAULT_REGION: access.region,
+        },
       },
-    }, (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, output: `${String(stdout)}${String(stderr)}` }));
+      (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, output: `${String(stdout)}${String(stderr)}` }),
+    );
   });
 }
 
@@ -41,14 +52,25 @@ describe.skipIf(missing.length > 0)('object storage on the sandbox uplink, for r
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'mailplane-e2e-objstore-'));
     sandbox = new Sandbox({
-      compute: true, dns: true, billing: true, dataDir: dir, dnsblZones: [],
-      realHosts: { cacheDir: process.env['SANDBOX_HOSTS_CACHE_DIR'] ?? '/var/cache/mailplane', mirror: process.env['SANDBOX_DEBIAN_MIRROR'] ?? 'http://deb.debian.org/debian' },
+      compute: true,
+      dns: true,
+      billing: true,
+      dataDir: dir,
+      dnsblZones: [],
+      realHosts: {
+        cacheDir: process.env['SANDBOX_HOSTS_CACHE_DIR'] ?? '/var/cache/mailplane',
+        mirror: process.env['SANDBOX_DEBIAN_MIRROR'] ?? 'http://deb.debian.org/debian',
+      },
     });
     await sandbox.start();
     const env = sandbox.env();
     storage = createScalewayObjectStorage({
-      accessKey: env['SCW_ACCESS_KEY']!, secretKey: env['SCW_SECRET_KEY']!, projectId: env['SCW_DEFAULT_PROJECT_ID']!, apiUrl: env['SCW_API_URL']!,
-      endpointTemplate: env['SCW_S3_ENDPOINT']!, serverEndpointTemplate: env['SCW_S3_SERVER_ENDPOINT']!,
+      accessKey: env['SCW_ACCESS_KEY']!,
+      secretKey: env['SCW_SECRET_KEY']!,
+      projectId: env['SCW_DEFAULT_PROJECT_ID']!,
+      apiUrl: env['SCW_API_URL']!,
+      endpointTemplate: env['SCW_S3_ENDPOINT']!,
+      serverEndpointTemplate: env['SCW_S3_SERVER_ENDPOINT']!,
     });
   });
 
@@ -57,7 +79,7 @@ describe.skipIf(missing.length > 0)('object storage on the sandbox uplink, for r
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('hands servers an HTTPS repository on the uplink, where restic backs up and checks with the server\'s key', async () => {
+  it("hands servers an HTTPS repository on the uplink, where restic backs up and checks with the server's key", async () => {
     const access = await storage.ensureServerRepository({ serverId: '0f000000-0000-4000-8000-00000000000f', region: 'fr-par', noncurrentRetentionDays: 2 });
     expect(access.repository).toBe('s3:https://198.18.255.1:9000/mp-backup-0f000000-0000-4000-8000-00000000000f');
     const caFile = join(sandbox.realHosts!.sandboxCaDir, 'ca.crt');

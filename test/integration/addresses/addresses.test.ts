@@ -19,7 +19,19 @@ let base: string;
 const ids = {} as Record<'alice' | 'bob', string>;
 
 // A plan small enough to reach its limits: 2 aliases, 1 forwarding mailbox.
-const PLANS = JSON.stringify([{ id: 'starter', name: 'Starter', stripePriceId: 'price_mailplane_starter', commercialType: 'DEV1-S', mailboxes: 10, storageGb: 20, messagesPerHour: 200, aliases: 2, forwards: 1 }]);
+const PLANS = JSON.stringify([
+  {
+    id: 'starter',
+    name: 'Starter',
+    stripePriceId: 'price_mailplane_starter',
+    commercialType: 'DEV1-S',
+    mailboxes: 10,
+    storageGb: 20,
+    messagesPerHour: 200,
+    aliases: 2,
+    forwards: 1,
+  },
+]);
 
 beforeAll(async () => {
   h = await startHarness({ env: { PLANS } });
@@ -43,11 +55,17 @@ afterAll(async () => {
 const call = (method: string, path: string, body?: unknown) => h.call(method, `${base}${path}`, { token: owner.token, body });
 const file = async (path: string) => (await h.sandbox.ssh!.file(hostId, path))?.content.toString('utf8') ?? '';
 /** Until the server holds every address row as the database has it. */
-const applied = () => until('addresses applied', async () => {
-  const body = (await call('GET', '/addresses')).body;
-  const rows = [...body.aliases, ...body.forwards, ...body.vacations, ...(body.catchAll ? [body.catchAll] : [])];
-  return rows.every((r: { sync: { status: string } }) => r.sync.status === 'applied') ? body : null;
-}, 30_000, 50);
+const applied = () =>
+  until(
+    'addresses applied',
+    async () => {
+      const body = (await call('GET', '/addresses')).body;
+      const rows = [...body.aliases, ...body.forwards, ...body.vacations, ...(body.catchAll ? [body.catchAll] : [])];
+      return rows.every((r: { sync: { status: string } }) => r.sync.status === 'applied') ? body : null;
+    },
+    30_000,
+    50,
+  );
 
 describe('aliases and the catch-all', () => {
   it('an alias reaches the Postfix maps: mail to it goes to the mailbox, which may send as it', async () => {
@@ -57,11 +75,14 @@ describe('aliases and the catch-all', () => {
     await applied();
     expect(await file('/etc/postfix/address_aliases')).toBe('sales@addresses.example alice@addresses.example\n');
     expect(await file('/etc/postfix/alias_senders')).toBe('sales@addresses.example alice@addresses.example\n');
-    const [entry] = await h.database.db.select().from(auditLog).where(and(eq(auditLog.action, 'alias.create'), eq(auditLog.target, res.body.id)));
+    const [entry] = await h.database.db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.action, 'alias.create'), eq(auditLog.target, res.body.id)));
     expect(entry?.details).toEqual({ address: 'sales@addresses.example', mailbox: 'alice@addresses.example' });
   });
 
-  it('refuses an address that exists (alias or mailbox, both ways), a mailbox of nobody, and the plan\'s limit', async () => {
+  it("refuses an address that exists (alias or mailbox, both ways), a mailbox of nobody, and the plan's limit", async () => {
     expect((await call('POST', '/aliases', { localPart: 'sales', mailboxId: ids.bob })).status).toBe(409);
     expect((await call('POST', '/aliases', { localPart: 'bob', mailboxId: ids.alice })).status).toBe(409);
     expect((await call('POST', '/mailboxes', { localPart: 'sales' })).status).toBe(409);
@@ -81,15 +102,20 @@ describe('aliases and the catch-all', () => {
     expect((await call('PUT', '/catch-all', { mailboxId: ids.bob })).status).toBe(202);
     await applied();
     expect((await file('/etc/postfix/address_aliases')).split('\n')).toEqual([
-      'info@addresses.example bob@addresses.example', 'sales@addresses.example alice@addresses.example',
-      'alice@addresses.example alice@addresses.example', 'bob@addresses.example bob@addresses.example', '@addresses.example bob@addresses.example', '',
+      'info@addresses.example bob@addresses.example',
+      'sales@addresses.example alice@addresses.example',
+      'alice@addresses.example alice@addresses.example',
+      'bob@addresses.example bob@addresses.example',
+      '@addresses.example bob@addresses.example',
+      '',
     ]);
     expect((await call('PUT', '/catch-all', { mailboxId: null })).status).toBe(202);
     // A removal leaves no row to watch: wait on the server's file.
     await until('catch-all off', async () => !/^@addresses\.example /m.test(await file('/etc/postfix/address_aliases')), 30_000, 50);
     expect(await file('/etc/postfix/address_aliases')).not.toMatch(/^alice@addresses\.example alice/m);
     expect(await h.database.db.select({ action: auditLog.action }).from(auditLog).where(eq(auditLog.target, serverId))).toEqual(
-      expect.arrayContaining([{ action: 'catch_all.set' }, { action: 'catch_all.off' }]));
+      expect.arrayContaining([{ action: 'catch_all.set' }, { action: 'catch_all.off' }]),
+    );
   });
 
   it('deleting an alias takes it off the server', async () => {
@@ -99,12 +125,17 @@ describe('aliases and the catch-all', () => {
     expect((await call('DELETE', `/aliases/${info.id}`)).status).toBe(404);
     // Both maps (the upload writes one file after the other).
     const only = 'sales@addresses.example alice@addresses.example\n';
-    await until('info@ gone', async () => (await file('/etc/postfix/address_aliases')) === only && (await file('/etc/postfix/alias_senders')) === only, 30_000, 50);
+    await until(
+      'info@ gone',
+      async () => (await file('/etc/postfix/address_aliases')) === only && (await file('/etc/postfix/alias_senders')) === only,
+      30_000,
+      50,
+    );
   });
 });
 
 describe('forwarding and vacation', () => {
-  it('a forward becomes the mailbox\'s Sieve redirect (spam excluded), within the plan\'s limit, never to the own domain', async () => {
+  it("a forward becomes the mailbox's Sieve redirect (spam excluded), within the plan's limit, never to the own domain", async () => {
     expect((await call('PUT', `/mailboxes/${ids.alice}/forward`, { target: 'Alice.Elsewhere@Example.NET', keepCopy: false })).status).toBe(202);
     await applied();
     const script = await file('/var/lib/dovecot/mailplane-sieve/alice@addresses.example.sieve');
@@ -124,18 +155,33 @@ describe('forwarding and vacation', () => {
   });
 
   it('a vacation reply becomes a Sieve vacation between its dates, quoted so its text cannot become Sieve', async () => {
-    const body = { startsOn: '2026-12-20', endsOn: '2026-12-31', subject: 'Away "now"; redirect "x@evil.example";', message: 'Back in January.\r\nA backslash \\ stays.', days: 3 };
+    const body = {
+      startsOn: '2026-12-20',
+      endsOn: '2026-12-31',
+      subject: 'Away "now"; redirect "x@evil.example";',
+      message: 'Back in January.\r\nA backslash \\ stays.',
+      days: 3,
+    };
     expect((await call('PUT', `/mailboxes/${ids.alice}/vacation`, body)).status).toBe(202);
     await applied();
     const script = await file('/var/lib/dovecot/mailplane-sieve/alice@addresses.example.sieve');
     expect(script).toContain('currentdate :value "ge" "date" "2026-12-20", currentdate :value "le" "date" "2026-12-31"');
-    expect(script).toContain(':subject "Away \\"now\\"; redirect \\"x@evil.example\\";" :addresses ["sales@addresses.example"] "Back in January.\nA backslash \\\\ stays.";');
+    expect(script).toContain(
+      ':subject "Away \\"now\\"; redirect \\"x@evil.example\\";" :addresses ["sales@addresses.example"] "Back in January.\nA backslash \\\\ stays.";',
+    );
     expect(await h.database.db.select().from(vacations).where(eq(vacations.mailboxId, ids.alice))).toHaveLength(1);
   });
 
   it('refuses dates out of order, a subject over two lines, control characters, and days out of range', async () => {
     const ok = { startsOn: '2026-12-20', endsOn: '2026-12-31', subject: 'Away', message: 'Back soon.' };
-    for (const bad of [{ endsOn: '2026-12-19' }, { subject: 'Away\r\nBcc: x@example.net' }, { message: 'a\u0000b' }, { days: 0 }, { days: 31 }, { startsOn: '2026-13-01' }]) {
+    for (const bad of [
+      { endsOn: '2026-12-19' },
+      { subject: 'Away\r\nBcc: x@example.net' },
+      { message: 'a\u0000b' },
+      { days: 0 },
+      { days: 31 },
+      { startsOn: '2026-13-01' },
+    ]) {
       const res = await call('PUT', `/mailboxes/${ids.bob}/vacation`, { ...ok, ...bad });
       expect(res.status, JSON.stringify(bad)).toBe(400);
     }
@@ -146,10 +192,15 @@ describe('forwarding and vacation', () => {
     expect((await call('DELETE', `/mailboxes/${ids.alice}/forward`)).status).toBe(202);
     expect((await call('DELETE', `/mailboxes/${ids.alice}/vacation`)).status).toBe(202);
     expect((await call('DELETE', `/mailboxes/${ids.alice}/vacation`)).status).toBe(404);
-    const script = await until('no actions left', async () => {
-      const text = await file('/var/lib/dovecot/mailplane-sieve/alice@addresses.example.sieve');
-      return /Nothing set/.test(text) && text;
-    }, 30_000, 50);
+    const script = await until(
+      'no actions left',
+      async () => {
+        const text = await file('/var/lib/dovecot/mailplane-sieve/alice@addresses.example.sieve');
+        return /Nothing set/.test(text) && text;
+      },
+      30_000,
+      50,
+    );
     expect(script).not.toMatch(/^\s*(redirect|vacation|require)/m);
     const actions = await h.database.db.select({ action: auditLog.action }).from(auditLog).where(eq(auditLog.target, ids.alice));
     expect(actions.map((a) => a.action)).toEqual(expect.arrayContaining(['forward.set', 'vacation.set', 'forward.remove', 'vacation.remove']));
@@ -160,6 +211,11 @@ describe('forwarding and vacation', () => {
     await until('alice gone', async () => !(await file('/etc/mailplane/sieve-scripts')).includes('alice@'), 30_000, 50);
     expect(await file('/etc/postfix/address_aliases')).toBe('');
     // The rows go with the mailbox's row, once the server no longer has it.
-    await until('alias rows gone', async () => (await h.database.db.select().from(mailAliases).where(eq(mailAliases.serverId, serverId))).length === 0, 30_000, 50);
+    await until(
+      'alias rows gone',
+      async () => (await h.database.db.select().from(mailAliases).where(eq(mailAliases.serverId, serverId))).length === 0,
+      30_000,
+      50,
+    );
   });
 });

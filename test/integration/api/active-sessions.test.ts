@@ -18,14 +18,17 @@ const signIn = async (email: string, ip: string, agent: string) => {
 };
 
 describe('active sessions', () => {
-  it('lists the account\'s sessions, newest first, marks the current one, and signs one out', async () => {
+  it("lists the account's sessions, newest first, marks the current one, and signs one out", async () => {
     await api.signup('devices@example.com');
     const laptop = await signIn('devices@example.com', '192.0.2.10', 'Laptop Firefox');
     const phone = await signIn('devices@example.com', '192.0.2.11', 'Phone Safari');
     const list = await api.call('GET', '/v1/me/sessions', { token: laptop });
     expect(list.status).toBe(200);
     const mine = list.body.sessions.filter((s: { userAgent: string | null }) => s.userAgent !== null);
-    expect(mine.map((s: { userAgent: string; ip: string; current: boolean }) => [s.userAgent, s.ip, s.current])).toEqual([['Phone Safari', '192.0.2.11', false], ['Laptop Firefox', '192.0.2.10', true]]);
+    expect(mine.map((s: { userAgent: string; ip: string; current: boolean }) => [s.userAgent, s.ip, s.current])).toEqual([
+      ['Phone Safari', '192.0.2.11', false],
+      ['Laptop Firefox', '192.0.2.10', true],
+    ]);
 
     const phoneId = mine[0].id;
     expect((await api.call('DELETE', `/v1/me/sessions/${phoneId}`, { token: laptop })).status).toBe(204);
@@ -35,7 +38,7 @@ describe('active sessions', () => {
     expect((await api.call('DELETE', `/v1/me/sessions/${phoneId}`, { token: laptop })).status).toBe(404);
   });
 
-  it('never signs out another account\'s session, and a malformed id names nothing: 404 both', async () => {
+  it("never signs out another account's session, and a malformed id names nothing: 404 both", async () => {
     await api.signup('victim@example.com');
     const victim = await signIn('victim@example.com', '192.0.2.20', 'Victim');
     const victimId = (await api.call('GET', '/v1/me/sessions', { token: victim })).body.sessions.find((s: { current: boolean }) => s.current).id;

@@ -12,7 +12,10 @@ afterAll(() => api.close());
 describe('API keys', () => {
   it('shows the key once, stores only its hash, and keeps a visible prefix', async () => {
     const w = await workspaceWithRoles(api, 'key-create');
-    const res = await api.call('POST', `/v1/workspaces/${w.workspaceId}/api-keys`, { token: w.admin.token, body: { name: 'deploy bot', scopes: ['write', 'read', 'read'] } });
+    const res = await api.call('POST', `/v1/workspaces/${w.workspaceId}/api-keys`, {
+      token: w.admin.token,
+      body: { name: 'deploy bot', scopes: ['write', 'read', 'read'] },
+    });
     expect(res.status).toBe(201);
     const key: string = res.body.key;
     expect(key).toMatch(/^mpk_[\w-]{43}$/);
@@ -97,7 +100,7 @@ describe('API keys', () => {
     expect((await api.call('GET', `/v1/workspaces/${w.workspaceId}`, { headers: { authorization: 'Basic Zm9vOmJhcg==' } })).status).toBe(401);
   });
 
-  it('keeps a workspace\'s keys working after another member leaves', async () => {
+  it("keeps a workspace's keys working after another member leaves", async () => {
     const w = await workspaceWithRoles(api, 'key-leave');
     const { key } = await createApiKey(api, w.admin.token, w.workspaceId, ['read']);
     expect((await api.call('DELETE', `/v1/workspaces/${w.workspaceId}/members/${w.admin.userId}`, { token: w.admin.token })).status).toBe(204);

@@ -13,13 +13,15 @@ let workspaceId: string;
 beforeAll(async () => {
   api = await createTestApi({
     env: { TRUST_PROXY: 'true', RATE_LIMIT_AUTH_PER_MINUTE: '10000' },
-    extra: () => [(app) => {
-      // A query that fails inside PostgreSQL with secret-looking parameters, as a bug would.
-      app.get('/test/failing-query', async () => {
-        await api.database.sql`select ${'$argon2id$v=19$m=19456,t=2,p=1$c2VjcmV0$c2VjcmV0aGFzaA'}::int as n`;
-        return new Response('unreachable');
-      });
-    }],
+    extra: () => [
+      (app) => {
+        // A query that fails inside PostgreSQL with secret-looking parameters, as a bug would.
+        app.get('/test/failing-query', async () => {
+          await api.database.sql`select ${'$argon2id$v=19$m=19456,t=2,p=1$c2VjcmV0$c2VjcmV0aGFzaA'}::int as n`;
+          return new Response('unreachable');
+        });
+      },
+    ],
   });
   alice = await person(api, 'alice');
   workspaceId = await createWorkspace(api, alice.token);
@@ -72,14 +74,22 @@ describe('invalid UTF-8 and lone surrogates', () => {
   it('refuses bytes that are not UTF-8 instead of storing U+FFFD', async () => {
     const before = await count('workspaces');
     const body = Buffer.concat([Buffer.from('{"name":"'), Buffer.from([0xff, 0xfe, 0xfd]), Buffer.from('"}')]);
-    const res = await api.app.request('/v1/workspaces', { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${alice.token}` }, body });
+    const res = await api.app.request('/v1/workspaces', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${alice.token}` },
+      body,
+    });
     expectBadRequest({ status: res.status, body: await res.json(), headers: res.headers });
     expect(await count('workspaces')).toBe(before);
   });
 
   it('refuses a JSON-escaped lone surrogate', async () => {
     const before = await count('workspaces');
-    const res = await api.call('POST', '/v1/workspaces', { token: alice.token, rawBody: '{"name":"Acme \\ud800"}', headers: { 'content-type': 'application/json' } });
+    const res = await api.call('POST', '/v1/workspaces', {
+      token: alice.token,
+      rawBody: '{"name":"Acme \\ud800"}',
+      headers: { 'content-type': 'application/json' },
+    });
     expectBadRequest(res);
     expect(await count('workspaces')).toBe(before);
   });
@@ -108,14 +118,22 @@ describe('deeply nested JSON', () => {
 
   it('is refused on an authenticated route and stores nothing', async () => {
     const before = await count('workspaces');
-    const res = await api.call('POST', '/v1/workspaces', { token: alice.token, rawBody: `{"name":"Deep","x":${objects(65)}}`, headers: { 'content-type': 'application/json' } });
+    const res = await api.call('POST', '/v1/workspaces', {
+      token: alice.token,
+      rawBody: `{"name":"Deep","x":${objects(65)}}`,
+      headers: { 'content-type': 'application/json' },
+    });
     expectBadRequest(res);
     expect(res.body.detail).toMatch(/deeper than 64 levels/);
     expect(await count('workspaces')).toBe(before);
   });
 
   it('up to 64 levels passes the nesting check (the route judges the fields)', async () => {
-    const res = await api.call('POST', '/v1/workspaces', { token: alice.token, rawBody: `{"name":"Deep","x":${objects(62)}}`, headers: { 'content-type': 'application/json' } });
+    const res = await api.call('POST', '/v1/workspaces', {
+      token: alice.token,
+      rawBody: `{"name":"Deep","x":${objects(62)}}`,
+      headers: { 'content-type': 'application/json' },
+    });
     expect(res.status).toBe(400);
     expect(res.body.detail).not.toMatch(/deeper than/);
   });

@@ -30,12 +30,17 @@ interface Answer {
   socket: unknown;
 }
 
-function request(path: string, opts: { method?: string; headers?: Record<string, string>; body?: string | Buffer; agent?: http.Agent | false } = {}): Promise<Answer> {
+function request(
+  path: string,
+  opts: { method?: string; headers?: Record<string, string>; body?: string | Buffer; agent?: http.Agent | false } = {},
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = http.request(`${listener.url}${path}`, { method: opts.method ?? 'GET', headers: opts.headers, agent: opts.agent ?? agent }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString(), reusedSocket: req.reusedSocket, socket: req.socket }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString(), reusedSocket: req.reusedSocket, socket: req.socket }),
+      );
     });
     req.on('error', reject);
     req.end(opts.body);
@@ -77,7 +82,11 @@ describe('keep-alive after a refused body', () => {
     const first = await request('/healthz');
     expect(first.status).toBe(200);
     const big = JSON.stringify({ email: 'big@example.com', password: 'x', name: 'y'.repeat(10_000) });
-    const refused = await request('/v1/auth/signup', { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(big)) }, body: big });
+    const refused = await request('/v1/auth/signup', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(big)) },
+      body: big,
+    });
     expectProblem(refused, 413);
     expect(refused.reusedSocket).toBe(true);
     for (let i = 0; i < 5; i++) {
@@ -105,7 +114,15 @@ describe('keep-alive after a refused body', () => {
       const req = http.request(`${listener.url}/v1/auth/signup`, { method: 'POST', headers: { 'content-type': 'application/json' }, agent }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString(), reusedSocket: req.reusedSocket, socket: req.socket }));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode!,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString(),
+            reusedSocket: req.reusedSocket,
+            socket: req.socket,
+          }),
+        );
       });
       req.on('error', reject);
       req.write('{"name":"');
@@ -126,29 +143,41 @@ describe('a client that goes away in the middle of its body', () => {
     const body = `{"email":"${marker}@example.com","password":"`;
     await new Promise<void>((resolve, reject) => {
       const socket = net.connect(listener.port, '127.0.0.1', () => {
-        socket.write(`POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1024\r\nX-Request-Id: ${marker}\r\n\r\n${body}`, () => {
-          if (how === 'reset') socket.resetAndDestroy();
-          else socket.end();
-          resolve();
-        });
+        socket.write(
+          `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1024\r\nX-Request-Id: ${marker}\r\n\r\n${body}`,
+          () => {
+            if (how === 'reset') socket.resetAndDestroy();
+            else socket.end();
+            resolve();
+          },
+        );
       });
       socket.on('error', reject);
     });
     // The request's access-log line is written when the server has finished with it.
-    await vi.waitFor(() => {
-      if (!api.logLines.some((l) => l.includes(`"requestId":"${marker}"`) && l.includes('"msg":"request"'))) throw new Error('not logged yet');
-    }, { timeout: 10_000, interval: 20 });
+    await vi.waitFor(
+      () => {
+        if (!api.logLines.some((l) => l.includes(`"requestId":"${marker}"`) && l.includes('"msg":"request"'))) throw new Error('not logged yet');
+      },
+      { timeout: 10_000, interval: 20 },
+    );
     return api.logLines.filter((l) => l.includes(`"requestId":"${marker}"`)).map((l) => JSON.parse(l) as { level: number; msg: string; status?: number });
   }
 
   it.each([
-    ['/v1/auth/login', 'reset'], ['/v1/auth/login', 'close'], ['/v1/auth/signup', 'reset'], ['/v1/auth/signup', 'close'],
+    ['/v1/auth/login', 'reset'],
+    ['/v1/auth/login', 'close'],
+    ['/v1/auth/signup', 'reset'],
+    ['/v1/auth/signup', 'close'],
   ] as const)('on %s (%s) is logged as a client that left (499), never as a server error', async (path, how) => {
     const marker = `cut-${how}-${path.split('/').at(-1)}-0001`;
     const lines = await cutShort(path, how, marker);
     const access = lines.find((l) => l.msg === 'request')!;
     expect(access.status).toBe(499);
-    expect(lines.filter((l) => l.level >= 40), JSON.stringify(lines)).toEqual([]);
+    expect(
+      lines.filter((l) => l.level >= 40),
+      JSON.stringify(lines),
+    ).toEqual([]);
     // The server is still serving.
     expect((await request('/healthz')).status).toBe(200);
   });

@@ -11,11 +11,13 @@ let api: TestApi;
 beforeAll(async () => {
   api = await createTestApi({
     env: { TRUST_PROXY: 'true', RATE_LIMIT_AUTH_PER_MINUTE: '10000', BODY_LIMIT_BYTES: '2048' },
-    extra: () => [(app) => {
-      app.get('/test/boom', () => {
-        throw new Error(INTERNAL);
-      });
-    }],
+    extra: () => [
+      (app) => {
+        app.get('/test/boom', () => {
+          throw new Error(INTERNAL);
+        });
+      },
+    ],
   });
 });
 afterAll(() => api.close());
@@ -39,7 +41,10 @@ describe('problem+json errors', () => {
 
   it('answers malformed JSON with 400 and writes nothing', async () => {
     const before = await userCount();
-    const res = await api.call('POST', '/v1/auth/signup', { rawBody: '{"email": "x@example.com", "password": ', headers: { 'content-type': 'application/json' } });
+    const res = await api.call('POST', '/v1/auth/signup', {
+      rawBody: '{"email": "x@example.com", "password": ',
+      headers: { 'content-type': 'application/json' },
+    });
     expectProblem(res, 400);
     expect(await userCount()).toBe(before);
   });
@@ -61,7 +66,8 @@ describe('problem+json errors', () => {
   it('rejects a body that is not declared as JSON', async () => {
     const before = await userCount();
     const res = await api.call('POST', '/v1/auth/signup', {
-      rawBody: JSON.stringify({ email: 'plain@example.com', password: STRONG_PASSWORD, name: 'Plain' }), headers: { 'content-type': 'text/plain' },
+      rawBody: JSON.stringify({ email: 'plain@example.com', password: STRONG_PASSWORD, name: 'Plain' }),
+      headers: { 'content-type': 'text/plain' },
     });
     expectProblem(res, 415);
     expect(await userCount()).toBe(before);
@@ -82,7 +88,12 @@ describe('problem+json errors', () => {
         controller.close();
       },
     });
-    const res = await api.app.request('/v1/auth/signup', { method: 'POST', headers: { 'content-type': 'application/json' }, body, duplex: 'half' } as RequestInit);
+    const res = await api.app.request('/v1/auth/signup', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+      duplex: 'half',
+    } as RequestInit);
     expect(res.status).toBe(413);
     expect(res.headers.get('content-type')).toBe('application/problem+json');
   });
@@ -107,7 +118,10 @@ describe('problem+json errors', () => {
   });
 
   it('ignores a forwarded client address that is not an IP address instead of failing on it', async () => {
-    const res = await api.call('POST', '/v1/auth/signup', { body: { email: 'forwarded@example.com', password: STRONG_PASSWORD, name: 'Forwarded' }, headers: { 'x-forwarded-for': 'not-an-ip, 10.0.0.1' } });
+    const res = await api.call('POST', '/v1/auth/signup', {
+      body: { email: 'forwarded@example.com', password: STRONG_PASSWORD, name: 'Forwarded' },
+      headers: { 'x-forwarded-for': 'not-an-ip, 10.0.0.1' },
+    });
     expect(res.status).toBe(202);
     const [user] = await api.database.sql`select id from users where email = 'forwarded@example.com'`;
     const [row] = await api.database.sql`select ip from audit_log where action = 'user.signup' and actor_id = ${user!['id']}`;

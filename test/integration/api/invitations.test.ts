@@ -20,7 +20,10 @@ const roleIn = async (workspaceId: string, userId: string) => {
 describe('invitations', () => {
   it('creates an invitation whose token is shown once and stored only as a hash, expiring in 7 days by default', async () => {
     const w = await workspaceWithRoles(api, 'inv-create');
-    const res = await api.call('POST', `/v1/workspaces/${w.workspaceId}/invitations`, { token: w.owner.token, body: { email: 'New.Person@Example.com', role: 'admin' } });
+    const res = await api.call('POST', `/v1/workspaces/${w.workspaceId}/invitations`, {
+      token: w.owner.token,
+      body: { email: 'New.Person@Example.com', role: 'admin' },
+    });
     expect(res.status).toBe(201);
     expect(res.body.invitation).toMatchObject({ email: 'new.person@example.com', role: 'admin', status: 'pending', usedAt: null, revokedAt: null });
     const token: string = res.body.token;
@@ -42,16 +45,25 @@ describe('invitations', () => {
   it('refuses to invite yourself or someone already in the workspace with 409, storing and mailing nothing', async () => {
     const w = await workspaceWithRoles(api, 'inv-twice');
     const count = async () => Number((await api.database.sql`select count(*)::int as n from invitations where workspace_id = ${w.workspaceId}`)[0]!['n']);
-    const self = await api.call('POST', `/v1/workspaces/${w.workspaceId}/invitations`, { token: w.owner.token, body: { email: w.owner.email.toUpperCase(), role: 'member' } });
+    const self = await api.call('POST', `/v1/workspaces/${w.workspaceId}/invitations`, {
+      token: w.owner.token,
+      body: { email: w.owner.email.toUpperCase(), role: 'member' },
+    });
     expect(self.status).toBe(409);
     expect(self.headers.get('content-type')).toBe('application/problem+json');
     expect(self.body.code).toBe('invitation_self');
-    const member = await api.call('POST', `/v1/workspaces/${w.workspaceId}/invitations`, { token: w.admin.token, body: { email: w.member.email, role: 'admin' } });
+    const member = await api.call('POST', `/v1/workspaces/${w.workspaceId}/invitations`, {
+      token: w.admin.token,
+      body: { email: w.member.email, role: 'admin' },
+    });
     expect(member.status).toBe(409);
     expect(member.body.code).toBe('already_member');
     expect(await count()).toBe(0);
     // Someone who is a member elsewhere only can still be invited here.
-    expect((await api.call('POST', `/v1/workspaces/${w.workspaceId}/invitations`, { token: w.owner.token, body: { email: w.outsider.email, role: 'member' } })).status).toBe(201);
+    expect(
+      (await api.call('POST', `/v1/workspaces/${w.workspaceId}/invitations`, { token: w.owner.token, body: { email: w.outsider.email, role: 'member' } }))
+        .status,
+    ).toBe(201);
   });
 
   it('lets the invited email accept, joining with the invited role', async () => {
@@ -80,7 +92,7 @@ describe('invitations', () => {
     expect((await accept(invitee, inv.token)).status).toBe(200);
   });
 
-  it('answers someone else\'s valid, used or revoked invitation exactly as a forged one, so the token\'s state is not confirmed', async () => {
+  it("answers someone else's valid, used or revoked invitation exactly as a forged one, so the token's state is not confirmed", async () => {
     const w = await workspaceWithRoles(api, 'inv-oracle');
     const invitee = await person(api, 'oracle');
     const forged = await accept(w.outsider, `mpi_${'x'.repeat(32)}.${'A'.repeat(22)}`);
@@ -166,9 +178,15 @@ describe('invitations', () => {
 
   it('does not let an admin invite an owner; an owner may', async () => {
     const w = await workspaceWithRoles(api, 'inv-owner');
-    const byAdmin = await api.call('POST', `/v1/workspaces/${w.workspaceId}/invitations`, { token: w.admin.token, body: { email: 'boss@example.com', role: 'owner' } });
+    const byAdmin = await api.call('POST', `/v1/workspaces/${w.workspaceId}/invitations`, {
+      token: w.admin.token,
+      body: { email: 'boss@example.com', role: 'owner' },
+    });
     expect(byAdmin.status).toBe(403);
-    const byOwner = await api.call('POST', `/v1/workspaces/${w.workspaceId}/invitations`, { token: w.owner.token, body: { email: 'boss@example.com', role: 'owner' } });
+    const byOwner = await api.call('POST', `/v1/workspaces/${w.workspaceId}/invitations`, {
+      token: w.owner.token,
+      body: { email: 'boss@example.com', role: 'owner' },
+    });
     expect(byOwner.status).toBe(201);
     const [row] = await api.database.sql`select count(*)::int as n from invitations where workspace_id = ${w.workspaceId}`;
     expect(row!['n']).toBe(1);

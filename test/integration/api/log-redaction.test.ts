@@ -10,18 +10,20 @@ let api: TestApi;
 beforeAll(async () => {
   api = await createTestApi({
     env: { TRUST_PROXY: 'true', RATE_LIMIT_AUTH_PER_MINUTE: '1000' },
-    extra: () => [(app) => {
-      // What a careless handler might do: log every header and the body.
-      app.post('/test/careless', async (c) => {
-        const body = await c.req.json();
-        c.get('log').info({ headers: c.req.header(), body }, 'careless request log');
-        c.get('log').info({ response: { headers: { 'set-cookie': c.req.header('cookie') } } }, 'careless response log');
-        return c.json({ ok: true });
-      });
-      app.get('/test/fail', (c) => {
-        throw Object.assign(new Error('upstream failed'), { config: { headers: { Authorization: c.req.header('authorization') } } });
-      });
-    }],
+    extra: () => [
+      (app) => {
+        // What a careless handler might do: log every header and the body.
+        app.post('/test/careless', async (c) => {
+          const body = await c.req.json();
+          c.get('log').info({ headers: c.req.header(), body }, 'careless request log');
+          c.get('log').info({ response: { headers: { 'set-cookie': c.req.header('cookie') } } }, 'careless response log');
+          return c.json({ ok: true });
+        });
+        app.get('/test/fail', (c) => {
+          throw Object.assign(new Error('upstream failed'), { config: { headers: { Authorization: c.req.header('authorization') } } });
+        });
+      },
+    ],
   });
 });
 afterAll(() => api.close());
@@ -37,7 +39,8 @@ describe('log redaction through the API', () => {
 
     const ws = (await api.call('POST', '/v1/workspaces', { token, body: { name: 'Logs' } })).body.id;
     const key = (await api.call('POST', `/v1/workspaces/${ws}/api-keys`, { token, body: { name: 'k', scopes: ['read'] } })).body.key as string;
-    const invitation = (await api.call('POST', `/v1/workspaces/${ws}/invitations`, { token, body: { email: 'x@example.com', role: 'member' } })).body.token as string;
+    const invitation = (await api.call('POST', `/v1/workspaces/${ws}/invitations`, { token, body: { email: 'x@example.com', role: 'member' } })).body
+      .token as string;
     await api.call('GET', `/v1/workspaces/${ws}`, { token: key });
     await api.call('GET', '/v1/me', { headers: { cookie } });
     await api.call('POST', '/v1/invitations/accept', { token, body: { token: invitation } });
@@ -53,7 +56,12 @@ describe('log redaction through the API', () => {
     expect(api.logLines.length).toBeGreaterThan(10);
     const all = api.logLines.join('\n');
     for (const [name, secret] of Object.entries({
-      password: STRONG_PASSWORD, wrongPassword: 'Wrong-But-Secret-Pass-1', token, cookie: cookie.split('=')[1]!, apiKey: key, invitation,
+      password: STRONG_PASSWORD,
+      wrongPassword: 'Wrong-But-Secret-Pass-1',
+      token,
+      cookie: cookie.split('=')[1]!,
+      apiKey: key,
+      invitation,
     })) {
       expect(all.includes(secret), `${name} appears in the log`).toBe(false);
     }

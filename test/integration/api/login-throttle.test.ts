@@ -19,7 +19,10 @@ beforeEach(async () => {
 });
 
 let ipCounter = 0;
-const freshIp = () => { ++ipCounter; return `10.9.${ipCounter >> 8}.${ipCounter & 255}`; };
+const freshIp = () => {
+  ++ipCounter;
+  return `10.9.${ipCounter >> 8}.${ipCounter & 255}`;
+};
 const login = (email: string, password: string, ip = freshIp()) =>
   api.call('POST', '/v1/auth/login', { body: { email, password }, headers: { 'x-forwarded-for': ip } });
 const WRONG = 'Wrong-Guess-Number-0001';
@@ -116,7 +119,9 @@ describe('the account owner', () => {
     for (let i = 0; i < 4; i++) await login('owner-notified@example.com', WRONG);
     expect(api.notices).toHaveLength(0);
     await login('owner-notified@example.com', WRONG, '203.0.113.77');
-    expect(api.notices).toEqual([expect.objectContaining({ kind: 'login_throttled', userId, email: 'owner-notified@example.com', failures: 5, ip: '203.0.113.77' })]);
+    expect(api.notices).toEqual([
+      expect.objectContaining({ kind: 'login_throttled', userId, email: 'owner-notified@example.com', failures: 5, ip: '203.0.113.77' }),
+    ]);
     for (let i = 0; i < 3; i++) {
       clock += 60_000;
       await login('owner-notified@example.com', WRONG);

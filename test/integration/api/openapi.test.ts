@@ -11,19 +11,35 @@ beforeAll(async () => {
 afterAll(() => api.close());
 
 const FOUNDATION_ROUTES = [
-  'get /healthz', 'get /readyz',
-  'post /v1/auth/signup', 'post /v1/auth/login', 'post /v1/auth/logout', 'get /v1/me',
-  'post /v1/workspaces', 'get /v1/workspaces', 'get /v1/workspaces/{ws}', 'patch /v1/workspaces/{ws}',
-  'get /v1/workspaces/{ws}/members', 'patch /v1/workspaces/{ws}/members/{userId}', 'delete /v1/workspaces/{ws}/members/{userId}',
-  'post /v1/workspaces/{ws}/invitations', 'get /v1/workspaces/{ws}/invitations', 'delete /v1/workspaces/{ws}/invitations/{invitationId}',
+  'get /healthz',
+  'get /readyz',
+  'post /v1/auth/signup',
+  'post /v1/auth/login',
+  'post /v1/auth/logout',
+  'get /v1/me',
+  'post /v1/workspaces',
+  'get /v1/workspaces',
+  'get /v1/workspaces/{ws}',
+  'patch /v1/workspaces/{ws}',
+  'get /v1/workspaces/{ws}/members',
+  'patch /v1/workspaces/{ws}/members/{userId}',
+  'delete /v1/workspaces/{ws}/members/{userId}',
+  'post /v1/workspaces/{ws}/invitations',
+  'get /v1/workspaces/{ws}/invitations',
+  'delete /v1/workspaces/{ws}/invitations/{invitationId}',
   'post /v1/invitations/accept',
-  'post /v1/workspaces/{ws}/api-keys', 'get /v1/workspaces/{ws}/api-keys', 'delete /v1/workspaces/{ws}/api-keys/{keyId}',
+  'post /v1/workspaces/{ws}/api-keys',
+  'get /v1/workspaces/{ws}/api-keys',
+  'delete /v1/workspaces/{ws}/api-keys/{keyId}',
   'post /v1/workspaces/{ws}/api-keys/{keyId}/rotate',
 ];
 
 const operations = () =>
   Object.entries(doc.paths as Record<string, Record<string, any>>).flatMap(([path, item]) =>
-    Object.entries(item).filter(([m]) => ['get', 'post', 'put', 'patch', 'delete'].includes(m)).map(([method, op]) => ({ path, method, op })));
+    Object.entries(item)
+      .filter(([m]) => ['get', 'post', 'put', 'patch', 'delete'].includes(m))
+      .map(([method, op]) => ({ path, method, op })),
+  );
 
 describe('GET /openapi.json', () => {
   it('is a valid OpenAPI 3.1 document', async () => {
@@ -41,11 +57,15 @@ describe('GET /openapi.json', () => {
 
   it('declares every path parameter and documents errors as problem+json', () => {
     for (const { path, method, op } of operations()) {
-      const declared = (op.parameters ?? []).filter((p: any) => p.in === 'path').map((p: any) => p.name).sort();
+      const declared = (op.parameters ?? [])
+        .filter((p: any) => p.in === 'path')
+        .map((p: any) => p.name)
+        .sort();
       const inPath = [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
       expect(declared, `${method} ${path}`).toEqual(inPath);
       for (const [status, response] of Object.entries(op.responses as Record<string, any>)) {
-        if (Number(status) >= 400 && path.startsWith('/v1/')) expect(Object.keys(response.content ?? {}), `${method} ${path} ${status}`).toEqual(['application/problem+json']);
+        if (Number(status) >= 400 && path.startsWith('/v1/'))
+          expect(Object.keys(response.content ?? {}), `${method} ${path} ${status}`).toEqual(['application/problem+json']);
       }
     }
   });
@@ -108,7 +128,9 @@ describe('the document describes what the API enforces', () => {
   });
 
   it('answers sign-up with what it documents (202, no session) and sign-in with the session or a second-factor challenge, as documented', async () => {
-    const up = await api.call('POST', '/v1/auth/signup', { body: { email: 'same-shape@example.com', password: 'Plum-Harbour-Lantern-42', name: 'Same Shape' } });
+    const up = await api.call('POST', '/v1/auth/signup', {
+      body: { email: 'same-shape@example.com', password: 'Plum-Harbour-Lantern-42', name: 'Same Shape' },
+    });
     expect([up.status, up.body]).toEqual([202, { status: 'verification_sent' }]);
     const accepted = schemaOf(doc.paths['/v1/auth/signup'].post.responses['202'].content['application/json'].schema);
     expect(Object.keys(accepted.properties)).toEqual(['status']);
@@ -118,7 +140,10 @@ describe('the document describes what the API enforces', () => {
     // Without a second factor: the session. With one: the challenge its second step answers (test/integration/api/two-factor.test.ts).
     const documented = schemaOf(doc.paths['/v1/auth/login'].post.responses['200'].content['application/json'].schema);
     const shapes = (documented.anyOf ?? documented.oneOf).map((s: any) => Object.keys(schemaOf(s).properties).sort());
-    expect(shapes).toEqual([['expiresAt', 'token', 'user'], ['challenge', 'expiresAt', 'methods', 'secondFactorRequired']]);
+    expect(shapes).toEqual([
+      ['expiresAt', 'token', 'user'],
+      ['challenge', 'expiresAt', 'methods', 'secondFactorRequired'],
+    ]);
   });
 
   it('names every invalid field the same way, json.<field>, whichever layer refused it', async () => {

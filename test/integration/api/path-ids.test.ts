@@ -14,10 +14,18 @@ let real: Record<string, string>;
 let spec: { paths: Record<string, Record<string, { parameters?: Array<{ name: string; in: string }> }>> };
 
 const MALFORMED = [
-  'not-a-uuid', '123', '-'.repeat(36), '00000000-0000-4000-8000-00000000000g',
+  'not-a-uuid',
+  '123',
+  '-'.repeat(36),
+  '00000000-0000-4000-8000-00000000000g',
   // Forms PostgreSQL itself would read as a UUID, and our ids never take.
-  '6f1c2b8e4d3a4c559e1f0a7b3c9d2e10', encodeURIComponent('{6f1c2b8e-4d3a-4c55-9e1f-0a7b3c9d2e10}'),
-  '6f1c2b8e-4d3a-4c55-9e1f-0a7b3c9d2e10x', encodeURIComponent("1' or '1'='1"), '%20', 'x'.repeat(300), '999.1.1.1',
+  '6f1c2b8e4d3a4c559e1f0a7b3c9d2e10',
+  encodeURIComponent('{6f1c2b8e-4d3a-4c55-9e1f-0a7b3c9d2e10}'),
+  '6f1c2b8e-4d3a-4c55-9e1f-0a7b3c9d2e10x',
+  encodeURIComponent("1' or '1'='1"),
+  '%20',
+  'x'.repeat(300),
+  '999.1.1.1',
 ];
 
 beforeAll(async () => {
@@ -26,13 +34,23 @@ beforeAll(async () => {
   const { serverId } = await h.readyServer(owner.token, owner.workspaceId, 'path-ids.test');
   const mailbox = await h.call('POST', `/v1/workspaces/${owner.workspaceId}/servers/${serverId}/mailboxes`, { token: owner.token, body: { localPart: 'ids' } });
   const key = await h.call('POST', `/v1/workspaces/${owner.workspaceId}/api-keys`, { token: owner.token, body: { name: 'ids', scopes: ['read'] } });
-  const invitation = await h.call('POST', `/v1/workspaces/${owner.workspaceId}/invitations`, { token: owner.token, body: { email: 'ids-invitee@example.com', role: 'member' } });
+  const invitation = await h.call('POST', `/v1/workspaces/${owner.workspaceId}/invitations`, {
+    token: owner.token,
+    body: { email: 'ids-invitee@example.com', role: 'member' },
+  });
   staff = await h.staff('path-ids-staff@example.com', 'ops');
   const [user] = await h.database.sql`select id from users where email = 'path-ids@example.com'`;
   const [server] = await h.database.sql`select ipv4 from servers where id = ${serverId}`;
   real = {
-    ws: owner.workspaceId, id: serverId, mb: mailbox.body.mailbox.id, userId: user!['id'] as string, uid: user!['id'] as string,
-    keyId: key.body.apiKey.id, invitationId: invitation.body.invitation.id, step: 'verify', ip: server!['ipv4'] as string,
+    ws: owner.workspaceId,
+    id: serverId,
+    mb: mailbox.body.mailbox.id,
+    userId: user!['id'] as string,
+    uid: user!['id'] as string,
+    keyId: key.body.apiKey.id,
+    invitationId: invitation.body.invitation.id,
+    step: 'verify',
+    ip: server!['ipv4'] as string,
   };
   spec = (await h.call('GET', '/openapi.json')).body;
 }, 180_000);
@@ -66,13 +84,36 @@ describe('a malformed path id', () => {
 
   it('answers the not-found page on every dashboard page, for every parameter', { timeout: 180_000 }, async () => {
     const pages = [
-      'GET /w/:ws', 'GET /w/:ws/team', 'GET /w/:ws/api-keys', 'GET /w/:ws/subscribe', 'GET /w/:ws/servers/:id', 'GET /w/:ws/servers/:id/dns',
-      'GET /w/:ws/servers/:id/health', 'GET /w/:ws/servers/:id/mailboxes', 'GET /w/:ws/servers/:id/settings', 'GET /w/:ws/servers/:id/settings/autoconfig.xml',
-      'POST /w/:ws/rename', 'POST /w/:ws/invitations', 'POST /w/:ws/invitations/:id/revoke', 'POST /w/:ws/members/:uid/role', 'POST /w/:ws/members/:uid/remove',
-      'POST /w/:ws/api-keys/:id/revoke', 'POST /w/:ws/api-keys/:id/rotate', 'POST /w/:ws/servers/:id/health/run', 'POST /w/:ws/servers/:id/mailboxes',
-      'POST /w/:ws/servers/:id/mailboxes/:mb/delete', 'POST /w/:ws/servers/:id/mailboxes/:mb/reset', 'POST /w/:ws/servers/:id/mailboxes/:mb/export',
-      'POST /w/:ws/servers/:id/mailboxes/:mb/webmail', 'GET /support/servers/:id', 'POST /support/servers/:id/resume', 'POST /support/servers/:id/steps/:step/rerun',
-      'POST /ops/alerts/:id/acknowledge', 'POST /ops/alerts/:id/resolve', 'POST /ops/servers/:id/ips/:ip/rotate', 'GET /sandbox/mail/:id',
+      'GET /w/:ws',
+      'GET /w/:ws/team',
+      'GET /w/:ws/api-keys',
+      'GET /w/:ws/subscribe',
+      'GET /w/:ws/servers/:id',
+      'GET /w/:ws/servers/:id/dns',
+      'GET /w/:ws/servers/:id/health',
+      'GET /w/:ws/servers/:id/mailboxes',
+      'GET /w/:ws/servers/:id/settings',
+      'GET /w/:ws/servers/:id/settings/autoconfig.xml',
+      'POST /w/:ws/rename',
+      'POST /w/:ws/invitations',
+      'POST /w/:ws/invitations/:id/revoke',
+      'POST /w/:ws/members/:uid/role',
+      'POST /w/:ws/members/:uid/remove',
+      'POST /w/:ws/api-keys/:id/revoke',
+      'POST /w/:ws/api-keys/:id/rotate',
+      'POST /w/:ws/servers/:id/health/run',
+      'POST /w/:ws/servers/:id/mailboxes',
+      'POST /w/:ws/servers/:id/mailboxes/:mb/delete',
+      'POST /w/:ws/servers/:id/mailboxes/:mb/reset',
+      'POST /w/:ws/servers/:id/mailboxes/:mb/export',
+      'POST /w/:ws/servers/:id/mailboxes/:mb/webmail',
+      'GET /support/servers/:id',
+      'POST /support/servers/:id/resume',
+      'POST /support/servers/:id/steps/:step/rerun',
+      'POST /ops/alerts/:id/acknowledge',
+      'POST /ops/alerts/:id/resolve',
+      'POST /ops/servers/:id/ips/:ip/rotate',
+      'GET /sandbox/mail/:id',
     ];
     for (const line of pages) {
       const [method, template] = line.split(' ') as [string, string];
@@ -81,8 +122,13 @@ describe('a malformed path id', () => {
           const path = fill(template, name, value);
           const token = /^\/(support|ops)\//.test(template) ? staff : owner.token;
           const res = await fetch(`${h.baseUrl}${path}`, {
-            method, redirect: 'manual',
-            headers: { cookie: `mailplane_session=${token}`, origin: h.baseUrl, ...(method === 'POST' ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
+            method,
+            redirect: 'manual',
+            headers: {
+              cookie: `mailplane_session=${token}`,
+              origin: h.baseUrl,
+              ...(method === 'POST' ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+            },
             ...(method === 'POST' ? { body: 'reason=because&role=member&name=x&email=x%40example.com&localPart=x' } : {}),
           });
           await res.text();

@@ -11,7 +11,11 @@ import { createApiKey, createInvitation, createWorkspace, person, workspaceWithR
 type Caller = 'owner' | 'admin' | 'member' | 'outsider' | 'readKey' | 'writeKey' | 'foreignKey';
 const CALLERS: Caller[] = ['owner', 'admin', 'member', 'outsider', 'readKey', 'writeKey', 'foreignKey'];
 
-interface Request { method: string; path: string; body?: unknown }
+interface Request {
+  method: string;
+  path: string;
+  body?: unknown;
+}
 interface RouteCase {
   route: string;
   allowed: Caller[];
@@ -36,24 +40,81 @@ const freshMember = async (ws: RoleWorkspace) => {
 
 const ROUTES: RouteCase[] = [
   { route: 'GET /v1/workspaces/{ws}', allowed: READERS, ok: 200, request: async (ws) => ({ method: 'GET', path: `/v1/workspaces/${ws.workspaceId}` }) },
-  { route: 'PATCH /v1/workspaces/{ws}', allowed: MANAGERS, ok: 200, request: async (ws) => ({ method: 'PATCH', path: `/v1/workspaces/${ws.workspaceId}`, body: { name: 'Renamed' } }) },
-  { route: 'GET /v1/workspaces/{ws}/members', allowed: READERS, ok: 200, request: async (ws) => ({ method: 'GET', path: `/v1/workspaces/${ws.workspaceId}/members` }) },
-  { route: 'PATCH /v1/workspaces/{ws}/members/{userId}', allowed: MANAGERS, ok: 200,
-    request: async (ws) => ({ method: 'PATCH', path: `/v1/workspaces/${ws.workspaceId}/members/${await freshMember(ws)}`, body: { role: 'admin' } }) },
-  { route: 'DELETE /v1/workspaces/{ws}/members/{userId}', allowed: MANAGERS, ok: 204,
-    request: async (ws) => ({ method: 'DELETE', path: `/v1/workspaces/${ws.workspaceId}/members/${await freshMember(ws)}` }) },
-  { route: 'POST /v1/workspaces/{ws}/invitations', allowed: MANAGERS, ok: 201,
-    request: async (ws) => ({ method: 'POST', path: `/v1/workspaces/${ws.workspaceId}/invitations`, body: { email: 'invitee@example.com', role: 'member' } }) },
-  { route: 'GET /v1/workspaces/{ws}/invitations', allowed: MANAGERS, ok: 200, request: async (ws) => ({ method: 'GET', path: `/v1/workspaces/${ws.workspaceId}/invitations` }) },
-  { route: 'DELETE /v1/workspaces/{ws}/invitations/{id}', allowed: MANAGERS, ok: 204,
-    request: async (ws) => ({ method: 'DELETE', path: `/v1/workspaces/${ws.workspaceId}/invitations/${(await createInvitation(api, ws.owner.token, ws.workspaceId, 'x@example.com')).id}` }) },
-  { route: 'POST /v1/workspaces/{ws}/api-keys', allowed: MANAGERS, ok: 201,
-    request: async (ws) => ({ method: 'POST', path: `/v1/workspaces/${ws.workspaceId}/api-keys`, body: { name: 'k', scopes: ['read'] } }) },
-  { route: 'GET /v1/workspaces/{ws}/api-keys', allowed: MANAGERS, ok: 200, request: async (ws) => ({ method: 'GET', path: `/v1/workspaces/${ws.workspaceId}/api-keys` }) },
-  { route: 'DELETE /v1/workspaces/{ws}/api-keys/{keyId}', allowed: MANAGERS, ok: 204,
-    request: async (ws) => ({ method: 'DELETE', path: `/v1/workspaces/${ws.workspaceId}/api-keys/${(await createApiKey(api, ws.owner.token, ws.workspaceId, ['read'], 'victim')).id}` }) },
-  { route: 'POST /v1/workspaces/{ws}/api-keys/{keyId}/rotate', allowed: MANAGERS, ok: 201,
-    request: async (ws) => ({ method: 'POST', path: `/v1/workspaces/${ws.workspaceId}/api-keys/${(await createApiKey(api, ws.owner.token, ws.workspaceId, ['read'], 'victim')).id}/rotate` }) },
+  {
+    route: 'PATCH /v1/workspaces/{ws}',
+    allowed: MANAGERS,
+    ok: 200,
+    request: async (ws) => ({ method: 'PATCH', path: `/v1/workspaces/${ws.workspaceId}`, body: { name: 'Renamed' } }),
+  },
+  {
+    route: 'GET /v1/workspaces/{ws}/members',
+    allowed: READERS,
+    ok: 200,
+    request: async (ws) => ({ method: 'GET', path: `/v1/workspaces/${ws.workspaceId}/members` }),
+  },
+  {
+    route: 'PATCH /v1/workspaces/{ws}/members/{userId}',
+    allowed: MANAGERS,
+    ok: 200,
+    request: async (ws) => ({ method: 'PATCH', path: `/v1/workspaces/${ws.workspaceId}/members/${await freshMember(ws)}`, body: { role: 'admin' } }),
+  },
+  {
+    route: 'DELETE /v1/workspaces/{ws}/members/{userId}',
+    allowed: MANAGERS,
+    ok: 204,
+    request: async (ws) => ({ method: 'DELETE', path: `/v1/workspaces/${ws.workspaceId}/members/${await freshMember(ws)}` }),
+  },
+  {
+    route: 'POST /v1/workspaces/{ws}/invitations',
+    allowed: MANAGERS,
+    ok: 201,
+    request: async (ws) => ({ method: 'POST', path: `/v1/workspaces/${ws.workspaceId}/invitations`, body: { email: 'invitee@example.com', role: 'member' } }),
+  },
+  {
+    route: 'GET /v1/workspaces/{ws}/invitations',
+    allowed: MANAGERS,
+    ok: 200,
+    request: async (ws) => ({ method: 'GET', path: `/v1/workspaces/${ws.workspaceId}/invitations` }),
+  },
+  {
+    route: 'DELETE /v1/workspaces/{ws}/invitations/{id}',
+    allowed: MANAGERS,
+    ok: 204,
+    request: async (ws) => ({
+      method: 'DELETE',
+      path: `/v1/workspaces/${ws.workspaceId}/invitations/${(await createInvitation(api, ws.owner.token, ws.workspaceId, 'x@example.com')).id}`,
+    }),
+  },
+  {
+    route: 'POST /v1/workspaces/{ws}/api-keys',
+    allowed: MANAGERS,
+    ok: 201,
+    request: async (ws) => ({ method: 'POST', path: `/v1/workspaces/${ws.workspaceId}/api-keys`, body: { name: 'k', scopes: ['read'] } }),
+  },
+  {
+    route: 'GET /v1/workspaces/{ws}/api-keys',
+    allowed: MANAGERS,
+    ok: 200,
+    request: async (ws) => ({ method: 'GET', path: `/v1/workspaces/${ws.workspaceId}/api-keys` }),
+  },
+  {
+    route: 'DELETE /v1/workspaces/{ws}/api-keys/{keyId}',
+    allowed: MANAGERS,
+    ok: 204,
+    request: async (ws) => ({
+      method: 'DELETE',
+      path: `/v1/workspaces/${ws.workspaceId}/api-keys/${(await createApiKey(api, ws.owner.token, ws.workspaceId, ['read'], 'victim')).id}`,
+    }),
+  },
+  {
+    route: 'POST /v1/workspaces/{ws}/api-keys/{keyId}/rotate',
+    allowed: MANAGERS,
+    ok: 201,
+    request: async (ws) => ({
+      method: 'POST',
+      path: `/v1/workspaces/${ws.workspaceId}/api-keys/${(await createApiKey(api, ws.owner.token, ws.workspaceId, ['read'], 'victim')).id}/rotate`,
+    }),
+  },
 ];
 
 /** What a caller outside the rule gets: a stranger sees nothing (404), a member or key of the workspace is refused (403). */
@@ -124,7 +185,7 @@ describe('workspace isolation', () => {
     }
   });
 
-  it('answers 404 for another workspace\'s members, keys and invitations addressed through your own workspace', async () => {
+  it("answers 404 for another workspace's members, keys and invitations addressed through your own workspace", async () => {
     const otherKey = await createApiKey(api, other.ownerToken, other.workspaceId, ['read'], 'theirs');
     const otherInv = await createInvitation(api, other.ownerToken, other.workspaceId, 'theirs@example.com');
     const [otherOwner] = await api.database.sql`select user_id from memberships where workspace_id = ${other.workspaceId}`;
@@ -148,7 +209,7 @@ describe('workspace isolation', () => {
     expect(still?.['role']).toBe('owner');
   });
 
-  it('never lists another workspace\'s keys or invitations', async () => {
+  it("never lists another workspace's keys or invitations", async () => {
     await createApiKey(api, other.ownerToken, other.workspaceId, ['read'], 'theirs');
     await createInvitation(api, other.ownerToken, other.workspaceId, 'theirs@example.com');
     const keys = await api.call('GET', `/v1/workspaces/${w.workspaceId}/api-keys`, { token: w.owner.token });

@@ -25,7 +25,10 @@ async function statementsDuring(work: () => Promise<unknown>): Promise<number> {
   const sql = h.ctx.database.sql;
   const original = sql.unsafe;
   let count = 0;
-  sql.unsafe = ((...args: Parameters<typeof original>) => { count++; return original.apply(sql, args); }) as typeof original;
+  sql.unsafe = ((...args: Parameters<typeof original>) => {
+    count++;
+    return original.apply(sql, args);
+  }) as typeof original;
   try {
     await work();
   } finally {
@@ -62,7 +65,11 @@ describe('the read cache behind GET /v1/workspaces/{ws}/servers/{id}', () => {
   it('answers a repeated read from memory, with no statement sent to PostgreSQL', async () => {
     expect((await get()).status).toBe(200);
     let second: { status: number; body: any } | undefined;
-    expect(await statementsDuring(async () => { second = await get(); })).toBe(0);
+    expect(
+      await statementsDuring(async () => {
+        second = await get();
+      }),
+    ).toBe(0);
     expect(second!.status).toBe(200);
     expect(second!.body.id).toBe(serverId);
   });
@@ -72,7 +79,9 @@ describe('the read cache behind GET /v1/workspaces/{ws}/servers/{id}', () => {
     const step = before.body.steps.find((s: { status: string }) => s.status === 'queued');
     expect(step).toBeDefined();
     const [run] = await h.database.db.select({ id: provisioningRuns.id }).from(provisioningRuns).where(eq(provisioningRuns.serverId, serverId));
-    await h.database.db.update(provisioningSteps).set({ status: 'succeeded', finishedAt: new Date() })
+    await h.database.db
+      .update(provisioningSteps)
+      .set({ status: 'succeeded', finishedAt: new Date() })
       .where(and(eq(provisioningSteps.runId, run!.id), eq(provisioningSteps.name, step.name)));
     const after = await answersUntil(get, (res) => res.body.steps?.find((s: { name: string }) => s.name === step.name)?.status === 'succeeded');
     expect(after.status).toBe(200);
@@ -91,7 +100,10 @@ describe('the read cache behind GET /v1/workspaces/{ws}/servers/{id}', () => {
     expect((await get(member.token)).status).toBe(200);
     expect((await get(member.token)).status).toBe(200);
     await h.database.db.delete(memberships).where(and(eq(memberships.workspaceId, owner.workspaceId), eq(memberships.userId, me.body.user.id)));
-    await answersUntil(() => get(member.token), (res) => res.status === 404);
+    await answersUntil(
+      () => get(member.token),
+      (res) => res.status === 404,
+    );
   });
 
   it('stops serving a session revoked by another process', async () => {
@@ -101,7 +113,10 @@ describe('the read cache behind GET /v1/workspaces/{ws}/servers/{id}', () => {
     const [row] = await h.database.db.select({ id: sessions.id }).from(sessions).where(eq(sessions.userId, owner.userId));
     await h.database.db.update(sessions).set({ revokedAt: new Date() }).where(eq(sessions.userId, owner.userId));
     expect(row).toBeDefined();
-    await answersUntil(() => get(other), (res) => res.status === 401);
+    await answersUntil(
+      () => get(other),
+      (res) => res.status === 401,
+    );
   });
 
   it('answers 404 once the workspace is being erased', async () => {
@@ -109,6 +124,9 @@ describe('the read cache behind GET /v1/workspaces/{ws}/servers/{id}', () => {
     expect((await get(fresh)).status).toBe(200);
     expect((await get(fresh)).status).toBe(200);
     await h.database.db.update(workspaces).set({ erasureRequestedAt: new Date() }).where(eq(workspaces.id, owner.workspaceId));
-    await answersUntil(() => get(fresh), (res) => res.status === 404);
+    await answersUntil(
+      () => get(fresh),
+      (res) => res.status === 404,
+    );
   });
 });

@@ -17,7 +17,10 @@ const login = (email: string, password = STRONG_PASSWORD, ip = '192.0.2.1') =>
 
 describe('sessions', () => {
   it('sets no session on sign-up, and the session cookie HttpOnly, Secure, SameSite=Strict, path / on sign-in', async () => {
-    const res = await api.call('POST', '/v1/auth/signup', { body: { email: 'cookie@example.com', password: STRONG_PASSWORD, name: 'Cookie' }, headers: { 'x-forwarded-for': '192.0.2.50' } });
+    const res = await api.call('POST', '/v1/auth/signup', {
+      body: { email: 'cookie@example.com', password: STRONG_PASSWORD, name: 'Cookie' },
+      headers: { 'x-forwarded-for': '192.0.2.50' },
+    });
     expect(res.status).toBe(202);
     expect(res.headers.get('set-cookie')).toBeNull();
     const cookie = (await login('cookie@example.com', STRONG_PASSWORD, '192.0.2.50')).headers.get('set-cookie') ?? '';
@@ -79,8 +82,14 @@ describe('login failures', () => {
     const calls: string[] = [];
     api.deps.hasher = {
       hash: original.hash,
-      verify: async (h, p) => (calls.push('verify'), original.verify(h, p)),
-      verifyDummy: async (p) => (calls.push('verifyDummy'), original.verifyDummy(p)),
+      verify: async (h, p) => {
+        calls.push('verify');
+        return original.verify(h, p);
+      },
+      verifyDummy: async (p) => {
+        calls.push('verifyDummy');
+        return original.verifyDummy(p);
+      },
     };
     try {
       const wrong = await login('uniform@example.com', 'Wrong-Password-123');
@@ -99,7 +108,10 @@ describe('login failures', () => {
   it('rejects passwords that are too short, too long, common, or contain the email', async () => {
     const cases = ['Ab1!', 'x'.repeat(257), 'Password1234', 'weakling-mallory-2024', '111111111111111'];
     for (const password of cases) {
-      const res = await api.call('POST', '/v1/auth/signup', { body: { email: 'mallory@example.com', password, name: 'M' }, headers: { 'x-forwarded-for': '192.0.2.77' } });
+      const res = await api.call('POST', '/v1/auth/signup', {
+        body: { email: 'mallory@example.com', password, name: 'M' },
+        headers: { 'x-forwarded-for': '192.0.2.77' },
+      });
       expect(res.status, password).toBe(400);
       expect(res.body.code).toBe('validation_failed');
     }
@@ -120,7 +132,10 @@ describe('per-IP rate limit on auth routes', () => {
     limited.call('POST', '/v1/auth/login', { body: { email: 'victim@example.com', password }, headers: { 'x-forwarded-for': ip } });
 
   it('answers 429 with Retry-After after the limit, per client address', async () => {
-    await limited.call('POST', '/v1/auth/signup', { body: { email: 'victim@example.com', password: STRONG_PASSWORD, name: 'Victim' }, headers: { 'x-forwarded-for': '198.51.100.1' } });
+    await limited.call('POST', '/v1/auth/signup', {
+      body: { email: 'victim@example.com', password: STRONG_PASSWORD, name: 'Victim' },
+      headers: { 'x-forwarded-for': '198.51.100.1' },
+    });
     for (let i = 0; i < 3; i++) expect((await attempt('198.51.100.7')).status).toBe(401);
     const blocked = await attempt('198.51.100.7', STRONG_PASSWORD);
     expect(blocked.status).toBe(429);
@@ -142,7 +157,8 @@ describe('per-IP rate limit on auth routes', () => {
       const statuses: number[] = [];
       for (let i = 0; i < 3; i++) {
         const res = await fetch(`${server.url}/v1/auth/login`, {
-          method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': `203.0.113.${i}` },
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-forwarded-for': `203.0.113.${i}` },
           body: JSON.stringify({ email: 'someone@example.com', password: 'Not-The-Password-1' }),
         });
         statuses.push(res.status);

@@ -11,7 +11,10 @@ import { enrolTotp, totpCode } from '../../support/two-factor.ts';
 
 let api: TestApi;
 let ipCounter = 0;
-const freshIp = () => { ++ipCounter; return `10.7.${ipCounter >> 8}.${ipCounter & 255}`; };
+const freshIp = () => {
+  ++ipCounter;
+  return `10.7.${ipCounter >> 8}.${ipCounter & 255}`;
+};
 const login = (email: string, password = STRONG_PASSWORD, ip = freshIp()) =>
   api.call('POST', '/v1/auth/login', { body: { email, password }, headers: { 'x-forwarded-for': ip } });
 const second = (challenge: string, code: string, ip = freshIp()) =>
@@ -23,7 +26,9 @@ beforeAll(async () => {
   api = await createTestApi({ env: { TRUST_PROXY: 'true', RATE_LIMIT_AUTH_PER_MINUTE: '100000' } });
 });
 afterAll(() => api.close());
-beforeEach(() => void (api.notices.length = 0));
+beforeEach(() => {
+  api.notices.length = 0;
+});
 
 describe('authenticator app', () => {
   it('turns a right password into a challenge, and the challenge into a session with a current code used once', async () => {
@@ -68,7 +73,7 @@ describe('authenticator app', () => {
     expect((await api.call('GET', '/v1/me/two-factor', { token })).body.recoveryCodesLeft).toBe(8);
   });
 
-  it('counts wrong codes on the account\'s throttle, from any address, so the password buys no extra guesses', async () => {
+  it("counts wrong codes on the account's throttle, from any address, so the password buys no extra guesses", async () => {
     const { token } = await api.signup('guess@example.com');
     const { secret } = await enrolTotp(api.call, token);
     const start = await login('guess@example.com');
@@ -122,7 +127,11 @@ describe('a workspace that requires two-factor sign-in', () => {
     const blocked = await api.call('GET', `/v1/workspaces/${ws}`, { token: member.token });
     expect(blocked.status).toBe(403);
     expect(blocked.body.code).toBe('two_factor_required');
-    expect((await api.call('GET', '/v1/me/two-factor', { token: member.token })).body).toMatchObject({ enabled: false, required: true, requiredBy: ['Strict'] });
+    expect((await api.call('GET', '/v1/me/two-factor', { token: member.token })).body).toMatchObject({
+      enabled: false,
+      required: true,
+      requiredBy: ['Strict'],
+    });
     await enrolTotp(api.call, member.token);
     expect((await api.call('GET', `/v1/workspaces/${ws}`, { token: member.token })).status).toBe(200);
     // And while the workspace requires it, the member cannot turn it off.

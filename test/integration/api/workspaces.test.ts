@@ -20,11 +20,16 @@ describe('workspaces', () => {
     expect(members.body.members).toEqual([expect.objectContaining({ userId: ada.userId, email: ada.email, role: 'owner' })]);
   });
 
-  it('lists only the workspaces the caller belongs to, with the caller\'s role', async () => {
+  it("lists only the workspaces the caller belongs to, with the caller's role", async () => {
     const w = await workspaceWithRoles(api, 'list');
     const own = await createWorkspace(api, w.member.token, 'member-own');
     const list = await api.call('GET', '/v1/workspaces', { token: w.member.token });
-    expect(list.body.workspaces.map((x: any) => [x.id, x.role]).sort()).toEqual([[own, 'owner'], [w.workspaceId, 'member']].sort());
+    expect(list.body.workspaces.map((x: any) => [x.id, x.role]).sort()).toEqual(
+      [
+        [own, 'owner'],
+        [w.workspaceId, 'member'],
+      ].sort(),
+    );
     const outsider = await api.call('GET', '/v1/workspaces', { token: w.outsider.token });
     expect(outsider.body.workspaces).toEqual([]);
   });
@@ -64,12 +69,15 @@ describe('members and roles', () => {
   it('lets an owner promote a member to admin and records it in the audit log with the client IP', async () => {
     const w = await workspaceWithRoles(api, 'promote');
     const res = await api.call('PATCH', `/v1/workspaces/${w.workspaceId}/members/${w.member.userId}`, {
-      token: w.owner.token, body: { role: 'admin' }, headers: { 'x-forwarded-for': '203.0.113.9' },
+      token: w.owner.token,
+      body: { role: 'admin' },
+      headers: { 'x-forwarded-for': '203.0.113.9' },
     });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ userId: w.member.userId, role: 'admin' });
     expect(await roleOf(w, w.member.userId)).toBe('admin');
-    const [row] = await api.database.sql`select actor_id, ip::text as ip, target, details from audit_log where action = 'member.role_change' and workspace_id = ${w.workspaceId}`;
+    const [row] = await api.database
+      .sql`select actor_id, ip::text as ip, target, details from audit_log where action = 'member.role_change' and workspace_id = ${w.workspaceId}`;
     expect(row).toMatchObject({ actor_id: w.owner.userId, target: w.member.userId, details: { from: 'member', to: 'admin' } });
     expect(String(row!['ip'])).toMatch(/^203\.0\.113\.9/);
   });
@@ -102,8 +110,12 @@ describe('members and roles', () => {
 
   it('lets an owner step down once there is a second owner', async () => {
     const w = await workspaceWithRoles(api, 'twoowners');
-    expect((await api.call('PATCH', `/v1/workspaces/${w.workspaceId}/members/${w.admin.userId}`, { token: w.owner.token, body: { role: 'owner' } })).status).toBe(200);
-    expect((await api.call('PATCH', `/v1/workspaces/${w.workspaceId}/members/${w.owner.userId}`, { token: w.owner.token, body: { role: 'member' } })).status).toBe(200);
+    expect(
+      (await api.call('PATCH', `/v1/workspaces/${w.workspaceId}/members/${w.admin.userId}`, { token: w.owner.token, body: { role: 'owner' } })).status,
+    ).toBe(200);
+    expect(
+      (await api.call('PATCH', `/v1/workspaces/${w.workspaceId}/members/${w.owner.userId}`, { token: w.owner.token, body: { role: 'member' } })).status,
+    ).toBe(200);
     expect(await roleOf(w, w.owner.userId)).toBe('member');
     // The remaining owner is now the last one.
     const demote = await api.call('PATCH', `/v1/workspaces/${w.workspaceId}/members/${w.admin.userId}`, { token: w.admin.token, body: { role: 'admin' } });

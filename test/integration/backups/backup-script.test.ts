@@ -21,8 +21,11 @@ let restoreScript: string;
 let firstSnapshot: string;
 let target: ResticTarget;
 const paths = () => ({
-  env: join(tmp, 'backup.env'), mail: join(tmp, 'vmail'), state: join(tmp, 'state'),
-  tool: join(tmp, 'backup-manifest.py'), roundcube: join(tmp, 'roundcube.db'),
+  env: join(tmp, 'backup.env'),
+  mail: join(tmp, 'vmail'),
+  state: join(tmp, 'state'),
+  tool: join(tmp, 'backup-manifest.py'),
+  roundcube: join(tmp, 'roundcube.db'),
 });
 
 function message(dir: string, name: string, body: string) {
@@ -36,20 +39,27 @@ beforeAll(async () => {
   const files = renderServerTree(sampleServer());
   const file = (path: string) => files.find((f) => f.path === path)!.content;
   script = join(tmp, 'backup.sh');
-  writeFileSync(script, file('/opt/mailplane/bin/backup.sh')
-    .replace('readonly ENV_FILE=/etc/mailplane/backup.env', `readonly ENV_FILE=${p.env}`)
-    .replace('readonly MAIL_ROOT=/var/vmail', `readonly MAIL_ROOT=${p.mail}`)
-    .replace('readonly STATE_DIR=/var/lib/mailplane-backup', `readonly STATE_DIR=${p.state}`)
-    .replace('readonly MANIFEST_TOOL=/opt/mailplane/libexec/backup-manifest.py', `readonly MANIFEST_TOOL=${p.tool}`)
-    .replace('readonly ROUNDCUBE_DB=/var/lib/dbconfig-common/sqlite3/roundcube/roundcube', `readonly ROUNDCUBE_DB=${p.roundcube}`));
+  writeFileSync(
+    script,
+    file('/opt/mailplane/bin/backup.sh')
+      .replace('readonly ENV_FILE=/etc/mailplane/backup.env', `readonly ENV_FILE=${p.env}`)
+      .replace('readonly MAIL_ROOT=/var/vmail', `readonly MAIL_ROOT=${p.mail}`)
+      .replace('readonly STATE_DIR=/var/lib/mailplane-backup', `readonly STATE_DIR=${p.state}`)
+      .replace('readonly MANIFEST_TOOL=/opt/mailplane/libexec/backup-manifest.py', `readonly MANIFEST_TOOL=${p.tool}`)
+      .replace('readonly ROUNDCUBE_DB=/var/lib/dbconfig-common/sqlite3/roundcube/roundcube', `readonly ROUNDCUBE_DB=${p.roundcube}`),
+  );
   writeFileSync(p.tool, file('/opt/mailplane/libexec/backup-manifest.py'));
   // The restore runs as on a server but owns files as root (this machine has no vmail user), and
   // a stand-in doveadm records what Dovecot would be asked (real Dovecot: test/e2e/real-hosts/backups.test.ts).
   restoreScript = join(tmp, 'restore-mailbox.sh');
-  writeFileSync(restoreScript, file('/opt/mailplane/bin/restore-mailbox.sh')
-    .replace('readonly ENV_FILE=/etc/mailplane/backup.env', `readonly ENV_FILE=${p.env}`)
-    .replace('readonly MAIL_ROOT=/var/vmail', `readonly MAIL_ROOT=${p.mail}`)
-    .replaceAll('-o vmail -g vmail', '-o root -g root').replace('chown vmail:vmail', 'chown root:root'));
+  writeFileSync(
+    restoreScript,
+    file('/opt/mailplane/bin/restore-mailbox.sh')
+      .replace('readonly ENV_FILE=/etc/mailplane/backup.env', `readonly ENV_FILE=${p.env}`)
+      .replace('readonly MAIL_ROOT=/var/vmail', `readonly MAIL_ROOT=${p.mail}`)
+      .replaceAll('-o vmail -g vmail', '-o root -g root')
+      .replace('chown vmail:vmail', 'chown root:root'),
+  );
   mkdirSync(join(tmp, 'bin'));
   writeFileSync(join(tmp, 'bin', 'doveadm'), `#!/bin/sh\necho "$@" >> ${join(tmp, 'doveadm.log')}\n`, { mode: 0o755 });
   target = { repository: join(tmp, 'repo'), password: 'correct horse battery staple' };
@@ -74,13 +84,26 @@ function backup(ctx: Parameters<typeof requireProgram>[0]) {
   requireProgram(ctx, 'python3', 'python3');
   const res = run(requireProgram(ctx, 'bash', 'bash'), [script]);
   expect(res.status, res.stderr).toBe(0);
-  return { out: JSON.parse(res.stdout) as { snapshotId: string; summary: Record<string, number>; manifest: Parameters<typeof compareManifests>[0]; passes: number; vanished: number }, log: res.stderr };
+  return {
+    out: JSON.parse(res.stdout) as {
+      snapshotId: string;
+      summary: Record<string, number>;
+      manifest: Parameters<typeof compareManifests>[0];
+      passes: number;
+      vanished: number;
+    },
+    log: res.stderr,
+  };
 }
 
 describe('backup.sh', () => {
-  it('initialises the repository, backs up mail, Sieve and Roundcube, and prints a manifest equal to the control plane\'s scan', async (ctx) => {
+  it("initialises the repository, backs up mail, Sieve and Roundcube, and prints a manifest equal to the control plane's scan", async (ctx) => {
     const python = requireProgram(ctx, 'python3', 'python3');
-    run(python, ['-c', 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute("create table contacts (name text)"); c.execute("insert into contacts values (\'carol\')"); c.commit()', paths().roundcube]);
+    run(python, [
+      '-c',
+      'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute("create table contacts (name text)"); c.execute("insert into contacts values (\'carol\')"); c.commit()',
+      paths().roundcube,
+    ]);
     const { out, log } = backup(ctx);
     expect(log).toContain('initialising the repository');
     expect(out.passes).toBe(1);
@@ -91,7 +114,10 @@ describe('backup.sh', () => {
     expect(Object.keys(out.manifest.mailboxes['alice@example.com']!)).toEqual(['INBOX', 'Archive', 'Sent']);
     expect(out.manifest.mailboxes['alice@example.com']!['INBOX']!.count).toBe(2);
     // The flags are not part of the key: a message read after the backup is still the same message.
-    expect(Object.keys(out.manifest.mailboxes['alice@example.com']!['INBOX']!.messages)).toEqual(['1733570000.M1P1.mail,S=60,W=62', '1733570001.M2P1.mail,S=60,W=62']);
+    expect(Object.keys(out.manifest.mailboxes['alice@example.com']!['INBOX']!.messages)).toEqual([
+      '1733570000.M1P1.mail,S=60,W=62',
+      '1733570001.M2P1.mail,S=60,W=62',
+    ]);
 
     firstSnapshot = out.snapshotId;
     const scratch = join(tmp, 'restore-1');
@@ -100,7 +126,11 @@ describe('backup.sh', () => {
     const comparison = compareManifests(out.manifest, restored);
     expect(comparison).toMatchObject({ passed: true, messagesCompared: 4 });
     expect(readFileSync(join(scratch, paths().mail, 'example.com', 'alice', 'sieve', 'main.sieve'), 'utf8')).toContain('fileinto');
-    const contacts = run(python, ['-c', 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("select name from contacts").fetchone()[0])', join(scratch, paths().state, 'roundcube.sqlite3')]);
+    const contacts = run(python, [
+      '-c',
+      'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("select name from contacts").fetchone()[0])',
+      join(scratch, paths().state, 'roundcube.sqlite3'),
+    ]);
     expect(contacts.stdout.trim()).toBe('carol');
   });
 
@@ -121,10 +151,12 @@ describe('backup.sh', () => {
     rmSync(join(scratch, paths().mail, 'example.com', 'alice', 'Maildir', '.Sent', 'cur', '1733570002.M3P1.mail,S=60,W=62:2,S'));
     const comparison = compareManifests(out.manifest, await scanMailRoot(join(scratch, paths().mail)));
     expect(comparison.passed).toBe(false);
-    expect(comparison.folders).toEqual(expect.arrayContaining([
-      expect.objectContaining({ mailbox: 'bob@example.com', folder: 'INBOX', differing: ['1733570003.M4P1.mail,S=60,W=62'] }),
-      expect.objectContaining({ mailbox: 'alice@example.com', folder: 'Sent', missing: ['1733570002.M3P1.mail,S=60,W=62'] }),
-    ]));
+    expect(comparison.folders).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ mailbox: 'bob@example.com', folder: 'INBOX', differing: ['1733570003.M4P1.mail,S=60,W=62'] }),
+        expect.objectContaining({ mailbox: 'alice@example.com', folder: 'Sent', missing: ['1733570002.M3P1.mail,S=60,W=62'] }),
+      ]),
+    );
   });
 
   it('restores a deleted message into "Restored <date>" beside the current mail, once however often it runs', (ctx) => {

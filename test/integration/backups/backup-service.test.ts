@@ -33,7 +33,7 @@ afterAll(async () => {
 });
 
 describe('backups of an emulated server', () => {
-  it('backs up on request: the repository in the server\'s region, its secrets in the vault, the run marked simulated', async () => {
+  it("backs up on request: the repository in the server's region, its secrets in the vault, the run marked simulated", async () => {
     const before = await h.call('GET', `/v1/workspaces/${owner.workspaceId}/servers/${serverId}/backups`, { token: owner.token });
     expect(before.status).toBe(200);
     expect(before.body).toMatchObject({ configured: true, simulated: true, lastSuccess: null, runs: [] });
@@ -100,16 +100,30 @@ describe('backups of an emulated server', () => {
     const rerun = await h.call('POST', `/v1/admin/servers/${serverId}/steps/install_mail_stack/rerun`, { token: staff });
     expect(rerun.status, JSON.stringify(rerun.body)).toBe(202);
     await h.waitForStep(serverId, 'install_mail_stack', 'succeeded');
-    const [step] = await h.database.db.select().from(provisioningSteps).where(eq(provisioningSteps.name, 'install_mail_stack')).orderBy(desc(provisioningSteps.finishedAt)).limit(1);
+    const [step] = await h.database.db
+      .select()
+      .from(provisioningSteps)
+      .where(eq(provisioningSteps.name, 'install_mail_stack'))
+      .orderBy(desc(provisioningSteps.finishedAt))
+      .limit(1);
     expect(step!.log).toContain('backup before the change');
   });
 
   it('restores a mailbox from a chosen backup on request (simulated on an emulated host)', async () => {
-    const mb = await h.call('POST', `/v1/workspaces/${owner.workspaceId}/servers/${serverId}/mailboxes`, { token: owner.token, body: { localPart: 'restore-me' } });
+    const mb = await h.call('POST', `/v1/workspaces/${owner.workspaceId}/servers/${serverId}/mailboxes`, {
+      token: owner.token,
+      body: { localPart: 'restore-me' },
+    });
     const [run] = await runsOf(serverId);
-    const bad = await h.call('POST', `/v1/workspaces/${owner.workspaceId}/servers/${serverId}/mailboxes/${mb.body.mailbox.id}/restore`, { token: owner.token, body: { backupId: run!.id, folder: '../etc' } });
+    const bad = await h.call('POST', `/v1/workspaces/${owner.workspaceId}/servers/${serverId}/mailboxes/${mb.body.mailbox.id}/restore`, {
+      token: owner.token,
+      body: { backupId: run!.id, folder: '../etc' },
+    });
     expect(bad.status).toBe(400);
-    const res = await h.call('POST', `/v1/workspaces/${owner.workspaceId}/servers/${serverId}/mailboxes/${mb.body.mailbox.id}/restore`, { token: owner.token, body: { backupId: run!.id } });
+    const res = await h.call('POST', `/v1/workspaces/${owner.workspaceId}/servers/${serverId}/mailboxes/${mb.body.mailbox.id}/restore`, {
+      token: owner.token,
+      body: { backupId: run!.id },
+    });
     expect(res.status, JSON.stringify(res.body)).toBe(202);
     expect(res.body.restore).toMatchObject({ targetFolder: `Restored ${new Date().toISOString().slice(0, 10)}`, simulated: true });
     const done = await until('the restore', async () => {
@@ -135,7 +149,10 @@ describe('backups of an emulated server', () => {
     expect(repo!.deleteAfter!.getTime() - Date.now()).toBeGreaterThan(29 * 86_400_000);
     expect(repo!.deletedAt).toBeNull();
 
-    await h.database.db.update(backupRepositories).set({ deleteAfter: new Date(Date.now() - 1000) }).where(eq(backupRepositories.serverId, leaving));
+    await h.database.db
+      .update(backupRepositories)
+      .set({ deleteAfter: new Date(Date.now() - 1000) })
+      .where(eq(backupRepositories.serverId, leaving));
     expect((await sweepBackups(h.ctx.backups)).expired).toContain(leaving);
     const gone = await until('the expiry', async () => {
       const [r] = await h.database.db.select().from(backupRepositories).where(eq(backupRepositories.serverId, leaving));
@@ -151,10 +168,17 @@ describe('backups of an emulated server', () => {
     expect(res.status).toBeLessThan(300);
     // The erasure waits out its grace period (owners may cancel); the sweep then starts it.
     expect(await h.afterErasureGrace()).toEqual([owner.workspaceId]);
-    const entry = await until('the erasure', async () => {
-      const [e] = await h.database.db.select().from(auditLog).where(and(eq(auditLog.action, 'workspace.erased'), eq(auditLog.workspaceId, owner.workspaceId)));
-      return e;
-    }, 90_000);
+    const entry = await until(
+      'the erasure',
+      async () => {
+        const [e] = await h.database.db
+          .select()
+          .from(auditLog)
+          .where(and(eq(auditLog.action, 'workspace.erased'), eq(auditLog.workspaceId, owner.workspaceId)));
+        return e;
+      },
+      90_000,
+    );
     expect(Date.parse(String(entry.details?.['backupsGoneAt']))).toBeGreaterThan(Date.now() - 120_000);
     expect(await h.ctx.backups.storage!.countObjectVersions({ serverId, region: 'fr-par' })).toBe(0);
     expect(await h.database.db.select().from(alerts).where(eq(alerts.serverId, serverId))).toEqual([]);

@@ -47,8 +47,12 @@ function runBackupScript(): Promise<{ status: number | null; stdout: string; std
     const child = spawn('bash', [join(dir, 'backup.sh')], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
-    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
     child.on('error', reject);
     child.on('exit', (status) => resolve({ status, stdout, stderr }));
   });
@@ -64,14 +68,29 @@ beforeAll(async () => {
   dir = join(world.dir, 'server');
   const config = loadConfig({ NODE_ENV: 'test', SESSION_SECRET: 'x'.repeat(40), VAULT_MASTER_KEYS: TEST_VAULT_KEYS });
   deps = {
-    database, queue: null as never, vault: new Vault(parseMasterKeys(TEST_VAULT_KEYS)), storage: world.storage, alerts: createAlertStore(),
-    clock: systemClock, log: createLogger({ level: 'warn', pretty: false, destination: { write: () => {} } }), settings: config.backups,
-    provisioning: null as never, simulatedHosts: false,
+    database,
+    queue: null as never,
+    vault: new Vault(parseMasterKeys(TEST_VAULT_KEYS)),
+    storage: world.storage,
+    alerts: createAlertStore(),
+    clock: systemClock,
+    log: createLogger({ level: 'warn', pretty: false, destination: { write: () => {} } }),
+    settings: config.backups,
+    provisioning: null as never,
+    simulatedHosts: false,
   };
   const [ws] = await database.db.insert(workspaces).values({ name: 'drill' }).returning();
-  const [server] = await database.db.insert(servers).values({
-    workspaceId: ws!.id, planId: 'starter', zone: 'nl-ams-1', domain: 'drill.example', hostname: 'mail.drill.example', status: 'ready',
-  }).returning();
+  const [server] = await database.db
+    .insert(servers)
+    .values({
+      workspaceId: ws!.id,
+      planId: 'starter',
+      zone: 'nl-ams-1',
+      domain: 'drill.example',
+      hostname: 'mail.drill.example',
+      status: 'ready',
+    })
+    .returning();
   serverId = server!.id;
 
   // The server's side: its tree, its env file (written by the service), its scripts.
@@ -81,15 +100,23 @@ beforeAll(async () => {
   const file = (path: string) => files.find((f) => f.path === path)!.content;
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'backup-manifest.py'), file('/opt/mailplane/libexec/backup-manifest.py'));
-  writeFileSync(join(dir, 'backup.sh'), file('/opt/mailplane/bin/backup.sh')
-    .replace('readonly ENV_FILE=/etc/mailplane/backup.env', `readonly ENV_FILE=${join(world.dir, 'backup.env')}`)
-    .replace('readonly MAIL_ROOT=/var/vmail', `readonly MAIL_ROOT=${join(dir, 'root')}${MAIL_ROOT}`)
-    .replace('readonly STATE_DIR=/var/lib/mailplane-backup', `readonly STATE_DIR=${join(dir, 'state')}`)
-    .replace('readonly MANIFEST_TOOL=/opt/mailplane/libexec/backup-manifest.py', `readonly MANIFEST_TOOL=${join(dir, 'backup-manifest.py')}`));
-  for (const [user, folder, n] of [['alice', '', 12], ['alice', '.Sent', 3], ['bob', '', 5]] as const) {
+  writeFileSync(
+    join(dir, 'backup.sh'),
+    file('/opt/mailplane/bin/backup.sh')
+      .replace('readonly ENV_FILE=/etc/mailplane/backup.env', `readonly ENV_FILE=${join(world.dir, 'backup.env')}`)
+      .replace('readonly MAIL_ROOT=/var/vmail', `readonly MAIL_ROOT=${join(dir, 'root')}${MAIL_ROOT}`)
+      .replace('readonly STATE_DIR=/var/lib/mailplane-backup', `readonly STATE_DIR=${join(dir, 'state')}`)
+      .replace('readonly MANIFEST_TOOL=/opt/mailplane/libexec/backup-manifest.py', `readonly MANIFEST_TOOL=${join(dir, 'backup-manifest.py')}`),
+  );
+  for (const [user, folder, n] of [
+    ['alice', '', 12],
+    ['alice', '.Sent', 3],
+    ['bob', '', 5],
+  ] as const) {
     const cur = join(dir, 'root', MAIL_ROOT, 'drill.example', user, 'Maildir', folder, 'cur');
     mkdirSync(cur, { recursive: true });
-    for (let i = 0; i < n; i++) writeFileSync(join(cur, `17335700${i}.M${i}P${n}.mail,S=99:2,S`), `Subject: ${user} ${folder} ${i}\r\n\r\n${'x'.repeat(1000 * i)}\r\n`);
+    for (let i = 0; i < n; i++)
+      writeFileSync(join(cur, `17335700${i}.M${i}P${n}.mail,S=99:2,S`), `Subject: ${user} ${folder} ${i}\r\n\r\n${'x'.repeat(1000 * i)}\r\n`);
   }
 }, 120_000);
 
@@ -99,7 +126,7 @@ afterAll(async () => {
 });
 
 describe('drills and checks with restic on the control plane', () => {
-  it('backs up with the server\'s key, then the drill restores with the admin key and compares every message', async (ctx) => {
+  it("backs up with the server's key, then the drill restores with the admin key and compares every message", async (ctx) => {
     requireRoot(ctx, 'backup.sh makes its state directory owned by root');
     requireProgram(ctx, 'restic', 'restic');
     const res = await runBackupScript();
@@ -108,8 +135,14 @@ describe('drills and checks with restic on the control plane', () => {
     // The manifest names the tree it describes; the drill restores that path of the snapshot.
     expect(out.manifest.root).toBe(join(dir, 'root', MAIL_ROOT));
     await database.db.insert(backupRuns).values({
-      serverId, reason: 'daily', status: 'succeeded', finishedAt: new Date(), resticSnapshotId: out.snapshotId, manifest: out.manifest,
-      sizeBytes: out.summary.total_bytes_processed ?? null, files: out.summary.total_files_processed ?? null,
+      serverId,
+      reason: 'daily',
+      status: 'succeeded',
+      finishedAt: new Date(),
+      resticSnapshotId: out.snapshotId,
+      manifest: out.manifest,
+      sizeBytes: out.summary.total_bytes_processed ?? null,
+      files: out.summary.total_files_processed ?? null,
     });
     expect(Object.keys(out.manifest.mailboxes)).toEqual(['alice@drill.example', 'bob@drill.example']);
     const drill = await runDrill(deps, serverId);
@@ -138,17 +171,36 @@ describe('drills and checks with restic on the control plane', () => {
     expect(Object.keys(scanned.mailboxes)).toEqual(['alice@drill.example']);
     const onlyAlice = { ...run!.manifest!, mailboxes: { 'alice@drill.example': run!.manifest!.mailboxes['alice@drill.example']! } };
     expect(compareManifests(onlyAlice, scanned)).toMatchObject({ passed: true, messagesCompared: 15 });
-    const done = await until('the download recorded', async () => (await database.db.select().from(mailboxDownloads).where(eq(mailboxDownloads.id, row.id)))[0]?.finishedAt && (await database.db.select().from(mailboxDownloads).where(eq(mailboxDownloads.id, row.id)))[0]);
+    const done = await until(
+      'the download recorded',
+      async () =>
+        (await database.db.select().from(mailboxDownloads).where(eq(mailboxDownloads.id, row.id)))[0]?.finishedAt &&
+        (await database.db.select().from(mailboxDownloads).where(eq(mailboxDownloads.id, row.id)))[0],
+    );
     expect(done).toMatchObject({ error: null, bytes: statSync(archive).size });
 
     // The link works once, and not after its 15 minutes.
-    await expect(claimMailboxDownload(database.db, serverId, row.id, Date.now())).rejects.toMatchObject({ status: 410, detail: expect.stringMatching(/already used/) });
-    const old = await requestMailboxDownload({ database, now: () => Date.now() - DOWNLOAD_TTL_MS - 1000 }, actor, { server: server!, mailbox: alice, backupId: run!.id });
-    await expect(claimMailboxDownload(database.db, serverId, old.id, Date.now())).rejects.toMatchObject({ status: 410, detail: expect.stringMatching(/expired/) });
+    await expect(claimMailboxDownload(database.db, serverId, row.id, Date.now())).rejects.toMatchObject({
+      status: 410,
+      detail: expect.stringMatching(/already used/),
+    });
+    const old = await requestMailboxDownload({ database, now: () => Date.now() - DOWNLOAD_TTL_MS - 1000 }, actor, {
+      server: server!,
+      mailbox: alice,
+      backupId: run!.id,
+    });
+    await expect(claimMailboxDownload(database.db, serverId, old.id, Date.now())).rejects.toMatchObject({
+      status: 410,
+      detail: expect.stringMatching(/expired/),
+    });
     // A mailbox the backup does not hold, and a path restic cannot dump: clear refusals, not an empty archive.
-    await expect(requestMailboxDownload({ database }, actor, { server: server!, mailbox: { id: randomUUID(), address: 'carol@drill.example' }, backupId: run!.id }))
-      .rejects.toMatchObject({ status: 404 });
-    const [missing] = await database.db.insert(mailboxDownloads).values({ ...claimed, id: undefined, snapshotPath: '/nowhere/Maildir', usedAt: new Date() } as never).returning();
+    await expect(
+      requestMailboxDownload({ database }, actor, { server: server!, mailbox: { id: randomUUID(), address: 'carol@drill.example' }, backupId: run!.id }),
+    ).rejects.toMatchObject({ status: 404 });
+    const [missing] = await database.db
+      .insert(mailboxDownloads)
+      .values({ ...claimed, id: undefined, snapshotPath: '/nowhere/Maildir', usedAt: new Date() } as never)
+      .returning();
     await expect(streamMailboxArchive(deps, server!, missing!)).rejects.toMatchObject({ status: 502, code: 'restic_failed' });
     expect((await database.db.select().from(mailboxDownloads).where(eq(mailboxDownloads.id, missing!.id)))[0]!.error).toMatch(/restic dump exited/);
   }, 120_000);
@@ -167,7 +219,10 @@ describe('drills and checks with restic on the control plane', () => {
     expect(drill!.error).toBeTruthy();
     const check = await maintainRepository(deps, serverId, { readAll: true });
     expect(check).toMatchObject({ outcome: 'checked', passed: false });
-    const open = await database.db.select({ kind: alerts.kind }).from(alerts).where(and(eq(alerts.serverId, serverId), isNull(alerts.resolvedAt)));
+    const open = await database.db
+      .select({ kind: alerts.kind })
+      .from(alerts)
+      .where(and(eq(alerts.serverId, serverId), isNull(alerts.resolvedAt)));
     expect(open.map((a) => a.kind).sort()).toEqual(['backup_check_failed', 'backup_drill_failed']);
   }, 120_000);
 });

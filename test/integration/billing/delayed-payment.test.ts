@@ -58,7 +58,10 @@ describe('delayed payment methods', () => {
     const c = await checkout('person@example.org', 'person-mail.example');
     const page = await fetch(c.checkoutUrl);
     expect(await page.text()).toContain('SEPA Direct Debit');
-    const paid = await fetch(c.checkoutUrl, { method: 'POST', body: new URLSearchParams({ method: 'sepa_debit', country: 'NL', line1: 'Dam 1', postal_code: '1012 JS', city: 'Amsterdam' }) });
+    const paid = await fetch(c.checkoutUrl, {
+      method: 'POST',
+      body: new URLSearchParams({ method: 'sepa_debit', country: 'NL', line1: 'Dam 1', postal_code: '1012 JS', city: 'Amsterdam' }),
+    });
     expect(await paid.text()).toContain('payment pending');
     expect(await serverFor('person-mail.example')).toBeUndefined();
     const subscriptionId = h.sandbox.stripe!.sessions().find((s) => s.id === c.sessionId)!.subscription!;

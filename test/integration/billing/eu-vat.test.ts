@@ -17,7 +17,10 @@ afterAll(async () => {
 describe('EU VAT at checkout', () => {
   it('creates the checkout session with automatic tax, tax ID collection and a required billing address', async () => {
     const { token, workspaceId } = await h.customer('vat@example.org');
-    const res = await h.call('POST', `/v1/workspaces/${workspaceId}/checkout`, { token, body: { plan: 'starter', region: 'fr-par-1', domain: 'vat-mail.example' } });
+    const res = await h.call('POST', `/v1/workspaces/${workspaceId}/checkout`, {
+      token,
+      body: { plan: 'starter', region: 'fr-par-1', domain: 'vat-mail.example' },
+    });
     expect(res.status).toBe(201);
     const session = h.sandbox.stripe!.sessions().find((s) => s.id === res.body.sessionId);
     expect(session).toMatchObject({
@@ -30,15 +33,20 @@ describe('EU VAT at checkout', () => {
     expect(page).toContain('VAT number');
   });
 
-  it('puts a workspace\'s next subscription on the same Stripe customer, letting Checkout update its address and name', async () => {
+  it("puts a workspace's next subscription on the same Stripe customer, letting Checkout update its address and name", async () => {
     const { token, workspaceId } = await h.customer('second@example.org');
-    const checkout = (domain: string) => h.call('POST', `/v1/workspaces/${workspaceId}/checkout`, { token, body: { plan: 'starter', region: 'fr-par-1', domain } });
+    const checkout = (domain: string) =>
+      h.call('POST', `/v1/workspaces/${workspaceId}/checkout`, { token, body: { plan: 'starter', region: 'fr-par-1', domain } });
     const first = await checkout('first-of-two.example');
     expect((await h.sandbox.stripe!.completeCheckout(first.body.sessionId)).status).toBe(200);
     const customer = h.sandbox.stripe!.sessions().find((s) => s.id === first.body.sessionId)!.customer;
     const second = await checkout('second-of-two.example');
     expect(second.status).toBe(201);
-    expect(h.sandbox.stripe!.sessions().find((s) => s.id === second.body.sessionId)).toMatchObject({ customer, customer_email: null, automatic_tax: { enabled: true } });
+    expect(h.sandbox.stripe!.sessions().find((s) => s.id === second.body.sessionId)).toMatchObject({
+      customer,
+      customer_email: null,
+      automatic_tax: { enabled: true },
+    });
     expect((await h.sandbox.stripe!.completeCheckout(second.body.sessionId)).status).toBe(200);
     expect(h.sandbox.stripe!.subscriptions().filter((s) => s.customer === customer)).toHaveLength(2);
     // One portal for both servers.

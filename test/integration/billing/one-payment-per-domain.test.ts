@@ -6,7 +6,7 @@
  * cancelled at Stripe, the payment refunded and the customer mailed, once,
  * whatever is replayed or retried.
  */
-import { and, eq, isNull } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { refundRefusedPayment, type RefundDeps } from '../../../src/billing/refund-refused-payment.ts';
 import { registerBillingWorkers } from '../../../src/billing/workers.ts';
@@ -31,12 +31,19 @@ async function payTwice(domain: string, method: 'card' | 'none' | 'sepa_debit' =
   const b = await h.customer(`second@${domain}`);
   const first = await startCheckout(a.token, a.workspaceId, domain);
   // The second checkout started before the first existed (a race the API cannot see): inserted directly.
-  const [late] = await h.database.db.insert(checkouts).values({ workspaceId: b.workspaceId, planId: 'starter', zone: 'fr-par-1', domain, ...(opts.expired ? { status: 'expired' as const } : {}) }).returning();
+  const [late] = await h.database.db
+    .insert(checkouts)
+    .values({ workspaceId: b.workspaceId, planId: 'starter', zone: 'fr-par-1', domain, ...(opts.expired ? { status: 'expired' as const } : {}) })
+    .returning();
   expect((await h.sandbox.stripe!.completeCheckout(first.body.sessionId)).status).toBe(200);
   const session = await h.ctx.providers.billing.createCheckoutSession({
-    priceId: 'price_mailplane_starter', customerEmail: `second@${domain}`, clientReferenceId: late!.id,
-    metadata: {}, successUrl: 'https://x.test/ok', cancelUrl: 'https://x.test/no',
-  tax: { automaticTax: true, taxIdCollection: true, billingAddressCollection: 'required' },
+    priceId: 'price_mailplane_starter',
+    customerEmail: `second@${domain}`,
+    clientReferenceId: late!.id,
+    metadata: {},
+    successUrl: 'https://x.test/ok',
+    cancelUrl: 'https://x.test/no',
+    tax: { automaticTax: true, taxIdCollection: true, billingAddressCollection: 'required' },
   });
   const delivery = await h.sandbox.stripe!.completeCheckout(session.id, method);
   expect(delivery.status).toBe(200);
@@ -84,18 +91,33 @@ describe('one paid subscription per domain', () => {
     let deps: RefundDeps;
     beforeAll(() => {
       deps = {
-        database: h.database, queue: h.ctx.queue, settlingRecheckSeconds: 3600,
-        billing: h.ctx.providers.billing, alerts: h.ctx.alerts, mailer: h.ctx.mailer, log: h.ctx.log, publicUrl: h.ctx.config.http.publicUrl,
+        database: h.database,
+        queue: h.ctx.queue,
+        settlingRecheckSeconds: 3600,
+        billing: h.ctx.providers.billing,
+        alerts: h.ctx.alerts,
+        mailer: h.ctx.mailer,
+        log: h.ctx.log,
+        publicUrl: h.ctx.config.http.publicUrl,
       };
     });
 
     it('provisions nothing, cancels the subscription at Stripe, refunds it in full and mails the customer, once', async () => {
-      await registerBillingWorkers({ ...deps, queue: h.ctx.queue, plans: h.ctx.config.product.plans, placements: h.ctx.placements, graceMs: h.ctx.config.billing.graceMs });
+      await registerBillingWorkers({
+        ...deps,
+        queue: h.ctx.queue,
+        plans: h.ctx.config.product.plans,
+        placements: h.ctx.placements,
+        graceMs: h.ctx.config.billing.graceMs,
+      });
       // The later tests run the job by hand: the worker must not outlive this one, pass or fail.
       try {
         const { checkout, delivery, email } = await payTwice('race.example');
         expect(await h.database.db.select().from(servers).where(eq(servers.domain, 'race.example'))).toHaveLength(1);
-        const [alert] = await h.database.db.select().from(alerts).where(eq(alerts.dedupeKey, `duplicate_payment:${checkout.id}`));
+        const [alert] = await h.database.db
+          .select()
+          .from(alerts)
+          .where(eq(alerts.dedupeKey, `duplicate_payment:${checkout.id}`));
         expect(alert?.details).toMatchObject({ checkoutId: checkout.id, stripeSubscriptionId: delivery.subscriptionId });
 
         await waitForMail(email);
@@ -113,16 +135,27 @@ describe('one paid subscription per domain', () => {
         expect(mails[0]!.text).toContain('refunded your payment of €19.00');
         const [sub] = await h.database.db.select().from(subscriptions).where(eq(subscriptions.checkoutId, checkout.id));
         expect(sub?.status).toBe('canceled');
-        const [done] = await h.database.db.select().from(alerts).where(eq(alerts.dedupeKey, `duplicate_payment:${checkout.id}`));
+        const [done] = await h.database.db
+          .select()
+          .from(alerts)
+          .where(eq(alerts.dedupeKey, `duplicate_payment:${checkout.id}`));
         expect(done?.resolvedAt).not.toBeNull();
         expect(done?.message).toContain('19.00 EUR refunded');
-        expect(await h.database.db.select().from(auditLog).where(and(eq(auditLog.action, 'checkout.refunded'), eq(auditLog.target, checkout.id)))).toHaveLength(1);
+        expect(
+          await h.database.db
+            .select()
+            .from(auditLog)
+            .where(and(eq(auditLog.action, 'checkout.refunded'), eq(auditLog.target, checkout.id))),
+        ).toHaveLength(1);
 
         // Stripe redelivers the event, pg-boss runs the job again, the adapter refunds again: nothing more happens.
         expect((await stripe.resend(delivery.eventId)).status).toBe(200);
-        expect(await refundRefusedPayment(deps, { checkoutId: checkout.id, stripeSubscriptionId: delivery.subscriptionId!, why: 'again' })).toBe('already done');
-        expect(await h.ctx.providers.billing.refundLatestInvoice(delivery.subscriptionId!, { checkoutId: checkout.id, why: 'duplicate_domain' }))
-          .toMatchObject({ amountRefunded: 1900, paymentSettling: false });
+        expect(await refundRefusedPayment(deps, { checkoutId: checkout.id, stripeSubscriptionId: delivery.subscriptionId!, why: 'again' })).toBe(
+          'already done',
+        );
+        expect(await h.ctx.providers.billing.refundLatestInvoice(delivery.subscriptionId!, { checkoutId: checkout.id, why: 'duplicate_domain' })).toMatchObject(
+          { amountRefunded: 1900, paymentSettling: false },
+        );
         expect(stripe.refunds().filter((r) => r.payment_intent === intent)).toHaveLength(1);
         expect(await mailsTo(email)).toHaveLength(1);
         expect(await checkoutStatus(checkout.id)).toBe('refunded');
@@ -173,7 +206,10 @@ describe('one paid subscription per domain', () => {
       expect(stripe.refunds().filter((r) => r.metadata['checkoutId'] === checkout.id)).toHaveLength(0);
       expect(await mailsTo(email)).toHaveLength(0);
       expect(await checkoutStatus(checkout.id)).toBe('refused');
-      const [alert] = await h.database.db.select().from(alerts).where(eq(alerts.dedupeKey, `duplicate_payment:${checkout.id}`));
+      const [alert] = await h.database.db
+        .select()
+        .from(alerts)
+        .where(eq(alerts.dedupeKey, `duplicate_payment:${checkout.id}`));
       expect(alert).toMatchObject({ resolvedAt: null });
       expect(alert!.message).toContain('still settling: mailplane looks again every 1 h');
       const queued = await h.database.sql`select data, start_after > now() + interval '50 minutes' as later from pgboss.job
@@ -183,7 +219,12 @@ describe('one paid subscription per domain', () => {
       // Days later the debit settles (Stripe's event for a refused checkout changes nothing); the next look refunds it.
       expect((await stripe.settlePayment(sessionId, 'succeeded')).status).toBe(200);
       expect(await refundRefusedPayment(deps, { ...job, settlingChecks: 1 })).toBe('refunded');
-      expect(stripe.refunds().filter((r) => r.metadata['checkoutId'] === checkout.id).map((r) => r.amount)).toEqual([1900]);
+      expect(
+        stripe
+          .refunds()
+          .filter((r) => r.metadata['checkoutId'] === checkout.id)
+          .map((r) => r.amount),
+      ).toEqual([1900]);
       const mails = await mailsTo(email);
       expect(mails).toHaveLength(1);
       expect(mails[0]!.text).toContain('refunded your payment of €19.00');
@@ -191,12 +232,23 @@ describe('one paid subscription per domain', () => {
 
     it('leaves a debit that never settles to ops after the last look', async () => {
       const { checkout, delivery } = await payTwice('slow-debit.example', 'sepa_debit', { expired: true });
-      const job = { checkoutId: checkout.id, stripeSubscriptionId: delivery.subscriptionId!, why: 'the checkout was replaced or had expired', settlingChecks: 79 };
+      const job = {
+        checkoutId: checkout.id,
+        stripeSubscriptionId: delivery.subscriptionId!,
+        why: 'the checkout was replaced or had expired',
+        settlingChecks: 79,
+      };
       expect(await refundRefusedPayment(deps, job)).toBe('left to ops');
-      const [alert] = await h.database.db.select().from(alerts).where(eq(alerts.dedupeKey, `duplicate_payment:${checkout.id}`));
+      const [alert] = await h.database.db
+        .select()
+        .from(alerts)
+        .where(eq(alerts.dedupeKey, `duplicate_payment:${checkout.id}`));
       expect(alert!.message).toContain('refund it by hand once it has settled');
       // Only the webhook's own job (not run here) is queued: no further look.
-      expect(await h.database.sql`select 1 from pgboss.job where name = 'billing.refund_refused_payment' and data->>'checkoutId' = ${checkout.id} and data ? 'settlingChecks'`).toHaveLength(0);
+      expect(
+        await h.database
+          .sql`select 1 from pgboss.job where name = 'billing.refund_refused_payment' and data->>'checkoutId' = ${checkout.id} and data ? 'settlingChecks'`,
+      ).toHaveLength(0);
     });
 
     it('only cancels a subscription that cost nothing (no_payment_required), and says so', async () => {
@@ -217,9 +269,12 @@ describe('one paid subscription per domain', () => {
     const stripe = h.sandbox.stripe!;
     const invoice = stripe.invoices().find((i) => i.parent.subscription_details.subscription === delivery.subscriptionId)!;
     const intent = invoice.payments!.data[0]!.payment.payment_intent;
-    const refund = (body: string) => fetch(`${stripe.url}/v1/refunds`, {
-      method: 'POST', body, headers: { authorization: 'Bearer sk_test_emulator', 'content-type': 'application/x-www-form-urlencoded' },
-    });
+    const refund = (body: string) =>
+      fetch(`${stripe.url}/v1/refunds`, {
+        method: 'POST',
+        body,
+        headers: { authorization: 'Bearer sk_test_emulator', 'content-type': 'application/x-www-form-urlencoded' },
+      });
     expect((await refund(`payment_intent=${intent}&amount=500`)).status).toBe(200);
     const tooMuch = await refund(`payment_intent=${intent}&amount=1500`);
     expect(tooMuch.status).toBe(400);

@@ -26,15 +26,28 @@ async function readyCustomer(name: string) {
   const { token, workspaceId } = await h.customer(email);
   const domain = `${name}-mail.example`;
   const { serverId } = await h.readyServer(token, workspaceId, domain);
-  const [row] = await h.database.db.select({ sub: subscriptions }).from(servers).innerJoin(subscriptions, eq(subscriptions.id, servers.subscriptionId)).where(eq(servers.id, serverId));
-  return { token, workspaceId, serverId, domain, email, sub: row!.sub, stripeId: row!.sub.stripeSubscriptionId!, base: `/v1/workspaces/${workspaceId}/servers/${serverId}` };
+  const [row] = await h.database.db
+    .select({ sub: subscriptions })
+    .from(servers)
+    .innerJoin(subscriptions, eq(subscriptions.id, servers.subscriptionId))
+    .where(eq(servers.id, serverId));
+  return {
+    token,
+    workspaceId,
+    serverId,
+    domain,
+    email,
+    sub: row!.sub,
+    stripeId: row!.sub.stripeSubscriptionId!,
+    base: `/v1/workspaces/${workspaceId}/servers/${serverId}`,
+  };
 }
 
 const serverRow = async (id: string) => (await h.database.db.select().from(servers).where(eq(servers.id, id)))[0]!;
 const subRow = async (id: string) => (await h.database.db.select().from(subscriptions).where(eq(subscriptions.id, id)))[0]!;
 const atStripe = (id: string) => h.sandbox.stripe!.subscriptions().find((s) => s.id === id)!;
-const mailTo = (email: string, subject: string) => until(`a mail "${subject}" to ${email}`, async () =>
-  (await h.ctx.outbox!.list()).find((m) => m.to.includes(email) && m.subject.includes(subject)));
+const mailTo = (email: string, subject: string) =>
+  until(`a mail "${subject}" to ${email}`, async () => (await h.ctx.outbox!.list()).find((m) => m.to.includes(email) && m.subject.includes(subject)));
 
 /** A person with this role in the workspace. */
 async function memberToken(workspaceId: string, email: string, role: 'admin' | 'member') {
@@ -60,13 +73,20 @@ describe('cancelling one server', () => {
     expect(res.body).toMatchObject({ cancelAtPeriodEnd: true, periodEndsAt: new Date(stripeSub.cancel_at! * 1000).toISOString() });
     expect((await h.call('POST', `${c.base}/subscription/cancel`, { token: c.token, body: { confirmDomain: c.domain } })).status).toBe(409);
     // Stripe's customer.subscription.updated arrives and changes nothing more: the server serves on.
-    await until('the update event', async () => h.sandbox.stripe!.deliveries().find((d) => d.subscriptionId === c.stripeId && d.type === 'customer.subscription.updated' && d.status === 200));
+    await until('the update event', async () =>
+      h.sandbox.stripe!.deliveries().find((d) => d.subscriptionId === c.stripeId && d.type === 'customer.subscription.updated' && d.status === 200),
+    );
     expect((await serverRow(c.serverId)).status).toBe('ready');
     const billing = await h.call('GET', `/v1/workspaces/${c.workspaceId}/billing`, { token: c.token });
     expect(billing.body.subscriptions[0]).toMatchObject({ serverId: c.serverId, cancelAtPeriodEnd: true, nextInvoiceAt: null, status: 'active' });
     const mail = await mailTo(c.email, 'is cancelled');
     expect(mail.text).toContain(new Date(stripeSub.cancel_at! * 1000).toISOString().slice(0, 10));
-    expect(await h.database.db.select().from(auditLog).where(and(eq(auditLog.action, 'subscription.cancel_scheduled'), eq(auditLog.target, c.serverId)))).toHaveLength(1);
+    expect(
+      await h.database.db
+        .select()
+        .from(auditLog)
+        .where(and(eq(auditLog.action, 'subscription.cancel_scheduled'), eq(auditLog.target, c.serverId))),
+    ).toHaveLength(1);
 
     // The period ends (the emulator's test clock): Stripe cancels and says so; the grace period starts.
     const ended = await h.sandbox.stripe!.advanceToPeriodEnd(c.stripeId);
@@ -90,10 +110,14 @@ describe('cancelling one server', () => {
     await mailTo(c.email, 'will renew');
     const renewed = await h.sandbox.stripe!.advanceToPeriodEnd(c.stripeId);
     expect([renewed.type, renewed.status]).toEqual(['customer.subscription.updated', 200]);
-    expect([(await serverRow(c.serverId)).status, (await subRow(c.sub.id)).status, (await subRow(c.sub.id)).cancelAtPeriodEnd]).toEqual(['ready', 'active', false]);
+    expect([(await serverRow(c.serverId)).status, (await subRow(c.sub.id)).status, (await subRow(c.sub.id)).cancelAtPeriodEnd]).toEqual([
+      'ready',
+      'active',
+      false,
+    ]);
   });
 
-  it('shows and mails a cancellation made in Stripe\'s customer portal', async () => {
+  it("shows and mails a cancellation made in Stripe's customer portal", async () => {
     const c = await readyCustomer('cancel-portal');
     expect((await h.sandbox.stripe!.cancelAtPeriodEnd(c.stripeId)).status).toBe(200);
     expect((await subRow(c.sub.id)).cancelAtPeriodEnd).toBe(true);
@@ -110,13 +134,16 @@ describe('cancelling one server', () => {
     expect((await h.call('POST', `${c.base}/subscription/cancel`, { token: c.token, body: { confirmDomain: c.domain } })).status).toBe(200);
     expect((await h.call('POST', `${c.base}/subscription/resume`, { token: c.token })).status).toBe(200);
     const delivered = await stripe.releaseDeliveries('reverse');
-    expect(delivered.filter((d) => d.subscriptionId === c.stripeId).map((d) => [JSON.parse(d.body).data.object.cancel_at_period_end, d.status])).toEqual([[false, 200], [true, 200]]);
+    expect(delivered.filter((d) => d.subscriptionId === c.stripeId).map((d) => [JSON.parse(d.body).data.object.cancel_at_period_end, d.status])).toEqual([
+      [false, 200],
+      [true, 200],
+    ]);
     expect((await subRow(c.sub.id)).cancelAtPeriodEnd).toBe(false);
   });
 });
 
 describe('changing the plan', () => {
-  it('upgrades with Stripe\'s proration and, once Stripe confirms, rebuilds onto the larger instance and disk', async () => {
+  it("upgrades with Stripe's proration and, once Stripe confirms, rebuilds onto the larger instance and disk", async () => {
     const c = await readyCustomer('upgrade');
     const created = await h.call('POST', `${c.base}/mailboxes`, { token: c.token, body: { localPart: 'alice' } });
     expect(created.status).toBe(201);
@@ -141,25 +168,57 @@ describe('changing the plan', () => {
     const [box] = await h.database.db.select().from(mailboxes).where(eq(mailboxes.serverId, c.serverId));
     expect(box!.quotaMb).toBe(20 * 1024);
     await mailTo(c.email, 'now on the Business plan');
-    const run = await until('the rebuild run', async () => (await h.database.db.select().from(provisioningRuns)
-      .where(and(eq(provisioningRuns.serverId, c.serverId), eq(provisioningRuns.kind, 'rebuild'))).orderBy(desc(provisioningRuns.createdAt)).limit(1))[0]);
+    const run = await until(
+      'the rebuild run',
+      async () =>
+        (
+          await h.database.db
+            .select()
+            .from(provisioningRuns)
+            .where(and(eq(provisioningRuns.serverId, c.serverId), eq(provisioningRuns.kind, 'rebuild')))
+            .orderBy(desc(provisioningRuns.createdAt))
+            .limit(1)
+        )[0],
+    );
     expect(run.params).toMatchObject({ reason: expect.stringContaining('DEV1-M, 50 GB disk') });
     const after = await h.waitForServer(c.serverId, ['ready', 'failed'], 120_000);
     expect(after.status, after.statusReason ?? '').toBe('ready');
     expect(after.providerServerId).not.toBe(before.providerServerId);
     expect([after.ipv4, after.ipv6]).toEqual([before.ipv4, before.ipv6]);
-    const instance = await (await fetch(`${h.sandbox.scaleway!.url}/instance/v1/zones/fr-par-1/servers/${after.providerServerId}`, { headers: { 'x-auth-token': h.env['SCW_SECRET_KEY']! } })).json() as { server: { commercial_type: string } };
+    const instance = (await (
+      await fetch(`${h.sandbox.scaleway!.url}/instance/v1/zones/fr-par-1/servers/${after.providerServerId}`, {
+        headers: { 'x-auth-token': h.env['SCW_SECRET_KEY']! },
+      })
+    ).json()) as { server: { commercial_type: string } };
     expect(instance.server.commercial_type).toBe('DEV1-M');
-    expect(h.sandbox.scaleway!.listVolumes().filter((v) => v.serverId === after.providerServerId).map((v) => v.sizeBytes)).toEqual([50_000_000_000]);
-    expect(await h.database.db.select().from(auditLog).where(and(eq(auditLog.action, 'subscription.plan_changed'), eq(auditLog.target, c.serverId)))).toHaveLength(1);
+    expect(
+      h.sandbox
+        .scaleway!.listVolumes()
+        .filter((v) => v.serverId === after.providerServerId)
+        .map((v) => v.sizeBytes),
+    ).toEqual([50_000_000_000]);
+    expect(
+      await h.database.db
+        .select()
+        .from(auditLog)
+        .where(and(eq(auditLog.action, 'subscription.plan_changed'), eq(auditLog.target, c.serverId))),
+    ).toHaveLength(1);
 
     // A late or repeated delivery of the same event changes nothing more: no second rebuild.
     const event = h.sandbox.stripe!.deliveries().find((d) => d.subscriptionId === c.stripeId && d.type === 'customer.subscription.updated')!;
     expect((await h.sandbox.stripe!.resend(event.eventId)).status).toBe(200);
-    expect(await h.database.db.select().from(provisioningRuns).where(and(eq(provisioningRuns.serverId, c.serverId), eq(provisioningRuns.kind, 'rebuild')))).toHaveLength(1);
+    expect(
+      await h.database.db
+        .select()
+        .from(provisioningRuns)
+        .where(and(eq(provisioningRuns.serverId, c.serverId), eq(provisioningRuns.kind, 'rebuild'))),
+    ).toHaveLength(1);
 
     // Back to Starter while it holds more than Starter allows: refused with the reasons, nothing changes.
-    await h.database.db.update(mailboxes).set({ usedBytes: 12 * 1024 ** 3, usageCollectedAt: new Date() }).where(eq(mailboxes.serverId, c.serverId));
+    await h.database.db
+      .update(mailboxes)
+      .set({ usedBytes: 12 * 1024 ** 3, usageCollectedAt: new Date() })
+      .where(eq(mailboxes.serverId, c.serverId));
     const down = await h.call('POST', `${c.base}/subscription/plan`, { token: c.token, body: { plan: 'starter' } });
     expect(down.status).toBe(409);
     expect(down.headers.get('content-type')).toBe('application/problem+json');
@@ -182,11 +241,13 @@ describe('changing the plan', () => {
 });
 
 describe('on the dashboard', () => {
-  const page = (path: string, token: string, form?: Record<string, string>) => fetch(`${h.baseUrl}${path}`, {
-    method: form ? 'POST' : 'GET', redirect: 'manual',
-    headers: { cookie: `mailplane_session=${token}`, ...(form ? { 'content-type': 'application/x-www-form-urlencoded', origin: h.baseUrl } : {}) },
-    ...(form ? { body: new URLSearchParams(form).toString() } : {}),
-  });
+  const page = (path: string, token: string, form?: Record<string, string>) =>
+    fetch(`${h.baseUrl}${path}`, {
+      method: form ? 'POST' : 'GET',
+      redirect: 'manual',
+      headers: { cookie: `mailplane_session=${token}`, ...(form ? { 'content-type': 'application/x-www-form-urlencoded', origin: h.baseUrl } : {}) },
+      ...(form ? { body: new URLSearchParams(form).toString() } : {}),
+    });
 
   it('lets an owner cancel a server with its domain name, shows it on the billing and server pages, and undo it; an admin sees neither', async () => {
     const c = await readyCustomer('web-cancel');
@@ -228,7 +289,16 @@ describe('on the dashboard', () => {
     expect(atStripe(c.stripeId).items.data[0]!.price.id).toBe('price_mailplane_business');
     await until('the plan change applied', async () => (await serverRow(c.serverId)).planId === 'business');
     // The rebuild onto the Business instance runs to its end before the harness stops.
-    await until('the rebuild to finish', async () => (await h.database.db.select().from(provisioningRuns)
-      .where(and(eq(provisioningRuns.serverId, c.serverId), eq(provisioningRuns.kind, 'rebuild'), eq(provisioningRuns.status, 'succeeded'))))[0], 120_000);
+    await until(
+      'the rebuild to finish',
+      async () =>
+        (
+          await h.database.db
+            .select()
+            .from(provisioningRuns)
+            .where(and(eq(provisioningRuns.serverId, c.serverId), eq(provisioningRuns.kind, 'rebuild'), eq(provisioningRuns.status, 'succeeded')))
+        )[0],
+      120_000,
+    );
   });
 });

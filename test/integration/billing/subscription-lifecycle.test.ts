@@ -26,13 +26,18 @@ afterAll(async () => {
 async function readyCustomer(name: string) {
   const { token, workspaceId } = await h.customer(`${name}@example.org`);
   const { serverId } = await h.readyServer(token, workspaceId, `${name}-mail.example`);
-  const [row] = await h.database.db.select({ sub: subscriptions }).from(servers).innerJoin(subscriptions, eq(subscriptions.id, servers.subscriptionId)).where(eq(servers.id, serverId));
+  const [row] = await h.database.db
+    .select({ sub: subscriptions })
+    .from(servers)
+    .innerJoin(subscriptions, eq(subscriptions.id, servers.subscriptionId))
+    .where(eq(servers.id, serverId));
   return { token, workspaceId, serverId, sub: row!.sub, stripeId: row!.sub.stripeSubscriptionId!, email: `${name}@example.org` };
 }
 
 const serverRow = async (id: string) => (await h.database.db.select().from(servers).where(eq(servers.id, id)))[0]!;
 const subRow = async (id: string) => (await h.database.db.select().from(subscriptions).where(eq(subscriptions.id, id)))[0]!;
-const sweep = (at: number) => endGracePeriods({ database: h.ctx.database, queue: h.ctx.queue, billing: h.ctx.providers.billing, log: h.ctx.log, now: () => at });
+const sweep = (at: number) =>
+  endGracePeriods({ database: h.ctx.database, queue: h.ctx.queue, billing: h.ctx.providers.billing, log: h.ctx.log, now: () => at });
 
 /** Waits for a billing mail to this address whose subject contains `subject` (the notify job runs on the workers). */
 async function mailTo(email: string, subject: string) {
@@ -45,7 +50,7 @@ async function mailTo(email: string, subject: string) {
   }
 }
 
-describe('Stripe events applied by the subscription\'s current state', () => {
+describe("Stripe events applied by the subscription's current state", () => {
   it('a past_due delivered after the card was fixed does not suspend the active server', async () => {
     const c = await readyCustomer('late-past-due');
     const stripe = h.sandbox.stripe!;
@@ -54,7 +59,10 @@ describe('Stripe events applied by the subscription\'s current state', () => {
     void stripe.payLatestInvoice(c.stripeId);
     // Newest first: "active" arrives, then the stale "past_due".
     const delivered = await stripe.releaseDeliveries('reverse');
-    expect(delivered.map((d) => [JSON.parse(d.body).data.object.status, d.status])).toEqual([['active', 200], ['past_due', 200]]);
+    expect(delivered.map((d) => [JSON.parse(d.body).data.object.status, d.status])).toEqual([
+      ['active', 200],
+      ['past_due', 200],
+    ]);
     expect((await serverRow(c.serverId)).status).toBe('ready');
     expect((await subRow(c.sub.id)).status).toBe('active');
   });
@@ -86,7 +94,10 @@ describe('Stripe events applied by the subscription\'s current state', () => {
 
   it('cancels the Stripe subscription when the first payment (a bank debit) fails', async () => {
     const { token, workspaceId } = await h.customer('debit-bounce@example.org');
-    const res = await h.call('POST', `/v1/workspaces/${workspaceId}/checkout`, { token, body: { plan: 'starter', region: 'fr-par-1', domain: 'debit-bounce.example' } });
+    const res = await h.call('POST', `/v1/workspaces/${workspaceId}/checkout`, {
+      token,
+      body: { plan: 'starter', region: 'fr-par-1', domain: 'debit-bounce.example' },
+    });
     const stripe = h.sandbox.stripe!;
     await stripe.completeCheckout(res.body.sessionId, 'sepa_debit');
     expect((await stripe.settlePayment(res.body.sessionId, 'failed')).status).toBe(200);
@@ -120,7 +131,7 @@ describe('suspension', () => {
 });
 
 describe('grace period', () => {
-  it('suspends and mails on a failed payment, keeps the ended subscription\'s server for the grace period, then deprovisions', async () => {
+  it("suspends and mails on a failed payment, keeps the ended subscription's server for the grace period, then deprovisions", async () => {
     const c = await readyCustomer('grace');
     const stripe = h.sandbox.stripe!;
     expect((await stripe.failPayment(c.stripeId)).status).toBe(200);
@@ -159,12 +170,23 @@ describe('grace period', () => {
     // The customer's view: the API and the Billing page say what happens and when.
     const before = await h.call('GET', `/v1/workspaces/${c.workspaceId}/billing`, { token: c.token });
     const grace = (await subRow(c.sub.id)).graceEndsAt!.toISOString();
-    expect(before.body.subscriptions).toEqual([expect.objectContaining({ subscriptionId: c.sub.id, serverId: c.serverId, status: 'unpaid', graceEndsAt: grace, nextInvoiceAt: null, plan: expect.objectContaining({ id: 'starter', monthlyPriceCents: 1900 }) })]);
-    const web = (path: string, form?: Record<string, string>) => fetch(`${h.baseUrl}${path}`, {
-      method: form ? 'POST' : 'GET', redirect: 'manual',
-      headers: { cookie: `mailplane_session=${c.token}`, ...(form ? { origin: h.baseUrl, 'content-type': 'application/x-www-form-urlencoded' } : {}) },
-      ...(form ? { body: new URLSearchParams(form).toString() } : {}),
-    });
+    expect(before.body.subscriptions).toEqual([
+      expect.objectContaining({
+        subscriptionId: c.sub.id,
+        serverId: c.serverId,
+        status: 'unpaid',
+        graceEndsAt: grace,
+        nextInvoiceAt: null,
+        plan: expect.objectContaining({ id: 'starter', monthlyPriceCents: 1900 }),
+      }),
+    ]);
+    const web = (path: string, form?: Record<string, string>) =>
+      fetch(`${h.baseUrl}${path}`, {
+        method: form ? 'POST' : 'GET',
+        redirect: 'manual',
+        headers: { cookie: `mailplane_session=${c.token}`, ...(form ? { origin: h.baseUrl, 'content-type': 'application/x-www-form-urlencoded' } : {}) },
+        ...(form ? { body: new URLSearchParams(form).toString() } : {}),
+      });
     const billingPage = await (await web(`/w/${c.workspaceId}/billing`)).text();
     expect(billingPage).toContain(`kept until ${grace.slice(0, 10)}`);
     expect(billingPage).toContain('Manage billing');
@@ -191,7 +213,10 @@ describe('grace period', () => {
     const api = await h.call('POST', `/v1/workspaces/${c.workspaceId}/billing/portal`, { token: c.token, body: {} });
     expect([api.status, api.body.url.startsWith(`${h.sandbox.stripe!.url}/p/session/`)]).toEqual([200, true]);
     expect(await sweep(Date.now() + 30 * DAY)).not.toContain(c.serverId);
-    const audits = await h.database.db.select().from(auditLog).where(and(eq(auditLog.target, c.serverId), eq(auditLog.action, 'server.reinstate')));
+    const audits = await h.database.db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.target, c.serverId), eq(auditLog.action, 'server.reinstate')));
     expect(audits).toHaveLength(1);
   });
 });

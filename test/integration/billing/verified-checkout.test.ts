@@ -39,7 +39,8 @@ describe('checkout and the confirmed address', () => {
 
   it('refuses it on the dashboard too, with the same sentence', async () => {
     const res = await fetch(`${h.baseUrl}/w/${fresh.workspaceId}/subscribe`, {
-      method: 'POST', redirect: 'manual',
+      method: 'POST',
+      redirect: 'manual',
       headers: { cookie: `mailplane_session=${fresh.token}`, origin: h.baseUrl, 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ plan: 'starter', region: 'fr-par-1', domain: 'unconfirmed-shop.example' }).toString(),
     });

@@ -10,7 +10,6 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { runMailplane, type CliRun } from '../../support/cli.ts';
 
-
 let dataDir: string;
 let databaseUrl: string;
 let sql: postgres.Sql;
@@ -37,7 +36,11 @@ afterAll(async () => {
 
 function mailplane(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
   // 40 s: a run takes a few seconds even on busy cores; two runs must fit in one test's 90 s.
-  return runMailplane(args, { HOME: process.env['HOME'] ?? dataDir, MAILPLANE_DATA_DIR: dataDir, DATABASE_URL: databaseUrl, LOG_LEVEL: 'info', ...env }, 40_000);
+  return runMailplane(
+    args,
+    { HOME: process.env['HOME'] ?? dataDir, MAILPLANE_DATA_DIR: dataDir, DATABASE_URL: databaseUrl, LOG_LEVEL: 'info', ...env },
+    40_000,
+  );
 }
 
 const tables = async () => (await sql`select table_name from information_schema.tables where table_schema = 'public'`).map((r) => r['table_name'] as string);
@@ -91,7 +94,9 @@ describe('mailplane CLI', { timeout: 90_000 }, () => {
     // Two at a time: each process parses the command's part of the product, and the machine has two cores.
     const runs: Awaited<ReturnType<typeof mailplane>>[] = [];
     for (let i = 0; i < names.length; i += 2) {
-      runs.push(...await Promise.all(names.slice(i, i + 2).map((name) => mailplane([name, '--help'], { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' }))));
+      runs.push(
+        ...(await Promise.all(names.slice(i, i + 2).map((name) => mailplane([name, '--help'], { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' })))),
+      );
     }
     runs.forEach((run, i) => {
       expect(run.code, names[i]).toBe(0);

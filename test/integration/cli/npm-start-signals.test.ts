@@ -43,10 +43,11 @@ async function descendants(pid: number): Promise<number[]> {
   }
   const found: number[] = [];
   const walk = (p: number) => {
-    for (const [child, parent] of parents) if (parent === p) {
-      found.push(child);
-      walk(child);
-    }
+    for (const [child, parent] of parents)
+      if (parent === p) {
+        found.push(child);
+        walk(child);
+      }
   };
   walk(pid);
   return found;
@@ -68,11 +69,20 @@ async function newDataDir(): Promise<string> {
 }
 
 /** `detached`: npm leads a process group of its own, as a terminal's foreground job does. */
-async function npmStart(opts: { dataDir?: string; detached?: boolean } = {}): Promise<{ npm: ChildProcess; url: string; dataDir: string; output: () => string }> {
-  const dataDir = opts.dataDir ?? await newDataDir();
+async function npmStart(
+  opts: { dataDir?: string; detached?: boolean } = {},
+): Promise<{ npm: ChildProcess; url: string; dataDir: string; output: () => string }> {
+  const dataDir = opts.dataDir ?? (await newDataDir());
   const npm = spawn('npm', ['start'], {
     cwd: ROOT,
-    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? dataDir, MAILPLANE_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' },
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      HOME: process.env['HOME'] ?? dataDir,
+      MAILPLANE_DATA_DIR: dataDir,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: opts.detached ?? false,
   });
@@ -97,7 +107,7 @@ async function postgresPid(dataDir: string): Promise<number> {
 }
 
 describe('npm start stops everything it started', { timeout: 180_000 }, () => {
-  it.each(['SIGTERM', 'SIGINT'] as const)('on %s to npm\'s pid', async (signal) => {
+  it.each(['SIGTERM', 'SIGINT'] as const)("on %s to npm's pid", async (signal) => {
     const { npm, url, dataDir, output } = await npmStart();
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
     const tree = await descendants(npm.pid!);
@@ -120,7 +130,7 @@ describe('npm start stops everything it started', { timeout: 180_000 }, () => {
 /** The node process npm runs (`exec node src/main.ts`): npm's child. */
 async function nodeOf(npm: ChildProcess): Promise<number> {
   let pid = 0;
-  await waitFor('npm\'s node child', async () => {
+  await waitFor("npm's node child", async () => {
     for (const child of await descendants(npm.pid!)) {
       if ((await readFile(`/proc/${child}/cmdline`, 'utf8').catch(() => '')).includes('src/main.ts')) pid = child;
     }

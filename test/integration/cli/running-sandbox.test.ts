@@ -40,7 +40,7 @@ afterAll(async () => {
 });
 
 describe('the CLI and the running sandbox', { timeout: 90_000 }, () => {
-  it('reconcile uses the running product\'s emulators: its ready server is no ghost, and the record is left as it was', async () => {
+  it("reconcile uses the running product's emulators: its ready server is no ghost, and the record is left as it was", async () => {
     const urlsFile = join(h.env['MAILPLANE_DATA_DIR']!, 'sandbox-emulators.json');
     const recorded = await readFile(urlsFile, 'utf8');
     const run = await runMailplane(['reconcile', '--json'], shellEnv(h.env['MAILPLANE_DATA_DIR']!));

@@ -24,7 +24,8 @@ describe('mailplane sandbox stops when told', { timeout: 90_000 }, () => {
     dirs.push(dataDir);
     const child = spawn(process.execPath, [MAILPLANE_BIN, 'sandbox'], {
       env: { PATH: process.env['PATH'] ?? '', HOME: dataDir, MAILPLANE_DATA_DIR: dataDir, LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'pipe', 'pipe'], detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));

@@ -45,7 +45,10 @@ describe('mailplane servers', () => {
     await h.waitForStep(serverId, 'publish_dns', 'succeeded');
     expect((await h.waitForServer(serverId, ['ready'])).status).toBe('ready');
     expect(h.sandbox.cloudflare!.records().length).toBe(records);
-    const [entry] = await h.database.db.select().from(auditLog).where(and(eq(auditLog.action, 'provisioning.rerun_step'), eq(auditLog.target, serverId)));
+    const [entry] = await h.database.db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.action, 'provisioning.rerun_step'), eq(auditLog.target, serverId)));
     expect(entry).toMatchObject({ actorId: 'cli:support-person', actorKind: 'staff' });
   }, 60_000);
 
@@ -56,12 +59,18 @@ describe('mailplane servers', () => {
     const { runId } = JSON.parse(rotated.stdout) as { runId: string };
     await h.waitForStep(serverId, 'sign_with_next_dkim', 'succeeded');
     expect((await h.waitForServer(serverId, ['ready'])).status).toBe('ready');
-    const [entry] = await h.database.db.select().from(auditLog).where(and(eq(auditLog.action, 'dkim.rotation'), eq(auditLog.target, serverId)));
+    const [entry] = await h.database.db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.action, 'dkim.rotation'), eq(auditLog.target, serverId)));
     expect(entry).toMatchObject({ actorId: 'cli:support-person', actorKind: 'staff', details: expect.objectContaining({ runId }) });
     const rolled = await cli(['roll-tls-key', serverId, '--reason', 'the key must change', '--key-type', 'rsa']);
     expect(rolled.code, rolled.stderr).toBe(0);
     await h.waitForStep(serverId, 'publish_next_tlsa', 'succeeded');
-    const [started] = await h.database.db.select().from(auditLog).where(and(eq(auditLog.action, 'tls.rollover'), eq(auditLog.target, serverId)));
+    const [started] = await h.database.db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.action, 'tls.rollover'), eq(auditLog.target, serverId)));
     expect(started).toMatchObject({ actorId: 'cli:support-person', details: expect.objectContaining({ keyType: 'rsa' }) });
   }, 180_000);
 

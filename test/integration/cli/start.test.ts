@@ -21,7 +21,11 @@ afterAll(async () => {
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
-interface Started { url: string; child: ChildProcessWithoutNullStreams; output: () => string }
+interface Started {
+  url: string;
+  child: ChildProcessWithoutNullStreams;
+  output: () => string;
+}
 
 /** Starts `mailplane api` and resolves once it prints the URL it listens on. */
 function start(dir: string): Promise<Started> {
@@ -49,8 +53,7 @@ function stop(child: ChildProcessWithoutNullStreams): Promise<number | null> {
   });
 }
 
-const post = (url: string, body: unknown) =>
-  fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const post = (url: string, body: unknown) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
 // Two starts and stops of the product with its embedded PostgreSQL, and two CLI runs.
 describe('mailplane api on a fresh data dir', { timeout: 240_000 }, () => {
@@ -60,7 +63,8 @@ describe('mailplane api on a fresh data dir', { timeout: 240_000 }, () => {
 
     const first = await start(dataDir);
     // No provider credentials: every provider is an emulator, announced, and on loopback only.
-    for (const provider of ['scaleway', 'cloudflare', 'stripe']) expect(first.output()).toMatch(new RegExp(`sandbox: ${provider} at http://127\\.0\\.0\\.1:\\d+`));
+    for (const provider of ['scaleway', 'cloudflare', 'stripe'])
+      expect(first.output()).toMatch(new RegExp(`sandbox: ${provider} at http://127\\.0\\.0\\.1:\\d+`));
     expect(first.output()).toMatch(/sandbox: dns at udp:\/\/127\.0\.0\.1:\d+/);
     const addresses = [...first.output().matchAll(/(?:https?|udp):\/\/([^/:\s]+)/g)].map((m) => m[1]);
     expect(new Set(addresses)).toEqual(new Set(['127.0.0.1']));

@@ -34,14 +34,25 @@ const changeStack = async () => {
 };
 const rollout = async (id: string) => (await h.call('GET', `/v1/admin/rollouts/${id}`, { token: ops })).body;
 const member = (r: { servers: Array<{ serverId: string }> }, serverId: string) => r.servers.find((s) => s.serverId === serverId) as Record<string, unknown>;
-const waitFor = (id: string, what: string, ok: (r: any) => boolean) => until(what, async () => { const r = await rollout(id); return ok(r) ? r : null; }, 60_000, 50);
+const waitFor = (id: string, what: string, ok: (r: any) => boolean) =>
+  until(
+    what,
+    async () => {
+      const r = await rollout(id);
+      return ok(r) ? r : null;
+    },
+    60_000,
+    50,
+  );
 const host = async (id: string) => (await row(id)).providerServerId!;
 
 beforeAll(async () => {
   templates = await mkdtemp(join(tmpdir(), 'mailplane-templates-'));
   await cp(new URL('../../../templates/', import.meta.url), templates, { recursive: true });
   // Every server's window always open unless the test gives it its own.
-  h = await startHarness({ env: { MAILSTACK_TEMPLATES_DIR: templates, MAINTENANCE_DEFAULT_WINDOW: '00:00+1440', ROLLOUT_CANARY_PERCENT: '10', ROLLOUT_WAVE_SIZE: '5' } });
+  h = await startHarness({
+    env: { MAILSTACK_TEMPLATES_DIR: templates, MAINTENANCE_DEFAULT_WINDOW: '00:00+1440', ROLLOUT_CANARY_PERCENT: '10', ROLLOUT_WAVE_SIZE: '5' },
+  });
   ops = await h.staff('ops@fleet.example', 'ops');
   for (const name of ['one', 'two', 'three']) {
     const { token, workspaceId } = await h.customer(`owner@${name}.example`);
@@ -58,7 +69,9 @@ describe('stack versions and drift', () => {
   it('records the version each server got and counts the fleet by it', async () => {
     const v = await current();
     for (const id of ids) expect(await versionOf(id)).toBe(v);
-    expect((await h.call('GET', '/v1/admin/fleet/versions', { token: ops })).body.versions).toEqual([{ version: v, release: expect.any(String), servers: 3, current: true }]);
+    expect((await h.call('GET', '/v1/admin/fleet/versions', { token: ops })).body.versions).toEqual([
+      { version: v, release: expect.any(String), servers: 3, current: true },
+    ]);
   });
 
   it('names a hand-edited file with a diff, a changed key without its content, and nothing once re-applied', async () => {
@@ -68,7 +81,10 @@ describe('stack versions and drift', () => {
     await h.sandbox.ssh!.editFile(server.providerServerId!, '/etc/postfix/main.cf', (c) => c.replace(/^smtpd_banner = .*$/m, 'smtpd_banner = hand edit'));
     await h.sandbox.ssh!.editFile(server.providerServerId!, '/etc/mailplane/webmail/hmac.key', () => 'c2VjcmV0LXZhbHVlLWZyb20tYS1oYW5kLWVkaXQ=\n');
     const seen = await observeHost(h.ctx.provisioning, server);
-    expect(seen.drifted.map((d) => [d.path, d.secret])).toEqual([['/etc/mailplane/webmail/hmac.key', true], ['/etc/postfix/main.cf', false]]);
+    expect(seen.drifted.map((d) => [d.path, d.secret])).toEqual([
+      ['/etc/mailplane/webmail/hmac.key', true],
+      ['/etc/postfix/main.cf', false],
+    ]);
     expect(seen.drifted[1]!.diff).toMatch(/^\+smtpd_banner = hand edit$/m);
     expect(seen.drifted[0]!.diff).toBeNull();
     const view = await h.call('GET', `/v1/admin/servers/${id}/stack`, { token: ops });
@@ -96,14 +112,22 @@ describe('rollouts', { timeout: 180_000 }, () => {
     // C's customer accepts changes only on a day that is not today.
     const today = new Date().getUTCDay();
     const cRow = await row(c);
-    const owner = await h.database.sql<{ email: string }[]>`select u.email from users u join memberships m on m.user_id = u.id where m.workspace_id = ${cRow.workspaceId}`;
+    const owner = await h.database.sql<
+      { email: string }[]
+    >`select u.email from users u join memberships m on m.user_id = u.id where m.workspace_id = ${cRow.workspaceId}`;
     expect(owner).toHaveLength(1);
-    await h.database.db.insert(serverStacks).values({ serverId: c, maintenanceWindow: { days: [(today + 3) % 7], startMinute: 0, durationMinutes: 60 } })
+    await h.database.db
+      .insert(serverStacks)
+      .values({ serverId: c, maintenanceWindow: { days: [(today + 3) % 7], startMinute: 0, durationMinutes: 60 } })
       .onConflictDoUpdate({ target: serverStacks.serverId, set: { maintenanceWindow: { days: [(today + 3) % 7], startMinute: 0, durationMinutes: 60 } } });
 
     const started = await h.call('POST', '/v1/admin/rollouts', { token: ops, body: { canaryServerId: a } });
     expect(started.status, JSON.stringify(started.body)).toBe(202);
-    expect(started.body.servers.map((s: { serverId: string; wave: number }) => [s.serverId, s.wave])).toEqual([[a, 0], [b, 1], [c, 2]]);
+    expect(started.body.servers.map((s: { serverId: string; wave: number }) => [s.serverId, s.wave])).toEqual([
+      [a, 0],
+      [b, 1],
+      [c, 2],
+    ]);
     expect((await h.call('POST', '/v1/admin/rollouts', { token: ops, body: {} })).status).toBe(409);
 
     const halted = await waitFor(started.body.id, 'the halt with B rolled back', (r) => r.status === 'halted' && member(r, b)['status'] === 'rolled_back');
@@ -112,7 +136,10 @@ describe('rollouts', { timeout: 180_000 }, () => {
     expect(member(halted, c)).toMatchObject({ status: 'pending' });
     expect([await versionOf(a), await versionOf(b), await versionOf(c)]).toEqual([target, before, before]);
     expect((await row(b)).status).toBe('ready');
-    const [alert] = await h.database.db.select().from(alerts).where(and(eq(alerts.kind, 'rollout_halted'), isNull(alerts.resolvedAt)));
+    const [alert] = await h.database.db
+      .select()
+      .from(alerts)
+      .where(and(eq(alerts.kind, 'rollout_halted'), isNull(alerts.resolvedAt)));
     expect(alert!.message).toContain((await row(b)).hostname);
     expect(alert!.message).toContain('"ports"');
     // Only a halted rollout is skipped past; this one is, and support may not act on it.
@@ -129,7 +156,12 @@ describe('rollouts', { timeout: 180_000 }, () => {
     await h.ctx.queue.send('fleet.sweep', {});
     await waitFor(started.body.id, 'the rollout to finish', (r) => r.status === 'succeeded');
     expect([await versionOf(a), await versionOf(b), await versionOf(c)]).toEqual([target, target, target]);
-    expect((await h.database.db.select().from(alerts).where(and(eq(alerts.kind, 'rollout_halted'), isNull(alerts.resolvedAt))))).toHaveLength(0);
+    expect(
+      await h.database.db
+        .select()
+        .from(alerts)
+        .where(and(eq(alerts.kind, 'rollout_halted'), isNull(alerts.resolvedAt))),
+    ).toHaveLength(0);
     const actions = (await h.database.db.select({ action: auditLog.action }).from(auditLog).where(eq(auditLog.target, started.body.id))).map((r) => r.action);
     expect(actions).toEqual(expect.arrayContaining(['rollout.start', 'rollout.halt', 'rollout.resume', 'rollout.finished']));
   });
@@ -160,12 +192,17 @@ describe('rollouts', { timeout: 180_000 }, () => {
     const aborted = await h.call('POST', `/v1/admin/rollouts/${started.body.id}/abort`, { token: ops });
     expect(aborted.status).toBe(200);
     expect(aborted.body.status).toBe('aborted');
-    expect(aborted.body.servers.filter((s: { status: string }) => s.status === 'skipped').map((s: { serverId: string }) => s.serverId).sort()).toEqual([b, c].sort());
+    expect(
+      aborted.body.servers
+        .filter((s: { status: string }) => s.status === 'skipped')
+        .map((s: { serverId: string }) => s.serverId)
+        .sort(),
+    ).toEqual([b, c].sort());
     expect([await versionOf(b), await versionOf(c)]).toEqual(versions);
     expect((await h.call('POST', `/v1/admin/rollouts/${started.body.id}/abort`, { token: ops })).status).toBe(409);
   });
 
-  it('is driven from the shell too: versions, a rollout started and followed, a server\'s drift', async () => {
+  it("is driven from the shell too: versions, a rollout started and followed, a server's drift", async () => {
     const cli = (args: string[]) => runMailplane(args, { USER: 'ops-person', ...h.env, LOG_LEVEL: 'warn' });
     await changeStack();
     const target = await current();
@@ -174,7 +211,10 @@ describe('rollouts', { timeout: 180_000 }, () => {
     const id = /^rollout ([0-9a-f-]{36})/.exec(started.stdout)?.[1];
     expect(id, started.stdout).toBeDefined();
     await waitFor(id!, 'the CLI rollout to finish', (r) => r.status === 'succeeded');
-    const [entry] = await h.database.db.select().from(auditLog).where(and(eq(auditLog.action, 'rollout.start'), eq(auditLog.target, id!)));
+    const [entry] = await h.database.db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.action, 'rollout.start'), eq(auditLog.target, id!)));
     expect(entry).toMatchObject({ actorId: 'cli:ops-person', actorKind: 'staff' });
     const versions = await cli(['fleet', 'versions']);
     expect(versions.code, versions.stderr).toBe(0);
@@ -208,16 +248,37 @@ describe('updates and reboots', () => {
     expect(warned.summary).toContain('reboot is required');
     // The window is always open here (MAINTENANCE_DEFAULT_WINDOW): the sweep queues the reboot.
     await h.ctx.queue.send('fleet.sweep', {});
-    await until('the reboot', async () => (await h.database.db.select().from(auditLog).where(and(eq(auditLog.action, 'server.reboot'), eq(auditLog.target, id)))).length > 0, 60_000, 100);
-    const after = await until('the host back with a new boot', async () => {
-      const [st] = await h.database.db.select().from(serverStacks).where(eq(serverStacks.serverId, id));
-      return st?.observed && st.observed.bootId !== before.bootId ? st.observed : null;
-    }, 60_000, 100);
+    await until(
+      'the reboot',
+      async () =>
+        (
+          await h.database.db
+            .select()
+            .from(auditLog)
+            .where(and(eq(auditLog.action, 'server.reboot'), eq(auditLog.target, id)))
+        ).length > 0,
+      60_000,
+      100,
+    );
+    const after = await until(
+      'the host back with a new boot',
+      async () => {
+        const [st] = await h.database.db.select().from(serverStacks).where(eq(serverStacks.serverId, id));
+        return st?.observed && st.observed.bootId !== before.bootId ? st.observed : null;
+      },
+      60_000,
+      100,
+    );
     expect(after.rebootRequired).toBe(false);
-    const passed = await until('the updates check to pass', async () => {
-      const c = (await h.database.sql<{ status: string }[]>`select status from server_checks where server_id = ${id} and name = 'updates'`)[0];
-      return c?.status === 'pass' ? c : null;
-    }, 60_000, 100);
+    const passed = await until(
+      'the updates check to pass',
+      async () => {
+        const c = (await h.database.sql<{ status: string }[]>`select status from server_checks where server_id = ${id} and name = 'updates'`)[0];
+        return c?.status === 'pass' ? c : null;
+      },
+      60_000,
+      100,
+    );
     expect(passed.status).toBe('pass');
     // Not twice for one need: the sweep leaves a server it just rebooted alone.
     await h.sandbox.ssh!.putFile(await host(id), '/run/reboot-required', 'again\n');
@@ -227,13 +288,18 @@ describe('updates and reboots', () => {
 });
 
 describe('the dashboard', () => {
-  const page = (path: string, token: string, form?: string) => fetch(`${h.baseUrl}${path}`, {
-    method: form === undefined ? 'GET' : 'POST', redirect: 'manual',
-    headers: { cookie: `mailplane_session=${token}`, ...(form === undefined ? {} : { 'content-type': 'application/x-www-form-urlencoded', origin: h.baseUrl }) },
-    ...(form === undefined ? {} : { body: form }),
-  });
+  const page = (path: string, token: string, form?: string) =>
+    fetch(`${h.baseUrl}${path}`, {
+      method: form === undefined ? 'GET' : 'POST',
+      redirect: 'manual',
+      headers: {
+        cookie: `mailplane_session=${token}`,
+        ...(form === undefined ? {} : { 'content-type': 'application/x-www-form-urlencoded', origin: h.baseUrl }),
+      },
+      ...(form === undefined ? {} : { body: form }),
+    });
 
-  it('shows ops the versions and rollouts, support a server\'s stack, and customers their maintenance window', async () => {
+  it("shows ops the versions and rollouts, support a server's stack, and customers their maintenance window", async () => {
     const fleet = await page('/ops/fleet', ops);
     expect(fleet.status).toBe(200);
     expect(await fleet.text()).toContain(await current());

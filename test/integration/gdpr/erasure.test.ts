@@ -150,14 +150,18 @@ describe('GDPR export and erasure', () => {
     expect(before.get('mailplane_provisioning_runs_total{kind="provision",status="succeeded"}')).toBeGreaterThan(0);
     expect((await h.call('DELETE', `/v1/workspaces/${owner.workspaceId}`, { token: owner.token, body: { password: STRONG_PASSWORD } })).status).toBe(202);
     expect(await h.afterErasureGrace()).toEqual([owner.workspaceId]);
-    await until('the workspace to go', async () => (await h.database.db.select().from(workspaces).where(eq(workspaces.id, owner.workspaceId))).length === 0, 120_000);
+    await until(
+      'the workspace to go',
+      async () => (await h.database.db.select().from(workspaces).where(eq(workspaces.id, owner.workspaceId))).length === 0,
+      120_000,
+    );
     const after = await counters();
     const lowered = [...before].filter(([sample, value]) => (after.get(sample) ?? 0) < value);
     expect(lowered.slice(0, 10)).toEqual([]);
     expect(await rowsMentioning('metrics-erase.example')).toEqual([]);
   });
 
-  it('erases one workspace on its owner\'s request after a grace period its owners can cancel: admins may not, the owner\'s account stays', async () => {
+  it("erases one workspace on its owner's request after a grace period its owners can cancel: admins may not, the owner's account stays", async () => {
     const owner = await h.customer('ws-erase-owner@example.com');
     const admin = await h.signup('ws-erase-admin@example.com', { verified: false, name: 'Admin' });
     await h.database.sql`insert into memberships (workspace_id, user_id, role) values (${owner.workspaceId}, ${admin.userId}, 'admin')`;
@@ -172,7 +176,13 @@ describe('GDPR export and erasure', () => {
     const name = 'ws-erase-owner@example.com mail';
     expect((await h.call('DELETE', `/v1/workspaces/${owner.workspaceId}`, { token: admin.token, body: { confirm: name } })).status).toBe(403);
     // Erasure is final: the id alone, a wrong name or a wrong password erase nothing.
-    const refusals: Array<[unknown, number]> = [[undefined, 400], [{}, 400], [{ confirm: 'ws-erase-owner' }, 403], [{ confirm: name.toUpperCase() }, 403], [{ password: 'not-my-password-1' }, 403]];
+    const refusals: Array<[unknown, number]> = [
+      [undefined, 400],
+      [{}, 400],
+      [{ confirm: 'ws-erase-owner' }, 403],
+      [{ confirm: name.toUpperCase() }, 403],
+      [{ password: 'not-my-password-1' }, 403],
+    ];
     for (const [body, status] of refusals) {
       const refused = await h.call('DELETE', `/v1/workspaces/${owner.workspaceId}`, { token: owner.token, ...(body !== undefined ? { body } : {}) });
       expect(refused.status, JSON.stringify(body)).toBe(status);
@@ -190,12 +200,18 @@ describe('GDPR export and erasure', () => {
     expect(erasesAt - Date.now()).toBeLessThanOrEqual(24 * 3600_000);
     expect((await h.call('GET', `/v1/workspaces/${owner.workspaceId}`, { token: owner.token })).body.erasureScheduledFor).toBe(res.body.erasesAt);
     expect((await h.database.db.select().from(servers).where(eq(servers.id, id)))[0]!.status).toBe('ready');
-    const checkout = await h.call('POST', `/v1/workspaces/${owner.workspaceId}/checkout`, { token: owner.token, body: { plan: 'starter', region: 'fr-par-1', domain: 'ws-erase-more.example' } });
+    const checkout = await h.call('POST', `/v1/workspaces/${owner.workspaceId}/checkout`, {
+      token: owner.token,
+      body: { plan: 'starter', region: 'fr-par-1', domain: 'ws-erase-more.example' },
+    });
     expect([checkout.status, checkout.body.code]).toEqual([409, 'workspace_erasure_scheduled']);
-    const mailed = async (subject: string) => (await h.database.sql`select "to" from sandbox_mail where subject = ${subject} and text like ${`%/w/${owner.workspaceId}%`}`);
+    const mailed = async (subject: string) =>
+      await h.database.sql`select "to" from sandbox_mail where subject = ${subject} and text like ${`%/w/${owner.workspaceId}%`}`;
     expect((await mailed('A workspace you own on mailplane is about to be erased')).map((m) => m['to'])).toEqual([['ws-erase-owner@example.com']]);
     // Asking again keeps the first time; an admin cannot cancel; an owner can, once.
-    expect((await h.call('DELETE', `/v1/workspaces/${owner.workspaceId}`, { token: owner.token, body: { confirm: name } })).body.erasesAt).toBe(res.body.erasesAt);
+    expect((await h.call('DELETE', `/v1/workspaces/${owner.workspaceId}`, { token: owner.token, body: { confirm: name } })).body.erasesAt).toBe(
+      res.body.erasesAt,
+    );
     const cancel = (token: string) => h.call('POST', `/v1/workspaces/${owner.workspaceId}/erasure/cancel`, { token });
     expect((await cancel(admin.token)).status).toBe(403);
     expect((await cancel(owner.token)).body).toEqual({ status: 'cancelled' });
@@ -209,10 +225,22 @@ describe('GDPR export and erasure', () => {
     expect(await h.afterErasureGrace()).toEqual([owner.workspaceId]);
     // Gone for everyone at once when the grace period ends, erased for good once the server is deprovisioned.
     expect((await h.call('GET', `/v1/workspaces/${owner.workspaceId}/servers`, { token: owner.token })).status).toBe(404);
-    await until('the workspace rows to go', async () => (await h.database.db.select().from(workspaces).where(eq(workspaces.id, owner.workspaceId))).length === 0, 120_000);
+    await until(
+      'the workspace rows to go',
+      async () => (await h.database.db.select().from(workspaces).where(eq(workspaces.id, owner.workspaceId))).length === 0,
+      120_000,
+    );
     expect(h.sandbox.scaleway!.listServers().filter((s) => s.id === server!.providerServerId)).toEqual([]);
     // Its disk went with the instance: no key or mailbox name of the customer is left under the data dir.
-    await until('the emulated host\'s files to go', async () => !(await stat(hostDir).then(() => true, () => false)), 10_000);
+    await until(
+      "the emulated host's files to go",
+      async () =>
+        !(await stat(hostDir).then(
+          () => true,
+          () => false,
+        )),
+      10_000,
+    );
     expect(h.sandbox.cloudflare!.zones().filter((z) => z.name === 'ws-erase.example')).toEqual([]);
     expect(await rowsMentioning('ws-erase.example')).toEqual([]);
     expect((await h.call('GET', '/v1/me', { token: owner.token })).status).toBe(200);

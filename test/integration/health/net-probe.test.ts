@@ -28,11 +28,60 @@ function openssl(args: string[]): void {
 }
 
 beforeAll(() => {
-  openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '30', '-subj', '/CN=probe test root',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign', '-keyout', 'ca.key', '-out', 'ca.crt']);
-  openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', '/CN=mx.probe.test', '-keyout', 'leaf.key', '-out', 'leaf.csr']);
+  openssl([
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-days',
+    '30',
+    '-subj',
+    '/CN=probe test root',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.crt',
+  ]);
+  openssl([
+    'req',
+    '-new',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-subj',
+    '/CN=mx.probe.test',
+    '-keyout',
+    'leaf.key',
+    '-out',
+    'leaf.csr',
+  ]);
   writeFileSync(join(dir, 'leaf.ext'), 'subjectAltName=DNS:mx.probe.test\nextendedKeyUsage=serverAuth\n');
-  openssl(['x509', '-req', '-in', 'leaf.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '20', '-extfile', 'leaf.ext', '-out', 'leaf.crt']);
+  openssl([
+    'x509',
+    '-req',
+    '-in',
+    'leaf.csr',
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-days',
+    '20',
+    '-extfile',
+    'leaf.ext',
+    '-out',
+    'leaf.crt',
+  ]);
   caPem = readFileSync(join(dir, 'ca.crt'), 'utf8');
   leaf = { key: readFileSync(join(dir, 'leaf.key'), 'utf8'), cert: readFileSync(join(dir, 'leaf.crt'), 'utf8') };
 });
@@ -76,10 +125,13 @@ function smtpServer(offer: boolean): Server {
   });
 }
 
-const spkiOf = (pem: string) => createHash('sha256').update(new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'der' })).digest('hex');
+const spkiOf = (pem: string) =>
+  createHash('sha256')
+    .update(new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'der' }))
+    .digest('hex');
 
 describe('NetProbe', () => {
-  it('trusts a chain to a root it was given, and reports OpenSSL\'s reason for one it was not', async () => {
+  it("trusts a chain to a root it was given, and reports OpenSSL's reason for one it was not", async () => {
     const port = await listen(createTlsServer({ key: leaf.key, cert: leaf.cert }));
     const trusting = new NetProbe({ lookup: noLookup, extraCa: [caPem], heloName: 'probe.test' });
     const seen = await trusting.certificate('127.0.0.1', port, 'mx.probe.test');

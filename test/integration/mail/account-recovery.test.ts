@@ -15,8 +15,13 @@ beforeAll(async () => {
     extra: (deps) => {
       outbox = new SandboxOutbox({ db: deps.db, from: 'mailplane <no-reply@test>' });
       const recovery: RecoveryDeps = {
-        db: deps.db, hasher: deps.hasher, sessions: deps.sessions, mailer: outbox, log: deps.log,
-        tokenKey: deriveKey(TEST_SECRET, 'account-token'), publicUrl: deps.config.http.publicUrl,
+        db: deps.db,
+        hasher: deps.hasher,
+        sessions: deps.sessions,
+        mailer: outbox,
+        log: deps.log,
+        tokenKey: deriveKey(TEST_SECRET, 'account-token'),
+        publicUrl: deps.config.http.publicUrl,
       };
       // As the product wires them: sign-up mails the confirmation link, account notices go by mail.
       deps.sendEmailVerification = (userId, o) => sendEmailVerification(recovery, userId, o);
@@ -75,7 +80,9 @@ describe('forgot password', () => {
     const first = await linkMailedTo('twice@example.com', '/reset-password');
     await api.call('POST', '/v1/auth/password/forgot', { body: { email: 'twice@example.com' } });
     expect((await api.call('POST', '/v1/auth/password/reset', { body: { token: first, password: 'Velvet-Orchard-Compass-79' } })).status).toBe(400);
-    expect((await api.call('POST', '/v1/auth/password/reset', { body: { token: 'mpr_forgedforgedforged.abc', password: 'Velvet-Orchard-Compass-79' } })).status).toBe(400);
+    expect(
+      (await api.call('POST', '/v1/auth/password/reset', { body: { token: 'mpr_forgedforgedforged.abc', password: 'Velvet-Orchard-Compass-79' } })).status,
+    ).toBe(400);
   });
 });
 
@@ -128,7 +135,10 @@ describe('sign-up', () => {
     expect(again.body).toEqual(first.body);
 
     const mails = (await outbox.list()).filter((m) => m.to.includes('sign-me-up@example.com'));
-    expect(mails.map((m) => m.subject).sort()).toEqual(['Confirm your email address for mailplane', 'Someone tried to create a mailplane account with your address']);
+    expect(mails.map((m) => m.subject).sort()).toEqual([
+      'Confirm your email address for mailplane',
+      'Someone tried to create a mailplane account with your address',
+    ]);
     const notice = mails.find((m) => m.subject.startsWith('Someone tried'))!;
     expect(notice.text).toContain('http://dash.test/login');
     expect(notice.text).toContain('http://dash.test/forgot-password');

@@ -18,7 +18,7 @@ beforeAll(async () => {
 afterAll(() => api.close());
 
 describe('invitations by email', () => {
-  it('mails the invitee a link to accept, with the inviter\'s words quoted as theirs and none of them in the subject', async () => {
+  it("mails the invitee a link to accept, with the inviter's words quoted as theirs and none of them in the subject", async () => {
     const owner = await person(api, 'inviter');
     const ws = await createWorkspace(api, owner.token, 'Lighthouse Ltd');
     const res = await api.call('POST', `/v1/workspaces/${ws}/invitations`, { token: owner.token, body: { email: 'guest@example.com', role: 'admin' } });
@@ -37,7 +37,8 @@ describe('invitations by email', () => {
   });
 
   const mailsTo = async (email: string) => (await outbox.list()).filter((m) => m.to.includes(email));
-  const invitationCount = async (ws: string) => Number((await api.database.sql`select count(*)::int as n from invitations where workspace_id = ${ws}`)[0]!['n']);
+  const invitationCount = async (ws: string) =>
+    Number((await api.database.sql`select count(*)::int as n from invitations where workspace_id = ${ws}`)[0]!['n']);
 
   it.each([
     ['a header and a forged body', 'Billing\r\nBcc: x@y.test\r\n\r\nURGENT: verify at http://evil.example/login', /control characters/],
@@ -59,8 +60,10 @@ describe('invitations by email', () => {
     expect(row!['name']).toBe('Plain Name');
   });
 
-  it('refuses a person\'s name with a line break at sign-up (it is quoted in the invitations they send)', async () => {
-    const res = await api.call('POST', '/v1/auth/signup', { body: { email: 'crlf-name@example.com', password: 'Plum-Harbour-Lantern-42', name: 'Eve\r\nSubject: hi' } });
+  it("refuses a person's name with a line break at sign-up (it is quoted in the invitations they send)", async () => {
+    const res = await api.call('POST', '/v1/auth/signup', {
+      body: { email: 'crlf-name@example.com', password: 'Plum-Harbour-Lantern-42', name: 'Eve\r\nSubject: hi' },
+    });
     expect(res.status).toBe(400);
     expect(await api.database.sql`select 1 from users where email = 'crlf-name@example.com'`).toHaveLength(0);
   });
@@ -90,6 +93,8 @@ describe('invitations by email', () => {
     expect(await invitationCount(ws)).toBe(3);
     expect(await mailsTo('bulk3@example.com')).toHaveLength(0);
     const other = await createWorkspace(api, owner.token, 'Other');
-    expect((await api.call('POST', `/v1/workspaces/${other}/invitations`, { token: owner.token, body: { email: 'bulk3@example.com', role: 'member' } })).status).toBe(201);
+    expect(
+      (await api.call('POST', `/v1/workspaces/${other}/invitations`, { token: owner.token, body: { email: 'bulk3@example.com', role: 'member' } })).status,
+    ).toBe(201);
   });
 });

@@ -61,7 +61,8 @@ const start = (mailboxId: string, body: Record<string, unknown>, token = owner.t
 
 describe('the old server must be public', () => {
   it.each(['10.0.0.5', '127.0.0.1', '169.254.169.254', '100.64.0.1', '::1', 'fd00::5', '::ffff:192.168.1.1', '198.51.100.7', 'nowhere.invalid.example'])(
-    'refuses %s with 422 and stores nothing', async (host) => {
+    'refuses %s with 422 and stores nothing',
+    async (host) => {
       const res = await start(aliceId, { host });
       expect(res.status, JSON.stringify(res.body)).toBe(422);
       expect(res.headers.get('content-type')).toBe('application/problem+json');
@@ -69,10 +70,16 @@ describe('the old server must be public', () => {
       expect(JSON.stringify(res.body)).not.toContain(OLD_PASSWORD);
       expect(await h.database.db.select().from(mailboxImports)).toEqual([]);
       expect(await importSecrets()).toEqual([]);
-    });
+    },
+  );
 
   it('refuses a body with an unknown field, a control character or no password (400)', async () => {
-    for (const body of [{ host: '9.9.9.9', extra: 1 }, { host: '9.9.9.9', username: 'a\nb' }, { host: '9.9.9.9', password: '' }, { host: '9.9.9.9', security: 'none' }]) {
+    for (const body of [
+      { host: '9.9.9.9', extra: 1 },
+      { host: '9.9.9.9', username: 'a\nb' },
+      { host: '9.9.9.9', password: '' },
+      { host: '9.9.9.9', security: 'none' },
+    ]) {
       expect((await start(aliceId, body)).status, JSON.stringify(body)).toBe(400);
     }
     expect(await h.database.db.select().from(mailboxImports)).toEqual([]);
@@ -83,7 +90,10 @@ describe('a run', () => {
   it('passes the password on stdin only, records the run, and deletes the password when it ends', async () => {
     const res = await start(aliceId, { host: '9.9.9.9' });
     expect(res.status, JSON.stringify(res.body)).toBe(202);
-    expect(res.body.import).toMatchObject({ status: 'queued', source: { host: '9.9.9.9', address: '9.9.9.9', port: 993, security: 'imaps', username: 'alice@old-provider.net' } });
+    expect(res.body.import).toMatchObject({
+      status: 'queued',
+      source: { host: '9.9.9.9', address: '9.9.9.9', port: 993, security: 'imaps', username: 'alice@old-provider.net' },
+    });
     const done = await waitForImport(res.body.import.id);
     expect(done).toMatchObject({ status: 'succeeded', simulated: true, messagesCopied: 0, error: null });
     expect(done.folders).toEqual([{ name: 'INBOX', before: 0, after: 0, copied: 0 }]);
@@ -91,7 +101,10 @@ describe('a run', () => {
     expect(done.finishedAt).not.toBeNull();
     expect(await importSecrets()).toEqual([]);
     // On the server: the request on stdin, nothing of it in the command line a process list shows.
-    const run = h.sandbox.ssh!.commands(hostId).filter((c) => c.command.includes('import-mailbox.sh')).at(-1)!;
+    const run = h.sandbox
+      .ssh!.commands(hostId)
+      .filter((c) => c.command.includes('import-mailbox.sh'))
+      .at(-1)!;
     expect(run.command).toBe('bash /opt/mailplane/bin/import-mailbox.sh');
     expect(run.stdin.split('\n')).toEqual(['alice@imports.example', '9.9.9.9', '9.9.9.9', '993', 'imaps', 'alice@old-provider.net', '-', OLD_PASSWORD, '']);
     // Nowhere else: not in the answer, the list, the row, the audit log or the product's log.
@@ -124,13 +137,27 @@ describe('a run', () => {
   it('runs one import at a time per mailbox', async () => {
     const carol = await appliedMailbox('carol');
     await h.database.db.insert(mailboxImports).values({
-      workspaceId: owner.workspaceId, serverId: (await h.database.db.select().from(mailboxes).where(eq(mailboxes.id, carol)))[0]!.serverId, mailboxId: carol,
-      address: 'carol@imports.example', sourceHost: '9.9.9.9', sourceAddress: '9.9.9.9', sourcePort: 993, sourceSecurity: 'imaps', sourceUser: 'c', status: 'running', requestedBy: 'test',
+      workspaceId: owner.workspaceId,
+      serverId: (await h.database.db.select().from(mailboxes).where(eq(mailboxes.id, carol)))[0]!.serverId,
+      mailboxId: carol,
+      address: 'carol@imports.example',
+      sourceHost: '9.9.9.9',
+      sourceAddress: '9.9.9.9',
+      sourcePort: 993,
+      sourceSecurity: 'imaps',
+      sourceUser: 'c',
+      status: 'running',
+      requestedBy: 'test',
     });
     const res = await start(carol, { host: '9.9.9.9' });
     expect(res.status, JSON.stringify(res.body)).toBe(409);
     expect(res.body.code).toBe('import_running');
-    expect(await h.database.db.select().from(mailboxImports).where(and(eq(mailboxImports.mailboxId, carol)))).toHaveLength(1);
+    expect(
+      await h.database.db
+        .select()
+        .from(mailboxImports)
+        .where(and(eq(mailboxImports.mailboxId, carol))),
+    ).toHaveLength(1);
   });
 
   it('a member imports into the mailbox assigned to them only', async () => {

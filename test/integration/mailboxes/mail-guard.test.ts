@@ -91,7 +91,8 @@ describe('app passwords', () => {
     expect(revoked.status).toBe(200);
     expect(revoked.body.appPassword.revokedAt).not.toBeNull();
     await waitApplied(bobId);
-    for (const file of ['imap.1', 'imap.2', 'smtp.1', 'smtp.2']) expect(await serverFile(`/etc/dovecot/app-passwords/${file}`)).not.toContain(res.body.appPassword.id);
+    for (const file of ['imap.1', 'imap.2', 'smtp.1', 'smtp.2'])
+      expect(await serverFile(`/etc/dovecot/app-passwords/${file}`)).not.toContain(res.body.appPassword.id);
     expect(await serverFile('/etc/dovecot/app-passwords/imap.1')).toContain(phoneId);
     // A second revocation finds nothing to revoke.
     expect((await h.call('DELETE', `${base}/mailboxes/${bobId}/app-passwords/${res.body.appPassword.id}`, { token: owner.token })).status).toBe(404);
@@ -99,7 +100,13 @@ describe('app passwords', () => {
 
   it('refuses bad input with problem+json and writes nothing', async () => {
     const before = await h.database.db.select().from(mailboxAppPasswords);
-    for (const body of [{ name: 'x', scopes: [] }, { name: 'x', scopes: ['pop3'] }, { name: '', scopes: ['imap'] }, { name: 'a\nb', scopes: ['imap'] }, { name: 'x', scopes: ['imap'], password: 'mine' }]) {
+    for (const body of [
+      { name: 'x', scopes: [] },
+      { name: 'x', scopes: ['pop3'] },
+      { name: '', scopes: ['imap'] },
+      { name: 'a\nb', scopes: ['imap'] },
+      { name: 'x', scopes: ['imap'], password: 'mine' },
+    ]) {
       const res = await h.call('POST', `${base}/mailboxes/${bobId}/app-passwords`, { token: owner.token, body });
       expect(res.status, JSON.stringify(body)).toBe(400);
       expect(res.headers.get('content-type')).toContain('application/problem+json');
@@ -129,8 +136,14 @@ describe('app passwords', () => {
   });
 
   it('stops at ten app passwords per mailbox', async () => {
-    const active = async () => (await h.call('GET', `${base}/mailboxes/${bobId}/app-passwords`, { token: owner.token })).body.appPasswords.filter((p: { revokedAt: string | null }) => !p.revokedAt).length;
-    while ((await active()) < 10) expect((await h.call('POST', `${base}/mailboxes/${bobId}/app-passwords`, { token: owner.token, body: { name: 'more', scopes: ['imap'] } })).status).toBe(201);
+    const active = async () =>
+      (await h.call('GET', `${base}/mailboxes/${bobId}/app-passwords`, { token: owner.token })).body.appPasswords.filter(
+        (p: { revokedAt: string | null }) => !p.revokedAt,
+      ).length;
+    while ((await active()) < 10)
+      expect((await h.call('POST', `${base}/mailboxes/${bobId}/app-passwords`, { token: owner.token, body: { name: 'more', scopes: ['imap'] } })).status).toBe(
+        201,
+      );
     const refused = await h.call('POST', `${base}/mailboxes/${bobId}/app-passwords`, { token: owner.token, body: { name: 'eleventh', scopes: ['imap'] } });
     expect(refused.status).toBe(409);
     await waitApplied(bobId);
@@ -139,19 +152,21 @@ describe('app passwords', () => {
 });
 
 describe('junk score and usage', () => {
-  it('sets the domain junk score within Rspamd\'s range and pushes it to the server', async () => {
+  it("sets the domain junk score within Rspamd's range and pushes it to the server", async () => {
     expect((await h.call('GET', `${base}/spam-settings`, { token: memberToken })).body).toMatchObject({ junkScore: 6, isDefault: true });
     expect((await h.call('PUT', `${base}/spam-settings`, { token: memberToken, body: { junkScore: 5 } })).status).toBe(403);
-    for (const junkScore of [0, 15, 'high']) expect((await h.call('PUT', `${base}/spam-settings`, { token: owner.token, body: { junkScore } })).status).toBe(400);
+    for (const junkScore of [0, 15, 'high'])
+      expect((await h.call('PUT', `${base}/spam-settings`, { token: owner.token, body: { junkScore } })).status).toBe(400);
     const res = await h.call('PUT', `${base}/spam-settings`, { token: owner.token, body: { junkScore: 4.5 } });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ domain: 'guard.example', junkScore: 4.5, isDefault: false });
     const deadline = Date.now() + 30_000;
-    while (!(await serverFile('/etc/rspamd/local.d/settings.conf'))?.includes('add_header = 4.5;') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while (!(await serverFile('/etc/rspamd/local.d/settings.conf'))?.includes('add_header = 4.5;') && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
     expect(await serverFile('/etc/rspamd/local.d/settings.conf')).toContain('rcpt = "@guard.example";');
   });
 
-  it('collects each mailbox\'s use from the server (simulated on an emulated host) and shows it', async () => {
+  it("collects each mailbox's use from the server (simulated on an emulated host) and shows it", async () => {
     const before = await h.call('GET', `${base}/mailboxes`, { token: owner.token });
     expect(before.body.mailboxes[0].usage).toBeNull();
     expect(await collectMailboxUsage(h.ctx.provisioning, { serverId })).toBe('collected');
@@ -162,11 +177,13 @@ describe('junk score and usage', () => {
 });
 
 describe('dashboard', () => {
-  const page = (path: string, form?: Record<string, string>) => fetch(`${h.baseUrl}${path}`, {
-    method: form ? 'POST' : 'GET', redirect: 'manual',
-    headers: { cookie: `mailplane_session=${owner.token}`, ...(form ? { 'content-type': 'application/x-www-form-urlencoded', origin: h.baseUrl } : {}) },
-    ...(form ? { body: new URLSearchParams(form).toString() } : {}),
-  });
+  const page = (path: string, form?: Record<string, string>) =>
+    fetch(`${h.baseUrl}${path}`, {
+      method: form ? 'POST' : 'GET',
+      redirect: 'manual',
+      headers: { cookie: `mailplane_session=${owner.token}`, ...(form ? { 'content-type': 'application/x-www-form-urlencoded', origin: h.baseUrl } : {}) },
+      ...(form ? { body: new URLSearchParams(form).toString() } : {}),
+    });
 
   it('creates an app password shown once, revokes it, switches the main password and sets the junk score', async () => {
     const mb = await h.call('POST', `${base}/mailboxes`, { token: owner.token, body: { localPart: 'dash' } });

@@ -67,7 +67,13 @@ describe('mailboxes', () => {
     const res = await h.call('POST', base, { token: owner.token, body: { localPart: 'Alice', displayName: 'Alice A.' } });
     expect(res.status).toBe(201);
     // Starter: 10 mailboxes share 20 GB, each may use up to 10 GB (not 20 GB ÷ 10).
-    expect(res.body.mailbox).toMatchObject({ address: 'alice@mailboxes.example', localPart: 'alice', displayName: 'Alice A.', state: 'active', quotaMb: 10 * 1024 });
+    expect(res.body.mailbox).toMatchObject({
+      address: 'alice@mailboxes.example',
+      localPart: 'alice',
+      displayName: 'Alice A.',
+      state: 'active',
+      quotaMb: 10 * 1024,
+    });
     expect(res.body.password).toMatch(/^[A-Za-z2-9]{24}$/);
     aliceId = res.body.mailbox.id;
     alicePassword = res.body.password;
@@ -126,7 +132,10 @@ describe('mailboxes', () => {
     const ok = await h.call('POST', exp, { token: owner.token, body: { reason: 'set up the phone' } });
     expect(ok.status).toBe(200);
     expect(ok.body).toEqual({ address: 'alice@mailboxes.example', password: alicePassword });
-    const entries = await h.database.db.select().from(auditLog).where(and(eq(auditLog.action, 'mailbox.password_export'), eq(auditLog.target, aliceId)));
+    const entries = await h.database.db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.action, 'mailbox.password_export'), eq(auditLog.target, aliceId)));
     expect(entries.at(-1)?.details).toMatchObject({ reason: 'set up the phone' });
     // The limit is 3 per hour in this file: one used above (the 400 was refused before counting is fine either way).
     const statuses: number[] = [];
@@ -232,7 +241,9 @@ describe('mailboxes', () => {
   });
 
   it('lets API keys act within their scope, but never export a password or open webmail', async () => {
-    const key = async (scopes: string[]) => (await h.call('POST', `/v1/workspaces/${owner.workspaceId}/api-keys`, { token: owner.token, body: { name: scopes.join('+'), scopes } })).body.key as string;
+    const key = async (scopes: string[]) =>
+      (await h.call('POST', `/v1/workspaces/${owner.workspaceId}/api-keys`, { token: owner.token, body: { name: scopes.join('+'), scopes } })).body
+        .key as string;
     const read = await key(['read']);
     const write = await key(['write']);
     expect((await h.call('GET', base, { token: read })).status).toBe(200);

@@ -25,8 +25,20 @@ const SET: AddressSet = {
   mailboxes: ['alice', 'bob', 'carol'],
   aliases: [{ localPart: 'sales', mailbox: 'alice' }],
   catchAll: 'bob',
-  forwards: [{ mailbox: 'alice', target: 'alice@elsewhere.example.net', keepCopy: true }, { mailbox: 'bob', target: 'bob@elsewhere.example.net', keepCopy: false }],
-  vacations: [{ mailbox: 'alice', startsOn: today, endsOn: today, subject: 'Away "now"; redirect "x@evil.example";', message: 'Back soon.\n"Quoted" \\ text;\n}', days: 3 }],
+  forwards: [
+    { mailbox: 'alice', target: 'alice@elsewhere.example.net', keepCopy: true },
+    { mailbox: 'bob', target: 'bob@elsewhere.example.net', keepCopy: false },
+  ],
+  vacations: [
+    {
+      mailbox: 'alice',
+      startsOn: today,
+      endsOn: today,
+      subject: 'Away "now"; redirect "x@evil.example";',
+      message: 'Back soon.\n"Quoted" \\ text;\n}',
+      days: 3,
+    },
+  ],
 };
 
 let tmp: string;
@@ -36,7 +48,10 @@ beforeAll(async () => {
   await writeRenderedTree(renderServerTree(sampleServer()), join(tmp, 'server'));
   // dovecot.conf includes the mail guard's file by its path on the server: read this copy instead.
   const dovecotConf = join(tmp, 'server/etc/dovecot/dovecot.conf');
-  writeFileSync(dovecotConf, readFileSync(dovecotConf, 'utf8').replace('!include /etc/dovecot/mailplane-guard.conf', `!include ${join(tmp, 'server/etc/dovecot/mailplane-guard.conf')}`));
+  writeFileSync(
+    dovecotConf,
+    readFileSync(dovecotConf, 'utf8').replace('!include /etc/dovecot/mailplane-guard.conf', `!include ${join(tmp, 'server/etc/dovecot/mailplane-guard.conf')}`),
+  );
   // sieve-test, run as root, reads the scripts as the mail user it switches to.
   run('chmod', ['-R', 'a+rX', tmp]);
   // sieve-test's mail user: an unprivileged uid and a throwaway Maildir (no system config read).
@@ -65,7 +80,7 @@ describe('Sieve scripts (Pigeonhole)', () => {
     }
   });
 
-  it('forwards with a kept copy and answers once per :days; the subject\'s quotes stay text', (ctx) => {
+  it("forwards with a kept copy and answers once per :days; the subject's quotes stay text", (ctx) => {
     const out = sieveTest(ctx, `alice@${DOMAIN}`, '');
     expect(out).toMatch(/\* send vacation message:\n\s+=> seconds : 259200\n\s+=> subject : Away "now"; redirect "x@evil\.example";/);
     // Line breaks come out as CRLF, as Sieve strings are read (RFC 5228 §2.4.2).
@@ -89,7 +104,7 @@ describe('Sieve scripts (Pigeonhole)', () => {
     }
   });
 
-  it('a mailbox with nothing set keeps its mail for the user\'s own filters', (ctx) => {
+  it("a mailbox with nothing set keeps its mail for the user's own filters", (ctx) => {
     expect(sieveTest(ctx, `carol@${DOMAIN}`, '')).toMatch(/Performed actions:\n\n\s+\(none\)[\s\S]*store message in folder: INBOX/);
   });
 });
@@ -117,10 +132,12 @@ describe('Postfix and Dovecot', () => {
     expect(run(postconf, ['-c', conf, '-Ph', 'srscleanup/unix/sender_canonical_maps']).stdout.trim()).toBe('tcp:127.0.0.1:10001');
     expect(run(postconf, ['-c', conf, '-h', 'recipient_canonical_maps']).stdout.trim()).toBe('tcp:127.0.0.1:10002');
     expect(run(postconf, ['-c', conf, '-h', 'virtual_alias_maps']).stdout.trim()).toBe('hash:/etc/postfix/address_aliases, hash:/etc/postfix/virtual_aliases');
-    expect(run(postconf, ['-c', conf, '-h', 'smtpd_sender_login_maps']).stdout.trim()).toBe('hash:/etc/postfix/sender_login_maps, hash:/etc/postfix/alias_senders');
+    expect(run(postconf, ['-c', conf, '-h', 'smtpd_sender_login_maps']).stdout.trim()).toBe(
+      'hash:/etc/postfix/sender_login_maps, hash:/etc/postfix/alias_senders',
+    );
   });
 
-  it('doveconf: Sieve at delivery before the user\'s own filters, ManageSieve on 4190', (ctx) => {
+  it("doveconf: Sieve at delivery before the user's own filters, ManageSieve on 4190", (ctx) => {
     const doveconf = requireProgram(ctx, 'doveconf', 'dovecot-core');
     const out = run(doveconf, ['-c', join(tmp, 'server/etc/dovecot/dovecot.conf'), '-n']);
     expect(out.stderr).toBe('');
@@ -137,8 +154,9 @@ describe('apply-addresses.sh', () => {
     const bash = requireProgram(ctx, 'bash', 'bash');
     const dir = join(tmp, 'apply');
     mkdirSync(join(dir, 'etc/postfix'), { recursive: true });
-    const text = renderServerTree(sampleServer()).find((f) => f.path.endsWith('/apply-addresses.sh'))!.content
-      .replaceAll('/etc/postfix/', `${dir}/etc/postfix/`);
+    const text = renderServerTree(sampleServer())
+      .find((f) => f.path.endsWith('/apply-addresses.sh'))!
+      .content.replaceAll('/etc/postfix/', `${dir}/etc/postfix/`);
     writeFileSync(join(dir, 'etc/postfix/address_aliases'), 'sales@example.com alice@evil.example\n');
     const res = run(bash, ['-c', text]);
     expect(res.status).toBe(1);

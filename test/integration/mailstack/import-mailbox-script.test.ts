@@ -32,20 +32,40 @@ const doveadm = (side: 'src' | 'dst', args: string[], input?: string) => {
   return res.stdout;
 };
 const deliver = (side: 'src' | 'dst', user: string, folder: string, id: string) =>
-  doveadm(side, ['save', '-u', user, '-m', folder], `From: a@example.net\nSubject: ${id}\nMessage-ID: <${id}@example.net>\nDate: Mon, 7 Dec 2026 10:00:00 +0000\n\n${id}\n`);
+  doveadm(
+    side,
+    ['save', '-u', user, '-m', folder],
+    `From: a@example.net\nSubject: ${id}\nMessage-ID: <${id}@example.net>\nDate: Mon, 7 Dec 2026 10:00:00 +0000\n\n${id}\n`,
+  );
 /** Folder → sorted Message-IDs of the new server's mailbox. */
 const messageIds = (side: 'src' | 'dst', user: string) => {
   const out: Record<string, string[]> = {};
   for (const folder of doveadm(side, ['mailbox', 'list', '-u', user]).split('\n').filter(Boolean)) {
-    out[folder.replace(/\./g, '/')] = doveadm(side, ['fetch', '-u', user, 'hdr.message-id', 'mailbox', folder]).split('\n')
-      .map((l) => /<([^@>]+)@/.exec(l)?.[1]).filter((x): x is string => !!x).sort();
+    out[folder.replace(/\./g, '/')] = doveadm(side, ['fetch', '-u', user, 'hdr.message-id', 'mailbox', folder])
+      .split('\n')
+      .map((l) => /<([^@>]+)@/.exec(l)?.[1])
+      .filter((x): x is string => !!x)
+      .sort();
   }
   return out;
 };
 const importRun = (o: { host?: string; password?: string; state?: string }) => {
-  const input = ['new@new.example', o.host ?? 'old.example.test', '127.0.0.1', String(port), 'imaps', 'old@old.example.test', o.state ?? '-', o.password ?? PASSWORD, ''].join('\n');
+  const input = [
+    'new@new.example',
+    o.host ?? 'old.example.test',
+    '127.0.0.1',
+    String(port),
+    'imaps',
+    'old@old.example.test',
+    o.state ?? '-',
+    o.password ?? PASSWORD,
+    '',
+  ].join('\n');
   const res = spawnSync('bash', [script], { input, encoding: 'utf8', timeout: 60_000 });
-  const result = res.status === 0 ? JSON.parse(res.stdout.trim().split('\n').at(-1)!) as { folders: { name: string; before: number; after: number }[]; state: string } : null;
+  const result =
+    res.status === 0
+      ? (JSON.parse(res.stdout.trim().split('\n').at(-1)!) as { folders: { name: string; before: number; after: number }[]; state: string })
+      : null;
   return { status: res.status, stderr: res.stderr, result };
 };
 
@@ -56,24 +76,86 @@ beforeAll(async () => {
   port = await freePort();
   for (const dir of ['src/run', 'src/mail', 'dst/run', 'dst/mail', 'ca', 'work']) mkdirSync(join(tmp, dir), { recursive: true });
   for (const dir of ['src/mail', 'dst/mail']) chownSync(join(tmp, dir), NOBODY, NOBODY);
-  const ssl = (args: string[]) => { const r = run('openssl', args); if (r.status !== 0) throw new Error(r.stderr); };
-  ssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(tmp, 'ca.key'), '-out', join(tmp, 'ca/ca.pem'), '-days', '2', '-subj', '/CN=Import test CA']);
+  const ssl = (args: string[]) => {
+    const r = run('openssl', args);
+    if (r.status !== 0) throw new Error(r.stderr);
+  };
+  ssl([
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    join(tmp, 'ca.key'),
+    '-out',
+    join(tmp, 'ca/ca.pem'),
+    '-days',
+    '2',
+    '-subj',
+    '/CN=Import test CA',
+  ]);
   ssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(tmp, 'srv.key'), '-out', join(tmp, 'srv.csr'), '-subj', '/CN=old.example.test']);
   writeFileSync(join(tmp, 'ext'), 'subjectAltName=DNS:old.example.test\n');
-  ssl(['x509', '-req', '-in', join(tmp, 'srv.csr'), '-CA', join(tmp, 'ca/ca.pem'), '-CAkey', join(tmp, 'ca.key'), '-CAcreateserial', '-out', join(tmp, 'srv.pem'), '-days', '2', '-extfile', join(tmp, 'ext')]);
+  ssl([
+    'x509',
+    '-req',
+    '-in',
+    join(tmp, 'srv.csr'),
+    '-CA',
+    join(tmp, 'ca/ca.pem'),
+    '-CAkey',
+    join(tmp, 'ca.key'),
+    '-CAcreateserial',
+    '-out',
+    join(tmp, 'srv.pem'),
+    '-days',
+    '2',
+    '-extfile',
+    join(tmp, 'ext'),
+  ]);
   ssl(['rehash', join(tmp, 'ca')]);
   const hash = run('doveadm', ['pw', '-s', 'SHA512-CRYPT', '-p', PASSWORD]).stdout.trim();
   writeFileSync(join(tmp, 'src/users'), `old@old.example.test:${hash}\n`);
-  const common = (side: string) => [`base_dir = ${tmp}/${side}/run`, `instance_name = mailplane-import-${side}-${process.pid}`, `log_path = ${tmp}/${side}/log`,
-    'mail_uid = nobody', 'mail_gid = nogroup', 'first_valid_uid = 100', 'service anvil {\n  chroot =\n}'];
-  writeFileSync(conf('src'), [...common('src'), 'protocols = imap', 'listen = 127.0.0.1', 'ssl = required', `ssl_cert = <${tmp}/srv.pem`, `ssl_key = <${tmp}/srv.key`,
-    `mail_location = maildir:${tmp}/src/mail/%n/Maildir`, 'namespace inbox {\n  inbox = yes\n  separator = .\n}',
-    `passdb {\n  driver = passwd-file\n  args = ${tmp}/src/users\n}`, `userdb {\n  driver = static\n  args = uid=nobody gid=nogroup home=${tmp}/src/mail/%n\n}`,
-    `service imap-login {\n  chroot =\n  inet_listener imap {\n    port = 0\n  }\n  inet_listener imaps {\n    port = ${port}\n    ssl = yes\n  }\n}`].join('\n') + '\n');
+  const common = (side: string) => [
+    `base_dir = ${tmp}/${side}/run`,
+    `instance_name = mailplane-import-${side}-${process.pid}`,
+    `log_path = ${tmp}/${side}/log`,
+    'mail_uid = nobody',
+    'mail_gid = nogroup',
+    'first_valid_uid = 100',
+    'service anvil {\n  chroot =\n}',
+  ];
+  writeFileSync(
+    conf('src'),
+    [
+      ...common('src'),
+      'protocols = imap',
+      'listen = 127.0.0.1',
+      'ssl = required',
+      `ssl_cert = <${tmp}/srv.pem`,
+      `ssl_key = <${tmp}/srv.key`,
+      `mail_location = maildir:${tmp}/src/mail/%n/Maildir`,
+      'namespace inbox {\n  inbox = yes\n  separator = .\n}',
+      `passdb {\n  driver = passwd-file\n  args = ${tmp}/src/users\n}`,
+      `userdb {\n  driver = static\n  args = uid=nobody gid=nogroup home=${tmp}/src/mail/%n\n}`,
+      `service imap-login {\n  chroot =\n  inet_listener imap {\n    port = 0\n  }\n  inet_listener imaps {\n    port = ${port}\n    ssl = yes\n  }\n}`,
+    ].join('\n') + '\n',
+  );
   // The new server: as rendered for a real one where it matters here (Maildir, "/" separator, the auto folders).
-  writeFileSync(conf('dst'), [...common('dst'), 'protocols =', 'ssl = no', `mail_home = ${tmp}/dst/mail/%d/%n`, 'mail_location = maildir:~/Maildir',
-    'namespace inbox {\n  inbox = yes\n  separator = /\n  mailbox Sent {\n    special_use = \\Sent\n    auto = subscribe\n  }\n  mailbox Junk {\n    special_use = \\Junk\n    auto = subscribe\n  }\n}',
-    'passdb {\n  driver = static\n  args = nopassword=y\n}', `userdb {\n  driver = static\n  args = uid=nobody gid=nogroup home=${tmp}/dst/mail/%d/%n\n}`].join('\n') + '\n');
+  writeFileSync(
+    conf('dst'),
+    [
+      ...common('dst'),
+      'protocols =',
+      'ssl = no',
+      `mail_home = ${tmp}/dst/mail/%d/%n`,
+      'mail_location = maildir:~/Maildir',
+      'namespace inbox {\n  inbox = yes\n  separator = /\n  mailbox Sent {\n    special_use = \\Sent\n    auto = subscribe\n  }\n  mailbox Junk {\n    special_use = \\Junk\n    auto = subscribe\n  }\n}',
+      'passdb {\n  driver = static\n  args = nopassword=y\n}',
+      `userdb {\n  driver = static\n  args = uid=nobody gid=nogroup home=${tmp}/dst/mail/%d/%n\n}`,
+    ].join('\n') + '\n',
+  );
   for (const side of ['src', 'dst'] as const) {
     // The master daemonizes and would keep a pipe of ours open: its complaints go to its log.
     const res = spawnSync(findProgram('dovecot')!, ['-c', conf(side)], { stdio: 'ignore', timeout: 30_000 });
@@ -82,10 +164,16 @@ beforeAll(async () => {
   }
   const rendered = renderServerTree(sampleServer()).find((f) => f.path === '/opt/mailplane/bin/import-mailbox.sh')!.content;
   script = join(tmp, 'import-mailbox.sh');
-  writeFileSync(script, rendered
-    .replaceAll('/etc/dovecot/dovecot.conf', conf('dst')).replaceAll('/run/dovecot/auth-userdb', `${tmp}/dst/run/auth-userdb`)
-    .replaceAll('/etc/ssl/certs', `${tmp}/ca`).replaceAll('/run/mailplane-import.', `${tmp}/work/mailplane-import.`)
-    .replaceAll('doveadm user ', `doveadm -c ${conf('dst')} user `).replaceAll('doveadm -f tab ', `doveadm -c ${conf('dst')} -f tab `));
+  writeFileSync(
+    script,
+    rendered
+      .replaceAll('/etc/dovecot/dovecot.conf', conf('dst'))
+      .replaceAll('/run/dovecot/auth-userdb', `${tmp}/dst/run/auth-userdb`)
+      .replaceAll('/etc/ssl/certs', `${tmp}/ca`)
+      .replaceAll('/run/mailplane-import.', `${tmp}/work/mailplane-import.`)
+      .replaceAll('doveadm user ', `doveadm -c ${conf('dst')} user `)
+      .replaceAll('doveadm -f tab ', `doveadm -c ${conf('dst')} -f tab `),
+  );
   for (const id of ['in-1', 'in-2', 'in-3']) deliver('src', 'old@old.example.test', 'INBOX', id);
   doveadm('src', ['mailbox', 'create', '-u', 'old@old.example.test', 'Sent Items', 'Projects.2026']);
   deliver('src', 'old@old.example.test', 'Sent Items', 'sent-1');

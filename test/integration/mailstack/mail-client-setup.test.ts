@@ -26,7 +26,6 @@ const OUTLOOK_REQUEST = `<?xml version="1.0" encoding="utf-8"?>
   <AcceptableResponseSchema>http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a</AcceptableResponseSchema></Request>
 </Autodiscover>`;
 
-
 let tmp: string;
 let conf: string;
 let port: number;
@@ -39,18 +38,29 @@ if (missing && toolsRequired()) throw new Error(`mail client setup test needs ${
 /** One HTTPS request to the local nginx, with the SNI and Host a client would use. */
 function fetchFrom(host: string, method: string, path: string, body?: string): Promise<{ status: number; type: string; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, servername: host, method, path, headers: { host, ...(body ? { 'content-type': 'text/xml' } : {}) }, rejectUnauthorized: false }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type'] ?? ''), text }));
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        servername: host,
+        method,
+        path,
+        headers: { host, ...(body ? { 'content-type': 'text/xml' } : {}) },
+        rejectUnauthorized: false,
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type'] ?? ''), text }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
 }
 
-describe.skipIf(missing !== null)('mail client setup served by the server\'s nginx', () => {
+describe.skipIf(missing !== null)("mail client setup served by the server's nginx", () => {
   beforeAll(async () => {
     tmp = await mkdtemp(join(tmpdir(), 'mailplane-autodiscover-'));
     const tree = join(tmp, 'tree');
@@ -58,8 +68,23 @@ describe.skipIf(missing !== null)('mail client setup served by the server\'s ngi
     const tls = join(tmp, 'tls');
     mkdirSync(tls);
     mkdirSync(join(tmp, 'log'));
-    const cert = run(openssl!, ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
-      '-subj', '/CN=autodiscover.example.com', '-keyout', join(tls, 'privkey.pem'), '-out', join(tls, 'fullchain.pem')]);
+    const cert = run(openssl!, [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=autodiscover.example.com',
+      '-keyout',
+      join(tls, 'privkey.pem'),
+      '-out',
+      join(tls, 'fullchain.pem'),
+    ]);
     expect(cert.status, cert.stderr).toBe(0);
     port = await freePort();
     const http = await freePort();
@@ -69,7 +94,9 @@ describe.skipIf(missing !== null)('mail client setup served by the server\'s ngi
       .replace(/^\s*listen \[::\]:\d+.*$/gm, '')
       .replace(/listen 443 /g, `listen 127.0.0.1:${port} `)
       .replace(/listen 80 /g, `listen 127.0.0.1:${http} `)
-      .replaceAll('/etc/mailplane/tls', tls).replaceAll('/var/log/nginx', join(tmp, 'log')).replaceAll('/run/nginx.pid', join(tmp, 'nginx.pid'))
+      .replaceAll('/etc/mailplane/tls', tls)
+      .replaceAll('/var/log/nginx', join(tmp, 'log'))
+      .replaceAll('/run/nginx.pid', join(tmp, 'nginx.pid'))
       .replaceAll('/var/www/', `${tree}/var/www/`);
     conf = join(tmp, 'nginx.conf');
     writeFileSync(conf, text);
@@ -84,27 +111,30 @@ describe.skipIf(missing !== null)('mail client setup served by the server\'s ngi
 
   const parser = new XMLParser({ ignoreAttributes: false });
 
-  it.each(['/autodiscover/autodiscover.xml', '/Autodiscover/Autodiscover.xml'])('answers Outlook\'s Autodiscover POST to %s with the POX settings', async (path) => {
-    const res = await fetchFrom('autodiscover.example.com', 'POST', path, OUTLOOK_REQUEST);
-    expect(res.status).toBe(200);
-    expect(res.type).toMatch(/^(text|application)\/xml/);
-    expect(XMLValidator.validate(res.text)).toBe(true);
-    const doc = parser.parse(res.text);
-    expect(doc.Autodiscover['@_xmlns']).toBe('http://schemas.microsoft.com/exchange/autodiscover/responseschema/2006');
-    const response = doc.Autodiscover.Response;
-    expect(response['@_xmlns']).toBe('http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a');
-    expect(response.Account).toMatchObject({ AccountType: 'email', Action: 'settings' });
-    const protocols = Object.fromEntries((response.Account.Protocol as Array<Record<string, unknown>>).map((p) => [p['Type'], p]));
-    expect(protocols['IMAP']).toMatchObject({ Server: 'mail.example.com', Port: 993, SSL: 'on', SPA: 'off', AuthRequired: 'on' });
-    expect(protocols['SMTP']).toMatchObject({ Server: 'mail.example.com', Port: 465, SSL: 'on', AuthRequired: 'on' });
-  });
+  it.each(['/autodiscover/autodiscover.xml', '/Autodiscover/Autodiscover.xml'])(
+    "answers Outlook's Autodiscover POST to %s with the POX settings",
+    async (path) => {
+      const res = await fetchFrom('autodiscover.example.com', 'POST', path, OUTLOOK_REQUEST);
+      expect(res.status).toBe(200);
+      expect(res.type).toMatch(/^(text|application)\/xml/);
+      expect(XMLValidator.validate(res.text)).toBe(true);
+      const doc = parser.parse(res.text);
+      expect(doc.Autodiscover['@_xmlns']).toBe('http://schemas.microsoft.com/exchange/autodiscover/responseschema/2006');
+      const response = doc.Autodiscover.Response;
+      expect(response['@_xmlns']).toBe('http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a');
+      expect(response.Account).toMatchObject({ AccountType: 'email', Action: 'settings' });
+      const protocols = Object.fromEntries((response.Account.Protocol as Array<Record<string, unknown>>).map((p) => [p['Type'], p]));
+      expect(protocols['IMAP']).toMatchObject({ Server: 'mail.example.com', Port: 993, SSL: 'on', SPA: 'off', AuthRequired: 'on' });
+      expect(protocols['SMTP']).toMatchObject({ Server: 'mail.example.com', Port: 465, SSL: 'on', AuthRequired: 'on' });
+    },
+  );
 
   it('refuses other methods there, and serves nothing else on the setup names', async () => {
     expect((await fetchFrom('autodiscover.example.com', 'DELETE', '/autodiscover/autodiscover.xml')).status).toBe(403);
     expect((await fetchFrom('autodiscover.example.com', 'GET', '/etc/passwd')).status).toBe(404);
   });
 
-  it.each(['/mail/config-v1.1.xml', '/.well-known/autoconfig/mail/config-v1.1.xml'])('answers Thunderbird\'s autoconfig GET of %s', async (path) => {
+  it.each(['/mail/config-v1.1.xml', '/.well-known/autoconfig/mail/config-v1.1.xml'])("answers Thunderbird's autoconfig GET of %s", async (path) => {
     const res = await fetchFrom('autoconfig.example.com', 'GET', `${path}?emailaddress=alice%40example.com`);
     expect(res.status).toBe(200);
     expect(XMLValidator.validate(res.text)).toBe(true);
@@ -116,7 +146,16 @@ describe.skipIf(missing !== null)('mail client setup served by the server\'s ngi
 
 describe('RFC 6186 service records', () => {
   it('point clients at the ports the server offers, and say "." for the services it does not', () => {
-    const records = desiredRecords({ domain: 'example.com', hostname: 'mail.example.com', ipv4: '203.0.113.10', ipv6: null, dkim: null, sshfpSha256Hex: null, dmarcRua: null, tlsRptRua: null });
+    const records = desiredRecords({
+      domain: 'example.com',
+      hostname: 'mail.example.com',
+      ipv4: '203.0.113.10',
+      ipv6: null,
+      dkim: null,
+      sshfpSha256Hex: null,
+      dmarcRua: null,
+      tlsRptRua: null,
+    });
     const srv = Object.fromEntries(records.filter((r) => r.type === 'SRV').map((r) => [r.name, r.content]));
     expect(srv).toEqual({
       '_submissions._tcp.example.com': '0 1 465 mail.example.com',

@@ -21,7 +21,13 @@ import { findProgram, requireProgram, requireRoot, run, toolsRequired } from '..
 const OUTSIDE = '203.0.113.5';
 const IMAP_ONLY = '0f3c2b8e-4d3a-4c55-9e1f-0a7b3c9d2e11';
 const BOTH = '0f3c2b8e-4d3a-4c55-9e1f-0a7b3c9d2e12';
-const PW = { alice: 'alice-main-password', bob: 'bob-main-password', bobImap: 'bob-imap-app-password', bobBoth: 'bob-both-app-password', master: 'master-password' };
+const PW = {
+  alice: 'alice-main-password',
+  bob: 'bob-main-password',
+  bobImap: 'bob-imap-app-password',
+  bobBoth: 'bob-both-app-password',
+  master: 'master-password',
+};
 
 let tmp: string;
 let conf: string;
@@ -31,8 +37,11 @@ let started = false;
 const rendered = (path: string) => renderServerTree(sampleServer()).find((f) => f.path === path)!.content;
 /** The passdb and userdb blocks of a rendered file (none of them nests braces). */
 const authBlocks = (text: string) => [...text.matchAll(/^(passdb|userdb) \{\n[\s\S]*?^\}\n/gm)].map((m) => m[0]).join('\n');
-const local = (text: string) => text.replaceAll('/etc/dovecot/', `${tmp}/etc/dovecot/`).replaceAll('/var/lib/mailplane-guard/', `${tmp}/state-guard/`)
-  .replace('uid=vmail gid=vmail', 'uid=nobody gid=nogroup');
+const local = (text: string) =>
+  text
+    .replaceAll('/etc/dovecot/', `${tmp}/etc/dovecot/`)
+    .replaceAll('/var/lib/mailplane-guard/', `${tmp}/state-guard/`)
+    .replace('uid=vmail gid=vmail', 'uid=nobody gid=nogroup');
 
 beforeAll(async () => {
   if (process.getuid?.() !== 0 || !findProgram('dovecot') || !existsSync('/usr/lib/dovecot/modules/auth/libauthdb_lua.so')) {
@@ -59,16 +68,25 @@ beforeAll(async () => {
   // What install-mail-stack.sh makes on the server: the webmail's master user, from the loopback only.
   const master = spawnSync(findProgram('doveadm')!, ['pw', '-s', 'ARGON2ID', '-p', PW.master], { encoding: 'utf8' }).stdout.trim();
   writeFileSync(join(tmp, 'etc/dovecot/master-users'), `webmail-autologin:${master}::::::allow_nets=127.0.0.0/8,::1\n`);
-  for (const lua of ['mailplane-auth-used.lua', 'mailplane-auth-failed.lua']) writeFileSync(join(tmp, 'etc/dovecot', lua), local(rendered(`/etc/dovecot/${lua}`)));
+  for (const lua of ['mailplane-auth-used.lua', 'mailplane-auth-failed.lua'])
+    writeFileSync(join(tmp, 'etc/dovecot', lua), local(rendered(`/etc/dovecot/${lua}`)));
   conf = join(tmp, 'dovecot.conf');
-  writeFileSync(conf, [
-    `base_dir = ${tmp}/run`, `state_dir = ${tmp}/state`, `log_path = ${tmp}/dovecot.log`, 'protocols =',
-    'auth_mechanisms = plain login', 'disable_plaintext_auth = no',
-    // Test harness only: lets doveadm ask for a master login as "user*master"; no 2 s wait per failure.
-    'auth_master_user_separator = *', 'auth_failure_delay = 0',
-    local(authBlocks(rendered('/etc/dovecot/dovecot.conf'))),
-    local(authBlocks(rendered('/etc/dovecot/mailplane-guard.conf'))),
-  ].join('\n'));
+  writeFileSync(
+    conf,
+    [
+      `base_dir = ${tmp}/run`,
+      `state_dir = ${tmp}/state`,
+      `log_path = ${tmp}/dovecot.log`,
+      'protocols =',
+      'auth_mechanisms = plain login',
+      'disable_plaintext_auth = no',
+      // Test harness only: lets doveadm ask for a master login as "user*master"; no 2 s wait per failure.
+      'auth_master_user_separator = *',
+      'auth_failure_delay = 0',
+      local(authBlocks(rendered('/etc/dovecot/dovecot.conf'))),
+      local(authBlocks(rendered('/etc/dovecot/mailplane-guard.conf'))),
+    ].join('\n'),
+  );
   // The master daemonizes and keeps no pipe of ours open (spawnSync would wait for it).
   const res = spawnSync(findProgram('dovecot')!, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', timeout: 30_000 });
   if (res.status !== 0) throw new Error(`dovecot did not start: ${res.stderr}`);
@@ -109,7 +127,9 @@ describe.skipIf(process.getuid?.() !== 0 && !toolsRequired())('Dovecot authentic
     expect(login('smtp', 'bob@example.com', PW.bobImap)).toBe(false);
     expect(login('smtp', 'bob@example.com', PW.bobBoth)).toBe(true);
     expect(login('imap', 'alice@example.com', PW.bobBoth)).toBe(false);
-    const used = readFileSync(join(tmp, 'state-guard/app-password-use', IMAP_ONLY), 'utf8').trim().split(' ');
+    const used = readFileSync(join(tmp, 'state-guard/app-password-use', IMAP_ONLY), 'utf8')
+      .trim()
+      .split(' ');
     expect(used.slice(1)).toEqual([OUTSIDE, 'imap']);
     expect(Math.abs(Number(used[0]) - Date.now() / 1000)).toBeLessThan(600);
     expect(readFileSync(join(tmp, 'state-guard/app-password-use', BOTH), 'utf8')).toMatch(new RegExp(` ${OUTSIDE.replaceAll('.', '\\.')} smtp\\n$`));
@@ -120,12 +140,20 @@ describe.skipIf(process.getuid?.() !== 0 && !toolsRequired())('Dovecot authentic
   it('logs one line per failed login, which the rendered fail2ban filter reads with the client address', async (ctx) => {
     const regex = requireProgram(ctx, 'fail2ban-regex', 'fail2ban');
     const rip = '198.51.100.23';
-    for (const [service, user] of [['imap', 'alice@example.com'], ['smtp', 'alice@example.com'], ['imap', 'bob@example.com'], ['smtp', 'nobody@example.com']] as const) {
+    for (const [service, user] of [
+      ['imap', 'alice@example.com'],
+      ['smtp', 'alice@example.com'],
+      ['imap', 'bob@example.com'],
+      ['smtp', 'nobody@example.com'],
+    ] as const) {
       expect(login(service, user, 'guess', rip)).toBe(false);
     }
     // The log process writes after Dovecot answered: wait for the fourth line (or give up after 10 s).
-    const failures = () => readFileSync(join(tmp, 'dovecot.log'), 'utf8').split('\n').filter((l) => l.includes(`rip=${rip} `));
-    for (const deadline = Date.now() + 10_000; failures().length < 4 && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 50));
+    const failures = () =>
+      readFileSync(join(tmp, 'dovecot.log'), 'utf8')
+        .split('\n')
+        .filter((l) => l.includes(`rip=${rip} `));
+    for (const deadline = Date.now() + 10_000; failures().length < 4 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
     const lines = failures();
     expect(lines).toHaveLength(4);
     // As the journal hands it to fail2ban's systemd backend: "host dovecot[pid]: message".
@@ -165,7 +193,10 @@ describe('Sieve and Rspamd files of the mail guard', () => {
     requireRoot(ctx, 'rspamadm reads /etc/rspamd');
     const dir = join(tmpdir(), `mailplane-guard-rspamd-${process.pid}/local.d`);
     mkdirSync(dir, { recursive: true });
-    for (const [score, greylisting] of [[4.5, true], [2, false]] as const) {
+    for (const [score, greylisting] of [
+      [4.5, true],
+      [2, false],
+    ] as const) {
       writeFileSync(join(dir, 'settings.conf'), renderSpamSettings('example.com', score).content);
       const res = run(rspamadm, [`--var=LOCAL_CONFDIR=${join(dir, '..')}`, 'configtest', '-c', '/etc/rspamd/rspamd.conf']);
       expect(res.status, res.stderr).toBe(0);

@@ -8,8 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 const dir = mkdtempSync(join(tmpdir(), 'mailplane-templates-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const cli = (...args: string[]) =>
-  spawnSync(process.execPath, ['src/main.ts', 'templates', ...args], { encoding: 'utf8', timeout: 60_000 });
+const cli = (...args: string[]) => spawnSync(process.execPath, ['src/main.ts', 'templates', ...args], { encoding: 'utf8', timeout: 60_000 });
 const base = ['--hostname', 'mail.example.com', '--domain', 'example.com', '--ipv4', '203.0.113.10', '--ipv6', '2001:db8::10'];
 
 describe('mailplane templates render', () => {

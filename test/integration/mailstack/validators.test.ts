@@ -15,6 +15,7 @@ import { writeRenderedTree } from '../../../src/mailstack/write-tree.ts';
 import { sampleServer } from '../../unit/mailstack/sample-server.ts';
 import { requireProgram, requireRoot, run } from '../../support/real-tools.ts';
 import { freePort } from '../../support/free-port.ts';
+import { DEPLOY_USER } from '../../../provisioning/deploy-user.ts';
 
 let tmp: string;
 let tree: string;
@@ -40,8 +41,23 @@ function tlsDir(ctx: Parameters<typeof requireProgram>[0]): string {
   if (!existsSync(join(dir, 'fullchain.pem'))) {
     const openssl = requireProgram(ctx, 'openssl', 'openssl');
     mkdirSync(dir, { recursive: true });
-    const res = run(openssl, ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
-      '-subj', '/CN=mail.example.com', '-keyout', join(dir, 'privkey.pem'), '-out', join(dir, 'fullchain.pem')]);
+    const res = run(openssl, [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=mail.example.com',
+      '-keyout',
+      join(dir, 'privkey.pem'),
+      '-out',
+      join(dir, 'fullchain.pem'),
+    ]);
     expect(res.status, res.stderr).toBe(0);
   }
   return dir;
@@ -119,11 +135,17 @@ describe('Postfix', () => {
     const conf = localCopy('etc/mta-sts-daemon.yml', { 'port: 8461': `port: ${port}`, '/var/lib/mta-sts/cache.db': join(tmp, 'mta-sts-cache.db') });
     const child = spawn(daemon, ['-c', conf, '-v', 'info'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';
-    child.stdout.on('data', (c: Buffer) => { log += c.toString(); });
-    child.stderr.on('data', (c: Buffer) => { log += c.toString(); });
+    child.stdout.on('data', (c: Buffer) => {
+      log += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      log += c.toString();
+    });
     try {
       await new Promise<void>((resolve, reject) => {
-        const check = () => { if (/Server started/.test(log)) resolve(); };
+        const check = () => {
+          if (/Server started/.test(log)) resolve();
+        };
         child.stdout.on('data', check);
         child.stderr.on('data', check);
         child.on('exit', (code) => reject(new Error(`mta-sts-daemon exited ${code}: ${log}`)));
@@ -159,7 +181,10 @@ describe('Dovecot', () => {
     const tls = tlsDir(ctx);
     // Its include (Sieve, ManageSieve) is read from beside the copy, as on the server.
     localCopy('etc/dovecot/conf.d/mailplane-addresses.conf', {});
-    const conf = localCopy('etc/dovecot/dovecot.conf', { '/etc/mailplane/tls': tls, '/etc/dovecot/mailplane-guard.conf': join(tree, 'etc/dovecot/mailplane-guard.conf') });
+    const conf = localCopy('etc/dovecot/dovecot.conf', {
+      '/etc/mailplane/tls': tls,
+      '/etc/dovecot/mailplane-guard.conf': join(tree, 'etc/dovecot/mailplane-guard.conf'),
+    });
     const res = run(doveconf, ['-c', conf, '-n']);
     expect(res.status, res.stderr).toBe(0);
     expect(res.stderr).toBe('');
@@ -175,6 +200,24 @@ describe('nginx', () => {
     const nginx = requireProgram(ctx, 'nginx', 'nginx');
     const tls = tlsDir(ctx);
     const conf = localCopy('etc/nginx/nginx.conf', { '/etc/mailplane/tls': tls, '/var/log/nginx': join(tmp, 'log'), '/run/nginx.pid': join(tmp, 'nginx.pid') });
+    const res = run(nginx, ['-t', '-q', '-e', join(tmp, 'log', 'nginx-error.log'), '-p', tmp, '-c', conf]);
+    expect(res.status, `${res.stderr}${readFileSync(join(tmp, 'log', 'nginx-error.log'), 'utf8')}`).toBe(0);
+  });
+});
+
+describe('nginx with the longest names a customer can order', () => {
+  it('nginx -t accepts nginx.conf when every served name is near the 253-byte limit', async (ctx) => {
+    const nginx = requireProgram(ctx, 'nginx', 'nginx');
+    const tls = tlsDir(ctx);
+    // Four 60-character labels: the longest served name (mta-sts., autoconfig., …) stays a valid DNS name.
+    const domain = `${['a', 'b', 'c'].map((c) => c.repeat(60)).join('.')}.${'d'.repeat(40)}.eu`;
+    const dir = join(tmp, 'long');
+    await writeRenderedTree(renderServerTree(sampleServer({ domain, hostname: `mail.${domain}`, adminEmail: `postmaster@${domain}` })), dir);
+    let text = readFileSync(join(dir, 'etc/nginx/nginx.conf'), 'utf8');
+    for (const [from, to] of Object.entries({ '/etc/mailplane/tls': tls, '/var/log/nginx': join(tmp, 'log'), '/run/nginx.pid': join(tmp, 'nginx-long.pid') }))
+      text = text.replaceAll(from, to);
+    const conf = join(dir, 'nginx-local.conf');
+    writeFileSync(conf, text);
     const res = run(nginx, ['-t', '-q', '-e', join(tmp, 'log', 'nginx-error.log'), '-p', tmp, '-c', conf]);
     expect(res.status, `${res.stderr}${readFileSync(join(tmp, 'log', 'nginx-error.log'), 'utf8')}`).toBe(0);
   });
@@ -197,7 +240,10 @@ describe('OpenSSH', () => {
     const effective = run(sshd, ['-T', '-f', conf, '-C', 'user=root,host=client.example,addr=198.51.100.7']);
     expect(effective.stdout).toMatch(/^passwordauthentication no$/m);
     expect(effective.stdout).toMatch(/^allowtcpforwarding no$/m);
-    expect(effective.stdout).toMatch(/^permitrootlogin without-password$/m);
+    // No root over SSH, and no account but the deploy user; uploads through sudo's sftp-server.
+    expect(effective.stdout).toMatch(/^permitrootlogin no$/m);
+    expect(effective.stdout).toMatch(new RegExp(`^allowusers ${DEPLOY_USER}$`, 'm'));
+    expect(effective.stdout).toMatch(/^subsystem sftp \/usr\/bin\/sudo -n \/usr\/lib\/openssh\/sftp-server$/m);
   });
 });
 
@@ -261,11 +307,22 @@ describe('journald', () => {
     const journald = '/lib/systemd/systemd-journald';
     if (!existsSync(journald)) ctx.skip('no systemd-journald here');
     const text = rendered('etc/systemd/journald.conf.d/mailplane.conf');
-    const settings = Object.fromEntries(text.split('\n').filter((l) => /^[A-Z]\w*=/.test(l)).map((l) => l.split('=', 2) as [string, string]));
+    const settings = Object.fromEntries(
+      text
+        .split('\n')
+        .filter((l) => /^[A-Z]\w*=/.test(l))
+        .map((l) => l.split('=', 2) as [string, string]),
+    );
     expect(text).toMatch(/^\[Journal\]$/m);
     // journald's parser table holds "Journal.<Key>" for every key it accepts: a typo is ignored at
     // runtime with a warning, so it is caught here.
-    const known = new Set([...readFileSync(journald).toString('latin1').matchAll(/Journal\.([A-Za-z]+)/g)].map((m) => m[1]));
+    const known = new Set(
+      [
+        ...readFileSync(journald)
+          .toString('latin1')
+          .matchAll(/Journal\.([A-Za-z]+)/g),
+      ].map((m) => m[1]),
+    );
     expect(known.has('MaxRetentionSec')).toBe(true);
     for (const key of Object.keys(settings)) expect(known.has(key), key).toBe(true);
     const seconds = (span: string) => {

@@ -40,7 +40,10 @@ describe('a server whose instance is gone', () => {
     // The next pass still sees the ghost: the alert is not resolved by the server being failed now.
     const second = await reconcile(deps, { apply: false, actor: SYSTEM_ACTOR });
     expect(second.findings.some((f) => f.kind === 'ghost' && f.resource === 'server' && f.serverId === serverId)).toBe(true);
-    const open = await h.database.db.select().from(alerts).where(and(eq(alerts.kind, 'ghost_resource'), eq(alerts.serverId, serverId), isNull(alerts.resolvedAt)));
+    const open = await h.database.db
+      .select()
+      .from(alerts)
+      .where(and(eq(alerts.kind, 'ghost_resource'), eq(alerts.serverId, serverId), isNull(alerts.resolvedAt)));
     expect(open.length).toBeGreaterThanOrEqual(1);
   }, 60_000);
 });

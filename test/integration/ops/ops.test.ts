@@ -41,12 +41,17 @@ const recordsOf = (zoneName: string) => {
 
 beforeAll(async () => {
   receiver = await startWebhookReceiver();
-  h = await startHarness({ env: {
-    ALERT_WEBHOOK_URL: receiver.url, ALERT_WEBHOOK_SECRET: SECRET, ALERT_RETRY_BASE_MS: '50', ALERT_RETRY_MAX_MS: '200',
-    // The scheduled sweep would check this server once in the interval; a day makes it (nearly) never
-    // coincide with a test, which calls checkServer itself to know exactly when a check happens.
-    MONITOR_INTERVAL_MINUTES: '1440',
-  } });
+  h = await startHarness({
+    env: {
+      ALERT_WEBHOOK_URL: receiver.url,
+      ALERT_WEBHOOK_SECRET: SECRET,
+      ALERT_RETRY_BASE_MS: '50',
+      ALERT_RETRY_MAX_MS: '200',
+      // The scheduled sweep would check this server once in the interval; a day makes it (nearly) never
+      // coincide with a test, which calls checkServer itself to know exactly when a check happens.
+      MONITOR_INTERVAL_MINUTES: '1440',
+    },
+  });
   deps = opsDeps(h.ctx);
   const { token, workspaceId } = await h.customer('owner@watched.example');
   const { serverId } = await h.subscribe(token, workspaceId, 'watched.example');
@@ -70,8 +75,13 @@ describe('blacklist monitoring', () => {
     expect(summary.newListings).toEqual([{ address: server.ipv4, zone: ZONE, alertId: expect.any(String) }]);
     alertId = summary.newListings[0]!.alertId;
 
-    const open = await h.database.db.select().from(alerts).where(and(eq(alerts.serverId, server.id), isNull(alerts.resolvedAt)));
-    expect(open.map((a) => [a.kind, (a.details['zones'] as Array<{ zone: string }>).map((z) => z.zone), a.details['address']])).toEqual([['ip_listed', [ZONE], server.ipv4]]);
+    const open = await h.database.db
+      .select()
+      .from(alerts)
+      .where(and(eq(alerts.serverId, server.id), isNull(alerts.resolvedAt)));
+    expect(open.map((a) => [a.kind, (a.details['zones'] as Array<{ zone: string }>).map((z) => z.zone), a.details['address']])).toEqual([
+      ['ip_listed', [ZONE], server.ipv4],
+    ]);
     const checks = await h.database.db.select().from(blacklistChecks).where(eq(blacklistChecks.address, server.ipv4!));
     expect(checks.filter((c) => c.status === 'listed').map((c) => [c.zone, c.codes])).toEqual([[ZONE, ['127.0.0.4']]]);
     expect(new Set(checks.map((c) => c.zone))).toEqual(new Set(DEFAULT_DNSBL_ZONES));
@@ -83,7 +93,10 @@ describe('blacklist monitoring', () => {
     expect(v1).toBe(createHmac('sha256', SECRET).update(`${t}.${hit.body}`).digest('hex'));
     expect(Math.abs(Number(t) - Date.now() / 1000)).toBeLessThan(300);
     const body = JSON.parse(hit.body);
-    expect(body).toMatchObject({ event: 'alert.opened', alert: { id: alertId, kind: 'ip_listed', serverId: server.id, details: { address: server.ipv4, zones: [{ zone: ZONE, codes: ['127.0.0.4'] }] } } });
+    expect(body).toMatchObject({
+      event: 'alert.opened',
+      alert: { id: alertId, kind: 'ip_listed', serverId: server.id, details: { address: server.ipv4, zones: [{ zone: ZONE, codes: ['127.0.0.4'] }] } },
+    });
     expect(hit.headers['x-mailplane-delivery']).toBe(body.deliveryId);
     await until('delivery recorded', async () => (await deliveriesOf(alertId)).every((d) => d.status === 'delivered'));
   });
@@ -91,7 +104,10 @@ describe('blacklist monitoring', () => {
   it('opens no second alert and sends nothing more when the same listing is seen again', async () => {
     const summary = await checkServer(deps, server.id);
     expect(summary.newListings).toEqual([]);
-    const forKey = await h.database.db.select().from(alerts).where(and(eq(alerts.kind, 'ip_listed'), eq(alerts.serverId, server.id)));
+    const forKey = await h.database.db
+      .select()
+      .from(alerts)
+      .where(and(eq(alerts.kind, 'ip_listed'), eq(alerts.serverId, server.id)));
     expect(forKey).toHaveLength(1);
     expect(await deliveriesOf(alertId)).toHaveLength(1);
   });
@@ -133,7 +149,11 @@ describe('blacklist monitoring', () => {
     expect(first.newListings.map((l) => l.zone).sort()).toEqual([a, b].sort());
     const id = first.newListings[0]!.alertId;
     expect(new Set(first.newListings.map((l) => l.alertId))).toEqual(new Set([id]));
-    const openFor = async () => h.database.db.select().from(alerts).where(and(eq(alerts.kind, 'ip_listed'), eq(alerts.serverId, server.id), isNull(alerts.resolvedAt)));
+    const openFor = async () =>
+      h.database.db
+        .select()
+        .from(alerts)
+        .where(and(eq(alerts.kind, 'ip_listed'), eq(alerts.serverId, server.id), isNull(alerts.resolvedAt)));
     const zonesOf = (row: typeof alerts.$inferSelect) => (row.details['zones'] as Array<{ zone: string }>).map((z) => z.zone);
     expect((await openFor()).map(zonesOf)).toEqual([[a, b].sort()]);
 
@@ -162,18 +182,29 @@ describe('blacklist monitoring', () => {
     expect(await openFor()).toEqual([]);
   });
 
-  it('folds the per-zone alerts of before into the IP\'s one', async () => {
+  it("folds the per-zone alerts of before into the IP's one", async () => {
     const [a, b] = DEFAULT_DNSBL_ZONES as [string, string];
     for (const zone of [a, b]) {
-      await deps.alerts.open(h.database.db, { kind: 'ip_listed', severity: 'critical', serverId: server.id, dedupeKey: `ip_listed:${server.id}:${server.ipv4}:${zone}`,
-        message: `old ${zone}`, details: { address: server.ipv4, zone, codes: ['127.0.0.2'], meaning: [] } });
+      await deps.alerts.open(h.database.db, {
+        kind: 'ip_listed',
+        severity: 'critical',
+        serverId: server.id,
+        dedupeKey: `ip_listed:${server.id}:${server.ipv4}:${zone}`,
+        message: `old ${zone}`,
+        details: { address: server.ipv4, zone, codes: ['127.0.0.2'], meaning: [] },
+      });
     }
     h.sandbox.listings.list(server.ipv4!, { zones: [a] });
     const summary = await checkServer(deps, server.id);
     // a was known (no new listing), b is clean now.
     expect([summary.newListings, summary.delisted]).toEqual([[], [{ address: server.ipv4, zone: b }]]);
-    const open = await h.database.db.select().from(alerts).where(and(eq(alerts.kind, 'ip_listed'), eq(alerts.serverId, server.id), isNull(alerts.resolvedAt)));
-    expect(open.map((r) => [r.dedupeKey, (r.details['zones'] as Array<{ zone: string }>).map((z) => z.zone)])).toEqual([[`ip_listed:${server.id}:${server.ipv4}`, [a]]]);
+    const open = await h.database.db
+      .select()
+      .from(alerts)
+      .where(and(eq(alerts.kind, 'ip_listed'), eq(alerts.serverId, server.id), isNull(alerts.resolvedAt)));
+    expect(open.map((r) => [r.dedupeKey, (r.details['zones'] as Array<{ zone: string }>).map((z) => z.zone)])).toEqual([
+      [`ip_listed:${server.id}:${server.ipv4}`, [a]],
+    ]);
     h.sandbox.listings.delist(server.ipv4!);
     await checkServer(deps, server.id);
   });
@@ -206,9 +237,14 @@ describe('blacklist monitoring', () => {
   it('has the per-minute sweep queue a check of every server due this minute, which a worker runs', async () => {
     const rows = async () => (await h.database.db.select().from(blacklistChecks).where(eq(blacklistChecks.serverId, server.id))).length;
     const before = await rows();
-    // With a one-minute interval every live server is due every minute.
-    const due = await sweepMonitor({ ...deps, settings: { ...deps.settings, monitorIntervalMinutes: 1 } });
+    // With a one-minute interval: the first sweep gives the server its point within the minute, and
+    // the sweep a minute later finds it due, once.
+    const at = (ms: number) => ({ ...deps, clock: { ...deps.clock, now: () => ms }, settings: { ...deps.settings, monitorIntervalMinutes: 1 } });
+    const now = deps.clock.now();
+    expect(await sweepMonitor(at(now))).toEqual([]);
+    const due = await sweepMonitor(at(now + 60_000));
     expect(due).toEqual([server.id]);
+    expect(await sweepMonitor(at(now + 60_000))).toEqual([]);
     await until('the queued check to record both IPs', async () => (await rows()) >= before + 2 * DEFAULT_DNSBL_ZONES.length);
   });
 });
@@ -242,10 +278,14 @@ describe('IP rotation of a live server', () => {
     const res = await h.call('POST', `/v1/admin/servers/${server.id}/ips/${old}/rotate`, { token: opsToken });
     expect(res.status).toBe(202);
     expect(res.body).toEqual({ runId: expect.any(String), address: old });
-    const run = await until('rotation run to finish', async () => {
-      const [r] = await h.database.db.select().from(provisioningRuns).where(eq(provisioningRuns.id, res.body.runId));
-      return r && r.status !== 'running' ? r : null;
-    }, 60_000);
+    const run = await until(
+      'rotation run to finish',
+      async () => {
+        const [r] = await h.database.db.select().from(provisioningRuns).where(eq(provisioningRuns.id, res.body.runId));
+        return r && r.status !== 'running' ? r : null;
+      },
+      60_000,
+    );
     expect([run.status, run.error]).toEqual(['succeeded', null]);
 
     const now = await reload();
@@ -263,12 +303,21 @@ describe('IP rotation of a live server', () => {
     expect(hostSpf.map((r) => r.content)).toEqual([spf[0]!.content]);
     expect(h.sandbox.scaleway!.reverseOf(now.ipv4!)).toBe(now.hostname);
 
-    const [oldRow] = await h.database.db.select().from(serverIps).where(and(eq(serverIps.serverId, server.id), eq(serverIps.address, old)));
+    const [oldRow] = await h.database.db
+      .select()
+      .from(serverIps)
+      .where(and(eq(serverIps.serverId, server.id), eq(serverIps.address, old)));
     expect(oldRow!.state).toBe('released');
     expect(h.sandbox.scaleway!.listIps().map((ip: { address: string }) => ip.address)).not.toContain(old);
-    const listing = await h.database.db.select().from(alerts).where(and(eq(alerts.kind, 'ip_listed'), isNull(alerts.resolvedAt)));
+    const listing = await h.database.db
+      .select()
+      .from(alerts)
+      .where(and(eq(alerts.kind, 'ip_listed'), isNull(alerts.resolvedAt)));
     expect(listing).toHaveLength(0);
-    const audits = await h.database.db.select().from(auditLog).where(and(eq(auditLog.action, 'server.rotate_ip'), eq(auditLog.target, server.id)));
+    const audits = await h.database.db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.action, 'server.rotate_ip'), eq(auditLog.target, server.id)));
     expect(audits).toHaveLength(1);
     h.sandbox.listings.delist(old);
     server = now;
@@ -279,10 +328,14 @@ describe('IP rotation of a live server', () => {
     h.sandbox.listings.list(old, { zones: [ZONE] });
     const summary = await checkServer({ ...deps, settings: { ...deps.settings, autoRotateListed: true } }, server.id);
     expect(summary.rotation).toEqual({ runId: expect.any(String), address: old });
-    const run = await until('automatic rotation to finish', async () => {
-      const [r] = await h.database.db.select().from(provisioningRuns).where(eq(provisioningRuns.id, summary.rotation!.runId));
-      return r && r.status !== 'running' ? r : null;
-    }, 60_000);
+    const run = await until(
+      'automatic rotation to finish',
+      async () => {
+        const [r] = await h.database.db.select().from(provisioningRuns).where(eq(provisioningRuns.id, summary.rotation!.runId));
+        return r && r.status !== 'running' ? r : null;
+      },
+      60_000,
+    );
     expect([run.status, run.error]).toEqual(['succeeded', null]);
     const now = await reload();
     expect(now.ipv6).not.toBe(old);
@@ -290,16 +343,26 @@ describe('IP rotation of a live server', () => {
     expect(records.filter((r) => r.type === 'AAAA' && r.name === now.hostname).map((r) => r.content)).toEqual([now.ipv6]);
     // TXT content comes back in presentation form (quoted character-strings).
     const spfs = records.filter((r) => r.type === 'TXT' && r.content.includes('v=spf1'));
-    expect(spfs.map((r) => [r.name, r.content.replace(/"/g, '')]).sort()).toEqual([now.hostname, 'watched.example'].sort().map((name) => [name, `v=spf1 ip4:${now.ipv4} ip6:${now.ipv6} -all`]));
+    expect(spfs.map((r) => [r.name, r.content.replace(/"/g, '')]).sort()).toEqual(
+      [now.hostname, 'watched.example'].sort().map((name) => [name, `v=spf1 ip4:${now.ipv4} ip6:${now.ipv6} -all`]),
+    );
     expect(h.sandbox.scaleway!.reverseOf(now.ipv6!)).toBe(now.hostname);
-    const audits = await h.database.db.select().from(auditLog).where(and(eq(auditLog.action, 'server.rotate_ip'), eq(auditLog.actorKind, 'system')));
+    const audits = await h.database.db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.action, 'server.rotate_ip'), eq(auditLog.actorKind, 'system')));
     expect(audits).toHaveLength(1);
     h.sandbox.listings.delist(old);
     server = now;
   });
 
   it('refuses an address the server no longer uses', async () => {
-    const released = (await h.database.db.select().from(serverIps).where(and(eq(serverIps.serverId, server.id), eq(serverIps.state, 'released'))))[0]!;
+    const released = (
+      await h.database.db
+        .select()
+        .from(serverIps)
+        .where(and(eq(serverIps.serverId, server.id), eq(serverIps.state, 'released')))
+    )[0]!;
     const res = await h.call('POST', `/v1/admin/servers/${server.id}/ips/${released.address}/rotate`, { token: opsToken });
     expect(res.status).toBe(404);
     expect(res.body.code).toBe('not_found');
@@ -309,7 +372,11 @@ describe('IP rotation of a live server', () => {
 describe('alerts API', () => {
   it('lists by status, kind and server; acknowledges; resolves; and says why it cannot', async () => {
     const { id } = await h.ctx.alerts.open(h.database.db, {
-      kind: 'ip_rotation_exhausted', severity: 'critical', serverId: server.id, dedupeKey: `test:${server.id}`, message: 'test alert',
+      kind: 'ip_rotation_exhausted',
+      severity: 'critical',
+      serverId: server.id,
+      dedupeKey: `test:${server.id}`,
+      message: 'test alert',
     });
     // Opened outside the ops code (as provisioning does): the outbox sweep delivers it.
     await sweepOutbox(deps);
@@ -340,13 +407,16 @@ describe('alerts API', () => {
 });
 
 describe('reconciliation', () => {
-  it('reports an orphan server created behind mailplane\'s back, and `mailplane reconcile --apply` deletes it', async () => {
+  it("reports an orphan server created behind mailplane's back, and `mailplane reconcile --apply` deletes it", async () => {
     const orphan = h.sandbox.scaleway!.createOrphanServer('fr-par-2', ['mailplane']);
     const dry = await reconcile(deps, { apply: false, actor: SYSTEM_ACTOR });
     expect(dry.findings.map((f) => [f.kind, f.resource, f.providerId])).toEqual([['orphan', 'server', orphan.id]]);
     expect(dry.deleted).toEqual([]);
     expect(h.sandbox.scaleway!.listServers().map((s: { id: string }) => s.id)).toContain(orphan.id);
-    const [alert] = await h.database.db.select().from(alerts).where(and(eq(alerts.kind, 'orphan_resource'), isNull(alerts.resolvedAt)));
+    const [alert] = await h.database.db
+      .select()
+      .from(alerts)
+      .where(and(eq(alerts.kind, 'orphan_resource'), isNull(alerts.resolvedAt)));
     expect(alert!.details).toMatchObject({ resource: 'server', providerId: orphan.id });
 
     const cli = await runMailplane(['reconcile', '--apply'], { ...h.env, LOG_LEVEL: 'warn' });
@@ -370,7 +440,9 @@ describe('reconciliation', () => {
 
   it('reports an unused security group of a server that no longer exists, and --apply deletes it', async () => {
     const group = await h.ctx.providers.compute.ensureSecurityGroup('fr-par-1', {
-      name: 'left-behind', tags: ['mailplane', 'mailplane-server=00000000-0000-4000-8000-00000000beef'], inboundTcpPorts: [25],
+      name: 'left-behind',
+      tags: ['mailplane', 'mailplane-server=00000000-0000-4000-8000-00000000beef'],
+      inboundTcpPorts: [25],
     });
     const dry = await reconcile(deps, { apply: false, actor: SYSTEM_ACTOR });
     expect(dry.findings.map((f) => [f.kind, f.resource, f.providerId])).toEqual([['orphan', 'security_group', group.id]]);
@@ -379,14 +451,20 @@ describe('reconciliation', () => {
   });
 
   it('reports a live server IP that vanished at the provider as a ghost, and deletes nothing', async () => {
-    const [v6] = await h.database.db.select().from(serverIps).where(and(eq(serverIps.serverId, server.id), eq(serverIps.address, server.ipv6!)));
+    const [v6] = await h.database.db
+      .select()
+      .from(serverIps)
+      .where(and(eq(serverIps.serverId, server.id), eq(serverIps.address, server.ipv6!)));
     await h.ctx.providers.compute.deleteIp(server.zone as never, v6!.providerIpId);
     const instancesBefore = h.sandbox.scaleway!.listServers().length;
     const result = await reconcile(deps, { apply: true, actor: SYSTEM_ACTOR });
     expect(result.findings.map((f) => [f.kind, f.resource, f.providerId, f.serverId])).toEqual([['ghost', 'ip', v6!.providerIpId, server.id]]);
     expect(result.deleted).toEqual([]);
     expect(h.sandbox.scaleway!.listServers()).toHaveLength(instancesBefore);
-    const ghosts = await h.database.db.select().from(alerts).where(and(eq(alerts.kind, 'ghost_resource'), isNull(alerts.resolvedAt)));
+    const ghosts = await h.database.db
+      .select()
+      .from(alerts)
+      .where(and(eq(alerts.kind, 'ghost_resource'), isNull(alerts.resolvedAt)));
     expect(ghosts.map((g) => g.serverId)).toEqual([server.id]);
   });
 });
@@ -410,8 +488,15 @@ describe('GET /metrics', () => {
       expect(sample, line).not.toBeNull();
       samples.set(`${sample![1]}${sample![2] ?? ''}`, Number(sample![3]));
     }
-    for (const family of ['mailplane_provisioning_runs_total', 'mailplane_provisioning_step_duration_seconds', 'mailplane_provisioning_step_retries_total',
-      'mailplane_job_queue_depth', 'mailplane_blacklist_listings', 'mailplane_alerts_open']) expect(typed).toContain(family);
+    for (const family of [
+      'mailplane_provisioning_runs_total',
+      'mailplane_provisioning_step_duration_seconds',
+      'mailplane_provisioning_step_retries_total',
+      'mailplane_job_queue_depth',
+      'mailplane_blacklist_listings',
+      'mailplane_alerts_open',
+    ])
+      expect(typed).toContain(family);
     expect(samples.get('mailplane_provisioning_runs_total{kind="provision",status="succeeded"}')).toBe(1);
     expect(samples.get('mailplane_provisioning_runs_total{kind="rotate_ip",status="succeeded"}')).toBe(2); // by hand, then automatic
     expect(samples.get('mailplane_provisioning_step_duration_seconds_count{step="verify"}')).toBe(1);

@@ -46,22 +46,34 @@ export async function startSmtpSink(): Promise<SmtpSink> {
         buffer = buffer.slice(eol + 2);
         const verb = line.slice(0, 4).toUpperCase();
         if (verb === 'EHLO' || verb === 'HELO') reply('250 sink.test');
-        else if (verb === 'MAIL') { current.from = line.slice(10).replace(/[<>]/g, '').split(' ')[0]!; reply('250 ok'); }
-        else if (verb === 'RCPT') {
+        else if (verb === 'MAIL') {
+          current.from = line.slice(10).replace(/[<>]/g, '').split(' ')[0]!;
+          reply('250 ok');
+        } else if (verb === 'RCPT') {
           if (sink.refuseRecipients) reply('550 5.1.1 mailbox unavailable');
-          else { current.to.push(line.slice(8).replace(/[<>]/g, '')); reply('250 ok'); }
-        } else if (verb === 'DATA') { inData = true; reply('354 go ahead'); }
-        else if (verb === 'RSET') { current = { from: '', to: [], data: '' }; reply('250 ok'); }
-        else if (verb === 'QUIT') { reply('221 bye'); socket.end(); }
-        else reply('502 not implemented');
+          else {
+            current.to.push(line.slice(8).replace(/[<>]/g, ''));
+            reply('250 ok');
+          }
+        } else if (verb === 'DATA') {
+          inData = true;
+          reply('354 go ahead');
+        } else if (verb === 'RSET') {
+          current = { from: '', to: [], data: '' };
+          reply('250 ok');
+        } else if (verb === 'QUIT') {
+          reply('221 bye');
+          socket.end();
+        } else reply('502 not implemented');
       }
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   sink.url = `smtp://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  sink.close = () => new Promise<void>((resolve) => {
-    for (const s of sockets) s.destroy();
-    server.close(() => resolve());
-  });
+  sink.close = () =>
+    new Promise<void>((resolve) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => resolve());
+    });
   return sink;
 }

@@ -49,7 +49,10 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
         // Woken by the next request, or re-checked when the deadline passes.
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, left);
-          waiters.push(() => { clearTimeout(timer); resolve(); });
+          waiters.push(() => {
+            clearTimeout(timer);
+            resolve();
+          });
         });
       }
     },

@@ -28,14 +28,26 @@ describe('Cloudflare scan, pending-zone cap and DNSSEC', () => {
     expect(emulator.answers('www.scan.example', 'A')).toEqual(['198.51.100.1']);
     const found = await dns().scanExistingRecords(zone.id);
     expect(found.map((r) => `${r.type} ${r.name} ${r.content}${r.priority !== undefined ? ` ${r.priority}` : ''}`).sort()).toEqual([
-      'A scan.example 198.51.100.1', 'A www.scan.example 198.51.100.1', 'MX scan.example mx.old.example 5', 'TXT scan.example v=spf1 include:x.example ~all',
+      'A scan.example 198.51.100.1',
+      'A www.scan.example 198.51.100.1',
+      'MX scan.example mx.old.example 5',
+      'TXT scan.example v=spf1 include:x.example ~all',
     ]);
     expect(emulator.records(zone.id)).toEqual([]);
     const spf = found.find((r) => r.type === 'TXT')!;
     const mx = found.find((r) => r.type === 'MX')!;
-    const created = await dns().reviewScannedRecords(zone.id, found.filter((r) => r !== spf && r !== mx).map(({ id: _id, ...r }) => r), [spf.id, mx.id]);
+    const created = await dns().reviewScannedRecords(
+      zone.id,
+      found.filter((r) => r !== spf && r !== mx).map(({ id: _id, ...r }) => r),
+      [spf.id, mx.id],
+    );
     expect(created.map((r) => r.name).sort()).toEqual(['scan.example', 'www.scan.example']);
-    expect(emulator.records(zone.id).map((r) => `${r.type} ${r.name}`).sort()).toEqual(['A scan.example', 'A www.scan.example']);
+    expect(
+      emulator
+        .records(zone.id)
+        .map((r) => `${r.type} ${r.name}`)
+        .sort(),
+    ).toEqual(['A scan.example', 'A www.scan.example']);
     // What is in the zone is not found again; rejected records are (mailplane remembers its own decisions).
     expect((await dns().scanExistingRecords(zone.id)).map((r) => r.type).sort()).toEqual(['MX', 'TXT']);
     emulator.activateZone('scan.example');
@@ -47,12 +59,16 @@ describe('Cloudflare scan, pending-zone cap and DNSSEC', () => {
     await dns().ensureZone('cap-a.example');
     await dns().ensureZone('cap-b.example');
     const raw = await fetch(`${emulator.url}/client/v4/zones`, {
-      method: 'POST', headers: { authorization: 'Bearer t', 'content-type': 'application/json' }, body: JSON.stringify({ name: 'cap-c.example', account: { id: 'acc' } }),
+      method: 'POST',
+      headers: { authorization: 'Bearer t', 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'cap-c.example', account: { id: 'acc' } }),
     });
     expect(raw.status).toBe(400);
     const body = (await raw.json()) as { success: boolean; errors: Array<{ code: number; message: string }>; result: unknown };
     expect(body).toMatchObject({ success: false, result: null, errors: [{ code: 1118, message: expect.stringContaining('limit of pending zones') }] });
-    const err = await dns().ensureZone('cap-c.example').catch((e: unknown) => e);
+    const err = await dns()
+      .ensureZone('cap-c.example')
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProviderError);
     expect(err).toMatchObject({ code: 'zone_pending_limit', retryable: false, providerStatus: 400 });
     // A zone whose nameservers moved frees its place.

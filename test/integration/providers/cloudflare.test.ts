@@ -146,7 +146,12 @@ describe('Cloudflare DNS adapter against the emulator', () => {
     const read = await dns.listRecords(zone.id, { type: 'SRV' });
     expect(read.map((r) => r.content).sort()).toEqual(['0 0 0 .', '0 1 993 mail.srv.example']);
     for (const input of inputs) expect((await dns.upsertRecord(zone.id, input)).action).toBe('unchanged');
-    expect(emulator.records(zone.id).find((r) => r.name === '_imaps._tcp.srv.example')?.data).toEqual({ priority: 0, weight: 1, port: 993, target: 'mail.srv.example' });
+    expect(emulator.records(zone.id).find((r) => r.name === '_imaps._tcp.srv.example')?.data).toEqual({
+      priority: 0,
+      weight: 1,
+      port: 993,
+      target: 'mail.srv.example',
+    });
   });
 
   it('publishes mail records unproxied, with MX priority', async () => {
@@ -335,7 +340,9 @@ describe('Cloudflare emulator', () => {
     emulator.setDnssec(zone.id, 'active');
     const active = await dns.getDnssec(zone.id);
     const res = await fetch(`${emulator.url}/client/v4/zones/${zone.id}/dnssec`, {
-      method: 'PATCH', headers: { Authorization: 'Bearer t', 'content-type': 'application/json' }, body: JSON.stringify({ status: 'disabled' }),
+      method: 'PATCH',
+      headers: { Authorization: 'Bearer t', 'content-type': 'application/json' },
+      body: JSON.stringify({ status: 'disabled' }),
     });
     expect(((await res.json()) as { result: { status: string } }).result.status).toBe('pending-disabled');
     expect(await dns.getDnssec(zone.id)).toEqual({ state: 'pending-disabled', ds: active.ds, key: active.key });

@@ -25,7 +25,10 @@ describe('DNSBL checks against the DNS emulator', () => {
     dnsbl = createDnsblChecker({ servers: [emulator.address], zones: ZONES, timeoutMs: 300, tries: 1 });
   });
   afterEach(() => {
-    for (const zone of ZONES) { emulator.setFailure(zone, null); emulator.setLatency(0, zone); }
+    for (const zone of ZONES) {
+      emulator.setFailure(zone, null);
+      emulator.setLatency(0, zone);
+    }
     for (const { ip } of listings.all()) listings.delist(ip);
   });
   afterAll(() => emulator.stop());
@@ -39,7 +42,9 @@ describe('DNSBL checks against the DNS emulator', () => {
     listings.list('192.0.2.2', { zones: ['zen.spamhaus.org'], codes: ['127.0.0.4', '127.0.0.2'] });
     listings.list('192.0.2.3', { zones: ['bl.spamcop.net'] });
     expect(await verdictOn('192.0.2.2', 'zen.spamhaus.org')).toEqual({
-      zone: 'zen.spamhaus.org', status: 'listed', codes: ['127.0.0.2', '127.0.0.4'],
+      zone: 'zen.spamhaus.org',
+      status: 'listed',
+      codes: ['127.0.0.2', '127.0.0.4'],
       meaning: ['Spamhaus SBL: direct spam source', 'Spamhaus XBL: exploited or infected host'],
     });
     const spamcop = await dnsbl.check('192.0.2.3');
@@ -63,7 +68,9 @@ describe('DNSBL checks against the DNS emulator', () => {
   it('treats the emulated Spamhaus public-resolver refusal as unknown', async () => {
     emulator.setFailure('zen.spamhaus.org', 'query-error');
     expect(await verdictOn('192.0.2.6', 'zen.spamhaus.org')).toEqual({
-      zone: 'zen.spamhaus.org', status: 'unknown', error: 'query error: queried through a public or open resolver',
+      zone: 'zen.spamhaus.org',
+      status: 'unknown',
+      error: 'query error: queried through a public or open resolver',
     });
   });
 

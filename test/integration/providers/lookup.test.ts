@@ -39,7 +39,7 @@ const zone: Record<string, Record<string, string[]>> = {
 
 describe('DNS lookups through node:dns against the DNS emulator', () => {
   const emulator = new DnsEmulator({
-    answer: (name, type) => (zone[name] ? zone[name][type] ?? [] : null),
+    answer: (name, type) => (zone[name] ? (zone[name][type] ?? []) : null),
     dnsbl: { zones: [], listedCodes: () => [] },
   });
   let dns: DnsLookup;

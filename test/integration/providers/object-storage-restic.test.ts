@@ -24,13 +24,17 @@ let serverA: RepositoryAccess;
 let serverB: RepositoryAccess;
 let bin = '';
 let cacheDir = '';
-const restic = (access: RepositoryAccess, args: string[], repository?: string) => runRestic(bin, access, args, { cacheDir, ...(repository ? { repository } : {}) });
+const restic = (access: RepositoryAccess, args: string[], repository?: string) =>
+  runRestic(bin, access, args, { cacheDir, ...(repository ? { repository } : {}) });
 
 async function treeHashes(root: string, dir = root, out: Record<string, string> = {}): Promise<Record<string, string>> {
   for (const entry of await readdir(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) await treeHashes(root, path, out);
-    else out[path.slice(root.length)] = createHash('sha256').update(await readFile(path)).digest('hex');
+    else
+      out[path.slice(root.length)] = createHash('sha256')
+        .update(await readFile(path))
+        .digest('hex');
   }
   return out;
 }
@@ -58,7 +62,7 @@ afterAll(async () => {
 });
 
 describe('restic through the object storage emulator', () => {
-  it('backs up a Maildir with the server\'s own key and restores it byte for byte, also after a sandbox restart', async (ctx) => {
+  it("backs up a Maildir with the server's own key and restores it byte for byte, also after a sandbox restart", async (ctx) => {
     bin = requireProgram(ctx, 'restic', 'restic');
     expect(serverA.repository).toBe(`s3:${world.emulator.url}/mp-backup-${SERVER_A}`);
     expect((await restic(serverA, ['init'])).status).toBe(0);
@@ -81,17 +85,20 @@ describe('restic through the object storage emulator', () => {
     serverB = { ...serverB, endpoint: world.emulator.url, repository: `s3:${world.emulator.url}/${serverB.bucket}` };
   });
 
-  it('refuses a server\'s key another server\'s repository, to restic and to a raw S3 call', async (ctx) => {
+  it("refuses a server's key another server's repository, to restic and to a raw S3 call", async (ctx) => {
     bin = requireProgram(ctx, 'restic', 'restic');
     expect((await restic(serverB, ['init'])).status).toBe(0);
     const intruder = await restic(serverA, ['snapshots'], serverB.repository);
     expect(intruder.status).not.toBe(0);
     const s3 = s3With(serverA);
-    await expect(s3.send(new ListObjectsV2Command({ Bucket: serverB.bucket }))).rejects.toMatchObject({ name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+    await expect(s3.send(new ListObjectsV2Command({ Bucket: serverB.bucket }))).rejects.toMatchObject({
+      name: 'AccessDenied',
+      $metadata: { httpStatusCode: 403 },
+    });
     await expect(s3.send(new GetObjectCommand({ Bucket: serverB.bucket, Key: 'config' }))).rejects.toMatchObject({ name: 'AccessDenied' });
   });
 
-  it('refuses a server\'s key the deletion of its own snapshots: restic forget --prune fails and every object stays', async (ctx) => {
+  it("refuses a server's key the deletion of its own snapshots: restic forget --prune fails and every object stays", async (ctx) => {
     bin = requireProgram(ctx, 'restic', 'restic');
     expect((await restic(serverA, ['backup', join(world.dir, 'mail')])).status).toBe(0);
     const before = await keysUnder(serverA, 'snapshots/');
@@ -111,7 +118,7 @@ describe('restic through the object storage emulator', () => {
     expect((await restic(serverA, ['check'])).status).toBe(0);
   }, 180_000);
 
-  it('lets the control plane\'s key forget, prune and check; the lifecycle then expires what prune removed', async (ctx) => {
+  it("lets the control plane's key forget, prune and check; the lifecycle then expires what prune removed", async (ctx) => {
     bin = requireProgram(ctx, 'restic', 'restic');
     const admin = await world.storage.adminAccess({ serverId: SERVER_A, region: 'fr-par' });
     expect(admin.repository).toBe(serverA.repository);
@@ -126,7 +133,11 @@ describe('restic through the object storage emulator', () => {
     // Sweep as of a later day, then back to now: the signatures of the next calls are checked against the same clock.
     const sweepAt = async (ms: number) => {
       world.advance(ms);
-      try { return await world.emulator.sweepLifecycle(); } finally { world.advance(-ms); }
+      try {
+        return await world.emulator.sweepLifecycle();
+      } finally {
+        world.advance(-ms);
+      }
     };
     expect(await sweepAt(DAY)).toBe(0);
     expect(await count()).toBe(withHistory);
@@ -159,6 +170,9 @@ describe('restic through the object storage emulator', () => {
     expect(world.emulator.store.buckets.has(serverB.bucket)).toBe(false);
     await world.storage.deleteRepository({ serverId: SERVER_B, region: 'fr-par' });
     await world.storage.revokeServerCredentials({ serverId: SERVER_A, region: 'fr-par' });
-    await expect(s3With(serverA).send(new ListObjectsV2Command({ Bucket: serverA.bucket }))).rejects.toMatchObject({ name: 'InvalidAccessKeyId', $metadata: { httpStatusCode: 403 } });
+    await expect(s3With(serverA).send(new ListObjectsV2Command({ Bucket: serverA.bucket }))).rejects.toMatchObject({
+      name: 'InvalidAccessKeyId',
+      $metadata: { httpStatusCode: 403 },
+    });
   });
 });

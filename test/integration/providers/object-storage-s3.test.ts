@@ -8,9 +8,26 @@ import { Agent } from 'node:http';
 import { Readable } from 'node:stream';
 import { connect } from 'node:net';
 import {
-  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateBucketCommand, CreateMultipartUploadCommand, DeleteBucketCommand, DeleteObjectCommand,
-  GetBucketPolicyCommand, GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsCommand, ListObjectsV2Command, PutBucketLifecycleConfigurationCommand, ListObjectVersionsCommand, PutBucketPolicyCommand, PutBucketVersioningCommand,
-  PutObjectCommand, S3Client, UploadPartCommand, paginateListObjectsV2,
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  DeleteBucketCommand,
+  DeleteObjectCommand,
+  GetBucketPolicyCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsCommand,
+  ListObjectsV2Command,
+  PutBucketLifecycleConfigurationCommand,
+  ListObjectVersionsCommand,
+  PutBucketPolicyCommand,
+  PutBucketVersioningCommand,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+  paginateListObjectsV2,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RepositoryAccess } from '../../../src/providers/storage/interface.ts';
@@ -36,9 +53,15 @@ afterAll(async () => {
 describe('signatures and errors', () => {
   it('answers a wrong secret with SignatureDoesNotMatch (403) and an unknown key with InvalidAccessKeyId', async () => {
     const wrong = s3With({ ...server, secretAccessKey: '00000000-0000-4000-8000-0000000000ff' });
-    await expect(wrong.send(new ListObjectsV2Command({ Bucket: server.bucket }))).rejects.toMatchObject({ name: 'SignatureDoesNotMatch', $metadata: { httpStatusCode: 403 } });
+    await expect(wrong.send(new ListObjectsV2Command({ Bucket: server.bucket }))).rejects.toMatchObject({
+      name: 'SignatureDoesNotMatch',
+      $metadata: { httpStatusCode: 403 },
+    });
     const unknown = s3With({ ...server, accessKeyId: 'SCWNOSUCHKEY00000000' });
-    await expect(unknown.send(new ListObjectsV2Command({ Bucket: server.bucket }))).rejects.toMatchObject({ name: 'InvalidAccessKeyId', $metadata: { httpStatusCode: 403 } });
+    await expect(unknown.send(new ListObjectsV2Command({ Bucket: server.bucket }))).rejects.toMatchObject({
+      name: 'InvalidAccessKeyId',
+      $metadata: { httpStatusCode: 403 },
+    });
   });
 
   it('refuses an unsigned request with the S3 error XML and a request id', async () => {
@@ -52,9 +75,12 @@ describe('signatures and errors', () => {
     expect(body).toContain(`<RequestId>${requestId}</RequestId>`);
   });
 
-  it('refuses a request signed for another region than the bucket\'s', async () => {
+  it("refuses a request signed for another region than the bucket's", async () => {
     const elsewhere = s3With({ ...server, region: 'fr-par' });
-    await expect(elsewhere.send(new ListObjectsV2Command({ Bucket: server.bucket }))).rejects.toMatchObject({ name: 'AuthorizationHeaderMalformed', $metadata: { httpStatusCode: 400 } });
+    await expect(elsewhere.send(new ListObjectsV2Command({ Bucket: server.bucket }))).rejects.toMatchObject({
+      name: 'AuthorizationHeaderMalformed',
+      $metadata: { httpStatusCode: 400 },
+    });
   });
 
   it('serves virtual-hosted-style requests (bucket.s3.<region>.scw.cloud) like path-style ones', async () => {
@@ -63,7 +89,11 @@ describe('signatures and errors', () => {
     const agent = new Agent();
     agent.createConnection = () => connect(port, '127.0.0.1');
     const virtual = new S3Client({
-      endpoint: `http://s3.nl-ams.scw.cloud:${port}`, region: 'nl-ams', forcePathStyle: false, maxAttempts: 1, requestHandler: { httpAgent: agent },
+      endpoint: `http://s3.nl-ams.scw.cloud:${port}`,
+      region: 'nl-ams',
+      forcePathStyle: false,
+      maxAttempts: 1,
+      requestHandler: { httpAgent: agent },
       credentials: { accessKeyId: SANDBOX_SCW_ACCOUNT.accessKey, secretAccessKey: SANDBOX_SCW_ACCOUNT.secretKey },
     });
     await virtual.send(new PutObjectCommand({ Bucket: 'plain', Key: 'virtual/hello.txt', Body: 'hello from a virtual host' }));
@@ -111,21 +141,38 @@ describe('objects and listings', () => {
     expect(await part.Body!.transformToString()).toBe('2345');
     const tail = await admin.send(new GetObjectCommand({ Bucket: 'plain', Key: 'range.txt', Range: 'bytes=-3' }));
     expect(await tail.Body!.transformToString()).toBe('789');
-    await expect(admin.send(new GetObjectCommand({ Bucket: 'plain', Key: 'range.txt', Range: 'bytes=20-' }))).rejects.toMatchObject({ name: 'InvalidRange', $metadata: { httpStatusCode: 416 } });
+    await expect(admin.send(new GetObjectCommand({ Bucket: 'plain', Key: 'range.txt', Range: 'bytes=20-' }))).rejects.toMatchObject({
+      name: 'InvalidRange',
+      $metadata: { httpStatusCode: 416 },
+    });
   });
 
   it('takes a streamed body in aws-chunked encoding with a checksum trailer, as the AWS SDK sends one by default', async () => {
     const streaming = new S3Client({
-      endpoint: world.emulator.url, region: 'nl-ams', forcePathStyle: true, maxAttempts: 1, requestChecksumCalculation: 'WHEN_SUPPORTED',
+      endpoint: world.emulator.url,
+      region: 'nl-ams',
+      forcePathStyle: true,
+      maxAttempts: 1,
+      requestChecksumCalculation: 'WHEN_SUPPORTED',
       credentials: { accessKeyId: SANDBOX_SCW_ACCOUNT.accessKey, secretAccessKey: SANDBOX_SCW_ACCOUNT.secretKey },
     });
     const chunks = ['first chunk, ', 'second chunk, ', 'last chunk'];
     let sentBody = '';
-    streaming.middlewareStack.add((next) => async (args) => {
-      sentBody = String((args.request as { headers: Record<string, string> }).headers['x-amz-content-sha256']);
-      return next(args);
-    }, { step: 'finalizeRequest', name: 'seePayloadMode' });
-    await streaming.send(new PutObjectCommand({ Bucket: 'plain', Key: 'streamed.txt', Body: Readable.from(chunks.map((c) => Buffer.from(c))), ContentLength: chunks.join('').length }));
+    streaming.middlewareStack.add(
+      (next) => async (args) => {
+        sentBody = String((args.request as { headers: Record<string, string> }).headers['x-amz-content-sha256']);
+        return next(args);
+      },
+      { step: 'finalizeRequest', name: 'seePayloadMode' },
+    );
+    await streaming.send(
+      new PutObjectCommand({
+        Bucket: 'plain',
+        Key: 'streamed.txt',
+        Body: Readable.from(chunks.map((c) => Buffer.from(c))),
+        ContentLength: chunks.join('').length,
+      }),
+    );
     expect(sentBody).toBe('STREAMING-UNSIGNED-PAYLOAD-TRAILER');
     const got = await admin.send(new GetObjectCommand({ Bucket: 'plain', Key: 'streamed.txt' }));
     expect(await got.Body!.transformToString()).toBe(chunks.join(''));
@@ -136,7 +183,19 @@ describe('objects and listings', () => {
     const { UploadId } = await admin.send(new CreateMultipartUploadCommand({ Bucket: 'plain', Key: 'mp.bin' }));
     const p1 = await admin.send(new UploadPartCommand({ Bucket: 'plain', Key: 'mp.bin', UploadId, PartNumber: 1, Body: big }));
     const p2 = await admin.send(new UploadPartCommand({ Bucket: 'plain', Key: 'mp.bin', UploadId, PartNumber: 2, Body: 'tail' }));
-    const done = await admin.send(new CompleteMultipartUploadCommand({ Bucket: 'plain', Key: 'mp.bin', UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: p1.ETag }, { PartNumber: 2, ETag: p2.ETag }] } }));
+    const done = await admin.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: 'plain',
+        Key: 'mp.bin',
+        UploadId,
+        MultipartUpload: {
+          Parts: [
+            { PartNumber: 1, ETag: p1.ETag },
+            { PartNumber: 2, ETag: p2.ETag },
+          ],
+        },
+      }),
+    );
     expect(done.ETag).toMatch(/-2"$/);
     const head = await admin.send(new HeadObjectCommand({ Bucket: 'plain', Key: 'mp.bin' }));
     expect(head.ContentLength).toBe(big.length + 4);
@@ -144,10 +203,26 @@ describe('objects and listings', () => {
     const small = await admin.send(new CreateMultipartUploadCommand({ Bucket: 'plain', Key: 'small.bin' }));
     const s1 = await admin.send(new UploadPartCommand({ Bucket: 'plain', Key: 'small.bin', UploadId: small.UploadId, PartNumber: 1, Body: 'a' }));
     const s2 = await admin.send(new UploadPartCommand({ Bucket: 'plain', Key: 'small.bin', UploadId: small.UploadId, PartNumber: 2, Body: 'b' }));
-    await expect(admin.send(new CompleteMultipartUploadCommand({ Bucket: 'plain', Key: 'small.bin', UploadId: small.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: s1.ETag }, { PartNumber: 2, ETag: s2.ETag }] } })))
-      .rejects.toMatchObject({ name: 'EntityTooSmall' });
+    await expect(
+      admin.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: 'plain',
+          Key: 'small.bin',
+          UploadId: small.UploadId,
+          MultipartUpload: {
+            Parts: [
+              { PartNumber: 1, ETag: s1.ETag },
+              { PartNumber: 2, ETag: s2.ETag },
+            ],
+          },
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'EntityTooSmall' });
     await admin.send(new AbortMultipartUploadCommand({ Bucket: 'plain', Key: 'small.bin', UploadId: small.UploadId }));
-    await expect(admin.send(new AbortMultipartUploadCommand({ Bucket: 'plain', Key: 'small.bin', UploadId: small.UploadId }))).rejects.toMatchObject({ name: 'NoSuchUpload', $metadata: { httpStatusCode: 404 } });
+    await expect(admin.send(new AbortMultipartUploadCommand({ Bucket: 'plain', Key: 'small.bin', UploadId: small.UploadId }))).rejects.toMatchObject({
+      name: 'NoSuchUpload',
+      $metadata: { httpStatusCode: 404 },
+    });
   });
 
   it('keeps versions: a delete leaves a marker, old versions stay readable, a non-empty bucket cannot be deleted', async () => {
@@ -156,13 +231,19 @@ describe('objects and listings', () => {
     await admin.send(new PutObjectCommand({ Bucket: 'plain', Key: 'doc.txt', Body: 'two' }));
     const marker = await admin.send(new DeleteObjectCommand({ Bucket: 'plain', Key: 'doc.txt' }));
     expect(marker.DeleteMarker).toBe(true);
-    await expect(admin.send(new GetObjectCommand({ Bucket: 'plain', Key: 'doc.txt' }))).rejects.toMatchObject({ name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } });
+    await expect(admin.send(new GetObjectCommand({ Bucket: 'plain', Key: 'doc.txt' }))).rejects.toMatchObject({
+      name: 'NoSuchKey',
+      $metadata: { httpStatusCode: 404 },
+    });
     const versions = await admin.send(new ListObjectVersionsCommand({ Bucket: 'plain', Prefix: 'doc.txt' }));
     expect(versions.Versions).toHaveLength(2);
     expect(versions.DeleteMarkers).toHaveLength(1);
     const old = await admin.send(new GetObjectCommand({ Bucket: 'plain', Key: 'doc.txt', VersionId: v1.VersionId }));
     expect(await old.Body!.transformToString()).toBe('one');
-    await expect(admin.send(new DeleteBucketCommand({ Bucket: 'plain' }))).rejects.toMatchObject({ name: 'BucketNotEmpty', $metadata: { httpStatusCode: 409 } });
+    await expect(admin.send(new DeleteBucketCommand({ Bucket: 'plain' }))).rejects.toMatchObject({
+      name: 'BucketNotEmpty',
+      $metadata: { httpStatusCode: 409 },
+    });
   });
 });
 
@@ -171,16 +252,34 @@ describe('lifecycle', () => {
     const DAY = 86_400_000;
     await admin.send(new CreateBucketCommand({ Bucket: 'life', CreateBucketConfiguration: { LocationConstraint: 'nl-ams' as never } }));
     await admin.send(new PutBucketVersioningCommand({ Bucket: 'life', VersioningConfiguration: { Status: 'Enabled' } }));
-    await admin.send(new PutBucketLifecycleConfigurationCommand({ Bucket: 'life', LifecycleConfiguration: { Rules: [
-      { ID: 'all', Status: 'Enabled', Filter: { Prefix: '' }, NoncurrentVersionExpiration: { NoncurrentDays: 1 }, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Expiration: { ExpiredObjectDeleteMarker: true } },
-    ] } }));
+    await admin.send(
+      new PutBucketLifecycleConfigurationCommand({
+        Bucket: 'life',
+        LifecycleConfiguration: {
+          Rules: [
+            {
+              ID: 'all',
+              Status: 'Enabled',
+              Filter: { Prefix: '' },
+              NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+              AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+              Expiration: { ExpiredObjectDeleteMarker: true },
+            },
+          ],
+        },
+      }),
+    );
     await admin.send(new PutObjectCommand({ Bucket: 'life', Key: 'gone.txt', Body: 'x' }));
     await admin.send(new DeleteObjectCommand({ Bucket: 'life', Key: 'gone.txt' }));
     await admin.send(new PutObjectCommand({ Bucket: 'life', Key: 'kept.txt', Body: 'y' }));
     await admin.send(new CreateMultipartUploadCommand({ Bucket: 'life', Key: 'stale.bin' }));
     const sweepAt = async (ms: number) => {
       world.advance(ms);
-      try { return await world.emulator.sweepLifecycle(); } finally { world.advance(-ms); }
+      try {
+        return await world.emulator.sweepLifecycle();
+      } finally {
+        world.advance(-ms);
+      }
     };
     expect(await sweepAt(DAY / 2)).toBe(0);
     expect(await sweepAt(DAY + 60_000)).toBe(3);
@@ -190,8 +289,8 @@ describe('lifecycle', () => {
   });
 });
 
-describe('the backup bucket\'s policy', () => {
-  it('is the adapter\'s, and refuses the server key any change to versioning, the policy or old versions', async () => {
+describe("the backup bucket's policy", () => {
+  it("is the adapter's, and refuses the server key any change to versioning, the policy or old versions", async () => {
     const policy = JSON.parse((await admin.send(new GetBucketPolicyCommand({ Bucket: server.bucket }))).Policy!) as { Statement: { Sid: string }[] };
     expect(policy.Statement.map((s) => s.Sid)).toEqual(['ControlPlaneFullAccess', 'ServerReadAndAppend', 'ServerRemovesItsLocks']);
     const s3 = s3With(server);
@@ -214,9 +313,12 @@ describe('the backup bucket\'s policy', () => {
   });
 
   it('gives the server key no way to mint keys: IAM refuses it, and an unknown secret', async () => {
-    const mint = (token: string) => fetch(`${world.scaleway.url}/iam/v1alpha1/api-keys`, {
-      method: 'POST', headers: { 'X-Auth-Token': token, 'content-type': 'application/json' }, body: JSON.stringify({ application_id: '00000000-0000-4000-8000-000000000003' }),
-    });
+    const mint = (token: string) =>
+      fetch(`${world.scaleway.url}/iam/v1alpha1/api-keys`, {
+        method: 'POST',
+        headers: { 'X-Auth-Token': token, 'content-type': 'application/json' },
+        body: JSON.stringify({ application_id: '00000000-0000-4000-8000-000000000003' }),
+      });
     const refused = await mint(server.secretAccessKey);
     expect(refused.status).toBe(403);
     expect(await refused.json()).toMatchObject({ type: 'permissions_denied' });

@@ -36,7 +36,13 @@ async function startSandbox(): Promise<Sandbox> {
 function adapters(sandbox: Sandbox) {
   const env = sandbox.env();
   return {
-    compute: createScalewayCompute({ accessKey: env['SCW_ACCESS_KEY']!, secretKey: env['SCW_SECRET_KEY']!, projectId: env['SCW_DEFAULT_PROJECT_ID']!, apiUrl: env['SCW_API_URL']!, clock }),
+    compute: createScalewayCompute({
+      accessKey: env['SCW_ACCESS_KEY']!,
+      secretKey: env['SCW_SECRET_KEY']!,
+      projectId: env['SCW_DEFAULT_PROJECT_ID']!,
+      apiUrl: env['SCW_API_URL']!,
+      clock,
+    }),
     dns: createCloudflareDns({ apiToken: env['CLOUDFLARE_API_TOKEN']!, accountId: env['CLOUDFLARE_ACCOUNT_ID']!, apiUrl: env['CLOUDFLARE_API_URL']! }),
     billing: createStripeBilling({ secretKey: env['STRIPE_SECRET_KEY']!, webhookSecret: env['STRIPE_WEBHOOK_SECRET']!, apiUrl: env['STRIPE_API_URL']! }),
   };
@@ -51,8 +57,14 @@ describe('sandbox state across a restart', { timeout: 90_000 }, () => {
     const v6 = await a.compute.createIp(ZONE, 'ipv6', ['mailplane', 'persist']);
     const group = await a.compute.ensureSecurityGroup(ZONE, { name: 'persist-sg', tags: ['mailplane', 'persist'], inboundTcpPorts: [22, 25] });
     const server = await a.compute.createServer({
-      zone: ZONE, name: 'mail.persist.example', commercialType: 'DEV1-S', image: 'debian_bookworm',
-      cloudInit: '#cloud-config\n', tags: ['mailplane', 'persist'], ipIds: [v4.id, v6.id], securityGroupId: group.id,
+      zone: ZONE,
+      name: 'mail.persist.example',
+      commercialType: 'DEV1-S',
+      image: 'debian_bookworm',
+      cloudInit: '#cloud-config\n',
+      tags: ['mailplane', 'persist'],
+      ipIds: [v4.id, v6.id],
+      securityGroupId: group.id,
     });
     await a.compute.powerOn(ZONE, server.id);
     await a.compute.waitForState(ZONE, server.id, 'running', { timeoutMs: 10_000, intervalMs: 20 });
@@ -60,21 +72,34 @@ describe('sandbox state across a restart', { timeout: 90_000 }, () => {
     await a.dns.createRecord(zone.id, { type: 'A', name: 'mail.persist.example', content: v4.address });
     await a.compute.setIpv4Reverse(ZONE, v4.id, 'mail.persist.example');
     const session = await a.billing.createCheckoutSession({
-      priceId: 'price_mailplane_starter', customerEmail: 'persist@example.com', clientReferenceId: 'ref-1',
-      metadata: {}, successUrl: 'http://127.0.0.1/ok', cancelUrl: 'http://127.0.0.1/no',
-  tax: { automaticTax: true, taxIdCollection: true, billingAddressCollection: 'required' },
+      priceId: 'price_mailplane_starter',
+      customerEmail: 'persist@example.com',
+      clientReferenceId: 'ref-1',
+      metadata: {},
+      successUrl: 'http://127.0.0.1/ok',
+      cancelUrl: 'http://127.0.0.1/no',
+      tax: { automaticTax: true, taxIdCollection: true, billingAddressCollection: 'required' },
     });
     await first.stripe!.completeCheckout(session.id).catch(() => {}); // no webhook receiver: the state changes all the same
     // A checkout still open when the sandbox stops: its link must work after the restart.
     const pending = await a.billing.createCheckoutSession({
-      priceId: 'price_mailplane_starter', customerEmail: 'pending@example.com', clientReferenceId: 'ref-2',
-      metadata: {}, successUrl: 'http://127.0.0.1/ok', cancelUrl: 'http://127.0.0.1/no',
+      priceId: 'price_mailplane_starter',
+      customerEmail: 'pending@example.com',
+      clientReferenceId: 'ref-2',
+      metadata: {},
+      successUrl: 'http://127.0.0.1/ok',
+      cancelUrl: 'http://127.0.0.1/no',
       tax: { automaticTax: true, taxIdCollection: true, billingAddressCollection: 'required' },
     });
     const urls = { scaleway: first.scaleway!.url, cloudflare: first.cloudflare!.url, stripe: first.stripe!.url };
     const before = {
-      servers: first.scaleway!.listServers(), ips: first.scaleway!.listIps(), groups: first.scaleway!.listSecurityGroups(),
-      zones: first.cloudflare!.zones(), records: first.cloudflare!.records(), customers: first.stripe!.customers(), subscriptions: first.stripe!.subscriptions(),
+      servers: first.scaleway!.listServers(),
+      ips: first.scaleway!.listIps(),
+      groups: first.scaleway!.listSecurityGroups(),
+      zones: first.cloudflare!.zones(),
+      records: first.cloudflare!.records(),
+      customers: first.stripe!.customers(),
+      subscriptions: first.stripe!.subscriptions(),
     };
     expect(before.subscriptions).toHaveLength(1);
     await first.stop();

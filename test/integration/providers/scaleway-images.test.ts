@@ -30,7 +30,15 @@ afterAll(async () => {
 });
 
 async function bootVolumeOf(name: string, zone: Zone = ZONE, image = 'debian_bookworm') {
-  const server = await compute.createServer({ zone, name, commercialType: zone === 'fr-par-3' ? 'PRO2-XXS' : 'DEV1-S', image, cloudInit: '#cloud-config\n', tags: [`t:${name}`], ipIds: [] });
+  const server = await compute.createServer({
+    zone,
+    name,
+    commercialType: zone === 'fr-par-3' ? 'PRO2-XXS' : 'DEV1-S',
+    image,
+    cloudInit: '#cloud-config\n',
+    tags: [`t:${name}`],
+    ipIds: [],
+  });
   return { server, volumeId: server.volumeIds[0]! };
 }
 
@@ -44,7 +52,10 @@ async function available(zone: Zone, snapshotId: string) {
 }
 
 async function refusal(p: Promise<unknown>): Promise<ProviderError> {
-  const err = await p.then(() => null, (e: unknown) => e);
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(ProviderError);
   return err as ProviderError;
 }
@@ -106,11 +117,22 @@ describe('scaleway custom images', () => {
   it('refuses a boot volume smaller than the image snapshot', async () => {
     const { server, volumeId } = await bootVolumeOf('bake-5');
     await compute.powerOn(ZONE, server.id);
-    const big = await compute.createServer({ zone: ZONE, name: 'big', commercialType: 'DEV1-S', image: 'debian_bookworm', cloudInit: '#cloud-config\n', tags: [], ipIds: [], rootVolumeBytes: 20_000_000_000 });
+    const big = await compute.createServer({
+      zone: ZONE,
+      name: 'big',
+      commercialType: 'DEV1-S',
+      image: 'debian_bookworm',
+      cloudInit: '#cloud-config\n',
+      tags: [],
+      ipIds: [],
+      rootVolumeBytes: 20_000_000_000,
+    });
     const snapshot = await compute.snapshotVolume(ZONE, big.volumeIds[0]!, { name: 's5', tags: [] });
     await available(ZONE, snapshot.id);
     const image = await compute.createImage(ZONE, { name: 'i5', snapshotId: snapshot.id, tags: [] });
-    const err = await refusal(compute.createServer({ zone: ZONE, name: 'small', commercialType: 'DEV1-S', image: image.id, cloudInit: '#cloud-config\n', tags: [], ipIds: [] }));
+    const err = await refusal(
+      compute.createServer({ zone: ZONE, name: 'small', commercialType: 'DEV1-S', image: image.id, cloudInit: '#cloud-config\n', tags: [], ipIds: [] }),
+    );
     expect(err.providerStatus).toBe(400);
     expect(volumeId).toBeTruthy();
   });

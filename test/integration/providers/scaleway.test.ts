@@ -47,8 +47,13 @@ async function rawJson(path: string): Promise<Record<string, unknown>> {
 
 async function newServer(tags: string[], ipIds: string[] = []) {
   return compute.createServer({
-    zone: ZONE, name: `mx-${tagSeq}`, commercialType: 'DEV1-S', image: 'debian_bookworm',
-    cloudInit: '#cloud-config\nssh_keys: {}\n', tags, ipIds,
+    zone: ZONE,
+    name: `mx-${tagSeq}`,
+    commercialType: 'DEV1-S',
+    image: 'debian_bookworm',
+    cloudInit: '#cloud-config\nssh_keys: {}\n',
+    tags,
+    ipIds,
   });
 }
 
@@ -132,7 +137,7 @@ describe('scaleway compute adapter', () => {
     expect(emulator.reverseOf(ip.address)).toBe('mail.example.com');
   });
 
-  it('sets only our IPv6 reverse through IPAM: Scaleway\'s default reverses are replaced, not sent back', async () => {
+  it("sets only our IPv6 reverse through IPAM: Scaleway's default reverses are replaced, not sent back", async () => {
     const ip = await compute.createIp(ZONE, 'ipv6', []);
     const server = await newServer([uniqueTag('ptr6')], [ip.id]);
     const slaac = server.publicIps.find((p) => p.family === 'ipv6')!.address;
@@ -292,7 +297,9 @@ describe('scaleway compute adapter', () => {
     expect(refused.status).toBe(400);
     const actions: string[] = [];
     const watched = createScalewayCompute({
-      ...CREDENTIALS, apiUrl: emulator.url, clock: fastClock(),
+      ...CREDENTIALS,
+      apiUrl: emulator.url,
+      clock: fastClock(),
       fetch: async (input, init) => {
         const request = new Request(input, init);
         if (request.url.endsWith('/action')) actions.push(((await request.clone().json()) as { action: string }).action);
@@ -315,7 +322,14 @@ describe('scaleway compute adapter', () => {
       const again = await compute.ensureSecurityGroup(ZONE, { name: 'mx-sg', tags: ['mailplane', tag], inboundTcpPorts: [22, 25, 443] });
       expect(again.id).toBe(group.id);
       const server = await compute.createServer({
-        zone: ZONE, name: 'mx-sg', commercialType: 'DEV1-S', image: 'debian_bookworm', cloudInit: '#cloud-config\n', tags: [tag], ipIds: [], securityGroupId: group.id,
+        zone: ZONE,
+        name: 'mx-sg',
+        commercialType: 'DEV1-S',
+        image: 'debian_bookworm',
+        cloudInit: '#cloud-config\n',
+        tags: [tag],
+        ipIds: [],
+        securityGroupId: group.id,
       });
       const seen = emulator.listSecurityGroups().find((g) => g.id === group.id)!;
       expect(seen.servers).toEqual([server.id]);
@@ -337,7 +351,9 @@ describe('scaleway compute adapter', () => {
       emulator.setSmtpBlocked(true);
       const old = await compute.ensureSecurityGroup(ZONE, { name: 'mx-sg-old', tags: ['mailplane', tag2], inboundTcpPorts: [25] });
       emulator.setSmtpBlocked(false);
-      expect((await compute.ensureSecurityGroup(ZONE, { name: 'mx-sg-old', tags: ['mailplane', tag2], inboundTcpPorts: [25] })).smtpBlockedByProvider).toBe(false);
+      expect((await compute.ensureSecurityGroup(ZONE, { name: 'mx-sg-old', tags: ['mailplane', tag2], inboundTcpPorts: [25] })).smtpBlockedByProvider).toBe(
+        false,
+      );
       await compute.deleteSecurityGroup(ZONE, old.id);
       await compute.deleteServer(ZONE, server.id);
       await compute.deleteSecurityGroup(ZONE, group.id);
@@ -358,20 +374,31 @@ describe('scaleway compute adapter', () => {
     }
     expect(await compute.serverTypes('fr-par-1')).toEqual(expect.arrayContaining([{ commercialType: 'DEV1-S', availability: 'available' }]));
     const refused = await fetch(`${emulator.url}/instance/v1/zones/fr-par-3/servers`, {
-      method: 'POST', headers: { ...headers, 'content-type': 'application/json' },
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json' },
       body: JSON.stringify({ name: 'mx', project: PROJECT, commercial_type: 'DEV1-S', image: 'debian_bookworm', dynamic_ip_required: false }),
     });
     expect(refused.status).toBe(400);
     expect(await refused.json()).toEqual({
-      type: 'invalid_arguments', message: 'invalid argument(s)',
+      type: 'invalid_arguments',
+      message: 'invalid argument(s)',
       details: [{ argument_name: 'commercial_type', reason: 'constraint', help_message: 'DEV1-S is not available in zone fr-par-3' }],
     });
-    await expect(compute.createServer({ zone: 'fr-par-3', name: 'mx', commercialType: 'DEV1-S', image: 'debian_bookworm', cloudInit: '', tags: [uniqueTag('par3')], ipIds: [] }))
-      .rejects.toMatchObject({ retryable: false, providerStatus: 400 });
+    await expect(
+      compute.createServer({
+        zone: 'fr-par-3',
+        name: 'mx',
+        commercialType: 'DEV1-S',
+        image: 'debian_bookworm',
+        cloudInit: '',
+        tags: [uniqueTag('par3')],
+        ipIds: [],
+      }),
+    ).rejects.toMatchObject({ retryable: false, providerStatus: 400 });
     expect(emulator.listServers().some((s) => s.zone === 'fr-par-3')).toBe(false);
   });
 
-  it('keeps a zone\'s catalogue for its TTL, reads it again after, and answers from the stale copy when Scaleway fails', async () => {
+  it("keeps a zone's catalogue for its TTL, reads it again after, and answers from the stale copy when Scaleway fails", async () => {
     let now = 0;
     const clock: Clock = { now: () => now, sleep: async () => {} };
     const cached = createScalewayCompute({ ...CREDENTIALS, apiUrl: emulator.url, clock, catalogueTtlMs: 60_000 });
@@ -394,15 +421,24 @@ describe('scaleway compute adapter', () => {
 
   it('asks for a boot volume of the size given, and the emulator refuses the sizes Scaleway refuses', async () => {
     const server = await compute.createServer({
-      zone: ZONE, name: 'mx-disk', commercialType: 'DEV1-S', image: 'debian_bookworm', cloudInit: '#cloud-config\n', tags: [uniqueTag('disk')], ipIds: [], rootVolumeBytes: 30_000_000_000,
+      zone: ZONE,
+      name: 'mx-disk',
+      commercialType: 'DEV1-S',
+      image: 'debian_bookworm',
+      cloudInit: '#cloud-config\n',
+      tags: [uniqueTag('disk')],
+      ipIds: [],
+      rootVolumeBytes: 30_000_000_000,
     });
     const [volumeId] = server.volumeIds;
     expect(emulator.listVolumes().find((v) => v.id === volumeId)).toMatchObject({ type: 'sbs_volume', sizeBytes: 30_000_000_000 });
     expect(((await rawJson(`/block/v1/zones/${ZONE}/volumes/${volumeId}`)) as { size: number }).size).toBe(30_000_000_000);
-    const create = (volumes: unknown, type = 'DEV1-S') => fetch(`${emulator.url}/instance/v1/zones/${ZONE}/servers`, {
-      method: 'POST', headers: { 'X-Auth-Token': 'x', 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'mx', project: PROJECT, commercial_type: type, image: 'debian_bookworm', dynamic_ip_required: false, volumes }),
-    });
+    const create = (volumes: unknown, type = 'DEV1-S') =>
+      fetch(`${emulator.url}/instance/v1/zones/${ZONE}/servers`, {
+        method: 'POST',
+        headers: { 'X-Auth-Token': 'x', 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'mx', project: PROJECT, commercial_type: type, image: 'debian_bookworm', dynamic_ip_required: false, volumes }),
+      });
     const argumentOf = async (res: Response) => {
       expect(res.status).toBe(400);
       return ((await res.json()) as { type: string; details: { argument_name: string }[] }).details[0]!.argument_name;
@@ -429,7 +465,7 @@ describe('scaleway compute adapter', () => {
     expect(body.total_count).toBeGreaterThan(1);
   });
 
-  it('answers an unknown server with Scaleway\'s not_found body', async () => {
+  it("answers an unknown server with Scaleway's not_found body", async () => {
     const res = await fetch(`${emulator.url}/instance/v1/zones/${ZONE}/servers/nope`, { headers: { 'X-Auth-Token': 'x' } });
     expect(res.status).toBe(404);
     expect(await res.json()).toEqual({ message: 'resource is not found', type: 'not_found', resource: 'instance_server', resource_id: 'nope' });

@@ -12,12 +12,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateEd25519KeyPair, type SshKeyPair } from '../../../src/crypto/ssh-keys.ts';
 import { renderCloudInit } from '../../../src/mailstack/cloud-init.ts';
 import {
-  RemoteCommandError, RemoteCommandTimeoutError, SshAuthRefusedError, SshHostKeyMismatchError, SshUnreachableError,
-  type RemoteSession, type SshTarget,
+  RemoteCommandError,
+  RemoteCommandTimeoutError,
+  SshAuthRefusedError,
+  SshHostKeyMismatchError,
+  SshUnreachableError,
+  type RemoteSession,
+  type SshTarget,
 } from '../../../src/providers/ssh/interface.ts';
-import { createSshRemote } from '../../../src/providers/ssh/node-ssh.ts';
+import { asRoot, createSshRemote } from '../../../src/providers/ssh/node-ssh.ts';
 import { SshHostEmulator } from '../../../src/sandbox/ssh/emulator.ts';
-import { DEPLOY_USER, SCRIPT_DIR } from '../../../provisioning/remote.ts';
+import { BOOTSTRAP_USER, DEPLOY_USER, SCRIPT_DIR } from '../../../provisioning/remote.ts';
 
 interface TestHost {
   id: string;
@@ -29,7 +34,7 @@ interface TestHost {
 }
 
 let hostSeq = 0;
-function makeHost(): TestHost {
+function makeHost(deployUser = BOOTSTRAP_USER, sudoRule = true): TestHost {
   const n = ++hostSeq;
   const hostname = `mx${n}.example.com`;
   const hostKey = generateEd25519KeyPair(`root@${hostname}`);
@@ -38,9 +43,11 @@ function makeHost(): TestHost {
     hostname,
     hostKeys: { ed25519Private: hostKey.privateKeyOpenSsh, ed25519Public: hostKey.publicKeyOpenSsh },
     deployPublicKey: deployKey.publicKeyOpenSsh,
-    deployUser: DEPLOY_USER,
+    deployUser,
   });
-  return { id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`, address: `203.0.113.${n}`, hostname, hostKey, deployKey, cloudInit };
+  // A user cloud-init gives no sudo rule (the emulator reads cloud-init's `sudo` as a real host's sudoers).
+  const withoutSudo = sudoRule ? cloudInit : cloudInit.replace(/^ +sudo: .*\n/m, '');
+  return { id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`, address: `203.0.113.${n}`, hostname, hostKey, deployKey, cloudInit: withoutSudo };
 }
 
 let rootDir: string;
@@ -58,8 +65,8 @@ function newEmulator(): SshHostEmulator {
   });
 }
 
-function addHost(): TestHost {
-  const host = makeHost();
+function addHost(deployUser = BOOTSTRAP_USER, sudoRule = true): TestHost {
+  const host = makeHost(deployUser, sudoRule);
   hosts.set(host.address, host);
   return host;
 }
@@ -67,7 +74,7 @@ function addHost(): TestHost {
 async function targetFor(host: TestHost, overrides: Partial<SshTarget> = {}, via = emulator): Promise<SshTarget> {
   return {
     ...(await via.endpointFor(host.address)),
-    username: DEPLOY_USER,
+    username: BOOTSTRAP_USER,
     privateKey: host.deployKey.privateKeyOpenSsh,
     hostKeyFingerprint: host.hostKey.fingerprintSha256,
     readyTimeoutMs: 10_000,
@@ -85,8 +92,11 @@ async function withSession<T>(host: TestHost, fn: (s: RemoteSession) => Promise<
 }
 
 const script = (name: string) => `bash ${SCRIPT_DIR}/${name}`;
-const SCRIPT_FILES = ['install-mail-stack.sh', 'harden.sh', 'issue-tls.sh', 'tls-spki.sh', 'verify-services.sh', 'apply-mailboxes.sh']
-  .map((name) => ({ path: `${SCRIPT_DIR}/${name}`, content: `#!/bin/bash\n# ${name}\n`, mode: 0o755 }));
+const SCRIPT_FILES = ['install-mail-stack.sh', 'harden.sh', 'issue-tls.sh', 'tls-spki.sh', 'verify-services.sh', 'apply-mailboxes.sh'].map((name) => ({
+  path: `${SCRIPT_DIR}/${name}`,
+  content: `#!/bin/bash\n# ${name}\n`,
+  mode: 0o755,
+}));
 const MAIL_TREE = [...SCRIPT_FILES, { path: '/etc/postfix/main.cf', content: 'myhostname = mx\n', mode: 0o644 }];
 
 beforeAll(async () => {
@@ -178,9 +188,15 @@ describe('authentication on the emulator (raw ssh2 client)', () => {
   function rawConnect(host: TestHost, port: number, auth: Record<string, unknown>): Promise<'ready'> {
     return new Promise((resolve, reject) => {
       const client = new Client();
-      client.on('ready', () => { client.end(); resolve('ready'); });
-      client.on('error', (err) => { client.end(); reject(err); });
-      client.connect({ host: '127.0.0.1', port, username: DEPLOY_USER, readyTimeout: 10_000, ...auth });
+      client.on('ready', () => {
+        client.end();
+        resolve('ready');
+      });
+      client.on('error', (err) => {
+        client.end();
+        reject(err);
+      });
+      client.connect({ host: '127.0.0.1', port, username: BOOTSTRAP_USER, readyTimeout: 10_000, ...auth });
       void host;
     });
   }
@@ -256,7 +272,10 @@ describe('exec', () => {
       // The host saw the kill before this command (same connection, in order).
       expect((await s.exec('hostname')).stdout).toBe(`${host.hostname}\n`);
     });
-    expect(emulator.commands(host.id).map((c) => [c.command, c.exitCode])).toEqual([['hostname', 137], ['hostname', 0]]);
+    expect(emulator.commands(host.id).map((c) => [c.command, c.exitCode])).toEqual([
+      ['hostname', 137],
+      ['hostname', 0],
+    ]);
   });
 
   it('fails the script a test asks to fail', async () => {
@@ -345,6 +364,41 @@ describe('provisioning scripts', () => {
       expect((await s.exec(script('apply-mailboxes.sh'))).stdout).toBe('2 mailbox(es) applied\n');
     });
     expect((await emulator.state(host.id)).mailboxCount).toBe(2);
+  });
+});
+
+describe('a login other than root', () => {
+  it("runs every command as root through sudo -n, quotes and pipes intact, and uploads through sudo's sftp-server", async () => {
+    const host = addHost(DEPLOY_USER);
+    const session = await remote.connect(await targetFor(host, { username: DEPLOY_USER }));
+    try {
+      expect((await session.exec('id -u')).stdout).toBe('0\n');
+      expect((await session.exec('cat', { stdin: "it's" })).stdout).toBe("it's");
+      await session.upload(MAIL_TREE);
+      expect((await session.exec(script('install-mail-stack.sh'))).code).toBe(0);
+    } finally {
+      await session.close();
+    }
+    expect(emulator.commands(host.id).map((c) => [c.user, c.sudo, c.command])).toEqual([
+      [DEPLOY_USER, true, 'id -u'],
+      [DEPLOY_USER, true, 'cat'],
+      [DEPLOY_USER, true, `bash ${SCRIPT_DIR}/install-mail-stack.sh`],
+    ]);
+    expect(asRoot("echo 'a b' | tr a-z A-Z", DEPLOY_USER)).toBe(`sudo -n -- bash -c 'echo '\\''a b'\\'' | tr a-z A-Z'`);
+    expect(asRoot('hostname', 'root')).toBe('hostname');
+  });
+
+  it("refuses an account without a sudo rule: its commands get sudo's refusal and it gets no SFTP", async () => {
+    const host = addHost(DEPLOY_USER, false);
+    const session = await remote.connect(await targetFor(host, { username: DEPLOY_USER }));
+    try {
+      const err = await session.exec('id -u').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RemoteCommandError);
+      expect((err as RemoteCommandError).stderr).toMatch(/sudo: a password is required/);
+      await expect(session.upload(MAIL_TREE)).rejects.toThrow();
+    } finally {
+      await session.close();
+    }
   });
 });
 

@@ -13,7 +13,10 @@ import { StripeEmulator, stripeSignature } from '../../../src/sandbox/stripe/emu
 
 const SECRET = 'whsec_test_integration_secret';
 
-interface Received { body: string; signature: string | undefined }
+interface Received {
+  body: string;
+  signature: string | undefined;
+}
 
 /** Records every webhook it receives; tests wait on arrivals instead of sleeping. */
 function webhookReceiver() {
@@ -25,7 +28,7 @@ function webhookReceiver() {
     req.on('end', () => {
       const entry = { body: Buffer.concat(chunks).toString('utf8'), signature: req.headers['stripe-signature'] as string | undefined };
       received.push(entry);
-      for (const w of waiters.splice(0)) (w.match(entry) ? w.resolve(entry) : waiters.push(w));
+      for (const w of waiters.splice(0)) w.match(entry) ? w.resolve(entry) : waiters.push(w);
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"received":true}');
     });
   });
@@ -50,7 +53,10 @@ function webhookReceiver() {
 }
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(() => null, (e: unknown) => e);
+  return promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
 }
 
 function checkoutInput(ref: string, overrides: Partial<CheckoutInput> = {}): CheckoutInput {
@@ -113,41 +119,59 @@ describe('Stripe billing adapter against the emulator', () => {
     });
   });
 
-  it('leaves tax off the session when mailplane is configured without it (Stripe\'s defaults)', async () => {
-    const session = await billing.createCheckoutSession(checkoutInput('ref-no-tax', { tax: { automaticTax: false, taxIdCollection: false, billingAddressCollection: 'auto' } }));
+  it("leaves tax off the session when mailplane is configured without it (Stripe's defaults)", async () => {
+    const session = await billing.createCheckoutSession(
+      checkoutInput('ref-no-tax', { tax: { automaticTax: false, taxIdCollection: false, billingAddressCollection: 'auto' } }),
+    );
     expect(emulator.sessions().find((s) => s.id === session.id)).toMatchObject({
-      automatic_tax: { enabled: false, status: null }, billing_address_collection: 'auto', tax_id_collection: { enabled: false, required: 'never' },
+      automatic_tax: { enabled: false, status: null },
+      billing_address_collection: 'auto',
+      tax_id_collection: { enabled: false, required: 'never' },
     });
   });
 
   it('refuses tax parameters as Stripe does: customer_update without customer, automatic_tax without enabled, unknown values', async () => {
     const post = async (body: string) => {
       const res = await fetch(`${emulator.url}/v1/checkout/sessions`, {
-        method: 'POST', headers: { authorization: 'Bearer sk_test_raw', 'content-type': 'application/x-www-form-urlencoded' },
+        method: 'POST',
+        headers: { authorization: 'Bearer sk_test_raw', 'content-type': 'application/x-www-form-urlencoded' },
         body: `mode=subscription&line_items[0][price]=price_mailplane_starter&success_url=https://x.test/ok&${body}`,
       });
       return { status: res.status, error: ((await res.json()) as { error?: { param?: string; code?: string } }).error };
     };
     expect(await post('customer_email=a@x.test&customer_update[address]=auto')).toMatchObject({ status: 400, error: { param: 'customer_update' } });
-    expect(await post('automatic_tax[liability][type]=self')).toMatchObject({ status: 400, error: { param: 'automatic_tax[enabled]', code: 'parameter_missing' } });
+    expect(await post('automatic_tax[liability][type]=self')).toMatchObject({
+      status: 400,
+      error: { param: 'automatic_tax[enabled]', code: 'parameter_missing' },
+    });
     expect(await post('automatic_tax[enabled]=yes')).toMatchObject({ status: 400, error: { param: 'automatic_tax[enabled]' } });
     expect(await post('billing_address_collection=always')).toMatchObject({ status: 400, error: { param: 'billing_address_collection' } });
-    expect(await post('tax_id_collection[enabled]=true&tax_id_collection[required]=always')).toMatchObject({ status: 400, error: { param: 'tax_id_collection[required]' } });
+    expect(await post('tax_id_collection[enabled]=true&tax_id_collection[required]=always')).toMatchObject({
+      status: 400,
+      error: { param: 'tax_id_collection[required]' },
+    });
     // An existing customer: not with customer_email, must exist, and Checkout must be allowed to save what tax needs on it.
     const { subscriptionId } = await paidSubscription('ref-existing-customer');
     const customer = emulator.subscriptions().find((s) => s.id === subscriptionId)!.customer;
     expect(await post(`customer=${customer}&customer_email=a@x.test`)).toMatchObject({ status: 400, error: { param: 'customer_email' } });
     expect(await post('customer=cus_nobody')).toMatchObject({ status: 400, error: { code: 'resource_missing', param: 'customer' } });
     expect(await post(`customer=${customer}&automatic_tax[enabled]=true`)).toMatchObject({ status: 400, error: { param: 'customer_update[address]' } });
-    expect(await post(`customer=${customer}&tax_id_collection[enabled]=true&customer_update[address]=auto`)).toMatchObject({ status: 400, error: { param: 'customer_update[name]' } });
+    expect(await post(`customer=${customer}&tax_id_collection[enabled]=true&customer_update[address]=auto`)).toMatchObject({
+      status: 400,
+      error: { param: 'customer_update[name]' },
+    });
     expect(await post(`customer=${customer}&customer_update[name]=sometimes`)).toMatchObject({ status: 400, error: { param: 'customer_update[name]' } });
-    expect((await post(`customer=${customer}&automatic_tax[enabled]=true&tax_id_collection[enabled]=true&customer_update[address]=auto&customer_update[name]=auto`)).status).toBe(200);
+    expect(
+      (await post(`customer=${customer}&automatic_tax[enabled]=true&tax_id_collection[enabled]=true&customer_update[address]=auto&customer_update[name]=auto`))
+        .status,
+    ).toBe(200);
   });
 
   it('asks for the billing address and a VAT ID on the hosted page, refuses a bad one, and records them on the paid session', async () => {
     const session = await billing.createCheckoutSession(checkoutInput('ref-vat'));
     const page = await (await fetch(session.url)).text();
-    for (const field of ['name="country"', 'name="line1"', 'name="postal_code"', 'name="city"', 'name="vat_id"', 'Stripe Tax', '€19.00']) expect(page).toContain(field);
+    for (const field of ['name="country"', 'name="line1"', 'name="postal_code"', 'name="city"', 'name="vat_id"', 'Stripe Tax', '€19.00'])
+      expect(page).toContain(field);
     const address = { method: 'card', name: 'ACME SAS', country: 'FR', line1: '5 avenue Anatole France', postal_code: '75007', city: 'Paris' };
     const noAddress = await fetch(session.url, { method: 'POST', body: new URLSearchParams({ method: 'card', country: 'FR' }) });
     expect(noAddress.status).toBe(400);
@@ -157,8 +181,13 @@ describe('Stripe billing adapter against the emulator', () => {
     const paid = await fetch(session.url, { method: 'POST', body: new URLSearchParams({ ...address, vat_id: 'FR 40 303265045' }), redirect: 'manual' });
     expect(paid.status).toBe(303);
     expect(emulator.sessions().find((s) => s.id === session.id)).toMatchObject({
-      status: 'complete', automatic_tax: { enabled: true, status: 'complete' },
-      customer_details: { name: 'ACME SAS', address: { country: 'FR', line1: '5 avenue Anatole France', postal_code: '75007', city: 'Paris' }, tax_ids: [{ type: 'eu_vat', value: 'FR40303265045' }] },
+      status: 'complete',
+      automatic_tax: { enabled: true, status: 'complete' },
+      customer_details: {
+        name: 'ACME SAS',
+        address: { country: 'FR', line1: '5 avenue Anatole France', postal_code: '75007', city: 'Paris' },
+        tax_ids: [{ type: 'eu_vat', value: 'FR40303265045' }],
+      },
     });
   });
 
@@ -223,7 +252,9 @@ describe('Stripe billing adapter against the emulator', () => {
       const settled = await emulator.settlePayment(session.id, outcome);
       const second = await billing.parseWebhook(receiver.last(settled.eventId).body, receiver.last(settled.eventId).signature);
       expect(second).toMatchObject({
-        type: `checkout.session.async_payment_${outcome}`, sessionId: session.id, paymentStatus: outcome === 'succeeded' ? 'paid' : 'unpaid',
+        type: `checkout.session.async_payment_${outcome}`,
+        sessionId: session.id,
+        paymentStatus: outcome === 'succeeded' ? 'paid' : 'unpaid',
       });
       // Settling twice is refused, as there is nothing left to settle.
       await expect(emulator.settlePayment(session.id, outcome)).rejects.toBeTruthy();
@@ -260,13 +291,21 @@ describe('Stripe billing adapter against the emulator', () => {
     const failed = await emulator.failPayment(subscriptionId);
     const updated = receiver.last(failed.eventId);
     await expect(billing.parseWebhook(updated.body, updated.signature)).resolves.toEqual({
-      id: failed.eventId, type: 'customer.subscription.updated', subscriptionId, status: 'past_due', metadata,
+      id: failed.eventId,
+      type: 'customer.subscription.updated',
+      subscriptionId,
+      status: 'past_due',
+      metadata,
     });
 
     const cancelled = await emulator.cancelSubscription(subscriptionId);
     const deleted = receiver.last(cancelled.eventId);
     await expect(billing.parseWebhook(deleted.body, deleted.signature)).resolves.toEqual({
-      id: cancelled.eventId, type: 'customer.subscription.deleted', subscriptionId, status: 'canceled', metadata,
+      id: cancelled.eventId,
+      type: 'customer.subscription.deleted',
+      subscriptionId,
+      status: 'canceled',
+      metadata,
     });
   });
 
@@ -300,7 +339,11 @@ describe('Stripe billing adapter against the emulator', () => {
     const { subscriptionId } = await paidSubscription('ref-period-end');
     const cancelled = await billing.setCancelAtPeriodEnd(subscriptionId, true);
     const sub = emulator.subscriptions().find((s) => s.id === subscriptionId)!;
-    expect([cancelled.status, cancelled.cancelAtPeriodEnd, cancelled.currentPeriodEnd?.getTime()]).toEqual(['active', true, sub.items.data[0]!.current_period_end * 1000]);
+    expect([cancelled.status, cancelled.cancelAtPeriodEnd, cancelled.currentPeriodEnd?.getTime()]).toEqual([
+      'active',
+      true,
+      sub.items.data[0]!.current_period_end * 1000,
+    ]);
     expect(sub.cancel_at).toBe(sub.items.data[0]!.current_period_end);
     const updated = JSON.parse((await receiver.waitFor('customer.subscription.updated', subscriptionId)).body);
     expect(updated.data.previous_attributes).toMatchObject({ cancel_at_period_end: false, cancel_at: null });
@@ -329,7 +372,10 @@ describe('Stripe billing adapter against the emulator', () => {
     const items = emulator.subscriptions().find((s) => s.id === subscriptionId)!.items.data;
     expect(items.map((i) => [i.id, i.price.id])).toEqual([[itemId, 'price_mailplane_business']]);
     // Just paid: nearly the whole period is left, so nearly the whole difference of the prices (1900 → 4900).
-    const prorations = emulator.pendingInvoiceItems().filter((i) => i.subscription === subscriptionId).map((i) => i.amount);
+    const prorations = emulator
+      .pendingInvoiceItems()
+      .filter((i) => i.subscription === subscriptionId)
+      .map((i) => i.amount);
     expect(prorations[0]).toBeLessThanOrEqual(-1899);
     expect(prorations[1]).toBeGreaterThanOrEqual(4899);
     const event = JSON.parse((await receiver.waitFor('customer.subscription.updated', subscriptionId)).body);
@@ -379,7 +425,11 @@ describe('Stripe billing adapter against the emulator', () => {
     expect(page.status).toBe(200);
     expect(await page.text()).toContain(`action="/pay/${session.id}"`);
 
-    const paid = await fetch(session.url, { method: 'POST', body: new URLSearchParams({ method: 'card', country: 'DE', line1: 'Unter den Linden 1', postal_code: '10117', city: 'Berlin' }), redirect: 'manual' });
+    const paid = await fetch(session.url, {
+      method: 'POST',
+      body: new URLSearchParams({ method: 'card', country: 'DE', line1: 'Unter den Linden 1', postal_code: '10117', city: 'Berlin' }),
+      redirect: 'manual',
+    });
     // Stripe's page sends the buyer straight back to the success URL.
     expect([paid.status, paid.headers.get('location')]).toEqual([303, checkoutInput('ref-browser').successUrl]);
     // Opened again, the link says it is paid and leads back too.
@@ -390,7 +440,7 @@ describe('Stripe billing adapter against the emulator', () => {
     expect(emulator.deliveries().some((d) => d.sessionId === session.id && d.status === 200)).toBe(true);
   });
 
-  it('lets a person fail a renewal, end Stripe\'s retries and pay the open invoice in the customer portal', async () => {
+  it("lets a person fail a renewal, end Stripe's retries and pay the open invoice in the customer portal", async () => {
     const { subscriptionId } = await paidSubscription('ref-portal');
     const manage = `${emulator.url}/manage/subscriptions/${subscriptionId}`;
     await fetch(`${manage}/fail-payment`, { method: 'POST' });
@@ -412,14 +462,19 @@ describe('Stripe billing adapter against the emulator', () => {
     expect(current!.currentPeriodEnd!.getTime()).toBeGreaterThan(Date.now());
     await expect(billing.getSubscription('sub_nobody')).resolves.toBeNull();
     // Another customer's portal session does not reach this subscription; an unknown customer gets none.
-    const other = await billing.createPortalSession({ customerId: emulator.subscriptions().find((s) => s.customer !== customerId)!.customer, returnUrl: 'https://x.test' });
+    const other = await billing.createPortalSession({
+      customerId: emulator.subscriptions().find((s) => s.customer !== customerId)!.customer,
+      returnUrl: 'https://x.test',
+    });
     expect((await fetch(`${other.url}/subscriptions/${subscriptionId}/cancel`, { method: 'POST' })).status).toBe(404);
     expect(await rejection(billing.createPortalSession({ customerId: 'cus_nobody', returnUrl: 'https://x.test' }))).toBeInstanceOf(ProviderError);
   });
 
   it('answers injected 429s in Stripe’s format, with Retry-After reaching the caller', async () => {
     const put = await fetch(`${emulator.url}/__sandbox/faults`, {
-      method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rateLimitRate: 1, retryAfterSeconds: 3 }),
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ rateLimitRate: 1, retryAfterSeconds: 3 }),
     });
     expect(put.status).toBe(200);
     try {

@@ -16,12 +16,19 @@ beforeAll(async () => {
   const owner = await h.customer('return-owner@example.com');
   await h.customer('return-other@example.com');
   const signIn = async (email: string) => {
-    const res = await fetch(`${h.baseUrl}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password: STRONG_PASSWORD }) });
+    const res = await fetch(`${h.baseUrl}/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email, password: STRONG_PASSWORD }),
+    });
     return (res.headers.get('set-cookie') ?? '').split(';')[0]!;
   };
   cookie = await signIn('return-owner@example.com');
   otherCookie = await signIn('return-other@example.com');
-  const checkout = await h.call('POST', `/v1/workspaces/${owner.workspaceId}/checkout`, { token: owner.token, body: { plan: 'starter', region: 'fr-par-1', domain: 'return-page.test' } });
+  const checkout = await h.call('POST', `/v1/workspaces/${owner.workspaceId}/checkout`, {
+    token: owner.token,
+    body: { plan: 'starter', region: 'fr-par-1', domain: 'return-page.test' },
+  });
   expect(checkout.status).toBe(201);
   checkoutId = checkout.body.checkoutId;
 }, 120_000);
@@ -43,7 +50,7 @@ describe('the pages Stripe returns the customer to', () => {
     expect(res.headers.get('location')).toBe(`/login?next=${encodeURIComponent(`/checkout/done?checkout=${checkoutId}`)}`);
   });
 
-  it('does not show another workspace\'s checkout', async () => {
+  it("does not show another workspace's checkout", async () => {
     expect((await get(`/checkout/done?checkout=${checkoutId}`, otherCookie)).status).toBe(404);
     expect((await get('/checkout/cancelled?checkout=not-a-checkout', cookie)).status).toBe(404);
   });

@@ -22,7 +22,15 @@ afterAll(async () => {
 
 function startWorker(): ChildProcess {
   const child = spawn(process.execPath, ['src/main.ts', 'worker'], {
-    env: { ...process.env, ...h.env, JOBS_SUPERVISE_SECONDS: '2', LOG_LEVEL: 'warn', PROVISIONING_RETRY_BASE_MS: '20', PROVISIONING_RETRY_MAX_MS: '200', PROVISIONING_POLL_MS: '20' },
+    env: {
+      ...process.env,
+      ...h.env,
+      JOBS_SUPERVISE_SECONDS: '2',
+      LOG_LEVEL: 'warn',
+      PROVISIONING_RETRY_BASE_MS: '20',
+      PROVISIONING_RETRY_MAX_MS: '200',
+      PROVISIONING_POLL_MS: '20',
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   children.add(child);
@@ -52,35 +60,46 @@ function fast(): void {
 }
 
 describe('crash and resume', () => {
-  it.each(cases)('a worker killed during $step: the run finishes with nothing leaked or duplicated', async ({ step }) => {
-    const slow = cases.find((c) => c.step === step)!.slow;
-    const { token, workspaceId } = await h.customer(`${step.replace('_', '-')}@example.org`);
-    const domain = `${step.replace(/_/g, '-')}.example`;
-    slow();
-    const first = startWorker();
-    const { serverId } = await h.subscribe(token, workspaceId, domain);
-    await h.waitForStep(serverId, step, 'running', 60_000);
-    await kill(first);
-    fast();
-    const second = startWorker();
-    try {
-      const server = await h.waitForServer(serverId, ['ready', 'failed'], 120_000);
-      expect(server.statusReason).toBeNull();
-      expect(server.status).toBe('ready');
-    } finally {
-      await kill(second);
-    }
+  it.each(cases)(
+    'a worker killed during $step: the run finishes with nothing leaked or duplicated',
+    async ({ step }) => {
+      const slow = cases.find((c) => c.step === step)!.slow;
+      const { token, workspaceId } = await h.customer(`${step.replace('_', '-')}@example.org`);
+      const domain = `${step.replace(/_/g, '-')}.example`;
+      slow();
+      const first = startWorker();
+      const { serverId } = await h.subscribe(token, workspaceId, domain);
+      await h.waitForStep(serverId, step, 'running', 60_000);
+      await kill(first);
+      fast();
+      const second = startWorker();
+      try {
+        const server = await h.waitForServer(serverId, ['ready', 'failed'], 120_000);
+        expect(server.statusReason).toBeNull();
+        expect(server.status).toBe('ready');
+      } finally {
+        await kill(second);
+      }
 
-    const tagged = h.sandbox.scaleway!.listServers().filter((s: { tags: string[] }) => s.tags.some((t) => t.includes(serverId)));
-    expect(tagged).toHaveLength(1);
-    const rows = await h.database.db.select().from(serverIps).where(eq(serverIps.serverId, serverId));
-    // By provider id: the emulator reports an IPv6 as its routed /64, the database the address used in it.
-    const live = rows.filter((r) => r.state === 'active').map((r) => r.providerIpId).sort();
-    expect(live).toHaveLength(2);
-    const inEmulator = h.sandbox.scaleway!.listIps().filter((ip: { tags: string[] }) => ip.tags.some((t) => t.includes(serverId))).map((ip: { id: string }) => ip.id).sort();
-    expect(inEmulator).toEqual(live);
-    const zone = h.sandbox.cloudflare!.zones().find((z: { name: string }) => z.name === domain)!;
-    const keys = h.sandbox.cloudflare!.records(zone.id).map((r: { type: string; name: string; content: string }) => `${r.type} ${r.name} ${r.content}`);
-    expect(new Set(keys).size).toBe(keys.length);
-  }, 240_000);
+      const tagged = h.sandbox.scaleway!.listServers().filter((s: { tags: string[] }) => s.tags.some((t) => t.includes(serverId)));
+      expect(tagged).toHaveLength(1);
+      const rows = await h.database.db.select().from(serverIps).where(eq(serverIps.serverId, serverId));
+      // By provider id: the emulator reports an IPv6 as its routed /64, the database the address used in it.
+      const live = rows
+        .filter((r) => r.state === 'active')
+        .map((r) => r.providerIpId)
+        .sort();
+      expect(live).toHaveLength(2);
+      const inEmulator = h.sandbox
+        .scaleway!.listIps()
+        .filter((ip: { tags: string[] }) => ip.tags.some((t) => t.includes(serverId)))
+        .map((ip: { id: string }) => ip.id)
+        .sort();
+      expect(inEmulator).toEqual(live);
+      const zone = h.sandbox.cloudflare!.zones().find((z: { name: string }) => z.name === domain)!;
+      const keys = h.sandbox.cloudflare!.records(zone.id).map((r: { type: string; name: string; content: string }) => `${r.type} ${r.name} ${r.content}`);
+      expect(new Set(keys).size).toBe(keys.length);
+    },
+    240_000,
+  );
 });

@@ -22,10 +22,11 @@ afterAll(async () => {
   await h?.close();
 });
 
-
 const cf = () => h.sandbox.cloudflare!;
 const zoneRecords = (domain: string) => {
-  const zone = cf().zones().find((z) => z.name === domain);
+  const zone = cf()
+    .zones()
+    .find((z) => z.name === domain);
   return zone ? cf().records(zone.id) : [];
 };
 const waitOf = async (ws: string, id: string, token: string, code: string) =>
@@ -56,10 +57,16 @@ describe("the customer's existing DNS and their own records", () => {
 
     // Before the customer is asked to move: the website and the verification are in the zone as theirs.
     const view = (await h.call('GET', dnsPath, { token })).body;
-    const mine = view.customerRecords.map((r: { type: string; name: string; content: string; source: string }) => `${r.source} ${r.type} ${r.name} ${r.content}`);
-    expect(mine).toEqual(expect.arrayContaining([
-      `imported A ${domain} 198.51.100.7`, `imported A www.${domain} 198.51.100.7`, `imported TXT ${domain} google-site-verification=abc123`,
-    ]));
+    const mine = view.customerRecords.map(
+      (r: { type: string; name: string; content: string; source: string }) => `${r.source} ${r.type} ${r.name} ${r.content}`,
+    );
+    expect(mine).toEqual(
+      expect.arrayContaining([
+        `imported A ${domain} 198.51.100.7`,
+        `imported A www.${domain} 198.51.100.7`,
+        `imported TXT ${domain} google-site-verification=abc123`,
+      ]),
+    );
     // Where mailplane publishes, the old records are not kept; the old SPF's senders are.
     expect(mine.some((r: string) => r.includes(' MX ') || r.includes(`mail.${domain}`) || r.includes('v=spf1'))).toBe(false);
     expect(view.spf.terms).toEqual(['include:_spf.crm-tool.example']);
@@ -90,7 +97,11 @@ describe("the customer's existing DNS and their own records", () => {
       return rows.every((r) => r.state === 'published') && rows;
     });
     expect(zoneRecords(domain).some((r) => r.type === 'CNAME' && r.name === `crm.${domain}` && r.content === 'tenant.crm-tool.example')).toBe(true);
-    expect(zoneRecords(domain).filter((r) => r.name === `www.${domain}`).map((r) => r.content)).toEqual(['198.51.100.8']);
+    expect(
+      zoneRecords(domain)
+        .filter((r) => r.name === `www.${domain}`)
+        .map((r) => r.content),
+    ).toEqual(['198.51.100.8']);
     const audits = await h.database.db.select().from(auditLog).where(eq(auditLog.target, serverId));
     expect(audits.map((a) => a.action)).toEqual(expect.arrayContaining(['dns.record_added', 'dns.record_changed']));
 
@@ -101,14 +112,18 @@ describe("the customer's existing DNS and their own records", () => {
     expect(cf().answers(domain, 'A')).toEqual(['198.51.100.7']);
     expect(cf().answers(domain, 'TXT')).toEqual(expect.arrayContaining(['google-site-verification=abc123']));
     const [server] = await h.database.db.select().from(servers).where(eq(servers.id, serverId));
-    const spf = cf().answers(domain, 'TXT')!.filter((t) => t.startsWith('v=spf1'));
+    const spf = cf()
+      .answers(domain, 'TXT')!
+      .filter((t) => t.startsWith('v=spf1'));
     expect(spf).toEqual([`v=spf1 ip4:${server!.ipv4} ip6:${server!.ipv6} include:_spf.crm-tool.example -all`]);
     expect(cf().answers(domain, 'MX')).toEqual([`10 mail.${domain}`]);
 
     // Deleting one of theirs removes only that one; mailplane re-publishing touches none of them.
-    const theirIds = () => zoneRecords(domain)
-      .filter((r) => r.name === `www.${domain}` || (r.name === domain && (r.type === 'A' || r.content.includes('google-site'))))
-      .map((r) => r.id).sort();
+    const theirIds = () =>
+      zoneRecords(domain)
+        .filter((r) => r.name === `www.${domain}` || (r.name === domain && (r.type === 'A' || r.content.includes('google-site'))))
+        .map((r) => r.id)
+        .sort();
     const before = theirIds();
     expect(before).toHaveLength(3);
     const crmId = crm.body.record.id as string;
@@ -132,7 +147,7 @@ describe("the customer's existing DNS and their own records", () => {
     expect(cf().answers(domain, 'MX')).toEqual([]);
   }, 240_000);
 
-  it('merges the SPF senders the customer adds, refusing a set past SPF\'s 10 DNS lookups', async () => {
+  it("merges the SPF senders the customer adds, refusing a set past SPF's 10 DNS lookups", async () => {
     const leaves = Array.from({ length: 10 }, (_, i) => ({ type: 'TXT', name: `l${i}.senders.example`, content: 'v=spf1 ip4:203.0.113.9 -all' }));
     cf().setPublicDns('senders.example', [
       ...leaves,
@@ -162,15 +177,20 @@ describe("the customer's existing DNS and their own records", () => {
     expect(ok.body).toMatchObject({ terms: ['include:small.senders.example', 'ip4:192.0.2.0/24'], lookups: 1 });
     expect(ok.body.record).toMatch(/^v=spf1 ip4:\S+ ip6:\S+ include:small\.senders\.example ip4:192\.0\.2\.0\/24 -all$/);
     // Applied by the dns.sync job, in the zone the customer is about to move to.
-    await until('SPF published with the senders', async () => zoneRecords(domain).some((r) => r.type === 'TXT' && r.name === domain && r.content.includes('include:small.senders.example')));
+    await until('SPF published with the senders', async () =>
+      zoneRecords(domain).some((r) => r.type === 'TXT' && r.name === domain && r.content.includes('include:small.senders.example')),
+    );
     expect(zoneRecords(domain).filter((r) => r.type === 'TXT' && r.name === domain && r.content.includes('v=spf1'))).toHaveLength(1);
 
     // The same on the dashboard's DNS page: the senders shown, a record added by form, a bad one refused.
     const pagePath = `/w/${workspaceId}/servers/${serverId}/dns`;
-    const post = (path: string, form: Record<string, string>) => fetch(`${h.baseUrl}${path}`, {
-      method: 'POST', redirect: 'manual', body: new URLSearchParams(form).toString(),
-      headers: { cookie: `mailplane_session=${token}`, origin: h.baseUrl, 'content-type': 'application/x-www-form-urlencoded' },
-    });
+    const post = (path: string, form: Record<string, string>) =>
+      fetch(`${h.baseUrl}${path}`, {
+        method: 'POST',
+        redirect: 'manual',
+        body: new URLSearchParams(form).toString(),
+        headers: { cookie: `mailplane_session=${token}`, origin: h.baseUrl, 'content-type': 'application/x-www-form-urlencoded' },
+      });
     const html = await (await fetch(`${h.baseUrl}${pagePath}`, { headers: { cookie: `mailplane_session=${token}` } })).text();
     expect(html).toContain('Other senders (SPF)');
     expect(html).toContain('include:small.senders.example');
@@ -178,7 +198,10 @@ describe("the customer's existing DNS and their own records", () => {
     const refused = await post(`${pagePath}/records`, { type: 'MX', name: '@', content: 'mx.other.example', priority: '1' });
     expect(refused.status).toBe(400);
     expect(await refused.text()).toContain('mailplane publishes');
-    const rows = (await h.call('GET', `/v1/workspaces/${workspaceId}/servers/${serverId}/dns`, { token })).body.customerRecords as Array<{ name: string; source: string }>;
+    const rows = (await h.call('GET', `/v1/workspaces/${workspaceId}/servers/${serverId}/dns`, { token })).body.customerRecords as Array<{
+      name: string;
+      source: string;
+    }>;
     expect(rows).toEqual([expect.objectContaining({ name: `_acme-challenge.${domain}`, source: 'customer' })]);
 
     // Cloudflare's scan keeps finding records while the zone waits: they are imported at the next check,
@@ -186,8 +209,10 @@ describe("the customer's existing DNS and their own records", () => {
     cf().setPublicDns(domain, [{ type: 'A', name: `www.${domain}`, content: '198.51.100.70' }]);
     const dnsPath = `/v1/workspaces/${workspaceId}/servers/${serverId}/dns`;
     const imported = await until('www imported at a re-check', async () =>
-      ((await h.call('GET', dnsPath, { token })).body.customerRecords as Array<{ id: string; name: string; source: string }>)
-        .find((r) => r.name === `www.${domain}` && r.source === 'imported'));
+      ((await h.call('GET', dnsPath, { token })).body.customerRecords as Array<{ id: string; name: string; source: string }>).find(
+        (r) => r.name === `www.${domain}` && r.source === 'imported',
+      ),
+    );
     expect((await h.call('DELETE', `${dnsPath}/records/${imported.id}`, { token })).status).toBe(202);
     await until('www deleted', async () => !zoneRecords(domain).some((r) => r.name === `www.${domain}`));
     const checks = (await waitOf(workspaceId, serverId, token, 'zone_pending')).checks as number;
@@ -211,7 +236,11 @@ describe("the customer's existing DNS and their own records", () => {
     expect(server!.warnings.map((w) => w.code)).toContain('tlsa_not_published');
     // The customer sees what to add, with the key for registries that ask for it.
     const view = (await h.call('GET', `/v1/workspaces/${workspaceId}/servers/${serverId}/dns`, { token })).body;
-    expect(view.dnssec).toMatchObject({ status: 'pending', ds: server!.dnssecDs, key: { flags: 257, algorithm: '13', keyTag: expect.any(Number), publicKey: expect.any(String), digest: expect.any(String) } });
+    expect(view.dnssec).toMatchObject({
+      status: 'pending',
+      ds: server!.dnssecDs,
+      key: { flags: 257, algorithm: '13', keyTag: expect.any(Number), publicKey: expect.any(String), digest: expect.any(String) },
+    });
     expect(view.dnssec.waitingFor).toMatchObject({ code: 'dnssec_pending', party: 'customer' });
     expect(view.dnssec.waitingFor.action).toContain(server!.dnssecDs);
 
@@ -228,7 +257,11 @@ describe("the customer's existing DNS and their own records", () => {
   }, 180_000);
 
   it("waits on Cloudflare's pending-zone cap with an ops alert instead of failing, and continues once zones activate", async () => {
-    cf().setPendingZoneLimit(cf().zones().filter((z) => z.status === 'pending').length + 1);
+    cf().setPendingZoneLimit(
+      cf()
+        .zones()
+        .filter((z) => z.status === 'pending').length + 1,
+    );
     try {
       const a = await h.customer('cap-a@example.org');
       const first = await h.subscribe(a.token, a.workspaceId, 'cap-one.example');
@@ -237,19 +270,33 @@ describe("the customer's existing DNS and their own records", () => {
       const second = await h.subscribe(b.token, b.workspaceId, 'cap-two.example');
       const wait = await until('zone_pending_limit', () => waitOf(b.workspaceId, second.serverId, b.token, 'zone_pending_limit'));
       expect(wait).toMatchObject({ step: 'publish_dns', party: 'ops' });
-      expect(cf().zones().some((z) => z.name === 'cap-two.example')).toBe(false);
-      const [alert] = await h.database.db.select().from(alerts).where(and(eq(alerts.kind, 'cloudflare_pending_zone_limit'), isNull(alerts.resolvedAt)));
+      expect(
+        cf()
+          .zones()
+          .some((z) => z.name === 'cap-two.example'),
+      ).toBe(false);
+      const [alert] = await h.database.db
+        .select()
+        .from(alerts)
+        .where(and(eq(alerts.kind, 'cloudflare_pending_zone_limit'), isNull(alerts.resolvedAt)));
       expect(alert?.serverId).toBe(second.serverId);
       // Re-checked several times without spending the retry budget, and the run is not failed.
       await until('three checks', async () => (await waitOf(b.workspaceId, second.serverId, b.token, 'zone_pending_limit'))?.checks >= 3);
-      const [step] = await h.database.db.select().from(provisioningSteps).where(and(eq(provisioningSteps.name, 'publish_dns'), eq(provisioningSteps.status, 'waiting')));
+      const [step] = await h.database.db
+        .select()
+        .from(provisioningSteps)
+        .where(and(eq(provisioningSteps.name, 'publish_dns'), eq(provisioningSteps.status, 'waiting')));
       expect(step!.attempt).toBeLessThanOrEqual(1);
       expect((await h.database.db.select().from(servers).where(eq(servers.id, second.serverId)))[0]!.status).toBe('waiting');
 
       // The first customer moves their nameservers: a pending slot frees, the second zone is created.
       cf().activateZone('cap-one.example');
       await until('second zone pending', () => waitOf(b.workspaceId, second.serverId, b.token, 'zone_pending'), 90_000);
-      expect(cf().zones().some((z) => z.name === 'cap-two.example')).toBe(true);
+      expect(
+        cf()
+          .zones()
+          .some((z) => z.name === 'cap-two.example'),
+      ).toBe(true);
       const [after] = await h.database.db.select().from(alerts).where(eq(alerts.id, alert!.id));
       expect(after!.resolvedAt).not.toBeNull();
     } finally {

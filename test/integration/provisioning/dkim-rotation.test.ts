@@ -27,12 +27,19 @@ const txt = async (name: string) => {
   return r.status === 'ok' ? r.answers : [];
 };
 const at = (ms: number): ProvisioningDeps => ({ ...h.ctx.provisioning, clock: { ...h.ctx.clock, now: () => ms } });
-const latestRun = async (serverId: string) => (await h.database.db.select().from(provisioningRuns).where(eq(provisioningRuns.serverId, serverId)).orderBy(desc(provisioningRuns.createdAt)).limit(1))[0]!;
-const finishedRun = (serverId: string) => until('the run to finish', async () => {
-  const run = await latestRun(serverId);
-  return run.status !== 'running' ? run : null;
-}, 60_000);
-const actions = async (serverId: string) => (await h.database.db.select({ action: auditLog.action }).from(auditLog).where(eq(auditLog.target, serverId))).map((a) => a.action);
+const latestRun = async (serverId: string) =>
+  (await h.database.db.select().from(provisioningRuns).where(eq(provisioningRuns.serverId, serverId)).orderBy(desc(provisioningRuns.createdAt)).limit(1))[0]!;
+const finishedRun = (serverId: string) =>
+  until(
+    'the run to finish',
+    async () => {
+      const run = await latestRun(serverId);
+      return run.status !== 'running' ? run : null;
+    },
+    60_000,
+  );
+const actions = async (serverId: string) =>
+  (await h.database.db.select({ action: auditLog.action }).from(auditLog).where(eq(auditLog.target, serverId))).map((a) => a.action);
 
 async function readyServer(email: string, domain: string) {
   const { token, workspaceId } = await h.customer(email);
@@ -59,9 +66,15 @@ describe('DKIM rotation', () => {
 
     const dns = await h.call('GET', `${s.base}/dns`, { token: s.token });
     expect(dns.status).toBe(200);
-    expect(dns.body.ptr.map((p: { family: string; address: string; expected: string; status: string }) => [p.family, p.address, p.expected, p.status]))
-      .toEqual([['ipv4', s.row.ipv4, s.row.hostname, 'pass'], ['ipv6', s.row.ipv6, s.row.hostname, 'pass']]);
-    expect(dns.body.dkimKeys).toEqual([expect.objectContaining({ selector: key!.selector, state: 'active', next: { transition: 'rotate', at: key!.nextTransitionAt!.toISOString() } })]);
+    expect(dns.body.ptr.map((p: { family: string; address: string; expected: string; status: string }) => [p.family, p.address, p.expected, p.status])).toEqual(
+      [
+        ['ipv4', s.row.ipv4, s.row.hostname, 'pass'],
+        ['ipv6', s.row.ipv6, s.row.hostname, 'pass'],
+      ],
+    );
+    expect(dns.body.dkimKeys).toEqual([
+      expect.objectContaining({ selector: key!.selector, state: 'active', next: { transition: 'rotate', at: key!.nextTransitionAt!.toISOString() } }),
+    ]);
     expect(dns.body.records.map((r: { purpose: string }) => r.purpose)).toEqual(expect.arrayContaining(['dkim', 'dkim_ed25519']));
   });
 
@@ -96,7 +109,10 @@ describe('DKIM rotation', () => {
     expect(await h.sandbox.ssh!.file(host, `/var/lib/rspamd/dkim/dkim-rotate.example.${old!.selector}.key`)).toBeNull();
     expect(await h.sandbox.ssh!.file(host, `/var/lib/rspamd/dkim/dkim-rotate.example.${next!.selector}.key`)).not.toBeNull();
     // The records mailplane keeps for the purpose name the signing key.
-    const [dkimRow] = await h.database.db.select().from(dnsRecords).where(and(eq(dnsRecords.serverId, s.serverId), eq(dnsRecords.purpose, 'dkim')));
+    const [dkimRow] = await h.database.db
+      .select()
+      .from(dnsRecords)
+      .where(and(eq(dnsRecords.serverId, s.serverId), eq(dnsRecords.purpose, 'dkim')));
     expect(dkimRow!.name).toBe(`${next!.selector}._domainkey.dkim-rotate.example`);
     expect(await actions(s.serverId)).toEqual(expect.arrayContaining(['dkim.rotation', 'dkim.published', 'dkim.confirmed', 'dkim.activated']));
 
@@ -121,7 +137,10 @@ describe('DKIM rotation', () => {
     expect(await actions(s.serverId)).toEqual(expect.arrayContaining(['dkim.revoked', 'dkim.deleted']));
 
     const dns = await h.call('GET', `${s.base}/dns`, { token: s.token });
-    expect(dns.body.dkimKeys.map((k: { selector: string; state: string }) => [k.selector, k.state])).toEqual([[old!.selector, 'deleted'], [next!.selector, 'active']]);
+    expect(dns.body.dkimKeys.map((k: { selector: string; state: string }) => [k.selector, k.state])).toEqual([
+      [old!.selector, 'deleted'],
+      [next!.selector, 'active'],
+    ]);
   });
 
   it('starts the scheduled rotation when it is due, and not before', async () => {
@@ -162,11 +181,13 @@ describe('DKIM rotation', () => {
     const me = await h.call('GET', '/v1/me', { token: member.token });
     await h.database.sql`insert into memberships (workspace_id, user_id, role) values (${s.workspaceId}, ${me.body.user.id}, 'member')`;
     const origin = new URL(h.ctx.config.http.publicUrl).origin;
-    const page = (token: string, form?: Record<string, string>) => fetch(`${h.baseUrl}/w/${s.workspaceId}/servers/${s.serverId}/${form ? 'dkim/rotate' : 'dns'}`, {
-      method: form ? 'POST' : 'GET', redirect: 'manual',
-      headers: { cookie: `mailplane_session=${token}`, ...(form ? { 'content-type': 'application/x-www-form-urlencoded', origin } : {}) },
-      ...(form ? { body: new URLSearchParams(form).toString() } : {}),
-    });
+    const page = (token: string, form?: Record<string, string>) =>
+      fetch(`${h.baseUrl}/w/${s.workspaceId}/servers/${s.serverId}/${form ? 'dkim/rotate' : 'dns'}`, {
+        method: form ? 'POST' : 'GET',
+        redirect: 'manual',
+        headers: { cookie: `mailplane_session=${token}`, ...(form ? { 'content-type': 'application/x-www-form-urlencoded', origin } : {}) },
+        ...(form ? { body: new URLSearchParams(form).toString() } : {}),
+      });
     const [key] = await keysOf(s.serverId);
     const html = await (await page(s.token)).text();
     expect(html).toContain(key!.ed25519Selector!);
@@ -182,11 +203,16 @@ describe('DKIM rotation', () => {
   it('lets owners, admins, write keys, support and ops rotate; not members, read keys or strangers; refuses bad input', async () => {
     const s = await readyServer('dkim-perm@example.org', 'dkim-perm.example');
     const path = `${s.base}/dkim/rotate`;
-    const key = async (scopes: string[]) => (await h.call('POST', `/v1/workspaces/${s.workspaceId}/api-keys`, { token: s.token, body: { name: scopes.join('+'), scopes } })).body.key as string;
+    const key = async (scopes: string[]) =>
+      (await h.call('POST', `/v1/workspaces/${s.workspaceId}/api-keys`, { token: s.token, body: { name: scopes.join('+'), scopes } })).body.key as string;
     const member = await h.customer('dkim-member@example.org');
     const me = await h.call('GET', '/v1/me', { token: member.token });
     await h.database.sql`insert into memberships (workspace_id, user_id, role) values (${s.workspaceId}, ${me.body.user.id}, 'member')`;
-    for (const [caller, expected] of [[await key(['read']), 403], [member.token, 403], [(await h.customer('dkim-stranger@example.org')).token, 404]] as const) {
+    for (const [caller, expected] of [
+      [await key(['read']), 403],
+      [member.token, 403],
+      [(await h.customer('dkim-stranger@example.org')).token, 404],
+    ] as const) {
       expect((await h.call('POST', path, { token: caller, body: { reason: 'not mine to ask' } })).status).toBe(expected);
     }
     expect((await h.call('POST', `/v1/admin/servers/${s.serverId}/dkim/rotate`, { token: s.token, body: { reason: 'not staff' } })).status).toBe(403);

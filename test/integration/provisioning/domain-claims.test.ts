@@ -27,7 +27,8 @@ const serverCount = async () => Number((await h.database.sql`select count(*)::in
 
 /** A server for a subdomain, as one bought before subdomains were refused at checkout. */
 async function legacySubdomainServer(workspaceId: string, domain: string): Promise<void> {
-  await h.database.sql`insert into servers (workspace_id, plan_id, zone, domain, hostname) values (${workspaceId}, 'starter', 'fr-par-1', ${domain}, ${`mail.${domain}`})`;
+  await h.database
+    .sql`insert into servers (workspace_id, plan_id, zone, domain, hostname) values (${workspaceId}, 'starter', 'fr-par-1', ${domain}, ${`mail.${domain}`})`;
 }
 
 describe('domain claims', () => {
@@ -95,7 +96,7 @@ describe('domain claims', () => {
     expect(after[0]!['n']).toBe(before[0]!['n']);
   });
 
-  it('serves a punycode look-alike of another customer\'s domain, and opens an alert for ops to review it', async () => {
+  it("serves a punycode look-alike of another customer's domain, and opens an alert for ops to review it", async () => {
     await h.subscribe(a.token, a.workspaceId, 'apple-claims.test');
     const lookalike = domainToASCII('аpple-claims.test'); // Cyrillic а
     expect(lookalike).toMatch(/^xn--/);

@@ -29,13 +29,19 @@ const ALL_STEPS = [...new Set(Object.values(PLANS).flatMap((plan) => Object.keys
 
 beforeAll(async () => {
   h = await startHarness({ workers: false });
-  const stubs = Object.fromEntries(ALL_STEPS.map((name): [StepName, StepDefinition] => [name, {
-    name, maxAttempts: 3,
-    async run(ctx) {
-      ran.push(name);
-      await behaviour[name]?.(ctx);
-    },
-  }])) as Record<StepName, StepDefinition>;
+  const stubs = Object.fromEntries(
+    ALL_STEPS.map((name): [StepName, StepDefinition] => [
+      name,
+      {
+        name,
+        maxAttempts: 3,
+        async run(ctx) {
+          ran.push(name);
+          await behaviour[name]?.(ctx);
+        },
+      },
+    ]),
+  ) as Record<StepName, StepDefinition>;
   engine = createEngine(h.ctx.provisioning, stubs);
   const [ws] = await h.database.db.insert(workspaces).values({ name: 'engine stubs' }).returning();
   workspaceId = ws!.id;
@@ -47,10 +53,17 @@ beforeEach(() => {
 });
 
 async function newServer(status: 'provisioning' | 'ready' = 'provisioning'): Promise<string> {
-  const [server] = await h.database.db.insert(servers).values({
-    workspaceId, planId: 'starter', zone: 'fr-par-1', domain: `s${Math.random().toString(36).slice(2, 10)}.example`,
-    hostname: 'mail.x.example', status,
-  }).returning();
+  const [server] = await h.database.db
+    .insert(servers)
+    .values({
+      workspaceId,
+      planId: 'starter',
+      zone: 'fr-par-1',
+      domain: `s${Math.random().toString(36).slice(2, 10)}.example`,
+      hostname: 'mail.x.example',
+      status,
+    })
+    .returning();
   return server!.id;
 }
 
@@ -77,7 +90,8 @@ async function state(serverId: string, runId: string) {
 
 describe('the transition table', () => {
   it('lets a suspension end only by reinstatement or deprovisioning, and a deleted server never move', () => {
-    const leave = (status: Parameters<typeof canMoveServer>[0]) => Object.keys(SERVER_TRANSITIONS).filter((t) => canMoveServer(status, t as keyof typeof SERVER_TRANSITIONS));
+    const leave = (status: Parameters<typeof canMoveServer>[0]) =>
+      Object.keys(SERVER_TRANSITIONS).filter((t) => canMoveServer(status, t as keyof typeof SERVER_TRANSITIONS));
     expect(leave('suspended').sort()).toEqual(['deprovision', 'reinstate']);
     expect(leave('deleted')).toEqual([]);
     expect(leave('failed').sort()).toEqual(['build', 'deprovision']);
@@ -100,7 +114,9 @@ describe('the engine with stub steps', () => {
 
   it('a failing step fails the run and the server; what depends on it never starts', async () => {
     const serverId = await newServer();
-    behaviour.create_server = async () => { throw new Error('no capacity'); };
+    behaviour.create_server = async () => {
+      throw new Error('no capacity');
+    };
     const runId = await start(serverId, 'provision');
     await drive(runId);
     const s = await state(serverId, runId);
@@ -120,7 +136,9 @@ describe('the engine with stub steps', () => {
     expect((await state(serverId, runId)).steps['publish_dns']).toEqual({ status: 'succeeded', attempt: 3 });
 
     const other = await newServer();
-    behaviour.publish_dns = async () => { throw new AppError({ code: 'busy', status: 503, title: 'Busy', retryable: true }); };
+    behaviour.publish_dns = async () => {
+      throw new AppError({ code: 'busy', status: 503, title: 'Busy', retryable: true });
+    };
     const failing = await start(other, 'provision');
     await drive(failing);
     const s = await state(other, failing);
@@ -153,7 +171,9 @@ describe('the engine with stub steps', () => {
     const runId = await start(serverId, 'provision');
     // The first delivery claimed allocate_ips and its process died inside the step: the row is
     // left `running` in attempt 1, as the claim wrote it, and pg-boss delivers the job again.
-    await h.database.db.update(provisioningSteps).set({ status: 'running', attempt: 1 })
+    await h.database.db
+      .update(provisioningSteps)
+      .set({ status: 'running', attempt: 1 })
       .where(and(eq(provisioningSteps.runId, runId), eq(provisioningSteps.name, 'allocate_ips')));
     // A second job's first delivery (a re-check beside a scheduled one) leaves a running step to its attempt.
     ran.length = 0;

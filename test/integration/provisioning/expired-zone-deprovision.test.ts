@@ -22,7 +22,7 @@ afterAll(async () => {
 });
 
 describe('deprovisioning after Cloudflare deleted the pending zone', () => {
-  it('finishes, counting the zone\'s records as gone with it', async () => {
+  it("finishes, counting the zone's records as gone with it", async () => {
     const { token, workspaceId } = await h.customer('gone-zone@example.org');
     const { serverId } = await h.subscribe(token, workspaceId, 'gone-zone.example');
     const view = () => h.call('GET', `/v1/workspaces/${workspaceId}/servers/${serverId}`, { token });

@@ -28,8 +28,16 @@ afterAll(async () => {
 
 const bakeRow = async (id: string) => (await h.database.db.select().from(mailImages).where(eq(mailImages.id, id)))[0]!;
 const createServerOutput = async (serverId: string) => {
-  const [run] = await h.database.db.select().from(provisioningRuns).where(eq(provisioningRuns.serverId, serverId)).orderBy(desc(provisioningRuns.createdAt)).limit(1);
-  const [step] = await h.database.db.select().from(provisioningSteps).where(and(eq(provisioningSteps.runId, run!.id), eq(provisioningSteps.name, 'create_server')));
+  const [run] = await h.database.db
+    .select()
+    .from(provisioningRuns)
+    .where(eq(provisioningRuns.serverId, serverId))
+    .orderBy(desc(provisioningRuns.createdAt))
+    .limit(1);
+  const [step] = await h.database.db
+    .select()
+    .from(provisioningSteps)
+    .where(and(eq(provisioningSteps.runId, run!.id), eq(provisioningSteps.name, 'create_server')));
   return step!;
 };
 
@@ -93,10 +101,24 @@ describe('pre-baked mail-server image', () => {
 
   it('rebakes a zone whose image holds another package set, and one whose image is a week old', async () => {
     const db = h.database.db;
-    await db.insert(mailImages).values({ zone: 'pl-waw-1', packageDigest: '000000000000', status: 'available', phase: 'done', reason: 'manual', finishedAt: new Date() });
-    await db.insert(mailImages).values({ zone: 'nl-ams-2', packageDigest: packageDigest(), status: 'available', phase: 'done', reason: 'manual', finishedAt: new Date(Date.now() - 8 * 24 * 3600_000) });
+    await db
+      .insert(mailImages)
+      .values({ zone: 'pl-waw-1', packageDigest: '000000000000', status: 'available', phase: 'done', reason: 'manual', finishedAt: new Date() });
+    await db.insert(mailImages).values({
+      zone: 'nl-ams-2',
+      packageDigest: packageDigest(),
+      status: 'available',
+      phase: 'done',
+      reason: 'manual',
+      finishedAt: new Date(Date.now() - 8 * 24 * 3600_000),
+    });
     const started = await refreshImages({ database: h.database, queue: h.ctx.queue, clock: systemClock, imageZones: [] });
-    expect(started).toEqual(expect.arrayContaining([{ zone: 'pl-waw-1', reason: 'package_change' }, { zone: 'nl-ams-2', reason: 'weekly' }]));
+    expect(started).toEqual(
+      expect.arrayContaining([
+        { zone: 'pl-waw-1', reason: 'package_change' },
+        { zone: 'nl-ams-2', reason: 'weekly' },
+      ]),
+    );
     // fr-par-1's image is current and fresh: no bake there.
     expect(started.find((s) => s.zone === 'fr-par-1')).toBeUndefined();
     const rows = await until('both rebakes to finish', async () => {
@@ -105,7 +127,12 @@ describe('pre-baked mail-server image', () => {
       return fresh.length === 2 && fresh.every((r) => r.status === 'available') ? all : null;
     });
     // The image each replaced is retired.
-    expect(rows.filter((r) => r.zone === 'pl-waw-1').map((r) => r.status).sort()).toEqual(['available', 'retired']);
+    expect(
+      rows
+        .filter((r) => r.zone === 'pl-waw-1')
+        .map((r) => r.status)
+        .sort(),
+    ).toEqual(['available', 'retired']);
     expect(await refreshImages({ database: h.database, queue: h.ctx.queue, clock: systemClock, imageZones: [] })).toEqual([]);
   });
 });

@@ -10,8 +10,25 @@ import { checkouts } from '../../../src/db/schema/index.ts';
 import { startHarness, type Harness } from '../../support/provisioning.ts';
 
 const PLANS = [
-  { id: 'starter', name: 'Starter', stripePriceId: 'price_mailplane_starter', commercialType: 'DEV1-S', fallbackTypes: ['PLAY2-PICO', 'PRO2-XXS'], mailboxes: 10, storageGb: 20, messagesPerHour: 200 },
-  { id: 'business', name: 'Business', stripePriceId: 'price_mailplane_business', commercialType: 'DEV1-M', mailboxes: 50, storageGb: 40, messagesPerHour: 1000 },
+  {
+    id: 'starter',
+    name: 'Starter',
+    stripePriceId: 'price_mailplane_starter',
+    commercialType: 'DEV1-S',
+    fallbackTypes: ['PLAY2-PICO', 'PRO2-XXS'],
+    mailboxes: 10,
+    storageGb: 20,
+    messagesPerHour: 200,
+  },
+  {
+    id: 'business',
+    name: 'Business',
+    stripePriceId: 'price_mailplane_business',
+    commercialType: 'DEV1-M',
+    mailboxes: 50,
+    storageGb: 40,
+    messagesPerHour: 1000,
+  },
 ];
 
 let h: Harness;
@@ -36,7 +53,10 @@ describe('plans and the zones that sell them', () => {
 
   it('refuses a checkout for a plan in a zone that does not sell its type, before Stripe, and changes nothing', async () => {
     const { token, workspaceId } = await h.customer('nowhere@example.com');
-    const res = await h.call('POST', `/v1/workspaces/${workspaceId}/checkout`, { token, body: { plan: 'business', region: 'nl-ams-3', domain: 'nowhere-mail.example' } });
+    const res = await h.call('POST', `/v1/workspaces/${workspaceId}/checkout`, {
+      token,
+      body: { plan: 'business', region: 'nl-ams-3', domain: 'nowhere-mail.example' },
+    });
     expect(res.status).toBe(400);
     expect(res.headers.get('content-type')).toContain('application/problem+json');
     expect(res.body.detail).toContain('not sold in nl-ams-3');
@@ -52,7 +72,9 @@ describe('plans and the zones that sell them', () => {
     const refused = await h.call('POST', `/v1/workspaces/${workspaceId}/checkout`, { token, body });
     expect(refused.status).toBe(400);
     expect(refused.body.detail).toContain('out of stock in pl-waw-2');
-    expect(((await h.call('GET', '/v1/regions')).body.regions as { zone: string; plans: string[] }[]).find((r) => r.zone === 'pl-waw-2')?.plans).toEqual(['starter']);
+    expect(((await h.call('GET', '/v1/regions')).body.regions as { zone: string; plans: string[] }[]).find((r) => r.zone === 'pl-waw-2')?.plans).toEqual([
+      'starter',
+    ]);
     scaleway.catalogue.setAvailability('pl-waw-2', 'DEV1-M', 'scarce');
     expect((await h.call('POST', `/v1/workspaces/${workspaceId}/checkout`, { token, body })).status).toBe(201);
   });

@@ -37,7 +37,10 @@ describe('provisioning on the sandbox', () => {
       records.some((r: { type: string; name: string; content: string }) => r.type === type && r.name === name && pred(r.content));
     // The IPv6 published is the one mailplane fixes in the routed /64 (its ::1, configured by the mail
     // stack), not the SLAAC address the instance takes by itself, which a new instance would change.
-    const [v6] = await h.database.db.select().from(serverIps).where(and(eq(serverIps.serverId, serverId), eq(serverIps.family, 'ipv6')));
+    const [v6] = await h.database.db
+      .select()
+      .from(serverIps)
+      .where(and(eq(serverIps.serverId, serverId), eq(serverIps.family, 'ipv6')));
     expect(server.ipv6).toBe(firstAddressOf(v6!.prefix!));
     expect(server.ipv6).not.toBe(h.sandbox.scaleway!.hostIpv6(server.providerServerId!));
     expect(has('A', 'mail.alice-mail.example', (c) => c === server.ipv4)).toBe(true);
@@ -62,8 +65,18 @@ describe('provisioning on the sandbox', () => {
     expect(h.sandbox.scaleway!.userData(server.providerServerId!)).toBeNull();
     // Its security group opens the mail ports to everyone and SSH only to the control plane (the sandbox's own addresses).
     const group = h.sandbox.scaleway!.listSecurityGroups().find((g) => g.servers.includes(server.providerServerId!))!;
-    expect(group.inboundRules.filter((r) => r.port === 22).map((r) => r.range).sort()).toEqual(['127.0.0.1/32', '198.18.255.1/32', '2001:db8:ffff:ffff::1/128', '::1/128']);
-    expect(group.inboundRules.filter((r) => r.port === 25).map((r) => r.range).sort()).toEqual(['0.0.0.0/0', '::/0']);
+    expect(
+      group.inboundRules
+        .filter((r) => r.port === 22)
+        .map((r) => r.range)
+        .sort(),
+    ).toEqual(['127.0.0.1/32', '198.18.255.1/32', '2001:db8:ffff:ffff::1/128', '::1/128']);
+    expect(
+      group.inboundRules
+        .filter((r) => r.port === 25)
+        .map((r) => r.range)
+        .sort(),
+    ).toEqual(['0.0.0.0/0', '::/0']);
 
     // The same webhook delivered ten more times: still one server.
     const [delivery] = h.sandbox.stripe!.deliveries().filter((d: { sessionId?: string }) => d.sessionId === sessionId);
@@ -78,22 +91,31 @@ describe('provisioning on the sandbox', () => {
     expect(rerun.status).toBe(202);
     await h.waitForStep(serverId, 'publish_dns', 'succeeded');
     expect(JSON.stringify(recordsOf('alice-mail.example'))).toBe(before);
-    const audits = await h.database.db.select().from(auditLog).where(and(eq(auditLog.action, 'provisioning.rerun_step'), eq(auditLog.target, serverId)));
+    const audits = await h.database.db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.action, 'provisioning.rerun_step'), eq(auditLog.target, serverId)));
     expect(audits).toHaveLength(1);
 
     // Steps that only make sense while the server is built are refused on the live server, from the API as from the page.
     for (const step of ['allocate_ips', 'check_blacklists', 'create_server']) {
       const refused = await h.call('POST', `/v1/admin/servers/${serverId}/steps/${step}/rerun`, { token: staff });
-      expect([refused.status, refused.headers.get('content-type'), refused.body.code], step).toEqual([409, 'application/problem+json', 'step_unsafe_on_live_server']);
+      expect([refused.status, refused.headers.get('content-type'), refused.body.code], step).toEqual([
+        409,
+        'application/problem+json',
+        'step_unsafe_on_live_server',
+      ]);
     }
     const [run] = await h.database.db.select().from(provisioningRuns).where(eq(provisioningRuns.serverId, serverId));
     expect(run!.status).toBe('succeeded');
     expect(h.sandbox.scaleway!.listServers()).toHaveLength(1);
-    const page = (path: string, form?: Record<string, string>) => fetch(`${h.baseUrl}${path}`, {
-      method: form ? 'POST' : 'GET', redirect: 'manual',
-      headers: { cookie: `mailplane_session=${staff}`, ...(form ? { 'content-type': 'application/x-www-form-urlencoded', origin: h.baseUrl } : {}) },
-      ...(form ? { body: new URLSearchParams(form).toString() } : {}),
-    });
+    const page = (path: string, form?: Record<string, string>) =>
+      fetch(`${h.baseUrl}${path}`, {
+        method: form ? 'POST' : 'GET',
+        redirect: 'manual',
+        headers: { cookie: `mailplane_session=${staff}`, ...(form ? { 'content-type': 'application/x-www-form-urlencoded', origin: h.baseUrl } : {}) },
+        ...(form ? { body: new URLSearchParams(form).toString() } : {}),
+      });
     const support = await (await page(`/support/servers/${serverId}`)).text();
     expect(support).toContain('Not on a live server: allocate_ips is not re-run on a live server');
     expect(support).not.toContain('Re-run allocate_ips');
@@ -125,7 +147,10 @@ describe('provisioning on the sandbox', () => {
       const { serverId } = await h.subscribe(token, workspaceId, 'bob-mail.example');
       const server = await h.waitForServer(serverId, ['ready', 'failed']);
       expect(server.status).toBe('ready');
-      const ips = await h.database.db.select().from(serverIps).where(and(eq(serverIps.serverId, serverId), eq(serverIps.family, 'ipv4')));
+      const ips = await h.database.db
+        .select()
+        .from(serverIps)
+        .where(and(eq(serverIps.serverId, serverId), eq(serverIps.family, 'ipv4')));
       expect(ips).toHaveLength(2);
       expect(ips.find((ip) => ip.address === server.ipv4)?.state).toBe('active');
       expect(ips.find((ip) => ip.address !== server.ipv4)?.state).toBe('released');
@@ -142,7 +167,10 @@ describe('provisioning on the sandbox', () => {
       const server = await h.waitForServer(serverId, ['ready', 'failed']);
       expect(server.status).toBe('failed');
       expect(server.statusReason).toMatch(/check_blacklists/);
-      const v4 = await h.database.db.select().from(serverIps).where(and(eq(serverIps.serverId, serverId), eq(serverIps.family, 'ipv4')));
+      const v4 = await h.database.db
+        .select()
+        .from(serverIps)
+        .where(and(eq(serverIps.serverId, serverId), eq(serverIps.family, 'ipv4')));
       expect(v4).toHaveLength(4);
       const open = await h.database.db.select().from(alerts).where(eq(alerts.serverId, serverId));
       expect(open.map((a) => a.kind)).toEqual(['ip_rotation_exhausted']);

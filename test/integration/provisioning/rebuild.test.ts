@@ -22,18 +22,31 @@ afterAll(async () => {
 });
 
 const row = async (id: string) => (await h.database.db.select().from(servers).where(eq(servers.id, id)))[0]!;
-const publishedRecords = async (id: string) => (await h.database.db.select({ id: dnsRecords.providerRecordId, type: dnsRecords.type, content: dnsRecords.content })
-  .from(dnsRecords).where(and(eq(dnsRecords.serverId, id), eq(dnsRecords.state, 'published')))).map((r) => `${r.type} ${r.id} ${r.content}`).sort();
-const latestRun = async (id: string) => (await h.database.db.select().from(provisioningRuns).where(eq(provisioningRuns.serverId, id)).orderBy(desc(provisioningRuns.createdAt)).limit(1))[0]!;
-const stepOutput = async (runId: string, name: string) => (await h.database.db.select().from(provisioningSteps)
-  .where(and(eq(provisioningSteps.runId, runId), eq(provisioningSteps.name, name))))[0]?.output as Record<string, unknown> | undefined;
+const publishedRecords = async (id: string) =>
+  (
+    await h.database.db
+      .select({ id: dnsRecords.providerRecordId, type: dnsRecords.type, content: dnsRecords.content })
+      .from(dnsRecords)
+      .where(and(eq(dnsRecords.serverId, id), eq(dnsRecords.state, 'published')))
+  )
+    .map((r) => `${r.type} ${r.id} ${r.content}`)
+    .sort();
+const latestRun = async (id: string) =>
+  (await h.database.db.select().from(provisioningRuns).where(eq(provisioningRuns.serverId, id)).orderBy(desc(provisioningRuns.createdAt)).limit(1))[0]!;
+const stepOutput = async (runId: string, name: string) =>
+  (
+    await h.database.db
+      .select()
+      .from(provisioningSteps)
+      .where(and(eq(provisioningSteps.runId, runId), eq(provisioningSteps.name, name)))
+  )[0]?.output as Record<string, unknown> | undefined;
 
 async function scaleway(path: string, init: RequestInit = {}): Promise<Response> {
   return fetch(`${h.sandbox.scaleway!.url}/instance/v1/zones/fr-par-1${path}`, {
-    ...init, headers: { 'x-auth-token': h.env['SCW_SECRET_KEY']!, 'content-type': 'application/json' },
+    ...init,
+    headers: { 'x-auth-token': h.env['SCW_SECRET_KEY']!, 'content-type': 'application/json' },
   });
 }
-
 
 describe('rebuilding a server', () => {
   it('brings a lost server back on a new instance with its IPs, keys, DNS, mailboxes and last snapshot', async () => {
@@ -44,13 +57,23 @@ describe('rebuilding a server', () => {
     expect(created.status).toBe(201);
     const backup = await h.call('POST', `${base}/backups`, { token });
     expect(backup.status, JSON.stringify(backup.body)).toBeLessThan(300);
-    const taken = await until('a successful backup', async () => (await h.database.db.select().from(backupRuns)
-      .where(and(eq(backupRuns.serverId, serverId), eq(backupRuns.status, 'succeeded'))))[0]);
+    const taken = await until(
+      'a successful backup',
+      async () =>
+        (
+          await h.database.db
+            .select()
+            .from(backupRuns)
+            .where(and(eq(backupRuns.serverId, serverId), eq(backupRuns.status, 'succeeded')))
+        )[0],
+    );
     const before = await row(serverId);
     const recordsBefore = await publishedRecords(serverId);
 
     // The instance is lost with its disk: terminated behind mailplane's back.
-    expect((await scaleway(`/servers/${before.providerServerId}/action`, { method: 'POST', body: JSON.stringify({ action: 'terminate' }) })).status).toBeLessThan(300);
+    expect(
+      (await scaleway(`/servers/${before.providerServerId}/action`, { method: 'POST', body: JSON.stringify({ action: 'terminate' }) })).status,
+    ).toBeLessThan(300);
     await until('the instance to be gone', async () => (await scaleway(`/servers/${before.providerServerId}`)).status === 404);
 
     const member = await h.call('POST', `${base}/rebuild`, { token: await memberOf(workspaceId), body: { reason: 'the server was lost' } });
@@ -85,7 +108,10 @@ describe('rebuilding a server', () => {
     const volumes = h.sandbox.scaleway!.listVolumes().filter((v) => v.tags.includes(serverTag(serverId)));
     expect(volumes.length).toBeGreaterThan(0);
     expect(volumes.filter((v) => v.serverId !== after.providerServerId)).toEqual([]);
-    const [audit] = await h.database.db.select().from(auditLog).where(and(eq(auditLog.action, 'server.rebuild'), eq(auditLog.target, serverId)));
+    const [audit] = await h.database.db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.action, 'server.rebuild'), eq(auditLog.target, serverId)));
     expect(audit?.details).toMatchObject({ reason: 'the server was lost', retiredInstance: before.providerServerId });
   }, 240_000);
 
@@ -98,7 +124,10 @@ describe('rebuilding a server', () => {
     expect(started.status, JSON.stringify(started.body)).toBe(202);
     const after = await h.waitForServer(serverId, ['ready', 'failed'], 120_000);
     expect(after.status, after.statusReason ?? '').toBe('ready');
-    const [last] = await h.database.db.select().from(backupRuns).where(and(eq(backupRuns.serverId, serverId), eq(backupRuns.reason, 'before:rebuild')));
+    const [last] = await h.database.db
+      .select()
+      .from(backupRuns)
+      .where(and(eq(backupRuns.serverId, serverId), eq(backupRuns.reason, 'before:rebuild')));
     expect(last?.status).toBe('succeeded');
     expect(await stepOutput((await latestRun(serverId)).id, 'restore_mail')).toMatchObject({ snapshotId: last!.resticSnapshotId });
     // The old instance is gone, not left running beside the new one.
@@ -123,7 +152,10 @@ describe('rebuilding a server', () => {
     const before = await row(serverId);
     const runsBefore = await h.database.db.select().from(provisioningRuns).where(eq(provisioningRuns.serverId, serverId));
     const staff = await h.staff('support-rebuild-never@mailplane.test');
-    for (const [path, caller] of [[`/v1/workspaces/${workspaceId}/servers/${serverId}/rebuild`, token], [`/v1/admin/servers/${serverId}/rebuild`, staff]] as const) {
+    for (const [path, caller] of [
+      [`/v1/workspaces/${workspaceId}/servers/${serverId}/rebuild`, token],
+      [`/v1/admin/servers/${serverId}/rebuild`, staff],
+    ] as const) {
       const refused = await h.call('POST', path, { token: caller, body: { reason: 'the first install failed' } });
       expect(refused.status).toBe(409);
       expect(refused.headers.get('content-type')).toContain('application/problem+json');
@@ -142,8 +174,13 @@ describe('rebuilding a server', () => {
     await h.database.db.update(servers).set({ status: 'deprovisioning' }).where(eq(servers.id, serverId));
     // Who may ask, before anything is looked at: owners and admins (409 here), never a key, a member or a stranger.
     const path = `/v1/workspaces/${workspaceId}/servers/${serverId}/rebuild`;
-    const key = async (scopes: string[]) => (await h.call('POST', `/v1/workspaces/${workspaceId}/api-keys`, { token, body: { name: scopes.join('+'), scopes } })).body.key as string;
-    for (const [caller, expected] of [[await key(['read', 'write']), 403], [await memberOf(workspaceId), 403], [(await h.customer('rebuild-stranger@example.org')).token, 404]] as const) {
+    const key = async (scopes: string[]) =>
+      (await h.call('POST', `/v1/workspaces/${workspaceId}/api-keys`, { token, body: { name: scopes.join('+'), scopes } })).body.key as string;
+    for (const [caller, expected] of [
+      [await key(['read', 'write']), 403],
+      [await memberOf(workspaceId), 403],
+      [(await h.customer('rebuild-stranger@example.org')).token, 404],
+    ] as const) {
       expect((await h.call('POST', path, { token: caller, body: { reason: 'not mine to ask' } })).status).toBe(expected);
     }
     expect((await h.call('POST', `/v1/admin/servers/${serverId}/rebuild`, { token, body: { reason: 'not staff' } })).status).toBe(403);

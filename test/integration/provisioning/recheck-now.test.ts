@@ -19,7 +19,6 @@ afterAll(async () => {
   await h?.close();
 });
 
-
 async function waitingServer(email: string, domain: string) {
   const { token, workspaceId } = await h.customer(email);
   const { serverId } = await h.subscribe(token, workspaceId, domain);
@@ -39,7 +38,10 @@ describe('a waiting server is checked now when a person says they acted', () => 
     expect(early.status, JSON.stringify(early.body)).toBe(202);
     expect(early.body.steps).toEqual(['activate_zone']);
     await until('a second check', async () => (await s.checks()) === 2);
-    const [step] = await h.database.db.select().from(provisioningSteps).where(and(eq(provisioningSteps.name, 'activate_zone'), eq(provisioningSteps.status, 'waiting')));
+    const [step] = await h.database.db
+      .select()
+      .from(provisioningSteps)
+      .where(and(eq(provisioningSteps.name, 'activate_zone'), eq(provisioningSteps.status, 'waiting')));
     expect(step!.attempt).toBeLessThanOrEqual(1);
 
     // Moved (straight in the emulator, so nothing but the recheck can notice it within the hour).
@@ -52,7 +54,10 @@ describe('a waiting server is checked now when a person says they acted', () => 
     expect(done.status).toBe(409);
     expect(done.headers.get('content-type')).toContain('application/problem+json');
     expect(done.body.code ?? done.body.type).toMatch(/nothing_waiting/);
-    const audits = await h.database.db.select().from(auditLog).where(and(eq(auditLog.action, 'provisioning.recheck_now'), eq(auditLog.target, s.serverId)));
+    const audits = await h.database.db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.action, 'provisioning.recheck_now'), eq(auditLog.target, s.serverId)));
     expect(audits).toHaveLength(2);
   }, 180_000);
 

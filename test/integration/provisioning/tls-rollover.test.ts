@@ -25,7 +25,8 @@ const tlsa = async (hostname: string) => {
 };
 let opsToken: string | null = null;
 const ops = async () => (opsToken ??= await h.staff('tls-ops@example.org', 'ops'));
-const latestRun = async (serverId: string) => (await h.database.db.select().from(provisioningRuns).where(eq(provisioningRuns.serverId, serverId)).orderBy(desc(provisioningRuns.createdAt)).limit(1))[0]!;
+const latestRun = async (serverId: string) =>
+  (await h.database.db.select().from(provisioningRuns).where(eq(provisioningRuns.serverId, serverId)).orderBy(desc(provisioningRuns.createdAt)).limit(1))[0]!;
 
 describe('TLS key rollover', () => {
   it('publishes both TLSA records, switches the key after their TTL, then removes the old record', async () => {
@@ -33,7 +34,12 @@ describe('TLS key rollover', () => {
     const { serverId } = await h.readyServer(token, workspaceId, 'tls-roll.example');
     const before = await row(serverId);
     expect(await tlsa(before.hostname)).toEqual([`3 1 1 ${before.tlsSpkiSha256}`]);
-    const lineageBefore = (await h.database.db.select().from(vaultSecrets).where(and(eq(vaultSecrets.ownerId, serverId), eq(vaultSecrets.purpose, 'tls_lineage'))))[0]!;
+    const lineageBefore = (
+      await h.database.db
+        .select()
+        .from(vaultSecrets)
+        .where(and(eq(vaultSecrets.ownerId, serverId), eq(vaultSecrets.purpose, 'tls_lineage')))
+    )[0]!;
 
     const started = await h.call('POST', `/v1/admin/servers/${serverId}/tls/rollover`, { token: await ops(), body: { reason: 'the key may have leaked' } });
     expect(started.status, JSON.stringify(started.body)).toBe(202);
@@ -44,19 +50,31 @@ describe('TLS key rollover', () => {
     expect(during.tlsNextSpkiSha256).toMatch(/^[0-9a-f]{64}$/);
     expect(during.tlsSpkiSha256).toBe(before.tlsSpkiSha256);
     expect(await tlsa(before.hostname)).toEqual([`3 1 1 ${before.tlsSpkiSha256}`, `3 1 1 ${during.tlsNextSpkiSha256}`].sort());
-    const [waiting] = await h.database.db.select().from(provisioningSteps).where(and(eq(provisioningSteps.runId, started.body.runId), eq(provisioningSteps.name, 'switch_tls_key')));
+    const [waiting] = await h.database.db
+      .select()
+      .from(provisioningSteps)
+      .where(and(eq(provisioningSteps.runId, started.body.runId), eq(provisioningSteps.name, 'switch_tls_key')));
     expect(waiting!.waitingFor).toMatchObject({ code: 'tlsa_rollover_ttl', party: 'ops' });
 
-    const run = await until('the rollover to finish', async () => {
-      const r = await latestRun(serverId);
-      return r.status !== 'running' ? r : null;
-    }, 60_000);
+    const run = await until(
+      'the rollover to finish',
+      async () => {
+        const r = await latestRun(serverId);
+        return r.status !== 'running' ? r : null;
+      },
+      60_000,
+    );
     expect(run, run.error ?? '').toMatchObject({ kind: 'roll_tls_key', status: 'succeeded' });
     const after = await row(serverId);
     expect(after).toMatchObject({ status: 'ready', tlsSpkiSha256: during.tlsNextSpkiSha256, tlsNextSpkiSha256: null, tlsNextTlsaAt: null });
     expect(await tlsa(before.hostname)).toEqual([`3 1 1 ${during.tlsNextSpkiSha256}`]);
     // The lineage in the vault is the new key's, so a rebuild serves it.
-    const lineageAfter = (await h.database.db.select().from(vaultSecrets).where(and(eq(vaultSecrets.ownerId, serverId), eq(vaultSecrets.purpose, 'tls_lineage'))))[0]!;
+    const lineageAfter = (
+      await h.database.db
+        .select()
+        .from(vaultSecrets)
+        .where(and(eq(vaultSecrets.ownerId, serverId), eq(vaultSecrets.purpose, 'tls_lineage')))
+    )[0]!;
     expect(lineageAfter.ciphertext).not.toBe(lineageBefore.ciphertext);
     const actions = (await h.database.db.select({ action: auditLog.action }).from(auditLog).where(eq(auditLog.target, serverId))).map((a) => a.action);
     expect(actions).toEqual(expect.arrayContaining(['tls.rollover', 'tls.next_tlsa_published', 'tls.rolled_over']));
@@ -67,11 +85,13 @@ describe('TLS key rollover', () => {
     const { serverId } = await h.readyServer(token, workspaceId, 'tls-web.example');
     const support = await h.staff('tls-web-support@example.org', 'support');
     const origin = new URL(h.ctx.config.http.publicUrl).origin;
-    const page = (who: string, action?: string, form?: Record<string, string>) => fetch(`${h.baseUrl}/support/servers/${serverId}${action ?? ''}`, {
-      method: form ? 'POST' : 'GET', redirect: 'manual',
-      headers: { cookie: `mailplane_session=${who}`, ...(form ? { 'content-type': 'application/x-www-form-urlencoded', origin } : {}) },
-      ...(form ? { body: new URLSearchParams(form).toString() } : {}),
-    });
+    const page = (who: string, action?: string, form?: Record<string, string>) =>
+      fetch(`${h.baseUrl}/support/servers/${serverId}${action ?? ''}`, {
+        method: form ? 'POST' : 'GET',
+        redirect: 'manual',
+        headers: { cookie: `mailplane_session=${who}`, ...(form ? { 'content-type': 'application/x-www-form-urlencoded', origin } : {}) },
+        ...(form ? { body: new URLSearchParams(form).toString() } : {}),
+      });
     const html = await (await page(support)).text();
     expect(html).toContain((await row(serverId)).tlsSpkiSha256!);
     expect(html).toContain('Roll over the TLS key');
@@ -81,10 +101,14 @@ describe('TLS key rollover', () => {
     const posted = await page(support, '/dkim/rotate', { reason: 'support rotates' });
     expect(posted.status).toBe(303);
     expect(posted.headers.get('location')).toContain('notice=dkim_rotation');
-    const run = await until('the rotation to finish', async () => {
-      const r = await latestRun(serverId);
-      return r.status !== 'running' ? r : null;
-    }, 60_000);
+    const run = await until(
+      'the rotation to finish',
+      async () => {
+        const r = await latestRun(serverId);
+        return r.status !== 'running' ? r : null;
+      },
+      60_000,
+    );
     expect(run).toMatchObject({ kind: 'rotate_dkim', status: 'succeeded' });
     // A run in progress: refused on the page, nothing started.
     const rolled = await page(support, '/tls/rollover', { reason: 'support rolls', keyType: 'rsa' });
@@ -109,10 +133,14 @@ describe('TLS key rollover', () => {
     const support = await h.staff('tls-support@example.org', 'support');
     expect((await h.call('POST', path, { token: support, body: { reason: 'support rolls it', keyType: 'rsa' } })).status).toBe(202);
     expect((await h.call('POST', path, { token: await ops(), body: { reason: 'twice at once' } })).status).toBe(409);
-    const run = await until('the rollover to finish', async () => {
-      const r = await latestRun(serverId);
-      return r.status !== 'running' ? r : null;
-    }, 60_000);
+    const run = await until(
+      'the rollover to finish',
+      async () => {
+        const r = await latestRun(serverId);
+        return r.status !== 'running' ? r : null;
+      },
+      60_000,
+    );
     expect(run.status, run.error ?? '').toBe('succeeded');
     await h.database.db.update(servers).set({ status: 'suspended' }).where(eq(servers.id, serverId));
     expect((await h.call('POST', path, { token: await ops(), body: { reason: 'while suspended' } })).status).toBe(409);

@@ -19,7 +19,13 @@ afterAll(async () => {
 });
 
 /** Reads SSE events until `stop` says enough (or the stream ends). */
-async function readEvents(url: string, token: string, stop: (events: { event: string; data: any; id?: string }[]) => boolean, signal: AbortSignal, lastEventId?: string) {
+async function readEvents(
+  url: string,
+  token: string,
+  stop: (events: { event: string; data: any; id?: string }[]) => boolean,
+  signal: AbortSignal,
+  lastEventId?: string,
+) {
   const res = await fetch(url, { headers: { authorization: `Bearer ${token}`, ...(lastEventId ? { 'last-event-id': lastEventId } : {}) }, signal });
   expect(res.headers.get('content-type')).toContain('text/event-stream');
   const events: { event: string; data: any; id?: string }[] = [];
@@ -29,8 +35,7 @@ async function readEvents(url: string, token: string, stop: (events: { event: st
     const { value, done } = await reader.read();
     if (done) break;
     buffer += value;
-    let idx;
-    while ((idx = buffer.indexOf('\n\n')) >= 0) {
+    for (let idx = buffer.indexOf('\n\n'); idx >= 0; idx = buffer.indexOf('\n\n')) {
       const block = buffer.slice(0, idx);
       buffer = buffer.slice(idx + 2);
       const event = /^event: (.*)$/m.exec(block)?.[1];
@@ -85,18 +90,21 @@ describe('provisioning as customers and support see it', () => {
     await h.waitForServer(serverId, ['ready']);
   }, 90_000);
 
-  it('gives every event an id, replays what a client missed from Last-Event-ID, and ends a finished server\'s stream', async () => {
+  it("gives every event an id, replays what a client missed from Last-Event-ID, and ends a finished server's stream", async () => {
     const url = `${h.baseUrl}/v1/workspaces/${customer.workspaceId}/servers/${serverId}/events`;
     // The run is over: the stream says so and closes by itself (readEvents returns at its end).
     const finished = await readEvents(url, customer.token, () => false, AbortSignal.timeout(10_000));
     expect(finished.map((e) => e.event)).toEqual(['snapshot', 'end']);
     expect(finished.every((e) => /^\d+$/.test(e.id ?? ''))).toBe(true);
     // A client that saw the run up to create_server's start reconnects with that event's id.
-    const [started] = await h.database.sql`select s.started_at from provisioning_steps s join provisioning_runs r on r.id = s.run_id where r.server_id = ${serverId} and s.name = 'create_server'`;
+    const [started] = await h.database
+      .sql`select s.started_at from provisioning_steps s join provisioning_runs r on r.id = s.run_id where r.server_id = ${serverId} and s.name = 'create_server'`;
     const lastEventId = String(new Date(started!['started_at'] as string).getTime());
     const replay = await readEvents(url, customer.token, () => false, AbortSignal.timeout(10_000), lastEventId);
     expect(replay[0]).toMatchObject({ event: 'step.started', data: { step: 'create_server' } });
-    expect(replay.map((e) => `${e.event}:${e.data.step ?? ''}`)).toEqual(expect.arrayContaining(['step.succeeded:create_server', 'step.succeeded:verify', 'run.succeeded:']));
+    expect(replay.map((e) => `${e.event}:${e.data.step ?? ''}`)).toEqual(
+      expect.arrayContaining(['step.succeeded:create_server', 'step.succeeded:verify', 'run.succeeded:']),
+    );
     expect(replay.some((e) => e.data.step === 'allocate_ips' && e.event === 'step.started')).toBe(false);
     expect(replay.at(-1)!.event).toBe('end');
     const ids = replay.map((e) => Number(e.id));
@@ -141,5 +149,40 @@ describe('provisioning as customers and support see it', () => {
     // A run that did not fail cannot be resumed.
     expect((await h.call('POST', `/v1/admin/servers/${serverId}/resume`, { token: support })).status).toBe(409);
     expect((await h.call('POST', `/v1/admin/servers/${serverId}/steps/not_a_step/rerun`, { token: support })).status).toBeGreaterThanOrEqual(400);
+  });
+
+  // Every answer above was also checked against these schemas by the harness (test/support/response-contract.ts).
+  it('documents the server, DNS, export and fleet answers as named, typed components of /openapi.json', async () => {
+    const doc = (await h.call('GET', '/openapi.json')).body;
+    const schemas = doc.components.schemas as Record<string, { type?: string; properties?: object; additionalProperties?: unknown }>;
+    const jsonOf = (path: string, method: string, status: string) => doc.paths[path][method].responses[status].content['application/json'].schema;
+    const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+    expect(jsonOf('/v1/workspaces/{ws}/servers/{id}', 'get', '200')).toEqual(ref('ServerDetail'));
+    expect(jsonOf('/v1/workspaces/{ws}/servers/{id}/dns', 'get', '200')).toEqual(ref('DnsView'));
+    expect(jsonOf('/v1/workspaces/{ws}/servers', 'get', '200').properties.servers.items).toEqual(ref('ServerSummary'));
+    expect(jsonOf('/v1/me/export', 'get', '200')).toEqual(ref('GdprExport'));
+    expect(jsonOf('/v1/admin/servers', 'get', '200').properties.servers.items).toEqual(ref('ServerSummary'));
+    expect(jsonOf('/v1/admin/servers/{id}', 'get', '200')).toEqual(ref('ServerDetail'));
+    expect(jsonOf('/v1/admin/servers/{id}/stack', 'get', '200')).toEqual(ref('ServerStack'));
+    expect(jsonOf('/v1/admin/rollouts', 'get', '200').properties.rollouts.items).toEqual(ref('RolloutSummary'));
+    expect(jsonOf('/v1/admin/rollouts/{id}', 'get', '200')).toEqual(ref('Rollout'));
+    // No answer of the API is an untyped bag any more: a body, or the items of a list in it, that is
+    // an object with no documented properties would be `record<string, unknown>` again.
+    const untyped = (s: { type?: string; properties?: object; $ref?: string } | undefined) =>
+      s !== undefined && s.$ref === undefined && s.type === 'object' && s.properties === undefined;
+    const bags: string[] = [];
+    for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, { responses?: Record<string, any> }>>)) {
+      for (const [method, op] of Object.entries(item)) {
+        for (const [status, res] of Object.entries(op.responses ?? {})) {
+          const body = res.content?.['application/json']?.schema;
+          const lists = Object.values(body?.properties ?? {}).map((p: any) => p.items);
+          if (untyped(body) || lists.some(untyped)) bags.push(`${method} ${path} ${status}`);
+        }
+      }
+    }
+    expect(bags).toEqual([]);
+    for (const name of ['ServerSummary', 'ServerDetail', 'DnsView', 'GdprExport', 'ServerStack', 'RolloutSummary', 'Rollout']) {
+      expect(Object.keys(schemas[name]?.properties ?? schemas[name] ?? {}).length, name).toBeGreaterThan(0);
+    }
   });
 });

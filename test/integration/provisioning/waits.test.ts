@@ -20,7 +20,6 @@ afterAll(async () => {
   await h?.close();
 });
 
-
 describe('waits that belong to people', () => {
   it('waits for the nameservers, then for outbound SMTP, spending no attempts, and ends ready by itself', async () => {
     const { token, workspaceId } = await h.customer('waiter@example.org');
@@ -38,20 +37,32 @@ describe('waits that belong to people', () => {
     expect(wait.action).toContain(zone.name_servers[0]);
     expect(wait.action).toContain('28 days');
     // Several checks later, still one attempt: waiting spends no retry budget.
-    await until('three checks', async () => (await view()).body.waitingFor.find((w: { code: string; checks: number }) => w.code === 'zone_pending' && w.checks >= 3));
-    const [activation] = await h.database.db.select().from(provisioningSteps).where(and(eq(provisioningSteps.name, 'activate_zone'), eq(provisioningSteps.status, 'waiting')));
+    await until('three checks', async () =>
+      (await view()).body.waitingFor.find((w: { code: string; checks: number }) => w.code === 'zone_pending' && w.checks >= 3),
+    );
+    const [activation] = await h.database.db
+      .select()
+      .from(provisioningSteps)
+      .where(and(eq(provisioningSteps.name, 'activate_zone'), eq(provisioningSteps.status, 'waiting')));
     expect(activation!.attempt).toBeLessThanOrEqual(1);
 
     // 2. The customer moves the nameservers (as a person does it: the CLI); the next wait is Scaleway's SMTP block, with an ops alert.
     const activated = await runMailplane(['sandbox', 'activate-zone', 'waiter-mail.example'], { ...h.env, LOG_LEVEL: 'warn' });
     expect(activated.code, activated.stderr).toBe(0);
     expect(h.sandbox.cloudflare!.zones().find((z) => z.name === 'waiter-mail.example')?.status).toBe('active');
-    const smtp = await until('outbound_smtp_blocked', async () => {
-      const res = await view();
-      return res.body.waitingFor.find((w: { code: string }) => w.code === 'outbound_smtp_blocked');
-    }, 90_000);
+    const smtp = await until(
+      'outbound_smtp_blocked',
+      async () => {
+        const res = await view();
+        return res.body.waitingFor.find((w: { code: string }) => w.code === 'outbound_smtp_blocked');
+      },
+      90_000,
+    );
     expect(smtp).toMatchObject({ step: 'check_network', party: 'ops' });
-    const [alert] = await h.database.db.select().from(alerts).where(and(eq(alerts.kind, 'outbound_smtp_blocked'), isNull(alerts.resolvedAt)));
+    const [alert] = await h.database.db
+      .select()
+      .from(alerts)
+      .where(and(eq(alerts.kind, 'outbound_smtp_blocked'), isNull(alerts.resolvedAt)));
     expect(alert?.serverId).toBe(serverId);
     expect(alert?.message).toContain('enable SMTP');
     // The block lives on the server's own security group, created while the account was blocked.
@@ -68,7 +79,10 @@ describe('waits that belong to people', () => {
     const ready = await h.waitForServer(serverId, ['ready', 'failed'], 90_000);
     expect(ready.status).toBe('ready');
     expect(h.sandbox.scaleway!.listSecurityGroups().find((g) => g.id === group.id)?.smtpBlocked).toBe(false);
-    const [network] = await h.database.db.select().from(provisioningSteps).where(and(eq(provisioningSteps.name, 'check_network'), eq(provisioningSteps.status, 'succeeded')));
+    const [network] = await h.database.db
+      .select()
+      .from(provisioningSteps)
+      .where(and(eq(provisioningSteps.name, 'check_network'), eq(provisioningSteps.status, 'succeeded')));
     expect(network?.log).toContain(`asked Scaleway to enable SMTP on security group ${group.id}: enabled`);
     const [after] = await h.database.db.select().from(alerts).where(eq(alerts.id, alert!.id));
     expect(after!.resolvedAt).not.toBeNull();
@@ -79,7 +93,8 @@ describe('waits that belong to people', () => {
     const { token, workspaceId } = await h.customer('slow@example.org');
     const { serverId } = await h.subscribe(token, workspaceId, 'slow-mail.example');
     const view = () => h.call('GET', `/v1/workspaces/${workspaceId}/servers/${serverId}`, { token });
-    const nsOf = async () => (await view()).body.waitingFor.find((w: { code: string }) => w.code === 'zone_pending')?.details.nameServers as string[] | undefined;
+    const nsOf = async () =>
+      (await view()).body.waitingFor.find((w: { code: string }) => w.code === 'zone_pending')?.details.nameServers as string[] | undefined;
     const first = await until('zone_pending', nsOf);
     const oldZone = h.sandbox.cloudflare!.zones().find((z) => z.name === 'slow-mail.example')!;
     expect(h.sandbox.cloudflare!.expirePendingZone('slow-mail.example')).toBe(true);

@@ -30,7 +30,10 @@ describe.skipIf(!root)('real-host disk layers', () => {
     mounted.push(merged);
     return { machineDir, merged };
   }
-  const unmount = async (merged: string) => { await run('umount', [merged]); mounted.splice(mounted.indexOf(merged), 1); };
+  const unmount = async (merged: string) => {
+    await run('umount', [merged]);
+    mounted.splice(mounted.indexOf(merged), 1);
+  };
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'mailplane-layers-'));

@@ -32,7 +32,10 @@ async function flip(o: SecretOwner, column: 'ciphertext' | 'tag' | 'iv' | 'wrapp
   const row = await rowOf(o);
   const buf = Buffer.from(row[column], 'base64');
   buf[byte] = buf[byte]! ^ 0x01;
-  await database.db.update(vaultSecrets).set({ [column]: buf.toString('base64') }).where(eq(vaultSecrets.id, row.id));
+  await database.db
+    .update(vaultSecrets)
+    .set({ [column]: buf.toString('base64') })
+    .where(eq(vaultSecrets.id, row.id));
 }
 
 describe('vault', () => {
@@ -76,7 +79,9 @@ describe('vault', () => {
     await vault.put(database.db, b, 'belongs to b');
     const ra = await rowOf(a);
     // Copy a's sealed secret onto b's row: the data is valid, the owner is not.
-    await database.db.update(vaultSecrets).set({ wrappedKey: ra.wrappedKey, iv: ra.iv, ciphertext: ra.ciphertext, tag: ra.tag })
+    await database.db
+      .update(vaultSecrets)
+      .set({ wrappedKey: ra.wrappedKey, iv: ra.iv, ciphertext: ra.ciphertext, tag: ra.tag })
       .where(eq(vaultSecrets.ownerId, b.id));
     await expect(vault.get(database.db, b)).rejects.toThrow(/failed authentication/);
     // Same row, other workspace or purpose: refused too.

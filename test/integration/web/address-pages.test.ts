@@ -34,12 +34,13 @@ beforeAll(async () => {
 afterAll(() => h?.close());
 
 const path = () => `/w/${owner.workspaceId}/servers/${serverId}/addresses`;
-const page = (url: string, o: { token: string; form?: Record<string, string> }) => fetch(`${h.baseUrl}${url}`, {
-  method: o.form ? 'POST' : 'GET',
-  redirect: 'manual',
-  headers: { cookie: `mailplane_session=${o.token}`, ...(o.form ? { 'content-type': 'application/x-www-form-urlencoded', origin: h.baseUrl } : {}) },
-  ...(o.form ? { body: new URLSearchParams(o.form).toString() } : {}),
-});
+const page = (url: string, o: { token: string; form?: Record<string, string> }) =>
+  fetch(`${h.baseUrl}${url}`, {
+    method: o.form ? 'POST' : 'GET',
+    redirect: 'manual',
+    headers: { cookie: `mailplane_session=${o.token}`, ...(o.form ? { 'content-type': 'application/x-www-form-urlencoded', origin: h.baseUrl } : {}) },
+    ...(o.form ? { body: new URLSearchParams(o.form).toString() } : {}),
+  });
 
 describe('the Addresses page', () => {
   it('the owner adds an alias, a catch-all, a forward and a vacation reply, and the server gets them', async () => {
@@ -56,11 +57,19 @@ describe('the Addresses page', () => {
     expect(await h.database.db.select().from(mailAliases).where(eq(mailAliases.serverId, serverId))).toHaveLength(1);
     expect(await h.database.db.select().from(catchAlls).where(eq(catchAlls.serverId, serverId))).toHaveLength(1);
     expect((await h.database.db.select().from(mailForwards).where(eq(mailForwards.mailboxId, mailboxId)))[0]).toMatchObject({ keepCopy: true });
-    expect((await h.database.db.select().from(vacations).where(eq(vacations.mailboxId, mailboxId)))[0]).toMatchObject({ days: 5, message: 'Back in January.\nAlice' });
-    const script = await until('the script on the server', async () => {
-      const text = (await h.sandbox.ssh!.file(hostId, '/var/lib/dovecot/mailplane-sieve/alice@web-addresses.example.sieve'))?.content.toString('utf8') ?? '';
-      return text.includes('vacation :days 5') && text;
-    }, 30_000, 50);
+    expect((await h.database.db.select().from(vacations).where(eq(vacations.mailboxId, mailboxId)))[0]).toMatchObject({
+      days: 5,
+      message: 'Back in January.\nAlice',
+    });
+    const script = await until(
+      'the script on the server',
+      async () => {
+        const text = (await h.sandbox.ssh!.file(hostId, '/var/lib/dovecot/mailplane-sieve/alice@web-addresses.example.sieve'))?.content.toString('utf8') ?? '';
+        return text.includes('vacation :days 5') && text;
+      },
+      30_000,
+      50,
+    );
     expect(script).toContain('redirect :copy "alice@elsewhere.example.net";');
     const html = await (await page(path(), { token: owner.token })).text();
     expect(html).toContain('sales@web-addresses.example');
@@ -68,7 +77,10 @@ describe('the Addresses page', () => {
   });
 
   it('a bad value is a 400 page naming the problem, and changes nothing', async () => {
-    const res = await page(`${path()}/${mailboxId}/vacation`, { token: owner.token, form: { startsOn: '2026-12-20', endsOn: '2026-12-31', days: '5', subject: 'Away\r\nBcc: x@example.net', message: 'x' } });
+    const res = await page(`${path()}/${mailboxId}/vacation`, {
+      token: owner.token,
+      form: { startsOn: '2026-12-20', endsOn: '2026-12-31', days: '5', subject: 'Away\r\nBcc: x@example.net', message: 'x' },
+    });
     expect(res.status).toBe(400);
     expect(await res.text()).toContain('a subject on one line');
     expect((await h.database.db.select().from(vacations).where(eq(vacations.mailboxId, mailboxId)))[0]?.subject).toBe('Away');

@@ -25,16 +25,17 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => h?.close());
 
-const page = (path: string, o: { token?: string; method?: string; form?: Record<string, string>; headers?: Record<string, string> } = {}) => fetch(`${h.baseUrl}${path}`, {
-  method: o.method ?? (o.form ? 'POST' : 'GET'),
-  redirect: 'manual',
-  headers: {
-    ...(o.token ? { cookie: `mailplane_session=${o.token}` } : {}),
-    ...(o.form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
-    ...o.headers,
-  },
-  ...(o.form ? { body: new URLSearchParams(o.form).toString() } : {}),
-});
+const page = (path: string, o: { token?: string; method?: string; form?: Record<string, string>; headers?: Record<string, string> } = {}) =>
+  fetch(`${h.baseUrl}${path}`, {
+    method: o.method ?? (o.form ? 'POST' : 'GET'),
+    redirect: 'manual',
+    headers: {
+      ...(o.token ? { cookie: `mailplane_session=${o.token}` } : {}),
+      ...(o.form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+      ...o.headers,
+    },
+    ...(o.form ? { body: new URLSearchParams(o.form).toString() } : {}),
+  });
 
 describe('dashboard guards', () => {
   it('refuses a form post from another origin, or with no origin at all, and changes nothing', async () => {
@@ -45,7 +46,9 @@ describe('dashboard guards', () => {
     expect(await evil.text()).toContain('not sent from the mailplane dashboard');
     expect((await page('/workspaces', { token: owner.token, form: { name: 'Blind' } })).status).toBe(403);
     // A sandboxed or no-referrer page sends "Origin: null": only Sec-Fetch-Site: same-origin makes it ours.
-    expect((await page('/workspaces', { token: owner.token, form: { name: 'Null' }, headers: { origin: 'null', 'sec-fetch-site': 'cross-site' } })).status).toBe(403);
+    expect(
+      (await page('/workspaces', { token: owner.token, form: { name: 'Null' }, headers: { origin: 'null', 'sec-fetch-site': 'cross-site' } })).status,
+    ).toBe(403);
     const after = await h.database.sql`select count(*)::int as n from workspaces`;
     expect(after[0]!['n']).toBe(before[0]!['n']);
     const ok = await page('/workspaces', { token: owner.token, form: { name: 'Ours' }, headers: { origin: h.baseUrl } });
@@ -80,8 +83,12 @@ describe('dashboard guards', () => {
   });
 
   it('signs in with the form, answers a wrong password and an unknown email alike, and never redirects off-site', async () => {
-    const wrong = await (await page('/login', { form: { email: 'owner@web.example', password: 'not-the-password-at-all' }, headers: { origin: h.baseUrl } })).text();
-    const unknown = await (await page('/login', { form: { email: 'nobody@web.example', password: 'not-the-password-at-all' }, headers: { origin: h.baseUrl } })).text();
+    const wrong = await (
+      await page('/login', { form: { email: 'owner@web.example', password: 'not-the-password-at-all' }, headers: { origin: h.baseUrl } })
+    ).text();
+    const unknown = await (
+      await page('/login', { form: { email: 'nobody@web.example', password: 'not-the-password-at-all' }, headers: { origin: h.baseUrl } })
+    ).text();
     const message = (html: string) => /role="alert">([^<]*)</.exec(html)?.[1];
     expect(message(wrong)).toBe('Email or password is incorrect');
     expect(message(unknown)).toBe(message(wrong));
@@ -152,10 +159,16 @@ describe('dashboard guards', () => {
   });
 
   it('keeps /openapi.json a valid OpenAPI 3.1 document with the product routes in it', async () => {
-    const doc = await (await fetch(`${h.baseUrl}/openapi.json`)).json() as { paths: Record<string, unknown> };
+    const doc = (await (await fetch(`${h.baseUrl}/openapi.json`)).json()) as { paths: Record<string, unknown> };
     const result = await new Validator().validate(structuredClone(doc) as Parameters<Validator['validate']>[0]);
     expect(result.errors ?? []).toEqual([]);
-    for (const path of ['/v1/auth/password/forgot', '/v1/auth/password/reset', '/v1/auth/email/verify', '/v1/me/email/verification', '/v1/workspaces/{ws}/servers/{id}/checks']) {
+    for (const path of [
+      '/v1/auth/password/forgot',
+      '/v1/auth/password/reset',
+      '/v1/auth/email/verify',
+      '/v1/me/email/verification',
+      '/v1/workspaces/{ws}/servers/{id}/checks',
+    ]) {
       expect(doc.paths[path], path).toBeDefined();
     }
     // Pages are not API operations.
@@ -163,8 +176,9 @@ describe('dashboard guards', () => {
   });
 
   it('shows stored mail with its links clickable and everything else escaped', () => {
-    expect(linkify('Hi <b>"you"</b>: http://127.0.0.1:3000/verify-email?token=a.b&x=1 ok'))
-      .toBe('Hi &lt;b&gt;&quot;you&quot;&lt;/b&gt;: <a href="http://127.0.0.1:3000/verify-email?token=a.b&amp;x=1">http://127.0.0.1:3000/verify-email?token=a.b&amp;x=1</a> ok');
+    expect(linkify('Hi <b>"you"</b>: http://127.0.0.1:3000/verify-email?token=a.b&x=1 ok')).toBe(
+      'Hi &lt;b&gt;&quot;you&quot;&lt;/b&gt;: <a href="http://127.0.0.1:3000/verify-email?token=a.b&amp;x=1">http://127.0.0.1:3000/verify-email?token=a.b&amp;x=1</a> ok',
+    );
   });
 });
 
@@ -198,7 +212,8 @@ describe('signing up through the API', () => {
 
 describe('signing up through the dashboard', () => {
   it('answers a new and a taken address alike, and the mailed link signs in and continues where the sign-up was going', async () => {
-    const signup = (email: string) => page(`/signup?next=${encodeURIComponent('/account')}`, { form: { name: 'Nia', email, password: STRONG_PASSWORD }, headers: { origin: h.baseUrl } });
+    const signup = (email: string) =>
+      page(`/signup?next=${encodeURIComponent('/account')}`, { form: { name: 'Nia', email, password: STRONG_PASSWORD }, headers: { origin: h.baseUrl } });
     const fresh = await signup('nia@web.example');
     const taken = await signup('owner@web.example');
     for (const res of [fresh, taken]) {
@@ -209,7 +224,9 @@ describe('signing up through the dashboard', () => {
     expect(check).toContain('href="/sandbox/mail"');
 
     const mails = await h.ctx.outbox!.list();
-    expect(mails.filter((m) => m.to.includes('owner@web.example')).map((m) => m.subject)).toContain('Someone tried to create a mailplane account with your address');
+    expect(mails.filter((m) => m.to.includes('owner@web.example')).map((m) => m.subject)).toContain(
+      'Someone tried to create a mailplane account with your address',
+    );
     const mail = mails.find((m) => m.to.includes('nia@web.example') && m.text.includes('/verify-email?token='));
     const link = new URL(/https?:\/\/\S+verify-email\S+/.exec(mail!.text)![0]);
     expect(link.searchParams.get('next')).toBe('/account');

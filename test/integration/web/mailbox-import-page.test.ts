@@ -22,21 +22,29 @@ beforeAll(async () => {
   ({ serverId } = await h.readyServer(owner.token, owner.workspaceId, 'web-import.example'));
   const res = await h.call('POST', `/v1/workspaces/${owner.workspaceId}/servers/${serverId}/mailboxes`, { token: owner.token, body: { localPart: 'alice' } });
   mailboxId = res.body.mailbox.id;
-  await until('the mailbox on the server', async () => (await h.database.db.select().from(mailboxes).where(eq(mailboxes.id, mailboxId)))[0]?.appliedAt ?? false, 30_000, 50);
+  await until(
+    'the mailbox on the server',
+    async () => (await h.database.db.select().from(mailboxes).where(eq(mailboxes.id, mailboxId)))[0]?.appliedAt ?? false,
+    30_000,
+    50,
+  );
 }, 180_000);
 afterAll(() => h?.close());
 
 const path = () => `/w/${owner.workspaceId}/servers/${serverId}/mailboxes/${mailboxId}/import`;
-const page = (o: { form?: Record<string, string> } = {}) => fetch(`${h.baseUrl}${path()}`, {
-  method: o.form ? 'POST' : 'GET',
-  redirect: 'manual',
-  headers: { cookie: `mailplane_session=${owner.token}`, ...(o.form ? { 'content-type': 'application/x-www-form-urlencoded', origin: h.baseUrl } : {}) },
-  ...(o.form ? { body: new URLSearchParams(o.form).toString() } : {}),
-});
+const page = (o: { form?: Record<string, string> } = {}) =>
+  fetch(`${h.baseUrl}${path()}`, {
+    method: o.form ? 'POST' : 'GET',
+    redirect: 'manual',
+    headers: { cookie: `mailplane_session=${owner.token}`, ...(o.form ? { 'content-type': 'application/x-www-form-urlencoded', origin: h.baseUrl } : {}) },
+    ...(o.form ? { body: new URLSearchParams(o.form).toString() } : {}),
+  });
 
 describe('the mailbox import page', () => {
   it('is linked from the mailboxes page and asks for the old server, user and password', async () => {
-    const list = await (await fetch(`${h.baseUrl}/w/${owner.workspaceId}/servers/${serverId}/mailboxes`, { headers: { cookie: `mailplane_session=${owner.token}` } })).text();
+    const list = await (
+      await fetch(`${h.baseUrl}/w/${owner.workspaceId}/servers/${serverId}/mailboxes`, { headers: { cookie: `mailplane_session=${owner.token}` } })
+    ).text();
     expect(list).toContain(`href="${path()}"`);
     const html = await (await page()).text();
     expect(html).toContain('No import yet.');
@@ -57,10 +65,15 @@ describe('the mailbox import page', () => {
     const res = await page({ form: { host: '9.9.9.9', port: '993', security: 'imaps', username: 'alice@old.example.net', password: OLD_PASSWORD } });
     expect(res.status, await res.clone().text()).toBe(303);
     expect(res.headers.get('location')).toBe(path());
-    const row = await until('the run ended', async () => {
-      const [r] = await h.database.db.select().from(mailboxImports).where(eq(mailboxImports.mailboxId, mailboxId));
-      return r && (r.status === 'succeeded' || r.status === 'failed') ? r : false;
-    }, 30_000, 50);
+    const row = await until(
+      'the run ended',
+      async () => {
+        const [r] = await h.database.db.select().from(mailboxImports).where(eq(mailboxImports.mailboxId, mailboxId));
+        return r && (r.status === 'succeeded' || r.status === 'failed') ? r : false;
+      },
+      30_000,
+      50,
+    );
     expect(row.status).toBe('succeeded');
     expect(await h.database.db.select().from(vaultSecrets).where(eq(vaultSecrets.purpose, 'import_password'))).toEqual([]);
     const html = await (await page()).text();

@@ -33,7 +33,8 @@ describe('the sandbox mailbox of a product listening beyond loopback', () => {
   }, 60_000);
   afterAll(() => h?.close());
 
-  const get = (path: string, token?: string) => fetch(`${h.baseUrl}${path}`, { redirect: 'manual', headers: token ? { cookie: `mailplane_session=${token}` } : {} });
+  const get = (path: string, token?: string) =>
+    fetch(`${h.baseUrl}${path}`, { redirect: 'manual', headers: token ? { cookie: `mailplane_session=${token}` } : {} });
 
   it('refuses anonymous callers and customers, even from loopback, and shows no message', async () => {
     const [mail] = await h.ctx.outbox!.list();

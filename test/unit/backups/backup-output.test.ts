@@ -2,9 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { parseBackupOutput } from '../../../src/backups/run-backup.ts';
 
 const good = {
-  snapshotId: 'a1b2c3d4', passes: 1, vanished: 0,
+  snapshotId: 'a1b2c3d4',
+  passes: 1,
+  vanished: 0,
   summary: { snapshot_id: 'a1b2c3d4', total_files_processed: 3, total_bytes_processed: 1200, data_added: 800 },
-  manifest: { version: 1, createdAt: '2026-12-07T00:00:00Z', root: '/var/vmail', mailboxes: { 'a@example.com': { INBOX: { count: 1, messages: { k: 'ab' } } } } },
+  manifest: {
+    version: 1,
+    createdAt: '2026-12-07T00:00:00Z',
+    root: '/var/vmail',
+    mailboxes: { 'a@example.com': { INBOX: { count: 1, messages: { k: 'ab' } } } },
+  },
 };
 
 describe('what the control plane accepts from backup.sh', () => {

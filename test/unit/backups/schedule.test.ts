@@ -17,7 +17,7 @@ describe('backup schedule', () => {
     expect(Math.min(...days)).toBeGreaterThan(1600);
   });
 
-  it('names the next backup at the server\'s minute, today if still ahead, else tomorrow', () => {
+  it("names the next backup at the server's minute, today if still ahead, else tomorrow", () => {
     const id = ids[3]!;
     const minute = backupMinuteOfDay(id);
     const midnight = Date.UTC(2026, 11, 7);
@@ -28,7 +28,9 @@ describe('backup schedule', () => {
 
 describe('manifest comparison', () => {
   const manifest = (messages: Record<string, string>) => ({
-    version: 1 as const, createdAt: '2026-12-07T00:00:00Z', mailboxes: { 'a@example.com': { INBOX: { count: Object.keys(messages).length, messages } } },
+    version: 1 as const,
+    createdAt: '2026-12-07T00:00:00Z',
+    mailboxes: { 'a@example.com': { INBOX: { count: Object.keys(messages).length, messages } } },
   });
 
   it('passes when every message of the manifest is restored with its content, extra new mail included', () => {

@@ -10,13 +10,31 @@ const sandbox = { testDomainsAllowed: true };
 
 describe('domainRefusal', () => {
   it.each([
-    ['example.com', 'special_use'], ['mail.example.org', 'special_use'], ['example.net', 'special_use'],
-    ['shop.test', 'special_use'], ['acme.example', 'special_use'], ['x.invalid', 'special_use'], ['box.localhost', 'special_use'],
-    ['printer.local', 'special_use'], ['hidden.onion', 'special_use'], ['router.home.arpa', 'special_use'], ['thing.alt', 'special_use'],
-    ['in-addr.arpa', 'special_use'], ['10.in-addr.arpa', 'special_use'], ['1.0.0.2.ip6.arpa', 'special_use'], ['corp.internal', 'special_use'],
-    ['gmail.com', 'mailbox_provider'], ['outlook.com', 'mailbox_provider'], ['mail.yahoo.fr', 'mailbox_provider'], ['proton.me', 'mailbox_provider'],
-    ['co.uk', 'public_suffix'], ['gov.uk', 'public_suffix'],
-    ['sub.acme.com', 'subdomain'], ['mail.acme.co.uk', 'subdomain'], ['blog.someone.github.io', 'subdomain'], ['a.b.c.acme.fr', 'subdomain'],
+    ['example.com', 'special_use'],
+    ['mail.example.org', 'special_use'],
+    ['example.net', 'special_use'],
+    ['shop.test', 'special_use'],
+    ['acme.example', 'special_use'],
+    ['x.invalid', 'special_use'],
+    ['box.localhost', 'special_use'],
+    ['printer.local', 'special_use'],
+    ['hidden.onion', 'special_use'],
+    ['router.home.arpa', 'special_use'],
+    ['thing.alt', 'special_use'],
+    ['in-addr.arpa', 'special_use'],
+    ['10.in-addr.arpa', 'special_use'],
+    ['1.0.0.2.ip6.arpa', 'special_use'],
+    ['corp.internal', 'special_use'],
+    ['gmail.com', 'mailbox_provider'],
+    ['outlook.com', 'mailbox_provider'],
+    ['mail.yahoo.fr', 'mailbox_provider'],
+    ['proton.me', 'mailbox_provider'],
+    ['co.uk', 'public_suffix'],
+    ['gov.uk', 'public_suffix'],
+    ['sub.acme.com', 'subdomain'],
+    ['mail.acme.co.uk', 'subdomain'],
+    ['blog.someone.github.io', 'subdomain'],
+    ['a.b.c.acme.fr', 'subdomain'],
   ])('refuses %s (%s)', (domain, reason) => {
     const refusal = domainRefusal(domain, production);
     expect(refusal?.reason).toBe(reason);
@@ -45,7 +63,10 @@ describe('testDomainsAllowed', () => {
   const base = { SESSION_SECRET: 'x'.repeat(40) };
   it('is on for the sandbox (no Cloudflare credentials, or its API on loopback), off for a real Cloudflare and in production', () => {
     expect(loadConfig({ ...base, NODE_ENV: 'development' }).product.testDomainsAllowed).toBe(true);
-    expect(loadConfig({ ...base, NODE_ENV: 'test', CLOUDFLARE_API_TOKEN: 't', CLOUDFLARE_ACCOUNT_ID: 'a', CLOUDFLARE_API_URL: 'http://127.0.0.1:4000' }).product.testDomainsAllowed).toBe(true);
+    expect(
+      loadConfig({ ...base, NODE_ENV: 'test', CLOUDFLARE_API_TOKEN: 't', CLOUDFLARE_ACCOUNT_ID: 'a', CLOUDFLARE_API_URL: 'http://127.0.0.1:4000' }).product
+        .testDomainsAllowed,
+    ).toBe(true);
     expect(loadConfig({ ...base, NODE_ENV: 'development', CLOUDFLARE_API_TOKEN: 't', CLOUDFLARE_ACCOUNT_ID: 'a' }).product.testDomainsAllowed).toBe(false);
   });
 });

@@ -3,8 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { desiredRecords, dmarcReportAuthorization, isMailplaneSlot, type RecordFacts } from '../../../provisioning/dns-records.ts';
 
 const facts: RecordFacts = {
-  domain: 'example.com', hostname: 'mail.example.com', ipv4: '192.0.2.10', ipv6: '2001:db8::10', dkim: null, sshfpSha256Hex: null,
-  dmarcRua: null, tlsRptRua: null,
+  domain: 'example.com',
+  hostname: 'mail.example.com',
+  ipv4: '192.0.2.10',
+  ipv6: '2001:db8::10',
+  dkim: null,
+  sshfpSha256Hex: null,
+  dmarcRua: null,
+  tlsRptRua: null,
 };
 const byPurpose = (f: RecordFacts) => Object.fromEntries(desiredRecords(f).map((r) => [r.purpose, r]));
 
@@ -22,13 +28,17 @@ describe('desired records', () => {
     expect(merged.content).toBe('v=spf1 ip4:192.0.2.10 ip6:2001:db8::10 include:_spf.crm.example ~ip4:203.0.113.0/24 -all');
   });
 
-  it('sends DMARC aggregate reports to the domain\'s own dmarc-reports@ by default, and to DMARC_RUA too', () => {
+  it("sends DMARC aggregate reports to the domain's own dmarc-reports@ by default, and to DMARC_RUA too", () => {
     expect(byPurpose(facts)['dmarc']!.content).toBe('v=DMARC1; p=quarantine; adkim=s; aspf=s; rua=mailto:dmarc-reports@example.com');
     expect(dmarcReportAuthorization(facts)).toBeNull();
     const external = { ...facts, dmarcRua: 'reports@dmarc.mailplane.example' };
     expect(byPurpose(external)['dmarc']!.content).toContain('rua=mailto:dmarc-reports@example.com,mailto:reports@dmarc.mailplane.example');
     // RFC 7489 §7.1: the other domain must say it takes this domain's reports.
-    expect(dmarcReportAuthorization(external)).toEqual({ ruaDomain: 'dmarc.mailplane.example', name: 'example.com._report._dmarc.dmarc.mailplane.example', content: 'v=DMARC1' });
+    expect(dmarcReportAuthorization(external)).toEqual({
+      ruaDomain: 'dmarc.mailplane.example',
+      name: 'example.com._report._dmarc.dmarc.mailplane.example',
+      content: 'v=DMARC1',
+    });
     expect(dmarcReportAuthorization({ ...facts, dmarcRua: 'dmarc@reports.example.com' })).toBeNull();
   });
 

@@ -63,7 +63,8 @@ describe('stack version', () => {
 
   it('lists the packages the scripts install and the services verify-services.sh checks', () => {
     const installed = [...rendered('install-mail-stack.sh').matchAll(/^\s*install_packages ([^\n]+?)(?: \\\n\s+([^\n]+))?$/gm)]
-      .flatMap((m) => `${m[1]} ${m[2] ?? ''}`.split(/\s+/)).filter(Boolean);
+      .flatMap((m) => `${m[1]} ${m[2] ?? ''}`.split(/\s+/))
+      .filter(Boolean);
     const hardened = /for p in ([^;]+); do/.exec(rendered('harden.sh'))![1]!.split(/\s+/);
     expect([...new Set([...installed, ...hardened])].filter((p) => p !== '"$@"').sort()).toEqual([...new Set(MAIL_STACK_PACKAGES)].sort());
     const units = /for unit in ([^;]+); do\n\s+if systemctl is-active/.exec(script('verify-services.sh'))![1]!.split(/\s+/);

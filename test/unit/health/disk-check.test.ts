@@ -4,12 +4,21 @@ import { diskCheck, parseDf, type DiskUsage } from '../../../src/health/disk-che
 import type { DnsFacts } from '../../../src/health/dns-checks.ts';
 
 const facts = { server: { sshHostKeyFingerprint: 'SHA256:x', ipv4: '192.0.2.1' } } as unknown as DnsFacts;
-const probe = (usage: DiskUsage | Error) => ({ usage: async () => { if (usage instanceof Error) throw usage; return usage; } });
+const probe = (usage: DiskUsage | Error) => ({
+  usage: async () => {
+    if (usage instanceof Error) throw usage;
+    return usage;
+  },
+});
 const GB = 1e9;
 
 describe('parseDf', () => {
   it('reads size, used and available bytes from df -B1 --output=size,used,avail', () => {
-    expect(parseDf('  1B-blocks        Used       Avail\n31526391808  2614722560 27279560704\n')).toEqual({ sizeBytes: 31526391808, usedBytes: 2614722560, availableBytes: 27279560704 });
+    expect(parseDf('  1B-blocks        Used       Avail\n31526391808  2614722560 27279560704\n')).toEqual({
+      sizeBytes: 31526391808,
+      usedBytes: 2614722560,
+      availableBytes: 27279560704,
+    });
     expect(parseDf('df: /: No such file or directory\n')).toBeNull();
     expect(parseDf('')).toBeNull();
   });

@@ -8,7 +8,8 @@ const facts = { server: { ipv4: '192.0.2.10', ipv6: '2001:db8::10', hostname: 'm
 const probeServing = (cert: Partial<CertificateInfo> | null): ServiceProbe => ({
   simulated: false,
   portState: async () => 'open',
-  certificate: async () => (cert ? { validTo: new Date('2027-02-01T00:00:00Z'), spkiSha256: 'ab', names: ['mx1.example.com'], untrusted: null, ...cert } : null),
+  certificate: async () =>
+    cert ? { validTo: new Date('2027-02-01T00:00:00Z'), spkiSha256: 'ab', names: ['mx1.example.com'], untrusted: null, ...cert } : null,
   mtaStsPolicy: async () => null,
 });
 
@@ -39,7 +40,16 @@ describe('the ports check', () => {
 
   it('asks every mail port on both addresses', async () => {
     const asked: string[] = [];
-    const r = await portsCheck({ ...probeServing({}), portState: async (host, port) => { asked.push(`${host} ${port}`); return 'open'; } }, facts);
+    const r = await portsCheck(
+      {
+        ...probeServing({}),
+        portState: async (host, port) => {
+          asked.push(`${host} ${port}`);
+          return 'open';
+        },
+      },
+      facts,
+    );
     expect(r.status).toBe('pass');
     expect(asked.sort()).toEqual(['192.0.2.10', '2001:db8::10'].flatMap((h) => [25, 465, 587, 993, 443].map((p) => `${h} ${p}`)).sort());
   });

@@ -12,7 +12,7 @@ function zone(records: Record<string, string[]>, failing: string[] = []): DnsLoo
   };
 }
 
-describe('SPF evaluation for the server\'s own IPs', () => {
+describe("SPF evaluation for the server's own IPs", () => {
   it('passes an address listed by ip4/ip6 and fails others with -all', async () => {
     const dns = zone({ 'TXT example.com': ['v=spf1 ip4:198.51.100.1 ip6:2001:db8::/64 -all'] });
     expect(await evaluateSpf(dns, 'example.com', '198.51.100.1')).toBe('pass');

@@ -26,16 +26,45 @@ const closed = { allowedRanges: [] };
 
 describe('isPublicAddress', () => {
   it.each([
-    '10.1.2.3', '127.0.0.1', '169.254.169.254', '100.64.1.1', '192.168.1.1', '172.16.0.1', '172.31.255.255', '0.0.0.0', '255.255.255.255',
-    '224.0.0.1', '198.18.0.1', '198.51.100.7', '203.0.113.9', '192.0.2.1', '::1', '::', 'fe80::1', 'fd00::1', 'fc00::1', 'ff02::1',
-    '::ffff:127.0.0.1', '::ffff:7f00:1', '::ffff:10.0.0.1', '64:ff9b::10.0.0.1', '2001:db8::1', '2002:a00:1::1', '2001::1', 'fec0::1', 'not-an-ip',
+    '10.1.2.3',
+    '127.0.0.1',
+    '169.254.169.254',
+    '100.64.1.1',
+    '192.168.1.1',
+    '172.16.0.1',
+    '172.31.255.255',
+    '0.0.0.0',
+    '255.255.255.255',
+    '224.0.0.1',
+    '198.18.0.1',
+    '198.51.100.7',
+    '203.0.113.9',
+    '192.0.2.1',
+    '::1',
+    '::',
+    'fe80::1',
+    'fd00::1',
+    'fc00::1',
+    'ff02::1',
+    '::ffff:127.0.0.1',
+    '::ffff:7f00:1',
+    '::ffff:10.0.0.1',
+    '64:ff9b::10.0.0.1',
+    '2001:db8::1',
+    '2002:a00:1::1',
+    '2001::1',
+    'fec0::1',
+    'not-an-ip',
   ])('refuses %s', (address) => {
     expect(isPublicAddress(address)).toBe(false);
   });
 
-  it.each(['8.8.8.8', '1.1.1.1', '172.32.0.1', '100.128.0.1', '::ffff:8.8.8.8', '2606:4700:4700::1111', '2a01:4f8::1', '2001:4860:4860::8888'])('accepts %s', (address) => {
-    expect(isPublicAddress(address)).toBe(true);
-  });
+  it.each(['8.8.8.8', '1.1.1.1', '172.32.0.1', '100.128.0.1', '::ffff:8.8.8.8', '2606:4700:4700::1111', '2a01:4f8::1', '2001:4860:4860::8888'])(
+    'accepts %s',
+    (address) => {
+      expect(isPublicAddress(address)).toBe(true);
+    },
+  );
 });
 
 describe('resolveImportSource', () => {
@@ -51,7 +80,10 @@ describe('resolveImportSource', () => {
   });
 
   it('refuses a name without an address, and what is no host name', async () => {
-    await expect(resolveImportSource(lookup, closed, 'nowhere.example.net')).rejects.toMatchObject({ status: 422, detail: expect.stringMatching(/no address/) });
+    await expect(resolveImportSource(lookup, closed, 'nowhere.example.net')).rejects.toMatchObject({
+      status: 422,
+      detail: expect.stringMatching(/no address/),
+    });
     for (const host of ['imap example.net', 'http://imap.example.net', 'localhost', '-bad.example.net']) {
       await expect(resolveImportSource(lookup, closed, host), host).rejects.toMatchObject({ status: 422 });
     }

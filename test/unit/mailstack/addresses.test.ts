@@ -9,8 +9,11 @@ describe('renderAddressFiles', () => {
   it('renders empty maps and a script without actions per mailbox when nothing is set', () => {
     const files = renderAddressFiles('example.com', empty);
     expect(files.map((f) => [f.path, f.content.length > 0])).toEqual([
-      ['/etc/postfix/address_aliases', false], ['/etc/postfix/alias_senders', false], ['/etc/mailplane/sieve-scripts', true],
-      ['/var/lib/dovecot/mailplane-sieve/alice@example.com.sieve', true], ['/var/lib/dovecot/mailplane-sieve/bob@example.com.sieve', true],
+      ['/etc/postfix/address_aliases', false],
+      ['/etc/postfix/alias_senders', false],
+      ['/etc/mailplane/sieve-scripts', true],
+      ['/var/lib/dovecot/mailplane-sieve/alice@example.com.sieve', true],
+      ['/var/lib/dovecot/mailplane-sieve/bob@example.com.sieve', true],
     ]);
     expect(files[3]!.content).not.toMatch(/^\s*[a-z]/m);
   });
@@ -25,7 +28,9 @@ describe('renderAddressFiles', () => {
   it('quotes Sieve strings so no text becomes a command, and refuses control characters', () => {
     expect(sieveString('a "b" \\ c')).toBe('"a \\"b\\" \\\\ c"');
     expect(() => sieveString('a\u0000b')).toThrow(/control characters/);
-    expect(() => renderSieveScript('example.com', 'alice', { ...empty, vacations: [{ ...vacation, subject: 'x\r\nBcc: y@example.net' }] })).toThrow(/control characters/);
+    expect(() => renderSieveScript('example.com', 'alice', { ...empty, vacations: [{ ...vacation, subject: 'x\r\nBcc: y@example.net' }] })).toThrow(
+      /control characters/,
+    );
     const script = renderSieveScript('example.com', 'alice', { ...empty, vacations: [{ ...vacation, subject: '"; discard; "' }] });
     expect(script).toContain(':subject "\\"; discard; \\""');
   });

@@ -29,7 +29,9 @@ describe('Ed25519 DKIM keys', () => {
     expect(key.mode).toBe(0o600);
     expect(key.content.trim()).toBe(rspamdEd25519Key(pem));
     expect(files.map((f) => f.path).sort()).toEqual([
-      '/etc/rspamd/local.d/dkim_signing.conf', '/var/lib/rspamd/dkim/example.com.mp2024.key', '/var/lib/rspamd/dkim/example.com.mp2024e.key',
+      '/etc/rspamd/local.d/dkim_signing.conf',
+      '/var/lib/rspamd/dkim/example.com.mp2024.key',
+      '/var/lib/rspamd/dkim/example.com.mp2024e.key',
     ]);
   });
 

@@ -12,11 +12,18 @@ describe('renderMailboxFiles', () => {
       { localPart: 'alice', passwordHash: ARGON, quotaMb: 1024 },
     ]);
     expect(files).toEqual([
-      { path: '/etc/dovecot/users', mode: 0o640, content:
-        `alice@example.com:{ARGON2ID}${ARGON}::::::userdb_quota_rule=*:storage=1024M\nbob@example.com:{SHA512-CRYPT}${SHA}::::::userdb_quota_rule=*:storage=512M\n` },
+      {
+        path: '/etc/dovecot/users',
+        mode: 0o640,
+        content: `alice@example.com:{ARGON2ID}${ARGON}::::::userdb_quota_rule=*:storage=1024M\nbob@example.com:{SHA512-CRYPT}${SHA}::::::userdb_quota_rule=*:storage=512M\n`,
+      },
       { path: '/etc/postfix/virtual_mailboxes', mode: 0o644, content: 'alice@example.com OK\nbob@example.com OK\n' },
       { path: '/etc/postfix/sender_login_maps', mode: 0o644, content: 'alice@example.com alice@example.com\nbob@example.com bob@example.com\n' },
-      { path: '/etc/postfix/virtual_aliases', mode: 0o644, content: 'postmaster@example.com bob@example.com\nabuse@example.com bob@example.com\ndmarc-reports@example.com bob@example.com\n' },
+      {
+        path: '/etc/postfix/virtual_aliases',
+        mode: 0o644,
+        content: 'postmaster@example.com bob@example.com\nabuse@example.com bob@example.com\ndmarc-reports@example.com bob@example.com\n',
+      },
     ]);
   });
 
@@ -25,7 +32,9 @@ describe('renderMailboxFiles', () => {
       { localPart: 'zoe', passwordHash: ARGON, quotaMb: 10 },
       { localPart: 'postmaster', passwordHash: ARGON, quotaMb: 10 },
     ]);
-    expect(files.find((f) => f.path === '/etc/postfix/virtual_aliases')!.content).toBe('abuse@example.com zoe@example.com\ndmarc-reports@example.com zoe@example.com\n');
+    expect(files.find((f) => f.path === '/etc/postfix/virtual_aliases')!.content).toBe(
+      'abuse@example.com zoe@example.com\ndmarc-reports@example.com zoe@example.com\n',
+    );
   });
 
   it('renders empty files for a server without mailboxes', () => {

@@ -10,8 +10,7 @@ describe('renderServerTree', () => {
   const files = renderServerTree(sampleServer());
 
   it('renders the same tree as the golden files for the sample server', async () => {
-    await expect(files.map((f) => `${f.mode.toString(8).padStart(4, '0')} ${f.path}`).join('\n') + '\n')
-      .toMatchFileSnapshot('golden/MANIFEST');
+    await expect(files.map((f) => `${f.mode.toString(8).padStart(4, '0')} ${f.path}`).join('\n') + '\n').toMatchFileSnapshot('golden/MANIFEST');
     for (const file of files) {
       await expect(file.content).toMatchFileSnapshot(`golden${file.path}`);
     }
@@ -29,7 +28,9 @@ describe('renderServerTree', () => {
 
   it('uploads every script the provisioning steps run', () => {
     const scripts = files.filter((f) => f.path.startsWith('/opt/mailplane/bin/')).map((f) => f.path.slice('/opt/mailplane/bin/'.length));
-    expect(scripts).toEqual(expect.arrayContaining(['install-mail-stack.sh', 'harden.sh', 'issue-tls.sh', 'tls-spki.sh', 'verify-services.sh', 'apply-mailboxes.sh']));
+    expect(scripts).toEqual(
+      expect.arrayContaining(['install-mail-stack.sh', 'harden.sh', 'issue-tls.sh', 'tls-spki.sh', 'verify-services.sh', 'apply-mailboxes.sh']),
+    );
     for (const file of files.filter((f) => f.path.endsWith('.sh'))) {
       expect(file.mode, file.path).toBe(0o755);
       expect(file.content, file.path).toMatch(/^#!\/usr\/bin\/env bash\n(#.*\n)*set -euo pipefail\n/);

@@ -63,10 +63,12 @@ describe('Cloudflare error mapping', () => {
   });
 
   it('maps a request timeout to a retryable error', async () => {
-    server.use(http.get(`${API}/zones`, async () => {
-      await delay('infinite');
-      return HttpResponse.json({});
-    }));
+    server.use(
+      http.get(`${API}/zones`, async () => {
+        await delay('infinite');
+        return HttpResponse.json({});
+      }),
+    );
     const err = await failure(dns({ timeoutMs: 50 }).findZone('example.com'));
     expect(err).toMatchObject({ provider: 'cloudflare', retryable: true, code: 'provider_timeout' });
   });
@@ -95,14 +97,30 @@ describe('Cloudflare error mapping', () => {
     // The code Cloudflare sent for the same refusal until 2023 (simplesurance/cfdns#17); certbot and lexicon accept both.
     [81057, 'Record already exists.'],
   ])('takes a create refused with %i after a concurrent upsert as the record being there', async (code, message) => {
-    const record = { id: 'r1', zone_id: 'z1', zone_name: 'race.example', name: 'race.example', type: 'A', content: '192.0.2.7', ttl: 1, proxied: false, proxiable: true };
+    const record = {
+      id: 'r1',
+      zone_id: 'z1',
+      zone_name: 'race.example',
+      name: 'race.example',
+      type: 'A',
+      content: '192.0.2.7',
+      ttl: 1,
+      proxied: false,
+      proxiable: true,
+    };
     let listed = 0;
     server.use(
       http.get(`${API}/zones/z1/dns_records`, ({ request }) => {
         // Before the create: empty. After it: the other worker's record, on page 1 only.
         const page = Number(new URL(request.url).searchParams.get('page') ?? '1');
         const result = page > 1 || listed++ === 0 ? [] : [record];
-        return HttpResponse.json({ success: true, errors: [], messages: [], result, result_info: { page: 1, per_page: 100, count: result.length, total_count: result.length, total_pages: 1 } });
+        return HttpResponse.json({
+          success: true,
+          errors: [],
+          messages: [],
+          result,
+          result_info: { page: 1, per_page: 100, count: result.length, total_count: result.length, total_pages: 1 },
+        });
       }),
       http.post(`${API}/zones/z1/dns_records`, () => HttpResponse.json(envelopeError(code, message), { status: 400 })),
     );
@@ -118,12 +136,24 @@ describe('Cloudflare error mapping', () => {
       http.get(`${API}/zones`, () => {
         listed++;
         const result = listed === 1 ? [] : [zone];
-        return HttpResponse.json({ success: true, errors: [], messages: [], result, result_info: { page: 1, per_page: 20, count: result.length, total_count: result.length, total_pages: 1 } });
+        return HttpResponse.json({
+          success: true,
+          errors: [],
+          messages: [],
+          result,
+          result_info: { page: 1, per_page: 20, count: result.length, total_count: result.length, total_pages: 1 },
+        });
       }),
       http.post(`${API}/zones`, () => HttpResponse.json(envelopeError(1061, 'race.example already exists'), { status: 400 })),
     );
     // No created_on in this answer: the adapter says so rather than inventing a date.
-    await expect(dns().ensureZone('race.example')).resolves.toEqual({ id: 'z9', name: 'race.example', nameServers: ['a.ns', 'b.ns'], status: 'pending', createdAt: null });
+    await expect(dns().ensureZone('race.example')).resolves.toEqual({
+      id: 'z9',
+      name: 'race.example',
+      nameServers: ['a.ns', 'b.ns'],
+      status: 'pending',
+      createdAt: null,
+    });
   });
 
   it.each([
@@ -133,9 +163,15 @@ describe('Cloudflare error mapping', () => {
     const zones: { id: string; name: string; status: string; name_servers: string[] }[] = [];
     server.use(
       http.delete(`${API}/zones/z1`, () => HttpResponse.json(envelopeError(code, message), { status })),
-      http.get(`${API}/zones`, () => HttpResponse.json({
-        success: true, errors: [], messages: [], result: zones, result_info: { page: 1, per_page: 20, count: zones.length, total_count: zones.length, total_pages: 1 },
-      })),
+      http.get(`${API}/zones`, () =>
+        HttpResponse.json({
+          success: true,
+          errors: [],
+          messages: [],
+          result: zones,
+          result_info: { page: 1, per_page: 20, count: zones.length, total_count: zones.length, total_pages: 1 },
+        }),
+      ),
     );
     await expect(dns().deleteZone('z1', 'gone.example')).resolves.toBeUndefined();
     // The same answer while the zone is still listed is a real refusal (a token without permission).
@@ -150,12 +186,20 @@ describe('Cloudflare error mapping', () => {
     const zones: { id: string; name: string; status: string; name_servers: string[] }[] = [];
     server.use(
       http.put(`${API}/zones/z1/activation_check`, () => HttpResponse.json(envelopeError(code, message), { status })),
-      http.get(`${API}/zones/z1`, () => (zones[0]
-        ? HttpResponse.json({ success: true, errors: [], messages: [], result: zones[0] })
-        : HttpResponse.json(envelopeError(code, message), { status }))),
-      http.get(`${API}/zones`, () => HttpResponse.json({
-        success: true, errors: [], messages: [], result: zones, result_info: { page: 1, per_page: 20, count: zones.length, total_count: zones.length, total_pages: 1 },
-      })),
+      http.get(`${API}/zones/z1`, () =>
+        zones[0]
+          ? HttpResponse.json({ success: true, errors: [], messages: [], result: zones[0] })
+          : HttpResponse.json(envelopeError(code, message), { status }),
+      ),
+      http.get(`${API}/zones`, () =>
+        HttpResponse.json({
+          success: true,
+          errors: [],
+          messages: [],
+          result: zones,
+          result_info: { page: 1, per_page: 20, count: zones.length, total_count: zones.length, total_pages: 1 },
+        }),
+      ),
     );
     await expect(dns().checkActivation('z1', 'gone.example')).resolves.toBeNull();
     // Still listed: the refused check was only a nudge, and the zone as it stands is the answer.

@@ -13,8 +13,12 @@ const SESSIONS = `${ORIGIN}/v1/checkout/sessions`;
 const server = setupServer();
 
 const input: CheckoutInput = {
-  priceId: 'price_1', customerEmail: 'a@example.com', clientReferenceId: 'ref-1', metadata: { plan: 'starter' },
-  successUrl: 'https://mailplane.test/ok', cancelUrl: 'https://mailplane.test/cancel',
+  priceId: 'price_1',
+  customerEmail: 'a@example.com',
+  clientReferenceId: 'ref-1',
+  metadata: { plan: 'starter' },
+  successUrl: 'https://mailplane.test/ok',
+  cancelUrl: 'https://mailplane.test/cancel',
   tax: { automaticTax: true, taxIdCollection: true, billingAddressCollection: 'required' },
 };
 
@@ -119,13 +123,29 @@ describe('refunding the latest invoice', () => {
 
   /** The subscription with its latest invoice and that invoice's payments expanded; `seen` gets each request's URL. */
   function subscriptionWith(payments: Array<{ status: string; amount_paid: number | null; payment_intent: string }>, seen?: (url: string) => void) {
-    return http.get(SUBSCRIPTION, ({ request }) => (seen?.(request.url), HttpResponse.json({
-      id: 'sub_1', object: 'subscription', status: 'canceled',
-      latest_invoice: {
-        id: 'in_1', object: 'invoice', currency: 'eur',
-        payments: { object: 'list', has_more: false, data: payments.map((p) => ({ object: 'invoice_payment', status: p.status, amount_paid: p.amount_paid, payment: { type: 'payment_intent', payment_intent: p.payment_intent } })) },
-      },
-    })));
+    return http.get(SUBSCRIPTION, ({ request }) => {
+      seen?.(request.url);
+      return HttpResponse.json({
+        id: 'sub_1',
+        object: 'subscription',
+        status: 'canceled',
+        latest_invoice: {
+          id: 'in_1',
+          object: 'invoice',
+          currency: 'eur',
+          payments: {
+            object: 'list',
+            has_more: false,
+            data: payments.map((p) => ({
+              object: 'invoice_payment',
+              status: p.status,
+              amount_paid: p.amount_paid,
+              payment: { type: 'payment_intent', payment_intent: p.payment_intent },
+            })),
+          },
+        },
+      });
+    });
   }
 
   it('asks for the invoice payments and refunds each under a key of its own', async () => {
@@ -140,7 +160,12 @@ describe('refunding the latest invoice', () => {
         return HttpResponse.json({ id: 're_1', object: 'refund', amount: 1900, currency: 'eur', payment_intent: 'pi_1', status: 'succeeded' });
       }),
     );
-    await expect(billing().refundLatestInvoice('sub_1', { checkoutId: 'c1' })).resolves.toEqual({ amountRefunded: 1900, currency: 'eur', refundIds: ['re_1'], paymentSettling: false });
+    await expect(billing().refundLatestInvoice('sub_1', { checkoutId: 'c1' })).resolves.toEqual({
+      amountRefunded: 1900,
+      currency: 'eur',
+      refundIds: ['re_1'],
+      paymentSettling: false,
+    });
     expect(query).toContain('expand[0]=latest_invoice.payments');
     expect(key).toBe('mailplane-refund-pi_1');
     expect(Object.fromEntries(new URLSearchParams(body))).toMatchObject({ payment_intent: 'pi_1', reason: 'duplicate', 'metadata[checkoutId]': 'c1' });
@@ -149,15 +174,24 @@ describe('refunding the latest invoice', () => {
   it('counts a charge Stripe says is already refunded as refunded', async () => {
     server.use(
       subscriptionWith([{ status: 'paid', amount_paid: 1900, payment_intent: 'pi_1' }]),
-      http.post(REFUNDS, () => HttpResponse.json(stripeError('invalid_request_error', 'Charge ch_1 has already been refunded.', 'charge_already_refunded'), { status: 400 })),
+      http.post(REFUNDS, () =>
+        HttpResponse.json(stripeError('invalid_request_error', 'Charge ch_1 has already been refunded.', 'charge_already_refunded'), { status: 400 }),
+      ),
     );
     await expect(billing().refundLatestInvoice('sub_1', {})).resolves.toMatchObject({ amountRefunded: 1900, refundIds: [] });
   });
 
   it('fails retryably when Stripe answers 5xx, and for good on another refusal', async () => {
-    server.use(subscriptionWith([{ status: 'paid', amount_paid: 1900, payment_intent: 'pi_1' }]), http.post(REFUNDS, () => HttpResponse.json(stripeError('api_error', 'Something went wrong'), { status: 500 })));
+    server.use(
+      subscriptionWith([{ status: 'paid', amount_paid: 1900, payment_intent: 'pi_1' }]),
+      http.post(REFUNDS, () => HttpResponse.json(stripeError('api_error', 'Something went wrong'), { status: 500 })),
+    );
     expect(await failure(billing().refundLatestInvoice('sub_1', {}))).toMatchObject({ providerStatus: 500, retryable: true });
-    server.use(http.post(REFUNDS, () => HttpResponse.json(stripeError('invalid_request_error', 'Refund amount is greater than unrefunded amount on charge'), { status: 400 })));
+    server.use(
+      http.post(REFUNDS, () =>
+        HttpResponse.json(stripeError('invalid_request_error', 'Refund amount is greater than unrefunded amount on charge'), { status: 400 }),
+      ),
+    );
     expect(await failure(billing().refundLatestInvoice('sub_1', {}))).toMatchObject({ providerStatus: 400, retryable: false });
   });
 

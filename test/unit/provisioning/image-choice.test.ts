@@ -5,8 +5,15 @@ import { packageDigest } from '../../../src/mailstack/packages.ts';
 import type { ComputeImage } from '../../../src/providers/compute/interface.ts';
 import { IMAGE_TAG, bootImageFor, digestTag } from '../../../provisioning/image-choice.ts';
 
-const image = (id: string, digest: string, createdAt: string, state: ComputeImage['state'] = 'available'): ComputeImage =>
-  ({ id, zone: 'fr-par-1', name: `mailplane-mail-${digest}`, tags: [IMAGE_TAG, digestTag(digest)], state, snapshotId: `s-${id}`, createdAt });
+const image = (id: string, digest: string, createdAt: string, state: ComputeImage['state'] = 'available'): ComputeImage => ({
+  id,
+  zone: 'fr-par-1',
+  name: `mailplane-mail-${digest}`,
+  tags: [IMAGE_TAG, digestTag(digest)],
+  state,
+  snapshotId: `s-${id}`,
+  createdAt,
+});
 
 /** The provider's tag filter: every tag asked for. */
 const provider = (images: ComputeImage[]) => ({
@@ -17,7 +24,17 @@ const settings = { image: 'debian_bookworm' };
 describe('bootImageFor', () => {
   it('picks the newest available image holding the current package digest', async () => {
     const d = packageDigest();
-    const chosen = await bootImageFor({ compute: provider([image('old', d, '2026-11-01T00:00:00Z'), image('new', d, '2026-12-01T00:00:00Z'), image('broken', d, '2026-12-05T00:00:00Z', 'error')]), settings }, 'fr-par-1');
+    const chosen = await bootImageFor(
+      {
+        compute: provider([
+          image('old', d, '2026-11-01T00:00:00Z'),
+          image('new', d, '2026-12-01T00:00:00Z'),
+          image('broken', d, '2026-12-05T00:00:00Z', 'error'),
+        ]),
+        settings,
+      },
+      'fr-par-1',
+    );
     expect(chosen.image).toBe('new');
     expect(chosen.baked?.id).toBe('new');
   });
@@ -29,7 +46,11 @@ describe('bootImageFor', () => {
   });
 
   it('boots the stock image when listing the images fails', async () => {
-    const failing = { findImagesByTag: async () => { throw new ProviderError({ provider: 'scaleway', detail: 'HTTP 503', retryable: true }); } };
+    const failing = {
+      findImagesByTag: async () => {
+        throw new ProviderError({ provider: 'scaleway', detail: 'HTTP 503', retryable: true });
+      },
+    };
     const chosen = await bootImageFor({ compute: failing, settings }, 'fr-par-1');
     expect(chosen).toMatchObject({ image: 'debian_bookworm', baked: null });
     expect(chosen.reason).toMatch(/listing images failed/);

@@ -6,7 +6,11 @@ describe('re-running a step on a live server', () => {
   it('says what every step of a run that ends with a live server does when re-run there', () => {
     // A deprovision run ends with no server, so its steps are never re-run on a live one.
     const live = (Object.keys(PLANS) as RunKind[]).filter((k) => k !== 'deprovision');
-    const missing = live.flatMap((k) => Object.keys(PLANS[k]).filter((s) => !LIVE_RERUNS[s]).map((s) => `${k}.${s}`));
+    const missing = live.flatMap((k) =>
+      Object.keys(PLANS[k])
+        .filter((s) => !LIVE_RERUNS[s])
+        .map((s) => `${k}.${s}`),
+    );
     expect(missing).toEqual([]);
   });
 

@@ -12,9 +12,12 @@ function app(handler: (calls: number) => Promise<Response> | Response) {
   let calls = 0;
   a.use('/v1/*', new IdempotencyStore().middleware());
   a.post('/v1/things', () => handler(++calls));
-  const post = (key: string, body = 'a=1') => a.request('/v1/things', {
-    method: 'POST', body, headers: { 'idempotency-key': key, authorization: 'Bearer sk_test', 'content-type': 'application/x-www-form-urlencoded' },
-  });
+  const post = (key: string, body = 'a=1') =>
+    a.request('/v1/things', {
+      method: 'POST',
+      body,
+      headers: { 'idempotency-key': key, authorization: 'Bearer sk_test', 'content-type': 'application/x-www-form-urlencoded' },
+    });
   return { post, calls: () => calls };
 }
 
@@ -41,7 +44,9 @@ describe('Stripe idempotency (emulator)', () => {
 
   it('refuses a second request with the same key while the first is still running (409), and saves nothing for it', async () => {
     let release!: () => void;
-    const running = new Promise<void>((r) => { release = r; });
+    const running = new Promise<void>((r) => {
+      release = r;
+    });
     const { post, calls } = app(async () => {
       await running;
       return Response.json({ id: 'obj_1' });

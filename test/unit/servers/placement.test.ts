@@ -42,7 +42,7 @@ describe('createPlacements', () => {
 });
 
 describe('rootVolumeBytes', () => {
-  it('is the mailbox storage sold plus 10 GB, in Scaleway\'s decimal bytes', () => {
+  it("is the mailbox storage sold plus 10 GB, in Scaleway's decimal bytes", () => {
     expect(rootVolumeBytes({ storageGb: 20 })).toBe(30_000_000_000);
     expect(rootVolumeBytes({ storageGb: 40 })).toBe(50_000_000_000);
   });

@@ -37,11 +37,16 @@ export async function ensureBakedImage(h: Harness, cacheDir: string, zone = 'fr-
   const res = await h.call('POST', '/v1/admin/images/bake', { token: ops, body: { zone } });
   if (res.status !== 202) throw new Error(`bake: ${res.status} ${JSON.stringify(res.body)}`);
   const bakeId = res.body.image.id as string;
-  const row = await until('the image bake', async () => {
-    const [r] = await h.database.db.select().from(mailImages).where(eq(mailImages.id, bakeId));
-    if (r?.status === 'failed') throw new Error(`bake failed: ${r.error}\n${r.log}`);
-    return r?.status === 'available' ? r : null;
-  }, 20 * 60_000, 500);
+  const row = await until(
+    'the image bake',
+    async () => {
+      const [r] = await h.database.db.select().from(mailImages).where(eq(mailImages.id, bakeId));
+      if (r?.status === 'failed') throw new Error(`bake failed: ${r.error}\n${r.log}`);
+      return r?.status === 'available' ? r : null;
+    },
+    20 * 60_000,
+    500,
+  );
   const image = scw.listImages().find((i) => i.id === row.imageId)!;
   const snapshot = scw.listSnapshots().find((s) => s.id === image.snapshotId)!;
   await writeCachedImage(cacheDir, { digest, zone, snapshotId: snapshot.id, name: image.name, tags: image.tags, sizeBytes: snapshot.sizeBytes });

@@ -6,18 +6,31 @@
  */
 import { execFile } from 'node:child_process';
 
-export interface Outcome { code: number; stdout: string; stderr: string; output: string }
+export interface Outcome {
+  code: number;
+  stdout: string;
+  stderr: string;
+  output: string;
+}
 
 export const INTERNET_NS = 'mp-inet';
 
 /** Runs argv in the sandbox internet; never throws for a non-zero exit (the judge reads the outcome). */
 export function inInternet(argv: string[], opts: { timeoutMs?: number; input?: string } = {}): Promise<Outcome> {
   return new Promise((resolve, reject) => {
-    const child = execFile('ip', ['netns', 'exec', INTERNET_NS, ...argv], { timeout: opts.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
-      if (err && code === -1 && !stdout && !stderr) { reject(err); return; }
-      resolve({ code, stdout: String(stdout), stderr: String(stderr), output: `${String(stdout)}${String(stderr)}` });
-    });
+    const child = execFile(
+      'ip',
+      ['netns', 'exec', INTERNET_NS, ...argv],
+      { timeout: opts.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
+        if (err && code === -1 && !stdout && !stderr) {
+          reject(err);
+          return;
+        }
+        resolve({ code, stdout: String(stdout), stderr: String(stderr), output: `${String(stdout)}${String(stderr)}` });
+      },
+    );
     if (opts.input !== undefined) child.stdin?.end(opts.input);
   });
 }
@@ -46,7 +59,17 @@ export interface SwaksOptions {
 
 /** swaks, the SMTP swiss army knife: exit 0 when the transaction went as far as asked. */
 export function swaks(o: SwaksOptions): Promise<Outcome> {
-  const argv = ['swaks', '--server', o.server, '--port', String(o.port ?? 25), '--helo', o.helo ?? 'judge.example.net', '--timeout', String(o.timeoutSeconds ?? 30)];
+  const argv = [
+    'swaks',
+    '--server',
+    o.server,
+    '--port',
+    String(o.port ?? 25),
+    '--helo',
+    o.helo ?? 'judge.example.net',
+    '--timeout',
+    String(o.timeoutSeconds ?? 30),
+  ];
   if (o.from) argv.push('--from', o.from);
   if (o.to) argv.push('--to', o.to);
   if (o.tls === 'starttls') argv.push('--tls');
@@ -61,5 +84,8 @@ export function swaks(o: SwaksOptions): Promise<Outcome> {
 
 /** The server's reply codes in a swaks transcript ("<~ 554 5.7.1 …" lines), in order. */
 export function replies(transcript: string): string[] {
-  return transcript.split('\n').filter((l) => /^\s*<[~*-]*\s+\d{3}[ -]/.test(l)).map((l) => l.replace(/^\s*<[~*-]*\s+/, '').trim());
+  return transcript
+    .split('\n')
+    .filter((l) => /^\s*<[~*-]*\s+\d{3}[ -]/.test(l))
+    .map((l) => l.replace(/^\s*<[~*-]*\s+/, '').trim());
 }

@@ -14,7 +14,17 @@ export const CHROMIUM = '/usr/bin/chromium';
 export function missingForRealHosts(): string[] {
   const missing: string[] = [];
   if (process.getuid?.() !== 0) missing.push('root');
-  for (const p of ['/usr/sbin/debootstrap', '/usr/bin/systemd-nspawn', '/usr/sbin/apt-cacher-ng', '/usr/bin/pebble', '/usr/bin/swaks', '/usr/bin/testssl', CHROMIUM, '/usr/bin/curl']) {
+  for (const p of [
+    '/usr/sbin/debootstrap',
+    '/usr/bin/systemd-nspawn',
+    '/usr/sbin/apt-cacher-ng',
+    '/usr/bin/pebble',
+    '/usr/bin/swaks',
+    '/usr/bin/testssl',
+    CHROMIUM,
+    '/usr/bin/curl',
+    '/usr/bin/ssh',
+  ]) {
     if (!existsSync(p)) missing.push(p);
   }
   return missing;
@@ -70,7 +80,11 @@ export async function subscribeAndPay(h: Harness, browser: Browser, token: strin
   throw new Error(`no server for ${domain} after paying`);
 }
 
-export interface Mailbox { id: string; address: string; password: string }
+export interface Mailbox {
+  id: string;
+  address: string;
+  password: string;
+}
 
 /** Creates a mailbox, waits until the server has it, and exports its password from the vault. */
 export async function mailbox(h: Harness, token: string, workspaceId: string, serverId: string, localPart: string): Promise<Mailbox> {

@@ -1,0 +1,1 @@
+ALTER TABLE "servers" ADD COLUMN "ssh_user" text DEFAULT 'root' NOT NULL;
