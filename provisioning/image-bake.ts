@@ -15,7 +15,8 @@ import { renderCloudInit } from '../src/mailstack/cloud-init.ts';
 import type { Zone } from '../src/providers/compute/interface.ts';
 import type { ProvisioningDeps } from './context.ts';
 import { IMAGE_TAG, bakeTag, digestTag } from './image-choice.ts';
-import { DEPLOY_USER, runScript } from './remote.ts';
+import { createDeployUser } from './deploy-user.ts';
+import { BOOTSTRAP_USER, runScript } from './remote.ts';
 
 export type BakeDeps = Pick<ProvisioningDeps, 'database' | 'compute' | 'remote' | 'clock' | 'log' | 'settings'>;
 type BakeRow = typeof mailImages.$inferSelect;
@@ -85,7 +86,8 @@ const PHASES: Record<Exclude<BakePhase, 'done'>, Phase> = {
         hostname,
         hostKeys: { ed25519Private: host.privateKeyOpenSsh, ed25519Public: host.publicKeyOpenSsh },
         deployPublicKey: deploy.publicKeyOpenSsh,
-        deployUser: DEPLOY_USER,
+        // Root, as on a server's new instance: the bake moves it to the deploy user as a first session does.
+        deployUser: BOOTSTRAP_USER,
       }),
     });
     await note(`instance ${server.id} from ${deps.settings.image} with ${ip.address}`);
@@ -99,12 +101,15 @@ const PHASES: Record<Exclude<BakePhase, 'done'>, Phase> = {
     const endpoint = await deps.settings.sshEndpoint({ id: server.id, ipv4: ip.address });
     const session = await connectWhenUp(deps, {
       ...endpoint,
-      username: DEPLOY_USER,
+      username: BOOTSTRAP_USER,
       privateKey: deploy.privateKeyOpenSsh,
       hostKeyFingerprint: host.fingerprintSha256,
       readyTimeoutMs: 15_000,
     });
     try {
+      // The deploy user, its sudo rule and SFTP under sudo are in the image (so a server's first
+      // session only writes its key); bake-image.sh then removes the bake's key from every account.
+      await createDeployUser(session, { hostname, deployPublicKey: deploy.publicKeyOpenSsh });
       await session.upload(renderBakeFiles(hostname).map((f) => ({ path: f.path, content: f.content, mode: f.mode })));
       await runScript(session, 'bake-image.sh', (line) => void note(line));
     } finally {

@@ -20,6 +20,7 @@ import { startBake } from '../../provisioning/image-refresh.ts';
 import { ZERO } from './profile.ts';
 import { round } from './stats.ts';
 import { startProduct, type Product } from './product.ts';
+import { formatTimeline, stepTimeline, type TimelineStep } from './step-timeline.ts';
 
 export interface RealHostStep {
   name: string;
@@ -34,6 +35,8 @@ export interface RealHostRun {
   installShare: number;
   nextLongest: { name: string; seconds: number };
   installVsNext: number;
+  /** Each step's start after the payment, its duration and the gap before it (step-timeline.ts). */
+  timeline: TimelineStep[];
 }
 export type RealHostResult =
   | { skipped: string }
@@ -65,10 +68,10 @@ export async function benchRealHost(databaseUrl: string, log: (line: string) => 
   });
   try {
     log(`real host: one server from the stock image (${STOCK_ZONE})`);
-    const stock = await provisionOne(product, 'stock', STOCK_ZONE).catch((err: unknown) => ({ skipped: String(err) }));
+    const stock = await provisionOne(product, 'stock', STOCK_ZONE, log).catch((err: unknown) => ({ skipped: String(err) }));
     const bakeSeconds = await ensureImage(product, cacheDir, log);
     log(`real host: one server from the baked image (${IMAGE_ZONE})`);
-    const image = await provisionOne(product, 'image', IMAGE_ZONE).then(
+    const image = await provisionOne(product, 'image', IMAGE_ZONE, log).then(
       (r) => ({ ...r, bakeSeconds }),
       (err: unknown) => ({ skipped: String(err) }),
     );
@@ -118,7 +121,7 @@ async function ensureImage(product: Product, cacheDir: string, log: (line: strin
   }
 }
 
-async function provisionOne(product: Product, label: string, zone: Zone): Promise<RealHostRun> {
+async function provisionOne(product: Product, label: string, zone: Zone, log: (line: string) => void): Promise<RealHostRun> {
   // Registrable and short: the production-mode bench product refuses .test, and nginx as configured
   // fails on long names (server_names_hash_bucket_size 64: "real-host-image-bench-mailplane.eu" failed).
   const domain = `rh-${label}-mailplane.eu`;
@@ -142,6 +145,8 @@ async function provisionOne(product: Product, label: string, zone: Zone): Promis
   const rows = await db.select().from(provisioningSteps).where(eq(provisioningSteps.runId, run!.id)).orderBy(asc(provisioningSteps.startedAt));
   const wall = (readyAt - paidAt) / 1000;
   const steps = stepShares(rows, wall);
+  const timeline = stepTimeline(rows, paidAt);
+  log(`real host (${label}): ready ${round(wall, 1)} s after payment\n${formatTimeline(timeline)}`);
   const install = steps.find((s) => s.name === 'install_mail_stack')!;
   const next = steps.filter((s) => s.name !== 'install_mail_stack').sort((x, y) => y.seconds - x.seconds)[0]!;
   return {
@@ -151,6 +156,7 @@ async function provisionOne(product: Product, label: string, zone: Zone): Promis
     installShare: install.shareOfWall,
     nextLongest: { name: next.name, seconds: next.seconds },
     installVsNext: round(install.seconds / Math.max(next.seconds, 0.001), 1),
+    timeline,
   };
 }
 
@@ -182,8 +188,18 @@ export function renderRealHost(r: RealHostResult): string {
       `**Payment to ready: ${run.paymentToReadySeconds} s.** install_mail_stack takes ${run.installSeconds} s (${Math.round(run.installShare * 100)} % of the wall time); ${run.installVsNext}× the next longest step, ${run.nextLongest.name} (${run.nextLongest.seconds} s).${extra}`,
       '',
     );
-    out.push('| step | seconds | attempts | share of wall time |', '| --- | --- | --- | --- |');
-    for (const s of run.steps) out.push(`| ${s.name} | ${s.seconds} | ${s.attempts} | ${Math.round(s.shareOfWall * 100)} % |`);
+    out.push(
+      'Each step: when it started after the payment, its own time, the gap between its last dependency finishing and its start, and whether it is on the critical path (the chain that ended at `ready`).',
+      '',
+    );
+    out.push('| step | started at | seconds | gap before | attempts | share of wall time | critical path |', '| --- | --- | --- | --- | --- | --- | --- |');
+    const shares = new Map(run.steps.map((s) => [s.name, s]));
+    for (const t of run.timeline) {
+      const s = shares.get(t.name);
+      out.push(
+        `| ${t.name} | +${t.start} s | ${t.seconds} | ${t.gap} s | ${s?.attempts ?? ''} | ${Math.round((s?.shareOfWall ?? 0) * 100)} % | ${t.onCriticalPath ? 'yes' : ''} |`,
+      );
+    }
     out.push('');
   };
   const bake = 'bakeSeconds' in r.image ? r.image.bakeSeconds : null;

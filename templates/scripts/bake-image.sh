@@ -29,6 +29,10 @@ chmod 0755 /usr/sbin/policy-rc.d
 trap 'rm -f /usr/sbin/policy-rc.d' EXIT
 
 apt_retry update -q
+# The updates published since the stock image was made, security ones included: harden.sh applies
+# the security updates again on every new server (unattended-upgrade), and from a fresh image it
+# finds nothing to do. The image is rebaked weekly for the same reason (image-refresh.ts).
+apt_retry upgrade "${APT_OPTS[@]}"
 for group in '{{mailPackages}}' '{{phpPackages}}' '{{webmailPackages}}' '{{addressesPackages}}' '{{guardPackages}}' '{{hardenPackages}}'; do
   # shellcheck disable=SC2086 # a group is a space-separated list of package names
   apt_retry install "${APT_OPTS[@]}" $group
