@@ -29,6 +29,10 @@ export interface ProvisioningSettings {
    * none in stock (retryable).
    */
   instanceTypeFor(planId: string, zone: string): Promise<string>;
+  /** The instance type an image bake uses in a zone (the smallest plan's: the image's disk is the smallest boot disk). */
+  imageBakeTypeFor(zone: string): Promise<string>;
+  /** Zones that always keep a pre-baked image (MAIL_IMAGE_ZONES). */
+  imageZones: readonly string[];
   /** The boot volume a plan's server gets: its mailbox storage plus the system's headroom. */
   rootVolumeBytesOf(planId: string): number;
   /** Plan limits rendered into the mail stack. */

@@ -62,7 +62,9 @@ async function main(): Promise<void> {
       log,
     );
 
-    log('real host: one provisioning on a Debian 12 container (root and the real-host packages; BENCH_REAL_HOST=0 skips)');
+    log(
+      'real host: provisioning on Debian 12 containers, from the baked image and from the stock image (root and the real-host packages; BENCH_REAL_HOST=0 skips)',
+    );
     const realHost = await benchRealHost(await postgres.database('bench_real_host'), log);
 
     log('backups: a real host backed up and rebuilt (bench/backups.md; BENCH_BACKUPS=0 skips)');

@@ -134,6 +134,19 @@ export function provisioningSettings(
         detail: refusalText(plan(id), zone, chosen.refused),
       });
     },
+    imageBakeTypeFor: async (zone) => {
+      const first = config.product.plans[0];
+      if (!first) throw new Error('no plan configured');
+      const chosen = await placements.typeFor(first, zone);
+      if ('commercialType' in chosen) return chosen.commercialType;
+      throw new ProviderError({
+        provider: 'scaleway',
+        code: `instance_type_${chosen.refused}`,
+        retryable: chosen.refused === 'shortage',
+        detail: refusalText(first, zone, chosen.refused),
+      });
+    },
+    imageZones: config.provisioning.imageZones,
     rootVolumeBytesOf: (id) => rootVolumeBytes(plan(id)),
     limitsOf: (id) => plan(id),
     sshEndpoint: (server) => providers.sshEndpoint(server),

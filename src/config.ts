@@ -205,6 +205,8 @@ const envSchema = z.object({
   PROVISIONING_POLL_MS: int(5000, 1, 600_000),
   /** How often a step waiting on a person (nameservers, outbound SMTP) looks again. */
   PROVISIONING_WAIT_RECHECK_SECONDS: int(900, 1, 24 * 3600),
+  /** Zones that always keep a pre-baked mail-server image (baked at worker start, rebaked weekly and on a package change). */
+  MAIL_IMAGE_ZONES: list([]),
   JOBS_SUPERVISE_SECONDS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).max(3600).optional()),
   JOBS_POLL_SECONDS: z.preprocess(emptyToUndefined, z.coerce.number().min(0.5).max(60).default(1)),
 
@@ -330,7 +332,7 @@ export interface Config {
   /** pollSeconds bounds how late a delayed job (a retry after backoff) starts. */
   jobs: { superviseIntervalSeconds: number | null; pollSeconds: number };
   /** Step retries (exponential backoff with jitter between base and max) and poll loops. */
-  provisioning: { retryBaseMs: number; retryMaxMs: number; maxAttempts: number; pollMs: number; waitRecheckMs: number };
+  provisioning: { retryBaseMs: number; retryMaxMs: number; maxAttempts: number; pollMs: number; waitRecheckMs: number; imageZones: string[] };
   /** Blacklist monitoring, alert delivery, reconciliation and metrics (src/ops). */
   ops: {
     webhook: { url: string; secret: string } | null;
@@ -498,6 +500,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   );
   if (e.METRICS_TOKEN !== undefined && Buffer.byteLength(e.METRICS_TOKEN) < 16) problems.push('METRICS_TOKEN: must be at least 16 characters');
 
+  for (const z of e.MAIL_IMAGE_ZONES) {
+    if (!(ZONES as readonly string[]).includes(z)) problems.push(`MAIL_IMAGE_ZONES: unknown zone "${z}" (known: ${ZONES.join(', ')})`);
+  }
   const zones = e.OFFERED_ZONES.filter((z) => {
     if ((ZONES as readonly string[]).includes(z)) return true;
     problems.push(`OFFERED_ZONES: unknown zone "${z}" (known: ${ZONES.join(', ')})`);
@@ -584,6 +589,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       maxAttempts: e.PROVISIONING_MAX_ATTEMPTS,
       pollMs: e.PROVISIONING_POLL_MS,
       waitRecheckMs: e.PROVISIONING_WAIT_RECHECK_SECONDS * 1000,
+      imageZones: e.MAIL_IMAGE_ZONES,
     },
     ops: {
       webhook,

@@ -50,6 +50,7 @@ const commands: CommandEntry[] = [
     summary: 'Ops: roll the current stack out (canary, waves), follow it, resume, skip or abort it',
     load: async () => (await import('./cli/fleet.ts')).rolloutsCommand,
   },
+  { name: 'images', summary: 'Ops: pre-baked mail-server images per zone; bake one now', load: async () => (await import('./cli/images.ts')).imagesCommand },
   {
     name: 'sandbox',
     summary: 'Run the provider emulators alone (for a separate API or worker process)',

@@ -16,6 +16,9 @@ import { failAbandonedImports, runMailboxImport } from './mailboxes/import-run.t
 import { syncDns } from '../provisioning/customer-records-sync.ts';
 import { DNSSEC_WATCH_CRON, watchDnssec } from '../provisioning/dnssec-watch.ts';
 import { advanceDkimKey, sweepDkim } from './servers/dkim-sweep.ts';
+import { runBake } from '../provisioning/image-bake.ts';
+import { IMAGE_REFRESH_CRON, refreshImages } from '../provisioning/image-refresh.ts';
+import { JOB_CATALOG } from './jobs/catalog.ts';
 
 export async function startWorkers(ctx: AppContext): Promise<void> {
   const { db } = ctx.database;
@@ -65,6 +68,14 @@ export async function startWorkers(ctx: AppContext): Promise<void> {
   await registerHealthWorkers(ctx.health, ctx.queue);
   await registerBackupWorkers(ctx.backups);
   await registerFleetWorkers(ctx.fleet);
+  const images = { database: ctx.database, queue: ctx.queue, clock: ctx.provisioning.clock, imageZones: ctx.provisioning.settings.imageZones };
+  await ctx.queue.work('images.bake', (data, job) =>
+    runBake(ctx.provisioning, data.bakeId, { retryCount: job.retryCount, retryLimit: JOB_CATALOG['images.bake'].queue.retryLimit ?? 0, signal: job.signal }),
+  );
+  await ctx.queue.work('images.refresh', async () => void (await refreshImages(images)));
+  await ctx.queue.schedule('images.refresh', IMAGE_REFRESH_CRON, {});
+  // A deploy may bring a new package set: check now, not at the next daily run.
+  await ctx.queue.send('images.refresh', {}, { singletonKey: 'worker-start' });
   await ctx.queue.work('gdpr.erase_user', async (data) => void (await eraseUser(ctx.erasure, data)));
   await ctx.queue.workFailures('gdpr.erase_user_stuck', (data, failed) => erasureStuck(ctx.erasure, data, failed));
 }

@@ -10,6 +10,7 @@ import { renderCloudInit } from '../../src/mailstack/cloud-init.ts';
 import type { Zone } from '../../src/providers/compute/interface.ts';
 import type { StepDefinition } from '../context.ts';
 import { adoptHostAddresses } from '../host-addresses.ts';
+import { bootImageFor } from '../image-choice.ts';
 import { currentIps } from '../ips.ts';
 import { BOOTSTRAP_USER } from '../remote.ts';
 import { ensureServerKeys, readSecret } from '../server-keys.ts';
@@ -53,6 +54,9 @@ export const createServer: StepDefinition = {
       // A found instance that never ran may lack its user data (a create that failed half-way
       // and could not be removed): set it again, or it would boot without the pinned host key.
       if (found?.state === 'stopped') await deps.compute.setUserData(zone, found.id, cloudInit);
+      // The zone's pre-baked image when it holds the current packages, else the stock image.
+      const boot = found ? null : await bootImageFor(deps, zone);
+      if (boot) log(`image: ${boot.reason}`);
       const instance =
         found ??
         (await deps.compute.createServer({
@@ -61,7 +65,7 @@ export const createServer: StepDefinition = {
           // The type this zone sells for the plan, and a disk sized to what the plan sells.
           commercialType: await deps.settings.instanceTypeFor(server.planId, zone),
           rootVolumeBytes: deps.settings.rootVolumeBytesOf(server.planId),
-          image: deps.settings.image,
+          image: boot!.image,
           cloudInit,
           tags: [MAILPLANE_TAG, serverTag(server.id)],
           ipIds: ips.map((ip) => ip.providerIpId),
@@ -101,6 +105,6 @@ export const createServer: StepDefinition = {
       for (const ip of ips) await tx.update(serverIps).set({ state: 'active' }).where(eq(serverIps.id, ip.id));
     });
     log(`instance ${providerId} running with ${v4.address} and ${v6.address}`);
-    return { providerServerId: providerId, ipv4: v4.address, ipv6: v6.address };
+    return { providerServerId: providerId, ipv4: v4.address, ipv6: v6.address, image: instance.imageId };
   },
 };

@@ -52,7 +52,7 @@ export interface Product {
   /** Signs up and creates a workspace. */
   customer(email: string): Promise<{ token: string; workspaceId: string }>;
   /** A Stripe checkout session for a server on `domain`, not paid yet. */
-  checkout(token: string, workspaceId: string, domain: string): Promise<string>;
+  checkout(token: string, workspaceId: string, domain: string, region?: string): Promise<string>;
   /** The customer pays: the Stripe emulator delivers checkout.session.completed → the server id. */
   pay(sessionId: string, domain: string): Promise<string>;
   /** Resolves when every server is ready or failed, or at the deadline with settled false. */
@@ -141,8 +141,8 @@ export async function startProduct(opts: ProductOptions): Promise<Product> {
       if (ws.status !== 201) throw new Error(`workspace: ${ws.status} ${JSON.stringify(ws.body)}`);
       return { token, workspaceId: ws.body.id };
     },
-    async checkout(token, workspaceId, domain) {
-      const res = await call('POST', `/v1/workspaces/${workspaceId}/checkout`, { token, body: { plan: 'starter', region: 'fr-par-1', domain } });
+    async checkout(token, workspaceId, domain, region = 'fr-par-1') {
+      const res = await call('POST', `/v1/workspaces/${workspaceId}/checkout`, { token, body: { plan: 'starter', region, domain } });
       if (res.status !== 201) throw new Error(`checkout: ${res.status} ${JSON.stringify(res.body)}`);
       return res.body.sessionId as string;
     },

@@ -14,6 +14,7 @@ import { requestContext } from './middleware/request-context.ts';
 import { wellFormedInput } from './middleware/well-formed-input.ts';
 import { errorToProblem, pathProblem, problemResponse, zodProblem } from './problem.ts';
 import { registerAdminAlertRoutes } from './routes/admin-alerts.ts';
+import { registerAdminImageRoutes } from './routes/admin-images.ts';
 import { registerAdminIpRotationRoutes } from './routes/admin-ip-rotation.ts';
 import { registerAdminServerRoutes } from './routes/admin-servers.ts';
 import { registerApiKeyRoutes } from './routes/api-keys.ts';
@@ -137,6 +138,7 @@ export function createApp(deps: ApiDeps, extra: RouteRegistrar[] = []): App {
     registerDnsRecordRoutes(app, deps, deps.provisioning);
     registerAdminServerRoutes(app, deps, deps.provisioning);
     registerAdminIpRotationRoutes(app, deps, deps.provisioning);
+    registerAdminImageRoutes(app, deps.provisioning);
     registerAdminAlertRoutes(app, deps, deps.provisioning);
     registerMetricsRoutes(app, deps, deps.provisioning);
     registerMailboxRoutes(app, deps, deps.provisioning);

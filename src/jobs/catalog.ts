@@ -359,6 +359,21 @@ export const JOB_CATALOG = {
     queue: { policy: 'stately', retryLimit: 3, retryDelay: 5, expireInSeconds: 300, notify: true },
     concurrency: 2,
   }),
+  /**
+   * One bake of a zone's mail-server image (provisioning/image-bake.ts). pg-boss retries a failed
+   * attempt with backoff; each attempt resumes from the phase the bake row records.
+   */
+  'images.bake': define({
+    schema: z.object({ bakeId: z.uuid() }),
+    queue: { policy: 'stately', retryLimit: 4, retryDelay: 60, retryBackoff: true, retryDelayMax: 1800, expireInSeconds: 2 * 3600, heartbeatSeconds: 60 },
+    concurrency: 2,
+  }),
+  /** Daily and at worker start: bakes for zones whose image is missing, a week old, or of another package set (provisioning/image-refresh.ts). */
+  'images.refresh': define({
+    schema: z.object({}).passthrough(),
+    queue: { retryLimit: 1, retryDelay: 60, expireInSeconds: 300 },
+    concurrency: 1,
+  }),
 } as const;
 
 export type JobName = keyof typeof JOB_CATALOG;

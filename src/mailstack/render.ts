@@ -10,6 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { AUTOCONFIG_PATH, AUTODISCOVER_PATH, autoconfigXml, autodiscoverXml } from './mail-client-setup.ts';
 import { TEMPLATE_MANIFEST, type TemplateEntry } from './manifest.ts';
+import { packageTemplateValues } from './packages.ts';
 import { validateServerInput } from './validate.ts';
 import { rspamdEd25519Key } from './dkim-key-format.ts';
 import type { ServerTemplateInput } from './server-input.ts';
@@ -100,6 +101,7 @@ export function renderServerTree(input: ServerTemplateInput, templates: Template
     quotaMb: String(input.limits.quotaMb),
     dkimKeyPath: dkimKeyPath(input.domain, input.dkimSelector),
     dkimSigningSelectors: dkimSigningSelectors(input),
+    ...packageTemplateValues(),
   };
   const files: RenderedFile[] = templates.manifest.map((entry) => ({
     path: entry.path,

@@ -126,6 +126,9 @@ export class Sandbox {
                   powerOff: (id) => realHosts.lifecycle.powerOff(id),
                   reboot: (h) => realHosts.lifecycle.reboot(h),
                   remove: (id) => realHosts.lifecycle.remove(id),
+                  // A Block snapshot is a copy of the machine's disk; a server from its image boots it.
+                  snapshotDisk: (id, snapshotId) => realHosts.lifecycle.snapshotDisk(id, snapshotId),
+                  dropSnapshot: (snapshotId) => realHosts.lifecycle.dropSnapshot(snapshotId),
                 },
                 onLifecycleError: (id: string, err: unknown) => log(`sandbox: host ${id} failed: ${err instanceof Error ? err.message : String(err)}`),
               }

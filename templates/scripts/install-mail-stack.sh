@@ -84,11 +84,9 @@ roundcube-core roundcube/dbconfig-install boolean true
 roundcube-core roundcube/database-type select sqlite3
 SEL
 
-# dns-root-data: unbound's root trust anchor (only a Recommends, and installs skip those).
-# postfix-mta-sts-resolver: outbound MTA-STS (main.cf smtp_tls_policy_maps). logrotate: nginx's
-# and Roundcube's log files rotate by their packages' rules (minimal images lack it).
-install_packages ca-certificates openssl unbound dns-root-data postfix postfix-mta-sts-resolver dovecot-core dovecot-imapd dovecot-lmtpd \
-  rspamd redis-server nginx certbot python3 nftables logrotate restic
+# The package list lives in src/mailstack/packages.ts (the image bake installs the same). On a
+# server from mailplane's pre-baked image they are all installed already and nothing is fetched.
+install_packages {{mailPackages}}
 
 # The host resolves through its own validating resolver (unbound on the loopback):
 # DANE needs validated answers and the DNS blacklists refuse public resolvers.
@@ -97,7 +95,7 @@ readonly RESOLV_CONF=$'# mailplane: the local DNSSEC-validating resolver (unboun
 # What unbound.service's ExecStartPre does: root.key from dns-root-data, so the check below finds it.
 /usr/libexec/unbound-helper root_trust_anchor_update >/dev/null 2>&1 || true
 unbound-checkconf >/dev/null
-systemctl enable -q unbound
+SYSTEMCTL_SKIP_SYSV=1 systemctl enable -q unbound
 systemctl reload-or-restart unbound
 if [ "$(cat /etc/resolv.conf 2>/dev/null)" != "$RESOLV_CONF" ]; then
   for _ in 1 2 3 4 5 6 7 8 9 10; do
@@ -122,20 +120,47 @@ if [ -d /var/spool/postfix/etc ] && ! cmp -s /etc/resolv.conf /var/spool/postfix
   install -m 0644 /etc/resolv.conf /var/spool/postfix/etc/resolv.conf
 fi
 # php-fpm first, so Roundcube's PHP dependency is satisfied by FPM and not by Apache's module.
-install_packages php-fpm
-# roundcube-plugins: archive and zipdownload (only a Suggests).
-install_packages roundcube-core roundcube-sqlite3 roundcube-plugins
+install_packages {{phpPackages}}
+install_packages {{webmailPackages}}
 
 # Addresses: Sieve at delivery and ManageSieve (forwarding, vacation, filters), and SRS for
 # forwarded mail (postsrsd, configured by /etc/default/postsrsd before it is installed). The files
 # apply-addresses.sh manages are created empty once, never overwritten here.
-install_packages dovecot-sieve dovecot-managesieved postsrsd
+install_packages {{addressesPackages}}
 install -d -o root -g vmail -m 0750 /var/lib/dovecot/mailplane-sieve
 [ -e /etc/mailplane/sieve-scripts ] || install -o root -g root -m 0644 /dev/null /etc/mailplane/sieve-scripts
 for f in /etc/postfix/address_aliases /etc/postfix/alias_senders; do
   [ -e "$f" ] || install -o root -g root -m 0644 /dev/null "$f"
   postmap "hash:$f"
 done
+
+# A server from the pre-baked image has none of the per-instance secrets its packages made when
+# the image was baked (bake-image.sh removed them and listed them here): each is made now, for
+# this server only. Each check looks at the file itself, so a run cut short redoes what is missing.
+readonly REGENERATE=/var/lib/mailplane/regenerate-secrets
+if [ -s "$REGENERATE" ]; then
+  if grep -qx roundcube-des-key "$REGENERATE" && grep -q "^\$config\['des_key'\] = '';" /etc/roundcube/config.inc.php; then
+    log "new Roundcube des_key"
+    des_key="$(openssl rand -hex 12)"
+    sed -i "s|^\$config\['des_key'\] = '';|\$config['des_key'] = '$des_key';|" /etc/roundcube/config.inc.php
+    unset des_key
+  fi
+  if grep -qx snakeoil "$REGENERATE" && [ ! -s /etc/ssl/private/ssl-cert-snakeoil.key ]; then
+    log 'new snakeoil certificate'
+    make-ssl-cert generate-default-snakeoil --force-overwrite
+  fi
+  if grep -qx postsrsd-secret "$REGENERATE" && [ ! -s /etc/postsrsd.secret ]; then
+    log 'new postsrsd secret'
+    # As postsrsd's postinst makes it on a fresh install: 24 random bytes, base64.
+    ( umask 0077; head -c 24 /dev/urandom | base64 -w0 > /etc/postsrsd.secret.new )
+    mv -f /etc/postsrsd.secret.new /etc/postsrsd.secret
+  fi
+  if grep -qx unbound-control-keys "$REGENERATE" && [ ! -s /etc/unbound/unbound_server.key ]; then
+    log "new unbound control keys"
+    unbound-control-setup -d /etc/unbound >/dev/null 2>&1
+  fi
+  rm -f "$REGENERATE"
+fi
 
 # DKIM private keys: readable by Rspamd only; keys of rotated-out selectors are removed.
 bash /opt/mailplane/bin/dkim-apply.sh
@@ -181,7 +206,7 @@ fi
 
 # Issue 23's mail guard (dovecot/mailplane-guard.conf): Sieve files spam into Junk and learns
 # from moves through imapsieve; Lua passdbs record app-password use and log failed logins.
-install_packages dovecot-sieve dovecot-auth-lua
+install_packages {{guardPackages}}
 install -d -o root -g dovecot -m 0750 /etc/dovecot/app-passwords
 install -d -o dovecot -g dovecot -m 0750 /var/lib/mailplane-guard /var/lib/mailplane-guard/app-password-use
 # fail2ban's roundcube-auth jail reads Roundcube's log, which must exist before the jail starts.
@@ -194,23 +219,32 @@ done
 
 # Validate everything before any service sees it: a bad file stops here, the
 # running services keep their previous configuration.
+log 'checking the configuration'
+# Rspamd's check (it loads every Lua module: the slowest) runs beside the others.
+rspamadm configtest -q &
+rspamd_check=$!
 postfix check
 doveconf -n >/dev/null
 nginx -t -q
-rspamadm configtest -q
+wait "$rspamd_check"
 
 # The journal's retention (journald.conf.d/mailplane.conf) takes effect when journald restarts;
 # it keeps the running services' log streams across the restart.
 systemctl restart systemd-journald
 
 systemctl daemon-reload
+# Enabled in one call: each systemctl enable reloads systemd's whole unit set (a second or more
+# on a small machine), once per unit when they were enabled one by one. SYSTEMCTL_SKIP_SYSV:
+# these units are native systemd units, so the links Debian's systemctl also makes for their
+# SysV init scripts (update-rc.d, two Perl runs per unit) serve nothing under systemd.
+SYSTEMCTL_SKIP_SYSV=1 systemctl enable -q mailplane-ipv6 redis-server rspamd dovecot postfix-mta-sts-resolver postsrsd postfix php8.2-fpm nginx mailplane-webmail-login
+log 'starting the services'
 # The IPv6 address DNS names, before Postfix sends from it (smtp_bind_address6).
-systemctl enable -q mailplane-ipv6
 systemctl restart mailplane-ipv6
-# The MTA-STS resolver before Postfix: until it answers, Postfix defers mail rather than send it
-# without a destination's policy.
-for unit in redis-server rspamd dovecot postfix-mta-sts-resolver postsrsd postfix php8.2-fpm nginx mailplane-webmail-login; do
-  systemctl enable -q "$unit"
-  systemctl reload-or-restart "$unit"
-done
+# Each group's units start (or reload) together and systemctl waits for all of them; one at a
+# time, the slow starters (Rspamd loading its rules, PHP-FPM) added up. The MTA-STS resolver
+# and SRS daemon are up before Postfix: until the resolver answers, Postfix defers mail rather
+# than send it without a destination's policy.
+systemctl reload-or-restart redis-server rspamd dovecot postfix-mta-sts-resolver postsrsd php8.2-fpm
+systemctl reload-or-restart postfix nginx mailplane-webmail-login
 log 'mail stack installed'

@@ -11,4 +11,5 @@ export * from './two-factor.ts';
 export * from './mail-guard.ts';
 export * from './addresses.ts';
 export * from './mailbox-imports.ts';
+export * from './images.ts';
 export * from './schedules.ts';

@@ -45,6 +45,28 @@ export interface ComputeServer {
   volumeIds: string[];
   /** Its security group (where Scaleway's outbound SMTP block lives), when the API names one. */
   securityGroupId: string | null;
+  /** The image it was created from (an image id; a stock image's id or label). */
+  imageId: string | null;
+}
+
+/** A Block Storage snapshot of a volume: `creating` until the copy is done, then usable for an image. */
+export interface ComputeSnapshot {
+  id: string;
+  zone: Zone;
+  status: 'creating' | 'available' | 'in_use' | 'error' | 'other';
+  sizeBytes: number;
+  tags: string[];
+}
+
+/** A custom image (per zone) over one snapshot of a boot volume. */
+export interface ComputeImage {
+  id: string;
+  zone: Zone;
+  name: string;
+  tags: string[];
+  state: 'available' | 'creating' | 'error' | 'other';
+  snapshotId: string | null;
+  createdAt: string | null;
 }
 
 /** A Block Storage volume (the boot disk outlives its instance unless deleted). */
@@ -161,6 +183,21 @@ export interface ComputeProvider {
   findVolumesByTag(zone: Zone, tag: string): Promise<ComputeVolume[]>;
   /** Deletes a detached Block Storage volume; already gone = success. */
   deleteVolume(zone: Zone, volumeId: string): Promise<void>;
+
+  /** Powers the server off (`stopped`, its disk kept); already stopped = success. Does not wait. */
+  powerOff(zone: Zone, serverId: string): Promise<void>;
+  /** A snapshot of a Block Storage volume (Block API); poll getSnapshot until `available`. */
+  snapshotVolume(zone: Zone, volumeId: string, input: { name: string; tags: string[] }): Promise<ComputeSnapshot>;
+  getSnapshot(zone: Zone, snapshotId: string): Promise<ComputeSnapshot | null>;
+  /** Deleting a snapshot already gone succeeds; one an image still uses is refused. */
+  deleteSnapshot(zone: Zone, snapshotId: string): Promise<void>;
+  /** A custom image in the snapshot's zone, booting from that snapshot. */
+  createImage(zone: Zone, input: { name: string; snapshotId: string; tags: string[] }): Promise<ComputeImage>;
+  getImage(zone: Zone, imageId: string): Promise<ComputeImage | null>;
+  /** The account's images in a zone carrying every tag given. */
+  findImagesByTag(zone: Zone, tags: string[]): Promise<ComputeImage[]>;
+  /** Deleting an image already gone succeeds; its snapshot stays until deleted. */
+  deleteImage(zone: Zone, imageId: string): Promise<void>;
 
   /** IPv4 PTR through the Instance IP `reverse` field. */
   setIpv4Reverse(zone: Zone, ipId: string, hostname: string): Promise<void>;

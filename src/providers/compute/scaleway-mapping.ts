@@ -76,6 +76,7 @@ export function toComputeServer(server: Server, zone: Zone): ComputeServer {
       })),
     volumeIds: Object.values(server.volumes ?? {}).map((v) => v.id),
     securityGroupId: server.securityGroup?.id ?? null,
+    imageId: server.image?.id ?? null,
   };
 }
 

@@ -28,6 +28,7 @@ import {
 import { PROVIDER, isNotFound, scalewayHttpClient, toProviderError } from './scaleway-errors.ts';
 import { prefixContains } from './scaleway-ipv6.ts';
 import { createCatalogueCache } from './scaleway-catalogue.ts';
+import { createImageOps } from './scaleway-images.ts';
 import { regionOf, toComputeServer, toComputeVolume, toFlexibleIp } from './scaleway-mapping.ts';
 
 /** Scaleway's ip_range is a CIDR: a bare address is the one host (/32, /128). */
@@ -404,6 +405,15 @@ export function createScalewayCompute(opts: ScalewayComputeOptions): ComputeProv
     async deleteVolume(zone: Zone, volumeId: string): Promise<void> {
       await ignoreNotFound(() => block.deleteVolume({ zone, volumeId }));
     },
+
+    async powerOff(zone: Zone, serverId: string): Promise<void> {
+      const current = await getServer(zone, serverId);
+      if (!current) throw fail(`server ${serverId} not found in ${zone}`);
+      if (current.state === 'stopped' || current.state === 'stopping') return;
+      await call(() => instance.serverAction({ zone, serverId, action: 'poweroff' }));
+    },
+
+    ...createImageOps({ instance, block, projectId: opts.projectId, call, orNull }),
 
     async setIpv4Reverse(zone: Zone, ipId: string, hostname: string): Promise<void> {
       await call(() => instance.updateIp({ zone, ip: ipId, reverse: hostname }));

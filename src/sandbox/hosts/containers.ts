@@ -17,6 +17,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { HostLifecycle, HostSpec } from '../scaleway/state.ts';
 import { run, tryRun } from './exec.ts';
+import { baseOf, hasSnapshot, lowerDirs, mountDisk, recordBase, snapshotLayer } from './disk-layers.ts';
 import type { HostImage } from './image.ts';
 import type { SandboxNetwork } from './network.ts';
 import { providerFiles } from './provider-files.ts';
@@ -31,6 +32,11 @@ export interface ContainerHostsOptions {
   stateDir: string;
   /** Machine-wide record of running machines (any sandbox's), so a crashed one's are found. */
   registryDir: string;
+  /**
+   * Block snapshots of machines' disks (kept across sandboxes, like the image): each is a copy of
+   * a machine's own layer plus the name of the snapshot that machine booted from, if any.
+   */
+  snapshotsDir: string;
   log?: (line: string) => void;
 }
 
@@ -78,9 +84,8 @@ export class ContainerHosts implements HostLifecycle {
     if (this.machines.get(spec.id)?.child) throw new Error(`machine ${spec.id} is already running`);
     const dir = this.dir(spec.id);
     const firstBoot = !existsSync(join(dir, 'upper'));
-    await mkdir(join(dir, 'upper'), { recursive: true });
-    await mkdir(join(dir, 'work'), { recursive: true });
-    await mkdir(this.merged(spec.id), { recursive: true });
+    // The disk's origin, fixed at creation: the stock rootfs, or a snapshot (a custom image).
+    if (firstBoot) await recordBase(dir, spec.bootSnapshot);
     await this.mount(spec.id);
     if (firstBoot) {
       for (const file of providerFiles()) {
@@ -169,18 +174,25 @@ export class ContainerHosts implements HostLifecycle {
     return cleaned;
   }
 
+  /** A Block snapshot of the machine's disk (crash-consistent if it runs, as on Scaleway; a bake stops it first). */
+  async snapshotDisk(id: string, snapshotId: string): Promise<void> {
+    await snapshotLayer(this.dir(id), this.opts.snapshotsDir, snapshotId);
+  }
+
+  async dropSnapshot(snapshotId: string): Promise<void> {
+    await rm(join(this.opts.snapshotsDir, snapshotId), { recursive: true, force: true });
+  }
+
+  /** Whether a snapshot's disk is here (the test harness keeps a baked one across runs). */
+  hasSnapshot(snapshotId: string): boolean {
+    return hasSnapshot(this.opts.snapshotsDir, snapshotId);
+  }
+
   private async mount(id: string): Promise<void> {
     const merged = this.merged(id);
     if (await isMountPoint(merged)) return;
     const dir = this.dir(id);
-    await run('mount', [
-      '-t',
-      'overlay',
-      'overlay',
-      '-o',
-      `lowerdir=${this.opts.image.rootfs},upperdir=${join(dir, 'upper')},workdir=${join(dir, 'work')}`,
-      merged,
-    ]);
+    await mountDisk(dir, merged, await lowerDirs(this.opts.snapshotsDir, await baseOf(dir), this.opts.image.rootfs));
   }
 
   private async unmount(id: string): Promise<void> {

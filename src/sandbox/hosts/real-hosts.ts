@@ -68,7 +68,14 @@ export class RealHosts {
     await run('sysctl', ['-q', '-w', 'fs.inotify.max_user_instances=1024']);
     const image = await ensureHostImage({ cacheDir: this.opts.cacheDir, mirror: this.opts.mirror, log });
     this.caDir = image.caDir;
-    this.containers = new ContainerHosts({ image, network: this.network, stateDir: this.opts.stateDir, registryDir: join(this.opts.cacheDir, 'running'), log });
+    this.containers = new ContainerHosts({
+      image,
+      network: this.network,
+      stateDir: this.opts.stateDir,
+      registryDir: join(this.opts.cacheDir, 'running'),
+      snapshotsDir: join(this.opts.cacheDir, 'snapshots'),
+      log,
+    });
     const left = await this.containers.cleanupLeftovers();
     if (left > 0) log(`sandbox: removed ${left} host(s) a previous sandbox left behind`);
     await this.network.up();

@@ -9,12 +9,13 @@ import { sameIpv6 } from '../../providers/compute/scaleway-ipv6.ts';
 import { FaultInjector, type FaultProfile } from '../faults.ts';
 import { serveOnLoopbackPreferring, type RunningServer } from '../serve.ts';
 import { registerBlockRoutes } from './block-routes.ts';
+import { registerImageRoutes } from './image-routes.ts';
 import { InstanceCatalogue } from './catalogue.ts';
 import { registerProductRoutes } from './product-routes.ts';
 import { registerInstanceRoutes } from './instance-routes.ts';
 import { registerIpamRoutes } from './ipam-routes.ts';
 import { SecurityGroups, registerSecurityGroupRoutes, type EmuSecurityGroup } from './security-groups.ts';
-import { ApiError, type EmuIp, type EmuIpamIp, type EmuServer, type EmuVolume } from './model.ts';
+import { ApiError, type EmuImage, type EmuIp, type EmuIpamIp, type EmuServer, type EmuSnapshot, type EmuVolume } from './model.ts';
 import { ScalewayState, type ForwardCheck, type HostLifecycle } from './state.ts';
 import { errorResponse, ipJson, ipamJson, serverJson } from './wire.ts';
 
@@ -22,6 +23,8 @@ export interface ScalewayEmulatorOptions {
   faults?: FaultProfile;
   /** How long starting → running (and stopping → stopped/gone) takes. Default 0: on the next tick. */
   bootDelayMs?: number;
+  /** How long a Block snapshot stays `creating` (emulated hosts; real hosts copy their disk). Default 0. */
+  snapshotDelayMs?: number;
   onIpCreated?: (ip: { id: string; address: string; family: 'ipv4' | 'ipv6' }) => void;
   /** Real machines behind the instances (SANDBOX_HOSTS=container); default: none, states are timed. */
   lifecycle?: HostLifecycle;
@@ -64,6 +67,9 @@ export interface ScalewaySnapshot {
   volumes: EmuVolume[];
   securityGroups: EmuSecurityGroup[];
   pool: { nextV4: number; nextV6: number; nextMac: number };
+  /** Absent in snapshots taken before custom images were emulated. */
+  snapshots?: EmuSnapshot[];
+  images?: EmuImage[];
 }
 
 const SANDBOX_PROJECT = '00000000-0000-4000-8000-000000000001';
@@ -81,6 +87,7 @@ export class ScalewayEmulator {
     this.faults = new FaultInjector(opts.faults);
     this.state = new ScalewayState({
       bootDelayMs: opts.bootDelayMs ?? 0,
+      ...(opts.snapshotDelayMs ? { snapshotDelayMs: opts.snapshotDelayMs } : {}),
       ...(opts.onIpCreated ? { onIpCreated: opts.onIpCreated } : {}),
       ...(opts.lifecycle ? { lifecycle: opts.lifecycle } : {}),
       ...(opts.onLifecycleError ? { onLifecycleError: opts.onLifecycleError } : {}),
@@ -127,11 +134,17 @@ export class ScalewayEmulator {
       this.setSmtpBlocked(false);
       return c.json({ smtpBlocked: false });
     });
+    // Another process's sandbox (the bench's) adopts a cached baked image the same way.
+    this.app.post('/__sandbox/images/adopt', async (c) => {
+      const body = (await c.req.json()) as { zone: string; snapshotId: string; name: string; tags: string[]; sizeBytes: number };
+      return c.json(this.adoptImage(body), 201);
+    });
     registerProductRoutes(this.app, this.catalogue);
     registerInstanceRoutes(this.app, this.state, this.groups, this.catalogue);
     registerSecurityGroupRoutes(this.app, this.state, this.groups);
     registerIpamRoutes(this.app, this.state);
     registerBlockRoutes(this.app, this.state);
+    registerImageRoutes(this.app, this.state);
     opts.extraRoutes?.(this.app);
     this.app.notFound((c) => c.json({ message: `no route for ${c.req.method} ${c.req.path}`, type: 'not_found' }, 404));
   }
@@ -293,6 +306,8 @@ export class ScalewayEmulator {
       volumes: [...this.state.volumes.values()],
       securityGroups: [...this.groups.groups.values()],
       pool: this.state.pool.counters,
+      snapshots: [...this.state.images.snapshots.values()],
+      images: [...this.state.images.images.values()],
     };
   }
 
@@ -314,7 +329,66 @@ export class ScalewayEmulator {
     for (const e of snap.ipam) this.state.ipam.set(e.id, e);
     for (const v of snap.volumes) this.state.volumes.set(v.id, v);
     for (const g of snap.securityGroups) this.groups.groups.set(g.id, g);
+    // A copy in flight when the sandbox stopped was lost with it.
+    for (const s of snap.snapshots ?? []) this.state.images.snapshots.set(s.id, s.status === 'creating' ? { ...s, status: 'error' } : s);
+    for (const i of snap.images ?? []) this.state.images.images.set(i.id, i);
     this.state.pool.counters = snap.pool;
+  }
+
+  /** The account's custom images (every zone), for tests and the sandbox. */
+  listImages(): { id: string; zone: string; name: string; tags: string[]; snapshotId: string; state: string }[] {
+    return [...this.state.images.images.values()].map((i) => ({
+      id: i.id,
+      zone: i.zone,
+      name: i.name,
+      tags: [...i.tags],
+      snapshotId: i.rootSnapshotId,
+      state: i.state,
+    }));
+  }
+
+  listSnapshots(): { id: string; zone: string; name: string; status: string; volumeId: string; sizeBytes: number }[] {
+    return [...this.state.images.snapshots.values()].map((s) => ({
+      id: s.id,
+      zone: s.zone,
+      name: s.name,
+      status: s.status,
+      volumeId: s.parentVolume.id,
+      sizeBytes: s.size,
+    }));
+  }
+
+  /** The image a server was created from (an image id or a stock label). */
+  imageOf(serverId: string): string | null {
+    return this.state.servers.get(serverId)?.image ?? null;
+  }
+
+  /**
+   * An image the account already has, made from a snapshot whose disk exists already (the
+   * real-host test harness keeps one baked image across test files, each with a fresh emulator).
+   */
+  adoptImage(input: { zone: string; snapshotId: string; name: string; tags: string[]; sizeBytes: number }): { id: string } {
+    const now = new Date().toISOString();
+    this.state.images.snapshots.set(input.snapshotId, {
+      id: input.snapshotId,
+      zone: input.zone,
+      name: input.name,
+      project: SANDBOX_PROJECT,
+      tags: [...input.tags],
+      size: input.sizeBytes,
+      parentVolume: { id: crypto.randomUUID(), name: `${input.name}_sbs_volume_0` },
+      status: 'available',
+      createdAt: now,
+      updatedAt: now,
+    });
+    const image = this.state.images.createImage(input.zone, {
+      name: input.name,
+      rootVolume: input.snapshotId,
+      project: SANDBOX_PROJECT,
+      tags: input.tags,
+      arch: 'x86_64',
+    });
+    return { id: image.id };
   }
 
   /** A server created behind mailplane's back (reconciliation tests). */

@@ -65,14 +65,18 @@ export function registerInstanceRoutes(app: Hono, state: ScalewayState, groups: 
     if (securityGroupId) groups.get(zone, securityGroupId);
     const commercialType = str(body, 'commercial_type', true)!;
     const root = checkServerRequest(catalogue, zone, commercialType, body['volumes']);
+    const image = str(body, 'image', true)!;
+    // A custom image is per zone and its snapshot must fit in the boot volume.
+    const boot = state.images.bootSource(zone, image, root.size);
     const server = state.createServer(zone, {
+      boot,
       securityGroupId,
       rootVolumeType: root.volumeType,
       rootVolumeBytes: root.size,
       name: str(body, 'name', true)!,
       project: str(body, 'project', true)!,
       commercialType,
-      image: str(body, 'image', true)!,
+      image,
       tags: strings(body, 'tags'),
       publicIps: strings(body, 'public_ips'),
     });

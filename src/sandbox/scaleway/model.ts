@@ -76,6 +76,36 @@ export interface EmuVolume {
   tags: string[];
   createdAt: string;
   updatedAt: string;
+  /** The snapshot it was made from (a custom image's), null for a stock image's volume. */
+  parentSnapshotId?: string | null;
+}
+
+/** A Block Storage snapshot of a volume (`creating` until the copy is done; `in_use` while an image uses it). */
+export interface EmuSnapshot {
+  id: string;
+  zone: string;
+  name: string;
+  project: string;
+  tags: string[];
+  size: number;
+  parentVolume: { id: string; name: string };
+  status: 'creating' | 'available' | 'in_use' | 'error';
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A custom Instance image: a name and tags over one Block Storage snapshot (its root volume). */
+export interface EmuImage {
+  id: string;
+  zone: string;
+  name: string;
+  project: string;
+  tags: string[];
+  arch: string;
+  rootSnapshotId: string;
+  state: 'available' | 'creating' | 'error';
+  createdAt: string;
+  modifiedAt: string;
 }
 
 /**

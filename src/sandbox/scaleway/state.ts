@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { firstAddressOf } from '../../providers/compute/scaleway-ipv6.ts';
 import { AddressPool } from './addresses.ts';
+import { ImageStore } from './images.ts';
 import { ApiError, regionOfZone, type EmuIp, type EmuIpType, type EmuIpamIp, type EmuServer, type EmuVolume } from './model.ts';
 import { defaultIpv6Reverses, slaacAddress } from './slaac.ts';
 
@@ -28,6 +29,8 @@ export interface HostSpec {
   ipv6Prefixes: string[];
   /** The instance's NIC address (its SLAAC IPv6 derives from it): the same at every boot. */
   macAddress: string;
+  /** The snapshot its boot volume was made from (a custom image), null for the stock image. */
+  bootSnapshot: string | null;
 }
 
 /**
@@ -45,6 +48,10 @@ export interface HostLifecycle {
   reboot(host: HostSpec): Promise<void>;
   /** The instance and its disk are gone. */
   remove(id: string): Promise<void>;
+  /** A Block Storage snapshot of the machine's disk as it is now (kept under the snapshot's id). */
+  snapshotDisk?(id: string, snapshotId: string): Promise<void>;
+  /** The snapshot is deleted: its copy of the disk goes. */
+  dropSnapshot?(snapshotId: string): Promise<void>;
 }
 
 /**
@@ -55,6 +62,8 @@ export type ForwardCheck = (hostname: string, address: string) => boolean | Prom
 
 export interface StateOptions {
   bootDelayMs: number;
+  /** How long a snapshot stays `creating` without a real disk to copy. Default 0: the next tick. */
+  snapshotDelayMs?: number;
   forwardCheck?: ForwardCheck;
   onIpCreated?: (ip: { id: string; address: string; family: 'ipv4' | 'ipv6' }) => void;
   lifecycle?: HostLifecycle;
@@ -69,6 +78,8 @@ export class ScalewayState {
   readonly ipam = new Map<string, EmuIpamIp>();
   readonly volumes = new Map<string, EmuVolume>();
   readonly pool = new AddressPool();
+  /** Block snapshots and the custom images made from them. */
+  readonly images: ImageStore = new ImageStore(this);
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private readonly opts: StateOptions;
 
@@ -82,11 +93,11 @@ export class ScalewayState {
     this.timers.clear();
   }
 
-  private later(fn: () => void): void {
+  private later(fn: () => void, delayMs = this.opts.bootDelayMs): void {
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       fn();
-    }, this.opts.bootDelayMs);
+    }, delayMs);
     this.timers.add(timer);
   }
 
@@ -99,6 +110,7 @@ export class ScalewayState {
       name: server.name,
       userData: server.userData,
       macAddress: server.macAddress,
+      bootSnapshot: this.volumes.get(server.volumeIds[0] ?? '')?.parentSnapshotId ?? null,
       ipv4: attached.filter((ip) => ip.type === 'routed_ipv4').map((ip) => ip.address),
       // The SLAAC address: the only one an instance configures in its routed /64 (what public_ips reports).
       ipv6: attached.filter((ip) => ip.type === 'routed_ipv6').map((ip) => slaacAddress(ip.address, server.macAddress)),
@@ -117,6 +129,30 @@ export class ScalewayState {
       this.opts.onLifecycleError?.(server.id, err);
       if (this.servers.get(server.id) === server) this.setState(server, 'stopped');
     });
+  }
+
+  /** Copies a volume's disk into a snapshot: the machine's in real-host mode, a timer otherwise. */
+  copyDisk(serverId: string | null, snapshotId: string, done: (ok: boolean) => void): void {
+    const lifecycle = this.opts.lifecycle;
+    if (!lifecycle?.snapshotDisk) {
+      this.later(() => done(true), this.opts.snapshotDelayMs ?? 0);
+      return;
+    }
+    if (!serverId) {
+      done(false);
+      return;
+    }
+    lifecycle.snapshotDisk(serverId, snapshotId).then(
+      () => done(true),
+      (err: unknown) => {
+        this.opts.onLifecycleError?.(serverId, err);
+        done(false);
+      },
+    );
+  }
+
+  dropDisk(snapshotId: string): void {
+    this.opts.lifecycle?.dropSnapshot?.(snapshotId).catch((err: unknown) => this.opts.onLifecycleError?.(snapshotId, err));
   }
 
   server(zone: string, id: string): EmuServer {
@@ -232,6 +268,8 @@ export class ScalewayState {
       rootVolumeType?: EmuVolume['volumeType'];
       rootVolumeBytes?: number;
       securityGroupId?: string | null;
+      /** A custom image's snapshot and name (ImageStore.bootSource); absent: a stock image label. */
+      boot?: { snapshotId: string | null; name: string };
     },
   ): EmuServer {
     const ips = input.publicIps.map((id) => this.ip(zone, id));
@@ -262,7 +300,7 @@ export class ScalewayState {
     const volume: EmuVolume = {
       id: randomUUID(),
       zone,
-      name: `${input.image}_sbs_volume_0`,
+      name: `${input.boot?.name ?? input.image}_sbs_volume_0`,
       size: input.rootVolumeBytes ?? 10_000_000_000,
       volumeType: input.rootVolumeType ?? 'sbs_volume',
       project: input.project,
@@ -270,6 +308,7 @@ export class ScalewayState {
       tags: [],
       createdAt: now,
       updatedAt: now,
+      parentSnapshotId: input.boot?.snapshotId ?? null,
     };
     server.volumeIds.push(volume.id);
     this.volumes.set(volume.id, volume);

@@ -5,7 +5,7 @@
  * `total_count` body field.
  */
 import type { Context } from 'hono';
-import { ApiError, type EmuIp, type EmuIpamIp, type EmuServer, type EmuVolume } from './model.ts';
+import { ApiError, type EmuImage, type EmuIp, type EmuIpamIp, type EmuServer, type EmuSnapshot, type EmuVolume } from './model.ts';
 import type { ScalewayState } from './state.ts';
 
 const ORGANIZATION = '11111111-1111-4111-8111-111111111111';
@@ -122,7 +122,7 @@ export function serverJson(s: EmuServer, state: ScalewayState): Record<string, u
     routed_ip_enabled: true,
     enable_ipv6: false,
     hostname: s.name,
-    image: { id: s.image, name: s.image, arch: 'x86_64', public: true, state: 'available', zone: s.zone },
+    image: imageOfServer(s, state),
     protected: false,
     private_ip: null,
     public_ip: attached[0] ? serverIpJson(attached[0], state) : null,
@@ -144,6 +144,59 @@ export function serverJson(s: EmuServer, state: ScalewayState): Record<string, u
     zone: s.zone,
     filesystems: [],
     end_of_service: false,
+  };
+}
+
+/** A stock image by its label, or the custom image (recorded shape) the server was created from. */
+function imageOfServer(s: EmuServer, state: ScalewayState): Record<string, unknown> {
+  const custom = state.images.images.get(s.image);
+  return custom ? imageJson(custom) : { id: s.image, name: s.image, arch: 'x86_64', public: true, state: 'available', zone: s.zone };
+}
+
+/** Instance v1 image (recorded: a custom image's root volume is its `sbs_snapshot`, size 0). */
+export function imageJson(i: EmuImage): Record<string, unknown> {
+  return {
+    id: i.id,
+    name: i.name,
+    organization: i.project,
+    project: i.project,
+    root_volume: { volume_type: 'sbs_snapshot', id: i.rootSnapshotId, size: 0, name: '' },
+    extra_volumes: {},
+    public: false,
+    arch: i.arch,
+    creation_date: i.createdAt,
+    modification_date: i.modifiedAt,
+    default_bootscript: null,
+    from_server: '',
+    state: i.state,
+    tags: i.tags,
+    zone: i.zone,
+  };
+}
+
+/** Block API v1 snapshot (recorded shape); an image using it is an `instance_image` link reference. */
+export function snapshotJson(s: EmuSnapshot, users: EmuImage[]): Record<string, unknown> {
+  return {
+    id: s.id,
+    name: s.name,
+    parent_volume: { id: s.parentVolume.id, name: s.parentVolume.name, type: 'sbs_5k', status: 'available' },
+    size: s.size,
+    project_id: s.project,
+    created_at: s.createdAt,
+    updated_at: s.updatedAt,
+    references: users.map((u) => ({
+      id: u.id,
+      product_resource_type: 'instance_image',
+      product_resource_id: u.id,
+      created_at: u.createdAt,
+      type: 'link',
+      status: 'attached',
+    })),
+    status: s.status,
+    tags: s.tags,
+    class: 'sbs',
+    zone: s.zone,
+    public: false,
   };
 }
 
@@ -169,7 +222,7 @@ export function blockVolumeJson(v: EmuVolume): Record<string, unknown> {
           },
         ]
       : [],
-    parent_snapshot_id: null,
+    parent_snapshot_id: v.parentSnapshotId ?? null,
     status: v.serverId ? 'in_use' : 'available',
     tags: v.tags,
     specs: { perf_iops: 5000, class: 'sbs' },

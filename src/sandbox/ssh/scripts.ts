@@ -57,6 +57,18 @@ const SERVICES: readonly [name: string, port: number][] = [
 ];
 
 export const SCRIPTS: Readonly<Record<string, ScriptHandler>> = {
+  'bake-image.sh': async (ctx) => {
+    // The real script sources the apt helpers uploaded beside it.
+    if (!(await ctx.fs.exists('/opt/mailplane/bin/apt-lib.sh'))) {
+      ctx.stderr('bake-image.sh: /opt/mailplane/bin/apt-lib.sh: No such file or directory\n');
+      return 1;
+    }
+    ctx.stdout('bake-image: installing the mail stack packages\n');
+    ctx.stdout('bake-image: removed per-instance secrets: roundcube-des-key snakeoil\n');
+    ctx.stdout('bake-image: image ready to be snapshotted\n');
+    return 0;
+  },
+
   'install-mail-stack.sh': async (ctx) => {
     // The installer configures from the uploaded tree; without it the real script fails the same way.
     for (const required of ['/etc/postfix/main.cf']) {

@@ -448,6 +448,7 @@ const OTHER_ROUTES: AnyRouteCase[] = [
     request: async () => ({ method: 'GET', path: `/v1/admin/servers/${serverId}` }),
   },
   { route: 'GET admin alerts', allowed: ['ops'], ok: 200, workspaceScoped: false, request: async () => ({ method: 'GET', path: '/v1/admin/alerts' }) },
+  { route: 'GET admin images', allowed: ['ops'], ok: 200, workspaceScoped: false, request: async () => ({ method: 'GET', path: '/v1/admin/images' }) },
   { route: 'GET server backups', allowed: WS_ALL, ok: 200, workspaceScoped: true, request: async () => ({ method: 'GET', path: `${base()}/backups` }) },
   {
     route: 'POST server backup',
@@ -695,6 +696,7 @@ const EXEMPT: Record<string, string> = {
   'post /v1/admin/servers/{id}/tls/rollover': 'staff only, starts a run per call; test/integration/provisioning/tls-rollover.test.ts (support, ops, customer)',
   'post /v1/admin/servers/{id}/dkim/rotate': 'staff only, starts a run per call; test/integration/provisioning/dkim-rotation.test.ts (support, ops, customer)',
   'post /v1/admin/servers/{id}/ips/{ip}/rotate': 'ops only; ops tests',
+  'post /v1/admin/images/bake': 'ops only, starts a bake; test/integration/provisioning/image-bake.test.ts',
   'post /v1/admin/alerts/{id}/acknowledge': 'ops only; ops tests',
   'post /v1/admin/alerts/{id}/resolve': 'ops only; ops tests',
 };
@@ -786,6 +788,7 @@ describe('every other route by every kind of caller', () => {
       'get /v1/admin/servers': 'GET admin servers',
       'get /v1/admin/servers/{id}': 'GET admin server',
       'get /v1/admin/alerts': 'GET admin alerts',
+      'get /v1/admin/images': 'GET admin images',
       'get /v1/workspaces/{ws}/servers/{id}/backups': 'GET server backups',
       'post /v1/workspaces/{ws}/servers/{id}/backups': 'POST server backup',
       'post /v1/workspaces/{ws}/servers/{id}/mailboxes/{mb}/restore': 'POST mailbox restore',

@@ -6,8 +6,13 @@ import { isOpen, nextOpening, validateWindow } from '../../../src/fleet/maintena
 import { planWaves } from '../../../src/fleet/waves.ts';
 import { MAIL_STACK_PACKAGES, MAIL_STACK_SERVICES } from '../../../src/mailstack/packages.ts';
 import { stackDigest, stackSource } from '../../../src/mailstack/stack.ts';
+import { SCRIPT_DIR } from '../../../src/mailstack/manifest.ts';
+import { renderServerTree } from '../../../src/mailstack/render.ts';
+import { sampleServer } from '../mailstack/sample-server.ts';
 
 const script = (name: string) => readFileSync(new URL(`../../../templates/scripts/${name}`, import.meta.url), 'utf8');
+/** A script as a server gets it: the package groups of packages.ts filled in. */
+const rendered = (name: string) => renderServerTree(sampleServer()).find((f) => f.path === `${SCRIPT_DIR}/${name}`)!.content;
 
 describe('rollout waves', () => {
   it('starts with one canary, then a small share, then waves of bounded size', () => {
@@ -57,10 +62,10 @@ describe('stack version', () => {
   });
 
   it('lists the packages the scripts install and the services verify-services.sh checks', () => {
-    const installed = [...script('install-mail-stack.sh').matchAll(/^\s*install_packages ([^\n]+?)(?: \\\n\s+([^\n]+))?$/gm)]
+    const installed = [...rendered('install-mail-stack.sh').matchAll(/^\s*install_packages ([^\n]+?)(?: \\\n\s+([^\n]+))?$/gm)]
       .flatMap((m) => `${m[1]} ${m[2] ?? ''}`.split(/\s+/))
       .filter(Boolean);
-    const hardened = /for p in ([^;]+); do/.exec(script('harden.sh'))![1]!.split(/\s+/);
+    const hardened = /for p in ([^;]+); do/.exec(rendered('harden.sh'))![1]!.split(/\s+/);
     expect([...new Set([...installed, ...hardened])].filter((p) => p !== '"$@"').sort()).toEqual([...new Set(MAIL_STACK_PACKAGES)].sort());
     const units = /for unit in ([^;]+); do\n\s+if systemctl is-active/.exec(script('verify-services.sh'))![1]!.split(/\s+/);
     expect(units.sort()).toEqual([...MAIL_STACK_SERVICES].sort());

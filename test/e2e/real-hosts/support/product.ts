@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 import { startHarness, type Harness } from '../../../support/provisioning.ts';
+import { ensureBakedImage, type BakedImage } from './baked-image.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -29,17 +30,26 @@ export function missingForRealHosts(): string[] {
   return missing;
 }
 
-/** `env`: product settings on top of the sandbox's (e.g. MAILSTACK_TEMPLATES_DIR). */
-export async function startRealHostProduct(env: Record<string, string> = {}): Promise<Harness> {
-  return startHarness({
+/**
+ * The product on real hosts, with the pre-baked mail-server image in fr-par-1 (baked once per
+ * package set and kept in the host cache dir: see baked-image.ts), so the servers every real-host
+ * file provisions boot from it, as production's do once a zone has its image.
+ * `env`: product settings on top of the sandbox's (e.g. MAILSTACK_TEMPLATES_DIR).
+ */
+export async function startRealHostProduct(env: Record<string, string> = {}): Promise<Harness & { image: BakedImage | null }> {
+  const cacheDir = process.env['SANDBOX_HOSTS_CACHE_DIR'] ?? '/var/cache/mailplane';
+  const h = await startHarness({
     env,
-    realHosts: {
-      cacheDir: process.env['SANDBOX_HOSTS_CACHE_DIR'] ?? '/var/cache/mailplane',
-      mirror: process.env['SANDBOX_DEBIAN_MIRROR'] ?? 'http://deb.debian.org/debian',
-    },
+    realHosts: { cacheDir, mirror: process.env['SANDBOX_DEBIAN_MIRROR'] ?? 'http://deb.debian.org/debian' },
     // Real machines take real time: SSH comes up in seconds, an install in minutes.
     settings: { retry: { baseMs: 1_000, maxMs: 10_000, maxAttempts: 10 }, pollIntervalMs: 500, serverBootTimeoutMs: 180_000 },
   });
+  try {
+    return Object.assign(h, { image: await ensureBakedImage(h, cacheDir) });
+  } catch (err) {
+    await h.close();
+    throw err;
+  }
 }
 
 export function launchChromium(extraArgs: string[] = []): Promise<Browser> {
@@ -50,8 +60,8 @@ export function launchChromium(extraArgs: string[] = []): Promise<Browser> {
 }
 
 /** Checkout through the API, then "Pay" on the hosted checkout page in a real browser. */
-export async function subscribeAndPay(h: Harness, browser: Browser, token: string, workspaceId: string, domain: string): Promise<string> {
-  const checkout = await h.call('POST', `/v1/workspaces/${workspaceId}/checkout`, { token, body: { plan: 'starter', region: 'fr-par-1', domain } });
+export async function subscribeAndPay(h: Harness, browser: Browser, token: string, workspaceId: string, domain: string, region = 'fr-par-1'): Promise<string> {
+  const checkout = await h.call('POST', `/v1/workspaces/${workspaceId}/checkout`, { token, body: { plan: 'starter', region, domain } });
   if (checkout.status !== 201) throw new Error(`checkout: ${checkout.status} ${JSON.stringify(checkout.body)}`);
   const page = await browser.newPage();
   try {

@@ -11,7 +11,7 @@ export DEBIAN_FRONTEND=noninteractive
 # shellcheck source=/dev/null # uploaded beside this script (APT_OPTS, installed, apt_retry)
 source /opt/mailplane/bin/apt-lib.sh
 missing=()
-# python3-systemd: fail2ban reads the journal (Debian 12 has no auth.log).
+# The list lives in src/mailstack/packages.ts; a server from the pre-baked image has them all.
 for p in nftables fail2ban python3-systemd unattended-upgrades openssh-server; do
   installed "$p" || missing+=("$p")
 done
@@ -20,6 +20,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt_retry update -q
   apt_retry install "${APT_OPTS[@]}" "${missing[@]}"
 fi
+# The package lists for the security updates below, fetched while the rest is applied.
+( apt_retry update -q >/dev/null ) &
+lists=$!
 
 # sshd: the uploaded configuration is checked before the running daemon reloads it,
 # so a mistake cannot lock the control plane out.
@@ -46,23 +49,33 @@ fi
 
 # Firewall: check the ruleset, then load it now and at every boot. Through the unit
 # (a oneshot that stays active), so systemctl and verify-services.sh see it loaded.
+# fail2ban has its own nftables table (ours does not flush it). Unattended security upgrades are
+# configured by 20auto-upgrades and 52mailplane-unattended-upgrades. One enable for all of them:
+# each systemctl enable reloads systemd's whole unit set (and no SysV links: see install-mail-stack.sh).
 nft -c -f /etc/nftables.conf
-systemctl enable -q nftables
-systemctl restart nftables
-
-# fail2ban (its own nftables table; ours does not flush it).
 fail2ban-client -t >/dev/null
-systemctl enable -q fail2ban
-systemctl restart fail2ban
-
-# Unattended security upgrades (configured by 20auto-upgrades and 52mailplane-unattended-upgrades).
-systemctl enable -q unattended-upgrades apt-daily.timer apt-daily-upgrade.timer
+SYSTEMCTL_SKIP_SYSV=1 systemctl enable -q nftables fail2ban unattended-upgrades apt-daily.timer apt-daily-upgrade.timer
+systemctl restart nftables
+# fail2ban's start (a Python daemon reading its jails) runs while the updates are looked for.
+systemctl restart fail2ban &
+jails=$!
 systemctl start unattended-upgrades
+
 # A new server must not go live with the security updates published since its image was
-# made (a day's wait for the timer): apply them now, under the same policy. Again on a
-# re-run, which then finds nothing to do.
-apt_retry update -q
-unattended-upgrade
+# made (a day's wait for the timer): apply them now, under the same policy (Debian-Security
+# only). unattended-upgrade itself takes seconds to weigh every package even when nothing is
+# due, so it runs only when apt's simulation lists a Debian-Security upgrade; from a fresh
+# image (its bake applied the updates) and on a re-run there is none.
+# (apt prints each upgrade's origins by label: "Inst pkg [old] (new Debian-Security:12/stable-security [amd64])".)
+wait "$lists"
+pending="$(apt-get -s -q -o Debug::NoLocking=1 dist-upgrade)"
+if grep -q '^Inst .*Debian-Security:' <<<"$pending"; then
+  log 'applying security updates'
+  unattended-upgrade
+else
+  log 'no security update pending'
+fi
+wait "$jails"
 
 # cloud-init kept a copy of the user data (with the host private key); it has
 # done its work and must not run again with a stale copy.
