@@ -12,7 +12,7 @@ import type { Actor } from '../src/audit.ts';
 import { audit, SYSTEM_ACTOR } from '../src/audit.ts';
 import type { Db } from '../src/db/client.ts';
 import { provisioningRuns, provisioningSteps, servers } from '../src/db/schema/index.ts';
-import { inTransaction, type RawTx } from '../src/db/tx.ts';
+import { inTransaction, type RawTx } from './engine-transaction.ts';
 import { AppError, ConflictError, NotFoundError } from '../src/errors.ts';
 import type { JobQueue } from '../src/jobs/queue.ts';
 import { backoffMs } from './backoff.ts';
