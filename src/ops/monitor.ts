@@ -19,7 +19,6 @@
 import { and, eq } from 'drizzle-orm';
 import { SYSTEM_ACTOR } from '../audit.ts';
 import { blacklistChecks, serverIps, servers } from '../db/schema/index.ts';
-import { inTransaction } from '../db/tx.ts';
 import { ConflictError } from '../errors.ts';
 import { claimDue } from '../jobs/due-sweep.ts';
 import { recordIpListings } from './listing-alerts.ts';
@@ -70,7 +69,7 @@ export async function checkServer(deps: OpsDeps, serverId: string): Promise<Chec
     const verdicts = await deps.dnsbl.check(ip.address);
     summary.checked.push(ip.address);
     const now = new Date(deps.clock.now());
-    await inTransaction(deps.database, async (tx, raw) => {
+    await deps.database.db.transaction(async (tx) => {
       if (verdicts.length > 0) {
         await tx.insert(blacklistChecks).values(
           verdicts.map((v) => ({
@@ -86,12 +85,12 @@ export async function checkServer(deps: OpsDeps, serverId: string): Promise<Chec
       }
       const listings = verdicts.flatMap((v) => (v.status === 'listed' ? [{ zone: v.zone, codes: v.codes, meaning: v.meaning }] : []));
       await tx.update(serverIps).set({ listings, checkedAt: now }).where(eq(serverIps.id, ip.id));
-      const change = await recordIpListings(deps, tx, raw, { serverId, hostname: server.hostname, address: ip.address, family: ip.family, verdicts, now });
+      const change = await recordIpListings(deps, tx, { serverId, hostname: server.hostname, address: ip.address, family: ip.family, verdicts, now });
       for (const zone of change.added) summary.newListings.push({ address: ip.address, zone, alertId: change.alertId! });
       for (const zone of change.removed) summary.delisted.push({ address: ip.address, zone });
       for (const v of verdicts) {
         if (v.status === 'unknown') summary.unknown.push({ address: ip.address, zone: v.zone });
-        await updateZoneHealth(deps, tx, raw, v.zone, v.status !== 'unknown');
+        await updateZoneHealth(deps, tx, v.zone, v.status !== 'unknown');
       }
     });
   }

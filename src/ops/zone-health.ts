@@ -7,14 +7,13 @@
  * resolves it.
  */
 import { and, desc, eq, isNull } from 'drizzle-orm';
-import type { DbOrTx } from '../db/client.ts';
+import type { Tx } from '../db/client.ts';
 import { alerts, blacklistChecks } from '../db/schema/index.ts';
-import type { RawTx } from '../db/tx.ts';
 import { enqueueDeliveries } from './alert-delivery.ts';
 import { zoneFailingKey } from './alert-keys.ts';
 import type { OpsDeps } from './deps.ts';
 
-export async function updateZoneHealth(deps: OpsDeps, tx: DbOrTx, raw: RawTx, zone: string, conclusive: boolean): Promise<void> {
+export async function updateZoneHealth(deps: OpsDeps, tx: Tx, zone: string, conclusive: boolean): Promise<void> {
   const key = zoneFailingKey(zone);
   if (conclusive) {
     const resolved = await tx
@@ -22,7 +21,7 @@ export async function updateZoneHealth(deps: OpsDeps, tx: DbOrTx, raw: RawTx, zo
       .set({ resolvedAt: new Date(deps.clock.now()) })
       .where(and(eq(alerts.dedupeKey, key), isNull(alerts.resolvedAt)))
       .returning({ id: alerts.id });
-    for (const r of resolved) await enqueueDeliveries(deps, tx, raw, r.id, 'resolved');
+    for (const r of resolved) await enqueueDeliveries(deps, tx, r.id, 'resolved');
     return;
   }
   const threshold = deps.settings.zoneErrorThreshold;
@@ -41,5 +40,5 @@ export async function updateZoneHealth(deps: OpsDeps, tx: DbOrTx, raw: RawTx, zo
     message: `${zone}: the last ${threshold} queries gave no answer (is the resolver refused by the list?)`,
     details: { zone, lastErrors: [...new Set(recent.map((r) => r.error))] },
   });
-  if (opened.created) await enqueueDeliveries(deps, tx, raw, opened.id, 'opened');
+  if (opened.created) await enqueueDeliveries(deps, tx, opened.id, 'opened');
 }
