@@ -10,11 +10,11 @@
 import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Actor } from '../src/audit.ts';
 import { audit, SYSTEM_ACTOR } from '../src/audit.ts';
-import type { Db } from '../src/db/client.ts';
+import type { Db, Tx } from '../src/db/client.ts';
 import { provisioningRuns, provisioningSteps, servers } from '../src/db/schema/index.ts';
 import { inTransaction, type RawTx } from './engine-transaction.ts';
 import { AppError, ConflictError, NotFoundError } from '../src/errors.ts';
-import type { JobQueue } from '../src/jobs/queue.ts';
+import type { JobQueue, JobTx } from '../src/jobs/queue.ts';
 import { backoffMs } from './backoff.ts';
 import type { ProvisioningDeps, RunRow, StepDefinition } from './context.ts';
 import { EVENTS_CHANNEL, publishEvent } from './events.ts';
@@ -44,12 +44,12 @@ interface ClaimRow {
 
 type Steps = Record<StepName, StepDefinition>;
 
-async function enqueueStep(queue: JobQueue, raw: RawTx, runId: string, step: string, attempt: number, delayMs = 0, check?: number | string): Promise<void> {
+async function enqueueStep(queue: JobQueue, tx: JobTx, runId: string, step: string, attempt: number, delayMs = 0, check?: number | string): Promise<void> {
   await queue.send(
     'provisioning.step',
     { runId, step },
     {
-      tx: raw,
+      tx,
       // One job per step attempt (and per re-check of a waiting step) even if two code paths race to enqueue it.
       singletonKey: `${runId}:${step}:${attempt}${check === undefined ? '' : `:check${check}`}`,
       ...(delayMs > 0 ? { startAfterSeconds: delayMs / 1000 } : {}),
@@ -58,12 +58,7 @@ async function enqueueStep(queue: JobQueue, raw: RawTx, runId: string, step: str
 }
 
 /** Creates a run with all its steps and enqueues the roots, inside the caller's transaction. */
-export async function startRun(
-  queue: JobQueue,
-  tx: Db,
-  raw: RawTx,
-  input: { serverId: string; kind: RunKind; params?: Record<string, unknown> },
-): Promise<string> {
+export async function startRun(queue: JobQueue, tx: Tx, input: { serverId: string; kind: RunKind; params?: Record<string, unknown> }): Promise<string> {
   const plan = PLANS[input.kind];
   if (input.kind === 'deprovision') {
     // Whatever was still being built stops here; the deprovision steps wait for in-flight steps (see deprovision.ts).
@@ -83,7 +78,7 @@ export async function startRun(
       status: plan[name]!.length === 0 ? ('queued' as const) : ('pending' as const),
     })),
   );
-  for (const name of names) if (plan[name]!.length === 0) await enqueueStep(queue, raw, runId, name, 1);
+  for (const name of names) if (plan[name]!.length === 0) await enqueueStep(queue, tx, runId, name, 1);
   await publishEvent(tx, { serverId: input.serverId, runId, type: 'run.started' });
   return runId;
 }

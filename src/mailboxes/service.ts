@@ -7,10 +7,10 @@
  */
 import { and, asc, count, eq } from 'drizzle-orm';
 import { audit, type Actor } from '../audit.ts';
-import type { Database, Db, DbOrTx } from '../db/client.ts';
+import type { Database, Db, DbOrTx, Tx } from '../db/client.ts';
 import { mailAliases, mailboxes, memberships, servers } from '../db/schema/index.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
-import type { JobQueue, JobTx } from '../jobs/queue.ts';
+import type { JobQueue } from '../jobs/queue.ts';
 import { findServer, type ServerRow } from '../servers/views.ts';
 import type { Clock } from '../clock.ts';
 import type { Vault } from '../vault/vault.ts';
@@ -70,7 +70,7 @@ export async function findMailbox(db: DbOrTx, serverId: string, mailboxId: strin
   return row;
 }
 
-export async function enqueueSync(queue: JobQueue, tx: JobTx, serverId: string): Promise<void> {
+export async function enqueueSync(queue: JobQueue, tx: Tx, serverId: string): Promise<void> {
   // One queued sync per server is enough: it reads the state when it runs (queue policy "stately").
   await queue.send('mailboxes.sync', { serverId }, { tx, singletonKey: serverId });
 }

@@ -12,7 +12,6 @@ import { PLANS, type RunKind, type StepName } from '../../../provisioning/plan.t
 import { WaitingError } from '../../../provisioning/waiting.ts';
 import { SYSTEM_ACTOR } from '../../../src/audit.ts';
 import { provisioningRuns, provisioningSteps, servers, workspaces } from '../../../src/db/schema/index.ts';
-import { inTransaction } from '../../../src/db/tx.ts';
 import { AppError } from '../../../src/errors.ts';
 import { suspendServer } from '../../../src/servers/lifecycle.ts';
 import { canMoveServer, SERVER_TRANSITIONS } from '../../../src/servers/status.ts';
@@ -68,7 +67,7 @@ async function newServer(status: 'provisioning' | 'ready' = 'provisioning'): Pro
 }
 
 async function start(serverId: string, kind: RunKind): Promise<string> {
-  return inTransaction(h.ctx.database, (tx, raw) => startRun(h.ctx.queue, tx, raw, { serverId, kind }));
+  return h.ctx.database.db.transaction((tx) => startRun(h.ctx.queue, tx, { serverId, kind }));
 }
 
 /** Delivers the due steps' jobs, as a worker would, until nothing is due; `limit` stops early. */
