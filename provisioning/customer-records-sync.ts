@@ -12,15 +12,15 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { customerDnsRecords, dnsRecords, servers } from '../src/db/schema/index.ts';
 import { ProviderError } from '../src/errors.ts';
+import type { Tx } from '../src/db/client.ts';
 import type { JobQueue } from '../src/jobs/queue.ts';
-import type { RawTx } from '../src/db/tx.ts';
 import type { DnsRecordInput, DnsRecordType } from '../src/providers/dns/interface.ts';
 import type { ProvisioningDeps } from './context.ts';
 import { desiredRecords } from './dns-records.ts';
 import { currentIps } from './ips.ts';
 import { publishRecord, recordFacts } from './records.ts';
 
-export async function enqueueDnsSync(queue: JobQueue, serverId: string, tx?: RawTx): Promise<void> {
+export async function enqueueDnsSync(queue: JobQueue, serverId: string, tx?: Tx): Promise<void> {
   await queue.send('dns.sync', { serverId }, { singletonKey: serverId, ...(tx ? { tx } : {}) });
 }
 

@@ -10,11 +10,11 @@
 import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Actor } from '../src/audit.ts';
 import { audit, SYSTEM_ACTOR } from '../src/audit.ts';
-import type { Db } from '../src/db/client.ts';
+import type { Db, Tx } from '../src/db/client.ts';
 import { provisioningRuns, provisioningSteps, servers } from '../src/db/schema/index.ts';
-import { inTransaction, type RawTx } from '../src/db/tx.ts';
+import { inTransaction, type RawTx } from './engine-transaction.ts';
 import { AppError, ConflictError, NotFoundError } from '../src/errors.ts';
-import type { JobQueue } from '../src/jobs/queue.ts';
+import type { JobQueue, JobTx } from '../src/jobs/queue.ts';
 import { backoffMs } from './backoff.ts';
 import type { ProvisioningDeps, RunRow, StepDefinition } from './context.ts';
 import { EVENTS_CHANNEL, publishEvent } from './events.ts';
@@ -48,12 +48,12 @@ type Steps = Record<StepName, StepDefinition>;
 const stepJobKey = (runId: string, step: string, attempt: number, check?: number | string) =>
   `${runId}:${step}:${attempt}${check === undefined ? '' : `:check${check}`}`;
 
-async function enqueueStep(queue: JobQueue, raw: RawTx, runId: string, step: string, attempt: number, delayMs = 0, check?: number | string): Promise<void> {
+async function enqueueStep(queue: JobQueue, tx: JobTx, runId: string, step: string, attempt: number, delayMs = 0, check?: number | string): Promise<void> {
   await queue.send(
     'provisioning.step',
     { runId, step },
     {
-      tx: raw,
+      tx,
       singletonKey: stepJobKey(runId, step, attempt, check),
       ...(delayMs > 0 ? { startAfterSeconds: delayMs / 1000 } : {}),
     },
@@ -61,12 +61,7 @@ async function enqueueStep(queue: JobQueue, raw: RawTx, runId: string, step: str
 }
 
 /** Creates a run with all its steps and enqueues the roots, inside the caller's transaction. */
-export async function startRun(
-  queue: JobQueue,
-  tx: Db,
-  raw: RawTx,
-  input: { serverId: string; kind: RunKind; params?: Record<string, unknown> },
-): Promise<string> {
+export async function startRun(queue: JobQueue, tx: Tx, input: { serverId: string; kind: RunKind; params?: Record<string, unknown> }): Promise<string> {
   const plan = PLANS[input.kind];
   if (input.kind === 'deprovision') {
     // Whatever was still being built stops here; the deprovision steps wait for in-flight steps (see deprovision.ts).
@@ -96,7 +91,7 @@ export async function startRun(
   await queue.sendMany(
     'provisioning.step',
     roots.map((name) => ({ data: { runId, step: name }, singletonKey: stepJobKey(runId, name, 1) })),
-    { tx: raw },
+    { tx },
   );
   await publishEvent(tx, { serverId: input.serverId, runId, type: 'run.started' });
   return runId;

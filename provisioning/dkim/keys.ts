@@ -9,7 +9,7 @@ import { generateKeyPair, randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { and, eq } from 'drizzle-orm';
 import { dkimKeys, type DkimKeyState } from '../../src/db/schema/index.ts';
-import type { Db } from '../../src/db/client.ts';
+import type { DbOrTx } from '../../src/db/client.ts';
 import type { ProvisioningDeps, ServerRow } from '../context.ts';
 
 export type DkimKeyRow = typeof dkimKeys.$inferSelect;
@@ -58,7 +58,7 @@ export function generationRecords(key: DkimKeyRow): DkimRecordSpec[] {
   return out;
 }
 
-export async function keysOf(db: Db, serverId: string, domain: string, state?: DkimKeyState): Promise<DkimKeyRow[]> {
+export async function keysOf(db: DbOrTx, serverId: string, domain: string, state?: DkimKeyState): Promise<DkimKeyRow[]> {
   return db
     .select()
     .from(dkimKeys)

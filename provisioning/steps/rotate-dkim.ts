@@ -6,7 +6,7 @@
  */
 import { and, eq, ne } from 'drizzle-orm';
 import { audit, SYSTEM_ACTOR } from '../../src/audit.ts';
-import type { Db } from '../../src/db/client.ts';
+import type { DbOrTx } from '../../src/db/client.ts';
 import { dkimKeys, dnsRecords } from '../../src/db/schema/index.ts';
 import { AppError } from '../../src/errors.ts';
 import { dkimFiles, renderServerTree } from '../../src/mailstack/render.ts';
@@ -205,7 +205,7 @@ export const signWithNextDkim: StepDefinition = {
  * signs. Only the rows change: the records were published by publish_next_dkim, and the previous
  * key's records stay for the sweep (a re-publish of the purpose would otherwise delete them now).
  */
-async function pointRecordsAt(tx: Db, serverId: string, key: DkimKeyRow): Promise<void> {
+async function pointRecordsAt(tx: DbOrTx, serverId: string, key: DkimKeyRow): Promise<void> {
   const ids = key.providerRecordIds;
   for (const spec of generationRecords(key)) {
     const purpose = spec.algorithm === 'rsa' ? 'dkim' : 'dkim_ed25519';

@@ -7,9 +7,8 @@
  */
 import { and, asc, count, eq, ne } from 'drizzle-orm';
 import { audit, type Actor } from '../audit.ts';
-import type { Database, Db } from '../db/client.ts';
+import type { Database, Db, Tx } from '../db/client.ts';
 import { catchAlls, mailAliases, mailboxes, mailForwards, servers, vacations } from '../db/schema/index.ts';
-import { inTransaction, type RawTx } from '../db/tx.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import type { JobQueue } from '../jobs/queue.ts';
 import { enqueueSync, findMailbox } from '../mailboxes/service.ts';
@@ -23,7 +22,6 @@ export interface AddressDeps {
   limitsOf(planId: string): { aliases: number; forwards: number };
 }
 
-type Tx = Db;
 type Change = (tx: Tx, server: ServerRow) => Promise<void>;
 
 const applied = (row: { updatedAt: Date; appliedAt: Date | null }) => row.appliedAt !== null && row.appliedAt >= row.updatedAt;
@@ -41,10 +39,10 @@ async function changeableServer(db: Db, access: WorkspaceAccess, serverId: strin
 /** Runs a change with the server row locked (limits hold under concurrency), then queues the server's sync. */
 async function change(deps: AddressDeps, access: WorkspaceAccess, serverId: string, fn: Change): Promise<void> {
   const server = await changeableServer(deps.database.db, access, serverId);
-  await inTransaction(deps.database, async (tx, raw: RawTx) => {
+  await deps.database.db.transaction(async (tx) => {
     await tx.select({ id: servers.id }).from(servers).where(eq(servers.id, server.id)).for('update');
     await fn(tx, server);
-    await enqueueSync(deps.queue, raw, server.id);
+    await enqueueSync(deps.queue, tx, server.id);
   });
 }
 

@@ -9,7 +9,6 @@ import { and, eq } from 'drizzle-orm';
 import { audit, type Actor } from '../audit.ts';
 import type { Database } from '../db/client.ts';
 import { backupRestores, backupRuns, servers } from '../db/schema/index.ts';
-import { inTransaction } from '../db/tx.ts';
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import type { JobQueue } from '../jobs/queue.ts';
 import { runScript, withSession } from '../../provisioning/remote.ts';
@@ -44,7 +43,7 @@ export async function requestMailboxRestore(
   if (!run?.resticSnapshotId) throw new NotFoundError('Backup');
   if (req.server.status !== 'ready') throw new ConflictError(`The server is ${req.server.status}; restores run on a ready server`, 'server_not_ready');
   const date = new Date(deps.now?.() ?? systemClock.now()).toISOString().slice(0, 10);
-  return inTransaction(deps.database, async (tx, raw) => {
+  return deps.database.db.transaction(async (tx) => {
     const [row] = await tx
       .insert(backupRestores)
       .values({
@@ -59,7 +58,7 @@ export async function requestMailboxRestore(
         requestedBy: actor.id,
       })
       .returning();
-    await deps.queue.send('backups.restore_mailbox', { restoreId: row!.id }, { tx: raw, singletonKey: row!.id });
+    await deps.queue.send('backups.restore_mailbox', { restoreId: row!.id }, { tx, singletonKey: row!.id });
     await audit(tx, actor, {
       action: 'mailbox.restore_requested',
       workspaceId: req.server.workspaceId,

@@ -8,7 +8,6 @@ import { and, desc, eq } from 'drizzle-orm';
 import { audit, type Actor } from '../audit.ts';
 import type { Database, Db } from '../db/client.ts';
 import { backupDrills, backupRepositories, backupRestores, backupRuns } from '../db/schema/index.ts';
-import { inTransaction } from '../db/tx.ts';
 import { ConflictError } from '../errors.ts';
 import type { JobQueue } from '../jobs/queue.ts';
 import type { ServerRow } from '../../provisioning/context.ts';
@@ -128,8 +127,8 @@ export async function requestBackup(
   if (!(BACKED_UP_STATUSES as readonly string[]).includes(server.status)) {
     throw new ConflictError(`The server is ${server.status}; backups run on a ready server`, 'server_not_ready');
   }
-  return inTransaction(deps.database, async (tx, raw) => {
-    const jobId = await deps.queue.send('backups.run', { serverId: server.id, reason: 'manual' }, { tx: raw, singletonKey: `${server.id}:manual` });
+  return deps.database.db.transaction(async (tx) => {
+    const jobId = await deps.queue.send('backups.run', { serverId: server.id, reason: 'manual' }, { tx, singletonKey: `${server.id}:manual` });
     await audit(tx, actor, { action: 'server.backup_requested', workspaceId: server.workspaceId, target: server.id });
     return jobId !== null;
   });

@@ -10,7 +10,6 @@ import { and, eq, inArray, isNotNull, lte } from 'drizzle-orm';
 import { SYSTEM_ACTOR } from '../audit.ts';
 import type { Database } from '../db/client.ts';
 import { servers, subscriptions } from '../db/schema/index.ts';
-import { inTransaction } from '../db/tx.ts';
 import type { JobQueue } from '../jobs/queue.ts';
 import type { Logger } from '../log.ts';
 import type { BillingProvider } from '../providers/billing/interface.ts';
@@ -60,7 +59,7 @@ export async function endGracePeriods(deps: GraceDeps): Promise<string[]> {
         continue;
       }
     }
-    const serverId = await inTransaction(deps.database, async (tx, raw) => {
+    const serverId = await deps.database.db.transaction(async (tx) => {
       const [sub] = await tx.select().from(subscriptions).where(eq(subscriptions.id, candidate.id)).for('update');
       if (!sub?.graceEndsAt || sub.graceEndsAt > now || !(ENDED as readonly string[]).includes(sub.status)) return null;
       const [server] = await tx
@@ -69,7 +68,7 @@ export async function endGracePeriods(deps: GraceDeps): Promise<string[]> {
         .where(and(eq(servers.subscriptionId, sub.id), eq(servers.status, 'suspended')))
         .for('update');
       if (!server) return null;
-      await startDeprovision(deps.queue, tx, raw, server, ACTOR, 'Grace period over: the subscription ended and was not paid', {
+      await startDeprovision(deps.queue, tx, server, ACTOR, 'Grace period over: the subscription ended and was not paid', {
         graceEndsAt: sub.graceEndsAt,
       });
       return server.id;

@@ -11,9 +11,8 @@
 import { and, eq, ne, sql } from 'drizzle-orm';
 import { audit, type Actor } from '../audit.ts';
 import { mailboxQuotaMb, type Plan } from '../config.ts';
-import type { Db } from '../db/client.ts';
+import type { Tx } from '../db/client.ts';
 import { mailboxes, servers, subscriptions } from '../db/schema/index.ts';
-import type { RawTx } from '../db/tx.ts';
 import type { JobQueue } from '../jobs/queue.ts';
 import { enqueueSync } from '../mailboxes/service.ts';
 
@@ -24,8 +23,7 @@ export const planOfPrice = (plans: readonly Plan[], priceId: string | null) => (
 
 export async function applyPlanChange(
   deps: { queue: JobQueue },
-  tx: Db,
-  raw: RawTx,
+  tx: Tx,
   sub: Subscription,
   plan: Plan,
   actor: Actor,
@@ -51,16 +49,12 @@ export async function applyPlanChange(
     .update(mailboxes)
     .set({ quotaMb: mailboxQuotaMb(plan), version: sql`${mailboxes.version} + 1`, syncStatus: 'pending', syncError: null, updatedAt: now })
     .where(and(eq(mailboxes.serverId, server.id), ne(mailboxes.state, 'deleting')));
-  await enqueueSync(deps.queue, raw, server.id);
-  await deps.queue.send(
-    'billing.notify',
-    { subscriptionId: sub.id, kind: 'plan_changed' },
-    { tx: raw, singletonKey: `${sub.id}:plan_changed:${now.getTime()}` },
-  );
+  await enqueueSync(deps.queue, tx, server.id);
+  await deps.queue.send('billing.notify', { subscriptionId: sub.id, kind: 'plan_changed' }, { tx, singletonKey: `${sub.id}:plan_changed:${now.getTime()}` });
   await deps.queue.send(
     'billing.resize_server',
     { serverId: server.id, fromPlanId: sub.planId, toPlanId: plan.id, changedAt: now.toISOString() },
-    { tx: raw, singletonKey: `${server.id}:${plan.id}:${now.getTime()}` },
+    { tx, singletonKey: `${server.id}:${plan.id}:${now.getTime()}` },
   );
   return `plan ${sub.planId} → ${plan.id} for server ${server.id}`;
 }

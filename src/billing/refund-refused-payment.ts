@@ -12,7 +12,6 @@ import type { AlertSink } from '../../provisioning/alerts.ts';
 import { audit, SYSTEM_ACTOR } from '../audit.ts';
 import type { Database } from '../db/client.ts';
 import { alerts, checkouts, subscriptions, users } from '../db/schema/index.ts';
-import { inTransaction } from '../db/tx.ts';
 import { isRetryable } from '../errors.ts';
 import type { JobData } from '../jobs/catalog.ts';
 import type { JobQueue } from '../jobs/queue.ts';
@@ -86,7 +85,7 @@ export async function refundRefusedPayment(deps: RefundDeps, job: Job): Promise<
     return 'waiting for the debit';
   }
 
-  const claimed = await inTransaction(deps.database, async (tx) => {
+  const claimed = await deps.database.db.transaction(async (tx) => {
     const [locked] = await tx.select().from(checkouts).where(eq(checkouts.id, checkout.id)).for('update');
     if (locked?.status !== 'refused') return false;
     await tx.update(checkouts).set({ status: 'refunded' }).where(eq(checkouts.id, checkout.id));

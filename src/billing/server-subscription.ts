@@ -11,7 +11,6 @@ import { eq } from 'drizzle-orm';
 import { audit, type Actor } from '../audit.ts';
 import type { Database, Db } from '../db/client.ts';
 import { subscriptions } from '../db/schema/index.ts';
-import { inTransaction } from '../db/tx.ts';
 import { ConflictError, ValidationError } from '../errors.ts';
 import type { JobQueue } from '../jobs/queue.ts';
 import type { BillingProvider, SubscriptionState } from '../providers/billing/interface.ts';
@@ -53,7 +52,7 @@ async function record(
   action: 'subscription.cancel_scheduled' | 'subscription.cancel_undone',
   kind: 'cancellation_scheduled' | 'cancellation_undone',
 ): Promise<CancellationView> {
-  await inTransaction(deps.database, async (tx, raw) => {
+  await deps.database.db.transaction(async (tx) => {
     // Under the row lock the webhook takes too: whichever of the two records the change first mails
     // the owners (a cancellation made in Stripe's portal reaches mailplane by the webhook alone).
     const [row] = await tx.select({ was: subscriptions.cancelAtPeriodEnd }).from(subscriptions).where(eq(subscriptions.id, sub.id)).for('update');
@@ -68,7 +67,7 @@ async function record(
       details: { subscriptionId: sub.id, domain: server.domain, periodEnd: state.currentPeriodEnd?.toISOString() ?? null },
     });
     if (row?.was !== state.cancelAtPeriodEnd) {
-      await deps.queue.send('billing.notify', { subscriptionId: sub.id, kind }, { tx: raw, singletonKey: `${sub.id}:${kind}:${Date.now()}` });
+      await deps.queue.send('billing.notify', { subscriptionId: sub.id, kind }, { tx, singletonKey: `${sub.id}:${kind}:${Date.now()}` });
     }
   });
   return { subscriptionId: sub.id, cancelAtPeriodEnd: state.cancelAtPeriodEnd, periodEndsAt: state.currentPeriodEnd?.toISOString() ?? null };

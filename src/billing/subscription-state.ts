@@ -19,9 +19,8 @@
  */
 import { eq } from 'drizzle-orm';
 import { audit, type Actor } from '../audit.ts';
-import type { Db } from '../db/client.ts';
+import type { Tx } from '../db/client.ts';
 import { servers, subscriptions, workspaces } from '../db/schema/index.ts';
-import type { RawTx } from '../db/tx.ts';
 import type { JobQueue } from '../jobs/queue.ts';
 import type { SubscriptionState } from '../providers/billing/interface.ts';
 import { reinstateServer, startDeprovision, suspendServer } from '../servers/lifecycle.ts';
@@ -51,8 +50,7 @@ const endedReason = (until: Date) =>
 /** Applies Stripe's current state to the locked subscription row and its server; returns what happened. */
 export async function applySubscriptionState(
   deps: ApplyDeps,
-  tx: Db,
-  raw: RawTx,
+  tx: Tx,
   sub: Subscription,
   current: SubscriptionState,
   actor: Actor,
@@ -78,18 +76,18 @@ export async function applySubscriptionState(
   // when it is made in mailplane (server-subscription.ts mails it when it records the change first).
   if (current.cancelAtPeriodEnd !== sub.cancelAtPeriodEnd && (PAYING.has(current.status) || current.status === 'past_due')) {
     const kind = current.cancelAtPeriodEnd ? 'cancellation_scheduled' : 'cancellation_undone';
-    await deps.queue.send('billing.notify', { subscriptionId: sub.id, kind }, { tx: raw, singletonKey: `${sub.id}:${kind}:${now.getTime()}` });
+    await deps.queue.send('billing.notify', { subscriptionId: sub.id, kind }, { tx, singletonKey: `${sub.id}:${kind}:${now.getTime()}` });
   }
   const plan = planOfPrice(deps.plans ?? [], current.priceId);
   if (plan && plan.id !== sub.planId && !ENDED.has(current.status)) {
-    const changed = await applyPlanChange(deps, tx, raw, sub, plan, actor, details);
+    const changed = await applyPlanChange(deps, tx, sub, plan, actor, details);
     return `${changed}; ${await applyToServer()}`;
   }
   return applyToServer();
 
   async function applyToServer(): Promise<string> {
     const notify = (kind: 'payment_failed' | 'suspended' | 'reinstated') =>
-      deps.queue.send('billing.notify', { subscriptionId: sub.id, kind }, { tx: raw, singletonKey: `${sub.id}:${kind}:${now.getTime()}` });
+      deps.queue.send('billing.notify', { subscriptionId: sub.id, kind }, { tx, singletonKey: `${sub.id}:${kind}:${now.getTime()}` });
 
     const [server] = await tx.select().from(servers).where(eq(servers.subscriptionId, sub.id)).for('update');
     if (!server || server.status === 'deleted' || server.status === 'deprovisioning') return `subscription ${current.status}`;
@@ -108,7 +106,7 @@ export async function applySubscriptionState(
     if (!ended) return `subscription ${current.status}`;
 
     if (NOT_YET_SERVING.has(server.status)) {
-      await startDeprovision(deps.queue, tx, raw, server, actor, `Subscription ${current.status}`, details);
+      await startDeprovision(deps.queue, tx, server, actor, `Subscription ${current.status}`, details);
       return `deprovisioning server ${server.id} (never served mail)`;
     }
     const reason = endedReason(graceEndsAt!);

@@ -15,7 +15,6 @@ import type { Database } from '../db/client.ts';
 import type { Plan } from '../config.ts';
 import { checkouts, servers, stripeEvents, subscriptions } from '../db/schema/index.ts';
 import { applySubscriptionState } from './subscription-state.ts';
-import { inTransaction } from '../db/tx.ts';
 import type { JobQueue } from '../jobs/queue.ts';
 import type { Logger } from '../log.ts';
 import type { BillingEvent, BillingProvider } from '../providers/billing/interface.ts';
@@ -40,7 +39,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export async function handleStripeWebhook(deps: WebhookDeps, rawBody: string, signature: string | undefined): Promise<{ outcome: string; duplicate: boolean }> {
   const event = await deps.billing.parseWebhook(rawBody, signature);
-  return inTransaction(deps.database, async (tx, raw) => {
+  return deps.database.db.transaction(async (tx) => {
     const stripeType = event.type === 'other' ? event.stripeType : event.type;
     const [fresh] = await tx
       .insert(stripeEvents)
@@ -97,7 +96,7 @@ export async function handleStripeWebhook(deps: WebhookDeps, rawBody: string, si
               await deps.queue.send(
                 'billing.cancel_subscription',
                 { stripeSubscriptionId: e.subscriptionId, why: 'first payment failed' },
-                { tx: raw, singletonKey: e.subscriptionId },
+                { tx, singletonKey: e.subscriptionId },
               );
             }
             return 'payment failed: nothing provisioned, subscription being cancelled';
@@ -124,7 +123,6 @@ export async function handleStripeWebhook(deps: WebhookDeps, rawBody: string, si
           return applySubscriptionState(
             { queue: deps.queue, graceMs: deps.graceMs, ...(deps.plans ? { plans: deps.plans } : {}) },
             tx,
-            raw,
             sub,
             current,
             STRIPE_ACTOR,
@@ -151,7 +149,7 @@ export async function handleStripeWebhook(deps: WebhookDeps, rawBody: string, si
         await deps.queue.send(
           'billing.refund_refused_payment',
           { checkoutId: checkout.id, stripeSubscriptionId: e.subscriptionId, why },
-          { tx: raw, singletonKey: checkout.id },
+          { tx, singletonKey: checkout.id },
         );
       }
       await deps.alerts?.open(tx, {
@@ -220,7 +218,7 @@ export async function handleStripeWebhook(deps: WebhookDeps, rawBody: string, si
           details: { domain: checkout.domain, lookalike, workspaceId: checkout.workspaceId, checkoutId: checkout.id },
         });
       }
-      const runId = await startRun(deps.queue, tx, raw, { serverId: server.id, kind: 'provision' });
+      const runId = await startRun(deps.queue, tx, { serverId: server.id, kind: 'provision' });
       await audit(tx, STRIPE_ACTOR, { action: 'server.provision', workspaceId: checkout.workspaceId, target: server.id, details: { runId, eventId: e.id } });
       return `provisioning server ${server.id}`;
     }

@@ -12,7 +12,6 @@ import { enqueueDnsSync } from '../../provisioning/customer-records-sync.ts';
 import { audit, type Actor } from '../audit.ts';
 import type { Database, Db } from '../db/client.ts';
 import { customerDnsRecords, dkimKeys, dnsRecords, servers } from '../db/schema/index.ts';
-import { inTransaction } from '../db/tx.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import type { JobQueue } from '../jobs/queue.ts';
 import type { DnsLookup } from '../providers/lookup/interface.ts';
@@ -119,12 +118,12 @@ export async function addCustomerRecord(
   const server = await changeableServer(db, access, serverId);
   const record = normalizeRecord(input, server.domain);
   await checkConflicts(db, server, record);
-  return inTransaction(deps.database, async (tx, raw) => {
+  return deps.database.db.transaction(async (tx) => {
     const [row] = await tx
       .insert(customerDnsRecords)
       .values({ serverId, source: 'customer', ...record, state: 'pending' })
       .returning();
-    await enqueueDnsSync(deps.queue, serverId, raw);
+    await enqueueDnsSync(deps.queue, serverId, tx);
     await audit(tx, actor, {
       action: 'dns.record_added',
       workspaceId: access.workspaceId,
@@ -148,13 +147,13 @@ export async function updateCustomerRecord(
   const existing = await findRecord(db, serverId, recordId);
   const record = normalizeRecord(input, server.domain);
   await checkConflicts(db, server, record, existing.id);
-  return inTransaction(deps.database, async (tx, raw) => {
+  return deps.database.db.transaction(async (tx) => {
     const [row] = await tx
       .update(customerDnsRecords)
       .set({ ...record, state: 'pending', error: null, updatedAt: new Date() })
       .where(eq(customerDnsRecords.id, existing.id))
       .returning();
-    await enqueueDnsSync(deps.queue, serverId, raw);
+    await enqueueDnsSync(deps.queue, serverId, tx);
     await audit(tx, actor, {
       action: 'dns.record_changed',
       workspaceId: access.workspaceId,
@@ -173,9 +172,9 @@ export async function deleteCustomerRecord(deps: CustomerDnsDeps, actor: Actor, 
   const { db } = deps.database;
   await changeableServer(db, access, serverId);
   const existing = await findRecord(db, serverId, recordId);
-  await inTransaction(deps.database, async (tx, raw) => {
+  await deps.database.db.transaction(async (tx) => {
     await tx.update(customerDnsRecords).set({ state: 'deleting', updatedAt: new Date() }).where(eq(customerDnsRecords.id, existing.id));
-    await enqueueDnsSync(deps.queue, serverId, raw);
+    await enqueueDnsSync(deps.queue, serverId, tx);
     await audit(tx, actor, {
       action: 'dns.record_deleted',
       workspaceId: access.workspaceId,
@@ -212,9 +211,9 @@ export async function setSpfTerms(deps: CustomerDnsDeps, actor: Actor, access: W
       { lookups, limit: SPF_LOOKUP_LIMIT },
     );
   }
-  await inTransaction(deps.database, async (tx, rawTx) => {
+  await deps.database.db.transaction(async (tx) => {
     await tx.update(servers).set({ spfTerms: terms, updatedAt: new Date() }).where(eq(servers.id, server.id));
-    await enqueueDnsSync(deps.queue, server.id, rawTx);
+    await enqueueDnsSync(deps.queue, server.id, tx);
     await audit(tx, actor, {
       action: 'dns.spf_changed',
       workspaceId: access.workspaceId,

@@ -4,7 +4,12 @@ import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import * as schema from './schema/index.ts';
 
 export type Schema = typeof schema;
-export type Db = PostgresJsDatabase<Schema>;
+/**
+ * The pool's handle. Its `$client`, which a transaction lacks, keeps a transaction from passing for
+ * it: code that may run inside a transaction takes DbOrTx (or Tx, when it must: an enqueue that
+ * has to commit with the caller's writes).
+ */
+export type Db = PostgresJsDatabase<Schema> & { $client: postgres.Sql };
 /** A transaction handle has the same query surface as the database. */
 export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 export type DbOrTx = Db | Tx;

@@ -8,7 +8,6 @@ import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import { audit, type Actor } from '../audit.ts';
 import type { Db } from '../db/client.ts';
 import { rollouts, rolloutServers, servers } from '../db/schema/index.ts';
-import { inTransaction } from '../db/tx.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import type { FleetDeps } from './deps.ts';
 import { alertKeyOf } from './rollouts.ts';
@@ -19,7 +18,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export async function actOnRollout(deps: FleetDeps, actor: Actor, id: string, action: RolloutAction): Promise<RolloutView> {
   if (!UUID.test(id)) throw new NotFoundError('Rollout');
   const p = deps.provisioning;
-  await inTransaction(p.database, async (tx, raw) => {
+  await p.database.db.transaction(async (tx) => {
     const [r] = await tx.select().from(rollouts).where(eq(rollouts.id, id)).for('update');
     if (!r) throw new NotFoundError('Rollout');
     const members = await tx.select().from(rolloutServers).where(eq(rolloutServers.rolloutId, id));
@@ -54,7 +53,7 @@ export async function actOnRollout(deps: FleetDeps, actor: Actor, id: string, ac
           );
       }
       await tx.update(rollouts).set({ status: 'running', haltReason: null, haltedServerId: null }).where(eq(rollouts.id, id));
-      await p.queue.send('rollouts.advance', { rolloutId: id }, { tx: raw, singletonKey: id });
+      await p.queue.send('rollouts.advance', { rolloutId: id }, { tx, singletonKey: id });
     }
     await p.alerts.resolve(tx, alertKeyOf(id));
     await audit(tx, actor, { action: `rollout.${action}`, target: id, details: { haltedServerId: r.haltedServerId, haltReason: r.haltReason } });

@@ -13,9 +13,8 @@ import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import { startRun } from '../../provisioning/engine.ts';
 import { failedCheckOf } from '../../provisioning/steps/upgrade-steps.ts';
 import { audit, SYSTEM_ACTOR, type Actor } from '../audit.ts';
-import type { Db } from '../db/client.ts';
+import type { DbOrTx, Tx } from '../db/client.ts';
 import { provisioningRuns, provisioningSteps, rollouts, rolloutServers, servers, serverStacks } from '../db/schema/index.ts';
-import { inTransaction, type RawTx } from '../db/tx.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import { loadStackVersion, saveStackVersion } from '../mailstack/stack.ts';
 import type { FleetDeps } from './deps.ts';
@@ -31,7 +30,7 @@ export const alertKeyOf = (rolloutId: string) => `rollout:${rolloutId}`;
 export async function startRollout(deps: FleetDeps, actor: Actor, input: { canaryServerId?: string | undefined } = {}): Promise<{ id: string }> {
   const p = deps.provisioning;
   const target = p.stack.current();
-  return inTransaction(p.database, async (tx, raw) => {
+  return p.database.db.transaction(async (tx) => {
     // One rollout at a time: two would fight over the same servers.
     await tx.execute(sql`select pg_advisory_xact_lock(hashtext('rollouts'))`);
     const [open] = await tx
@@ -64,12 +63,12 @@ export async function startRollout(deps: FleetDeps, actor: Actor, input: { canar
       target: row!.id,
       details: { version: target.version, release: target.release, servers: behind.length, waves: waves.length },
     });
-    await p.queue.send('rollouts.advance', { rolloutId: row!.id }, { tx: raw, singletonKey: row!.id });
+    await p.queue.send('rollouts.advance', { rolloutId: row!.id }, { tx, singletonKey: row!.id });
     return { id: row!.id };
   });
 }
 
-async function stepError(db: Db, runId: string): Promise<string | null> {
+async function stepError(db: DbOrTx, runId: string): Promise<string | null> {
   const rows = await db
     .select({ error: provisioningSteps.error })
     .from(provisioningSteps)
@@ -78,7 +77,7 @@ async function stepError(db: Db, runId: string): Promise<string | null> {
 }
 
 /** Settles the members whose run ended: succeeded, or failed (rolled back, rollout halted). */
-async function settleRuns(deps: FleetDeps, tx: Db, raw: RawTx, rollout: RolloutRow, members: MemberRow[]): Promise<RolloutRow> {
+async function settleRuns(deps: FleetDeps, tx: Tx, rollout: RolloutRow, members: MemberRow[]): Promise<RolloutRow> {
   const p = deps.provisioning;
   const now = new Date(p.clock.now());
   for (const m of members) {
@@ -104,7 +103,7 @@ async function settleRuns(deps: FleetDeps, tx: Db, raw: RawTx, rollout: RolloutR
       const back = m.fromVersion ? await loadStackVersion(tx, m.fromVersion) : null;
       let rollbackRunId: string | null = null;
       if (back)
-        rollbackRunId = await startRun(p.queue, tx, raw, {
+        rollbackRunId = await startRun(p.queue, tx, {
           serverId: m.serverId,
           kind: 'upgrade',
           params: { stackVersion: back.version, rolloutId: rollout.id, rollback: true },
@@ -167,7 +166,7 @@ async function settleRuns(deps: FleetDeps, tx: Db, raw: RawTx, rollout: RolloutR
 }
 
 /** Starts the next wave's servers that may change now; waits for the wave in progress. */
-async function startDue(deps: FleetDeps, tx: Db, raw: RawTx, rollout: RolloutRow, members: MemberRow[]): Promise<void> {
+async function startDue(deps: FleetDeps, tx: Tx, rollout: RolloutRow, members: MemberRow[]): Promise<void> {
   const p = deps.provisioning;
   const now = new Date(p.clock.now());
   const open = members.filter((m) => !DONE.has(m.status));
@@ -198,7 +197,7 @@ async function startDue(deps: FleetDeps, tx: Db, raw: RawTx, rollout: RolloutRow
       continue;
     }
     const [stack] = await tx.select({ version: serverStacks.version }).from(serverStacks).where(eq(serverStacks.serverId, m.serverId));
-    const runId = await startRun(p.queue, tx, raw, {
+    const runId = await startRun(p.queue, tx, {
       serverId: m.serverId,
       kind: 'upgrade',
       params: { stackVersion: rollout.targetVersion, rolloutId: rollout.id },
@@ -211,12 +210,12 @@ async function startDue(deps: FleetDeps, tx: Db, raw: RawTx, rollout: RolloutRow
 }
 
 export async function advanceRollout(deps: FleetDeps, rolloutId: string): Promise<void> {
-  await inTransaction(deps.provisioning.database, async (tx, raw) => {
+  await deps.provisioning.database.db.transaction(async (tx) => {
     const [locked] = await tx.select().from(rollouts).where(eq(rollouts.id, rolloutId)).for('update');
     if (!locked) return;
     const members = () => tx.select().from(rolloutServers).where(eq(rolloutServers.rolloutId, rolloutId)).orderBy(asc(rolloutServers.wave));
-    const rollout = await settleRuns(deps, tx, raw, locked, await members());
-    if (rollout.status === 'running') await startDue(deps, tx, raw, rollout, await members());
+    const rollout = await settleRuns(deps, tx, locked, await members());
+    if (rollout.status === 'running') await startDue(deps, tx, rollout, await members());
   });
 }
 

@@ -22,7 +22,7 @@ import type { Engine } from '../../provisioning/engine.ts';
 import { recordErasedServerMetrics } from '../ops/metric-offsets.ts';
 import { audit, SYSTEM_ACTOR, type Actor } from '../audit.ts';
 import type { PasswordHasher } from '../auth/passwords.ts';
-import type { Database, Db } from '../db/client.ts';
+import type { Database, DbOrTx, Tx } from '../db/client.ts';
 import {
   alerts,
   auditLog,
@@ -42,7 +42,6 @@ import {
   vaultSecrets,
   workspaces,
 } from '../db/schema/index.ts';
-import { inTransaction, type RawTx } from '../db/tx.ts';
 import { ForbiddenError, isRetryable, NotFoundError } from '../errors.ts';
 import type { JobQueue } from '../jobs/queue.ts';
 import type { Logger } from '../log.ts';
@@ -81,12 +80,12 @@ export class StillErasing extends Error {
   }
 }
 
-export async function markWorkspace(deps: ErasureDeps, tx: Db, raw: RawTx, workspaceId: string): Promise<void> {
+export async function markWorkspace(deps: ErasureDeps, tx: Tx, workspaceId: string): Promise<void> {
   await tx
     .update(workspaces)
     .set({ erasureRequestedAt: new Date(), erasureScheduledFor: null })
     .where(and(eq(workspaces.id, workspaceId), isNull(workspaces.erasureRequestedAt)));
-  await deps.queue.send('gdpr.erase_workspace', { workspaceId }, { tx: raw, singletonKey: workspaceId });
+  await deps.queue.send('gdpr.erase_workspace', { workspaceId }, { tx, singletonKey: workspaceId });
 }
 
 /** DELETE /v1/workspaces/{ws} (owner). */
@@ -113,8 +112,8 @@ export async function assertWorkspaceErasureConfirmed(
 }
 
 export async function requestWorkspaceErasure(deps: ErasureDeps, actor: Actor, workspaceId: string): Promise<void> {
-  await inTransaction(deps.database, async (tx, raw) => {
-    await markWorkspace(deps, tx, raw, workspaceId);
+  await deps.database.db.transaction(async (tx) => {
+    await markWorkspace(deps, tx, workspaceId);
     await audit(tx, actor, { action: 'workspace.erasure_requested', workspaceId, target: workspaceId });
   });
 }
@@ -124,7 +123,7 @@ export async function requestAccountErasure(deps: ErasureDeps, userId: string, p
   const [user] = await deps.database.db.select().from(users).where(eq(users.id, userId));
   if (!user || user.erasureRequestedAt) throw new NotFoundError('User');
   if (!(await deps.hasher.verify(user.passwordHash, password))) throw new ForbiddenError('The password confirmation does not match');
-  const erasing = await inTransaction(deps.database, async (tx, raw) => {
+  const erasing = await deps.database.db.transaction(async (tx) => {
     const mine = await tx.select().from(memberships).where(eq(memberships.userId, userId)).for('update');
     const erasing: string[] = [];
     for (const m of mine) {
@@ -137,14 +136,14 @@ export async function requestAccountErasure(deps: ErasureDeps, userId: string, p
           : [{ userId: 'n/a' }];
       if (otherOwners.length === 0) {
         erasing.push(m.workspaceId);
-        await markWorkspace(deps, tx, raw, m.workspaceId);
+        await markWorkspace(deps, tx, m.workspaceId);
       } else {
         await tx.delete(memberships).where(and(eq(memberships.workspaceId, m.workspaceId), eq(memberships.userId, userId)));
       }
     }
     await scrubPerson(tx, user);
     await audit(tx, { id: userId, kind: 'user', ip: null }, { action: 'user.erasure_requested', target: userId, details: { workspaces: erasing } });
-    await deps.queue.send('gdpr.erase_user', { userId }, { tx: raw, singletonKey: userId });
+    await deps.queue.send('gdpr.erase_user', { userId }, { tx, singletonKey: userId });
     return erasing;
   });
   // After the commit, so nobody is told of an erasure that did not happen; the address is already gone from our records.
@@ -153,7 +152,7 @@ export async function requestAccountErasure(deps: ErasureDeps, userId: string, p
 }
 
 /** Removes the person from every place that names them; the row stays (as a shell) until its workspaces are gone. */
-async function scrubPerson(tx: Db, user: { id: string; email: string; name: string }): Promise<void> {
+async function scrubPerson(tx: DbOrTx, user: { id: string; email: string; name: string }): Promise<void> {
   // Mentions inside audit details: the email anywhere, the name where it is a whole JSON string.
   const quotedName = JSON.stringify(user.name);
   await tx
@@ -243,9 +242,9 @@ export async function eraseWorkspace(deps: ErasureDeps, job: { workspaceId: stri
       continue;
     }
     if (run?.kind === 'deprovision' && run.status === 'succeeded') continue;
-    await inTransaction(deps.database, async (tx, raw) => {
+    await deps.database.db.transaction(async (tx) => {
       const [locked] = await tx.select().from(servers).where(eq(servers.id, server.id)).for('update');
-      if (locked && locked.status !== 'deleted') await startDeprovision(deps.queue, tx, raw, locked, actor, 'Workspace erased (GDPR)');
+      if (locked && locked.status !== 'deleted') await startDeprovision(deps.queue, tx, locked, actor, 'Workspace erased (GDPR)');
     });
   }
   if (live.length > 0) throw new StillErasing(`waits for ${live.length} server(s) to be deprovisioned: ${live.map((s) => `${s.id} (${s.status})`).join(', ')}`);
@@ -285,7 +284,7 @@ export async function eraseWorkspace(deps: ErasureDeps, job: { workspaceId: stri
   }
 
   // 5. Nothing left at the providers: the rows go.
-  await inTransaction(deps.database, async (tx) => {
+  await deps.database.db.transaction(async (tx) => {
     const serverIds = (await tx.select({ id: servers.id }).from(servers).where(eq(servers.workspaceId, ws.id))).map((s) => s.id);
     // Deleting the servers deletes their runs and steps: keep what they added to the /metrics counters.
     await recordErasedServerMetrics(tx, serverIds);

@@ -10,7 +10,6 @@
 import { and, eq, isNotNull, isNull, lte } from 'drizzle-orm';
 import { audit, SYSTEM_ACTOR, type Actor } from '../audit.ts';
 import { memberships, users, workspaces } from '../db/schema/index.ts';
-import { inTransaction } from '../db/tx.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import { sendBestEffort, type MailMessage } from '../mail/mailer.ts';
 import { workspaceErasureCancelledMessage, workspaceErasureScheduledMessage } from '../mail/messages.ts';
@@ -41,12 +40,12 @@ export async function scheduleWorkspaceErasure(
   workspaceId: string,
   now = new Date(systemClock.now()),
 ): Promise<{ status: 'scheduled' | 'erasing'; erasesAt: Date }> {
-  const { scheduled, fresh, name } = await inTransaction(deps.database, async (tx, raw) => {
+  const { scheduled, fresh, name } = await deps.database.db.transaction(async (tx) => {
     const [ws] = await tx.select().from(workspaces).where(eq(workspaces.id, workspaceId)).for('update');
     if (!ws || ws.erasureRequestedAt) throw new NotFoundError('Workspace');
     if (ws.erasureScheduledFor) return { scheduled: ws.erasureScheduledFor, fresh: false, name: ws.name };
     if (deps.workspaceGraceMs === 0) {
-      await markWorkspace(deps, tx, raw, workspaceId);
+      await markWorkspace(deps, tx, workspaceId);
       await audit(tx, actor, { action: 'workspace.erasure_requested', workspaceId, target: workspaceId });
       return { scheduled: null, fresh: true, name: ws.name };
     }
@@ -88,10 +87,10 @@ export async function startDueErasures(deps: ErasureDeps, now = new Date(systemC
   const started: string[] = [];
   for (const { id } of due) {
     // Checked again under the row's lock: an owner who cancels a moment before wins.
-    const go = await inTransaction(deps.database, async (tx, raw) => {
+    const go = await deps.database.db.transaction(async (tx) => {
       const [ws] = await tx.select().from(workspaces).where(eq(workspaces.id, id)).for('update');
       if (!ws?.erasureScheduledFor || ws.erasureScheduledFor > now || ws.erasureRequestedAt) return false;
-      await markWorkspace(deps, tx, raw, id);
+      await markWorkspace(deps, tx, id);
       await audit(
         tx,
         { ...SYSTEM_ACTOR, id: 'gdpr-erasure' },

@@ -1,20 +1,29 @@
 /**
- * pg-boss behind a small typed facade. `send` can join the caller's
- * transaction (pg-boss executes through the transaction's connection), so a
+ * pg-boss behind a small typed facade. `send` can join the caller's drizzle
+ * transaction (pg-boss's `fromDrizzle` adapter executes through it), so a
  * state change and the job that acts on it commit together or not at all.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { PgBoss, type Queue } from 'pg-boss';
+import { sql } from 'drizzle-orm';
+import { type Db as JobDb, fromDrizzle, PgBoss, type Queue } from 'pg-boss';
 import type postgres from 'postgres';
+import type { Tx } from '../db/client.ts';
 import type { Logger } from '../log.ts';
 import { JOB_CATALOG, type JobData, type JobName, type RetryPolicy } from './catalog.ts';
 import { failureMessage, GiveUp, type FailedJob } from './give-up.ts';
 import { carryOn } from './hand-off.ts';
 import { announceJobs, listenForJobs } from './wake-up.ts';
 
+/**
+ * The transaction a job is enqueued in: domain code's drizzle transaction (`db.transaction`), or the
+ * postgres.js transaction of the provisioning engine's step path, which runs prepared statements of
+ * its own on it (provisioning/engine-transaction.ts). Nothing else hands the queue a raw handle.
+ */
+export type JobTx = Tx | postgres.TransactionSql;
+
 export interface SendOptions {
-  /** The postgres.js transaction to enqueue in. */
-  tx?: postgres.TransactionSql;
+  /** The transaction to enqueue in: the job exists only if it commits. */
+  tx?: JobTx;
   startAfterSeconds?: number;
   singletonKey?: string;
 }
@@ -49,12 +58,19 @@ export interface QueueOptions {
 const FINISHED_JOB_RETENTION_SECONDS = 86_400;
 
 /**
- * pg-boss executing on the caller's transaction. Prepared: pg-boss's statements for a queue are
- * the same text every time, so after the first use on a connection each is one round trip, not two.
+ * pg-boss executing on a postgres.js handle. Prepared: pg-boss's statements for a queue are the
+ * same text every time, so after the first use on a connection each is one round trip, not two.
  */
-const onTransaction = (tx: postgres.TransactionSql) => ({
-  executeSql: async (text: string, values?: unknown[]) => ({ rows: await tx.unsafe(text, (values ?? []) as never[], { prepare: true }) }),
+const onPostgres = (handle: postgres.Sql | postgres.TransactionSql): JobDb => ({
+  executeSql: async (text: string, values?: unknown[]) => ({ rows: await handle.unsafe(text, (values ?? []) as never[], { prepare: true }) }),
 });
+
+/**
+ * pg-boss executing on the caller's transaction. A postgres.js handle is a function (a tagged
+ * template), a drizzle transaction an object: the engine's hot path keeps its prepared statements,
+ * and domain code's drizzle transaction goes through pg-boss's own adapter.
+ */
+const onTransaction = (tx: JobTx): JobDb => (typeof tx === 'function' ? onPostgres(tx) : fromDrizzle(tx, sql));
 
 export class JobQueue {
   readonly boss: PgBoss;
@@ -132,7 +148,7 @@ export class JobQueue {
   }
 
   /** Several jobs of one queue in one statement (pg-boss `insert`), each validated like `send`'s. */
-  async sendMany<N extends JobName>(name: N, jobs: { data: JobData<N>; singletonKey?: string }[], opts: { tx?: postgres.TransactionSql } = {}): Promise<void> {
+  async sendMany<N extends JobName>(name: N, jobs: { data: JobData<N>; singletonKey?: string }[], opts: { tx?: JobTx } = {}): Promise<void> {
     if (jobs.length === 0) return;
     const schema = JOB_CATALOG[name].schema;
     const tx = opts.tx;
@@ -152,9 +168,9 @@ export class JobQueue {
    * of the same hand-off queue (JobQueue.work): a chain of steps wakes nobody. Should it not carry
    * it after all (stopping, out of budget), polling finds the job.
    */
-  private announce(tx: postgres.TransactionSql | undefined, name: JobName, count: number): Promise<void> {
+  private announce(tx: JobTx | undefined, name: JobName, count: number): Promise<void> {
     const carried = this.slot.getStore() === name ? 1 : 0;
-    return announceJobs(tx ?? this.sql!, name, count - carried);
+    return announceJobs(tx ? onTransaction(tx) : onPostgres(this.sql!), name, count - carried);
   }
 
   /** Hand-off queues announce their jobs themselves (wake-up.ts), when there is a pool to do it on. */

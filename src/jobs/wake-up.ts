@@ -7,14 +7,14 @@
  * commit); each process wakes that many of its idle slots, no more. Delayed jobs, retries and any
  * notification missed are found by the slots' regular polling, as before.
  */
-import type { PgBoss } from 'pg-boss';
+import type { Db as JobDb, PgBoss } from 'pg-boss';
 import type postgres from 'postgres';
 
 export const JOBS_CHANNEL = 'mailplane_jobs';
 
-/** The NOTIFY a sender adds in its own transaction (or alone, autocommitted). */
-export async function announceJobs(sql: postgres.Sql | postgres.TransactionSql, name: string, count: number): Promise<void> {
-  if (count > 0) await sql`select pg_notify(${JOBS_CHANNEL}, ${`${name}:${count}`})`;
+/** The NOTIFY a sender adds in its own transaction (or alone, autocommitted), on whatever pg-boss sends its jobs through. */
+export async function announceJobs(db: JobDb, name: string, count: number): Promise<void> {
+  if (count > 0) await db.executeSql('select pg_notify($1, $2)', [JOBS_CHANNEL, `${name}:${count}`]);
 }
 
 /** Wakes up to `count` idle slots of the queue in this process. */

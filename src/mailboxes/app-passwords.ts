@@ -10,7 +10,6 @@ import { and, asc, count, eq, isNull } from 'drizzle-orm';
 import { audit, type Actor } from '../audit.ts';
 import type { Db, DbOrTx } from '../db/client.ts';
 import { mailboxAppPasswords, mailboxes, type AppPasswordScope } from '../db/schema/index.ts';
-import { inTransaction } from '../db/tx.ts';
 import { ConflictError, ForbiddenError, NotFoundError } from '../errors.ts';
 import { APP_PASSWORD_SLOTS } from '../mailstack/mail-guard-files.ts';
 import { findServer } from '../servers/views.ts';
@@ -86,7 +85,7 @@ export async function createAppPassword(
   const password = generateMailboxPassword();
   const passwordHash = await dovecotPasswordHash(password);
   const scopes = [...new Set(input.scopes)].sort();
-  return inTransaction(deps.database, async (tx, raw) => {
+  return deps.database.db.transaction(async (tx) => {
     await markPending(tx, mailbox.id); // also serialises creations on this mailbox for the limit below
     const [{ n }] = (await tx
       .select({ n: count() })
@@ -103,7 +102,7 @@ export async function createAppPassword(
       target: mailbox.id,
       details: { appPasswordId: row!.id, name: input.name, scopes },
     });
-    await enqueueSync(deps.queue, raw, server.id);
+    await enqueueSync(deps.queue, tx, server.id);
     return { appPassword: row!, password };
   });
 }
@@ -118,7 +117,7 @@ export async function revokeAppPassword(
 ): Promise<AppPasswordRow> {
   const { server, mailbox } = await credentialMailbox(deps.database.db, access, serverId, mailboxId);
   assertReady(server);
-  return inTransaction(deps.database, async (tx, raw) => {
+  return deps.database.db.transaction(async (tx) => {
     await markPending(tx, mailbox.id);
     const [row] = /^[0-9a-f-]{36}$/i.test(appPasswordId)
       ? await tx
@@ -134,7 +133,7 @@ export async function revokeAppPassword(
       target: mailbox.id,
       details: { appPasswordId: row.id, name: row.name },
     });
-    await enqueueSync(deps.queue, raw, server.id);
+    await enqueueSync(deps.queue, tx, server.id);
     return row;
   });
 }
@@ -150,7 +149,7 @@ export async function setMainPasswordForClients(
 ): Promise<MailboxRow> {
   const { server, mailbox } = await credentialMailbox(deps.database.db, access, serverId, mailboxId);
   assertReady(server);
-  return inTransaction(deps.database, async (tx, raw) => {
+  return deps.database.db.transaction(async (tx) => {
     await markPending(tx, mailbox.id);
     const [updated] = await tx.update(mailboxes).set({ mainPasswordForClients: enabled }).where(eq(mailboxes.id, mailbox.id)).returning();
     await audit(tx, actor, {
@@ -158,7 +157,7 @@ export async function setMainPasswordForClients(
       workspaceId: server.workspaceId,
       target: mailbox.id,
     });
-    await enqueueSync(deps.queue, raw, server.id);
+    await enqueueSync(deps.queue, tx, server.id);
     return updated!;
   });
 }

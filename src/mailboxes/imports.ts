@@ -10,7 +10,6 @@ import { and, desc, eq, inArray } from 'drizzle-orm';
 import { audit, type Actor } from '../audit.ts';
 import type { Database, Db } from '../db/client.ts';
 import { mailboxImports, mailboxes } from '../db/schema/index.ts';
-import { inTransaction } from '../db/tx.ts';
 import { ConflictError } from '../errors.ts';
 import type { JobQueue } from '../jobs/queue.ts';
 import type { DnsLookup } from '../providers/lookup/interface.ts';
@@ -85,7 +84,7 @@ export async function requestImport(
   const security = input.security ?? (port === 143 ? 'starttls' : 'imaps');
   // Resolved and judged now, so a refusal is the answer to this request (422) and nothing is stored.
   const source = await resolveImportSource(deps.lookup, deps.policy, input.host);
-  return inTransaction(deps.database, async (tx, raw) => {
+  return deps.database.db.transaction(async (tx) => {
     // One import at a time per mailbox: the lock serialises two requests racing past the check.
     await tx.select({ id: mailboxes.id }).from(mailboxes).where(eq(mailboxes.id, mailbox.id)).for('update');
     const [busy] = await tx
@@ -110,7 +109,7 @@ export async function requestImport(
       })
       .returning();
     await deps.vault.put(tx, importPasswordOwner(row!), input.password);
-    await deps.queue.send('mailboxes.import', { importId: row!.id }, { tx: raw, singletonKey: row!.id });
+    await deps.queue.send('mailboxes.import', { importId: row!.id }, { tx, singletonKey: row!.id });
     await audit(tx, actor, {
       action: 'mailbox.import_requested',
       workspaceId: server.workspaceId,

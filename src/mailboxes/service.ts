@@ -7,9 +7,8 @@
  */
 import { and, asc, count, eq } from 'drizzle-orm';
 import { audit, type Actor } from '../audit.ts';
-import type { Database, Db } from '../db/client.ts';
+import type { Database, Db, DbOrTx, Tx } from '../db/client.ts';
 import { mailAliases, mailboxes, memberships, servers } from '../db/schema/index.ts';
-import { inTransaction, type RawTx } from '../db/tx.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import type { JobQueue } from '../jobs/queue.ts';
 import { findServer, type ServerRow } from '../servers/views.ts';
@@ -60,7 +59,7 @@ async function changeableServer(db: Db, access: WorkspaceAccess, serverId: strin
 }
 
 /** A mailbox of the server that is not being deleted; anything else (a foreign or malformed id) is not found. */
-export async function findMailbox(db: Db, serverId: string, mailboxId: string): Promise<MailboxRow> {
+export async function findMailbox(db: DbOrTx, serverId: string, mailboxId: string): Promise<MailboxRow> {
   const [row] = /^[0-9a-f-]{36}$/i.test(mailboxId)
     ? await db
         .select()
@@ -71,9 +70,9 @@ export async function findMailbox(db: Db, serverId: string, mailboxId: string): 
   return row;
 }
 
-export async function enqueueSync(queue: JobQueue, raw: RawTx, serverId: string): Promise<void> {
+export async function enqueueSync(queue: JobQueue, tx: Tx, serverId: string): Promise<void> {
   // One queued sync per server is enough: it reads the state when it runs (queue policy "stately").
-  await queue.send('mailboxes.sync', { serverId }, { tx: raw, singletonKey: serverId });
+  await queue.send('mailboxes.sync', { serverId }, { tx, singletonKey: serverId });
 }
 
 export async function listMailboxes(db: Db, access: WorkspaceAccess, serverId: string): Promise<MailboxRow[]> {
@@ -93,7 +92,7 @@ export async function createMailbox(
   const password = generateMailboxPassword();
   const passwordHash = await dovecotPasswordHash(password);
   const limits = deps.limitsOf(server.planId);
-  return inTransaction(deps.database, async (tx, raw) => {
+  return deps.database.db.transaction(async (tx) => {
     // Serialises creations on this server so the plan's limit holds under concurrency.
     await tx.select({ id: servers.id }).from(servers).where(eq(servers.id, server.id)).for('update');
     const [{ n }] = (await tx.select({ n: count() }).from(mailboxes).where(eq(mailboxes.serverId, server.id))) as [{ n: number }];
@@ -126,7 +125,7 @@ export async function createMailbox(
       .returning();
     await deps.vault.put(tx, passwordOwner(mailbox!), password);
     await audit(tx, actor, { action: 'mailbox.create', workspaceId: server.workspaceId, target: mailbox!.id, details: { address: mailbox!.address } });
-    await enqueueSync(deps.queue, raw, server.id);
+    await enqueueSync(deps.queue, tx, server.id);
     return { mailbox: mailbox!, password };
   });
 }
@@ -176,7 +175,7 @@ export async function resetMailboxPassword(
   await findMailbox(deps.database.db, server.id, mailboxId);
   const password = generateMailboxPassword();
   const passwordHash = await dovecotPasswordHash(password);
-  return inTransaction(deps.database, async (tx, raw) => {
+  return deps.database.db.transaction(async (tx) => {
     const [mailbox] = await tx.select().from(mailboxes).where(eq(mailboxes.id, mailboxId)).for('update');
     if (!mailbox || mailbox.state === 'deleting') throw new NotFoundError('Mailbox');
     const [updated] = await tx
@@ -186,14 +185,14 @@ export async function resetMailboxPassword(
       .returning();
     await deps.vault.put(tx, passwordOwner(mailbox), password);
     await audit(tx, actor, { action: 'mailbox.password_reset', workspaceId: server.workspaceId, target: mailbox.id });
-    await enqueueSync(deps.queue, raw, server.id);
+    await enqueueSync(deps.queue, tx, server.id);
     return { mailbox: updated!, password };
   });
 }
 
 export async function deleteMailbox(deps: MailboxDeps, actor: Actor, access: WorkspaceAccess, serverId: string, mailboxId: string): Promise<void> {
   const server = await changeableServer(deps.database.db, access, serverId);
-  await inTransaction(deps.database, async (tx, raw) => {
+  await deps.database.db.transaction(async (tx) => {
     const [mailbox] = await tx
       .select()
       .from(mailboxes)
@@ -207,7 +206,7 @@ export async function deleteMailbox(deps: MailboxDeps, actor: Actor, access: Wor
       .where(eq(mailboxes.id, mailbox.id));
     await deps.vault.remove(tx, passwordOwner(mailbox));
     await audit(tx, actor, { action: 'mailbox.delete', workspaceId: server.workspaceId, target: mailbox.id, details: { address: mailbox.address } });
-    await enqueueSync(deps.queue, raw, server.id);
+    await enqueueSync(deps.queue, tx, server.id);
   });
 }
 
@@ -222,7 +221,7 @@ export async function exportMailboxPassword(
 ): Promise<{ address: string; password: string }> {
   const server = await findServer(deps.database.db, serverId, access.workspaceId);
   const mailbox = await findMailbox(deps.database.db, server.id, mailboxId);
-  return inTransaction(deps.database, async (tx) => {
+  return deps.database.db.transaction(async (tx) => {
     // The audit entry commits with the decrypt or not at all.
     await audit(tx, actor, {
       action: 'mailbox.password_export',

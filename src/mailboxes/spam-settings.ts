@@ -6,7 +6,6 @@ import { eq } from 'drizzle-orm';
 import { audit, type Actor } from '../audit.ts';
 import type { Db } from '../db/client.ts';
 import { domainSpamSettings } from '../db/schema/index.ts';
-import { inTransaction } from '../db/tx.ts';
 import { ConflictError } from '../errors.ts';
 import { findServer } from '../servers/views.ts';
 import type { WorkspaceAccess } from '../workspaces/access.ts';
@@ -30,7 +29,7 @@ export async function setJunkScore(deps: MailboxDeps, actor: Actor, access: Work
   const server = await findServer(deps.database.db, serverId, access.workspaceId);
   if (server.status !== 'ready') throw new ConflictError(`The server is ${server.status}; its spam settings can be changed once it is ready`);
   const score = Math.round(junkScore * 10) / 10;
-  const row = await inTransaction(deps.database, async (tx, raw) => {
+  const row = await deps.database.db.transaction(async (tx) => {
     const now = new Date();
     const [saved] = await tx
       .insert(domainSpamSettings)
@@ -38,7 +37,7 @@ export async function setJunkScore(deps: MailboxDeps, actor: Actor, access: Work
       .onConflictDoUpdate({ target: domainSpamSettings.serverId, set: { junkScore: score, updatedAt: now } })
       .returning();
     await audit(tx, actor, { action: 'server.spam_settings', workspaceId: server.workspaceId, target: server.id, details: { junkScore: score } });
-    await enqueueSync(deps.queue, raw, server.id);
+    await enqueueSync(deps.queue, tx, server.id);
     return saved!;
   });
   return { domain: server.domain, junkScore: row.junkScore, isDefault: false, updatedAt: row.updatedAt.toISOString() };

@@ -21,9 +21,8 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { RetryPolicy } from '../jobs/catalog.ts';
 import { GiveUp } from '../jobs/give-up.ts';
-import type { DbOrTx } from '../db/client.ts';
+import type { Tx } from '../db/client.ts';
 import { alertDeliveries, alerts } from '../db/schema/index.ts';
-import { inTransaction, type RawTx } from '../db/tx.ts';
 import type { JobQueue } from '../jobs/queue.ts';
 import { sendAlertEmail } from './alert-email.ts';
 import { alertPayload } from './alert-payload.ts';
@@ -40,8 +39,8 @@ export function channelsOf(settings: OpsSettings): Channel[] {
   return [...(settings.webhook ? ['webhook' as const] : []), ...(settings.email ? ['email' as const] : [])];
 }
 
-async function sendJobs(queue: JobQueue, raw: RawTx, ids: string[]): Promise<void> {
-  for (const id of ids) await queue.send('ops.alert_delivery', { deliveryId: id }, { tx: raw, singletonKey: id });
+async function sendJobs(queue: JobQueue, tx: Tx, ids: string[]): Promise<void> {
+  for (const id of ids) await queue.send('ops.alert_delivery', { deliveryId: id }, { tx, singletonKey: id });
 }
 
 /**
@@ -54,13 +53,7 @@ export function alertDeliveryPolicy(delivery: OpsSettings['delivery']): RetryPol
 }
 
 /** Deliveries for one alert event, in the caller's transaction (the alert and its jobs commit together). */
-export async function enqueueDeliveries(
-  deps: Pick<OpsDeps, 'queue' | 'settings'>,
-  tx: DbOrTx,
-  raw: RawTx,
-  alertId: string,
-  event: AlertEvent,
-): Promise<number> {
+export async function enqueueDeliveries(deps: Pick<OpsDeps, 'queue' | 'settings'>, tx: Tx, alertId: string, event: AlertEvent): Promise<number> {
   const channels = channelsOf(deps.settings);
   if (channels.length === 0) return 0;
   const rows = await tx
@@ -70,7 +63,7 @@ export async function enqueueDeliveries(
     .returning({ id: alertDeliveries.id });
   await sendJobs(
     deps.queue,
-    raw,
+    tx,
     rows.map((r) => r.id),
   );
   return rows.length;
@@ -80,7 +73,7 @@ export async function enqueueDeliveries(
 export async function sweepOutbox(deps: Pick<OpsDeps, 'database' | 'queue' | 'settings'>): Promise<number> {
   const channels = channelsOf(deps.settings);
   if (channels.length === 0) return 0;
-  return inTransaction(deps.database, async (tx, raw) => {
+  return deps.database.db.transaction(async (tx) => {
     const list = sql.raw(`array[${channels.map((c) => `'${c}'`).join(',')}]::text[]`);
     const created = await tx.execute<{ id: string }>(sql`
       insert into alert_deliveries (alert_id, channel, event)
@@ -95,7 +88,7 @@ export async function sweepOutbox(deps: Pick<OpsDeps, 'database' | 'queue' | 'se
       on conflict do nothing
       returning id`);
     const ids = [...created].map((r) => r.id);
-    await sendJobs(deps.queue, raw, ids);
+    await sendJobs(deps.queue, tx, ids);
     return ids.length;
   });
 }
@@ -105,7 +98,7 @@ export async function sweepOutbox(deps: Pick<OpsDeps, 'database' | 'queue' | 'se
  * last error) and thrown, so the queue retries it; a channel no longer configured gives up at once.
  */
 export async function deliverAlert(deps: Pick<OpsDeps, 'database' | 'settings' | 'clock' | 'log'>, deliveryId: string): Promise<void> {
-  const failure = await inTransaction(deps.database, async (tx) => {
+  const failure = await deps.database.db.transaction(async (tx) => {
     const [row] = await tx.select().from(alertDeliveries).where(eq(alertDeliveries.id, deliveryId)).for('update', { skipLocked: true });
     if (row?.status !== 'pending') return null; // done already, or another worker holds it right now
     const [alert] = await tx.select().from(alerts).where(eq(alerts.id, row.alertId));

@@ -1,9 +1,8 @@
 /** Reading and handling alerts (API and CLI): list with filters, acknowledge, resolve. Audited. */
 import { and, desc, eq, isNotNull, isNull, type SQL } from 'drizzle-orm';
 import { audit, type Actor } from '../audit.ts';
-import type { Db } from '../db/client.ts';
+import type { Db, DbOrTx } from '../db/client.ts';
 import { alerts } from '../db/schema/index.ts';
-import { inTransaction } from '../db/tx.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import { enqueueDeliveries } from './alert-delivery.ts';
 import { alertView } from './alert-payload.ts';
@@ -41,7 +40,7 @@ export async function listAlerts(db: Db, filter: AlertFilter = {}) {
   return rows.map(alertView);
 }
 
-async function locked(tx: Db, id: string) {
+async function locked(tx: DbOrTx, id: string) {
   if (!UUID.test(id)) throw new NotFoundError('Alert');
   const [row] = await tx.select().from(alerts).where(eq(alerts.id, id)).for('update');
   if (!row) throw new NotFoundError('Alert');
@@ -50,7 +49,7 @@ async function locked(tx: Db, id: string) {
 }
 
 export async function acknowledgeAlert(deps: Pick<OpsDeps, 'database' | 'clock'>, actor: Actor, id: string) {
-  return inTransaction(deps.database, async (tx) => {
+  return deps.database.db.transaction(async (tx) => {
     const row = await locked(tx, id);
     if (row.acknowledgedAt) return alertView(row);
     const [updated] = await tx
@@ -68,7 +67,7 @@ export async function acknowledgeAlert(deps: Pick<OpsDeps, 'database' | 'clock'>
  * listing, an orphan), the next check opens a new one.
  */
 export async function resolveAlert(deps: Pick<OpsDeps, 'database' | 'clock' | 'queue' | 'settings'>, actor: Actor, id: string) {
-  return inTransaction(deps.database, async (tx, raw) => {
+  return deps.database.db.transaction(async (tx) => {
     const row = await locked(tx, id);
     const [updated] = await tx
       .update(alerts)
@@ -76,7 +75,7 @@ export async function resolveAlert(deps: Pick<OpsDeps, 'database' | 'clock' | 'q
       .where(eq(alerts.id, id))
       .returning();
     await audit(tx, actor, { action: 'alert.resolve', target: id, details: { kind: row.kind } });
-    await enqueueDeliveries(deps, tx, raw, id, 'resolved');
+    await enqueueDeliveries(deps, tx, id, 'resolved');
     return alertView(updated!);
   });
 }

@@ -10,8 +10,7 @@
  */
 import { and, eq, isNull, like } from 'drizzle-orm';
 import { alerts } from '../db/schema/index.ts';
-import type { Db } from '../db/client.ts';
-import type { RawTx } from '../db/tx.ts';
+import type { Tx } from '../db/client.ts';
 import type { DnsblVerdict } from '../providers/lookup/interface.ts';
 import { enqueueDeliveries } from './alert-delivery.ts';
 import { ipListedKey } from './alert-keys.ts';
@@ -47,8 +46,7 @@ export function listingMessage(hostname: string, address: string, zones: ZoneLis
 
 export async function recordIpListings(
   deps: Pick<OpsDeps, 'alerts' | 'queue' | 'settings'>,
-  tx: Db,
-  raw: RawTx,
+  tx: Tx,
   input: { serverId: string; hostname: string; address: string; family: string; verdicts: DnsblVerdict[]; now: Date },
 ): Promise<ListingChange> {
   const key = ipListedKey(input.serverId, input.address);
@@ -79,7 +77,7 @@ export async function recordIpListings(
   if (listed.length === 0) {
     if (current) {
       await tx.update(alerts).set({ resolvedAt: input.now }).where(eq(alerts.id, current.id));
-      await enqueueDeliveries(deps, tx, raw, current.id, 'resolved');
+      await enqueueDeliveries(deps, tx, current.id, 'resolved');
     }
     return { alertId: current?.id ?? null, added, removed };
   }
@@ -87,7 +85,7 @@ export async function recordIpListings(
   const details = { address: input.address, family: input.family, zones: listed };
   if (!current) {
     const opened = await deps.alerts.open(tx, { kind: 'ip_listed', severity: 'critical', serverId: input.serverId, dedupeKey: key, message, details });
-    if (opened.created) await enqueueDeliveries(deps, tx, raw, opened.id, 'opened');
+    if (opened.created) await enqueueDeliveries(deps, tx, opened.id, 'opened');
     return { alertId: opened.id, added, removed };
   }
   if (added.length > 0 || removed.length > 0) {

@@ -19,7 +19,6 @@
 import { and, eq } from 'drizzle-orm';
 import { SYSTEM_ACTOR } from '../audit.ts';
 import { blacklistChecks, serverIps, servers } from '../db/schema/index.ts';
-import { inTransaction } from '../db/tx.ts';
 import { ConflictError } from '../errors.ts';
 import { claimDue } from '../jobs/due-sweep.ts';
 import { recordIpListings } from './listing-alerts.ts';
@@ -71,7 +70,7 @@ export async function checkServer(deps: OpsDeps, serverId: string): Promise<Chec
   const checks = await Promise.all(ips.map(async (ip) => ({ ip, verdicts: await deps.dnsbl.check(ip.address) })));
   const now = new Date(deps.clock.now());
   if (checks.length > 0)
-    await inTransaction(deps.database, async (tx, raw) => {
+    await deps.database.db.transaction(async (tx) => {
       const rows = checks.flatMap(({ ip, verdicts }) =>
         verdicts.map((v) => ({
           serverId,
@@ -88,7 +87,7 @@ export async function checkServer(deps: OpsDeps, serverId: string): Promise<Chec
         summary.checked.push(ip.address);
         const listings = verdicts.flatMap((v) => (v.status === 'listed' ? [{ zone: v.zone, codes: v.codes, meaning: v.meaning }] : []));
         await tx.update(serverIps).set({ listings, checkedAt: now }).where(eq(serverIps.id, ip.id));
-        const change = await recordIpListings(deps, tx, raw, { serverId, hostname: server.hostname, address: ip.address, family: ip.family, verdicts, now });
+        const change = await recordIpListings(deps, tx, { serverId, hostname: server.hostname, address: ip.address, family: ip.family, verdicts, now });
         for (const zone of change.added) summary.newListings.push({ address: ip.address, zone, alertId: change.alertId! });
         for (const zone of change.removed) summary.delisted.push({ address: ip.address, zone });
         for (const v of verdicts) if (v.status === 'unknown') summary.unknown.push({ address: ip.address, zone: v.zone });
@@ -96,8 +95,8 @@ export async function checkServer(deps: OpsDeps, serverId: string): Promise<Chec
       // A zone that answered for any address is healthy; one that answered none counts towards its failing alert.
       const verdicts = checks.flatMap((c) => c.verdicts);
       const answered = new Set(verdicts.filter((v) => v.status !== 'unknown').map((v) => v.zone));
-      await resolveZones(deps, tx, raw, [...answered]);
-      for (const zone of new Set(verdicts.filter((v) => !answered.has(v.zone)).map((v) => v.zone))) await updateZoneHealth(deps, tx, raw, zone, false);
+      await resolveZones(deps, tx, [...answered]);
+      for (const zone of new Set(verdicts.filter((v) => !answered.has(v.zone)).map((v) => v.zone))) await updateZoneHealth(deps, tx, zone, false);
     });
   if (deps.settings.autoRotateListed && server.status === 'ready' && summary.newListings.length > 0) {
     const address = summary.newListings[0]!.address;

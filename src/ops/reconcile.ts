@@ -22,7 +22,6 @@ import { and, eq, inArray, isNull, like, or } from 'drizzle-orm';
 import { MAILPLANE_TAG } from '../../provisioning/tags.ts';
 import { audit, type Actor } from '../audit.ts';
 import { alerts, provisioningRuns, serverIps, servers } from '../db/schema/index.ts';
-import { inTransaction } from '../db/tx.ts';
 import { moveServer } from '../servers/status.ts';
 import type { Zone } from '../providers/compute/interface.ts';
 import { enqueueDeliveries } from './alert-delivery.ts';
@@ -189,7 +188,7 @@ export async function reconcile(deps: OpsDeps, opts: { apply: boolean; actor: Ac
   }
   const gone = new Set(deleted.map((d) => d.dedupeKey));
   const current = findings.filter((f) => !gone.has(f.dedupeKey));
-  const resolvedAlerts = await inTransaction(deps.database, async (tx, raw) => {
+  const resolvedAlerts = await deps.database.db.transaction(async (tx) => {
     for (const f of current.filter((x) => x.kind === 'ghost' && x.resource === 'server' && x.serverId)) {
       const reason = `Its instance ${f.providerId ?? '(none)'} is gone at the provider (found by reconciliation): the server must be provisioned again`;
       const failed = await moveServer(tx, f.serverId!, 'instance_gone', { reason, now: new Date(deps.clock.now()) });
@@ -211,7 +210,7 @@ export async function reconcile(deps: OpsDeps, opts: { apply: boolean; actor: Ac
         message: f.description,
         details: { resource: f.resource, providerId: f.providerId, zone: f.zone },
       });
-      if (opened.created) await enqueueDeliveries(deps, tx, raw, opened.id, 'opened');
+      if (opened.created) await enqueueDeliveries(deps, tx, opened.id, 'opened');
     }
     const open = await tx
       .select({ id: alerts.id, dedupeKey: alerts.dedupeKey })
@@ -224,7 +223,7 @@ export async function reconcile(deps: OpsDeps, opts: { apply: boolean; actor: Ac
       .update(alerts)
       .set({ resolvedAt: new Date(deps.clock.now()) })
       .where(inArray(alerts.id, stale));
-    for (const id of stale) await enqueueDeliveries(deps, tx, raw, id, 'resolved');
+    for (const id of stale) await enqueueDeliveries(deps, tx, id, 'resolved');
     return stale.length;
   });
   return { findings, deleted, resolvedAlerts };

@@ -11,7 +11,6 @@ import { canonicalAddress } from '../../provisioning/steps/rotate-repoint.ts';
 import { audit, type Actor } from '../audit.ts';
 import type { Database } from '../db/client.ts';
 import { provisioningRuns, serverIps, servers } from '../db/schema/index.ts';
-import { inTransaction } from '../db/tx.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import type { JobQueue } from '../jobs/queue.ts';
 
@@ -26,7 +25,7 @@ export async function startIpRotation(
   } catch {
     throw new ValidationError(`"${input.address}" is not an IP address`);
   }
-  return inTransaction(deps.database, async (tx, raw) => {
+  return deps.database.db.transaction(async (tx) => {
     const [server] = await tx.select().from(servers).where(eq(servers.id, input.serverId)).for('update');
     if (!server) throw new NotFoundError('Server');
     // Only a settled, serving server: a provisioning run rotates listed IPs itself, and the
@@ -46,7 +45,7 @@ export async function startIpRotation(
     if (!ip) throw new NotFoundError(`IP ${input.address} of this server`);
     if (ip.state !== 'active') throw new ConflictError(`${ip.address} is ${ip.state}, not in use`, 'ip_not_active');
     const params: RotationParams = { ipId: ip.id, address: ip.address, family: ip.family, reason: input.reason };
-    const runId = await startRun(deps.queue, tx, raw, { serverId: server.id, kind: 'rotate_ip', params });
+    const runId = await startRun(deps.queue, tx, { serverId: server.id, kind: 'rotate_ip', params });
     await audit(tx, actor, {
       action: 'server.rotate_ip',
       workspaceId: server.workspaceId,

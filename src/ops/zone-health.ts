@@ -7,15 +7,14 @@
  * resolves it.
  */
 import { and, desc, eq, inArray, isNull } from 'drizzle-orm';
-import type { DbOrTx } from '../db/client.ts';
+import type { Tx } from '../db/client.ts';
 import { alerts, blacklistChecks } from '../db/schema/index.ts';
-import type { RawTx } from '../db/tx.ts';
 import { enqueueDeliveries } from './alert-delivery.ts';
 import { zoneFailingKey } from './alert-keys.ts';
 import type { OpsDeps } from './deps.ts';
 
-export async function updateZoneHealth(deps: OpsDeps, tx: DbOrTx, raw: RawTx, zone: string, conclusive: boolean): Promise<void> {
-  if (conclusive) return resolveZones(deps, tx, raw, [zone]);
+export async function updateZoneHealth(deps: OpsDeps, tx: Tx, zone: string, conclusive: boolean): Promise<void> {
+  if (conclusive) return resolveZones(deps, tx, [zone]);
   const key = zoneFailingKey(zone);
   const threshold = deps.settings.zoneErrorThreshold;
   const recent = await tx
@@ -33,16 +32,16 @@ export async function updateZoneHealth(deps: OpsDeps, tx: DbOrTx, raw: RawTx, zo
     message: `${zone}: the last ${threshold} queries gave no answer (is the resolver refused by the list?)`,
     details: { zone, lastErrors: [...new Set(recent.map((r) => r.error))] },
   });
-  if (opened.created) await enqueueDeliveries(deps, tx, raw, opened.id, 'opened');
+  if (opened.created) await enqueueDeliveries(deps, tx, opened.id, 'opened');
 }
 
 /** Conclusive answers from these zones: their "failing" alerts are resolved, in one statement whatever their number. */
-export async function resolveZones(deps: OpsDeps, tx: DbOrTx, raw: RawTx, zones: readonly string[]): Promise<void> {
+export async function resolveZones(deps: OpsDeps, tx: Tx, zones: readonly string[]): Promise<void> {
   if (zones.length === 0) return;
   const resolved = await tx
     .update(alerts)
     .set({ resolvedAt: new Date(deps.clock.now()) })
     .where(and(inArray(alerts.dedupeKey, zones.map(zoneFailingKey)), isNull(alerts.resolvedAt)))
     .returning({ id: alerts.id });
-  for (const r of resolved) await enqueueDeliveries(deps, tx, raw, r.id, 'resolved');
+  for (const r of resolved) await enqueueDeliveries(deps, tx, r.id, 'resolved');
 }

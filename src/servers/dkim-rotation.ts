@@ -10,7 +10,6 @@ import type { RotateDkimParams } from '../../provisioning/steps/rotate-dkim.ts';
 import { audit, type Actor } from '../audit.ts';
 import type { Database } from '../db/client.ts';
 import { dkimKeys, provisioningRuns, servers } from '../db/schema/index.ts';
-import { inTransaction } from '../db/tx.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import type { JobQueue } from '../jobs/queue.ts';
 
@@ -19,7 +18,7 @@ export async function startDkimRotation(
   actor: Actor,
   input: { serverId: string; reason: string; emergency: boolean },
 ): Promise<{ runId: string }> {
-  return inTransaction(deps.database, async (tx, raw) => {
+  return deps.database.db.transaction(async (tx) => {
     const [server] = await tx.select().from(servers).where(eq(servers.id, input.serverId)).for('update');
     if (!server) throw new NotFoundError('Server');
     if (server.status !== 'ready') throw new ConflictError(`The server is ${server.status}; DKIM keys rotate on a ready server`, 'server_not_ready');
@@ -35,7 +34,7 @@ export async function startDkimRotation(
       .where(and(eq(dkimKeys.serverId, server.id), eq(dkimKeys.domain, server.domain), eq(dkimKeys.state, 'active')));
     if (!active || !server.dnsZoneId) throw new ConflictError('The server has no DKIM key published yet', 'no_dkim_key');
     const params: RotateDkimParams = { reason: input.reason, emergency: input.emergency };
-    const runId = await startRun(deps.queue, tx, raw, { serverId: server.id, kind: 'rotate_dkim', params: { ...params } });
+    const runId = await startRun(deps.queue, tx, { serverId: server.id, kind: 'rotate_dkim', params: { ...params } });
     await audit(tx, actor, {
       action: input.emergency ? 'dkim.emergency_rotation' : 'dkim.rotation',
       workspaceId: server.workspaceId,

@@ -1,23 +1,21 @@
 /** Server lifecycle transitions shared by billing webhooks and GDPR erasure. */
 import { startRun } from '../../provisioning/engine.ts';
 import { audit, type Actor } from '../audit.ts';
-import type { Db } from '../db/client.ts';
-import type { RawTx } from '../db/tx.ts';
+import type { DbOrTx, Tx } from '../db/client.ts';
 import type { JobQueue } from '../jobs/queue.ts';
 import { moveServer } from './status.ts';
 
 /** Marks the server deprovisioning and starts the deprovision run, in the caller's transaction. */
 export async function startDeprovision(
   queue: JobQueue,
-  tx: Db,
-  raw: RawTx,
+  tx: Tx,
   server: { id: string; workspaceId: string },
   actor: Actor,
   reason: string,
   details: Record<string, unknown> = {},
 ): Promise<string> {
   await moveServer(tx, server.id, 'deprovision', { reason, now: new Date() });
-  const runId = await startRun(queue, tx, raw, { serverId: server.id, kind: 'deprovision' });
+  const runId = await startRun(queue, tx, { serverId: server.id, kind: 'deprovision' });
   await audit(tx, actor, { action: 'server.deprovision', workspaceId: server.workspaceId, target: server.id, details: { runId, reason, ...details } });
   return runId;
 }
@@ -28,7 +26,7 @@ export async function startDeprovision(
  * suspended; returns whether this call did it (false: it was not ready, nothing changed).
  */
 export async function suspendServer(
-  tx: Db,
+  tx: DbOrTx,
   server: { id: string; workspaceId: string },
   actor: Actor,
   reason: string,
@@ -41,7 +39,7 @@ export async function suspendServer(
 
 /** suspended → ready, the one way back from a suspension; returns whether this call did it. */
 export async function reinstateServer(
-  tx: Db,
+  tx: DbOrTx,
   server: { id: string; workspaceId: string },
   actor: Actor,
   details: Record<string, unknown> = {},

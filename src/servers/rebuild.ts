@@ -11,7 +11,6 @@ import type { RebuildParams } from '../../provisioning/steps/rebuild-retire.ts';
 import { audit, type Actor } from '../audit.ts';
 import type { Database } from '../db/client.ts';
 import { provisioningRuns, servers } from '../db/schema/index.ts';
-import { inTransaction } from '../db/tx.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import type { JobQueue } from '../jobs/queue.ts';
 import { moveServer } from './status.ts';
@@ -24,7 +23,7 @@ export async function startRebuild(
   actor: Actor,
   input: { serverId: string; reason: string },
 ): Promise<{ runId: string }> {
-  return inTransaction(deps.database, async (tx, raw) => {
+  return deps.database.db.transaction(async (tx) => {
     const [server] = await tx.select().from(servers).where(eq(servers.id, input.serverId)).for('update');
     if (!server) throw new NotFoundError('Server');
     if (!(REBUILDABLE as readonly string[]).includes(server.status)) {
@@ -51,7 +50,7 @@ export async function startRebuild(
     }
     const params: RebuildParams = { retireInstanceId: server.providerServerId, reason: input.reason };
     await moveServer(tx, server.id, 'build', { reason: `Rebuilding: ${input.reason}`, now: new Date() });
-    const runId = await startRun(deps.queue, tx, raw, { serverId: server.id, kind: 'rebuild', params: params as unknown as Record<string, unknown> });
+    const runId = await startRun(deps.queue, tx, { serverId: server.id, kind: 'rebuild', params: params as unknown as Record<string, unknown> });
     await audit(tx, actor, {
       action: 'server.rebuild',
       workspaceId: server.workspaceId,

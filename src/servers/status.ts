@@ -6,7 +6,7 @@
  * of writing over it. Callers learn whether their transition happened and act on that.
  */
 import { and, eq, inArray } from 'drizzle-orm';
-import type { Db } from '../db/client.ts';
+import type { DbOrTx } from '../db/client.ts';
 import { servers, type SERVER_STATUSES } from '../db/schema/servers.ts';
 import { provisioningRuns, type RUN_STATUSES } from '../db/schema/servers.ts';
 
@@ -69,7 +69,7 @@ export function canMoveServer(from: ServerStatus, transition: ServerTransition):
  * `reason` is the status_reason shown to people (null clears it).
  */
 export async function moveServer(
-  tx: Db,
+  tx: DbOrTx,
   serverId: string,
   transition: ServerTransition,
   opts: { reason?: string | null; now: Date },
@@ -85,7 +85,7 @@ export async function moveServer(
 
 /** Applies a named transition to runs matching `where` (one run by id, or a server's running runs). */
 export async function moveRuns(
-  tx: Db,
+  tx: DbOrTx,
   target: { runId: string } | { serverId: string },
   transition: RunTransition,
   opts: { error?: string | null; now: Date },

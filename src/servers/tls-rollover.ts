@@ -10,7 +10,6 @@ import type { RollTlsKeyParams } from '../../provisioning/steps/roll-tls-key.ts'
 import { audit, type Actor } from '../audit.ts';
 import type { Database } from '../db/client.ts';
 import { provisioningRuns, servers } from '../db/schema/index.ts';
-import { inTransaction } from '../db/tx.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import type { JobQueue } from '../jobs/queue.ts';
 
@@ -19,7 +18,7 @@ export async function startTlsRollover(
   actor: Actor,
   input: { serverId: string; reason: string; keyType: RollTlsKeyParams['keyType'] },
 ): Promise<{ runId: string }> {
-  return inTransaction(deps.database, async (tx, raw) => {
+  return deps.database.db.transaction(async (tx) => {
     const [server] = await tx.select().from(servers).where(eq(servers.id, input.serverId)).for('update');
     if (!server) throw new NotFoundError('Server');
     if (server.status !== 'ready') throw new ConflictError(`The server is ${server.status}; a TLS key rolls over on a ready server`, 'server_not_ready');
@@ -31,7 +30,7 @@ export async function startTlsRollover(
     if (running) throw new ConflictError(`A ${running.kind} run (${running.id}) is in progress for this server`, 'run_in_progress');
     if (!server.tlsSpkiSha256) throw new ConflictError('The server has no TLS certificate yet', 'no_tls_key');
     const params: RollTlsKeyParams = { reason: input.reason, keyType: input.keyType };
-    const runId = await startRun(deps.queue, tx, raw, { serverId: server.id, kind: 'roll_tls_key', params: { ...params } });
+    const runId = await startRun(deps.queue, tx, { serverId: server.id, kind: 'roll_tls_key', params: { ...params } });
     await audit(tx, actor, {
       action: 'tls.rollover',
       workspaceId: server.workspaceId,

@@ -10,7 +10,6 @@ import { createAlertStore } from '../../../provisioning/alerts.ts';
 import { systemClock } from '../../../src/clock.ts';
 import { loadConfig } from '../../../src/config.ts';
 import { alertDeliveries, alerts } from '../../../src/db/schema/index.ts';
-import { inTransaction } from '../../../src/db/tx.ts';
 import { JobQueue } from '../../../src/jobs/queue.ts';
 import { createLogger } from '../../../src/log.ts';
 import { alertDeliveryPolicy, deliverAlert, enqueueDeliveries } from '../../../src/ops/alert-delivery.ts';
@@ -60,7 +59,7 @@ afterAll(async () => {
 });
 
 async function openAlert(dedupeKey: string): Promise<{ alertId: string; deliveryId: string }> {
-  return inTransaction(database, async (tx, raw) => {
+  return database.db.transaction(async (tx) => {
     const { id } = await deps.alerts.open(tx, {
       kind: 'ip_listed',
       severity: 'critical',
@@ -69,7 +68,7 @@ async function openAlert(dedupeKey: string): Promise<{ alertId: string; delivery
       message: `192.0.2.7 is listed (${dedupeKey})`,
       details: { zone: 'zen.example' },
     });
-    expect(await enqueueDeliveries(deps, tx, raw, id, 'opened')).toBe(1);
+    expect(await enqueueDeliveries(deps, tx, id, 'opened')).toBe(1);
     const [d] = await tx.select().from(alertDeliveries).where(eq(alertDeliveries.alertId, id));
     return { alertId: id, deliveryId: d!.id };
   });

@@ -4,7 +4,7 @@
  * jobs delivered by hand as a worker would (so the order and redeliveries are the test's), and
  * the server's status checked against the transition table (src/servers/status.ts) at each end.
  */
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { StepContext, StepDefinition } from '../../../provisioning/context.ts';
 import { createEngine, startRun, type Engine } from '../../../provisioning/engine.ts';
@@ -13,7 +13,6 @@ import { WaitingError } from '../../../provisioning/waiting.ts';
 import { SYSTEM_ACTOR } from '../../../src/audit.ts';
 import { JOBS_CHANNEL } from '../../../src/jobs/wake-up.ts';
 import { provisioningRuns, provisioningSteps, servers, workspaces } from '../../../src/db/schema/index.ts';
-import { inTransaction } from '../../../src/db/tx.ts';
 import { AppError } from '../../../src/errors.ts';
 import { suspendServer } from '../../../src/servers/lifecycle.ts';
 import { canMoveServer, SERVER_TRANSITIONS } from '../../../src/servers/status.ts';
@@ -69,7 +68,7 @@ async function newServer(status: 'provisioning' | 'ready' = 'provisioning'): Pro
 }
 
 async function start(serverId: string, kind: RunKind): Promise<string> {
-  return inTransaction(h.ctx.database, (tx, raw) => startRun(h.ctx.queue, tx, raw, { serverId, kind }));
+  return h.ctx.database.db.transaction((tx) => startRun(h.ctx.queue, tx, { serverId, kind }));
 }
 
 /** Delivers the due steps' jobs, as a worker would, until nothing is due; `limit` stops early. */
@@ -137,13 +136,13 @@ describe('the engine with stub steps', () => {
 
   it('dates a run when it is inserted, not when the transaction that starts it began (its first steps wait from then)', async () => {
     const serverId = await newServer();
-    const later = await inTransaction(h.ctx.database, async (tx, raw) => {
+    const later = await h.ctx.database.db.transaction(async (tx) => {
       // What a caller does before starting the run (the webhook's checks) is not the run's wait.
-      await raw`select id from servers where id = ${serverId}`;
-      const runId = await startRun(h.ctx.queue, tx, raw, { serverId, kind: 'provision' });
+      await tx.execute(sql`select id from servers where id = ${serverId}`);
+      const runId = await startRun(h.ctx.queue, tx, { serverId, kind: 'provision' });
       // now(): when this transaction began; both in microseconds, read inside the transaction.
-      const [row] = await raw<{ later: boolean }[]>`select created_at > now() as later from provisioning_runs where id = ${runId}`;
-      return row!.later;
+      const rows = await tx.execute<{ later: boolean }>(sql`select created_at > now() as later from provisioning_runs where id = ${runId}`);
+      return rows[0]!.later;
     });
     expect(later).toBe(true);
   });

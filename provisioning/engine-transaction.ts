@@ -1,12 +1,15 @@
 /**
- * A transaction that exposes both the drizzle handle and the raw postgres.js
- * transaction, so pg-boss can enqueue a job on the same connection and the job
- * commits (or not) with the state change.
+ * The provisioning engine's transaction: a drizzle handle and the raw postgres.js transaction under
+ * it, on one connection. Only the engine uses it: its step path runs prepared tagged-template
+ * statements on the raw handle (pipelined, one round trip each; drizzle's `execute` prepares
+ * nothing) beside drizzle queries, and enqueues on the raw handle too (JobQueue keeps that prepared).
+ * Everything else uses drizzle's own `db.transaction`, and the queue joins it through pg-boss's
+ * `fromDrizzle` (src/jobs/queue.ts).
  */
 import { drizzle } from 'drizzle-orm/postgres-js';
 import type postgres from 'postgres';
-import type { Database, Db } from './client.ts';
-import * as schema from './schema/index.ts';
+import type { Database, Db } from '../src/db/client.ts';
+import * as schema from '../src/db/schema/index.ts';
 
 export type RawTx = postgres.TransactionSql;
 
