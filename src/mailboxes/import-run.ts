@@ -113,20 +113,25 @@ export async function runMailboxImport(deps: ProvisioningDeps, importId: string)
     await writes;
     const out = parseResult(stdout);
     const folders: ImportFolderCount[] = out.folders.map((f) => ({ name: f.name, before: f.before, after: f.after, copied: Math.max(0, f.after - f.before) }));
-    const [done] = await db
-      .update(mailboxImports)
-      .set({
-        status: 'succeeded',
-        folders,
-        messagesCopied: folders.reduce((n, f) => n + f.copied, 0),
-        syncState: out.state || null,
-        simulated: out.simulated === true,
-        progress: 'done',
-        finishedAt: now(),
-        error: null,
-      })
-      .where(eq(mailboxImports.id, row.id))
-      .returning();
+    // The password leaves the vault in the transaction that records the end: nobody reads "succeeded"
+    // while it is still there.
+    const [done] = await db.transaction(async (tx) => {
+      await deps.vault.remove(tx, owner);
+      return tx
+        .update(mailboxImports)
+        .set({
+          status: 'succeeded',
+          folders,
+          messagesCopied: folders.reduce((n, f) => n + f.copied, 0),
+          syncState: out.state || null,
+          simulated: out.simulated === true,
+          progress: 'done',
+          finishedAt: now(),
+          error: null,
+        })
+        .where(eq(mailboxImports.id, row.id))
+        .returning();
+    });
     return done!;
   } catch (err) {
     await writes;
@@ -134,14 +139,18 @@ export async function runMailboxImport(deps: ProvisioningDeps, importId: string)
     // The script never prints the password; this is the belt to those braces.
     const message = password ? raw.split(password).join('[password]') : raw;
     deps.log.warn({ serverId: row.serverId, importId, code: err instanceof AppError ? err.code : undefined }, 'mailbox import failed');
-    const [failed] = await db
-      .update(mailboxImports)
-      .set({ status: 'failed', error: importError(message), finishedAt: now(), progress: 'failed' })
-      .where(eq(mailboxImports.id, row.id))
-      .returning();
+    const [failed] = await db.transaction(async (tx) => {
+      await deps.vault.remove(tx, owner);
+      return tx
+        .update(mailboxImports)
+        .set({ status: 'failed', error: importError(message), finishedAt: now(), progress: 'failed' })
+        .where(eq(mailboxImports.id, row.id))
+        .returning();
+    });
     return failed ?? null;
   } finally {
     password = null;
+    // Again for a run that ended before either write (or whose write failed): removing twice is harmless.
     await deps.vault.remove(db, owner);
   }
 }
