@@ -24,7 +24,10 @@ export interface HandOffOptions {
   name: string;
   /** Aborts a carried job with its slot (pg-boss stopping, or the slot's own job expiring). */
   slotSignal: AbortSignal;
-  /** When the slot's own job started; nothing new is carried past `budgetMs` from it, so the slot's job never outlives its expiry. */
+  /**
+   * When the slot's own job started (performance.now(): elapsed time on the monotonic clock); nothing
+   * new is carried past `budgetMs` from it, so the slot's job never outlives its expiry.
+   */
   startedAt: number;
   budgetMs: number;
   stopping: () => boolean;
@@ -37,7 +40,7 @@ export async function carryOn(opts: HandOffOptions): Promise<void> {
   // A finished job's completion runs beside the next fetch and job, not before them.
   const settling: Promise<void>[] = [];
   try {
-    while (!opts.stopping() && !opts.slotSignal.aborted && Date.now() - opts.startedAt < opts.budgetMs) {
+    while (!opts.stopping() && !opts.slotSignal.aborted && performance.now() - opts.startedAt < opts.budgetMs) {
       const [job] = (await opts.boss.fetch(opts.name, { batchSize: 1 })) as Job<object>[];
       if (!job) return;
       settling.push((await runCarried(opts, job)).settled);

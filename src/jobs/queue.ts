@@ -221,7 +221,8 @@ export class JobQueue {
     // A hand-off queue's handler never gives up (a provisioning step's retries are the engine's): GiveUp there is an ordinary failure.
     await this.boss.work(name, polling, async ([job]) => {
       if (!job) return;
-      const startedAt = Date.now();
+      // A budget of elapsed time, not a date: the monotonic clock, which no wall-clock step moves.
+      const startedAt = performance.now();
       await this.slot.run(name, () => run(job));
       // The slot's own job stays active (and heartbeating) while the slot carries on, so carried
       // jobs start only within the first quarter of its expiry: it never expires under them.
