@@ -127,7 +127,7 @@ export function shellQuote(text: string): string {
   return `'${text.replaceAll("'", "'\\''")}'`;
 }
 
-class NodeSshSession implements RemoteSession {
+export class NodeSshSession implements RemoteSession {
   private readonly ssh: NodeSSH;
   private readonly target: SshTarget;
   private readonly log: (line: string) => void;
@@ -161,7 +161,12 @@ class NodeSshSession implements RemoteSession {
 
   /** Runs `op` unless the connection drops first. */
   private guarded<T>(op: Promise<T>): Promise<T> {
-    if (this.closedError) return Promise.reject(this.closedError);
+    if (this.closedError) {
+      // `op` already started (it is the argument) and will reject too ("Not connected to server"):
+      // observed here, or it is an unhandled rejection, which ends the worker process.
+      op.catch(() => {});
+      return Promise.reject(this.closedError);
+    }
     return Promise.race([op, this.closed]);
   }
 
