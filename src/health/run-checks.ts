@@ -5,7 +5,7 @@
  * "unknown" (could not check) neither notifies nor counts as a change.
  */
 import { and, eq, sql } from 'drizzle-orm';
-import { dkimKeys, dnsRecords, memberships, serverChecks, serverIps, users } from '../db/schema/index.ts';
+import { dkimKeys, dnsRecords, memberships, serverChecks, serverIps, servers, users } from '../db/schema/index.ts';
 import { sendBestEffort } from '../mail/mailer.ts';
 import { healthChangeMessage, type CheckChange } from '../mail/messages.ts';
 import { findServer } from '../servers/views.ts';
@@ -116,10 +116,13 @@ export async function runServerChecks(deps: HealthDeps, serverId: string): Promi
     return out;
   });
   if (changes.length > 0) {
+    // Only while the server is still ready when the run ends: one that began before a deprovision (a
+    // cancellation, a workspace erasure) would otherwise mail that everything is failing as it goes.
     const owners = await deps.db
       .select({ email: users.email })
       .from(memberships)
       .innerJoin(users, eq(users.id, memberships.userId))
+      .innerJoin(servers, and(eq(servers.workspaceId, memberships.workspaceId), eq(servers.id, facts.server.id), eq(servers.status, 'ready')))
       .where(and(eq(memberships.workspaceId, facts.server.workspaceId), eq(memberships.role, 'owner')));
     if (owners.length > 0) {
       await sendBestEffort(

@@ -170,4 +170,19 @@ describe('health checks', () => {
     expect(doc.paths['/v1/workspaces/{ws}/servers/{id}/checks'].get).toBeDefined();
     expect(doc.components.schemas.HealthCheck).toBeDefined();
   });
+  it('mails nobody about a run that ends after its server stopped being ready (a deprovision under way)', async () => {
+    const [ip] = await h.database.db.select().from(serverIps).where(eq(serverIps.serverId, serverId));
+    const before = (await healthMails()).length;
+    h.sandbox.listings.list(ip!.address);
+    // As if a cancellation or an erasure had moved the server on while the run was looking.
+    await h.database.sql`update servers set status = 'deprovisioning' where id = ${serverId}`;
+    try {
+      const run = await runServerChecks(asking(), serverId);
+      expect(run.results.find((r) => r.name === 'blacklists')!.status).toBe('fail');
+      expect(await healthMails()).toHaveLength(before);
+    } finally {
+      h.sandbox.listings.delist(ip!.address);
+      await h.database.sql`update servers set status = 'ready' where id = ${serverId}`;
+    }
+  });
 });
