@@ -4,19 +4,13 @@
  * volume outlives its server (recorded: after `terminate`, terraform deletes
  * it here once its `references` are empty), so forgetting it leaks a billed disk.
  */
-import type { Context, Hono } from 'hono';
-import { ZONES } from '../../providers/compute/interface.ts';
+import type { Hono } from 'hono';
 import { ApiError } from './model.ts';
 import type { ScalewayState } from './state.ts';
 import { blockVolumeJson, page } from './wire.ts';
+import { zoneOf } from './route-input.ts';
 
 const DEFAULT_PAGE_SIZE = 50;
-
-function zoneOf(c: Context): string {
-  const zone = c.req.param('zone') ?? '';
-  if (!(ZONES as readonly string[]).includes(zone)) throw ApiError.invalidArgument('zone', `unknown zone ${zone}`);
-  return zone;
-}
 
 export function registerBlockRoutes(app: Hono, state: ScalewayState): void {
   const base = '/block/v1/zones/:zone';

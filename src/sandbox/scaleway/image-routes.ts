@@ -3,27 +3,11 @@
  * and Instance v1 images (under /instance/v1/zones/{zone}/), in the real
  * paths and bodies. Rules and refusals live in images.ts.
  */
-import type { Context, Hono } from 'hono';
-import { ZONES } from '../../providers/compute/interface.ts';
+import type { Hono } from 'hono';
 import { ApiError } from './model.ts';
 import type { ScalewayState } from './state.ts';
 import { hasAllTags, imageJson, page, snapshotJson } from './wire.ts';
-
-function zoneOf(c: Context): string {
-  const zone = c.req.param('zone') ?? '';
-  if (!(ZONES as readonly string[]).includes(zone)) throw ApiError.invalidArgument('zone', `unknown zone ${zone}`);
-  return zone;
-}
-
-async function jsonBody(c: Context): Promise<Record<string, unknown>> {
-  try {
-    const body: unknown = await c.req.json();
-    if (body && typeof body === 'object' && !Array.isArray(body)) return body as Record<string, unknown>;
-  } catch {
-    // fall through
-  }
-  throw ApiError.invalid('request body must be a JSON object');
-}
+import { zoneOf, jsonBody } from './route-input.ts';
 
 function text(body: Record<string, unknown>, key: string, required = false): string | undefined {
   const v = body[key];

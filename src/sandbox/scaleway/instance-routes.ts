@@ -4,31 +4,15 @@
  * real API's, under /instance/v1/zones/{zone}/.
  */
 import type { Context, Hono } from 'hono';
-import { ZONES } from '../../providers/compute/interface.ts';
 import type { InstanceCatalogue } from './catalogue.ts';
 import { ApiError } from './model.ts';
 import { checkServerRequest } from './product-routes.ts';
 import type { ScalewayState } from './state.ts';
 import type { SecurityGroups } from './security-groups.ts';
 import { hasAllTags, ipJson, page, serverJson } from './wire.ts';
+import { zoneOf, jsonBody } from './route-input.ts';
 
 const DEFAULT_PER_PAGE = 50;
-
-function zoneOf(c: Context): string {
-  const zone = c.req.param('zone') ?? '';
-  if (!(ZONES as readonly string[]).includes(zone)) throw ApiError.invalidArgument('zone', `unknown zone ${zone}`);
-  return zone;
-}
-
-async function jsonBody(c: Context): Promise<Record<string, unknown>> {
-  try {
-    const body: unknown = await c.req.json();
-    if (body && typeof body === 'object' && !Array.isArray(body)) return body as Record<string, unknown>;
-  } catch {
-    // fall through
-  }
-  throw ApiError.invalid('request body must be a JSON object');
-}
 
 function str(body: Record<string, unknown>, key: string, required = false): string | undefined {
   const v = body[key];

@@ -6,17 +6,11 @@
  * not sell is refused, and so is a boot volume Scaleway would not create.
  */
 import type { Context, Hono } from 'hono';
-import { ZONES } from '../../providers/compute/interface.ts';
 import { IMAGE_VOLUME_BYTES, SBS_MAX_BYTES, type InstanceCatalogue } from './catalogue.ts';
 import { ApiError, type EmuVolume } from './model.ts';
+import { zoneOf } from './route-input.ts';
 
 const DEFAULT_PER_PAGE = 50;
-
-function zoneOf(c: Context): string {
-  const zone = c.req.param('zone') ?? '';
-  if (!(ZONES as readonly string[]).includes(zone)) throw ApiError.invalidArgument('zone', `unknown zone ${zone}`);
-  return zone;
-}
 
 /** One page of a map keyed by commercial type, as Instance v1 pages its lists. */
 function pagedMap(c: Context, types: string[], entry: (type: string) => Record<string, unknown>): Response {

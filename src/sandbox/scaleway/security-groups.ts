@@ -12,11 +12,11 @@
  * was blocked stays blocked until someone asks for it again.
  */
 import { randomUUID } from 'node:crypto';
-import type { Context, Hono } from 'hono';
-import { ZONES } from '../../providers/compute/interface.ts';
+import type { Hono } from 'hono';
 import { ApiError } from './model.ts';
 import type { ScalewayState } from './state.ts';
 import { hasAllTags, page } from './wire.ts';
+import { zoneOf, jsonBody as body } from './route-input.ts';
 
 export interface SecurityGroupRule {
   id: string;
@@ -89,22 +89,6 @@ export class SecurityGroups {
     if (!g || g.zone !== zone) throw ApiError.notFound('instance_security_group', id);
     return g;
   }
-}
-
-function zoneOf(c: Context): string {
-  const zone = c.req.param('zone') ?? '';
-  if (!(ZONES as readonly string[]).includes(zone)) throw ApiError.invalidArgument('zone', `unknown zone ${zone}`);
-  return zone;
-}
-
-async function body(c: Context): Promise<Record<string, unknown>> {
-  try {
-    const b: unknown = await c.req.json();
-    if (b && typeof b === 'object' && !Array.isArray(b)) return b as Record<string, unknown>;
-  } catch {
-    // fall through
-  }
-  throw ApiError.invalid('request body must be a JSON object');
 }
 
 export function securityGroupJson(g: EmuSecurityGroup, groups: SecurityGroups, state: ScalewayState): Record<string, unknown> {
