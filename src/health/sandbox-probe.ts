@@ -10,7 +10,7 @@
  * addresses, two certificates, the policy): concurrent questions about one host share one
  * statement (the server and its three steps' times), instead of two or three statements each.
  */
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import { isIP } from 'node:net';
 import { mtaStsPolicy } from '../../provisioning/dns-records.ts';
 import type { Db } from '../db/client.ts';
@@ -26,6 +26,31 @@ interface Recorded {
   verifiedAt: Date | null;
   tlsIssuedAt: Date | null;
   stackInstalledAt: Date | null;
+}
+
+/**
+ * The statement behind one question about a host (exported so a test can check its plan). Branches
+ * in order of precedence, each stopping at its first row: one OR of the four with an ORDER BY read
+ * every server each time (5-18 ms at 10,000 servers, bench/fleet.md).
+ */
+export function recordedServerQuery(host: string): SQL {
+  const bare = host.replace(/^mta-sts\./, '');
+  const finished = (step: string) => sql`(select max(st.finished_at) from provisioning_steps st
+    join provisioning_runs r on r.id = st.run_id
+    where r.server_id = s.id and st.name = ${step} and st.status = 'succeeded')`;
+  const columns = sql`s.status, s.hostname, s.domain, s.tls_spki_sha256 as "tlsSpkiSha256",
+    ${finished('verify')} as "verifiedAt", ${finished('issue_tls')} as "tlsIssuedAt", ${finished('install_mail_stack')} as "stackInstalledAt"`;
+  // A deleted server answers nothing (its address may be another's now); the predicate matches the
+  // partial indexes servers_live_*_idx.
+  const live = sql`s.status <> 'deleted'`;
+  // An address is only ever a server's address; a name only its hostname or domain.
+  return isIP(host)
+    ? sql`(select ${columns} from servers s where s.ipv4 = ${host} and ${live} limit 1)
+        union all (select ${columns} from servers s where s.ipv6 = ${host} and ${live} limit 1)
+        limit 1`
+    : sql`(select ${columns} from servers s where s.hostname = ${host} and ${live} limit 1)
+        union all (select ${columns} from servers s where s.domain = ${bare} and ${live} limit 1)
+        limit 1`;
 }
 
 export class SandboxProbe implements ServiceProbe {
@@ -49,14 +74,6 @@ export class SandboxProbe implements ServiceProbe {
 
   /** The server at this address, else with this hostname, else this domain (mta-sts. stripped); and when its steps last succeeded. */
   private async read(host: string): Promise<Recorded | null> {
-    const bare = host.replace(/^mta-sts\./, '');
-    const finished = (step: string) => sql`(select max(st.finished_at) from provisioning_steps st
-      join provisioning_runs r on r.id = st.run_id
-      where r.server_id = s.id and st.name = ${step} and st.status = 'succeeded')`;
-    const columns = sql`s.status, s.hostname, s.domain, s.tls_spki_sha256 as "tlsSpkiSha256",
-      ${finished('verify')} as "verifiedAt", ${finished('issue_tls')} as "tlsIssuedAt", ${finished('install_mail_stack')} as "stackInstalledAt"`;
-    // Branches in order of precedence, each stopping at its first row: one OR of the four with an
-    // ORDER BY read every server each time (5-18 ms at 10,000 servers, bench/fleet.md).
     const rows = await this.db.execute<{
       status: string;
       hostname: string;
@@ -65,14 +82,7 @@ export class SandboxProbe implements ServiceProbe {
       verifiedAt: string | null;
       tlsIssuedAt: string | null;
       stackInstalledAt: string | null;
-    }>(
-      // An address is only ever a server's address; a name only its hostname or domain.
-      isIP(host)
-        ? sql`select ${columns} from servers s where s.ipv4 = ${host} or s.ipv6 = ${host} limit 1`
-        : sql`(select ${columns} from servers s where s.hostname = ${host} limit 1)
-            union all (select ${columns} from servers s where s.domain = ${bare} limit 1)
-            limit 1`,
-    );
+    }>(recordedServerQuery(host));
     const row = [...rows][0];
     if (!row) return null;
     const date = (v: string | null) => (v === null ? null : new Date(v));
