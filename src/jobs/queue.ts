@@ -205,17 +205,29 @@ export class JobQueue {
       notifyPollingIntervalSeconds: this.pollSeconds,
     };
     if (!('handOff' in def && def.handOff)) {
-      await this.boss.work(name, { ...polling, perJobResults: true }, async ([job]) => {
-        if (!job) return [];
-        try {
-          await run(job);
-          return [{ id: job.id, status: 'completed' as const }];
-        } catch (err) {
-          if (!(err instanceof GiveUp)) throw err;
-          this.log.warn({ job: job.id, queue: name, err }, 'job failed for good; not retried');
-          return [{ id: job.id, status: 'deadletter' as const, output: { message: err.message } }];
-        }
-      });
+      // One pg-boss worker per slot, so each handler knows its worker: a slot that has just run a job
+      // asks for the next one at once (notifyWorker skips the poll delay) and polls again only after
+      // a fetch found nothing. pg-boss's own burst modes do not serve here: burstWhenBatchFull is
+      // ignored at batchSize 1, and burstWhenReadyExceeds reads queue stats cached for a minute. Without
+      // it, a slot ran one job per poll: 8 slots took 84 s over the 670 mailbox collections a
+      // minute's sweep queues at 10,000 servers (bench/fleet.md), whatever each job cost.
+      for (let slot = 0; slot < def.concurrency; slot++) {
+        let workerId: string | undefined;
+        workerId = await this.boss.work(name, { ...polling, localConcurrency: 1, perJobResults: true }, async ([job]) => {
+          if (!job) return [];
+          try {
+            await run(job);
+            return [{ id: job.id, status: 'completed' as const }];
+          } catch (err) {
+            if (!(err instanceof GiveUp)) throw err;
+            this.log.warn({ job: job.id, queue: name, err }, 'job failed for good; not retried');
+            return [{ id: job.id, status: 'deadletter' as const, output: { message: err.message } }];
+          } finally {
+            // Undefined only for a job fetched before work() returned: that slot polls once as before.
+            if (workerId) this.boss.notifyWorker(workerId);
+          }
+        });
+      }
       return;
     }
     // A hand-off queue's handler never gives up (a provisioning step's retries are the engine's): GiveUp there is an ordinary failure.
