@@ -23,7 +23,8 @@ export interface HealthDeps {
   blacklistMaxAgeMinutes?: number;
   /** false: no backup storage is configured, and the backup check says so instead of failing. */
   backupsConfigured?: boolean;
-  now?: () => Date;
+  /** The context clock's time: runs are dated by it and due runs found at it (a simulated or test clock in benches and tests). */
+  now: () => Date;
   /**
    * Looks at the host now (the drift check, src/fleet/observe.ts); used when a server has never been
    * looked at, so its first health run (with `ready`) already says whether its services run.

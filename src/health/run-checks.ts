@@ -17,7 +17,6 @@ import { diskCheck } from './disk-check.ts';
 import { hostChecks } from './host-checks.ts';
 import { blacklistCheck } from './blacklist-check.ts';
 import { certificateCheck, portsCheck } from './service-checks.ts';
-import { systemClock } from '../clock.ts';
 
 export async function gatherFacts(deps: Pick<HealthDeps, 'db'>, serverId: string): Promise<DnsFacts> {
   const server = await findServer(deps.db, serverId);
@@ -41,7 +40,7 @@ export async function gatherFacts(deps: Pick<HealthDeps, 'db'>, serverId: string
 
 export async function computeChecks(deps: HealthDeps, facts: DnsFacts): Promise<CheckResult[]> {
   const { lookup, probe } = deps;
-  const now = deps.now?.() ?? new Date(systemClock.now());
+  const now = deps.now();
   // Independent lookups run together: a run costs the slowest answer, not their sum.
   const checks = await Promise.all([
     nameserversCheck(lookup, facts),
@@ -67,7 +66,7 @@ export async function computeChecks(deps: HealthDeps, facts: DnsFacts): Promise<
 export async function runServerChecks(deps: HealthDeps, serverId: string): Promise<{ results: CheckResult[]; notified: CheckChange[] }> {
   // Dated when the run began looking: two runs can overlap (the sweep, a drift check's run, "run the
   // checks now"), and one that looked earlier must not overwrite, nor mail about, what a later one stored.
-  const now = deps.now?.() ?? new Date(systemClock.now());
+  const now = deps.now();
   const facts = await gatherFacts(deps, serverId);
   const results = await computeChecks(deps, facts);
   const changes = await deps.db.transaction(async (tx) => {

@@ -5,7 +5,6 @@
  * checks spread over the interval instead of all firing at the top of the hour.
  */
 import type { JobQueue } from '../jobs/queue.ts';
-import { systemClock } from '../clock.ts';
 import { claimDue } from '../jobs/due-sweep.ts';
 import type { HealthDeps } from './deps.ts';
 
@@ -17,7 +16,7 @@ export async function sweepHealth(deps: Pick<HealthDeps, 'db' | 'intervalMinutes
     kind: 'health',
     statuses: ['ready'],
     intervalMinutes: deps.intervalMinutes,
-    now: deps.now?.() ?? new Date(systemClock.now()),
+    now: deps.now(),
     limit: HEALTH_SWEEP_LIMIT,
   });
   await queue.sendMany(
