@@ -26,14 +26,15 @@ import type { SubscriptionState } from '../providers/billing/interface.ts';
 import { reinstateServer, startDeprovision, suspendServer } from '../servers/lifecycle.ts';
 import type { Plan } from '../config.ts';
 import { applyPlanChange, planOfPrice } from './plan-change-apply.ts';
-import { systemClock } from '../clock.ts';
+import type { Clock } from '../clock.ts';
 
 type Subscription = typeof subscriptions.$inferSelect;
 
 export interface ApplyDeps {
   queue: JobQueue;
   graceMs: number;
-  now?: () => number;
+  /** When the grace period starts, what the rows are stamped with, what the notices are keyed by. */
+  clock: Clock;
   /** The plans sold: a subscription whose price became another plan's has changed plan (plan-change-apply.ts). */
   plans?: readonly Plan[];
 }
@@ -56,7 +57,7 @@ export async function applySubscriptionState(
   actor: Actor,
   details: Record<string, unknown>,
 ): Promise<string> {
-  const now = new Date(deps.now?.() ?? systemClock.now());
+  const now = new Date(deps.clock.now());
   const ended = ENDED.has(current.status);
   const graceEndsAt = ended ? (sub.graceEndsAt ?? new Date(now.getTime() + deps.graceMs)) : null;
   await tx
