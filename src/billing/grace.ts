@@ -69,7 +69,7 @@ export async function endGracePeriods(deps: GraceDeps): Promise<string[]> {
         .where(and(eq(servers.subscriptionId, sub.id), eq(servers.status, 'suspended')))
         .for('update');
       if (!server) return null;
-      await startDeprovision(deps.queue, tx, server, ACTOR, 'Grace period over: the subscription ended and was not paid', {
+      await startDeprovision(deps, tx, server, ACTOR, 'Grace period over: the subscription ended and was not paid', {
         graceEndsAt: sub.graceEndsAt,
       });
       return server.id;

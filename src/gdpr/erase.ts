@@ -250,7 +250,7 @@ export async function eraseWorkspace(deps: ErasureDeps, job: { workspaceId: stri
     if (run?.kind === 'deprovision' && run.status === 'succeeded') continue;
     await deps.database.db.transaction(async (tx) => {
       const [locked] = await tx.select().from(servers).where(eq(servers.id, server.id)).for('update');
-      if (locked && locked.status !== 'deleted') await startDeprovision(deps.queue, tx, locked, actor, 'Workspace erased (GDPR)');
+      if (locked && locked.status !== 'deleted') await startDeprovision(deps, tx, locked, actor, 'Workspace erased (GDPR)');
     });
   }
   if (live.length > 0) throw new StillErasing(`waits for ${live.length} server(s) to be deprovisioned: ${live.map((s) => `${s.id} (${s.status})`).join(', ')}`);

@@ -183,7 +183,7 @@ describe('grace period', () => {
     const sub = await subRow(c.sub.id);
     expect([sub.graceEndsAt?.getTime(), sub.updatedAt.getTime()]).toEqual([started + graceMs, started]);
     const server = await serverRow(c.serverId);
-    expect(server.status).toBe('suspended');
+    expect([server.status, server.updatedAt.getTime()]).toEqual(['suspended', started]);
     expect(server.statusReason).toContain(new Date(started + graceMs).toISOString().slice(0, 10));
     expect(await sweep(started + graceMs - 1)).not.toContain(c.serverId);
     expect(await sweep(started + graceMs)).toContain(c.serverId);
