@@ -340,6 +340,7 @@ export async function createAppContext(config: Config, log: Logger, opts: Contex
         backups,
         workspaceGraceMs: config.auth.workspaceErasureGraceMs,
         publicUrl: config.http.publicUrl,
+        clock,
       },
       backups,
       fleet: { provisioning, settings: config.fleet },

@@ -34,12 +34,13 @@ export function webDeps(ctx: AppContext, api: ApiDeps): WebDeps {
       key: ctx.invitationKey,
       ttlSeconds: ctx.config.auth.invitationTtlSeconds,
       perWorkspacePerDay: ctx.config.auth.invitationsPerWorkspacePerDay,
+      clock: ctx.clock,
     },
   };
 }
 
 export function backupApiDeps(ctx: AppContext) {
-  return { database: ctx.database, queue: ctx.queue, storageConfigured: ctx.backups.storage !== null, simulated: ctx.backups.simulatedHosts };
+  return { database: ctx.database, queue: ctx.queue, storageConfigured: ctx.backups.storage !== null, simulated: ctx.backups.simulatedHosts, clock: ctx.clock };
 }
 
 export function productRegistrars(ctx: AppContext, api: ApiDeps): RouteRegistrar[] {

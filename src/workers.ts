@@ -43,6 +43,7 @@ export async function startWorkers(ctx: AppContext): Promise<void> {
     plans: ctx.config.product.plans,
     placements: ctx.placements,
     graceMs: ctx.config.billing.graceMs,
+    clock: ctx.clock,
   });
   await ctx.queue.work('mailboxes.sync', async (data, job) => void (await syncMailboxes(ctx.provisioning, data, job.retryCount + 1)));
   await ctx.queue.workFailures('mailboxes.sync_failed', ({ serverId }, failed) => markSyncFailed(ctx.provisioning, serverId, failed.error));

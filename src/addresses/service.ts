@@ -5,7 +5,7 @@
  * whole mailbox and address set), audited, limited by the plan. The server has
  * a change once the row's `appliedAt` is at or after its `updatedAt`.
  */
-import { and, asc, count, eq, ne } from 'drizzle-orm';
+import { and, asc, count, eq, ne, sql } from 'drizzle-orm';
 import { audit, type Actor } from '../audit.ts';
 import type { Database, Db, Tx } from '../db/client.ts';
 import { catchAlls, mailAliases, mailboxes, mailForwards, servers, vacations } from '../db/schema/index.ts';
@@ -25,6 +25,13 @@ export interface AddressDeps {
 type Change = (tx: Tx, server: ServerRow) => Promise<void>;
 
 const applied = (row: { updatedAt: Date; appliedAt: Date | null }) => row.appliedAt !== null && row.appliedAt >= row.updatedAt;
+/**
+ * `updated_at` of a change, compared above with `applied_at`: both are the database's clock, never the
+ * process's (a process clock ahead of or behind PostgreSQL's, or a test's fixed clock, would show a change
+ * applied that is not, or never applied). The write's own time, not the transaction's start (`now()`): a
+ * sync that marks the row between this transaction's start and its write must not cover this change.
+ */
+const changedNow = sql`clock_timestamp()`;
 const sync = (row: { updatedAt: Date; appliedAt: Date | null }) => ({
   status: applied(row) ? ('applied' as const) : ('pending' as const),
   appliedAt: row.appliedAt?.toISOString() ?? null,
@@ -169,11 +176,10 @@ export async function setForward(
       .where(and(eq(mailForwards.serverId, server.id), ne(mailForwards.mailboxId, mailbox.id)));
     const limit = deps.limitsOf(server.planId).forwards;
     if (Number(others[0]!.n) >= limit) throw new ConflictError(`The ${server.planId} plan includes forwarding for ${limit} mailboxes`, 'plan_limit');
-    const now = new Date();
     await tx
       .insert(mailForwards)
-      .values({ mailboxId: mailbox.id, workspaceId: server.workspaceId, serverId: server.id, target, keepCopy: input.keepCopy })
-      .onConflictDoUpdate({ target: mailForwards.mailboxId, set: { target, keepCopy: input.keepCopy, updatedAt: now } });
+      .values({ mailboxId: mailbox.id, workspaceId: server.workspaceId, serverId: server.id, target, keepCopy: input.keepCopy, updatedAt: changedNow })
+      .onConflictDoUpdate({ target: mailForwards.mailboxId, set: { target, keepCopy: input.keepCopy, updatedAt: changedNow } });
     await audit(tx, actor, {
       action: 'forward.set',
       workspaceId: server.workspaceId,
@@ -203,11 +209,10 @@ export async function setVacation(
     throw new ValidationError('endsOn is before startsOn', { errors: [{ path: 'json.endsOn', message: 'must be on or after startsOn' }] });
   await change(deps, access, serverId, async (tx, server) => {
     const mailbox = await findMailbox(tx, server.id, mailboxId);
-    const now = new Date();
     await tx
       .insert(vacations)
-      .values({ mailboxId: mailbox.id, workspaceId: server.workspaceId, serverId: server.id, ...input })
-      .onConflictDoUpdate({ target: vacations.mailboxId, set: { ...input, updatedAt: now } });
+      .values({ mailboxId: mailbox.id, workspaceId: server.workspaceId, serverId: server.id, ...input, updatedAt: changedNow })
+      .onConflictDoUpdate({ target: vacations.mailboxId, set: { ...input, updatedAt: changedNow } });
     await audit(tx, actor, {
       action: 'vacation.set',
       workspaceId: server.workspaceId,

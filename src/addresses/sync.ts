@@ -4,7 +4,7 @@
  * and, once the server has them, marks the rows applied. Rows of a mailbox that
  * is being deleted are left out: they go with it.
  */
-import { and, eq, gte, lt } from 'drizzle-orm';
+import { and, eq, gte, lt, sql } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import type { Db } from '../db/client.ts';
 import { catchAlls, mailAliases, mailboxes, mailForwards, vacations } from '../db/schema/index.ts';
@@ -79,8 +79,13 @@ export async function renderServerAddresses(db: Db, server: { id: string; domain
 /**
  * Marks applied exactly the rows that were pushed, as they were: a row changed since (its
  * `updatedAt` moved) stays pending for the sync its change queued.
+ *
+ * `applied_at` is this transaction's start on the database's clock, as `updated_at` is the
+ * database's (addresses/service.ts): a row is applied when the one is at or after the other, so both
+ * come from one clock. Every row read was written before the read, so before this transaction began.
  */
-export async function markAddressesApplied(db: Db, seen: Seen, appliedAt: Date): Promise<void> {
+export async function markAddressesApplied(db: Db, seen: Seen): Promise<void> {
+  const appliedAt = sql`now()`;
   // PostgreSQL keeps microseconds, a JS Date milliseconds: "as read" is within that millisecond.
   const same = (column: AnyPgColumn, at: Date) => and(gte(column, at), lt(column, new Date(at.getTime() + 1)));
   await db.transaction(async (tx) => {

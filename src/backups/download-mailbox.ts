@@ -25,7 +25,7 @@ import type { BackupDeps } from './deps.ts';
 import { MAIL_ROOT } from './drill.ts';
 import { adminTarget } from './repository.ts';
 import { ResticError, resticStream } from './restic.ts';
-import { systemClock } from '../clock.ts';
+import type { Clock } from '../clock.ts';
 
 export const DOWNLOAD_TTL_MS = 15 * 60_000;
 export type DownloadRow = typeof mailboxDownloads.$inferSelect;
@@ -36,7 +36,7 @@ export interface DownloadRequest {
   backupId: string;
 }
 
-export async function requestMailboxDownload(deps: { database: Database; now?: () => number }, actor: Actor, req: DownloadRequest): Promise<DownloadRow> {
+export async function requestMailboxDownload(deps: { database: Database; clock: Clock }, actor: Actor, req: DownloadRequest): Promise<DownloadRow> {
   const { db } = deps.database;
   if (!/^[0-9a-f-]{36}$/i.test(req.backupId)) throw new NotFoundError('Backup');
   const [run] = await db
@@ -50,7 +50,7 @@ export async function requestMailboxDownload(deps: { database: Database; now?: (
   if (!repo || repo.deletedAt) throw new ConflictError("The server's backups were deleted", 'backups_deleted');
   if (!run.manifest?.mailboxes[req.mailbox.address]) throw new NotFoundError('Mailbox in this backup');
   const [local, domain] = req.mailbox.address.split('@') as [string, string];
-  const now = deps.now?.() ?? systemClock.now();
+  const now = deps.clock.now();
   return db.transaction(async (tx) => {
     const [row] = await tx
       .insert(mailboxDownloads)

@@ -55,7 +55,7 @@ export async function runDrill(deps: BackupDeps, serverId: string): Promise<Dril
     // The tree the manifest describes (checked when the run was stored: absolute, no "..").
     const root = snapshot.manifest.root ?? MAIL_ROOT;
     await restoreSnapshot(await adminTarget(deps, server, repo), snapshot.resticSnapshotId, scratch, [root], { binary: deps.settings.resticBinary });
-    const comparison = compareManifests(snapshot.manifest, await scanMailRoot(join(scratch, root)));
+    const comparison = compareManifests(snapshot.manifest, await scanMailRoot(join(scratch, root), new Date(deps.clock.now())));
     const failing = comparison.folders.filter((f) => f.missing.length > 0 || f.differing.length > 0);
     result = await finish({
       status: comparison.passed ? 'passed' : 'failed',

@@ -9,7 +9,6 @@ import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BackupManifest } from '../db/schema/index.ts';
-import { systemClock } from '../clock.ts';
 
 export const messageKey = (name: string) => name.split(':', 1)[0]!;
 
@@ -39,7 +38,8 @@ async function folders(maildir: string): Promise<Array<[string, string]>> {
   return out;
 }
 
-export async function scanMailRoot(root: string, createdAt = new Date(systemClock.now())): Promise<BackupManifest> {
+/** `createdAt`: when the scan was made, as the caller's clock says. */
+export async function scanMailRoot(root: string, createdAt: Date): Promise<BackupManifest> {
   const mailboxes: BackupManifest['mailboxes'] = {};
   for (const domain of await entries(root)) {
     if (domain.startsWith('.') || !(await isDir(join(root, domain)))) continue;

@@ -15,7 +15,7 @@ import { runScript, withSession } from '../../provisioning/remote.ts';
 import type { BackupDeps } from './deps.ts';
 import { BACKUP_ENV_PATH, backupEnvFile, ensureRepository } from './repository.ts';
 import { backupFiles } from './run-backup.ts';
-import { systemClock } from '../clock.ts';
+import type { Clock } from '../clock.ts';
 
 /** Maildir++ folder names the script accepts (it checks again). */
 export const FOLDER_PATTERN = /^[A-Za-z0-9 _&,+-]{1,100}$/;
@@ -30,7 +30,7 @@ export interface RestoreRequest {
 }
 
 export async function requestMailboxRestore(
-  deps: { database: Database; queue: JobQueue; now?: () => number },
+  deps: { database: Database; queue: JobQueue; clock: Clock },
   actor: Actor,
   req: RestoreRequest,
 ): Promise<RestoreRow> {
@@ -42,7 +42,7 @@ export async function requestMailboxRestore(
     .where(and(eq(backupRuns.id, req.backupId), eq(backupRuns.serverId, req.server.id), eq(backupRuns.status, 'succeeded')));
   if (!run?.resticSnapshotId) throw new NotFoundError('Backup');
   if (req.server.status !== 'ready') throw new ConflictError(`The server is ${req.server.status}; restores run on a ready server`, 'server_not_ready');
-  const date = new Date(deps.now?.() ?? systemClock.now()).toISOString().slice(0, 10);
+  const date = new Date(deps.clock.now()).toISOString().slice(0, 10);
   return deps.database.db.transaction(async (tx) => {
     const [row] = await tx
       .insert(backupRestores)

@@ -12,7 +12,7 @@ import { ConflictError } from '../errors.ts';
 import type { JobQueue } from '../jobs/queue.ts';
 import type { ServerRow } from '../../provisioning/context.ts';
 import { BACKED_UP_STATUSES, nextScheduledBackup } from './schedule.ts';
-import { systemClock } from '../clock.ts';
+import type { Clock } from '../clock.ts';
 
 export interface BackupViewDeps {
   db: Db;
@@ -20,7 +20,7 @@ export interface BackupViewDeps {
   storageConfigured: boolean;
   /** Emulated sandbox hosts: their backups are simulated and never drilled. */
   simulated: boolean;
-  now?: () => number;
+  clock: Clock;
 }
 
 const iso = (d: Date | null | undefined) => d?.toISOString() ?? null;
@@ -76,7 +76,7 @@ export function restoreView(r: typeof backupRestores.$inferSelect) {
 }
 
 export async function backupOverview(deps: BackupViewDeps, server: ServerRow) {
-  const now = deps.now?.() ?? systemClock.now();
+  const now = deps.clock.now();
   const [repo] = await deps.db.select().from(backupRepositories).where(eq(backupRepositories.serverId, server.id));
   const runs = await deps.db.select().from(backupRuns).where(eq(backupRuns.serverId, server.id)).orderBy(desc(backupRuns.startedAt)).limit(30);
   const [lastOk] = await deps.db

@@ -14,14 +14,15 @@ import type { JobQueue } from '../jobs/queue.ts';
 import type { Logger } from '../log.ts';
 import type { BillingProvider } from '../providers/billing/interface.ts';
 import { startDeprovision } from '../servers/lifecycle.ts';
-import { systemClock } from '../clock.ts';
+import type { Clock } from '../clock.ts';
 
 export interface GraceDeps {
   database: Database;
   queue: JobQueue;
   billing: BillingProvider;
   log: Logger;
-  now?: () => number;
+  /** A grace period is over when this clock passes its end. */
+  clock: Clock;
 }
 
 const ACTOR = { ...SYSTEM_ACTOR, id: 'billing-grace' };
@@ -29,7 +30,7 @@ const ENDED = ['unpaid', 'canceled', 'incomplete_expired'] as const;
 
 /** Returns the ids of the servers whose deprovisioning it started. */
 export async function endGracePeriods(deps: GraceDeps): Promise<string[]> {
-  const now = new Date(deps.now?.() ?? systemClock.now());
+  const now = new Date(deps.clock.now());
   const due = await deps.database.db
     .select({ id: subscriptions.id, stripeId: subscriptions.stripeSubscriptionId, status: subscriptions.status })
     .from(subscriptions)
@@ -68,7 +69,7 @@ export async function endGracePeriods(deps: GraceDeps): Promise<string[]> {
         .where(and(eq(servers.subscriptionId, sub.id), eq(servers.status, 'suspended')))
         .for('update');
       if (!server) return null;
-      await startDeprovision(deps.queue, tx, server, ACTOR, 'Grace period over: the subscription ended and was not paid', {
+      await startDeprovision(deps, tx, server, ACTOR, 'Grace period over: the subscription ended and was not paid', {
         graceEndsAt: sub.graceEndsAt,
       });
       return server.id;

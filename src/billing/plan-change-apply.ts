@@ -11,6 +11,7 @@
 import { and, eq, ne, sql } from 'drizzle-orm';
 import { audit, type Actor } from '../audit.ts';
 import { mailboxQuotaMb, type Plan } from '../config.ts';
+import type { Clock } from '../clock.ts';
 import type { Tx } from '../db/client.ts';
 import { mailboxes, servers, subscriptions } from '../db/schema/index.ts';
 import type { JobQueue } from '../jobs/queue.ts';
@@ -22,14 +23,14 @@ type Subscription = typeof subscriptions.$inferSelect;
 export const planOfPrice = (plans: readonly Plan[], priceId: string | null) => (priceId ? (plans.find((p) => p.stripePriceId === priceId) ?? null) : null);
 
 export async function applyPlanChange(
-  deps: { queue: JobQueue },
+  deps: { queue: JobQueue; clock: Clock },
   tx: Tx,
   sub: Subscription,
   plan: Plan,
   actor: Actor,
   details: Record<string, unknown>,
 ): Promise<string> {
-  const now = new Date();
+  const now = new Date(deps.clock.now());
   await tx.update(subscriptions).set({ planId: plan.id, updatedAt: now }).where(eq(subscriptions.id, sub.id));
   const [server] = await tx
     .select()

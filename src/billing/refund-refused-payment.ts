@@ -10,6 +10,7 @@
 import { and, eq, isNull } from 'drizzle-orm';
 import type { AlertSink } from '../../provisioning/alerts.ts';
 import { audit, SYSTEM_ACTOR } from '../audit.ts';
+import type { Clock } from '../clock.ts';
 import type { Database } from '../db/client.ts';
 import { alerts, checkouts, subscriptions, users } from '../db/schema/index.ts';
 import { isRetryable } from '../errors.ts';
@@ -31,6 +32,7 @@ export interface RefundDeps {
   mailer: Mailer;
   log: Logger;
   publicUrl: string;
+  clock: Clock;
 }
 
 type Job = JobData<'billing.refund_refused_payment'>;
@@ -89,7 +91,10 @@ export async function refundRefusedPayment(deps: RefundDeps, job: Job): Promise<
     const [locked] = await tx.select().from(checkouts).where(eq(checkouts.id, checkout.id)).for('update');
     if (locked?.status !== 'refused') return false;
     await tx.update(checkouts).set({ status: 'refunded' }).where(eq(checkouts.id, checkout.id));
-    await tx.update(subscriptions).set({ status: 'canceled', updatedAt: new Date() }).where(eq(subscriptions.stripeSubscriptionId, job.stripeSubscriptionId));
+    await tx
+      .update(subscriptions)
+      .set({ status: 'canceled', updatedAt: new Date(deps.clock.now()) })
+      .where(eq(subscriptions.stripeSubscriptionId, job.stripeSubscriptionId));
     const done = {
       stripeSubscriptionId: job.stripeSubscriptionId,
       amountRefunded: outcome.amountRefunded,

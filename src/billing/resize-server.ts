@@ -11,6 +11,7 @@
  */
 import { and, eq, gte, inArray } from 'drizzle-orm';
 import { SYSTEM_ACTOR } from '../audit.ts';
+import type { Clock } from '../clock.ts';
 import type { Plan } from '../config.ts';
 import type { Database } from '../db/client.ts';
 import { provisioningRuns, servers } from '../db/schema/index.ts';
@@ -25,6 +26,7 @@ export interface ResizeDeps {
   queue: JobQueue;
   plans: readonly Plan[];
   placements: Placements;
+  clock: Clock;
 }
 
 const ACTOR = { ...SYSTEM_ACTOR, id: 'billing-plan-change' };

@@ -9,6 +9,7 @@
  */
 import { eq } from 'drizzle-orm';
 import { audit, type Actor } from '../audit.ts';
+import type { Clock } from '../clock.ts';
 import type { Database, Db } from '../db/client.ts';
 import { subscriptions } from '../db/schema/index.ts';
 import { ConflictError, ValidationError } from '../errors.ts';
@@ -21,6 +22,7 @@ export interface ServerBillingDeps {
   database: Database;
   billing: BillingProvider;
   queue: JobQueue;
+  clock: Clock;
 }
 
 type Subscription = typeof subscriptions.$inferSelect;
@@ -52,13 +54,14 @@ async function record(
   action: 'subscription.cancel_scheduled' | 'subscription.cancel_undone',
   kind: 'cancellation_scheduled' | 'cancellation_undone',
 ): Promise<CancellationView> {
+  const now = deps.clock.now();
   await deps.database.db.transaction(async (tx) => {
     // Under the row lock the webhook takes too: whichever of the two records the change first mails
     // the owners (a cancellation made in Stripe's portal reaches mailplane by the webhook alone).
     const [row] = await tx.select({ was: subscriptions.cancelAtPeriodEnd }).from(subscriptions).where(eq(subscriptions.id, sub.id)).for('update');
     await tx
       .update(subscriptions)
-      .set({ cancelAtPeriodEnd: state.cancelAtPeriodEnd, currentPeriodEnd: state.currentPeriodEnd, updatedAt: new Date() })
+      .set({ cancelAtPeriodEnd: state.cancelAtPeriodEnd, currentPeriodEnd: state.currentPeriodEnd, updatedAt: new Date(now) })
       .where(eq(subscriptions.id, sub.id));
     await audit(tx, actor, {
       action,
@@ -67,7 +70,7 @@ async function record(
       details: { subscriptionId: sub.id, domain: server.domain, periodEnd: state.currentPeriodEnd?.toISOString() ?? null },
     });
     if (row?.was !== state.cancelAtPeriodEnd) {
-      await deps.queue.send('billing.notify', { subscriptionId: sub.id, kind }, { tx, singletonKey: `${sub.id}:${kind}:${Date.now()}` });
+      await deps.queue.send('billing.notify', { subscriptionId: sub.id, kind }, { tx, singletonKey: `${sub.id}:${kind}:${now}` });
     }
   });
   return { subscriptionId: sub.id, cancelAtPeriodEnd: state.cancelAtPeriodEnd, periodEndsAt: state.currentPeriodEnd?.toISOString() ?? null };

@@ -26,14 +26,15 @@ import type { SubscriptionState } from '../providers/billing/interface.ts';
 import { reinstateServer, startDeprovision, suspendServer } from '../servers/lifecycle.ts';
 import type { Plan } from '../config.ts';
 import { applyPlanChange, planOfPrice } from './plan-change-apply.ts';
-import { systemClock } from '../clock.ts';
+import type { Clock } from '../clock.ts';
 
 type Subscription = typeof subscriptions.$inferSelect;
 
 export interface ApplyDeps {
   queue: JobQueue;
   graceMs: number;
-  now?: () => number;
+  /** When the grace period starts, what the rows are stamped with, what the notices are keyed by. */
+  clock: Clock;
   /** The plans sold: a subscription whose price became another plan's has changed plan (plan-change-apply.ts). */
   plans?: readonly Plan[];
 }
@@ -56,7 +57,7 @@ export async function applySubscriptionState(
   actor: Actor,
   details: Record<string, unknown>,
 ): Promise<string> {
-  const now = new Date(deps.now?.() ?? systemClock.now());
+  const now = new Date(deps.clock.now());
   const ended = ENDED.has(current.status);
   const graceEndsAt = ended ? (sub.graceEndsAt ?? new Date(now.getTime() + deps.graceMs)) : null;
   await tx
@@ -93,25 +94,25 @@ export async function applySubscriptionState(
     if (!server || server.status === 'deleted' || server.status === 'deprovisioning') return `subscription ${current.status}`;
 
     if (PAYING.has(current.status)) {
-      if (!(await reinstateServer(tx, server, actor, { ...details, status: current.status }))) return `subscription ${current.status}`;
+      if (!(await reinstateServer(deps, tx, server, actor, { ...details, status: current.status }))) return `subscription ${current.status}`;
       await notify('reinstated');
       return `server ${server.id} reinstated`;
     }
     if (current.status === 'past_due') {
       // Mailed once per failure: when the subscription turns past_due, not at every event after.
       if (sub.status !== 'past_due') await notify('payment_failed');
-      const suspended = await suspendServer(tx, server, actor, PAST_DUE_REASON, { ...details, status: current.status });
+      const suspended = await suspendServer(deps, tx, server, actor, PAST_DUE_REASON, { ...details, status: current.status });
       return suspended ? `server ${server.id} suspended (past_due)` : 'subscription past_due';
     }
     if (!ended) return `subscription ${current.status}`;
 
     if (NOT_YET_SERVING.has(server.status)) {
-      await startDeprovision(deps.queue, tx, server, actor, `Subscription ${current.status}`, details);
+      await startDeprovision(deps, tx, server, actor, `Subscription ${current.status}`, details);
       return `deprovisioning server ${server.id} (never served mail)`;
     }
     const reason = endedReason(graceEndsAt!);
     if (server.status === 'ready') {
-      await suspendServer(tx, server, actor, reason, { ...details, status: current.status, graceEndsAt });
+      await suspendServer(deps, tx, server, actor, reason, { ...details, status: current.status, graceEndsAt });
     } else if (server.statusReason !== reason) {
       // Already suspended (past_due): the reason now says when the data goes.
       await tx.update(servers).set({ statusReason: reason, updatedAt: now }).where(eq(servers.id, server.id));

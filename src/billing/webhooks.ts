@@ -11,6 +11,7 @@ import { findLookalikeDomain } from './confusable-domains.ts';
 import { domainToUnicode } from 'node:url';
 import { audit } from '../audit.ts';
 import { duplicatePaymentAlertKey } from './refund-refused-payment.ts';
+import type { Clock } from '../clock.ts';
 import type { Database } from '../db/client.ts';
 import type { Plan } from '../config.ts';
 import { checkouts, servers, stripeEvents, subscriptions } from '../db/schema/index.ts';
@@ -32,6 +33,8 @@ export interface WebhookDeps {
   graceMs: number;
   /** The plans sold, to recognise a plan change by the subscription's price. */
   plans?: readonly Plan[];
+  /** When a grace period starts, what the subscription rows are stamped with. */
+  clock: Clock;
 }
 
 const STRIPE_ACTOR = { id: 'stripe', kind: 'stripe' as const, ip: null };
@@ -121,7 +124,7 @@ export async function handleStripeWebhook(deps: WebhookDeps, rawBody: string, si
             priceId: null,
           };
           return applySubscriptionState(
-            { queue: deps.queue, graceMs: deps.graceMs, ...(deps.plans ? { plans: deps.plans } : {}) },
+            { queue: deps.queue, graceMs: deps.graceMs, clock: deps.clock, ...(deps.plans ? { plans: deps.plans } : {}) },
             tx,
             sub,
             current,
@@ -182,7 +185,7 @@ export async function handleStripeWebhook(deps: WebhookDeps, rawBody: string, si
       const [sub] = await tx
         .insert(subscriptions)
         .values(values)
-        .onConflictDoUpdate({ target: subscriptions.checkoutId, set: { status, updatedAt: new Date() } })
+        .onConflictDoUpdate({ target: subscriptions.checkoutId, set: { status, updatedAt: new Date(deps.clock.now()) } })
         .returning({ id: subscriptions.id });
       return sub!.id;
     }

@@ -1,4 +1,5 @@
 /** The billing jobs, registered on every worker process. */
+import type { Clock } from '../clock.ts';
 import type { Database } from '../db/client.ts';
 import type { JobQueue } from '../jobs/queue.ts';
 import type { Logger } from '../log.ts';
@@ -26,6 +27,7 @@ export interface BillingWorkerDeps {
   placements: Placements;
   /** How long an ended subscription's server is kept (said in the cancellation mail). */
   graceMs: number;
+  clock: Clock;
 }
 
 export async function registerBillingWorkers(workerDeps: BillingWorkerDeps): Promise<void> {

@@ -6,10 +6,11 @@
  * the apex MX and SPF, DMARC…) are mailplane's and refused here with a 409:
  * the SPF record takes the customer's senders through `setSpfTerms`.
  */
-import { and, asc, eq, ne, notInArray } from 'drizzle-orm';
+import { and, asc, eq, ne, notInArray, sql } from 'drizzle-orm';
 import { isMailplaneSlot, spfRecord } from '../../provisioning/dns-records.ts';
 import { enqueueDnsSync } from '../../provisioning/customer-records-sync.ts';
 import { audit, type Actor } from '../audit.ts';
+import type { Clock } from '../clock.ts';
 import type { Database, Db } from '../db/client.ts';
 import { customerDnsRecords, dkimKeys, dnsRecords, servers } from '../db/schema/index.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
@@ -24,9 +25,18 @@ export interface CustomerDnsDeps {
   database: Database;
   queue: JobQueue;
   lookup: DnsLookup;
+  /** For the server row's updated_at, as every other writer of that row stamps it. */
+  clock: Clock;
 }
 
 type Row = typeof customerDnsRecords.$inferSelect;
+
+/**
+ * A record's updated_at is its version: the `dns.sync` job settles a row only if it is unchanged since
+ * it read it (provisioning/customer-records-sync.ts). The database's clock at the write, as its insert's
+ * default: a process clock (a test's fixed one, say) can give two changes the same stamp.
+ */
+const recordChangedNow = sql`clock_timestamp()`;
 
 export function presentCustomerRecord(r: Row) {
   return {
@@ -150,7 +160,7 @@ export async function updateCustomerRecord(
   return deps.database.db.transaction(async (tx) => {
     const [row] = await tx
       .update(customerDnsRecords)
-      .set({ ...record, state: 'pending', error: null, updatedAt: new Date() })
+      .set({ ...record, state: 'pending', error: null, updatedAt: recordChangedNow })
       .where(eq(customerDnsRecords.id, existing.id))
       .returning();
     await enqueueDnsSync(deps.queue, serverId, tx);
@@ -173,7 +183,7 @@ export async function deleteCustomerRecord(deps: CustomerDnsDeps, actor: Actor, 
   await changeableServer(db, access, serverId);
   const existing = await findRecord(db, serverId, recordId);
   await deps.database.db.transaction(async (tx) => {
-    await tx.update(customerDnsRecords).set({ state: 'deleting', updatedAt: new Date() }).where(eq(customerDnsRecords.id, existing.id));
+    await tx.update(customerDnsRecords).set({ state: 'deleting', updatedAt: recordChangedNow }).where(eq(customerDnsRecords.id, existing.id));
     await enqueueDnsSync(deps.queue, serverId, tx);
     await audit(tx, actor, {
       action: 'dns.record_deleted',
@@ -212,7 +222,10 @@ export async function setSpfTerms(deps: CustomerDnsDeps, actor: Actor, access: W
     );
   }
   await deps.database.db.transaction(async (tx) => {
-    await tx.update(servers).set({ spfTerms: terms, updatedAt: new Date() }).where(eq(servers.id, server.id));
+    await tx
+      .update(servers)
+      .set({ spfTerms: terms, updatedAt: new Date(deps.clock.now()) })
+      .where(eq(servers.id, server.id));
     await enqueueDnsSync(deps.queue, server.id, tx);
     await audit(tx, actor, {
       action: 'dns.spf_changed',

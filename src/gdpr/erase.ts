@@ -52,6 +52,7 @@ import type { DnsProvider } from '../providers/dns/interface.ts';
 import { startDeprovision } from '../servers/lifecycle.ts';
 import type { BackupDeps } from '../backups/deps.ts';
 import { deleteBackups } from '../backups/retire.ts';
+import type { Clock } from '../clock.ts';
 
 export interface ErasureDeps {
   database: Database;
@@ -70,6 +71,8 @@ export interface ErasureDeps {
   workspaceGraceMs: number;
   /** Where links in the owners' mail point (the dashboard). */
   publicUrl: string;
+  /** When an erasure was asked for, when its grace period ends, what the rows it changes are stamped with. */
+  clock: Clock;
 }
 
 /** This attempt cannot finish yet; the queue retries it (gdpr.erase_workspace's policy). */
@@ -83,7 +86,7 @@ export class StillErasing extends Error {
 export async function markWorkspace(deps: ErasureDeps, tx: Tx, workspaceId: string): Promise<void> {
   await tx
     .update(workspaces)
-    .set({ erasureRequestedAt: new Date(), erasureScheduledFor: null })
+    .set({ erasureRequestedAt: new Date(deps.clock.now()), erasureScheduledFor: null })
     .where(and(eq(workspaces.id, workspaceId), isNull(workspaces.erasureRequestedAt)));
   await deps.queue.send('gdpr.erase_workspace', { workspaceId }, { tx, singletonKey: workspaceId });
 }
@@ -141,7 +144,7 @@ export async function requestAccountErasure(deps: ErasureDeps, userId: string, p
         await tx.delete(memberships).where(and(eq(memberships.workspaceId, m.workspaceId), eq(memberships.userId, userId)));
       }
     }
-    await scrubPerson(tx, user);
+    await scrubPerson(tx, user, new Date(deps.clock.now()));
     await audit(tx, { id: userId, kind: 'user', ip: null }, { action: 'user.erasure_requested', target: userId, details: { workspaces: erasing } });
     await deps.queue.send('gdpr.erase_user', { userId }, { tx, singletonKey: userId });
     return erasing;
@@ -152,7 +155,7 @@ export async function requestAccountErasure(deps: ErasureDeps, userId: string, p
 }
 
 /** Removes the person from every place that names them; the row stays (as a shell) until its workspaces are gone. */
-async function scrubPerson(tx: DbOrTx, user: { id: string; email: string; name: string }): Promise<void> {
+async function scrubPerson(tx: DbOrTx, user: { id: string; email: string; name: string }, now: Date): Promise<void> {
   // Mentions inside audit details: the email anywhere, the name where it is a whole JSON string.
   const quotedName = JSON.stringify(user.name);
   await tx
@@ -171,7 +174,7 @@ async function scrubPerson(tx: DbOrTx, user: { id: string; email: string; name: 
   await tx.delete(sandboxMail).where(sql`${user.email} = any(${sandboxMail.to})`);
   await tx
     .update(users)
-    .set({ email: `${user.id}@erased.invalid`, name: '', passwordHash: '!erased', staffRole: null, erasureRequestedAt: new Date() })
+    .set({ email: `${user.id}@erased.invalid`, name: '', passwordHash: '!erased', staffRole: null, erasureRequestedAt: now })
     .where(eq(users.id, user.id));
 }
 
@@ -214,7 +217,10 @@ export async function eraseWorkspace(deps: ErasureDeps, job: { workspaceId: stri
     if (id && !(await removeAtStripe(deps, `subscription ${id}`, () => deps.billing.cancelSubscription(id)))) {
       throw new StillErasing(`Stripe could not cancel subscription ${id} yet`);
     }
-    await db.update(subscriptions).set({ status: 'canceled', updatedAt: new Date() }).where(eq(subscriptions.id, sub.id));
+    await db
+      .update(subscriptions)
+      .set({ status: 'canceled', updatedAt: new Date(deps.clock.now()) })
+      .where(eq(subscriptions.id, sub.id));
   }
   // The Stripe customer carries the person's email: it goes too.
   const customers = await db.selectDistinct({ id: subscriptions.stripeCustomerId }).from(subscriptions).where(eq(subscriptions.workspaceId, ws.id));
@@ -244,7 +250,7 @@ export async function eraseWorkspace(deps: ErasureDeps, job: { workspaceId: stri
     if (run?.kind === 'deprovision' && run.status === 'succeeded') continue;
     await deps.database.db.transaction(async (tx) => {
       const [locked] = await tx.select().from(servers).where(eq(servers.id, server.id)).for('update');
-      if (locked && locked.status !== 'deleted') await startDeprovision(deps.queue, tx, locked, actor, 'Workspace erased (GDPR)');
+      if (locked && locked.status !== 'deleted') await startDeprovision(deps, tx, locked, actor, 'Workspace erased (GDPR)');
     });
   }
   if (live.length > 0) throw new StillErasing(`waits for ${live.length} server(s) to be deprovisioned: ${live.map((s) => `${s.id} (${s.status})`).join(', ')}`);

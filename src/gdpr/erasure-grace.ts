@@ -14,7 +14,6 @@ import { ConflictError, NotFoundError } from '../errors.ts';
 import { sendBestEffort, type MailMessage } from '../mail/mailer.ts';
 import { workspaceErasureCancelledMessage, workspaceErasureScheduledMessage } from '../mail/messages.ts';
 import { markWorkspace, type ErasureDeps } from './erase.ts';
-import { systemClock } from '../clock.ts';
 
 async function mailOwners(deps: ErasureDeps, workspaceId: string, message: (to: string[]) => MailMessage): Promise<void> {
   const to = await ownersOf(deps, workspaceId);
@@ -38,7 +37,7 @@ export async function scheduleWorkspaceErasure(
   deps: ErasureDeps,
   actor: Actor,
   workspaceId: string,
-  now = new Date(systemClock.now()),
+  now = new Date(deps.clock.now()),
 ): Promise<{ status: 'scheduled' | 'erasing'; erasesAt: Date }> {
   const { scheduled, fresh, name } = await deps.database.db.transaction(async (tx) => {
     const [ws] = await tx.select().from(workspaces).where(eq(workspaces.id, workspaceId)).for('update');
@@ -78,7 +77,7 @@ export async function cancelWorkspaceErasure(deps: ErasureDeps, actor: Actor, wo
 }
 
 /** The `gdpr.erasure_sweep` schedule: starts the erasures whose grace period is over. Returns their workspace ids. */
-export async function startDueErasures(deps: ErasureDeps, now = new Date(systemClock.now())): Promise<string[]> {
+export async function startDueErasures(deps: ErasureDeps, now = new Date(deps.clock.now())): Promise<string[]> {
   const due = await deps.database.db
     .select({ id: workspaces.id })
     .from(workspaces)

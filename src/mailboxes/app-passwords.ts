@@ -52,12 +52,13 @@ function assertReady(server: { status: string }): void {
   if (server.status !== 'ready') throw new ConflictError(`The server is ${server.status}; credentials can be changed once it is ready`);
 }
 
-async function markPending(tx: DbOrTx, mailboxId: string): Promise<MailboxRow> {
+/** `now`: the mailbox's updated_at, which the resync sweep compares with its own clock's cutoff. */
+async function markPending(tx: DbOrTx, mailboxId: string, now: Date): Promise<MailboxRow> {
   const [locked] = await tx.select().from(mailboxes).where(eq(mailboxes.id, mailboxId)).for('update');
   if (!locked || locked.state === 'deleting') throw new NotFoundError('Mailbox');
   const [updated] = await tx
     .update(mailboxes)
-    .set({ version: locked.version + 1, syncStatus: 'pending', syncError: null, updatedAt: new Date() })
+    .set({ version: locked.version + 1, syncStatus: 'pending', syncError: null, updatedAt: now })
     .where(eq(mailboxes.id, mailboxId))
     .returning();
   return updated!;
@@ -86,7 +87,7 @@ export async function createAppPassword(
   const passwordHash = await dovecotPasswordHash(password);
   const scopes = [...new Set(input.scopes)].sort();
   return deps.database.db.transaction(async (tx) => {
-    await markPending(tx, mailbox.id); // also serialises creations on this mailbox for the limit below
+    await markPending(tx, mailbox.id, new Date(deps.clock.now())); // also serialises creations on this mailbox for the limit below
     const [{ n }] = (await tx
       .select({ n: count() })
       .from(mailboxAppPasswords)
@@ -117,12 +118,13 @@ export async function revokeAppPassword(
 ): Promise<AppPasswordRow> {
   const { server, mailbox } = await credentialMailbox(deps.database.db, access, serverId, mailboxId);
   assertReady(server);
+  const now = new Date(deps.clock.now());
   return deps.database.db.transaction(async (tx) => {
-    await markPending(tx, mailbox.id);
+    await markPending(tx, mailbox.id, now);
     const [row] = /^[0-9a-f-]{36}$/i.test(appPasswordId)
       ? await tx
           .update(mailboxAppPasswords)
-          .set({ revokedAt: new Date() })
+          .set({ revokedAt: now })
           .where(and(eq(mailboxAppPasswords.id, appPasswordId), eq(mailboxAppPasswords.mailboxId, mailbox.id), isNull(mailboxAppPasswords.revokedAt)))
           .returning()
       : [];
@@ -150,7 +152,7 @@ export async function setMainPasswordForClients(
   const { server, mailbox } = await credentialMailbox(deps.database.db, access, serverId, mailboxId);
   assertReady(server);
   return deps.database.db.transaction(async (tx) => {
-    await markPending(tx, mailbox.id);
+    await markPending(tx, mailbox.id, new Date(deps.clock.now()));
     const [updated] = await tx.update(mailboxes).set({ mainPasswordForClients: enabled }).where(eq(mailboxes.id, mailbox.id)).returning();
     await audit(tx, actor, {
       action: enabled ? 'mailbox.main_password_clients_on' : 'mailbox.main_password_clients_off',

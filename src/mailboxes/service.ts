@@ -158,7 +158,11 @@ export async function assignMailbox(
   await findMailbox(db, server.id, mailboxId);
   if (assigneeUserId) await assertMember(db, server.workspaceId, assigneeUserId);
   return db.transaction(async (tx) => {
-    const [updated] = await tx.update(mailboxes).set({ assigneeUserId, updatedAt: new Date() }).where(eq(mailboxes.id, mailboxId)).returning();
+    const [updated] = await tx
+      .update(mailboxes)
+      .set({ assigneeUserId, updatedAt: new Date(deps.clock.now()) })
+      .where(eq(mailboxes.id, mailboxId))
+      .returning();
     await audit(tx, actor, { action: 'mailbox.assign', workspaceId: server.workspaceId, target: mailboxId, details: { assigneeUserId } });
     return updated!;
   });
@@ -180,7 +184,7 @@ export async function resetMailboxPassword(
     if (!mailbox || mailbox.state === 'deleting') throw new NotFoundError('Mailbox');
     const [updated] = await tx
       .update(mailboxes)
-      .set({ passwordHash, version: mailbox.version + 1, syncStatus: 'pending', syncError: null, updatedAt: new Date() })
+      .set({ passwordHash, version: mailbox.version + 1, syncStatus: 'pending', syncError: null, updatedAt: new Date(deps.clock.now()) })
       .where(eq(mailboxes.id, mailboxId))
       .returning();
     await deps.vault.put(tx, passwordOwner(mailbox), password);
@@ -202,7 +206,7 @@ export async function deleteMailbox(deps: MailboxDeps, actor: Actor, access: Wor
     // The row goes when the server no longer has the mailbox (sync); the password goes now.
     await tx
       .update(mailboxes)
-      .set({ state: 'deleting', version: mailbox.version + 1, syncStatus: 'pending', syncError: null, updatedAt: new Date() })
+      .set({ state: 'deleting', version: mailbox.version + 1, syncStatus: 'pending', syncError: null, updatedAt: new Date(deps.clock.now()) })
       .where(eq(mailboxes.id, mailbox.id));
     await deps.vault.remove(tx, passwordOwner(mailbox));
     await audit(tx, actor, { action: 'mailbox.delete', workspaceId: server.workspaceId, target: mailbox.id, details: { address: mailbox.address } });

@@ -30,7 +30,7 @@ export async function setJunkScore(deps: MailboxDeps, actor: Actor, access: Work
   if (server.status !== 'ready') throw new ConflictError(`The server is ${server.status}; its spam settings can be changed once it is ready`);
   const score = Math.round(junkScore * 10) / 10;
   const row = await deps.database.db.transaction(async (tx) => {
-    const now = new Date();
+    const now = new Date(deps.clock.now());
     const [saved] = await tx
       .insert(domainSpamSettings)
       .values({ serverId: server.id, junkScore: score, updatedAt: now })

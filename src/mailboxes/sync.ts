@@ -119,7 +119,7 @@ export async function pushMailboxSet(
     await runScript(session, 'apply-addresses.sh', log);
     await runScript(session, 'apply-mailboxes.sh', log);
   });
-  await markAddressesApplied(deps.database.db, addresses.seen, new Date(deps.clock.now()));
+  await markAddressesApplied(deps.database.db, addresses.seen);
 }
 
 /**

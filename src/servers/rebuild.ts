@@ -9,6 +9,7 @@ import { and, eq } from 'drizzle-orm';
 import { startRun } from '../../provisioning/engine.ts';
 import type { RebuildParams } from '../../provisioning/steps/rebuild-retire.ts';
 import { audit, type Actor } from '../audit.ts';
+import type { Clock } from '../clock.ts';
 import type { Database } from '../db/client.ts';
 import { provisioningRuns, servers } from '../db/schema/index.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
@@ -19,7 +20,7 @@ import { moveServer } from './status.ts';
 const REBUILDABLE = ['ready', 'failed'] as const;
 
 export async function startRebuild(
-  deps: { database: Database; queue: JobQueue },
+  deps: { database: Database; queue: JobQueue; clock: Clock },
   actor: Actor,
   input: { serverId: string; reason: string },
 ): Promise<{ runId: string }> {
@@ -49,7 +50,7 @@ export async function startRebuild(
       );
     }
     const params: RebuildParams = { retireInstanceId: server.providerServerId, reason: input.reason };
-    await moveServer(tx, server.id, 'build', { reason: `Rebuilding: ${input.reason}`, now: new Date() });
+    await moveServer(tx, server.id, 'build', { reason: `Rebuilding: ${input.reason}`, now: new Date(deps.clock.now()) });
     const runId = await startRun(deps.queue, tx, { serverId: server.id, kind: 'rebuild', params: params as unknown as Record<string, unknown> });
     await audit(tx, actor, {
       action: 'server.rebuild',

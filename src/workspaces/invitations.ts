@@ -12,7 +12,7 @@ import type { Db } from '../db/client.ts';
 import { invitations, memberships, users, workspaces, type WorkspaceRole } from '../db/schema/index.ts';
 import { AppError, ConflictError, ForbiddenError, NotFoundError, RateLimitedError } from '../errors.ts';
 import type { WorkspaceAccess } from './access.ts';
-import { systemClock } from '../clock.ts';
+import type { Clock } from '../clock.ts';
 
 const TOKEN_PREFIX = 'mpi';
 
@@ -22,7 +22,8 @@ export interface InvitationDeps {
   ttlSeconds: number;
   /** Invitations one workspace may create in any 24 hours: each is a mail to a stranger. */
   perWorkspacePerDay: number;
-  now?: () => number;
+  /** Expiry, the 24-hour window of the limit and the stamp of a new invitation. */
+  clock: Clock;
 }
 
 const DAY_MS = 86_400_000;
@@ -47,7 +48,7 @@ export async function createInvitation(deps: InvitationDeps, actor: Actor, acces
     .limit(1);
   if (member) throw new ConflictError(`${input.email} is already a member of this workspace`, 'already_member');
   const token = signOpaqueToken(deps.key, TOKEN_PREFIX);
-  const now = deps.now?.() ?? systemClock.now();
+  const now = deps.clock.now();
   return deps.db.transaction(async (tx) => {
     // Counted under a lock on the workspace row, so concurrent requests cannot all slip under the limit.
     await tx.select({ id: workspaces.id }).from(workspaces).where(eq(workspaces.id, access.workspaceId)).for('update');
@@ -72,6 +73,8 @@ export async function createInvitation(deps: InvitationDeps, actor: Actor, acces
         tokenHash: sha256Hex(token),
         invitedBy: access.principal.kind === 'user' ? access.principal.userId : null,
         expiresAt: new Date(now + deps.ttlSeconds * 1000),
+        // Stamped by the same clock as the 24-hour window above counts it in, not by the database's default.
+        createdAt: new Date(now),
       })
       .returning();
     await audit(tx, actor, {
@@ -106,7 +109,7 @@ export async function revokeInvitation(db: Db, actor: Actor, access: WorkspaceAc
  */
 export async function describeInvitation(deps: InvitationDeps, user: { email: string }, token: string) {
   if (!verifyOpaqueToken(deps.key, TOKEN_PREFIX, token)) throw new InvalidInvitationError('The invitation token is not valid');
-  const now = new Date(deps.now?.() ?? systemClock.now());
+  const now = new Date(deps.clock.now());
   const [row] = await deps.db
     .select({ inv: invitations, workspace: workspaces.name, inviterName: users.name, inviterEmail: users.email })
     .from(invitations)
@@ -128,7 +131,7 @@ export async function describeInvitation(deps: InvitationDeps, user: { email: st
 
 export async function acceptInvitation(deps: InvitationDeps, actor: Actor, user: { userId: string; email: string }, token: string) {
   if (!verifyOpaqueToken(deps.key, TOKEN_PREFIX, token)) throw new InvalidInvitationError('The invitation token is not valid');
-  const now = new Date(deps.now?.() ?? systemClock.now());
+  const now = new Date(deps.clock.now());
   return deps.db.transaction(async (tx) => {
     const [inv] = await tx
       .select()

@@ -26,6 +26,7 @@ import { enrolTotp } from './two-factor.ts';
 import { responseContract } from './response-contract.ts';
 import { mailAccountNotifier } from '../../src/mail/account-notifier.ts';
 import { startDueErasures } from '../../src/gdpr/erasure-grace.ts';
+import { manualClock } from './clock.ts';
 
 export const TEST_VAULT_KEYS = 'test1:' + Buffer.alloc(32, 7).toString('base64');
 export const FAST_SETTINGS = {
@@ -260,10 +261,10 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     async afterGracePeriod() {
       // The billing grace sweep, run as if the grace period of every ended subscription were over.
       const grace = ctx.config.billing.graceMs;
-      await endGracePeriods({ database, queue: ctx.queue, billing: ctx.providers.billing, log: ctx.log, now: () => Date.now() + grace + 60_000 });
+      await endGracePeriods({ database, queue: ctx.queue, billing: ctx.providers.billing, log: ctx.log, clock: manualClock(ctx.clock.now() + grace + 60_000) });
     },
     async afterErasureGrace() {
-      return startDueErasures(ctx.erasure, new Date(Date.now() + ctx.erasure.workspaceGraceMs + 60_000));
+      return startDueErasures(ctx.erasure, new Date(ctx.clock.now() + ctx.erasure.workspaceGraceMs + 60_000));
     },
     async cancelSubscription(subscriptionId) {
       if (!subscriptionId) throw new Error('server has no subscription');

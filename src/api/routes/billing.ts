@@ -114,6 +114,7 @@ export function registerBillingRoutes(app: App, deps: ApiDeps, p: ProvisioningAp
         alerts: p.erasure.alerts,
         graceMs: deps.config.billing.graceMs,
         plans: deps.config.product.plans,
+        clock: deps.clock,
       },
       raw,
       c.req.header('stripe-signature'),

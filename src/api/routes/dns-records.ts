@@ -91,7 +91,7 @@ const routes = {
 
 export function registerDnsRecordRoutes(app: App, deps: ApiDeps, p: ProvisioningApiDeps): void {
   const { db } = deps;
-  const dns: CustomerDnsDeps = { database: p.database, queue: p.queue, lookup: p.lookup };
+  const dns: CustomerDnsDeps = { database: p.database, queue: p.queue, lookup: p.lookup, clock: deps.clock };
   const manage = (principal: Parameters<typeof authorizeWorkspace>[1], ws: string) => authorizeWorkspace(db, principal, ws, 'dns.manage');
 
   app.openapi(routes.add, async (c) => {

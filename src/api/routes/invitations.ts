@@ -86,7 +86,7 @@ export function registerInvitationRoutes(app: App, deps: ApiDeps): void {
     key: deps.invitationKey,
     ttlSeconds: deps.config.auth.invitationTtlSeconds,
     perWorkspacePerDay: deps.config.auth.invitationsPerWorkspacePerDay,
-    now: () => deps.clock.now(),
+    clock: deps.clock,
   };
 
   app.openapi(routes.create, async (c) => {

@@ -84,7 +84,7 @@ export function registerMailboxDownloadRoutes(app: App, deps: BackupDeps): void 
     const access = await authorizeWorkspace(db, c.get('principal'), ws, 'backups.download');
     const server = await findServer(db, id, access.workspaceId);
     const mailbox = await findMailbox(db, server.id, mb);
-    const row = await requestMailboxDownload({ database: deps.database, now: () => deps.clock.now() }, c.get('actor'), {
+    const row = await requestMailboxDownload({ database: deps.database, clock: deps.clock }, c.get('actor'), {
       server,
       mailbox,
       backupId: c.req.valid('json').backupId,

@@ -5,6 +5,7 @@
  * use POST /v1/admin/servers/{id}/backups.
  */
 import { createRoute, z } from '@hono/zod-openapi';
+import type { Clock } from '../../clock.ts';
 import type { Database } from '../../db/client.ts';
 import type { JobQueue } from '../../jobs/queue.ts';
 import { FOLDER_PATTERN, requestMailboxRestore } from '../../backups/restore-mailbox.ts';
@@ -154,6 +155,7 @@ export interface ServerBackupsDeps {
   queue: JobQueue;
   storageConfigured: boolean;
   simulated: boolean;
+  clock: Clock;
 }
 
 export function registerServerBackupRoutes(app: App, deps: ServerBackupsDeps): void {
@@ -162,7 +164,7 @@ export function registerServerBackupRoutes(app: App, deps: ServerBackupsDeps): v
     const { ws, id } = c.req.valid('param');
     const access = await authorizeWorkspace(db, c.get('principal'), ws, 'backups.read');
     const server = await findServer(db, id, access.workspaceId);
-    return c.json(await backupOverview({ db, storageConfigured: deps.storageConfigured, simulated: deps.simulated }, server), 200);
+    return c.json(await backupOverview({ db, storageConfigured: deps.storageConfigured, simulated: deps.simulated, clock: deps.clock }, server), 200);
   });
 
   app.openapi(routes.run, async (c) => {

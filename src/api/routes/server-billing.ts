@@ -66,7 +66,7 @@ const routes = {
 };
 
 export function registerServerBillingRoutes(app: App, deps: ApiDeps, p: ProvisioningApiDeps): void {
-  const billingDeps = { database: p.database, billing: p.billing, queue: p.queue };
+  const billingDeps = { database: p.database, billing: p.billing, queue: p.queue, clock: deps.clock };
   app.openapi(routes.cancel, async (c) => {
     const { ws, id } = c.req.valid('param');
     const access = await authorizeWorkspace(deps.db, c.get('principal'), ws, 'billing.cancel');

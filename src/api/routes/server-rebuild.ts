@@ -45,15 +45,16 @@ const routes = {
 };
 
 export function registerServerRebuildRoutes(app: App, deps: ApiDeps, p: ProvisioningApiDeps): void {
+  const rebuildDeps = { database: p.database, queue: p.queue, clock: deps.clock };
   app.openapi(routes.customer, async (c) => {
     const { ws, id } = c.req.valid('param');
     const access = await authorizeWorkspace(deps.db, c.get('principal'), ws, 'servers.rebuild');
     const server = await findServer(deps.db, id, access.workspaceId);
-    return c.json(await startRebuild(p, c.get('actor'), { serverId: server.id, reason: c.req.valid('json').reason }), 202);
+    return c.json(await startRebuild(rebuildDeps, c.get('actor'), { serverId: server.id, reason: c.req.valid('json').reason }), 202);
   });
   app.openapi(routes.staff, async (c) => {
     requireStaff(c, ['support', 'ops']);
     const server = await findServer(deps.db, c.req.valid('param').id);
-    return c.json(await startRebuild(p, c.get('actor'), { serverId: server.id, reason: c.req.valid('json').reason }), 202);
+    return c.json(await startRebuild(rebuildDeps, c.get('actor'), { serverId: server.id, reason: c.req.valid('json').reason }), 202);
   });
 }

@@ -46,7 +46,7 @@ export function registerBackupPages(web: WebApp, deps: WebDeps): void {
   web.get('/w/:ws/servers/:id/backups', async (c) => {
     const page = await inWorkspace(deps, c, 'backups.read');
     const server = await findServer(deps.api.db, c.req.param('id'), page.workspace.id);
-    const b = await backupOverview({ db: deps.api.db, storageConfigured, simulated }, server);
+    const b = await backupOverview({ db: deps.api.db, storageConfigured, simulated, clock: deps.api.clock }, server);
     const canRestore = page.can('backups.restore') && server.status === 'ready';
     const canDownload = page.can('backups.download');
     const boxes = canRestore || canDownload ? await listMailboxes(deps.api.db, page.access, server.id) : [];
@@ -144,7 +144,7 @@ export function registerBackupPages(web: WebApp, deps: WebDeps): void {
     try {
       const mailbox = await findMailbox(deps.api.db, server.id, form['mailbox'] ?? '');
       const folder = (form['folder'] ?? '').trim();
-      await requestMailboxRestore({ database: deps.p.database, queue: deps.p.queue }, c.get('actor'), {
+      await requestMailboxRestore({ database: deps.p.database, queue: deps.p.queue, clock: deps.api.clock }, c.get('actor'), {
         server,
         mailbox,
         backupId: form['backup'] ?? '',

@@ -38,7 +38,7 @@ const recordFields = (prefix: string, r?: { type: string; name: string; content:
 export function registerDnsPages(web: WebApp, deps: WebDeps): void {
   const sandboxMail = deps.outbox !== null;
   const { lookup } = deps.p;
-  const dns = { database: deps.p.database, queue: deps.p.queue, lookup };
+  const dns = { database: deps.p.database, queue: deps.p.queue, lookup, clock: deps.api.clock };
 
   const dnsPage = async (c: WebContext, error?: string) => {
     const page = await inWorkspace(deps, c, 'servers.read');

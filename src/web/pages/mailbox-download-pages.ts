@@ -42,7 +42,7 @@ export function registerMailboxDownloadPages(web: WebApp, deps: WebDeps): void {
     const back = `/w/${page.workspace.id}/servers/${server.id}/backups`;
     try {
       const mailbox = await findMailbox(deps.api.db, server.id, form['mailbox'] ?? '');
-      const row = await requestMailboxDownload({ database: service.database, now: () => service.clock.now() }, c.get('actor'), {
+      const row = await requestMailboxDownload({ database: service.database, clock: service.clock }, c.get('actor'), {
         server,
         mailbox,
         backupId: form['backup'] ?? '',

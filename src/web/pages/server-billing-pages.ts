@@ -19,7 +19,7 @@ const money = (cents: number | undefined, currency: string) =>
 
 export function registerServerBillingPages(web: WebApp, deps: WebDeps): void {
   const sandboxMail = deps.outbox !== null;
-  const billingDeps = () => ({ database: deps.p.database, billing: deps.p.billing, queue: deps.p.queue });
+  const billingDeps = () => ({ database: deps.p.database, billing: deps.p.billing, queue: deps.p.queue, clock: deps.api.clock });
   const graceDays = Math.round(deps.api.config.billing.graceMs / 86_400_000);
   const { plans } = deps.api.config.product;
 

@@ -101,7 +101,7 @@ describe.skipIf(missing.length > 0)('backups of a real mail server', () => {
     try {
       writeFileSync(join(dir, 'mailbox.tar.gz'), Buffer.from(await res.arrayBuffer()));
       execFileSync('tar', ['-xzf', join(dir, 'mailbox.tar.gz'), '-C', dir]);
-      const scanned = await scanMailRoot(join(dir, run!.manifest!.root!));
+      const scanned = await scanMailRoot(join(dir, run!.manifest!.root!), new Date());
       expect(Object.keys(scanned.mailboxes)).toEqual([mb.address]);
       const expected = run!.manifest!.mailboxes[mb.address]!;
       for (const [folder, entry] of Object.entries(expected)) expect(scanned.mailboxes[mb.address]![folder]?.messages, folder).toEqual(entry.messages);

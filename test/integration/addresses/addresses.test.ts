@@ -10,6 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog, mailAliases, mailForwards, vacations } from '../../../src/db/schema/index.ts';
 import { startHarness, type Harness } from '../../support/provisioning.ts';
 import { until } from '../../support/until.ts';
+import { markAddressesApplied, renderServerAddresses } from '../../../src/addresses/sync.ts';
+import { resyncStaleMailboxes } from '../../../src/mailboxes/sync.ts';
 
 let h: Harness;
 let owner: { token: string; workspaceId: string };
@@ -217,5 +219,38 @@ describe('forwarding and vacation', () => {
       30_000,
       50,
     );
+  });
+});
+
+describe('whether a change is on the server', () => {
+  it("is decided on the database's clock alone: a push marks what it read, a change after the read or after the mark stays pending", async () => {
+    await applied();
+    // From here the worker's syncs fail after the addresses went up, before marking them: only this test marks rows.
+    h.sandbox.ssh!.setBehaviour(hostId, { failScript: 'apply-mailboxes.sh' });
+    const server = { id: serverId, domain: 'addresses.example' };
+    const push = async () => (await renderServerAddresses(h.database.db, server, ['bob'])).seen;
+    const status = async () => (await call('GET', '/addresses')).body.vacations.find((v: { mailboxId: string }) => v.mailboxId === ids.bob).sync.status;
+    const reply = (days: number) =>
+      call('PUT', `/mailboxes/${ids.bob}/vacation`, { startsOn: '2027-01-01', endsOn: '2027-01-09', subject: 'Away', message: 'Back.', days });
+    try {
+      expect((await reply(1)).status).toBe(202);
+      expect(await status()).toBe('pending');
+      await markAddressesApplied(h.database.db, await push());
+      expect(await status()).toBe('applied');
+      // Changed after the push read it: that push's mark leaves it pending.
+      const read = await push();
+      expect((await reply(2)).status).toBe(202);
+      await markAddressesApplied(h.database.db, read);
+      expect(await status()).toBe('pending');
+      // Changed right after a mark: pending, however close the two are.
+      await markAddressesApplied(h.database.db, await push());
+      expect(await status()).toBe('applied');
+      expect((await reply(3)).status).toBe(202);
+      expect(await status()).toBe('pending');
+    } finally {
+      h.sandbox.ssh!.setBehaviour(hostId, {});
+    }
+    await resyncStaleMailboxes(h.ctx.provisioning, { olderThanMs: 0 });
+    await applied();
   });
 });

@@ -109,7 +109,7 @@ describe('backup.sh', () => {
     expect(out.passes).toBe(1);
     expect(out.snapshotId).toMatch(/^[0-9a-f]{8,64}$/);
     expect(out.summary['total_files_processed']).toBeGreaterThanOrEqual(6);
-    const live = await scanMailRoot(paths().mail);
+    const live = await scanMailRoot(paths().mail, new Date());
     expect(out.manifest.mailboxes).toEqual(live.mailboxes);
     expect(Object.keys(out.manifest.mailboxes['alice@example.com']!)).toEqual(['INBOX', 'Archive', 'Sent']);
     expect(out.manifest.mailboxes['alice@example.com']!['INBOX']!.count).toBe(2);
@@ -122,7 +122,7 @@ describe('backup.sh', () => {
     firstSnapshot = out.snapshotId;
     const scratch = join(tmp, 'restore-1');
     await restoreSnapshot(target, out.snapshotId, scratch, []);
-    const restored = await scanMailRoot(join(scratch, paths().mail));
+    const restored = await scanMailRoot(join(scratch, paths().mail), new Date());
     const comparison = compareManifests(out.manifest, restored);
     expect(comparison).toMatchObject({ passed: true, messagesCompared: 4 });
     expect(readFileSync(join(scratch, paths().mail, 'example.com', 'alice', 'sieve', 'main.sieve'), 'utf8')).toContain('fileinto');
@@ -149,7 +149,7 @@ describe('backup.sh', () => {
     await restoreSnapshot(target, out.snapshotId, scratch, [paths().mail]);
     writeFileSync(join(scratch, paths().mail, 'example.com', 'bob', 'Maildir', 'cur', '1733570003.M4P1.mail,S=60,W=62:2,'), 'tampered');
     rmSync(join(scratch, paths().mail, 'example.com', 'alice', 'Maildir', '.Sent', 'cur', '1733570002.M3P1.mail,S=60,W=62:2,S'));
-    const comparison = compareManifests(out.manifest, await scanMailRoot(join(scratch, paths().mail)));
+    const comparison = compareManifests(out.manifest, await scanMailRoot(join(scratch, paths().mail), new Date()));
     expect(comparison.passed).toBe(false);
     expect(comparison.folders).toEqual(
       expect.arrayContaining([

@@ -33,6 +33,7 @@ import { createTestDatabase, type TestDatabase } from '../../support/db.ts';
 import { s3With, startObjectStorage, type ObjectStorageWorld } from '../../support/object-storage.ts';
 import { TEST_VAULT_KEYS } from '../../support/provisioning.ts';
 import { until } from '../../support/until.ts';
+import { manualClock } from '../../support/clock.ts';
 import { findProgram, requireProgram, requireRoot, toolsRequired } from '../../support/real-tools.ts';
 
 let world: ObjectStorageWorld;
@@ -160,14 +161,14 @@ describe('drills and checks with restic on the control plane', () => {
     const [server] = await database.db.select().from(servers).where(eq(servers.id, serverId));
     const actor = { id: 'user:test', kind: 'user' as const, ip: null };
     const alice = { id: randomUUID(), address: 'alice@drill.example' };
-    const row = await requestMailboxDownload({ database }, actor, { server: server!, mailbox: alice, backupId: run!.id });
+    const row = await requestMailboxDownload({ database, clock: systemClock }, actor, { server: server!, mailbox: alice, backupId: run!.id });
     const claimed = await claimMailboxDownload(database.db, serverId, row.id, Date.now());
     const archive = join(world.dir, 'alice.tar.gz');
     await pipeline(await streamMailboxArchive(deps, server!, claimed), createWriteStream(archive));
     const out = join(world.dir, 'alice-extracted');
     mkdirSync(out);
     execFileSync('tar', ['-xzf', archive, '-C', out]);
-    const scanned = await scanMailRoot(join(out, run!.manifest!.root!));
+    const scanned = await scanMailRoot(join(out, run!.manifest!.root!), new Date());
     expect(Object.keys(scanned.mailboxes)).toEqual(['alice@drill.example']);
     const onlyAlice = { ...run!.manifest!, mailboxes: { 'alice@drill.example': run!.manifest!.mailboxes['alice@drill.example']! } };
     expect(compareManifests(onlyAlice, scanned)).toMatchObject({ passed: true, messagesCompared: 15 });
@@ -184,7 +185,7 @@ describe('drills and checks with restic on the control plane', () => {
       status: 410,
       detail: expect.stringMatching(/already used/),
     });
-    const old = await requestMailboxDownload({ database, now: () => Date.now() - DOWNLOAD_TTL_MS - 1000 }, actor, {
+    const old = await requestMailboxDownload({ database, clock: manualClock(Date.now() - DOWNLOAD_TTL_MS - 1000) }, actor, {
       server: server!,
       mailbox: alice,
       backupId: run!.id,
@@ -195,7 +196,11 @@ describe('drills and checks with restic on the control plane', () => {
     });
     // A mailbox the backup does not hold, and a path restic cannot dump: clear refusals, not an empty archive.
     await expect(
-      requestMailboxDownload({ database }, actor, { server: server!, mailbox: { id: randomUUID(), address: 'carol@drill.example' }, backupId: run!.id }),
+      requestMailboxDownload({ database, clock: systemClock }, actor, {
+        server: server!,
+        mailbox: { id: randomUUID(), address: 'carol@drill.example' },
+        backupId: run!.id,
+      }),
     ).rejects.toMatchObject({ status: 404 });
     const [missing] = await database.db
       .insert(mailboxDownloads)

@@ -99,6 +99,7 @@ describe('one paid subscription per domain', () => {
         mailer: h.ctx.mailer,
         log: h.ctx.log,
         publicUrl: h.ctx.config.http.publicUrl,
+        clock: h.ctx.clock,
       };
     });
 

@@ -8,7 +8,9 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { endGracePeriods } from '../../../src/billing/grace.ts';
-import { PAST_DUE_REASON } from '../../../src/billing/subscription-state.ts';
+import { applySubscriptionState, PAST_DUE_REASON } from '../../../src/billing/subscription-state.ts';
+import { SYSTEM_ACTOR } from '../../../src/audit.ts';
+import { manualClock } from '../../support/clock.ts';
 import { auditLog, provisioningRuns, servers, subscriptions } from '../../../src/db/schema/index.ts';
 import { startHarness, type Harness } from '../../support/provisioning.ts';
 
@@ -37,7 +39,7 @@ async function readyCustomer(name: string) {
 const serverRow = async (id: string) => (await h.database.db.select().from(servers).where(eq(servers.id, id)))[0]!;
 const subRow = async (id: string) => (await h.database.db.select().from(subscriptions).where(eq(subscriptions.id, id)))[0]!;
 const sweep = (at: number) =>
-  endGracePeriods({ database: h.ctx.database, queue: h.ctx.queue, billing: h.ctx.providers.billing, log: h.ctx.log, now: () => at });
+  endGracePeriods({ database: h.ctx.database, queue: h.ctx.queue, billing: h.ctx.providers.billing, log: h.ctx.log, clock: manualClock(at) });
 
 /** Waits for a billing mail to this address whose subject contains `subject` (the notify job runs on the workers). */
 async function mailTo(email: string, subject: string) {
@@ -158,6 +160,34 @@ describe('grace period', () => {
     expect(await sweep(before + 15 * DAY)).toEqual([]);
     await h.waitForServer(c.serverId, ['deleted'], 30_000);
     expect(h.sandbox.scaleway!.listServers().some((s: { id: string }) => s.id === server.providerServerId)).toBe(false);
+  });
+
+  it('starts and ends the grace period by the injected clock, whatever the wall clock says', async () => {
+    const c = await readyCustomer('grace-clock');
+    // A month from now: a grace period read from the wall clock would end a month early.
+    const clock = manualClock(Date.now() + 30 * DAY);
+    const started = clock.now();
+    const graceMs = h.ctx.config.billing.graceMs;
+    await h.database.db.transaction(async (tx) => {
+      const [sub] = await tx.select().from(subscriptions).where(eq(subscriptions.id, c.sub.id)).for('update');
+      const ended = {
+        id: c.stripeId,
+        status: 'canceled' as const,
+        customerId: sub!.stripeCustomerId!,
+        currentPeriodEnd: null,
+        cancelAtPeriodEnd: false,
+        priceId: null,
+      };
+      await applySubscriptionState({ queue: h.ctx.queue, graceMs, clock }, tx, sub!, ended, SYSTEM_ACTOR, {});
+    });
+    const sub = await subRow(c.sub.id);
+    expect([sub.graceEndsAt?.getTime(), sub.updatedAt.getTime()]).toEqual([started + graceMs, started]);
+    const server = await serverRow(c.serverId);
+    expect([server.status, server.updatedAt.getTime()]).toEqual(['suspended', started]);
+    expect(server.statusReason).toContain(new Date(started + graceMs).toISOString().slice(0, 10));
+    expect(await sweep(started + graceMs - 1)).not.toContain(c.serverId);
+    expect(await sweep(started + graceMs)).toContain(c.serverId);
+    await h.waitForServer(c.serverId, ['deleted'], 30_000);
   });
 
   it('reinstates a server whose unpaid subscription is paid in the customer portal during the grace period', async () => {

@@ -12,6 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memberships, sandboxMail, servers, users, vaultSecrets, workspaces } from '../../../src/db/schema/index.ts';
 import { STRONG_PASSWORD } from '../../support/api.ts';
 import { startHarness, type Harness } from '../../support/provisioning.ts';
+import { manualClock } from '../../support/clock.ts';
+import { SYSTEM_ACTOR } from '../../../src/audit.ts';
+import { scheduleWorkspaceErasure, startDueErasures } from '../../../src/gdpr/erasure-grace.ts';
 
 const EMAIL = 'zebulon.quuxworth@example.com';
 const NAME = 'Zebulon Quuxworth';
@@ -245,4 +248,18 @@ describe('GDPR export and erasure', () => {
     expect(await rowsMentioning('ws-erase.example')).toEqual([]);
     expect((await h.call('GET', '/v1/me', { token: owner.token })).status).toBe(200);
   }, 180_000);
+
+  it("times a workspace's erasure grace period by the injected clock, not the wall clock", async () => {
+    const owner = await h.customer('ws-clock-owner@example.com');
+    // Ten days from now: whatever reads the wall clock instead lands ten days early.
+    const clock = manualClock(Date.now() + 10 * 24 * 3600_000);
+    const deps = { ...h.ctx.erasure, clock };
+    const asked = clock.now();
+    const { status, erasesAt } = await scheduleWorkspaceErasure(deps, SYSTEM_ACTOR, owner.workspaceId);
+    expect([status, erasesAt.getTime()]).toEqual(['scheduled', asked + deps.workspaceGraceMs]);
+    clock.set(erasesAt.getTime() - 1);
+    expect(await startDueErasures(deps)).toEqual([]);
+    clock.set(erasesAt);
+    expect(await startDueErasures(deps)).toEqual([owner.workspaceId]);
+  });
 });

@@ -2,11 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SandboxOutbox } from '../../../src/mail/sandbox-outbox.ts';
 import { createTestApi, type TestApi } from '../../support/api.ts';
 import { createWorkspace, person } from '../../support/workspace.ts';
+import { manualClock } from '../../support/clock.ts';
 
 let api: TestApi;
 let outbox: SandboxOutbox;
+// Three days behind the wall clock: a limit that counted the database's stamps against this clock's window would hold for days.
+const clock = manualClock(Date.now() - 3 * 24 * 3600_000);
 beforeAll(async () => {
   api = await createTestApi({
+    clock,
     env: { RATE_LIMIT_AUTH_PER_MINUTE: '1000', PUBLIC_URL: 'http://dash.test', INVITATIONS_PER_WORKSPACE_PER_DAY: '3' },
     extra: (deps) => {
       outbox = new SandboxOutbox({ db: deps.db, from: 'mailplane <no-reply@test>' });
@@ -96,5 +100,18 @@ describe('invitations by email', () => {
     expect(
       (await api.call('POST', `/v1/workspaces/${other}/invitations`, { token: owner.token, body: { email: 'bulk3@example.com', role: 'member' } })).status,
     ).toBe(201);
+  });
+
+  it('counts the 24 hours on the injected clock: a day later by that clock, the workspace may invite again', async () => {
+    const owner = await person(api, 'clock-inviter');
+    const ws = await createWorkspace(api, owner.token, 'Clockwork');
+    const invite = (i: number) =>
+      api.call('POST', `/v1/workspaces/${ws}/invitations`, { token: owner.token, body: { email: `tick${i}@example.com`, role: 'member' } });
+    for (let i = 0; i < 3; i++) expect((await invite(i)).status).toBe(201);
+    expect((await invite(3)).status).toBe(429);
+    clock.advance(24 * 3600_000 - 60_000);
+    expect((await invite(3)).status).toBe(429);
+    clock.advance(61_000);
+    expect((await invite(3)).status).toBe(201);
   });
 });

@@ -11,6 +11,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog, mailboxAppPasswords, mailboxes, servers } from '../../../src/db/schema/index.ts';
 import { collectMailboxUsage } from '../../../src/mailboxes/usage.ts';
 import { startHarness, type Harness } from '../../support/provisioning.ts';
+import { manualClock } from '../../support/clock.ts';
+import { createAppPassword, revokeAppPassword } from '../../../src/mailboxes/app-passwords.ts';
+import { resetMailboxPassword } from '../../../src/mailboxes/service.ts';
+import { setJunkScore } from '../../../src/mailboxes/spam-settings.ts';
+import type { WorkspaceAccess } from '../../../src/workspaces/access.ts';
 
 let h: Harness;
 let owner: { token: string; workspaceId: string };
@@ -233,5 +238,33 @@ describe('dashboard', () => {
     const list = await (await page(`/w/${owner.workspaceId}/servers/${serverId}/mailboxes`)).text();
     expect(list).toContain('value="7.5"');
     expect(list).toContain('main password off for mail clients');
+  });
+});
+
+describe('the time changes are stamped with', () => {
+  it("is the injected clock's, not the wall clock's (the resync sweep compares updated_at with that clock)", async () => {
+    // A mailbox of its own: bob's app password slots are full from the tests above.
+    const created = await h.call('POST', `${base}/mailboxes`, { token: owner.token, body: { localPart: 'clocky' } });
+    const boxId: string = created.body.mailbox.id;
+    await waitApplied(boxId);
+    const clock = manualClock(Date.parse('2031-05-04T03:02:01.000Z'));
+    const deps = { ...h.ctx.mailboxes, clock };
+    const me = (await h.call('GET', '/v1/me', { token: owner.token })).body.user;
+    const principal = { kind: 'user' as const, userId: me.id, sessionId: 'clock-test', email: me.email, staffRole: null, twoFactor: false };
+    const access: WorkspaceAccess = { workspaceId: owner.workspaceId, role: 'owner', principal };
+    const actor = { id: me.id, kind: 'user' as const, ip: null };
+    const updatedAt = async () => (await h.database.db.select().from(mailboxes).where(eq(mailboxes.id, boxId)))[0]!.updatedAt.getTime();
+
+    const { appPassword } = await createAppPassword(deps, actor, access, serverId, boxId, { name: 'clock', scopes: ['imap'] });
+    expect(await updatedAt()).toBe(clock.now());
+    clock.advance(60_000);
+    const revoked = await revokeAppPassword(deps, actor, access, serverId, boxId, appPassword.id);
+    expect([revoked.revokedAt?.getTime(), await updatedAt()]).toEqual([clock.now(), clock.now()]);
+    clock.advance(60_000);
+    expect((await setJunkScore(deps, actor, access, serverId, 6.5)).updatedAt).toBe(new Date(clock.now()).toISOString());
+    clock.advance(60_000);
+    await resetMailboxPassword(deps, actor, access, serverId, boxId);
+    expect(await updatedAt()).toBe(clock.now());
+    await waitApplied(boxId);
   });
 });

@@ -231,7 +231,7 @@ describe('the engine with stub steps', () => {
     expect((await state(serverId, runId)).server).toBe('ready');
     // Support re-runs a step; the Stripe webhook suspends the server while it runs.
     behaviour.harden = async () => {
-      expect(await suspendServer(h.database.db, { id: serverId, workspaceId }, SYSTEM_ACTOR, 'Payment failed')).toBe(true);
+      expect(await suspendServer(h.ctx, h.database.db, { id: serverId, workspaceId }, SYSTEM_ACTOR, 'Payment failed')).toBe(true);
     };
     await engine.rerunStep(SYSTEM_ACTOR, serverId, 'harden');
     await drive(runId);
@@ -244,7 +244,7 @@ describe('the engine with stub steps', () => {
     const runId = await start(serverId, 'provision');
     await drive(runId);
     behaviour.harden = async () => {
-      await suspendServer(h.database.db, { id: serverId, workspaceId }, SYSTEM_ACTOR, 'Payment failed');
+      await suspendServer(h.ctx, h.database.db, { id: serverId, workspaceId }, SYSTEM_ACTOR, 'Payment failed');
       throw new Error('harden broke');
     };
     await engine.rerunStep(SYSTEM_ACTOR, serverId, 'harden');
