@@ -414,6 +414,7 @@ export function recoveryDeps(ctx: AppContext): RecoveryDeps {
     log: ctx.log,
     tokenKey: ctx.accountTokenKey,
     publicUrl: ctx.config.http.publicUrl,
+    clock: ctx.clock,
   };
 }
 

@@ -14,7 +14,7 @@ import { sendBestEffort, type Mailer } from '../mail/mailer.ts';
 import { emailVerificationMessage, passwordResetMessage } from '../mail/messages.ts';
 import { consumeAccountToken, InvalidAccountTokenError, issueAccountToken } from './account-tokens.ts';
 import { hasSecondFactor } from './two-factor/status.ts';
-import { systemClock } from '../clock.ts';
+import type { Clock } from '../clock.ts';
 
 export const RESET_TTL_SECONDS = 30 * 60;
 export const VERIFY_TTL_SECONDS = 3 * 24 * 3600;
@@ -29,10 +29,11 @@ export interface RecoveryDeps {
   tokenKey: Buffer;
   /** Where the links in the mail point (the dashboard). */
   publicUrl: string;
-  now?: () => Date;
+  /** When a mailed link is issued and whether it has expired. */
+  clock: Clock;
 }
 
-const nowOf = (deps: RecoveryDeps) => deps.now?.() ?? new Date(systemClock.now());
+const nowOf = (deps: RecoveryDeps) => new Date(deps.clock.now());
 
 export async function requestPasswordReset(deps: RecoveryDeps, email: string, ip: string | null): Promise<void> {
   const [user] = await deps.db

@@ -138,7 +138,7 @@ export function createApp(deps: ApiDeps, extra: RouteRegistrar[] = []): App {
     registerDnsRecordRoutes(app, deps, deps.provisioning);
     registerAdminServerRoutes(app, deps, deps.provisioning);
     registerAdminIpRotationRoutes(app, deps, deps.provisioning);
-    registerAdminImageRoutes(app, deps.provisioning);
+    registerAdminImageRoutes(app, deps.provisioning, deps.clock);
     registerAdminAlertRoutes(app, deps, deps.provisioning);
     registerMetricsRoutes(app, deps, deps.provisioning);
     registerMailboxRoutes(app, deps, deps.provisioning);

@@ -6,6 +6,13 @@
  * One statement claims and moves them all, one insert queues their checks: at 10,000 servers an
  * hourly check is ~170 a minute, and a statement and a send per server took the sweep 43 s a minute
  * on a loaded machine (bench/fleet.md).
+ *
+ * Not `claimDue` (src/jobs/due-sweep.ts), though the shape is alike, because three rules differ:
+ * the time lives on the server's stack row (server_stacks, shown as the fleet view's next check),
+ * not in server_schedules; a server without a row is checked at once (drift is what a deploy or a
+ * server older than the checks most needs to know), where claimDue only schedules a newcomer at a
+ * random point of the interval; and the next check is an interval after this sweep, where claimDue
+ * keeps each server's rhythm. test/integration/fleet/drift-sweep.test.ts holds the first two.
  */
 import { sql } from 'drizzle-orm';
 import type { FleetDeps } from './deps.ts';

@@ -143,7 +143,11 @@ describe.skipIf(!cf)('Cloudflare (real)', () => {
 describe.skipIf(!stripeKey)('Stripe (real, test mode)', () => {
   it('creates a test-mode checkout session and expires it', async () => {
     if (!env['STRIPE_SECRET_KEY']!.startsWith('sk_test_')) throw new Error('test:live only uses a test-mode key (sk_test_…)');
-    const billing = createStripeBilling({ secretKey: env['STRIPE_SECRET_KEY']!, webhookSecret: env['STRIPE_WEBHOOK_SECRET'] ?? 'whsec_unused' });
+    const billing = createStripeBilling({
+      secretKey: env['STRIPE_SECRET_KEY']!,
+      webhookSecret: env['STRIPE_WEBHOOK_SECRET'] ?? 'whsec_unused',
+      clock: systemClock,
+    });
     const session = await billing.createCheckoutSession({
       priceId: env['LIVE_STRIPE_PRICE']!,
       customerEmail: `${RUN}@example.com`,

@@ -2,6 +2,7 @@
 import type { LoginThrottle } from '../../auth/login-throttle.ts';
 import type { PasswordHasher } from '../../auth/passwords.ts';
 import type { SessionService } from '../../auth/sessions.ts';
+import type { Clock } from '../../clock.ts';
 import type { Db } from '../../db/client.ts';
 import type { Logger } from '../../log.ts';
 import type { Vault } from '../../vault/vault.ts';
@@ -24,7 +25,8 @@ export interface TwoFactorDeps {
   accountNotifier: AccountNotifier;
   log: Logger;
   relyingParty: RelyingParty;
-  now?: () => number;
+  /** Challenge and code windows, passkey options, the time on the notices. */
+  clock: Clock;
 }
 
 export function relyingPartyOf(publicUrl: string): RelyingParty {

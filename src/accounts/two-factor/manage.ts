@@ -18,7 +18,6 @@ import { consumeRecoveryCode, issueRecoveryCodes, recoveryCodesLeft, removeRecov
 import { confirmedTotpExists, hasSecondFactor, twoFactorRequirement } from './status.ts';
 import { beginTotpEnrolment, confirmTotp, consumeTotpCode, isTotpCode, pendingTotpSecret, removeTotp } from './totp.ts';
 import type { TwoFactorChange } from '../notifier.ts';
-import { systemClock } from '../../clock.ts';
 
 async function person(deps: TwoFactorDeps, userId: string) {
   const [user] = await deps.db
@@ -29,7 +28,7 @@ async function person(deps: TwoFactorDeps, userId: string) {
   return user;
 }
 
-const nowOf = (deps: TwoFactorDeps) => deps.now?.() ?? systemClock.now();
+const nowOf = (deps: TwoFactorDeps) => deps.clock.now();
 
 async function changed(deps: TwoFactorDeps, actor: Actor, user: { id: string; email: string }, change: TwoFactorChange, details: Record<string, unknown> = {}) {
   await audit(deps.db, actor, { action: `user.two_factor.${change}`, target: user.id, details });

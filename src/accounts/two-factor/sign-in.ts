@@ -18,7 +18,6 @@ import { passkeySignInOptions, passkeysOf, verifyPasskeyAssertion } from './pass
 import { consumeRecoveryCode, looksLikeRecoveryCode } from './recovery-codes.ts';
 import { confirmedTotpExists } from './status.ts';
 import { consumeTotpCode, isTotpCode } from './totp.ts';
-import { systemClock } from '../../clock.ts';
 
 const CHALLENGE_MS = 5 * 60_000;
 const hashOf = (token: string) => createHash('sha256').update(token).digest('hex');
@@ -74,7 +73,7 @@ async function pendingSignIn(deps: TwoFactorDeps, challenge: string, now: number
 
 /** WebAuthn options for answering a sign-in challenge with a passkey. */
 export async function passkeyOptionsForSignIn(deps: TwoFactorDeps, challenge: string) {
-  const now = deps.now?.() ?? systemClock.now();
+  const now = deps.clock.now();
   const pending = await pendingSignIn(deps, challenge, now);
   return passkeySignInOptions(deps.db, deps.relyingParty, pending.id, pending.userId);
 }
@@ -88,7 +87,7 @@ export async function completeSignIn(
   answer: SecondFactorAnswer,
   meta: { ip: string | null; userAgent: string | null },
 ): Promise<{ token: string; expiresAt: Date; userId: string; method: SecondFactorMethod }> {
-  const now = deps.now?.() ?? systemClock.now();
+  const now = deps.clock.now();
   const pending = await pendingSignIn(deps, challenge, now);
   const attempt = await deps.loginThrottle.begin(pending.email, meta.ip);
   let method: SecondFactorMethod | null = null;

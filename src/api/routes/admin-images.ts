@@ -1,10 +1,10 @@
 /** Pre-baked mail-server images (ops): the bakes per zone, and starting one now. */
 import { createRoute, z } from '@hono/zod-openapi';
-import { systemClock } from '../../clock.ts';
 import { ZONES } from '../../providers/compute/interface.ts';
 import { BAKE_PHASES, IMAGE_STATUSES } from '../../db/schema/index.ts';
 import { listImages, startBake, type BakeRow } from '../../../provisioning/image-refresh.ts';
 import { packageDigest } from '../../mailstack/packages.ts';
+import type { Clock } from '../../clock.ts';
 import type { ProvisioningApiDeps } from '../deps.ts';
 import type { App } from '../env.ts';
 import { requireStaff } from '../middleware/authenticate.ts';
@@ -62,7 +62,8 @@ const routes = {
   }),
 };
 
-export function registerAdminImageRoutes(app: App, p: ProvisioningApiDeps): void {
+/** `clock`: when a bake started by hand is stamped (the API's clock). */
+export function registerAdminImageRoutes(app: App, p: ProvisioningApiDeps, clock: Clock): void {
   app.openapi(routes.list, async (c) => {
     requireStaff(c, OPS);
     return c.json({ packageDigest: packageDigest(), images: (await listImages(p.database)).map(view) }, 200);
@@ -70,7 +71,7 @@ export function registerAdminImageRoutes(app: App, p: ProvisioningApiDeps): void
   app.openapi(routes.bake, async (c) => {
     requireStaff(c, OPS);
     const { zone } = c.req.valid('json');
-    const { bake, started } = await startBake({ database: p.database, queue: p.queue, clock: systemClock, imageZones: [] }, zone, 'manual', c.get('actor'));
+    const { bake, started } = await startBake({ database: p.database, queue: p.queue, clock, imageZones: [] }, zone, 'manual', c.get('actor'));
     return c.json({ started, image: view(bake) }, 202);
   });
 }

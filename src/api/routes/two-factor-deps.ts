@@ -4,7 +4,6 @@ import { relyingPartyOf, type TwoFactorDeps } from '../../accounts/two-factor/de
 import type { ApiDeps } from '../deps.ts';
 
 export const twoFactorDepsOf = (deps: ApiDeps): TwoFactorDeps => ({
-  now: () => deps.clock.now(),
   ...deps,
   relyingParty: relyingPartyOf(deps.config.http.publicUrl),
 });

@@ -2,7 +2,7 @@
  * BillingProvider on the official Stripe SDK. The same code runs against
  * api.stripe.com and against the sandbox emulator (`apiUrl`).
  */
-import { systemClock, type Clock } from '../../clock.ts';
+import type { Clock } from '../../clock.ts';
 import Stripe from 'stripe';
 import { ProviderError, ValidationError } from '../../errors.ts';
 import type {
@@ -33,8 +33,8 @@ export interface StripeBillingOptions {
   maxRetries?: number;
   /** Per-request timeout (SDK default is 80 s; the customer is waiting on checkout). */
   timeoutMs?: number;
-  /** "Now" for the webhook signature's age, both ways (default: the system's). */
-  clock?: Clock;
+  /** "Now" for the webhook signature's age, both ways (the composition root's clock). */
+  clock: Clock;
 }
 
 type Endpoint = { host: string; port: number; protocol: 'http' | 'https' };
@@ -61,7 +61,7 @@ function signatureTimestamp(header: string | undefined): number | null {
 }
 
 export function createStripeBilling(opts: StripeBillingOptions): BillingProvider {
-  const clock = opts.clock ?? systemClock;
+  const { clock } = opts;
   const stripe = new Stripe(opts.secretKey, {
     ...(opts.apiUrl ? endpoint(opts.apiUrl) : {}),
     // Looked up per call so an interceptor installed after construction (msw in tests) is honoured.

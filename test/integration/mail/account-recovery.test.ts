@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sendEmailVerification, type RecoveryDeps } from '../../../src/accounts/recovery.ts';
+import { RESET_TTL_SECONDS, sendEmailVerification, type RecoveryDeps } from '../../../src/accounts/recovery.ts';
+import { manualClock } from '../../support/clock.ts';
 import { mailAccountNotifier } from '../../../src/mail/account-notifier.ts';
 import { registerAccountRecoveryRoutes } from '../../../src/api/routes/account-recovery.ts';
 import { deriveKey } from '../../../src/auth/keys.ts';
@@ -9,8 +10,11 @@ import { createTestApi, STRONG_PASSWORD, TEST_SECRET, type TestApi } from '../..
 
 let api: TestApi;
 let outbox: SandboxOutbox;
+// The product's clock; the last test moves it past a link's lifetime.
+const clock = manualClock(Date.now());
 beforeAll(async () => {
   api = await createTestApi({
+    clock,
     env: { RATE_LIMIT_AUTH_PER_MINUTE: '1000', PUBLIC_URL: 'http://dash.test' },
     extra: (deps) => {
       outbox = new SandboxOutbox({ db: deps.db, from: 'mailplane <no-reply@test>' });
@@ -22,6 +26,7 @@ beforeAll(async () => {
         log: deps.log,
         tokenKey: deriveKey(TEST_SECRET, 'account-token'),
         publicUrl: deps.config.http.publicUrl,
+        clock: deps.clock,
       };
       // As the product wires them: sign-up mails the confirmation link, account notices go by mail.
       deps.sendEmailVerification = (userId, o) => sendEmailVerification(recovery, userId, o);
@@ -148,5 +153,15 @@ describe('sign-up', () => {
     const confirmed = await api.call('POST', '/v1/auth/email/verify', { body: { token: await linkMailedTo('sign-me-up@example.com', '/verify-email') } });
     expect(confirmed.status).toBe(200);
     expect(confirmed.body.user).toMatchObject({ name: 'First', emailVerified: true });
+  });
+
+  it('expires a reset link by the injected clock: one second past its lifetime by that clock, it no longer works', async () => {
+    await api.signup('late-reset@example.com');
+    clock.set(Date.now());
+    await api.call('POST', '/v1/auth/password/forgot', { body: { email: 'late-reset@example.com' } });
+    const token = await linkMailedTo('late-reset@example.com', '/reset-password');
+    clock.advance(RESET_TTL_SECONDS * 1000 + 1000);
+    const late = await api.call('POST', '/v1/auth/password/reset', { body: { token, password: 'Velvet-Orchard-Compass-80' } });
+    expect([late.status, late.body.code]).toEqual([400, 'token_invalid']);
   });
 });

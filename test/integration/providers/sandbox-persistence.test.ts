@@ -44,7 +44,7 @@ function adapters(sandbox: Sandbox) {
       clock,
     }),
     dns: createCloudflareDns({ apiToken: env['CLOUDFLARE_API_TOKEN']!, accountId: env['CLOUDFLARE_ACCOUNT_ID']!, apiUrl: env['CLOUDFLARE_API_URL']! }),
-    billing: createStripeBilling({ secretKey: env['STRIPE_SECRET_KEY']!, webhookSecret: env['STRIPE_WEBHOOK_SECRET']!, apiUrl: env['STRIPE_API_URL']! }),
+    billing: createStripeBilling({ secretKey: env['STRIPE_SECRET_KEY']!, webhookSecret: env['STRIPE_WEBHOOK_SECRET']!, apiUrl: env['STRIPE_API_URL']!, clock }),
   };
 }
 

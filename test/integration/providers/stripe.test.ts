@@ -3,6 +3,7 @@
  * on 127.0.0.1; webhooks go to a small receiver and come back through the
  * adapter's signature check, as they would from Stripe.
  */
+import { systemClock } from '../../../src/clock.ts';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -88,7 +89,7 @@ describe('Stripe billing adapter against the emulator', () => {
     await new Promise<void>((resolve) => receiver.server.listen(0, '127.0.0.1', resolve));
     await emulator.start();
     emulator.setWebhookUrl(`http://127.0.0.1:${(receiver.server.address() as AddressInfo).port}/v1/webhooks/stripe`);
-    billing = createStripeBilling({ secretKey: 'sk_test_integration', webhookSecret: SECRET, apiUrl: emulator.url, maxRetries: 0 });
+    billing = createStripeBilling({ secretKey: 'sk_test_integration', webhookSecret: SECRET, apiUrl: emulator.url, maxRetries: 0, clock: systemClock });
   });
   afterAll(async () => {
     await emulator.stop();
@@ -265,7 +266,7 @@ describe('Stripe billing adapter against the emulator', () => {
     const { eventId } = await paidSubscription('ref-tamper');
     const { body, signature } = receiver.last(eventId);
     const now = Math.floor(Date.now() / 1000);
-    const other = createStripeBilling({ secretKey: 'sk_test_x', webhookSecret: 'whsec_someone_else', apiUrl: emulator.url });
+    const other = createStripeBilling({ secretKey: 'sk_test_x', webhookSecret: 'whsec_someone_else', apiUrl: emulator.url, clock: systemClock });
 
     const attempts: Promise<unknown>[] = [
       billing.parseWebhook(body.replace('ref-tamper', 'ref-evil'), signature),
@@ -504,7 +505,7 @@ describe('Stripe billing adapter against the emulator', () => {
   });
 
   it('maps a refused API key to a non-retryable ProviderError', async () => {
-    const wrongKey = createStripeBilling({ secretKey: 'sk_live_not_accepted', webhookSecret: SECRET, apiUrl: emulator.url, maxRetries: 0 });
+    const wrongKey = createStripeBilling({ secretKey: 'sk_live_not_accepted', webhookSecret: SECRET, apiUrl: emulator.url, maxRetries: 0, clock: systemClock });
     const err = await rejection(wrongKey.createCheckoutSession(checkoutInput('ref-badkey')));
     expect(err).toBeInstanceOf(ProviderError);
     expect(err).toMatchObject({ provider: 'stripe', providerStatus: 401, retryable: false });

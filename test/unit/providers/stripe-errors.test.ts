@@ -1,6 +1,7 @@
 /**
  * How Stripe failures reach the callers: the real SDK against msw.
  */
+import { systemClock } from '../../../src/clock.ts';
 import { delay, http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -27,7 +28,7 @@ function stripeError(type: string, message: string, code?: string) {
 }
 
 function billing(extra: { maxRetries?: number; timeoutMs?: number } = {}) {
-  return createStripeBilling({ secretKey: 'sk_test_unit', webhookSecret: 'whsec_unit', apiUrl: ORIGIN, maxRetries: 0, ...extra });
+  return createStripeBilling({ secretKey: 'sk_test_unit', webhookSecret: 'whsec_unit', apiUrl: ORIGIN, maxRetries: 0, clock: systemClock, ...extra });
 }
 
 async function failure(promise: Promise<unknown>): Promise<ProviderError> {
