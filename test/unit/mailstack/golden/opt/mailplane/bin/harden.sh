@@ -5,7 +5,12 @@
 # Safe to run again: each step checks before it changes anything.
 set -euo pipefail
 
-log() { printf 'harden: %s\n' "$*"; }
+# Each line says how long after the script's start it was written (as install-mail-stack.sh's).
+readonly STARTED_US="${EPOCHREALTIME/[.,]/}"
+log() {
+  local ms=$(((${EPOCHREALTIME/[.,]/} - STARTED_US) / 1000))
+  printf 'harden: %s (+%d.%03d s)\n' "$*" $((ms / 1000)) $((ms % 1000))
+}
 
 export DEBIAN_FRONTEND=noninteractive
 # shellcheck source=/dev/null # uploaded beside this script (APT_OPTS, installed, apt_retry)
@@ -40,6 +45,7 @@ for key in /etc/ssh/ssh_host_rsa_key /etc/ssh/ssh_host_ecdsa_key /etc/ssh/ssh_ho
   rm -f "$key" "$key.pub"
 done
 systemctl reload ssh
+log 'sshd reloaded: key-only, the deploy user only'
 
 # No password for root either (root does not log in over SSH at all).
 if [ "$(passwd -S root | cut -d' ' -f2)" != L ]; then
@@ -56,6 +62,7 @@ nft -c -f /etc/nftables.conf
 fail2ban-client -t >/dev/null
 SYSTEMCTL_SKIP_SYSV=1 systemctl enable -q nftables fail2ban unattended-upgrades apt-daily.timer apt-daily-upgrade.timer
 systemctl restart nftables
+log 'firewall loaded'
 # fail2ban's start (a Python daemon reading its jails) runs while the updates are looked for.
 systemctl restart fail2ban &
 jails=$!
@@ -68,6 +75,7 @@ systemctl start unattended-upgrades
 # image (its bake applied the updates) and on a re-run there is none.
 # (apt prints each upgrade's origins by label: "Inst pkg [old] (new Debian-Security:12/stable-security [amd64])".)
 wait "$lists"
+log 'package lists fetched'
 pending="$(apt-get -s -q -o Debug::NoLocking=1 dist-upgrade)"
 if grep -q '^Inst .*Debian-Security:' <<<"$pending"; then
   log 'applying security updates'
@@ -76,6 +84,7 @@ else
   log 'no security update pending'
 fi
 wait "$jails"
+log 'fail2ban started'
 
 # cloud-init kept a copy of the user data (with the host private key); it has
 # done its work and must not run again with a stale copy.

@@ -12,7 +12,12 @@ readonly TLS_DIR=/etc/mailplane/tls
 readonly WEBMAIL_KEY=/etc/mailplane/webmail/hmac.key
 readonly MASTER_USER=webmail-autologin
 
-log() { printf 'install-mail-stack: %s\n' "$*"; }
+# Each line says how long after the script's start it was written (support reads where the time went).
+readonly STARTED_US="${EPOCHREALTIME/[.,]/}"
+log() {
+  local ms=$(((${EPOCHREALTIME/[.,]/} - STARTED_US) / 1000))
+  printf 'install-mail-stack: %s (+%d.%03d s)\n' "$*" $((ms / 1000)) $((ms % 1000))
+}
 
 export DEBIAN_FRONTEND=noninteractive
 # Our files are already in place: keep them when a package ships the same conffile.
@@ -166,6 +171,17 @@ fi
 bash /opt/mailplane/bin/dkim-apply.sh
 [ -s "$DKIM_KEY" ]
 
+# Rspamd first, once its own configuration passes its check: it is the slowest service to come
+# up (it loads every Lua module and its compiled regular expressions; from the image they are
+# compiled already, bake-image.sh), and Postfix tempfails mail until its milter answers, so it
+# comes up while the rest is configured. Redis (its Bayes, rate limits and greylisting) with it.
+# It is not restarted again below; a failing check of another service further down stops the
+# script with Rspamd on its new, checked configuration, which needs nothing of theirs.
+log 'checking the Rspamd configuration and starting Rspamd'
+rspamadm configtest -q
+SYSTEMCTL_SKIP_SYSV=1 systemctl enable -q redis-server rspamd
+systemctl reload-or-restart redis-server rspamd
+
 # Mailbox files the control plane manages: created empty once, never overwritten here.
 postmap hash:/etc/postfix/unauthenticated_senders
 for f in /etc/postfix/virtual_mailboxes /etc/postfix/sender_login_maps /etc/postfix/virtual_aliases; do
@@ -220,13 +236,9 @@ done
 # Validate everything before any service sees it: a bad file stops here, the
 # running services keep their previous configuration.
 log 'checking the configuration'
-# Rspamd's check (it loads every Lua module: the slowest) runs beside the others.
-rspamadm configtest -q &
-rspamd_check=$!
 postfix check
 doveconf -n >/dev/null
 nginx -t -q
-wait "$rspamd_check"
 
 # The journal's retention (journald.conf.d/mailplane.conf) takes effect when journald restarts;
 # it keeps the running services' log streams across the restart.
@@ -237,14 +249,14 @@ systemctl daemon-reload
 # on a small machine), once per unit when they were enabled one by one. SYSTEMCTL_SKIP_SYSV:
 # these units are native systemd units, so the links Debian's systemctl also makes for their
 # SysV init scripts (update-rc.d, two Perl runs per unit) serve nothing under systemd.
-SYSTEMCTL_SKIP_SYSV=1 systemctl enable -q mailplane-ipv6 redis-server rspamd dovecot postfix-mta-sts-resolver postsrsd postfix php8.2-fpm nginx mailplane-webmail-login
+SYSTEMCTL_SKIP_SYSV=1 systemctl enable -q mailplane-ipv6 dovecot postfix-mta-sts-resolver postsrsd postfix php8.2-fpm nginx mailplane-webmail-login
 log 'starting the services'
 # The IPv6 address DNS names, before Postfix sends from it (smtp_bind_address6).
 systemctl restart mailplane-ipv6
 # Each group's units start (or reload) together and systemctl waits for all of them; one at a
-# time, the slow starters (Rspamd loading its rules, PHP-FPM) added up. The MTA-STS resolver
+# time, the slow starters (PHP-FPM, Dovecot) added up. The MTA-STS resolver
 # and SRS daemon are up before Postfix: until the resolver answers, Postfix defers mail rather
 # than send it without a destination's policy.
-systemctl reload-or-restart redis-server rspamd dovecot postfix-mta-sts-resolver postsrsd php8.2-fpm
+systemctl reload-or-restart dovecot postfix-mta-sts-resolver postsrsd php8.2-fpm
 systemctl reload-or-restart postfix nginx mailplane-webmail-login
 log 'mail stack installed'
