@@ -89,7 +89,9 @@ describe.skipIf(missing.length > 0 || process.env['MAILPLANE_E2E_STOCK_IMAGE'] =
         .flatMap((st) =>
           String(st.log ?? '')
             .split('\n')
-            .filter((l) => /^(install-mail-stack|harden): .*\(\+[\d.]+ s\)$/.test(l) || /^(ok|FAIL) /.test(l)),
+            // Each line of a step's log starts with the time the control plane received it.
+            .map((l) => l.replace(/^\S+ /, ''))
+            .filter((l) => /^(install-mail-stack|harden): .*\(\+[\d.]+ s\)$/.test(l)),
         );
       console.log(
         `baked-image e2e: ${s.serverId} ready ${(s.readyMs / 1000).toFixed(1)} s after payment (the server row)\n${formatTimeline(stepTimeline(s.steps, s.paidAtMs))}\n${scriptLines.join('\n')}`,

@@ -24,9 +24,12 @@ if [ "${#missing[@]}" -gt 0 ]; then
   log "installing ${missing[*]}"
   apt_retry update -q
   apt_retry install "${APT_OPTS[@]}" "${missing[@]}"
+  # The lists were fetched a moment ago: the security check below uses them (no second update).
+  ( : ) &
+else
+  # The package lists for the security updates below, fetched while the rest is applied.
+  ( apt_retry update -q >/dev/null ) &
 fi
-# The package lists for the security updates below, fetched while the rest is applied.
-( apt_retry update -q >/dev/null ) &
 lists=$!
 
 # sshd: the uploaded configuration is checked before the running daemon reloads it,
@@ -56,15 +59,17 @@ fi
 # Firewall: check the ruleset, then load it now and at every boot. Through the unit
 # (a oneshot that stays active), so systemctl and verify-services.sh see it loaded.
 # fail2ban has its own nftables table (ours does not flush it). Unattended security upgrades are
-# configured by 20auto-upgrades and 52mailplane-unattended-upgrades. One enable for all of them:
-# each systemctl enable reloads systemd's whole unit set (and no SysV links: see install-mail-stack.sh).
+# configured by 20auto-upgrades and 52mailplane-unattended-upgrades. One enable for all of them,
+# without the implicit reload of systemd's whole unit set (links for the next boot need none to
+# start a unit now) and without SysV links (see install-mail-stack.sh).
 nft -c -f /etc/nftables.conf
-fail2ban-client -t >/dev/null
-SYSTEMCTL_SKIP_SYSV=1 systemctl enable -q nftables fail2ban unattended-upgrades apt-daily.timer apt-daily-upgrade.timer
+SYSTEMCTL_SKIP_SYSV=1 systemctl enable -q --no-reload nftables fail2ban unattended-upgrades apt-daily.timer apt-daily-upgrade.timer
 systemctl restart nftables
 log 'firewall loaded'
-# fail2ban's start (a Python daemon reading its jails) runs while the updates are looked for.
-systemctl restart fail2ban &
+# fail2ban's check and start (a Python program reading its jails, twice) run while the updates are
+# looked for; it is restarted only on a configuration that passed the check, and a failed check
+# fails the script at the wait below.
+( fail2ban-client -t >/dev/null && systemctl restart fail2ban ) &
 jails=$!
 systemctl start unattended-upgrades
 
