@@ -75,6 +75,29 @@ for unit in unbound redis-server rspamd dovecot postfix-mta-sts-resolver postsrs
   systemctl disable -q "$unit" 2>/dev/null || true
 done
 
+# The first boot of a server from the image fetches the package lists and asks apt which upgrades
+# are pending while the control plane installs the mail stack (harden.sh reads the answer instead of
+# fetching and weighing them after install: 7 to 10 s on a loaded machine). Only that first boot
+# (machine-id still empty: ConditionFirstBoot); /run is a tmpfs, so no answer outlives the boot, and
+# harden.sh uses it only while it is under an hour old. Not a secret: the same for every server.
+cat > /etc/systemd/system/mailplane-apt-check.service <<'UNIT'
+[Unit]
+Description=mailplane: package lists and pending upgrades at first boot (read by harden.sh)
+ConditionFirstBoot=yes
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/usr/bin/apt-get update -q
+ExecStart=/bin/sh -c 'mkdir -p /run/mailplane && apt-get -s -q -o Debug::NoLocking=1 dist-upgrade > /run/mailplane/apt-pending.new && mv -f /run/mailplane/apt-pending.new /run/mailplane/apt-pending'
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+SYSTEMCTL_SKIP_SYSV=1 systemctl enable -q mailplane-apt-check.service
+
 # Per-instance secrets, each listed for install-mail-stack.sh to make anew.
 install -d -m 0755 /var/lib/mailplane
 regenerate=()

@@ -20,15 +20,25 @@ missing=()
 for p in nftables fail2ban python3-systemd unattended-upgrades openssh-server; do
   installed "$p" || missing+=("$p")
 done
+# What apt says is pending: from a server's first boot on the image, mailplane-apt-check.service
+# (bake-image.sh) fetched the lists and asked at boot, beside the install; its answer serves while
+# it is under an hour old. `systemctl start` waits for it if it is still running and runs it if it
+# has not (a oneshot that stays active); on any other boot its condition skips it.
+readonly BOOT_PENDING=/run/mailplane/apt-pending
+boot_answer_fresh() { [ -s "$BOOT_PENDING" ] && [ $(($(date +%s) - $(stat -c %Y "$BOOT_PENDING"))) -lt 3600 ]; }
 if [ "${#missing[@]}" -gt 0 ]; then
   log "installing ${missing[*]}"
   apt_retry update -q
   apt_retry install "${APT_OPTS[@]}" "${missing[@]}"
+  rm -f "$BOOT_PENDING"
   # The lists were fetched a moment ago: the security check below uses them (no second update).
   ( : ) &
 else
-  # The package lists for the security updates below, fetched while the rest is applied.
-  ( apt_retry update -q >/dev/null ) &
+  # Otherwise the package lists for the security check below are fetched while the rest is applied.
+  (
+    if systemctl cat mailplane-apt-check.service >/dev/null 2>&1; then systemctl start mailplane-apt-check.service || true; fi
+    boot_answer_fresh || apt_retry update -q >/dev/null
+  ) &
 fi
 lists=$!
 
@@ -80,8 +90,13 @@ systemctl start unattended-upgrades
 # image (its bake applied the updates) and on a re-run there is none.
 # (apt prints each upgrade's origins by label: "Inst pkg [old] (new Debian-Security:12/stable-security [amd64])".)
 wait "$lists"
-log 'package lists fetched'
-pending="$(apt-get -s -q -o Debug::NoLocking=1 dist-upgrade)"
+if boot_answer_fresh; then
+  log "package lists fetched and weighed at boot ($(($(date +%s) - $(stat -c %Y "$BOOT_PENDING"))) s ago)"
+  pending="$(cat "$BOOT_PENDING")"
+else
+  log 'package lists fetched'
+  pending="$(apt-get -s -q -o Debug::NoLocking=1 dist-upgrade)"
+fi
 if grep -q '^Inst .*Debian-Security:' <<<"$pending"; then
   log 'applying security updates'
   unattended-upgrade
