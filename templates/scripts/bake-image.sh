@@ -77,13 +77,14 @@ done
 
 # The first boot of a server from the image fetches the package lists and asks apt which upgrades
 # are pending while the control plane installs the mail stack (harden.sh reads the answer instead of
-# fetching and weighing them after install: 7 to 10 s on a loaded machine). Only that first boot
-# (machine-id still empty: ConditionFirstBoot); /run is a tmpfs, so no answer outlives the boot, and
+# fetching and weighing them after install: 7 to 10 s on a loaded machine). Only that first boot: it
+# leaves a mark once it succeeded (systemd's ConditionFirstBoot does not serve: an empty machine-id,
+# as the image has, is not a first boot to it). /run is a tmpfs, so no answer outlives the boot, and
 # harden.sh uses it only while it is under an hour old. Not a secret: the same for every server.
 cat > /etc/systemd/system/mailplane-apt-check.service <<'UNIT'
 [Unit]
 Description=mailplane: package lists and pending upgrades at first boot (read by harden.sh)
-ConditionFirstBoot=yes
+ConditionPathExists=!/var/lib/mailplane/apt-checked-at-first-boot
 Wants=network-online.target
 After=network-online.target
 
@@ -92,6 +93,7 @@ Type=oneshot
 RemainAfterExit=yes
 ExecStart=/usr/bin/apt-get update -q
 ExecStart=/bin/sh -c 'mkdir -p /run/mailplane && apt-get -s -q -o Debug::NoLocking=1 dist-upgrade > /run/mailplane/apt-pending.new && mv -f /run/mailplane/apt-pending.new /run/mailplane/apt-pending'
+ExecStartPost=/usr/bin/touch /var/lib/mailplane/apt-checked-at-first-boot
 
 [Install]
 WantedBy=multi-user.target
