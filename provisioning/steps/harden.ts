@@ -5,7 +5,7 @@
  * The package versions the server now has are recorded: the drift check compares against them.
  */
 import { recordAppliedPackages } from '../../src/fleet/applied.ts';
-import { packagesOnHost } from '../../src/fleet/observe.ts';
+import { packagesVia } from '../../src/fleet/observe.ts';
 import type { Zone } from '../../src/providers/compute/interface.ts';
 import type { StepDefinition } from '../context.ts';
 import { runScript, withSession } from '../remote.ts';
@@ -16,12 +16,17 @@ export const harden: StepDefinition = {
   async run(ctx) {
     const { deps, server, log } = ctx;
     await backupIfRunning(ctx, 'harden');
-    await withSession(deps, server, (session) => runScript(session, 'harden.sh', log));
+    // One session for the script and the package versions after it (a second connection was a
+    // handshake more on the critical path of every provisioning).
+    const packages = await withSession(deps, server, async (session) => {
+      await runScript(session, 'harden.sh', log);
+      return packagesVia(session, () => {});
+    });
     if (server.providerServerId) {
       await deps.compute.clearUserData(server.zone as Zone, server.providerServerId);
       log('cloud-init user data removed from the instance metadata');
     }
-    await recordAppliedPackages(deps.database.db, server.id, await packagesOnHost(deps, server, () => {}));
+    await recordAppliedPackages(deps.database.db, server.id, packages);
     return {};
   },
 };

@@ -44,7 +44,12 @@ async function askHost(session: RemoteSession, request: Record<string, unknown>)
 
 /** Runs host-state.sh with no file question: the packages as installed right after an apply. */
 export async function packagesOnHost(deps: ProvisioningDeps, server: ServerRow, log: (line: string) => void): Promise<Record<string, string | null>> {
-  const out = await withSession(deps, server, (session) => runScript(session, 'host-state.sh', log, JSON.stringify({ packages: MAIL_STACK_PACKAGES })));
+  return withSession(deps, server, (session) => packagesVia(session, log));
+}
+
+/** The same question in a session the caller already has open (harden asks it in its own). */
+export async function packagesVia(session: RemoteSession, log: (line: string) => void): Promise<Record<string, string | null>> {
+  const out = await runScript(session, 'host-state.sh', log, JSON.stringify({ packages: MAIL_STACK_PACKAGES }));
   return (JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as HostAnswer).packages ?? {};
 }
 

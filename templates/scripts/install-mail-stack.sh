@@ -12,7 +12,12 @@ readonly TLS_DIR=/etc/mailplane/tls
 readonly WEBMAIL_KEY=/etc/mailplane/webmail/hmac.key
 readonly MASTER_USER=webmail-autologin
 
-log() { printf 'install-mail-stack: %s\n' "$*"; }
+# Each line says how long after the script's start it was written (support reads where the time went).
+readonly STARTED_US="${EPOCHREALTIME/[.,]/}"
+log() {
+  local ms=$(((${EPOCHREALTIME/[.,]/} - STARTED_US) / 1000))
+  printf 'install-mail-stack: %s (+%d.%03d s)\n' "$*" $((ms / 1000)) $((ms % 1000))
+}
 
 export DEBIAN_FRONTEND=noninteractive
 # Our files are already in place: keep them when a package ships the same conffile.
@@ -87,6 +92,10 @@ SEL
 # The package list lives in src/mailstack/packages.ts (the image bake installs the same). On a
 # server from mailplane's pre-baked image they are all installed already and nothing is fetched.
 install_packages {{mailPackages}}
+# Rspamd's check loads every Lua module (seconds): it runs from here, beside what follows, and is
+# waited for before Rspamd starts. Its configuration (uploaded before this script) is all there.
+rspamadm configtest -q &
+rspamd_check=$!
 
 # The host resolves through its own validating resolver (unbound on the loopback):
 # DANE needs validated answers and the DNS blacklists refuse public resolvers.
@@ -95,13 +104,15 @@ readonly RESOLV_CONF=$'# mailplane: the local DNSSEC-validating resolver (unboun
 # What unbound.service's ExecStartPre does: root.key from dns-root-data, so the check below finds it.
 /usr/libexec/unbound-helper root_trust_anchor_update >/dev/null 2>&1 || true
 unbound-checkconf >/dev/null
-SYSTEMCTL_SKIP_SYSV=1 systemctl enable -q unbound
+# --no-reload: an enable only links the unit for the next boot; starting it now needs no reload of
+# systemd's whole unit set (a second or more on a loaded machine), done once below for our own units.
+SYSTEMCTL_SKIP_SYSV=1 systemctl enable -q --no-reload unbound
 systemctl reload-or-restart unbound
 if [ "$(cat /etc/resolv.conf 2>/dev/null)" != "$RESOLV_CONF" ]; then
-  for _ in 1 2 3 4 5 6 7 8 9 10; do
+  for _ in $(seq 1 100); do
     # Debian's unbound enables remote control on /run/unbound.ctl.
     if unbound-control status >/dev/null 2>&1; then break; fi
-    sleep 1
+    sleep 0.1
   done
   if unbound-control status >/dev/null 2>&1; then
     log 'resolving through the local validating resolver'
@@ -166,6 +177,17 @@ fi
 bash /opt/mailplane/bin/dkim-apply.sh
 [ -s "$DKIM_KEY" ]
 
+# Rspamd first, once its own configuration passes its check: it is the slowest service to come
+# up (it loads every Lua module and its compiled regular expressions; from the image they are
+# compiled already, bake-image.sh), and Postfix tempfails mail until its milter answers, so it
+# comes up while the rest is configured. Redis (its Bayes, rate limits and greylisting) with it.
+# It is not restarted again below; a failing check of another service further down stops the
+# script with Rspamd on its new, checked configuration, which needs nothing of theirs.
+log 'starting Rspamd once its configuration check passed'
+wait "$rspamd_check"
+SYSTEMCTL_SKIP_SYSV=1 systemctl enable -q --no-reload redis-server rspamd
+systemctl reload-or-restart redis-server rspamd
+
 # Mailbox files the control plane manages: created empty once, never overwritten here.
 postmap hash:/etc/postfix/unauthenticated_senders
 for f in /etc/postfix/virtual_mailboxes /etc/postfix/sender_login_maps /etc/postfix/virtual_aliases; do
@@ -220,31 +242,28 @@ done
 # Validate everything before any service sees it: a bad file stops here, the
 # running services keep their previous configuration.
 log 'checking the configuration'
-# Rspamd's check (it loads every Lua module: the slowest) runs beside the others.
-rspamadm configtest -q &
-rspamd_check=$!
 postfix check
 doveconf -n >/dev/null
 nginx -t -q
-wait "$rspamd_check"
 
 # The journal's retention (journald.conf.d/mailplane.conf) takes effect when journald restarts;
 # it keeps the running services' log streams across the restart.
 systemctl restart systemd-journald
 
 systemctl daemon-reload
-# Enabled in one call: each systemctl enable reloads systemd's whole unit set (a second or more
-# on a small machine), once per unit when they were enabled one by one. SYSTEMCTL_SKIP_SYSV:
+# Enabled in one call and without the implicit reload (each systemctl enable reloads systemd's
+# whole unit set, a second or more on a small machine; the daemon-reload above has read our own
+# units, and links for the next boot need no reload to start a unit now). SYSTEMCTL_SKIP_SYSV:
 # these units are native systemd units, so the links Debian's systemctl also makes for their
 # SysV init scripts (update-rc.d, two Perl runs per unit) serve nothing under systemd.
-SYSTEMCTL_SKIP_SYSV=1 systemctl enable -q mailplane-ipv6 redis-server rspamd dovecot postfix-mta-sts-resolver postsrsd postfix php8.2-fpm nginx mailplane-webmail-login
+SYSTEMCTL_SKIP_SYSV=1 systemctl enable -q --no-reload mailplane-ipv6 dovecot postfix-mta-sts-resolver postsrsd postfix php8.2-fpm nginx mailplane-webmail-login
 log 'starting the services'
 # The IPv6 address DNS names, before Postfix sends from it (smtp_bind_address6).
 systemctl restart mailplane-ipv6
 # Each group's units start (or reload) together and systemctl waits for all of them; one at a
-# time, the slow starters (Rspamd loading its rules, PHP-FPM) added up. The MTA-STS resolver
+# time, the slow starters (PHP-FPM, Dovecot) added up. The MTA-STS resolver
 # and SRS daemon are up before Postfix: until the resolver answers, Postfix defers mail rather
 # than send it without a destination's policy.
-systemctl reload-or-restart redis-server rspamd dovecot postfix-mta-sts-resolver postsrsd php8.2-fpm
+systemctl reload-or-restart dovecot postfix-mta-sts-resolver postsrsd php8.2-fpm
 systemctl reload-or-restart postfix nginx mailplane-webmail-login
 log 'mail stack installed'

@@ -83,8 +83,18 @@ describe.skipIf(missing.length > 0 || process.env['MAILPLANE_E2E_STOCK_IMAGE'] =
     );
     // For the report (not asserted: no timed assertions): payment → ready and where the time went.
     for (const s of servers) {
+      // The scripts' own lines carry their time since the script started (+s): where a step's time went.
+      const scriptLines = s.steps
+        .filter((st) => ['install_mail_stack', 'harden', 'verify'].includes(st.name))
+        .flatMap((st) =>
+          String(st.log ?? '')
+            .split('\n')
+            // Each line of a step's log starts with the time the control plane received it.
+            .map((l) => l.replace(/^\S+ /, ''))
+            .filter((l) => /^(install-mail-stack|harden): .*\(\+[\d.]+ s\)$/.test(l)),
+        );
       console.log(
-        `baked-image e2e: ${s.serverId} ready ${(s.readyMs / 1000).toFixed(1)} s after payment (the server row)\n${formatTimeline(stepTimeline(s.steps, s.paidAtMs))}`,
+        `baked-image e2e: ${s.serverId} ready ${(s.readyMs / 1000).toFixed(1)} s after payment (the server row)\n${formatTimeline(stepTimeline(s.steps, s.paidAtMs))}\n${scriptLines.join('\n')}`,
       );
     }
   });
@@ -103,6 +113,16 @@ describe.skipIf(missing.length > 0 || process.env['MAILPLANE_E2E_STOCK_IMAGE'] =
       expect(install.log).toMatch(/install-mail-stack: mail stack installed/);
       expect(install.log).not.toMatch(/install-mail-stack: installing /);
       expect(install.log).not.toMatch(/Setting up [a-z0-9.+-]+ \(/);
+    }
+  });
+
+  it('started Rspamd on the rule caches the bake compiled, instead of compiling them again', async () => {
+    for (const s of servers) {
+      const rspamdLog = await readFile(join(h.sandbox.realHosts!.lifecycle.rootOf(s.providerId), 'var/log/rspamd/rspamd.log'), 'utf8');
+      // Without the image's caches: "hyperscan database has NOT been loaded", then hs_helper compiles them all.
+      expect(rspamdLog).toMatch(/full hyperscan database of \d+ regexps has been loaded/);
+      expect(rspamdLog).not.toMatch(/hyperscan database has NOT been loaded/);
+      expect(rspamdLog).not.toMatch(/compiled [1-9]\d* regular expressions to the hyperscan tree/);
     }
   });
 

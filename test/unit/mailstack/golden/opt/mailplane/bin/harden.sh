@@ -5,7 +5,12 @@
 # Safe to run again: each step checks before it changes anything.
 set -euo pipefail
 
-log() { printf 'harden: %s\n' "$*"; }
+# Each line says how long after the script's start it was written (as install-mail-stack.sh's).
+readonly STARTED_US="${EPOCHREALTIME/[.,]/}"
+log() {
+  local ms=$(((${EPOCHREALTIME/[.,]/} - STARTED_US) / 1000))
+  printf 'harden: %s (+%d.%03d s)\n' "$*" $((ms / 1000)) $((ms % 1000))
+}
 
 export DEBIAN_FRONTEND=noninteractive
 # shellcheck source=/dev/null # uploaded beside this script (APT_OPTS, installed, apt_retry)
@@ -15,13 +20,26 @@ missing=()
 for p in nftables fail2ban python3-systemd unattended-upgrades openssh-server; do
   installed "$p" || missing+=("$p")
 done
+# What apt says is pending: from a server's first boot on the image, mailplane-apt-check.service
+# (bake-image.sh) fetched the lists and asked at boot, beside the install; its answer serves while
+# it is under an hour old. `systemctl start` waits for it if it is still running and runs it if it
+# has not (a oneshot that stays active); on any other boot its condition skips it.
+readonly BOOT_PENDING=/run/mailplane/apt-pending
+boot_answer_fresh() { [ -s "$BOOT_PENDING" ] && [ $(($(date +%s) - $(stat -c %Y "$BOOT_PENDING"))) -lt 3600 ]; }
 if [ "${#missing[@]}" -gt 0 ]; then
   log "installing ${missing[*]}"
   apt_retry update -q
   apt_retry install "${APT_OPTS[@]}" "${missing[@]}"
+  rm -f "$BOOT_PENDING"
+  # The lists were fetched a moment ago: the security check below uses them (no second update).
+  ( : ) &
+else
+  # Otherwise the package lists for the security check below are fetched while the rest is applied.
+  (
+    if systemctl cat mailplane-apt-check.service >/dev/null 2>&1; then systemctl start mailplane-apt-check.service || true; fi
+    boot_answer_fresh || apt_retry update -q >/dev/null
+  ) &
 fi
-# The package lists for the security updates below, fetched while the rest is applied.
-( apt_retry update -q >/dev/null ) &
 lists=$!
 
 # sshd: the uploaded configuration is checked before the running daemon reloads it,
@@ -40,6 +58,7 @@ for key in /etc/ssh/ssh_host_rsa_key /etc/ssh/ssh_host_ecdsa_key /etc/ssh/ssh_ho
   rm -f "$key" "$key.pub"
 done
 systemctl reload ssh
+log 'sshd reloaded: key-only, the deploy user only'
 
 # No password for root either (root does not log in over SSH at all).
 if [ "$(passwd -S root | cut -d' ' -f2)" != L ]; then
@@ -50,14 +69,17 @@ fi
 # Firewall: check the ruleset, then load it now and at every boot. Through the unit
 # (a oneshot that stays active), so systemctl and verify-services.sh see it loaded.
 # fail2ban has its own nftables table (ours does not flush it). Unattended security upgrades are
-# configured by 20auto-upgrades and 52mailplane-unattended-upgrades. One enable for all of them:
-# each systemctl enable reloads systemd's whole unit set (and no SysV links: see install-mail-stack.sh).
+# configured by 20auto-upgrades and 52mailplane-unattended-upgrades. One enable for all of them,
+# without the implicit reload of systemd's whole unit set (links for the next boot need none to
+# start a unit now) and without SysV links (see install-mail-stack.sh).
 nft -c -f /etc/nftables.conf
-fail2ban-client -t >/dev/null
-SYSTEMCTL_SKIP_SYSV=1 systemctl enable -q nftables fail2ban unattended-upgrades apt-daily.timer apt-daily-upgrade.timer
+SYSTEMCTL_SKIP_SYSV=1 systemctl enable -q --no-reload nftables fail2ban unattended-upgrades apt-daily.timer apt-daily-upgrade.timer
 systemctl restart nftables
-# fail2ban's start (a Python daemon reading its jails) runs while the updates are looked for.
-systemctl restart fail2ban &
+log 'firewall loaded'
+# fail2ban's check and start (a Python program reading its jails, twice) run while the updates are
+# looked for; it is restarted only on a configuration that passed the check, and a failed check
+# fails the script at the wait below.
+( fail2ban-client -t >/dev/null && systemctl restart fail2ban ) &
 jails=$!
 systemctl start unattended-upgrades
 
@@ -68,7 +90,13 @@ systemctl start unattended-upgrades
 # image (its bake applied the updates) and on a re-run there is none.
 # (apt prints each upgrade's origins by label: "Inst pkg [old] (new Debian-Security:12/stable-security [amd64])".)
 wait "$lists"
-pending="$(apt-get -s -q -o Debug::NoLocking=1 dist-upgrade)"
+if boot_answer_fresh; then
+  log "package lists fetched and weighed at boot ($(($(date +%s) - $(stat -c %Y "$BOOT_PENDING"))) s ago)"
+  pending="$(cat "$BOOT_PENDING")"
+else
+  log 'package lists fetched'
+  pending="$(apt-get -s -q -o Debug::NoLocking=1 dist-upgrade)"
+fi
 if grep -q '^Inst .*Debian-Security:' <<<"$pending"; then
   log 'applying security updates'
   unattended-upgrade
@@ -76,6 +104,7 @@ else
   log 'no security update pending'
 fi
 wait "$jails"
+log 'fail2ban started'
 
 # cloud-init kept a copy of the user data (with the host private key); it has
 # done its work and must not run again with a stale copy.
