@@ -222,7 +222,7 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
     durationMs: number,
   ) {
     const runId = run.id;
-    await inTransaction(database, async (tx, raw) => {
+    const taken = await inTransaction(database, async (tx, raw) => {
       const at = new Date().toISOString();
       const [[locked], , ready, [left]] = await Promise.all([
         raw<
@@ -243,11 +243,13 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
             count(*) filter (where status = 'waiting')::int as waiting from provisioning_steps where run_id = ${runId}`,
       ]);
       if (step.waitingFor) await endWait(tx, run.serverId, runId, step.name, step.waitingFor, (left?.waiting ?? 0) > 0);
-      if (locked?.status !== 'running') return;
-      await queue.sendMany(
+      if (locked?.status !== 'running') return null;
+      // The next ready step is taken for this handler slot in the same round trip (and committed
+      // with the rest): the slot runs it right after this commit, with no fetch of its own.
+      const next = await queue.sendManyAndTake(
         'provisioning.step',
         ready.map((d) => ({ data: { runId, step: d.name }, singletonKey: stepJobKey(runId, d.name, d.attempt + 1) })),
-        { tx: raw },
+        raw,
       );
       if (left?.remaining === 0) {
         await moveRuns(tx, { runId }, 'succeed', { now: new Date(clock.now()) });
@@ -261,7 +263,9 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
         await publishEvent(tx, { serverId: run.serverId, runId, type: 'run.succeeded' });
         await tellRollout(queue, raw, locked);
       }
+      return next;
     });
+    queue.carry(taken);
   }
 
   async function fail(runId: string, stepRow: { id: string; name: string; attempt: number }, err: unknown, log: string, maxAttempts: number) {
