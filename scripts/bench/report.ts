@@ -332,7 +332,7 @@ function explain(
   if (!ok.concurrentProvisions) {
     const c = r.overhead.concurrent;
     notes.push(
-      `**Concurrent provisions: ${c.succeeded}/${c.requested} ready.** ${c.settledBeforeDeadline ? `${c.failed} failed (see the report JSON and BENCH_LOG=1 for the reasons).` : `The benchmark's deadline (5 min) passed with ${c.failed} still provisioning at ${c.stepsPerSecond} steps/s.`}`,
+      `**Concurrent provisions: ${c.succeeded}/${c.requested} ready.** ${c.settledBeforeDeadline ? `${c.failed} failed (see the report JSON and BENCH_LOG=1 for the reasons).` : `The benchmark's deadline (${Math.round(c.deadlineSeconds / 60)} min) passed with ${c.failed} still provisioning at ${c.stepsPerSecond} steps/s.`}`,
     );
   }
   if (!ok.dnsblRatio) {
