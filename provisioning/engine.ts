@@ -12,7 +12,7 @@ import type { Actor } from '../src/audit.ts';
 import { audit, SYSTEM_ACTOR } from '../src/audit.ts';
 import type { Db, Tx } from '../src/db/client.ts';
 import { provisioningRuns, provisioningSteps, servers } from '../src/db/schema/index.ts';
-import { inTransaction, type RawTx } from './engine-transaction.ts';
+import { inPipelinedTransaction, inTransaction, type RawTx } from './engine-transaction.ts';
 import { AppError, ConflictError, NotFoundError } from '../src/errors.ts';
 import type { JobQueue, JobTx } from '../src/jobs/queue.ts';
 import { backoffMs } from './backoff.ts';
@@ -208,8 +208,8 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
   }
 
   /**
-   * The step succeeded. One transaction: four prepared statements sent together (one round trip
-   * of latency; PostgreSQL runs them in order, so the run is locked before anything else): the run
+   * The step succeeded. One transaction: BEGIN and four prepared statements sent together (one round
+   * trip of latency; PostgreSQL runs them in order, so the run is locked before anything else): the run
    * locked, the step marked succeeded (step.succeeded published in the same statement), every
    * pending step whose dependencies have all succeeded marked queued, whatever their number, and
    * what is left of the run; then one insert for the dependents' jobs.
@@ -222,7 +222,7 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
     durationMs: number,
   ) {
     const runId = run.id;
-    const taken = await inTransaction(database, async (tx, raw) => {
+    const taken = await inPipelinedTransaction(database, async (tx, raw) => {
       const at = new Date().toISOString();
       const [[locked], , ready, [left]] = await Promise.all([
         raw<
