@@ -3,7 +3,7 @@
  * embedded PostgreSQL, written to bench/report.json and bench/report.md.
  * Benchmarks measure and report; nothing here passes or fails on time.
  *
- * Knobs (environment): BENCH_PROVISIONS (concurrent provisions, default 200; paid 50 webhooks at a time),
+ * Knobs (environment): BENCH_PROVISIONS (concurrent provisions, default 1,000; paid 50 webhooks at a time),
  * BENCH_API_SECONDS (per load round, default 5), BENCH_LOG=1 (the product's
  * warnings on stderr), BENCH_REAL_HOST=0 (skip the real-host figure), BENCH_BACKUPS=0 (skip
  * the backup figures, scripts/bench-backups.ts).
@@ -42,7 +42,7 @@ async function main(): Promise<void> {
     log('critical path: 3 provisions under the realistic latency profile');
     const criticalPath = await benchCriticalPath(await postgres.database('bench_critical_path'), 3, log);
 
-    const provisions = intEnv('BENCH_PROVISIONS', 200);
+    const provisions = intEnv('BENCH_PROVISIONS', 1000);
     const apiSeconds = intEnv('BENCH_API_SECONDS', 5);
     log(`overhead: 10 provisions one by one, then ${provisions} at once, zero latency; then the API under load`);
     const overhead = await benchOverhead(
