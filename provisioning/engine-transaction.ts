@@ -21,3 +21,34 @@ export async function inTransaction<T>(database: Database, fn: (tx: Db, raw: Raw
     return fn(drizzle(client, { schema }), raw);
   })) as T;
 }
+
+/**
+ * inTransaction with BEGIN pipelined: on a reserved connection BEGIN is sent without waiting for its
+ * answer, so it travels with the transaction's first statements (one round trip for both instead
+ * of two). A statement that fails aborts the transaction as usual; it is rolled back and the
+ * connection given back. The step's success, on the critical path of every step, uses it.
+ */
+export async function inPipelinedTransaction<T>(database: Database, fn: (tx: Db, raw: RawTx) => Promise<T>): Promise<T> {
+  const conn = await database.sql.reserve();
+  try {
+    // Executed now (postgres.js runs a query once it is awaited or then'd); its failure surfaces below.
+    const begun = conn.unsafe('begin').then(
+      () => null,
+      (err: unknown) => ({ err }),
+    );
+    const client = Object.assign(conn, { options: database.sql.options }) as unknown as postgres.Sql;
+    let result: T;
+    try {
+      result = await fn(drizzle(client, { schema }), conn as unknown as RawTx);
+      const failedBegin = await begun;
+      if (failedBegin) throw failedBegin.err;
+      await conn.unsafe('commit');
+    } catch (err) {
+      await conn.unsafe('rollback').catch(() => {});
+      throw err;
+    }
+    return result;
+  } finally {
+    conn.release();
+  }
+}

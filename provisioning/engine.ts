@@ -12,7 +12,7 @@ import type { Actor } from '../src/audit.ts';
 import { audit, SYSTEM_ACTOR } from '../src/audit.ts';
 import type { Db, Tx } from '../src/db/client.ts';
 import { provisioningRuns, provisioningSteps, servers } from '../src/db/schema/index.ts';
-import { inTransaction, type RawTx } from './engine-transaction.ts';
+import { inPipelinedTransaction, inTransaction, type RawTx } from './engine-transaction.ts';
 import { AppError, ConflictError, NotFoundError } from '../src/errors.ts';
 import type { JobQueue, JobTx } from '../src/jobs/queue.ts';
 import { backoffMs } from './backoff.ts';
@@ -208,8 +208,8 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
   }
 
   /**
-   * The step succeeded. One transaction: four prepared statements sent together (one round trip
-   * of latency; PostgreSQL runs them in order, so the run is locked before anything else): the run
+   * The step succeeded. One transaction: BEGIN and four prepared statements sent together (one round
+   * trip of latency; PostgreSQL runs them in order, so the run is locked before anything else): the run
    * locked, the step marked succeeded (step.succeeded published in the same statement), every
    * pending step whose dependencies have all succeeded marked queued, whatever their number, and
    * what is left of the run; then one insert for the dependents' jobs.
@@ -222,7 +222,7 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
     durationMs: number,
   ) {
     const runId = run.id;
-    await inTransaction(database, async (tx, raw) => {
+    const taken = await inPipelinedTransaction(database, async (tx, raw) => {
       const at = new Date().toISOString();
       const [[locked], , ready, [left]] = await Promise.all([
         raw<
@@ -243,11 +243,13 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
             count(*) filter (where status = 'waiting')::int as waiting from provisioning_steps where run_id = ${runId}`,
       ]);
       if (step.waitingFor) await endWait(tx, run.serverId, runId, step.name, step.waitingFor, (left?.waiting ?? 0) > 0);
-      if (locked?.status !== 'running') return;
-      await queue.sendMany(
+      if (locked?.status !== 'running') return null;
+      // The next ready step is taken for this handler slot in the same round trip (and committed
+      // with the rest): the slot runs it right after this commit, with no fetch of its own.
+      const next = await queue.sendManyAndTake(
         'provisioning.step',
         ready.map((d) => ({ data: { runId, step: d.name }, singletonKey: stepJobKey(runId, d.name, d.attempt + 1) })),
-        { tx: raw },
+        raw,
       );
       if (left?.remaining === 0) {
         await moveRuns(tx, { runId }, 'succeed', { now: new Date(clock.now()) });
@@ -261,7 +263,9 @@ export function createEngine(deps: ProvisioningDeps, steps: Steps): Engine {
         await publishEvent(tx, { serverId: run.serverId, runId, type: 'run.succeeded' });
         await tellRollout(queue, raw, locked);
       }
+      return next;
     });
+    queue.carry(taken);
   }
 
   async function fail(runId: string, stepRow: { id: string; name: string; attempt: number }, err: unknown, log: string, maxAttempts: number) {

@@ -40,6 +40,7 @@ export interface OverheadResult {
     /** Settled as failed, or still provisioning at the deadline. */
     failed: number;
     settledBeforeDeadline: boolean;
+    deadlineSeconds: number;
     wallSeconds: number;
     stepsPerSecond: number;
     overhead: OverheadBreakdown;
@@ -190,6 +191,7 @@ export async function benchOverhead<T>(
         succeeded,
         failed: opts.concurrent - succeeded,
         settledBeforeDeadline: settled,
+        deadlineSeconds: Math.round(opts.concurrentTimeoutMs / 1000),
         wallSeconds: round(wallSeconds, 2),
         stepsPerSecond: round(stepCount / wallSeconds, 1),
         overhead: breakdown(concurrent, entered),

@@ -319,7 +319,7 @@ function explain(
         q.oneSlot && q.manySlots
           ? `The queue alone accounts for ${q.manySlots.medianMs} ms of the first part (pg-boss with ${q.manySlots.slots} handler slots wakes every idle slot on each NOTIFY and each one runs the locking fetch; with 1 slot: ${q.oneSlot.medianMs} ms).`
           : '',
-        "The engine's path per step (provisioning/engine.ts, src/jobs/queue.ts): the slot that finishes a step carries the next ready one itself (a pg-boss fetch right after the success commits) and wakes only as many other idle slots as there are further jobs; the claim is one prepared statement beside the server's read; the success is BEGIN, four prepared statements sent together, one insert of the dependents' jobs and COMMIT.",
+        "The engine's path per step (provisioning/engine.ts, src/jobs/queue.ts): the success is BEGIN sent together with four prepared statements on a reserved connection, then one insert of the dependents' jobs with pg-boss's fetch of the next ready job pipelined behind it (taken for the same handler slot and committed with the rest), then COMMIT: three round trips; the slot runs the step it took with no fetch of its own and wakes only as many other idle slots as there are further jobs; the claim is one prepared statement beside the server's read.",
         `On this machine (load average ${r.machine.loadAverage.start} on ${r.machine.cpus} CPUs when the run started) each round trip costs the process more than \`select 1\`'s latency suggests, and the same process runs the health checks of the servers already ready.`,
         ok.criticalPathRatio
           ? `Critical-path efficiency meets its target anyway (${r.criticalPath.ratio.toFixed(3)}): with steps of seconds, ${r.criticalPath.criticalSteps.length} × this overhead is a few per cent of the run.`
@@ -332,7 +332,7 @@ function explain(
   if (!ok.concurrentProvisions) {
     const c = r.overhead.concurrent;
     notes.push(
-      `**Concurrent provisions: ${c.succeeded}/${c.requested} ready.** ${c.settledBeforeDeadline ? `${c.failed} failed (see the report JSON and BENCH_LOG=1 for the reasons).` : `The benchmark's deadline (5 min) passed with ${c.failed} still provisioning at ${c.stepsPerSecond} steps/s.`}`,
+      `**Concurrent provisions: ${c.succeeded}/${c.requested} ready.** ${c.settledBeforeDeadline ? `${c.failed} failed (see the report JSON and BENCH_LOG=1 for the reasons).` : `The benchmark's deadline (${Math.round(c.deadlineSeconds / 60)} min) passed with ${c.failed} still provisioning at ${c.stepsPerSecond} steps/s.`}`,
     );
   }
   if (!ok.dnsblRatio) {

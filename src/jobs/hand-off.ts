@@ -9,6 +9,10 @@
  * with `complete`/`fail`, so everything pg-boss guarantees still holds: it is refreshed by
  * `touch` at the queue's heartbeat, so a worker that dies mid-job loses it to another worker as
  * any job is lost, and its retries are pg-boss's. Only the wait before it starts is gone.
+ *
+ * The handler may already have taken that job inside its own transaction (JobQueue.sendManyAndTake:
+ * the fetch pipelined behind the insert of the jobs it enqueues, so a dependent is claimed for
+ * this slot in the round trip that creates it); the slot runs it first, without fetching.
  */
 import type { Job, PgBoss } from 'pg-boss';
 
@@ -31,6 +35,8 @@ export interface HandOffOptions {
   startedAt: number;
   budgetMs: number;
   stopping: () => boolean;
+  /** A job the slot's handler already took (fetched in its own transaction, now committed), run before any fetch. */
+  taken?: () => Job<object> | null;
   run: (job: CarriedJob) => Promise<void>;
   onError: (err: unknown, job: { id: string }) => void;
 }
@@ -40,8 +46,14 @@ export async function carryOn(opts: HandOffOptions): Promise<void> {
   // A finished job's completion runs beside the next fetch and job, not before them.
   const settling: Promise<void>[] = [];
   try {
-    while (!opts.stopping() && !opts.slotSignal.aborted && performance.now() - opts.startedAt < opts.budgetMs) {
-      const [job] = (await opts.boss.fetch(opts.name, { batchSize: 1 })) as Job<object>[];
+    for (;;) {
+      // A job already taken is active in pg-boss: it runs even when stopping (the signal aborts it
+      // then, as pg-boss's own stop aborts a handler), so it is settled rather than left to expire.
+      let job: Job<object> | undefined = opts.taken?.() ?? undefined;
+      if (!job) {
+        if (opts.stopping() || opts.slotSignal.aborted || performance.now() - opts.startedAt >= opts.budgetMs) return;
+        [job] = (await opts.boss.fetch(opts.name, { batchSize: 1 })) as Job<object>[];
+      }
       if (!job) return;
       settling.push((await runCarried(opts, job)).settled);
     }

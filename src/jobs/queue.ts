@@ -5,7 +5,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { sql } from 'drizzle-orm';
-import { type Db as JobDb, fromDrizzle, PgBoss, type Queue } from 'pg-boss';
+import { type Db as JobDb, fromDrizzle, type Job, PgBoss, type Queue } from 'pg-boss';
 import type postgres from 'postgres';
 import type { Tx } from '../db/client.ts';
 import type { Logger } from '../log.ts';
@@ -57,6 +57,23 @@ export interface QueueOptions {
 
 const FINISHED_JOB_RETENTION_SECONDS = 86_400;
 
+/** A hand-off slot (JobQueue.work): its queue, its budget, and the job its handler took to carry next. */
+interface Slot {
+  name: JobName;
+  startedAt: number;
+  budgetMs: number;
+  next: Job<object> | null;
+}
+
+/**
+ * A job fetched inside the transaction that enqueued it (JobQueue.sendManyAndTake), for the current
+ * hand-off slot to run next once that transaction has committed (JobQueue.carry). Opaque to callers.
+ */
+export interface TakenJob {
+  readonly queue: JobName;
+  readonly job: Job<object>;
+}
+
 /**
  * pg-boss executing on a postgres.js handle. Prepared: pg-boss's statements for a queue are the
  * same text every time, so after the first use on a connection each is one round trip, not two.
@@ -80,8 +97,8 @@ export class JobQueue {
   private readonly sql: postgres.Sql | undefined;
   private stopping = false;
   private listening: { close(): Promise<void> } | null = null;
-  /** The queue whose hand-off slot the current code runs in (see announce). */
-  private readonly slot = new AsyncLocalStorage<JobName>();
+  /** The hand-off slot the current code runs in (see announce and sendManyAndTake). */
+  private readonly slot = new AsyncLocalStorage<Slot>();
 
   private constructor(boss: PgBoss, log: Logger, pollSeconds: number, sql: postgres.Sql | undefined) {
     this.boss = boss;
@@ -150,17 +167,65 @@ export class JobQueue {
   /** Several jobs of one queue in one statement (pg-boss `insert`), each validated like `send`'s. */
   async sendMany<N extends JobName>(name: N, jobs: { data: JobData<N>; singletonKey?: string }[], opts: { tx?: JobTx } = {}): Promise<void> {
     if (jobs.length === 0) return;
+    await this.insertAndAnnounce(name, jobs, opts.tx, opts.tx ? onTransaction(opts.tx) : undefined);
+  }
+
+  private async insertAndAnnounce<N extends JobName>(
+    name: N,
+    jobs: { data: JobData<N>; singletonKey?: string }[],
+    tx: JobTx | undefined,
+    db: JobDb | undefined,
+  ): Promise<void> {
     const schema = JOB_CATALOG[name].schema;
-    const tx = opts.tx;
     const inserting = this.boss.insert(
       name,
       jobs.map((j) => ({ data: schema.parse(j.data) as object, ...(j.singletonKey ? { singletonKey: j.singletonKey } : {}) })),
-      {
-        ...(tx ? { db: onTransaction(tx) } : {}),
-      },
+      db ? { db } : {},
     );
     // Sent together (pipelined on the transaction's connection); heard only if the insert commits.
     await Promise.all([inserting, this.announces(name) ? this.announce(tx, name, jobs.length) : null]);
+  }
+
+  /**
+   * sendMany, and in the same transaction (pipelined behind the insert: one round trip for both)
+   * pg-boss's own fetch of the queue's next ready job, which sees the jobs just inserted, for the
+   * current hand-off slot to run next: pass it to `carry` once the transaction has committed. The
+   * slot then starts it without a fetch of its own after the commit. Only in a hand-off slot of the
+   * same queue, within its budget and while not stopping; null otherwise or when none is ready.
+   * Rolled back, the fetch is undone with the insert: nothing to carry.
+   */
+  async sendManyAndTake<N extends JobName>(name: N, jobs: { data: JobData<N>; singletonKey?: string }[], tx: JobTx): Promise<TakenJob | null> {
+    const slot = this.slot.getStore();
+    const takes = slot?.name === name && !this.stopping && performance.now() - slot.startedAt < slot.budgetMs;
+    if (jobs.length === 0 || !takes) {
+      await this.sendMany(name, jobs, { tx });
+      return null;
+    }
+    const db = onTransaction(tx);
+    // The fetch is issued once the insert is (postgres.js runs a transaction's statements in the
+    // order they are issued), so it sees the new jobs without waiting for the insert's answer.
+    let issued!: () => void;
+    const insertIssued = new Promise<void>((resolve) => {
+      issued = resolve;
+    });
+    const tracked: JobDb = {
+      executeSql: (text, values) => {
+        const result = db.executeSql(text, values);
+        issued();
+        return result;
+      },
+    };
+    const fetching = insertIssued.then(() => this.boss.fetch(name, { batchSize: 1, db }) as Promise<Job<object>[]>);
+    const [[job]] = await Promise.all([fetching, this.insertAndAnnounce(name, jobs, tx, tracked)]);
+    return job ? { queue: name, job } : null;
+  }
+
+  /** The job sendManyAndTake took, to run next in this slot: call it after the transaction committed. */
+  carry(taken: TakenJob | null): void {
+    const slot = this.slot.getStore();
+    if (!taken) return;
+    if (slot?.name !== taken.queue || slot.next) throw new Error(`no free hand-off slot of ${taken.queue} to carry job ${taken.job.id}`);
+    slot.next = taken.job;
   }
 
   /**
@@ -169,7 +234,7 @@ export class JobQueue {
    * it after all (stopping, out of budget), polling finds the job.
    */
   private announce(tx: JobTx | undefined, name: JobName, count: number): Promise<void> {
-    const carried = this.slot.getStore() === name ? 1 : 0;
+    const carried = this.slot.getStore()?.name === name ? 1 : 0;
     return announceJobs(tx ? onTransaction(tx) : onPostgres(this.sql!), name, count - carried);
   }
 
@@ -233,26 +298,41 @@ export class JobQueue {
     // A hand-off queue's handler never gives up (a provisioning step's retries are the engine's): GiveUp there is an ordinary failure.
     await this.boss.work(name, polling, async ([job]) => {
       if (!job) return;
-      // A budget of elapsed time, not a date: the monotonic clock, which no wall-clock step moves.
-      const startedAt = performance.now();
-      await this.slot.run(name, () => run(job));
       // The slot's own job stays active (and heartbeating) while the slot carries on, so carried
       // jobs start only within the first quarter of its expiry: it never expires under them.
-      // Its own job has succeeded: nothing the carrying does may fail it (a fetch that errs just ends it).
+      // A budget of elapsed time, not a date: the monotonic clock, which no wall-clock step moves.
+      const slot: Slot = { name, startedAt: performance.now(), budgetMs: (job.expireInSeconds * 1000) / 4, next: null };
+      // A job the handler took to carry (sendManyAndTake) is active in pg-boss: should the handler
+      // fail after taking it, it is still run here, then the slot's own job fails.
+      const failure = await this.slot
+        .run(slot, () => run(job))
+        .then(
+          () => null,
+          (err: unknown) => ({ err }),
+        );
+      // Its own job's outcome is settled: nothing the carrying does may change it (a fetch that errs just ends it).
+      // After a failure only the job already taken is run; nothing more is fetched.
+      if (failure) slot.budgetMs = 0;
       await this.slot
-        .run(name, () =>
+        .run(slot, () =>
           carryOn({
             boss: this.boss,
             name,
             slotSignal: job.signal,
-            startedAt,
-            budgetMs: (job.expireInSeconds * 1000) / 4,
+            startedAt: slot.startedAt,
+            budgetMs: slot.budgetMs,
             stopping: () => this.stopping,
+            taken: () => {
+              const next = slot.next;
+              slot.next = null;
+              return next;
+            },
             run,
             onError: (err, carried) => this.log.warn({ err, job: carried.id, queue: name }, 'settling a carried job failed'),
           }),
         )
         .catch((err: unknown) => this.log.warn({ err, queue: name }, 'fetching a job to carry failed'));
+      if (failure) throw failure.err;
     });
   }
 
