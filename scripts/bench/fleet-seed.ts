@@ -57,7 +57,11 @@ export async function seedFleet(sql: postgres.Sql, opts: SeedOptions): Promise<F
   const schedules: Record<string, unknown>[] = [];
   const stacks: Record<string, unknown>[] = [];
   const notices: Record<string, unknown>[] = [];
-  const spread = (minutes: number, i: number) => new Date(opts.start.getTime() + ((i * 7919) % (minutes * 60)) * 1000);
+  // Each kind at its own point of its interval (a prime per kind, coprime with the intervals' seconds):
+  // with one multiplier for all, a server's drift check fell in the same minute as one of its health runs
+  // (x mod 3600 mod 900 = x mod 900), and the health run the drift check asks for was always merged
+  // into the scheduled one, which a running fleet does only now and then.
+  const spread = (minutes: number, i: number, prime: number) => new Date(opts.start.getTime() + ((i * prime) % (minutes * 60)) * 1000);
   let workspaceId = '';
   for (let i = 0; i < opts.servers; i++) {
     if (i % perWorkspace === 0) {
@@ -121,10 +125,10 @@ export async function seedFleet(sql: postgres.Sql, opts: SeedOptions): Promise<F
       // Cloudflare calls a row-only server's zone cannot answer (the concurrent-provisions section measures runs).
       next_transition_at: new Date(opts.start.getTime() + (1440 + ((i * 104729) % (89 * 24 * 60))) * 60_000),
     });
-    schedules.push({ server_id: id, kind: 'health', next_at: spread(opts.intervals.healthMinutes, i) });
-    schedules.push({ server_id: id, kind: 'blacklists', next_at: spread(opts.intervals.monitorMinutes, i) });
-    schedules.push({ server_id: id, kind: 'usage', next_at: spread(opts.intervals.usageMinutes, i) });
-    stacks.push({ server_id: id, next_drift_check_at: spread(opts.intervals.driftMinutes, i) });
+    schedules.push({ server_id: id, kind: 'health', next_at: spread(opts.intervals.healthMinutes, i, 7919) });
+    schedules.push({ server_id: id, kind: 'blacklists', next_at: spread(opts.intervals.monitorMinutes, i, 7907) });
+    schedules.push({ server_id: id, kind: 'usage', next_at: spread(opts.intervals.usageMinutes, i, 7901) });
+    stacks.push({ server_id: id, next_drift_check_at: spread(opts.intervals.driftMinutes, i, 7883) });
     // Told it was ready long ago (the health sweep mails the owners of a ready server that was not).
     notices.push({ server_id: id, kind: 'ready' });
   }
